@@ -1,0 +1,95 @@
+/*
+ * Structured logging: JSON lines (default) or text, five levels, a module
+ * name per line and key=value context, size-based rotation, a level that can
+ * change at run time, and masking of registered secrets in every line.
+ *
+ *   #define LOG_MODULE "ingest"
+ *   log_warn_kv(LOG_KV({"camera", id}, {"stream", "main"}),
+ *               "reconnect in %d ms: %s", delay_ms, horus_strerror(rc));
+ *
+ * The level is checked before arguments are evaluated. Thread: any.
+ */
+#ifndef HORUS_LOG_H
+#define HORUS_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level {
+    LOG_LEVEL_ERROR,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+    LOG_LEVEL_TRACE,
+};
+
+enum log_format {
+    LOG_FORMAT_JSON,
+    LOG_FORMAT_TEXT,
+};
+
+typedef struct log_field {
+    const char *key;
+    const char *value;
+} log_field;
+
+/* A NULL-terminated compound literal of context fields. */
+#define LOG_KV(...) ((const log_field[]){__VA_ARGS__, {0, 0}})
+
+struct log_options {
+    enum log_level level;
+    enum log_format format;
+    const char *file;     /* NULL or "" for stderr; borrowed during log_open */
+    uint64_t max_bytes;   /* rotate when the file would grow past this; 0 = never */
+    unsigned max_files;   /* rotated files kept: file.1 .. file.N */
+};
+
+/*
+ * (Re)configures the sink. Opens the file in append mode; on failure keeps
+ * the previous sink and returns -errno. Thread: main only (start, reload).
+ */
+int log_open(const struct log_options *opt);
+
+/* Closes the file sink; later lines go to stderr. */
+void log_close(void);
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_set_format(enum log_format format);
+
+/* Parses "error".."trace". Returns 0 or -EINVAL. */
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/*
+ * Replaces the set of secret strings that are masked as "***" wherever they
+ * appear in a line. Copies the strings. Strings shorter than 3 characters
+ * are ignored (masking them would mangle ordinary text).
+ */
+void log_secrets_set(const char *const *secrets, unsigned n);
+
+bool log_enabled(enum log_level level);
+
+void log_write(enum log_level level, const char *module, const log_field *fields,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The file descriptor lines go to now: for the crash handler only. */
+int log_fd(void);
+
+#define log_at(lvl, fields, ...)                                                                   \
+    do {                                                                                           \
+        if (log_enabled(lvl))                                                                      \
+            log_write(lvl, LOG_MODULE, fields, __VA_ARGS__);                                       \
+    } while (0)
+
+#define log_error(...) log_at(LOG_LEVEL_ERROR, NULL, __VA_ARGS__)
+#define log_warn(...) log_at(LOG_LEVEL_WARN, NULL, __VA_ARGS__)
+#define log_info(...) log_at(LOG_LEVEL_INFO, NULL, __VA_ARGS__)
+#define log_debug(...) log_at(LOG_LEVEL_DEBUG, NULL, __VA_ARGS__)
+#define log_trace(...) log_at(LOG_LEVEL_TRACE, NULL, __VA_ARGS__)
+#define log_error_kv(kv, ...) log_at(LOG_LEVEL_ERROR, kv, __VA_ARGS__)
+#define log_warn_kv(kv, ...) log_at(LOG_LEVEL_WARN, kv, __VA_ARGS__)
+#define log_info_kv(kv, ...) log_at(LOG_LEVEL_INFO, kv, __VA_ARGS__)
+#define log_debug_kv(kv, ...) log_at(LOG_LEVEL_DEBUG, kv, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,191 @@
+"""Integration harness: starts real `horus` and `horus-camsim` processes on
+free loopback ports in temporary directories, and always stops them, even
+when a test fails.
+
+Binaries come from the environment that CTest sets (HORUS_BIN,
+HORUS_CAMSIM_BIN), falling back to build/debug for a developer running
+pytest by hand.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("HORUS_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+HORUS_BIN = os.environ.get("HORUS_BIN", str(SOURCE_DIR / "build/debug/src/horus"))
+CAMSIM_BIN = os.environ.get("HORUS_CAMSIM_BIN",
+                            str(SOURCE_DIR / "build/debug/tools/camsim/horus-camsim"))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class Proc:
+    """A child process with its output in a file; stop() is always safe."""
+
+    def __init__(self, args, cwd, log_name, env=None):
+        self.args = [str(a) for a in args]
+        self.log_path = Path(cwd) / log_name
+        self._log = open(self.log_path, "wb")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.popen = subprocess.Popen(self.args, cwd=cwd, stdout=self._log,
+                                      stderr=subprocess.STDOUT, env=full_env,
+                                      start_new_session=True)
+
+    def output(self):
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig):
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def wait(self, timeout):
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self, timeout=15):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+
+class Horus:
+    """A running `horus serve` with its own data directory and port."""
+
+    def __init__(self, tmp, config_text=None, extra_args=(), env=None):
+        self.dir = Path(tmp)
+        self.port = free_port()
+        self.data = self.dir / "data"
+        args = [HORUS_BIN, "serve", "--data", self.data, "--listen", f"127.0.0.1:{self.port}"]
+        self.config_path = None
+        if config_text is not None:
+            self.config_path = self.dir / "horus.yaml"
+            self.config_path.write_text(config_text)
+            args += ["-c", self.config_path]
+        args += list(extra_args)
+        self.proc = Proc(args, self.dir, "horus.log", env=env)
+        wait_for_port(self.port, proc=self.proc.popen)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def request(self, method, path, body=None, headers=None, timeout=5):
+        """Returns (status, headers, bytes) without raising on HTTP errors."""
+        data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=headers or {})
+        if isinstance(body, (dict, list)):
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def get_json(self, path):
+        status, _, body = self.request("GET", path)
+        return status, json.loads(body) if body else None
+
+    def log_lines(self):
+        """The JSON log lines the daemon wrote (other lines are skipped)."""
+        out = []
+        for line in self.proc.output().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def stop(self, timeout=15):
+        return self.proc.stop(timeout)
+
+
+class Camsim:
+    """A running `horus-camsim` on a free port."""
+
+    def __init__(self, tmp, args=(), paths=1):
+        self.dir = Path(tmp)
+        self.port = free_port()
+        self.proc = Proc([CAMSIM_BIN, "--listen", f"127.0.0.1:{self.port}",
+                          "--paths", str(paths), *args], self.dir, "camsim.log")
+        wait_for_port(self.port, timeout=30, proc=self.proc.popen)
+
+    def url(self, n=1):
+        return f"rtsp://127.0.0.1:{self.port}/cam{n}"
+
+    def stop(self, timeout=15):
+        return self.proc.stop(timeout)
+
+
+@pytest.fixture
+def horus_factory(tmp_path):
+    """Starts Horus instances; every one is stopped at teardown."""
+    started = []
+
+    def start(config_text=None, extra_args=(), env=None, name=None):
+        d = tmp_path / (name or f"horus{len(started)}")
+        d.mkdir()
+        h = Horus(d, config_text, extra_args, env)
+        started.append(h)
+        return h
+
+    yield start
+    for h in started:
+        h.stop()
+
+
+@pytest.fixture
+def horus(horus_factory):
+    return horus_factory()
+
+
+@pytest.fixture
+def camsim_factory(tmp_path):
+    started = []
+
+    def start(args=(), paths=1, name=None):
+        d = tmp_path / (name or f"camsim{len(started)}")
+        d.mkdir()
+        c = Camsim(d, args, paths)
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.stop()
+
+
+def require_tool(name):
+    if shutil.which(name) is None:
+        pytest.fail(f"{name} is not installed; run scripts/setup")
+    return shutil.which(name)
