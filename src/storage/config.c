@@ -1,1 +1,36 @@
-/* placeholder: being written */
+/*
+ * DESIGN: schema tables for the `storage:` and `database:` sections
+ * (CONVENTIONS.md §7: each module owns its tables).
+ */
+#include "storage.h"
+
+#include <stddef.h>
+
+const cfg_field sto_storage_fields[] = {
+    {.name = "path", .type = CFG_STRING, .offset = offsetof(struct sto_storage_config, path),
+     .def = "./horus-data",
+     .help = "Directory for recordings, snapshots, exports and the SQLite file"},
+    {.name = "min_free_percent", .type = CFG_DOUBLE,
+     .offset = offsetof(struct sto_storage_config, min_free_percent), .def = "5", .min = 0,
+     .max = 90, .is_reloadable = true,
+     .help = "Global watermark: delete the oldest recordings when free space is below this"},
+    {0},
+};
+
+const cfg_field sto_database_fields[] = {
+    {.name = "url", .type = CFG_STRING, .offset = offsetof(struct sto_database_config, url),
+     .def = "", .is_secret = false,
+     .help = "sqlite:PATH or postgres://USER:PASS@HOST/DB; empty = sqlite:<storage.path>/horus.db"},
+    {.name = "busy_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct sto_database_config, busy_timeout_ms), .def = "5s", .min = 0,
+     .max = 600000, .help = "How long a statement waits for a lock before failing"},
+    {.name = "batch_max", .type = CFG_INT,
+     .offset = offsetof(struct sto_database_config, batch_max), .def = "512", .min = 1,
+     .max = 100000, .help = "Most writes committed in one transaction by the writer thread"},
+    {.name = "queue_max", .type = CFG_INT,
+     .offset = offsetof(struct sto_database_config, queue_max), .def = "65536", .min = 16,
+     .max = 10000000, .help = "Pending writes before new ones are refused and counted"},
+    {.name = "readers", .type = CFG_INT, .offset = offsetof(struct sto_database_config, readers),
+     .def = "4", .min = 1, .max = 64, .help = "Reader connections for API queries"},
+    {0},
+};

@@ -1,1 +1,218 @@
-/* placeholder: being written */
+/*
+ * DESIGN: the SQLite backend. Every connection runs in WAL mode with
+ * synchronous=NORMAL: a commit survives a crash of the process, and a power
+ * loss can drop at most the last transactions but never corrupts the file
+ * (SQLite's documented WAL guarantee). Readers set query_only so a bug in a
+ * handler can never write behind the writer thread's back. Statements are
+ * prepared per call; the hot write path will add a statement cache when
+ * recording lands (TODO(#3)).
+ */
+#include "storage_int.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sto_conn {
+    sqlite3 *db; /* owned */
+};
+
+static int sqlite_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return 0;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_CANTOPEN:
+        return -ENOENT;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return -EACCES;
+    case SQLITE_IOERR:
+        return -EIO;
+    case SQLITE_CONSTRAINT:
+        return -EEXIST;
+    default:
+        return HORUS_EDB;
+    }
+}
+
+static void set_err(char **errmsg, sqlite3 *db, const char *what)
+{
+    if (errmsg && !*errmsg)
+        *errmsg = horus_asprintf("%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static void sqlite_close(sto_conn *c)
+{
+    if (!c)
+        return;
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static int sqlite_open(const char *target, bool is_writer, int64_t busy_timeout_ms, sto_conn **out,
+                       char **errmsg)
+{
+    sto_conn *c = horus_calloc(1, sizeof(*c));
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (is_writer ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(target, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        *errmsg = horus_asprintf("open database '%s': %s", target,
+                                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        rc = sqlite_rc(rc);
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, (int)busy_timeout_ms);
+    sqlite3_extended_result_codes(c->db, 1);
+    const char *pragmas = is_writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                      "PRAGMA foreign_keys=ON;"
+                                    : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                                      "PRAGMA query_only=1;";
+    char *msg = NULL;
+    rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        *errmsg = horus_asprintf("configure database '%s': %s", target, msg ? msg : "?");
+        sqlite3_free(msg);
+        rc = sqlite_rc(rc);
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    sqlite_close(c);
+    return rc;
+}
+
+static int sqlite_exec_script(sto_conn *c, const char *sql, char **errmsg)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (errmsg)
+            *errmsg = horus_strdup(msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return sqlite_rc(rc);
+    }
+    return 0;
+}
+
+static int bind_params(sqlite3_stmt *st, const sto_value *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int idx = (int)i + 1;
+        int rc;
+        switch (params[i].type) {
+        case STO_NULL:
+            rc = sqlite3_bind_null(st, idx);
+            break;
+        case STO_INT:
+            rc = sqlite3_bind_int64(st, idx, params[i].i);
+            break;
+        case STO_REAL:
+            rc = sqlite3_bind_double(st, idx, params[i].d);
+            break;
+        case STO_TEXT:
+            rc = sqlite3_bind_text(st, idx, params[i].s, (int)params[i].len, SQLITE_STATIC);
+            break;
+        case STO_BLOB:
+            rc = sqlite3_bind_blob(st, idx, params[i].blob, (int)params[i].len, SQLITE_STATIC);
+            break;
+        default:
+            return -EINVAL;
+        }
+        if (rc != SQLITE_OK)
+            return sqlite_rc(rc);
+    }
+    return 0;
+}
+
+static void column_value(sqlite3_stmt *st, int i, sto_value *v)
+{
+    memset(v, 0, sizeof(*v));
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        v->type = STO_INT;
+        v->i = sqlite3_column_int64(st, i);
+        break;
+    case SQLITE_FLOAT:
+        v->type = STO_REAL;
+        v->d = sqlite3_column_double(st, i);
+        break;
+    case SQLITE_TEXT:
+        v->type = STO_TEXT;
+        v->s = (const char *)sqlite3_column_text(st, i);
+        v->len = (size_t)sqlite3_column_bytes(st, i);
+        break;
+    case SQLITE_BLOB:
+        v->type = STO_BLOB;
+        v->blob = sqlite3_column_blob(st, i);
+        v->len = (size_t)sqlite3_column_bytes(st, i);
+        break;
+    default:
+        v->type = STO_NULL;
+    }
+}
+
+#define STO_MAX_COLUMNS 64
+
+static int sqlite_query(sto_conn *c, const char *sql, const sto_value *params, size_t nparams,
+                        sto_row_cb row_cb, void *arg, char **errmsg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        set_err(errmsg, c->db, "prepare");
+        return sqlite_rc(rc);
+    }
+    if ((size_t)sqlite3_bind_parameter_count(st) != nparams) {
+        if (errmsg)
+            *errmsg = horus_asprintf("statement wants %d parameters, got %zu",
+                                     sqlite3_bind_parameter_count(st), nparams);
+        sqlite3_finalize(st);
+        return -EINVAL;
+    }
+    int out = bind_params(st, params, nparams);
+    while (out == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            set_err(errmsg, c->db, "step");
+            out = sqlite_rc(rc);
+            break;
+        }
+        if (!row_cb)
+            continue;
+        sto_value cols[STO_MAX_COLUMNS];
+        int n = sqlite3_column_count(st);
+        if (n > STO_MAX_COLUMNS)
+            n = STO_MAX_COLUMNS;
+        for (int i = 0; i < n; i++)
+            column_value(st, i, &cols[i]);
+        out = row_cb(cols, (size_t)n, arg);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+const struct sto_backend sto_sqlite_backend = {
+    .api_version = STO_BACKEND_API_VERSION,
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .exec_script = sqlite_exec_script,
+    .query = sqlite_query,
+};

@@ -1,1 +1,355 @@
-/* placeholder: being written */
+/*
+ * DESIGN: the storage handle. It picks a backend from the URL, applies
+ * migrations on the writer's connection before any other thread can touch
+ * the database, then starts the writer thread and a small pool of reader
+ * connections. Readers are borrowed from the pool per query (mutex +
+ * condition variable); with WAL they never wait for the writer.
+ *
+ * Migrations: storage/migrations/NNNN_name.sql are embedded in the binary.
+ * schema_migrations records each applied version; each migration and its
+ * row commit in one transaction, so a crash mid-migration leaves the
+ * previous version intact. A database newer than the binary is refused
+ * rather than silently misread.
+ *
+ * Lock order: pool_lock only; no I/O while it is held.
+ */
+#include "storage_int.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STO_MAX_READERS 64
+
+struct sto_db {
+    const struct sto_backend *be;
+    char *target;        /* owned: file path or conninfo */
+    sto_conn *writer_conn; /* owned */
+    sto_writer *writer;    /* owned */
+    metrics_registry *own_metrics; /* owned when the caller gave none */
+    const horus_clock *clock;
+    int schema_version;
+
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    sto_conn *readers[STO_MAX_READERS]; /* owned; NULL while lent out */
+    size_t nreaders;
+    bool is_closing;
+};
+
+static int mkdir_parents(const char *file_path)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", file_path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return 0;
+}
+
+/* Chooses the backend and target for url. Returns 0 or HORUS_ECONFIG with *errmsg. */
+static int resolve_url(const char *url, const char *data_dir, const struct sto_backend **be,
+                       char **target, char **errmsg)
+{
+    if (!url || !url[0]) {
+        *be = &sto_sqlite_backend;
+        *target = horus_asprintf("%s/horus.db", data_dir ? data_dir : ".");
+        return 0;
+    }
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7]) {
+        *be = &sto_sqlite_backend;
+        *target = horus_strdup(url + 7);
+        return 0;
+    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        *errmsg = horus_strdup("database.url: the PostgreSQL backend is not in this build yet; "
+                               "use sqlite:PATH");
+        return HORUS_ECONFIG;
+    }
+    *errmsg = horus_strdup("database.url: must start with 'sqlite:' or 'postgres://'");
+    return HORUS_ECONFIG;
+}
+
+static int max_version_cb(const sto_value *cols, size_t n, void *arg)
+{
+    *(int *)arg = n > 0 && cols[0].type == STO_INT ? (int)cols[0].i : 0;
+    return 0;
+}
+
+static int apply_migrations(sto_db *db, char **errmsg)
+{
+    int rc = db->be->exec_script(db->writer_conn,
+                                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                                 " applied_at_ms BIGINT NOT NULL)",
+                                 errmsg);
+    if (rc < 0)
+        return rc;
+    int current = 0;
+    rc = db->be->query(db->writer_conn, "SELECT MAX(version) FROM schema_migrations", NULL, 0,
+                       max_version_cb, &current, errmsg);
+    if (rc < 0)
+        return rc;
+    int known = 0;
+    for (const struct sto_migration *m = sto_migrations; m->version; m++)
+        known = m->version;
+    if (current > known) {
+        *errmsg = horus_asprintf("database schema version %d is newer than this horus "
+                                 "(knows up to %d); upgrade horus",
+                                 current, known);
+        return HORUS_EDB;
+    }
+    for (const struct sto_migration *m = sto_migrations; m->version; m++) {
+        if (m->version <= current)
+            continue;
+        char *msg = NULL;
+        rc = db->be->exec_script(db->writer_conn, "BEGIN IMMEDIATE", &msg);
+        if (rc == 0)
+            rc = db->be->exec_script(db->writer_conn, m->sql, &msg);
+        if (rc == 0) {
+            sto_value p[] = {STO_INT_V(m->version), STO_TEXT_V(m->name),
+                             STO_INT_V(clock_realtime_ms(db->clock))};
+            rc = db->be->query(db->writer_conn,
+                               "INSERT INTO schema_migrations(version, name, applied_at_ms)"
+                               " VALUES ($1, $2, $3)",
+                               p, 3, NULL, NULL, &msg);
+        }
+        if (rc == 0)
+            rc = db->be->exec_script(db->writer_conn, "COMMIT", &msg);
+        if (rc < 0) {
+            db->be->exec_script(db->writer_conn, "ROLLBACK", NULL);
+            *errmsg = horus_asprintf("migration %04d_%s: %s", m->version, m->name,
+                                     msg ? msg : horus_strerror(rc));
+            free(msg);
+            return rc;
+        }
+        free(msg);
+        current = m->version;
+    }
+    db->schema_version = current;
+    return 0;
+}
+
+int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
+{
+    *errmsg = NULL;
+    sto_db *db = horus_calloc(1, sizeof(*db));
+    pthread_mutex_init(&db->pool_lock, NULL);
+    pthread_cond_init(&db->pool_cond, NULL);
+    db->clock = opt->clock ? opt->clock : clock_system();
+    metrics_registry *metrics = opt->metrics;
+    if (!metrics)
+        metrics = db->own_metrics = metrics_registry_new();
+
+    int rc = resolve_url(opt->db->url, opt->data_dir, &db->be, &db->target, errmsg);
+    if (rc < 0)
+        goto fail;
+    if (db->be == &sto_sqlite_backend) {
+        rc = mkdir_parents(db->target);
+        if (rc < 0) {
+            *errmsg = horus_asprintf("create directory for '%s': %s", db->target,
+                                     horus_strerror(rc));
+            goto fail;
+        }
+    }
+    rc = db->be->open(db->target, true, opt->db->busy_timeout_ms, &db->writer_conn, errmsg);
+    if (rc < 0)
+        goto fail;
+    rc = apply_migrations(db, errmsg);
+    if (rc < 0)
+        goto fail;
+    db->nreaders = (size_t)opt->db->readers;
+    if (db->nreaders < 1 || db->nreaders > STO_MAX_READERS)
+        db->nreaders = 4;
+    for (size_t i = 0; i < db->nreaders; i++) {
+        rc = db->be->open(db->target, false, opt->db->busy_timeout_ms, &db->readers[i], errmsg);
+        if (rc < 0)
+            goto fail;
+    }
+    rc = sto_writer_start(db->be, db->writer_conn, (size_t)opt->db->batch_max,
+                          (size_t)opt->db->queue_max, metrics, db->clock, &db->writer);
+    if (rc < 0) {
+        *errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
+        goto fail;
+    }
+    *out = db;
+    return 0;
+fail:
+    sto_close(db);
+    return rc;
+}
+
+void sto_close(sto_db *db)
+{
+    if (!db)
+        return;
+    sto_writer_stop(db->writer);
+    pthread_mutex_lock(&db->pool_lock);
+    db->is_closing = true;
+    pthread_mutex_unlock(&db->pool_lock);
+    for (size_t i = 0; i < STO_MAX_READERS; i++)
+        if (db->readers[i])
+            db->be->close(db->readers[i]);
+    if (db->be && db->writer_conn)
+        db->be->close(db->writer_conn);
+    metrics_registry_free(db->own_metrics);
+    pthread_cond_destroy(&db->pool_cond);
+    pthread_mutex_destroy(&db->pool_lock);
+    free(db->target);
+    free(db);
+}
+
+const char *sto_backend_name(const sto_db *db)
+{
+    return db->be->name;
+}
+
+int sto_schema_version(const sto_db *db)
+{
+    return db->schema_version;
+}
+
+int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                    sto_done_cb done_cb, void *arg)
+{
+    return sto_writer_push(db->writer, sql, params, nparams, done_cb, arg);
+}
+
+struct sync_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+};
+
+static void sync_done(int rc, void *arg)
+{
+    struct sync_wait *sw = arg;
+    pthread_mutex_lock(&sw->lock);
+    sw->rc = rc;
+    sw->is_done = true;
+    pthread_cond_signal(&sw->cond);
+    pthread_mutex_unlock(&sw->lock);
+}
+
+int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t nparams)
+{
+    struct sync_wait sw = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    int rc = sto_write_async(db, sql, params, nparams, sync_done, &sw);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&sw.lock);
+    while (!sw.is_done)
+        pthread_cond_wait(&sw.cond, &sw.lock);
+    pthread_mutex_unlock(&sw.lock);
+    pthread_cond_destroy(&sw.cond);
+    pthread_mutex_destroy(&sw.lock);
+    return sw.rc;
+}
+
+/* Borrows a reader connection; returns its slot, or -1 when closing. */
+static int reader_take(sto_db *db, sto_conn **conn)
+{
+    pthread_mutex_lock(&db->pool_lock);
+    for (;;) {
+        if (db->is_closing) {
+            pthread_mutex_unlock(&db->pool_lock);
+            return -1;
+        }
+        for (size_t i = 0; i < db->nreaders; i++) {
+            if (db->readers[i]) {
+                *conn = db->readers[i];
+                db->readers[i] = NULL;
+                pthread_mutex_unlock(&db->pool_lock);
+                return (int)i;
+            }
+        }
+        pthread_cond_wait(&db->pool_cond, &db->pool_lock);
+    }
+}
+
+static void reader_give(sto_db *db, int slot, sto_conn *conn)
+{
+    pthread_mutex_lock(&db->pool_lock);
+    db->readers[slot] = conn;
+    pthread_mutex_unlock(&db->pool_lock);
+    pthread_cond_signal(&db->pool_cond);
+}
+
+int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+             sto_row_cb row_cb, void *arg)
+{
+    sto_conn *conn;
+    int slot = reader_take(db, &conn);
+    if (slot < 0)
+        return HORUS_EUNAVAIL;
+    char *msg = NULL;
+    int rc = db->be->query(conn, sql, params, nparams, row_cb, arg, &msg);
+    free(msg);
+    reader_give(db, slot, conn);
+    return rc;
+}
+
+static int ignore_row(const sto_value *cols, size_t n, void *arg)
+{
+    return 0;
+}
+
+int sto_ping(sto_db *db, char *buf, size_t size)
+{
+    int rc = sto_read(db, "SELECT 1", NULL, 0, ignore_row, NULL);
+    if (rc < 0) {
+        snprintf(buf, size, "database query failed: %s", horus_strerror(rc));
+        return HORUS_EUNAVAIL;
+    }
+    int64_t age_ns = clock_monotonic_ns(clock_system()) - sto_writer_heartbeat_ns(db->writer);
+    if (age_ns > 5 * (int64_t)1000000000) {
+        snprintf(buf, size, "database writer stuck for %lld ms", (long long)(age_ns / 1000000));
+        return HORUS_EUNAVAIL;
+    }
+    snprintf(buf, size, "ok");
+    return 0;
+}
+
+static int copy_text_cb(const sto_value *cols, size_t n, void *arg)
+{
+    if (n > 0 && cols[0].type == STO_TEXT)
+        *(char **)arg = horus_strndup(cols[0].s, cols[0].len);
+    return 1;
+}
+
+int sto_setting_get(sto_db *db, const char *key, char **value)
+{
+    *value = NULL;
+    sto_value p[] = {STO_TEXT_V(key)};
+    int rc = sto_read(db, "SELECT value FROM settings WHERE key = $1", p, 1, copy_text_cb, value);
+    if (rc < 0)
+        return rc;
+    return *value ? 0 : -ENOENT;
+}
+
+int sto_setting_put(sto_db *db, const char *key, const char *value)
+{
+    sto_value p[] = {STO_TEXT_V(key), STO_TEXT_V(value),
+                     STO_INT_V(clock_realtime_ms(db->clock))};
+    return sto_write(db,
+                     "INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, $2, $3)"
+                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+                     " updated_at_ms = excluded.updated_at_ms",
+                     p, 3);
+}

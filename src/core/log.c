@@ -1,0 +1,387 @@
+/*
+ * DESIGN: every line is formatted on the calling thread into a thread-local
+ * buffer, masked, and then written with a single write(2) under the sink
+ * mutex, so lines from different threads never interleave and the lock is
+ * held only for the write and the rotation check.
+ *
+ * Rotation is by size: before a write that would push the file past
+ * max_bytes, file.N-1 .. file.1 shift up, the file becomes file.1 and a new
+ * file is opened. After a failed write (ENOSPC, EIO) writes are skipped for
+ * one second and the number of lost lines is reported in the next line, so
+ * a full disk is not made worse by the logger (nginx does the same).
+ *
+ * Secrets registered with log_secrets_set are replaced by "***" in the
+ * message and in every context value before anything is written.
+ */
+#include "log.h"
+
+#include "clock.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 8192
+#define LOG_MAX_SECRETS 256
+
+static _Atomic int log_level_cur = LOG_LEVEL_INFO;
+static _Atomic int log_format_cur = LOG_FORMAT_JSON;
+
+/* Lock order: sink_lock and secrets_lock are never held together. */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sink_fd = STDERR_FILENO;
+static char *sink_path;          /* owned; NULL for stderr */
+static uint64_t sink_size;       /* bytes in the current file */
+static uint64_t sink_max_bytes;
+static unsigned sink_max_files;
+static int64_t sink_backoff_until_ns;
+static uint64_t sink_lost_lines;
+
+static pthread_rwlock_t secrets_lock = PTHREAD_RWLOCK_INITIALIZER;
+static char *secrets[LOG_MAX_SECRETS]; /* owned */
+static unsigned nsecrets;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
+static const char *const level_upper[] = {"ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+    for (int i = 0; i < (int)HORUS_ARRAY_LEN(level_names); i++) {
+        if (name && strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    if ((unsigned)level >= HORUS_ARRAY_LEN(level_names))
+        return "unknown";
+    return level_names[level];
+}
+
+void log_set_level(enum log_level level)
+{
+    atomic_store(&log_level_cur, (int)level);
+}
+
+enum log_level log_get_level(void)
+{
+    return (enum log_level)atomic_load(&log_level_cur);
+}
+
+void log_set_format(enum log_format format)
+{
+    atomic_store(&log_format_cur, (int)format);
+}
+
+bool log_enabled(enum log_level level)
+{
+    return (int)level <= atomic_load_explicit(&log_level_cur, memory_order_relaxed);
+}
+
+int log_fd(void)
+{
+    return sink_fd;
+}
+
+static int open_append(const char *path, uint64_t *size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    *size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return fd;
+}
+
+int log_open(const struct log_options *opt)
+{
+    int fd = STDERR_FILENO;
+    uint64_t size = 0;
+    char *path = NULL;
+    if (opt->file && opt->file[0]) {
+        fd = open_append(opt->file, &size);
+        if (fd < 0)
+            return fd;
+        path = horus_strdup(opt->file);
+    }
+    pthread_mutex_lock(&sink_lock);
+    int old_fd = sink_fd;
+    char *old_path = sink_path;
+    sink_fd = fd;
+    sink_path = path;
+    sink_size = size;
+    sink_max_bytes = opt->max_bytes;
+    sink_max_files = opt->max_files;
+    sink_backoff_until_ns = 0;
+    pthread_mutex_unlock(&sink_lock);
+    if (old_fd != STDERR_FILENO)
+        close(old_fd);
+    free(old_path);
+    log_set_level(opt->level);
+    log_set_format(opt->format);
+    return 0;
+}
+
+void log_close(void)
+{
+    pthread_mutex_lock(&sink_lock);
+    int old_fd = sink_fd;
+    char *old_path = sink_path;
+    sink_fd = STDERR_FILENO;
+    sink_path = NULL;
+    pthread_mutex_unlock(&sink_lock);
+    if (old_fd != STDERR_FILENO)
+        close(old_fd);
+    free(old_path);
+}
+
+void log_secrets_set(const char *const *list, unsigned n)
+{
+    char *fresh[LOG_MAX_SECRETS];
+    unsigned count = 0;
+    for (unsigned i = 0; i < n && count < LOG_MAX_SECRETS; i++)
+        if (list[i] && strlen(list[i]) >= 3)
+            fresh[count++] = horus_strdup(list[i]);
+    char *old[LOG_MAX_SECRETS];
+    pthread_rwlock_wrlock(&secrets_lock);
+    unsigned nold = nsecrets;
+    memcpy(old, secrets, sizeof(char *) * nold);
+    memcpy(secrets, fresh, sizeof(char *) * count);
+    nsecrets = count;
+    pthread_rwlock_unlock(&secrets_lock);
+    for (unsigned i = 0; i < nold; i++)
+        free(old[i]);
+}
+
+/*
+ * Copies src into dst (size bytes) with every registered secret replaced by
+ * "***". Returns dst.
+ */
+static const char *mask_secrets(const char *src, char *dst, size_t size)
+{
+    pthread_rwlock_rdlock(&secrets_lock);
+    if (nsecrets == 0) {
+        pthread_rwlock_unlock(&secrets_lock);
+        return src;
+    }
+    size_t o = 0;
+    const char *p = src;
+    while (*p && o + 1 < size) {
+        size_t hit = 0;
+        for (unsigned i = 0; i < nsecrets; i++) {
+            size_t n = strlen(secrets[i]);
+            if (strncmp(p, secrets[i], n) == 0 && n > hit)
+                hit = n;
+        }
+        if (hit) {
+            for (const char *m = "***"; *m && o + 1 < size; m++)
+                dst[o++] = *m;
+            p += hit;
+        } else {
+            dst[o++] = *p++;
+        }
+    }
+    dst[o] = '\0';
+    pthread_rwlock_unlock(&secrets_lock);
+    return dst;
+}
+
+struct line {
+    char buf[LOG_LINE_MAX];
+    size_t len;
+};
+
+static void line_putc(struct line *l, char c)
+{
+    if (l->len + 2 < sizeof(l->buf))
+        l->buf[l->len++] = c;
+}
+
+static void line_puts(struct line *l, const char *s)
+{
+    while (*s)
+        line_putc(l, *s++);
+}
+
+static void line_put_json_string(struct line *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    line_putc(l, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            line_puts(l, "\\\"");
+            break;
+        case '\\':
+            line_puts(l, "\\\\");
+            break;
+        case '\n':
+            line_puts(l, "\\n");
+            break;
+        case '\r':
+            line_puts(l, "\\r");
+            break;
+        case '\t':
+            line_puts(l, "\\t");
+            break;
+        default:
+            if (*p < 0x20) {
+                line_puts(l, "\\u00");
+                line_putc(l, hex[*p >> 4]);
+                line_putc(l, hex[*p & 15]);
+            } else {
+                line_putc(l, (char)*p);
+            }
+        }
+    }
+    line_putc(l, '"');
+}
+
+/* Text values with spaces or quotes are quoted so lines stay parseable. */
+static void line_put_text_value(struct line *l, const char *s)
+{
+    if (*s && !strpbrk(s, " \"=")) {
+        line_puts(l, s);
+        return;
+    }
+    line_put_json_string(l, s);
+}
+
+static void format_line(struct line *l, enum log_level level, const char *module,
+                        const log_field *fields, const char *msg, uint64_t lost)
+{
+    char ts[32];
+    char masked[LOG_LINE_MAX];
+    clock_format_rfc3339_ms(clock_realtime_ms(clock_system()), ts, sizeof(ts));
+    l->len = 0;
+    if (atomic_load(&log_format_cur) == LOG_FORMAT_TEXT) {
+        line_puts(l, ts);
+        line_putc(l, ' ');
+        line_puts(l, level_upper[level]);
+        line_putc(l, ' ');
+        line_puts(l, module);
+        for (const log_field *f = fields; f && f->key; f++) {
+            line_putc(l, ' ');
+            line_puts(l, f->key);
+            line_putc(l, '=');
+            line_put_text_value(l, mask_secrets(f->value ? f->value : "", masked, sizeof(masked)));
+        }
+        line_putc(l, ' ');
+        line_puts(l, mask_secrets(msg, masked, sizeof(masked)));
+        if (lost) {
+            char note[64];
+            snprintf(note, sizeof(note), " (%llu earlier lines lost)", (unsigned long long)lost);
+            line_puts(l, note);
+        }
+    } else {
+        line_puts(l, "{\"ts\":\"");
+        line_puts(l, ts);
+        line_puts(l, "\",\"level\":\"");
+        line_puts(l, level_names[level]);
+        line_puts(l, "\",\"module\":");
+        line_put_json_string(l, module);
+        line_puts(l, ",\"msg\":");
+        line_put_json_string(l, mask_secrets(msg, masked, sizeof(masked)));
+        for (const log_field *f = fields; f && f->key; f++) {
+            line_putc(l, ',');
+            line_put_json_string(l, f->key);
+            line_putc(l, ':');
+            line_put_json_string(l, mask_secrets(f->value ? f->value : "", masked, sizeof(masked)));
+        }
+        if (lost) {
+            char note[64];
+            snprintf(note, sizeof(note), ",\"lost_lines\":%llu", (unsigned long long)lost);
+            line_puts(l, note);
+        }
+        line_putc(l, '}');
+    }
+    l->buf[l->len++] = '\n';
+}
+
+/* Shifts file.N-1 .. file.1 up by one and reopens. Called with sink_lock held. */
+static void rotate_locked(void)
+{
+    size_t n = strlen(sink_path) + 16;
+    char *from = horus_malloc(n);
+    char *to = horus_malloc(n);
+    if (sink_max_files == 0) {
+        if (ftruncate(sink_fd, 0) == 0)
+            sink_size = 0;
+        free(from);
+        free(to);
+        return;
+    }
+    for (unsigned i = sink_max_files; i > 1; i--) {
+        snprintf(from, n, "%s.%u", sink_path, i - 1);
+        snprintf(to, n, "%s.%u", sink_path, i);
+        rename(from, to);
+    }
+    snprintf(to, n, "%s.1", sink_path);
+    rename(sink_path, to);
+    uint64_t size = 0;
+    int fd = open_append(sink_path, &size);
+    if (fd >= 0) {
+        close(sink_fd);
+        sink_fd = fd;
+        sink_size = size;
+    }
+    free(from);
+    free(to);
+}
+
+static _Thread_local struct line tls_line;
+static _Thread_local char tls_msg[LOG_LINE_MAX];
+
+void log_write(enum log_level level, const char *module, const log_field *fields, const char *fmt,
+               ...)
+{
+    if ((unsigned)level > LOG_LEVEL_TRACE)
+        level = LOG_LEVEL_ERROR;
+    int saved_errno = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tls_msg, sizeof(tls_msg), fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof(tls_msg))
+        memcpy(tls_msg + sizeof(tls_msg) - 4, "...", 4);
+
+    pthread_mutex_lock(&sink_lock);
+    uint64_t lost = sink_lost_lines;
+    int64_t now_ns = clock_monotonic_ns(clock_system());
+    if (now_ns < sink_backoff_until_ns) {
+        sink_lost_lines++;
+        pthread_mutex_unlock(&sink_lock);
+        errno = saved_errno;
+        return;
+    }
+    pthread_mutex_unlock(&sink_lock);
+
+    struct line *l = &tls_line;
+    format_line(l, level, module ? module : "main", fields, tls_msg, lost);
+
+    pthread_mutex_lock(&sink_lock);
+    if (sink_path && sink_max_bytes && sink_size > 0 && sink_size + l->len > sink_max_bytes)
+        rotate_locked();
+    ssize_t w = write(sink_fd, l->buf, l->len);
+    if (w == (ssize_t)l->len) {
+        sink_size += l->len;
+        sink_lost_lines -= lost;
+    } else {
+        sink_lost_lines++;
+        sink_backoff_until_ns = now_ns + 1000000000;
+    }
+    pthread_mutex_unlock(&sink_lock);
+    errno = saved_errno;
+}

@@ -1,0 +1,132 @@
+/*
+ * Storage: the index database behind one interface (SQLite today,
+ * PostgreSQL for scale-out), with numbered migrations applied at start,
+ * one writer thread that batches writes into transactions, and readers on
+ * their own connections.
+ *
+ * SQL is written once for both backends: parameters are $1, $2, ... (SQLite
+ * accepts these as numbered names) and only portable types are used
+ * (INTEGER/BIGINT, TEXT, BLOB, REAL).
+ */
+#ifndef HORUS_STORAGE_H
+#define HORUS_STORAGE_H
+
+#include "cfg.h"
+#include "clock.h"
+#include "metrics.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* `storage:` section of horus.yaml. */
+struct sto_storage_config {
+    char *path;              /* recordings, snapshots, exports, SQLite file */
+    double min_free_percent; /* global watermark; used by retention */
+};
+
+/* `database:` section of horus.yaml. */
+struct sto_database_config {
+    char *url;              /* "sqlite:PATH" or "postgres://..."; empty = sqlite:<storage.path>/horus.db */
+    int64_t busy_timeout_ms;
+    int64_t batch_max;      /* writes per transaction */
+    int64_t queue_max;      /* pending writes before callers are refused */
+    int64_t readers;        /* reader connections */
+};
+
+extern const cfg_field sto_storage_fields[];
+extern const cfg_field sto_database_fields[];
+
+typedef struct sto_db sto_db;
+
+enum sto_type {
+    STO_NULL,
+    STO_INT,
+    STO_REAL,
+    STO_TEXT,
+    STO_BLOB,
+};
+
+/* A parameter or a column value. Text and blobs are borrowed. */
+typedef struct sto_value {
+    enum sto_type type;
+    int64_t i;
+    double d;
+    const char *s; /* STO_TEXT: NUL-terminated */
+    const void *blob;
+    size_t len; /* STO_TEXT and STO_BLOB */
+} sto_value;
+
+#define STO_INT_V(v) ((sto_value){.type = STO_INT, .i = (v)})
+#define STO_TEXT_V(v) ((sto_value){.type = STO_TEXT, .s = (v), .len = strlen(v)})
+#define STO_NULL_V ((sto_value){.type = STO_NULL})
+
+/*
+ * Called once per result row with ncols borrowed values, valid during the
+ * call. Return 0 to continue, non-zero to stop (that value is returned by
+ * the query).
+ */
+typedef int (*sto_row_cb)(const sto_value *cols, size_t ncols, void *arg);
+
+/* Called on the writer thread once the write's transaction has committed (rc 0) or failed. */
+typedef void (*sto_done_cb)(int rc, void *arg);
+
+struct sto_open_options {
+    const struct sto_database_config *db;   /* borrowed during the call */
+    const char *data_dir;                   /* for the default SQLite path */
+    metrics_registry *metrics;              /* borrowed; may be NULL */
+    const horus_clock *clock;               /* borrowed; NULL = system clock */
+};
+
+/*
+ * Opens the database named by the config, applies pending migrations and
+ * starts the writer thread "sto-w". Returns 0, HORUS_ECONFIG for an unknown
+ * or unsupported URL scheme, HORUS_EDB when the schema is newer than this
+ * binary or a migration fails, or -errno; *errmsg (new, may be NULL) then
+ * says why in a sentence.
+ */
+int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg);
+
+/* Drains queued writes, stops the writer and closes every connection. NULL is a no-op. */
+void sto_close(sto_db *db);
+
+/* "sqlite" or "postgres". */
+const char *sto_backend_name(const sto_db *db);
+/* Schema version after migrations. */
+int sto_schema_version(const sto_db *db);
+
+/*
+ * Queues one write statement. params (and their text/blobs) are copied.
+ * Writes run in FIFO order on the writer thread, batched into one
+ * transaction; each write has its own savepoint, so one failing statement
+ * fails only its own write. done_cb (may be NULL) gets the result.
+ * Returns 0, -EAGAIN when the write queue is full (done_cb not called),
+ * HORUS_ESTOPPED after close. Thread: any.
+ */
+int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                    sto_done_cb done_cb, void *arg);
+
+/* sto_write_async and wait for the outcome. Thread: any but the writer. */
+int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t nparams);
+
+/*
+ * Runs a read-only query on a reader connection, calling row_cb per row.
+ * Returns 0, the row callback's non-zero value, HORUS_EDB or HORUS_EUNAVAIL.
+ * Thread: any.
+ */
+int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+             sto_row_cb row_cb, void *arg);
+
+/*
+ * Checks that a reader can query and that the writer thread is alive and
+ * not stuck (it has looped within the last 5 s). Returns 0 or
+ * HORUS_EUNAVAIL with a reason in buf.
+ */
+int sto_ping(sto_db *db, char *buf, size_t size);
+
+/* Settings table: small key/value facts about this node (node_id, ...). */
+/* Returns a new string in *value, or -ENOENT. */
+int sto_setting_get(sto_db *db, const char *key, char **value);
+int sto_setting_put(sto_db *db, const char *key, const char *value);
+
+#endif

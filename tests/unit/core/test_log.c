@@ -1,0 +1,197 @@
+/* Tests for src/core/log.c: JSON and text lines, levels, masking, rotation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_MODULE "test"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/horus-log-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/horus.log", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    log_close();
+    log_secrets_set(NULL, 0);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    return s;
+}
+
+static void open_file(struct fixture *f, enum log_format format, uint64_t max_bytes,
+                      unsigned max_files)
+{
+    struct log_options o = {.level = LOG_LEVEL_INFO, .format = format, .file = f->path,
+                            .max_bytes = max_bytes, .max_files = max_files};
+    assert_int_equal(log_open(&o), 0);
+}
+
+static void test_json_line_has_ts_level_module_msg_and_context(void **state)
+{
+    struct fixture *f = *state;
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    log_warn_kv(LOG_KV({"camera", "front_door"}, {"stream", "main"}), "reconnect in %d ms: %s",
+                2000, "connection \"refused\"");
+    char *text = slurp(f->path);
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "level")), "warn");
+    assert_string_equal(json_string_value(json_object_get(j, "module")), "test");
+    assert_string_equal(json_string_value(json_object_get(j, "msg")),
+                        "reconnect in 2000 ms: connection \"refused\"");
+    assert_string_equal(json_string_value(json_object_get(j, "camera")), "front_door");
+    assert_string_equal(json_string_value(json_object_get(j, "stream")), "main");
+    const char *ts = json_string_value(json_object_get(j, "ts"));
+    assert_int_equal(strlen(ts), 24);
+    assert_int_equal(ts[23], 'Z');
+    json_decref(j);
+    free(text);
+}
+
+static void test_text_line_puts_context_before_the_sentence(void **state)
+{
+    struct fixture *f = *state;
+    open_file(f, LOG_FORMAT_TEXT, 0, 0);
+    log_info_kv(LOG_KV({"cam", "front"}, {"note", "two words"}), "started");
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, " INFO test cam=front note=\"two words\" started\n"));
+    free(text);
+}
+
+static void test_lines_below_the_level_are_not_written_and_args_not_evaluated(void **state)
+{
+    struct fixture *f = *state;
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    log_set_level(LOG_LEVEL_WARN);
+    int evaluated = 0;
+    log_info("%d", ++evaluated);
+    log_debug("%d", ++evaluated);
+    assert_int_equal(evaluated, 0);
+    log_set_level(LOG_LEVEL_DEBUG);
+    log_debug("now %d", ++evaluated);
+    assert_int_equal(evaluated, 1);
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, "now 1"));
+    assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text));
+    free(text);
+}
+
+static void test_registered_secrets_are_masked_in_message_and_fields(void **state)
+{
+    struct fixture *f = *state;
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    const char *secrets[] = {"hunter22", "ab"};
+    log_secrets_set(secrets, 2);
+    log_error_kv(LOG_KV({"url", "rtsp://admin:hunter22@cam/"}), "login hunter22 failed (ab)");
+    char *text = slurp(f->path);
+    assert_null(strstr(text, "hunter22"));
+    assert_non_null(strstr(text, "rtsp://admin:***@cam/"));
+    assert_non_null(strstr(text, "login *** failed (ab)"));
+    free(text);
+}
+
+static void test_rotation_keeps_max_files_each_under_max_bytes(void **state)
+{
+    struct fixture *f = *state;
+    open_file(f, LOG_FORMAT_JSON, 400, 2);
+    for (int i = 0; i < 40; i++)
+        log_info("line number %04d with some padding text", i);
+    char p[160];
+    struct stat st;
+    for (int i = 0; i <= 2; i++) {
+        if (i == 0)
+            snprintf(p, sizeof(p), "%s", f->path);
+        else
+            snprintf(p, sizeof(p), "%s.%d", f->path, i);
+        assert_int_equal(stat(p, &st), 0);
+        assert_true(st.st_size <= 400);
+        assert_true(st.st_size > 0);
+    }
+    snprintf(p, sizeof(p), "%s.3", f->path);
+    assert_int_equal(stat(p, &st), -1);
+    /* The newest line is in the live file, the one before it in .1 or the live file. */
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, "line number 0039"));
+    free(text);
+}
+
+static void test_level_names_parse_and_reject_unknown(void **state)
+{
+    enum log_level l;
+    assert_int_equal(log_level_parse("trace", &l), 0);
+    assert_int_equal(l, LOG_LEVEL_TRACE);
+    assert_int_equal(log_level_parse("warning", &l), -EINVAL);
+    assert_int_equal(log_level_parse(NULL, &l), -EINVAL);
+    assert_string_equal(log_level_name(LOG_LEVEL_ERROR), "error");
+}
+
+static void test_open_failure_keeps_previous_sink(void **state)
+{
+    struct fixture *f = *state;
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    struct log_options bad = {.level = LOG_LEVEL_INFO, .file = "/nonexistent-dir/x.log"};
+    assert_int_equal(log_open(&bad), -ENOENT);
+    log_info("still here");
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, "still here"));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_json_line_has_ts_level_module_msg_and_context, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_text_line_puts_context_before_the_sentence, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_lines_below_the_level_are_not_written_and_args_not_evaluated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registered_secrets_are_masked_in_message_and_fields,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_keeps_max_files_each_under_max_bytes, setup,
+                                        teardown),
+        cmocka_unit_test(test_level_names_parse_and_reject_unknown),
+        cmocka_unit_test_setup_teardown(test_open_failure_keeps_previous_sink, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("core.log", tests, NULL, NULL);
+}

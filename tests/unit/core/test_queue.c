@@ -1,0 +1,129 @@
+/* Tests for src/core/queue.c: bounds, drop-oldest, timeouts, close. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define ITEM(n) ((void *)(uintptr_t)(n))
+
+static void test_items_come_out_in_order(void **state)
+{
+    horus_queue *q = queue_new(3);
+    assert_int_equal(queue_push(q, ITEM(1)), 0);
+    assert_int_equal(queue_push(q, ITEM(2)), 0);
+    void *it;
+    assert_int_equal(queue_pop(q, &it, 0), 0);
+    assert_ptr_equal(it, ITEM(1));
+    assert_int_equal(queue_push(q, ITEM(3)), 0);
+    assert_int_equal(queue_push(q, ITEM(4)), 0);
+    void *batch[8];
+    assert_int_equal(queue_pop_batch(q, batch, 8, 0), 3);
+    assert_ptr_equal(batch[0], ITEM(2));
+    assert_ptr_equal(batch[2], ITEM(4));
+    queue_free(q, NULL);
+}
+
+static void test_full_queue_refuses_without_blocking(void **state)
+{
+    horus_queue *q = queue_new(2);
+    assert_int_equal(queue_push(q, ITEM(1)), 0);
+    assert_int_equal(queue_push(q, ITEM(2)), 0);
+    assert_int_equal(queue_push(q, ITEM(3)), -EAGAIN);
+    assert_int_equal(queue_len(q), 2);
+    queue_free(q, NULL);
+}
+
+static void test_drop_oldest_hands_back_the_evicted_item(void **state)
+{
+    horus_queue *q = queue_new(2);
+    void *dropped;
+    assert_int_equal(queue_push_drop_oldest(q, ITEM(1), &dropped), 0);
+    assert_null(dropped);
+    assert_int_equal(queue_push_drop_oldest(q, ITEM(2), &dropped), 0);
+    assert_int_equal(queue_push_drop_oldest(q, ITEM(3), &dropped), 0);
+    assert_ptr_equal(dropped, ITEM(1));
+    void *it;
+    assert_int_equal(queue_pop(q, &it, 0), 0);
+    assert_ptr_equal(it, ITEM(2));
+    queue_free(q, NULL);
+}
+
+static void test_pop_on_empty_queue_times_out(void **state)
+{
+    horus_queue *q = queue_new(1);
+    void *it;
+    assert_int_equal(queue_pop(q, &it, 0), -ETIMEDOUT);
+    assert_int_equal(queue_pop(q, &it, 5), -ETIMEDOUT);
+    queue_free(q, NULL);
+}
+
+static void *wait_pop(void *arg)
+{
+    void *it;
+    return ITEM(queue_pop(arg, &it, -1) == HORUS_ESTOPPED);
+}
+
+static void test_close_wakes_a_blocked_consumer_and_refuses_pushes(void **state)
+{
+    horus_queue *q = queue_new(1);
+    pthread_t t;
+    pthread_create(&t, NULL, wait_pop, q);
+    queue_close(q);
+    void *ok;
+    pthread_join(t, &ok);
+    assert_ptr_equal(ok, ITEM(1));
+    assert_int_equal(queue_push(q, ITEM(1)), HORUS_ESTOPPED);
+    queue_free(q, NULL);
+}
+
+static void test_close_still_drains_queued_items(void **state)
+{
+    horus_queue *q = queue_new(2);
+    assert_int_equal(queue_push(q, ITEM(7)), 0);
+    queue_close(q);
+    void *it;
+    assert_int_equal(queue_pop(q, &it, -1), 0);
+    assert_ptr_equal(it, ITEM(7));
+    assert_int_equal(queue_pop(q, &it, -1), HORUS_ESTOPPED);
+    queue_free(q, NULL);
+}
+
+static int freed;
+static void count_free(void *item)
+{
+    freed++;
+    free(item);
+}
+
+static void test_free_releases_remaining_items(void **state)
+{
+    horus_queue *q = queue_new(4);
+    queue_push(q, malloc(8));
+    queue_push(q, malloc(8));
+    freed = 0;
+    queue_free(q, count_free);
+    assert_int_equal(freed, 2);
+    queue_free(NULL, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_items_come_out_in_order),
+        cmocka_unit_test(test_full_queue_refuses_without_blocking),
+        cmocka_unit_test(test_drop_oldest_hands_back_the_evicted_item),
+        cmocka_unit_test(test_pop_on_empty_queue_times_out),
+        cmocka_unit_test(test_close_wakes_a_blocked_consumer_and_refuses_pushes),
+        cmocka_unit_test(test_close_still_drains_queued_items),
+        cmocka_unit_test(test_free_releases_remaining_items),
+    };
+    return cmocka_run_group_tests_name("core.queue", tests, NULL, NULL);
+}

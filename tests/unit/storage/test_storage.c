@@ -1,0 +1,249 @@
+/* Tests for src/storage: migrations, writer batching and savepoints, readers, settings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "storage.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+    char dir[64];
+    struct sto_database_config cfg;
+    sto_db *db;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/horus-sto-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->cfg = (struct sto_database_config){.url = "", .busy_timeout_ms = 5000, .batch_max = 64,
+                                          .queue_max = 4096, .readers = 2};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    sto_close(f->db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static int open_db(struct fixture *f, char **errmsg)
+{
+    struct sto_open_options o = {.db = &f->cfg, .data_dir = f->dir};
+    return sto_open(&o, &f->db, errmsg);
+}
+
+static void test_open_creates_file_and_applies_migrations(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    assert_null(err);
+    assert_string_equal(sto_backend_name(f->db), "sqlite");
+    assert_true(sto_schema_version(f->db) >= 1);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/horus.db", f->dir);
+    assert_int_equal(access(path, F_OK), 0);
+    char buf[64];
+    assert_int_equal(sto_ping(f->db, buf, sizeof(buf)), 0);
+}
+
+static void test_reopening_keeps_data_and_does_not_reapply_migrations(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    assert_int_equal(sto_setting_put(f->db, "node_id", "abc"), 0);
+    int version = sto_schema_version(f->db);
+    sto_close(f->db);
+    f->db = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    assert_int_equal(sto_schema_version(f->db), version);
+    char *v = NULL;
+    assert_int_equal(sto_setting_get(f->db, "node_id", &v), 0);
+    assert_string_equal(v, "abc");
+    free(v);
+}
+
+static void test_settings_update_in_place_and_missing_key_is_enoent(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    char *v = NULL;
+    assert_int_equal(sto_setting_get(f->db, "nope", &v), -ENOENT);
+    assert_null(v);
+    assert_int_equal(sto_setting_put(f->db, "k", "1"), 0);
+    assert_int_equal(sto_setting_put(f->db, "k", "2"), 0);
+    assert_int_equal(sto_setting_get(f->db, "k", &v), 0);
+    assert_string_equal(v, "2");
+    free(v);
+}
+
+static atomic_int done_ok, done_failed;
+
+static void count_done(int rc, void *arg)
+{
+    if (rc == 0)
+        atomic_fetch_add(&done_ok, 1);
+    else
+        atomic_fetch_add(&done_failed, 1);
+}
+
+static int count_cb(const sto_value *cols, size_t n, void *arg)
+{
+    *(int64_t *)arg = cols[0].i;
+    return 0;
+}
+
+static void test_a_failing_write_fails_alone_and_the_batch_commits(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    atomic_store(&done_ok, 0);
+    atomic_store(&done_failed, 0);
+    const char *sql = "INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, $2, 0)";
+    for (int i = 0; i < 500; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        sto_value p[] = {STO_TEXT_V(key), STO_TEXT_V("v")};
+        assert_int_equal(sto_write_async(f->db, sql, p, 2, count_done, NULL), 0);
+        if (i == 250) {
+            /* Duplicate primary key: must fail on its own. */
+            sto_value dup[] = {STO_TEXT_V("k0"), STO_TEXT_V("dup")};
+            assert_int_equal(sto_write_async(f->db, sql, dup, 2, count_done, NULL), 0);
+        }
+    }
+    /* A synchronous write queues behind all of them, so it is a barrier. */
+    sto_value p[] = {STO_TEXT_V("last"), STO_TEXT_V("v")};
+    assert_int_equal(sto_write(f->db, sql, p, 2), 0);
+    assert_int_equal(atomic_load(&done_ok), 500);
+    assert_int_equal(atomic_load(&done_failed), 1);
+    int64_t n = 0;
+    assert_int_equal(sto_read(f->db, "SELECT COUNT(*) FROM settings", NULL, 0, count_cb, &n), 0);
+    assert_int_equal(n, 501);
+    char *v = NULL;
+    assert_int_equal(sto_setting_get(f->db, "k0", &v), 0);
+    assert_string_equal(v, "v");
+    free(v);
+}
+
+static void test_a_constraint_violation_is_reported_as_eexist(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    const char *sql = "INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, 'x', 0)";
+    sto_value p[] = {STO_TEXT_V("a")};
+    assert_int_equal(sto_write(f->db, sql, p, 1), 0);
+    assert_int_equal(sto_write(f->db, sql, p, 1), -EEXIST);
+    assert_int_equal(sto_write(f->db, "INSERT INTO nosuch VALUES (1)", NULL, 0), HORUS_EDB);
+    assert_int_equal(sto_write(f->db, sql, NULL, 0), -EINVAL);
+}
+
+static sem_t gate, entered;
+
+static void block_writer(int rc, void *arg)
+{
+    sem_post(&entered);
+    sem_wait(&gate);
+}
+
+static void test_full_write_queue_refuses_instead_of_blocking(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.queue_max = 16;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    sem_init(&gate, 0, 0);
+    sem_init(&entered, 0, 0);
+    /* The first write's callback parks the writer thread, so the queue fills. */
+    assert_int_equal(sto_write_async(f->db, "SELECT 1", NULL, 0, block_writer, NULL), 0);
+    sem_wait(&entered);
+    int refused = 0;
+    for (int i = 0; i < 40; i++)
+        if (sto_write_async(f->db, "SELECT 1", NULL, 0, NULL, NULL) == -EAGAIN)
+            refused++;
+    assert_int_equal(refused, 40 - 16);
+    sem_post(&gate);
+}
+
+static void test_postgres_and_unknown_urls_are_refused_with_a_reason(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    f->cfg.url = "postgres://u:p@localhost/horus";
+    assert_int_equal(open_db(f, &err), HORUS_ECONFIG);
+    assert_non_null(strstr(err, "PostgreSQL"));
+    free(err);
+    f->cfg.url = "mysql://x";
+    assert_int_equal(open_db(f, &err), HORUS_ECONFIG);
+    assert_non_null(strstr(err, "database.url"));
+    free(err);
+    assert_null(f->db);
+}
+
+static void test_a_database_newer_than_the_binary_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    assert_int_equal(sto_write(f->db,
+                               "INSERT INTO schema_migrations(version, name, applied_at_ms)"
+                               " VALUES (9999, 'future', 0)",
+                               NULL, 0),
+                     0);
+    sto_close(f->db);
+    f->db = NULL;
+    assert_int_equal(open_db(f, &err), HORUS_EDB);
+    assert_non_null(strstr(err, "newer than this horus"));
+    free(err);
+}
+
+static void test_explicit_sqlite_url_creates_parent_directories(void **state)
+{
+    struct fixture *f = *state;
+    char url[128];
+    snprintf(url, sizeof(url), "sqlite:%s/a/b/index.db", f->dir);
+    f->cfg.url = url;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/a/b/index.db", f->dir);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_open_creates_file_and_applies_migrations),
+        T(test_reopening_keeps_data_and_does_not_reapply_migrations),
+        T(test_settings_update_in_place_and_missing_key_is_enoent),
+        T(test_a_failing_write_fails_alone_and_the_batch_commits),
+        T(test_a_constraint_violation_is_reported_as_eexist),
+        T(test_full_write_queue_refuses_instead_of_blocking),
+        T(test_postgres_and_unknown_urls_are_refused_with_a_reason),
+        T(test_a_database_newer_than_the_binary_is_refused),
+        T(test_explicit_sqlite_url_creates_parent_directories),
+    };
+    return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
+}
