@@ -12,6 +12,10 @@ if(HORUS_SANITIZE)
     add_compile_options(-fsanitize=${HORUS_SANITIZE} -fno-sanitize-recover=all)
     add_link_options(-fsanitize=${HORUS_SANITIZE})
 endif()
+# Fuzz builds instrument every library for coverage, not just the driver.
+if(HORUS_FUZZ)
+    add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
 # Backtraces on crash name functions only when symbols are exported.
 add_link_options(-rdynamic)
 
