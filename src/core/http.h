@@ -7,9 +7,18 @@
  * A handler is called once per request, after the whole body has arrived,
  * on one of the pool threads (Thread: http-N). It must reply exactly once
  * with one of the http_reply_* functions, or return a negative code, in
- * which case the server replies with http_reply_error(req, rc, NULL).
+ * which case the server replies with http_reply_error(req, rc, NULL). A
+ * handler that returns without replying gets a 500 and an error line.
  * Handlers must not block for long: slow work will be suspended and
  * resumed (LL-HLS, SSE) in a later extension of this interface.
+ *
+ * The server itself answers, through the error mapper: -ENOENT "no route
+ * for GET /x" (404), HORUS_EMETHOD with an Allow header (405), -EINVAL for
+ * a path the router rejects (400), HORUS_ETOOBIG for a body over
+ * max_body_bytes (413; a declared Content-Length is refused before the body
+ * is read and the connection is closed). Requests libmicrohttpd rejects
+ * itself (malformed request line, headers over about 16 KiB, bad chunking)
+ * get its own short HTML replies and close the connection.
  */
 #ifndef HORUS_HTTP_H
 #define HORUS_HTTP_H
@@ -29,35 +38,61 @@ typedef int (*http_handler_cb)(http_request *req, void *arg);
 /* ---- router (no sockets; unit-testable) ---- */
 
 #define HTTP_MAX_PARAMS 8
+#define HTTP_MAX_PATH 2048 /* bytes of path (no query) the router accepts */
 
+/*
+ * The result of http_router_match. Strings are borrowed from the router
+ * (valid while it lives) or stored in the match itself, so a match needs no
+ * heap and may live on the stack.
+ */
 struct http_route_match {
     http_handler_cb handler;
     void *arg;
     const char *tmpl; /* borrowed from the router: the metric and log label */
+    const char *method; /* the route's method, borrowed: "GET" when HEAD is served by GET */
+    size_t index; /* the route's position, as in http_router_route_at */
     unsigned nparams;
     struct {
         const char *name; /* borrowed from the router */
-        char *value;      /* owned by the match; percent-decoded */
+        char *value; /* owned by the match (points into storage); percent-decoded */
     } params[HTTP_MAX_PARAMS];
-    char allow[64]; /* on HORUS_EMETHOD: "GET, POST" for the Allow header */
+    char allow[64]; /* on HORUS_EMETHOD: "GET, HEAD, POST" for the Allow header */
+    /* private */
+    char storage[HTTP_MAX_PATH + HTTP_MAX_PARAMS];
 };
 
+/* Returns a new, empty router. */
 http_router *http_router_new(void);
 void http_router_free(http_router *r);
 
 /*
- * Adds method + tmpl. Segments in braces ("{id}") match one non-empty path
- * segment; literal segments win over parameters. Returns 0, -EEXIST for a
- * duplicate, -EINVAL for a malformed template.
+ * Adds method + tmpl. tmpl starts with '/' and has no empty segments and no
+ * trailing slash ("/" alone is the root). Segments in braces ("{id}") match
+ * one non-empty path segment; other segments match byte for byte against
+ * the raw (still percent-encoded) path. Strings are copied.
+ * Returns 0, -EEXIST for a duplicate method + template shape (parameter
+ * names do not count), -EINVAL for a malformed method or template (empty or
+ * "."/".." segments, '%', '?', '#', stray braces, more than HTTP_MAX_PARAMS
+ * parameters, a parameter name twice). Thread: setup only, before the
+ * router is shared.
  */
 int http_router_add(http_router *r, const char *method, const char *tmpl, http_handler_cb cb,
                     void *arg);
 
 /*
- * Matches method and path (no query string). Returns 0 and fills m; -ENOENT
- * when no template matches the path; HORUS_EMETHOD when the path matches but
- * not the method (m->allow lists the methods). Release m with
- * http_route_match_release in every case.
+ * Matches method and the raw path (no query string). Literal segments win
+ * over parameters; when a literal branch does not lead to a route the
+ * parameter branch is tried. A trailing slash or an empty segment is part of
+ * the path: "/api/v1/cameras/" does not match "/api/v1/cameras". HEAD falls
+ * back to the GET route of the same template.
+ * Returns 0 and fills m (parameter values percent-decoded); -ENOENT when no
+ * template matches the path; HORUS_EMETHOD when templates match the path
+ * but none has the method (m->allow lists the methods, GET implying HEAD);
+ * -EINVAL for a path that is empty, does not start with '/', is longer than
+ * HTTP_MAX_PATH, has a "." or ".." segment, or whose matched parameter has
+ * an invalid escape, "%00", or decodes to "." or "..". Release m with
+ * http_route_match_release in every case. Thread: any (the router is
+ * read-only here).
  */
 int http_router_match(const http_router *r, const char *method, const char *path,
                       struct http_route_match *m);
@@ -70,76 +105,116 @@ bool http_router_route_at(const http_router *r, size_t i, const char **method, c
 
 struct http_error_map {
     unsigned status; /* 404 */
-    const char *code; /* "not_found" */
+    const char *code; /* "not_found"; static storage */
 };
 
 /*
  * Installs the single function that maps internal codes to HTTP statuses
- * (api/errors.c). Before it is set every error maps to 500 "internal".
+ * (api/errors.c); NULL restores the default. Before it is set every error
+ * maps to 500 "internal". map_cb must be fast and thread-safe. Thread: any,
+ * normally main before the server starts.
  */
 void http_set_error_mapper(struct http_error_map (*map_cb)(int rc));
 
 /* ---- server ---- */
 
 struct http_server_options {
-    const char *listen;      /* "HOST:PORT", "[::1]:PORT"; port 0 picks a free one */
-    unsigned threads;        /* pool size; 0 = number of CPUs */
-    size_t max_body_bytes;   /* larger bodies get 413; 0 = 1 MiB */
+    const char *listen; /* "HOST:PORT", "[::1]:PORT"; port 0 picks a free one. Copied */
+    unsigned threads; /* pool size; 0 = number of CPUs */
+    size_t max_body_bytes; /* larger bodies get 413; 0 = 1 MiB */
     unsigned idle_timeout_s; /* keep-alive idle timeout; 0 = 30 */
-    bool access_log;         /* one info line per request, module "access" */
-    metrics_registry *metrics; /* borrowed; NULL disables metrics */
+    unsigned max_connections; /* further connections are refused; 0 = 1024 */
+    bool access_log; /* one info line per request, module "access" */
+    metrics_registry *metrics; /* borrowed; must outlive the server; NULL disables metrics */
 };
 
-/* Creates a server (not yet listening). Returns 0 or -EINVAL with *out untouched. */
+/*
+ * Creates a server (not yet listening) and registers its metric families.
+ * HOST is an IPv4 or IPv6 literal, or a name resolved once here
+ * ("localhost"). Returns 0, or -EINVAL (bad listen address) with *out
+ * untouched. Thread: main.
+ */
 int http_server_new(const struct http_server_options *opt, http_server **out);
 
 /* The router requests go through; add routes before http_server_start. Borrowed. */
 http_router *http_server_router(http_server *s);
 
-/* Binds and starts the pool. Returns 0, -EADDRINUSE, -EACCES, -EINVAL... */
+/*
+ * Binds and starts the pool. Returns 0, -EADDRINUSE, -EACCES,
+ * -EADDRNOTAVAIL, -EALREADY when started, or -EIO when libmicrohttpd fails
+ * for another reason (its log says why). Thread: main.
+ */
 int http_server_start(http_server *s);
 
-/* The bound port (after start), useful when listen asked for port 0. */
+/* The bound port (after start), useful when listen asked for port 0; 0 before start. */
 unsigned http_server_port(const http_server *s);
 
-/* Stops accepting, waits for in-flight handlers, joins the pool. Idempotent. */
+/*
+ * Stops accepting, closes connections (in-flight handlers finish first),
+ * joins the pool. Idempotent. Thread: main, never a handler.
+ */
 void http_server_stop(http_server *s);
+/* Stops the server if needed and frees it. NULL is a no-op. */
 void http_server_free(http_server *s);
 
-/* ---- request accessors (borrowed until the handler returns) ---- */
+/* ---- request accessors (borrowed until the handler returns; Thread: the handler's) ---- */
 
 const char *http_request_method(const http_request *req);
+/* The path as received: still percent-encoded, without the query string. */
 const char *http_request_path(const http_request *req);
-const char *http_request_route(const http_request *req); /* the template */
+/* The matched template ("/api/v1/cameras/{id}"). */
+const char *http_request_route(const http_request *req);
+/* A path parameter, percent-decoded; NULL when the template has no such name. */
 const char *http_request_param(const http_request *req, const char *name);
+/*
+ * A query parameter, decoded ('+' is a space); "" when present without a
+ * value ("?flag"), NULL when absent. With repeated keys the first wins.
+ */
 const char *http_request_query(const http_request *req, const char *name);
+/* A request header, name case-insensitive; NULL when absent. */
 const char *http_request_header(const http_request *req, const char *name);
+/* The body (NUL-terminated for convenience, "" when empty); *len gets its length. */
 const char *http_request_body(const http_request *req, size_t *len);
+/* The client's IP address as text ("127.0.0.1", "::1"). */
+const char *http_request_remote(const http_request *req);
 
 /*
- * Parses the body as a JSON object into a new reference. On failure replies
- * 400 with the parser's line:column and reason and returns HORUS_EPARSE, so
- * the handler just returns.
+ * Parses the body as a JSON object into a new reference. The Content-Type
+ * is not checked (curl -d sends form encoding). On failure (empty body,
+ * syntax error, duplicate key, not an object) replies with
+ * http_reply_error(HORUS_EPARSE) naming line:column and the reason, and
+ * returns HORUS_EPARSE, so the handler just returns it.
  */
 int http_request_json(http_request *req, json_t **out);
 
 /* ---- replies ---- */
 
-/* Copies body. Returns 0 or a negative code if the reply could not be queued. */
+/*
+ * Each returns 0, -EALREADY when the request already has a reply, or -EIO
+ * when libmicrohttpd could not queue it (the connection is closed). HEAD
+ * requests get the headers only. application/json replies carry
+ * "Cache-Control: no-store" unless the handler set Cache-Control itself.
+ */
+
+/* Copies body. */
 int http_reply(http_request *req, unsigned status, const char *content_type, const void *body,
                size_t len);
-/* Takes ownership of body (freed with free()). */
+/* Steals body (freed with free()), also on failure. */
 int http_reply_owned(http_request *req, unsigned status, const char *content_type, char *body,
                      size_t len);
-/* Steals the reference to json. */
+/* Steals the reference to json, also on failure. */
 int http_reply_json(http_request *req, unsigned status, json_t *json);
 /*
- * Replies {"error": {"code", "message"}} with the status from the error
- * mapper. fmt NULL uses horus_strerror(rc).
+ * Replies {"error": {"code", "message"}} with the status and code from the
+ * error mapper. fmt NULL uses horus_strerror(rc). Messages are cut at 1 KiB;
+ * bytes that are not UTF-8 become '?'.
  */
 int http_reply_error(http_request *req, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Adds a header to the reply being built; call before http_reply*. */
+/*
+ * Adds a header to the reply being built (copied); call before http_reply*.
+ * A Content-Type given here is overridden by the reply's. At most 16.
+ */
 void http_reply_header(http_request *req, const char *name, const char *value);
 
 #endif

@@ -1,0 +1,1089 @@
+/*
+ * DESIGN: the HTTP server on libmicrohttpd (MHD) 0.9.75, run with epoll on
+ * an internal thread pool. Each pool thread accepts and serves its own
+ * connections, so every callback for one connection runs on one thread
+ * (named http-N on its first connection) and per-connection state needs no
+ * lock. Nothing on the request path takes a lock of ours: routing reads a
+ * router frozen before start, metrics are atomics on series pointers cached
+ * per route, the error mapper is an atomic pointer.
+ *
+ * Request life cycle, one struct http_conn per TCP connection with one
+ * embedded http_request reused across keep-alive requests (no malloc per
+ * request unless the body outgrows the kept buffer or a handler adds
+ * headers):
+ *   1. URI log callback: MHD hands us the raw request target before it
+ *      percent-decodes it in place. We copy the path (up to '?'), start the
+ *      clock and make the request MHD's per-request context.
+ *   2. First access-handler call (headers read): route, pick the metrics
+ *      slot, refuse a Content-Length over the limit with 413 at once (MHD
+ *      then closes the connection, which is what we want for a big
+ *      upload). Nothing else is queued here: MHD 0.9.75 marks any request
+ *      answered in its first call as "discard the rest" and closes the
+ *      connection after the reply, which would kill keep-alive.
+ *   3. Calls with upload data: append to the body. A chunked body that
+ *      passes the limit is drained without being stored (MHD cannot queue
+ *      a reply mid-upload); past a further DRAIN_MAX_BYTES we close.
+ *   4. The call with *upload_data_size == 0 after the first: dispatch the
+ *      handler (or reply 404/405/400/413) and queue the reply. Keep-alive
+ *      survives because the whole request has been read.
+ *   5. Completed callback (also on client abort and shutdown): observe the
+ *      duration histogram, count the status, write the access-log line,
+ *      reset the request for the next one on this connection.
+ * The connection-closed notification frees the http_conn.
+ *
+ * Paths stay percent-encoded for routing and logging; the router decodes
+ * only parameter values. Query values are decoded by MHD ('+' is a space).
+ *
+ * Metrics: route label = template, or "unmatched" for anything the router
+ * did not resolve (404, 405, bad path), with the method folded into a
+ * fixed set so that label values stay bounded. Series pointers are created
+ * on first use and cached in per-route slots (atomics, benign races: the
+ * registry returns the same pointer to every caller).
+ */
+#include "http.h"
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "thread.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LOG_MODULE "http"
+
+#define DEFAULT_MAX_BODY_BYTES (1024 * 1024)
+#define DEFAULT_IDLE_TIMEOUT_S 30
+#define DEFAULT_MAX_CONNECTIONS 1024
+#define MAX_THREADS 64
+#define CONN_MEMORY_BYTES (16 * 1024) /* MHD's per-connection pool: bounds request headers */
+#define BODY_KEEP_BYTES (64 * 1024) /* larger body buffers are freed between requests */
+#define DRAIN_MAX_BYTES (1024 * 1024) /* chunked body past the limit read and dropped */
+#define MAX_REPLY_HEADERS 16
+#define ERROR_MESSAGE_MAX 1024
+#define MHD_LOG_BURST 10 /* libmicrohttpd lines per window before suppressing */
+#define MHD_LOG_WINDOW_S 10
+
+/* Status codes with a cached counter per route; others go through the registry. */
+static const unsigned short stats_codes[] = {200, 201, 202, 204, 206, 301, 302, 304,
+                                             400, 401, 403, 404, 405, 409, 413, 415,
+                                             416, 422, 429, 500, 502, 503, 504, 507};
+#define NSTATS_CODES (sizeof(stats_codes) / sizeof(stats_codes[0]))
+
+/* The "method" label of requests that matched no route; anything else is "other". */
+static const char *const known_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                            "PATCH", "DELETE", "OPTIONS"};
+#define NKNOWN_METHODS (sizeof(known_methods) / sizeof(known_methods[0]))
+
+struct http_stats {
+    const char *route; /* label value; borrowed from the router or static */
+    const char *method; /* label value; borrowed from the router or static */
+    _Atomic(metrics_series *) duration;
+    _Atomic(metrics_series *) codes[NSTATS_CODES];
+};
+
+enum req_state {
+    REQ_IDLE, /* between requests */
+    REQ_HEADERS, /* request line seen; handler not called yet */
+    REQ_BODY, /* first handler call done; reading the body */
+    REQ_DRAINING, /* body over the limit; reading and dropping it */
+    REQ_DISPATCHED, /* reply queued (or failed to be) */
+};
+
+struct reply_header {
+    char *name; /* owned */
+    char *value; /* owned */
+};
+
+struct http_request {
+    struct http_conn *conn; /* borrowed: the owner */
+    enum req_state state;
+    const char *method; /* borrowed from MHD, valid for the request */
+    int64_t start_ns;
+    int route_rc; /* http_router_match's result */
+    struct http_stats *stats;
+    bool is_path_too_long;
+    bool is_replied;
+    unsigned status; /* 0 until a reply is queued */
+    size_t bytes; /* body bytes of the reply */
+    char *body; /* owned, NUL-terminated; kept between requests up to BODY_KEEP_BYTES */
+    size_t body_len;
+    size_t body_cap;
+    size_t drained;
+    unsigned nheaders;
+    struct reply_header headers[MAX_REPLY_HEADERS];
+    struct http_route_match match;
+    char path[HTTP_MAX_PATH + 1];
+};
+
+struct http_conn {
+    http_server *srv; /* borrowed */
+    struct MHD_Connection *mhd; /* borrowed from MHD */
+    char remote[INET6_ADDRSTRLEN];
+    http_request req;
+};
+
+struct http_server {
+    char *listen; /* owned */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    unsigned threads;
+    size_t max_body_bytes;
+    unsigned idle_timeout_s;
+    unsigned max_connections;
+    bool is_access_log;
+    http_router *router; /* owned */
+    struct MHD_Daemon *daemon;
+    unsigned port;
+    _Atomic unsigned next_thread_id;
+
+    metrics_family *f_duration; /* borrowed from the registry */
+    metrics_family *f_requests;
+    metrics_series *s_connections;
+    struct http_stats *route_stats; /* owned: two per route (its method, HEAD on GET) */
+    size_t nroute_stats;
+    struct http_stats unmatched[NKNOWN_METHODS + 1];
+
+    _Atomic bool is_starting; /* MHD lines are warnings while starting, debug after */
+    _Atomic int64_t mhd_log_window_s;
+    _Atomic unsigned mhd_log_count;
+    _Atomic unsigned mhd_log_suppressed;
+};
+
+typedef struct http_error_map (*error_map_fn)(int rc);
+static _Atomic(error_map_fn) error_mapper;
+
+static _Thread_local bool is_thread_named;
+
+/* ---- errors ---- */
+
+void http_set_error_mapper(struct http_error_map (*map_cb)(int rc))
+{
+    atomic_store(&error_mapper, map_cb);
+}
+
+static struct http_error_map error_map(int rc)
+{
+    error_map_fn fn = atomic_load_explicit(&error_mapper, memory_order_acquire);
+    if (!fn)
+        return (struct http_error_map){500, "internal"};
+    struct http_error_map m = fn(rc);
+    if (m.status < 100 || m.status > 599 || !m.code)
+        return (struct http_error_map){500, "internal"};
+    return m;
+}
+
+/* ---- small helpers ---- */
+
+static int64_t now_ns(void)
+{
+    return clock_monotonic_ns(clock_system());
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 (the rules jansson enforces). */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Replaces every byte that is not part of valid UTF-8 with '?', in place. */
+static void utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+/* Returns s when it is ASCII, else a sanitized (possibly cut) copy in buf. */
+static const char *utf8_safe(const char *s, char *buf, size_t size)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80) {
+            snprintf(buf, size, "%s", s);
+            utf8_sanitize(buf);
+            return buf;
+        }
+    }
+    return s;
+}
+
+static const char *method_label(const char *method)
+{
+    for (size_t i = 0; i < NKNOWN_METHODS; i++)
+        if (strcmp(method, known_methods[i]) == 0)
+            return known_methods[i];
+    return "other";
+}
+
+/* ---- metrics ---- */
+
+static void register_metrics(http_server *s, metrics_registry *reg)
+{
+    s->f_duration = metrics_family_add(
+        reg, &(struct metrics_desc){
+                 .type = METRICS_HISTOGRAM,
+                 .name = "horus_http_request_duration_seconds",
+                 .help = "HTTP request time from request line to reply sent, by route template",
+                 .labels = "route,method",
+                 .buckets = metrics_latency_buckets,
+                 .nbuckets = metrics_latency_nbuckets,
+             });
+    s->f_requests = metrics_family_add(reg, &(struct metrics_desc){
+                                                .type = METRICS_COUNTER,
+                                                .name = "horus_http_requests_total",
+                                                .help = "HTTP requests answered, by route template",
+                                                .labels = "route,method,code",
+                                            });
+    metrics_family *conns = metrics_family_add(reg, &(struct metrics_desc){
+                                                        .type = METRICS_GAUGE,
+                                                        .name = "horus_http_connections",
+                                                        .help = "Open HTTP connections",
+                                                    });
+    s->s_connections = metrics_series_get(conns);
+    for (size_t i = 0; i < NKNOWN_METHODS + 1; i++) {
+        s->unmatched[i].route = "unmatched";
+        s->unmatched[i].method = i < NKNOWN_METHODS ? known_methods[i] : "other";
+    }
+}
+
+/* Builds the per-route slots; the router is frozen from here on. */
+static void build_route_stats(http_server *s)
+{
+    free(s->route_stats);
+    s->route_stats = NULL;
+    s->nroute_stats = 0;
+    if (!s->f_duration)
+        return;
+    size_t n = 0;
+    while (http_router_route_at(s->router, n, NULL, NULL))
+        n++;
+    s->route_stats = horus_calloc(n * 2 + 1, sizeof(*s->route_stats));
+    for (size_t i = 0; i < n; i++) {
+        const char *method, *tmpl;
+        http_router_route_at(s->router, i, &method, &tmpl);
+        s->route_stats[i * 2].route = tmpl;
+        s->route_stats[i * 2].method = method;
+        s->route_stats[i * 2 + 1].route = tmpl;
+        s->route_stats[i * 2 + 1].method = "HEAD";
+    }
+    s->nroute_stats = n;
+}
+
+static struct http_stats *stats_for(http_server *s, const http_request *req)
+{
+    if (!s->f_duration)
+        return NULL;
+    if (req->route_rc == 0) {
+        if (req->match.index >= s->nroute_stats)
+            return NULL; /* a route added after start: no slot, no metrics */
+        bool is_head_on_get = strcmp(req->method, req->match.method) != 0;
+        return &s->route_stats[req->match.index * 2 + (is_head_on_get ? 1 : 0)];
+    }
+    const char *label = method_label(req->method);
+    for (size_t i = 0; i < NKNOWN_METHODS; i++)
+        if (label == known_methods[i])
+            return &s->unmatched[i];
+    return &s->unmatched[NKNOWN_METHODS];
+}
+
+static metrics_series *duration_series(http_server *s, struct http_stats *st)
+{
+    metrics_series *ser = atomic_load_explicit(&st->duration, memory_order_acquire);
+    if (!ser) {
+        ser = metrics_series_get(s->f_duration, st->route, st->method);
+        atomic_store_explicit(&st->duration, ser, memory_order_release);
+    }
+    return ser;
+}
+
+static metrics_series *requests_series(http_server *s, struct http_stats *st, unsigned status)
+{
+    _Atomic(metrics_series *) *slot = NULL;
+    for (size_t i = 0; i < NSTATS_CODES && !slot; i++)
+        if (stats_codes[i] == status)
+            slot = &st->codes[i];
+    metrics_series *ser = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+    if (ser)
+        return ser;
+    char code[12];
+    snprintf(code, sizeof(code), "%u", status);
+    ser = metrics_series_get(s->f_requests, st->route, st->method, code);
+    if (slot)
+        atomic_store_explicit(slot, ser, memory_order_release);
+    return ser;
+}
+
+static void stats_record(http_server *s, struct http_stats *st, unsigned status, double seconds)
+{
+    metrics_histogram_observe(duration_series(s, st), seconds);
+    metrics_counter_inc(requests_series(s, st, status));
+}
+
+/* ---- requests ---- */
+
+static void free_reply_headers(http_request *req)
+{
+    for (unsigned i = 0; i < req->nheaders; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    req->nheaders = 0;
+}
+
+static void request_begin(http_request *req, const char *uri)
+{
+    free_reply_headers(req); /* none unless a previous request was never completed */
+    req->state = REQ_HEADERS;
+    req->start_ns = now_ns();
+    req->method = NULL;
+    req->route_rc = -ENOENT;
+    req->stats = NULL;
+    req->is_replied = false;
+    req->status = 0;
+    req->bytes = 0;
+    req->body_len = 0;
+    req->drained = 0;
+    req->match.tmpl = NULL;
+    req->match.nparams = 0;
+    size_t n = strcspn(uri, "?");
+    req->is_path_too_long = n > HTTP_MAX_PATH;
+    if (n > HTTP_MAX_PATH)
+        n = HTTP_MAX_PATH;
+    memcpy(req->path, uri, n);
+    req->path[n] = '\0';
+}
+
+static void request_reset(http_request *req)
+{
+    free_reply_headers(req);
+    if (req->body_cap > BODY_KEEP_BYTES) {
+        free(req->body);
+        req->body = NULL;
+        req->body_cap = 0;
+    }
+    req->body_len = 0;
+    http_route_match_release(&req->match);
+    req->state = REQ_IDLE;
+    req->method = NULL;
+}
+
+static void conn_free(struct http_conn *c)
+{
+    if (!c)
+        return;
+    request_reset(&c->req);
+    free(c->req.body);
+    free(c);
+}
+
+static const char *conn_remote(struct http_conn *c)
+{
+    if (c->remote[0])
+        return c->remote;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const char *ok = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        ok = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                       c->remote, sizeof(c->remote));
+    else if (sa && sa->sa_family == AF_INET6)
+        ok = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                       c->remote, sizeof(c->remote));
+    if (!ok)
+        snprintf(c->remote, sizeof(c->remote), "unknown");
+    return c->remote;
+}
+
+const char *http_request_method(const http_request *req)
+{
+    return req->method;
+}
+
+const char *http_request_path(const http_request *req)
+{
+    return req->path;
+}
+
+const char *http_request_route(const http_request *req)
+{
+    return req->route_rc == 0 ? req->match.tmpl : NULL;
+}
+
+const char *http_request_param(const http_request *req, const char *name)
+{
+    for (unsigned i = 0; i < req->match.nparams; i++)
+        if (strcmp(req->match.params[i].name, name) == 0)
+            return req->match.params[i].value;
+    return NULL;
+}
+
+const char *http_request_query(const http_request *req, const char *name)
+{
+    const char *value = NULL;
+    size_t value_len = 0;
+    if (MHD_lookup_connection_value_n(req->conn->mhd, MHD_GET_ARGUMENT_KIND, name, strlen(name),
+                                      &value, &value_len) != MHD_YES)
+        return NULL;
+    return value ? value : "";
+}
+
+const char *http_request_header(const http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_body(const http_request *req, size_t *len)
+{
+    if (len)
+        *len = req->body_len;
+    return req->body ? req->body : "";
+}
+
+const char *http_request_remote(const http_request *req)
+{
+    return conn_remote(req->conn);
+}
+
+int http_request_json(http_request *req, json_t **out)
+{
+    *out = NULL;
+    if (req->body_len == 0) {
+        http_reply_error(req, HORUS_EPARSE, "request body is empty; expected a JSON object");
+        return HORUS_EPARSE;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        http_reply_error(req, HORUS_EPARSE, "invalid JSON at line %d column %d: %s", err.line,
+                         err.column, err.text);
+        return HORUS_EPARSE;
+    }
+    if (!json_is_object(j)) {
+        static const char *const names[] = {"an object", "an array", "a string", "a number",
+                                            "a number",  "true",     "false",    "null"};
+        int type = json_typeof(j);
+        http_reply_error(req, HORUS_EPARSE, "request body must be a JSON object, not %s",
+                         type >= 0 && type < 8 ? names[type] : "that");
+        json_decref(j);
+        return HORUS_EPARSE;
+    }
+    *out = j;
+    return 0;
+}
+
+/* ---- replies ---- */
+
+void http_reply_header(http_request *req, const char *name, const char *value)
+{
+    if (req->is_replied || !name || !value)
+        return;
+    if (req->nheaders == MAX_REPLY_HEADERS) {
+        log_warn("reply header '%s' dropped: more than %d on %s %s", name, MAX_REPLY_HEADERS,
+                 req->method, req->path);
+        return;
+    }
+    req->headers[req->nheaders].name = horus_strdup(name);
+    req->headers[req->nheaders].value = horus_strdup(value);
+    req->nheaders++;
+}
+
+static bool has_header(const http_request *req, const char *name)
+{
+    for (unsigned i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Adds headers to resp and queues it. Consumes resp. */
+static int reply_queue(http_request *req, unsigned status, const char *content_type,
+                       struct MHD_Response *resp, size_t len)
+{
+    req->is_replied = true;
+    if (!resp)
+        return -EIO;
+    for (unsigned i = 0; i < req->nheaders; i++) {
+        if (content_type && strcasecmp(req->headers[i].name, "Content-Type") == 0)
+            continue;
+        if (MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value) != MHD_YES)
+            log_warn("reply header '%s' rejected on %s %s", req->headers[i].name, req->method,
+                     req->path);
+    }
+    if (content_type) {
+        MHD_add_response_header(resp, "Content-Type", content_type);
+        if (strncmp(content_type, "application/json", 16) == 0 && !has_header(req, "Cache-Control"))
+            MHD_add_response_header(resp, "Cache-Control", "no-store");
+    }
+    enum MHD_Result ret = MHD_queue_response(req->conn->mhd, status, resp);
+    MHD_destroy_response(resp);
+    if (ret != MHD_YES)
+        return -EIO;
+    req->status = status;
+    bool has_body =
+        strcmp(req->method, "HEAD") != 0 && status >= 200 && status != 204 && status != 304;
+    req->bytes = has_body ? len : 0;
+    return 0;
+}
+
+int http_reply(http_request *req, unsigned status, const char *content_type, const void *body,
+               size_t len)
+{
+    if (req->is_replied)
+        return -EALREADY;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    return reply_queue(req, status, content_type, resp, len);
+}
+
+int http_reply_owned(http_request *req, unsigned status, const char *content_type, char *body,
+                     size_t len)
+{
+    if (req->is_replied) {
+        free(body);
+        return -EALREADY;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    if (!resp)
+        free(body);
+    return reply_queue(req, status, content_type, resp, len);
+}
+
+int http_reply_json(http_request *req, unsigned status, json_t *json)
+{
+    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(json);
+    if (!text) {
+        if (req->is_replied)
+            return -EALREADY;
+        log_error("reply to %s %s: JSON value could not be encoded", req->method, req->path);
+        return http_reply_error(req, -EIO, "reply could not be encoded");
+    }
+    return http_reply_owned(req, status, "application/json", text, strlen(text));
+}
+
+int http_reply_error(http_request *req, int rc, const char *fmt, ...)
+{
+    if (req->is_replied)
+        return -EALREADY;
+    char msg[ERROR_MESSAGE_MAX];
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(msg, sizeof(msg), "%s", horus_strerror(rc));
+    }
+    utf8_sanitize(msg);
+    struct http_error_map map = error_map(rc);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", map.code, "message", msg);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(j);
+    if (!text)
+        text = horus_strdup("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}");
+    return http_reply_owned(req, map.status, "application/json", text, strlen(text));
+}
+
+/* ---- MHD callbacks (Thread: http-N) ---- */
+
+static void name_thread(http_server *s)
+{
+    if (is_thread_named)
+        return;
+    char name[16];
+    snprintf(name, sizeof(name), "http-%u", atomic_fetch_add(&s->next_thread_id, 1));
+    horus_thread_set_name(name);
+    is_thread_named = true;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        name_thread(s);
+        struct http_conn *c = horus_calloc(1, sizeof(*c));
+        c->srv = s;
+        c->mhd = mhd;
+        c->req.conn = c;
+        *socket_context = c;
+        if (s->s_connections)
+            metrics_gauge_add(s->s_connections, 1);
+        return;
+    }
+    conn_free(*socket_context);
+    *socket_context = NULL;
+    if (s->s_connections)
+        metrics_gauge_add(s->s_connections, -1);
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *mhd)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mhd)
+{
+    struct http_conn *c = conn_of(mhd);
+    if (!c)
+        return NULL;
+    request_begin(&c->req, uri);
+    return &c->req;
+}
+
+/* Routes the request and answers what can be answered before the body: a body over the limit. */
+static enum MHD_Result request_headers(http_request *req, const char *method)
+{
+    http_server *s = req->conn->srv;
+    req->method = method;
+    req->state = REQ_BODY;
+    if (req->is_path_too_long)
+        req->route_rc = -EINVAL;
+    else
+        req->route_rc = http_router_match(s->router, method, req->path, &req->match);
+    req->stats = stats_for(s, req);
+
+    const char *cl = MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno == 0 && end != cl && n > s->max_body_bytes) {
+            /* Answering now makes MHD close the connection instead of reading the body. */
+            req->state = REQ_DISPATCHED;
+            int rc = http_reply_error(req, HORUS_ETOOBIG,
+                                      "request body of %llu bytes is over the "
+                                      "limit of %zu bytes",
+                                      n, s->max_body_bytes);
+            return rc == 0 ? MHD_YES : MHD_NO;
+        }
+        if (errno == 0 && end != cl && n + 1 > req->body_cap) {
+            req->body = horus_realloc(req->body, (size_t)n + 1);
+            req->body_cap = (size_t)n + 1;
+        }
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result request_body(http_request *req, const char *data, size_t len)
+{
+    http_server *s = req->conn->srv;
+    if (req->state == REQ_DRAINING || req->body_len + len > s->max_body_bytes) {
+        req->state = REQ_DRAINING;
+        req->drained += len;
+        /* Endless chunked uploads are cut off rather than read forever. */
+        return req->drained > DRAIN_MAX_BYTES ? MHD_NO : MHD_YES;
+    }
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 1024;
+        while (cap < req->body_len + len + 1)
+            cap *= 2;
+        req->body = horus_realloc(req->body, cap);
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return MHD_YES;
+}
+
+static void dispatch(http_request *req)
+{
+    http_server *s = req->conn->srv;
+    if (req->state == REQ_DRAINING) {
+        http_reply_error(req, HORUS_ETOOBIG, "request body is over the limit of %zu bytes",
+                         s->max_body_bytes);
+        return;
+    }
+    switch (req->route_rc) {
+    case 0:
+        break;
+    case HORUS_EMETHOD:
+        http_reply_header(req, "Allow", req->match.allow);
+        http_reply_error(req, HORUS_EMETHOD, "method %s is not allowed on %s", req->method,
+                         req->path);
+        return;
+    case -ENOENT:
+        http_reply_error(req, -ENOENT, "no route for %s %s", req->method, req->path);
+        return;
+    default:
+        if (req->is_path_too_long)
+            http_reply_error(req, -EINVAL, "path is longer than %d bytes", HTTP_MAX_PATH);
+        else
+            http_reply_error(req, -EINVAL, "invalid path %s", req->path);
+        return;
+    }
+    int rc = req->match.handler(req, req->match.arg);
+    if (req->is_replied)
+        return;
+    if (rc < 0) {
+        http_reply_error(req, rc, NULL);
+        return;
+    }
+    log_error("handler for %s %s returned without a reply", req->method, req->match.tmpl);
+    http_reply_error(req, -EIO, "handler returned without a reply");
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
+{
+    http_request *req = *req_cls;
+    if (!req) {
+        /* The URI callback always runs first; this only guards against surprises. */
+        struct http_conn *c = conn_of(mhd);
+        if (!c)
+            return MHD_NO;
+        req = &c->req;
+        request_begin(req, url);
+        *req_cls = req;
+    }
+    switch (req->state) {
+    case REQ_IDLE:
+    case REQ_HEADERS:
+        return request_headers(req, method);
+    case REQ_BODY:
+    case REQ_DRAINING:
+        if (*upload_data_size > 0) {
+            size_t n = *upload_data_size;
+            *upload_data_size = 0;
+            return request_body(req, upload_data, n);
+        }
+        dispatch(req);
+        req->state = REQ_DISPATCHED;
+        return req->status ? MHD_YES : MHD_NO;
+    case REQ_DISPATCHED:
+        break;
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return NULL;
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client_abort";
+    default:
+        return "error";
+    }
+}
+
+static void access_log(http_request *req, double seconds, enum MHD_RequestTerminationCode toe)
+{
+    if (!log_enabled(LOG_LEVEL_INFO))
+        return;
+    char status[12], bytes[24], duration[32];
+    snprintf(status, sizeof(status), "%u", req->status);
+    snprintf(bytes, sizeof(bytes), "%zu", req->bytes);
+    snprintf(duration, sizeof(duration), "%.3f", seconds * 1000.0);
+    const char *aborted = termination_name(toe);
+    /* Method and path are raw bytes from the client; keep the log line valid UTF-8. */
+    char method_buf[64], path_buf[HTTP_MAX_PATH + 1];
+    const char *method = utf8_safe(req->method, method_buf, sizeof(method_buf));
+    const char *path = utf8_safe(req->path, path_buf, sizeof(path_buf));
+    const log_field fields[] = {
+        {"method", method},
+        {"path", path},
+        {"status", status},
+        {"bytes", bytes},
+        {"duration_ms", duration},
+        {"remote", conn_remote(req->conn)},
+        {aborted ? "error" : NULL, aborted},
+        {NULL, NULL},
+    };
+    if (aborted)
+        log_write(LOG_LEVEL_INFO, "access", fields, "request aborted: %s", aborted);
+    else
+        log_write(LOG_LEVEL_INFO, "access", fields, "request completed");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *s = cls;
+    http_request *req = *req_cls;
+    if (!req)
+        return;
+    *req_cls = NULL;
+    /* Requests MHD refused before calling us (header too large) have no method: not ours. */
+    if (req->method) {
+        double seconds = (double)(now_ns() - req->start_ns) / 1e9;
+        if (req->stats && req->status)
+            stats_record(s, req->stats, req->status, seconds);
+        if (s->is_access_log)
+            access_log(req, seconds, toe);
+    }
+    request_reset(req);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_server *s = cls;
+    /*
+     * libmicrohttpd 0.9.75 counts options before ours and so always claims
+     * the logger "is not the first option"; the logger is first, so drop it.
+     */
+    if (strstr(fmt, "is not the first option"))
+        return;
+    /*
+     * Once running, MHD reports mostly what clients did (malformed requests,
+     * resets), so those lines are debug and rate-limited per server; our own
+     * code logs real failures. While starting they explain a failed start.
+     */
+    enum log_level level = atomic_load(&s->is_starting) ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
+    if (!log_enabled(level))
+        return;
+    int64_t now_s = now_ns() / 1000000000;
+    int64_t window = atomic_load(&s->mhd_log_window_s);
+    if (now_s - window >= MHD_LOG_WINDOW_S &&
+        atomic_compare_exchange_strong(&s->mhd_log_window_s, &window, now_s)) {
+        atomic_store(&s->mhd_log_count, 0);
+        unsigned suppressed = atomic_exchange(&s->mhd_log_suppressed, 0);
+        if (suppressed)
+            log_at(level, NULL, "libmicrohttpd: %u messages suppressed", suppressed);
+    }
+    if (atomic_fetch_add(&s->mhd_log_count, 1) >= MHD_LOG_BURST) {
+        atomic_fetch_add(&s->mhd_log_suppressed, 1);
+        return;
+    }
+    char buf[512];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    log_at(level, NULL, "libmicrohttpd: %s", buf);
+}
+
+/* ---- server ---- */
+
+/* Splits "HOST:PORT" / "[V6]:PORT" and resolves HOST. Returns 0 or -EINVAL. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *port;
+    bool is_bracketed = listen[0] == '[';
+    if (is_bracketed) {
+        const char *close = strchr(listen, ']');
+        if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+        if (strchr(host, ':'))
+            return -EINVAL; /* IPv6 needs brackets */
+        port = colon + 1;
+    }
+    if (!host[0] || !port[0] || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+        return -EINVAL;
+    unsigned long p = strtoul(port, NULL, 10);
+    if (p > 65535)
+        return -EINVAL;
+
+    struct addrinfo hints = {.ai_family = is_bracketed ? AF_INET6 : AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | (is_bracketed ? AI_NUMERICHOST : 0)};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+        return -EINVAL;
+    int rc = -EINVAL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+            ai->ai_addrlen <= sizeof(*ss)) {
+            memset(ss, 0, sizeof(*ss));
+            memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+            *len = ai->ai_addrlen;
+            rc = 0;
+            break;
+        }
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+int http_server_new(const struct http_server_options *opt, http_server **out)
+{
+    if (!opt || !opt->listen)
+        return -EINVAL;
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    int rc = parse_listen(opt->listen, &ss, &len);
+    if (rc < 0)
+        return rc;
+    http_server *s = horus_calloc(1, sizeof(*s));
+    s->listen = horus_strdup(opt->listen);
+    s->addr = ss;
+    s->addr_len = len;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    s->threads = opt->threads ? opt->threads : (ncpu > 0 ? (unsigned)ncpu : 1);
+    if (s->threads > MAX_THREADS)
+        s->threads = MAX_THREADS;
+    s->max_body_bytes = opt->max_body_bytes ? opt->max_body_bytes : DEFAULT_MAX_BODY_BYTES;
+    s->idle_timeout_s = opt->idle_timeout_s ? opt->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
+    s->max_connections = opt->max_connections ? opt->max_connections : DEFAULT_MAX_CONNECTIONS;
+    if (s->max_connections < s->threads)
+        s->max_connections = s->threads; /* MHD splits the limit between pool threads */
+    s->is_access_log = opt->access_log;
+    s->router = http_router_new();
+    if (opt->metrics)
+        register_metrics(s, opt->metrics);
+    *out = s;
+    return 0;
+}
+
+http_router *http_server_router(http_server *s)
+{
+    return s->router;
+}
+
+/*
+ * Binds a throwaway socket the way MHD will, so that a busy or forbidden
+ * address comes back as -errno; MHD itself only says "failed".
+ */
+static int probe_bind(const http_server *s)
+{
+    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (s->addr.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    int rc = bind(fd, (const struct sockaddr *)&s->addr, s->addr_len) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+int http_server_start(http_server *s)
+{
+    if (s->daemon)
+        return -EALREADY;
+    int rc = probe_bind(s);
+    if (rc < 0) {
+        log_error("listen on '%s': %s", s->listen, horus_strerror(rc));
+        return rc;
+    }
+    build_route_stats(s);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
+    if (s->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    uint16_t port = ntohs(s->addr.ss_family == AF_INET6
+                              ? ((const struct sockaddr_in6 *)(const void *)&s->addr)->sin6_port
+                              : ((const struct sockaddr_in *)(const void *)&s->addr)->sin_port);
+    /* MHD warns about a pool of one, so the pool option is only passed for two or more. */
+    struct MHD_OptionItem pool[] = {
+        {s->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)s->threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    /* The logger goes first so that MHD's own messages about later options reach our log. */
+    atomic_store(&s->is_starting, true);
+    s->daemon = MHD_start_daemon(
+        flags, port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)s->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+    atomic_store(&s->is_starting, false);
+    if (!s->daemon) {
+        log_error("listen on '%s': libmicrohttpd failed to start", s->listen);
+        return -EIO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : port;
+    log_info("listening on %s port %u with %u threads", s->listen, s->port, s->threads);
+    return 0;
+}
+
+unsigned http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (!s || !s->daemon)
+        return;
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    s->port = 0;
+}
+
+void http_server_free(http_server *s)
+{
+    if (!s)
+        return;
+    http_server_stop(s);
+    http_router_free(s->router);
+    free(s->route_stats);
+    free(s->listen);
+    free(s);
+}

@@ -1,0 +1,482 @@
+/*
+ * DESIGN: the request router, kept apart from the server so it can be
+ * tested without sockets.
+ *
+ * Templates are stored as a tree of path segments. A node has literal
+ * children (matched byte for byte against the raw, still percent-encoded
+ * segment), at most one parameter child ("{name}", any non-empty segment),
+ * and the routes that end at it. Parameter names live on the route, not on
+ * the node, so "/cameras/{id}" and "/cameras/{cam}/x" can share a node.
+ *
+ * Matching is a depth-first walk that tries literals before the parameter
+ * and backtracks, so a literal wins wherever both could match and a dead
+ * literal branch does not hide a parameter route. The first terminal node
+ * (in that order) with the method wins; when terminal nodes match the path
+ * but none has the method, the methods they do have form the Allow header.
+ * Only the winning route's parameters are percent-decoded, into storage
+ * inside the match, so matching never allocates.
+ *
+ * Invariants: the router is read-only once shared between threads (routes
+ * are added during setup); path segments are never NUL-terminated in place
+ * (the path is const), they are (pointer, length) pairs.
+ */
+#include "err.h"
+#include "http.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_SEGMENTS 64 /* deeper paths cannot match any template */
+#define MAX_METHOD_LEN 16
+
+struct route {
+    char *method; /* owned */
+    char *tmpl; /* owned */
+    http_handler_cb cb;
+    void *arg;
+    unsigned nparams;
+    char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
+};
+
+struct node {
+    char *literal; /* owned; NULL for a parameter node and the root */
+    size_t literal_len;
+    struct node **kids; /* owned: literal children */
+    size_t nkids;
+    struct node *param; /* owned: the "{...}" child */
+    size_t *routes; /* owned: indexes into http_router.routes ending here */
+    size_t nroutes;
+};
+
+struct http_router {
+    struct node root;
+    struct route *routes; /* owned, registration order */
+    size_t nroutes;
+    size_t cap;
+};
+
+struct segment {
+    const char *p;
+    size_t len;
+};
+
+/* What the walk is looking for and what it found. */
+struct walk {
+    const struct http_router *r;
+    const char *method;
+    const struct segment *segs;
+    size_t nsegs;
+    size_t param_segs[HTTP_MAX_PARAMS]; /* segment index of each parameter on the current branch */
+    unsigned depth_params;
+    const struct route *found;
+    size_t found_index;
+    size_t found_param_segs[HTTP_MAX_PARAMS];
+    bool path_matched;
+    const char *allow[16]; /* methods seen on path-matching nodes, deduplicated */
+    unsigned nallow;
+};
+
+static void node_release(struct node *n)
+{
+    for (size_t i = 0; i < n->nkids; i++) {
+        node_release(n->kids[i]);
+        free(n->kids[i]);
+    }
+    free(n->kids);
+    if (n->param) {
+        node_release(n->param);
+        free(n->param);
+    }
+    free(n->routes);
+    free(n->literal);
+}
+
+http_router *http_router_new(void)
+{
+    return horus_calloc(1, sizeof(http_router));
+}
+
+void http_router_free(http_router *r)
+{
+    if (!r)
+        return;
+    node_release(&r->root);
+    for (size_t i = 0; i < r->nroutes; i++) {
+        struct route *rt = &r->routes[i];
+        free(rt->method);
+        free(rt->tmpl);
+        for (unsigned j = 0; j < rt->nparams; j++)
+            free(rt->names[j]);
+    }
+    free(r->routes);
+    free(r);
+}
+
+static bool method_is_valid(const char *method)
+{
+    size_t n = strlen(method);
+    if (n == 0 || n >= MAX_METHOD_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (method[i] < 'A' || method[i] > 'Z')
+            return false;
+    return true;
+}
+
+static bool is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static bool is_dot_segment(const char *p, size_t len)
+{
+    return (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.');
+}
+
+/*
+ * Splits a template or path after its leading '/' into segments. "/" has
+ * none. Returns the count, or -1 when there are more than max or one is
+ * empty (and allow_empty is false).
+ */
+static int split_segments(const char *s, size_t len, struct segment *out, size_t max,
+                          bool allow_empty)
+{
+    if (len == 1)
+        return 0;
+    size_t n = 0;
+    const char *p = s + 1;
+    const char *end = s + len;
+    for (;;) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *seg_end = slash ? slash : end;
+        if (seg_end == p && !allow_empty)
+            return -1;
+        if (n == max)
+            return -1;
+        out[n].p = p;
+        out[n].len = (size_t)(seg_end - p);
+        n++;
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    return (int)n;
+}
+
+/* Checks one template segment; sets *is_param and the name for "{name}". */
+static int parse_tmpl_segment(const struct segment *sg, bool *is_param)
+{
+    const char *p = sg->p;
+    size_t len = sg->len;
+    if (is_dot_segment(p, len))
+        return -EINVAL;
+    if (p[0] == '{') {
+        if (len < 3 || p[len - 1] != '}')
+            return -EINVAL;
+        for (size_t i = 1; i + 1 < len; i++)
+            if (!is_name_char(p[i]))
+                return -EINVAL;
+        *is_param = true;
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= ' ' || c == 0x7f || c == '{' || c == '}' || c == '%' || c == '?' || c == '#')
+            return -EINVAL;
+    }
+    *is_param = false;
+    return 0;
+}
+
+static struct node *node_child(struct node *n, const struct segment *sg, bool is_param)
+{
+    if (is_param) {
+        if (!n->param)
+            n->param = horus_calloc(1, sizeof(struct node));
+        return n->param;
+    }
+    for (size_t i = 0; i < n->nkids; i++)
+        if (n->kids[i]->literal_len == sg->len && memcmp(n->kids[i]->literal, sg->p, sg->len) == 0)
+            return n->kids[i];
+    struct node *kid = horus_calloc(1, sizeof(*kid));
+    kid->literal = horus_strndup(sg->p, sg->len);
+    kid->literal_len = sg->len;
+    n->kids = horus_realloc(n->kids, (n->nkids + 1) * sizeof(*n->kids));
+    n->kids[n->nkids++] = kid;
+    return kid;
+}
+
+int http_router_add(http_router *r, const char *method, const char *tmpl, http_handler_cb cb,
+                    void *arg)
+{
+    if (!method || !tmpl || !cb || !method_is_valid(method))
+        return -EINVAL;
+    size_t len = strlen(tmpl);
+    if (len == 0 || len > HTTP_MAX_PATH || tmpl[0] != '/')
+        return -EINVAL;
+    struct segment segs[MAX_SEGMENTS];
+    int nsegs = split_segments(tmpl, len, segs, MAX_SEGMENTS, false);
+    if (nsegs < 0)
+        return -EINVAL;
+
+    /* Validate everything before touching the tree, so a failure leaves no trace. */
+    struct route rt = {.cb = cb, .arg = arg};
+    struct segment names[HTTP_MAX_PARAMS];
+    bool is_param[MAX_SEGMENTS];
+    for (int i = 0; i < nsegs; i++) {
+        int rc = parse_tmpl_segment(&segs[i], &is_param[i]);
+        if (rc < 0)
+            return rc;
+        if (!is_param[i])
+            continue;
+        if (rt.nparams == HTTP_MAX_PARAMS)
+            return -EINVAL;
+        struct segment name = {segs[i].p + 1, segs[i].len - 2};
+        for (unsigned j = 0; j < rt.nparams; j++)
+            if (names[j].len == name.len && memcmp(names[j].p, name.p, name.len) == 0)
+                return -EINVAL;
+        names[rt.nparams++] = name;
+    }
+
+    /* Find the end node without creating it, to report -EEXIST cleanly. */
+    const struct node *probe = &r->root;
+    for (int i = 0; i < nsegs && probe; i++) {
+        const struct node *next = NULL;
+        if (is_param[i]) {
+            next = probe->param;
+        } else {
+            for (size_t k = 0; k < probe->nkids; k++)
+                if (probe->kids[k]->literal_len == segs[i].len &&
+                    memcmp(probe->kids[k]->literal, segs[i].p, segs[i].len) == 0)
+                    next = probe->kids[k];
+        }
+        probe = next;
+    }
+    if (probe)
+        for (size_t k = 0; k < probe->nroutes; k++)
+            if (strcmp(r->routes[probe->routes[k]].method, method) == 0)
+                return -EEXIST;
+
+    struct node *n = &r->root;
+    for (int i = 0; i < nsegs; i++)
+        n = node_child(n, &segs[i], is_param[i]);
+
+    rt.method = horus_strdup(method);
+    rt.tmpl = horus_strdup(tmpl);
+    for (unsigned j = 0; j < rt.nparams; j++)
+        rt.names[j] = horus_strndup(names[j].p, names[j].len);
+    if (r->nroutes == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->routes = horus_realloc(r->routes, r->cap * sizeof(*r->routes));
+    }
+    r->routes[r->nroutes] = rt;
+    n->routes = horus_realloc(n->routes, (n->nroutes + 1) * sizeof(*n->routes));
+    n->routes[n->nroutes++] = r->nroutes;
+    r->nroutes++;
+    return 0;
+}
+
+bool http_router_route_at(const http_router *r, size_t i, const char **method, const char **tmpl)
+{
+    if (i >= r->nroutes)
+        return false;
+    if (method)
+        *method = r->routes[i].method;
+    if (tmpl)
+        *tmpl = r->routes[i].tmpl;
+    return true;
+}
+
+static void allow_add(struct walk *w, const char *method)
+{
+    for (unsigned i = 0; i < w->nallow; i++)
+        if (strcmp(w->allow[i], method) == 0)
+            return;
+    if (w->nallow < HORUS_ARRAY_LEN(w->allow))
+        w->allow[w->nallow++] = method;
+}
+
+/* At a node where the whole path is consumed: pick the route for the method, or note methods. */
+static bool walk_terminal(struct walk *w, const struct node *n)
+{
+    if (n->nroutes == 0)
+        return false;
+    w->path_matched = true;
+    size_t get = SIZE_MAX;
+    for (size_t k = 0; k < n->nroutes; k++) {
+        const struct route *rt = &w->r->routes[n->routes[k]];
+        if (strcmp(rt->method, w->method) == 0) {
+            w->found = rt;
+            w->found_index = n->routes[k];
+            memcpy(w->found_param_segs, w->param_segs, sizeof(w->param_segs));
+            return true;
+        }
+        if (strcmp(rt->method, "GET") == 0)
+            get = n->routes[k];
+    }
+    if (get != SIZE_MAX && strcmp(w->method, "HEAD") == 0) {
+        w->found = &w->r->routes[get];
+        w->found_index = get;
+        memcpy(w->found_param_segs, w->param_segs, sizeof(w->param_segs));
+        return true;
+    }
+    for (size_t k = 0; k < n->nroutes; k++) {
+        const char *m = w->r->routes[n->routes[k]].method;
+        allow_add(w, m);
+        if (strcmp(m, "GET") == 0)
+            allow_add(w, "HEAD");
+    }
+    return false;
+}
+
+static bool walk_node(struct walk *w, const struct node *n, size_t depth)
+{
+    if (depth == w->nsegs)
+        return walk_terminal(w, n);
+    const struct segment *sg = &w->segs[depth];
+    for (size_t i = 0; i < n->nkids; i++) {
+        const struct node *kid = n->kids[i];
+        if (kid->literal_len == sg->len && memcmp(kid->literal, sg->p, sg->len) == 0) {
+            if (walk_node(w, kid, depth + 1))
+                return true;
+            break; /* literals are unique among siblings */
+        }
+    }
+    if (n->param && sg->len > 0 && w->depth_params < HTTP_MAX_PARAMS) {
+        w->param_segs[w->depth_params++] = depth;
+        bool ok = walk_node(w, n->param, depth + 1);
+        w->depth_params--;
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes %XX escapes of src into dst (room for len + 1). Returns the length or -EINVAL. */
+static int percent_decode(const char *src, size_t len, char *dst)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (src[i] != '%') {
+            dst[o++] = src[i];
+            continue;
+        }
+        if (i + 2 >= len)
+            return -EINVAL;
+        int hi = hex_value(src[i + 1]);
+        int lo = hex_value(src[i + 2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return -EINVAL;
+        dst[o++] = (char)(hi << 4 | lo);
+        i += 2;
+    }
+    dst[o] = '\0';
+    return (int)o;
+}
+
+/* Whether any segment of the path is "." or "..", however deep. */
+static bool has_dot_segment(const char *path, size_t len)
+{
+    const char *end = path + len;
+    for (const char *p = path + 1; p <= end;) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *seg_end = slash ? slash : end;
+        if (is_dot_segment(p, (size_t)(seg_end - p)))
+            return true;
+        p = seg_end + 1;
+    }
+    return false;
+}
+
+static void format_allow(const struct walk *w, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < w->nallow; i++) {
+        size_t need = strlen(w->allow[i]) + (i ? 2 : 0);
+        if (off + need + 1 > size)
+            break;
+        off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "", w->allow[i]);
+    }
+}
+
+static int fill_params(const struct walk *w, struct http_route_match *m)
+{
+    const struct route *rt = w->found;
+    size_t off = 0;
+    for (unsigned i = 0; i < rt->nparams; i++) {
+        const struct segment *sg = &w->segs[w->found_param_segs[i]];
+        /* Decoded values never grow, and the raw path is at most HTTP_MAX_PATH long. */
+        int n = percent_decode(sg->p, sg->len, m->storage + off);
+        if (n < 0 || is_dot_segment(m->storage + off, (size_t)n))
+            return -EINVAL;
+        m->params[i].name = rt->names[i];
+        m->params[i].value = m->storage + off;
+        off += (size_t)n + 1;
+    }
+    m->nparams = rt->nparams;
+    return 0;
+}
+
+int http_router_match(const http_router *r, const char *method, const char *path,
+                      struct http_route_match *m)
+{
+    m->handler = NULL;
+    m->arg = NULL;
+    m->tmpl = NULL;
+    m->method = NULL;
+    m->index = 0;
+    m->nparams = 0;
+    m->allow[0] = '\0';
+
+    size_t len = strnlen(path, HTTP_MAX_PATH + 1);
+    if (len == 0 || len > HTTP_MAX_PATH || path[0] != '/')
+        return -EINVAL;
+
+    if (has_dot_segment(path, len))
+        return -EINVAL;
+    struct walk w = {.r = r, .method = method};
+    struct segment segs[MAX_SEGMENTS];
+    int nsegs = split_segments(path, len, segs, MAX_SEGMENTS, true);
+    if (nsegs < 0)
+        return -ENOENT; /* deeper than any template can be */
+    w.segs = segs;
+    w.nsegs = (size_t)nsegs;
+
+    if (!walk_node(&w, &r->root, 0)) {
+        if (!w.path_matched)
+            return -ENOENT;
+        format_allow(&w, m->allow, sizeof(m->allow));
+        return HORUS_EMETHOD;
+    }
+    int rc = fill_params(&w, m);
+    if (rc < 0)
+        return rc;
+    m->handler = w.found->cb;
+    m->arg = w.found->arg;
+    m->tmpl = w.found->tmpl;
+    m->method = w.found->method;
+    m->index = w.found_index;
+    return 0;
+}
+
+void http_route_match_release(struct http_route_match *m)
+{
+    /* Values live in m->storage; nothing to free, but leave no dangling view. */
+    m->nparams = 0;
+    m->handler = NULL;
+}
