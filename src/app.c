@@ -1,1 +1,342 @@
-/* placeholder: being written */
+/*
+ * DESIGN: the `serve` lifecycle. Starts modules in dependency order (log,
+ * metrics, storage, HTTP), then the main thread waits for signals with a
+ * one-second tick for housekeeping, and stops modules in reverse order.
+ *
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread and taken
+ * synchronously here with sigtimedwait, so no work happens in a signal
+ * handler. SIGHUP reloads: the new file is validated in full and swapped in,
+ * or the old snapshot stays and each error is logged. SIGTERM/SIGINT start a
+ * graceful stop; a watchdog thread forces exit when the stop outlives
+ * server.shutdown_timeout or a second signal arrives.
+ *
+ * Thread: main.
+ */
+#include "app.h"
+
+#include "clock.h"
+#include "crash.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "mem.h"
+#include "thread.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MODULE "main"
+
+#ifndef HORUS_VERSION
+#define HORUS_VERSION "0.0.0"
+#endif
+
+struct app {
+    const struct app_overrides *ov;
+    cfg_holder *config;       /* owned */
+    char *data_dir;           /* owned: effective storage path */
+    char *config_path;        /* owned: absolute path, or NULL */
+    metrics_registry *metrics; /* owned */
+    metrics_series *m_reload_ok, *m_reload_failed;
+    sto_db *db;               /* owned */
+    http_server *http;        /* owned */
+    char *node_id;            /* owned */
+    struct api_context api;
+};
+
+static const struct horus_config *snap_config(cfg_snapshot *s)
+{
+    return cfg_snapshot_data(s);
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        *p = saved;
+        if (!saved)
+            return 0;
+    }
+}
+
+/* Applies the reloadable log settings of a snapshot and registers its secrets for masking. */
+static int apply_log(cfg_snapshot *snap)
+{
+    unsigned n;
+    const char *const *secrets = cfg_snapshot_secrets(snap, &n);
+    log_secrets_set(secrets, n);
+    struct log_options o;
+    log_config_options(&snap_config(snap)->log, &o);
+    return log_open(&o);
+}
+
+static json_t *config_json(void *arg)
+{
+    struct app *a = arg;
+    cfg_snapshot *s = cfg_holder_get(a->config);
+    json_t *j = cfg_snapshot_to_json(s);
+    cfg_snapshot_unref(s);
+    return j;
+}
+
+static void reload(struct app *a)
+{
+    if (!a->config_path) {
+        log_warn("SIGHUP ignored: running on embedded defaults, no file to reload");
+        return;
+    }
+    log_info_kv(LOG_KV({"file", a->config_path}), "reloading configuration");
+    cfg_snapshot *fresh = NULL;
+    cfg_errors errs;
+    cfg_errors_init(&errs, a->config_path);
+    int rc = cfg_load_file(&horus_config_schema, a->config_path, &fresh, &errs);
+    if (rc < 0) {
+        for (size_t i = 0; i < errs.count; i++)
+            log_error_kv(LOG_KV({"file", a->config_path}), "%s", errs.items[i]);
+        log_error_kv(LOG_KV({"file", a->config_path}),
+                     "reload failed (%zu errors); keeping the previous configuration", errs.count);
+        cfg_errors_release(&errs);
+        metrics_counter_inc(a->m_reload_failed);
+        return;
+    }
+    cfg_errors_release(&errs);
+    cfg_snapshot *old = cfg_holder_get(a->config);
+    cfg_errors restart;
+    cfg_errors_init(&restart, a->config_path);
+    cfg_diff_restart_needed(old, fresh, &restart);
+    for (size_t i = 0; i < restart.count; i++)
+        log_warn("%s (the running value stays until restart)", restart.items[i]);
+    cfg_errors_release(&restart);
+    cfg_snapshot_unref(old);
+    rc = apply_log(fresh);
+    if (rc < 0)
+        log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
+    cfg_holder_swap(a->config, fresh);
+    metrics_counter_inc(a->m_reload_ok);
+    log_info_kv(LOG_KV({"file", a->config_path}), "configuration reloaded");
+}
+
+struct watchdog {
+    int64_t timeout_ms;
+    atomic_bool is_done; /* set by main once the stop completed */
+};
+
+/*
+ * Forces the exit when stopping takes too long or a second signal arrives.
+ * sigtimedwait may return early with EINTR (a debugger, LeakSanitizer
+ * stopping threads at exit), so it waits again until the deadline.
+ */
+static void *watchdog_main(void *arg)
+{
+    struct watchdog *w = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int64_t deadline = clock_monotonic_ns(clock_system()) + w->timeout_ms * 1000000;
+    int sig = -1;
+    for (;;) {
+        int64_t left = deadline - clock_monotonic_ns(clock_system());
+        if (left <= 0)
+            break;
+        struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+        sig = sigtimedwait(&set, NULL, &ts);
+        if (sig > 0 || (sig < 0 && errno != EINTR))
+            break;
+    }
+    if (atomic_load(&w->is_done))
+        return NULL;
+    if (sig > 0)
+        log_error("second %s during shutdown: forcing exit", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    else
+        log_error("shutdown took longer than %lld ms: forcing exit", (long long)w->timeout_ms);
+    _exit(1);
+}
+
+static char *node_id_load(sto_db *db)
+{
+    char *id = NULL;
+    if (sto_setting_get(db, "node_id", &id) == 0)
+        return id;
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        HORUS_BUG("getrandom failed");
+    id = horus_malloc(33);
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    int rc = sto_setting_put(db, "node_id", id);
+    if (rc < 0)
+        log_warn("store node_id: %s", horus_strerror(rc));
+    else
+        log_info_kv(LOG_KV({"node_id", id}), "first start on this database: node id created");
+    return id;
+}
+
+static int start(struct app *a)
+{
+    cfg_snapshot *snap = cfg_holder_get(a->config);
+    const struct horus_config *c = snap_config(snap);
+    int rc = apply_log(snap);
+    if (rc < 0) {
+        fprintf(stderr, "horus: open log file '%s': %s\n", c->log.file, horus_strerror(rc));
+        goto out;
+    }
+    a->data_dir = horus_strdup(a->ov->data_dir ? a->ov->data_dir : c->storage.path);
+    rc = mkdir_p(a->data_dir);
+    if (rc < 0) {
+        log_error_kv(LOG_KV({"path", a->data_dir}), "create data directory: %s",
+                     horus_strerror(rc));
+        goto out;
+    }
+    a->api.started_ms = clock_realtime_ms(clock_system());
+    a->api.started_mono_ns = clock_monotonic_ns(clock_system());
+    a->metrics = metrics_registry_new();
+    app_metrics_register(a->metrics, a->api.started_ms);
+    metrics_family *reloads = metrics_family_add(a->metrics, &(struct metrics_desc){
+        .type = METRICS_COUNTER, .name = "horus_config_reloads_total",
+        .help = "Configuration reloads by result", .labels = "result"});
+    a->m_reload_ok = metrics_series_get(reloads, "ok");
+    a->m_reload_failed = metrics_series_get(reloads, "failed");
+
+    char *errmsg = NULL;
+    struct sto_open_options so = {.db = &c->database, .data_dir = a->data_dir,
+                                  .metrics = a->metrics};
+    rc = sto_open(&so, &a->db, &errmsg);
+    if (rc < 0) {
+        log_error("open database: %s", errmsg ? errmsg : horus_strerror(rc));
+        free(errmsg);
+        goto out;
+    }
+    a->node_id = node_id_load(a->db);
+
+    a->api.db = a->db;
+    a->api.metrics = a->metrics;
+    a->api.config = a->config;
+    a->api.clock = clock_system();
+    a->api.data_dir = a->data_dir;
+    a->api.config_path = a->config_path;
+    a->api.node_id = a->node_id;
+    a->api.cameras_total = (unsigned)c->ncameras;
+    a->api.config_json_cb = config_json;
+    a->api.config_json_arg = a;
+    api_health_refresh(&a->api);
+
+    const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
+    struct http_server_options ho = {
+        .listen = listen,
+        .threads = (unsigned)c->server.threads,
+        .max_body_bytes = c->server.max_body_bytes,
+        .idle_timeout_s = (unsigned)(c->server.idle_timeout_ms / 1000),
+        .access_log = c->server.access_log,
+        .metrics = a->metrics,
+    };
+    rc = http_server_new(&ho, &a->http);
+    if (rc == 0)
+        rc = api_register(http_server_router(a->http), &a->api);
+    if (rc == 0)
+        rc = http_server_start(a->http);
+    if (rc < 0) {
+        log_error_kv(LOG_KV({"listen", listen}), "start HTTP server: %s", horus_strerror(rc));
+        goto out;
+    }
+    /* The port may have been 0 ("pick one"): report the bound one. */
+    char url[300];
+    const char *colon = strrchr(listen, ':');
+    snprintf(url, sizeof(url), "http://%.*s:%u/", colon ? (int)(colon - listen) : 0, listen,
+             http_server_port(a->http));
+    log_info_kv(LOG_KV({"listen", listen}, {"url", url}, {"data", a->data_dir},
+                       {"config", a->config_path ? a->config_path : "(defaults)"},
+                       {"database", sto_backend_name(a->db)}),
+                "horus %s serving on %s", HORUS_VERSION, url);
+out:
+    cfg_snapshot_unref(snap);
+    return rc;
+}
+
+static void stop(struct app *a)
+{
+    http_server_stop(a->http);
+    http_server_free(a->http);
+    sto_close(a->db);
+    free(a->node_id);
+    metrics_registry_free(a->metrics);
+    cfg_holder_free(a->config);
+    free(a->data_dir);
+    free(a->config_path);
+}
+
+int app_serve(const struct app_overrides *ov)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    horus_thread_set_name("main");
+    crash_handler_install();
+
+    struct app a = {.ov = ov};
+    static struct watchdog wd;
+    if (ov->config_path)
+        a.config_path = realpath(ov->config_path, NULL);
+    if (ov->config_path && !a.config_path) {
+        fprintf(stderr, "horus: config file '%s': %s\n", ov->config_path, strerror(errno));
+        return 2;
+    }
+    cfg_snapshot *snap = NULL;
+    if (app_config_load(a.config_path, &snap) < 0) {
+        free(a.config_path);
+        return 2;
+    }
+    a.config = cfg_holder_new(snap);
+    int exit_code = 0;
+    if (start(&a) < 0) {
+        exit_code = 1;
+        goto done;
+    }
+    for (;;) {
+        struct timespec tick = {.tv_sec = 1};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGHUP) {
+            reload(&a);
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        api_health_refresh(&a.api);
+    }
+    atomic_store(&a.api.is_stopping, true);
+    cfg_snapshot *cur = cfg_holder_get(a.config);
+    wd.timeout_ms = snap_config(cur)->server.shutdown_timeout_ms;
+    cfg_snapshot_unref(cur);
+    log_info("stopping (forced after %lld ms)", (long long)wd.timeout_ms);
+    pthread_t wt;
+    if (horus_thread_start(&wt, "stop-watchdog", watchdog_main, &wd) == 0)
+        pthread_detach(wt);
+done:
+    stop(&a);
+    atomic_store(&wd.is_done, true);
+    if (exit_code == 0)
+        log_info("stopped");
+    log_close();
+    return exit_code;
+}

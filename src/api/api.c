@@ -1,1 +1,12 @@
-/* placeholder: being written */
+/*
+ * DESIGN: the API's entry point: installs the error mapper and lets each
+ * handler file register its routes. Later resources (cameras, recordings,
+ * events, users) add one register call here.
+ */
+#include "api_int.h"
+
+int api_register(http_router *r, struct api_context *ctx)
+{
+    http_set_error_mapper(api_error_map);
+    return api_system_register(r, ctx);
+}

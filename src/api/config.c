@@ -1,1 +1,30 @@
-/* placeholder: being written */
+/*
+ * DESIGN: schema table for the `server:` section (CONVENTIONS.md §7).
+ */
+#include "api.h"
+
+#include <stddef.h>
+
+const cfg_field api_server_fields[] = {
+    {.name = "listen", .type = CFG_STRING, .offset = offsetof(struct api_server_config, listen),
+     .def = "127.0.0.1:8080", .help = "HOST:PORT to serve HTTP on; [::1]:PORT for IPv6"},
+    {.name = "threads", .type = CFG_INT, .offset = offsetof(struct api_server_config, threads),
+     .def = "0", .min = 0, .max = 256, .help = "HTTP worker threads; 0 = one per CPU"},
+    {.name = "max_body", .type = CFG_BYTES,
+     .offset = offsetof(struct api_server_config, max_body_bytes), .def = "1MiB", .min = 1024,
+     .max = 1073741824, .help = "Largest accepted request body; larger ones get 413"},
+    {.name = "idle_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct api_server_config, idle_timeout_ms), .def = "30s", .min = 1000,
+     .max = 3600000, .help = "Close keep-alive connections idle this long"},
+    {.name = "shutdown_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct api_server_config, shutdown_timeout_ms), .def = "10s",
+     .min = 100, .max = 600000, .is_reloadable = true,
+     .help = "On SIGTERM, force exit if stopping takes longer than this"},
+    {.name = "access_log", .type = CFG_BOOL,
+     .offset = offsetof(struct api_server_config, access_log), .def = "true",
+     .help = "Log one line per HTTP request (module 'access')"},
+    {.name = "public_url", .type = CFG_STRING,
+     .offset = offsetof(struct api_server_config, public_url), .def = "",
+     .is_reloadable = true, .help = "URL users reach Horus at, when behind a proxy"},
+    {0},
+};

@@ -1,0 +1,81 @@
+/*
+ * REST handlers and operational endpoints. The only module that may include
+ * every other module's public header (CONVENTIONS.md §2). main wires an
+ * api_context and calls api_register once before the server starts.
+ */
+#ifndef HORUS_API_H
+#define HORUS_API_H
+
+#include "cfg.h"
+#include "clock.h"
+#include "http.h"
+#include "metrics.h"
+#include "storage.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* `server:` section of horus.yaml. */
+struct api_server_config {
+    char *listen;
+    int64_t threads;
+    uint64_t max_body_bytes;
+    int64_t idle_timeout_ms;
+    int64_t shutdown_timeout_ms;
+    bool access_log;
+    char *public_url;
+};
+
+extern const cfg_field api_server_fields[];
+
+/* Cached facts refreshed by the main thread's tick, read by /health. */
+struct api_health_cache {
+    _Atomic int db_ok;
+    _Atomic int disk_ok;
+    _Atomic uint64_t disk_free_bytes;
+    _Atomic uint64_t disk_total_bytes;
+};
+
+struct api_context {
+    sto_db *db;                 /* borrowed */
+    metrics_registry *metrics;  /* borrowed */
+    cfg_holder *config;         /* borrowed: current snapshot of struct horus_config */
+    const horus_clock *clock;   /* borrowed */
+    const char *data_dir;       /* borrowed: effective storage path */
+    char data_dir_json[4200];   /* data_dir as a JSON string literal, set by api_register */
+    const char *config_path;    /* borrowed; NULL when running on defaults */
+    const char *node_id;        /* borrowed */
+    int64_t started_ms;
+    int64_t started_mono_ns;
+    unsigned cameras_total;     /* configured cameras (ingest reports online/failed later) */
+    atomic_bool is_stopping;    /* set on SIGTERM: /ready answers 503 so traffic drains */
+    struct api_health_cache health;
+    /*
+     * Renders the current config snapshot as JSON (secrets masked). Set by
+     * main, which knows the root schema. Returns a new reference.
+     */
+    json_t *(*config_json_cb)(void *arg);
+    void *config_json_arg;
+};
+
+/*
+ * Registers every route on r and installs the error mapper. ctx must
+ * outlive the server. Returns 0 or a router error (a programming bug).
+ */
+int api_register(http_router *r, struct api_context *ctx);
+
+/* The single map from internal error codes to HTTP statuses (api/errors.c). */
+struct http_error_map api_error_map(int rc);
+
+/*
+ * Refreshes ctx->health (database ping, data directory free space).
+ * Thread: main, once a second.
+ */
+void api_health_refresh(struct api_context *ctx);
+
+/* The embedded OpenAPI document (JSON text). */
+extern const char horus_openapi_json[];
+extern const size_t horus_openapi_json_len;
+
+#endif

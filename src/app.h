@@ -1,0 +1,60 @@
+/*
+ * The horus executable's wiring: the root configuration (every module's
+ * section in one struct) and the `serve` lifecycle. Private to src/main.c,
+ * src/app.c and src/app_config.c.
+ */
+#ifndef HORUS_APP_H
+#define HORUS_APP_H
+
+#include "api.h"
+#include "cfg.h"
+#include "log_config.h"
+#include "storage.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One camera as declared in YAML; provisioned into the database by ingest (#3). */
+struct app_camera_config {
+    char *id;
+    char *name;
+    char *url;
+    char *sub_url;
+    bool enabled;
+    struct {
+        bool enabled;
+        int64_t segment_seconds;
+        int64_t retention_days;
+        uint64_t max_bytes;
+    } record;
+};
+
+struct horus_config {
+    struct api_server_config server;
+    struct sto_storage_config storage;
+    struct sto_database_config database;
+    struct log_config log;
+    struct app_camera_config *cameras;
+    size_t ncameras;
+};
+
+extern const cfg_schema horus_config_schema;
+
+/* Command-line overrides of `serve`; NULL = take the config's value. */
+struct app_overrides {
+    const char *config_path;
+    const char *data_dir;
+    const char *listen;
+};
+
+/* Runs the daemon until SIGTERM/SIGINT. Returns the process exit code. */
+int app_serve(const struct app_overrides *ov);
+
+/* Loads path (NULL = defaults) and prints every error to stderr as FILE:LINE:COL: key: reason. */
+int app_config_load(const char *path, cfg_snapshot **out);
+
+/* Registers build info and process metrics (CPU, RSS, fds, start time). */
+void app_metrics_register(metrics_registry *r, int64_t started_ms);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * DESIGN: the root schema of horus.yaml, assembled from the tables that
+ * each module owns, plus checks that span sections.
+ */
+#include "app.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int validate_camera_id(const void *value, char *err, size_t size)
+{
+    const char *id = *(char *const *)value;
+    size_t n = id ? strlen(id) : 0;
+    if (n < 1 || n > 64) {
+        snprintf(err, size, "must be 1..64 characters of [a-z0-9_-]");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            snprintf(err, size, "'%c' is not allowed; use [a-z0-9_-]", c);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int validate_rtsp_url(const void *value, char *err, size_t size)
+{
+    const char *url = *(char *const *)value;
+    if (!url || !url[0])
+        return 0; /* optional fields; required ones are enforced by is_required */
+    if (strncmp(url, "rtsp://", 7) != 0 && strncmp(url, "rtsps://", 8) != 0) {
+        snprintf(err, size, "must start with rtsp:// or rtsps://");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* TODO(#3): move the camera tables into src/ingest/config.c when ingest lands. */
+#define CAM_REC_OFF(f) (offsetof(struct app_camera_config, record.f) - \
+                        offsetof(struct app_camera_config, record))
+
+static const cfg_field camera_record_fields[] = {
+    {.name = "enabled", .type = CFG_BOOL, .offset = CAM_REC_OFF(enabled), .def = "true",
+     .is_reloadable = true, .help = "Record this camera continuously"},
+    {.name = "segment_seconds", .type = CFG_INT, .offset = CAM_REC_OFF(segment_seconds),
+     .def = "60", .min = 2, .max = 3600, .is_reloadable = true,
+     .help = "Target segment length; cut at the first keyframe after it"},
+    {.name = "retention_days", .type = CFG_INT, .offset = CAM_REC_OFF(retention_days),
+     .def = "14", .min = 1, .max = 3650, .is_reloadable = true,
+     .help = "Delete recordings older than this"},
+    {.name = "max_bytes", .type = CFG_BYTES, .offset = CAM_REC_OFF(max_bytes), .def = "0",
+     .is_reloadable = true, .help = "Cap on this camera's recordings; 0 = no cap"},
+    {0},
+};
+
+static const cfg_field camera_fields[] = {
+    {.name = "id", .type = CFG_STRING, .offset = offsetof(struct app_camera_config, id),
+     .is_required = true, .validate_cb = validate_camera_id,
+     .help = "[a-z0-9_-]{1,64}; used in URLs, file names and metric labels"},
+    {.name = "name", .type = CFG_STRING, .offset = offsetof(struct app_camera_config, name),
+     .def = "", .is_reloadable = true, .help = "Display name"},
+    {.name = "url", .type = CFG_STRING, .offset = offsetof(struct app_camera_config, url),
+     .is_required = true, .validate_cb = validate_rtsp_url, .is_reloadable = true,
+     .help = "Main stream RTSP URL; credentials may use ${ENV} or file:PATH"},
+    {.name = "sub_url", .type = CFG_STRING, .offset = offsetof(struct app_camera_config, sub_url),
+     .def = "", .validate_cb = validate_rtsp_url, .is_reloadable = true,
+     .help = "Optional low-resolution stream for live grids and analytics"},
+    {.name = "enabled", .type = CFG_BOOL, .offset = offsetof(struct app_camera_config, enabled),
+     .def = "true", .is_reloadable = true, .help = "Connect to this camera"},
+    {.name = "record", .type = CFG_SECTION, .offset = offsetof(struct app_camera_config, record),
+     .sub = camera_record_fields, .help = "Continuous recording"},
+    {0},
+};
+
+static const cfg_field root_fields[] = {
+    {.name = "server", .type = CFG_SECTION, .offset = offsetof(struct horus_config, server),
+     .sub = api_server_fields, .help = "HTTP server"},
+    {.name = "storage", .type = CFG_SECTION, .offset = offsetof(struct horus_config, storage),
+     .sub = sto_storage_fields, .help = "Where recordings and the index live"},
+    {.name = "database", .type = CFG_SECTION, .offset = offsetof(struct horus_config, database),
+     .sub = sto_database_fields, .help = "Index database"},
+    {.name = "log", .type = CFG_SECTION, .offset = offsetof(struct horus_config, log),
+     .sub = log_config_fields, .help = "Logging"},
+    {.name = "cameras", .type = CFG_LIST, .offset = offsetof(struct horus_config, cameras),
+     .count_offset = offsetof(struct horus_config, ncameras),
+     .elem_size = sizeof(struct app_camera_config), .sub = camera_fields,
+     .is_reloadable = true, .help = "Cameras provisioned from this file"},
+    {0},
+};
+
+static int validate_root(void *data, struct cfg_errors *errs)
+{
+    struct horus_config *c = data;
+    int rc = 0;
+    for (size_t i = 0; i < c->ncameras; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (c->cameras[i].id && c->cameras[j].id &&
+                strcmp(c->cameras[i].id, c->cameras[j].id) == 0) {
+                cfg_errors_add_field(errs, &c->cameras[i].id,
+                                     "duplicate camera id '%s' (also cameras[%zu])",
+                                     c->cameras[i].id, j);
+                rc = -EINVAL;
+            }
+        }
+    }
+    return rc;
+}
+
+const cfg_schema horus_config_schema = {
+    .fields = root_fields,
+    .size = sizeof(struct horus_config),
+    .validate_cb = validate_root,
+};
+
+int app_config_load(const char *path, cfg_snapshot **out)
+{
+    cfg_errors errs;
+    cfg_errors_init(&errs, path ? path : "(defaults)");
+    int rc = path ? cfg_load_file(&horus_config_schema, path, out, &errs)
+                  : cfg_load_defaults(&horus_config_schema, out, &errs);
+    for (size_t i = 0; i < errs.count; i++)
+        fprintf(stderr, "%s\n", errs.items[i]);
+    if (rc < 0 && errs.count == 0)
+        fprintf(stderr, "%s: %s\n", path ? path : "(defaults)", horus_strerror(rc));
+    cfg_errors_release(&errs);
+    return rc;
+}
