@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mem.h"
 #include "thread.h"
+#include "version.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -36,20 +37,16 @@
 
 #define LOG_MODULE "main"
 
-#ifndef HORUS_VERSION
-#define HORUS_VERSION "0.0.0"
-#endif
-
 struct app {
     const struct app_overrides *ov;
-    cfg_holder *config;       /* owned */
-    char *data_dir;           /* owned: effective storage path */
-    char *config_path;        /* owned: absolute path, or NULL */
+    cfg_holder *config; /* owned */
+    char *data_dir; /* owned: effective storage path */
+    char *config_path; /* owned: absolute path, or NULL */
     metrics_registry *metrics; /* owned */
     metrics_series *m_reload_ok, *m_reload_failed;
-    sto_db *db;               /* owned */
-    http_server *http;        /* owned */
-    char *node_id;            /* owned */
+    sto_db *db; /* owned */
+    http_server *http; /* owned */
+    char *node_id; /* owned */
     struct api_context api;
 };
 
@@ -209,15 +206,17 @@ static int start(struct app *a)
     a->api.started_mono_ns = clock_monotonic_ns(clock_system());
     a->metrics = metrics_registry_new();
     app_metrics_register(a->metrics, a->api.started_ms);
-    metrics_family *reloads = metrics_family_add(a->metrics, &(struct metrics_desc){
-        .type = METRICS_COUNTER, .name = "horus_config_reloads_total",
-        .help = "Configuration reloads by result", .labels = "result"});
+    metrics_family *reloads = metrics_family_add(
+        a->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                           .name = "horus_config_reloads_total",
+                                           .help = "Configuration reloads by result",
+                                           .labels = "result"});
     a->m_reload_ok = metrics_series_get(reloads, "ok");
     a->m_reload_failed = metrics_series_get(reloads, "failed");
 
     char *errmsg = NULL;
-    struct sto_open_options so = {.db = &c->database, .data_dir = a->data_dir,
-                                  .metrics = a->metrics};
+    struct sto_open_options so = {
+        .db = &c->database, .data_dir = a->data_dir, .metrics = a->metrics};
     rc = sto_open(&so, &a->db, &errmsg);
     if (rc < 0) {
         log_error("open database: %s", errmsg ? errmsg : horus_strerror(rc));
@@ -264,7 +263,7 @@ static int start(struct app *a)
     log_info_kv(LOG_KV({"listen", listen}, {"url", url}, {"data", a->data_dir},
                        {"config", a->config_path ? a->config_path : "(defaults)"},
                        {"database", sto_backend_name(a->db)}),
-                "horus %s serving on %s", HORUS_VERSION, url);
+                "horus %s serving on %s", horus_version(), url);
 out:
     cfg_snapshot_unref(snap);
     return rc;

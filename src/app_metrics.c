@@ -4,18 +4,12 @@
  * scrapes.
  */
 #include "app.h"
+#include "version.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#ifndef HORUS_VERSION
-#define HORUS_VERSION "0.0.0"
-#endif
-#ifndef HORUS_GIT
-#define HORUS_GIT "unknown"
-#endif
 
 static void collect_cpu(metrics_family *f, void *arg)
 {
@@ -29,8 +23,8 @@ static void collect_cpu(metrics_family *f, void *arg)
     /* Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15. */
     char *p = strrchr(buf, ')');
     unsigned long utime = 0, stime = 0;
-    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                    &stime) == 2)
+    if (p &&
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2)
         metrics_gauge_set(metrics_series_get(f),
                           (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK));
 }
@@ -61,26 +55,30 @@ static void collect_fds(metrics_family *f, void *arg)
 
 void app_metrics_register(metrics_registry *r, int64_t started_ms)
 {
-    metrics_gauge_set(metrics_series_get(
-                          metrics_family_add(r, &(struct metrics_desc){
-                              .type = METRICS_GAUGE, .name = "horus_build_info",
-                              .help = "Always 1; labels carry the build", .labels = "version,git"}),
-                          HORUS_VERSION, HORUS_GIT),
-                      1);
-    metrics_gauge_set(metrics_series_get(metrics_family_add(
-                          r, &(struct metrics_desc){
-                                 .type = METRICS_GAUGE, .name = "horus_process_start_time_seconds",
-                                 .help = "Start time of the process since the Unix epoch"})),
-                      (double)started_ms / 1000.0);
+    metrics_gauge_set(
+        metrics_series_get(
+            metrics_family_add(r, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                                         .name = "horus_build_info",
+                                                         .help = "Always 1; labels carry the build",
+                                                         .labels = "version,git"}),
+            horus_version(), horus_git_describe()),
+        1);
+    metrics_gauge_set(
+        metrics_series_get(metrics_family_add(
+            r, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                      .name = "horus_process_start_time_seconds",
+                                      .help = "Start time of the process since the Unix epoch"})),
+        (double)started_ms / 1000.0);
     /* CPU time only grows, but it is set from /proc at scrape time, so it is exposed as a counter
      * whose value is assigned: the gauge setter is the atomic store we need. */
-    metrics_family_add(r, &(struct metrics_desc){
-                              .type = METRICS_COUNTER, .name = "horus_process_cpu_seconds_total",
-                              .help = "User and system CPU time of all threads",
-                              .collect_cb = collect_cpu});
-    metrics_family_add(r, &(struct metrics_desc){
-                              .type = METRICS_GAUGE, .name = "horus_process_resident_memory_bytes",
-                              .help = "Resident set size", .collect_cb = collect_rss});
+    metrics_family_add(r, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                                 .name = "horus_process_cpu_seconds_total",
+                                                 .help = "User and system CPU time of all threads",
+                                                 .collect_cb = collect_cpu});
+    metrics_family_add(r, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                                 .name = "horus_process_resident_memory_bytes",
+                                                 .help = "Resident set size",
+                                                 .collect_cb = collect_rss});
     metrics_family_add(r, &(struct metrics_desc){.type = METRICS_GAUGE,
                                                  .name = "horus_process_open_fds",
                                                  .help = "Open file descriptors",

@@ -6,32 +6,25 @@
 #include "app.h"
 
 #include "err.h"
+#include "version.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef HORUS_VERSION
-#define HORUS_VERSION "0.0.0"
-#endif
-#ifndef HORUS_GIT
-#define HORUS_GIT "unknown"
-#endif
-
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: horus <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  serve [-c FILE] [--data DIR] [--listen HOST:PORT]\n"
-            "                         run the daemon (no -c: embedded defaults)\n"
-            "  check-config [--print] FILE\n"
-            "                         validate FILE; exit 0 if valid, 2 if not;\n"
-            "                         --print shows the effective config, secrets masked\n"
-            "  version                print the version\n"
-            "  help                   show this help\n");
+    fprintf(fp, "usage: horus <command> [options]\n"
+                "\n"
+                "commands:\n"
+                "  serve [-c FILE] [--data DIR] [--listen HOST:PORT]\n"
+                "                         run the daemon (no -c: embedded defaults)\n"
+                "  check-config [--print] FILE\n"
+                "                         validate FILE; exit 0 if valid, 2 if not;\n"
+                "                         --print shows the effective config, secrets masked\n"
+                "  version                print the version\n"
+                "  help                   show this help\n");
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -96,7 +89,8 @@ static int cmd_check_config(int argc, char **argv)
         }
     }
     if (!path) {
-        fprintf(stderr, "horus check-config: missing FILE\nusage: horus check-config [--print] FILE\n");
+        fprintf(stderr,
+                "horus check-config: missing FILE\nusage: horus check-config [--print] FILE\n");
         return 2;
     }
     cfg_snapshot *snap = NULL;
@@ -129,7 +123,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("horus %s (git %s)\n", HORUS_VERSION, HORUS_GIT);
+        printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -38,18 +38,18 @@ struct api_health_cache {
 };
 
 struct api_context {
-    sto_db *db;                 /* borrowed */
-    metrics_registry *metrics;  /* borrowed */
-    cfg_holder *config;         /* borrowed: current snapshot of struct horus_config */
-    const horus_clock *clock;   /* borrowed */
-    const char *data_dir;       /* borrowed: effective storage path */
-    char data_dir_json[4200];   /* data_dir as a JSON string literal, set by api_register */
-    const char *config_path;    /* borrowed; NULL when running on defaults */
-    const char *node_id;        /* borrowed */
+    sto_db *db; /* borrowed */
+    metrics_registry *metrics; /* borrowed */
+    cfg_holder *config; /* borrowed: current snapshot of struct horus_config */
+    const horus_clock *clock; /* borrowed */
+    const char *data_dir; /* borrowed: effective storage path */
+    char data_dir_json[4200]; /* data_dir as a JSON string literal, set by api_register */
+    const char *config_path; /* borrowed; NULL when running on defaults */
+    const char *node_id; /* borrowed */
     int64_t started_ms;
     int64_t started_mono_ns;
-    unsigned cameras_total;     /* configured cameras (ingest reports online/failed later) */
-    atomic_bool is_stopping;    /* set on SIGTERM: /ready answers 503 so traffic drains */
+    unsigned cameras_total; /* configured cameras (ingest reports online/failed later) */
+    atomic_bool is_stopping; /* set on SIGTERM: /ready answers 503 so traffic drains */
     struct api_health_cache health;
     /*
      * Renders the current config snapshot as JSON (secrets masked). Set by

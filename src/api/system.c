@@ -10,6 +10,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "version.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,13 +22,6 @@
 #include <unistd.h>
 
 #define LOG_MODULE "api"
-
-#ifndef HORUS_VERSION
-#define HORUS_VERSION "0.0.0"
-#endif
-#ifndef HORUS_GIT
-#define HORUS_GIT "unknown"
-#endif
 
 /* Seconds since start, rounded to milliseconds. */
 static double uptime_s(const struct api_context *ctx)
@@ -68,18 +62,18 @@ static int health_get(http_request *req, void *arg)
     uint64_t total_b = atomic_load(&ctx->health.disk_total_bytes);
     double free_pct = total_b ? 100.0 * (double)free_b / (double)total_b : 0.0;
     char body[1024 + PATH_MAX];
-    int n = snprintf(
-        body, sizeof(body),
-        "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,"
-        "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
-        "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
-        "\"total_bytes\":%llu,\"free_percent\":%.2f},"
-        "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
-        "\"bus\":{\"status\":\"disabled\"}}",
-        db_ok && disk_ok ? "ok" : "degraded", HORUS_VERSION, uptime_s(ctx), ctx->cameras_total,
-        0u, 0u, disk_ok ? "ok" : "unwritable", ctx->data_dir_json, (unsigned long long)free_b,
-        (unsigned long long)total_b, free_pct, db_ok ? "ok" : "unreachable",
-        sto_backend_name(ctx->db), sto_schema_version(ctx->db));
+    int n = snprintf(body, sizeof(body),
+                     "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,"
+                     "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
+                     "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
+                     "\"total_bytes\":%llu,\"free_percent\":%.2f},"
+                     "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
+                     "\"bus\":{\"status\":\"disabled\"}}",
+                     db_ok && disk_ok ? "ok" : "degraded", horus_version(), uptime_s(ctx),
+                     ctx->cameras_total, 0u, 0u, disk_ok ? "ok" : "unwritable", ctx->data_dir_json,
+                     (unsigned long long)free_b, (unsigned long long)total_b, free_pct,
+                     db_ok ? "ok" : "unreachable", sto_backend_name(ctx->db),
+                     sto_schema_version(ctx->db));
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");
     return http_reply(req, 200, "application/json", body, (size_t)n);
@@ -99,8 +93,8 @@ static int ready_get(http_request *req, void *arg)
         json_array_append_new(reasons, json_string(why));
     }
     bool is_ready = json_array_size(reasons) == 0;
-    json_t *j = json_pack("{s:s, s:o}", "status", is_ready ? "ready" : "not_ready", "reasons",
-                          reasons);
+    json_t *j =
+        json_pack("{s:s, s:o}", "status", is_ready ? "ready" : "not_ready", "reasons", reasons);
     return http_reply_json(req, is_ready ? 200 : 503, j);
 }
 
@@ -116,13 +110,13 @@ static json_t *system_json(struct api_context *ctx)
 {
     char started[32];
     clock_format_rfc3339_ms(ctx->started_ms, started, sizeof(started));
-    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:f, s:s, s:s?, s:s, s:s, s:s, s:i}",
-                     "version", HORUS_VERSION, "build", "git", HORUS_GIT, "compiler",
-                     __VERSION__, "date", __DATE__, "node_id", ctx->node_id ? ctx->node_id : "",
-                     "uptime_s", uptime_s(ctx), "started_at", started, "config_path",
-                     ctx->config_path, "log_level", log_level_name(log_get_level()), "data_dir",
-                     ctx->data_dir, "database_backend", sto_backend_name(ctx->db),
-                     "schema_version", sto_schema_version(ctx->db));
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:f, s:s, s:s?, s:s, s:s, s:s, s:i}", "version",
+                     horus_version(), "build", "git", horus_git_describe(), "compiler", __VERSION__,
+                     "date", __DATE__, "node_id", ctx->node_id ? ctx->node_id : "", "uptime_s",
+                     uptime_s(ctx), "started_at", started, "config_path", ctx->config_path,
+                     "log_level", log_level_name(log_get_level()), "data_dir", ctx->data_dir,
+                     "database_backend", sto_backend_name(ctx->db), "schema_version",
+                     sto_schema_version(ctx->db));
 }
 
 static int system_get(http_request *req, void *arg)
@@ -160,9 +154,9 @@ static int system_patch(http_request *req, void *arg)
     }
     json_decref(body);
     if (has_level && level != log_get_level()) {
-        log_info_kv(LOG_KV({"from", log_level_name(log_get_level())},
-                           {"to", log_level_name(level)}),
-                    "log level changed through the API");
+        log_info_kv(
+            LOG_KV({"from", log_level_name(log_get_level())}, {"to", log_level_name(level)}),
+            "log level changed through the API");
         log_set_level(level);
     }
     return http_reply_json(req, 200, system_json(arg));

@@ -9,15 +9,15 @@
 #define HORUS_ERR_H
 
 enum {
-    HORUS_EPARSE = -1001,    /* malformed input: YAML, JSON, query string */
-    HORUS_ECONFIG = -1002,   /* input parsed but failed validation */
-    HORUS_ECODEC = -1003,    /* unsupported or broken media */
-    HORUS_EMETHOD = -1004,   /* HTTP method not allowed on an existing route */
-    HORUS_ETOOBIG = -1005,   /* request body or value over its limit */
-    HORUS_EDB = -1006,       /* database error not mapped to errno */
-    HORUS_ESTOPPED = -1007,  /* the object is shutting down */
-    HORUS_EAUTH = -1008,     /* missing or wrong credentials */
-    HORUS_EUNAVAIL = -1009,  /* dependency not ready (database, disk) */
+    HORUS_EPARSE = -1001, /* malformed input: YAML, JSON, query string */
+    HORUS_ECONFIG = -1002, /* input parsed but failed validation */
+    HORUS_ECODEC = -1003, /* unsupported or broken media */
+    HORUS_EMETHOD = -1004, /* HTTP method not allowed on an existing route */
+    HORUS_ETOOBIG = -1005, /* request body or value over its limit */
+    HORUS_EDB = -1006, /* database error not mapped to errno */
+    HORUS_ESTOPPED = -1007, /* the object is shutting down */
+    HORUS_EAUTH = -1008, /* missing or wrong credentials */
+    HORUS_EUNAVAIL = -1009, /* dependency not ready (database, disk) */
 };
 
 /*

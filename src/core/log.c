@@ -38,8 +38,8 @@ static _Atomic int log_format_cur = LOG_FORMAT_JSON;
 /* Lock order: sink_lock and secrets_lock are never held together. */
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sink_fd = STDERR_FILENO;
-static char *sink_path;          /* owned; NULL for stderr */
-static uint64_t sink_size;       /* bytes in the current file */
+static char *sink_path; /* owned; NULL for stderr */
+static uint64_t sink_size; /* bytes in the current file */
 static uint64_t sink_max_bytes;
 static unsigned sink_max_files;
 static int64_t sink_backoff_until_ns;

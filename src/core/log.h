@@ -39,9 +39,9 @@ typedef struct log_field {
 struct log_options {
     enum log_level level;
     enum log_format format;
-    const char *file;     /* NULL or "" for stderr; borrowed during log_open */
-    uint64_t max_bytes;   /* rotate when the file would grow past this; 0 = never */
-    unsigned max_files;   /* rotated files kept: file.1 .. file.N */
+    const char *file; /* NULL or "" for stderr; borrowed during log_open */
+    uint64_t max_bytes; /* rotate when the file would grow past this; 0 = never */
+    unsigned max_files; /* rotated files kept: file.1 .. file.N */
 };
 
 /*
@@ -70,8 +70,8 @@ void log_secrets_set(const char *const *secrets, unsigned n);
 
 bool log_enabled(enum log_level level);
 
-void log_write(enum log_level level, const char *module, const log_field *fields,
-               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void log_write(enum log_level level, const char *module, const log_field *fields, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
 
 /* The file descriptor lines go to now: for the crash handler only. */
 int log_fd(void);

@@ -6,7 +6,7 @@
 #include "log.h"
 
 struct log_config {
-    int level;  /* enum log_level */
+    int level; /* enum log_level */
     int format; /* enum log_format */
     char *file; /* "" = stderr */
     struct {

@@ -34,18 +34,18 @@ const double metrics_latency_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025
 const size_t metrics_latency_nbuckets = HORUS_ARRAY_LEN(metrics_latency_buckets);
 
 struct metrics_series {
-    struct metrics_series *next;          /* owned by the family list */
-    const struct metrics_family *family;  /* borrowed: outlives the series */
+    struct metrics_series *next; /* owned by the family list */
+    const struct metrics_family *family; /* borrowed: outlives the series */
     char *values[METRICS_MAX_LABELS]; /* owned */
-    _Atomic uint64_t bits;            /* counter or gauge value as double bits */
-    _Atomic uint64_t *bucket_counts;  /* owned; histograms: nbuckets + 1 (+Inf) */
+    _Atomic uint64_t bits; /* counter or gauge value as double bits */
+    _Atomic uint64_t *bucket_counts; /* owned; histograms: nbuckets + 1 (+Inf) */
     _Atomic uint64_t sum_bits;
     _Atomic uint64_t count;
 };
 
 struct metrics_family {
     struct metrics_family *next; /* owned by the registry list */
-    pthread_mutex_t lock;        /* guards the series lists */
+    pthread_mutex_t lock; /* guards the series lists */
     enum metrics_type type;
     char *name;
     char *help;
@@ -56,7 +56,7 @@ struct metrics_family {
     size_t nbuckets;
     void (*collect_cb)(metrics_family *f, void *arg);
     void *collect_arg;
-    metrics_series *series;  /* creation order */
+    metrics_series *series; /* creation order */
     metrics_series *retired; /* removed but possibly still referenced */
 };
 
@@ -120,7 +120,8 @@ static bool same_desc(const metrics_family *f, const struct metrics_desc *d)
 metrics_family *metrics_family_add(metrics_registry *r, const struct metrics_desc *d)
 {
     horus_assert(d->name && d->help);
-    horus_assert(d->type != METRICS_HISTOGRAM || (d->nbuckets > 0 && d->nbuckets <= METRICS_MAX_BUCKETS));
+    horus_assert(d->type != METRICS_HISTOGRAM ||
+                 (d->nbuckets > 0 && d->nbuckets <= METRICS_MAX_BUCKETS));
     pthread_mutex_lock(&r->lock);
     metrics_family **tail = &r->families;
     for (metrics_family *f = r->families; f; f = f->next) {
@@ -240,7 +241,8 @@ static uint64_t double_to_bits(double d)
 static void atomic_add_double(_Atomic uint64_t *bits, double v)
 {
     uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(bits, &old, double_to_bits(bits_to_double(old) + v),
+    while (!atomic_compare_exchange_weak_explicit(bits, &old,
+                                                  double_to_bits(bits_to_double(old) + v),
                                                   memory_order_relaxed, memory_order_relaxed))
         ;
 }

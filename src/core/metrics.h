@@ -35,9 +35,9 @@ enum metrics_type {
 
 struct metrics_desc {
     enum metrics_type type;
-    const char *name;      /* horus_..., base units, _total for counters */
+    const char *name; /* horus_..., base units, _total for counters */
     const char *help;
-    const char *labels;    /* comma-separated label names, or NULL */
+    const char *labels; /* comma-separated label names, or NULL */
     const double *buckets; /* histograms: ascending upper bounds, +Inf implied */
     size_t nbuckets;
     /*

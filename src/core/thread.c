@@ -15,7 +15,6 @@ void horus_thread_set_name(const char *name)
     pthread_setname_np(pthread_self(), buf);
 }
 
-
 int horus_thread_start(pthread_t *out, const char *name, horus_thread_fn fn, void *arg)
 {
     sigset_t all, old;

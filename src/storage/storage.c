@@ -32,9 +32,9 @@
 
 struct sto_db {
     const struct sto_backend *be;
-    char *target;        /* owned: file path or conninfo */
+    char *target; /* owned: file path or conninfo */
     sto_conn *writer_conn; /* owned */
-    sto_writer *writer;    /* owned */
+    sto_writer *writer; /* owned */
     metrics_registry *own_metrics; /* owned when the caller gave none */
     const horus_clock *clock;
     int schema_version;
@@ -162,8 +162,8 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
     if (db->be == &sto_sqlite_backend) {
         rc = mkdir_parents(db->target);
         if (rc < 0) {
-            *errmsg = horus_asprintf("create directory for '%s': %s", db->target,
-                                     horus_strerror(rc));
+            *errmsg =
+                horus_asprintf("create directory for '%s': %s", db->target, horus_strerror(rc));
             goto fail;
         }
     }
@@ -345,8 +345,7 @@ int sto_setting_get(sto_db *db, const char *key, char **value)
 
 int sto_setting_put(sto_db *db, const char *key, const char *value)
 {
-    sto_value p[] = {STO_TEXT_V(key), STO_TEXT_V(value),
-                     STO_INT_V(clock_realtime_ms(db->clock))};
+    sto_value p[] = {STO_TEXT_V(key), STO_TEXT_V(value), STO_INT_V(clock_realtime_ms(db->clock))};
     return sto_write(db,
                      "INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, $2, $3)"
                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"

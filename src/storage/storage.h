@@ -21,17 +21,17 @@
 
 /* `storage:` section of horus.yaml. */
 struct sto_storage_config {
-    char *path;              /* recordings, snapshots, exports, SQLite file */
+    char *path; /* recordings, snapshots, exports, SQLite file */
     double min_free_percent; /* global watermark; used by retention */
 };
 
 /* `database:` section of horus.yaml. */
 struct sto_database_config {
-    char *url;              /* "sqlite:PATH" or "postgres://..."; empty = sqlite:<storage.path>/horus.db */
+    char *url; /* "sqlite:PATH" or "postgres://..."; empty = sqlite:<storage.path>/horus.db */
     int64_t busy_timeout_ms;
-    int64_t batch_max;      /* writes per transaction */
-    int64_t queue_max;      /* pending writes before callers are refused */
-    int64_t readers;        /* reader connections */
+    int64_t batch_max; /* writes per transaction */
+    int64_t queue_max; /* pending writes before callers are refused */
+    int64_t readers; /* reader connections */
 };
 
 extern const cfg_field sto_storage_fields[];
@@ -72,10 +72,10 @@ typedef int (*sto_row_cb)(const sto_value *cols, size_t ncols, void *arg);
 typedef void (*sto_done_cb)(int rc, void *arg);
 
 struct sto_open_options {
-    const struct sto_database_config *db;   /* borrowed during the call */
-    const char *data_dir;                   /* for the default SQLite path */
-    metrics_registry *metrics;              /* borrowed; may be NULL */
-    const horus_clock *clock;               /* borrowed; NULL = system clock */
+    const struct sto_database_config *db; /* borrowed during the call */
+    const char *data_dir; /* for the default SQLite path */
+    metrics_registry *metrics; /* borrowed; may be NULL */
+    const horus_clock *clock; /* borrowed; NULL = system clock */
 };
 
 /*

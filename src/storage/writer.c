@@ -27,8 +27,8 @@
 #include <string.h>
 
 struct write_op {
-    char *sql;          /* owned (points into the same allocation) */
-    sto_value *params;  /* owned (same allocation) */
+    char *sql; /* owned (points into the same allocation) */
+    sto_value *params; /* owned (same allocation) */
     size_t nparams;
     sto_done_cb done_cb;
     void *arg;
@@ -64,8 +64,8 @@ static struct write_op *op_new(const char *sql, const sto_value *params, size_t 
     for (size_t i = 0; i < n; i++) {
         op->params[i] = params[i];
         if (params[i].type == STO_TEXT || params[i].type == STO_BLOB) {
-            const void *src = params[i].type == STO_TEXT ? (const void *)params[i].s
-                                                         : params[i].blob;
+            const void *src =
+                params[i].type == STO_TEXT ? (const void *)params[i].s : params[i].blob;
             if (params[i].len)
                 memcpy(p, src, params[i].len);
             p[params[i].len] = '\0';
@@ -101,8 +101,8 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
             continue;
         }
         w->be->exec_script(w->conn, "SAVEPOINT w", NULL);
-        ops[i]->rc = w->be->query(w->conn, ops[i]->sql, ops[i]->params, ops[i]->nparams, NULL,
-                                  NULL, &msg);
+        ops[i]->rc =
+            w->be->query(w->conn, ops[i]->sql, ops[i]->params, ops[i]->nparams, NULL, NULL, &msg);
         free(msg);
         msg = NULL;
         if (ops[i]->rc < 0)
@@ -153,20 +153,27 @@ int sto_writer_start(const struct sto_backend *be, sto_conn *conn, size_t batch_
     w->clock = clock;
     w->queue = queue_new(queue_max);
     atomic_store(&w->heartbeat_ns, clock_monotonic_ns(clock));
-    metrics_family *writes = metrics_family_add(metrics, &(struct metrics_desc){
-        .type = METRICS_COUNTER, .name = "horus_db_writes_total",
-        .help = "Database writes by outcome (refused = write queue full)", .labels = "result"});
+    metrics_family *writes = metrics_family_add(
+        metrics,
+        &(struct metrics_desc){.type = METRICS_COUNTER,
+                               .name = "horus_db_writes_total",
+                               .help = "Database writes by outcome (refused = write queue full)",
+                               .labels = "result"});
     w->m_ok = metrics_series_get(writes, "ok");
     w->m_failed = metrics_series_get(writes, "failed");
     w->m_refused = metrics_series_get(writes, "refused");
-    w->m_commit = metrics_series_get(metrics_family_add(metrics, &(struct metrics_desc){
-        .type = METRICS_HISTOGRAM, .name = "horus_db_commit_seconds",
-        .help = "Time to run and commit one batch of writes",
-        .buckets = metrics_latency_buckets, .nbuckets = metrics_latency_nbuckets}));
-    w->m_batch = metrics_series_get(metrics_family_add(metrics, &(struct metrics_desc){
-        .type = METRICS_HISTOGRAM, .name = "horus_db_batch_writes",
-        .help = "Writes committed per transaction", .buckets = batch_buckets,
-        .nbuckets = HORUS_ARRAY_LEN(batch_buckets)}));
+    w->m_commit = metrics_series_get(metrics_family_add(
+        metrics, &(struct metrics_desc){.type = METRICS_HISTOGRAM,
+                                        .name = "horus_db_commit_seconds",
+                                        .help = "Time to run and commit one batch of writes",
+                                        .buckets = metrics_latency_buckets,
+                                        .nbuckets = metrics_latency_nbuckets}));
+    w->m_batch = metrics_series_get(metrics_family_add(
+        metrics, &(struct metrics_desc){.type = METRICS_HISTOGRAM,
+                                        .name = "horus_db_batch_writes",
+                                        .help = "Writes committed per transaction",
+                                        .buckets = batch_buckets,
+                                        .nbuckets = HORUS_ARRAY_LEN(batch_buckets)}));
     int rc = horus_thread_start(&w->thread, "sto-w", writer_main, w);
     if (rc < 0) {
         queue_free(w->queue, NULL);

@@ -86,8 +86,8 @@ static void test_document_declares_openapi_3_1_and_the_error_envelope(void **sta
 {
     json_t *doc = load_doc();
     assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
-    json_t *err = json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"),
-                                  "Error");
+    json_t *err =
+        json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "Error");
     assert_non_null(err);
     json_decref(doc);
 }

@@ -459,8 +459,7 @@ static void test_unknown_key_error_names_line_column_and_suggestion(void **state
 
 static void test_unknown_key_without_close_match_has_no_suggestion(void **state)
 {
-    assert_load_fails_with("frobnicate: 1\n", HORUS_ECONFIG,
-                           "t.yaml:1:1: frobnicate: unknown key");
+    assert_load_fails_with("frobnicate: 1\n", HORUS_ECONFIG, "t.yaml:1:1: frobnicate: unknown key");
 }
 
 static void test_unknown_key_differing_only_in_case_suggests_the_real_one(void **state)

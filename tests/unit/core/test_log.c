@@ -60,8 +60,11 @@ static char *slurp(const char *path)
 static void open_file(struct fixture *f, enum log_format format, uint64_t max_bytes,
                       unsigned max_files)
 {
-    struct log_options o = {.level = LOG_LEVEL_INFO, .format = format, .file = f->path,
-                            .max_bytes = max_bytes, .max_files = max_files};
+    struct log_options o = {.level = LOG_LEVEL_INFO,
+                            .format = format,
+                            .file = f->path,
+                            .max_bytes = max_bytes,
+                            .max_files = max_files};
     assert_int_equal(log_open(&o), 0);
 }
 

@@ -13,11 +13,13 @@
 static void test_counter_and_gauge_render_help_type_and_labels(void **state)
 {
     metrics_registry *r = metrics_registry_new();
-    metrics_family *c = metrics_family_add(r, &(struct metrics_desc){
-        .type = METRICS_COUNTER, .name = "horus_ingest_bytes_total",
-        .help = "Bytes received", .labels = "camera,stream"});
-    metrics_family *g = metrics_family_add(r, &(struct metrics_desc){
-        .type = METRICS_GAUGE, .name = "horus_up", .help = "Up"});
+    metrics_family *c =
+        metrics_family_add(r, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                                     .name = "horus_ingest_bytes_total",
+                                                     .help = "Bytes received",
+                                                     .labels = "camera,stream"});
+    metrics_family *g = metrics_family_add(
+        r, &(struct metrics_desc){.type = METRICS_GAUGE, .name = "horus_up", .help = "Up"});
     metrics_counter_add(metrics_series_get(c, "front", "main"), 1500);
     metrics_counter_inc(metrics_series_get(c, "back", "sub"));
     metrics_counter_add(metrics_series_get(c, "front", "main"), 0.5);
@@ -38,9 +40,12 @@ static void test_histogram_buckets_are_cumulative_with_sum_and_count(void **stat
 {
     metrics_registry *r = metrics_registry_new();
     static const double b[] = {0.1, 1};
-    metrics_family *h = metrics_family_add(r, &(struct metrics_desc){
-        .type = METRICS_HISTOGRAM, .name = "horus_x_seconds", .help = "X",
-        .labels = "route", .buckets = b, .nbuckets = 2});
+    metrics_family *h = metrics_family_add(r, &(struct metrics_desc){.type = METRICS_HISTOGRAM,
+                                                                     .name = "horus_x_seconds",
+                                                                     .help = "X",
+                                                                     .labels = "route",
+                                                                     .buckets = b,
+                                                                     .nbuckets = 2});
     metrics_series *s = metrics_series_get(h, "/health");
     metrics_histogram_observe(s, 0.05);
     metrics_histogram_observe(s, 0.1);
@@ -59,8 +64,9 @@ static void test_histogram_buckets_are_cumulative_with_sum_and_count(void **stat
 static void test_label_values_are_escaped(void **state)
 {
     metrics_registry *r = metrics_registry_new();
-    metrics_family *g = metrics_family_add(r, &(struct metrics_desc){
-        .type = METRICS_GAUGE, .name = "horus_g", .help = "line\\one\ntwo", .labels = "v"});
+    metrics_family *g = metrics_family_add(
+        r, &(struct metrics_desc){
+               .type = METRICS_GAUGE, .name = "horus_g", .help = "line\\one\ntwo", .labels = "v"});
     metrics_gauge_set(metrics_series_get(g, "a\"b\\c\nd"), -2.5);
     char *text = metrics_render(r, NULL);
     assert_non_null(strstr(text, "# HELP horus_g line\\\\one\\ntwo\n"));
@@ -72,8 +78,9 @@ static void test_label_values_are_escaped(void **state)
 static void test_removed_series_disappears_but_its_pointer_stays_usable(void **state)
 {
     metrics_registry *r = metrics_registry_new();
-    metrics_family *c = metrics_family_add(r, &(struct metrics_desc){
-        .type = METRICS_COUNTER, .name = "horus_c_total", .help = "C", .labels = "camera"});
+    metrics_family *c = metrics_family_add(
+        r, &(struct metrics_desc){
+               .type = METRICS_COUNTER, .name = "horus_c_total", .help = "C", .labels = "camera"});
     metrics_series *s = metrics_series_get(c, "gone");
     metrics_series_remove(c, "gone");
     metrics_counter_inc(s); /* a thread that cached it must not crash */
@@ -101,8 +108,10 @@ static void test_collect_callback_sets_value_at_render_time(void **state)
 {
     metrics_registry *r = metrics_registry_new();
     double v = 42;
-    metrics_family_add(r, &(struct metrics_desc){.type = METRICS_GAUGE, .name = "horus_q",
-                                                 .help = "Q", .collect_cb = collect,
+    metrics_family_add(r, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                                 .name = "horus_q",
+                                                 .help = "Q",
+                                                 .collect_cb = collect,
                                                  .collect_arg = &v});
     char *text = metrics_render(r, NULL);
     assert_non_null(strstr(text, "horus_q 42\n"));

@@ -27,8 +27,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     strcpy(f->dir, "/tmp/horus-sto-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    f->cfg = (struct sto_database_config){.url = "", .busy_timeout_ms = 5000, .batch_max = 64,
-                                          .queue_max = 4096, .readers = 2};
+    f->cfg = (struct sto_database_config){
+        .url = "", .busy_timeout_ms = 5000, .batch_max = 64, .queue_max = 4096, .readers = 2};
     *state = f;
     return 0;
 }
