@@ -1,0 +1,110 @@
+/*
+ * horus-camsim shared types: options, stream description and access units.
+ *
+ * The simulator has one picture source (a live encoder, a pre-encoded loop
+ * or a demuxed file) whose access units every RTSP client shares. These are
+ * the types that cross between the source side (encoder.c, filesrc.c,
+ * source.c) and the serving side (rtp.c, sdp.c, rtsp.c, server.c).
+ */
+#ifndef HORUS_CAMSIM_H
+#define HORUS_CAMSIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cs_codec {
+    CS_CODEC_H264,
+    CS_CODEC_H265,
+};
+
+enum cs_track {
+    CS_TRACK_VIDEO = 0,
+    CS_TRACK_AUDIO = 1,
+    CS_TRACK_COUNT = 2,
+};
+
+enum cs_fault {
+    CS_FAULT_NONE,
+    CS_FAULT_DROP, /* close each connection fault_s after it was accepted */
+    CS_FAULT_STALL, /* stop media to a client fault_s after its PLAY */
+    CS_FAULT_REFUSE, /* accept, then reset at once */
+};
+
+#define CS_VIDEO_CLOCK_HZ 90000
+#define CS_AUDIO_RATE_HZ 48000
+
+/* Parsed command line (args.c). Strings are borrowed from argv. */
+typedef struct cs_options {
+    char listen_host[64];
+    int listen_port;
+    const char *source_path; /* NULL: generated pattern */
+    int paths;
+    int fps;
+    int width;
+    int height;
+    int bitrate_kbps;
+    int gop_frames;
+    enum cs_codec codec;
+    bool has_bframes;
+    bool has_audio;
+    const char *auth_user; /* NULL: no authentication; else points at auth_user_buf */
+    const char *auth_pass;
+    char auth_user_buf[256];
+    enum cs_fault fault;
+    int fault_s;
+    int loop_s; /* 0: live encoding; N: N seconds encoded at start, replayed */
+    bool is_verbose;
+} cs_options;
+
+/*
+ * What the SDP needs to describe the stream. Parameter sets are owned
+ * copies; cs_media_info_release frees them.
+ */
+typedef struct cs_media_info {
+    enum cs_codec codec;
+    int width; /* 0 when unknown */
+    int height;
+    int fps; /* 0 when unknown */
+    uint8_t *vps; /* owned; H.265 only */
+    size_t vps_len;
+    uint8_t *sps; /* owned */
+    size_t sps_len;
+    uint8_t *pps; /* owned */
+    size_t pps_len;
+    bool has_audio;
+    int audio_rate_hz;
+    int audio_channels;
+    uint8_t audio_config[64]; /* AudioSpecificConfig */
+    size_t audio_config_len;
+} cs_media_info;
+
+/*
+ * One access unit: a whole video picture in Annex B form (start codes, the
+ * parameter sets in front of every keyframe), or one raw AAC frame.
+ */
+typedef struct cs_au {
+    struct cs_au *next; /* link for the queue that holds it */
+    int track; /* enum cs_track */
+    bool is_keyframe;
+    int64_t pts; /* presentation time in the track clock (90 kHz or sample rate) */
+    int64_t send_ns; /* replay only: send time relative to the start of the loop */
+    size_t size;
+    uint8_t data[];
+} cs_au;
+
+/* Returns a new access unit holding a copy of data. Free with free(). */
+cs_au *cs_au_new(int track, const uint8_t *data, size_t size);
+
+/*
+ * Copies the parameter sets found in key (a keyframe access unit) into
+ * info. Returns 0, or HORUS_ECODEC when the SPS or PPS (or VPS) is missing.
+ */
+int cs_media_info_take_params(cs_media_info *info, const cs_au *key);
+void cs_media_info_release(cs_media_info *info);
+
+/* Monotonic and wall clocks in nanoseconds. Thread: any. */
+int64_t cs_now_ns(void);
+int64_t cs_wall_ns(void);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * DESIGN: packetise once, send many. Each access unit becomes one cs_frame:
+ * its RTP packets, each already wrapped in the 4-byte RTSP interleaved
+ * header for the default channel, back to back in one allocation. The
+ * server hands the same frame to every client (refcount), so the per-client
+ * cost of a frame is one iovec in a sendmsg. Sequence numbers and SSRC are
+ * per track and shared by all clients; each client learns where it joins
+ * from RTP-Info. Packetising writes into a reusable scratch buffer, then
+ * copies the exact bytes into the frame. Thread: server only.
+ */
+#include "rtp.h"
+
+#include "mem.h"
+#include "nal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define RTP_HEADER_BYTES 12
+#define INTERLEAVED_BYTES 4
+#define NTP_UNIX_OFFSET_S 2208988800u
+
+cs_frame *cs_frame_new(int kind, int track, size_t size)
+{
+    cs_frame *f = horus_malloc(sizeof(*f) + size);
+    memset(f, 0, sizeof(*f));
+    f->refs = 1;
+    f->kind = kind;
+    f->track = track;
+    f->size = size;
+    return f;
+}
+
+cs_frame *cs_frame_ref(cs_frame *frame)
+{
+    frame->refs++;
+    return frame;
+}
+
+void cs_frame_unref(cs_frame *frame)
+{
+    if (frame && --frame->refs == 0)
+        free(frame);
+}
+
+cs_frame *cs_frame_new_rechanneled(const cs_frame *frame, uint8_t channel)
+{
+    cs_frame *copy = cs_frame_new(frame->kind, frame->track, frame->size);
+    copy->is_keyframe = frame->is_keyframe;
+    copy->first_seq = frame->first_seq;
+    copy->rtp_ts = frame->rtp_ts;
+    copy->pts = frame->pts;
+    memcpy(copy->data, frame->data, frame->size);
+    size_t pos = 0;
+    while (pos + INTERLEAVED_BYTES <= copy->size) {
+        copy->data[pos + 1] = channel;
+        pos += INTERLEAVED_BYTES + (((size_t)copy->data[pos + 2] << 8) | copy->data[pos + 3]);
+    }
+    return copy;
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+        v = (uint32_t)cs_now_ns() * 2654435761u;
+    return v;
+}
+
+void cs_rtp_init(cs_rtp *rtp, int track, enum cs_codec codec, int clock_hz)
+{
+    memset(rtp, 0, sizeof(*rtp));
+    rtp->track = track;
+    rtp->codec = codec;
+    rtp->payload_type = track == CS_TRACK_VIDEO ? 96 : 97;
+    rtp->channel = (uint8_t)(track * 2);
+    rtp->ssrc = random_u32();
+    rtp->ts_offset = random_u32();
+    rtp->next_seq = (uint16_t)random_u32();
+    rtp->clock_hz = clock_hz;
+}
+
+void cs_rtp_release(cs_rtp *rtp)
+{
+    free(rtp->scratch);
+    rtp->scratch = NULL;
+    rtp->scratch_cap = 0;
+}
+
+uint32_t cs_rtp_timestamp(const cs_rtp *rtp, int64_t pts)
+{
+    return rtp->ts_offset + (uint32_t)pts;
+}
+
+/* Packet assembly in the scratch buffer. */
+typedef struct rtp_writer {
+    cs_rtp *rtp;
+    size_t len;
+    size_t last_header; /* offset of the last RTP header, for the marker bit */
+    uint32_t ts;
+} rtp_writer;
+
+static void scratch_reserve(cs_rtp *rtp, size_t need)
+{
+    if (need <= rtp->scratch_cap)
+        return;
+    size_t cap = rtp->scratch_cap ? rtp->scratch_cap : 64 * 1024;
+    while (cap < need)
+        cap *= 2;
+    rtp->scratch = horus_realloc(rtp->scratch, cap);
+    rtp->scratch_cap = cap;
+}
+
+/* Appends the headers of a packet with payload_len bytes; returns where the payload goes. */
+static uint8_t *packet_begin(rtp_writer *w, size_t payload_len)
+{
+    cs_rtp *rtp = w->rtp;
+    size_t pkt_len = RTP_HEADER_BYTES + payload_len;
+    scratch_reserve(rtp, w->len + INTERLEAVED_BYTES + pkt_len);
+    uint8_t *p = rtp->scratch + w->len;
+    p[0] = '$';
+    p[1] = rtp->channel;
+    p[2] = (uint8_t)(pkt_len >> 8);
+    p[3] = (uint8_t)pkt_len;
+    uint8_t *h = p + INTERLEAVED_BYTES;
+    h[0] = 0x80; /* version 2, no padding, no extension, no CSRC */
+    h[1] = rtp->payload_type;
+    h[2] = (uint8_t)(rtp->next_seq >> 8);
+    h[3] = (uint8_t)rtp->next_seq;
+    h[4] = (uint8_t)(w->ts >> 24);
+    h[5] = (uint8_t)(w->ts >> 16);
+    h[6] = (uint8_t)(w->ts >> 8);
+    h[7] = (uint8_t)w->ts;
+    h[8] = (uint8_t)(rtp->ssrc >> 24);
+    h[9] = (uint8_t)(rtp->ssrc >> 16);
+    h[10] = (uint8_t)(rtp->ssrc >> 8);
+    h[11] = (uint8_t)rtp->ssrc;
+    w->last_header = w->len + INTERLEAVED_BYTES;
+    w->len += INTERLEAVED_BYTES + pkt_len;
+    rtp->next_seq++;
+    rtp->packets_sent++;
+    rtp->octets_sent += (uint32_t)payload_len;
+    return h + RTP_HEADER_BYTES;
+}
+
+/*
+ * One NAL unit: a single-NAL packet when it fits, otherwise fragments.
+ * H.264 FU-A (RFC 6184 5.8): indicator F|NRI|28, header S|E|type.
+ * H.265 FU (RFC 7798 4.4.3): payload header with type 49, header S|E|type.
+ */
+static void packetize_nal(rtp_writer *w, enum cs_codec codec, const uint8_t *nal, size_t len)
+{
+    if (len <= CS_RTP_MAX_PAYLOAD) {
+        memcpy(packet_begin(w, len), nal, len);
+        return;
+    }
+    bool is_h264 = codec == CS_CODEC_H264;
+    size_t hdr_len = is_h264 ? 1 : 2;
+    size_t fu_len = hdr_len + 1;
+    int type = cs_nal_type(codec, nal);
+    const uint8_t *p = nal + hdr_len;
+    size_t left = len - hdr_len;
+    bool is_first = true;
+    while (left > 0) {
+        size_t chunk = left < CS_RTP_MAX_PAYLOAD - fu_len ? left : CS_RTP_MAX_PAYLOAD - fu_len;
+        uint8_t *out = packet_begin(w, fu_len + chunk);
+        uint8_t se = (uint8_t)((is_first ? 0x80 : 0) | (chunk == left ? 0x40 : 0));
+        if (is_h264) {
+            out[0] = (uint8_t)((nal[0] & 0xe0) | 28);
+            out[1] = (uint8_t)(se | type);
+        } else {
+            out[0] = (uint8_t)((nal[0] & 0x81) | (49 << 1));
+            out[1] = nal[1];
+            out[2] = (uint8_t)(se | type);
+        }
+        memcpy(out + fu_len, p, chunk);
+        p += chunk;
+        left -= chunk;
+        is_first = false;
+    }
+}
+
+static void packetize_video(rtp_writer *w, const cs_au *au)
+{
+    enum cs_codec codec = w->rtp->codec;
+    size_t pos = 0;
+    const uint8_t *nal;
+    size_t len;
+    while (cs_annexb_next(au->data, au->size, &pos, &nal, &len)) {
+        if (len < (codec == CS_CODEC_H264 ? 1u : 2u))
+            continue;
+        if (cs_nal_is_aud(codec, cs_nal_type(codec, nal)))
+            continue;
+        packetize_nal(w, codec, nal, len);
+    }
+}
+
+/* RFC 3640 AAC-hbr: AU-headers-length 16, one AU-header (13-bit size, 3-bit index 0). */
+static void packetize_aac(rtp_writer *w, const cs_au *au)
+{
+    size_t size = au->size > 8191 ? 8191 : au->size;
+    uint8_t *out = packet_begin(w, 4 + size);
+    out[0] = 0;
+    out[1] = 16;
+    out[2] = (uint8_t)(size >> 5);
+    out[3] = (uint8_t)((size & 0x1f) << 3);
+    memcpy(out + 4, au->data, size);
+}
+
+cs_frame *cs_rtp_packetize(cs_rtp *rtp, const cs_au *au, int64_t pts, int64_t now_ns)
+{
+    rtp_writer w = {.rtp = rtp, .ts = cs_rtp_timestamp(rtp, pts), .last_header = SIZE_MAX};
+    uint16_t first_seq = rtp->next_seq;
+    if (rtp->track == CS_TRACK_VIDEO)
+        packetize_video(&w, au);
+    else
+        packetize_aac(&w, au);
+    if (w.last_header != SIZE_MAX)
+        rtp->scratch[w.last_header + 1] |= 0x80; /* marker: last packet of the access unit */
+    cs_frame *f = cs_frame_new(CS_FRAME_RTP, rtp->track, w.len);
+    if (w.len)
+        memcpy(f->data, rtp->scratch, w.len);
+    f->is_keyframe = au->is_keyframe;
+    f->first_seq = first_seq;
+    f->rtp_ts = w.ts;
+    f->pts = pts;
+    rtp->has_sent = true;
+    rtp->last_ts = w.ts;
+    rtp->last_mono_ns = now_ns;
+    return f;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+cs_frame *cs_rtp_sender_report(cs_rtp *rtp, int64_t now_ns, int64_t wall_ns)
+{
+    if (!rtp->has_sent)
+        return NULL;
+    static const char cname[] = "horus-camsim";
+    const size_t sr_len = 28;
+    const size_t sdes_len = 24; /* header 4, SSRC 4, CNAME item 2 + 12, end 1, pad 1 */
+    cs_frame *f = cs_frame_new(CS_FRAME_RTCP, rtp->track, INTERLEAVED_BYTES + sr_len + sdes_len);
+    uint8_t *p = f->data;
+    p[0] = '$';
+    p[1] = (uint8_t)(rtp->channel + 1);
+    p[2] = 0;
+    p[3] = (uint8_t)(sr_len + sdes_len);
+    p += INTERLEAVED_BYTES;
+
+    int64_t since_ns = now_ns - rtp->last_mono_ns;
+    uint32_t ts = rtp->last_ts + (uint32_t)(since_ns * rtp->clock_hz / 1000000000);
+    uint64_t frac = ((uint64_t)(wall_ns % 1000000000) << 32) / 1000000000;
+    p[0] = 0x80;
+    p[1] = 200;
+    p[2] = 0;
+    p[3] = 6;
+    put_u32(p + 4, rtp->ssrc);
+    put_u32(p + 8, (uint32_t)(wall_ns / 1000000000) + NTP_UNIX_OFFSET_S);
+    put_u32(p + 12, (uint32_t)frac);
+    put_u32(p + 16, ts);
+    put_u32(p + 20, rtp->packets_sent);
+    put_u32(p + 24, rtp->octets_sent);
+    p += sr_len;
+
+    memset(p, 0, sdes_len);
+    p[0] = 0x81;
+    p[1] = 202;
+    p[3] = (uint8_t)(sdes_len / 4 - 1);
+    put_u32(p + 4, rtp->ssrc);
+    p[8] = 1; /* CNAME */
+    p[9] = (uint8_t)(sizeof(cname) - 1);
+    memcpy(p + 10, cname, sizeof(cname) - 1);
+    return f;
+}

@@ -1,0 +1,641 @@
+/*
+ * DESIGN: one thread, one epoll, every client. The source (live encoder
+ * queue or replay timer) wakes the loop; each due access unit is
+ * packetised once into a cs_frame and a reference to it is appended to the
+ * send queue of every playing client; then each client with queued data
+ * gets one sendmsg() with an iovec per frame. Nothing is copied per client
+ * unless a client chose non-default interleaved channels.
+ *
+ * Joining: the frames since the last video keyframe are cached, so PLAY
+ * starts with a decodable GOP at once; RTP-Info names the first packet the
+ * client gets on each track (sequence numbers and SSRC are shared).
+ *
+ * Slow clients: a client's queue is bounded (4 MiB plus twice the cached
+ * GOP, and 8192 frames). On overflow every queued media frame that has not
+ * started to go out is dropped (replies never are) and the client skips
+ * media until the next video keyframe, like a camera dropping a UDP
+ * receiver. Memory stays bounded because queues only hold references.
+ *
+ * Faults (--fault): refuse accepts each connection and resets it (RST)
+ * at once; drop closes each connection N s after it was accepted; stall
+ * stops media to a client N s after its PLAY and keeps answering requests
+ * on the open socket.
+ *
+ * Thread: server only.
+ */
+#include "server_int.h"
+
+#include "err.h"
+#include "mem.h"
+#include "sdp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define TAG_LISTEN 1
+#define TAG_SIGNAL 2
+#define TAG_SOURCE 3
+#define MAX_CLIENTS 8000
+#define QUEUE_MAX_FRAMES 8192
+#define BACKLOG_MIN_BYTES ((size_t)4 << 20)
+#define GOP_MAX_BYTES ((size_t)32 << 20)
+#define GOP_MAX_FRAMES 4096
+#define SEND_IOV_MAX 64
+#define REPORT_INTERVAL_NS 5000000000
+#define LOOP_TICK_MS 100
+
+static void epoll_set(cs_server *srv, int fd, uint32_t events, uint64_t tag, int op)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = tag};
+    if (epoll_ctl(srv->epfd, op, fd, &ev) < 0)
+        fprintf(stderr, "horus-camsim: epoll_ctl fd %d: %s\n", fd, strerror(errno));
+}
+
+static void epoll_set_client(cs_server *srv, cs_client *c, bool wants_out, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (wants_out ? EPOLLOUT : 0), .data.ptr = c};
+    if (epoll_ctl(srv->epfd, op, c->fd, &ev) < 0)
+        fprintf(stderr, "horus-camsim: epoll_ctl client %s: %s\n", c->peer, strerror(errno));
+    c->has_epollout = wants_out;
+}
+
+/* --- send queue -------------------------------------------------------- */
+
+static cs_frame **queue_at(cs_client *c, uint32_t i)
+{
+    return &c->q[(c->q_head + i) & (c->q_cap - 1)];
+}
+
+static void queue_grow(cs_client *c)
+{
+    uint32_t cap = c->q_cap ? c->q_cap * 2 : 64;
+    cs_frame **q = horus_malloc(cap * sizeof(*q));
+    for (uint32_t i = 0; i < c->q_len; i++)
+        q[i] = *queue_at(c, i);
+    free(c->q);
+    c->q = q;
+    c->q_cap = cap;
+    c->q_head = 0;
+}
+
+/* Appends frame; steals the reference. */
+static void queue_push(cs_client *c, cs_frame *frame)
+{
+    if (c->q_len == c->q_cap)
+        queue_grow(c);
+    *queue_at(c, c->q_len) = frame;
+    c->q_len++;
+    c->q_bytes += frame->size;
+}
+
+/* Drops queued media that has not started to go out; replies stay in order. */
+static void queue_drop_media(cs_client *c)
+{
+    uint32_t kept = 0;
+    c->q_bytes = 0;
+    for (uint32_t i = 0; i < c->q_len; i++) {
+        cs_frame *f = *queue_at(c, i);
+        bool is_started = i == 0 && c->q_off > 0;
+        if (f->kind == CS_FRAME_TEXT || is_started) {
+            *queue_at(c, kept++) = f;
+            c->q_bytes += f->size - (is_started ? c->q_off : 0);
+        } else {
+            cs_frame_unref(f);
+            c->dropped_frames++;
+        }
+    }
+    c->q_len = kept;
+}
+
+static size_t backlog_limit(const cs_server *srv)
+{
+    return BACKLOG_MIN_BYTES + 2 * srv->gop_bytes;
+}
+
+static void client_enqueue(cs_client *c, cs_frame *frame)
+{
+    uint8_t channel =
+        frame->kind == CS_FRAME_RTCP ? c->channel_rtcp[frame->track] : c->channel[frame->track];
+    uint8_t usual = (uint8_t)(frame->track * 2 + (frame->kind == CS_FRAME_RTCP ? 1 : 0));
+    if (channel == usual)
+        queue_push(c, cs_frame_ref(frame));
+    else
+        queue_push(c, cs_frame_new_rechanneled(frame, channel));
+}
+
+/* Offers a media or report frame to c, applying the stall fault and the backlog bound. */
+static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t now_ns)
+{
+    if (!c->is_playing || c->is_closing || !c->is_setup[frame->track])
+        return;
+    if (srv->opt->fault == CS_FAULT_STALL && !c->is_stalled &&
+        now_ns - c->play_ns >= (int64_t)srv->opt->fault_s * 1000000000) {
+        c->is_stalled = true;
+        fprintf(stderr, "horus-camsim: client %s: stall fault, media stopped\n", c->peer);
+    }
+    if (c->is_stalled)
+        return;
+    if (frame->kind == CS_FRAME_RTCP) {
+        if (!c->is_waiting_key)
+            client_enqueue(c, frame);
+        return;
+    }
+    bool is_start =
+        !c->is_setup[CS_TRACK_VIDEO] || (frame->track == CS_TRACK_VIDEO && frame->is_keyframe);
+    if (c->is_waiting_key) {
+        if (!is_start)
+            return;
+        c->is_waiting_key = false;
+    }
+    if (c->q_bytes + frame->size > backlog_limit(srv) || c->q_len >= QUEUE_MAX_FRAMES) {
+        uint64_t before = c->dropped_frames;
+        queue_drop_media(c);
+        srv->total_drops += c->dropped_frames - before;
+        if (!is_start) {
+            c->is_waiting_key = true;
+            c->dropped_frames++;
+            return;
+        }
+    }
+    client_enqueue(c, frame);
+}
+
+/* Writes as much of the queue as the socket takes. Returns 0, or -errno to close. */
+static int client_flush(cs_server *srv, cs_client *c)
+{
+    while (c->q_len > 0) {
+        struct iovec iov[SEND_IOV_MAX];
+        int n = 0;
+        size_t total = 0;
+        for (uint32_t i = 0; i < c->q_len && n < SEND_IOV_MAX; i++) {
+            cs_frame *f = *queue_at(c, i);
+            size_t off = i == 0 ? c->q_off : 0;
+            iov[n].iov_base = f->data + off;
+            iov[n].iov_len = f->size - off;
+            total += iov[n].iov_len;
+            n++;
+        }
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            return -errno;
+        }
+        c->sent_bytes += (uint64_t)sent;
+        c->q_bytes -= (size_t)sent;
+        size_t left = (size_t)sent;
+        while (c->q_len > 0) {
+            cs_frame *f = *queue_at(c, 0);
+            size_t rest = f->size - c->q_off;
+            if (left < rest) {
+                c->q_off += left;
+                break;
+            }
+            left -= rest;
+            cs_frame_unref(f);
+            c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+            c->q_len--;
+            c->q_off = 0;
+        }
+        if ((size_t)sent < total)
+            break; /* the socket buffer is full: wait for EPOLLOUT */
+    }
+    bool wants_out = c->q_len > 0;
+    if (wants_out != c->has_epollout)
+        epoll_set_client(srv, c, wants_out, EPOLL_CTL_MOD);
+    if (c->q_len == 0 && c->is_closing)
+        return -ECONNABORTED;
+    return 0;
+}
+
+/* --- clients ----------------------------------------------------------- */
+
+static void client_close(cs_server *srv, cs_client *c, const char *why)
+{
+    fprintf(stderr, "horus-camsim: client %s closed (%s): sent %llu bytes, dropped %llu frames\n",
+            c->peer, why, (unsigned long long)c->sent_bytes, (unsigned long long)c->dropped_frames);
+    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    for (uint32_t i = 0; i < c->q_len; i++)
+        cs_frame_unref(*queue_at(c, i));
+    free(c->q);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_clients--;
+    free(c);
+}
+
+void cs_client_send_text(cs_server *srv, cs_client *c, const char *text, size_t len)
+{
+    if (srv->opt->is_verbose) {
+        const char *eol = memchr(text, '\r', len);
+        fprintf(stderr, "horus-camsim: client %s <- %.*s\n", c->peer, (int)(eol ? eol - text : 0),
+                text);
+    }
+    cs_frame *f = cs_frame_new(CS_FRAME_TEXT, -1, len);
+    memcpy(f->data, text, len);
+    queue_push(c, f);
+}
+
+void cs_client_play(cs_server *srv, cs_client *c)
+{
+    int64_t now = cs_now_ns();
+    c->is_playing = true;
+    c->play_ns = now;
+    c->is_waiting_key = true;
+    if (srv->is_gop_full)
+        return;
+    for (size_t i = 0; i < srv->gop_len; i++)
+        client_offer(srv, c, srv->gop[i], now);
+}
+
+void cs_client_pause(cs_server *srv, cs_client *c)
+{
+    c->is_playing = false;
+    queue_drop_media(c);
+}
+
+static void client_accept(cs_server *srv, int fd, const struct sockaddr_storage *addr)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    char port[8] = "?";
+    getnameinfo((const struct sockaddr *)addr, sizeof(*addr), host, sizeof(host), port,
+                sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+    if (srv->opt->fault == CS_FAULT_REFUSE || srv->n_clients >= MAX_CLIENTS) {
+        /* Linger 0 turns close() into a reset: the client sees ECONNRESET. */
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        close(fd);
+        if (srv->opt->is_verbose)
+            fprintf(stderr, "horus-camsim: client %s:%s refused\n", host, port);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    cs_client *c = horus_calloc(1, sizeof(*c));
+    c->fd = fd;
+    c->accepted_ns = cs_now_ns();
+    snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+    for (int t = 0; t < CS_TRACK_COUNT; t++) {
+        c->channel[t] = (uint8_t)(2 * t);
+        c->channel_rtcp[t] = (uint8_t)(2 * t + 1);
+    }
+    c->next = srv->clients;
+    if (srv->clients)
+        srv->clients->prev = c;
+    srv->clients = c;
+    srv->n_clients++;
+    epoll_set_client(srv, c, false, EPOLL_CTL_ADD);
+    if (srv->opt->is_verbose)
+        fprintf(stderr, "horus-camsim: client %s connected\n", c->peer);
+}
+
+static void on_listen(cs_server *srv)
+{
+    for (;;) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof(addr);
+        int fd =
+            accept4(srv->listen_fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                fprintf(stderr, "horus-camsim: accept: %s\n", strerror(errno));
+            return;
+        }
+        client_accept(srv, fd, &addr);
+    }
+}
+
+/* Consumes complete requests and interleaved frames from the input buffer. */
+static void client_parse(cs_server *srv, cs_client *c)
+{
+    while (c->in_len > 0 && !c->is_closing) {
+        if (c->skip_len > 0) {
+            size_t n = c->skip_len < c->in_len ? c->skip_len : c->in_len;
+            memmove(c->in, c->in + n, c->in_len - n);
+            c->in_len -= n;
+            c->skip_len -= n;
+            continue;
+        }
+        size_t used;
+        if (c->in[0] == '$') {
+            used = cs_rtsp_interleaved_len(c->in, c->in_len);
+            if (used == 0)
+                return;
+            if (used > c->in_len) {
+                c->skip_len = used - c->in_len;
+                used = c->in_len;
+            }
+        } else {
+            cs_rtsp_request req;
+            int rc = cs_rtsp_request_parse(c->in, c->in_len, &req);
+            if (rc == 0)
+                return;
+            if (rc < 0) {
+                cs_rtsp_reply_bad_request(srv, c);
+                c->in_len = 0;
+                return;
+            }
+            cs_rtsp_handle(srv, c, &req);
+            used = (size_t)rc;
+        }
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+    }
+}
+
+/* Returns 0, or -errno / -ECONNRESET when the client must be closed. */
+static int client_on_readable(cs_server *srv, cs_client *c)
+{
+    for (;;) {
+        if (c->in_len == sizeof(c->in))
+            return HORUS_ETOOBIG; /* the parser decides before the buffer fills */
+        ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+        if (n == 0)
+            return -ECONNRESET;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -errno;
+        }
+        c->in_len += (size_t)n;
+        client_parse(srv, c);
+        if (c->is_closing)
+            return 0;
+    }
+}
+
+static void on_client(cs_server *srv, cs_client *c, uint32_t events)
+{
+    int rc = 0;
+    if (events & EPOLLIN)
+        rc = client_on_readable(srv, c);
+    if (rc == 0 && (events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+        rc = -ECONNRESET;
+    if (rc == 0)
+        rc = client_flush(srv, c);
+    if (rc == -ECONNRESET)
+        client_close(srv, c, "peer closed");
+    else if (rc == -ECONNABORTED)
+        client_close(srv, c, "teardown or error reply");
+    else if (rc < 0)
+        client_close(srv, c, horus_strerror(rc));
+}
+
+/* --- distribution ------------------------------------------------------ */
+
+static void gop_clear(cs_server *srv)
+{
+    for (size_t i = 0; i < srv->gop_len; i++)
+        cs_frame_unref(srv->gop[i]);
+    srv->gop_len = 0;
+    srv->gop_bytes = 0;
+    srv->is_gop_full = false;
+}
+
+static void gop_add(cs_server *srv, cs_frame *frame)
+{
+    if (frame->track == CS_TRACK_VIDEO && frame->is_keyframe)
+        gop_clear(srv);
+    else if (srv->gop_len == 0)
+        return; /* audio before the first keyframe */
+    if (srv->is_gop_full)
+        return;
+    if (srv->gop_len == GOP_MAX_FRAMES || srv->gop_bytes + frame->size > GOP_MAX_BYTES) {
+        srv->is_gop_full = true;
+        return;
+    }
+    if (srv->gop_len == srv->gop_cap) {
+        srv->gop_cap = srv->gop_cap ? srv->gop_cap * 2 : 128;
+        srv->gop = horus_realloc(srv->gop, srv->gop_cap * sizeof(*srv->gop));
+    }
+    srv->gop[srv->gop_len++] = cs_frame_ref(frame);
+    srv->gop_bytes += frame->size;
+}
+
+static void distribute(cs_server *srv, cs_frame *frame, int64_t now_ns)
+{
+    for (cs_client *c = srv->clients; c; c = c->next)
+        client_offer(srv, c, frame, now_ns);
+}
+
+static void on_au(void *ud, const cs_au *au, int64_t pts)
+{
+    cs_server *srv = ud;
+    if (au->track == CS_TRACK_AUDIO && !srv->info->has_audio)
+        return;
+    int64_t now = cs_now_ns();
+    cs_frame *frame = cs_rtp_packetize(&srv->rtp[au->track], au, pts, now);
+    gop_add(srv, frame);
+    distribute(srv, frame, now);
+    cs_frame_unref(frame);
+}
+
+static void send_reports(cs_server *srv, int64_t now_ns)
+{
+    int64_t wall = cs_wall_ns();
+    for (int t = 0; t < CS_TRACK_COUNT; t++) {
+        cs_frame *sr = cs_rtp_sender_report(&srv->rtp[t], now_ns, wall);
+        if (!sr)
+            continue;
+        distribute(srv, sr, now_ns);
+        cs_frame_unref(sr);
+    }
+}
+
+/* Flushes every client with queued data that is not already waiting for EPOLLOUT. */
+static void flush_all(cs_server *srv)
+{
+    cs_client *next;
+    for (cs_client *c = srv->clients; c; c = next) {
+        next = c->next;
+        if (c->q_len == 0 || c->has_epollout)
+            continue;
+        int rc = client_flush(srv, c);
+        if (rc < 0)
+            client_close(srv, c, rc == -ECONNABORTED ? "teardown" : horus_strerror(rc));
+    }
+}
+
+static void apply_drop_fault(cs_server *srv, int64_t now_ns)
+{
+    int64_t after_ns = (int64_t)srv->opt->fault_s * 1000000000;
+    cs_client *next;
+    for (cs_client *c = srv->clients; c; c = next) {
+        next = c->next;
+        if (now_ns - c->accepted_ns >= after_ns)
+            client_close(srv, c, "drop fault");
+    }
+}
+
+/* --- lifecycle --------------------------------------------------------- */
+
+static int listen_open(const cs_options *opt, int *out)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", opt->listen_port);
+    int grc = getaddrinfo(opt->listen_host[0] ? opt->listen_host : NULL, port, &hints, &res);
+    if (grc != 0) {
+        fprintf(stderr, "horus-camsim: listen address '%s': %s\n", opt->listen_host,
+                gai_strerror(grc));
+        return -EINVAL;
+    }
+    int rc = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+            *out = fd;
+            rc = 0;
+            break;
+        }
+        rc = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (rc < 0)
+        fprintf(stderr, "horus-camsim: listen on '%s:%d': %s\n", opt->listen_host, opt->listen_port,
+                strerror(-rc));
+    return rc;
+}
+
+int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *src,
+                   cs_server **out)
+{
+    cs_server *srv = horus_calloc(1, sizeof(*srv));
+    srv->opt = opt;
+    srv->info = info;
+    srv->src = src;
+    srv->epfd = -1;
+    srv->listen_fd = -1;
+    srv->signal_fd = -1;
+    cs_rtp_init(&srv->rtp[CS_TRACK_VIDEO], CS_TRACK_VIDEO, info->codec, CS_VIDEO_CLOCK_HZ);
+    cs_rtp_init(&srv->rtp[CS_TRACK_AUDIO], CS_TRACK_AUDIO, info->codec,
+                info->has_audio ? info->audio_rate_hz : CS_AUDIO_RATE_HZ);
+    srv->sdp = cs_sdp_new(info);
+    int rc = 0;
+    if (opt->auth_user)
+        rc = cs_auth_init(&srv->auth, opt->auth_user, opt->auth_pass);
+    if (rc < 0)
+        goto fail;
+    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (srv->epfd < 0 || srv->signal_fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    rc = listen_open(opt, &srv->listen_fd);
+    if (rc < 0)
+        goto fail;
+    epoll_set(srv, srv->listen_fd, EPOLLIN, TAG_LISTEN, EPOLL_CTL_ADD);
+    epoll_set(srv, srv->signal_fd, EPOLLIN, TAG_SIGNAL, EPOLL_CTL_ADD);
+    epoll_set(srv, cs_source_fd(src), EPOLLIN, TAG_SOURCE, EPOLL_CTL_ADD);
+    *out = srv;
+    return 0;
+fail:
+    cs_server_free(srv);
+    return rc;
+}
+
+int cs_server_run(cs_server *srv)
+{
+    struct epoll_event events[256];
+    int64_t now = cs_now_ns();
+    srv->next_report_ns = now + REPORT_INTERVAL_NS;
+    cs_source_start(srv->src, now);
+    for (;;) {
+        int n = epoll_wait(srv->epfd, events, 256, LOOP_TICK_MS);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int rc = -errno;
+            fprintf(stderr, "horus-camsim: epoll_wait: %s\n", strerror(errno));
+            return rc;
+        }
+        bool has_media = false;
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = events[i].data.u64;
+            if (tag == TAG_SIGNAL) {
+                struct signalfd_siginfo si;
+                if (read(srv->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                    fprintf(stderr, "horus-camsim: %s, exiting\n", strsignal((int)si.ssi_signo));
+                    return 0;
+                }
+            } else if (tag == TAG_LISTEN) {
+                on_listen(srv);
+            } else if (tag == TAG_SOURCE) {
+                has_media = true;
+            }
+        }
+        /* Clients next, before any of them could be closed by a later step. */
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = events[i].data.u64;
+            if (tag != TAG_SIGNAL && tag != TAG_LISTEN && tag != TAG_SOURCE)
+                on_client(srv, events[i].data.ptr, events[i].events);
+        }
+        now = cs_now_ns();
+        if (has_media)
+            cs_source_drain(srv->src, now, on_au, srv);
+        if (now >= srv->next_report_ns) {
+            send_reports(srv, now);
+            srv->next_report_ns = now + REPORT_INTERVAL_NS;
+        }
+        flush_all(srv);
+        if (srv->opt->fault == CS_FAULT_DROP)
+            apply_drop_fault(srv, now);
+    }
+}
+
+void cs_server_free(cs_server *srv)
+{
+    if (!srv)
+        return;
+    while (srv->clients)
+        client_close(srv, srv->clients, "shutdown");
+    gop_clear(srv);
+    free(srv->gop);
+    for (int t = 0; t < CS_TRACK_COUNT; t++)
+        cs_rtp_release(&srv->rtp[t]);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->signal_fd >= 0)
+        close(srv->signal_fd);
+    if (srv->epfd >= 0)
+        close(srv->epfd);
+    free(srv->sdp);
+    free(srv);
+}
