@@ -289,6 +289,13 @@ int app_serve(const struct app_overrides *ov)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /*
+     * A parent may have left these ignored (a shell's background jobs ignore
+     * SIGINT); restore the defaults so sigtimedwait always sees them.
+     */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     horus_thread_set_name("main");
     crash_handler_install();
