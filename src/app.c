@@ -329,6 +329,7 @@ int app_serve(const struct app_overrides *ov)
         if (sig == SIGTERM || sig == SIGINT)
             break;
         api_health_refresh(&a.api);
+        log_flush();
     }
     atomic_store(&a.api.is_stopping, true);
     cfg_snapshot *cur = cfg_holder_get(a.config);

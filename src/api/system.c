@@ -60,19 +60,23 @@ static int health_get(http_request *req, void *arg)
     bool disk_ok = atomic_load(&ctx->health.disk_ok);
     uint64_t free_b = atomic_load(&ctx->health.disk_free_bytes);
     uint64_t total_b = atomic_load(&ctx->health.disk_total_bytes);
-    double free_pct = total_b ? 100.0 * (double)free_b / (double)total_b : 0.0;
+    /* Integer arithmetic: float formatting is measurable at tens of thousands of calls/s. */
+    unsigned long long free_hundredths =
+        total_b ? (unsigned long long)((unsigned __int128)free_b * 10000 / total_b) : 0;
+    int64_t up_ms = (clock_monotonic_ns(clock_system()) - ctx->started_mono_ns) / 1000000;
     char body[1024 + PATH_MAX];
     int n = snprintf(body, sizeof(body),
-                     "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,"
+                     "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
                      "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
                      "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
-                     "\"total_bytes\":%llu,\"free_percent\":%.2f},"
+                     "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
                      "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
                      "\"bus\":{\"status\":\"disabled\"}}",
-                     db_ok && disk_ok ? "ok" : "degraded", horus_version(), uptime_s(ctx),
-                     ctx->cameras_total, 0u, 0u, disk_ok ? "ok" : "unwritable", ctx->data_dir_json,
-                     (unsigned long long)free_b, (unsigned long long)total_b, free_pct,
-                     db_ok ? "ok" : "unreachable", sto_backend_name(ctx->db),
+                     db_ok && disk_ok ? "ok" : "degraded", horus_version(),
+                     (long long)(up_ms / 1000), (long long)(up_ms % 1000), ctx->cameras_total, 0u,
+                     0u, disk_ok ? "ok" : "unwritable", ctx->data_dir_json,
+                     (unsigned long long)free_b, (unsigned long long)total_b, free_hundredths / 100,
+                     free_hundredths % 100, db_ok ? "ok" : "unreachable", sto_backend_name(ctx->db),
                      sto_schema_version(ctx->db));
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");

@@ -55,6 +55,7 @@ static void report(int fd, int sig)
 static void on_crash(int sig, siginfo_t *info, void *uctx)
 {
     int fd = log_fd();
+    log_crash_flush();
     report(fd, sig);
     if (fd != STDERR_FILENO)
         report(STDERR_FILENO, sig);

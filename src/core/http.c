@@ -827,14 +827,44 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe)
     }
 }
 
+/* Writes v in decimal into buf (>= 21 bytes). Returns the length. */
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
+}
+
+/* Writes thousandths (>= 0) as "I.FFF" into buf (>= 26 bytes). */
+static void fmt_fixed3(char *buf, int64_t thousandths)
+{
+    if (thousandths < 0)
+        thousandths = 0;
+    size_t n = fmt_u64(buf, (uint64_t)thousandths / 1000);
+    int f = (int)((uint64_t)thousandths % 1000);
+    buf[n++] = '.';
+    buf[n++] = (char)('0' + f / 100);
+    buf[n++] = (char)('0' + f / 10 % 10);
+    buf[n++] = (char)('0' + f % 10);
+    buf[n] = '\0';
+}
+
 static void access_log(http_request *req, double seconds, enum MHD_RequestTerminationCode toe)
 {
     if (!log_enabled(LOG_LEVEL_INFO))
         return;
+    /* Plain digit loops, not snprintf: this runs for every request. */
     char status[12], bytes[24], duration[32];
-    snprintf(status, sizeof(status), "%u", req->status);
-    snprintf(bytes, sizeof(bytes), "%zu", req->bytes);
-    snprintf(duration, sizeof(duration), "%.3f", seconds * 1000.0);
+    fmt_u64(status, req->status);
+    fmt_u64(bytes, req->bytes);
+    fmt_fixed3(duration, (int64_t)(seconds * 1e6)); /* microseconds as "ms.uuu" */
     const char *aborted = termination_name(toe);
     /* Method and path are raw bytes from the client; keep the log line valid UTF-8. */
     char method_buf[64], path_buf[HTTP_MAX_PATH + 1];

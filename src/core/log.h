@@ -41,7 +41,17 @@ struct log_options {
     enum log_format format;
     const char *file; /* NULL or "" for stderr; borrowed during log_open */
     uint64_t max_bytes; /* rotate when the file would grow past this; 0 = never */
-    unsigned max_files; /* rotated files kept: file.1 .. file.N */
+    unsigned max_files;
+        /* rotated files kept: file.1 .. file.N */ /*
+                                                    * Write-behind for info, debug and trace lines
+                                                    * when the sink is not a terminal: they are
+                                                    * written in batches, at the latest a second
+                                                    * after they were logged (or at the next
+                                                    * log_flush). Warnings and errors flush the
+                                                    * batch and are written at once. Saves a
+                                                    * write(2) per access line.
+                                                    */
+    bool buffered;
 };
 
 /*
@@ -50,8 +60,14 @@ struct log_options {
  */
 int log_open(const struct log_options *opt);
 
-/* Closes the file sink; later lines go to stderr. */
+/* Flushes buffered lines and closes the file sink; later lines go to stderr. */
 void log_close(void);
+
+/* Writes buffered lines now. Thread: any; main calls it every second. */
+void log_flush(void);
+
+/* Writes buffered lines without locking, from the crash handler only. */
+void log_crash_flush(void);
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);

@@ -52,6 +52,13 @@ const cfg_field log_config_fields[] = {
      .def = "",
      .is_reloadable = true,
      .help = "Log file path; empty = standard error"},
+    {.name = "buffered",
+     .type = CFG_BOOL,
+     .offset = offsetof(struct log_config, buffered),
+     .def = "true",
+     .is_reloadable = true,
+     .help = "Batch info/debug lines (written within 1 s; warnings and errors at once); "
+             "never applies to a terminal"},
     {.name = "rotation",
      .type = CFG_SECTION,
      .offset = offsetof(struct log_config, rotation),
@@ -65,6 +72,7 @@ void log_config_options(const struct log_config *c, struct log_options *out)
     out->level = (enum log_level)c->level;
     out->format = (enum log_format)c->format;
     out->file = c->file;
+    out->buffered = c->buffered;
     out->max_bytes = c->rotation.max_size_bytes;
     out->max_files = (unsigned)c->rotation.max_files;
 }

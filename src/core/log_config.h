@@ -9,6 +9,7 @@ struct log_config {
     int level; /* enum log_level */
     int format; /* enum log_format */
     char *file; /* "" = stderr */
+    bool buffered;
     struct {
         uint64_t max_size_bytes;
         int64_t max_files;

@@ -59,7 +59,8 @@ class Proc:
                                       start_new_session=True)
 
     def output(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def signal(self, sig):
@@ -125,6 +126,17 @@ class Horus:
             except ValueError:
                 pass
         return out
+
+    def wait_for_log(self, pred, timeout=5):
+        """The first JSON log line for which pred(line) is true. Info lines are
+        written in batches (log.buffered), at the latest a second later."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log_lines():
+                if pred(line):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError("log line not found in:\n" + self.proc.output())
 
     def stop(self, timeout=15):
         return self.proc.stop(timeout)

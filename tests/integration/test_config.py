@@ -126,18 +126,9 @@ def test_secrets_never_reach_the_api_or_the_log(horus_factory):
     assert "hunter2secret" not in json.dumps(cfg)
     assert cfg["cameras"][0]["url"].startswith("rtsp://admin:***@")
     h.proc.signal(signal.SIGHUP)
-    time.sleep(0.5)
+    h.wait_for_log(lambda l: l.get("msg") == "configuration reloaded")
+    assert h.stop() == 0  # flushes every buffered line
     assert "hunter2secret" not in h.proc.output()
-
-
-def wait_for_log(h, pred, timeout=5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in h.log_lines():
-            if pred(line):
-                return line
-        time.sleep(0.05)
-    raise AssertionError("log line not found in:\n" + h.proc.output())
 
 
 def test_sighup_applies_a_valid_change(horus_factory):
@@ -145,7 +136,7 @@ def test_sighup_applies_a_valid_change(horus_factory):
     assert h.get_json("/api/v1/system")[1]["log_level"] == "info"
     h.config_path.write_text(GOOD.replace("level: info", "level: debug"))
     h.proc.signal(signal.SIGHUP)
-    wait_for_log(h, lambda l: l.get("msg") == "configuration reloaded")
+    h.wait_for_log(lambda l: l.get("msg") == "configuration reloaded")
     assert h.get_json("/api/v1/system")[1]["log_level"] == "debug"
 
 
@@ -154,7 +145,7 @@ def test_sighup_with_a_broken_file_keeps_the_old_config_and_logs_why(horus_facto
     h.config_path.write_text(GOOD.replace("level: info", "level: verbose")
                              .replace("retention_days", "retension_days"))
     h.proc.signal(signal.SIGHUP)
-    line = wait_for_log(h, lambda l: "keeping the previous configuration" in l.get("msg", ""))
+    line = h.wait_for_log(lambda l: "keeping the previous configuration" in l.get("msg", ""))
     assert line["level"] == "error"
     msgs = " ".join(l.get("msg", "") for l in h.log_lines())
     assert "log.level" in msgs and "retension_days" in msgs
@@ -169,5 +160,5 @@ def test_sighup_warns_when_a_change_needs_a_restart(horus_factory):
     h = horus_factory(GOOD, env={"CAM_PASS": "pw"})
     h.config_path.write_text(GOOD.replace("127.0.0.1:8080", "127.0.0.1:9999"))
     h.proc.signal(signal.SIGHUP)
-    wait_for_log(h, lambda l: "server.listen" in l.get("msg", "") and l.get("level") == "warn")
+    h.wait_for_log(lambda l: "server.listen" in l.get("msg", "") and l.get("level") == "warn")
     assert h.get_json("/health")[0] == 200

@@ -136,9 +136,8 @@ def test_log_level_changes_at_run_time(horus):
     assert system["log_level"] == "info"
     status, _, body = horus.request("PATCH", "/api/v1/system", {"log_level": "debug"})
     assert status == 200 and json.loads(body)["log_level"] == "debug"
-    lines = horus.log_lines()
-    assert any(l.get("msg") == "log level changed through the API" and l.get("to") == "debug"
-               for l in lines)
+    horus.wait_for_log(lambda l: l.get("msg") == "log level changed through the API"
+                       and l.get("to") == "debug")
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(horus):
@@ -157,11 +156,9 @@ def test_keep_alive_serves_many_requests_on_one_connection(horus):
 
 def test_access_log_has_method_path_status_and_no_query(horus):
     horus.request("GET", "/health?token=s3cr3t")
-    time.sleep(0.2)
-    access = [l for l in horus.log_lines() if l.get("module") == "access"]
-    assert access, horus.proc.output()
-    line = access[-1]
+    line = horus.wait_for_log(lambda l: l.get("module") == "access")
     assert line["method"] == "GET" and line["path"] == "/health" and line["status"] == "200"
+    assert horus.stop() == 0
     assert "s3cr3t" not in horus.proc.output()
 
 

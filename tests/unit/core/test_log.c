@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,15 +58,22 @@ static char *slurp(const char *path)
     return s;
 }
 
-static void open_file(struct fixture *f, enum log_format format, uint64_t max_bytes,
-                      unsigned max_files)
+static void open_file_opts(struct fixture *f, enum log_format format, uint64_t max_bytes,
+                           unsigned max_files, bool buffered)
 {
     struct log_options o = {.level = LOG_LEVEL_INFO,
                             .format = format,
                             .file = f->path,
                             .max_bytes = max_bytes,
-                            .max_files = max_files};
+                            .max_files = max_files,
+                            .buffered = buffered};
     assert_int_equal(log_open(&o), 0);
+}
+
+static void open_file(struct fixture *f, enum log_format format, uint64_t max_bytes,
+                      unsigned max_files)
+{
+    open_file_opts(f, format, max_bytes, max_files, false);
 }
 
 static void test_json_line_has_ts_level_module_msg_and_context(void **state)
@@ -180,6 +188,60 @@ static void test_open_failure_keeps_previous_sink(void **state)
     free(text);
 }
 
+static void test_buffered_info_lines_wait_for_a_flush(void **state)
+{
+    struct fixture *f = *state;
+    open_file_opts(f, LOG_FORMAT_JSON, 0, 0, true);
+    log_info("first");
+    log_info("second");
+    char *text = slurp(f->path);
+    assert_string_equal(text, "");
+    free(text);
+    log_flush();
+    text = slurp(f->path);
+    char *a = strstr(text, "first"), *b = strstr(text, "second");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a < b);
+    free(text);
+}
+
+static void test_a_warning_writes_buffered_lines_first_and_itself_at_once(void **state)
+{
+    struct fixture *f = *state;
+    open_file_opts(f, LOG_FORMAT_JSON, 0, 0, true);
+    log_info("before");
+    log_warn("alarm");
+    char *text = slurp(f->path);
+    char *a = strstr(text, "before"), *b = strstr(text, "alarm");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a < b);
+    free(text);
+}
+
+static void test_buffered_rotation_still_keeps_each_file_under_max_bytes(void **state)
+{
+    struct fixture *f = *state;
+    open_file_opts(f, LOG_FORMAT_JSON, 400, 3, true);
+    for (int i = 0; i < 12; i++)
+        log_info("line number %04d with some padding text", i);
+    log_close();
+    char p[160];
+    struct stat st;
+    for (int i = 0; i <= 3; i++) {
+        if (i == 0)
+            snprintf(p, sizeof(p), "%s", f->path);
+        else
+            snprintf(p, sizeof(p), "%s.%d", f->path, i);
+        assert_int_equal(stat(p, &st), 0);
+        assert_true(st.st_size <= 400);
+    }
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, "line number 0011"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +257,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_level_names_parse_and_reject_unknown),
         cmocka_unit_test_setup_teardown(test_open_failure_keeps_previous_sink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffered_info_lines_wait_for_a_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_warning_writes_buffered_lines_first_and_itself_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_buffered_rotation_still_keeps_each_file_under_max_bytes, setup, teardown),
     };
     return cmocka_run_group_tests_name("core.log", tests, NULL, NULL);
 }
