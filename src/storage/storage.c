@@ -224,10 +224,17 @@ int sto_schema_version(const sto_db *db)
     return db->schema_version;
 }
 
+int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
+                          sto_done_cb done_cb, void *arg)
+{
+    return sto_writer_push(db->writer, stmts, nstmts, done_cb, arg);
+}
+
 int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                     sto_done_cb done_cb, void *arg)
 {
-    return sto_writer_push(db->writer, sql, params, nparams, done_cb, arg);
+    struct sto_stmt st = {sql, params, nparams};
+    return sto_writer_push(db->writer, &st, 1, done_cb, arg);
 }
 
 struct sync_wait {
@@ -249,8 +256,14 @@ static void sync_done(int rc, void *arg)
 
 int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t nparams)
 {
+    struct sto_stmt st = {sql, params, nparams};
+    return sto_write_batch(db, &st, 1);
+}
+
+int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts)
+{
     struct sync_wait sw = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    int rc = sto_write_async(db, sql, params, nparams, sync_done, &sw);
+    int rc = sto_write_batch_async(db, stmts, nstmts, sync_done, &sw);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&sw.lock);

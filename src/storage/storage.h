@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "metrics.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -95,6 +96,23 @@ const char *sto_backend_name(const sto_db *db);
 /* Schema version after migrations. */
 int sto_schema_version(const sto_db *db);
 
+/* One statement and its parameters (borrowed during the call that takes it). */
+struct sto_stmt {
+    const char *sql;
+    const sto_value *params;
+    size_t nparams;
+};
+
+/*
+ * Queues several statements that commit or fail together (one savepoint),
+ * with the same queueing, copying and callback rules as sto_write_async.
+ */
+int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
+                          sto_done_cb done_cb, void *arg);
+
+/* sto_write_batch_async and wait for the outcome. Thread: any but the writer. */
+int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
+
 /*
  * Queues one write statement. params (and their text/blobs) are copied.
  * Writes run in FIFO order on the writer thread, batched into one
@@ -128,5 +146,53 @@ int sto_ping(sto_db *db, char *buf, size_t size);
 /* Returns a new string in *value, or -ENOENT. */
 int sto_setting_get(sto_db *db, const char *key, char **value);
 int sto_setting_put(sto_db *db, const char *key, const char *value);
+
+/* ---- cameras (storage/cameras.c) ---- */
+
+/* A camera row. Strings are owned by the struct; release with sto_camera_release. */
+struct sto_camera {
+    char *id;
+    char *name;
+    char *url;     /* with credentials: mask before printing (cfg_mask_url) */
+    char *sub_url; /* "" when absent */
+    bool enabled;
+    bool record_enabled;
+    int64_t segment_seconds;
+    int64_t retention_days;
+    uint64_t max_bytes;
+    bool provisioned; /* declared in horus.yaml: read-only through the API */
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+};
+
+void sto_camera_release(struct sto_camera *c);
+void sto_camera_list_free(struct sto_camera *list, size_t n);
+
+/* Fills *out (new strings) or returns -ENOENT. */
+int sto_camera_get(sto_db *db, const char *id, struct sto_camera *out);
+
+/*
+ * Lists cameras ordered by id, after after_id (NULL = from the start), at
+ * most limit. *out is a new array of *n cameras. *has_more says whether more
+ * follow.
+ */
+int sto_camera_list(sto_db *db, const char *after_id, size_t limit, struct sto_camera **out,
+                    size_t *n, bool *has_more);
+
+/* Inserts c (created/updated times set now). Returns 0 or -EEXIST. */
+int sto_camera_insert(sto_db *db, const struct sto_camera *c);
+/* Replaces every field of the row c->id but created_at. Returns 0 or -ENOENT. */
+int sto_camera_update(sto_db *db, const struct sto_camera *c);
+/* Deletes the row; its recordings stay until retention removes them. Returns 0 or -ENOENT. */
+int sto_camera_delete(sto_db *db, const char *id);
+
+/*
+ * Makes the provisioned cameras equal to cams[0..n): inserts or updates each
+ * (marked provisioned; an API-made camera with the same id is taken over)
+ * and deletes provisioned cameras no longer listed, all in one transaction.
+ * Reports how many were added, changed and removed (any may be NULL).
+ */
+int sto_cameras_provision(sto_db *db, const struct sto_camera *cams, size_t n, size_t *added,
+                          size_t *changed, size_t *removed);
 
 #endif

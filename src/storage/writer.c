@@ -17,23 +17,69 @@
 #include "storage_int.h"
 
 #include "err.h"
+#include "log.h"
 #include "mem.h"
 #include "queue.h"
 #include "thread.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct write_op {
-    char *sql; /* owned (points into the same allocation) */
-    sto_value *params; /* owned (same allocation) */
+#define LOG_MODULE "storage"
+
+/* One statement of a write, its SQL and parameters copied into the op's allocation. */
+struct write_stmt {
+    char *sql;
+    sto_value *params;
     size_t nparams;
+};
+
+struct write_op {
+    size_t nstmts;
+    struct write_stmt *stmts; /* owned (points into the same allocation) */
     sto_done_cb done_cb;
     void *arg;
     int rc;
 };
+
+static size_t stmt_bytes(const struct sto_stmt *st)
+{
+    size_t bytes = st->nparams * sizeof(sto_value) + strlen(st->sql) + 1;
+    for (size_t i = 0; i < st->nparams; i++)
+        if (st->params[i].type == STO_TEXT || st->params[i].type == STO_BLOB)
+            bytes += st->params[i].len + 1;
+    return bytes;
+}
+
+/* Copies st into *out using the memory at p; returns the first byte after it. */
+static char *stmt_copy(const struct sto_stmt *st, struct write_stmt *out, char *p)
+{
+    out->params = (sto_value *)(void *)p;
+    p += st->nparams * sizeof(sto_value);
+    out->nparams = st->nparams;
+    for (size_t i = 0; i < st->nparams; i++) {
+        const sto_value *v = &st->params[i];
+        out->params[i] = *v;
+        if (v->type != STO_TEXT && v->type != STO_BLOB)
+            continue;
+        const void *src = v->type == STO_TEXT ? (const void *)v->s : v->blob;
+        if (v->len)
+            memcpy(p, src, v->len);
+        p[v->len] = '\0';
+        if (v->type == STO_TEXT)
+            out->params[i].s = p;
+        else
+            out->params[i].blob = p;
+        p += v->len + 1;
+    }
+    size_t sql_len = strlen(st->sql) + 1;
+    memcpy(p, st->sql, sql_len);
+    out->sql = p;
+    return p + sql_len;
+}
 
 struct sto_writer {
     const struct sto_backend *be;
@@ -48,36 +94,23 @@ struct sto_writer {
 
 static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000};
 
-/* One allocation holds the op, its SQL, its parameter array and their bytes. */
-static struct write_op *op_new(const char *sql, const sto_value *params, size_t n)
+
+/* One allocation holds the op, its statements, their SQL, parameters and bytes. */
+static struct write_op *op_new(const struct sto_stmt *stmts, size_t n)
 {
-    size_t sql_len = strlen(sql) + 1;
-    size_t bytes = sizeof(struct write_op) + n * sizeof(sto_value) + sql_len;
+    size_t bytes = sizeof(struct write_op) + n * sizeof(struct write_stmt);
     for (size_t i = 0; i < n; i++)
-        if (params[i].type == STO_TEXT || params[i].type == STO_BLOB)
-            bytes += params[i].len + 1;
+        bytes += stmt_bytes(&stmts[i]) + _Alignof(sto_value);
     struct write_op *op = horus_calloc(1, bytes);
-    char *p = (char *)(op + 1);
-    op->params = (sto_value *)p;
-    p += n * sizeof(sto_value);
-    op->nparams = n;
+    op->nstmts = n;
+    op->stmts = (struct write_stmt *)(op + 1);
+    char *p = (char *)(op->stmts + n);
     for (size_t i = 0; i < n; i++) {
-        op->params[i] = params[i];
-        if (params[i].type == STO_TEXT || params[i].type == STO_BLOB) {
-            const void *src =
-                params[i].type == STO_TEXT ? (const void *)params[i].s : params[i].blob;
-            if (params[i].len)
-                memcpy(p, src, params[i].len);
-            p[params[i].len] = '\0';
-            if (params[i].type == STO_TEXT)
-                op->params[i].s = p;
-            else
-                op->params[i].blob = p;
-            p += params[i].len + 1;
-        }
+        uintptr_t a = (uintptr_t)p % _Alignof(sto_value);
+        if (a)
+            p += _Alignof(sto_value) - a;
+        p = stmt_copy(&stmts[i], &op->stmts[i], p);
     }
-    memcpy(p, sql, sql_len);
-    op->sql = p;
     return op;
 }
 
@@ -101,10 +134,15 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
             continue;
         }
         w->be->exec_script(w->conn, "SAVEPOINT w", NULL);
-        ops[i]->rc =
-            w->be->query(w->conn, ops[i]->sql, ops[i]->params, ops[i]->nparams, NULL, NULL, &msg);
-        free(msg);
-        msg = NULL;
+        ops[i]->rc = 0;
+        for (size_t k = 0; k < ops[i]->nstmts && ops[i]->rc == 0; k++) {
+            const struct write_stmt *st = &ops[i]->stmts[k];
+            ops[i]->rc = w->be->query(w->conn, st->sql, st->params, st->nparams, NULL, NULL, &msg);
+            if (ops[i]->rc < 0 && msg)
+                log_debug("write failed: %s", msg);
+            free(msg);
+            msg = NULL;
+        }
         if (ops[i]->rc < 0)
             w->be->exec_script(w->conn, "ROLLBACK TO w", NULL);
         w->be->exec_script(w->conn, "RELEASE w", NULL);
@@ -194,10 +232,10 @@ void sto_writer_stop(sto_writer *w)
     free(w);
 }
 
-int sto_writer_push(sto_writer *w, const char *sql, const sto_value *params, size_t nparams,
+int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts,
                     sto_done_cb done_cb, void *arg)
 {
-    struct write_op *op = op_new(sql, params, nparams);
+    struct write_op *op = op_new(stmts, nstmts);
     op->done_cb = done_cb;
     op->arg = arg;
     int rc = queue_push(w->queue, op);
