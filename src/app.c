@@ -84,6 +84,47 @@ static int apply_log(cfg_snapshot *snap)
     return log_open(&o);
 }
 
+/*
+ * Makes the provisioned cameras in the database match the snapshot. Runs
+ * at start and after every successful reload; a failure is logged and the
+ * database keeps its previous cameras.
+ */
+static void provision_cameras(struct app *a, cfg_snapshot *snap)
+{
+    const struct horus_config *c = snap_config(snap);
+    struct sto_camera *cams = horus_calloc(c->ncameras ? c->ncameras : 1, sizeof(*cams));
+    for (size_t i = 0; i < c->ncameras; i++) {
+        const struct app_camera_config *y = &c->cameras[i];
+        cams[i] = (struct sto_camera){
+            .id = y->id,
+            .name = y->name,
+            .url = y->url,
+            .sub_url = y->sub_url,
+            .enabled = y->enabled,
+            .record_enabled = y->record.enabled,
+            .segment_seconds = y->record.segment_seconds,
+            .retention_days = y->record.retention_days,
+            .max_bytes = y->record.max_bytes,
+            .provisioned = true,
+        };
+    }
+    size_t added = 0, changed = 0, removed = 0;
+    int rc = sto_cameras_provision(a->db, cams, c->ncameras, &added, &changed, &removed);
+    free(cams);
+    if (rc < 0) {
+        log_error("provision cameras from the config: %s", horus_strerror(rc));
+        return;
+    }
+    if (added || changed || removed) {
+        char sa[24], sc[24], sr[24];
+        snprintf(sa, sizeof(sa), "%zu", added);
+        snprintf(sc, sizeof(sc), "%zu", changed);
+        snprintf(sr, sizeof(sr), "%zu", removed);
+        log_info_kv(LOG_KV({"added", sa}, {"changed", sc}, {"removed", sr}),
+                    "cameras provisioned from the config");
+    }
+}
+
 static json_t *config_json(void *arg)
 {
     struct app *a = arg;
@@ -125,6 +166,7 @@ static void reload(struct app *a)
     rc = apply_log(fresh);
     if (rc < 0)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
+    provision_cameras(a, fresh);
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
     log_info_kv(LOG_KV({"file", a->config_path}), "configuration reloaded");
@@ -224,6 +266,7 @@ static int start(struct app *a)
         goto out;
     }
     a->node_id = node_id_load(a->db);
+    provision_cameras(a, snap);
 
     a->api.db = a->db;
     a->api.metrics = a->metrics;
@@ -232,7 +275,6 @@ static int start(struct app *a)
     a->api.data_dir = a->data_dir;
     a->api.config_path = a->config_path;
     a->api.node_id = a->node_id;
-    a->api.cameras_total = (unsigned)c->ncameras;
     a->api.config_json_cb = config_json;
     a->api.config_json_arg = a;
     api_health_refresh(&a->api);

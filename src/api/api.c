@@ -8,5 +8,8 @@
 int api_register(http_router *r, struct api_context *ctx)
 {
     http_set_error_mapper(api_error_map);
-    return api_system_register(r, ctx);
+    int rc = api_system_register(r, ctx);
+    if (rc == 0)
+        rc = api_cameras_register(r, ctx);
+    return rc;
 }

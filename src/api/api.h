@@ -35,6 +35,7 @@ struct api_health_cache {
     _Atomic int disk_ok;
     _Atomic uint64_t disk_free_bytes;
     _Atomic uint64_t disk_total_bytes;
+    _Atomic unsigned cameras_total;
 };
 
 struct api_context {

@@ -5,5 +5,6 @@
 #include "api.h"
 
 int api_system_register(http_router *r, struct api_context *ctx);
+int api_cameras_register(http_router *r, struct api_context *ctx);
 
 #endif

@@ -30,6 +30,12 @@ static double uptime_s(const struct api_context *ctx)
     return (double)ms / 1000.0;
 }
 
+static int count_cb(const sto_value *cols, size_t n, void *arg)
+{
+    *(int64_t *)arg = n > 0 && cols[0].type == STO_INT ? cols[0].i : 0;
+    return 0;
+}
+
 void api_health_refresh(struct api_context *ctx)
 {
     char why[128];
@@ -45,6 +51,9 @@ void api_health_refresh(struct api_context *ctx)
         atomic_store(&ctx->health.disk_total_bytes, (uint64_t)vfs.f_blocks * vfs.f_frsize);
     }
     atomic_store(&ctx->health.disk_ok, disk_ok);
+    int64_t ncams = -1;
+    if (db_ok && sto_read(ctx->db, "SELECT COUNT(*) FROM cameras", NULL, 0, count_cb, &ncams) == 0)
+        atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
 }
 
 /*
@@ -73,11 +82,11 @@ static int health_get(http_request *req, void *arg)
                      "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
                      "\"bus\":{\"status\":\"disabled\"}}",
                      db_ok && disk_ok ? "ok" : "degraded", horus_version(),
-                     (long long)(up_ms / 1000), (long long)(up_ms % 1000), ctx->cameras_total, 0u,
-                     0u, disk_ok ? "ok" : "unwritable", ctx->data_dir_json,
-                     (unsigned long long)free_b, (unsigned long long)total_b, free_hundredths / 100,
-                     free_hundredths % 100, db_ok ? "ok" : "unreachable", sto_backend_name(ctx->db),
-                     sto_schema_version(ctx->db));
+                     (long long)(up_ms / 1000), (long long)(up_ms % 1000),
+                     atomic_load(&ctx->health.cameras_total), 0u, 0u, disk_ok ? "ok" : "unwritable",
+                     ctx->data_dir_json, (unsigned long long)free_b, (unsigned long long)total_b,
+                     free_hundredths / 100, free_hundredths % 100, db_ok ? "ok" : "unreachable",
+                     sto_backend_name(ctx->db), sto_schema_version(ctx->db));
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");
     return http_reply(req, 200, "application/json", body, (size_t)n);

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #define CAMERA_COLUMNS                                                                             \
-    "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"          \
+    "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"            \
     " max_bytes, provisioned, created_at_ms, updated_at_ms"
 
 void sto_camera_release(struct sto_camera *c)
@@ -88,8 +88,8 @@ int sto_camera_get(sto_db *db, const char *id, struct sto_camera *out)
     memset(out, 0, sizeof(*out));
     struct list_acc acc = {0};
     sto_value p[] = {STO_TEXT_V(id)};
-    int rc = sto_read(db, "SELECT " CAMERA_COLUMNS " FROM cameras WHERE id = $1", p, 1, list_row,
-                      &acc);
+    int rc =
+        sto_read(db, "SELECT " CAMERA_COLUMNS " FROM cameras WHERE id = $1", p, 1, list_row, &acc);
     if (rc == 0 && acc.n == 0)
         rc = -ENOENT;
     if (rc == 0) {
@@ -108,8 +108,9 @@ int sto_camera_list(sto_db *db, const char *after_id, size_t limit, struct sto_c
     struct list_acc acc = {0};
     /* One extra row tells whether another page follows. */
     sto_value p[] = {STO_TEXT_V(after_id ? after_id : ""), STO_INT_V((int64_t)limit + 1)};
-    int rc = sto_read(db, "SELECT " CAMERA_COLUMNS " FROM cameras WHERE id > $1 ORDER BY id LIMIT $2",
-                      p, 2, list_row, &acc);
+    int rc =
+        sto_read(db, "SELECT " CAMERA_COLUMNS " FROM cameras WHERE id > $1 ORDER BY id LIMIT $2", p,
+                 2, list_row, &acc);
     if (rc < 0) {
         sto_camera_list_free(acc.items, acc.n);
         return rc;
@@ -158,8 +159,9 @@ int sto_camera_insert(sto_db *db, const struct sto_camera *c)
 {
     sto_value p[12];
     camera_params(c, now_ms(), p);
-    return sto_write(db, "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
-                         " $7, $8, $9, $10, $11, $12)",
+    return sto_write(db,
+                     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
+                     " $7, $8, $9, $10, $11, $12)",
                      p, 12);
 }
 
@@ -200,8 +202,8 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera *cams, size_t n, s
                           size_t *changed, size_t *removed)
 {
     struct list_acc cur = {0};
-    int rc = sto_read(db, "SELECT " CAMERA_COLUMNS " FROM cameras ORDER BY id", NULL, 0, list_row,
-                      &cur);
+    int rc =
+        sto_read(db, "SELECT " CAMERA_COLUMNS " FROM cameras ORDER BY id", NULL, 0, list_row, &cur);
     if (rc < 0) {
         sto_camera_list_free(cur.items, cur.n);
         return rc;

@@ -153,7 +153,7 @@ int sto_setting_put(sto_db *db, const char *key, const char *value);
 struct sto_camera {
     char *id;
     char *name;
-    char *url;     /* with credentials: mask before printing (cfg_mask_url) */
+    char *url; /* with credentials: mask before printing (cfg_mask_url) */
     char *sub_url; /* "" when absent */
     bool enabled;
     bool record_enabled;

@@ -94,7 +94,6 @@ struct sto_writer {
 
 static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000};
 
-
 /* One allocation holds the op, its statements, their SQL, parameters and bytes. */
 static struct write_op *op_new(const struct sto_stmt *stmts, size_t n)
 {
@@ -232,8 +231,8 @@ void sto_writer_stop(sto_writer *w)
     free(w);
 }
 
-int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts,
-                    sto_done_cb done_cb, void *arg)
+int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
+                    void *arg)
 {
     struct write_op *op = op_new(stmts, nstmts);
     op->done_cb = done_cb;

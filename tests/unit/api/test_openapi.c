@@ -66,6 +66,12 @@ static void test_every_documented_operation_has_a_route(void **state)
         json_t *op;
         json_object_foreach(item, m, op)
         {
+            static const char *const methods[] = {"get", "put", "post", "delete", "patch", "head"};
+            bool is_method = false;
+            for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++)
+                is_method |= strcmp(m, methods[k]) == 0;
+            if (!is_method)
+                continue; /* "parameters", "summary": not operations */
             bool found = false;
             const char *method, *tmpl;
             for (size_t i = 0; http_router_route_at(r, i, &method, &tmpl); i++) {

@@ -22,8 +22,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     strcpy(f->dir, "/tmp/horus-cam-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    struct sto_database_config cfg = {.url = "", .busy_timeout_ms = 5000, .batch_max = 64,
-                                      .queue_max = 1024, .readers = 2};
+    struct sto_database_config cfg = {
+        .url = "", .busy_timeout_ms = 5000, .batch_max = 64, .queue_max = 1024, .readers = 2};
     struct sto_open_options o = {.db = &cfg, .data_dir = f->dir};
     char *err = NULL;
     assert_int_equal(sto_open(&o, &f->db, &err), 0);
@@ -44,9 +44,14 @@ static int teardown(void **state)
 
 static struct sto_camera cam(const char *id, const char *url)
 {
-    return (struct sto_camera){.id = (char *)id, .name = (char *)"Cam", .url = (char *)url,
-                               .sub_url = (char *)"", .enabled = true, .record_enabled = true,
-                               .segment_seconds = 60, .retention_days = 14};
+    return (struct sto_camera){.id = (char *)id,
+                               .name = (char *)"Cam",
+                               .url = (char *)url,
+                               .sub_url = (char *)"",
+                               .enabled = true,
+                               .record_enabled = true,
+                               .segment_seconds = 60,
+                               .retention_days = 14};
 }
 
 static void test_insert_get_update_delete_round_trip(void **state)

@@ -1,0 +1,400 @@
+/*
+ * DESIGN: /api/v1/cameras: list (cursor-paginated by id), get, create,
+ * replace (PUT), update (PATCH) and delete. Validation errors name the
+ * field ("record.retention_days: must be 1..3650"). Cameras provisioned
+ * from horus.yaml are read-only here (409): the file is their source.
+ *
+ * Credentials: URLs are stored as given and always returned masked
+ * ("rtsp://user:***@host/"). A client that sends back the masked URL it
+ * read keeps the stored password instead of saving "***".
+ *
+ * Thread: http-N. Reads use the reader pool, writes the writer thread.
+ */
+#include "api_int.h"
+
+#include "cfg.h"
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAMERAS_PAGE_DEFAULT 100
+#define CAMERAS_PAGE_MAX 1000
+
+static json_t *camera_json(const struct sto_camera *c)
+{
+    char url[1024], sub[1024], created[32], updated[32];
+    cfg_mask_url(c->url, url, sizeof(url));
+    cfg_mask_url(c->sub_url ? c->sub_url : "", sub, sizeof(sub));
+    clock_format_rfc3339_ms(c->created_at_ms, created, sizeof(created));
+    clock_format_rfc3339_ms(c->updated_at_ms, updated, sizeof(updated));
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:b, s:I, s:I, s:I}, s:b, s:s, s:s}", "id",
+                     c->id, "name", c->name ? c->name : "", "url", url, "sub_url", sub, "enabled",
+                     c->enabled, "record", "enabled", c->record_enabled, "segment_seconds",
+                     (json_int_t)c->segment_seconds, "retention_days",
+                     (json_int_t)c->retention_days, "max_bytes", (json_int_t)c->max_bytes,
+                     "provisioned", c->provisioned, "created_at", created, "updated_at", updated);
+}
+
+static int reply_validation(http_request *req, const char *field, const char *reason)
+{
+    return http_reply_error(req, -EINVAL, "%s: %s", field, reason);
+}
+
+static bool is_valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_rtsp_url(const char *url)
+{
+    return strncmp(url, "rtsp://", 7) == 0 || strncmp(url, "rtsps://", 8) == 0;
+}
+
+/* Replaces *dst (owned) with a copy of src. */
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = horus_strdup(src);
+}
+
+/*
+ * Keeps the stored URL when the client sent back its masked form. Returns
+ * the URL to store (borrowed from incoming or current).
+ */
+static const char *unmask_url(const char *incoming, const char *current)
+{
+    char masked[1024];
+    if (current && current[0] &&
+        strcmp(incoming, cfg_mask_url(current, masked, sizeof(masked))) == 0)
+        return current;
+    return incoming;
+}
+
+static int apply_int(http_request *req, json_t *v, const char *field, int64_t min, int64_t max,
+                     int64_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        char why[96];
+        snprintf(why, sizeof(why), "must be an integer %lld..%lld", (long long)min, (long long)max);
+        reply_validation(req, field, why);
+        return -EINVAL;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int apply_record(http_request *req, json_t *rec, struct sto_camera *c)
+{
+    if (!json_is_object(rec)) {
+        reply_validation(req, "record", "must be an object");
+        return -EINVAL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(rec, key, v)
+    {
+        int64_t n;
+        if (strcmp(key, "enabled") == 0) {
+            if (!json_is_boolean(v)) {
+                reply_validation(req, "record.enabled", "must be true or false");
+                return -EINVAL;
+            }
+            c->record_enabled = json_is_true(v);
+        } else if (strcmp(key, "segment_seconds") == 0) {
+            if (apply_int(req, v, "record.segment_seconds", 2, 3600, &n) < 0)
+                return -EINVAL;
+            c->segment_seconds = n;
+        } else if (strcmp(key, "retention_days") == 0) {
+            if (apply_int(req, v, "record.retention_days", 1, 3650, &n) < 0)
+                return -EINVAL;
+            c->retention_days = n;
+        } else if (strcmp(key, "max_bytes") == 0) {
+            if (apply_int(req, v, "record.max_bytes", 0, INT64_MAX, &n) < 0)
+                return -EINVAL;
+            c->max_bytes = (uint64_t)n;
+        } else {
+            char field[96];
+            snprintf(field, sizeof(field), "record.%.64s", key);
+            reply_validation(req, field,
+                             "unknown field (allowed: enabled, segment_seconds, retention_days, "
+                             "max_bytes)");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Applies the fields of body to c (which holds defaults or the current row).
+ * On a validation error replies 400 and returns -EINVAL.
+ */
+static int apply_body(http_request *req, json_t *body, struct sto_camera *c, const char *cur_url,
+                      const char *cur_sub_url)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "id") == 0) {
+            if (!json_is_string(v) || !is_valid_id(json_string_value(v))) {
+                reply_validation(req, "id", "must be 1..64 characters of [a-z0-9_-]");
+                return -EINVAL;
+            }
+            if (c->id && strcmp(c->id, json_string_value(v)) != 0) {
+                reply_validation(req, "id", "does not match the id in the path");
+                return -EINVAL;
+            }
+            set_str(&c->id, json_string_value(v));
+        } else if (strcmp(key, "name") == 0) {
+            if (!json_is_string(v) || json_string_length(v) > 200) {
+                reply_validation(req, "name", "must be a string of at most 200 characters");
+                return -EINVAL;
+            }
+            set_str(&c->name, json_string_value(v));
+        } else if (strcmp(key, "url") == 0 || strcmp(key, "sub_url") == 0) {
+            bool is_sub = key[0] == 's';
+            if (!json_is_string(v) || json_string_length(v) > 1000) {
+                reply_validation(req, key, "must be a string");
+                return -EINVAL;
+            }
+            const char *url = json_string_value(v);
+            if ((!is_sub || url[0]) && !is_rtsp_url(url)) {
+                reply_validation(req, key, "must start with rtsp:// or rtsps://");
+                return -EINVAL;
+            }
+            set_str(is_sub ? &c->sub_url : &c->url,
+                    unmask_url(url, is_sub ? cur_sub_url : cur_url));
+        } else if (strcmp(key, "enabled") == 0) {
+            if (!json_is_boolean(v)) {
+                reply_validation(req, "enabled", "must be true or false");
+                return -EINVAL;
+            }
+            c->enabled = json_is_true(v);
+        } else if (strcmp(key, "record") == 0) {
+            if (apply_record(req, v, c) < 0)
+                return -EINVAL;
+        } else if (strcmp(key, "provisioned") == 0 || strcmp(key, "created_at") == 0 ||
+                   strcmp(key, "updated_at") == 0) {
+            continue; /* read-only fields a client may echo back */
+        } else {
+            char field[80];
+            snprintf(field, sizeof(field), "%.64s", key);
+            reply_validation(req, field,
+                             "unknown field (allowed: id, name, url, sub_url, enabled, record)");
+            return -EINVAL;
+        }
+    }
+    if (!c->id) {
+        reply_validation(req, "id", "is required");
+        return -EINVAL;
+    }
+    if (!c->url || !c->url[0]) {
+        reply_validation(req, "url", "is required");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void camera_defaults(struct sto_camera *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->name = horus_strdup("");
+    c->sub_url = horus_strdup("");
+    c->enabled = true;
+    c->record_enabled = true;
+    c->segment_seconds = 60;
+    c->retention_days = 14;
+}
+
+static int cameras_list(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    size_t limit = CAMERAS_PAGE_DEFAULT;
+    const char *ls = http_request_query(req, "limit");
+    if (ls) {
+        char *end;
+        long v = strtol(ls, &end, 10);
+        if (!*ls || *end || v < 1 || v > CAMERAS_PAGE_MAX)
+            return http_reply_error(req, -EINVAL, "limit: must be an integer 1..%d",
+                                    CAMERAS_PAGE_MAX);
+        limit = (size_t)v;
+    }
+    const char *cursor = http_request_query(req, "cursor");
+    if (cursor && !is_valid_id(cursor))
+        return http_reply_error(req, -EINVAL, "cursor: not a cursor this server returned");
+    struct sto_camera *list;
+    size_t n;
+    bool has_more;
+    int rc = sto_camera_list(ctx->db, cursor, limit, &list, &n, &has_more);
+    if (rc < 0)
+        return http_reply_error(req, rc, "list cameras: %s", horus_strerror(rc));
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, camera_json(&list[i]));
+    json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
+    sto_camera_list_free(list, n);
+    return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+static int cameras_get(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *id = http_request_param(req, "id");
+    struct sto_camera c;
+    int rc = sto_camera_get(ctx->db, id, &c);
+    if (rc == -ENOENT)
+        return http_reply_error(req, rc, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    json_t *j = camera_json(&c);
+    sto_camera_release(&c);
+    return http_reply_json(req, 200, j);
+}
+
+static int cameras_create(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    json_t *body;
+    if (http_request_json(req, &body) < 0)
+        return 0;
+    struct sto_camera c;
+    camera_defaults(&c);
+    int rc = apply_body(req, body, &c, NULL, NULL);
+    json_decref(body);
+    if (rc == 0) {
+        rc = sto_camera_insert(ctx->db, &c);
+        if (rc == -EEXIST)
+            http_reply_error(req, rc, "camera '%s' already exists", c.id);
+        else if (rc < 0)
+            http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
+    }
+    if (rc == 0) {
+        struct sto_camera stored;
+        rc = sto_camera_get(ctx->db, c.id, &stored);
+        if (rc == 0) {
+            char location[128];
+            snprintf(location, sizeof(location), "/api/v1/cameras/%s", c.id);
+            http_reply_header(req, "Location", location);
+            http_reply_json(req, 201, camera_json(&stored));
+            sto_camera_release(&stored);
+        } else {
+            http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
+        }
+    }
+    sto_camera_release(&c);
+    return 0;
+}
+
+/* PUT replaces from defaults, PATCH updates the current row. */
+static int cameras_write(http_request *req, struct api_context *ctx, bool is_patch)
+{
+    const char *id = http_request_param(req, "id");
+    struct sto_camera cur;
+    int rc = sto_camera_get(ctx->db, id, &cur);
+    if (rc == -ENOENT)
+        return http_reply_error(req, rc, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    if (cur.provisioned) {
+        sto_camera_release(&cur);
+        return http_reply_error(req, -EBUSY,
+                                "camera '%s' is provisioned from horus.yaml; change it there", id);
+    }
+    json_t *body;
+    if (http_request_json(req, &body) < 0) {
+        sto_camera_release(&cur);
+        return 0;
+    }
+    struct sto_camera c;
+    if (is_patch) {
+        c = cur;
+        c.id = horus_strdup(cur.id);
+        c.name = horus_strdup(cur.name);
+        c.url = horus_strdup(cur.url);
+        c.sub_url = horus_strdup(cur.sub_url);
+    } else {
+        camera_defaults(&c);
+        c.id = horus_strdup(id);
+    }
+    rc = apply_body(req, body, &c, cur.url, cur.sub_url);
+    json_decref(body);
+    if (rc == 0) {
+        rc = sto_camera_update(ctx->db, &c);
+        struct sto_camera stored;
+        if (rc == 0)
+            rc = sto_camera_get(ctx->db, id, &stored);
+        if (rc == 0) {
+            http_reply_json(req, 200, camera_json(&stored));
+            sto_camera_release(&stored);
+        } else {
+            http_reply_error(req, rc, "update camera '%s': %s", id, horus_strerror(rc));
+        }
+    }
+    sto_camera_release(&c);
+    sto_camera_release(&cur);
+    return 0;
+}
+
+static int cameras_put(http_request *req, void *arg)
+{
+    return cameras_write(req, arg, false);
+}
+
+static int cameras_patch(http_request *req, void *arg)
+{
+    return cameras_write(req, arg, true);
+}
+
+static int cameras_delete(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *id = http_request_param(req, "id");
+    struct sto_camera cur;
+    int rc = sto_camera_get(ctx->db, id, &cur);
+    if (rc == -ENOENT)
+        return http_reply_error(req, rc, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    bool is_provisioned = cur.provisioned;
+    sto_camera_release(&cur);
+    if (is_provisioned)
+        return http_reply_error(req, -EBUSY,
+                                "camera '%s' is provisioned from horus.yaml; remove it there", id);
+    rc = sto_camera_delete(ctx->db, id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "delete camera '%s': %s", id, horus_strerror(rc));
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+int api_cameras_register(http_router *r, struct api_context *ctx)
+{
+    static const struct {
+        const char *method, *tmpl;
+        http_handler_cb cb;
+    } routes[] = {
+        {"GET", "/api/v1/cameras", cameras_list},
+        {"POST", "/api/v1/cameras", cameras_create},
+        {"GET", "/api/v1/cameras/{id}", cameras_get},
+        {"PUT", "/api/v1/cameras/{id}", cameras_put},
+        {"PATCH", "/api/v1/cameras/{id}", cameras_patch},
+        {"DELETE", "/api/v1/cameras/{id}", cameras_delete},
+    };
+    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
+        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
