@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,10 +110,19 @@ static int sqlite_exec_script(sto_conn *c, const char *sql, char **errmsg)
     return 0;
 }
 
+/*
+ * SQLite numbers "$N" parameters in order of first appearance, not by N, so
+ * "... $2 ... $1" would bind backwards. Binding by name gives $N the
+ * PostgreSQL meaning: params[N-1].
+ */
 static int bind_params(sqlite3_stmt *st, const sto_value *params, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int idx = (int)i + 1;
+        char name[24];
+        snprintf(name, sizeof(name), "$%zu", i + 1);
+        int idx = sqlite3_bind_parameter_index(st, name);
+        if (idx == 0)
+            return -EINVAL;
         int rc;
         switch (params[i].type) {
         case STO_NULL:

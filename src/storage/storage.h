@@ -195,4 +195,59 @@ int sto_camera_delete(sto_db *db, const char *id);
 int sto_cameras_provision(sto_db *db, const struct sto_camera *cams, size_t n, size_t *added,
                           size_t *changed, size_t *removed);
 
+/* ---- recordings (storage/recordings.c): one row per closed segment ---- */
+
+struct sto_recording {
+    char *camera_id;
+    char *stream; /* "main" or "sub" */
+    int64_t start_us; /* UTC microseconds of the first sample */
+    int64_t end_us; /* UTC microseconds after the last sample */
+    char *path; /* relative to storage.path */
+    uint64_t bytes;
+    char *codec; /* RFC 6381 codecs, e.g. "avc1.64001f,mp4a.40.2" */
+    int64_t width, height;
+    char *sha256; /* hex of the closed file */
+    uint8_t *fragments; /* the recorder's per-part index blob */
+    size_t fragments_size;
+    int64_t pinned_until_us; /* retention keeps the row until then (events) */
+};
+
+void sto_recording_release(struct sto_recording *r);
+void sto_recording_list_free(struct sto_recording *list, size_t n);
+
+/*
+ * Queues the row for the writer thread (batched with other writes); the
+ * strings and blob are copied. done_cb as for sto_write_async. A row with
+ * the same camera, stream and start replaces the old one (recovery re-runs).
+ */
+int sto_recording_insert_async(sto_db *db, const struct sto_recording *r, sto_done_cb done_cb,
+                               void *arg);
+
+/*
+ * Rows of camera/stream that overlap [from_us, to_us), by start, at most
+ * limit, with their fragment blobs. *out is a new array.
+ */
+int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                         int64_t to_us, size_t limit, struct sto_recording **out, size_t *n);
+
+/*
+ * Retention candidates, oldest first, without fragment blobs and never a
+ * row pinned past now_us: of one camera (camera_id) or of all cameras
+ * (camera_id NULL), ending before before_us (INT64_MAX: any). *out is new.
+ */
+int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, int64_t now_us,
+                          size_t limit, struct sto_recording **out, size_t *n);
+
+/* Bytes and row count of one camera's recordings (all cameras: camera_id NULL). */
+int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uint64_t *count);
+
+/* Deletes the rows (camera, stream, start) of list[0..n) in one transaction. */
+int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n);
+
+/*
+ * Calls row_cb for every row (camera_id, stream, start_us, path, bytes,
+ * sha256), ordered by path; for `horus check`. Thread: any.
+ */
+int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg);
+
 #endif

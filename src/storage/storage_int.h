@@ -54,8 +54,8 @@ int sto_writer_start(const struct sto_backend *be, sto_conn *conn, size_t batch_
                      sto_writer **out);
 /* Runs queued writes to completion, then joins the thread. Does not close conn. */
 void sto_writer_stop(sto_writer *w);
-int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts,
-                    sto_done_cb done_cb, void *arg);
+int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
+                    void *arg);
 /* Monotonic ns of the writer loop's last turn. */
 int64_t sto_writer_heartbeat_ns(sto_writer *w);
 

@@ -231,6 +231,23 @@ static void test_explicit_sqlite_url_creates_parent_directories(void **state)
     assert_int_equal(access(path, F_OK), 0);
 }
 
+static int text_cb(const sto_value *cols, size_t n, void *arg)
+{
+    snprintf(arg, 32, "%s|%s", cols[0].s, cols[1].s);
+    return 0;
+}
+
+static void test_numbered_parameters_bind_by_number_not_by_position(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    sto_value p[] = {STO_TEXT_V("one"), STO_TEXT_V("two")};
+    char out[32] = "";
+    assert_int_equal(sto_read(f->db, "SELECT $2, $1", p, 2, text_cb, out), 0);
+    assert_string_equal(out, "two|one");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -244,6 +261,7 @@ int main(void)
         T(test_postgres_and_unknown_urls_are_refused_with_a_reason),
         T(test_a_database_newer_than_the_binary_is_refused),
         T(test_explicit_sqlite_url_creates_parent_directories),
+        T(test_numbered_parameters_bind_by_number_not_by_position),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }

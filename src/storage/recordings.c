@@ -1,0 +1,213 @@
+/*
+ * DESIGN: the recordings index: one row per closed segment file, with the
+ * recorder's compact per-part index in a blob (not one row per fragment:
+ * at 250 cameras and 200 ms parts that would be 100 million rows a day).
+ * Inserts go through the writer thread, where they batch with every other
+ * camera's rows into one transaction.
+ *
+ * Retention reads candidates oldest first, deletes the files, then deletes
+ * their rows in one transaction. A crash between the two leaves rows
+ * without files; a crash between a segment's rename and its insert leaves
+ * a file without a row. Start-up recovery and `horus check --repair`
+ * reconcile both directions.
+ */
+#include "storage.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REC_COLUMNS                                                                                \
+    "camera_id, stream, start_us, end_us, path, bytes, codec, width, height, sha256,"              \
+    " pinned_until_us"
+
+void sto_recording_release(struct sto_recording *r)
+{
+    if (!r)
+        return;
+    free(r->camera_id);
+    free(r->stream);
+    free(r->path);
+    free(r->codec);
+    free(r->sha256);
+    free(r->fragments);
+    memset(r, 0, sizeof(*r));
+}
+
+void sto_recording_list_free(struct sto_recording *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        sto_recording_release(&list[i]);
+    free(list);
+}
+
+int sto_recording_insert_async(sto_db *db, const struct sto_recording *r, sto_done_cb done_cb,
+                               void *arg)
+{
+    sto_value p[] = {
+        STO_TEXT_V(r->camera_id),
+        STO_TEXT_V(r->stream),
+        STO_INT_V(r->start_us),
+        STO_INT_V(r->end_us),
+        STO_TEXT_V(r->path),
+        STO_INT_V((int64_t)r->bytes),
+        STO_TEXT_V(r->codec ? r->codec : ""),
+        STO_INT_V(r->width),
+        STO_INT_V(r->height),
+        STO_TEXT_V(r->sha256 ? r->sha256 : ""),
+        STO_INT_V(r->pinned_until_us),
+        r->fragments ? (sto_value){.type = STO_BLOB, .blob = r->fragments, .len = r->fragments_size}
+                     : STO_NULL_V,
+    };
+    return sto_write_async(db,
+                           "INSERT INTO recordings(" REC_COLUMNS ", fragments) VALUES ($1, $2, $3,"
+                           " $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT(camera_id, stream,"
+                           " start_us) DO UPDATE SET end_us = excluded.end_us,"
+                           " path = excluded.path, bytes = excluded.bytes, codec = excluded.codec,"
+                           " width = excluded.width, height = excluded.height,"
+                           " sha256 = excluded.sha256, fragments = excluded.fragments",
+                           p, HORUS_ARRAY_LEN(p), done_cb, arg);
+}
+
+struct rec_acc {
+    struct sto_recording *items;
+    size_t n, cap;
+};
+
+static char *text_of(const sto_value *v)
+{
+    return horus_strndup(v->type == STO_TEXT ? v->s : "", v->type == STO_TEXT ? v->len : 0);
+}
+
+static int rec_row(const sto_value *c, size_t n, void *arg)
+{
+    struct rec_acc *acc = arg;
+    if (n < 11)
+        return HORUS_EDB;
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 64;
+        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    struct sto_recording *r = &acc->items[acc->n++];
+    memset(r, 0, sizeof(*r));
+    r->camera_id = text_of(&c[0]);
+    r->stream = text_of(&c[1]);
+    r->start_us = c[2].i;
+    r->end_us = c[3].i;
+    r->path = text_of(&c[4]);
+    r->bytes = (uint64_t)c[5].i;
+    r->codec = text_of(&c[6]);
+    r->width = c[7].i;
+    r->height = c[8].i;
+    r->sha256 = text_of(&c[9]);
+    r->pinned_until_us = c[10].i;
+    if (n > 11 && c[11].type == STO_BLOB && c[11].len) {
+        r->fragments = horus_malloc(c[11].len);
+        memcpy(r->fragments, c[11].blob, c[11].len);
+        r->fragments_size = c[11].len;
+    }
+    return 0;
+}
+
+static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
+                    struct sto_recording **out, size_t *n)
+{
+    struct rec_acc acc = {0};
+    int rc = sto_read(db, sql, p, np, rec_row, &acc);
+    if (rc < 0) {
+        sto_recording_list_free(acc.items, acc.n);
+        return rc;
+    }
+    *out = acc.items;
+    *n = acc.n;
+    return 0;
+}
+
+int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                         int64_t to_us, size_t limit, struct sto_recording **out, size_t *n)
+{
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(from_us),
+                     STO_INT_V(to_us), STO_INT_V((int64_t)limit)};
+    return run_list(db,
+                    "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
+                    " stream = $2 AND end_us > $3 AND start_us < $4 ORDER BY start_us LIMIT $5",
+                    p, 5, out, n);
+}
+
+int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, int64_t now_us,
+                          size_t limit, struct sto_recording **out, size_t *n)
+{
+    sto_value p[] = {STO_INT_V(before_us), STO_INT_V(now_us), STO_INT_V((int64_t)limit),
+                     STO_TEXT_V(camera_id ? camera_id : "")};
+    /* Only the camera query uses $4, so the other binds the first three. */
+    if (camera_id)
+        return run_list(db,
+                        "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
+                        " pinned_until_us <= $2 AND camera_id = $4 ORDER BY start_us LIMIT $3",
+                        p, 4, out, n);
+    return run_list(db,
+                    "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
+                    " pinned_until_us <= $2 ORDER BY start_us LIMIT $3",
+                    p, 3, out, n);
+}
+
+struct usage {
+    uint64_t bytes, count;
+};
+
+static int usage_row(const sto_value *c, size_t n, void *arg)
+{
+    struct usage *u = arg;
+    u->bytes = n > 0 && c[0].type == STO_INT ? (uint64_t)c[0].i : 0;
+    u->count = n > 1 && c[1].type == STO_INT ? (uint64_t)c[1].i : 0;
+    return 0;
+}
+
+int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uint64_t *count)
+{
+    struct usage u = {0};
+    sto_value p[] = {STO_TEXT_V(camera_id ? camera_id : "")};
+    int rc = camera_id ? sto_read(db,
+                                  "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM recordings"
+                                  " WHERE camera_id = $1",
+                                  p, 1, usage_row, &u)
+                       : sto_read(db, "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM recordings",
+                                  NULL, 0, usage_row, &u);
+    if (rc == 0) {
+        *bytes = u.bytes;
+        *count = u.count;
+    }
+    return rc;
+}
+
+int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n)
+{
+    if (n == 0)
+        return 0;
+    struct sto_stmt *st = horus_calloc(n, sizeof(*st));
+    sto_value(*p)[3] = horus_calloc(n, sizeof(*p));
+    for (size_t i = 0; i < n; i++) {
+        p[i][0] = STO_TEXT_V(list[i].camera_id);
+        p[i][1] = STO_TEXT_V(list[i].stream);
+        p[i][2] = STO_INT_V(list[i].start_us);
+        st[i] = (struct sto_stmt){
+            "DELETE FROM recordings WHERE camera_id = $1 AND stream = $2 AND start_us = $3", p[i],
+            3};
+    }
+    int rc = sto_write_batch(db, st, n);
+    free(st);
+    free(p);
+    return rc;
+}
+
+int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg)
+{
+    return sto_read(db,
+                    "SELECT camera_id, stream, start_us, path, bytes, sha256 FROM recordings"
+                    " ORDER BY path",
+                    NULL, 0, row_cb, arg);
+}

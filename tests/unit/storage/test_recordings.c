@@ -1,0 +1,188 @@
+/* Tests for src/storage/recordings.c: insert, ranges, retention queries, usage, delete. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "storage.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fixture {
+    char dir[64];
+    sto_db *db;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/horus-rec-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    struct sto_database_config cfg = {
+        .url = "", .busy_timeout_ms = 5000, .batch_max = 64, .queue_max = 1024, .readers = 2};
+    struct sto_open_options o = {.db = &cfg, .data_dir = f->dir};
+    char *err = NULL;
+    assert_int_equal(sto_open(&o, &f->db, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    sto_close(f->db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static atomic_int failures;
+
+static void count_failure(int rc, void *arg)
+{
+    if (rc < 0)
+        atomic_fetch_add(&failures, 1);
+}
+
+#define MIN_US (60 * INT64_C(1000000))
+
+/* Inserts a 60 s segment of cam starting at minute m, size bytes, pinned until pin_us. */
+static void add(struct fixture *f, const char *cam, int m, uint64_t bytes, int64_t pin_us)
+{
+    static const uint8_t blob[] = {1, 40, 2, 10, 20, 30};
+    char path[64];
+    snprintf(path, sizeof(path), "recordings/%s/main/2026-01-01/00-%02d-00.mp4", cam, m);
+    struct sto_recording r = {.camera_id = (char *)cam,
+                              .stream = (char *)"main",
+                              .start_us = m * MIN_US,
+                              .end_us = (m + 1) * MIN_US,
+                              .path = path,
+                              .bytes = bytes,
+                              .codec = (char *)"avc1.64001f",
+                              .width = 1920,
+                              .height = 1080,
+                              .sha256 = (char *)"ab",
+                              .fragments = (uint8_t *)blob,
+                              .fragments_size = sizeof(blob),
+                              .pinned_until_us = pin_us};
+    assert_int_equal(sto_recording_insert_async(f->db, &r, count_failure, NULL), 0);
+}
+
+static void barrier(struct fixture *f)
+{
+    /* A synchronous write queues behind every earlier one. */
+    assert_int_equal(sto_setting_put(f->db, "barrier", "1"), 0);
+    assert_int_equal(atomic_load(&failures), 0);
+}
+
+static void test_range_returns_overlapping_segments_with_their_index_blob(void **state)
+{
+    struct fixture *f = *state;
+    for (int m = 0; m < 5; m++)
+        add(f, "a", m, 1000, 0);
+    add(f, "b", 2, 1000, 0);
+    barrier(f);
+    struct sto_recording *list;
+    size_t n;
+    /* 1:30 .. 3:30 overlaps minutes 1, 2 and 3. */
+    assert_int_equal(sto_recordings_range(f->db, "a", "main", 90 * INT64_C(1000000),
+                                          210 * INT64_C(1000000), 100, &list, &n),
+                     0);
+    assert_int_equal(n, 3);
+    assert_true(list[0].start_us == MIN_US);
+    assert_int_equal(list[2].fragments_size, 6);
+    assert_int_equal(list[2].fragments[2], 2);
+    assert_string_equal(list[1].codec, "avc1.64001f");
+    sto_recording_list_free(list, n);
+}
+
+static void test_oldest_skips_pinned_rows_and_filters_by_camera(void **state)
+{
+    struct fixture *f = *state;
+    int64_t now = 100 * MIN_US;
+    add(f, "a", 0, 10, now + MIN_US); /* pinned past now */
+    add(f, "a", 1, 10, 0);
+    add(f, "b", 2, 10, now - 1); /* pin expired */
+    add(f, "a", 3, 10, 0);
+    barrier(f);
+    struct sto_recording *list;
+    size_t n;
+    assert_int_equal(sto_recordings_oldest(f->db, NULL, INT64_MAX, now, 10, &list, &n), 0);
+    assert_int_equal(n, 3);
+    assert_true(list[0].start_us == 1 * MIN_US);
+    assert_string_equal(list[1].camera_id, "b");
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_oldest(f->db, "a", 3 * MIN_US, now, 10, &list, &n), 0);
+    assert_int_equal(n, 1); /* minute 3 ends at 4 min, not before 3 min */
+    sto_recording_list_free(list, n);
+}
+
+static void test_usage_sums_bytes_and_delete_removes_rows_atomically(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 0, 100, 0);
+    add(f, "a", 1, 200, 0);
+    add(f, "b", 0, 1000, 0);
+    barrier(f);
+    uint64_t bytes, count;
+    assert_int_equal(sto_recordings_usage(f->db, "a", &bytes, &count), 0);
+    assert_true(bytes == 300 && count == 2);
+    assert_int_equal(sto_recordings_usage(f->db, NULL, &bytes, &count), 0);
+    assert_true(bytes == 1300 && count == 3);
+    struct sto_recording *list;
+    size_t n;
+    assert_int_equal(sto_recordings_oldest(f->db, "a", INT64_MAX, 0, 10, &list, &n), 0);
+    assert_int_equal(sto_recordings_delete(f->db, list, n), 0);
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_usage(f->db, "a", &bytes, &count), 0);
+    assert_true(bytes == 0 && count == 0);
+}
+
+static void test_reinserting_the_same_segment_replaces_it(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 0, 100, 0);
+    add(f, "a", 0, 150, 0);
+    barrier(f);
+    uint64_t bytes, count;
+    assert_int_equal(sto_recordings_usage(f->db, "a", &bytes, &count), 0);
+    assert_true(bytes == 150 && count == 1);
+}
+
+static int count_rows(const sto_value *cols, size_t n, void *arg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_foreach_visits_every_row(void **state)
+{
+    struct fixture *f = *state;
+    for (int m = 0; m < 7; m++)
+        add(f, m % 2 ? "a" : "b", m, 1, 0);
+    barrier(f);
+    int rows = 0;
+    assert_int_equal(sto_recordings_foreach(f->db, count_rows, &rows), 0);
+    assert_int_equal(rows, 7);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_range_returns_overlapping_segments_with_their_index_blob),
+        T(test_oldest_skips_pinned_rows_and_filters_by_camera),
+        T(test_usage_sums_bytes_and_delete_removes_rows_atomically),
+        T(test_reinserting_the_same_segment_replaces_it),
+        T(test_foreach_visits_every_row),
+    };
+    return cmocka_run_group_tests_name("storage.recordings", tests, NULL, NULL);
+}
