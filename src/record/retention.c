@@ -1,0 +1,343 @@
+/*
+ * DESIGN: one pass of retention, three rules in order:
+ *   1. age: per camera, segments that ended more than retention_days ago;
+ *   2. cap: per camera with max_bytes > 0, oldest segments until the
+ *      camera's total is at most max_bytes;
+ *   3. watermark: across all cameras, oldest segments until the volume has
+ *      at least min_free_percent free (plus 1% hysteresis, so a busy disk
+ *      does not delete one segment per pass forever).
+ * Every rule skips rows pinned past now (events keep their footage).
+ * Segments being written have no row yet, so they are never candidates.
+ *
+ * Order of deletion: the file first, then (in one transaction per batch)
+ * the rows whose files are gone. A file that cannot be removed keeps its
+ * row and is counted as failed. A file already missing counts as removed.
+ * Each pass writes one summary line and updates counters by reason.
+ *
+ * Thread: "rec-retention"; rec_retention_run_once on the caller's thread.
+ */
+#include "retention.h"
+
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "thread.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MODULE "retention"
+
+static const char *const reason_names[] = {"age", "cap", "watermark"};
+
+struct rec_retention {
+    struct rec_retention_options opt;
+    char *data_dir; /* owned copy */
+    _Atomic uint64_t min_free_bits; /* double bits */
+    pthread_t thread;
+    bool is_started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool is_kicked;
+    bool is_stopping;
+    metrics_series *m_segments[3];
+    metrics_series *m_bytes[3];
+    metrics_series *m_failed;
+};
+
+static int statvfs_space(const char *path, uint64_t *free_b, uint64_t *total_b, void *arg)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) < 0)
+        return -errno;
+    *free_b = (uint64_t)v.f_bavail * v.f_frsize;
+    *total_b = (uint64_t)v.f_blocks * v.f_frsize;
+    return 0;
+}
+
+static double min_free(rec_retention *r)
+{
+    uint64_t b = atomic_load(&r->min_free_bits);
+    double d;
+    memcpy(&d, &b, sizeof(d));
+    return d;
+}
+
+void rec_retention_set_min_free(rec_retention *r, double min_free_percent)
+{
+    uint64_t b;
+    memcpy(&b, &min_free_percent, sizeof(b));
+    atomic_store(&r->min_free_bits, b);
+}
+
+rec_retention *rec_retention_new(const struct rec_retention_options *opt)
+{
+    rec_retention *r = horus_calloc(1, sizeof(*r));
+    r->opt = *opt;
+    r->data_dir = horus_strdup(opt->data_dir);
+    r->opt.data_dir = r->data_dir;
+    if (!r->opt.interval_ms)
+        r->opt.interval_ms = 60000;
+    if (!r->opt.batch)
+        r->opt.batch = 256;
+    if (!r->opt.clock)
+        r->opt.clock = clock_system();
+    if (!r->opt.fs_space_cb)
+        r->opt.fs_space_cb = statvfs_space;
+    rec_retention_set_min_free(r, opt->min_free_percent);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    metrics_family *seg = metrics_family_add(
+        opt->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                             .name = "horus_retention_deleted_segments_total",
+                                             .help = "Segments deleted by retention, by rule",
+                                             .labels = "reason"});
+    metrics_family *bytes = metrics_family_add(
+        opt->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                             .name = "horus_retention_deleted_bytes_total",
+                                             .help = "Bytes deleted by retention, by rule",
+                                             .labels = "reason"});
+    for (int i = 0; i < 3; i++) {
+        r->m_segments[i] = metrics_series_get(seg, reason_names[i]);
+        r->m_bytes[i] = metrics_series_get(bytes, reason_names[i]);
+    }
+    r->m_failed = metrics_series_get(metrics_family_add(
+        opt->metrics,
+        &(struct metrics_desc){.type = METRICS_COUNTER,
+                               .name = "horus_retention_delete_failures_total",
+                               .help = "Segment files retention could not remove (rows kept)"}));
+    return r;
+}
+
+/*
+ * Removes the files of list[0..n) and then the rows of those that are
+ * gone. Adds to stats under reason. Returns the number of rows deleted, or
+ * a negative storage error.
+ */
+static int delete_segments(rec_retention *r, struct sto_recording *list, size_t n, int reason,
+                           struct rec_retention_stats *stats)
+{
+    size_t kept = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", r->data_dir, list[i].path);
+        if (unlink(path) < 0 && errno != ENOENT) {
+            log_warn_kv(LOG_KV({"camera", list[i].camera_id}, {"path", list[i].path}),
+                        "remove segment: %s; keeping its index row", strerror(errno));
+            stats->failed++;
+            metrics_counter_inc(r->m_failed);
+            continue;
+        }
+        bytes += list[i].bytes;
+        if (kept != i) {
+            struct sto_recording tmp = list[kept];
+            list[kept] = list[i];
+            list[i] = tmp;
+        }
+        kept++;
+    }
+    int rc = sto_recordings_delete(r->opt.db, list, kept);
+    if (rc < 0)
+        return rc;
+    stats->segments[reason] += kept;
+    stats->bytes[reason] += bytes;
+    metrics_counter_add(r->m_segments[reason], (double)kept);
+    metrics_counter_add(r->m_bytes[reason], (double)bytes);
+    return (int)kept;
+}
+
+static int rule_age(rec_retention *r, const struct sto_camera *cam, int64_t now_us,
+                    struct rec_retention_stats *stats)
+{
+    int64_t before = now_us - cam->retention_days * INT64_C(86400000000);
+    for (;;) {
+        struct sto_recording *list;
+        size_t n;
+        int rc = sto_recordings_oldest(r->opt.db, cam->id, before, now_us, r->opt.batch, &list, &n);
+        if (rc < 0)
+            return rc;
+        rc = n ? delete_segments(r, list, n, REC_RETENTION_AGE, stats) : 0;
+        sto_recording_list_free(list, n);
+        if (rc <= 0 || n < r->opt.batch)
+            return rc < 0 ? rc : 0;
+    }
+}
+
+static int rule_cap(rec_retention *r, const struct sto_camera *cam, int64_t now_us,
+                    struct rec_retention_stats *stats)
+{
+    if (cam->max_bytes == 0)
+        return 0;
+    for (;;) {
+        uint64_t used, count;
+        int rc = sto_recordings_usage(r->opt.db, cam->id, &used, &count);
+        if (rc < 0 || used <= cam->max_bytes)
+            return rc;
+        struct sto_recording *list;
+        size_t n;
+        rc = sto_recordings_oldest(r->opt.db, cam->id, INT64_MAX, now_us, r->opt.batch, &list, &n);
+        if (rc < 0)
+            return rc;
+        /* Take just enough of the oldest to get under the cap. */
+        size_t take = 0;
+        uint64_t excess = used - cam->max_bytes, freed = 0;
+        while (take < n && freed < excess)
+            freed += list[take++].bytes;
+        rc = take ? delete_segments(r, list, take, REC_RETENTION_CAP, stats) : 0;
+        sto_recording_list_free(list, n);
+        if (rc <= 0)
+            return rc; /* nothing deletable (all pinned) or an error */
+    }
+}
+
+static int rule_watermark(rec_retention *r, int64_t now_us, struct rec_retention_stats *stats)
+{
+    double want = min_free(r);
+    if (want <= 0)
+        return 0;
+    for (;;) {
+        uint64_t free_b, total_b;
+        int rc = r->opt.fs_space_cb(r->data_dir, &free_b, &total_b, r->opt.fs_space_arg);
+        if (rc < 0 || total_b == 0)
+            return rc;
+        double free_pct = 100.0 * (double)free_b / (double)total_b;
+        /* Start below the watermark; once started, free 1% more than it. */
+        double target = stats->segments[REC_RETENTION_WATERMARK] ? want + 1.0 : want;
+        if (free_pct >= target)
+            return 0;
+        struct sto_recording *list;
+        size_t n;
+        size_t batch = r->opt.batch < 16 ? r->opt.batch : 16;
+        rc = sto_recordings_oldest(r->opt.db, NULL, INT64_MAX, now_us, batch, &list, &n);
+        if (rc < 0)
+            return rc;
+        rc = n ? delete_segments(r, list, n, REC_RETENTION_WATERMARK, stats) : 0;
+        sto_recording_list_free(list, n);
+        if (rc <= 0) {
+            if (n == 0)
+                log_warn("free space %.1f%% is below the %.1f%% watermark and nothing more can be "
+                         "deleted (everything left is pinned or being written)",
+                         free_pct, want);
+            return rc;
+        }
+    }
+}
+
+int rec_retention_run_once(rec_retention *r, struct rec_retention_stats *stats_out)
+{
+    struct rec_retention_stats stats = {0};
+    int64_t now_us = clock_realtime_ms(r->opt.clock) * 1000;
+    struct sto_camera *cams = NULL;
+    size_t ncams = 0;
+    bool has_more = true;
+    char *after = NULL;
+    int rc = 0;
+    while (rc == 0 && has_more) {
+        rc = sto_camera_list(r->opt.db, after, 500, &cams, &ncams, &has_more);
+        if (rc < 0)
+            break;
+        for (size_t i = 0; i < ncams && rc == 0; i++) {
+            rc = rule_age(r, &cams[i], now_us, &stats);
+            if (rc == 0)
+                rc = rule_cap(r, &cams[i], now_us, &stats);
+        }
+        free(after);
+        after = ncams ? horus_strdup(cams[ncams - 1].id) : NULL;
+        sto_camera_list_free(cams, ncams);
+        has_more = has_more && after;
+    }
+    free(after);
+    if (rc == 0)
+        rc = rule_watermark(r, now_us, &stats);
+    uint64_t total = stats.segments[0] + stats.segments[1] + stats.segments[2];
+    if (total || stats.failed) {
+        char n_age[24], n_cap[24], n_wm[24], n_bytes[24];
+        snprintf(n_age, sizeof(n_age), "%llu", (unsigned long long)stats.segments[0]);
+        snprintf(n_cap, sizeof(n_cap), "%llu", (unsigned long long)stats.segments[1]);
+        snprintf(n_wm, sizeof(n_wm), "%llu", (unsigned long long)stats.segments[2]);
+        snprintf(n_bytes, sizeof(n_bytes), "%llu",
+                 (unsigned long long)(stats.bytes[0] + stats.bytes[1] + stats.bytes[2]));
+        log_info_kv(LOG_KV({"age", n_age}, {"cap", n_cap}, {"watermark", n_wm}, {"bytes", n_bytes}),
+                    "retention deleted %llu segments (%llu could not be removed)",
+                    (unsigned long long)total, (unsigned long long)stats.failed);
+    }
+    if (rc < 0)
+        log_error("retention pass stopped: %s", horus_strerror(rc));
+    if (stats_out)
+        *stats_out = stats;
+    return rc;
+}
+
+static void *retention_main(void *arg)
+{
+    rec_retention *r = arg;
+    pthread_mutex_lock(&r->lock);
+    while (!r->is_stopping) {
+        if (!r->is_kicked) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += r->opt.interval_ms / 1000;
+            ts.tv_nsec += (long)(r->opt.interval_ms % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&r->wake, &r->lock, &ts);
+        }
+        if (r->is_stopping)
+            break;
+        r->is_kicked = false;
+        pthread_mutex_unlock(&r->lock);
+        rec_retention_run_once(r, NULL);
+        pthread_mutex_lock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+int rec_retention_start(rec_retention *r)
+{
+    int rc = horus_thread_start(&r->thread, "rec-retention", retention_main, r);
+    if (rc == 0)
+        r->is_started = true;
+    return rc;
+}
+
+void rec_retention_kick(rec_retention *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->is_kicked = true;
+    pthread_mutex_unlock(&r->lock);
+    pthread_cond_signal(&r->wake);
+}
+
+void rec_retention_free(rec_retention *r)
+{
+    if (!r)
+        return;
+    if (r->is_started) {
+        pthread_mutex_lock(&r->lock);
+        r->is_stopping = true;
+        pthread_mutex_unlock(&r->lock);
+        pthread_cond_signal(&r->wake);
+        pthread_join(r->thread, NULL);
+    }
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    free(r->data_dir);
+    free(r);
+}
