@@ -1,0 +1,92 @@
+/*
+ * Private to src/record: the ISO BMFF box writer behind segment.c, and the
+ * SHA-256 used for closed files. Unit tests include it too.
+ */
+#ifndef HORUS_RECORD_FMP4_INT_H
+#define HORUS_RECORD_FMP4_INT_H
+
+#include "media.h"
+#include "record.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer; zero-initialise, release with fmp4_buf_release. */
+struct fmp4_buf {
+    uint8_t *data; /* owned */
+    size_t len, cap;
+};
+
+void fmp4_buf_release(struct fmp4_buf *b);
+void fmp4_put_u8(struct fmp4_buf *b, uint8_t v);
+void fmp4_put_u16(struct fmp4_buf *b, uint16_t v);
+void fmp4_put_u32(struct fmp4_buf *b, uint32_t v);
+void fmp4_put_u64(struct fmp4_buf *b, uint64_t v);
+void fmp4_put_bytes(struct fmp4_buf *b, const void *p, size_t n);
+void fmp4_put_zeros(struct fmp4_buf *b, size_t n);
+/* Starts a box and returns its offset, to pass to fmp4_box_end which patches the size. */
+size_t fmp4_box_begin(struct fmp4_buf *b, const char type[4]);
+size_t fmp4_fullbox_begin(struct fmp4_buf *b, const char type[4], uint8_t version, uint32_t flags);
+void fmp4_box_end(struct fmp4_buf *b, size_t start);
+
+/*
+ * Appends ftyp + moov for streams (track ids 1..n, in order), borrowed.
+ * Returns 0 or HORUS_ECODEC for a stream without extradata or of an
+ * unknown codec (b is then left partly written).
+ */
+int fmp4_init_write(struct fmp4_buf *b, media_stream *const *streams, size_t n);
+
+/* One sample of a run, in the track's timescale. */
+struct fmp4_sample {
+    uint32_t size;
+    uint32_t duration;
+    int32_t cts_offset; /* pts - dts */
+    bool is_sync;
+};
+
+/* The samples of one track in one fragment. */
+struct fmp4_run {
+    uint32_t track_id;
+    uint64_t base_dts; /* tfdt */
+    const struct fmp4_sample *samples; /* borrowed */
+    size_t n;
+};
+
+/*
+ * Appends moof (sequence number seq, one traf per run with n > 0) and the
+ * 8-byte mdat header. The sample bytes must follow in run order, then
+ * sample order, right after the mdat header. Returns the payload size that
+ * the mdat header announces.
+ */
+size_t fmp4_fragment_header_write(struct fmp4_buf *b, uint32_t seq, const struct fmp4_run *runs,
+                                  size_t n_runs);
+
+/*
+ * Converts ticks of timescale to 90 kHz, saturating at +-2^62 so that sums
+ * and differences of two results never overflow. Writer and scanner share
+ * it so that their indexes agree to the tick.
+ */
+static inline int64_t fmp4_to_90k(int64_t v, uint32_t timescale)
+{
+    const int64_t lim = INT64_C(1) << 62;
+    __int128 x = (__int128)v * 90000 / timescale;
+    return x > lim ? lim : x < -lim ? -lim : (int64_t)x;
+}
+
+/* ---- SHA-256 (FIPS 180-4) ---- */
+
+struct rec_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t fill;
+};
+
+void rec_sha256_init(struct rec_sha256 *c);
+void rec_sha256_update(struct rec_sha256 *c, const void *data, size_t n);
+void rec_sha256_final(struct rec_sha256 *c, uint8_t digest[32]);
+/* Writes 64 lowercase hex digits and a NUL. */
+void rec_sha256_hex(const uint8_t digest[32], char out[65]);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * Recorder: crash-safe fragmented MP4 (CMAF) segment files and their
+ * compact fragment index. The on-disk protocol (temporary name, part
+ * layout, fsync policy, rename, index blob, recovery) is described in
+ * docs/design/0003-recording-files.md.
+ *
+ * A segment file is one init segment (ftyp + moov) followed by "parts":
+ * each part is exactly one moof + mdat pair holding ~200 ms of samples of
+ * every track, written with a single pwritev(2). A part is the LL-HLS part
+ * and also the recording fragment, so there is one writer for both.
+ *
+ * Thread: a rec_segment belongs to one thread (the recorder's); the free
+ * functions (index, scan) are Thread: any.
+ */
+#ifndef HORUS_RECORD_H
+#define HORUS_RECORD_H
+
+#include "media.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REC_MAX_TRACKS 4
+#define REC_PART_DURATION_MS_DEFAULT 200
+
+/* ---- fragment index ---------------------------------------------------- */
+
+/*
+ * One part (moof + mdat) of a segment file. Times are on the 90 kHz clock,
+ * relative to the first sample of the segment's primary track (the first
+ * video track, or the first track when there is no video).
+ */
+struct rec_part {
+    uint64_t offset; /* byte offset of the moof in the file */
+    uint32_t size_bytes; /* moof + mdat */
+    int64_t start_90k; /* primary track's first decode time in this part */
+    uint32_t duration_90k; /* primary track's summed sample durations */
+    bool is_keyframe; /* the part starts with a sync sample of the primary track */
+};
+
+/*
+ * Encodes parts into a new blob (*out, free with free()). The blob is
+ * version 1 of the format documented in docs/design/0003-recording-files.md:
+ *
+ *   u8      version = 1
+ *   varint  offset of the first part (= init segment size)
+ *   varint  part count
+ *   per part:
+ *     varint  size_bytes                      (offset = previous offset + size)
+ *     varint  duration_90k << 1 | is_keyframe
+ *     varint  zigzag(start_90k - expected)    (expected = previous start + duration,
+ *                                              0 for the first part; 1 byte when contiguous)
+ *
+ * varint is LEB128 (7 bits per byte, low first). About 7 bytes per 200 ms
+ * part of a 4 Mbit/s stream. Parts must be contiguous in the file (each
+ * offset equals the previous offset plus size) and n may be 0.
+ * Returns 0, or -EINVAL when parts are not contiguous.
+ */
+int rec_index_encode(const struct rec_part *parts, size_t n, uint8_t **out, size_t *out_size);
+
+/*
+ * Decodes a blob made by rec_index_encode into a new array (*out, free with
+ * free(); NULL when *n is 0). Returns 0, or HORUS_EPARSE for a truncated,
+ * oversized or unknown-version blob (nothing is returned then).
+ */
+int rec_index_decode(const uint8_t *blob, size_t size, struct rec_part **out, size_t *n);
+
+/* ---- parsing a segment file from memory ------------------------------- */
+
+struct rec_track_info {
+    uint32_t track_id;
+    enum media_kind kind;
+    enum media_codec codec;
+    uint32_t timescale;
+    uint32_t width, height; /* video */
+    uint32_t sample_rate; /* audio */
+    uint32_t channels; /* audio */
+    char codec_string[32]; /* RFC 6381, derived from avcC / hvcC / esds */
+};
+
+struct rec_scan {
+    size_t init_size; /* bytes of ftyp + moov; 0 when the init segment is incomplete */
+    size_t valid_size; /* init plus every complete, consistent moof + mdat */
+    size_t n_tracks;
+    struct rec_track_info tracks[REC_MAX_TRACKS];
+    size_t primary; /* index into tracks of the primary track */
+    struct rec_part *parts; /* owned; n_parts entries */
+    size_t n_parts;
+};
+
+/*
+ * Parses an fMP4 file image: the init segment, then moof + mdat pairs until
+ * the first torn, truncated or inconsistent box. Everything before that
+ * point is valid_size bytes; the rest is a torn tail. Never reads outside
+ * buf. Fills *out (release with rec_scan_release, also after failure).
+ * Returns 0 when the init segment is complete (there may be zero parts), or
+ * HORUS_EPARSE when it is not (out->valid_size is then 0).
+ */
+int rec_fmp4_scan(const uint8_t *buf, size_t len, struct rec_scan *out);
+void rec_scan_release(struct rec_scan *s);
+
+/* ---- segment writer ----------------------------------------------------- */
+
+typedef struct rec_segment rec_segment;
+
+struct rec_segment_options {
+    uint32_t part_duration_ms; /* 0: REC_PART_DURATION_MS_DEFAULT */
+};
+
+/* What the index row needs about a closed segment. Release with rec_segment_info_release. */
+struct rec_segment_info {
+    char *path; /* owned: final .mp4 path */
+    int64_t start_wall_us; /* UTC */
+    int64_t end_wall_us; /* start + primary track duration */
+    int64_t duration_90k;
+    uint64_t size_bytes;
+    uint32_t width, height; /* of the first video track, 0 without video */
+    char video_codec[32]; /* RFC 6381, "" without video */
+    char audio_codec[32]; /* RFC 6381, "" without audio */
+    char sha256_hex[65]; /* of the whole closed file */
+    uint8_t *index; /* owned: rec_index_encode blob */
+    size_t index_size;
+    size_t n_parts;
+};
+
+void rec_segment_info_release(struct rec_segment_info *info);
+
+/*
+ * Creates <dir>/<YYYY-MM-DD>/<HH-MM-SS>.mp4.part (UTC of start_wall_us,
+ * directories made as needed; "-N" is appended to the time when that name
+ * is taken) and writes the init segment for streams (1..REC_MAX_TRACKS,
+ * borrowed for the call; the segment takes its own references). opt may be
+ * NULL. On success *out is a new segment.
+ * Returns 0, -errno from the file system, or HORUS_ECODEC for a stream the
+ * writer cannot describe (no extradata, unknown codec). Thread: recorder.
+ */
+int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const *streams,
+                     size_t n_streams, const struct rec_segment_options *opt, rec_segment **out);
+
+/*
+ * Queues pkt (borrowed; the segment takes its own reference) into the part
+ * in progress. When a packet of the primary track arrives and the part
+ * holds at least the part duration, the part is written first as one
+ * moof + mdat with one pwritev. The first primary packet must be a
+ * keyframe; packets before it are refused with -EAGAIN (the caller waits
+ * for a keyframe to start a segment).
+ * Returns 0; -EINVAL when pkt's stream is not one of the segment's;
+ * -EAGAIN as above; or -errno (-ENOSPC, -EIO) when writing a part failed:
+ * that part's samples are dropped, the file is truncated back to its last
+ * complete part, pkt itself is kept, and the segment stays usable.
+ */
+int rec_segment_push(rec_segment *seg, media_packet *pkt);
+
+/* Primary-track time covered so far (written and queued), 90 kHz. */
+int64_t rec_segment_duration_90k(const rec_segment *seg);
+
+/* Current file name (the .part name while open). Borrowed until close. */
+const char *rec_segment_path(const rec_segment *seg);
+
+/*
+ * Writes the last part, fsyncs the file, renames .part to .mp4, fsyncs the
+ * directory, fills *info and frees seg (also on failure). When writing the
+ * last part fails the segment is still closed at its last complete part
+ * and the error is returned with *info filled. An empty segment (no part)
+ * is unlinked and -ENODATA returned. Thread: recorder.
+ */
+int rec_segment_close(rec_segment *seg, struct rec_segment_info *info);
+
+/*
+ * Frees seg without finishing it: the .part file stays as a crash would
+ * leave it (for tests and for shutdown paths that cannot write). NULL is
+ * a no-op.
+ */
+void rec_segment_abandon(rec_segment *seg);
+
+/*
+ * Repairs a .part left by a crash: keeps the init segment and every
+ * complete part, truncates the torn tail, fsyncs, renames to the name
+ * without ".part", fsyncs the directory and fills *info (start time from
+ * the file name). Returns 0; HORUS_EPARSE when not even the init segment is
+ * complete (nothing is playable: the caller may unlink the file);
+ * -EINVAL when path does not end in ".part"; or -errno. Thread: any.
+ */
+int rec_segment_recover(const char *part_path, struct rec_segment_info *info);
+
+/* Live rec_segment count, for leak checks in tests. */
+long rec_live_segments(void);
+
+#endif
