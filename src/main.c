@@ -5,10 +5,13 @@
  */
 #include "app.h"
 
+#include "cfg.h"
 #include "err.h"
+#include "ingest.h"
 #include "version.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,10 @@ static void usage(FILE *fp)
                 "  check-config [--print] FILE\n"
                 "                         validate FILE; exit 0 if valid, 2 if not;\n"
                 "                         --print shows the effective config, secrets masked\n"
+                "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
+                "                         connect to an RTSP camera and print its streams as\n"
+                "                         JSON; --seconds reads N seconds (reconnecting);\n"
+                "                         exit 1 with {\"error\": ...} when it fails\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
 }
@@ -111,6 +118,92 @@ static int cmd_check_config(int argc, char **argv)
     return 0;
 }
 
+static int parse_int_arg(const char *cmd, const char *name, const char *text, int min, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < min || v > 86400000) {
+        fprintf(stderr, "horus %s: %s must be an integer >= %d, got '%s'\n", cmd, name, min, text);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static json_t *probe_stream_json(const struct ing_probe_stream *ps)
+{
+    bool video = ps->kind == MEDIA_KIND_VIDEO;
+    static const char *const codecs[] = {"none", "h264", "h265", "aac"};
+    json_t *j = json_pack("{s:s, s:s, s:s}", "kind", video ? "video" : "audio", "codec",
+                          codecs[ps->codec], "codec_string", ps->codec_string);
+    if (video) {
+        json_object_set_new(j, "width", json_integer(ps->width));
+        json_object_set_new(j, "height", json_integer(ps->height));
+        json_object_set_new(j, "fps", json_real(ps->fps));
+    } else {
+        json_object_set_new(j, "sample_rate", json_integer(ps->sample_rate));
+        json_object_set_new(j, "channels", json_integer(ps->channels));
+    }
+    return j;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+    struct ing_probe_options opt = {.timeout_ms = 5000};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int *dst = strcmp(a, "--seconds") == 0         ? &opt.read_s
+                   : strcmp(a, "--timeout") == 0       ? &opt.timeout_ms
+                   : strcmp(a, "--stall-timeout") == 0 ? &opt.stall_timeout_ms
+                                                       : NULL;
+        if (dst) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "horus probe: option '%s' needs a value\n", a);
+                return 2;
+            }
+            if (parse_int_arg("probe", a, argv[++i], dst == &opt.read_s ? 0 : 1, dst) < 0)
+                return 2;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "horus probe: unknown option '%s'\n", a);
+            return 2;
+        } else if (opt.url) {
+            fprintf(stderr, "horus probe: only one URL, got a second: '%s'\n", a);
+            return 2;
+        } else {
+            opt.url = a;
+        }
+    }
+    if (!opt.url) {
+        fprintf(stderr, "horus probe: missing URL\nusage: horus probe URL [--seconds N] "
+                        "[--timeout MS] [--stall-timeout MS]\n");
+        return 2;
+    }
+    struct ing_probe_result res;
+    int rc = ing_probe_run(&opt, &res);
+    char masked[512];
+    cfg_mask_url(opt.url, masked, sizeof(masked));
+    json_t *j;
+    if (rc < 0) {
+        j = json_pack("{s:{s:s, s:s}}", "error", "code", ing_reason_code(res.reason), "message",
+                      res.message);
+    } else {
+        json_t *streams = json_array();
+        for (unsigned i = 0; i < res.nstreams; i++)
+            json_array_append_new(streams, probe_stream_json(&res.streams[i]));
+        j = json_pack("{s:s, s:o, s:I, s:I, s:f, s:b, s:i, s:i, s:i, s:I, s:I}", "url", masked,
+                      "streams", streams, "packets", (json_int_t)res.packets, "keyframes",
+                      (json_int_t)res.keyframes, "duration_s", res.duration_s, "dts_monotonic",
+                      res.dts_monotonic, "epochs", (int)res.epochs, "gaps", (int)res.gaps, "stalls",
+                      (int)res.stalls, "max_stall_detect_ms", (json_int_t)res.max_stall_detect_ms,
+                      "reconnects", (json_int_t)res.reconnects);
+    }
+    char *text = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    printf("%s\n", text);
+    free(text);
+    json_decref(j);
+    return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -122,6 +215,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "probe") == 0)
+        return cmd_probe(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;

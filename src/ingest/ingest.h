@@ -1,0 +1,180 @@
+/*
+ * Ingest: camera sessions (RTSP via libavformat) turned into media_packets.
+ *
+ * One ing_stream is one camera stream (a camera's "main" or "sub") with its
+ * own thread `ing-<camera>` that connects, reads, converts packets to the
+ * core/media.h contract (length-prefixed NAL units, avcC/hvcC or
+ * AudioSpecificConfig extradata, 64-bit monotonic timeline mapped to UTC)
+ * and pushes them into one media_sink. Failures go through a per-stream
+ * circuit breaker (docs/design/0004-ingest-timeline-and-breaker.md).
+ *
+ * Thread: the functions below may be called from any thread unless noted.
+ */
+#ifndef HORUS_INGEST_H
+#define HORUS_INGEST_H
+
+#include "clock.h"
+#include "media.h"
+#include "metrics.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ing_stream ing_stream;
+
+enum ing_transport {
+    ING_TRANSPORT_TCP, /* RTSP-interleaved, the default */
+    ING_TRANSPORT_UDP,
+};
+
+/* Why a session failed; ING_REASON_NONE while none has. */
+enum ing_reason {
+    ING_REASON_NONE,
+    ING_REASON_AUTH_FAILED, /* 401 after authenticating, or no credentials */
+    ING_REASON_UNREACHABLE, /* refused, reset, no route, DNS failure */
+    ING_REASON_TIMEOUT, /* connect deadline or stall watchdog */
+    ING_REASON_NOT_RTSP, /* the peer does not speak RTSP (bad reply, 400, 5xx) */
+    ING_REASON_NOT_FOUND, /* 404: no such path */
+    ING_REASON_UNSUPPORTED, /* no H.264/H.265 video and no AAC audio */
+    ING_REASON_CLOSED, /* the camera ended the session (EOF) */
+    ING_REASON_OTHER,
+};
+
+/* Short machine name ("auth_failed", "unreachable", ...) of reason. Static. */
+const char *ing_reason_code(enum ing_reason reason);
+/* Human sentence ("authentication failed", ...) of reason. Static. */
+const char *ing_reason_text(enum ing_reason reason);
+
+/*
+ * Maps a libav/errno return code to a reason. timed_out tells that our own
+ * deadline fired (libav then reports AVERROR_EXIT); in_handshake that no
+ * media had arrived yet (an EOF then means the peer reset us).
+ */
+enum ing_reason ing_reason_from_error(int averror, bool timed_out, bool in_handshake);
+
+/* ---- circuit breaker policy (see breaker.c) ---- */
+
+enum ing_breaker_state {
+    ING_BREAKER_CLOSED,
+    ING_BREAKER_OPEN,
+    ING_BREAKER_HALF_OPEN,
+};
+
+#define ING_BREAKER_MAX_TIERS 6
+
+/* Failures up to max_failures (inclusive) wait delay_ms before the next attempt. */
+struct ing_breaker_tier {
+    unsigned max_failures;
+    int64_t delay_ms;
+};
+
+struct ing_breaker_policy {
+    struct ing_breaker_tier tiers[ING_BREAKER_MAX_TIERS];
+    unsigned ntiers;
+    int64_t open_ms; /* after the last tier: OPEN this long, then one HALF_OPEN probe */
+    int64_t jitter_ms; /* a random 0..jitter_ms is added to every delay */
+};
+
+/* The default policy: 1-5 at once, 6-10 every 10 s, 11-20 every 30 s, then OPEN 5 min. */
+extern const struct ing_breaker_policy ing_breaker_policy_default;
+
+/* "closed", "open", "half_open". Static. */
+const char *ing_breaker_state_name(enum ing_breaker_state state);
+
+/* ---- streams ---- */
+
+struct ing_stream_options {
+    const char *camera; /* camera id: thread name, log context, metric label; copied */
+    const char *stream; /* "main" (default) or "sub"; copied */
+    const char *url; /* rtsp://[user:pass@]host[:port]/path; copied, logged masked */
+    enum ing_transport transport;
+    int connect_timeout_ms; /* per connect/describe/setup/play; default 5000 */
+    int stall_timeout_ms; /* no packet for this long = stall; default 10000 */
+    unsigned max_connects; /* give up after this many connects; 0 = never (probe: 1) */
+    const struct ing_breaker_policy *policy; /* NULL = default; copied */
+    const horus_clock *clock; /* NULL = system; borrowed until ing_stream_free */
+    metrics_registry *metrics; /* NULL = no metrics; borrowed until ing_stream_free */
+    media_sink *sink; /* borrowed until ing_stream_join returns */
+};
+
+/* A snapshot of a stream's health, for the API and /health. */
+struct ing_stream_status {
+    bool is_up; /* connected and receiving */
+    enum ing_breaker_state breaker;
+    enum ing_reason reason; /* of the last failure */
+    char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
+    int64_t next_retry_unix_ms; /* when the next attempt is due; 0 while connected */
+    uint64_t connects; /* sessions that delivered media */
+    uint64_t reconnects;
+    uint64_t packets, bytes;
+    bool is_finished; /* the thread gave up (max_connects) or was stopped */
+};
+
+/*
+ * Starts the stream's thread. On success *out is a new stream (free it with
+ * ing_stream_free after ing_stream_join). Returns 0, -EINVAL for a missing
+ * camera, url or sink, or -errno when the thread cannot start (then no sink
+ * callback is ever made).
+ */
+int ing_stream_start(const struct ing_stream_options *opt, ing_stream **out);
+
+/* Asks the thread to stop; interrupts blocking libav calls. Does not wait. */
+void ing_stream_stop(ing_stream *s);
+
+/* Waits for the thread to end. After it returns the sink is no longer called. */
+void ing_stream_join(ing_stream *s);
+
+/* Stops, joins and frees s. NULL is a no-op. */
+void ing_stream_free(ing_stream *s);
+
+/* Fills *out with the current status. */
+void ing_stream_status_get(ing_stream *s, struct ing_stream_status *out);
+
+/* ---- probe ---- */
+
+#define ING_PROBE_MAX_STREAMS 4
+
+struct ing_probe_stream {
+    enum media_kind kind;
+    enum media_codec codec;
+    char codec_string[32];
+    uint32_t width, height;
+    double fps; /* measured from timestamps; 0 when unknown */
+    uint32_t sample_rate, channels;
+};
+
+struct ing_probe_options {
+    const char *url; /* borrowed for the call */
+    int timeout_ms; /* connect timeout; default 5000 */
+    int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
+    int stall_timeout_ms; /* default 10000 */
+};
+
+struct ing_probe_result {
+    enum ing_reason reason; /* ING_REASON_NONE on success */
+    char message[160];
+    struct ing_probe_stream streams[ING_PROBE_MAX_STREAMS]; /* the latest of each kind */
+    unsigned nstreams;
+    uint64_t packets, keyframes;
+    double duration_s; /* wall time spent reading */
+    bool dts_monotonic; /* every stream's dts strictly increased and pts >= dts */
+    unsigned epochs; /* stream announcements (stream_cb calls) */
+    unsigned gaps, stalls; /* gap_cb calls, of which stall detections */
+    int64_t max_stall_detect_ms; /* longest time from last packet to stall detection */
+    uint64_t reconnects;
+};
+
+/*
+ * Connects to opt->url and reads through a real ing_stream. With read_s 0
+ * it connects once and stops when every stream's codec and size and the
+ * video frame rate are known (or after about 3 s); otherwise it reads
+ * read_s seconds and reconnects as a camera would. Returns 0 with
+ * out->reason == ING_REASON_NONE when media arrived, or a negative code with
+ * out->reason and out->message set. Blocks the caller. Thread: any.
+ */
+int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *out);
+
+/* ing_probe_run with read_s 0. */
+int ing_probe(const char *url, int timeout_ms, struct ing_probe_result *out);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * Private to src/ingest (and its unit tests): the pure pieces of ingest.
+ * bitstream.c converts and describes H.264/H.265/AAC bitstreams, timeline.c
+ * maps camera timestamps to the 64-bit timeline, breaker.c decides when to
+ * reconnect. None of them do I/O, log or take locks.
+ */
+#ifndef HORUS_INGEST_INT_H
+#define HORUS_INGEST_INT_H
+
+#include "ingest.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- bitstream.c ---- */
+
+#define ING_PS_MAX_SIZE 512 /* bigger parameter sets are rejected */
+
+/* One NAL unit inside a borrowed buffer. */
+struct ing_nal {
+    const uint8_t *data; /* borrowed: first byte is the NAL header */
+    size_t size;
+};
+
+/*
+ * Splits an Annex B buffer (00 00 01 / 00 00 00 01 start codes) into at most
+ * max NAL units, borrowed from buf. Data before the first start code is
+ * ignored; a buffer without start codes is one NAL unit. Returns the count
+ * (never more than max; the last unit then runs to the end of buf).
+ */
+size_t ing_annexb_split(const uint8_t *buf, size_t size, struct ing_nal *nals, size_t max);
+
+/* NAL unit type of a H.264 (5 bits) or H.265 (6 bits) NAL header. */
+int ing_nal_type(enum media_codec codec, const struct ing_nal *nal);
+bool ing_nal_is_keyframe(enum media_codec codec, int type); /* IDR / IRAP */
+
+enum ing_ps_kind {
+    ING_PS_VPS,
+    ING_PS_SPS,
+    ING_PS_PPS,
+    ING_PS_COUNT,
+};
+
+/* Which parameter set a NAL unit is, or -1. */
+int ing_nal_ps_kind(enum media_codec codec, int type);
+
+/* The current parameter sets of a video stream (one of each kind). */
+struct ing_param_sets {
+    enum media_codec codec;
+    uint8_t data[ING_PS_COUNT][ING_PS_MAX_SIZE];
+    size_t size[ING_PS_COUNT];
+};
+
+/* Stores nal as the set of its kind. Returns true when that changed the sets. */
+bool ing_param_sets_update(struct ing_param_sets *ps, enum ing_ps_kind kind,
+                           const struct ing_nal *nal);
+/* True when every set the codec needs is present (H.265 needs the VPS too). */
+bool ing_param_sets_complete(const struct ing_param_sets *ps);
+
+/* What an SPS says (the parts ingest needs). */
+struct ing_sps_info {
+    uint32_t width, height; /* after cropping */
+    uint8_t profile_idc, constraint_flags, level_idc; /* H.264 (constraint = byte 2 of SPS) */
+    /* H.265 profile_tier_level */
+    uint8_t profile_space, tier_flag, general_profile_idc, general_level_idc;
+    uint32_t profile_compat_flags;
+    uint8_t constraint_bytes[6];
+    uint8_t chroma_format_idc, bit_depth_luma, bit_depth_chroma;
+    uint8_t max_sub_layers, temporal_id_nested;
+};
+
+/* Parses a H.264 or H.265 SPS NAL unit (with its header). Returns 0 or HORUS_EPARSE. */
+int ing_sps_parse(enum media_codec codec, const struct ing_nal *sps, struct ing_sps_info *out);
+
+/*
+ * Builds the avcC (H.264) or hvcC (H.265) record of complete sets into buf.
+ * Returns its size, or HORUS_EPARSE / -ENOSPC.
+ */
+int ing_decoder_config_build(const struct ing_param_sets *ps, const struct ing_sps_info *sps,
+                             uint8_t *buf, size_t size);
+
+/* RFC 6381 codec string: "avc1.PPCCLL" / "hvc1.P.C.TL.BB". Returns 0 or -ENOSPC. */
+int ing_codec_string_video(enum media_codec codec, const struct ing_sps_info *sps, char *buf,
+                           size_t size);
+
+/* AudioSpecificConfig: object type, rate and channels; "mp4a.40.N". Returns 0 or HORUS_EPARSE. */
+int ing_aac_config_parse(const uint8_t *asc, size_t size, unsigned *object_type,
+                         uint32_t *sample_rate, uint32_t *channels);
+
+/*
+ * Writes the NAL units of an access unit as 4-byte length-prefixed units
+ * into out (room for size + 4 * nnals bytes is always enough), leaving out
+ * units with skip[i] true. Returns the bytes written.
+ */
+size_t ing_nals_to_length_prefixed(const struct ing_nal *nals, const bool *skip, size_t nnals,
+                                   uint8_t *out);
+
+/* ---- peer.c ---- */
+
+/*
+ * Tells "reset before answering" (UNREACHABLE) from "answered, but not as
+ * RTSP" (NOT_RTSP) after libav reported AVERROR_INVALIDDATA during a
+ * handshake, with one plain TCP OPTIONS exchange of at most timeout_ms.
+ */
+enum ing_reason ing_peer_classify(const char *url, int timeout_ms);
+
+/* ---- timeline.c ---- */
+
+#define ING_TS_NONE INT64_MIN /* a packet without this timestamp (AV_NOPTS_VALUE) */
+#define ING_REORDER_MAX 16
+
+struct ing_timeline {
+    uint32_t timescale;
+    int64_t default_duration; /* ticks per frame until measured */
+    /* The timeline */
+    bool has_output;
+    int64_t last_dts, last_pts, last_wall_us;
+    int64_t duration; /* last measured frame duration */
+    /* The session: raw timestamps unwrapped to 64 bits */
+    bool in_session;
+    int64_t last_raw_pts; /* as received (low 32 bits matter) */
+    int64_t unwrapped_pts; /* unwrapped raw pts of the last packet */
+    int64_t offset; /* timeline pts = unwrapped raw pts + offset */
+    int64_t last_arrival_us;
+    /* DTS derivation: recent timeline pts, and the reorder depth seen */
+    int64_t recent_pts[ING_REORDER_MAX];
+    unsigned nrecent, recent_pos;
+    unsigned reorder;
+    /* wall clock */
+    int64_t anchor_wall_us, anchor_pts;
+    uint64_t discontinuities;
+};
+
+struct ing_timestamps {
+    int64_t dts, pts, wall_us;
+};
+
+/* Starts an empty timeline. default_duration: ticks per frame/packet before one is measured. */
+void ing_timeline_init(struct ing_timeline *tl, uint32_t timescale, int64_t default_duration);
+
+/* A new session (reconnect): the next raw timestamps restart from anywhere. */
+void ing_timeline_reset_session(struct ing_timeline *tl);
+
+/*
+ * Maps one packet. raw_pts is the camera's presentation time in timescale
+ * ticks (ING_TS_NONE if absent; only its low 32 bits are trusted),
+ * arrival_us the wall-clock UTC time it arrived, and is_video selects DTS
+ * derivation for reordered frames (audio has dts == pts).
+ */
+struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
+                                       bool is_video);
+
+/* ---- breaker.c ---- */
+
+struct ing_breaker {
+    struct ing_breaker_policy policy;
+    const horus_clock *clock; /* borrowed */
+    enum ing_breaker_state state;
+    unsigned failures; /* consecutive, since the last success */
+    int64_t next_attempt_ns; /* monotonic */
+    uint64_t rng;
+};
+
+void ing_breaker_init(struct ing_breaker *b, const struct ing_breaker_policy *policy,
+                      const horus_clock *clock, uint64_t seed);
+/*
+ * Asks whether an attempt may start now. In OPEN, once the period is over
+ * it moves to HALF_OPEN and allows exactly one probe. Sets *changed when
+ * the state changed.
+ */
+bool ing_breaker_allow(struct ing_breaker *b, bool *changed);
+/* Milliseconds until an attempt is allowed (0 = now). */
+int64_t ing_breaker_wait_ms(const struct ing_breaker *b);
+/* Records a success (closes) or a failure (schedules the next attempt). Return true on change. */
+bool ing_breaker_success(struct ing_breaker *b);
+bool ing_breaker_failure(struct ing_breaker *b);
+
+#endif

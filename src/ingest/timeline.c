@@ -1,0 +1,175 @@
+/*
+ * DESIGN: the per-stream 64-bit timeline, pure logic (rules also in
+ * docs/design/0004-ingest-timeline-and-breaker.md).
+ *
+ *  1. Only the camera's presentation time is trusted, and only its low 32
+ *     bits (the RTP timestamp). It is unwrapped by adding the signed 32-bit
+ *     difference to the previous packet's, so RTP wraps and libav's own
+ *     64-bit unwrapping both come out the same.
+ *  2. The first timeline pts is 0. A new session (reconnect), or a jump
+ *     inside one (backwards by more than 2 s, or forwards by more than 2 s
+ *     beyond the wall-clock time that passed between the two arrivals, as
+ *     when libav switches to RTCP-synchronized times), is a discontinuity:
+ *     the next packet is placed after the last one by the wall-clock time
+ *     that passed (at least one frame duration), so the timeline never
+ *     goes backwards and stays near real time across reconnects.
+ *  3. A packet without a timestamp (AV_NOPTS_VALUE, typically the first
+ *     after a connect) is placed one frame duration after the previous.
+ *  4. DTS is derived, never taken from libav: audio has dts == pts; video
+ *     dts is the (k+1)-th largest pts among the recent frames, k being the
+ *     largest reordering seen (0 without B-frames). While k is still being
+ *     learned (the first GOP of a B-frame stream), a dts that would go
+ *     backwards is bumped to last dts + 1 tick and a pts below its dts is
+ *     raised to it. Hence dts is strictly increasing and pts >= dts always.
+ *  5. wall_us (UTC) is anchored at the arrival time of the first packet of
+ *     each session and advances with dts; it never goes backwards.
+ *
+ * Thread: the owner's only (no locks).
+ */
+#include "ingest_int.h"
+
+#include <string.h>
+
+void ing_timeline_init(struct ing_timeline *tl, uint32_t timescale, int64_t default_duration)
+{
+    memset(tl, 0, sizeof(*tl));
+    tl->timescale = timescale ? timescale : 90000;
+    tl->default_duration = default_duration > 0 ? default_duration : 1;
+    tl->duration = tl->default_duration;
+}
+
+void ing_timeline_reset_session(struct ing_timeline *tl)
+{
+    tl->in_session = false;
+    tl->nrecent = 0;
+    tl->recent_pos = 0;
+}
+
+static int64_t ticks_from_us(const struct ing_timeline *tl, int64_t us)
+{
+    return us / 1000 * (int64_t)tl->timescale / 1000;
+}
+
+/* Where the first packet after a discontinuity goes (rule 2). */
+static int64_t timeline_resume_pts(const struct ing_timeline *tl, int64_t arrival_us)
+{
+    if (!tl->has_output)
+        return 0;
+    int64_t last = tl->last_pts > tl->last_dts ? tl->last_pts : tl->last_dts;
+    int64_t elapsed = ticks_from_us(tl, arrival_us - tl->last_arrival_us);
+    return last + (elapsed > tl->duration ? elapsed : tl->duration);
+}
+
+static void timeline_note_duration(struct ing_timeline *tl, int64_t pts)
+{
+    int64_t best = INT64_MAX;
+    for (unsigned i = 0; i < tl->nrecent; i++) {
+        int64_t d = pts - tl->recent_pts[i];
+        if (d > 0 && d < best)
+            best = d;
+    }
+    if (best <= tl->timescale)
+        tl->duration = best;
+}
+
+/* Rule 4 for video: returns the candidate dts of pts and records pts. */
+static int64_t timeline_video_dts(struct ing_timeline *tl, int64_t pts)
+{
+    unsigned later = 0;
+    for (unsigned i = 0; i < tl->nrecent; i++)
+        later += tl->recent_pts[i] > pts;
+    if (later > tl->reorder)
+        tl->reorder = later < ING_REORDER_MAX - 1 ? later : ING_REORDER_MAX - 1;
+    timeline_note_duration(tl, pts);
+    tl->recent_pts[tl->recent_pos] = pts;
+    tl->recent_pos = (tl->recent_pos + 1) % ING_REORDER_MAX;
+    if (tl->nrecent < ING_REORDER_MAX)
+        tl->nrecent++;
+
+    unsigned k = tl->reorder;
+    if (tl->nrecent <= k) {
+        int64_t min = INT64_MAX;
+        for (unsigned i = 0; i < tl->nrecent; i++)
+            if (tl->recent_pts[i] < min)
+                min = tl->recent_pts[i];
+        return min - (int64_t)(k + 1 - tl->nrecent) * tl->duration;
+    }
+    /* The (k+1)-th largest: count, for each value, how many are larger. */
+    int64_t best = INT64_MIN;
+    for (unsigned i = 0; i < tl->nrecent; i++) {
+        unsigned larger = 0;
+        for (unsigned j = 0; j < tl->nrecent; j++)
+            larger += tl->recent_pts[j] > tl->recent_pts[i];
+        if (larger <= k && (best == INT64_MIN || tl->recent_pts[i] < best))
+            best = tl->recent_pts[i];
+    }
+    return best;
+}
+
+static bool timeline_is_jump(const struct ing_timeline *tl, int64_t delta, int64_t arrival_us)
+{
+    int64_t limit = 2 * (int64_t)tl->timescale;
+    int64_t elapsed = ticks_from_us(tl, arrival_us - tl->last_arrival_us);
+    if (elapsed < 0)
+        elapsed = 0;
+    return delta < -limit || delta > elapsed + limit;
+}
+
+struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
+                                       bool is_video)
+{
+    int64_t pts;
+    bool starts_session = false;
+    if (raw_pts == ING_TS_NONE) {
+        pts = tl->has_output ? tl->last_pts + tl->duration : 0;
+        if (!tl->in_session)
+            starts_session = true;
+    } else {
+        int64_t raw32 = (int64_t)(uint32_t)raw_pts;
+        int64_t delta = (int32_t)((uint32_t)raw_pts - (uint32_t)tl->last_raw_pts);
+        if (tl->in_session && timeline_is_jump(tl, delta, arrival_us)) {
+            tl->discontinuities++;
+            ing_timeline_reset_session(tl);
+        }
+        if (!tl->in_session) {
+            pts = timeline_resume_pts(tl, arrival_us);
+            tl->unwrapped_pts = raw32;
+            tl->offset = pts - raw32;
+            tl->in_session = true;
+            starts_session = true;
+        } else {
+            tl->unwrapped_pts += delta;
+            pts = tl->unwrapped_pts + tl->offset;
+        }
+        tl->last_raw_pts = raw_pts;
+    }
+
+    int64_t dts;
+    if (is_video) {
+        dts = timeline_video_dts(tl, pts);
+    } else {
+        if (tl->has_output && pts > tl->last_pts && pts - tl->last_pts <= tl->timescale)
+            tl->duration = pts - tl->last_pts;
+        dts = pts;
+    }
+    if (tl->has_output && dts <= tl->last_dts)
+        dts = tl->last_dts + 1;
+    if (pts < dts)
+        pts = dts;
+
+    if (starts_session || !tl->has_output) {
+        tl->anchor_wall_us = arrival_us;
+        tl->anchor_pts = dts;
+    }
+    int64_t wall = tl->anchor_wall_us + (dts - tl->anchor_pts) * 1000 / tl->timescale * 1000 +
+                   (dts - tl->anchor_pts) * 1000 % tl->timescale * 1000 / tl->timescale;
+    if (tl->has_output && wall < tl->last_wall_us)
+        wall = tl->last_wall_us;
+
+    tl->has_output = true;
+    tl->last_dts = dts;
+    tl->last_pts = pts;
+    tl->last_wall_us = wall;
+    tl->last_arrival_us = arrival_us;
+    return (struct ing_timestamps){.dts = dts, .pts = pts, .wall_us = wall};
+}

@@ -1,0 +1,141 @@
+/* Tests for src/ingest/timeline.c: the rules in its DESIGN comment, one by one. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "ingest_int.h"
+
+#define T0_US 1767225600000000LL /* 2026-01-01T00:00:00Z */
+#define FRAME 3600 /* 25 fps at 90 kHz */
+#define FRAME_US 40000
+
+static struct ing_timestamps video(struct ing_timeline *tl, int64_t raw, int64_t arrival_us)
+{
+    return ing_timeline_map(tl, raw, arrival_us, true);
+}
+
+static void test_first_packet_is_zero_and_anchored_at_arrival(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    struct ing_timestamps a = video(&tl, 123456789, T0_US);
+    assert_int_equal(a.dts, 0);
+    assert_int_equal(a.pts, 0);
+    assert_int_equal(a.wall_us, T0_US);
+    struct ing_timestamps b = video(&tl, 123456789 + FRAME, T0_US + FRAME_US);
+    assert_int_equal(b.dts, FRAME);
+    assert_int_equal(b.wall_us, T0_US + FRAME_US);
+}
+
+static void test_missing_timestamp_on_first_packet_then_real_ones(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    struct ing_timestamps a = video(&tl, ING_TS_NONE, T0_US);
+    assert_int_equal(a.dts, 0);
+    struct ing_timestamps b = video(&tl, 5000, T0_US + FRAME_US);
+    assert_true(b.dts > a.dts);
+    struct ing_timestamps c = video(&tl, 5000 + FRAME, T0_US + 2 * FRAME_US);
+    assert_int_equal(c.dts - b.dts, FRAME);
+}
+
+static void test_rtp_timestamps_wrap_at_32_bits_without_a_jump(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    int64_t raw = 0xffffffffLL - FRAME; /* one frame before the wrap */
+    int64_t last = -1;
+    for (int i = 0; i < 5; i++) {
+        struct ing_timestamps t =
+            video(&tl, (raw + (int64_t)i * FRAME) & 0xffffffff, T0_US + i * FRAME_US);
+        assert_int_equal(t.dts, (int64_t)i * FRAME);
+        assert_true(t.dts > last);
+        last = t.dts;
+    }
+    assert_int_equal(tl.discontinuities, 0);
+}
+
+static void test_bframe_dts_is_derived_monotonic_and_not_after_pts(void **state)
+{
+    /* Decode order I0 P3 B1 B2 P6 B4 B5 ..., in frames. */
+    static const int order[] = {0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 12, 10, 11, 15, 13, 14};
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    int64_t last_dts = INT64_MIN;
+    struct ing_timestamps t = {0};
+    for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        t = video(&tl, 1000 + (int64_t)order[i] * FRAME, T0_US + (int64_t)i * FRAME_US);
+        assert_true(t.dts > last_dts);
+        assert_true(t.pts >= t.dts);
+        last_dts = t.dts;
+    }
+    assert_int_equal(tl.reorder, 1); /* at most one earlier frame presents later */
+    /* Once the reordering is learned, pts are untouched and dts advances by one frame. */
+    assert_int_equal(t.pts, 14 * FRAME);
+    struct ing_timestamps u = video(&tl, 1000 + 18 * FRAME, T0_US + 16 * FRAME_US);
+    assert_int_equal(u.pts, 18 * FRAME);
+    assert_int_equal(u.dts - t.dts, FRAME);
+}
+
+static void test_reconnect_continues_after_the_wall_time_that_passed(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    struct ing_timestamps a = {0};
+    for (int i = 0; i < 10; i++)
+        a = video(&tl, 777 + i * FRAME, T0_US + i * FRAME_US);
+    ing_timeline_reset_session(&tl);
+    /* The new session restarts its RTP clock somewhere else, 2 s later. */
+    int64_t arrival = T0_US + 9 * FRAME_US + 2000000;
+    struct ing_timestamps b = video(&tl, 4000000000LL, arrival);
+    assert_int_equal(b.dts, a.dts + 2 * 90000);
+    assert_int_equal(b.wall_us, arrival);
+    struct ing_timestamps c = video(&tl, 4000000000LL + FRAME, arrival + FRAME_US);
+    assert_int_equal(c.dts, b.dts + FRAME);
+}
+
+static void test_a_jump_inside_a_session_is_a_discontinuity_not_a_gap(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    struct ing_timestamps a = video(&tl, 0, T0_US);
+    a = video(&tl, FRAME, T0_US + FRAME_US);
+    /* 1 hour forward in RTP time, 40 ms of wall time. */
+    struct ing_timestamps b = video(&tl, FRAME + 3600LL * 90000, T0_US + 2 * FRAME_US);
+    assert_int_equal(b.dts, a.dts + FRAME);
+    assert_int_equal(tl.discontinuities, 1);
+    /* and 10 s backwards */
+    struct ing_timestamps c = video(&tl, FRAME + 3590LL * 90000, T0_US + 3 * FRAME_US);
+    assert_int_equal(c.dts, b.dts + FRAME);
+    assert_int_equal(tl.discontinuities, 2);
+}
+
+static void test_audio_dts_equals_pts_and_never_goes_back(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 48000, 1024);
+    struct ing_timestamps a = ing_timeline_map(&tl, 100, T0_US, false);
+    struct ing_timestamps b = ing_timeline_map(&tl, 100 + 1024, T0_US + 21333, false);
+    assert_int_equal(b.dts, 1024);
+    assert_int_equal(b.pts, b.dts);
+    assert_int_equal(b.wall_us, T0_US + 21333);
+    struct ing_timestamps c = ing_timeline_map(&tl, 100 + 1000, T0_US + 42666, false);
+    assert_int_equal(c.dts, b.dts + 1); /* a duplicate/backwards stamp is bumped */
+    assert_true(c.wall_us >= b.wall_us);
+    (void)a;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_packet_is_zero_and_anchored_at_arrival),
+        cmocka_unit_test(test_missing_timestamp_on_first_packet_then_real_ones),
+        cmocka_unit_test(test_rtp_timestamps_wrap_at_32_bits_without_a_jump),
+        cmocka_unit_test(test_bframe_dts_is_derived_monotonic_and_not_after_pts),
+        cmocka_unit_test(test_reconnect_continues_after_the_wall_time_that_passed),
+        cmocka_unit_test(test_a_jump_inside_a_session_is_a_discontinuity_not_a_gap),
+        cmocka_unit_test(test_audio_dts_equals_pts_and_never_goes_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
