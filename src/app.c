@@ -20,10 +20,14 @@
 #include "http.h"
 #include "log.h"
 #include "mem.h"
+#include "recorder.h"
+#include "retention.h"
 #include "thread.h"
 #include "version.h"
 
 #include <errno.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <limits.h>
 #include <signal.h>
@@ -45,6 +49,10 @@ struct app {
     metrics_registry *metrics; /* owned */
     metrics_series *m_reload_ok, *m_reload_failed;
     sto_db *db; /* owned */
+    rec_retention *retention; /* owned */
+    rec_recorder *recorder; /* owned */
+    app_cameras *cameras; /* owned */
+    int lock_fd; /* holds <data>/horus.lock */
     http_server *http; /* owned */
     char *node_id; /* owned */
     struct api_context api;
@@ -71,6 +79,41 @@ static int mkdir_p(const char *path)
         if (!saved)
             return 0;
     }
+}
+
+int app_data_lock(const char *data_dir, int *fd_out, char *why, size_t size)
+{
+    int rc = mkdir_p(data_dir);
+    if (rc < 0) {
+        snprintf(why, size, "create data directory '%s': %s", data_dir, horus_strerror(rc));
+        return rc;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/horus.lock", data_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(why, size, "open '%s': %s", path, strerror(errno));
+        return rc;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        char pid[24] = "?";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        if (n > 0)
+            pid[n] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(why, size, "data directory '%s' is in use by another horus (pid %s)", data_dir,
+                 pid);
+        close(fd);
+        return rc;
+    }
+    char pid[24];
+    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        log_warn("write pid to '%s': %s", path, strerror(errno));
+    *fd_out = fd;
+    return 0;
 }
 
 /* Applies the reloadable log settings of a snapshot and registers its secrets for masking. */
@@ -167,6 +210,7 @@ static void reload(struct app *a)
     if (rc < 0)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
     provision_cameras(a, fresh);
+    rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
     log_info_kv(LOG_KV({"file", a->config_path}), "configuration reloaded");
@@ -238,10 +282,10 @@ static int start(struct app *a)
         goto out;
     }
     a->data_dir = horus_strdup(a->ov->data_dir ? a->ov->data_dir : c->storage.path);
-    rc = mkdir_p(a->data_dir);
+    char why[PATH_MAX + 128];
+    rc = app_data_lock(a->data_dir, &a->lock_fd, why, sizeof(why));
     if (rc < 0) {
-        log_error_kv(LOG_KV({"path", a->data_dir}), "create data directory: %s",
-                     horus_strerror(rc));
+        log_error_kv(LOG_KV({"path", a->data_dir}), "%s", why);
         goto out;
     }
     a->api.started_ms = clock_realtime_ms(clock_system());
@@ -267,6 +311,29 @@ static int start(struct app *a)
     }
     a->node_id = node_id_load(a->db);
     provision_cameras(a, snap);
+
+    a->retention = rec_retention_new(&(struct rec_retention_options){
+        .db = a->db,
+        .data_dir = a->data_dir,
+        .min_free_percent = c->storage.min_free_percent,
+        .metrics = a->metrics,
+    });
+    a->recorder = rec_recorder_new(&(struct rec_recorder_options){
+        .db = a->db,
+        .data_dir = a->data_dir,
+        .retention = a->retention,
+        .metrics = a->metrics,
+    });
+    rec_recorder_recover(a->recorder);
+    rc = rec_recorder_start(a->recorder);
+    if (rc == 0)
+        rc = rec_retention_start(a->retention);
+    if (rc < 0) {
+        log_error("start recorder threads: %s", horus_strerror(rc));
+        goto out;
+    }
+    a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
+    app_cameras_sync(a->cameras);
 
     a->api.db = a->db;
     a->api.metrics = a->metrics;
@@ -315,12 +382,18 @@ static void stop(struct app *a)
 {
     http_server_stop(a->http);
     http_server_free(a->http);
-    sto_close(a->db);
+    /* Ingest stops before the recorder closes and indexes the open segments. */
+    app_cameras_free(a->cameras);
+    rec_recorder_free(a->recorder);
+    rec_retention_free(a->retention);
+    sto_close(a->db); /* drains the index rows queued above */
     free(a->node_id);
     metrics_registry_free(a->metrics);
     cfg_holder_free(a->config);
     free(a->data_dir);
     free(a->config_path);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd);
 }
 
 int app_serve(const struct app_overrides *ov)
@@ -342,7 +415,7 @@ int app_serve(const struct app_overrides *ov)
     horus_thread_set_name("main");
     crash_handler_install();
 
-    struct app a = {.ov = ov};
+    struct app a = {.ov = ov, .lock_fd = -1};
     static struct watchdog wd;
     if (ov->config_path)
         a.config_path = realpath(ov->config_path, NULL);
@@ -370,6 +443,11 @@ int app_serve(const struct app_overrides *ov)
         }
         if (sig == SIGTERM || sig == SIGINT)
             break;
+        app_cameras_sync(a.cameras);
+        unsigned online, failed;
+        app_cameras_counts(a.cameras, &online, &failed);
+        atomic_store(&a.api.health.cameras_online, online);
+        atomic_store(&a.api.health.cameras_failed, failed);
         api_health_refresh(&a.api);
         log_flush();
     }

@@ -54,6 +54,31 @@ int app_serve(const struct app_overrides *ov);
 /* Loads path (NULL = defaults) and prints every error to stderr as FILE:LINE:COL: key: reason. */
 int app_config_load(const char *path, cfg_snapshot **out);
 
+/*
+ * Takes <data_dir>/horus.lock (flock, non-blocking) so that two daemons, or
+ * a daemon and `horus check`, never work on the same data. Creates
+ * data_dir. On success *fd holds the lock until closed. On failure writes
+ * a sentence into why (naming the holder's pid) and returns -EBUSY or -errno.
+ */
+int app_data_lock(const char *data_dir, int *fd, char *why, size_t size);
+
+/* `horus check`: compare the index with the files. Returns the exit code. */
+int app_check(const struct app_overrides *ov, bool repair, bool verify);
+
+/* ---- camera supervisor (app_cameras.c) ---- */
+
+typedef struct app_cameras app_cameras;
+struct rec_recorder;
+
+/* Returns a new supervisor; nothing runs until the first sync. Thread: main. */
+app_cameras *app_cameras_new(sto_db *db, struct rec_recorder *recorder, metrics_registry *metrics);
+/* Starts, restarts and stops camera pipelines to match the database. Thread: main. */
+void app_cameras_sync(app_cameras *s);
+/* Cameras receiving media, and cameras whose last attempt failed. Thread: main. */
+void app_cameras_counts(app_cameras *s, unsigned *online, unsigned *failed);
+/* Stops every pipeline and frees s. NULL is a no-op. Thread: main. */
+void app_cameras_free(app_cameras *s);
+
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);
 

@@ -26,6 +26,10 @@ static void usage(FILE *fp)
                 "  check-config [--print] FILE\n"
                 "                         validate FILE; exit 0 if valid, 2 if not;\n"
                 "                         --print shows the effective config, secrets masked\n"
+                "  check [-c FILE] [--data DIR] [--repair] [--verify]\n"
+                "                         compare the recordings index with the files (horus\n"
+                "                         stopped); --repair fixes it, --verify also hashes\n"
+                "                         every file; exit 0 clean, 1 problems remain\n"
                 "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
                 "                         connect to an RTSP camera and print its streams as\n"
                 "                         JSON; --seconds reads N seconds (reconnecting);\n"
@@ -75,6 +79,33 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     }
     return app_serve(&ov);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    struct app_overrides ov = {0};
+    bool repair = false, verify = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--repair") == 0) {
+            repair = true;
+        } else if (strcmp(a, "--verify") == 0) {
+            verify = true;
+        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--data") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "horus check: option '%s' needs a value\n", a);
+                return 2;
+            }
+            if (a[1] == 'c' || a[2] == 'c')
+                ov.config_path = argv[++i];
+            else
+                ov.data_dir = argv[++i];
+        } else {
+            fprintf(stderr, "horus check: unknown argument '%s'\n", a);
+            return 2;
+        }
+    }
+    return app_check(&ov, repair, verify);
 }
 
 static int cmd_check_config(int argc, char **argv)
@@ -217,6 +248,8 @@ int main(int argc, char **argv)
         return cmd_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "probe") == 0)
         return cmd_probe(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;

@@ -36,6 +36,8 @@ struct api_health_cache {
     _Atomic uint64_t disk_free_bytes;
     _Atomic uint64_t disk_total_bytes;
     _Atomic unsigned cameras_total;
+    _Atomic unsigned cameras_online; /* set by main from the camera supervisor */
+    _Atomic unsigned cameras_failed;
 };
 
 struct api_context {

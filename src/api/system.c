@@ -83,7 +83,8 @@ static int health_get(http_request *req, void *arg)
                      "\"bus\":{\"status\":\"disabled\"}}",
                      db_ok && disk_ok ? "ok" : "degraded", horus_version(),
                      (long long)(up_ms / 1000), (long long)(up_ms % 1000),
-                     atomic_load(&ctx->health.cameras_total), 0u, 0u, disk_ok ? "ok" : "unwritable",
+                     atomic_load(&ctx->health.cameras_total), atomic_load(&ctx->health.cameras_online),
+        atomic_load(&ctx->health.cameras_failed), disk_ok ? "ok" : "unwritable",
                      ctx->data_dir_json, (unsigned long long)free_b, (unsigned long long)total_b,
                      free_hundredths / 100, free_hundredths % 100, db_ok ? "ok" : "unreachable",
                      sto_backend_name(ctx->db), sto_schema_version(ctx->db));

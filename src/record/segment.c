@@ -580,3 +580,47 @@ out:
         rec_segment_info_release(info);
     return rc;
 }
+
+int rec_segment_inspect(const char *path, struct rec_segment_info *info, uint64_t *file_size)
+{
+    memset(info, 0, sizeof(*info));
+    *file_size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct rec_scan scan = {0};
+    uint8_t *map = MAP_FAILED;
+    struct stat st;
+    int rc = fstat(fd, &st) < 0 ? -errno : 0;
+    if (rc == 0 && st.st_size == 0)
+        rc = HORUS_EPARSE;
+    if (rc == 0) {
+        *file_size = (uint64_t)st.st_size;
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED)
+            rc = -errno;
+    }
+    if (rc == 0)
+        rc = rec_fmp4_scan(map, (size_t)st.st_size, &scan);
+    if (rc < 0)
+        goto out;
+    struct rec_sha256 sha;
+    uint8_t digest[32];
+    rec_sha256_init(&sha);
+    rec_sha256_update(&sha, map, (size_t)st.st_size);
+    rec_sha256_final(&sha, digest);
+    rec_sha256_hex(digest, info->sha256_hex);
+    info->path = horus_strdup(path);
+    info->start_wall_us = wall_from_path(path);
+    info->size_bytes = scan.valid_size;
+    fill_codecs(info, scan.tracks, scan.n_tracks);
+    rc = fill_index(info, scan.parts, scan.n_parts);
+out:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)st.st_size);
+    close(fd);
+    rec_scan_release(&scan);
+    if (rc < 0)
+        rec_segment_info_release(info);
+    return rc;
+}

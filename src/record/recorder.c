@@ -1,0 +1,525 @@
+/*
+ * DESIGN: the recorder thread of one volume ("rec-<volume>").
+ *
+ * Ingest threads call each rec_camera's sink; the sink only takes a
+ * reference to the packet and queues it (with a reference to the camera)
+ * on one bounded queue shared by every camera of the volume. A full queue
+ * refuses the packet: the sink counts the drop, and the recorder, seeing
+ * the count change, closes the camera's segment and resumes at the next
+ * keyframe, so a recording never contains a broken GOP. gap_cb works the
+ * same way. Ingest therefore never waits for the disk.
+ *
+ * The recorder thread keeps at most one open rec_segment per camera
+ * stream. A segment starts on a keyframe of the primary track (video, or
+ * audio for audio-only streams) and is cut at the first primary keyframe
+ * after segment_seconds; each camera's first segment is shorter by a
+ * per-camera amount so that 250 cameras do not all rotate in the same
+ * second. A codec, size or parameter-set change (new media_stream that is
+ * not media_stream_same_params) closes the segment, since the init section
+ * must change. Audio that appears after a segment opened joins the next.
+ *
+ * Closing a segment inserts its index row through the writer thread
+ * (batched with every other camera's rows). ENOSPC from the writer kicks
+ * retention; the segment stays usable (the writer truncates the failed
+ * part) and recording continues once space is back.
+ *
+ * Lifetime: a rec_camera is refcounted: the recorder's list holds one
+ * reference, each queued packet one more. rec_recorder_remove queues a
+ * removal behind the camera's packets; the recorder closes the segment,
+ * unlinks the camera and drops the list's reference.
+ *
+ * Lock order: cameras_lock only; never held across I/O.
+ */
+#include "recorder.h"
+
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "queue.h"
+#include "record.h"
+#include "thread.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_MODULE "record"
+
+struct rec_camera {
+    media_sink sink; /* first: the sink pointer is the camera pointer */
+    _Atomic int refs;
+    rec_recorder *r; /* borrowed */
+    char *camera;
+    char *stream;
+    _Atomic uint64_t drops; /* packets the sink could not queue */
+    _Atomic uint64_t gaps; /* gap_cb calls */
+    struct rec_camera *next; /* in r->cameras, under cameras_lock */
+    /* Recorder thread only: */
+    uint64_t drops_seen, gaps_seen;
+    rec_segment *seg;
+    media_stream *video, *audio; /* latest streams seen (owned refs) */
+    media_stream *seg_video, *seg_audio; /* streams of the open segment (owned refs) */
+    int64_t segment_90k;
+    int64_t first_segment_90k;
+    int64_t audio_only_since_us; /* first audio packet while no video was seen; 0 = none */
+    unsigned nsegments;
+    char dir[PATH_MAX];
+    metrics_series *m_segments, *m_bytes, *m_dropped, *m_errors;
+};
+
+struct rec_msg {
+    rec_camera *cam; /* owned reference */
+    media_packet *pkt; /* owned reference; NULL = remove the camera */
+};
+
+struct rec_recorder {
+    struct rec_recorder_options opt;
+    char *data_dir;
+    char *volume;
+    horus_queue *queue; /* of struct rec_msg */
+    pthread_t thread;
+    bool is_started;
+    pthread_mutex_t cameras_lock;
+    rec_camera *cameras;
+    metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors;
+};
+
+static void camera_unref(rec_camera *c)
+{
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    media_stream_unref(c->video);
+    media_stream_unref(c->audio);
+    media_stream_unref(c->seg_video);
+    media_stream_unref(c->seg_audio);
+    free(c->camera);
+    free(c->stream);
+    free(c);
+}
+
+static void msg_free(void *item)
+{
+    struct rec_msg *m = item;
+    media_packet_unref(m->pkt);
+    camera_unref(m->cam);
+    free(m);
+}
+
+/* ---- sink callbacks: ingest thread ---- */
+
+static void sink_packet(media_sink *sink, media_packet *pkt)
+{
+    rec_camera *c = (rec_camera *)sink;
+    struct rec_msg *m = horus_malloc(sizeof(*m));
+    atomic_fetch_add(&c->refs, 1);
+    m->cam = c;
+    m->pkt = media_packet_ref(pkt);
+    if (queue_push(c->r->queue, m) < 0) {
+        atomic_fetch_add(&c->drops, 1);
+        metrics_counter_inc(c->m_dropped);
+        msg_free(m);
+    }
+}
+
+static void sink_stream(media_sink *sink, media_stream *stream)
+{
+    /* Streams travel with their packets; a change is detected there. */
+}
+
+static void sink_gap(media_sink *sink, const char *reason)
+{
+    rec_camera *c = (rec_camera *)sink;
+    atomic_fetch_add(&c->gaps, 1);
+}
+
+static const struct media_sink_ops sink_ops = {
+    .stream_cb = sink_stream,
+    .packet_cb = sink_packet,
+    .gap_cb = sink_gap,
+};
+
+/* ---- recorder thread ---- */
+
+static void row_done(int rc, void *arg)
+{
+    char *path = arg;
+    if (rc < 0)
+        log_error_kv(LOG_KV({"path", path}), "index segment: %s", horus_strerror(rc));
+    free(path);
+}
+
+/* Inserts the index row for a closed segment. */
+static void index_segment(rec_recorder *r, const char *camera, const char *stream,
+                          const struct rec_segment_info *info)
+{
+    size_t dlen = strlen(r->data_dir);
+    const char *rel = info->path;
+    if (strncmp(rel, r->data_dir, dlen) == 0 && rel[dlen] == '/')
+        rel += dlen + 1;
+    char codec[80];
+    snprintf(codec, sizeof(codec), "%s%s%s", info->video_codec,
+             info->video_codec[0] && info->audio_codec[0] ? "," : "", info->audio_codec);
+    struct sto_recording row = {
+        .camera_id = (char *)camera,
+        .stream = (char *)stream,
+        .start_us = info->start_wall_us,
+        .end_us = info->end_wall_us,
+        .path = (char *)rel,
+        .bytes = info->size_bytes,
+        .codec = codec,
+        .width = info->width,
+        .height = info->height,
+        .sha256 = (char *)info->sha256_hex,
+        .fragments = info->index,
+        .fragments_size = info->index_size,
+    };
+    char *path_copy = horus_strdup(rel);
+    int rc = sto_recording_insert_async(r->opt.db, &row, row_done, path_copy);
+    if (rc < 0) {
+        log_error_kv(LOG_KV({"camera", camera}, {"path", rel}),
+                     "index segment: %s (the file stays; horus check --repair adds it)",
+                     horus_strerror(rc));
+        free(path_copy);
+    }
+}
+
+/* Closes and indexes c's segment. Returns its end (UTC us), or 0 when nothing was kept. */
+static int64_t close_segment(rec_recorder *r, rec_camera *c, const char *why)
+{
+    if (!c->seg)
+        return 0;
+    struct rec_segment_info info;
+    memset(&info, 0, sizeof(info));
+    int rc = rec_segment_close(c->seg, &info);
+    c->seg = NULL;
+    media_stream_unref(c->seg_video);
+    media_stream_unref(c->seg_audio);
+    c->seg_video = c->seg_audio = NULL;
+    if (rc == -ENODATA)
+        return 0;
+    if (rc < 0) {
+        metrics_counter_inc(c->m_errors);
+        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                     "close segment: %s; kept up to its last complete part", horus_strerror(rc));
+    }
+    if (info.path) {
+        index_segment(r, c->camera, c->stream, &info);
+        metrics_counter_inc(c->m_segments);
+        metrics_counter_add(c->m_bytes, (double)info.size_bytes);
+        log_debug_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}, {"reason", why}),
+                     "segment closed: %s", info.path);
+    }
+    int64_t end = info.path ? info.end_wall_us : 0;
+    rec_segment_info_release(&info);
+    return end;
+}
+
+/*
+ * Opens a segment starting with pkt. start_wall_us is where the previous
+ * segment ended when this one continues it without a gap (0 otherwise): the
+ * recording then stays contiguous even when the wall-clock mapping of
+ * individual packets jitters by a frame.
+ */
+static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int64_t continues_us)
+{
+    int64_t start = pkt->wall_us;
+    if (continues_us && llabs(start - continues_us) < 2000000)
+        start = continues_us;
+    media_stream *streams[2];
+    size_t n = 0;
+    if (c->video)
+        streams[n++] = c->video;
+    if (c->audio)
+        streams[n++] = c->audio;
+    struct rec_segment_options so = {.part_duration_ms = r->opt.part_duration_ms};
+    int rc = rec_segment_open(c->dir, start, streams, n, &so, &c->seg);
+    if (rc < 0) {
+        c->seg = NULL;
+        metrics_counter_inc(c->m_errors);
+        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                     "open segment in '%s': %s", c->dir, horus_strerror(rc));
+        if (rc == -ENOSPC && r->opt.retention)
+            rec_retention_kick(r->opt.retention);
+        return;
+    }
+    c->seg_video = c->video ? media_stream_ref(c->video) : NULL;
+    c->seg_audio = c->audio ? media_stream_ref(c->audio) : NULL;
+    c->nsegments++;
+}
+
+/* Replaces *slot with s; returns true when the parameters changed. */
+static bool track_stream(media_stream **slot, media_stream *s)
+{
+    if (*slot == s)
+        return false;
+    bool is_changed = *slot && !media_stream_same_params(*slot, s);
+    media_stream_unref(*slot);
+    *slot = media_stream_ref(s);
+    return is_changed;
+}
+
+static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
+{
+    uint64_t drops = atomic_load(&c->drops), gaps = atomic_load(&c->gaps);
+    if (drops != c->drops_seen || gaps != c->gaps_seen) {
+        const char *why = drops != c->drops_seen ? "packets dropped" : "source gap";
+        c->drops_seen = drops;
+        c->gaps_seen = gaps;
+        close_segment(r, c, why);
+    }
+    media_stream *s = pkt->stream;
+    bool is_video = s->kind == MEDIA_KIND_VIDEO;
+    if (track_stream(is_video ? &c->video : &c->audio, s))
+        close_segment(r, c, "stream parameters changed");
+    bool is_primary = is_video || !c->video;
+    int64_t continues_us = 0;
+    if (c->seg && is_primary && pkt->is_keyframe) {
+        int64_t target = c->nsegments == 1 ? c->first_segment_90k : c->segment_90k;
+        if (rec_segment_duration_90k(c->seg) >= target)
+            continues_us = close_segment(r, c, "length reached");
+    }
+    if (!c->seg) {
+        if (!is_primary || !pkt->is_keyframe)
+            return; /* a segment starts on a primary keyframe */
+        /*
+         * Ingest announces each track with its first packet, and audio often
+         * arrives first: give video 3 s to show up before recording a
+         * stream as audio-only.
+         */
+        if (!is_video) {
+            if (!c->audio_only_since_us)
+                c->audio_only_since_us = pkt->wall_us;
+            if (pkt->wall_us - c->audio_only_since_us < 3000000)
+                return;
+        }
+        open_segment(r, c, pkt, continues_us);
+        if (!c->seg)
+            return;
+    }
+    /* A track that appeared after the segment opened joins the next one. */
+    if ((is_video && s != c->seg_video) || (!is_video && s != c->seg_audio))
+        return;
+    int rc = rec_segment_push(c->seg, pkt);
+    if (rc == 0 || rc == -EAGAIN)
+        return;
+    metrics_counter_inc(c->m_errors);
+    log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                 "write part: %s; the part is lost, recording continues", horus_strerror(rc));
+    if (rc == -ENOSPC && r->opt.retention)
+        rec_retention_kick(r->opt.retention);
+}
+
+static void unlink_camera(rec_recorder *r, rec_camera *c)
+{
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera **p = &r->cameras; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
+}
+
+static void *recorder_main(void *arg)
+{
+    rec_recorder *r = arg;
+    void *batch[256];
+    for (;;) {
+        int n = queue_pop_batch(r->queue, batch, HORUS_ARRAY_LEN(batch), 1000);
+        if (n == HORUS_ESTOPPED)
+            break;
+        for (int i = 0; i < n; i++) {
+            struct rec_msg *m = batch[i];
+            if (m->pkt) {
+                handle_packet(r, m->cam, m->pkt);
+            } else {
+                /* The message carries the list's reference; msg_free drops it. */
+                close_segment(r, m->cam, "camera removed");
+                unlink_camera(r, m->cam);
+            }
+            msg_free(m);
+        }
+    }
+    return NULL;
+}
+
+/* ---- public ---- */
+
+rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
+{
+    rec_recorder *r = horus_calloc(1, sizeof(*r));
+    r->opt = *opt;
+    r->data_dir = horus_strdup(opt->data_dir);
+    r->volume = horus_strdup(opt->volume ? opt->volume : "0");
+    r->opt.data_dir = r->data_dir;
+    r->opt.volume = r->volume;
+    if (!r->opt.clock)
+        r->opt.clock = clock_system();
+    r->queue = queue_new(opt->queue_max ? opt->queue_max : 65536);
+    pthread_mutex_init(&r->cameras_lock, NULL);
+    r->f_segments = metrics_family_add(
+        opt->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                             .name = "horus_record_segments_total",
+                                             .help = "Segment files closed and indexed",
+                                             .labels = "camera,stream"});
+    r->f_bytes = metrics_family_add(opt->metrics,
+                                    &(struct metrics_desc){.type = METRICS_COUNTER,
+                                                           .name = "horus_record_bytes_total",
+                                                           .help = "Bytes of closed segment files",
+                                                           .labels = "camera,stream"});
+    r->f_dropped = metrics_family_add(
+        opt->metrics,
+        &(struct metrics_desc){.type = METRICS_COUNTER,
+                               .name = "horus_record_dropped_packets_total",
+                               .help = "Packets not recorded because the recorder queue was full",
+                               .labels = "camera,stream"});
+    r->f_errors = metrics_family_add(
+        opt->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                             .name = "horus_record_write_errors_total",
+                                             .help = "Failed segment opens, part writes, closes",
+                                             .labels = "camera,stream"});
+    return r;
+}
+
+int rec_recorder_start(rec_recorder *r)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "rec-%s", r->volume);
+    int rc = horus_thread_start(&r->thread, name, recorder_main, r);
+    if (rc == 0)
+        r->is_started = true;
+    return rc;
+}
+
+/* FNV-1a: a stable per-camera number for staggering rotations. */
+static uint32_t name_hash(const char *a, const char *b)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = a; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    for (const char *p = b; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *stream,
+                             int64_t segment_seconds)
+{
+    rec_camera *c = horus_calloc(1, sizeof(*c));
+    c->sink.ops = &sink_ops;
+    atomic_init(&c->refs, 1);
+    c->r = r;
+    c->camera = horus_strdup(camera);
+    c->stream = horus_strdup(stream);
+    c->segment_90k = (segment_seconds > 0 ? segment_seconds : 60) * 90000;
+    /* The first segment is 50-100% long, different per camera. */
+    c->first_segment_90k =
+        c->segment_90k / 2 + (int64_t)(name_hash(camera, stream) % (uint32_t)(c->segment_90k / 2));
+    snprintf(c->dir, sizeof(c->dir), "%s/recordings/%s/%s", r->data_dir, camera, stream);
+    c->m_segments = metrics_series_get(r->f_segments, camera, stream);
+    c->m_bytes = metrics_series_get(r->f_bytes, camera, stream);
+    c->m_dropped = metrics_series_get(r->f_dropped, camera, stream);
+    c->m_errors = metrics_series_get(r->f_errors, camera, stream);
+    pthread_mutex_lock(&r->cameras_lock);
+    c->next = r->cameras;
+    r->cameras = c;
+    pthread_mutex_unlock(&r->cameras_lock);
+    return c;
+}
+
+media_sink *rec_camera_sink(rec_camera *c)
+{
+    return &c->sink;
+}
+
+void rec_recorder_remove(rec_recorder *r, rec_camera *c)
+{
+    struct rec_msg *m = horus_calloc(1, sizeof(*m));
+    m->cam = c; /* takes over the caller's (the list's) reference */
+    /* A removal must not be lost: wait for room behind the camera's packets. */
+    while (queue_push(r->queue, m) == -EAGAIN)
+        usleep(1000);
+}
+
+void rec_recorder_free(rec_recorder *r)
+{
+    if (!r)
+        return;
+    queue_close(r->queue);
+    if (r->is_started)
+        pthread_join(r->thread, NULL);
+    queue_free(r->queue, msg_free);
+    /* Close what is still open; the writer thread indexes the rows. */
+    rec_camera *c = r->cameras;
+    while (c) {
+        rec_camera *next = c->next;
+        close_segment(r, c, "shutdown");
+        camera_unref(c);
+        c = next;
+    }
+    pthread_mutex_destroy(&r->cameras_lock);
+    free(r->data_dir);
+    free(r->volume);
+    free(r);
+}
+
+/* ---- crash recovery ---- */
+
+static rec_recorder *recover_r; /* nftw has no user pointer; recovery runs once, at start */
+static int recovered;
+
+static int recover_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    size_t len = strlen(path);
+    if (type != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0)
+        return 0;
+    /* .../recordings/<camera>/<stream>/<date>/<time>.mp4.part */
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", path);
+    char *parts[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        char *slash = strrchr(buf, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        parts[i] = slash + 1;
+    }
+    const char *stream = parts[2], *camera = parts[3];
+    struct rec_segment_info info;
+    memset(&info, 0, sizeof(info));
+    int rc = rec_segment_recover(path, &info);
+    if (rc == HORUS_EPARSE) {
+        log_warn_kv(LOG_KV({"path", path}), "no complete init segment in a crashed file: removed");
+        unlink(path);
+    } else if (rc < 0) {
+        log_error_kv(LOG_KV({"path", path}), "recover segment: %s", horus_strerror(rc));
+    } else if (camera && stream) {
+        index_segment(recover_r, camera, stream, &info);
+        recovered++;
+        log_info_kv(LOG_KV({"camera", camera}, {"path", info.path}),
+                    "recovered a segment left open by a crash (%zu parts)", info.n_parts);
+    }
+    rec_segment_info_release(&info);
+    return 0;
+}
+
+int rec_recorder_recover(rec_recorder *r)
+{
+    char root[PATH_MAX];
+    snprintf(root, sizeof(root), "%s/recordings", r->data_dir);
+    if (access(root, F_OK) < 0)
+        return 0;
+    recover_r = r;
+    recovered = 0;
+    nftw(root, recover_one, 16, FTW_PHYS);
+    recover_r = NULL;
+    return recovered;
+}

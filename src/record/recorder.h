@@ -1,0 +1,69 @@
+/*
+ * Recorder: the "rec-<volume>" thread that turns every camera's media
+ * packets into segment files and index rows. (Folds into record.h once the
+ * segment writer's header settles; see #3.)
+ *
+ * Each recorded camera stream gets a rec_camera whose media_sink is handed
+ * to ingest. The sink callbacks run on the ingest thread and only queue: a
+ * full queue (slow disk) drops the packet, counts it, and makes the
+ * recorder resume the stream at its next keyframe, so ingest never waits
+ * for the disk.
+ */
+#ifndef HORUS_RECORD_RECORDER_H
+#define HORUS_RECORD_RECORDER_H
+
+#include "clock.h"
+#include "media.h"
+#include "metrics.h"
+#include "retention.h"
+#include "storage.h"
+
+#include <stdint.h>
+
+typedef struct rec_recorder rec_recorder;
+typedef struct rec_camera rec_camera;
+
+struct rec_recorder_options {
+    sto_db *db; /* borrowed */
+    const char *data_dir; /* borrowed: files go to <data_dir>/recordings/... */
+    const char *volume; /* thread name suffix and metric label; default "0" */
+    size_t queue_max; /* packets queued across cameras; 0 = 65536 */
+    uint32_t part_duration_ms; /* 0 = the writer's default (200 ms) */
+    rec_retention *retention; /* borrowed, may be NULL: kicked on ENOSPC */
+    metrics_registry *metrics; /* borrowed */
+    const horus_clock *clock; /* borrowed; NULL = system */
+};
+
+/* Creates the recorder (no thread yet). Returns a new object. */
+rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt);
+
+/*
+ * Closes every .part file a crash left under <data_dir>/recordings at its
+ * last complete part, renames it and inserts its index row. Returns the
+ * number of segments recovered. Call before rec_recorder_start. Thread: any.
+ */
+int rec_recorder_recover(rec_recorder *r);
+
+int rec_recorder_start(rec_recorder *r);
+
+/*
+ * Adds a recorded stream. segment_seconds is the target length (cut at the
+ * first keyframe after it). Returns a new rec_camera; its sink is valid
+ * until rec_recorder_remove. Thread: any.
+ */
+rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *stream,
+                             int64_t segment_seconds);
+
+/* The sink to give to ingest. Borrowed from c. */
+media_sink *rec_camera_sink(rec_camera *c);
+
+/*
+ * Stops recording c: its open segment is closed and indexed on the recorder
+ * thread. Call after ingest stopped calling the sink. c is freed. Thread: any.
+ */
+void rec_recorder_remove(rec_recorder *r, rec_camera *c);
+
+/* Closes every open segment, indexes it, stops the thread and frees r. NULL is a no-op. */
+void rec_recorder_free(rec_recorder *r);
+
+#endif

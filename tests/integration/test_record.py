@@ -1,0 +1,197 @@
+"""Recording end to end: horus-camsim cameras recorded by a real daemon into
+fMP4 segments, checked with ffprobe and against the index; crash recovery
+after kill -9; retention by size; cameras added and removed at run time."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import require_tool
+
+
+def cams_yaml(camsim, ids, segment=2, extra=""):
+    out = "cameras:\n"
+    for i, cam in enumerate(ids, start=1):
+        out += (f"  - id: {cam}\n    url: \"{camsim.url(i)}\"\n"
+                f"    record:\n      segment_seconds: {segment}\n{extra}")
+    return out
+
+
+def rows(h):
+    db = sqlite3.connect(h.data / "horus.db")
+    try:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute(
+            "SELECT camera_id, stream, start_us, end_us, path, bytes, codec, width, height,"
+            " sha256, length(fragments) AS index_bytes FROM recordings"
+            " ORDER BY camera_id, start_us")]
+    finally:
+        db.close()
+
+
+def probe(path):
+    ffprobe = require_tool("ffprobe")
+    out = subprocess.run([ffprobe, "-v", "error", "-count_packets", "-show_entries",
+                          "stream=codec_name,codec_type,width,height,nb_read_packets,start_time,"
+                          "duration", "-of", "json", str(path)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip() == "", out.stderr
+    return json.loads(out.stdout)["streams"]
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_three_cameras_record_valid_contiguous_segments(camsim_factory, horus_factory):
+    sim = camsim_factory(paths=3)
+    h = horus_factory(cams_yaml(sim, ["a", "b", "c"]))
+    wait_until(lambda: h.get_json("/health")[1]["cameras"]["online"] == 3, 15, "3 online")
+    time.sleep(7)
+    assert h.stop() == 0
+    recs = rows(h)
+    for cam in "abc":
+        mine = [r for r in recs if r["camera_id"] == cam]
+        assert len(mine) >= 3, (cam, mine)
+        for prev, cur in zip(mine, mine[1:]):
+            # Contiguous: the next segment starts where the previous ended.
+            assert cur["start_us"] == prev["end_us"], (prev, cur)
+        for r in mine:
+            path = h.data / r["path"]
+            assert path.stat().st_size == r["bytes"]
+            assert r["codec"].startswith("avc1.") and (r["width"], r["height"]) == (640, 360)
+            assert r["index_bytes"] > 0
+            (video,) = probe(path)
+            assert video["codec_name"] == "h264"
+            seconds = (r["end_us"] - r["start_us"]) / 1e6
+            # 25 fps: the file holds the frames the index says it covers.
+            assert abs(int(video["nb_read_packets"]) - seconds * 25) <= 1, (r, video)
+    assert not list(h.data.rglob("*.part")), "a segment was left open at shutdown"
+
+
+def test_h265_with_bframes_and_aac_records_both_tracks(camsim_factory, horus_factory):
+    sim = camsim_factory(args=["--codec", "h265", "--bframes", "--audio"])
+    h = horus_factory(cams_yaml(sim, ["cam"]))
+    wait_until(lambda: len(rows(h)) >= 2, 20, "two H.265 segments")
+    assert h.stop() == 0
+    for r in rows(h):
+        assert r["codec"].startswith("hvc1.") and "mp4a.40.2" in r["codec"], r
+        kinds = {s["codec_type"]: s for s in probe(h.data / r["path"])}
+        assert kinds["video"]["codec_name"] == "hevc"
+        assert kinds["audio"]["codec_name"] == "aac"
+
+
+def test_kill_9_loses_at_most_a_second_and_restart_recovers_the_segment(camsim_factory,
+                                                                       horus_factory, tmp_path):
+    sim = camsim_factory()
+    yaml = cams_yaml(sim, ["cam"], segment=60)
+    h = horus_factory(yaml)
+    wait_until(lambda: list(h.data.rglob("*.mp4.part")), 15, "an open segment")
+    time.sleep(4)
+    killed_at_us = time.time() * 1e6
+    os.killpg(h.proc.popen.pid, signal.SIGKILL)
+    h.proc.popen.wait()
+    assert list(h.data.rglob("*.mp4.part"))
+    # Restart on the same data: the crashed segment is recovered and indexed.
+    h2 = horus_factory(yaml, extra_args=["--data", str(h.data)], name="restarted")
+    h2.wait_for_log(lambda l: "recovered a segment" in l.get("msg", ""))
+    assert h2.stop() == 0
+    recs = rows(h)  # h2 ran on h's data directory
+    first = recs[0]
+    (video,) = probe(h.data / first["path"])
+    assert int(video["nb_read_packets"]) >= 4 * 25
+    lost_s = (killed_at_us - first["end_us"]) / 1e6
+    assert lost_s <= 1.0, f"lost {lost_s:.3f} s of video on kill -9"
+
+
+def test_retention_by_bytes_deletes_the_oldest_first(camsim_factory, horus_factory):
+    sim = camsim_factory()
+    h = horus_factory(cams_yaml(sim, ["cam"], extra="      max_bytes: 300kB\n"))
+    wait_until(lambda: len(rows(h)) >= 3, 30, "three segments")
+    first = rows(h)[0]
+    # The camera's cap is enforced by the next pass; trigger it by reloading.
+    h.proc.signal(signal.SIGHUP)
+
+    def trimmed():
+        recs = rows(h)
+        return recs and recs[0]["start_us"] > first["start_us"] and recs
+    recs = wait_until(trimmed, 75, "retention to delete the oldest segment")
+    assert not (h.data / first["path"]).exists()
+    assert sum(r["bytes"] for r in recs) <= 300_000 + max(r["bytes"] for r in recs)
+    _, _, metrics = h.request("GET", "/metrics")
+    assert 'horus_retention_deleted_segments_total{reason="cap"}' in metrics.decode()
+
+
+def test_a_camera_added_through_the_api_records_within_seconds_and_stops_when_deleted(
+        camsim_factory, horus_factory):
+    sim = camsim_factory()
+    h = horus_factory()
+    body = {"id": "live", "url": sim.url(1), "record": {"segment_seconds": 2}}
+    assert h.request("POST", "/api/v1/cameras", body)[0] == 201
+    wait_until(lambda: list(h.data.rglob("*.mp4.part")), 5, "recording to start")
+    assert h.request("DELETE", "/api/v1/cameras/live")[0] == 204
+    wait_until(lambda: not list(h.data.rglob("*.mp4.part")), 5, "the open segment to close")
+    assert h.get_json("/health")[1]["cameras"]["total"] == 0
+
+
+def run_check(h, *args):
+    from conftest import HORUS_BIN
+    return subprocess.run([HORUS_BIN, "check", "--data", str(h.data), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_horus_check_finds_and_repairs_an_orphan_file_and_a_missing_file(camsim_factory,
+                                                                        horus_factory):
+    sim = camsim_factory()
+    h = horus_factory(cams_yaml(sim, ["cam"]))
+    wait_until(lambda: len(rows(h)) >= 3, 30, "three segments")
+    # While the daemon runs, check refuses: both need the data directory alone.
+    r = run_check(h)
+    assert r.returncode == 1 and "in use by another horus" in r.stderr, r.stderr
+    assert h.stop() == 0
+    recs = rows(h)
+    assert run_check(h).returncode == 0
+    # A file whose row is lost (orphan) and a row whose file is lost (missing).
+    db = sqlite3.connect(h.data / "horus.db")
+    db.execute("DELETE FROM recordings WHERE path = ?", (recs[0]["path"],))
+    db.commit()
+    db.close()
+    (h.data / recs[1]["path"]).unlink()
+    r = run_check(h)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"orphan file    {recs[0]['path']}" in r.stdout
+    assert f"missing file   {recs[1]['path']}" in r.stdout
+    assert "2 problems, 0 repaired" in r.stdout
+    r = run_check(h, "--repair")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 problems, 2 repaired" in r.stdout
+    r = run_check(h, "--verify")
+    assert r.returncode == 0 and "0 problems" in r.stdout, r.stdout
+    after = {x["path"]: x for x in rows(h)}
+    assert recs[0]["path"] in after and recs[1]["path"] not in after
+    assert after[recs[0]["path"]]["bytes"] == recs[0]["bytes"]
+
+
+def test_horus_check_verify_detects_changed_contents(camsim_factory, horus_factory):
+    sim = camsim_factory()
+    h = horus_factory(cams_yaml(sim, ["cam"]))
+    wait_until(lambda: len(rows(h)) >= 2, 30, "two segments")
+    assert h.stop() == 0
+    victim = h.data / rows(h)[0]["path"]
+    data = bytearray(victim.read_bytes())
+    data[-10] ^= 0xFF  # flip a bit in the last sample, same size
+    victim.write_bytes(bytes(data))
+    assert run_check(h).returncode == 0  # sizes alone look fine
+    r = run_check(h, "--verify")
+    assert r.returncode == 1 and "hash mismatch" in r.stdout, r.stdout
