@@ -334,6 +334,8 @@ static int start(struct app *a)
     }
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
     app_cameras_sync(a->cameras);
+    unsigned online, failed;
+    app_cameras_refresh_status(a->cameras, &online, &failed);
 
     a->api.db = a->db;
     a->api.metrics = a->metrics;
@@ -344,6 +346,8 @@ static int start(struct app *a)
     a->api.node_id = a->node_id;
     a->api.config_json_cb = config_json;
     a->api.config_json_arg = a;
+    a->api.camera_status_cb = app_cameras_status;
+    a->api.camera_status_arg = a->cameras;
     api_health_refresh(&a->api);
 
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
@@ -445,7 +449,7 @@ int app_serve(const struct app_overrides *ov)
             break;
         app_cameras_sync(a.cameras);
         unsigned online, failed;
-        app_cameras_counts(a.cameras, &online, &failed);
+        app_cameras_refresh_status(a.cameras, &online, &failed);
         atomic_store(&a.api.health.cameras_online, online);
         atomic_store(&a.api.health.cameras_failed, failed);
         api_health_refresh(&a.api);

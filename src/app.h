@@ -74,8 +74,13 @@ struct rec_recorder;
 app_cameras *app_cameras_new(sto_db *db, struct rec_recorder *recorder, metrics_registry *metrics);
 /* Starts, restarts and stops camera pipelines to match the database. Thread: main. */
 void app_cameras_sync(app_cameras *s);
-/* Cameras receiving media, and cameras whose last attempt failed. Thread: main. */
-void app_cameras_counts(app_cameras *s, unsigned *online, unsigned *failed);
+/*
+ * Rebuilds the status snapshot the API reads and counts cameras receiving
+ * media and cameras whose last attempt failed. Thread: main, after sync.
+ */
+void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *failed);
+/* api_context.camera_status_cb: looks id up in the snapshot. Thread: any. */
+bool app_cameras_status(void *arg, const char *id, struct api_camera_status *out);
 /* Stops every pipeline and frees s. NULL is a no-op. Thread: main. */
 void app_cameras_free(app_cameras *s);
 

@@ -24,6 +24,7 @@
 #include "mem.h"
 #include "recorder.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +40,26 @@ struct running {
     bool is_seen; /* still wanted in this pass */
 };
 
+struct status_entry {
+    char *id; /* owned */
+    struct api_camera_status st;
+};
+
 struct app_cameras {
     sto_db *db;
     rec_recorder *recorder;
     metrics_registry *metrics;
-    struct running *list;
+    struct running *list; /* main thread only */
+    /* What HTTP threads read: rebuilt by app_cameras_refresh_status. */
+    pthread_mutex_t status_lock;
+    struct status_entry *status;
+    size_t nstatus;
 };
 
 app_cameras *app_cameras_new(sto_db *db, rec_recorder *recorder, metrics_registry *metrics)
 {
     app_cameras *s = horus_calloc(1, sizeof(*s));
+    pthread_mutex_init(&s->status_lock, NULL);
     s->db = db;
     s->recorder = recorder;
     s->metrics = metrics;
@@ -189,19 +200,68 @@ void app_cameras_sync(app_cameras *s)
     sto_camera_list_free(to_start, nstart);
 }
 
-void app_cameras_counts(app_cameras *s, unsigned *online, unsigned *failed)
+static void status_free(struct status_entry *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i].id);
+    free(list);
+}
+
+void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *failed)
 {
     *online = *failed = 0;
-    for (struct running *r = s->list; r; r = r->next) {
-        if (!r->ingest)
+    size_t n = 0;
+    for (struct running *r = s->list; r; r = r->next)
+        n++;
+    struct status_entry *fresh = horus_calloc(n ? n : 1, sizeof(*fresh));
+    size_t i = 0;
+    for (struct running *r = s->list; r; r = r->next, i++) {
+        struct api_camera_status *st = &fresh[i].st;
+        fresh[i].id = horus_strdup(r->id);
+        st->is_recording = r->rec != NULL;
+        if (!r->ingest) {
+            snprintf(st->state, sizeof(st->state), "disabled");
+            snprintf(st->breaker, sizeof(st->breaker), "closed");
             continue;
-        struct ing_stream_status st;
-        ing_stream_status_get(r->ingest, &st);
-        if (st.is_up)
+        }
+        struct ing_stream_status is;
+        ing_stream_status_get(r->ingest, &is);
+        snprintf(st->breaker, sizeof(st->breaker), "%s", ing_breaker_state_name(is.breaker));
+        snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
+        st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
+        st->reconnects = is.reconnects;
+        const char *state = "connecting";
+        if (is.is_up) {
+            state = "streaming";
             (*online)++;
-        else if (st.reason != ING_REASON_NONE)
+        } else if (is.reason != ING_REASON_NONE) {
+            state = "failed";
             (*failed)++;
+        }
+        snprintf(st->state, sizeof(st->state), "%s", state);
     }
+    pthread_mutex_lock(&s->status_lock);
+    struct status_entry *old = s->status;
+    size_t nold = s->nstatus;
+    s->status = fresh;
+    s->nstatus = n;
+    pthread_mutex_unlock(&s->status_lock);
+    status_free(old, nold);
+}
+
+bool app_cameras_status(void *arg, const char *id, struct api_camera_status *out)
+{
+    app_cameras *s = arg;
+    bool is_found = false;
+    pthread_mutex_lock(&s->status_lock);
+    for (size_t i = 0; i < s->nstatus && !is_found; i++) {
+        if (strcmp(s->status[i].id, id) == 0) {
+            *out = s->status[i].st;
+            is_found = true;
+        }
+    }
+    pthread_mutex_unlock(&s->status_lock);
+    return is_found;
 }
 
 void app_cameras_free(app_cameras *s)
@@ -209,5 +269,7 @@ void app_cameras_free(app_cameras *s)
     if (!s)
         return;
     stop_where(s, is_any);
+    status_free(s->status, s->nstatus);
+    pthread_mutex_destroy(&s->status_lock);
     free(s);
 }

@@ -40,6 +40,16 @@ struct api_health_cache {
     _Atomic unsigned cameras_failed;
 };
 
+/* A camera's pipeline as the supervisor last saw it (for the camera's "status"). */
+struct api_camera_status {
+    char state[16]; /* "streaming", "connecting", "failed", "disabled", "stopped" */
+    char breaker[12]; /* "closed", "open", "half_open" */
+    char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
+    int64_t next_retry_unix_ms; /* 0 unless waiting to retry */
+    uint64_t reconnects;
+    bool is_recording;
+};
+
 struct api_context {
     sto_db *db; /* borrowed */
     metrics_registry *metrics; /* borrowed */
@@ -60,6 +70,12 @@ struct api_context {
      */
     json_t *(*config_json_cb)(void *arg);
     void *config_json_arg;
+    /*
+     * Fills *out for camera id; returns false when the supervisor does not
+     * run that camera (yet). NULL until main sets it. Thread: any.
+     */
+    bool (*camera_status_cb)(void *arg, const char *id, struct api_camera_status *out);
+    void *camera_status_arg;
 };
 
 /*

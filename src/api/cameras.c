@@ -24,19 +24,39 @@
 #define CAMERAS_PAGE_DEFAULT 100
 #define CAMERAS_PAGE_MAX 1000
 
-static json_t *camera_json(const struct sto_camera *c)
+static json_t *status_json(struct api_context *ctx, const struct sto_camera *c)
+{
+    struct api_camera_status st;
+    if (!ctx->camera_status_cb || !ctx->camera_status_cb(ctx->camera_status_arg, c->id, &st)) {
+        memset(&st, 0, sizeof(st));
+        snprintf(st.state, sizeof(st.state), "%s", c->enabled ? "stopped" : "disabled");
+        snprintf(st.breaker, sizeof(st.breaker), "closed");
+    }
+    json_t *retry = json_null();
+    if (st.next_retry_unix_ms > 0) {
+        char ts[32];
+        clock_format_rfc3339_ms(st.next_retry_unix_ms, ts, sizeof(ts));
+        retry = json_string(ts);
+    }
+    return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:b}", "state", st.state, "breaker", st.breaker,
+                     "last_error", st.last_error[0] ? st.last_error : NULL, "next_retry_at", retry,
+                     "reconnects", (json_int_t)st.reconnects, "recording", st.is_recording);
+}
+
+static json_t *camera_json(struct api_context *ctx, const struct sto_camera *c)
 {
     char url[1024], sub[1024], created[32], updated[32];
     cfg_mask_url(c->url, url, sizeof(url));
     cfg_mask_url(c->sub_url ? c->sub_url : "", sub, sizeof(sub));
     clock_format_rfc3339_ms(c->created_at_ms, created, sizeof(created));
     clock_format_rfc3339_ms(c->updated_at_ms, updated, sizeof(updated));
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:b, s:I, s:I, s:I}, s:b, s:s, s:s}", "id",
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:b, s:I, s:I, s:I}, s:b, s:s, s:s, s:o}", "id",
                      c->id, "name", c->name ? c->name : "", "url", url, "sub_url", sub, "enabled",
                      c->enabled, "record", "enabled", c->record_enabled, "segment_seconds",
                      (json_int_t)c->segment_seconds, "retention_days",
                      (json_int_t)c->retention_days, "max_bytes", (json_int_t)c->max_bytes,
-                     "provisioned", c->provisioned, "created_at", created, "updated_at", updated);
+                     "provisioned", c->provisioned, "created_at", created, "updated_at", updated,
+                     "status", status_json(ctx, c));
 }
 
 static int reply_validation(http_request *req, const char *field, const char *reason)
@@ -186,7 +206,7 @@ static int apply_body(http_request *req, json_t *body, struct sto_camera *c, con
             if (apply_record(req, v, c) < 0)
                 return -EINVAL;
         } else if (strcmp(key, "provisioned") == 0 || strcmp(key, "created_at") == 0 ||
-                   strcmp(key, "updated_at") == 0) {
+                   strcmp(key, "updated_at") == 0 || strcmp(key, "status") == 0) {
             continue; /* read-only fields a client may echo back */
         } else {
             char field[80];
@@ -242,7 +262,7 @@ static int cameras_list(http_request *req, void *arg)
         return http_reply_error(req, rc, "list cameras: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, camera_json(&list[i]));
+        json_array_append_new(items, camera_json(ctx, &list[i]));
     json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
     sto_camera_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
@@ -258,7 +278,7 @@ static int cameras_get(http_request *req, void *arg)
         return http_reply_error(req, rc, "camera '%s' does not exist", id);
     if (rc < 0)
         return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
-    json_t *j = camera_json(&c);
+    json_t *j = camera_json(ctx, &c);
     sto_camera_release(&c);
     return http_reply_json(req, 200, j);
 }
@@ -287,7 +307,7 @@ static int cameras_create(http_request *req, void *arg)
             char location[128];
             snprintf(location, sizeof(location), "/api/v1/cameras/%s", c.id);
             http_reply_header(req, "Location", location);
-            http_reply_json(req, 201, camera_json(&stored));
+            http_reply_json(req, 201, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
             http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
@@ -336,7 +356,7 @@ static int cameras_write(http_request *req, struct api_context *ctx, bool is_pat
         if (rc == 0)
             rc = sto_camera_get(ctx->db, id, &stored);
         if (rc == 0) {
-            http_reply_json(req, 200, camera_json(&stored));
+            http_reply_json(req, 200, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
             http_reply_error(req, rc, "update camera '%s': %s", id, horus_strerror(rc));

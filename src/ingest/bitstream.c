@@ -23,6 +23,14 @@ size_t ing_annexb_split(const uint8_t *buf, size_t size, struct ing_nal *nals, s
     if (max == 0)
         return 0;
     while (i + 3 <= size) {
+        /*
+         * A byte above 1 at i+2 rules out a start code beginning at i, i+1
+         * or i+2, so most of the payload is skipped three bytes at a time.
+         */
+        if (buf[i + 2] > 1) {
+            i += 3;
+            continue;
+        }
         if (buf[i] == 0 && buf[i + 1] == 0 && buf[i + 2] == 1) {
             if (start != SIZE_MAX) {
                 size_t end = i;

@@ -74,18 +74,17 @@ static inline int64_t fmp4_to_90k(int64_t v, uint32_t timescale)
     return x > lim ? lim : x < -lim ? -lim : (int64_t)x;
 }
 
-/* ---- SHA-256 (FIPS 180-4) ---- */
+/* ---- SHA-256 (libcrypto) ---- */
 
 struct rec_sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t fill;
+    void *ctx; /* owned: libcrypto EVP_MD_CTX; NULL after final or release */
 };
 
 void rec_sha256_init(struct rec_sha256 *c);
 void rec_sha256_update(struct rec_sha256 *c, const void *data, size_t n);
-void rec_sha256_final(struct rec_sha256 *c, uint8_t digest[32]);
+void rec_sha256_final(struct rec_sha256 *c, uint8_t digest[32]); /* also releases */
+/* Frees the state without a digest (an abandoned segment). Safe after final. */
+void rec_sha256_release(struct rec_sha256 *c);
 /* Writes 64 lowercase hex digits and a NUL. */
 void rec_sha256_hex(const uint8_t digest[32], char out[65]);
 

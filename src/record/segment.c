@@ -113,6 +113,7 @@ static void segment_free(rec_segment *seg)
     free(seg->dir_path);
     free(seg->parts);
     fmp4_buf_release(&seg->hdr);
+    rec_sha256_release(&seg->sha);
     free(seg);
     live_segments--;
 }

@@ -195,3 +195,25 @@ def test_horus_check_verify_detects_changed_contents(camsim_factory, horus_facto
     assert run_check(h).returncode == 0  # sizes alone look fine
     r = run_check(h, "--verify")
     assert r.returncode == 1 and "hash mismatch" in r.stdout, r.stdout
+
+
+def test_camera_status_reports_streaming_and_authentication_failures(horus_factory,
+                                                                     camsim_factory):
+    sim = camsim_factory(args=["--auth", "admin:right"], paths=2)
+    good = sim.url(1).replace("rtsp://", "rtsp://admin:right@")
+    bad = sim.url(2).replace("rtsp://", "rtsp://admin:wrong@")
+    h = horus_factory()
+    assert h.request("POST", "/api/v1/cameras", {"id": "good", "url": good})[0] == 201
+    assert h.request("POST", "/api/v1/cameras", {"id": "bad", "url": bad})[0] == 201
+
+    def status(cam):
+        return h.get_json(f"/api/v1/cameras/{cam}")[1]["status"]
+    st = wait_until(lambda: status("good")["state"] == "streaming" and status("good"), 10,
+                    "the good camera to stream")
+    assert st["recording"] is True and st["last_error"] is None
+    st = wait_until(lambda: status("bad")["state"] == "failed" and status("bad"), 10,
+                    "the bad camera to fail")
+    assert "authentication failed" in st["last_error"], st
+    assert "wrong" not in json.dumps(st)
+    health = h.get_json("/health")[1]["cameras"]
+    assert health == {"total": 2, "online": 1, "failed": 1}
