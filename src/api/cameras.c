@@ -268,16 +268,28 @@ static int cameras_list(http_request *req, void *arg)
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
+/*
+ * Reads camera id into *out. When it cannot (404 or a database error),
+ * replies and returns the error code, so the handler just returns.
+ */
+static int load_camera(http_request *req, struct api_context *ctx, const char *id,
+                       struct sto_camera *out)
+{
+    int rc = sto_camera_get(ctx->db, id, out);
+    if (rc == -ENOENT)
+        http_reply_error(req, rc, "camera '%s' does not exist", id);
+    else if (rc < 0)
+        http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    return rc;
+}
+
 static int cameras_get(http_request *req, void *arg)
 {
     struct api_context *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera c;
-    int rc = sto_camera_get(ctx->db, id, &c);
-    if (rc == -ENOENT)
-        return http_reply_error(req, rc, "camera '%s' does not exist", id);
-    if (rc < 0)
-        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    if (load_camera(req, ctx, id, &c) < 0)
+        return 0;
     json_t *j = camera_json(ctx, &c);
     sto_camera_release(&c);
     return http_reply_json(req, 200, j);
@@ -322,11 +334,9 @@ static int cameras_write(http_request *req, struct api_context *ctx, bool is_pat
 {
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
-    int rc = sto_camera_get(ctx->db, id, &cur);
-    if (rc == -ENOENT)
-        return http_reply_error(req, rc, "camera '%s' does not exist", id);
+    int rc = load_camera(req, ctx, id, &cur);
     if (rc < 0)
-        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+        return 0;
     if (cur.provisioned) {
         sto_camera_release(&cur);
         return http_reply_error(req, -EBUSY,
@@ -382,11 +392,9 @@ static int cameras_delete(http_request *req, void *arg)
     struct api_context *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
-    int rc = sto_camera_get(ctx->db, id, &cur);
-    if (rc == -ENOENT)
-        return http_reply_error(req, rc, "camera '%s' does not exist", id);
+    int rc = load_camera(req, ctx, id, &cur);
     if (rc < 0)
-        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+        return 0;
     bool is_provisioned = cur.provisioned;
     sto_camera_release(&cur);
     if (is_provisioned)

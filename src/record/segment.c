@@ -513,6 +513,27 @@ static int64_t wall_from_path(const char *path)
     return (int64_t)timegm(&tm) * 1000000;
 }
 
+/*
+ * Maps fd (read-only) and scans it. On success map and size describe the
+ * mapping (unmap with munmap) and scan is filled. Returns 0, HORUS_EPARSE
+ * for an empty file or an incomplete init segment, or -errno.
+ */
+static int map_and_scan(int fd, uint8_t **map, size_t *size, struct rec_scan *scan)
+{
+    *map = MAP_FAILED;
+    *size = 0;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (st.st_size == 0)
+        return HORUS_EPARSE;
+    *size = (size_t)st.st_size;
+    *map = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
+    if (*map == MAP_FAILED)
+        return -errno;
+    return rec_fmp4_scan(*map, *size, scan);
+}
+
 int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
 {
     memset(info, 0, sizeof(*info));
@@ -530,18 +551,9 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
         *slash = '\0';
     else
         strcpy(dir, ".");
-    uint8_t *map = MAP_FAILED;
-    struct stat st;
-    int rc = fstat(fd, &st) < 0 ? -errno : 0;
-    if (rc == 0 && st.st_size == 0)
-        rc = HORUS_EPARSE;
-    if (rc == 0) {
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED)
-            rc = -errno;
-    }
-    if (rc == 0)
-        rc = rec_fmp4_scan(map, (size_t)st.st_size, &scan);
+    uint8_t *map;
+    size_t map_size;
+    int rc = map_and_scan(fd, &map, &map_size, &scan);
     if (rc == 0 && !scan.n_parts) {
         unlink(part_path);
         rc = -ENODATA;
@@ -554,7 +566,7 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
     rec_sha256_update(&sha, map, scan.valid_size);
     rec_sha256_final(&sha, digest);
     rec_sha256_hex(digest, info->sha256_hex);
-    if ((off_t)scan.valid_size < st.st_size && ftruncate(fd, (off_t)scan.valid_size) < 0)
+    if (scan.valid_size < map_size && ftruncate(fd, (off_t)scan.valid_size) < 0)
         rc = -errno;
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
@@ -572,7 +584,7 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
     rc = fill_index(info, scan.parts, scan.n_parts);
 out:
     if (map != MAP_FAILED)
-        munmap(map, (size_t)st.st_size);
+        munmap(map, map_size);
     close(fd);
     rec_scan_release(&scan);
     free(final);
@@ -590,25 +602,16 @@ int rec_segment_inspect(const char *path, struct rec_segment_info *info, uint64_
     if (fd < 0)
         return -errno;
     struct rec_scan scan = {0};
-    uint8_t *map = MAP_FAILED;
-    struct stat st;
-    int rc = fstat(fd, &st) < 0 ? -errno : 0;
-    if (rc == 0 && st.st_size == 0)
-        rc = HORUS_EPARSE;
-    if (rc == 0) {
-        *file_size = (uint64_t)st.st_size;
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED)
-            rc = -errno;
-    }
-    if (rc == 0)
-        rc = rec_fmp4_scan(map, (size_t)st.st_size, &scan);
+    uint8_t *map;
+    size_t map_size;
+    int rc = map_and_scan(fd, &map, &map_size, &scan);
+    *file_size = map_size;
     if (rc < 0)
         goto out;
     struct rec_sha256 sha;
     uint8_t digest[32];
     rec_sha256_init(&sha);
-    rec_sha256_update(&sha, map, (size_t)st.st_size);
+    rec_sha256_update(&sha, map, map_size);
     rec_sha256_final(&sha, digest);
     rec_sha256_hex(digest, info->sha256_hex);
     info->path = horus_strdup(path);
@@ -618,7 +621,7 @@ int rec_segment_inspect(const char *path, struct rec_segment_info *info, uint64_
     rc = fill_index(info, scan.parts, scan.n_parts);
 out:
     if (map != MAP_FAILED)
-        munmap(map, (size_t)st.st_size);
+        munmap(map, map_size);
     close(fd);
     rec_scan_release(&scan);
     if (rc < 0)

@@ -6,41 +6,12 @@
 
 #include "err.h"
 #include "storage.h"
+#include "sto_fixture.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fixture {
-    char dir[64];
-    sto_db *db;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/horus-cam-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    struct sto_database_config cfg = {
-        .url = "", .busy_timeout_ms = 5000, .batch_max = 64, .queue_max = 1024, .readers = 2};
-    struct sto_open_options o = {.db = &cfg, .data_dir = f->dir};
-    char *err = NULL;
-    assert_int_equal(sto_open(&o, &f->db, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    sto_close(f->db);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
 
 static struct sto_camera cam(const char *id, const char *url)
 {
@@ -56,7 +27,7 @@ static struct sto_camera cam(const char *id, const char *url)
 
 static void test_insert_get_update_delete_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     struct sto_camera c = cam("front", "rtsp://u:p@h/1");
     assert_int_equal(sto_camera_insert(f->db, &c), 0);
     assert_int_equal(sto_camera_insert(f->db, &c), -EEXIST);
@@ -83,7 +54,7 @@ static void test_insert_get_update_delete_round_trip(void **state)
 
 static void test_list_pages_in_id_order(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     const char *ids[] = {"c", "a", "e", "b", "d"};
     for (int i = 0; i < 5; i++) {
         struct sto_camera c = cam(ids[i], "rtsp://h/");
@@ -107,7 +78,7 @@ static void test_list_pages_in_id_order(void **state)
 
 static void test_provisioning_adds_changes_and_removes_only_provisioned(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     struct sto_camera manual = cam("manual", "rtsp://h/m");
     assert_int_equal(sto_camera_insert(f->db, &manual), 0);
     struct sto_camera yaml[] = {cam("a", "rtsp://h/a"), cam("b", "rtsp://h/b")};
@@ -138,7 +109,7 @@ static void test_provisioning_adds_changes_and_removes_only_provisioned(void **s
 
 static void test_a_failing_statement_rolls_back_the_whole_batch(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     sto_value p[] = {STO_TEXT_V("x")};
     struct sto_stmt st[] = {
         {"INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, 'v', 0)", p, 1},
@@ -151,7 +122,7 @@ static void test_a_failing_statement_rolls_back_the_whole_batch(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_insert_get_update_delete_round_trip),
         T(test_list_pages_in_id_order),

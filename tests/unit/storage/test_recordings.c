@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "storage.h"
+#include "sto_fixture.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -13,36 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fixture {
-    char dir[64];
-    sto_db *db;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/horus-rec-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    struct sto_database_config cfg = {
-        .url = "", .busy_timeout_ms = 5000, .batch_max = 64, .queue_max = 1024, .readers = 2};
-    struct sto_open_options o = {.db = &cfg, .data_dir = f->dir};
-    char *err = NULL;
-    assert_int_equal(sto_open(&o, &f->db, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    sto_close(f->db);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
 
 static atomic_int failures;
 
@@ -55,7 +26,7 @@ static void count_failure(int rc, void *arg)
 #define MIN_US (60 * INT64_C(1000000))
 
 /* Inserts a 60 s segment of cam starting at minute m, size bytes, pinned until pin_us. */
-static void add(struct fixture *f, const char *cam, int m, uint64_t bytes, int64_t pin_us)
+static void add(struct sto_fixture *f, const char *cam, int m, uint64_t bytes, int64_t pin_us)
 {
     static const uint8_t blob[] = {1, 40, 2, 10, 20, 30};
     char path[64];
@@ -76,7 +47,7 @@ static void add(struct fixture *f, const char *cam, int m, uint64_t bytes, int64
     assert_int_equal(sto_recording_insert_async(f->db, &r, count_failure, NULL), 0);
 }
 
-static void barrier(struct fixture *f)
+static void barrier(struct sto_fixture *f)
 {
     /* A synchronous write queues behind every earlier one. */
     assert_int_equal(sto_setting_put(f->db, "barrier", "1"), 0);
@@ -85,7 +56,7 @@ static void barrier(struct fixture *f)
 
 static void test_range_returns_overlapping_segments_with_their_index_blob(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     for (int m = 0; m < 5; m++)
         add(f, "a", m, 1000, 0);
     add(f, "b", 2, 1000, 0);
@@ -106,7 +77,7 @@ static void test_range_returns_overlapping_segments_with_their_index_blob(void *
 
 static void test_oldest_skips_pinned_rows_and_filters_by_camera(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     int64_t now = 100 * MIN_US;
     add(f, "a", 0, 10, now + MIN_US); /* pinned past now */
     add(f, "a", 1, 10, 0);
@@ -127,7 +98,7 @@ static void test_oldest_skips_pinned_rows_and_filters_by_camera(void **state)
 
 static void test_usage_sums_bytes_and_delete_removes_rows_atomically(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     add(f, "a", 0, 100, 0);
     add(f, "a", 1, 200, 0);
     add(f, "b", 0, 1000, 0);
@@ -148,7 +119,7 @@ static void test_usage_sums_bytes_and_delete_removes_rows_atomically(void **stat
 
 static void test_reinserting_the_same_segment_replaces_it(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     add(f, "a", 0, 100, 0);
     add(f, "a", 0, 150, 0);
     barrier(f);
@@ -165,7 +136,7 @@ static int count_rows(const sto_value *cols, size_t n, void *arg)
 
 static void test_foreach_visits_every_row(void **state)
 {
-    struct fixture *f = *state;
+    struct sto_fixture *f = *state;
     for (int m = 0; m < 7; m++)
         add(f, m % 2 ? "a" : "b", m, 1, 0);
     barrier(f);
@@ -176,7 +147,7 @@ static void test_foreach_visits_every_row(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_range_returns_overlapping_segments_with_their_index_blob),
         T(test_oldest_skips_pinned_rows_and_filters_by_camera),
