@@ -211,6 +211,7 @@ static void reload(struct app *a)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
     provision_cameras(a, fresh);
     rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
+    rec_retention_kick(a->retention); /* caps and watermark may have changed */
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
     log_info_kv(LOG_KV({"file", a->config_path}), "configuration reloaded");

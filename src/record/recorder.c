@@ -69,6 +69,8 @@ struct rec_camera {
     int64_t segment_90k;
     int64_t first_segment_90k;
     int64_t audio_only_since_us; /* first audio packet while no video was seen; 0 = none */
+    int64_t err_logged_ns; /* when the last write error was logged */
+    unsigned err_unlogged; /* write errors since then */
     unsigned nsegments;
     char dir[PATH_MAX];
     metrics_series *m_segments, *m_bytes, *m_dropped, *m_errors;
@@ -310,8 +312,18 @@ static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
     if (rc == 0 || rc == -EAGAIN)
         return;
     metrics_counter_inc(c->m_errors);
-    log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
-                 "write part: %s; the part is lost, recording continues", horus_strerror(rc));
+    /* A full or failing disk fails every part: log the first, then a count every 10 s. */
+    int64_t now = clock_monotonic_ns(r->opt.clock);
+    if (c->err_logged_ns && now - c->err_logged_ns < INT64_C(10000000000)) {
+        c->err_unlogged++;
+    } else {
+        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                     "write part: %s; the part is lost, recording continues (%u more since the "
+                     "last report)",
+                     horus_strerror(rc), c->err_unlogged);
+        c->err_logged_ns = now;
+        c->err_unlogged = 0;
+    }
     if (rc == -ENOSPC && r->opt.retention)
         rec_retention_kick(r->opt.retention);
 }

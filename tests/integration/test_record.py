@@ -217,3 +217,51 @@ def test_camera_status_reports_streaming_and_authentication_failures(horus_facto
     assert "wrong" not in json.dumps(st)
     health = h.get_json("/health")[1]["cameras"]
     assert health == {"total": 2, "online": 1, "failed": 1}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 6 MiB tmpfs (needs root, which CI and scripts/setup have); unmounted at teardown."""
+    mnt = tmp_path / "small-disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def metric(h, name):
+    _, _, body = h.request("GET", "/metrics")
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_full_disk_neither_stops_ingest_nor_crashes_and_the_watermark_makes_room(
+        camsim_factory, horus_factory, small_disk, tmp_path):
+    sim = camsim_factory(args=["--bitrate", "4000"])  # ~0.5 MB/s: 6 MiB fill in seconds
+    db = tmp_path / "index" / "horus.db"  # the index lives elsewhere, as on a real node
+    yaml = (f"storage:\n  path: \"{small_disk}\"\n  min_free_percent: 0\n"
+            f"database:\n  url: \"sqlite:{db}\"\n" + cams_yaml(sim, ["cam"]))
+    h = horus_factory(yaml, extra_args=["--data", str(small_disk)])
+    wait_until(lambda: metric(h, "horus_record_write_errors_total") > 0, 40, "a full disk")
+    # Full: parts fail and are counted, but the process and ingest keep going.
+    frames = metric(h, "horus_ingest_frames_total")
+    time.sleep(2)
+    assert metric(h, "horus_ingest_frames_total") > frames
+    assert h.get_json("/health")[0] == 200
+    # Turn the watermark on: retention (kicked on ENOSPC, and on reload) frees space and
+    # recording resumes: new segments get indexed again.
+    h.config_path.write_text(yaml.replace("min_free_percent: 0", "min_free_percent: 30"))
+    h.proc.signal(signal.SIGHUP)
+    deleted = wait_until(lambda: metric(h, "horus_retention_deleted_segments_total"), 75,
+                         "the watermark to delete segments")
+    assert deleted >= 1
+    indexed = metric(h, "horus_record_segments_total")
+    wait_until(lambda: metric(h, "horus_record_segments_total") > indexed, 30,
+               "recording to resume")
+    assert h.stop() == 0
