@@ -247,8 +247,8 @@ static void track_metrics_init(ing_stream *s, struct track *t, const char *kind)
                                            "camera,stream"),
                                     s->camera, stream);
         t->bitrate = metrics_series_get(
-            family(s, METRICS_GAUGE, "horus_ingest_bitrate_bits_per_second",
-                   "Media bits per second over the last second", "camera,stream"),
+            family(s, METRICS_GAUGE, "horus_ingest_rate_bytes_per_second",
+                   "Media bytes per second over the last second", "camera,stream"),
             s->camera, stream);
     }
 }
@@ -518,7 +518,7 @@ static void window_tick(ing_stream *s)
     if (span < 1000000000)
         return;
     gauge_set(s->video.fps, (double)s->window_frames * 1e9 / (double)span);
-    gauge_set(s->video.bitrate, (double)s->window_bytes * 8e9 / (double)span);
+    gauge_set(s->video.bitrate, (double)s->window_bytes * 1e9 / (double)span);
     s->window_frames = s->window_bytes = 0;
     s->window_start_ns = now;
 }

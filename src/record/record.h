@@ -152,6 +152,9 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
  */
 int rec_segment_push(rec_segment *seg, media_packet *pkt);
 
+/* Parts written to the file so far. */
+size_t rec_segment_part_count(const rec_segment *seg);
+
 /* Primary-track time covered so far (written and queued), 90 kHz. */
 int64_t rec_segment_duration_90k(const rec_segment *seg);
 

@@ -73,7 +73,7 @@ struct rec_camera {
     unsigned err_unlogged; /* write errors since then */
     unsigned nsegments;
     char dir[PATH_MAX];
-    metrics_series *m_segments, *m_bytes, *m_dropped, *m_errors;
+    metrics_series *m_segments, *m_bytes, *m_dropped, *m_errors, *m_flush, *m_lag;
 };
 
 struct rec_msg {
@@ -90,7 +90,7 @@ struct rec_recorder {
     bool is_started;
     pthread_mutex_t cameras_lock;
     rec_camera *cameras;
-    metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors;
+    metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
 };
 
 static void camera_unref(rec_camera *c)
@@ -308,7 +308,16 @@ static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
     /* A track that appeared after the segment opened joins the next one. */
     if ((is_video && s != c->seg_video) || (!is_video && s != c->seg_audio))
         return;
+    size_t parts = rec_segment_part_count(c->seg);
+    int64_t t0 = clock_monotonic_ns(r->opt.clock);
     int rc = rec_segment_push(c->seg, pkt);
+    if (rc == 0 && rec_segment_part_count(c->seg) != parts) {
+        /* This push wrote a part: its write time, and how far disk is behind the camera. */
+        int64_t t1 = clock_monotonic_ns(r->opt.clock);
+        metrics_histogram_observe(c->m_flush, (double)(t1 - t0) / 1e9);
+        if (pkt->arrival_ns)
+            metrics_gauge_set(c->m_lag, (double)(t1 - pkt->arrival_ns) / 1e9);
+    }
     if (rc == 0 || rc == -EAGAIN)
         return;
     metrics_counter_inc(c->m_errors);
@@ -398,6 +407,21 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
                                              .name = "horus_record_write_errors_total",
                                              .help = "Failed segment opens, part writes, closes",
                                              .labels = "camera,stream"});
+    r->f_flush = metrics_family_add(
+        opt->metrics,
+        &(struct metrics_desc){.type = METRICS_HISTOGRAM,
+                               .name = "horus_record_part_flush_seconds",
+                               .help = "Time to write one part (moof+mdat) to the segment file",
+                               .labels = "camera,stream",
+                               .buckets = metrics_latency_buckets,
+                               .nbuckets = metrics_latency_nbuckets});
+    r->f_lag = metrics_family_add(
+        opt->metrics,
+        &(struct metrics_desc){
+            .type = METRICS_GAUGE,
+            .name = "horus_record_lag_seconds",
+            .help = "From the arrival of the packet that completed a part to the part on disk",
+            .labels = "camera,stream"});
     return r;
 }
 
@@ -440,6 +464,8 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
     c->m_bytes = metrics_series_get(r->f_bytes, camera, stream);
     c->m_dropped = metrics_series_get(r->f_dropped, camera, stream);
     c->m_errors = metrics_series_get(r->f_errors, camera, stream);
+    c->m_flush = metrics_series_get(r->f_flush, camera, stream);
+    c->m_lag = metrics_series_get(r->f_lag, camera, stream);
     pthread_mutex_lock(&r->cameras_lock);
     c->next = r->cameras;
     r->cameras = c;

@@ -424,6 +424,11 @@ int rec_segment_push(rec_segment *seg, media_packet *pkt)
     return rc;
 }
 
+size_t rec_segment_part_count(const rec_segment *seg)
+{
+    return seg->n_parts;
+}
+
 int64_t rec_segment_duration_90k(const rec_segment *seg)
 {
     if (!seg->started)

@@ -59,6 +59,16 @@ def test_three_cameras_record_valid_contiguous_segments(camsim_factory, horus_fa
     h = horus_factory(cams_yaml(sim, ["a", "b", "c"]))
     wait_until(lambda: h.get_json("/health")[1]["cameras"]["online"] == 3, 15, "3 online")
     time.sleep(7)
+    # With cameras running, every ingest and record family passes promtool's lint too.
+    _, _, metrics = h.request("GET", "/metrics")
+    r = subprocess.run([require_tool("promtool"), "check", "metrics"], input=metrics,
+                       capture_output=True)
+    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    text = metrics.decode()
+    for family in ("horus_camera_up", "horus_ingest_frames_total", "horus_record_segments_total",
+                   "horus_record_part_flush_seconds_bucket", "horus_record_lag_seconds",
+                   "horus_camera_breaker_state"):
+        assert f'{family}{{camera="a"' in text, family
     assert h.stop() == 0
     recs = rows(h)
     for cam in "abc":
