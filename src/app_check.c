@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mem.h"
 #include "record.h"
+#include "recorder.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -93,30 +94,19 @@ static bool split_path(const char *rel, char *camera, char *stream, size_t size)
 }
 
 /* Inserts or replaces the row for a segment; start_us overrides the file name's time. */
-static int index_file(sto_db *db, const char *data_dir, const char *rel, const char *camera,
-                      const char *stream, int64_t start_us, const struct rec_segment_info *info)
+static int index_file(sto_db *db, const char *data_dir, const char *camera, const char *stream,
+                      int64_t start_us, const struct rec_segment_info *info)
 {
     char codec[80];
-    snprintf(codec, sizeof(codec), "%s%s%s", info->video_codec,
-             info->video_codec[0] && info->audio_codec[0] ? "," : "", info->audio_codec);
-    int64_t start = start_us ? start_us : info->start_wall_us;
-    struct sto_recording row = {
-        .camera_id = (char *)camera,
-        .stream = (char *)stream,
-        .start_us = start,
-        .end_us = start + info->duration_90k * 100 / 9,
-        .path = (char *)rel,
-        .bytes = info->size_bytes,
-        .codec = codec,
-        .width = info->width,
-        .height = info->height,
-        .sha256 = (char *)info->sha256_hex,
-        .fragments = info->index,
-        .fragments_size = info->index_size,
-    };
+    struct sto_recording row;
+    rec_recording_row(info, data_dir, camera, stream, codec, &row);
+    if (start_us) {
+        row.end_us = start_us + (row.end_us - row.start_us);
+        row.start_us = start_us;
+    }
     int rc = sto_recording_insert_async(db, &row, NULL, NULL);
     /* A synchronous write queues behind it: wait for the row to commit. */
-    return rc < 0 ? rc : sto_setting_put(db, "last_check_repair", rel);
+    return rc < 0 ? rc : sto_setting_put(db, "last_check_repair", row.path);
 }
 
 struct tally {
@@ -157,8 +147,7 @@ static void check_file_without_row(sto_db *db, const char *data_dir, const char 
             rc = rec_segment_inspect(abs, &info, &size);
         }
         if (rc == 0) {
-            const char *final_rel = info.path + strlen(data_dir) + 1;
-            is_repaired = index_file(db, data_dir, final_rel, camera, stream, 0, &info) == 0;
+            is_repaired = index_file(db, data_dir, camera, stream, 0, &info) == 0;
             rec_segment_info_release(&info);
         } else {
             why = horus_strerror(rc);
@@ -190,8 +179,8 @@ static void check_row_and_file(sto_db *db, const char *data_dir, const struct ro
         char detail[96];
         snprintf(detail, sizeof(detail), "index says %llu bytes, file has %llu",
                  (unsigned long long)r->bytes, (unsigned long long)file_size);
-        bool is_repaired = repair && index_file(db, data_dir, r->path, r->camera, r->stream,
-                                                r->start_us, &info) == 0;
+        bool is_repaired =
+            repair && index_file(db, data_dir, r->camera, r->stream, r->start_us, &info) == 0;
         report(t, is_repaired, is_size_wrong ? "size mismatch" : "hash mismatch", r->path,
                is_size_wrong ? detail : NULL);
     }

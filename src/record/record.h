@@ -192,7 +192,8 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info);
  * *info as rec_segment_close would (size_bytes is the valid prefix: init
  * plus complete parts; sha256 covers the whole file) and *file_size with
  * the file's size, so a torn or grown file shows as a difference. Returns
- * 0, HORUS_EPARSE when the init segment is incomplete, or -errno.
+ * 0, HORUS_EPARSE when the init segment is incomplete, -ENODATA when the
+ * file holds no complete part, or -errno.
  */
 int rec_segment_inspect(const char *path, struct rec_segment_info *info, uint64_t *file_size);
 

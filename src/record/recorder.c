@@ -158,17 +158,17 @@ static void row_done(int rc, void *arg)
 }
 
 /* Inserts the index row for a closed segment. */
-static void index_segment(rec_recorder *r, const char *camera, const char *stream,
-                          const struct rec_segment_info *info)
+void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
+                       const char *camera, const char *stream, char codec[80],
+                       struct sto_recording *row)
 {
-    size_t dlen = strlen(r->data_dir);
+    size_t dlen = strlen(data_dir);
     const char *rel = info->path;
-    if (strncmp(rel, r->data_dir, dlen) == 0 && rel[dlen] == '/')
+    if (strncmp(rel, data_dir, dlen) == 0 && rel[dlen] == '/')
         rel += dlen + 1;
-    char codec[80];
-    snprintf(codec, sizeof(codec), "%s%s%s", info->video_codec,
+    snprintf(codec, 80, "%s%s%s", info->video_codec,
              info->video_codec[0] && info->audio_codec[0] ? "," : "", info->audio_codec);
-    struct sto_recording row = {
+    *row = (struct sto_recording){
         .camera_id = (char *)camera,
         .stream = (char *)stream,
         .start_us = info->start_wall_us,
@@ -182,17 +182,25 @@ static void index_segment(rec_recorder *r, const char *camera, const char *strea
         .fragments = info->index,
         .fragments_size = info->index_size,
     };
-    char *path_copy = horus_strdup(rel);
+}
+
+/* Inserts the index row for a closed segment. */
+static void index_segment(rec_recorder *r, const char *camera, const char *stream,
+                          const struct rec_segment_info *info)
+{
+    char codec[80];
+    struct sto_recording row;
+    rec_recording_row(info, r->data_dir, camera, stream, codec, &row);
+    char *path_copy = horus_strdup(row.path);
     int rc = sto_recording_insert_async(r->opt.db, &row, row_done, path_copy);
     if (rc < 0) {
-        log_error_kv(LOG_KV({"camera", camera}, {"path", rel}),
+        log_error_kv(LOG_KV({"camera", camera}, {"path", row.path}),
                      "index segment: %s (the file stays; horus check --repair adds it)",
                      horus_strerror(rc));
         free(path_copy);
     }
 }
 
-/* Closes and indexes c's segment. Returns its end (UTC us), or 0 when nothing was kept. */
 static int64_t close_segment(rec_recorder *r, rec_camera *c, const char *why)
 {
     if (!c->seg)

@@ -63,6 +63,16 @@ media_sink *rec_camera_sink(rec_camera *c);
  */
 void rec_recorder_remove(rec_recorder *r, rec_camera *c);
 
+/*
+ * Fills *row for a closed segment: its path relative to data_dir, and the
+ * codecs joined into codec (the caller's 80-byte buffer). Strings are
+ * borrowed from info, camera, stream and codec. Thread: any.
+ */
+struct rec_segment_info;
+void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
+                       const char *camera, const char *stream, char codec[80],
+                       struct sto_recording *row);
+
 /* Closes every open segment, indexes it, stops the thread and frees r. NULL is a no-op. */
 void rec_recorder_free(rec_recorder *r);
 

@@ -611,6 +611,8 @@ int rec_segment_inspect(const char *path, struct rec_segment_info *info, uint64_
     size_t map_size;
     int rc = map_and_scan(fd, &map, &map_size, &scan);
     *file_size = map_size;
+    if (rc == 0 && !scan.n_parts)
+        rc = -ENODATA; /* an init segment alone holds no video */
     if (rc < 0)
         goto out;
     struct rec_sha256 sha;
