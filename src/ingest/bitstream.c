@@ -170,8 +170,15 @@ static void h264_skip_scaling_list(struct bits *b, int n)
 {
     int last = 8, next = 8;
     for (int j = 0; j < n && !b->overrun; j++) {
-        if (next != 0)
-            next = (last + bits_se(b) + 256) % 256;
+        if (next != 0) {
+            /* delta_scale is -128..127; anything else is a broken or hostile SPS. */
+            int32_t delta = bits_se(b);
+            if (delta < -128 || delta > 127) {
+                b->overrun = true;
+                return;
+            }
+            next = (last + delta + 256) % 256;
+        }
         last = next == 0 ? last : next;
     }
 }
