@@ -175,6 +175,15 @@ static void collect_values(metrics_family *f, va_list ap, const char **values)
     }
 }
 
+/* The link pointing at the series with these values, or at the list's end. Lock held. */
+static metrics_series **series_link(metrics_family *f, const char *const *values)
+{
+    metrics_series **p = &f->series;
+    while (*p && !series_matches(f, *p, values))
+        p = &(*p)->next;
+    return p;
+}
+
 metrics_series *metrics_series_get(metrics_family *f, ...)
 {
     const char *values[METRICS_MAX_LABELS];
@@ -184,13 +193,11 @@ metrics_series *metrics_series_get(metrics_family *f, ...)
     va_end(ap);
 
     pthread_mutex_lock(&f->lock);
-    metrics_series **tail = &f->series;
-    for (metrics_series *s = f->series; s; s = s->next) {
-        if (series_matches(f, s, values)) {
-            pthread_mutex_unlock(&f->lock);
-            return s;
-        }
-        tail = &s->next;
+    metrics_series **link = series_link(f, values);
+    if (*link) {
+        metrics_series *found = *link;
+        pthread_mutex_unlock(&f->lock);
+        return found;
     }
     metrics_series *s = horus_calloc(1, sizeof(*s));
     for (unsigned i = 0; i < f->nlabels; i++)
@@ -198,7 +205,7 @@ metrics_series *metrics_series_get(metrics_family *f, ...)
     s->family = f;
     if (f->type == METRICS_HISTOGRAM)
         s->bucket_counts = horus_calloc(f->nbuckets + 1, sizeof(_Atomic uint64_t));
-    *tail = s;
+    *link = s;
     pthread_mutex_unlock(&f->lock);
     return s;
 }
@@ -212,14 +219,12 @@ void metrics_series_remove(metrics_family *f, ...)
     va_end(ap);
 
     pthread_mutex_lock(&f->lock);
-    for (metrics_series **p = &f->series; *p; p = &(*p)->next) {
-        if (series_matches(f, *p, values)) {
-            metrics_series *s = *p;
-            *p = s->next;
-            s->next = f->retired;
-            f->retired = s;
-            break;
-        }
+    metrics_series **link = series_link(f, values);
+    if (*link) {
+        metrics_series *s = *link;
+        *link = s->next;
+        s->next = f->retired;
+        f->retired = s;
     }
     pthread_mutex_unlock(&f->lock);
 }

@@ -539,6 +539,26 @@ static int map_and_scan(int fd, uint8_t **map, size_t *size, struct rec_scan *sc
     return rec_fmp4_scan(*map, *size, scan);
 }
 
+/*
+ * Fills *info from a scanned file: the SHA-256 of its first hash_len bytes,
+ * the start time from name, size, codecs and the part index. The caller
+ * sets info->path. Returns 0 or the index encoder's error.
+ */
+static int describe_scan(struct rec_segment_info *info, const char *name, const uint8_t *map,
+                         size_t hash_len, const struct rec_scan *scan)
+{
+    struct rec_sha256 sha;
+    uint8_t digest[32];
+    rec_sha256_init(&sha);
+    rec_sha256_update(&sha, map, hash_len);
+    rec_sha256_final(&sha, digest);
+    rec_sha256_hex(digest, info->sha256_hex);
+    info->start_wall_us = wall_from_path(name);
+    info->size_bytes = scan->valid_size;
+    fill_codecs(info, scan->tracks, scan->n_tracks);
+    return fill_index(info, scan->parts, scan->n_parts);
+}
+
 int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
 {
     memset(info, 0, sizeof(*info));
@@ -565,13 +585,8 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
     }
     if (rc < 0)
         goto out;
-    struct rec_sha256 sha;
-    uint8_t digest[32];
-    rec_sha256_init(&sha);
-    rec_sha256_update(&sha, map, scan.valid_size);
-    rec_sha256_final(&sha, digest);
-    rec_sha256_hex(digest, info->sha256_hex);
-    if (scan.valid_size < map_size && ftruncate(fd, (off_t)scan.valid_size) < 0)
+    rc = describe_scan(info, part_path, map, scan.valid_size, &scan);
+    if (rc == 0 && scan.valid_size < map_size && ftruncate(fd, (off_t)scan.valid_size) < 0)
         rc = -errno;
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
@@ -583,10 +598,6 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
         goto out;
     info->path = final;
     final = NULL;
-    info->start_wall_us = wall_from_path(part_path);
-    info->size_bytes = scan.valid_size;
-    fill_codecs(info, scan.tracks, scan.n_tracks);
-    rc = fill_index(info, scan.parts, scan.n_parts);
 out:
     if (map != MAP_FAILED)
         munmap(map, map_size);
@@ -615,17 +626,9 @@ int rec_segment_inspect(const char *path, struct rec_segment_info *info, uint64_
         rc = -ENODATA; /* an init segment alone holds no video */
     if (rc < 0)
         goto out;
-    struct rec_sha256 sha;
-    uint8_t digest[32];
-    rec_sha256_init(&sha);
-    rec_sha256_update(&sha, map, map_size);
-    rec_sha256_final(&sha, digest);
-    rec_sha256_hex(digest, info->sha256_hex);
-    info->path = horus_strdup(path);
-    info->start_wall_us = wall_from_path(path);
-    info->size_bytes = scan.valid_size;
-    fill_codecs(info, scan.tracks, scan.n_tracks);
-    rc = fill_index(info, scan.parts, scan.n_parts);
+    rc = describe_scan(info, path, map, map_size, &scan);
+    if (rc == 0)
+        info->path = horus_strdup(path);
 out:
     if (map != MAP_FAILED)
         munmap(map, map_size);
