@@ -427,7 +427,7 @@ int rec_fmp4_scan(const uint8_t *buf, size_t len, struct rec_scan *out)
             cap = cap ? cap * 2 : 64;
             out->parts = horus_realloc(out->parts, cap * sizeof(*out->parts));
         }
-        struct rec_part *p = &out->parts[out->n_parts++];
+        struct sto_part *p = &out->parts[out->n_parts++];
         p->offset = (uint64_t)(moof_start - buf);
         p->size_bytes = (uint32_t)(moof_size + mdat_size);
         if (res.found && !have_t0) {

@@ -16,6 +16,7 @@
 #define HORUS_RECORD_H
 
 #include "media.h"
+#include "storage.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,48 +24,6 @@
 
 #define REC_MAX_TRACKS 4
 #define REC_PART_DURATION_MS_DEFAULT 200
-
-/* ---- fragment index ---------------------------------------------------- */
-
-/*
- * One part (moof + mdat) of a segment file. Times are on the 90 kHz clock,
- * relative to the first sample of the segment's primary track (the first
- * video track, or the first track when there is no video).
- */
-struct rec_part {
-    uint64_t offset; /* byte offset of the moof in the file */
-    uint32_t size_bytes; /* moof + mdat */
-    int64_t start_90k; /* primary track's first decode time in this part */
-    uint32_t duration_90k; /* primary track's summed sample durations */
-    bool is_keyframe; /* the part starts with a sync sample of the primary track */
-};
-
-/*
- * Encodes parts into a new blob (*out, free with free()). The blob is
- * version 1 of the format documented in docs/design/0003-recording-files.md:
- *
- *   u8      version = 1
- *   varint  offset of the first part (= init segment size)
- *   varint  part count
- *   per part:
- *     varint  size_bytes                      (offset = previous offset + size)
- *     varint  duration_90k << 1 | is_keyframe
- *     varint  zigzag(start_90k - expected)    (expected = previous start + duration,
- *                                              0 for the first part; 1 byte when contiguous)
- *
- * varint is LEB128 (7 bits per byte, low first). About 7 bytes per 200 ms
- * part of a 4 Mbit/s stream. Parts must be contiguous in the file (each
- * offset equals the previous offset plus size) and n may be 0.
- * Returns 0, or -EINVAL when parts are not contiguous.
- */
-int rec_index_encode(const struct rec_part *parts, size_t n, uint8_t **out, size_t *out_size);
-
-/*
- * Decodes a blob made by rec_index_encode into a new array (*out, free with
- * free(); NULL when *n is 0). Returns 0, or HORUS_EPARSE for a truncated,
- * oversized or unknown-version blob (nothing is returned then).
- */
-int rec_index_decode(const uint8_t *blob, size_t size, struct rec_part **out, size_t *n);
 
 /* ---- parsing a segment file from memory ------------------------------- */
 
@@ -85,7 +44,7 @@ struct rec_scan {
     size_t n_tracks;
     struct rec_track_info tracks[REC_MAX_TRACKS];
     size_t primary; /* index into tracks of the primary track */
-    struct rec_part *parts; /* owned; n_parts entries */
+    struct sto_part *parts; /* owned; n_parts entries */
     size_t n_parts;
 };
 
@@ -119,7 +78,7 @@ struct rec_segment_info {
     char video_codec[32]; /* RFC 6381, "" without video */
     char audio_codec[32]; /* RFC 6381, "" without audio */
     char sha256_hex[65]; /* of the whole closed file */
-    uint8_t *index; /* owned: rec_index_encode blob */
+    uint8_t *index; /* owned: sto_index_encode blob */
     size_t index_size;
     size_t n_parts;
 };

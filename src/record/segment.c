@@ -74,7 +74,7 @@ struct rec_segment {
     int64_t part_start_dts; /* primary dts that opened the part in progress */
     int64_t last_primary_dts;
     struct rec_sha256 sha;
-    struct rec_part *parts; /* owned */
+    struct sto_part *parts; /* owned */
     size_t n_parts, cap_parts;
     struct fmp4_buf hdr;
     struct fmp4_sample samples[REC_MAX_TRACKS][SEG_MAX_PART_SAMPLES];
@@ -309,8 +309,8 @@ static void add_part(rec_segment *seg, uint64_t size, const struct seg_track *pt
         seg->cap_parts = seg->cap_parts ? seg->cap_parts * 2 : 64;
         seg->parts = horus_realloc(seg->parts, seg->cap_parts * sizeof(*seg->parts));
     }
-    struct rec_part *p = &seg->parts[seg->n_parts];
-    const struct rec_part *prev = seg->n_parts ? p - 1 : NULL;
+    struct sto_part *p = &seg->parts[seg->n_parts];
+    const struct sto_part *prev = seg->n_parts ? p - 1 : NULL;
     uint32_t ts = pt->stream->timescale;
     p->offset = seg->size;
     p->size_bytes = (uint32_t)size;
@@ -453,13 +453,13 @@ static void fill_codecs(struct rec_segment_info *info, const struct rec_track_in
     }
 }
 
-static int fill_index(struct rec_segment_info *info, const struct rec_part *parts, size_t n)
+static int fill_index(struct rec_segment_info *info, const struct sto_part *parts, size_t n)
 {
     info->n_parts = n;
-    const struct rec_part *last = &parts[n - 1];
+    const struct sto_part *last = &parts[n - 1];
     info->duration_90k = last->start_90k + last->duration_90k;
     info->end_wall_us = info->start_wall_us + info->duration_90k * 100 / 9;
-    return rec_index_encode(parts, n, &info->index, &info->index_size);
+    return sto_index_encode(parts, n, &info->index, &info->index_size);
 }
 
 int rec_segment_close(rec_segment *seg, struct rec_segment_info *info)

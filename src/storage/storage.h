@@ -250,4 +250,46 @@ int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n
  */
 int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg);
 
+/* ---- fragment index ---------------------------------------------------- */
+
+/*
+ * One part (moof + mdat) of a segment file. Times are on the 90 kHz clock,
+ * relative to the first sample of the segment's primary track (the first
+ * video track, or the first track when there is no video).
+ */
+struct sto_part {
+    uint64_t offset; /* byte offset of the moof in the file */
+    uint32_t size_bytes; /* moof + mdat */
+    int64_t start_90k; /* primary track's first decode time in this part */
+    uint32_t duration_90k; /* primary track's summed sample durations */
+    bool is_keyframe; /* the part starts with a sync sample of the primary track */
+};
+
+/*
+ * Encodes parts into a new blob (*out, free with free()). The blob is
+ * version 1 of the format documented in docs/design/0003-recording-files.md:
+ *
+ *   u8      version = 1
+ *   varint  offset of the first part (= init segment size)
+ *   varint  part count
+ *   per part:
+ *     varint  size_bytes                      (offset = previous offset + size)
+ *     varint  duration_90k << 1 | is_keyframe
+ *     varint  zigzag(start_90k - expected)    (expected = previous start + duration,
+ *                                              0 for the first part; 1 byte when contiguous)
+ *
+ * varint is LEB128 (7 bits per byte, low first). About 7 bytes per 200 ms
+ * part of a 4 Mbit/s stream. Parts must be contiguous in the file (each
+ * offset equals the previous offset plus size) and n may be 0.
+ * Returns 0, or -EINVAL when parts are not contiguous.
+ */
+int sto_index_encode(const struct sto_part *parts, size_t n, uint8_t **out, size_t *out_size);
+
+/*
+ * Decodes a blob made by sto_index_encode into a new array (*out, free with
+ * free(); NULL when *n is 0). Returns 0, or HORUS_EPARSE for a truncated,
+ * oversized or unknown-version blob (nothing is returned then).
+ */
+int sto_index_decode(const uint8_t *blob, size_t size, struct sto_part **out, size_t *n);
+
 #endif

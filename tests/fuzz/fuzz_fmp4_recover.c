@@ -24,9 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rec_scan_release(&again);
         uint8_t *blob;
         size_t blob_size, n;
-        struct rec_part *parts;
-        if (rec_index_encode(scan.parts, scan.n_parts, &blob, &blob_size) != 0 ||
-            rec_index_decode(blob, blob_size, &parts, &n) != 0 || n != scan.n_parts)
+        struct sto_part *parts;
+        if (sto_index_encode(scan.parts, scan.n_parts, &blob, &blob_size) != 0 ||
+            sto_index_decode(blob, blob_size, &parts, &n) != 0 || n != scan.n_parts)
             abort();
         for (size_t i = 0; i < n; i++)
             if (parts[i].offset != scan.parts[i].offset ||
@@ -41,9 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rec_scan_release(&scan);
 
     /* The same bytes as an index blob (a corrupt database row). */
-    struct rec_part *parts;
+    struct sto_part *parts;
     size_t n;
-    if (rec_index_decode(data, size, &parts, &n) == 0)
+    if (sto_index_decode(data, size, &parts, &n) == 0)
         free(parts);
     return 0;
 }

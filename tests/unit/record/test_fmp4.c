@@ -141,9 +141,9 @@ static void test_init_plus_any_single_part_demuxes_alone(void **state)
     assert_int_equal(gen_aac(3.0, &a), 0);
     struct rec_segment_info info;
     record_clips(&v, &a, &info);
-    struct rec_part *parts;
+    struct sto_part *parts;
     size_t n;
-    assert_int_equal(rec_index_decode(info.index, info.index_size, &parts, &n), 0);
+    assert_int_equal(sto_index_decode(info.index, info.index_size, &parts, &n), 0);
     assert_int_equal(n, info.n_parts);
     assert_true(n >= 14); /* ~3 s of 200 ms parts */
 

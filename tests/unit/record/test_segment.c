@@ -109,9 +109,9 @@ static void assert_index_matches_file(const struct rec_segment_info *info)
     struct rec_scan scan;
     assert_int_equal(rec_fmp4_scan(buf, len, &scan), 0);
     assert_int_equal(scan.valid_size, len);
-    struct rec_part *parts;
+    struct sto_part *parts;
     size_t n;
-    assert_int_equal(rec_index_decode(info->index, info->index_size, &parts, &n), 0);
+    assert_int_equal(sto_index_decode(info->index, info->index_size, &parts, &n), 0);
     assert_int_equal(n, scan.n_parts);
     assert_int_equal(n, info->n_parts);
     for (size_t i = 0; i < n; i++) {
@@ -200,7 +200,7 @@ static void test_torn_part_file_is_recovered_with_every_complete_part(void **sta
     assert_int_equal(before.valid_size, len);
     assert_true(before.n_parts >= 8);
     /* Tear a write: half of a copy of the last part lands after the file. */
-    const struct rec_part *last = &before.parts[before.n_parts - 1];
+    const struct sto_part *last = &before.parts[before.n_parts - 1];
     FILE *f = fopen(part, "ab");
     fwrite(buf + last->offset, 1, last->size_bytes / 2, f);
     fclose(f);
@@ -295,9 +295,9 @@ static void test_part_duration_option_sets_part_size(void **state)
     struct rec_segment_info info;
     assert_int_equal(rec_segment_close(seg, &info), 0);
     assert_int_equal(info.n_parts, 3);
-    struct rec_part *parts;
+    struct sto_part *parts;
     size_t n;
-    assert_int_equal(rec_index_decode(info.index, info.index_size, &parts, &n), 0);
+    assert_int_equal(sto_index_decode(info.index, info.index_size, &parts, &n), 0);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(parts[i].duration_90k, 90000);
         assert_int_equal(parts[i].start_90k, (int64_t)i * 90000);

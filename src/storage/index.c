@@ -1,13 +1,13 @@
 /*
  * DESIGN: the per-segment fragment index as one compact blob (format in
- * record.h and docs/design/0003-recording-files.md). Parts of a segment
+ * storage.h and docs/design/0003-recording-files.md). Parts of a segment
  * are contiguous in the file and, in a steady stream, in time, so each
  * part costs its size and duration as varints plus one byte of start-time
  * correction: about 7 bytes per 200 ms part, ~2 KB per stream-minute.
  * The decoder takes untrusted bytes (a corrupt DB row) and checks every
  * bound. Thread: any.
  */
-#include "record.h"
+#include "storage.h"
 
 #include "err.h"
 #include "mem.h"
@@ -54,7 +54,7 @@ static int64_t unzigzag(uint64_t v)
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-int rec_index_encode(const struct rec_part *parts, size_t n, uint8_t **out, size_t *out_size)
+int sto_index_encode(const struct sto_part *parts, size_t n, uint8_t **out, size_t *out_size)
 {
     /* 1 + 10 + 10 header, then at most 5 + 6 + 10 bytes per part. */
     uint8_t *buf = horus_malloc(21 + n * 21);
@@ -78,7 +78,7 @@ int rec_index_encode(const struct rec_part *parts, size_t n, uint8_t **out, size
     return 0;
 }
 
-int rec_index_decode(const uint8_t *blob, size_t size, struct rec_part **out, size_t *n)
+int sto_index_decode(const uint8_t *blob, size_t size, struct sto_part **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -92,7 +92,7 @@ int rec_index_decode(const uint8_t *blob, size_t size, struct rec_part **out, si
     /* Each part takes at least 3 bytes, which bounds the allocation by the blob. */
     if (rc < 0 || count > (size - pos) / 3)
         return HORUS_EPARSE;
-    struct rec_part *parts = count ? horus_calloc(count, sizeof(*parts)) : NULL;
+    struct sto_part *parts = count ? horus_calloc(count, sizeof(*parts)) : NULL;
     int64_t expected = 0;
     for (size_t i = 0; i < count; i++) {
         uint64_t part_size, dur, delta;
