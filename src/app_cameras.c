@@ -5,10 +5,12 @@
  * each camera's pipeline, so an API change applies within about a second
  * and never disturbs the other cameras.
  *
- * A pipeline today is the main stream's ingest thread feeding the
- * recorder's sink for that camera. (Sub streams are read once live view
- * and analytics consume them.) A camera restarts when anything its
- * pipeline was built from changes: URL, enabled, recording, segment length.
+ * A camera's pipeline is one ingest per stream: "main" always, "sub" when
+ * the camera has a sub_url. Each feeds the recorder's sink for that camera
+ * stream, so both are recorded (the sub stream is small, and the same
+ * writer produces the parts live view serves). A camera restarts when
+ * anything its pipeline was built from changes: URLs, enabled, recording,
+ * segment length.
  *
  * Stopping: every ingest to stop is asked first and joined after, so N
  * removals cost one interruption delay, not N; then the recorder closes
@@ -31,12 +33,20 @@
 
 #define LOG_MODULE "cameras"
 
+enum { STREAM_MAIN, STREAM_SUB, STREAM_COUNT };
+static const char *const stream_names[STREAM_COUNT] = {"main", "sub"};
+
+struct pipeline {
+    ing_stream *ingest; /* NULL when the stream is absent or could not start */
+    rec_camera *rec; /* NULL when recording is off */
+};
+
 struct running {
     struct running *next;
     char *id;
     char *fingerprint; /* what the pipeline was built from */
-    ing_stream *ingest;
-    rec_camera *rec; /* NULL when recording is off */
+    struct pipeline streams[STREAM_COUNT];
+    bool is_enabled;
     bool is_seen; /* still wanted in this pass */
 };
 
@@ -68,8 +78,8 @@ app_cameras *app_cameras_new(sto_db *db, rec_recorder *recorder, metrics_registr
 
 static char *fingerprint(const struct sto_camera *c)
 {
-    return horus_asprintf("%s|%d|%d|%lld", c->url, c->enabled, c->record_enabled,
-                          (long long)c->segment_seconds);
+    return horus_asprintf("%s|%s|%d|%d|%lld", c->url, c->sub_url ? c->sub_url : "", c->enabled,
+                          c->record_enabled, (long long)c->segment_seconds);
 }
 
 /* A sink that drops everything: ingest with recording off still reports health. */
@@ -85,40 +95,52 @@ static void null_gap(media_sink *s, const char *reason)
 static const struct media_sink_ops null_ops = {null_stream, null_packet, null_gap};
 static media_sink null_sink = {&null_ops};
 
+static void start_stream(app_cameras *s, struct running *run, const struct sto_camera *c, int which,
+                         const char *url)
+{
+    struct pipeline *p = &run->streams[which];
+    if (c->record_enabled)
+        p->rec = rec_recorder_add(s->recorder, c->id, stream_names[which], c->segment_seconds);
+    struct ing_stream_options o = {
+        .camera = c->id,
+        .stream = stream_names[which],
+        .url = url,
+        .metrics = s->metrics,
+        .sink = p->rec ? rec_camera_sink(p->rec) : &null_sink,
+    };
+    int rc = ing_stream_start(&o, &p->ingest);
+    if (rc < 0) {
+        log_error_kv(LOG_KV({"camera", c->id}, {"stream", stream_names[which]}), "start ingest: %s",
+                     horus_strerror(rc));
+        p->ingest = NULL;
+    }
+}
+
 static void start_camera(app_cameras *s, const struct sto_camera *c)
 {
     struct running *run = horus_calloc(1, sizeof(*run));
     run->id = horus_strdup(c->id);
     run->fingerprint = fingerprint(c);
     run->is_seen = true;
+    run->is_enabled = c->enabled;
     run->next = s->list;
     s->list = run;
     if (!c->enabled) {
         log_info_kv(LOG_KV({"camera", c->id}), "camera disabled");
         return;
     }
-    if (c->record_enabled)
-        run->rec = rec_recorder_add(s->recorder, c->id, "main", c->segment_seconds);
-    struct ing_stream_options o = {
-        .camera = c->id,
-        .stream = "main",
-        .url = c->url,
-        .metrics = s->metrics,
-        .sink = run->rec ? rec_camera_sink(run->rec) : &null_sink,
-    };
-    int rc = ing_stream_start(&o, &run->ingest);
-    if (rc < 0) {
-        log_error_kv(LOG_KV({"camera", c->id}), "start ingest: %s", horus_strerror(rc));
-        run->ingest = NULL;
-    }
+    start_stream(s, run, c, STREAM_MAIN, c->url);
+    if (c->sub_url && c->sub_url[0])
+        start_stream(s, run, c, STREAM_SUB, c->sub_url);
 }
 
 /* Stops and frees every pipeline for which pred(run) is true. */
 static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
 {
     for (struct running *r = s->list; r; r = r->next)
-        if (pred(r) && r->ingest)
-            ing_stream_stop(r->ingest);
+        for (int i = 0; i < STREAM_COUNT && pred(r); i++)
+            if (r->streams[i].ingest)
+                ing_stream_stop(r->streams[i].ingest);
     struct running **p = &s->list;
     while (*p) {
         struct running *r = *p;
@@ -127,9 +149,12 @@ static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
             continue;
         }
         *p = r->next;
-        ing_stream_free(r->ingest); /* joins: the sink is no longer called after this */
-        if (r->rec)
-            rec_recorder_remove(s->recorder, r->rec);
+        for (int i = 0; i < STREAM_COUNT; i++) {
+            struct pipeline *pl = &r->streams[i];
+            ing_stream_free(pl->ingest); /* joins: the sink is no longer called after this */
+            if (pl->rec)
+                rec_recorder_remove(s->recorder, pl->rec);
+        }
         log_info_kv(LOG_KV({"camera", r->id}), "camera stopped");
         free(r->id);
         free(r->fingerprint);
@@ -207,6 +232,13 @@ static void status_free(struct status_entry *list, size_t n)
     free(list);
 }
 
+static const char *state_of(const struct ing_stream_status *is)
+{
+    if (is->is_up)
+        return "streaming";
+    return is->reason != ING_REASON_NONE ? "failed" : "connecting";
+}
+
 void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *failed)
 {
     *online = *failed = 0;
@@ -218,26 +250,36 @@ void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *fail
     for (struct running *r = s->list; r; r = r->next, i++) {
         struct api_camera_status *st = &fresh[i].st;
         fresh[i].id = horus_strdup(r->id);
-        st->is_recording = r->rec != NULL;
-        if (!r->ingest) {
+        st->is_recording = r->streams[STREAM_MAIN].rec != NULL;
+        if (!r->is_enabled) {
             snprintf(st->state, sizeof(st->state), "disabled");
             snprintf(st->breaker, sizeof(st->breaker), "closed");
             continue;
         }
+        if (r->streams[STREAM_SUB].ingest) {
+            struct ing_stream_status sub;
+            ing_stream_status_get(r->streams[STREAM_SUB].ingest, &sub);
+            snprintf(st->sub_state, sizeof(st->sub_state), "%s", state_of(&sub));
+        }
+        if (!r->streams[STREAM_MAIN].ingest) {
+            /* The thread could not start (logged); retried when the camera changes. */
+            snprintf(st->state, sizeof(st->state), "failed");
+            snprintf(st->breaker, sizeof(st->breaker), "closed");
+            snprintf(st->last_error, sizeof(st->last_error), "ingest could not start");
+            (*failed)++;
+            continue;
+        }
         struct ing_stream_status is;
-        ing_stream_status_get(r->ingest, &is);
+        ing_stream_status_get(r->streams[STREAM_MAIN].ingest, &is);
         snprintf(st->breaker, sizeof(st->breaker), "%s", ing_breaker_state_name(is.breaker));
         snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
-        const char *state = "connecting";
-        if (is.is_up) {
-            state = "streaming";
+        const char *state = state_of(&is);
+        if (strcmp(state, "streaming") == 0)
             (*online)++;
-        } else if (is.reason != ING_REASON_NONE) {
-            state = "failed";
+        else if (strcmp(state, "failed") == 0)
             (*failed)++;
-        }
         snprintf(st->state, sizeof(st->state), "%s", state);
     }
     pthread_mutex_lock(&s->status_lock);

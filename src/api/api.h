@@ -48,6 +48,7 @@ struct api_camera_status {
     int64_t next_retry_unix_ms; /* 0 unless waiting to retry */
     uint64_t reconnects;
     bool is_recording;
+    char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
 };
 
 struct api_context {

@@ -156,6 +156,32 @@ def test_a_camera_added_through_the_api_records_within_seconds_and_stops_when_de
     assert h.get_json("/health")[1]["cameras"]["total"] == 0
 
 
+def test_a_sub_stream_is_recorded_beside_the_main_stream(camsim_factory, horus_factory):
+    sim = camsim_factory(paths=2)
+    h = horus_factory()
+    body = {"id": "duo", "url": sim.url(1), "sub_url": sim.url(2),
+            "record": {"segment_seconds": 2}}
+    assert h.request("POST", "/api/v1/cameras", body)[0] == 201
+
+    def status():
+        return h.get_json("/api/v1/cameras/duo")[1]["status"]
+    wait_until(lambda: status()["state"] == "streaming" and status()["sub_state"] == "streaming",
+               10, "both streams to stream")
+    wait_until(lambda: {r["stream"] for r in rows(h)} == {"main", "sub"}, 15,
+               "a closed segment of each stream")
+    # Changing only the sub URL to a dead port fails the sub stream, not the main one.
+    dead = "rtsp://127.0.0.1:9/cam2"  # the discard port: nothing listens
+    assert h.request("PATCH", "/api/v1/cameras/duo", {"sub_url": dead})[0] == 200
+    st = wait_until(lambda: status()["sub_state"] == "failed" and status(), 15,
+                    "the sub stream to fail")
+    assert st["state"] == "streaming", st
+    assert h.stop() == 0
+    for r in rows(h):
+        assert r["path"].startswith(f"recordings/duo/{r['stream']}/"), r
+        streams = probe(h.data / r["path"])
+        assert streams[0]["codec_name"] == "h264", streams
+
+
 def run_check(h, *args):
     from conftest import HORUS_BIN
     return subprocess.run([HORUS_BIN, "check", "--data", str(h.data), *args],
