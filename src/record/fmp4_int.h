@@ -88,4 +88,49 @@ void rec_sha256_release(struct rec_sha256 *c);
 /* Writes 64 lowercase hex digits and a NUL. */
 void rec_sha256_hex(const uint8_t digest[32], char out[65]);
 
+/* ---- SHA-256 of many messages at once (sha256_mb.c) ---- */
+
+struct rec_sha256_chunk {
+    const uint8_t *p;
+    size_t len;
+    media_packet *pkt; /* owned reference keeping p alive, or NULL */
+    uint8_t *owned; /* owned copy (p points here), or NULL */
+};
+
+/*
+ * One message hashed later, together with others. Bytes are queued by
+ * reference (packets) or copied (headers) and hashed by rec_sha256_mb_run.
+ */
+struct rec_sha256_job {
+    uint32_t h[8];
+    uint64_t total; /* bytes queued since init */
+    uint64_t pending; /* bytes queued and not yet hashed (tail excluded) */
+    struct rec_sha256_chunk *chunks;
+    size_t n, cap, head; /* chunks[head..n) are pending; off bytes of chunks[head] done */
+    size_t off;
+    uint8_t tail[64]; /* bytes of an incomplete block */
+    size_t tail_len;
+};
+
+void rec_sha256_job_init(struct rec_sha256_job *j);
+/* Queues a copy of data. */
+void rec_sha256_job_copy(struct rec_sha256_job *j, const void *data, size_t n);
+/* Queues pkt's bytes by reference (the job holds a packet reference until they are hashed). */
+void rec_sha256_job_packet(struct rec_sha256_job *j, media_packet *pkt);
+/*
+ * Hashes the pending whole blocks of n jobs, up to 16 at a time with
+ * AVX-512 when the CPU has it (HORUS_SHA256_NO_SIMD=1 forces one lane at a
+ * time). Bytes short of a block wait in the job's tail.
+ */
+void rec_sha256_mb_run(struct rec_sha256_job *const *jobs, size_t n);
+/* Hashes what is left, writes the digest and releases the job. */
+void rec_sha256_job_final(struct rec_sha256_job *j, uint8_t digest[32]);
+/* Releases queued chunks without a digest. Safe after final. */
+void rec_sha256_job_release(struct rec_sha256_job *j);
+/* True when rec_sha256_mb_run uses vector lanes on this CPU. */
+bool rec_sha256_mb_is_vector(void);
+/* Tests and benchmarks: turn the vector lanes on (when the CPU has them) or off; returns the
+ * result. */
+bool rec_sha256_mb_use_vector(bool on);
+
 #endif

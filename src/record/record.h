@@ -111,6 +111,18 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
  */
 int rec_segment_push(rec_segment *seg, media_packet *pkt);
 
+/*
+ * Hashes the bytes written so far by several open segments together (their
+ * SHA-256 advances in parallel vector lanes; see sha256_mb.c). Until then
+ * a segment holds references to the packets it wrote. Call it now and then
+ * (the recorder does every few hundred ms); rec_segment_close hashes what
+ * is left. Thread: recorder.
+ */
+void rec_segments_hash(rec_segment *const *segs, size_t n);
+
+/* Bytes written and not hashed yet. */
+uint64_t rec_segment_unhashed_bytes(const rec_segment *seg);
+
 /* Parts written to the file so far. */
 size_t rec_segment_part_count(const rec_segment *seg);
 

@@ -52,6 +52,14 @@
 
 #define LOG_MODULE "record"
 
+/*
+ * How often the open segments' hashes advance: long enough that most
+ * cameras have bytes pending at once (they share the vector lanes), short
+ * enough that the packets held for hashing stay small (~0.5 MB per
+ * 4 Mbit/s camera per second).
+ */
+#define HASH_INTERVAL_NS (500 * 1000 * 1000LL)
+
 struct rec_camera {
     media_sink sink; /* first: the sink pointer is the camera pointer */
     _Atomic int refs;
@@ -357,11 +365,41 @@ static void unlink_camera(rec_recorder *r, rec_camera *c)
     pthread_mutex_unlock(&r->cameras_lock);
 }
 
+/*
+ * Advances the SHA-256 of every open segment together (vector lanes; see
+ * sha256_mb.c). Segments are only closed or freed on this thread, so the
+ * pointers stay valid after the lock is dropped.
+ */
+static void hash_open_segments(rec_recorder *r)
+{
+    rec_segment *segs[256];
+    size_t n = 0;
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera *c = r->cameras; c; c = c->next) {
+        if (c->seg)
+            segs[n++] = c->seg;
+        if (n == HORUS_ARRAY_LEN(segs)) {
+            pthread_mutex_unlock(&r->cameras_lock);
+            rec_segments_hash(segs, n);
+            n = 0;
+            pthread_mutex_lock(&r->cameras_lock);
+        }
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
+    rec_segments_hash(segs, n);
+}
+
 static void *recorder_main(void *arg)
 {
     rec_recorder *r = arg;
     void *batch[256];
+    int64_t hashed_ns = clock_monotonic_ns(r->opt.clock);
     for (;;) {
+        int64_t now = clock_monotonic_ns(r->opt.clock);
+        if (now - hashed_ns >= HASH_INTERVAL_NS) {
+            hash_open_segments(r);
+            hashed_ns = now;
+        }
         int n = queue_pop_batch(r->queue, batch, HORUS_ARRAY_LEN(batch), 1000);
         if (n == HORUS_ESTOPPED)
             break;

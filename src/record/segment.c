@@ -18,8 +18,9 @@
  * Invariants: seg->size is the length of the init segment plus every
  * complete part, and the file never stays longer than that after a failed
  * write (ftruncate back), so a crash or ENOSPC leaves a file that
- * rec_fmp4_scan accepts whole. The sha256 state covers exactly bytes
- * [0, seg->size), updated only after a part is fully written.
+ * rec_fmp4_scan accepts whole. The sha256 job holds exactly bytes
+ * [0, seg->size), queued only after a part is fully written (by packet
+ * reference; hashed later with other segments' bytes, see sha256_mb.c).
  *
  * fsync policy: never per part (a part is in the page cache once written,
  * so kill -9 loses at most the part in progress). On close: fsync the
@@ -73,7 +74,7 @@ struct rec_segment {
     int64_t t0_dts; /* primary track's first dts */
     int64_t part_start_dts; /* primary dts that opened the part in progress */
     int64_t last_primary_dts;
-    struct rec_sha256 sha;
+    struct rec_sha256_job sha; /* bytes queued by reference, hashed in batches */
     struct sto_part *parts; /* owned */
     size_t n_parts, cap_parts;
     struct fmp4_buf hdr;
@@ -113,7 +114,7 @@ static void segment_free(rec_segment *seg)
     free(seg->dir_path);
     free(seg->parts);
     fmp4_buf_release(&seg->hdr);
-    rec_sha256_release(&seg->sha);
+    rec_sha256_job_release(&seg->sha);
     free(seg);
     live_segments--;
 }
@@ -245,7 +246,7 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
         if (streams[i]->kind == MEDIA_KIND_VIDEO)
             seg->primary = i;
     }
-    rec_sha256_init(&seg->sha);
+    rec_sha256_job_init(&seg->sha);
     int rc = fmp4_init_write(&seg->hdr, streams, n_streams);
     if (rc < 0)
         goto fail;
@@ -258,7 +259,7 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
         unlink(seg->tmp_path);
         goto fail;
     }
-    rec_sha256_update(&seg->sha, seg->hdr.data, seg->hdr.len);
+    rec_sha256_job_copy(&seg->sha, seg->hdr.data, seg->hdr.len);
     seg->size = seg->hdr.len;
     seg->seq = 1;
     *out = seg;
@@ -358,11 +359,10 @@ static int flush_part(rec_segment *seg, int64_t next_primary_dts)
     uint64_t size = seg->hdr.len + payload;
     int rc = write_all(seg->fd, seg->iov, n_iov, seg->size);
     if (rc == 0) {
-        rec_sha256_update(&seg->sha, seg->hdr.data, seg->hdr.len);
+        rec_sha256_job_copy(&seg->sha, seg->hdr.data, seg->hdr.len);
         for (size_t i = 0; i < seg->n_tracks; i++)
             for (size_t k = 0; k < seg->tracks[i].n; k++)
-                rec_sha256_update(&seg->sha, seg->tracks[i].pending[k]->data,
-                                  seg->tracks[i].pending[k]->size);
+                rec_sha256_job_packet(&seg->sha, seg->tracks[i].pending[k]);
         add_part(seg, size, &seg->tracks[seg->primary], primary_dur);
         seg->size += size;
         seg->seq++;
@@ -422,6 +422,23 @@ int rec_segment_push(rec_segment *seg, media_packet *pkt)
     }
     t->pending[t->n++] = media_packet_ref(pkt);
     return rc;
+}
+
+void rec_segments_hash(rec_segment *const *segs, size_t n)
+{
+    enum { BATCH = 64 };
+    struct rec_sha256_job *jobs[BATCH];
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; i < n && k < BATCH; i++)
+            jobs[k++] = &segs[i]->sha;
+        rec_sha256_mb_run(jobs, k);
+    }
+}
+
+uint64_t rec_segment_unhashed_bytes(const rec_segment *seg)
+{
+    return seg->sha.pending;
 }
 
 size_t rec_segment_part_count(const rec_segment *seg)
@@ -485,7 +502,7 @@ int rec_segment_close(rec_segment *seg, struct rec_segment_info *info)
     info->start_wall_us = seg->start_wall_us;
     info->size_bytes = seg->size;
     uint8_t digest[32];
-    rec_sha256_final(&seg->sha, digest);
+    rec_sha256_job_final(&seg->sha, digest);
     rec_sha256_hex(digest, info->sha256_hex);
     for (size_t i = seg->n_tracks; i-- > 0;) {
         const media_stream *s = seg->tracks[i].stream;
