@@ -334,6 +334,9 @@ static int start(struct app *a)
         goto out;
     }
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
+    cfg_snapshot *snap_now = cfg_holder_get(a->config);
+    app_cameras_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
+    cfg_snapshot_unref(snap_now);
     app_cameras_sync(a->cameras);
     unsigned online, failed;
     app_cameras_refresh_status(a->cameras, &online, &failed);

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "cfg.h"
+#include "ingest.h"
 #include "log_config.h"
 #include "storage.h"
 
@@ -35,6 +36,7 @@ struct horus_config {
     struct sto_storage_config storage;
     struct sto_database_config database;
     struct log_config log;
+    struct ing_config ingest;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -73,6 +75,12 @@ struct rec_recorder;
 /* Returns a new supervisor; nothing runs until the first sync. Thread: main. */
 app_cameras *app_cameras_new(sto_db *db, struct rec_recorder *recorder, metrics_registry *metrics);
 /* Starts, restarts and stops camera pipelines to match the database. Thread: main. */
+/*
+ * Sets the deadlines and breaker policy for streams started from now on
+ * (c is copied; it must have passed validation). Thread: main.
+ */
+void app_cameras_configure(app_cameras *s, const struct ing_config *c);
+
 void app_cameras_sync(app_cameras *s);
 /*
  * Rebuilds the status snapshot the API reads and counts cameras receiving

@@ -57,6 +57,8 @@ struct status_entry {
 
 struct app_cameras {
     sto_db *db;
+    int connect_timeout_ms, stall_timeout_ms; /* 0 = ingest's defaults */
+    struct ing_breaker_policy policy;
     rec_recorder *recorder;
     metrics_registry *metrics;
     struct running *list; /* main thread only */
@@ -73,7 +75,17 @@ app_cameras *app_cameras_new(sto_db *db, rec_recorder *recorder, metrics_registr
     s->db = db;
     s->recorder = recorder;
     s->metrics = metrics;
+    s->policy = ing_breaker_policy_default;
     return s;
+}
+
+void app_cameras_configure(app_cameras *s, const struct ing_config *c)
+{
+    char why[160];
+    if (ing_config_policy(c, &s->policy, why, sizeof(why), NULL) < 0)
+        HORUS_BUG("unvalidated ingest config: %s", why);
+    s->connect_timeout_ms = (int)c->connect_timeout_ms;
+    s->stall_timeout_ms = (int)c->stall_timeout_ms;
 }
 
 static char *fingerprint(const struct sto_camera *c)
@@ -105,6 +117,9 @@ static void start_stream(app_cameras *s, struct running *run, const struct sto_c
         .camera = c->id,
         .stream = stream_names[which],
         .url = url,
+        .connect_timeout_ms = s->connect_timeout_ms,
+        .stall_timeout_ms = s->stall_timeout_ms,
+        .policy = &s->policy,
         .metrics = s->metrics,
         .sink = p->rec ? rec_camera_sink(p->rec) : &null_sink,
     };

@@ -139,6 +139,11 @@ static const cfg_field root_fields[] = {
      .offset = offsetof(struct horus_config, log),
      .sub = log_config_fields,
      .help = "Logging"},
+    {.name = "ingest",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, ingest),
+     .sub = ing_config_fields,
+     .help = "Camera connections: deadlines and the circuit breaker"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),
@@ -154,6 +159,13 @@ static int validate_root(void *data, struct cfg_errors *errs)
 {
     struct horus_config *c = data;
     int rc = 0;
+    struct ing_breaker_policy policy;
+    char why[160];
+    const void *where = NULL;
+    if (ing_config_policy(&c->ingest, &policy, why, sizeof(why), &where) < 0) {
+        cfg_errors_add_field(errs, where, "%s", why);
+        rc = -EINVAL;
+    }
     for (size_t i = 0; i < c->ncameras; i++) {
         for (size_t j = 0; j < i; j++) {
             if (c->cameras[i].id && c->cameras[j].id &&

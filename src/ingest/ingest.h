@@ -13,6 +13,7 @@
 #ifndef HORUS_INGEST_H
 #define HORUS_INGEST_H
 
+#include "cfg.h"
 #include "clock.h"
 #include "media.h"
 #include "metrics.h"
@@ -80,6 +81,35 @@ extern const struct ing_breaker_policy ing_breaker_policy_default;
 
 /* "closed", "open", "half_open". Static. */
 const char *ing_breaker_state_name(enum ing_breaker_state state);
+
+/* ---- the `ingest:` config section (config.c) ---- */
+
+struct ing_breaker_tier_config {
+    int64_t failures;
+    int64_t delay_ms;
+};
+
+struct ing_config {
+    int64_t connect_timeout_ms;
+    int64_t stall_timeout_ms;
+    struct {
+        struct ing_breaker_tier_config *tiers;
+        size_t ntiers; /* 0 = the default tiers */
+        int64_t open_ms;
+        int64_t jitter_ms;
+    } breaker;
+};
+
+extern const cfg_field ing_config_fields[];
+
+/*
+ * Builds the breaker policy c describes. Returns 0, or -EINVAL with a
+ * sentence in err (tier failure counts not increasing, too many tiers) and,
+ * when where is not NULL, the offending field's address in *where (for
+ * cfg_errors_add_field).
+ */
+int ing_config_policy(const struct ing_config *c, struct ing_breaker_policy *out, char *err,
+                      size_t err_size, const void **where);
 
 /* ---- streams ---- */
 

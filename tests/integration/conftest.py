@@ -145,9 +145,9 @@ class Horus:
 class Camsim:
     """A running `horus-camsim` on a free port."""
 
-    def __init__(self, tmp, args=(), paths=1):
+    def __init__(self, tmp, args=(), paths=1, port=None):
         self.dir = Path(tmp)
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc = Proc([CAMSIM_BIN, "--listen", f"127.0.0.1:{self.port}",
                           "--paths", str(paths), *args], self.dir, "camsim.log")
         wait_for_port(self.port, timeout=30, proc=self.proc.popen)
@@ -185,10 +185,10 @@ def horus(horus_factory):
 def camsim_factory(tmp_path):
     started = []
 
-    def start(args=(), paths=1, name=None):
+    def start(args=(), paths=1, name=None, port=None):
         d = tmp_path / (name or f"camsim{len(started)}")
         d.mkdir()
-        c = Camsim(d, args, paths)
+        c = Camsim(d, args, paths, port)
         started.append(c)
         return c
 

@@ -256,6 +256,38 @@ def test_camera_status_reports_streaming_and_authentication_failures(horus_facto
     assert health == {"total": 2, "online": 1, "failed": 1}
 
 
+def test_the_breaker_walks_open_half_open_and_closes_when_the_camera_returns(
+        camsim_factory, horus_factory):
+    from conftest import free_port
+    port = free_port()  # nothing listens yet: every attempt is refused
+    cfg = ("ingest:\n  breaker:\n    tiers:\n      - {failures: 2, delay: 0s}\n"
+           "      - {failures: 3, delay: 300ms}\n    open_for: 2s\n    jitter: 0s\n"
+           f"cameras:\n  - id: gone\n    url: \"rtsp://127.0.0.1:{port}/cam1\"\n")
+    h = horus_factory(cfg)
+
+    def status():
+        return h.get_json("/api/v1/cameras/gone")[1]["status"]
+    st = wait_until(lambda: status()["breaker"] == "open" and status(), 10, "the breaker to open")
+    assert st["state"] == "failed" and "unreachable" in st["last_error"], st
+    assert st["next_retry_at"] is not None
+    _, _, metrics = h.request("GET", "/metrics")
+    assert 'horus_camera_breaker_state{camera="gone",state="open"} 1' in metrics.decode()
+
+    def transitions():
+        return [l["msg"] for l in h.log_lines()
+                if l.get("camera") == "gone" and "circuit breaker" in l.get("msg", "")]
+    # One HALF_OPEN probe per open period; it fails and the breaker opens again.
+    wait_until(lambda: any("half_open" in m for m in transitions()), 10, "a half-open probe")
+    camsim_factory(port=port)
+    st = wait_until(lambda: status()["state"] == "streaming" and status(), 15,
+                    "the camera to come back")
+    assert st["breaker"] == "closed", st
+    seen = [m.split()[2] for m in transitions()]
+    # Each transition is logged once: no state repeats back to back.
+    assert all(a != b for a, b in zip(seen, seen[1:])), seen
+    assert seen[0] == "open" and "half_open" in seen and seen[-1] == "closed", seen
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 6 MiB tmpfs (needs root, which CI and scripts/setup have); unmounted at teardown."""
