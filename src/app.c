@@ -389,6 +389,7 @@ out:
 static void stop(struct app *a)
 {
     http_server_stop(a->http);
+    api_probes_drain(); /* bounded by each probe's timeout */
     http_server_free(a->http);
     /* Ingest stops before the recorder closes and indexes the open segments. */
     app_cameras_free(a->cameras);

@@ -85,6 +85,12 @@ struct api_context {
  */
 int api_register(http_router *r, struct api_context *ctx);
 
+/*
+ * Waits for camera probes still running (each ends within its timeout);
+ * their late replies are dropped. Call after http_server_stop. Thread: main.
+ */
+void api_probes_drain(void);
+
 /* The single map from internal error codes to HTTP statuses (api/errors.c). */
 struct http_error_map api_error_map(int rc);
 

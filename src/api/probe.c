@@ -1,0 +1,226 @@
+/*
+ * DESIGN: POST /api/v1/cameras/probe {"url": ..., "timeout_ms": ...}.
+ *
+ * A probe connects to a camera and waits for its codecs, size and frame
+ * rate, which takes up to a few seconds: far too long to hold an HTTP pool
+ * thread. The handler validates the body, defers the request (its
+ * connection is suspended) and hands the work to a short-lived "api-probe"
+ * thread that runs ing_probe and replies. At most PROBE_MAX run at once;
+ * more get 503 at once rather than queueing behind slow cameras.
+ *
+ * The answer is 200 whenever the probe ran: {"ok": true, streams...} or
+ * {"ok": false, "reason": "auth_failed", "message": "authentication
+ * failed: ..."}; what the camera did is data, not an API error. The URL is
+ * echoed masked; credentials never reach a log line or the reply.
+ *
+ * Stopping: api_probes_drain waits for running probes (each bounded by its
+ * timeout); a reply after the server stopped is dropped by http_deferred.
+ */
+#include "api_int.h"
+
+#include "err.h"
+#include "ingest.h"
+#include "log.h"
+#include "mem.h"
+#include "thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_MODULE "api"
+
+#define PROBE_MAX 4
+#define PROBE_TIMEOUT_DEFAULT_MS 5000
+#define PROBE_TIMEOUT_MAX_MS 30000
+/* Connect deadline plus the time ing_probe may read to learn the frame rate (~3 s). */
+#define PROBE_READ_MARGIN_MS 4000
+
+static pthread_mutex_t probes_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t probes_done = PTHREAD_COND_INITIALIZER;
+static unsigned probes_running;
+
+struct probe_job {
+    http_deferred *reply; /* owned handle: given back by the worker's reply */
+    char *url; /* owned; has credentials */
+    char *masked; /* owned */
+    int timeout_ms;
+};
+
+static const char *kind_name(enum media_kind k)
+{
+    return k == MEDIA_KIND_VIDEO ? "video" : "audio";
+}
+
+static const char *codec_name(enum media_codec c)
+{
+    switch (c) {
+    case MEDIA_CODEC_H264:
+        return "h264";
+    case MEDIA_CODEC_H265:
+        return "h265";
+    case MEDIA_CODEC_AAC:
+        return "aac";
+    case MEDIA_CODEC_NONE:
+        break;
+    }
+    return "unknown";
+}
+
+static json_t *result_json(const struct probe_job *job, int rc, const struct ing_probe_result *res,
+                           int64_t elapsed_ms)
+{
+    json_t *out =
+        json_pack("{s:s, s:b, s:I}", "url", job->masked, "ok",
+                  rc == 0 && res->reason == ING_REASON_NONE, "duration_ms", (json_int_t)elapsed_ms);
+    if (rc < 0 || res->reason != ING_REASON_NONE) {
+        enum ing_reason reason = res->reason != ING_REASON_NONE ? res->reason : ING_REASON_OTHER;
+        json_object_set_new(out, "reason", json_string(ing_reason_code(reason)));
+        json_object_set_new(out, "message",
+                            json_string(res->message[0] ? res->message : ing_reason_text(reason)));
+        return out;
+    }
+    json_t *streams = json_array();
+    for (unsigned i = 0; i < res->nstreams; i++) {
+        const struct ing_probe_stream *s = &res->streams[i];
+        json_t *js = json_pack("{s:s, s:s, s:s}", "kind", kind_name(s->kind), "codec",
+                               codec_name(s->codec), "codec_string", s->codec_string);
+        if (s->kind == MEDIA_KIND_VIDEO) {
+            json_object_set_new(js, "width", json_integer(s->width));
+            json_object_set_new(js, "height", json_integer(s->height));
+            json_object_set_new(js, "fps", s->fps > 0 ? json_real(s->fps) : json_null());
+        } else {
+            json_object_set_new(js, "sample_rate", json_integer(s->sample_rate));
+            json_object_set_new(js, "channels", json_integer(s->channels));
+        }
+        json_array_append_new(streams, js);
+    }
+    json_object_set_new(out, "streams", streams);
+    return out;
+}
+
+static void job_free(struct probe_job *job)
+{
+    free(job->url);
+    free(job->masked);
+    free(job);
+}
+
+static void *probe_main(void *arg)
+{
+    struct probe_job *job = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct ing_probe_result res;
+    int rc = ing_probe(job->url, job->timeout_ms, &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    log_info_kv(LOG_KV({"url", job->masked}), "probe: %s",
+                rc == 0 && res.reason == ING_REASON_NONE ? "ok" : ing_reason_code(res.reason));
+    json_t *out = result_json(job, rc, &res, ms);
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    /* -ECANCELED: the client left or the server stopped; nothing to send. */
+    (void)http_deferred_reply_borrowed(job->reply, 200, "application/json", text, strlen(text),
+                                       free, text);
+    job_free(job);
+    pthread_mutex_lock(&probes_lock);
+    if (--probes_running == 0)
+        pthread_cond_broadcast(&probes_done);
+    pthread_mutex_unlock(&probes_lock);
+    return NULL;
+}
+
+static int reply_field(http_request *req, const char *field, const char *reason)
+{
+    return http_reply_error(req, -EINVAL, "%s: %s", field, reason);
+}
+
+static int probe_post(http_request *req, void *arg)
+{
+    json_t *body;
+    int rc = http_request_json(req, &body);
+    if (rc < 0)
+        return rc;
+    const char *key;
+    json_t *v;
+    const char *url = NULL;
+    json_int_t timeout = PROBE_TIMEOUT_DEFAULT_MS;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "url") == 0) {
+            if (!json_is_string(v)) {
+                json_decref(body);
+                return reply_field(req, "url", "must be a string");
+            }
+            url = json_string_value(v);
+        } else if (strcmp(key, "timeout_ms") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 100 ||
+                json_integer_value(v) > PROBE_TIMEOUT_MAX_MS) {
+                json_decref(body);
+                return reply_field(req, "timeout_ms", "must be an integer from 100 to 30000");
+            }
+            timeout = json_integer_value(v);
+        } else {
+            rc = reply_field(req, key, "unknown field (allowed: url, timeout_ms)");
+            json_decref(body);
+            return rc;
+        }
+    }
+    if (!url || (strncmp(url, "rtsp://", 7) != 0 && strncmp(url, "rtsps://", 8) != 0) ||
+        strlen(url) > 2048) {
+        json_decref(body);
+        return reply_field(req, "url",
+                           url ? "must be an rtsp:// or rtsps:// URL of at most 2048 bytes"
+                               : "is required");
+    }
+    pthread_mutex_lock(&probes_lock);
+    bool is_full = probes_running >= PROBE_MAX;
+    if (!is_full)
+        probes_running++;
+    pthread_mutex_unlock(&probes_lock);
+    if (is_full) {
+        json_decref(body);
+        return http_reply_error(req, -EAGAIN, "%d probes are already running; try again shortly",
+                                PROBE_MAX);
+    }
+    struct probe_job *job = horus_calloc(1, sizeof(*job));
+    job->url = horus_strdup(url);
+    char masked[2100];
+    cfg_mask_url(url, masked, sizeof(masked));
+    job->masked = horus_strdup(masked);
+    job->timeout_ms = (int)timeout;
+    json_decref(body);
+    job->reply =
+        http_request_defer(req, (unsigned)(timeout + PROBE_READ_MARGIN_MS + 1000), NULL, NULL);
+    pthread_t t;
+    rc = job->reply ? horus_thread_start(&t, "api-probe", probe_main, job) : -ESHUTDOWN;
+    if (rc == 0) {
+        pthread_detach(t);
+        return 0;
+    }
+    if (job->reply)
+        http_deferred_release(job->reply); /* our negative return becomes the reply */
+    job_free(job);
+    pthread_mutex_lock(&probes_lock);
+    if (--probes_running == 0)
+        pthread_cond_broadcast(&probes_done);
+    pthread_mutex_unlock(&probes_lock);
+    return rc == -ESHUTDOWN ? HORUS_ESTOPPED : rc;
+}
+
+void api_probes_drain(void)
+{
+    pthread_mutex_lock(&probes_lock);
+    while (probes_running)
+        pthread_cond_wait(&probes_done, &probes_lock);
+    pthread_mutex_unlock(&probes_lock);
+}
+
+int api_probe_register(http_router *r, struct api_context *ctx)
+{
+    return http_router_add(r, "POST", "/api/v1/cameras/probe", probe_post, ctx);
+}

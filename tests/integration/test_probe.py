@@ -1,0 +1,108 @@
+"""POST /api/v1/cameras/probe against real horus-camsim cameras: codecs, size
+and frame rate, or a clear reason; the request waits on a worker, so slow
+probes never hold the HTTP threads. Responses are checked against the
+OpenAPI document."""
+import socket
+import threading
+import time
+
+import pytest
+
+from openapi_check import OpenApi
+
+T = "/api/v1/cameras/probe"
+
+
+@pytest.fixture
+def probe(horus_factory):
+    h = horus_factory("server:\n  threads: 2\n")
+    spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
+
+    def call(body, want=200, timeout=15):
+        status, headers, data = h.request("POST", T, body, timeout=timeout)
+        assert status == want, (status, data)
+        return spec.validate("POST", T, status, headers["Content-Type"], data)
+    call.horus = h
+    return call
+
+
+def test_a_camera_reports_codecs_size_and_frame_rate(probe, camsim_factory):
+    sim = camsim_factory(args=["--size", "640x360", "--fps", "25", "--audio"])
+    out = probe({"url": sim.url(1)})
+    assert out["ok"] is True, out
+    video = [s for s in out["streams"] if s["kind"] == "video"][0]
+    assert (video["codec"], video["width"], video["height"]) == ("h264", 640, 360), video
+    assert video["codec_string"].startswith("avc1.")
+    assert 24 <= video["fps"] <= 26, video
+    audio = [s for s in out["streams"] if s["kind"] == "audio"][0]
+    assert audio["codec"] == "aac" and audio["sample_rate"] > 0, audio
+
+
+def test_wrong_credentials_say_authentication_failed_and_stay_masked(probe, camsim_factory):
+    sim = camsim_factory(args=["--auth", "admin:right"])
+    out = probe({"url": sim.url(1).replace("rtsp://", "rtsp://admin:wrong@")})
+    assert out["ok"] is False and out["reason"] == "auth_failed", out
+    assert "authentication failed" in out["message"]
+    assert "wrong" not in str(out) and "admin:***@" in out["url"], out
+
+
+def test_unreachable_and_not_rtsp_are_told_apart(probe):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    out = probe({"url": f"rtsp://127.0.0.1:{port}/x"})
+    assert out["reason"] == "unreachable", out
+    # An HTTP server is not a camera.
+    out = probe({"url": f"rtsp://127.0.0.1:{probe.horus.port}/x"})
+    assert out["reason"] == "not_rtsp", out
+
+
+def test_bad_bodies_name_the_field(probe):
+    for body, field in (({}, "url"), ({"url": "http://x/"}, "url"), ({"url": 5}, "url"),
+                        ({"url": "rtsp://x/", "timeout_ms": 5}, "timeout_ms"),
+                        ({"url": "rtsp://x/", "colour": "red"}, "colour")):
+        out = probe(body, want=400)
+        assert out["error"]["message"].startswith(field + ":"), (body, out)
+
+
+def test_slow_probes_hold_no_thread_and_a_fifth_is_refused(probe):
+    # A listener that accepts (the kernel's backlog) and never answers: each probe waits
+    # for its 2 s deadline on a worker while the 2 HTTP threads stay free.
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(16)
+    url = f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
+    results = []
+
+    def one():
+        results.append(probe({"url": url, "timeout_ms": 2000}))
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert probe.horus.get_json("/health")[0] == 200
+    assert time.monotonic() - t0 < 1.0
+    busy = probe({"url": url}, want=503)
+    assert "probes are already running" in busy["error"]["message"]
+    for t in threads:
+        t.join(20)
+    assert [r["reason"] for r in results] == ["timeout"] * 4, results
+    mute.close()
+
+
+def test_stopping_mid_probe_exits_cleanly(probe):
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+    url = f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        probe.horus.request("POST", T, {"url": url, "timeout_ms": 2000}, timeout=15)[0]))
+    t.start()
+    time.sleep(0.5)
+    assert probe.horus.stop() == 0
+    t.join(15)
+    assert got == [503], got
+    mute.close()
