@@ -318,7 +318,8 @@ static int put_trak(struct fmp4_buf *b, const media_stream *s, uint32_t track_id
     return 0;
 }
 
-int fmp4_init_write(struct fmp4_buf *b, media_stream *const *streams, size_t n)
+int fmp4_init_write(struct fmp4_buf *b, media_stream *const *streams, size_t n,
+                    int64_t start_wall_us)
 {
     put_ftyp(b);
     size_t moov = fmp4_box_begin(b, "moov");
@@ -339,6 +340,16 @@ int fmp4_init_write(struct fmp4_buf *b, media_stream *const *streams, size_t n)
         fmp4_box_end(b, trex);
     }
     fmp4_box_end(b, mvex);
+    /*
+     * udta/hrst: the UTC microsecond of the first sample, so recovery and
+     * `horus check` know the start exactly (the file name has seconds).
+     * Players skip user-data boxes they do not know.
+     */
+    size_t udta = fmp4_box_begin(b, "udta");
+    size_t hrst = fmp4_fullbox_begin(b, FMP4_START_BOX, 0, 0);
+    fmp4_put_u64(b, (uint64_t)start_wall_us);
+    fmp4_box_end(b, hrst);
+    fmp4_box_end(b, udta);
     fmp4_box_end(b, moov);
     return 0;
 }

@@ -35,7 +35,11 @@ void fmp4_box_end(struct fmp4_buf *b, size_t start);
  * Returns 0 or HORUS_ECODEC for a stream without extradata or of an
  * unknown codec (b is then left partly written).
  */
-int fmp4_init_write(struct fmp4_buf *b, media_stream *const *streams, size_t n);
+int fmp4_init_write(struct fmp4_buf *b, media_stream *const *streams, size_t n,
+                    int64_t start_wall_us);
+
+/* moov/udta child carrying the segment's start (u8 version, u24 flags, u64 UTC microseconds). */
+#define FMP4_START_BOX "hrst"
 
 /* One sample of a run, in the track's timescale. */
 struct fmp4_sample {

@@ -213,7 +213,7 @@ static void scan_container(struct rd r, struct rec_track_info *t)
     }
 }
 
-static int scan_moov(struct rd r, struct scan_track *tracks, size_t *n)
+static int scan_moov(struct rd r, struct scan_track *tracks, size_t *n, int64_t *start_wall_us)
 {
     char type[5];
     struct rd body;
@@ -228,6 +228,15 @@ static int scan_moov(struct rd r, struct scan_track *tracks, size_t *n)
             scan_container(body, &t->info);
             if (!t->info.track_id || !t->info.timescale || t->info.codec == MEDIA_CODEC_NONE)
                 return HORUS_EPARSE;
+        } else if (!strcmp(type, "udta")) {
+            struct rd hrst;
+            while (rd_left(&body) && rd_box(&body, type, &hrst, NULL)) {
+                if (strcmp(type, FMP4_START_BOX) || rd_uint(&hrst, 4) != 0)
+                    continue; /* another box, or a version we do not know */
+                uint64_t us = rd_uint(&hrst, 8);
+                if (hrst.ok && us > 0 && us < (UINT64_C(1) << 62))
+                    *start_wall_us = (int64_t)us;
+            }
         } else if (!strcmp(type, "mvex")) {
             struct rd trex;
             while (rd_left(&body) && rd_box(&body, type, &trex, NULL)) {
@@ -389,7 +398,7 @@ int rec_fmp4_scan(const uint8_t *buf, size_t len, struct rec_scan *out)
         if (!rd_box(&r, type, &body, &box_size) || !strcmp(type, "moof") || !strcmp(type, "mdat"))
             return HORUS_EPARSE;
         if (!strcmp(type, "moov")) {
-            if (scan_moov(body, tracks, &n_tracks) < 0)
+            if (scan_moov(body, tracks, &n_tracks, &out->start_wall_us) < 0)
                 return HORUS_EPARSE;
             out->init_size = (size_t)(r.p - buf);
         }

@@ -41,6 +41,7 @@ struct rec_track_info {
 struct rec_scan {
     size_t init_size; /* bytes of ftyp + moov; 0 when the init segment is incomplete */
     size_t valid_size; /* init plus every complete, consistent moof + mdat */
+    int64_t start_wall_us; /* from moov/udta/hrst; 0 when the file has none */
     size_t n_tracks;
     struct rec_track_info tracks[REC_MAX_TRACKS];
     size_t primary; /* index into tracks of the primary track */

@@ -247,7 +247,7 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
             seg->primary = i;
     }
     rec_sha256_job_init(&seg->sha);
-    int rc = fmp4_init_write(&seg->hdr, streams, n_streams);
+    int rc = fmp4_init_write(&seg->hdr, streams, n_streams, start_wall_us);
     if (rc < 0)
         goto fail;
     rc = pick_names(seg, dir, start_wall_us);
@@ -570,7 +570,8 @@ static int describe_scan(struct rec_segment_info *info, const char *name, const 
     rec_sha256_update(&sha, map, hash_len);
     rec_sha256_final(&sha, digest);
     rec_sha256_hex(digest, info->sha256_hex);
-    info->start_wall_us = wall_from_path(name);
+    /* The exact start from the init segment; files written before it existed: the name. */
+    info->start_wall_us = scan->start_wall_us > 0 ? scan->start_wall_us : wall_from_path(name);
     info->size_bytes = scan->valid_size;
     fill_codecs(info, scan->tracks, scan->n_tracks);
     return fill_index(info, scan->parts, scan->n_parts);

@@ -193,7 +193,7 @@ static void test_init_segment_starts_with_cmaf_ftyp_and_scans_back(void **state)
     s[1]->sample_rate = 48000;
     s[1]->channels = 2;
     struct fmp4_buf b = {0};
-    assert_int_equal(fmp4_init_write(&b, s, 2), 0);
+    assert_int_equal(fmp4_init_write(&b, s, 2, 1763800000123456), 0);
     assert_memory_equal(b.data + 4, "ftypiso6", 8);
     assert_non_null(memmem(b.data, b.len, "cmfc", 4));
     struct rec_scan scan;
@@ -207,12 +207,13 @@ static void test_init_segment_starts_with_cmaf_ftyp_and_scans_back(void **state)
     assert_string_equal(scan.tracks[1].codec_string, "mp4a.40.2");
     assert_int_equal(scan.tracks[1].sample_rate, 48000);
     assert_int_equal(scan.tracks[1].timescale, 48000);
+    assert_int_equal(scan.start_wall_us, 1763800000123456); /* moov/udta/hrst */
     rec_scan_release(&scan);
 
     /* A stream without extradata cannot be described. */
     media_stream *bad = media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, NULL, 0);
     b.len = 0;
-    assert_int_equal(fmp4_init_write(&b, &bad, 1), HORUS_ECODEC);
+    assert_int_equal(fmp4_init_write(&b, &bad, 1, 0), HORUS_ECODEC);
     fmp4_buf_release(&b);
     media_stream_unref(bad);
     media_stream_unref(s[0]);

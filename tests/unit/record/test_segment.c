@@ -44,7 +44,8 @@ ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
 }
 
 static char tmpdir[64];
-static const int64_t start_us = 1767225600000000; /* 2026-01-01T00:00:00Z */
+static const int64_t start_us =
+    1767225600250000; /* 2026-01-01T00:00:00.250Z: the name has whole seconds */
 static struct gen_clip video, audio;
 
 static int setup(void **state)
