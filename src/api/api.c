@@ -11,5 +11,9 @@ int api_register(http_router *r, struct api_context *ctx)
     int rc = api_system_register(r, ctx);
     if (rc == 0)
         rc = api_cameras_register(r, ctx);
+    if (rc == 0)
+        rc = api_exports_register(r, ctx);
+    if (rc == 0)
+        rc = api_snapshot_register(r, ctx);
     return rc;
 }

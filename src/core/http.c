@@ -40,7 +40,7 @@
  * on first use and cached in per-route slots (atomics, benign races: the
  * registry returns the same pointer to every caller).
  */
-#include "http.h"
+#include "http_int.h"
 
 #include "clock.h"
 #include "err.h"
@@ -570,6 +570,17 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
         strcmp(req->method, "HEAD") != 0 && status >= 200 && status != 204 && status != 304;
     req->bytes = has_body ? len : 0;
     return 0;
+}
+
+int http_reply_response(http_request *req, unsigned status, const char *content_type,
+                        struct MHD_Response *resp, uint64_t len)
+{
+    if (req->is_replied) {
+        if (resp)
+            MHD_destroy_response(resp);
+        return -EALREADY;
+    }
+    return reply_queue(req, status, content_type, resp, (size_t)len);
 }
 
 int http_reply(http_request *req, unsigned status, const char *content_type, const void *body,
