@@ -644,15 +644,18 @@ static struct job *find_job(pb_exporter *ex, const char *id, struct job ***link)
     return NULL;
 }
 
-/* Replaces the row's state fields with the live ones of its job, if active. */
+/*
+ * Replaces the row with the live one of its job, if active: the job's end
+ * state is set in memory before its row is written, so the stored row may
+ * lag behind for a moment.
+ */
 static void overlay(pb_exporter *ex, struct sto_export *row)
 {
     pthread_mutex_lock(&ex->lock);
     struct job *j = find_job(ex, row->id, NULL);
     if (j) {
-        row->state = j->row.state;
-        row->progress = j->row.progress;
-        row->started_at_ms = j->row.started_at_ms;
+        sto_export_release(row);
+        copy_row(row, &j->row);
     }
     pthread_mutex_unlock(&ex->lock);
 }

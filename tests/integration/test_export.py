@@ -249,3 +249,61 @@ def test_delete_cancels_running_and_queued_exports_and_a_full_queue_is_refused(
     _, _, metrics = h.request("GET", "/metrics")
     assert 'horus_export_jobs_total{state="cancelled"} 2' in metrics.decode()
     assert h.stop() == 0
+
+
+def test_a_gap_is_kept_as_a_jump_and_a_resolution_change_fails_naming_the_instant(
+        horus_factory, tmp_path):
+    from conftest import CAMSIM_BIN, Proc, free_port, wait_for_port
+    port = free_port()
+
+    def camsim(size, name):
+        d = tmp_path / name
+        d.mkdir()
+        p = Proc([CAMSIM_BIN, "--listen", f"127.0.0.1:{port}", "--size", size], d, "camsim.log")
+        wait_for_port(port, timeout=30, proc=p.popen)
+        return p
+    sim = camsim("640x360", "sim1")
+    h = horus_factory(f"cameras:\n  - id: cam\n    url: \"rtsp://127.0.0.1:{port}/cam1\"\n"
+                      "    record:\n      segment_seconds: 2\n")
+    spec = spec_of(h)
+    try:
+        wait_until(lambda: len(rows(h)) >= 2, 30, "segments before the outage")
+        sim.stop()
+        time.sleep(3)
+        sim = camsim("640x360", "sim2")
+        wait_until(lambda: any(r["start_us"] > rows(h)[0]["start_us"] + 5_000_000 and
+                               r["width"] == 640 for r in rows(h)[2:]), 30,
+                   "recording to resume after the outage")
+        n_before = len(rows(h))
+        wait_until(lambda: len(rows(h)) >= n_before + 1, 30, "a second segment after it")
+        sim.stop()
+        sim = camsim("320x180", "sim3")
+        wait_until(lambda: any(r["width"] == 320 for r in rows(h)), 40, "a 320x180 segment")
+    finally:
+        sim.stop()
+    recs = rows(h)
+    gap_at = next(i for i in range(1, len(recs)) if recs[i]["start_us"] > recs[i - 1]["end_us"])
+    change_at = next(i for i in range(1, len(recs)) if recs[i]["width"] != recs[i - 1]["width"])
+    assert gap_at < change_at
+    # Across the outage: one file whose clock jumps over the gap (wall time stays true).
+    start_ms = recs[gap_at - 1]["start_us"] // 1000
+    end_ms = recs[gap_at]["end_us"] // 1000
+    _, _, job = post_export(h, spec, {"camera": "cam", "start": start_ms, "end": end_ms})
+    done = wait_done(h, spec, job["id"])
+    assert done["state"] == "done", done
+    assert abs(done["duration_s"] - (end_ms - start_ms) / 1000) <= 0.1, done
+    status, _, data = h.request("GET", done["file_url"])
+    path = tmp_path / "gap.mp4"
+    path.write_bytes(data)
+    assert abs(float(ffprobe(path)["format"]["duration"]) - done["duration_s"]) <= 0.1
+    # Across the resolution change: a failed job that says where and what changed.
+    start_ms = recs[change_at - 1]["start_us"] // 1000
+    end_ms = recs[change_at]["end_us"] // 1000
+    _, _, job = post_export(h, spec, {"camera": "cam", "start": start_ms, "end": end_ms})
+    failed = wait_done(h, spec, job["id"])
+    assert failed["state"] == "failed", failed
+    assert "changes from h264 640x360 to h264 320x180 at" in failed["error"], failed
+    assert failed["sha256"] is None and failed["file_url"] is None
+    files = sorted(p.name for p in (h.data / "exports").iterdir())
+    assert files == [f"{done['id']}.mp4"], files  # the failed job left nothing
+    assert h.request("GET", f"/api/v1/exports/{job['id']}/file")[0] == 409
