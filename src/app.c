@@ -211,6 +211,8 @@ static void reload(struct app *a)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
     provision_cameras(a, fresh);
     rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
+    if (a->api.exports) /* exports: reloadable limits (app_snapshot.c) */
+        pb_exporter_configure(a->api.exports, &snap_config(fresh)->exports);
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
@@ -352,6 +354,9 @@ static int start(struct app *a)
     a->api.config_json_arg = a;
     a->api.camera_status_cb = app_cameras_status;
     a->api.camera_status_arg = a->cameras;
+    rc = app_playback_start(&a->api, a->recorder, &c->exports); /* snapshots, exports */
+    if (rc < 0)
+        goto out;
     api_health_refresh(&a->api);
 
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
@@ -391,6 +396,7 @@ static void stop(struct app *a)
     http_server_stop(a->http);
     api_probes_drain(); /* bounded by each probe's timeout */
     http_server_free(a->http);
+    app_playback_stop(&a->api); /* before the database closes: exports write their state */
     /* Ingest stops before the recorder closes and indexes the open segments. */
     app_cameras_free(a->cameras);
     rec_recorder_free(a->recorder);

@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "ingest.h"
 #include "log_config.h"
+#include "playback.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -37,6 +38,7 @@ struct horus_config {
     struct sto_database_config database;
     struct log_config log;
     struct ing_config ingest;
+    struct pb_export_config exports;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -91,6 +93,19 @@ void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *fail
 bool app_cameras_status(void *arg, const char *id, struct api_camera_status *out);
 /* Stops every pipeline and frees s. NULL is a no-op. Thread: main. */
 void app_cameras_free(app_cameras *s);
+
+/* ---- playback services (app_snapshot.c) ---- */
+
+/*
+ * Creates the snapshot service and the exporter (recovering and starting
+ * its workers) and sets api's exports, snapshots and keyframe_cb (served
+ * from recorder, borrowed). Call after api's db, data_dir, metrics and
+ * clock are set. Returns 0 or a negative code (logged). Thread: main.
+ */
+int app_playback_start(struct api_context *api, struct rec_recorder *recorder,
+                       const struct pb_export_config *exports);
+/* Stops the export workers and frees both services. Thread: main, after HTTP stopped. */
+void app_playback_stop(struct api_context *api);
 
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);

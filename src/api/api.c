@@ -13,5 +13,9 @@ int api_register(http_router *r, struct api_context *ctx)
         rc = api_cameras_register(r, ctx);
     if (rc == 0)
         rc = api_probe_register(r, ctx);
+    if (rc == 0)
+        rc = api_exports_register(r, ctx);
+    if (rc == 0)
+        rc = api_snapshot_register(r, ctx);
     return rc;
 }

@@ -9,7 +9,9 @@
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
+#include "media.h"
 #include "metrics.h"
+#include "playback.h"
 #include "storage.h"
 
 #include <stdatomic.h>
@@ -77,6 +79,16 @@ struct api_context {
      */
     bool (*camera_status_cb)(void *arg, const char *id, struct api_camera_status *out);
     void *camera_status_arg;
+    pb_exporter *exports; /* borrowed; NULL: the export routes answer 503 */
+    pb_snapshots *snapshots; /* borrowed; NULL: the snapshot route answers 503 */
+    /*
+     * Gives a new reference to the latest video keyframe of camera/stream
+     * (src/app_snapshot.c asks the recorder). Returns 0, -ENOENT when that
+     * stream is not ingested, -EAGAIN when no keyframe arrived yet. NULL
+     * until main sets it. Thread: any; must not block.
+     */
+    int (*keyframe_cb)(void *arg, const char *camera, const char *stream, media_packet **out);
+    void *keyframe_arg;
 };
 
 /*

@@ -7,5 +7,13 @@
 int api_system_register(http_router *r, struct api_context *ctx);
 int api_cameras_register(http_router *r, struct api_context *ctx);
 int api_probe_register(http_router *r, struct api_context *ctx);
+int api_exports_register(http_router *r, struct api_context *ctx);
+int api_snapshot_register(http_router *r, struct api_context *ctx);
+
+/*
+ * Parses a time input (Unix milliseconds as a JSON integer or a string, or
+ * an RFC 3339 string) into UTC microseconds. Returns 0 or -EINVAL.
+ */
+int api_time_parse_json(const json_t *v, int64_t *out_us);
 
 #endif

@@ -31,6 +31,8 @@ struct http_error_map api_error_map(int rc)
     case -EBUSY:
     case -EEXIST:
         return (struct http_error_map){409, "conflict"};
+    case -ENODATA:
+        return (struct http_error_map){422, "unprocessable"};
     case HORUS_ETOOBIG:
         return (struct http_error_map){413, "too_large"};
     case -ENOSPC:

@@ -45,4 +45,12 @@ static inline int64_t clock_monotonic_ns(const horus_clock *c)
 /* Writes t as RFC 3339 UTC with milliseconds ("2026-03-04T10:15:02.123Z"). buf >= 25 bytes. */
 void clock_format_rfc3339_ms(int64_t unix_ms, char *buf, unsigned size);
 
+/*
+ * Parses a time input as the API accepts it: Unix milliseconds (digits
+ * only) or RFC 3339 ("2026-03-04T10:15:02Z", fractional seconds and
+ * numeric offsets allowed; digits past milliseconds are truncated).
+ * Returns 0 and *out_ms, or -EINVAL. Thread: any.
+ */
+int clock_parse_time_ms(const char *s, int64_t *out_ms);
+
 #endif

@@ -600,6 +600,17 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
     return 0;
 }
 
+int http_reply_response(http_request *req, unsigned status, const char *content_type,
+                        struct MHD_Response *resp, uint64_t len)
+{
+    if (req->is_replied) {
+        if (resp)
+            MHD_destroy_response(resp);
+        return -EALREADY;
+    }
+    return reply_queue(req, status, content_type, resp, (size_t)len);
+}
+
 int http_reply(http_request *req, unsigned status, const char *content_type, const void *body,
                size_t len)
 {

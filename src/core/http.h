@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct http_server http_server;
 typedef struct http_request http_request;
@@ -205,6 +206,13 @@ int http_reply_owned(http_request *req, unsigned status, const char *content_typ
                      size_t len);
 /* Steals the reference to json, also on failure. */
 int http_reply_json(http_request *req, unsigned status, json_t *json);
+/*
+ * Replies with the first size bytes of the open file fd, sent with sendfile
+ * where possible (http_fd.c). Steals fd (closed when the reply is done, also
+ * on failure). Whole files only: no Range handling here.
+ */
+int http_reply_fd(http_request *req, unsigned status, const char *content_type, int fd,
+                  uint64_t size);
 /*
  * Replies {"error": {"code", "message"}} with the status and code from the
  * error mapper. fmt NULL uses horus_strerror(rc). Messages are cut at 1 KiB;

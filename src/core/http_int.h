@@ -1,6 +1,7 @@
 /*
- * Private to src/core/http*.c: the hooks between the server (http.c) and
- * deferred replies (http_defer.c). Nothing outside core includes this.
+ * Private to src/core/http*.c: the hooks between the server (http.c),
+ * deferred replies (http_defer.c) and reply helpers outside http.c.
+ * Nothing outside core includes this.
  */
 #ifndef HORUS_HTTP_INT_H
 #define HORUS_HTTP_INT_H
@@ -55,5 +56,12 @@ bool http_defer_resumed(http_request *req);
 
 /* The request completed (or was aborted): drops the connection's hold. */
 void http_defer_completed(http_request *req);
+/*
+ * Adds the reply headers set with http_reply_header and Content-Type to
+ * resp and queues it with status; len is the body size for the access log
+ * and metrics. Consumes resp (NULL gives -EIO). Returns 0, -EALREADY or -EIO.
+ */
+int http_reply_response(http_request *req, unsigned status, const char *content_type,
+                        struct MHD_Response *resp, uint64_t len);
 
 #endif

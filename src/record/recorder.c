@@ -28,7 +28,12 @@
  * removal behind the camera's packets; the recorder closes the segment,
  * unlinks the camera and drops the list's reference.
  *
- * Lock order: cameras_lock only; never held across I/O.
+ * Snapshots: the sink also keeps a reference to the latest video keyframe
+ * (swapped under kf_lock, a few instructions on the ingest thread), so an
+ * HTTP thread can decode "now" without touching the recorder thread or
+ * the disk. A gap drops it: a camera that stopped sending has no "now".
+ *
+ * Lock order: cameras_lock, then a camera's kf_lock; never held across I/O.
  */
 #include "recorder.h"
 
@@ -68,6 +73,8 @@ struct rec_camera {
     char *stream;
     _Atomic uint64_t drops; /* packets the sink could not queue */
     _Atomic uint64_t gaps; /* gap_cb calls */
+    pthread_mutex_t kf_lock; /* guards keyframe only */
+    media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
     /* Recorder thread only: */
     uint64_t drops_seen, gaps_seen;
@@ -105,6 +112,8 @@ static void camera_unref(rec_camera *c)
 {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    media_packet_unref(c->keyframe);
+    pthread_mutex_destroy(&c->kf_lock);
     media_stream_unref(c->video);
     media_stream_unref(c->audio);
     media_stream_unref(c->seg_video);
@@ -124,9 +133,22 @@ static void msg_free(void *item)
 
 /* ---- sink callbacks: ingest thread ---- */
 
+/* Replaces the camera's latest keyframe with pkt (NULL clears it). */
+static void keep_keyframe(rec_camera *c, media_packet *pkt)
+{
+    media_packet *ref = pkt ? media_packet_ref(pkt) : NULL;
+    pthread_mutex_lock(&c->kf_lock);
+    media_packet *old = c->keyframe;
+    c->keyframe = ref;
+    pthread_mutex_unlock(&c->kf_lock);
+    media_packet_unref(old); /* outside the lock: it may free */
+}
+
 static void sink_packet(media_sink *sink, media_packet *pkt)
 {
     rec_camera *c = (rec_camera *)sink;
+    if (pkt->is_keyframe && pkt->stream->kind == MEDIA_KIND_VIDEO)
+        keep_keyframe(c, pkt);
     struct rec_msg *m = horus_malloc(sizeof(*m));
     atomic_fetch_add(&c->refs, 1);
     m->cam = c;
@@ -147,6 +169,7 @@ static void sink_gap(media_sink *sink, const char *reason)
 {
     rec_camera *c = (rec_camera *)sink;
     atomic_fetch_add(&c->gaps, 1);
+    keep_keyframe(c, NULL);
 }
 
 static const struct media_sink_ops sink_ops = {
@@ -499,6 +522,7 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
     c->sink.ops = &sink_ops;
     atomic_init(&c->refs, 1);
     c->r = r;
+    pthread_mutex_init(&c->kf_lock, NULL);
     c->camera = horus_strdup(camera);
     c->stream = horus_strdup(stream);
     c->segment_90k = (segment_seconds > 0 ? segment_seconds : 60) * 90000;
@@ -522,6 +546,29 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
 media_sink *rec_camera_sink(rec_camera *c)
 {
     return &c->sink;
+}
+
+int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char *stream,
+                                 media_packet **out)
+{
+    int rc = -ENOENT;
+    *out = NULL;
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera *c = r->cameras; c; c = c->next) {
+        if (strcmp(c->camera, camera) != 0 || strcmp(c->stream, stream) != 0)
+            continue;
+        pthread_mutex_lock(&c->kf_lock);
+        if (c->keyframe) {
+            *out = media_packet_ref(c->keyframe);
+            rc = 0;
+        } else {
+            rc = -EAGAIN;
+        }
+        pthread_mutex_unlock(&c->kf_lock);
+        break;
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
+    return rc;
 }
 
 void rec_recorder_remove(rec_recorder *r, rec_camera *c)

@@ -58,6 +58,18 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
 media_sink *rec_camera_sink(rec_camera *c);
 
 /*
+ * Gives a new reference to the latest video keyframe the sink of
+ * camera/stream received (its stream, with the avcC/hvcC extradata, rides
+ * along in pkt->stream). The keyframe is dropped on a gap (disconnect,
+ * stall), so a camera that stopped sending has none. Returns 0 and *out,
+ * -ENOENT when the recorder has no such camera stream, or -EAGAIN when it
+ * has no keyframe yet. Never waits for the recorder thread or the disk.
+ * Thread: any.
+ */
+int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char *stream,
+                                 media_packet **out);
+
+/*
  * Stops recording c: its open segment is closed and indexed on the recorder
  * thread. Call after ingest stopped calling the sink. c is freed. Thread: any.
  */

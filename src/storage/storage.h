@@ -250,6 +250,68 @@ int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n
  */
 int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg);
 
+/* ---- exports (storage/exports.c): one row per export job ---- */
+
+/* A job's state; the text form is what the API and the database hold. */
+enum sto_export_state {
+    STO_EXPORT_QUEUED,
+    STO_EXPORT_RUNNING,
+    STO_EXPORT_DONE,
+    STO_EXPORT_FAILED,
+    STO_EXPORT_CANCELLED,
+};
+
+/* "queued", "running", "done", "failed", "cancelled". */
+const char *sto_export_state_name(enum sto_export_state s);
+
+/* An export row. Strings are owned; release with sto_export_release. */
+struct sto_export {
+    char *id; /* time-sortable: 12 hex digits of creation ms + 8 random hex digits */
+    char *camera_id;
+    char *stream;
+    int64_t start_us, end_us; /* the requested range, UTC microseconds */
+    enum sto_export_state state;
+    double progress; /* 0..1 */
+    uint64_t size_bytes;
+    int64_t duration_us; /* of the written file */
+    char *sha256; /* hex of the finished file, "" until done */
+    char *error; /* sentence for failed jobs, "" otherwise */
+    int64_t created_at_ms, started_at_ms, finished_at_ms; /* 0 = not yet */
+};
+
+void sto_export_release(struct sto_export *e);
+void sto_export_list_free(struct sto_export *list, size_t n);
+
+/* Inserts e (through the writer, waiting for the commit). Returns 0 or -EEXIST. */
+int sto_export_insert(sto_db *db, const struct sto_export *e);
+
+/*
+ * Writes every mutable field of e (state, progress, size, duration, sha256,
+ * error, started/finished times) to the row e->id, waiting for the commit.
+ * Returns 0 (also when the row is gone: a deleted job stays deleted).
+ */
+int sto_export_update(sto_db *db, const struct sto_export *e);
+
+/* Fills *out (new strings) or returns -ENOENT. */
+int sto_export_get(sto_db *db, const char *id, struct sto_export *out);
+
+/*
+ * Lists exports newest first, after after_id (NULL = from the newest), at
+ * most limit; *out is new, *has_more says whether more follow.
+ */
+int sto_export_list(sto_db *db, const char *after_id, size_t limit, struct sto_export **out,
+                    size_t *n, bool *has_more);
+
+/*
+ * Rows in state (oldest first), or, when state is -1, finished rows
+ * (done/failed/cancelled) that finished before before_ms. At most limit.
+ */
+int sto_export_select(sto_db *db, int state, int64_t before_ms, size_t limit,
+                      struct sto_export **out, size_t *n);
+
+/* Deletes the row. Returns 0 or -ENOENT. */
+int sto_export_delete(sto_db *db, const char *id);
+
 /* ---- fragment index ---------------------------------------------------- */
 
 /*

@@ -1,0 +1,309 @@
+/*
+ * DESIGN: /api/v1/exports: create (202, the job runs on a pb-export
+ * worker), list (newest first, cursor-paginated by id), get (live state
+ * and progress), delete (cancels a queued or running job; deletes a
+ * finished one) and the finished file as an attachment.
+ *
+ * The file is sent in one place (reply_export_file), so the shared Range
+ * and conditional-request implementation can replace the whole-file reply
+ * there without touching the handlers.
+ *
+ * Thread: http-N. Validation and queueing rules live in playback/export.c.
+ */
+#include "api_int.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXPORTS_PAGE_DEFAULT 50
+#define EXPORTS_PAGE_MAX 500
+
+int api_time_parse_json(const json_t *v, int64_t *out_us)
+{
+    int64_t ms;
+    if (json_is_integer(v)) {
+        ms = json_integer_value(v);
+        if (ms < 0 || ms > INT64_C(253402300799999)) /* year 9999 */
+            return -EINVAL;
+    } else if (!json_is_string(v) || clock_parse_time_ms(json_string_value(v), &ms) < 0) {
+        return -EINVAL;
+    }
+    *out_us = ms * 1000;
+    return 0;
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    char buf[32];
+    if (ms <= 0)
+        return json_null();
+    clock_format_rfc3339_ms(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *export_json(const struct sto_export *e)
+{
+    char start[32], end[32], created[32], file[128];
+    clock_format_rfc3339_ms(e->start_us / 1000, start, sizeof(start));
+    clock_format_rfc3339_ms(e->end_us / 1000, end, sizeof(end));
+    clock_format_rfc3339_ms(e->created_at_ms, created, sizeof(created));
+    bool is_done = e->state == STO_EXPORT_DONE;
+    snprintf(file, sizeof(file), "/api/v1/exports/%s/file", e->id);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:s?, s:s?, s:s, s:o, s:o, "
+                     "s:s?}",
+                     "id", e->id, "camera", e->camera_id, "stream", e->stream, "start", start,
+                     "end", end, "state", sto_export_state_name(e->state), "progress", e->progress,
+                     "size_bytes", (json_int_t)e->size_bytes, "duration_s",
+                     (double)e->duration_us / 1e6, "sha256", is_done ? e->sha256 : NULL, "error",
+                     e->error && e->error[0] ? e->error : NULL, "created_at", created, "started_at",
+                     time_or_null(e->started_at_ms), "finished_at", time_or_null(e->finished_at_ms),
+                     "file_url", is_done ? file : NULL);
+}
+
+static bool is_valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n != 20)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static int unavailable(http_request *req)
+{
+    return http_reply_error(req, HORUS_EUNAVAIL, "exports are not available on this node");
+}
+
+static int exports_create(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    if (!ctx->exports)
+        return unavailable(req);
+    json_t *body;
+    if (http_request_json(req, &body) < 0)
+        return 0;
+    struct pb_export_request rq = {.stream = "main"};
+    const char *key;
+    json_t *v;
+    const char *bad = NULL; /* the field at fault; the reply is sent once, below */
+    char msg[160] = "";
+    bool has_start = false, has_end = false;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "camera") == 0) {
+            if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 64) {
+                bad = "camera: must be a camera id";
+                break;
+            }
+            rq.camera_id = json_string_value(v);
+        } else if (strcmp(key, "stream") == 0) {
+            if (!json_is_string(v)) {
+                bad = "stream: must be \"main\" or \"sub\"";
+                break;
+            }
+            rq.stream = json_string_value(v);
+        } else if (strcmp(key, "start") == 0 || strcmp(key, "end") == 0) {
+            bool is_start = key[0] == 's';
+            if (api_time_parse_json(v, is_start ? &rq.start_us : &rq.end_us) < 0) {
+                bad = is_start ? "start: must be an RFC 3339 time or Unix milliseconds"
+                               : "end: must be an RFC 3339 time or Unix milliseconds";
+                break;
+            }
+            *(is_start ? &has_start : &has_end) = true;
+        } else {
+            snprintf(msg, sizeof(msg), "%.64s: unknown field (allowed: camera, stream, start, end)",
+                     key);
+            bad = msg;
+            break;
+        }
+    }
+    if (!bad && !rq.camera_id)
+        bad = "camera: is required";
+    else if (!bad && !has_start)
+        bad = "start: is required";
+    else if (!bad && !has_end)
+        bad = "end: is required";
+    if (bad) {
+        json_decref(body);
+        return http_reply_error(req, -EINVAL, "%s", bad);
+    }
+    int rc;
+    struct sto_export e;
+    char why[512];
+    rc = pb_export_submit(ctx->exports, &rq, &e, why, sizeof(why));
+    json_decref(body);
+    if (rc < 0) {
+        if (rc == -EAGAIN)
+            http_reply_header(req, "Retry-After", "10");
+        return http_reply_error(req, rc, "%s", why);
+    }
+    char location[64];
+    snprintf(location, sizeof(location), "/api/v1/exports/%s", e.id);
+    http_reply_header(req, "Location", location);
+    json_t *j = export_json(&e);
+    sto_export_release(&e);
+    return http_reply_json(req, 202, j);
+}
+
+static int exports_list(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    if (!ctx->exports)
+        return unavailable(req);
+    size_t limit = EXPORTS_PAGE_DEFAULT;
+    const char *ls = http_request_query(req, "limit");
+    if (ls) {
+        char *end;
+        long v = strtol(ls, &end, 10);
+        if (!*ls || *end || v < 1 || v > EXPORTS_PAGE_MAX)
+            return http_reply_error(req, -EINVAL, "limit: must be an integer 1..%d",
+                                    EXPORTS_PAGE_MAX);
+        limit = (size_t)v;
+    }
+    const char *cursor = http_request_query(req, "cursor");
+    if (cursor && !is_valid_id(cursor))
+        return http_reply_error(req, -EINVAL, "cursor: not a cursor this server returned");
+    struct sto_export *list;
+    size_t n;
+    bool has_more;
+    int rc = pb_export_list(ctx->exports, cursor, limit, &list, &n, &has_more);
+    if (rc < 0)
+        return http_reply_error(req, rc, "list exports: %s", horus_strerror(rc));
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, export_json(&list[i]));
+    json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
+    sto_export_list_free(list, n);
+    return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+/* Loads the export named in the path, or replies 404 and returns -ENOENT. */
+static int load_export(http_request *req, struct api_context *ctx, struct sto_export *e)
+{
+    const char *id = http_request_param(req, "id");
+    int rc = is_valid_id(id) ? pb_export_get(ctx->exports, id, e) : -ENOENT;
+    if (rc == -ENOENT)
+        http_reply_error(req, rc, "export '%.64s' does not exist", id);
+    else if (rc < 0)
+        http_reply_error(req, rc, "read export '%s': %s", id, horus_strerror(rc));
+    return rc;
+}
+
+static int exports_get(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    if (!ctx->exports)
+        return unavailable(req);
+    struct sto_export e;
+    if (load_export(req, ctx, &e) < 0)
+        return 0;
+    json_t *j = export_json(&e);
+    sto_export_release(&e);
+    return http_reply_json(req, 200, j);
+}
+
+static int exports_delete(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    if (!ctx->exports)
+        return unavailable(req);
+    const char *id = http_request_param(req, "id");
+    int rc = is_valid_id(id) ? pb_export_delete(ctx->exports, id) : -ENOENT;
+    if (rc == -ENOENT)
+        return http_reply_error(req, rc, "export '%.64s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "delete export '%s': %s", id, horus_strerror(rc));
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+/*
+ * Sends the finished file. The one place that replies with an export's
+ * bytes: whole file today; Range and conditional requests arrive with the
+ * shared file-reply function.
+ */
+static int reply_export_file(http_request *req, int fd, uint64_t size, const char *sha256)
+{
+    char etag[72];
+    snprintf(etag, sizeof(etag), "\"%.64s\"", sha256);
+    http_reply_header(req, "ETag", etag);
+    http_reply_header(req, "Cache-Control", "private, max-age=86400, immutable");
+    return http_reply_fd(req, 200, "video/mp4", fd, size);
+}
+
+static int exports_file(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    if (!ctx->exports)
+        return unavailable(req);
+    struct sto_export e;
+    if (load_export(req, ctx, &e) < 0)
+        return 0;
+    int rc = 0;
+    if (e.state != STO_EXPORT_DONE) {
+        rc = http_reply_error(req, -EBUSY, "export '%s' is %s%s; the file exists once it is done",
+                              e.id, sto_export_state_name(e.state),
+                              e.state == STO_EXPORT_QUEUED || e.state == STO_EXPORT_RUNNING
+                                  ? ""
+                                  : " and has no file");
+        sto_export_release(&e);
+        return rc;
+    }
+    char path[PATH_MAX];
+    pb_export_file_path(ctx->exports, e.id, path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        http_reply_error(req, rc == -ENOENT ? -ENOENT : rc, "export '%s' file: %s", e.id,
+                         strerror(-rc));
+        sto_export_release(&e);
+        return 0;
+    }
+    /* "<camera>_<start>.mp4" with the time in basic ISO 8601 form, safe in any file system. */
+    char start[32], name[128], disp[200];
+    clock_format_rfc3339_ms(e.start_us / 1000, start, sizeof(start));
+    size_t k = 0;
+    for (const char *p = start; *p && *p != '.' && k + 1 < sizeof(start); p++)
+        if (*p != '-' && *p != ':')
+            start[k++] = *p;
+    start[k] = '\0';
+    snprintf(name, sizeof(name), "%s_%sZ.mp4", e.camera_id, start);
+    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
+    http_reply_header(req, "Content-Disposition", disp);
+    rc = reply_export_file(req, fd, (uint64_t)st.st_size, e.sha256);
+    sto_export_release(&e);
+    return rc;
+}
+
+int api_exports_register(http_router *r, struct api_context *ctx)
+{
+    static const struct {
+        const char *method, *tmpl;
+        http_handler_cb cb;
+    } routes[] = {
+        {"GET", "/api/v1/exports", exports_list},
+        {"POST", "/api/v1/exports", exports_create},
+        {"GET", "/api/v1/exports/{id}", exports_get},
+        {"DELETE", "/api/v1/exports/{id}", exports_delete},
+        {"GET", "/api/v1/exports/{id}/file", exports_file},
+    };
+    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
+        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * DESIGN: GET /api/v1/cameras/{id}/snapshot.jpg[?width=N][&stream=main|sub][&ts=T]:
+ * a JPEG of the latest keyframe (from the recorder's sink, through
+ * keyframe_cb) or of the recorded frame at ts. Decoding runs on this
+ * thread, bounded and cached by playback/snapshot.c.
+ *
+ * Errors: unknown camera 404; bad width/stream/ts 400 naming the
+ * parameter; no recording at ts 404; a camera that sends no video (not
+ * connected yet, disabled, not recording, or the sub stream, which is not
+ * ingested yet) 503 with Retry-After.
+ *
+ * Thread: http-N.
+ */
+#include "api_int.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int snapshot_get(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *id = http_request_param(req, "id");
+    const char *stream = http_request_query(req, "stream");
+    if (!stream)
+        stream = "main";
+    if (strcmp(stream, "main") != 0 && strcmp(stream, "sub") != 0)
+        return http_reply_error(req, -EINVAL, "stream: must be main or sub");
+    int width = 0;
+    const char *ws = http_request_query(req, "width");
+    if (ws) {
+        char *end;
+        long v = strtol(ws, &end, 10);
+        if (!*ws || *end || v < PB_SNAPSHOT_WIDTH_MIN || v > PB_SNAPSHOT_WIDTH_MAX)
+            return http_reply_error(req, -EINVAL, "width: must be an integer %d..%d",
+                                    PB_SNAPSHOT_WIDTH_MIN, PB_SNAPSHOT_WIDTH_MAX);
+        width = (int)v;
+    }
+    const char *ts = http_request_query(req, "ts");
+    int64_t ts_ms = 0;
+    if (ts && clock_parse_time_ms(ts, &ts_ms) < 0)
+        return http_reply_error(req, -EINVAL, "ts: must be an RFC 3339 time or Unix milliseconds");
+    if (!ctx->snapshots)
+        return http_reply_error(req, HORUS_EUNAVAIL, "snapshots are not available on this node");
+    struct sto_camera cam;
+    int rc = sto_camera_get(ctx->db, id, &cam);
+    if (rc == -ENOENT)
+        return http_reply_error(req, rc, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    sto_camera_release(&cam);
+
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    char why[512];
+    if (ts) {
+        rc = pb_snapshot_at(ctx->snapshots, id, stream, ts_ms * 1000, width, &jpeg, &len, why,
+                            sizeof(why));
+        if (rc == -EAGAIN)
+            http_reply_header(req, "Retry-After", "1");
+        if (rc < 0)
+            return http_reply_error(req, rc, "%s", why);
+        /* A recorded frame never changes (until retention deletes it). */
+        http_reply_header(req, "Cache-Control", "private, max-age=3600");
+        return http_reply_owned(req, 200, "image/jpeg", (char *)jpeg, len);
+    }
+    media_packet *kf = NULL;
+    rc = ctx->keyframe_cb ? ctx->keyframe_cb(ctx->keyframe_arg, id, stream, &kf) : -ENOENT;
+    if (rc < 0) {
+        http_reply_header(req, "Retry-After", "2");
+        return http_reply_error(
+            req, HORUS_EUNAVAIL,
+            "camera '%s' has no %s stream video yet: it is not connected, "
+            "disabled or not recording%s",
+            id, stream, strcmp(stream, "sub") == 0 ? " (sub streams are not ingested yet)" : "");
+    }
+    rc = pb_snapshot_latest(ctx->snapshots, id, stream, kf, width, &jpeg, &len);
+    media_packet_unref(kf);
+    if (rc == -EAGAIN) {
+        http_reply_header(req, "Retry-After", "1");
+        return http_reply_error(req, rc, "too many snapshots are being decoded; retry in a second");
+    }
+    if (rc < 0)
+        return http_reply_error(req, rc, "decode the latest keyframe of camera '%s': %s", id,
+                                horus_strerror(rc));
+    /* The latest frame changes with every keyframe: let caches keep it one second at most. */
+    http_reply_header(req, "Cache-Control", "max-age=1");
+    return http_reply_owned(req, 200, "image/jpeg", (char *)jpeg, len);
+}
+
+int api_snapshot_register(http_router *r, struct api_context *ctx)
+{
+    return http_router_add(r, "GET", "/api/v1/cameras/{id}/snapshot.jpg", snapshot_get, ctx);
+}

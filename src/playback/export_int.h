@@ -1,0 +1,39 @@
+/* Private to src/playback: the remux step of an export job. */
+#ifndef HORUS_PLAYBACK_EXPORT_INT_H
+#define HORUS_PLAYBACK_EXPORT_INT_H
+
+#include "playback.h"
+
+#include <stdatomic.h>
+
+struct pb_remux {
+    /* in (borrowed for the call) */
+    const char *data_dir;
+    const struct sto_recording *rows; /* by start, overlapping [start_us, end_us) */
+    size_t nrows;
+    int64_t start_us, end_us;
+    const char *out_path; /* written and fsynced; the caller renames it */
+    const atomic_bool *is_cancelled; /* checked per packet and inside libav's blocking calls */
+    const atomic_bool *is_stopping;
+    void (*progress_cb)(void *arg, double progress); /* ~10 times a second at most */
+    void *progress_arg;
+    /* out */
+    uint64_t size_bytes;
+    int64_t duration_us;
+    char sha256[65];
+    char error[320]; /* why it failed, a sentence naming the file or instant */
+};
+
+/*
+ * Remuxes the rows' segment files into one faststart MP4 at r->out_path:
+ * from the keyframe at or before start_us up to (excluding) end_us, with
+ * timestamps continuous across files and jumping over gaps. Fails on a
+ * codec, size or parameter-set change inside the range. Then fsyncs the
+ * file and hashes it. Returns 0, -ECANCELED, HORUS_ESTOPPED, HORUS_ECODEC
+ * (change in the range; r->error names the instant), -ENODATA (nothing to
+ * write), or another negative code with r->error set. The file may be left
+ * on failure; the caller removes it. Thread: a pb-export worker.
+ */
+int pb_remux_run(struct pb_remux *r);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * DESIGN: export job rows. The playback module's worker owns the jobs while
+ * they are queued or running (state and progress live in memory then) and
+ * writes a row at each state change: created (queued), started (running)
+ * and finished (done, failed or cancelled, with size, sha256 and the error
+ * sentence). Writes go through the writer thread like every other write,
+ * so an export never blocks recording's index rows for long: a job writes
+ * three rows in its life.
+ *
+ * Ids sort by creation time (hex milliseconds first), so "newest first"
+ * pages by id with a plain index and a stable cursor.
+ */
+#include "storage.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT_COLUMNS                                                                             \
+    "id, camera_id, stream, start_us, end_us, state, progress, size_bytes, duration_us, sha256,"   \
+    " error, created_at_ms, started_at_ms, finished_at_ms"
+#define EXPORT_NCOLS 14
+
+static const char *const state_names[] = {"queued", "running", "done", "failed", "cancelled"};
+
+const char *sto_export_state_name(enum sto_export_state s)
+{
+    return (unsigned)s < HORUS_ARRAY_LEN(state_names) ? state_names[s] : "failed";
+}
+
+static enum sto_export_state state_of(const sto_value *v)
+{
+    for (size_t i = 0; v->type == STO_TEXT && i < HORUS_ARRAY_LEN(state_names); i++)
+        if (v->len == strlen(state_names[i]) && memcmp(v->s, state_names[i], v->len) == 0)
+            return (enum sto_export_state)i;
+    return STO_EXPORT_FAILED;
+}
+
+void sto_export_release(struct sto_export *e)
+{
+    if (!e)
+        return;
+    free(e->id);
+    free(e->camera_id);
+    free(e->stream);
+    free(e->sha256);
+    free(e->error);
+    memset(e, 0, sizeof(*e));
+}
+
+void sto_export_list_free(struct sto_export *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        sto_export_release(&list[i]);
+    free(list);
+}
+
+static char *text_of(const sto_value *v)
+{
+    return horus_strndup(v->type == STO_TEXT ? v->s : "", v->type == STO_TEXT ? v->len : 0);
+}
+
+static void row_to_export(const sto_value *c, struct sto_export *e)
+{
+    e->id = text_of(&c[0]);
+    e->camera_id = text_of(&c[1]);
+    e->stream = text_of(&c[2]);
+    e->start_us = c[3].i;
+    e->end_us = c[4].i;
+    e->state = state_of(&c[5]);
+    e->progress = c[6].type == STO_REAL ? c[6].d : (double)c[6].i;
+    e->size_bytes = (uint64_t)c[7].i;
+    e->duration_us = c[8].i;
+    e->sha256 = text_of(&c[9]);
+    e->error = text_of(&c[10]);
+    e->created_at_ms = c[11].i;
+    e->started_at_ms = c[12].i;
+    e->finished_at_ms = c[13].i;
+}
+
+struct export_acc {
+    struct sto_export *items;
+    size_t n, cap;
+};
+
+static int export_row(const sto_value *c, size_t n, void *arg)
+{
+    struct export_acc *acc = arg;
+    if (n < EXPORT_NCOLS)
+        return HORUS_EDB;
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 16;
+        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    struct sto_export *e = &acc->items[acc->n++];
+    memset(e, 0, sizeof(*e));
+    row_to_export(c, e);
+    return 0;
+}
+
+static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
+                    struct sto_export **out, size_t *n)
+{
+    struct export_acc acc = {0};
+    int rc = sto_read(db, sql, p, np, export_row, &acc);
+    if (rc < 0) {
+        sto_export_list_free(acc.items, acc.n);
+        return rc;
+    }
+    *out = acc.items;
+    *n = acc.n;
+    return 0;
+}
+
+int sto_export_insert(sto_db *db, const struct sto_export *e)
+{
+    sto_value p[] = {
+        STO_TEXT_V(e->id),
+        STO_TEXT_V(e->camera_id),
+        STO_TEXT_V(e->stream),
+        STO_INT_V(e->start_us),
+        STO_INT_V(e->end_us),
+        STO_TEXT_V(sto_export_state_name(e->state)),
+        {.type = STO_REAL, .d = e->progress},
+        STO_INT_V((int64_t)e->size_bytes),
+        STO_INT_V(e->duration_us),
+        STO_TEXT_V(e->sha256 ? e->sha256 : ""),
+        STO_TEXT_V(e->error ? e->error : ""),
+        STO_INT_V(e->created_at_ms),
+        STO_INT_V(e->started_at_ms),
+        STO_INT_V(e->finished_at_ms),
+    };
+    return sto_write(db,
+                     "INSERT INTO exports(" EXPORT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                     " $8, $9, $10, $11, $12, $13, $14)",
+                     p, HORUS_ARRAY_LEN(p));
+}
+
+int sto_export_update(sto_db *db, const struct sto_export *e)
+{
+    sto_value p[] = {
+        STO_TEXT_V(e->id),
+        STO_TEXT_V(sto_export_state_name(e->state)),
+        {.type = STO_REAL, .d = e->progress},
+        STO_INT_V((int64_t)e->size_bytes),
+        STO_INT_V(e->duration_us),
+        STO_TEXT_V(e->sha256 ? e->sha256 : ""),
+        STO_TEXT_V(e->error ? e->error : ""),
+        STO_INT_V(e->started_at_ms),
+        STO_INT_V(e->finished_at_ms),
+    };
+    return sto_write(db,
+                     "UPDATE exports SET state = $2, progress = $3, size_bytes = $4,"
+                     " duration_us = $5, sha256 = $6, error = $7, started_at_ms = $8,"
+                     " finished_at_ms = $9 WHERE id = $1",
+                     p, HORUS_ARRAY_LEN(p));
+}
+
+int sto_export_get(sto_db *db, const char *id, struct sto_export *out)
+{
+    struct sto_export *list;
+    size_t n;
+    sto_value p[] = {STO_TEXT_V(id)};
+    int rc = run_list(db, "SELECT " EXPORT_COLUMNS " FROM exports WHERE id = $1", p, 1, &list, &n);
+    if (rc < 0)
+        return rc;
+    if (n == 0) {
+        free(list);
+        return -ENOENT;
+    }
+    *out = list[0];
+    memset(&list[0], 0, sizeof(list[0]));
+    sto_export_list_free(list, n);
+    return 0;
+}
+
+int sto_export_list(sto_db *db, const char *after_id, size_t limit, struct sto_export **out,
+                    size_t *n, bool *has_more)
+{
+    /* One extra row says whether another page follows. */
+    sto_value p[] = {STO_INT_V((int64_t)limit + 1), STO_TEXT_V(after_id ? after_id : "")};
+    int rc = after_id ? run_list(db,
+                                 "SELECT " EXPORT_COLUMNS " FROM exports WHERE id < $2"
+                                 " ORDER BY id DESC LIMIT $1",
+                                 p, 2, out, n)
+                      : run_list(db,
+                                 "SELECT " EXPORT_COLUMNS " FROM exports ORDER BY id DESC"
+                                 " LIMIT $1",
+                                 p, 1, out, n);
+    if (rc < 0)
+        return rc;
+    *has_more = *n > limit;
+    if (*has_more) {
+        sto_export_release(&(*out)[limit]);
+        *n = limit;
+    }
+    return 0;
+}
+
+int sto_export_select(sto_db *db, int state, int64_t before_ms, size_t limit,
+                      struct sto_export **out, size_t *n)
+{
+    if (state >= 0) {
+        sto_value p[] = {STO_TEXT_V(sto_export_state_name((enum sto_export_state)state)),
+                         STO_INT_V((int64_t)limit)};
+        return run_list(db,
+                        "SELECT " EXPORT_COLUMNS " FROM exports WHERE state = $1 ORDER BY id"
+                        " LIMIT $2",
+                        p, 2, out, n);
+    }
+    sto_value p[] = {STO_INT_V(before_ms), STO_INT_V((int64_t)limit)};
+    return run_list(db,
+                    "SELECT " EXPORT_COLUMNS " FROM exports WHERE finished_at_ms > 0 AND"
+                    " finished_at_ms < $1 AND state IN ('done', 'failed', 'cancelled')"
+                    " ORDER BY finished_at_ms LIMIT $2",
+                    p, 2, out, n);
+}
+
+int sto_export_delete(sto_db *db, const char *id)
+{
+    struct sto_export cur;
+    int rc = sto_export_get(db, id, &cur);
+    if (rc < 0)
+        return rc;
+    sto_export_release(&cur);
+    sto_value p[] = {STO_TEXT_V(id)};
+    return sto_write(db, "DELETE FROM exports WHERE id = $1", p, 1);
+}

@@ -1,0 +1,115 @@
+/* Tests for src/storage/exports.c: insert, update, get, newest-first paging, selects, delete. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "storage.h"
+#include "sto_fixture.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void add(struct sto_fixture *f, int n, enum sto_export_state state, int64_t finished_ms)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%012x00000000", n);
+    struct sto_export e = {.id = id,
+                           .camera_id = (char *)"cam",
+                           .stream = (char *)"main",
+                           .start_us = 1000000,
+                           .end_us = 2000000,
+                           .state = state,
+                           .created_at_ms = n,
+                           .finished_at_ms = finished_ms};
+    assert_int_equal(sto_export_insert(f->db, &e), 0);
+}
+
+static void test_export_row_round_trips_and_updates(void **state)
+{
+    struct sto_fixture *f = *state;
+    add(f, 1, STO_EXPORT_QUEUED, 0);
+    struct sto_export e;
+    assert_int_equal(sto_export_get(f->db, "00000000000100000000", &e), 0);
+    assert_string_equal(e.camera_id, "cam");
+    assert_int_equal(e.state, STO_EXPORT_QUEUED);
+    assert_string_equal(e.sha256, "");
+    e.state = STO_EXPORT_DONE;
+    e.progress = 1;
+    e.size_bytes = 12345;
+    e.duration_us = 999;
+    free(e.sha256);
+    e.sha256 = strdup("ab12");
+    e.finished_at_ms = 77;
+    assert_int_equal(sto_export_update(f->db, &e), 0);
+    sto_export_release(&e);
+    assert_int_equal(sto_export_get(f->db, "00000000000100000000", &e), 0);
+    assert_int_equal(e.state, STO_EXPORT_DONE);
+    assert_true(e.progress == 1.0);
+    assert_int_equal(e.size_bytes, 12345);
+    assert_int_equal(e.duration_us, 999);
+    assert_string_equal(e.sha256, "ab12");
+    assert_int_equal(e.finished_at_ms, 77);
+    assert_string_equal(sto_export_state_name(e.state), "done");
+    sto_export_release(&e);
+    assert_int_equal(sto_export_get(f->db, "ffffffffffff00000000", &e), -ENOENT);
+}
+
+static void test_export_list_pages_newest_first(void **state)
+{
+    struct sto_fixture *f = *state;
+    for (int i = 1; i <= 5; i++)
+        add(f, i, STO_EXPORT_DONE, i);
+    struct sto_export *list;
+    size_t n;
+    bool has_more;
+    assert_int_equal(sto_export_list(f->db, NULL, 2, &list, &n, &has_more), 0);
+    assert_int_equal(n, 2);
+    assert_true(has_more);
+    assert_string_equal(list[0].id, "00000000000500000000");
+    assert_string_equal(list[1].id, "00000000000400000000");
+    char cursor[24];
+    strcpy(cursor, list[1].id);
+    sto_export_list_free(list, n);
+    assert_int_equal(sto_export_list(f->db, cursor, 10, &list, &n, &has_more), 0);
+    assert_int_equal(n, 3);
+    assert_false(has_more);
+    assert_string_equal(list[2].id, "00000000000100000000");
+    sto_export_list_free(list, n);
+}
+
+static void test_export_select_finds_states_and_old_finished_rows(void **state)
+{
+    struct sto_fixture *f = *state;
+    add(f, 1, STO_EXPORT_RUNNING, 0);
+    add(f, 2, STO_EXPORT_QUEUED, 0);
+    add(f, 3, STO_EXPORT_DONE, 100);
+    add(f, 4, STO_EXPORT_FAILED, 500);
+    struct sto_export *list;
+    size_t n;
+    assert_int_equal(sto_export_select(f->db, STO_EXPORT_RUNNING, 0, 10, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, "00000000000100000000");
+    sto_export_list_free(list, n);
+    assert_int_equal(sto_export_select(f->db, -1, 200, 10, &list, &n), 0);
+    assert_int_equal(n, 1); /* finished before 200 ms: only the done one; never queued/running */
+    assert_string_equal(list[0].id, "00000000000300000000");
+    sto_export_list_free(list, n);
+    assert_int_equal(sto_export_delete(f->db, "00000000000300000000"), 0);
+    assert_int_equal(sto_export_delete(f->db, "00000000000300000000"), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_export_row_round_trips_and_updates, sto_fixture_setup,
+                                        sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_export_list_pages_newest_first, sto_fixture_setup,
+                                        sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_export_select_finds_states_and_old_finished_rows,
+                                        sto_fixture_setup, sto_fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
