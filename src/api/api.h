@@ -25,6 +25,8 @@ struct api_server_config {
     int64_t shutdown_timeout_ms;
     bool access_log;
     char *public_url;
+    char **cors_origins; /* "*" or "scheme://host[:port]"; none = CORS off */
+    size_t ncors_origins;
 };
 
 extern const cfg_field api_server_fields[];

@@ -40,7 +40,7 @@
  * on first use and cached in per-route slots (atomics, benign races: the
  * registry returns the same pointer to every caller).
  */
-#include "http.h"
+#include "http_int.h"
 
 #include "clock.h"
 #include "err.h"
@@ -146,6 +146,7 @@ struct http_server {
     unsigned max_connections;
     bool is_access_log;
     http_router *router; /* owned */
+    http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
     struct MHD_Daemon *daemon;
     unsigned port;
     _Atomic unsigned next_thread_id;
@@ -556,6 +557,7 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
             log_warn("reply header '%s' rejected on %s %s", req->headers[i].name, req->method,
                      req->path);
     }
+    http_cors_decorate(req->conn->srv->cors, req, resp);
     if (content_type) {
         MHD_add_response_header(resp, "Content-Type", content_type);
         if (strncmp(content_type, "application/json", 16) == 0 && !has_header(req, "Cache-Control"))
@@ -570,6 +572,17 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
         strcmp(req->method, "HEAD") != 0 && status >= 200 && status != 204 && status != 304;
     req->bytes = has_body ? len : 0;
     return 0;
+}
+
+int http_reply_mhd(http_request *req, unsigned status, const char *content_type,
+                   struct MHD_Response *resp, uint64_t len)
+{
+    if (req->is_replied) {
+        if (resp)
+            MHD_destroy_response(resp);
+        return -EALREADY;
+    }
+    return reply_queue(req, status, content_type, resp, (size_t)len);
 }
 
 int http_reply(http_request *req, unsigned status, const char *content_type, const void *body,
@@ -745,6 +758,8 @@ static void dispatch(http_request *req)
                          s->max_body_bytes);
         return;
     }
+    if (req->route_rc == HORUS_EMETHOD && http_cors_preflight(s->cors, req, req->match.allow))
+        return;
     switch (req->route_rc) {
     case 0:
         break;
@@ -1022,6 +1037,7 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
         s->max_connections = s->threads; /* MHD splits the limit between pool threads */
     s->is_access_log = opt->access_log;
     s->router = http_router_new();
+    s->cors = http_cors_new(opt->cors_origins, opt->ncors_origins);
     if (opt->metrics)
         register_metrics(s, opt->metrics);
     *out = s;
@@ -1113,6 +1129,7 @@ void http_server_free(http_server *s)
         return;
     http_server_stop(s);
     http_router_free(s->router);
+    http_cors_free(s->cors);
     free(s->route_stats);
     free(s->listen);
     free(s);
