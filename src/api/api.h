@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "http.h"
 #include "metrics.h"
+#include "playback.h"
 #include "storage.h"
 
 #include <stdatomic.h>
@@ -78,6 +79,7 @@ struct api_context {
      */
     bool (*camera_status_cb)(void *arg, const char *id, struct api_camera_status *out);
     void *camera_status_arg;
+    struct pb_metrics playback_metrics; /* set by api_register (api/playback.c) */
 };
 
 /*
