@@ -367,6 +367,8 @@ static int start(struct app *a)
         .idle_timeout_s = (unsigned)(c->server.idle_timeout_ms / 1000),
         .access_log = c->server.access_log,
         .metrics = a->metrics,
+        .cors_origins = (const char *const *)c->server.cors_origins,
+        .ncors_origins = c->server.ncors_origins,
     };
     rc = http_server_new(&ho, &a->http);
     if (rc == 0)

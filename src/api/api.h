@@ -27,6 +27,8 @@ struct api_server_config {
     int64_t shutdown_timeout_ms;
     bool access_log;
     char *public_url;
+    char **cors_origins; /* "*" or "scheme://host[:port]"; none = CORS off */
+    size_t ncors_origins;
 };
 
 extern const cfg_field api_server_fields[];
@@ -89,6 +91,7 @@ struct api_context {
      */
     int (*keyframe_cb)(void *arg, const char *camera, const char *stream, media_packet **out);
     void *keyframe_arg;
+    struct pb_metrics playback_metrics; /* set by api_register (api/playback.c) */
 };
 
 /*

@@ -15,5 +15,6 @@ int api_snapshot_register(http_router *r, struct api_context *ctx);
  * an RFC 3339 string) into UTC microseconds. Returns 0 or -EINVAL.
  */
 int api_time_parse_json(const json_t *v, int64_t *out_us);
+int api_playback_register(http_router *r, struct api_context *ctx);
 
 #endif

@@ -3,7 +3,19 @@
  */
 #include "api.h"
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+
+/* One server.cors_origins item: "*" or a lower-case origin without a path. */
+static int validate_origin(const void *value, char *err, size_t err_size)
+{
+    const char *s = *(const char *const *)value;
+    if (http_cors_origin_is_valid(s))
+        return 0;
+    snprintf(err, err_size, "'%.100s' is not an origin", s ? s : "");
+    return -EINVAL;
+}
 
 const cfg_field api_server_fields[] = {
     {.name = "listen",
@@ -51,5 +63,13 @@ const cfg_field api_server_fields[] = {
      .def = "",
      .is_reloadable = true,
      .help = "URL users reach Horus at, when behind a proxy"},
+    {.name = "cors_origins",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct api_server_config, cors_origins),
+     .count_offset = offsetof(struct api_server_config, ncors_origins),
+     .max = 64,
+     .validate_cb = validate_origin,
+     .pattern_help = "\"*\" or an origin such as \"https://ui.example.com:8443\"",
+     .help = "Origins whose pages may read API and media replies (CORS); \"*\" = any"},
     {0},
 };

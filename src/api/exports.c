@@ -228,17 +228,20 @@ static int exports_delete(http_request *req, void *arg)
 }
 
 /*
- * Sends the finished file. The one place that replies with an export's
- * bytes: whole file today; Range and conditional requests arrive with the
- * shared file-reply function.
+ * Sends the finished file with Range and conditional requests (ETag = the
+ * file's sha256) by sendfile. The one place that replies with an export's
+ * bytes. Steals fd.
  */
 static int reply_export_file(http_request *req, int fd, uint64_t size, const char *sha256)
 {
-    char etag[72];
-    snprintf(etag, sizeof(etag), "\"%.64s\"", sha256);
-    http_reply_header(req, "ETag", etag);
-    http_reply_header(req, "Cache-Control", "private, max-age=86400, immutable");
-    return http_reply_fd(req, 200, "video/mp4", fd, size);
+    (void)size;
+    struct http_file_options o = {.content_type = "video/mp4",
+                                  .etag = sha256,
+                                  .cache_control = "private, max-age=86400, immutable"};
+    int rc = http_reply_file(req, fd, &o, NULL);
+    return rc == -EALREADY || rc == -EIO || rc == 0
+               ? rc
+               : http_reply_error(req, rc, "export file: %s", horus_strerror(rc));
 }
 
 static int exports_file(http_request *req, void *arg)

@@ -46,11 +46,16 @@ static inline int64_t clock_monotonic_ns(const horus_clock *c)
 void clock_format_rfc3339_ms(int64_t unix_ms, char *buf, unsigned size);
 
 /*
- * Parses a time input as the API accepts it: Unix milliseconds (digits
- * only) or RFC 3339 ("2026-03-04T10:15:02Z", fractional seconds and
- * numeric offsets allowed; digits past milliseconds are truncated).
- * Returns 0 and *out_ms, or -EINVAL. Thread: any.
+ * Parses a time given by a user (query parameter, JSON field): an RFC 3339
+ * date-time ("2026-03-04T10:15:02.123Z", "2026-03-04T12:15:02+02:00"; 't'
+ * or a space may stand for 'T', 'z' for 'Z'; fractions past milliseconds
+ * are truncated) or an integer of Unix milliseconds ("1772619302123",
+ * optionally negative). Years 0001..9999. Returns 0 with *unix_ms set, or
+ * -EINVAL for anything else (nothing is written then). Thread: any.
  */
-int clock_parse_time_ms(const char *s, int64_t *out_ms);
+int clock_parse_time_ms(const char *s, int64_t *unix_ms);
+
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12, d 1..31). */
+int64_t clock_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 #endif

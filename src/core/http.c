@@ -152,6 +152,7 @@ struct http_server {
     unsigned max_connections;
     bool is_access_log;
     http_router *router; /* owned */
+    http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
     struct MHD_Daemon *daemon;
     struct http_defer_reg *defer; /* owned: suspended requests, while running */
     unsigned port;
@@ -584,6 +585,7 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
             log_warn("reply header '%s' rejected on %s %s", req->headers[i].name, req->method,
                      req->path);
     }
+    http_cors_decorate(req->conn->srv->cors, req, resp);
     if (content_type) {
         MHD_add_response_header(resp, "Content-Type", content_type);
         if (strncmp(content_type, "application/json", 16) == 0 && !has_header(req, "Cache-Control"))
@@ -600,8 +602,8 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
     return 0;
 }
 
-int http_reply_response(http_request *req, unsigned status, const char *content_type,
-                        struct MHD_Response *resp, uint64_t len)
+int http_reply_mhd(http_request *req, unsigned status, const char *content_type,
+                   struct MHD_Response *resp, uint64_t len)
 {
     if (req->is_replied) {
         if (resp)
@@ -800,6 +802,8 @@ static bool dispatch(http_request *req)
                          s->max_body_bytes);
         return false;
     }
+    if (req->route_rc == HORUS_EMETHOD && http_cors_preflight(s->cors, req, req->match.allow))
+        return false;
     switch (req->route_rc) {
     case 0:
         break;
@@ -1089,6 +1093,7 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
         s->max_connections = s->threads; /* MHD splits the limit between pool threads */
     s->is_access_log = opt->access_log;
     s->router = http_router_new();
+    s->cors = http_cors_new(opt->cors_origins, opt->ncors_origins);
     if (opt->metrics)
         register_metrics(s, opt->metrics);
     *out = s;
@@ -1191,6 +1196,7 @@ void http_server_free(http_server *s)
         return;
     http_server_stop(s);
     http_router_free(s->router);
+    http_cors_free(s->cors);
     free(s->route_stats);
     free(s->listen);
     free(s);

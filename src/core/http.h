@@ -128,7 +128,22 @@ struct http_server_options {
     unsigned max_connections; /* further connections are refused; 0 = 1024 */
     bool access_log; /* one info line per request, module "access" */
     metrics_registry *metrics; /* borrowed; must outlive the server; NULL disables metrics */
+    /*
+     * CORS: origins allowed to read replies ("*" = any, without
+     * credentials; else "scheme://host[:port]" compared exactly). Copied;
+     * none = CORS off. Replies to an allowed Origin carry
+     * Access-Control-Allow-Origin and Access-Control-Expose-Headers
+     * (Content-Range, Accept-Ranges, Content-Length, ETag, Location); with
+     * a list, every reply carries "Vary: Origin". Preflights (OPTIONS with
+     * Origin and Access-Control-Request-Method) on any routed path get 204
+     * with the path's methods, the requested headers and a 10 min max-age.
+     */
+    const char *const *cors_origins;
+    size_t ncors_origins;
 };
+
+/* Whether s is a valid cors_origins entry: "*" or "http[s]://host[:port]" in lower case. */
+bool http_cors_origin_is_valid(const char *s);
 
 /*
  * Creates a server (not yet listening) and registers its metric families.
@@ -206,13 +221,6 @@ int http_reply_owned(http_request *req, unsigned status, const char *content_typ
                      size_t len);
 /* Steals the reference to json, also on failure. */
 int http_reply_json(http_request *req, unsigned status, json_t *json);
-/*
- * Replies with the first size bytes of the open file fd, sent with sendfile
- * where possible (http_fd.c). Steals fd (closed when the reply is done, also
- * on failure). Whole files only: no Range handling here.
- */
-int http_reply_fd(http_request *req, unsigned status, const char *content_type, int fd,
-                  uint64_t size);
 /*
  * Replies {"error": {"code", "message"}} with the status and code from the
  * error mapper. fmt NULL uses horus_strerror(rc). Messages are cut at 1 KiB;
@@ -301,5 +309,71 @@ void http_deferred_release(http_deferred *d);
  * the owner. At most 16 in all. Thread: any (the owner's).
  */
 void http_deferred_header(http_deferred *d, const char *name, const char *value);
+/* ---- files and byte ranges (http_file.c, http_range.c) ---- */
+
+/* The outcome of http_range_parse. */
+enum http_range_kind {
+    HTTP_RANGE_FULL, /* no Range, another unit, or several ranges: send it all (200) */
+    HTTP_RANGE_PARTIAL, /* one satisfiable range, [*first, *last] clipped to the size (206) */
+    HTTP_RANGE_UNSATISFIABLE, /* one range past the end, "-0", or any range of 0 bytes (416) */
+    HTTP_RANGE_INVALID, /* "bytes=" with a range set that does not parse, or last < first (416) */
+};
+
+/*
+ * Parses a Range header value (RFC 9110 §14.1.2) against a representation
+ * of size bytes: "bytes=a-b", "bytes=a-", "bytes=-n"; unit case-insensitive,
+ * optional whitespace around list commas, positions saturating at
+ * UINT64_MAX. Several ranges are ignored (HTTP_RANGE_FULL: no multipart
+ * replies), as the RFC allows. header may be NULL. *first and *last are
+ * written only for HTTP_RANGE_PARTIAL. Pure; Thread: any.
+ */
+enum http_range_kind http_range_parse(const char *header, uint64_t size, uint64_t *first,
+                                      uint64_t *last);
+
+/*
+ * Whether an If-None-Match / If-Range value ("*", or a list of entity-tags)
+ * names etag (given with or without its quotes). is_strong: the strong
+ * comparison of If-Range (a W/ tag never matches); else the weak one of
+ * If-None-Match. A malformed list does not match. Pure; Thread: any.
+ */
+bool http_etag_list_match(const char *header, const char *etag, bool is_strong);
+
+/* Writes unix_s as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); buf >= 30 bytes. */
+void http_date_format(int64_t unix_s, char *buf, size_t size);
+/* Parses an IMF-fixdate (obsolete forms are invalid). Returns 0 or -1. */
+int http_date_parse(const char *s, int64_t *unix_s);
+
+struct http_file_options {
+    const char *content_type; /* e.g. "video/mp4"; borrowed */
+    /*
+     * Strong validator without quotes (e.g. the file's sha256 hex), or NULL
+     * to derive one from the file's inode, size and mtime. Borrowed.
+     */
+    const char *etag;
+    const char *cache_control; /* NULL: none; e.g. "public, max-age=31536000, immutable" */
+};
+
+/*
+ * Replies with the regular file open on fd, sent by sendfile(2) from the
+ * server's threads without copying. Adds ETag, Last-Modified,
+ * "Accept-Ranges: bytes" and Cache-Control, then evaluates, in this order:
+ * If-None-Match (weak match) or else If-Modified-Since → 304 with no body;
+ * for GET only, Range (http_range_parse) unless If-Range (strong ETag or
+ * the exact Last-Modified date) does not match → 206 with Content-Range,
+ * or 416 with "Content-Range: bytes * /SIZE" (no space) and a JSON error
+ * {"error":{"code":"range_not_satisfiable","message":"Range: ..."}};
+ * otherwise 200 with the whole file. HEAD gets the headers of the 200.
+ * Headers added with http_reply_header before the call are sent too.
+ *
+ * Steals fd: it is closed when the reply has been sent or abandoned (a
+ * client that disconnects mid-body frees everything at once), or before
+ * returning when no body is sent or on failure. *body_bytes (may be NULL)
+ * gets the body length queued (0 for 304/416/HEAD). Returns 0, -EALREADY,
+ * -EIO as http_reply does, or -errno when fd cannot be fstat'ed / -EINVAL
+ * when it is not a regular file (nothing replied then: the caller replies
+ * with the error). Thread: the handler's.
+ */
+int http_reply_file(http_request *req, int fd, const struct http_file_options *opt,
+                    uint64_t *body_bytes);
 
 #endif

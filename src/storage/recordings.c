@@ -12,6 +12,7 @@
  * reconcile both directions.
  */
 #include "storage.h"
+#include "storage_int.h"
 
 #include "err.h"
 #include "mem.h"
@@ -210,4 +211,75 @@ int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg)
                     "SELECT camera_id, stream, start_us, path, bytes, sha256 FROM recordings"
                     " ORDER BY path",
                     NULL, 0, row_cb, arg);
+}
+
+/*
+ * Rows overlapping [$3, $4) through the primary key only: the subquery
+ * seeks the last start at or before $3 (a reverse search on the key),
+ * the outer query scans the key from there to $4. Both are bounded by
+ * the answer, not by the history (see the EXPLAIN QUERY PLAN test).
+ */
+#define SEEK_WHERE                                                                                 \
+    " FROM recordings WHERE camera_id = $1 AND stream = $2 AND start_us >= COALESCE((SELECT"       \
+    " start_us FROM recordings WHERE camera_id = $1 AND stream = $2 AND start_us <= $3 ORDER BY"   \
+    " start_us DESC LIMIT 1), $3) AND start_us < $4 AND end_us > $3 ORDER BY start_us"
+
+int sto_recordings_seek(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                        int64_t to_us, size_t limit, bool with_fragments,
+                        struct sto_recording **out, size_t *n)
+{
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(from_us),
+                     STO_INT_V(to_us), STO_INT_V((int64_t)(limit > INT64_MAX ? INT64_MAX : limit))};
+    if (with_fragments)
+        return run_list(db, "SELECT " REC_COLUMNS ", fragments" SEEK_WHERE " LIMIT $5", p, 5, out,
+                        n);
+    return run_list(db, "SELECT " REC_COLUMNS SEEK_WHERE " LIMIT $5", p, 5, out, n);
+}
+
+const char sto_recordings_times_sql[] = "SELECT start_us, end_us" SEEK_WHERE;
+
+struct times_arg {
+    int (*cb)(int64_t start_us, int64_t end_us, void *arg);
+    void *arg;
+};
+
+static int times_row(const sto_value *c, size_t n, void *arg)
+{
+    struct times_arg *t = arg;
+    if (n < 2 || c[0].type != STO_INT || c[1].type != STO_INT)
+        return HORUS_EDB;
+    return t->cb(c[0].i, c[1].i, t->arg);
+}
+
+int sto_recordings_times(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                         int64_t to_us, int (*cb)(int64_t start_us, int64_t end_us, void *arg),
+                         void *arg)
+{
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(from_us),
+                     STO_INT_V(to_us)};
+    struct times_arg t = {cb, arg};
+    return sto_read(db, sto_recordings_times_sql, p, 4, times_row, &t);
+}
+
+int sto_recording_get(sto_db *db, const char *camera_id, const char *stream, int64_t start_us,
+                      struct sto_recording *out)
+{
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(start_us)};
+    struct sto_recording *list = NULL;
+    size_t n = 0;
+    int rc = run_list(db,
+                      "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
+                      " stream = $2 AND start_us = $3",
+                      p, 3, &list, &n);
+    if (rc < 0)
+        return rc;
+    if (n == 0) {
+        free(list);
+        return -ENOENT;
+    }
+    *out = list[0];
+    for (size_t i = 1; i < n; i++)
+        sto_recording_release(&list[i]);
+    free(list);
+    return 0;
 }

@@ -311,6 +311,38 @@ int sto_export_select(sto_db *db, int state, int64_t before_ms, size_t limit,
 
 /* Deletes the row. Returns 0 or -ENOENT. */
 int sto_export_delete(sto_db *db, const char *id);
+/* ---- recordings read by playback (storage/recordings.c) ---- */
+
+/*
+ * Rows of camera/stream overlapping [from_us, to_us), found through the
+ * primary key (camera_id, stream, start_us) alone, so the cost does not
+ * grow with the history before from_us or after to_us: the row containing
+ * from_us is the last one starting at or before it, then every row
+ * starting before to_us. (A row that starts earlier still and overlaps the
+ * one containing from_us is not returned; the recorder never writes
+ * overlapping rows.) Ordered by start, at most limit; with_fragments also
+ * copies the part index blobs. *out is a new array (release with
+ * sto_recording_list_free). Thread: any.
+ */
+int sto_recordings_seek(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                        int64_t to_us, size_t limit, bool with_fragments,
+                        struct sto_recording **out, size_t *n);
+
+/*
+ * The same rows as sto_recordings_seek, start and end only, without
+ * allocating: cb(start_us, end_us, arg) per row in start order; a
+ * non-zero return stops and is returned. Thread: any.
+ */
+int sto_recordings_times(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                         int64_t to_us, int (*cb)(int64_t start_us, int64_t end_us, void *arg),
+                         void *arg);
+
+/*
+ * The row (camera_id, stream, start_us) with its fragment blob into *out
+ * (new strings; release with sto_recording_release), or -ENOENT. Thread: any.
+ */
+int sto_recording_get(sto_db *db, const char *camera_id, const char *stream, int64_t start_us,
+                      struct sto_recording *out);
 
 /* ---- fragment index ---------------------------------------------------- */
 

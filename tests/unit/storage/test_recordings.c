@@ -7,6 +7,7 @@
 #include "err.h"
 #include "storage.h"
 #include "sto_fixture.h"
+#include "storage_int.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -145,6 +146,126 @@ static void test_foreach_visits_every_row(void **state)
     assert_int_equal(rows, 7);
 }
 
+/* ---- seek, times and get: what playback reads ---- */
+
+#define S(x) ((x)*INT64_C(1000000))
+
+static void test_seek_starts_at_the_row_containing_from_and_stops_before_to(void **state)
+{
+    struct sto_fixture *f = *state;
+    for (int m = 0; m < 10; m++)
+        if (m != 5) /* a hole from 5:00 to 6:00 */
+            add(f, "a", m, 1000, 0);
+    add(f, "b", 3, 1000, 0);
+    barrier(f);
+    struct sto_recording *list;
+    size_t n;
+    /* 2:30 .. 4:10: minutes 2, 3 and 4, with their blobs. */
+    assert_int_equal(sto_recordings_seek(f->db, "a", "main", S(150), S(250), 100, true, &list, &n),
+                     0);
+    assert_int_equal(n, 3);
+    assert_true(list[0].start_us == S(120) && list[2].start_us == S(240));
+    assert_int_equal(list[0].fragments_size, 6);
+    sto_recording_list_free(list, n);
+    /* From inside the hole: the row before it ended already, so 6:00 comes first. */
+    assert_int_equal(sto_recordings_seek(f->db, "a", "main", S(310), S(480), 100, false, &list, &n),
+                     0);
+    assert_int_equal(n, 2);
+    assert_true(list[0].start_us == S(360));
+    assert_null(list[0].fragments);
+    assert_string_equal(list[0].path, "recordings/a/main/2026-01-01/00-06-00.mp4");
+    sto_recording_list_free(list, n);
+    /* An exact start, the limit, and nothing at all. */
+    assert_int_equal(sto_recordings_seek(f->db, "a", "main", S(60), S(600), 2, false, &list, &n),
+                     0);
+    assert_int_equal(n, 2);
+    assert_true(list[0].start_us == S(60));
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_seek(f->db, "a", "main", S(900), S(960), 10, false, &list, &n),
+                     0);
+    assert_int_equal(n, 0);
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_seek(f->db, "a", "sub", S(0), S(960), 10, false, &list, &n), 0);
+    assert_int_equal(n, 0);
+    sto_recording_list_free(list, n);
+}
+
+struct times_acc {
+    int64_t starts[16], ends[16];
+    size_t n;
+};
+
+static int collect_times(int64_t start_us, int64_t end_us, void *arg)
+{
+    struct times_acc *t = arg;
+    if (t->n == 16)
+        return 7;
+    t->starts[t->n] = start_us;
+    t->ends[t->n++] = end_us;
+    return 0;
+}
+
+static void test_times_reports_the_same_rows_without_copies(void **state)
+{
+    struct sto_fixture *f = *state;
+    for (int m = 0; m < 30; m++)
+        add(f, "a", m, 1000, 0);
+    barrier(f);
+    struct times_acc t = {0};
+    assert_int_equal(sto_recordings_times(f->db, "a", "main", S(90), S(200), collect_times, &t), 0);
+    assert_int_equal(t.n, 3);
+    assert_true(t.starts[0] == S(60) && t.ends[2] == S(240));
+    /* A callback's non-zero return stops the scan and is returned. */
+    t.n = 0;
+    assert_int_equal(sto_recordings_times(f->db, "a", "main", 0, S(1800), collect_times, &t), 7);
+}
+
+static void test_get_finds_one_row_by_its_key(void **state)
+{
+    struct sto_fixture *f = *state;
+    add(f, "a", 7, 1234, 0);
+    barrier(f);
+    struct sto_recording r;
+    assert_int_equal(sto_recording_get(f->db, "a", "main", S(420), &r), 0);
+    assert_int_equal(r.bytes, 1234);
+    assert_int_equal(r.fragments_size, 6);
+    assert_string_equal(r.sha256, "ab");
+    sto_recording_release(&r);
+    assert_int_equal(sto_recording_get(f->db, "a", "main", S(421), &r), -ENOENT);
+    assert_int_equal(sto_recording_get(f->db, "a", "sub", S(420), &r), -ENOENT);
+}
+
+static int collect_plan(const sto_value *c, size_t n, void *arg)
+{
+    char *plan = arg;
+    if (n >= 4 && c[3].type == STO_TEXT) {
+        strncat(plan, c[3].s, 4095 - strlen(plan));
+        strncat(plan, "\n", 4095 - strlen(plan));
+    }
+    return 0;
+}
+
+static void test_seek_uses_only_the_primary_key(void **state)
+{
+    struct sto_fixture *f = *state;
+    for (int m = 0; m < 50; m++)
+        add(f, "a", m, 1000, 0);
+    barrier(f);
+    char sql[2048];
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sto_recordings_times_sql);
+    sto_value p[] = {STO_TEXT_V("a"), STO_TEXT_V("main"), STO_INT_V(S(600)), STO_INT_V(S(700))};
+    char plan[4096] = "";
+    assert_int_equal(sto_read(f->db, sql, p, 4, collect_plan, plan), 0);
+    /* Two searches on the key, both bounded by start_us; no scan, no sort. */
+    const char *want_outer = "USING INDEX sqlite_autoindex_recordings_1 (camera_id=? AND "
+                             "stream=? AND start_us>? AND start_us<?)";
+    const char *want_inner = "USING COVERING INDEX sqlite_autoindex_recordings_1 (camera_id=? AND "
+                             "stream=? AND start_us<?)";
+    if (!strstr(plan, want_outer) || !strstr(plan, want_inner) || strstr(plan, "SCAN") ||
+        strstr(plan, "TEMP B-TREE"))
+        fail_msg("unexpected plan:\n%s", plan);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -154,6 +275,10 @@ int main(void)
         T(test_usage_sums_bytes_and_delete_removes_rows_atomically),
         T(test_reinserting_the_same_segment_replaces_it),
         T(test_foreach_visits_every_row),
+        T(test_seek_starts_at_the_row_containing_from_and_stops_before_to),
+        T(test_times_reports_the_same_rows_without_copies),
+        T(test_get_finds_one_row_by_its_key),
+        T(test_seek_uses_only_the_primary_key),
     };
     return cmocka_run_group_tests_name("storage.recordings", tests, NULL, NULL);
 }

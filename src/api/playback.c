@@ -1,0 +1,356 @@
+/*
+ * DESIGN: recorded video over HTTP:
+ *   GET /api/v1/cameras/{id}/recordings                 timeline (spans, gaps, days)
+ *   GET /api/v1/cameras/{id}/playback.m3u8              HLS VOD / EVENT playlist
+ *   GET /api/v1/cameras/{id}/recordings/{stream}/{file} one segment file, by Range
+ *
+ * The playlist's media URIs are relative ("recordings/main/<start_us>.mp4"),
+ * so they resolve under whatever prefix a proxy puts in front. A media
+ * request names a recording by its index key (camera, stream, start_us);
+ * the file name on disk comes from the index row, never from the request.
+ *
+ * Range decisions (docs/design/0006-playback.md): a playlist needs start;
+ * end defaults to now (the live edge). A playlist covers at most 24 h (an
+ * explicit longer range is 400; a default end is cut at start + 24 h) and
+ * becomes EVENT (no ENDLIST, no-store) when its end is within
+ * segment_seconds + 10 s of now on a camera that records, since the open
+ * segment is not indexed yet; a past range without recordings is 404.
+ *
+ * Thread: http-N. Reads only (reader pool); the files go out by sendfile.
+ */
+#include "api_int.h"
+
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "playback.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_MODULE "api"
+
+#define TIMELINE_DEFAULT_US (INT64_C(24) * 3600 * 1000000)
+#define EDGE_SLACK_US (INT64_C(10) * 1000000) /* on top of segment_seconds */
+#define VOD_CACHE_CONTROL "max-age=60"
+#define MEDIA_CACHE_CONTROL "max-age=31536000, immutable"
+#define HLS_CONTENT_TYPE "application/vnd.apple.mpegurl"
+
+static int64_t now_us(const struct api_context *ctx)
+{
+    return clock_realtime_ms(ctx->clock ? ctx->clock : clock_system()) * 1000;
+}
+
+static json_t *time_json(int64_t us)
+{
+    char ts[32];
+    clock_format_rfc3339_ms(us >= 0 ? us / 1000 : -((-us + 999) / 1000), ts, sizeof(ts));
+    return json_string(ts);
+}
+
+/* Seconds with millisecond precision. */
+static json_t *seconds_json(int64_t us)
+{
+    return json_real(round((double)us / 1000.0) / 1000.0);
+}
+
+/* Reads query parameter name as a time into *us; absent leaves *us alone. Replies on error. */
+static int query_time(http_request *req, const char *name, int64_t *us, bool *is_present)
+{
+    const char *v = http_request_query(req, name);
+    *is_present = v != NULL;
+    if (!v)
+        return 0;
+    int64_t ms;
+    if (clock_parse_time_ms(v, &ms) < 0 || ms > INT64_MAX / 1000 || ms < INT64_MIN / 1000) {
+        http_reply_error(req, -EINVAL, "%s: '%.64s' is not an RFC 3339 time or Unix milliseconds",
+                         name, v);
+        return -EINVAL;
+    }
+    *us = ms * 1000;
+    return 0;
+}
+
+/* "main" (default) or "sub" into *stream. Replies on error. */
+static int query_stream(http_request *req, const char **stream)
+{
+    const char *v = http_request_query(req, "stream");
+    if (!v) {
+        *stream = "main";
+        return 0;
+    }
+    if (strcmp(v, "main") != 0 && strcmp(v, "sub") != 0) {
+        http_reply_error(req, -EINVAL, "stream: must be main or sub, not '%.32s'", v);
+        return -EINVAL;
+    }
+    *stream = v;
+    return 0;
+}
+
+/* "Z" or "+HH:MM" / "-HH:MM" into seconds east of UTC. Replies on error. */
+static int query_tz(http_request *req, int *offset_s)
+{
+    const char *v = http_request_query(req, "tz");
+    *offset_s = 0;
+    if (!v || strcmp(v, "Z") == 0 || strcmp(v, "z") == 0)
+        return 0;
+    unsigned h, m;
+    char sign, end;
+    if (strlen(v) != 6 || sscanf(v, "%c%2u:%2u%c", &sign, &h, &m, &end) != 3 ||
+        (sign != '+' && sign != '-') || h > 14 || m > 59 || v[3] != ':') {
+        http_reply_error(req, -EINVAL, "tz: expected Z or an offset like +02:00, not '%.16s'", v);
+        return -EINVAL;
+    }
+    *offset_s = (sign == '-' ? -1 : 1) * (int)(h * 3600 + m * 60);
+    return 0;
+}
+
+/* Reads the camera or replies 404 naming it (or the database error). */
+static int load_camera(http_request *req, struct api_context *ctx, struct sto_camera *cam)
+{
+    const char *id = http_request_param(req, "id");
+    int rc = sto_camera_get(ctx->db, id, cam);
+    if (rc == -ENOENT)
+        http_reply_error(req, rc, "camera '%s' does not exist", id);
+    else if (rc < 0)
+        http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    return rc;
+}
+
+static json_t *intervals_json(const struct pb_interval *iv, size_t n, bool has_duration)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_pack("{s:o, s:o}", "start", time_json(iv[i].start_us), "end",
+                              time_json(iv[i].end_us));
+        if (has_duration)
+            json_object_set_new(o, "duration_s", seconds_json(iv[i].end_us - iv[i].start_us));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static int timeline_get(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *stream;
+    int tz_s;
+    int64_t end = now_us(ctx), start = 0;
+    bool has_start, has_end;
+    if (query_stream(req, &stream) < 0 || query_tz(req, &tz_s) < 0 ||
+        query_time(req, "end", &end, &has_end) < 0 ||
+        query_time(req, "start", &start, &has_start) < 0)
+        return 0;
+    if (!has_start)
+        start = end - TIMELINE_DEFAULT_US;
+    if (end <= start)
+        return http_reply_error(req, -EINVAL, "end: must be after start");
+    if (end - start > PB_TIMELINE_MAX_US)
+        return http_reply_error(req, -EINVAL,
+                                "end: the range is longer than the %d-day limit of one timeline",
+                                (int)(PB_TIMELINE_MAX_US / (INT64_C(86400) * 1000000)));
+    struct sto_camera cam;
+    if (load_camera(req, ctx, &cam) < 0)
+        return 0;
+    struct pb_timeline t;
+    int rc = pb_timeline_read(ctx->db, cam.id, stream, start, end, tz_s, &t);
+    if (rc < 0) {
+        http_reply_error(req, rc, "read recordings of camera '%s': %s", cam.id, horus_strerror(rc));
+        sto_camera_release(&cam);
+        return 0;
+    }
+    json_t *days = json_array();
+    for (size_t i = 0; i < t.ndays; i++)
+        json_array_append_new(days, json_pack("{s:s, s:o}", "date", t.days[i].date, "recorded_s",
+                                              seconds_json(t.days[i].recorded_us)));
+    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "camera", cam.id, "stream", stream,
+                          "start", time_json(start), "end", time_json(end), "spans",
+                          intervals_json(t.spans, t.nspans, true), "gaps",
+                          intervals_json(t.gaps, t.ngaps, true), "days", days);
+    pb_timeline_release(&t);
+    sto_camera_release(&cam);
+    if (ctx->playback_metrics.timeline_requests)
+        metrics_counter_add(ctx->playback_metrics.timeline_requests, 1);
+    return http_reply_json(req, 200, j);
+}
+
+static int playlist_get(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    int64_t now = now_us(ctx);
+    const char *stream;
+    int64_t start = 0, end = now;
+    bool has_start, has_end;
+    if (query_stream(req, &stream) < 0 || query_time(req, "start", &start, &has_start) < 0 ||
+        query_time(req, "end", &end, &has_end) < 0)
+        return 0;
+    if (!has_start)
+        return http_reply_error(req, -EINVAL,
+                                "start: required (RFC 3339 or Unix ms); see "
+                                "/api/v1/cameras/{id}/recordings for what is recorded");
+    if (start > now)
+        return http_reply_error(req, -EINVAL, "start: is in the future");
+    if (end <= start)
+        return http_reply_error(req, -EINVAL, "end: must be after start");
+    if (end - start > PB_PLAYLIST_MAX_US) {
+        if (has_end)
+            return http_reply_error(req, -EINVAL,
+                                    "end: the range is longer than the %d h limit of one "
+                                    "playlist; request consecutive ranges",
+                                    (int)(PB_PLAYLIST_MAX_US / (INT64_C(3600) * 1000000)));
+        end = start + PB_PLAYLIST_MAX_US; /* an implied end: play the first 24 h */
+    }
+    struct sto_camera cam;
+    if (load_camera(req, ctx, &cam) < 0)
+        return 0;
+    /* The segment being written is indexed only when it closes: near the edge, more may come. */
+    int64_t pending_us = cam.segment_seconds * 1000000 + EDGE_SLACK_US;
+    bool is_recording = cam.enabled && cam.record_enabled;
+    struct pb_playlist_options o = {
+        .start_us = start,
+        .end_us = end,
+        .is_event = is_recording && end > now - pending_us,
+    };
+    int64_t t0 = clock_monotonic_ns(clock_system());
+    char *text = NULL;
+    size_t len = 0;
+    struct pb_playlist_info info;
+    int rc = pb_playlist_read(ctx->db, cam.id, stream, &o, &text, &len, &info);
+    const struct pb_metrics *m = &ctx->playback_metrics;
+    if (m->render_seconds)
+        metrics_histogram_observe(m->render_seconds,
+                                  (double)(clock_monotonic_ns(clock_system()) - t0) / 1e9);
+    if (rc < 0) {
+        http_reply_error(req, rc, "read recordings of camera '%s': %s", cam.id, horus_strerror(rc));
+    } else if (info.segments == 0 && !o.is_event) {
+        char a[32], b[32];
+        clock_format_rfc3339_ms(start / 1000, a, sizeof(a));
+        clock_format_rfc3339_ms(end / 1000, b, sizeof(b));
+        http_reply_error(req, -ENOENT,
+                         "camera '%s' has no recordings of stream '%s' between %s and %s", cam.id,
+                         stream, a, b);
+        free(text);
+    } else {
+        metrics_series *s = o.is_event ? m->playlists_event : m->playlists_vod;
+        if (s)
+            metrics_counter_add(s, 1);
+        http_reply_header(req, "Cache-Control", o.is_event ? "no-store" : VOD_CACHE_CONTROL);
+        http_reply_owned(req, 200, HLS_CONTENT_TYPE, text, len);
+    }
+    sto_camera_release(&cam);
+    return 0;
+}
+
+/* A stored relative path that stays inside the data directory. */
+static bool is_safe_path(const char *p)
+{
+    if (!p[0] || p[0] == '/')
+        return false;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        s += n;
+        if (*s == '/')
+            s++;
+    }
+    return true;
+}
+
+/* "<start_us>.mp4" into *start_us. */
+static bool parse_file_name(const char *name, int64_t *start_us)
+{
+    size_t n = strlen(name);
+    if (n < 5 || n > 24 || strcmp(name + n - 4, ".mp4") != 0)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n - 4; i++) {
+        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (name[i] - '0');
+    }
+    *start_us = v;
+    return true;
+}
+
+static int media_get(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *id = http_request_param(req, "id");
+    const char *stream = http_request_param(req, "stream");
+    const char *file = http_request_param(req, "file");
+    if (strcmp(stream, "main") != 0 && strcmp(stream, "sub") != 0)
+        return http_reply_error(req, -EINVAL, "stream: must be main or sub, not '%.32s'", stream);
+    int64_t start_us;
+    if (!parse_file_name(file, &start_us))
+        return http_reply_error(
+            req, -EINVAL, "file: expected <start_us>.mp4 as listed in a playlist, not '%.40s'",
+            file);
+    struct sto_recording r;
+    int rc = sto_recording_get(ctx->db, id, stream, start_us, &r);
+    if (rc == -ENOENT)
+        return http_reply_error(
+            req, rc, "camera '%s' has no recording of stream '%s' starting at %" PRId64 " us", id,
+            stream, start_us);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
+    if (!is_safe_path(r.path)) {
+        log_error_kv(LOG_KV({"camera", id}, {"path", r.path}),
+                     "recording row has a path outside the data directory");
+        sto_recording_release(&r);
+        return http_reply_error(req, -EIO, "recording has an invalid path");
+    }
+    char *path = horus_asprintf("%s/%s", ctx->data_dir, r.path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    rc = fd < 0 ? -errno : 0;
+    if (rc == -ENOENT)
+        http_reply_error(req, rc, "the file of recording %s/%s/%" PRId64 " is gone (retention?)",
+                         id, stream, start_us);
+    else if (rc < 0)
+        http_reply_error(req, rc, "open recording: %s", horus_strerror(rc));
+    uint64_t bytes = 0;
+    if (rc == 0) {
+        rc = http_reply_file(req, fd,
+                             &(struct http_file_options){
+                                 .content_type = "video/mp4",
+                                 .etag = r.sha256 && r.sha256[0] ? r.sha256 : NULL,
+                                 .cache_control = MEDIA_CACHE_CONTROL,
+                             },
+                             &bytes);
+        if (rc < 0 && rc != -EALREADY && rc != -EIO)
+            http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
+    }
+    const struct pb_metrics *m = &ctx->playback_metrics;
+    if (m->media_requests)
+        metrics_counter_add(m->media_requests, 1);
+    if (m->media_bytes && bytes)
+        metrics_counter_add(m->media_bytes, (double)bytes);
+    free(path);
+    sto_recording_release(&r);
+    return 0;
+}
+
+int api_playback_register(http_router *r, struct api_context *ctx)
+{
+    static const struct {
+        const char *tmpl;
+        http_handler_cb cb;
+    } routes[] = {
+        {"/api/v1/cameras/{id}/recordings", timeline_get},
+        {"/api/v1/cameras/{id}/playback.m3u8", playlist_get},
+        {"/api/v1/cameras/{id}/recordings/{stream}/{file}", media_get},
+    };
+    pb_metrics_init(&ctx->playback_metrics, ctx->metrics);
+    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
+        int rc = http_router_add(r, "GET", routes[i].tmpl, routes[i].cb, ctx);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,338 @@
+/*
+ * Tests for src/playback/playlist.c on synthetic part indexes: grouping
+ * parts into keyframe-aligned byte-range segments, exact EXTINF, start
+ * snapping and end at part granularity, discontinuities at holes and at
+ * codec changes, EVENT playlists, and empty answers; then
+ * pb_playlist_read over a real SQLite index.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "playback.h"
+#include "sto_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(x) ((int64_t)((x)*1000000.0))
+/* 2026-03-04T00:00:00Z */
+#define T0 INT64_C(1772582400000000)
+#define INIT 1000
+#define PART 100
+
+/* n parts of 1 s each, 100 bytes, a keyframe every gop parts (gop 0: none but the first). */
+static struct sto_part *make_parts(size_t n, size_t gop)
+{
+    struct sto_part *p = calloc(n, sizeof(*p));
+    for (size_t i = 0; i < n; i++) {
+        p[i].offset = INIT + i * PART;
+        p[i].size_bytes = PART;
+        p[i].start_90k = (int64_t)i * 90000;
+        p[i].duration_90k = 90000;
+        p[i].is_keyframe = gop ? i % gop == 0 : i == 0;
+    }
+    return p;
+}
+
+static struct pb_file make_file(int64_t start_us, const char *uri, struct sto_part *parts, size_t n)
+{
+    return (struct pb_file){
+        .start_us = start_us,
+        .end_us = start_us + (int64_t)n * 1000000,
+        .uri = uri,
+        .codec = "avc1.64001f",
+        .width = 640,
+        .height = 360,
+        .init_bytes = INIT,
+        .parts = parts,
+        .nparts = n,
+    };
+}
+
+static char *render(const struct pb_file *f, size_t n, int64_t start, int64_t end, bool is_event,
+                    struct pb_playlist_info *info)
+{
+    char *out = NULL;
+    size_t len = 0;
+    struct pb_playlist_options o = {.start_us = start, .end_us = end, .is_event = is_event};
+    pb_playlist_render(f, n, &o, &out, &len, info);
+    assert_int_equal(strlen(out), len);
+    return out;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void test_parts_group_into_keyframe_segments_of_about_four_seconds(void **state)
+{
+    struct sto_part *p = make_parts(10, 2);
+    struct pb_file f = make_file(T0, "recordings/main/1.mp4", p, 10);
+    struct pb_playlist_info info;
+    char *text = render(&f, 1, T0, T0 + S(60), false, &info);
+    const char *want = "#EXTM3U\n"
+                       "#EXT-X-VERSION:6\n"
+                       "#EXT-X-TARGETDURATION:4\n"
+                       "#EXT-X-MEDIA-SEQUENCE:0\n"
+                       "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                       "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                       "#EXT-X-MAP:URI=\"recordings/main/1.mp4\",BYTERANGE=\"1000@0\"\n"
+                       "#EXT-X-PROGRAM-DATE-TIME:2026-03-04T00:00:00.000Z\n"
+                       "#EXTINF:4.000000,\n"
+                       "#EXT-X-BYTERANGE:400@1000\n"
+                       "recordings/main/1.mp4\n"
+                       "#EXTINF:4.000000,\n"
+                       "#EXT-X-BYTERANGE:400@1400\n"
+                       "recordings/main/1.mp4\n"
+                       "#EXTINF:2.000000,\n"
+                       "#EXT-X-BYTERANGE:200@1800\n"
+                       "recordings/main/1.mp4\n"
+                       "#EXT-X-ENDLIST\n";
+    assert_string_equal(text, want);
+    assert_int_equal(info.segments, 3);
+    assert_int_equal(info.files, 1);
+    assert_int_equal(info.discontinuities, 0);
+    assert_int_equal(info.duration_90k, 10 * 90000);
+    assert_int_equal(info.first_us, T0);
+    free(text);
+    free(p);
+}
+
+static void test_start_snaps_back_to_a_keyframe_and_end_cuts_at_parts(void **state)
+{
+    struct sto_part *p = make_parts(10, 2);
+    struct pb_file f = make_file(T0, "f.mp4", p, 10);
+    struct pb_playlist_info info;
+    /* 5.5 s is inside the GOP that starts at 4 s; 7.5 s keeps parts starting at 5, 6 and 7. */
+    char *text = render(&f, 1, T0 + S(5.5), T0 + S(7.5), false, &info);
+    assert_non_null(strstr(text, "#EXT-X-PROGRAM-DATE-TIME:2026-03-04T00:00:04.000Z\n"
+                                 "#EXTINF:4.000000,\n#EXT-X-BYTERANGE:400@1400\n"));
+    assert_int_equal(info.segments, 1);
+    assert_int_equal(info.first_us, T0 + S(4));
+    free(text);
+    /* End on a part boundary excludes the part that starts there. */
+    text = render(&f, 1, T0, T0 + S(3), false, &info);
+    assert_non_null(strstr(text, "#EXTINF:3.000000,\n#EXT-X-BYTERANGE:300@1000\n"));
+    free(text);
+    free(p);
+}
+
+static void test_a_start_before_the_first_recording_begins_with_it(void **state)
+{
+    struct sto_part *p = make_parts(4, 2);
+    struct pb_file f = make_file(T0 + S(30), "f.mp4", p, 4);
+    struct pb_playlist_info info;
+    char *text = render(&f, 1, T0, T0 + S(60), false, &info);
+    assert_int_equal(info.segments, 1);
+    assert_int_equal(info.first_us, T0 + S(30));
+    assert_int_equal(count(text, "#EXT-X-DISCONTINUITY"), 0);
+    free(text);
+    free(p);
+}
+
+static void test_contiguous_files_continue_and_holes_are_discontinuities(void **state)
+{
+    struct sto_part *p = make_parts(4, 4);
+    struct pb_file f[3] = {
+        make_file(T0, "a.mp4", p, 4), make_file(T0 + S(4), "b.mp4", p, 4), /* contiguous */
+        make_file(T0 + S(8.5), "c.mp4", p, 4), /* a 500 ms hole */
+    };
+    struct pb_playlist_info info;
+    char *text = render(f, 3, T0, T0 + S(60), false, &info);
+    assert_int_equal(info.segments, 3);
+    assert_int_equal(info.files, 3);
+    assert_int_equal(info.discontinuities, 1);
+    assert_int_equal(count(text, "#EXT-X-MAP:"), 3);
+    assert_int_equal(count(text, "#EXT-X-PROGRAM-DATE-TIME:"), 3);
+    const char *disc = strstr(text, "#EXT-X-DISCONTINUITY\n");
+    assert_non_null(disc);
+    assert_true(disc > strstr(text, "b.mp4") && disc < strstr(text, "c.mp4"));
+    assert_non_null(strstr(disc, "#EXT-X-PROGRAM-DATE-TIME:2026-03-04T00:00:08.500Z\n"));
+    free(text);
+    free(p);
+}
+
+static void test_a_codec_or_size_change_is_a_discontinuity(void **state)
+{
+    struct sto_part *p = make_parts(4, 4);
+    struct pb_file f[3] = {
+        make_file(T0, "a.mp4", p, 4),
+        make_file(T0 + S(4), "b.mp4", p, 4),
+        make_file(T0 + S(8), "c.mp4", p, 4),
+    };
+    f[1].codec = "hvc1.1.6.L93.B0";
+    f[2].codec = "hvc1.1.6.L93.B0";
+    f[2].width = 1280;
+    struct pb_playlist_info info;
+    char *text = render(f, 3, T0, T0 + S(60), false, &info);
+    assert_int_equal(info.discontinuities, 2);
+    free(text);
+    free(p);
+}
+
+static void test_a_hole_inside_a_file_skips_to_the_next_keyframe(void **state)
+{
+    struct sto_part *p = make_parts(8, 2);
+    for (size_t i = 3; i < 8; i++) /* parts from 3 on start 2 s late */
+        p[i].start_90k += 2 * 90000;
+    struct pb_file f = make_file(T0, "f.mp4", p, 8);
+    struct pb_playlist_info info;
+    char *text = render(&f, 1, T0, T0 + S(60), false, &info);
+    /* Parts 0-2, then part 3 (no keyframe) is skipped, then 4-7 after a discontinuity. */
+    assert_int_equal(info.discontinuities, 1);
+    assert_non_null(strstr(text, "#EXTINF:3.000000,\n#EXT-X-BYTERANGE:300@1000\n"));
+    assert_non_null(strstr(text, "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"
+                                 "2026-03-04T00:00:06.000Z\n#EXTINF:4.000000,\n"
+                                 "#EXT-X-BYTERANGE:400@1400\n"));
+    assert_int_equal(info.duration_90k, 7 * 90000);
+    free(text);
+    free(p);
+}
+
+static void test_without_keyframe_parts_a_file_is_one_segment(void **state)
+{
+    struct sto_part *p = make_parts(12, 0);
+    struct pb_file f = make_file(T0, "f.mp4", p, 12);
+    struct pb_playlist_info info;
+    char *text = render(&f, 1, T0 + S(7), T0 + S(60), false, &info);
+    assert_int_equal(info.segments, 1);
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:12\n"));
+    assert_non_null(strstr(text, "#EXTINF:12.000000,\n#EXT-X-BYTERANGE:1200@1000\n"));
+    free(text);
+    free(p);
+}
+
+static void test_target_duration_is_the_rounded_longest_segment(void **state)
+{
+    struct sto_part *p = make_parts(10, 8);
+    for (size_t i = 0; i < 10; i++) {
+        p[i].duration_90k = 49500; /* 0.55 s */
+        p[i].start_90k = (int64_t)i * 49500;
+    }
+    struct pb_file f = make_file(T0, "f.mp4", p, 10);
+    char *text = render(&f, 1, T0, T0 + S(60), false, NULL);
+    /* A GOP of 8 parts is 4.4 s, which rounds to 4 (RFC 8216 §4.3.3.1). */
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:4\n"));
+    assert_non_null(strstr(text, "#EXTINF:4.400000,\n#EXT-X-BYTERANGE:800@1000\n"));
+    assert_non_null(strstr(text, "#EXTINF:1.100000,\n#EXT-X-BYTERANGE:200@1800\n"));
+    free(text);
+    free(p);
+}
+
+static void test_event_playlists_have_no_endlist_and_a_stable_target(void **state)
+{
+    struct sto_part *p = make_parts(4, 2);
+    struct pb_file f = make_file(T0, "f.mp4", p, 4);
+    char *text = render(&f, 1, T0, T0 + S(3600), true, NULL);
+    assert_non_null(strstr(text, "#EXT-X-PLAYLIST-TYPE:EVENT\n"));
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:10\n"));
+    assert_null(strstr(text, "ENDLIST"));
+    free(text);
+    free(p);
+}
+
+static void test_no_recording_in_range_renders_no_segment(void **state)
+{
+    struct pb_playlist_info info;
+    char *text = render(NULL, 0, T0, T0 + S(60), false, &info);
+    assert_int_equal(info.segments, 0);
+    assert_int_equal(info.first_us, 0);
+    assert_non_null(strstr(text, "#EXT-X-ENDLIST\n"));
+    free(text);
+    struct sto_part *p = make_parts(4, 2);
+    struct pb_file f = make_file(T0 + S(100), "f.mp4", p, 4);
+    text = render(&f, 1, T0, T0 + S(60), false, &info); /* the file starts after the end */
+    assert_int_equal(info.segments, 0);
+    free(text);
+    free(p);
+}
+
+/* ---- over a real index ---- */
+
+static void insert(struct sto_fixture *f, int64_t start_us, const char *codec, size_t nparts)
+{
+    struct sto_part *p = make_parts(nparts, 2);
+    uint8_t *blob;
+    size_t blob_size;
+    assert_int_equal(sto_index_encode(p, nparts, &blob, &blob_size), 0);
+    struct sto_recording r = {.camera_id = "cam",
+                              .stream = "main",
+                              .start_us = start_us,
+                              .end_us = start_us + (int64_t)nparts * 1000000,
+                              .path = "recordings/x.mp4",
+                              .bytes = INIT + nparts * PART,
+                              .codec = (char *)codec,
+                              .width = 640,
+                              .height = 360,
+                              .sha256 = "00",
+                              .fragments = blob,
+                              .fragments_size = blob_size};
+    assert_int_equal(sto_recording_insert_async(f->db, &r, NULL, NULL), 0);
+    free(blob);
+    free(p);
+}
+
+static void test_read_renders_rows_of_the_index_with_their_uris(void **state)
+{
+    struct sto_fixture *f = *state;
+    insert(f, T0, "avc1.64001f", 6);
+    insert(f, T0 + S(6), "avc1.64001f", 6);
+    insert(f, T0 + S(20), "avc1.64001f", 6);
+    /* A row whose index is garbage is left out. */
+    struct sto_recording bad = {.camera_id = "cam",
+                                .stream = "main",
+                                .start_us = T0 + S(30),
+                                .end_us = T0 + S(36),
+                                .path = "recordings/y.mp4",
+                                .codec = "avc1.64001f",
+                                .sha256 = "",
+                                .fragments = (uint8_t *)"\x09zz",
+                                .fragments_size = 3};
+    assert_int_equal(sto_recording_insert_async(f->db, &bad, NULL, NULL), 0);
+    assert_int_equal(sto_setting_put(f->db, "barrier", "1"), 0);
+    char *text;
+    size_t len;
+    struct pb_playlist_info info;
+    struct pb_playlist_options o = {.start_us = T0 + S(7.5), .end_us = T0 + S(40)};
+    assert_int_equal(pb_playlist_read(f->db, "cam", "main", &o, &text, &len, &info), 0);
+    char uri[64];
+    snprintf(uri, sizeof(uri), "#EXT-X-MAP:URI=\"recordings/main/%lld.mp4\"",
+             (long long)(T0 + S(6)));
+    assert_non_null(strstr(text, uri));
+    assert_int_equal(info.files, 2);
+    assert_int_equal(info.discontinuities, 1);
+    assert_int_equal(info.first_us, T0 + S(6)); /* the keyframe at or before 7.5 s */
+    free(text);
+    o = (struct pb_playlist_options){.start_us = T0 - S(100), .end_us = T0 - S(50)};
+    assert_int_equal(pb_playlist_read(f->db, "cam", "main", &o, &text, &len, &info), 0);
+    assert_int_equal(info.segments, 0);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parts_group_into_keyframe_segments_of_about_four_seconds),
+        cmocka_unit_test(test_start_snaps_back_to_a_keyframe_and_end_cuts_at_parts),
+        cmocka_unit_test(test_a_start_before_the_first_recording_begins_with_it),
+        cmocka_unit_test(test_contiguous_files_continue_and_holes_are_discontinuities),
+        cmocka_unit_test(test_a_codec_or_size_change_is_a_discontinuity),
+        cmocka_unit_test(test_a_hole_inside_a_file_skips_to_the_next_keyframe),
+        cmocka_unit_test(test_without_keyframe_parts_a_file_is_one_segment),
+        cmocka_unit_test(test_target_duration_is_the_rounded_longest_segment),
+        cmocka_unit_test(test_event_playlists_have_no_endlist_and_a_stable_target),
+        cmocka_unit_test(test_no_recording_in_range_renders_no_segment),
+        cmocka_unit_test_setup_teardown(test_read_renders_rows_of_the_index_with_their_uris,
+                                        sto_fixture_setup, sto_fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
