@@ -137,7 +137,7 @@ const char *rec_segment_path(const rec_segment *seg);
  * Writes the last part, fsyncs the file, renames .part to .mp4, fsyncs the
  * directory, fills *info and frees seg (also on failure). When writing the
  * last part fails the segment is still closed at its last complete part
- * and the error is returned with *info filled. An empty segment (no part)
+ * and the error is returned with *info filled. An empty segment (no part, or a zero duration)
  * is unlinked and -ENODATA returned. Thread: recorder.
  */
 int rec_segment_close(rec_segment *seg, struct rec_segment_info *info);

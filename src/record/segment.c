@@ -483,7 +483,9 @@ int rec_segment_close(rec_segment *seg, struct rec_segment_info *info)
 {
     memset(info, 0, sizeof(*info));
     int rc = flush_part(seg, -1);
-    if (!seg->n_parts) {
+    if (!seg->n_parts || rec_segment_duration_90k(seg) <= 0) {
+        /* Nothing, or one frame of unknown duration (the camera left right after a
+         * keyframe): an index row with start == end would help no one. */
         unlink(seg->tmp_path);
         segment_free(seg);
         return rc < 0 ? rc : -ENODATA;

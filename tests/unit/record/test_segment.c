@@ -164,6 +164,22 @@ static void test_segment_is_a_dated_part_file_until_close_renames_it(void **stat
     assert_non_null(strstr(rec_segment_path(again), "00-00-00-1.mp4.part"));
     struct rec_segment_info empty;
     assert_int_equal(rec_segment_close(again, &empty), -ENODATA);
+
+    /* One keyframe of unknown duration (the camera left right after it) is not a recording. */
+    rec_segment *one = open_av();
+    char one_path[200];
+    snprintf(one_path, sizeof(one_path), "%s", rec_segment_path(one));
+    media_packet *k = media_packet_new(video.pkts[0]->stream, video.pkts[0]->size);
+    memcpy(k->data, video.pkts[0]->data, k->size);
+    k->dts = video.pkts[0]->dts;
+    k->pts = video.pkts[0]->pts;
+    k->wall_us = video.pkts[0]->wall_us;
+    k->is_keyframe = true;
+    k->duration = 0;
+    assert_int_equal(rec_segment_push(one, k), 0);
+    media_packet_unref(k);
+    assert_int_equal(rec_segment_close(one, &empty), -ENODATA);
+    assert_int_equal(access(one_path, F_OK), -1);
     rec_segment_info_release(&info);
 }
 
