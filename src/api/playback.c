@@ -279,6 +279,48 @@ static bool parse_file_name(const char *name, int64_t *start_us)
     return true;
 }
 
+/*
+ * Finds the file of (id, stream, start_us) in the index into *ref, or
+ * replies with the error (404 naming the recording) and returns it.
+ */
+static int lookup_media(http_request *req, struct api_context *ctx, const char *id,
+                        const char *stream, int64_t start_us, struct api_media_ref *ref)
+{
+    struct sto_recording r;
+    int rc = sto_recording_get(ctx->db, id, stream, start_us, &r);
+    if (rc == -ENOENT) {
+        http_reply_error(req, rc,
+                         "camera '%s' has no recording of stream '%s' starting at %" PRId64 " us",
+                         id, stream, start_us);
+        return rc;
+    }
+    if (rc < 0) {
+        http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
+        return rc;
+    }
+    if (!is_safe_path(r.path) || strlen(r.path) >= sizeof(ref->path)) {
+        log_error_kv(LOG_KV({"camera", id}, {"path", r.path}),
+                     "recording row has a path outside the data directory or too long");
+        sto_recording_release(&r);
+        http_reply_error(req, -EIO, "recording has an invalid path");
+        return -EIO;
+    }
+    snprintf(ref->path, sizeof(ref->path), "%s", r.path);
+    snprintf(ref->sha256, sizeof(ref->sha256), "%s", r.sha256 ? r.sha256 : "");
+    sto_recording_release(&r);
+    return 0;
+}
+
+/* Opens the file of ref under the data directory; -errno on failure. */
+static int open_media(const struct api_context *ctx, const struct api_media_ref *ref)
+{
+    char *path = horus_asprintf("%s/%s", ctx->data_dir, ref->path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = fd < 0 ? -errno : fd;
+    free(path);
+    return rc;
+}
+
 static int media_get(http_request *req, void *arg)
 {
     struct api_context *ctx = arg;
@@ -292,47 +334,42 @@ static int media_get(http_request *req, void *arg)
         return http_reply_error(
             req, -EINVAL, "file: expected <start_us>.mp4 as listed in a playlist, not '%.40s'",
             file);
-    struct sto_recording r;
-    int rc = sto_recording_get(ctx->db, id, stream, start_us, &r);
-    if (rc == -ENOENT)
-        return http_reply_error(
-            req, rc, "camera '%s' has no recording of stream '%s' starting at %" PRId64 " us", id,
-            stream, start_us);
-    if (rc < 0)
-        return http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
-    if (!is_safe_path(r.path)) {
-        log_error_kv(LOG_KV({"camera", id}, {"path", r.path}),
-                     "recording row has a path outside the data directory");
-        sto_recording_release(&r);
-        return http_reply_error(req, -EIO, "recording has an invalid path");
+    /* Rows never change, only disappear: the cached file is right or gone (media_cache.c). */
+    struct api_media_ref ref;
+    bool is_cached = api_media_cache_get(id, stream, start_us, &ref);
+    if (!is_cached && lookup_media(req, ctx, id, stream, start_us, &ref) < 0)
+        return 0; /* replied */
+    int fd = open_media(ctx, &ref);
+    if (fd == -ENOENT && is_cached) {
+        api_media_cache_drop(id, stream, start_us);
+        is_cached = false;
+        if (lookup_media(req, ctx, id, stream, start_us, &ref) < 0)
+            return 0;
+        fd = open_media(ctx, &ref);
     }
-    char *path = horus_asprintf("%s/%s", ctx->data_dir, r.path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    rc = fd < 0 ? -errno : 0;
-    if (rc == -ENOENT)
-        http_reply_error(req, rc, "the file of recording %s/%s/%" PRId64 " is gone (retention?)",
-                         id, stream, start_us);
-    else if (rc < 0)
-        http_reply_error(req, rc, "open recording: %s", horus_strerror(rc));
+    if (fd == -ENOENT)
+        return http_reply_error(req, fd,
+                                "the file of recording %s/%s/%" PRId64 " is gone (retention?)", id,
+                                stream, start_us);
+    if (fd < 0)
+        return http_reply_error(req, fd, "open recording: %s", horus_strerror(fd));
+    if (!is_cached)
+        api_media_cache_put(id, stream, start_us, &ref);
     uint64_t bytes = 0;
-    if (rc == 0) {
-        rc = http_reply_file(req, fd,
+    int rc = http_reply_file(req, fd,
                              &(struct http_file_options){
                                  .content_type = "video/mp4",
-                                 .etag = r.sha256 && r.sha256[0] ? r.sha256 : NULL,
+                                 .etag = ref.sha256[0] ? ref.sha256 : NULL,
                                  .cache_control = MEDIA_CACHE_CONTROL,
                              },
                              &bytes);
-        if (rc < 0 && rc != -EALREADY && rc != -EIO)
-            http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
-    }
+    if (rc < 0 && rc != -EALREADY && rc != -EIO)
+        http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
     const struct pb_metrics *m = &ctx->playback_metrics;
     if (m->media_requests)
         metrics_counter_add(m->media_requests, 1);
     if (m->media_bytes && bytes)
         metrics_counter_add(m->media_bytes, (double)bytes);
-    free(path);
-    sto_recording_release(&r);
     return 0;
 }
 

@@ -321,3 +321,16 @@ def test_playback_metrics_are_exported(session):
     r = subprocess.run([require_tool("promtool"), "check", "metrics"], input=body,
                        capture_output=True)
     assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+
+
+def test_a_file_deleted_after_it_was_served_is_reported_gone(session):
+    # Runs last: it deletes the first recording's file. The server remembers which file
+    # holds a recording (rows never change), so this checks that a cached entry whose file
+    # retention removed answers 404 rather than an error or stale bytes.
+    h, recs = session
+    r = recs[0]
+    url = f"/api/v1/cameras/cam/recordings/main/{r['start_us']}.mp4"
+    assert get(h, url, {"Range": "bytes=0-99"})[0] == 206
+    (h.data / r["path"]).unlink()
+    status, _, body = get(h, url, {"Range": "bytes=0-99"})
+    assert status == 404 and b"is gone" in body, body
