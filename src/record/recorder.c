@@ -18,6 +18,11 @@
  * not media_stream_same_params) closes the segment, since the init section
  * must change. Audio that appears after a segment opened joins the next.
  *
+ * Live: a camera may be given a media_part_sink (rec_camera_set_part_sink);
+ * every segment it opens publishes its parts there, on this thread. The
+ * sink only takes a reference under a short lock, so viewers never slow
+ * the recorder.
+ *
  * Closing a segment inserts its index row through the writer thread
  * (batched with every other camera's rows). ENOSPC from the writer kicks
  * retention; the segment stays usable (the writer truncates the failed
@@ -60,6 +65,7 @@ struct rec_camera {
     char *stream;
     _Atomic uint64_t drops; /* packets the sink could not queue */
     _Atomic uint64_t gaps; /* gap_cb calls */
+    _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
     /* Recorder thread only: */
     uint64_t drops_seen, gaps_seen;
@@ -248,7 +254,8 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
         streams[n++] = c->video;
     if (c->audio)
         streams[n++] = c->audio;
-    struct rec_segment_options so = {.part_duration_ms = r->opt.part_duration_ms};
+    struct rec_segment_options so = {.part_duration_ms = r->opt.part_duration_ms,
+                                     .part_sink = atomic_load(&c->part_sink)};
     int rc = rec_segment_open(c->dir, start, streams, n, &so, &c->seg);
     if (rc < 0) {
         c->seg = NULL;
@@ -484,6 +491,11 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
 media_sink *rec_camera_sink(rec_camera *c)
 {
     return &c->sink;
+}
+
+void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink)
+{
+    atomic_store(&c->part_sink, sink);
 }
 
 void rec_recorder_remove(rec_recorder *r, rec_camera *c)
