@@ -26,6 +26,9 @@
  *   4. The call with *upload_data_size == 0 after the first: dispatch the
  *      handler (or reply 404/405/400/413) and queue the reply. Keep-alive
  *      survives because the whole request has been read.
+ *   4b. A handler may defer instead (http_defer.c): the connection is
+ *      suspended after the handler returns and the access handler runs
+ *      again on resume, which queues the reply another thread stored.
  *   5. Completed callback (also on client abort and shutdown): observe the
  *      duration histogram, count the status, write the access-log line,
  *      reset the request for the next one on this connection.
@@ -41,6 +44,7 @@
  * registry returns the same pointer to every caller).
  */
 #include "http.h"
+#include "http_int.h"
 
 #include "clock.h"
 #include "err.h"
@@ -101,6 +105,7 @@ enum req_state {
     REQ_BODY, /* first handler call done; reading the body */
     REQ_DRAINING, /* body over the limit; reading and dropping it */
     REQ_DISPATCHED, /* reply queued (or failed to be) */
+    REQ_DEFERRED, /* suspended until another thread replies (http_defer.c) */
 };
 
 struct reply_header {
@@ -126,6 +131,7 @@ struct http_request {
     unsigned nheaders;
     struct reply_header headers[MAX_REPLY_HEADERS];
     struct http_route_match match;
+    struct http_deferred *deferred; /* set by http_request_defer; dropped on completion */
     char path[HTTP_MAX_PATH + 1];
 };
 
@@ -147,6 +153,7 @@ struct http_server {
     bool is_access_log;
     http_router *router; /* owned */
     struct MHD_Daemon *daemon;
+    struct http_defer_reg *defer; /* owned: suspended requests, while running */
     unsigned port;
     _Atomic unsigned next_thread_id;
 
@@ -391,6 +398,7 @@ static void request_begin(http_request *req, const char *uri)
     req->drained = 0;
     req->match.tmpl = NULL;
     req->match.nparams = 0;
+    req->deferred = NULL;
     size_t n = strcspn(uri, "?");
     req->is_path_too_long = n > HTTP_MAX_PATH;
     if (n > HTTP_MAX_PATH)
@@ -489,6 +497,26 @@ const char *http_request_body(const http_request *req, size_t *len)
 const char *http_request_remote(const http_request *req)
 {
     return conn_remote(req->conn);
+}
+
+struct http_deferred **http_request_deferred_slot(http_request *req)
+{
+    return &req->deferred;
+}
+
+struct MHD_Connection *http_request_mhd(const http_request *req)
+{
+    return req->conn->mhd;
+}
+
+struct http_defer_reg *http_request_defer_reg(const http_request *req)
+{
+    return req->conn->srv->defer;
+}
+
+bool http_request_is_replied(const http_request *req)
+{
+    return req->is_replied;
 }
 
 int http_request_json(http_request *req, json_t **out)
@@ -592,6 +620,21 @@ int http_reply_owned(http_request *req, unsigned status, const char *content_typ
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if (!resp)
         free(body);
+    return reply_queue(req, status, content_type, resp, len);
+}
+
+int http_reply_borrowed(http_request *req, unsigned status, const char *content_type,
+                        const void *body, size_t len, void (*free_cb)(void *), void *free_arg)
+{
+    if (req->is_replied) {
+        if (free_cb)
+            free_cb(free_arg);
+        return -EALREADY;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, (void *)(uintptr_t)body, free_cb, free_arg);
+    if (!resp && free_cb)
+        free_cb(free_arg);
     return reply_queue(req, status, content_type, resp, len);
 }
 
@@ -737,13 +780,14 @@ static enum MHD_Result request_body(http_request *req, const char *data, size_t 
     return MHD_YES;
 }
 
-static void dispatch(http_request *req)
+/* Routes and runs the handler. Returns true when the request was deferred and suspended. */
+static bool dispatch(http_request *req)
 {
     http_server *s = req->conn->srv;
     if (req->state == REQ_DRAINING) {
         http_reply_error(req, HORUS_ETOOBIG, "request body is over the limit of %zu bytes",
                          s->max_body_bytes);
-        return;
+        return false;
     }
     switch (req->route_rc) {
     case 0:
@@ -752,26 +796,29 @@ static void dispatch(http_request *req)
         http_reply_header(req, "Allow", req->match.allow);
         http_reply_error(req, HORUS_EMETHOD, "method %s is not allowed on %s", req->method,
                          req->path);
-        return;
+        return false;
     case -ENOENT:
         http_reply_error(req, -ENOENT, "no route for %s %s", req->method, req->path);
-        return;
+        return false;
     default:
         if (req->is_path_too_long)
             http_reply_error(req, -EINVAL, "path is longer than %d bytes", HTTP_MAX_PATH);
         else
             http_reply_error(req, -EINVAL, "invalid path %s", req->path);
-        return;
+        return false;
     }
     int rc = req->match.handler(req, req->match.arg);
+    if (req->deferred && !req->is_replied)
+        return http_defer_after_handler(req, rc);
     if (req->is_replied)
-        return;
+        return false;
     if (rc < 0) {
         http_reply_error(req, rc, NULL);
-        return;
+        return false;
     }
     log_error("handler for %s %s returned without a reply", req->method, req->match.tmpl);
     http_reply_error(req, -EIO, "handler returned without a reply");
+    return false;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const char *url,
@@ -799,9 +846,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
             *upload_data_size = 0;
             return request_body(req, upload_data, n);
         }
-        dispatch(req);
+        if (dispatch(req)) {
+            req->state = REQ_DEFERRED;
+            return MHD_YES;
+        }
         req->state = REQ_DISPATCHED;
         return req->status ? MHD_YES : MHD_NO;
+    case REQ_DEFERRED:
+        /* Resumed: queue the reply another thread stored, or close when the client left. */
+        *upload_data_size = 0;
+        req->state = REQ_DISPATCHED;
+        return http_defer_resumed(req) && req->status ? MHD_YES : MHD_NO;
     case REQ_DISPATCHED:
         break;
     }
@@ -902,6 +957,7 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
         if (s->is_access_log)
             access_log(req, seconds, toe);
     }
+    http_defer_completed(req);
     request_reset(req);
 }
 
@@ -1061,6 +1117,11 @@ int http_server_start(http_server *s)
         return rc;
     }
     build_route_stats(s);
+    rc = http_defer_reg_new(&s->defer);
+    if (rc < 0) {
+        log_error("start the deferred-request watcher: %s", horus_strerror(rc));
+        return rc;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (s->addr.ss_family == AF_INET6)
@@ -1085,6 +1146,8 @@ int http_server_start(http_server *s)
     atomic_store(&s->is_starting, false);
     if (!s->daemon) {
         log_error("listen on '%s': libmicrohttpd failed to start", s->listen);
+        http_defer_reg_free(s->defer);
+        s->defer = NULL;
         return -EIO;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -1102,8 +1165,12 @@ void http_server_stop(http_server *s)
 {
     if (!s || !s->daemon)
         return;
+    /* MHD must not find a suspended connection: answer every deferred request first. */
+    http_defer_reg_stop(s->defer);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    http_defer_reg_free(s->defer);
+    s->defer = NULL;
     s->port = 0;
 }
 

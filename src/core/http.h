@@ -9,8 +9,9 @@
  * with one of the http_reply_* functions, or return a negative code, in
  * which case the server replies with http_reply_error(req, rc, NULL). A
  * handler that returns without replying gets a 500 and an error line.
- * Handlers must not block for long: slow work will be suspended and
- * resumed (LL-HLS, SSE) in a later extension of this interface.
+ * Handlers must not block for long: a request whose answer comes later
+ * (an LL-HLS blocking reload, a probe run by a worker) is deferred with
+ * http_request_defer, which frees the thread until another thread replies.
  *
  * The server itself answers, through the error mapper: -ENOENT "no route
  * for GET /x" (404), HORUS_EMETHOD with an Allow header (405), -EINVAL for
@@ -212,9 +213,85 @@ int http_reply_json(http_request *req, unsigned status, json_t *json);
 int http_reply_error(http_request *req, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /*
+ * Replies with body borrowed: it must stay valid until free_cb(free_arg)
+ * is called, exactly once, from any thread, also when this fails (a
+ * refcounted buffer served without a copy). free_cb may be NULL.
+ */
+int http_reply_borrowed(http_request *req, unsigned status, const char *content_type,
+                        const void *body, size_t len, void (*free_cb)(void *), void *free_arg);
+/*
  * Adds a header to the reply being built (copied); call before http_reply*.
  * A Content-Type given here is overridden by the reply's. At most 16.
  */
 void http_reply_header(http_request *req, const char *name, const char *value);
+
+/* ---- deferred replies (suspended requests) ---- */
+
+/*
+ * A request whose reply comes later, from any thread. While it waits its
+ * connection is suspended: no thread is held, and an "http-defer" watcher
+ * notices the client hanging up and the deadline passing. Keep-alive
+ * continues after the reply; the access log and the duration histogram
+ * record the request when it completes (duration includes the wait).
+ */
+typedef struct http_deferred http_deferred;
+
+/* Why a deferred request ended without its owner's reply. */
+enum http_defer_end {
+    HTTP_DEFER_CLIENT_GONE, /* the client closed the connection; nothing is sent */
+    HTTP_DEFER_TIMEOUT, /* the deadline passed; the client got 503 "unavailable" */
+    HTTP_DEFER_SERVER_STOP, /* the server is stopping; the client got 503 */
+};
+
+typedef void (*http_defer_end_cb)(http_deferred *d, enum http_defer_end why, void *arg);
+
+/*
+ * Detaches req from its handler, which then returns 0 without replying.
+ * Headers added with http_reply_header before this call go out with the
+ * reply. timeout_ms > 0 sets a deadline after which the server answers 503
+ * itself; 0 waits until the owner replies or the client leaves.
+ *
+ * end_cb (may be NULL) is called at most once, when the request ends
+ * without the owner's reply (enum http_defer_end says why), on the
+ * http-defer thread or the thread calling http_server_stop, with no lock
+ * of the server held; it may call http_deferred_* functions.
+ *
+ * Returns a new handle, which the owner gives back exactly once by calling
+ * http_deferred_reply, _reply_borrowed, _reply_error or _release (also
+ * after end_cb). A handler that defers and then returns a negative code
+ * gets that error as the reply (give the handle back before returning).
+ * Returns NULL, and the handler replies itself, when req
+ * already has a reply, is already deferred, or the server is stopping.
+ * Thread: the handler's.
+ */
+http_deferred *http_request_defer(http_request *req, unsigned timeout_ms, http_defer_end_cb end_cb,
+                                  void *arg);
+
+/*
+ * Each queues the reply of d and resumes its connection, and gives the
+ * handle back (d must not be used afterwards). Returns 0, or -ECANCELED
+ * when the request already ended (client gone, deadline passed, server
+ * stopping): nothing is sent. Thread: any.
+ */
+/* Copies body. */
+int http_deferred_reply(http_deferred *d, unsigned status, const char *content_type,
+                        const void *body, size_t len);
+/* Body borrowed as in http_reply_borrowed: free_cb(free_arg) is called exactly once. */
+int http_deferred_reply_borrowed(http_deferred *d, unsigned status, const char *content_type,
+                                 const void *body, size_t len, void (*free_cb)(void *),
+                                 void *free_arg);
+/* As http_reply_error (status and code from the error mapper). */
+int http_deferred_reply_error(http_deferred *d, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Gives d back without a reply. A request still waiting gets 500 "no
+ * reply" (owners normally call this after end_cb). Thread: any.
+ */
+void http_deferred_release(http_deferred *d);
+/*
+ * Adds a header (copied) to d's coming reply; before the reply call, by
+ * the owner. At most 16 in all. Thread: any (the owner's).
+ */
+void http_deferred_header(http_deferred *d, const char *name, const char *value);
 
 #endif

@@ -2,7 +2,9 @@
  * Server tests: a real server on 127.0.0.1, port 0, spoken to in raw
  * HTTP/1.1 over a socket. Keep-alive, errors through the mapper, body
  * limits, JSON parsing, parameter and query decoding, HEAD, metrics, the
- * access log, and requests malformed on purpose.
+ * access log, and requests malformed on purpose; deferred (suspended)
+ * requests answered from another thread, with clients that leave, deadlines
+ * and a server that stops while requests wait.
  *
  * The server updates metrics and writes the access log after the last byte
  * of a reply is sent, so a client can see the reply first; assertions on
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -24,6 +27,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +147,90 @@ static int h_big(http_request *req, void *arg)
     return http_reply_owned(req, 200, "application/octet-stream", body, BIG_REPLY_BYTES);
 }
 
+/* ---- deferred requests: the handler parks the handle here for the test thread ---- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    http_deferred *waiting[64]; /* handles not yet taken by the test */
+    unsigned nwaiting;
+    unsigned ends[3]; /* end_cb calls by reason */
+    bool is_auto_release; /* end_cb gives the handle back itself */
+} parked = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void defer_end(http_deferred *d, enum http_defer_end why, void *arg)
+{
+    pthread_mutex_lock(&parked.lock);
+    parked.ends[why]++;
+    bool is_mine = false;
+    if (parked.is_auto_release) {
+        for (unsigned i = 0; i < parked.nwaiting; i++) {
+            if (parked.waiting[i] == d) {
+                parked.waiting[i] = parked.waiting[--parked.nwaiting];
+                is_mine = true;
+                break;
+            }
+        }
+    }
+    pthread_cond_broadcast(&parked.cond);
+    pthread_mutex_unlock(&parked.lock);
+    if (is_mine)
+        http_deferred_release(d);
+}
+
+static int h_defer(http_request *req, void *arg)
+{
+    const char *t = http_request_query(req, "timeout");
+    http_reply_header(req, "X-Before", "1");
+    http_deferred *d = http_request_defer(req, t ? (unsigned)atoi(t) : 0, defer_end, NULL);
+    assert_non_null(d);
+    assert_null(http_request_defer(req, 0, NULL, NULL)); /* once only */
+    if (http_request_query(req, "inline")) {
+        /* The answer is there before the handler returns: no suspension needed. */
+        assert_int_equal(http_deferred_reply(d, 200, "text/plain", "inline", 6), 0);
+        return 0;
+    }
+    if (http_request_query(req, "fail")) {
+        http_deferred_release(d);
+        return -EBUSY; /* deferred, then failed: the error is the answer */
+    }
+    pthread_mutex_lock(&parked.lock);
+    parked.waiting[parked.nwaiting++] = d;
+    pthread_cond_broadcast(&parked.cond);
+    pthread_mutex_unlock(&parked.lock);
+    return 0;
+}
+
+/* Waits until a handler parked a handle and takes it (NULL after 5 s). */
+static http_deferred *take_parked(void)
+{
+    http_deferred *d = NULL;
+    pthread_mutex_lock(&parked.lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (!parked.nwaiting && pthread_cond_timedwait(&parked.cond, &parked.lock, &until) == 0)
+        ;
+    if (parked.nwaiting)
+        d = parked.waiting[--parked.nwaiting];
+    pthread_mutex_unlock(&parked.lock);
+    return d;
+}
+
+/* Waits until end_cb was called n times for why (false after 5 s). */
+static bool wait_ends(enum http_defer_end why, unsigned n)
+{
+    pthread_mutex_lock(&parked.lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (parked.ends[why] < n && pthread_cond_timedwait(&parked.cond, &parked.lock, &until) == 0)
+        ;
+    bool ok = parked.ends[why] >= n;
+    pthread_mutex_unlock(&parked.lock);
+    return ok;
+}
+
 /* ---- fixture ---- */
 
 static int setup(void **state)
@@ -169,7 +258,13 @@ static int setup(void **state)
     assert_int_equal(http_router_add(r, "POST", "/text", h_text, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/text", h_text, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/big", h_big, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/defer", h_defer, NULL), 0);
     assert_int_equal(http_server_start(f->srv), 0);
+    pthread_mutex_lock(&parked.lock);
+    parked.nwaiting = 0;
+    memset(parked.ends, 0, sizeof(parked.ends));
+    parked.is_auto_release = false;
+    pthread_mutex_unlock(&parked.lock);
     f->port = http_server_port(f->srv);
     assert_true(f->port > 0);
     *state = f;
@@ -946,6 +1041,209 @@ static void test_server_stops_with_connections_open(void **state)
     assert_int_equal(http_server_port(f->srv), 0);
 }
 
+static void test_deferred_reply_from_another_thread_keeps_the_connection(void **state)
+{
+    struct fixture *f = *state;
+    int fd = client_connect(f->port);
+    for (int i = 0; i < 2; i++) {
+        send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+        http_deferred *d = take_parked();
+        assert_non_null(d);
+        /* Nothing is sent while the request waits. */
+        char c;
+        assert_int_equal(recv(fd, &c, 1, MSG_DONTWAIT), -1);
+        http_deferred_header(d, "X-After", "2");
+        assert_int_equal(http_deferred_reply(d, 200, "text/plain", "later", 5), 0);
+        struct resp r;
+        assert_int_equal(read_response(fd, false, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "later");
+        assert_string_equal(resp_header(&r, "Content-Type"), "text/plain");
+        assert_string_equal(resp_header(&r, "X-Before"), "1");
+        assert_string_equal(resp_header(&r, "X-After"), "2");
+        resp_release(&r);
+    }
+    /* Keep-alive goes on with an ordinary request. */
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    struct resp r;
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 200);
+    resp_release(&r);
+    close(fd);
+    assert_true(metrics_eventually_contain(
+        f->reg, "horus_http_requests_total{route=\"/defer\",method=\"GET\",code=\"200\"} 2"));
+    assert_true(metrics_eventually_contain(
+        f->reg, "horus_http_request_duration_seconds_count{route=\"/defer\",method=\"GET\"} 2"));
+}
+
+static void test_deferred_reply_before_the_handler_returns_and_errors(void **state)
+{
+    struct fixture *f = *state;
+    int fd = client_connect(f->port);
+    send_text(fd, "GET /defer?inline=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    struct resp r;
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "inline");
+    resp_release(&r);
+    /* Deferred and then failed: the handler's error is the answer. */
+    send_text(fd, "GET /defer?fail=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 409);
+    resp_release(&r);
+    /* An error reply from another thread goes through the mapper. */
+    send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+    http_deferred *d = take_parked();
+    assert_non_null(d);
+    assert_int_equal(http_deferred_reply_error(d, -ENOENT, "part %d is gone", 7), 0);
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_error_body(&r, "not_found", "part 7 is gone");
+    resp_release(&r);
+    close(fd);
+}
+
+static void test_client_that_leaves_while_deferred_is_noticed(void **state)
+{
+    struct fixture *f = *state;
+    int fd = client_connect(f->port);
+    send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+    http_deferred *d = take_parked();
+    assert_non_null(d);
+    close(fd);
+    assert_true(wait_ends(HTTP_DEFER_CLIENT_GONE, 1));
+    /* The owner still holds its handle; replying now sends nothing. */
+    assert_int_equal(http_deferred_reply(d, 200, "text/plain", "late", 4), -ECANCELED);
+    /* The server is fine. */
+    struct resp r;
+    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    assert_int_equal(r.status, 200);
+    resp_release(&r);
+}
+
+static void test_deferred_request_past_its_deadline_gets_503(void **state)
+{
+    struct fixture *f = *state;
+    int fd = client_connect(f->port);
+    int64_t t0 = clock_monotonic_ns(clock_system());
+    send_text(fd, "GET /defer?timeout=150 HTTP/1.1\r\nHost: x\r\n\r\n");
+    http_deferred *d = take_parked();
+    assert_non_null(d);
+    struct resp r;
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_true(clock_monotonic_ns(clock_system()) - t0 >= 150000000);
+    assert_int_equal(r.status, 503);
+    assert_error_body(&r, "unavailable", "deadline");
+    resp_release(&r);
+    assert_true(wait_ends(HTTP_DEFER_TIMEOUT, 1));
+    http_deferred_release(d);
+    /* The connection stays usable. */
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 200);
+    resp_release(&r);
+    close(fd);
+}
+
+static void test_server_stop_answers_every_deferred_request(void **state)
+{
+    struct fixture *f = *state;
+    pthread_mutex_lock(&parked.lock);
+    parked.is_auto_release = true;
+    pthread_mutex_unlock(&parked.lock);
+    int fds[5];
+    for (int i = 0; i < 5; i++) {
+        fds[i] = client_connect(f->port);
+        send_text(fds[i], "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&parked.lock);
+        unsigned n = parked.nwaiting;
+        pthread_mutex_unlock(&parked.lock);
+        if (n == 5)
+            break;
+        sleep_ms(5);
+    }
+    http_server_stop(f->srv); /* must not hang on the suspended connections */
+    assert_true(wait_ends(HTTP_DEFER_SERVER_STOP, 5));
+    for (int i = 0; i < 5; i++) {
+        struct resp r;
+        assert_int_equal(read_response(fds[i], false, &r), 0);
+        assert_int_equal(r.status, 503);
+        resp_release(&r);
+        close(fds[i]);
+    }
+    pthread_mutex_lock(&parked.lock);
+    assert_int_equal(parked.nwaiting, 0); /* end_cb gave every handle back */
+    pthread_mutex_unlock(&parked.lock);
+}
+
+struct racer {
+    unsigned port;
+    atomic_int done;
+};
+
+static void *race_replier(void *arg)
+{
+    struct racer *rc = arg;
+    unsigned i = 0;
+    while (!atomic_load(&rc->done)) {
+        http_deferred *d = NULL;
+        pthread_mutex_lock(&parked.lock);
+        if (parked.nwaiting)
+            d = parked.waiting[--parked.nwaiting];
+        pthread_mutex_unlock(&parked.lock);
+        if (!d) {
+            sleep_ms(0);
+            continue;
+        }
+        if (i++ % 3)
+            sleep_ms(i % 2);
+        int r = http_deferred_reply(d, 200, "text/plain", "ok", 2);
+        assert_true(r == 0 || r == -ECANCELED);
+    }
+    return NULL;
+}
+
+static void test_replies_racing_with_disconnects_do_no_harm(void **state)
+{
+    struct fixture *f = *state;
+    struct racer rc = {.port = f->port};
+    pthread_mutex_lock(&parked.lock);
+    parked.is_auto_release = true; /* handles of clients that left are given back */
+    pthread_mutex_unlock(&parked.lock);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, race_replier, &rc), 0);
+    for (int i = 0; i < 200; i++) {
+        int fd = client_connect(f->port);
+        send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+        if (i % 2) {
+            struct resp r;
+            assert_int_equal(read_response(fd, false, &r), 0);
+            assert_int_equal(r.status, 200);
+            resp_release(&r);
+        } else if (i % 4 == 0) {
+            sleep_ms(1);
+        }
+        close(fd);
+    }
+    /* Wait until every request was answered or noticed gone, then stop cleanly. */
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&parked.lock);
+        unsigned n = parked.nwaiting;
+        pthread_mutex_unlock(&parked.lock);
+        if (!n)
+            break;
+        sleep_ms(5);
+    }
+    atomic_store(&rc.done, 1);
+    pthread_join(t, NULL);
+    struct resp r;
+    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    assert_int_equal(r.status, 200);
+    resp_release(&r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -980,6 +1278,12 @@ int main(void)
         T(test_busy_port_is_eaddrinuse),
         cmocka_unit_test(test_ipv6_loopback_listens_on_an_ephemeral_port),
         T(test_server_stops_with_connections_open),
+        T(test_deferred_reply_from_another_thread_keeps_the_connection),
+        T(test_deferred_reply_before_the_handler_returns_and_errors),
+        T(test_client_that_leaves_while_deferred_is_noticed),
+        T(test_deferred_request_past_its_deadline_gets_503),
+        T(test_server_stop_answers_every_deferred_request),
+        T(test_replies_racing_with_disconnects_do_no_harm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
