@@ -51,6 +51,7 @@ struct app {
     sto_db *db; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
+    live_hub *live; /* owned (app_live.c) */
     app_cameras *cameras; /* owned */
     int lock_fd; /* holds <data>/horus.lock */
     http_server *http; /* owned */
@@ -323,6 +324,7 @@ static int start(struct app *a)
         .db = a->db,
         .data_dir = a->data_dir,
         .retention = a->retention,
+        .part_duration_ms = (uint32_t)c->live.part_duration_ms, /* live: parts are LL-HLS parts */
         .metrics = a->metrics,
     });
     rec_recorder_recover(a->recorder);
@@ -333,7 +335,9 @@ static int start(struct app *a)
         log_error("start recorder threads: %s", horus_strerror(rc));
         goto out;
     }
+    a->live = app_live_new(&c->live, a->metrics); /* live */
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
+    app_cameras_set_live(a->cameras, a->live); /* live */
     app_cameras_sync(a->cameras);
     unsigned online, failed;
     app_cameras_refresh_status(a->cameras, &online, &failed);
@@ -349,6 +353,7 @@ static int start(struct app *a)
     a->api.config_json_arg = a;
     a->api.camera_status_cb = app_cameras_status;
     a->api.camera_status_arg = a->cameras;
+    a->api.live = a->live; /* live */
     api_health_refresh(&a->api);
 
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
@@ -390,6 +395,7 @@ static void stop(struct app *a)
     /* Ingest stops before the recorder closes and indexes the open segments. */
     app_cameras_free(a->cameras);
     rec_recorder_free(a->recorder);
+    app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
     rec_retention_free(a->retention);
     sto_close(a->db); /* drains the index rows queued above */
     free(a->node_id);

@@ -48,6 +48,7 @@ struct status_entry {
 struct app_cameras {
     sto_db *db;
     rec_recorder *recorder;
+    live_hub *live; /* live: borrowed, may be NULL (app_live.c) */
     metrics_registry *metrics;
     struct running *list; /* main thread only */
     /* What HTTP threads read: rebuilt by app_cameras_refresh_status. */
@@ -99,6 +100,7 @@ static void start_camera(app_cameras *s, const struct sto_camera *c)
     }
     if (c->record_enabled)
         run->rec = rec_recorder_add(s->recorder, c->id, "main", c->segment_seconds);
+    app_live_attach(s->live, run->rec, c->id, "main"); /* live: recorder parts -> hub */
     struct ing_stream_options o = {
         .camera = c->id,
         .stream = "main",
@@ -129,6 +131,8 @@ static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
         *p = r->next;
         ing_stream_free(r->ingest); /* joins: the sink is no longer called after this */
         if (r->rec)
+            app_live_detach(s->live, r->id, "main"); /* live: drop its parts, answer viewers */
+        if (r->rec)
             rec_recorder_remove(s->recorder, r->rec);
         log_info_kv(LOG_KV({"camera", r->id}), "camera stopped");
         free(r->id);
@@ -145,6 +149,11 @@ static bool is_unseen(const struct running *r)
 static bool is_any(const struct running *r)
 {
     return true;
+}
+
+void app_cameras_set_live(app_cameras *s, live_hub *live)
+{
+    s->live = live; /* live */
 }
 
 void app_cameras_sync(app_cameras *s)

@@ -11,5 +11,7 @@ int api_register(http_router *r, struct api_context *ctx)
     int rc = api_system_register(r, ctx);
     if (rc == 0)
         rc = api_cameras_register(r, ctx);
+    if (rc == 0)
+        rc = api_live_register(r, ctx);
     return rc;
 }

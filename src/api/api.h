@@ -9,6 +9,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
+#include "live.h"
 #include "metrics.h"
 #include "storage.h"
 
@@ -76,6 +77,7 @@ struct api_context {
      */
     bool (*camera_status_cb)(void *arg, const char *id, struct api_camera_status *out);
     void *camera_status_arg;
+    live_hub *live; /* borrowed, may be NULL: live view answers 503 */
 };
 
 /*

@@ -6,5 +6,6 @@
 
 int api_system_register(http_router *r, struct api_context *ctx);
 int api_cameras_register(http_router *r, struct api_context *ctx);
+int api_live_register(http_router *r, struct api_context *ctx);
 
 #endif
