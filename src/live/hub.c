@@ -11,7 +11,8 @@
  * answers every waiter with the same refcounted bytes.
  *
  * Segments: a segment starts on an independent (keyframe) part and closes
- * when the next independent part arrives after at least segment_target_ms,
+ * when the next independent part arrives after at least segment_target_ms
+ * (less half a part, for timestamp jitter),
  * or at a discontinuity. A part that is not independent and has no open
  * segment to join (the start, or after a discontinuity) is dropped:
  * players must be able to start at every segment. Discontinuities: new
@@ -254,9 +255,10 @@ void live_stream_publish(struct live_stream *s, media_part *mp)
     s->has_expect = true;
     struct live_segment *open =
         s->n_segs && !s->segs[s->n_segs - 1].is_complete ? &s->segs[s->n_segs - 1] : NULL;
+    /* Half a part of slack: a keyframe 2 ms early must not make the segment a GOP longer. */
+    int64_t due_ms = (int64_t)h->opt.segment_target_ms - h->opt.part_target_ms / 2;
     if (open && (s->is_disc_pending ||
-                 (mp->is_independent &&
-                  open->duration * 1000 >= (int64_t)h->opt.segment_target_ms * open->timescale))) {
+                 (mp->is_independent && open->duration * 1000 >= due_ms * open->timescale))) {
         close_segment(s, open);
         open = NULL;
     }

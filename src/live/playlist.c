@@ -97,7 +97,9 @@ unsigned live_target_duration_s(const live_hub *h, const struct live_stream *s)
 double live_part_target_s(const live_hub *h, const struct live_stream *s)
 {
     double t = h->opt.part_target_ms / 1000.0;
-    return s->max_part_s > t ? s->max_part_s : t;
+    if (s->max_part_s > t)
+        t = ceil(s->max_part_s * 1000 - 1e-6) / 1000; /* printed with 3 decimals: round up */
+    return t;
 }
 
 int64_t live_stream_last_msn(const struct live_stream *s)

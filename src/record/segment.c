@@ -7,7 +7,8 @@
  *
  * Parts: packets of every track queue (by reference, never copied) until a
  * packet of the primary track (first video track, else first track)
- * arrives with the part at least part_duration_ms long, or a video
+ * arrives with the part at least part_duration_ms long (less 10 ms of
+ * slack for timestamp jitter), or a video
  * keyframe of the primary track arrives; then the queued samples become
  * one moof + mdat written with one pwritev at the file's complete length.
  * The trigger packet starts the next part, so every keyframe starts a part
@@ -55,6 +56,9 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Timestamp jitter tolerated when deciding that a part is long enough. */
+#define SEG_PART_SLACK_MS 10
 
 /* 4 tracks x 255 samples + the header stay under IOV_MAX (1024). */
 #define SEG_MAX_PART_SAMPLES 255
@@ -459,8 +463,17 @@ int rec_segment_push(rec_segment *seg, media_packet *pkt)
     if (primary) {
         int64_t elapsed = pkt->dts - seg->part_start_dts;
         bool is_video_key = pkt->is_keyframe && t->stream->kind == MEDIA_KIND_VIDEO;
-        if (t->n && (is_video_key ||
-                     elapsed * 1000 >= (int64_t)seg->part_duration_ms * t->stream->timescale)) {
+        /*
+         * Some slack (SEG_PART_SLACK_MS, at most a tenth of the part): camera
+         * timestamps jitter by a few ms, and a frame that lands 2 ms short
+         * must not stretch the part by a whole frame (LL-HLS parts must stay
+         * under PART-TARGET).
+         */
+        uint32_t slack = seg->part_duration_ms / 10;
+        if (slack > SEG_PART_SLACK_MS)
+            slack = SEG_PART_SLACK_MS;
+        int64_t due = (int64_t)(seg->part_duration_ms - slack) * t->stream->timescale;
+        if (t->n && (is_video_key || elapsed * 1000 >= due)) {
             rc = flush_part(seg, pkt->dts);
             seg->part_start_dts = pkt->dts;
         }
