@@ -50,8 +50,9 @@
 #define DEFAULT_MAX_STREAM_BYTES (32u * 1024 * 1024)
 #define GAUGE_PERIOD_NS INT64_C(1000000000)
 
-static const double delay_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15,
-                                       0.2,   0.25, 0.3,   0.5,  1,     2.5};
+/* Fine around one frame interval (40 ms at 25 fps), where most parts land. */
+static const double delay_buckets[] = {0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1,
+                                       0.125, 0.15, 0.2,  0.25, 0.3,  0.4,  0.5,  1,    2.5};
 
 static int64_t hub_now_ns(const live_hub *h)
 {
