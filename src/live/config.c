@@ -28,7 +28,8 @@ const cfg_field live_config_fields[] = {
      .def = "4",
      .min = 2,
      .max = 30,
-     .help = "Complete segments per camera stream kept in memory and listed in playlists"},
+     .help = "Complete segments per camera stream kept in memory and listed in playlists "
+             "(one while nobody watched the camera for a minute)"},
     {.name = "max_stream_bytes",
      .type = CFG_BYTES,
      .offset = offsetof(struct live_config, max_stream_bytes),

@@ -21,7 +21,9 @@
  * ended, or a detach/attach. Numbers (part seq, msn, init id, discontinuity
  * sequence) only grow for the hub's lifetime.
  *
- * Memory: at most segments_kept complete segments plus the open one, and
+ * Memory: at most segments_kept complete segments plus the open one (one
+ * complete segment while nobody fetched a playlist of the camera for a
+ * minute: 250 unwatched cameras need not hold 10 s of video each), and
  * at most max_stream_bytes: oldest complete segments are dropped first; an
  * open segment that alone outgrows the cap (a GOP of tens of seconds) is
  * dropped too, and the stream restarts at the next keyframe part.
@@ -105,6 +107,7 @@ struct live_stream *live_hub_find(live_hub *h, const char *camera, const char *s
 
 void live_camera_seen(struct live_camera *cam, const char *addr, int64_t now_ns)
 {
+    atomic_store(&cam->last_seen_ns, now_ns);
     pthread_mutex_lock(&cam->viewers_lock);
     size_t slot = 0;
     for (size_t i = 0; i < LIVE_MAX_VIEWERS; i++) {
@@ -158,14 +161,17 @@ static void drop_all(struct live_stream *s)
     s->bytes = 0;
 }
 
-static void evict(struct live_stream *s)
+static void evict(struct live_stream *s, int64_t now)
 {
     const struct live_hub_options *o = &s->hub->opt;
+    /* Nobody watched for a minute: one complete segment is enough to start playing at once. */
+    int64_t seen = atomic_load(&s->cam->last_seen_ns);
+    size_t kept = seen && now - seen < LIVE_IDLE_NS ? o->segments_kept : 1;
     for (;;) {
         size_t complete = s->n_segs;
         if (complete && !s->segs[s->n_segs - 1].is_complete)
             complete--;
-        bool is_over = complete > o->segments_kept || (complete && s->bytes > o->max_stream_bytes);
+        bool is_over = complete > kept || (complete && s->bytes > o->max_stream_bytes);
         if (!is_over)
             break;
         drop_first_segment(s);
@@ -287,7 +293,7 @@ void live_stream_publish(struct live_stream *s, media_part *mp)
     double part_s = (double)mp->duration / mp->timescale;
     if (part_s > s->max_part_s)
         s->max_part_s = part_s;
-    evict(s);
+    evict(s, now);
     bool has_waiters = s->waiters != NULL;
     pthread_mutex_unlock(&s->lock);
     if (mp->arrival_ns > 0 && s->m_delay)

@@ -45,7 +45,7 @@ typedef struct live_hub live_hub;
 struct live_hub_options {
     uint32_t part_target_ms; /* the recorder's part duration; 0 = 200 */
     uint32_t segment_target_ms; /* 0 = 2000 */
-    uint32_t segments_kept; /* 0 = 4 (at least 2) */
+    uint32_t segments_kept; /* 0 = 4 (at least 2); 1 while a camera is unwatched for 60 s */
     size_t max_stream_bytes; /* 0 = 32 MiB */
     metrics_registry *metrics; /* borrowed, may be NULL; must outlive the hub */
     const horus_clock *clock; /* borrowed; NULL = system */

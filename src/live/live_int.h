@@ -20,6 +20,7 @@
 #define LIVE_MAX_VIEWERS 64 /* distinct addresses tracked per camera */
 #define LIVE_VIEWER_WINDOW_NS (INT64_C(10) * 1000000000) /* "viewer": fetched within 10 s */
 #define LIVE_PARTS_SHOWN_SEGMENTS 3 /* EXT-X-PART lines for the last this many segments */
+#define LIVE_IDLE_NS (INT64_C(60) * 1000000000) /* unwatched this long: keep one segment */
 
 /* Refcounted bytes: a rendered playlist or a concatenated segment, served by reference. */
 struct live_blob {
@@ -106,6 +107,7 @@ struct live_camera {
     struct live_camera *hash_next; /* under hub->lock */
     struct live_stream *streams; /* under hub->lock; never removed */
     metrics_series *m_viewers;
+    _Atomic int64_t last_seen_ns; /* the last playlist fetch of any stream; 0 = never */
     pthread_mutex_t viewers_lock;
     struct {
         char addr[48];

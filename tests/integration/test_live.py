@@ -157,7 +157,8 @@ def test_playlist_tags_parts_and_program_date_times(live, tmp_path):
     assert "CAN-BLOCK-RELOAD=YES" in control
     hold_back = float(re.search(r"PART-HOLD-BACK=([\d.]+)", control).group(1))
     part_target = float(re.search(r"PART-TARGET=([\d.]+)", pl.tag("EXT-X-PART-INF")).group(1))
-    assert part_target == pytest.approx(0.2)
+    # 200 ms parts; a camera's timestamp jitter may push the largest part a few ms over.
+    assert 0.2 <= part_target < 0.25
     assert hold_back >= 3 * part_target - 1e-9
     assert pl.tag("EXT-X-MAP").startswith('URI="init/')
     assert pl.hint and pl.hint.startswith("part/")

@@ -36,6 +36,7 @@ static int setup_with(void **state, size_t max_bytes)
     f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->s = live_hub_find(f->hub, "cam1", "main");
     assert_ptr_equal(f->s, (struct live_stream *)f->sink);
+    live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system())); /* watched */
     fake_src_init(&f->src, 1, 'a');
     *state = f;
     return 0;
@@ -283,6 +284,18 @@ static void test_sub_stream_uris_carry_the_stream(void **state)
     assert_null(live_hub_find(f->hub, "cam2", "main"));
 }
 
+static void test_an_unwatched_camera_keeps_one_segment(void **state)
+{
+    struct fixture *f = *state;
+    atomic_store(&f->s->cam->last_seen_ns, 0);
+    fake_publish(&f->src, f->sink, 40);
+    assert_int_equal(f->s->n_segs, 2); /* one complete and the open one */
+    assert_true(f->s->segs[0].is_complete);
+    live_camera_seen(f->s->cam, "10.0.0.1", clock_monotonic_ns(clock_system()));
+    fake_publish(&f->src, f->sink, 40);
+    assert_int_equal(f->s->n_segs, 4); /* watched: three again */
+}
+
 static void test_memory_cap_drops_oldest_segments(void **state)
 {
     struct fixture *f = *state;
@@ -312,6 +325,7 @@ int main(void)
         T(test_old_segments_are_evicted_and_numbers_keep_growing),
         T(test_detach_drops_media_and_attach_continues_numbering),
         T(test_sub_stream_uris_carry_the_stream),
+        T(test_an_unwatched_camera_keeps_one_segment),
         cmocka_unit_test_setup_teardown(test_memory_cap_drops_oldest_segments, setup_small,
                                         teardown),
     };

@@ -110,6 +110,7 @@ static int setup(void **state)
     assert_int_equal(live_hub_new(&o, &f->hub), 0);
     f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->s = (struct live_stream *)f->sink;
+    live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system()));
     fake_src_init(&f->src, 1, 'a');
     http_set_error_mapper(mapper);
     assert_int_equal(
