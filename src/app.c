@@ -51,6 +51,7 @@ struct app {
     sto_db *db; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
+    live_hub *live; /* owned (app_live.c) */
     app_cameras *cameras; /* owned */
     int lock_fd; /* holds <data>/horus.lock */
     http_server *http; /* owned */
@@ -325,6 +326,7 @@ static int start(struct app *a)
         .db = a->db,
         .data_dir = a->data_dir,
         .retention = a->retention,
+        .part_duration_ms = (uint32_t)c->live.part_duration_ms, /* live: parts are LL-HLS parts */
         .metrics = a->metrics,
     });
     rec_recorder_recover(a->recorder);
@@ -335,10 +337,12 @@ static int start(struct app *a)
         log_error("start recorder threads: %s", horus_strerror(rc));
         goto out;
     }
+    a->live = app_live_new(&c->live, a->metrics); /* live */
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
     cfg_snapshot *snap_now = cfg_holder_get(a->config);
     app_cameras_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
     cfg_snapshot_unref(snap_now);
+    app_cameras_set_live(a->cameras, a->live); /* live */
     app_cameras_sync(a->cameras);
     unsigned online, failed;
     app_cameras_refresh_status(a->cameras, &online, &failed);
@@ -357,6 +361,7 @@ static int start(struct app *a)
     rc = app_playback_start(&a->api, a->recorder, &c->exports); /* snapshots, exports */
     if (rc < 0)
         goto out;
+    a->api.live = a->live; /* live */
     api_health_refresh(&a->api);
 
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
@@ -402,6 +407,7 @@ static void stop(struct app *a)
     /* Ingest stops before the recorder closes and indexes the open segments. */
     app_cameras_free(a->cameras);
     rec_recorder_free(a->recorder);
+    app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
     rec_retention_free(a->retention);
     sto_close(a->db); /* drains the index rows queued above */
     free(a->node_id);

@@ -39,6 +39,7 @@ struct horus_config {
     struct log_config log;
     struct ing_config ingest;
     struct pb_export_config exports;
+    struct live_config live;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -106,6 +107,23 @@ int app_playback_start(struct api_context *api, struct rec_recorder *recorder,
                        const struct pb_export_config *exports);
 /* Stops the export workers and frees both services. Thread: main, after HTTP stopped. */
 void app_playback_stop(struct api_context *api);
+/*
+ * Live wiring: feeds the recorder into live. (app_cameras.c, set once
+ * after app_cameras_new; NULL leaves live view off.) Thread: main.
+ */
+void app_cameras_set_live(app_cameras *s, live_hub *live);
+
+/* ---- live view wiring (app_live.c) ---- */
+
+struct rec_camera;
+/* Returns a new hub for the `live:` settings, or NULL (logged) when it cannot start. */
+live_hub *app_live_new(const struct live_config *c, metrics_registry *metrics);
+/* Publishes rec's parts into the hub as (camera, stream). h or rec NULL: nothing. */
+void app_live_attach(live_hub *h, struct rec_camera *rec, const char *camera, const char *stream);
+/* The stream stopped: its live media is dropped and waiting viewers answered. */
+void app_live_detach(live_hub *h, const char *camera, const char *stream);
+/* After the HTTP server and the recorder are freed. NULL is a no-op. */
+void app_live_free(live_hub *h);
 
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);

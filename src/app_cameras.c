@@ -60,6 +60,7 @@ struct app_cameras {
     int connect_timeout_ms, stall_timeout_ms; /* 0 = ingest's defaults */
     struct ing_breaker_policy policy;
     rec_recorder *recorder;
+    live_hub *live; /* live: borrowed, may be NULL (app_live.c) */
     metrics_registry *metrics;
     struct running *list; /* main thread only */
     /* What HTTP threads read: rebuilt by app_cameras_refresh_status. */
@@ -113,6 +114,7 @@ static void start_stream(app_cameras *s, struct running *run, const struct sto_c
     struct pipeline *p = &run->streams[which];
     if (c->record_enabled)
         p->rec = rec_recorder_add(s->recorder, c->id, stream_names[which], c->segment_seconds);
+    app_live_attach(s->live, p->rec, c->id, stream_names[which]); /* live: recorder parts -> hub */
     struct ing_stream_options o = {
         .camera = c->id,
         .stream = stream_names[which],
@@ -168,6 +170,8 @@ static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
             struct pipeline *pl = &r->streams[i];
             ing_stream_free(pl->ingest); /* joins: the sink is no longer called after this */
             if (pl->rec)
+                app_live_detach(s->live, r->id, stream_names[i]); /* live: drop parts, answer viewers */
+            if (pl->rec)
                 rec_recorder_remove(s->recorder, pl->rec);
         }
         log_info_kv(LOG_KV({"camera", r->id}), "camera stopped");
@@ -185,6 +189,11 @@ static bool is_unseen(const struct running *r)
 static bool is_any(const struct running *r)
 {
     return true;
+}
+
+void app_cameras_set_live(app_cameras *s, live_hub *live)
+{
+    s->live = live; /* live */
 }
 
 void app_cameras_sync(app_cameras *s)

@@ -19,5 +19,7 @@ int api_register(http_router *r, struct api_context *ctx)
         rc = api_snapshot_register(r, ctx);
     if (rc == 0)
         rc = api_playback_register(r, ctx);
+    if (rc == 0)
+        rc = api_live_register(r, ctx);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "http.h"
 #include "media.h"
+#include "live.h"
 #include "metrics.h"
 #include "playback.h"
 #include "storage.h"
@@ -92,6 +93,7 @@ struct api_context {
     int (*keyframe_cb)(void *arg, const char *camera, const char *stream, media_packet **out);
     void *keyframe_arg;
     struct pb_metrics playback_metrics; /* set by api_register (api/playback.c) */
+    live_hub *live; /* borrowed, may be NULL: live view answers 503 */
 };
 
 /*

@@ -32,5 +32,6 @@ void api_media_cache_put(const char *camera, const char *stream, int64_t start_u
                          const struct api_media_ref *ref);
 /* Forgets it (its file is gone). */
 void api_media_cache_drop(const char *camera, const char *stream, int64_t start_us);
+int api_live_register(http_router *r, struct api_context *ctx);
 
 #endif

@@ -16,6 +16,7 @@
 #define HORUS_RECORD_H
 
 #include "media.h"
+#include "media_part.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -66,6 +67,12 @@ typedef struct rec_segment rec_segment;
 
 struct rec_segment_options {
     uint32_t part_duration_ms; /* 0: REC_PART_DURATION_MS_DEFAULT */
+    /*
+     * Borrowed, may be NULL: receives every part built (also one whose
+     * write failed), each carrying the segment's media_init. Called on the
+     * segment's thread; must not block. Must outlive the segment.
+     */
+    media_part_sink *part_sink;
 };
 
 /* What the index row needs about a closed segment. Release with rec_segment_info_release. */
@@ -101,8 +108,10 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
 /*
  * Queues pkt (borrowed; the segment takes its own reference) into the part
  * in progress. When a packet of the primary track arrives and the part
- * holds at least the part duration, the part is written first as one
- * moof + mdat with one pwritev. The first primary packet must be a
+ * holds at least the part duration, or the packet is a video keyframe of
+ * the primary track (a keyframe always starts a part), the part is written
+ * first as one moof + mdat with one pwritev (and published to the part
+ * sink, if any, before the write). The first primary packet must be a
  * keyframe; packets before it are refused with -EAGAIN (the caller waits
  * for a keyframe to start a segment).
  * Returns 0; -EINVAL when pkt's stream is not one of the segment's;

@@ -18,6 +18,11 @@
  * not media_stream_same_params) closes the segment, since the init section
  * must change. Audio that appears after a segment opened joins the next.
  *
+ * Live: a camera may be given a media_part_sink (rec_camera_set_part_sink);
+ * every segment it opens publishes its parts there, on this thread. The
+ * sink only takes a reference under a short lock, so viewers never slow
+ * the recorder.
+ *
  * Closing a segment inserts its index row through the writer thread
  * (batched with every other camera's rows). ENOSPC from the writer kicks
  * retention; the segment stays usable (the writer truncates the failed
@@ -75,6 +80,7 @@ struct rec_camera {
     _Atomic uint64_t gaps; /* gap_cb calls */
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
+    _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
     /* Recorder thread only: */
     uint64_t drops_seen, gaps_seen;
@@ -279,7 +285,8 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
         streams[n++] = c->video;
     if (c->audio)
         streams[n++] = c->audio;
-    struct rec_segment_options so = {.part_duration_ms = r->opt.part_duration_ms};
+    struct rec_segment_options so = {.part_duration_ms = r->opt.part_duration_ms,
+                                     .part_sink = atomic_load(&c->part_sink)};
     int rc = rec_segment_open(c->dir, start, streams, n, &so, &c->seg);
     if (rc < 0) {
         c->seg = NULL;
@@ -569,6 +576,11 @@ int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char
     }
     pthread_mutex_unlock(&r->cameras_lock);
     return rc;
+}
+
+void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink)
+{
+    atomic_store(&c->part_sink, sink);
 }
 
 void rec_recorder_remove(rec_recorder *r, rec_camera *c)

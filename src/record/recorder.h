@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "media.h"
+#include "media_part.h"
 #include "metrics.h"
 #include "retention.h"
 #include "storage.h"
@@ -68,6 +69,15 @@ media_sink *rec_camera_sink(rec_camera *c);
  */
 int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char *stream,
                                  media_packet **out);
+
+/*
+ * Publishes every part of c's segments (from the next segment opened on)
+ * to sink, borrowed; NULL stops publishing. The sink is called on the
+ * recorder thread and must stay valid until rec_recorder_free returns
+ * (a removed camera's last part is published when its segment closes).
+ * Thread: any; normally right after rec_recorder_add.
+ */
+void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink);
 
 /*
  * Stops recording c: its open segment is closed and indexed on the recorder

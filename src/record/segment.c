@@ -7,13 +7,21 @@
  *
  * Parts: packets of every track queue (by reference, never copied) until a
  * packet of the primary track (first video track, else first track)
- * arrives with the part at least part_duration_ms long; then the queued
- * samples become one moof + mdat written with one pwritev at the file's
- * complete length. The trigger packet starts the next part, so a part may
- * start on any sample; only a segment must start on a keyframe. A sample's
- * duration is the next sample's dts minus its own; the last one of a part
- * takes the trigger's dts (primary), else pkt->duration, else the
- * previous duration.
+ * arrives with the part at least part_duration_ms long (less 10 ms of
+ * slack for timestamp jitter), or a video
+ * keyframe of the primary track arrives; then the queued samples become
+ * one moof + mdat written with one pwritev at the file's complete length.
+ * The trigger packet starts the next part, so every keyframe starts a part
+ * (LL-HLS segments start on keyframe parts) and other parts may start on
+ * any sample. A sample's duration is the next sample's dts minus its own;
+ * the last one of a part takes the trigger's dts (primary), else
+ * pkt->duration, else the previous duration.
+ *
+ * Live: with a part sink in the options, each part is also copied once
+ * into a refcounted media_part (moof + mdat in one buffer) and published,
+ * with the segment's media_init, before the write is attempted; a part the
+ * disk refused (ENOSPC, EIO) is still published, so live view survives a
+ * full disk as long as segments can be opened.
  *
  * Invariants: seg->size is the length of the init segment plus every
  * complete part, and the file never stays longer than that after a failed
@@ -34,6 +42,7 @@
 #include "record.h"
 
 #include "err.h"
+#include "media_part.h"
 #include "fmp4_int.h"
 #include "mem.h"
 
@@ -48,6 +57,9 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Timestamp jitter tolerated when deciding that a part is long enough. */
+#define SEG_PART_SLACK_MS 10
 
 /* 4 tracks x 255 samples + the header stay under IOV_MAX (1024). */
 #define SEG_MAX_PART_SAMPLES 255
@@ -66,6 +78,8 @@ struct rec_segment {
     char *dir_path; /* owned: the date directory */
     int64_t start_wall_us;
     uint32_t part_duration_ms;
+    media_part_sink *part_sink; /* borrowed; NULL = parts go to the file only */
+    media_init *init; /* owned when part_sink is set: the init segment's bytes */
     size_t n_tracks, primary;
     struct seg_track tracks[REC_MAX_TRACKS];
     uint64_t size; /* init + complete parts */
@@ -113,6 +127,7 @@ static void segment_free(rec_segment *seg)
     free(seg->final_path);
     free(seg->dir_path);
     free(seg->parts);
+    media_init_unref(seg->init);
     fmp4_buf_release(&seg->hdr);
     rec_sha256_job_release(&seg->sha);
     free(seg);
@@ -239,6 +254,7 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
     seg->start_wall_us = start_wall_us;
     seg->part_duration_ms =
         opt && opt->part_duration_ms ? opt->part_duration_ms : REC_PART_DURATION_MS_DEFAULT;
+    seg->part_sink = opt ? opt->part_sink : NULL;
     seg->n_tracks = n_streams;
     seg->primary = 0;
     for (size_t i = n_streams; i-- > 0;) {
@@ -260,6 +276,8 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
         goto fail;
     }
     rec_sha256_job_copy(&seg->sha, seg->hdr.data, seg->hdr.len);
+    if (seg->part_sink)
+        seg->init = media_init_new(seg->hdr.data, seg->hdr.len, streams, n_streams);
     seg->size = seg->hdr.len;
     seg->seq = 1;
     *out = seg;
@@ -327,6 +345,42 @@ static void add_part(rec_segment *seg, uint64_t size, const struct seg_track *pt
     seg->n_parts++;
 }
 
+/*
+ * Copies the part just laid out (seg->hdr holds moof + the mdat header,
+ * the samples follow) into one media_part and hands it to the part sink.
+ * A part without a primary sample has no duration to announce: not
+ * published.
+ */
+static void publish_part(rec_segment *seg, size_t payload, int64_t primary_dur)
+{
+    const struct seg_track *pt = &seg->tracks[seg->primary];
+    if (!pt->n)
+        return;
+    media_part *mp = media_part_new(seg->init, seg->hdr.len + payload);
+    uint8_t *w = mp->data;
+    memcpy(w, seg->hdr.data, seg->hdr.len);
+    w += seg->hdr.len;
+    int64_t newest = 0;
+    for (size_t i = 0; i < seg->n_tracks; i++) {
+        for (size_t k = 0; k < seg->tracks[i].n; k++) {
+            const media_packet *p = seg->tracks[i].pending[k];
+            memcpy(w, p->data, p->size);
+            w += p->size;
+            if (p->arrival_ns > newest)
+                newest = p->arrival_ns;
+        }
+    }
+    const media_packet *first = pt->pending[0];
+    mp->dts = first->dts;
+    mp->duration = primary_dur;
+    mp->timescale = pt->stream->timescale;
+    mp->is_independent = first->is_keyframe || pt->stream->kind == MEDIA_KIND_AUDIO;
+    mp->wall_us = first->wall_us;
+    mp->arrival_ns = newest;
+    seg->part_sink->ops->part_cb(seg->part_sink, mp);
+    media_part_unref(mp);
+}
+
 /* Writes the queued samples as one part; next_primary_dts as in build_samples. */
 static int flush_part(rec_segment *seg, int64_t next_primary_dts)
 {
@@ -357,6 +411,8 @@ static int flush_part(rec_segment *seg, int64_t next_primary_dts)
             seg->iov[n_iov++] =
                 (struct iovec){seg->tracks[i].pending[k]->data, seg->tracks[i].pending[k]->size};
     uint64_t size = seg->hdr.len + payload;
+    if (seg->part_sink)
+        publish_part(seg, payload, primary_dur);
     int rc = write_all(seg->fd, seg->iov, n_iov, seg->size);
     if (rc == 0) {
         rec_sha256_job_copy(&seg->sha, seg->hdr.data, seg->hdr.len);
@@ -406,7 +462,18 @@ int rec_segment_push(rec_segment *seg, media_packet *pkt)
     int rc = 0;
     if (primary) {
         int64_t elapsed = pkt->dts - seg->part_start_dts;
-        if (t->n && elapsed * 1000 >= (int64_t)seg->part_duration_ms * t->stream->timescale) {
+        bool is_video_key = pkt->is_keyframe && t->stream->kind == MEDIA_KIND_VIDEO;
+        /*
+         * Some slack (SEG_PART_SLACK_MS, at most a tenth of the part): camera
+         * timestamps jitter by a few ms, and a frame that lands 2 ms short
+         * must not stretch the part by a whole frame (LL-HLS parts must stay
+         * under PART-TARGET).
+         */
+        uint32_t slack = seg->part_duration_ms / 10;
+        if (slack > SEG_PART_SLACK_MS)
+            slack = SEG_PART_SLACK_MS;
+        int64_t due = (int64_t)(seg->part_duration_ms - slack) * t->stream->timescale;
+        if (t->n && (is_video_key || elapsed * 1000 >= due)) {
             rc = flush_part(seg, pkt->dts);
             seg->part_start_dts = pkt->dts;
         }

@@ -1,7 +1,8 @@
 /*
  * Tests for src/record/segment.c (and the scanner it recovers with): the
  * temporary name and rename, crash recovery of a torn .part, ENOSPC and
- * short writes injected through --wrap=pwritev, the index blob, sha256.
+ * short writes injected through --wrap=pwritev, the index blob, sha256,
+ * parts cut on keyframes, and the parts published to a part sink.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +69,8 @@ static int teardown(void **state)
     assert_int_equal(rec_live_segments(), 0);
     assert_int_equal(media_live_packets(), 0);
     assert_int_equal(media_live_streams(), 0);
+    assert_int_equal(media_live_parts(), 0);
+    assert_int_equal(media_live_inits(), 0);
     return 0;
 }
 
@@ -324,6 +327,128 @@ static void test_part_duration_option_sets_part_size(void **state)
     rec_segment_info_release(&info);
 }
 
+static void test_every_keyframe_starts_a_part(void **state)
+{
+    /* 350 ms parts over 1 s GOPs: without the keyframe rule parts would straddle 1 s and 2 s. */
+    media_stream *s[1] = {video.stream};
+    rec_segment *seg;
+    struct rec_segment_options opt = {.part_duration_ms = 350};
+    assert_int_equal(rec_segment_open(tmpdir, start_us, s, 1, &opt, &seg), 0);
+    for (size_t i = 0; i < video.n; i++)
+        assert_int_equal(rec_segment_push(seg, video.pkts[i]), 0);
+    struct rec_segment_info info;
+    assert_int_equal(rec_segment_close(seg, &info), 0);
+    assert_index_matches_file(&info);
+    struct sto_part *parts;
+    size_t n;
+    assert_int_equal(sto_index_decode(info.index, info.index_size, &parts, &n), 0);
+    size_t keyframes = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* Keyframe parts start exactly on each second; the others never cross one. */
+        assert_int_equal(parts[i].is_keyframe, parts[i].start_90k % 90000 == 0);
+        int64_t end = parts[i].start_90k + parts[i].duration_90k;
+        assert_true(end / 90000 == parts[i].start_90k / 90000 || end % 90000 == 0);
+        keyframes += parts[i].is_keyframe;
+    }
+    assert_int_equal(keyframes, 3);
+    assert_int_equal(n, 9); /* 0-360-720-1000 ms, three times */
+    free(parts);
+    rec_segment_info_release(&info);
+}
+
+/* A part sink that keeps every part it is given. */
+struct collect {
+    media_part_sink sink;
+    media_part *parts[256];
+    size_t n;
+};
+
+static void collect_part(media_part_sink *sink, media_part *p)
+{
+    struct collect *c = (struct collect *)sink;
+    assert_true(c->n < 256);
+    c->parts[c->n++] = media_part_ref(p);
+}
+
+static const struct media_part_sink_ops collect_ops = {.part_cb = collect_part};
+
+static void collect_release(struct collect *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        media_part_unref(c->parts[i]);
+    c->n = 0;
+}
+
+static void test_parts_are_published_with_the_file_bytes_and_init(void **state)
+{
+    struct collect col = {.sink = {&collect_ops}};
+    media_stream *s[2] = {video.stream, audio.stream};
+    rec_segment *seg;
+    struct rec_segment_options opt = {.part_sink = &col.sink};
+    assert_int_equal(rec_segment_open(tmpdir, start_us, s, 2, &opt, &seg), 0);
+    push_all(seg, 0);
+    struct rec_segment_info info;
+    assert_int_equal(rec_segment_close(seg, &info), 0);
+    assert_int_equal(col.n, info.n_parts);
+    size_t len;
+    uint8_t *file = slurp(info.path, &len);
+    /* init + every published part, in order, is exactly the file. */
+    const media_init *init = col.parts[0]->init;
+    assert_int_equal(init->n_streams, 2);
+    assert_ptr_equal(init->streams[0], video.stream);
+    assert_int_equal(init->primary, 0);
+    assert_memory_equal(file, init->data, init->size);
+    size_t off = init->size;
+    int64_t expect_dts = video.pkts[0]->dts;
+    for (size_t i = 0; i < col.n; i++) {
+        const media_part *p = col.parts[i];
+        assert_ptr_equal(p->init, init);
+        assert_true(off + p->size <= len);
+        assert_memory_equal(file + off, p->data, p->size);
+        off += p->size;
+        assert_int_equal(p->timescale, 90000);
+        assert_int_equal(p->dts, expect_dts); /* continuous: each starts where the last ended */
+        expect_dts += p->duration;
+        assert_int_equal(p->is_independent, (p->dts - video.pkts[0]->dts) % 90000 == 0);
+        for (size_t k = 0; k < video.n; k++)
+            if (video.pkts[k]->dts == p->dts)
+                assert_int_equal(p->wall_us, video.pkts[k]->wall_us);
+    }
+    assert_int_equal(off, len);
+    assert_true(col.parts[0]->is_independent);
+    free(file);
+    rec_segment_info_release(&info);
+    collect_release(&col);
+    assert_int_equal(media_live_parts(), 0);
+    assert_int_equal(media_live_inits(), 0);
+}
+
+static void test_a_part_the_disk_refused_is_still_published(void **state)
+{
+    struct collect col = {.sink = {&collect_ops}};
+    media_stream *s[1] = {video.stream};
+    rec_segment *seg;
+    struct rec_segment_options opt = {.part_sink = &col.sink};
+    assert_int_equal(rec_segment_open(tmpdir, start_us, s, 1, &opt, &seg), 0);
+    int failures = 0;
+    for (size_t i = 0; i < video.n; i++) {
+        if (i == video.n / 2)
+            fail_calls = 1;
+        failures += rec_segment_push(seg, video.pkts[i]) == -ENOSPC;
+    }
+    assert_int_equal(failures, 1);
+    struct rec_segment_info info;
+    assert_int_equal(rec_segment_close(seg, &info), 0);
+    assert_int_equal(col.n, info.n_parts + 1); /* live got the part the file lost */
+    int64_t dts = col.parts[0]->dts;
+    for (size_t i = 0; i < col.n; i++) {
+        assert_int_equal(col.parts[i]->dts, dts);
+        dts += col.parts[i]->duration;
+    }
+    rec_segment_info_release(&info);
+    collect_release(&col);
+}
+
 int main(void)
 {
     av_log_set_level(AV_LOG_FATAL);
@@ -337,6 +462,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_enospc_and_short_writes_truncate_back_and_recording_goes_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_part_duration_option_sets_part_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_keyframe_starts_a_part, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parts_are_published_with_the_file_bytes_and_init,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_part_the_disk_refused_is_still_published, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("record.segment", tests, NULL, NULL);
 }

@@ -1,0 +1,173 @@
+/*
+ * DESIGN: /api/v1/cameras/{id}/live/...: LL-HLS and plain HLS from the
+ * live hub (src/live). This file checks parameters and turns "the hub has
+ * no media" into a message that says why: an unknown camera, or a camera
+ * that is not streaming yet, is disabled, or does not record (live view
+ * is served from the recorder's parts, so a camera with recording off has
+ * no live view for now). The database is read only on that path, never
+ * per part.
+ *
+ * Thread: http-N.
+ */
+#include "api_int.h"
+
+#include "err.h"
+#include "live.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Checks {id} and ?stream= and the hub. Returns 0 with *stream set, or
+ * replies and returns 1.
+ */
+static int live_args(http_request *req, struct api_context *ctx, const char **stream)
+{
+    const char *id = http_request_param(req, "id");
+    const char *s = http_request_query(req, "stream");
+    *stream = s ? s : "main";
+    if (!is_name(id, 64)) {
+        http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+        return 1;
+    }
+    if (!is_name(*stream, 16)) {
+        http_reply_error(req, -EINVAL,
+                         "stream: must be 'main', 'sub' or another [a-z0-9_-]{1,16} "
+                         "stream name");
+        return 1;
+    }
+    if (!ctx->live) {
+        http_reply_error(req, HORUS_EUNAVAIL, "live view is not running");
+        return 1;
+    }
+    return 0;
+}
+
+/* The hub had nothing for (id, stream): say why. */
+static int no_media(http_request *req, struct api_context *ctx, const char *stream)
+{
+    const char *id = http_request_param(req, "id");
+    struct sto_camera c;
+    int rc = ctx->db ? sto_camera_get(ctx->db, id, &c) : -ENOENT;
+    if (rc == -ENOENT)
+        return http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    const char *why = !c.enabled          ? "the camera is disabled"
+                      : !c.record_enabled ? "recording is disabled for it (live view is served "
+                                            "from the recorder's parts)"
+                                          : "it is not streaming yet (or has no such stream)";
+    rc = http_reply_error(req, -ENOENT, "camera '%s' has no live media on stream '%s': %s", id,
+                          stream, why);
+    sto_camera_release(&c);
+    return rc;
+}
+
+/* Parses an optional non-negative integer query parameter into *out (-1 when absent). */
+static int query_count(http_request *req, const char *name, int64_t *out)
+{
+    const char *v = http_request_query(req, name);
+    *out = -1;
+    if (!v)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || n > (1ULL << 53)) {
+        http_reply_error(req, -EINVAL, "%s: must be a non-negative integer, not '%s'", name, v);
+        return 1;
+    }
+    *out = (int64_t)n;
+    return 0;
+}
+
+static int live_playlist(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *stream;
+    if (live_args(req, ctx, &stream))
+        return 0;
+    const char *legacy = http_request_query(req, "legacy");
+    bool is_legacy = legacy && strcmp(legacy, "0") != 0 && strcmp(legacy, "false") != 0;
+    if (legacy && is_legacy && *legacy && strcmp(legacy, "1") != 0 && strcmp(legacy, "true") != 0)
+        return http_reply_error(req, -EINVAL, "legacy: must be 1, true, 0 or false");
+    int64_t msn, part;
+    if (query_count(req, "_HLS_msn", &msn) || query_count(req, "_HLS_part", &part))
+        return 0;
+    if (part >= 0 && msn < 0)
+        return http_reply_error(req, -EINVAL, "_HLS_part: needs _HLS_msn");
+    int rc = live_serve_playlist(ctx->live, req, http_request_param(req, "id"), stream, is_legacy,
+                                 msn, part);
+    return rc == -ENOENT ? no_media(req, ctx, stream) : rc;
+}
+
+static int live_master(http_request *req, void *arg)
+{
+    struct api_context *ctx = arg;
+    const char *stream;
+    if (live_args(req, ctx, &stream))
+        return 0;
+    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"));
+    return rc == -ENOENT ? no_media(req, ctx, "main") : rc;
+}
+
+typedef int (*media_fn)(live_hub *, http_request *, const char *, const char *, const char *);
+
+static int live_media(http_request *req, struct api_context *ctx, media_fn fn)
+{
+    const char *stream;
+    if (live_args(req, ctx, &stream))
+        return 0;
+    int rc =
+        fn(ctx->live, req, http_request_param(req, "id"), stream, http_request_param(req, "name"));
+    return rc == -ENOENT ? no_media(req, ctx, stream) : rc;
+}
+
+static int live_init(http_request *req, void *arg)
+{
+    return live_media(req, arg, live_serve_init);
+}
+
+static int live_part(http_request *req, void *arg)
+{
+    return live_media(req, arg, live_serve_part);
+}
+
+static int live_segment(http_request *req, void *arg)
+{
+    return live_media(req, arg, live_serve_segment);
+}
+
+int api_live_register(http_router *r, struct api_context *ctx)
+{
+    static const struct {
+        const char *tmpl;
+        http_handler_cb cb;
+    } routes[] = {
+        {"/api/v1/cameras/{id}/live/index.m3u8", live_playlist},
+        {"/api/v1/cameras/{id}/live/master.m3u8", live_master},
+        {"/api/v1/cameras/{id}/live/init/{name}", live_init},
+        {"/api/v1/cameras/{id}/live/part/{name}", live_part},
+        {"/api/v1/cameras/{id}/live/segment/{name}", live_segment},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = http_router_add(r, "GET", routes[i].tmpl, routes[i].cb, ctx);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * Live view: LL-HLS (and plain HLS) per camera stream, served from memory
+ * out of the recorder's fMP4 parts (write once, serve both). Design and
+ * numbering rules: docs/design/0005-live-ll-hls.md.
+ *
+ * The hub keeps, per (camera, stream), the recent parts grouped into
+ * segments that start on independent (keyframe) parts. The recorder's
+ * thread publishes parts through each stream's media_part_sink; HTTP
+ * threads render playlists and serve init segments, parts and whole
+ * segments by reference; blocking playlist reloads are deferred requests
+ * (core/http.h) that a "live" thread answers when the part they wait for
+ * is published.
+ *
+ * URIs inside a media playlist are relative to
+ * /api/v1/cameras/{id}/live/: init/<run>-<n>.mp4, part/<run>-<seq>.m4s,
+ * segment/<run>-<msn>.m4s, each with "?stream=<name>" for streams other
+ * than "main". <run> changes with every start of the process, so media
+ * URLs are immutable and cacheable.
+ */
+#ifndef HORUS_LIVE_H
+#define HORUS_LIVE_H
+
+#include "cfg.h"
+#include "clock.h"
+#include "http.h"
+#include "media_part.h"
+#include "metrics.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* `live:` section of horus.yaml. */
+struct live_config {
+    int64_t part_duration_ms; /* the recorder's part length: PART-TARGET */
+    int64_t segment_target_ms; /* segments close at the first keyframe part after this */
+    int64_t segments_kept; /* complete segments per stream kept in memory */
+    uint64_t max_stream_bytes; /* hard cap per stream; oldest segments go first */
+};
+
+extern const cfg_field live_config_fields[];
+
+typedef struct live_hub live_hub;
+
+struct live_hub_options {
+    uint32_t part_target_ms; /* the recorder's part duration; 0 = 200 */
+    uint32_t segment_target_ms; /* 0 = 2000 */
+    uint32_t segments_kept; /* 0 = 4 (at least 2); 1 while a camera is unwatched for 60 s */
+    size_t max_stream_bytes; /* 0 = 32 MiB */
+    metrics_registry *metrics; /* borrowed, may be NULL; must outlive the hub */
+    const horus_clock *clock; /* borrowed; NULL = system */
+};
+
+/*
+ * Creates a hub and starts its "live" thread (blocking-reload wakeups,
+ * viewer gauges). Returns 0 or -errno. Thread: main.
+ */
+int live_hub_new(const struct live_hub_options *opt, live_hub **out);
+
+/*
+ * Stops the thread and frees the hub with every part it holds. Call after
+ * the HTTP server stopped (no deferred request left) and after the
+ * recorder was freed (no sink in use). NULL is a no-op. Thread: main.
+ */
+void live_hub_free(live_hub *h);
+
+/*
+ * Makes (camera, stream) live and returns the sink the recorder publishes
+ * its parts to (rec_camera_set_part_sink). Borrowed: valid until
+ * live_hub_free, also after live_hub_detach. camera and stream are copied.
+ * Thread: any.
+ */
+media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *stream);
+
+/*
+ * The camera stream stopped: drops its parts from memory, answers its
+ * waiting blocking reloads with 404, and ignores parts until the next
+ * attach. Numbering continues after a later attach. Thread: any.
+ */
+void live_hub_detach(live_hub *h, const char *camera, const char *stream);
+
+/* ---- serving (Thread: http-N) ----
+ *
+ * Each function replies (or defers the request) and returns 0, or returns
+ * -ENOENT without replying when the hub has no media for (camera, stream),
+ * so that the caller can tell an unknown camera from one without media.
+ */
+
+/*
+ * The LL-HLS media playlist, or with is_legacy the plain HLS playlist of
+ * complete segments. msn >= 0 (and part >= 0, or -1 for none) makes it a
+ * blocking reload: answered when segment msn (part `part` of it) exists,
+ * 400 when msn is beyond the last one plus two, 503 after three target
+ * durations without it. The client's address counts as a viewer.
+ */
+int live_serve_playlist(live_hub *h, http_request *req, const char *camera, const char *stream,
+                        bool is_legacy, int64_t msn, int64_t part);
+
+/* The multivariant playlist: one variant per stream of camera with media. */
+int live_serve_master(live_hub *h, http_request *req, const char *camera);
+
+/*
+ * Media by the name in its URI ("<run>-<n>.mp4" / ".m4s"): an init
+ * segment, a part, or a complete segment. 404 naming the reason for a
+ * malformed or stale name, or media no longer in memory. A part that is
+ * the next to come (the playlist's preload hint) is answered when it is
+ * published.
+ */
+int live_serve_init(live_hub *h, http_request *req, const char *camera, const char *stream,
+                    const char *name);
+int live_serve_part(live_hub *h, http_request *req, const char *camera, const char *stream,
+                    const char *name);
+int live_serve_segment(live_hub *h, http_request *req, const char *camera, const char *stream,
+                       const char *name);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * Private to src/live: the hub's data structures, shared by hub.c (state,
+ * publishing, the live thread), playlist.c (rendering) and serve.c (HTTP).
+ * Unit tests include it too.
+ *
+ * Lock order: live_stream.lock, then live_hub.lock (publishing marks a
+ * stream dirty while holding its lock); live_camera.viewers_lock alone.
+ * No I/O and no logging under a lock.
+ */
+#ifndef HORUS_LIVE_INT_H
+#define HORUS_LIVE_INT_H
+
+#include "live.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define LIVE_NAME_MAX 65 /* camera ids are at most 64 bytes */
+#define LIVE_HASH_BUCKETS 256
+#define LIVE_MAX_VIEWERS 64 /* distinct addresses tracked per camera */
+#define LIVE_VIEWER_WINDOW_NS (INT64_C(10) * 1000000000) /* "viewer": fetched within 10 s */
+#define LIVE_PARTS_SHOWN_SEGMENTS 3 /* EXT-X-PART lines for the last this many segments */
+#define LIVE_IDLE_NS (INT64_C(60) * 1000000000) /* unwatched this long: keep one segment */
+
+/* Refcounted bytes: a rendered playlist or a concatenated segment, served by reference. */
+struct live_blob {
+    _Atomic int refs;
+    size_t len, cap;
+    char data[];
+};
+
+struct live_blob *live_blob_new(size_t cap);
+struct live_blob *live_blob_ref(struct live_blob *b);
+void live_blob_unref(void *b); /* (struct live_blob *); an http free callback; NULL is a no-op */
+/* Appends printf output, growing *b (which must not be shared yet). */
+void live_blob_printf(struct live_blob **b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+long live_live_blobs(void);
+
+struct live_part {
+    media_part *mp; /* owned reference */
+    uint64_t seq; /* stream-wide part number: the part's URI */
+    uint64_t msn; /* its segment's media sequence number */
+    uint32_t index; /* its position in the segment (_HLS_part) */
+};
+
+struct live_segment {
+    uint64_t msn;
+    uint64_t first_seq; /* seq of its first part */
+    uint32_t n_parts;
+    int64_t duration; /* sum of its parts, timescale ticks */
+    uint32_t timescale;
+    int64_t wall_us; /* UTC of its first sample: EXT-X-PROGRAM-DATE-TIME */
+    uint64_t disc_seq; /* discontinuity sequence: +1 after every discontinuity */
+    uint64_t init_id; /* EXT-X-MAP in force */
+    bool is_complete;
+    size_t bytes; /* of its parts */
+    struct live_blob *cached; /* owned, may be NULL: the whole segment, built on first request */
+};
+
+/* A deferred request waiting on a stream: a blocking reload or the hinted next part. */
+struct live_waiter {
+    struct live_waiter *next;
+    http_deferred *d; /* owned handle */
+    bool is_part; /* waits for part seq; else for (msn, part) in the playlist */
+    int64_t msn, part;
+    uint64_t seq;
+    media_part *mp; /* owned, set by the flush that answers a part waiter */
+};
+
+struct live_camera;
+
+struct live_stream {
+    media_part_sink sink; /* first: the sink pointer is the stream pointer */
+    live_hub *hub; /* borrowed */
+    struct live_camera *cam; /* borrowed: the owner */
+    struct live_stream *next; /* in cam->streams */
+    char name[LIVE_NAME_MAX];
+    char suffix[LIVE_NAME_MAX + 16]; /* URI query: "" for main, "?stream=<name>" otherwise */
+    metrics_series *m_delay;
+    pthread_mutex_t lock;
+    /* under lock: */
+    bool is_attached;
+    struct live_part *parts; /* owned: every part of the kept segments, by seq */
+    size_t n_parts, cap_parts;
+    struct live_segment *segs; /* owned: kept segments by msn; the last may be open */
+    size_t n_segs, cap_segs;
+    uint64_t next_seq, next_msn;
+    uint64_t init_id; /* bumped whenever the init bytes change */
+    uint64_t disc_seq;
+    media_init *init; /* owned: the init of the last part */
+    bool has_expect; /* expect_dts is valid */
+    int64_t expect_dts; /* where the next part should start, for continuity */
+    bool is_disc_pending; /* the next segment follows a discontinuity */
+    size_t bytes; /* parts plus cached segments */
+    double max_part_s; /* largest part seen: PART-TARGET never under it */
+    double max_segment_s; /* largest complete segment seen: TARGETDURATION */
+    uint64_t parts_dropped; /* not independent and no segment to join */
+    struct live_waiter *waiters;
+    /* under hub->lock: */
+    bool is_dirty;
+    struct live_stream *dirty_next;
+};
+
+struct live_camera {
+    char id[LIVE_NAME_MAX];
+    struct live_camera *hash_next; /* under hub->lock */
+    struct live_stream *streams; /* under hub->lock; never removed */
+    metrics_series *m_viewers;
+    _Atomic int64_t last_seen_ns; /* the last playlist fetch of any stream; 0 = never */
+    pthread_mutex_t viewers_lock;
+    struct {
+        char addr[48];
+        int64_t seen_ns;
+    } viewers[LIVE_MAX_VIEWERS];
+};
+
+struct live_hub {
+    struct live_hub_options opt;
+    char run[24]; /* this process's run token in media URIs */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct live_camera *buckets[LIVE_HASH_BUCKETS];
+    struct live_stream *dirty; /* streams with waiters to check */
+    bool is_quitting;
+    pthread_t thread;
+    bool has_thread;
+    metrics_family *f_delay, *f_viewers;
+    metrics_series *m_blocking[4]; /* enum live_block_result */
+};
+
+enum live_block_result {
+    LIVE_BLOCK_AT_ONCE, /* already there */
+    LIVE_BLOCK_WOKEN, /* deferred, answered when published */
+    LIVE_BLOCK_TIMEOUT, /* deferred, 503 */
+    LIVE_BLOCK_REJECTED, /* too far ahead: 400 */
+};
+
+/* ---- hub.c ---- */
+
+/* The stream, or NULL when the hub never saw (camera, stream). Pointers stay valid. */
+struct live_stream *live_hub_find(live_hub *h, const char *camera, const char *stream);
+struct live_camera *live_hub_find_camera(live_hub *h, const char *camera);
+/* Publishes a part (the sink callback, exposed for tests). Thread: the producer's. */
+void live_stream_publish(struct live_stream *s, media_part *mp);
+/* Records addr as a viewer of cam now. */
+void live_camera_seen(struct live_camera *cam, const char *addr, int64_t now_ns);
+/* Viewers seen within LIVE_VIEWER_WINDOW_NS of now. */
+unsigned live_camera_viewers(struct live_camera *cam, int64_t now_ns);
+/*
+ * Parks w (its d already deferred) on s. Call with s->lock held after
+ * checking that w is not satisfied yet.
+ */
+void live_stream_park(struct live_stream *s, struct live_waiter *w);
+void live_hub_count_block(live_hub *h, enum live_block_result r);
+/* Milliseconds a blocking request may wait: three target durations. */
+unsigned live_hub_block_timeout_ms(const live_hub *h, const struct live_stream *s);
+/* end_cb for deferred waiters (arg: the stream). */
+void live_waiter_end_cb(http_deferred *d, enum http_defer_end why, void *arg);
+
+/* ---- playlist.c (call with s->lock held) ---- */
+
+/* TARGETDURATION: whole seconds, at least every segment's rounded duration. */
+unsigned live_target_duration_s(const live_hub *h, const struct live_stream *s);
+/* PART-TARGET in seconds: at least every part's duration. */
+double live_part_target_s(const live_hub *h, const struct live_stream *s);
+/* True when the playlist holds part `part` of segment msn (part < 0: the whole segment). */
+bool live_stream_has(const struct live_stream *s, int64_t msn, int64_t part);
+/* The last msn a playlist shows (the open segment's), or -1 with no segment. */
+int64_t live_stream_last_msn(const struct live_stream *s);
+/* Renders the LL-HLS (or, with is_legacy, the plain HLS) media playlist. Returns a new blob. */
+struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
+                                       bool is_legacy);
+
+#endif

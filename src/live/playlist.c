@@ -1,0 +1,183 @@
+/*
+ * DESIGN: rendering media playlists from a stream's kept segments (called
+ * with the stream's lock held, so it only formats: a few microseconds for
+ * the ~40 lines of a typical playlist), plus the refcounted blobs replies
+ * are served from.
+ *
+ * LL-HLS (RFC 8216bis): version 9, CAN-BLOCK-RELOAD=YES, PART-HOLD-BACK
+ * three part targets, EXT-X-PART lines for the last three segments (older
+ * segments appear whole), EXT-X-PROGRAM-DATE-TIME on every segment, an
+ * EXT-X-MAP whenever the init changes, EXT-X-DISCONTINUITY where the
+ * discontinuity sequence steps, and a preload hint for the next part.
+ * The plain playlist lists complete segments only, for players without
+ * LL-HLS. TARGETDURATION and PART-TARGET never go below what the stream
+ * has produced so far (segments end on keyframes, so a camera's GOP may
+ * make them longer than the configured target).
+ */
+#include "live_int.h"
+
+#include "mem.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic long live_blobs;
+
+struct live_blob *live_blob_new(size_t cap)
+{
+    struct live_blob *b = horus_malloc(sizeof(*b) + cap + 1);
+    atomic_init(&b->refs, 1);
+    b->len = 0;
+    b->cap = cap;
+    b->data[0] = '\0';
+    atomic_fetch_add(&live_blobs, 1);
+    return b;
+}
+
+struct live_blob *live_blob_ref(struct live_blob *b)
+{
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    return b;
+}
+
+void live_blob_unref(void *arg)
+{
+    struct live_blob *b = arg;
+    if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    atomic_fetch_sub(&live_blobs, 1);
+    free(b);
+}
+
+long live_live_blobs(void)
+{
+    return atomic_load(&live_blobs);
+}
+
+void live_blob_printf(struct live_blob **bp, const char *fmt, ...)
+{
+    struct live_blob *b = *bp;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->data + b->len, b->cap - b->len + 1, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n <= b->cap - b->len) {
+            b->len += (size_t)n;
+            break;
+        }
+        b->cap = (b->cap + (size_t)n) * 2;
+        b = horus_realloc(b, sizeof(*b) + b->cap + 1);
+        *bp = b;
+    }
+}
+
+static double seconds(int64_t ticks, uint32_t timescale)
+{
+    return timescale ? (double)ticks / timescale : 0;
+}
+
+unsigned live_target_duration_s(const live_hub *h, const struct live_stream *s)
+{
+    double target = h->opt.segment_target_ms / 1000.0;
+    if (s->max_segment_s > target)
+        target = s->max_segment_s;
+    /* EXTINF rounded to the nearest integer must not exceed it. */
+    unsigned t = (unsigned)lround(target);
+    if (t < target)
+        t = (unsigned)ceil(target);
+    return t ? t : 1;
+}
+
+double live_part_target_s(const live_hub *h, const struct live_stream *s)
+{
+    double t = h->opt.part_target_ms / 1000.0;
+    if (s->max_part_s > t)
+        t = ceil(s->max_part_s * 1000 - 1e-6) / 1000; /* printed with 3 decimals: round up */
+    return t;
+}
+
+int64_t live_stream_last_msn(const struct live_stream *s)
+{
+    return s->n_segs ? (int64_t)s->segs[s->n_segs - 1].msn : -1;
+}
+
+bool live_stream_has(const struct live_stream *s, int64_t msn, int64_t part)
+{
+    if (!s->n_segs)
+        return false;
+    const struct live_segment *last = &s->segs[s->n_segs - 1];
+    if (msn < (int64_t)last->msn)
+        return true; /* that segment, or whatever replaced its missing part, is complete */
+    if (msn > (int64_t)last->msn)
+        return false;
+    if (part < 0)
+        return last->is_complete;
+    return last->is_complete || part < (int64_t)last->n_parts;
+}
+
+static void put_date(struct live_blob **b, int64_t wall_us)
+{
+    char ts[40];
+    clock_format_rfc3339_ms(wall_us / 1000, ts, sizeof(ts));
+    live_blob_printf(b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", ts);
+}
+
+struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
+                                       bool is_legacy)
+{
+    struct live_blob *b = live_blob_new(2048 + s->n_parts * 96);
+    unsigned target = live_target_duration_s(h, s);
+    double part_target = live_part_target_s(h, s);
+    const struct live_segment *seg0 = s->n_segs ? &s->segs[0] : NULL;
+    live_blob_printf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%u\n",
+                     is_legacy ? 7 : 9, target);
+    if (!is_legacy)
+        live_blob_printf(&b,
+                         "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=%.3f\n"
+                         "#EXT-X-PART-INF:PART-TARGET=%.3f\n",
+                         3 * part_target, part_target);
+    live_blob_printf(&b, "#EXT-X-MEDIA-SEQUENCE:%llu\n#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n",
+                     (unsigned long long)(seg0 ? seg0->msn : s->next_msn),
+                     (unsigned long long)(seg0 ? seg0->disc_seq : s->disc_seq));
+    live_blob_printf(&b, "#EXT-X-INDEPENDENT-SEGMENTS\n");
+    uint64_t shown_init = 0;
+    size_t parts_from =
+        s->n_segs > LIVE_PARTS_SHOWN_SEGMENTS ? s->n_segs - LIVE_PARTS_SHOWN_SEGMENTS : 0;
+    for (size_t i = 0; i < s->n_segs; i++) {
+        const struct live_segment *seg = &s->segs[i];
+        if (is_legacy && !seg->is_complete)
+            break; /* a plain player must never see the open segment */
+        if (i > 0 && seg->disc_seq != seg[-1].disc_seq)
+            live_blob_printf(&b, "#EXT-X-DISCONTINUITY\n");
+        if (seg->init_id != shown_init) {
+            live_blob_printf(&b, "#EXT-X-MAP:URI=\"init/%s-%llu.mp4%s\"\n", h->run,
+                             (unsigned long long)seg->init_id, s->suffix);
+            shown_init = seg->init_id;
+        }
+        put_date(&b, seg->wall_us);
+        if (!is_legacy && i >= parts_from) {
+            size_t k0 = (size_t)(seg->first_seq - s->parts[0].seq);
+            for (size_t k = k0; k < k0 + seg->n_parts; k++) {
+                const struct live_part *p = &s->parts[k];
+                live_blob_printf(&b, "#EXT-X-PART:DURATION=%.5f,URI=\"part/%s-%llu.m4s%s\"%s\n",
+                                 seconds(p->mp->duration, p->mp->timescale), h->run,
+                                 (unsigned long long)p->seq, s->suffix,
+                                 p->mp->is_independent ? ",INDEPENDENT=YES" : "");
+            }
+        }
+        if (seg->is_complete)
+            live_blob_printf(&b, "#EXTINF:%.5f,\nsegment/%s-%llu.m4s%s\n",
+                             seconds(seg->duration, seg->timescale), h->run,
+                             (unsigned long long)seg->msn, s->suffix);
+    }
+    if (!is_legacy)
+        live_blob_printf(&b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part/%s-%llu.m4s%s\"\n", h->run,
+                         (unsigned long long)s->next_seq, s->suffix);
+    return b;
+}
