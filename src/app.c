@@ -333,6 +333,7 @@ static int start(struct app *a)
         log_error("start recorder threads: %s", horus_strerror(rc));
         goto out;
     }
+    ing_config_apply(&c->ingest);
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
     app_cameras_sync(a->cameras);
     unsigned online, failed;

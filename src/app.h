@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "cfg.h"
+#include "ingest.h"
 #include "log_config.h"
 #include "storage.h"
 
@@ -35,6 +36,7 @@ struct horus_config {
     struct sto_storage_config storage;
     struct sto_database_config database;
     struct log_config log;
+    struct ing_config ingest;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
