@@ -31,8 +31,10 @@ static void usage(FILE *fp)
                 "                         stopped); --repair fixes it, --verify also hashes\n"
                 "                         every file; exit 0 clean, 1 problems remain\n"
                 "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
+                "        [--client native|libav]\n"
                 "                         connect to an RTSP camera and print its streams as\n"
                 "                         JSON; --seconds reads N seconds (reconnecting);\n"
+                "                         --client picks the RTSP client (default native)\n"
                 "                         exit 1 with {\"error\": ...} when it fails\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
@@ -187,7 +189,17 @@ static int cmd_probe(int argc, char **argv)
                    : strcmp(a, "--timeout") == 0       ? &opt.timeout_ms
                    : strcmp(a, "--stall-timeout") == 0 ? &opt.stall_timeout_ms
                                                        : NULL;
-        if (dst) {
+        if (strcmp(a, "--client") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "native") == 0) {
+                opt.client = ING_CLIENT_NATIVE;
+            } else if (strcmp(v, "libav") == 0) {
+                opt.client = ING_CLIENT_LIBAV;
+            } else {
+                fprintf(stderr, "horus probe: --client: '%s' is not native or libav\n", v);
+                return 2;
+            }
+        } else if (dst) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "horus probe: option '%s' needs a value\n", a);
                 return 2;
@@ -206,7 +218,7 @@ static int cmd_probe(int argc, char **argv)
     }
     if (!opt.url) {
         fprintf(stderr, "horus probe: missing URL\nusage: horus probe URL [--seconds N] "
-                        "[--timeout MS] [--stall-timeout MS]\n");
+                        "[--timeout MS] [--stall-timeout MS] [--client native|libav]\n");
         return 2;
     }
     struct ing_probe_result res;
@@ -221,12 +233,13 @@ static int cmd_probe(int argc, char **argv)
         json_t *streams = json_array();
         for (unsigned i = 0; i < res.nstreams; i++)
             json_array_append_new(streams, probe_stream_json(&res.streams[i]));
-        j = json_pack("{s:s, s:o, s:I, s:I, s:f, s:b, s:i, s:i, s:i, s:I, s:I}", "url", masked,
-                      "streams", streams, "packets", (json_int_t)res.packets, "keyframes",
-                      (json_int_t)res.keyframes, "duration_s", res.duration_s, "dts_monotonic",
-                      res.dts_monotonic, "epochs", (int)res.epochs, "gaps", (int)res.gaps, "stalls",
-                      (int)res.stalls, "max_stall_detect_ms", (json_int_t)res.max_stall_detect_ms,
-                      "reconnects", (json_int_t)res.reconnects);
+        j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:f, s:b, s:i, s:i, s:i, s:I, s:I}", "url", masked,
+                      "client", ing_client_name(res.client), "streams", streams, "packets",
+                      (json_int_t)res.packets, "keyframes", (json_int_t)res.keyframes, "duration_s",
+                      res.duration_s, "dts_monotonic", res.dts_monotonic, "epochs", (int)res.epochs,
+                      "gaps", (int)res.gaps, "stalls", (int)res.stalls, "max_stall_detect_ms",
+                      (json_int_t)res.max_stall_detect_ms, "reconnects",
+                      (json_int_t)res.reconnects);
     }
     char *text = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     printf("%s\n", text);

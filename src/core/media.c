@@ -62,6 +62,14 @@ media_packet *media_packet_new(media_stream *stream, size_t size)
     return p;
 }
 
+media_packet *media_packet_resize(media_packet *p, size_t size)
+{
+    horus_assert(atomic_load(&p->refs) == 1);
+    p = horus_realloc(p, sizeof(*p) + size);
+    p->size = size;
+    return p;
+}
+
 media_packet *media_packet_ref(media_packet *p)
 {
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);

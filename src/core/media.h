@@ -83,6 +83,13 @@ typedef struct media_packet {
 
 /* Returns a new packet (refcount 1) with room for size bytes; takes a new reference to stream. */
 media_packet *media_packet_new(media_stream *stream, size_t size);
+/*
+ * Gives p room for exactly size bytes and sets p->size; the first
+ * min(old, new) bytes are kept. Returns the packet, which may have moved.
+ * Only for a producer still filling its packet: the caller must hold the
+ * only reference (writing a packet in place as it arrives, then trimming).
+ */
+media_packet *media_packet_resize(media_packet *p, size_t size);
 media_packet *media_packet_ref(media_packet *p);
 void media_packet_unref(media_packet *p); /* NULL is a no-op */
 

@@ -1,10 +1,15 @@
 /*
- * DESIGN: the `ingest:` section of horus.yaml: connection deadlines and the
- * circuit breaker policy every camera stream uses (docs/design/0004). An
- * empty tier list means the default policy of issue #3. The values reach
- * the streams when they (re)start, so the keys are marked restart: a
- * reload warns instead of pretending they applied.
+ * DESIGN: the `ingest:` section of horus.yaml: which RTSP client runs
+ * camera streams and how many loop threads the native one uses
+ * (docs/design/0008), connection deadlines, and the circuit breaker policy
+ * every camera stream uses (docs/design/0004; an empty tier list means the
+ * default policy of issue #3). The values reach a stream when it
+ * (re)starts, so the keys are restart keys: a reload warns instead of
+ * pretending they applied.
  */
+#include "rtsp_int.h"
+#include "stream_int.h"
+
 #include "ingest.h"
 
 #include <errno.h>
@@ -58,7 +63,23 @@ static const cfg_field breaker_fields[] = {
     {0},
 };
 
+static const char *const client_names[] = {"native", "libav", NULL};
+
 const cfg_field ing_config_fields[] = {
+    {.name = "client",
+     .type = CFG_ENUM,
+     .offset = offsetof(struct ing_config, client),
+     .def = "native",
+     .enum_names = client_names,
+     .help = "RTSP client for rtsp:// over TCP: native (ours, epoll loop threads) or libav "
+             "(libavformat, one thread per stream); UDP and rtsps:// always use libav"},
+    {.name = "threads",
+     .type = CFG_INT,
+     .offset = offsetof(struct ing_config, threads),
+     .def = "0",
+     .min = 0,
+     .max = 64,
+     .help = "Loop threads of the native client (ing-rtsp-N); 0 = one per CPU core"},
     {.name = "connect_timeout",
      .type = CFG_DURATION,
      .offset = offsetof(struct ing_config, connect_timeout_ms),
@@ -108,4 +129,10 @@ int ing_config_policy(const struct ing_config *c, struct ing_breaker_policy *out
     }
     out->ntiers = (unsigned)c->breaker.ntiers;
     return 0;
+}
+
+void ing_config_apply(const struct ing_config *cfg)
+{
+    ing_config_client_set(cfg->client == 1 ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE);
+    ing_loop_threads_set(cfg->threads > 0 ? (unsigned)cfg->threads : 0);
 }

@@ -1,12 +1,20 @@
 /*
- * Ingest: camera sessions (RTSP via libavformat) turned into media_packets.
+ * Ingest: camera sessions turned into media_packets.
  *
- * One ing_stream is one camera stream (a camera's "main" or "sub") with its
- * own thread `ing-<camera>` that connects, reads, converts packets to the
- * core/media.h contract (length-prefixed NAL units, avcC/hvcC or
- * AudioSpecificConfig extradata, 64-bit monotonic timeline mapped to UTC)
- * and pushes them into one media_sink. Failures go through a per-stream
- * circuit breaker (docs/design/0004-ingest-timeline-and-breaker.md).
+ * One ing_stream is one camera stream (a camera's "main" or "sub") that
+ * connects, reads, converts packets to the core/media.h contract
+ * (length-prefixed NAL units, avcC/hvcC or AudioSpecificConfig extradata,
+ * 64-bit monotonic timeline mapped to UTC) and pushes them into one
+ * media_sink. Failures go through a per-stream circuit breaker
+ * (docs/design/0004-ingest-timeline-and-breaker.md).
+ *
+ * Two clients run streams (docs/design/0008-native-rtsp-client.md): our
+ * own RTSP client for rtsp:// over TCP, where a small pool of `ing-rtsp-N`
+ * epoll threads each drives many streams, and libavformat, one
+ * `ing-<camera>` thread per stream, for everything else (UDP, rtsps://)
+ * and as a fallback chosen by configuration. Sink callbacks are made on
+ * the driving thread, which is shared by many cameras for the native
+ * client: they must not block (queue and return).
  *
  * Thread: the functions below may be called from any thread unless noted.
  */
@@ -27,6 +35,28 @@ enum ing_transport {
     ING_TRANSPORT_TCP, /* RTSP-interleaved, the default */
     ING_TRANSPORT_UDP,
 };
+
+/* Which RTSP client runs a stream. */
+enum ing_client {
+    ING_CLIENT_DEFAULT, /* the configured default (ing_config_apply), native unless set */
+    ING_CLIENT_NATIVE, /* ours: rtsp:// over TCP on the ing-rtsp-N loop threads */
+    ING_CLIENT_LIBAV, /* libavformat on a thread of its own */
+};
+
+/* "native", "libav". Static. */
+const char *ing_client_name(enum ing_client client);
+
+/* ---- configuration: the `ingest:` section of horus.yaml (config.c) ---- */
+
+struct ing_config;
+
+/*
+ * Makes cfg the default for streams started from now on: the client of
+ * streams started with ING_CLIENT_DEFAULT, and the number of loop threads
+ * the native client's pool starts with (a pool already running keeps its
+ * threads until its last stream is freed). Thread: any.
+ */
+void ing_config_apply(const struct ing_config *cfg);
 
 /* Why a session failed; ING_REASON_NONE while none has. */
 enum ing_reason {
@@ -90,6 +120,8 @@ struct ing_breaker_tier_config {
 };
 
 struct ing_config {
+    int client; /* CFG_ENUM index into "native", "libav" */
+    int64_t threads; /* ing-rtsp-N loop threads; 0 = one per CPU core */
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
     struct {
@@ -100,6 +132,7 @@ struct ing_config {
     } breaker;
 };
 
+/* The schema table of the `ingest:` section (config.c). */
 extern const cfg_field ing_config_fields[];
 
 /*
@@ -118,13 +151,24 @@ struct ing_stream_options {
     const char *stream; /* "main" (default) or "sub"; copied */
     const char *url; /* rtsp://[user:pass@]host[:port]/path; copied, logged masked */
     enum ing_transport transport;
+    /*
+     * ING_CLIENT_DEFAULT follows ing_config_apply. The native client takes
+     * rtsp:// over TCP only; anything else runs on libavformat whatever
+     * this says.
+     */
+    enum ing_client client;
     int connect_timeout_ms; /* per connect/describe/setup/play; default 5000 */
     int stall_timeout_ms; /* no packet for this long = stall; default 10000 */
     unsigned max_connects; /* give up after this many connects; 0 = never (probe: 1) */
     const struct ing_breaker_policy *policy; /* NULL = default; copied */
     const horus_clock *clock; /* NULL = system; borrowed until ing_stream_free */
     metrics_registry *metrics; /* NULL = no metrics; borrowed until ing_stream_free */
-    media_sink *sink; /* borrowed until ing_stream_join returns */
+    /*
+     * Borrowed until ing_stream_join returns. Its callbacks run on the
+     * stream's driving thread (an ing-rtsp-N loop shared with other cameras,
+     * or ing-<camera>) and must not block.
+     */
+    media_sink *sink;
 };
 
 /* A snapshot of a stream's health, for the API and /health. */
@@ -138,20 +182,30 @@ struct ing_stream_status {
     uint64_t reconnects;
     uint64_t packets, bytes;
     bool is_finished; /* the thread gave up (max_connects) or was stopped */
+    enum ing_client client; /* the client running the stream */
+    uint64_t lost_packets; /* RTP sequence gaps (native client) */
+    uint64_t dropped_frames; /* access units dropped: damaged, or waiting for a keyframe */
 };
 
 /*
- * Starts the stream's thread. On success *out is a new stream (free it with
- * ing_stream_free after ing_stream_join). Returns 0, -EINVAL for a missing
- * camera, url or sink, or -errno when the thread cannot start (then no sink
- * callback is ever made).
+ * Starts the stream: on a loop thread (native client) or its own thread
+ * (libav). On success *out is a new stream (free it with ing_stream_free
+ * after ing_stream_join). Returns 0, -EINVAL for a missing camera, url or
+ * sink, or -errno when no thread can start (then no sink callback is ever
+ * made).
  */
 int ing_stream_start(const struct ing_stream_options *opt, ing_stream **out);
 
-/* Asks the thread to stop; interrupts blocking libav calls. Does not wait. */
+/*
+ * Asks the stream to stop (interrupts blocking libav calls; the native
+ * client sends TEARDOWN and closes). Does not wait.
+ */
 void ing_stream_stop(ing_stream *s);
 
-/* Waits for the thread to end. After it returns the sink is no longer called. */
+/*
+ * Waits until the stream has stopped: its thread ended, or its loop thread
+ * dropped it. After it returns the sink is no longer called.
+ */
 void ing_stream_join(ing_stream *s);
 
 /* Stops, joins and frees s. NULL is a no-op. */
@@ -178,6 +232,7 @@ struct ing_probe_options {
     int timeout_ms; /* connect timeout; default 5000 */
     int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
     int stall_timeout_ms; /* default 10000 */
+    enum ing_client client; /* default: the configured one */
 };
 
 struct ing_probe_result {
@@ -192,6 +247,7 @@ struct ing_probe_result {
     unsigned gaps, stalls; /* gap_cb calls, of which stall detections */
     int64_t max_stall_detect_ms; /* longest time from last packet to stall detection */
     uint64_t reconnects;
+    enum ing_client client; /* the client that ran the probe */
 };
 
 /*

@@ -165,6 +165,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
                                                       .connect_timeout_ms = timeout_ms,
                                                       .stall_timeout_ms = opt->stall_timeout_ms,
                                                       .max_connects = opt->read_s ? 0 : 1,
+                                                      .client = opt->client,
                                                       .sink = &p.sink},
                          &s);
     if (rc < 0) {
@@ -195,6 +196,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
     out->duration_s = (double)((clock_monotonic_ns(clk) - start) / 1000000) / 1000;
     ing_stream_status_get(s, &st);
     out->reconnects = st.reconnects;
+    out->client = st.client;
     if (out->packets == 0) {
         out->reason = st.reason != ING_REASON_NONE ? st.reason : ING_REASON_TIMEOUT;
         snprintf(out->message, sizeof(out->message), "%s",

@@ -23,6 +23,9 @@ SOURCE_DIR = Path(os.environ.get("HORUS_SOURCE_DIR", Path(__file__).resolve().pa
 HORUS_BIN = os.environ.get("HORUS_BIN", str(SOURCE_DIR / "build/debug/src/horus"))
 CAMSIM_BIN = os.environ.get("HORUS_CAMSIM_BIN",
                             str(SOURCE_DIR / "build/debug/tools/camsim/horus-camsim"))
+# The RTSP client the daemons and probes of a run use ("native" or "libav"); empty = the
+# default. `HORUS_TEST_INGEST_CLIENT=libav pytest ...` runs the suite on the fallback.
+INGEST_CLIENT = os.environ.get("HORUS_TEST_INGEST_CLIENT", "")
 
 
 def free_port():
@@ -90,6 +93,8 @@ class Horus:
         self.port = free_port()
         self.data = self.dir / "data"
         args = [HORUS_BIN, "serve", "--data", self.data, "--listen", f"127.0.0.1:{self.port}"]
+        if INGEST_CLIENT and "ingest:" not in (config_text or ""):
+            config_text = f"ingest:\n  client: {INGEST_CLIENT}\n" + (config_text or "")
         self.config_path = None
         if config_text is not None:
             self.config_path = self.dir / "horus.yaml"

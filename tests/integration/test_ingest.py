@@ -11,15 +11,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import HORUS_BIN, free_port
+from conftest import HORUS_BIN, INGEST_CLIENT, free_port
 
 SMALL = ["--size", "320x240", "--fps", "15"]
 
 
 def probe(url, *args, timeout=60):
     """Runs `horus probe`; returns (exit code, parsed JSON of stdout, stderr)."""
-    out = subprocess.run([HORUS_BIN, "probe", url, *map(str, args)], capture_output=True,
-                         text=True, timeout=timeout)
+    client = ["--client", INGEST_CLIENT] if INGEST_CLIENT else []
+    out = subprocess.run([HORUS_BIN, "probe", url, *map(str, args), *client],
+                         capture_output=True, text=True, timeout=timeout)
     lines = [line for line in out.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, out.stdout + out.stderr
     return out.returncode, json.loads(lines[0]), out.stderr
