@@ -170,7 +170,8 @@ static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
             struct pipeline *pl = &r->streams[i];
             ing_stream_free(pl->ingest); /* joins: the sink is no longer called after this */
             if (pl->rec)
-                app_live_detach(s->live, r->id, stream_names[i]); /* live: drop parts, answer viewers */
+                app_live_detach(s->live, r->id,
+                                stream_names[i]); /* live: drop parts, answer viewers */
             if (pl->rec)
                 rec_recorder_remove(s->recorder, pl->rec);
         }

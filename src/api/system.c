@@ -74,20 +74,20 @@ static int health_get(http_request *req, void *arg)
         total_b ? (unsigned long long)((unsigned __int128)free_b * 10000 / total_b) : 0;
     int64_t up_ms = (clock_monotonic_ns(clock_system()) - ctx->started_mono_ns) / 1000000;
     char body[1024 + PATH_MAX];
-    int n = snprintf(body, sizeof(body),
-                     "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
-                     "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
-                     "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
-                     "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
-                     "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
-                     "\"bus\":{\"status\":\"disabled\"}}",
-                     db_ok && disk_ok ? "ok" : "degraded", horus_version(),
-                     (long long)(up_ms / 1000), (long long)(up_ms % 1000),
-                     atomic_load(&ctx->health.cameras_total), atomic_load(&ctx->health.cameras_online),
-        atomic_load(&ctx->health.cameras_failed), disk_ok ? "ok" : "unwritable",
-                     ctx->data_dir_json, (unsigned long long)free_b, (unsigned long long)total_b,
-                     free_hundredths / 100, free_hundredths % 100, db_ok ? "ok" : "unreachable",
-                     sto_backend_name(ctx->db), sto_schema_version(ctx->db));
+    int n = snprintf(
+        body, sizeof(body),
+        "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
+        "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
+        "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
+        "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
+        "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
+        "\"bus\":{\"status\":\"disabled\"}}",
+        db_ok && disk_ok ? "ok" : "degraded", horus_version(), (long long)(up_ms / 1000),
+        (long long)(up_ms % 1000), atomic_load(&ctx->health.cameras_total),
+        atomic_load(&ctx->health.cameras_online), atomic_load(&ctx->health.cameras_failed),
+        disk_ok ? "ok" : "unwritable", ctx->data_dir_json, (unsigned long long)free_b,
+        (unsigned long long)total_b, free_hundredths / 100, free_hundredths % 100,
+        db_ok ? "ok" : "unreachable", sto_backend_name(ctx->db), sto_schema_version(ctx->db));
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");
     return http_reply(req, 200, "application/json", body, (size_t)n);

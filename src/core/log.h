@@ -42,15 +42,15 @@ struct log_options {
     const char *file; /* NULL or "" for stderr; borrowed during log_open */
     uint64_t max_bytes; /* rotate when the file would grow past this; 0 = never */
     unsigned max_files;
-        /* rotated files kept: file.1 .. file.N */ /*
-                                                    * Write-behind for info, debug and trace lines
-                                                    * when the sink is not a terminal: they are
-                                                    * written in batches, at the latest a second
-                                                    * after they were logged (or at the next
-                                                    * log_flush). Warnings and errors flush the
-                                                    * batch and are written at once. Saves a
-                                                    * write(2) per access line.
-                                                    */
+    /* rotated files kept: file.1 .. file.N */ /*
+                                                * Write-behind for info, debug and trace lines
+                                                * when the sink is not a terminal: they are
+                                                * written in batches, at the latest a second
+                                                * after they were logged (or at the next
+                                                * log_flush). Warnings and errors flush the
+                                                * batch and are written at once. Saves a
+                                                * write(2) per access line.
+                                                */
     bool buffered;
 };
 

@@ -48,16 +48,16 @@ typedef struct media_stream {
     _Atomic int refs;
     enum media_kind kind;
     enum media_codec codec;
-    uint32_t timescale;     /* ticks per second: 90000 video, sample rate audio */
-    uint32_t epoch;         /* increments on every parameter change or reconnect */
+    uint32_t timescale; /* ticks per second: 90000 video, sample rate audio */
+    uint32_t epoch; /* increments on every parameter change or reconnect */
     /* video */
     uint32_t width, height;
-    char codec_string[32];  /* RFC 6381, e.g. "avc1.64001f", "hvc1.1.6.L93.B0", "mp4a.40.2" */
+    char codec_string[32]; /* RFC 6381, e.g. "avc1.64001f", "hvc1.1.6.L93.B0", "mp4a.40.2" */
     /* audio */
     uint32_t sample_rate;
     uint32_t channels;
     size_t extradata_size;
-    uint8_t extradata[];    /* avcC / hvcC record, or AudioSpecificConfig */
+    uint8_t extradata[]; /* avcC / hvcC record, or AudioSpecificConfig */
 } media_stream;
 
 /* Returns a new stream (refcount 1) with a copy of extradata; the other fields are zero. */
@@ -71,14 +71,14 @@ bool media_stream_same_params(const media_stream *a, const media_stream *b);
 typedef struct media_packet {
     _Atomic int refs;
     media_stream *stream; /* owned reference */
-    int64_t dts;          /* decode time, stream timescale, monotonic within the epoch */
-    int64_t pts;          /* presentation time; pts >= dts for B-frames */
-    int64_t duration;     /* stream timescale; 0 when unknown */
-    int64_t wall_us;      /* wall-clock UTC microseconds of dts (ingest's mapping) */
-    int64_t arrival_ns;   /* monotonic time the last byte arrived (latency metrics) */
-    bool is_keyframe;     /* IDR/IRAP for video; always true for audio */
+    int64_t dts; /* decode time, stream timescale, monotonic within the epoch */
+    int64_t pts; /* presentation time; pts >= dts for B-frames */
+    int64_t duration; /* stream timescale; 0 when unknown */
+    int64_t wall_us; /* wall-clock UTC microseconds of dts (ingest's mapping) */
+    int64_t arrival_ns; /* monotonic time the last byte arrived (latency metrics) */
+    bool is_keyframe; /* IDR/IRAP for video; always true for audio */
     size_t size;
-    uint8_t data[];       /* owned, size bytes */
+    uint8_t data[]; /* owned, size bytes */
 } media_packet;
 
 /* Returns a new packet (refcount 1) with room for size bytes; takes a new reference to stream. */
