@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -206,3 +207,34 @@ def require_tool(name):
     if shutil.which(name) is None:
         pytest.fail(f"{name} is not installed; run scripts/setup")
     return shutil.which(name)
+
+
+def wait_until(pred, timeout, what, interval=0.1):
+    """pred()'s first truthy value within timeout seconds, or an AssertionError naming what."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def recording_rows(h, camera=None, stream=None):
+    """The daemon's index rows as dicts (all columns, plus index_bytes), by camera and start."""
+    db = sqlite3.connect(h.data / "horus.db")
+    try:
+        db.row_factory = sqlite3.Row
+        where, args = [], []
+        if camera:
+            where.append("camera_id = ?")
+            args.append(camera)
+        if stream:
+            where.append("stream = ?")
+            args.append(stream)
+        sql = ("SELECT *, length(fragments) AS index_bytes FROM recordings"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY camera_id, stream, start_us")
+        return [dict(r) for r in db.execute(sql, args)]
+    finally:
+        db.close()

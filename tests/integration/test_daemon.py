@@ -98,7 +98,14 @@ def test_node_id_survives_a_restart(horus_factory, tmp_path):
 def test_metrics_pass_promtool_and_carry_required_families(horus):
     promtool = require_tool("promtool")
     horus.request("GET", "/health")
-    status, headers, body = horus.request("GET", "/metrics")
+    # A request is observed when the server is told it completed, which may be just after
+    # the client has the reply: give the /health series a moment to appear.
+    deadline = time.monotonic() + 3
+    while True:
+        status, headers, body = horus.request("GET", "/metrics")
+        if b'route="/health"' in body or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
     r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)

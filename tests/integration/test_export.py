@@ -8,33 +8,17 @@ import sqlite3
 import subprocess
 import time
 
-from conftest import require_tool
+from conftest import require_tool, recording_rows, wait_until
 from openapi_check import OpenApi
+
+
+def rows(h):
+    return recording_rows(h, camera="cam")
 
 
 def cams_yaml(camsim, segment, extra=""):
     return (f"{extra}cameras:\n  - id: cam\n    url: \"{camsim.url(1)}\"\n"
             f"    record:\n      segment_seconds: {segment}\n")
-
-
-def rows(h):
-    db = sqlite3.connect(h.data / "horus.db")
-    try:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute(
-            "SELECT * FROM recordings WHERE camera_id = 'cam' ORDER BY start_us")]
-    finally:
-        db.close()
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def spec_of(h):

@@ -12,39 +12,22 @@ import json
 import math
 import re
 import socket
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
-from conftest import CAMSIM_BIN, Camsim, Horus, Proc, require_tool, wait_for_port
+from conftest import CAMSIM_BIN, Camsim, Horus, Proc, require_tool, wait_for_port, recording_rows, wait_until
 from openapi_check import OpenApi
+
+
+def rows(h):
+    return recording_rows(h, camera="cam", stream="main")
+
 
 FPS = 25
 SEGMENT_S = 2
 ORIGIN = "http://ui.example"
-
-
-def rows(h):
-    db = sqlite3.connect(h.data / "horus.db")
-    try:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute(
-            "SELECT start_us, end_us, path, bytes, sha256 FROM recordings"
-            " WHERE camera_id = 'cam' AND stream = 'main' ORDER BY start_us")]
-    finally:
-        db.close()
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def split_at_gap(recs):

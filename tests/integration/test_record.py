@@ -10,7 +10,11 @@ import time
 
 import pytest
 
-from conftest import require_tool
+from conftest import require_tool, recording_rows, wait_until
+
+
+def rows(h):
+    return recording_rows(h)
 
 
 def cams_yaml(camsim, ids, segment=2, extra=""):
@@ -19,18 +23,6 @@ def cams_yaml(camsim, ids, segment=2, extra=""):
         out += (f"  - id: {cam}\n    url: \"{camsim.url(i)}\"\n"
                 f"    record:\n      segment_seconds: {segment}\n{extra}")
     return out
-
-
-def rows(h):
-    db = sqlite3.connect(h.data / "horus.db")
-    try:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute(
-            "SELECT camera_id, stream, start_us, end_us, path, bytes, codec, width, height,"
-            " sha256, length(fragments) AS index_bytes FROM recordings"
-            " ORDER BY camera_id, start_us")]
-    finally:
-        db.close()
 
 
 def probe(path):
@@ -42,16 +34,6 @@ def probe(path):
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip() == "", out.stderr
     return json.loads(out.stdout)["streams"]
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_three_cameras_record_valid_contiguous_segments(camsim_factory, horus_factory):

@@ -2,33 +2,18 @@
 horus-camsim and of recorded instants (?ts=), decoded with ffprobe; scaling,
 caching headers and errors."""
 import json
-import sqlite3
 import subprocess
 import time
 
-from conftest import require_tool
+from conftest import require_tool, recording_rows, wait_until
 from openapi_check import OpenApi
-
-ROUTE = "/api/v1/cameras/{id}/snapshot.jpg"
 
 
 def rows(h):
-    db = sqlite3.connect(h.data / "horus.db")
-    try:
-        return db.execute("SELECT start_us, end_us FROM recordings WHERE camera_id = 'cam'"
-                          " ORDER BY start_us").fetchall()
-    finally:
-        db.close()
+    return recording_rows(h, camera="cam")
 
 
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+ROUTE = "/api/v1/cameras/{id}/snapshot.jpg"
 
 
 def probe_jpeg(tmp_path, data):
@@ -79,7 +64,7 @@ def test_snapshots_of_the_latest_frame_and_of_recorded_instants(camsim_factory, 
     assert 'horus_snapshot_requests_total{result="cached"}' in metrics.decode()
 
     recs = wait_until(lambda: len(rows(h)) >= 2 and rows(h), 30, "two segments")
-    (s0, e0), (s1, e1) = recs[0], recs[1]
+    (s0, e0), (s1, e1) = [(r["start_us"], r["end_us"]) for r in recs[:2]]
     for ts in ((s0 + e0) // 2000, (s1 + 1_000_000) // 1000, e1 // 1000 - 1):
         status, headers, body = snap(f"?ts={ts}&width=640")
         assert status == 200, (ts, body)
