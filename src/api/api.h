@@ -92,6 +92,13 @@ struct api_context {
      */
     int (*keyframe_cb)(void *arg, const char *camera, const char *stream, media_packet **out);
     void *keyframe_arg;
+    /*
+     * The start of camera/stream's segment being written (not indexed yet),
+     * for timelines that reach now: 0 and *since_us, or -ENOENT. NULL until
+     * main sets it. Thread: any.
+     */
+    int (*recording_since_cb)(void *arg, const char *camera, const char *stream, int64_t *since_us);
+    void *recording_since_arg;
     struct pb_metrics playback_metrics; /* set by api_register (api/playback.c) */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
 };

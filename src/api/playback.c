@@ -158,8 +158,15 @@ static int timeline_get(http_request *req, void *arg)
     struct sto_camera cam;
     if (load_camera(req, ctx, &cam) < 0)
         return 0;
+    /* The segment being written is not indexed yet: show it as recording up to now. */
+    int64_t since = 0, now = now_us(ctx);
+    bool is_recording =
+        ctx->recording_since_cb &&
+        ctx->recording_since_cb(ctx->recording_since_arg, cam.id, stream, &since) == 0;
+    struct pb_interval open = {since, now};
     struct pb_timeline t;
-    int rc = pb_timeline_read(ctx->db, cam.id, stream, start, end, tz_s, &t);
+    int rc = pb_timeline_read(ctx->db, cam.id, stream, start, end, tz_s,
+                              is_recording ? &open : NULL, &t);
     if (rc < 0) {
         http_reply_error(req, rc, "read recordings of camera '%s': %s", cam.id, horus_strerror(rc));
         sto_camera_release(&cam);
@@ -169,10 +176,10 @@ static int timeline_get(http_request *req, void *arg)
     for (size_t i = 0; i < t.ndays; i++)
         json_array_append_new(days, json_pack("{s:s, s:o}", "date", t.days[i].date, "recorded_s",
                                               seconds_json(t.days[i].recorded_us)));
-    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "camera", cam.id, "stream", stream,
-                          "start", time_json(start), "end", time_json(end), "spans",
-                          intervals_json(t.spans, t.nspans, true), "gaps",
-                          intervals_json(t.gaps, t.ngaps, true), "days", days);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "camera", cam.id, "stream", stream, "start",
+        time_json(start), "end", time_json(end), "spans", intervals_json(t.spans, t.nspans, true),
+        "gaps", intervals_json(t.gaps, t.ngaps, true), "days", days, "recording", is_recording);
     pb_timeline_release(&t);
     sto_camera_release(&cam);
     if (ctx->playback_metrics.timeline_requests)

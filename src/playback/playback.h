@@ -214,11 +214,14 @@ void pb_timeline_release(struct pb_timeline *t);
 
 /*
  * Builds the timeline of camera/stream over [from_us, to_us) from the index
- * (sto_recordings_times: primary-key seek, no copies). Returns 0, or the
- * storage error (t is then released).
+ * (sto_recordings_times: primary-key seek, no copies), then adds open (may
+ * be NULL): the segment being written, which is not indexed until it
+ * closes and starts where the index ends. Returns 0, or the storage error
+ * (t is then released).
  */
 int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
-                     int64_t to_us, int tz_offset_s, struct pb_timeline *t);
+                     int64_t to_us, int tz_offset_s, const struct pb_interval *open,
+                     struct pb_timeline *t);
 
 /* One recorded segment file, as the playlist renderer needs it (all borrowed). */
 struct pb_file {

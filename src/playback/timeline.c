@@ -131,7 +131,8 @@ static int add_row(int64_t start_us, int64_t end_us, void *arg)
 }
 
 int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
-                     int64_t to_us, int tz_offset_s, struct pb_timeline *t)
+                     int64_t to_us, int tz_offset_s, const struct pb_interval *open,
+                     struct pb_timeline *t)
 {
     pb_timeline_init(t, from_us, to_us, tz_offset_s);
     int rc = sto_recordings_times(db, camera_id, stream, from_us, to_us, add_row, t);
@@ -139,6 +140,8 @@ int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int6
         pb_timeline_release(t);
         return rc;
     }
+    if (open && open->end_us > open->start_us)
+        pb_timeline_add(t, open->start_us, open->end_us);
     pb_timeline_finish(t);
     return 0;
 }

@@ -81,6 +81,7 @@ struct rec_camera {
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
+    _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
     /* Recorder thread only: */
     uint64_t drops_seen, gaps_seen;
@@ -244,6 +245,7 @@ static int64_t close_segment(rec_recorder *r, rec_camera *c, const char *why)
         return 0;
     struct rec_segment_info info;
     memset(&info, 0, sizeof(info));
+    atomic_store(&c->open_since_us, 0);
     int rc = rec_segment_close(c->seg, &info);
     c->seg = NULL;
     media_stream_unref(c->seg_video);
@@ -297,6 +299,7 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
             rec_retention_kick(r->opt.retention);
         return;
     }
+    atomic_store(&c->open_since_us, start);
     c->seg_video = c->video ? media_stream_ref(c->video) : NULL;
     c->seg_audio = c->audio ? media_stream_ref(c->audio) : NULL;
     c->nsegments++;
@@ -572,6 +575,25 @@ int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char
             rc = -EAGAIN;
         }
         pthread_mutex_unlock(&c->kf_lock);
+        break;
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
+    return rc;
+}
+
+int rec_recorder_recording_since(rec_recorder *r, const char *camera, const char *stream,
+                                 int64_t *since_us)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera *c = r->cameras; c; c = c->next) {
+        if (strcmp(c->camera, camera) != 0 || strcmp(c->stream, stream) != 0)
+            continue;
+        int64_t since = atomic_load(&c->open_since_us);
+        if (since > 0) {
+            *since_us = since;
+            rc = 0;
+        }
         break;
     }
     pthread_mutex_unlock(&r->cameras_lock);

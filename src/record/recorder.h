@@ -71,6 +71,14 @@ int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char
                                  media_packet **out);
 
 /*
+ * The UTC start of camera/stream's open segment (being written, not indexed
+ * until it closes) into *since_us: what a timeline shows as recording up to
+ * now. Returns 0, or -ENOENT when no segment is open. Thread: any.
+ */
+int rec_recorder_recording_since(rec_recorder *r, const char *camera, const char *stream,
+                                 int64_t *since_us);
+
+/*
  * Publishes every part of c's segments (from the next segment opened on)
  * to sink, borrowed; NULL stops publishing. The sink is called on the
  * recorder thread and must stay valid until rec_recorder_free returns

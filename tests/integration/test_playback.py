@@ -193,6 +193,29 @@ def test_the_timeline_shows_the_outage_as_a_gap(session, spec):
     assert status == 200
     t = check_json(spec, "/api/v1/cameras/{id}/recordings", status, headers, body)
     assert len(t["spans"]) == 2 and len(t["days"]) in (1, 2)
+    assert t["recording"] is True, t
+
+
+def test_the_timeline_runs_to_now_while_the_first_segment_is_still_open(camsim_factory,
+                                                                        horus_factory):
+    # 60 s segments: nothing is indexed for a minute, yet a scrub bar must show recording.
+    sim = camsim_factory()
+    h = horus_factory()
+    assert h.request("POST", "/api/v1/cameras", {"id": "cam", "url": sim.url(1)})[0] == 201
+    wait_until(lambda: list(h.data.rglob("*.mp4.part")), 15, "an open segment")
+    time.sleep(4)
+    status, _, body = get(h, "/api/v1/cameras/cam/recordings")
+    assert status == 200, body
+    t = json.loads(body)
+    assert rows(h) == [] and t["recording"] is True, t
+    assert len(t["spans"]) == 1 and t["gaps"] == [], t
+    end = datetime.datetime.fromisoformat(t["spans"][0]["end"].replace("Z", "+00:00"))
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - end).total_seconds()) < 1.5, t
+    assert t["spans"][0]["duration_s"] >= 3.5, t
+    # A camera that is not recording has no open span.
+    assert h.request("PATCH", "/api/v1/cameras/cam", {"record": {"enabled": False}})[0] == 200
+    wait_until(lambda: json.loads(get(h, "/api/v1/cameras/cam/recordings")[2])["recording"]
+               is False, 10, "recording to stop")
 
 
 def test_media_ranges_are_the_bytes_on_disk(session):
