@@ -58,6 +58,7 @@ struct status_entry {
 struct app_cameras {
     sto_db *db;
     int connect_timeout_ms, stall_timeout_ms; /* 0 = ingest's defaults */
+    enum ing_transport transport; /* ingest.transport */
     struct ing_breaker_policy policy;
     rec_recorder *recorder;
     live_hub *live; /* live: borrowed, may be NULL (app_live.c) */
@@ -87,6 +88,7 @@ void app_cameras_configure(app_cameras *s, const struct ing_config *c)
         HORUS_BUG("unvalidated ingest config: %s", why);
     s->connect_timeout_ms = (int)c->connect_timeout_ms;
     s->stall_timeout_ms = (int)c->stall_timeout_ms;
+    s->transport = c->transport == 1 ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
 }
 
 static char *fingerprint(const struct sto_camera *c)
@@ -121,6 +123,7 @@ static void start_stream(app_cameras *s, struct running *run, const struct sto_c
         .url = url,
         .connect_timeout_ms = s->connect_timeout_ms,
         .stall_timeout_ms = s->stall_timeout_ms,
+        .transport = s->transport,
         .policy = &s->policy,
         .metrics = s->metrics,
         .sink = p->rec ? rec_camera_sink(p->rec) : &null_sink,

@@ -31,10 +31,11 @@ static void usage(FILE *fp)
                 "                         stopped); --repair fixes it, --verify also hashes\n"
                 "                         every file; exit 0 clean, 1 problems remain\n"
                 "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
-                "        [--client native|libav]\n"
+                "        [--client native|libav] [--transport tcp|udp]\n"
                 "                         connect to an RTSP camera and print its streams as\n"
                 "                         JSON; --seconds reads N seconds (reconnecting);\n"
-                "                         --client picks the RTSP client (default native)\n"
+                "                         --client picks the RTSP client (default native);\n"
+                "                         --transport udp asks for RTP over UDP (libav)\n"
                 "                         exit 1 with {\"error\": ...} when it fails\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
@@ -199,6 +200,16 @@ static int cmd_probe(int argc, char **argv)
                 fprintf(stderr, "horus probe: --client: '%s' is not native or libav\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--transport") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "tcp") == 0) {
+                opt.transport = ING_TRANSPORT_TCP;
+            } else if (strcmp(v, "udp") == 0) {
+                opt.transport = ING_TRANSPORT_UDP;
+            } else {
+                fprintf(stderr, "horus probe: --transport: '%s' is not tcp or udp\n", v);
+                return 2;
+            }
         } else if (dst) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "horus probe: option '%s' needs a value\n", a);
@@ -218,7 +229,8 @@ static int cmd_probe(int argc, char **argv)
     }
     if (!opt.url) {
         fprintf(stderr, "horus probe: missing URL\nusage: horus probe URL [--seconds N] "
-                        "[--timeout MS] [--stall-timeout MS] [--client native|libav]\n");
+                        "[--timeout MS] [--stall-timeout MS] [--client native|libav] "
+                        "[--transport tcp|udp]\n");
         return 2;
     }
     struct ing_probe_result res;
@@ -233,12 +245,13 @@ static int cmd_probe(int argc, char **argv)
         json_t *streams = json_array();
         for (unsigned i = 0; i < res.nstreams; i++)
             json_array_append_new(streams, probe_stream_json(&res.streams[i]));
-        j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:f, s:b, s:i, s:i, s:i, s:I, s:I}", "url", masked,
-                      "client", ing_client_name(res.client), "streams", streams, "packets",
-                      (json_int_t)res.packets, "keyframes", (json_int_t)res.keyframes, "duration_s",
-                      res.duration_s, "dts_monotonic", res.dts_monotonic, "epochs", (int)res.epochs,
-                      "gaps", (int)res.gaps, "stalls", (int)res.stalls, "max_stall_detect_ms",
-                      (json_int_t)res.max_stall_detect_ms, "reconnects",
+        j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:b, s:i, s:i, s:i, s:I, s:I}", "url",
+                      masked, "client", ing_client_name(res.client), "transport",
+                      opt.transport == ING_TRANSPORT_UDP ? "udp" : "tcp", "streams", streams,
+                      "packets", (json_int_t)res.packets, "keyframes", (json_int_t)res.keyframes,
+                      "duration_s", res.duration_s, "dts_monotonic", res.dts_monotonic, "epochs",
+                      (int)res.epochs, "gaps", (int)res.gaps, "stalls", (int)res.stalls,
+                      "max_stall_detect_ms", (json_int_t)res.max_stall_detect_ms, "reconnects",
                       (json_int_t)res.reconnects);
     }
     char *text = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));

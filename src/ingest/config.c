@@ -64,6 +64,8 @@ static const cfg_field breaker_fields[] = {
 };
 
 static const char *const client_names[] = {"native", "libav", NULL};
+/* In enum ing_transport order. */
+static const char *const transport_names[] = {"tcp", "udp", NULL};
 
 const cfg_field ing_config_fields[] = {
     {.name = "client",
@@ -73,6 +75,13 @@ const cfg_field ing_config_fields[] = {
      .enum_names = client_names,
      .help = "RTSP client for rtsp:// over TCP: native (ours, epoll loop threads) or libav "
              "(libavformat, one thread per stream); UDP and rtsps:// always use libav"},
+    {.name = "transport",
+     .type = CFG_ENUM,
+     .offset = offsetof(struct ing_config, transport),
+     .def = "tcp",
+     .enum_names = transport_names,
+     .help = "RTP transport of every camera: tcp (RTSP-interleaved, one connection) or udp "
+             "(RTP/UDP unicast through libav; for cameras that serve no TCP)"},
     {.name = "threads",
      .type = CFG_INT,
      .offset = offsetof(struct ing_config, threads),

@@ -121,6 +121,7 @@ struct ing_breaker_tier_config {
 
 struct ing_config {
     int client; /* CFG_ENUM index into "native", "libav" */
+    int transport; /* CFG_ENUM index into "tcp", "udp": enum ing_transport */
     int64_t threads; /* ing-rtsp-N loop threads; 0 = one per CPU core */
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
@@ -233,6 +234,7 @@ struct ing_probe_options {
     int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
     int stall_timeout_ms; /* default 10000 */
     enum ing_client client; /* default: the configured one */
+    enum ing_transport transport; /* default TCP; UDP runs on libavformat */
 };
 
 struct ing_probe_result {

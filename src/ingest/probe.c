@@ -166,6 +166,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
                                                       .stall_timeout_ms = opt->stall_timeout_ms,
                                                       .max_connects = opt->read_s ? 0 : 1,
                                                       .client = opt->client,
+                                                      .transport = opt->transport,
                                                       .sink = &p.sink},
                          &s);
     if (rc < 0) {

@@ -306,19 +306,193 @@ def test_sdp_and_rtp_info_describe_the_stream(camsim_factory):
     client.close()
 
 
-def test_udp_transport_is_answered_461_and_ffmpeg_falls_back_to_tcp(camsim_factory):
+class UdpReceiver:
+    """An RTP/RTCP client port pair, as a UDP RTSP client binds it."""
+
+    def __init__(self):
+        for _ in range(50):
+            self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.rtp.bind(("127.0.0.1", 0))
+            port = self.rtp.getsockname()[1]
+            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                self.rtcp.bind(("127.0.0.1", port + 1))
+                self.port = port
+                return
+            except OSError:
+                self.rtp.close()
+                self.rtcp.close()
+        raise RuntimeError("no free UDP port pair")
+
+    def read(self, sock, seconds):
+        """Returns [(source port, datagram)] received on sock within seconds."""
+        out = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                data, addr = sock.recvfrom(65536)
+            except socket.timeout:
+                break
+            out.append((addr[1], data))
+        return out
+
+    def close(self):
+        self.rtp.close()
+        self.rtcp.close()
+
+
+def setup_udp(client, rx, track=0):
+    status, headers, _ = client.request(
+        "SETUP", f"{client.base}/trackID={track}",
+        {"Transport": f"RTP/AVP;unicast;client_port={rx.port}-{rx.port + 1}"})
+    return status, headers
+
+
+def test_udp_setup_gets_a_server_port_pair_and_rtp_datagrams(camsim_factory):
+    cam = camsim_factory(args=SMALL)
+    client = RtspClient(cam.port)
+    rx = UdpReceiver()
+    client.request("DESCRIBE")
+    status, headers = setup_udp(client, rx)
+    assert status == 200
+    transport = headers["transport"]
+    assert transport.startswith("RTP/AVP;unicast;")
+    assert f"client_port={rx.port}-{rx.port + 1}" in transport
+    m = re.search(r"server_port=(\d+)-(\d+)", transport)
+    assert m and int(m.group(2)) == int(m.group(1)) + 1 and int(m.group(1)) % 2 == 0, transport
+    server_rtp = int(m.group(1))
+    status, _, _ = client.request("PLAY", f"{client.base}/")
+    assert status == 200
+    packets = rx.read(rx.rtp, 3.0)
+    assert len(packets) > 20
+    assert {port for port, _ in packets} == {server_rtp}  # sent from the announced port
+    # Datagrams are bare RTP (no interleaved header), numbered without holes, and the client
+    # joins at a keyframe: the first packet carries the SPS (or a fragment of a big NAL).
+    assert all(d[0] >> 6 == 2 and d[1] & 0x7F == 96 for _, d in packets)
+    seqs = [int.from_bytes(d[2:4], "big") for _, d in packets]
+    assert all(b == (a + 1) & 0xFFFF for a, b in zip(seqs, seqs[1:]))
+    assert packets[0][1][12] & 0x1F in (7, 28)
+    # Nothing goes over the TCP connection but the replies.
+    assert client.read_packets(0.5) == []
+    # TEARDOWN stops the flow (and closes the connection).
+    status, _, _ = client.request("TEARDOWN", f"{client.base}/")
+    assert status == 200
+    rx.read(rx.rtp, 0.3)
+    assert rx.read(rx.rtp, 1.0) == []
+    client.close()
+    rx.close()
+
+
+def test_udp_clients_get_sender_reports_on_the_rtcp_port(camsim_factory):
+    cam = camsim_factory(args=SMALL)
+    client = RtspClient(cam.port)
+    rx = UdpReceiver()
+    client.request("DESCRIBE")
+    status, headers = setup_udp(client, rx)
+    assert status == 200
+    server_rtcp = int(re.search(r"server_port=\d+-(\d+)", headers["transport"]).group(1))
+    client.request("PLAY", f"{client.base}/")
+    rtcp = rx.read(rx.rtcp, 6.5)  # one report every 5 s
+    assert rtcp, "no sender report"
+    port, sr = rtcp[0]
+    assert port == server_rtcp and sr[1] == 200  # RTCP SR
+    client.close()
+    rx.close()
+
+
+def test_closing_the_connection_stops_udp_media(camsim_factory):
+    cam = camsim_factory(args=SMALL)
+    client = RtspClient(cam.port)
+    rx = UdpReceiver()
+    client.request("DESCRIBE")
+    assert setup_udp(client, rx)[0] == 200
+    client.request("PLAY", f"{client.base}/")
+    assert len(rx.read(rx.rtp, 2.5)) > 5
+    client.close()
+    rx.read(rx.rtp, 0.3)
+    assert rx.read(rx.rtp, 1.0) == []
+    rx.close()
+
+
+def test_multicast_only_setup_is_answered_461(camsim_factory):
     cam = camsim_factory(args=SMALL)
     client = RtspClient(cam.port)
     client.request("DESCRIBE")
     status, _, _ = client.request("SETUP", f"{client.base}/trackID=0",
-                                  {"Transport": "RTP/AVP;unicast;client_port=5000-5001"})
+                                  {"Transport": "RTP/AVP;multicast;port=5000-5001"})
     assert status == 461
     client.close()
-    # ffmpeg's default (UDP first) falls back to TCP on 461.
-    out = subprocess.run([require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", cam.url(),
-                          "-t", "1", "-f", "null", "-"], capture_output=True, text=True,
-                         timeout=30)
+
+
+def test_first_offered_transport_wins(camsim_factory):
+    cam = camsim_factory(args=SMALL)
+    rx = UdpReceiver()
+    for offer, want in ((f"RTP/AVP;unicast;client_port={rx.port}-{rx.port + 1},"
+                         "RTP/AVP/TCP;unicast;interleaved=0-1", "RTP/AVP;"),
+                        (f"RTP/AVP/TCP;unicast;interleaved=0-1,"
+                         f"RTP/AVP;unicast;client_port={rx.port}-{rx.port + 1}", "RTP/AVP/TCP;")):
+        client = RtspClient(cam.port)
+        client.request("DESCRIBE")
+        status, headers, _ = client.request("SETUP", f"{client.base}/trackID=0",
+                                            {"Transport": offer})
+        assert status == 200 and headers["transport"].startswith(want), headers
+        client.close()
+    rx.close()
+
+
+def test_ffprobe_and_ffmpeg_read_h264_and_aac_over_udp(camsim_factory):
+    cam = camsim_factory(args=SMALL + ["--audio"])
+    out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-rtsp_transport", "udp",
+                          "-show_streams", "-of", "json", cam.url()],
+                         capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
+    streams = {s["codec_type"]: s for s in json.loads(out.stdout)["streams"]}
+    video = streams["video"]
+    assert (video["codec_name"], video["width"], video["height"]) == ("h264", 320, 240)
+    assert video["avg_frame_rate"] == "15/1"
+    assert streams["audio"]["codec_name"] == "aac"
+    # Video only: ffmpeg re-bases audio on the first sender report, over TCP as well, and
+    # warns about the dts step that makes in its null muxer.
+    rc, err, frames = ffmpeg_decode(cam.url(), seconds=3,
+                                    extra=("-rtsp_transport", "udp", "-allowed_media_types",
+                                           "video"))
+    assert rc == 0 and err.strip() == "", err
+    assert frames >= 40  # 3 s of 15 fps, joining at the next keyframe
+    time.sleep(0.3)
+    assert re.search(r"UDP \d+ packets sent, 0 dropped", cam.proc.output())
+
+
+def test_stall_fault_stops_udp_media(camsim_factory):
+    cam = camsim_factory(args=SMALL + ["--fault", "stall:3"])
+    client = RtspClient(cam.port)
+    rx = UdpReceiver()
+    client.request("DESCRIBE")
+    assert setup_udp(client, rx)[0] == 200
+    client.request("PLAY", f"{client.base}/")
+    assert len(rx.read(rx.rtp, 2.5)) > 5  # from the next keyframe, up to a second away
+    rx.read(rx.rtp, 1.0)  # the stall starts at 3 s
+    assert rx.read(rx.rtp, 2.0) == []
+    status, _, _ = client.request("GET_PARAMETER", f"{client.base}/")
+    assert status == 200
+    client.close()
+    rx.close()
+
+
+def test_drop_fault_ends_udp_sessions_too(camsim_factory):
+    cam = camsim_factory(args=SMALL + ["--fault", "drop:4"])
+    client = RtspClient(cam.port)
+    rx = UdpReceiver()
+    client.request("DESCRIBE")
+    assert setup_udp(client, rx)[0] == 200
+    client.request("PLAY", f"{client.base}/")
+    assert len(rx.read(rx.rtp, 2.5)) > 5  # from the next keyframe, up to a second away
+    with pytest.raises(ConnectionError):
+        client.read_packets(6)
+    rx.read(rx.rtp, 0.3)
+    assert rx.read(rx.rtp, 1.0) == []
+    client.close()
+    rx.close()
 
 
 def test_custom_interleaved_channels_are_honoured(camsim_factory):

@@ -1,7 +1,10 @@
 /*
  * DESIGN: what each RTSP method does, as an IP camera answers it
- * (RFC 2326). One session per TCP connection; media only over TCP
- * interleaved (a UDP-only SETUP gets 461 Unsupported Transport). With
+ * (RFC 2326). One session per TCP connection; each track goes over TCP
+ * interleaved or RTP/UDP unicast, whichever the client's Transport header
+ * offers first (multicast only gets 461 Unsupported Transport). The
+ * session lives as long as the RTSP connection: closing it (or TEARDOWN)
+ * closes the UDP ports too. With
  * --auth every method but OPTIONS needs a Digest Authorization (401
  * otherwise). Replies are queued on the client like media frames, so a
  * reply to a keep-alive during PLAY goes out between two whole frames.
@@ -160,6 +163,46 @@ static void new_session_id(char out[17])
         snprintf(out + 2 * i, 3, "%02X", raw[i]);
 }
 
+static void session_start(cs_client *c, int cam)
+{
+    if (!c->has_session) {
+        new_session_id(c->session);
+        c->has_session = true;
+        c->cam = cam;
+    }
+}
+
+/* SETUP of a track over UDP unicast: a server port pair connected to the client's ports. */
+static void setup_udp(cs_server *srv, cs_client *c, const cs_rtsp_request *req, int cam, int track,
+                      const cs_transport *t)
+{
+    struct sockaddr_storage local, peer;
+    cs_udp u;
+    int rc = cs_client_addrs(c, &local, &peer);
+    if (rc == 0)
+        rc = cs_udp_open(&u, &local, &peer, t->client_port_rtp, t->client_port_rtcp,
+                         &srv->next_udp_port);
+    if (rc < 0) {
+        fprintf(stderr, "horus-camsim: client %s: no UDP port pair: %s\n", c->peer,
+                horus_strerror(rc));
+        reply_status(srv, c, req, 500, "Internal Server Error");
+        return;
+    }
+    session_start(c, cam);
+    cs_udp_close(&c->udp[track]);
+    c->udp[track] = u;
+    c->is_udp[track] = true;
+    c->is_setup[track] = true;
+    reply r;
+    reply_start(&r, c, req->cseq, 200, "OK");
+    reply_add(&r,
+              "Transport: RTP/AVP;unicast;client_port=%d-%d;server_port=%d-%d;ssrc=%08X;"
+              "mode=\"PLAY\"\r\n",
+              t->client_port_rtp, t->client_port_rtcp, u.server_port, u.server_port + 1,
+              (unsigned)srv->rtp[track].ssrc);
+    reply_send(srv, c, &r, NULL);
+}
+
 static void on_setup(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
 {
     int cam, track;
@@ -178,20 +221,22 @@ static void on_setup(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
         reply_status(srv, c, req, 400, "Bad Request");
         return;
     }
-    if (!t.is_tcp) {
+    if (!t.is_tcp && !t.is_udp) {
         reply_status(srv, c, req, 461, "Unsupported Transport");
+        return;
+    }
+    if (t.is_udp) {
+        setup_udp(srv, c, req, cam, track, &t);
         return;
     }
     if (!t.has_interleaved) {
         t.channel_rtp = 2 * track;
         t.channel_rtcp = 2 * track + 1;
     }
-    if (!c->has_session) {
-        new_session_id(c->session);
-        c->has_session = true;
-        c->cam = cam;
-    }
+    session_start(c, cam);
     c->is_setup[track] = true;
+    c->is_udp[track] = false;
+    cs_udp_close(&c->udp[track]);
     c->channel[track] = (uint8_t)t.channel_rtp;
     c->channel_rtcp[track] = (uint8_t)t.channel_rtcp;
     reply r;
@@ -204,7 +249,7 @@ static void on_setup(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
 /* Adds RTP-Info: the first packet of each set-up track in the cached GOP. */
 static void add_rtp_info(cs_server *srv, cs_client *c, const cs_rtsp_request *req, reply *r)
 {
-    if (srv->is_gop_full || srv->gop_len == 0)
+    if (srv->is_gop_full || srv->gop_len == 0 || c->is_udp[CS_TRACK_VIDEO])
         return; /* the client waits for the next keyframe; its first packet is unknown */
     cs_span base = req->uri;
     while (base.len > 0 && base.p[base.len - 1] == '/')

@@ -232,6 +232,64 @@ static int parse_channels(cs_span v, cs_transport *t)
     return 0;
 }
 
+/* Parses client_port=a[-b] (b defaults to a + 1). */
+static int parse_client_ports(cs_span v, cs_transport *t)
+{
+    cs_span a = v;
+    cs_span b = {NULL, 0};
+    const char *dash = memchr(v.p, '-', v.len);
+    if (dash) {
+        a = (cs_span){v.p, (size_t)(dash - v.p)};
+        b = (cs_span){dash + 1, v.len - a.len - 1};
+    }
+    long lo, hi;
+    if (span_to_long(span_trim(a), &lo) < 0 || lo < 1 || lo > 65535)
+        return HORUS_EPARSE;
+    hi = lo + 1;
+    if (b.p && (span_to_long(span_trim(b), &hi) < 0 || hi < 1 || hi > 65535))
+        return HORUS_EPARSE;
+    if (hi > 65535)
+        return HORUS_EPARSE;
+    t->client_port_rtp = (int)lo;
+    t->client_port_rtcp = (int)hi;
+    return 0;
+}
+
+/* Parses the parameters of one spec. Returns 1 when it is servable, 0 when not, or HORUS_EPARSE. */
+static int parse_spec(cs_span proto, cs_span params, cs_transport *t)
+{
+    bool is_tcp = span_ieq(proto, "RTP/AVP/TCP");
+    if (!is_tcp && !span_ieq(proto, "RTP/AVP") && !span_ieq(proto, "RTP/AVP/UDP"))
+        return 0;
+    memset(t, 0, sizeof(*t));
+    bool is_multicast = false;
+    bool has_ports = false;
+    cs_span param;
+    while (span_split(&params, ';', &param)) {
+        param = span_trim(param);
+        if (is_tcp && span_istarts(param, "interleaved=")) {
+            cs_span v = {param.p + 12, param.len - 12};
+            if (parse_channels(v, t) < 0)
+                return HORUS_EPARSE;
+        } else if (!is_tcp && span_istarts(param, "client_port=")) {
+            cs_span v = {param.p + 12, param.len - 12};
+            if (parse_client_ports(v, t) < 0)
+                return HORUS_EPARSE;
+            has_ports = true;
+        } else if (span_ieq(param, "multicast")) {
+            is_multicast = true;
+        }
+    }
+    if (is_tcp) {
+        t->is_tcp = true;
+        return 1;
+    }
+    if (is_multicast || !has_ports)
+        return 0;
+    t->is_udp = true;
+    return 1;
+}
+
 int cs_transport_parse(cs_span value, cs_transport *out)
 {
     memset(out, 0, sizeof(*out));
@@ -242,21 +300,14 @@ int cs_transport_parse(cs_span value, cs_transport *out)
         cs_span proto;
         if (!span_split(&params, ';', &proto))
             continue;
-        proto = span_trim(proto);
-        if (!span_ieq(proto, "RTP/AVP/TCP"))
-            continue;
-        cs_transport t = {.is_tcp = true};
-        cs_span param;
-        while (span_split(&params, ';', &param)) {
-            param = span_trim(param);
-            if (span_istarts(param, "interleaved=")) {
-                cs_span v = {param.p + 12, param.len - 12};
-                if (parse_channels(v, &t) < 0)
-                    return HORUS_EPARSE;
-            }
+        cs_transport t;
+        int rc = parse_spec(span_trim(proto), params, &t);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            *out = t;
+            return 0;
         }
-        *out = t;
-        return 0;
     }
     return 0;
 }

@@ -56,16 +56,21 @@ bool cs_span_eq(cs_span s, const char *lit);
 size_t cs_rtsp_interleaved_len(const char *buf, size_t len);
 
 typedef struct cs_transport {
-    bool is_tcp; /* some offered spec is RTP/AVP/TCP */
-    bool has_interleaved; /* that spec names channels */
+    bool is_tcp; /* the chosen spec is RTP/AVP/TCP */
+    bool is_udp; /* the chosen spec is RTP/AVP[/UDP];unicast with client_port */
+    bool has_interleaved; /* TCP: that spec names channels */
     int channel_rtp;
     int channel_rtcp;
+    int client_port_rtp; /* UDP: 1..65535 */
+    int client_port_rtcp;
 } cs_transport;
 
 /*
  * Parses a Transport header value, which may offer several specs separated
- * by commas; the first TCP one wins. Returns 0 (is_tcp false means only
- * UDP or multicast were offered) or HORUS_EPARSE.
+ * by commas in the client's order of preference; the first one the
+ * simulator serves wins: RTP/AVP/TCP, or unicast RTP/AVP (or RTP/AVP/UDP)
+ * with a client_port. Returns 0 (neither flag set means nothing servable
+ * was offered, e.g. only multicast) or HORUS_EPARSE.
  */
 int cs_transport_parse(cs_span value, cs_transport *out);
 

@@ -16,6 +16,9 @@
  * media until the next video keyframe, like a camera dropping a UDP
  * receiver. Memory stays bounded because queues only hold references.
  *
+ * UDP tracks (udp.c) take the same frames but skip the queue: they are sent
+ * at once with one sendmmsg and dropped when the socket refuses them.
+ *
  * Faults (--fault): refuse accepts each connection and resets it (RST)
  * at once; drop closes each connection N s after it was accepted; stall
  * stops media to a client N s after its PLAY and keeps answering requests
@@ -148,7 +151,11 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
     if (c->is_stalled)
         return;
     if (frame->kind == CS_FRAME_RTCP) {
-        if (!c->is_waiting_key)
+        if (c->is_waiting_key)
+            return; /* a report before the first packet it describes confuses receivers */
+        if (c->is_udp[frame->track])
+            cs_udp_send(&c->udp[frame->track], frame);
+        else
             client_enqueue(c, frame);
         return;
     }
@@ -158,6 +165,16 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
         if (!is_start)
             return;
         c->is_waiting_key = false;
+    }
+    if (c->is_udp[frame->track]) {
+        unsigned dropped = cs_udp_send(&c->udp[frame->track], frame);
+        if (dropped > 0) {
+            /* A hole in the picture: resume cleanly at the next keyframe. */
+            srv->total_drops += dropped;
+            c->dropped_frames++;
+            c->is_waiting_key = true;
+        }
+        return;
     }
     if (c->q_bytes + frame->size > backlog_limit(srv) || c->q_len >= QUEUE_MAX_FRAMES) {
         uint64_t before = c->dropped_frames;
@@ -227,8 +244,18 @@ static int client_flush(cs_server *srv, cs_client *c)
 
 static void client_close(cs_server *srv, cs_client *c, const char *why)
 {
-    fprintf(stderr, "horus-camsim: client %s closed (%s): sent %llu bytes, dropped %llu frames\n",
+    uint64_t udp_sent = 0, udp_dropped = 0;
+    for (int t = 0; t < CS_TRACK_COUNT; t++) {
+        udp_sent += c->udp[t].sent_packets;
+        udp_dropped += c->udp[t].dropped_packets;
+        cs_udp_close(&c->udp[t]);
+    }
+    fprintf(stderr, "horus-camsim: client %s closed (%s): sent %llu bytes, dropped %llu frames",
             c->peer, why, (unsigned long long)c->sent_bytes, (unsigned long long)c->dropped_frames);
+    if (c->is_udp[CS_TRACK_VIDEO] || c->is_udp[CS_TRACK_AUDIO])
+        fprintf(stderr, ", UDP %llu packets sent, %llu dropped", (unsigned long long)udp_sent,
+                (unsigned long long)udp_dropped);
+    fputc('\n', stderr);
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     for (uint32_t i = 0; i < c->q_len; i++)
@@ -262,7 +289,8 @@ void cs_client_play(cs_server *srv, cs_client *c)
     c->is_playing = true;
     c->play_ns = now;
     c->is_waiting_key = true;
-    if (srv->is_gop_full)
+    /* UDP joins at the next keyframe: a burst of a whole GOP would overrun the receive buffer. */
+    if (srv->is_gop_full || c->is_udp[CS_TRACK_VIDEO])
         return;
     for (size_t i = 0; i < srv->gop_len; i++)
         client_offer(srv, c, srv->gop[i], now);
@@ -298,6 +326,8 @@ static void client_accept(cs_server *srv, int fd, const struct sockaddr_storage 
     for (int t = 0; t < CS_TRACK_COUNT; t++) {
         c->channel[t] = (uint8_t)(2 * t);
         c->channel_rtcp[t] = (uint8_t)(2 * t + 1);
+        c->udp[t].rtp_fd = -1;
+        c->udp[t].rtcp_fd = -1;
     }
     c->next = srv->clients;
     if (srv->clients)
@@ -452,8 +482,27 @@ static void on_au(void *ud, const cs_au *au, int64_t pts)
     cs_frame_unref(frame);
 }
 
+int cs_client_addrs(const cs_client *c, struct sockaddr_storage *local,
+                    struct sockaddr_storage *peer)
+{
+    socklen_t len = sizeof(*local);
+    if (getsockname(c->fd, (struct sockaddr *)local, &len) < 0)
+        return -errno;
+    len = sizeof(*peer);
+    if (getpeername(c->fd, (struct sockaddr *)peer, &len) < 0)
+        return -errno;
+    return 0;
+}
+
 static void send_reports(cs_server *srv, int64_t now_ns)
 {
+    /* What UDP clients send back (receiver reports) is read here and ignored. */
+    for (cs_client *c = srv->clients; c; c = c->next) {
+        for (int t = 0; t < CS_TRACK_COUNT; t++) {
+            if (c->is_udp[t])
+                cs_udp_drain(&c->udp[t]);
+        }
+    }
     int64_t wall = cs_wall_ns();
     for (int t = 0; t < CS_TRACK_COUNT; t++) {
         cs_frame *sr = cs_rtp_sender_report(&srv->rtp[t], now_ns, wall);
@@ -543,6 +592,7 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
     cs_rtp_init(&srv->rtp[CS_TRACK_AUDIO], CS_TRACK_AUDIO, info->codec,
                 info->has_audio ? info->audio_rate_hz : CS_AUDIO_RATE_HZ);
     srv->sdp = cs_sdp_new(info);
+    srv->next_udp_port = 20000 + 2 * (int)((uint64_t)cs_now_ns() % 20000);
     int rc = 0;
     if (opt->auth_user)
         rc = cs_auth_init(&srv->auth, opt->auth_user, opt->auth_pass);

@@ -12,6 +12,7 @@
 #include "rtsp_parse.h"
 #include "server.h"
 #include "source.h"
+#include "udp.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,13 +32,15 @@ struct cs_client {
     size_t in_len;
     size_t skip_len;
 
-    /* Session: one per connection (TCP interleaved only). */
+    /* Session: one per connection; each track goes interleaved or over UDP. */
     bool has_session;
     char session[17];
     int cam;
     bool is_setup[CS_TRACK_COUNT];
     uint8_t channel[CS_TRACK_COUNT]; /* RTP channel; RTCP goes on channel_rtcp */
     uint8_t channel_rtcp[CS_TRACK_COUNT];
+    bool is_udp[CS_TRACK_COUNT]; /* track sent over udp[track], not queued */
+    cs_udp udp[CS_TRACK_COUNT]; /* fds -1 unless is_udp */
     bool is_playing;
     bool is_stalled; /* stall fault reached: no more media, requests still answered */
     bool is_waiting_key; /* skipping media until the next video keyframe */
@@ -55,6 +58,10 @@ struct cs_client {
     uint64_t sent_bytes;
     uint64_t dropped_frames;
 };
+
+/* The local and peer addresses of c's RTSP connection, for UDP sockets. */
+int cs_client_addrs(const cs_client *c, struct sockaddr_storage *local,
+                    struct sockaddr_storage *peer);
 
 struct cs_server {
     const cs_options *opt; /* borrowed */
@@ -78,6 +85,7 @@ struct cs_server {
     bool is_gop_full; /* cache overflowed: new clients wait for the next keyframe */
 
     uint64_t total_drops;
+    int next_udp_port; /* next even server port to try for a UDP track */
 };
 
 /* Queues an RTSP reply for c (copied). */

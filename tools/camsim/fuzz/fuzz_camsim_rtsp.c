@@ -27,6 +27,11 @@ static void check_request(const cs_rtsp_request *req)
         if (t.channel_rtp < 0 || t.channel_rtp > 255 || t.channel_rtcp < 0 || t.channel_rtcp > 255)
             abort();
     }
+    if (v.p && cs_transport_parse(v, &t) == 0 && t.is_udp) {
+        if (t.is_tcp || t.client_port_rtp < 1 || t.client_port_rtp > 65535 ||
+            t.client_port_rtcp < 1 || t.client_port_rtcp > 65535)
+            abort();
+    }
     cs_digest d;
     v = cs_rtsp_request_header(req, "Authorization");
     if (v.p && cs_digest_parse(v, &d) == 0) {

@@ -1,0 +1,160 @@
+/*
+ * DESIGN: a UDP track reuses the frames the TCP path builds. A cs_frame
+ * holds the packets of one access unit back to back, each behind its 4-byte
+ * interleaved header; sending it over UDP is one sendmmsg whose datagrams
+ * point past those headers into the shared buffer, so UDP clients add no
+ * copy and no per-client packetising. The sockets are connect()ed to the
+ * client's ports, so each datagram needs no address and an ICMP "port
+ * unreachable" shows up as ECONNREFUSED, which we count as a drop. A UDP
+ * send never waits: what the socket refuses is dropped, the way a camera
+ * drops packets it cannot push out. Thread: server only.
+ */
+#include "udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define INTERLEAVED_BYTES 4
+#define PORT_MIN 20000
+#define PORT_MAX 60000 /* exclusive; pairs are (even, even + 1) */
+#define BIND_TRIES 256
+#define BATCH 64
+
+static void set_port(struct sockaddr_storage *a, int port)
+{
+    if (a->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
+}
+
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* Returns a socket bound to local:port, or -errno. */
+static int bind_port(const struct sockaddr_storage *local, int port)
+{
+    int fd = socket(local->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_storage a = *local;
+    set_port(&a, port);
+    if (bind(fd, (struct sockaddr *)&a, addr_len(&a)) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static int connect_port(int fd, const struct sockaddr_storage *peer, int port)
+{
+    struct sockaddr_storage a = *peer;
+    set_port(&a, port);
+    return connect(fd, (struct sockaddr *)&a, addr_len(&a)) < 0 ? -errno : 0;
+}
+
+int cs_udp_open(cs_udp *u, const struct sockaddr_storage *local,
+                const struct sockaddr_storage *peer, int rtp_port, int rtcp_port, int *next_port)
+{
+    memset(u, 0, sizeof(*u));
+    u->rtp_fd = -1;
+    u->rtcp_fd = -1;
+    int rc = -EADDRINUSE;
+    for (int i = 0; i < BIND_TRIES; i++) {
+        int port = *next_port;
+        *next_port = port + 2 >= PORT_MAX ? PORT_MIN : port + 2;
+        int a = bind_port(local, port);
+        if (a < 0) {
+            rc = a;
+            if (a != -EADDRINUSE)
+                return rc;
+            continue;
+        }
+        int b = bind_port(local, port + 1);
+        if (b < 0) {
+            close(a);
+            rc = b;
+            if (b != -EADDRINUSE)
+                return rc;
+            continue;
+        }
+        u->rtp_fd = a;
+        u->rtcp_fd = b;
+        u->server_port = port;
+        rc = connect_port(a, peer, rtp_port);
+        if (rc == 0)
+            rc = connect_port(b, peer, rtcp_port);
+        if (rc < 0)
+            cs_udp_close(u);
+        return rc;
+    }
+    return rc;
+}
+
+void cs_udp_close(cs_udp *u)
+{
+    if (u->rtp_fd >= 0)
+        close(u->rtp_fd);
+    if (u->rtcp_fd >= 0)
+        close(u->rtcp_fd);
+    u->rtp_fd = -1;
+    u->rtcp_fd = -1;
+}
+
+unsigned cs_udp_send(cs_udp *u, const cs_frame *frame)
+{
+    int fd = frame->kind == CS_FRAME_RTCP ? u->rtcp_fd : u->rtp_fd;
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH];
+    unsigned dropped = 0;
+    size_t pos = 0;
+    while (pos + INTERLEAVED_BYTES <= frame->size) {
+        unsigned n = 0;
+        while (n < BATCH && pos + INTERLEAVED_BYTES <= frame->size) {
+            const uint8_t *h = frame->data + pos;
+            size_t len = ((size_t)h[2] << 8) | h[3];
+            iov[n].iov_base = (void *)(h + INTERLEAVED_BYTES);
+            iov[n].iov_len = len;
+            memset(&msgs[n], 0, sizeof(msgs[n]));
+            msgs[n].msg_hdr.msg_iov = &iov[n];
+            msgs[n].msg_hdr.msg_iovlen = 1;
+            pos += INTERLEAVED_BYTES + len;
+            n++;
+        }
+        unsigned done = 0;
+        while (done < n) {
+            int sent = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (sent < 0 && errno == EINTR)
+                continue;
+            if (sent <= 0) {
+                /* EAGAIN (socket buffer full) or an ICMP error: drop the rest of the batch. */
+                dropped += n - done;
+                break;
+            }
+            done += (unsigned)sent;
+            u->sent_packets += (uint64_t)sent;
+        }
+    }
+    u->dropped_packets += dropped;
+    return dropped;
+}
+
+void cs_udp_drain(cs_udp *u)
+{
+    uint8_t buf[2048];
+    int fds[2] = {u->rtp_fd, u->rtcp_fd};
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] < 0)
+            continue;
+        for (int n = 0; n < 64; n++) {
+            if (recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno != EINTR)
+                break;
+        }
+    }
+}

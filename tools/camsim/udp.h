@@ -1,0 +1,46 @@
+/*
+ * RTP over UDP unicast for horus-camsim: one server port pair per set-up
+ * track, and a zero-copy send of a shared cs_frame as datagrams.
+ */
+#ifndef HORUS_CAMSIM_UDP_H
+#define HORUS_CAMSIM_UDP_H
+
+#include "rtp.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* The sockets of one track sent over UDP. fd -1 when closed. */
+typedef struct cs_udp {
+    int rtp_fd; /* bound to server_port, connected to the client's RTP port */
+    int rtcp_fd; /* bound to server_port + 1, connected to the client's RTCP port */
+    int server_port;
+    uint64_t sent_packets;
+    uint64_t dropped_packets; /* EAGAIN or a send error: never retried */
+} cs_udp;
+
+/*
+ * Opens a server port pair on the address of local (the RTSP connection's
+ * own address) and connects it to the host of peer at client ports rtp_port
+ * and rtcp_port. *next_port is the server's rotating candidate (an even
+ * number), advanced past what was taken. Both sockets are non-blocking.
+ * Returns 0, or -errno when no pair could be bound.
+ */
+int cs_udp_open(cs_udp *u, const struct sockaddr_storage *local,
+                const struct sockaddr_storage *peer, int rtp_port, int rtcp_port, int *next_port);
+
+/* Closes both sockets. Safe on a closed or zeroed-and-closed cs_udp. */
+void cs_udp_close(cs_udp *u);
+
+/*
+ * Sends every packet of frame (RTP on rtp_fd, a sender report on rtcp_fd),
+ * stripping the 4-byte interleaved headers; the datagrams point into the
+ * shared frame, nothing is copied. Never blocks: packets the socket does not
+ * take are dropped and counted. Returns the number of packets dropped.
+ */
+unsigned cs_udp_send(cs_udp *u, const cs_frame *frame);
+
+/* Reads and discards what the client sent (RTCP receiver reports, NAT punches). */
+void cs_udp_drain(cs_udp *u);
+
+#endif
