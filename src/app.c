@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "crash.h"
 #include "err.h"
+#include "fs.h"
 #include "http.h"
 #include "log.h"
 #include "mem.h"
@@ -64,27 +65,9 @@ static const struct horus_config *snap_config(cfg_snapshot *s)
     return cfg_snapshot_data(s);
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-            return -errno;
-        *p = saved;
-        if (!saved)
-            return 0;
-    }
-}
-
 int app_data_lock(const char *data_dir, int *fd_out, char *why, size_t size)
 {
-    int rc = mkdir_p(data_dir);
+    int rc = fs_mkdirs(data_dir, NULL);
     if (rc < 0) {
         snprintf(why, size, "create data directory '%s': %s", data_dir, horus_strerror(rc));
         return rc;

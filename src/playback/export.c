@@ -25,6 +25,7 @@
 #include "export_int.h"
 
 #include "err.h"
+#include "fs.h"
 #include "log.h"
 #include "mem.h"
 #include "thread.h"
@@ -148,16 +149,6 @@ static void job_progress(void *arg, double progress)
     pthread_mutex_unlock(&rc->ex->lock);
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
 /* Runs one job to its end state (in j->row). Thread: pb-export-N, without the lock. */
 static void run_job(pb_exporter *ex, struct job *j)
 {
@@ -206,7 +197,7 @@ static void run_job(pb_exporter *ex, struct job *j)
         snprintf(r.error, sizeof(r.error), "rename '%.200s': %s", part, strerror(errno));
     }
     if (rc == 0)
-        fsync_dir(ex->dir);
+        fs_fsync_dir(ex->dir);
     else
         remove_files(ex, j->row.id);
     double seconds = (double)(clock_monotonic_ns(ex->clock) - t0) / 1e9;
@@ -337,11 +328,6 @@ static void *worker_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static int mkdir_one(const char *path)
-{
-    return mkdir(path, 0750) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 int pb_exporter_new(const struct pb_exporter_options *opt, pb_exporter **out)
 {
     pb_exporter *ex = horus_calloc(1, sizeof(*ex));
@@ -357,7 +343,7 @@ int pb_exporter_new(const struct pb_exporter_options *opt, pb_exporter **out)
     pthread_cond_init(&ex->work_cond, &ca);
     pthread_cond_init(&ex->done_cond, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = mkdir_one(ex->dir);
+    int rc = fs_mkdirs(ex->dir, NULL);
     if (rc < 0) {
         log_error_kv(LOG_KV({"path", ex->dir}), "create exports directory: %s", horus_strerror(rc));
         pb_exporter_free(ex);

@@ -44,6 +44,7 @@
 #include "err.h"
 #include "media_part.h"
 #include "fmp4_int.h"
+#include "fs.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -144,41 +145,6 @@ const char *rec_segment_path(const rec_segment *seg)
     return seg->tmp_path;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-/* mkdir -p; *created tells whether the last component was new. */
-static int make_dirs(const char *path, bool *created)
-{
-    char *p = horus_strdup(path);
-    int rc = 0;
-    *created = false;
-    for (char *s = p + 1;; s++) {
-        bool end = *s == '\0';
-        if (*s != '/' && !end)
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0750) == 0) {
-            *created = end;
-        } else if (errno != EEXIST) {
-            rc = -errno;
-            break;
-        }
-        if (end)
-            break;
-        *s = '/';
-    }
-    free(p);
-    return rc;
-}
-
 /* Writes iov fully at offset, continuing after short writes. */
 static int write_all(int fd, struct iovec *iov, int n, uint64_t offset)
 {
@@ -214,11 +180,11 @@ static int pick_names(rec_segment *seg, const char *dir, int64_t start_wall_us)
     seg->dir_path =
         horus_asprintf("%s/%04d-%02d-%02d", dir, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     bool created;
-    int rc = make_dirs(seg->dir_path, &created);
+    int rc = fs_mkdirs(seg->dir_path, &created);
     if (rc < 0)
         return rc;
     if (created) {
-        rc = fsync_dir(dir);
+        rc = fs_fsync_dir(dir);
         if (rc < 0)
             return rc;
     }
@@ -561,7 +527,7 @@ int rec_segment_close(rec_segment *seg, struct rec_segment_info *info)
     if (err == 0 && rename(seg->tmp_path, seg->final_path) < 0)
         err = -errno;
     if (err == 0)
-        err = fsync_dir(seg->dir_path);
+        err = fs_fsync_dir(seg->dir_path);
     if (err < 0 && access(seg->final_path, F_OK) < 0) {
         /* Still named .part: recovery at the next start finishes the job. */
         segment_free(seg);
@@ -680,7 +646,7 @@ int rec_segment_recover(const char *part_path, struct rec_segment_info *info)
     if (rc == 0 && rename(part_path, final) < 0)
         rc = -errno;
     if (rc == 0)
-        rc = fsync_dir(dir);
+        rc = fs_fsync_dir(dir);
     if (rc < 0)
         goto out;
     info->path = final;

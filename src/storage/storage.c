@@ -16,6 +16,7 @@
 #include "storage_int.h"
 
 #include "err.h"
+#include "fs.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -45,22 +46,6 @@ struct sto_db {
     size_t nreaders;
     bool is_closing;
 };
-
-static int mkdir_parents(const char *file_path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof(buf), "%s", file_path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    return 0;
-}
 
 /* Chooses the backend and target for url. Returns 0 or HORUS_ECONFIG with *errmsg. */
 static int resolve_url(const char *url, const char *data_dir, const struct sto_backend **be,
@@ -160,7 +145,7 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
     if (rc < 0)
         goto fail;
     if (db->be == &sto_sqlite_backend) {
-        rc = mkdir_parents(db->target);
+        rc = fs_mkdirs_for(db->target);
         if (rc < 0) {
             *errmsg =
                 horus_asprintf("create directory for '%s': %s", db->target, horus_strerror(rc));

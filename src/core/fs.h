@@ -1,0 +1,24 @@
+/*
+ * File-system helpers every module that makes durable files needs: create a
+ * directory path, and fsync a directory so that a create or rename in it
+ * survives power loss (docs/design/0003-recording-files.md). One copy here
+ * instead of one per module. Thread: any.
+ */
+#ifndef HORUS_FS_H
+#define HORUS_FS_H
+
+#include <stdbool.h>
+
+/*
+ * mkdir -p with mode 0750. *created (may be NULL) tells whether the last
+ * component was made now. Returns 0 or -errno (-ENAMETOOLONG past PATH_MAX).
+ */
+int fs_mkdirs(const char *path, bool *created);
+
+/* Like fs_mkdirs for the directory part of file_path ("a/b/c.db" makes a/b). */
+int fs_mkdirs_for(const char *file_path);
+
+/* fsync(2) of the directory dir. Returns 0 or -errno. */
+int fs_fsync_dir(const char *dir);
+
+#endif
