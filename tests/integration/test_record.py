@@ -91,6 +91,9 @@ def test_kill_9_loses_at_most_a_second_and_restart_recovers_the_segment(camsim_f
     h = horus_factory(yaml)
     wait_until(lambda: list(h.data.rglob("*.mp4.part")), 15, "an open segment")
     time.sleep(4)
+    # Frames the daemon had received just before it died: all but the part in progress
+    # (~200 ms) must be in the recovered file, however slowly the machine ran meanwhile.
+    received = metric(h, 'horus_ingest_frames_total{camera="cam",stream="main"}')
     killed_at_us = time.time() * 1e6
     os.killpg(h.proc.popen.pid, signal.SIGKILL)
     h.proc.popen.wait()
@@ -102,9 +105,11 @@ def test_kill_9_loses_at_most_a_second_and_restart_recovers_the_segment(camsim_f
     recs = rows(h)  # h2 ran on h's data directory
     first = recs[0]
     (video,) = probe(h.data / first["path"])
-    assert int(video["nb_read_packets"]) >= 4 * 25
+    assert received >= 50, received
+    assert int(video["nb_read_packets"]) >= received - 25, (video, received)
     lost_s = (killed_at_us - first["end_us"]) / 1e6
-    print(f"kill -9 lost {lost_s:.3f} s of video")
+    print(f"kill -9 lost {lost_s:.3f} s of video by the index's clock; frames received "
+          f"{received:.0f}, recovered {video['nb_read_packets']}")
     assert lost_s <= 1.0, f"lost {lost_s:.3f} s of video on kill -9"
 
 
