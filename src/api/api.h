@@ -86,7 +86,7 @@ struct api_context {
     pb_snapshots *snapshots; /* borrowed; NULL: the snapshot route answers 503 */
     /*
      * Gives a new reference to the latest video keyframe of camera/stream
-     * (src/app_snapshot.c asks the recorder). Returns 0, -ENOENT when that
+     * (src/daemon/app_snapshot.c asks the recorder). Returns 0, -ENOENT when that
      * stream is not ingested, -EAGAIN when no keyframe arrived yet. NULL
      * until main sets it. Thread: any; must not block.
      */

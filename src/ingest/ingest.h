@@ -2,7 +2,7 @@
  * Ingest: camera sessions turned into media_packets.
  *
  * One ing_stream is one camera stream (a camera's "main" or "sub") that
- * connects, reads, converts packets to the core/media.h contract
+ * connects, reads, converts packets to the media/media.h contract
  * (length-prefixed NAL units, avcC/hvcC or AudioSpecificConfig extradata,
  * 64-bit monotonic timeline mapped to UTC) and pushes them into one
  * media_sink. Failures go through a per-stream circuit breaker

@@ -1,6 +1,6 @@
 /*
  * DESIGN: RTP payloads to access units, written straight into the
- * media_packet the sink will get (core/media.h layout: 4-byte big-endian
+ * media_packet the sink will get (media/media.h layout: 4-byte big-endian
  * length-prefixed NAL units, or one raw AAC frame). Each payload byte is
  * copied exactly once, from the receive buffer into the packet; there is
  * no per-NAL allocation.

@@ -6,7 +6,7 @@
  * rtsp_msg.c (URLs, RTSP responses and their headers, authentication),
  * rtsp_sdp.c (session descriptions), rtsp_rtp.c (interleaved framing, RTP,
  * RTCP sender reports), rtsp_depack.c (RTP payloads -> access units in the
- * core/media.h layout) and rtsp_conn.c (the RTSP session state machine fed
+ * media/media.h layout) and rtsp_conn.c (the RTSP session state machine fed
  * with bytes). Then the I/O: rtsp_loop.c (the ing-rtsp-N epoll threads)
  * and rtsp_stream.c (an ing_stream driven by a loop).
  *

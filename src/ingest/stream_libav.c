@@ -12,7 +12,7 @@
  * reading (our stall watchdog; libav's own socket timeout is set too but
  * not relied on).
  *
- * Packets are converted in place into the core/media.h contract: Annex B
+ * Packets are converted in place into the media/media.h contract: Annex B
  * becomes 4-byte length-prefixed NAL units, in-band parameter sets equal to
  * the stream's are dropped (new ones make a new media_stream, new epoch),
  * AUDs are dropped, and nothing is delivered before the session's first

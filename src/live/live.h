@@ -8,7 +8,7 @@
  * thread publishes parts through each stream's media_part_sink; HTTP
  * threads render playlists and serve init segments, parts and whole
  * segments by reference; blocking playlist reloads are deferred requests
- * (core/http.h) that a "live" thread answers when the part they wait for
+ * (http/http.h) that a "live" thread answers when the part they wait for
  * is published.
  *
  * URIs inside a media playlist are relative to

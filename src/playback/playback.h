@@ -2,7 +2,7 @@
  * Playback: what users do with recorded (and the latest) video, without
  * transcoding it: a timeline of spans and gaps, HLS playlists over the
  * recorded files (whose bytes the API serves straight from disk with
- * core/http_file.c), exports of a range to one MP4 file, and JPEG
+ * http/http_file.c), exports of a range to one MP4 file, and JPEG
  * snapshots of the latest keyframe or of any recorded instant.
  *
  * The module reads index rows through storage and segment files from

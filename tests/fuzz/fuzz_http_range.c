@@ -1,5 +1,5 @@
 /*
- * libFuzzer driver for the HTTP header parsers in src/core/http_range.c:
+ * libFuzzer driver for the HTTP header parsers in src/http/http_range.c:
  * the first 8 bytes of the input pick a representation size, the rest is a
  * header value given to http_range_parse, http_etag_list_match (both
  * comparisons) and http_date_parse. Checks the invariants callers rely

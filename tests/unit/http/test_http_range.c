@@ -1,5 +1,5 @@
 /*
- * Tests for src/core/http_range.c: the Range header parser and its policy
+ * Tests for src/http/http_range.c: the Range header parser and its policy
  * (one range 206, several ignored, malformed refused, past the end 416),
  * entity-tag list comparison for If-None-Match and If-Range, and
  * IMF-fixdate formatting and parsing.

@@ -1,5 +1,5 @@
 /*
- * Tests for src/core/clock_parse.c: RFC 3339 and Unix-millisecond inputs,
+ * Tests for src/base/clock_parse.c: RFC 3339 and Unix-millisecond inputs,
  * offsets, fractions, calendar bounds, and what is refused.
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * Tests for src/core/cfg.c (with cfg_yaml.c and cfg_json.c): positions, key
+ * Tests for src/cfg/cfg.c (with cfg_yaml.c and cfg_json.c): positions, key
  * paths, structure errors, references, secrets, masking, the holder, and the
  * restart diff. Scalar syntax has its own file, test_cfg_value.c. Each test
  * ends with no snapshot alive.

@@ -1,5 +1,5 @@
 /*
- * Tests for src/core/http_file.c and http_cors.c on a real server over
+ * Tests for src/http/http_file.c and http_cors.c on a real server over
  * loopback: whole files, byte ranges with exact bytes, 416 for ranges
  * past the end and malformed ones, conditional requests (If-None-Match,
  * If-Modified-Since, If-Range), HEAD, a client that disconnects in the

@@ -1,5 +1,5 @@
 /*
- * Private to src/core/http*.c: the hooks between the server (http.c),
+ * Private to src/http/http*.c: the hooks between the server (http.c),
  * deferred replies (http_defer.c), file serving (http_file.c) and CORS
  * (http_cors.c), without exposing libmicrohttpd in http.h. Nothing
  * outside core includes this.

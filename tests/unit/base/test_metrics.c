@@ -1,4 +1,4 @@
-/* Tests for src/core/metrics.c: exposition text, labels, histograms, removal. */
+/* Tests for src/base/metrics.c: exposition text, labels, histograms, removal. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Tests for src/core/media.c: refcounts and parameter comparison. */
+/* Tests for src/media/media.c: refcounts and parameter comparison. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

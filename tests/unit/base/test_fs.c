@@ -1,4 +1,4 @@
-/* Tests for src/core/fs.c: directory paths made once, and directory fsync. */
+/* Tests for src/base/fs.c: directory paths made once, and directory fsync. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

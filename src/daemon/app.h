@@ -1,7 +1,7 @@
 /*
  * The horus executable's wiring: the root configuration (every module's
- * section in one struct) and the `serve` lifecycle. Private to src/main.c,
- * src/app.c and src/app_config.c.
+ * section in one struct) and the `serve` lifecycle. Private to src/daemon/:
+ * main.c, app.c and the app_*.c files.
  */
 #ifndef HORUS_APP_H
 #define HORUS_APP_H

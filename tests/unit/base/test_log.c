@@ -1,4 +1,4 @@
-/* Tests for src/core/log.c: JSON and text lines, levels, masking, rotation. */
+/* Tests for src/base/log.c: JSON and text lines, levels, masking, rotation. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

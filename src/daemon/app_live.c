@@ -3,7 +3,7 @@
  * the `live:` section, and every recorded camera stream's rec_camera
  * publishes its parts into the hub's sink for (camera, stream): the
  * recorder and live never include each other, media crosses as
- * media_parts (core/media_part.h). A camera with recording off has no
+ * media_parts (media/media_part.h). A camera with recording off has no
  * live view (its ingest feeds a null sink); the playlist's 404 says so.
  *
  * Order: the hub is created before the camera supervisor attaches

@@ -1,5 +1,5 @@
 /*
- * Tests for src/core/cfg_value.c through the public loader: the syntax of
+ * Tests for src/cfg/cfg_value.c through the public loader: the syntax of
  * every scalar type, its bounds and their messages, defaults going through
  * the same parser, and the printed form of sizes and durations.
  */

@@ -1,4 +1,4 @@
-/* Tests for src/core/queue.c: bounds, drop-oldest, timeouts, close. */
+/* Tests for src/base/queue.c: bounds, drop-oldest, timeouts, close. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
