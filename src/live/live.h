@@ -66,9 +66,12 @@ void live_hub_free(live_hub *h);
 
 /*
  * Makes (camera, stream) live and returns the sink the recorder publishes
- * its parts to (rec_camera_set_part_sink). Borrowed: valid until
- * live_hub_free, also after live_hub_detach. camera and stream are copied.
- * Thread: any.
+ * its parts to (rec_camera_set_part_sink). Every attach starts a new
+ * generation and returns a new sink: parts published later through the
+ * sink of an earlier attach (a segment opened before a camera restart)
+ * are dropped, so they never reach the new attachment's viewers.
+ * Borrowed: valid until live_hub_free, also after live_hub_detach. camera
+ * and stream are copied. Thread: any.
  */
 media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *stream);
 

@@ -109,7 +109,7 @@ static int setup(void **state)
         .part_target_ms = 200, .segment_target_ms = 1000, .segments_kept = 3, .metrics = f->reg};
     assert_int_equal(live_hub_new(&o, &f->hub), 0);
     f->sink = live_hub_attach(f->hub, "cam1", "main");
-    f->s = (struct live_stream *)f->sink;
+    f->s = live_hub_find(f->hub, "cam1", "main");
     live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system()));
     fake_src_init(&f->src, 1, 'a');
     http_set_error_mapper(mapper);
@@ -429,7 +429,7 @@ static void test_detach_and_stop_answer_the_waiters(void **state)
     close(a);
     close(b);
 
-    live_hub_attach(f->hub, "cam1", "main");
+    f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->src.n = 0;
     fake_publish(&f->src, f->sink, 3);
     int c = client_connect(f->port);
