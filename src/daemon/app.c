@@ -321,7 +321,6 @@ static int start(struct app *a)
         goto out;
     }
     a->live = app_live_new(&c->live, a->metrics); /* live */
-    ing_config_apply(&c->ingest);
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
     cfg_snapshot *snap_now = cfg_holder_get(a->config);
     app_cameras_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
