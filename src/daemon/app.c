@@ -389,8 +389,10 @@ static void stop(struct app *a)
     app_playback_stop(&a->api); /* before the database closes: exports write their state */
     /* Ingest stops before the recorder closes and indexes the open segments. */
     app_cameras_free(a->cameras);
+    rec_recorder_stop(a->recorder);
     rec_recorder_free(a->recorder);
     app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
+    rec_retention_stop(a->retention);
     rec_retention_free(a->retention);
     sto_close(a->db); /* drains the index rows queued above */
     free(a->node_id);

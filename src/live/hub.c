@@ -591,27 +591,40 @@ int live_hub_new(const struct live_hub_options *opt, live_hub **out)
         for (size_t i = 0; i < 4; i++)
             h->m_blocking[i] = metrics_series_get(f_block, names[i]);
     }
-    int rc = horus_thread_start(&h->thread, "live", live_main, h);
-    if (rc < 0) {
-        live_hub_free(h);
-        return rc;
-    }
-    h->has_thread = true;
     *out = h;
     return 0;
+}
+
+int live_hub_start(live_hub *h)
+{
+    if (h->has_thread)
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    h->is_quitting = false;
+    pthread_mutex_unlock(&h->lock);
+    int rc = horus_thread_start(&h->thread, "live", live_main, h);
+    if (rc == 0)
+        h->has_thread = true;
+    return rc;
+}
+
+void live_hub_stop(live_hub *h)
+{
+    if (!h || !h->has_thread)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->is_quitting = true;
+    pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->thread, NULL);
+    h->has_thread = false;
 }
 
 void live_hub_free(live_hub *h)
 {
     if (!h)
         return;
-    if (h->has_thread) {
-        pthread_mutex_lock(&h->lock);
-        h->is_quitting = true;
-        pthread_cond_signal(&h->cond);
-        pthread_mutex_unlock(&h->lock);
-        pthread_join(h->thread, NULL);
-    }
+    live_hub_stop(h);
     for (size_t i = 0; i < LIVE_HASH_BUCKETS; i++) {
         struct live_camera *c = h->buckets[i];
         while (c) {

@@ -110,7 +110,7 @@ struct rec_recorder {
     char *volume;
     horus_queue *queue; /* of struct rec_msg */
     pthread_t thread;
-    bool is_started;
+    bool is_started, is_stopped; /* caller's thread only */
     pthread_mutex_t cameras_lock;
     rec_camera *cameras;
     metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
@@ -615,19 +615,28 @@ void rec_recorder_remove(rec_recorder *r, rec_camera *c)
         usleep(1000);
 }
 
+void rec_recorder_stop(rec_recorder *r)
+{
+    if (!r || r->is_stopped)
+        return;
+    r->is_stopped = true;
+    queue_close(r->queue); /* the thread drains what is queued, then ends */
+    if (r->is_started)
+        pthread_join(r->thread, NULL);
+    /* Close what is still open; the writer thread indexes the rows. */
+    for (rec_camera *c = r->cameras; c; c = c->next)
+        close_segment(r, c, "shutdown");
+}
+
 void rec_recorder_free(rec_recorder *r)
 {
     if (!r)
         return;
-    queue_close(r->queue);
-    if (r->is_started)
-        pthread_join(r->thread, NULL);
+    rec_recorder_stop(r);
     queue_free(r->queue, msg_free);
-    /* Close what is still open; the writer thread indexes the rows. */
     rec_camera *c = r->cameras;
     while (c) {
         rec_camera *next = c->next;
-        close_segment(r, c, "shutdown");
         camera_unref(c);
         c = next;
     }

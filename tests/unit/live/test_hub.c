@@ -33,6 +33,7 @@ static int setup_with(void **state, size_t max_bytes)
                                  .max_stream_bytes = max_bytes,
                                  .metrics = f->reg};
     assert_int_equal(live_hub_new(&o, &f->hub), 0);
+    assert_int_equal(live_hub_start(f->hub), 0);
     f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->s = live_hub_find(f->hub, "cam1", "main");
     assert_non_null(f->s);
@@ -50,6 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    live_hub_stop(f->hub);
     live_hub_free(f->hub);
     fake_src_release(&f->src);
     metrics_registry_free(f->reg);

@@ -108,6 +108,7 @@ static int setup(void **state)
     struct live_hub_options o = {
         .part_target_ms = 200, .segment_target_ms = 1000, .segments_kept = 3, .metrics = f->reg};
     assert_int_equal(live_hub_new(&o, &f->hub), 0);
+    assert_int_equal(live_hub_start(f->hub), 0);
     f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->s = live_hub_find(f->hub, "cam1", "main");
     live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system()));
@@ -134,6 +135,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     http_server_free(f->srv); /* stops first: waiters are answered and unparked */
+    live_hub_stop(f->hub);
     live_hub_free(f->hub);
     fake_src_release(&f->src);
     metrics_registry_free(f->reg);

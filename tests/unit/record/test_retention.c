@@ -263,6 +263,8 @@ static void test_the_thread_runs_a_pass_when_kicked(void **state)
     for (int i = 0; i < 500 && rows(f, "a") != 0; i++)
         usleep(10000); /* waits on a real thread; bounded to 5 s */
     assert_int_equal(rows(f, "a"), 0);
+    rec_retention_stop(r);
+    rec_retention_stop(r); /* a second stop is a no-op */
     rec_retention_free(r);
 }
 
