@@ -291,6 +291,8 @@ static int start(struct app *a)
     struct sto_open_options so = {
         .db = &c->database, .data_dir = a->data_dir, .metrics = a->metrics};
     rc = sto_open(&so, &a->db, &errmsg);
+    if (rc == 0 && (rc = sto_start(a->db)) < 0)
+        errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
     if (rc < 0) {
         log_error("open database: %s", errmsg ? errmsg : horus_strerror(rc));
         free(errmsg);
@@ -394,7 +396,8 @@ static void stop(struct app *a)
     app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
     rec_retention_stop(a->retention);
     rec_retention_free(a->retention);
-    sto_close(a->db); /* drains the index rows queued above */
+    sto_stop(a->db); /* drains the index rows queued above */
+    sto_close(a->db);
     free(a->node_id);
     metrics_registry_free(a->metrics);
     cfg_holder_free(a->config);

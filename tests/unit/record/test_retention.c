@@ -44,6 +44,7 @@ static int setup(void **state)
     struct sto_open_options o = {.db = &cfg, .data_dir = f->dir, .metrics = f->metrics};
     char *err = NULL;
     assert_int_equal(sto_open(&o, &f->db, &err), 0);
+    assert_int_equal(sto_start(f->db), 0);
     clock_fake_init(&f->clock, NOW_MS);
     f->total_bytes = 1000000;
     f->free_bytes = 500000;
