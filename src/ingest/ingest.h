@@ -16,6 +16,13 @@
  * the driving thread, which is shared by many cameras for the native
  * client: they must not block (queue and return).
  *
+ * Lifecycle (every module's rule): ing_stream_new allocates and starts
+ * nothing; ing_stream_start starts the stream on its driving thread;
+ * ing_stream_stop asks and ing_stream_join waits (the rule's stop, split so
+ * many streams stop in parallel); ing_stream_free frees. Settings travel
+ * in each stream's options (ing_config_stream_options): ingest keeps no
+ * process-wide defaults.
+ *
  * Thread: the functions below may be called from any thread unless noted.
  */
 #ifndef HORUS_INGEST_H
