@@ -113,8 +113,8 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
  * Stops the thread after it recorded every queued packet, joins it, then
  * closes every open segment and queues its index row (so stop the
  * recorder before storage). Call after ingest stopped calling the sinks.
- * A second call, or a call on a never-started recorder, only closes what
- * is open. Thread: main.
+ * A second call is a no-op, and so is, in effect, a call on a
+ * never-started recorder (nothing is open). Thread: main.
  */
 void rec_recorder_stop(rec_recorder *r);
 
