@@ -291,6 +291,8 @@ static int start(struct app *a)
     struct sto_open_options so = {
         .db = &c->database, .data_dir = a->data_dir, .metrics = a->metrics};
     rc = sto_open(&so, &a->db, &errmsg);
+    if (rc == 0 && (rc = sto_start(a->db)) < 0)
+        errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
     if (rc < 0) {
         log_error("open database: %s", errmsg ? errmsg : horus_strerror(rc));
         free(errmsg);
@@ -321,7 +323,6 @@ static int start(struct app *a)
         goto out;
     }
     a->live = app_live_new(&c->live, a->metrics); /* live */
-    ing_config_apply(&c->ingest);
     a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
     cfg_snapshot *snap_now = cfg_holder_get(a->config);
     app_cameras_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
@@ -390,10 +391,13 @@ static void stop(struct app *a)
     app_playback_stop(&a->api); /* before the database closes: exports write their state */
     /* Ingest stops before the recorder closes and indexes the open segments. */
     app_cameras_free(a->cameras);
+    rec_recorder_stop(a->recorder);
     rec_recorder_free(a->recorder);
     app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
+    rec_retention_stop(a->retention);
     rec_retention_free(a->retention);
-    sto_close(a->db); /* drains the index rows queued above */
+    sto_stop(a->db); /* drains the index rows queued above */
+    sto_close(a->db);
     free(a->node_id);
     metrics_registry_free(a->metrics);
     cfg_holder_free(a->config);

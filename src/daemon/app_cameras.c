@@ -57,8 +57,7 @@ struct status_entry {
 
 struct app_cameras {
     sto_db *db;
-    int connect_timeout_ms, stall_timeout_ms; /* 0 = ingest's defaults */
-    enum ing_transport transport; /* ingest.transport */
+    struct ing_stream_options ingest; /* the `ingest:` section's part of every stream's options */
     struct ing_breaker_policy policy;
     rec_recorder *recorder;
     live_hub *live; /* live: borrowed, may be NULL (app_live.c) */
@@ -86,9 +85,7 @@ void app_cameras_configure(app_cameras *s, const struct ing_config *c)
     char why[160];
     if (ing_config_policy(c, &s->policy, why, sizeof(why), NULL) < 0)
         HORUS_BUG("unvalidated ingest config: %s", why);
-    s->connect_timeout_ms = (int)c->connect_timeout_ms;
-    s->stall_timeout_ms = (int)c->stall_timeout_ms;
-    s->transport = c->transport == 1 ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
+    ing_config_stream_options(c, &s->ingest);
 }
 
 static char *fingerprint(const struct sto_camera *c)
@@ -117,21 +114,21 @@ static void start_stream(app_cameras *s, struct running *run, const struct sto_c
     if (c->record_enabled)
         p->rec = rec_recorder_add(s->recorder, c->id, stream_names[which], c->segment_seconds);
     app_live_attach(s->live, p->rec, c->id, stream_names[which]); /* live: recorder parts -> hub */
-    struct ing_stream_options o = {
-        .camera = c->id,
-        .stream = stream_names[which],
-        .url = url,
-        .connect_timeout_ms = s->connect_timeout_ms,
-        .stall_timeout_ms = s->stall_timeout_ms,
-        .transport = s->transport,
-        .policy = &s->policy,
-        .metrics = s->metrics,
-        .sink = p->rec ? rec_camera_sink(p->rec) : &null_sink,
-    };
-    int rc = ing_stream_start(&o, &p->ingest);
+    struct ing_stream_options o = s->ingest;
+    o.camera = c->id;
+    o.stream = stream_names[which];
+    o.url = url;
+    o.policy = &s->policy;
+    o.metrics = s->metrics;
+    o.sink = p->rec ? rec_camera_sink(p->rec) : &null_sink;
+    p->ingest = NULL;
+    int rc = ing_stream_new(&o, &p->ingest);
+    if (rc == 0)
+        rc = ing_stream_start(p->ingest);
     if (rc < 0) {
         log_error_kv(LOG_KV({"camera", c->id}, {"stream", stream_names[which]}), "start ingest: %s",
                      horus_strerror(rc));
+        ing_stream_free(p->ingest);
         p->ingest = NULL;
     }
 }

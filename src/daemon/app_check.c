@@ -207,6 +207,8 @@ int app_check(const struct app_overrides *ov, bool repair, bool verify)
     char *errmsg = NULL;
     struct sto_open_options so = {.db = &c->database, .data_dir = data_dir};
     int rc = sto_open(&so, &db, &errmsg);
+    if (rc == 0 && (rc = sto_start(db)) < 0)
+        errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
     if (rc < 0) {
         fprintf(stderr, "horus check: open database: %s\n", errmsg ? errmsg : horus_strerror(rc));
         free(errmsg);

@@ -32,8 +32,11 @@ live_hub *app_live_new(const struct live_config *c, metrics_registry *metrics)
         .metrics = metrics,
     };
     int rc = live_hub_new(&o, &h);
+    if (rc == 0)
+        rc = live_hub_start(h);
     if (rc < 0) {
         log_error("start live view: %s; live playlists answer 503", horus_strerror(rc));
+        live_hub_free(h);
         return NULL;
     }
     return h;
@@ -53,5 +56,6 @@ void app_live_detach(live_hub *h, const char *camera, const char *stream)
 
 void app_live_free(live_hub *h)
 {
+    live_hub_stop(h);
     live_hub_free(h);
 }

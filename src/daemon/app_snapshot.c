@@ -49,6 +49,7 @@ int app_playback_start(struct api_context *api, struct rec_recorder *recorder,
 void app_playback_stop(struct api_context *api)
 {
     /* Running exports go back to "queued" and run again after the next start. */
+    pb_exporter_stop(api->exports);
     pb_exporter_free(api->exports);
     api->exports = NULL;
     pb_snapshots_free(api->snapshots);

@@ -140,8 +140,11 @@ int ing_config_policy(const struct ing_config *c, struct ing_breaker_policy *out
     return 0;
 }
 
-void ing_config_apply(const struct ing_config *cfg)
+void ing_config_stream_options(const struct ing_config *cfg, struct ing_stream_options *o)
 {
-    ing_config_client_set(cfg->client == 1 ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE);
-    ing_loop_threads_set(cfg->threads > 0 ? (unsigned)cfg->threads : 0);
+    o->client = cfg->client == 1 ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE;
+    o->transport = cfg->transport == 1 ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
+    o->loop_threads = cfg->threads > 0 ? (unsigned)cfg->threads : 0;
+    o->connect_timeout_ms = (int)cfg->connect_timeout_ms;
+    o->stall_timeout_ms = (int)cfg->stall_timeout_ms;
 }

@@ -16,6 +16,13 @@
  * the driving thread, which is shared by many cameras for the native
  * client: they must not block (queue and return).
  *
+ * Lifecycle (every module's rule): ing_stream_new allocates and starts
+ * nothing; ing_stream_start starts the stream on its driving thread;
+ * ing_stream_stop asks and ing_stream_join waits (the rule's stop, split so
+ * many streams stop in parallel); ing_stream_free frees. Settings travel
+ * in each stream's options (ing_config_stream_options): ingest keeps no
+ * process-wide defaults.
+ *
  * Thread: the functions below may be called from any thread unless noted.
  */
 #ifndef HORUS_INGEST_H
@@ -38,25 +45,13 @@ enum ing_transport {
 
 /* Which RTSP client runs a stream. */
 enum ing_client {
-    ING_CLIENT_DEFAULT, /* the configured default (ing_config_apply), native unless set */
+    ING_CLIENT_DEFAULT, /* native (callers pass the configured one: ing_config_stream_options) */
     ING_CLIENT_NATIVE, /* ours: rtsp:// over TCP on the ing-rtsp-N loop threads */
     ING_CLIENT_LIBAV, /* libavformat on a thread of its own */
 };
 
 /* "native", "libav". Static. */
 const char *ing_client_name(enum ing_client client);
-
-/* ---- configuration: the `ingest:` section of horus.yaml (config.c) ---- */
-
-struct ing_config;
-
-/*
- * Makes cfg the default for streams started from now on: the client of
- * streams started with ING_CLIENT_DEFAULT, and the number of loop threads
- * the native client's pool starts with (a pool already running keeps its
- * threads until its last stream is freed). Thread: any.
- */
-void ing_config_apply(const struct ing_config *cfg);
 
 /* Why a session failed; ING_REASON_NONE while none has. */
 enum ing_reason {
@@ -153,11 +148,16 @@ struct ing_stream_options {
     const char *url; /* rtsp://[user:pass@]host[:port]/path; copied, logged masked */
     enum ing_transport transport;
     /*
-     * ING_CLIENT_DEFAULT follows ing_config_apply. The native client takes
-     * rtsp:// over TCP only; anything else runs on libavformat whatever
-     * this says.
+     * ING_CLIENT_DEFAULT is native. The native client takes rtsp:// over
+     * TCP only; anything else runs on libavformat whatever this says.
      */
     enum ing_client client;
+    /*
+     * Loop threads of the native client's pool (ing-rtsp-N) when this
+     * stream's start is the one that starts it; 0 = one per CPU core. A
+     * running pool keeps its threads until its last stream is joined.
+     */
+    unsigned loop_threads;
     int connect_timeout_ms; /* per connect/describe/setup/play; default 5000 */
     int stall_timeout_ms; /* no packet for this long = stall; default 10000 */
     unsigned max_connects; /* give up after this many connects; 0 = never (probe: 1) */
@@ -189,27 +189,50 @@ struct ing_stream_status {
 };
 
 /*
- * Starts the stream: on a loop thread (native client) or its own thread
- * (libav). On success *out is a new stream (free it with ing_stream_free
- * after ing_stream_join). Returns 0, -EINVAL for a missing camera, url or
- * sink, or -errno when no thread can start (then no sink callback is ever
- * made).
+ * Fills the fields of o that the `ingest:` section decides (client,
+ * transport, loop_threads, connect and stall timeouts); the caller sets the
+ * rest. Every stream carries its own copy: ingest keeps no process-wide
+ * defaults. Thread: any.
  */
-int ing_stream_start(const struct ing_stream_options *opt, ing_stream **out);
+void ing_config_stream_options(const struct ing_config *cfg, struct ing_stream_options *o);
+
+/*
+ * Lifecycle (the rule every module follows): ing_stream_new allocates and
+ * starts nothing; ing_stream_start starts; ing_stream_stop asks and
+ * ing_stream_join waits (split so that many streams stop in parallel, one
+ * interruption delay for all); ing_stream_free frees, joining first if the
+ * caller did not.
+ */
+
+/*
+ * Creates a stream (no thread, no connection yet). On success *out is a
+ * new stream. Returns 0, or -EINVAL for a missing camera, url or sink.
+ * Thread: any.
+ */
+int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out);
+
+/*
+ * Starts the stream: on an ing-rtsp-N loop thread (native client, starting
+ * the pool with the first stream) or its own ing-<camera> thread (libav).
+ * Returns 0, or -errno when no thread can start (then no sink callback is
+ * ever made; free s). Starting a started stream is a no-op. Thread: any.
+ */
+int ing_stream_start(ing_stream *s);
 
 /*
  * Asks the stream to stop (interrupts blocking libav calls; the native
- * client sends TEARDOWN and closes). Does not wait.
+ * client sends TEARDOWN and closes). Does not wait. Thread: any.
  */
 void ing_stream_stop(ing_stream *s);
 
 /*
  * Waits until the stream has stopped: its thread ended, or its loop thread
- * dropped it. After it returns the sink is no longer called.
+ * dropped it (the last stream joined stops the loop pool). After it returns
+ * the sink is no longer called. Thread: any but an ingest thread.
  */
 void ing_stream_join(ing_stream *s);
 
-/* Stops, joins and frees s. NULL is a no-op. */
+/* Stops and joins s if needed, then frees it. NULL is a no-op. */
 void ing_stream_free(ing_stream *s);
 
 /* Fills *out with the current status. */
@@ -233,7 +256,7 @@ struct ing_probe_options {
     int timeout_ms; /* connect timeout; default 5000 */
     int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
     int stall_timeout_ms; /* default 10000 */
-    enum ing_client client; /* default: the configured one */
+    enum ing_client client; /* default: native; callers pass the configured one */
     enum ing_transport transport; /* default TCP; UDP runs on libavformat */
 };
 

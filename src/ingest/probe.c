@@ -159,17 +159,20 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
     pthread_cond_init(&p.cond, NULL);
     int timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
     ing_stream *s = NULL;
-    int rc =
-        ing_stream_start(&(struct ing_stream_options){.camera = "probe",
-                                                      .url = opt->url,
-                                                      .connect_timeout_ms = timeout_ms,
-                                                      .stall_timeout_ms = opt->stall_timeout_ms,
-                                                      .max_connects = opt->read_s ? 0 : 1,
-                                                      .client = opt->client,
-                                                      .transport = opt->transport,
-                                                      .sink = &p.sink},
-                         &s);
+    int rc = ing_stream_new(&(struct ing_stream_options){.camera = "probe",
+                                                         .url = opt->url,
+                                                         .connect_timeout_ms = timeout_ms,
+                                                         .stall_timeout_ms = opt->stall_timeout_ms,
+                                                         .max_connects = opt->read_s ? 0 : 1,
+                                                         .client = opt->client,
+                                                         .transport = opt->transport,
+                                                         .sink = &p.sink},
+                            &s);
+    if (rc == 0)
+        rc = ing_stream_start(s);
     if (rc < 0) {
+        ing_stream_free(s);
+        s = NULL;
         out->reason = ING_REASON_OTHER;
         snprintf(out->message, sizeof(out->message), "%s", horus_strerror(rc));
         goto done;

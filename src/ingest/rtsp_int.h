@@ -414,11 +414,12 @@ struct ing_loop_item {
 };
 
 /*
- * Takes a reference to the pool (starting its threads on first use) and
- * returns the loop with the fewest items. Returns 0 or -errno.
+ * Takes a reference to the pool (starting `threads` loop threads on first
+ * use, 0 = one per core; a running pool keeps its count) and returns the
+ * loop with the fewest items. Returns 0 or -errno.
  * Thread: any but a loop thread.
  */
-int ing_loop_acquire(struct ing_loop **out);
+int ing_loop_acquire(unsigned threads, struct ing_loop **out);
 /* Drops a reference; the last one stops and joins the threads. Thread: any but a loop's. */
 void ing_loop_release(struct ing_loop *loop);
 /* Queues it for attaching on loop (attach_cb runs there soon). Thread: any. */
@@ -431,8 +432,6 @@ int ing_loop_fd_set(struct ing_loop_item *it, int fd, uint32_t events);
 void ing_loop_timer_set(struct ing_loop_item *it, int64_t due_ns);
 /* The loop's shared receive buffer (valid during a callback). Loop thread. */
 uint8_t *ing_loop_rbuf(struct ing_loop_item *it, size_t *size);
-/* The number of loop threads the pool starts with next time (0 = one per core). */
-void ing_loop_threads_set(unsigned n);
 /* CLOCK_MONOTONIC in ns. */
 int64_t ing_loop_now_ns(void);
 

@@ -1,7 +1,11 @@
 /*
  * DESIGN: the ing-rtsp-N threads. A pool of `ingest.threads` loops (one
- * per CPU core by default) starts with the first native stream and stops
- * after the last one is freed. Each loop is one thread with one epoll set,
+ * per CPU core by default) starts with the first native stream's
+ * ing_stream_start (its options carry the thread count) and stops when
+ * the last one is joined. The pool is the one piece of process-wide state
+ * in ingest, on purpose: every stream of the process shares its threads;
+ * it is refcounted under its own lock, and nothing else about it is global
+ * (the thread count travels with each acquire). Each loop is one thread with one epoll set,
  * one eventfd for commands and one receive buffer shared by all of its
  * items (streams), and it drives each item through four callbacks:
  * attach, io (epoll events of the item's one socket), timer, detach.
@@ -64,13 +68,7 @@ static struct {
     unsigned refs;
     unsigned nloops;
     struct ing_loop *loops; /* owned, nloops of them */
-    _Atomic unsigned threads_wanted; /* 0 = one per core */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-void ing_loop_threads_set(unsigned n)
-{
-    atomic_store(&pool.threads_wanted, n > MAX_THREADS ? MAX_THREADS : n);
-}
 
 int64_t ing_loop_now_ns(void)
 {
@@ -294,9 +292,8 @@ static void pool_stop(void)
     pool.nloops = 0;
 }
 
-static int pool_start(void)
+static int pool_start(unsigned n)
 {
-    unsigned n = atomic_load(&pool.threads_wanted);
     if (n == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n = cores > 0 ? (unsigned)cores : 1;
@@ -318,12 +315,12 @@ static int pool_start(void)
     return 0;
 }
 
-int ing_loop_acquire(struct ing_loop **out)
+int ing_loop_acquire(unsigned threads, struct ing_loop **out)
 {
     pthread_mutex_lock(&pool.mu);
     int rc = 0;
     if (pool.refs == 0)
-        rc = pool_start();
+        rc = pool_start(threads);
     if (rc == 0) {
         pool.refs++;
         struct ing_loop *best = &pool.loops[0];

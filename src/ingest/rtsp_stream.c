@@ -695,7 +695,7 @@ int ing_native_start(ing_stream *s)
         n->lost = metrics_series_get(f, s->camera, s->stream);
     }
     s->native = n;
-    int rc = ing_loop_acquire(&n->loop);
+    int rc = ing_loop_acquire(s->opt.loop_threads, &n->loop);
     if (rc < 0) {
         n->loop = NULL;
         n->is_detached = true;
@@ -723,6 +723,9 @@ void ing_native_join(ing_stream *s)
     while (!n->is_detached)
         pthread_cond_wait(&n->cond, &n->mu);
     pthread_mutex_unlock(&n->mu);
+    /* Detached: the last stream joined stops the pool's threads. */
+    ing_loop_release(n->loop);
+    n->loop = NULL;
 }
 
 void ing_native_free(ing_stream *s)
@@ -732,7 +735,7 @@ void ing_native_free(ing_stream *s)
         return;
     for (int t = 0; t < ING_RTSP_TRACKS; t++)
         ing_depack_release(&n->tracks[t].depack);
-    ing_loop_release(n->loop);
+    ing_loop_release(n->loop); /* NULL after a join */
     free(n->carry);
     pthread_cond_destroy(&n->cond);
     pthread_mutex_destroy(&n->mu);

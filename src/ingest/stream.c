@@ -70,26 +70,18 @@ int64_t ing_stream_now_ns(const ing_stream *s)
 
 /* ---- configuration ---- */
 
-static _Atomic int default_client = ING_CLIENT_NATIVE;
-
 bool ing_native_supports(const char *url, enum ing_transport transport)
 {
     return transport == ING_TRANSPORT_TCP && strncasecmp(url, "rtsp://", 7) == 0;
 }
 
+/* The client of a stream: what its options ask for (default native), if it can take the URL. */
 static enum ing_client client_resolve(const struct ing_stream_options *opt)
 {
-    enum ing_client c =
-        opt->client == ING_CLIENT_DEFAULT ? atomic_load(&default_client) : opt->client;
+    enum ing_client c = opt->client == ING_CLIENT_LIBAV ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE;
     if (c == ING_CLIENT_NATIVE && !ing_native_supports(opt->url, opt->transport))
         c = ING_CLIENT_LIBAV;
     return c;
-}
-
-void ing_config_client_set(enum ing_client client)
-{
-    atomic_store(&default_client,
-                 client == ING_CLIENT_LIBAV ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE);
 }
 
 /* ---- metrics ---- */
@@ -376,7 +368,7 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
 
 /* ---- lifecycle ---- */
 
-int ing_stream_start(const struct ing_stream_options *opt, ing_stream **out)
+int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
 {
     if (!opt->camera || !opt->url || !opt->sink)
         return -EINVAL;
@@ -406,13 +398,18 @@ int ing_stream_start(const struct ing_stream_options *opt, ing_stream **out)
     ing_track_init(&s->video, MEDIA_KIND_VIDEO);
     ing_track_init(&s->audio, MEDIA_KIND_AUDIO);
     stream_metrics_init(s);
-    int rc = s->client == ING_CLIENT_NATIVE ? ing_native_start(s) : ing_libav_start(s);
-    if (rc < 0) {
-        ing_stream_free(s);
-        return rc;
-    }
     *out = s;
     return 0;
+}
+
+int ing_stream_start(ing_stream *s)
+{
+    if (s->is_started)
+        return 0;
+    int rc = s->client == ING_CLIENT_NATIVE ? ing_native_start(s) : ing_libav_start(s);
+    if (rc == 0)
+        s->is_started = true;
+    return rc;
 }
 
 void ing_stream_stop(ing_stream *s)

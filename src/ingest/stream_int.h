@@ -42,6 +42,7 @@ struct ing_stream {
     char url_masked[256];
     struct ing_stream_options opt;
     enum ing_client client; /* the one running it: NATIVE or LIBAV */
+    bool is_started; /* ing_stream_start succeeded (caller's thread only) */
     atomic_bool stop;
 
     /* libavformat client (stream_libav.c) */
@@ -132,9 +133,6 @@ int ing_native_start(ing_stream *s);
 void ing_native_stop(ing_stream *s);
 void ing_native_join(ing_stream *s);
 void ing_native_free(ing_stream *s);
-
-/* config.c's half in stream.c: the client of streams started with ING_CLIENT_DEFAULT. */
-void ing_config_client_set(enum ing_client client);
 
 /* True when the native client can take this URL and transport (rtsp:// over TCP). */
 bool ing_native_supports(const char *url, enum ing_transport transport);

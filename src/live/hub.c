@@ -21,6 +21,14 @@
  * ended, or a detach/attach. Numbers (part seq, msn, init id, discontinuity
  * sequence) only grow for the hub's lifetime.
  *
+ * Generations: every attach starts a new generation of the stream and
+ * returns a sink of its own (a live_attachment) stamped with it. A
+ * recorder segment keeps the sink it was opened with, so after a camera
+ * restart (detach, attach) the old segment's last parts still arrive, on
+ * the recorder thread, after the new attachment began; they carry the old
+ * generation and are dropped and counted (parts_stale) instead of
+ * reaching the new viewers.
+ *
  * Memory: at most segments_kept complete segments plus the open one (one
  * complete segment while nobody fetched a playlist of the camera for a
  * minute: 250 unwatched cameras need not hold 10 s of video each), and
@@ -239,11 +247,16 @@ static void mark_dirty(struct live_stream *s)
     pthread_mutex_unlock(&h->lock);
 }
 
-void live_stream_publish(struct live_stream *s, media_part *mp)
+void live_stream_publish(struct live_stream *s, uint64_t gen, media_part *mp)
 {
     live_hub *h = s->hub;
     int64_t now = hub_now_ns(h);
     pthread_mutex_lock(&s->lock);
+    if (gen != s->gen) {
+        s->parts_stale++;
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
     if (!s->is_attached || !mp->timescale) {
         pthread_mutex_unlock(&s->lock);
         return;
@@ -304,7 +317,8 @@ void live_stream_publish(struct live_stream *s, media_part *mp)
 
 static void sink_part(media_part_sink *sink, media_part *mp)
 {
-    live_stream_publish((struct live_stream *)sink, mp);
+    struct live_attachment *a = (struct live_attachment *)sink;
+    live_stream_publish(a->s, a->gen, mp);
 }
 
 static const struct media_part_sink_ops sink_ops = {.part_cb = sink_part};
@@ -468,7 +482,6 @@ media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *st
     struct live_stream *s = find_stream_locked(c, stream);
     if (!s) {
         s = horus_calloc(1, sizeof(*s));
-        s->sink.ops = &sink_ops;
         s->hub = h;
         s->cam = c;
         snprintf(s->name, sizeof(s->name), "%s", stream);
@@ -486,10 +499,16 @@ media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *st
         *p = s;
     }
     pthread_mutex_unlock(&h->lock);
+    struct live_attachment *a = horus_calloc(1, sizeof(*a));
+    a->sink.ops = &sink_ops;
+    a->s = s;
     pthread_mutex_lock(&s->lock);
     s->is_attached = true;
+    a->gen = ++s->gen;
+    a->next = s->attachments;
+    s->attachments = a;
     pthread_mutex_unlock(&s->lock);
-    return &s->sink;
+    return &a->sink;
 }
 
 void live_hub_detach(live_hub *h, const char *camera, const char *stream)
@@ -572,27 +591,40 @@ int live_hub_new(const struct live_hub_options *opt, live_hub **out)
         for (size_t i = 0; i < 4; i++)
             h->m_blocking[i] = metrics_series_get(f_block, names[i]);
     }
-    int rc = horus_thread_start(&h->thread, "live", live_main, h);
-    if (rc < 0) {
-        live_hub_free(h);
-        return rc;
-    }
-    h->has_thread = true;
     *out = h;
     return 0;
+}
+
+int live_hub_start(live_hub *h)
+{
+    if (h->has_thread)
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    h->is_quitting = false;
+    pthread_mutex_unlock(&h->lock);
+    int rc = horus_thread_start(&h->thread, "live", live_main, h);
+    if (rc == 0)
+        h->has_thread = true;
+    return rc;
+}
+
+void live_hub_stop(live_hub *h)
+{
+    if (!h || !h->has_thread)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->is_quitting = true;
+    pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->thread, NULL);
+    h->has_thread = false;
 }
 
 void live_hub_free(live_hub *h)
 {
     if (!h)
         return;
-    if (h->has_thread) {
-        pthread_mutex_lock(&h->lock);
-        h->is_quitting = true;
-        pthread_cond_signal(&h->cond);
-        pthread_mutex_unlock(&h->lock);
-        pthread_join(h->thread, NULL);
-    }
+    live_hub_stop(h);
     for (size_t i = 0; i < LIVE_HASH_BUCKETS; i++) {
         struct live_camera *c = h->buckets[i];
         while (c) {
@@ -608,6 +640,11 @@ void live_hub_free(live_hub *h)
                     free(w);
                 }
                 media_init_unref(s->init);
+                while (s->attachments) {
+                    struct live_attachment *a = s->attachments;
+                    s->attachments = a->next;
+                    free(a);
+                }
                 free(s->parts);
                 free(s->segs);
                 pthread_mutex_destroy(&s->lock);

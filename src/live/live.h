@@ -11,6 +11,11 @@
  * (http/http.h) that a "live" thread answers when the part they wait for
  * is published.
  *
+ * Lifecycle (every module's rule): live_hub_new allocates and starts no
+ * thread; live_hub_start starts "live"; live_hub_stop stops and joins it;
+ * live_hub_free frees (NULL is a no-op; after stop, or on a never-started
+ * hub).
+ *
  * URIs inside a media playlist are relative to
  * /api/v1/cameras/{id}/live/: init/<run>-<n>.mp4, part/<run>-<seq>.m4s,
  * segment/<run>-<msn>.m4s, each with "?stream=<name>" for streams other
@@ -52,23 +57,37 @@ struct live_hub_options {
 };
 
 /*
- * Creates a hub and starts its "live" thread (blocking-reload wakeups,
- * viewer gauges). Returns 0 or -errno. Thread: main.
+ * Creates a hub; starts no thread. Parts can be published at once; waiting
+ * requests are answered once the hub is started. Returns 0 (a new hub in
+ * *out). Thread: main.
  */
 int live_hub_new(const struct live_hub_options *opt, live_hub **out);
 
 /*
- * Stops the thread and frees the hub with every part it holds. Call after
- * the HTTP server stopped (no deferred request left) and after the
- * recorder was freed (no sink in use). NULL is a no-op. Thread: main.
+ * Starts the "live" thread (blocking-reload wakeups, viewer gauges).
+ * Returns 0 or -errno. Thread: main.
+ */
+int live_hub_start(live_hub *h);
+
+/* Stops and joins the "live" thread; a no-op when not started. Thread: main. */
+void live_hub_stop(live_hub *h);
+
+/*
+ * Frees the hub with every part it holds (stopping it first if the caller
+ * did not). Call after the HTTP server stopped (no deferred request left)
+ * and after the recorder was freed (no sink in use). NULL is a no-op.
+ * Thread: main.
  */
 void live_hub_free(live_hub *h);
 
 /*
  * Makes (camera, stream) live and returns the sink the recorder publishes
- * its parts to (rec_camera_set_part_sink). Borrowed: valid until
- * live_hub_free, also after live_hub_detach. camera and stream are copied.
- * Thread: any.
+ * its parts to (rec_camera_set_part_sink). Every attach starts a new
+ * generation and returns a new sink: parts published later through the
+ * sink of an earlier attach (a segment opened before a camera restart)
+ * are dropped, so they never reach the new attachment's viewers.
+ * Borrowed: valid until live_hub_free, also after live_hub_detach. camera
+ * and stream are copied. Thread: any.
  */
 media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *stream);
 

@@ -69,9 +69,23 @@ struct live_waiter {
 };
 
 struct live_camera;
+struct live_stream;
+
+/*
+ * One live_hub_attach: the sink it returned and the stream generation it
+ * stands for. A part published through an attachment whose generation is
+ * no longer the stream's (a segment opened before a camera restart) is
+ * dropped and counted. Attachments live until live_hub_free, since a
+ * producer may still hold one.
+ */
+struct live_attachment {
+    media_part_sink sink; /* first: the sink pointer is the attachment pointer */
+    struct live_stream *s; /* borrowed */
+    uint64_t gen;
+    struct live_attachment *next; /* in s->attachments, under s->lock */
+};
 
 struct live_stream {
-    media_part_sink sink; /* first: the sink pointer is the stream pointer */
     live_hub *hub; /* borrowed */
     struct live_camera *cam; /* borrowed: the owner */
     struct live_stream *next; /* in cam->streams */
@@ -81,6 +95,9 @@ struct live_stream {
     pthread_mutex_t lock;
     /* under lock: */
     bool is_attached;
+    uint64_t gen; /* generation of the current attachment: +1 on every attach */
+    struct live_attachment *attachments; /* owned: every attachment so far */
+    uint64_t parts_stale; /* published through an older attachment: dropped */
     struct live_part *parts; /* owned: every part of the kept segments, by seq */
     size_t n_parts, cap_parts;
     struct live_segment *segs; /* owned: kept segments by msn; the last may be open */
@@ -141,8 +158,12 @@ enum live_block_result {
 /* The stream, or NULL when the hub never saw (camera, stream). Pointers stay valid. */
 struct live_stream *live_hub_find(live_hub *h, const char *camera, const char *stream);
 struct live_camera *live_hub_find_camera(live_hub *h, const char *camera);
-/* Publishes a part (the sink callback, exposed for tests). Thread: the producer's. */
-void live_stream_publish(struct live_stream *s, media_part *mp);
+/*
+ * Publishes a part made under attachment generation gen (the sink callback,
+ * exposed for tests); a part from an older generation is dropped and counted
+ * in s->parts_stale. Thread: the producer's.
+ */
+void live_stream_publish(struct live_stream *s, uint64_t gen, media_part *mp);
 /* Records addr as a viewer of cam now. */
 void live_camera_seen(struct live_camera *cam, const char *addr, int64_t now_ns);
 /* Viewers seen within LIVE_VIEWER_WINDOW_NS of now. */

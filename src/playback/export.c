@@ -480,7 +480,7 @@ int64_t pb_exporter_max_duration_ms(pb_exporter *ex)
     return v;
 }
 
-void pb_exporter_free(pb_exporter *ex)
+void pb_exporter_stop(pb_exporter *ex)
 {
     if (!ex)
         return;
@@ -490,6 +490,14 @@ void pb_exporter_free(pb_exporter *ex)
     pthread_mutex_unlock(&ex->lock);
     for (size_t i = 0; i < ex->nthreads; i++)
         pthread_join(ex->threads[i], NULL);
+    ex->nthreads = 0;
+}
+
+void pb_exporter_free(pb_exporter *ex)
+{
+    if (!ex)
+        return;
+    pb_exporter_stop(ex);
     /* Queued jobs keep their "queued" rows and run after the next start. */
     while (ex->queue_head) {
         struct job *j = ex->queue_head;

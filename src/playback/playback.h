@@ -9,6 +9,11 @@
  * <data>/recordings; it never includes ingest or record (media crosses as
  * media_packets, CONVENTIONS.md §2). Timeline and playlists own no thread
  * and no state (Thread: any); exports run on pb-export-N workers.
+ *
+ * Lifecycle (every module's rule): pb_exporter_new allocates and starts no
+ * thread; pb_exporter_start starts the pb-export-N workers;
+ * pb_exporter_stop stops and joins them; pb_exporter_free frees (NULL is a
+ * no-op; after stop, or on a never-started exporter).
  * Decisions: docs/design/0006-playback.md (timeline, playlists),
  * docs/design/0007-exports-and-snapshots.md.
  */
@@ -69,10 +74,14 @@ void pb_exporter_configure(pb_exporter *ex, const struct pb_export_config *confi
 int64_t pb_exporter_max_duration_ms(pb_exporter *ex);
 
 /*
- * Stops the workers: running jobs are interrupted, their partial files
- * removed and their rows set back to queued, so the next start runs them
- * again. Frees ex. NULL is a no-op. Thread: main.
+ * Stops and joins the workers: running jobs are interrupted, their partial
+ * files removed and their rows set back to queued, so the next start runs
+ * them again; later submits are refused (HORUS_ESTOPPED). Call before
+ * storage stops. Thread: main.
  */
+void pb_exporter_stop(pb_exporter *ex);
+
+/* Frees ex, stopping it first if the caller did not. NULL is a no-op. Thread: main. */
 void pb_exporter_free(pb_exporter *ex);
 
 struct pb_export_request {

@@ -131,10 +131,13 @@ void rec_sha256_mb_run(struct rec_sha256_job *const *jobs, size_t n);
 void rec_sha256_job_final(struct rec_sha256_job *j, uint8_t digest[32]);
 /* Releases queued chunks without a digest. Safe after final. */
 void rec_sha256_job_release(struct rec_sha256_job *j);
-/* True when rec_sha256_mb_run uses vector lanes on this CPU. */
+/* True when rec_sha256_mb_run uses vector lanes on this CPU (and this thread). */
 bool rec_sha256_mb_is_vector(void);
-/* Tests and benchmarks: turn the vector lanes on (when the CPU has them) or off; returns the
- * result. */
+/*
+ * Tests and benchmarks: turn the vector lanes on (when the CPU has them) or
+ * off for the calling thread only; returns the result. Other threads keep
+ * the process-wide decision (CPU and HORUS_SHA256_NO_SIMD, made once).
+ */
 bool rec_sha256_mb_use_vector(bool on);
 
 #endif

@@ -49,8 +49,8 @@
 #include "record.h"
 #include "thread.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_MODULE "record"
@@ -109,7 +110,7 @@ struct rec_recorder {
     char *volume;
     horus_queue *queue; /* of struct rec_msg */
     pthread_t thread;
-    bool is_started;
+    bool is_started, is_stopped; /* caller's thread only */
     pthread_mutex_t cameras_lock;
     rec_camera *cameras;
     metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
@@ -614,19 +615,28 @@ void rec_recorder_remove(rec_recorder *r, rec_camera *c)
         usleep(1000);
 }
 
+void rec_recorder_stop(rec_recorder *r)
+{
+    if (!r || r->is_stopped)
+        return;
+    r->is_stopped = true;
+    queue_close(r->queue); /* the thread drains what is queued, then ends */
+    if (r->is_started)
+        pthread_join(r->thread, NULL);
+    /* Close what is still open; the writer thread indexes the rows. */
+    for (rec_camera *c = r->cameras; c; c = c->next)
+        close_segment(r, c, "shutdown");
+}
+
 void rec_recorder_free(rec_recorder *r)
 {
     if (!r)
         return;
-    queue_close(r->queue);
-    if (r->is_started)
-        pthread_join(r->thread, NULL);
+    rec_recorder_stop(r);
     queue_free(r->queue, msg_free);
-    /* Close what is still open; the writer thread indexes the rows. */
     rec_camera *c = r->cameras;
     while (c) {
         rec_camera *next = c->next;
-        close_segment(r, c, "shutdown");
         camera_unref(c);
         c = next;
     }
@@ -638,14 +648,14 @@ void rec_recorder_free(rec_recorder *r)
 
 /* ---- crash recovery ---- */
 
-static rec_recorder *recover_r; /* nftw has no user pointer; recovery runs once, at start */
-static int recovered;
+/* One recovery walk: its recorder and count (no process-wide state). */
+struct recover_walk {
+    rec_recorder *r; /* borrowed */
+    int recovered;
+};
 
-static int recover_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static void recover_one(struct recover_walk *w, const char *path)
 {
-    size_t len = strlen(path);
-    if (type != FTW_F || len < 5 || strcmp(path + len - 5, ".part") != 0)
-        return 0;
     /* .../recordings/<camera>/<stream>/<date>/<time>.mp4.part */
     char buf[PATH_MAX];
     snprintf(buf, sizeof(buf), "%s", path);
@@ -667,13 +677,37 @@ static int recover_one(const char *path, const struct stat *st, int type, struct
     } else if (rc < 0) {
         log_error_kv(LOG_KV({"path", path}), "recover segment: %s", horus_strerror(rc));
     } else if (camera && stream) {
-        index_segment(recover_r, camera, stream, &info);
-        recovered++;
+        index_segment(w->r, camera, stream, &info);
+        w->recovered++;
         log_info_kv(LOG_KV({"camera", camera}, {"path", info.path}),
                     "recovered a segment left open by a crash (%zu parts)", info.n_parts);
     }
     rec_segment_info_release(&info);
-    return 0;
+}
+
+/* Recovers every *.part file under dir, depth first; symlinks are not followed. */
+static void recover_dir(struct recover_walk *w, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        struct stat st;
+        if (lstat(path, &st) < 0)
+            continue;
+        size_t len = strlen(path);
+        if (S_ISDIR(st.st_mode) && depth < 16)
+            recover_dir(w, path, depth + 1);
+        else if (S_ISREG(st.st_mode) && len >= 5 && strcmp(path + len - 5, ".part") == 0)
+            recover_one(w, path);
+    }
+    closedir(d);
 }
 
 int rec_recorder_recover(rec_recorder *r)
@@ -682,9 +716,7 @@ int rec_recorder_recover(rec_recorder *r)
     snprintf(root, sizeof(root), "%s/recordings", r->data_dir);
     if (access(root, F_OK) < 0)
         return 0;
-    recover_r = r;
-    recovered = 0;
-    nftw(root, recover_one, 16, FTW_PHYS);
-    recover_r = NULL;
-    return recovered;
+    struct recover_walk w = {.r = r};
+    recover_dir(&w, root, 0);
+    return w.recovered;
 }

@@ -3,6 +3,11 @@
  * packets into segment files and index rows. (Folds into record.h once the
  * segment writer's header settles; see #3.)
  *
+ * Lifecycle (every module's rule): rec_recorder_new allocates and starts
+ * no thread; rec_recorder_start starts "rec-<volume>"; rec_recorder_stop
+ * stops and joins it and closes the open segments; rec_recorder_free
+ * frees (NULL is a no-op; after stop, or on a never-started recorder).
+ *
  * Each recorded camera stream gets a rec_camera whose media_sink is handed
  * to ingest. The sink callbacks run on the ingest thread and only queue: a
  * full queue (slow disk) drops the packet, counts it, and makes the
@@ -35,7 +40,7 @@ struct rec_recorder_options {
     const horus_clock *clock; /* borrowed; NULL = system */
 };
 
-/* Creates the recorder (no thread yet). Returns a new object. */
+/* Creates the recorder; starts no thread. Returns a new object. Thread: main. */
 rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt);
 
 /*
@@ -45,6 +50,7 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt);
  */
 int rec_recorder_recover(rec_recorder *r);
 
+/* Starts the "rec-<volume>" thread. Returns 0 or -errno. Thread: main. */
 int rec_recorder_start(rec_recorder *r);
 
 /*
@@ -103,7 +109,19 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
                        const char *camera, const char *stream, char codec[80],
                        struct sto_recording *row);
 
-/* Closes every open segment, indexes it, stops the thread and frees r. NULL is a no-op. */
+/*
+ * Stops the thread after it recorded every queued packet, joins it, then
+ * closes every open segment and queues its index row (so stop the
+ * recorder before storage). Call after ingest stopped calling the sinks.
+ * A second call is a no-op, and so is, in effect, a call on a
+ * never-started recorder (nothing is open). Thread: main.
+ */
+void rec_recorder_stop(rec_recorder *r);
+
+/*
+ * Frees r and every camera still added (stopping it first if the caller
+ * did not). NULL is a no-op. Thread: main.
+ */
 void rec_recorder_free(rec_recorder *r);
 
 #endif

@@ -325,17 +325,23 @@ void rec_retention_kick(rec_retention *r)
     pthread_cond_signal(&r->wake);
 }
 
+void rec_retention_stop(rec_retention *r)
+{
+    if (!r || !r->is_started)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->is_stopping = true;
+    pthread_mutex_unlock(&r->lock);
+    pthread_cond_signal(&r->wake);
+    pthread_join(r->thread, NULL);
+    r->is_started = false;
+}
+
 void rec_retention_free(rec_retention *r)
 {
     if (!r)
         return;
-    if (r->is_started) {
-        pthread_mutex_lock(&r->lock);
-        r->is_stopping = true;
-        pthread_mutex_unlock(&r->lock);
-        pthread_cond_signal(&r->wake);
-        pthread_join(r->thread, NULL);
-    }
+    rec_retention_stop(r);
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     free(r->data_dir);

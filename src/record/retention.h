@@ -6,6 +6,11 @@
  *
  * A pass runs on the "rec-retention" thread every interval, and at once
  * when rec_retention_kick is called (the recorder does so on ENOSPC).
+ *
+ * Lifecycle (every module's rule): rec_retention_new allocates and starts
+ * no thread; rec_retention_start starts "rec-retention"; rec_retention_stop
+ * stops and joins it; rec_retention_free frees (NULL is a no-op; after
+ * stop, or on a never-started object).
  */
 #ifndef HORUS_RECORD_RETENTION_H
 #define HORUS_RECORD_RETENTION_H
@@ -43,15 +48,20 @@ struct rec_retention_stats {
 
 enum { REC_RETENTION_AGE, REC_RETENTION_CAP, REC_RETENTION_WATERMARK };
 
-/* Creates the object (no thread yet). Returns a new object. */
+/* Creates the object; starts no thread. Returns a new object. Thread: main. */
 rec_retention *rec_retention_new(const struct rec_retention_options *opt);
-/* Starts the thread. Returns 0 or -errno. */
+/* Starts the "rec-retention" thread. Returns 0 or -errno. Thread: main. */
 int rec_retention_start(rec_retention *r);
+/*
+ * Stops and joins the thread (a pass in progress finishes first). A no-op
+ * when not started. Kicks after it are ignored. Thread: main.
+ */
+void rec_retention_stop(rec_retention *r);
 /* Asks for a pass now (ENOSPC, config change). Thread: any. */
 void rec_retention_kick(rec_retention *r);
 /* Updates the watermark (config reload). Thread: any. */
 void rec_retention_set_min_free(rec_retention *r, double min_free_percent);
-/* Stops and joins the thread; frees r. NULL is a no-op. */
+/* Frees r, stopping it first if the caller did not. NULL is a no-op. Thread: main. */
 void rec_retention_free(rec_retention *r);
 
 /*

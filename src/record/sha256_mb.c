@@ -29,6 +29,7 @@
  * libcrypto's block function on our own state. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +138,17 @@ compress16(uint32_t state[MB_LANES][8], const uint8_t *const ptr[MB_LANES], size
     }
 }
 
-static int use_vector = -1; /* -1: not decided yet */
+/*
+ * Whether to use the vector lanes is a pure function of the CPU and the
+ * environment (HORUS_SHA256_NO_SIMD), decided once per process with
+ * pthread_once: every hasher in every recorder sees the same answer, and
+ * no thread writes it after the first call. Tests and benchmarks compare
+ * both paths through a per-thread override (rec_sha256_mb_use_vector),
+ * which never affects another thread's hashing.
+ */
+static pthread_once_t vector_once = PTHREAD_ONCE_INIT;
+static bool cpu_vector; /* written once under vector_once */
+static _Thread_local int vector_override = -1; /* -1: none; else 0 or 1 */
 
 static bool cpu_has_avx512(void)
 {
@@ -145,17 +156,23 @@ static bool cpu_has_avx512(void)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 
+static void vector_decide(void)
+{
+    cpu_vector = cpu_has_avx512() && !getenv("HORUS_SHA256_NO_SIMD");
+}
+
 static bool has_avx512(void)
 {
-    if (use_vector < 0)
-        use_vector = cpu_has_avx512() && !getenv("HORUS_SHA256_NO_SIMD");
-    return use_vector;
+    if (vector_override >= 0)
+        return vector_override;
+    pthread_once(&vector_once, vector_decide);
+    return cpu_vector;
 }
 
 bool rec_sha256_mb_use_vector(bool on)
 {
-    use_vector = on && cpu_has_avx512();
-    return use_vector;
+    vector_override = on && cpu_has_avx512();
+    return vector_override;
 }
 
 /* ---- jobs ---- */

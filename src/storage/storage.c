@@ -1,8 +1,9 @@
 /*
- * DESIGN: the storage handle. It picks a backend from the URL, applies
- * migrations on the writer's connection before any other thread can touch
- * the database, then starts the writer thread and a small pool of reader
- * connections. Readers are borrowed from the pool per query (mutex +
+ * DESIGN: the storage handle. sto_open picks a backend from the URL,
+ * applies migrations on the writer's connection before any other thread
+ * can touch the database, and opens a small pool of reader connections;
+ * sto_start then starts the writer thread (the lifecycle rule: opening
+ * starts no thread). Readers are borrowed from the pool per query (mutex +
  * condition variable); with WAL they never wait for the writer.
  *
  * Migrations: storage/migrations/NNNN_name.sql are embedded in the binary.
@@ -166,12 +167,8 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
         if (rc < 0)
             goto fail;
     }
-    rc = sto_writer_start(db->be, db->writer_conn, (size_t)opt->db->batch_max,
-                          (size_t)opt->db->queue_max, metrics, db->clock, &db->writer);
-    if (rc < 0) {
-        *errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
-        goto fail;
-    }
+    db->writer = sto_writer_new(db->be, db->writer_conn, (size_t)opt->db->batch_max,
+                                (size_t)opt->db->queue_max, metrics, db->clock);
     *out = db;
     return 0;
 fail:
@@ -179,11 +176,22 @@ fail:
     return rc;
 }
 
+int sto_start(sto_db *db)
+{
+    return sto_writer_start(db->writer);
+}
+
+void sto_stop(sto_db *db)
+{
+    if (db)
+        sto_writer_stop(db->writer);
+}
+
 void sto_close(sto_db *db)
 {
     if (!db)
         return;
-    sto_writer_stop(db->writer);
+    sto_writer_free(db->writer);
     pthread_mutex_lock(&db->pool_lock);
     db->is_closing = true;
     pthread_mutex_unlock(&db->pool_lock);
@@ -247,6 +255,8 @@ int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t npara
 
 int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts)
 {
+    if (!sto_writer_is_started(db->writer))
+        HORUS_BUG("synchronous write on a database without a writer: call sto_start first");
     struct sync_wait sw = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     int rc = sto_write_batch_async(db, stmts, nstmts, sync_done, &sw);
     if (rc < 0)

@@ -4,6 +4,11 @@
  * one writer thread that batches writes into transactions, and readers on
  * their own connections.
  *
+ * Lifecycle (every module's rule, with open/close for the handle):
+ * sto_open opens connections and starts no thread; sto_start starts the
+ * "sto-w" writer; sto_stop drains and joins it; sto_close closes (NULL is
+ * a no-op; after stop, or on a never-started handle).
+ *
  * SQL is written once for both backends: parameters are $1, $2, ... (SQLite
  * accepts these as numbered names) and only portable types are used
  * (INTEGER/BIGINT, TEXT, BLOB, REAL).
@@ -80,15 +85,32 @@ struct sto_open_options {
 };
 
 /*
- * Opens the database named by the config, applies pending migrations and
- * starts the writer thread "sto-w". Returns 0, HORUS_ECONFIG for an unknown
- * or unsupported URL scheme, HORUS_EDB when the schema is newer than this
- * binary or a migration fails, or -errno; *errmsg (new, may be NULL) then
- * says why in a sentence.
+ * Opens the database named by the config and applies pending migrations;
+ * starts no thread (reads work at once, writes queue until sto_start).
+ * Returns 0, HORUS_ECONFIG for an unknown or unsupported URL scheme,
+ * HORUS_EDB when the schema is newer than this binary or a migration
+ * fails, or -errno; *errmsg (new, may be NULL) then says why in a
+ * sentence. Thread: main.
  */
 int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg);
 
-/* Drains queued writes, stops the writer and closes every connection. NULL is a no-op. */
+/*
+ * Starts the writer thread "sto-w". Synchronous writes (sto_write, ...)
+ * need it. Returns 0 or -errno. Thread: main.
+ */
+int sto_start(sto_db *db);
+
+/*
+ * Refuses new writes, runs the queued ones to completion and joins the
+ * writer. Reads keep working until sto_close. A second call is a no-op.
+ * Thread: main.
+ */
+void sto_stop(sto_db *db);
+
+/*
+ * Closes every connection and frees db, stopping the writer first if the
+ * caller did not. NULL is a no-op. Thread: main.
+ */
 void sto_close(sto_db *db);
 
 /* "sqlite" or "postgres". */

@@ -47,13 +47,22 @@ struct sto_migration {
 };
 extern const struct sto_migration sto_migrations[];
 
-/* writer.c */
+/* writer.c: the "sto-w" thread, under the lifecycle rule (new, start, stop, free). */
 typedef struct sto_writer sto_writer;
-int sto_writer_start(const struct sto_backend *be, sto_conn *conn, size_t batch_max,
-                     size_t queue_max, metrics_registry *metrics, const horus_clock *clock,
-                     sto_writer **out);
-/* Runs queued writes to completion, then joins the thread. Does not close conn. */
+/* Allocates the writer and its queue (writes queue up); starts no thread. */
+sto_writer *sto_writer_new(const struct sto_backend *be, sto_conn *conn, size_t batch_max,
+                           size_t queue_max, metrics_registry *metrics, const horus_clock *clock);
+/* Starts "sto-w". Returns 0, HORUS_ESTOPPED after stop, or -errno. */
+int sto_writer_start(sto_writer *w);
+bool sto_writer_is_started(const sto_writer *w);
+/*
+ * Refuses new writes, runs queued ones to completion and joins the thread
+ * (a never-started writer's queued writes are dropped without a callback
+ * by sto_writer_free). Does not close conn. A second call is a no-op.
+ */
 void sto_writer_stop(sto_writer *w);
+/* Stops if needed and frees w. NULL is a no-op. */
+void sto_writer_free(sto_writer *w);
 int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
                     void *arg);
 /* Monotonic ns of the writer loop's last turn. */

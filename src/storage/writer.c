@@ -12,7 +12,12 @@
  * refusal is counted, so a stalled disk cannot stall ingest.
  *
  * Invariant: done callbacks run on this thread after the outcome is final,
- * and are called exactly once per accepted write, also during shutdown.
+ * and are called exactly once per accepted write, also during shutdown
+ * (writes queued on a writer that was never started get HORUS_ESTOPPED
+ * from sto_writer_free, on its caller's thread).
+ *
+ * Lifecycle: sto_writer_new allocates (writes may queue), sto_writer_start
+ * starts the thread, sto_writer_stop drains and joins, sto_writer_free frees.
  */
 #include "storage_int.h"
 
@@ -87,6 +92,7 @@ struct sto_writer {
     horus_queue *queue; /* owned; of struct write_op */
     size_t batch_max;
     pthread_t thread;
+    bool is_started, is_stopped; /* owner's thread only */
     const horus_clock *clock;
     _Atomic int64_t heartbeat_ns;
     metrics_series *m_ok, *m_failed, *m_refused, *m_commit, *m_batch;
@@ -118,6 +124,14 @@ static void op_finish(struct write_op *op)
     if (op->done_cb)
         op->done_cb(op->rc, op->arg);
     free(op);
+}
+
+/* A write the thread never ran (the writer was never started): HORUS_ESTOPPED. */
+static void op_abandon(void *item)
+{
+    struct write_op *op = item;
+    op->rc = HORUS_ESTOPPED;
+    op_finish(op);
 }
 
 static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
@@ -179,9 +193,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int sto_writer_start(const struct sto_backend *be, sto_conn *conn, size_t batch_max,
-                     size_t queue_max, metrics_registry *metrics, const horus_clock *clock,
-                     sto_writer **out)
+sto_writer *sto_writer_new(const struct sto_backend *be, sto_conn *conn, size_t batch_max,
+                           size_t queue_max, metrics_registry *metrics, const horus_clock *clock)
 {
     sto_writer *w = horus_calloc(1, sizeof(*w));
     w->be = be;
@@ -211,23 +224,42 @@ int sto_writer_start(const struct sto_backend *be, sto_conn *conn, size_t batch_
                                         .help = "Writes committed per transaction",
                                         .buckets = batch_buckets,
                                         .nbuckets = HORUS_ARRAY_LEN(batch_buckets)}));
+    return w;
+}
+
+int sto_writer_start(sto_writer *w)
+{
+    if (w->is_started || w->is_stopped)
+        return w->is_started ? 0 : HORUS_ESTOPPED;
+    atomic_store(&w->heartbeat_ns, clock_monotonic_ns(w->clock));
     int rc = horus_thread_start(&w->thread, "sto-w", writer_main, w);
-    if (rc < 0) {
-        queue_free(w->queue, NULL);
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return 0;
+    if (rc == 0)
+        w->is_started = true;
+    return rc;
+}
+
+bool sto_writer_is_started(const sto_writer *w)
+{
+    return w->is_started;
 }
 
 void sto_writer_stop(sto_writer *w)
 {
+    if (!w || w->is_stopped)
+        return;
+    w->is_stopped = true;
+    queue_close(w->queue); /* refuses new writes; the thread runs what is queued */
+    if (w->is_started)
+        pthread_join(w->thread, NULL);
+    w->is_started = false;
+}
+
+void sto_writer_free(sto_writer *w)
+{
     if (!w)
         return;
-    queue_close(w->queue);
-    pthread_join(w->thread, NULL);
-    queue_free(w->queue, NULL);
+    sto_writer_stop(w);
+    queue_free(w->queue, op_abandon);
     free(w);
 }
 

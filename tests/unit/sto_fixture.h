@@ -26,6 +26,7 @@ static inline int sto_fixture_setup(void **state)
     struct sto_open_options o = {.db = &cfg, .data_dir = f->dir};
     char *err = NULL;
     assert_int_equal(sto_open(&o, &f->db, &err), 0);
+    assert_int_equal(sto_start(f->db), 0);
     *state = f;
     return 0;
 }

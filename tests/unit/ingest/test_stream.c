@@ -73,14 +73,15 @@ static void test_refused_camera_opens_the_breaker_and_reports_why(void **state)
     snprintf(url, sizeof(url), "rtsp://admin:topsecret@127.0.0.1:%d/cam1", closed_port());
     struct ing_breaker_policy policy = {.tiers = {{2, 0}}, .ntiers = 1, .open_ms = 0};
     ing_stream *s = NULL;
-    assert_int_equal(ing_stream_start(&(struct ing_stream_options){.camera = "door",
-                                                                   .url = url,
-                                                                   .max_connects = 3,
-                                                                   .policy = &policy,
-                                                                   .metrics = reg,
-                                                                   .sink = &sink},
-                                      &s),
+    assert_int_equal(ing_stream_new(&(struct ing_stream_options){.camera = "door",
+                                                                 .url = url,
+                                                                 .max_connects = 3,
+                                                                 .policy = &policy,
+                                                                 .metrics = reg,
+                                                                 .sink = &sink},
+                                    &s),
                      0);
+    assert_int_equal(ing_stream_start(s), 0);
     struct ing_stream_status st;
     wait_finished(s, &st);
     assert_false(st.is_up);
@@ -106,17 +107,24 @@ static void test_start_rejects_missing_options_and_stop_is_prompt(void **state)
 {
     media_sink sink = {&ops};
     ing_stream *s = NULL;
-    assert_int_equal(
-        ing_stream_start(&(struct ing_stream_options){.camera = "x", .sink = &sink}, &s), -EINVAL);
+    assert_int_equal(ing_stream_new(&(struct ing_stream_options){.camera = "x", .sink = &sink}, &s),
+                     -EINVAL);
     /* A backoff of an hour must not delay stop. */
     struct ing_breaker_policy policy = {.tiers = {{100, 3600000}}, .ntiers = 1};
     char url[64];
     snprintf(url, sizeof(url), "rtsp://127.0.0.1:%d/", closed_port());
-    assert_int_equal(ing_stream_start(
+    assert_int_equal(ing_stream_new(
                          &(struct ing_stream_options){
                              .camera = "x", .url = url, .policy = &policy, .sink = &sink},
                          &s),
                      0);
+    ing_stream_free(s); /* never started */
+    assert_int_equal(ing_stream_new(
+                         &(struct ing_stream_options){
+                             .camera = "x", .url = url, .policy = &policy, .sink = &sink},
+                         &s),
+                     0);
+    assert_int_equal(ing_stream_start(s), 0);
     ing_stream_free(s);
     ing_stream_free(NULL);
 }

@@ -33,9 +33,10 @@ static int setup_with(void **state, size_t max_bytes)
                                  .max_stream_bytes = max_bytes,
                                  .metrics = f->reg};
     assert_int_equal(live_hub_new(&o, &f->hub), 0);
+    assert_int_equal(live_hub_start(f->hub), 0);
     f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->s = live_hub_find(f->hub, "cam1", "main");
-    assert_ptr_equal(f->s, (struct live_stream *)f->sink);
+    assert_non_null(f->s);
     live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system())); /* watched */
     fake_src_init(&f->src, 1, 'a');
     *state = f;
@@ -50,6 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    live_hub_stop(f->hub);
     live_hub_free(f->hub);
     fake_src_release(&f->src);
     metrics_registry_free(f->reg);
@@ -254,12 +256,38 @@ static void test_detach_drops_media_and_attach_continues_numbering(void **state)
     assert_int_equal(media_live_parts(), 0);
     fake_publish(&f->src, f->sink, 5); /* ignored while detached */
     assert_int_equal(f->s->n_segs, 0);
-    assert_ptr_equal(live_hub_attach(f->hub, "cam1", "main"), f->sink);
+    f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->src.n = 0;
     fake_publish(&f->src, f->sink, 3);
     assert_int_equal(f->s->segs[0].msn, 2);
     assert_int_equal(f->s->parts[0].seq, 12);
     assert_int_equal(f->s->segs[0].disc_seq, 1);
+}
+
+static void test_a_restart_never_publishes_old_parts_to_new_viewers(void **state)
+{
+    struct fixture *f = *state;
+    /* The recorder's segment opened under the first attachment and kept its sink. */
+    media_part_sink *old = f->sink;
+    fake_publish(&f->src, old, 7);
+    /* The camera restarts: detach, then the new pipeline attaches. */
+    live_hub_detach(f->hub, "cam1", "main");
+    media_part_sink *fresh = live_hub_attach(f->hub, "cam1", "main");
+    assert_ptr_not_equal(fresh, old);
+    /* The old segment closes on the recorder thread and publishes its last parts. */
+    f->src.n = 0; /* a keyframe part: it would open a segment if it got in */
+    fake_publish(&f->src, old, 3);
+    assert_int_equal(f->s->n_parts, 0);
+    assert_int_equal(f->s->n_segs, 0);
+    assert_int_equal(f->s->parts_stale, 3);
+    assert_int_equal(media_live_parts(), 0);
+    /* The new segment's parts do get through. */
+    struct fake_src src;
+    fake_src_init(&src, 2, 'b');
+    fake_publish(&src, fresh, 3);
+    assert_int_equal(f->s->n_parts, 3);
+    assert_int_equal(f->s->parts_stale, 3);
+    fake_src_release(&src);
 }
 
 static void test_sub_stream_uris_carry_the_stream(void **state)
@@ -324,6 +352,7 @@ int main(void)
         T(test_a_reconnect_or_a_time_jump_is_a_discontinuity_without_a_new_map),
         T(test_old_segments_are_evicted_and_numbers_keep_growing),
         T(test_detach_drops_media_and_attach_continues_numbering),
+        T(test_a_restart_never_publishes_old_parts_to_new_viewers),
         T(test_sub_stream_uris_carry_the_stream),
         T(test_an_unwatched_camera_keeps_one_segment),
         cmocka_unit_test_setup_teardown(test_memory_cap_drops_oldest_segments, setup_small,

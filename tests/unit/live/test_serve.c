@@ -108,8 +108,9 @@ static int setup(void **state)
     struct live_hub_options o = {
         .part_target_ms = 200, .segment_target_ms = 1000, .segments_kept = 3, .metrics = f->reg};
     assert_int_equal(live_hub_new(&o, &f->hub), 0);
+    assert_int_equal(live_hub_start(f->hub), 0);
     f->sink = live_hub_attach(f->hub, "cam1", "main");
-    f->s = (struct live_stream *)f->sink;
+    f->s = live_hub_find(f->hub, "cam1", "main");
     live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system()));
     fake_src_init(&f->src, 1, 'a');
     http_set_error_mapper(mapper);
@@ -134,6 +135,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     http_server_free(f->srv); /* stops first: waiters are answered and unparked */
+    live_hub_stop(f->hub);
     live_hub_free(f->hub);
     fake_src_release(&f->src);
     metrics_registry_free(f->reg);
@@ -429,7 +431,7 @@ static void test_detach_and_stop_answer_the_waiters(void **state)
     close(a);
     close(b);
 
-    live_hub_attach(f->hub, "cam1", "main");
+    f->sink = live_hub_attach(f->hub, "cam1", "main");
     f->src.n = 0;
     fake_publish(&f->src, f->sink, 3);
     int c = client_connect(f->port);

@@ -44,6 +44,7 @@ static int setup(void **state)
     struct sto_open_options o = {.db = &cfg, .data_dir = f->dir, .metrics = f->metrics};
     char *err = NULL;
     assert_int_equal(sto_open(&o, &f->db, &err), 0);
+    assert_int_equal(sto_start(f->db), 0);
     clock_fake_init(&f->clock, NOW_MS);
     f->total_bytes = 1000000;
     f->free_bytes = 500000;
@@ -263,6 +264,8 @@ static void test_the_thread_runs_a_pass_when_kicked(void **state)
     for (int i = 0; i < 500 && rows(f, "a") != 0; i++)
         usleep(10000); /* waits on a real thread; bounded to 5 s */
     assert_int_equal(rows(f, "a"), 0);
+    rec_retention_stop(r);
+    rec_retention_stop(r); /* a second stop is a no-op */
     rec_retention_free(r);
 }
 

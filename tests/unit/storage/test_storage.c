@@ -47,7 +47,10 @@ static int teardown(void **state)
 static int open_db(struct fixture *f, char **errmsg)
 {
     struct sto_open_options o = {.db = &f->cfg, .data_dir = f->dir};
-    return sto_open(&o, &f->db, errmsg);
+    int rc = sto_open(&o, &f->db, errmsg);
+    if (rc == 0)
+        rc = sto_start(f->db);
+    return rc;
 }
 
 static void test_open_creates_file_and_applies_migrations(void **state)
@@ -186,6 +189,35 @@ static void test_full_write_queue_refuses_instead_of_blocking(void **state)
     sem_post(&gate);
 }
 
+static void test_the_writer_runs_only_between_start_and_stop(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_open_options o = {.db = &f->cfg, .data_dir = f->dir};
+    char *err = NULL;
+    const char *sql = "INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, 'x', 0)";
+    sto_value p[] = {STO_TEXT_V("a")};
+    /* Opened, never started: a queued write is answered once, by close, unwritten. */
+    assert_int_equal(sto_open(&o, &f->db, &err), 0);
+    atomic_store(&done_ok, 0);
+    atomic_store(&done_failed, 0);
+    assert_int_equal(sto_write_async(f->db, sql, p, 1, count_done, NULL), 0);
+    sto_close(f->db);
+    assert_int_equal(atomic_load(&done_ok), 0);
+    assert_int_equal(atomic_load(&done_failed), 1);
+    /* Started: queued writes run; stop drains them, then refuses new ones. */
+    assert_int_equal(sto_open(&o, &f->db, &err), 0);
+    assert_int_equal(sto_write_async(f->db, sql, p, 1, count_done, NULL), 0);
+    assert_int_equal(sto_start(f->db), 0);
+    sto_stop(f->db);
+    sto_stop(f->db); /* a second stop is a no-op */
+    assert_int_equal(atomic_load(&done_ok), 1);
+    assert_int_equal(sto_write_async(f->db, sql, p, 1, count_done, NULL), HORUS_ESTOPPED);
+    char *v = NULL;
+    assert_int_equal(sto_setting_get(f->db, "a", &v), 0); /* reads still work */
+    assert_string_equal(v, "x");
+    free(v);
+}
+
 static void test_postgres_and_unknown_urls_are_refused_with_a_reason(void **state)
 {
     struct fixture *f = *state;
@@ -258,6 +290,7 @@ int main(void)
         T(test_a_failing_write_fails_alone_and_the_batch_commits),
         T(test_a_constraint_violation_is_reported_as_eexist),
         T(test_full_write_queue_refuses_instead_of_blocking),
+        T(test_the_writer_runs_only_between_start_and_stop),
         T(test_postgres_and_unknown_urls_are_refused_with_a_reason),
         T(test_a_database_newer_than_the_binary_is_refused),
         T(test_explicit_sqlite_url_creates_parent_directories),
