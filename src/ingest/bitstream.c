@@ -3,8 +3,9 @@
  * demuxer hands us Annex B access units and Annex B extradata (from the SDP
  * sprop-* parameters); the media contract wants 4-byte length-prefixed NAL
  * units and avcC/hvcC records (ISO/IEC 14496-15), so this file splits Annex
- * B, parses just enough of an SPS for the picture size and the RFC 6381
- * codec string, and writes the decoder configuration records.
+ * B (with media_bitstream.h's start-code scan), parses just enough of an
+ * SPS for the picture size and the RFC 6381 codec string, and writes the
+ * decoder configuration records.
  *
  * Every parser bounds-checks against its input and fails with HORUS_EPARSE;
  * camera bytes are untrusted. Thread: any (no state).
@@ -19,77 +20,33 @@
 
 size_t ing_annexb_split(const uint8_t *buf, size_t size, struct ing_nal *nals, size_t max)
 {
-    size_t n = 0, i = 0, start = SIZE_MAX;
+    size_t n = 0;
     if (max == 0)
         return 0;
-    while (i + 3 <= size) {
-        /*
-         * A byte above 1 at i+2 rules out a start code beginning at i, i+1
-         * or i+2, so most of the payload is skipped three bytes at a time.
-         */
-        if (buf[i + 2] > 1) {
-            i += 3;
-            continue;
-        }
-        if (buf[i] == 0 && buf[i + 1] == 0 && buf[i + 2] == 1) {
-            if (start != SIZE_MAX) {
-                size_t end = i;
-                while (end > start && buf[end - 1] == 0) /* trailing zero / 4-byte code */
-                    end--;
-                if (end > start) {
-                    if (n == max - 1) /* the last slot takes the rest */
-                        break;
-                    nals[n++] = (struct ing_nal){buf + start, end - start};
-                }
-            }
-            i += 3;
-            start = i;
-            continue;
-        }
-        i++;
-    }
-    if (start == SIZE_MAX) {
+    size_t sc = media_annexb_find(buf, size, 0);
+    if (sc == size) {
         if (size > 0)
             nals[n++] = (struct ing_nal){buf, size};
         return n;
     }
+    size_t start = sc + 3;
+    for (;;) {
+        size_t next = media_annexb_find(buf, size, start);
+        if (next == size)
+            break;
+        size_t end = next;
+        while (end > start && buf[end - 1] == 0) /* trailing zero / 4-byte code */
+            end--;
+        if (end > start) {
+            if (n == max - 1) /* the last slot takes the rest */
+                break;
+            nals[n++] = (struct ing_nal){buf + start, end - start};
+        }
+        start = next + 3;
+    }
     if (size > start)
         nals[n++] = (struct ing_nal){buf + start, size - start};
     return n;
-}
-
-int ing_nal_type(enum media_codec codec, const struct ing_nal *nal)
-{
-    if (nal->size < 1)
-        return -1;
-    if (codec == MEDIA_CODEC_H265)
-        return (nal->data[0] >> 1) & 0x3f;
-    return nal->data[0] & 0x1f;
-}
-
-bool ing_nal_is_keyframe(enum media_codec codec, int type)
-{
-    if (codec == MEDIA_CODEC_H265)
-        return type >= 16 && type <= 21;
-    return type == 5;
-}
-
-int ing_nal_ps_kind(enum media_codec codec, int type)
-{
-    if (codec == MEDIA_CODEC_H265) {
-        if (type == 32)
-            return ING_PS_VPS;
-        if (type == 33)
-            return ING_PS_SPS;
-        if (type == 34)
-            return ING_PS_PPS;
-        return -1;
-    }
-    if (type == 7)
-        return ING_PS_SPS;
-    if (type == 8)
-        return ING_PS_PPS;
-    return -1;
 }
 
 bool ing_param_sets_update(struct ing_param_sets *ps, enum ing_ps_kind kind,

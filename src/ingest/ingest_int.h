@@ -1,6 +1,7 @@
 /*
  * Private to src/ingest (and its unit tests): the pure pieces of ingest.
- * bitstream.c converts and describes H.264/H.265/AAC bitstreams, timeline.c
+ * bitstream.c converts and describes H.264/H.265/AAC bitstreams (start
+ * codes and NAL types are media_bitstream.h's), timeline.c
  * maps camera timestamps to the 64-bit timeline, breaker.c decides when to
  * reconnect. None of them do I/O, log or take locks.
  */
@@ -8,6 +9,7 @@
 #define HORUS_INGEST_INT_H
 
 #include "ingest.h"
+#include "media_bitstream.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,19 +33,13 @@ struct ing_nal {
  */
 size_t ing_annexb_split(const uint8_t *buf, size_t size, struct ing_nal *nals, size_t max);
 
-/* NAL unit type of a H.264 (5 bits) or H.265 (6 bits) NAL header. */
-int ing_nal_type(enum media_codec codec, const struct ing_nal *nal);
-bool ing_nal_is_keyframe(enum media_codec codec, int type); /* IDR / IRAP */
-
+/* Parameter set kinds, as media_nal_ps_kind (media_bitstream.h) tells them. */
 enum ing_ps_kind {
-    ING_PS_VPS,
-    ING_PS_SPS,
-    ING_PS_PPS,
-    ING_PS_COUNT,
+    ING_PS_VPS = MEDIA_PS_VPS,
+    ING_PS_SPS = MEDIA_PS_SPS,
+    ING_PS_PPS = MEDIA_PS_PPS,
+    ING_PS_COUNT = MEDIA_PS_COUNT,
 };
-
-/* Which parameter set a NAL unit is, or -1. */
-int ing_nal_ps_kind(enum media_codec codec, int type);
 
 /* The current parameter sets of a video stream (one of each kind). */
 struct ing_param_sets {

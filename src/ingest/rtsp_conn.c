@@ -385,7 +385,7 @@ static void on_message(struct ing_rtsp_conn *c, const struct ing_rtsp_msg *m)
     switch (c->phase) {
     case ING_RTSP_OPTIONS: {
         const char *pub = ing_rtsp_msg_header(m, "Public");
-        c->has_get_parameter = pub && ing_rtsp_public_has(pub, "GET_PARAMETER");
+        c->has_get_parameter = pub && rtsp_list_has(rtsp_span_of(pub), "GET_PARAMETER");
         c->phase = ING_RTSP_DESCRIBE;
         send_phase(c);
         break;
@@ -426,7 +426,7 @@ long ing_rtsp_conn_input(struct ing_rtsp_conn *c, const uint8_t *buf, size_t len
             uint8_t channel;
             const uint8_t *data;
             size_t n;
-            int used = ing_interleaved_parse(buf + pos, len - pos, &channel, &data, &n);
+            int used = rtsp_interleaved_parse(buf + pos, len - pos, &channel, &data, &n);
             if (used == 0)
                 break;
             pos += (size_t)used;

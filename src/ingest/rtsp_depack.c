@@ -176,16 +176,6 @@ static void au_finish(struct ing_depack *d)
 
 /* ---- NAL units ---- */
 
-static int nal_type_of(const struct ing_depack *d, uint8_t b0)
-{
-    return d->codec == MEDIA_CODEC_H265 ? (b0 >> 1) & 0x3f : b0 & 0x1f;
-}
-
-static bool is_aud(const struct ing_depack *d, int type)
-{
-    return d->codec == MEDIA_CODEC_H265 ? type == 35 : type == 9;
-}
-
 static void bad_payload(struct ing_depack *d)
 {
     d->bad_packets++;
@@ -200,17 +190,17 @@ static void nal_whole(struct ing_depack *d, const uint8_t *p, size_t n)
         bad_payload(d);
         return;
     }
-    int type = nal_type_of(d, p[0]);
-    int kind = ing_nal_ps_kind(d->codec, type);
+    int type = media_nal_type(d->codec, p, 1);
+    int kind = media_nal_ps_kind(d->codec, type);
     if (kind >= 0) {
         struct ing_nal nal = {p, n};
         if (ing_param_sets_update(d->ps, (enum ing_ps_kind)kind, &nal))
             d->ps_changed = true;
         return;
     }
-    if (is_aud(d, type))
+    if (media_nal_is_aud(d->codec, type))
         return;
-    if (ing_nal_is_keyframe(d->codec, type))
+    if (media_nal_is_keyframe(d->codec, type))
         d->au_is_key = true;
     uint8_t *out = au_reserve(d, 4 + n);
     if (!out)
@@ -251,9 +241,9 @@ static void nal_fragment(struct ing_depack *d, bool is_start, bool is_end, const
             if (!d->fu_to_ps)
                 d->au_len = d->fu_start;
         }
-        int type = nal_type_of(d, hdr[0]);
+        int type = media_nal_type(d->codec, hdr, 1);
         d->fu_type = type;
-        d->fu_to_ps = ing_nal_ps_kind(d->codec, type) >= 0 || is_aud(d, type);
+        d->fu_to_ps = media_nal_ps_kind(d->codec, type) >= 0 || media_nal_is_aud(d->codec, type);
         d->in_fu = true;
         if (d->fu_to_ps) {
             d->ps_overflow = hlen + n > sizeof(d->ps_buf);
@@ -264,7 +254,7 @@ static void nal_fragment(struct ing_depack *d, bool is_start, bool is_end, const
                 d->ps_len = hlen + n;
             }
         } else {
-            if (ing_nal_is_keyframe(d->codec, type))
+            if (media_nal_is_keyframe(d->codec, type))
                 d->au_is_key = true;
             uint8_t *out = au_reserve(d, 4 + hlen + n);
             if (!out) {
@@ -302,7 +292,7 @@ static void nal_fragment(struct ing_depack *d, bool is_start, bool is_end, const
         return;
     d->in_fu = false;
     if (d->fu_to_ps) {
-        int kind = ing_nal_ps_kind(d->codec, d->fu_type);
+        int kind = media_nal_ps_kind(d->codec, d->fu_type);
         struct ing_nal nal = {d->ps_buf, d->ps_len};
         if (kind >= 0 && !d->ps_overflow &&
             ing_param_sets_update(d->ps, (enum ing_ps_kind)kind, &nal))
@@ -383,7 +373,7 @@ static void aac_fragment_drop(struct ing_depack *d)
     au_drop(d);
 }
 
-static void aac_payload(struct ing_depack *d, const struct ing_rtp *rtp, bool is_loss)
+static void aac_payload(struct ing_depack *d, const struct rtp_packet *rtp, bool is_loss)
 {
     const uint8_t *p = rtp->payload;
     size_t n = rtp->payload_len;
@@ -460,7 +450,7 @@ static void aac_payload(struct ing_depack *d, const struct ing_rtp *rtp, bool is
     }
 }
 
-void ing_depack_push(struct ing_depack *d, const struct ing_rtp *rtp)
+void ing_depack_push(struct ing_depack *d, const struct rtp_packet *rtp)
 {
     bool is_loss = false;
     if (d->has_seq && rtp->seq != d->next_seq) {

@@ -3,9 +3,9 @@
  * RTSP client (docs/design/0008-native-rtsp-client.md).
  *
  * The pure pieces first, none of which does I/O, logs or locks:
- * rtsp_msg.c (URLs, RTSP responses and their headers, authentication),
- * rtsp_sdp.c (session descriptions), rtsp_rtp.c (interleaved framing, RTP,
- * RTCP sender reports), rtsp_depack.c (RTP payloads -> access units in the
+ * rtsp_msg.c (URLs, RTSP responses and their headers, authentication, on
+ * top of the framing, Transport, Session and Digest of src/proto),
+ * rtsp_sdp.c (session descriptions), rtsp_depack.c (RTP payloads -> access units in the
  * media/media.h layout) and rtsp_conn.c (the RTSP session state machine fed
  * with bytes). Then the I/O: rtsp_loop.c (the ing-rtsp-N epoll threads)
  * and rtsp_stream.c (an ing_stream driven by a loop).
@@ -17,6 +17,7 @@
 #define HORUS_RTSP_INT_H
 
 #include "ingest_int.h"
+#include "rtsp_proto.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,20 +48,21 @@ int ing_rtsp_url_resolve(const char *base, const char *control, char *out, size_
 
 /* ---- rtsp_msg.c: messages ---- */
 
-#define ING_RTSP_HEAD_MAX 8192 /* bytes of status line plus headers */
+#define ING_RTSP_HEAD_MAX RTSP_HEAD_MAX /* bytes of status line plus headers */
 #define ING_RTSP_BODY_MAX 65536 /* bytes of body (an SDP) */
-#define ING_RTSP_HEADERS_MAX 48
+#define ING_RTSP_HEADERS_MAX RTSP_HEADERS_MAX
 
 /*
  * One RTSP message as received: a response ("RTSP/1.0 200 OK"), or a
- * request the server sent us (ANNOUNCE, GET_PARAMETER...). Header lines are
- * unfolded into text (continuation lines joined by one space) and name and
- * value point into it, NUL-terminated; the body is borrowed from the input.
+ * request the server sent us (ANNOUNCE, GET_PARAMETER...). Framed by
+ * rtsp_msg_parse (proto); header lines are then unfolded into text
+ * (continuation lines joined by one space) and name and value point into
+ * it, NUL-terminated; the body is borrowed from the input.
  */
 struct ing_rtsp_msg {
     bool is_request;
     int status; /* responses */
-    char method[32]; /* requests */
+    char method[33]; /* requests */
     unsigned nheaders;
     struct {
         const char *name, *value;
@@ -68,6 +70,7 @@ struct ing_rtsp_msg {
     long cseq; /* -1 when absent or malformed */
     const uint8_t *body; /* borrowed from the input buffer */
     size_t body_len;
+    struct rtsp_msg raw; /* the framing, pointing into the input */
     char text[ING_RTSP_HEAD_MAX];
 };
 
@@ -93,9 +96,6 @@ int ing_rtsp_session_parse(const char *value, char *id, size_t size, int *timeou
  * the ones it asked for), or HORUS_EPARSE when it is not RTP over TCP.
  */
 int ing_rtsp_transport_parse(const char *value, int *rtp_channel, int *rtcp_channel);
-
-/* True when a Public header lists method (any case). */
-bool ing_rtsp_public_has(const char *value, const char *method);
 
 #define ING_RTSP_RTP_INFO_MAX 4
 
@@ -177,45 +177,6 @@ struct ing_sdp {
  */
 int ing_sdp_parse(const char *text, size_t len, const char *base, struct ing_sdp *out);
 
-/* ---- rtsp_rtp.c ---- */
-
-/*
- * An RTSP-interleaved frame ('$', channel, 16-bit length, data) at the
- * start of buf. Returns the bytes it spans when complete, 0 when more are
- * needed, HORUS_EPARSE when buf does not start with '$'.
- */
-int ing_interleaved_parse(const uint8_t *buf, size_t len, uint8_t *channel, const uint8_t **data,
-                          size_t *data_len);
-
-struct ing_rtp {
-    uint8_t payload_type;
-    bool marker;
-    uint16_t seq;
-    uint32_t timestamp, ssrc;
-    const uint8_t *payload; /* borrowed: after CSRCs and extension, before padding */
-    size_t payload_len;
-};
-
-/* Parses an RTP packet (RFC 3550 5.1). Returns 0 or HORUS_EPARSE. */
-int ing_rtp_parse(const uint8_t *buf, size_t len, struct ing_rtp *out);
-
-struct ing_rtcp_sr {
-    uint32_t ssrc;
-    uint64_t ntp; /* 32.32 fixed point seconds since 1900 */
-    uint32_t rtp_timestamp; /* the same instant on the RTP clock */
-    uint32_t packets, octets;
-};
-
-/*
- * Finds the sender report in a compound RTCP packet. Returns 0, -ENOENT
- * when there is none, or HORUS_EPARSE.
- */
-int ing_rtcp_sr_find(const uint8_t *buf, size_t len, struct ing_rtcp_sr *out);
-
-/* Unix time in microseconds of rtp_timestamp on a clock_rate Hz clock, by sr's mapping. */
-int64_t ing_rtcp_sr_unix_us(const struct ing_rtcp_sr *sr, uint32_t rtp_timestamp,
-                            uint32_t clock_rate);
-
 /* ---- rtsp_depack.c ---- */
 
 /*
@@ -285,7 +246,7 @@ void ing_depack_reset(struct ing_depack *d);
  * (video then waits for the next keyframe) and strips parameter sets equal
  * to d->ps (new ones replace them and fire params_cb).
  */
-void ing_depack_push(struct ing_depack *d, const struct ing_rtp *rtp);
+void ing_depack_push(struct ing_depack *d, const struct rtp_packet *rtp);
 
 /* ---- rtsp_conn.c: the RTSP session state machine ---- */
 

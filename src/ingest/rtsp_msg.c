@@ -1,13 +1,16 @@
 /*
  * DESIGN: the text half of RTSP (RFC 2326) as a client needs it, pure
- * logic: URLs, replies (status line, headers with folding and any case,
- * Content-Length bodies), the headers that drive a session (CSeq, Session
+ * logic: URLs, replies, the headers that drive a session (CSeq, Session
  * with its timeout, Transport, Public, RTP-Info) and authentication (Basic,
- * Digest with MD5 and optional qop=auth, RFC 2617).
+ * Digest with MD5 and optional qop=auth, RFC 2617). The grammar both ends
+ * share (framing, Session, Transport, auth-params, the Digest response) is
+ * src/proto's; this file adds what only a client wants of it.
  *
- * A reply is parsed in one go once its head and body are both in the
- * buffer: the head is copied into the message with header lines unfolded
- * and NUL-terminated, the body stays where it is. Nothing here allocates.
+ * A reply is framed in place once its head and body are both in the
+ * buffer; the header lines are then copied into the message unfolded and
+ * NUL-terminated (the header parsers here want C strings), the body stays
+ * where it is. Replies are rare (the handshake, keep-alives), so the copy
+ * is not on the packet path. Nothing here allocates.
  * Thread: any (no state).
  */
 #include "rtsp_int.h"
@@ -15,7 +18,6 @@
 #include "err.h"
 
 #include <libavutil/base64.h>
-#include <libavutil/md5.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -169,71 +171,74 @@ int ing_rtsp_url_resolve(const char *base, const char *control, char *out, size_
 
 /* ---- messages ---- */
 
-/* Where the head ends (after the blank line), or 0 when not in buf[0..len). */
-static size_t head_end(const uint8_t *buf, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (buf[i] != '\n')
-            continue;
-        if (buf[i + 1] == '\n')
-            return i + 2;
-        if (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')
-            return i + 3;
-    }
-    return 0;
-}
-
 /*
- * A cheap early look at the first bytes, so that a peer speaking something
- * else is recognised before a whole head arrives (or never does).
+ * Copies value into text at *t, NUL-terminated, each line break of a folded
+ * value and the white space after it turned into one space. Returns where
+ * it starts, or NULL when text is full.
  */
-static bool looks_like_rtsp(const uint8_t *buf, size_t len)
+static const char *unfold(struct rtsp_span value, char *text, size_t size, size_t *t)
 {
-    static const char proto[] = "RTSP/";
-    size_t n = len < 5 ? len : 5;
-    if (memcmp(buf, proto, n) == 0)
-        return true;
-    /* A request from the server: an upper-case method, a space. */
-    size_t i = 0;
-    while (i < len && i < 32 && ((buf[i] >= 'A' && buf[i] <= 'Z') || buf[i] == '_'))
-        i++;
-    if (i == len)
-        return i < 32;
-    return i > 0 && buf[i] == ' ';
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
-}
-
-/* Parses the first line (NUL-terminated, no CR). Returns 0 or HORUS_EPARSE. */
-static int first_line_parse(char *line, struct ing_rtsp_msg *out)
-{
-    if (strncmp(line, "RTSP/", 5) == 0) {
-        char *sp = strchr(line, ' ');
-        if (!sp || !isdigit((unsigned char)sp[1]) || !isdigit((unsigned char)sp[2]) ||
-            !isdigit((unsigned char)sp[3]) || (sp[4] != ' ' && sp[4] != '\0'))
-            return HORUS_EPARSE;
-        out->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
-        return out->status >= 100 ? 0 : HORUS_EPARSE;
+    if (*t + value.len + 1 > size)
+        return NULL;
+    char *start = text + *t, *o = start;
+    for (size_t i = 0; i < value.len; i++) {
+        char c = value.p[i];
+        bool is_break = c == '\n' || (c == '\r' && i + 1 < value.len && value.p[i + 1] == '\n');
+        if (!is_break) {
+            *o++ = c;
+            continue;
+        }
+        if (c == '\r')
+            i++;
+        while (i + 1 < value.len && (value.p[i + 1] == ' ' || value.p[i + 1] == '\t'))
+            i++;
+        *o++ = ' ';
     }
-    char *sp = strchr(line, ' ');
-    char *last = strrchr(line, ' ');
-    if (!sp || sp == line || (size_t)(sp - line) >= sizeof(out->method) || last == sp ||
-        strncmp(last + 1, "RTSP/", 5) != 0)
-        return HORUS_EPARSE;
-    out->is_request = true;
-    memcpy(out->method, line, (size_t)(sp - line));
-    out->method[sp - line] = '\0';
-    return 0;
+    *o++ = '\0';
+    *t = (size_t)(o - text);
+    return start;
 }
 
+int ing_rtsp_msg_parse(const uint8_t *buf, size_t len, struct ing_rtsp_msg *out)
+{
+    int n = rtsp_msg_parse(buf, len, ING_RTSP_BODY_MAX, &out->raw);
+    if (n <= 0)
+        return n;
+    const struct rtsp_msg *raw = &out->raw;
+    out->is_request = raw->is_request;
+    out->status = raw->status;
+    out->method[0] = '\0';
+    if (raw->is_request && rtsp_span_copy(raw->method, out->method, sizeof(out->method)) < 0)
+        return HORUS_EPARSE;
+    out->cseq = raw->cseq;
+    out->body = raw->body;
+    out->body_len = raw->body_len;
+    out->nheaders = 0;
+    size_t t = 0;
+    for (unsigned i = 0; i < raw->nheaders; i++) {
+        const char *name = unfold(raw->headers[i].name, out->text, sizeof(out->text), &t);
+        const char *value =
+            name ? unfold(raw->headers[i].value, out->text, sizeof(out->text), &t) : NULL;
+        if (!value)
+            return HORUS_ETOOBIG;
+        out->headers[i].name = name;
+        out->headers[i].value = value;
+        out->nheaders++;
+    }
+    return n;
+}
+
+const char *ing_rtsp_msg_header(const struct ing_rtsp_msg *msg, const char *name)
+{
+    for (unsigned i = 0; i < msg->nheaders; i++)
+        if (strcasecmp(msg->headers[i].name, name) == 0)
+            return msg->headers[i].value;
+    return NULL;
+}
+
+/* ---- header values ---- */
+
+/* A decimal of at most max, white space around it allowed. Returns it, or -1. */
 static long parse_ulong(const char *s, long max)
 {
     if (!s)
@@ -252,116 +257,6 @@ static long parse_ulong(const char *s, long max)
         s++;
     return *s ? -1 : v;
 }
-
-int ing_rtsp_msg_parse(const uint8_t *buf, size_t len, struct ing_rtsp_msg *out)
-{
-    if (len == 0)
-        return 0;
-    if (!looks_like_rtsp(buf, len))
-        return HORUS_EPARSE;
-    size_t limit = len < ING_RTSP_HEAD_MAX ? len : ING_RTSP_HEAD_MAX;
-    size_t end = head_end(buf, limit);
-    if (end == 0)
-        return len >= ING_RTSP_HEAD_MAX ? HORUS_ETOOBIG : 0;
-    out->is_request = false;
-    out->status = 0;
-    out->method[0] = '\0';
-    out->nheaders = 0;
-    out->cseq = -1;
-    out->body = NULL;
-    out->body_len = 0;
-
-    /* Copy the head, one line at a time, folding continuation lines. */
-    char *text = out->text;
-    size_t t = 0;
-    size_t pos = 0;
-    bool is_first = true;
-    char *value_of_last = NULL;
-    while (pos < end) {
-        size_t eol = pos;
-        while (eol < end && buf[eol] != '\n')
-            eol++;
-        size_t n = eol - pos;
-        if (n > 0 && buf[pos + n - 1] == '\r')
-            n--;
-        const char *line = (const char *)buf + pos;
-        pos = eol + 1;
-        if (n == 0)
-            break; /* the blank line */
-        if (memchr(line, '\0', n))
-            return HORUS_EPARSE;
-        if (!is_first && (line[0] == ' ' || line[0] == '\t')) {
-            if (!value_of_last)
-                return HORUS_EPARSE;
-            /* Folded: the previous value goes on after one space. */
-            if (t == 0 || t + n + 1 >= sizeof(out->text))
-                return HORUS_ETOOBIG;
-            t--; /* over the previous NUL */
-            text[t++] = ' ';
-            while (n > 0 && (*line == ' ' || *line == '\t')) {
-                line++;
-                n--;
-            }
-            memcpy(text + t, line, n);
-            t += n;
-            text[t++] = '\0';
-            continue;
-        }
-        if (t + n + 1 >= sizeof(out->text))
-            return HORUS_ETOOBIG;
-        char *copy = text + t;
-        memcpy(copy, line, n);
-        copy[n] = '\0';
-        t += n + 1;
-        if (is_first) {
-            is_first = false;
-            if (first_line_parse(copy, out) < 0)
-                return HORUS_EPARSE;
-            continue;
-        }
-        char *colon = strchr(copy, ':');
-        if (!colon || colon == copy)
-            return HORUS_EPARSE;
-        if (out->nheaders == ING_RTSP_HEADERS_MAX)
-            return HORUS_ETOOBIG;
-        *colon = '\0';
-        out->headers[out->nheaders].name = trim(copy);
-        out->headers[out->nheaders].value = value_of_last = colon + 1;
-        out->nheaders++;
-    }
-    if (is_first)
-        return HORUS_EPARSE;
-    /* Values were stored untrimmed so folding could extend them; trim now. */
-    for (unsigned i = 0; i < out->nheaders; i++)
-        out->headers[i].value = trim((char *)out->headers[i].value);
-
-    const char *cseq = ing_rtsp_msg_header(out, "CSeq");
-    out->cseq = parse_ulong(cseq, 2147483647L);
-    const char *clen = ing_rtsp_msg_header(out, "Content-Length");
-    long body = 0;
-    if (clen) {
-        body = parse_ulong(clen, 2147483647L);
-        if (body < 0)
-            return HORUS_EPARSE;
-        if (body > ING_RTSP_BODY_MAX)
-            return HORUS_ETOOBIG;
-    }
-    if (len - end < (size_t)body)
-        return 0;
-    out->body = buf + end;
-    out->body_len = (size_t)body;
-    return (int)(end + (size_t)body);
-}
-
-const char *ing_rtsp_msg_header(const struct ing_rtsp_msg *msg, const char *name)
-{
-    for (unsigned i = 0; i < msg->nheaders; i++)
-        if (strcasecmp(msg->headers[i].name, name) == 0)
-            return msg->headers[i].value;
-    return NULL;
-}
-
-/* ---- header values ---- */
 
 /*
  * Splits "a;b=c;d" style parameters: returns the next item of s delimited
@@ -390,64 +285,23 @@ static const char *next_item(const char *s, char sep, char *item, size_t size)
 
 int ing_rtsp_session_parse(const char *value, char *id, size_t size, int *timeout_s)
 {
-    char item[256];
-    const char *p = next_item(value, ';', item, sizeof(item));
-    *timeout_s = 60;
-    if (!p || !item[0] || strlen(item) >= size)
-        return HORUS_EPARSE;
-    for (const char *c = item; *c; c++)
-        if ((unsigned char)*c <= ' ' || *c == '"')
-            return HORUS_EPARSE;
-    snprintf(id, size, "%s", item);
-    while ((p = next_item(p, ';', item, sizeof(item)))) {
-        if (strncasecmp(item, "timeout=", 8) == 0) {
-            long t = parse_ulong(item + 8, 86400);
-            if (t > 0)
-                *timeout_s = (int)t;
-        }
-    }
-    return 0;
+    struct rtsp_span sid;
+    int rc = rtsp_session_parse(rtsp_span_of(value), &sid, timeout_s);
+    if (rc < 0)
+        return rc;
+    return rtsp_span_copy(sid, id, size) < 0 ? HORUS_EPARSE : 0;
 }
 
 int ing_rtsp_transport_parse(const char *value, int *rtp_channel, int *rtcp_channel)
 {
-    char first[512];
-    next_item(value, ',', first, sizeof(first));
-    char item[256];
-    const char *p = next_item(first, ';', item, sizeof(item));
-    if (!p || strcasecmp(item, "RTP/AVP/TCP") != 0)
+    struct rtsp_transport t;
+    if (rtsp_transport_parse(rtsp_span_of(value), &t) < 0 || !t.is_tcp)
         return HORUS_EPARSE;
-    while ((p = next_item(p, ';', item, sizeof(item)))) {
-        if (strncasecmp(item, "interleaved=", 12) != 0)
-            continue;
-        char *end;
-        long a = strtol(item + 12, &end, 10);
-        long b = a + 1;
-        if (end == item + 12 || a < 0 || a > 255)
-            return HORUS_EPARSE;
-        if (*end == '-') {
-            const char *q = end + 1;
-            b = strtol(q, &end, 10);
-            if (end == q || b < 0 || b > 255)
-                return HORUS_EPARSE;
-        }
-        if (*end)
-            return HORUS_EPARSE;
-        *rtp_channel = (int)a;
-        *rtcp_channel = (int)b;
-        return 0;
-    }
-    return -ENOENT;
-}
-
-bool ing_rtsp_public_has(const char *value, const char *method)
-{
-    char item[64];
-    const char *p = value;
-    while ((p = next_item(p, ',', item, sizeof(item))))
-        if (strcasecmp(item, method) == 0)
-            return true;
-    return false;
+    if (!t.has_interleaved)
+        return -ENOENT;
+    *rtp_channel = t.channel_rtp;
+    *rtcp_channel = t.channel_rtcp;
+    return 0;
 }
 
 unsigned ing_rtsp_rtp_info_parse(const char *value, struct ing_rtsp_rtp_info *out, unsigned max)
@@ -485,87 +339,31 @@ unsigned ing_rtsp_rtp_info_parse(const char *value, struct ing_rtsp_rtp_info *ou
 
 /* ---- authentication ---- */
 
-/* Copies the value of a "key=value" or key="value" item, unquoted, into out. */
-static void param_value(const char *v, char *out, size_t size)
-{
-    size_t n = 0;
-    if (*v == '"') {
-        v++;
-        for (; *v && *v != '"'; v++) {
-            if (*v == '\\' && v[1])
-                v++;
-            if (n + 1 < size)
-                out[n++] = *v;
-        }
-    } else {
-        for (; *v && *v != ' ' && *v != '\t'; v++)
-            if (n + 1 < size)
-                out[n++] = *v;
-    }
-    out[n] = '\0';
-}
-
 int ing_rtsp_challenge_parse(const char *value, struct ing_rtsp_challenge *out)
 {
     memset(out, 0, sizeof(*out));
-    while (*value == ' ' || *value == '\t')
-        value++;
-    size_t slen = strcspn(value, " \t");
-    if (slen == 5 && strncasecmp(value, "Basic", 5) == 0)
+    struct rtsp_auth_params p;
+    int rc = rtsp_auth_parse(rtsp_span_of(value), &p);
+    if (rtsp_span_ieq(p.scheme, "Basic"))
         out->scheme = ING_RTSP_AUTH_BASIC;
-    else if (slen == 6 && strncasecmp(value, "Digest", 6) == 0)
+    else if (rtsp_span_ieq(p.scheme, "Digest"))
         out->scheme = ING_RTSP_AUTH_DIGEST;
     else
-        return slen ? -ENOTSUP : HORUS_EPARSE;
-    char item[512];
-    const char *p = value + slen;
-    bool has_nonce = false;
-    while ((p = next_item(p, ',', item, sizeof(item)))) {
-        char *eq = strchr(item, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        char *key = trim(item);
-        char *val = eq + 1;
-        while (*val == ' ' || *val == '\t')
-            val++;
-        char v[256];
-        param_value(val, v, sizeof(v));
-        if (strcasecmp(key, "realm") == 0) {
-            if (!copy_whole(out->realm, sizeof(out->realm), v))
-                return HORUS_EPARSE;
-        } else if (strcasecmp(key, "nonce") == 0) {
-            if (!copy_whole(out->nonce, sizeof(out->nonce), v))
-                return HORUS_EPARSE;
-            has_nonce = true;
-        } else if (strcasecmp(key, "opaque") == 0) {
-            if (!copy_whole(out->opaque, sizeof(out->opaque), v))
-                return HORUS_EPARSE;
-            out->has_opaque = true;
-        } else if (strcasecmp(key, "algorithm") == 0) {
-            if (strcasecmp(v, "MD5") != 0)
-                return -ENOTSUP;
-        } else if (strcasecmp(key, "stale") == 0) {
-            out->is_stale = strcasecmp(v, "true") == 0;
-        } else if (strcasecmp(key, "qop") == 0) {
-            char q[64];
-            const char *r = v;
-            while ((r = next_item(r, ',', q, sizeof(q))))
-                if (strcasecmp(q, "auth") == 0)
-                    out->is_qop_auth = true;
-        }
-    }
-    if (out->scheme == ING_RTSP_AUTH_DIGEST && !has_nonce)
+        return p.scheme.len ? -ENOTSUP : HORUS_EPARSE;
+    if (rc < 0)
+        return rc;
+    if (p.algorithm[0] && strcasecmp(p.algorithm, "MD5") != 0)
+        return -ENOTSUP;
+    if (!copy_whole(out->realm, sizeof(out->realm), p.realm) ||
+        !copy_whole(out->nonce, sizeof(out->nonce), p.nonce) ||
+        !copy_whole(out->opaque, sizeof(out->opaque), p.opaque))
+        return HORUS_EPARSE;
+    out->has_opaque = p.has_opaque;
+    out->is_stale = strcasecmp(p.stale, "true") == 0;
+    out->is_qop_auth = rtsp_list_has(rtsp_span_of(p.qop), "auth");
+    if (out->scheme == ING_RTSP_AUTH_DIGEST && !p.has_nonce)
         return HORUS_EPARSE;
     return 0;
-}
-
-static void md5_hex(const char *text, char out[33])
-{
-    uint8_t digest[16];
-    av_md5_sum(digest, (const uint8_t *)text, strlen(text));
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
 
 int ing_rtsp_authorization(const struct ing_rtsp_challenge *chal, const char *user,
@@ -583,18 +381,12 @@ int ing_rtsp_authorization(const struct ing_rtsp_challenge *chal, const char *us
         n = snprintf(out, size, "Basic %s", b64);
         return n >= 0 && (size_t)n < size ? 0 : -ENOSPC;
     }
-    char a1[520], ha1[33], a2[ING_RTSP_URL_MAX + 40], ha2[33], kd[512], response[33];
-    snprintf(a1, sizeof(a1), "%s:%s:%s", user, chal->realm, password);
-    md5_hex(a1, ha1);
-    snprintf(a2, sizeof(a2), "%s:%s", method, uri);
-    md5_hex(a2, ha2);
-    char ncs[9];
+    char ha1[33], response[33], ncs[9];
     snprintf(ncs, sizeof(ncs), "%08x", nc);
-    if (chal->is_qop_auth)
-        snprintf(kd, sizeof(kd), "%s:%s:%s:%s:auth:%s", ha1, chal->nonce, ncs, cnonce, ha2);
-    else
-        snprintf(kd, sizeof(kd), "%s:%s:%s", ha1, chal->nonce, ha2);
-    md5_hex(kd, response);
+    if (rtsp_digest_ha1(user, chal->realm, password, ha1) < 0 ||
+        rtsp_digest_response(ha1, chal->nonce, method, uri, chal->is_qop_auth ? "auth" : NULL, ncs,
+                             cnonce, response) < 0)
+        return -ENOSPC;
     n = snprintf(out, size,
                  "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
                  "response=\"%s\"",

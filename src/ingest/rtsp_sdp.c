@@ -90,7 +90,7 @@ static void sprop_add(struct ing_param_sets *ps, const char *v, size_t n)
             int got = av_base64_decode(nal, b64, sizeof(nal));
             if (got > 0) {
                 struct ing_nal u = {nal, (size_t)got};
-                int kind = ing_nal_ps_kind(ps->codec, ing_nal_type(ps->codec, &u));
+                int kind = media_nal_ps_kind(ps->codec, media_nal_type(ps->codec, u.data, u.size));
                 if (kind >= 0)
                     ing_param_sets_update(ps, (enum ing_ps_kind)kind, &u);
             }

@@ -90,7 +90,7 @@ struct ing_native {
     char port[8];
     bool is_resolving;
     /* RTCP: the latest sender report of each track (wall-clock mapping; see 0008) */
-    struct ing_rtcp_sr sr[ING_RTSP_TRACKS];
+    struct rtcp_sr sr[ING_RTSP_TRACKS];
     bool has_sr[ING_RTSP_TRACKS];
     /*
      * At session start, video waits (at most HOLD_MAX units or HOLD_NS) for
@@ -342,15 +342,15 @@ static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const 
     if (!nt->is_used)
         return;
     if (is_rtcp) {
-        struct ing_rtcp_sr sr;
-        if (ing_rtcp_sr_find(data, len, &sr) == 0) {
+        struct rtcp_sr sr;
+        if (rtcp_sr_find(data, len, &sr) == 0) {
             n->sr[track] = sr;
             n->has_sr[track] = true;
         }
         return;
     }
-    struct ing_rtp rtp;
-    if (ing_rtp_parse(data, len, &rtp) < 0 || rtp.payload_type != nt->payload_type) {
+    struct rtp_packet rtp;
+    if (rtp_packet_parse(data, len, &rtp) < 0 || rtp.payload_type != nt->payload_type) {
         nt->depack.bad_packets++;
         return;
     }

@@ -158,7 +158,8 @@ static void video_track_open(struct ing_track *t, const AVStream *st)
         struct ing_nal nals[16];
         size_t n = ing_annexb_split(ex, exn, nals, 16);
         for (size_t i = 0; i < n; i++) {
-            int kind = ing_nal_ps_kind(t->codec, ing_nal_type(t->codec, &nals[i]));
+            int kind =
+                media_nal_ps_kind(t->codec, media_nal_type(t->codec, nals[i].data, nals[i].size));
             if (kind >= 0)
                 ing_param_sets_update(&t->ps, kind, &nals[i]);
         }
@@ -198,12 +199,12 @@ static bool video_packet(ing_stream *s, struct ing_track *t, const AVPacket *pkt
     bool changed = false, is_key = false;
     size_t out_size = 0;
     for (size_t i = 0; i < n; i++) {
-        int type = ing_nal_type(t->codec, &nals[i]);
-        int kind = ing_nal_ps_kind(t->codec, type);
+        int type = media_nal_type(t->codec, nals[i].data, nals[i].size);
+        int kind = media_nal_ps_kind(t->codec, type);
         skip[i] = kind >= 0 || (t->codec == MEDIA_CODEC_H264 ? type == 9 : type == 35);
         if (kind >= 0)
             changed |= ing_param_sets_update(&t->ps, kind, &nals[i]);
-        if (ing_nal_is_keyframe(t->codec, type))
+        if (media_nal_is_keyframe(t->codec, type))
             is_key = true;
         if (!skip[i])
             out_size += 4 + nals[i].size;

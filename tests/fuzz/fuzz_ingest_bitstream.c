@@ -29,9 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         skip[i] = false;
         if (nals[i].size == 0)
             continue;
-        int type = ing_nal_type(codec, &nals[i]);
-        (void)ing_nal_is_keyframe(codec, type);
-        int kind = ing_nal_ps_kind(codec, type);
+        int type = media_nal_type(codec, nals[i].data, nals[i].size);
+        (void)media_nal_is_keyframe(codec, type);
+        int kind = media_nal_ps_kind(codec, type);
         if (kind < 0)
             continue;
         skip[i] = true;

@@ -42,7 +42,7 @@ static void fuzz_messages(const uint8_t *data, size_t size)
     int timeout, a, b;
     (void)ing_rtsp_session_parse(t, id, sizeof(id), &timeout);
     (void)ing_rtsp_transport_parse(t, &a, &b);
-    (void)ing_rtsp_public_has(t, "GET_PARAMETER");
+    (void)rtsp_list_has(rtsp_span_of(t), "GET_PARAMETER");
     struct ing_rtsp_rtp_info info[ING_RTSP_RTP_INFO_MAX];
     (void)ing_rtsp_rtp_info_parse(t, info, ING_RTSP_RTP_INFO_MAX);
     struct ing_rtsp_challenge c;
@@ -67,15 +67,15 @@ static void fuzz_sdp(const uint8_t *data, size_t size)
 
 static void fuzz_rtp(const uint8_t *data, size_t size)
 {
-    struct ing_rtp r;
-    (void)ing_rtp_parse(data, size, &r);
-    struct ing_rtcp_sr sr;
-    if (ing_rtcp_sr_find(data, size, &sr) == 0)
-        (void)ing_rtcp_sr_unix_us(&sr, r.timestamp, 90000);
+    struct rtp_packet r;
+    (void)rtp_packet_parse(data, size, &r);
+    struct rtcp_sr sr;
+    if (rtcp_sr_find(data, size, &sr) == 0)
+        (void)rtcp_sr_unix_us(&sr, r.timestamp, 90000);
     uint8_t ch;
     const uint8_t *d;
     size_t n;
-    (void)ing_interleaved_parse(data, size, &ch, &d, &n);
+    (void)rtsp_interleaved_parse(data, size, &ch, &d, &n);
 }
 
 static void au_cb(void *arg, media_packet *au, uint32_t ts)
@@ -112,11 +112,11 @@ static void fuzz_depack(const uint8_t *data, size_t size)
         seq = (uint16_t)(seq + 1 + ((flags & 4) ? flags >> 4 : 0));
         if (flags & 2)
             ts += 3000;
-        struct ing_rtp r = {.seq = seq,
-                            .timestamp = ts,
-                            .marker = flags & 1,
-                            .payload = data + pos,
-                            .payload_len = len};
+        struct rtp_packet r = {.seq = seq,
+                               .timestamp = ts,
+                               .marker = flags & 1,
+                               .payload = data + pos,
+                               .payload_len = len};
         ing_depack_push(&d, &r);
         pos += len;
     }
@@ -135,8 +135,8 @@ static void play_cb(void *arg, const struct ing_rtsp_rtp_info info[ING_RTSP_TRAC
 
 static void packet_cb(void *arg, enum ing_rtsp_track t, bool is_rtcp, const uint8_t *d, size_t n)
 {
-    struct ing_rtp r;
-    (void)ing_rtp_parse(d, n, &r);
+    struct rtp_packet r;
+    (void)rtp_packet_parse(d, n, &r);
 }
 
 static void fuzz_conn(const uint8_t *data, size_t size)

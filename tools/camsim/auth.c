@@ -4,25 +4,17 @@
  * does not expire nonces; a replay only replays a request a test made
  * anyway). No qop is offered, so clients answer the RFC 2069 form
  * MD5(HA1:nonce:HA2); a client that sends qop=auth anyway is checked with
- * nc and cnonce. Only algorithm MD5. Thread: server only.
+ * nc and cnonce. Only algorithm MD5. The parsing and the response are
+ * src/proto's, the same code the native client answers with.
+ * Thread: server only.
  */
 #include "auth.h"
 
 #include <errno.h>
-#include <libavutil/md5.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-
-/* MD5 of the NUL-terminated text in lower-case hex. */
-static void md5_hex(const char *text, char out[33])
-{
-    uint8_t digest[16];
-    av_md5_sum(digest, (const uint8_t *)text, (int)strlen(text));
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
 
 int cs_auth_init(cs_auth *auth, const char *user, const char *password)
 {
@@ -30,43 +22,33 @@ int cs_auth_init(cs_auth *auth, const char *user, const char *password)
     if (strlen(user) >= sizeof(auth->user) || strlen(password) > 512)
         return -EINVAL;
     snprintf(auth->user, sizeof(auth->user), "%s", user);
-    char a1[1024];
-    snprintf(a1, sizeof(a1), "%s:%s:%s", user, CS_AUTH_REALM, password);
-    md5_hex(a1, auth->ha1);
+    if (rtsp_digest_ha1(user, CS_AUTH_REALM, password, auth->ha1) < 0)
+        return -EINVAL;
     uint8_t raw[16] = {0};
     if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
         return -EIO;
-    for (int i = 0; i < 16; i++)
-        snprintf(auth->nonce + 2 * i, 3, "%02x", raw[i]);
+    rtsp_hex_encode(raw, sizeof(raw), auth->nonce);
     return 0;
 }
 
-bool cs_auth_check(const cs_auth *auth, cs_span method, cs_span authorization)
+bool cs_auth_check(const cs_auth *auth, struct rtsp_span method, struct rtsp_span authorization)
 {
-    if (!authorization.p || method.len > 32)
+    char m[33];
+    if (!authorization.p || rtsp_span_copy(method, m, sizeof(m)) < 0)
         return false;
-    cs_digest d;
-    if (cs_digest_parse(authorization, &d) < 0)
+    struct rtsp_auth_params d;
+    if (rtsp_auth_parse(authorization, &d) < 0 || !rtsp_span_ieq(d.scheme, "Digest"))
         return false;
     if (strcmp(d.username, auth->user) != 0 || strcmp(d.nonce, auth->nonce) != 0 ||
         strcmp(d.realm, CS_AUTH_REALM) != 0)
         return false;
     if (d.algorithm[0] && strcasecmp(d.algorithm, "MD5") != 0)
         return false;
-    char a2[CS_DIGEST_FIELD_MAX + 40];
-    snprintf(a2, sizeof(a2), "%.*s:%s", (int)method.len, method.p, d.uri);
-    char ha2[33];
-    md5_hex(a2, ha2);
-    char kd[4 * CS_DIGEST_FIELD_MAX + 80];
-    if (d.qop[0] == '\0')
-        snprintf(kd, sizeof(kd), "%s:%s:%s", auth->ha1, d.nonce, ha2);
-    else if (strcmp(d.qop, "auth") == 0)
-        snprintf(kd, sizeof(kd), "%s:%s:%s:%s:%s:%s", auth->ha1, d.nonce, d.nc, d.cnonce, d.qop,
-                 ha2);
-    else
+    if (d.qop[0] && strcmp(d.qop, "auth") != 0)
         return false;
     char expected[33];
-    md5_hex(kd, expected);
+    if (rtsp_digest_response(auth->ha1, d.nonce, m, d.uri, d.qop, d.nc, d.cnonce, expected) < 0)
+        return false;
     return strcasecmp(expected, d.response) == 0;
 }
 

@@ -4,7 +4,7 @@
 #ifndef HORUS_CAMSIM_AUTH_H
 #define HORUS_CAMSIM_AUTH_H
 
-#include "rtsp_parse.h"
+#include "rtsp_proto.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #define CS_AUTH_REALM "horus-camsim"
 
 typedef struct cs_auth {
-    char user[CS_DIGEST_FIELD_MAX];
+    char user[RTSP_AUTH_FIELD_MAX];
     char ha1[33]; /* MD5(user:realm:password) in hex */
     char nonce[33]; /* one random nonce for the life of the process */
 } cs_auth;
@@ -25,7 +25,7 @@ int cs_auth_init(cs_auth *auth, const char *user, const char *password);
  * absent) carries a correct Digest response for method, with or without
  * qop=auth.
  */
-bool cs_auth_check(const cs_auth *auth, cs_span method, cs_span authorization);
+bool cs_auth_check(const cs_auth *auth, struct rtsp_span method, struct rtsp_span authorization);
 
 /* Writes the WWW-Authenticate header line (with CRLF) into buf. */
 void cs_auth_challenge(const cs_auth *auth, char *buf, size_t size);

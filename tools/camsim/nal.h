@@ -1,27 +1,21 @@
 /*
- * Annex B byte-stream helpers for H.264 and H.265 access units.
+ * Annex B access units in camsim: start codes and NAL types are
+ * media_bitstream.h's (src/media); this maps camsim's codecs onto it.
  */
 #ifndef HORUS_CAMSIM_NAL_H
 #define HORUS_CAMSIM_NAL_H
 
 #include "camsim.h"
+#include "media_bitstream.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Finds the next NAL unit in buf at or after *pos. On true, *nal and
- * *nal_len name the unit without its start code and trailing zero bytes
- * (borrowed from buf) and *pos moves past it. Returns false at the end.
- */
-bool cs_annexb_next(const uint8_t *buf, size_t len, size_t *pos, const uint8_t **nal,
-                    size_t *nal_len);
-
-/* The NAL unit type of nal (at least 1 byte for H.264, 2 for H.265). */
-int cs_nal_type(enum cs_codec codec, const uint8_t *nal);
-
-/* True for access unit delimiters, which camsim never sends. */
-bool cs_nal_is_aud(enum cs_codec codec, int type);
+/* The media_codec of a camsim video codec, for media_bitstream.h. */
+static inline enum media_codec cs_media_codec(enum cs_codec codec)
+{
+    return codec == CS_CODEC_H264 ? MEDIA_CODEC_H264 : MEDIA_CODEC_H265;
+}
 
 #endif

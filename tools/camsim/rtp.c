@@ -12,14 +12,11 @@
 
 #include "mem.h"
 #include "nal.h"
+#include "rtsp_proto.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-#define RTP_HEADER_BYTES 12
-#define INTERLEAVED_BYTES 4
-#define NTP_UNIX_OFFSET_S 2208988800u
 
 cs_frame *cs_frame_new(int kind, int track, size_t size)
 {
@@ -53,9 +50,9 @@ cs_frame *cs_frame_new_rechanneled(const cs_frame *frame, uint8_t channel)
     copy->pts = frame->pts;
     memcpy(copy->data, frame->data, frame->size);
     size_t pos = 0;
-    while (pos + INTERLEAVED_BYTES <= copy->size) {
+    while (pos + RTSP_INTERLEAVED_HEADER <= copy->size) {
         copy->data[pos + 1] = channel;
-        pos += INTERLEAVED_BYTES + (((size_t)copy->data[pos + 2] << 8) | copy->data[pos + 3]);
+        pos += rtsp_interleaved_len(copy->data + pos, copy->size - pos);
     }
     return copy;
 }
@@ -116,32 +113,23 @@ static void scratch_reserve(cs_rtp *rtp, size_t need)
 static uint8_t *packet_begin(rtp_writer *w, size_t payload_len)
 {
     cs_rtp *rtp = w->rtp;
-    size_t pkt_len = RTP_HEADER_BYTES + payload_len;
-    scratch_reserve(rtp, w->len + INTERLEAVED_BYTES + pkt_len);
+    size_t pkt_len = RTP_HEADER_SIZE + payload_len;
+    scratch_reserve(rtp, w->len + RTSP_INTERLEAVED_HEADER + pkt_len);
     uint8_t *p = rtp->scratch + w->len;
-    p[0] = '$';
-    p[1] = rtp->channel;
-    p[2] = (uint8_t)(pkt_len >> 8);
-    p[3] = (uint8_t)pkt_len;
-    uint8_t *h = p + INTERLEAVED_BYTES;
-    h[0] = 0x80; /* version 2, no padding, no extension, no CSRC */
-    h[1] = rtp->payload_type;
-    h[2] = (uint8_t)(rtp->next_seq >> 8);
-    h[3] = (uint8_t)rtp->next_seq;
-    h[4] = (uint8_t)(w->ts >> 24);
-    h[5] = (uint8_t)(w->ts >> 16);
-    h[6] = (uint8_t)(w->ts >> 8);
-    h[7] = (uint8_t)w->ts;
-    h[8] = (uint8_t)(rtp->ssrc >> 24);
-    h[9] = (uint8_t)(rtp->ssrc >> 16);
-    h[10] = (uint8_t)(rtp->ssrc >> 8);
-    h[11] = (uint8_t)rtp->ssrc;
-    w->last_header = w->len + INTERLEAVED_BYTES;
-    w->len += INTERLEAVED_BYTES + pkt_len;
+    rtsp_interleaved_write(p, rtp->channel, pkt_len);
+    struct rtp_packet hdr = {
+        .payload_type = rtp->payload_type,
+        .seq = rtp->next_seq,
+        .timestamp = w->ts,
+        .ssrc = rtp->ssrc,
+    };
+    rtp_header_write(p + RTSP_INTERLEAVED_HEADER, &hdr);
+    w->last_header = w->len + RTSP_INTERLEAVED_HEADER;
+    w->len += RTSP_INTERLEAVED_HEADER + pkt_len;
     rtp->next_seq++;
     rtp->packets_sent++;
     rtp->octets_sent += (uint32_t)payload_len;
-    return h + RTP_HEADER_BYTES;
+    return p + RTSP_INTERLEAVED_HEADER + RTP_HEADER_SIZE;
 }
 
 /*
@@ -158,7 +146,7 @@ static void packetize_nal(rtp_writer *w, enum cs_codec codec, const uint8_t *nal
     bool is_h264 = codec == CS_CODEC_H264;
     size_t hdr_len = is_h264 ? 1 : 2;
     size_t fu_len = hdr_len + 1;
-    int type = cs_nal_type(codec, nal);
+    int type = media_nal_type(cs_media_codec(codec), nal, len);
     const uint8_t *p = nal + hdr_len;
     size_t left = len - hdr_len;
     bool is_first = true;
@@ -187,10 +175,11 @@ static void packetize_video(rtp_writer *w, const cs_au *au)
     size_t pos = 0;
     const uint8_t *nal;
     size_t len;
-    while (cs_annexb_next(au->data, au->size, &pos, &nal, &len)) {
+    enum media_codec mc = cs_media_codec(codec);
+    while (media_annexb_next(au->data, au->size, &pos, &nal, &len)) {
         if (len < (codec == CS_CODEC_H264 ? 1u : 2u))
             continue;
-        if (cs_nal_is_aud(codec, cs_nal_type(codec, nal)))
+        if (media_nal_is_aud(mc, media_nal_type(mc, nal, len)))
             continue;
         packetize_nal(w, codec, nal, len);
     }
@@ -231,49 +220,37 @@ cs_frame *cs_rtp_packetize(cs_rtp *rtp, const cs_au *au, int64_t pts, int64_t no
     return f;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 cs_frame *cs_rtp_sender_report(cs_rtp *rtp, int64_t now_ns, int64_t wall_ns)
 {
     if (!rtp->has_sent)
         return NULL;
     static const char cname[] = "horus-camsim";
-    const size_t sr_len = 28;
     const size_t sdes_len = 24; /* header 4, SSRC 4, CNAME item 2 + 12, end 1, pad 1 */
-    cs_frame *f = cs_frame_new(CS_FRAME_RTCP, rtp->track, INTERLEAVED_BYTES + sr_len + sdes_len);
+    cs_frame *f =
+        cs_frame_new(CS_FRAME_RTCP, rtp->track, RTSP_INTERLEAVED_HEADER + RTCP_SR_SIZE + sdes_len);
     uint8_t *p = f->data;
-    p[0] = '$';
-    p[1] = (uint8_t)(rtp->channel + 1);
-    p[2] = 0;
-    p[3] = (uint8_t)(sr_len + sdes_len);
-    p += INTERLEAVED_BYTES;
+    rtsp_interleaved_write(p, (uint8_t)(rtp->channel + 1), RTCP_SR_SIZE + sdes_len);
+    p += RTSP_INTERLEAVED_HEADER;
 
     int64_t since_ns = now_ns - rtp->last_mono_ns;
-    uint32_t ts = rtp->last_ts + (uint32_t)(since_ns * rtp->clock_hz / 1000000000);
-    uint64_t frac = ((uint64_t)(wall_ns % 1000000000) << 32) / 1000000000;
-    p[0] = 0x80;
-    p[1] = 200;
-    p[2] = 0;
-    p[3] = 6;
-    put_u32(p + 4, rtp->ssrc);
-    put_u32(p + 8, (uint32_t)(wall_ns / 1000000000) + NTP_UNIX_OFFSET_S);
-    put_u32(p + 12, (uint32_t)frac);
-    put_u32(p + 16, ts);
-    put_u32(p + 20, rtp->packets_sent);
-    put_u32(p + 24, rtp->octets_sent);
-    p += sr_len;
+    struct rtcp_sr sr = {
+        .ssrc = rtp->ssrc,
+        .ntp = rtcp_ntp_from_unix_ns(wall_ns),
+        .rtp_timestamp = rtp->last_ts + (uint32_t)(since_ns * rtp->clock_hz / 1000000000),
+        .packets = rtp->packets_sent,
+        .octets = rtp->octets_sent,
+    };
+    rtcp_sr_write(p, &sr);
+    p += RTCP_SR_SIZE;
 
     memset(p, 0, sdes_len);
     p[0] = 0x81;
     p[1] = 202;
     p[3] = (uint8_t)(sdes_len / 4 - 1);
-    put_u32(p + 4, rtp->ssrc);
+    p[4] = (uint8_t)(rtp->ssrc >> 24);
+    p[5] = (uint8_t)(rtp->ssrc >> 16);
+    p[6] = (uint8_t)(rtp->ssrc >> 8);
+    p[7] = (uint8_t)rtp->ssrc;
     p[8] = 1; /* CNAME */
     p[9] = (uint8_t)(sizeof(cname) - 1);
     memcpy(p + 10, cname, sizeof(cname) - 1);

@@ -78,7 +78,7 @@ static void reply_send(cs_server *srv, cs_client *c, reply *r, const char *body)
     free(all);
 }
 
-static void reply_status(cs_server *srv, cs_client *c, const cs_rtsp_request *req, int code,
+static void reply_status(cs_server *srv, cs_client *c, const struct rtsp_msg *req, int code,
                          const char *reason)
 {
     reply r;
@@ -92,11 +92,11 @@ void cs_rtsp_reply_bad_request(cs_server *srv, cs_client *c)
     c->is_closing = true;
 }
 
-static bool check_auth(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static bool check_auth(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     if (!srv->opt->auth_user)
         return true;
-    if (cs_auth_check(&srv->auth, req->method, cs_rtsp_request_header(req, "Authorization")))
+    if (cs_auth_check(&srv->auth, req->method, rtsp_msg_header(req, "Authorization")))
         return true;
     reply r;
     reply_start(&r, c, req->cseq, 401, "Unauthorized");
@@ -108,24 +108,25 @@ static bool check_auth(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
 }
 
 /* Checks the Session header against the connection's session; replies 454 when wrong. */
-static bool check_session(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static bool check_session(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
-    cs_span s = cs_rtsp_request_header(req, "Session");
+    struct rtsp_span s = rtsp_msg_header(req, "Session");
     if (!s.p && c->has_session)
         return true; /* the connection is the session */
     if (!s.p) {
         reply_status(srv, c, req, 454, "Session Not Found");
         return false;
     }
-    const char *semi = memchr(s.p, ';', s.len);
-    cs_span id = {s.p, semi ? (size_t)(semi - s.p) : s.len};
-    if (c->has_session && cs_span_eq(id, c->session))
+    struct rtsp_span id;
+    int timeout_s;
+    if (c->has_session && rtsp_session_parse(s, &id, &timeout_s) == 0 &&
+        rtsp_span_eq(id, c->session))
         return true;
     reply_status(srv, c, req, 454, "Session Not Found");
     return false;
 }
 
-static void on_options(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static void on_options(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
@@ -133,14 +134,14 @@ static void on_options(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
     reply_send(srv, c, &r, NULL);
 }
 
-static void on_describe(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static void on_describe(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     int cam, track;
     if (cs_path_parse(req->uri, srv->opt->paths, &cam, &track) < 0 || track != CS_PATH_TRACK_NONE) {
         reply_status(srv, c, req, 404, "Not Found");
         return;
     }
-    cs_span base = req->uri;
+    struct rtsp_span base = req->uri;
     const char *q = memchr(base.p, '?', base.len);
     if (q)
         base.len = (size_t)(q - base.p);
@@ -173,8 +174,8 @@ static void session_start(cs_client *c, int cam)
 }
 
 /* SETUP of a track over UDP unicast: a server port pair connected to the client's ports. */
-static void setup_udp(cs_server *srv, cs_client *c, const cs_rtsp_request *req, int cam, int track,
-                      const cs_transport *t)
+static void setup_udp(cs_server *srv, cs_client *c, const struct rtsp_msg *req, int cam, int track,
+                      const struct rtsp_transport *t)
 {
     struct sockaddr_storage local, peer;
     cs_udp u;
@@ -203,7 +204,7 @@ static void setup_udp(cs_server *srv, cs_client *c, const cs_rtsp_request *req, 
     reply_send(srv, c, &r, NULL);
 }
 
-static void on_setup(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static void on_setup(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     int cam, track;
     if (cs_path_parse(req->uri, srv->opt->paths, &cam, &track) < 0 ||
@@ -213,11 +214,11 @@ static void on_setup(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
     }
     if (track == CS_PATH_TRACK_NONE)
         track = CS_TRACK_VIDEO;
-    if (cs_rtsp_request_header(req, "Session").p && !check_session(srv, c, req))
+    if (rtsp_msg_header(req, "Session").p && !check_session(srv, c, req))
         return;
-    cs_transport t;
-    cs_span value = cs_rtsp_request_header(req, "Transport");
-    if (!value.p || cs_transport_parse(value, &t) < 0) {
+    struct rtsp_transport t;
+    struct rtsp_span value = rtsp_msg_header(req, "Transport");
+    if (!value.p || rtsp_transport_parse(value, &t) < 0) {
         reply_status(srv, c, req, 400, "Bad Request");
         return;
     }
@@ -247,11 +248,11 @@ static void on_setup(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
 }
 
 /* Adds RTP-Info: the first packet of each set-up track in the cached GOP. */
-static void add_rtp_info(cs_server *srv, cs_client *c, const cs_rtsp_request *req, reply *r)
+static void add_rtp_info(cs_server *srv, cs_client *c, const struct rtsp_msg *req, reply *r)
 {
     if (srv->is_gop_full || srv->gop_len == 0 || c->is_udp[CS_TRACK_VIDEO])
         return; /* the client waits for the next keyframe; its first packet is unknown */
-    cs_span base = req->uri;
+    struct rtsp_span base = req->uri;
     while (base.len > 0 && base.p[base.len - 1] == '/')
         base.len--;
     bool is_first = true;
@@ -279,7 +280,7 @@ static void add_rtp_info(cs_server *srv, cs_client *c, const cs_rtsp_request *re
         reply_add(r, "\r\n");
 }
 
-static void on_play(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static void on_play(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     if (!check_session(srv, c, req))
         return;
@@ -300,7 +301,7 @@ static void on_play(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
     }
 }
 
-static void on_pause(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static void on_pause(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     if (!check_session(srv, c, req))
         return;
@@ -308,14 +309,14 @@ static void on_pause(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
     reply_status(srv, c, req, 200, "OK");
 }
 
-static void on_teardown(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+static void on_teardown(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     cs_client_pause(srv, c);
     reply_status(srv, c, req, 200, "OK");
     c->is_closing = true;
 }
 
-void cs_rtsp_handle(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
+void cs_rtsp_handle(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     if (srv->opt->is_verbose)
         fprintf(stderr, "horus-camsim: client %s -> %.*s %.*s\n", c->peer, (int)req->method.len,
@@ -324,23 +325,24 @@ void cs_rtsp_handle(cs_server *srv, cs_client *c, const cs_rtsp_request *req)
         reply_status(srv, c, req, 400, "Bad Request");
         return;
     }
-    if (cs_span_eq(req->method, "OPTIONS")) {
+    if (rtsp_span_eq(req->method, "OPTIONS")) {
         on_options(srv, c, req);
         return;
     }
     if (!check_auth(srv, c, req))
         return;
-    if (cs_span_eq(req->method, "DESCRIBE"))
+    if (rtsp_span_eq(req->method, "DESCRIBE"))
         on_describe(srv, c, req);
-    else if (cs_span_eq(req->method, "SETUP"))
+    else if (rtsp_span_eq(req->method, "SETUP"))
         on_setup(srv, c, req);
-    else if (cs_span_eq(req->method, "PLAY"))
+    else if (rtsp_span_eq(req->method, "PLAY"))
         on_play(srv, c, req);
-    else if (cs_span_eq(req->method, "PAUSE"))
+    else if (rtsp_span_eq(req->method, "PAUSE"))
         on_pause(srv, c, req);
-    else if (cs_span_eq(req->method, "TEARDOWN"))
+    else if (rtsp_span_eq(req->method, "TEARDOWN"))
         on_teardown(srv, c, req);
-    else if (cs_span_eq(req->method, "GET_PARAMETER") || cs_span_eq(req->method, "SET_PARAMETER"))
+    else if (rtsp_span_eq(req->method, "GET_PARAMETER") ||
+             rtsp_span_eq(req->method, "SET_PARAMETER"))
         reply_status(srv, c, req, 200, "OK");
     else
         reply_status(srv, c, req, 501, "Not Implemented");

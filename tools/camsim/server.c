@@ -368,7 +368,7 @@ static void client_parse(cs_server *srv, cs_client *c)
         }
         size_t used;
         if (c->in[0] == '$') {
-            used = cs_rtsp_interleaved_len(c->in, c->in_len);
+            used = rtsp_interleaved_len((const uint8_t *)c->in, c->in_len);
             if (used == 0)
                 return;
             if (used > c->in_len) {
@@ -376,7 +376,7 @@ static void client_parse(cs_server *srv, cs_client *c)
                 used = c->in_len;
             }
         } else {
-            cs_rtsp_request req;
+            struct rtsp_msg req;
             int rc = cs_rtsp_request_parse(c->in, c->in_len, &req);
             if (rc == 0)
                 return;

@@ -28,7 +28,7 @@ struct cs_client {
     int64_t play_ns;
 
     /* Input: requests, and RTCP the client sends interleaved (skipped). */
-    char in[CS_RTSP_MAX_HEAD_BYTES + CS_RTSP_MAX_BODY_BYTES];
+    char in[RTSP_HEAD_MAX + CS_RTSP_MAX_BODY_BYTES];
     size_t in_len;
     size_t skip_len;
 
@@ -98,7 +98,7 @@ void cs_client_play(cs_server *srv, cs_client *c);
 void cs_client_pause(cs_server *srv, cs_client *c);
 
 /* Handles one parsed request from c; replies through cs_client_send_text. rtsp.c. */
-void cs_rtsp_handle(cs_server *srv, cs_client *c, const cs_rtsp_request *req);
+void cs_rtsp_handle(cs_server *srv, cs_client *c, const struct rtsp_msg *req);
 
 /* Replies 400 to bytes that do not parse and marks c closing. rtsp.c. */
 void cs_rtsp_reply_bad_request(cs_server *srv, cs_client *c);

@@ -59,7 +59,7 @@ static void load_sets(struct ing_param_sets *ps, enum media_codec codec, const c
         if (!hex[k])
             continue;
         struct ing_nal nal = {buf, unhex(hex[k], buf)};
-        assert_int_equal(ing_nal_ps_kind(codec, ing_nal_type(codec, &nal)), k);
+        assert_int_equal(media_nal_ps_kind(codec, media_nal_type(codec, nal.data, nal.size)), k);
         assert_true(ing_param_sets_update(ps, k, &nal));
         assert_false(ing_param_sets_update(ps, k, &nal)); /* same bytes: no change */
     }
@@ -126,9 +126,9 @@ test_annexb_splits_3_and_4_byte_start_codes_and_converts_to_length_prefixed(void
     assert_int_equal(nals[0].size, 2);
     assert_int_equal(nals[1].size, 4);
     assert_int_equal(nals[2].size, 7); /* emulation prevention stays in the NAL unit */
-    assert_int_equal(ing_nal_type(MEDIA_CODEC_H264, &nals[2]), 5);
-    assert_true(ing_nal_is_keyframe(MEDIA_CODEC_H264, 5));
-    assert_false(ing_nal_is_keyframe(MEDIA_CODEC_H264, 1));
+    assert_int_equal(media_nal_type(MEDIA_CODEC_H264, nals[2].data, nals[2].size), 5);
+    assert_true(media_nal_is_keyframe(MEDIA_CODEC_H264, 5));
+    assert_false(media_nal_is_keyframe(MEDIA_CODEC_H264, 1));
 
     bool skip[3] = {true, true, false};
     uint8_t out[64];
@@ -154,11 +154,12 @@ static void test_h265_nal_types_and_irap_keyframes(void **state)
 {
     static const uint8_t idr[] = {0x26, 0x01}, trail[] = {0x02, 0x01};
     struct ing_nal a = {idr, 2}, b = {trail, 2};
-    assert_int_equal(ing_nal_type(MEDIA_CODEC_H265, &a), 19);
-    assert_true(ing_nal_is_keyframe(MEDIA_CODEC_H265, 19));
-    assert_false(ing_nal_is_keyframe(MEDIA_CODEC_H265, ing_nal_type(MEDIA_CODEC_H265, &b)));
-    assert_int_equal(ing_nal_ps_kind(MEDIA_CODEC_H265, 32), ING_PS_VPS);
-    assert_int_equal(ing_nal_ps_kind(MEDIA_CODEC_H265, 1), -1);
+    assert_int_equal(media_nal_type(MEDIA_CODEC_H265, a.data, a.size), 19);
+    assert_true(media_nal_is_keyframe(MEDIA_CODEC_H265, 19));
+    assert_false(
+        media_nal_is_keyframe(MEDIA_CODEC_H265, media_nal_type(MEDIA_CODEC_H265, b.data, b.size)));
+    assert_int_equal(media_nal_ps_kind(MEDIA_CODEC_H265, 32), ING_PS_VPS);
+    assert_int_equal(media_nal_ps_kind(MEDIA_CODEC_H265, 1), -1);
 }
 
 static void test_aac_config_gives_object_type_rate_and_channels(void **state)

@@ -66,7 +66,7 @@ struct fixture {
 static void push(struct ing_depack *d, uint16_t seq, uint32_t ts, bool marker, const uint8_t *p,
                  size_t n)
 {
-    struct ing_rtp r = {
+    struct rtp_packet r = {
         .seq = seq, .timestamp = ts, .marker = marker, .payload = p, .payload_len = n};
     ing_depack_push(d, &r);
 }

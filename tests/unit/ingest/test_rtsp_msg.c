@@ -147,8 +147,8 @@ static void test_session_transport_public_and_rtp_info_headers(void **state)
     assert_int_equal(ing_rtsp_transport_parse("RTP/AVP/TCP;interleaved=x", &rtp, &rtcp),
                      HORUS_EPARSE);
 
-    assert_true(ing_rtsp_public_has("OPTIONS, DESCRIBE, get_parameter", "GET_PARAMETER"));
-    assert_false(ing_rtsp_public_has("OPTIONS, DESCRIBE", "GET_PARAMETER"));
+    assert_true(rtsp_list_has(rtsp_span_of("OPTIONS, DESCRIBE, get_parameter"), "GET_PARAMETER"));
+    assert_false(rtsp_list_has(rtsp_span_of("OPTIONS, DESCRIBE"), "GET_PARAMETER"));
 
     struct ing_rtsp_rtp_info info[4];
     unsigned n = ing_rtsp_rtp_info_parse(

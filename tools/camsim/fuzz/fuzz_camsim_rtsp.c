@@ -1,10 +1,11 @@
 /*
- * DESIGN: libFuzzer driver for the horus-camsim RTSP parser (rtsp_parse.c),
- * the code that reads bytes from the network. It walks the input the way
- * the server walks a connection's buffer (interleaved '$' frames skipped,
- * requests parsed one after another) and feeds every parsed request's URI,
- * Transport and Authorization to their parsers. The input is copied to a
- * heap buffer of exactly its size so ASan catches any read past the end.
+ * DESIGN: libFuzzer driver for the horus-camsim RTSP parser (rtsp_parse.c
+ * and the src/proto grammar under it), the code that reads bytes from the
+ * network. It walks the input the way the server walks a connection's
+ * buffer (interleaved '$' frames skipped, requests parsed one after
+ * another) and feeds every parsed request's URI, Session, Transport and
+ * Authorization to their parsers. The input is copied to a heap buffer of
+ * exactly its size so ASan catches any read past the end.
  */
 #include "rtsp_parse.h"
 
@@ -14,28 +15,35 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_request(const cs_rtsp_request *req)
+static void check_request(const struct rtsp_msg *req)
 {
     int cam, track;
     if (cs_path_parse(req->uri, 10000, &cam, &track) == 0) {
         if (cam < 1 || cam > 10000 || track < CS_PATH_TRACK_NONE || track > 1)
             abort();
     }
-    cs_transport t;
-    cs_span v = cs_rtsp_request_header(req, "Transport");
-    if (v.p && cs_transport_parse(v, &t) == 0 && t.has_interleaved) {
+    struct rtsp_transport t;
+    struct rtsp_span v = rtsp_msg_header(req, "Transport");
+    if (v.p && rtsp_transport_parse(v, &t) == 0 && t.has_interleaved) {
         if (t.channel_rtp < 0 || t.channel_rtp > 255 || t.channel_rtcp < 0 || t.channel_rtcp > 255)
             abort();
     }
-    if (v.p && cs_transport_parse(v, &t) == 0 && t.is_udp) {
+    if (v.p && rtsp_transport_parse(v, &t) == 0 && t.is_udp) {
         if (t.is_tcp || t.client_port_rtp < 1 || t.client_port_rtp > 65535 ||
             t.client_port_rtcp < 1 || t.client_port_rtcp > 65535)
             abort();
     }
-    cs_digest d;
-    v = cs_rtsp_request_header(req, "Authorization");
-    if (v.p && cs_digest_parse(v, &d) == 0) {
-        if (strlen(d.username) >= CS_DIGEST_FIELD_MAX || strlen(d.response) >= CS_DIGEST_FIELD_MAX)
+    v = rtsp_msg_header(req, "Session");
+    struct rtsp_span id;
+    int timeout_s;
+    if (v.p && rtsp_session_parse(v, &id, &timeout_s) == 0) {
+        if (id.len == 0 || id.p < v.p || id.p + id.len > v.p + v.len || timeout_s < 1)
+            abort();
+    }
+    struct rtsp_auth_params d;
+    v = rtsp_msg_header(req, "Authorization");
+    if (v.p && rtsp_auth_parse(v, &d) == 0) {
+        if (strlen(d.username) >= RTSP_AUTH_FIELD_MAX || strlen(d.response) >= RTSP_AUTH_FIELD_MAX)
             abort();
     }
 }
@@ -52,15 +60,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t left = size - pos;
         size_t used;
         if (p[0] == '$') {
-            used = cs_rtsp_interleaved_len(p, left);
+            used = rtsp_interleaved_len((const uint8_t *)p, left);
             if (used == 0 || used > left)
                 break;
         } else {
-            cs_rtsp_request req;
+            struct rtsp_msg req;
             int rc = cs_rtsp_request_parse(p, left, &req);
             if (rc <= 0)
                 break;
-            if ((size_t)rc > left)
+            if ((size_t)rc > left || !req.is_request)
                 abort();
             check_request(&req);
             used = (size_t)rc;
@@ -69,11 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* The value parsers also see the raw input, as if it were a header value. */
-    cs_span whole = {buf, size};
-    cs_transport t;
-    cs_transport_parse(whole, &t);
-    cs_digest d;
-    cs_digest_parse(whole, &d);
+    struct rtsp_span whole = {buf, size};
+    struct rtsp_transport t;
+    rtsp_transport_parse(whole, &t);
+    struct rtsp_auth_params d;
+    rtsp_auth_parse(whole, &d);
     int cam, track;
     cs_path_parse(whole, 8, &cam, &track);
     free(buf);

@@ -1,0 +1,52 @@
+/*
+ * H.264/H.265 bitstream helpers every producer of media needs: Annex B
+ * start-code scanning and NAL unit classification. Shared by ingest (the
+ * libav client splits Annex B access units; the RTP depacketiser classifies
+ * units) and tools/camsim (which packetises Annex B). Pure functions over
+ * borrowed bytes. Thread: any (no state).
+ */
+#ifndef HORUS_MEDIA_BITSTREAM_H
+#define HORUS_MEDIA_BITSTREAM_H
+
+#include "media.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The offset of the next 00 00 01 start code at or after from, or len when
+ * there is none. A 4-byte code (00 00 00 01) is found at its last three
+ * bytes.
+ */
+size_t media_annexb_find(const uint8_t *buf, size_t len, size_t from);
+
+/*
+ * Finds the next NAL unit in buf at or after *pos. On true, *nal and
+ * *nal_len name the unit without its start code and trailing zero bytes
+ * (borrowed from buf) and *pos moves past it. Bytes before the first start
+ * code are skipped. Returns false at the end.
+ */
+bool media_annexb_next(const uint8_t *buf, size_t len, size_t *pos, const uint8_t **nal,
+                       size_t *nal_len);
+
+/* NAL unit type of a H.264 (5 bits) or H.265 (6 bits) NAL header of len bytes, or -1 if empty. */
+int media_nal_type(enum media_codec codec, const uint8_t *nal, size_t len);
+
+/* True for the types of a keyframe: H.264 IDR, H.265 IRAP (16..21). */
+bool media_nal_is_keyframe(enum media_codec codec, int type);
+
+/* True for access unit delimiters. */
+bool media_nal_is_aud(enum media_codec codec, int type);
+
+enum media_ps_kind {
+    MEDIA_PS_VPS,
+    MEDIA_PS_SPS,
+    MEDIA_PS_PPS,
+    MEDIA_PS_COUNT,
+};
+
+/* Which parameter set a NAL unit type is (enum media_ps_kind), or -1. */
+int media_nal_ps_kind(enum media_codec codec, int type);
+
+#endif
