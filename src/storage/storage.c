@@ -62,6 +62,7 @@ static int resolve_url(const char *url, const char *data_dir, const struct sto_b
     if (!url || !url[0])
         url = dflt = horus_asprintf("sqlite:%s/horus.db", data_dir ? data_dir : ".");
     for (size_t i = 0; sto_backends[i] && !*target; i++) {
+        horus_assert(sto_backends[i]->api_version == STO_BACKEND_API_VERSION);
         *target = sto_backends[i]->url_target(url);
         *be = sto_backends[i];
     }
