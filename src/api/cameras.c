@@ -307,7 +307,8 @@ static int cameras_create(http_request *req, void *arg)
     int rc = apply_body(req, body, &c, NULL, NULL);
     json_decref(body);
     if (rc == 0) {
-        rc = sto_camera_insert(ctx->db, &c);
+        struct sto_camera_input in = sto_camera_input_of(&c);
+        rc = sto_camera_insert(ctx->db, &in);
         if (rc == -EEXIST)
             http_reply_error(req, rc, "camera '%s' already exists", c.id);
         else if (rc < 0)
@@ -362,7 +363,8 @@ static int cameras_write(http_request *req, struct api_context *ctx, bool is_pat
     rc = apply_body(req, body, &c, cur.url, cur.sub_url);
     json_decref(body);
     if (rc == 0) {
-        rc = sto_camera_update(ctx->db, &c);
+        struct sto_camera_input in = sto_camera_input_of(&c);
+        rc = sto_camera_update(ctx->db, &in);
         struct sto_camera stored;
         if (rc == 0)
             rc = sto_camera_get(ctx->db, id, &stored);

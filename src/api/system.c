@@ -30,12 +30,6 @@ static double uptime_s(const struct api_context *ctx)
     return (double)ms / 1000.0;
 }
 
-static int count_cb(const sto_value *cols, size_t n, void *arg)
-{
-    *(int64_t *)arg = n > 0 && cols[0].type == STO_INT ? cols[0].i : 0;
-    return 0;
-}
-
 void api_health_refresh(struct api_context *ctx)
 {
     char why[128];
@@ -51,8 +45,8 @@ void api_health_refresh(struct api_context *ctx)
         atomic_store(&ctx->health.disk_total_bytes, (uint64_t)vfs.f_blocks * vfs.f_frsize);
     }
     atomic_store(&ctx->health.disk_ok, disk_ok);
-    int64_t ncams = -1;
-    if (db_ok && sto_read(ctx->db, "SELECT COUNT(*) FROM cameras", NULL, 0, count_cb, &ncams) == 0)
+    uint64_t ncams = 0;
+    if (db_ok && sto_camera_count(ctx->db, &ncams) == 0)
         atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
 }
 

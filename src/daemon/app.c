@@ -119,10 +119,10 @@ static int apply_log(cfg_snapshot *snap)
 static void provision_cameras(struct app *a, cfg_snapshot *snap)
 {
     const struct horus_config *c = snap_config(snap);
-    struct sto_camera *cams = horus_calloc(c->ncameras ? c->ncameras : 1, sizeof(*cams));
+    struct sto_camera_input *cams = horus_calloc(c->ncameras ? c->ncameras : 1, sizeof(*cams));
     for (size_t i = 0; i < c->ncameras; i++) {
         const struct app_camera_config *y = &c->cameras[i];
-        cams[i] = (struct sto_camera){
+        cams[i] = (struct sto_camera_input){
             .id = y->id,
             .name = y->name,
             .url = y->url,
@@ -132,7 +132,6 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
             .segment_seconds = y->record.segment_seconds,
             .retention_days = y->record.retention_days,
             .max_bytes = y->record.max_bytes,
-            .provisioned = true,
         };
     }
     size_t added = 0, changed = 0, removed = 0;

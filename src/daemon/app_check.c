@@ -43,7 +43,7 @@ struct rows {
     size_t n, cap;
 };
 
-static int collect_row(const sto_value *c, size_t n, void *arg)
+static int collect_row(void *arg, const struct sto_recording *row)
 {
     struct rows *rs = arg;
     if (rs->n == rs->cap) {
@@ -51,12 +51,12 @@ static int collect_row(const sto_value *c, size_t n, void *arg)
         rs->items = horus_realloc(rs->items, rs->cap * sizeof(*rs->items));
     }
     struct row *r = &rs->items[rs->n++];
-    r->camera = horus_strndup(c[0].s ? c[0].s : "", c[0].len);
-    r->stream = horus_strndup(c[1].s ? c[1].s : "", c[1].len);
-    r->start_us = c[2].i;
-    r->path = horus_strndup(c[3].s ? c[3].s : "", c[3].len);
-    r->bytes = (uint64_t)c[4].i;
-    r->sha256 = horus_strndup(c[5].type == STO_TEXT ? c[5].s : "", c[5].len);
+    r->camera = horus_strdup(row->camera_id);
+    r->stream = horus_strdup(row->stream);
+    r->start_us = row->start_us;
+    r->path = horus_strdup(row->path);
+    r->bytes = row->bytes;
+    r->sha256 = horus_strdup(row->sha256);
     return 0;
 }
 
@@ -98,7 +98,7 @@ static int index_file(sto_db *db, const char *data_dir, const char *camera, cons
                       int64_t start_us, const struct rec_segment_info *info)
 {
     char codec[80];
-    struct sto_recording row;
+    struct sto_recording_input row;
     rec_recording_row(info, data_dir, camera, stream, codec, &row);
     if (start_us) {
         row.end_us = start_us + (row.end_us - row.start_us);
@@ -237,11 +237,8 @@ int app_check(const struct app_overrides *ov, bool repair, bool verify)
             continue;
         }
         bool is_repaired = false;
-        if (repair) {
-            struct sto_recording key = {
-                .camera_id = r->camera, .stream = r->stream, .start_us = r->start_us};
-            is_repaired = sto_recordings_delete(db, &key, 1) == 0;
-        }
+        if (repair)
+            is_repaired = sto_recording_delete(db, r->camera, r->stream, r->start_us) == 0;
         report(&t, is_repaired, "missing file", r->path, NULL);
     }
     /* Files without rows: the rows' paths, sorted, searched per file. */

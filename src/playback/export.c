@@ -123,7 +123,8 @@ static void set_error(struct sto_export *row, const char *msg)
 /* Writes a row, logging (not failing) on a database error: the job's outcome stands. */
 static void persist(pb_exporter *ex, const struct sto_export *row)
 {
-    int rc = sto_export_update(ex->db, row);
+    struct sto_export_status st = sto_export_status_of(row);
+    int rc = sto_export_update(ex->db, &st);
     if (rc < 0)
         log_error_kv(LOG_KV({"export", row->id}), "store export state '%s': %s",
                      sto_export_state_name(row->state), horus_strerror(rc));
@@ -602,7 +603,15 @@ int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct
         .error = horus_strdup(""),
         .created_at_ms = now_ms(ex),
     };
-    rc = sto_export_insert(ex->db, &j->row);
+    struct sto_export_input in = {
+        .id = j->row.id,
+        .camera_id = j->row.camera_id,
+        .stream = j->row.stream,
+        .start_us = j->row.start_us,
+        .end_us = j->row.end_us,
+        .created_at_ms = j->row.created_at_ms,
+    };
+    rc = sto_export_insert(ex->db, &in);
     pthread_mutex_lock(&ex->lock);
     if (rc < 0) {
         ex->nqueued--;

@@ -199,7 +199,7 @@ static void row_done(int rc, void *arg)
 /* Inserts the index row for a closed segment. */
 void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
                        const char *camera, const char *stream, char codec[80],
-                       struct sto_recording *row)
+                       struct sto_recording_input *row)
 {
     size_t dlen = strlen(data_dir);
     const char *rel = info->path;
@@ -207,17 +207,17 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
         rel += dlen + 1;
     snprintf(codec, 80, "%s%s%s", info->video_codec,
              info->video_codec[0] && info->audio_codec[0] ? "," : "", info->audio_codec);
-    *row = (struct sto_recording){
-        .camera_id = (char *)camera,
-        .stream = (char *)stream,
+    *row = (struct sto_recording_input){
+        .camera_id = camera,
+        .stream = stream,
         .start_us = info->start_wall_us,
         .end_us = info->end_wall_us,
-        .path = (char *)rel,
+        .path = rel,
         .bytes = info->size_bytes,
         .codec = codec,
         .width = info->width,
         .height = info->height,
-        .sha256 = (char *)info->sha256_hex,
+        .sha256 = info->sha256_hex,
         .fragments = info->index,
         .fragments_size = info->index_size,
     };
@@ -228,7 +228,7 @@ static void index_segment(rec_recorder *r, const char *camera, const char *strea
                           const struct rec_segment_info *info)
 {
     char codec[80];
-    struct sto_recording row;
+    struct sto_recording_input row;
     rec_recording_row(info, r->data_dir, camera, stream, codec, &row);
     char *path_copy = horus_strdup(row.path);
     int rc = sto_recording_insert_async(r->opt.db, &row, row_done, path_copy);

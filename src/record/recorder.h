@@ -100,14 +100,15 @@ void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink);
 void rec_recorder_remove(rec_recorder *r, rec_camera *c);
 
 /*
- * Fills *row for a closed segment: its path relative to data_dir, and the
- * codecs joined into codec (the caller's 80-byte buffer). Strings are
- * borrowed from info, camera, stream and codec. Thread: any.
+ * Fills *row, the index row to insert for a closed segment: its path
+ * relative to data_dir, and the codecs joined into codec (the caller's
+ * 80-byte buffer). Strings are borrowed from info, camera, stream and
+ * codec. Thread: any.
  */
 struct rec_segment_info;
 void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
                        const char *camera, const char *stream, char codec[80],
-                       struct sto_recording *row);
+                       struct sto_recording_input *row);
 
 /*
  * Stops the thread after it recorded every queued packet, joins it, then

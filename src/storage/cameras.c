@@ -11,8 +11,13 @@
  * Existence checks before update/delete run on a reader: a concurrent
  * delete between the check and the write makes the write a no-op, which is
  * the same outcome the caller would see a moment later.
+ *
+ * Reads fill owned struct sto_camera rows; writes take struct
+ * sto_camera_input, whose strings are borrowed, so no caller builds a row
+ * out of const strings. The provisioned flag is not an input: it says who
+ * owns the row, and only sto_cameras_provision sets it.
  */
-#include "storage.h"
+#include "storage_int.h"
 
 #include "err.h"
 #include "mem.h"
@@ -43,25 +48,36 @@ void sto_camera_list_free(struct sto_camera *list, size_t n)
     free(list);
 }
 
-static char *col_text(const sto_value *v)
+struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
 {
-    return horus_strndup(v->type == STO_TEXT ? v->s : "", v->type == STO_TEXT ? v->len : 0);
+    return (struct sto_camera_input){
+        .id = c->id,
+        .name = c->name,
+        .url = c->url,
+        .sub_url = c->sub_url,
+        .enabled = c->enabled,
+        .record_enabled = c->record_enabled,
+        .segment_seconds = c->segment_seconds,
+        .retention_days = c->retention_days,
+        .max_bytes = c->max_bytes,
+    };
 }
 
+/* Decodes one row of CAMERA_COLUMNS, in that order. */
 static void row_to_camera(const sto_value *c, struct sto_camera *out)
 {
-    out->id = col_text(&c[0]);
-    out->name = col_text(&c[1]);
-    out->url = col_text(&c[2]);
-    out->sub_url = col_text(&c[3]);
-    out->enabled = c[4].i != 0;
-    out->record_enabled = c[5].i != 0;
-    out->segment_seconds = c[6].i;
-    out->retention_days = c[7].i;
-    out->max_bytes = (uint64_t)c[8].i;
-    out->provisioned = c[9].i != 0;
-    out->created_at_ms = c[10].i;
-    out->updated_at_ms = c[11].i;
+    out->id = sto_col_text(&c[0]);
+    out->name = sto_col_text(&c[1]);
+    out->url = sto_col_text(&c[2]);
+    out->sub_url = sto_col_text(&c[3]);
+    out->enabled = sto_col_int(&c[4]) != 0;
+    out->record_enabled = sto_col_int(&c[5]) != 0;
+    out->segment_seconds = sto_col_int(&c[6]);
+    out->retention_days = sto_col_int(&c[7]);
+    out->max_bytes = (uint64_t)sto_col_int(&c[8]);
+    out->provisioned = sto_col_int(&c[9]) != 0;
+    out->created_at_ms = sto_col_int(&c[10]);
+    out->updated_at_ms = sto_col_int(&c[11]);
 }
 
 struct list_acc {
@@ -125,8 +141,21 @@ int sto_camera_list(sto_db *db, const char *after_id, size_t limit, struct sto_c
     return 0;
 }
 
-/* Parameters $1..$11 in the column order of CAMERA_COLUMNS minus created_at. */
-static void camera_params(const struct sto_camera *c, int64_t now_ms, sto_value p[12])
+static int count_row(const sto_value *cols, size_t n, void *arg)
+{
+    *(uint64_t *)arg = n > 0 ? (uint64_t)sto_col_int(&cols[0]) : 0;
+    return 0;
+}
+
+int sto_camera_count(sto_db *db, uint64_t *n)
+{
+    *n = 0;
+    return sto_read(db, "SELECT COUNT(*) FROM cameras", NULL, 0, count_row, n);
+}
+
+/* Parameters $1..$12 in the column order of CAMERA_COLUMNS (created and updated now). */
+static void camera_params(const struct sto_camera_input *c, bool is_provisioned, int64_t now_ms,
+                          sto_value p[12])
 {
     p[0] = STO_TEXT_V(c->id);
     p[1] = STO_TEXT_V(c->name ? c->name : "");
@@ -137,7 +166,7 @@ static void camera_params(const struct sto_camera *c, int64_t now_ms, sto_value 
     p[6] = STO_INT_V(c->segment_seconds);
     p[7] = STO_INT_V(c->retention_days);
     p[8] = STO_INT_V((int64_t)c->max_bytes);
-    p[9] = STO_INT_V(c->provisioned);
+    p[9] = STO_INT_V(is_provisioned);
     p[10] = STO_INT_V(now_ms);
     p[11] = STO_INT_V(now_ms);
 }
@@ -155,17 +184,17 @@ static int64_t now_ms(void)
     return clock_realtime_ms(clock_system());
 }
 
-int sto_camera_insert(sto_db *db, const struct sto_camera *c)
+int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
 {
     sto_value p[12];
-    camera_params(c, now_ms(), p);
+    camera_params(c, false, now_ms(), p);
     return sto_write(db,
                      "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
                      " $7, $8, $9, $10, $11, $12)",
                      p, 12);
 }
 
-int sto_camera_update(sto_db *db, const struct sto_camera *c)
+int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
 {
     struct sto_camera cur;
     int rc = sto_camera_get(db, c->id, &cur);
@@ -173,7 +202,7 @@ int sto_camera_update(sto_db *db, const struct sto_camera *c)
         return rc;
     sto_camera_release(&cur);
     sto_value p[12];
-    camera_params(c, now_ms(), p);
+    camera_params(c, false, now_ms(), p);
     return sto_write(db, upsert_sql, p, 12);
 }
 
@@ -188,17 +217,19 @@ int sto_camera_delete(sto_db *db, const char *id)
     return sto_write(db, "DELETE FROM cameras WHERE id = $1", p, 1);
 }
 
-static bool same_settings(const struct sto_camera *a, const struct sto_camera *b)
+/* Whether the stored row have already holds what provisioning want would write. */
+static bool same_settings(const struct sto_camera *have, const struct sto_camera_input *want)
 {
-    return strcmp(a->name ? a->name : "", b->name ? b->name : "") == 0 &&
-           strcmp(a->url ? a->url : "", b->url ? b->url : "") == 0 &&
-           strcmp(a->sub_url ? a->sub_url : "", b->sub_url ? b->sub_url : "") == 0 &&
-           a->enabled == b->enabled && a->record_enabled == b->record_enabled &&
-           a->segment_seconds == b->segment_seconds && a->retention_days == b->retention_days &&
-           a->max_bytes == b->max_bytes && a->provisioned == b->provisioned;
+    return strcmp(have->name, want->name ? want->name : "") == 0 &&
+           strcmp(have->url, want->url ? want->url : "") == 0 &&
+           strcmp(have->sub_url, want->sub_url ? want->sub_url : "") == 0 &&
+           have->enabled == want->enabled && have->record_enabled == want->record_enabled &&
+           have->segment_seconds == want->segment_seconds &&
+           have->retention_days == want->retention_days && have->max_bytes == want->max_bytes &&
+           have->provisioned;
 }
 
-int sto_cameras_provision(sto_db *db, const struct sto_camera *cams, size_t n, size_t *added,
+int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_t n, size_t *added,
                           size_t *changed, size_t *removed)
 {
     struct list_acc cur = {0};
@@ -214,16 +245,15 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera *cams, size_t n, s
     sto_value(*params)[12] = horus_calloc(max ? max : 1, sizeof(*params));
     int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
-        struct sto_camera want = cams[i];
-        want.provisioned = true;
+        const struct sto_camera_input *want = &cams[i];
         const struct sto_camera *have = NULL;
         for (size_t k = 0; k < cur.n; k++)
-            if (strcmp(cur.items[k].id, want.id) == 0)
+            if (strcmp(cur.items[k].id, want->id) == 0)
                 have = &cur.items[k];
-        if (have && same_settings(have, &want))
+        if (have && same_settings(have, want))
             continue;
         have ? nchange++ : nadd++;
-        camera_params(&want, now, params[nst]);
+        camera_params(want, true, now, params[nst]);
         st[nst] = (struct sto_stmt){upsert_sql, params[nst], 12};
         nst++;
     }

@@ -9,8 +9,12 @@
  *
  * Ids sort by creation time (hex milliseconds first), so "newest first"
  * pages by id with a plain index and a stable cursor.
+ *
+ * A new job is written from struct sto_export_input and every later change
+ * from struct sto_export_status (the mutable fields only), both of borrowed
+ * strings; reads fill owned struct sto_export rows.
  */
-#include "storage.h"
+#include "storage_int.h"
 
 #include "err.h"
 #include "mem.h"
@@ -58,27 +62,38 @@ void sto_export_list_free(struct sto_export *list, size_t n)
     free(list);
 }
 
-static char *text_of(const sto_value *v)
+struct sto_export_status sto_export_status_of(const struct sto_export *e)
 {
-    return horus_strndup(v->type == STO_TEXT ? v->s : "", v->type == STO_TEXT ? v->len : 0);
+    return (struct sto_export_status){
+        .id = e->id,
+        .state = e->state,
+        .progress = e->progress,
+        .size_bytes = e->size_bytes,
+        .duration_us = e->duration_us,
+        .sha256 = e->sha256,
+        .error = e->error,
+        .started_at_ms = e->started_at_ms,
+        .finished_at_ms = e->finished_at_ms,
+    };
 }
 
+/* Decodes one row of EXPORT_COLUMNS, in that order. */
 static void row_to_export(const sto_value *c, struct sto_export *e)
 {
-    e->id = text_of(&c[0]);
-    e->camera_id = text_of(&c[1]);
-    e->stream = text_of(&c[2]);
-    e->start_us = c[3].i;
-    e->end_us = c[4].i;
+    e->id = sto_col_text(&c[0]);
+    e->camera_id = sto_col_text(&c[1]);
+    e->stream = sto_col_text(&c[2]);
+    e->start_us = sto_col_int(&c[3]);
+    e->end_us = sto_col_int(&c[4]);
     e->state = state_of(&c[5]);
-    e->progress = c[6].type == STO_REAL ? c[6].d : (double)c[6].i;
-    e->size_bytes = (uint64_t)c[7].i;
-    e->duration_us = c[8].i;
-    e->sha256 = text_of(&c[9]);
-    e->error = text_of(&c[10]);
-    e->created_at_ms = c[11].i;
-    e->started_at_ms = c[12].i;
-    e->finished_at_ms = c[13].i;
+    e->progress = c[6].type == STO_REAL ? c[6].d : (double)sto_col_int(&c[6]);
+    e->size_bytes = (uint64_t)sto_col_int(&c[7]);
+    e->duration_us = sto_col_int(&c[8]);
+    e->sha256 = sto_col_text(&c[9]);
+    e->error = sto_col_text(&c[10]);
+    e->created_at_ms = sto_col_int(&c[11]);
+    e->started_at_ms = sto_col_int(&c[12]);
+    e->finished_at_ms = sto_col_int(&c[13]);
 }
 
 struct export_acc {
@@ -115,23 +130,16 @@ static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
     return 0;
 }
 
-int sto_export_insert(sto_db *db, const struct sto_export *e)
+int sto_export_insert(sto_db *db, const struct sto_export_input *e)
 {
     sto_value p[] = {
-        STO_TEXT_V(e->id),
-        STO_TEXT_V(e->camera_id),
-        STO_TEXT_V(e->stream),
-        STO_INT_V(e->start_us),
-        STO_INT_V(e->end_us),
-        STO_TEXT_V(sto_export_state_name(e->state)),
-        {.type = STO_REAL, .d = e->progress},
-        STO_INT_V((int64_t)e->size_bytes),
-        STO_INT_V(e->duration_us),
-        STO_TEXT_V(e->sha256 ? e->sha256 : ""),
-        STO_TEXT_V(e->error ? e->error : ""),
-        STO_INT_V(e->created_at_ms),
-        STO_INT_V(e->started_at_ms),
-        STO_INT_V(e->finished_at_ms),
+        STO_TEXT_V(e->id),     STO_TEXT_V(e->camera_id),
+        STO_TEXT_V(e->stream), STO_INT_V(e->start_us),
+        STO_INT_V(e->end_us),  STO_TEXT_V(sto_export_state_name(STO_EXPORT_QUEUED)),
+        STO_REAL_V(0),         STO_INT_V(0),
+        STO_INT_V(0),          STO_TEXT_V(""),
+        STO_TEXT_V(""),        STO_INT_V(e->created_at_ms),
+        STO_INT_V(0),          STO_INT_V(0),
     };
     return sto_write(db,
                      "INSERT INTO exports(" EXPORT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
@@ -139,12 +147,12 @@ int sto_export_insert(sto_db *db, const struct sto_export *e)
                      p, HORUS_ARRAY_LEN(p));
 }
 
-int sto_export_update(sto_db *db, const struct sto_export *e)
+int sto_export_update(sto_db *db, const struct sto_export_status *e)
 {
     sto_value p[] = {
         STO_TEXT_V(e->id),
         STO_TEXT_V(sto_export_state_name(e->state)),
-        {.type = STO_REAL, .d = e->progress},
+        STO_REAL_V(e->progress),
         STO_INT_V((int64_t)e->size_bytes),
         STO_INT_V(e->duration_us),
         STO_TEXT_V(e->sha256 ? e->sha256 : ""),

@@ -11,7 +11,6 @@
  * a file without a row. Start-up recovery and `horus check --repair`
  * reconcile both directions.
  */
-#include "storage.h"
 #include "storage_int.h"
 
 #include "err.h"
@@ -46,7 +45,7 @@ void sto_recording_list_free(struct sto_recording *list, size_t n)
     free(list);
 }
 
-int sto_recording_insert_async(sto_db *db, const struct sto_recording *r, sto_done_cb done_cb,
+int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, sto_done_cb done_cb,
                                void *arg)
 {
     sto_value p[] = {
@@ -61,8 +60,7 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording *r, sto_do
         STO_INT_V(r->height),
         STO_TEXT_V(r->sha256 ? r->sha256 : ""),
         STO_INT_V(r->pinned_until_us),
-        r->fragments ? (sto_value){.type = STO_BLOB, .blob = r->fragments, .len = r->fragments_size}
-                     : STO_NULL_V,
+        r->fragments ? STO_BLOB_V(r->fragments, r->fragments_size) : STO_NULL_V,
     };
     return sto_write_async(db,
                            "INSERT INTO recordings(" REC_COLUMNS ", fragments) VALUES ($1, $2, $3,"
@@ -79,9 +77,26 @@ struct rec_acc {
     size_t n, cap;
 };
 
-static char *text_of(const sto_value *v)
+/* Decodes one row of REC_COLUMNS (and fragments, when n > 11) into *r (new strings). */
+static void row_to_recording(const sto_value *c, size_t n, struct sto_recording *r)
 {
-    return horus_strndup(v->type == STO_TEXT ? v->s : "", v->type == STO_TEXT ? v->len : 0);
+    memset(r, 0, sizeof(*r));
+    r->camera_id = sto_col_text(&c[0]);
+    r->stream = sto_col_text(&c[1]);
+    r->start_us = sto_col_int(&c[2]);
+    r->end_us = sto_col_int(&c[3]);
+    r->path = sto_col_text(&c[4]);
+    r->bytes = (uint64_t)sto_col_int(&c[5]);
+    r->codec = sto_col_text(&c[6]);
+    r->width = sto_col_int(&c[7]);
+    r->height = sto_col_int(&c[8]);
+    r->sha256 = sto_col_text(&c[9]);
+    r->pinned_until_us = sto_col_int(&c[10]);
+    if (n > 11 && c[11].type == STO_BLOB && c[11].len) {
+        r->fragments = horus_malloc(c[11].len);
+        memcpy(r->fragments, c[11].blob, c[11].len);
+        r->fragments_size = c[11].len;
+    }
 }
 
 static int rec_row(const sto_value *c, size_t n, void *arg)
@@ -93,24 +108,7 @@ static int rec_row(const sto_value *c, size_t n, void *arg)
         acc->cap = acc->cap ? acc->cap * 2 : 64;
         acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
     }
-    struct sto_recording *r = &acc->items[acc->n++];
-    memset(r, 0, sizeof(*r));
-    r->camera_id = text_of(&c[0]);
-    r->stream = text_of(&c[1]);
-    r->start_us = c[2].i;
-    r->end_us = c[3].i;
-    r->path = text_of(&c[4]);
-    r->bytes = (uint64_t)c[5].i;
-    r->codec = text_of(&c[6]);
-    r->width = c[7].i;
-    r->height = c[8].i;
-    r->sha256 = text_of(&c[9]);
-    r->pinned_until_us = c[10].i;
-    if (n > 11 && c[11].type == STO_BLOB && c[11].len) {
-        r->fragments = horus_malloc(c[11].len);
-        memcpy(r->fragments, c[11].blob, c[11].len);
-        r->fragments_size = c[11].len;
-    }
+    row_to_recording(c, n, &acc->items[acc->n++]);
     return 0;
 }
 
@@ -172,11 +170,14 @@ int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uin
 {
     struct usage u = {0};
     sto_value p[] = {STO_TEXT_V(camera_id ? camera_id : "")};
+    /* CAST: PostgreSQL sums BIGINT into NUMERIC (storage_backend.h, Aggregates). */
     int rc = camera_id ? sto_read(db,
-                                  "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM recordings"
-                                  " WHERE camera_id = $1",
+                                  "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*)"
+                                  " FROM recordings WHERE camera_id = $1",
                                   p, 1, usage_row, &u)
-                       : sto_read(db, "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM recordings",
+                       : sto_read(db,
+                                  "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*)"
+                                  " FROM recordings",
                                   NULL, 0, usage_row, &u);
     if (rc == 0) {
         *bytes = u.bytes;
@@ -205,12 +206,36 @@ int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n
     return rc;
 }
 
-int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg)
+int sto_recording_delete(sto_db *db, const char *camera_id, const char *stream, int64_t start_us)
 {
-    return sto_read(db,
-                    "SELECT camera_id, stream, start_us, path, bytes, sha256 FROM recordings"
-                    " ORDER BY path",
-                    NULL, 0, row_cb, arg);
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(start_us)};
+    return sto_write(
+        db, "DELETE FROM recordings WHERE camera_id = $1 AND stream = $2 AND start_us = $3", p, 3);
+}
+
+struct foreach_arg {
+    sto_recording_cb cb;
+    void *arg;
+};
+
+/* Hands one decoded row to the caller's callback; the row lives for the call only. */
+static int foreach_row(const sto_value *c, size_t n, void *arg)
+{
+    struct foreach_arg *fa = arg;
+    if (n < 11)
+        return HORUS_EDB;
+    struct sto_recording r;
+    row_to_recording(c, n, &r);
+    int rc = fa->cb(fa->arg, &r);
+    sto_recording_release(&r);
+    return rc;
+}
+
+int sto_recordings_foreach(sto_db *db, sto_recording_cb cb, void *arg)
+{
+    struct foreach_arg fa = {cb, arg};
+    return sto_read(db, "SELECT " REC_COLUMNS " FROM recordings ORDER BY path", NULL, 0,
+                    foreach_row, &fa);
 }
 
 /*

@@ -6,10 +6,17 @@
  * handler can never write behind the writer thread's back. Statements are
  * prepared per call; the hot write path will add a statement cache when
  * recording lands (TODO(#3)).
+ *
+ * The SQLite side of the dialect (storage_backend.h) lives here: "$N"
+ * bound by name so N means params[N-1], BEGIN IMMEDIATE so a write batch
+ * takes the lock before its first statement instead of failing halfway
+ * with SQLITE_BUSY on a lock upgrade, and "sqlite:PATH" URLs whose
+ * directory the writer creates.
  */
-#include "storage_int.h"
+#include "storage_backend.h"
 
 #include "err.h"
+#include "fs.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -64,9 +71,21 @@ static void sqlite_close(sto_conn *c)
     free(c);
 }
 
+static char *sqlite_url_target(const char *url)
+{
+    return strncmp(url, "sqlite:", 7) == 0 && url[7] ? horus_strdup(url + 7) : NULL;
+}
+
 static int sqlite_open(const char *target, bool is_writer, int64_t busy_timeout_ms, sto_conn **out,
                        char **errmsg)
 {
+    if (is_writer) {
+        int rc = fs_mkdirs_for(target);
+        if (rc < 0) {
+            *errmsg = horus_asprintf("create directory for '%s': %s", target, horus_strerror(rc));
+            return rc;
+        }
+    }
     sto_conn *c = horus_calloc(1, sizeof(*c));
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (is_writer ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(target, &c->db, flags, NULL);
@@ -102,7 +121,7 @@ static int sqlite_exec_script(sto_conn *c, const char *sql, char **errmsg)
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        if (errmsg)
+        if (errmsg && !*errmsg)
             *errmsg = horus_strdup(msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return sqlite_rc(rc);
@@ -188,7 +207,7 @@ static int sqlite_query(sto_conn *c, const char *sql, const sto_value *params, s
         return sqlite_rc(rc);
     }
     if ((size_t)sqlite3_bind_parameter_count(st) != nparams) {
-        if (errmsg)
+        if (errmsg && !*errmsg)
             *errmsg = horus_asprintf("statement wants %d parameters, got %zu",
                                      sqlite3_bind_parameter_count(st), nparams);
         sqlite3_finalize(st);
@@ -218,11 +237,25 @@ static int sqlite_query(sto_conn *c, const char *sql, const sto_value *params, s
     return out;
 }
 
+static int sqlite_tx(sto_conn *c, enum sto_tx step, char **errmsg)
+{
+    static const char *const sql[] = {
+        [STO_TX_BEGIN] = "BEGIN IMMEDIATE", [STO_TX_COMMIT] = "COMMIT",
+        [STO_TX_ROLLBACK] = "ROLLBACK",     [STO_TX_SAVEPOINT] = "SAVEPOINT w",
+        [STO_TX_RELEASE] = "RELEASE w",     [STO_TX_ROLLBACK_TO] = "ROLLBACK TO w",
+    };
+    if ((unsigned)step >= HORUS_ARRAY_LEN(sql))
+        return -EINVAL;
+    return sqlite_exec_script(c, sql[step], errmsg);
+}
+
 const struct sto_backend sto_sqlite_backend = {
     .api_version = STO_BACKEND_API_VERSION,
     .name = "sqlite",
+    .url_target = sqlite_url_target,
     .open = sqlite_open,
     .close = sqlite_close,
     .exec_script = sqlite_exec_script,
     .query = sqlite_query,
+    .tx = sqlite_tx,
 };

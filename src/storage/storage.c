@@ -1,9 +1,10 @@
 /*
- * DESIGN: the storage handle. sto_open picks a backend from the URL,
- * applies migrations on the writer's connection before any other thread
- * can touch the database, and opens a small pool of reader connections;
- * sto_start then starts the writer thread (the lifecycle rule: opening
- * starts no thread). Readers are borrowed from the pool per query (mutex +
+ * DESIGN: the storage handle. sto_open asks each backend of sto_backends[]
+ * in turn whether database.url is its own (storage_backend.h), applies
+ * migrations on the writer's connection before any other thread can touch
+ * the database, and opens a small pool of reader connections; sto_start
+ * then starts the writer thread (the lifecycle rule: opening starts no
+ * thread). Readers are borrowed from the pool per query (mutex +
  * condition variable); with WAL they never wait for the writer.
  *
  * Migrations: storage/migrations/NNNN_name.sql are embedded in the binary.
@@ -17,7 +18,6 @@
 #include "storage_int.h"
 
 #include "err.h"
-#include "fs.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -48,20 +48,28 @@ struct sto_db {
     bool is_closing;
 };
 
+/* The backends of this build, asked in order; adding one means adding it here. */
+const struct sto_backend *const sto_backends[] = {
+    &sto_sqlite_backend,
+    NULL,
+};
+
 /* Chooses the backend and target for url. Returns 0 or HORUS_ECONFIG with *errmsg. */
 static int resolve_url(const char *url, const char *data_dir, const struct sto_backend **be,
                        char **target, char **errmsg)
 {
-    if (!url || !url[0]) {
-        *be = &sto_sqlite_backend;
-        *target = horus_asprintf("%s/horus.db", data_dir ? data_dir : ".");
-        return 0;
+    char *dflt = NULL;
+    if (!url || !url[0])
+        url = dflt = horus_asprintf("sqlite:%s/horus.db", data_dir ? data_dir : ".");
+    for (size_t i = 0; sto_backends[i] && !*target; i++) {
+        horus_assert(sto_backends[i]->api_version == STO_BACKEND_API_VERSION);
+        *target = sto_backends[i]->url_target(url);
+        *be = sto_backends[i];
     }
-    if (strncmp(url, "sqlite:", 7) == 0 && url[7]) {
-        *be = &sto_sqlite_backend;
-        *target = horus_strdup(url + 7);
+    free(dflt);
+    if (*target)
         return 0;
-    }
+    *be = NULL;
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
         *errmsg = horus_strdup("database.url: the PostgreSQL backend is not in this build yet; "
                                "use sqlite:PATH");
@@ -104,7 +112,7 @@ static int apply_migrations(sto_db *db, char **errmsg)
         if (m->version <= current)
             continue;
         char *msg = NULL;
-        rc = db->be->exec_script(db->writer_conn, "BEGIN IMMEDIATE", &msg);
+        rc = db->be->tx(db->writer_conn, STO_TX_BEGIN, &msg);
         if (rc == 0)
             rc = db->be->exec_script(db->writer_conn, m->sql, &msg);
         if (rc == 0) {
@@ -116,9 +124,9 @@ static int apply_migrations(sto_db *db, char **errmsg)
                                p, 3, NULL, NULL, &msg);
         }
         if (rc == 0)
-            rc = db->be->exec_script(db->writer_conn, "COMMIT", &msg);
+            rc = db->be->tx(db->writer_conn, STO_TX_COMMIT, &msg);
         if (rc < 0) {
-            db->be->exec_script(db->writer_conn, "ROLLBACK", NULL);
+            db->be->tx(db->writer_conn, STO_TX_ROLLBACK, NULL);
             *errmsg = horus_asprintf("migration %04d_%s: %s", m->version, m->name,
                                      msg ? msg : horus_strerror(rc));
             free(msg);
@@ -145,14 +153,6 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
     int rc = resolve_url(opt->db->url, opt->data_dir, &db->be, &db->target, errmsg);
     if (rc < 0)
         goto fail;
-    if (db->be == &sto_sqlite_backend) {
-        rc = fs_mkdirs_for(db->target);
-        if (rc < 0) {
-            *errmsg =
-                horus_asprintf("create directory for '%s': %s", db->target, horus_strerror(rc));
-            goto fail;
-        }
-    }
     rc = db->be->open(db->target, true, opt->db->busy_timeout_ms, &db->writer_conn, errmsg);
     if (rc < 0)
         goto fail;
@@ -334,29 +334,17 @@ int sto_ping(sto_db *db, char *buf, size_t size)
     return 0;
 }
 
-static int copy_text_cb(const sto_value *cols, size_t n, void *arg)
+const horus_clock *sto_db_clock(const sto_db *db)
 {
-    if (n > 0 && cols[0].type == STO_TEXT)
-        *(char **)arg = horus_strndup(cols[0].s, cols[0].len);
-    return 1;
+    return db->clock;
 }
 
-int sto_setting_get(sto_db *db, const char *key, char **value)
+char *sto_col_text(const sto_value *v)
 {
-    *value = NULL;
-    sto_value p[] = {STO_TEXT_V(key)};
-    int rc = sto_read(db, "SELECT value FROM settings WHERE key = $1", p, 1, copy_text_cb, value);
-    if (rc < 0)
-        return rc;
-    return *value ? 0 : -ENOENT;
+    return horus_strndup(v->type == STO_TEXT ? v->s : "", v->type == STO_TEXT ? v->len : 0);
 }
 
-int sto_setting_put(sto_db *db, const char *key, const char *value)
+int64_t sto_col_int(const sto_value *v)
 {
-    sto_value p[] = {STO_TEXT_V(key), STO_TEXT_V(value), STO_INT_V(clock_realtime_ms(db->clock))};
-    return sto_write(db,
-                     "INSERT INTO settings(key, value, updated_at_ms) VALUES ($1, $2, $3)"
-                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
-                     " updated_at_ms = excluded.updated_at_ms",
-                     p, 3);
+    return v->type == STO_INT ? v->i : 0;
 }

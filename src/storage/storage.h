@@ -9,9 +9,12 @@
  * "sto-w" writer; sto_stop drains and joins it; sto_close closes (NULL is
  * a no-op; after stop, or on a never-started handle).
  *
- * SQL is written once for both backends: parameters are $1, $2, ... (SQLite
- * accepts these as numbered names) and only portable types are used
- * (INTEGER/BIGINT, TEXT, BLOB, REAL).
+ * Other modules see typed repositories only: one section per entity
+ * (settings, cameras, recordings, exports) with an owned row struct that
+ * reads fill (free it with its _release/_list_free) and a separate input
+ * struct of borrowed const fields that inserts and updates take. No SQL
+ * crosses this header; the backend contract and the SQL dialect rules are
+ * in storage_backend.h (private) and docs/design/0009-storage-backend.md.
  */
 #ifndef HORUS_STORAGE_H
 #define HORUS_STORAGE_H
@@ -45,35 +48,6 @@ extern const cfg_field sto_database_fields[];
 
 typedef struct sto_db sto_db;
 
-enum sto_type {
-    STO_NULL,
-    STO_INT,
-    STO_REAL,
-    STO_TEXT,
-    STO_BLOB,
-};
-
-/* A parameter or a column value. Text and blobs are borrowed. */
-typedef struct sto_value {
-    enum sto_type type;
-    int64_t i;
-    double d;
-    const char *s; /* STO_TEXT: NUL-terminated */
-    const void *blob;
-    size_t len; /* STO_TEXT and STO_BLOB */
-} sto_value;
-
-#define STO_INT_V(v) ((sto_value){.type = STO_INT, .i = (v)})
-#define STO_TEXT_V(v) ((sto_value){.type = STO_TEXT, .s = (v), .len = strlen(v)})
-#define STO_NULL_V ((sto_value){.type = STO_NULL})
-
-/*
- * Called once per result row with ncols borrowed values, valid during the
- * call. Return 0 to continue, non-zero to stop (that value is returned by
- * the query).
- */
-typedef int (*sto_row_cb)(const sto_value *cols, size_t ncols, void *arg);
-
 /* Called on the writer thread once the write's transaction has committed (rc 0) or failed. */
 typedef void (*sto_done_cb)(int rc, void *arg);
 
@@ -95,8 +69,9 @@ struct sto_open_options {
 int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg);
 
 /*
- * Starts the writer thread "sto-w". Synchronous writes (sto_write, ...)
- * need it. Returns 0 or -errno. Thread: main.
+ * Starts the writer thread "sto-w". Writes that wait for their commit
+ * (every insert, update and delete but sto_recording_insert_async) need
+ * it. Returns 0 or -errno. Thread: main.
  */
 int sto_start(sto_db *db);
 
@@ -118,45 +93,6 @@ const char *sto_backend_name(const sto_db *db);
 /* Schema version after migrations. */
 int sto_schema_version(const sto_db *db);
 
-/* One statement and its parameters (borrowed during the call that takes it). */
-struct sto_stmt {
-    const char *sql;
-    const sto_value *params;
-    size_t nparams;
-};
-
-/*
- * Queues several statements that commit or fail together (one savepoint),
- * with the same queueing, copying and callback rules as sto_write_async.
- */
-int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
-                          sto_done_cb done_cb, void *arg);
-
-/* sto_write_batch_async and wait for the outcome. Thread: any but the writer. */
-int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
-
-/*
- * Queues one write statement. params (and their text/blobs) are copied.
- * Writes run in FIFO order on the writer thread, batched into one
- * transaction; each write has its own savepoint, so one failing statement
- * fails only its own write. done_cb (may be NULL) gets the result.
- * Returns 0, -EAGAIN when the write queue is full (done_cb not called),
- * HORUS_ESTOPPED after close. Thread: any.
- */
-int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
-                    sto_done_cb done_cb, void *arg);
-
-/* sto_write_async and wait for the outcome. Thread: any but the writer. */
-int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t nparams);
-
-/*
- * Runs a read-only query on a reader connection, calling row_cb per row.
- * Returns 0, the row callback's non-zero value, HORUS_EDB or HORUS_EUNAVAIL.
- * Thread: any.
- */
-int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
-             sto_row_cb row_cb, void *arg);
-
 /*
  * Checks that a reader can query and that the writer thread is alive and
  * not stuck (it has looped within the last 5 s). Returns 0 or
@@ -164,14 +100,16 @@ int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparam
  */
 int sto_ping(sto_db *db, char *buf, size_t size);
 
-/* Settings table: small key/value facts about this node (node_id, ...). */
-/* Returns a new string in *value, or -ENOENT. */
+/* ---- settings (storage/settings.c): small key/value facts about this node ---- */
+
+/* Returns a new string in *value, or -ENOENT. Thread: any. */
 int sto_setting_get(sto_db *db, const char *key, char **value);
+/* Inserts or replaces key, waiting for the commit. Thread: any but the writer. */
 int sto_setting_put(sto_db *db, const char *key, const char *value);
 
 /* ---- cameras (storage/cameras.c) ---- */
 
-/* A camera row. Strings are owned by the struct; release with sto_camera_release. */
+/* A camera row as read. Strings are owned by the struct; release with sto_camera_release. */
 struct sto_camera {
     char *id;
     char *name;
@@ -190,6 +128,27 @@ struct sto_camera {
 void sto_camera_release(struct sto_camera *c);
 void sto_camera_list_free(struct sto_camera *list, size_t n);
 
+/*
+ * What inserts, updates and provisioning write: every settable field.
+ * Strings are borrowed for the call; NULL name and sub_url store "".
+ * Whether the row is provisioned is not an input: provisioning sets it,
+ * inserts and updates clear it.
+ */
+struct sto_camera_input {
+    const char *id;
+    const char *name;
+    const char *url;
+    const char *sub_url;
+    bool enabled;
+    bool record_enabled;
+    int64_t segment_seconds;
+    int64_t retention_days;
+    uint64_t max_bytes;
+};
+
+/* The settable fields of row c as an input borrowing c's strings (valid while c is). */
+struct sto_camera_input sto_camera_input_of(const struct sto_camera *c);
+
 /* Fills *out (new strings) or returns -ENOENT. */
 int sto_camera_get(sto_db *db, const char *id, struct sto_camera *out);
 
@@ -201,10 +160,17 @@ int sto_camera_get(sto_db *db, const char *id, struct sto_camera *out);
 int sto_camera_list(sto_db *db, const char *after_id, size_t limit, struct sto_camera **out,
                     size_t *n, bool *has_more);
 
-/* Inserts c (created/updated times set now). Returns 0 or -EEXIST. */
-int sto_camera_insert(sto_db *db, const struct sto_camera *c);
-/* Replaces every field of the row c->id but created_at. Returns 0 or -ENOENT. */
-int sto_camera_update(sto_db *db, const struct sto_camera *c);
+/* Counts the cameras into *n. Thread: any. */
+int sto_camera_count(sto_db *db, uint64_t *n);
+
+/* Inserts c (created/updated times set now). Returns 0 or -EEXIST. Thread: any but the writer. */
+int sto_camera_insert(sto_db *db, const struct sto_camera_input *c);
+/*
+ * Replaces every field of the row c->id but created_at (to change some
+ * fields, start from sto_camera_input_of(current row)). Returns 0 or
+ * -ENOENT. Thread: any but the writer.
+ */
+int sto_camera_update(sto_db *db, const struct sto_camera_input *c);
 /* Deletes the row; its recordings stay until retention removes them. Returns 0 or -ENOENT. */
 int sto_camera_delete(sto_db *db, const char *id);
 
@@ -214,11 +180,12 @@ int sto_camera_delete(sto_db *db, const char *id);
  * and deletes provisioned cameras no longer listed, all in one transaction.
  * Reports how many were added, changed and removed (any may be NULL).
  */
-int sto_cameras_provision(sto_db *db, const struct sto_camera *cams, size_t n, size_t *added,
+int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_t n, size_t *added,
                           size_t *changed, size_t *removed);
 
 /* ---- recordings (storage/recordings.c): one row per closed segment ---- */
 
+/* A recording row as read. Strings and blob are owned; release with sto_recording_release. */
 struct sto_recording {
     char *camera_id;
     char *stream; /* "main" or "sub" */
@@ -237,12 +204,30 @@ struct sto_recording {
 void sto_recording_release(struct sto_recording *r);
 void sto_recording_list_free(struct sto_recording *list, size_t n);
 
+/* A row to insert; every pointer is borrowed for the call (NULL codec and sha256 store ""). */
+struct sto_recording_input {
+    const char *camera_id;
+    const char *stream;
+    int64_t start_us, end_us;
+    const char *path;
+    uint64_t bytes;
+    const char *codec;
+    int64_t width, height;
+    const char *sha256;
+    const uint8_t *fragments; /* may be NULL */
+    size_t fragments_size;
+    int64_t pinned_until_us;
+};
+
 /*
  * Queues the row for the writer thread (batched with other writes); the
- * strings and blob are copied. done_cb as for sto_write_async. A row with
- * the same camera, stream and start replaces the old one (recovery re-runs).
+ * strings and blob are copied before this returns. done_cb (may be NULL)
+ * is called on the writer thread with the commit's outcome; it is not
+ * called when this returns an error (-EAGAIN: the write queue is full,
+ * HORUS_ESTOPPED: closed). A row with the same camera, stream and start
+ * replaces the old one (recovery re-runs). Thread: any.
  */
-int sto_recording_insert_async(sto_db *db, const struct sto_recording *r, sto_done_cb done_cb,
+int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, sto_done_cb done_cb,
                                void *arg);
 
 /*
@@ -266,11 +251,21 @@ int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uin
 /* Deletes the rows (camera, stream, start) of list[0..n) in one transaction. */
 int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n);
 
+/* Deletes the row (camera_id, stream, start_us); 0 also when there is none. */
+int sto_recording_delete(sto_db *db, const char *camera_id, const char *stream, int64_t start_us);
+
 /*
- * Calls row_cb for every row (camera_id, stream, start_us, path, bytes,
- * sha256), ordered by path; for `horus check`. Thread: any.
+ * Called per row with a borrowed row, valid during the call. Return 0 to
+ * continue, non-zero to stop (the iteration then returns that value).
  */
-int sto_recordings_foreach(sto_db *db, sto_row_cb row_cb, void *arg);
+typedef int (*sto_recording_cb)(void *arg, const struct sto_recording *row);
+
+/*
+ * Calls cb for every row, without fragment blobs, ordered by path; for
+ * `horus check`. Returns 0, cb's non-zero value or a storage error.
+ * Thread: any.
+ */
+int sto_recordings_foreach(sto_db *db, sto_recording_cb cb, void *arg);
 
 /* ---- exports (storage/exports.c): one row per export job ---- */
 
@@ -286,7 +281,7 @@ enum sto_export_state {
 /* "queued", "running", "done", "failed", "cancelled". */
 const char *sto_export_state_name(enum sto_export_state s);
 
-/* An export row. Strings are owned; release with sto_export_release. */
+/* An export row as read. Strings are owned; release with sto_export_release. */
 struct sto_export {
     char *id; /* time-sortable: 12 hex digits of creation ms + 8 random hex digits */
     char *camera_id;
@@ -304,15 +299,42 @@ struct sto_export {
 void sto_export_release(struct sto_export *e);
 void sto_export_list_free(struct sto_export *list, size_t n);
 
-/* Inserts e (through the writer, waiting for the commit). Returns 0 or -EEXIST. */
-int sto_export_insert(sto_db *db, const struct sto_export *e);
+/* A new job: what sto_export_insert writes. Strings are borrowed for the call. */
+struct sto_export_input {
+    const char *id;
+    const char *camera_id;
+    const char *stream;
+    int64_t start_us, end_us;
+    int64_t created_at_ms;
+};
+
+/* A job's mutable fields: what sto_export_update writes. Strings are borrowed for the call. */
+struct sto_export_status {
+    const char *id;
+    enum sto_export_state state;
+    double progress;
+    uint64_t size_bytes;
+    int64_t duration_us;
+    const char *sha256; /* NULL stores "" */
+    const char *error; /* NULL stores "" */
+    int64_t started_at_ms, finished_at_ms;
+};
+
+/* The mutable fields of row e as a status borrowing e's strings (valid while e is). */
+struct sto_export_status sto_export_status_of(const struct sto_export *e);
 
 /*
- * Writes every mutable field of e (state, progress, size, duration, sha256,
- * error, started/finished times) to the row e->id, waiting for the commit.
- * Returns 0 (also when the row is gone: a deleted job stays deleted).
+ * Inserts the job e in state queued (through the writer, waiting for the
+ * commit). Returns 0 or -EEXIST. Thread: any but the writer.
  */
-int sto_export_update(sto_db *db, const struct sto_export *e);
+int sto_export_insert(sto_db *db, const struct sto_export_input *e);
+
+/*
+ * Writes every field of s to the row s->id, waiting for the commit.
+ * Returns 0 (also when the row is gone: a deleted job stays deleted).
+ * Thread: any but the writer.
+ */
+int sto_export_update(sto_db *db, const struct sto_export_status *s);
 
 /* Fills *out (new strings) or returns -ENOENT. */
 int sto_export_get(sto_db *db, const char *id, struct sto_export *out);

@@ -1,43 +1,65 @@
 /*
- * Storage backend contract, private to src/storage. A backend implements
- * one connection's worth of operations; storage.c and writer.c own pooling,
- * threads, migrations and batching, so a new backend (PostgreSQL) only
- * fills this table.
- *
- * Ownership: open returns a new connection that close frees. Values passed
- * to row callbacks are borrowed for the duration of the call.
- * Thread: a connection is used by one thread at a time.
+ * Private to src/storage: the plumbing the repositories (cameras.c,
+ * recordings.c, exports.c, settings.c) run their SQL through, the writer
+ * thread and the embedded migrations. The backend contract itself is in
+ * storage_backend.h. Nothing here is visible outside this folder, so no
+ * other module can run SQL (the build.boundary_private_header test).
  */
 #ifndef HORUS_STORAGE_INT_H
 #define HORUS_STORAGE_INT_H
 
 #include "storage.h"
+#include "storage_backend.h"
 
 #include <stdbool.h>
 
-#define STO_BACKEND_API_VERSION 1
-
-typedef struct sto_conn sto_conn;
-
-struct sto_backend {
-    int api_version;
-    const char *name;
-    /*
-     * Opens a connection to target (a file path for SQLite, a conninfo for
-     * PostgreSQL). is_writer selects the writer's settings. On failure
-     * returns a negative code and a new message in *errmsg.
-     */
-    int (*open)(const char *target, bool is_writer, int64_t busy_timeout_ms, sto_conn **out,
-                char **errmsg);
-    void (*close)(sto_conn *c);
-    /* Runs several ;-separated statements without parameters (migrations). */
-    int (*exec_script)(sto_conn *c, const char *sql, char **errmsg);
-    /* Runs one statement with parameters; row_cb may be NULL. */
-    int (*query)(sto_conn *c, const char *sql, const sto_value *params, size_t nparams,
-                 sto_row_cb row_cb, void *arg, char **errmsg);
+/* One statement and its parameters (borrowed during the call that takes it). */
+struct sto_stmt {
+    const char *sql;
+    const sto_value *params;
+    size_t nparams;
 };
 
-extern const struct sto_backend sto_sqlite_backend;
+/*
+ * Queues several statements that commit or fail together (one savepoint),
+ * with the same queueing, copying and callback rules as sto_write_async.
+ */
+int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
+                          sto_done_cb done_cb, void *arg);
+
+/* sto_write_batch_async and wait for the outcome. Thread: any but the writer. */
+int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
+
+/*
+ * Queues one write statement. params (and their text/blobs) are copied.
+ * Writes run in FIFO order on the writer thread, batched into one
+ * transaction; each write has its own savepoint, so one failing statement
+ * fails only its own write. done_cb (may be NULL) gets the result.
+ * Returns 0, -EAGAIN when the write queue is full (done_cb not called),
+ * HORUS_ESTOPPED after close. Thread: any.
+ */
+int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                    sto_done_cb done_cb, void *arg);
+
+/* sto_write_async and wait for the outcome. Thread: any but the writer. */
+int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t nparams);
+
+/*
+ * Runs a read-only query on a reader connection, calling row_cb per row.
+ * Returns 0, the row callback's non-zero value, a backend error or
+ * HORUS_EUNAVAIL after close. Thread: any.
+ */
+int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+             sto_row_cb row_cb, void *arg);
+
+/* The clock given to sto_open (borrowed for the handle's life). */
+const horus_clock *sto_db_clock(const sto_db *db);
+
+/* Column helpers for the repositories' row decoders. */
+/* A new copy of a TEXT column ("" for NULL or another type). */
+char *sto_col_text(const sto_value *v);
+/* An INTEGER column (0 for NULL or another type). */
+int64_t sto_col_int(const sto_value *v);
 
 /* Migrations embedded from storage/migrations/NNNN_name.sql, ascending, ended by version 0. */
 struct sto_migration {

@@ -138,7 +138,7 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
 {
     int64_t t0 = clock_monotonic_ns(w->clock);
     char *msg = NULL;
-    int rc = w->be->exec_script(w->conn, "BEGIN IMMEDIATE", &msg);
+    int rc = w->be->tx(w->conn, STO_TX_BEGIN, &msg);
     free(msg);
     msg = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -146,7 +146,7 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
             ops[i]->rc = rc;
             continue;
         }
-        w->be->exec_script(w->conn, "SAVEPOINT w", NULL);
+        w->be->tx(w->conn, STO_TX_SAVEPOINT, NULL);
         ops[i]->rc = 0;
         for (size_t k = 0; k < ops[i]->nstmts && ops[i]->rc == 0; k++) {
             const struct write_stmt *st = &ops[i]->stmts[k];
@@ -157,14 +157,14 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
             msg = NULL;
         }
         if (ops[i]->rc < 0)
-            w->be->exec_script(w->conn, "ROLLBACK TO w", NULL);
-        w->be->exec_script(w->conn, "RELEASE w", NULL);
+            w->be->tx(w->conn, STO_TX_ROLLBACK_TO, NULL);
+        w->be->tx(w->conn, STO_TX_RELEASE, NULL);
     }
     if (rc == 0) {
-        rc = w->be->exec_script(w->conn, "COMMIT", &msg);
+        rc = w->be->tx(w->conn, STO_TX_COMMIT, &msg);
         free(msg);
         if (rc < 0) {
-            w->be->exec_script(w->conn, "ROLLBACK", NULL);
+            w->be->tx(w->conn, STO_TX_ROLLBACK, NULL);
             for (size_t i = 0; i < n; i++)
                 ops[i]->rc = rc;
         }

@@ -264,18 +264,18 @@ static void insert(struct sto_fixture *f, int64_t start_us, const char *codec, s
     uint8_t *blob;
     size_t blob_size;
     assert_int_equal(sto_index_encode(p, nparts, &blob, &blob_size), 0);
-    struct sto_recording r = {.camera_id = "cam",
-                              .stream = "main",
-                              .start_us = start_us,
-                              .end_us = start_us + (int64_t)nparts * 1000000,
-                              .path = "recordings/x.mp4",
-                              .bytes = INIT + nparts * PART,
-                              .codec = (char *)codec,
-                              .width = 640,
-                              .height = 360,
-                              .sha256 = "00",
-                              .fragments = blob,
-                              .fragments_size = blob_size};
+    struct sto_recording_input r = {.camera_id = "cam",
+                                    .stream = "main",
+                                    .start_us = start_us,
+                                    .end_us = start_us + (int64_t)nparts * 1000000,
+                                    .path = "recordings/x.mp4",
+                                    .bytes = INIT + nparts * PART,
+                                    .codec = codec,
+                                    .width = 640,
+                                    .height = 360,
+                                    .sha256 = "00",
+                                    .fragments = blob,
+                                    .fragments_size = blob_size};
     assert_int_equal(sto_recording_insert_async(f->db, &r, NULL, NULL), 0);
     free(blob);
     free(p);
@@ -288,15 +288,15 @@ static void test_read_renders_rows_of_the_index_with_their_uris(void **state)
     insert(f, T0 + S(6), "avc1.64001f", 6);
     insert(f, T0 + S(20), "avc1.64001f", 6);
     /* A row whose index is garbage is left out. */
-    struct sto_recording bad = {.camera_id = "cam",
-                                .stream = "main",
-                                .start_us = T0 + S(30),
-                                .end_us = T0 + S(36),
-                                .path = "recordings/y.mp4",
-                                .codec = "avc1.64001f",
-                                .sha256 = "",
-                                .fragments = (uint8_t *)"\x09zz",
-                                .fragments_size = 3};
+    struct sto_recording_input bad = {.camera_id = "cam",
+                                      .stream = "main",
+                                      .start_us = T0 + S(30),
+                                      .end_us = T0 + S(36),
+                                      .path = "recordings/y.mp4",
+                                      .codec = "avc1.64001f",
+                                      .sha256 = "",
+                                      .fragments = (const uint8_t *)"\x09zz",
+                                      .fragments_size = 3};
     assert_int_equal(sto_recording_insert_async(f->db, &bad, NULL, NULL), 0);
     assert_int_equal(sto_setting_put(f->db, "barrier", "1"), 0);
     char *text;

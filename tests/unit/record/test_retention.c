@@ -66,15 +66,15 @@ static int teardown(void **state)
 
 static void camera(struct fixture *f, const char *id, int64_t days, uint64_t max_bytes)
 {
-    struct sto_camera c = {.id = (char *)id,
-                           .name = (char *)"",
-                           .url = (char *)"rtsp://h/",
-                           .sub_url = (char *)"",
-                           .enabled = true,
-                           .record_enabled = true,
-                           .segment_seconds = 60,
-                           .retention_days = days,
-                           .max_bytes = max_bytes};
+    struct sto_camera_input c = {.id = id,
+                                 .name = "",
+                                 .url = "rtsp://h/",
+                                 .sub_url = "",
+                                 .enabled = true,
+                                 .record_enabled = true,
+                                 .segment_seconds = 60,
+                                 .retention_days = days,
+                                 .max_bytes = max_bytes};
     assert_int_equal(sto_camera_insert(f->db, &c), 0);
 }
 
@@ -91,15 +91,15 @@ static void segment(struct fixture *f, const char *cam, double age_days, uint64_
     fclose(fp);
     assert_int_equal(truncate(path, (off_t)size), 0);
     int64_t end = NOW_MS * 1000 - (int64_t)(age_days * (double)DAY_US);
-    struct sto_recording r = {.camera_id = (char *)cam,
-                              .stream = (char *)"main",
-                              .start_us = end - 60000000,
-                              .end_us = end,
-                              .path = rel,
-                              .bytes = size,
-                              .codec = (char *)"avc1",
-                              .sha256 = (char *)"",
-                              .pinned_until_us = pinned_until_us};
+    struct sto_recording_input r = {.camera_id = cam,
+                                    .stream = "main",
+                                    .start_us = end - 60000000,
+                                    .end_us = end,
+                                    .path = rel,
+                                    .bytes = size,
+                                    .codec = "avc1",
+                                    .sha256 = "",
+                                    .pinned_until_us = pinned_until_us};
     assert_int_equal(sto_recording_insert_async(f->db, &r, NULL, NULL), 0);
     assert_int_equal(sto_setting_put(f->db, "barrier", "x"), 0);
 }

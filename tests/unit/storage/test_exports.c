@@ -16,15 +16,17 @@ static void add(struct sto_fixture *f, int n, enum sto_export_state state, int64
 {
     char id[24];
     snprintf(id, sizeof(id), "%012x00000000", n);
-    struct sto_export e = {.id = id,
-                           .camera_id = (char *)"cam",
-                           .stream = (char *)"main",
-                           .start_us = 1000000,
-                           .end_us = 2000000,
-                           .state = state,
-                           .created_at_ms = n,
-                           .finished_at_ms = finished_ms};
+    struct sto_export_input e = {.id = id,
+                                 .camera_id = "cam",
+                                 .stream = "main",
+                                 .start_us = 1000000,
+                                 .end_us = 2000000,
+                                 .created_at_ms = n};
     assert_int_equal(sto_export_insert(f->db, &e), 0);
+    if (state == STO_EXPORT_QUEUED && !finished_ms)
+        return;
+    struct sto_export_status s = {.id = id, .state = state, .finished_at_ms = finished_ms};
+    assert_int_equal(sto_export_update(f->db, &s), 0);
 }
 
 static void test_export_row_round_trips_and_updates(void **state)
@@ -43,7 +45,8 @@ static void test_export_row_round_trips_and_updates(void **state)
     free(e.sha256);
     e.sha256 = strdup("ab12");
     e.finished_at_ms = 77;
-    assert_int_equal(sto_export_update(f->db, &e), 0);
+    struct sto_export_status s = sto_export_status_of(&e);
+    assert_int_equal(sto_export_update(f->db, &s), 0);
     sto_export_release(&e);
     assert_int_equal(sto_export_get(f->db, "00000000000100000000", &e), 0);
     assert_int_equal(e.state, STO_EXPORT_DONE);
@@ -101,6 +104,49 @@ static void test_export_select_finds_states_and_old_finished_rows(void **state)
     assert_int_equal(sto_export_delete(f->db, "00000000000300000000"), -ENOENT);
 }
 
+static void test_a_new_export_is_queued_and_a_status_writes_only_mutable_fields(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_export_input in = {.id = "00000000000900000000",
+                                  .camera_id = "cam",
+                                  .stream = "sub",
+                                  .start_us = 5,
+                                  .end_us = 9,
+                                  .created_at_ms = 1234};
+    assert_int_equal(sto_export_insert(f->db, &in), 0);
+    assert_int_equal(sto_export_insert(f->db, &in), -EEXIST);
+    struct sto_export e;
+    assert_int_equal(sto_export_get(f->db, in.id, &e), 0);
+    assert_int_equal(e.state, STO_EXPORT_QUEUED);
+    assert_true(e.progress == 0 && e.size_bytes == 0 && e.started_at_ms == 0);
+    assert_string_equal(e.sha256, "");
+    assert_string_equal(e.error, "");
+    sto_export_release(&e);
+    /* A status with NULL strings: the identity and the creation time stay. */
+    struct sto_export_status s = {.id = in.id,
+                                  .state = STO_EXPORT_FAILED,
+                                  .progress = 0.5,
+                                  .started_at_ms = 2000,
+                                  .finished_at_ms = 3000};
+    assert_int_equal(sto_export_update(f->db, &s), 0);
+    assert_int_equal(sto_export_get(f->db, in.id, &e), 0);
+    assert_int_equal(e.state, STO_EXPORT_FAILED);
+    assert_true(e.progress == 0.5);
+    assert_string_equal(e.camera_id, "cam");
+    assert_string_equal(e.stream, "sub");
+    assert_int_equal(e.start_us, 5);
+    assert_int_equal(e.end_us, 9);
+    assert_int_equal(e.created_at_ms, 1234);
+    assert_int_equal(e.started_at_ms, 2000);
+    assert_int_equal(e.finished_at_ms, 3000);
+    assert_string_equal(e.error, "");
+    sto_export_release(&e);
+    /* Updating a deleted job is not an error and does not bring it back. */
+    assert_int_equal(sto_export_delete(f->db, in.id), 0);
+    assert_int_equal(sto_export_update(f->db, &s), 0);
+    assert_int_equal(sto_export_get(f->db, in.id, &e), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +156,9 @@ int main(void)
                                         sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_export_select_finds_states_and_old_finished_rows,
                                         sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_new_export_is_queued_and_a_status_writes_only_mutable_fields, sto_fixture_setup,
+            sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,19 +32,19 @@ static void add(struct sto_fixture *f, const char *cam, int m, uint64_t bytes, i
     static const uint8_t blob[] = {1, 40, 2, 10, 20, 30};
     char path[64];
     snprintf(path, sizeof(path), "recordings/%s/main/2026-01-01/00-%02d-00.mp4", cam, m);
-    struct sto_recording r = {.camera_id = (char *)cam,
-                              .stream = (char *)"main",
-                              .start_us = m * MIN_US,
-                              .end_us = (m + 1) * MIN_US,
-                              .path = path,
-                              .bytes = bytes,
-                              .codec = (char *)"avc1.64001f",
-                              .width = 1920,
-                              .height = 1080,
-                              .sha256 = (char *)"ab",
-                              .fragments = (uint8_t *)blob,
-                              .fragments_size = sizeof(blob),
-                              .pinned_until_us = pin_us};
+    struct sto_recording_input r = {.camera_id = cam,
+                                    .stream = "main",
+                                    .start_us = m * MIN_US,
+                                    .end_us = (m + 1) * MIN_US,
+                                    .path = path,
+                                    .bytes = bytes,
+                                    .codec = "avc1.64001f",
+                                    .width = 1920,
+                                    .height = 1080,
+                                    .sha256 = "ab",
+                                    .fragments = blob,
+                                    .fragments_size = sizeof(blob),
+                                    .pinned_until_us = pin_us};
     assert_int_equal(sto_recording_insert_async(f->db, &r, count_failure, NULL), 0);
 }
 
@@ -129,10 +129,25 @@ static void test_reinserting_the_same_segment_replaces_it(void **state)
     assert_true(bytes == 150 && count == 1);
 }
 
-static int count_rows(const sto_value *cols, size_t n, void *arg)
+struct visit {
+    int rows;
+    int stop_at; /* 0 = never */
+    char last_path[64];
+};
+
+static int count_rows(void *arg, const struct sto_recording *row)
 {
-    (*(int *)arg)++;
-    return 0;
+    struct visit *v = arg;
+    /* Typed rows, without blobs, in path order. */
+    assert_string_equal(row->stream, "main");
+    assert_string_equal(row->codec, "avc1.64001f");
+    assert_string_equal(row->sha256, "ab");
+    assert_true(row->end_us - row->start_us == MIN_US);
+    assert_true(row->bytes == 1);
+    assert_null(row->fragments);
+    assert_true(strcmp(v->last_path, row->path) < 0);
+    snprintf(v->last_path, sizeof(v->last_path), "%s", row->path);
+    return ++v->rows == v->stop_at ? 42 : 0;
 }
 
 static void test_foreach_visits_every_row(void **state)
@@ -141,9 +156,30 @@ static void test_foreach_visits_every_row(void **state)
     for (int m = 0; m < 7; m++)
         add(f, m % 2 ? "a" : "b", m, 1, 0);
     barrier(f);
-    int rows = 0;
-    assert_int_equal(sto_recordings_foreach(f->db, count_rows, &rows), 0);
-    assert_int_equal(rows, 7);
+    struct visit v = {0};
+    assert_int_equal(sto_recordings_foreach(f->db, count_rows, &v), 0);
+    assert_int_equal(v.rows, 7);
+    /* A non-zero return stops the walk and is returned. */
+    v = (struct visit){.stop_at = 3};
+    assert_int_equal(sto_recordings_foreach(f->db, count_rows, &v), 42);
+    assert_int_equal(v.rows, 3);
+}
+
+static void test_delete_one_row_by_key(void **state)
+{
+    struct sto_fixture *f = *state;
+    add(f, "a", 0, 1, 0);
+    add(f, "a", 1, 1, 0);
+    barrier(f);
+    assert_int_equal(sto_recording_delete(f->db, "a", "main", 1 * MIN_US), 0);
+    /* Already gone: still 0. */
+    assert_int_equal(sto_recording_delete(f->db, "a", "main", 1 * MIN_US), 0);
+    uint64_t bytes, count;
+    assert_int_equal(sto_recordings_usage(f->db, "a", &bytes, &count), 0);
+    assert_true(count == 1);
+    struct sto_recording r;
+    assert_int_equal(sto_recording_get(f->db, "a", "main", 0, &r), 0);
+    sto_recording_release(&r);
 }
 
 /* ---- seek, times and get: what playback reads ---- */
@@ -275,6 +311,7 @@ int main(void)
         T(test_usage_sums_bytes_and_delete_removes_rows_atomically),
         T(test_reinserting_the_same_segment_replaces_it),
         T(test_foreach_visits_every_row),
+        T(test_delete_one_row_by_key),
         T(test_seek_starts_at_the_row_containing_from_and_stops_before_to),
         T(test_times_reports_the_same_rows_without_copies),
         T(test_get_finds_one_row_by_its_key),

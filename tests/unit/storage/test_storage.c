@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "storage.h"
+#include "storage_int.h"
 
 #include <errno.h>
 #include <pthread.h>
