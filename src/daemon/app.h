@@ -67,9 +67,6 @@ int app_config_load(const char *path, cfg_snapshot **out);
  */
 int app_data_lock(const char *data_dir, int *fd, char *why, size_t size);
 
-/* `horus check`: compare the index with the files. Returns the exit code. */
-int app_check(const struct app_overrides *ov, bool repair, bool verify);
-
 /* ---- camera supervisor (app_cameras.c) ---- */
 
 typedef struct app_cameras app_cameras;
