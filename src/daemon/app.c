@@ -23,6 +23,7 @@
 #include "mem.h"
 #include "recorder.h"
 #include "retention.h"
+#include "supervisor.h"
 #include "thread.h"
 #include "version.h"
 
@@ -52,8 +53,8 @@ struct app {
     sto_db *db; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
-    live_hub *live; /* owned (app_live.c) */
-    app_cameras *cameras; /* owned */
+    live_hub *live; /* owned; NULL when live view could not start */
+    sup_supervisor *cameras; /* owned */
     int lock_fd; /* holds <data>/horus.lock */
     http_server *http; /* owned */
     char *node_id; /* owned */
@@ -158,6 +159,49 @@ static json_t *config_json(void *arg)
     json_t *j = cfg_snapshot_to_json(s);
     cfg_snapshot_unref(s);
     return j;
+}
+
+/*
+ * The live hub for the `live:` settings, or NULL (logged) when it cannot
+ * start: live playlists then answer 503. Created before the supervisor
+ * attaches streams, freed after the HTTP server (no waiting request left)
+ * and the recorder (no sink in use) are gone.
+ */
+static live_hub *live_new(const struct live_config *c, metrics_registry *metrics)
+{
+    live_hub *h = NULL;
+    struct live_hub_options o = {
+        .part_target_ms = (uint32_t)c->part_duration_ms,
+        .segment_target_ms = (uint32_t)c->segment_target_ms,
+        .segments_kept = (uint32_t)c->segments_kept,
+        .max_stream_bytes = (size_t)c->max_stream_bytes,
+        .metrics = metrics,
+    };
+    int rc = live_hub_new(&o, &h);
+    if (rc == 0)
+        rc = live_hub_start(h);
+    if (rc < 0) {
+        log_error("start live view: %s; live playlists answer 503", horus_strerror(rc));
+        live_hub_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* api_context.camera_status_cb: the supervisor's snapshot. Thread: any. */
+static bool camera_status(void *arg, const char *id, struct api_camera_status *out)
+{
+    struct sup_camera_status st;
+    if (!sup_camera_status_get(arg, id, &st))
+        return false;
+    *out = (struct api_camera_status){.next_retry_unix_ms = st.next_retry_unix_ms,
+                                      .reconnects = st.reconnects,
+                                      .is_recording = st.is_recording};
+    snprintf(out->state, sizeof(out->state), "%s", st.state);
+    snprintf(out->breaker, sizeof(out->breaker), "%s", st.breaker);
+    snprintf(out->last_error, sizeof(out->last_error), "%s", st.last_error);
+    snprintf(out->sub_state, sizeof(out->sub_state), "%s", st.sub_state);
+    return true;
 }
 
 static void reload(struct app *a)
@@ -321,15 +365,15 @@ static int start(struct app *a)
         log_error("start recorder threads: %s", horus_strerror(rc));
         goto out;
     }
-    a->live = app_live_new(&c->live, a->metrics); /* live */
-    a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
+    a->live = live_new(&c->live, a->metrics);
+    a->cameras = sup_supervisor_new(&(struct sup_options){
+        .db = a->db, .recorder = a->recorder, .live = a->live, .metrics = a->metrics});
     cfg_snapshot *snap_now = cfg_holder_get(a->config);
-    app_cameras_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
+    sup_supervisor_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
     cfg_snapshot_unref(snap_now);
-    app_cameras_set_live(a->cameras, a->live); /* live */
-    app_cameras_sync(a->cameras);
+    sup_supervisor_sync(a->cameras);
     unsigned online, failed;
-    app_cameras_refresh_status(a->cameras, &online, &failed);
+    sup_supervisor_refresh_status(a->cameras, &online, &failed);
 
     a->api.db = a->db;
     a->api.metrics = a->metrics;
@@ -340,7 +384,7 @@ static int start(struct app *a)
     a->api.node_id = a->node_id;
     a->api.config_json_cb = config_json;
     a->api.config_json_arg = a;
-    a->api.camera_status_cb = app_cameras_status;
+    a->api.camera_status_cb = camera_status;
     a->api.camera_status_arg = a->cameras;
     rc = app_playback_start(&a->api, a->recorder, &c->exports); /* snapshots, exports */
     if (rc < 0)
@@ -389,10 +433,11 @@ static void stop(struct app *a)
     http_server_free(a->http);
     app_playback_stop(&a->api); /* before the database closes: exports write their state */
     /* Ingest stops before the recorder closes and indexes the open segments. */
-    app_cameras_free(a->cameras);
+    sup_supervisor_free(a->cameras);
     rec_recorder_stop(a->recorder);
     rec_recorder_free(a->recorder);
-    app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
+    live_hub_stop(a->live);
+    live_hub_free(a->live); /* after HTTP and the recorder, its only users */
     rec_retention_stop(a->retention);
     rec_retention_free(a->retention);
     sto_stop(a->db); /* drains the index rows queued above */
@@ -453,9 +498,9 @@ int app_serve(const struct app_overrides *ov)
         }
         if (sig == SIGTERM || sig == SIGINT)
             break;
-        app_cameras_sync(a.cameras);
+        sup_supervisor_sync(a.cameras);
         unsigned online, failed;
-        app_cameras_refresh_status(a.cameras, &online, &failed);
+        sup_supervisor_refresh_status(a.cameras, &online, &failed);
         atomic_store(&a.api.health.cameras_online, online);
         atomic_store(&a.api.health.cameras_failed, failed);
         api_health_refresh(&a.api);
