@@ -1,5 +1,5 @@
 /*
- * DESIGN: the API's entry point: installs the error mapper and lets each
+ * DESIGN: the API's entry point: sets the router's error mapper and lets each
  * handler file register its routes. Later resources (cameras, recordings,
  * events, users) add one register call here.
  */
@@ -7,7 +7,7 @@
 
 int api_register(http_router *r, struct api_context *ctx)
 {
-    http_set_error_mapper(api_error_map);
+    http_router_set_error_mapper(r, api_error_map);
     int rc = api_system_register(r, ctx);
     if (rc == 0)
         rc = api_cameras_register(r, ctx);

@@ -104,7 +104,7 @@ struct api_context {
 };
 
 /*
- * Registers every route on r and installs the error mapper. ctx must
+ * Registers every route on r and sets r's error mapper. ctx must
  * outlive the server. Returns 0 or a router error (a programming bug).
  */
 int api_register(http_router *r, struct api_context *ctx);
