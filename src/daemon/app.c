@@ -58,7 +58,10 @@ struct app {
     int lock_fd; /* holds <data>/horus.lock */
     http_server *http; /* owned */
     char *node_id; /* owned */
-    struct api_context api;
+    int64_t started_ms, started_mono_ns;
+    pb_snapshots *snapshots; /* owned */
+    pb_exporter *exports; /* owned */
+    api *api; /* owned */
 };
 
 static const struct horus_config *snap_config(cfg_snapshot *s)
@@ -152,15 +155,6 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
     }
 }
 
-static json_t *config_json(void *arg)
-{
-    struct app *a = arg;
-    cfg_snapshot *s = cfg_holder_get(a->config);
-    json_t *j = cfg_snapshot_to_json(s);
-    cfg_snapshot_unref(s);
-    return j;
-}
-
 /*
  * The live hub for the `live:` settings, or NULL (logged) when it cannot
  * start: live playlists then answer 503. Created before the supervisor
@@ -186,22 +180,6 @@ static live_hub *live_new(const struct live_config *c, metrics_registry *metrics
         return NULL;
     }
     return h;
-}
-
-/* api_context.camera_status_cb: the supervisor's snapshot. Thread: any. */
-static bool camera_status(void *arg, const char *id, struct api_camera_status *out)
-{
-    struct sup_camera_status st;
-    if (!sup_camera_status_get(arg, id, &st))
-        return false;
-    *out = (struct api_camera_status){.next_retry_unix_ms = st.next_retry_unix_ms,
-                                      .reconnects = st.reconnects,
-                                      .is_recording = st.is_recording};
-    snprintf(out->state, sizeof(out->state), "%s", st.state);
-    snprintf(out->breaker, sizeof(out->breaker), "%s", st.breaker);
-    snprintf(out->last_error, sizeof(out->last_error), "%s", st.last_error);
-    snprintf(out->sub_state, sizeof(out->sub_state), "%s", st.sub_state);
-    return true;
 }
 
 static void reload(struct app *a)
@@ -238,8 +216,8 @@ static void reload(struct app *a)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
     provision_cameras(a, fresh);
     rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
-    if (a->api.exports) /* exports: reloadable limits (app_snapshot.c) */
-        pb_exporter_configure(a->api.exports, &snap_config(fresh)->exports);
+    if (a->exports) /* exports: reloadable limits */
+        pb_exporter_configure(a->exports, &snap_config(fresh)->exports);
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
@@ -318,10 +296,10 @@ static int start(struct app *a)
         log_error_kv(LOG_KV({"path", a->data_dir}), "%s", why);
         goto out;
     }
-    a->api.started_ms = clock_realtime_ms(clock_system());
-    a->api.started_mono_ns = clock_monotonic_ns(clock_system());
+    a->started_ms = clock_realtime_ms(clock_system());
+    a->started_mono_ns = clock_monotonic_ns(clock_system());
     a->metrics = metrics_registry_new();
-    app_metrics_register(a->metrics, a->api.started_ms);
+    app_metrics_register(a->metrics, a->started_ms);
     metrics_family *reloads = metrics_family_add(
         a->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
                                            .name = "horus_config_reloads_total",
@@ -375,22 +353,38 @@ static int start(struct app *a)
     unsigned online, failed;
     sup_supervisor_refresh_status(a->cameras, &online, &failed);
 
-    a->api.db = a->db;
-    a->api.metrics = a->metrics;
-    a->api.config = a->config;
-    a->api.clock = clock_system();
-    a->api.data_dir = a->data_dir;
-    a->api.config_path = a->config_path;
-    a->api.node_id = a->node_id;
-    a->api.config_json_cb = config_json;
-    a->api.config_json_arg = a;
-    a->api.camera_status_cb = camera_status;
-    a->api.camera_status_arg = a->cameras;
-    rc = app_playback_start(&a->api, a->recorder, &c->exports); /* snapshots, exports */
+    a->snapshots = pb_snapshots_new(
+        &(struct pb_snapshot_options){.db = a->db, .data_dir = a->data_dir, .metrics = a->metrics});
+    rc = pb_exporter_new(&(struct pb_exporter_options){.db = a->db,
+                                                       .data_dir = a->data_dir,
+                                                       .config = &c->exports,
+                                                       .metrics = a->metrics,
+                                                       .clock = clock_system()},
+                         &a->exports);
+    if (rc == 0)
+        rc = pb_exporter_start(a->exports);
+    if (rc < 0) {
+        log_error("start exports: %s", horus_strerror(rc));
+        goto out;
+    }
+    rc = api_new(&(struct api_options){.db = a->db,
+                                       .config = a->config,
+                                       .cameras = a->cameras,
+                                       .recorder = a->recorder,
+                                       .exports = a->exports,
+                                       .snapshots = a->snapshots,
+                                       .live = a->live,
+                                       .metrics = a->metrics,
+                                       .clock = clock_system(),
+                                       .data_dir = a->data_dir,
+                                       .config_path = a->config_path,
+                                       .node_id = a->node_id,
+                                       .started_ms = a->started_ms,
+                                       .started_mono_ns = a->started_mono_ns},
+                 &a->api);
     if (rc < 0)
         goto out;
-    a->api.live = a->live; /* live */
-    api_health_refresh(&a->api);
+    api_health_refresh(a->api, 0, 0);
 
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
     struct http_server_options ho = {
@@ -405,7 +399,7 @@ static int start(struct app *a)
     };
     rc = http_server_new(&ho, &a->http);
     if (rc == 0)
-        rc = api_register(http_server_router(a->http), &a->api);
+        rc = api_register(a->api, http_server_router(a->http));
     if (rc == 0)
         rc = http_server_start(a->http);
     if (rc < 0) {
@@ -429,9 +423,14 @@ out:
 static void stop(struct app *a)
 {
     http_server_stop(a->http);
-    api_probes_drain(); /* bounded by each probe's timeout */
+    if (a->api)
+        api_probes_drain(a->api); /* bounded by each probe's timeout */
     http_server_free(a->http);
-    app_playback_stop(&a->api); /* before the database closes: exports write their state */
+    api_free(a->api);
+    /* Before the database closes: exports write their state; running ones go back to "queued". */
+    pb_exporter_stop(a->exports);
+    pb_exporter_free(a->exports);
+    pb_snapshots_free(a->snapshots);
     /* Ingest stops before the recorder closes and indexes the open segments. */
     sup_supervisor_free(a->cameras);
     rec_recorder_stop(a->recorder);
@@ -501,12 +500,10 @@ int app_serve(const struct app_overrides *ov)
         sup_supervisor_sync(a.cameras);
         unsigned online, failed;
         sup_supervisor_refresh_status(a.cameras, &online, &failed);
-        atomic_store(&a.api.health.cameras_online, online);
-        atomic_store(&a.api.health.cameras_failed, failed);
-        api_health_refresh(&a.api);
+        api_health_refresh(a.api, online, failed);
         log_flush();
     }
-    atomic_store(&a.api.is_stopping, true);
+    api_set_stopping(a.api);
     cfg_snapshot *cur = cfg_holder_get(a.config);
     wd.timeout_ms = snap_config(cur)->server.shutdown_timeout_ms;
     cfg_snapshot_unref(cur);

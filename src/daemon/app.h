@@ -68,18 +68,6 @@ int app_config_load(const char *path, cfg_snapshot **out);
  */
 int app_data_lock(const char *data_dir, int *fd, char *why, size_t size);
 
-/* ---- playback services (app_snapshot.c) ---- */
-
-/*
- * Creates the snapshot service and the exporter (recovering and starting
- * its workers) and sets api's exports, snapshots and keyframe_cb (served
- * from recorder, borrowed). Call after api's db, data_dir, metrics and
- * clock are set. Returns 0 or a negative code (logged). Thread: main.
- */
-int app_playback_start(struct api_context *api, struct rec_recorder *recorder,
-                       const struct pb_export_config *exports);
-/* Stops the export workers and frees both services. Thread: main, after HTTP stopped. */
-void app_playback_stop(struct api_context *api);
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);
 
