@@ -613,8 +613,7 @@ void rec_recorder_remove(rec_recorder *r, rec_camera *c)
     struct rec_msg *m = horus_calloc(1, sizeof(*m));
     m->cam = c; /* takes over the caller's (the list's) reference */
     /* A removal must not be lost: wait for room behind the camera's packets. */
-    while (queue_push(r->queue, m) == -EAGAIN)
-        usleep(1000);
+    (void)queue_push_wait(r->queue, m);
 }
 
 void rec_recorder_stop(rec_recorder *r)
