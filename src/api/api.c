@@ -1,25 +1,78 @@
 /*
- * DESIGN: the API's entry point: installs the error mapper and lets each
- * handler file register its routes. Later resources (cameras, recordings,
- * events, users) add one register call here.
+ * DESIGN: the API object and its entry point. api_new takes typed handles
+ * to the services the routes use (no callbacks: api sits above the
+ * supervisor and the media modules and includes their public headers),
+ * and owns the state its handlers share: the /health cache, the running
+ * probes and the media-file cache. api_register sets the router's error
+ * mapper and lets each handler file register its routes. Later resources
+ * (recordings, events, users) add one register call here.
+ *
+ * Thread: main creates, registers and frees; handlers run on http-N.
  */
 #include "api_int.h"
 
-int api_register(http_router *r, struct api_context *ctx)
+#include "mem.h"
+
+#include <stdlib.h>
+
+int api_new(const struct api_options *o, api **out)
 {
-    http_set_error_mapper(api_error_map);
-    int rc = api_system_register(r, ctx);
+    api *a = horus_calloc(1, sizeof(*a));
+    a->db = o->db;
+    a->config = o->config;
+    a->cameras = o->cameras;
+    a->recorder = o->recorder;
+    a->exports = o->exports;
+    a->snapshots = o->snapshots;
+    a->live = o->live;
+    a->metrics = o->metrics;
+    a->clock = o->clock ? o->clock : clock_system();
+    a->data_dir = o->data_dir ? horus_strdup(o->data_dir) : NULL;
+    a->config_path = o->config_path ? horus_strdup(o->config_path) : NULL;
+    a->node_id = o->node_id ? horus_strdup(o->node_id) : NULL;
+    a->started_ms = o->started_ms;
+    a->started_mono_ns = o->started_mono_ns;
+    pthread_mutex_init(&a->probes.lock, NULL);
+    pthread_cond_init(&a->probes.done, NULL);
+    api_media_cache_init(&a->media_cache);
+    *out = a;
+    return 0;
+}
+
+int api_register(api *a, http_router *r)
+{
+    http_router_set_error_mapper(r, api_error_map);
+    int rc = api_system_register(r, a);
     if (rc == 0)
-        rc = api_cameras_register(r, ctx);
+        rc = api_cameras_register(r, a);
     if (rc == 0)
-        rc = api_probe_register(r, ctx);
+        rc = api_probe_register(r, a);
     if (rc == 0)
-        rc = api_exports_register(r, ctx);
+        rc = api_exports_register(r, a);
     if (rc == 0)
-        rc = api_snapshot_register(r, ctx);
+        rc = api_snapshot_register(r, a);
     if (rc == 0)
-        rc = api_playback_register(r, ctx);
+        rc = api_playback_register(r, a);
     if (rc == 0)
-        rc = api_live_register(r, ctx);
+        rc = api_live_register(r, a);
     return rc;
+}
+
+void api_set_stopping(api *a)
+{
+    atomic_store(&a->is_stopping, true);
+}
+
+void api_free(api *a)
+{
+    if (!a)
+        return;
+    api_probes_drain(a); /* their threads use a->probes */
+    api_media_cache_release(&a->media_cache);
+    pthread_cond_destroy(&a->probes.done);
+    pthread_mutex_destroy(&a->probes.lock);
+    free(a->data_dir);
+    free(a->config_path);
+    free(a->node_id);
+    free(a);
 }

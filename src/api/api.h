@@ -1,7 +1,8 @@
 /*
- * REST handlers and operational endpoints. The only module that may include
- * every other module's public header (CONVENTIONS.md §2). main wires an
- * api_context and calls api_register once before the server starts.
+ * REST handlers and operational endpoints. The API sits above the
+ * supervisor and reaches every service through the typed handles of its
+ * options. main creates it with api_new and calls api_register once
+ * before the server starts.
  */
 #ifndef HORUS_API_H
 #define HORUS_API_H
@@ -13,9 +14,10 @@
 #include "live.h"
 #include "metrics.h"
 #include "playback.h"
+#include "recorder.h"
 #include "storage.h"
+#include "supervisor.h"
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,95 +36,59 @@ struct api_server_config {
 
 extern const cfg_field api_server_fields[];
 
-/* Cached facts refreshed by the main thread's tick, read by /health. */
-struct api_health_cache {
-    _Atomic int db_ok;
-    _Atomic int disk_ok;
-    _Atomic uint64_t disk_free_bytes;
-    _Atomic uint64_t disk_total_bytes;
-    _Atomic unsigned cameras_total;
-    _Atomic unsigned cameras_online; /* set by main from the camera supervisor */
-    _Atomic unsigned cameras_failed;
-};
+typedef struct api api;
 
-/* A camera's pipeline as the supervisor last saw it (for the camera's "status"). */
-struct api_camera_status {
-    char state[16]; /* "streaming", "connecting", "failed", "disabled", "stopped" */
-    char breaker[12]; /* "closed", "open", "half_open" */
-    char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
-    int64_t next_retry_unix_ms; /* 0 unless waiting to retry */
-    uint64_t reconnects;
-    bool is_recording;
-    char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
-};
-
-struct api_context {
-    sto_db *db; /* borrowed */
-    metrics_registry *metrics; /* borrowed */
-    cfg_holder *config; /* borrowed: current snapshot of struct horus_config */
-    const horus_clock *clock; /* borrowed */
-    const char *data_dir; /* borrowed: effective storage path */
-    char data_dir_json[4200]; /* data_dir as a JSON string literal, set by api_register */
-    const char *config_path; /* borrowed; NULL when running on defaults */
-    const char *node_id; /* borrowed */
-    int64_t started_ms;
-    int64_t started_mono_ns;
-    unsigned cameras_total; /* configured cameras (ingest reports online/failed later) */
-    atomic_bool is_stopping; /* set on SIGTERM: /ready answers 503 so traffic drains */
-    struct api_health_cache health;
-    /*
-     * Renders the current config snapshot as JSON (secrets masked). Set by
-     * main, which knows the root schema. Returns a new reference.
-     */
-    json_t *(*config_json_cb)(void *arg);
-    void *config_json_arg;
-    /*
-     * Fills *out for camera id; returns false when the supervisor does not
-     * run that camera (yet). NULL until main sets it. Thread: any.
-     */
-    bool (*camera_status_cb)(void *arg, const char *id, struct api_camera_status *out);
-    void *camera_status_arg;
-    pb_exporter *exports; /* borrowed; NULL: the export routes answer 503 */
-    pb_snapshots *snapshots; /* borrowed; NULL: the snapshot route answers 503 */
-    /*
-     * Gives a new reference to the latest video keyframe of camera/stream
-     * (src/daemon/app_snapshot.c asks the recorder). Returns 0, -ENOENT when that
-     * stream is not ingested, -EAGAIN when no keyframe arrived yet. NULL
-     * until main sets it. Thread: any; must not block.
-     */
-    int (*keyframe_cb)(void *arg, const char *camera, const char *stream, media_packet **out);
-    void *keyframe_arg;
-    /*
-     * The start of camera/stream's segment being written (not indexed yet),
-     * for timelines that reach now: 0 and *since_us, or -ENOENT. NULL until
-     * main sets it. Thread: any.
-     */
-    int (*recording_since_cb)(void *arg, const char *camera, const char *stream, int64_t *since_us);
-    void *recording_since_arg;
-    struct pb_metrics playback_metrics; /* set by api_register (api/playback.c) */
-    live_hub *live; /* borrowed, may be NULL: live view answers 503 */
+/* The services the API serves. Every pointer is borrowed and must outlive the api. */
+struct api_options {
+    sto_db *db;
+    cfg_holder *config; /* the current snapshot, shown (masked) by /api/v1/system/config */
+    sup_supervisor *cameras; /* may be NULL: cameras show "stopped" or "disabled" */
+    rec_recorder *recorder; /* latest keyframes and open segments; NULL: none */
+    pb_exporter *exports; /* may be NULL: the export routes answer 503 */
+    pb_snapshots *snapshots; /* may be NULL: the snapshot route answers 503 */
+    live_hub *live; /* may be NULL: live view answers 503 */
+    metrics_registry *metrics;
+    const horus_clock *clock; /* NULL = the system clock */
+    const char *data_dir; /* copied: the effective storage path */
+    const char *config_path; /* copied; NULL when running on defaults */
+    const char *node_id; /* copied */
+    int64_t started_ms; /* wall clock of the process start (Unix ms) */
+    int64_t started_mono_ns; /* monotonic clock of the process start */
 };
 
 /*
- * Registers every route on r and installs the error mapper. ctx must
- * outlive the server. Returns 0 or a router error (a programming bug).
+ * Creates the API over o's services (nothing is served until
+ * api_register). Returns 0 and a new *out. Thread: main.
  */
-int api_register(http_router *r, struct api_context *ctx);
+int api_new(const struct api_options *o, api **out);
+
+/*
+ * Registers every route on r and sets r's error mapper. a must outlive
+ * the server. Returns 0 or a router error (a programming bug). Thread: main.
+ */
+int api_register(api *a, http_router *r);
+
+/*
+ * Refreshes the facts /health serves from its cache: database ping, data
+ * directory free space, camera count, and the supervisor's counts of
+ * cameras receiving media and failing. Thread: main, once a second.
+ */
+void api_health_refresh(api *a, unsigned cameras_online, unsigned cameras_failed);
+
+/* From now on /ready answers 503 "shutting down" so traffic drains. Thread: any. */
+void api_set_stopping(api *a);
 
 /*
  * Waits for camera probes still running (each ends within its timeout);
  * their late replies are dropped. Call after http_server_stop. Thread: main.
  */
-void api_probes_drain(void);
+void api_probes_drain(api *a);
+
+/* Drains the probes and frees a. NULL is a no-op. Thread: main, after http_server_stop. */
+void api_free(api *a);
 
 /* The single map from internal error codes to HTTP statuses (api/errors.c). */
 struct http_error_map api_error_map(int rc);
-
-/*
- * Refreshes ctx->health (database ping, data directory free space).
- * Thread: main, once a second.
- */
-void api_health_refresh(struct api_context *ctx);
 
 /* The embedded OpenAPI document (JSON text). */
 extern const char horus_openapi_json[];

@@ -1,37 +1,97 @@
-/* Private to src/api: each handler file registers its own routes. */
+/* Private to src/api: the api object and each handler file's register function. */
 #ifndef HORUS_API_INT_H
 #define HORUS_API_INT_H
 
 #include "api.h"
 
-int api_system_register(http_router *r, struct api_context *ctx);
-int api_cameras_register(http_router *r, struct api_context *ctx);
-int api_probe_register(http_router *r, struct api_context *ctx);
-int api_exports_register(http_router *r, struct api_context *ctx);
-int api_snapshot_register(http_router *r, struct api_context *ctx);
-
-/*
- * Parses a time input (Unix milliseconds as a JSON integer or a string, or
- * an RFC 3339 string) into UTC microseconds. Returns 0 or -EINVAL.
- */
-int api_time_parse_json(const json_t *v, int64_t *out_us);
-int api_playback_register(http_router *r, struct api_context *ctx);
+#include <pthread.h>
+#include <stdatomic.h>
 
 /* ---- media_cache.c: recording key -> file, for media range requests ---- */
+
+#define API_MEDIA_CACHE_SLOTS 1024
 
 struct api_media_ref {
     char path[256]; /* relative to the data directory */
     char sha256[65]; /* "" when unknown */
 };
 
+struct api_media_slot {
+    uint64_t hash; /* 0 = empty */
+    char key[112];
+    struct api_media_ref ref;
+};
+
+struct api_media_cache {
+    pthread_mutex_t lock;
+    struct api_media_slot slots[API_MEDIA_CACHE_SLOTS];
+};
+
+void api_media_cache_init(struct api_media_cache *c);
+void api_media_cache_release(struct api_media_cache *c);
 /* Copies the cached file of (camera, stream, start_us) into *out; false when not cached. */
-bool api_media_cache_get(const char *camera, const char *stream, int64_t start_us,
-                         struct api_media_ref *out);
+bool api_media_cache_get(struct api_media_cache *c, const char *camera, const char *stream,
+                         int64_t start_us, struct api_media_ref *out);
 /* Remembers it (replacing whatever shared its slot). */
-void api_media_cache_put(const char *camera, const char *stream, int64_t start_us,
-                         const struct api_media_ref *ref);
+void api_media_cache_put(struct api_media_cache *c, const char *camera, const char *stream,
+                         int64_t start_us, const struct api_media_ref *ref);
 /* Forgets it (its file is gone). */
-void api_media_cache_drop(const char *camera, const char *stream, int64_t start_us);
-int api_live_register(http_router *r, struct api_context *ctx);
+void api_media_cache_drop(struct api_media_cache *c, const char *camera, const char *stream,
+                          int64_t start_us);
+
+/* Cached facts refreshed by the main thread's tick, read by /health. */
+struct api_health_cache {
+    _Atomic int db_ok;
+    _Atomic int disk_ok;
+    _Atomic uint64_t disk_free_bytes;
+    _Atomic uint64_t disk_total_bytes;
+    _Atomic unsigned cameras_total;
+    _Atomic unsigned cameras_online; /* from the camera supervisor */
+    _Atomic unsigned cameras_failed;
+};
+
+/* Camera probes running on "api-probe" threads (probe.c). */
+struct api_probes {
+    pthread_mutex_t lock;
+    pthread_cond_t done; /* signalled when running drops to 0 */
+    unsigned running;
+};
+
+struct api {
+    sto_db *db; /* borrowed */
+    cfg_holder *config; /* borrowed */
+    sup_supervisor *cameras; /* borrowed, may be NULL */
+    rec_recorder *recorder; /* borrowed, may be NULL */
+    pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
+    pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
+    live_hub *live; /* borrowed, may be NULL: live view answers 503 */
+    metrics_registry *metrics; /* borrowed */
+    const horus_clock *clock; /* borrowed; never NULL */
+    char *data_dir; /* owned */
+    char data_dir_json[4200]; /* data_dir as a JSON string literal */
+    char *config_path; /* owned; NULL when running on defaults */
+    char *node_id; /* owned, may be NULL */
+    int64_t started_ms;
+    int64_t started_mono_ns;
+    atomic_bool is_stopping; /* set on SIGTERM: /ready answers 503 so traffic drains */
+    struct api_health_cache health;
+    struct pb_metrics playback_metrics; /* api/playback.c's series */
+    struct api_probes probes;
+    struct api_media_cache media_cache;
+};
+
+int api_system_register(http_router *r, struct api *ctx);
+int api_cameras_register(http_router *r, struct api *ctx);
+int api_probe_register(http_router *r, struct api *ctx);
+int api_exports_register(http_router *r, struct api *ctx);
+int api_snapshot_register(http_router *r, struct api *ctx);
+int api_playback_register(http_router *r, struct api *ctx);
+int api_live_register(http_router *r, struct api *ctx);
+
+/*
+ * Parses a time input (Unix milliseconds as a JSON integer or a string, or
+ * an RFC 3339 string) into UTC microseconds. Returns 0 or -EINVAL.
+ */
+int api_time_parse_json(const json_t *v, int64_t *out_us);
 
 #endif

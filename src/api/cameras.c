@@ -24,10 +24,10 @@
 #define CAMERAS_PAGE_DEFAULT 100
 #define CAMERAS_PAGE_MAX 1000
 
-static json_t *status_json(struct api_context *ctx, const struct sto_camera *c)
+static json_t *status_json(struct api *ctx, const struct sto_camera *c)
 {
-    struct api_camera_status st;
-    if (!ctx->camera_status_cb || !ctx->camera_status_cb(ctx->camera_status_arg, c->id, &st)) {
+    struct sup_camera_status st;
+    if (!ctx->cameras || !sup_camera_status_get(ctx->cameras, c->id, &st)) {
         memset(&st, 0, sizeof(st));
         snprintf(st.state, sizeof(st.state), "%s", c->enabled ? "stopped" : "disabled");
         snprintf(st.breaker, sizeof(st.breaker), "closed");
@@ -44,7 +44,7 @@ static json_t *status_json(struct api_context *ctx, const struct sto_camera *c)
                      st.is_recording, "sub_state", st.sub_state[0] ? st.sub_state : NULL);
 }
 
-static json_t *camera_json(struct api_context *ctx, const struct sto_camera *c)
+static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
 {
     char url[1024], sub[1024], created[32], updated[32];
     cfg_mask_url(c->url, url, sizeof(url));
@@ -241,7 +241,7 @@ static void camera_defaults(struct sto_camera *c)
 
 static int cameras_list(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     size_t limit = CAMERAS_PAGE_DEFAULT;
     const char *ls = http_request_query(req, "limit");
     if (ls) {
@@ -273,8 +273,7 @@ static int cameras_list(http_request *req, void *arg)
  * Reads camera id into *out. When it cannot (404 or a database error),
  * replies and returns the error code, so the handler just returns.
  */
-static int load_camera(http_request *req, struct api_context *ctx, const char *id,
-                       struct sto_camera *out)
+static int load_camera(http_request *req, struct api *ctx, const char *id, struct sto_camera *out)
 {
     int rc = sto_camera_get(ctx->db, id, out);
     if (rc == -ENOENT)
@@ -286,7 +285,7 @@ static int load_camera(http_request *req, struct api_context *ctx, const char *i
 
 static int cameras_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera c;
     if (load_camera(req, ctx, id, &c) < 0)
@@ -298,7 +297,7 @@ static int cameras_get(http_request *req, void *arg)
 
 static int cameras_create(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     json_t *body;
     if (http_request_json(req, &body) < 0)
         return 0;
@@ -332,7 +331,7 @@ static int cameras_create(http_request *req, void *arg)
 }
 
 /* PUT replaces from defaults, PATCH updates the current row. */
-static int cameras_write(http_request *req, struct api_context *ctx, bool is_patch)
+static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
 {
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
@@ -392,7 +391,7 @@ static int cameras_patch(http_request *req, void *arg)
 
 static int cameras_delete(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
     int rc = load_camera(req, ctx, id, &cur);
@@ -409,7 +408,7 @@ static int cameras_delete(http_request *req, void *arg)
     return http_reply(req, 204, NULL, NULL, 0);
 }
 
-int api_cameras_register(http_router *r, struct api_context *ctx)
+int api_cameras_register(http_router *r, struct api *ctx)
 {
     static const struct {
         const char *method, *tmpl;

@@ -87,7 +87,7 @@ static int unavailable(http_request *req)
 
 static int exports_create(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     if (!ctx->exports)
         return unavailable(req);
     json_t *body;
@@ -158,7 +158,7 @@ static int exports_create(http_request *req, void *arg)
 
 static int exports_list(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     if (!ctx->exports)
         return unavailable(req);
     size_t limit = EXPORTS_PAGE_DEFAULT;
@@ -189,7 +189,7 @@ static int exports_list(http_request *req, void *arg)
 }
 
 /* Loads the export named in the path, or replies 404 and returns -ENOENT. */
-static int load_export(http_request *req, struct api_context *ctx, struct sto_export *e)
+static int load_export(http_request *req, struct api *ctx, struct sto_export *e)
 {
     const char *id = http_request_param(req, "id");
     int rc = is_valid_id(id) ? pb_export_get(ctx->exports, id, e) : -ENOENT;
@@ -202,7 +202,7 @@ static int load_export(http_request *req, struct api_context *ctx, struct sto_ex
 
 static int exports_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     if (!ctx->exports)
         return unavailable(req);
     struct sto_export e;
@@ -215,7 +215,7 @@ static int exports_get(http_request *req, void *arg)
 
 static int exports_delete(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     if (!ctx->exports)
         return unavailable(req);
     const char *id = http_request_param(req, "id");
@@ -246,7 +246,7 @@ static int reply_export_file(http_request *req, int fd, uint64_t size, const cha
 
 static int exports_file(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     if (!ctx->exports)
         return unavailable(req);
     struct sto_export e;
@@ -291,7 +291,7 @@ static int exports_file(http_request *req, void *arg)
     return rc;
 }
 
-int api_exports_register(http_router *r, struct api_context *ctx)
+int api_exports_register(http_router *r, struct api *ctx)
 {
     static const struct {
         const char *method, *tmpl;

@@ -36,7 +36,7 @@ static bool is_name(const char *s, size_t max)
  * Checks {id} and ?stream= and the hub. Returns 0 with *stream set, or
  * replies and returns 1.
  */
-static int live_args(http_request *req, struct api_context *ctx, const char **stream)
+static int live_args(http_request *req, struct api *ctx, const char **stream)
 {
     const char *id = http_request_param(req, "id");
     const char *s = http_request_query(req, "stream");
@@ -59,7 +59,7 @@ static int live_args(http_request *req, struct api_context *ctx, const char **st
 }
 
 /* The hub had nothing for (id, stream): say why. */
-static int no_media(http_request *req, struct api_context *ctx, const char *stream)
+static int no_media(http_request *req, struct api *ctx, const char *stream)
 {
     const char *id = http_request_param(req, "id");
     struct sto_camera c;
@@ -97,7 +97,7 @@ static int query_count(http_request *req, const char *name, int64_t *out)
 
 static int live_playlist(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *stream;
     if (live_args(req, ctx, &stream))
         return 0;
@@ -117,7 +117,7 @@ static int live_playlist(http_request *req, void *arg)
 
 static int live_master(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *stream;
     if (live_args(req, ctx, &stream))
         return 0;
@@ -127,7 +127,7 @@ static int live_master(http_request *req, void *arg)
 
 typedef int (*media_fn)(live_hub *, http_request *, const char *, const char *, const char *);
 
-static int live_media(http_request *req, struct api_context *ctx, media_fn fn)
+static int live_media(http_request *req, struct api *ctx, media_fn fn)
 {
     const char *stream;
     if (live_args(req, ctx, &stream))
@@ -152,7 +152,7 @@ static int live_segment(http_request *req, void *arg)
     return live_media(req, arg, live_serve_segment);
 }
 
-int api_live_register(http_router *r, struct api_context *ctx)
+int api_live_register(http_router *r, struct api *ctx)
 {
     static const struct {
         const char *tmpl;

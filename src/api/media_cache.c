@@ -10,6 +10,9 @@
  * gone": the caller drops the entry when open() says ENOENT and answers
  * from the index again.
  *
+ * The table belongs to the api object, so two APIs in one process (two
+ * data directories) never share entries.
+ *
  * Thread: any (one mutex; entries are copied out).
  */
 #include "api_int.h"
@@ -18,16 +21,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SLOTS 1024
+#define SLOTS API_MEDIA_CACHE_SLOTS
 
-struct slot {
-    uint64_t hash; /* 0 = empty */
-    char key[112];
-    struct api_media_ref ref;
-};
+void api_media_cache_init(struct api_media_cache *c)
+{
+    memset(c->slots, 0, sizeof(c->slots));
+    pthread_mutex_init(&c->lock, NULL);
+}
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot slots[SLOTS];
+void api_media_cache_release(struct api_media_cache *c)
+{
+    pthread_mutex_destroy(&c->lock);
+}
 
 static uint64_t key_of(const char *camera, const char *stream, int64_t start_us, char *key,
                        size_t size)
@@ -41,46 +46,47 @@ static uint64_t key_of(const char *camera, const char *stream, int64_t start_us,
     return h ? h : 1;
 }
 
-bool api_media_cache_get(const char *camera, const char *stream, int64_t start_us,
-                         struct api_media_ref *out)
+bool api_media_cache_get(struct api_media_cache *c, const char *camera, const char *stream,
+                         int64_t start_us, struct api_media_ref *out)
 {
     char key[112];
     uint64_t h = key_of(camera, stream, start_us, key, sizeof(key));
     if (!h)
         return false;
-    struct slot *s = &slots[h % SLOTS];
-    pthread_mutex_lock(&lock);
+    struct api_media_slot *s = &c->slots[h % SLOTS];
+    pthread_mutex_lock(&c->lock);
     bool is_hit = s->hash == h && strcmp(s->key, key) == 0;
     if (is_hit)
         *out = s->ref;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&c->lock);
     return is_hit;
 }
 
-void api_media_cache_put(const char *camera, const char *stream, int64_t start_us,
-                         const struct api_media_ref *ref)
+void api_media_cache_put(struct api_media_cache *c, const char *camera, const char *stream,
+                         int64_t start_us, const struct api_media_ref *ref)
 {
     char key[112];
     uint64_t h = key_of(camera, stream, start_us, key, sizeof(key));
     if (!h)
         return;
-    struct slot *s = &slots[h % SLOTS];
-    pthread_mutex_lock(&lock);
+    struct api_media_slot *s = &c->slots[h % SLOTS];
+    pthread_mutex_lock(&c->lock);
     s->hash = h;
     memcpy(s->key, key, sizeof(s->key));
     s->ref = *ref;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&c->lock);
 }
 
-void api_media_cache_drop(const char *camera, const char *stream, int64_t start_us)
+void api_media_cache_drop(struct api_media_cache *c, const char *camera, const char *stream,
+                          int64_t start_us)
 {
     char key[112];
     uint64_t h = key_of(camera, stream, start_us, key, sizeof(key));
     if (!h)
         return;
-    struct slot *s = &slots[h % SLOTS];
-    pthread_mutex_lock(&lock);
+    struct api_media_slot *s = &c->slots[h % SLOTS];
+    pthread_mutex_lock(&c->lock);
     if (s->hash == h && strcmp(s->key, key) == 0)
         s->hash = 0;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&c->lock);
 }

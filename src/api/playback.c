@@ -42,9 +42,9 @@
 #define MEDIA_CACHE_CONTROL "max-age=31536000, immutable"
 #define HLS_CONTENT_TYPE "application/vnd.apple.mpegurl"
 
-static int64_t now_us(const struct api_context *ctx)
+static int64_t now_us(const struct api *ctx)
 {
-    return clock_realtime_ms(ctx->clock ? ctx->clock : clock_system()) * 1000;
+    return clock_realtime_ms(ctx->clock) * 1000;
 }
 
 static json_t *time_json(int64_t us)
@@ -112,7 +112,7 @@ static int query_tz(http_request *req, int *offset_s)
 }
 
 /* Reads the camera or replies 404 naming it (or the database error). */
-static int load_camera(http_request *req, struct api_context *ctx, struct sto_camera *cam)
+static int load_camera(http_request *req, struct api *ctx, struct sto_camera *cam)
 {
     const char *id = http_request_param(req, "id");
     int rc = sto_camera_get(ctx->db, id, cam);
@@ -138,7 +138,7 @@ static json_t *intervals_json(const struct pb_interval *iv, size_t n, bool has_d
 
 static int timeline_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *stream;
     int tz_s;
     int64_t end = now_us(ctx), start = 0;
@@ -161,8 +161,7 @@ static int timeline_get(http_request *req, void *arg)
     /* The segment being written is not indexed yet: show it as recording up to now. */
     int64_t since = 0, now = now_us(ctx);
     bool is_recording =
-        ctx->recording_since_cb &&
-        ctx->recording_since_cb(ctx->recording_since_arg, cam.id, stream, &since) == 0;
+        ctx->recorder && rec_recorder_recording_since(ctx->recorder, cam.id, stream, &since) == 0;
     struct pb_interval open = {since, now};
     struct pb_timeline t;
     int rc = pb_timeline_read(ctx->db, cam.id, stream, start, end, tz_s,
@@ -189,7 +188,7 @@ static int timeline_get(http_request *req, void *arg)
 
 static int playlist_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     int64_t now = now_us(ctx);
     const char *stream;
     int64_t start = 0, end = now;
@@ -290,8 +289,8 @@ static bool parse_file_name(const char *name, int64_t *start_us)
  * Finds the file of (id, stream, start_us) in the index into *ref, or
  * replies with the error (404 naming the recording) and returns it.
  */
-static int lookup_media(http_request *req, struct api_context *ctx, const char *id,
-                        const char *stream, int64_t start_us, struct api_media_ref *ref)
+static int lookup_media(http_request *req, struct api *ctx, const char *id, const char *stream,
+                        int64_t start_us, struct api_media_ref *ref)
 {
     struct sto_recording r;
     int rc = sto_recording_get(ctx->db, id, stream, start_us, &r);
@@ -319,7 +318,7 @@ static int lookup_media(http_request *req, struct api_context *ctx, const char *
 }
 
 /* Opens the file of ref under the data directory; -errno on failure. */
-static int open_media(const struct api_context *ctx, const struct api_media_ref *ref)
+static int open_media(const struct api *ctx, const struct api_media_ref *ref)
 {
     char *path = horus_asprintf("%s/%s", ctx->data_dir, ref->path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -330,7 +329,7 @@ static int open_media(const struct api_context *ctx, const struct api_media_ref 
 
 static int media_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     const char *stream = http_request_param(req, "stream");
     const char *file = http_request_param(req, "file");
@@ -343,12 +342,12 @@ static int media_get(http_request *req, void *arg)
             file);
     /* Rows never change, only disappear: the cached file is right or gone (media_cache.c). */
     struct api_media_ref ref;
-    bool is_cached = api_media_cache_get(id, stream, start_us, &ref);
+    bool is_cached = api_media_cache_get(&ctx->media_cache, id, stream, start_us, &ref);
     if (!is_cached && lookup_media(req, ctx, id, stream, start_us, &ref) < 0)
         return 0; /* replied */
     int fd = open_media(ctx, &ref);
     if (fd == -ENOENT && is_cached) {
-        api_media_cache_drop(id, stream, start_us);
+        api_media_cache_drop(&ctx->media_cache, id, stream, start_us);
         is_cached = false;
         if (lookup_media(req, ctx, id, stream, start_us, &ref) < 0)
             return 0;
@@ -361,7 +360,7 @@ static int media_get(http_request *req, void *arg)
     if (fd < 0)
         return http_reply_error(req, fd, "open recording: %s", horus_strerror(fd));
     if (!is_cached)
-        api_media_cache_put(id, stream, start_us, &ref);
+        api_media_cache_put(&ctx->media_cache, id, stream, start_us, &ref);
     uint64_t bytes = 0;
     int rc = http_reply_file(req, fd,
                              &(struct http_file_options){
@@ -380,7 +379,7 @@ static int media_get(http_request *req, void *arg)
     return 0;
 }
 
-int api_playback_register(http_router *r, struct api_context *ctx)
+int api_playback_register(http_router *r, struct api *ctx)
 {
     static const struct {
         const char *tmpl;

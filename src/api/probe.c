@@ -15,6 +15,8 @@
  *
  * Stopping: api_probes_drain waits for running probes (each bounded by its
  * timeout); a reply after the server stopped is dropped by http_deferred.
+ * The count of running probes belongs to the api object (struct
+ * api_probes), so each API drains only its own.
  */
 #include "api_int.h"
 
@@ -39,11 +41,8 @@
 /* Connect deadline plus the time ing_probe may read to learn the frame rate (~3 s). */
 #define PROBE_READ_MARGIN_MS 4000
 
-static pthread_mutex_t probes_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t probes_done = PTHREAD_COND_INITIALIZER;
-static unsigned probes_running;
-
 struct probe_job {
+    struct api_probes *probes; /* borrowed from the api, which drains before it is freed */
     http_deferred *reply; /* owned handle: given back by the worker's reply */
     char *url; /* owned; has credentials */
     char *masked; /* owned */
@@ -109,6 +108,15 @@ static void job_free(struct probe_job *job)
     free(job);
 }
 
+/* One probe ended; the last one wakes api_probes_drain. */
+static void probe_done(struct api_probes *p)
+{
+    pthread_mutex_lock(&p->lock);
+    if (--p->running == 0)
+        pthread_cond_broadcast(&p->done);
+    pthread_mutex_unlock(&p->lock);
+}
+
 static void *probe_main(void *arg)
 {
     struct probe_job *job = arg;
@@ -126,11 +134,9 @@ static void *probe_main(void *arg)
     /* -ECANCELED: the client left or the server stopped; nothing to send. */
     (void)http_deferred_reply_borrowed(job->reply, 200, "application/json", text, strlen(text),
                                        free, text);
+    struct api_probes *probes = job->probes;
     job_free(job);
-    pthread_mutex_lock(&probes_lock);
-    if (--probes_running == 0)
-        pthread_cond_broadcast(&probes_done);
-    pthread_mutex_unlock(&probes_lock);
+    probe_done(probes);
     return NULL;
 }
 
@@ -141,6 +147,7 @@ static int reply_field(http_request *req, const char *field, const char *reason)
 
 static int probe_post(http_request *req, void *arg)
 {
+    struct api_probes *probes = &((struct api *)arg)->probes;
     json_t *body;
     int rc = http_request_json(req, &body);
     if (rc < 0)
@@ -177,17 +184,18 @@ static int probe_post(http_request *req, void *arg)
                            url ? "must be an rtsp:// or rtsps:// URL of at most 2048 bytes"
                                : "is required");
     }
-    pthread_mutex_lock(&probes_lock);
-    bool is_full = probes_running >= PROBE_MAX;
+    pthread_mutex_lock(&probes->lock);
+    bool is_full = probes->running >= PROBE_MAX;
     if (!is_full)
-        probes_running++;
-    pthread_mutex_unlock(&probes_lock);
+        probes->running++;
+    pthread_mutex_unlock(&probes->lock);
     if (is_full) {
         json_decref(body);
         return http_reply_error(req, -EAGAIN, "%d probes are already running; try again shortly",
                                 PROBE_MAX);
     }
     struct probe_job *job = horus_calloc(1, sizeof(*job));
+    job->probes = probes;
     job->url = horus_strdup(url);
     char masked[2100];
     cfg_mask_url(url, masked, sizeof(masked));
@@ -205,22 +213,20 @@ static int probe_post(http_request *req, void *arg)
     if (job->reply)
         http_deferred_release(job->reply); /* our negative return becomes the reply */
     job_free(job);
-    pthread_mutex_lock(&probes_lock);
-    if (--probes_running == 0)
-        pthread_cond_broadcast(&probes_done);
-    pthread_mutex_unlock(&probes_lock);
+    probe_done(probes);
     return rc == -ESHUTDOWN ? HORUS_ESTOPPED : rc;
 }
 
-void api_probes_drain(void)
+void api_probes_drain(api *a)
 {
-    pthread_mutex_lock(&probes_lock);
-    while (probes_running)
-        pthread_cond_wait(&probes_done, &probes_lock);
-    pthread_mutex_unlock(&probes_lock);
+    struct api_probes *p = &a->probes;
+    pthread_mutex_lock(&p->lock);
+    while (p->running)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
 }
 
-int api_probe_register(http_router *r, struct api_context *ctx)
+int api_probe_register(http_router *r, struct api *ctx)
 {
     return http_router_add(r, "POST", "/api/v1/cameras/probe", probe_post, ctx);
 }

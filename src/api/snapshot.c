@@ -1,7 +1,7 @@
 /*
  * DESIGN: GET /api/v1/cameras/{id}/snapshot.jpg[?width=N][&stream=main|sub][&ts=T]:
  * a JPEG of the latest keyframe (from the recorder's sink, through
- * keyframe_cb) or of the recorded frame at ts. Decoding runs on this
+ * rec_recorder_latest_keyframe) or of the recorded frame at ts. Decoding runs on this
  * thread, bounded and cached by playback/snapshot.c.
  *
  * Errors: unknown camera 404; bad width/stream/ts 400 naming the
@@ -23,7 +23,7 @@
 
 static int snapshot_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     const char *stream = http_request_query(req, "stream");
     if (!stream)
@@ -69,7 +69,7 @@ static int snapshot_get(http_request *req, void *arg)
         return http_reply_owned(req, 200, "image/jpeg", (char *)jpeg, len);
     }
     media_packet *kf = NULL;
-    rc = ctx->keyframe_cb ? ctx->keyframe_cb(ctx->keyframe_arg, id, stream, &kf) : -ENOENT;
+    rc = ctx->recorder ? rec_recorder_latest_keyframe(ctx->recorder, id, stream, &kf) : -ENOENT;
     if (rc < 0) {
         http_reply_header(req, "Retry-After", "2");
         return http_reply_error(
@@ -92,7 +92,7 @@ static int snapshot_get(http_request *req, void *arg)
     return http_reply_owned(req, 200, "image/jpeg", (char *)jpeg, len);
 }
 
-int api_snapshot_register(http_router *r, struct api_context *ctx)
+int api_snapshot_register(http_router *r, struct api *ctx)
 {
     return http_router_add(r, "GET", "/api/v1/cameras/{id}/snapshot.jpg", snapshot_get, ctx);
 }

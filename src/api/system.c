@@ -24,14 +24,16 @@
 #define LOG_MODULE "api"
 
 /* Seconds since start, rounded to milliseconds. */
-static double uptime_s(const struct api_context *ctx)
+static double uptime_s(const struct api *ctx)
 {
     int64_t ms = (clock_monotonic_ns(clock_system()) - ctx->started_mono_ns) / 1000000;
     return (double)ms / 1000.0;
 }
 
-void api_health_refresh(struct api_context *ctx)
+void api_health_refresh(api *ctx, unsigned cameras_online, unsigned cameras_failed)
 {
+    atomic_store(&ctx->health.cameras_online, cameras_online);
+    atomic_store(&ctx->health.cameras_failed, cameras_failed);
     char why[128];
     int db_ok = sto_ping(ctx->db, why, sizeof(why)) == 0;
     if (!db_ok && atomic_load(&ctx->health.db_ok))
@@ -58,7 +60,7 @@ void api_health_refresh(struct api_context *ctx)
  */
 static int health_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     bool db_ok = atomic_load(&ctx->health.db_ok);
     bool disk_ok = atomic_load(&ctx->health.disk_ok);
     uint64_t free_b = atomic_load(&ctx->health.disk_free_bytes);
@@ -89,7 +91,7 @@ static int health_get(http_request *req, void *arg)
 
 static int ready_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     json_t *reasons = json_array();
     char why[128];
     if (atomic_load(&ctx->is_stopping))
@@ -108,13 +110,13 @@ static int ready_get(http_request *req, void *arg)
 
 static int metrics_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
+    struct api *ctx = arg;
     size_t len;
     char *text = metrics_render(ctx->metrics, &len);
     return http_reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-static json_t *system_json(struct api_context *ctx)
+static json_t *system_json(struct api *ctx)
 {
     char started[32];
     clock_format_rfc3339_ms(ctx->started_ms, started, sizeof(started));
@@ -172,8 +174,11 @@ static int system_patch(http_request *req, void *arg)
 
 static int config_get(http_request *req, void *arg)
 {
-    struct api_context *ctx = arg;
-    return http_reply_json(req, 200, ctx->config_json_cb(ctx->config_json_arg));
+    struct api *ctx = arg;
+    cfg_snapshot *snap = cfg_holder_get(ctx->config);
+    json_t *j = cfg_snapshot_to_json(snap);
+    cfg_snapshot_unref(snap);
+    return http_reply_json(req, 200, j);
 }
 
 static int openapi_get(http_request *req, void *arg)
@@ -181,7 +186,7 @@ static int openapi_get(http_request *req, void *arg)
     return http_reply(req, 200, "application/json", horus_openapi_json, horus_openapi_json_len);
 }
 
-int api_system_register(http_router *r, struct api_context *ctx)
+int api_system_register(http_router *r, struct api *ctx)
 {
     json_t *dir = json_string(ctx->data_dir ? ctx->data_dir : "");
     if (!dir) /* not UTF-8 */

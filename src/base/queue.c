@@ -1,9 +1,13 @@
 /*
  * DESIGN: a ring buffer under one mutex with one condition variable for
- * consumers. Producers never wait, so recording can never be stalled by a
- * slow consumer; the drop-oldest variant keeps the freshest data, which is
- * what every consumer of live media wants. The condition variable uses
- * CLOCK_MONOTONIC so wall-clock jumps do not stretch timeouts.
+ * consumers. Media producers never wait, so recording can never be stalled
+ * by a slow consumer; the drop-oldest variant keeps the freshest data,
+ * which is what every consumer of live media wants. The one exception is
+ * queue_push_wait, for rare control messages that must not be lost (a
+ * camera's removal): it sleeps on a second condition variable that
+ * consumers signal only while such a producer waits, so the media path
+ * pays one branch. The condition variables use CLOCK_MONOTONIC so
+ * wall-clock jumps do not stretch timeouts.
  */
 #include "queue.h"
 
@@ -19,6 +23,8 @@
 struct horus_queue {
     pthread_mutex_t lock;
     pthread_cond_t nonempty;
+    pthread_cond_t nonfull; /* queue_push_wait's producers sleep here */
+    unsigned nfull_waiters; /* producers waiting on nonfull */
     void **ring; /* owned; items are borrowed until popped */
     size_t capacity;
     size_t head; /* index of the oldest item */
@@ -37,6 +43,7 @@ horus_queue *queue_new(size_t capacity)
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&q->nonempty, &attr);
+    pthread_cond_init(&q->nonfull, &attr);
     pthread_condattr_destroy(&attr);
     return q;
 }
@@ -49,6 +56,7 @@ void queue_free(horus_queue *q, void (*free_cb)(void *item))
         if (free_cb)
             free_cb(q->ring[(q->head + i) % q->capacity]);
     pthread_cond_destroy(&q->nonempty);
+    pthread_cond_destroy(&q->nonfull);
     pthread_mutex_destroy(&q->lock);
     free(q->ring);
     free(q);
@@ -77,6 +85,23 @@ int queue_push(horus_queue *q, void *item)
     else if (q->len == q->capacity)
         rc = -EAGAIN;
     else
+        ring_append(q, item);
+    pthread_mutex_unlock(&q->lock);
+    if (rc == 0)
+        pthread_cond_signal(&q->nonempty);
+    return rc;
+}
+
+int queue_push_wait(horus_queue *q, void *item)
+{
+    pthread_mutex_lock(&q->lock);
+    while (!q->is_closed && q->len == q->capacity) {
+        q->nfull_waiters++;
+        pthread_cond_wait(&q->nonfull, &q->lock);
+        q->nfull_waiters--;
+    }
+    int rc = q->is_closed ? HORUS_ESTOPPED : 0;
+    if (rc == 0)
         ring_append(q, item);
     pthread_mutex_unlock(&q->lock);
     if (rc == 0)
@@ -126,7 +151,10 @@ int queue_pop_batch(horus_queue *q, void **items, size_t max, int timeout_ms)
     while (q->len > 0 && (size_t)n < max)
         items[n++] = ring_take(q);
     bool is_closed = q->is_closed;
+    bool has_full_waiters = n > 0 && q->nfull_waiters > 0;
     pthread_mutex_unlock(&q->lock);
+    if (has_full_waiters)
+        pthread_cond_broadcast(&q->nonfull);
     if (n > 0)
         return n;
     return is_closed ? HORUS_ESTOPPED : -ETIMEDOUT;
@@ -144,12 +172,21 @@ void queue_close(horus_queue *q)
     q->is_closed = true;
     pthread_mutex_unlock(&q->lock);
     pthread_cond_broadcast(&q->nonempty);
+    pthread_cond_broadcast(&q->nonfull);
 }
 
 size_t queue_len(horus_queue *q)
 {
     pthread_mutex_lock(&q->lock);
     size_t n = q->len;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+unsigned queue_producers_waiting(horus_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    unsigned n = q->nfull_waiters;
     pthread_mutex_unlock(&q->lock);
     return n;
 }

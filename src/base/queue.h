@@ -2,9 +2,10 @@
  * Bounded multi-producer multi-consumer queue of opaque pointers.
  *
  * Threads talk through these (CONVENTIONS.md §6). A full queue never blocks
- * a producer: it either refuses the item (-EAGAIN) or, with
+ * a media producer: it either refuses the item (-EAGAIN) or, with
  * queue_push_drop_oldest, evicts the oldest item and hands it back so the
- * caller can free and count it. Consumers block with a timeout.
+ * caller can free and count it. Only queue_push_wait blocks, for control
+ * messages that must not be lost. Consumers block with a timeout.
  */
 #ifndef HORUS_QUEUE_H
 #define HORUS_QUEUE_H
@@ -29,6 +30,15 @@ void queue_free(horus_queue *q, void (*free_cb)(void *item));
 int queue_push(horus_queue *q, void *item);
 
 /*
+ * Appends item, waiting while the queue is full until a consumer makes
+ * room. Returns 0, or HORUS_ESTOPPED once the queue is closed (item not
+ * taken), also while waiting. For control messages that must not be lost
+ * and must stay behind the items queued before them; never on a media
+ * path. Thread: any but a consumer of q.
+ */
+int queue_push_wait(horus_queue *q, void *item);
+
+/*
  * Appends item; when full, first removes the oldest item and stores it in
  * *dropped (else *dropped = NULL). Returns 0, or HORUS_ESTOPPED after close
  * (item not taken). Thread: any.
@@ -50,5 +60,7 @@ void queue_close(horus_queue *q);
 
 size_t queue_len(horus_queue *q);
 size_t queue_capacity(const horus_queue *q);
+/* Producers blocked in queue_push_wait right now (tests, debug dumps). Thread: any. */
+unsigned queue_producers_waiting(horus_queue *q);
 
 #endif

@@ -1,7 +1,11 @@
 /*
- * DESIGN: the `serve` lifecycle. Starts modules in dependency order (log,
- * metrics, storage, HTTP), then the main thread waits for signals with a
- * one-second tick for housekeeping, and stops modules in reverse order.
+ * DESIGN: the `serve` lifecycle. The daemon only composes: each module
+ * (log, data directory, metrics, storage, recorder, live view, cameras,
+ * playback, API, HTTP) has a start and a stop function in one ordered
+ * table. Modules start in table order; a failed start is logged as
+ * "start <name>: <reason>" and the modules already started stop. Then the
+ * main thread waits for signals with a one-second tick for housekeeping,
+ * and on SIGTERM/SIGINT stops the started modules in reverse order.
  *
  * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread and taken
  * synchronously here with sigtimedwait, so no work happens in a signal
@@ -23,6 +27,7 @@
 #include "mem.h"
 #include "recorder.h"
 #include "retention.h"
+#include "supervisor.h"
 #include "thread.h"
 #include "version.h"
 
@@ -47,17 +52,22 @@ struct app {
     cfg_holder *config; /* owned */
     char *data_dir; /* owned: effective storage path */
     char *config_path; /* owned: absolute path, or NULL */
+    int lock_fd; /* holds <data>/horus.lock */
+    int64_t started_ms; /* wall clock at start */
+    int64_t started_mono_ns;
     metrics_registry *metrics; /* owned */
     metrics_series *m_reload_ok, *m_reload_failed;
     sto_db *db; /* owned */
+    char *node_id; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
-    live_hub *live; /* owned (app_live.c) */
-    app_cameras *cameras; /* owned */
-    int lock_fd; /* holds <data>/horus.lock */
+    live_hub *live; /* owned; NULL when live view could not start */
+    sup_supervisor *cameras; /* owned */
+    pb_snapshots *snapshots; /* owned */
+    pb_exporter *exports; /* owned */
+    api *api; /* owned */
     http_server *http; /* owned */
-    char *node_id; /* owned */
-    struct api_context api;
+    char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
 };
 
 static const struct horus_config *snap_config(cfg_snapshot *s)
@@ -151,15 +161,6 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
     }
 }
 
-static json_t *config_json(void *arg)
-{
-    struct app *a = arg;
-    cfg_snapshot *s = cfg_holder_get(a->config);
-    json_t *j = cfg_snapshot_to_json(s);
-    cfg_snapshot_unref(s);
-    return j;
-}
-
 static void reload(struct app *a)
 {
     if (!a->config_path) {
@@ -194,8 +195,7 @@ static void reload(struct app *a)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
     provision_cameras(a, fresh);
     rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
-    if (a->api.exports) /* exports: reloadable limits (app_snapshot.c) */
-        pb_exporter_configure(a->api.exports, &snap_config(fresh)->exports);
+    pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
@@ -258,26 +258,48 @@ static char *node_id_load(sto_db *db)
     return id;
 }
 
-static int start(struct app *a)
+/* ---- the modules, in start order ---- */
+
+/* The current snapshot's settings for a module's start (the holder keeps it alive). */
+static const struct horus_config *current(struct app *a)
 {
     cfg_snapshot *snap = cfg_holder_get(a->config);
     const struct horus_config *c = snap_config(snap);
+    cfg_snapshot_unref(snap); /* the holder keeps its reference until a reload swaps it */
+    return c;
+}
+
+static int log_start(struct app *a)
+{
+    cfg_snapshot *snap = cfg_holder_get(a->config);
     int rc = apply_log(snap);
-    if (rc < 0) {
-        fprintf(stderr, "horus: open log file '%s': %s\n", c->log.file, horus_strerror(rc));
-        goto out;
-    }
-    a->data_dir = horus_strdup(a->ov->data_dir ? a->ov->data_dir : c->storage.path);
-    char why[PATH_MAX + 128];
-    rc = app_data_lock(a->data_dir, &a->lock_fd, why, sizeof(why));
-    if (rc < 0) {
-        log_error_kv(LOG_KV({"path", a->data_dir}), "%s", why);
-        goto out;
-    }
-    a->api.started_ms = clock_realtime_ms(clock_system());
-    a->api.started_mono_ns = clock_monotonic_ns(clock_system());
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "open log file '%s': %s", snap_config(snap)->log.file,
+                 horus_strerror(rc));
+    cfg_snapshot_unref(snap);
+    return rc;
+}
+
+static int data_start(struct app *a)
+{
+    const char *path = a->ov->data_dir ? a->ov->data_dir : current(a)->storage.path;
+    a->data_dir = horus_strdup(path);
+    return app_data_lock(a->data_dir, &a->lock_fd, a->why, sizeof(a->why));
+}
+
+static void data_stop(struct app *a)
+{
+    if (a->lock_fd >= 0)
+        close(a->lock_fd);
+    a->lock_fd = -1;
+}
+
+static int metrics_start(struct app *a)
+{
+    a->started_ms = clock_realtime_ms(clock_system());
+    a->started_mono_ns = clock_monotonic_ns(clock_system());
     a->metrics = metrics_registry_new();
-    app_metrics_register(a->metrics, a->api.started_ms);
+    app_metrics_register(a->metrics, a->started_ms);
     metrics_family *reloads = metrics_family_add(
         a->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
                                            .name = "horus_config_reloads_total",
@@ -285,21 +307,81 @@ static int start(struct app *a)
                                            .labels = "result"});
     a->m_reload_ok = metrics_series_get(reloads, "ok");
     a->m_reload_failed = metrics_series_get(reloads, "failed");
+    return 0;
+}
 
+static void metrics_stop(struct app *a)
+{
+    metrics_registry_free(a->metrics);
+    a->metrics = NULL;
+}
+
+static int storage_start(struct app *a)
+{
     char *errmsg = NULL;
     struct sto_open_options so = {
-        .db = &c->database, .data_dir = a->data_dir, .metrics = a->metrics};
-    rc = sto_open(&so, &a->db, &errmsg);
+        .db = &current(a)->database, .data_dir = a->data_dir, .metrics = a->metrics};
+    int rc = sto_open(&so, &a->db, &errmsg);
     if (rc == 0 && (rc = sto_start(a->db)) < 0)
         errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
     if (rc < 0) {
-        log_error("open database: %s", errmsg ? errmsg : horus_strerror(rc));
+        snprintf(a->why, sizeof(a->why), "open database: %s", errmsg ? errmsg : horus_strerror(rc));
         free(errmsg);
-        goto out;
+        return rc;
     }
     a->node_id = node_id_load(a->db);
+    cfg_snapshot *snap = cfg_holder_get(a->config);
     provision_cameras(a, snap);
+    cfg_snapshot_unref(snap);
+    return 0;
+}
 
+static void storage_stop(struct app *a)
+{
+    sto_stop(a->db); /* drains the index rows queued by the modules stopped before */
+    sto_close(a->db);
+    a->db = NULL;
+    free(a->node_id);
+    a->node_id = NULL;
+}
+
+/*
+ * The live hub for the `live:` settings. It cannot start: logged, and live
+ * playlists answer 503; the daemon runs on. It starts before the recorder
+ * so that it stops after it: the recorder's open segments publish parts
+ * into the hub until the recorder is freed.
+ */
+static int live_start(struct app *a)
+{
+    const struct live_config *c = &current(a)->live;
+    struct live_hub_options o = {
+        .part_target_ms = (uint32_t)c->part_duration_ms,
+        .segment_target_ms = (uint32_t)c->segment_target_ms,
+        .segments_kept = (uint32_t)c->segments_kept,
+        .max_stream_bytes = (size_t)c->max_stream_bytes,
+        .metrics = a->metrics,
+    };
+    int rc = live_hub_new(&o, &a->live);
+    if (rc == 0)
+        rc = live_hub_start(a->live);
+    if (rc < 0) {
+        log_error("start live view: %s; live playlists answer 503", horus_strerror(rc));
+        live_hub_free(a->live);
+        a->live = NULL;
+    }
+    return 0;
+}
+
+static void live_stop(struct app *a)
+{
+    live_hub_stop(a->live);
+    live_hub_free(a->live); /* after HTTP and the recorder, its only users */
+    a->live = NULL;
+}
+
+static int recorder_start(struct app *a)
+{
+    const struct horus_config *c = current(a);
     a->retention = rec_retention_new(&(struct rec_retention_options){
         .db = a->db,
         .data_dir = a->data_dir,
@@ -314,40 +396,102 @@ static int start(struct app *a)
         .metrics = a->metrics,
     });
     rec_recorder_recover(a->recorder);
-    rc = rec_recorder_start(a->recorder);
+    int rc = rec_recorder_start(a->recorder);
     if (rc == 0)
         rc = rec_retention_start(a->retention);
-    if (rc < 0) {
-        log_error("start recorder threads: %s", horus_strerror(rc));
-        goto out;
-    }
-    a->live = app_live_new(&c->live, a->metrics); /* live */
-    a->cameras = app_cameras_new(a->db, a->recorder, a->metrics);
-    cfg_snapshot *snap_now = cfg_holder_get(a->config);
-    app_cameras_configure(a->cameras, &snap_config(snap_now)->ingest); /* [restart] keys */
-    cfg_snapshot_unref(snap_now);
-    app_cameras_set_live(a->cameras, a->live); /* live */
-    app_cameras_sync(a->cameras);
-    unsigned online, failed;
-    app_cameras_refresh_status(a->cameras, &online, &failed);
-
-    a->api.db = a->db;
-    a->api.metrics = a->metrics;
-    a->api.config = a->config;
-    a->api.clock = clock_system();
-    a->api.data_dir = a->data_dir;
-    a->api.config_path = a->config_path;
-    a->api.node_id = a->node_id;
-    a->api.config_json_cb = config_json;
-    a->api.config_json_arg = a;
-    a->api.camera_status_cb = app_cameras_status;
-    a->api.camera_status_arg = a->cameras;
-    rc = app_playback_start(&a->api, a->recorder, &c->exports); /* snapshots, exports */
     if (rc < 0)
-        goto out;
-    a->api.live = a->live; /* live */
-    api_health_refresh(&a->api);
+        snprintf(a->why, sizeof(a->why), "start recorder threads: %s", horus_strerror(rc));
+    return rc;
+}
 
+static void recorder_stop(struct app *a)
+{
+    rec_recorder_stop(a->recorder); /* closes and indexes every open segment */
+    rec_recorder_free(a->recorder);
+    a->recorder = NULL;
+    rec_retention_stop(a->retention);
+    rec_retention_free(a->retention);
+    a->retention = NULL;
+}
+
+static int cameras_start(struct app *a)
+{
+    const struct horus_config *c = current(a);
+    a->cameras = sup_supervisor_new(&(struct sup_options){
+        .db = a->db, .recorder = a->recorder, .live = a->live, .metrics = a->metrics});
+    sup_supervisor_configure(a->cameras, &c->ingest); /* [restart] keys */
+    sup_supervisor_sync(a->cameras);
+    unsigned online, failed;
+    sup_supervisor_refresh_status(a->cameras, &online, &failed);
+    return 0;
+}
+
+/* Ingest stops before the recorder closes and indexes the open segments. */
+static void cameras_stop(struct app *a)
+{
+    sup_supervisor_free(a->cameras);
+    a->cameras = NULL;
+}
+
+/* Snapshots and exports (queued jobs re-queued, jobs a crash interrupted marked failed). */
+static int playback_start(struct app *a)
+{
+    a->snapshots = pb_snapshots_new(
+        &(struct pb_snapshot_options){.db = a->db, .data_dir = a->data_dir, .metrics = a->metrics});
+    int rc = pb_exporter_new(&(struct pb_exporter_options){.db = a->db,
+                                                           .data_dir = a->data_dir,
+                                                           .config = &current(a)->exports,
+                                                           .metrics = a->metrics,
+                                                           .clock = clock_system()},
+                             &a->exports);
+    if (rc == 0)
+        rc = pb_exporter_start(a->exports);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start exports: %s", horus_strerror(rc));
+    return rc;
+}
+
+/* Before the database closes: exports write their state. Running ones go back to "queued". */
+static void playback_stop(struct app *a)
+{
+    pb_exporter_stop(a->exports);
+    pb_exporter_free(a->exports);
+    a->exports = NULL;
+    pb_snapshots_free(a->snapshots);
+    a->snapshots = NULL;
+}
+
+static int api_start(struct app *a)
+{
+    int rc = api_new(&(struct api_options){.db = a->db,
+                                           .config = a->config,
+                                           .cameras = a->cameras,
+                                           .recorder = a->recorder,
+                                           .exports = a->exports,
+                                           .snapshots = a->snapshots,
+                                           .live = a->live,
+                                           .metrics = a->metrics,
+                                           .clock = clock_system(),
+                                           .data_dir = a->data_dir,
+                                           .config_path = a->config_path,
+                                           .node_id = a->node_id,
+                                           .started_ms = a->started_ms,
+                                           .started_mono_ns = a->started_mono_ns},
+                     &a->api);
+    if (rc == 0)
+        api_health_refresh(a->api, 0, 0);
+    return rc;
+}
+
+static void api_stop(struct app *a)
+{
+    api_free(a->api);
+    a->api = NULL;
+}
+
+static int http_start(struct app *a)
+{
+    const struct horus_config *c = current(a);
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
     struct http_server_options ho = {
         .listen = listen,
@@ -359,14 +503,14 @@ static int start(struct app *a)
         .cors_origins = (const char *const *)c->server.cors_origins,
         .ncors_origins = c->server.ncors_origins,
     };
-    rc = http_server_new(&ho, &a->http);
+    int rc = http_server_new(&ho, &a->http);
     if (rc == 0)
-        rc = api_register(http_server_router(a->http), &a->api);
+        rc = api_register(a->api, http_server_router(a->http));
     if (rc == 0)
         rc = http_server_start(a->http);
     if (rc < 0) {
-        log_error_kv(LOG_KV({"listen", listen}), "start HTTP server: %s", horus_strerror(rc));
-        goto out;
+        snprintf(a->why, sizeof(a->why), "listen on '%s': %s", listen, horus_strerror(rc));
+        return rc;
     }
     /* The port may have been 0 ("pick one"): report the bound one. */
     char url[300];
@@ -377,33 +521,63 @@ static int start(struct app *a)
                        {"config", a->config_path ? a->config_path : "(defaults)"},
                        {"database", sto_backend_name(a->db)}),
                 "horus %s serving on %s", horus_version(), url);
-out:
-    cfg_snapshot_unref(snap);
-    return rc;
+    return 0;
 }
 
-static void stop(struct app *a)
+static void http_stop(struct app *a)
 {
     http_server_stop(a->http);
-    api_probes_drain(); /* bounded by each probe's timeout */
+    api_probes_drain(a->api); /* bounded by each probe's timeout */
     http_server_free(a->http);
-    app_playback_stop(&a->api); /* before the database closes: exports write their state */
-    /* Ingest stops before the recorder closes and indexes the open segments. */
-    app_cameras_free(a->cameras);
-    rec_recorder_stop(a->recorder);
-    rec_recorder_free(a->recorder);
-    app_live_free(a->live); /* live: after HTTP and the recorder, its only users */
-    rec_retention_stop(a->retention);
-    rec_retention_free(a->retention);
-    sto_stop(a->db); /* drains the index rows queued above */
-    sto_close(a->db);
-    free(a->node_id);
-    metrics_registry_free(a->metrics);
-    cfg_holder_free(a->config);
-    free(a->data_dir);
-    free(a->config_path);
-    if (a->lock_fd >= 0)
-        close(a->lock_fd);
+    a->http = NULL;
+}
+
+/*
+ * Start in this order, stop in reverse (ARCHITECTURE.md "Start and stop").
+ * A module's start sets a->why when it fails; stop runs only for modules
+ * whose start returned 0, and a NULL stop has nothing to undo.
+ */
+static const struct module {
+    const char *name;
+    int (*start)(struct app *);
+    void (*stop)(struct app *);
+} modules[] = {
+    {"log", log_start, NULL},
+    {"data", data_start, data_stop},
+    {"metrics", metrics_start, metrics_stop},
+    {"storage", storage_start, storage_stop},
+    {"live", live_start, live_stop},
+    {"recorder", recorder_start, recorder_stop},
+    {"cameras", cameras_start, cameras_stop},
+    {"playback", playback_start, playback_stop},
+    {"api", api_start, api_stop},
+    {"http", http_start, http_stop},
+};
+
+/* Stops the first n modules, last first. */
+static void modules_stop(struct app *a, size_t n)
+{
+    while (n-- > 0)
+        if (modules[n].stop)
+            modules[n].stop(a);
+}
+
+/* Starts every module; on a failure stops the ones started. Returns 0 or the failure's code. */
+static int modules_start(struct app *a, size_t *started)
+{
+    *started = 0;
+    for (size_t i = 0; i < HORUS_ARRAY_LEN(modules); i++) {
+        a->why[0] = '\0';
+        int rc = modules[i].start(a);
+        if (rc < 0) {
+            log_error("start %s: %s", modules[i].name, a->why[0] ? a->why : horus_strerror(rc));
+            modules_stop(a, *started);
+            *started = 0;
+            return rc;
+        }
+        *started = i + 1;
+    }
+    return 0;
 }
 
 int app_serve(const struct app_overrides *ov)
@@ -440,7 +614,8 @@ int app_serve(const struct app_overrides *ov)
     }
     a.config = cfg_holder_new(snap);
     int exit_code = 0;
-    if (start(&a) < 0) {
+    size_t started;
+    if (modules_start(&a, &started) < 0) {
         exit_code = 1;
         goto done;
     }
@@ -453,15 +628,13 @@ int app_serve(const struct app_overrides *ov)
         }
         if (sig == SIGTERM || sig == SIGINT)
             break;
-        app_cameras_sync(a.cameras);
+        sup_supervisor_sync(a.cameras);
         unsigned online, failed;
-        app_cameras_refresh_status(a.cameras, &online, &failed);
-        atomic_store(&a.api.health.cameras_online, online);
-        atomic_store(&a.api.health.cameras_failed, failed);
-        api_health_refresh(&a.api);
+        sup_supervisor_refresh_status(a.cameras, &online, &failed);
+        api_health_refresh(a.api, online, failed);
         log_flush();
     }
-    atomic_store(&a.api.is_stopping, true);
+    api_set_stopping(a.api);
     cfg_snapshot *cur = cfg_holder_get(a.config);
     wd.timeout_ms = snap_config(cur)->server.shutdown_timeout_ms;
     cfg_snapshot_unref(cur);
@@ -469,8 +642,11 @@ int app_serve(const struct app_overrides *ov)
     pthread_t wt;
     if (horus_thread_start(&wt, "stop-watchdog", watchdog_main, &wd) == 0)
         pthread_detach(wt);
+    modules_stop(&a, started);
 done:
-    stop(&a);
+    cfg_holder_free(a.config);
+    free(a.data_dir);
+    free(a.config_path);
     atomic_store(&wd.is_done, true);
     if (exit_code == 0)
         log_info("stopped");

@@ -6,15 +6,20 @@
 #include "app.h"
 
 #include "cfg.h"
+#include "check.h"
 #include "err.h"
 #include "ingest.h"
+#include "log.h"
+#include "mem.h"
 #include "version.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *fp)
 {
@@ -84,6 +89,56 @@ static int cmd_serve(int argc, char **argv)
     return app_serve(&ov);
 }
 
+/*
+ * `horus check`: loads the config, takes the data directory's lock (no
+ * daemon may write while the files are compared) and runs rec_check.
+ * Exit status: 0 when nothing is wrong (or everything was repaired), 1
+ * when problems remain or the check could not run, 2 for configuration
+ * errors.
+ */
+static int check_run(const struct app_overrides *ov, bool repair, bool verify)
+{
+    cfg_snapshot *snap = NULL;
+    if (app_config_load(ov->config_path, &snap) < 0)
+        return 2;
+    const struct horus_config *c = cfg_snapshot_data(snap);
+    char *data_dir = horus_strdup(ov->data_dir ? ov->data_dir : c->storage.path);
+    int exit_code = 1;
+    int lock_fd = -1;
+    sto_db *db = NULL;
+    log_set_level(LOG_LEVEL_WARN);
+    char why[PATH_MAX + 128];
+    if (app_data_lock(data_dir, &lock_fd, why, sizeof(why)) < 0) {
+        fprintf(stderr, "horus check: %s\n", why);
+        goto out;
+    }
+    char *errmsg = NULL;
+    struct sto_open_options so = {.db = &c->database, .data_dir = data_dir};
+    int rc = sto_open(&so, &db, &errmsg);
+    if (rc == 0 && (rc = sto_start(db)) < 0)
+        errmsg = horus_asprintf("start writer thread: %s", horus_strerror(rc));
+    if (rc < 0) {
+        fprintf(stderr, "horus check: open database: %s\n", errmsg ? errmsg : horus_strerror(rc));
+        free(errmsg);
+        goto out;
+    }
+    struct rec_check_result res;
+    struct rec_check_options o = {
+        .db = db, .data_dir = data_dir, .repair = repair, .verify = verify, .out = stdout};
+    if (rec_check(&o, &res, why, sizeof(why)) < 0) {
+        fprintf(stderr, "horus check: %s\n", why);
+        goto out;
+    }
+    exit_code = res.problems == res.repaired ? 0 : 1;
+out:
+    sto_close(db);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    cfg_snapshot_unref(snap);
+    free(data_dir);
+    return exit_code;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct app_overrides ov = {0};
@@ -108,7 +163,7 @@ static int cmd_check(int argc, char **argv)
             return 2;
         }
     }
-    return app_check(&ov, repair, verify);
+    return check_run(&ov, repair, verify);
 }
 
 static int cmd_check_config(int argc, char **argv)

@@ -5,7 +5,8 @@
  * (named http-N on its first connection) and per-connection state needs no
  * lock. Nothing on the request path takes a lock of ours: routing reads a
  * router frozen before start, metrics are atomics on series pointers cached
- * per route, the error mapper is an atomic pointer.
+ * per route, the error mapper is an atomic pointer in the
+ * server's router (each server maps errors its own way).
  *
  * Request life cycle, one struct http_conn per TCP connection with one
  * embedded http_request reused across keep-alive requests (no malloc per
@@ -171,28 +172,7 @@ struct http_server {
     _Atomic unsigned mhd_log_suppressed;
 };
 
-typedef struct http_error_map (*error_map_fn)(int rc);
-static _Atomic(error_map_fn) error_mapper;
-
 static _Thread_local bool is_thread_named;
-
-/* ---- errors ---- */
-
-void http_set_error_mapper(struct http_error_map (*map_cb)(int rc))
-{
-    atomic_store(&error_mapper, map_cb);
-}
-
-static struct http_error_map error_map(int rc)
-{
-    error_map_fn fn = atomic_load_explicit(&error_mapper, memory_order_acquire);
-    if (!fn)
-        return (struct http_error_map){500, "internal"};
-    struct http_error_map m = fn(rc);
-    if (m.status < 100 || m.status > 599 || !m.code)
-        return (struct http_error_map){500, "internal"};
-    return m;
-}
 
 /* ---- small helpers ---- */
 
@@ -678,7 +658,7 @@ int http_reply_error(http_request *req, int rc, const char *fmt, ...)
         snprintf(msg, sizeof(msg), "%s", horus_strerror(rc));
     }
     utf8_sanitize(msg);
-    struct http_error_map map = error_map(rc);
+    struct http_error_map map = http_router_map_error(req->conn->srv->router, rc);
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", map.code, "message", msg);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);

@@ -111,12 +111,19 @@ struct http_error_map {
 };
 
 /*
- * Installs the single function that maps internal codes to HTTP statuses
- * (api/errors.c); NULL restores the default. Before it is set every error
- * maps to 500 "internal". map_cb must be fast and thread-safe. Thread: any,
- * normally main before the server starts.
+ * Sets the function that maps internal codes to HTTP statuses for the
+ * replies of requests routed by r (api/errors.c); NULL restores the
+ * default. Before it is set every error maps to 500 "internal". map_cb
+ * must be fast and thread-safe. Thread: any, normally main before the
+ * server starts.
  */
-void http_set_error_mapper(struct http_error_map (*map_cb)(int rc));
+void http_router_set_error_mapper(http_router *r, struct http_error_map (*map_cb)(int rc));
+
+/*
+ * What r's mapper says for rc; 500 "internal" without a mapper or when it
+ * answers a status outside 100..599. Thread: any.
+ */
+struct http_error_map http_router_map_error(const http_router *r, int rc);
 
 /* ---- server ---- */
 

@@ -16,7 +16,12 @@
  * Only the winning route's parameters are percent-decoded, into storage
  * inside the match, so matching never allocates.
  *
- * Invariants: the router is read-only once shared between threads (routes
+ * The router also carries the error mapper of the server it serves (the
+ * application's code -> status map), so two servers in one process can
+ * map errors differently; it is the one field that may change while
+ * requests run, hence atomic.
+ *
+ * Invariants: the routes are read-only once shared between threads (they
  * are added during setup); path segments are never NUL-terminated in place
  * (the path is const), they are (pointer, length) pairs.
  */
@@ -25,6 +30,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +57,10 @@ struct node {
     size_t nroutes;
 };
 
+typedef struct http_error_map (*error_map_fn)(int rc);
+
 struct http_router {
+    _Atomic(error_map_fn) error_mapper; /* NULL: every error is 500 "internal" */
     struct node root;
     struct route *routes; /* owned, registration order */
     size_t nroutes;
@@ -97,6 +106,22 @@ static void node_release(struct node *n)
 http_router *http_router_new(void)
 {
     return horus_calloc(1, sizeof(http_router));
+}
+
+void http_router_set_error_mapper(http_router *r, struct http_error_map (*map_cb)(int rc))
+{
+    atomic_store_explicit(&r->error_mapper, map_cb, memory_order_release);
+}
+
+struct http_error_map http_router_map_error(const http_router *r, int rc)
+{
+    error_map_fn fn = atomic_load_explicit(&((http_router *)r)->error_mapper, memory_order_acquire);
+    if (!fn)
+        return (struct http_error_map){500, "internal"};
+    struct http_error_map m = fn(rc);
+    if (m.status < 100 || m.status > 599 || !m.code)
+        return (struct http_error_map){500, "internal"};
+    return m;
 }
 
 void http_router_free(http_router *r)

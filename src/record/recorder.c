@@ -45,6 +45,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "path_int.h"
 #include "queue.h"
 #include "record.h"
 #include "thread.h"
@@ -540,7 +541,8 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
     /* The first segment is 50-100% long, different per camera. */
     c->first_segment_90k =
         c->segment_90k / 2 + (int64_t)(name_hash(camera, stream) % (uint32_t)(c->segment_90k / 2));
-    snprintf(c->dir, sizeof(c->dir), "%s/recordings/%s/%s", r->data_dir, camera, stream);
+    /* PATH_MAX holds it: the data directory's own paths are PATH_MAX at most. */
+    (void)rec_path_stream_dir(c->dir, sizeof(c->dir), r->data_dir, camera, stream);
     c->m_segments = metrics_series_get(r->f_segments, camera, stream);
     c->m_bytes = metrics_series_get(r->f_bytes, camera, stream);
     c->m_dropped = metrics_series_get(r->f_dropped, camera, stream);
@@ -611,8 +613,7 @@ void rec_recorder_remove(rec_recorder *r, rec_camera *c)
     struct rec_msg *m = horus_calloc(1, sizeof(*m));
     m->cam = c; /* takes over the caller's (the list's) reference */
     /* A removal must not be lost: wait for room behind the camera's packets. */
-    while (queue_push(r->queue, m) == -EAGAIN)
-        usleep(1000);
+    (void)queue_push_wait(r->queue, m);
 }
 
 void rec_recorder_stop(rec_recorder *r)
@@ -656,18 +657,12 @@ struct recover_walk {
 
 static void recover_one(struct recover_walk *w, const char *path)
 {
-    /* .../recordings/<camera>/<stream>/<date>/<time>.mp4.part */
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", path);
-    char *parts[4] = {0};
-    for (int i = 0; i < 4; i++) {
-        char *slash = strrchr(buf, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
-        parts[i] = slash + 1;
-    }
-    const char *stream = parts[2], *camera = parts[3];
+    /* <data_dir>/recordings/<camera>/<stream>/<date>/<time>.mp4.part */
+    struct rec_path p;
+    size_t dlen = strlen(w->r->data_dir);
+    bool has_stream = strncmp(path, w->r->data_dir, dlen) == 0 && path[dlen] == '/' &&
+                      rec_path_parse(path + dlen + 1, &p) != -EINVAL;
+    const char *camera = has_stream ? p.camera : NULL, *stream = has_stream ? p.stream : NULL;
     struct rec_segment_info info;
     memset(&info, 0, sizeof(info));
     int rc = rec_segment_recover(path, &info);

@@ -45,6 +45,7 @@
 #include "media_part.h"
 #include "fmp4_int.h"
 #include "fs.h"
+#include "path_int.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -173,14 +174,14 @@ static int write_all(int fd, struct iovec *iov, int n, uint64_t offset)
 
 static int pick_names(rec_segment *seg, const char *dir, int64_t start_wall_us)
 {
-    time_t secs = (time_t)(start_wall_us / 1000000);
-    struct tm tm;
-    if (start_wall_us < 0 || !gmtime_r(&secs, &tm))
-        return -EINVAL;
-    seg->dir_path =
-        horus_asprintf("%s/%04d-%02d-%02d", dir, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    int64_t start_s = start_wall_us / 1000000;
+    char path[PATH_MAX];
+    int rc = start_wall_us < 0 ? -EINVAL : rec_path_day_dir(path, sizeof(path), dir, start_s);
+    if (rc < 0)
+        return rc;
+    seg->dir_path = horus_strdup(path);
     bool created;
-    int rc = fs_mkdirs(seg->dir_path, &created);
+    rc = fs_mkdirs(seg->dir_path, &created);
     if (rc < 0)
         return rc;
     if (created) {
@@ -188,14 +189,13 @@ static int pick_names(rec_segment *seg, const char *dir, int64_t start_wall_us)
         if (rc < 0)
             return rc;
     }
-    for (int k = 0; k < 100; k++) {
-        char suffix[8] = "";
-        if (k)
-            snprintf(suffix, sizeof(suffix), "-%d", k);
+    for (unsigned k = 0; k <= REC_PATH_SEQ_MAX; k++) {
+        rc = rec_path_file(path, sizeof(path), seg->dir_path, start_s, k);
+        if (rc < 0)
+            return rc;
         free(seg->final_path);
         free(seg->tmp_path);
-        seg->final_path = horus_asprintf("%s/%02d-%02d-%02d%s.mp4", seg->dir_path, tm.tm_hour,
-                                         tm.tm_min, tm.tm_sec, suffix);
+        seg->final_path = horus_strdup(path);
         seg->tmp_path = horus_asprintf("%s.part", seg->final_path);
         if (access(seg->final_path, F_OK) == 0)
             continue;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -114,6 +115,58 @@ static void test_free_releases_remaining_items(void **state)
     queue_free(NULL, NULL);
 }
 
+struct waiting_push {
+    horus_queue *q;
+    void *item;
+    int rc;
+};
+
+static void *push_wait_main(void *arg)
+{
+    struct waiting_push *w = arg;
+    w->rc = queue_push_wait(w->q, w->item);
+    return NULL;
+}
+
+static void test_push_wait_is_woken_by_a_pop_and_keeps_order(void **state)
+{
+    horus_queue *q = queue_new(1);
+    int a, b;
+    assert_int_equal(queue_push(q, &a), 0);
+    struct waiting_push w = {.q = q, .item = &b, .rc = 1};
+    pthread_t t;
+    pthread_create(&t, NULL, push_wait_main, &w);
+    /* The queue is full: the producer blocks until this pop makes room. */
+    while (queue_producers_waiting(q) == 0)
+        sched_yield();
+    assert_int_equal(queue_len(q), 1);
+    void *got;
+    assert_int_equal(queue_pop(q, &got, -1), 0);
+    assert_ptr_equal(got, &a);
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(queue_pop(q, &got, 0), 0);
+    assert_ptr_equal(got, &b);
+    queue_free(q, NULL);
+}
+
+static void test_push_wait_on_a_full_queue_returns_when_it_closes(void **state)
+{
+    horus_queue *q = queue_new(1);
+    int a, b;
+    assert_int_equal(queue_push(q, &a), 0);
+    struct waiting_push w = {.q = q, .item = &b, .rc = 1};
+    pthread_t t;
+    pthread_create(&t, NULL, push_wait_main, &w);
+    while (queue_producers_waiting(q) == 0)
+        sched_yield();
+    queue_close(q);
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, HORUS_ESTOPPED);
+    assert_int_equal(queue_len(q), 1);
+    queue_free(q, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +177,8 @@ int main(void)
         cmocka_unit_test(test_close_wakes_a_blocked_consumer_and_refuses_pushes),
         cmocka_unit_test(test_close_still_drains_queued_items),
         cmocka_unit_test(test_free_releases_remaining_items),
+        cmocka_unit_test(test_push_wait_is_woken_by_a_pop_and_keeps_order),
+        cmocka_unit_test(test_push_wait_on_a_full_queue_returns_when_it_closes),
     };
     return cmocka_run_group_tests_name("core.queue", tests, NULL, NULL);
 }

@@ -237,7 +237,6 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     f->reg = metrics_registry_new();
-    http_set_error_mapper(test_mapper);
     struct http_server_options opt = {
         .listen = "127.0.0.1:0",
         .threads = 2,
@@ -248,6 +247,7 @@ static int setup(void **state)
     };
     assert_int_equal(http_server_new(&opt, &f->srv), 0);
     http_router *r = http_server_router(f->srv);
+    http_router_set_error_mapper(r, test_mapper);
     assert_int_equal(http_router_add(r, "GET", "/health", h_health, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/api/v1/cameras/{id}", h_camera_get, NULL), 0);
     assert_int_equal(http_router_add(r, "DELETE", "/api/v1/cameras/{id}", h_camera_delete, NULL),
@@ -278,7 +278,6 @@ static int teardown(void **state)
     http_server_stop(f->srv);
     http_server_free(f->srv);
     metrics_registry_free(f->reg);
-    http_set_error_mapper(NULL);
     free(f);
     return 0;
 }
@@ -739,7 +738,7 @@ static void test_handler_error_codes_go_through_the_mapper(void **state)
 static void test_errors_map_to_500_internal_without_a_mapper(void **state)
 {
     struct fixture *f = *state;
-    http_set_error_mapper(NULL);
+    http_router_set_error_mapper(http_server_router(f->srv), NULL);
     struct resp r;
     request_once(f, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
     assert_int_equal(r.status, 500);

@@ -118,6 +118,7 @@ static int start_server(struct fixture *f, const char *const *origins, size_t no
     };
     assert_int_equal(http_server_new(&opt, &f->srv), 0);
     http_router *r = http_server_router(f->srv);
+    http_router_set_error_mapper(r, mapper);
     assert_int_equal(http_router_add(r, "GET", "/small.mp4", h_small, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/tagged.mp4", h_tagged, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/big.mp4", h_big, NULL), 0);
@@ -132,7 +133,6 @@ static int setup_with(void **state, const char *const *origins, size_t n)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     g_fixture = f;
-    http_set_error_mapper(mapper);
     snprintf(f->small, sizeof(f->small), "/tmp/horus-file-%d-small", (int)getpid());
     snprintf(f->big, sizeof(f->big), "/tmp/horus-file-%d-big", (int)getpid());
     write_pattern(f->small, SMALL_BYTES);
@@ -165,7 +165,6 @@ static int teardown(void **state)
     http_server_free(f->srv);
     unlink(f->small);
     unlink(f->big);
-    http_set_error_mapper(NULL);
     free(f);
     return 0;
 }

@@ -113,13 +113,13 @@ static int setup(void **state)
     f->s = live_hub_find(f->hub, "cam1", "main");
     live_camera_seen(f->s->cam, "127.0.0.1", clock_monotonic_ns(clock_system()));
     fake_src_init(&f->src, 1, 'a');
-    http_set_error_mapper(mapper);
     assert_int_equal(
         http_server_new(
             &(struct http_server_options){.listen = "127.0.0.1:0", .threads = 2, .metrics = f->reg},
             &f->srv),
         0);
     http_router *r = http_server_router(f->srv);
+    http_router_set_error_mapper(r, mapper);
     assert_int_equal(http_router_add(r, "GET", "/live/{cam}/index.m3u8", h_playlist, f->hub), 0);
     assert_int_equal(http_router_add(r, "GET", "/live/{cam}/master.m3u8", h_master, f->hub), 0);
     assert_int_equal(http_router_add(r, "GET", "/live/{cam}/part/{name}", h_part, f->hub), 0);
@@ -139,7 +139,6 @@ static int teardown(void **state)
     live_hub_free(f->hub);
     fake_src_release(&f->src);
     metrics_registry_free(f->reg);
-    http_set_error_mapper(NULL);
     free(f);
     assert_int_equal(media_live_parts(), 0);
     assert_int_equal(media_live_inits(), 0);

@@ -12,19 +12,26 @@
  * anything its pipeline was built from changes: URLs, enabled, recording,
  * segment length.
  *
+ * Live view: each recorded stream's rec_camera publishes its parts into
+ * the live hub's sink for (camera, stream); the recorder and live never
+ * include each other, media crosses as media_parts (media/media_part.h).
+ * A camera with recording off has no live view (its ingest feeds a null
+ * sink); the playlist's 404 says so. When a stream stops, the hub drops
+ * its media and answers waiting viewers.
+ *
  * Stopping: every ingest to stop is asked first and joined after, so N
  * removals cost one interruption delay, not N; then the recorder closes
  * and indexes the camera's open segment.
  *
- * Thread: main.
+ * Thread: main, except sup_camera_status_get (any: it copies from a
+ * snapshot under status_lock, which is never held across other calls).
  */
-#include "app.h"
+#include "supervisor.h"
+#include "sup_int.h"
 
 #include "err.h"
-#include "ingest.h"
 #include "log.h"
 #include "mem.h"
-#include "recorder.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -52,35 +59,36 @@ struct running {
 
 struct status_entry {
     char *id; /* owned */
-    struct api_camera_status st;
+    struct sup_camera_status st;
 };
 
-struct app_cameras {
-    sto_db *db;
+struct sup_supervisor {
+    sto_db *db; /* borrowed */
     struct ing_stream_options ingest; /* the `ingest:` section's part of every stream's options */
     struct ing_breaker_policy policy;
-    rec_recorder *recorder;
-    live_hub *live; /* live: borrowed, may be NULL (app_live.c) */
-    metrics_registry *metrics;
+    rec_recorder *recorder; /* borrowed */
+    live_hub *live; /* borrowed, may be NULL */
+    metrics_registry *metrics; /* borrowed */
     struct running *list; /* main thread only */
-    /* What HTTP threads read: rebuilt by app_cameras_refresh_status. */
+    /* What HTTP threads read: rebuilt by sup_supervisor_refresh_status. */
     pthread_mutex_t status_lock;
     struct status_entry *status;
     size_t nstatus;
 };
 
-app_cameras *app_cameras_new(sto_db *db, rec_recorder *recorder, metrics_registry *metrics)
+sup_supervisor *sup_supervisor_new(const struct sup_options *o)
 {
-    app_cameras *s = horus_calloc(1, sizeof(*s));
+    sup_supervisor *s = horus_calloc(1, sizeof(*s));
     pthread_mutex_init(&s->status_lock, NULL);
-    s->db = db;
-    s->recorder = recorder;
-    s->metrics = metrics;
+    s->db = o->db;
+    s->recorder = o->recorder;
+    s->live = o->live;
+    s->metrics = o->metrics;
     s->policy = ing_breaker_policy_default;
     return s;
 }
 
-void app_cameras_configure(app_cameras *s, const struct ing_config *c)
+void sup_supervisor_configure(sup_supervisor *s, const struct ing_config *c)
 {
     char why[160];
     if (ing_config_policy(c, &s->policy, why, sizeof(why), NULL) < 0)
@@ -88,7 +96,7 @@ void app_cameras_configure(app_cameras *s, const struct ing_config *c)
     ing_config_stream_options(c, &s->ingest);
 }
 
-static char *fingerprint(const struct sto_camera *c)
+char *sup_camera_fingerprint(const struct sto_camera *c)
 {
     return horus_asprintf("%s|%s|%d|%d|%lld", c->url, c->sub_url ? c->sub_url : "", c->enabled,
                           c->record_enabled, (long long)c->segment_seconds);
@@ -107,13 +115,27 @@ static void null_gap(media_sink *s, const char *reason)
 static const struct media_sink_ops null_ops = {null_stream, null_packet, null_gap};
 static media_sink null_sink = {&null_ops};
 
-static void start_stream(app_cameras *s, struct running *run, const struct sto_camera *c, int which,
-                         const char *url)
+/* Publishes rec's parts into the hub as (camera, stream). No hub or no recording: nothing. */
+static void live_attach(sup_supervisor *s, rec_camera *rec, const char *camera, const char *stream)
+{
+    if (s->live && rec)
+        rec_camera_set_part_sink(rec, live_hub_attach(s->live, camera, stream));
+}
+
+/* The stream stopped: its live media is dropped and waiting viewers answered. */
+static void live_detach(sup_supervisor *s, const char *camera, const char *stream)
+{
+    if (s->live)
+        live_hub_detach(s->live, camera, stream);
+}
+
+static void start_stream(sup_supervisor *s, struct running *run, const struct sto_camera *c,
+                         int which, const char *url)
 {
     struct pipeline *p = &run->streams[which];
     if (c->record_enabled)
         p->rec = rec_recorder_add(s->recorder, c->id, stream_names[which], c->segment_seconds);
-    app_live_attach(s->live, p->rec, c->id, stream_names[which]); /* live: recorder parts -> hub */
+    live_attach(s, p->rec, c->id, stream_names[which]); /* recorder parts -> hub */
     struct ing_stream_options o = s->ingest;
     o.camera = c->id;
     o.stream = stream_names[which];
@@ -133,11 +155,11 @@ static void start_stream(app_cameras *s, struct running *run, const struct sto_c
     }
 }
 
-static void start_camera(app_cameras *s, const struct sto_camera *c)
+static void start_camera(sup_supervisor *s, const struct sto_camera *c)
 {
     struct running *run = horus_calloc(1, sizeof(*run));
     run->id = horus_strdup(c->id);
-    run->fingerprint = fingerprint(c);
+    run->fingerprint = sup_camera_fingerprint(c);
     run->is_seen = true;
     run->is_enabled = c->enabled;
     run->next = s->list;
@@ -152,7 +174,7 @@ static void start_camera(app_cameras *s, const struct sto_camera *c)
 }
 
 /* Stops and frees every pipeline for which pred(run) is true. */
-static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
+static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *))
 {
     for (struct running *r = s->list; r; r = r->next)
         for (int i = 0; i < STREAM_COUNT && pred(r); i++)
@@ -169,11 +191,10 @@ static void stop_where(app_cameras *s, bool (*pred)(const struct running *))
         for (int i = 0; i < STREAM_COUNT; i++) {
             struct pipeline *pl = &r->streams[i];
             ing_stream_free(pl->ingest); /* joins: the sink is no longer called after this */
-            if (pl->rec)
-                app_live_detach(s->live, r->id,
-                                stream_names[i]); /* live: drop parts, answer viewers */
-            if (pl->rec)
+            if (pl->rec) {
+                live_detach(s, r->id, stream_names[i]); /* drop parts, answer viewers */
                 rec_recorder_remove(s->recorder, pl->rec);
+            }
         }
         log_info_kv(LOG_KV({"camera", r->id}), "camera stopped");
         free(r->id);
@@ -192,12 +213,7 @@ static bool is_any(const struct running *r)
     return true;
 }
 
-void app_cameras_set_live(app_cameras *s, live_hub *live)
-{
-    s->live = live; /* live */
-}
-
-void app_cameras_sync(app_cameras *s)
+void sup_supervisor_sync(sup_supervisor *s)
 {
     for (struct running *r = s->list; r; r = r->next)
         r->is_seen = false;
@@ -225,7 +241,7 @@ void app_cameras_sync(app_cameras *s)
             for (struct running *r = s->list; r && !run; r = r->next)
                 if (strcmp(r->id, cams[i].id) == 0)
                     run = r;
-            char *fp = fingerprint(&cams[i]);
+            char *fp = sup_camera_fingerprint(&cams[i]);
             bool is_same = run && strcmp(run->fingerprint, fp) == 0;
             free(fp);
             if (is_same) {
@@ -264,7 +280,7 @@ static const char *state_of(const struct ing_stream_status *is)
     return is->reason != ING_REASON_NONE ? "failed" : "connecting";
 }
 
-void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *failed)
+void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned *failed)
 {
     *online = *failed = 0;
     size_t n = 0;
@@ -273,7 +289,7 @@ void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *fail
     struct status_entry *fresh = horus_calloc(n ? n : 1, sizeof(*fresh));
     size_t i = 0;
     for (struct running *r = s->list; r; r = r->next, i++) {
-        struct api_camera_status *st = &fresh[i].st;
+        struct sup_camera_status *st = &fresh[i].st;
         fresh[i].id = horus_strdup(r->id);
         st->is_recording = r->streams[STREAM_MAIN].rec != NULL;
         if (!r->is_enabled) {
@@ -316,9 +332,8 @@ void app_cameras_refresh_status(app_cameras *s, unsigned *online, unsigned *fail
     status_free(old, nold);
 }
 
-bool app_cameras_status(void *arg, const char *id, struct api_camera_status *out)
+bool sup_camera_status_get(sup_supervisor *s, const char *id, struct sup_camera_status *out)
 {
-    app_cameras *s = arg;
     bool is_found = false;
     pthread_mutex_lock(&s->status_lock);
     for (size_t i = 0; i < s->nstatus && !is_found; i++) {
@@ -331,7 +346,12 @@ bool app_cameras_status(void *arg, const char *id, struct api_camera_status *out
     return is_found;
 }
 
-void app_cameras_free(app_cameras *s)
+void sup_supervisor_stop(sup_supervisor *s)
+{
+    stop_where(s, is_any);
+}
+
+void sup_supervisor_free(sup_supervisor *s)
 {
     if (!s)
         return;

@@ -1,0 +1,84 @@
+/*
+ * The camera supervisor: runs the pipelines of the cameras this node owns
+ * (today every camera in the database; a cluster lease will decide later).
+ * A camera's pipeline is ingest -> record -> live for its main stream, and
+ * for its sub stream when it has a sub_url. The database is the source of
+ * truth: sup_supervisor_sync makes what runs match it, and the status
+ * snapshot it keeps is what the API shows as each camera's "status".
+ */
+#ifndef HORUS_SUPERVISOR_H
+#define HORUS_SUPERVISOR_H
+
+#include "ingest.h"
+#include "live.h"
+#include "metrics.h"
+#include "recorder.h"
+#include "storage.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sup_supervisor sup_supervisor;
+
+struct sup_options {
+    sto_db *db; /* borrowed: the cameras to run */
+    rec_recorder *recorder; /* borrowed: records each stream and feeds live */
+    live_hub *live; /* borrowed, may be NULL: live view off */
+    metrics_registry *metrics; /* borrowed: ingest's series */
+};
+
+/* A camera's pipeline as the supervisor last saw it. */
+struct sup_camera_status {
+    char state[16]; /* "streaming", "connecting", "failed", "disabled" */
+    char breaker[12]; /* "closed", "open", "half_open" */
+    char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
+    int64_t next_retry_unix_ms; /* 0 unless waiting to retry */
+    uint64_t reconnects;
+    bool is_recording;
+    char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
+};
+
+/*
+ * Returns a new supervisor. Nothing runs until the first sync; the options'
+ * objects must outlive it. Thread: main.
+ */
+sup_supervisor *sup_supervisor_new(const struct sup_options *o);
+
+/*
+ * Sets the deadlines, transport and breaker policy for streams started
+ * from now on (c is copied; it must have passed validation). Thread: main.
+ */
+void sup_supervisor_configure(sup_supervisor *s, const struct ing_config *c);
+
+/*
+ * Starts, restarts and stops pipelines to match the database: a camera
+ * restarts when anything its pipeline is built from changes (URLs,
+ * enabled, recording, segment length). On a read error everything keeps
+ * running as it is. Thread: main, about once a second.
+ */
+void sup_supervisor_sync(sup_supervisor *s);
+
+/*
+ * Rebuilds the status snapshot sup_camera_status_get reads and counts the
+ * cameras receiving media and those whose last attempt failed. Thread:
+ * main, after sync.
+ */
+void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned *failed);
+
+/*
+ * Copies camera id's status from the last snapshot into *out. Returns
+ * false when the supervisor does not run that camera (yet). Thread: any.
+ */
+bool sup_camera_status_get(sup_supervisor *s, const char *id, struct sup_camera_status *out);
+
+/*
+ * Stops every pipeline: ingest first (all asked, then all joined), then
+ * the recorder closes and indexes each stream's open segment. The status
+ * snapshot stays readable. Idempotent. Thread: main.
+ */
+void sup_supervisor_stop(sup_supervisor *s);
+
+/* Stops what still runs and frees s. NULL is a no-op. Thread: main. */
+void sup_supervisor_free(sup_supervisor *s);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * Tests the camera supervisor against a real index database and recorder,
+ * without cameras: which changes restart a pipeline, and what the status
+ * snapshot says for disabled, unreachable and removed cameras.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "sto_fixture.h"
+#include "sup_int.h"
+#include "supervisor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct fixture {
+    struct sto_fixture *sto;
+    metrics_registry *metrics;
+    rec_recorder *recorder;
+    sup_supervisor *sup;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    void *sto = NULL;
+    sto_fixture_setup(&sto);
+    f->sto = sto;
+    f->metrics = metrics_registry_new();
+    f->recorder = rec_recorder_new(&(struct rec_recorder_options){
+        .db = f->sto->db, .data_dir = f->sto->dir, .metrics = f->metrics});
+    assert_int_equal(rec_recorder_start(f->recorder), 0);
+    f->sup = sup_supervisor_new(
+        &(struct sup_options){.db = f->sto->db, .recorder = f->recorder, .metrics = f->metrics});
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    sup_supervisor_free(f->sup);
+    rec_recorder_free(f->recorder);
+    void *sto = f->sto;
+    sto_fixture_teardown(&sto);
+    metrics_registry_free(f->metrics);
+    free(f);
+    return 0;
+}
+
+static struct sto_camera_input camera(const char *id, bool enabled)
+{
+    return (struct sto_camera_input){
+        .id = id,
+        .name = id,
+        /* Nothing listens on port 1: connecting fails at once. */
+        .url = "rtsp://127.0.0.1:1/main",
+        .sub_url = "",
+        .enabled = enabled,
+        .record_enabled = true,
+        .segment_seconds = 60,
+        .retention_days = 7,
+    };
+}
+
+static void sync_and_refresh(struct fixture *f, unsigned *online, unsigned *failed)
+{
+    sup_supervisor_sync(f->sup);
+    sup_supervisor_refresh_status(f->sup, online, failed);
+}
+
+static void test_fingerprint_changes_only_with_what_the_pipeline_is_built_from(void **state)
+{
+    struct sto_camera base = {
+        .id = "a",
+        .name = "a",
+        .url = "rtsp://127.0.0.1:1/main",
+        .sub_url = "",
+        .enabled = true,
+        .record_enabled = true,
+        .segment_seconds = 60,
+        .retention_days = 7,
+    };
+    char *fp = sup_camera_fingerprint(&base);
+    struct sto_camera c = base;
+    c.name = "renamed";
+    c.retention_days = 30;
+    c.max_bytes = 1000;
+    char *same = sup_camera_fingerprint(&c);
+    assert_string_equal(fp, same);
+    free(same);
+
+    struct sto_camera changed[5];
+    for (int i = 0; i < 5; i++)
+        changed[i] = base;
+    changed[0].url = "rtsp://127.0.0.1:2/main";
+    changed[1].sub_url = "rtsp://127.0.0.1:1/sub";
+    changed[2].enabled = false;
+    changed[3].record_enabled = false;
+    changed[4].segment_seconds = 30;
+    for (int i = 0; i < 5; i++) {
+        char *other = sup_camera_fingerprint(&changed[i]);
+        if (strcmp(fp, other) == 0)
+            fail_msg("change %d does not restart the camera", i);
+        free(other);
+    }
+    free(fp);
+}
+
+static void test_status_is_unknown_before_the_first_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_camera_input c = camera("a", false);
+    assert_int_equal(sto_camera_insert(f->sto->db, &c), 0);
+    struct sup_camera_status st;
+    assert_false(sup_camera_status_get(f->sup, "a", &st));
+}
+
+static void test_disabled_camera_reports_disabled_and_runs_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_camera_input c = camera("a", false);
+    assert_int_equal(sto_camera_insert(f->sto->db, &c), 0);
+    unsigned online = 9, failed = 9;
+    sync_and_refresh(f, &online, &failed);
+    assert_int_equal(online, 0);
+    assert_int_equal(failed, 0);
+    struct sup_camera_status st;
+    assert_true(sup_camera_status_get(f->sup, "a", &st));
+    assert_string_equal(st.state, "disabled");
+    assert_string_equal(st.breaker, "closed");
+    assert_false(st.is_recording);
+    assert_string_equal(st.sub_state, "");
+    assert_false(sup_camera_status_get(f->sup, "b", &st));
+}
+
+static void test_enabled_camera_records_and_reports_its_streams(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_camera_input c = camera("a", true);
+    c.sub_url = "rtsp://127.0.0.1:1/sub";
+    assert_int_equal(sto_camera_insert(f->sto->db, &c), 0);
+    unsigned online, failed;
+    sync_and_refresh(f, &online, &failed);
+    assert_int_equal(online, 0);
+    struct sup_camera_status st;
+    assert_true(sup_camera_status_get(f->sup, "a", &st));
+    assert_true(st.is_recording);
+    /* Nothing answers: connecting, or failed once the first attempt ended. */
+    assert_true(strcmp(st.state, "connecting") == 0 || strcmp(st.state, "failed") == 0);
+    assert_true(strcmp(st.sub_state, "connecting") == 0 || strcmp(st.sub_state, "failed") == 0);
+}
+
+static void test_changed_camera_restarts_and_removed_camera_stops(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_camera_input c = camera("a", true);
+    assert_int_equal(sto_camera_insert(f->sto->db, &c), 0);
+    unsigned online, failed;
+    sync_and_refresh(f, &online, &failed);
+    struct sup_camera_status st;
+    assert_true(sup_camera_status_get(f->sup, "a", &st));
+    assert_true(st.is_recording);
+
+    c.record_enabled = false;
+    assert_int_equal(sto_camera_update(f->sto->db, &c), 0);
+    sync_and_refresh(f, &online, &failed);
+    assert_true(sup_camera_status_get(f->sup, "a", &st));
+    assert_false(st.is_recording);
+
+    c.enabled = false;
+    assert_int_equal(sto_camera_update(f->sto->db, &c), 0);
+    sync_and_refresh(f, &online, &failed);
+    assert_true(sup_camera_status_get(f->sup, "a", &st));
+    assert_string_equal(st.state, "disabled");
+
+    assert_int_equal(sto_camera_delete(f->sto->db, "a"), 0);
+    sync_and_refresh(f, &online, &failed);
+    assert_false(sup_camera_status_get(f->sup, "a", &st));
+}
+
+static void test_stop_keeps_the_last_status_readable(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_camera_input c = camera("a", true);
+    assert_int_equal(sto_camera_insert(f->sto->db, &c), 0);
+    unsigned online, failed;
+    sync_and_refresh(f, &online, &failed);
+    sup_supervisor_stop(f->sup);
+    sup_supervisor_stop(f->sup); /* idempotent */
+    struct sup_camera_status st;
+    assert_true(sup_camera_status_get(f->sup, "a", &st));
+    assert_true(st.is_recording);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fingerprint_changes_only_with_what_the_pipeline_is_built_from),
+        cmocka_unit_test_setup_teardown(test_status_is_unknown_before_the_first_sync, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_camera_reports_disabled_and_runs_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enabled_camera_records_and_reports_its_streams, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_changed_camera_restarts_and_removed_camera_stops,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_keeps_the_last_status_readable, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("supervisor.supervisor", tests, NULL, NULL);
+}
