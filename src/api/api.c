@@ -32,6 +32,7 @@ int api_new(const struct api_options *o, api **out)
     a->node_id = o->node_id ? horus_strdup(o->node_id) : NULL;
     a->started_ms = o->started_ms;
     a->started_mono_ns = o->started_mono_ns;
+    a->probe_client = o->probe_client;
     pthread_mutex_init(&a->probes.lock, NULL);
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);

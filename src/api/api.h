@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
+#include "ingest.h"
 #include "media.h"
 #include "live.h"
 #include "metrics.h"
@@ -54,6 +55,7 @@ struct api_options {
     const char *node_id; /* copied */
     int64_t started_ms; /* wall clock of the process start (Unix ms) */
     int64_t started_mono_ns; /* monotonic clock of the process start */
+    enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
 };
 
 /*

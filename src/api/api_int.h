@@ -73,6 +73,7 @@ struct api {
     char *node_id; /* owned, may be NULL */
     int64_t started_ms;
     int64_t started_mono_ns;
+    enum ing_client probe_client;
     atomic_bool is_stopping; /* set on SIGTERM: /ready answers 503 so traffic drains */
     struct api_health_cache health;
     struct pb_metrics playback_metrics; /* api/playback.c's series */

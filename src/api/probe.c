@@ -47,6 +47,7 @@ struct probe_job {
     char *url; /* owned; has credentials */
     char *masked; /* owned */
     int timeout_ms;
+    enum ing_client client; /* the configured ingest.client */
 };
 
 static const char *kind_name(enum media_kind k)
@@ -75,6 +76,7 @@ static json_t *result_json(const struct probe_job *job, int rc, const struct ing
     json_t *out =
         json_pack("{s:s, s:b, s:I}", "url", job->masked, "ok",
                   rc == 0 && res->reason == ING_REASON_NONE, "duration_ms", (json_int_t)elapsed_ms);
+    json_object_set_new(out, "client", json_string(ing_client_name(res->client)));
     if (rc < 0 || res->reason != ING_REASON_NONE) {
         enum ing_reason reason = res->reason != ING_REASON_NONE ? res->reason : ING_REASON_OTHER;
         json_object_set_new(out, "reason", json_string(ing_reason_code(reason)));
@@ -123,7 +125,10 @@ static void *probe_main(void *arg)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct ing_probe_result res;
-    int rc = ing_probe(job->url, job->timeout_ms, &res);
+    int rc = ing_probe_run(&(struct ing_probe_options){.url = job->url,
+                                                       .timeout_ms = job->timeout_ms,
+                                                       .client = job->client},
+                           &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     log_info_kv(LOG_KV({"url", job->masked}), "probe: %s",
@@ -147,7 +152,8 @@ static int reply_field(http_request *req, const char *field, const char *reason)
 
 static int probe_post(http_request *req, void *arg)
 {
-    struct api_probes *probes = &((struct api *)arg)->probes;
+    struct api *a = arg;
+    struct api_probes *probes = &a->probes;
     json_t *body;
     int rc = http_request_json(req, &body);
     if (rc < 0)
@@ -201,6 +207,7 @@ static int probe_post(http_request *req, void *arg)
     cfg_mask_url(url, masked, sizeof(masked));
     job->masked = horus_strdup(masked);
     job->timeout_ms = (int)timeout;
+    job->client = a->probe_client;
     json_decref(body);
     job->reply =
         http_request_defer(req, (unsigned)(timeout + PROBE_READ_MARGIN_MS + 1000), NULL, NULL);

@@ -461,6 +461,14 @@ static void playback_stop(struct app *a)
     a->snapshots = NULL;
 }
 
+/* The client `ingest.client` names; probes from the API use it like the cameras do. */
+static enum ing_client probe_client(struct app *a)
+{
+    struct ing_stream_options o = {0};
+    ing_config_stream_options(&current(a)->ingest, &o);
+    return o.client;
+}
+
 static int api_start(struct app *a)
 {
     int rc = api_new(&(struct api_options){.db = a->db,
@@ -476,7 +484,8 @@ static int api_start(struct app *a)
                                            .config_path = a->config_path,
                                            .node_id = a->node_id,
                                            .started_ms = a->started_ms,
-                                           .started_mono_ns = a->started_mono_ns},
+                                           .started_mono_ns = a->started_mono_ns,
+                                           .probe_client = probe_client(a)},
                      &a->api);
     if (rc == 0)
         api_health_refresh(a->api, 0, 0);

@@ -38,6 +38,17 @@ def test_a_camera_reports_codecs_size_and_frame_rate(probe, camsim_factory):
     assert audio["codec"] == "aac" and audio["sample_rate"] > 0, audio
 
 
+def test_a_probe_runs_on_the_configured_client(horus_factory, camsim_factory):
+    sim = camsim_factory()
+    for client in ("native", "libav"):
+        h = horus_factory(f"ingest:\n  client: {client}\n")
+        spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
+        status, headers, data = h.request("POST", T, {"url": sim.url(1)}, timeout=15)
+        out = spec.validate("POST", T, status, headers["Content-Type"], data)
+        assert out["ok"] is True and out["client"] == client, out
+        h.stop()
+
+
 def test_wrong_credentials_say_authentication_failed_and_stay_masked(probe, camsim_factory):
     sim = camsim_factory(args=["--auth", "admin:right"])
     out = probe({"url": sim.url(1).replace("rtsp://", "rtsp://admin:wrong@")})
