@@ -103,6 +103,14 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
                        const char *camera, const char *stream, char codec[80],
                        struct sto_recording *row);
 
+/*
+ * Returns once the recorder thread has handled everything queued before
+ * the call (segments cut and closed, index rows handed to storage; not
+ * the storage commit). A test hook: tests wait on it instead of sleeping.
+ * The recorder must be started. Thread: any but the recorder's.
+ */
+void rec_recorder_sync(rec_recorder *r);
+
 /* Closes every open segment, indexes it, stops the thread and frees r. NULL is a no-op. */
 void rec_recorder_free(rec_recorder *r);
 
