@@ -3,7 +3,8 @@
  * keyframe at or after segment_seconds, the shorter staggered first
  * segment), what a full queue and a gap do (the segment closes where the
  * hole is and recording resumes at the next keyframe), a codec or
- * parameter change, and the index rows handed to storage.
+ * parameter change, audio that starts late or comes alone, and the index
+ * rows handed to storage.
  *
  * Everything is real except time: real H.264/H.265 packets (media_gen.h),
  * real segment files in a temporary directory read back with libavformat,
@@ -33,6 +34,7 @@
 
 /* One GOP each: a keyframe, then 24 P-frames (no B-frames, so pts == dts). */
 static struct gen_clip h264, h264_big, h265;
+static struct gen_clip aac; /* 1 s of 48 kHz AAC, 1024 samples a packet */
 
 struct fixture {
     struct sto_fixture *sto;
@@ -56,7 +58,7 @@ static int group_setup(void **state)
 {
     if (gen_video("libx264", 160, 120, FPS, 0, &h264) < 0 ||
         gen_video("libx264", 320, 240, FPS, 0, &h264_big) < 0 ||
-        gen_video("libx265", 160, 120, FPS, 0, &h265) < 0)
+        gen_video("libx265", 160, 120, FPS, 0, &h265) < 0 || gen_aac(1.0, &aac) < 0)
         return -1;
     /* The tests count on exactly one keyframe, the first packet, per clip. */
     const struct gen_clip *clips[] = {&h264, &h264_big, &h265};
@@ -75,6 +77,7 @@ static int group_teardown(void **state)
     gen_clip_release(&h264);
     gen_clip_release(&h264_big);
     gen_clip_release(&h265);
+    gen_clip_release(&aac);
     return 0;
 }
 
@@ -112,7 +115,7 @@ static int teardown(void **state)
     metrics_registry_free(f->metrics);
     free(f);
     assert_int_equal(rec_live_segments(), 0);
-    assert_int_equal(media_live_packets(), (long)(h264.n + h264_big.n + h265.n));
+    assert_int_equal(media_live_packets(), (long)(h264.n + h264_big.n + h265.n + aac.n));
     return 0;
 }
 
@@ -450,6 +453,104 @@ static void test_codec_and_parameter_changes_start_a_new_segment(void **state)
     rows_free(&rows);
 }
 
+/* ---- audio ---- */
+
+/* An AAC source looping the clip: packet k has dts k * 1024 at 48 kHz. */
+struct audio_feeder {
+    media_sink *sink;
+    size_t k;
+};
+
+/* Pushes the audio packets that start before the video feeder's next frame. */
+static void feed_audio_until(struct audio_feeder *a, const struct feeder *video)
+{
+    int64_t until_us = video->dts * 100 / 9;
+    for (;; a->k++) {
+        int64_t dts = (int64_t)a->k * 1024;
+        int64_t us = dts * 1000000 / 48000;
+        if (us >= until_us)
+            break;
+        const media_packet *src = aac.pkts[a->k % aac.n];
+        media_packet *p = media_packet_new(aac.stream, src->size);
+        memcpy(p->data, src->data, src->size);
+        p->dts = p->pts = dts;
+        p->duration = 1024;
+        p->wall_us = WALL0_US + us;
+        p->is_keyframe = true;
+        a->sink->ops->packet_cb(a->sink, p);
+        media_packet_unref(p);
+    }
+}
+
+/* The codecs libavformat finds in a row's file. */
+static int row_streams(struct fixture *f, const struct sto_recording *row, enum AVCodecID *codecs)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", f->sto->dir, row->path);
+    struct gen_read rd;
+    assert_int_equal(gen_read_file(path, &rd), 0);
+    for (int i = 0; i < rd.nb_streams; i++)
+        codecs[i] = rd.codec[i];
+    int n = rd.nb_streams;
+    gen_read_release(&rd);
+    return n;
+}
+
+static void test_audio_that_starts_after_the_video_joins_the_next_segment(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    struct feeder v = feeder_new(f, "cam", 2, &h264, 3600);
+    struct audio_feeder a = {.sink = rec_camera_sink(v.cam)};
+    /* The first video keyframe opens a segment before any audio arrived. */
+    for (int i = 0; i < 8 * FPS; i++) {
+        feed(&v, 1);
+        feed_audio_until(&a, &v);
+    }
+    finish(&v);
+    struct rows rows = rows_of(f, "cam");
+    assert_true(rows.n >= 3);
+    enum AVCodecID codecs[4];
+    assert_int_equal(row_streams(f, &rows.v[0], codecs), 1);
+    assert_int_equal(codecs[0], AV_CODEC_ID_H264);
+    assert_null(strstr(rows.v[0].codec, "mp4a"));
+    for (size_t i = 1; i < rows.n; i++) {
+        assert_int_equal(row_streams(f, &rows.v[i], codecs), 2);
+        assert_non_null(strstr(rows.v[i].codec, "avc1."));
+        assert_non_null(strstr(rows.v[i].codec, ",mp4a.40.2"));
+        assert_int_equal(rows.v[i].start_us, rows.v[i - 1].end_us);
+    }
+    rows_free(&rows);
+}
+
+static void test_audio_only_stream_is_recorded_after_three_seconds_without_video(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    struct feeder clock_only = {.f = f, .frame_90k = 3600}; /* paces the audio, feeds nothing */
+    rec_camera *cam = rec_recorder_add(f->r, "mic", "main", 60);
+    struct audio_feeder a = {.sink = rec_camera_sink(cam)};
+    for (int i = 0; i < 5 * FPS; i++) {
+        clock_only.dts += clock_only.frame_90k;
+        feed_audio_until(&a, &clock_only);
+        if (i % 4 == 3)
+            rec_recorder_sync(f->r);
+    }
+    rec_recorder_remove(f->r, cam);
+    rec_recorder_sync(f->r);
+    struct rows rows = rows_of(f, "mic");
+    assert_int_equal(rows.n, 1);
+    /* Video gets 3 s to show up; then the audio alone is recorded. */
+    assert_true(rows.v[0].start_us >= WALL0_US + S_US(3));
+    assert_true(rows.v[0].start_us < WALL0_US + S_US(3.1));
+    assert_string_equal(rows.v[0].codec, "mp4a.40.2");
+    assert_int_equal(rows.v[0].width, 0);
+    enum AVCodecID codecs[4];
+    assert_int_equal(row_streams(f, &rows.v[0], codecs), 1);
+    assert_int_equal(codecs[0], AV_CODEC_ID_AAC);
+    rows_free(&rows);
+}
+
 /* ---- index rows ---- */
 
 static void test_index_rows_are_contiguous_across_rotation(void **state)
@@ -506,6 +607,10 @@ int main(void)
             test_gap_closes_the_segment_and_resumes_at_the_next_keyframe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codec_and_parameter_changes_start_a_new_segment, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_audio_that_starts_after_the_video_joins_the_next_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_audio_only_stream_is_recorded_after_three_seconds_without_video, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_rows_are_contiguous_across_rotation, setup,
                                         teardown),
     };
