@@ -1,6 +1,6 @@
 # The two commands a newcomer needs (README): `make demo` and `make test`.
 # Both run scripts/setup first, which installs Debian packages if missing.
-.PHONY: all setup build demo test unit asan fuzz bench-http clean format
+.PHONY: all setup build demo test unit asan tsan fuzz bench-http clean format
 
 PRESET ?= release
 JOBS ?= $(shell nproc)
@@ -26,6 +26,9 @@ unit:
 
 asan:
 	@cmake --preset asan >/dev/null && cmake --build --preset asan -j $(JOBS) && ctest --preset asan -L unit
+
+tsan:
+	@cmake --preset tsan >/dev/null && cmake --build --preset tsan -j $(JOBS) && ctest --preset tsan -L 'unit|smoke'
 
 fuzz:
 	@cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j $(JOBS) && ctest --test-dir build/fuzz -L fuzz --output-on-failure

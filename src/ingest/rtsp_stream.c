@@ -509,7 +509,8 @@ static void native_read(struct ing_native *n)
         n->carry_cap = left < 2048 ? 2048 : left;
         n->carry = horus_realloc(n->carry, n->carry_cap);
     }
-    memcpy(n->carry, buf + used, left);
+    if (left) /* carry may still be NULL, and memcpy(NULL, .., 0) is undefined */
+        memcpy(n->carry, buf + used, left);
     n->carry_len = left;
     native_after_input(n);
 }

@@ -4,10 +4,12 @@
  * Ingest threads call each rec_camera's sink; the sink only takes a
  * reference to the packet and queues it (with a reference to the camera)
  * on one bounded queue shared by every camera of the volume. A full queue
- * refuses the packet: the sink counts the drop, and the recorder, seeing
- * the count change, closes the camera's segment and resumes at the next
- * keyframe, so a recording never contains a broken GOP. gap_cb works the
- * same way. Ingest therefore never waits for the disk.
+ * refuses the packet: the sink counts the drop and marks the camera, and
+ * the next packet it does queue carries the mark (is_resync), so the
+ * recorder closes the camera's segment exactly where the hole is (not when
+ * it notices the count, which may be packets earlier) and resumes at the
+ * next keyframe: a recording never contains a broken GOP. gap_cb marks the
+ * camera the same way. Ingest therefore never waits for the disk.
  *
  * The recorder thread keeps at most one open rec_segment per camera
  * stream. A segment starts on a keyframe of the primary track (video, or
@@ -80,13 +82,13 @@ struct rec_camera {
     char *stream;
     _Atomic uint64_t drops; /* packets the sink could not queue */
     _Atomic uint64_t gaps; /* gap_cb calls */
+    _Atomic bool is_resync_pending; /* a drop or gap since the last queued packet */
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
     _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
     /* Recorder thread only: */
-    uint64_t drops_seen, gaps_seen;
     rec_segment *seg;
     media_stream *video, *audio; /* latest streams seen (owned refs) */
     media_stream *seg_video, *seg_audio; /* streams of the open segment (owned refs) */
@@ -101,8 +103,10 @@ struct rec_camera {
 };
 
 struct rec_msg {
-    rec_camera *cam; /* owned reference */
+    rec_camera *cam; /* owned reference; NULL = a rec_recorder_sync marker */
     media_packet *pkt; /* owned reference; NULL = remove the camera */
+    bool is_resync; /* packets of cam were dropped (or a gap) just before pkt */
+    bool *is_synced; /* marker: borrowed from the waiting rec_recorder_sync */
 };
 
 struct rec_recorder {
@@ -114,6 +118,8 @@ struct rec_recorder {
     bool is_started, is_stopped; /* caller's thread only */
     pthread_mutex_t cameras_lock;
     rec_camera *cameras;
+    pthread_mutex_t sync_lock; /* guards the markers' is_synced (rec_recorder_sync) */
+    pthread_cond_t sync_cond;
     metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
 };
 
@@ -162,7 +168,10 @@ static void sink_packet(media_sink *sink, media_packet *pkt)
     atomic_fetch_add(&c->refs, 1);
     m->cam = c;
     m->pkt = media_packet_ref(pkt);
+    /* The sink has one caller (the ingest thread), so the flag is not lost. */
+    m->is_resync = atomic_exchange(&c->is_resync_pending, false);
     if (queue_push(c->r->queue, m) < 0) {
+        atomic_store(&c->is_resync_pending, true);
         atomic_fetch_add(&c->drops, 1);
         metrics_counter_inc(c->m_dropped);
         msg_free(m);
@@ -178,6 +187,7 @@ static void sink_gap(media_sink *sink, const char *reason)
 {
     rec_camera *c = (rec_camera *)sink;
     atomic_fetch_add(&c->gaps, 1);
+    atomic_store(&c->is_resync_pending, true);
     keep_keyframe(c, NULL);
 }
 
@@ -318,15 +328,10 @@ static bool track_stream(media_stream **slot, media_stream *s)
     return is_changed;
 }
 
-static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
+static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt, bool is_resync)
 {
-    uint64_t drops = atomic_load(&c->drops), gaps = atomic_load(&c->gaps);
-    if (drops != c->drops_seen || gaps != c->gaps_seen) {
-        const char *why = drops != c->drops_seen ? "packets dropped" : "source gap";
-        c->drops_seen = drops;
-        c->gaps_seen = gaps;
-        close_segment(r, c, why);
-    }
+    if (is_resync)
+        close_segment(r, c, "packets dropped or source gap");
     media_stream *s = pkt->stream;
     bool is_video = s->kind == MEDIA_KIND_VIDEO;
     if (track_stream(is_video ? &c->video : &c->audio, s))
@@ -441,7 +446,12 @@ static void *recorder_main(void *arg)
         for (int i = 0; i < n; i++) {
             struct rec_msg *m = batch[i];
             if (m->pkt) {
-                handle_packet(r, m->cam, m->pkt);
+                handle_packet(r, m->cam, m->pkt, m->is_resync);
+            } else if (!m->cam) {
+                pthread_mutex_lock(&r->sync_lock);
+                *m->is_synced = true;
+                pthread_cond_broadcast(&r->sync_cond);
+                pthread_mutex_unlock(&r->sync_lock);
             } else {
                 /* The message carries the list's reference; msg_free drops it. */
                 close_segment(r, m->cam, "camera removed");
@@ -467,6 +477,8 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
         r->opt.clock = clock_system();
     r->queue = queue_new(opt->queue_max ? opt->queue_max : 65536);
     pthread_mutex_init(&r->cameras_lock, NULL);
+    pthread_mutex_init(&r->sync_lock, NULL);
+    pthread_cond_init(&r->sync_cond, NULL);
     r->f_segments = metrics_family_add(
         opt->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
                                              .name = "horus_record_segments_total",
@@ -629,6 +641,25 @@ void rec_recorder_stop(rec_recorder *r)
         close_segment(r, c, "shutdown");
 }
 
+void rec_recorder_sync(rec_recorder *r)
+{
+    bool is_synced = false;
+    struct rec_msg *m = horus_calloc(1, sizeof(*m)); /* cam and pkt NULL: a marker */
+    m->is_synced = &is_synced;
+    /* Like a removal, the marker must not be lost: wait for room. */
+    int rc;
+    while ((rc = queue_push(r->queue, m)) == -EAGAIN)
+        usleep(1000);
+    if (rc < 0) {
+        msg_free(m); /* stopped: nothing will be handled any more */
+        return;
+    }
+    pthread_mutex_lock(&r->sync_lock);
+    while (!is_synced)
+        pthread_cond_wait(&r->sync_cond, &r->sync_lock);
+    pthread_mutex_unlock(&r->sync_lock);
+}
+
 void rec_recorder_free(rec_recorder *r)
 {
     if (!r)
@@ -642,6 +673,8 @@ void rec_recorder_free(rec_recorder *r)
         c = next;
     }
     pthread_mutex_destroy(&r->cameras_lock);
+    pthread_mutex_destroy(&r->sync_lock);
+    pthread_cond_destroy(&r->sync_cond);
     free(r->data_dir);
     free(r->volume);
     free(r);

@@ -111,6 +111,14 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
                        struct sto_recording_input *row);
 
 /*
+ * Returns once the recorder thread has handled everything queued before
+ * the call (segments cut and closed, index rows handed to storage; not
+ * the storage commit). A test hook: tests wait on it instead of sleeping.
+ * The recorder must be started. Thread: any but the recorder's.
+ */
+void rec_recorder_sync(rec_recorder *r);
+
+/*
  * Stops the thread after it recorded every queued packet, joins it, then
  * closes every open segment and queues its index row (so stop the
  * recorder before storage). Call after ingest stopped calling the sinks.

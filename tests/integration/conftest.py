@@ -8,6 +8,7 @@ pytest by hand.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,6 +28,23 @@ CAMSIM_BIN = os.environ.get("HORUS_CAMSIM_BIN",
 # The RTSP client the daemons and probes of a run use ("native" or "libav"); empty = the
 # default. `HORUS_TEST_INGEST_CLIENT=libav pytest ...` runs the suite on the fallback.
 INGEST_CLIENT = os.environ.get("HORUS_TEST_INGEST_CLIENT", "")
+
+
+# A report of AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer or
+# ThreadSanitizer in a process's output. The sanitizer builds (scripts/test runs
+# the integration tests against asan and a threaded smoke test against tsan)
+# fail any test whose daemon or simulator printed one.
+SANITIZER_REPORT = re.compile(r"^.*(?:ERROR|WARNING): \w*Sanitizer.*$|^.*runtime error:.*$", re.M)
+
+
+def sanitizer_reports(procs):
+    """The first sanitizer report line of each process that printed one."""
+    out = []
+    for p in procs:
+        m = SANITIZER_REPORT.search(p.proc.output())
+        if m:
+            out.append(f"{p.proc.log_path}: {m.group(0).strip()}")
+    return out
 
 
 def free_port():
@@ -180,6 +198,9 @@ def horus_factory(tmp_path):
     yield start
     for h in started:
         h.stop()
+    reports = sanitizer_reports(started)
+    if reports:
+        pytest.fail("sanitizer report from horus:\n" + "\n".join(reports), pytrace=False)
 
 
 @pytest.fixture
@@ -201,6 +222,10 @@ def camsim_factory(tmp_path):
     yield start
     for c in started:
         c.stop()
+    reports = sanitizer_reports(started)
+    if reports:
+        pytest.fail("sanitizer report from horus-camsim:\n" + "\n".join(reports),
+                    pytrace=False)
 
 
 def require_tool(name):

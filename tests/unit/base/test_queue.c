@@ -10,8 +10,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #define ITEM(n) ((void *)(uintptr_t)(n))
 
@@ -66,21 +72,69 @@ static void test_pop_on_empty_queue_times_out(void **state)
     queue_free(q, NULL);
 }
 
+struct consumer {
+    horus_queue *q;
+    _Atomic pid_t tid; /* 0 until the thread runs */
+    int rc; /* what queue_pop returned; read after the join */
+};
+
 static void *wait_pop(void *arg)
 {
+    struct consumer *c = arg;
+    atomic_store(&c->tid, gettid());
     void *it;
-    return ITEM(queue_pop(arg, &it, -1) == HORUS_ESTOPPED);
+    c->rc = queue_pop(c->q, &it, -1);
+    return NULL;
+}
+
+/* True when thread tid sits in a futex wait (a condition variable), as /proc shows it. */
+static bool is_in_futex_wait(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "r");
+    long nr = -1;
+    if (f) {
+        if (fscanf(f, "%ld", &nr) != 1) /* "running" */
+            nr = -1;
+        fclose(f);
+    }
+    return nr == SYS_futex;
+}
+
+/*
+ * Waits (yielding, at most 10 s) until the consumer is blocked in
+ * queue_pop: seen in a futex wait several times in a row, so a brief
+ * lock wait on its way in does not count.
+ */
+static void wait_until_blocked(struct consumer *c)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int seen = 0;
+    while (seen < 20) {
+        pid_t tid = atomic_load(&c->tid);
+        seen = tid && is_in_futex_wait(tid) ? seen + 1 : 0;
+        sched_yield();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        assert_true(now.tv_sec - t0.tv_sec < 10);
+    }
 }
 
 static void test_close_wakes_a_blocked_consumer_and_refuses_pushes(void **state)
 {
     horus_queue *q = queue_new(1);
+    struct consumer c = {.q = q};
     pthread_t t;
-    pthread_create(&t, NULL, wait_pop, q);
+    assert_int_equal(pthread_create(&t, NULL, wait_pop, &c), 0);
+    wait_until_blocked(&c); /* else close could come first and wake nobody */
     queue_close(q);
-    void *ok;
-    pthread_join(t, &ok);
-    assert_ptr_equal(ok, ITEM(1));
+    /* Bounded, so a close that wakes nobody fails the test instead of hanging it. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    assert_int_equal(pthread_timedjoin_np(t, NULL, &deadline), 0);
+    assert_int_equal(c.rc, HORUS_ESTOPPED);
     assert_int_equal(queue_push(q, ITEM(1)), HORUS_ESTOPPED);
     queue_free(q, NULL);
 }

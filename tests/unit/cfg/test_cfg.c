@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- a small Horus-like schema ---- */
@@ -936,7 +937,10 @@ static void test_holder_swap_frees_the_old_snapshot_after_its_last_reader(void *
 struct reader_args {
     cfg_holder *holder;
     atomic_bool *is_done;
-    size_t reads;
+    /* Written by the reader only; the test reads them after the join (or the atomics live). */
+    atomic_size_t reads;
+    atomic_size_t saw_warn, saw_trace; /* reads of each of the two snapshots */
+    size_t bad; /* reads of anything else */
 };
 
 static void *reader_main(void *arg)
@@ -945,12 +949,25 @@ static void *reader_main(void *arg)
     while (!atomic_load(a->is_done)) {
         cfg_snapshot *s = cfg_holder_get(a->holder);
         const struct t_conf *c = cfg_snapshot_data(s);
-        if (c->log.level != 1 && c->log.level != 4)
-            abort();
+        /* No cmocka assert here: they longjmp, which only works on the test's thread. */
+        if (c->log.level == 1)
+            atomic_fetch_add(&a->saw_warn, 1);
+        else if (c->log.level == 4)
+            atomic_fetch_add(&a->saw_trace, 1);
+        else
+            a->bad++;
         cfg_snapshot_unref(s);
-        a->reads++;
+        atomic_fetch_add(&a->reads, 1);
     }
     return NULL;
+}
+
+static bool readers_saw_both(struct reader_args *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!atomic_load(&args[i].saw_warn) || !atomic_load(&args[i].saw_trace))
+            return false;
+    return true;
 }
 
 static void test_holder_readers_and_swaps_race_safely(void **state)
@@ -959,11 +976,19 @@ static void test_holder_readers_and_swaps_race_safely(void **state)
     load_ok("log: {level: warn}\n", &first);
     cfg_holder *h = cfg_holder_new(first);
     atomic_bool is_done = false;
-    struct reader_args args[2] = {{h, &is_done, 0}, {h, &is_done, 0}};
+    struct reader_args args[2] = {{.holder = h, .is_done = &is_done},
+                                  {.holder = h, .is_done = &is_done}};
     pthread_t threads[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&threads[i], NULL, reader_main, &args[i]), 0);
-    for (int i = 0; i < 200; i++) {
+    /*
+     * Swap while the readers run until each has read both snapshots (so
+     * they truly raced with the swaps), at least 200 times, at most 10 s.
+     */
+    time_t t0 = time(NULL);
+    for (int i = 0; i < 200 || !readers_saw_both(args, 2); i++) {
+        if (time(NULL) - t0 > 10)
+            break;
         cfg_snapshot *next;
         load_ok(i % 2 ? "log: {level: warn}\n" : "log: {level: trace}\n", &next);
         cfg_holder_swap(h, next);
@@ -971,7 +996,14 @@ static void test_holder_readers_and_swaps_race_safely(void **state)
     atomic_store(&is_done, true);
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_join(threads[i], NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_true(atomic_load(&args[i].reads) > 0);
+        assert_true(atomic_load(&args[i].saw_warn) > 0);
+        assert_true(atomic_load(&args[i].saw_trace) > 0);
+        assert_int_equal(args[i].bad, 0);
+    }
     cfg_holder_free(h);
+    assert_int_equal(cfg_snapshot_live_count(), 0);
 }
 
 static void test_empty_holder_returns_null(void **state)

@@ -31,7 +31,7 @@ struct gen_clip {
     size_t n;
 };
 
-static void gen_clip_release(struct gen_clip *c)
+static inline void gen_clip_release(struct gen_clip *c)
 {
     for (size_t i = 0; i < c->n; i++)
         media_packet_unref(c->pkts[i]);
@@ -43,7 +43,7 @@ static void gen_clip_release(struct gen_clip *c)
 /* Splits Annex B into NAL units: calls fn(nal, len) for each. */
 typedef void (*gen_nal_cb)(void *ctx, const uint8_t *nal, size_t len);
 
-static void gen_annexb_split(const uint8_t *p, size_t n, gen_nal_cb fn, void *ctx)
+static inline void gen_annexb_split(const uint8_t *p, size_t n, gen_nal_cb fn, void *ctx)
 {
     size_t i = 0, start = SIZE_MAX;
     while (i + 3 <= n) {
@@ -72,12 +72,12 @@ struct gen_nals {
     size_t out_len;
 };
 
-static int gen_nal_type(const struct gen_nals *g, const uint8_t *nal)
+static inline int gen_nal_type(const struct gen_nals *g, const uint8_t *nal)
 {
     return g->hevc ? (nal[0] >> 1) & 0x3f : nal[0] & 0x1f;
 }
 
-static void gen_collect_ps(void *ctx, const uint8_t *nal, size_t len)
+static inline void gen_collect_ps(void *ctx, const uint8_t *nal, size_t len)
 {
     struct gen_nals *g = ctx;
     int t = gen_nal_type(g, nal), slot = -1;
@@ -91,7 +91,7 @@ static void gen_collect_ps(void *ctx, const uint8_t *nal, size_t len)
     }
 }
 
-static void gen_append_nal(void *ctx, const uint8_t *nal, size_t len)
+static inline void gen_append_nal(void *ctx, const uint8_t *nal, size_t len)
 {
     struct gen_nals *g = ctx;
     int t = gen_nal_type(g, nal);
@@ -108,7 +108,7 @@ static void gen_append_nal(void *ctx, const uint8_t *nal, size_t len)
     g->out_len += 4 + len;
 }
 
-static size_t gen_avcc(const struct gen_nals *g, uint8_t *out)
+static inline size_t gen_avcc(const struct gen_nals *g, uint8_t *out)
 {
     size_t n = 0;
     const uint8_t *sps = g->ps[0];
@@ -129,7 +129,7 @@ static size_t gen_avcc(const struct gen_nals *g, uint8_t *out)
     return n + g->ps_len[1];
 }
 
-static size_t gen_hvcc(const struct gen_nals *g, uint8_t *out)
+static inline size_t gen_hvcc(const struct gen_nals *g, uint8_t *out)
 {
     /* general_profile_tier_level: 12 bytes after the SPS's first 3, unescaped. */
     uint8_t rbsp[256];
@@ -165,7 +165,7 @@ static size_t gen_hvcc(const struct gen_nals *g, uint8_t *out)
     return n;
 }
 
-static void gen_push(struct gen_clip *c, media_packet *p)
+static inline void gen_push(struct gen_clip *c, media_packet *p)
 {
     c->pkts = realloc(c->pkts, (c->n + 1) * sizeof(*c->pkts));
     c->pkts[c->n++] = p;
@@ -176,7 +176,8 @@ static void gen_push(struct gen_clip *c, media_packet *p)
  * ("libx264", "libx265"), a keyframe every 25 frames and up to bframes
  * B-frames. Returns 0 or -1 when the encoder is missing.
  */
-static int gen_video(const char *encoder, int w, int h, int frames, int bframes, struct gen_clip *c)
+static inline int gen_video(const char *encoder, int w, int h, int frames, int bframes,
+                            struct gen_clip *c)
 {
     memset(c, 0, sizeof(*c));
     const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
@@ -266,7 +267,7 @@ static int gen_video(const char *encoder, int w, int h, int frames, int bframes,
 }
 
 /* Encodes seconds of a 48 kHz stereo tone with the native AAC encoder. */
-static int gen_aac(double seconds, struct gen_clip *c)
+static inline int gen_aac(double seconds, struct gen_clip *c)
 {
     memset(c, 0, sizeof(*c));
     const AVCodec *codec = avcodec_find_encoder_by_name("aac");
@@ -328,7 +329,8 @@ static int gen_aac(double seconds, struct gen_clip *c)
  * Returns a new array of borrowed packets of a and b (b may be NULL) in
  * decode-time order, as ingest would push them.
  */
-static media_packet **gen_interleave(const struct gen_clip *a, const struct gen_clip *b, size_t *n)
+static inline media_packet **gen_interleave(const struct gen_clip *a, const struct gen_clip *b,
+                                            size_t *n)
 {
     size_t na = a->n, nb = b ? b->n : 0, i = 0, k = 0;
     media_packet **out = malloc((na + nb) * sizeof(*out));
@@ -355,7 +357,7 @@ struct gen_read {
     bool dts_monotonic;
 };
 
-static void gen_read_release(struct gen_read *r)
+static inline void gen_read_release(struct gen_read *r)
 {
     for (int i = 0; i < 4; i++) {
         free(r->dts[i]);
@@ -366,7 +368,7 @@ static void gen_read_release(struct gen_read *r)
 }
 
 /* Demuxes path with libavformat. Returns 0, or the libav error. */
-static int gen_read_file(const char *path, struct gen_read *r)
+static inline int gen_read_file(const char *path, struct gen_read *r)
 {
     memset(r, 0, sizeof(*r));
     r->dts_monotonic = true;

@@ -1,0 +1,6 @@
+# Real media from libavcodec, read back with libavformat (media_gen.h).
+if(NOT TARGET PkgConfig::HORUS_REC_TEST_LIBAV)
+    pkg_check_modules(HORUS_REC_TEST_LIBAV REQUIRED IMPORTED_TARGET
+        libavformat libavcodec libavutil)
+endif()
+target_link_libraries(${name} PRIVATE PkgConfig::HORUS_REC_TEST_LIBAV)
