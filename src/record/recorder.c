@@ -620,12 +620,29 @@ void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink)
     atomic_store(&c->part_sink, sink);
 }
 
+/* Closes c's segment, takes it off the list and drops the list's reference. */
+static void remove_camera(rec_recorder *r, rec_camera *c)
+{
+    close_segment(r, c, "camera removed");
+    unlink_camera(r, c);
+    camera_unref(c);
+}
+
 void rec_recorder_remove(rec_recorder *r, rec_camera *c)
 {
+    if (!r->is_started || r->is_stopped) {
+        /* No recorder thread to hand it to (never started, or stopped): do it here. */
+        remove_camera(r, c);
+        return;
+    }
     struct rec_msg *m = horus_calloc(1, sizeof(*m));
     m->cam = c; /* takes over the caller's (the list's) reference */
     /* A removal must not be lost: wait for room behind the camera's packets. */
-    (void)queue_push_wait(r->queue, m);
+    if (queue_push_wait(r->queue, m) < 0) {
+        /* Closed under us: the list keeps its reference, rec_recorder_free drops it. */
+        m->cam = NULL;
+        msg_free(m);
+    }
 }
 
 void rec_recorder_stop(rec_recorder *r)
@@ -647,9 +664,7 @@ void rec_recorder_sync(rec_recorder *r)
     struct rec_msg *m = horus_calloc(1, sizeof(*m)); /* cam and pkt NULL: a marker */
     m->is_synced = &is_synced;
     /* Like a removal, the marker must not be lost: wait for room. */
-    int rc;
-    while ((rc = queue_push(r->queue, m)) == -EAGAIN)
-        usleep(1000);
+    int rc = queue_push_wait(r->queue, m);
     if (rc < 0) {
         msg_free(m); /* stopped: nothing will be handled any more */
         return;

@@ -594,6 +594,27 @@ static void test_index_rows_are_contiguous_across_rotation(void **state)
     }
 }
 
+/*
+ * The supervisor may remove a camera from a recorder whose thread is not
+ * running (a start that failed later, or a stop in progress). The removal
+ * is then done on the caller's thread, once: it used to be queued for a
+ * thread that never took it, and the camera was released twice at free.
+ */
+static void test_cameras_removed_before_start_or_after_stop_are_released_once(void **state)
+{
+    struct fixture *f = *state;
+    rec_camera *a = rec_recorder_add(f->r, "a", "main", 2);
+    rec_camera *b = rec_recorder_add(f->r, "b", "main", 2);
+    media_packet *kf;
+    rec_recorder_remove(f->r, a);
+    assert_int_equal(rec_recorder_latest_keyframe(f->r, "a", "main", &kf), -ENOENT);
+    assert_int_equal(rec_recorder_latest_keyframe(f->r, "b", "main", &kf), -EAGAIN);
+    start(f);
+    rec_recorder_stop(f->r);
+    rec_recorder_remove(f->r, b);
+    assert_int_equal(rec_recorder_latest_keyframe(f->r, "b", "main", &kf), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +632,8 @@ int main(void)
             test_audio_that_starts_after_the_video_joins_the_next_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_audio_only_stream_is_recorded_after_three_seconds_without_video, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cameras_removed_before_start_or_after_stop_are_released_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_rows_are_contiguous_across_rotation, setup,
                                         teardown),
     };
