@@ -1,5 +1,5 @@
 /*
- * DESIGN: schema table for the `server:` section (CONVENTIONS.md §7).
+ * DESIGN: schema table for the `server:` section (docs/conventions.md §7).
  */
 #include "api.h"
 

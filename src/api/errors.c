@@ -1,7 +1,7 @@
 /*
  * DESIGN: the only place that maps internal error codes to HTTP statuses
  * and the stable machine-readable codes of the error envelope
- * {"error": {"code": ..., "message": ...}} (CONVENTIONS.md §4).
+ * {"error": {"code": ..., "message": ...}} (docs/conventions.md §4).
  */
 #include "api.h"
 

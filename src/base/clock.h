@@ -1,6 +1,6 @@
 /*
  * Injectable clock. Production code reads time through a horus_clock so unit
- * tests can drive it by hand and never sleep (CONVENTIONS.md §10).
+ * tests can drive it by hand and never sleep (docs/conventions.md §10).
  */
 #ifndef HORUS_CLOCK_H
 #define HORUS_CLOCK_H

@@ -1,6 +1,6 @@
 /*
  * DESIGN: parsing of user-supplied times: RFC 3339 or Unix milliseconds,
- * the two forms DESIGN.md §4 promises for query parameters and JSON
+ * the two forms docs/contract.md §4 promises for query parameters and JSON
  * bodies. Pure arithmetic (no timegm, no locale, no TZ), so it is
  * thread-safe and behaves the same everywhere.
  */

@@ -1,5 +1,5 @@
 /*
- * Error codes shared by every module (CONVENTIONS.md §4).
+ * Error codes shared by every module (docs/conventions.md §4).
  *
  * A call that can fail returns int: 0 on success, a negative code on failure.
  * System failures are -errno; project codes sit below -1000 so the two never

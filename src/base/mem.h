@@ -1,7 +1,7 @@
 /*
  * Allocation wrappers. Out of memory is not recoverable in a recorder that
  * must keep its promises, so these log once and abort in one place; callers
- * never check for NULL (CONVENTIONS.md §4).
+ * never check for NULL (docs/conventions.md §4).
  */
 #ifndef HORUS_MEM_H
 #define HORUS_MEM_H

@@ -1,7 +1,7 @@
 /*
  * Bounded multi-producer multi-consumer queue of opaque pointers.
  *
- * Threads talk through these (CONVENTIONS.md §6). A full queue never blocks
+ * Threads talk through these (docs/conventions.md §6). A full queue never blocks
  * a media producer: it either refuses the item (-EAGAIN) or, with
  * queue_push_drop_oldest, evicts the oldest item and hands it back so the
  * caller can free and count it. Only queue_push_wait blocks, for control

@@ -1,7 +1,7 @@
 /*
  * Configuration engine: YAML text -> validated, immutable, refcounted
  * snapshot of plain C structs, driven by schema tables that each module owns
- * (CONVENTIONS.md §7).
+ * (docs/conventions.md §7).
  *
  * Loading runs two passes. A plain libyaml pass builds a node tree with
  * positions, so syntax errors cite file:line:column. The schema pass walks

@@ -1,4 +1,4 @@
-/* The `log:` section of horus.yaml, owned by base/log (CONVENTIONS.md §7). */
+/* The `log:` section of horus.yaml, owned by base/log (docs/conventions.md §7). */
 #ifndef HORUS_LOG_CONFIG_H
 #define HORUS_LOG_CONFIG_H
 

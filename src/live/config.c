@@ -1,5 +1,5 @@
 /*
- * DESIGN: the `live:` section's schema table (CONVENTIONS.md §7: each
+ * DESIGN: the `live:` section's schema table (docs/conventions.md §7: each
  * module owns its table). part_duration_ms is handed to the recorder,
  * whose parts are the LL-HLS parts; the rest shapes the hub.
  */

@@ -1,7 +1,7 @@
 /*
  * Media crossing module boundaries: refcounted packets and stream
  * descriptions pushed from ingest into sinks (recorder, live, analytics).
- * Nothing here decodes (CONVENTIONS.md §2: media crosses as media_packets
+ * Nothing here decodes (docs/conventions.md §2: media crosses as media_packets
  * pushed into media_sinks).
  *
  * Bitstream format, fixed for every producer and consumer:

@@ -1,5 +1,5 @@
 /*
- * DESIGN: schema table for the `exports:` section (CONVENTIONS.md §7).
+ * DESIGN: schema table for the `exports:` section (docs/conventions.md §7).
  */
 #include "playback.h"
 

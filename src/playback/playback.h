@@ -7,7 +7,7 @@
  *
  * The module reads index rows through storage and segment files from
  * <data>/recordings; it never includes ingest or record (media crosses as
- * media_packets, CONVENTIONS.md §2). Timeline and playlists own no thread
+ * media_packets, docs/conventions.md §2). Timeline and playlists own no thread
  * and no state (Thread: any); exports run on pb-export-N workers.
  *
  * Lifecycle (every module's rule): pb_exporter_new allocates and starts no

@@ -1,6 +1,6 @@
 /*
  * DESIGN: schema tables for the `storage:` and `database:` sections
- * (CONVENTIONS.md §7: each module owns its tables).
+ * (docs/conventions.md §7: each module owns its tables).
  */
 #include "storage.h"
 

@@ -1,5 +1,5 @@
 /*
- * DESIGN: the horus-camsim command line (DESIGN.md §4). Every option is
+ * DESIGN: the horus-camsim command line (docs/contract.md §4). Every option is
  * checked here, before anything starts: a bad flag or value prints what is
  * wrong plus the usage and makes main() exit 2. Options that describe an
  * encoding are rejected with --source rather than silently ignored.

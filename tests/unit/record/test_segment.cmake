@@ -1,5 +1,5 @@
 # Real media from libavcodec, read back with libavformat, and pwritev wrapped
-# to inject ENOSPC and short writes (CONVENTIONS.md §10).
+# to inject ENOSPC and short writes (docs/conventions.md §10).
 if(NOT TARGET PkgConfig::HORUS_REC_TEST_LIBAV)
     pkg_check_modules(HORUS_REC_TEST_LIBAV REQUIRED IMPORTED_TARGET
         libavformat libavcodec libavutil)
