@@ -543,8 +543,9 @@ static void http_stop(struct app *a)
 
 /*
  * Start in this order, stop in reverse (ARCHITECTURE.md "Start and stop").
- * A module's start sets a->why when it fails; stop runs only for modules
- * whose start returned 0, and a NULL stop has nothing to undo.
+ * A module's start sets a->why when it fails; its stop then undoes the
+ * part that was made, so every stop must accept a half-started module. A
+ * NULL stop has nothing to undo.
  */
 static const struct module {
     const char *name;
@@ -571,7 +572,12 @@ static void modules_stop(struct app *a, size_t n)
             modules[n].stop(a);
 }
 
-/* Starts every module; on a failure stops the ones started. Returns 0 or the failure's code. */
+/*
+ * Starts every module. On a failure the failed module's own stop undoes
+ * what its start made before failing (every stop accepts a half-started
+ * module), then the ones started before it stop in reverse. Returns 0 or
+ * the failure's code.
+ */
 static int modules_start(struct app *a, size_t *started)
 {
     *started = 0;
@@ -580,6 +586,8 @@ static int modules_start(struct app *a, size_t *started)
         int rc = modules[i].start(a);
         if (rc < 0) {
             log_error("start %s: %s", modules[i].name, a->why[0] ? a->why : horus_strerror(rc));
+            if (modules[i].stop)
+                modules[i].stop(a);
             modules_stop(a, *started);
             *started = 0;
             return rc;
