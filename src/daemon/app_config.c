@@ -41,7 +41,11 @@ static int validate_rtsp_url(const void *value, char *err, size_t size)
     return 0;
 }
 
-/* TODO(#3): move the camera tables into src/ingest/config.c when ingest lands. */
+/*
+ * The `cameras:` tables stay with the root schema: a YAML camera is not
+ * ingest's setting but a row the daemon provisions into the database at
+ * start and on reload (docs/contract.md §4), which the supervisor then runs.
+ */
 #define CAM_REC_OFF(f)                                                                             \
     (offsetof(struct app_camera_config, record.f) - offsetof(struct app_camera_config, record))
 

@@ -4,8 +4,9 @@
  * loss can drop at most the last transactions but never corrupts the file
  * (SQLite's documented WAL guarantee). Readers set query_only so a bug in a
  * handler can never write behind the writer thread's back. Statements are
- * prepared per call; the hot write path will add a statement cache when
- * recording lands (TODO(#3)).
+ * prepared per call: index rows come a few per camera per minute, in
+ * batches, so preparing is not where recording spends its time
+ * (bench/record); a statement cache is for the bulk paths still to come.
  *
  * The SQLite side of the dialect (storage_backend.h) lives here: "$N"
  * bound by name so N means params[N-1], BEGIN IMMEDIATE so a write batch
