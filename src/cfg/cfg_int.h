@@ -1,6 +1,6 @@
 /*
  * Private to the configuration engine (cfg.c, cfg_yaml.c, cfg_value.c,
- * cfg_json.c). Never included from outside src/core.
+ * cfg_json.c). Never included from outside src/cfg.
  */
 #ifndef HORUS_CFG_INT_H
 #define HORUS_CFG_INT_H
