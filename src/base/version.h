@@ -1,4 +1,4 @@
-/* Build identity, compiled into core once so every module reports the same. */
+/* Build identity, compiled into base once so every module reports the same. */
 #ifndef HORUS_VERSION_H
 #define HORUS_VERSION_H
 

@@ -2,7 +2,7 @@
  * Private to src/http/http*.c: the hooks between the server (http.c),
  * deferred replies (http_defer.c), file serving (http_file.c) and CORS
  * (http_cors.c), without exposing libmicrohttpd in http.h. Nothing
- * outside core includes this.
+ * outside src/http includes this (the build cannot see it from there).
  */
 #ifndef HORUS_HTTP_INT_H
 #define HORUS_HTTP_INT_H
