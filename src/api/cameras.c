@@ -3,6 +3,7 @@
  * replace (PUT), update (PATCH) and delete. Validation errors name the
  * field ("record.retention_days: must be 1..3650"). Cameras provisioned
  * from horus.yaml are read-only here (409): the file is their source.
+ * URLs must pass the RTSP client's own check (ing_url_check).
  *
  * Credentials: URLs are stored as given and always returned masked
  * ("rtsp://user:***@host/"). A client that sends back the masked URL it
@@ -14,6 +15,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "ingest.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -76,11 +78,6 @@ static bool is_valid_id(const char *id)
             return false;
     }
     return true;
-}
-
-static bool is_rtsp_url(const char *url)
-{
-    return strncmp(url, "rtsp://", 7) == 0 || strncmp(url, "rtsps://", 8) == 0;
 }
 
 /* Replaces *dst (owned) with a copy of src. */
@@ -186,17 +183,17 @@ static int apply_body(http_request *req, json_t *body, struct sto_camera *c, con
             set_str(&c->name, json_string_value(v));
         } else if (strcmp(key, "url") == 0 || strcmp(key, "sub_url") == 0) {
             bool is_sub = key[0] == 's';
-            if (!json_is_string(v) || json_string_length(v) > 1000) {
+            if (!json_is_string(v)) { /* ing_url_check bounds the length */
                 reply_validation(req, key, "must be a string");
                 return -EINVAL;
             }
-            const char *url = json_string_value(v);
-            if ((!is_sub || url[0]) && !is_rtsp_url(url)) {
-                reply_validation(req, key, "must start with rtsp:// or rtsps://");
+            const char *url = unmask_url(json_string_value(v), is_sub ? cur_sub_url : cur_url);
+            char why[128];
+            if ((!is_sub || url[0]) && ing_url_check(url, why, sizeof(why)) < 0) {
+                reply_validation(req, key, why);
                 return -EINVAL;
             }
-            set_str(is_sub ? &c->sub_url : &c->url,
-                    unmask_url(url, is_sub ? cur_sub_url : cur_url));
+            set_str(is_sub ? &c->sub_url : &c->url, url);
         } else if (strcmp(key, "enabled") == 0) {
             if (!json_is_boolean(v)) {
                 reply_validation(req, "enabled", "must be true or false");
