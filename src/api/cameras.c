@@ -3,7 +3,8 @@
  * replace (PUT), update (PATCH) and delete. Validation errors name the
  * field ("record.retention_days: must be 1..3650"). Cameras provisioned
  * from horus.yaml are read-only here (409): the file is their source.
- * URLs must pass the RTSP client's own check (ing_url_check).
+ * URLs must pass the RTSP client's own check (ing_url_check). A database
+ * locked past its busy timeout is 503 with Retry-After, not 409.
  *
  * Credentials: URLs are stored as given and always returned masked
  * ("rtsp://user:***@host/"). A client that sends back the masked URL it
@@ -60,6 +61,16 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
                      (json_int_t)c->retention_days, "max_bytes", (json_int_t)c->max_bytes,
                      "provisioned", c->provisioned, "created_at", created, "updated_at", updated,
                      "status", status_json(ctx, c));
+}
+
+/*
+ * Replies a storage failure: a database locked past its busy timeout is
+ * 503 (errors.c) and worth a retry soon, so it says when.
+ */
+static void hint_retry(http_request *req, int rc)
+{
+    if (rc == HORUS_EDBBUSY)
+        http_reply_header(req, "Retry-After", "1");
 }
 
 static int reply_validation(http_request *req, const char *field, const char *reason)
@@ -307,8 +318,10 @@ static int cameras_create(http_request *req, void *arg)
         rc = sto_camera_insert(ctx->db, &in);
         if (rc == -EEXIST)
             http_reply_error(req, rc, "camera '%s' already exists", c.id);
-        else if (rc < 0)
+        else if (rc < 0) {
+            hint_retry(req, rc);
             http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
+        }
     }
     if (rc == 0) {
         struct sto_camera stored;
@@ -320,6 +333,7 @@ static int cameras_create(http_request *req, void *arg)
             http_reply_json(req, 201, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
+            hint_retry(req, rc);
             http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
         }
     }
@@ -368,6 +382,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
             http_reply_json(req, 200, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
+            hint_retry(req, rc);
             http_reply_error(req, rc, "update camera '%s': %s", id, horus_strerror(rc));
         }
     }
@@ -400,8 +415,10 @@ static int cameras_delete(http_request *req, void *arg)
         return http_reply_error(req, -EBUSY,
                                 "camera '%s' is provisioned from horus.yaml; remove it there", id);
     rc = sto_camera_delete(ctx->db, id);
-    if (rc < 0)
+    if (rc < 0) {
+        hint_retry(req, rc);
         return http_reply_error(req, rc, "delete camera '%s': %s", id, horus_strerror(rc));
+    }
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

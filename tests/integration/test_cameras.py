@@ -209,3 +209,27 @@ def test_cameras_from_yaml_are_provisioned_read_only_and_follow_reloads(horus_fa
         time.sleep(0.1)
     assert h.get_json("/health")[1]["cameras"]["total"] == 3
 
+
+def test_a_locked_database_is_503_with_retry_after_not_409(horus_factory):
+    """Another process holding the SQLite write lock makes writes wait the busy
+    timeout and then fail with 503 + Retry-After (try again), never 409 (which
+    says the request itself is wrong); a real duplicate id stays 409."""
+    h = horus_factory("database:\n  busy_timeout: 300ms\n")
+    body = {"id": "locked", "url": "rtsp://192.0.2.10/s1"}
+    db = sqlite3.connect(h.data / "horus.db", timeout=5, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        status, headers, data = h.request("POST", "/api/v1/cameras", body, timeout=15)
+        assert status == 503, (status, data)
+        assert headers.get("Retry-After") == "1", headers
+        err = json.loads(data)["error"]
+        assert err["code"] == "unavailable", err
+        assert "database busy" in err["message"], err
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    status, _, data = h.request("POST", "/api/v1/cameras", body)
+    assert status == 201, data
+    status, _, data = h.request("POST", "/api/v1/cameras", body)
+    assert status == 409, data
+    assert json.loads(data)["error"]["code"] == "conflict"
