@@ -3,6 +3,8 @@
  * replace (PUT), update (PATCH) and delete. Validation errors name the
  * field ("record.retention_days: must be 1..3650"). Cameras provisioned
  * from horus.yaml are read-only here (409): the file is their source.
+ * URLs must pass the RTSP client's own check (ing_url_check). A database
+ * locked past its busy timeout is 503 with Retry-After, not 409.
  *
  * Credentials: URLs are stored as given and always returned masked
  * ("rtsp://user:***@host/"). A client that sends back the masked URL it
@@ -14,6 +16,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "ingest.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -60,6 +63,16 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
                      "status", status_json(ctx, c));
 }
 
+/*
+ * Replies a storage failure: a database locked past its busy timeout is
+ * 503 (errors.c) and worth a retry soon, so it says when.
+ */
+static void hint_retry(http_request *req, int rc)
+{
+    if (rc == HORUS_EDBBUSY)
+        http_reply_header(req, "Retry-After", "1");
+}
+
 static int reply_validation(http_request *req, const char *field, const char *reason)
 {
     return http_reply_error(req, -EINVAL, "%s: %s", field, reason);
@@ -76,11 +89,6 @@ static bool is_valid_id(const char *id)
             return false;
     }
     return true;
-}
-
-static bool is_rtsp_url(const char *url)
-{
-    return strncmp(url, "rtsp://", 7) == 0 || strncmp(url, "rtsps://", 8) == 0;
 }
 
 /* Replaces *dst (owned) with a copy of src. */
@@ -186,17 +194,17 @@ static int apply_body(http_request *req, json_t *body, struct sto_camera *c, con
             set_str(&c->name, json_string_value(v));
         } else if (strcmp(key, "url") == 0 || strcmp(key, "sub_url") == 0) {
             bool is_sub = key[0] == 's';
-            if (!json_is_string(v) || json_string_length(v) > 1000) {
+            if (!json_is_string(v)) { /* ing_url_check bounds the length */
                 reply_validation(req, key, "must be a string");
                 return -EINVAL;
             }
-            const char *url = json_string_value(v);
-            if ((!is_sub || url[0]) && !is_rtsp_url(url)) {
-                reply_validation(req, key, "must start with rtsp:// or rtsps://");
+            const char *url = unmask_url(json_string_value(v), is_sub ? cur_sub_url : cur_url);
+            char why[128];
+            if ((!is_sub || url[0]) && ing_url_check(url, why, sizeof(why)) < 0) {
+                reply_validation(req, key, why);
                 return -EINVAL;
             }
-            set_str(is_sub ? &c->sub_url : &c->url,
-                    unmask_url(url, is_sub ? cur_sub_url : cur_url));
+            set_str(is_sub ? &c->sub_url : &c->url, url);
         } else if (strcmp(key, "enabled") == 0) {
             if (!json_is_boolean(v)) {
                 reply_validation(req, "enabled", "must be true or false");
@@ -310,8 +318,10 @@ static int cameras_create(http_request *req, void *arg)
         rc = sto_camera_insert(ctx->db, &in);
         if (rc == -EEXIST)
             http_reply_error(req, rc, "camera '%s' already exists", c.id);
-        else if (rc < 0)
+        else if (rc < 0) {
+            hint_retry(req, rc);
             http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
+        }
     }
     if (rc == 0) {
         struct sto_camera stored;
@@ -323,6 +333,7 @@ static int cameras_create(http_request *req, void *arg)
             http_reply_json(req, 201, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
+            hint_retry(req, rc);
             http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
         }
     }
@@ -371,6 +382,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
             http_reply_json(req, 200, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
+            hint_retry(req, rc);
             http_reply_error(req, rc, "update camera '%s': %s", id, horus_strerror(rc));
         }
     }
@@ -403,8 +415,10 @@ static int cameras_delete(http_request *req, void *arg)
         return http_reply_error(req, -EBUSY,
                                 "camera '%s' is provisioned from horus.yaml; remove it there", id);
     rc = sto_camera_delete(ctx->db, id);
-    if (rc < 0)
+    if (rc < 0) {
+        hint_retry(req, rc);
         return http_reply_error(req, rc, "delete camera '%s': %s", id, horus_strerror(rc));
+    }
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

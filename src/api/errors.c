@@ -38,6 +38,7 @@ struct http_error_map api_error_map(int rc)
     case -ENOSPC:
         return (struct http_error_map){507, "insufficient_storage"};
     case HORUS_EUNAVAIL:
+    case HORUS_EDBBUSY:
     case HORUS_ESTOPPED:
     case -EAGAIN:
         return (struct http_error_map){503, "unavailable"};

@@ -21,6 +21,7 @@ static const struct {
     {HORUS_ESTOPPED, "HORUS_ESTOPPED", "shutting down"},
     {HORUS_EAUTH, "HORUS_EAUTH", "authentication failed"},
     {HORUS_EUNAVAIL, "HORUS_EUNAVAIL", "dependency unavailable"},
+    {HORUS_EDBBUSY, "HORUS_EDBBUSY", "database busy"},
 };
 
 const char *horus_strerror(int rc)

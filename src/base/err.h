@@ -18,6 +18,7 @@ enum {
     HORUS_ESTOPPED = -1007, /* the object is shutting down */
     HORUS_EAUTH = -1008, /* missing or wrong credentials */
     HORUS_EUNAVAIL = -1009, /* dependency not ready (database, disk) */
+    HORUS_EDBBUSY = -1010, /* database locked by another writer past the busy timeout */
 };
 
 /*

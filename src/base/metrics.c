@@ -252,6 +252,35 @@ static void atomic_add_double(_Atomic uint64_t *bits, double v)
         ;
 }
 
+size_t metrics_registry_remove_label(metrics_registry *r, const char *label, const char *value)
+{
+    size_t removed = 0;
+    pthread_mutex_lock(&r->lock);
+    for (metrics_family *f = r->families; f; f = f->next) {
+        unsigned at = 0;
+        while (at < f->nlabels && strcmp(f->label_names[at], label) != 0)
+            at++;
+        if (at == f->nlabels)
+            continue;
+        pthread_mutex_lock(&f->lock);
+        metrics_series **link = &f->series;
+        while (*link) {
+            metrics_series *s = *link;
+            if (strcmp(s->values[at], value) != 0) {
+                link = &s->next;
+                continue;
+            }
+            *link = s->next;
+            s->next = f->retired;
+            f->retired = s;
+            removed++;
+        }
+        pthread_mutex_unlock(&f->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return removed;
+}
+
 void metrics_counter_add(metrics_series *s, double v)
 {
     if (v > 0)

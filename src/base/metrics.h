@@ -67,6 +67,16 @@ metrics_series *metrics_series_get(metrics_family *f, ...);
 /* Removes the series with these label values, if present (camera deleted). */
 void metrics_series_remove(metrics_family *f, ...);
 
+/*
+ * Removes, in every family of r that has the label `label`, each series
+ * whose value for it is `value` (every series of a deleted camera:
+ * label "camera"). Like metrics_series_remove, pointers callers cached
+ * stay valid but are no longer rendered; a later metrics_series_get with
+ * the same values makes a new series at zero. Returns how many were
+ * removed.
+ */
+size_t metrics_registry_remove_label(metrics_registry *r, const char *label, const char *value);
+
 void metrics_counter_add(metrics_series *s, double v);
 void metrics_counter_inc(metrics_series *s);
 void metrics_gauge_set(metrics_series *s, double v);

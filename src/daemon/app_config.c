@@ -5,6 +5,7 @@
 #include "app.h"
 
 #include "err.h"
+#include "ingest.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -29,16 +30,13 @@ static int validate_camera_id(const void *value, char *err, size_t size)
     return 0;
 }
 
+/* The RTSP client's own check (ingest.h), so a URL it cannot use fails at load. */
 static int validate_rtsp_url(const void *value, char *err, size_t size)
 {
     const char *url = *(char *const *)value;
     if (!url || !url[0])
         return 0; /* optional fields; required ones are enforced by is_required */
-    if (strncmp(url, "rtsp://", 7) != 0 && strncmp(url, "rtsps://", 8) != 0) {
-        snprintf(err, size, "must start with rtsp:// or rtsps://");
-        return -EINVAL;
-    }
-    return 0;
+    return ing_url_check(url, err, size);
 }
 
 /*

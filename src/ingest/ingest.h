@@ -34,6 +34,7 @@
 #include "metrics.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ing_stream ing_stream;
@@ -49,6 +50,20 @@ enum ing_client {
     ING_CLIENT_NATIVE, /* ours: rtsp:// over TCP on the ing-rtsp-N loop threads */
     ING_CLIENT_LIBAV, /* libavformat on a thread of its own */
 };
+
+/* The longest camera URL ing_url_check accepts, in bytes. */
+#define ING_URL_MAX 1000
+
+/*
+ * Checks that url is one the RTSP client can use: rtsp:// or rtsps://
+ * (lower case), optional user[:password]@ (percent-escapes allowed), a
+ * host, a port 1..65535 when given, no spaces or control characters, at
+ * most ING_URL_MAX bytes. Returns 0, or -EINVAL with a reason that reads
+ * after the field's name ("has no host") written into why (size bytes,
+ * may be NULL); the reason never quotes the URL, which may hold a
+ * password. Thread: any.
+ */
+int ing_url_check(const char *url, char *why, size_t size);
 
 /* "native", "libav". Static. */
 const char *ing_client_name(enum ing_client client);

@@ -308,9 +308,10 @@ void live_stream_publish(struct live_stream *s, uint64_t gen, media_part *mp)
         s->max_part_s = part_s;
     evict(s, now);
     bool has_waiters = s->waiters != NULL;
+    metrics_series *m_delay = s->m_delay; /* attach replaces it under s->lock */
     pthread_mutex_unlock(&s->lock);
-    if (mp->arrival_ns > 0 && s->m_delay)
-        metrics_histogram_observe(s->m_delay, (double)(now - mp->arrival_ns) / 1e9);
+    if (mp->arrival_ns > 0 && m_delay)
+        metrics_histogram_observe(m_delay, (double)(now - mp->arrival_ns) / 1e9);
     if (has_waiters)
         mark_dirty(s);
 }
@@ -473,12 +474,13 @@ media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *st
         c = horus_calloc(1, sizeof(*c));
         snprintf(c->id, sizeof(c->id), "%s", camera);
         pthread_mutex_init(&c->viewers_lock, NULL);
-        if (h->f_viewers)
-            c->m_viewers = metrics_series_get(h->f_viewers, c->id);
         unsigned b = hash_id(camera);
         c->hash_next = h->buckets[b];
         h->buckets[b] = c;
     }
+    /* Again on every attach: a deleted camera's series were removed (supervisor). */
+    if (h->f_viewers)
+        c->m_viewers = metrics_series_get(h->f_viewers, c->id);
     struct live_stream *s = find_stream_locked(c, stream);
     if (!s) {
         s = horus_calloc(1, sizeof(*s));
@@ -488,8 +490,6 @@ media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *st
         if (strcmp(stream, "main") != 0)
             snprintf(s->suffix, sizeof(s->suffix), "?stream=%s", s->name);
         pthread_mutex_init(&s->lock, NULL);
-        if (h->f_delay)
-            s->m_delay = metrics_series_get(h->f_delay, c->id, s->name);
         /* main first: the multivariant playlist lists it first */
         struct live_stream **p = &c->streams;
         if (strcmp(stream, "main") != 0)
@@ -503,6 +503,8 @@ media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *st
     a->sink.ops = &sink_ops;
     a->s = s;
     pthread_mutex_lock(&s->lock);
+    if (h->f_delay) /* as m_viewers: fresh if the camera was deleted and made again */
+        s->m_delay = metrics_series_get(h->f_delay, s->cam->id, s->name);
     s->is_attached = true;
     a->gen = ++s->gen;
     a->next = s->attachments;

@@ -91,7 +91,7 @@ struct live_stream {
     struct live_stream *next; /* in cam->streams */
     char name[LIVE_NAME_MAX];
     char suffix[LIVE_NAME_MAX + 16]; /* URI query: "" for main, "?stream=<name>" otherwise */
-    metrics_series *m_delay;
+    metrics_series *m_delay; /* under lock: replaced on each attach */
     pthread_mutex_t lock;
     /* under lock: */
     bool is_attached;
@@ -123,7 +123,7 @@ struct live_camera {
     char id[LIVE_NAME_MAX];
     struct live_camera *hash_next; /* under hub->lock */
     struct live_stream *streams; /* under hub->lock; never removed */
-    metrics_series *m_viewers;
+    metrics_series *m_viewers; /* under hub->lock: replaced on each attach */
     _Atomic int64_t last_seen_ns; /* the last playlist fetch of any stream; 0 = never */
     pthread_mutex_t viewers_lock;
     struct {

@@ -39,7 +39,7 @@ static int sqlite_rc(int rc)
         return 0;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return -EBUSY;
+        return HORUS_EDBBUSY; /* not -EBUSY: that one is a 409 conflict */
     case SQLITE_FULL:
         return -ENOSPC;
     case SQLITE_NOMEM:

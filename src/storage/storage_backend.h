@@ -46,7 +46,8 @@
  * the backend, because repositories and the API map them (-EEXIST to 409):
  *   -EEXIST     a constraint failed (primary key, unique, not null, foreign
  *               key; PostgreSQL SQLSTATE class 23)
- *   -EBUSY      a lock or serialization timeout (busy_timeout_ms elapsed)
+ *   HORUS_EDBBUSY  a lock or serialization timeout (busy_timeout_ms
+ *               elapsed); the API answers 503 with Retry-After
  *   -ENOSPC     the disk or the database is full
  *   -EACCES     the database or connection is read-only
  *   -ENOENT     open: the database does not exist and may not be created

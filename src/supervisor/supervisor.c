@@ -21,7 +21,10 @@
  *
  * Stopping: every ingest to stop is asked first and joined after, so N
  * removals cost one interruption delay, not N; then the recorder closes
- * and indexes the camera's open segment.
+ * and indexes the camera's open segment. A camera deleted from the
+ * database also loses its metric series (every family labelled
+ * "camera"), so /metrics does not grow with create/delete cycles; a
+ * restart for a changed camera keeps them.
  *
  * Thread: main, except sup_camera_status_get (any: it copies from a
  * snapshot under status_lock, which is never held across other calls).
@@ -55,6 +58,7 @@ struct running {
     struct pipeline streams[STREAM_COUNT];
     bool is_enabled;
     bool is_seen; /* still wanted in this pass */
+    bool is_listed; /* in the database in this pass (false: deleted) */
 };
 
 struct status_entry {
@@ -161,6 +165,7 @@ static void start_camera(sup_supervisor *s, const struct sto_camera *c)
     run->id = horus_strdup(c->id);
     run->fingerprint = sup_camera_fingerprint(c);
     run->is_seen = true;
+    run->is_listed = true;
     run->is_enabled = c->enabled;
     run->next = s->list;
     s->list = run;
@@ -173,8 +178,11 @@ static void start_camera(sup_supervisor *s, const struct sto_camera *c)
         start_stream(s, run, c, STREAM_SUB, c->sub_url);
 }
 
-/* Stops and frees every pipeline for which pred(run) is true. */
-static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *))
+/*
+ * Stops and frees every pipeline for which pred(run) is true; with
+ * is_forgetting, the series of cameras no longer in the database go too.
+ */
+static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *), bool is_forgetting)
 {
     for (struct running *r = s->list; r; r = r->next)
         for (int i = 0; i < STREAM_COUNT && pred(r); i++)
@@ -197,6 +205,11 @@ static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *))
             }
         }
         log_info_kv(LOG_KV({"camera", r->id}), "camera stopped");
+        if (is_forgetting && !r->is_listed && s->metrics) {
+            /* Every thread that cached these series has been joined or detached above. */
+            size_t n = metrics_registry_remove_label(s->metrics, "camera", r->id);
+            log_debug_kv(LOG_KV({"camera", r->id}), "camera deleted: %zu metric series removed", n);
+        }
         free(r->id);
         free(r->fingerprint);
         free(r);
@@ -216,7 +229,7 @@ static bool is_any(const struct running *r)
 void sup_supervisor_sync(sup_supervisor *s)
 {
     for (struct running *r = s->list; r; r = r->next)
-        r->is_seen = false;
+        r->is_seen = r->is_listed = false;
     char *after = NULL;
     bool has_more = true;
     struct sto_camera *to_start = NULL;
@@ -229,7 +242,7 @@ void sup_supervisor_sync(sup_supervisor *s)
             /* Keep everything running as it is rather than stop on a read error. */
             log_warn("read cameras: %s; keeping the running set", horus_strerror(rc));
             for (struct running *r = s->list; r; r = r->next)
-                r->is_seen = true;
+                r->is_seen = r->is_listed = true;
             free(after);
             sto_camera_list_free(to_start, nstart);
             return;
@@ -241,6 +254,8 @@ void sup_supervisor_sync(sup_supervisor *s)
             for (struct running *r = s->list; r && !run; r = r->next)
                 if (strcmp(r->id, cams[i].id) == 0)
                     run = r;
+            if (run)
+                run->is_listed = true;
             char *fp = sup_camera_fingerprint(&cams[i]);
             bool is_same = run && strcmp(run->fingerprint, fp) == 0;
             free(fp);
@@ -260,7 +275,7 @@ void sup_supervisor_sync(sup_supervisor *s)
         has_more = has_more && after;
     }
     free(after);
-    stop_where(s, is_unseen);
+    stop_where(s, is_unseen, true);
     for (size_t i = 0; i < nstart; i++)
         start_camera(s, &to_start[i]);
     sto_camera_list_free(to_start, nstart);
@@ -348,14 +363,14 @@ bool sup_camera_status_get(sup_supervisor *s, const char *id, struct sup_camera_
 
 void sup_supervisor_stop(sup_supervisor *s)
 {
-    stop_where(s, is_any);
+    stop_where(s, is_any, false);
 }
 
 void sup_supervisor_free(sup_supervisor *s)
 {
     if (!s)
         return;
-    stop_where(s, is_any);
+    stop_where(s, is_any, false);
     status_free(s->status, s->nstatus);
     pthread_mutex_destroy(&s->status_lock);
     free(s);

@@ -93,6 +93,60 @@ def test_validation_errors_name_the_field(api, body, field):
     assert err["error"]["message"].startswith(field), err
 
 
+BAD_URLS = [
+    ("rtsp://", "has no host"),
+    ("rtsp:///stream", "has no host"),
+    ("rtsp://admin:pw@/stream", "has no host"),
+    ("rtsp://192.0.2.10:0/s", "port must be a number 1..65535"),
+    ("rtsp://192.0.2.10:70000/s", "port must be a number 1..65535"),
+    ("rtsp://192.0.2.10:ab/s", "port must be a number 1..65535"),
+    ("rtsp://192.0.2.10/a b", "must not contain spaces or control characters"),
+    ("rtsp://192.0.2.10/s\r\nX-Injected: 1", "must not contain spaces or control characters"),
+    ("rtsp://[2001:db8::1/s", "has an IPv6 host without its closing ']'"),
+    ("rtsp://u%zz:pw@192.0.2.10/s", "cannot be parsed"),
+    ("rtsp://192.0.2.10/" + "a" * 990, "is longer than 1000 characters"),
+]
+
+
+def camera_ids(horus):
+    db = sqlite3.connect(horus.data / "horus.db")
+    try:
+        return [r[0] for r in db.execute("SELECT id FROM cameras ORDER BY id")]
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("url,reason", BAD_URLS)
+def test_unparsable_urls_are_refused_naming_the_field(api, url, reason):
+    for field in ("url", "sub_url"):
+        body = {"id": "bad", "url": "rtsp://192.0.2.10/s1", field: url}
+        _, _, err = api("POST", "/api/v1/cameras", "/api/v1/cameras", body, 400)
+        assert err["error"]["code"] == "invalid"
+        assert err["error"]["message"].startswith(f"{field}: {reason}"), err
+        assert "pw" not in err["error"]["message"]
+    assert camera_ids(api.horus) == []
+
+
+def test_a_bad_url_in_put_or_patch_leaves_the_camera_unchanged(api):
+    api("POST", "/api/v1/cameras", "/api/v1/cameras", CAM, 201)
+    _, _, before = api("GET", "/api/v1/cameras/front_door", "/api/v1/cameras/{id}", want=200)
+    for method, body, field in [("PATCH", {"url": "rtsp://192.0.2.10:99999/"}, "url"),
+                                ("PATCH", {"sub_url": "rtsp:///x"}, "sub_url"),
+                                ("PUT", {"url": "rtsp://h/a b"}, "url")]:
+        _, _, err = api(method, "/api/v1/cameras/front_door", "/api/v1/cameras/{id}", body, 400)
+        assert err["error"]["message"].startswith(f"{field}: "), err
+    _, _, after = api("GET", "/api/v1/cameras/front_door", "/api/v1/cameras/{id}", want=200)
+    assert after == before
+    assert stored_url(api.horus, "front_door") == CAM["url"]
+
+
+def test_urls_with_host_names_ports_and_ipv6_are_accepted(api):
+    for i, url in enumerate(["rtsp://h/", "rtsp://cam-1.local:8554/live/ch1?x=1",
+                             "rtsps://cam.example/s", "rtsp://[2001:db8::1]:554/s",
+                             "rtsp://ad%40min:p@ss@192.0.2.10/s"]):
+        api("POST", "/api/v1/cameras", "/api/v1/cameras", {"id": f"ok{i}", "url": url}, 201)
+
+
 def test_duplicates_and_unknown_ids(api):
     api("POST", "/api/v1/cameras", "/api/v1/cameras", CAM, 201)
     _, _, err = api("POST", "/api/v1/cameras", "/api/v1/cameras", CAM, 409)
@@ -154,3 +208,28 @@ def test_cameras_from_yaml_are_provisioned_read_only_and_follow_reloads(horus_fa
             break
         time.sleep(0.1)
     assert h.get_json("/health")[1]["cameras"]["total"] == 3
+
+
+def test_a_locked_database_is_503_with_retry_after_not_409(horus_factory):
+    """Another process holding the SQLite write lock makes writes wait the busy
+    timeout and then fail with 503 + Retry-After (try again), never 409 (which
+    says the request itself is wrong); a real duplicate id stays 409."""
+    h = horus_factory("database:\n  busy_timeout: 300ms\n")
+    body = {"id": "locked", "url": "rtsp://192.0.2.10/s1"}
+    db = sqlite3.connect(h.data / "horus.db", timeout=5, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        status, headers, data = h.request("POST", "/api/v1/cameras", body, timeout=15)
+        assert status == 503, (status, data)
+        assert headers.get("Retry-After") == "1", headers
+        err = json.loads(data)["error"]
+        assert err["code"] == "unavailable", err
+        assert "database busy" in err["message"], err
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    status, _, data = h.request("POST", "/api/v1/cameras", body)
+    assert status == 201, data
+    status, _, data = h.request("POST", "/api/v1/cameras", body)
+    assert status == 409, data
+    assert json.loads(data)["error"]["code"] == "conflict"

@@ -87,6 +87,29 @@ def test_invalid_camera_values_are_reported_per_camera(tmp_path):
     assert "cameras[1].url: must start with rtsp://" in r.stderr
 
 
+def test_an_unparsable_camera_url_is_refused_with_its_position(tmp_path):
+    for url, reason in [("rtsp:///stream1", "has no host"),
+                        ("rtsp://192.0.2.10:70000/s", "port must be a number 1..65535"),
+                        ("rtsp://192.0.2.10/a b", "must not contain spaces")]:
+        r = check(tmp_path, GOOD.replace("rtsp://admin:${CAM_PASS}@192.0.2.10:554/stream1", url))
+        assert r.returncode == 2, r.stderr
+        assert re.search(r"horus\.yaml:12:\d+: cameras\[0\]\.url: " + re.escape(reason),
+                         r.stderr), r.stderr
+    # The password never shows in the reason.
+    r = check(tmp_path, GOOD.replace("192.0.2.10:554", "192.0.2.10:0"))
+    assert r.returncode == 2
+    assert re.search(r"horus\.yaml:12:\d+: cameras\[0\]\.url: port must be", r.stderr), r.stderr
+    assert "hunter2secret" not in r.stderr
+    r = check(tmp_path, GOOD + """\
+  - id: side
+    url: "rtsp://192.0.2.11/"
+    sub_url: "rtsp://:554/sub"
+""")
+    assert r.returncode == 2
+    assert re.search(r"horus\.yaml:\d+:\d+: cameras\[1\]\.sub_url: has no host", r.stderr), \
+        r.stderr
+
+
 def test_duplicate_camera_ids_are_refused(tmp_path):
     r = check(tmp_path, GOOD + """\
   - id: front_door

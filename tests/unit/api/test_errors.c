@@ -31,6 +31,15 @@ static void test_codes_map_to_the_documented_statuses(void **state)
     expect(HORUS_EUNAVAIL, 503, "unavailable");
 }
 
+/* A locked database is worth a retry (503), a duplicate id is not (409). */
+static void test_database_busy_is_unavailable_not_conflict(void **state)
+{
+    expect(HORUS_EDBBUSY, 503, "unavailable");
+    expect(-EEXIST, 409, "conflict");
+    assert_string_equal(horus_errname(HORUS_EDBBUSY), "HORUS_EDBBUSY");
+    assert_string_equal(horus_strerror(HORUS_EDBBUSY), "database busy");
+}
+
 static void test_unknown_codes_are_internal_errors(void **state)
 {
     expect(-EIO, 500, "internal");
@@ -42,6 +51,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codes_map_to_the_documented_statuses),
+        cmocka_unit_test(test_database_busy_is_unavailable_not_conflict),
         cmocka_unit_test(test_unknown_codes_are_internal_errors),
     };
     return cmocka_run_group_tests_name("api.errors", tests, NULL, NULL);

@@ -91,6 +91,43 @@ static void test_removed_series_disappears_but_its_pointer_stays_usable(void **s
     metrics_registry_free(r);
 }
 
+/* Every family with a "camera" label loses that camera's series; the others keep theirs. */
+static void test_removing_a_label_value_clears_it_from_every_family(void **state)
+{
+    metrics_registry *r = metrics_registry_new();
+    metrics_family *bytes =
+        metrics_family_add(r, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                                     .name = "horus_b_total",
+                                                     .help = "B",
+                                                     .labels = "camera,stream"});
+    metrics_family *state_f = metrics_family_add(
+        r, &(struct metrics_desc){
+               .type = METRICS_GAUGE, .name = "horus_s", .help = "S", .labels = "state,camera"});
+    metrics_family *routes = metrics_family_add(
+        r, &(struct metrics_desc){
+               .type = METRICS_COUNTER, .name = "horus_r_total", .help = "R", .labels = "route"});
+    metrics_series *cached = metrics_series_get(bytes, "gone", "main");
+    metrics_series_get(bytes, "gone", "sub");
+    metrics_series_get(bytes, "kept", "main");
+    metrics_series_get(bytes, "gone2", "main");
+    metrics_series_get(state_f, "open", "gone");
+    metrics_series_get(state_f, "closed", "gone");
+    metrics_series_get(state_f, "open", "kept");
+    metrics_series_get(routes, "gone");
+    assert_int_equal(metrics_registry_remove_label(r, "camera", "gone"), 4);
+    assert_int_equal(metrics_registry_remove_label(r, "camera", "gone"), 0);
+    assert_int_equal(metrics_registry_remove_label(r, "nolabel", "kept"), 0);
+    metrics_counter_inc(cached); /* a thread that cached it must not crash */
+    char *text = metrics_render(r, NULL);
+    assert_null(strstr(text, "camera=\"gone\""));
+    assert_non_null(strstr(text, "horus_b_total{camera=\"kept\",stream=\"main\"}"));
+    assert_non_null(strstr(text, "horus_b_total{camera=\"gone2\",stream=\"main\"}"));
+    assert_non_null(strstr(text, "horus_s{state=\"open\",camera=\"kept\"}"));
+    assert_non_null(strstr(text, "horus_r_total{route=\"gone\"}"));
+    free(text);
+    metrics_registry_free(r);
+}
+
 static void test_registering_the_same_family_twice_returns_it(void **state)
 {
     metrics_registry *r = metrics_registry_new();
@@ -153,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_histogram_buckets_are_cumulative_with_sum_and_count),
         cmocka_unit_test(test_label_values_are_escaped),
         cmocka_unit_test(test_removed_series_disappears_but_its_pointer_stays_usable),
+        cmocka_unit_test(test_removing_a_label_value_clears_it_from_every_family),
         cmocka_unit_test(test_registering_the_same_family_twice_returns_it),
         cmocka_unit_test(test_collect_callback_sets_value_at_render_time),
         cmocka_unit_test(test_concurrent_increments_are_not_lost),

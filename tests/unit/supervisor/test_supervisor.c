@@ -181,6 +181,43 @@ static void test_changed_camera_restarts_and_removed_camera_stops(void **state)
     assert_false(sup_camera_status_get(f->sup, "a", &st));
 }
 
+static bool renders(struct fixture *f, const char *needle)
+{
+    char *text = metrics_render(f->metrics, NULL);
+    bool is_found = strstr(text, needle) != NULL;
+    free(text);
+    return is_found;
+}
+
+/* A restart keeps a camera's series; deleting it removes every one of them. */
+static void test_deleted_camera_loses_its_metric_series(void **state)
+{
+    struct fixture *f = *state;
+    struct sto_camera_input a = camera("a", true), b = camera("b", true);
+    a.sub_url = "rtsp://127.0.0.1:1/sub";
+    assert_int_equal(sto_camera_insert(f->sto->db, &a), 0);
+    assert_int_equal(sto_camera_insert(f->sto->db, &b), 0);
+    unsigned online, failed;
+    sync_and_refresh(f, &online, &failed);
+    assert_true(renders(f, "horus_camera_up{camera=\"a\"}"));
+    assert_true(renders(f, "camera=\"a\",stream=\"sub\""));
+
+    a.segment_seconds = 30; /* a restart, not a deletion */
+    assert_int_equal(sto_camera_update(f->sto->db, &a), 0);
+    sync_and_refresh(f, &online, &failed);
+    assert_true(renders(f, "horus_camera_up{camera=\"a\"}"));
+
+    assert_int_equal(sto_camera_delete(f->sto->db, "a"), 0);
+    sync_and_refresh(f, &online, &failed);
+    assert_false(renders(f, "camera=\"a\""));
+    assert_true(renders(f, "horus_camera_up{camera=\"b\"}"));
+
+    /* The same id made again starts with fresh series. */
+    assert_int_equal(sto_camera_insert(f->sto->db, &a), 0);
+    sync_and_refresh(f, &online, &failed);
+    assert_true(renders(f, "horus_camera_up{camera=\"a\"}"));
+}
+
 static void test_stop_keeps_the_last_status_readable(void **state)
 {
     struct fixture *f = *state;
@@ -207,6 +244,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_changed_camera_restarts_and_removed_camera_stops,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_camera_loses_its_metric_series, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stop_keeps_the_last_status_readable, setup, teardown),
     };
     return cmocka_run_group_tests_name("supervisor.supervisor", tests, NULL, NULL);
