@@ -63,16 +63,6 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
                      "status", status_json(ctx, c));
 }
 
-/*
- * Replies a storage failure: a database locked past its busy timeout is
- * 503 (errors.c) and worth a retry soon, so it says when.
- */
-static void hint_retry(http_request *req, int rc)
-{
-    if (rc == HORUS_EDBBUSY)
-        http_reply_header(req, "Retry-After", "1");
-}
-
 static int reply_validation(http_request *req, const char *field, const char *reason)
 {
     return http_reply_error(req, -EINVAL, "%s: %s", field, reason);
@@ -319,7 +309,6 @@ static int cameras_create(http_request *req, void *arg)
         if (rc == -EEXIST)
             http_reply_error(req, rc, "camera '%s' already exists", c.id);
         else if (rc < 0) {
-            hint_retry(req, rc);
             http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
         }
     }
@@ -333,7 +322,6 @@ static int cameras_create(http_request *req, void *arg)
             http_reply_json(req, 201, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
-            hint_retry(req, rc);
             http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
         }
     }
@@ -382,7 +370,6 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
             http_reply_json(req, 200, camera_json(ctx, &stored));
             sto_camera_release(&stored);
         } else {
-            hint_retry(req, rc);
             http_reply_error(req, rc, "update camera '%s': %s", id, horus_strerror(rc));
         }
     }
@@ -416,7 +403,6 @@ static int cameras_delete(http_request *req, void *arg)
                                 "camera '%s' is provisioned from horus.yaml; remove it there", id);
     rc = sto_camera_delete(ctx->db, id);
     if (rc < 0) {
-        hint_retry(req, rc);
         return http_reply_error(req, rc, "delete camera '%s': %s", id, horus_strerror(rc));
     }
     return http_reply(req, 204, NULL, NULL, 0);

@@ -13,36 +13,37 @@ struct http_error_map api_error_map(int rc)
 {
     switch (rc) {
     case -ENOENT:
-        return (struct http_error_map){404, "not_found"};
+        return (struct http_error_map){.status = 404, .code = "not_found"};
     case -EINVAL:
     case -ERANGE:
-        return (struct http_error_map){400, "invalid"};
+        return (struct http_error_map){.status = 400, .code = "invalid"};
     case HORUS_EPARSE:
-        return (struct http_error_map){400, "invalid_json"};
+        return (struct http_error_map){.status = 400, .code = "invalid_json"};
     case HORUS_ECONFIG:
-        return (struct http_error_map){400, "invalid_config"};
+        return (struct http_error_map){.status = 400, .code = "invalid_config"};
     case HORUS_EAUTH:
-        return (struct http_error_map){401, "unauthenticated"};
+        return (struct http_error_map){.status = 401, .code = "unauthenticated"};
     case -EACCES:
     case -EPERM:
-        return (struct http_error_map){403, "forbidden"};
+        return (struct http_error_map){.status = 403, .code = "forbidden"};
     case HORUS_EMETHOD:
-        return (struct http_error_map){405, "method_not_allowed"};
+        return (struct http_error_map){.status = 405, .code = "method_not_allowed"};
     case -EBUSY:
     case -EEXIST:
-        return (struct http_error_map){409, "conflict"};
+        return (struct http_error_map){.status = 409, .code = "conflict"};
     case -ENODATA:
-        return (struct http_error_map){422, "unprocessable"};
+        return (struct http_error_map){.status = 422, .code = "unprocessable"};
     case HORUS_ETOOBIG:
-        return (struct http_error_map){413, "too_large"};
+        return (struct http_error_map){.status = 413, .code = "too_large"};
     case -ENOSPC:
-        return (struct http_error_map){507, "insufficient_storage"};
+        return (struct http_error_map){.status = 507, .code = "insufficient_storage"};
+    case HORUS_EDBBUSY: /* the lock passes: say when to come back */
+        return (struct http_error_map){.status = 503, .code = "unavailable", .retry_after_s = 1};
     case HORUS_EUNAVAIL:
-    case HORUS_EDBBUSY:
     case HORUS_ESTOPPED:
     case -EAGAIN:
-        return (struct http_error_map){503, "unavailable"};
+        return (struct http_error_map){.status = 503, .code = "unavailable"};
     default:
-        return (struct http_error_map){500, "internal"};
+        return (struct http_error_map){.status = 500, .code = "internal"};
     }
 }

@@ -659,6 +659,11 @@ int http_reply_error(http_request *req, int rc, const char *fmt, ...)
     }
     utf8_sanitize(msg);
     struct http_error_map map = http_router_map_error(req->conn->srv->router, rc);
+    if (map.retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof(secs), "%u", map.retry_after_s);
+        http_reply_header(req, "Retry-After", secs);
+    }
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", map.code, "message", msg);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);

@@ -108,6 +108,7 @@ bool http_router_route_at(const http_router *r, size_t i, const char **method, c
 struct http_error_map {
     unsigned status; /* 404 */
     const char *code; /* "not_found"; static storage */
+    unsigned retry_after_s; /* > 0: the reply says Retry-After (a condition that passes) */
 };
 
 /*

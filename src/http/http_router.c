@@ -117,10 +117,10 @@ struct http_error_map http_router_map_error(const http_router *r, int rc)
 {
     error_map_fn fn = atomic_load_explicit(&((http_router *)r)->error_mapper, memory_order_acquire);
     if (!fn)
-        return (struct http_error_map){500, "internal"};
+        return (struct http_error_map){.status = 500, .code = "internal"};
     struct http_error_map m = fn(rc);
     if (m.status < 100 || m.status > 599 || !m.code)
-        return (struct http_error_map){500, "internal"};
+        return (struct http_error_map){.status = 500, .code = "internal"};
     return m;
 }
 

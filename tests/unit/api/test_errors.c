@@ -35,7 +35,9 @@ static void test_codes_map_to_the_documented_statuses(void **state)
 static void test_database_busy_is_unavailable_not_conflict(void **state)
 {
     expect(HORUS_EDBBUSY, 503, "unavailable");
+    assert_int_equal(api_error_map(HORUS_EDBBUSY).retry_after_s, 1); /* a lock passes */
     expect(-EEXIST, 409, "conflict");
+    assert_int_equal(api_error_map(-EEXIST).retry_after_s, 0);
     assert_string_equal(horus_errname(HORUS_EDBBUSY), "HORUS_EDBBUSY");
     assert_string_equal(horus_strerror(HORUS_EDBBUSY), "database busy");
 }

@@ -59,27 +59,27 @@ static struct http_error_map test_mapper(int rc)
 {
     switch (rc) {
     case -ENOENT:
-        return (struct http_error_map){404, "not_found"};
+        return (struct http_error_map){.status = 404, .code = "not_found"};
     case -EINVAL:
-        return (struct http_error_map){400, "invalid"};
+        return (struct http_error_map){.status = 400, .code = "invalid"};
     case HORUS_EPARSE:
-        return (struct http_error_map){400, "invalid_json"};
+        return (struct http_error_map){.status = 400, .code = "invalid_json"};
     case HORUS_EMETHOD:
-        return (struct http_error_map){405, "method_not_allowed"};
+        return (struct http_error_map){.status = 405, .code = "method_not_allowed"};
     case HORUS_ETOOBIG:
-        return (struct http_error_map){413, "too_big"};
+        return (struct http_error_map){.status = 413, .code = "too_big"};
     case -EACCES:
-        return (struct http_error_map){403, "forbidden"};
+        return (struct http_error_map){.status = 403, .code = "forbidden"};
     case HORUS_EAUTH:
-        return (struct http_error_map){401, "unauthorized"};
+        return (struct http_error_map){.status = 401, .code = "unauthorized"};
     case -EBUSY:
-        return (struct http_error_map){409, "conflict"};
+        return (struct http_error_map){.status = 409, .code = "conflict"};
     case -ENOSPC:
-        return (struct http_error_map){507, "insufficient_storage"};
+        return (struct http_error_map){.status = 507, .code = "insufficient_storage"};
     case HORUS_EUNAVAIL:
-        return (struct http_error_map){503, "unavailable"};
+        return (struct http_error_map){.status = 503, .code = "unavailable"};
     default:
-        return (struct http_error_map){500, "internal"};
+        return (struct http_error_map){.status = 500, .code = "internal"};
     }
 }
 

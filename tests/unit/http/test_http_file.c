@@ -53,10 +53,10 @@ static struct fixture *g_fixture; /* handlers read the file names */
 static struct http_error_map mapper(int rc)
 {
     if (rc == -ENOENT)
-        return (struct http_error_map){404, "not_found"};
+        return (struct http_error_map){.status = 404, .code = "not_found"};
     if (rc == HORUS_EMETHOD)
-        return (struct http_error_map){405, "method_not_allowed"};
-    return (struct http_error_map){500, "internal"};
+        return (struct http_error_map){.status = 405, .code = "method_not_allowed"};
+    return (struct http_error_map){.status = 500, .code = "internal"};
 }
 
 static int serve(http_request *req, const char *path, const char *etag)

@@ -40,14 +40,14 @@ static struct http_error_map mapper(int rc)
 {
     switch (rc) {
     case -ENOENT:
-        return (struct http_error_map){404, "not_found"};
+        return (struct http_error_map){.status = 404, .code = "not_found"};
     case -EINVAL:
-        return (struct http_error_map){400, "invalid"};
+        return (struct http_error_map){.status = 400, .code = "invalid"};
     case HORUS_EUNAVAIL:
     case HORUS_ESTOPPED:
-        return (struct http_error_map){503, "unavailable"};
+        return (struct http_error_map){.status = 503, .code = "unavailable"};
     default:
-        return (struct http_error_map){500, "internal"};
+        return (struct http_error_map){.status = 500, .code = "internal"};
     }
 }
 
