@@ -30,7 +30,7 @@
 
 int api_time_parse_json(const json_t *v, int64_t *out_us)
 {
-    int64_t ms;
+    int64_t ms, us;
     if (json_is_integer(v)) {
         ms = json_integer_value(v);
         if (ms < 0 || ms > API_TIME_MAX_MS) /* year 9999 */
@@ -39,8 +39,11 @@ int api_time_parse_json(const json_t *v, int64_t *out_us)
         return 0;
     }
     /* A string may be Unix ms too: bounded the same way, or end - start overflows downstream. */
-    return json_is_string(v) ? api_time_parse_us("time", json_string_value(v), out_us, NULL, 0)
-                             : -EINVAL;
+    if (!json_is_string(v) || api_time_parse_us("time", json_string_value(v), &us, NULL, 0) < 0 ||
+        us < 0)
+        return -EINVAL;
+    *out_us = us;
+    return 0;
 }
 
 static json_t *time_or_null(int64_t ms)
@@ -118,8 +121,10 @@ static int exports_create(http_request *req, void *arg)
         } else if (strcmp(key, "start") == 0 || strcmp(key, "end") == 0) {
             bool is_start = key[0] == 's';
             if (api_time_parse_json(v, is_start ? &rq.start_us : &rq.end_us) < 0) {
-                bad = is_start ? "start: must be an RFC 3339 time or Unix milliseconds"
-                               : "end: must be an RFC 3339 time or Unix milliseconds";
+                bad = is_start ? "start: must be an RFC 3339 time or Unix milliseconds "
+                                 "in years 1970..9999"
+                               : "end: must be an RFC 3339 time or Unix milliseconds "
+                                 "in years 1970..9999";
                 break;
             }
             *(is_start ? &has_start : &has_end) = true;

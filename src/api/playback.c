@@ -50,7 +50,7 @@ static int64_t now_us(const struct api *ctx)
 static json_t *time_json(int64_t us)
 {
     char ts[32];
-    clock_format_rfc3339_ms(us >= 0 ? us / 1000 : -((-us + 999) / 1000), ts, sizeof(ts));
+    clock_format_rfc3339_ms(us / 1000 - (us % 1000 < 0), ts, sizeof(ts)); /* floor */
     return json_string(ts);
 }
 

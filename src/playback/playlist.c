@@ -201,7 +201,7 @@ static void text_printf(struct text *t, const char *fmt, ...)
 static void write_pdt(struct text *t, int64_t us)
 {
     char ts[32];
-    clock_format_rfc3339_ms(us >= 0 ? us / 1000 : -((-us + 999) / 1000), ts, sizeof(ts));
+    clock_format_rfc3339_ms(us / 1000 - (us % 1000 < 0), ts, sizeof(ts)); /* floor */
     text_printf(t, "#EXT-X-PROGRAM-DATE-TIME:%s\n", ts);
 }
 
