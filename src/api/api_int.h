@@ -91,7 +91,8 @@ int api_live_register(http_router *r, struct api *ctx);
 
 /*
  * Parses a time input (Unix milliseconds as a JSON integer or a string, or
- * an RFC 3339 string) into UTC microseconds. Returns 0 or -EINVAL.
+ * an RFC 3339 string) into UTC microseconds, within years 1970..9999 so
+ * that differences of two never overflow. Returns 0 or -EINVAL.
  */
 int api_time_parse_json(const json_t *v, int64_t *out_us);
 

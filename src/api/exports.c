@@ -11,6 +11,7 @@
  * Thread: http-N. Validation and queueing rules live in playback/export.c.
  */
 #include "api_int.h"
+#include "query_int.h"
 
 #include "err.h"
 #include "mem.h"
@@ -29,15 +30,19 @@
 
 int api_time_parse_json(const json_t *v, int64_t *out_us)
 {
-    int64_t ms;
+    int64_t ms, us;
     if (json_is_integer(v)) {
         ms = json_integer_value(v);
-        if (ms < 0 || ms > INT64_C(253402300799999)) /* year 9999 */
+        if (ms < 0 || ms > API_TIME_MAX_MS) /* year 9999 */
             return -EINVAL;
-    } else if (!json_is_string(v) || clock_parse_time_ms(json_string_value(v), &ms) < 0) {
-        return -EINVAL;
+        *out_us = ms * 1000; /* below 2^58: cannot overflow */
+        return 0;
     }
-    *out_us = ms * 1000;
+    /* A string may be Unix ms too: bounded the same way, or end - start overflows downstream. */
+    if (!json_is_string(v) || api_time_parse_us("time", json_string_value(v), &us, NULL, 0) < 0 ||
+        us < 0)
+        return -EINVAL;
+    *out_us = us;
     return 0;
 }
 
@@ -116,8 +121,10 @@ static int exports_create(http_request *req, void *arg)
         } else if (strcmp(key, "start") == 0 || strcmp(key, "end") == 0) {
             bool is_start = key[0] == 's';
             if (api_time_parse_json(v, is_start ? &rq.start_us : &rq.end_us) < 0) {
-                bad = is_start ? "start: must be an RFC 3339 time or Unix milliseconds"
-                               : "end: must be an RFC 3339 time or Unix milliseconds";
+                bad = is_start ? "start: must be an RFC 3339 time or Unix milliseconds "
+                                 "in years 1970..9999"
+                               : "end: must be an RFC 3339 time or Unix milliseconds "
+                                 "in years 1970..9999";
                 break;
             }
             *(is_start ? &has_start : &has_end) = true;
@@ -164,11 +171,10 @@ static int exports_list(http_request *req, void *arg)
     size_t limit = EXPORTS_PAGE_DEFAULT;
     const char *ls = http_request_query(req, "limit");
     if (ls) {
-        char *end;
-        long v = strtol(ls, &end, 10);
-        if (!*ls || *end || v < 1 || v > EXPORTS_PAGE_MAX)
-            return http_reply_error(req, -EINVAL, "limit: must be an integer 1..%d",
-                                    EXPORTS_PAGE_MAX);
+        char why[96];
+        int64_t v;
+        if (api_int_parse("limit", ls, 1, EXPORTS_PAGE_MAX, &v, why, sizeof(why)) < 0)
+            return http_reply_error(req, -EINVAL, "%s", why);
         limit = (size_t)v;
     }
     const char *cursor = http_request_query(req, "cursor");

@@ -10,6 +10,7 @@
  * Thread: http-N.
  */
 #include "api_int.h"
+#include "query_int.h"
 
 #include "err.h"
 #include "live.h"
@@ -85,13 +86,12 @@ static int query_count(http_request *req, const char *name, int64_t *out)
     *out = -1;
     if (!v)
         return 0;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || n > (1ULL << 53)) {
-        http_reply_error(req, -EINVAL, "%s: must be a non-negative integer, not '%s'", name, v);
+    /* At most 2^53, so that msn + 2 and the like stay exact everywhere (JSON numbers too). */
+    char why[128];
+    if (api_int_parse(name, v, 0, INT64_C(1) << 53, out, why, sizeof(why)) < 0) {
+        http_reply_error(req, -EINVAL, "%s", why);
         return 1;
     }
-    *out = (int64_t)n;
     return 0;
 }
 

@@ -19,6 +19,7 @@
  * Thread: http-N. Reads only (reader pool); the files go out by sendfile.
  */
 #include "api_int.h"
+#include "query_int.h"
 
 #include "err.h"
 #include "log.h"
@@ -36,7 +37,6 @@
 
 #define LOG_MODULE "api"
 
-#define TIMELINE_DEFAULT_US (INT64_C(24) * 3600 * 1000000)
 #define EDGE_SLACK_US (INT64_C(10) * 1000000) /* on top of segment_seconds */
 #define VOD_CACHE_CONTROL "max-age=60"
 #define MEDIA_CACHE_CONTROL "max-age=31536000, immutable"
@@ -50,7 +50,7 @@ static int64_t now_us(const struct api *ctx)
 static json_t *time_json(int64_t us)
 {
     char ts[32];
-    clock_format_rfc3339_ms(us >= 0 ? us / 1000 : -((-us + 999) / 1000), ts, sizeof(ts));
+    clock_format_rfc3339_ms(us / 1000 - (us % 1000 < 0), ts, sizeof(ts)); /* floor */
     return json_string(ts);
 }
 
@@ -58,23 +58,6 @@ static json_t *time_json(int64_t us)
 static json_t *seconds_json(int64_t us)
 {
     return json_real(round((double)us / 1000.0) / 1000.0);
-}
-
-/* Reads query parameter name as a time into *us; absent leaves *us alone. Replies on error. */
-static int query_time(http_request *req, const char *name, int64_t *us, bool *is_present)
-{
-    const char *v = http_request_query(req, name);
-    *is_present = v != NULL;
-    if (!v)
-        return 0;
-    int64_t ms;
-    if (clock_parse_time_ms(v, &ms) < 0 || ms > INT64_MAX / 1000 || ms < INT64_MIN / 1000) {
-        http_reply_error(req, -EINVAL, "%s: '%.64s' is not an RFC 3339 time or Unix milliseconds",
-                         name, v);
-        return -EINVAL;
-    }
-    *us = ms * 1000;
-    return 0;
 }
 
 /* "main" (default) or "sub" into *stream. Replies on error. */
@@ -96,19 +79,23 @@ static int query_stream(http_request *req, const char **stream)
 /* "Z" or "+HH:MM" / "-HH:MM" into seconds east of UTC. Replies on error. */
 static int query_tz(http_request *req, int *offset_s)
 {
-    const char *v = http_request_query(req, "tz");
-    *offset_s = 0;
-    if (!v || strcmp(v, "Z") == 0 || strcmp(v, "z") == 0)
-        return 0;
-    unsigned h, m;
-    char sign, end;
-    if (strlen(v) != 6 || sscanf(v, "%c%2u:%2u%c", &sign, &h, &m, &end) != 3 ||
-        (sign != '+' && sign != '-') || h > 14 || m > 59 || v[3] != ':') {
-        http_reply_error(req, -EINVAL, "tz: expected Z or an offset like +02:00, not '%.16s'", v);
-        return -EINVAL;
-    }
-    *offset_s = (sign == '-' ? -1 : 1) * (int)(h * 3600 + m * 60);
-    return 0;
+    char why[96];
+    int rc = api_tz_parse(http_request_query(req, "tz"), offset_s, why, sizeof(why));
+    if (rc < 0)
+        http_reply_error(req, rc, "%s", why);
+    return rc;
+}
+
+/* The ?start= and ?end= of kind's range into *start, *end (query.c). Replies on error. */
+static int query_range(http_request *req, enum api_range_kind kind, int64_t now, int64_t *start,
+                       int64_t *end)
+{
+    char why[192];
+    int rc = api_range_parse(kind, http_request_query(req, "start"), http_request_query(req, "end"),
+                             now, start, end, why, sizeof(why));
+    if (rc < 0)
+        http_reply_error(req, rc, "%s", why);
+    return rc;
 }
 
 /* Reads the camera or replies 404 naming it (or the database error). */
@@ -141,20 +128,10 @@ static int timeline_get(http_request *req, void *arg)
     struct api *ctx = arg;
     const char *stream;
     int tz_s;
-    int64_t end = now_us(ctx), start = 0;
-    bool has_start, has_end;
+    int64_t start, end;
     if (query_stream(req, &stream) < 0 || query_tz(req, &tz_s) < 0 ||
-        query_time(req, "end", &end, &has_end) < 0 ||
-        query_time(req, "start", &start, &has_start) < 0)
+        query_range(req, API_RANGE_TIMELINE, now_us(ctx), &start, &end) < 0)
         return 0;
-    if (!has_start)
-        start = end - TIMELINE_DEFAULT_US;
-    if (end <= start)
-        return http_reply_error(req, -EINVAL, "end: must be after start");
-    if (end - start > PB_TIMELINE_MAX_US)
-        return http_reply_error(req, -EINVAL,
-                                "end: the range is longer than the %d-day limit of one timeline",
-                                (int)(PB_TIMELINE_MAX_US / (INT64_C(86400) * 1000000)));
     struct sto_camera cam;
     if (load_camera(req, ctx, &cam) < 0)
         return 0;
@@ -191,27 +168,10 @@ static int playlist_get(http_request *req, void *arg)
     struct api *ctx = arg;
     int64_t now = now_us(ctx);
     const char *stream;
-    int64_t start = 0, end = now;
-    bool has_start, has_end;
-    if (query_stream(req, &stream) < 0 || query_time(req, "start", &start, &has_start) < 0 ||
-        query_time(req, "end", &end, &has_end) < 0)
+    int64_t start, end;
+    if (query_stream(req, &stream) < 0 ||
+        query_range(req, API_RANGE_PLAYLIST, now, &start, &end) < 0)
         return 0;
-    if (!has_start)
-        return http_reply_error(req, -EINVAL,
-                                "start: required (RFC 3339 or Unix ms); see "
-                                "/api/v1/cameras/{id}/recordings for what is recorded");
-    if (start > now)
-        return http_reply_error(req, -EINVAL, "start: is in the future");
-    if (end <= start)
-        return http_reply_error(req, -EINVAL, "end: must be after start");
-    if (end - start > PB_PLAYLIST_MAX_US) {
-        if (has_end)
-            return http_reply_error(req, -EINVAL,
-                                    "end: the range is longer than the %d h limit of one "
-                                    "playlist; request consecutive ranges",
-                                    (int)(PB_PLAYLIST_MAX_US / (INT64_C(3600) * 1000000)));
-        end = start + PB_PLAYLIST_MAX_US; /* an implied end: play the first 24 h */
-    }
     struct sto_camera cam;
     if (load_camera(req, ctx, &cam) < 0)
         return 0;
@@ -269,22 +229,6 @@ static bool is_safe_path(const char *p)
     return true;
 }
 
-/* "<start_us>.mp4" into *start_us. */
-static bool parse_file_name(const char *name, int64_t *start_us)
-{
-    size_t n = strlen(name);
-    if (n < 5 || n > 24 || strcmp(name + n - 4, ".mp4") != 0)
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n - 4; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (name[i] - '0');
-    }
-    *start_us = v;
-    return true;
-}
-
 /*
  * Finds the file of (id, stream, start_us) in the index into *ref, or
  * replies with the error (404 naming the recording) and returns it.
@@ -336,7 +280,7 @@ static int media_get(http_request *req, void *arg)
     if (strcmp(stream, "main") != 0 && strcmp(stream, "sub") != 0)
         return http_reply_error(req, -EINVAL, "stream: must be main or sub, not '%.32s'", stream);
     int64_t start_us;
-    if (!parse_file_name(file, &start_us))
+    if (api_file_start_parse(file, &start_us) < 0)
         return http_reply_error(
             req, -EINVAL, "file: expected <start_us>.mp4 as listed in a playlist, not '%.40s'",
             file);

@@ -12,6 +12,7 @@
  * Thread: http-N.
  */
 #include "api_int.h"
+#include "query_int.h"
 
 #include "err.h"
 #include "mem.h"
@@ -30,20 +31,19 @@ static int snapshot_get(http_request *req, void *arg)
         stream = "main";
     if (strcmp(stream, "main") != 0 && strcmp(stream, "sub") != 0)
         return http_reply_error(req, -EINVAL, "stream: must be main or sub");
+    char why[512];
+    int64_t v;
     int width = 0;
     const char *ws = http_request_query(req, "width");
-    if (ws) {
-        char *end;
-        long v = strtol(ws, &end, 10);
-        if (!*ws || *end || v < PB_SNAPSHOT_WIDTH_MIN || v > PB_SNAPSHOT_WIDTH_MAX)
-            return http_reply_error(req, -EINVAL, "width: must be an integer %d..%d",
-                                    PB_SNAPSHOT_WIDTH_MIN, PB_SNAPSHOT_WIDTH_MAX);
+    if (ws && api_int_parse("width", ws, PB_SNAPSHOT_WIDTH_MIN, PB_SNAPSHOT_WIDTH_MAX, &v, why,
+                            sizeof(why)) < 0)
+        return http_reply_error(req, -EINVAL, "%s", why);
+    if (ws)
         width = (int)v;
-    }
     const char *ts = http_request_query(req, "ts");
-    int64_t ts_ms = 0;
-    if (ts && clock_parse_time_ms(ts, &ts_ms) < 0)
-        return http_reply_error(req, -EINVAL, "ts: must be an RFC 3339 time or Unix milliseconds");
+    int64_t ts_us = 0;
+    if (ts && api_time_parse_us("ts", ts, &ts_us, why, sizeof(why)) < 0)
+        return http_reply_error(req, -EINVAL, "%s", why);
     if (!ctx->snapshots)
         return http_reply_error(req, HORUS_EUNAVAIL, "snapshots are not available on this node");
     struct sto_camera cam;
@@ -56,10 +56,9 @@ static int snapshot_get(http_request *req, void *arg)
 
     uint8_t *jpeg = NULL;
     size_t len = 0;
-    char why[512];
     if (ts) {
-        rc = pb_snapshot_at(ctx->snapshots, id, stream, ts_ms * 1000, width, &jpeg, &len, why,
-                            sizeof(why));
+        rc =
+            pb_snapshot_at(ctx->snapshots, id, stream, ts_us, width, &jpeg, &len, why, sizeof(why));
         if (rc == -EAGAIN)
             http_reply_header(req, "Retry-After", "1");
         if (rc < 0)

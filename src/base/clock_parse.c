@@ -4,6 +4,7 @@
  * bodies. Pure arithmetic (no timegm, no locale, no TZ), so it is
  * thread-safe and behaves the same everywhere.
  */
+#include "checked.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -50,15 +51,15 @@ static int parse_unix_ms(const char *s, int64_t *unix_ms)
         p++;
     if (!*p)
         return -EINVAL;
+    /* Accumulated as a negative number, so INT64_MIN itself is readable; overflow is refused. */
     int64_t v = 0;
     for (; *p; p++) {
-        if (*p < '0' || *p > '9')
+        if (*p < '0' || *p > '9' || !horus_mul_i64(v, 10, &v) || !horus_sub_i64(v, *p - '0', &v))
             return -EINVAL;
-        if (v > (INT64_MAX - 9) / 10)
-            return -EINVAL;
-        v = v * 10 + (*p - '0');
     }
-    *unix_ms = is_negative ? -v : v;
+    if (!is_negative && !horus_sub_i64(0, v, &v))
+        return -EINVAL;
+    *unix_ms = v;
     return 0;
 }
 

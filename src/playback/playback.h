@@ -225,8 +225,10 @@ void pb_timeline_release(struct pb_timeline *t);
  * Builds the timeline of camera/stream over [from_us, to_us) from the index
  * (sto_recordings_times: primary-key seek, no copies), then adds open (may
  * be NULL): the segment being written, which is not indexed until it
- * closes and starts where the index ends. Returns 0, or the storage error
- * (t is then released).
+ * closes and starts where the index ends. Returns 0, -EINVAL when the
+ * range is empty, longer than PB_TIMELINE_MAX_US (computed without
+ * overflow) or tz_offset_s is beyond ±14 h, or the storage error (t is
+ * then released).
  */
 int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
                      int64_t to_us, int tz_offset_s, const struct pb_interval *open,
@@ -281,7 +283,9 @@ void pb_playlist_render(const struct pb_file *files, size_t n,
  * key, at most PB_PLAYLIST_MAX_FILES), decodes their part indexes and
  * renders the playlist with media URIs "recordings/<stream>/<start_us>.mp4".
  * A row whose index does not decode is left out (a warning is logged) and
- * so becomes a discontinuity. Returns 0 with *out new, or a storage error.
+ * so becomes a discontinuity. Returns 0 with *out new, -EINVAL when the
+ * range is empty or longer than PB_PLAYLIST_MAX_US (computed without
+ * overflow), or a storage error.
  */
 int pb_playlist_read(sto_db *db, const char *camera_id, const char *stream,
                      const struct pb_playlist_options *opt, char **out, size_t *len,

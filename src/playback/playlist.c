@@ -26,11 +26,13 @@
  */
 #include "playback.h"
 
+#include "checked.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -66,11 +68,19 @@ static struct seg *segs_push(struct segs *s)
     return &s->items[s->n++];
 }
 
-/* Microseconds to 90 kHz ticks, rounding toward minus infinity so a start is never late. */
-static int64_t us_to_90k(int64_t us)
+/*
+ * (a_us - b_us) in 90 kHz ticks, rounding toward minus infinity so a start
+ * is never late. a_us is a request's start or end: a difference or
+ * product out of range saturates (the part walk clips to the file anyway).
+ */
+static int64_t rel_90k(int64_t a_us, int64_t b_us)
 {
-    int64_t t = us * 9;
-    return t >= 0 ? t / 100 : -((-t + 99) / 100);
+    int64_t us, t;
+    if (!horus_sub_i64(a_us, b_us, &us))
+        return a_us < b_us ? INT64_MIN : INT64_MAX;
+    if (!horus_mul_i64(us, 9, &t))
+        return us < 0 ? INT64_MIN : INT64_MAX;
+    return t / 100 - (t % 100 < 0);
 }
 
 static bool same_init(const struct pb_file *a, const struct pb_file *b)
@@ -106,11 +116,11 @@ static void group_file(struct grouper *g, const struct pb_file *files, size_t fi
                        const struct pb_playlist_options *opt)
 {
     const struct pb_file *f = &files[fi];
-    int64_t rel_end = us_to_90k(opt->end_us - f->start_us);
+    int64_t rel_end = rel_90k(opt->end_us, f->start_us);
     size_t first = 0;
     if (!g->has_emitted) {
         /* Snap back to the keyframe at or before start; a start before the file takes it all. */
-        first = start_part(f, us_to_90k(opt->start_us - f->start_us));
+        first = start_part(f, rel_90k(opt->start_us, f->start_us));
     }
     /* A file is a new segment; one that does not start on a keyframe part skips to one. */
     g->need_keyframe = true;
@@ -191,7 +201,7 @@ static void text_printf(struct text *t, const char *fmt, ...)
 static void write_pdt(struct text *t, int64_t us)
 {
     char ts[32];
-    clock_format_rfc3339_ms(us >= 0 ? us / 1000 : -((-us + 999) / 1000), ts, sizeof(ts));
+    clock_format_rfc3339_ms(us / 1000 - (us % 1000 < 0), ts, sizeof(ts)); /* floor */
     text_printf(t, "#EXT-X-PROGRAM-DATE-TIME:%s\n", ts);
 }
 
@@ -271,6 +281,9 @@ int pb_playlist_read(sto_db *db, const char *camera_id, const char *stream,
 {
     struct sto_recording *rows = NULL;
     size_t nrows = 0;
+    int64_t span;
+    if (!horus_sub_i64(opt->end_us, opt->start_us, &span) || span <= 0 || span > PB_PLAYLIST_MAX_US)
+        return -EINVAL;
     int rc = sto_recordings_seek(db, camera_id, stream, opt->start_us, opt->end_us,
                                  PB_PLAYLIST_MAX_FILES, true, &rows, &nrows);
     if (rc < 0)

@@ -16,9 +16,11 @@
  */
 #include "playback.h"
 
+#include "checked.h"
 #include "clock.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +60,10 @@ void pb_timeline_add(struct pb_timeline *t, int64_t start_us, int64_t end_us)
         end_us = t->to_us;
     if (end_us <= start_us)
         return;
-    if (t->has_open && start_us <= t->open.end_us + PB_GAP_TOLERANCE_US) {
+    int64_t reach; /* how far the open span reaches, saturated at the end of time */
+    if (t->has_open && !horus_add_i64(t->open.end_us, PB_GAP_TOLERANCE_US, &reach))
+        reach = INT64_MAX;
+    if (t->has_open && start_us <= reach) {
         if (end_us > t->open.end_us)
             t->open.end_us = end_us;
         return;
@@ -72,7 +77,7 @@ void pb_timeline_add(struct pb_timeline *t, int64_t start_us, int64_t end_us)
 /* Floor division for negative instants (before 1970). */
 static int64_t floor_div(int64_t a, int64_t b)
 {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
 static void format_day(int64_t local_day, char *buf, size_t size)
@@ -82,12 +87,26 @@ static void format_day(int64_t local_day, char *buf, size_t size)
     snprintf(buf, size, "%.10s", rfc);
 }
 
+/* The most days one timeline lists: its longest range, plus the partial days at both ends. */
+#define MAX_DAYS (PB_TIMELINE_MAX_US / US_PER_DAY + 2)
+/* Instants whose day arithmetic (± a day, ± a UTC offset) cannot overflow: about ±73,000 years. */
+#define MAX_ABS_US (INT64_MAX / 4)
+
 static void build_days(struct pb_timeline *t)
 {
-    int64_t tz_us = (int64_t)t->tz_offset_s * 1000000;
+    /*
+     * from/to come from a request: a range the API would refuse gets no
+     * day list rather than a wrapped count and a huge allocation.
+     */
+    int64_t tz_us = (int64_t)t->tz_offset_s * 1000000, ndays;
+    if (t->from_us < -MAX_ABS_US || t->to_us > MAX_ABS_US || tz_us < -US_PER_DAY ||
+        tz_us > US_PER_DAY)
+        return;
     int64_t first = floor_div(t->from_us + tz_us, US_PER_DAY);
     int64_t last = floor_div(t->to_us - 1 + tz_us, US_PER_DAY);
-    t->ndays = (size_t)(last - first + 1);
+    if (!horus_sub_i64(last, first, &ndays) || ndays >= MAX_DAYS)
+        return;
+    t->ndays = (size_t)ndays + 1;
     t->days = horus_calloc(t->ndays, sizeof(*t->days));
     size_t s = 0;
     for (size_t i = 0; i < t->ndays; i++) {
@@ -135,6 +154,10 @@ int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int6
                      struct pb_timeline *t)
 {
     pb_timeline_init(t, from_us, to_us, tz_offset_s);
+    int64_t span;
+    if (!horus_sub_i64(to_us, from_us, &span) || span <= 0 || span > PB_TIMELINE_MAX_US ||
+        tz_offset_s < -14 * 3600 || tz_offset_s > 14 * 3600)
+        return -EINVAL;
     int rc = sto_recordings_times(db, camera_id, stream, from_us, to_us, add_row, t);
     if (rc < 0) {
         pb_timeline_release(t);

@@ -91,6 +91,30 @@ static void test_malformed_times_are_einval(void **state)
     assert_int_equal(clock_parse_time_ms(NULL, &t), -EINVAL);
 }
 
+static void test_unix_milliseconds_at_the_ends_of_int64_are_exact_or_refused(void **state)
+{
+    int64_t t = -42;
+    assert_true(parse_ok("9223372036854775807") == INT64_MAX);
+    assert_true(parse_ok("-9223372036854775808") == INT64_MIN);
+    assert_true(parse_ok("-9000000000000000") == INT64_C(-9000000000000000));
+    assert_true(parse_ok("0009223372036854775807") == INT64_MAX);
+    assert_int_equal(clock_parse_time_ms("9223372036854775808", &t), -EINVAL);
+    assert_int_equal(clock_parse_time_ms("-9223372036854775809", &t), -EINVAL);
+    assert_int_equal(clock_parse_time_ms("99999999999999999999", &t), -EINVAL);
+    assert_int_equal(clock_parse_time_ms("18446744073709551616", &t), -EINVAL);
+    assert_int_equal(clock_parse_time_ms("-", &t), -EINVAL);
+    assert_int_equal(clock_parse_time_ms("--1", &t), -EINVAL);
+    assert_true(t == -42);
+}
+
+static void test_rfc3339_extremes_stay_in_range(void **state)
+{
+    /* Four-digit years bound the result to well within int64 microseconds. */
+    assert_true(parse_ok("9999-12-31T23:59:59.999-23:59") == INT64_C(253402300799999) + 86340000);
+    assert_true(parse_ok("0001-01-01T00:00:00+23:59") == INT64_C(-62135596800000) - 86340000);
+    assert_true(parse_ok("9999-12-31T23:59:60Z") == INT64_C(253402300800000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -99,6 +123,8 @@ int main(void)
         cmocka_unit_test(test_leap_days_and_the_formatter_agree),
         cmocka_unit_test(test_unix_milliseconds_are_accepted),
         cmocka_unit_test(test_malformed_times_are_einval),
+        cmocka_unit_test(test_unix_milliseconds_at_the_ends_of_int64_are_exact_or_refused),
+        cmocka_unit_test(test_rfc3339_extremes_stay_in_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

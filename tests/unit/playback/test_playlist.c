@@ -15,6 +15,7 @@
 #include "playback.h"
 #include "sto_fixture.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,38 @@ static void test_read_renders_rows_of_the_index_with_their_uris(void **state)
     free(text);
 }
 
+static void test_a_range_at_the_ends_of_time_neither_overflows_nor_loses_files(void **state)
+{
+    /* start - file start and end - file start, in 90 kHz ticks, would overflow: they saturate. */
+    struct sto_part *p = make_parts(4, 2);
+    struct pb_file f = make_file(T0, "f.mp4", p, 4);
+    struct pb_playlist_info info;
+    char *text = render(&f, 1, INT64_MIN, INT64_MAX, false, &info);
+    assert_int_equal(info.segments, 1);
+    assert_int_equal(info.first_us, T0);
+    free(text);
+    text = render(&f, 1, INT64_C(-9000000000000000000), INT64_C(9000000000000000000), false, &info);
+    assert_int_equal(info.segments, 1);
+    free(text);
+    free(p);
+}
+
+static void test_reading_a_range_that_overflows_or_is_too_long_is_refused(void **state)
+{
+    char *out = NULL;
+    size_t len = 0;
+    struct pb_playlist_info info;
+    /* Refused before the database is touched, so no database is needed. */
+    struct pb_playlist_options o = {.start_us = INT64_C(-9000000000000000000),
+                                    .end_us = INT64_C(9000000000000000000)};
+    assert_int_equal(pb_playlist_read(NULL, "cam", "main", &o, &out, &len, &info), -EINVAL);
+    o = (struct pb_playlist_options){.start_us = T0, .end_us = T0 + PB_PLAYLIST_MAX_US + 1};
+    assert_int_equal(pb_playlist_read(NULL, "cam", "main", &o, &out, &len, &info), -EINVAL);
+    o = (struct pb_playlist_options){.start_us = T0, .end_us = T0};
+    assert_int_equal(pb_playlist_read(NULL, "cam", "main", &o, &out, &len, &info), -EINVAL);
+    assert_null(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_target_duration_is_the_rounded_longest_segment),
         cmocka_unit_test(test_event_playlists_have_no_endlist_and_a_stable_target),
         cmocka_unit_test(test_no_recording_in_range_renders_no_segment),
+        cmocka_unit_test(test_a_range_at_the_ends_of_time_neither_overflows_nor_loses_files),
+        cmocka_unit_test(test_reading_a_range_that_overflows_or_is_too_long_is_refused),
         cmocka_unit_test_setup_teardown(test_read_renders_rows_of_the_index_with_their_uris,
                                         sto_fixture_setup, sto_fixture_teardown),
     };

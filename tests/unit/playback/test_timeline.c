@@ -12,6 +12,7 @@
 
 #include "playback.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define S(x) ((int64_t)((x)*1000000.0))
@@ -113,6 +114,66 @@ static void test_days_follow_the_utc_offset(void **state)
     pb_timeline_release(&t);
 }
 
+static void test_a_range_at_the_ends_of_time_lists_no_days_and_does_not_overflow(void **state)
+{
+    /* The range of issue #16 (?start=-9e15&end=9e15 ms): the API refuses it; the timeline
+     * itself must neither wrap nor try to allocate billions of days. */
+    struct pb_timeline t;
+    pb_timeline_init(&t, INT64_C(-9000000000000000000), INT64_C(9000000000000000000), 14 * 3600);
+    pb_timeline_add(&t, T0, T0 + S(60));
+    pb_timeline_add(&t, T0 + S(60), INT64_MAX);
+    pb_timeline_finish(&t);
+    assert_int_equal(t.nspans, 1);
+    assert_true(t.spans[0].end_us == INT64_C(9000000000000000000));
+    assert_int_equal(t.ndays, 0);
+    pb_timeline_release(&t);
+
+    pb_timeline_init(&t, INT64_MIN, INT64_MAX, -14 * 3600);
+    pb_timeline_add(&t, INT64_MIN, INT64_MIN + 1);
+    pb_timeline_add(&t, INT64_MAX - 1, INT64_MAX);
+    pb_timeline_finish(&t);
+    assert_int_equal(t.nspans, 2);
+    assert_int_equal(t.ndays, 0);
+    pb_timeline_release(&t);
+}
+
+static void test_a_timeline_of_the_longest_range_lists_every_day(void **state)
+{
+    struct pb_timeline t;
+    pb_timeline_init(&t, T0 + S(1), T0 + S(1) + PB_TIMELINE_MAX_US, 0);
+    pb_timeline_finish(&t);
+    assert_int_equal(t.ndays, PB_TIMELINE_MAX_US / DAY + 1);
+    pb_timeline_release(&t);
+}
+
+static void test_days_before_1970_start_at_their_midnight(void **state)
+{
+    struct pb_timeline t;
+    /* 1969-12-31T12:00:00Z .. 1970-01-01T12:00:00Z */
+    pb_timeline_init(&t, -S(43200), S(43200), 0);
+    pb_timeline_finish(&t);
+    assert_int_equal(t.ndays, 2);
+    assert_string_equal(t.days[0].date, "1969-12-31");
+    assert_true(t.days[0].start_us == -DAY);
+    assert_string_equal(t.days[1].date, "1970-01-01");
+    pb_timeline_release(&t);
+}
+
+static void test_reading_a_range_that_overflows_or_is_too_long_is_refused(void **state)
+{
+    struct pb_timeline t;
+    /* Refused before the database is touched, so no database is needed. */
+    assert_int_equal(pb_timeline_read(NULL, "cam", "main", INT64_C(-9000000000000000000),
+                                      INT64_C(9000000000000000000), 0, NULL, &t),
+                     -EINVAL);
+    assert_int_equal(
+        pb_timeline_read(NULL, "cam", "main", T0, T0 + PB_TIMELINE_MAX_US + 1, 0, NULL, &t),
+        -EINVAL);
+    assert_int_equal(pb_timeline_read(NULL, "cam", "main", T0, T0, 0, NULL, &t), -EINVAL);
+    assert_int_equal(pb_timeline_read(NULL, "cam", "main", T0, T0 + DAY, 15 * 3600, NULL, &t),
+                     -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +182,10 @@ int main(void)
         cmocka_unit_test(test_rows_are_clipped_to_the_range),
         cmocka_unit_test(test_days_split_spans_at_midnight_and_list_empty_days),
         cmocka_unit_test(test_days_follow_the_utc_offset),
+        cmocka_unit_test(test_a_range_at_the_ends_of_time_lists_no_days_and_does_not_overflow),
+        cmocka_unit_test(test_a_timeline_of_the_longest_range_lists_every_day),
+        cmocka_unit_test(test_days_before_1970_start_at_their_midnight),
+        cmocka_unit_test(test_reading_a_range_that_overflows_or_is_too_long_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,67 @@
+/*
+ * Private to src/api: the pure parse-and-validate steps of the handlers'
+ * query strings (query.c), apart from any request so that unit tests and
+ * the libFuzzer driver (tests/fuzz/fuzz_api_query.c) can call them.
+ *
+ * Every function is pure and Thread: any. On failure each returns -EINVAL
+ * and, where it takes why/why_size, writes a message that starts with
+ * the field at fault ("start: must be ..."), ready for http_reply_error.
+ */
+#ifndef HORUS_API_QUERY_INT_H
+#define HORUS_API_QUERY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The instants a request may name: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z. */
+#define API_TIME_MIN_MS INT64_C(-62135596800000)
+#define API_TIME_MAX_MS INT64_C(253402300799999)
+
+/*
+ * Parses s (RFC 3339 or Unix milliseconds) into UTC microseconds in
+ * *out_us, refusing instants outside API_TIME_MIN_MS..API_TIME_MAX_MS, so
+ * that sums and differences of two request times never overflow. name
+ * (borrowed) is the field named in why. *out_us is untouched on failure.
+ */
+int api_time_parse_us(const char *name, const char *s, int64_t *out_us, char *why, size_t why_size);
+
+/* Which handler's range rules api_range_parse applies. */
+enum api_range_kind {
+    /*
+     * Timeline: end defaults to now, start to end - 24 h; the range
+     * covers at most PB_TIMELINE_MAX_US.
+     */
+    API_RANGE_TIMELINE,
+    /*
+     * Playlist: start is required and not in the future; end defaults to
+     * now; an explicit range covers at most PB_PLAYLIST_MAX_US, a default
+     * end is cut at start + PB_PLAYLIST_MAX_US.
+     */
+    API_RANGE_PLAYLIST,
+};
+
+/*
+ * Parses and validates the ?start= and ?end= of a range (each borrowed,
+ * NULL when absent) against now_us into [*start_us, *end_us): both
+ * parsed and bounded first, then the span computed with checked
+ * arithmetic and compared with the kind's limit. Returns 0, or -EINVAL
+ * with the reason in why.
+ */
+int api_range_parse(enum api_range_kind kind, const char *start, const char *end, int64_t now_us,
+                    int64_t *start_us, int64_t *end_us, char *why, size_t why_size);
+
+/*
+ * Parses s, decimal digits only (a leading '-' when min < 0), into
+ * *out within min..max, naming name in why. *out is untouched on failure.
+ */
+int api_int_parse(const char *name, const char *s, int64_t min, int64_t max, int64_t *out,
+                  char *why, size_t why_size);
+
+/* "Z", "z" or "+HH:MM" / "-HH:MM" (at most 14:00) into seconds east of UTC. */
+int api_tz_parse(const char *s, int *offset_s, char *why, size_t why_size);
+
+/* "<start_us>.mp4", the name of a recorded file in a playlist, into *start_us (>= 0). */
+int api_file_start_parse(const char *name, int64_t *start_us);
+
+#endif
