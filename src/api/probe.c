@@ -190,6 +190,12 @@ static int probe_post(http_request *req, void *arg)
                            url ? "must be an rtsp:// or rtsps:// URL of at most 2048 bytes"
                                : "is required");
     }
+    char why[160];
+    if (ing_url_check(url, why, sizeof(why)) < 0) {
+        rc = reply_field(req, "url", why); /* the reason never quotes the URL: no password */
+        json_decref(body);
+        return rc;
+    }
     pthread_mutex_lock(&probes->lock);
     bool is_full = probes->running >= PROBE_MAX;
     if (!is_full)

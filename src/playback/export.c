@@ -24,6 +24,7 @@
  */
 #include "export_int.h"
 
+#include "checked.h"
 #include "err.h"
 #include "fs.h"
 #include "log.h"
@@ -537,10 +538,17 @@ int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct
         return -EINVAL;
     }
     int64_t max_ms = pb_exporter_max_duration_ms(ex);
-    if ((rq->end_us - rq->start_us) / 1000 > max_ms) {
+    int64_t span_us = 0;
+    if (!horus_sub_i64(rq->end_us, rq->start_us, &span_us)) {
+        snprintf(why, size,
+                 "end: the range is too long; exports.max_duration allows at most %.0f s",
+                 (double)max_ms / 1e3);
+        return -EINVAL;
+    }
+    if (span_us / 1000 > max_ms) {
         snprintf(why, size,
                  "end: the range is %.0f s long; exports.max_duration allows at most %.0f s",
-                 (double)(rq->end_us - rq->start_us) / 1e6, (double)max_ms / 1e3);
+                 (double)span_us / 1e6, (double)max_ms / 1e3);
         return -EINVAL;
     }
     struct sto_camera cam;

@@ -2,6 +2,7 @@
 and frame rate, or a clear reason; the request waits on a worker, so slow
 probes never hold the HTTP threads. Responses are checked against the
 OpenAPI document."""
+import json
 import socket
 import threading
 import time
@@ -47,6 +48,14 @@ def test_a_probe_runs_on_the_configured_client(horus_factory, camsim_factory):
         out = spec.validate("POST", T, status, headers["Content-Type"], data)
         assert out["ok"] is True and out["client"] == client, out
         h.stop()
+
+
+def test_a_url_the_client_cannot_parse_is_refused_by_field(probe):
+    for url, reason in [("rtsp://:554/x", "url: "), ("rtsp://host:99999/x", "url: "),
+                        ("rtsp://ho st/x", "url: ")]:
+        status, _, data = probe.horus.request("POST", T, {"url": url})
+        assert status == 400, (url, status, data)
+        assert json.loads(data)["error"]["message"].startswith(reason), data
 
 
 def test_wrong_credentials_say_authentication_failed_and_stay_masked(probe, camsim_factory):
