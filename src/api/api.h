@@ -81,8 +81,9 @@ void api_health_refresh(api *a, unsigned cameras_online, unsigned cameras_failed
 void api_set_stopping(api *a);
 
 /*
- * Waits for camera probes still running (each ends within its timeout);
- * their late replies are dropped. Call after http_server_stop. Thread: main.
+ * Cancels the camera probes still running (each gives up within ~100 ms)
+ * and waits for them; their late replies are dropped. Call after
+ * http_server_stop. Thread: main.
  */
 void api_probes_drain(api *a);
 

@@ -55,6 +55,7 @@ struct api_probes {
     pthread_mutex_t lock;
     pthread_cond_t done; /* signalled when running drops to 0 */
     unsigned running;
+    atomic_bool is_cancelled; /* set by api_probes_drain: running probes give up at once */
 };
 
 struct api {

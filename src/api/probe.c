@@ -13,8 +13,9 @@
  * failed: ..."}; what the camera did is data, not an API error. The URL is
  * echoed masked; credentials never reach a log line or the reply.
  *
- * Stopping: api_probes_drain waits for running probes (each bounded by its
- * timeout); a reply after the server stopped is dropped by http_deferred.
+ * Stopping: api_probes_drain cancels running probes (each gives up within
+ * ~100 ms, however long its timeout) and waits for them; a reply after the
+ * server stopped is dropped by http_deferred.
  * The count of running probes belongs to the api object (struct
  * api_probes), so each API drains only its own.
  */
@@ -127,7 +128,8 @@ static void *probe_main(void *arg)
     struct ing_probe_result res;
     int rc = ing_probe_run(&(struct ing_probe_options){.url = job->url,
                                                        .timeout_ms = job->timeout_ms,
-                                                       .client = job->client},
+                                                       .client = job->client,
+                                                       .cancel = &job->probes->is_cancelled},
                            &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -233,6 +235,8 @@ static int probe_post(http_request *req, void *arg)
 void api_probes_drain(api *a)
 {
     struct api_probes *p = &a->probes;
+    /* A probe of an unresponsive camera may have 30 s left: stopping must not wait for it. */
+    atomic_store(&p->is_cancelled, true);
     pthread_mutex_lock(&p->lock);
     while (p->running)
         pthread_cond_wait(&p->done, &p->lock);

@@ -33,6 +33,7 @@
 #include "media.h"
 #include "metrics.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -273,6 +274,7 @@ struct ing_probe_options {
     int stall_timeout_ms; /* default 10000 */
     enum ing_client client; /* default: native; callers pass the configured one */
     enum ing_transport transport; /* default TCP; UDP runs on libavformat */
+    const atomic_bool *cancel; /* borrowed, may be NULL: once true, the probe ends within ~100 ms */
 };
 
 struct ing_probe_result {

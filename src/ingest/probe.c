@@ -194,6 +194,8 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
         ing_stream_status_get(s, &st);
         if (st.is_finished || (ready && !opt->read_s))
             break;
+        if (opt->cancel && atomic_load(opt->cancel))
+            break; /* the caller is stopping: what was learnt so far is the answer */
     }
     ing_stream_stop(s);
     ing_stream_join(s);

@@ -112,6 +112,25 @@ def test_slow_probes_hold_no_thread_and_a_fifth_is_refused(probe):
     mute.close()
 
 
+def test_stopping_cancels_a_long_probe_of_a_mute_camera(probe):
+    """A probe may wait 30 s on a camera that never answers; a stop must not."""
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+    url = f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        probe.horus.request("POST", T, {"url": url, "timeout_ms": 30000}, timeout=40)[0]))
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert probe.horus.stop(timeout=30) == 0  # 1 would mean the stop was forced
+    assert time.monotonic() - t0 < 5
+    t.join(15)
+    assert got == [503], got
+    mute.close()
+
+
 def test_stopping_mid_probe_exits_cleanly(probe):
     mute = socket.socket()
     mute.bind(("127.0.0.1", 0))
