@@ -9,6 +9,7 @@
  */
 #include "storage.h"
 
+#include "checked.h"
 #include "err.h"
 #include "mem.h"
 
@@ -98,20 +99,16 @@ int sto_index_decode(const uint8_t *blob, size_t size, struct sto_part **out, si
         uint64_t part_size, dur, delta;
         if (get_varint(blob, size, &pos, &part_size) < 0 ||
             get_varint(blob, size, &pos, &dur) < 0 || get_varint(blob, size, &pos, &delta) < 0 ||
-            part_size > UINT32_MAX || (dur >> 1) > UINT32_MAX || offset > UINT64_MAX - part_size)
-            goto bad;
-        int64_t d = unzigzag(delta);
-        if ((d > 0 && expected > INT64_MAX - d) || (d < 0 && expected < INT64_MIN - d))
+            part_size > UINT32_MAX || (dur >> 1) > UINT32_MAX)
             goto bad;
         parts[i].offset = offset;
         parts[i].size_bytes = (uint32_t)part_size;
         parts[i].duration_90k = (uint32_t)(dur >> 1);
         parts[i].is_keyframe = dur & 1;
-        parts[i].start_90k = expected + d;
-        offset += part_size;
-        if (parts[i].start_90k > INT64_MAX - parts[i].duration_90k)
+        if (!horus_add_u64(offset, part_size, &offset) ||
+            !horus_add_i64(expected, unzigzag(delta), &parts[i].start_90k) ||
+            !horus_add_i64(parts[i].start_90k, parts[i].duration_90k, &expected))
             goto bad;
-        expected = parts[i].start_90k + parts[i].duration_90k;
     }
     if (pos != size)
         goto bad;
