@@ -80,8 +80,6 @@ struct rec_camera {
     rec_recorder *r; /* borrowed */
     char *camera;
     char *stream;
-    _Atomic uint64_t drops; /* packets the sink could not queue */
-    _Atomic uint64_t gaps; /* gap_cb calls */
     _Atomic bool is_resync_pending; /* a drop or gap since the last queued packet */
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
@@ -172,7 +170,6 @@ static void sink_packet(media_sink *sink, media_packet *pkt)
     m->is_resync = atomic_exchange(&c->is_resync_pending, false);
     if (queue_push(c->r->queue, m) < 0) {
         atomic_store(&c->is_resync_pending, true);
-        atomic_fetch_add(&c->drops, 1);
         metrics_counter_inc(c->m_dropped);
         msg_free(m);
     }
@@ -186,7 +183,6 @@ static void sink_stream(media_sink *sink, media_stream *stream)
 static void sink_gap(media_sink *sink, const char *reason)
 {
     rec_camera *c = (rec_camera *)sink;
-    atomic_fetch_add(&c->gaps, 1);
     atomic_store(&c->is_resync_pending, true);
     keep_keyframe(c, NULL);
 }
@@ -429,6 +425,14 @@ static void hash_open_segments(rec_recorder *r)
     rec_segments_hash(segs, n);
 }
 
+/* Closes c's segment, takes it off the list and drops the list's reference. */
+static void remove_camera(rec_recorder *r, rec_camera *c)
+{
+    close_segment(r, c, "camera removed");
+    unlink_camera(r, c);
+    camera_unref(c);
+}
+
 static void *recorder_main(void *arg)
 {
     rec_recorder *r = arg;
@@ -453,9 +457,8 @@ static void *recorder_main(void *arg)
                 pthread_cond_broadcast(&r->sync_cond);
                 pthread_mutex_unlock(&r->sync_lock);
             } else {
-                /* The message carries the list's reference; msg_free drops it. */
-                close_segment(r, m->cam, "camera removed");
-                unlink_camera(r, m->cam);
+                remove_camera(r, m->cam); /* drops the list's reference the message carried */
+                m->cam = NULL;
             }
             msg_free(m);
         }
@@ -618,14 +621,6 @@ int rec_recorder_recording_since(rec_recorder *r, const char *camera, const char
 void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink)
 {
     atomic_store(&c->part_sink, sink);
-}
-
-/* Closes c's segment, takes it off the list and drops the list's reference. */
-static void remove_camera(rec_recorder *r, rec_camera *c)
-{
-    close_segment(r, c, "camera removed");
-    unlink_camera(r, c);
-    camera_unref(c);
 }
 
 void rec_recorder_remove(rec_recorder *r, rec_camera *c)
