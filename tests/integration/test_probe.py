@@ -86,17 +86,23 @@ def test_bad_bodies_name_the_field(probe):
         assert out["error"]["message"].startswith(field + ":"), (body, out)
 
 
-def test_slow_probes_hold_no_thread_and_a_fifth_is_refused(probe):
-    # A listener that accepts (the kernel's backlog) and never answers: each probe waits
-    # for its 2 s deadline on a worker while the 2 HTTP threads stay free.
+@pytest.fixture
+def mute_url():
+    """A listener that accepts (the kernel's backlog) and never answers."""
     mute = socket.socket()
     mute.bind(("127.0.0.1", 0))
     mute.listen(16)
-    url = f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
+    yield f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
+    mute.close()
+
+
+def test_slow_probes_hold_no_thread_and_a_fifth_is_refused(probe, mute_url):
+    # Each probe of the mute camera waits for its 2 s deadline on a worker while the 2
+    # HTTP threads stay free.
     results = []
 
     def one():
-        results.append(probe({"url": url, "timeout_ms": 2000}))
+        results.append(probe({"url": mute_url, "timeout_ms": 2000}))
     threads = [threading.Thread(target=one) for _ in range(4)]
     for t in threads:
         t.start()
@@ -104,44 +110,36 @@ def test_slow_probes_hold_no_thread_and_a_fifth_is_refused(probe):
     t0 = time.monotonic()
     assert probe.horus.get_json("/health")[0] == 200
     assert time.monotonic() - t0 < 1.0
-    busy = probe({"url": url}, want=503)
+    busy = probe({"url": mute_url}, want=503)
     assert "probes are already running" in busy["error"]["message"]
     for t in threads:
         t.join(20)
     assert [r["reason"] for r in results] == ["timeout"] * 4, results
-    mute.close()
 
 
-def test_stopping_cancels_a_long_probe_of_a_mute_camera(probe):
-    """A probe may wait 30 s on a camera that never answers; a stop must not."""
-    mute = socket.socket()
-    mute.bind(("127.0.0.1", 0))
-    mute.listen(4)
-    url = f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
+def stop_mid_probe(probe, url, timeout_ms):
+    """Stops the daemon 0.5 s into a probe of url: (exit code, stop seconds, statuses)."""
     got = []
-    t = threading.Thread(target=lambda: got.append(
-        probe.horus.request("POST", T, {"url": url, "timeout_ms": 30000}, timeout=40)[0]))
+    t = threading.Thread(target=lambda: got.append(probe.horus.request(
+        "POST", T, {"url": url, "timeout_ms": timeout_ms}, timeout=timeout_ms / 1000 + 10)[0]))
     t.start()
     time.sleep(0.5)
     t0 = time.monotonic()
-    assert probe.horus.stop(timeout=30) == 0  # 1 would mean the stop was forced
-    assert time.monotonic() - t0 < 5
+    rc = probe.horus.stop(timeout=30)
+    stop_s = time.monotonic() - t0
     t.join(15)
-    assert got == [503], got
-    mute.close()
+    return rc, stop_s, got
 
 
-def test_stopping_mid_probe_exits_cleanly(probe):
-    mute = socket.socket()
-    mute.bind(("127.0.0.1", 0))
-    mute.listen(4)
-    url = f"rtsp://127.0.0.1:{mute.getsockname()[1]}/x"
-    got = []
-    t = threading.Thread(target=lambda: got.append(
-        probe.horus.request("POST", T, {"url": url, "timeout_ms": 2000}, timeout=15)[0]))
-    t.start()
-    time.sleep(0.5)
-    assert probe.horus.stop() == 0
-    t.join(15)
+def test_stopping_cancels_a_long_probe_of_a_mute_camera(probe, mute_url):
+    """A probe may wait 30 s on a camera that never answers; a stop must not."""
+    rc, stop_s, got = stop_mid_probe(probe, mute_url, 30000)
+    assert rc == 0  # 1 would mean the stop was forced
+    assert stop_s < 5
     assert got == [503], got
-    mute.close()
+
+
+def test_stopping_mid_probe_exits_cleanly(probe, mute_url):
+    rc, _, got = stop_mid_probe(probe, mute_url, 2000)
+    assert rc == 0
+    assert got == [503], got
