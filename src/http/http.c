@@ -77,8 +77,6 @@
 #define CONN_MEMORY_BYTES (16 * 1024) /* MHD's per-connection pool: bounds request headers */
 #define BODY_KEEP_BYTES (64 * 1024) /* larger body buffers are freed between requests */
 #define DRAIN_MAX_BYTES (1024 * 1024) /* chunked body past the limit read and dropped */
-#define MAX_REPLY_HEADERS 16
-#define ERROR_MESSAGE_MAX 1024
 #define MHD_LOG_BURST 10 /* libmicrohttpd lines per window before suppressing */
 #define MHD_LOG_WINDOW_S 10
 
@@ -86,159 +84,18 @@
 static const unsigned short stats_codes[] = {200, 201, 202, 204, 206, 301, 302, 304,
                                              400, 401, 403, 404, 405, 409, 413, 415,
                                              416, 422, 429, 500, 502, 503, 504, 507};
-#define NSTATS_CODES (sizeof(stats_codes) / sizeof(stats_codes[0]))
+_Static_assert(sizeof(stats_codes) / sizeof(stats_codes[0]) == NSTATS_CODES, "stats_codes");
 
 /* The "method" label of requests that matched no route; anything else is "other". */
 static const char *const known_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
                                             "PATCH", "DELETE", "OPTIONS"};
-#define NKNOWN_METHODS (sizeof(known_methods) / sizeof(known_methods[0]))
-
-struct http_stats {
-    const char *route; /* label value; borrowed from the router or static */
-    const char *method; /* label value; borrowed from the router or static */
-    _Atomic(metrics_series *) duration;
-    _Atomic(metrics_series *) codes[NSTATS_CODES];
-};
-
-enum req_state {
-    REQ_IDLE, /* between requests */
-    REQ_HEADERS, /* request line seen; handler not called yet */
-    REQ_BODY, /* first handler call done; reading the body */
-    REQ_DRAINING, /* body over the limit; reading and dropping it */
-    REQ_DISPATCHED, /* reply queued (or failed to be) */
-    REQ_DEFERRED, /* suspended until another thread replies (http_defer.c) */
-};
-
-struct reply_header {
-    char *name; /* owned */
-    char *value; /* owned */
-};
-
-struct http_request {
-    struct http_conn *conn; /* borrowed: the owner */
-    enum req_state state;
-    const char *method; /* borrowed from MHD, valid for the request */
-    int64_t start_ns;
-    int route_rc; /* http_router_match's result */
-    struct http_stats *stats;
-    bool is_path_too_long;
-    bool is_replied;
-    unsigned status; /* 0 until a reply is queued */
-    size_t bytes; /* body bytes of the reply */
-    char *body; /* owned, NUL-terminated; kept between requests up to BODY_KEEP_BYTES */
-    size_t body_len;
-    size_t body_cap;
-    size_t drained;
-    unsigned nheaders;
-    struct reply_header headers[MAX_REPLY_HEADERS];
-    struct http_route_match match;
-    struct http_deferred *deferred; /* set by http_request_defer; dropped on completion */
-    char path[HTTP_MAX_PATH + 1];
-};
-
-struct http_conn {
-    http_server *srv; /* borrowed */
-    struct MHD_Connection *mhd; /* borrowed from MHD */
-    char remote[INET6_ADDRSTRLEN];
-    http_request req;
-};
-
-struct http_server {
-    char *listen; /* owned */
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    unsigned threads;
-    size_t max_body_bytes;
-    unsigned idle_timeout_s;
-    unsigned max_connections;
-    bool is_access_log;
-    http_router *router; /* owned */
-    http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
-    struct MHD_Daemon *daemon;
-    struct http_defer_reg *defer; /* owned: suspended requests, while running */
-    unsigned port;
-    _Atomic unsigned next_thread_id;
-
-    metrics_family *f_duration; /* borrowed from the registry */
-    metrics_family *f_requests;
-    metrics_series *s_connections;
-    struct http_stats *route_stats; /* owned: two per route (its method, HEAD on GET) */
-    size_t nroute_stats;
-    struct http_stats unmatched[NKNOWN_METHODS + 1];
-
-    _Atomic bool is_starting; /* MHD lines are warnings while starting, debug after */
-    _Atomic int64_t mhd_log_window_s;
-    _Atomic unsigned mhd_log_count;
-    _Atomic unsigned mhd_log_suppressed;
-};
-
-static _Thread_local bool is_thread_named;
+_Static_assert(sizeof(known_methods) / sizeof(known_methods[0]) == NKNOWN_METHODS, "known_methods");
 
 /* ---- small helpers ---- */
 
 static int64_t now_ns(void)
 {
     return clock_monotonic_ns(clock_system());
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 (the rules jansson enforces). */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* Replaces every byte that is not part of valid UTF-8 with '?', in place. */
-static void utf8_sanitize(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_seq_len(p);
-        if (n == 0) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
-}
-
-/* Returns s when it is ASCII, else a sanitized (possibly cut) copy in buf. */
-static const char *utf8_safe(const char *s, char *buf, size_t size)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x80) {
-            snprintf(buf, size, "%s", s);
-            utf8_sanitize(buf);
-            return buf;
-        }
-    }
-    return s;
 }
 
 static const char *method_label(const char *method)
@@ -388,7 +245,7 @@ static void request_begin(http_request *req, const char *uri)
     req->path[n] = '\0';
 }
 
-static void request_reset(http_request *req)
+void http_request_reset(http_request *req)
 {
     free_reply_headers(req);
     if (req->body_cap > BODY_KEEP_BYTES) {
@@ -402,319 +259,11 @@ static void request_reset(http_request *req)
     req->method = NULL;
 }
 
-static void conn_free(struct http_conn *c)
-{
-    if (!c)
-        return;
-    request_reset(&c->req);
-    free(c->req.body);
-    free(c);
-}
-
-static const char *conn_remote(struct http_conn *c)
-{
-    if (c->remote[0])
-        return c->remote;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    const char *ok = NULL;
-    if (sa && sa->sa_family == AF_INET)
-        ok = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                       c->remote, sizeof(c->remote));
-    else if (sa && sa->sa_family == AF_INET6)
-        ok = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                       c->remote, sizeof(c->remote));
-    if (!ok)
-        snprintf(c->remote, sizeof(c->remote), "unknown");
-    return c->remote;
-}
-
-const char *http_request_method(const http_request *req)
-{
-    return req->method;
-}
-
-const char *http_request_path(const http_request *req)
-{
-    return req->path;
-}
-
-const char *http_request_route(const http_request *req)
-{
-    return req->route_rc == 0 ? req->match.tmpl : NULL;
-}
-
-const char *http_request_param(const http_request *req, const char *name)
-{
-    for (unsigned i = 0; i < req->match.nparams; i++)
-        if (strcmp(req->match.params[i].name, name) == 0)
-            return req->match.params[i].value;
-    return NULL;
-}
-
-const char *http_request_query(const http_request *req, const char *name)
-{
-    const char *value = NULL;
-    size_t value_len = 0;
-    if (MHD_lookup_connection_value_n(req->conn->mhd, MHD_GET_ARGUMENT_KIND, name, strlen(name),
-                                      &value, &value_len) != MHD_YES)
-        return NULL;
-    return value ? value : "";
-}
-
-const char *http_request_header(const http_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND, name);
-}
-
-const char *http_request_body(const http_request *req, size_t *len)
-{
-    if (len)
-        *len = req->body_len;
-    return req->body ? req->body : "";
-}
-
-const char *http_request_remote(const http_request *req)
-{
-    return conn_remote(req->conn);
-}
-
-struct http_deferred **http_request_deferred_slot(http_request *req)
-{
-    return &req->deferred;
-}
-
-struct MHD_Connection *http_request_mhd(const http_request *req)
-{
-    return req->conn->mhd;
-}
-
-struct http_defer_reg *http_request_defer_reg(const http_request *req)
-{
-    return req->conn->srv->defer;
-}
-
-bool http_request_is_replied(const http_request *req)
-{
-    return req->is_replied;
-}
-
-int http_request_json(http_request *req, json_t **out)
-{
-    *out = NULL;
-    if (req->body_len == 0) {
-        http_reply_error(req, HORUS_EPARSE, "request body is empty; expected a JSON object");
-        return HORUS_EPARSE;
-    }
-    json_error_t err;
-    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
-        http_reply_error(req, HORUS_EPARSE, "invalid JSON at line %d column %d: %s", err.line,
-                         err.column, err.text);
-        return HORUS_EPARSE;
-    }
-    if (!json_is_object(j)) {
-        static const char *const names[] = {"an object", "an array", "a string", "a number",
-                                            "a number",  "true",     "false",    "null"};
-        int type = json_typeof(j);
-        http_reply_error(req, HORUS_EPARSE, "request body must be a JSON object, not %s",
-                         type >= 0 && type < 8 ? names[type] : "that");
-        json_decref(j);
-        return HORUS_EPARSE;
-    }
-    *out = j;
-    return 0;
-}
-
-/* ---- replies ---- */
-
-void http_reply_header(http_request *req, const char *name, const char *value)
-{
-    if (req->is_replied || !name || !value)
-        return;
-    if (req->nheaders == MAX_REPLY_HEADERS) {
-        log_warn("reply header '%s' dropped: more than %d on %s %s", name, MAX_REPLY_HEADERS,
-                 req->method, req->path);
-        return;
-    }
-    req->headers[req->nheaders].name = horus_strdup(name);
-    req->headers[req->nheaders].value = horus_strdup(value);
-    req->nheaders++;
-}
-
-static bool has_header(const http_request *req, const char *name)
-{
-    for (unsigned i = 0; i < req->nheaders; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-/* Adds headers to resp and queues it. Consumes resp. */
-static int reply_queue(http_request *req, unsigned status, const char *content_type,
-                       struct MHD_Response *resp, size_t len)
-{
-    req->is_replied = true;
-    if (!resp)
-        return -EIO;
-    for (unsigned i = 0; i < req->nheaders; i++) {
-        if (content_type && strcasecmp(req->headers[i].name, "Content-Type") == 0)
-            continue;
-        if (MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value) != MHD_YES)
-            log_warn("reply header '%s' rejected on %s %s", req->headers[i].name, req->method,
-                     req->path);
-    }
-    http_cors_decorate(req->conn->srv->cors, req, resp);
-    if (content_type) {
-        MHD_add_response_header(resp, "Content-Type", content_type);
-        if (strncmp(content_type, "application/json", 16) == 0 && !has_header(req, "Cache-Control"))
-            MHD_add_response_header(resp, "Cache-Control", "no-store");
-    }
-    enum MHD_Result ret = MHD_queue_response(req->conn->mhd, status, resp);
-    MHD_destroy_response(resp);
-    if (ret != MHD_YES)
-        return -EIO;
-    req->status = status;
-    bool has_body =
-        strcmp(req->method, "HEAD") != 0 && status >= 200 && status != 204 && status != 304;
-    req->bytes = has_body ? len : 0;
-    return 0;
-}
-
-int http_reply_mhd(http_request *req, unsigned status, const char *content_type,
-                   struct MHD_Response *resp, uint64_t len)
-{
-    if (req->is_replied) {
-        if (resp)
-            MHD_destroy_response(resp);
-        return -EALREADY;
-    }
-    return reply_queue(req, status, content_type, resp, (size_t)len);
-}
-
-int http_reply(http_request *req, unsigned status, const char *content_type, const void *body,
-               size_t len)
-{
-    if (req->is_replied)
-        return -EALREADY;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-    return reply_queue(req, status, content_type, resp, len);
-}
-
-int http_reply_owned(http_request *req, unsigned status, const char *content_type, char *body,
-                     size_t len)
-{
-    if (req->is_replied) {
-        free(body);
-        return -EALREADY;
-    }
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
-    if (!resp)
-        free(body);
-    return reply_queue(req, status, content_type, resp, len);
-}
-
-int http_reply_borrowed(http_request *req, unsigned status, const char *content_type,
-                        const void *body, size_t len, void (*free_cb)(void *), void *free_arg)
-{
-    if (req->is_replied) {
-        if (free_cb)
-            free_cb(free_arg);
-        return -EALREADY;
-    }
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-        len, (void *)(uintptr_t)body, free_cb, free_arg);
-    if (!resp && free_cb)
-        free_cb(free_arg);
-    return reply_queue(req, status, content_type, resp, len);
-}
-
-int http_reply_json(http_request *req, unsigned status, json_t *json)
-{
-    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(json);
-    if (!text) {
-        if (req->is_replied)
-            return -EALREADY;
-        log_error("reply to %s %s: JSON value could not be encoded", req->method, req->path);
-        return http_reply_error(req, -EIO, "reply could not be encoded");
-    }
-    return http_reply_owned(req, status, "application/json", text, strlen(text));
-}
-
-int http_reply_error(http_request *req, int rc, const char *fmt, ...)
-{
-    if (req->is_replied)
-        return -EALREADY;
-    char msg[ERROR_MESSAGE_MAX];
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-    } else {
-        snprintf(msg, sizeof(msg), "%s", horus_strerror(rc));
-    }
-    utf8_sanitize(msg);
-    struct http_error_map map = http_router_map_error(req->conn->srv->router, rc);
-    if (map.retry_after_s > 0) {
-        char secs[16];
-        snprintf(secs, sizeof(secs), "%u", map.retry_after_s);
-        http_reply_header(req, "Retry-After", secs);
-    }
-    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", map.code, "message", msg);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(j);
-    if (!text)
-        text = horus_strdup("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}");
-    return http_reply_owned(req, map.status, "application/json", text, strlen(text));
-}
-
 /* ---- MHD callbacks (Thread: http-N) ---- */
-
-static void name_thread(http_server *s)
-{
-    if (is_thread_named)
-        return;
-    char name[16];
-    snprintf(name, sizeof(name), "http-%u", atomic_fetch_add(&s->next_thread_id, 1));
-    horus_thread_set_name(name);
-    is_thread_named = true;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    http_server *s = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        name_thread(s);
-        struct http_conn *c = horus_calloc(1, sizeof(*c));
-        c->srv = s;
-        c->mhd = mhd;
-        c->req.conn = c;
-        *socket_context = c;
-        if (s->s_connections)
-            metrics_gauge_add(s->s_connections, 1);
-        return;
-    }
-    conn_free(*socket_context);
-    *socket_context = NULL;
-    if (s->s_connections)
-        metrics_gauge_add(s->s_connections, -1);
-}
-
-static struct http_conn *conn_of(struct MHD_Connection *mhd)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mhd)
 {
-    struct http_conn *c = conn_of(mhd);
+    struct http_conn *c = http_conn_of(mhd);
     if (!c)
         return NULL;
     request_begin(&c->req, uri);
@@ -828,7 +377,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
     http_request *req = *req_cls;
     if (!req) {
         /* The URI callback always runs first; this only guards against surprises. */
-        struct http_conn *c = conn_of(mhd);
+        struct http_conn *c = http_conn_of(mhd);
         if (!c)
             return MHD_NO;
         req = &c->req;
@@ -923,15 +472,15 @@ static void access_log(http_request *req, double seconds, enum MHD_RequestTermin
     const char *aborted = termination_name(toe);
     /* Method and path are raw bytes from the client; keep the log line valid UTF-8. */
     char method_buf[64], path_buf[HTTP_MAX_PATH + 1];
-    const char *method = utf8_safe(req->method, method_buf, sizeof(method_buf));
-    const char *path = utf8_safe(req->path, path_buf, sizeof(path_buf));
+    const char *method = http_utf8_safe(req->method, method_buf, sizeof(method_buf));
+    const char *path = http_utf8_safe(req->path, path_buf, sizeof(path_buf));
     const log_field fields[] = {
         {"method", method},
         {"path", path},
         {"status", status},
         {"bytes", bytes},
         {"duration_ms", duration},
-        {"remote", conn_remote(req->conn)},
+        {"remote", http_conn_remote(req->conn)},
         {aborted ? "error" : NULL, aborted},
         {NULL, NULL},
     };
@@ -958,7 +507,7 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
             access_log(req, seconds, toe);
     }
     http_defer_completed(req);
-    request_reset(req);
+    http_request_reset(req);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1142,8 +691,8 @@ int http_server_start(http_server *s)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)s->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+        http_conn_notify, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     atomic_store(&s->is_starting, false);
     if (!s->daemon) {
         log_error("listen on '%s': libmicrohttpd failed to start", s->listen);

@@ -10,16 +10,127 @@
 #include "http.h"
 
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 struct http_defer_reg;
+typedef struct http_cors http_cors; /* http_cors.c */
+
+/* ---- shared state (http.c, http_conn.c, http_reply.c) ---- */
+
+#define NSTATS_CODES 24 /* stats_codes in http.c */
+#define NKNOWN_METHODS 7 /* known_methods in http.c */
+#define MAX_REPLY_HEADERS 16
+
+struct http_stats {
+    const char *route; /* label value; borrowed from the router or static */
+    const char *method; /* label value; borrowed from the router or static */
+    _Atomic(metrics_series *) duration;
+    _Atomic(metrics_series *) codes[NSTATS_CODES];
+};
+
+enum req_state {
+    REQ_IDLE, /* between requests */
+    REQ_HEADERS, /* request line seen; handler not called yet */
+    REQ_BODY, /* first handler call done; reading the body */
+    REQ_DRAINING, /* body over the limit; reading and dropping it */
+    REQ_DISPATCHED, /* reply queued (or failed to be) */
+    REQ_DEFERRED, /* suspended until another thread replies (http_defer.c) */
+};
+
+struct reply_header {
+    char *name; /* owned */
+    char *value; /* owned */
+};
+
+struct http_request {
+    struct http_conn *conn; /* borrowed: the owner */
+    enum req_state state;
+    const char *method; /* borrowed from MHD, valid for the request */
+    int64_t start_ns;
+    int route_rc; /* http_router_match's result */
+    struct http_stats *stats;
+    bool is_path_too_long;
+    bool is_replied;
+    unsigned status; /* 0 until a reply is queued */
+    size_t bytes; /* body bytes of the reply */
+    char *body; /* owned, NUL-terminated; kept between requests up to BODY_KEEP_BYTES */
+    size_t body_len;
+    size_t body_cap;
+    size_t drained;
+    unsigned nheaders;
+    struct reply_header headers[MAX_REPLY_HEADERS];
+    struct http_route_match match;
+    struct http_deferred *deferred; /* set by http_request_defer; dropped on completion */
+    char path[HTTP_MAX_PATH + 1];
+};
+
+struct http_conn {
+    http_server *srv; /* borrowed */
+    struct MHD_Connection *mhd; /* borrowed from MHD */
+    char remote[INET6_ADDRSTRLEN];
+    http_request req;
+};
+
+struct http_server {
+    char *listen; /* owned */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    unsigned threads;
+    size_t max_body_bytes;
+    unsigned idle_timeout_s;
+    unsigned max_connections;
+    bool is_access_log;
+    http_router *router; /* owned */
+    http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
+    struct MHD_Daemon *daemon;
+    struct http_defer_reg *defer; /* owned: suspended requests, while running */
+    unsigned port;
+    _Atomic unsigned next_thread_id;
+
+    metrics_family *f_duration; /* borrowed from the registry */
+    metrics_family *f_requests;
+    metrics_series *s_connections;
+    struct http_stats *route_stats; /* owned: two per route (its method, HEAD on GET) */
+    size_t nroute_stats;
+    struct http_stats unmatched[NKNOWN_METHODS + 1];
+
+    _Atomic bool is_starting; /* MHD lines are warnings while starting, debug after */
+    _Atomic int64_t mhd_log_window_s;
+    _Atomic unsigned mhd_log_count;
+    _Atomic unsigned mhd_log_suppressed;
+};
 
 /* ---- provided by http.c ---- */
+
+/* Ends a request: frees reply headers and the match, keeps a small body buffer. */
+void http_request_reset(http_request *req);
 
 /* The request's deferred handle slot (NULL when not deferred). */
 struct http_deferred **http_request_deferred_slot(http_request *req);
 struct MHD_Connection *http_request_mhd(const http_request *req);
 struct http_defer_reg *http_request_defer_reg(const http_request *req);
 bool http_request_is_replied(const http_request *req);
+
+/* ---- provided by http_conn.c (Thread: http-N) ---- */
+
+/* MHD_OPTION_NOTIFY_CONNECTION: makes the struct http_conn, frees it on close. */
+void http_conn_notify(void *cls, struct MHD_Connection *mhd, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code);
+
+/* The struct http_conn of mhd, or NULL. */
+struct http_conn *http_conn_of(struct MHD_Connection *mhd);
+
+/* The client's address as text ("unknown" when MHD has none); cached in c. */
+const char *http_conn_remote(struct http_conn *c);
+
+/* ---- provided by http_reply.c ---- */
+
+/* Returns s when it is ASCII, else a copy in buf with invalid UTF-8 replaced by '?'. */
+const char *http_utf8_safe(const char *s, char *buf, size_t size);
 
 /* ---- provided by http_defer.c ---- */
 
@@ -72,8 +183,6 @@ int http_reply_mhd(http_request *req, unsigned status, const char *content_type,
                    struct MHD_Response *resp, uint64_t len);
 
 /* ---- CORS (http_cors.c) ---- */
-
-typedef struct http_cors http_cors;
 
 /* Copies the origins ("*" or "scheme://host[:port]"). n 0 returns NULL (CORS off). */
 http_cors *http_cors_new(const char *const *origins, size_t n);
