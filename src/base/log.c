@@ -12,6 +12,10 @@
  *
  * Secrets registered with log_secrets_set are replaced by "***" in the
  * message and in every context value before anything is written.
+ *
+ * The limiter (log_limit_pass) is a fixed table of keys (module, cause,
+ * subject) with linear probing, under its own mutex; it never writes while
+ * holding it: summaries are copied out and written after the unlock.
  */
 #include "log.h"
 
@@ -35,7 +39,7 @@
 static _Atomic int log_level_cur = LOG_LEVEL_INFO;
 static _Atomic int log_format_cur = LOG_FORMAT_JSON;
 
-/* Lock order: sink_lock and secrets_lock are never held together. */
+/* Lock order: sink_lock, secrets_lock and limit_lock are never held together. */
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sink_fd = STDERR_FILENO;
 static char *sink_path; /* owned; NULL for stderr */
@@ -422,8 +426,11 @@ static void flush_locked(int64_t now_ns)
     pend_lines = 0;
 }
 
+static void limit_sweep(void);
+
 void log_flush(void)
 {
+    limit_sweep();
     pthread_mutex_lock(&sink_lock);
     flush_locked(clock_monotonic_ns(clock_system()));
     pthread_mutex_unlock(&sink_lock);
@@ -502,4 +509,185 @@ void log_write(enum log_level level, const char *module, const log_field *fields
     }
     pthread_mutex_unlock(&sink_lock);
     errno = saved_errno;
+}
+
+/* ---- rate-limited lines ---- */
+
+#define LIMIT_SLOTS 512
+#define LIMIT_PROBE 16 /* slots looked at per key before reusing the least recent */
+#define LIMIT_FIELDS 4 /* context fields kept for the summary */
+#define LIMIT_SWEEP_MAX 32 /* summaries written per log_flush */
+
+struct limit_entry {
+    bool is_used;
+    bool is_started; /* a window has begun */
+    enum log_level level;
+    char module[48];
+    char cause[48];
+    char subject[96];
+    int64_t window_start_ns;
+    int64_t last_ns;
+    uint64_t suppressed;
+    unsigned nfields;
+    char keys[LIMIT_FIELDS][32];
+    char values[LIMIT_FIELDS][96];
+};
+
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct limit_entry limit_table[LIMIT_SLOTS];
+static const horus_clock *_Atomic limit_clock;
+
+void log_limit_set_clock(const struct horus_clock *clock)
+{
+    atomic_store(&limit_clock, clock);
+}
+
+void log_limit_reset(void)
+{
+    pthread_mutex_lock(&limit_lock);
+    memset(limit_table, 0, sizeof(limit_table));
+    pthread_mutex_unlock(&limit_lock);
+}
+
+static int64_t limit_now_ns(void)
+{
+    const horus_clock *c = atomic_load(&limit_clock);
+    return clock_monotonic_ns(c ? c : clock_system());
+}
+
+static uint64_t limit_hash(const char *module, const char *cause, const char *subject)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    const char *parts[3] = {module, cause, subject};
+    for (int i = 0; i < 3; i++) {
+        for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++)
+            h = (h ^ *p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static void limit_copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* Starts a new window on e with this line's level and context. */
+static void limit_start(struct limit_entry *e, enum log_level level, const log_field *fields,
+                        int64_t now_ns)
+{
+    e->is_started = true;
+    e->level = level;
+    e->window_start_ns = now_ns;
+    e->suppressed = 0;
+    e->nfields = 0;
+    for (const log_field *f = fields; f && f->key && e->nfields < LIMIT_FIELDS; f++) {
+        limit_copy(e->keys[e->nfields], sizeof(e->keys[0]), f->key);
+        limit_copy(e->values[e->nfields], sizeof(e->values[0]), f->value);
+        e->nfields++;
+    }
+}
+
+/* Writes "<cause>: repeated N times in the last S s" for a copy of an entry. */
+static void limit_write_summary(const struct limit_entry *e, int64_t now_ns)
+{
+    char count[24];
+    snprintf(count, sizeof(count), "%llu", (unsigned long long)e->suppressed);
+    log_field fields[LIMIT_FIELDS + 2];
+    unsigned n = 0;
+    for (unsigned i = 0; i < e->nfields; i++)
+        fields[n++] = (log_field){e->keys[i], e->values[i]};
+    fields[n++] = (log_field){"repeated", count};
+    fields[n] = (log_field){NULL, NULL};
+    long long secs = (long long)((now_ns - e->window_start_ns + 500000000) / 1000000000);
+    if (log_enabled(e->level))
+        log_write(e->level, e->module, fields, "%s: repeated %llu times in the last %lld s",
+                  e->cause, (unsigned long long)e->suppressed, secs);
+}
+
+/* The entry of a key: found, a free slot made its own, or the least recent reused. */
+static struct limit_entry *limit_find(const char *module, const char *cause, const char *subject,
+                                      struct limit_entry *evicted, bool *has_evicted)
+{
+    uint64_t h = limit_hash(module, cause, subject);
+    struct limit_entry *oldest = NULL;
+    for (unsigned i = 0; i < LIMIT_PROBE; i++) {
+        struct limit_entry *e = &limit_table[(h + i) % LIMIT_SLOTS];
+        if (!e->is_used) {
+            oldest = e;
+            break;
+        }
+        if (strcmp(e->cause, cause) == 0 && strcmp(e->module, module) == 0 &&
+            strcmp(e->subject, subject) == 0)
+            return e;
+        if (!oldest || e->last_ns < oldest->last_ns)
+            oldest = e;
+    }
+    if (oldest->is_used && oldest->suppressed > 0) {
+        *evicted = *oldest;
+        *has_evicted = true;
+    }
+    memset(oldest, 0, sizeof(*oldest));
+    oldest->is_used = true;
+    limit_copy(oldest->module, sizeof(oldest->module), module);
+    limit_copy(oldest->cause, sizeof(oldest->cause), cause);
+    limit_copy(oldest->subject, sizeof(oldest->subject), subject);
+    return oldest;
+}
+
+bool log_limit_pass(enum log_level level, const char *module, const char *cause,
+                    const log_field *fields)
+{
+    char m[48], c[48], subj[96];
+    limit_copy(m, sizeof(m), module ? module : "main");
+    limit_copy(c, sizeof(c), cause);
+    limit_copy(subj, sizeof(subj), fields && fields->key ? fields->value : "");
+    int64_t now = limit_now_ns();
+    static _Thread_local struct limit_entry summary, evicted;
+    bool has_summary = false, has_evicted = false, is_pass = false;
+
+    pthread_mutex_lock(&limit_lock);
+    struct limit_entry *e = limit_find(m, c, subj, &evicted, &has_evicted);
+    if (!e->is_started) {
+        limit_start(e, level, fields, now);
+        is_pass = true;
+    } else if (now - e->window_start_ns >= (int64_t)LOG_LIMIT_WINDOW_MS * 1000000) {
+        if (e->suppressed > 0) {
+            summary = *e;
+            has_summary = true;
+        }
+        limit_start(e, level, fields, now);
+        is_pass = true;
+    } else {
+        e->suppressed++;
+    }
+    e->last_ns = now;
+    pthread_mutex_unlock(&limit_lock);
+
+    if (has_evicted)
+        limit_write_summary(&evicted, now);
+    if (has_summary)
+        limit_write_summary(&summary, now);
+    return is_pass;
+}
+
+/* Writes the summaries of windows that are over (bursts that ended). */
+static void limit_sweep(void)
+{
+    static _Thread_local struct limit_entry due[LIMIT_SWEEP_MAX];
+    unsigned n = 0;
+    int64_t now = limit_now_ns();
+    pthread_mutex_lock(&limit_lock);
+    for (unsigned i = 0; i < LIMIT_SLOTS && n < LIMIT_SWEEP_MAX; i++) {
+        struct limit_entry *e = &limit_table[i];
+        if (e->is_used && e->suppressed > 0 &&
+            now - e->window_start_ns >= (int64_t)LOG_LIMIT_WINDOW_MS * 1000000) {
+            due[n++] = *e;
+            /* The window stays over: the next line of this key is written in full. */
+            e->suppressed = 0;
+        }
+    }
+    pthread_mutex_unlock(&limit_lock);
+    for (unsigned i = 0; i < n; i++)
+        limit_write_summary(&due[i], now);
 }

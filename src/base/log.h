@@ -108,4 +108,50 @@ int log_fd(void);
 #define log_info_kv(kv, ...) log_at(LOG_LEVEL_INFO, kv, __VA_ARGS__)
 #define log_debug_kv(kv, ...) log_at(LOG_LEVEL_DEBUG, kv, __VA_ARGS__)
 
+/*
+ * Rate-limited lines, for failures that can repeat per packet or per
+ * second (a full disk, a camera sending garbage). Lines are limited per
+ * module, cause (a short constant naming the failure, "write part") and
+ * subject (the value of the first context field, normally the camera):
+ * the first line of a window of LOG_LIMIT_WINDOW_MS is written, the next
+ * ones in that window are only counted, and once the window is over one
+ * summary line at the same level, with the first line's context fields
+ * and a "repeated" field, says how many were left out:
+ *   {"level":"error","module":"record","msg":"write part: repeated 57 times in the
+ *    last 10 s","camera":"cam1","stream":"main","repeated":"57"}
+ * The summary is written by the next line of the same key or by log_flush
+ * (the main thread calls it every second), whichever comes first, so a
+ * burst that ends is summarised too. About 512 keys are tracked; past
+ * that the least recently used one is summarised early and reused.
+ *
+ *   log_error_limited("open segment", LOG_KV({"camera", id}), "open segment: %s", why);
+ */
+#define LOG_LIMIT_WINDOW_MS 10000
+
+/*
+ * Whether a line of (module, cause, fields[0].value) may be written now;
+ * counts it when not, and writes a pending summary first. cause and module
+ * are copied (cut at 47 bytes). Thread: any.
+ */
+bool log_limit_pass(enum log_level level, const char *module, const char *cause,
+                    const log_field *fields);
+
+struct horus_clock;
+
+/* The clock the limiter reads, for tests; NULL restores the system clock. */
+void log_limit_set_clock(const struct horus_clock *clock);
+
+/* Forgets every limiter key without writing summaries (tests). */
+void log_limit_reset(void);
+
+#define log_limited(lvl, cause, fields, ...)                                                       \
+    do {                                                                                           \
+        if (log_enabled(lvl) && log_limit_pass(lvl, LOG_MODULE, cause, fields))                    \
+            log_write(lvl, LOG_MODULE, fields, __VA_ARGS__);                                       \
+    } while (0)
+
+#define log_error_limited(cause, kv, ...) log_limited(LOG_LEVEL_ERROR, cause, kv, __VA_ARGS__)
+#define log_warn_limited(cause, kv, ...) log_limited(LOG_LEVEL_WARN, cause, kv, __VA_ARGS__)
+#define log_info_limited(cause, kv, ...) log_limited(LOG_LEVEL_INFO, cause, kv, __VA_ARGS__)
+
 #endif

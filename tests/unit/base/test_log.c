@@ -1,9 +1,10 @@
-/* Tests for src/base/log.c: JSON and text lines, levels, masking, rotation. */
+/* Tests for src/base/log.c: JSON and text lines, levels, masking, rotation, limiting. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -242,6 +243,167 @@ static void test_buffered_rotation_still_keeps_each_file_under_max_bytes(void **
     free(text);
 }
 
+/* Parses the JSON lines of text into an array (one object per line). */
+static json_t *parse_lines(const char *text)
+{
+    json_t *arr = json_array();
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        json_error_t err;
+        json_t *j = json_loadb(p, (size_t)(nl - p), 0, &err);
+        assert_non_null(j);
+        json_array_append_new(arr, j);
+        p = nl + 1;
+    }
+    return arr;
+}
+
+static const char *line_str(json_t *lines, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(lines, i), key));
+}
+
+static void limited_write_part(const char *camera, int n)
+{
+    log_error_limited("write part", LOG_KV({"camera", camera}, {"stream", "main"}),
+                      "write part %d: No space left on device", n);
+}
+
+static void
+test_limited_lines_write_the_first_and_summarise_the_rest_when_the_window_rolls(void **state)
+{
+    struct fixture *f = *state;
+    clock_fake clk;
+    clock_fake_init(&clk, 1700000000000);
+    log_limit_reset();
+    log_limit_set_clock(&clk.base);
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    for (int i = 0; i < 100; i++) { /* 100 failures in 9.9 s */
+        limited_write_part("cam1", i);
+        clock_fake_advance_ms(&clk, 99);
+    }
+    clock_fake_advance_ms(&clk, 200); /* 10.1 s after the first */
+    limited_write_part("cam1", 100);
+    log_limit_set_clock(NULL);
+
+    char *text = slurp(f->path);
+    json_t *lines = parse_lines(text);
+    assert_int_equal(json_array_size(lines), 3);
+    assert_string_equal(line_str(lines, 0, "msg"), "write part 0: No space left on device");
+    assert_string_equal(line_str(lines, 1, "msg"),
+                        "write part: repeated 99 times in the last 10 s");
+    assert_string_equal(line_str(lines, 1, "level"), "error");
+    assert_string_equal(line_str(lines, 1, "module"), "test");
+    assert_string_equal(line_str(lines, 1, "camera"), "cam1");
+    assert_string_equal(line_str(lines, 1, "stream"), "main");
+    assert_string_equal(line_str(lines, 1, "repeated"), "99");
+    assert_string_equal(line_str(lines, 2, "msg"), "write part 100: No space left on device");
+    json_decref(lines);
+    free(text);
+}
+
+static void test_a_burst_that_ends_is_summarised_by_the_next_flush(void **state)
+{
+    struct fixture *f = *state;
+    clock_fake clk;
+    clock_fake_init(&clk, 1700000000000);
+    log_limit_reset();
+    log_limit_set_clock(&clk.base);
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    for (int i = 0; i < 5; i++)
+        limited_write_part("cam1", i);
+    log_flush(); /* the window is not over: no summary yet */
+    char *text = slurp(f->path);
+    json_t *lines = parse_lines(text);
+    assert_int_equal(json_array_size(lines), 1);
+    json_decref(lines);
+    free(text);
+
+    clock_fake_advance_ms(&clk, LOG_LIMIT_WINDOW_MS);
+    log_flush();
+    log_flush(); /* written once */
+    text = slurp(f->path);
+    lines = parse_lines(text);
+    assert_int_equal(json_array_size(lines), 2);
+    assert_string_equal(line_str(lines, 1, "repeated"), "4");
+    assert_string_equal(line_str(lines, 1, "msg"), "write part: repeated 4 times in the last 10 s");
+    json_decref(lines);
+    free(text);
+
+    /* After the summary the next failure is written in full again. */
+    limited_write_part("cam1", 5);
+    log_limit_set_clock(NULL);
+    text = slurp(f->path);
+    lines = parse_lines(text);
+    assert_int_equal(json_array_size(lines), 3);
+    assert_string_equal(line_str(lines, 2, "msg"), "write part 5: No space left on device");
+    json_decref(lines);
+    free(text);
+}
+
+static void test_limits_are_per_subject_and_per_cause(void **state)
+{
+    struct fixture *f = *state;
+    clock_fake clk;
+    clock_fake_init(&clk, 1700000000000);
+    log_limit_reset();
+    log_limit_set_clock(&clk.base);
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    for (int i = 0; i < 10; i++) {
+        limited_write_part("cam1", i);
+        limited_write_part("cam2", i);
+        log_warn_limited("open segment", LOG_KV({"camera", "cam1"}), "open segment %d", i);
+    }
+    log_limit_set_clock(NULL);
+    char *text = slurp(f->path);
+    json_t *lines = parse_lines(text);
+    assert_int_equal(json_array_size(lines), 3);
+    assert_string_equal(line_str(lines, 0, "camera"), "cam1");
+    assert_string_equal(line_str(lines, 1, "camera"), "cam2");
+    assert_string_equal(line_str(lines, 2, "msg"), "open segment 0");
+    json_decref(lines);
+    free(text);
+}
+
+static void test_more_keys_than_slots_summarise_the_reused_ones(void **state)
+{
+    struct fixture *f = *state;
+    clock_fake clk;
+    clock_fake_init(&clk, 1700000000000);
+    log_limit_reset();
+    log_limit_set_clock(&clk.base);
+    open_file(f, LOG_FORMAT_JSON, 0, 0);
+    char cam[32];
+    /* Each of 2000 cameras fails twice: the second is suppressed, and must not be lost. */
+    for (int i = 0; i < 2000; i++) {
+        snprintf(cam, sizeof(cam), "cam%d", i);
+        limited_write_part(cam, 0);
+        limited_write_part(cam, 1);
+        clock_fake_advance_ms(&clk, 1);
+    }
+    clock_fake_advance_ms(&clk, LOG_LIMIT_WINDOW_MS);
+    for (int i = 0; i < 200; i++)
+        log_flush();
+    log_limit_set_clock(NULL);
+    char *text = slurp(f->path);
+    json_t *lines = parse_lines(text);
+    size_t summaries = 0, repeated = 0;
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        const char *r = line_str(lines, i, "repeated");
+        if (r) {
+            summaries++;
+            repeated += (size_t)atoi(r);
+        }
+    }
+    assert_int_equal(summaries, 2000);
+    assert_int_equal(repeated, 2000);
+    assert_int_equal(json_array_size(lines), 4000);
+    json_decref(lines);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +424,14 @@ int main(void)
             test_a_warning_writes_buffered_lines_first_and_itself_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_buffered_rotation_still_keeps_each_file_under_max_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_limited_lines_write_the_first_and_summarise_the_rest_when_the_window_rolls, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_a_burst_that_ends_is_summarised_by_the_next_flush,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_are_per_subject_and_per_cause, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_keys_than_slots_summarise_the_reused_ones, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("core.log", tests, NULL, NULL);
 }
