@@ -220,7 +220,7 @@ static void *loop_main(void *arg)
         }
         int n = epoll_wait(l->epfd, events, MAX_EVENTS, timeout);
         if (n < 0 && errno != EINTR) {
-            log_error("ing-rtsp epoll_wait: %s", strerror(errno));
+            log_error_limited("epoll_wait", NULL, "ing-rtsp epoll_wait: %s", strerror(errno));
             nanosleep(&(struct timespec){0, 10000000}, NULL);
         }
         bool has_cmds = false;

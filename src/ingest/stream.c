@@ -302,7 +302,8 @@ bool ing_track_video_params_changed(ing_stream *s, struct ing_track *t)
     log_field kv[3];
     bool had = t->cur != NULL;
     if (ing_track_video_build(t) < 0) {
-        log_warn_kv(ing_stream_kv(s, kv), "unparsable parameter sets: packet dropped");
+        log_warn_limited("unparsable parameter sets", ing_stream_kv(s, kv),
+                         "unparsable parameter sets: packet dropped");
         return false;
     }
     if (had)
@@ -346,8 +347,9 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
     if (t->tl.discontinuities != t->logged_discontinuities) {
         t->logged_discontinuities = t->tl.discontinuities;
         log_field kv[3];
-        log_info_kv(ing_stream_kv(s, kv), "%s timestamps jumped; timeline continues at %lld",
-                    t->kind == MEDIA_KIND_VIDEO ? "video" : "audio", (long long)ts.dts);
+        log_info_limited("timestamps jumped", ing_stream_kv(s, kv),
+                         "%s timestamps jumped; timeline continues at %lld",
+                         t->kind == MEDIA_KIND_VIDEO ? "video" : "audio", (long long)ts.dts);
     }
     mp->dts = ts.dts;
     mp->pts = ts.pts;

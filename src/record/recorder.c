@@ -301,8 +301,9 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
     if (rc < 0) {
         c->seg = NULL;
         metrics_counter_inc(c->m_errors);
-        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
-                     "open segment in '%s': %s", c->dir, horus_strerror(rc));
+        /* On a full disk this fails on every keyframe: limited per camera. */
+        log_error_limited("open segment", LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                          "open segment in '%s': %s", c->dir, horus_strerror(rc));
         if (rc == -ENOSPC && r->opt.retention)
             rec_retention_kick(r->opt.retention);
         return;

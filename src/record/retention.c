@@ -136,8 +136,9 @@ static int delete_segments(rec_retention *r, struct sto_recording *list, size_t 
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", r->data_dir, list[i].path);
         if (unlink(path) < 0 && errno != ENOENT) {
-            log_warn_kv(LOG_KV({"camera", list[i].camera_id}, {"path", list[i].path}),
-                        "remove segment: %s; keeping its index row", strerror(errno));
+            log_warn_limited("remove segment",
+                             LOG_KV({"camera", list[i].camera_id}, {"path", list[i].path}),
+                             "remove segment: %s; keeping its index row", strerror(errno));
             stats->failed++;
             metrics_counter_inc(r->m_failed);
             continue;
@@ -229,9 +230,10 @@ static int rule_watermark(rec_retention *r, int64_t now_us, struct rec_retention
         sto_recording_list_free(list, n);
         if (rc <= 0) {
             if (n == 0)
-                log_warn("free space %.1f%% is below the %.1f%% watermark and nothing more can be "
-                         "deleted (everything left is pinned or being written)",
-                         free_pct, want);
+                log_warn_limited("watermark unreachable", NULL,
+                                 "free space %.1f%% is below the %.1f%% watermark and nothing "
+                                 "more can be deleted (everything left is pinned or being written)",
+                                 free_pct, want);
             return rc;
         }
     }
@@ -276,7 +278,8 @@ int rec_retention_run_once(rec_retention *r, struct rec_retention_stats *stats_o
                     (unsigned long long)total, (unsigned long long)stats.failed);
     }
     if (rc < 0)
-        log_error("retention pass stopped: %s", horus_strerror(rc));
+        log_error_limited("retention pass stopped", NULL, "retention pass stopped: %s",
+                          horus_strerror(rc));
     if (stats_out)
         *stats_out = stats;
     return rc;
