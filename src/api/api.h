@@ -28,6 +28,9 @@ struct api_server_config {
     int64_t threads;
     uint64_t max_body_bytes;
     int64_t idle_timeout_ms;
+    int64_t header_timeout_ms;
+    int64_t max_connections;
+    int64_t max_connections_per_ip; /* 0 = no per-address limit */
     int64_t shutdown_timeout_ms;
     bool access_log;
     char *public_url;

@@ -498,6 +498,9 @@ static void api_stop(struct app *a)
     a->api = NULL;
 }
 
+/* What a health check asks: still served when every connection is taken. */
+static const char *const headroom_paths[] = {"/health", "/ready", NULL};
+
 static int http_start(struct app *a)
 {
     const struct horus_config *c = current(a);
@@ -507,6 +510,10 @@ static int http_start(struct app *a)
         .threads = (unsigned)c->server.threads,
         .max_body_bytes = c->server.max_body_bytes,
         .idle_timeout_s = (unsigned)(c->server.idle_timeout_ms / 1000),
+        .header_timeout_s = (unsigned)(c->server.header_timeout_ms / 1000),
+        .max_connections = (unsigned)c->server.max_connections,
+        .max_connections_per_ip = (unsigned)c->server.max_connections_per_ip,
+        .headroom_paths = headroom_paths,
         .access_log = c->server.access_log,
         .metrics = a->metrics,
         .cors_origins = (const char *const *)c->server.cors_origins,

@@ -73,6 +73,7 @@
 #define DEFAULT_MAX_BODY_BYTES (1024 * 1024)
 #define DEFAULT_IDLE_TIMEOUT_S 30
 #define DEFAULT_MAX_CONNECTIONS 1024
+#define DEFAULT_HEADER_TIMEOUT_S 10
 #define MAX_THREADS 64
 #define CONN_MEMORY_BYTES (16 * 1024) /* MHD's per-connection pool: bounds request headers */
 #define BODY_KEEP_BYTES (64 * 1024) /* larger body buffers are freed between requests */
@@ -131,6 +132,14 @@ static void register_metrics(http_server *s, metrics_registry *reg)
                                                         .help = "Open HTTP connections",
                                                     });
     s->s_connections = metrics_series_get(conns);
+    s->f_dropped = metrics_family_add(
+        reg, &(struct metrics_desc){
+                 .type = METRICS_COUNTER,
+                 .name = "horus_http_connections_dropped_total",
+                 .help = "HTTP connections closed or refused by the connection limits, by reason "
+                         "(per_ip_limit, limit, evicted, header_timeout)",
+                 .labels = "reason",
+             });
     for (size_t i = 0; i < NKNOWN_METHODS + 1; i++) {
         s->unmatched[i].route = "unmatched";
         s->unmatched[i].method = i < NKNOWN_METHODS ? known_methods[i] : "other";
@@ -270,7 +279,18 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mhd)
     return &c->req;
 }
 
-/* Routes the request and answers what can be answered before the body: a body over the limit. */
+static bool is_headroom_path(const http_server *s, const char *path)
+{
+    for (const char *const *p = s->headroom_paths; p && *p; p++)
+        if (strcmp(*p, path) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Routes the request and answers what can be answered before the body: a
+ * body over the limit, a request on a headroom connection.
+ */
 static enum MHD_Result request_headers(http_request *req, const char *method)
 {
     http_server *s = req->conn->srv;
@@ -281,6 +301,16 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
     else
         req->route_rc = http_router_match(s->router, method, req->path, &req->match);
     req->stats = stats_for(s, req);
+    http_conn_request_started(req->conn);
+    if (req->conn->is_headroom && !is_headroom_path(s, req->path)) {
+        /* Answered in the first call: MHD closes the connection after the reply. */
+        req->state = REQ_DISPATCHED;
+        http_reply_header(req, "Retry-After", "1");
+        int rc = http_reply_error(req, HORUS_EUNAVAIL,
+                                  "the server is at its limit of %u connections; retry later",
+                                  s->max_connections);
+        return rc == 0 ? MHD_YES : MHD_NO;
+    }
 
     const char *cl = MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -508,6 +538,7 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
     }
     http_defer_completed(req);
     http_request_reset(req);
+    http_conn_request_done(req->conn);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -623,6 +654,9 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
     s->max_body_bytes = opt->max_body_bytes ? opt->max_body_bytes : DEFAULT_MAX_BODY_BYTES;
     s->idle_timeout_s = opt->idle_timeout_s ? opt->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
     s->max_connections = opt->max_connections ? opt->max_connections : DEFAULT_MAX_CONNECTIONS;
+    s->max_connections_per_ip = opt->max_connections_per_ip;
+    s->header_timeout_s = opt->header_timeout_s ? opt->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S;
+    s->headroom_paths = opt->headroom_paths;
     if (s->max_connections < s->threads)
         s->max_connections = s->threads; /* MHD splits the limit between pool threads */
     s->is_access_log = opt->access_log;
@@ -672,6 +706,20 @@ int http_server_start(http_server *s)
         log_error("start the deferred-request watcher: %s", horus_strerror(rc));
         return rc;
     }
+    rc = http_limits_start(s);
+    if (rc < 0) {
+        log_error("start the connection reaper: %s", horus_strerror(rc));
+        http_defer_reg_free(s->defer);
+        s->defer = NULL;
+        return rc;
+    }
+    /*
+     * Our accept policy enforces the limits (http_conn.c); MHD's own limit,
+     * split between the pool threads, is only the hard bound: it leaves room
+     * for the headroom and for connections shut down but not yet closed.
+     */
+    unsigned hard_limit =
+        s->max_connections + HTTP_HEADROOM_CONNECTIONS + s->max_connections / 4 + s->threads;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (s->addr.ss_family == AF_INET6)
@@ -687,15 +735,16 @@ int http_server_start(http_server *s)
     /* The logger goes first so that MHD's own messages about later options reach our log. */
     atomic_store(&s->is_starting, true);
     s->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        flags, port, http_conn_accept, s, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)s->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+        (unsigned)s->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, hard_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES, MHD_OPTION_NOTIFY_CONNECTION,
         http_conn_notify, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     atomic_store(&s->is_starting, false);
     if (!s->daemon) {
         log_error("listen on '%s': libmicrohttpd failed to start", s->listen);
+        http_limits_free(s);
         http_defer_reg_free(s->defer);
         s->defer = NULL;
         return -EIO;
@@ -717,8 +766,10 @@ void http_server_stop(http_server *s)
         return;
     /* MHD must not find a suspended connection: answer every deferred request first. */
     http_defer_reg_stop(s->defer);
+    http_limits_stop(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    http_limits_free(s);
     http_defer_reg_free(s->defer);
     s->defer = NULL;
     s->port = 0;

@@ -20,6 +20,11 @@
  * is read and the connection is closed). Requests libmicrohttpd rejects
  * itself (malformed request line, headers over about 16 KiB, bad chunking)
  * get its own short HTML replies and close the connection.
+ *
+ * Connections are bounded in number, overall and per client address, and
+ * in how long they may take to send request headers (see
+ * http_server_options); requests on the few connections kept past the
+ * limit for health checks get 503 "unavailable" with Retry-After: 1.
  */
 #ifndef HORUS_HTTP_H
 #define HORUS_HTTP_H
@@ -133,7 +138,22 @@ struct http_server_options {
     unsigned threads; /* pool size; 0 = number of CPUs */
     size_t max_body_bytes; /* larger bodies get 413; 0 = 1 MiB */
     unsigned idle_timeout_s; /* keep-alive idle timeout; 0 = 30 */
-    unsigned max_connections; /* further connections are refused; 0 = 1024 */
+    /*
+     * Connection limits. At max_connections (0 = 1024) open connections,
+     * or max_connections_per_ip (0 = none) from one client address, a new
+     * connection closes the oldest one of them (the address's) that is
+     * still waiting for request headers; when every one is busy, the new
+     * one is closed at once. Past max_connections, 16 more connections are
+     * kept for headroom_paths and get 503 for anything else. A connection
+     * that has not sent complete request headers header_timeout_s (0 = 10)
+     * after it opened, or idle_timeout_s after its previous request, is
+     * closed, however slowly it keeps sending.
+     */
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned header_timeout_s;
+    /* Paths served on headroom connections ("/health"); NULL-terminated, borrowed; NULL = none. */
+    const char *const *headroom_paths;
     bool access_log; /* one info line per request, module "access" */
     metrics_registry *metrics; /* borrowed; must outlive the server; NULL disables metrics */
     /*

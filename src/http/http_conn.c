@@ -2,23 +2,381 @@
  * DESIGN: the life of a TCP connection on the server: the struct http_conn
  * made when libmicrohttpd accepts it and freed when it closes (both
  * notifications run on the connection's pool thread, http-N), the client
- * address for logs, and the gauge of open connections.
+ * address for logs, the gauge of open connections, and the limits that
+ * keep the server answering under many slow or idle clients
+ * (docs/design/0015):
+ *
+ *   - Every open connection is in one list, oldest first, under the
+ *     limits' lock, with its client address and whether it is waiting for
+ *     a request's headers (since when) or busy with a request.
+ *   - Accept policy (http_conn_accept, MHD's accept callback): at
+ *     max_connections_per_ip for the client's address, or at
+ *     max_connections overall, the oldest connection that is still waiting
+ *     for headers (of that address, or of anyone) is shut down to make
+ *     room. Only when every connection is busy is the new one refused;
+ *     past max_connections, HTTP_HEADROOM_CONNECTIONS more are accepted
+ *     for the health paths only (http.c answers others 503). Busy
+ *     connections (a handler running, a deferred LL-HLS reload, a long
+ *     download, a body being uploaded) are never shut down by this.
+ *   - Header timeout: libmicrohttpd's idle timeout restarts on every byte,
+ *     so a client that drips one byte every few seconds would hold its
+ *     connection forever. The reaper thread (http-reap) shuts down every
+ *     connection that has waited longer than header_timeout_s for the
+ *     headers of its first request, or idle_timeout_s for a later one.
+ *
+ * Shutting down is shutdown(2) on MHD's socket, which makes MHD's own
+ * thread see the end of the stream and close the connection as usual. It
+ * is done under the lock: MHD calls the closed notification, which takes
+ * the lock to unlink the connection, before it closes the socket, so the
+ * descriptor cannot have been reused. shutdown(2) does not block; it is the
+ * one system call made under the lock, and nothing logs under it.
  */
 #include "http.h"
 #include "http_int.h"
 
+#include "clock.h"
+#include "log.h"
 #include "mem.h"
 #include "thread.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+
+#define LOG_MODULE "http"
+
+#define REAP_INTERVAL_MS 250
+
+enum drop_reason {
+    DROP_PER_IP, /* refused: every connection of the address is busy */
+    DROP_LIMIT, /* refused: every connection is busy, headroom used */
+    DROP_EVICTED, /* a waiting connection shut down to make room */
+    DROP_HEADER_TIMEOUT, /* no complete request headers in time */
+    NDROP,
+};
+
+static const char *const drop_names[NDROP] = {"per_ip_limit", "limit", "evicted", "header_timeout"};
+
+struct http_limits {
+    pthread_mutex_t lock; /* guards everything below and the list fields of each http_conn */
+    pthread_cond_t wake;
+    pthread_t reaper;
+    bool is_reaper_running;
+    bool is_stopping;
+    struct http_conn *head, *tail; /* open connections, oldest first */
+    unsigned nconns;
+    unsigned nevicted; /* of nconns: shut down, not closed yet */
+    metrics_series *dropped[NDROP]; /* NULL without metrics */
+};
 
 static _Thread_local bool is_thread_named;
+
+static int64_t now_ns(void)
+{
+    return clock_monotonic_ns(clock_system());
+}
+
+/* ---- limits ---- */
+
+static void peer_key(const struct sockaddr *sa, socklen_t len,
+                     unsigned char key[HTTP_PEER_KEY_BYTES])
+{
+    memset(key, 0, HTTP_PEER_KEY_BYTES);
+    if (sa && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        key[0] = 4;
+        memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        key[0] = 6;
+        memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    }
+}
+
+static void peer_text(const struct sockaddr *sa, char *buf, size_t size)
+{
+    const char *ok = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        ok = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                       (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        ok = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                       (socklen_t)size);
+    if (!ok)
+        snprintf(buf, size, "unknown");
+}
+
+/* Shuts c's socket down; MHD closes it on its thread. Called with the lock held. */
+static void evict_locked(struct http_limits *l, struct http_conn *c)
+{
+    c->is_evicted = true;
+    c->waiting_since_ns = 0;
+    l->nevicted++;
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+/* The connection waiting longest for headers, of key's address (NULL: anyone's). */
+static struct http_conn *oldest_waiting_locked(struct http_limits *l, const unsigned char *key)
+{
+    struct http_conn *best = NULL;
+    for (struct http_conn *c = l->head; c; c = c->next) {
+        if (c->is_evicted || !c->waiting_since_ns)
+            continue;
+        if (key && memcmp(c->peer, key, HTTP_PEER_KEY_BYTES) != 0)
+            continue;
+        if (!best || c->waiting_since_ns < best->waiting_since_ns)
+            best = c;
+    }
+    return best;
+}
+
+static unsigned count_peer_locked(struct http_limits *l, const unsigned char *key)
+{
+    unsigned n = 0;
+    for (struct http_conn *c = l->head; c; c = c->next)
+        if (!c->is_evicted && memcmp(c->peer, key, HTTP_PEER_KEY_BYTES) == 0)
+            n++;
+    return n;
+}
+
+static void count_drops(struct http_limits *l, enum drop_reason why, unsigned n)
+{
+    if (n && l->dropped[why])
+        metrics_counter_add(l->dropped[why], (double)n);
+}
+
+enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    http_server *s = cls;
+    struct http_limits *l = s->limits;
+    if (!l)
+        return MHD_YES;
+    unsigned char key[HTTP_PEER_KEY_BYTES];
+    peer_key(addr, addrlen, key);
+    int refused = -1;
+    unsigned evicted = 0, busy = 0;
+    pthread_mutex_lock(&l->lock);
+    if (s->max_connections_per_ip) {
+        busy = count_peer_locked(l, key);
+        if (busy >= s->max_connections_per_ip) {
+            struct http_conn *victim = oldest_waiting_locked(l, key);
+            if (victim) {
+                evict_locked(l, victim);
+                evicted++;
+            } else {
+                refused = DROP_PER_IP;
+            }
+        }
+    }
+    unsigned live = l->nconns - l->nevicted;
+    if (refused < 0 && live >= s->max_connections) {
+        struct http_conn *victim = oldest_waiting_locked(l, NULL);
+        if (victim) {
+            evict_locked(l, victim);
+            evicted++;
+        } else if (live >= s->max_connections + HTTP_HEADROOM_CONNECTIONS) {
+            refused = DROP_LIMIT;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+
+    count_drops(l, DROP_EVICTED, evicted);
+    if (evicted)
+        log_info_limited("connection evicted", LOG_KV({"reason", "evicted"}),
+                         "closed a connection still waiting for request headers to make room "
+                         "for a new one (limits: %u per address, %u in all)",
+                         s->max_connections_per_ip, s->max_connections);
+    if (refused < 0)
+        return MHD_YES;
+    count_drops(l, (enum drop_reason)refused, 1);
+    char text[INET6_ADDRSTRLEN];
+    peer_text(addr, text, sizeof(text));
+    if (refused == DROP_PER_IP)
+        log_warn_limited("connection refused", LOG_KV({"reason", "per_ip_limit"}, {"remote", text}),
+                         "refused a connection from %s: its %u connections are all busy "
+                         "(server.max_connections_per_ip)",
+                         text, busy);
+    else
+        log_warn_limited("connection refused", LOG_KV({"reason", "limit"}, {"remote", text}),
+                         "refused a connection from %s: all %u connections are busy "
+                         "(server.max_connections)",
+                         text, live);
+    return MHD_NO;
+}
+
+void http_conn_request_started(struct http_conn *c)
+{
+    struct http_limits *l = c->srv->limits;
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->lock);
+    c->waiting_since_ns = 0;
+    pthread_mutex_unlock(&l->lock);
+}
+
+void http_conn_request_done(struct http_conn *c)
+{
+    struct http_limits *l = c->srv->limits;
+    if (!l)
+        return;
+    int64_t now = now_ns();
+    pthread_mutex_lock(&l->lock);
+    if (!c->is_evicted) {
+        c->waiting_since_ns = now;
+        c->is_kept_alive = true;
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void limits_add(http_server *s, struct http_conn *c)
+{
+    struct http_limits *l = s->limits;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    peer_key(sa,
+             sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in),
+             c->peer);
+    ci = MHD_get_connection_info(c->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c->fd = ci ? ci->connect_fd : -1;
+    int64_t now = now_ns();
+    if (!l || c->fd < 0)
+        return;
+    pthread_mutex_lock(&l->lock);
+    c->waiting_since_ns = now;
+    c->prev = l->tail;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+    l->nconns++;
+    c->is_headroom = l->nconns - l->nevicted > s->max_connections;
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void limits_remove(http_server *s, struct http_conn *c)
+{
+    struct http_limits *l = s->limits;
+    if (!l || c->fd < 0)
+        return;
+    pthread_mutex_lock(&l->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    l->nconns--;
+    if (c->is_evicted)
+        l->nevicted--;
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* Shuts down the connections that waited too long for request headers. */
+static unsigned reap_locked(http_server *s, struct http_limits *l, int64_t now)
+{
+    unsigned n = 0;
+    int64_t header_ns = (int64_t)s->header_timeout_s * 1000000000;
+    int64_t idle_ns = (int64_t)s->idle_timeout_s * 1000000000;
+    for (struct http_conn *c = l->head; c; c = c->next) {
+        if (c->is_evicted || !c->waiting_since_ns)
+            continue;
+        if (now - c->waiting_since_ns >= (c->is_kept_alive ? idle_ns : header_ns)) {
+            evict_locked(l, c);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void *reaper_main(void *arg)
+{
+    http_server *s = arg;
+    struct http_limits *l = s->limits;
+    pthread_mutex_lock(&l->lock);
+    while (!l->is_stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += REAP_INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&l->wake, &l->lock, &until);
+        if (l->is_stopping)
+            break;
+        unsigned n = reap_locked(s, l, now_ns());
+        if (n == 0)
+            continue;
+        pthread_mutex_unlock(&l->lock);
+        count_drops(l, DROP_HEADER_TIMEOUT, n);
+        log_info_limited("header timeout", LOG_KV({"reason", "header_timeout"}),
+                         "closed %u connections that sent no complete request headers in time "
+                         "(server.header_timeout %u s, server.idle_timeout %u s)",
+                         n, s->header_timeout_s, s->idle_timeout_s);
+        pthread_mutex_lock(&l->lock);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+int http_limits_start(http_server *s)
+{
+    struct http_limits *l = horus_calloc(1, sizeof(*l));
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    for (int i = 0; i < NDROP && s->f_dropped; i++)
+        l->dropped[i] = metrics_series_get(s->f_dropped, drop_names[i]);
+    s->limits = l;
+    int rc = horus_thread_start(&l->reaper, "http-reap", reaper_main, s);
+    if (rc < 0) {
+        http_limits_free(s);
+        return rc;
+    }
+    l->is_reaper_running = true;
+    return 0;
+}
+
+void http_limits_stop(http_server *s)
+{
+    struct http_limits *l = s ? s->limits : NULL;
+    if (!l || !l->is_reaper_running)
+        return;
+    pthread_mutex_lock(&l->lock);
+    l->is_stopping = true;
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
+    pthread_join(l->reaper, NULL);
+    l->is_reaper_running = false;
+}
+
+void http_limits_free(http_server *s)
+{
+    struct http_limits *l = s ? s->limits : NULL;
+    if (!l)
+        return;
+    http_limits_stop(s);
+    pthread_cond_destroy(&l->wake);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+    s->limits = NULL;
+}
+
+/* ---- connections ---- */
 
 static void conn_free(struct http_conn *c)
 {
@@ -68,12 +426,16 @@ void http_conn_notify(void *cls, struct MHD_Connection *mhd, void **socket_conte
         c->srv = s;
         c->mhd = mhd;
         c->req.conn = c;
+        limits_add(s, c);
         *socket_context = c;
         if (s->s_connections)
             metrics_gauge_add(s->s_connections, 1);
         return;
     }
-    conn_free(*socket_context);
+    struct http_conn *c = *socket_context;
+    if (c)
+        limits_remove(s, c);
+    conn_free(c);
     *socket_context = NULL;
     if (s->s_connections)
         metrics_gauge_add(s->s_connections, -1);

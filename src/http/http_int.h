@@ -68,10 +68,21 @@ struct http_request {
     char path[HTTP_MAX_PATH + 1];
 };
 
+/* A client address as the per-address limit compares it: family byte + address. */
+#define HTTP_PEER_KEY_BYTES 17
+
 struct http_conn {
     http_server *srv; /* borrowed */
     struct MHD_Connection *mhd; /* borrowed from MHD */
     char remote[INET6_ADDRSTRLEN];
+    /* Connection limits (http_conn.c): guarded by the limits' lock. */
+    struct http_conn *prev, *next; /* in the list of open connections, oldest first */
+    unsigned char peer[HTTP_PEER_KEY_BYTES];
+    int fd; /* MHD's socket; open until the closed notification returns */
+    int64_t waiting_since_ns; /* > 0: waiting for a request's headers since then */
+    bool is_kept_alive; /* has answered a request: waits up to the idle timeout */
+    bool is_evicted; /* shut down by the limits; MHD is closing it */
+    bool is_headroom; /* accepted past max_connections: health checks only */
     http_request req;
 };
 
@@ -83,6 +94,10 @@ struct http_server {
     size_t max_body_bytes;
     unsigned idle_timeout_s;
     unsigned max_connections;
+    unsigned max_connections_per_ip; /* 0 = no per-address limit */
+    unsigned header_timeout_s;
+    const char *const *headroom_paths; /* borrowed from the options; may be NULL */
+    struct http_limits *limits; /* owned (http_conn.c), while running */
     bool is_access_log;
     http_router *router; /* owned */
     http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
@@ -94,6 +109,7 @@ struct http_server {
     metrics_family *f_duration; /* borrowed from the registry */
     metrics_family *f_requests;
     metrics_series *s_connections;
+    metrics_family *f_dropped; /* horus_http_connections_dropped_total{reason} */
     struct http_stats *route_stats; /* owned: two per route (its method, HEAD on GET) */
     size_t nroute_stats;
     struct http_stats unmatched[NKNOWN_METHODS + 1];
@@ -126,6 +142,40 @@ struct http_conn *http_conn_of(struct MHD_Connection *mhd);
 
 /* The client's address as text ("unknown" when MHD has none); cached in c. */
 const char *http_conn_remote(struct http_conn *c);
+
+/*
+ * Connections past max_connections accepted for health checks only: their
+ * requests other than these paths get 503.
+ */
+#define HTTP_HEADROOM_CONNECTIONS 16
+
+/*
+ * Makes the connection table and starts the header-timeout reaper thread
+ * ("http-reap"). Returns 0 or -errno. Thread: main, before MHD starts.
+ */
+int http_limits_start(http_server *s);
+
+/* Stops the reaper (before MHD_stop_daemon). Thread: main. */
+void http_limits_stop(http_server *s);
+
+/* Frees the table (after MHD_stop_daemon: no connection is left). Thread: main. */
+void http_limits_free(http_server *s);
+
+/*
+ * MHD_AcceptPolicyCallback: applies max_connections_per_ip and
+ * max_connections to a connection MHD has just accepted. At a limit the
+ * oldest connection of that address (or of anyone) that is still waiting
+ * for request headers is shut down to make room; when there is none the
+ * new one is refused, except for HTTP_HEADROOM_CONNECTIONS kept for
+ * health checks. Thread: http-N.
+ */
+enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+
+/* The request's headers are in: c is busy, not waiting. Thread: c's. */
+void http_conn_request_started(struct http_conn *c);
+
+/* The request is over: c waits for the next one (keep-alive). Thread: c's. */
+void http_conn_request_done(struct http_conn *c);
 
 /* ---- provided by http_reply.c ---- */
 
