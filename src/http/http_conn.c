@@ -74,10 +74,20 @@ struct http_limits {
     struct http_conn *head, *tail; /* open connections, oldest first */
     unsigned nconns;
     unsigned nevicted; /* of nconns: shut down, not closed yet */
+    unsigned npending; /* admitted by the accept policy, not yet in the list */
     metrics_series *dropped[NDROP]; /* NULL without metrics */
 };
 
 static _Thread_local bool is_thread_named;
+
+/*
+ * MHD calls the accept policy and then the started notification for the
+ * same connection on the same thread, one after the other: the admission
+ * travels between them here. Counting it as pending meanwhile keeps two
+ * pool threads accepting at once from both taking the last slot.
+ */
+static _Thread_local bool has_admission;
+static _Thread_local bool is_admitted_as_headroom;
 
 static int64_t now_ns(void)
 {
@@ -162,6 +172,11 @@ enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen
     int refused = -1;
     unsigned evicted = 0, busy = 0;
     pthread_mutex_lock(&l->lock);
+    if (has_admission) {
+        /* The previous admission on this thread never started (MHD failed to set it up). */
+        l->npending--;
+        has_admission = false;
+    }
     if (s->max_connections_per_ip) {
         busy = count_peer_locked(l, key);
         if (busy >= s->max_connections_per_ip) {
@@ -174,7 +189,8 @@ enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen
             }
         }
     }
-    unsigned live = l->nconns - l->nevicted;
+    unsigned live = l->nconns + l->npending - l->nevicted;
+    bool is_headroom = false;
     if (refused < 0 && live >= s->max_connections) {
         struct http_conn *victim = oldest_waiting_locked(l, NULL);
         if (victim) {
@@ -182,7 +198,14 @@ enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen
             evicted++;
         } else if (live >= s->max_connections + HTTP_HEADROOM_CONNECTIONS) {
             refused = DROP_LIMIT;
+        } else {
+            is_headroom = true;
         }
+    }
+    if (refused < 0) {
+        l->npending++;
+        has_admission = true;
+        is_admitted_as_headroom = is_headroom;
     }
     pthread_mutex_unlock(&l->lock);
 
@@ -257,8 +280,14 @@ static void limits_add(http_server *s, struct http_conn *c)
     else
         l->head = c;
     l->tail = c;
+    if (has_admission) {
+        l->npending--;
+        has_admission = false;
+        c->is_headroom = is_admitted_as_headroom;
+    } else {
+        c->is_headroom = l->nconns - l->nevicted >= s->max_connections;
+    }
     l->nconns++;
-    c->is_headroom = l->nconns - l->nevicted > s->max_connections;
     pthread_mutex_unlock(&l->lock);
 }
 

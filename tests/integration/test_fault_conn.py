@@ -26,6 +26,12 @@ if _soft < _hard:
 SLOW = 1100
 DRIP_S = 3
 
+# This process holds one end of each slow connection, its daemon child (which
+# inherits the limit) the other.
+needs_fds = pytest.mark.skipif(
+    resource.getrlimit(resource.RLIMIT_NOFILE)[0] < SLOW + 256,
+    reason=f"needs a descriptor limit of {SLOW + 256} (ulimit -Hn is lower)")
+
 
 def many_sources(n):
     """n loopback addresses other than 127.0.0.1/127.0.0.2 (all of 127/8 is local)."""
@@ -113,6 +119,7 @@ def dropped(h, reason):
     return int(m.group(1)) if m else 0
 
 
+@needs_fds
 def test_health_and_api_answer_under_1100_slow_connections_from_one_address(horus_factory):
     h = horus_factory()
     slow = SlowClients(h.port, SLOW)
@@ -135,6 +142,7 @@ def test_health_and_api_answer_under_1100_slow_connections_from_one_address(horu
         slow.close()
 
 
+@needs_fds
 def test_health_and_api_answer_under_1100_slow_connections_from_many_addresses(horus_factory):
     h = horus_factory()
     slow = SlowClients(h.port, SLOW, many_sources(220))  # 5 per address: no per-address limit
@@ -248,6 +256,7 @@ def next_part_query(h):
     return f"_HLS_msn={msn}&_HLS_part={nparts}"
 
 
+@needs_fds
 def test_live_blocking_reloads_work_under_1100_slow_connections(live):
     slow = SlowClients(live.port, SLOW)
     try:
