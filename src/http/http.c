@@ -33,7 +33,12 @@
  *   5. Completed callback (also on client abort and shutdown): observe the
  *      duration histogram, count the status, write the access-log line,
  *      reset the request for the next one on this connection.
- * The connection-closed notification frees the http_conn.
+ * The connection-closed notification frees the http_conn. How many
+ * connections may be open, per client address and in all, and how long one
+ * may take to send its request headers, is decided in http_conn.c (an
+ * accept policy and the http-reap thread; docs/design/0015); the first
+ * access-handler call marks a connection busy, the completed callback
+ * marks it waiting again.
  *
  * Paths stay percent-encoded for routing and logging; the router decodes
  * only parameter values. Query values are decoded by MHD ('+' is a space).
@@ -751,7 +756,10 @@ int http_server_start(http_server *s)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : port;
-    log_info("listening on %s port %u with %u threads", s->listen, s->port, s->threads);
+    log_info("listening on %s port %u with %u threads (at most %u connections, %u per address, "
+             "%u s for request headers)",
+             s->listen, s->port, s->threads, s->max_connections, s->max_connections_per_ip,
+             s->header_timeout_s);
     return 0;
 }
 
