@@ -8,7 +8,10 @@
  *
  *   - Every open connection is in one list, oldest first, under the
  *     limits' lock, with its client address and whether it is waiting for
- *     a request's headers (since when) or busy with a request.
+ *     a request's headers (since when) or busy with a request. That last
+ *     one is an atomic its own thread stores without the lock, so the
+ *     request path takes no lock; an eviction claims it by
+ *     compare-exchange.
  *   - Accept policy (http_conn_accept, MHD's accept callback): at
  *     max_connections_per_ip for the client's address, or at
  *     max_connections overall, the oldest connection that is still waiting
@@ -122,28 +125,47 @@ static void peer_text(const struct sockaddr *sa, char *buf, size_t size)
         snprintf(buf, size, "unknown");
 }
 
-/* Shuts c's socket down; MHD closes it on its thread. Called with the lock held. */
-static void evict_locked(struct http_limits *l, struct http_conn *c)
+/*
+ * Shuts c's socket down when it is still waiting since since; MHD closes it
+ * on its thread. Returns false when c's headers came in meanwhile (its
+ * thread cleared waiting_since_ns without the lock). Called with the lock held.
+ */
+static bool evict_locked(struct http_limits *l, struct http_conn *c, int64_t since)
 {
+    if (!atomic_compare_exchange_strong(&c->waiting_since_ns, &since, 0))
+        return false;
     c->is_evicted = true;
-    c->waiting_since_ns = 0;
     l->nevicted++;
     shutdown(c->fd, SHUT_RDWR);
+    return true;
 }
 
-/* The connection waiting longest for headers, of key's address (NULL: anyone's). */
-static struct http_conn *oldest_waiting_locked(struct http_limits *l, const unsigned char *key)
+/*
+ * Shuts down the connection waiting longest for headers, of key's address
+ * (NULL: anyone's). Returns false when none is waiting.
+ */
+static bool evict_oldest_locked(struct http_limits *l, const unsigned char *key)
 {
-    struct http_conn *best = NULL;
-    for (struct http_conn *c = l->head; c; c = c->next) {
-        if (c->is_evicted || !c->waiting_since_ns)
-            continue;
-        if (key && memcmp(c->peer, key, HTTP_PEER_KEY_BYTES) != 0)
-            continue;
-        if (!best || c->waiting_since_ns < best->waiting_since_ns)
-            best = c;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        struct http_conn *best = NULL;
+        int64_t best_since = 0;
+        for (struct http_conn *c = l->head; c; c = c->next) {
+            int64_t since = atomic_load(&c->waiting_since_ns);
+            if (c->is_evicted || !since)
+                continue;
+            if (key && memcmp(c->peer, key, HTTP_PEER_KEY_BYTES) != 0)
+                continue;
+            if (!best || since < best_since) {
+                best = c;
+                best_since = since;
+            }
+        }
+        if (!best)
+            return false;
+        if (evict_locked(l, best, best_since))
+            return true;
     }
-    return best;
+    return false;
 }
 
 static unsigned count_peer_locked(struct http_limits *l, const unsigned char *key)
@@ -180,9 +202,7 @@ enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen
     if (s->max_connections_per_ip) {
         busy = count_peer_locked(l, key);
         if (busy >= s->max_connections_per_ip) {
-            struct http_conn *victim = oldest_waiting_locked(l, key);
-            if (victim) {
-                evict_locked(l, victim);
+            if (evict_oldest_locked(l, key)) {
                 evicted++;
             } else {
                 refused = DROP_PER_IP;
@@ -192,9 +212,7 @@ enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen
     unsigned live = l->nconns + l->npending - l->nevicted;
     bool is_headroom = false;
     if (refused < 0 && live >= s->max_connections) {
-        struct http_conn *victim = oldest_waiting_locked(l, NULL);
-        if (victim) {
-            evict_locked(l, victim);
+        if (evict_oldest_locked(l, NULL)) {
             evicted++;
         } else if (live >= s->max_connections + HTTP_HEADROOM_CONNECTIONS) {
             refused = DROP_LIMIT;
@@ -233,28 +251,21 @@ enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen
     return MHD_NO;
 }
 
+/*
+ * The request path takes no lock: these two only store atomics. An
+ * eviction that races with them loses (evict_locked's compare-exchange), or
+ * wins just before the headers were read, as if it had come a moment earlier.
+ */
 void http_conn_request_started(struct http_conn *c)
 {
-    struct http_limits *l = c->srv->limits;
-    if (!l)
-        return;
-    pthread_mutex_lock(&l->lock);
-    c->waiting_since_ns = 0;
-    pthread_mutex_unlock(&l->lock);
+    atomic_store(&c->waiting_since_ns, 0);
 }
 
 void http_conn_request_done(struct http_conn *c)
 {
-    struct http_limits *l = c->srv->limits;
-    if (!l)
-        return;
-    int64_t now = now_ns();
-    pthread_mutex_lock(&l->lock);
-    if (!c->is_evicted) {
-        c->waiting_since_ns = now;
-        c->is_kept_alive = true;
-    }
-    pthread_mutex_unlock(&l->lock);
+    /* Harmless on an evicted connection: the scans skip those. */
+    atomic_store(&c->is_kept_alive, true);
+    atomic_store(&c->waiting_since_ns, now_ns());
 }
 
 static void limits_add(http_server *s, struct http_conn *c)
@@ -273,7 +284,7 @@ static void limits_add(http_server *s, struct http_conn *c)
     if (!l || c->fd < 0)
         return;
     pthread_mutex_lock(&l->lock);
-    c->waiting_since_ns = now;
+    atomic_store(&c->waiting_since_ns, now);
     c->prev = l->tail;
     if (l->tail)
         l->tail->next = c;
@@ -318,12 +329,12 @@ static unsigned reap_locked(http_server *s, struct http_limits *l, int64_t now)
     int64_t header_ns = (int64_t)s->header_timeout_s * 1000000000;
     int64_t idle_ns = (int64_t)s->idle_timeout_s * 1000000000;
     for (struct http_conn *c = l->head; c; c = c->next) {
-        if (c->is_evicted || !c->waiting_since_ns)
+        int64_t since = atomic_load(&c->waiting_since_ns);
+        if (c->is_evicted || !since)
             continue;
-        if (now - c->waiting_since_ns >= (c->is_kept_alive ? idle_ns : header_ns)) {
-            evict_locked(l, c);
+        bool is_kept_alive = atomic_load(&c->is_kept_alive);
+        if (now - since >= (is_kept_alive ? idle_ns : header_ns) && evict_locked(l, c, since))
             n++;
-        }
     }
     return n;
 }

@@ -75,12 +75,13 @@ struct http_conn {
     http_server *srv; /* borrowed */
     struct MHD_Connection *mhd; /* borrowed from MHD */
     char remote[INET6_ADDRSTRLEN];
-    /* Connection limits (http_conn.c): guarded by the limits' lock. */
+    /* Connection limits (http_conn.c): guarded by the limits' lock unless atomic. */
     struct http_conn *prev, *next; /* in the list of open connections, oldest first */
     unsigned char peer[HTTP_PEER_KEY_BYTES];
     int fd; /* MHD's socket; open until the closed notification returns */
-    int64_t waiting_since_ns; /* > 0: waiting for a request's headers since then */
-    bool is_kept_alive; /* has answered a request: waits up to the idle timeout */
+    /* > 0: waiting for a request's headers since then. Written without the lock by c's thread. */
+    _Atomic int64_t waiting_since_ns;
+    _Atomic bool is_kept_alive; /* has answered a request: waits up to the idle timeout */
     bool is_evicted; /* shut down by the limits; MHD is closing it */
     bool is_headroom; /* accepted past max_connections: health checks only */
     http_request req;
