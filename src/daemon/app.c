@@ -393,6 +393,8 @@ static int recorder_start(struct app *a)
         .data_dir = a->data_dir,
         .retention = a->retention,
         .part_duration_ms = (uint32_t)c->live.part_duration_ms, /* live: parts are LL-HLS parts */
+        .threads = (unsigned)c->record.threads,
+        .camera_queue_max = (size_t)c->record.camera_queue,
         .metrics = a->metrics,
     });
     rec_recorder_recover(a->recorder);

@@ -41,6 +41,7 @@ struct horus_config {
     struct ing_config ingest;
     struct pb_export_config exports;
     struct live_config live;
+    struct rec_config record;
     struct app_camera_config *cameras;
     size_t ncameras;
 };

@@ -103,6 +103,15 @@ const cfg_field ing_config_fields[] = {
      .min = 500,
      .max = 600000,
      .help = "A stream with no packet for this long is reconnected"},
+    {.name = "max_ahead",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct ing_config, max_ahead_ms),
+     .def = "5s",
+     .min = 1000,
+     .max = 3600000,
+     .help = "Media whose timestamps run further ahead of the wall clock than this (a camera "
+             "sending faster than real time, or a clock in the future) is dropped until the wall "
+             "clock catches up, counted in horus_ingest_rejected_packets_total"},
     {.name = "breaker",
      .type = CFG_SECTION,
      .offset = offsetof(struct ing_config, breaker),
@@ -147,4 +156,5 @@ void ing_config_stream_options(const struct ing_config *cfg, struct ing_stream_o
     o->loop_threads = cfg->threads > 0 ? (unsigned)cfg->threads : 0;
     o->connect_timeout_ms = (int)cfg->connect_timeout_ms;
     o->stall_timeout_ms = (int)cfg->stall_timeout_ms;
+    o->max_ahead_ms = (int)cfg->max_ahead_ms;
 }

@@ -136,6 +136,7 @@ struct ing_config {
     int64_t threads; /* ing-rtsp-N loop threads; 0 = one per CPU core */
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
+    int64_t max_ahead_ms; /* media ahead of the wall clock by more is dropped */
     struct {
         struct ing_breaker_tier_config *tiers;
         size_t ntiers; /* 0 = the default tiers */
@@ -176,6 +177,13 @@ struct ing_stream_options {
     unsigned loop_threads;
     int connect_timeout_ms; /* per connect/describe/setup/play; default 5000 */
     int stall_timeout_ms; /* no packet for this long = stall; default 10000 */
+    /*
+     * Media more than this far ahead of the wall clock is dropped (and
+     * counted, horus_ingest_rejected_packets_total) until the wall clock
+     * catches up: no recording is dated in the future and a camera cannot
+     * send faster than real time for long. Default 5000.
+     */
+    int max_ahead_ms;
     unsigned max_connects; /* give up after this many connects; 0 = never (probe: 1) */
     const struct ing_breaker_policy *policy; /* NULL = default; copied */
     const horus_clock *clock; /* NULL = system; borrowed until ing_stream_free */

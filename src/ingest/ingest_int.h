@@ -126,10 +126,16 @@ struct ing_timeline {
     /* wall clock */
     int64_t anchor_wall_us, anchor_pts;
     uint64_t discontinuities;
+    /* Rule 6: media may not run ahead of the wall clock */
+    int64_t max_ahead_us; /* 0 = no limit (set by the owner) */
+    bool is_rejecting; /* dropping until the wall clock reaches last_wall_us */
+    uint64_t rejected; /* packets refused */
+    uint64_t rejected_runs; /* times rejecting started */
 };
 
 struct ing_timestamps {
     int64_t dts, pts, wall_us;
+    bool is_rejected; /* ahead of the wall clock (rule 6): do not deliver */
 };
 
 /* Starts an empty timeline. default_duration: ticks per frame/packet before one is measured. */
@@ -142,7 +148,11 @@ void ing_timeline_reset_session(struct ing_timeline *tl);
  * Maps one packet. raw_pts is the camera's presentation time in timescale
  * ticks (ING_TS_NONE if absent; only its low 32 bits are trusted),
  * arrival_us the wall-clock UTC time it arrived, and is_video selects DTS
- * derivation for reordered frames (audio has dts == pts).
+ * derivation for reordered frames (audio has dts == pts). A packet whose
+ * wall time would be more than tl->max_ahead_us ahead of its arrival comes
+ * back is_rejected (the other fields are then meaningless), and so do the
+ * packets after it until the wall clock has caught up with the last one
+ * delivered (rule 6).
  */
 struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
                                        bool is_video);

@@ -110,6 +110,12 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
     t->bytes = metrics_series_get(family(s, METRICS_COUNTER, "horus_ingest_bytes_total",
                                          "Bytes of media received from cameras", "camera,stream"),
                                   s->camera, stream);
+    t->rejected = metrics_series_get(
+        family(s, METRICS_COUNTER, "horus_ingest_rejected_packets_total",
+               "Packets dropped at ingest: ahead_of_wall_clock = media time more than "
+               "ingest.max_ahead ahead of the wall clock (a camera sending faster than real time)",
+               "camera,stream,reason"),
+        s->camera, stream, "ahead_of_wall_clock");
     if (t->kind == MEDIA_KIND_VIDEO) {
         t->fps = metrics_series_get(family(s, METRICS_GAUGE, "horus_ingest_fps",
                                            "Video frames per second over the last second",
@@ -334,6 +340,32 @@ int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size)
     return 0;
 }
 
+/*
+ * The timeline started refusing packets (rule 6: ahead of the wall clock).
+ * The sink hears of the hole; the first run is logged, then a summary at
+ * most once a minute.
+ */
+static void stream_rejecting(ing_stream *s, struct ing_track *t, int64_t now_ns)
+{
+    media_sink *sink = s->opt.sink;
+    sink->ops->gap_cb(sink, "media ahead of the wall clock");
+    const struct ing_timeline *tl = &t->tl;
+    if (t->rejected_logged_ns && now_ns - t->rejected_logged_ns < INT64_C(60000000000))
+        return;
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "%s media ahead of the wall clock by more than %lld ms (a camera sending faster "
+                "than real time, or a clock in the future): packets dropped until the wall clock "
+                "catches up (%llu packets in %llu runs before this one since the last report)",
+                t->kind == MEDIA_KIND_VIDEO ? "video" : "audio",
+                (long long)(tl->max_ahead_us / 1000),
+                (unsigned long long)(tl->rejected - 1 - t->logged_rejected),
+                (unsigned long long)(tl->rejected_runs - 1 - t->logged_rejected_runs));
+    t->rejected_logged_ns = now_ns;
+    t->logged_rejected = tl->rejected;
+    t->logged_rejected_runs = tl->rejected_runs;
+}
+
 void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts)
 {
     media_sink *sink = s->opt.sink;
@@ -342,8 +374,16 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
         t->is_announced = true;
     }
     int64_t arrival_ns = ing_stream_now_ns(s);
+    t->tl.max_ahead_us = (int64_t)s->opt.max_ahead_ms * 1000;
+    uint64_t runs = t->tl.rejected_runs;
     struct ing_timestamps ts = ing_timeline_map(
         &t->tl, raw_pts, clock_realtime_ms(s->opt.clock) * 1000, t->kind == MEDIA_KIND_VIDEO);
+    if (ts.is_rejected) {
+        counter_add(t->rejected, 1);
+        if (t->tl.rejected_runs != runs)
+            stream_rejecting(s, t, arrival_ns);
+        return;
+    }
     if (t->tl.discontinuities != t->logged_discontinuities) {
         t->logged_discontinuities = t->tl.discontinuities;
         log_field kv[3];
@@ -389,6 +429,8 @@ int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
         s->opt.connect_timeout_ms = 5000;
     if (s->opt.stall_timeout_ms <= 0)
         s->opt.stall_timeout_ms = 10000;
+    if (s->opt.max_ahead_ms <= 0)
+        s->opt.max_ahead_ms = 5000;
     s->client = client_resolve(&s->opt);
     s->status.client = s->client;
     cfg_mask_url(s->url, s->url_masked, sizeof(s->url_masked));

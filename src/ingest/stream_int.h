@@ -29,7 +29,9 @@ struct ing_track {
     uint32_t epoch;
     struct ing_timeline tl;
     uint64_t logged_discontinuities;
-    metrics_series *frames, *bytes, *fps, *bitrate;
+    uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
+    int64_t rejected_logged_ns; /* monotonic; 0 = never */
+    metrics_series *frames, *bytes, *fps, *bitrate, *rejected;
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;

@@ -23,6 +23,17 @@
  *     raised to it. Hence dts is strictly increasing and pts >= dts always.
  *  5. wall_us (UTC) is anchored at the arrival time of the first packet of
  *     each session and advances with dts; it never goes backwards.
+ *  6. Media may not run ahead of the wall clock (docs/design/0011). With a
+ *     limit set (max_ahead_us), a wall_us ahead of the packet's arrival is
+ *     pulled back by at most 1% of each step, so a camera clock that drifts
+ *     fast (ppm) stays anchored; a packet that is still more than
+ *     max_ahead_us ahead (a camera sending faster than real time, or
+ *     stamping the future) is rejected, and so is every packet after it
+ *     until the arrival time reaches the wall time of the last packet
+ *     delivered. The first packet after that starts a new session (rule 2),
+ *     anchored at its arrival. So no wall_us is ever more than max_ahead_us
+ *     in the future, and a flooding camera's media is held to real time on
+ *     average: it keeps at most max_ahead_us of each burst.
  *
  * Thread: the owner's only (no locks).
  */
@@ -115,9 +126,50 @@ static bool timeline_is_jump(const struct ing_timeline *tl, int64_t delta, int64
     return delta < -limit || delta > elapsed + limit;
 }
 
+/*
+ * Rule 6, before mapping: true while rejecting. A packet that arrives once
+ * the wall clock caught up ends the run and starts a new session.
+ */
+static bool timeline_still_rejecting(struct ing_timeline *tl, int64_t arrival_us)
+{
+    if (!tl->is_rejecting)
+        return false;
+    if (arrival_us < tl->last_wall_us) {
+        tl->rejected++;
+        return true;
+    }
+    tl->is_rejecting = false;
+    ing_timeline_reset_session(tl);
+    return false;
+}
+
+/* Rule 6, after mapping: the slew; returns false when wall is still too far ahead. */
+static bool timeline_pull_back(struct ing_timeline *tl, int64_t *wall, int64_t arrival_us)
+{
+    if (!tl->max_ahead_us)
+        return true;
+    int64_t ahead = *wall - arrival_us;
+    if (ahead > 0 && tl->has_output && *wall > tl->last_wall_us) {
+        int64_t pull = (*wall - tl->last_wall_us) / 100;
+        if (pull > ahead)
+            pull = ahead;
+        tl->anchor_wall_us -= pull;
+        *wall -= pull;
+        ahead -= pull;
+    }
+    if (ahead <= tl->max_ahead_us)
+        return true;
+    tl->is_rejecting = true;
+    tl->rejected++;
+    tl->rejected_runs++;
+    return false;
+}
+
 struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
                                        bool is_video)
 {
+    if (timeline_still_rejecting(tl, arrival_us))
+        return (struct ing_timestamps){.is_rejected = true};
     int64_t pts;
     bool starts_session = false;
     if (raw_pts == ING_TS_NONE) {
@@ -165,6 +217,8 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
                    (dts - tl->anchor_pts) * 1000 % tl->timescale * 1000 / tl->timescale;
     if (tl->has_output && wall < tl->last_wall_us)
         wall = tl->last_wall_us;
+    if (!timeline_pull_back(tl, &wall, arrival_us))
+        return (struct ing_timestamps){.is_rejected = true};
 
     tl->has_output = true;
     tl->last_dts = dts;

@@ -1,22 +1,26 @@
 /*
- * Recorder: the "rec-<volume>" thread that turns every camera's media
- * packets into segment files and index rows. (Folds into record.h once the
- * segment writer's header settles; see #3.)
+ * Recorder: the "rec-<volume>-<n>" worker threads that turn every
+ * camera's media packets into segment files and index rows. (Folds into
+ * record.h once the segment writer's header settles; see #3.)
  *
  * Lifecycle (every module's rule): rec_recorder_new allocates and starts
- * no thread; rec_recorder_start starts "rec-<volume>"; rec_recorder_stop
- * stops and joins it and closes the open segments; rec_recorder_free
+ * no thread; rec_recorder_start starts the workers; rec_recorder_stop
+ * stops and joins them and closes the open segments; rec_recorder_free
  * frees (NULL is a no-op; after stop, or on a never-started recorder).
  *
  * Each recorded camera stream gets a rec_camera whose media_sink is handed
- * to ingest. The sink callbacks run on the ingest thread and only queue: a
- * full queue (slow disk) drops the packet, counts it, and makes the
- * recorder resume the stream at its next keyframe, so ingest never waits
- * for the disk.
+ * to ingest. The sink callbacks run on the ingest thread and only queue,
+ * on the camera's own bounded queue: a full queue (slow disk, or a camera
+ * sending faster than it can be written) drops that camera's packet,
+ * counts it, and makes the recorder resume the stream at its next
+ * keyframe, so ingest never waits for the disk and one camera's flood
+ * never costs another camera a packet (docs/design/0011). A camera is
+ * handled by one worker at a time, in packet order.
  */
 #ifndef HORUS_RECORD_RECORDER_H
 #define HORUS_RECORD_RECORDER_H
 
+#include "cfg.h"
 #include "clock.h"
 #include "media.h"
 #include "media_part.h"
@@ -29,11 +33,25 @@
 typedef struct rec_recorder rec_recorder;
 typedef struct rec_camera rec_camera;
 
+/* The `record:` section of horus.yaml (config.c); both keys apply at start. */
+struct rec_config {
+    int64_t threads; /* worker threads; 0 = one per CPU, at most 4 */
+    int64_t camera_queue; /* packets queued per camera stream */
+};
+
+extern const cfg_field rec_config_fields[];
+
 struct rec_recorder_options {
     sto_db *db; /* borrowed */
     const char *data_dir; /* borrowed: files go to <data_dir>/recordings/... */
     const char *volume; /* thread name suffix and metric label; default "0" */
-    size_t queue_max; /* packets queued across cameras; 0 = 65536 */
+    /*
+     * Packets each camera stream may have queued for the workers; beyond
+     * it that camera's own packets are dropped (counted, reason
+     * queue_full). 0 = 2048.
+     */
+    size_t camera_queue_max;
+    unsigned threads; /* worker threads "rec-<volume>-<n>"; 0 = one per CPU, at most 4 */
     uint32_t part_duration_ms; /* 0 = the writer's default (200 ms) */
     rec_retention *retention; /* borrowed, may be NULL: kicked on ENOSPC */
     metrics_registry *metrics; /* borrowed */
@@ -50,7 +68,7 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt);
  */
 int rec_recorder_recover(rec_recorder *r);
 
-/* Starts the "rec-<volume>" thread. Returns 0 or -errno. Thread: main. */
+/* Starts the "rec-<volume>-<n>" workers. Returns 0 or -errno. Thread: main. */
 int rec_recorder_start(rec_recorder *r);
 
 /*
@@ -70,7 +88,7 @@ media_sink *rec_camera_sink(rec_camera *c);
  * along in pkt->stream). The keyframe is dropped on a gap (disconnect,
  * stall), so a camera that stopped sending has none. Returns 0 and *out,
  * -ENOENT when the recorder has no such camera stream, or -EAGAIN when it
- * has no keyframe yet. Never waits for the recorder thread or the disk.
+ * has no keyframe yet. Never waits for the recorder workers or the disk.
  * Thread: any.
  */
 int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char *stream,
@@ -87,15 +105,17 @@ int rec_recorder_recording_since(rec_recorder *r, const char *camera, const char
 /*
  * Publishes every part of c's segments (from the next segment opened on)
  * to sink, borrowed; NULL stops publishing. The sink is called on the
- * recorder thread and must stay valid until rec_recorder_free returns
- * (a removed camera's last part is published when its segment closes).
+ * worker that holds the camera and must stay valid until
+ * rec_recorder_free returns (a removed camera's last part is published
+ * when its segment closes).
  * Thread: any; normally right after rec_recorder_add.
  */
 void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink);
 
 /*
- * Stops recording c: its open segment is closed and indexed on the recorder
- * thread. Call after ingest stopped calling the sink. c is freed. Thread: any.
+ * Stops recording c: its open segment is closed and indexed by a worker
+ * once its queued packets are recorded. Call after ingest stopped calling the sink. c is freed.
+ * Thread: any.
  */
 void rec_recorder_remove(rec_recorder *r, rec_camera *c);
 
@@ -111,15 +131,16 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
                        struct sto_recording_input *row);
 
 /*
- * Returns once the recorder thread has handled everything queued before
- * the call (segments cut and closed, index rows handed to storage; not
- * the storage commit). A test hook: tests wait on it instead of sleeping.
- * The recorder must be started. Thread: any but the recorder's.
+ * Returns once the workers have handled everything queued (segments cut
+ * and closed, removals done, index rows handed to storage; not the
+ * storage commit) and none holds a camera. A test hook: tests wait on it
+ * instead of sleeping; it waits as long as packets keep coming. The
+ * recorder must be started. Thread: any but a worker.
  */
 void rec_recorder_sync(rec_recorder *r);
 
 /*
- * Stops the thread after it recorded every queued packet, joins it, then
+ * Stops the workers after they recorded every queued packet, joins them, then
  * closes every open segment and queues its index row (so stop the
  * recorder before storage). Call after ingest stopped calling the sinks.
  * A second call is a no-op, and so is, in effect, a call on a

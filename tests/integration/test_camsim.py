@@ -140,7 +140,7 @@ def test_help_documents_every_option_and_fault():
     assert out.returncode == 0
     for word in ["--listen", "--source", "--pattern", "--paths", "--fps", "--size", "--bitrate",
                  "--gop", "--codec", "--bframes", "--audio", "--auth", "--loop",
-                 "drop:N", "stall:N", "refuse", "SIGTERM"]:
+                 "drop:N", "stall:N", "refuse", "flood:F", "SIGTERM"]:
         assert word in out.stdout, word
 
 
@@ -152,6 +152,8 @@ def test_help_documents_every_option_and_fault():
     (["--codec", "vp8"], "--codec"),
     (["--fault", "drop:soon"], "--fault"),
     (["--fault", "explode"], "--fault"),
+    (["--fault", "flood:1"], "--fault flood"),
+    (["--fault", "flood:10"], "--fault flood"),  # a live encoder cannot run fast
     (["--auth", "nocolon"], "--auth"),
     (["--listen", "127.0.0.1"], "--listen"),
     (["--source", "x.mp4", "--size", "320x240"], "--size"),
@@ -590,3 +592,18 @@ def test_sigterm_exits_0_quickly_with_clients_playing(camsim_factory):
     assert cam.proc.wait(timeout=5) == 0
     assert time.monotonic() - t0 < 2
     client.close()
+
+
+def test_flood_fault_sends_media_faster_than_real_time(camsim_factory):
+    cam = camsim_factory(args=SMALL + ["--loop", "2", "--fault", "flood:10"])
+    client = RtspClient(cam.port)
+    client.play()
+    client.read_packets(0.5)  # past the first GOP, sent at once
+    start = time.monotonic()
+    packets = client.read_packets(2.0)
+    elapsed = time.monotonic() - start
+    stamps = [int.from_bytes(p[4:8], "big") for ch, p in packets if ch == 0]
+    client.close()
+    media_s = ((stamps[-1] - stamps[0]) % 2**32) / 90000
+    # Ten seconds of media a second, less what a loaded machine lets through.
+    assert media_s > 6 * elapsed, (media_s, elapsed)

@@ -18,7 +18,8 @@ static const char usage_text[] =
     "usage: horus-camsim [--listen HOST:PORT] [--source FILE | --pattern] [--paths N]\n"
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
-    "                    [--fault drop:SECONDS | stall:SECONDS | refuse] [--loop SECONDS]\n"
+    "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR]\n"
+    "                    [--loop SECONDS]\n"
     "                    [--verbose]\n";
 
 static const char help_text[] =
@@ -65,6 +66,9 @@ static const char help_text[] =
     "                      keep-alives, TEARDOWN) are still answered\n"
     "  --fault refuse      keep listening, but accept each connection and reset it at once\n"
     "                      (RST): clients see \"connection reset by peer\" / EOF\n"
+    "  --fault flood:F     send media F times (2..1000) faster than real time: timestamps\n"
+    "                      advance F seconds per wall-clock second (a camera whose clock\n"
+    "                      races, or a server that bursts). Needs --loop or --source\n"
     "  --verbose, -v       log every request and connection\n"
     "  --help, -h          show this help\n"
     "\n"
@@ -141,7 +145,12 @@ static int parse_fault(cs_options *o, const char *s)
         o->fault = CS_FAULT_STALL;
         return parse_int("--fault stall", s + 6, 1, 86400, &o->fault_s);
     }
-    return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS or refuse", s);
+    if (strncmp(s, "flood:", 6) == 0) {
+        o->fault = CS_FAULT_FLOOD;
+        return parse_int("--fault flood", s + 6, 2, 1000, &o->fault_factor);
+    }
+    return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse or flood:FACTOR",
+                       s);
 }
 
 static int parse_auth(cs_options *o, const char *s)
@@ -314,6 +323,8 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
                 return usage_error("%s does not apply with --source", encoding_option_names[b]);
         }
     }
+    if (o->fault == CS_FAULT_FLOOD && !o->source_path && !o->loop_s)
+        return usage_error("--fault flood needs --loop or --source (a replay can run fast)");
     if (!o->gop_frames)
         o->gop_frames = o->fps;
     if (!o->bitrate_kbps) {

@@ -29,6 +29,7 @@ enum cs_fault {
     CS_FAULT_DROP, /* close each connection fault_s after it was accepted */
     CS_FAULT_STALL, /* stop media to a client fault_s after its PLAY */
     CS_FAULT_REFUSE, /* accept, then reset at once */
+    CS_FAULT_FLOOD, /* replay media fault_factor times faster than real time */
 };
 
 #define CS_VIDEO_CLOCK_HZ 90000
@@ -53,6 +54,7 @@ typedef struct cs_options {
     char auth_user_buf[256];
     enum cs_fault fault;
     int fault_s;
+    int fault_factor; /* flood: media time per second of real time (2..1000) */
     int loop_s; /* 0: live encoding; N: N seconds encoded at start, replayed */
     bool is_verbose;
 } cs_options;

@@ -86,6 +86,8 @@ static void print_banner(const cs_options *o, const cs_media_info *info)
         fprintf(stderr, ", fault stall:%d", o->fault_s);
     else if (o->fault == CS_FAULT_REFUSE)
         fprintf(stderr, ", fault refuse");
+    else if (o->fault == CS_FAULT_FLOOD)
+        fprintf(stderr, ", fault flood:%d", o->fault_factor);
     fprintf(stderr, ")\n");
 }
 
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "horus-camsim: cannot start the source: %s\n", horus_strerror(rc));
         goto out;
     }
+    if (opt.fault == CS_FAULT_FLOOD)
+        cs_source_set_speed(src, opt.fault_factor);
     if (opt.loop_s) {
         cs_encoder_free(enc); /* the loop is in memory; the encoder is no longer needed */
         enc = NULL;

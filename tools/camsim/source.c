@@ -7,7 +7,9 @@
  * A timerfd (absolute CLOCK_MONOTONIC) wakes the server when the next unit
  * is due; loop k adds k * period to every timestamp, so RTP time keeps
  * growing across loops. If the server falls more than a second behind, the
- * replay clock is moved forward instead of bursting the backlog.
+ * replay clock is moved forward instead of bursting the backlog. The flood
+ * fault runs the replay clock `speed` times faster than real time: the
+ * schedule (and with it every timestamp) is divided by the factor.
  * Thread: server, except cs_source_push (any).
  */
 #include "source.h"
@@ -44,6 +46,7 @@ struct cs_source {
     size_t pos;
     int64_t loop;
     int64_t start_ns;
+    int speed; /* replay clock rate: 1 = real time; N = the flood fault */
     bool is_started;
 };
 
@@ -119,6 +122,7 @@ cs_source *cs_source_new_replay(cs_store *store)
         abort();
     }
     src->store = *store;
+    src->speed = 1;
     cs_store_init(store);
     return src;
 }
@@ -212,7 +216,14 @@ int cs_source_fd(const cs_source *src)
 
 static int64_t replay_due_ns(const cs_source *src)
 {
-    return src->start_ns + src->loop * src->store.period_ns + src->store.aus[src->pos]->send_ns;
+    return src->start_ns +
+           (src->loop * src->store.period_ns + src->store.aus[src->pos]->send_ns) / src->speed;
+}
+
+void cs_source_set_speed(cs_source *src, int speed)
+{
+    if (!src->is_live && speed >= 1)
+        src->speed = speed;
 }
 
 static void replay_arm(cs_source *src)

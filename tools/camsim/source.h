@@ -68,6 +68,12 @@ const cs_au *cs_source_first_video(const cs_source *src);
 /* The file descriptor that becomes readable when something is due. */
 int cs_source_fd(const cs_source *src);
 
+/*
+ * Replay only: plays the store speed times faster than real time (the
+ * flood fault); 1 is real time. Call before cs_source_start.
+ */
+void cs_source_set_speed(cs_source *src, int speed);
+
 /* Starts the replay clock at now_ns (no-op for live). */
 void cs_source_start(cs_source *src, int64_t now_ns);
 

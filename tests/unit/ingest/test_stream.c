@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ingest_int.h"
+#include "stream_int.h"
 
 #include "err.h"
 
@@ -41,6 +42,21 @@ static void gap_cb(media_sink *sink, const char *reason)
 }
 
 static const struct media_sink_ops ops = {stream_cb, packet_cb, gap_cb};
+
+/* A sink that counts each kind of call. */
+static int n_packets, n_gaps;
+
+static void count_packet(media_sink *sink, media_packet *pkt)
+{
+    n_packets++;
+}
+
+static void count_gap(media_sink *sink, const char *reason)
+{
+    n_gaps++;
+}
+
+static const struct media_sink_ops counting_ops = {stream_cb, count_packet, count_gap};
 
 /* A loopback port that nothing listens on right now. */
 static int closed_port(void)
@@ -103,6 +119,56 @@ static void test_refused_camera_opens_the_breaker_and_reports_why(void **state)
     assert_int_equal(media_live_streams(), 0);
 }
 
+/*
+ * Issue 16: a camera sending 10x faster than real time. What the timeline
+ * rejects (rule 6) never reaches the sink; each run of rejections is one
+ * gap for the sink (the recorder resumes at a keyframe), every rejected
+ * packet is counted with its reason, and the runs are logged once.
+ */
+static void test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap(void **state)
+{
+    metrics_registry *reg = metrics_registry_new();
+    clock_fake clock;
+    clock_fake_init(&clock, 1767225600000);
+    media_sink sink = {&counting_ops};
+    ing_stream *s = NULL;
+    assert_int_equal(ing_stream_new(&(struct ing_stream_options){.camera = "door",
+                                                                 .url = "rtsp://127.0.0.1:1/x",
+                                                                 .max_ahead_ms = 2000,
+                                                                 .clock = &clock.base,
+                                                                 .metrics = reg,
+                                                                 .sink = &sink},
+                                    &s),
+                     0);
+    s->video.cur = media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, NULL, 0);
+    n_packets = n_gaps = 0;
+    int total = 250 * 20; /* 20 s of arrivals, 10 frames of 40 ms each 40 ms */
+    for (int i = 0; i < total; i++) {
+        media_packet *mp = media_packet_new(s->video.cur, 16);
+        if (i % 10 == 0)
+            clock_fake_advance_ms(&clock, 40);
+        ing_stream_deliver(s, &s->video, mp, (int64_t)i * 3600);
+        media_packet_unref(mp);
+    }
+    const struct ing_timeline *tl = &s->video.tl;
+    assert_true(tl->rejected_runs >= 9 && tl->rejected_runs <= 11); /* one per ~2 s */
+    assert_int_equal(n_gaps, (int)tl->rejected_runs);
+    assert_int_equal(n_packets + (int)tl->rejected, total);
+    /* About 20 s of the 200 s sent were kept: real time, plus one burst. */
+    assert_true(n_packets >= 450 && n_packets <= 550 + 50);
+    char want[160];
+    snprintf(want, sizeof(want),
+             "horus_ingest_rejected_packets_total{camera=\"door\",stream=\"main\","
+             "reason=\"ahead_of_wall_clock\"} %llu",
+             (unsigned long long)tl->rejected);
+    char *text = metrics_render(reg, NULL);
+    assert_non_null(strstr(text, want));
+    free(text);
+    ing_stream_free(s);
+    metrics_registry_free(reg);
+    assert_int_equal(media_live_streams(), 0);
+}
+
 static void test_start_rejects_missing_options_and_stop_is_prompt(void **state)
 {
     media_sink sink = {&ops};
@@ -144,6 +210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_camera_opens_the_breaker_and_reports_why),
         cmocka_unit_test(test_start_rejects_missing_options_and_stop_is_prompt),
+        cmocka_unit_test(test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap),
         cmocka_unit_test(test_reason_codes_and_classification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

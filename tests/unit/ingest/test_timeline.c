@@ -126,6 +126,99 @@ static void test_audio_dts_equals_pts_and_never_goes_back(void **state)
     (void)a;
 }
 
+/* ---- rule 6: media may not run ahead of the wall clock ---- */
+
+#define MAX_AHEAD_US 5000000
+
+/*
+ * Issue 16: a camera sending 10x faster than real time. Each burst keeps at
+ * most max_ahead of media, then packets are rejected until the wall clock
+ * reached the last one delivered; the next starts a session anchored at its
+ * arrival. No wall time is ever further ahead than max_ahead, and over a
+ * minute the media kept is about a minute: the camera is held to real time.
+ */
+static void test_a_flood_is_held_to_real_time_and_never_dated_ahead(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    tl.max_ahead_us = MAX_AHEAD_US;
+    int64_t last_wall = 0, last_dts = -1, kept = 0, max_ahead = 0;
+    unsigned runs = 0;
+    bool was_rejected = false;
+    for (int64_t i = 0; i < 60 * 250; i++) { /* 60 s of arrivals, 250 frames a second */
+        int64_t arrival = T0_US + i * FRAME_US / 10;
+        struct ing_timestamps t = video(&tl, 1000 + i * FRAME, arrival);
+        if (t.is_rejected) {
+            runs += !was_rejected;
+            was_rejected = true;
+            continue;
+        }
+        if (was_rejected)
+            assert_int_equal(t.wall_us, arrival); /* a new session, anchored at its arrival */
+        was_rejected = false;
+        assert_true(t.wall_us >= last_wall);
+        assert_true(t.dts > last_dts);
+        if (t.wall_us - arrival > max_ahead)
+            max_ahead = t.wall_us - arrival;
+        last_wall = t.wall_us;
+        last_dts = t.dts;
+        kept++;
+    }
+    assert_true(max_ahead <= MAX_AHEAD_US);
+    assert_true(max_ahead > MAX_AHEAD_US - 2 * FRAME_US);
+    assert_true(runs >= 10 && runs <= 12); /* one burst every ~5 s */
+    assert_int_equal(tl.rejected_runs, runs);
+    assert_int_equal(tl.rejected, 60 * 250 - kept);
+    /* Kept media: about the 60 s that passed, at most one burst more. */
+    int64_t kept_us = kept * FRAME_US;
+    assert_true(kept_us >= 55000000 && kept_us <= 60000000 + MAX_AHEAD_US + 500000);
+}
+
+/*
+ * Camera clocks drift: one running 0.5% fast for an hour is never
+ * rejected, and its wall time stays within a few frames of its arrival.
+ */
+static void test_a_camera_clock_that_runs_a_little_fast_is_pulled_back_not_rejected(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    tl.max_ahead_us = MAX_AHEAD_US;
+    for (int64_t i = 0; i < 3600 * 25; i++) {
+        int64_t arrival = T0_US + i * FRAME_US;
+        struct ing_timestamps t = video(&tl, i * (FRAME + 18), arrival); /* +0.5% */
+        assert_false(t.is_rejected);
+        assert_true(t.wall_us - arrival <= 3 * FRAME_US);
+    }
+    assert_int_equal(tl.rejected, 0);
+}
+
+/* A server that sends the last GOP at once on PLAY is not a flood. */
+static void test_a_gop_burst_at_the_start_is_not_rejected(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    tl.max_ahead_us = MAX_AHEAD_US;
+    for (int64_t i = 0; i < 50; i++) { /* 2 s of frames within 50 ms, then real time */
+        struct ing_timestamps t = video(&tl, i * FRAME, T0_US + i * 1000);
+        assert_false(t.is_rejected);
+    }
+    for (int64_t i = 50; i < 500; i++)
+        assert_false(video(&tl, i * FRAME, T0_US + (i - 50) * FRAME_US + 50000).is_rejected);
+    assert_int_equal(tl.rejected, 0);
+}
+
+/* Without a limit (the default of a bare timeline) nothing is rejected. */
+static void test_without_a_limit_nothing_is_rejected(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    struct ing_timestamps t = {0};
+    for (int64_t i = 0; i < 2500; i++)
+        t = video(&tl, i * FRAME, T0_US + i * FRAME_US / 10);
+    assert_false(t.is_rejected);
+    assert_true(t.wall_us - (T0_US + 2499 * FRAME_US / 10) > 80000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +227,10 @@ int main(void)
         cmocka_unit_test(test_rtp_timestamps_wrap_at_32_bits_without_a_jump),
         cmocka_unit_test(test_bframe_dts_is_derived_monotonic_and_not_after_pts),
         cmocka_unit_test(test_reconnect_continues_after_the_wall_time_that_passed),
+        cmocka_unit_test(test_a_flood_is_held_to_real_time_and_never_dated_ahead),
+        cmocka_unit_test(test_a_camera_clock_that_runs_a_little_fast_is_pulled_back_not_rejected),
+        cmocka_unit_test(test_a_gop_burst_at_the_start_is_not_rejected),
+        cmocka_unit_test(test_without_a_limit_nothing_is_rejected),
         cmocka_unit_test(test_a_jump_inside_a_session_is_a_discontinuity_not_a_gap),
         cmocka_unit_test(test_audio_dts_equals_pts_and_never_goes_back),
     };

@@ -86,7 +86,7 @@ static rec_recorder *recorder_new(struct fixture *f, size_t queue_max)
     struct rec_recorder_options o = {
         .db = f->sto->db,
         .data_dir = f->sto->dir,
-        .queue_max = queue_max,
+        .camera_queue_max = queue_max,
         .metrics = f->metrics,
         .clock = &f->clock.base,
     };
@@ -346,15 +346,24 @@ static void test_first_segment_is_staggered_per_camera(void **state)
 
 /* ---- drops and gaps ---- */
 
+/* camera's horus_record_dropped_packets_total{reason}, read from the rendered registry. */
+static double dropped_count_why(struct fixture *f, const char *camera, const char *reason)
+{
+    char want[160];
+    snprintf(want, sizeof(want),
+             "horus_record_dropped_packets_total{camera=\"%s\",stream=\"main\",reason=\"%s\"} ",
+             camera, reason);
+    size_t len;
+    char *text = metrics_render(f->metrics, &len);
+    const char *at = strstr(text, want);
+    double v = at ? strtod(at + strlen(want), NULL) : -1;
+    free(text);
+    return v;
+}
+
 static double dropped_count(struct fixture *f, const char *camera)
 {
-    metrics_family *fam = metrics_family_add(
-        f->metrics,
-        &(struct metrics_desc){.type = METRICS_COUNTER,
-                               .name = "horus_record_dropped_packets_total",
-                               .help = "Packets not recorded because the recorder queue was full",
-                               .labels = "camera,stream"});
-    return metrics_series_value(metrics_series_get(fam, camera, "main"));
+    return dropped_count_why(f, camera, "queue_full");
 }
 
 static void test_full_queue_drops_and_resumes_at_the_next_keyframe(void **state)
@@ -388,6 +397,85 @@ static void test_full_queue_drops_and_resumes_at_the_next_keyframe(void **state)
     assert_int_equal(check_h264_row(f, &rows.v[1], 3600, &kf), 2 * FPS);
     rows_free(&rows);
     assert_true(dropped_count(f, "cam") == 3);
+}
+
+/*
+ * Issue 16: one camera's flood used to fill the queue every camera shared,
+ * so the others' packets were refused too. Each camera now has its own
+ * quota: the flooding one drops its own packets, the calm one none.
+ */
+static void test_a_flooding_camera_fills_and_drops_only_its_own_queue(void **state)
+{
+    struct fixture *f = *state;
+    rec_recorder_free(f->r);
+    f->r = recorder_new(f, 8);
+    /* Not started: nothing drains, as behind a recorder the flood keeps busy. */
+    struct feeder flood = feeder_new(f, "flood", 60, &h264, 3600);
+    struct feeder calm = feeder_new(f, "calm", 60, &h264, 3600);
+    feed_nosync(&flood, 20);
+    feed_nosync(&calm, 8);
+    assert_true(dropped_count(f, "flood") == 12);
+    assert_true(dropped_count(f, "calm") == 0);
+    assert_true(dropped_count_why(f, "calm", "stopping") == 0);
+    start(f);
+    rec_recorder_sync(f->r);
+    feed(&calm, 2 * FPS - 8);
+    finish(&flood);
+    finish(&calm);
+    struct rows rows = rows_of(f, "calm");
+    assert_int_equal(rows.n, 1);
+    size_t kf;
+    assert_int_equal(check_h264_row(f, &rows.v[0], 3600, &kf), 2 * FPS);
+    rows_free(&rows);
+    rows = rows_of(f, "flood");
+    assert_int_equal(rows.n, 1);
+    assert_int_equal(check_h264_row(f, &rows.v[0], 3600, &kf), 8);
+    rows_free(&rows);
+}
+
+/*
+ * Cameras are spread over several workers, each camera handled by one
+ * worker at a time: with four workers and eight cameras fed in bursts
+ * without waiting, every camera's packets are still recorded in order.
+ */
+static void test_many_cameras_on_many_workers_keep_their_packet_order(void **state)
+{
+    struct fixture *f = *state;
+    rec_recorder_free(f->r);
+    f->r = rec_recorder_new(&(struct rec_recorder_options){
+        .db = f->sto->db,
+        .data_dir = f->sto->dir,
+        .threads = 4,
+        .metrics = f->metrics,
+        .clock = &f->clock.base,
+    });
+    start(f);
+    char names[8][8];
+    struct feeder fd[8];
+    for (int c = 0; c < 8; c++) {
+        snprintf(names[c], sizeof(names[c]), "m%d", c);
+        fd[c] = feeder_new(f, names[c], 2, &h264, 3600);
+    }
+    for (int i = 0; i < 6 * FPS; i += 25) {
+        for (int c = 0; c < 8; c++)
+            feed_nosync(&fd[c], 25);
+        rec_recorder_sync(f->r);
+    }
+    for (int c = 0; c < 8; c++)
+        finish(&fd[c]);
+    for (int c = 0; c < 8; c++) {
+        struct rows rows = rows_of(f, names[c]);
+        assert_true(rows.n >= 2);
+        size_t frames = 0, kf;
+        for (size_t i = 0; i < rows.n; i++) {
+            frames += check_h264_row(f, &rows.v[i], 3600, &kf);
+            if (i > 0)
+                assert_int_equal(rows.v[i].start_us, rows.v[i - 1].end_us);
+        }
+        assert_int_equal(frames, 6 * FPS);
+        assert_true(dropped_count(f, names[c]) == 0);
+        rows_free(&rows);
+    }
 }
 
 static void test_gap_closes_the_segment_and_resumes_at_the_next_keyframe(void **state)
@@ -623,6 +711,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_segment_is_staggered_per_camera, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_resumes_at_the_next_keyframe,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_flooding_camera_fills_and_drops_only_its_own_queue,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_cameras_on_many_workers_keep_their_packet_order,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_gap_closes_the_segment_and_resumes_at_the_next_keyframe, setup, teardown),

@@ -1,0 +1,144 @@
+/*
+ * Private to src/record: the recorder's objects, shared by its three
+ * files. recorder.c is the public face (cameras, their sinks on the ingest
+ * threads, lookups for HTTP threads, lifecycle); recorder_work.c the
+ * worker pool and the per-camera queues it serves (docs/design/0011);
+ * recorder_segment.c what a worker does with a camera's packets (segments,
+ * rotation, index rows) and crash recovery.
+ *
+ * Lock order: cameras_lock, then lock, then a camera's kf_lock. None is
+ * held across I/O.
+ */
+#ifndef HORUS_RECORDER_INT_H
+#define HORUS_RECORDER_INT_H
+
+#include "record.h"
+#include "recorder.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* Why a packet was not recorded: the values of the `reason` label. */
+enum rec_drop_reason {
+    REC_DROP_QUEUE_FULL, /* the camera's own queue quota was full */
+    REC_DROP_STOPPING, /* the recorder was stopping */
+    REC_DROP_COUNT,
+};
+
+/* One queued packet of a camera. */
+struct rec_item {
+    media_packet *pkt; /* owned reference */
+    bool is_resync; /* packets were dropped (or a gap) just before pkt */
+};
+
+struct rec_camera {
+    media_sink sink; /* first: the sink pointer is the camera pointer */
+    _Atomic int refs;
+    rec_recorder *r; /* borrowed */
+    char *camera;
+    char *stream;
+    pthread_mutex_t kf_lock; /* guards keyframe only */
+    media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
+    _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
+    _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
+    struct rec_camera *next; /* in r->cameras, under cameras_lock */
+
+    /* The camera's queue and its place in the schedule: under r->lock. */
+    struct rec_item *q; /* owned ring of q_cap items, grown up to the quota */
+    size_t q_cap, q_head, q_len;
+    bool is_resync_pending; /* a drop or gap since the last queued packet */
+    bool is_ready; /* on r's ready list */
+    bool is_busy; /* a worker holds it (its packets, or a hash round) */
+    bool is_removing; /* rec_recorder_remove: close and unlink once the queue is empty */
+    struct rec_camera *ready_next;
+
+    /* Ingest thread only (the sink has one caller): drop log rate limit. */
+    int64_t drop_logged_ns;
+    uint64_t drops_unlogged;
+
+    /* The worker that holds the camera (is_busy) only: */
+    rec_segment *seg;
+    media_stream *video, *audio; /* latest streams seen (owned refs) */
+    media_stream *seg_video, *seg_audio; /* streams of the open segment (owned refs) */
+    int64_t segment_90k;
+    int64_t first_segment_90k;
+    int64_t audio_only_since_us; /* first audio packet while no video was seen; 0 = none */
+    int64_t err_logged_ns; /* when the last write error was logged */
+    unsigned err_unlogged; /* write errors since then */
+    unsigned nsegments;
+    char dir[PATH_MAX];
+    metrics_series *m_segments, *m_bytes, *m_errors, *m_flush, *m_lag;
+    metrics_series *m_dropped[REC_DROP_COUNT];
+};
+
+struct rec_recorder {
+    struct rec_recorder_options opt;
+    char *data_dir;
+    char *volume;
+    size_t camera_queue_max; /* each camera's quota of queued packets */
+    unsigned nthreads;
+    pthread_t *threads; /* nstarted of nthreads running */
+    unsigned nstarted;
+    bool is_started, is_stopped; /* caller's thread only */
+    pthread_mutex_t cameras_lock;
+    rec_camera *cameras;
+
+    /* The schedule (recorder_work.c), under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond; /* workers wait for a ready camera */
+    pthread_cond_t idle_cond; /* rec_recorder_sync waits for no work at all */
+    rec_camera *ready_head, *ready_tail; /* cameras with queued work, none busy */
+    size_t nbusy; /* cameras held by workers */
+    bool is_closing; /* stop: refuse new packets, drain, then end */
+    bool is_hashing; /* a worker runs a hash round */
+    int64_t hashed_ns; /* monotonic, the last hash round */
+
+    metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
+};
+
+/* ---- recorder.c ---- */
+
+/* Drops a reference; the last one frees c and whatever its queue holds. */
+void rec_camera_unref(rec_camera *c);
+
+/* ---- recorder_work.c ---- */
+
+/*
+ * Queues pkt (a new reference is taken) behind c's earlier packets.
+ * Returns 0, or the reason it was refused. Thread: ingest (the sink).
+ */
+int rec_work_push(rec_recorder *r, rec_camera *c, media_packet *pkt, enum rec_drop_reason *why);
+
+/* Marks c so that its next queued packet resumes at a keyframe. Thread: ingest. */
+void rec_work_mark_resync(rec_recorder *r, rec_camera *c);
+
+/* Asks for c's removal behind its queued packets. Thread: any. */
+void rec_work_remove(rec_recorder *r, rec_camera *c);
+
+/* Starts the workers. Returns 0 or -errno (none left running). Thread: main. */
+int rec_work_start(rec_recorder *r);
+
+/* Refuses new packets, lets the workers drain every queue, joins them. Thread: main. */
+void rec_work_stop(rec_recorder *r);
+
+/* Waits until no camera has queued work and no worker holds one. */
+void rec_work_sync(rec_recorder *r);
+
+/* ---- recorder_segment.c ---- */
+
+/* Records one packet of c. Thread: the worker holding c. */
+void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool is_resync);
+
+/*
+ * Closes c's open segment (if any), indexes it, and returns its end (UTC
+ * microseconds; 0 when nothing was closed). Thread: the worker holding c,
+ * or main after the workers stopped.
+ */
+int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why);
+
+/* Closes c's segment, takes it off the list and drops the list's reference. */
+void rec_camera_remove_now(rec_recorder *r, rec_camera *c);
+
+#endif

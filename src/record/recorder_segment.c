@@ -1,0 +1,327 @@
+/*
+ * DESIGN: what a recorder worker does with one camera's packets
+ * (docs/design/0003 for the files, 0011 for the workers).
+ *
+ * A worker holds a camera (is_busy, recorder_work.c) while it handles a
+ * batch of its packets, so everything here runs on one thread at a time
+ * per camera, in the camera's packet order, and needs no lock.
+ *
+ * A camera keeps at most one open rec_segment. A segment starts on a
+ * keyframe of the primary track (video, or audio for audio-only streams)
+ * and is cut at the first primary keyframe after segment_seconds; each
+ * camera's first segment is shorter by a per-camera amount so that 250
+ * cameras do not all rotate in the same second. A codec, size or
+ * parameter-set change (new media_stream that is not
+ * media_stream_same_params) closes the segment, since the init section
+ * must change. Audio that appears after a segment opened joins the next.
+ * A packet queued after a hole (is_resync: dropped packets or a source
+ * gap) closes the segment exactly there, and recording resumes at the next
+ * keyframe: a recording never contains a broken GOP.
+ *
+ * Closing a segment inserts its index row through the writer thread
+ * (batched with every other camera's rows). ENOSPC kicks retention; the
+ * segment stays usable (the writer truncates the failed part) and
+ * recording continues once space is back.
+ *
+ * Crash recovery (before the workers start) closes every .part file a
+ * crash left and indexes it.
+ */
+#include "recorder_int.h"
+
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "path_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_MODULE "record"
+
+static void row_done(int rc, void *arg)
+{
+    char *path = arg;
+    if (rc < 0)
+        log_error_kv(LOG_KV({"path", path}), "index segment: %s", horus_strerror(rc));
+    free(path);
+}
+
+/* Fills the index row for a closed segment (recorder.h). */
+void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
+                       const char *camera, const char *stream, char codec[80],
+                       struct sto_recording_input *row)
+{
+    size_t dlen = strlen(data_dir);
+    const char *rel = info->path;
+    if (strncmp(rel, data_dir, dlen) == 0 && rel[dlen] == '/')
+        rel += dlen + 1;
+    snprintf(codec, 80, "%s%s%s", info->video_codec,
+             info->video_codec[0] && info->audio_codec[0] ? "," : "", info->audio_codec);
+    *row = (struct sto_recording_input){
+        .camera_id = camera,
+        .stream = stream,
+        .start_us = info->start_wall_us,
+        .end_us = info->end_wall_us,
+        .path = rel,
+        .bytes = info->size_bytes,
+        .codec = codec,
+        .width = info->width,
+        .height = info->height,
+        .sha256 = info->sha256_hex,
+        .fragments = info->index,
+        .fragments_size = info->index_size,
+    };
+}
+
+/* Inserts the index row for a closed segment. */
+static void index_segment(rec_recorder *r, const char *camera, const char *stream,
+                          const struct rec_segment_info *info)
+{
+    char codec[80];
+    struct sto_recording_input row;
+    rec_recording_row(info, r->data_dir, camera, stream, codec, &row);
+    char *path_copy = horus_strdup(row.path);
+    int rc = sto_recording_insert_async(r->opt.db, &row, row_done, path_copy);
+    if (rc < 0) {
+        log_error_kv(LOG_KV({"camera", camera}, {"path", row.path}),
+                     "index segment: %s (the file stays; horus check --repair adds it)",
+                     horus_strerror(rc));
+        free(path_copy);
+    }
+}
+
+int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
+{
+    if (!c->seg)
+        return 0;
+    struct rec_segment_info info;
+    memset(&info, 0, sizeof(info));
+    atomic_store(&c->open_since_us, 0);
+    int rc = rec_segment_close(c->seg, &info);
+    c->seg = NULL;
+    media_stream_unref(c->seg_video);
+    media_stream_unref(c->seg_audio);
+    c->seg_video = c->seg_audio = NULL;
+    if (rc == -ENODATA)
+        return 0;
+    if (rc < 0) {
+        metrics_counter_inc(c->m_errors);
+        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                     "close segment: %s; kept up to its last complete part", horus_strerror(rc));
+    }
+    if (info.path) {
+        index_segment(r, c->camera, c->stream, &info);
+        metrics_counter_inc(c->m_segments);
+        metrics_counter_add(c->m_bytes, (double)info.size_bytes);
+        log_debug_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}, {"reason", why}),
+                     "segment closed: %s", info.path);
+    }
+    int64_t end = info.path ? info.end_wall_us : 0;
+    rec_segment_info_release(&info);
+    return end;
+}
+
+/*
+ * Opens a segment starting with pkt. start_wall_us is where the previous
+ * segment ended when this one continues it without a gap (0 otherwise): the
+ * recording then stays contiguous even when the wall-clock mapping of
+ * individual packets jitters by a frame.
+ */
+static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int64_t continues_us)
+{
+    int64_t start = pkt->wall_us;
+    if (continues_us && llabs(start - continues_us) < 2000000)
+        start = continues_us;
+    media_stream *streams[2];
+    size_t n = 0;
+    if (c->video)
+        streams[n++] = c->video;
+    if (c->audio)
+        streams[n++] = c->audio;
+    struct rec_segment_options so = {.part_duration_ms = r->opt.part_duration_ms,
+                                     .part_sink = atomic_load(&c->part_sink)};
+    int rc = rec_segment_open(c->dir, start, streams, n, &so, &c->seg);
+    if (rc < 0) {
+        c->seg = NULL;
+        metrics_counter_inc(c->m_errors);
+        /* On a full disk this fails on every keyframe: limited per camera. */
+        log_error_limited("open segment", LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                          "open segment in '%s': %s", c->dir, horus_strerror(rc));
+        if (rc == -ENOSPC && r->opt.retention)
+            rec_retention_kick(r->opt.retention);
+        return;
+    }
+    atomic_store(&c->open_since_us, start);
+    c->seg_video = c->video ? media_stream_ref(c->video) : NULL;
+    c->seg_audio = c->audio ? media_stream_ref(c->audio) : NULL;
+    c->nsegments++;
+}
+
+/* Replaces *slot with s; returns true when the parameters changed. */
+static bool track_stream(media_stream **slot, media_stream *s)
+{
+    if (*slot == s)
+        return false;
+    bool is_changed = *slot && !media_stream_same_params(*slot, s);
+    media_stream_unref(*slot);
+    *slot = media_stream_ref(s);
+    return is_changed;
+}
+
+void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool is_resync)
+{
+    if (is_resync)
+        rec_segment_finish(r, c, "packets dropped or source gap");
+    media_stream *s = pkt->stream;
+    bool is_video = s->kind == MEDIA_KIND_VIDEO;
+    if (track_stream(is_video ? &c->video : &c->audio, s))
+        rec_segment_finish(r, c, "stream parameters changed");
+    bool is_primary = is_video || !c->video;
+    int64_t continues_us = 0;
+    if (c->seg && is_primary && pkt->is_keyframe) {
+        int64_t target = c->nsegments == 1 ? c->first_segment_90k : c->segment_90k;
+        if (rec_segment_duration_90k(c->seg) >= target)
+            continues_us = rec_segment_finish(r, c, "length reached");
+    }
+    if (!c->seg) {
+        if (!is_primary || !pkt->is_keyframe)
+            return; /* a segment starts on a primary keyframe */
+        /*
+         * Ingest announces each track with its first packet, and audio often
+         * arrives first: give video 3 s to show up before recording a
+         * stream as audio-only.
+         */
+        if (!is_video) {
+            if (!c->audio_only_since_us)
+                c->audio_only_since_us = pkt->wall_us;
+            if (pkt->wall_us - c->audio_only_since_us < 3000000)
+                return;
+        }
+        open_segment(r, c, pkt, continues_us);
+        if (!c->seg)
+            return;
+    }
+    /* A track that appeared after the segment opened joins the next one. */
+    if ((is_video && s != c->seg_video) || (!is_video && s != c->seg_audio))
+        return;
+    size_t parts = rec_segment_part_count(c->seg);
+    int64_t t0 = clock_monotonic_ns(r->opt.clock);
+    int rc = rec_segment_push(c->seg, pkt);
+    if (rc == 0 && rec_segment_part_count(c->seg) != parts) {
+        /* This push wrote a part: its write time, and how far disk is behind the camera. */
+        int64_t t1 = clock_monotonic_ns(r->opt.clock);
+        metrics_histogram_observe(c->m_flush, (double)(t1 - t0) / 1e9);
+        if (pkt->arrival_ns)
+            metrics_gauge_set(c->m_lag, (double)(t1 - pkt->arrival_ns) / 1e9);
+    }
+    if (rc == 0 || rc == -EAGAIN)
+        return;
+    metrics_counter_inc(c->m_errors);
+    /* A full or failing disk fails every part: log the first, then a count every 10 s. */
+    int64_t now = clock_monotonic_ns(r->opt.clock);
+    if (c->err_logged_ns && now - c->err_logged_ns < INT64_C(10000000000)) {
+        c->err_unlogged++;
+    } else {
+        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                     "write part: %s; the part is lost, recording continues (%u more since the "
+                     "last report)",
+                     horus_strerror(rc), c->err_unlogged);
+        c->err_logged_ns = now;
+        c->err_unlogged = 0;
+    }
+    if (rc == -ENOSPC && r->opt.retention)
+        rec_retention_kick(r->opt.retention);
+}
+
+static void unlink_camera(rec_recorder *r, rec_camera *c)
+{
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera **p = &r->cameras; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
+}
+
+void rec_camera_remove_now(rec_recorder *r, rec_camera *c)
+{
+    rec_segment_finish(r, c, "camera removed");
+    unlink_camera(r, c);
+    rec_camera_unref(c);
+}
+
+/* ---- crash recovery ---- */
+
+/* One recovery walk: its recorder and count (no process-wide state). */
+struct recover_walk {
+    rec_recorder *r; /* borrowed */
+    int recovered;
+};
+
+static void recover_one(struct recover_walk *w, const char *path)
+{
+    /* <data_dir>/recordings/<camera>/<stream>/<date>/<time>.mp4.part */
+    struct rec_path p;
+    size_t dlen = strlen(w->r->data_dir);
+    bool has_stream = strncmp(path, w->r->data_dir, dlen) == 0 && path[dlen] == '/' &&
+                      rec_path_parse(path + dlen + 1, &p) != -EINVAL;
+    const char *camera = has_stream ? p.camera : NULL, *stream = has_stream ? p.stream : NULL;
+    struct rec_segment_info info;
+    memset(&info, 0, sizeof(info));
+    int rc = rec_segment_recover(path, &info);
+    if (rc == HORUS_EPARSE) {
+        log_warn_kv(LOG_KV({"path", path}), "no complete init segment in a crashed file: removed");
+        unlink(path);
+    } else if (rc < 0) {
+        log_error_kv(LOG_KV({"path", path}), "recover segment: %s", horus_strerror(rc));
+    } else if (camera && stream) {
+        index_segment(w->r, camera, stream, &info);
+        w->recovered++;
+        log_info_kv(LOG_KV({"camera", camera}, {"path", info.path}),
+                    "recovered a segment left open by a crash (%zu parts)", info.n_parts);
+    }
+    rec_segment_info_release(&info);
+}
+
+/* Recovers every *.part file under dir, depth first; symlinks are not followed. */
+static void recover_dir(struct recover_walk *w, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        struct stat st;
+        if (lstat(path, &st) < 0)
+            continue;
+        size_t len = strlen(path);
+        if (S_ISDIR(st.st_mode) && depth < 16)
+            recover_dir(w, path, depth + 1);
+        else if (S_ISREG(st.st_mode) && len >= 5 && strcmp(path + len - 5, ".part") == 0)
+            recover_one(w, path);
+    }
+    closedir(d);
+}
+
+int rec_recorder_recover(rec_recorder *r)
+{
+    char root[PATH_MAX];
+    snprintf(root, sizeof(root), "%s/recordings", r->data_dir);
+    if (access(root, F_OK) < 0)
+        return 0;
+    struct recover_walk w = {.r = r};
+    recover_dir(&w, root, 0);
+    return w.recovered;
+}
