@@ -45,6 +45,7 @@
 #include "recorder.h"
 
 #include "err.h"
+#include "indexer_int.h"
 #include "log.h"
 #include "mem.h"
 #include "path_int.h"
@@ -119,6 +120,7 @@ struct rec_recorder {
     pthread_mutex_t sync_lock; /* guards the markers' is_synced (rec_recorder_sync) */
     pthread_cond_t sync_cond;
     metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
+    rec_journal *journal; /* owned reference; NULL when it could not be opened */
 };
 
 static void camera_unref(rec_camera *c)
@@ -195,14 +197,6 @@ static const struct media_sink_ops sink_ops = {
 
 /* ---- recorder thread ---- */
 
-static void row_done(int rc, void *arg)
-{
-    char *path = arg;
-    if (rc < 0)
-        log_error_kv(LOG_KV({"path", path}), "index segment: %s", horus_strerror(rc));
-    free(path);
-}
-
 /* Inserts the index row for a closed segment. */
 void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
                        const char *camera, const char *stream, char codec[80],
@@ -230,21 +224,14 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
     };
 }
 
-/* Inserts the index row for a closed segment. */
+/* Journals and inserts the index row for a closed segment (indexer.c). */
 static void index_segment(rec_recorder *r, const char *camera, const char *stream,
                           const struct rec_segment_info *info)
 {
     char codec[80];
     struct sto_recording_input row;
     rec_recording_row(info, r->data_dir, camera, stream, codec, &row);
-    char *path_copy = horus_strdup(row.path);
-    int rc = sto_recording_insert_async(r->opt.db, &row, row_done, path_copy);
-    if (rc < 0) {
-        log_error_kv(LOG_KV({"camera", camera}, {"path", row.path}),
-                     "index segment: %s (the file stays; horus check --repair adds it)",
-                     horus_strerror(rc));
-        free(path_copy);
-    }
+    rec_index_row(r->opt.db, r->journal, &row);
 }
 
 static int64_t close_segment(rec_recorder *r, rec_camera *c, const char *why)
@@ -468,6 +455,18 @@ static void *recorder_main(void *arg)
 
 /* ---- public ---- */
 
+/* <data_dir>/recordings/index.journal; without it rows go to the database alone. */
+static void open_journal(rec_recorder *r)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/recordings/index.journal", r->data_dir);
+    int rc = rec_journal_open(path, r->opt.metrics, &r->journal);
+    if (rc < 0)
+        log_error_kv(LOG_KV({"path", path}),
+                     "open index journal: %s; index rows go to the database alone",
+                     horus_strerror(rc));
+}
+
 rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
 {
     rec_recorder *r = horus_calloc(1, sizeof(*r));
@@ -479,6 +478,7 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
     if (!r->opt.clock)
         r->opt.clock = clock_system();
     r->queue = queue_new(opt->queue_max ? opt->queue_max : 65536);
+    open_journal(r);
     pthread_mutex_init(&r->cameras_lock, NULL);
     pthread_mutex_init(&r->sync_lock, NULL);
     pthread_cond_init(&r->sync_cond, NULL);
@@ -685,6 +685,7 @@ void rec_recorder_free(rec_recorder *r)
     pthread_mutex_destroy(&r->cameras_lock);
     pthread_mutex_destroy(&r->sync_lock);
     pthread_cond_destroy(&r->sync_cond);
+    rec_journal_unref(r->journal); /* rows still in flight hold their own references */
     free(r->data_dir);
     free(r->volume);
     free(r);
@@ -756,5 +757,11 @@ int rec_recorder_recover(rec_recorder *r)
         return 0;
     struct recover_walk w = {.r = r};
     recover_dir(&w, root, 0);
+    struct rec_index_recovery ir;
+    rec_index_recover(&(struct rec_index_recover_options){.db = r->opt.db,
+                                                          .journal = r->journal,
+                                                          .data_dir = r->data_dir,
+                                                          .metrics = r->opt.metrics},
+                      &ir);
     return w.recovered;
 }
