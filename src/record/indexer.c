@@ -20,6 +20,7 @@
  */
 #include "indexer_int.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
@@ -276,8 +277,13 @@ static void reconcile_stream(struct recover *w, const char *camera, const char *
         return;
     int64_t newest_us = 0;
     bool has_rows = sto_recording_latest(w->o->db, camera, stream, &newest_us) == 0;
-    /* The day before the newest row's: a power cut takes the newest rows, never older ones. */
-    int64_t from_s = has_rows ? newest_us / 1000000 - DAY_S : INT64_MIN;
+    /*
+     * From the day before the newest row's: a power cut takes the newest rows, never older
+     * ones. A row dated in the future (a camera clock ahead) must not hide today's files.
+     */
+    int64_t now_s = clock_realtime_ms(clock_system()) / 1000;
+    int64_t newest_s = newest_us / 1000000 < now_s ? newest_us / 1000000 : now_s;
+    int64_t from_s = has_rows ? newest_s - DAY_S : INT64_MIN;
     size_t ndays;
     char **days = list_dir(dir, &ndays);
     for (size_t i = 0; i < ndays; i++) {

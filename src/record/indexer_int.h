@@ -40,8 +40,9 @@ struct rec_index_recover_options {
  * Start-up, after the crashed .part files were recovered: replays the
  * journal's unacknowledged rows (inserts that keep an existing row), then
  * walks each stream folder under <data_dir>/recordings and, for the day
- * folders from the day before the stream's newest row on (every folder
- * when the stream has no row), indexes each .mp4 that has neither a row nor
+ * folders from the day before the stream's newest row on (before today,
+ * when that row is in the future; every folder when the stream has no
+ * row), indexes each .mp4 that has neither a row nor
  * a journal entry, and reports each row of those days whose file is gone
  * (a log line and horus_record_reconciled_total{result="missing_file"}; the
  * row stays: `horus check --repair` decides). Fills *out. Thread: main.

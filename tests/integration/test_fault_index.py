@@ -186,6 +186,41 @@ def test_rows_only_in_the_journal_survive_kill_9(camsim_factory, horus_factory):
     assert_all_indexed(h.data)
 
 
+def test_start_indexes_files_the_index_lost_and_reports_rows_without_files(
+        camsim_factory, horus_factory):
+    sim = camsim_factory(paths=2)
+    yaml = cams_yaml(sim, ["a", "b"])
+    h = horus_factory(yaml)
+    wait_until(lambda: len(recording_rows(h)) >= 8, 40, "eight rows")
+    assert h.stop() == 0
+    recs = recording_rows(h)
+    newest = sorted(recs, key=lambda r: r["start_us"])[-3:]
+    db = sqlite3.connect(h.data / "horus.db")
+    # The newest rows vanish with no journal entry (a database restored from a backup, an
+    # index whose unsynced tail was lost), and a bogus row of camera a lies days ahead: it
+    # must not hide today's files.
+    for r in newest:
+        db.execute("DELETE FROM recordings WHERE path = ?", (r["path"],))
+    ahead = int(time.time() * 1e6) + 5 * 86400 * 1000000
+    db.execute("INSERT INTO recordings(camera_id, stream, start_us, end_us, path, bytes, codec)"
+               " VALUES ('a', 'main', ?, ?, 'recordings/a/main/2099-01-01/00-00-00.mp4', 1, '')",
+               (ahead, ahead + 2000000))
+    db.commit()
+    db.close()
+    (h.data / "recordings" / "index.journal").unlink()
+    gone = sorted(recs, key=lambda r: r["start_us"])[0]
+    (h.data / gone["path"]).unlink()
+    h2 = horus_factory(yaml, extra_args=["--data", str(h.data)], name="after")
+    h2.wait_for_log(lambda l: "index recovery" in l.get("msg", ""), timeout=20)
+    assert metric(h2, 'horus_record_reconciled_total{result="indexed"}') == 3
+    assert metric(h2, 'horus_record_reconciled_total{result="missing_file"}') == 1
+    assert h2.stop() == 0
+    after = indexed(h.data)
+    assert {r["path"] for r in newest} <= after
+    assert gone["path"] in after  # reported, never deleted at start
+    assert_all_indexed(h.data)
+
+
 def run_check(data, *args):
     return subprocess.run([HORUS_BIN, "check", "--data", str(data), *args],
                           capture_output=True, text=True, timeout=60)
