@@ -248,6 +248,9 @@ def test_horus_check_reports_overlaps_and_rows_in_the_future(camsim_factory, hor
     assert f"overlap        {recs[1]['path']} (starts 1.5" in r.stdout, r.stdout
     assert f"future row     {recs[3]['path']} (starts 72.0 h after now)" in r.stdout, r.stdout
     assert "2 problems, 0 repaired" in r.stdout, r.stdout
+    # The hours between row 2 and the moved row are a gap: a note, not a problem.
+    assert f"gap            {recs[3]['path']} (" in r.stdout, r.stdout
+    assert r.stdout.rstrip().endswith("1 gaps"), r.stdout
 
 
 def test_deleting_the_wal_under_a_running_daemon_is_reported_and_loses_nothing(
