@@ -14,6 +14,8 @@
  *   bad times      a row that ends before it starts left to the operator
  * and, not counted as problems, each gap of more than a second between
  * consecutive rows of a stream (a camera offline, a recorder stopped).
+ * An orphan whose row waits in the index journal (journal.c) says so: the
+ * daemon inserts it at its next start. The journal is only read here.
  * Re-indexing keeps what is playable (init + complete parts) and the row's
  * start time. A file's camera and stream come from its path, decoded by
  * the recorder's own layout (path.c). It runs with the daemon stopped: the
@@ -24,6 +26,7 @@
 #include "check.h"
 
 #include "err.h"
+#include "journal_int.h"
 #include "mem.h"
 #include "path_int.h"
 #include "record.h"
@@ -55,7 +58,48 @@ struct check {
     char **files; /* found under recordings/, relative to the data directory */
     size_t nfiles, files_cap;
     unsigned problems, repaired, gaps;
+    char **journaled; /* sorted paths of the index journal's rows (read only, never changed) */
+    size_t njournaled;
 };
+
+static int collect_journaled(void *arg, const struct rec_journal_record *rec)
+{
+    struct check *k = arg;
+    k->journaled = horus_realloc(k->journaled, (k->njournaled + 1) * sizeof(char *));
+    k->journaled[k->njournaled++] = horus_strdup(rec->row.path);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b);
+
+/*
+ * The rows waiting in the index journal: the daemon inserts them at its next
+ * start, so their files are orphans for now only. The file is only read here.
+ */
+static void load_journal(struct check *k)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/recordings/index.journal", k->o->data_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 65536;
+            buf = horus_realloc(buf, cap);
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    fclose(f);
+    struct rec_journal_parse_result res;
+    rec_journal_parse(buf, len, collect_journaled, k, &res);
+    free(buf);
+    if (k->njournaled)
+        qsort(k->journaled, k->njournaled, sizeof(char *), cmp_str);
+}
 
 static int collect_row(void *arg, const struct sto_recording *row)
 {
@@ -181,6 +225,8 @@ static void check_file_without_row(struct check *k, const char *rel)
             why = horus_strerror(rc);
         }
     }
+    if (!why && !is_repaired && bsearch(&rel, k->journaled, k->njournaled, sizeof(char *), cmp_str))
+        why = "its row waits in the index journal: horus serve inserts it at start";
     report(k, is_repaired, is_part ? "unfinished" : "orphan file", rel, why);
 }
 
@@ -307,6 +353,9 @@ static void check_release(struct check *k)
     for (size_t i = 0; i < k->nfiles; i++)
         free(k->files[i]);
     free(k->files);
+    for (size_t i = 0; i < k->njournaled; i++)
+        free(k->journaled[i]);
+    free(k->journaled);
 }
 
 int rec_check(const struct rec_check_options *o, struct rec_check_result *res, char *why,
@@ -329,6 +378,7 @@ int rec_check(const struct rec_check_options *o, struct rec_check_result *res, c
         }
     }
     qsort(k.files, k.nfiles, sizeof(char *), cmp_str);
+    load_journal(&k);
     check_rows(&k);
     check_files(&k);
     check_times(&k);

@@ -179,6 +179,8 @@ def test_rows_only_in_the_journal_survive_kill_9(camsim_factory, horus_factory):
     finally:
         lock.execute("ROLLBACK")
         lock.close()
+    r = run_check(h.data)
+    assert "its row waits in the index journal" in r.stdout, r.stdout
     h2 = horus_factory(yaml, extra_args=["--data", str(h.data)], name="after")
     h2.wait_for_log(lambda l: "index recovery" in l.get("msg", ""), timeout=20)
     assert metric(h2, 'horus_record_reconciled_total{result="replayed"}') >= 2
