@@ -7,6 +7,15 @@
  *   unfinished     a .mp4.part a crash left        repair: recover and index it
  *   size mismatch  the file's size is not the row's repair: re-index the file
  *   hash mismatch  (--verify) contents changed     repair: re-index the file
+ *   overlap        a row starting before the previous row of its camera
+ *                  stream ends                     left to the operator
+ *   future row     a row starting more than 5 min after now (a camera
+ *                  clock ahead, a bad import)      left to the operator
+ *   bad times      a row that ends before it starts left to the operator
+ * and, not counted as problems, each gap of more than a second between
+ * consecutive rows of a stream (a camera offline, a recorder stopped).
+ * An orphan whose row waits in the index journal (journal.c) says so: the
+ * daemon inserts it at its next start. The journal is only read here.
  * Re-indexing keeps what is playable (init + complete parts) and the row's
  * start time. A file's camera and stream come from its path, decoded by
  * the recorder's own layout (path.c). It runs with the daemon stopped: the
@@ -17,6 +26,7 @@
 #include "check.h"
 
 #include "err.h"
+#include "journal_int.h"
 #include "mem.h"
 #include "path_int.h"
 #include "record.h"
@@ -33,9 +43,12 @@
 
 struct row {
     char *camera, *stream, *path, *sha256;
-    int64_t start_us;
+    int64_t start_us, end_us;
     uint64_t bytes;
 };
+
+#define FUTURE_SLACK_US (300 * INT64_C(1000000)) /* clocks a few minutes apart are not wrong */
+#define GAP_MIN_US INT64_C(1000000)
 
 struct check {
     const struct rec_check_options *o;
@@ -44,8 +57,49 @@ struct check {
     size_t nrows, rows_cap;
     char **files; /* found under recordings/, relative to the data directory */
     size_t nfiles, files_cap;
-    unsigned problems, repaired;
+    unsigned problems, repaired, gaps;
+    char **journaled; /* sorted paths of the index journal's rows (read only, never changed) */
+    size_t njournaled;
 };
+
+static int collect_journaled(void *arg, const struct rec_journal_record *rec)
+{
+    struct check *k = arg;
+    k->journaled = horus_realloc(k->journaled, (k->njournaled + 1) * sizeof(char *));
+    k->journaled[k->njournaled++] = horus_strdup(rec->row.path);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b);
+
+/*
+ * The rows waiting in the index journal: the daemon inserts them at its next
+ * start, so their files are orphans for now only. The file is only read here.
+ */
+static void load_journal(struct check *k)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/recordings/index.journal", k->o->data_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 65536;
+            buf = horus_realloc(buf, cap);
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    fclose(f);
+    struct rec_journal_parse_result res;
+    rec_journal_parse(buf, len, collect_journaled, k, &res);
+    free(buf);
+    if (k->njournaled)
+        qsort(k->journaled, k->njournaled, sizeof(char *), cmp_str);
+}
 
 static int collect_row(void *arg, const struct sto_recording *row)
 {
@@ -58,6 +112,7 @@ static int collect_row(void *arg, const struct sto_recording *row)
     r->camera = horus_strdup(row->camera_id);
     r->stream = horus_strdup(row->stream);
     r->start_us = row->start_us;
+    r->end_us = row->end_us;
     r->path = horus_strdup(row->path);
     r->bytes = row->bytes;
     r->sha256 = horus_strdup(row->sha256);
@@ -170,6 +225,8 @@ static void check_file_without_row(struct check *k, const char *rel)
             why = horus_strerror(rc);
         }
     }
+    if (!why && !is_repaired && bsearch(&rel, k->journaled, k->njournaled, sizeof(char *), cmp_str))
+        why = "its row waits in the index journal: horus serve inserts it at start";
     report(k, is_repaired, is_part ? "unfinished" : "orphan file", rel, why);
 }
 
@@ -233,6 +290,57 @@ static void check_files(struct check *k)
     free(row_paths);
 }
 
+/* Orders rows by camera, stream, start. */
+static int cmp_row_time(const void *a, const void *b)
+{
+    const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+    int c = strcmp(x->camera, y->camera);
+    if (c == 0)
+        c = strcmp(x->stream, y->stream);
+    if (c == 0)
+        c = x->start_us < y->start_us ? -1 : x->start_us > y->start_us;
+    return c;
+}
+
+/* Times: overlaps, rows in the future, rows ending before they start; gaps as notes. */
+static void check_times(struct check *k)
+{
+    const horus_clock *clock = k->o->clock ? k->o->clock : clock_system();
+    int64_t now_us = clock_realtime_ms(clock) * 1000;
+    const struct row **by_time = horus_calloc(k->nrows ? k->nrows : 1, sizeof(*by_time));
+    for (size_t i = 0; i < k->nrows; i++)
+        by_time[i] = &k->rows[i];
+    qsort(by_time, k->nrows, sizeof(*by_time), cmp_row_time);
+    const struct row *prev = NULL;
+    int64_t prev_end = 0; /* the latest end of the stream's rows so far */
+    for (size_t i = 0; i < k->nrows; i++) {
+        const struct row *r = by_time[i];
+        char detail[160];
+        if (r->start_us > now_us + FUTURE_SLACK_US) {
+            snprintf(detail, sizeof(detail), "starts %.1f h after now",
+                     (double)(r->start_us - now_us) / 3.6e9);
+            report(k, false, "future row", r->path, detail);
+        }
+        if (r->end_us <= r->start_us)
+            report(k, false, "bad times", r->path, "ends before it starts");
+        bool is_same_stream =
+            prev && strcmp(prev->camera, r->camera) == 0 && strcmp(prev->stream, r->stream) == 0;
+        if (is_same_stream && r->start_us < prev_end) {
+            snprintf(detail, sizeof(detail), "starts %.3f s before the end of %s",
+                     (double)(prev_end - r->start_us) / 1e6, prev->path);
+            report(k, false, "overlap", r->path, detail);
+        } else if (is_same_stream && r->start_us - prev_end > GAP_MIN_US) {
+            k->gaps++;
+            fprintf(k->out, "%-14s %s (%.1f s after the previous row ends)\n", "gap", r->path,
+                    (double)(r->start_us - prev_end) / 1e6);
+        }
+        if (!is_same_stream || r->end_us > prev_end)
+            prev_end = r->end_us;
+        prev = r;
+    }
+    free(by_time);
+}
+
 static void check_release(struct check *k)
 {
     for (size_t i = 0; i < k->nrows; i++) {
@@ -245,6 +353,9 @@ static void check_release(struct check *k)
     for (size_t i = 0; i < k->nfiles; i++)
         free(k->files[i]);
     free(k->files);
+    for (size_t i = 0; i < k->njournaled; i++)
+        free(k->journaled[i]);
+    free(k->journaled);
 }
 
 int rec_check(const struct rec_check_options *o, struct rec_check_result *res, char *why,
@@ -267,12 +378,17 @@ int rec_check(const struct rec_check_options *o, struct rec_check_result *res, c
         }
     }
     qsort(k.files, k.nfiles, sizeof(char *), cmp_str);
+    load_journal(&k);
     check_rows(&k);
     check_files(&k);
-    fprintf(k.out, "checked %zu index rows and %zu files: %u problems, %u repaired\n", k.nrows,
-            k.nfiles, k.problems, k.repaired);
-    *res = (struct rec_check_result){
-        .rows = k.nrows, .files = k.nfiles, .problems = k.problems, .repaired = k.repaired};
+    check_times(&k);
+    fprintf(k.out, "checked %zu index rows and %zu files: %u problems, %u repaired, %u gaps\n",
+            k.nrows, k.nfiles, k.problems, k.repaired, k.gaps);
+    *res = (struct rec_check_result){.rows = k.nrows,
+                                     .files = k.nfiles,
+                                     .problems = k.problems,
+                                     .repaired = k.repaired,
+                                     .gaps = k.gaps};
 out:
     check_release(&k);
     return rc;

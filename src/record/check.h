@@ -6,6 +6,7 @@
 #ifndef HORUS_RECORD_CHECK_H
 #define HORUS_RECORD_CHECK_H
 
+#include "clock.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -18,6 +19,7 @@ struct rec_check_options {
     bool repair; /* fix what can be fixed: drop, index or re-index rows */
     bool verify; /* also hash every indexed file and compare with its row */
     FILE *out; /* borrowed: one line per problem, then a summary; NULL = stdout */
+    const horus_clock *clock; /* borrowed: "now" for rows in the future; NULL = system */
 };
 
 struct rec_check_result {
@@ -25,6 +27,7 @@ struct rec_check_result {
     size_t files; /* segment files found */
     unsigned problems;
     unsigned repaired;
+    unsigned gaps; /* gaps of more than a second between rows of a stream (not problems) */
 };
 
 /*

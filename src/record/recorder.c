@@ -34,6 +34,7 @@
 #include "recorder_int.h"
 
 #include "err.h"
+#include "indexer_int.h"
 #include "log.h"
 #include "mem.h"
 #include "path_int.h"
@@ -133,6 +134,18 @@ static const struct media_sink_ops sink_ops = {
 
 /* ---- public ---- */
 
+/* <data_dir>/recordings/index.journal; without it rows go to the database alone. */
+static void open_journal(rec_recorder *r)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/recordings/index.journal", r->data_dir);
+    int rc = rec_journal_open(path, r->opt.metrics, &r->journal);
+    if (rc < 0)
+        log_error_kv(LOG_KV({"path", path}),
+                     "open index journal: %s; index rows go to the database alone",
+                     horus_strerror(rc));
+}
+
 rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
 {
     rec_recorder *r = horus_calloc(1, sizeof(*r));
@@ -151,6 +164,7 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
                       : cpus > THREADS_MAX_DEFAULT ? THREADS_MAX_DEFAULT
                                                    : (unsigned)cpus;
     }
+    open_journal(r);
     pthread_mutex_init(&r->cameras_lock, NULL);
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_t ca;
@@ -343,6 +357,7 @@ void rec_recorder_free(rec_recorder *r)
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->work_cond);
     pthread_cond_destroy(&r->idle_cond);
+    rec_journal_unref(r->journal); /* rows still in flight hold their own references */
     free(r->data_dir);
     free(r->volume);
     free(r);

@@ -63,8 +63,10 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt);
 
 /*
  * Closes every .part file a crash left under <data_dir>/recordings at its
- * last complete part, renames it and inserts its index row. Returns the
- * number of segments recovered. Call before rec_recorder_start. Thread: any.
+ * last complete part, renames it and inserts its index row; then replays
+ * the index journal and indexes the newest files the index lacks
+ * (docs/design/0012-index-journal.md). Returns the number of .part
+ * segments recovered. Call before rec_recorder_start. Thread: any.
  */
 int rec_recorder_recover(rec_recorder *r);
 

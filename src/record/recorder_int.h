@@ -12,6 +12,7 @@
 #ifndef HORUS_RECORDER_INT_H
 #define HORUS_RECORDER_INT_H
 
+#include "journal_int.h"
 #include "record.h"
 #include "recorder.h"
 
@@ -96,6 +97,7 @@ struct rec_recorder {
     int64_t hashed_ns; /* monotonic, the last hash round */
 
     metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
+    rec_journal *journal; /* owned reference; NULL when it could not be opened */
 };
 
 /* ---- recorder.c ---- */

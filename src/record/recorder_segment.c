@@ -29,6 +29,7 @@
 #include "recorder_int.h"
 
 #include "err.h"
+#include "indexer_int.h"
 #include "log.h"
 #include "mem.h"
 #include "path_int.h"
@@ -42,14 +43,6 @@
 #include <unistd.h>
 
 #define LOG_MODULE "record"
-
-static void row_done(int rc, void *arg)
-{
-    char *path = arg;
-    if (rc < 0)
-        log_error_kv(LOG_KV({"path", path}), "index segment: %s", horus_strerror(rc));
-    free(path);
-}
 
 /* Fills the index row for a closed segment (recorder.h). */
 void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
@@ -78,21 +71,14 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
     };
 }
 
-/* Inserts the index row for a closed segment. */
+/* Journals and inserts the index row for a closed segment (indexer.c). */
 static void index_segment(rec_recorder *r, const char *camera, const char *stream,
                           const struct rec_segment_info *info)
 {
     char codec[80];
     struct sto_recording_input row;
     rec_recording_row(info, r->data_dir, camera, stream, codec, &row);
-    char *path_copy = horus_strdup(row.path);
-    int rc = sto_recording_insert_async(r->opt.db, &row, row_done, path_copy);
-    if (rc < 0) {
-        log_error_kv(LOG_KV({"camera", camera}, {"path", row.path}),
-                     "index segment: %s (the file stays; horus check --repair adds it)",
-                     horus_strerror(rc));
-        free(path_copy);
-    }
+    rec_index_row(r->opt.db, r->journal, &row);
 }
 
 int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
@@ -323,5 +309,11 @@ int rec_recorder_recover(rec_recorder *r)
         return 0;
     struct recover_walk w = {.r = r};
     recover_dir(&w, root, 0);
+    struct rec_index_recovery ir;
+    rec_index_recover(&(struct rec_index_recover_options){.db = r->opt.db,
+                                                          .journal = r->journal,
+                                                          .data_dir = r->data_dir,
+                                                          .metrics = r->opt.metrics},
+                      &ir);
     return w.recovered;
 }

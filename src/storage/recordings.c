@@ -62,14 +62,37 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, 
         STO_INT_V(r->pinned_until_us),
         r->fragments ? STO_BLOB_V(r->fragments, r->fragments_size) : STO_NULL_V,
     };
-    return sto_write_async(db,
-                           "INSERT INTO recordings(" REC_COLUMNS ", fragments) VALUES ($1, $2, $3,"
-                           " $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT(camera_id, stream,"
-                           " start_us) DO UPDATE SET end_us = excluded.end_us,"
-                           " path = excluded.path, bytes = excluded.bytes, codec = excluded.codec,"
-                           " width = excluded.width, height = excluded.height,"
-                           " sha256 = excluded.sha256, fragments = excluded.fragments",
-                           p, HORUS_ARRAY_LEN(p), done_cb, arg);
+#define INSERT_ROW                                                                                 \
+    "INSERT INTO recordings(" REC_COLUMNS ", fragments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"   \
+    " $9, $10, $11, $12) ON CONFLICT(camera_id, stream, start_us) DO "
+    const char *sql = r->keep_existing ? INSERT_ROW "NOTHING"
+                                       : INSERT_ROW
+                          "UPDATE SET end_us = excluded.end_us,"
+                          " path = excluded.path, bytes = excluded.bytes,"
+                          " codec = excluded.codec, width = excluded.width,"
+                          " height = excluded.height, sha256 = excluded.sha256,"
+                          " fragments = excluded.fragments";
+    /* Retried while the database is locked or full: the row of a closed segment must land. */
+    struct sto_stmt st = {sql, p, HORUS_ARRAY_LEN(p)};
+    return sto_write_batch_retried_async(db, &st, 1, done_cb, arg);
+}
+
+static int latest_row(const sto_value *c, size_t n, void *arg)
+{
+    if (n < 1 || c[0].type != STO_INT)
+        return 0;
+    *(int64_t *)arg = c[0].i;
+    return 1;
+}
+
+int sto_recording_latest(sto_db *db, const char *camera_id, const char *stream, int64_t *start_us)
+{
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream)};
+    int rc = sto_read(db,
+                      "SELECT start_us FROM recordings WHERE camera_id = $1 AND stream = $2"
+                      " ORDER BY start_us DESC LIMIT 1",
+                      p, 2, latest_row, start_us);
+    return rc == 1 ? 0 : rc < 0 ? rc : -ENOENT;
 }
 
 struct rec_acc {

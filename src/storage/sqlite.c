@@ -1,8 +1,11 @@
 /*
- * DESIGN: the SQLite backend. Every connection runs in WAL mode with
- * synchronous=NORMAL: a commit survives a crash of the process, and a power
- * loss can drop at most the last transactions but never corrupts the file
- * (SQLite's documented WAL guarantee). Readers set query_only so a bug in a
+ * DESIGN: the SQLite backend. Every connection runs in WAL mode; the
+ * writer's with synchronous=FULL, so that a commit is on the disk when the
+ * writer reports it (the WAL is fsynced per transaction, and transactions
+ * are batches: a few fsyncs a second at most). With NORMAL a power cut
+ * took the last transactions' rows, whose segment files were intact; the
+ * index journal acknowledges a row on its commit, so the commit must be
+ * durable (docs/design/0012-index-journal.md). Readers set query_only so a bug in a
  * handler can never write behind the writer thread's back. Statements are
  * prepared per call: index rows come a few per camera per minute, in
  * batches, so preparing is not where recording spends its time
@@ -25,9 +28,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct sto_conn {
     sqlite3 *db; /* owned */
+    /* Writer only: the WAL file it opened, to notice one deleted or replaced under it. */
+    char *wal_path; /* owned; NULL for readers */
+    dev_t wal_dev;
+    ino_t wal_ino;
+    bool has_wal_id; /* wal_dev and wal_ino are set */
+    bool is_wal_lost; /* detected: checkpointing after every commit */
 };
 
 static int sqlite_rc(int rc)
@@ -69,6 +79,7 @@ static void sqlite_close(sto_conn *c)
     if (!c)
         return;
     sqlite3_close_v2(c->db);
+    free(c->wal_path);
     free(c);
 }
 
@@ -98,7 +109,7 @@ static int sqlite_open(const char *target, bool is_writer, int64_t busy_timeout_
     }
     sqlite3_busy_timeout(c->db, (int)busy_timeout_ms);
     sqlite3_extended_result_codes(c->db, 1);
-    const char *pragmas = is_writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    const char *pragmas = is_writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                       "PRAGMA foreign_keys=ON;"
                                     : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                                       "PRAGMA query_only=1;";
@@ -109,6 +120,18 @@ static int sqlite_open(const char *target, bool is_writer, int64_t busy_timeout_
         sqlite3_free(msg);
         rc = sqlite_rc(rc);
         goto fail;
+    }
+    if (is_writer) {
+        const char *file = sqlite3_db_filename(c->db, "main");
+        if (file && file[0]) {
+            c->wal_path = horus_asprintf("%s-wal", file);
+            struct stat st;
+            if (stat(c->wal_path, &st) == 0) {
+                c->wal_dev = st.st_dev;
+                c->wal_ino = st.st_ino;
+                c->has_wal_id = true;
+            }
+        }
     }
     *out = c;
     return 0;
@@ -250,6 +273,51 @@ static int sqlite_tx(sto_conn *c, enum sto_tx step, char **errmsg)
     return sqlite_exec_script(c, sql[step], errmsg);
 }
 
+/*
+ * SQLite keeps writing to the WAL file it opened even after the name is
+ * unlinked or points to another file; a crash then loses every commit
+ * since the last checkpoint (often the whole index). So compare the name
+ * with what was opened, and once they differ, checkpoint everything into
+ * the main file now (TRUNCATE: the frames are read through the open
+ * descriptor) and after every commit (wal_autocheckpoint=1), which keeps
+ * committed rows in the main file until a restart makes a new WAL.
+ */
+static int sqlite_check(sto_conn *c, char **errmsg)
+{
+    if (!c->wal_path)
+        return 0;
+    struct stat st;
+    bool is_present = stat(c->wal_path, &st) == 0;
+    if (!c->has_wal_id) {
+        if (is_present) {
+            c->wal_dev = st.st_dev;
+            c->wal_ino = st.st_ino;
+            c->has_wal_id = true;
+        }
+        return 0;
+    }
+    if (!c->is_wal_lost && is_present && st.st_dev == c->wal_dev && st.st_ino == c->wal_ino)
+        return 0;
+    if (!c->is_wal_lost) {
+        c->is_wal_lost = true;
+        char *msg = NULL;
+        int rc = sqlite_exec_script(c, "PRAGMA wal_autocheckpoint=1", &msg);
+        if (rc == 0)
+            rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        free(msg);
+        *errmsg = horus_asprintf("the database's WAL file '%s' was %s under the running daemon; "
+                                 "committed rows were checkpointed into the database%s and every "
+                                 "commit is checkpointed until horus restarts",
+                                 c->wal_path, is_present ? "replaced" : "deleted",
+                                 rc == SQLITE_OK ? "" : " (the first checkpoint failed)");
+    } else {
+        *errmsg = horus_asprintf("the database's WAL file '%s' was deleted or replaced under the "
+                                 "running daemon; restart horus to make a new one",
+                                 c->wal_path);
+    }
+    return HORUS_EDB;
+}
+
 const struct sto_backend sto_sqlite_backend = {
     .api_version = STO_BACKEND_API_VERSION,
     .name = "sqlite",
@@ -259,4 +327,5 @@ const struct sto_backend sto_sqlite_backend = {
     .exec_script = sqlite_exec_script,
     .query = sqlite_query,
     .tx = sqlite_tx,
+    .check = sqlite_check,
 };

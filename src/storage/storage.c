@@ -220,14 +220,25 @@ int sto_schema_version(const sto_db *db)
 int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
                           sto_done_cb done_cb, void *arg)
 {
-    return sto_writer_push(db->writer, stmts, nstmts, done_cb, arg);
+    return sto_writer_push(db->writer, stmts, nstmts, done_cb, arg, false);
+}
+
+int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
+                                  sto_done_cb done_cb, void *arg)
+{
+    return sto_writer_push(db->writer, stmts, nstmts, done_cb, arg, true);
+}
+
+int sto_db_health(sto_db *db, char *why, size_t size)
+{
+    return sto_writer_health(db->writer, why, size);
 }
 
 int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                     sto_done_cb done_cb, void *arg)
 {
     struct sto_stmt st = {sql, params, nparams};
-    return sto_writer_push(db->writer, &st, 1, done_cb, arg);
+    return sto_writer_push(db->writer, &st, 1, done_cb, arg, false);
 }
 
 struct sync_wait {

@@ -100,6 +100,18 @@ int sto_schema_version(const sto_db *db);
  */
 int sto_ping(sto_db *db, char *buf, size_t size);
 
+/*
+ * Whether the index can be relied on right now, from what the writer
+ * thread saw last (no I/O; cheap enough for every /health). Returns 0, or
+ * a negative code with a sentence in why: HORUS_EDB when the database's
+ * WAL file vanished or was replaced under the running daemon (committed
+ * rows are then kept safe by checkpointing after every commit until a
+ * restart makes a new WAL), or the error of the writes that are failing
+ * (HORUS_EDBBUSY, -ENOSPC, -EIO, ...) while rows wait for their retry.
+ * The WAL condition wins when both hold. Thread: any.
+ */
+int sto_db_health(sto_db *db, char *why, size_t size);
+
 /* ---- settings (storage/settings.c): small key/value facts about this node ---- */
 
 /* Returns a new string in *value, or -ENOENT. Thread: any. */
@@ -217,15 +229,20 @@ struct sto_recording_input {
     const uint8_t *fragments; /* may be NULL */
     size_t fragments_size;
     int64_t pinned_until_us;
+    bool keep_existing; /* a row with the same key stays as it is (journal replay) */
 };
 
 /*
  * Queues the row for the writer thread (batched with other writes); the
- * strings and blob are copied before this returns. done_cb (may be NULL)
- * is called on the writer thread with the commit's outcome; it is not
- * called when this returns an error (-EAGAIN: the write queue is full,
- * HORUS_ESTOPPED: closed). A row with the same camera, stream and start
- * replaces the old one (recovery re-runs). Thread: any.
+ * strings and blob are copied before this returns. A row with the same
+ * camera, stream and start replaces the old one (recovery re-runs), unless
+ * r->keep_existing: then the insert is a no-op. A transient failure
+ * (database locked, disk full, I/O error) does not end the write: the
+ * writer retries it with backoff (0.2 s doubling to 5 s) until it commits
+ * or the writer stops. done_cb (may be NULL) is called on the writer
+ * thread with the final outcome; it is not called when this returns an
+ * error (-EAGAIN: the write queue is full, HORUS_ESTOPPED: closed).
+ * Thread: any.
  */
 int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, sto_done_cb done_cb,
                                void *arg);
@@ -247,6 +264,12 @@ int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, 
 
 /* Bytes and row count of one camera's recordings (all cameras: camera_id NULL). */
 int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uint64_t *count);
+
+/*
+ * The start of camera/stream's newest row into *start_us, or -ENOENT when
+ * the stream has none. Thread: any.
+ */
+int sto_recording_latest(sto_db *db, const char *camera_id, const char *stream, int64_t *start_us);
 
 /* Deletes the rows (camera, stream, start) of list[0..n) in one transaction. */
 int sto_recordings_delete(sto_db *db, const struct sto_recording *list, size_t n);

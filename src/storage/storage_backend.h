@@ -165,6 +165,18 @@ struct sto_backend {
      * by the migrations, never by repositories.
      */
     int (*tx)(sto_conn *c, enum sto_tx step, char **errmsg);
+
+    /*
+     * Optional (NULL: nothing to check). Checks that the files the writer
+     * connection c opened are still the ones at their paths (SQLite: its
+     * WAL file, which deleting under a running daemon silently turns every
+     * later commit into one a crash loses). Returns 0, or HORUS_EDB with a
+     * new sentence in *errmsg when they are not; the backend has then
+     * already done what keeps committed data safe (SQLite: checkpoint now
+     * and after every commit). Called about once a second by the writer
+     * thread, outside transactions.
+     */
+    int (*check)(sto_conn *c, char **errmsg);
 };
 
 extern const struct sto_backend sto_sqlite_backend;

@@ -27,6 +27,16 @@ struct sto_stmt {
 int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
                           sto_done_cb done_cb, void *arg);
 
+/*
+ * sto_write_batch_async for a write that must land: a transient failure
+ * (HORUS_EDBBUSY, -ENOSPC, -EIO, -EACCES, -ENOMEM) puts it on the writer's
+ * retry list (backoff 0.2 s doubling to 5 s) instead of ending it; done_cb
+ * gets the outcome of the attempt that committed, or the last error when
+ * the writer stops or its retry list is full. Thread: any.
+ */
+int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
+                                  sto_done_cb done_cb, void *arg);
+
 /* sto_write_batch_async and wait for the outcome. Thread: any but the writer. */
 int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
 
@@ -85,8 +95,11 @@ bool sto_writer_is_started(const sto_writer *w);
 void sto_writer_stop(sto_writer *w);
 /* Stops if needed and frees w. NULL is a no-op. */
 void sto_writer_free(sto_writer *w);
+/* Queues a write; is_retried: see sto_write_batch_retried_async. */
 int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
-                    void *arg);
+                    void *arg, bool is_retried);
+/* sto_db_health's answer, from what the writer thread saw last. Thread: any. */
+int sto_writer_health(sto_writer *w, char *why, size_t size);
 /* Monotonic ns of the writer loop's last turn. */
 int64_t sto_writer_heartbeat_ns(sto_writer *w);
 

@@ -11,6 +11,20 @@
  * Producers never block: a full queue refuses the write (-EAGAIN) and the
  * refusal is counted, so a stalled disk cannot stall ingest.
  *
+ * Retries: a write queued as retried (index rows of closed segments) that
+ * fails for a transient reason (the database locked by another process,
+ * a full disk, an I/O error) is not finished: it goes on a retry list,
+ * owned by this thread, and runs again after a backoff of 0.2 s doubling
+ * to 5 s, ahead of newer writes, until it commits. The list is bounded by
+ * the queue's capacity; past it, and when the writer stops (after one last
+ * attempt), the write ends with its error and the caller's own durable
+ * copy (the index journal) takes over. Other writes keep failing fast: the
+ * API answers their HORUS_EDBBUSY with 503.
+ *
+ * Health: about once a second the thread asks the backend whether its
+ * files are still the ones it opened (a deleted WAL, sqlite.c), and it
+ * remembers whether writes are failing; sto_db_health reads both.
+ *
  * Invariant: done callbacks run on this thread after the outcome is final,
  * and are called exactly once per accepted write, also during shutdown
  * (writes queued on a writer that was never started get HORUS_ESTOPPED
@@ -30,6 +44,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +63,14 @@ struct write_op {
     sto_done_cb done_cb;
     void *arg;
     int rc;
+    bool is_retried; /* transient failures go on the retry list */
+    unsigned attempts;
+    int64_t due_ns; /* monotonic: when a retried op runs again */
 };
+
+#define RETRY_FIRST_NS (200 * 1000 * 1000LL)
+#define RETRY_MAX_NS (5 * 1000 * 1000 * 1000LL)
+#define CHECK_INTERVAL_NS (1000 * 1000 * 1000LL)
 
 static size_t stmt_bytes(const struct sto_stmt *st)
 {
@@ -96,6 +118,16 @@ struct sto_writer {
     const horus_clock *clock;
     _Atomic int64_t heartbeat_ns;
     metrics_series *m_ok, *m_failed, *m_refused, *m_commit, *m_batch;
+    metrics_series *m_retried, *m_waiting, *m_degraded;
+    /* Writer thread only: */
+    struct write_op **retry; /* owned: ops waiting for their next attempt, oldest first */
+    size_t nretry, retry_max;
+    bool is_draining; /* the queue closed: last attempts only */
+    int64_t checked_ns;
+    /* Health, written by the writer thread, read by any (sto_writer_health): */
+    pthread_mutex_t health_lock; /* guards the two fields below; no I/O under it */
+    int failing_rc; /* the error of the writes failing now; 0 when they commit */
+    char *wal_problem; /* owned: set once the backend's check failed; NULL when fine */
 };
 
 static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000};
@@ -134,6 +166,41 @@ static void op_abandon(void *item)
     op_finish(op);
 }
 
+/* Errors that may go away by themselves: a lock released, space freed, a disk back. */
+static bool is_transient(int rc)
+{
+    return rc == HORUS_EDBBUSY || rc == -ENOSPC || rc == -EIO || rc == -EACCES || rc == -ENOMEM;
+}
+
+static void set_failing(sto_writer *w, int rc)
+{
+    pthread_mutex_lock(&w->health_lock);
+    int old = w->failing_rc;
+    w->failing_rc = rc;
+    pthread_mutex_unlock(&w->health_lock);
+    if (rc && !old)
+        log_warn("database writes failing: %s; index rows wait and are retried",
+                 horus_strerror(rc));
+    else if (!rc && old)
+        log_info("database writes succeed again; the rows that waited are committed");
+}
+
+/* Finishes op or, when it may succeed later, puts it on the retry list. */
+static void op_settle(sto_writer *w, struct write_op *op, int64_t now)
+{
+    if (op->rc < 0 && op->is_retried && is_transient(op->rc) && !w->is_draining &&
+        w->nretry < w->retry_max) {
+        int64_t backoff = RETRY_FIRST_NS << (op->attempts < 5 ? op->attempts : 5);
+        op->attempts++;
+        op->due_ns = now + (backoff < RETRY_MAX_NS ? backoff : RETRY_MAX_NS);
+        w->retry[w->nretry++] = op;
+        metrics_counter_inc(w->m_retried);
+        return;
+    }
+    metrics_counter_inc(op->rc == 0 ? w->m_ok : w->m_failed);
+    op_finish(op);
+}
+
 static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
 {
     int64_t t0 = clock_monotonic_ns(w->clock);
@@ -169,11 +236,62 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
                 ops[i]->rc = rc;
         }
     }
-    metrics_histogram_observe(w->m_commit, (double)(clock_monotonic_ns(w->clock) - t0) / 1e9);
+    int64_t now = clock_monotonic_ns(w->clock);
+    metrics_histogram_observe(w->m_commit, (double)(now - t0) / 1e9);
     metrics_histogram_observe(w->m_batch, (double)n);
-    for (size_t i = 0; i < n; i++) {
-        metrics_counter_inc(ops[i]->rc == 0 ? w->m_ok : w->m_failed);
-        op_finish(ops[i]);
+    /* A failing BEGIN or COMMIT fails every write: the database, not a statement, is the cause. */
+    int failing = is_transient(rc) ? rc : 0;
+    for (size_t i = 0; i < n && !failing; i++)
+        if (is_transient(ops[i]->rc))
+            failing = ops[i]->rc;
+    set_failing(w, failing);
+    for (size_t i = 0; i < n; i++)
+        op_settle(w, ops[i], now);
+    metrics_gauge_set(w->m_waiting, (double)w->nretry);
+}
+
+/* Moves the retried ops that are due (all of them when draining) into batch. */
+static size_t take_due(sto_writer *w, void **batch, size_t max, int64_t now)
+{
+    size_t n = 0, kept = 0;
+    for (size_t i = 0; i < w->nretry; i++) {
+        if (n < max && (w->is_draining || w->retry[i]->due_ns <= now))
+            batch[n++] = w->retry[i];
+        else
+            w->retry[kept++] = w->retry[i];
+    }
+    w->nretry = kept;
+    return n;
+}
+
+/* How long the queue may be waited on: until the next retry is due, at most a second. */
+static int wait_ms(const sto_writer *w, int64_t now)
+{
+    int64_t due = now + 1000 * 1000000LL;
+    for (size_t i = 0; i < w->nretry; i++)
+        if (w->retry[i]->due_ns < due)
+            due = w->retry[i]->due_ns;
+    return due <= now ? 0 : (int)((due - now + 999999) / 1000000);
+}
+
+static void check_backend(sto_writer *w, int64_t now)
+{
+    if (!w->be->check || now - w->checked_ns < CHECK_INTERVAL_NS)
+        return;
+    w->checked_ns = now;
+    char *msg = NULL;
+    if (w->be->check(w->conn, &msg) == 0)
+        return;
+    pthread_mutex_lock(&w->health_lock);
+    bool is_new = !w->wal_problem;
+    if (is_new)
+        w->wal_problem = msg ? msg : horus_strdup("the database's files changed under it");
+    pthread_mutex_unlock(&w->health_lock);
+    if (is_new) {
+        metrics_gauge_set(w->m_degraded, 1);
+        log_error("%s", w->wal_problem); /* logged once; sto_db_health keeps saying it */
+    } else {
+        free(msg);
     }
 }
 
@@ -182,12 +300,23 @@ static void *writer_main(void *arg)
     sto_writer *w = arg;
     void **batch = horus_calloc(w->batch_max, sizeof(void *));
     for (;;) {
-        atomic_store(&w->heartbeat_ns, clock_monotonic_ns(w->clock));
-        int n = queue_pop_batch(w->queue, batch, w->batch_max, 1000);
-        if (n == HORUS_ESTOPPED)
+        int64_t now = clock_monotonic_ns(w->clock);
+        atomic_store(&w->heartbeat_ns, now);
+        check_backend(w, now);
+        size_t due = take_due(w, batch, w->batch_max, now);
+        int n = 0;
+        if (due < w->batch_max)
+            n = queue_pop_batch(w->queue, batch + due, w->batch_max - due,
+                                due ? 0 : wait_ms(w, now));
+        if (n == HORUS_ESTOPPED && !w->is_draining) {
+            w->is_draining = true; /* one last attempt for what waits on the retry list */
+            due += take_due(w, batch + due, w->batch_max - due, now);
+        }
+        size_t total = due + (n > 0 ? (size_t)n : 0);
+        if (total > 0)
+            run_batch(w, (struct write_op **)batch, total);
+        else if (n == HORUS_ESTOPPED && w->nretry == 0)
             break;
-        if (n > 0)
-            run_batch(w, (struct write_op **)batch, (size_t)n);
     }
     free(batch);
     return NULL;
@@ -202,6 +331,9 @@ sto_writer *sto_writer_new(const struct sto_backend *be, sto_conn *conn, size_t 
     w->batch_max = batch_max;
     w->clock = clock;
     w->queue = queue_new(queue_max);
+    w->retry_max = queue_max ? queue_max : 1;
+    w->retry = horus_calloc(w->retry_max, sizeof(*w->retry));
+    pthread_mutex_init(&w->health_lock, NULL);
     atomic_store(&w->heartbeat_ns, clock_monotonic_ns(clock));
     metrics_family *writes = metrics_family_add(
         metrics,
@@ -224,6 +356,21 @@ sto_writer *sto_writer_new(const struct sto_backend *be, sto_conn *conn, size_t 
                                         .help = "Writes committed per transaction",
                                         .buckets = batch_buckets,
                                         .nbuckets = HORUS_ARRAY_LEN(batch_buckets)}));
+    w->m_retried = metrics_series_get(metrics_family_add(
+        metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                        .name = "horus_db_write_retries_total",
+                                        .help = "Failed attempts of writes that are retried "
+                                                "(index rows while the database is locked or "
+                                                "full)"}));
+    w->m_waiting = metrics_series_get(metrics_family_add(
+        metrics, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                        .name = "horus_db_writes_waiting_retry",
+                                        .help = "Writes waiting for their next attempt"}));
+    w->m_degraded = metrics_series_get(metrics_family_add(
+        metrics, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                        .name = "horus_db_wal_lost",
+                                        .help = "1 once the database's WAL file was deleted or "
+                                                "replaced under the running daemon"}));
     return w;
 }
 
@@ -260,15 +407,21 @@ void sto_writer_free(sto_writer *w)
         return;
     sto_writer_stop(w);
     queue_free(w->queue, op_abandon);
+    for (size_t i = 0; i < w->nretry; i++)
+        op_abandon(w->retry[i]); /* only when the thread never ran its last attempts */
+    free(w->retry);
+    pthread_mutex_destroy(&w->health_lock);
+    free(w->wal_problem);
     free(w);
 }
 
 int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
-                    void *arg)
+                    void *arg, bool is_retried)
 {
     struct write_op *op = op_new(stmts, nstmts);
     op->done_cb = done_cb;
     op->arg = arg;
+    op->is_retried = is_retried;
     int rc = queue_push(w->queue, op);
     if (rc < 0) {
         if (rc == -EAGAIN)
@@ -281,4 +434,21 @@ int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, 
 int64_t sto_writer_heartbeat_ns(sto_writer *w)
 {
     return atomic_load(&w->heartbeat_ns);
+}
+
+int sto_writer_health(sto_writer *w, char *why, size_t size)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->health_lock);
+    if (w->wal_problem) {
+        snprintf(why, size, "%s", w->wal_problem);
+        rc = HORUS_EDB;
+    } else if (w->failing_rc) {
+        rc = w->failing_rc;
+        snprintf(why, size, "database writes failing: %s", horus_strerror(rc));
+    } else {
+        snprintf(why, size, "ok");
+    }
+    pthread_mutex_unlock(&w->health_lock);
+    return rc;
 }

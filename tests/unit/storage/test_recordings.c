@@ -10,6 +10,9 @@
 #include "storage_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -302,6 +305,132 @@ static void test_seek_uses_only_the_primary_key(void **state)
         fail_msg("unexpected plan:\n%s", plan);
 }
 
+static void test_a_replayed_row_keeps_the_existing_one_and_latest_finds_the_newest(void **state)
+{
+    struct sto_fixture *f = *state;
+    add(f, "a", 0, 100, 0);
+    add(f, "a", 2, 100, 0);
+    add(f, "a", 1, 100, 0);
+    barrier(f);
+    const char *path = "recordings/a/main/2026-01-01/00-00-00.mp4";
+    struct sto_recording_input r = {.camera_id = "a",
+                                    .stream = "main",
+                                    .start_us = 0,
+                                    .end_us = MIN_US,
+                                    .path = path,
+                                    .bytes = 150,
+                                    .keep_existing = true};
+    assert_int_equal(sto_recording_insert_async(f->db, &r, count_failure, NULL), 0);
+    barrier(f);
+    uint64_t bytes, count;
+    assert_int_equal(sto_recordings_usage(f->db, "a", &bytes, &count), 0);
+    assert_true(bytes == 300 && count == 3);
+    int64_t latest = 0;
+    assert_int_equal(sto_recording_latest(f->db, "a", "main", &latest), 0);
+    assert_true(latest == 2 * MIN_US);
+    assert_int_equal(sto_recording_latest(f->db, "b", "main", &latest), -ENOENT);
+}
+
+struct outcome {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+};
+
+static void record_outcome(int rc, void *arg)
+{
+    struct outcome *o = arg;
+    pthread_mutex_lock(&o->lock);
+    o->rc = rc;
+    o->is_done = true;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+}
+
+static void test_a_row_refused_by_a_locked_database_is_retried_until_it_commits(void **state)
+{
+    struct sto_fixture *f = *state;
+    char path[128], url[160];
+    snprintf(path, sizeof(path), "%s/retry.db", f->dir);
+    snprintf(url, sizeof(url), "sqlite:%s", path);
+    struct sto_database_config cfg = {
+        .url = url, .busy_timeout_ms = 100, .batch_max = 64, .queue_max = 64, .readers = 1};
+    sto_db *db;
+    char *err = NULL;
+    assert_int_equal(
+        sto_open(&(struct sto_open_options){.db = &cfg, .data_dir = f->dir}, &db, &err), 0);
+    assert_int_equal(sto_start(db), 0);
+    /* Another process takes the write lock. */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+
+    struct outcome o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sto_recording_input r = {.camera_id = "a",
+                                    .stream = "main",
+                                    .start_us = 5,
+                                    .end_us = 10,
+                                    .path = "recordings/a/main/x.mp4",
+                                    .bytes = 1};
+    assert_int_equal(sto_recording_insert_async(db, &r, record_outcome, &o), 0);
+    /* An ordinary write queued behind it fails fast (the API's 503)... */
+    assert_int_equal(sto_setting_put(db, "k", "v"), HORUS_EDBBUSY);
+    /* ...while the row waits for its retry, and health says why. */
+    pthread_mutex_lock(&o.lock);
+    assert_false(o.is_done);
+    pthread_mutex_unlock(&o.lock);
+    char why[160];
+    assert_int_equal(sto_db_health(db, why, sizeof(why)), HORUS_EDBBUSY);
+    assert_non_null(strstr(why, "database writes failing"));
+
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    pthread_mutex_lock(&o.lock);
+    while (!o.is_done)
+        pthread_cond_wait(&o.cond, &o.lock);
+    pthread_mutex_unlock(&o.lock);
+    assert_int_equal(o.rc, 0);
+    struct sto_recording got;
+    assert_int_equal(sto_recording_get(db, "a", "main", 5, &got), 0);
+    sto_recording_release(&got);
+    assert_int_equal(sto_db_health(db, why, sizeof(why)), 0);
+    sto_close(db);
+}
+
+static void test_a_retried_row_ends_with_its_error_when_the_writer_stops(void **state)
+{
+    struct sto_fixture *f = *state;
+    char path[128], url[160];
+    snprintf(path, sizeof(path), "%s/stop.db", f->dir);
+    snprintf(url, sizeof(url), "sqlite:%s", path);
+    struct sto_database_config cfg = {
+        .url = url, .busy_timeout_ms = 50, .batch_max = 64, .queue_max = 64, .readers = 1};
+    sto_db *db;
+    char *err = NULL;
+    assert_int_equal(
+        sto_open(&(struct sto_open_options){.db = &cfg, .data_dir = f->dir}, &db, &err), 0);
+    assert_int_equal(sto_start(db), 0);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    struct outcome o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sto_recording_input r = {.camera_id = "a",
+                                    .stream = "main",
+                                    .start_us = 5,
+                                    .end_us = 10,
+                                    .path = "recordings/a/main/x.mp4",
+                                    .bytes = 1};
+    assert_int_equal(sto_recording_insert_async(db, &r, record_outcome, &o), 0);
+    assert_int_equal(sto_setting_put(db, "k", "v"), HORUS_EDBBUSY);
+    sto_stop(db); /* one last attempt, then the row's error: its journal entry stays */
+    assert_true(o.is_done);
+    assert_int_equal(o.rc, HORUS_EDBBUSY);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    sto_close(db);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -316,6 +445,9 @@ int main(void)
         T(test_times_reports_the_same_rows_without_copies),
         T(test_get_finds_one_row_by_its_key),
         T(test_seek_uses_only_the_primary_key),
+        T(test_a_replayed_row_keeps_the_existing_one_and_latest_finds_the_newest),
+        T(test_a_row_refused_by_a_locked_database_is_retried_until_it_commits),
+        T(test_a_retried_row_ends_with_its_error_when_the_writer_stops),
     };
     return cmocka_run_group_tests_name("storage.recordings", tests, NULL, NULL);
 }
