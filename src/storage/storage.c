@@ -334,6 +334,11 @@ int sto_ping(sto_db *db, char *buf, size_t size)
     return 0;
 }
 
+void sto_db_health(sto_db *db, struct sto_db_health *out)
+{
+    sto_writer_health(db->writer, out);
+}
+
 const horus_clock *sto_db_clock(const sto_db *db)
 {
     return db->clock;

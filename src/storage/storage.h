@@ -100,6 +100,21 @@ int sto_schema_version(const sto_db *db);
  */
 int sto_ping(sto_db *db, char *buf, size_t size);
 
+/*
+ * Whether the index can be written, as the writer thread last saw it. Not
+ * ok while the last write transaction failed (until one succeeds: an idle
+ * writer retries an empty transaction every second), or while one has
+ * waited for the write lock for more than 5 s.
+ */
+struct sto_db_health {
+    bool is_ok;
+    char reason[24]; /* "ok", "busy" (locked by another process), "write_failed" */
+    char detail[160]; /* a sentence with the error and for how long; "" when ok */
+};
+
+/* Fills *out. Never waits for the writer or the database. Thread: any. */
+void sto_db_health(sto_db *db, struct sto_db_health *out);
+
 /* ---- settings (storage/settings.c): small key/value facts about this node ---- */
 
 /* Returns a new string in *value, or -ENOENT. Thread: any. */
