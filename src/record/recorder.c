@@ -85,6 +85,11 @@ struct rec_camera {
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
     _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
+    /* Health (rec_camera_health), monotonic ns; 0 = never: */
+    _Atomic int64_t video_ns; /* the sink's last video packet (ingest thread) */
+    _Atomic int64_t written_ns; /* last segment opened or part written (recorder thread) */
+    _Atomic int64_t failed_ns; /* last failed open, write or close (recorder thread) */
+    _Atomic int write_err; /* that failure's code */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
     /* Recorder thread only: */
     rec_segment *seg;
@@ -160,6 +165,8 @@ static void keep_keyframe(rec_camera *c, media_packet *pkt)
 static void sink_packet(media_sink *sink, media_packet *pkt)
 {
     rec_camera *c = (rec_camera *)sink;
+    if (pkt->stream->kind == MEDIA_KIND_VIDEO)
+        atomic_store(&c->video_ns, clock_monotonic_ns(c->r->opt.clock));
     if (pkt->is_keyframe && pkt->stream->kind == MEDIA_KIND_VIDEO)
         keep_keyframe(c, pkt);
     struct rec_msg *m = horus_malloc(sizeof(*m));
@@ -194,6 +201,18 @@ static const struct media_sink_ops sink_ops = {
 };
 
 /* ---- recorder thread ---- */
+
+/* Records a write's outcome (rc 0: something reached the disk) for the health getters. */
+static void note_write(rec_recorder *r, rec_camera *c, int rc)
+{
+    int64_t now = clock_monotonic_ns(r->opt.clock);
+    if (rc == 0) {
+        atomic_store(&c->written_ns, now);
+        return;
+    }
+    atomic_store(&c->write_err, rc);
+    atomic_store(&c->failed_ns, now);
+}
 
 static void row_done(int rc, void *arg)
 {
@@ -263,6 +282,7 @@ static int64_t close_segment(rec_recorder *r, rec_camera *c, const char *why)
         return 0;
     if (rc < 0) {
         metrics_counter_inc(c->m_errors);
+        note_write(r, c, rc);
         log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                      "close segment: %s; kept up to its last complete part", horus_strerror(rc));
     }
@@ -301,6 +321,7 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
     if (rc < 0) {
         c->seg = NULL;
         metrics_counter_inc(c->m_errors);
+        note_write(r, c, rc);
         log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                      "open segment in '%s': %s", c->dir, horus_strerror(rc));
         if (rc == -ENOSPC && r->opt.retention)
@@ -308,6 +329,7 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
         return;
     }
     atomic_store(&c->open_since_us, start);
+    note_write(r, c, 0);
     c->seg_video = c->video ? media_stream_ref(c->video) : NULL;
     c->seg_audio = c->audio ? media_stream_ref(c->audio) : NULL;
     c->nsegments++;
@@ -366,6 +388,7 @@ static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt, boo
     if (rc == 0 && rec_segment_part_count(c->seg) != parts) {
         /* This push wrote a part: its write time, and how far disk is behind the camera. */
         int64_t t1 = clock_monotonic_ns(r->opt.clock);
+        note_write(r, c, 0);
         metrics_histogram_observe(c->m_flush, (double)(t1 - t0) / 1e9);
         if (pkt->arrival_ns)
             metrics_gauge_set(c->m_lag, (double)(t1 - pkt->arrival_ns) / 1e9);
@@ -373,6 +396,7 @@ static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt, boo
     if (rc == 0 || rc == -EAGAIN)
         return;
     metrics_counter_inc(c->m_errors);
+    note_write(r, c, rc);
     /* A full or failing disk fails every part: log the first, then a count every 10 s. */
     int64_t now = clock_monotonic_ns(r->opt.clock);
     if (c->err_logged_ns && now - c->err_logged_ns < INT64_C(10000000000)) {
@@ -757,4 +781,42 @@ int rec_recorder_recover(rec_recorder *r)
     struct recover_walk w = {.r = r};
     recover_dir(&w, root, 0);
     return w.recovered;
+}
+
+/* ---- health (Thread: any) ---- */
+
+/* ns -> ms since then, or -1 for "never" (0). */
+static int64_t age_ms(const horus_clock *clock, int64_t then_ns)
+{
+    return then_ns ? (clock_monotonic_ns(clock) - then_ns) / 1000000 : -1;
+}
+
+void rec_camera_health(rec_camera *c, struct rec_camera_health *out)
+{
+    const horus_clock *clock = c->r->opt.clock;
+    int64_t written = atomic_load(&c->written_ns), failed = atomic_load(&c->failed_ns);
+    *out = (struct rec_camera_health){
+        .video_age_ms = age_ms(clock, atomic_load(&c->video_ns)),
+        .written_age_ms = age_ms(clock, written),
+        .write_error = failed > written ? atomic_load(&c->write_err) : 0,
+    };
+}
+
+void rec_recorder_health(rec_recorder *r, struct rec_recorder_health *out)
+{
+    *out = (struct rec_recorder_health){.is_ok = true};
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera *c = r->cameras; c; c = c->next) {
+        int64_t written = atomic_load(&c->written_ns), failed = atomic_load(&c->failed_ns);
+        int64_t failed_ms = age_ms(r->opt.clock, failed);
+        if (failed <= written || failed_ms >= REC_HEALTH_WINDOW_MS)
+            continue;
+        if (out->is_ok || failed_ms < out->failed_age_ms) {
+            out->write_error = atomic_load(&c->write_err);
+            out->failed_age_ms = failed_ms;
+        }
+        out->is_ok = false;
+        out->failing_streams++;
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
 }
