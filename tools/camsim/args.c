@@ -18,7 +18,8 @@ static const char usage_text[] =
     "usage: horus-camsim [--listen HOST:PORT] [--source FILE | --pattern] [--paths N]\n"
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
-    "                    [--fault drop:SECONDS | stall:SECONDS | refuse] [--loop SECONDS]\n"
+    "                    [--fault drop:SECONDS | stall:SECONDS | refuse | garbage] [--loop "
+    "SECONDS]\n"
     "                    [--verbose]\n";
 
 static const char help_text[] =
@@ -65,6 +66,8 @@ static const char help_text[] =
     "                      keep-alives, TEARDOWN) are still answered\n"
     "  --fault refuse      keep listening, but accept each connection and reset it at once\n"
     "                      (RST): clients see \"connection reset by peer\" / EOF\n"
+    "  --fault garbage     serve every SPS (in the SDP and in the stream) as garbage: media\n"
+    "                      flows, but no client can decode or record it\n"
     "  --verbose, -v       log every request and connection\n"
     "  --help, -h          show this help\n"
     "\n"
@@ -141,7 +144,11 @@ static int parse_fault(cs_options *o, const char *s)
         o->fault = CS_FAULT_STALL;
         return parse_int("--fault stall", s + 6, 1, 86400, &o->fault_s);
     }
-    return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS or refuse", s);
+    if (strcmp(s, "garbage") == 0) {
+        o->fault = CS_FAULT_GARBAGE;
+        return 0;
+    }
+    return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse or garbage", s);
 }
 
 static int parse_auth(cs_options *o, const char *s)
