@@ -452,7 +452,10 @@ static int playback_start(struct app *a)
     return rc;
 }
 
-/* Before the database closes: exports write their state. Running ones go back to "queued". */
+/*
+ * Before the database closes: exports write their state. Running ones are
+ * cancelled (partial files removed); queued ones stay queued for the next start.
+ */
 static void playback_stop(struct app *a)
 {
     pb_exporter_stop(a->exports);
