@@ -128,6 +128,47 @@ def test_full_disk_degrades_health_and_ready_then_both_recover(
     assert h.stop() == 0
 
 
+def test_read_only_recordings_degrade_health_and_the_camera_then_recover(
+        camsim_factory, horus_factory, tmp_path):
+    require_root()
+    sim = camsim_factory(args=SMALL)
+    h = horus_factory(cams_yaml({"cam": sim.url(1)}))
+    wait_until(lambda: recording_rows(h, camera="cam"), 20, "a first segment")
+    # A read-only bind mount over the stream's folder: the open segment keeps writing
+    # through its descriptor, the next one cannot be created (EROFS).
+    stream_dir = h.data / "recordings" / "cam" / "main"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = subprocess.run(["mount", "--bind", str(empty), str(stream_dir)], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot bind mount here: {r.stderr.strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(stream_dir)], check=True,
+                       capture_output=True)
+
+        def degraded():
+            doc = health(h)
+            return doc if ("recorder", "write_failed") in reasons_of(doc) else None
+        doc = wait_until(degraded, 20, "/health degraded by a read-only recordings folder")
+        recorder = [r for r in doc["reasons"] if r["component"] == "recorder"][0]
+        assert "Read-only file system" in recorder["detail"], doc
+        status, body = ready(h)
+        assert status == 503 and ("recorder", "write_failed") in reasons_of(body), body
+
+        def camera():
+            st = h.get_json("/api/v1/cameras/cam")[1]["status"]
+            return st if "Read-only file system" in (st["last_error"] or "") else None
+        st = wait_until(camera, 20, "the camera's last_error to name the write error")
+        assert st["state"] == "streaming", st
+    finally:
+        subprocess.run(["umount", str(stream_dir)], capture_output=True)
+    wait_until(lambda: health(h)["status"] == "ok", 45, "/health ok again")
+    assert ready(h)[0] == 200
+    assert h.get_json("/api/v1/cameras/cam")[1]["status"]["last_error"] is None
+    assert h.stop() == 0
+
+
 def test_locked_database_degrades_health_and_ready_then_both_recover(horus):
     assert health(horus)["status"] == "ok" and ready(horus)[0] == 200
     db = sqlite3.connect(horus.data / "horus.db", isolation_level=None, timeout=10)
