@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -195,10 +196,14 @@ def test_undecodable_and_no_video_cameras_say_so_with_last_error(camsim_factory,
     garbage = camsim_factory(args=SMALL + ["--fault", "garbage"], name="garbage")
     mute = camsim_factory(args=SMALL + ["--fault", "stall:2"], name="mute")
     good = camsim_factory(args=SMALL, name="good")
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    silent_url = f"rtsp://127.0.0.1:{silent.getsockname()[1]}/x"
     # A long stall timeout: the stalled session stays connected without video.
     h = horus_factory(cams_yaml({"bad": garbage.url(1), "mute": mute.url(1),
-                                 "good": good.url(1)},
-                                extra="ingest:\n  stall_timeout: 60s\n"))
+                                 "good": good.url(1), "silent": silent_url},
+                                extra="ingest:\n  stall_timeout: 60s\n  connect_timeout: 1s\n"))
 
     def status(cam):
         return validate(h, "GET", f"/api/v1/cameras/{cam}", "/api/v1/cameras/{id}")[1]["status"]
@@ -213,10 +218,15 @@ def test_undecodable_and_no_video_cameras_say_so_with_last_error(camsim_factory,
     assert "no video" in st["last_error"] and st["since"], st
     st = status("good")
     assert st["state"] == "streaming" and st["last_error"] is None and st["since"], st
+    # A camera that never answers says since when it has been trying, and why it failed.
+    st = wait_until(lambda: status("silent")["last_error"] and status("silent"), 10,
+                    "the silent camera's last_error")
+    assert st["state"] in ("connecting", "failed") and st["since"], st
     assert not recording_rows(h, camera="bad")
     doc = health(h)
-    assert doc["cameras"]["online"] == 1 and doc["cameras"]["failed"] == 2, doc
+    assert doc["cameras"]["online"] == 1 and doc["cameras"]["failed"] >= 2, doc
     assert h.stop() == 0
+    silent.close()
 
 
 def export_and_wait(h, body, timeout=60):
