@@ -61,7 +61,7 @@ static void health_reasons(struct api *ctx, json_t *reasons, bool is_db_reachabl
     sto_db_health(ctx->db, &dbh);
     if (!dbh.is_ok)
         reason_add(reasons, "database", dbh.reason, dbh.detail);
-    struct statvfs vfs;
+    struct statvfs vfs = {0};
     if (statvfs(ctx->data_dir, &vfs) < 0 || (vfs.f_flag & ST_RDONLY) ||
         access(ctx->data_dir, W_OK) < 0) {
         snprintf(detail, sizeof(detail), "storage path not writable: %s",
