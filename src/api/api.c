@@ -13,6 +13,7 @@
 
 #include "mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int api_new(const struct api_options *o, api **out)
@@ -34,6 +35,8 @@ int api_new(const struct api_options *o, api **out)
     a->started_mono_ns = o->started_mono_ns;
     a->probe_client = o->probe_client;
     pthread_mutex_init(&a->probes.lock, NULL);
+    pthread_mutex_init(&a->health.reasons_lock, NULL);
+    snprintf(a->health.reasons_json, sizeof(a->health.reasons_json), "[]");
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);
     *out = a;
@@ -72,6 +75,7 @@ void api_free(api *a)
     api_media_cache_release(&a->media_cache);
     pthread_cond_destroy(&a->probes.done);
     pthread_mutex_destroy(&a->probes.lock);
+    pthread_mutex_destroy(&a->health.reasons_lock);
     free(a->data_dir);
     free(a->config_path);
     free(a->node_id);

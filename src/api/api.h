@@ -80,6 +80,14 @@ int api_register(api *a, http_router *r);
  */
 void api_health_refresh(api *a, unsigned cameras_online, unsigned cameras_failed);
 
+/*
+ * Sets the hard watermark from storage.min_free_percent: /health is
+ * degraded and /ready 503 while the data directory has less than half of
+ * it free (the watermark's deletions are not keeping up). 0 turns the
+ * check off. Thread: main (start and reload).
+ */
+void api_health_set_min_free(api *a, double min_free_percent);
+
 /* From now on /ready answers 503 "shutting down" so traffic drains. Thread: any. */
 void api_set_stopping(api *a);
 

@@ -48,6 +48,11 @@ struct api_health_cache {
     _Atomic unsigned cameras_total;
     _Atomic unsigned cameras_online; /* from the camera supervisor */
     _Atomic unsigned cameras_failed;
+    _Atomic uint64_t hard_free_hundredths; /* hard watermark, 1/100 %; 0 = none */
+    /* Why the node is degraded, as last refreshed (system.c). */
+    pthread_mutex_t reasons_lock; /* guards reasons_json only; never held across calls */
+    char reasons_json[2048]; /* a JSON array of {component, reason, detail}; "[]" when ok */
+    char reasons_key[256]; /* "component/reason, ..." of reasons_json: logged when it changes */
 };
 
 /* Camera probes running on "api-probe" threads (probe.c). */

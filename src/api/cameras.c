@@ -41,10 +41,17 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
         clock_format_rfc3339_ms(st.next_retry_unix_ms, ts, sizeof(ts));
         retry = json_string(ts);
     }
-    return json_pack("{s:s, s:s, s:s?, s:o, s:I, s:b, s:s?}", "state", st.state, "breaker",
-                     st.breaker, "last_error", st.last_error[0] ? st.last_error : NULL,
-                     "next_retry_at", retry, "reconnects", (json_int_t)st.reconnects, "recording",
-                     st.is_recording, "sub_state", st.sub_state[0] ? st.sub_state : NULL);
+    json_t *since = json_null();
+    if (st.since_unix_ms > 0) {
+        char ts[32];
+        clock_format_rfc3339_ms(st.since_unix_ms, ts, sizeof(ts));
+        since = json_string(ts);
+    }
+    return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?}", "state", st.state, "since",
+                     since, "breaker", st.breaker, "last_error",
+                     st.last_error[0] ? st.last_error : NULL, "next_retry_at", retry, "reconnects",
+                     (json_int_t)st.reconnects, "recording", st.is_recording, "sub_state",
+                     st.sub_state[0] ? st.sub_state : NULL);
 }
 
 static json_t *camera_json(struct api *ctx, const struct sto_camera *c)

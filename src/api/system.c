@@ -4,6 +4,15 @@
  * /ready (checks the database live, since orchestrators poll it rarely),
  * /metrics, /api/v1/system, the effective config with secrets masked, and
  * the OpenAPI document. Thread: http-N.
+ *
+ * Health tells the truth: /health says "degraded" and /ready 503, each
+ * with machine-readable reasons ({component, reason, detail}), while
+ * recordings cannot be written (the recorder's last write failed within
+ * REC_HEALTH_WINDOW_MS), the index cannot be written (sto_db_health: a
+ * failed or a long-waiting transaction), the data directory is not
+ * writable, or its free space is below the hard watermark. Every fact comes
+ * from a getter that never waits, so both recover on their own once writes
+ * work again; the main thread's refresh logs each change of the reasons.
  */
 #include "api_int.h"
 
@@ -30,6 +39,101 @@ static double uptime_s(const struct api *ctx)
     return (double)ms / 1000.0;
 }
 
+static void reason_add(json_t *reasons, const char *component, const char *reason,
+                       const char *detail)
+{
+    json_array_append_new(reasons, json_pack("{s:s, s:s, s:s}", "component", component, "reason",
+                                             reason, "detail", detail));
+}
+
+/*
+ * Appends why the node cannot record or index right now to reasons. The
+ * database's reachability and the directory's writability come from the
+ * caller (/ready checks them live, /health from the refresh).
+ */
+static void health_reasons(struct api *ctx, json_t *reasons, bool is_db_reachable,
+                           const char *db_why)
+{
+    char detail[256];
+    if (!is_db_reachable)
+        reason_add(reasons, "database", "unreachable", db_why);
+    struct sto_db_health dbh;
+    sto_db_health(ctx->db, &dbh);
+    if (!dbh.is_ok)
+        reason_add(reasons, "database", dbh.reason, dbh.detail);
+    struct statvfs vfs = {0};
+    if (statvfs(ctx->data_dir, &vfs) < 0 || (vfs.f_flag & ST_RDONLY) ||
+        access(ctx->data_dir, W_OK) < 0) {
+        snprintf(detail, sizeof(detail), "storage path not writable: %s",
+                 (vfs.f_flag & ST_RDONLY) ? strerror(EROFS) : strerror(errno));
+        reason_add(reasons, "storage", "unwritable", detail);
+    } else {
+        uint64_t hard = atomic_load(&ctx->health.hard_free_hundredths);
+        uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+        uint64_t free_b = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+        uint64_t pct = total ? (uint64_t)((unsigned __int128)free_b * 10000 / total) : 0;
+        if (hard && total && pct < hard) {
+            snprintf(detail, sizeof(detail),
+                     "%llu.%02llu%% free, below the hard watermark of %llu.%02llu%% (half of "
+                     "storage.min_free_percent): retention is not keeping up",
+                     (unsigned long long)(pct / 100), (unsigned long long)(pct % 100),
+                     (unsigned long long)(hard / 100), (unsigned long long)(hard % 100));
+            reason_add(reasons, "storage", "disk_full", detail);
+        }
+    }
+    struct rec_recorder_health rh = {.is_ok = true};
+    if (ctx->recorder)
+        rec_recorder_health(ctx->recorder, &rh);
+    if (!rh.is_ok) {
+        snprintf(detail, sizeof(detail),
+                 "recordings cannot be written: %s (%u camera streams; last failure %lld ms ago)",
+                 horus_strerror(rh.write_error), rh.failing_streams, (long long)rh.failed_age_ms);
+        reason_add(reasons, "recorder", "write_failed", detail);
+    }
+}
+
+void api_health_set_min_free(api *ctx, double min_free_percent)
+{
+    double hard = min_free_percent > 0 ? min_free_percent * 50 : 0; /* half, in 1/100 % */
+    atomic_store(&ctx->health.hard_free_hundredths, (uint64_t)hard);
+}
+
+/* Caches the reasons for /health and logs when they change. */
+static void health_reasons_refresh(api *ctx, bool db_ok, const char *db_why)
+{
+    json_t *reasons = json_array();
+    health_reasons(ctx, reasons, db_ok, db_why);
+    /* The components and reasons, without the details (their counts and ages change). */
+    char key[256] = "", old_key[256] = "";
+    size_t i;
+    json_t *r;
+    json_array_foreach(reasons, i, r)
+    {
+        size_t len = strlen(key);
+        snprintf(key + len, sizeof(key) - len, "%s%s/%s", i ? ", " : "",
+                 json_string_value(json_object_get(r, "component")),
+                 json_string_value(json_object_get(r, "reason")));
+    }
+    char *text = json_dumps(reasons, JSON_COMPACT);
+    pthread_mutex_lock(&ctx->health.reasons_lock);
+    snprintf(old_key, sizeof(old_key), "%s", ctx->health.reasons_key);
+    snprintf(ctx->health.reasons_key, sizeof(ctx->health.reasons_key), "%s", key);
+    if (text && strlen(text) < sizeof(ctx->health.reasons_json))
+        memcpy(ctx->health.reasons_json, text, strlen(text) + 1);
+    else /* cannot happen with today's few short reasons; stay truthful anyway */
+        snprintf(ctx->health.reasons_json, sizeof(ctx->health.reasons_json),
+                 "[{\"component\":\"api\",\"reason\":\"too_many_reasons\",\"detail\":\"\"}]");
+    pthread_mutex_unlock(&ctx->health.reasons_lock);
+    if (strcmp(key, old_key) != 0) {
+        if (key[0])
+            log_warn_kv(LOG_KV({"reasons", key}), "health degraded: %s", text ? text : key);
+        else
+            log_info("health ok again");
+    }
+    free(text);
+    json_decref(reasons);
+}
+
 void api_health_refresh(api *ctx, unsigned cameras_online, unsigned cameras_failed)
 {
     atomic_store(&ctx->health.cameras_online, cameras_online);
@@ -50,6 +154,7 @@ void api_health_refresh(api *ctx, unsigned cameras_online, unsigned cameras_fail
     uint64_t ncams = 0;
     if (db_ok && sto_camera_count(ctx->db, &ncams) == 0)
         atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
+    health_reasons_refresh(ctx, db_ok, why);
 }
 
 /*
@@ -69,21 +174,33 @@ static int health_get(http_request *req, void *arg)
     unsigned long long free_hundredths =
         total_b ? (unsigned long long)((unsigned __int128)free_b * 10000 / total_b) : 0;
     int64_t up_ms = (clock_monotonic_ns(clock_system()) - ctx->started_mono_ns) / 1000000;
-    char body[1024 + PATH_MAX];
-    int n = snprintf(
-        body, sizeof(body),
-        "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
-        "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
-        "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
-        "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
-        "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
-        "\"bus\":{\"status\":\"disabled\"}}",
-        db_ok && disk_ok ? "ok" : "degraded", horus_version(), (long long)(up_ms / 1000),
-        (long long)(up_ms % 1000), atomic_load(&ctx->health.cameras_total),
-        atomic_load(&ctx->health.cameras_online), atomic_load(&ctx->health.cameras_failed),
-        disk_ok ? "ok" : "unwritable", ctx->data_dir_json, (unsigned long long)free_b,
-        (unsigned long long)total_b, free_hundredths / 100, free_hundredths % 100,
-        db_ok ? "ok" : "unreachable", sto_backend_name(ctx->db), sto_schema_version(ctx->db));
+    uint64_t hard = atomic_load(&ctx->health.hard_free_hundredths);
+    const char *disk_status = !disk_ok                                    ? "unwritable"
+                              : hard && total_b && free_hundredths < hard ? "full"
+                                                                          : "ok";
+    struct sto_db_health dbh;
+    sto_db_health(ctx->db, &dbh);
+    const char *db_status = !db_ok ? "unreachable" : dbh.reason;
+    char reasons[sizeof(ctx->health.reasons_json)];
+    pthread_mutex_lock(&ctx->health.reasons_lock);
+    memcpy(reasons, ctx->health.reasons_json, sizeof(reasons));
+    pthread_mutex_unlock(&ctx->health.reasons_lock);
+    bool is_ok = db_ok && disk_ok && strcmp(reasons, "[]") == 0;
+    char body[1024 + PATH_MAX + sizeof(reasons)];
+    int n =
+        snprintf(body, sizeof(body),
+                 "{\"status\":\"%s\",\"reasons\":%s,\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
+                 "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
+                 "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
+                 "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
+                 "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
+                 "\"bus\":{\"status\":\"disabled\"}}",
+                 is_ok ? "ok" : "degraded", reasons, horus_version(), (long long)(up_ms / 1000),
+                 (long long)(up_ms % 1000), atomic_load(&ctx->health.cameras_total),
+                 atomic_load(&ctx->health.cameras_online), atomic_load(&ctx->health.cameras_failed),
+                 disk_status, ctx->data_dir_json, (unsigned long long)free_b,
+                 (unsigned long long)total_b, free_hundredths / 100, free_hundredths % 100,
+                 db_status, sto_backend_name(ctx->db), sto_schema_version(ctx->db));
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");
     return http_reply(req, 200, "application/json", body, (size_t)n);
@@ -95,13 +212,9 @@ static int ready_get(http_request *req, void *arg)
     json_t *reasons = json_array();
     char why[128];
     if (atomic_load(&ctx->is_stopping))
-        json_array_append_new(reasons, json_string("shutting down"));
-    if (sto_ping(ctx->db, why, sizeof(why)) < 0)
-        json_array_append_new(reasons, json_string(why));
-    if (access(ctx->data_dir, W_OK) < 0) {
-        snprintf(why, sizeof(why), "storage path not writable: %s", strerror(errno));
-        json_array_append_new(reasons, json_string(why));
-    }
+        reason_add(reasons, "daemon", "shutting_down", "horus is stopping");
+    bool is_db_reachable = sto_ping(ctx->db, why, sizeof(why)) == 0;
+    health_reasons(ctx, reasons, is_db_reachable, why);
     bool is_ready = json_array_size(reasons) == 0;
     json_t *j =
         json_pack("{s:s, s:o}", "status", is_ready ? "ready" : "not_ready", "reasons", reasons);

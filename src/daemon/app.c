@@ -195,6 +195,7 @@ static void reload(struct app *a)
         log_error("reload: open log file: %s; logging stays where it was", horus_strerror(rc));
     provision_cameras(a, fresh);
     rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
+    api_health_set_min_free(a->api, snap_config(fresh)->storage.min_free_percent);
     pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     cfg_holder_swap(a->config, fresh);
@@ -453,7 +454,10 @@ static int playback_start(struct app *a)
     return rc;
 }
 
-/* Before the database closes: exports write their state. Running ones go back to "queued". */
+/*
+ * Before the database closes: exports write their state. Running ones are
+ * cancelled (partial files removed); queued ones stay queued for the next start.
+ */
 static void playback_stop(struct app *a)
 {
     pb_exporter_stop(a->exports);
@@ -489,8 +493,10 @@ static int api_start(struct app *a)
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a)},
                      &a->api);
-    if (rc == 0)
+    if (rc == 0) {
+        api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
         api_health_refresh(a->api, 0, 0);
+    }
     return rc;
 }
 

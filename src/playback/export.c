@@ -13,9 +13,14 @@
  * complete. A cancelled, failed or interrupted job leaves no file.
  *
  * Restart: jobs still "queued" in the database run again. Jobs still
- * "running" were interrupted by a crash or kill -9 (a graceful stop puts
- * running jobs back to "queued"); they are marked failed, not retried,
- * because the export itself may be what crashed the process.
+ * "running" were interrupted by a crash or kill -9 (a graceful stop
+ * cancels running jobs, removing their partial files, within one packet
+ * or read); they are marked failed, not retried, because the export itself
+ * may be what crashed the process.
+ *
+ * Sources are verified first: every segment file is hashed and compared
+ * with the sha256 its index row recorded (export_verify.c); a missing or
+ * corrupt one fails the job, naming the files.
  *
  * Cleanup: the first worker deletes finished jobs (row and file) older than
  * exports.max_age, once a minute.
@@ -151,6 +156,26 @@ static void job_progress(void *arg, double progress)
     pthread_mutex_unlock(&rc->ex->lock);
 }
 
+/*
+ * Checks the sources' sha256 (export_verify.c), then remuxes them into
+ * r->out_path. Returns what pb_export_verify or pb_remux_run returned, with
+ * r->error set on failure.
+ */
+static int verify_and_remux(pb_exporter *ex, struct pb_remux *r)
+{
+    struct pb_verify v = {.data_dir = ex->data_dir,
+                          .rows = r->rows,
+                          .nrows = r->nrows,
+                          .is_cancelled = r->is_cancelled,
+                          .is_stopping = r->is_stopping};
+    int rc = pb_export_verify(&v);
+    if (rc < 0) {
+        snprintf(r->error, sizeof(r->error), "%s", v.error);
+        return rc;
+    }
+    return pb_remux_run(r);
+}
+
 /* Runs one job to its end state (in j->row). Thread: pb-export-N, without the lock. */
 static void run_job(pb_exporter *ex, struct job *j)
 {
@@ -191,7 +216,7 @@ static void run_job(pb_exporter *ex, struct job *j)
     } else {
         r.rows = rows;
         r.nrows = nrows;
-        rc = pb_remux_run(&r);
+        rc = verify_and_remux(ex, &r);
     }
     sto_recording_list_free(rows, nrows);
     if (rc == 0 && rename(part, mp4) < 0) {
@@ -218,11 +243,9 @@ static void run_job(pb_exporter *ex, struct job *j)
         row->state = STO_EXPORT_CANCELLED;
         set_error(row, "cancelled by a DELETE request");
     } else if (rc == HORUS_ESTOPPED) {
-        /* Graceful stop: run it again after the restart. */
-        row->state = STO_EXPORT_QUEUED;
-        row->progress = 0;
-        row->started_at_ms = 0;
-        row->finished_at_ms = 0;
+        /* Graceful stop: its partial file is removed above; say so rather than run it later. */
+        row->state = STO_EXPORT_CANCELLED;
+        set_error(row, "cancelled: horus stopped while this export ran; create it again");
     } else {
         row->state = STO_EXPORT_FAILED;
         set_error(row, r.error[0] ? r.error : horus_strerror(rc));

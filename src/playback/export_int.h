@@ -36,4 +36,27 @@ struct pb_remux {
  */
 int pb_remux_run(struct pb_remux *r);
 
+/* An export's source check (export_verify.c). */
+struct pb_verify {
+    /* in (borrowed for the call) */
+    const char *data_dir;
+    const struct sto_recording *rows;
+    size_t nrows;
+    const atomic_bool *is_cancelled;
+    const atomic_bool *is_stopping;
+    /* out */
+    unsigned missing; /* files absent or unreadable */
+    unsigned corrupt; /* files whose SHA-256 differs from their index row's */
+    char error[320]; /* a sentence naming them; "" when all match */
+};
+
+/*
+ * Hashes every row's file and compares it with the row's sha256 (rows
+ * without one are only checked to be readable). Returns 0 when all match;
+ * -ENOENT (some missing) or -EBADMSG (some corrupt) with v->error naming
+ * them; -ECANCELED or HORUS_ESTOPPED when the job is cancelled or the
+ * daemon stops. Thread: a pb-export worker.
+ */
+int pb_export_verify(struct pb_verify *v);
+
 #endif

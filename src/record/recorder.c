@@ -107,6 +107,8 @@ static void count_drop(rec_camera *c, enum rec_drop_reason why)
 static void sink_packet(media_sink *sink, media_packet *pkt)
 {
     rec_camera *c = (rec_camera *)sink;
+    if (pkt->stream->kind == MEDIA_KIND_VIDEO)
+        atomic_store(&c->video_ns, clock_monotonic_ns(c->r->opt.clock));
     if (pkt->is_keyframe && pkt->stream->kind == MEDIA_KIND_VIDEO)
         keep_keyframe(c, pkt);
     enum rec_drop_reason why;
@@ -361,4 +363,42 @@ void rec_recorder_free(rec_recorder *r)
     free(r->data_dir);
     free(r->volume);
     free(r);
+}
+
+/* ---- health (Thread: any) ---- */
+
+/* ns -> ms since then, or -1 for "never" (0). */
+static int64_t age_ms(const horus_clock *clock, int64_t then_ns)
+{
+    return then_ns ? (clock_monotonic_ns(clock) - then_ns) / 1000000 : -1;
+}
+
+void rec_camera_health(rec_camera *c, struct rec_camera_health *out)
+{
+    const horus_clock *clock = c->r->opt.clock;
+    int64_t written = atomic_load(&c->written_ns), failed = atomic_load(&c->failed_ns);
+    *out = (struct rec_camera_health){
+        .video_age_ms = age_ms(clock, atomic_load(&c->video_ns)),
+        .written_age_ms = age_ms(clock, written),
+        .write_error = failed > written ? atomic_load(&c->write_err) : 0,
+    };
+}
+
+void rec_recorder_health(rec_recorder *r, struct rec_recorder_health *out)
+{
+    *out = (struct rec_recorder_health){.is_ok = true};
+    pthread_mutex_lock(&r->cameras_lock);
+    for (rec_camera *c = r->cameras; c; c = c->next) {
+        int64_t written = atomic_load(&c->written_ns), failed = atomic_load(&c->failed_ns);
+        int64_t failed_ms = age_ms(r->opt.clock, failed);
+        if (failed <= written || failed_ms >= REC_HEALTH_WINDOW_MS)
+            continue;
+        if (out->is_ok || failed_ms < out->failed_age_ms) {
+            out->write_error = atomic_load(&c->write_err);
+            out->failed_age_ms = failed_ms;
+        }
+        out->is_ok = false;
+        out->failing_streams++;
+    }
+    pthread_mutex_unlock(&r->cameras_lock);
 }

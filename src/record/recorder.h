@@ -28,6 +28,7 @@
 #include "retention.h"
 #include "storage.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct rec_recorder rec_recorder;
@@ -131,6 +132,32 @@ struct rec_segment_info;
 void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
                        const char *camera, const char *stream, char codec[80],
                        struct sto_recording_input *row);
+
+/*
+ * Recording health. A write is a segment open, a part write or a close;
+ * "written" counts the opens and parts that reached the disk.
+ */
+struct rec_camera_health {
+    int64_t video_age_ms; /* since the sink last received a video frame; -1: never */
+    int64_t written_age_ms; /* since this stream last wrote (segment or part); -1: never */
+    int write_error; /* the last write's code when it failed after the last success; else 0 */
+};
+
+/* Fills *out for c. Never waits. Thread: any, while c is not removed. */
+void rec_camera_health(rec_camera *c, struct rec_camera_health *out);
+
+/* A write failure newer than every success makes the recorder unhealthy for this long. */
+#define REC_HEALTH_WINDOW_MS 30000
+
+struct rec_recorder_health {
+    bool is_ok; /* no camera stream's last write failed within REC_HEALTH_WINDOW_MS */
+    int write_error; /* the latest failure's code (-EROFS, -ENOSPC, -EIO...); 0 when ok */
+    int64_t failed_age_ms; /* how long ago it failed */
+    unsigned failing_streams; /* camera streams whose last write failed */
+};
+
+/* Fills *out across every camera of r. Never waits. Thread: any. */
+void rec_recorder_health(rec_recorder *r, struct rec_recorder_health *out);
 
 /*
  * Returns once the workers have handled everything queued (segments cut

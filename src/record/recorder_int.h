@@ -44,6 +44,11 @@ struct rec_camera {
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
     _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
+    /* Health (rec_camera_health), monotonic ns; 0 = never: */
+    _Atomic int64_t video_ns; /* the sink's last video packet (ingest thread) */
+    _Atomic int64_t written_ns; /* last segment opened or part written (its worker) */
+    _Atomic int64_t failed_ns; /* last failed open, write or close (its worker) */
+    _Atomic int write_err; /* that failure's code */
     struct rec_camera *next; /* in r->cameras, under cameras_lock */
 
     /* The camera's queue and its place in the schedule: under r->lock. */

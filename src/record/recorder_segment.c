@@ -44,6 +44,18 @@
 
 #define LOG_MODULE "record"
 
+/* Records a write's outcome (rc 0: something reached the disk) for the health getters. */
+static void note_write(rec_recorder *r, rec_camera *c, int rc)
+{
+    int64_t now = clock_monotonic_ns(r->opt.clock);
+    if (rc == 0) {
+        atomic_store(&c->written_ns, now);
+        return;
+    }
+    atomic_store(&c->write_err, rc);
+    atomic_store(&c->failed_ns, now);
+}
+
 /* Fills the index row for a closed segment (recorder.h). */
 void rec_recording_row(const struct rec_segment_info *info, const char *data_dir,
                        const char *camera, const char *stream, char codec[80],
@@ -97,6 +109,7 @@ int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
         return 0;
     if (rc < 0) {
         metrics_counter_inc(c->m_errors);
+        note_write(r, c, rc);
         log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                      "close segment: %s; kept up to its last complete part", horus_strerror(rc));
     }
@@ -135,6 +148,7 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
     if (rc < 0) {
         c->seg = NULL;
         metrics_counter_inc(c->m_errors);
+        note_write(r, c, rc);
         /* On a full disk this fails on every keyframe: limited per camera. */
         log_error_limited("open segment", LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                           "open segment in '%s': %s", c->dir, horus_strerror(rc));
@@ -143,6 +157,7 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
         return;
     }
     atomic_store(&c->open_since_us, start);
+    note_write(r, c, 0);
     c->seg_video = c->video ? media_stream_ref(c->video) : NULL;
     c->seg_audio = c->audio ? media_stream_ref(c->audio) : NULL;
     c->nsegments++;
@@ -200,6 +215,7 @@ void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool 
     int rc = rec_segment_push(c->seg, pkt);
     if (rc == 0 && rec_segment_part_count(c->seg) != parts) {
         /* This push wrote a part: its write time, and how far disk is behind the camera. */
+        note_write(r, c, 0);
         int64_t t1 = clock_monotonic_ns(r->opt.clock);
         metrics_histogram_observe(c->m_flush, (double)(t1 - t0) / 1e9);
         if (pkt->arrival_ns)
@@ -208,6 +224,7 @@ void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool 
     if (rc == 0 || rc == -EAGAIN)
         return;
     metrics_counter_inc(c->m_errors);
+    note_write(r, c, rc);
     /* A full or failing disk fails every part: log the first, then a count every 10 s. */
     int64_t now = clock_monotonic_ns(r->opt.clock);
     if (c->err_logged_ns && now - c->err_logged_ns < INT64_C(10000000000)) {

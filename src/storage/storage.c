@@ -229,11 +229,6 @@ int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size
     return sto_writer_push(db->writer, stmts, nstmts, done_cb, arg, true);
 }
 
-int sto_db_health(sto_db *db, char *why, size_t size)
-{
-    return sto_writer_health(db->writer, why, size);
-}
-
 int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                     sto_done_cb done_cb, void *arg)
 {
@@ -343,6 +338,11 @@ int sto_ping(sto_db *db, char *buf, size_t size)
     }
     snprintf(buf, size, "ok");
     return 0;
+}
+
+void sto_db_health(sto_db *db, struct sto_db_health *out)
+{
+    sto_writer_health(db->writer, out);
 }
 
 const horus_clock *sto_db_clock(const sto_db *db)

@@ -101,16 +101,23 @@ int sto_schema_version(const sto_db *db);
 int sto_ping(sto_db *db, char *buf, size_t size);
 
 /*
- * Whether the index can be relied on right now, from what the writer
- * thread saw last (no I/O; cheap enough for every /health). Returns 0, or
- * a negative code with a sentence in why: HORUS_EDB when the database's
- * WAL file vanished or was replaced under the running daemon (committed
- * rows are then kept safe by checkpointing after every commit until a
- * restart makes a new WAL), or the error of the writes that are failing
- * (HORUS_EDBBUSY, -ENOSPC, -EIO, ...) while rows wait for their retry.
- * The WAL condition wins when both hold. Thread: any.
+ * Whether the index can be written, as the writer thread last saw it (no
+ * I/O; cheap enough for every /health). Not ok when the database's WAL
+ * file vanished or was replaced under the running daemon (reason
+ * "wal_lost": committed rows are then kept safe by checkpointing after
+ * every commit until a restart makes a new WAL; this wins), while the last
+ * write transaction failed or index rows wait for their retry (until one
+ * succeeds: an idle writer retries an empty transaction every second), or
+ * while one has waited for the write lock for more than 5 s.
  */
-int sto_db_health(sto_db *db, char *why, size_t size);
+struct sto_db_health {
+    bool is_ok;
+    char reason[24]; /* "ok", "wal_lost", "busy" (locked by another process), "write_failed" */
+    char detail[160]; /* a sentence with the error; "" when ok */
+};
+
+/* Fills *out. Never waits for the writer or the database. Thread: any. */
+void sto_db_health(sto_db *db, struct sto_db_health *out);
 
 /* ---- settings (storage/settings.c): small key/value facts about this node ---- */
 

@@ -98,10 +98,10 @@ void sto_writer_free(sto_writer *w);
 /* Queues a write; is_retried: see sto_write_batch_retried_async. */
 int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
                     void *arg, bool is_retried);
-/* sto_db_health's answer, from what the writer thread saw last. Thread: any. */
-int sto_writer_health(sto_writer *w, char *why, size_t size);
 /* Monotonic ns of the writer loop's last turn. */
 int64_t sto_writer_heartbeat_ns(sto_writer *w);
+/* The writer's view for sto_db_health. Thread: any. */
+void sto_writer_health(sto_writer *w, struct sto_db_health *out);
 
 /* The query behind sto_recordings_times (its WHERE is sto_recordings_seek's); tests EXPLAIN it. */
 extern const char sto_recordings_times_sql[];

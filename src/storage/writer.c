@@ -117,6 +117,10 @@ struct sto_writer {
     bool is_started, is_stopped; /* owner's thread only */
     const horus_clock *clock;
     _Atomic int64_t heartbeat_ns;
+    /* Health (sto_writer_health): written by the thread, read by any. */
+    _Atomic int64_t batch_since_ns; /* when the running transaction began; 0 = none runs */
+    _Atomic int fail_rc; /* of the last transaction's BEGIN or COMMIT; 0 = it committed */
+    int64_t tx_ns; /* thread only: when the last transaction ended */
     metrics_series *m_ok, *m_failed, *m_refused, *m_commit, *m_batch;
     metrics_series *m_retried, *m_waiting, *m_degraded;
     /* Writer thread only: */
@@ -201,9 +205,40 @@ static void op_settle(sto_writer *w, struct write_op *op, int64_t now)
     op_finish(op);
 }
 
+/* Records a transaction's outcome for sto_writer_health. */
+static void note_outcome(sto_writer *w, int rc)
+{
+    atomic_store(&w->fail_rc, rc < 0 ? rc : 0);
+    atomic_store(&w->batch_since_ns, 0);
+    w->tx_ns = clock_monotonic_ns(w->clock);
+}
+
+/*
+ * An idle writer tries an empty write transaction (it takes the write lock
+ * and commits nothing, so it costs no fsync) every PROBE_IDLE_NS, and each
+ * second after a failure: health then sees another process holding the
+ * lock even when nothing else writes, and recovers when the lock or the
+ * disk comes back.
+ */
+#define PROBE_IDLE_NS (5 * INT64_C(1000000000))
+
+static void probe_write(sto_writer *w)
+{
+    atomic_store(&w->batch_since_ns, clock_monotonic_ns(w->clock));
+    int rc = w->be->tx(w->conn, STO_TX_BEGIN, NULL);
+    if (rc == 0) {
+        rc = w->be->tx(w->conn, STO_TX_COMMIT, NULL);
+        if (rc < 0)
+            w->be->tx(w->conn, STO_TX_ROLLBACK, NULL);
+    }
+    note_outcome(w, rc);
+    set_failing(w, is_transient(rc) ? rc : 0);
+}
+
 static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
 {
     int64_t t0 = clock_monotonic_ns(w->clock);
+    atomic_store(&w->batch_since_ns, t0);
     char *msg = NULL;
     int rc = w->be->tx(w->conn, STO_TX_BEGIN, &msg);
     free(msg);
@@ -236,6 +271,7 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
                 ops[i]->rc = rc;
         }
     }
+    note_outcome(w, rc);
     int64_t now = clock_monotonic_ns(w->clock);
     metrics_histogram_observe(w->m_commit, (double)(now - t0) / 1e9);
     metrics_histogram_observe(w->m_batch, (double)n);
@@ -317,6 +353,10 @@ static void *writer_main(void *arg)
             run_batch(w, (struct write_op **)batch, total);
         else if (n == HORUS_ESTOPPED && w->nretry == 0)
             break;
+        else if (n == -ETIMEDOUT && w->nretry == 0 &&
+                 (atomic_load(&w->fail_rc) != 0 ||
+                  clock_monotonic_ns(w->clock) - w->tx_ns >= PROBE_IDLE_NS))
+            probe_write(w);
     }
     free(batch);
     return NULL;
@@ -436,19 +476,37 @@ int64_t sto_writer_heartbeat_ns(sto_writer *w)
     return atomic_load(&w->heartbeat_ns);
 }
 
-int sto_writer_health(sto_writer *w, char *why, size_t size)
+/* A transaction waiting this long for the write lock makes the index "busy". */
+#define HEALTH_WAIT_NS (5 * INT64_C(1000000000))
+
+void sto_writer_health(sto_writer *w, struct sto_db_health *out)
 {
-    int rc = 0;
+    int64_t now = clock_monotonic_ns(w->clock);
+    int64_t since = atomic_load(&w->batch_since_ns);
+    int rc = atomic_load(&w->fail_rc);
+    *out = (struct sto_db_health){.is_ok = true};
     pthread_mutex_lock(&w->health_lock);
     if (w->wal_problem) {
-        snprintf(why, size, "%s", w->wal_problem);
-        rc = HORUS_EDB;
-    } else if (w->failing_rc) {
-        rc = w->failing_rc;
-        snprintf(why, size, "database writes failing: %s", horus_strerror(rc));
-    } else {
-        snprintf(why, size, "ok");
+        out->is_ok = false; /* wins: committed rows depend on it */
+        snprintf(out->reason, sizeof(out->reason), "wal_lost");
+        snprintf(out->detail, sizeof(out->detail), "%s", w->wal_problem);
     }
+    if (out->is_ok && !rc)
+        rc = w->failing_rc; /* index rows waiting for their retry */
     pthread_mutex_unlock(&w->health_lock);
-    return rc;
+    if (out->is_ok && since && now - since > HEALTH_WAIT_NS) {
+        out->is_ok = false;
+        snprintf(out->reason, sizeof(out->reason), "busy");
+        snprintf(out->detail, sizeof(out->detail),
+                 "a write has waited %lld s for the database (locked by another process?)",
+                 (long long)((now - since) / 1000000000));
+    } else if (out->is_ok && rc < 0) {
+        out->is_ok = false;
+        snprintf(out->reason, sizeof(out->reason), "%s",
+                 rc == HORUS_EDBBUSY ? "busy" : "write_failed");
+        snprintf(out->detail, sizeof(out->detail), "index writes failing: %s; rows are retried",
+                 horus_strerror(rc));
+    }
+    if (out->is_ok)
+        snprintf(out->reason, sizeof(out->reason), "ok");
 }

@@ -51,11 +51,22 @@ struct pipeline {
     rec_camera *rec; /* NULL when recording is off */
 };
 
+/* What refresh_status remembers of the main stream between passes (main thread). */
+struct watch {
+    char state[16]; /* as last reported */
+    int64_t since_unix_ms; /* when it became that */
+    int64_t up_since_ns; /* monotonic: when ingest last came up; 0 while down */
+    uint64_t dropped; /* ingest's dropped_frames at the last pass */
+    int64_t dropping_since_ns; /* first pass of a run of passes that saw drops while down */
+    int64_t dropped_at_ns; /* last pass that saw the count grow */
+};
+
 struct running {
     struct running *next;
     char *id;
     char *fingerprint; /* what the pipeline was built from */
     struct pipeline streams[STREAM_COUNT];
+    struct watch watch;
     bool is_enabled;
     bool is_seen; /* still wanted in this pass */
     bool is_listed; /* in the database in this pass (false: deleted) */
@@ -295,6 +306,88 @@ static const char *state_of(const struct ing_stream_status *is)
     return is->reason != ING_REASON_NONE ? "failed" : "connecting";
 }
 
+/*
+ * The main stream's state, told from what ingest and the recorder see:
+ * ingest's own state, unless frames have not been recorded for more than
+ * SUP_NOT_RECORDING_MS. Then a stream that is up without video frames is
+ * "no_video"; one whose frames arrive but cannot be recorded is
+ * "undecodable" (up, with no segment opened: no keyframe or parameters the
+ * writer refuses; or down, with ingest dropping every frame for want of
+ * usable parameter sets); one whose writes fail stays "streaming" with the
+ * write error. last_error then says why nothing is recorded.
+ */
+static const char *judge_main(struct running *r, const struct ing_stream_status *is,
+                              struct sup_camera_status *st)
+{
+    struct watch *w = &r->watch;
+    int64_t now = clock_monotonic_ns(clock_system());
+    const char *state = state_of(is);
+    if (!is->is_up) {
+        w->up_since_ns = 0;
+        if (is->dropped_frames != w->dropped) {
+            if (!w->dropping_since_ns || now - w->dropped_at_ns > 3 * INT64_C(1000000000))
+                w->dropping_since_ns = now;
+            w->dropped_at_ns = now;
+        } else if (w->dropping_since_ns && now - w->dropped_at_ns > 3 * INT64_C(1000000000)) {
+            w->dropping_since_ns = 0;
+        }
+        w->dropped = is->dropped_frames;
+        if (w->dropping_since_ns &&
+            now - w->dropping_since_ns > SUP_NOT_RECORDING_MS * INT64_C(1000000)) {
+            snprintf(st->last_error, sizeof(st->last_error),
+                     "frames arrive but cannot be decoded (%llu dropped: no usable parameter "
+                     "sets); nothing is recorded",
+                     (unsigned long long)is->dropped_frames);
+            return "undecodable";
+        }
+        return state;
+    }
+    w->dropping_since_ns = 0;
+    w->dropped = is->dropped_frames;
+    if (!w->up_since_ns)
+        w->up_since_ns = now;
+    rec_camera *rec = r->streams[STREAM_MAIN].rec;
+    if (!rec)
+        return state; /* recording off: nothing to judge by */
+    struct rec_camera_health h;
+    rec_camera_health(rec, &h);
+    int64_t up_ms = (now - w->up_since_ns) / 1000000;
+    int64_t idle_ms = h.written_age_ms < 0 || h.written_age_ms > up_ms ? up_ms : h.written_age_ms;
+    if (idle_ms <= SUP_NOT_RECORDING_MS)
+        return state;
+    if (h.write_error) {
+        snprintf(st->last_error, sizeof(st->last_error),
+                 "frames are not recorded for %lld s: write failed: %s",
+                 (long long)(idle_ms / 1000), horus_strerror(h.write_error));
+        return state;
+    }
+    if (h.video_age_ms < 0 || h.video_age_ms > SUP_NOT_RECORDING_MS) {
+        snprintf(
+            st->last_error, sizeof(st->last_error),
+            "connected, but no video frames for %lld s; nothing is recorded",
+            (long long)((h.video_age_ms < 0 || h.video_age_ms > up_ms ? up_ms : h.video_age_ms) /
+                        1000));
+        return "no_video";
+    }
+    snprintf(st->last_error, sizeof(st->last_error),
+             "video frames arrive but none is recorded for %lld s (no keyframe, or parameters "
+             "that cannot be recorded)",
+             (long long)(idle_ms / 1000));
+    return "undecodable";
+}
+
+/* Sets st's state and since, keeping since while the state stays the same. */
+static void state_set(struct running *r, struct sup_camera_status *st, const char *state)
+{
+    struct watch *w = &r->watch;
+    if (strcmp(w->state, state) != 0 || !w->since_unix_ms) {
+        snprintf(w->state, sizeof(w->state), "%s", state);
+        w->since_unix_ms = clock_realtime_ms(clock_system());
+    }
+    snprintf(st->state, sizeof(st->state), "%s", state);
+    st->since_unix_ms = w->since_unix_ms;
+}
+
 void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned *failed)
 {
     *online = *failed = 0;
@@ -308,7 +401,7 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         fresh[i].id = horus_strdup(r->id);
         st->is_recording = r->streams[STREAM_MAIN].rec != NULL;
         if (!r->is_enabled) {
-            snprintf(st->state, sizeof(st->state), "disabled");
+            state_set(r, st, "disabled");
             snprintf(st->breaker, sizeof(st->breaker), "closed");
             continue;
         }
@@ -319,7 +412,7 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         }
         if (!r->streams[STREAM_MAIN].ingest) {
             /* The thread could not start (logged); retried when the camera changes. */
-            snprintf(st->state, sizeof(st->state), "failed");
+            state_set(r, st, "failed");
             snprintf(st->breaker, sizeof(st->breaker), "closed");
             snprintf(st->last_error, sizeof(st->last_error), "ingest could not start");
             (*failed)++;
@@ -331,12 +424,12 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
-        const char *state = state_of(&is);
+        const char *state = judge_main(r, &is, st);
         if (strcmp(state, "streaming") == 0)
             (*online)++;
-        else if (strcmp(state, "failed") == 0)
+        else if (strcmp(state, "connecting") != 0)
             (*failed)++;
-        snprintf(st->state, sizeof(st->state), "%s", state);
+        state_set(r, st, state);
     }
     pthread_mutex_lock(&s->status_lock);
     struct status_entry *old = s->status;

@@ -20,6 +20,9 @@
 
 typedef struct sup_supervisor sup_supervisor;
 
+/* Frames not recorded for this long (a few GOPs) make a camera no_video or undecodable. */
+#define SUP_NOT_RECORDING_MS 5000
+
 struct sup_options {
     sto_db *db; /* borrowed: the cameras to run */
     rec_recorder *recorder; /* borrowed: records each stream and feeds live */
@@ -29,7 +32,14 @@ struct sup_options {
 
 /* A camera's pipeline as the supervisor last saw it. */
 struct sup_camera_status {
-    char state[16]; /* "streaming", "connecting", "failed", "disabled" */
+    /*
+     * "streaming", "connecting", "failed", "disabled", or, while frames are
+     * not recorded for more than SUP_NOT_RECORDING_MS: "no_video"
+     * (connected, no video frames) or "undecodable" (frames arrive, none can
+     * be recorded: unusable parameter sets, no keyframe)
+     */
+    char state[16];
+    int64_t since_unix_ms; /* when state last changed (or the pipeline started) */
     char breaker[12]; /* "closed", "open", "half_open" */
     char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
     int64_t next_retry_unix_ms; /* 0 unless waiting to retry */

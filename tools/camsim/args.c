@@ -18,7 +18,8 @@ static const char usage_text[] =
     "usage: horus-camsim [--listen HOST:PORT] [--source FILE | --pattern] [--paths N]\n"
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
-    "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR]\n"
+    "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
+    "                             garbage]\n"
     "                    [--loop SECONDS]\n"
     "                    [--verbose]\n";
 
@@ -69,6 +70,8 @@ static const char help_text[] =
     "  --fault flood:F     send media F times (2..1000) faster than real time: timestamps\n"
     "                      advance F seconds per wall-clock second (a camera whose clock\n"
     "                      races, or a server that bursts). Needs --loop or --source\n"
+    "  --fault garbage     serve every SPS (in the SDP and in the stream) as garbage: media\n"
+    "                      flows, but no client can decode or record it\n"
     "  --verbose, -v       log every request and connection\n"
     "  --help, -h          show this help\n"
     "\n"
@@ -149,8 +152,12 @@ static int parse_fault(cs_options *o, const char *s)
         o->fault = CS_FAULT_FLOOD;
         return parse_int("--fault flood", s + 6, 2, 1000, &o->fault_factor);
     }
-    return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse or flood:FACTOR",
-                       s);
+    if (strcmp(s, "garbage") == 0) {
+        o->fault = CS_FAULT_GARBAGE;
+        return 0;
+    }
+    return usage_error(
+        "--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse, flood:FACTOR or garbage", s);
 }
 
 static int parse_auth(cs_options *o, const char *s)

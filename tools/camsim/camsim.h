@@ -30,6 +30,7 @@ enum cs_fault {
     CS_FAULT_STALL, /* stop media to a client fault_s after its PLAY */
     CS_FAULT_REFUSE, /* accept, then reset at once */
     CS_FAULT_FLOOD, /* replay media fault_factor times faster than real time */
+    CS_FAULT_GARBAGE, /* every SPS (SDP and in-band) is garbage: nothing can be decoded */
 };
 
 #define CS_VIDEO_CLOCK_HZ 90000
@@ -104,6 +105,14 @@ cs_au *cs_au_new(int track, const uint8_t *data, size_t size);
  */
 int cs_media_info_take_params(cs_media_info *info, const cs_au *key);
 void cs_media_info_release(cs_media_info *info);
+
+/*
+ * The garbage fault: overwrites the payload of the SPS nal (len bytes,
+ * no start code) with escaped zero bits ("00 00 03"), which no parser
+ * accepts. cs_au_garble_sps does it to every SPS of an Annex B unit.
+ */
+void cs_nal_garble_sps(enum cs_codec codec, uint8_t *nal, size_t len);
+void cs_au_garble_sps(enum cs_codec codec, cs_au *au);
 
 /* Monotonic and wall clocks in nanoseconds. Thread: any. */
 int64_t cs_now_ns(void);

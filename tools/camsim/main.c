@@ -88,6 +88,8 @@ static void print_banner(const cs_options *o, const cs_media_info *info)
         fprintf(stderr, ", fault refuse");
     else if (o->fault == CS_FAULT_FLOOD)
         fprintf(stderr, ", fault flood:%d", o->fault_factor);
+    else if (o->fault == CS_FAULT_GARBAGE)
+        fprintf(stderr, ", fault garbage");
     fprintf(stderr, ")\n");
 }
 
@@ -122,6 +124,8 @@ int main(int argc, char **argv)
         cs_encoder_free(enc); /* the loop is in memory; the encoder is no longer needed */
         enc = NULL;
     }
+    if (opt.fault == CS_FAULT_GARBAGE)
+        cs_nal_garble_sps(info.codec, info.sps, info.sps_len); /* the SDP's copy */
     rc = cs_server_open(&opt, &info, src, &srv);
     if (rc < 0)
         goto out;

@@ -55,6 +55,25 @@ int cs_media_info_take_params(cs_media_info *info, const cs_au *key)
     return 0;
 }
 
+void cs_nal_garble_sps(enum cs_codec codec, uint8_t *nal, size_t len)
+{
+    size_t hdr = codec == CS_CODEC_H264 ? 1 : 2;
+    for (size_t i = hdr; i < len; i++)
+        nal[i] = (i - hdr) % 3 == 2 ? 3 : 0;
+}
+
+void cs_au_garble_sps(enum cs_codec codec, cs_au *au)
+{
+    size_t pos = 0;
+    const uint8_t *nal;
+    size_t len;
+    enum media_codec mc = cs_media_codec(codec);
+    while (media_annexb_next(au->data, au->size, &pos, &nal, &len)) {
+        if (len > 2 && media_nal_ps_kind(mc, media_nal_type(mc, nal, len)) == MEDIA_PS_SPS)
+            cs_nal_garble_sps(codec, au->data + (nal - au->data), len);
+    }
+}
+
 void cs_media_info_release(cs_media_info *info)
 {
     free(info->vps);

@@ -476,7 +476,16 @@ static void on_au(void *ud, const cs_au *au, int64_t pts)
     if (au->track == CS_TRACK_AUDIO && !srv->info->has_audio)
         return;
     int64_t now = cs_now_ns();
+    cs_au *garbled = NULL;
+    if (srv->opt->fault == CS_FAULT_GARBAGE && au->track == CS_TRACK_VIDEO) {
+        garbled = cs_au_new(au->track, au->data, au->size);
+        garbled->is_keyframe = au->is_keyframe;
+        garbled->pts = au->pts;
+        cs_au_garble_sps(srv->rtp[au->track].codec, garbled);
+        au = garbled;
+    }
     cs_frame *frame = cs_rtp_packetize(&srv->rtp[au->track], au, pts, now);
+    free(garbled);
     gop_add(srv, frame);
     distribute(srv, frame, now);
     cs_frame_unref(frame);

@@ -380,9 +380,11 @@ static void test_a_row_refused_by_a_locked_database_is_retried_until_it_commits(
     pthread_mutex_lock(&o.lock);
     assert_false(o.is_done);
     pthread_mutex_unlock(&o.lock);
-    char why[160];
-    assert_int_equal(sto_db_health(db, why, sizeof(why)), HORUS_EDBBUSY);
-    assert_non_null(strstr(why, "database writes failing"));
+    struct sto_db_health h;
+    sto_db_health(db, &h);
+    assert_false(h.is_ok);
+    assert_string_equal(h.reason, "busy");
+    assert_non_null(strstr(h.detail, "index writes failing"));
 
     assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
@@ -394,7 +396,8 @@ static void test_a_row_refused_by_a_locked_database_is_retried_until_it_commits(
     struct sto_recording got;
     assert_int_equal(sto_recording_get(db, "a", "main", 5, &got), 0);
     sto_recording_release(&got);
-    assert_int_equal(sto_db_health(db, why, sizeof(why)), 0);
+    sto_db_health(db, &h);
+    assert_true(h.is_ok);
     sto_close(db);
 }
 

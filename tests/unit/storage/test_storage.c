@@ -281,6 +281,38 @@ static void test_numbered_parameters_bind_by_number_not_by_position(void **state
     assert_string_equal(out, "two|one");
 }
 
+/* Another connection holds the write lock: health says busy, then recovers by itself. */
+static void test_health_reports_a_locked_database_and_recovers_by_itself(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.busy_timeout_ms = 100;
+    char *err = NULL;
+    assert_int_equal(open_db(f, &err), 0);
+    struct sto_db_health h;
+    sto_db_health(f->db, &h);
+    assert_true(h.is_ok);
+    assert_string_equal(h.reason, "ok");
+    char path[128];
+    snprintf(path, sizeof(path), "%s/horus.db", f->dir);
+    sto_conn *other = NULL;
+    assert_int_equal(sto_sqlite_backend.open(path, true, 100, &other, &err), 0);
+    assert_int_equal(sto_sqlite_backend.tx(other, STO_TX_BEGIN, NULL), 0);
+    assert_true(sto_setting_put(f->db, "k", "1") < 0);
+    sto_db_health(f->db, &h);
+    assert_false(h.is_ok);
+    assert_string_equal(h.reason, "busy");
+    assert_non_null(strstr(h.detail, "index writes failing"));
+    assert_int_equal(sto_sqlite_backend.tx(other, STO_TX_COMMIT, NULL), 0);
+    sto_sqlite_backend.close(other);
+    /* Nothing else writes: the idle writer's probe, each second after a failure, clears it. */
+    for (int i = 0; i < 50 && !h.is_ok; i++) {
+        usleep(100 * 1000);
+        sto_db_health(f->db, &h);
+    }
+    assert_true(h.is_ok);
+    assert_int_equal(sto_setting_put(f->db, "k", "2"), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -296,6 +328,7 @@ int main(void)
         T(test_a_database_newer_than_the_binary_is_refused),
         T(test_explicit_sqlite_url_creates_parent_directories),
         T(test_numbered_parameters_bind_by_number_not_by_position),
+        T(test_health_reports_a_locked_database_and_recovers_by_itself),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }
