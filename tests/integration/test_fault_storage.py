@@ -242,3 +242,23 @@ def test_a_deleted_camera_s_recordings_are_orphaned_adoptable_and_expire(
     wait_until(lambda: not orphan_rows(h), 10, "orphaned rows deleted after the grace")
     assert not any((h.data / p).exists() for p in paths)
     assert h.get_json("/api/v1/recordings/orphaned")[1]["items"] == []
+
+
+def test_an_export_past_exports_max_bytes_is_refused_naming_the_key(camsim_factory,
+                                                                     horus_factory):
+    cs = fast_camsim(camsim_factory)
+    h = horus_factory("exports:\n  max_bytes: 1500KiB\n"
+                      f"cameras:\n  - id: cam\n    url: \"{cs.url(1)}\"\n"
+                      "    record:\n      segment_seconds: 2\n")
+    spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
+    wait_until(lambda: len(rows(h)) >= 4, 30, "4 closed segments")
+    r = rows(h)
+    # One segment (about 1 MB) fits; the next one would take the exports past 1.5 MiB.
+    small = {"camera": "cam", "start": r[0]["start_us"] // 1000, "end": r[0]["end_us"] // 1000}
+    status, _, raw = h.request("POST", "/api/v1/exports", small)
+    assert status == 202, raw
+    big = {"camera": "cam", "start": r[1]["start_us"] // 1000, "end": r[3]["end_us"] // 1000}
+    status, headers, raw = h.request("POST", "/api/v1/exports", big)
+    spec.validate("POST", "/api/v1/exports", status, headers["Content-Type"], raw)
+    assert status == 507, raw  # before: 202, and the exports filled the volume
+    assert json.loads(raw)["error"]["message"].startswith("exports.max_bytes: ")
