@@ -12,7 +12,8 @@
  *
  * Deleted cameras: their recordings become an orphan group listed by GET
  * /api/v1/recordings/orphaned until storage.deleted_camera_grace ends; a
- * POST with "adopt_recordings": true gives them to the new camera
+ * POST with "adopt_recordings": true gives them to the new camera, and
+ * POST /api/v1/cameras/{id}/adopt_recordings to an existing one
  * (docs/design/0013-storage-budget.md).
  *
  * Thread: http-N. Reads use the reader pool, writes the writer thread.
@@ -433,6 +434,28 @@ static int cameras_delete(http_request *req, void *arg)
     return http_reply(req, 204, NULL, NULL, 0);
 }
 
+/*
+ * POST /api/v1/cameras/{id}/adopt_recordings: the same adoption for a camera
+ * that exists already (a provisioned one re-added to horus.yaml, or an API
+ * one created without the flag). Not a change to the camera itself, so
+ * provisioned cameras accept it.
+ */
+static int cameras_adopt(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *id = http_request_param(req, "id");
+    struct sto_camera cur;
+    if (load_camera(req, ctx, id, &cur) < 0)
+        return 0;
+    sto_camera_release(&cur);
+    uint64_t adopted = 0;
+    int rc = sto_camera_adopt(ctx->db, id, &adopted);
+    if (rc < 0)
+        return http_reply_error(req, rc, "adopt the orphaned recordings of '%s': %s", id,
+                                horus_strerror(rc));
+    return http_reply_json(req, 200, json_pack("{s:I}", "adopted_recordings", (json_int_t)adopted));
+}
+
 /* GET /api/v1/recordings/orphaned: recordings of deleted cameras, per deletion. */
 static int orphans_list(http_request *req, void *arg)
 {
@@ -471,6 +494,7 @@ int api_cameras_register(http_router *r, struct api *ctx)
         {"PUT", "/api/v1/cameras/{id}", cameras_put},
         {"PATCH", "/api/v1/cameras/{id}", cameras_patch},
         {"DELETE", "/api/v1/cameras/{id}", cameras_delete},
+        {"POST", "/api/v1/cameras/{id}/adopt_recordings", cameras_adopt},
         {"GET", "/api/v1/recordings/orphaned", orphans_list},
     };
     for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {

@@ -218,10 +218,16 @@ def test_a_deleted_camera_s_recordings_are_orphaned_adoptable_and_expire(
     t_create = int(time.time() * 1000)
     assert h.request("POST", "/api/v1/cameras", cam)[0] == 201
     assert timeline(h, t_old, t_create) == []
+    # An existing camera adopts through its own route.
+    status, headers, raw = h.request("POST", "/api/v1/cameras/cam/adopt_recordings")
+    spec.validate("POST", "/api/v1/cameras/{id}/adopt_recordings", status,
+                  headers["Content-Type"], raw)
+    assert status == 200 and json.loads(raw)["adopted_recordings"] >= len(old), raw
+    assert timeline(h, t_old, t_create) != []
     assert h.request("DELETE", "/api/v1/cameras/cam")[0] == 204
     time.sleep(2.5)
 
-    # Adopting takes every orphaned group of the id back.
+    # Adopting on create takes every orphaned group of the id back.
     status, headers, raw = h.request("POST", "/api/v1/cameras", dict(cam, adopt_recordings=True))
     spec.validate("POST", "/api/v1/cameras", status, headers["Content-Type"], raw)
     assert status == 201, raw
