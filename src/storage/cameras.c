@@ -13,7 +13,8 @@
  * storage.deleted_camera_grace unless a new camera adopts them
  * (sto_camera_adopt). Rows that arrive for a camera that no longer exists
  * (a segment closed after the delete, or rows from before migration 0006)
- * are moved the same way by sto_orphans_collect.
+ * join the id's newest group (or a new one) when the id is created again
+ * or when retention calls sto_orphans_collect.
  *
  * Existence checks before update/delete run on a reader: a concurrent
  * delete between the check and the write makes the write a no-op, which is
@@ -202,20 +203,21 @@ struct orphan_move {
 
 /*
  * Fills st[0..ORPHAN_NSTMTS) with the statements moving id's recordings
- * and pins to a new orphan group, borrowing m (which must outlive them).
- * Each statement checks that no camera id exists at commit time, so a
- * camera created meanwhile keeps its rows.
+ * and pins to the orphan group m->orphan_id (made when it does not exist,
+ * deleted at now_ms), borrowing m (which must outlive them). Each
+ * statement checks that no camera id exists at commit time, so a camera
+ * created meanwhile keeps its rows.
  */
 static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, struct sto_stmt *st)
 {
-    snprintf(m->orphan_id, sizeof(m->orphan_id), "%.64s~%lld", id, (long long)now_ms);
     m->params[0] = STO_TEXT_V(id);
     m->params[1] = STO_TEXT_V(m->orphan_id);
     m->params[2] = STO_INT_V(now_ms);
     st[0] = (struct sto_stmt){
         "INSERT INTO camera_orphans(orphan_id, camera_id, deleted_at_ms) SELECT CAST($2 AS TEXT),"
         " CAST($1 AS TEXT), CAST($3 AS BIGINT) WHERE EXISTS (SELECT 1 FROM recordings WHERE"
-        " camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
+        " camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id = $1) AND NOT EXISTS"
+        " (SELECT 1 FROM camera_orphans WHERE orphan_id = $2)",
         m->params, 3};
     st[1] = (struct sto_stmt){"UPDATE recordings SET camera_id = $2 WHERE camera_id = $1 AND NOT"
                               " EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
@@ -223,6 +225,37 @@ static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, 
     st[2] = (struct sto_stmt){"UPDATE pins SET camera_id = $2 WHERE camera_id = $1 AND NOT"
                               " EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
                               m->params, 2};
+}
+
+/* A new orphan group of camera id, deleted at now_ms. */
+static void orphan_new(struct orphan_move *m, const char *id, int64_t now_ms)
+{
+    snprintf(m->orphan_id, sizeof(m->orphan_id), "%.64s~%lld", id, (long long)now_ms);
+}
+
+static int orphan_id_row(const sto_value *c, size_t n, void *arg)
+{
+    struct orphan_move *m = arg;
+    char *s = n > 0 ? sto_col_text(&c[0]) : NULL;
+    if (s)
+        snprintf(m->orphan_id, sizeof(m->orphan_id), "%s", s);
+    free(s);
+    return 0;
+}
+
+/*
+ * Where stray rows of id go: the newest orphan group of id (they belong to
+ * the camera deleted last: its open segment closed after the delete), or
+ * a new one when id has none.
+ */
+static int orphan_for_strays(sto_db *db, struct orphan_move *m, const char *id, int64_t now_ms)
+{
+    orphan_new(m, id, now_ms);
+    sto_value p[] = {STO_TEXT_V(id)};
+    return sto_read(db,
+                    "SELECT orphan_id FROM camera_orphans WHERE camera_id = $1 ORDER BY"
+                    " deleted_at_ms DESC LIMIT 1",
+                    p, 1, orphan_id_row, m);
 }
 
 int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
@@ -237,6 +270,9 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
      */
     struct orphan_move m;
     struct sto_stmt st[ORPHAN_NSTMTS + 1];
+    int rc = orphan_for_strays(db, &m, c->id, now);
+    if (rc < 0)
+        return rc;
     orphan_stmts(&m, c->id, now, st);
     st[ORPHAN_NSTMTS] = (struct sto_stmt){"INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2,"
                                           " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -266,7 +302,9 @@ int sto_camera_delete(sto_db *db, const char *id)
     sto_value p[] = {STO_TEXT_V(id)};
     struct orphan_move m;
     struct sto_stmt st[1 + ORPHAN_NSTMTS] = {{"DELETE FROM cameras WHERE id = $1", p, 1}};
-    orphan_stmts(&m, id, now_ms(), &st[1]);
+    int64_t now = now_ms();
+    orphan_new(&m, id, now);
+    orphan_stmts(&m, id, now, &st[1]);
     return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
 
@@ -308,6 +346,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
             continue;
         have ? nchange++ : nadd++;
         if (!have) { /* a new id starts empty, as in sto_camera_insert */
+            orphan_new(&moves[cur.n + nadd - 1], want->id, now);
             orphan_stmts(&moves[cur.n + nadd - 1], want->id, now, &st[nst]);
             nst += ORPHAN_NSTMTS;
         }
@@ -327,6 +366,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         params[nst][0] = STO_TEXT_V(cur.items[k].id);
         st[nst] = (struct sto_stmt){"DELETE FROM cameras WHERE id = $1", params[nst], 1};
         nst++;
+        orphan_new(&moves[k], cur.items[k].id, now);
         orphan_stmts(&moves[k], cur.items[k].id, now, &st[nst]);
         nst += ORPHAN_NSTMTS;
     }
@@ -439,6 +479,9 @@ int sto_orphans_collect(sto_db *db, int64_t now_ms, size_t *moved)
     for (size_t i = 0; rc == 0 && i < acc.n; i++) {
         struct orphan_move m;
         struct sto_stmt st[ORPHAN_NSTMTS];
+        rc = orphan_for_strays(db, &m, acc.ids[i], now_ms);
+        if (rc < 0)
+            break;
         orphan_stmts(&m, acc.ids[i], now_ms, st);
         rc = sto_write_batch(db, st, ORPHAN_NSTMTS);
         if (rc == 0)

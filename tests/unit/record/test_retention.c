@@ -487,6 +487,22 @@ static void test_a_camera_created_over_stray_rows_starts_empty(void **state)
     assert_int_equal(count, 1);
 }
 
+static void test_a_segment_closed_after_the_delete_joins_the_camera_s_orphans(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    segment(f, "a", 2, 100, 0);
+    assert_int_equal(sto_camera_delete(f->db, "a"), 0);
+    segment(f, "a", 1, 100, 0); /* the open segment, indexed after the delete */
+    rec_retention *r = make(f, 0);
+    rec_retention_set_deleted_camera_grace(r, INT64_C(86400000) * 365);
+    assert_int_equal(rec_retention_run_once(r, NULL), 0);
+    uint64_t count;
+    only_orphan(f, &count); /* one group, not one per late segment */
+    assert_int_equal(count, 2);
+    rec_retention_free(r);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -505,6 +521,7 @@ int main(void)
         T(test_a_new_camera_adopts_the_orphans_of_its_id),
         T(test_rows_of_a_camera_that_no_longer_exists_become_orphans),
         T(test_a_camera_created_over_stray_rows_starts_empty),
+        T(test_a_segment_closed_after_the_delete_joins_the_camera_s_orphans),
     };
     return cmocka_run_group_tests_name("record.retention", tests, NULL, NULL);
 }
