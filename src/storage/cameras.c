@@ -452,44 +452,57 @@ int sto_orphan_delete_if_empty(sto_db *db, const char *orphan_id)
                      p, 1);
 }
 
-struct stray_acc {
-    char **ids;
-    size_t n;
+struct next_id {
+    char *id; /* owned; NULL when no row follows */
+    bool is_stray;
 };
 
-static int stray_row(const sto_value *c, size_t n, void *arg)
+static int next_id_row(const sto_value *c, size_t n, void *arg)
 {
-    struct stray_acc *acc = arg;
-    if (n < 1)
+    struct next_id *next = arg;
+    if (n < 2)
         return HORUS_EDB;
-    acc->ids = horus_realloc(acc->ids, (acc->n + 1) * sizeof(*acc->ids));
-    acc->ids[acc->n++] = sto_col_text(&c[0]);
+    next->id = sto_col_text(&c[0]);
+    next->is_stray = sto_col_int(&c[1]) == 0;
     return 0;
 }
 
 int sto_orphans_collect(sto_db *db, int64_t now_ms, size_t *moved)
 {
-    struct stray_acc acc = {0};
     *moved = 0;
-    int rc = sto_read(db,
-                      "SELECT DISTINCT camera_id FROM recordings WHERE camera_id NOT IN (SELECT id"
-                      " FROM cameras) AND camera_id NOT IN (SELECT orphan_id FROM camera_orphans)"
-                      " LIMIT 100",
-                      NULL, 0, stray_row, &acc);
-    for (size_t i = 0; rc == 0 && i < acc.n; i++) {
+    char *after = horus_strdup("");
+    int rc = 0;
+    /*
+     * One index seek per distinct camera id (the primary key starts with
+     * it), not a scan of every row: ids are cameras and orphan groups.
+     */
+    while (rc == 0 && *moved < 100) {
+        struct next_id next = {0};
+        sto_value p[] = {STO_TEXT_V(after)};
+        rc = sto_read(db,
+                      "SELECT camera_id, (SELECT COUNT(*) FROM cameras WHERE id = r.camera_id) +"
+                      " (SELECT COUNT(*) FROM camera_orphans WHERE orphan_id = r.camera_id) FROM"
+                      " recordings r WHERE camera_id > $1 ORDER BY camera_id LIMIT 1",
+                      p, 1, next_id_row, &next);
+        if (rc < 0 || !next.id) {
+            free(next.id);
+            break;
+        }
+        free(after);
+        after = next.id;
+        if (!next.is_stray)
+            continue;
         struct orphan_move m;
         struct sto_stmt st[ORPHAN_NSTMTS];
-        rc = orphan_for_strays(db, &m, acc.ids[i], now_ms);
+        rc = orphan_for_strays(db, &m, after, now_ms);
         if (rc < 0)
             break;
-        orphan_stmts(&m, acc.ids[i], now_ms, st);
+        orphan_stmts(&m, after, now_ms, st);
         rc = sto_write_batch(db, st, ORPHAN_NSTMTS);
         if (rc == 0)
             (*moved)++;
     }
-    for (size_t i = 0; i < acc.n; i++)
-        free(acc.ids[i]);
-    free(acc.ids);
+    free(after);
     return rc;
 }
 
