@@ -10,6 +10,12 @@
  * ("rtsp://user:***@host/"). A client that sends back the masked URL it
  * read keeps the stored password instead of saving "***".
  *
+ * Deleted cameras: their recordings become an orphan group listed by GET
+ * /api/v1/recordings/orphaned until storage.deleted_camera_grace ends; a
+ * POST with "adopt_recordings": true gives them to the new camera, and
+ * POST /api/v1/cameras/{id}/adopt_recordings to an existing one
+ * (docs/design/0013-storage-budget.md).
+ *
  * Thread: http-N. Reads use the reader pool, writes the writer thread.
  */
 #include "api_int.h"
@@ -306,6 +312,14 @@ static int cameras_create(http_request *req, void *arg)
     json_t *body;
     if (http_request_json(req, &body) < 0)
         return 0;
+    /* Create only: take back a deleted camera's recordings (docs/design/0013). */
+    json_t *adopt = json_object_get(body, "adopt_recordings");
+    if (adopt && !json_is_boolean(adopt)) {
+        json_decref(body);
+        return reply_validation(req, "adopt_recordings", "must be true or false");
+    }
+    bool wants_adopt = adopt && json_is_true(adopt);
+    json_object_del(body, "adopt_recordings");
     struct sto_camera c;
     camera_defaults(&c);
     int rc = apply_body(req, body, &c, NULL, NULL);
@@ -319,6 +333,15 @@ static int cameras_create(http_request *req, void *arg)
             http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
         }
     }
+    uint64_t adopted = 0;
+    if (rc == 0 && wants_adopt) {
+        rc = sto_camera_adopt(ctx->db, c.id, &adopted);
+        if (rc < 0)
+            http_reply_error(req, rc,
+                             "camera '%s' was created but adopting its orphaned recordings "
+                             "failed: %s",
+                             c.id, horus_strerror(rc));
+    }
     if (rc == 0) {
         struct sto_camera stored;
         rc = sto_camera_get(ctx->db, c.id, &stored);
@@ -326,7 +349,10 @@ static int cameras_create(http_request *req, void *arg)
             char location[128];
             snprintf(location, sizeof(location), "/api/v1/cameras/%s", c.id);
             http_reply_header(req, "Location", location);
-            http_reply_json(req, 201, camera_json(ctx, &stored));
+            json_t *j = camera_json(ctx, &stored);
+            if (wants_adopt)
+                json_object_set_new(j, "adopted_recordings", json_integer((json_int_t)adopted));
+            http_reply_json(req, 201, j);
             sto_camera_release(&stored);
         } else {
             http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
@@ -415,6 +441,54 @@ static int cameras_delete(http_request *req, void *arg)
     return http_reply(req, 204, NULL, NULL, 0);
 }
 
+/*
+ * POST /api/v1/cameras/{id}/adopt_recordings: the same adoption for a camera
+ * that exists already (a provisioned one re-added to horus.yaml, or an API
+ * one created without the flag). Not a change to the camera itself, so
+ * provisioned cameras accept it.
+ */
+static int cameras_adopt(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *id = http_request_param(req, "id");
+    struct sto_camera cur;
+    if (load_camera(req, ctx, id, &cur) < 0)
+        return 0;
+    sto_camera_release(&cur);
+    uint64_t adopted = 0;
+    int rc = sto_camera_adopt(ctx->db, id, &adopted);
+    if (rc < 0)
+        return http_reply_error(req, rc, "adopt the orphaned recordings of '%s': %s", id,
+                                horus_strerror(rc));
+    return http_reply_json(req, 200, json_pack("{s:I}", "adopted_recordings", (json_int_t)adopted));
+}
+
+/* GET /api/v1/recordings/orphaned: recordings of deleted cameras, per deletion. */
+static int orphans_list(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    struct sto_orphan *list = NULL;
+    size_t n = 0;
+    int rc = sto_orphan_list(ctx->db, 1000, &list, &n);
+    if (rc < 0)
+        return http_reply_error(req, rc, "list orphaned recordings: %s", horus_strerror(rc));
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct sto_orphan *o = &list[i];
+        char deleted[32], start[32], end[32];
+        clock_format_rfc3339_ms(o->deleted_at_ms, deleted, sizeof(deleted));
+        clock_format_rfc3339_ms(o->start_us / 1000, start, sizeof(start));
+        clock_format_rfc3339_ms(o->end_us / 1000, end, sizeof(end));
+        json_array_append_new(
+            items, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s?, s:s?}", "id", o->orphan_id, "camera",
+                             o->camera_id, "deleted_at", deleted, "recordings",
+                             (json_int_t)o->count, "bytes", (json_int_t)o->bytes, "start",
+                             o->count ? start : NULL, "end", o->count ? end : NULL));
+    }
+    sto_orphan_list_free(list, n);
+    return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
 int api_cameras_register(http_router *r, struct api *ctx)
 {
     static const struct {
@@ -427,6 +501,8 @@ int api_cameras_register(http_router *r, struct api *ctx)
         {"PUT", "/api/v1/cameras/{id}", cameras_put},
         {"PATCH", "/api/v1/cameras/{id}", cameras_patch},
         {"DELETE", "/api/v1/cameras/{id}", cameras_delete},
+        {"POST", "/api/v1/cameras/{id}/adopt_recordings", cameras_adopt},
+        {"GET", "/api/v1/recordings/orphaned", orphans_list},
     };
     for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
         int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);

@@ -297,6 +297,31 @@ static int exports_file(http_request *req, void *arg)
     return rc;
 }
 
+/* GET /api/v1/pins: the ranges the watermark deletes last (docs/design/0013). */
+static int pins_list(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    struct sto_pin *list = NULL;
+    size_t n = 0;
+    int rc = sto_pin_list(ctx->db, clock_realtime_ms(ctx->clock) * 1000, 1000, &list, &n);
+    if (rc < 0)
+        return http_reply_error(req, rc, "list pins: %s", horus_strerror(rc));
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct sto_pin *p = &list[i];
+        char start[32], end[32];
+        clock_format_rfc3339_ms(p->start_us / 1000, start, sizeof(start));
+        clock_format_rfc3339_ms(p->end_us / 1000, end, sizeof(end));
+        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+                                               p->id, "camera", p->camera_id, "stream", p->stream,
+                                               "start", start, "end", end, "reason", p->reason,
+                                               "until", time_or_null(p->until_us / 1000),
+                                               "created_at", time_or_null(p->created_at_ms)));
+    }
+    sto_pin_list_free(list, n);
+    return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
 int api_exports_register(http_router *r, struct api *ctx)
 {
     static const struct {
@@ -308,6 +333,7 @@ int api_exports_register(http_router *r, struct api *ctx)
         {"GET", "/api/v1/exports/{id}", exports_get},
         {"DELETE", "/api/v1/exports/{id}", exports_delete},
         {"GET", "/api/v1/exports/{id}/file", exports_file},
+        {"GET", "/api/v1/pins", pins_list},
     };
     for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
         int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);

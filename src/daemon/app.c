@@ -196,6 +196,8 @@ static void reload(struct app *a)
     provision_cameras(a, fresh);
     rec_retention_set_min_free(a->retention, snap_config(fresh)->storage.min_free_percent);
     api_health_set_min_free(a->api, snap_config(fresh)->storage.min_free_percent);
+    rec_retention_set_deleted_camera_grace(a->retention,
+                                           snap_config(fresh)->storage.deleted_camera_grace_ms);
     pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     cfg_holder_swap(a->config, fresh);
@@ -387,6 +389,7 @@ static int recorder_start(struct app *a)
         .db = a->db,
         .data_dir = a->data_dir,
         .min_free_percent = c->storage.min_free_percent,
+        .deleted_camera_grace_ms = c->storage.deleted_camera_grace_ms,
         .metrics = a->metrics,
     });
     a->recorder = rec_recorder_new(&(struct rec_recorder_options){

@@ -37,5 +37,12 @@ const cfg_field pb_export_fields[] = {
      .max = 2678400000,
      .is_reloadable = true,
      .help = "Longest range one export may cover"},
+    {.name = "max_bytes",
+     .type = CFG_BYTES,
+     .offset = offsetof(struct pb_export_config, max_bytes),
+     .def = "0",
+     .is_reloadable = true,
+     .help = "Quota of all exports together (finished ones, plus the source bytes of queued and "
+             "running ones); a new export past it is refused with 507. 0 = no quota"},
     {0},
 };

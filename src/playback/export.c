@@ -25,6 +25,11 @@
  * Cleanup: the first worker deletes finished jobs (row and file) older than
  * exports.max_age, once a minute.
  *
+ * Budget (docs/design/0013): a submit that would take the exports past
+ * exports.max_bytes is refused (507, the key named) rather than evicting
+ * older exports, which an operator may still need; storage pins each
+ * job's range so the watermark deletes it last.
+ *
  * Lock order: ex->lock only; never held across I/O or database calls.
  */
 #include "export_int.h"
@@ -492,6 +497,7 @@ void pb_exporter_configure(pb_exporter *ex, const struct pb_export_config *confi
     ex->cfg.max_queued = config->max_queued;
     ex->cfg.max_age_ms = config->max_age_ms;
     ex->cfg.max_duration_ms = config->max_duration_ms;
+    ex->cfg.max_bytes = config->max_bytes;
     ex->next_cleanup_ns = 0; /* apply a shorter max_age now */
     pthread_cond_broadcast(&ex->work_cond);
     pthread_mutex_unlock(&ex->lock);
@@ -549,6 +555,37 @@ static void new_id(pb_exporter *ex, char out[24])
              raw[2], raw[3]);
 }
 
+/*
+ * Refuses an export that would take the exports past exports.max_bytes:
+ * its size is estimated as the bytes of its source recordings. Two submits
+ * at once may both pass; the quota is a budget, not a hard limit.
+ */
+static int check_quota(pb_exporter *ex, const struct pb_export_request *rq, char *why, size_t size)
+{
+    pthread_mutex_lock(&ex->lock);
+    uint64_t quota = ex->cfg.max_bytes;
+    pthread_mutex_unlock(&ex->lock);
+    if (quota == 0)
+        return 0;
+    uint64_t used = 0, want = 0;
+    int rc = sto_exports_usage(ex->db, &used);
+    if (rc == 0)
+        rc = sto_recordings_range_bytes(ex->db, rq->camera_id, rq->stream, rq->start_us, rq->end_us,
+                                        &want);
+    if (rc < 0) {
+        snprintf(why, size, "read the export usage: %s", horus_strerror(rc));
+        return rc;
+    }
+    if (used + want > quota) {
+        snprintf(why, size,
+                 "exports.max_bytes: this export needs about %llu bytes and exports use %llu of "
+                 "%llu already; delete old exports or raise exports.max_bytes",
+                 (unsigned long long)want, (unsigned long long)used, (unsigned long long)quota);
+        return -ENOSPC;
+    }
+    return 0;
+}
+
 int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct sto_export *out,
                      char *why, size_t size)
 {
@@ -602,6 +639,9 @@ int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct
                  rq->camera_id, rq->stream, a, b);
         return -ENODATA;
     }
+    rc = check_quota(ex, rq, why, size);
+    if (rc < 0)
+        return rc;
     /* Reserve a queue slot first, so concurrent submits cannot overshoot max_queued. */
     pthread_mutex_lock(&ex->lock);
     if (atomic_load(&ex->is_stopping)) {

@@ -38,6 +38,7 @@ struct pb_export_config {
     int64_t max_queued; /* queued jobs before POST is refused with 503 */
     int64_t max_age_ms; /* finished exports (rows and files) are deleted after this */
     int64_t max_duration_ms; /* longest range one export may cover */
+    uint64_t max_bytes; /* quota of all exports (done, and estimated for unfinished); 0 = none */
 };
 
 extern const cfg_field pb_export_fields[];
@@ -67,7 +68,7 @@ int pb_exporter_new(const struct pb_exporter_options *opt, pb_exporter **out);
  */
 int pb_exporter_start(pb_exporter *ex);
 
-/* Applies the reloadable limits (max_queued, max_age, max_duration). Thread: any. */
+/* Applies the reloadable limits (max_queued, max_age, max_duration, max_bytes). Thread: any. */
 void pb_exporter_configure(pb_exporter *ex, const struct pb_export_config *config);
 
 /* The current exports.max_duration in milliseconds. Thread: any. */

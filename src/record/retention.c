@@ -1,13 +1,29 @@
 /*
- * DESIGN: one pass of retention, three rules in order:
+ * DESIGN: one pass of retention, four rules in order:
  *   1. age: per camera, segments that ended more than retention_days ago;
  *   2. cap: per camera with max_bytes > 0, oldest segments until the
  *      camera's total is at most max_bytes;
- *   3. watermark: across all cameras, oldest segments until the volume has
- *      at least min_free_percent free (plus 1% hysteresis, so a busy disk
- *      does not delete one segment per pass forever).
- * Every rule skips rows pinned past now (events keep their footage).
+ *   3. orphaned: recordings of deleted cameras (moved to orphan groups by
+ *      storage) once storage.deleted_camera_grace has passed;
+ *   4. watermark: across all cameras, just enough of the oldest segments
+ *      to bring free space back to min_free_percent + 1% (the hysteresis:
+ *      the watermark starts below min_free_percent and stops above the low
+ *      mark, so a busy disk does not delete one segment per pass forever).
+ * Age and cap skip pinned rows (an event's pinned_until_us, or a pin of
+ * the pins table such as an export's range). The watermark takes unpinned
+ * rows first and pinned ones only when none is left: a full disk stops all
+ * recording, which loses more than the oldest pinned footage.
  * Segments being written have no row yet, so they are never candidates.
+ *
+ * "Just enough": the watermark computes the bytes missing to the low mark,
+ * plans the shortest prefix of the oldest candidates whose bytes cover it
+ * (rec_retention_plan), deletes that, then measures free space again and
+ * repeats; exports and snapshots on the volume count because free space is
+ * measured, not summed from the index.
+ *
+ * When: a full pass every interval and at once on rec_retention_kick (the
+ * recorder kicks on ENOSPC); between passes a free-space check every
+ * check interval runs the watermark alone as soon as usage crosses it.
  *
  * Order of deletion: the file first, then (in one transaction per batch)
  * the rows whose files are gone. A file that cannot be removed keeps its
@@ -37,20 +53,21 @@
 
 #define LOG_MODULE "retention"
 
-static const char *const reason_names[] = {"age", "cap", "watermark"};
+static const char *const reason_names[] = {"age", "cap", "watermark", "orphaned"};
 
 struct rec_retention {
     struct rec_retention_options opt;
     char *data_dir; /* owned copy */
     _Atomic uint64_t min_free_bits; /* double bits */
+    _Atomic int64_t grace_ms; /* storage.deleted_camera_grace */
     pthread_t thread;
     bool is_started;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool is_kicked;
     bool is_stopping;
-    metrics_series *m_segments[3];
-    metrics_series *m_bytes[3];
+    metrics_series *m_segments[REC_RETENTION_NREASONS];
+    metrics_series *m_bytes[REC_RETENTION_NREASONS];
     metrics_series *m_failed;
 };
 
@@ -79,6 +96,11 @@ void rec_retention_set_min_free(rec_retention *r, double min_free_percent)
     atomic_store(&r->min_free_bits, b);
 }
 
+void rec_retention_set_deleted_camera_grace(rec_retention *r, int64_t grace_ms)
+{
+    atomic_store(&r->grace_ms, grace_ms);
+}
+
 rec_retention *rec_retention_new(const struct rec_retention_options *opt)
 {
     rec_retention *r = horus_calloc(1, sizeof(*r));
@@ -87,6 +109,8 @@ rec_retention *rec_retention_new(const struct rec_retention_options *opt)
     r->opt.data_dir = r->data_dir;
     if (!r->opt.interval_ms)
         r->opt.interval_ms = 60000;
+    if (!r->opt.check_interval_ms)
+        r->opt.check_interval_ms = 2000;
     if (!r->opt.batch)
         r->opt.batch = 256;
     if (!r->opt.clock)
@@ -94,6 +118,7 @@ rec_retention *rec_retention_new(const struct rec_retention_options *opt)
     if (!r->opt.fs_space_cb)
         r->opt.fs_space_cb = statvfs_space;
     rec_retention_set_min_free(r, opt->min_free_percent);
+    rec_retention_set_deleted_camera_grace(r, opt->deleted_camera_grace_ms);
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -110,7 +135,7 @@ rec_retention *rec_retention_new(const struct rec_retention_options *opt)
                                              .name = "horus_retention_deleted_bytes_total",
                                              .help = "Bytes deleted by retention, by rule",
                                              .labels = "reason"});
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < REC_RETENTION_NREASONS; i++) {
         r->m_segments[i] = metrics_series_get(seg, reason_names[i]);
         r->m_bytes[i] = metrics_series_get(bytes, reason_names[i]);
     }
@@ -205,38 +230,132 @@ static int rule_cap(rec_retention *r, const struct sto_camera *cam, int64_t now_
     }
 }
 
+size_t rec_retention_plan(const struct sto_recording *list, size_t n, uint64_t need_bytes)
+{
+    size_t take = 0;
+    uint64_t freed = 0;
+    while (take < n && freed < need_bytes)
+        freed += list[take++].bytes;
+    return take;
+}
+
+static int rule_orphaned(rec_retention *r, int64_t now_us, struct rec_retention_stats *stats)
+{
+    size_t moved = 0;
+    int rc = sto_orphans_collect(r->opt.db, now_us / 1000, &moved);
+    if (rc < 0)
+        return rc;
+    if (moved)
+        log_info("moved the recordings of %zu deleted cameras to orphaned groups", moved);
+    struct sto_orphan *list = NULL;
+    size_t n = 0;
+    rc = sto_orphan_list(r->opt.db, 1000, &list, &n);
+    int64_t grace_ms = atomic_load(&r->grace_ms);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (list[i].deleted_at_ms > now_us / 1000 - grace_ms)
+            continue; /* in its grace period (oldest first, but the grace may change) */
+        for (;;) {
+            struct sto_recording *rows;
+            size_t nrows;
+            rc = sto_recordings_oldest(r->opt.db, list[i].orphan_id, INT64_MAX, now_us,
+                                       r->opt.batch, &rows, &nrows);
+            if (rc < 0)
+                break;
+            rc = nrows ? delete_segments(r, rows, nrows, REC_RETENTION_ORPHANED, stats) : 0;
+            sto_recording_list_free(rows, nrows);
+            if (rc <= 0 || nrows < r->opt.batch)
+                break;
+        }
+        if (rc >= 0)
+            rc = sto_orphan_delete_if_empty(r->opt.db, list[i].orphan_id);
+    }
+    sto_orphan_list_free(list, n);
+    return rc < 0 ? rc : 0;
+}
+
 static int rule_watermark(rec_retention *r, int64_t now_us, struct rec_retention_stats *stats)
 {
     double want = min_free(r);
     if (want <= 0)
         return 0;
+    bool is_started = false, has_warned_pinned = false;
     for (;;) {
         uint64_t free_b, total_b;
         int rc = r->opt.fs_space_cb(r->data_dir, &free_b, &total_b, r->opt.fs_space_arg);
         if (rc < 0 || total_b == 0)
             return rc;
-        double free_pct = 100.0 * (double)free_b / (double)total_b;
-        /* Start below the watermark; once started, free 1% more than it. */
-        double target = stats->segments[REC_RETENTION_WATERMARK] ? want + 1.0 : want;
-        if (free_pct >= target)
+        /* Start below the watermark; once started, free up to 1% more than it. */
+        double target_pct = is_started ? want + 1.0 : want;
+        if (target_pct > 100.0)
+            target_pct = 100.0;
+        uint64_t target_b = (uint64_t)((double)total_b * target_pct / 100.0);
+        if (free_b >= target_b)
             return 0;
+        uint64_t low_b =
+            (uint64_t)((double)total_b * (want + 1.0 > 100.0 ? 100.0 : want + 1.0) / 100.0);
+        uint64_t need = low_b > free_b ? low_b - free_b : 1;
+        if (!is_started) {
+            stats->watermark_needed_bytes = need;
+            is_started = true;
+        }
         struct sto_recording *list;
         size_t n;
-        size_t batch = r->opt.batch < 16 ? r->opt.batch : 16;
-        rc = sto_recordings_oldest(r->opt.db, NULL, INT64_MAX, now_us, batch, &list, &n);
+        bool is_pinned = false;
+        rc = sto_recordings_oldest(r->opt.db, NULL, INT64_MAX, now_us, r->opt.batch, &list, &n);
+        if (rc == 0 && n == 0) {
+            free(list);
+            is_pinned = true;
+            rc = sto_recordings_oldest_pinned(r->opt.db, now_us, r->opt.batch, &list, &n);
+        }
         if (rc < 0)
             return rc;
-        rc = n ? delete_segments(r, list, n, REC_RETENTION_WATERMARK, stats) : 0;
+        size_t take = rec_retention_plan(list, n, need);
+        if (is_pinned && take && !has_warned_pinned) {
+            log_warn("free space %.1f%% is below the %.1f%% watermark and every unpinned "
+                     "recording is gone: deleting the oldest pinned ones (exports, events)",
+                     100.0 * (double)free_b / (double)total_b, want);
+            has_warned_pinned = true;
+        }
+        rc = take ? delete_segments(r, list, take, REC_RETENTION_WATERMARK, stats) : 0;
         sto_recording_list_free(list, n);
+        if (rc > 0 && is_pinned)
+            stats->watermark_pinned += (uint64_t)rc;
         if (rc <= 0) {
             if (n == 0)
                 log_warn_limited("watermark unreachable", NULL,
                                  "free space %.1f%% is below the %.1f%% watermark and nothing "
-                                 "more can be deleted (everything left is pinned or being written)",
-                                 free_pct, want);
+                                 "more can be deleted (everything left is being written)",
+                                 100.0 * (double)free_b / (double)total_b, want);
             return rc;
         }
     }
+}
+
+/* Logs what the pass deleted, one line. */
+static void log_pass(const struct rec_retention_stats *st)
+{
+    uint64_t total = 0, bytes = 0;
+    for (int i = 0; i < REC_RETENTION_NREASONS; i++) {
+        total += st->segments[i];
+        bytes += st->bytes[i];
+    }
+    if (!total && !st->failed)
+        return;
+    char n_age[24], n_cap[24], n_wm[24], n_orph[24], n_bytes[24], n_need[24], n_wmb[24];
+    snprintf(n_age, sizeof(n_age), "%llu", (unsigned long long)st->segments[REC_RETENTION_AGE]);
+    snprintf(n_cap, sizeof(n_cap), "%llu", (unsigned long long)st->segments[REC_RETENTION_CAP]);
+    snprintf(n_wm, sizeof(n_wm), "%llu", (unsigned long long)st->segments[REC_RETENTION_WATERMARK]);
+    snprintf(n_orph, sizeof(n_orph), "%llu",
+             (unsigned long long)st->segments[REC_RETENTION_ORPHANED]);
+    snprintf(n_bytes, sizeof(n_bytes), "%llu", (unsigned long long)bytes);
+    snprintf(n_need, sizeof(n_need), "%llu", (unsigned long long)st->watermark_needed_bytes);
+    snprintf(n_wmb, sizeof(n_wmb), "%llu", (unsigned long long)st->bytes[REC_RETENTION_WATERMARK]);
+    log_info_kv(LOG_KV({"age", n_age}, {"cap", n_cap}, {"watermark", n_wm}, {"orphaned", n_orph},
+                       {"bytes", n_bytes}, {"watermark_needed_bytes", n_need},
+                       {"watermark_bytes", n_wmb}),
+                "retention deleted %llu segments (%llu could not be removed, %llu pinned)",
+                (unsigned long long)total, (unsigned long long)st->failed,
+                (unsigned long long)st->watermark_pinned);
 }
 
 int rec_retention_run_once(rec_retention *r, struct rec_retention_stats *stats_out)
@@ -264,19 +383,10 @@ int rec_retention_run_once(rec_retention *r, struct rec_retention_stats *stats_o
     }
     free(after);
     if (rc == 0)
+        rc = rule_orphaned(r, now_us, &stats);
+    if (rc == 0)
         rc = rule_watermark(r, now_us, &stats);
-    uint64_t total = stats.segments[0] + stats.segments[1] + stats.segments[2];
-    if (total || stats.failed) {
-        char n_age[24], n_cap[24], n_wm[24], n_bytes[24];
-        snprintf(n_age, sizeof(n_age), "%llu", (unsigned long long)stats.segments[0]);
-        snprintf(n_cap, sizeof(n_cap), "%llu", (unsigned long long)stats.segments[1]);
-        snprintf(n_wm, sizeof(n_wm), "%llu", (unsigned long long)stats.segments[2]);
-        snprintf(n_bytes, sizeof(n_bytes), "%llu",
-                 (unsigned long long)(stats.bytes[0] + stats.bytes[1] + stats.bytes[2]));
-        log_info_kv(LOG_KV({"age", n_age}, {"cap", n_cap}, {"watermark", n_wm}, {"bytes", n_bytes}),
-                    "retention deleted %llu segments (%llu could not be removed)",
-                    (unsigned long long)total, (unsigned long long)stats.failed);
-    }
+    log_pass(&stats);
     if (rc < 0)
         log_error_limited("retention pass stopped", NULL, "retention pass stopped: %s",
                           horus_strerror(rc));
@@ -285,27 +395,63 @@ int rec_retention_run_once(rec_retention *r, struct rec_retention_stats *stats_o
     return rc;
 }
 
+/* The watermark alone, between full passes (a statvfs when nothing is to be done). */
+static void check_watermark(rec_retention *r)
+{
+    struct rec_retention_stats stats = {0};
+    int rc = rule_watermark(r, clock_realtime_ms(r->opt.clock) * 1000, &stats);
+    log_pass(&stats);
+    if (rc < 0)
+        log_error("retention watermark check stopped: %s", horus_strerror(rc));
+}
+
+/* CLOCK_MONOTONIC now plus ms. */
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *retention_main(void *arg)
 {
     rec_retention *r = arg;
+    int64_t next_pass_ms = mono_ms() + r->opt.interval_ms;
     pthread_mutex_lock(&r->lock);
     while (!r->is_stopping) {
         if (!r->is_kicked) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += r->opt.interval_ms / 1000;
-            ts.tv_nsec += (long)(r->opt.interval_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
+            int64_t wait_ms = next_pass_ms - mono_ms();
+            if (wait_ms > r->opt.check_interval_ms)
+                wait_ms = r->opt.check_interval_ms;
+            if (wait_ms > 0) {
+                struct timespec ts = deadline_in(wait_ms);
+                pthread_cond_timedwait(&r->wake, &r->lock, &ts);
             }
-            pthread_cond_timedwait(&r->wake, &r->lock, &ts);
         }
         if (r->is_stopping)
             break;
+        bool is_full = r->is_kicked || mono_ms() >= next_pass_ms;
         r->is_kicked = false;
         pthread_mutex_unlock(&r->lock);
-        rec_retention_run_once(r, NULL);
+        if (is_full) {
+            rec_retention_run_once(r, NULL);
+            next_pass_ms = mono_ms() + r->opt.interval_ms;
+        } else {
+            check_watermark(r);
+        }
         pthread_mutex_lock(&r->lock);
     }
     pthread_mutex_unlock(&r->lock);

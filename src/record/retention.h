@@ -1,11 +1,16 @@
 /*
  * Retention: keeps storage within each camera's retention_days and
- * max_bytes and the global storage.min_free_percent watermark, deleting
- * the oldest closed segments first and never one pinned past now.
+ * max_bytes, the global storage.min_free_percent watermark, and the
+ * storage.deleted_camera_grace of deleted cameras' recordings
+ * (docs/design/0013-storage-budget.md). Age and cap never delete a pinned
+ * recording; the watermark deletes pinned ones only when no unpinned one
+ * is left.
  * (Folds into record.h once the recorder's header settles; see #3.)
  *
- * A pass runs on the "rec-retention" thread every interval, and at once
- * when rec_retention_kick is called (the recorder does so on ENOSPC).
+ * A full pass runs on the "rec-retention" thread every interval, and at
+ * once when rec_retention_kick is called (the recorder does so on ENOSPC).
+ * Between passes the thread checks free space every check interval and
+ * runs the watermark as soon as free space falls below it.
  *
  * Lifecycle (every module's rule): rec_retention_new allocates and starts
  * no thread; rec_retention_start starts "rec-retention"; rec_retention_stop
@@ -31,7 +36,9 @@ struct rec_retention_options {
     sto_db *db; /* borrowed */
     const char *data_dir; /* borrowed: row paths are relative to it */
     double min_free_percent; /* 0 disables the watermark */
-    int64_t interval_ms; /* between passes; 0 = 60000 */
+    int64_t interval_ms; /* between full passes; 0 = 60000 */
+    int64_t check_interval_ms; /* between free-space checks; 0 = 2000 */
+    int64_t deleted_camera_grace_ms; /* orphaned recordings live this long; 0 = delete at once */
     size_t batch; /* rows per delete transaction; 0 = 256 */
     metrics_registry *metrics; /* borrowed */
     const horus_clock *clock; /* borrowed; NULL = system */
@@ -39,14 +46,22 @@ struct rec_retention_options {
     void *fs_space_arg;
 };
 
-/* Summary of one pass. */
-struct rec_retention_stats {
-    uint64_t segments[3]; /* by reason: age, cap, watermark */
-    uint64_t bytes[3];
-    uint64_t failed; /* files that could not be removed (rows kept) */
+enum {
+    REC_RETENTION_AGE,
+    REC_RETENTION_CAP,
+    REC_RETENTION_WATERMARK,
+    REC_RETENTION_ORPHANED,
+    REC_RETENTION_NREASONS
 };
 
-enum { REC_RETENTION_AGE, REC_RETENTION_CAP, REC_RETENTION_WATERMARK };
+/* Summary of one pass. */
+struct rec_retention_stats {
+    uint64_t segments[REC_RETENTION_NREASONS]; /* by reason: age, cap, watermark, orphaned */
+    uint64_t bytes[REC_RETENTION_NREASONS];
+    uint64_t failed; /* files that could not be removed (rows kept) */
+    uint64_t watermark_needed_bytes; /* what the watermark had to free when it started */
+    uint64_t watermark_pinned; /* pinned segments it deleted (none unpinned were left) */
+};
 
 /* Creates the object; starts no thread. Returns a new object. Thread: main. */
 rec_retention *rec_retention_new(const struct rec_retention_options *opt);
@@ -61,6 +76,8 @@ void rec_retention_stop(rec_retention *r);
 void rec_retention_kick(rec_retention *r);
 /* Updates the watermark (config reload). Thread: any. */
 void rec_retention_set_min_free(rec_retention *r, double min_free_percent);
+/* Updates storage.deleted_camera_grace (config reload). Thread: any. */
+void rec_retention_set_deleted_camera_grace(rec_retention *r, int64_t grace_ms);
 /* Frees r, stopping it first if the caller did not. NULL is a no-op. Thread: main. */
 void rec_retention_free(rec_retention *r);
 
@@ -69,5 +86,12 @@ void rec_retention_free(rec_retention *r);
  * when not NULL. Returns 0 or a storage error.
  */
 int rec_retention_run_once(rec_retention *r, struct rec_retention_stats *stats);
+
+/*
+ * Deletion planning: how many of list[0..n) (oldest first) to delete so
+ * that their bytes reach need_bytes: the shortest prefix that does, or all
+ * n when none does. 0 when need_bytes is 0. Thread: any.
+ */
+size_t rec_retention_plan(const struct sto_recording *list, size_t n, uint64_t need_bytes);
 
 #endif

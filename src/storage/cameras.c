@@ -5,8 +5,16 @@
  * provisions dashboards). Reads go through the reader pool, writes through
  * the writer thread, so API handlers never block recording.
  *
- * Deleting a camera keeps its recordings and their index rows: footage is
- * never lost silently, and retention removes it on its normal schedule.
+ * Deleting a camera keeps its recordings and their index rows (footage is
+ * never lost silently) but moves them, in the same transaction, to an
+ * orphan id "<id>~<deleted ms>" (never a valid camera id) listed in
+ * camera_orphans: a camera created later with the same id starts with an
+ * empty timeline, and retention deletes the orphans after
+ * storage.deleted_camera_grace unless a new camera adopts them
+ * (sto_camera_adopt). Rows that arrive for a camera that no longer exists
+ * (a segment closed after the delete, or rows from before migration 0004)
+ * join the id's newest group (or a new one) when the id is created again
+ * or when retention calls sto_orphans_collect.
  *
  * Existence checks before update/delete run on a reader: a concurrent
  * delete between the check and the write makes the write a no-op, which is
@@ -23,6 +31,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,14 +193,91 @@ static int64_t now_ms(void)
     return clock_realtime_ms(clock_system());
 }
 
+/* Statements and parameters that move camera id's recordings to an orphan group. */
+struct orphan_move {
+    char orphan_id[96];
+    sto_value params[3]; /* $1 camera id, $2 orphan id, $3 deleted at (ms) */
+};
+
+#define ORPHAN_NSTMTS 3
+
+/*
+ * Fills st[0..ORPHAN_NSTMTS) with the statements moving id's recordings
+ * and pins to the orphan group m->orphan_id (made when it does not exist,
+ * deleted at now_ms), borrowing m (which must outlive them). Each
+ * statement checks that no camera id exists at commit time, so a camera
+ * created meanwhile keeps its rows.
+ */
+static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, struct sto_stmt *st)
+{
+    m->params[0] = STO_TEXT_V(id);
+    m->params[1] = STO_TEXT_V(m->orphan_id);
+    m->params[2] = STO_INT_V(now_ms);
+    st[0] = (struct sto_stmt){
+        "INSERT INTO camera_orphans(orphan_id, camera_id, deleted_at_ms) SELECT CAST($2 AS TEXT),"
+        " CAST($1 AS TEXT), CAST($3 AS BIGINT) WHERE EXISTS (SELECT 1 FROM recordings WHERE"
+        " camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id = $1) AND NOT EXISTS"
+        " (SELECT 1 FROM camera_orphans WHERE orphan_id = $2)",
+        m->params, 3};
+    st[1] = (struct sto_stmt){"UPDATE recordings SET camera_id = $2 WHERE camera_id = $1 AND NOT"
+                              " EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
+                              m->params, 2};
+    st[2] = (struct sto_stmt){"UPDATE pins SET camera_id = $2 WHERE camera_id = $1 AND NOT"
+                              " EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
+                              m->params, 2};
+}
+
+/* A new orphan group of camera id, deleted at now_ms. */
+static void orphan_new(struct orphan_move *m, const char *id, int64_t now_ms)
+{
+    snprintf(m->orphan_id, sizeof(m->orphan_id), "%.64s~%lld", id, (long long)now_ms);
+}
+
+static int orphan_id_row(const sto_value *c, size_t n, void *arg)
+{
+    struct orphan_move *m = arg;
+    char *s = n > 0 ? sto_col_text(&c[0]) : NULL;
+    if (s)
+        snprintf(m->orphan_id, sizeof(m->orphan_id), "%s", s);
+    free(s);
+    return 0;
+}
+
+/*
+ * Where stray rows of id go: the newest orphan group of id (they belong to
+ * the camera deleted last: its open segment closed after the delete), or
+ * a new one when id has none.
+ */
+static int orphan_for_strays(sto_db *db, struct orphan_move *m, const char *id, int64_t now_ms)
+{
+    orphan_new(m, id, now_ms);
+    sto_value p[] = {STO_TEXT_V(id)};
+    return sto_read(db,
+                    "SELECT orphan_id FROM camera_orphans WHERE camera_id = $1 ORDER BY"
+                    " deleted_at_ms DESC LIMIT 1",
+                    p, 1, orphan_id_row, m);
+}
+
 int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
 {
     sto_value p[12];
-    camera_params(c, false, now_ms(), p);
-    return sto_write(db,
-                     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
-                     " $7, $8, $9, $10, $11, $12)",
-                     p, 12);
+    int64_t now = now_ms();
+    camera_params(c, false, now, p);
+    /*
+     * Rows already carrying the id belong to a deleted camera (a segment
+     * that closed after the delete): they become orphans first, so the new
+     * camera starts empty.
+     */
+    struct orphan_move m;
+    struct sto_stmt st[ORPHAN_NSTMTS + 1];
+    int rc = orphan_for_strays(db, &m, c->id, now);
+    if (rc < 0)
+        return rc;
+    orphan_stmts(&m, c->id, now, st);
+    st[ORPHAN_NSTMTS] = (struct sto_stmt){"INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2,"
+                                          " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                          p, 12};
+    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
 
 int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
@@ -214,7 +300,12 @@ int sto_camera_delete(sto_db *db, const char *id)
         return rc;
     sto_camera_release(&cur);
     sto_value p[] = {STO_TEXT_V(id)};
-    return sto_write(db, "DELETE FROM cameras WHERE id = $1", p, 1);
+    struct orphan_move m;
+    struct sto_stmt st[1 + ORPHAN_NSTMTS] = {{"DELETE FROM cameras WHERE id = $1", p, 1}};
+    int64_t now = now_ms();
+    orphan_new(&m, id, now);
+    orphan_stmts(&m, id, now, &st[1]);
+    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
 
 /* Whether the stored row have already holds what provisioning want would write. */
@@ -240,9 +331,10 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         return rc;
     }
     size_t nadd = 0, nchange = 0, nremove = 0, nst = 0;
-    size_t max = n + cur.n;
+    size_t max = (n + cur.n) * (1 + ORPHAN_NSTMTS);
     struct sto_stmt *st = horus_calloc(max ? max : 1, sizeof(*st));
     sto_value(*params)[12] = horus_calloc(max ? max : 1, sizeof(*params));
+    struct orphan_move *moves = horus_calloc(n + cur.n ? n + cur.n : 1, sizeof(*moves));
     int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
         const struct sto_camera_input *want = &cams[i];
@@ -253,6 +345,11 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         if (have && same_settings(have, want))
             continue;
         have ? nchange++ : nadd++;
+        if (!have) { /* a new id starts empty, as in sto_camera_insert */
+            orphan_new(&moves[cur.n + nadd - 1], want->id, now);
+            orphan_stmts(&moves[cur.n + nadd - 1], want->id, now, &st[nst]);
+            nst += ORPHAN_NSTMTS;
+        }
         camera_params(want, true, now, params[nst]);
         st[nst] = (struct sto_stmt){upsert_sql, params[nst], 12};
         nst++;
@@ -269,8 +366,12 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         params[nst][0] = STO_TEXT_V(cur.items[k].id);
         st[nst] = (struct sto_stmt){"DELETE FROM cameras WHERE id = $1", params[nst], 1};
         nst++;
+        orphan_new(&moves[k], cur.items[k].id, now);
+        orphan_stmts(&moves[k], cur.items[k].id, now, &st[nst]);
+        nst += ORPHAN_NSTMTS;
     }
     rc = nst ? sto_write_batch(db, st, nst) : 0;
+    free(moves);
     free(st);
     free(params);
     sto_camera_list_free(cur.items, cur.n);
@@ -282,5 +383,161 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         if (removed)
             *removed = nremove;
     }
+    return rc;
+}
+
+/* ---- orphaned recordings ---- */
+
+void sto_orphan_list_free(struct sto_orphan *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++) {
+        free(list[i].orphan_id);
+        free(list[i].camera_id);
+    }
+    free(list);
+}
+
+struct orphan_acc {
+    struct sto_orphan *items;
+    size_t n, cap;
+};
+
+static int orphan_row(const sto_value *c, size_t n, void *arg)
+{
+    struct orphan_acc *acc = arg;
+    if (n < 7)
+        return HORUS_EDB;
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 16;
+        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    struct sto_orphan *o = &acc->items[acc->n++];
+    o->orphan_id = sto_col_text(&c[0]);
+    o->camera_id = sto_col_text(&c[1]);
+    o->deleted_at_ms = sto_col_int(&c[2]);
+    o->count = (uint64_t)sto_col_int(&c[3]);
+    o->bytes = (uint64_t)sto_col_int(&c[4]);
+    o->start_us = sto_col_int(&c[5]);
+    o->end_us = sto_col_int(&c[6]);
+    return 0;
+}
+
+int sto_orphan_list(sto_db *db, size_t limit, struct sto_orphan **out, size_t *n)
+{
+    struct orphan_acc acc = {0};
+    sto_value p[] = {STO_INT_V((int64_t)limit)};
+    /* CAST: PostgreSQL sums BIGINT into NUMERIC (storage_backend.h, Aggregates). */
+    int rc = sto_read(db,
+                      "SELECT o.orphan_id, o.camera_id, o.deleted_at_ms, COUNT(r.start_us),"
+                      " CAST(COALESCE(SUM(r.bytes), 0) AS BIGINT), COALESCE(MIN(r.start_us), 0),"
+                      " COALESCE(MAX(r.end_us), 0) FROM camera_orphans o LEFT JOIN recordings r"
+                      " ON r.camera_id = o.orphan_id GROUP BY o.orphan_id, o.camera_id,"
+                      " o.deleted_at_ms ORDER BY o.deleted_at_ms, o.orphan_id LIMIT $1",
+                      p, 1, orphan_row, &acc);
+    if (rc < 0) {
+        sto_orphan_list_free(acc.items, acc.n);
+        return rc;
+    }
+    *out = acc.items;
+    *n = acc.n;
+    return 0;
+}
+
+int sto_orphan_delete_if_empty(sto_db *db, const char *orphan_id)
+{
+    sto_value p[] = {STO_TEXT_V(orphan_id)};
+    return sto_write(db,
+                     "DELETE FROM camera_orphans WHERE orphan_id = $1 AND NOT EXISTS (SELECT 1"
+                     " FROM recordings WHERE camera_id = $1)",
+                     p, 1);
+}
+
+struct next_id {
+    char *id; /* owned; NULL when no row follows */
+    bool is_stray;
+};
+
+static int next_id_row(const sto_value *c, size_t n, void *arg)
+{
+    struct next_id *next = arg;
+    if (n < 2)
+        return HORUS_EDB;
+    next->id = sto_col_text(&c[0]);
+    next->is_stray = sto_col_int(&c[1]) == 0;
+    return 0;
+}
+
+int sto_orphans_collect(sto_db *db, int64_t now_ms, size_t *moved)
+{
+    *moved = 0;
+    char *after = horus_strdup("");
+    int rc = 0;
+    /*
+     * One index seek per distinct camera id (the primary key starts with
+     * it), not a scan of every row: ids are cameras and orphan groups.
+     */
+    while (rc == 0 && *moved < 100) {
+        struct next_id next = {0};
+        sto_value p[] = {STO_TEXT_V(after)};
+        rc = sto_read(db,
+                      "SELECT camera_id, (SELECT COUNT(*) FROM cameras WHERE id = r.camera_id) +"
+                      " (SELECT COUNT(*) FROM camera_orphans WHERE orphan_id = r.camera_id) FROM"
+                      " recordings r WHERE camera_id > $1 ORDER BY camera_id LIMIT 1",
+                      p, 1, next_id_row, &next);
+        if (rc < 0 || !next.id) {
+            free(next.id);
+            break;
+        }
+        free(after);
+        after = next.id;
+        if (!next.is_stray)
+            continue;
+        struct orphan_move m;
+        struct sto_stmt st[ORPHAN_NSTMTS];
+        rc = orphan_for_strays(db, &m, after, now_ms);
+        if (rc < 0)
+            break;
+        orphan_stmts(&m, after, now_ms, st);
+        rc = sto_write_batch(db, st, ORPHAN_NSTMTS);
+        if (rc == 0)
+            (*moved)++;
+    }
+    free(after);
+    return rc;
+}
+
+struct count_arg {
+    uint64_t n;
+};
+
+static int adopt_count_row(const sto_value *c, size_t n, void *arg)
+{
+    struct count_arg *a = arg;
+    a->n = n > 0 ? (uint64_t)sto_col_int(&c[0]) : 0;
+    return 0;
+}
+
+int sto_camera_adopt(sto_db *db, const char *id, uint64_t *adopted)
+{
+    struct count_arg count = {0};
+    sto_value p[] = {STO_TEXT_V(id)};
+    int rc = sto_read(db,
+                      "SELECT COUNT(*) FROM recordings WHERE camera_id IN (SELECT orphan_id FROM"
+                      " camera_orphans WHERE camera_id = $1)",
+                      p, 1, adopt_count_row, &count);
+    if (rc < 0)
+        return rc;
+    struct sto_stmt st[] = {
+        {"UPDATE recordings SET camera_id = $1 WHERE camera_id IN (SELECT orphan_id FROM"
+         " camera_orphans WHERE camera_id = $1)",
+         p, 1},
+        {"UPDATE pins SET camera_id = $1 WHERE camera_id IN (SELECT orphan_id FROM"
+         " camera_orphans WHERE camera_id = $1)",
+         p, 1},
+        {"DELETE FROM camera_orphans WHERE camera_id = $1", p, 1},
+    };
+    rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    if (rc == 0 && adopted)
+        *adopted = count.n;
     return rc;
 }

@@ -20,6 +20,15 @@ const cfg_field sto_storage_fields[] = {
      .max = 90,
      .is_reloadable = true,
      .help = "Global watermark: delete the oldest recordings when free space is below this"},
+    {.name = "deleted_camera_grace",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct sto_storage_config, deleted_camera_grace_ms),
+     .def = "7d",
+     .min = 0,
+     .max = 31536000000,
+     .is_reloadable = true,
+     .help = "Keep the recordings of a deleted camera this long (listed as orphaned, adoptable "
+             "by a new camera with the same id), then delete them"},
     {0},
 };
 

@@ -10,6 +10,10 @@
  * Ids sort by creation time (hex milliseconds first), so "newest first"
  * pages by id with a plain index and a stable cursor.
  *
+ * Pins: a job pins its range (pins row "export:<id>") from its insert
+ * until it is deleted or ends failed or cancelled, in the same
+ * transactions, so the watermark deletes the exported range last.
+ *
  * A new job is written from struct sto_export_input and every later change
  * from struct sto_export_status (the mutable fields only), both of borrowed
  * strings; reads fill owned struct sto_export rows.
@@ -20,6 +24,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +135,12 @@ static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
     return 0;
 }
 
+/* The pin id of export id into buf. */
+static void pin_id_of(const char *id, char *buf, size_t size)
+{
+    snprintf(buf, size, "export:%s", id);
+}
+
 int sto_export_insert(sto_db *db, const struct sto_export_input *e)
 {
     sto_value p[] = {
@@ -141,10 +152,20 @@ int sto_export_insert(sto_db *db, const struct sto_export_input *e)
         STO_TEXT_V(""),        STO_INT_V(e->created_at_ms),
         STO_INT_V(0),          STO_INT_V(0),
     };
-    return sto_write(db,
-                     "INSERT INTO exports(" EXPORT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                     " $8, $9, $10, $11, $12, $13, $14)",
-                     p, HORUS_ARRAY_LEN(p));
+    char pin[96];
+    pin_id_of(e->id, pin, sizeof(pin));
+    sto_value pp[] = {STO_TEXT_V(pin),       STO_TEXT_V(e->camera_id),
+                      STO_TEXT_V(e->stream), STO_INT_V(e->start_us),
+                      STO_INT_V(e->end_us),  STO_INT_V(e->created_at_ms)};
+    struct sto_stmt st[] = {
+        {"INSERT INTO exports(" EXPORT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+         " $10, $11, $12, $13, $14)",
+         p, HORUS_ARRAY_LEN(p)},
+        {"INSERT INTO pins(id, camera_id, stream, start_us, end_us, reason, until_us,"
+         " created_at_ms) VALUES ($1, $2, $3, $4, $5, 'export', 0, $6)",
+         pp, HORUS_ARRAY_LEN(pp)},
+    };
+    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
 
 int sto_export_update(sto_db *db, const struct sto_export_status *e)
@@ -160,11 +181,18 @@ int sto_export_update(sto_db *db, const struct sto_export_status *e)
         STO_INT_V(e->started_at_ms),
         STO_INT_V(e->finished_at_ms),
     };
-    return sto_write(db,
-                     "UPDATE exports SET state = $2, progress = $3, size_bytes = $4,"
-                     " duration_us = $5, sha256 = $6, error = $7, started_at_ms = $8,"
-                     " finished_at_ms = $9 WHERE id = $1",
-                     p, HORUS_ARRAY_LEN(p));
+    char pin[96];
+    pin_id_of(e->id, pin, sizeof(pin));
+    sto_value pp[] = {STO_TEXT_V(pin)};
+    struct sto_stmt st[] = {
+        {"UPDATE exports SET state = $2, progress = $3, size_bytes = $4, duration_us = $5,"
+         " sha256 = $6, error = $7, started_at_ms = $8, finished_at_ms = $9 WHERE id = $1",
+         p, HORUS_ARRAY_LEN(p)},
+        {"DELETE FROM pins WHERE id = $1", pp, 1},
+    };
+    /* A failed or cancelled job has no file to protect: its pin goes with it. */
+    bool drops_pin = e->state == STO_EXPORT_FAILED || e->state == STO_EXPORT_CANCELLED;
+    return sto_write_batch(db, st, drops_pin ? 2 : 1);
 }
 
 int sto_export_get(sto_db *db, const char *id, struct sto_export *out)
@@ -234,6 +262,90 @@ int sto_export_delete(sto_db *db, const char *id)
     if (rc < 0)
         return rc;
     sto_export_release(&cur);
+    char pin[96];
+    pin_id_of(id, pin, sizeof(pin));
     sto_value p[] = {STO_TEXT_V(id)};
-    return sto_write(db, "DELETE FROM exports WHERE id = $1", p, 1);
+    sto_value pp[] = {STO_TEXT_V(pin)};
+    struct sto_stmt st[] = {
+        {"DELETE FROM exports WHERE id = $1", p, 1},
+        {"DELETE FROM pins WHERE id = $1", pp, 1},
+    };
+    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+}
+
+static int bytes_row(const sto_value *c, size_t n, void *arg)
+{
+    uint64_t *bytes = arg;
+    *bytes = n > 0 && c[0].type == STO_INT && c[0].i > 0 ? (uint64_t)c[0].i : 0;
+    return 0;
+}
+
+int sto_exports_usage(sto_db *db, uint64_t *bytes)
+{
+    *bytes = 0;
+    /* CAST: PostgreSQL sums BIGINT into NUMERIC (storage_backend.h, Aggregates). */
+    return sto_read(db,
+                    "SELECT CAST(COALESCE(SUM(CASE WHEN e.state = 'done' THEN e.size_bytes ELSE"
+                    " (SELECT COALESCE(SUM(r.bytes), 0) FROM recordings r WHERE"
+                    " r.camera_id = e.camera_id AND r.stream = e.stream AND r.end_us > e.start_us"
+                    " AND r.start_us < e.end_us) END), 0) AS BIGINT) FROM exports e WHERE"
+                    " e.state IN ('queued', 'running', 'done')",
+                    NULL, 0, bytes_row, bytes);
+}
+
+/* ---- pins ---- */
+
+void sto_pin_list_free(struct sto_pin *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++) {
+        free(list[i].id);
+        free(list[i].camera_id);
+        free(list[i].stream);
+        free(list[i].reason);
+    }
+    free(list);
+}
+
+struct pin_acc {
+    struct sto_pin *items;
+    size_t n, cap;
+};
+
+static int pin_row(const sto_value *c, size_t n, void *arg)
+{
+    struct pin_acc *acc = arg;
+    if (n < 8)
+        return HORUS_EDB;
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 16;
+        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    struct sto_pin *pin = &acc->items[acc->n++];
+    pin->id = sto_col_text(&c[0]);
+    pin->camera_id = sto_col_text(&c[1]);
+    pin->stream = sto_col_text(&c[2]);
+    pin->start_us = sto_col_int(&c[3]);
+    pin->end_us = sto_col_int(&c[4]);
+    pin->reason = sto_col_text(&c[5]);
+    pin->until_us = sto_col_int(&c[6]);
+    pin->created_at_ms = sto_col_int(&c[7]);
+    return 0;
+}
+
+int sto_pin_list(sto_db *db, int64_t now_us, size_t limit, struct sto_pin **out, size_t *n)
+{
+    struct pin_acc acc = {0};
+    sto_value p[] = {STO_INT_V(now_us), STO_INT_V((int64_t)limit)};
+    int rc = sto_read(db,
+                      "SELECT id, camera_id, stream, start_us, end_us, reason, until_us,"
+                      " created_at_ms FROM pins WHERE until_us = 0 OR until_us > $1 ORDER BY"
+                      " created_at_ms, id LIMIT $2",
+                      p, 2, pin_row, &acc);
+    if (rc < 0) {
+        sto_pin_list_free(acc.items, acc.n);
+        return rc;
+    }
+    *out = acc.items;
+    *n = acc.n;
+    return 0;
 }

@@ -160,6 +160,15 @@ int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, 
                     p, 5, out, n);
 }
 
+/*
+ * A row is pinned by an event (pinned_until_us) or by a pin of the pins
+ * table that covers part of it; $2 is now.
+ */
+#define PIN_COVERS                                                                                 \
+    "EXISTS (SELECT 1 FROM pins p WHERE p.camera_id = recordings.camera_id AND"                    \
+    " p.stream = recordings.stream AND p.start_us < recordings.end_us AND"                         \
+    " p.end_us > recordings.start_us AND (p.until_us = 0 OR p.until_us > $2))"
+
 int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, int64_t now_us,
                           size_t limit, struct sto_recording **out, size_t *n)
 {
@@ -169,11 +178,22 @@ int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, 
     if (camera_id)
         return run_list(db,
                         "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
-                        " pinned_until_us <= $2 AND camera_id = $4 ORDER BY start_us LIMIT $3",
+                        " pinned_until_us <= $2 AND camera_id = $4 AND NOT " PIN_COVERS
+                        " ORDER BY start_us LIMIT $3",
                         p, 4, out, n);
     return run_list(db,
                     "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
-                    " pinned_until_us <= $2 ORDER BY start_us LIMIT $3",
+                    " pinned_until_us <= $2 AND NOT " PIN_COVERS " ORDER BY start_us LIMIT $3",
+                    p, 3, out, n);
+}
+
+int sto_recordings_oldest_pinned(sto_db *db, int64_t now_us, size_t limit,
+                                 struct sto_recording **out, size_t *n)
+{
+    sto_value p[] = {STO_INT_V(INT64_MAX), STO_INT_V(now_us), STO_INT_V((int64_t)limit)};
+    return run_list(db,
+                    "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
+                    " (pinned_until_us > $2 OR " PIN_COVERS ") ORDER BY start_us LIMIT $3",
                     p, 3, out, n);
 }
 
@@ -206,6 +226,21 @@ int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uin
         *bytes = u.bytes;
         *count = u.count;
     }
+    return rc;
+}
+
+int sto_recordings_range_bytes(sto_db *db, const char *camera_id, const char *stream,
+                               int64_t from_us, int64_t to_us, uint64_t *bytes)
+{
+    struct usage u = {0};
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(from_us),
+                     STO_INT_V(to_us)};
+    int rc = sto_read(db,
+                      "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*) FROM recordings"
+                      " WHERE camera_id = $1 AND stream = $2 AND end_us > $3 AND start_us < $4",
+                      p, 4, usage_row, &u);
+    if (rc == 0)
+        *bytes = u.bytes;
     return rc;
 }
 

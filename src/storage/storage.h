@@ -32,6 +32,7 @@
 struct sto_storage_config {
     char *path; /* recordings, snapshots, exports, SQLite file */
     double min_free_percent; /* global watermark; used by retention */
+    int64_t deleted_camera_grace_ms; /* orphaned recordings are deleted after this */
 };
 
 /* `database:` section of horus.yaml. */
@@ -190,8 +191,49 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c);
  * -ENOENT. Thread: any but the writer.
  */
 int sto_camera_update(sto_db *db, const struct sto_camera_input *c);
-/* Deletes the row; its recordings stay until retention removes them. Returns 0 or -ENOENT. */
+/*
+ * Deletes the row and, in the same transaction, moves its recordings (and
+ * their pins) to a new orphan group "<id>~<now ms>" listed by
+ * sto_orphan_list, so a camera created later with the same id starts
+ * empty. Returns 0 or -ENOENT. Thread: any but the writer.
+ */
 int sto_camera_delete(sto_db *db, const char *id);
+
+/* ---- orphaned recordings of deleted cameras (storage/cameras.c) ---- */
+
+/* One orphan group as read; strings owned (free the list with sto_orphan_list_free). */
+struct sto_orphan {
+    char *orphan_id; /* the camera_id its recordings carry now: "<id>~<deleted ms>" */
+    char *camera_id; /* the deleted camera's id */
+    int64_t deleted_at_ms;
+    uint64_t count, bytes; /* of its recordings */
+    int64_t start_us, end_us; /* first start and last end; 0 when empty */
+};
+
+void sto_orphan_list_free(struct sto_orphan *list, size_t n);
+
+/* Orphan groups, oldest deletion first, at most limit; *out is new. Thread: any. */
+int sto_orphan_list(sto_db *db, size_t limit, struct sto_orphan **out, size_t *n);
+
+/* Forgets the group once it has no recordings left; 0 also when it has. Thread: any but the writer.
+ */
+int sto_orphan_delete_if_empty(sto_db *db, const char *orphan_id);
+
+/*
+ * Moves recordings whose camera does not exist and that belong to no
+ * orphan group (a segment closed after its camera was deleted, rows from
+ * before migration 0004) into new groups deleted at now_ms; *moved counts
+ * the groups made. Thread: any but the writer (retention).
+ */
+int sto_orphans_collect(sto_db *db, int64_t now_ms, size_t *moved);
+
+/*
+ * Gives every orphan group of camera id (a deleted camera with the same
+ * id) back to the camera id: its recordings and pins carry id again and
+ * the groups are forgotten. *adopted (may be NULL) counts the recordings.
+ * Thread: any but the writer.
+ */
+int sto_camera_adopt(sto_db *db, const char *id, uint64_t *adopted);
 
 /*
  * Makes the provisioned cameras equal to cams[0..n): inserts or updates each
@@ -263,11 +305,20 @@ int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, 
 
 /*
  * Retention candidates, oldest first, without fragment blobs and never a
- * row pinned past now_us: of one camera (camera_id) or of all cameras
+ * pinned row (pinned_until_us past now_us, or covered by a pin of the pins
+ * table that has not expired): of one camera (camera_id) or of all cameras
  * (camera_id NULL), ending before before_us (INT64_MAX: any). *out is new.
  */
 int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, int64_t now_us,
                           size_t limit, struct sto_recording **out, size_t *n);
+
+/*
+ * Watermark candidates of the last resort: rows of any camera that are
+ * pinned (pinned_until_us past now_us, or covered by a row of the pins
+ * table), oldest first. *out is new. Thread: any.
+ */
+int sto_recordings_oldest_pinned(sto_db *db, int64_t now_us, size_t limit,
+                                 struct sto_recording **out, size_t *n);
 
 /* Bytes and row count of one camera's recordings (all cameras: camera_id NULL). */
 int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uint64_t *count);
@@ -354,15 +405,16 @@ struct sto_export_status {
 struct sto_export_status sto_export_status_of(const struct sto_export *e);
 
 /*
- * Inserts the job e in state queued (through the writer, waiting for the
- * commit). Returns 0 or -EEXIST. Thread: any but the writer.
+ * Inserts the job e in state queued and the pin of its range, in one
+ * transaction (through the writer, waiting for the commit). Returns 0 or
+ * -EEXIST. Thread: any but the writer.
  */
 int sto_export_insert(sto_db *db, const struct sto_export_input *e);
 
 /*
- * Writes every field of s to the row s->id, waiting for the commit.
- * Returns 0 (also when the row is gone: a deleted job stays deleted).
- * Thread: any but the writer.
+ * Writes every field of s to the row s->id, waiting for the commit; a job
+ * that ends failed or cancelled drops its pin. Returns 0 (also when the
+ * row is gone: a deleted job stays deleted). Thread: any but the writer.
  */
 int sto_export_update(sto_db *db, const struct sto_export_status *s);
 
@@ -383,8 +435,41 @@ int sto_export_list(sto_db *db, const char *after_id, size_t limit, struct sto_e
 int sto_export_select(sto_db *db, int state, int64_t before_ms, size_t limit,
                       struct sto_export **out, size_t *n);
 
-/* Deletes the row. Returns 0 or -ENOENT. */
+/* Deletes the row and its pin. Returns 0 or -ENOENT. */
 int sto_export_delete(sto_db *db, const char *id);
+
+/*
+ * Bytes the exports take or will take: the size of done exports plus, for
+ * queued and running ones, the bytes of the recordings in their ranges (an
+ * export is about as large as its sources). Thread: any.
+ */
+int sto_exports_usage(sto_db *db, uint64_t *bytes);
+
+/* Bytes of camera/stream's recordings overlapping [from_us, to_us). Thread: any. */
+int sto_recordings_range_bytes(sto_db *db, const char *camera_id, const char *stream,
+                               int64_t from_us, int64_t to_us, uint64_t *bytes);
+
+/* ---- pins (storage/exports.c): ranges the watermark deletes last ---- */
+
+/*
+ * A pin as read; strings owned (free the list with sto_pin_list_free).
+ * sto_export_insert pins the export's range ("export:<id>", reason
+ * "export") until the export is deleted or ends failed or cancelled.
+ */
+struct sto_pin {
+    char *id;
+    char *camera_id;
+    char *stream;
+    int64_t start_us, end_us;
+    char *reason; /* "export" */
+    int64_t until_us; /* 0: while its owner exists */
+    int64_t created_at_ms;
+};
+
+void sto_pin_list_free(struct sto_pin *list, size_t n);
+
+/* Pins not expired at now_us, oldest first, at most limit; *out is new. Thread: any. */
+int sto_pin_list(sto_db *db, int64_t now_us, size_t limit, struct sto_pin **out, size_t *n);
 /* ---- recordings read by playback (storage/recordings.c) ---- */
 
 /*

@@ -1,4 +1,7 @@
-/* Tests for src/record/retention.c: age, per-camera cap, watermark, pins, failures. */
+/*
+ * Tests for src/record/retention.c: age, per-camera cap, watermark (just
+ * enough, pinned last), orphaned recordings of deleted cameras, failures.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -269,6 +272,237 @@ static void test_the_thread_runs_a_pass_when_kicked(void **state)
     rec_retention_free(r);
 }
 
+static void test_plan_takes_the_shortest_prefix_that_covers_the_need(void **state)
+{
+    (void)state;
+    struct sto_recording list[4] = {{.bytes = 100}, {.bytes = 300}, {.bytes = 50}, {.bytes = 10}};
+    assert_int_equal(rec_retention_plan(list, 4, 0), 0);
+    assert_int_equal(rec_retention_plan(list, 4, 1), 1);
+    assert_int_equal(rec_retention_plan(list, 4, 100), 1);
+    assert_int_equal(rec_retention_plan(list, 4, 101), 2);
+    assert_int_equal(rec_retention_plan(list, 4, 400), 2);
+    assert_int_equal(rec_retention_plan(list, 4, 401), 3);
+    assert_int_equal(rec_retention_plan(list, 4, 100000), 4); /* all there is */
+    assert_int_equal(rec_retention_plan(list, 0, 10), 0);
+}
+
+static rec_retention *make_shrinking(struct fixture *f, double min_free)
+{
+    struct rec_retention_options o = {.db = f->db,
+                                      .data_dir = f->dir,
+                                      .min_free_percent = min_free,
+                                      .metrics = f->metrics,
+                                      .clock = &f->clock.base,
+                                      .deleted_camera_grace_ms = 86400000,
+                                      .fs_space_cb = shrinking_space,
+                                      .fs_space_arg = f};
+    return rec_retention_new(&o);
+}
+
+static void test_watermark_deletes_just_enough_not_a_fixed_batch(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    f->total_bytes = 100000;
+    /* 95,000 bytes in 190 segments: 5% free; watermark 10% -> low mark 11% = 11,000 free. */
+    for (int i = 0; i < 190; i++)
+        segment(f, "a", 200 - i * 0.5, 500, 0);
+    rec_retention *r = make_shrinking(f, 10);
+    struct rec_retention_stats st;
+    assert_int_equal(rec_retention_run_once(r, &st), 0);
+    /* Needed 6,000 bytes: exactly 12 segments of 500, not a batch of 16 (or 256). */
+    assert_int_equal(st.watermark_needed_bytes, 6000);
+    assert_int_equal(st.segments[REC_RETENTION_WATERMARK], 12);
+    assert_int_equal(st.bytes[REC_RETENTION_WATERMARK], 6000);
+    assert_int_equal(rows(f, "a"), 178);
+    /* Above the watermark now: a second pass deletes nothing. */
+    assert_int_equal(rec_retention_run_once(r, &st), 0);
+    assert_int_equal(st.segments[REC_RETENTION_WATERMARK], 0);
+    rec_retention_free(r);
+}
+
+/* An export of camera/stream over the segments that ended between the two ages (days). */
+static void export_pin(struct fixture *f, const char *id, const char *cam, double from_days,
+                       double to_days)
+{
+    int64_t now_us = NOW_MS * 1000;
+    struct sto_export_input e = {.id = id,
+                                 .camera_id = cam,
+                                 .stream = "main",
+                                 .start_us = now_us - (int64_t)(from_days * (double)DAY_US),
+                                 .end_us = now_us - (int64_t)(to_days * (double)DAY_US),
+                                 .created_at_ms = NOW_MS};
+    assert_int_equal(sto_export_insert(f->db, &e), 0);
+}
+
+static void test_watermark_deletes_exported_ranges_only_after_every_unpinned_one(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    f->total_bytes = 10000;
+    for (int i = 0; i < 19; i++) /* ages 40..22 days, 9,500 bytes: 5% free */
+        segment(f, "a", 40 - i, 500, 0);
+    /* The 10 oldest (ages 40..31) are exported. */
+    export_pin(f, "00000000000100000000", "a", 41, 30.5);
+    struct sto_pin *pins;
+    size_t npins;
+    assert_int_equal(sto_pin_list(f->db, NOW_MS * 1000, 10, &pins, &npins), 0);
+    assert_int_equal(npins, 1);
+    assert_string_equal(pins[0].id, "export:00000000000100000000");
+    sto_pin_list_free(pins, npins);
+    rec_retention *r = make_shrinking(f, 10);
+    struct rec_retention_stats st;
+    assert_int_equal(rec_retention_run_once(r, &st), 0);
+    assert_int_equal(st.segments[REC_RETENTION_WATERMARK], 2);
+    assert_int_equal(st.watermark_pinned, 0);
+    /* The exported ten are all there; the two oldest unpinned ones (30, 29 days) are gone. */
+    struct sto_recording *list;
+    size_t n;
+    assert_int_equal(sto_recordings_range(f->db, "a", "main", 0, INT64_MAX, 100, &list, &n), 0);
+    assert_int_equal(n, 17);
+    assert_true(list[9].end_us == NOW_MS * 1000 - 31 * DAY_US);
+    assert_true(list[10].end_us == NOW_MS * 1000 - 28 * DAY_US);
+    sto_recording_list_free(list, n);
+
+    /* Nothing unpinned left but the newest: the watermark takes pinned ones last. */
+    f->total_bytes = 8600; /* 8,500 used; at 50% the low mark is 51% = 4,386 bytes free */
+    rec_retention_set_min_free(r, 50);
+    assert_int_equal(rec_retention_run_once(r, &st), 0);
+    assert_int_equal(st.watermark_needed_bytes, 4286);
+    assert_int_equal(st.segments[REC_RETENTION_WATERMARK], 9); /* 7 unpinned, then 2 pinned */
+    assert_int_equal(st.watermark_pinned, 2);
+    assert_int_equal(rows(f, "a"), 8);
+    rec_retention_free(r);
+}
+
+static void test_an_export_that_ends_failed_or_deleted_unpins_its_range(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    segment(f, "a", 5, 100, 0);
+    export_pin(f, "00000000000100000000", "a", 6, 4);
+    export_pin(f, "00000000000200000000", "a", 6, 4);
+    struct sto_recording *list;
+    size_t n;
+    assert_int_equal(sto_recordings_oldest(f->db, "a", INT64_MAX, NOW_MS * 1000, 10, &list, &n), 0);
+    assert_int_equal(n, 0); /* pinned */
+    sto_recording_list_free(list, n);
+    struct sto_export_status s = {.id = "00000000000100000000", .state = STO_EXPORT_FAILED};
+    assert_int_equal(sto_export_update(f->db, &s), 0);
+    assert_int_equal(sto_export_delete(f->db, "00000000000200000000"), 0);
+    assert_int_equal(sto_recordings_oldest(f->db, "a", INT64_MAX, NOW_MS * 1000, 10, &list, &n), 0);
+    assert_int_equal(n, 1);
+    sto_recording_list_free(list, n);
+    uint64_t usage;
+    assert_int_equal(sto_exports_usage(f->db, &usage), 0);
+    assert_true(usage == 0);
+}
+
+/* The only orphan group's deletion time (ms); asserts there is exactly one. */
+static int64_t only_orphan(struct fixture *f, uint64_t *count)
+{
+    struct sto_orphan *list;
+    size_t n;
+    assert_int_equal(sto_orphan_list(f->db, 10, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].camera_id, "a");
+    int64_t at = list[0].deleted_at_ms;
+    *count = list[0].count;
+    sto_orphan_list_free(list, n);
+    return at;
+}
+
+static void test_a_deleted_camera_s_recordings_expire_after_the_grace(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    segment(f, "a", 2, 100, 0);
+    segment(f, "a", 1, 100, 0);
+    assert_int_equal(sto_camera_delete(f->db, "a"), 0);
+    camera(f, "a", 3650, 0); /* the same id again: an empty timeline */
+    assert_int_equal(rows(f, "a"), 0);
+    uint64_t count;
+    int64_t deleted_at = only_orphan(f, &count);
+    assert_int_equal(count, 2);
+    clock_fake_init(&f->clock, deleted_at + 1000);
+    rec_retention *r = make(f, 0); /* grace 0 in make(): set a day */
+    rec_retention_set_deleted_camera_grace(r, 86400000);
+    struct rec_retention_stats st;
+    assert_int_equal(rec_retention_run_once(r, &st), 0);
+    assert_int_equal(st.segments[REC_RETENTION_ORPHANED], 0);
+    clock_fake_advance_ms(&f->clock, 86400000);
+    assert_int_equal(rec_retention_run_once(r, &st), 0);
+    assert_int_equal(st.segments[REC_RETENTION_ORPHANED], 2);
+    struct sto_orphan *list;
+    size_t n;
+    assert_int_equal(sto_orphan_list(f->db, 10, &list, &n), 0);
+    assert_int_equal(n, 0); /* the group is forgotten once empty */
+    sto_orphan_list_free(list, n);
+    uint64_t bytes, all;
+    assert_int_equal(sto_recordings_usage(f->db, NULL, &bytes, &all), 0);
+    assert_int_equal(all, 0);
+    rec_retention_free(r);
+}
+
+static void test_a_new_camera_adopts_the_orphans_of_its_id(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    segment(f, "a", 2, 100, 0);
+    assert_int_equal(sto_camera_delete(f->db, "a"), 0);
+    camera(f, "a", 3650, 0);
+    uint64_t adopted = 0;
+    assert_int_equal(sto_camera_adopt(f->db, "a", &adopted), 0);
+    assert_int_equal(adopted, 1);
+    assert_int_equal(rows(f, "a"), 1);
+    struct sto_orphan *list;
+    size_t n;
+    assert_int_equal(sto_orphan_list(f->db, 10, &list, &n), 0);
+    assert_int_equal(n, 0);
+    sto_orphan_list_free(list, n);
+}
+
+static void test_rows_of_a_camera_that_no_longer_exists_become_orphans(void **state)
+{
+    struct fixture *f = *state;
+    segment(f, "a", 2, 100, 0); /* no camera "a": a segment closed after the delete */
+    rec_retention *r = make(f, 0);
+    rec_retention_set_deleted_camera_grace(r, INT64_C(86400000) * 365);
+    assert_int_equal(rec_retention_run_once(r, NULL), 0);
+    uint64_t count;
+    only_orphan(f, &count);
+    assert_int_equal(count, 1);
+    assert_int_equal(rows(f, "a"), 0);
+    rec_retention_free(r);
+}
+
+static void test_a_camera_created_over_stray_rows_starts_empty(void **state)
+{
+    struct fixture *f = *state;
+    segment(f, "a", 2, 100, 0); /* closed after camera "a" was deleted */
+    camera(f, "a", 3650, 0);
+    assert_int_equal(rows(f, "a"), 0);
+    uint64_t count;
+    only_orphan(f, &count);
+    assert_int_equal(count, 1);
+}
+
+static void test_a_segment_closed_after_the_delete_joins_the_camera_s_orphans(void **state)
+{
+    struct fixture *f = *state;
+    camera(f, "a", 3650, 0);
+    segment(f, "a", 2, 100, 0);
+    assert_int_equal(sto_camera_delete(f->db, "a"), 0);
+    segment(f, "a", 1, 100, 0); /* the open segment, indexed after the delete */
+    rec_retention *r = make(f, 0);
+    rec_retention_set_deleted_camera_grace(r, INT64_C(86400000) * 365);
+    assert_int_equal(rec_retention_run_once(r, NULL), 0);
+    uint64_t count;
+    only_orphan(f, &count); /* one group, not one per late segment */
+    assert_int_equal(count, 2);
+    rec_retention_free(r);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -279,6 +513,15 @@ int main(void)
         T(test_a_file_that_cannot_be_removed_keeps_its_row_and_missing_ones_count),
         T(test_counters_are_exported_by_reason),
         T(test_the_thread_runs_a_pass_when_kicked),
+        T(test_plan_takes_the_shortest_prefix_that_covers_the_need),
+        T(test_watermark_deletes_just_enough_not_a_fixed_batch),
+        T(test_watermark_deletes_exported_ranges_only_after_every_unpinned_one),
+        T(test_an_export_that_ends_failed_or_deleted_unpins_its_range),
+        T(test_a_deleted_camera_s_recordings_expire_after_the_grace),
+        T(test_a_new_camera_adopts_the_orphans_of_its_id),
+        T(test_rows_of_a_camera_that_no_longer_exists_become_orphans),
+        T(test_a_camera_created_over_stray_rows_starts_empty),
+        T(test_a_segment_closed_after_the_delete_joins_the_camera_s_orphans),
     };
     return cmocka_run_group_tests_name("record.retention", tests, NULL, NULL);
 }

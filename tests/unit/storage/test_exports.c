@@ -1,4 +1,7 @@
-/* Tests for src/storage/exports.c: insert, update, get, newest-first paging, selects, delete. */
+/*
+ * Tests for src/storage/exports.c: insert, update, get, newest-first paging,
+ * selects, delete, the pins of export ranges and the export usage.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -147,6 +150,54 @@ static void test_a_new_export_is_queued_and_a_status_writes_only_mutable_fields(
     assert_int_equal(sto_export_get(f->db, in.id, &e), -ENOENT);
 }
 
+static uint64_t usage(struct sto_fixture *f)
+{
+    uint64_t bytes = 1;
+    assert_int_equal(sto_exports_usage(f->db, &bytes), 0);
+    return bytes;
+}
+
+static size_t npins(struct sto_fixture *f)
+{
+    struct sto_pin *list;
+    size_t n;
+    assert_int_equal(sto_pin_list(f->db, 0, 100, &list, &n), 0);
+    sto_pin_list_free(list, n);
+    return n;
+}
+
+static void test_usage_counts_done_sizes_and_the_sources_of_unfinished_jobs(void **state)
+{
+    struct sto_fixture *f = *state;
+    assert_int_equal(usage(f), 0);
+    /* 700 bytes of recordings inside [1 s, 2 s), 50 outside it. */
+    struct sto_recording_input r = {
+        .camera_id = "cam", .stream = "main", .path = "a", .bytes = 700, .codec = "avc1"};
+    r.start_us = 1000000;
+    r.end_us = 1500000;
+    assert_int_equal(sto_recording_insert_async(f->db, &r, NULL, NULL), 0);
+    r.start_us = 5000000;
+    r.end_us = 6000000;
+    r.bytes = 50;
+    r.path = "b";
+    assert_int_equal(sto_recording_insert_async(f->db, &r, NULL, NULL), 0);
+    add(f, 1, STO_EXPORT_QUEUED, 0); /* [1 s, 2 s): estimated at 700 */
+    add(f, 2, STO_EXPORT_QUEUED, 0);
+    struct sto_export_status done = {
+        .id = "00000000000200000000", .state = STO_EXPORT_DONE, .size_bytes = 650};
+    assert_int_equal(sto_export_update(f->db, &done), 0);
+    add(f, 3, STO_EXPORT_FAILED, 10); /* counts nothing */
+    assert_int_equal(usage(f), 700 + 650);
+    uint64_t bytes = 0;
+    assert_int_equal(sto_recordings_range_bytes(f->db, "cam", "main", 0, 5500000, &bytes), 0);
+    assert_int_equal(bytes, 750);
+    /* Queued and done jobs pin their range; the failed one dropped its pin. */
+    assert_int_equal(npins(f), 2);
+    assert_int_equal(sto_export_delete(f->db, "00000000000200000000"), 0);
+    assert_int_equal(npins(f), 1);
+    assert_int_equal(usage(f), 700);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +209,9 @@ int main(void)
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_new_export_is_queued_and_a_status_writes_only_mutable_fields, sto_fixture_setup,
+            sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_usage_counts_done_sizes_and_the_sources_of_unfinished_jobs, sto_fixture_setup,
             sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
