@@ -106,6 +106,9 @@ struct recover {
     const struct rec_index_recover_options *o;
     struct rec_index_recovery *out;
     metrics_series *m_replayed, *m_indexed, *m_missing;
+    /* Deleted cameras' groups: their rows keep the path under the old id's folder. */
+    struct sto_orphan *orphans;
+    size_t norphans;
 };
 
 static void count(metrics_series *m)
@@ -130,6 +133,17 @@ static int replay_entry(void *arg, const struct rec_journal_record *rec)
                     "index journal: the segment file is gone; its row is not inserted");
         rec_journal_ack(w->o->journal, rec->seq);
         w->out->replay_missing++;
+        return 0;
+    }
+    /* Its camera was deleted after the row committed: the row lives on in an orphan group. */
+    for (size_t g = 0; g < w->norphans; g++) {
+        struct sto_recording got;
+        if (strcmp(w->orphans[g].camera_id, rec->row.camera_id) != 0 ||
+            sto_recording_get(w->o->db, w->orphans[g].orphan_id, rec->row.stream, rec->row.start_us,
+                              &got) < 0)
+            continue;
+        sto_recording_release(&got);
+        rec_journal_ack(w->o->journal, rec->seq);
         return 0;
     }
     struct sto_recording_input row = rec->row;
@@ -229,6 +243,27 @@ static void reconcile_day(struct recover *w, const char *camera, const char *str
     size_t nrows = 0;
     int rc = sto_recordings_range(w->o->db, camera, stream, start_s * 1000000,
                                   (start_s + DAY_S) * 1000000, (size_t)1 << 24, &rows, &nrows);
+    /*
+     * A deleted camera's files stay in its id's folder while their rows
+     * move to an orphan group: they are indexed, not strays of a camera
+     * re-created with that id.
+     */
+    for (size_t g = 0; g < w->norphans && rc == 0; g++) {
+        if (strcmp(w->orphans[g].camera_id, camera) != 0)
+            continue;
+        struct sto_recording *more = NULL;
+        size_t nmore = 0;
+        rc = sto_recordings_range(w->o->db, w->orphans[g].orphan_id, stream, start_s * 1000000,
+                                  (start_s + DAY_S) * 1000000, (size_t)1 << 24, &more, &nmore);
+        if (rc < 0 || !nmore) {
+            sto_recording_list_free(more, nmore);
+            continue;
+        }
+        rows = horus_realloc(rows, (nrows + nmore) * sizeof(*rows));
+        memcpy(rows + nrows, more, nmore * sizeof(*rows));
+        nrows += nmore;
+        free(more); /* the rows' strings now belong to rows */
+    }
     if (rc < 0) {
         log_warn_kv(LOG_KV({"camera", camera}, {"stream", stream}),
                     "reconcile '%s' with the index: %s", rel_dir, horus_strerror(rc));
@@ -277,6 +312,17 @@ static void reconcile_stream(struct recover *w, const char *camera, const char *
         return;
     int64_t newest_us = 0;
     bool has_rows = sto_recording_latest(w->o->db, camera, stream, &newest_us) == 0;
+    for (size_t g = 0; g < w->norphans; g++) {
+        const struct sto_orphan *o = &w->orphans[g];
+        if (strcmp(o->camera_id, camera) != 0 || !o->start_us)
+            continue;
+        int64_t start_us;
+        if (sto_recording_latest(w->o->db, o->orphan_id, stream, &start_us) < 0)
+            continue;
+        if (!has_rows || start_us > newest_us)
+            newest_us = start_us;
+        has_rows = true;
+    }
     /*
      * From the day before the newest row's: a power cut takes the newest rows, never older
      * ones. A row dated in the future (a camera clock ahead) must not hide today's files.
@@ -333,9 +379,14 @@ void rec_index_recover(const struct rec_index_recover_options *o, struct rec_ind
         w.m_indexed = metrics_series_get(f, "indexed");
         w.m_missing = metrics_series_get(f, "missing_file");
     }
+    if (sto_orphan_list(o->db, 4096, &w.orphans, &w.norphans) < 0) {
+        w.orphans = NULL;
+        w.norphans = 0;
+    }
     if (o->journal)
         rec_journal_replay(o->journal, replay_entry, &w);
     reconcile_all(&w);
+    sto_orphan_list_free(w.orphans, w.norphans);
     if (out->replayed || out->replay_missing || out->indexed || out->missing_files)
         log_info("index recovery: %zu rows replayed from the journal (%zu with their file gone),"
                  " %zu unindexed files indexed, %zu rows without a file",

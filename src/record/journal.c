@@ -463,6 +463,13 @@ void rec_journal_unref(rec_journal *j)
 {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1)
         return;
+    /*
+     * The last reference: every row is committed or has failed for good.
+     * With none waiting the file forgets them all, so the next start
+     * replays nothing (a clean stop leaves just the header).
+     */
+    if (j->fd >= 0 && j->npending == 0 && !j->replay_buf && j->size > REC_JOURNAL_HEADER_SIZE)
+        (void)truncate_to_header(j);
     if (j->fd >= 0)
         close(j->fd);
     for (size_t i = 0; i < j->npending; i++)

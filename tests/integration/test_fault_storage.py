@@ -268,3 +268,39 @@ def test_an_export_past_exports_max_bytes_is_refused_naming_the_key(camsim_facto
     spec.validate("POST", "/api/v1/exports", status, headers["Content-Type"], raw)
     assert status == 507, raw  # before: 202, and the exports filled the volume
     assert json.loads(raw)["error"]["message"].startswith("exports.max_bytes: ")
+
+
+@pytest.mark.parametrize("how", ["sigterm", "kill9"])
+def test_a_restart_does_not_give_a_deleted_camera_s_files_back_to_its_id(
+        camsim_factory, horus_factory, how):
+    # The start-up reconciliation indexes files the index lacks; a deleted
+    # camera's files still sit in its id's folder, but their rows belong to
+    # its orphan group: they must stay there, not come back under the id.
+    cs = camsim_factory(["--loop", "2"])
+    h = horus_factory()
+    cam = {"id": "cam", "url": cs.url(1), "record": {"segment_seconds": 2}}
+    assert h.request("POST", "/api/v1/cameras", cam)[0] == 201
+    wait_until(lambda: len(rows(h)) >= 2, 30, "2 closed segments")
+    t_old = rows(h)[0]["start_us"] // 1000
+    assert h.request("DELETE", "/api/v1/cameras/cam")[0] == 204
+    time.sleep(2.5)  # the last open segment closes after the delete
+    t_create = int(time.time() * 1000)
+    assert h.request("POST", "/api/v1/cameras", cam)[0] == 201
+    orphaned = sorted(p for (p,) in orphan_rows(h))  # the late segment joined at the create
+    assert orphaned
+    if how == "sigterm":
+        assert h.stop() == 0
+    else:  # the index journal still holds the rows, from before the delete
+        os.killpg(h.proc.popen.pid, signal.SIGKILL)
+        h.proc.popen.wait()
+
+    h2 = horus_factory(extra_args=["--data", str(h.data)], name="after")
+    assert timeline(h2, t_old, t_create) == []
+    assert sorted(p for (p,) in orphan_rows(h)) == orphaned  # h2 runs on h.data
+    db = sqlite3.connect(h.data / "horus.db")
+    try:
+        dup = db.execute("SELECT path, COUNT(*) FROM recordings GROUP BY path"
+                         " HAVING COUNT(*) > 1").fetchall()
+    finally:
+        db.close()
+    assert dup == []
