@@ -39,64 +39,6 @@
 
 static atomic_size_t live_snapshots;
 
-/* ---- errors ---- */
-
-void cfg_errors_init(cfg_errors *e, const char *file)
-{
-    memset(e, 0, sizeof(*e));
-    e->file = file;
-}
-
-void cfg_errors_release(cfg_errors *e)
-{
-    for (size_t i = 0; i < e->count; i++)
-        free(e->items[i]);
-    free(e->items);
-    e->items = NULL;
-    e->count = 0;
-}
-
-static void errors_push(cfg_errors *e, int line, int col, const char *path, const char *reason)
-{
-    char where[320];
-    int n = snprintf(where, sizeof(where), "%.250s%s", e->file ? e->file : "", e->file ? ":" : "");
-    if (line > 0)
-        snprintf(where + n, sizeof(where) - (size_t)n, "%d:%d:", line, col);
-    bool has_path = path && *path;
-    char *msg = horus_asprintf("%s%s%s%s%s", where, where[0] ? " " : "", has_path ? path : "",
-                               has_path ? ": " : "", reason);
-    e->items = horus_realloc(e->items, (e->count + 1) * sizeof(*e->items));
-    e->items[e->count++] = msg;
-}
-
-static void errors_vadd(cfg_errors *e, int line, int col, const char *path, const char *fmt,
-                        va_list ap) __attribute__((format(printf, 5, 0)));
-
-static void errors_vadd(cfg_errors *e, int line, int col, const char *path, const char *fmt,
-                        va_list ap)
-{
-    if (e->count > CFG_ERRORS_MAX)
-        return;
-    if (e->count == CFG_ERRORS_MAX) {
-        char reason[80];
-        snprintf(reason, sizeof(reason), "too many errors; only the first %d are shown",
-                 CFG_ERRORS_MAX);
-        errors_push(e, 0, 0, NULL, reason);
-        return;
-    }
-    char reason[1024];
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    errors_push(e, line, col, path, reason);
-}
-
-void cfg_errors_add(cfg_errors *e, int line, int col, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    errors_vadd(e, line, col, path, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- the load in progress ---- */
 
 struct load {
@@ -124,7 +66,7 @@ static void load_error(struct load *ld, int line, int col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    errors_vadd(ld->errs, line, col, ld->path, fmt, ap);
+    cfg_errors_vadd(ld->errs, line, col, ld->path, fmt, ap);
     va_end(ap);
     ld->n_err++;
 }
@@ -794,7 +736,7 @@ void cfg_errors_add_field(cfg_errors *e, const void *field, const char *fmt, ...
     const cfg_pos *pos = ld ? cfg_snapshot_pos(ld->snap, field) : NULL;
     va_list ap;
     va_start(ap, fmt);
-    errors_vadd(e, pos ? pos->line : 0, pos ? pos->col : 0, pos ? pos->path : NULL, fmt, ap);
+    cfg_errors_vadd(e, pos ? pos->line : 0, pos ? pos->col : 0, pos ? pos->path : NULL, fmt, ap);
     va_end(ap);
 }
 

@@ -7,6 +7,8 @@
 
 #include "cfg.h"
 
+#include <stdarg.h>
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -136,5 +138,9 @@ struct cfg_snapshot {
 const cfg_pos *cfg_snapshot_pos(const cfg_snapshot *s, const void *addr);
 /* The printable form of a string field's value, or NULL when it is the value itself. */
 const char *cfg_snapshot_masked(const cfg_snapshot *s, const char *value);
+
+/* cfg_errors_add with a va_list (cfg_errors.c). */
+void cfg_errors_vadd(cfg_errors *e, int line, int col, const char *path, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 5, 0)));
 
 #endif
