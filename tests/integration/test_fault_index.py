@@ -268,6 +268,17 @@ def test_deleting_the_wal_under_a_running_daemon_is_reported_and_loses_nothing(
                           timeout=10)
     assert "deleted under the running daemon" in line["msg"], line
     assert metric(h, "horus_db_wal_lost") == 1
+
+    def wal_reason():
+        status, body = h.get_json("/ready")
+        return status == 503 and any(r["reason"] == "wal_lost" for r in body.get("reasons", []))
+    wait_until(wal_reason, 5, "/ready 503 naming the lost WAL")
+
+    def health_reason():
+        body = h.get_json("/health")[1]
+        return body["status"] == "degraded" and any(
+            r["component"] == "database" and r["reason"] == "wal_lost" for r in body["reasons"])
+    wait_until(health_reason, 5, "/health degraded naming the lost WAL")
     # No SQLite reader of our own from here on: it would make a new WAL beside the daemon's.
     ok = metric(h, 'horus_db_writes_total{result="ok"}')
     wait_until(lambda: metric(h, 'horus_db_writes_total{result="ok"}') >= ok + 4, 30,
