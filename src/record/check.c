@@ -225,7 +225,8 @@ static void check_file_without_row(struct check *k, const char *rel)
             why = horus_strerror(rc);
         }
     }
-    if (!why && !is_repaired && bsearch(&rel, k->journaled, k->njournaled, sizeof(char *), cmp_str))
+    if (!why && !is_repaired && k->njournaled &&
+        bsearch(&rel, k->journaled, k->njournaled, sizeof(char *), cmp_str))
         why = "its row waits in the index journal: horus serve inserts it at start";
     report(k, is_repaired, is_part ? "unfinished" : "orphan file", rel, why);
 }

@@ -57,10 +57,17 @@ def test_a_full_disk_logs_each_failure_once_per_window_with_a_count(tmp_path, fu
     open_summaries = [l for l in lines if l["msg"].startswith("open segment: repeated")]
     wm = count(lambda l: l["msg"].startswith("free space"))
     wm_summaries = [l for l in lines if l["msg"].startswith("watermark unreachable: repeated")]
+    failures = [l["msg"][:60] for l in lines if l.get("module") == "record"
+                and l["level"] == "error"]
     # Unlimited, a 2 s segment and a keyframe a second fail about every second for 22 s.
-    assert 1 <= opens <= 3, opens
-    assert open_summaries, "no summary of the failing segment opens"
-    s = open_summaries[0]
-    assert s["level"] == "error" and s["camera"] == "cam1" and int(s["repeated"]) >= 2, s
+    assert opens <= 3, failures
+    if opens:  # the open failed at least once: the rest of the window is one summary
+        assert open_summaries, ("no summary of the failing segment opens", failures)
+        s = open_summaries[0]
+        assert s["level"] == "error" and s["camera"] == "cam1" and int(s["repeated"]) >= 2, s
+    else:  # the segment opened before the disk filled: its parts fail instead
+        assert any(m.startswith("write part") for m in failures), failures
+    # Whatever fails, the recorder writes a bounded number of lines: not one per part or keyframe.
+    assert 1 <= len(failures) <= 10, failures
     assert 1 <= wm <= 4, wm
     assert wm_summaries and int(wm_summaries[0]["repeated"]) >= 1, wm_summaries
