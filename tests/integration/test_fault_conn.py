@@ -160,7 +160,7 @@ def test_health_and_api_answer_under_1100_slow_connections_from_many_addresses(h
         slow.close()
 
 
-def open_busy(port, n, source="127.0.0.1"):
+def open_busy(port, n, source="127.0.0.1", settle=0.3):
     """n connections whose request headers are in and whose body never comes."""
     out = []
     for _ in range(n):
@@ -168,7 +168,7 @@ def open_busy(port, n, source="127.0.0.1"):
         s.sendall(b"POST /api/v1/cameras HTTP/1.1\r\nHost: horus\r\n"
                   b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
         out.append(s)
-    time.sleep(0.3)  # let the server read the headers
+    time.sleep(settle)  # let the server read the headers
     return out
 
 
@@ -188,9 +188,16 @@ def refused(port, source):
 def test_an_address_whose_connections_are_all_busy_is_refused_and_others_are_served(
         horus_factory):
     h = horus_factory("server:\n  max_connections_per_ip: 8\n")
-    busy = open_busy(h.port, 8)
+    for settle in (0.3, 1.0, 3.0):  # as below: a loaded server may not have read them yet
+        busy = open_busy(h.port, 8, settle=settle)
+        is_refused = refused(h.port, "127.0.0.1")
+        if is_refused:
+            break
+        for s in busy:
+            s.close()
+        wait_until(lambda: not refused(h.port, "127.0.0.1"), 5, "the address served again")
     try:
-        assert refused(h.port, "127.0.0.1")
+        assert is_refused
         assert_served(h, "127.0.0.2")
         line = h.wait_for_log(lambda l: l.get("reason") == "per_ip_limit")
         assert line["level"] == "warn" and "max_connections_per_ip" in line["msg"], line
@@ -210,9 +217,17 @@ def test_an_address_whose_connections_are_all_busy_is_refused_and_others_are_ser
 
 def test_past_the_overall_limit_only_health_checks_are_served(horus_factory):
     h = horus_factory("server:\n  max_connections: 16\n  max_connections_per_ip: 0\n")
-    busy = open_busy(h.port, 16)
-    try:
+    # A loaded machine (the ASan lane beside another) may not have read every busy request's
+    # headers yet: the probe then evicts one still waiting and is served. Try again, slower.
+    for settle in (0.3, 1.0, 3.0):
+        busy = open_busy(h.port, 16, settle=settle)
         status, _, hdrs, body = probe(h.port, "/api/v1/cameras")
+        if status == 503:
+            break
+        for s in busy:
+            s.close()
+        wait_until(lambda: probe(h.port, "/api/v1/cameras")[0] == 200, 5, "the API again")
+    try:
         assert status == 503, (status, body)
         assert hdrs.get("retry-after") == "1"
         assert b"limit of 16 connections" in body, body
