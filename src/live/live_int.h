@@ -103,7 +103,7 @@ struct live_stream {
     struct live_segment *segs; /* owned: kept segments by msn; the last may be open */
     size_t n_segs, cap_segs;
     uint64_t next_seq, next_msn;
-    uint64_t init_id; /* bumped whenever the init bytes change */
+    uint64_t init_id; /* bumped whenever the init bytes change (but for hrst) */
     uint64_t disc_seq;
     media_init *init; /* owned: the init of the last part */
     bool has_expect; /* expect_dts is valid */
