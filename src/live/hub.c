@@ -353,9 +353,6 @@ void live_stream_publish(struct live_stream *s, uint64_t gen, media_part *mp)
     open->duration += mp->duration;
     open->bytes += mp->size;
     s->bytes += mp->size;
-    double part_s = (double)mp->duration / mp->timescale;
-    if (part_s > s->max_part_s)
-        s->max_part_s = part_s;
     evict(s, now);
     bool has_waiters = s->waiters != NULL;
     metrics_series *m_delay = s->m_delay; /* attach replaces it under s->lock */

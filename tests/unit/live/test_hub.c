@@ -253,6 +253,37 @@ static void test_a_new_file_of_the_same_codec_keeps_the_map(void **state)
     free(t);
 }
 
+static double part_target_of(const char *t)
+{
+    const char *p = strstr(t, "PART-TARGET=");
+    assert_non_null(p);
+    return strtod(p + strlen("PART-TARGET="), NULL);
+}
+
+static void test_part_target_keeps_regular_parts_within_85_percent(void **state)
+{
+    struct fixture *f = *state;
+    /* 0.2 s parts, and one of 0.32 s (frames missing) in the middle of a GOP. */
+    fake_publish(&f->src, f->sink, 7);
+    media_part *p = fake_part_next(&f->src);
+    p->duration = 28800;
+    f->src.dts += 28800 - FAKE_PART_TICKS;
+    f->sink->ops->part_cb(f->sink, p);
+    media_part_unref(p);
+    fake_publish(&f->src, f->sink, 7);
+    char *t = render(f, false);
+    double target = part_target_of(t);
+    /* Before: the longest part ever (0.320), so every 0.2 s part fell under 85% of it. */
+    assert_true(target * 0.85 <= 0.2 + 1e-9);
+    assert_true(target >= 0.2);
+    free(t);
+    /* Once that part leaves the listed segments, the target is the parts' own 0.200. */
+    fake_publish(&f->src, f->sink, 40);
+    t = render(f, false);
+    assert_has(t, "#EXT-X-PART-INF:PART-TARGET=0.200\n");
+    free(t);
+}
+
 static void test_a_reconnect_or_a_time_jump_is_a_discontinuity_without_a_new_map(void **state)
 {
     struct fixture *f = *state;
@@ -400,6 +431,7 @@ int main(void)
         T(test_new_init_bytes_bring_a_discontinuity_and_a_new_map),
         T(test_a_reconnect_or_a_time_jump_is_a_discontinuity_without_a_new_map),
         T(test_a_new_file_of_the_same_codec_keeps_the_map),
+        T(test_part_target_keeps_regular_parts_within_85_percent),
         T(test_old_segments_are_evicted_and_numbers_keep_growing),
         T(test_detach_drops_media_and_attach_continues_numbering),
         T(test_a_restart_never_publishes_old_parts_to_new_viewers),
