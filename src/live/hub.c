@@ -16,7 +16,9 @@
  * or at a discontinuity. A part that is not independent and has no open
  * segment to join (the start, or after a discontinuity) is dropped:
  * players must be able to start at every segment. Discontinuities: new
- * init bytes (a new EXT-X-MAP id), a new stream epoch (reconnect), a jump
+ * init bytes (a new EXT-X-MAP id; bytes that differ only in the hrst start
+ * time every recorded file stamps are the same init), a new stream epoch
+ * (reconnect), a jump
  * of more than 250 ms between a part's dts and where the previous part
  * ended, or a detach/attach. Numbers (part seq, msn, init id, discontinuity
  * sequence) only grow for the hub's lifetime.
@@ -220,6 +222,54 @@ static struct live_segment *open_segment(struct live_stream *s, const media_part
     return seg;
 }
 
+/*
+ * Offset of the 8-byte payload of moov/udta/hrst in an init (the writer's
+ * start time, src/record/fmp4.c), or 0 when the init has none. Walks the
+ * boxes: the tag's bytes may also occur inside codec data.
+ */
+static size_t hrst_offset(const uint8_t *d, size_t size)
+{
+    static const char *const path[] = {"moov", "udta", "hrst"};
+    size_t at = 0, end = size;
+    for (size_t depth = 0; depth < 3;) {
+        if (end - at < 8)
+            return 0;
+        size_t box =
+            (size_t)d[at] << 24 | (size_t)d[at + 1] << 16 | (size_t)d[at + 2] << 8 | d[at + 3];
+        if (box < 8 || box > end - at)
+            return 0;
+        if (memcmp(d + at + 4, path[depth], 4) != 0) {
+            at += box;
+            continue;
+        }
+        if (depth == 2) /* a full box: version and flags, then the u64 */
+            return box >= 20 ? at + 12 : 0;
+        end = at + box;
+        at += 8;
+        depth++;
+    }
+    return 0;
+}
+
+/*
+ * Whether a player may keep decoding b's parts with a's init: the same
+ * bytes but for the start time each recorded file stamps in its hrst box.
+ * One EXT-X-MAP per codec configuration, not one per file: a new MAP and
+ * discontinuity at every rotation stops VLC ("no moov before mdat").
+ */
+static bool is_same_setup(const media_init *a, const media_init *b)
+{
+    if (media_init_same(a, b))
+        return true;
+    if (a->size != b->size)
+        return false;
+    size_t at = hrst_offset(a->data, a->size);
+    if (!at || at != hrst_offset(b->data, b->size))
+        return false;
+    return memcmp(a->data, b->data, at) == 0 &&
+           memcmp(a->data + at + 8, b->data + at + 8, a->size - at - 8) == 0;
+}
+
 /* Whether mp does not continue the stream where the last part ended. */
 static bool is_discontinuous(struct live_stream *s, const media_part *mp)
 {
@@ -263,7 +313,7 @@ void live_stream_publish(struct live_stream *s, uint64_t gen, media_part *mp)
     }
     if (is_discontinuous(s, mp))
         s->is_disc_pending = true;
-    if (!s->init || !media_init_same(s->init, mp->init)) {
+    if (!s->init || !is_same_setup(s->init, mp->init)) {
         s->init_id++;
         s->is_disc_pending = s->is_disc_pending || s->init != NULL;
     }
@@ -303,9 +353,6 @@ void live_stream_publish(struct live_stream *s, uint64_t gen, media_part *mp)
     open->duration += mp->duration;
     open->bytes += mp->size;
     s->bytes += mp->size;
-    double part_s = (double)mp->duration / mp->timescale;
-    if (part_s > s->max_part_s)
-        s->max_part_s = part_s;
     evict(s, now);
     bool has_waiters = s->waiters != NULL;
     metrics_series *m_delay = s->m_delay; /* attach replaces it under s->lock */

@@ -103,14 +103,13 @@ struct live_stream {
     struct live_segment *segs; /* owned: kept segments by msn; the last may be open */
     size_t n_segs, cap_segs;
     uint64_t next_seq, next_msn;
-    uint64_t init_id; /* bumped whenever the init bytes change */
+    uint64_t init_id; /* bumped whenever the init bytes change (but for hrst) */
     uint64_t disc_seq;
     media_init *init; /* owned: the init of the last part */
     bool has_expect; /* expect_dts is valid */
     int64_t expect_dts; /* where the next part should start, for continuity */
     bool is_disc_pending; /* the next segment follows a discontinuity */
     size_t bytes; /* parts plus cached segments */
-    double max_part_s; /* largest part seen: PART-TARGET never under it */
     double max_segment_s; /* largest complete segment seen: TARGETDURATION */
     uint64_t parts_dropped; /* not independent and no segment to join */
     struct live_waiter *waiters;
@@ -183,7 +182,7 @@ void live_waiter_end_cb(http_deferred *d, enum http_defer_end why, void *arg);
 
 /* TARGETDURATION: whole seconds, at least every segment's rounded duration. */
 unsigned live_target_duration_s(const live_hub *h, const struct live_stream *s);
-/* PART-TARGET in seconds: at least every part's duration. */
+/* PART-TARGET in seconds, from the listed parts: at least the longest, and per the 85% rule. */
 double live_part_target_s(const live_hub *h, const struct live_stream *s);
 /* True when the playlist holds part `part` of segment msn (part < 0: the whole segment). */
 bool live_stream_has(const struct live_stream *s, int64_t msn, int64_t part);

@@ -10,9 +10,10 @@
  * EXT-X-MAP whenever the init changes, EXT-X-DISCONTINUITY where the
  * discontinuity sequence steps, and a preload hint for the next part.
  * The plain playlist lists complete segments only, for players without
- * LL-HLS. TARGETDURATION and PART-TARGET never go below what the stream
- * has produced so far (segments end on keyframes, so a camera's GOP may
- * make them longer than the configured target).
+ * LL-HLS. TARGETDURATION never goes below what the stream has produced
+ * so far (segments end on keyframes, so a camera's GOP may make them
+ * longer than the configured target); PART-TARGET follows the listed
+ * parts and the 85% rule (live_part_target_s).
  */
 #include "live_int.h"
 
@@ -94,11 +95,45 @@ unsigned live_target_duration_s(const live_hub *h, const struct live_stream *s)
     return t ? t : 1;
 }
 
+/*
+ * RFC 8216bis 4.4.4.9: no part is longer than PART-TARGET, and every part
+ * is at least 85% of it except an INDEPENDENT=YES part and the last part
+ * of its segment. Both are judged on the parts the playlist lists (not
+ * the stream's whole life: one long part after a hole in the camera's
+ * frames must not inflate the target for good, leaving every later 0.2 s
+ * part under 85% of it). The target is the longest listed part, lowered
+ * to the shortest "regular" part / 0.85 when that is less: a rare part
+ * stretched by missing frames then overruns the target, rather than every
+ * regular part falling short of it. A regular part is not independent,
+ * is followed by a part of its own segment, and that part is not
+ * independent either (the recorder cuts a part short at every keyframe).
+ */
 double live_part_target_s(const live_hub *h, const struct live_stream *s)
 {
-    double t = h->opt.part_target_ms / 1000.0;
-    if (s->max_part_s > t)
-        t = ceil(s->max_part_s * 1000 - 1e-6) / 1000; /* printed with 3 decimals: round up */
+    if (!s->n_segs || !s->n_parts)
+        return h->opt.part_target_ms / 1000.0;
+    size_t from = s->n_segs > LIVE_PARTS_SHOWN_SEGMENTS ? s->n_segs - LIVE_PARTS_SHOWN_SEGMENTS : 0;
+    double longest = 0, shortest_regular = 0;
+    for (size_t k = (size_t)(s->segs[from].first_seq - s->parts[0].seq); k < s->n_parts; k++) {
+        const media_part *mp = s->parts[k].mp;
+        double d = seconds(mp->duration, mp->timescale);
+        if (d > longest)
+            longest = d;
+        bool is_regular = !mp->is_independent && k + 1 < s->n_parts &&
+                          s->parts[k + 1].msn == s->parts[k].msn &&
+                          !s->parts[k + 1].mp->is_independent;
+        if (is_regular && (shortest_regular == 0 || d < shortest_regular))
+            shortest_regular = d;
+    }
+    if (longest <= 0)
+        return h->opt.part_target_ms / 1000.0;
+    /* Printed with 3 decimals: round up to cover every part, down to stay within 85%. */
+    double t = ceil(longest * 1000 - 1e-6) / 1000;
+    if (shortest_regular > 0) {
+        double cap = floor(shortest_regular / 0.85 * 1000 + 1e-6) / 1000;
+        if (t > cap)
+            t = cap;
+    }
     return t;
 }
 

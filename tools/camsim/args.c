@@ -19,7 +19,7 @@ static const char usage_text[] =
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
-    "                             garbage]\n"
+    "                             garbage | notcp]\n"
     "                    [--loop SECONDS]\n"
     "                    [--verbose]\n";
 
@@ -72,6 +72,8 @@ static const char help_text[] =
     "                      races, or a server that bursts). Needs --loop or --source\n"
     "  --fault garbage     serve every SPS (in the SDP and in the stream) as garbage: media\n"
     "                      flows, but no client can decode or record it\n"
+    "  --fault notcp       answer a SETUP that offers no UDP transport 461 Unsupported\n"
+    "                      Transport (a server that refuses RTP over TCP)\n"
     "  --verbose, -v       log every request and connection\n"
     "  --help, -h          show this help\n"
     "\n"
@@ -156,8 +158,13 @@ static int parse_fault(cs_options *o, const char *s)
         o->fault = CS_FAULT_GARBAGE;
         return 0;
     }
-    return usage_error(
-        "--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse, flood:FACTOR or garbage", s);
+    if (strcmp(s, "notcp") == 0) {
+        o->fault = CS_FAULT_NOTCP;
+        return 0;
+    }
+    return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse, flood:FACTOR, "
+                       "garbage or notcp",
+                       s);
 }
 
 static int parse_auth(cs_options *o, const char *s)

@@ -31,6 +31,7 @@ enum cs_fault {
     CS_FAULT_REFUSE, /* accept, then reset at once */
     CS_FAULT_FLOOD, /* replay media fault_factor times faster than real time */
     CS_FAULT_GARBAGE, /* every SPS (SDP and in-band) is garbage: nothing can be decoded */
+    CS_FAULT_NOTCP, /* SETUP without a UDP offer gets 461: a server that refuses TCP */
 };
 
 #define CS_VIDEO_CLOCK_HZ 90000

@@ -90,6 +90,8 @@ static void print_banner(const cs_options *o, const cs_media_info *info)
         fprintf(stderr, ", fault flood:%d", o->fault_factor);
     else if (o->fault == CS_FAULT_GARBAGE)
         fprintf(stderr, ", fault garbage");
+    else if (o->fault == CS_FAULT_NOTCP)
+        fprintf(stderr, ", fault notcp");
     fprintf(stderr, ")\n");
 }
 

@@ -222,7 +222,7 @@ static void on_setup(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
         reply_status(srv, c, req, 400, "Bad Request");
         return;
     }
-    if (!t.is_tcp && !t.is_udp) {
+    if ((!t.is_tcp && !t.is_udp) || (srv->opt->fault == CS_FAULT_NOTCP && !t.is_udp)) {
         reply_status(srv, c, req, 461, "Unsupported Transport");
         return;
     }

@@ -244,6 +244,8 @@ static void test_replies_map_to_failure_reasons(void **state)
     reply_describe(f, 2);
     assert_true(feed(f, "RTSP/1.0 461 Unsupported Transport\r\nCSeq: 3\r\n\r\n") < 0);
     assert_int_equal(f->c.reason, ING_REASON_UNSUPPORTED);
+    assert_string_equal(f->c.error,
+                        "the camera refuses RTP over TCP: SETUP replied 461 Unsupported Transport");
 
     ing_rtsp_conn_init(&f->c, "rtsp://h/cam", &cbs, &f->e);
     ing_rtsp_conn_closed(&f->c, 0);

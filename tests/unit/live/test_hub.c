@@ -204,6 +204,86 @@ static void test_new_init_bytes_bring_a_discontinuity_and_a_new_map(void **state
     fake_src_release(&other);
 }
 
+/* ftyp + moov{free(tag), udta{hrst(start_us)}}: the shape of a recorded file's init. */
+static media_init *init_with_start(media_stream *video, char tag, uint64_t start_us)
+{
+    uint8_t b[64] = {0,   0,   0,   16,  'f', 't', 'y', 'p', 'i', 's', 'o', 'm', 0,   0,
+                     2,   0,   0,   0,   0,   48,  'm', 'o', 'o', 'v', 0,   0,   0,   12,
+                     'f', 'r', 'e', 'e', 0,   0,   0,   0,   0,   0,   0,   28,  'u', 'd',
+                     't', 'a', 0,   0,   0,   20,  'h', 'r', 's', 't', 0,   0,   0,   0};
+    b[35] = (uint8_t)tag;
+    for (int i = 0; i < 8; i++)
+        b[56 + i] = (uint8_t)(start_us >> (56 - 8 * i));
+    return media_init_new(b, sizeof(b), &video, 1);
+}
+
+static void use_init(struct fake_src *src, media_init *init)
+{
+    media_init_unref(src->init);
+    src->init = init;
+}
+
+static void test_a_new_file_of_the_same_codec_keeps_the_map(void **state)
+{
+    struct fixture *f = *state;
+    /* Each recorded file brings its own init, differing only in hrst (its start time). */
+    use_init(&f->src, init_with_start(f->src.video, 'a', 1000000));
+    fake_publish(&f->src, f->sink, 7);
+    use_init(&f->src, init_with_start(f->src.video, 'a', 2400000));
+    fake_publish(&f->src, f->sink, 8);
+    use_init(&f->src, init_with_start(f->src.video, 'a', 4400000));
+    fake_publish(&f->src, f->sink, 10);
+    assert_int_equal(f->s->n_segs, 3);
+    assert_int_equal(f->s->segs[0].n_parts, 10); /* not closed early at a new file */
+    for (size_t i = 0; i < f->s->n_segs; i++) {
+        assert_int_equal(f->s->segs[i].init_id, 1);
+        assert_int_equal(f->s->segs[i].disc_seq, 0);
+    }
+    char *t = render(f, false);
+    assert_int_equal(count(t, "#EXT-X-DISCONTINUITY\n"), 0);
+    assert_int_equal(count(t, "#EXT-X-MAP"), 1);
+    free(t);
+    /* Other bytes outside hrst (codec data): a new map and a discontinuity. */
+    use_init(&f->src, init_with_start(f->src.video, 'b', 4400000));
+    fake_publish(&f->src, f->sink, 5);
+    assert_int_equal(f->s->segs[f->s->n_segs - 1].init_id, 2);
+    t = render(f, false);
+    assert_int_equal(count(t, "#EXT-X-DISCONTINUITY\n"), 1);
+    assert_int_equal(count(t, "#EXT-X-MAP"), 2);
+    free(t);
+}
+
+static double part_target_of(const char *t)
+{
+    const char *p = strstr(t, "PART-TARGET=");
+    assert_non_null(p);
+    return strtod(p + strlen("PART-TARGET="), NULL);
+}
+
+static void test_part_target_keeps_regular_parts_within_85_percent(void **state)
+{
+    struct fixture *f = *state;
+    /* 0.2 s parts, and one of 0.32 s (frames missing) in the middle of a GOP. */
+    fake_publish(&f->src, f->sink, 7);
+    media_part *p = fake_part_next(&f->src);
+    p->duration = 28800;
+    f->src.dts += 28800 - FAKE_PART_TICKS;
+    f->sink->ops->part_cb(f->sink, p);
+    media_part_unref(p);
+    fake_publish(&f->src, f->sink, 7);
+    char *t = render(f, false);
+    double target = part_target_of(t);
+    /* Before: the longest part ever (0.320), so every 0.2 s part fell under 85% of it. */
+    assert_true(target * 0.85 <= 0.2 + 1e-9);
+    assert_true(target >= 0.2);
+    free(t);
+    /* Once that part leaves the listed segments, the target is the parts' own 0.200. */
+    fake_publish(&f->src, f->sink, 40);
+    t = render(f, false);
+    assert_has(t, "#EXT-X-PART-INF:PART-TARGET=0.200\n");
+    free(t);
+}
+
 static void test_a_reconnect_or_a_time_jump_is_a_discontinuity_without_a_new_map(void **state)
 {
     struct fixture *f = *state;
@@ -350,6 +430,8 @@ int main(void)
         T(test_parts_before_the_first_keyframe_are_dropped),
         T(test_new_init_bytes_bring_a_discontinuity_and_a_new_map),
         T(test_a_reconnect_or_a_time_jump_is_a_discontinuity_without_a_new_map),
+        T(test_a_new_file_of_the_same_codec_keeps_the_map),
+        T(test_part_target_keeps_regular_parts_within_85_percent),
         T(test_old_segments_are_evicted_and_numbers_keep_growing),
         T(test_detach_drops_media_and_attach_continues_numbering),
         T(test_a_restart_never_publishes_old_parts_to_new_viewers),
