@@ -40,3 +40,18 @@ def test_reconnects_never_write_overlapping_index_rows(camsim_factory, horus_fac
           "after the daemon was stopped")
     assert rows[-1]["end_us"] <= stopped_us + 3.5e6, rows[-1]
 
+
+def test_status_recording_means_a_segment_is_being_written(camsim_factory, horus_factory):
+    from conftest import free_port
+    sim = camsim_factory()
+    port = free_port()  # nothing listens: the camera never connects
+    h = horus_factory(f"cameras:\n  - id: live\n    url: \"{sim.url(1)}\"\n"
+                      f"  - id: never\n    url: \"rtsp://127.0.0.1:{port}/cam1\"\n")
+    wait_until(lambda: status(h, "never")["reconnects"] >= 1
+               or status(h, "never")["state"] == "failed", 10, "the dead camera to fail")
+    st = status(h, "never")
+    assert st["recording"] is False, st
+    assert h.get_json("/api/v1/cameras/never")[1]["record"]["enabled"] is True
+    st = wait_until(lambda: status(h, "live")["recording"] and status(h, "live"), 15,
+                    "the streaming camera to record")
+    assert st["state"] == "streaming", st
