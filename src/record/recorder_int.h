@@ -74,6 +74,7 @@ struct rec_camera {
     int64_t err_logged_ns; /* when the last write error was logged */
     unsigned err_unlogged; /* write errors since then */
     unsigned nsegments;
+    int64_t last_end_us; /* end of the last segment indexed; 0 = none yet */
     char dir[PATH_MAX];
     metrics_series *m_segments, *m_bytes, *m_errors, *m_flush, *m_lag;
     metrics_series *m_dropped[REC_DROP_COUNT];

@@ -121,21 +121,38 @@ int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
                      "segment closed: %s", info.path);
     }
     int64_t end = info.path ? info.end_wall_us : 0;
+    if (end > c->last_end_us)
+        c->last_end_us = end;
     rec_segment_info_release(&info);
     return end;
 }
 
 /*
- * Opens a segment starting with pkt. start_wall_us is where the previous
+ * Opens a segment starting with pkt. continues_us is where the previous
  * segment ended when this one continues it without a gap (0 otherwise): the
  * recording then stays contiguous even when the wall-clock mapping of
  * individual packets jitters by a frame.
+ *
+ * No segment starts before the previous one of this camera and stream
+ * ended (docs/design/0004): a reconnect's first keyframe often maps a
+ * little earlier than that end (a GOP burst at connect, or media that ran
+ * ahead of the wall clock and was slewed back), and the new segment's start
+ * is then moved forward to it. A keyframe that would have to move by
+ * REC_SHIFT_MAX_US or more is not recorded (the next one is tried), so the
+ * index's lead over the wall clock stays bounded.
  */
+#define REC_SHIFT_MAX_US INT64_C(2000000)
+
 static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int64_t continues_us)
 {
     int64_t start = pkt->wall_us;
-    if (continues_us && llabs(start - continues_us) < 2000000)
+    if (continues_us && llabs(start - continues_us) < REC_SHIFT_MAX_US)
         start = continues_us;
+    if (start < c->last_end_us) {
+        if (c->last_end_us - start >= REC_SHIFT_MAX_US)
+            return;
+        start = c->last_end_us;
+    }
     media_stream *streams[2];
     size_t n = 0;
     if (c->video)

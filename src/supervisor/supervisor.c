@@ -399,7 +399,6 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
     for (struct running *r = s->list; r; r = r->next, i++) {
         struct sup_camera_status *st = &fresh[i].st;
         fresh[i].id = horus_strdup(r->id);
-        st->is_recording = r->streams[STREAM_MAIN].rec != NULL;
         if (!r->is_enabled) {
             state_set(r, st, "disabled");
             snprintf(st->breaker, sizeof(st->breaker), "closed");
@@ -425,6 +424,11 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
         const char *state = judge_main(r, &is, st);
+        /* Recording means a segment is being written now, not just that recording is on. */
+        int64_t since_us;
+        st->is_recording = r->streams[STREAM_MAIN].rec && strcmp(state, "streaming") == 0 &&
+                           rec_recorder_recording_since(s->recorder, r->id,
+                                                        stream_names[STREAM_MAIN], &since_us) == 0;
         if (strcmp(state, "streaming") == 0)
             (*online)++;
         else if (strcmp(state, "connecting") != 0)

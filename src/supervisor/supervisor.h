@@ -44,7 +44,7 @@ struct sup_camera_status {
     char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
     int64_t next_retry_unix_ms; /* 0 unless waiting to retry */
     uint64_t reconnects;
-    bool is_recording;
+    bool is_recording; /* streaming, and a segment of the main stream is being written now */
     char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
 };
 

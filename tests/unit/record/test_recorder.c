@@ -504,6 +504,41 @@ static void test_gap_closes_the_segment_and_resumes_at_the_next_keyframe(void **
     rows_free(&rows);
 }
 
+/*
+ * A reconnect's first keyframe can map to a wall time before the end of
+ * the segment the previous connection wrote (a GOP burst at connect).
+ * The new segment starts where the previous one ended instead, its file
+ * and row keep the same length; a keyframe 2 s or more too early is not
+ * recorded, so the index never runs far ahead of the wall clock.
+ */
+static void test_a_segment_never_starts_before_the_previous_one_ended(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    struct feeder fd = feeder_new(f, "cam", 60, &h264, 3600);
+    media_sink *sink = rec_camera_sink(fd.cam);
+    feed(&fd, 2 * FPS); /* 0 - 2 s */
+    sink->ops->gap_cb(sink, "reconnect");
+    fd.dts -= 12 * 3600; /* the next keyframe maps to 1.52 s */
+    feed(&fd, FPS);
+    sink->ops->gap_cb(sink, "reconnect");
+    fd.dts -= S_90K(3); /* keyframes at 0, 1 s (skipped) and 2 s */
+    feed(&fd, 3 * FPS);
+    finish(&fd);
+    struct rows rows = rows_of(f, "cam");
+    assert_int_equal(rows.n, 3);
+    size_t kf;
+    assert_int_equal(check_h264_row(f, &rows.v[0], 3600, &kf), 2 * FPS);
+    assert_int_equal(rows.v[0].end_us, WALL0_US + S_US(2));
+    assert_int_equal(check_h264_row(f, &rows.v[1], 3600, &kf), FPS);
+    assert_int_equal(rows.v[1].start_us, WALL0_US + S_US(2));
+    assert_int_equal(rows.v[1].end_us, WALL0_US + S_US(3));
+    assert_int_equal(check_h264_row(f, &rows.v[2], 3600, &kf), FPS);
+    assert_int_equal(rows.v[2].start_us, WALL0_US + S_US(3));
+    assert_int_equal(rows.v[2].end_us, WALL0_US + S_US(4));
+    rows_free(&rows);
+}
+
 /* ---- stream changes ---- */
 
 static void test_codec_and_parameter_changes_start_a_new_segment(void **state)
@@ -718,6 +753,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_gap_closes_the_segment_and_resumes_at_the_next_keyframe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_segment_never_starts_before_the_previous_one_ended,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_codec_and_parameter_changes_start_a_new_segment, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
