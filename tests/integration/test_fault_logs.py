@@ -25,7 +25,10 @@ def full_volume(tmp_path):
     """The data directory of a daemon in tmp_path/horus: 48 MB of tmpfs (the log stays off it)."""
     mnt = tmp_path / "horus" / "data"
     mnt.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)], check=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:  # a container without CAP_SYS_ADMIN, as the loop-mount tests do
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
