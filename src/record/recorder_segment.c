@@ -110,8 +110,10 @@ int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
     if (rc < 0) {
         metrics_counter_inc(c->m_errors);
         note_write(r, c, rc);
-        log_error_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
-                     "close segment: %s; kept up to its last complete part", horus_strerror(rc));
+        /* A full disk fails every close too (one per segment): limited per camera. */
+        log_error_limited("close segment", LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                          "close segment: %s; kept up to its last complete part",
+                          horus_strerror(rc));
     }
     if (info.path) {
         index_segment(r, c->camera, c->stream, &info);
