@@ -59,4 +59,17 @@ struct pb_verify {
  */
 int pb_export_verify(struct pb_verify *v);
 
+/* A job's stop flags as a code: -ECANCELED, HORUS_ESTOPPED, or 0. Thread: any. */
+int pb_stop_code(const atomic_bool *is_cancelled, const atomic_bool *is_stopping);
+
+/*
+ * SHA-256 of fd from its offset to its end, read 1 MiB at a time, as hex
+ * into hex[65], and the bytes read into *size (may be NULL). Stops within
+ * one read when a flag is set. Returns 0, pb_stop_code's code, or -errno of
+ * the read. Shared by the source check and the export's read-back. Thread:
+ * a pb-export worker.
+ */
+int pb_hash_fd(int fd, const atomic_bool *is_cancelled, const atomic_bool *is_stopping,
+               char hex[65], uint64_t *size);
+
 #endif

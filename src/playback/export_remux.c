@@ -36,7 +36,6 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +84,7 @@ static int interrupt_cb(void *arg)
 
 static int stop_code(const struct pb_remux *r)
 {
-    if (atomic_load(r->is_cancelled))
-        return -ECANCELED;
-    if (atomic_load(r->is_stopping))
-        return HORUS_ESTOPPED;
-    return 0;
+    return pb_stop_code(r->is_cancelled, r->is_stopping);
 }
 
 static void fmt_instant(int64_t us, char *buf, size_t size)
@@ -457,39 +452,9 @@ static int hash_file(struct pb_remux *r)
         close(fd);
         return rc;
     }
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    size_t bufsize = 1 << 20;
-    uint8_t *buf = horus_malloc(bufsize);
-    uint64_t total = 0;
-    for (;;) {
-        rc = stop_code(r);
-        if (rc < 0)
-            break;
-        ssize_t n = read(fd, buf, bufsize);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            snprintf(r->error, sizeof(r->error), "read back '%s': %s", r->out_path,
-                     strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(md, buf, (size_t)n);
-        total += (uint64_t)n;
-    }
-    if (rc == 0) {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned dlen = 0;
-        EVP_DigestFinal_ex(md, digest, &dlen);
-        for (unsigned i = 0; i < dlen && i < 32; i++)
-            snprintf(r->sha256 + 2 * i, 3, "%02x", digest[i]);
-        r->size_bytes = total;
-    }
-    free(buf);
-    EVP_MD_CTX_free(md);
+    rc = pb_hash_fd(fd, r->is_cancelled, r->is_stopping, r->sha256, &r->size_bytes);
+    if (rc < 0 && rc != -ECANCELED && rc != HORUS_ESTOPPED)
+        snprintf(r->error, sizeof(r->error), "read back '%s': %s", r->out_path, horus_strerror(rc));
     close(fd);
     return rc;
 }

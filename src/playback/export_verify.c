@@ -31,28 +31,26 @@
 
 #define LOG_MODULE "export"
 
-static int stop_code(const struct pb_verify *v)
+int pb_stop_code(const atomic_bool *is_cancelled, const atomic_bool *is_stopping)
 {
-    if (atomic_load(v->is_cancelled))
+    if (atomic_load(is_cancelled))
         return -ECANCELED;
-    if (atomic_load(v->is_stopping))
+    if (atomic_load(is_stopping))
         return HORUS_ESTOPPED;
     return 0;
 }
 
-/* Hashes path into hex[65]. Returns 0, a stop code, or -errno. */
-static int hash_path(const struct pb_verify *v, const char *path, char hex[65])
+int pb_hash_fd(int fd, const atomic_bool *is_cancelled, const atomic_bool *is_stopping,
+               char hex[65], uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     size_t bufsize = 1 << 20;
     uint8_t *buf = horus_malloc(bufsize);
+    uint64_t total = 0;
     int rc = 0;
     for (;;) {
-        rc = stop_code(v);
+        rc = pb_stop_code(is_cancelled, is_stopping);
         if (rc < 0)
             break;
         ssize_t n = read(fd, buf, bufsize);
@@ -65,6 +63,7 @@ static int hash_path(const struct pb_verify *v, const char *path, char hex[65])
         if (n == 0)
             break;
         EVP_DigestUpdate(md, buf, (size_t)n);
+        total += (uint64_t)n;
     }
     if (rc == 0) {
         unsigned char digest[EVP_MAX_MD_SIZE];
@@ -72,9 +71,21 @@ static int hash_path(const struct pb_verify *v, const char *path, char hex[65])
         EVP_DigestFinal_ex(md, digest, &dlen);
         for (unsigned i = 0; i < dlen && i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        if (size)
+            *size = total;
     }
     free(buf);
     EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* Hashes path into hex[65]. Returns 0, a stop code, or -errno. */
+static int hash_path(const struct pb_verify *v, const char *path, char hex[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = pb_hash_fd(fd, v->is_cancelled, v->is_stopping, hex, NULL);
     close(fd);
     return rc;
 }
