@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Makes every directory of buf up to its end, or up to its last '/' when only_parents. */
@@ -57,4 +58,35 @@ int fs_fsync_dir(const char *dir)
     int rc = fsync(fd) < 0 ? -errno : 0;
     close(fd);
     return rc;
+}
+
+int fs_pwritev_all(int fd, struct iovec *iov, int n, uint64_t offset)
+{
+    while (n > 0) {
+        ssize_t w = pwritev(fd, iov, n, (off_t)offset);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        offset += (uint64_t)w;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+int fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t offset)
+{
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+    return fs_pwritev_all(fd, &iov, 1, offset);
 }

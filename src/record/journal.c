@@ -304,24 +304,6 @@ static int collect_pending(void *arg, const struct rec_journal_record *rec)
     return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (w == 0)
-            return -EIO;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 /* Cuts the file to its header and reserves room again. Caller holds io_lock. */
 static int truncate_to_header(rec_journal *j)
 {
@@ -362,7 +344,7 @@ static int create_fresh(rec_journal *j)
 {
     int rc = ftruncate(j->fd, 0) < 0 ? -errno : 0;
     if (rc == 0)
-        rc = write_all(j->fd, (const uint8_t *)REC_JOURNAL_HEADER, REC_JOURNAL_HEADER_SIZE, 0);
+        rc = fs_pwrite_all(j->fd, (const uint8_t *)REC_JOURNAL_HEADER, REC_JOURNAL_HEADER_SIZE, 0);
     if (rc == 0 && fdatasync(j->fd) < 0)
         rc = -errno;
     if (rc == 0) {
@@ -500,7 +482,7 @@ int rec_journal_append(rec_journal *j, const struct sto_recording_input *row, ui
     if (is_idle && j->size > COMPACT_BYTES)
         (void)truncate_to_header(j);
     uint64_t at = j->size;
-    rc = write_all(j->fd, buf, n, at);
+    rc = fs_pwrite_all(j->fd, buf, n, at);
     if (rc == 0 && fdatasync(j->fd) < 0)
         rc = -errno;
     if (rc == 0) {

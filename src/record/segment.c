@@ -146,32 +146,6 @@ const char *rec_segment_path(const rec_segment *seg)
     return seg->tmp_path;
 }
 
-/* Writes iov fully at offset, continuing after short writes. */
-static int write_all(int fd, struct iovec *iov, int n, uint64_t offset)
-{
-    while (n > 0) {
-        ssize_t w = pwritev(fd, iov, n, (off_t)offset);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (w == 0)
-            return -EIO;
-        offset += (uint64_t)w;
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
-    }
-    return 0;
-}
-
 static int pick_names(rec_segment *seg, const char *dir, int64_t start_wall_us)
 {
     int64_t start_s = start_wall_us / 1000000;
@@ -236,7 +210,7 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
     if (rc < 0)
         goto fail;
     struct iovec iov = {seg->hdr.data, seg->hdr.len};
-    rc = write_all(seg->fd, &iov, 1, 0);
+    rc = fs_pwritev_all(seg->fd, &iov, 1, 0);
     if (rc < 0) {
         unlink(seg->tmp_path);
         goto fail;
@@ -379,7 +353,7 @@ static int flush_part(rec_segment *seg, int64_t next_primary_dts)
     uint64_t size = seg->hdr.len + payload;
     if (seg->part_sink)
         publish_part(seg, payload, primary_dur);
-    int rc = write_all(seg->fd, seg->iov, n_iov, seg->size);
+    int rc = fs_pwritev_all(seg->fd, seg->iov, n_iov, seg->size);
     if (rc == 0) {
         rec_sha256_job_copy(&seg->sha, seg->hdr.data, seg->hdr.len);
         for (size_t i = 0; i < seg->n_tracks; i++)
