@@ -141,6 +141,12 @@ class Horus:
         status, _, body = self.request("GET", path)
         return status, json.loads(body) if body else None
 
+    def metric(self, name):
+        """The sum of /metrics samples whose line starts with name (a family, or with labels)."""
+        _, _, body = self.request("GET", "/metrics")
+        return sum(float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
+                   if line.startswith(name))
+
     def log_lines(self):
         """The JSON log lines the daemon wrote (other lines are skipped)."""
         out = []

@@ -23,15 +23,6 @@ def cams_yaml(sim, ids, segment=2):
     return out
 
 
-def metric(h, name):
-    _, _, body = h.request("GET", "/metrics")
-    total = 0.0
-    for line in body.decode().splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def files_on_disk(data):
     """Closed segment files, relative to the data directory."""
     return {str(p.relative_to(data)) for p in (data / "recordings").rglob("*.mp4")}
@@ -100,7 +91,7 @@ def test_a_30_s_write_lock_loses_no_closed_segment(camsim_factory, horus_factory
         status, headers, _ = h.request("POST", "/api/v1/cameras",
                                        {"id": "late", "url": sim.url(1)}, timeout=30)
         assert status == 503 and "Retry-After" in headers, (status, headers)
-        wait_until(lambda: metric(h, "horus_db_write_retries_total") >= 1, 25,
+        wait_until(lambda: h.metric("horus_db_write_retries_total") >= 1, 25,
                    "an index row to be retried")
         time.sleep(max(0.0, 30 - (time.monotonic() - locked_at)))
         closed_while_locked = files_on_disk(h.data)
@@ -128,7 +119,7 @@ def test_a_full_disk_loses_no_closed_segment(camsim_factory, horus_factory, loop
     db.close()
     filler = data / "filler"
     subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
-    wait_until(lambda: metric(h, "horus_record_write_errors_total") >= 1, 20, "a full disk")
+    wait_until(lambda: h.metric("horus_record_write_errors_total") >= 1, 20, "a full disk")
     time.sleep(3)
     # Stop while the disk is full: the open segments close, their rows cannot commit.
     assert h.stop(timeout=60) == 0
@@ -138,7 +129,7 @@ def test_a_full_disk_loses_no_closed_segment(camsim_factory, horus_factory, loop
     # Space is back: the restarted daemon inserts every row the journal kept.
     h2 = horus_factory(yaml, extra_args=["--data", str(data)], name="after")
     h2.wait_for_log(lambda l: "index recovery" in l.get("msg", ""), timeout=20)
-    assert metric(h2, 'horus_record_reconciled_total{result="replayed"}') >= 1
+    assert h2.metric('horus_record_reconciled_total{result="replayed"}') >= 1
     assert h2.stop() == 0
     assert_all_indexed(data)
 
@@ -174,7 +165,7 @@ def test_rows_only_in_the_journal_survive_kill_9(camsim_factory, horus_factory):
     lock = sqlite3.connect(h.data / "horus.db", timeout=30, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
-        wait_until(lambda: metric(h, "horus_record_index_journal_pending") >= 2, 25,
+        wait_until(lambda: h.metric("horus_record_index_journal_pending") >= 2, 25,
                    "rows waiting in the journal")
         kill9(h)
     finally:
@@ -184,7 +175,7 @@ def test_rows_only_in_the_journal_survive_kill_9(camsim_factory, horus_factory):
     assert "its row waits in the index journal" in r.stdout, r.stdout
     h2 = horus_factory(yaml, extra_args=["--data", str(h.data)], name="after")
     h2.wait_for_log(lambda l: "index recovery" in l.get("msg", ""), timeout=20)
-    assert metric(h2, 'horus_record_reconciled_total{result="replayed"}') >= 2
+    assert h2.metric('horus_record_reconciled_total{result="replayed"}') >= 2
     assert h2.stop() == 0
     assert_all_indexed(h.data)
 
@@ -215,8 +206,8 @@ def test_start_indexes_files_the_index_lost_and_reports_rows_without_files(
     (h.data / gone["path"]).unlink()
     h2 = horus_factory(yaml, extra_args=["--data", str(h.data)], name="after")
     h2.wait_for_log(lambda l: "index recovery" in l.get("msg", ""), timeout=20)
-    assert metric(h2, 'horus_record_reconciled_total{result="indexed"}') == 3
-    assert metric(h2, 'horus_record_reconciled_total{result="missing_file"}') == 1
+    assert h2.metric('horus_record_reconciled_total{result="indexed"}') == 3
+    assert h2.metric('horus_record_reconciled_total{result="missing_file"}') == 1
     assert h2.stop() == 0
     after = indexed(h.data)
     assert {r["path"] for r in newest} <= after
@@ -267,7 +258,7 @@ def test_deleting_the_wal_under_a_running_daemon_is_reported_and_loses_nothing(
     line = h.wait_for_log(lambda l: l.get("level") == "error" and "WAL" in l.get("msg", ""),
                           timeout=10)
     assert "deleted under the running daemon" in line["msg"], line
-    assert metric(h, "horus_db_wal_lost") == 1
+    assert h.metric("horus_db_wal_lost") == 1
 
     def wal_reason():
         status, body = h.get_json("/ready")
@@ -280,10 +271,10 @@ def test_deleting_the_wal_under_a_running_daemon_is_reported_and_loses_nothing(
             r["component"] == "database" and r["reason"] == "wal_lost" for r in body["reasons"])
     wait_until(health_reason, 5, "/health degraded naming the lost WAL")
     # No SQLite reader of our own from here on: it would make a new WAL beside the daemon's.
-    ok = metric(h, 'horus_db_writes_total{result="ok"}')
-    wait_until(lambda: metric(h, 'horus_db_writes_total{result="ok"}') >= ok + 4, 30,
+    ok = h.metric('horus_db_writes_total{result="ok"}')
+    wait_until(lambda: h.metric('horus_db_writes_total{result="ok"}') >= ok + 4, 30,
                "rows committed after the deletion")
-    committed = metric(h, 'horus_db_writes_total{result="ok"}') - ok
+    committed = h.metric('horus_db_writes_total{result="ok"}') - ok
     kill9(h)
     # The crash does not take the index with it: the rows committed since are still there.
     after = indexed(h.data)

@@ -93,7 +93,7 @@ def test_kill_9_loses_at_most_a_second_and_restart_recovers_the_segment(camsim_f
     time.sleep(4)
     # Frames the daemon had received just before it died: all but the part in progress
     # (~200 ms) must be in the recovered file, however slowly the machine ran meanwhile.
-    received = metric(h, 'horus_ingest_frames_total{camera="cam",stream="main"}')
+    received = h.metric('horus_ingest_frames_total{camera="cam",stream="main"}')
     killed_at_us = time.time() * 1e6
     os.killpg(h.proc.popen.pid, signal.SIGKILL)
     h.proc.popen.wait()
@@ -291,15 +291,6 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def metric(h, name):
-    _, _, body = h.request("GET", "/metrics")
-    total = 0.0
-    for line in body.decode().splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def test_a_full_disk_neither_stops_ingest_nor_crashes_and_the_watermark_makes_room(
         camsim_factory, horus_factory, small_disk, tmp_path):
     sim = camsim_factory(args=["--bitrate", "4000"])  # ~0.5 MB/s: 6 MiB fill in seconds
@@ -307,20 +298,20 @@ def test_a_full_disk_neither_stops_ingest_nor_crashes_and_the_watermark_makes_ro
     yaml = (f"storage:\n  path: \"{small_disk}\"\n  min_free_percent: 0\n"
             f"database:\n  url: \"sqlite:{db}\"\n" + cams_yaml(sim, ["cam"]))
     h = horus_factory(yaml, extra_args=["--data", str(small_disk)])
-    wait_until(lambda: metric(h, "horus_record_write_errors_total") > 0, 40, "a full disk")
+    wait_until(lambda: h.metric("horus_record_write_errors_total") > 0, 40, "a full disk")
     # Full: parts fail and are counted, but the process and ingest keep going.
-    frames = metric(h, "horus_ingest_frames_total")
+    frames = h.metric("horus_ingest_frames_total")
     time.sleep(2)
-    assert metric(h, "horus_ingest_frames_total") > frames
+    assert h.metric("horus_ingest_frames_total") > frames
     assert h.get_json("/health")[0] == 200
     # Turn the watermark on: retention (kicked on ENOSPC, and on reload) frees space and
     # recording resumes: new segments get indexed again.
     h.config_path.write_text(yaml.replace("min_free_percent: 0", "min_free_percent: 30"))
     h.proc.signal(signal.SIGHUP)
-    deleted = wait_until(lambda: metric(h, "horus_retention_deleted_segments_total"), 75,
+    deleted = wait_until(lambda: h.metric("horus_retention_deleted_segments_total"), 75,
                          "the watermark to delete segments")
     assert deleted >= 1
-    indexed = metric(h, "horus_record_segments_total")
-    wait_until(lambda: metric(h, "horus_record_segments_total") > indexed, 30,
+    indexed = h.metric("horus_record_segments_total")
+    wait_until(lambda: h.metric("horus_record_segments_total") > indexed, 30,
                "recording to resume")
     assert h.stop() == 0
