@@ -269,3 +269,25 @@ def recording_rows(h, camera=None, stream=None):
         return [dict(r) for r in db.execute(sql, args)]
     finally:
         db.close()
+
+
+def synthesize_hours(h, hours):
+    """Indexes copies of one recorded segment back to back, ending a day ago, so an
+    export has hours of (repeated) video to read. Returns (start_ms, end_ms)."""
+    seg = recording_rows(h, camera="cam")[0]
+    dur = seg["end_us"] - seg["start_us"]
+    count = int(hours * 3600e6 // dur)
+    t0 = seg["start_us"] - 86_400_000_000 - count * dur
+    db = sqlite3.connect(h.data / "horus.db", timeout=10)
+    try:
+        db.executemany(
+            "INSERT INTO recordings(camera_id, stream, start_us, end_us, path, bytes, codec,"
+            " width, height, sha256, fragments, pinned_until_us) VALUES"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            [(seg["camera_id"], seg["stream"], t0 + i * dur, t0 + (i + 1) * dur, seg["path"],
+              seg["bytes"], seg["codec"], seg["width"], seg["height"], seg["sha256"],
+              seg["fragments"]) for i in range(count)])
+        db.commit()
+    finally:
+        db.close()
+    return t0 // 1000, (t0 + count * dur) // 1000

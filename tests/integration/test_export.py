@@ -4,11 +4,10 @@ against the job's sha256; cancellation of running and queued jobs, the bounded
 queue, bad input, and a restart that keeps finished exports."""
 import hashlib
 import json
-import sqlite3
 import subprocess
 import time
 
-from conftest import require_tool, recording_rows, wait_until
+from conftest import require_tool, recording_rows, synthesize_hours, wait_until
 from openapi_check import OpenApi
 
 
@@ -170,28 +169,6 @@ def test_bad_export_requests_get_clear_errors(camsim_factory, horus_factory):
     assert h.request("DELETE", "/api/v1/exports/0123456789abcdef0123")[0] == 404
     status, _, raw = h.request("GET", "/api/v1/exports?limit=0")
     assert status == 400 and "limit" in json.loads(raw)["error"]["message"]
-
-
-def synthesize_hours(h, hours):
-    """Indexes copies of one recorded segment back to back, ending a day ago, so an
-    export has hours of (repeated) video to read. Returns (start_ms, end_ms)."""
-    seg = rows(h)[0]
-    dur = seg["end_us"] - seg["start_us"]
-    count = int(hours * 3600e6 // dur)
-    t0 = seg["start_us"] - 86_400_000_000 - count * dur
-    db = sqlite3.connect(h.data / "horus.db", timeout=10)
-    try:
-        db.executemany(
-            "INSERT INTO recordings(camera_id, stream, start_us, end_us, path, bytes, codec,"
-            " width, height, sha256, fragments, pinned_until_us) VALUES"
-            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            [(seg["camera_id"], seg["stream"], t0 + i * dur, t0 + (i + 1) * dur, seg["path"],
-              seg["bytes"], seg["codec"], seg["width"], seg["height"], seg["sha256"],
-              seg["fragments"]) for i in range(count)])
-        db.commit()
-    finally:
-        db.close()
-    return t0 // 1000, (t0 + count * dur) // 1000
 
 
 def test_delete_cancels_running_and_queued_exports_and_a_full_queue_is_refused(

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import recording_rows, wait_until
+from conftest import recording_rows, synthesize_hours, wait_until
 from openapi_check import OpenApi
 
 SMALL = ["--size", "320x180", "--fps", "10", "--bitrate", "200"]
@@ -272,28 +272,6 @@ def test_export_fails_naming_corrupt_and_missing_sources(camsim_factory, horus_f
                             "end": segs[2]["end_us"] // 1000})
     assert e["state"] == "done", e
     assert h.stop() == 0
-
-
-def synthesize_hours(h, hours):
-    """Indexes copies of one recorded segment back to back, ending a day ago, so an
-    export has hours of (repeated) video to read. Returns (start_ms, end_ms)."""
-    seg = recording_rows(h, camera="cam")[0]
-    dur = seg["end_us"] - seg["start_us"]
-    count = int(hours * 3600e6 // dur)
-    t0 = seg["start_us"] - 86_400_000_000 - count * dur
-    db = sqlite3.connect(h.data / "horus.db", timeout=10)
-    try:
-        db.executemany(
-            "INSERT INTO recordings(camera_id, stream, start_us, end_us, path, bytes, codec,"
-            " width, height, sha256, fragments, pinned_until_us) VALUES"
-            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            [(seg["camera_id"], seg["stream"], t0 + i * dur, t0 + (i + 1) * dur, seg["path"],
-              seg["bytes"], seg["codec"], seg["width"], seg["height"], seg["sha256"],
-              seg["fragments"]) for i in range(count)])
-        db.commit()
-    finally:
-        db.close()
-    return t0 // 1000, (t0 + count * dur) // 1000
 
 
 def test_sigterm_cancels_a_long_export_indexes_every_segment_and_exits_zero(
