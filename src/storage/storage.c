@@ -37,6 +37,7 @@ struct sto_db {
     char *target; /* owned: file path or conninfo */
     sto_conn *writer_conn; /* owned */
     sto_writer *writer; /* owned */
+    sto_audit_chain *audit; /* owned: the audit chain's head (audit.c) */
     metrics_registry *own_metrics; /* owned when the caller gave none */
     const horus_clock *clock;
     int schema_version;
@@ -167,8 +168,12 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
         if (rc < 0)
             goto fail;
     }
+    rc = sto_audit_chain_new(db->be, db->writer_conn, &db->audit, errmsg);
+    if (rc < 0)
+        goto fail;
     db->writer = sto_writer_new(db->be, db->writer_conn, (size_t)opt->db->batch_max,
                                 (size_t)opt->db->queue_max, metrics, db->clock);
+    sto_writer_on_tx_end(db->writer, sto_audit_chain_tx_end, db->audit);
     *out = db;
     return 0;
 fail:
@@ -192,6 +197,7 @@ void sto_close(sto_db *db)
     if (!db)
         return;
     sto_writer_free(db->writer);
+    sto_audit_chain_free(db->audit);
     pthread_mutex_lock(&db->pool_lock);
     db->is_closing = true;
     pthread_mutex_unlock(&db->pool_lock);
@@ -343,6 +349,16 @@ int sto_ping(sto_db *db, char *buf, size_t size)
 void sto_db_health(sto_db *db, struct sto_db_health *out)
 {
     sto_writer_health(db->writer, out);
+}
+
+sto_audit_chain *sto_db_audit_chain(sto_db *db)
+{
+    return db->audit;
+}
+
+sto_writer *sto_db_writer(sto_db *db)
+{
+    return db->writer;
 }
 
 const horus_clock *sto_db_clock(const sto_db *db)

@@ -10,7 +10,7 @@
  * a no-op; after stop, or on a never-started handle).
  *
  * Other modules see typed repositories only: one section per entity
- * (settings, cameras, recordings, exports) with an owned row struct that
+ * (settings, cameras, recordings, exports, audit) with an owned row struct that
  * reads fill (free it with its _release/_list_free) and a separate input
  * struct of borrowed const fields that inserts and updates take. No SQL
  * crosses this header; the backend contract and the SQL dialect rules are
@@ -502,6 +502,124 @@ int sto_recordings_times(sto_db *db, const char *camera_id, const char *stream, 
  */
 int sto_recording_get(sto_db *db, const char *camera_id, const char *stream, int64_t start_us,
                       struct sto_recording *out);
+
+/* ---- audit chain (storage/audit.c): one row per security-relevant action ---- */
+
+/* prev_hash of the first entry: 64 zeros. */
+#define STO_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+/* Lowercase hex SHA-256 plus its NUL. */
+#define STO_AUDIT_HASH_LEN 65
+
+/*
+ * An audit row as read. Strings are owned (release with
+ * sto_audit_entry_release). Empty strings, never NULL, for absent fields.
+ */
+struct sto_audit_entry {
+    int64_t id; /* 1, 2, 3, ... in append order, without gaps */
+    int64_t time_us; /* when the action happened, UTC microseconds */
+    char *actor_kind; /* "user", "apikey", "oidc", "system", "" = unknown */
+    char *actor_id;
+    char *actor_name;
+    char *tenant;
+    char *client; /* the client's address, "" for the daemon itself */
+    char *action; /* "login.ok", "camera.created", ... (auth/audit.h) */
+    char *target_kind; /* "camera", "export", "user", "config", ... */
+    char *target_id;
+    char *outcome; /* "ok", "denied" or "failed" */
+    char *details; /* a JSON object, compact with sorted keys; "{}" when none */
+    char *prev_hash; /* the previous entry's hash; STO_AUDIT_GENESIS for id 1 */
+    char *hash; /* SHA-256(prev_hash || canonical form), lowercase hex */
+};
+
+void sto_audit_entry_release(struct sto_audit_entry *e);
+void sto_audit_list_free(struct sto_audit_entry *list, size_t n);
+
+/* What an append writes; strings borrowed for the call, NULL stores "" ("{}" for details). */
+struct sto_audit_input {
+    int64_t time_us;
+    const char *actor_kind, *actor_id, *actor_name, *tenant, *client;
+    const char *action; /* required */
+    const char *target_kind, *target_id;
+    const char *outcome; /* required: "ok", "denied" or "failed" */
+    const char *details;
+};
+
+/*
+ * The canonical form of e's fields (every field but prev_hash and hash),
+ * as a new buffer in *out of *len bytes: the tag "horus-audit-v1" and then
+ * id, time_us, actor_kind, actor_id, actor_name, tenant, client, action,
+ * target_kind, target_id, outcome, details, each written as its length in
+ * decimal, ':', its bytes and ';' (integers in decimal ASCII), so no two
+ * different entries have the same form. Thread: any.
+ */
+void sto_audit_canonical(const struct sto_audit_entry *e, char **out, size_t *len);
+
+/* The hash e must carry after prev_hash: SHA-256(prev_hash || canonical form), hex. */
+void sto_audit_hash(const struct sto_audit_entry *e, const char *prev_hash,
+                    char out[STO_AUDIT_HASH_LEN]);
+
+/*
+ * Queues an entry. Its id, prev_hash and hash are computed on the writer
+ * thread from the entry committed before it (so entries are chained in
+ * the order they commit, whatever thread sent them); the strings are
+ * copied before this returns. A transient failure (database locked, disk
+ * full) is retried like an index row until it commits or the writer
+ * stops. done_cb (may be NULL) is called on the writer thread with the
+ * final outcome; it is not called when this returns an error: -EINVAL
+ * (no action, or an outcome not ok/denied/failed), -EAGAIN (the write
+ * queue is full), HORUS_ESTOPPED. Never blocks. Thread: any.
+ */
+int sto_audit_append_async(sto_db *db, const struct sto_audit_input *e, sto_done_cb done_cb,
+                           void *arg);
+
+/*
+ * Waits until every audit entry queued before the call has committed or
+ * failed (a retried one may still wait). Returns 0 or HORUS_ESTOPPED.
+ * Thread: any but the writer.
+ */
+int sto_audit_sync(sto_db *db);
+
+/*
+ * The last committed entry's id and hash as the writer knows it (0 and
+ * STO_AUDIT_GENESIS when the chain is empty). No I/O. Thread: any.
+ */
+void sto_audit_head(sto_db *db, int64_t *id, char hash[STO_AUDIT_HASH_LEN]);
+
+/* Which entries sto_audit_list returns; zero fields do not filter. Strings borrowed. */
+struct sto_audit_filter {
+    int64_t from_us; /* time_us >= from_us (when has_from) */
+    int64_t to_us; /* time_us < to_us (when has_to) */
+    bool has_from, has_to;
+    const char *action; /* exact, or a prefix when it ends in ".*" ("login.*") */
+    const char *actor; /* actor_id or actor_name equal to it */
+    const char *target_kind; /* exact */
+    const char *target_id; /* exact */
+    const char *outcome; /* exact */
+    int64_t after_id; /* the cursor: entries past this id in the order asked; 0 = from the start */
+    bool oldest_first; /* ascending ids; default newest first */
+};
+
+/*
+ * Entries matching f, newest first (or oldest first), at most limit; *out
+ * is new, *has_more says whether more follow. Thread: any.
+ */
+int sto_audit_list(sto_db *db, const struct sto_audit_filter *f, size_t limit,
+                   struct sto_audit_entry **out, size_t *n, bool *has_more);
+
+/* Fills *out (new strings) with entry id, or returns -ENOENT. Thread: any. */
+int sto_audit_get(sto_db *db, int64_t id, struct sto_audit_entry *out);
+
+/*
+ * Called per entry with a borrowed row valid during the call. Return 0 to
+ * go on, non-zero to stop (the iteration returns it).
+ */
+typedef int (*sto_audit_cb)(void *arg, const struct sto_audit_entry *row);
+
+/* Calls cb for every entry by ascending id (one reader, constant memory). Thread: any. */
+int sto_audit_foreach(sto_db *db, sto_audit_cb cb, void *arg);
+
+/* The smallest id of an entry whose hash is hash into *id, or -ENOENT. Thread: any. */
+int sto_audit_find_hash(sto_db *db, const char *hash, int64_t *id);
 
 /* ---- fragment index ---------------------------------------------------- */
 

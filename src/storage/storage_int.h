@@ -37,6 +37,22 @@ int sto_write_batch_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmt
 int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size_t nstmts,
                                   sto_done_cb done_cb, void *arg);
 
+/*
+ * A computed write: runs on the writer thread, inside its own savepoint of
+ * the batch's transaction, with the writer's connection (be->query on
+ * conn), when its turn in the queue comes. Returns 0 or a negative code
+ * (the savepoint is then rolled back and the code is the write's result).
+ * arg is the one given with it, also passed to its done_cb.
+ */
+typedef int (*sto_write_fn)(const struct sto_backend *be, sto_conn *conn, void *arg);
+
+/*
+ * Called on the writer thread after each transaction that ran writes:
+ * is_committed says whether its COMMIT succeeded (false also when BEGIN
+ * failed). Runs before the done callbacks of the transaction's writes.
+ */
+typedef void (*sto_tx_end_cb)(bool is_committed, void *arg);
+
 /* sto_write_batch_async and wait for the outcome. Thread: any but the writer. */
 int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
 
@@ -98,10 +114,31 @@ void sto_writer_free(sto_writer *w);
 /* Queues a write; is_retried: see sto_write_batch_retried_async. */
 int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
                     void *arg, bool is_retried);
+/* Queues a computed write (sto_write_fn), with sto_writer_push's rules. */
+int sto_writer_push_fn(sto_writer *w, sto_write_fn fn, sto_done_cb done_cb, void *arg,
+                       bool is_retried);
+/* Sets the tx-end hook (one per writer). Thread: the owner's, before sto_writer_start. */
+void sto_writer_on_tx_end(sto_writer *w, sto_tx_end_cb cb, void *arg);
 /* Monotonic ns of the writer loop's last turn. */
 int64_t sto_writer_heartbeat_ns(sto_writer *w);
 /* The writer's view for sto_db_health. Thread: any. */
 void sto_writer_health(sto_writer *w, struct sto_db_health *out);
+
+/* audit.c: the audit chain's head, kept beside the database by the writer thread. */
+typedef struct sto_audit_chain sto_audit_chain;
+/*
+ * Reads the head (last id and hash) on the writer's connection, before
+ * the writer starts. Returns 0 and a new *out, or a backend error.
+ */
+int sto_audit_chain_new(const struct sto_backend *be, sto_conn *conn, sto_audit_chain **out,
+                        char **errmsg);
+/* The writer's tx-end hook (sto_tx_end_cb): the head follows the commit. */
+void sto_audit_chain_tx_end(bool is_committed, void *chain);
+void sto_audit_chain_free(sto_audit_chain *c);
+/* The chain of db (owned by it). */
+sto_audit_chain *sto_db_audit_chain(sto_db *db);
+/* The writer of db (owned by it). */
+sto_writer *sto_db_writer(sto_db *db);
 
 /* The query behind sto_recordings_times (its WHERE is sto_recordings_seek's); tests EXPLAIN it. */
 extern const char sto_recordings_times_sql[];

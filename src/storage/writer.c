@@ -30,6 +30,13 @@
  * (writes queued on a writer that was never started get HORUS_ESTOPPED
  * from sto_writer_free, on its caller's thread).
  *
+ * Computed writes (sto_writer_push_fn): an op may carry a function instead
+ * of statements; it runs here, inside the op's savepoint, with the writer's
+ * connection, so it can read what the transaction has written so far (the
+ * audit chain takes its previous hash from it). After each transaction
+ * the tx-end hook (sto_writer_on_tx_end) learns whether it committed, so
+ * state kept beside the database follows the commit, not the attempt.
+ *
  * Lifecycle: sto_writer_new allocates (writes may queue), sto_writer_start
  * starts the thread, sto_writer_stop drains and joins, sto_writer_free frees.
  */
@@ -58,6 +65,7 @@ struct write_stmt {
 };
 
 struct write_op {
+    sto_write_fn fn; /* a computed write: runs instead of stmts (nstmts is 0) */
     size_t nstmts;
     struct write_stmt *stmts; /* owned (points into the same allocation) */
     sto_done_cb done_cb;
@@ -123,6 +131,8 @@ struct sto_writer {
     int64_t tx_ns; /* thread only: when the last transaction ended */
     metrics_series *m_ok, *m_failed, *m_refused, *m_commit, *m_batch;
     metrics_series *m_retried, *m_waiting, *m_degraded;
+    sto_tx_end_cb tx_end_cb; /* set before start; called on this thread after each transaction */
+    void *tx_end_arg;
     /* Writer thread only: */
     struct write_op **retry; /* owned: ops waiting for their next attempt, oldest first */
     size_t nretry, retry_max;
@@ -249,7 +259,7 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
             continue;
         }
         w->be->tx(w->conn, STO_TX_SAVEPOINT, NULL);
-        ops[i]->rc = 0;
+        ops[i]->rc = ops[i]->fn ? ops[i]->fn(w->be, w->conn, ops[i]->arg) : 0;
         for (size_t k = 0; k < ops[i]->nstmts && ops[i]->rc == 0; k++) {
             const struct write_stmt *st = &ops[i]->stmts[k];
             ops[i]->rc = w->be->query(w->conn, st->sql, st->params, st->nparams, NULL, NULL, &msg);
@@ -272,6 +282,8 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
         }
     }
     note_outcome(w, rc);
+    if (w->tx_end_cb)
+        w->tx_end_cb(rc == 0, w->tx_end_arg); /* before any done callback sees the outcome */
     int64_t now = clock_monotonic_ns(w->clock);
     metrics_histogram_observe(w->m_commit, (double)(now - t0) / 1e9);
     metrics_histogram_observe(w->m_batch, (double)n);
@@ -469,6 +481,29 @@ int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, 
         free(op);
     }
     return rc;
+}
+
+int sto_writer_push_fn(sto_writer *w, sto_write_fn fn, sto_done_cb done_cb, void *arg,
+                       bool is_retried)
+{
+    struct write_op *op = op_new(NULL, 0);
+    op->fn = fn;
+    op->done_cb = done_cb;
+    op->arg = arg;
+    op->is_retried = is_retried;
+    int rc = queue_push(w->queue, op);
+    if (rc < 0) {
+        if (rc == -EAGAIN)
+            metrics_counter_inc(w->m_refused);
+        free(op);
+    }
+    return rc;
+}
+
+void sto_writer_on_tx_end(sto_writer *w, sto_tx_end_cb cb, void *arg)
+{
+    w->tx_end_cb = cb;
+    w->tx_end_arg = arg;
 }
 
 int64_t sto_writer_heartbeat_ns(sto_writer *w)
