@@ -20,6 +20,7 @@ int api_new(const struct api_options *o, api **out)
 {
     api *a = horus_calloc(1, sizeof(*a));
     a->db = o->db;
+    a->audit = o->audit;
     a->config = o->config;
     a->cameras = o->cameras;
     a->recorder = o->recorder;
@@ -39,6 +40,7 @@ int api_new(const struct api_options *o, api **out)
     snprintf(a->health.reasons_json, sizeof(a->health.reasons_json), "[]");
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);
+    pthread_mutex_init(&a->audit_seen.lock, NULL);
     *out = a;
     return 0;
 }
@@ -59,6 +61,8 @@ int api_register(api *a, http_router *r)
         rc = api_playback_register(r, a);
     if (rc == 0)
         rc = api_live_register(r, a);
+    if (rc == 0)
+        rc = api_audit_register(r, a);
     return rc;
 }
 
@@ -73,6 +77,7 @@ void api_free(api *a)
         return;
     api_probes_drain(a); /* their threads use a->probes */
     api_media_cache_release(&a->media_cache);
+    pthread_mutex_destroy(&a->audit_seen.lock);
     pthread_cond_destroy(&a->probes.done);
     pthread_mutex_destroy(&a->probes.lock);
     pthread_mutex_destroy(&a->health.reasons_lock);

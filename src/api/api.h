@@ -7,6 +7,7 @@
 #ifndef HORUS_API_H
 #define HORUS_API_H
 
+#include "audit.h"
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
@@ -45,6 +46,7 @@ typedef struct api api;
 /* The services the API serves. Every pointer is borrowed and must outlive the api. */
 struct api_options {
     sto_db *db;
+    auth_audit_log *audit; /* may be NULL: nothing is audited */
     cfg_holder *config; /* the current snapshot, shown (masked) by /api/v1/system/config */
     sup_supervisor *cameras; /* may be NULL: cameras show "stopped" or "disabled" */
     rec_recorder *recorder; /* latest keyframes and open segments; NULL: none */

@@ -63,8 +63,23 @@ struct api_probes {
     atomic_bool is_cancelled; /* set by api_probes_drain: running probes give up at once */
 };
 
+/*
+ * Media views already audited (audit.c): one entry per viewing, not one
+ * per playlist reload or byte range. Keys are hashes of (action, client,
+ * object); a slot taken by another key only means an extra entry later.
+ */
+#define API_AUDIT_SEEN_SLOTS 1024
+struct api_audit_seen {
+    pthread_mutex_t lock;
+    struct {
+        uint64_t key; /* 0 = empty */
+        int64_t seen_ms; /* monotonic ms of the last request */
+    } slots[API_AUDIT_SEEN_SLOTS];
+};
+
 struct api {
     sto_db *db; /* borrowed */
+    auth_audit_log *audit; /* borrowed, may be NULL: nothing is audited */
     cfg_holder *config; /* borrowed */
     sup_supervisor *cameras; /* borrowed, may be NULL */
     rec_recorder *recorder; /* borrowed, may be NULL */
@@ -85,6 +100,7 @@ struct api {
     struct pb_metrics playback_metrics; /* api/playback.c's series */
     struct api_probes probes;
     struct api_media_cache media_cache;
+    struct api_audit_seen audit_seen;
 };
 
 int api_system_register(http_router *r, struct api *ctx);
@@ -94,6 +110,17 @@ int api_exports_register(http_router *r, struct api *ctx);
 int api_snapshot_register(http_router *r, struct api *ctx);
 int api_playback_register(http_router *r, struct api *ctx);
 int api_live_register(http_router *r, struct api *ctx);
+int api_audit_register(http_router *r, struct api *ctx);
+
+/*
+ * Records a media view (live.started, playback.requested, snapshot,
+ * export.downloaded) once per viewing: when the same client asked for the
+ * same object (object: the camera and stream, an export id, ...) less than
+ * two minutes before, the request continues that viewing and nothing is
+ * recorded. Thread: http-N.
+ */
+void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
+                    const char *target_id, const char *object, const json_t *details);
 
 /*
  * Parses a time input (Unix milliseconds as a JSON integer or a string, or

@@ -353,6 +353,12 @@ static int cameras_create(http_request *req, void *arg)
             if (wants_adopt)
                 json_object_set_new(j, "adopted_recordings", json_integer((json_int_t)adopted));
             http_reply_json(req, 201, j);
+            json_t *d = json_pack("{s:s, s:b}", "name", stored.name, "enabled", stored.enabled);
+            if (wants_adopt)
+                json_object_set_new(d, "adopted_recordings", json_integer((json_int_t)adopted));
+            auth_audit_request(ctx->audit, req, AUTH_AUDIT_CAMERA_CREATED, AUTH_AUDIT_OK, "camera",
+                               c.id, d);
+            json_decref(d);
             sto_camera_release(&stored);
         } else {
             http_reply_error(req, rc, "read back camera '%s': %s", c.id, horus_strerror(rc));
@@ -391,6 +397,14 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
         camera_defaults(&c);
         c.id = horus_strdup(id);
     }
+    /* The audit entry names the fields the request set (never their values: URLs hold secrets). */
+    json_t *fields = json_array();
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value)
+    {
+        json_array_append_new(fields, json_string(key));
+    }
     rc = apply_body(req, body, &c, cur.url, cur.sub_url);
     json_decref(body);
     if (rc == 0) {
@@ -402,10 +416,16 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
         if (rc == 0) {
             http_reply_json(req, 200, camera_json(ctx, &stored));
             sto_camera_release(&stored);
+            json_t *d =
+                json_pack("{s:s, s:O}", "method", is_patch ? "PATCH" : "PUT", "fields", fields);
+            auth_audit_request(ctx->audit, req, AUTH_AUDIT_CAMERA_UPDATED, AUTH_AUDIT_OK, "camera",
+                               id, d);
+            json_decref(d);
         } else {
             http_reply_error(req, rc, "update camera '%s': %s", id, horus_strerror(rc));
         }
     }
+    json_decref(fields);
     sto_camera_release(&c);
     sto_camera_release(&cur);
     return 0;
@@ -438,6 +458,8 @@ static int cameras_delete(http_request *req, void *arg)
     if (rc < 0) {
         return http_reply_error(req, rc, "delete camera '%s': %s", id, horus_strerror(rc));
     }
+    auth_audit_request(ctx->audit, req, AUTH_AUDIT_CAMERA_DELETED, AUTH_AUDIT_OK, "camera", id,
+                       NULL);
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

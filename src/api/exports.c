@@ -159,6 +159,11 @@ static int exports_create(http_request *req, void *arg)
     snprintf(location, sizeof(location), "/api/v1/exports/%s", e.id);
     http_reply_header(req, "Location", location);
     json_t *j = export_json(&e);
+    json_t *d = json_pack("{s:s, s:s, s:O, s:O}", "camera", e.camera_id, "stream", e.stream,
+                          "start", json_object_get(j, "start"), "end", json_object_get(j, "end"));
+    auth_audit_request(ctx->audit, req, AUTH_AUDIT_EXPORT_CREATED, AUTH_AUDIT_OK, "export", e.id,
+                       d);
+    json_decref(d);
     sto_export_release(&e);
     return http_reply_json(req, 202, j);
 }
@@ -230,6 +235,8 @@ static int exports_delete(http_request *req, void *arg)
         return http_reply_error(req, rc, "export '%.64s' does not exist", id);
     if (rc < 0)
         return http_reply_error(req, rc, "delete export '%s': %s", id, horus_strerror(rc));
+    auth_audit_request(ctx->audit, req, AUTH_AUDIT_EXPORT_DELETED, AUTH_AUDIT_OK, "export", id,
+                       NULL);
     return http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -292,6 +299,9 @@ static int exports_file(http_request *req, void *arg)
     snprintf(name, sizeof(name), "%s_%sZ.mp4", e.camera_id, start);
     snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
     http_reply_header(req, "Content-Disposition", disp);
+    json_t *d = json_pack("{s:s}", "camera", e.camera_id);
+    api_audit_view(ctx, req, AUTH_AUDIT_EXPORT_DOWNLOADED, "export", e.id, NULL, d);
+    json_decref(d);
     rc = reply_export_file(req, fd, (uint64_t)st.st_size, e.sha256);
     sto_export_release(&e);
     return rc;

@@ -110,8 +110,15 @@ static int live_playlist(http_request *req, void *arg)
         return 0;
     if (part >= 0 && msn < 0)
         return http_reply_error(req, -EINVAL, "_HLS_part: needs _HLS_msn");
-    int rc = live_serve_playlist(ctx->live, req, http_request_param(req, "id"), stream, is_legacy,
-                                 msn, part);
+    const char *id = http_request_param(req, "id");
+    int rc = live_serve_playlist(ctx->live, req, id, stream, is_legacy, msn, part);
+    if (rc == 0 && msn < 0) {
+        /* A playlist without _HLS_msn starts a view (legacy players: every reload, deduplicated).
+         */
+        json_t *d = json_pack("{s:s}", "stream", stream);
+        api_audit_view(ctx, req, AUTH_AUDIT_LIVE_STARTED, "camera", id, stream, d);
+        json_decref(d);
+    }
     return rc == -ENOENT ? no_media(req, ctx, stream) : rc;
 }
 

@@ -208,6 +208,13 @@ static int playlist_get(http_request *req, void *arg)
             metrics_counter_add(s, 1);
         http_reply_header(req, "Cache-Control", o.is_event ? "no-store" : VOD_CACHE_CONTROL);
         http_reply_owned(req, 200, HLS_CONTENT_TYPE, text, len);
+        char a[32], b[32], object[64];
+        clock_format_rfc3339_ms(start / 1000, a, sizeof(a));
+        clock_format_rfc3339_ms(end / 1000, b, sizeof(b));
+        snprintf(object, sizeof(object), "%s@%s", stream, a); /* event reloads: one viewing */
+        json_t *d = json_pack("{s:s, s:s, s:s}", "stream", stream, "start", a, "end", b);
+        api_audit_view(ctx, req, AUTH_AUDIT_PLAYBACK_REQUESTED, "camera", cam.id, object, d);
+        json_decref(d);
     }
     sto_camera_release(&cam);
     return 0;

@@ -63,6 +63,9 @@ static int snapshot_get(http_request *req, void *arg)
             http_reply_header(req, "Retry-After", "1");
         if (rc < 0)
             return http_reply_error(req, rc, "%s", why);
+        json_t *d = json_pack("{s:s, s:s}", "stream", stream, "ts", ts);
+        api_audit_view(ctx, req, AUTH_AUDIT_SNAPSHOT, "camera", id, ts, d);
+        json_decref(d);
         /* A recorded frame never changes (until retention deletes it). */
         http_reply_header(req, "Cache-Control", "private, max-age=3600");
         return http_reply_owned(req, 200, "image/jpeg", (char *)jpeg, len);
@@ -86,6 +89,9 @@ static int snapshot_get(http_request *req, void *arg)
     if (rc < 0)
         return http_reply_error(req, rc, "decode the latest keyframe of camera '%s': %s", id,
                                 horus_strerror(rc));
+    json_t *d = json_pack("{s:s}", "stream", stream);
+    api_audit_view(ctx, req, AUTH_AUDIT_SNAPSHOT, "camera", id, stream, d);
+    json_decref(d);
     /* The latest frame changes with every keyframe: let caches keep it one second at most. */
     http_reply_header(req, "Cache-Control", "max-age=1");
     return http_reply_owned(req, 200, "image/jpeg", (char *)jpeg, len);
