@@ -58,6 +58,7 @@ struct app {
     metrics_registry *metrics; /* owned */
     metrics_series *m_reload_ok, *m_reload_failed;
     sto_db *db; /* owned */
+    auth_audit_log *audit; /* owned */
     char *node_id; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
@@ -161,6 +162,16 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
     }
 }
 
+/* The audit entry of a SIGHUP reload: the actor is the daemon (whoever sent the signal). */
+static void audit_reload(struct app *a, enum auth_audit_outcome outcome, const char *count_name,
+                         size_t count)
+{
+    json_t *d = json_pack("{s:I}", count_name, (json_int_t)count);
+    auth_audit(a->audit, &(struct auth_audit_actor){.kind = "system", .name = "SIGHUP"},
+               AUTH_AUDIT_CONFIG_RELOADED, outcome, "config", a->config_path, d);
+    json_decref(d);
+}
+
 static void reload(struct app *a)
 {
     if (!a->config_path) {
@@ -177,8 +188,10 @@ static void reload(struct app *a)
             log_error_kv(LOG_KV({"file", a->config_path}), "%s", errs.items[i]);
         log_error_kv(LOG_KV({"file", a->config_path}),
                      "reload failed (%zu errors); keeping the previous configuration", errs.count);
+        size_t nerrors = errs.count;
         cfg_errors_release(&errs);
         metrics_counter_inc(a->m_reload_failed);
+        audit_reload(a, AUTH_AUDIT_FAILED, "errors", nerrors);
         return;
     }
     cfg_errors_release(&errs);
@@ -188,6 +201,7 @@ static void reload(struct app *a)
     cfg_diff_restart_needed(old, fresh, &restart);
     for (size_t i = 0; i < restart.count; i++)
         log_warn("%s (the running value stays until restart)", restart.items[i]);
+    size_t restart_needed = restart.count;
     cfg_errors_release(&restart);
     cfg_snapshot_unref(old);
     rc = apply_log(fresh);
@@ -200,8 +214,10 @@ static void reload(struct app *a)
                                            snap_config(fresh)->storage.deleted_camera_grace_ms);
     pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
+    auth_audit_log_set_interval(a->audit, snap_config(fresh)->audit.head_log_interval_ms);
     cfg_holder_swap(a->config, fresh);
     metrics_counter_inc(a->m_reload_ok);
+    audit_reload(a, AUTH_AUDIT_OK, "restart_needed", restart_needed);
     log_info_kv(LOG_KV({"file", a->config_path}), "configuration reloaded");
 }
 
@@ -349,6 +365,39 @@ static void storage_stop(struct app *a)
 }
 
 /*
+ * The audit log over the database: its head goes to the log now, every
+ * audit.head_log_interval and at stop, after every module that records
+ * actions has stopped and their entries are written.
+ */
+static int audit_start(struct app *a)
+{
+    struct auth_audit_options o = {.db = a->db,
+                                   .metrics = a->metrics,
+                                   .head_log_interval_ms = current(a)->audit.head_log_interval_ms};
+    int rc = auth_audit_log_new(&o, &a->audit);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "open the audit log: %s", horus_strerror(rc));
+        return rc;
+    }
+    auth_audit_log_head(a->audit, "start");
+    json_t *d = json_pack("{s:s}", "version", horus_version());
+    auth_audit(a->audit, &(struct auth_audit_actor){.kind = "system"}, AUTH_AUDIT_DAEMON_STARTED,
+               AUTH_AUDIT_OK, "node", a->node_id, d);
+    json_decref(d);
+    return 0;
+}
+
+static void audit_stop(struct app *a)
+{
+    if (!a->audit)
+        return;
+    auth_audit_log_sync(a->audit);
+    auth_audit_log_head(a->audit, "stop");
+    auth_audit_log_free(a->audit);
+    a->audit = NULL;
+}
+
+/*
  * The live hub for the `live:` settings. It cannot start: logged, and live
  * playlists answer 503; the daemon runs on. It starts before the recorder
  * so that it stops after it: the recorder's open segments publish parts
@@ -481,6 +530,7 @@ static enum ing_client probe_client(struct app *a)
 static int api_start(struct app *a)
 {
     int rc = api_new(&(struct api_options){.db = a->db,
+                                           .audit = a->audit,
                                            .config = a->config,
                                            .cameras = a->cameras,
                                            .recorder = a->recorder,
@@ -574,6 +624,7 @@ static const struct module {
     {"data", data_start, data_stop},
     {"metrics", metrics_start, metrics_stop},
     {"storage", storage_start, storage_stop},
+    {"audit", audit_start, audit_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
     {"cameras", cameras_start, cameras_stop},
@@ -667,6 +718,7 @@ int app_serve(const struct app_overrides *ov)
         unsigned online, failed;
         sup_supervisor_refresh_status(a.cameras, &online, &failed);
         api_health_refresh(a.api, online, failed);
+        auth_audit_log_tick(a.audit);
         log_flush();
     }
     api_set_stopping(a.api);

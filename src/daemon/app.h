@@ -7,6 +7,7 @@
 #define HORUS_APP_H
 
 #include "api.h"
+#include "audit.h"
 #include "cfg.h"
 #include "ingest.h"
 #include "log_config.h"
@@ -42,6 +43,7 @@ struct horus_config {
     struct pb_export_config exports;
     struct live_config live;
     struct rec_config record;
+    struct auth_audit_config audit;
     struct app_camera_config *cameras;
     size_t ncameras;
 };

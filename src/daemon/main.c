@@ -5,6 +5,8 @@
  */
 #include "app.h"
 
+#include "audit.h"
+
 #include "cfg.h"
 #include "check.h"
 #include "err.h"
@@ -13,12 +15,14 @@
 #include "mem.h"
 #include "version.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *fp)
@@ -35,6 +39,11 @@ static void usage(FILE *fp)
                 "                         compare the recordings index with the files (horus\n"
                 "                         stopped); --repair fixes it, --verify also hashes\n"
                 "                         every file; exit 0 clean, 1 problems remain\n"
+                "  audit verify [-c FILE] [--data DIR] [--log FILE]\n"
+                "                         walk the audit chain (daemon running or not) and\n"
+                "                         name the first entry modified, removed or\n"
+                "                         reordered; --log also checks the heads the daemon\n"
+                "                         logged; exit 0 intact, 1 tampered, 3 unreadable\n"
                 "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
                 "        [--client native|libav] [--transport tcp|udp]\n"
                 "                         connect to an RTSP camera and print its streams as\n"
@@ -164,6 +173,101 @@ static int cmd_check(int argc, char **argv)
         }
     }
     return check_run(&ov, repair, verify);
+}
+
+/*
+ * `horus audit verify`: reads the database beside a running daemon (no
+ * lock taken, no writer started, nothing written) and walks the audit
+ * chain. Exit status: 0 intact, 1 tampering found, 2 usage or
+ * configuration errors, 3 when the database or the log cannot be read.
+ */
+static int audit_verify_run(const struct app_overrides *ov, const char *log_path)
+{
+    cfg_snapshot *snap = NULL;
+    if (app_config_load(ov->config_path, &snap) < 0)
+        return 2;
+    const struct horus_config *c = cfg_snapshot_data(snap);
+    const char *data_dir = ov->data_dir ? ov->data_dir : c->storage.path;
+    int exit_code = 3;
+    sto_db *db = NULL;
+    FILE *log = NULL;
+    log_set_level(LOG_LEVEL_WARN);
+    if (!c->database.url || !c->database.url[0]) {
+        /* Opening would create an empty database: say that there is none instead. */
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/horus.db", data_dir);
+        if (stat(path, &st) < 0) {
+            fprintf(stderr, "horus audit verify: no database at '%s': %s\n", path, strerror(errno));
+            goto out;
+        }
+    }
+    if (log_path && !(log = fopen(log_path, "r"))) {
+        fprintf(stderr, "horus audit verify: open log '%s': %s\n", log_path, strerror(errno));
+        goto out;
+    }
+    char *errmsg = NULL;
+    struct sto_open_options so = {.db = &c->database, .data_dir = data_dir};
+    int rc = sto_open(&so, &db, &errmsg);
+    if (rc < 0) {
+        fprintf(stderr, "horus audit verify: open database: %s\n",
+                errmsg ? errmsg : horus_strerror(rc));
+        free(errmsg);
+        goto out;
+    }
+    struct auth_audit_verify_result res;
+    rc = auth_audit_verify(db, log, &res);
+    if (rc < 0) {
+        fprintf(stderr, "horus audit verify: %s\n", res.message);
+        goto out;
+    }
+    if (res.problem != AUTH_AUDIT_INTACT) {
+        printf("audit chain broken at entry %lld: %s\n", (long long)res.id, res.message);
+        exit_code = 1;
+        goto out;
+    }
+    printf("audit chain intact: %llu entries, head %lld %s", (unsigned long long)res.entries,
+           (long long)res.last_id, res.last_hash);
+    if (log)
+        printf("; %llu logged heads match", (unsigned long long)res.heads);
+    printf("\n");
+    exit_code = 0;
+out:
+    if (log)
+        fclose(log);
+    sto_close(db);
+    cfg_snapshot_unref(snap);
+    return exit_code;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        fprintf(stderr,
+                "horus audit: %s\nusage: horus audit verify [-c FILE] [--data DIR] "
+                "[--log FILE]\n",
+                argc < 2 ? "missing subcommand" : "unknown subcommand (only 'verify')");
+        return 2;
+    }
+    struct app_overrides ov = {0};
+    const char *log_path = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ? &ov.config_path
+                           : strcmp(a, "--data") == 0                         ? &ov.data_dir
+                           : strcmp(a, "--log") == 0                          ? &log_path
+                                                                              : NULL;
+        if (!dst) {
+            fprintf(stderr, "horus audit verify: unknown argument '%s'\n", a);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "horus audit verify: option '%s' needs a value\n", a);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    return audit_verify_run(&ov, log_path);
 }
 
 static int cmd_check_config(int argc, char **argv)
@@ -331,6 +435,8 @@ int main(int argc, char **argv)
         return cmd_probe(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;
