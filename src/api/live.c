@@ -110,8 +110,9 @@ static int live_playlist(http_request *req, void *arg)
         return 0;
     if (part >= 0 && msn < 0)
         return http_reply_error(req, -EINVAL, "_HLS_part: needs _HLS_msn");
+    /* TODO(#9): pass the media token the gate issued for (id, stream, live). */
     int rc = live_serve_playlist(ctx->live, req, http_request_param(req, "id"), stream, is_legacy,
-                                 msn, part);
+                                 msn, part, NULL);
     return rc == -ENOENT ? no_media(req, ctx, stream) : rc;
 }
 
@@ -121,7 +122,7 @@ static int live_master(http_request *req, void *arg)
     const char *stream;
     if (live_args(req, ctx, &stream))
         return 0;
-    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"));
+    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"), NULL);
     return rc == -ENOENT ? no_media(req, ctx, "main") : rc;
 }
 
