@@ -33,6 +33,7 @@
 #include "media_token.h"
 
 #include "auth_token.h"
+#include "checked.h"
 #include "err.h"
 #include "mem.h"
 
@@ -275,10 +276,10 @@ int auth_media_token_issue(auth_media_keys *k, const struct auth_media_scope *sc
     int64_t now = now_s(k);
     int64_t exp = now - (now % k->window_s + k->window_s) % k->window_s + k->ttl_s;
     if (scope->kind == AUTH_MEDIA_PLAYBACK) {
-        int64_t span_s = (scope->to_us - scope->from_us) / 1000000;
-        if (scope->to_us - scope->from_us < 0 || span_s > MAX_PLAYBACK_EXTRA_S)
-            span_s = MAX_PLAYBACK_EXTRA_S; /* also a difference that overflowed */
-        exp += span_s;
+        int64_t span_us;
+        bool fits = horus_sub_i64(scope->to_us, scope->from_us, &span_us);
+        exp += fits && span_us / 1000000 < MAX_PLAYBACK_EXTRA_S ? span_us / 1000000
+                                                                : MAX_PLAYBACK_EXTRA_S;
     }
     struct mkey key;
     pthread_mutex_lock(&k->lock);

@@ -147,6 +147,14 @@ static void test_playback_tokens_bound_the_time_range(void **state)
     assert_int_equal(check(f, tok, &pb), 0);
     clock_fake_advance_ms(&f->clock, 1000);
     assert_int_equal(check(f, tok, &pb), -EKEYEXPIRED);
+    /* A range over all of time neither overflows nor lives more than ttl + 24 h. */
+    struct auth_media_scope all = pb;
+    all.from_us = INT64_MIN;
+    all.to_us = INT64_MAX;
+    assert_int_equal(auth_media_token_issue(f->keys, &all, tok, sizeof(tok)), 62);
+    assert_int_equal(check(f, tok, &pb), 0);
+    clock_fake_advance_ms(&f->clock, (300 + 86400 + AUTH_MEDIA_TOKEN_LEEWAY_S + 1) * 1000);
+    assert_int_not_equal(check(f, tok, &pb), 0);
     /* Playback needs a range; an export needs its id. */
     pb.to_us = pb.from_us;
     assert_int_equal(auth_media_token_issue(f->keys, &pb, tok, sizeof(tok)), -EINVAL);
