@@ -111,7 +111,8 @@ static int live_playlist(http_request *req, void *arg)
     if (part >= 0 && msn < 0)
         return http_reply_error(req, -EINVAL, "_HLS_part: needs _HLS_msn");
     const char *id = http_request_param(req, "id");
-    int rc = live_serve_playlist(ctx->live, req, id, stream, is_legacy, msn, part);
+    /* TODO(#9): pass the media token the gate issued for (id, stream, live). */
+    int rc = live_serve_playlist(ctx->live, req, id, stream, is_legacy, msn, part, NULL);
     if (rc == 0 && msn < 0) {
         /* A playlist without _HLS_msn starts a view (legacy players: every reload, deduplicated).
          */
@@ -128,7 +129,7 @@ static int live_master(http_request *req, void *arg)
     const char *stream;
     if (live_args(req, ctx, &stream))
         return 0;
-    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"));
+    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"), NULL);
     return rc == -ENOENT ? no_media(req, ctx, "main") : rc;
 }
 

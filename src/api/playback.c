@@ -178,6 +178,7 @@ static int playlist_get(http_request *req, void *arg)
     /* The segment being written is indexed only when it closes: near the edge, more may come. */
     int64_t pending_us = cam.segment_seconds * 1000000 + EDGE_SLACK_US;
     bool is_recording = cam.enabled && cam.record_enabled;
+    /* TODO(#9): .token, the media token the gate issued for (id, stream, [start, end)). */
     struct pb_playlist_options o = {
         .start_us = start,
         .end_us = end,

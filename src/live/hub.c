@@ -8,7 +8,9 @@
  * mark the stream dirty and signal the "live" thread. The recorder never
  * renders a playlist nor touches a connection, so 200 viewers cost it
  * nothing; the live thread renders each playlist once per publish and
- * answers every waiter with the same refcounted bytes.
+ * media token (waiters carry the token their URIs get; every viewer of a
+ * stream has the same one within a token window, two around a window's
+ * change) and answers every waiter with the same refcounted bytes.
  *
  * Segments: a segment starts on an independent (keyframe) part and closes
  * when the next independent part arrives after at least segment_target_ms
@@ -422,11 +424,47 @@ static void part_free_cb(void *arg)
     media_part_unref(arg);
 }
 
+/*
+ * The playlists one flush renders: one per distinct media token among the
+ * waiters it wakes. A handful at most (a token window's change, or a
+ * reload without a token next to signed ones); past FLUSH_RENDERS a
+ * waiter gets a render of its own.
+ */
+#define FLUSH_RENDERS 4
+
+struct flush_renders {
+    struct {
+        const char *token; /* borrowed from a waiter; NULL: no token */
+        struct live_blob *blob; /* owned reference */
+    } r[FLUSH_RENDERS];
+    size_t n;
+};
+
+/* The playlist for w's token, rendered at most once per flush (s->lock held). */
+static struct live_blob *flush_render(live_hub *h, struct live_stream *s, struct flush_renders *fr,
+                                      const struct live_waiter *w)
+{
+    const char *token = w->has_token ? w->token : NULL;
+    for (size_t i = 0; i < fr->n; i++) {
+        bool same =
+            token && fr->r[i].token ? strcmp(token, fr->r[i].token) == 0 : token == fr->r[i].token;
+        if (same)
+            return live_blob_ref(fr->r[i].blob);
+    }
+    struct live_blob *b = live_playlist_render(h, s, false, token);
+    if (fr->n < FLUSH_RENDERS) {
+        fr->r[fr->n].token = token;
+        fr->r[fr->n].blob = live_blob_ref(b);
+        fr->n++;
+    }
+    return b;
+}
+
 /* Answers every waiter of s whose part or playlist now exists. Thread: live. */
 static void flush_stream(live_hub *h, struct live_stream *s)
 {
     struct live_waiter *ready = NULL;
-    struct live_blob *playlist = NULL;
+    struct flush_renders fr = {.n = 0};
     pthread_mutex_lock(&s->lock);
     struct live_waiter **p = &s->waiters;
     while (*p) {
@@ -439,8 +477,8 @@ static void flush_stream(live_hub *h, struct live_stream *s)
                 w->mp = media_part_ref(s->parts[w->seq - s->parts[0].seq].mp);
         } else {
             is_ready = live_stream_has(s, w->msn, w->part);
-            if (is_ready && !playlist)
-                playlist = live_playlist_render(h, s, false);
+            if (is_ready)
+                w->playlist = flush_render(h, s, &fr, w);
         }
         if (!is_ready) {
             p = &w->next;
@@ -458,13 +496,16 @@ static void flush_stream(live_hub *h, struct live_stream *s)
             http_deferred_reply_borrowed(w->d, 200, "video/iso.segment", w->mp->data, w->mp->size,
                                          part_free_cb, w->mp);
         } else {
-            http_deferred_reply_borrowed(w->d, 200, "application/vnd.apple.mpegurl", playlist->data,
-                                         playlist->len, live_blob_unref, live_blob_ref(playlist));
+            /* The reference the waiter holds goes with the reply. */
+            http_deferred_reply_borrowed(w->d, 200, "application/vnd.apple.mpegurl",
+                                         w->playlist->data, w->playlist->len, live_blob_unref,
+                                         w->playlist);
         }
         live_hub_count_block(h, LIVE_BLOCK_WOKEN);
         free(w);
     }
-    live_blob_unref(playlist);
+    for (size_t i = 0; i < fr.n; i++)
+        live_blob_unref(fr.r[i].blob);
 }
 
 static void update_gauges(live_hub *h)

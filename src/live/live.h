@@ -21,6 +21,13 @@
  * segment/<run>-<msn>.m4s, each with "?stream=<name>" for streams other
  * than "main". <run> changes with every start of the process, so media
  * URLs are immutable and cacheable.
+ *
+ * Signed media URLs: given a token (a string the caller got from the auth
+ * module, which live does not link), every URI a playlist lists also
+ * carries "t=<token>" ("?t=" or "&t="), so players that cannot send
+ * headers can fetch the media. NULL leaves the URIs as above. The token
+ * names no viewer: a blocking reload's playlist is rendered once per
+ * (stream, token) and shared by every viewer waiting with that token.
  */
 #ifndef HORUS_LIVE_H
 #define HORUS_LIVE_H
@@ -98,6 +105,20 @@ media_part_sink *live_hub_attach(live_hub *h, const char *camera, const char *st
  */
 void live_hub_detach(live_hub *h, const char *camera, const char *stream);
 
+/* Longest token the renderers accept (without the NUL). */
+#define LIVE_TOKEN_MAX 128
+
+/*
+ * Where the multivariant playlist gets each stream's token: issue writes
+ * the token for (camera, stream) into out (cap bytes) and returns its
+ * length, or a negative code to list the stream without one. Called on
+ * the HTTP thread, with no live lock held.
+ */
+struct live_token_source {
+    int (*issue)(void *arg, const char *camera, const char *stream, char *out, size_t cap);
+    void *arg;
+};
+
 /* ---- serving (Thread: http-N) ----
  *
  * Each function replies (or defers the request) and returns 0, or returns
@@ -110,13 +131,19 @@ void live_hub_detach(live_hub *h, const char *camera, const char *stream);
  * complete segments. msn >= 0 (and part >= 0, or -1 for none) makes it a
  * blocking reload: answered when segment msn (part `part` of it) exists,
  * 400 when msn is beyond the last one plus two, 503 after three target
- * durations without it. The client's address counts as a viewer.
+ * durations without it. The client's address counts as a viewer. token
+ * (NULL: none; else at most LIVE_TOKEN_MAX characters of [A-Za-z0-9._~-],
+ * a programming error otherwise) is appended to every URI listed.
  */
 int live_serve_playlist(live_hub *h, http_request *req, const char *camera, const char *stream,
-                        bool is_legacy, int64_t msn, int64_t part);
+                        bool is_legacy, int64_t msn, int64_t part, const char *token);
 
-/* The multivariant playlist: one variant per stream of camera with media. */
-int live_serve_master(live_hub *h, http_request *req, const char *camera);
+/*
+ * The multivariant playlist: one variant per stream of camera with media,
+ * each variant URI with its stream's token from tokens (NULL: none).
+ */
+int live_serve_master(live_hub *h, http_request *req, const char *camera,
+                      const struct live_token_source *tokens);
 
 /*
  * Media by the name in its URI ("<run>-<n>.mp4" / ".m4s"): an init

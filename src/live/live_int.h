@@ -66,6 +66,9 @@ struct live_waiter {
     int64_t msn, part;
     uint64_t seq;
     media_part *mp; /* owned, set by the flush that answers a part waiter */
+    bool has_token;
+    char token[LIVE_TOKEN_MAX + 1]; /* a playlist waiter's media token, when has_token */
+    struct live_blob *playlist; /* owned, set by the flush that answers a playlist waiter */
 };
 
 struct live_camera;
@@ -188,8 +191,20 @@ double live_part_target_s(const live_hub *h, const struct live_stream *s);
 bool live_stream_has(const struct live_stream *s, int64_t msn, int64_t part);
 /* The last msn a playlist shows (the open segment's), or -1 with no segment. */
 int64_t live_stream_last_msn(const struct live_stream *s);
-/* Renders the LL-HLS (or, with is_legacy, the plain HLS) media playlist. Returns a new blob. */
+/*
+ * Renders the LL-HLS (or, with is_legacy, the plain HLS) media playlist,
+ * every URI carrying token when not NULL (see live_serve_playlist). Returns
+ * a new blob.
+ */
 struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
-                                       bool is_legacy);
+                                       bool is_legacy, const char *token);
+/* Aborts (HORUS_BUG) unless token is NULL or fits LIVE_TOKEN_MAX characters of a URL-safe set. */
+void live_token_check(const char *token);
+/*
+ * The query every URI of s gets: its stream suffix plus "t=<token>" (token
+ * may be NULL). out must hold LIVE_QUERY_MAX bytes.
+ */
+#define LIVE_QUERY_MAX (LIVE_NAME_MAX + 16 + 3 + LIVE_TOKEN_MAX + 1)
+void live_stream_query(const struct live_stream *s, const char *token, char *out);
 
 #endif

@@ -14,6 +14,10 @@
  * so far (segments end on keyframes, so a camera's GOP may make them
  * longer than the configured target); PART-TARGET follows the listed
  * parts and the 85% rule (live_part_target_s).
+ *
+ * Every URI (EXT-X-MAP, parts, segments, the preload hint, the variants
+ * of the multivariant playlist) ends with one query built once per render
+ * (live_stream_query): the stream suffix and the media token, if any.
  */
 #include "live_int.h"
 
@@ -156,6 +160,25 @@ bool live_stream_has(const struct live_stream *s, int64_t msn, int64_t part)
     return last->is_complete || part < (int64_t)last->n_parts;
 }
 
+void live_token_check(const char *token)
+{
+    if (!token)
+        return;
+    size_t n = strnlen(token, LIVE_TOKEN_MAX + 1);
+    if (n == 0 || n > LIVE_TOKEN_MAX ||
+        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-") != n)
+        HORUS_BUG("live media token is empty, longer than %d or not URL-safe", LIVE_TOKEN_MAX);
+}
+
+void live_stream_query(const struct live_stream *s, const char *token, char *out)
+{
+    live_token_check(token);
+    if (!token)
+        snprintf(out, LIVE_QUERY_MAX, "%s", s->suffix);
+    else
+        snprintf(out, LIVE_QUERY_MAX, "%s%st=%s", s->suffix, s->suffix[0] ? "&" : "?", token);
+}
+
 static void put_date(struct live_blob **b, int64_t wall_us)
 {
     char ts[40];
@@ -164,9 +187,11 @@ static void put_date(struct live_blob **b, int64_t wall_us)
 }
 
 struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
-                                       bool is_legacy)
+                                       bool is_legacy, const char *token)
 {
-    struct live_blob *b = live_blob_new(2048 + s->n_parts * 96);
+    char q[LIVE_QUERY_MAX];
+    live_stream_query(s, token, q);
+    struct live_blob *b = live_blob_new(2048 + s->n_parts * (96 + strlen(q)));
     unsigned target = live_target_duration_s(h, s);
     double part_target = live_part_target_s(h, s);
     const struct live_segment *seg0 = s->n_segs ? &s->segs[0] : NULL;
@@ -192,7 +217,7 @@ struct live_blob *live_playlist_render(const live_hub *h, const struct live_stre
             live_blob_printf(&b, "#EXT-X-DISCONTINUITY\n");
         if (seg->init_id != shown_init) {
             live_blob_printf(&b, "#EXT-X-MAP:URI=\"init/%s-%llu.mp4%s\"\n", h->run,
-                             (unsigned long long)seg->init_id, s->suffix);
+                             (unsigned long long)seg->init_id, q);
             shown_init = seg->init_id;
         }
         put_date(&b, seg->wall_us);
@@ -202,17 +227,17 @@ struct live_blob *live_playlist_render(const live_hub *h, const struct live_stre
                 const struct live_part *p = &s->parts[k];
                 live_blob_printf(&b, "#EXT-X-PART:DURATION=%.5f,URI=\"part/%s-%llu.m4s%s\"%s\n",
                                  seconds(p->mp->duration, p->mp->timescale), h->run,
-                                 (unsigned long long)p->seq, s->suffix,
+                                 (unsigned long long)p->seq, q,
                                  p->mp->is_independent ? ",INDEPENDENT=YES" : "");
             }
         }
         if (seg->is_complete)
             live_blob_printf(&b, "#EXTINF:%.5f,\nsegment/%s-%llu.m4s%s\n",
                              seconds(seg->duration, seg->timescale), h->run,
-                             (unsigned long long)seg->msn, s->suffix);
+                             (unsigned long long)seg->msn, q);
     }
     if (!is_legacy)
         live_blob_printf(&b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part/%s-%llu.m4s%s\"\n", h->run,
-                         (unsigned long long)s->next_seq, s->suffix);
+                         (unsigned long long)s->next_seq, q);
     return b;
 }

@@ -11,6 +11,11 @@
  * (the publisher wakes the live thread only for parked waiters). The
  * deadline (three target durations) is the HTTP layer's: it answers 503
  * and the waiter is unparked in live_waiter_end_cb.
+ *
+ * Media tokens: a playlist request's token goes into every URI it lists;
+ * a parked blocking reload keeps a copy, so the live thread renders one
+ * playlist per distinct token among the waiters it wakes (one per token
+ * window, since every viewer of a stream gets the same token in it).
  */
 #include "live_int.h"
 
@@ -51,8 +56,9 @@ static int reply_playlist(http_request *req, struct live_blob *b)
 }
 
 int live_serve_playlist(live_hub *h, http_request *req, const char *camera, const char *stream,
-                        bool is_legacy, int64_t msn, int64_t part)
+                        bool is_legacy, int64_t msn, int64_t part, const char *token)
 {
+    live_token_check(token);
     struct live_stream *s = live_hub_find(h, camera, stream);
     if (!s)
         return -ENOENT;
@@ -84,9 +90,14 @@ int live_serve_playlist(live_hub *h, http_request *req, const char *camera, cons
             w->d = d;
             w->msn = msn;
             w->part = part;
+            if (token) {
+                w->has_token = true;
+                snprintf(w->token, sizeof(w->token), "%s", token);
+            }
             pthread_mutex_lock(&s->lock);
             if (!has_media(s) || live_stream_has(s, msn, part)) {
-                struct live_blob *b = has_media(s) ? live_playlist_render(h, s, false) : NULL;
+                struct live_blob *b =
+                    has_media(s) ? live_playlist_render(h, s, false, token) : NULL;
                 pthread_mutex_unlock(&s->lock);
                 free(w);
                 live_hub_count_block(h, LIVE_BLOCK_AT_ONCE);
@@ -105,7 +116,7 @@ int live_serve_playlist(live_hub *h, http_request *req, const char *camera, cons
         }
         live_hub_count_block(h, LIVE_BLOCK_AT_ONCE);
     }
-    struct live_blob *b = live_playlist_render(h, s, is_legacy);
+    struct live_blob *b = live_playlist_render(h, s, is_legacy, token);
     pthread_mutex_unlock(&s->lock);
     return reply_playlist(req, b);
 }
@@ -284,7 +295,8 @@ int live_serve_segment(live_hub *h, http_request *req, const char *camera, const
     return http_reply_borrowed(req, 200, PART_TYPE, b->data, b->len, live_blob_unref, b);
 }
 
-int live_serve_master(live_hub *h, http_request *req, const char *camera)
+int live_serve_master(live_hub *h, http_request *req, const char *camera,
+                      const struct live_token_source *tokens)
 {
     struct live_camera *c = live_hub_find_camera(h, camera);
     if (!c)
@@ -302,6 +314,12 @@ int live_serve_master(live_hub *h, http_request *req, const char *camera)
     pthread_mutex_unlock(&h->lock);
     for (size_t k = 0; k < n; k++) {
         struct live_stream *s = streams[k];
+        /* The token first: issuing takes the auth module's lock, never under ours. */
+        char token[LIVE_TOKEN_MAX + 1];
+        bool has_token =
+            tokens && tokens->issue(tokens->arg, camera, s->name, token, sizeof(token)) > 0;
+        char q[LIVE_QUERY_MAX];
+        live_stream_query(s, has_token ? token : NULL, q);
         pthread_mutex_lock(&s->lock);
         if (has_media(s)) {
             const media_init *init = s->init;
@@ -323,7 +341,7 @@ int live_serve_master(live_hub *h, http_request *req, const char *camera)
                              codecs);
             if (v->kind == MEDIA_KIND_VIDEO && v->width)
                 live_blob_printf(&b, ",RESOLUTION=%ux%u", v->width, v->height);
-            live_blob_printf(&b, "\nindex.m3u8%s\n", s->suffix);
+            live_blob_printf(&b, "\nindex.m3u8%s\n", q);
             variants++;
         }
         pthread_mutex_unlock(&s->lock);

@@ -251,7 +251,16 @@ struct pb_playlist_options {
     int64_t start_us; /* snapped back to the keyframe part at or before it */
     int64_t end_us; /* exclusive: parts that start before it are included */
     bool is_event; /* EVENT without ENDLIST (range reaches the live edge), else VOD */
+    /*
+     * NULL, or a media token (at most PB_TOKEN_MAX characters of
+     * [A-Za-z0-9._~-]; anything else is a programming error) appended as
+     * "?t=" (or "&t=") to every URI listed: EXT-X-MAP and segment files.
+     * It comes from the auth module, which playback does not link.
+     */
+    const char *token;
 };
+
+#define PB_TOKEN_MAX 128
 
 /* What a rendered playlist holds. */
 struct pb_playlist_info {

@@ -22,6 +22,9 @@
  * first segment after a discontinuity, so a player can always place a
  * segment on the wall clock.
  *
+ * With a media token (opt->token), every URI ends with "t=<token>", so
+ * players that cannot send headers fetch the byte ranges with it.
+ *
  * Thread: any; no state.
  */
 #include "playback.h"
@@ -205,10 +208,27 @@ static void write_pdt(struct text *t, int64_t us)
     text_printf(t, "#EXT-X-PROGRAM-DATE-TIME:%s\n", ts);
 }
 
+/* The query a file's URI gets: "", or "?t=<token>" ("&t=" when the URI has a query). */
+static void uri_query(const char *uri, const char *token, char *out, size_t size)
+{
+    if (!token)
+        out[0] = '\0';
+    else
+        snprintf(out, size, "%st=%s", strchr(uri, '?') ? "&" : "?", token);
+}
+
 void pb_playlist_render(const struct pb_file *files, size_t n,
                         const struct pb_playlist_options *opt, char **out, size_t *len,
                         struct pb_playlist_info *info)
 {
+    if (opt->token) {
+        size_t tn = strnlen(opt->token, PB_TOKEN_MAX + 1);
+        if (tn == 0 || tn > PB_TOKEN_MAX ||
+            strspn(opt->token,
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-") != tn)
+            HORUS_BUG("playback media token is empty, longer than %d or not URL-safe",
+                      PB_TOKEN_MAX);
+    }
     struct grouper g = {0};
     const struct pb_file *prev = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -237,7 +257,9 @@ void pb_playlist_render(const struct pb_file *files, size_t n,
         total += d;
     }
 
-    struct text t = {.cap = 512 + g.segs.n * 160};
+    size_t qcap = opt->token ? strlen(opt->token) + 4 : 1;
+    char *q = horus_malloc(qcap);
+    struct text t = {.cap = 512 + g.segs.n * (160 + qcap)};
     t.buf = horus_malloc(t.cap);
     t.buf[0] = '\0';
     text_printf(&t,
@@ -247,16 +269,18 @@ void pb_playlist_render(const struct pb_file *files, size_t n,
     for (size_t i = 0; i < g.segs.n; i++) {
         const struct seg *s = &g.segs.items[i];
         const struct pb_file *f = &files[s->file];
+        uri_query(f->uri, opt->token, q, qcap);
         if (s->is_discontinuity)
             text_printf(&t, "#EXT-X-DISCONTINUITY\n");
         if (s->has_map)
-            text_printf(&t, "#EXT-X-MAP:URI=\"%s\",BYTERANGE=\"%" PRIu64 "@0\"\n", f->uri,
+            text_printf(&t, "#EXT-X-MAP:URI=\"%s%s\",BYTERANGE=\"%" PRIu64 "@0\"\n", f->uri, q,
                         f->init_bytes);
         if (s->has_map || s->is_discontinuity)
             write_pdt(&t, f->start_us + s->start_90k * 100 / 9);
-        text_printf(&t, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%" PRIu64 "@%" PRIu64 "\n%s\n",
-                    (double)(s->end_90k - s->start_90k) / 90000.0, s->size, s->offset, f->uri);
+        text_printf(&t, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%" PRIu64 "@%" PRIu64 "\n%s%s\n",
+                    (double)(s->end_90k - s->start_90k) / 90000.0, s->size, s->offset, f->uri, q);
     }
+    free(q);
     if (!opt->is_event)
         text_printf(&t, "#EXT-X-ENDLIST\n");
 

@@ -72,10 +72,10 @@ static int not_found(http_request *req, int rc)
 
 static int h_playlist(http_request *req, void *arg)
 {
-    return not_found(req,
-                     live_serve_playlist(arg, req, http_request_param(req, "cam"), stream_of(req),
-                                         http_request_query(req, "legacy"),
-                                         query_int(req, "_HLS_msn"), query_int(req, "_HLS_part")));
+    return not_found(
+        req, live_serve_playlist(arg, req, http_request_param(req, "cam"), stream_of(req),
+                                 http_request_query(req, "legacy"), query_int(req, "_HLS_msn"),
+                                 query_int(req, "_HLS_part"), http_request_query(req, "tok")));
 }
 
 static int h_part(http_request *req, void *arg)
@@ -96,9 +96,18 @@ static int h_init(http_request *req, void *arg)
                                           http_request_param(req, "name")));
 }
 
+/* The token source of the tests: "<tok>-<camera>-<stream>". */
+static int issue_token(void *arg, const char *camera, const char *stream, char *out, size_t cap)
+{
+    return snprintf(out, cap, "%s-%s-%s", (const char *)arg, camera, stream);
+}
+
 static int h_master(http_request *req, void *arg)
 {
-    return not_found(req, live_serve_master(arg, req, http_request_param(req, "cam")));
+    const char *tok = http_request_query(req, "tok");
+    struct live_token_source src = {.issue = issue_token, .arg = (void *)tok};
+    return not_found(
+        req, live_serve_master(arg, req, http_request_param(req, "cam"), tok ? &src : NULL));
 }
 
 static int setup(void **state)
@@ -470,6 +479,125 @@ static void test_many_waiters_share_one_wakeup(void **state)
     free(text);
 }
 
+/*
+ * Asserts that every URI of a playlist (a line that is not a tag, and
+ * every URI="..." attribute) ends with query, and that there are some.
+ */
+static void assert_every_uri_ends_with(const char *body, const char *query)
+{
+    size_t uris = 0, qlen = strlen(query);
+    for (const char *line = body; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t n = eol ? (size_t)(eol - line) : strlen(line);
+        char buf[512];
+        assert_true(n < sizeof(buf));
+        memcpy(buf, line, n);
+        buf[n] = '\0';
+        if (buf[0] == '#') {
+            for (char *u = strstr(buf, "URI=\""); u; u = strstr(u, "URI=\"")) {
+                u += 5;
+                char *end = strchr(u, '"');
+                assert_non_null(end);
+                *end = '\0';
+                if (strlen(u) < qlen || strcmp(u + strlen(u) - qlen, query) != 0)
+                    fail_msg("URI '%s' does not end with '%s'", u, query);
+                uris++;
+                u = end + 1;
+            }
+        } else if (n) {
+            if (n < qlen || strcmp(buf + n - qlen, query) != 0)
+                fail_msg("URI '%s' does not end with '%s'", buf, query);
+            uris++;
+        }
+        line += n + (eol ? 1 : 0);
+    }
+    assert_true(uris > 0);
+}
+
+static void test_a_token_reaches_every_uri_of_every_playlist(void **state)
+{
+    struct fixture *f = *state;
+    media_part_sink *sub = live_hub_attach(f->hub, "cam1", "sub");
+    struct fake_src sub_src;
+    fake_src_init(&sub_src, 1, 's');
+    fake_publish(&sub_src, sub, 12);
+    fake_publish(&f->src, f->sink, 12); /* complete segments, parts, a preload hint */
+    struct resp r;
+    get(f, "/live/cam1/index.m3u8?tok=Ab-9_z.~", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "#EXT-X-MAP:URI="));
+    assert_non_null(strstr(r.body, "#EXT-X-PRELOAD-HINT"));
+    assert_non_null(strstr(r.body, "\nsegment/"));
+    assert_every_uri_ends_with(r.body, "?t=Ab-9_z.~");
+    free(r.body);
+    get(f, "/live/cam1/index.m3u8?tok=Ab-9_z.~&legacy=1", &r);
+    assert_int_equal(r.status, 200);
+    assert_every_uri_ends_with(r.body, "?t=Ab-9_z.~");
+    free(r.body);
+    get(f, "/live/cam1/index.m3u8?stream=sub&tok=xyz", &r);
+    assert_int_equal(r.status, 200);
+    assert_every_uri_ends_with(r.body, "?stream=sub&t=xyz");
+    free(r.body);
+    /* Without a token the URIs are what they always were. */
+    get(f, "/live/cam1/index.m3u8", &r);
+    assert_null(strstr(r.body, "t="));
+    free(r.body);
+    /* The multivariant playlist: each variant with its own stream's token. */
+    get(f, "/live/cam1/master.m3u8?tok=m", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\nindex.m3u8?t=m-cam1-main\n"));
+    assert_non_null(strstr(r.body, "\nindex.m3u8?stream=sub&t=m-cam1-sub\n"));
+    free(r.body);
+    /* A blocking reload answered at once carries it too. */
+    get(f, "/live/cam1/index.m3u8?_HLS_msn=0&tok=now", &r);
+    assert_int_equal(r.status, 200);
+    assert_every_uri_ends_with(r.body, "?t=now");
+    free(r.body);
+    fake_src_release(&sub_src);
+}
+
+static void test_waiters_get_the_playlist_of_their_own_token(void **state)
+{
+    struct fixture *f = *state;
+    fake_publish(&f->src, f->sink, 3);
+    static const char *paths[] = {
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3&tok=win1",
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3&tok=win2",
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3&tok=win1",
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3",
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3&tok=win3",
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3&tok=win4",
+        "/live/cam1/index.m3u8?_HLS_msn=0&_HLS_part=3&tok=win5", /* past FLUSH_RENDERS */
+    };
+    enum { N = sizeof(paths) / sizeof(paths[0]) };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = client_connect(f->port);
+        send_get(fds[i], paths[i]);
+    }
+    assert_true(waiters_become(f->s, N));
+    fake_publish(&f->src, f->sink, 1);
+    char *bodies[N];
+    for (int i = 0; i < N; i++) {
+        struct resp r;
+        read_resp(fds[i], &r);
+        assert_int_equal(r.status, 200);
+        const char *tok = strstr(paths[i], "tok=");
+        char query[32];
+        snprintf(query, sizeof(query), "?t=%s", tok ? tok + 4 : "");
+        if (tok)
+            assert_every_uri_ends_with(r.body, query);
+        else
+            assert_null(strstr(r.body, "t="));
+        bodies[i] = r.body;
+        close(fds[i]);
+    }
+    assert_string_equal(bodies[0], bodies[2]);
+    assert_string_not_equal(bodies[0], bodies[1]);
+    for (int i = 0; i < N; i++)
+        free(bodies[i]);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -483,6 +611,8 @@ int main(void)
         T(test_client_leaving_during_a_blocking_reload_is_unparked),
         T(test_detach_and_stop_answer_the_waiters),
         T(test_many_waiters_share_one_wakeup),
+        T(test_a_token_reaches_every_uri_of_every_playlist),
+        T(test_waiters_get_the_playlist_of_their_own_token),
     };
     return cmocka_run_group_tests_name("live.serve", tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * Tests for src/playback/playlist.c on synthetic part indexes: grouping
  * parts into keyframe-aligned byte-range segments, exact EXTINF, start
  * snapping and end at part granularity, discontinuities at holes and at
- * codec changes, EVENT playlists, and empty answers; then
- * pb_playlist_read over a real SQLite index.
+ * codec changes, EVENT playlists, empty answers, a media token on every
+ * URI; then pb_playlist_read over a real SQLite index.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -351,6 +351,65 @@ static void test_reading_a_range_that_overflows_or_is_too_long_is_refused(void *
     assert_null(out);
 }
 
+/* Every line that is a URI, and every URI="..." attribute, ends with query; returns how many. */
+static size_t uris_ending_with(const char *text, const char *query)
+{
+    size_t uris = 0, qlen = strlen(query);
+    const char *line = text;
+    while (*line) {
+        const char *eol = strchr(line, '\n');
+        size_t n = eol ? (size_t)(eol - line) : strlen(line);
+        if (line[0] == '#') {
+            const char *u = strstr(line, "URI=\"");
+            if (u && u < line + n) {
+                const char *end = strchr(u + 5, '"');
+                assert_true(end && end < line + n && (size_t)(end - u - 5) >= qlen);
+                assert_memory_equal(end - qlen, query, qlen);
+                uris++;
+            }
+        } else if (n) {
+            assert_true(n >= qlen);
+            assert_memory_equal(line + n - qlen, query, qlen);
+            uris++;
+        }
+        line += n + (eol ? 1 : 0);
+    }
+    return uris;
+}
+
+static void test_a_token_is_appended_to_every_uri(void **state)
+{
+    (void)state;
+    struct sto_part *p = make_parts(10, 2);
+    struct pb_file f[3] = {
+        make_file(T0, "recordings/main/1.mp4", p, 10),
+        make_file(T0 + S(10), "recordings/main/2.mp4?x=1", p, 10), /* a URI with a query */
+        make_file(T0 + S(30), "recordings/main/3.mp4", p, 10), /* after a hole */
+    };
+    f[1].codec = "hvc1.1.6.L93.B0";
+    struct pb_playlist_options o = {.start_us = T0, .end_us = T0 + S(60), .token = "Tok_-9.~"};
+    char *text = NULL;
+    size_t len = 0;
+    struct pb_playlist_info info;
+    pb_playlist_render(f, 3, &o, &text, &len, &info);
+    assert_int_equal(info.files, 3);
+    assert_int_equal(count(text, "#EXT-X-MAP:URI=\"recordings/main/1.mp4?t=Tok_-9.~\""), 1);
+    assert_int_equal(count(text, "#EXT-X-MAP:URI=\"recordings/main/2.mp4?x=1&t=Tok_-9.~\""), 1);
+    assert_int_equal(count(text, "\nrecordings/main/3.mp4?t=Tok_-9.~\n"), info.segments / 3);
+    assert_int_equal(uris_ending_with(text, "t=Tok_-9.~"), info.segments + 3);
+    /* Without one the playlist is what it always was: the same text less the tokens. */
+    for (char *t = strstr(text, "t=Tok_-9.~"); t; t = strstr(t, "t=Tok_-9.~"))
+        memmove(t - 1, t + 10, strlen(t + 10) + 1);
+    o.token = NULL;
+    char *plain = NULL;
+    pb_playlist_render(f, 3, &o, &plain, &len, &info);
+    assert_null(strstr(plain, "t="));
+    assert_string_equal(text, plain);
+    free(plain);
+    free(text);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_no_recording_in_range_renders_no_segment),
         cmocka_unit_test(test_a_range_at_the_ends_of_time_neither_overflows_nor_loses_files),
         cmocka_unit_test(test_reading_a_range_that_overflows_or_is_too_long_is_refused),
+        cmocka_unit_test(test_a_token_is_appended_to_every_uri),
         cmocka_unit_test_setup_teardown(test_read_renders_rows_of_the_index_with_their_uris,
                                         sto_fixture_setup, sto_fixture_teardown),
     };
