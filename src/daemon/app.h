@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "ingest.h"
 #include "log_config.h"
+#include "oidc.h"
 #include "playback.h"
 #include "recorder.h"
 #include "storage.h"
@@ -42,6 +43,9 @@ struct horus_config {
     struct pb_export_config exports;
     struct live_config live;
     struct rec_config record;
+    struct {
+        struct auth_oidc_config oidc;
+    } auth;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -54,6 +58,9 @@ struct app_overrides {
     const char *data_dir;
     const char *listen;
 };
+
+/* `horus auth ...` (auth_cli.c): argv[0] is "auth". Returns the process exit code. */
+int app_auth_cli(int argc, char **argv);
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the process exit code. */
 int app_serve(const struct app_overrides *ov);

@@ -120,6 +120,15 @@ static const cfg_field camera_fields[] = {
     {0},
 };
 
+static const cfg_field auth_fields[] = {
+    {.name = "oidc",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, auth.oidc) - offsetof(struct horus_config, auth),
+     .sub = auth_oidc_fields,
+     .help = "Single sign-on with an OpenID Provider, and its JWT access tokens"},
+    {0},
+};
+
 static const cfg_field root_fields[] = {
     {.name = "server",
      .type = CFG_SECTION,
@@ -161,6 +170,11 @@ static const cfg_field root_fields[] = {
      .offset = offsetof(struct horus_config, record),
      .sub = rec_config_fields,
      .help = "Recorder workers and each camera's share of their queue"},
+    {.name = "auth",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, auth),
+     .sub = auth_fields,
+     .help = "Identity: users, sessions, single sign-on"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),
