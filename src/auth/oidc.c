@@ -387,7 +387,8 @@ int auth_oidc_discover(auth_oidc *o, char *err, size_t err_size)
     if (o->disco || o->discovering) {
         int rc = o->disco ? 0 : -EAGAIN;
         pthread_mutex_unlock(&o->mu);
-        set_err(err, err_size, "discovery is running");
+        if (rc < 0)
+            set_err(err, err_size, "discovery is running");
         return rc;
     }
     o->discovering = true;
