@@ -352,6 +352,9 @@ enum auth_jwt_reason auth_jwt_verify(const char *token, size_t len, const auth_j
         claims = NULL;
         out->alg = alg;
         snprintf(out->kid, sizeof(out->kid), "%s", kid ? kid : "");
+        const char *typ = json_string_value(json_object_get(hdr, "typ"));
+        if (typ && strlen(typ) < sizeof(out->typ))
+            snprintf(out->typ, sizeof(out->typ), "%s", typ);
     }
 out:
     json_decref(hdr);

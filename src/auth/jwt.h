@@ -70,6 +70,7 @@ struct auth_jwt {
     json_t *claims; /* owned: the claims object */
     unsigned alg; /* the AUTH_JWT_* bit it was signed with */
     char kid[AUTH_JWK_KID_MAX + 1]; /* the header's kid, "" when none */
+    char typ[32]; /* the header's typ ("JWT", "at+jwt"), "" when none or longer */
 };
 
 /* Releases what a successful auth_jwt_verify stored (claims); safe on a zeroed struct. */

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LOG_MODULE "auth"
 
@@ -654,6 +655,19 @@ static int map_claims(const auth_oidc *o, const json_t *claims, struct auth_oidc
     return 0;
 }
 
+/* RFC 9068 access tokens say so in their header. */
+static bool is_access_token_typ(const char *typ)
+{
+    return strcasecmp(typ, "at+jwt") == 0 || strcasecmp(typ, "application/at+jwt") == 0;
+}
+
+/* An ID token (ours carry a nonce; Keycloak's say typ "ID") must not pass as a bearer token. */
+static bool looks_like_id_token(const json_t *claims)
+{
+    const char *typ = json_string_value(json_object_get(claims, "typ"));
+    return json_object_get(claims, "nonce") || (typ && strcmp(typ, "ID") == 0);
+}
+
 static struct auth_jwt_expect expect_for(const auth_oidc *o, const char *audience)
 {
     return (struct auth_jwt_expect){.issuer = o->issuer,
@@ -762,7 +776,10 @@ int auth_oidc_login_finish(auth_oidc *o, const char *state, const char *code, co
         const char *nonce = json_string_value(json_object_get(jwt.claims, "nonce"));
         const json_t *aud = json_object_get(jwt.claims, "aud");
         const json_t *azp = json_object_get(jwt.claims, "azp");
-        if (!nonce || !auth_streq_ct(nonce, p.nonce)) {
+        if (is_access_token_typ(jwt.typ)) {
+            set_err(err, err_size, "an access token (typ %s) was given as the ID token", jwt.typ);
+            rc = -EACCES;
+        } else if (!nonce || !auth_streq_ct(nonce, p.nonce)) {
             set_err(err, err_size, "ID token nonce does not match the login's");
             rc = -EACCES;
         } else if ((azp || (json_is_array(aud) && json_array_size(aud) > 1)) &&
@@ -799,8 +816,12 @@ enum auth_jwt_reason auth_oidc_verify_access_token(auth_oidc *o, const char *tok
     enum auth_jwt_reason r = auth_jwks_verify(d->jwks, token, len, &e, &jwt, why, why_size);
     if (r != AUTH_JWT_OK)
         return r;
-    if (map_claims(o, jwt.claims, id, why, why_size) < 0)
+    if (looks_like_id_token(jwt.claims)) {
+        snprintf(why, why_size, "an ID token was given as a bearer token");
+        r = AUTH_JWT_WRONG_AUDIENCE;
+    } else if (map_claims(o, jwt.claims, id, why, why_size) < 0) {
         r = AUTH_JWT_MISSING_CLAIM;
+    }
     auth_jwt_release(&jwt);
     return r;
 }

@@ -106,6 +106,7 @@ static void test_verified_token_reports_its_alg_and_kid(void **state)
     assert_int_equal(auth_jwt_verify(tok, strlen(tok), keys, &e, &jwt, NULL, 0), AUTH_JWT_OK);
     assert_int_equal(jwt.alg, AUTH_JWT_ES256);
     assert_string_equal(jwt.kid, "e1");
+    assert_string_equal(jwt.typ, "JWT");
     char kid[AUTH_JWK_KID_MAX + 1];
     assert_int_equal(auth_jwt_peek_kid(tok, strlen(tok), kid), 0);
     assert_string_equal(kid, "e1");

@@ -131,7 +131,15 @@ static json_t *id_claims(struct fx *f, const char *nonce)
 /* Sets the token endpoint to answer an ID token of claims (borrowed). */
 static void serve_id_token(struct fx *f, json_t *claims)
 {
-    char *tok = tk_sign("RS256", "k1", claims, f->key);
+    /* A claim "_typ" (removed here) becomes the header's typ. */
+    json_t *hdr = json_object();
+    json_t *typ = json_object_get(claims, "_typ");
+    if (typ) {
+        json_object_set(hdr, "typ", typ);
+        json_object_del(claims, "_typ");
+    }
+    char *tok = tk_sign_full("RS256", "k1", hdr, claims, f->key, NULL, 0);
+    json_decref(hdr);
     char *body = malloc(strlen(tok) + 64);
     sprintf(body, "{\"access_token\": \"opaque\", \"id_token\": \"%s\"}", tok);
     stub_set(f->stub, "/token", 200, body);
@@ -283,6 +291,10 @@ static void other_nonce(json_t *c)
 {
     json_object_set_new(c, "nonce", json_string("not-the-nonce"));
 }
+static void access_token_typ(json_t *c)
+{
+    json_object_set_new(c, "_typ", json_string("at+jwt"));
+}
 static void other_azp(json_t *c)
 {
     json_object_set_new(c, "azp", json_string("someone-else"));
@@ -330,8 +342,10 @@ static void test_id_token_checks_refuse_the_login(void **state)
         void (*edit)(json_t *);
         const char *why;
     } cases[] = {
-        {other_nonce, "nonce"},  {other_azp, "azp"}, {two_audiences, "azp"}, {expired, "expired"},
-        {wrong_aud, "audience"}, {no_iat, "iat"},    {no_role, "no role"},
+        {other_nonce, "nonce"},  {other_azp, "azp"},
+        {two_audiences, "azp"},  {expired, "expired"},
+        {wrong_aud, "audience"}, {no_iat, "iat"},
+        {no_role, "no role"},    {access_token_typ, "access token"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct auth_oidc_identity id;
@@ -540,6 +554,16 @@ static void test_access_tokens_map_like_logins(void **state)
     assert_int_equal(
         auth_oidc_verify_access_token(f->oidc, tok, strlen(tok), &id, why, sizeof(why)),
         AUTH_JWT_WRONG_AUDIENCE);
+    free(tok);
+    /* An ID token (it carries a nonce) for the right audience is still not a bearer token. */
+    json_object_set_new(c, "aud", json_string("horus-api"));
+    json_object_set_new(c, "realm_access", json_pack("{s:[s]}", "roles", "horus-viewers"));
+    json_object_set_new(c, "nonce", json_string("n"));
+    tok = tk_sign("RS256", "k1", c, f->key);
+    assert_int_equal(
+        auth_oidc_verify_access_token(f->oidc, tok, strlen(tok), &id, why, sizeof(why)),
+        AUTH_JWT_WRONG_AUDIENCE);
+    assert_non_null(strstr(why, "ID token"));
     free(tok);
     json_decref(c);
 }
