@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "ingest.h"
 #include "log_config.h"
+#include "oidc.h"
 #include "playback.h"
 #include "recorder.h"
 #include "storage.h"
@@ -44,6 +45,9 @@ struct horus_config {
     struct live_config live;
     struct rec_config record;
     struct auth_audit_config audit;
+    struct {
+        struct auth_oidc_config oidc;
+    } auth;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -56,6 +60,9 @@ struct app_overrides {
     const char *data_dir;
     const char *listen;
 };
+
+/* `horus auth ...` (auth_cli.c): argv[0] is "auth". Returns the process exit code. */
+int app_auth_cli(int argc, char **argv);
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the process exit code. */
 int app_serve(const struct app_overrides *ov);

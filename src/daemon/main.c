@@ -51,6 +51,13 @@ static void usage(FILE *fp)
                 "                         --client picks the RTSP client (default native);\n"
                 "                         --transport udp asks for RTP over UDP (libav)\n"
                 "                         exit 1 with {\"error\": ...} when it fails\n"
+                "  auth oidc-login -c FILE\n"
+                "                         try the single sign-on set-up of FILE: prints the\n"
+                "                         IdP's login URL, reads the callback URL the browser\n"
+                "                         lands on from stdin, prints the mapped identity\n"
+                "  auth verify-token -c FILE\n"
+                "                         check bearer tokens (one per stdin line) against the\n"
+                "                         IdP of FILE; prints the verdict and mapped identity\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
 }
@@ -437,6 +444,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(argc - 1, argv + 1);
+    if (strcmp(cmd, "auth") == 0)
+        return app_auth_cli(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;

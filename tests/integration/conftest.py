@@ -291,3 +291,102 @@ def synthesize_hours(h, hours):
     finally:
         db.close()
     return t0 // 1000, (t0 + count * dur) // 1000
+
+
+# --- The test OpenID Provider (tests/oidc/idp.mjs, npm's oidc-provider) ----------------------
+
+OIDC_DIR = SOURCE_DIR / "tests" / "oidc"
+
+
+class TestIdp:
+    """A running tests/oidc/idp.mjs on 127.0.0.1: user alice, clients horus and horus-post."""
+
+    __test__ = False  # not a pytest test class
+    user = "alice"
+    password = "alice-password"
+    secret = "horus-secret"
+
+    def __init__(self, tmp, redirect_uri, groups=("horus-viewers",), cameras=()):
+        node = require_tool("node")
+        if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+            pytest.fail("tests/oidc/node_modules is missing; run scripts/setup")
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.redirect_uri = redirect_uri
+        self.proc = Proc([node, OIDC_DIR / "idp.mjs", "--port", self.port, "--redirect-uri",
+                          redirect_uri, "--user", self.user, "--password", self.password,
+                          "--groups", ",".join(groups), "--cameras", ",".join(cameras)],
+                         tmp, "idp.log")
+        wait_for_port(self.port, timeout=20, proc=self.proc.popen)
+
+    def rotate(self):
+        """Switches the IdP to a fresh key set (new kids); the old keys are unpublished."""
+        req = urllib.request.Request(self.issuer + "/admin/rotate", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+
+    def client_credentials(self, client_id="horus"):
+        """A JWT access token for the resource urn:horus:api (audience horus-api)."""
+        import base64
+        basic = base64.b64encode(f"{client_id}:{self.secret}".encode()).decode()
+        body = urllib.parse.urlencode({"grant_type": "client_credentials",
+                                       "resource": "urn:horus:api", "scope": "api"}).encode()
+        req = urllib.request.Request(self.issuer + "/token", data=body,
+                                     headers={"Authorization": "Basic " + basic})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)["access_token"]
+
+    def login(self, authorize_url, password=None):
+        """Acts as the browser: follows the IdP's redirects and fills its sign-in and
+        consent forms. Returns the URL the IdP finally redirects to (the callback with
+        code and state), or raises when the IdP answers something else."""
+        import http.cookiejar
+        import urllib.parse
+
+        class Stop(urllib.request.HTTPRedirectHandler):
+            def redirect_request(inner, req, fp, code, msg, headers, newurl):
+                if not newurl.startswith(self.issuer):
+                    raise _Landed(newurl)
+                return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), Stop())
+        try:
+            with opener.open(authorize_url, timeout=10) as r:
+                page = r.read().decode()
+            for _ in range(4):
+                action = re.search(r'<form method="post" action="([^"]+)"', page)
+                if not action:
+                    raise AssertionError(f"IdP page without a form: {page[:300]}")
+                fields = {}
+                if "/login" in action.group(1):
+                    fields = {"login": self.user, "password": password or self.password}
+                with opener.open(urllib.parse.urljoin(self.issuer, action.group(1)),
+                                 data=urllib.parse.urlencode(fields).encode(), timeout=10) as r:
+                    page = r.read().decode()
+        except _Landed as landed:
+            return landed.url
+        raise AssertionError(f"IdP never redirected back: {page[:300]}")
+
+    def stop(self):
+        self.proc.stop()
+
+
+class _Landed(Exception):
+    def __init__(self, url):
+        super().__init__(url)
+        self.url = url
+
+
+@pytest.fixture
+def oidc_idp_factory(tmp_path):
+    started = []
+
+    def start(redirect_uri, **kw):
+        idp = TestIdp(tmp_path, redirect_uri, **kw)
+        started.append(idp)
+        return idp
+
+    yield start
+    for idp in started:
+        idp.stop()
