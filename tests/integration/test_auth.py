@@ -347,3 +347,47 @@ def test_the_cli_manages_users_while_the_daemon_runs(horus):
     assert bad.returncode == 2 and "name" in bad.stderr
     bad = run("user", "add", "z", "--role", "king")
     assert bad.returncode == 2
+
+
+def test_identity_replies_match_the_openapi_document(horus):
+    from openapi_check import OpenApi
+    spec = OpenApi(DOC)
+
+    def call(method, tmpl, path=None, body=None, headers=None, auth=True):
+        status, hdrs, reply = horus.request(method, path or tmpl, body, headers=headers,
+                                            auth=auth)
+        if reply:
+            spec.validate(method, tmpl, status, hdrs["Content-Type"], reply)
+        else:
+            assert str(status) in spec.operation(method, tmpl)["responses"], (method, tmpl)
+        return status, hdrs, reply
+
+    assert call("POST", "/api/v1/users", body={"name": "val", "role": "viewer"})[0] == 201
+    assert call("POST", "/api/v1/users", body={"name": "val", "role": "viewer"})[0] == 409
+    assert call("POST", "/api/v1/users", body={"name": "v w", "role": "viewer"})[0] == 400
+    assert call("GET", "/api/v1/users")[0] == 200
+    assert call("GET", "/api/v1/users/{name}", "/api/v1/users/val")[0] == 200
+    assert call("GET", "/api/v1/users/{name}", "/api/v1/users/nope")[0] == 404
+    assert call("PATCH", "/api/v1/users/{name}", "/api/v1/users/val",
+                {"cameras": ["a", "b"]})[0] == 200
+    status, _, body = call("POST", "/api/v1/api-keys", body={"name": "k", "role": "viewer"})
+    assert status == 201
+    kid = json.loads(body)["id"]
+    assert call("GET", "/api/v1/api-keys")[0] == 200
+    assert call("GET", "/api/v1/api-keys/{id}", f"/api/v1/api-keys/{kid}")[0] == 200
+    assert call("DELETE", "/api/v1/api-keys/{id}", f"/api/v1/api-keys/{kid}")[0] == 204
+    assert call("GET", "/api/v1/auth/me")[0] == 200
+    assert call("GET", "/api/v1/auth/sessions", auth=False)[0] == 401
+    horus.request("POST", "/api/v1/users", {"name": "sam", "role": "viewer",
+                                            "password": "sam-password-1"})
+    status, headers, _ = call("POST", "/api/v1/auth/login",
+                              body={"username": "sam", "password": "sam-password-1"}, auth=False)
+    assert status == 200
+    jar = {"Cookie": "horus_session=" + session_of(headers)[1]}
+    status, _, body = call("GET", "/api/v1/auth/sessions", headers=jar, auth=False)
+    sid = json.loads(body)["items"][0]["id"]
+    assert call("GET", "/api/v1/auth/sessions", "/api/v1/auth/sessions?user=*")[0] == 200
+    assert call("DELETE", "/api/v1/auth/sessions/{id}", "/api/v1/auth/sessions/nope")[0] == 404
+    assert call("DELETE", "/api/v1/auth/sessions/{id}", f"/api/v1/auth/sessions/{sid}")[0] == 204
+    assert call("POST", "/api/v1/auth/logout", body=b"")[0] == 204  # an API key: nothing to end
+    assert call("DELETE", "/api/v1/users/{name}", "/api/v1/users/val")[0] == 204
