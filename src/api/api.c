@@ -5,16 +5,22 @@
  * and owns the state its handlers share: the /health cache, the running
  * probes and the media-file cache. api_register sets the router's error
  * mapper and lets each handler file register its routes. Later resources
- * (recordings, events, users) add one register call here.
+ * (recordings, events, users) add one register call here. Last, it reads
+ * each route's permission from the OpenAPI document and sets the router's
+ * gate (gate.c), so no route is served without a declared permission.
  *
  * Thread: main creates, registers and frees; handlers run on http-N.
  */
 #include "api_int.h"
 
+#define LOG_MODULE "api"
+
+#include "log.h"
 #include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int api_new(const struct api_options *o, api **out)
 {
@@ -41,6 +47,11 @@ int api_new(const struct api_options *o, api **out)
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);
     pthread_mutex_init(&a->audit_seen.lock, NULL);
+    a->session_idle_ms = o->auth ? o->auth->session_idle_ms : 30 * 60 * 1000;
+    a->session_max_ms = o->auth ? o->auth->session_max_ms : 12 * 3600 * 1000;
+    a->metrics_token =
+        horus_strdup(o->auth && o->auth->metrics_token ? o->auth->metrics_token : "");
+    a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     *out = a;
     return 0;
 }
@@ -64,6 +75,24 @@ int api_register(api *a, http_router *r)
     if (rc == 0)
         rc = api_audit_register(r, a);
     return rc;
+        rc = api_auth_register(r, a);
+    if (rc == 0)
+        rc = api_keys_register(r, a);
+    if (rc == 0)
+        rc = api_users_register(r, a);
+    if (rc < 0)
+        return rc;
+    /* Every route declares who may call it; one without is a build-time bug. */
+    char why[256];
+    free(a->route_perms);
+    rc = api_permissions_load(horus_openapi_json, horus_openapi_json_len, r, &a->route_perms,
+                              &a->nroute_perms, why, sizeof(why));
+    if (rc < 0) {
+        log_error("register routes: %s", why);
+        return rc;
+    }
+    http_router_set_gate(r, api_gate, a);
+    return 0;
 }
 
 void api_set_stopping(api *a)
@@ -81,6 +110,11 @@ void api_free(api *a)
     pthread_cond_destroy(&a->probes.done);
     pthread_mutex_destroy(&a->probes.lock);
     pthread_mutex_destroy(&a->health.reasons_lock);
+    free(a->route_perms);
+    if (a->metrics_token)
+        memset(a->metrics_token, 0, strlen(a->metrics_token));
+    free(a->metrics_token);
+    free(a->public_url);
     free(a->data_dir);
     free(a->config_path);
     free(a->node_id);

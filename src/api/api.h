@@ -8,6 +8,7 @@
 #define HORUS_API_H
 
 #include "audit.h"
+#include "auth_config.h"
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
@@ -61,6 +62,8 @@ struct api_options {
     int64_t started_ms; /* wall clock of the process start (Unix ms) */
     int64_t started_mono_ns; /* monotonic clock of the process start */
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
+    const struct auth_config *auth; /* copied: session timeouts, metrics token; NULL = defaults */
+    const char *public_url; /* copied; server.public_url: same-origin checks, Secure cookies */
 };
 
 /*

@@ -3,6 +3,7 @@
 #define HORUS_API_INT_H
 
 #include "api.h"
+#include "auth.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,6 +102,13 @@ struct api {
     struct api_probes probes;
     struct api_media_cache media_cache;
     struct api_audit_seen audit_seen;
+    /* gate.c: each route's permission, by route index, from openapi.json */
+    enum auth_perm *route_perms; /* owned */
+    size_t nroute_perms;
+    int64_t session_idle_ms;
+    int64_t session_max_ms;
+    char *metrics_token; /* owned; "" = /metrics is public */
+    char *public_url; /* owned; "" when unset */
 };
 
 int api_system_register(http_router *r, struct api *ctx);
@@ -121,6 +129,40 @@ int api_audit_register(http_router *r, struct api *ctx);
  */
 void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
                     const char *target_id, const char *object, const json_t *details);
+int api_auth_register(http_router *r, struct api *ctx);
+int api_keys_register(http_router *r, struct api *ctx);
+int api_users_register(http_router *r, struct api *ctx);
+
+/* ---- gate.c: who may call what ---- */
+
+/*
+ * Reads each route's "x-horus-permission" from the OpenAPI document
+ * (doc_json) for every route registered on r, into a new array indexed
+ * like http_router_route_at. Returns 0, or -EINVAL with why naming the
+ * first route without a permission, with an unknown value, or a document
+ * that does not parse.
+ */
+int api_permissions_load(const char *doc_json, size_t len, const http_router *r,
+                         enum auth_perm **out, size_t *n, char *why, size_t why_cap);
+
+/* The gate the router runs before each handler (http_gate_cb); arg is the api. */
+int api_gate(http_request *req, size_t route_index, void *arg);
+
+/* The public summary of p: kind, name, role, cameras, must_change_password (sessions.c). */
+json_t *api_principal_json(const struct auth_principal *p);
+
+/* The principal the gate attached; NULL on public routes. Thread: the handler's. */
+const struct auth_principal *api_principal(const http_request *req);
+
+/* Whether the caller may see camera id (public routes: yes). */
+bool api_may_see_camera(const http_request *req, const char *id);
+
+/*
+ * Whether the request reached Horus over TLS (the Secure cookie flag).
+ * HOOK: true when server.public_url is https; the TLS listener makes it
+ * say so for its own connections.
+ */
+bool api_request_is_secure(const struct api *ctx, const http_request *req);
 
 /*
  * Parses a time input (Unix milliseconds as a JSON integer or a string, or

@@ -274,7 +274,8 @@ static int cameras_list(http_request *req, void *arg)
         return http_reply_error(req, rc, "list cameras: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, camera_json(ctx, &list[i]));
+        if (api_may_see_camera(req, list[i].id)) /* outside the grant: as if absent */
+            json_array_append_new(items, camera_json(ctx, &list[i]));
     json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
     sto_camera_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));

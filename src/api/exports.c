@@ -148,7 +148,17 @@ static int exports_create(http_request *req, void *arg)
     int rc;
     struct sto_export e;
     char why[512];
+    /*
+     * A camera outside the caller's grant goes through the same checks as
+     * a missing one (an id no camera can have), so the reply is the same.
+     */
+    const char *asked = rq.camera_id;
+    bool is_hidden = !api_may_see_camera(req, asked);
+    if (is_hidden)
+        rq.camera_id = "~hidden";
     rc = pb_export_submit(ctx->exports, &rq, &e, why, sizeof(why));
+    if (is_hidden && rc == -ENOENT)
+        snprintf(why, sizeof(why), "camera '%s' does not exist", asked);
     json_decref(body);
     if (rc < 0) {
         if (rc == -EAGAIN)
@@ -193,7 +203,8 @@ static int exports_list(http_request *req, void *arg)
         return http_reply_error(req, rc, "list exports: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, export_json(&list[i]));
+        if (api_may_see_camera(req, list[i].camera_id)) /* others' exports are invisible */
+            json_array_append_new(items, export_json(&list[i]));
     json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
     sto_export_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
@@ -204,6 +215,10 @@ static int load_export(http_request *req, struct api *ctx, struct sto_export *e)
 {
     const char *id = http_request_param(req, "id");
     int rc = is_valid_id(id) ? pb_export_get(ctx->exports, id, e) : -ENOENT;
+    if (rc == 0 && !api_may_see_camera(req, e->camera_id)) {
+        sto_export_release(e);
+        rc = -ENOENT; /* an export of a camera outside the grant does not exist for the caller */
+    }
     if (rc == -ENOENT)
         http_reply_error(req, rc, "export '%.64s' does not exist", id);
     else if (rc < 0)
@@ -230,7 +245,11 @@ static int exports_delete(http_request *req, void *arg)
     if (!ctx->exports)
         return unavailable(req);
     const char *id = http_request_param(req, "id");
-    int rc = is_valid_id(id) ? pb_export_delete(ctx->exports, id) : -ENOENT;
+    struct sto_export e;
+    if (load_export(req, ctx, &e) < 0)
+        return 0;
+    sto_export_release(&e);
+    int rc = pb_export_delete(ctx->exports, id);
     if (rc == -ENOENT)
         return http_reply_error(req, rc, "export '%.64s' does not exist", id);
     if (rc < 0)

@@ -18,6 +18,8 @@
  */
 #include "app.h"
 
+#include "auth_user.h"
+
 #include "clock.h"
 #include "crash.h"
 #include "err.h"
@@ -352,6 +354,18 @@ static int storage_start(struct app *a)
     cfg_snapshot *snap = cfg_holder_get(a->config);
     provision_cameras(a, snap);
     cfg_snapshot_unref(snap);
+    /* Secure by default: no user yet means an admin with a one-time password file. */
+    bool created = false;
+    rc = auth_first_start(a->db, a->data_dir, &created);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "create the initial admin: %s", horus_strerror(rc));
+        return rc;
+    }
+    if (created)
+        log_warn_kv(LOG_KV({"user", "admin"}),
+                    "created the initial admin; its one-time password is in '%s/%s' (sign in "
+                    "and change it, then delete the file)",
+                    a->data_dir, AUTH_INITIAL_PASSWORD_FILE);
     return 0;
 }
 
@@ -544,7 +558,9 @@ static int api_start(struct app *a)
                                            .node_id = a->node_id,
                                            .started_ms = a->started_ms,
                                            .started_mono_ns = a->started_mono_ns,
-                                           .probe_client = probe_client(a)},
+                                           .probe_client = probe_client(a),
+                                           .auth = &current(a)->auth,
+                                           .public_url = current(a)->server.public_url},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);

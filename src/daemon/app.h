@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "auth_config.h"
 #include "cfg.h"
 #include "ingest.h"
 #include "log_config.h"
@@ -45,9 +46,7 @@ struct horus_config {
     struct live_config live;
     struct rec_config record;
     struct auth_audit_config audit;
-    struct {
-        struct auth_oidc_config oidc;
-    } auth;
+    struct auth_config auth; /* sessions, metrics token, oidc */
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -69,6 +68,15 @@ int app_serve(const struct app_overrides *ov);
 
 /* Loads path (NULL = defaults) and prints every error to stderr as FILE:LINE:COL: key: reason. */
 int app_config_load(const char *path, cfg_snapshot **out);
+
+/*
+ * `horus user add|passwd|list|disable` and `horus api-key add`
+ * (identity_cli.c): argv[0] is "user" / "api-key". They open the database
+ * without the data directory's lock, so they work while the daemon runs.
+ * Return the exit code: 0, 1 runtime failure, 2 usage.
+ */
+int app_cmd_user(int argc, char **argv);
+int app_cmd_api_key(int argc, char **argv);
 
 /*
  * Takes <data_dir>/horus.lock (flock, non-blocking) so that two daemons, or

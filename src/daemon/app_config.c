@@ -120,15 +120,6 @@ static const cfg_field camera_fields[] = {
     {0},
 };
 
-static const cfg_field auth_fields[] = {
-    {.name = "oidc",
-     .type = CFG_SECTION,
-     .offset = offsetof(struct horus_config, auth.oidc) - offsetof(struct horus_config, auth),
-     .sub = auth_oidc_fields,
-     .help = "Single sign-on with an OpenID Provider, and its JWT access tokens"},
-    {0},
-};
-
 static const cfg_field root_fields[] = {
     {.name = "server",
      .type = CFG_SECTION,
@@ -178,8 +169,8 @@ static const cfg_field root_fields[] = {
     {.name = "auth",
      .type = CFG_SECTION,
      .offset = offsetof(struct horus_config, auth),
-     .sub = auth_fields,
-     .help = "Identity: users, sessions, single sign-on"},
+     .sub = auth_config_fields,
+     .help = "Identity: sessions, the /metrics token, single sign-on"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),

@@ -235,9 +235,18 @@ static void free_reply_headers(http_request *req)
     req->nheaders = 0;
 }
 
+static void free_principal(http_request *req)
+{
+    if (req->principal && req->principal_free)
+        req->principal_free(req->principal);
+    req->principal = NULL;
+    req->principal_free = NULL;
+}
+
 static void request_begin(http_request *req, const char *uri)
 {
     free_reply_headers(req); /* none unless a previous request was never completed */
+    free_principal(req);
     req->state = REQ_HEADERS;
     req->start_ns = now_ns();
     req->method = NULL;
@@ -259,9 +268,22 @@ static void request_begin(http_request *req, const char *uri)
     req->path[n] = '\0';
 }
 
+void http_request_set_principal(http_request *req, void *principal, void (*free_cb)(void *))
+{
+    free_principal(req);
+    req->principal = principal;
+    req->principal_free = free_cb;
+}
+
+void *http_request_principal(const http_request *req)
+{
+    return req->principal;
+}
+
 void http_request_reset(http_request *req)
 {
     free_reply_headers(req);
+    free_principal(req);
     if (req->body_cap > BODY_KEEP_BYTES) {
         free(req->body);
         req->body = NULL;
@@ -391,7 +413,9 @@ static bool dispatch(http_request *req)
             http_reply_error(req, -EINVAL, "invalid path %s", req->path);
         return false;
     }
-    int rc = req->match.handler(req, req->match.arg);
+    int rc = http_router_gate(s->router, req, req->match.index);
+    if (rc == 0)
+        rc = req->match.handler(req, req->match.arg);
     if (req->deferred && !req->is_replied)
         return http_defer_after_handler(req, rc);
     if (req->is_replied)

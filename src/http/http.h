@@ -131,6 +131,38 @@ void http_router_set_error_mapper(http_router *r, struct http_error_map (*map_cb
  */
 struct http_error_map http_router_map_error(const http_router *r, int rc);
 
+/* ---- the gate: who may call a route ---- */
+
+/*
+ * Runs after routing and before the handler of every matched request
+ * (route_index as in http_router_route_at), with the body read. It decides
+ * whether the request may proceed: 0 runs the handler; otherwise the gate
+ * has replied itself (401, 403, 404) or returns a negative code the server
+ * replies with through the error mapper, and the handler is not called.
+ * It may attach the caller's identity with http_request_set_principal.
+ * Must be fast and thread-safe. Thread: http-N.
+ */
+typedef int (*http_gate_cb)(http_request *req, size_t route_index, void *arg);
+
+/* Sets r's gate (NULL: none). Thread: setup only, before the server starts. */
+void http_router_set_gate(http_router *r, http_gate_cb gate, void *arg);
+
+/*
+ * Runs r's gate for req (0 without a gate). Returns 0 to go on, or the
+ * gate's negative code (a positive one becomes HORUS_EAUTH). Thread: http-N.
+ */
+int http_router_gate(const http_router *r, http_request *req, size_t route_index);
+
+/*
+ * Attaches the authenticated caller to req (opaque to http: the auth
+ * module's struct auth_principal), stealing it: free_cb(principal) runs
+ * when the request ends (also a deferred one) or when another replaces it.
+ * Thread: the handler's (the gate's).
+ */
+void http_request_set_principal(http_request *req, void *principal, void (*free_cb)(void *));
+/* The principal the gate attached, borrowed until the request ends; NULL when none. */
+void *http_request_principal(const http_request *req);
+
 /* ---- server ---- */
 
 struct http_server_options {

@@ -65,6 +65,8 @@ struct http_request {
     struct reply_header headers[MAX_REPLY_HEADERS];
     struct http_route_match match;
     struct http_deferred *deferred; /* set by http_request_defer; dropped on completion */
+    void *principal; /* owned through principal_free: set by the router's gate */
+    void (*principal_free)(void *);
     char path[HTTP_MAX_PATH + 1];
 };
 

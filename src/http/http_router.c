@@ -61,6 +61,8 @@ typedef struct http_error_map (*error_map_fn)(int rc);
 
 struct http_router {
     _Atomic(error_map_fn) error_mapper; /* NULL: every error is 500 "internal" */
+    http_gate_cb gate; /* NULL: every route runs its handler; set before the server starts */
+    void *gate_arg;
     struct node root;
     struct route *routes; /* owned, registration order */
     size_t nroutes;
@@ -111,6 +113,20 @@ http_router *http_router_new(void)
 void http_router_set_error_mapper(http_router *r, struct http_error_map (*map_cb)(int rc))
 {
     atomic_store_explicit(&r->error_mapper, map_cb, memory_order_release);
+}
+
+void http_router_set_gate(http_router *r, http_gate_cb gate, void *arg)
+{
+    r->gate = gate;
+    r->gate_arg = arg;
+}
+
+int http_router_gate(const http_router *r, http_request *req, size_t route_index)
+{
+    if (!r->gate)
+        return 0;
+    int rc = r->gate(req, route_index, r->gate_arg);
+    return rc == 0 ? 0 : (rc < 0 ? rc : HORUS_EAUTH);
 }
 
 struct http_error_map http_router_map_error(const http_router *r, int rc)

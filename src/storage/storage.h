@@ -663,4 +663,114 @@ int sto_index_encode(const struct sto_part *parts, size_t n, uint8_t **out, size
  */
 int sto_index_decode(const uint8_t *blob, size_t size, struct sto_part **out, size_t *n);
 
+/* ---- identity (storage/identity.c): users, sessions, API keys; docs/design/0016 ---- */
+
+/*
+ * A user row. Strings are owned; release with sto_user_release. cameras is
+ * the grant: "*" for every camera, else camera ids separated by commas.
+ */
+struct sto_user {
+    char *name;
+    char *password_hash; /* argon2id encoded string: never printed */
+    char *role; /* "viewer", "operator", "admin", "superadmin" */
+    char *cameras;
+    char *tenant; /* "" = none */
+    bool disabled;
+    bool must_change_password;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+};
+
+/* What inserts and updates write. Strings are borrowed for the call. */
+struct sto_user_input {
+    const char *name;
+    const char *password_hash;
+    const char *role;
+    const char *cameras; /* NULL = "*" */
+    const char *tenant; /* NULL = "" */
+    bool disabled;
+    bool must_change_password;
+};
+
+void sto_user_release(struct sto_user *u);
+void sto_user_list_free(struct sto_user *list, size_t n);
+/* The settable fields of u as an input borrowing u's strings. */
+struct sto_user_input sto_user_input_of(const struct sto_user *u);
+/* Fills *out or returns -ENOENT. Thread: any. */
+int sto_user_get(sto_db *db, const char *name, struct sto_user *out);
+/* Every user ordered by name into a new array. Thread: any. */
+int sto_user_list(sto_db *db, struct sto_user **out, size_t *n);
+/* Counts users into *n; role NULL counts all, else the enabled users with that role. */
+int sto_user_count(sto_db *db, const char *role, uint64_t *n);
+/* Inserts u. Returns 0 or -EEXIST. Thread: any but the writer. */
+int sto_user_insert(sto_db *db, const struct sto_user_input *u);
+/*
+ * Replaces every field of user u->name but created_at; a disabled user's
+ * sessions are deleted in the same transaction. Returns 0 (also when the
+ * user vanished meanwhile). Thread: any but the writer.
+ */
+int sto_user_update(sto_db *db, const struct sto_user_input *u);
+/* Deletes the user, its sessions and the API keys it owns. Thread: any but the writer. */
+int sto_user_delete(sto_db *db, const char *name);
+
+/* A browser session. The token itself is never stored: token_sha256 is its hash. */
+struct sto_session {
+    char *id; /* public handle: listing and revoking */
+    char *token_sha256;
+    char *csrf_token;
+    char *user_name;
+    char *remote;
+    char *user_agent;
+    int64_t created_at_ms;
+    int64_t last_seen_ms;
+    int64_t expires_at_ms; /* the absolute timeout */
+};
+
+void sto_session_release(struct sto_session *s);
+void sto_session_list_free(struct sto_session *list, size_t n);
+/* Inserts s (borrowed strings). Thread: any but the writer. */
+int sto_session_insert(sto_db *db, const struct sto_session *s);
+/* Finds the session whose token hashes to token_sha256. Returns 0 or -ENOENT. Thread: any. */
+int sto_session_find(sto_db *db, const char *token_sha256, struct sto_session *out);
+/* Reads session id. Returns 0 or -ENOENT. Thread: any. */
+int sto_session_get(sto_db *db, const char *id, struct sto_session *out);
+/* The sessions of user (NULL: everyone's), newest first, into a new array. */
+int sto_session_list(sto_db *db, const char *user, struct sto_session **out, size_t *n);
+/* Queues last_seen = now_ms without waiting (activity). Thread: any. */
+int sto_session_touch_async(sto_db *db, const char *id, int64_t now_ms);
+/* Deletes session id. Thread: any but the writer. */
+int sto_session_delete(sto_db *db, const char *id);
+/* Deletes every session of user. Thread: any but the writer. */
+int sto_session_delete_user(sto_db *db, const char *user);
+/* Deletes sessions idle since before idle_before_ms or past their absolute expiry at now_ms. */
+int sto_session_delete_expired(sto_db *db, int64_t idle_before_ms, int64_t now_ms);
+
+/* An API key. Only the SHA-256 hex of its secret is stored. */
+struct sto_api_key {
+    char *id;
+    char *name;
+    char *secret_sha256;
+    char *role;
+    char *cameras; /* "*" or ids separated by commas */
+    char *owner; /* user who created it; "" when made by the command line */
+    char *tenant;
+    int64_t created_at_ms;
+    int64_t expires_at_ms; /* 0 = never */
+    int64_t last_used_ms; /* 0 = never */
+    int64_t revoked_at_ms; /* 0 = valid */
+};
+
+void sto_api_key_release(struct sto_api_key *k);
+void sto_api_key_list_free(struct sto_api_key *list, size_t n);
+/* Inserts k (borrowed strings; last_used and revoked ignored). Returns 0 or -EEXIST. */
+int sto_api_key_insert(sto_db *db, const struct sto_api_key *k);
+/* Reads key id. Returns 0 or -ENOENT. Thread: any. */
+int sto_api_key_get(sto_db *db, const char *id, struct sto_api_key *out);
+/* Every key (revoked ones too) ordered by creation into a new array. Thread: any. */
+int sto_api_key_list(sto_db *db, struct sto_api_key **out, size_t *n);
+/* Marks key id revoked at now_ms. Returns 0 or -ENOENT. Thread: any but the writer. */
+int sto_api_key_revoke(sto_db *db, const char *id, int64_t now_ms);
+/* Queues last_used = now_ms without waiting. Thread: any. */
+int sto_api_key_touch_async(sto_db *db, const char *id, int64_t now_ms);
+
 #endif

@@ -1,6 +1,7 @@
 // Plays an HLS URL with hls.js in Debian's chromium (driven by playwright-core) and prints one
 // JSON object: how far playback got, frames decoded, hls.js errors and the live latency.
 // Usage: node play_hls.mjs URL SECONDS [--no-low-latency]
+// HORUS_TOKEN in the environment: sent as 'Authorization: Bearer' on every request hls.js makes.
 // The page is opened on the stream's own origin, so no CORS set-up is needed.
 import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ if (!url || !secondsArg) {
 }
 const seconds = Number(secondsArg);
 const lowLatency = !flags.includes('--no-low-latency');
+const token = process.env.HORUS_TOKEN || '';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const hlsPath = path.join(here, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
 
@@ -27,7 +29,7 @@ try {
     await page.goto(origin + '/health');
     await page.setContent('<video id="v" muted playsinline></video>');
     await page.addScriptTag({ path: hlsPath });
-    result = await page.evaluate(async ({ url, seconds, lowLatency }) => {
+    result = await page.evaluate(async ({ url, seconds, lowLatency, token }) => {
         const video = document.getElementById('v');
         const out = {
             hls_supported: Hls.isSupported(),
@@ -35,7 +37,13 @@ try {
             errors: [], fatal: false, first_frame_ms: null, samples: [],
         };
         if (!out.hls_supported) return out;
-        const hls = new Hls({ lowLatencyMode: lowLatency, enableWorker: true });
+        const hls = new Hls({
+            lowLatencyMode: lowLatency,
+            enableWorker: true,
+            xhrSetup: (xhr) => {
+                if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+            },
+        });
         hls.on(Hls.Events.ERROR, (_e, d) => {
             out.errors.push(`${d.type}/${d.details}${d.fatal ? ' (fatal)' : ''}`);
             if (d.fatal) out.fatal = true;
@@ -66,7 +74,7 @@ try {
         out.height = video.videoHeight;
         hls.destroy();
         return out;
-    }, { url, seconds, lowLatency });
+    }, { url, seconds, lowLatency, token });
 } finally {
     await browser.close();
 }

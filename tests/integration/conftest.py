@@ -120,15 +120,42 @@ class Horus:
             self.config_path.write_text(config_text)
             args += ["-c", self.config_path]
         args += list(extra_args)
+        self.api_key = self.provision_api_key(args, env)
         self.proc = Proc(args, self.dir, "horus.log", env=env)
         wait_for_port(self.port, proc=self.proc.popen)
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def request(self, method, path, body=None, headers=None, timeout=5):
-        """Returns (status, headers, bytes) without raising on HTTP errors."""
+    def provision_api_key(self, serve_args, env=None):
+        """An admin API key made with `horus api-key add` on the data directory the
+        daemon will use (same -c and --data), before it starts. None when the
+        command fails (tests of configurations that cannot start)."""
+        args = [HORUS_BIN, "api-key", "add", "conftest", "--role", "admin"]
+        for i, a in enumerate(serve_args):
+            if a in ("-c", "--config", "--data") and i + 1 < len(serve_args):
+                args += [a, serve_args[i + 1]]
+        out = subprocess.run(args, cwd=self.dir, capture_output=True, text=True, timeout=30,
+                             env={**os.environ, **(env or {})})
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    def auth_headers(self):
+        """The header that authenticates as the fixture's admin key."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def ffmpeg_headers(self):
+        """ffmpeg/ffprobe arguments that send the admin key with every HTTP request."""
+        return ["-headers", f"Authorization: Bearer {self.api_key}\r\n"] if self.api_key else []
+
+    def request(self, method, path, body=None, headers=None, timeout=5, auth=True):
+        """Returns (status, headers, bytes) without raising on HTTP errors.
+
+        auth=True sends the fixture's admin API key unless headers carry their
+        own Authorization; auth=False sends no credentials."""
         data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+        headers = dict(headers or {})
+        if auth and "Authorization" not in headers:
+            headers.update(self.auth_headers())
         req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers=headers or {})
+                                     headers=headers)
         if isinstance(body, (dict, list)):
             req.add_header("Content-Type", "application/json")
         try:

@@ -16,7 +16,7 @@ from conftest import require_tool
 E2E = Path(__file__).resolve().parent.parent / "e2e"
 
 
-def play(url, seconds, low_latency=True):
+def play(url, seconds, token, low_latency=True):
     node = require_tool("node")
     require_tool("chromium")
     if not (E2E / "node_modules" / "playwright-core").is_dir():
@@ -24,7 +24,8 @@ def play(url, seconds, low_latency=True):
     args = [node, str(E2E / "play_hls.mjs"), url, str(seconds)]
     if not low_latency:
         args.append("--no-low-latency")
-    r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60,
+                       env={**os.environ, "HORUS_TOKEN": token})
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -43,7 +44,7 @@ def test_hlsjs_plays_the_live_stream_with_low_latency(camsim_factory, horus_fact
     h = horus_factory(f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n")
     live = "/api/v1/cameras/door/live/index.m3u8"
     wait_ok(h, live, 15)
-    out = play(h.url + live, 10)
+    out = play(h.url + live, 10, h.api_key)
     print("hls.js live:", json.dumps({k: v for k, v in out.items() if k != "samples"}))
     assert out["h264_mse"], "this chromium cannot decode H.264 through MSE"
     assert not out["fatal"], out["errors"]
@@ -64,7 +65,7 @@ def test_hlsjs_plays_a_recorded_range(camsim_factory, horus_factory):
     end = start + 10000
     q = urllib.parse.urlencode({"start": start, "end": end})
     url = f"{h.url}/api/v1/cameras/door/playback.m3u8?{q}"
-    out = play(url, 8, low_latency=False)
+    out = play(url, 8, h.api_key, low_latency=False)
     print("hls.js playback:", json.dumps({k: v for k, v in out.items() if k != "samples"}))
     assert not out["fatal"], out["errors"]
     assert out["played_s"] >= 5, out

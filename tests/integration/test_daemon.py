@@ -24,6 +24,9 @@ def openapi(h):
 
 def test_serve_without_config_uses_defaults_and_starts_within_a_second(tmp_path):
     port = free_port()
+    # An admin key in the default data directory, made before the daemon starts.
+    key = subprocess.run([HORUS_BIN, "api-key", "add", "t", "--role", "admin"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.strip()
     t0 = time.monotonic()
     # No -c: embedded defaults. Only --listen is given so the test never races for 8080.
     p = Proc([HORUS_BIN, "serve", "--listen", f"127.0.0.1:{port}"], tmp_path, "horus.log")
@@ -33,7 +36,7 @@ def test_serve_without_config_uses_defaults_and_starts_within_a_second(tmp_path)
         assert elapsed < 1.0, f"listening after {elapsed:.3f}s"
         assert (tmp_path / "horus-data" / "horus.db").exists()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/api/v1/system")
+        conn.request("GET", "/api/v1/system", headers={"Authorization": f"Bearer {key}"})
         system = json.loads(conn.getresponse().read())
         assert system["config_path"] is None
         assert system["data_dir"] == "./horus-data"
@@ -89,7 +92,7 @@ def test_node_id_survives_a_restart(horus_factory, tmp_path):
     try:
         wait_for_port(h.port, proc=p.popen)
         conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=5)
-        conn.request("GET", "/api/v1/system")
+        conn.request("GET", "/api/v1/system", headers=h.auth_headers())
         assert json.loads(conn.getresponse().read())["node_id"] == first["node_id"]
     finally:
         assert p.stop() == 0

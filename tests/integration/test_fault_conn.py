@@ -90,12 +90,12 @@ class SlowClients:
             s.close()
 
 
-def probe(port, path, source="127.0.0.1", timeout=2.0):
+def probe(port, path, source="127.0.0.1", timeout=2.0, headers=None):
     """GET path on a fresh connection from source: (status, seconds, headers, body)."""
     t0 = time.monotonic()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
-        c.request("GET", path)
+        c.request("GET", path, headers=headers or {})
         r = c.getresponse()
         body = r.read()
         return r.status, time.monotonic() - t0, {k.lower(): v for k, v in r.getheaders()}, body
@@ -107,7 +107,7 @@ def probe(port, path, source="127.0.0.1", timeout=2.0):
 
 def assert_served(h, source="127.0.0.1"):
     for path in ("/health", "/api/v1/cameras"):
-        status, secs, _, body = probe(h.port, path, source)
+        status, secs, _, body = probe(h.port, path, source, headers=h.auth_headers())
         assert status == 200, (path, status, body[:200])
         assert secs < 2.0, (path, secs)
 
@@ -221,12 +221,12 @@ def test_past_the_overall_limit_only_health_checks_are_served(horus_factory):
     # headers yet: the probe then evicts one still waiting and is served. Try again, slower.
     for settle in (0.3, 1.0, 3.0):
         busy = open_busy(h.port, 16, settle=settle)
-        status, _, hdrs, body = probe(h.port, "/api/v1/cameras")
+        status, _, hdrs, body = probe(h.port, "/api/v1/cameras", headers=h.auth_headers())
         if status == 503:
             break
         for s in busy:
             s.close()
-        wait_until(lambda: probe(h.port, "/api/v1/cameras")[0] == 200, 5, "the API again")
+        wait_until(lambda: probe(h.port, "/api/v1/cameras", headers=h.auth_headers())[0] == 200, 5, "the API again")
     try:
         assert status == 503, (status, body)
         assert hdrs.get("retry-after") == "1"
@@ -237,7 +237,7 @@ def test_past_the_overall_limit_only_health_checks_are_served(horus_factory):
     finally:
         for s in busy:
             s.close()
-    wait_until(lambda: probe(h.port, "/api/v1/cameras")[0] == 200, 5, "the API to be served again")
+    wait_until(lambda: probe(h.port, "/api/v1/cameras", headers=h.auth_headers())[0] == 200, 5, "the API to be served again")
 
 
 @pytest.fixture
@@ -280,7 +280,7 @@ def test_live_blocking_reloads_work_under_1100_slow_connections(live):
             query = next_part_query(live)
             status, secs, _, body = probe(live.port,
                                           "/api/v1/cameras/cam1/live/index.m3u8?" + query,
-                                          timeout=5)
+                                          timeout=5, headers=live.auth_headers())
             assert status == 200, (status, body[:300])
             assert secs < 5
             assert_served(live)

@@ -69,7 +69,8 @@ def test_live_playlist_keeps_one_map_across_recording_rotations(camsim_factory, 
 
     # A player reads on across a rotation (the live window holds at least one).
     url = h.url + "/api/v1/cameras/cam/live/index.m3u8"
-    out = subprocess.run([require_tool("ffmpeg"), "-v", "error", "-i", url, "-t", "6",
+    out = subprocess.run([require_tool("ffmpeg"), "-v", "error", *h.ffmpeg_headers(), "-i", url,
+                          "-t", "6",
                           "-c", "copy", "-f", "null", "-"],
                          capture_output=True, text=True, timeout=40)
     assert out.returncode == 0, out.stderr

@@ -123,7 +123,8 @@ def packets(path):
 
 def test_ffmpeg_decodes_ten_seconds_of_live_continuously(live):
     url = live.url + "/api/v1/cameras/cam1/live/index.m3u8"
-    out = subprocess.run([require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", url,
+    out = subprocess.run([require_tool("ffmpeg"), "-nostdin", "-v", "error",
+                          *live.ffmpeg_headers(), "-i", url,
                           "-map", "0:v", "-t", "10", "-f", "framemd5", "-"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -138,8 +139,8 @@ def test_ffmpeg_decodes_ten_seconds_of_live_continuously(live):
 
 def test_ffprobe_reads_the_live_playlist(live):
     url = live.url + "/api/v1/cameras/cam1/live/index.m3u8"
-    out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-show_entries",
-                          "stream=codec_name,width,height", "-of", "json", url],
+    out = subprocess.run([require_tool("ffprobe"), "-v", "error", *live.ffmpeg_headers(),
+                          "-show_entries", "stream=codec_name,width,height", "-of", "json", url],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     streams = json.loads(out.stdout)["streams"]
@@ -292,7 +293,7 @@ def test_clients_leaving_during_blocking_reloads_leave_the_server_healthy(live):
     for i in range(20):
         s = socket.create_connection(("127.0.0.1", live.port))
         s.sendall(f"GET /api/v1/cameras/cam1/live/index.m3u8?_HLS_msn={msn} HTTP/1.1\r\n"
-                  f"Host: x\r\n\r\n".encode())
+                  f"Host: x\r\nAuthorization: Bearer {live.api_key}\r\n\r\n".encode())
         if i % 2:
             time.sleep(0.02)
         s.close()

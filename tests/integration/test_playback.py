@@ -102,9 +102,9 @@ def playlist_url(h, start_ms, end_ms=None):
     return url + (f"&end={end_ms}" if end_ms is not None else "")
 
 
-def probe_frames(url):
+def probe_frames(url, h):
     ffprobe = require_tool("ffprobe")
-    out = subprocess.run([ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
+    out = subprocess.run([ffprobe, "-v", "error", *h.ffmpeg_headers(), "-count_frames", "-select_streams", "v:0",
                           "-show_entries", "stream=nb_read_frames:format=duration", "-of", "json",
                           url], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -112,9 +112,9 @@ def probe_frames(url):
     return int(j["streams"][0]["nb_read_frames"]), float(j["format"]["duration"])
 
 
-def decode(url):
+def decode(url, h):
     ffmpeg = require_tool("ffmpeg")
-    out = subprocess.run([ffmpeg, "-v", "error", "-i", url, "-f", "null", "-"],
+    out = subprocess.run([ffmpeg, "-v", "error", *h.ffmpeg_headers(), "-i", url, "-f", "null", "-"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return out.stderr
@@ -144,8 +144,8 @@ def test_a_past_range_plays_completely_with_the_indexed_duration_and_dates(sessi
     want_s = (b["end_us"] - a["start_us"]) / 1e6
     assert abs(sum(extinf) - want_s) < 0.002, (extinf, want_s)
     url = h.url + playlist_url(h, start_ms, end_ms)
-    assert decode(url) == ""
-    frames, duration = probe_frames(url)
+    assert decode(url, h) == ""
+    frames, duration = probe_frames(url, h)
     slack = len(extinf)  # one frame per segment
     assert abs(frames - want_s * FPS) <= slack, (frames, want_s)
     assert abs(duration - want_s) <= slack / FPS, (duration, want_s)
@@ -167,8 +167,8 @@ def test_a_range_across_the_outage_has_a_discontinuity_and_still_decodes(session
     assert after.startswith(f'#EXT-X-MAP:URI="recordings/main/{second[0]["start_us"]}.mp4"')
     assert f"#EXT-X-PROGRAM-DATE-TIME:{rfc3339_ms(second[0]['start_us'])}\n" in after
     url = h.url + playlist_url(h, start_ms, end_ms)
-    decode(url)
-    frames, _ = probe_frames(url)
+    decode(url, h)
+    frames, _ = probe_frames(url, h)
     recorded_s = sum(r["end_us"] - r["start_us"] for r in (a, first[-1], second[0], b)) / 1e6
     assert abs(frames - recorded_s * FPS) <= text.count("#EXTINF"), (frames, recorded_s)
 
@@ -308,7 +308,8 @@ def test_cors_and_a_viewer_leaving_mid_response(session):
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
     for _ in range(20):
         with socket.create_connection(("127.0.0.1", h.port)) as s:
-            s.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            s.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {h.api_key}\r\n\r\n".encode())
             assert s.recv(100)
     started = time.monotonic()
     assert h.get_json("/health")[0] == 200

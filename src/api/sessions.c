@@ -1,0 +1,261 @@
+/*
+ * DESIGN: /api/v1/auth: password login into a cookie session, logout, the
+ * caller's identity, its sessions and its password
+ * (docs/design/0016-identity.md). The session token goes out once, in the
+ * horus_session cookie (HttpOnly, SameSite=Strict, Path=/, Secure over
+ * TLS); the JSON reply carries the CSRF token the page echoes in
+ * X-CSRF-Token. Every failed login is the same 401, whatever failed.
+ * Thread: http-N.
+ */
+#include "api_int.h"
+
+#include "auth_password.h"
+#include "auth_user.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+
+#define LOG_MODULE "auth"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *time_json(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char buf[40];
+    clock_format_rfc3339_ms(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static const char *const kind_names[] = {"session", "api_key", "jwt", "media_token"};
+
+json_t *api_principal_json(const struct auth_principal *p)
+{
+    json_t *cameras;
+    if (p->is_all_cameras) {
+        cameras = json_string("*");
+    } else {
+        cameras = json_array();
+        for (size_t i = 0; i < p->ncameras; i++)
+            json_array_append_new(cameras, json_string(p->cameras[i]));
+    }
+    return json_pack("{s:s, s:s, s:s, s:o, s:b}", "kind", kind_names[p->kind], "name", p->name,
+                     "role", auth_role_name(p->role), "cameras", cameras, "must_change_password",
+                     p->must_change_password);
+}
+
+/* Reads string field name of j into *out (borrowed), or replies 400 naming it. */
+static int string_field(http_request *req, json_t *j, const char *name, bool is_required,
+                        const char **out)
+{
+    json_t *v = json_object_get(j, name);
+    *out = NULL;
+    if (!v && !is_required)
+        return 0;
+    if (!json_is_string(v)) {
+        http_reply_error(req, -EINVAL, "%s: must be a string", name);
+        return -EINVAL;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static void set_cookie(struct api *a, http_request *req, const char *value, int64_t max_age_s)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s",
+             AUTH_SESSION_COOKIE, value, (long long)max_age_s,
+             api_request_is_secure(a, req) ? "; Secure" : "");
+    http_reply_header(req, "Set-Cookie", buf);
+    memset(buf, 0, sizeof(buf));
+}
+
+static int login_post(http_request *req, void *arg)
+{
+    struct api *a = arg;
+    json_t *body;
+    int rc = http_request_json(req, &body);
+    if (rc < 0)
+        return rc;
+    const char *user, *password, *totp;
+    if ((rc = string_field(req, body, "username", true, &user)) < 0 ||
+        (rc = string_field(req, body, "password", true, &password)) < 0 ||
+        (rc = string_field(req, body, "totp", false, &totp)) < 0) {
+        json_decref(body);
+        return rc;
+    }
+    (void)totp; /* HOOK (MFA): checked by auth_login_password's MFA step */
+    struct auth_login in = {.username = user,
+                            .password = password,
+                            .remote = http_request_remote(req),
+                            .user_agent = http_request_header(req, "User-Agent"),
+                            .now_ms = clock_realtime_ms(a->clock),
+                            .session_max_ms = a->session_max_ms};
+    struct auth_login_result res;
+    rc = a->db ? auth_login_password(a->db, &in, &res) : HORUS_EUNAVAIL;
+    if (rc == HORUS_EAUTH) {
+        log_info_kv(LOG_KV({"remote", http_request_remote(req)}), "login refused");
+        json_decref(body);
+        return http_reply_error(req, HORUS_EAUTH, "invalid username or password");
+    }
+    json_decref(body);
+    if (rc < 0)
+        return http_reply_error(req, rc, "open session: %s", horus_strerror(rc));
+    log_info_kv(LOG_KV({"user", res.principal->name}, {"remote", http_request_remote(req)}),
+                "login");
+    set_cookie(a, req, res.token, a->session_max_ms / 1000);
+    json_t *j = json_pack("{s:s, s:s, s:o, s:o}", "csrf_token", res.csrf_token, "session_id",
+                          res.session_id, "expires_at", time_json(res.expires_at_ms), "principal",
+                          api_principal_json(res.principal));
+    auth_principal_free(res.principal);
+    memset(&res, 0, sizeof(res));
+    return http_reply_json(req, 200, j);
+}
+
+static int logout_post(http_request *req, void *arg)
+{
+    struct api *a = arg;
+    const struct auth_principal *p = api_principal(req);
+    if (p->kind == AUTH_KIND_SESSION) {
+        int rc = sto_session_delete(a->db, p->id);
+        if (rc < 0)
+            return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
+        set_cookie(a, req, "", 0);
+    }
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int me_get(http_request *req, void *arg)
+{
+    (void)arg;
+    return http_reply_json(req, 200, api_principal_json(api_principal(req)));
+}
+
+static json_t *session_json(const struct sto_session *s, const char *current_id)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "id", s->id, "user", s->user_name,
+                     "remote", s->remote, "user_agent", s->user_agent, "created_at",
+                     time_json(s->created_at_ms), "last_seen_at", time_json(s->last_seen_ms),
+                     "expires_at", time_json(s->expires_at_ms), "current",
+                     current_id && strcmp(s->id, current_id) == 0);
+}
+
+static bool is_admin(const struct auth_principal *p)
+{
+    return p->role >= AUTH_ROLE_ADMIN && !p->must_change_password;
+}
+
+static int sessions_get(http_request *req, void *arg)
+{
+    struct api *a = arg;
+    const struct auth_principal *p = api_principal(req);
+    const char *user = http_request_query(req, "user");
+    if (user && !is_admin(p))
+        return http_reply_error(req, -EACCES, "only admins may list other users' sessions");
+    if (!user)
+        user = p->user;
+    if (!user[0])
+        return http_reply_json(req, 200, json_pack("{s:[]}", "items"));
+    struct sto_session *list = NULL;
+    size_t n = 0;
+    int rc = sto_session_list(a->db, strcmp(user, "*") == 0 ? NULL : user, &list, &n);
+    if (rc < 0)
+        return http_reply_error(req, rc, "list sessions: %s", horus_strerror(rc));
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items,
+                              session_json(&list[i], p->kind == AUTH_KIND_SESSION ? p->id : NULL));
+    sto_session_list_free(list, n);
+    return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
+static int session_delete(http_request *req, void *arg)
+{
+    struct api *a = arg;
+    const struct auth_principal *p = api_principal(req);
+    const char *id = http_request_param(req, "id");
+    struct sto_session s;
+    int rc = strlen(id) < AUTH_ID_MAX ? sto_session_get(a->db, id, &s) : -ENOENT;
+    /* Someone else's session is as absent as a missing one, unless the caller is an admin. */
+    if (rc == 0 && !is_admin(p) && strcmp(s.user_name, p->user) != 0) {
+        sto_session_release(&s);
+        rc = -ENOENT;
+    }
+    if (rc == -ENOENT)
+        return http_reply_error(req, rc, "session '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read session: %s", horus_strerror(rc));
+    sto_session_release(&s);
+    rc = sto_session_delete(a->db, id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
+    if (p->kind == AUTH_KIND_SESSION && strcmp(p->id, id) == 0)
+        set_cookie(a, req, "", 0);
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int password_post(http_request *req, void *arg)
+{
+    struct api *a = arg;
+    const struct auth_principal *p = api_principal(req);
+    if (!p->user[0] || p->kind == AUTH_KIND_API_KEY)
+        return http_reply_error(req, -EINVAL, "only a signed-in user has a password to change");
+    json_t *body;
+    int rc = http_request_json(req, &body);
+    if (rc < 0)
+        return rc;
+    const char *current, *next;
+    if ((rc = string_field(req, body, "current", true, &current)) < 0 ||
+        (rc = string_field(req, body, "new", true, &next)) < 0) {
+        json_decref(body);
+        return rc;
+    }
+    struct sto_user u;
+    rc = sto_user_get(a->db, p->user, &u);
+    bool ok = auth_password_verify(rc == 0 ? u.password_hash : NULL, current);
+    if (rc == 0)
+        sto_user_release(&u);
+    char why[200] = "";
+    if (!ok) {
+        json_decref(body);
+        return http_reply_error(req, -EACCES, "current: the password is wrong");
+    }
+    if (strcmp(current, next) == 0) {
+        json_decref(body);
+        return http_reply_error(req, -EINVAL, "new: must differ from the current password");
+    }
+    rc = auth_user_set_password(a->db, p->user, next, false,
+                                p->kind == AUTH_KIND_SESSION ? p->id : NULL, why, sizeof(why));
+    json_decref(body);
+    if (rc == -EINVAL)
+        return http_reply_error(req, rc, "new %s", why + strlen("password"));
+    if (rc < 0)
+        return http_reply_error(req, rc, "change password: %s", horus_strerror(rc));
+    log_info_kv(LOG_KV({"user", p->user}), "password changed");
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+int api_auth_register(http_router *r, struct api *ctx)
+{
+    static const struct {
+        const char *method, *tmpl;
+        http_handler_cb cb;
+    } routes[] = {
+        {"POST", "/api/v1/auth/login", login_post},
+        {"POST", "/api/v1/auth/logout", logout_post},
+        {"GET", "/api/v1/auth/me", me_get},
+        {"GET", "/api/v1/auth/sessions", sessions_get},
+        {"DELETE", "/api/v1/auth/sessions/{id}", session_delete},
+        {"POST", "/api/v1/auth/password", password_post},
+    };
+    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
+        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

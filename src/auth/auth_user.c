@@ -1,0 +1,272 @@
+/*
+ * DESIGN: users, password logins, sessions and the first start
+ * (docs/design/0016-identity.md). Login runs the same argon2id
+ * verification whether the user exists or not, and every refusal is the
+ * same HORUS_EAUTH, so neither timing nor replies tell which names exist.
+ * Two hooks sit around the password check for features built elsewhere:
+ * the login-attempt limiter (auth_login_limit_*) goes before it, MFA (the
+ * request's "totp") after it; see the comments in auth_login_password.
+ * Thread: any but the storage writer.
+ */
+#include "auth_user.h"
+
+#include "auth_password.h"
+#include "auth_token.h"
+#include "err.h"
+#include "fs.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool auth_user_name_is_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '@' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int auth_user_create(sto_db *db, const struct auth_user_options *o, char *generated_out, char *why,
+                     size_t why_cap)
+{
+    if (!auth_user_name_is_valid(o->name)) {
+        snprintf(why, why_cap, "name: must be 1..64 characters of [A-Za-z0-9._@-]");
+        return -EINVAL;
+    }
+    if (o->role < AUTH_ROLE_VIEWER || o->role > AUTH_ROLE_SUPERADMIN) {
+        snprintf(why, why_cap, "role: must be viewer, operator, admin or superadmin");
+        return -EINVAL;
+    }
+    char cameras[AUTH_CAMERAS_MAX * 66];
+    char cwhy[160];
+    if (auth_cameras_normalize(o->cameras ? o->cameras : "*", cameras, sizeof(cameras), cwhy,
+                               sizeof(cwhy)) < 0) {
+        snprintf(why, why_cap, "cameras: %s", cwhy);
+        return -EINVAL;
+    }
+    char generated[32];
+    const char *pw = o->password;
+    if (!pw) {
+        if (auth_password_generate(generated, sizeof(generated)) < 0)
+            return -EIO;
+        pw = generated;
+    } else if (auth_password_check_rules(pw, cwhy, sizeof(cwhy)) < 0) {
+        snprintf(why, why_cap, "password: %s", cwhy);
+        return -EINVAL;
+    }
+    char hash[AUTH_PASSWORD_HASH_MAX];
+    int rc = auth_password_hash(pw, hash, sizeof(hash));
+    if (rc == 0) {
+        struct sto_user_input in = {.name = o->name,
+                                    .password_hash = hash,
+                                    .role = auth_role_name(o->role),
+                                    .cameras = cameras,
+                                    .must_change_password = o->must_change_password};
+        rc = sto_user_insert(db, &in);
+        if (rc == -EEXIST)
+            snprintf(why, why_cap, "user '%s' already exists", o->name);
+    }
+    if (rc == 0 && !o->password)
+        snprintf(generated_out, 32, "%s", generated);
+    memset(generated, 0, sizeof(generated));
+    return rc;
+}
+
+int auth_user_set_password(sto_db *db, const char *name, const char *password, bool must_change,
+                           const char *keep_session_id, char *why, size_t why_cap)
+{
+    char rwhy[128];
+    if (auth_password_check_rules(password, rwhy, sizeof(rwhy)) < 0) {
+        snprintf(why, why_cap, "password: %s", rwhy);
+        return -EINVAL;
+    }
+    struct sto_user u;
+    int rc = sto_user_get(db, name, &u);
+    if (rc < 0) {
+        snprintf(why, why_cap, "user '%s' does not exist", name);
+        return rc;
+    }
+    char hash[AUTH_PASSWORD_HASH_MAX];
+    rc = auth_password_hash(password, hash, sizeof(hash));
+    if (rc == 0) {
+        struct sto_user_input in = sto_user_input_of(&u);
+        in.password_hash = hash;
+        in.must_change_password = must_change;
+        rc = sto_user_update(db, &in);
+    }
+    sto_user_release(&u);
+    /* A new password ends every other session: a thief's session ends with it. */
+    struct sto_session *list = NULL;
+    size_t n = 0;
+    if (rc == 0 && sto_session_list(db, name, &list, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (!keep_session_id || strcmp(list[i].id, keep_session_id) != 0)
+                (void)sto_session_delete(db, list[i].id);
+    sto_session_list_free(list, n);
+    return rc;
+}
+
+int auth_first_start(sto_db *db, const char *data_dir, bool *created)
+{
+    *created = false;
+    uint64_t n = 0;
+    int rc = sto_user_count(db, NULL, &n);
+    if (rc < 0 || n > 0)
+        return rc;
+    char pw[32];
+    char why[160];
+    struct auth_user_options o = {
+        .name = "admin", .role = AUTH_ROLE_ADMIN, .must_change_password = true};
+    rc = auth_user_create(db, &o, pw, why, sizeof(why));
+    if (rc < 0)
+        return rc;
+    char *path = horus_asprintf("%s/%s", data_dir, AUTH_INITIAL_PASSWORD_FILE);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    char line[40];
+    int len = snprintf(line, sizeof(line), "%s\n", pw);
+    if (fd < 0)
+        rc = -errno;
+    else if (fchmod(fd, 0600) < 0)
+        rc = -errno;
+    else
+        rc = fs_pwrite_all(fd, line, (size_t)len, 0);
+    if (fd >= 0 && rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0) /* nobody could ever log in: do not keep a user whose password is lost */
+        (void)sto_user_delete(db, "admin");
+    free(path);
+    memset(pw, 0, sizeof(pw));
+    memset(line, 0, sizeof(line));
+    *created = rc == 0;
+    return rc;
+}
+
+struct auth_principal *auth_principal_of_user(const struct sto_user *u, enum auth_kind kind,
+                                              const char *id)
+{
+    enum auth_role role;
+    if (u->disabled || auth_role_parse(u->role, &role) < 0)
+        return NULL;
+    struct auth_principal *p = auth_principal_new(kind, id, u->name, role);
+    snprintf(p->user, sizeof(p->user), "%s", u->name);
+    snprintf(p->tenant, sizeof(p->tenant), "%s", u->tenant);
+    p->must_change_password = u->must_change_password;
+    if (auth_principal_set_cameras(p, u->cameras) < 0) {
+        auth_principal_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    /*
+     * HOOK (login-attempt limiter, auth_login_limit_*): refuse here, before
+     * any password work, when the user or the address is over its budget.
+     */
+    struct sto_user u;
+    bool found = auth_user_name_is_valid(in->username) && in->password &&
+                 sto_user_get(db, in->username, &u) == 0;
+    bool ok = auth_password_verify(found ? u.password_hash : NULL, in->password);
+    struct auth_principal *p = NULL;
+    if (found) {
+        if (ok)
+            p = auth_principal_of_user(&u, AUTH_KIND_SESSION, "");
+        sto_user_release(&u);
+    }
+    if (!p)
+        return HORUS_EAUTH;
+    /*
+     * HOOK (MFA): the password was right; a user enrolled in TOTP must now
+     * prove the request's "totp" code before a session opens.
+     */
+    char id[AUTH_ID_MAX];
+    int rc = auth_random_token(32, res->token, sizeof(res->token));
+    if (rc >= 0)
+        rc = auth_random_token(24, res->csrf_token, sizeof(res->csrf_token));
+    if (rc >= 0)
+        rc = auth_random_token(12, id, sizeof(id));
+    if (rc < 0) {
+        auth_principal_free(p);
+        memset(res, 0, sizeof(*res));
+        return -EIO;
+    }
+    char hash[AUTH_SHA256_HEX_LEN];
+    auth_sha256_hex(res->token, strlen(res->token), hash);
+    struct sto_session s = {.id = id,
+                            .token_sha256 = hash,
+                            .csrf_token = res->csrf_token,
+                            .user_name = p->name,
+                            .remote = (char *)(in->remote ? in->remote : ""),
+                            .user_agent = (char *)(in->user_agent ? in->user_agent : ""),
+                            .created_at_ms = in->now_ms,
+                            .last_seen_ms = in->now_ms,
+                            .expires_at_ms = in->now_ms + in->session_max_ms};
+    if (strlen(s.user_agent) > 256)
+        s.user_agent = "";
+    rc = sto_session_insert(db, &s);
+    if (rc < 0) {
+        auth_principal_free(p);
+        memset(res, 0, sizeof(*res));
+        return rc;
+    }
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    snprintf(p->csrf_token, sizeof(p->csrf_token), "%s", res->csrf_token);
+    snprintf(res->session_id, sizeof(res->session_id), "%s", id);
+    res->expires_at_ms = s.expires_at_ms;
+    res->principal = p;
+    return 0;
+}
+
+int auth_session_authenticate(sto_db *db, const char *token, int64_t now_ms, int64_t idle_ms,
+                              struct auth_principal **out)
+{
+    *out = NULL;
+    size_t n = token ? strlen(token) : 0;
+    if (n != AUTH_B64URL_LEN(32))
+        return HORUS_EAUTH;
+    char hash[AUTH_SHA256_HEX_LEN];
+    auth_sha256_hex(token, n, hash);
+    struct sto_session s;
+    int rc = sto_session_find(db, hash, &s);
+    if (rc == -ENOENT)
+        return HORUS_EAUTH;
+    if (rc < 0)
+        return rc;
+    struct auth_principal *p = NULL;
+    if (now_ms - s.last_seen_ms >= idle_ms || now_ms >= s.expires_at_ms) {
+        (void)sto_session_delete(db, s.id);
+    } else {
+        struct sto_user u;
+        if (sto_user_get(db, s.user_name, &u) == 0) {
+            p = auth_principal_of_user(&u, AUTH_KIND_SESSION, s.id);
+            sto_user_release(&u);
+        }
+    }
+    if (p) {
+        snprintf(p->csrf_token, sizeof(p->csrf_token), "%s", s.csrf_token);
+        int64_t every = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
+        if (now_ms - s.last_seen_ms >= every)
+            (void)sto_session_touch_async(db, s.id, now_ms);
+    }
+    sto_session_release(&s);
+    if (!p)
+        return HORUS_EAUTH;
+    *out = p;
+    return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * Users, browser sessions and the first start (docs/design/0016-identity.md).
+ *
+ * A session is an opaque 32-byte random token sent in the horus_session
+ * cookie; the database keeps only its SHA-256. It ends after
+ * auth.session_idle without use or auth.session_max after login, when its
+ * user is disabled or deleted, or on logout. Each session has its own CSRF
+ * token, which state-changing cookie requests must echo in X-CSRF-Token.
+ * Thread: any but the storage writer.
+ */
+#ifndef HORUS_AUTH_USER_H
+#define HORUS_AUTH_USER_H
+
+#include "auth.h"
+#include "storage.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_SESSION_TOKEN_MAX 48 /* 32 bytes in base64url + NUL */
+#define AUTH_SESSION_COOKIE "horus_session"
+#define AUTH_INITIAL_PASSWORD_FILE "initial-admin-password"
+
+/* Whether name is a valid user name: 1..64 characters of [A-Za-z0-9._@-]. */
+bool auth_user_name_is_valid(const char *name);
+
+struct auth_user_options {
+    const char *name;
+    enum auth_role role;
+    const char *cameras; /* grant text; NULL = "*" */
+    const char *password; /* NULL: a random one is generated into generated_out */
+    bool must_change_password;
+};
+
+/*
+ * Creates a user after checking every field (name, role, grant, password
+ * rules). When o->password is NULL a random password is made and copied
+ * into generated_out (>= 32 bytes; may then not be NULL). Returns 0,
+ * -EINVAL with a reason in why, -EEXIST, or a storage error.
+ */
+int auth_user_create(sto_db *db, const struct auth_user_options *o, char *generated_out, char *why,
+                     size_t why_cap);
+
+/*
+ * Sets name's password after the rules (auth_password_check_rules), clears
+ * must_change_password unless must_change, and ends the user's sessions
+ * but keep_session_id (NULL = all). Returns 0, -ENOENT, -EINVAL with why.
+ */
+int auth_user_set_password(sto_db *db, const char *name, const char *password, bool must_change,
+                           const char *keep_session_id, char *why, size_t why_cap);
+
+/*
+ * First start: when the database has no user, creates "admin" (role
+ * admin, every camera, must change its password) with a random password
+ * written once to <data_dir>/initial-admin-password, mode 0600.
+ * *created says whether it did. Returns 0 or -errno / a storage error.
+ */
+int auth_first_start(sto_db *db, const char *data_dir, bool *created);
+
+struct auth_login {
+    const char *username;
+    const char *password;
+    const char *remote; /* client address, recorded with the session */
+    const char *user_agent; /* may be NULL */
+    int64_t now_ms;
+    int64_t session_max_ms; /* absolute timeout */
+};
+
+/* What a successful login returns; the token is shown to the client once. */
+struct auth_login_result {
+    char token[AUTH_SESSION_TOKEN_MAX];
+    char csrf_token[AUTH_ID_MAX];
+    char session_id[AUTH_ID_MAX];
+    int64_t expires_at_ms;
+    struct auth_principal *principal; /* new */
+};
+
+/*
+ * Checks username and password (an unknown or disabled user costs the same
+ * argon2 verification and gets the same HORUS_EAUTH) and opens a session.
+ * Returns 0 and fills *res (free res->principal), HORUS_EAUTH, or a
+ * storage error.
+ */
+int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res);
+
+/*
+ * Authenticates a session token from the cookie. Returns 0 and a new
+ * principal (kind AUTH_KIND_SESSION, the user's role, grant and
+ * must_change_password, the session's CSRF token), or HORUS_EAUTH for an
+ * unknown, idle-expired or absolutely expired session (deleted then) or a
+ * disabled user. Stamps last_seen at most every idle_ms / 10 (and at least
+ * once a minute).
+ */
+int auth_session_authenticate(sto_db *db, const char *token, int64_t now_ms, int64_t idle_ms,
+                              struct auth_principal **out);
+
+/* The principal a user row gives (role, grant, flags); NULL when the row is unusable. */
+struct auth_principal *auth_principal_of_user(const struct sto_user *u, enum auth_kind kind,
+                                              const char *id);
+
+#endif
