@@ -11,10 +11,13 @@
  */
 #include "api_int.h"
 
+#include "log.h"
 #include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#define LOG_MODULE "api"
 
 int api_new(const struct api_options *o, api **out)
 {
@@ -43,6 +46,39 @@ int api_new(const struct api_options *o, api **out)
     return 0;
 }
 
+/*
+ * Which budget each route's requests draw from (docs/design/0020): media
+ * that players fetch many times a minute has its own, much larger budget,
+ * and health checks are never limited. Every other route is API.
+ */
+static const struct {
+    const char *tmpl;
+    enum http_limit_class cls;
+} limit_classes[] = {
+    {"/health", HTTP_LIMIT_EXEMPT},
+    {"/ready", HTTP_LIMIT_EXEMPT},
+    {"/api/v1/cameras/{id}/live/index.m3u8", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/master.m3u8", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/init/{name}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/part/{name}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/segment/{name}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/playback.m3u8", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/exports/{id}/file", HTTP_LIMIT_MEDIA},
+};
+
+static int set_limit_classes(http_router *r)
+{
+    for (size_t i = 0; i < sizeof(limit_classes) / sizeof(limit_classes[0]); i++) {
+        int rc = http_router_set_limit_class(r, limit_classes[i].tmpl, limit_classes[i].cls);
+        if (rc < 0) {
+            log_error("rate-limit class for '%s': no such route", limit_classes[i].tmpl);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int api_register(api *a, http_router *r)
 {
     http_router_set_error_mapper(r, api_error_map);
@@ -59,6 +95,8 @@ int api_register(api *a, http_router *r)
         rc = api_playback_register(r, a);
     if (rc == 0)
         rc = api_live_register(r, a);
+    if (rc == 0)
+        rc = set_limit_classes(r);
     return rc;
 }
 

@@ -23,6 +23,22 @@
 #include <stdint.h>
 
 /* `server:` section of horus.yaml. */
+/* server.rate_limit (docs/design/0020). */
+struct api_rate_limit_config {
+    int64_t api_per_minute; /* per client address; 0 = no limit */
+    int64_t api_burst;
+    int64_t media_per_minute;
+    int64_t media_burst;
+    int64_t principal_per_minute; /* per signed-in principal, API requests */
+    int64_t principal_burst;
+    int64_t max_clients; /* buckets kept per table */
+    char **exempt; /* networks never limited */
+    size_t nexempt;
+    int64_t login_failures; /* failed logins per user or address before delays start */
+    int64_t login_window_ms; /* failures older than this are forgotten */
+    int64_t login_max_delay_ms; /* the delays double up to this */
+};
+
 struct api_server_config {
     char *listen;
     int64_t threads;
@@ -36,6 +52,9 @@ struct api_server_config {
     char *public_url;
     char **cors_origins; /* "*" or "scheme://host[:port]"; none = CORS off */
     size_t ncors_origins;
+    char **trusted_proxies; /* networks whose X-Forwarded-For is believed */
+    size_t ntrusted_proxies;
+    struct api_rate_limit_config rate_limit;
 };
 
 extern const cfg_field api_server_fields[];

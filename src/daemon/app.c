@@ -23,6 +23,7 @@
 #include "err.h"
 #include "fs.h"
 #include "http.h"
+#include "http_limit.h"
 #include "log.h"
 #include "mem.h"
 #include "recorder.h"
@@ -67,6 +68,7 @@ struct app {
     pb_exporter *exports; /* owned */
     api *api; /* owned */
     http_server *http; /* owned */
+    http_limiter *limiter; /* owned: the server's rate limits */
     char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
 };
 
@@ -516,6 +518,24 @@ static int http_start(struct app *a)
 {
     const struct horus_config *c = current(a);
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
+    const struct api_rate_limit_config *rl = &c->server.rate_limit;
+    struct http_limiter_options lo = {
+        .per_address =
+            {
+                [HTTP_LIMIT_API] = {(unsigned)rl->api_per_minute, (unsigned)rl->api_burst},
+                [HTTP_LIMIT_MEDIA] = {(unsigned)rl->media_per_minute, (unsigned)rl->media_burst},
+            },
+        .per_principal = {(unsigned)rl->principal_per_minute, (unsigned)rl->principal_burst},
+        .max_entries = (unsigned)rl->max_clients,
+        .exempt = (const char *const *)rl->exempt,
+        .nexempt = rl->nexempt,
+        .metrics = a->metrics,
+    };
+    int rc = http_limiter_new(&lo, &a->limiter);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "server.rate_limit: %s", horus_strerror(rc));
+        return rc;
+    }
     struct http_server_options ho = {
         .listen = listen,
         .threads = (unsigned)c->server.threads,
@@ -529,8 +549,11 @@ static int http_start(struct app *a)
         .metrics = a->metrics,
         .cors_origins = (const char *const *)c->server.cors_origins,
         .ncors_origins = c->server.ncors_origins,
+        .trusted_proxies = (const char *const *)c->server.trusted_proxies,
+        .ntrusted_proxies = c->server.ntrusted_proxies,
+        .limiter = a->limiter,
     };
-    int rc = http_server_new(&ho, &a->http);
+    rc = http_server_new(&ho, &a->http);
     if (rc == 0)
         rc = api_register(a->api, http_server_router(a->http));
     if (rc == 0)
@@ -557,6 +580,8 @@ static void http_stop(struct app *a)
     api_probes_drain(a->api); /* bounded by each probe's timeout */
     http_server_free(a->http);
     a->http = NULL;
+    http_limiter_free(a->limiter);
+    a->limiter = NULL;
 }
 
 /*
