@@ -37,6 +37,7 @@ int api_new(const struct api_options *o, api **out)
     a->started_ms = o->started_ms;
     a->started_mono_ns = o->started_mono_ns;
     a->probe_client = o->probe_client;
+    a->login_limit = o->login_limit;
     pthread_mutex_init(&a->probes.lock, NULL);
     pthread_mutex_init(&a->health.reasons_lock, NULL);
     snprintf(a->health.reasons_json, sizeof(a->health.reasons_json), "[]");

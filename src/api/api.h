@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "media.h"
 #include "live.h"
+#include "login_limit.h"
 #include "metrics.h"
 #include "playback.h"
 #include "recorder.h"
@@ -78,6 +79,8 @@ struct api_options {
     int64_t started_ms; /* wall clock of the process start (Unix ms) */
     int64_t started_mono_ns; /* monotonic clock of the process start */
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
+    /* Failed-login delays (server.rate_limit.login_*) for the login handler; may be NULL. */
+    auth_login_limit *login_limit;
 };
 
 /*

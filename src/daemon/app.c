@@ -69,6 +69,7 @@ struct app {
     api *api; /* owned */
     http_server *http; /* owned */
     http_limiter *limiter; /* owned: the server's rate limits */
+    auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API */
     char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
 };
 
@@ -480,8 +481,26 @@ static enum ing_client probe_client(struct app *a)
     return o.client;
 }
 
+/* The failed-login delays (server.rate_limit.login_*) the API's login handler consults. */
+static int login_limit_start(struct app *a)
+{
+    const struct api_rate_limit_config *rl = &current(a)->server.rate_limit;
+    int rc = auth_login_limit_new(
+        &(struct auth_login_limit_options){.max_failures = (unsigned)rl->login_failures,
+                                           .window_ms = rl->login_window_ms,
+                                           .max_delay_ms = rl->login_max_delay_ms,
+                                           .metrics = a->metrics},
+        &a->login_limit);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "login limits: %s", horus_strerror(rc));
+    return rc;
+}
+
 static int api_start(struct app *a)
 {
+    int limit_rc = login_limit_start(a);
+    if (limit_rc < 0)
+        return limit_rc;
     int rc = api_new(&(struct api_options){.db = a->db,
                                            .config = a->config,
                                            .cameras = a->cameras,
@@ -496,7 +515,8 @@ static int api_start(struct app *a)
                                            .node_id = a->node_id,
                                            .started_ms = a->started_ms,
                                            .started_mono_ns = a->started_mono_ns,
-                                           .probe_client = probe_client(a)},
+                                           .probe_client = probe_client(a),
+                                           .login_limit = a->login_limit},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -509,6 +529,8 @@ static void api_stop(struct app *a)
 {
     api_free(a->api);
     a->api = NULL;
+    auth_login_limit_free(a->login_limit);
+    a->login_limit = NULL;
 }
 
 /* What a health check asks: still served when every connection is taken. */
