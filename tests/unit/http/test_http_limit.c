@@ -2,7 +2,8 @@
  * Tests for src/http/http_limit.c with a fake clock: token buckets per
  * address (burst, refill, Retry-After, separate API and media budgets),
  * exemptions, per-principal buckets, the bounded table under many
- * addresses, and the refusal counters. A micro-benchmark of the cost per
+ * addresses, the refusal counters, and a real server answering 429
+ * before the handler on a kept-alive connection. A micro-benchmark of the cost per
  * call (one thread and all CPUs) runs with HORUS_BENCH=1.
  */
 #include <setjmp.h>
@@ -18,11 +19,14 @@
 #include "http_limit.h"
 #include "metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,6 +242,102 @@ static void test_ipv6_addresses_count_per_slash_64(void **state)
     destroy(f);
 }
 
+/* ---- on a real server: 429 before the handler, keep-alive kept, principals ---- */
+
+static struct http_error_map limit_mapper(int rc)
+{
+    if (rc == HORUS_ELIMIT)
+        return (struct http_error_map){.status = 429, .code = "rate_limited"};
+    return (struct http_error_map){.status = rc == -ENOENT ? 404 : 500, .code = "other"};
+}
+
+static int h_api(http_request *req, void *arg)
+{
+    (void)arg;
+    const char *who = http_request_query(req, "as");
+    if (who) {
+        int rc = http_request_limit_principal(req, who);
+        if (rc < 0)
+            return rc;
+    }
+    return http_reply(req, 200, "text/plain", "ok", 2);
+}
+
+/* Sends one GET on fd and reads the reply: returns the status; head gets the headers. */
+static int get(int fd, const char *path, char *head, size_t size)
+{
+    char req[256];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    char *end = NULL;
+    while (!end) {
+        assert_true(got + 1 < size);
+        ssize_t r = read(fd, head + got, size - got - 1);
+        assert_true(r > 0);
+        got += (size_t)r;
+        head[got] = '\0';
+        end = strstr(head, "\r\n\r\n");
+    }
+    const char *cl = strcasestr(head, "Content-Length: ");
+    size_t body = cl ? strtoul(cl + 16, NULL, 10) : 0;
+    size_t have = got - (size_t)(end + 4 - head);
+    char sink[4096];
+    while (have < body) {
+        ssize_t r = read(fd, sink, sizeof(sink));
+        assert_true(r > 0);
+        have += (size_t)r;
+    }
+    *end = '\0';
+    return atoi(head + 9);
+}
+
+static void test_a_server_answers_429_before_the_handler_and_keeps_the_connection(void **state)
+{
+    (void)state;
+    struct fixture *f = make(60, 5, 0, NULL, 0); /* principals: 3 at once */
+    http_server *srv;
+    struct http_server_options o = {.listen = "127.0.0.1:0", .threads = 2, .limiter = f->l};
+    assert_int_equal(http_server_new(&o, &srv), 0);
+    http_router *r = http_server_router(srv);
+    http_router_set_error_mapper(r, limit_mapper);
+    assert_int_equal(http_router_add(r, "GET", "/api", h_api, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/media", h_api, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/health", h_api, NULL), 0);
+    assert_int_equal(http_router_set_limit_class(r, "/media", HTTP_LIMIT_MEDIA), 0);
+    assert_int_equal(http_router_set_limit_class(r, "/health", HTTP_LIMIT_EXEMPT), 0);
+    assert_int_equal(http_server_start(srv), 0);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)http_server_port(srv))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char head[8192];
+    assert_int_equal(get(fd, "/api", head, sizeof(head)), 200);
+    assert_int_equal(get(fd, "/nowhere", head, sizeof(head)), 404); /* unmatched: API budget */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(get(fd, "/api", head, sizeof(head)), 200);
+    assert_int_equal(get(fd, "/api", head, sizeof(head)), 429);
+    assert_non_null(strstr(head, "Retry-After: 1\r\n"));
+    /* The same connection goes on: media and health are served, the API is still refused. */
+    assert_int_equal(get(fd, "/media", head, sizeof(head)), 200);
+    assert_int_equal(get(fd, "/health", head, sizeof(head)), 200);
+    assert_int_equal(get(fd, "/nowhere", head, sizeof(head)), 429);
+    clock_fake_advance_ms(&f->clock, 60000);
+    /* A principal's budget (3 at once here) applies on top, in the handler. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(get(fd, "/api?as=user:1", head, sizeof(head)), 200);
+    assert_int_equal(get(fd, "/api?as=user:1", head, sizeof(head)), 429);
+    assert_non_null(strstr(head, "Retry-After: 1\r\n"));
+    assert_int_equal(get(fd, "/media?as=user:1", head, sizeof(head)), 200); /* media: no */
+    close(fd);
+    http_server_free(srv);
+    assert_true(refused(f, "api") == 2);
+    assert_true(refused(f, "principal") == 1);
+    destroy(f);
+}
+
 /* ---- micro-benchmark (HORUS_BENCH=1) ---- */
 
 struct bench_arg {
@@ -309,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_principals_have_their_own_buckets),
         cmocka_unit_test(test_many_addresses_cannot_grow_the_table_or_free_a_spent_one),
         cmocka_unit_test(test_ipv6_addresses_count_per_slash_64),
+        cmocka_unit_test(test_a_server_answers_429_before_the_handler_and_keeps_the_connection),
         cmocka_unit_test(test_benchmark_cost_per_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
