@@ -2,12 +2,14 @@
 address answers 429 with Retry-After once spent and refills, while media
 requests (live playlists and parts) and /health keep being served; the
 limiter is on by default; loopback exemption; X-Forwarded-For believed only
-from a trusted proxy, and the access log names the client it found."""
+from a trusted proxy, and the access log names the client it found; networks
+that do not parse are configuration errors."""
 import json
 import re
+import subprocess
 import time
 
-from conftest import Camsim, Horus
+from conftest import HORUS_BIN, Camsim, Horus
 
 CAMERAS = "/api/v1/cameras"
 
@@ -115,3 +117,15 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(horus_factory):
     line = direct.wait_for_log(lambda l: l.get("module") == "access"
                                and l.get("status") == "429")
     assert line["remote"] == "127.0.0.1" and "peer" not in line
+
+
+def test_networks_that_do_not_parse_are_configuration_errors(tmp_path):
+    path = tmp_path / "horus.yaml"
+    path.write_text("server:\n  trusted_proxies: [\"10.0.0.0/33\"]\n"
+                    "  rate_limit:\n    exempt: [\"example.com\"]\n    api_burst: 0\n")
+    r = subprocess.run([HORUS_BIN, "check-config", str(path)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert ("horus.yaml:2:21: server.trusted_proxies[0]: '10.0.0.0/33' is not an IP address "
+            "or network") in r.stderr
+    assert "server.rate_limit.exempt[0]: 'example.com' is not an IP address" in r.stderr
+    assert "server.rate_limit.api_burst" in r.stderr
