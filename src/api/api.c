@@ -13,14 +13,14 @@
  */
 #include "api_int.h"
 
-#define LOG_MODULE "api"
-
 #include "log.h"
 #include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LOG_MODULE "api"
 
 int api_new(const struct api_options *o, api **out)
 {
@@ -41,6 +41,7 @@ int api_new(const struct api_options *o, api **out)
     a->started_ms = o->started_ms;
     a->started_mono_ns = o->started_mono_ns;
     a->probe_client = o->probe_client;
+    a->login_limit = o->login_limit;
     pthread_mutex_init(&a->probes.lock, NULL);
     pthread_mutex_init(&a->health.reasons_lock, NULL);
     snprintf(a->health.reasons_json, sizeof(a->health.reasons_json), "[]");
@@ -53,6 +54,39 @@ int api_new(const struct api_options *o, api **out)
         horus_strdup(o->auth && o->auth->metrics_token ? o->auth->metrics_token : "");
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     *out = a;
+    return 0;
+}
+
+/*
+ * Which budget each route's requests draw from (docs/design/0020): media
+ * that players fetch many times a minute has its own, much larger budget,
+ * and health checks are never limited. Every other route is API.
+ */
+static const struct {
+    const char *tmpl;
+    enum http_limit_class cls;
+} limit_classes[] = {
+    {"/health", HTTP_LIMIT_EXEMPT},
+    {"/ready", HTTP_LIMIT_EXEMPT},
+    {"/api/v1/cameras/{id}/live/index.m3u8", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/master.m3u8", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/init/{name}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/part/{name}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/live/segment/{name}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/playback.m3u8", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/exports/{id}/file", HTTP_LIMIT_MEDIA},
+};
+
+static int set_limit_classes(http_router *r)
+{
+    for (size_t i = 0; i < sizeof(limit_classes) / sizeof(limit_classes[0]); i++) {
+        int rc = http_router_set_limit_class(r, limit_classes[i].tmpl, limit_classes[i].cls);
+        if (rc < 0) {
+            log_error("rate-limit class for '%s': no such route", limit_classes[i].tmpl);
+            return rc;
+        }
+    }
     return 0;
 }
 
@@ -92,7 +126,7 @@ int api_register(api *a, http_router *r)
         return rc;
     }
     http_router_set_gate(r, api_gate, a);
-    return 0;
+    return set_limit_classes(r);
 }
 
 void api_set_stopping(api *a)

@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "media.h"
 #include "live.h"
+#include "login_limit.h"
 #include "metrics.h"
 #include "playback.h"
 #include "recorder.h"
@@ -25,6 +26,22 @@
 #include <stdint.h>
 
 /* `server:` section of horus.yaml. */
+/* server.rate_limit (docs/design/0020). */
+struct api_rate_limit_config {
+    int64_t api_per_minute; /* per client address; 0 = no limit */
+    int64_t api_burst;
+    int64_t media_per_minute;
+    int64_t media_burst;
+    int64_t principal_per_minute; /* per signed-in principal, API requests */
+    int64_t principal_burst;
+    int64_t max_clients; /* buckets kept per table */
+    char **exempt; /* networks never limited */
+    size_t nexempt;
+    int64_t login_failures; /* failed logins per user or address before delays start */
+    int64_t login_window_ms; /* failures older than this are forgotten */
+    int64_t login_max_delay_ms; /* the delays double up to this */
+};
+
 struct api_server_config {
     char *listen;
     int64_t threads;
@@ -38,6 +55,9 @@ struct api_server_config {
     char *public_url;
     char **cors_origins; /* "*" or "scheme://host[:port]"; none = CORS off */
     size_t ncors_origins;
+    char **trusted_proxies; /* networks whose X-Forwarded-For is believed */
+    size_t ntrusted_proxies;
+    struct api_rate_limit_config rate_limit;
 };
 
 extern const cfg_field api_server_fields[];
@@ -64,6 +84,8 @@ struct api_options {
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
     const struct auth_config *auth; /* copied: session timeouts, metrics token; NULL = defaults */
     const char *public_url; /* copied; server.public_url: same-origin checks, Secure cookies */
+    /* Failed-login delays (server.rate_limit.login_*) for the login handler; may be NULL. */
+    auth_login_limit *login_limit;
 };
 
 /*

@@ -17,6 +17,102 @@ static int validate_origin(const void *value, char *err, size_t err_size)
     return -EINVAL;
 }
 
+/* One network of server.trusted_proxies or server.rate_limit.exempt. */
+static int validate_network(const void *value, char *err, size_t err_size)
+{
+    const char *s = *(const char *const *)value;
+    struct http_cidr c;
+    if (s && http_cidr_parse(s, &c) == 0)
+        return 0;
+    snprintf(err, err_size, "'%.100s' is not an IP address or network", s ? s : "");
+    return -EINVAL;
+}
+
+static const cfg_field rate_limit_fields[] = {
+    {.name = "api_per_minute",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, api_per_minute),
+     .def = "100",
+     .min = 0,
+     .max = 1000000000,
+     .help = "API requests a minute per client address (token bucket); 0 = no limit"},
+    {.name = "api_burst",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, api_burst),
+     .def = "50",
+     .min = 1,
+     .max = 1000000000,
+     .help = "API requests a client address may make at once after a pause"},
+    {.name = "media_per_minute",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, media_per_minute),
+     .def = "12000",
+     .min = 0,
+     .max = 1000000000,
+     .help = "Media requests (live playlists, parts, init, segments, recorded files, export "
+             "files) a minute per client address; 0 = no limit"},
+    {.name = "media_burst",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, media_burst),
+     .def = "1000",
+     .min = 1,
+     .max = 1000000000,
+     .help = "Media requests a client address may make at once after a pause"},
+    {.name = "principal_per_minute",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, principal_per_minute),
+     .def = "600",
+     .min = 0,
+     .max = 1000000000,
+     .help = "API requests a minute per signed-in user or API key; 0 = no limit"},
+    {.name = "principal_burst",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, principal_burst),
+     .def = "100",
+     .min = 1,
+     .max = 1000000000,
+     .help = "API requests a user or API key may make at once after a pause"},
+    {.name = "max_clients",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, max_clients),
+     .def = "16384",
+     .min = 64,
+     .max = 16777216,
+     .help = "Buckets kept for addresses (and as many for principals); past it the least "
+             "recently used quiet one is forgotten"},
+    {.name = "exempt",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct api_rate_limit_config, exempt),
+     .count_offset = offsetof(struct api_rate_limit_config, nexempt),
+     .max = 256,
+     .validate_cb = validate_network,
+     .pattern_help = "an address or network such as \"10.0.0.0/8\" or \"::1\"",
+     .help = "Client networks never rate limited"},
+    {.name = "login_failures",
+     .type = CFG_INT,
+     .offset = offsetof(struct api_rate_limit_config, login_failures),
+     .def = "5",
+     .min = 1,
+     .max = 1000,
+     .help = "Failed logins per user name or client address before each further attempt "
+             "waits (1 s, doubling)"},
+    {.name = "login_window",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct api_rate_limit_config, login_window_ms),
+     .def = "15m",
+     .min = 1000,
+     .max = 86400000,
+     .help = "Failed logins older than this no longer count"},
+    {.name = "login_max_delay",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct api_rate_limit_config, login_max_delay_ms),
+     .def = "15m",
+     .min = 1000,
+     .max = 86400000,
+     .help = "Longest wait imposed between failed logins"},
+    {0},
+};
+
 const cfg_field api_server_fields[] = {
     {.name = "listen",
      .type = CFG_STRING,
@@ -95,5 +191,18 @@ const cfg_field api_server_fields[] = {
      .validate_cb = validate_origin,
      .pattern_help = "\"*\" or an origin such as \"https://ui.example.com:8443\"",
      .help = "Origins whose pages may read API and media replies (CORS); \"*\" = any"},
+    {.name = "trusted_proxies",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct api_server_config, trusted_proxies),
+     .count_offset = offsetof(struct api_server_config, ntrusted_proxies),
+     .max = 256,
+     .validate_cb = validate_network,
+     .pattern_help = "an address or network such as \"10.0.0.0/8\" or \"::1\"",
+     .help = "Reverse proxies whose X-Forwarded-For names the client (rate limits, logs)"},
+    {.name = "rate_limit",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct api_server_config, rate_limit),
+     .sub = rate_limit_fields,
+     .help = "Request and login rate limits per client address and principal"},
     {0},
 };

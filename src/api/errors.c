@@ -35,6 +35,8 @@ struct http_error_map api_error_map(int rc)
         return (struct http_error_map){.status = 422, .code = "unprocessable"};
     case HORUS_ETOOBIG:
         return (struct http_error_map){.status = 413, .code = "too_large"};
+    case HORUS_ELIMIT: /* Retry-After comes from the limiter, which knows the wait */
+        return (struct http_error_map){.status = 429, .code = "rate_limited"};
     case -ENOSPC:
         return (struct http_error_map){.status = 507, .code = "insufficient_storage"};
     case HORUS_EDBBUSY: /* the lock passes: say when to come back */

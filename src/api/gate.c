@@ -24,6 +24,7 @@
 #include "auth_token.h"
 #include "auth_user.h"
 #include "err.h"
+#include "http_limit.h"
 #include "log.h"
 #include "mem.h"
 
@@ -272,6 +273,16 @@ int api_gate(http_request *req, size_t route_index, void *arg)
     }
     if (refuse(a, req, p, perm)) {
         auth_principal_free(p);
+        return 1;
+    }
+    /* Each principal has its own API budget too, beside its address's. */
+    char key[AUTH_NAME_MAX + 8];
+    snprintf(key, sizeof(key), "%s:%s", p->kind == AUTH_KIND_API_KEY ? "key" : "user",
+             p->kind == AUTH_KIND_API_KEY ? p->id : p->name);
+    rc = http_request_limit_principal(req, key);
+    if (rc < 0) {
+        auth_principal_free(p);
+        http_reply_error(req, rc, "too many requests for this principal");
         return 1;
     }
     http_request_set_principal(req, p, auth_principal_free);

@@ -12,6 +12,7 @@
 #include "auth_password.h"
 #include "auth_user.h"
 #include "err.h"
+#include "login_limit.h"
 #include "log.h"
 #include "mem.h"
 
@@ -95,8 +96,20 @@ static int login_post(http_request *req, void *arg)
                             .user_agent = http_request_header(req, "User-Agent"),
                             .now_ms = clock_realtime_ms(a->clock),
                             .session_max_ms = a->session_max_ms};
+    /* Failed logins slow down per user name and per address (docs/design/0020). */
+    unsigned wait_s = 0;
+    const struct http_addr *client = http_request_client_addr(req);
+    if (a->login_limit && auth_login_limit_check(a->login_limit, user, client, &wait_s) < 0) {
+        json_decref(body);
+        char retry[16];
+        snprintf(retry, sizeof(retry), "%u", wait_s);
+        http_reply_header(req, "Retry-After", retry);
+        return http_reply_error(req, HORUS_ELIMIT, "too many failed logins: retry in %u s", wait_s);
+    }
     struct auth_login_result res;
     rc = a->db ? auth_login_password(a->db, &in, &res) : HORUS_EUNAVAIL;
+    if (a->login_limit && rc != HORUS_EUNAVAIL && rc != HORUS_EDBBUSY)
+        auth_login_limit_record(a->login_limit, user, client, rc == 0);
     if (rc == HORUS_EAUTH) {
         log_info_kv(LOG_KV({"remote", http_request_remote(req)}), "login refused");
         json_decref(body);

@@ -176,8 +176,9 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
 {
     memset(res, 0, sizeof(*res));
     /*
-     * HOOK (login-attempt limiter, auth_login_limit_*): refuse here, before
-     * any password work, when the user or the address is over its budget.
+     * The login-attempt limiter (auth_login_limit_*) has already refused
+     * names and addresses over their budget: the API's login handler asks it
+     * before calling here and records the outcome after.
      */
     struct sto_user u;
     bool found = auth_user_name_is_valid(in->username) && in->password &&

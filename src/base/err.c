@@ -22,6 +22,7 @@ static const struct {
     {HORUS_EAUTH, "HORUS_EAUTH", "authentication failed"},
     {HORUS_EUNAVAIL, "HORUS_EUNAVAIL", "dependency unavailable"},
     {HORUS_EDBBUSY, "HORUS_EDBBUSY", "database busy"},
+    {HORUS_ELIMIT, "HORUS_ELIMIT", "too many requests"},
 };
 
 const char *horus_strerror(int rc)

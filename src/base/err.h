@@ -19,6 +19,7 @@ enum {
     HORUS_EAUTH = -1008, /* missing or wrong credentials */
     HORUS_EUNAVAIL = -1009, /* dependency not ready (database, disk) */
     HORUS_EDBBUSY = -1010, /* database locked by another writer past the busy timeout */
+    HORUS_ELIMIT = -1011, /* a rate limit refused the request; retry later */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "fs.h"
 #include "http.h"
+#include "http_limit.h"
 #include "log.h"
 #include "mem.h"
 #include "recorder.h"
@@ -70,6 +71,8 @@ struct app {
     pb_exporter *exports; /* owned */
     api *api; /* owned */
     http_server *http; /* owned */
+    http_limiter *limiter; /* owned: the server's rate limits */
+    auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API */
     char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
 };
 
@@ -541,8 +544,26 @@ static enum ing_client probe_client(struct app *a)
     return o.client;
 }
 
+/* The failed-login delays (server.rate_limit.login_*) the API's login handler consults. */
+static int login_limit_start(struct app *a)
+{
+    const struct api_rate_limit_config *rl = &current(a)->server.rate_limit;
+    int rc = auth_login_limit_new(
+        &(struct auth_login_limit_options){.max_failures = (unsigned)rl->login_failures,
+                                           .window_ms = rl->login_window_ms,
+                                           .max_delay_ms = rl->login_max_delay_ms,
+                                           .metrics = a->metrics},
+        &a->login_limit);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "login limits: %s", horus_strerror(rc));
+    return rc;
+}
+
 static int api_start(struct app *a)
 {
+    int limit_rc = login_limit_start(a);
+    if (limit_rc < 0)
+        return limit_rc;
     int rc = api_new(&(struct api_options){.db = a->db,
                                            .audit = a->audit,
                                            .config = a->config,
@@ -560,7 +581,8 @@ static int api_start(struct app *a)
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a),
                                            .auth = &current(a)->auth,
-                                           .public_url = current(a)->server.public_url},
+                                           .public_url = current(a)->server.public_url,
+                                           .login_limit = a->login_limit},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -573,6 +595,8 @@ static void api_stop(struct app *a)
 {
     api_free(a->api);
     a->api = NULL;
+    auth_login_limit_free(a->login_limit);
+    a->login_limit = NULL;
 }
 
 /* What a health check asks: still served when every connection is taken. */
@@ -582,6 +606,24 @@ static int http_start(struct app *a)
 {
     const struct horus_config *c = current(a);
     const char *listen = a->ov->listen ? a->ov->listen : c->server.listen;
+    const struct api_rate_limit_config *rl = &c->server.rate_limit;
+    struct http_limiter_options lo = {
+        .per_address =
+            {
+                [HTTP_LIMIT_API] = {(unsigned)rl->api_per_minute, (unsigned)rl->api_burst},
+                [HTTP_LIMIT_MEDIA] = {(unsigned)rl->media_per_minute, (unsigned)rl->media_burst},
+            },
+        .per_principal = {(unsigned)rl->principal_per_minute, (unsigned)rl->principal_burst},
+        .max_entries = (unsigned)rl->max_clients,
+        .exempt = (const char *const *)rl->exempt,
+        .nexempt = rl->nexempt,
+        .metrics = a->metrics,
+    };
+    int rc = http_limiter_new(&lo, &a->limiter);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "server.rate_limit: %s", horus_strerror(rc));
+        return rc;
+    }
     struct http_server_options ho = {
         .listen = listen,
         .threads = (unsigned)c->server.threads,
@@ -595,8 +637,11 @@ static int http_start(struct app *a)
         .metrics = a->metrics,
         .cors_origins = (const char *const *)c->server.cors_origins,
         .ncors_origins = c->server.ncors_origins,
+        .trusted_proxies = (const char *const *)c->server.trusted_proxies,
+        .ntrusted_proxies = c->server.ntrusted_proxies,
+        .limiter = a->limiter,
     };
-    int rc = http_server_new(&ho, &a->http);
+    rc = http_server_new(&ho, &a->http);
     if (rc == 0)
         rc = api_register(a->api, http_server_router(a->http));
     if (rc == 0)
@@ -623,6 +668,8 @@ static void http_stop(struct app *a)
     api_probes_drain(a->api); /* bounded by each probe's timeout */
     http_server_free(a->http);
     a->http = NULL;
+    http_limiter_free(a->limiter);
+    a->limiter = NULL;
 }
 
 /*

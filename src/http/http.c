@@ -260,6 +260,7 @@ static void request_begin(http_request *req, const char *uri)
     req->match.tmpl = NULL;
     req->match.nparams = 0;
     req->deferred = NULL;
+    req->client_text = NULL;
     size_t n = strcspn(uri, "?");
     req->is_path_too_long = n > HTTP_MAX_PATH;
     if (n > HTTP_MAX_PATH)
@@ -329,6 +330,7 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
         req->route_rc = http_router_match(s->router, method, req->path, &req->match);
     req->stats = stats_for(s, req);
     http_conn_request_started(req->conn);
+    http_conn_resolve_client(req);
     if (req->conn->is_headroom && !is_headroom_path(s, req->path)) {
         /* Answered in the first call: MHD closes the connection after the reply. */
         req->state = REQ_DISPATCHED;
@@ -384,6 +386,28 @@ static enum MHD_Result request_body(http_request *req, const char *data, size_t 
     return MHD_YES;
 }
 
+/*
+ * Takes the request's token from the limiter (docs/design/0020). Returns
+ * true when it was refused and answered 429. Requests that matched no
+ * route draw from the API budget, so scanning for paths costs the same.
+ */
+static bool rate_limited(http_request *req)
+{
+    http_server *s = req->conn->srv;
+    if (!s->limiter)
+        return false;
+    enum http_limit_class cls = req->route_rc == 0 ? req->match.limit_class : HTTP_LIMIT_API;
+    unsigned retry_s = 0;
+    if (http_limiter_take_addr(s->limiter, &req->client, cls, &retry_s) == 0)
+        return false;
+    char v[16];
+    snprintf(v, sizeof(v), "%u", retry_s);
+    http_reply_header(req, "Retry-After", v);
+    http_reply_error(req, HORUS_ELIMIT, "too many %s requests from %s; retry in %u s",
+                     cls == HTTP_LIMIT_MEDIA ? "media" : "API", req->client_text, retry_s);
+    return true;
+}
+
 /* Routes and runs the handler. Returns true when the request was deferred and suspended. */
 static bool dispatch(http_request *req)
 {
@@ -393,6 +417,8 @@ static bool dispatch(http_request *req)
                          s->max_body_bytes);
         return false;
     }
+    if (rate_limited(req))
+        return false;
     if (req->route_rc == HORUS_EMETHOD && http_cors_preflight(s->cors, req, req->match.allow))
         return false;
     switch (req->route_rc) {
@@ -533,16 +559,18 @@ static void access_log(http_request *req, double seconds, enum MHD_RequestTermin
     char method_buf[64], path_buf[HTTP_MAX_PATH + 1];
     const char *method = http_utf8_safe(req->method, method_buf, sizeof(method_buf));
     const char *path = http_utf8_safe(req->path, path_buf, sizeof(path_buf));
-    const log_field fields[] = {
-        {"method", method},
-        {"path", path},
-        {"status", status},
-        {"bytes", bytes},
-        {"duration_ms", duration},
-        {"remote", http_conn_remote(req->conn)},
-        {aborted ? "error" : NULL, aborted},
-        {NULL, NULL},
+    log_field fields[9] = {
+        {"method", method},        {"path", path},
+        {"status", status},        {"bytes", bytes},
+        {"duration_ms", duration}, {"remote", http_request_remote(req)},
     };
+    size_t n = 6;
+    const char *peer = http_conn_remote(req->conn);
+    if (req->client_text && req->client_text != peer)
+        fields[n++] = (log_field){"peer", peer}; /* the proxy that forwarded it */
+    if (aborted)
+        fields[n++] = (log_field){"error", aborted};
+    fields[n] = (log_field){NULL, NULL};
     if (aborted)
         log_write(LOG_LEVEL_INFO, "access", fields, "request aborted: %s", aborted);
     else
@@ -672,8 +700,21 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
     int rc = parse_listen(opt->listen, &ss, &len);
     if (rc < 0)
         return rc;
+    struct http_cidr *trusted = NULL;
+    if (opt->ntrusted_proxies) {
+        trusted = horus_calloc(opt->ntrusted_proxies, sizeof(*trusted));
+        for (size_t i = 0; i < opt->ntrusted_proxies; i++) {
+            if (http_cidr_parse(opt->trusted_proxies[i], &trusted[i]) < 0) {
+                free(trusted);
+                return -EINVAL;
+            }
+        }
+    }
     http_server *s = horus_calloc(1, sizeof(*s));
     s->listen = horus_strdup(opt->listen);
+    s->trusted = trusted;
+    s->ntrusted = opt->ntrusted_proxies;
+    s->limiter = opt->limiter;
     s->addr = ss;
     s->addr_len = len;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -815,6 +856,7 @@ void http_server_free(http_server *s)
     http_router_free(s->router);
     http_cors_free(s->cors);
     free(s->route_stats);
+    free(s->trusted);
     free(s->listen);
     free(s);
 }

@@ -48,6 +48,18 @@ typedef int (*http_handler_cb)(http_request *req, void *arg);
 #define HTTP_MAX_PATH 2048 /* bytes of path (no query) the router accepts */
 
 /*
+ * Which rate-limit budget a route's requests draw from (http_limit.h).
+ * Routes are HTTP_LIMIT_API unless http_router_set_limit_class says
+ * otherwise; requests that match no route count as API requests.
+ */
+enum http_limit_class {
+    HTTP_LIMIT_API, /* the per-address API budget (and the per-principal one) */
+    HTTP_LIMIT_MEDIA, /* the per-address media budget: playlists, parts, recorded files */
+    HTTP_LIMIT_EXEMPT, /* never limited (health checks) */
+};
+#define HTTP_LIMIT_NCLASSES 2 /* classes with a budget */
+
+/*
  * The result of http_router_match. Strings are borrowed from the router
  * (valid while it lives) or stored in the match itself, so a match needs no
  * heap and may live on the stack.
@@ -58,6 +70,7 @@ struct http_route_match {
     const char *tmpl; /* borrowed from the router: the metric and log label */
     const char *method; /* the route's method, borrowed: "GET" when HEAD is served by GET */
     size_t index; /* the route's position, as in http_router_route_at */
+    enum http_limit_class limit_class; /* the route's, from http_router_set_limit_class */
     unsigned nparams;
     struct {
         const char *name; /* borrowed from the router */
@@ -87,6 +100,13 @@ int http_router_add(http_router *r, const char *method, const char *tmpl, http_h
                     void *arg);
 
 /*
+ * Sets the rate-limit class of every route (any method) registered with
+ * exactly the template tmpl. Returns 0, or -ENOENT when no route has it.
+ * Thread: setup only, like http_router_add.
+ */
+int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limit_class cls);
+
+/*
  * Matches method and the raw path (no query string). Literal segments win
  * over parameters; when a literal branch does not lead to a route the
  * parameter branch is tried. A trailing slash or an empty segment is part of
@@ -107,6 +127,57 @@ void http_route_match_release(struct http_route_match *m);
 
 /* Iterates registered routes in order (OpenAPI coverage tests). Returns false past the end. */
 bool http_router_route_at(const http_router *r, size_t i, const char **method, const char **tmpl);
+
+/* ---- client addresses (http_addr.c; pure, unit-tested and fuzzed) ---- */
+
+/* An IP address in binary: IPv4-mapped IPv6 addresses are stored as IPv4. */
+struct http_addr {
+    uint8_t family; /* 4 or 6; 0 = none (unknown) */
+    uint8_t bytes[16]; /* network order; IPv4 uses the first 4 */
+};
+
+/* A network: the addresses whose first prefix_bits bits equal addr's. */
+struct http_cidr {
+    struct http_addr addr; /* bits past the prefix are zero */
+    uint8_t prefix_bits; /* 0..32 for IPv4, 0..128 for IPv6 */
+};
+
+/* Hops of X-Forwarded-For examined, right to left, before giving up. */
+#define HTTP_XFF_MAX_HOPS 32
+
+/*
+ * Parses an IPv4 ("192.0.2.1") or IPv6 ("2001:db8::1") literal of len
+ * bytes, nothing around it. Returns 0 or -EINVAL. Pure; Thread: any.
+ */
+int http_addr_parse(const char *s, size_t len, struct http_addr *out);
+
+/* Writes a as text ("192.0.2.1", "::1"; "unknown" for family 0) into buf (>= 46 bytes). */
+void http_addr_format(const struct http_addr *a, char *buf, size_t size);
+
+/*
+ * Parses "ADDR/BITS" or a bare address (a host: /32 or /128). Host bits
+ * past the prefix are cleared. Returns 0 or -EINVAL. Pure; Thread: any.
+ */
+int http_cidr_parse(const char *s, struct http_cidr *out);
+
+/* Whether a lies in any of the n networks of list. Pure; Thread: any. */
+bool http_cidr_list_match(const struct http_cidr *list, size_t n, const struct http_addr *a);
+
+/*
+ * The client address of a request that came from peer, given its
+ * X-Forwarded-For header lines (nvalues, in the order received; may be 0).
+ * When peer is not in trusted, the header is ignored and the answer is
+ * peer. Otherwise the hops are read right to left (across the lines) and
+ * the answer is the first hop that is not itself in trusted. A hop is an
+ * address with optional spaces around it, an IPv4 "ADDR:PORT", or
+ * "[IPV6]" / "[IPV6]:PORT". An unparsable hop, or more than
+ * HTTP_XFF_MAX_HOPS hops, ends the walk at the last trusted address seen
+ * (the proxy that passed the bad value on); a chain of only trusted hops
+ * gives its left-most one. Pure; Thread: any.
+ */
+struct http_addr http_client_addr_resolve(const struct http_addr *peer, const char *const *values,
+                                          size_t nvalues, const struct http_cidr *trusted,
+                                          size_t ntrusted);
 
 /* ---- errors ---- */
 
@@ -200,6 +271,19 @@ struct http_server_options {
      */
     const char *const *cors_origins;
     size_t ncors_origins;
+    /*
+     * Proxies whose X-Forwarded-For is believed (http_request_remote):
+     * networks as http_cidr_parse reads them; copied. None = the peer is
+     * the client. An invalid entry fails http_server_new with -EINVAL.
+     */
+    const char *const *trusted_proxies;
+    size_t ntrusted_proxies;
+    /*
+     * Rate limits (http_limit.h) taken for every request before its
+     * handler; a refused request gets 429 with Retry-After. Borrowed: must
+     * outlive the server. NULL = none.
+     */
+    struct http_limiter *limiter;
 };
 
 /* Whether s is a valid cors_origins entry: "*" or "http[s]://host[:port]" in lower case. */
@@ -252,8 +336,17 @@ const char *http_request_query(const http_request *req, const char *name);
 const char *http_request_header(const http_request *req, const char *name);
 /* The body (NUL-terminated for convenience, "" when empty); *len gets its length. */
 const char *http_request_body(const http_request *req, size_t *len);
-/* The client's IP address as text ("127.0.0.1", "::1"). */
+/*
+ * The client's IP address as text ("127.0.0.1", "::1"): the peer's, or,
+ * when the peer is one of the server's trusted_proxies, the one
+ * X-Forwarded-For names (http_client_addr_resolve). The one notion of
+ * "client address" for limits, logs and audit.
+ */
 const char *http_request_remote(const http_request *req);
+/* The same address in binary. */
+const struct http_addr *http_request_client_addr(const http_request *req);
+/* The TCP peer's address as text, whatever X-Forwarded-For says. */
+const char *http_request_peer(const http_request *req);
 
 /*
  * Parses the body as a JSON object into a new reference. The Content-Type

@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -109,6 +110,23 @@ static void peer_key(const struct sockaddr *sa, socklen_t len,
     } else if (sa && sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
         key[0] = 6;
         memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    }
+}
+
+/* The peer key as a struct http_addr, IPv4-mapped IPv6 as IPv4 (as http_addr_parse does). */
+static void peer_addr(const unsigned char key[HTTP_PEER_KEY_BYTES], struct http_addr *a)
+{
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(a, 0, sizeof(*a));
+    if (key[0] == 4) {
+        a->family = 4;
+        memcpy(a->bytes, key + 1, 4);
+    } else if (key[0] == 6 && memcmp(key + 1, v4_mapped, sizeof(v4_mapped)) == 0) {
+        a->family = 4;
+        memcpy(a->bytes, key + 13, 4);
+    } else if (key[0] == 6) {
+        a->family = 6;
+        memcpy(a->bytes, key + 1, 16);
     }
 }
 
@@ -278,6 +296,7 @@ static void limits_add(http_server *s, struct http_conn *c)
              sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                              : sizeof(struct sockaddr_in),
              c->peer);
+    peer_addr(c->peer, &c->peer_addr);
     ci = MHD_get_connection_info(c->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
     c->fd = ci ? ci->connect_fd : -1;
     int64_t now = now_ns();
@@ -444,6 +463,49 @@ const char *http_conn_remote(struct http_conn *c)
     if (!ok)
         snprintf(c->remote, sizeof(c->remote), "unknown");
     return c->remote;
+}
+
+/* Collects the X-Forwarded-For lines of a request, the last XFF_MAX_LINES of them. */
+#define XFF_MAX_LINES 8
+
+struct xff_lines {
+    const char *v[XFF_MAX_LINES];
+    size_t n;
+};
+
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct xff_lines *x = cls;
+    if (!key || !value || strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    if (x->n == XFF_MAX_LINES) {
+        /* The right-most hops matter: keep the last lines. */
+        memmove(x->v, x->v + 1, (XFF_MAX_LINES - 1) * sizeof(x->v[0]));
+        x->n--;
+    }
+    x->v[x->n++] = value;
+    return MHD_YES;
+}
+
+void http_conn_resolve_client(http_request *req)
+{
+    struct http_conn *c = req->conn;
+    http_server *s = c->srv;
+    req->client = c->peer_addr;
+    req->client_text = NULL;
+    if (s->ntrusted && http_cidr_list_match(s->trusted, s->ntrusted, &c->peer_addr)) {
+        struct xff_lines x = {.n = 0};
+        MHD_get_connection_values(c->mhd, MHD_HEADER_KIND, collect_xff, &x);
+        req->client = http_client_addr_resolve(&c->peer_addr, x.v, x.n, s->trusted, s->ntrusted);
+        if (memcmp(&req->client, &c->peer_addr, sizeof(req->client)) != 0) {
+            http_addr_format(&req->client, req->client_buf, sizeof(req->client_buf));
+            req->client_text = req->client_buf;
+        }
+    }
+    if (!req->client_text)
+        req->client_text = http_conn_remote(c);
 }
 
 static void name_thread(http_server *s)

@@ -8,6 +8,7 @@
 #define HORUS_HTTP_INT_H
 
 #include "http.h"
+#include "http_limit.h"
 
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -67,6 +68,9 @@ struct http_request {
     struct http_deferred *deferred; /* set by http_request_defer; dropped on completion */
     void *principal; /* owned through principal_free: set by the router's gate */
     void (*principal_free)(void *);
+    struct http_addr client; /* http_request_remote: set when the headers are in */
+    const char *client_text; /* the conn's remote text, or client_buf */
+    char client_buf[INET6_ADDRSTRLEN];
     char path[HTTP_MAX_PATH + 1];
 };
 
@@ -80,6 +84,7 @@ struct http_conn {
     /* Connection limits (http_conn.c): guarded by the limits' lock unless atomic. */
     struct http_conn *prev, *next; /* in the list of open connections, oldest first */
     unsigned char peer[HTTP_PEER_KEY_BYTES];
+    struct http_addr peer_addr; /* the peer's address (IPv4-mapped IPv6 as IPv4) */
     int fd; /* MHD's socket; open until the closed notification returns */
     /* > 0: waiting for a request's headers since then. Written without the lock by c's thread. */
     _Atomic int64_t waiting_since_ns;
@@ -102,6 +107,9 @@ struct http_server {
     const char *const *headroom_paths; /* borrowed from the options; may be NULL */
     struct http_limits *limits; /* owned (http_conn.c), while running */
     bool is_access_log;
+    struct http_cidr *trusted; /* owned: trusted_proxies */
+    size_t ntrusted;
+    http_limiter *limiter; /* borrowed; NULL = no rate limits */
     http_router *router; /* owned */
     http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
     struct MHD_Daemon *daemon;
@@ -143,8 +151,14 @@ void http_conn_notify(void *cls, struct MHD_Connection *mhd, void **socket_conte
 /* The struct http_conn of mhd, or NULL. */
 struct http_conn *http_conn_of(struct MHD_Connection *mhd);
 
-/* The client's address as text ("unknown" when MHD has none); cached in c. */
+/* The TCP peer's address as text ("unknown" when MHD has none); cached in c. */
 const char *http_conn_remote(struct http_conn *c);
+
+/*
+ * Sets req->client from the peer and, when the peer is a trusted proxy,
+ * X-Forwarded-For (http_client_addr_resolve). Thread: the request's.
+ */
+void http_conn_resolve_client(http_request *req);
 
 /*
  * Connections past max_connections accepted for health checks only: their

@@ -133,6 +133,16 @@ const char *http_request_body(const http_request *req, size_t *len)
 
 const char *http_request_remote(const http_request *req)
 {
+    return req->client_text ? req->client_text : http_conn_remote(req->conn);
+}
+
+const struct http_addr *http_request_client_addr(const http_request *req)
+{
+    return req->client_text ? &req->client : &req->conn->peer_addr;
+}
+
+const char *http_request_peer(const http_request *req)
+{
     return http_conn_remote(req->conn);
 }
 

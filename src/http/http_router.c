@@ -45,6 +45,7 @@ struct route {
     void *arg;
     unsigned nparams;
     char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
+    enum http_limit_class limit_class;
 };
 
 struct node {
@@ -481,6 +482,7 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->tmpl = NULL;
     m->method = NULL;
     m->index = 0;
+    m->limit_class = HTTP_LIMIT_API;
     m->nparams = 0;
     m->allow[0] = '\0';
 
@@ -512,7 +514,20 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->tmpl = w.found->tmpl;
     m->method = w.found->method;
     m->index = w.found_index;
+    m->limit_class = w.found->limit_class;
     return 0;
+}
+
+int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limit_class cls)
+{
+    int rc = -ENOENT;
+    for (size_t i = 0; i < r->nroutes; i++) {
+        if (strcmp(r->routes[i].tmpl, tmpl) == 0) {
+            r->routes[i].limit_class = cls;
+            rc = 0;
+        }
+    }
+    return rc;
 }
 
 void http_route_match_release(struct http_route_match *m)

@@ -370,10 +370,42 @@ static void test_empty_router_matches_nothing(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+static void test_limit_classes_follow_the_template_for_every_method(void **state)
+{
+    http_router *r = *state;
+    assert_int_equal(http_router_add(r, "GET", "/c/{id}/live/part/{name}", handler_a, NULL), 0);
+    assert_int_equal(http_router_add(r, "POST", "/c/{id}/live/part/{name}", handler_b, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/c/{id}", handler_a, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/health", handler_a, NULL), 0);
+    assert_int_equal(http_router_set_limit_class(r, "/c/{id}/live/part/{name}", HTTP_LIMIT_MEDIA),
+                     0);
+    assert_int_equal(http_router_set_limit_class(r, "/health", HTTP_LIMIT_EXEMPT), 0);
+    /* The template must be one that was registered, spelled the same. */
+    assert_int_equal(http_router_set_limit_class(r, "/c/{x}/live/part/{name}", HTTP_LIMIT_MEDIA),
+                     -ENOENT);
+    struct http_route_match m;
+    const char *method[] = {"GET", "POST", "HEAD"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(http_router_match(r, method[i], "/c/1/live/part/7.m4s", &m), 0);
+        assert_int_equal(m.limit_class, HTTP_LIMIT_MEDIA);
+        http_route_match_release(&m);
+    }
+    assert_int_equal(http_router_match(r, "GET", "/c/1", &m), 0);
+    assert_int_equal(m.limit_class, HTTP_LIMIT_API);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/health", &m), 0);
+    assert_int_equal(m.limit_class, HTTP_LIMIT_EXEMPT);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/nothing", &m), -ENOENT);
+    assert_int_equal(m.limit_class, HTTP_LIMIT_API);
+    http_route_match_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_literal_route_matches_exact_path),
+        T(test_limit_classes_follow_the_template_for_every_method),
         T(test_root_template_matches_only_slash),
         T(test_param_captures_one_segment),
         T(test_several_params_are_returned_in_path_order),
