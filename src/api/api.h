@@ -23,6 +23,12 @@
 #include <stdint.h>
 
 /* `server:` section of horus.yaml. */
+/* server.tls: HTTPS (both or neither). */
+struct api_tls_config {
+    char *cert; /* PEM certificate chain file; "" = no TLS */
+    char *key; /* PEM private key file */
+};
+
 struct api_server_config {
     char *listen;
     int64_t threads;
@@ -36,6 +42,7 @@ struct api_server_config {
     char *public_url;
     char **cors_origins; /* "*" or "scheme://host[:port]"; none = CORS off */
     size_t ncors_origins;
+    struct api_tls_config tls;
 };
 
 extern const cfg_field api_server_fields[];

@@ -17,6 +17,21 @@ static int validate_origin(const void *value, char *err, size_t err_size)
     return -EINVAL;
 }
 
+static const cfg_field tls_fields[] = {
+    {.name = "cert",
+     .type = CFG_STRING,
+     .offset = offsetof(struct api_tls_config, cert),
+     .def = "",
+     .help = "PEM file with the server certificate (then intermediates); with key, Horus "
+             "serves HTTPS only (TLS 1.2 and 1.3) and re-reads both files on SIGHUP"},
+    {.name = "key",
+     .type = CFG_STRING,
+     .offset = offsetof(struct api_tls_config, key),
+     .def = "",
+     .help = "PEM file with the certificate's private key (keep it 0600)"},
+    {0},
+};
+
 const cfg_field api_server_fields[] = {
     {.name = "listen",
      .type = CFG_STRING,
@@ -95,5 +110,10 @@ const cfg_field api_server_fields[] = {
      .validate_cb = validate_origin,
      .pattern_help = "\"*\" or an origin such as \"https://ui.example.com:8443\"",
      .help = "Origins whose pages may read API and media replies (CORS); \"*\" = any"},
+    {.name = "tls",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct api_server_config, tls),
+     .sub = tls_fields,
+     .help = "HTTPS: certificate and key"},
     {0},
 };

@@ -529,6 +529,8 @@ static int http_start(struct app *a)
         .metrics = a->metrics,
         .cors_origins = (const char *const *)c->server.cors_origins,
         .ncors_origins = c->server.ncors_origins,
+        .tls_cert_file = c->server.tls.cert,
+        .tls_key_file = c->server.tls.key,
     };
     int rc = http_server_new(&ho, &a->http);
     if (rc == 0)
@@ -542,8 +544,8 @@ static int http_start(struct app *a)
     /* The port may have been 0 ("pick one"): report the bound one. */
     char url[300];
     const char *colon = strrchr(listen, ':');
-    snprintf(url, sizeof(url), "http://%.*s:%u/", colon ? (int)(colon - listen) : 0, listen,
-             http_server_port(a->http));
+    snprintf(url, sizeof(url), "%s://%.*s:%u/", http_server_is_tls(a->http) ? "https" : "http",
+             colon ? (int)(colon - listen) : 0, listen, http_server_port(a->http));
     log_info_kv(LOG_KV({"listen", listen}, {"url", url}, {"data", a->data_dir},
                        {"config", a->config_path ? a->config_path : "(defaults)"},
                        {"database", sto_backend_name(a->db)}),
@@ -659,6 +661,9 @@ int app_serve(const struct app_overrides *ov)
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGHUP) {
             reload(&a);
+            /* The certificate files are re-read whatever the config's fate. */
+            if (http_server_is_tls(a.http))
+                http_server_tls_reload(a.http); /* logs a bad new pair, keeps the old */
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT)

@@ -168,6 +168,14 @@ struct http_server_options {
      */
     const char *const *cors_origins;
     size_t ncors_origins;
+    /*
+     * TLS: PEM files of the certificate chain (server first) and its
+     * private key, both or neither (NULL or "" = plain HTTP). Read at
+     * http_server_new and again by http_server_tls_reload. TLS 1.2 and 1.3
+     * only; replies carry Strict-Transport-Security. Copied.
+     */
+    const char *tls_cert_file;
+    const char *tls_key_file;
 };
 
 /* Whether s is a valid cors_origins entry: "*" or "http[s]://host[:port]" in lower case. */
@@ -180,6 +188,19 @@ bool http_cors_origin_is_valid(const char *s);
  * untouched. Thread: main.
  */
 int http_server_new(const struct http_server_options *opt, http_server **out);
+
+/*
+ * Re-reads the TLS certificate and key files (SIGHUP). Connections already
+ * open keep the certificate they were made with; new ones get the new
+ * pair. A file that is missing or unreadable, or a key that does not match
+ * the certificate, is logged with its reason and the previous pair stays.
+ * Returns 0, -EINVAL / -errno on such a failure, or -ENOENT when the
+ * server has no TLS. Thread: main.
+ */
+int http_server_tls_reload(http_server *s);
+
+/* Whether s serves TLS. Thread: any. */
+bool http_server_is_tls(const http_server *s);
 
 /* The router requests go through; add routes before http_server_start. Borrowed. */
 http_router *http_server_router(http_server *s);
@@ -222,6 +243,8 @@ const char *http_request_header(const http_request *req, const char *name);
 const char *http_request_body(const http_request *req, size_t *len);
 /* The client's IP address as text ("127.0.0.1", "::1"). */
 const char *http_request_remote(const http_request *req);
+/* Whether req came over TLS (cookies get the Secure attribute then). */
+bool http_request_is_tls(const http_request *req);
 
 /*
  * Parses the body as a JSON object into a new reference. The Content-Type
