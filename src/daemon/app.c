@@ -58,6 +58,7 @@ struct app {
     metrics_registry *metrics; /* owned */
     metrics_series *m_reload_ok, *m_reload_failed;
     sto_db *db; /* owned */
+    sto_secret_box *secrets; /* owned: seals camera passwords at rest (app_secrets.c) */
     char *node_id; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
@@ -332,6 +333,10 @@ static int storage_start(struct app *a)
         free(errmsg);
         return rc;
     }
+    rc = app_secrets_open(a->db, a->data_dir, current(a)->secrets.key, &a->secrets, a->why,
+                          sizeof(a->why));
+    if (rc < 0)
+        return rc;
     a->node_id = node_id_load(a->db);
     cfg_snapshot *snap = cfg_holder_get(a->config);
     provision_cameras(a, snap);
@@ -344,6 +349,8 @@ static void storage_stop(struct app *a)
     sto_stop(a->db); /* drains the index rows queued by the modules stopped before */
     sto_close(a->db);
     a->db = NULL;
+    sto_secret_box_free(a->secrets);
+    a->secrets = NULL;
     free(a->node_id);
     a->node_id = NULL;
 }

@@ -42,6 +42,9 @@ static void usage(FILE *fp)
                 "                         --client picks the RTSP client (default native);\n"
                 "                         --transport udp asks for RTP over UDP (libav)\n"
                 "                         exit 1 with {\"error\": ...} when it fails\n"
+                "  secrets rotate [-c FILE] [--data DIR]\n"
+                "                         new key for the camera passwords at rest: re-encrypt\n"
+                "                         every secret in one transaction (horus stopped)\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
 }
@@ -329,6 +332,8 @@ int main(int argc, char **argv)
         return cmd_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "probe") == 0)
         return cmd_probe(argc - 1, argv + 1);
+    if (strcmp(cmd, "secrets") == 0)
+        return app_cmd_secrets(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
