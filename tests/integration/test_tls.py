@@ -4,6 +4,8 @@ TLS 1.2 minimum, plain HTTP refused on the TLS port, HSTS on replies, and a
 SIGHUP that swaps the certificate for new connections while an open
 keep-alive connection goes on and a bad new pair keeps the old one."""
 import http.client
+import json
+import re
 import signal
 import socket
 import ssl
@@ -11,7 +13,8 @@ import subprocess
 
 import pytest
 
-from conftest import HORUS_BIN, Proc, free_port, require_tool, wait_for_port, wait_until
+from conftest import (HORUS_BIN, Proc, free_port, recording_rows, require_tool, wait_for_port,
+                      wait_until)
 
 
 def openssl(*args, cwd):
@@ -185,3 +188,41 @@ def test_listening_beyond_loopback_without_tls_warns(horus, tmp_path):
         assert '"level":"warn"' in line
     finally:
         p.stop()
+
+
+def test_recordings_and_live_view_are_served_over_tls(tls_horus, camsim_factory):
+    """Files go out by sendfile on plain HTTP; over TLS libmicrohttpd must read them instead:
+    the bytes and ranges must be the same, and a parked LL-HLS reload must resume over TLS."""
+    h, _, ca, _, _ = tls_horus
+    sim = camsim_factory(["--size", "320x240", "--fps", "15"])
+    conn = http.client.HTTPSConnection("127.0.0.1", h.port, context=context(ca), timeout=10)
+
+    def call(method, path, body=None, headers=None):
+        hdrs = dict(headers or {})
+        if body is not None:
+            body = json.dumps(body)
+            hdrs["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        return r.status, r, r.read()
+
+    status, _, _ = call("POST", "/api/v1/cameras",
+                        {"id": "cam", "url": sim.url(1), "record": {"segment_seconds": 2}})
+    assert status == 201
+    wait_until(lambda: recording_rows(h), 20, "a closed segment")
+    row = recording_rows(h)[0]
+    disk = (h.data / row["path"]).read_bytes()
+    url = f"/api/v1/cameras/cam/recordings/main/{row['start_us']}.mp4"
+    status, r, body = call("GET", url)
+    assert status == 200 and body == disk
+    assert r.getheader("Strict-Transport-Security")
+    status, r, body = call("GET", url, headers={"Range": "bytes=100-1099"})
+    assert status == 206 and body == disk[100:1100]
+    # Live view: a blocking playlist reload parks the request, then answers over TLS.
+    status, _, pl = call("GET", "/api/v1/cameras/cam/live/index.m3u8")
+    assert status == 200, pl
+    m = re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", pl.decode())
+    msn = int(m.group(1)) + pl.decode().count("#EXTINF")
+    status, _, pl = call("GET", f"/api/v1/cameras/cam/live/index.m3u8?_HLS_msn={msn}&_HLS_part=0")
+    assert status == 200 and pl.startswith(b"#EXTM3U"), pl
+    conn.close()
