@@ -184,8 +184,11 @@ bool http_cors_origin_is_valid(const char *s);
 /*
  * Creates a server (not yet listening) and registers its metric families.
  * HOST is an IPv4 or IPv6 literal, or a name resolved once here
- * ("localhost"). Returns 0, or -EINVAL (bad listen address) with *out
- * untouched. Thread: main.
+ * ("localhost"). With TLS files, reads and checks them here. Returns 0,
+ * or with *out untouched: -EINVAL (bad listen address; only one of the two
+ * TLS files; a certificate or key that does not parse or match), -errno
+ * reading a TLS file, or -ENOTSUP (libmicrohttpd without TLS); the log
+ * names the file and the reason. Thread: main.
  */
 int http_server_new(const struct http_server_options *opt, http_server **out);
 
