@@ -147,6 +147,22 @@ def test_an_interrupted_rotation_is_settled_at_start(camsim_factory, horus_facto
     assert not stray.exists()
     assert camera_rows(h2)["door"] == before
     wait_until(streaming(h2, "door"), 15, "the camera to stream")
+    assert h2.stop() == 0
+    # A crash after the transaction but before the rename: rebuild that state from a
+    # finished rotation (new key back in .new, the old one in secret.key).
+    key = h.data / "secret.key"
+    old_key = key.read_text()
+    r = subprocess.run([HORUS_BIN, "secrets", "rotate", "--data", h.data],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    new_key = key.read_text()
+    key.rename(stray)
+    key.write_text(old_key)
+    key.chmod(0o600)
+    h3 = start_on(horus_factory, h.data, "finished")
+    h3.wait_for_log(lambda ln: "had committed" in ln.get("msg", ""))
+    assert not stray.exists() and key.read_text() == new_key
+    wait_until(streaming(h3, "door"), 15, "the camera to stream under the new key")
 
 
 def test_a_wrong_or_missing_key_stops_the_start_naming_the_file(camsim_factory, horus_factory,
