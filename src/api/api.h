@@ -42,6 +42,12 @@ struct api_rate_limit_config {
     int64_t login_max_delay_ms; /* the delays double up to this */
 };
 
+/* server.tls: HTTPS (both or neither). */
+struct api_tls_config {
+    char *cert; /* PEM certificate chain file; "" = no TLS */
+    char *key; /* PEM private key file */
+};
+
 struct api_server_config {
     char *listen;
     int64_t threads;
@@ -58,6 +64,7 @@ struct api_server_config {
     char **trusted_proxies; /* networks whose X-Forwarded-For is believed */
     size_t ntrusted_proxies;
     struct api_rate_limit_config rate_limit;
+    struct api_tls_config tls;
 };
 
 extern const cfg_field api_server_fields[];

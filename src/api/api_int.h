@@ -159,9 +159,8 @@ const struct auth_principal *api_principal(const http_request *req);
 bool api_may_see_camera(const http_request *req, const char *id);
 
 /*
- * Whether the request reached Horus over TLS (the Secure cookie flag).
- * HOOK: true when server.public_url is https; the TLS listener makes it
- * say so for its own connections.
+ * Whether the request reached Horus over TLS, or server.public_url is
+ * https (a TLS-terminating proxy in front): the Secure cookie flag.
  */
 bool api_request_is_secure(const struct api *ctx, const http_request *req);
 

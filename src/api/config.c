@@ -113,6 +113,21 @@ static const cfg_field rate_limit_fields[] = {
     {0},
 };
 
+static const cfg_field tls_fields[] = {
+    {.name = "cert",
+     .type = CFG_STRING,
+     .offset = offsetof(struct api_tls_config, cert),
+     .def = "",
+     .help = "PEM file with the server certificate (then intermediates); with key, Horus "
+             "serves HTTPS only (TLS 1.2 and 1.3) and re-reads both files on SIGHUP"},
+    {.name = "key",
+     .type = CFG_STRING,
+     .offset = offsetof(struct api_tls_config, key),
+     .def = "",
+     .help = "PEM file with the certificate's private key (keep it 0600)"},
+    {0},
+};
+
 const cfg_field api_server_fields[] = {
     {.name = "listen",
      .type = CFG_STRING,
@@ -204,5 +219,10 @@ const cfg_field api_server_fields[] = {
      .offset = offsetof(struct api_server_config, rate_limit),
      .sub = rate_limit_fields,
      .help = "Request and login rate limits per client address and principal"},
+    {.name = "tls",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct api_server_config, tls),
+     .sub = tls_fields,
+     .help = "HTTPS: certificate and key"},
     {0},
 };

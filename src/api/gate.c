@@ -98,8 +98,7 @@ bool api_may_see_camera(const http_request *req, const char *id)
 
 bool api_request_is_secure(const struct api *ctx, const http_request *req)
 {
-    (void)req;
-    return strncmp(ctx->public_url, "https://", 8) == 0;
+    return http_request_is_tls(req) || strncmp(ctx->public_url, "https://", 8) == 0;
 }
 
 /* ---- one authenticator per credential kind ---- */

@@ -62,6 +62,7 @@ struct app {
     metrics_series *m_reload_ok, *m_reload_failed;
     sto_db *db; /* owned */
     auth_audit_log *audit; /* owned */
+    sto_secret_box *secrets; /* owned: seals camera passwords at rest (app_secrets.c) */
     char *node_id; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
@@ -353,6 +354,10 @@ static int storage_start(struct app *a)
         free(errmsg);
         return rc;
     }
+    rc = app_secrets_open(a->db, a->data_dir, current(a)->secrets.key, &a->secrets, a->why,
+                          sizeof(a->why));
+    if (rc < 0)
+        return rc;
     a->node_id = node_id_load(a->db);
     cfg_snapshot *snap = cfg_holder_get(a->config);
     provision_cameras(a, snap);
@@ -377,6 +382,8 @@ static void storage_stop(struct app *a)
     sto_stop(a->db); /* drains the index rows queued by the modules stopped before */
     sto_close(a->db);
     a->db = NULL;
+    sto_secret_box_free(a->secrets);
+    a->secrets = NULL;
     free(a->node_id);
     a->node_id = NULL;
 }
@@ -640,6 +647,8 @@ static int http_start(struct app *a)
         .trusted_proxies = (const char *const *)c->server.trusted_proxies,
         .ntrusted_proxies = c->server.ntrusted_proxies,
         .limiter = a->limiter,
+        .tls_cert_file = c->server.tls.cert,
+        .tls_key_file = c->server.tls.key,
     };
     rc = http_server_new(&ho, &a->http);
     if (rc == 0)
@@ -653,8 +662,8 @@ static int http_start(struct app *a)
     /* The port may have been 0 ("pick one"): report the bound one. */
     char url[300];
     const char *colon = strrchr(listen, ':');
-    snprintf(url, sizeof(url), "http://%.*s:%u/", colon ? (int)(colon - listen) : 0, listen,
-             http_server_port(a->http));
+    snprintf(url, sizeof(url), "%s://%.*s:%u/", http_server_is_tls(a->http) ? "https" : "http",
+             colon ? (int)(colon - listen) : 0, listen, http_server_port(a->http));
     log_info_kv(LOG_KV({"listen", listen}, {"url", url}, {"data", a->data_dir},
                        {"config", a->config_path ? a->config_path : "(defaults)"},
                        {"database", sto_backend_name(a->db)}),
@@ -773,6 +782,9 @@ int app_serve(const struct app_overrides *ov)
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGHUP) {
             reload(&a);
+            /* The certificate files are re-read whatever the config's fate. */
+            if (http_server_is_tls(a.http))
+                http_server_tls_reload(a.http); /* logs a bad new pair, keeps the old */
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT)

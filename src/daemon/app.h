@@ -47,6 +47,7 @@ struct horus_config {
     struct rec_config record;
     struct auth_audit_config audit;
     struct auth_config auth; /* sessions, metrics token, oidc */
+    struct sto_secrets_config secrets;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
@@ -85,6 +86,20 @@ int app_cmd_api_key(int argc, char **argv);
  * a sentence into why (naming the holder's pid) and returns -EBUSY or -errno.
  */
 int app_data_lock(const char *data_dir, int *fd, char *why, size_t size);
+
+/*
+ * Opens the secret box that seals camera passwords (key_text: secrets.key,
+ * else <data_dir>/secret.key, created on first start when no row is sealed
+ * yet), checks that it holds every key id the database uses, finishes or
+ * undoes an interrupted rotation, gives it to db and seals plain camera
+ * URLs. db's writer must run. On failure writes a sentence naming the key
+ * file into why. Returns 0 or a negative code. Thread: main.
+ */
+int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto_secret_box **out,
+                     char *why, size_t size);
+
+/* `horus secrets rotate [-c FILE] [--data DIR]`. Returns the exit code. */
+int app_cmd_secrets(int argc, char **argv);
 
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);

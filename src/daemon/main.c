@@ -65,6 +65,9 @@ static void usage(FILE *fp)
                 "                         one-time password is generated and printed\n"
                 "  api-key add NAME --role R [--cameras a,b] [--expires DURATION]\n"
                 "                         make an API key and print it (shown only once)\n"
+                "  secrets rotate [-c FILE] [--data DIR]\n"
+                "                         new key for the camera passwords at rest: re-encrypt\n"
+                "                         every secret in one transaction (horus stopped)\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
 }
@@ -447,6 +450,8 @@ int main(int argc, char **argv)
         return cmd_check_config(argc - 1, argv + 1);
     if (strcmp(cmd, "probe") == 0)
         return cmd_probe(argc - 1, argv + 1);
+    if (strcmp(cmd, "secrets") == 0)
+        return app_cmd_secrets(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)

@@ -732,10 +732,46 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
     s->is_access_log = opt->access_log;
     s->router = http_router_new();
     s->cors = http_cors_new(opt->cors_origins, opt->ncors_origins);
+    bool has_cert = opt->tls_cert_file && opt->tls_cert_file[0];
+    bool has_key = opt->tls_key_file && opt->tls_key_file[0];
+    if (has_cert != has_key) {
+        log_error("TLS needs both a certificate and a key file; %s is missing",
+                  has_cert ? "the key" : "the certificate");
+        http_server_free(s);
+        return -EINVAL;
+    }
+    if (has_cert) {
+        rc = http_tls_new(opt->tls_cert_file, opt->tls_key_file, &s->tls);
+        if (rc < 0) {
+            http_server_free(s);
+            return rc;
+        }
+    }
     if (opt->metrics)
         register_metrics(s, opt->metrics);
     *out = s;
     return 0;
+}
+
+int http_server_tls_reload(http_server *s)
+{
+    return s->tls ? http_tls_reload(s->tls) : -ENOENT;
+}
+
+bool http_server_is_tls(const http_server *s)
+{
+    return s->tls != NULL;
+}
+
+/* Whether the listen address is a loopback one (127.0.0.0/8, ::1). */
+static bool is_loopback(const http_server *s)
+{
+    if (s->addr.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)&s->addr;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)&s->addr;
+    return IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
 }
 
 http_router *http_server_router(http_server *s)
@@ -797,11 +833,34 @@ int http_server_start(http_server *s)
     uint16_t port = ntohs(s->addr.ss_family == AF_INET6
                               ? ((const struct sockaddr_in6 *)(const void *)&s->addr)->sin6_port
                               : ((const struct sockaddr_in *)(const void *)&s->addr)->sin_port);
-    /* MHD warns about a pool of one, so the pool option is only passed for two or more. */
-    struct MHD_OptionItem pool[] = {
-        {s->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)s->threads, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    /*
+     * MHD warns about a pool of one, so the pool option is only passed for
+     * two or more. TLS: the certificate comes from http_tls_retrieve at each
+     * handshake (so SIGHUP can swap it), the protocols from the priorities.
+     */
+    if (s->tls) {
+        flags |= MHD_USE_TLS;
+        rc = http_tls_activate(s->tls);
+        if (rc < 0) {
+            log_error("listen on '%s': another TLS server runs in this process", s->listen);
+            http_limits_free(s);
+            http_defer_reg_free(s->defer);
+            s->defer = NULL;
+            return rc;
+        }
+    }
+    struct MHD_OptionItem pool[4];
+    size_t nopt = 0;
+    if (s->threads > 1)
+        pool[nopt++] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->threads, NULL};
+    if (s->tls) {
+        pool[nopt++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK2, 0, (void *)http_tls_retrieve};
+        pool[nopt++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)http_tls_priorities};
+    }
+    pool[nopt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     /* The logger goes first so that MHD's own messages about later options reach our log. */
     atomic_store(&s->is_starting, true);
     s->daemon = MHD_start_daemon(
@@ -814,6 +873,7 @@ int http_server_start(http_server *s)
     atomic_store(&s->is_starting, false);
     if (!s->daemon) {
         log_error("listen on '%s': libmicrohttpd failed to start", s->listen);
+        http_tls_deactivate(s->tls);
         http_limits_free(s);
         http_defer_reg_free(s->defer);
         s->defer = NULL;
@@ -825,6 +885,11 @@ int http_server_start(http_server *s)
              "%u s for request headers)",
              s->listen, s->port, s->threads, s->max_connections, s->max_connections_per_ip,
              s->header_timeout_s);
+    if (!s->tls && !is_loopback(s))
+        log_warn("listening on %s WITHOUT TLS beyond loopback: passwords, session cookies and "
+                 "video cross the network in clear; set server.tls.cert and server.tls.key, or "
+                 "listen on 127.0.0.1 behind a TLS proxy",
+                 s->listen);
     return 0;
 }
 
@@ -842,6 +907,7 @@ void http_server_stop(http_server *s)
     http_limits_stop(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    http_tls_deactivate(s->tls);
     http_limits_free(s);
     http_defer_reg_free(s->defer);
     s->defer = NULL;
@@ -855,6 +921,7 @@ void http_server_free(http_server *s)
     http_server_stop(s);
     http_router_free(s->router);
     http_cors_free(s->cors);
+    http_tls_free(s->tls);
     free(s->route_stats);
     free(s->trusted);
     free(s->listen);

@@ -284,6 +284,14 @@ struct http_server_options {
      * outlive the server. NULL = none.
      */
     struct http_limiter *limiter;
+    /*
+     * TLS: PEM files of the certificate chain (server first) and its
+     * private key, both or neither (NULL or "" = plain HTTP). Read at
+     * http_server_new and again by http_server_tls_reload. TLS 1.2 and 1.3
+     * only; replies carry Strict-Transport-Security. Copied.
+     */
+    const char *tls_cert_file;
+    const char *tls_key_file;
 };
 
 /* Whether s is a valid cors_origins entry: "*" or "http[s]://host[:port]" in lower case. */
@@ -292,10 +300,26 @@ bool http_cors_origin_is_valid(const char *s);
 /*
  * Creates a server (not yet listening) and registers its metric families.
  * HOST is an IPv4 or IPv6 literal, or a name resolved once here
- * ("localhost"). Returns 0, or -EINVAL (bad listen address) with *out
- * untouched. Thread: main.
+ * ("localhost"). With TLS files, reads and checks them here. Returns 0,
+ * or with *out untouched: -EINVAL (bad listen address; only one of the two
+ * TLS files; a certificate or key that does not parse or match), -errno
+ * reading a TLS file, or -ENOTSUP (libmicrohttpd without TLS); the log
+ * names the file and the reason. Thread: main.
  */
 int http_server_new(const struct http_server_options *opt, http_server **out);
+
+/*
+ * Re-reads the TLS certificate and key files (SIGHUP). Connections already
+ * open keep the certificate they were made with; new ones get the new
+ * pair. A file that is missing or unreadable, or a key that does not match
+ * the certificate, is logged with its reason and the previous pair stays.
+ * Returns 0, -EINVAL / -errno on such a failure, or -ENOENT when the
+ * server has no TLS. Thread: main.
+ */
+int http_server_tls_reload(http_server *s);
+
+/* Whether s serves TLS. Thread: any. */
+bool http_server_is_tls(const http_server *s);
 
 /* The router requests go through; add routes before http_server_start. Borrowed. */
 http_router *http_server_router(http_server *s);
@@ -347,6 +371,8 @@ const char *http_request_remote(const http_request *req);
 const struct http_addr *http_request_client_addr(const http_request *req);
 /* The TCP peer's address as text, whatever X-Forwarded-For says. */
 const char *http_request_peer(const http_request *req);
+/* Whether req came over TLS (cookies get the Secure attribute then). */
+bool http_request_is_tls(const http_request *req);
 
 /*
  * Parses the body as a JSON object into a new reference. The Content-Type

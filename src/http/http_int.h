@@ -10,6 +10,8 @@
 #include "http.h"
 #include "http_limit.h"
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -19,6 +21,7 @@
 
 struct http_defer_reg;
 typedef struct http_cors http_cors; /* http_cors.c */
+typedef struct http_tls http_tls; /* http_tls.c */
 
 /* ---- shared state (http.c, http_conn.c, http_reply.c) ---- */
 
@@ -112,6 +115,7 @@ struct http_server {
     http_limiter *limiter; /* borrowed; NULL = no rate limits */
     http_router *router; /* owned */
     http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
+    http_tls *tls; /* owned; NULL = plain HTTP (http_tls.c) */
     struct MHD_Daemon *daemon;
     struct http_defer_reg *defer; /* owned: suspended requests, while running */
     unsigned port;
@@ -268,5 +272,33 @@ void http_cors_decorate(const http_cors *c, http_request *req, struct MHD_Respon
  * not an allowed preflight. c may be NULL.
  */
 bool http_cors_preflight(const http_cors *c, http_request *req, const char *allow);
+
+/* ---- TLS (http_tls.c) ---- */
+
+/* The GnuTLS priority string: TLS 1.3 and 1.2 only, 1.3 preferred. */
+extern const char *const http_tls_priorities;
+
+/*
+ * Reads and validates the PEM pair (key matches the first certificate).
+ * Returns 0, -ENOTSUP when libmicrohttpd lacks TLS, or -errno / -EINVAL
+ * (the log names the file and the reason). Thread: main.
+ */
+int http_tls_new(const char *cert_path, const char *key_path, http_tls **out);
+void http_tls_free(http_tls *t);
+
+/* Re-reads both files; a bad pair is logged and the old one stays. Returns 0 or as _new. */
+int http_tls_reload(http_tls *t);
+
+/*
+ * Makes t the certificate http_tls_retrieve hands out (one TLS server per
+ * process: GnuTLS's callback has no user argument). Returns 0 or -EBUSY.
+ */
+int http_tls_activate(http_tls *t);
+void http_tls_deactivate(http_tls *t);
+
+/* MHD_OPTION_HTTPS_CERT_CALLBACK2 (gnutls_certificate_retrieve_function3). Thread: http-N. */
+int http_tls_retrieve(gnutls_session_t session, const struct gnutls_cert_retr_st *info,
+                      gnutls_pcert_st **certs, unsigned int *ncerts, gnutls_ocsp_data_st **ocsp,
+                      unsigned int *nocsp, gnutls_privkey_t *key, unsigned int *flags);
 
 #endif

@@ -131,6 +131,11 @@ const char *http_request_body(const http_request *req, size_t *len)
     return req->body ? req->body : "";
 }
 
+bool http_request_is_tls(const http_request *req)
+{
+    return req->conn->srv->tls != NULL;
+}
+
 const char *http_request_remote(const http_request *req)
 {
     return req->client_text ? req->client_text : http_conn_remote(req->conn);
@@ -232,6 +237,8 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
                      req->path);
     }
     http_cors_decorate(req->conn->srv->cors, req, resp);
+    if (req->conn->srv->tls && !has_header(req, "Strict-Transport-Security"))
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     if (content_type) {
         MHD_add_response_header(resp, "Content-Type", content_type);
         if (strncmp(content_type, "application/json", 16) == 0 && !has_header(req, "Cache-Control"))

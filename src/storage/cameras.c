@@ -72,7 +72,7 @@ struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
     };
 }
 
-/* Decodes one row of CAMERA_COLUMNS, in that order. */
+/* Decodes one row of CAMERA_COLUMNS, in that order (URLs as stored: camera_secrets.c). */
 static void row_to_camera(const sto_value *c, struct sto_camera *out)
 {
     out->id = sto_col_text(&c[0]);
@@ -162,14 +162,38 @@ int sto_camera_count(sto_db *db, uint64_t *n)
     return sto_read(db, "SELECT COUNT(*) FROM cameras", NULL, 0, count_row, n);
 }
 
-/* Parameters $1..$12 in the column order of CAMERA_COLUMNS (created and updated now). */
-static void camera_params(const struct sto_camera_input *c, bool is_provisioned, int64_t now_ms,
-                          sto_value p[12])
+/* The sealed forms of a camera's URLs (camera_secrets.c), owned; NULL = stored as given. */
+struct sealed_urls {
+    char *url, *sub_url;
+};
+
+static void sealed_urls_release(struct sealed_urls *s)
 {
+    free(s->url);
+    free(s->sub_url);
+    s->url = s->sub_url = NULL;
+}
+
+/*
+ * Parameters $1..$12 in the column order of CAMERA_COLUMNS (created and
+ * updated now), the passwords sealed into sealed (which must outlive p);
+ * prev, the stored row (may be NULL), keeps its sealed values for the same
+ * URLs. Returns 0 or a seal error.
+ */
+static int camera_params(const sto_db *db, const struct sto_camera_input *c,
+                         const struct sto_camera *prev, bool is_provisioned, int64_t now_ms,
+                         sto_value p[12], struct sealed_urls *sealed)
+{
+    const sto_secret_box *box = sto_db_secrets(db);
+    int rc = sto_camera_url_seal(box, c->id, "url", c->url ? c->url : "", prev ? prev->url : NULL,
+                                 &sealed->url);
+    if (rc == 0)
+        rc = sto_camera_url_seal(box, c->id, "sub_url", c->sub_url ? c->sub_url : "",
+                                 prev ? prev->sub_url : NULL, &sealed->sub_url);
     p[0] = STO_TEXT_V(c->id);
     p[1] = STO_TEXT_V(c->name ? c->name : "");
-    p[2] = STO_TEXT_V(c->url ? c->url : "");
-    p[3] = STO_TEXT_V(c->sub_url ? c->sub_url : "");
+    p[2] = STO_TEXT_V(sealed->url ? sealed->url : c->url ? c->url : "");
+    p[3] = STO_TEXT_V(sealed->sub_url ? sealed->sub_url : c->sub_url ? c->sub_url : "");
     p[4] = STO_INT_V(c->enabled);
     p[5] = STO_INT_V(c->record_enabled);
     p[6] = STO_INT_V(c->segment_seconds);
@@ -178,6 +202,7 @@ static void camera_params(const struct sto_camera_input *c, bool is_provisioned,
     p[9] = STO_INT_V(is_provisioned);
     p[10] = STO_INT_V(now_ms);
     p[11] = STO_INT_V(now_ms);
+    return rc;
 }
 
 static const char upsert_sql[] =
@@ -262,7 +287,12 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
 {
     sto_value p[12];
     int64_t now = now_ms();
-    camera_params(c, false, now, p);
+    struct sealed_urls sealed = {0};
+    int rc = camera_params(db, c, NULL, false, now, p, &sealed);
+    if (rc < 0) {
+        sealed_urls_release(&sealed);
+        return rc;
+    }
     /*
      * Rows already carrying the id belong to a deleted camera (a segment
      * that closed after the delete): they become orphans first, so the new
@@ -270,14 +300,17 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
      */
     struct orphan_move m;
     struct sto_stmt st[ORPHAN_NSTMTS + 1];
-    int rc = orphan_for_strays(db, &m, c->id, now);
-    if (rc < 0)
-        return rc;
-    orphan_stmts(&m, c->id, now, st);
-    st[ORPHAN_NSTMTS] = (struct sto_stmt){"INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2,"
-                                          " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                                          p, 12};
-    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    rc = orphan_for_strays(db, &m, c->id, now);
+    if (rc == 0) {
+        orphan_stmts(&m, c->id, now, st);
+        st[ORPHAN_NSTMTS] =
+            (struct sto_stmt){"INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2,"
+                              " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                              p, 12};
+        rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    }
+    sealed_urls_release(&sealed);
+    return rc;
 }
 
 int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
@@ -286,10 +319,14 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
     int rc = sto_camera_get(db, c->id, &cur);
     if (rc < 0)
         return rc;
-    sto_camera_release(&cur);
     sto_value p[12];
-    camera_params(c, false, now_ms(), p);
-    return sto_write(db, upsert_sql, p, 12);
+    struct sealed_urls sealed = {0};
+    rc = camera_params(db, c, &cur, false, now_ms(), p, &sealed);
+    if (rc == 0)
+        rc = sto_write(db, upsert_sql, p, 12);
+    sealed_urls_release(&sealed);
+    sto_camera_release(&cur);
+    return rc;
 }
 
 int sto_camera_delete(sto_db *db, const char *id)
@@ -308,12 +345,27 @@ int sto_camera_delete(sto_db *db, const char *id)
     return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
 
+/* Whether the stored URL (its password perhaps sealed) is want_url. */
+static bool same_url(const sto_db *db, const char *id, const char *field, const char *have_url,
+                     const char *want_url)
+{
+    char *plain = NULL;
+    if (sto_camera_url_open(sto_db_secrets(db), id, field, have_url, &plain) < 0)
+        return false; /* rewritten from the file under the current key */
+    bool is_same = strcmp(plain ? plain : have_url, want_url ? want_url : "") == 0;
+    if (plain)
+        explicit_bzero(plain, strlen(plain));
+    free(plain);
+    return is_same;
+}
+
 /* Whether the stored row have already holds what provisioning want would write. */
-static bool same_settings(const struct sto_camera *have, const struct sto_camera_input *want)
+static bool same_settings(const sto_db *db, const struct sto_camera *have,
+                          const struct sto_camera_input *want)
 {
     return strcmp(have->name, want->name ? want->name : "") == 0 &&
-           strcmp(have->url, want->url ? want->url : "") == 0 &&
-           strcmp(have->sub_url, want->sub_url ? want->sub_url : "") == 0 &&
+           same_url(db, have->id, "url", have->url, want->url) &&
+           same_url(db, have->id, "sub_url", have->sub_url, want->sub_url) &&
            have->enabled == want->enabled && have->record_enabled == want->record_enabled &&
            have->segment_seconds == want->segment_seconds &&
            have->retention_days == want->retention_days && have->max_bytes == want->max_bytes &&
@@ -335,6 +387,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
     struct sto_stmt *st = horus_calloc(max ? max : 1, sizeof(*st));
     sto_value(*params)[12] = horus_calloc(max ? max : 1, sizeof(*params));
     struct orphan_move *moves = horus_calloc(n + cur.n ? n + cur.n : 1, sizeof(*moves));
+    struct sealed_urls *sealed = horus_calloc(n ? n : 1, sizeof(*sealed));
     int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
         const struct sto_camera_input *want = &cams[i];
@@ -342,7 +395,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         for (size_t k = 0; k < cur.n; k++)
             if (strcmp(cur.items[k].id, want->id) == 0)
                 have = &cur.items[k];
-        if (have && same_settings(have, want))
+        if (have && same_settings(db, have, want))
             continue;
         have ? nchange++ : nadd++;
         if (!have) { /* a new id starts empty, as in sto_camera_insert */
@@ -350,7 +403,9 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
             orphan_stmts(&moves[cur.n + nadd - 1], want->id, now, &st[nst]);
             nst += ORPHAN_NSTMTS;
         }
-        camera_params(want, true, now, params[nst]);
+        rc = camera_params(db, want, have, true, now, params[nst], &sealed[i]);
+        if (rc < 0)
+            break;
         st[nst] = (struct sto_stmt){upsert_sql, params[nst], 12};
         nst++;
     }
@@ -370,7 +425,11 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         orphan_stmts(&moves[k], cur.items[k].id, now, &st[nst]);
         nst += ORPHAN_NSTMTS;
     }
-    rc = nst ? sto_write_batch(db, st, nst) : 0;
+    if (rc == 0 && nst)
+        rc = sto_write_batch(db, st, nst);
+    for (size_t i = 0; i < n; i++)
+        sealed_urls_release(&sealed[i]);
+    free(sealed);
     free(moves);
     free(st);
     free(params);

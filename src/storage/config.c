@@ -69,3 +69,14 @@ const cfg_field sto_database_fields[] = {
      .help = "Reader connections for API queries"},
     {0},
 };
+
+const cfg_field sto_secrets_fields[] = {
+    {.name = "key",
+     .type = CFG_STRING,
+     .offset = offsetof(struct sto_secrets_config, key),
+     .def = "",
+     .is_secret = true,
+     .help = "AES-256 key sealing camera passwords at rest: 64 hex digits, given as ${ENV} or "
+             "file:PATH; empty = <storage.path>/secret.key, created 0600 on first start"},
+    {0},
+};

@@ -47,7 +47,18 @@ struct sto_db {
     sto_conn *readers[STO_MAX_READERS]; /* owned; NULL while lent out */
     size_t nreaders;
     bool is_closing;
+    const sto_secret_box *secrets; /* borrowed; NULL = camera URLs stored as given */
 };
+
+void sto_set_secret_box(sto_db *db, const sto_secret_box *box)
+{
+    db->secrets = box;
+}
+
+const sto_secret_box *sto_db_secrets(const sto_db *db)
+{
+    return db->secrets;
+}
 
 /* The backends of this build, asked in order; adding one means adding it here. */
 const struct sto_backend *const sto_backends[] = {

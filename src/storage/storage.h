@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "metrics.h"
+#include "secret_box.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +45,12 @@ struct sto_database_config {
     int64_t readers; /* reader connections */
 };
 
+/* `secrets:` section of horus.yaml (docs/design/0019). */
+struct sto_secrets_config {
+    char *key; /* 64 hex digits (use ${ENV} or file:); "" = <storage.path>/secret.key */
+};
+
+extern const cfg_field sto_secrets_fields[];
 extern const cfg_field sto_storage_fields[];
 extern const cfg_field sto_database_fields[];
 
@@ -133,7 +140,7 @@ int sto_setting_put(sto_db *db, const char *key, const char *value);
 struct sto_camera {
     char *id;
     char *name;
-    char *url; /* with credentials: mask before printing (cfg_mask_url) */
+    char *url; /* password sealed with a box (sto_camera_urls_open); mask before printing */
     char *sub_url; /* "" when absent */
     bool enabled;
     bool record_enabled;
@@ -198,6 +205,45 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c);
  * empty. Returns 0 or -ENOENT. Thread: any but the writer.
  */
 int sto_camera_delete(sto_db *db, const char *id);
+
+/* ---- camera secrets at rest (camera_secrets.c, secret_box.h; docs/design/0019) ---- */
+
+/*
+ * Gives db the box that seals the password of camera URLs on every write
+ * (borrowed: it must outlive db's use). Reads return URLs as stored
+ * ("rtsp://admin:hsb1.…@host/", masked as usual); sto_camera_urls_open
+ * decrypts. Without a box, URLs are written as given. Thread: main,
+ * before the cameras are used.
+ */
+void sto_set_secret_box(sto_db *db, const sto_secret_box *box);
+
+/*
+ * The URLs of row c with their passwords opened, as new strings (copies
+ * when not sealed). For the one place that needs them: starting a
+ * camera's ingest. Returns 0, -ENOKEY (no box, or not its key) or
+ * -EBADMSG (tampered, or moved to another camera or host). Thread: any.
+ */
+int sto_camera_urls_open(sto_db *db, const struct sto_camera *c, char **url, char **sub_url);
+
+/* What the camera rows hold (nothing opened). */
+struct sto_secret_census {
+    size_t plain; /* URLs with a password in clear */
+    size_t sealed; /* URLs with a sealed password */
+    char key_ids[8][STO_SECRET_KEY_ID_LEN + 1]; /* the distinct key ids seen (first 8) */
+    size_t nkey_ids;
+};
+int sto_camera_secrets_census(sto_db *db, struct sto_secret_census *out);
+
+/*
+ * Brings every camera URL under the box's primary key, in one transaction:
+ * plain passwords are sealed (the start-up migration), passwords sealed
+ * under another key of the box is opened and sealed again (rotation).
+ * Idempotent. *changed gets the number of values written. Returns 0,
+ * -ENOKEY (no box, or a value under a key the box lacks), -EBADMSG (a
+ * value that does not open), or a write error; why (a sentence naming the
+ * camera and key id) says which. Thread: main, writer started.
+ */
+int sto_camera_secrets_seal(sto_db *db, size_t *changed, char *why, size_t why_size);
 
 /* ---- orphaned recordings of deleted cameras (storage/cameras.c) ---- */
 

@@ -143,4 +143,22 @@ sto_writer *sto_db_writer(sto_db *db);
 /* The query behind sto_recordings_times (its WHERE is sto_recordings_seek's); tests EXPLAIN it. */
 extern const char sto_recordings_times_sql[];
 
+/* ---- camera secrets (camera_secrets.c) ---- */
+
+/* The box given to sto_set_secret_box, or NULL. */
+const sto_secret_box *sto_db_secrets(const sto_db *db);
+
+/*
+ * url's password sealed (seal) or opened (open) for camera id's field
+ * ("url", "sub_url") into a new string *out; *out NULL when nothing
+ * changes (no password; seal: no box, or already sealed and opening here;
+ * open: not sealed). seal keeps prev (the stored value, may be NULL) when
+ * it opens to url. Returns 0, or sto_secret_open's error (-ENOKEY also for
+ * open without a box). Thread: any.
+ */
+int sto_camera_url_seal(const sto_secret_box *box, const char *id, const char *field,
+                        const char *url, const char *prev, char **out);
+int sto_camera_url_open(const sto_secret_box *box, const char *id, const char *field,
+                        const char *url, char **out);
+
 #endif

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,9 +185,24 @@ static void start_camera(sup_supervisor *s, const struct sto_camera *c)
         log_info_kv(LOG_KV({"camera", c->id}), "camera disabled");
         return;
     }
-    start_stream(s, run, c, STREAM_MAIN, c->url);
-    if (c->sub_url && c->sub_url[0])
-        start_stream(s, run, c, STREAM_SUB, c->sub_url);
+    /* Passwords are stored sealed (docs/design/0019): opened here only, for the ingest. */
+    char *url = NULL, *sub_url = NULL;
+    int rc = sto_camera_urls_open(s->db, c, &url, &sub_url);
+    if (rc < 0) {
+        log_error_kv(LOG_KV({"camera", c->id}),
+                     "open the camera's stored password: %s; not started until it changes",
+                     rc == -ENOKEY    ? "sealed under a key this Horus does not have"
+                     : rc == -EBADMSG ? "it does not open (edited in the database?)"
+                                      : horus_strerror(rc));
+        return;
+    }
+    start_stream(s, run, c, STREAM_MAIN, url);
+    if (sub_url[0])
+        start_stream(s, run, c, STREAM_SUB, sub_url);
+    explicit_bzero(url, strlen(url));
+    explicit_bzero(sub_url, strlen(sub_url));
+    free(url);
+    free(sub_url);
 }
 
 /*

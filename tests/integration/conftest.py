@@ -434,3 +434,21 @@ def oidc_idp_factory(tmp_path):
     yield start
     for idp in started:
         idp.stop()
+
+
+def open_sealed_url(data_dir, cam_id, field, url):
+    """A camera URL as stored in the database with its sealed password opened, by a reading of
+    the format of docs/design/0019 independent of Horus's: AES-256-GCM under
+    <data>/secret.key, bound to "camera <id> <field> <URL without the password>"."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    start = url.index("://") + 3
+    end = start + next((i for i, ch in enumerate(url[start:]) if ch in "/?#"), len(url) - start)
+    at = url.rfind("@", start, end)
+    colon = url.find(":", start, at) if at >= 0 else -1
+    if colon < 0 or not url[colon + 1:at].startswith("hsb1."):
+        return url
+    _, _, nonce, ct, tag = url[colon + 1:at].split(".")
+    key = bytes.fromhex((Path(data_dir) / "secret.key").read_text().strip())
+    aad = f"camera {cam_id} {field} {url[:colon + 1]}{url[at:]}".encode()
+    plain = AESGCM(key).decrypt(bytes.fromhex(nonce), bytes.fromhex(ct + tag), aad)
+    return url[:colon + 1] + plain.decode() + url[at:]

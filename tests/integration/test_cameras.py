@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from conftest import open_sealed_url
 from openapi_check import OpenApi
 
 CAM = {"id": "front_door", "name": "Front door", "url": "rtsp://admin:hunter22@192.0.2.10/s1",
@@ -38,7 +39,8 @@ def api(horus):
 def stored_url(horus, cam_id):
     db = sqlite3.connect(horus.data / "horus.db")
     try:
-        return db.execute("SELECT url FROM cameras WHERE id = ?", (cam_id,)).fetchone()[0]
+        url = db.execute("SELECT url FROM cameras WHERE id = ?", (cam_id,)).fetchone()[0]
+        return open_sealed_url(horus.data, cam_id, "url", url)
     finally:
         db.close()
 
