@@ -292,9 +292,48 @@ static bool is_headroom_path(const http_server *s, const char *path)
     return false;
 }
 
+struct framing {
+    unsigned content_length; /* Content-Length headers seen */
+    unsigned transfer_encoding; /* Transfer-Encoding headers seen */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+/*
+ * Why the body's framing is ambiguous, or NULL when it is not. A front
+ * proxy and MHD could each pick a different header to find the end of the
+ * body, and the bytes one of them takes for body the other reads as the
+ * next request (request smuggling): refuse both headers together and any
+ * repeated Content-Length, even with equal values (docs/design/0017).
+ */
+static const char *ambiguous_framing(struct MHD_Connection *mhd)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(mhd, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length > 0 && f.transfer_encoding > 0)
+        return "both Content-Length and Transfer-Encoding";
+    if (f.content_length > 1)
+        return "more than one Content-Length header";
+    if (f.transfer_encoding > 1)
+        return "more than one Transfer-Encoding header";
+    return NULL;
+}
+
 /*
  * Routes the request and answers what can be answered before the body: a
- * body over the limit, a request on a headroom connection.
+ * body over the limit, ambiguous body framing, a request on a headroom
+ * connection.
  */
 static enum MHD_Result request_headers(http_request *req, const char *method)
 {
@@ -314,6 +353,15 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
         int rc = http_reply_error(req, HORUS_EUNAVAIL,
                                   "the server is at its limit of %u connections; retry later",
                                   s->max_connections);
+        return rc == 0 ? MHD_YES : MHD_NO;
+    }
+
+    const char *framing = ambiguous_framing(req->conn->mhd);
+    if (framing) {
+        /* Answered in the first call: MHD closes the connection, the body is never read. */
+        req->state = REQ_DISPATCHED;
+        http_reply_header(req, "Connection", "close");
+        int rc = http_reply_error(req, -EINVAL, "request has %s; refused", framing);
         return rc == 0 ? MHD_YES : MHD_NO;
     }
 

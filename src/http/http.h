@@ -17,7 +17,10 @@
  * for GET /x" (404), HORUS_EMETHOD with an Allow header (405), -EINVAL for
  * a path the router rejects (400), HORUS_ETOOBIG for a body over
  * max_body_bytes (413; a declared Content-Length is refused before the body
- * is read and the connection is closed). Requests libmicrohttpd rejects
+ * is read and the connection is closed), -EINVAL with the connection
+ * closed for ambiguous body framing (Content-Length with
+ * Transfer-Encoding, or either header repeated: request smuggling,
+ * docs/design/0017). Requests libmicrohttpd rejects
  * itself (malformed request line, headers over about 16 KiB, bad chunking)
  * get its own short HTML replies and close the connection.
  *
