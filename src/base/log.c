@@ -108,7 +108,7 @@ int log_fd(void)
 
 static int open_append(const char *path, uint64_t *size)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     struct stat st;

@@ -84,7 +84,7 @@ int app_data_lock(const char *data_dir, int *fd_out, char *why, size_t size)
     }
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/horus.lock", data_dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = -errno;
         snprintf(why, size, "open '%s': %s", path, strerror(errno));
