@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "ingest.h"
+#include "mask.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -53,11 +54,12 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
         clock_format_rfc3339_ms(st.since_unix_ms, ts, sizeof(ts));
         since = json_string(ts);
     }
+    char last_error[sizeof(st.last_error) + 64];
+    horus_mask_text(st.last_error, last_error, sizeof(last_error));
     return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?}", "state", st.state, "since",
-                     since, "breaker", st.breaker, "last_error",
-                     st.last_error[0] ? st.last_error : NULL, "next_retry_at", retry, "reconnects",
-                     (json_int_t)st.reconnects, "recording", st.is_recording, "sub_state",
-                     st.sub_state[0] ? st.sub_state : NULL);
+                     since, "breaker", st.breaker, "last_error", last_error[0] ? last_error : NULL,
+                     "next_retry_at", retry, "reconnects", (json_int_t)st.reconnects, "recording",
+                     st.is_recording, "sub_state", st.sub_state[0] ? st.sub_state : NULL);
 }
 
 static json_t *camera_json(struct api *ctx, const struct sto_camera *c)

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "ingest.h"
 #include "log.h"
+#include "mask.h"
 #include "mem.h"
 #include "thread.h"
 
@@ -81,8 +82,10 @@ static json_t *result_json(const struct probe_job *job, int rc, const struct ing
     if (rc < 0 || res->reason != ING_REASON_NONE) {
         enum ing_reason reason = res->reason != ING_REASON_NONE ? res->reason : ING_REASON_OTHER;
         json_object_set_new(out, "reason", json_string(ing_reason_code(reason)));
-        json_object_set_new(out, "message",
-                            json_string(res->message[0] ? res->message : ing_reason_text(reason)));
+        char masked[sizeof(res->message) + 64];
+        horus_mask_text(res->message[0] ? res->message : ing_reason_text(reason), masked,
+                        sizeof(masked));
+        json_object_set_new(out, "message", json_string(masked));
         return out;
     }
     json_t *streams = json_array();

@@ -23,6 +23,7 @@
 #include "stream_int.h"
 
 #include "err.h"
+#include "mask.h"
 #include "thread.h"
 
 #include <libavformat/avformat.h>
@@ -96,28 +97,6 @@ static void set_deadline_ms(ing_stream *s, int ms)
 
 /* ---- libav's log ---- */
 
-/* Replaces the password of every "scheme://user:pass@" in line with "***", in place. */
-static void mask_userinfo(char *line, size_t size)
-{
-    for (char *p = strstr(line, "://"); p; p = strstr(p + 3, "://")) {
-        char *auth = p + 3;
-        size_t len = strcspn(auth, "/ \t'\"?#");
-        char *at = NULL;
-        for (size_t i = 0; i < len; i++)
-            if (auth[i] == '@')
-                at = auth + i;
-        char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (!colon)
-            continue;
-        size_t tail = strlen(at) + 1;
-        if ((size_t)(colon + 1 - line) + 3 + tail > size)
-            tail = size - (size_t)(colon + 1 - line) - 3;
-        memmove(colon + 4, at, tail);
-        memcpy(colon + 1, "***", 3);
-        line[size - 1] = '\0';
-    }
-}
-
 /*
  * libav's own messages become debug lines of this module (credentials
  * masked) instead of free text on stderr; the reasons that matter are
@@ -127,12 +106,11 @@ static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 {
     if (level > AV_LOG_WARNING || !log_enabled(LOG_LEVEL_DEBUG))
         return;
-    char line[512];
+    char line[2048], masked[2048];
     int print_prefix = 1;
     av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
     line[strcspn(line, "\n")] = '\0';
-    mask_userinfo(line, sizeof(line));
-    log_debug("libav: %s", line);
+    log_debug("libav: %s", horus_mask_text(line, masked, sizeof(masked)));
 }
 
 static void av_log_install(void)
