@@ -36,6 +36,8 @@ struct api_server_config {
     char *public_url;
     char **cors_origins; /* "*" or "scheme://host[:port]"; none = CORS off */
     size_t ncors_origins;
+    char **hostnames; /* extra names the Host header may carry (docs/design/0017) */
+    size_t nhostnames;
 };
 
 extern const cfg_field api_server_fields[];

@@ -19,6 +19,8 @@ enum {
     HORUS_EAUTH = -1008, /* missing or wrong credentials */
     HORUS_EUNAVAIL = -1009, /* dependency not ready (database, disk) */
     HORUS_EDBBUSY = -1010, /* database locked by another writer past the busy timeout */
+    HORUS_EMEDIATYPE = -1011, /* request body of a media type the route does not take */
+    HORUS_EMISDIRECTED = -1012, /* request for a host name this server does not answer to */
 };
 
 /*

@@ -529,6 +529,9 @@ static int http_start(struct app *a)
         .metrics = a->metrics,
         .cors_origins = (const char *const *)c->server.cors_origins,
         .ncors_origins = c->server.ncors_origins,
+        .hostnames = (const char *const *)c->server.hostnames,
+        .nhostnames = c->server.nhostnames,
+        .public_url = c->server.public_url,
     };
     int rc = http_server_new(&ho, &a->http);
     if (rc == 0)

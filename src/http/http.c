@@ -330,10 +330,66 @@ static const char *ambiguous_framing(struct MHD_Connection *mhd)
     return NULL;
 }
 
+/* Whether the request announces a body (a Content-Length over 0, or chunked). */
+static bool has_body(struct MHD_Connection *mhd)
+{
+    const char *cl =
+        MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return true;
+    return cl && strspn(cl, "0") != strlen(cl);
+}
+
+/*
+ * Host, Origin and Content-Type (http_guard.c). Returns 1 to go on, or the
+ * result of the refusal it queued (0 or a negative code): answered in the
+ * first call, so MHD closes the connection without reading the body.
+ */
+static int guard(http_request *req, const char *method)
+{
+    http_server *s = req->conn->srv;
+    struct MHD_Connection *mhd = req->conn->mhd;
+    const char *host = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!http_guard_host_is_allowed(s->guard, host)) {
+        req->state = REQ_DISPATCHED;
+        return http_reply_error(req, HORUS_EMISDIRECTED,
+                                "Host '%.100s' is not a name of this server; list it in "
+                                "server.hostnames to serve it",
+                                host);
+    }
+    if (!http_method_is_state_changing(method))
+        return 1;
+    const char *origin = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "Origin");
+    if (origin && !http_guard_origin_is_allowed(s->guard, origin, host)) {
+        req->state = REQ_DISPATCHED;
+        return http_reply_error(req, -EACCES,
+                                "Origin '%.100s' is not this server's origin nor listed in "
+                                "server.cors_origins; a page of another origin may not change "
+                                "anything here",
+                                origin);
+    }
+    if (req->route_rc == 0 && has_body(mhd)) {
+        const char *type =
+            MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!http_media_type_is_accepted(req->match.body_types, type)) {
+            req->state = REQ_DISPATCHED;
+            const char *want = req->match.body_types ? req->match.body_types : "application/json";
+            if (!type)
+                return http_reply_error(req, HORUS_EMEDIATYPE,
+                                        "request body needs Content-Type: %s", want);
+            return http_reply_error(req, HORUS_EMEDIATYPE,
+                                    "Content-Type '%.100s' is not accepted here; send %s", type,
+                                    want);
+        }
+    }
+    return 1;
+}
+
 /*
  * Routes the request and answers what can be answered before the body: a
  * body over the limit, ambiguous body framing, a request on a headroom
- * connection.
+ * connection, and what the guard refuses (a foreign Host or Origin, a body
+ * that is not JSON).
  */
 static enum MHD_Result request_headers(http_request *req, const char *method)
 {
@@ -364,6 +420,10 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
         int rc = http_reply_error(req, -EINVAL, "request has %s; refused", framing);
         return rc == 0 ? MHD_YES : MHD_NO;
     }
+
+    int guarded = guard(req, method);
+    if (guarded != 1)
+        return guarded == 0 ? MHD_YES : MHD_NO;
 
     const char *cl = MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -715,6 +775,7 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
     s->is_access_log = opt->access_log;
     s->router = http_router_new();
     s->cors = http_cors_new(opt->cors_origins, opt->ncors_origins);
+    s->guard = http_guard_new(opt);
     if (opt->metrics)
         register_metrics(s, opt->metrics);
     *out = s;
@@ -838,6 +899,7 @@ void http_server_free(http_server *s)
     http_server_stop(s);
     http_router_free(s->router);
     http_cors_free(s->cors);
+    http_guard_free(s->guard);
     free(s->route_stats);
     free(s->listen);
     free(s);

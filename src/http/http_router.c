@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_SEGMENTS 64 /* deeper paths cannot match any template */
 #define MAX_METHOD_LEN 16
@@ -45,6 +46,7 @@ struct route {
     void *arg;
     unsigned nparams;
     char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
+    char *body_types; /* owned; NULL = application/json */
 };
 
 struct node {
@@ -133,6 +135,7 @@ void http_router_free(http_router *r)
         struct route *rt = &r->routes[i];
         free(rt->method);
         free(rt->tmpl);
+        free(rt->body_types);
         for (unsigned j = 0; j < rt->nparams; j++)
             free(rt->names[j]);
     }
@@ -467,6 +470,7 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->index = 0;
     m->nparams = 0;
     m->allow[0] = '\0';
+    m->body_types = NULL;
 
     size_t len = strnlen(path, HTTP_MAX_PATH + 1);
     if (len == 0 || len > HTTP_MAX_PATH || path[0] != '/')
@@ -496,7 +500,45 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->tmpl = w.found->tmpl;
     m->method = w.found->method;
     m->index = w.found_index;
+    m->body_types = w.found->body_types;
     return 0;
+}
+
+int http_router_set_body_types(http_router *r, const char *method, const char *tmpl,
+                               const char *types)
+{
+    for (size_t i = 0; i < r->nroutes; i++) {
+        struct route *rt = &r->routes[i];
+        if (strcmp(rt->method, method) != 0 || strcmp(rt->tmpl, tmpl) != 0)
+            continue;
+        free(rt->body_types);
+        rt->body_types = types && *types ? horus_strdup(types) : NULL;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+bool http_media_type_is_accepted(const char *types, const char *content_type)
+{
+    if (!content_type)
+        return false;
+    if (!types)
+        types = "application/json";
+    /* The type and subtype, without parameters ("; charset=utf-8") or spaces. */
+    while (*content_type == ' ' || *content_type == '\t')
+        content_type++;
+    size_t n = strcspn(content_type, "; \t");
+    if (n == 0)
+        return false;
+    for (const char *p = types; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if (k == n && strncasecmp(p, content_type, n) == 0)
+            return true;
+        p += k;
+    }
+    return false;
 }
 
 void http_route_match_release(struct http_route_match *m)

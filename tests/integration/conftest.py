@@ -129,8 +129,8 @@ class Horus:
         data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers=headers or {})
-        if isinstance(body, (dict, list)):
-            req.add_header("Content-Type", "application/json")
+        if body is not None and not any(k.lower() == "content-type" for k in (headers or {})):
+            req.add_header("Content-Type", "application/json")  # what the API takes (0017)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, dict(r.headers), r.read()

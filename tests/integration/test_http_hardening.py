@@ -67,3 +67,122 @@ def test_a_clean_pipelined_pair_is_still_served(horus):
                       b"Connection: close\r\n\r\n")
     assert out.count(b"HTTP/1.1 200") == 3, out
     assert log_level(horus) == "debug"
+
+
+def raw_request(port, method, path, headers, body=b""):
+    """One request with exactly these headers; returns (status, parsed JSON or None)."""
+    lines = [f"{method} {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    lines.append("Connection: close")
+    out, _ = exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    head, _, rest = out.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, json.loads(rest) if rest.startswith(b"{") else None
+
+
+def test_a_foreign_host_gets_421_before_anything_runs(horus):
+    """A DNS-rebinding page reaches 127.0.0.1 under its own name: refused, reads included."""
+    for host in ("evil.example", f"evil.example:{horus.port}", "localhost.evil.example",
+                 "127.0.0.1.nip.io", "0.0.0.0", "[::2]"):
+        status, err = raw_request(horus.port, "GET", "/api/v1/system", {"Host": host})
+        assert status == 421, (host, status)
+        assert err["error"]["code"] == "misdirected"
+        assert "server.hostnames" in err["error"]["message"]
+    status, err = raw_request(horus.port, "PATCH", "/api/v1/system",
+                              {"Host": "rebind.example", "Content-Type": "application/json"},
+                              b'{"log_level": "debug"}')
+    assert status == 421
+    assert log_level(horus) == "info"
+    for host in (f"127.0.0.1:{horus.port}", "127.0.0.1", "localhost", f"LOCALHOST.:{horus.port}",
+                 "app.localhost", "[::1]", "127.9.9.9"):
+        status, _ = raw_request(horus.port, "GET", "/health", {"Host": host})
+        assert status == 200, host
+
+
+def local_address():
+    """A non-loopback address of this machine, or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))  # no packet is sent for UDP connect
+        addr = s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return None if addr.startswith("127.") else addr
+
+
+def test_configured_names_public_url_and_interface_addresses_are_served(horus_factory):
+    h = horus_factory("server:\n  hostnames: [\"nvr.home.arpa\", \"*.cams.example\"]\n"
+                      "  public_url: \"https://nvr.example.com/horus\"\n")
+    for host in ("nvr.home.arpa", "NVR.home.arpa:8080", "a.cams.example", "nvr.example.com",
+                 socket.gethostname()):
+        status, _ = raw_request(h.port, "GET", "/health", {"Host": host})
+        assert status == 200, host
+    for host in ("cams.example", "home.arpa", "example.com"):
+        assert raw_request(h.port, "GET", "/health", {"Host": host})[0] == 421, host
+    addr = local_address()
+    if addr:
+        assert raw_request(h.port, "GET", "/health", {"Host": f"{addr}:{h.port}"})[0] == 200
+
+
+def test_bad_hostnames_and_public_url_are_config_errors(tmp_path):
+    import subprocess
+    from conftest import HORUS_BIN
+    path = tmp_path / "horus.yaml"
+    path.write_text("server:\n  hostnames: [\"bad name\"]\n  public_url: \"ftp://x\"\n")
+    r = subprocess.run([HORUS_BIN, "check-config", str(path)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "server.hostnames" in r.stderr and "server.public_url" in r.stderr, r.stderr
+
+
+def test_state_changing_requests_need_json(horus):
+    host = {"Host": f"127.0.0.1:{horus.port}"}
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                  None):
+        headers = dict(host)
+        if ctype:
+            headers["Content-Type"] = ctype
+        status, err = raw_request(horus.port, "PATCH", "/api/v1/system", headers,
+                                  b'{"log_level": "debug"}')
+        assert status == 415, ctype
+        assert err["error"]["code"] == "unsupported_media_type"
+        assert "application/json" in err["error"]["message"]
+        status, _ = raw_request(horus.port, "POST", "/api/v1/cameras", headers,
+                                b'{"id": "x", "url": "rtsp://127.0.0.1/"}')
+        assert status == 415
+    assert log_level(horus) == "info"
+    assert horus.get_json("/api/v1/cameras")[1]["items"] == []
+    status, _ = raw_request(horus.port, "PATCH", "/api/v1/system",
+                            dict(host, **{"Content-Type": "Application/JSON; charset=utf-8"}),
+                            b'{"log_level": "debug"}')
+    assert status == 200
+    # No body, no media type needed.
+    assert raw_request(horus.port, "DELETE", "/api/v1/cameras/none", host)[0] == 404
+
+
+def test_a_foreign_origin_cannot_change_anything(horus_factory):
+    h = horus_factory("server:\n  cors_origins: [\"https://ui.example.com\", \"*\"]\n"
+                      "  public_url: \"https://nvr.example.com:8443/\"\n")
+    host = f"127.0.0.1:{h.port}"
+    body = b'{"log_level": "debug"}'
+    for origin in ("https://evil.example", "null", f"http://127.0.0.1:{h.port + 1}",
+                   f"http://localhost:{h.port}", "https://nvr.example.com", "garbage",
+                   f"http://127.0.0.1:{h.port}/path"):
+        status, err = raw_request(h.port, "PATCH", "/api/v1/system",
+                                  {"Host": host, "Origin": origin,
+                                   "Content-Type": "application/json"}, body)
+        assert status == 403, origin
+        assert err["error"]["code"] == "forbidden"
+        assert "server.cors_origins" in err["error"]["message"]
+    assert log_level(h) == "info"
+    # Reading stays open to any origin (CORS decides what a page may read).
+    assert raw_request(h.port, "GET", "/api/v1/system",
+                       {"Host": host, "Origin": "https://evil.example"})[0] == 200
+    for origin in (f"http://{host}", f"HTTP://127.0.0.1:{h.port}", "https://ui.example.com",
+                   "https://nvr.example.com:8443"):
+        status, _ = raw_request(h.port, "PATCH", "/api/v1/system",
+                                {"Host": host, "Origin": origin,
+                                 "Content-Type": "application/json"}, body)
+        assert status == 200, origin
