@@ -216,6 +216,9 @@ static bool audio_packet(ing_stream *s, struct ing_track *t, const AVPacket *pkt
 
 /* ---- session ---- */
 
+/* Why the last session_open of this ing-<camera> thread was refused by ingest.networks. */
+static _Thread_local char denied_why[160];
+
 static int session_open(ing_stream *s, AVFormatContext **out)
 {
     AVFormatContext *fmt = avformat_alloc_context();
@@ -229,6 +232,13 @@ static int session_open(ing_stream *s, AVFormatContext **out)
     av_dict_set(&d, "probesize", "32768", 0);
     av_dict_set(&d, "analyzeduration", "0", 0);
     set_deadline_ms(s, s->opt.connect_timeout_ms);
+    /* libav resolves again: a name that changes in between is the accepted gap (0017 §4). */
+    if (s->opt.networks &&
+        ing_netpolicy_check_url(s->opt.networks, s->url, denied_why, sizeof(denied_why)) < 0) {
+        av_dict_free(&d);
+        avformat_free_context(fmt);
+        return AVERROR(EACCES);
+    }
     int rc = avformat_open_input(&fmt, s->url, NULL, &d);
     av_dict_free(&d);
     if (rc < 0)
@@ -326,7 +336,10 @@ static void session_failed(ing_stream *s, int rc, bool got_media, bool is_last)
     else
         av_strerror(rc, err, sizeof(err));
     char text[160];
-    if (reason == ING_REASON_UNREACHABLE && rc == AVERROR_INVALIDDATA)
+    if (rc == AVERROR(EACCES) && !got_media) {
+        reason = ING_REASON_UNREACHABLE;
+        snprintf(text, sizeof(text), "unreachable: %.140s", denied_why);
+    } else if (reason == ING_REASON_UNREACHABLE && rc == AVERROR_INVALIDDATA)
         snprintf(text, sizeof(text), "unreachable: connection reset before any answer");
     else if (timed_out && got_media)
         snprintf(text, sizeof(text), "stall: no packet for %d ms", s->opt.stall_timeout_ms);
