@@ -198,3 +198,12 @@ def test_printed_config_masks_query_credentials_and_token_user_names(tmp_path):
     assert "rtsp://***@192.0.2.11/s" in r.stdout
     for secret in ("hunter2query", "tk5", "0123456789abcdef"):
         assert secret not in r.stdout + r.stderr
+
+
+def test_config_errors_never_quote_a_password(tmp_path):
+    text = GOOD.replace('listen: "127.0.0.1:8080"', 'listen: "127.0.0.1:8080"\n  threads: '
+                        '"rtsp://admin:hunter2hunter2hunter2hunter2@h/"')
+    r = check(tmp_path, text)
+    assert r.returncode == 2
+    assert "server.threads" in r.stderr and "rtsp://admin:***@h/" in r.stderr, r.stderr
+    assert "hunter2" not in r.stderr
