@@ -16,6 +16,8 @@
 #include "log.h"
 #include "mem.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,49 @@ static int set_limit_classes(http_router *r)
     return 0;
 }
 
+/*
+ * Routes whose OpenAPI operation documents request bodies other than
+ * application/json take those types (docs/design/0017 §3): the document is
+ * the one place that says so. Returns 0, or -EINVAL when the embedded
+ * document does not parse.
+ */
+static int register_body_types(http_router *r)
+{
+    json_t *doc = json_loadb(horus_openapi_json, horus_openapi_json_len, 0, NULL);
+    json_t *paths = json_object_get(doc, "paths");
+    if (!json_is_object(paths)) {
+        json_decref(doc);
+        return -EINVAL;
+    }
+    const char *path, *method;
+    json_t *ops, *op;
+    json_object_foreach(paths, path, ops)
+    {
+        json_object_foreach(ops, method, op)
+        {
+            json_t *content = json_object_get(json_object_get(op, "requestBody"), "content");
+            if (!json_is_object(content) ||
+                (json_object_size(content) == 1 && json_object_get(content, "application/json")))
+                continue;
+            char types[256] = "", upper[16];
+            const char *type;
+            json_t *unused;
+            json_object_foreach(content, type, unused)
+            {
+                size_t used = strlen(types);
+                snprintf(types + used, sizeof(types) - used, "%s%s", used ? ", " : "", type);
+            }
+            snprintf(upper, sizeof(upper), "%s", method);
+            for (char *c = upper; *c; c++)
+                if (*c >= 'a' && *c <= 'z')
+                    *c = (char)(*c - 'a' + 'A');
+            http_router_set_body_types(r, upper, path, types); /* -ENOENT: documented only */
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
 int api_register(api *a, http_router *r)
 {
     http_router_set_error_mapper(r, api_error_map);
@@ -126,7 +171,10 @@ int api_register(api *a, http_router *r)
         return rc;
     }
     http_router_set_gate(r, api_gate, a);
-    return set_limit_classes(r);
+    rc = set_limit_classes(r);
+    if (rc == 0)
+        rc = register_body_types(r);
+    return rc;
 }
 
 void api_set_stopping(api *a)

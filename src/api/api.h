@@ -65,6 +65,8 @@ struct api_server_config {
     size_t ntrusted_proxies;
     struct api_rate_limit_config rate_limit;
     struct api_tls_config tls;
+    char **hostnames; /* extra names the Host header may carry (docs/design/0017) */
+    size_t nhostnames;
 };
 
 extern const cfg_field api_server_fields[];

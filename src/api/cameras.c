@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "ingest.h"
+#include "mask.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -53,11 +54,12 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
         clock_format_rfc3339_ms(st.since_unix_ms, ts, sizeof(ts));
         since = json_string(ts);
     }
+    char last_error[sizeof(st.last_error) + 64];
+    horus_mask_text(st.last_error, last_error, sizeof(last_error));
     return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?}", "state", st.state, "since",
-                     since, "breaker", st.breaker, "last_error",
-                     st.last_error[0] ? st.last_error : NULL, "next_retry_at", retry, "reconnects",
-                     (json_int_t)st.reconnects, "recording", st.is_recording, "sub_state",
-                     st.sub_state[0] ? st.sub_state : NULL);
+                     since, "breaker", st.breaker, "last_error", last_error[0] ? last_error : NULL,
+                     "next_retry_at", retry, "reconnects", (json_int_t)st.reconnects, "recording",
+                     st.is_recording, "sub_state", st.sub_state[0] ? st.sub_state : NULL);
 }
 
 static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
@@ -172,9 +174,10 @@ static int apply_record(http_request *req, json_t *rec, struct sto_camera *c)
  * Applies the fields of body to c (which holds defaults or the current row).
  * On a validation error replies 400 and returns -EINVAL.
  */
-static int apply_body(http_request *req, json_t *body, struct sto_camera *c, const char *cur_url,
-                      const char *cur_sub_url)
+static int apply_body(struct api *ctx, http_request *req, json_t *body, struct sto_camera *c,
+                      const char *cur_url, const char *cur_sub_url)
 {
+    const ing_netpolicy *networks = ctx->cameras ? sup_supervisor_networks(ctx->cameras) : NULL;
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -205,6 +208,13 @@ static int apply_body(http_request *req, json_t *body, struct sto_camera *c, con
             char why[128];
             if ((!is_sub || url[0]) && ing_url_check(url, why, sizeof(why)) < 0) {
                 reply_validation(req, key, why);
+                return -EINVAL;
+            }
+            /* Every address of the host must be in an allowed network (docs/design/0017 §4). */
+            char denied[200];
+            if (url[0] && networks &&
+                ing_netpolicy_check_url(networks, url, denied, sizeof(denied)) < 0) {
+                reply_validation(req, key, denied);
                 return -EINVAL;
             }
             set_str(is_sub ? &c->sub_url : &c->url, url);
@@ -323,7 +333,7 @@ static int cameras_create(http_request *req, void *arg)
     json_object_del(body, "adopt_recordings");
     struct sto_camera c;
     camera_defaults(&c);
-    int rc = apply_body(req, body, &c, NULL, NULL);
+    int rc = apply_body(ctx, req, body, &c, NULL, NULL);
     json_decref(body);
     if (rc == 0) {
         struct sto_camera_input in = sto_camera_input_of(&c);
@@ -406,7 +416,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
     {
         json_array_append_new(fields, json_string(key));
     }
-    rc = apply_body(req, body, &c, cur.url, cur.sub_url);
+    rc = apply_body(ctx, req, body, &c, cur.url, cur.sub_url);
     json_decref(body);
     if (rc == 0) {
         struct sto_camera_input in = sto_camera_input_of(&c);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* One server.cors_origins item: "*" or a lower-case origin without a path. */
 static int validate_origin(const void *value, char *err, size_t err_size)
@@ -127,6 +128,34 @@ static const cfg_field tls_fields[] = {
      .help = "PEM file with the certificate's private key (keep it 0600)"},
     {0},
 };
+/* One server.hostnames item: a name, "*.name" or an IP literal. */
+static int validate_hostname(const void *value, char *err, size_t err_size)
+{
+    const char *s = *(const char *const *)value;
+    if (http_hostname_is_valid(s))
+        return 0;
+    snprintf(err, err_size, "'%.100s' is not a host name, *.name or IP address", s ? s : "");
+    return -EINVAL;
+}
+
+/* server.public_url: empty, or http(s)://host[:port][/path] without user info. */
+static int validate_public_url(const void *value, char *err, size_t err_size)
+{
+    const char *s = *(const char *const *)value;
+    if (!s || !*s)
+        return 0;
+    const char *host = NULL;
+    if (strncmp(s, "http://", 7) == 0)
+        host = s + 7;
+    else if (strncmp(s, "https://", 8) == 0)
+        host = s + 8;
+    size_t n = host ? strcspn(host, "/?#") : 0;
+    if (!host || n == 0 || memchr(host, '@', n) || host[0] == ':') {
+        snprintf(err, err_size, "must be http://HOST[:PORT][/PATH] or https://...");
+        return -EINVAL;
+    }
+    return 0;
+}
 
 const cfg_field api_server_fields[] = {
     {.name = "listen",
@@ -197,7 +226,9 @@ const cfg_field api_server_fields[] = {
      .offset = offsetof(struct api_server_config, public_url),
      .def = "",
      .is_reloadable = true,
-     .help = "URL users reach Horus at, when behind a proxy"},
+     .validate_cb = validate_public_url,
+     .help = "URL users reach Horus at, when behind a proxy; its host is accepted in Host and "
+             "its origin in Origin (read at start)"},
     {.name = "cors_origins",
      .type = CFG_STRING_LIST,
      .offset = offsetof(struct api_server_config, cors_origins),
@@ -224,5 +255,14 @@ const cfg_field api_server_fields[] = {
      .offset = offsetof(struct api_server_config, tls),
      .sub = tls_fields,
      .help = "HTTPS: certificate and key"},
+    {.name = "hostnames",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct api_server_config, hostnames),
+     .count_offset = offsetof(struct api_server_config, nhostnames),
+     .max = 64,
+     .validate_cb = validate_hostname,
+     .pattern_help = "a host name, \"*.example.com\" or an IP address",
+     .help = "Names the Host header may carry besides localhost, this machine's name, the "
+             "listen and public_url hosts and local addresses; others get 421 (DNS rebinding)"},
     {0},
 };

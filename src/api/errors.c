@@ -37,6 +37,10 @@ struct http_error_map api_error_map(int rc)
         return (struct http_error_map){.status = 413, .code = "too_large"};
     case HORUS_ELIMIT: /* Retry-After comes from the limiter, which knows the wait */
         return (struct http_error_map){.status = 429, .code = "rate_limited"};
+    case HORUS_EMEDIATYPE:
+        return (struct http_error_map){.status = 415, .code = "unsupported_media_type"};
+    case HORUS_EMISDIRECTED:
+        return (struct http_error_map){.status = 421, .code = "misdirected"};
     case -ENOSPC:
         return (struct http_error_map){.status = 507, .code = "insufficient_storage"};
     case HORUS_EDBBUSY: /* the lock passes: say when to come back */

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "ingest.h"
 #include "log.h"
+#include "mask.h"
 #include "mem.h"
 #include "thread.h"
 
@@ -46,6 +47,7 @@ struct probe_job {
     struct api_probes *probes; /* borrowed from the api, which drains before it is freed */
     http_deferred *reply; /* owned handle: given back by the worker's reply */
     char *url; /* owned; has credentials */
+    const ing_netpolicy *networks; /* borrowed from the supervisor, which outlives the api */
     char *masked; /* owned */
     int timeout_ms;
     enum ing_client client; /* the configured ingest.client */
@@ -81,8 +83,10 @@ static json_t *result_json(const struct probe_job *job, int rc, const struct ing
     if (rc < 0 || res->reason != ING_REASON_NONE) {
         enum ing_reason reason = res->reason != ING_REASON_NONE ? res->reason : ING_REASON_OTHER;
         json_object_set_new(out, "reason", json_string(ing_reason_code(reason)));
-        json_object_set_new(out, "message",
-                            json_string(res->message[0] ? res->message : ing_reason_text(reason)));
+        char masked[sizeof(res->message) + 64];
+        horus_mask_text(res->message[0] ? res->message : ing_reason_text(reason), masked,
+                        sizeof(masked));
+        json_object_set_new(out, "message", json_string(masked));
         return out;
     }
     json_t *streams = json_array();
@@ -129,6 +133,7 @@ static void *probe_main(void *arg)
     int rc = ing_probe_run(&(struct ing_probe_options){.url = job->url,
                                                        .timeout_ms = job->timeout_ms,
                                                        .client = job->client,
+                                                       .networks = job->networks,
                                                        .cancel = &job->probes->is_cancelled},
                            &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -198,6 +203,13 @@ static int probe_post(http_request *req, void *arg)
         json_decref(body);
         return rc;
     }
+    /* Probes are no scanner of link-local or metadata networks (docs/design/0017 §4). */
+    const ing_netpolicy *networks = a->cameras ? sup_supervisor_networks(a->cameras) : NULL;
+    char denied[200];
+    if (networks && ing_netpolicy_check_url(networks, url, denied, sizeof(denied)) < 0) {
+        json_decref(body);
+        return reply_field(req, "url", denied);
+    }
     pthread_mutex_lock(&probes->lock);
     bool is_full = probes->running >= PROBE_MAX;
     if (!is_full)
@@ -216,6 +228,7 @@ static int probe_post(http_request *req, void *arg)
     job->masked = horus_strdup(masked);
     job->timeout_ms = (int)timeout;
     job->client = a->probe_client;
+    job->networks = networks;
     json_decref(body);
     job->reply =
         http_request_defer(req, (unsigned)(timeout + PROBE_READ_MARGIN_MS + 1000), NULL, NULL);

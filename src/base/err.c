@@ -23,6 +23,8 @@ static const struct {
     {HORUS_EUNAVAIL, "HORUS_EUNAVAIL", "dependency unavailable"},
     {HORUS_EDBBUSY, "HORUS_EDBBUSY", "database busy"},
     {HORUS_ELIMIT, "HORUS_ELIMIT", "too many requests"},
+    {HORUS_EMEDIATYPE, "HORUS_EMEDIATYPE", "unsupported media type"},
+    {HORUS_EMISDIRECTED, "HORUS_EMISDIRECTED", "misdirected request"},
 };
 
 const char *horus_strerror(int rc)

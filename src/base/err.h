@@ -20,6 +20,8 @@ enum {
     HORUS_EUNAVAIL = -1009, /* dependency not ready (database, disk) */
     HORUS_EDBBUSY = -1010, /* database locked by another writer past the busy timeout */
     HORUS_ELIMIT = -1011, /* a rate limit refused the request; retry later */
+    HORUS_EMEDIATYPE = -1012, /* request body of a media type the route does not take */
+    HORUS_EMISDIRECTED = -1013, /* request for a host name this server does not answer to */
 };
 
 /*

@@ -22,7 +22,7 @@ static int make_path(char *buf, bool only_parents, bool *created)
         if (is_end && only_parents)
             return 0;
         *p = '\0';
-        if (mkdir(buf, 0750) == 0) {
+        if (mkdir(buf, 0700) == 0) {
             if (created)
                 *created = is_end;
         } else if (errno != EEXIST) {

@@ -15,8 +15,9 @@
 struct iovec;
 
 /*
- * mkdir -p with mode 0750. *created (may be NULL) tells whether the last
- * component was made now. Returns 0 or -errno (-ENAMETOOLONG past PATH_MAX).
+ * mkdir -p with mode 0700 (owner only: recordings and the database are private). *created (may be
+ * NULL) tells whether the last component was made now. Returns 0 or -errno (-ENAMETOOLONG past
+ * PATH_MAX).
  */
 int fs_mkdirs(const char *path, bool *created);
 

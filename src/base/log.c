@@ -20,6 +20,7 @@
 #include "log.h"
 
 #include "clock.h"
+#include "mask.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -108,7 +109,7 @@ int log_fd(void)
 
 static int open_append(const char *path, uint64_t *size)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     struct stat st;
@@ -213,6 +214,18 @@ static const char *mask_secrets(const char *src, char *dst, size_t size)
     return dst;
 }
 
+/*
+ * Registered secrets, then every credential form horus_mask_* knows: a
+ * field value is one value (a URL with spaces stays one URL), a message is
+ * text. Returns dst.
+ */
+static const char *mask_part(const char *src, char *dst, size_t size, bool is_value)
+{
+    char tmp[LOG_LINE_MAX];
+    const char *s = mask_secrets(src, tmp, sizeof(tmp));
+    return is_value ? horus_mask_url(s, dst, size) : horus_mask_text(s, dst, size);
+}
+
 struct line {
     char buf[LOG_LINE_MAX];
     size_t len;
@@ -314,10 +327,11 @@ static void format_line(struct line *l, enum log_level level, const char *module
             line_putc(l, ' ');
             line_puts(l, f->key);
             line_putc(l, '=');
-            line_put_text_value(l, mask_secrets(f->value ? f->value : "", masked, sizeof(masked)));
+            line_put_text_value(l,
+                                mask_part(f->value ? f->value : "", masked, sizeof(masked), true));
         }
         line_putc(l, ' ');
-        line_puts(l, mask_secrets(msg, masked, sizeof(masked)));
+        line_puts(l, mask_part(msg, masked, sizeof(masked), false));
         if (lost) {
             char note[64];
             snprintf(note, sizeof(note), " (%llu earlier lines lost)", (unsigned long long)lost);
@@ -331,12 +345,13 @@ static void format_line(struct line *l, enum log_level level, const char *module
         line_puts(l, "\",\"module\":");
         line_put_json_string(l, module);
         line_puts(l, ",\"msg\":");
-        line_put_json_string(l, mask_secrets(msg, masked, sizeof(masked)));
+        line_put_json_string(l, mask_part(msg, masked, sizeof(masked), false));
         for (const log_field *f = fields; f && f->key; f++) {
             line_putc(l, ',');
             line_put_json_string(l, f->key);
             line_putc(l, ':');
-            line_put_json_string(l, mask_secrets(f->value ? f->value : "", masked, sizeof(masked)));
+            line_put_json_string(l,
+                                 mask_part(f->value ? f->value : "", masked, sizeof(masked), true));
         }
         if (lost) {
             char note[64];

@@ -1,7 +1,9 @@
 /*
  * Structured logging: JSON lines (default) or text, five levels, a module
  * name per line and key=value context, size-based rotation, a level that can
- * change at run time, and masking of registered secrets in every line.
+ * change at run time, and masking of registered secrets and of every
+ * credential form base/mask.h knows (URL userinfo, secret-named query
+ * parameters, bearer tokens, JWTs) in every line.
  *
  *   #define LOG_MODULE "ingest"
  *   log_warn_kv(LOG_KV({"camera", id}, {"stream", "main"}),

@@ -16,6 +16,7 @@
  */
 #include "metrics.h"
 
+#include "mask.h"
 #include "mem.h"
 
 #include <math.h>
@@ -27,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define METRICS_LABEL_MASK_BYTES 512 /* longer label values are cut when written */
 
 const double metrics_latency_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                           0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
@@ -393,7 +396,9 @@ static void put_labels(struct buf *b, const metrics_family *f, const metrics_ser
             buf_puts(b, ",");
         buf_puts(b, f->label_names[i]);
         buf_puts(b, "=\"");
-        buf_put_escaped(b, s->values[i], true);
+        /* Label values are bounded sets, but a URL or token must never reach a scrape. */
+        char masked[METRICS_LABEL_MASK_BYTES];
+        buf_put_escaped(b, horus_mask_url(s->values[i], masked, sizeof(masked)), true);
         buf_puts(b, "\"");
     }
     if (le) {

@@ -23,6 +23,7 @@
 #include "cfg_int.h"
 
 #include "err.h"
+#include "mask.h"
 #include "mem.h"
 
 #include <ctype.h>
@@ -179,6 +180,9 @@ static const char *got(char *buf, size_t size, const char *text, bool is_secret)
         snprintf(buf, size, "%s", "");
         return buf;
     }
+    /* Masked whole before the cut, so a cut never leaves part of a password (base/mask.h). */
+    char masked[256];
+    text = horus_mask_url(text, masked, sizeof(masked));
     char q[48];
     size_t n = 0;
     for (const char *p = text; *p && n < 40; p++)

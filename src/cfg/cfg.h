@@ -204,12 +204,12 @@ size_t cfg_diff_restart_needed(const cfg_snapshot *old_snap, const cfg_snapshot 
                                cfg_errors *errs);
 
 /*
- * Writes url with the password of its userinfo replaced by "***" into buf
- * ("rtsp://admin:***@10.0.0.5/"); text without "scheme://user:pass@" is
- * copied as is. The authority ends at the first '/', '?' or '#' (as in RFC
- * 3986, so a password must percent-encode those), and the userinfo at the
- * last '@' before that. Truncates to size - 1 bytes, never leaving part of
- * a password. NULL url writes "". Returns buf. Thread: any.
+ * Writes url masked by horus_mask_url (base/mask.h) into buf: the userinfo
+ * ("rtsp://admin:***@10.0.0.5/", a lone user name as "***"), values of
+ * secret-named query parameters, tokens. The userinfo ends at the last '@',
+ * so unencoded '/', '?', '#' or '@' in a password stay hidden. Truncates to
+ * size - 1 bytes, never leaving part of a secret. NULL url writes "".
+ * Returns buf. Thread: any.
  */
 char *cfg_mask_url(const char *url, char *buf, size_t size);
 

@@ -4,12 +4,14 @@
  * walk the schema tables rather than any stored tree, so they see exactly
  * the fields a module declared. Masking errs towards hiding: is_secret and
  * file: values print as "***" whole, ${} parts as "***" in place (the load
- * kept a masked copy of each such string), and any URL password is masked
- * whether or not it came from a reference. Thread: any; snapshots are
+ * kept a masked copy of each such string), and every credential form the
+ * one masker knows (base/mask.h: URL userinfo, secret-named query
+ * parameters, tokens) is masked whether or not it came from a reference. Thread: any; snapshots are
  * immutable.
  */
 #include "cfg_int.h"
 
+#include "mask.h"
 #include "mem.h"
 
 #include <stdlib.h>
@@ -38,34 +40,9 @@ bool cfg_url_password(const char *s, size_t *start, size_t *len)
     return true;
 }
 
-/* Appends s[0..n) to buf, truncating at size - 1. */
-static void put(char *buf, size_t size, size_t *used, const char *s, size_t n)
-{
-    size_t room = size - 1 - *used;
-    if (n > room)
-        n = room;
-    memcpy(buf + *used, s, n);
-    *used += n;
-    buf[*used] = '\0';
-}
-
 char *cfg_mask_url(const char *url, char *buf, size_t size)
 {
-    if (!buf || size == 0)
-        return buf;
-    buf[0] = '\0';
-    if (!url)
-        return buf;
-    size_t used = 0, start, len;
-    if (!cfg_url_password(url, &start, &len)) {
-        put(buf, size, &used, url, strlen(url));
-        return buf;
-    }
-    put(buf, size, &used, url, start);
-    put(buf, size, &used, "***", 3);
-    const char *rest = url + start + len;
-    put(buf, size, &used, rest, strlen(rest));
-    return buf;
+    return horus_mask_url(url, buf, size);
 }
 
 /* ---- JSON ---- */

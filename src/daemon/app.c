@@ -91,7 +91,7 @@ int app_data_lock(const char *data_dir, int *fd_out, char *why, size_t size)
     }
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/horus.lock", data_dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = -errno;
         snprintf(why, size, "open '%s': %s", path, strerror(errno));
@@ -649,6 +649,9 @@ static int http_start(struct app *a)
         .limiter = a->limiter,
         .tls_cert_file = c->server.tls.cert,
         .tls_key_file = c->server.tls.key,
+        .hostnames = (const char *const *)c->server.hostnames,
+        .nhostnames = c->server.nhostnames,
+        .public_url = c->server.public_url,
     };
     rc = http_server_new(&ho, &a->http);
     if (rc == 0)

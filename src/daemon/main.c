@@ -439,6 +439,12 @@ static int cmd_probe(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /*
+     * Everything Horus creates (database, WAL, journal, recordings, exports,
+     * logs, the lock) holds private video or credentials: owner only, also
+     * for files made by libraries that pass 0666 (SQLite, libavformat).
+     */
+    umask(077);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -315,9 +315,104 @@ static bool is_headroom_path(const http_server *s, const char *path)
     return false;
 }
 
+struct framing {
+    unsigned content_length; /* Content-Length headers seen */
+    unsigned transfer_encoding; /* Transfer-Encoding headers seen */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+/*
+ * Why the body's framing is ambiguous, or NULL when it is not. A front
+ * proxy and MHD could each pick a different header to find the end of the
+ * body, and the bytes one of them takes for body the other reads as the
+ * next request (request smuggling): refuse both headers together and any
+ * repeated Content-Length, even with equal values (docs/design/0017).
+ */
+static const char *ambiguous_framing(struct MHD_Connection *mhd)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(mhd, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length > 0 && f.transfer_encoding > 0)
+        return "both Content-Length and Transfer-Encoding";
+    if (f.content_length > 1)
+        return "more than one Content-Length header";
+    if (f.transfer_encoding > 1)
+        return "more than one Transfer-Encoding header";
+    return NULL;
+}
+
+/* Whether the request announces a body (a Content-Length over 0, or chunked). */
+static bool has_body(struct MHD_Connection *mhd)
+{
+    const char *cl =
+        MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return true;
+    return cl && strspn(cl, "0") != strlen(cl);
+}
+
+/*
+ * Host, Origin and Content-Type (http_guard.c). Returns 1 to go on, or the
+ * result of the refusal it queued (0 or a negative code): answered in the
+ * first call, so MHD closes the connection without reading the body.
+ */
+static int guard(http_request *req, const char *method)
+{
+    http_server *s = req->conn->srv;
+    struct MHD_Connection *mhd = req->conn->mhd;
+    const char *host = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!http_guard_host_is_allowed(s->guard, host)) {
+        req->state = REQ_DISPATCHED;
+        return http_reply_error(req, HORUS_EMISDIRECTED,
+                                "Host '%.100s' is not a name of this server; list it in "
+                                "server.hostnames to serve it",
+                                host);
+    }
+    if (!http_method_is_state_changing(method))
+        return 1;
+    const char *origin = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "Origin");
+    if (origin && !http_guard_origin_is_allowed(s->guard, origin, host)) {
+        req->state = REQ_DISPATCHED;
+        return http_reply_error(req, -EACCES,
+                                "Origin '%.100s' is not this server's origin nor listed in "
+                                "server.cors_origins; a page of another origin may not change "
+                                "anything here",
+                                origin);
+    }
+    if (req->route_rc == 0 && has_body(mhd)) {
+        const char *type =
+            MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!http_media_type_is_accepted(req->match.body_types, type)) {
+            req->state = REQ_DISPATCHED;
+            const char *want = req->match.body_types ? req->match.body_types : "application/json";
+            if (!type)
+                return http_reply_error(req, HORUS_EMEDIATYPE,
+                                        "request body needs Content-Type: %s", want);
+            return http_reply_error(req, HORUS_EMEDIATYPE,
+                                    "Content-Type '%.100s' is not accepted here; send %s", type,
+                                    want);
+        }
+    }
+    return 1;
+}
+
 /*
  * Routes the request and answers what can be answered before the body: a
- * body over the limit, a request on a headroom connection.
+ * body over the limit, ambiguous body framing, a request on a headroom
+ * connection, and what the guard refuses (a foreign Host or Origin, a body
+ * that is not JSON).
  */
 static enum MHD_Result request_headers(http_request *req, const char *method)
 {
@@ -340,6 +435,19 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
                                   s->max_connections);
         return rc == 0 ? MHD_YES : MHD_NO;
     }
+
+    const char *framing = ambiguous_framing(req->conn->mhd);
+    if (framing) {
+        /* Answered in the first call: MHD closes the connection, the body is never read. */
+        req->state = REQ_DISPATCHED;
+        http_reply_header(req, "Connection", "close");
+        int rc = http_reply_error(req, -EINVAL, "request has %s; refused", framing);
+        return rc == 0 ? MHD_YES : MHD_NO;
+    }
+
+    int guarded = guard(req, method);
+    if (guarded != 1)
+        return guarded == 0 ? MHD_YES : MHD_NO;
 
     const char *cl = MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -747,6 +855,7 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
             return rc;
         }
     }
+    s->guard = http_guard_new(opt);
     if (opt->metrics)
         register_metrics(s, opt->metrics);
     *out = s;
@@ -922,6 +1031,7 @@ void http_server_free(http_server *s)
     http_router_free(s->router);
     http_cors_free(s->cors);
     http_tls_free(s->tls);
+    http_guard_free(s->guard);
     free(s->route_stats);
     free(s->trusted);
     free(s->listen);

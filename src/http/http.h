@@ -17,7 +17,10 @@
  * for GET /x" (404), HORUS_EMETHOD with an Allow header (405), -EINVAL for
  * a path the router rejects (400), HORUS_ETOOBIG for a body over
  * max_body_bytes (413; a declared Content-Length is refused before the body
- * is read and the connection is closed). Requests libmicrohttpd rejects
+ * is read and the connection is closed), -EINVAL with the connection
+ * closed for ambiguous body framing (Content-Length with
+ * Transfer-Encoding, or either header repeated: request smuggling,
+ * docs/design/0017). Requests libmicrohttpd rejects
  * itself (malformed request line, headers over about 16 KiB, bad chunking)
  * get its own short HTML replies and close the connection.
  *
@@ -77,6 +80,8 @@ struct http_route_match {
         char *value; /* owned by the match (points into storage); percent-decoded */
     } params[HTTP_MAX_PARAMS];
     char allow[64]; /* on HORUS_EMETHOD: "GET, HEAD, POST" for the Allow header */
+    /* Media types the route takes as a body, borrowed from the router; NULL = application/json. */
+    const char *body_types;
     /* private */
     char storage[HTTP_MAX_PATH + HTTP_MAX_PARAMS];
 };
@@ -124,6 +129,22 @@ int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limi
 int http_router_match(const http_router *r, const char *method, const char *path,
                       struct http_route_match *m);
 void http_route_match_release(struct http_route_match *m);
+
+/*
+ * Sets the media types a route takes as a request body, a comma-separated
+ * list ("application/json, application/octet-stream"), copied; NULL or ""
+ * restores the default, application/json only. State-changing requests
+ * with a body of another type get 415 (docs/design/0017). Returns 0 or
+ * -ENOENT when no route has this method and template. Thread: setup only.
+ */
+int http_router_set_body_types(http_router *r, const char *method, const char *tmpl,
+                               const char *types);
+
+/*
+ * Whether content_type (a Content-Type header, parameters allowed) is one
+ * of the comma-separated types (NULL = "application/json"); case-insensitive.
+ */
+bool http_media_type_is_accepted(const char *types, const char *content_type);
 
 /* Iterates registered routes in order (OpenAPI coverage tests). Returns false past the end. */
 bool http_router_route_at(const http_router *r, size_t i, const char **method, const char **tmpl);
@@ -292,7 +313,24 @@ struct http_server_options {
      */
     const char *tls_cert_file;
     const char *tls_key_file;
+    /*
+     * Host check against DNS rebinding (docs/design/0017): a request whose
+     * Host header (port ignored) is none of hostnames, the host of
+     * public_url or of listen, "localhost"/"*.localhost", this machine's
+     * name (and NAME.local), a loopback address or an address of a local
+     * interface gets 421 and its connection is closed. Entries are names,
+     * "*.suffix" patterns or IP literals; copied. public_url
+     * ("https://nvr.example.com[:port][/path]", NULL or "" for none) also
+     * counts as this server's origin for the Origin check of
+     * state-changing requests.
+     */
+    const char *const *hostnames;
+    size_t nhostnames;
+    const char *public_url;
 };
+
+/* Whether s is a valid hostnames entry: a name, "*.name", or an IP literal ("[v6]" or bare). */
+bool http_hostname_is_valid(const char *s);
 
 /* Whether s is a valid cors_origins entry: "*" or "http[s]://host[:port]" in lower case. */
 bool http_cors_origin_is_valid(const char *s);

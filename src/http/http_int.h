@@ -22,6 +22,7 @@
 struct http_defer_reg;
 typedef struct http_cors http_cors; /* http_cors.c */
 typedef struct http_tls http_tls; /* http_tls.c */
+typedef struct http_guard http_guard; /* http_guard.c */
 
 /* ---- shared state (http.c, http_conn.c, http_reply.c) ---- */
 
@@ -116,6 +117,7 @@ struct http_server {
     http_router *router; /* owned */
     http_cors *cors; /* owned; NULL = CORS off (http_cors.c) */
     http_tls *tls; /* owned; NULL = plain HTTP (http_tls.c) */
+    http_guard *guard; /* owned: Host, Origin and media type checks (http_guard.c) */
     struct MHD_Daemon *daemon;
     struct http_defer_reg *defer; /* owned: suspended requests, while running */
     unsigned port;
@@ -252,6 +254,27 @@ struct MHD_Response;
  */
 int http_reply_mhd(http_request *req, unsigned status, const char *content_type,
                    struct MHD_Response *resp, uint64_t len);
+
+/* ---- request guard (http_guard.c; docs/design/0017) ---- */
+
+/* The allowed names, addresses and origins of a server's options. Thread: main. */
+http_guard *http_guard_new(const struct http_server_options *opt);
+void http_guard_free(http_guard *g);
+
+/*
+ * Whether a Host header names this server: a listed name, a loopback or
+ * local interface address (port ignored). NULL (no Host) is allowed.
+ */
+bool http_guard_host_is_allowed(const http_guard *g, const char *host_header);
+
+/*
+ * Whether origin may change things here: same host and port as
+ * host_header, the origin of server.public_url, or a listed CORS origin.
+ */
+bool http_guard_origin_is_allowed(const http_guard *g, const char *origin, const char *host_header);
+
+/* POST, PUT, PATCH, DELETE. */
+bool http_method_is_state_changing(const char *method);
 
 /* ---- CORS (http_cors.c) ---- */
 

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "mask.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -321,15 +322,17 @@ int http_reply_error(http_request *req, int rc, const char *fmt, ...)
 {
     if (req->is_replied)
         return -EALREADY;
-    char msg[ERROR_MESSAGE_MAX];
+    char raw[ERROR_MESSAGE_MAX], msg[ERROR_MESSAGE_MAX];
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
     } else {
-        snprintf(msg, sizeof(msg), "%s", horus_strerror(rc));
+        snprintf(raw, sizeof(raw), "%s", horus_strerror(rc));
     }
+    /* Messages may quote what a client or a camera sent: no credential leaves in one. */
+    horus_mask_text(raw, msg, sizeof(msg));
     utf8_sanitize(msg);
     struct http_error_map map = http_router_map_error(req->conn->srv->router, rc);
     if (map.retry_after_s > 0) {

@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_SEGMENTS 64 /* deeper paths cannot match any template */
 #define MAX_METHOD_LEN 16
@@ -46,6 +47,7 @@ struct route {
     unsigned nparams;
     char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
     enum http_limit_class limit_class;
+    char *body_types; /* owned; NULL = application/json */
 };
 
 struct node {
@@ -150,6 +152,7 @@ void http_router_free(http_router *r)
         struct route *rt = &r->routes[i];
         free(rt->method);
         free(rt->tmpl);
+        free(rt->body_types);
         for (unsigned j = 0; j < rt->nparams; j++)
             free(rt->names[j]);
     }
@@ -485,6 +488,7 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->limit_class = HTTP_LIMIT_API;
     m->nparams = 0;
     m->allow[0] = '\0';
+    m->body_types = NULL;
 
     size_t len = strnlen(path, HTTP_MAX_PATH + 1);
     if (len == 0 || len > HTTP_MAX_PATH || path[0] != '/')
@@ -515,6 +519,7 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->method = w.found->method;
     m->index = w.found_index;
     m->limit_class = w.found->limit_class;
+    m->body_types = w.found->body_types;
     return 0;
 }
 
@@ -528,6 +533,43 @@ int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limi
         }
     }
     return rc;
+}
+
+int http_router_set_body_types(http_router *r, const char *method, const char *tmpl,
+                               const char *types)
+{
+    for (size_t i = 0; i < r->nroutes; i++) {
+        struct route *rt = &r->routes[i];
+        if (strcmp(rt->method, method) != 0 || strcmp(rt->tmpl, tmpl) != 0)
+            continue;
+        free(rt->body_types);
+        rt->body_types = types && *types ? horus_strdup(types) : NULL;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+bool http_media_type_is_accepted(const char *types, const char *content_type)
+{
+    if (!content_type)
+        return false;
+    if (!types)
+        types = "application/json";
+    /* The type and subtype, without parameters ("; charset=utf-8") or spaces. */
+    while (*content_type == ' ' || *content_type == '\t')
+        content_type++;
+    size_t n = strcspn(content_type, "; \t");
+    if (n == 0)
+        return false;
+    for (const char *p = types; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if (k == n && strncasecmp(p, content_type, n) == 0)
+            return true;
+        p += k;
+    }
+    return false;
 }
 
 void http_route_match_release(struct http_route_match *m)

@@ -67,6 +67,38 @@ static const char *const client_names[] = {"native", "libav", NULL};
 /* In enum ing_transport order. */
 static const char *const transport_names[] = {"tcp", "udp", NULL};
 
+/* One ingest.networks item: an address or CIDR block. */
+static int validate_cidr(const void *value, char *err, size_t err_size)
+{
+    const char *s = *(const char *const *)value;
+    if (ing_cidr_is_valid(s))
+        return 0;
+    snprintf(err, err_size, "'%.100s' is not an address or CIDR block", s ? s : "");
+    return -EINVAL;
+}
+
+#define NET_OFF(f) (offsetof(struct ing_config, networks.f) - offsetof(struct ing_config, networks))
+
+static const cfg_field network_fields[] = {
+    {.name = "allow",
+     .type = CFG_STRING_LIST,
+     .offset = NET_OFF(allow),
+     .count_offset = NET_OFF(nallow),
+     .max = 256,
+     .validate_cb = validate_cidr,
+     .pattern_help = "an address or CIDR block such as \"169.254.10.0/24\"",
+     .help = "Networks cameras and probes may reach, on top of the built-in rules"},
+    {.name = "deny",
+     .type = CFG_STRING_LIST,
+     .offset = NET_OFF(deny),
+     .count_offset = NET_OFF(ndeny),
+     .max = 256,
+     .validate_cb = validate_cidr,
+     .pattern_help = "an address or CIDR block such as \"0.0.0.0/0\"",
+     .help = "Networks cameras and probes may not reach; the most specific rule wins"},
+    {0},
+};
+
 const cfg_field ing_config_fields[] = {
     {.name = "client",
      .type = CFG_ENUM,
@@ -117,6 +149,12 @@ const cfg_field ing_config_fields[] = {
      .offset = offsetof(struct ing_config, breaker),
      .sub = breaker_fields,
      .help = "Per-camera circuit breaker"},
+    {.name = "networks",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct ing_config, networks),
+     .sub = network_fields,
+     .help = "Networks camera URLs and probes may reach (docs/design/0017): link-local and "
+             "cloud metadata are denied, the rest allowed, unless these lists say otherwise"},
     {0},
 };
 

@@ -143,6 +143,12 @@ struct ing_config {
         int64_t open_ms;
         int64_t jitter_ms;
     } breaker;
+    struct {
+        char **allow; /* CIDR blocks added to the built-in allow rules */
+        size_t nallow;
+        char **deny; /* CIDR blocks added to the built-in deny rules */
+        size_t ndeny;
+    } networks;
 };
 
 /* The schema table of the `ingest:` section (config.c). */
@@ -156,6 +162,46 @@ extern const cfg_field ing_config_fields[];
  */
 int ing_config_policy(const struct ing_config *c, struct ing_breaker_policy *out, char *err,
                       size_t err_size, const void **where);
+
+/* ---- networks cameras may be reached in (netpolicy.c, docs/design/0017 §4) ---- */
+
+typedef struct ing_netpolicy ing_netpolicy;
+struct addrinfo;
+struct sockaddr;
+
+/* Whether s is "ADDR" or "ADDR/PREFIX" (IPv4 or IPv6). */
+bool ing_cidr_is_valid(const char *s);
+
+/*
+ * Builds the policy of c->networks on top of the built-in rules (deny
+ * link-local and cloud metadata, allow loopback, private ranges and the
+ * rest); c NULL = built-in rules only. The most specific rule containing an
+ * address decides; on equal prefixes configured deny > configured allow >
+ * built-in deny > built-in allow. Returns 0, or -EINVAL with a sentence in
+ * why. Thread: any; the policy is immutable and may be shared.
+ */
+int ing_netpolicy_new(const struct ing_config *c, ing_netpolicy **out, char *why, size_t why_size);
+void ing_netpolicy_free(ing_netpolicy *p);
+
+/*
+ * 0 when the address may be connected to; -EACCES with a sentence in why
+ * ("address 169.254.169.254 is in the denied network 169.254.169.254/32
+ * (cloud metadata) (ingest.networks)") when not. Thread: any.
+ */
+int ing_netpolicy_check_addr(const ing_netpolicy *p, const struct sockaddr *sa, char *why,
+                             size_t why_size);
+
+/* Every IPv4/IPv6 address of ai must be allowed. Same returns. */
+int ing_netpolicy_check_addrinfo(const ing_netpolicy *p, const struct addrinfo *ai, char *why,
+                                 size_t why_size);
+
+/*
+ * Resolves the host of an rtsp(s):// URL (getaddrinfo: may block for the
+ * resolver's timeout) and checks every address. 0 also when the URL does
+ * not parse or the name does not resolve now (connect time judges again);
+ * -EACCES with why otherwise. Thread: any that may block.
+ */
+int ing_netpolicy_check_url(const ing_netpolicy *p, const char *url, char *why, size_t why_size);
 
 /* ---- streams ---- */
 
@@ -186,6 +232,12 @@ struct ing_stream_options {
     int max_ahead_ms;
     unsigned max_connects; /* give up after this many connects; 0 = never (probe: 1) */
     const struct ing_breaker_policy *policy; /* NULL = default; copied */
+    /*
+     * Networks the stream may connect to, checked on every address before
+     * each connect (a denied one fails the attempt as unreachable). NULL =
+     * no check. Borrowed until ing_stream_free.
+     */
+    const ing_netpolicy *networks;
     const horus_clock *clock; /* NULL = system; borrowed until ing_stream_free */
     metrics_registry *metrics; /* NULL = no metrics; borrowed until ing_stream_free */
     /*
@@ -283,6 +335,7 @@ struct ing_probe_options {
     enum ing_client client; /* default: native; callers pass the configured one */
     enum ing_transport transport; /* default TCP; UDP runs on libavformat */
     const atomic_bool *cancel; /* borrowed, may be NULL: once true, the probe ends within ~100 ms */
+    const ing_netpolicy *networks; /* borrowed, may be NULL: checked before the connect */
 };
 
 struct ing_probe_result {

@@ -166,6 +166,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
                                                          .max_connects = opt->read_s ? 0 : 1,
                                                          .client = opt->client,
                                                          .transport = opt->transport,
+                                                         .networks = opt->networks,
                                                          .sink = &p.sink},
                             &s);
     if (rc == 0)

@@ -368,6 +368,14 @@ static const struct ing_rtsp_conn_cbs conn_cbs = {
 
 static void native_connect(struct ing_native *n, const struct addrinfo *ai)
 {
+    char why[160];
+    if (n->s->opt.networks &&
+        ing_netpolicy_check_addrinfo(n->s->opt.networks, ai, why, sizeof(why)) < 0) {
+        char text[200];
+        snprintf(text, sizeof(text), "unreachable: %s", why);
+        native_fail(n, ING_REASON_UNREACHABLE, text);
+        return;
+    }
     int last = -EHOSTUNREACH;
     for (; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -23,6 +23,7 @@
 #include "stream_int.h"
 
 #include "err.h"
+#include "mask.h"
 #include "thread.h"
 
 #include <libavformat/avformat.h>
@@ -96,28 +97,6 @@ static void set_deadline_ms(ing_stream *s, int ms)
 
 /* ---- libav's log ---- */
 
-/* Replaces the password of every "scheme://user:pass@" in line with "***", in place. */
-static void mask_userinfo(char *line, size_t size)
-{
-    for (char *p = strstr(line, "://"); p; p = strstr(p + 3, "://")) {
-        char *auth = p + 3;
-        size_t len = strcspn(auth, "/ \t'\"?#");
-        char *at = NULL;
-        for (size_t i = 0; i < len; i++)
-            if (auth[i] == '@')
-                at = auth + i;
-        char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (!colon)
-            continue;
-        size_t tail = strlen(at) + 1;
-        if ((size_t)(colon + 1 - line) + 3 + tail > size)
-            tail = size - (size_t)(colon + 1 - line) - 3;
-        memmove(colon + 4, at, tail);
-        memcpy(colon + 1, "***", 3);
-        line[size - 1] = '\0';
-    }
-}
-
 /*
  * libav's own messages become debug lines of this module (credentials
  * masked) instead of free text on stderr; the reasons that matter are
@@ -127,12 +106,11 @@ static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 {
     if (level > AV_LOG_WARNING || !log_enabled(LOG_LEVEL_DEBUG))
         return;
-    char line[512];
+    char line[2048], masked[2048];
     int print_prefix = 1;
     av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
     line[strcspn(line, "\n")] = '\0';
-    mask_userinfo(line, sizeof(line));
-    log_debug("libav: %s", line);
+    log_debug("libav: %s", horus_mask_text(line, masked, sizeof(masked)));
 }
 
 static void av_log_install(void)
@@ -238,6 +216,9 @@ static bool audio_packet(ing_stream *s, struct ing_track *t, const AVPacket *pkt
 
 /* ---- session ---- */
 
+/* Why the last session_open of this ing-<camera> thread was refused by ingest.networks. */
+static _Thread_local char denied_why[160];
+
 static int session_open(ing_stream *s, AVFormatContext **out)
 {
     AVFormatContext *fmt = avformat_alloc_context();
@@ -251,6 +232,13 @@ static int session_open(ing_stream *s, AVFormatContext **out)
     av_dict_set(&d, "probesize", "32768", 0);
     av_dict_set(&d, "analyzeduration", "0", 0);
     set_deadline_ms(s, s->opt.connect_timeout_ms);
+    /* libav resolves again: a name that changes in between is the accepted gap (0017 §4). */
+    if (s->opt.networks &&
+        ing_netpolicy_check_url(s->opt.networks, s->url, denied_why, sizeof(denied_why)) < 0) {
+        av_dict_free(&d);
+        avformat_free_context(fmt);
+        return AVERROR(EACCES);
+    }
     int rc = avformat_open_input(&fmt, s->url, NULL, &d);
     av_dict_free(&d);
     if (rc < 0)
@@ -348,7 +336,10 @@ static void session_failed(ing_stream *s, int rc, bool got_media, bool is_last)
     else
         av_strerror(rc, err, sizeof(err));
     char text[160];
-    if (reason == ING_REASON_UNREACHABLE && rc == AVERROR_INVALIDDATA)
+    if (rc == AVERROR(EACCES) && !got_media) {
+        reason = ING_REASON_UNREACHABLE;
+        snprintf(text, sizeof(text), "unreachable: %.140s", denied_why);
+    } else if (reason == ING_REASON_UNREACHABLE && rc == AVERROR_INVALIDDATA)
         snprintf(text, sizeof(text), "unreachable: connection reset before any answer");
     else if (timed_out && got_media)
         snprintf(text, sizeof(text), "stall: no packet for %d ms", s->opt.stall_timeout_ms);

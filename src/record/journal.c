@@ -362,7 +362,7 @@ static int create_fresh(rec_journal *j)
 
 static int open_file(rec_journal *j)
 {
-    j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (j->fd < 0)
         return -errno;
     uint8_t *buf = NULL;
@@ -385,7 +385,7 @@ static int open_file(rec_journal *j)
         if (rename(j->path, aside) < 0)
             return -errno;
         close(j->fd);
-        j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         return j->fd < 0 ? -errno : create_fresh(j);
     }
     if (res.skipped_bytes || res.valid_size < len)

@@ -173,7 +173,7 @@ static int pick_names(rec_segment *seg, const char *dir, int64_t start_wall_us)
         seg->tmp_path = horus_asprintf("%s.part", seg->final_path);
         if (access(seg->final_path, F_OK) == 0)
             continue;
-        seg->fd = open(seg->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        seg->fd = open(seg->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (seg->fd >= 0)
             return 0;
         if (errno != EEXIST)

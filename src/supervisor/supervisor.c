@@ -82,6 +82,7 @@ struct sup_supervisor {
     sto_db *db; /* borrowed */
     struct ing_stream_options ingest; /* the `ingest:` section's part of every stream's options */
     struct ing_breaker_policy policy;
+    ing_netpolicy *networks; /* owned; streams and the API borrow it until free */
     rec_recorder *recorder; /* borrowed */
     live_hub *live; /* borrowed, may be NULL */
     metrics_registry *metrics; /* borrowed */
@@ -101,6 +102,9 @@ sup_supervisor *sup_supervisor_new(const struct sup_options *o)
     s->live = o->live;
     s->metrics = o->metrics;
     s->policy = ing_breaker_policy_default;
+    char why[160];
+    if (ing_netpolicy_new(NULL, &s->networks, why, sizeof(why)) < 0)
+        HORUS_BUG("built-in network rules: %s", why);
     return s;
 }
 
@@ -110,6 +114,17 @@ void sup_supervisor_configure(sup_supervisor *s, const struct ing_config *c)
     if (ing_config_policy(c, &s->policy, why, sizeof(why), NULL) < 0)
         HORUS_BUG("unvalidated ingest config: %s", why);
     ing_config_stream_options(c, &s->ingest);
+    /* Streams and API threads borrow the rules: replaced only while nothing runs ([restart]). */
+    ing_netpolicy *networks;
+    if (!s->list && ing_netpolicy_new(c, &networks, why, sizeof(why)) == 0) {
+        ing_netpolicy_free(s->networks);
+        s->networks = networks;
+    }
+}
+
+const ing_netpolicy *sup_supervisor_networks(const sup_supervisor *s)
+{
+    return s->networks;
 }
 
 char *sup_camera_fingerprint(const struct sto_camera *c)
@@ -157,6 +172,7 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     o.stream = stream_names[which];
     o.url = url;
     o.policy = &s->policy;
+    o.networks = s->networks;
     o.metrics = s->metrics;
     o.sink = p->rec ? rec_camera_sink(p->rec) : &null_sink;
     p->ingest = NULL;
@@ -486,5 +502,6 @@ void sup_supervisor_free(sup_supervisor *s)
     stop_where(s, is_any, false);
     status_free(s->status, s->nstatus);
     pthread_mutex_destroy(&s->status_lock);
+    ing_netpolicy_free(s->networks);
     free(s);
 }

@@ -61,6 +61,13 @@ sup_supervisor *sup_supervisor_new(const struct sup_options *o);
 void sup_supervisor_configure(sup_supervisor *s, const struct ing_config *c);
 
 /*
+ * The networks camera streams may connect to (ingest.networks on top of
+ * the built-in rules), for the API's checks of camera URLs and probes.
+ * Borrowed until sup_supervisor_free. Thread: any.
+ */
+const ing_netpolicy *sup_supervisor_networks(const sup_supervisor *s);
+
+/*
  * Starts, restarts and stops pipelines to match the database: a camera
  * restarts when anything its pipeline is built from changes (URLs,
  * enabled, recording, segment length). On a read error everything keeps

@@ -173,8 +173,8 @@ class Horus:
             headers.update(self.auth_headers())
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers=headers)
-        if isinstance(body, (dict, list)):
-            req.add_header("Content-Type", "application/json")
+        if body is not None and not any(k.lower() == "content-type" for k in headers):
+            req.add_header("Content-Type", "application/json")  # what the API takes (0017)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, dict(r.headers), r.read()

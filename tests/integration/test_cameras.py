@@ -76,6 +76,24 @@ def test_sending_back_the_masked_url_keeps_the_password(api):
     assert b"hunter22" not in body
 
 
+def test_query_credentials_and_token_user_names_never_leave_the_server(api):
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW0ifQ.c2lnbmF0dXJl"
+    body = {"id": "q", "url": "rtsp://192.0.2.10/live?user=admin&password=hunter23&Token=tk4",
+            "sub_url": f"rtsp://{jwt}@192.0.2.10/sub"}
+    _, _, cam = api("POST", "/api/v1/cameras", "/api/v1/cameras", body, 201)
+    assert cam["url"] == "rtsp://192.0.2.10/live?user=admin&password=***&Token=***"
+    assert cam["sub_url"] == "rtsp://***@192.0.2.10/sub"
+    # Sending the masked form back keeps what is stored.
+    api("PUT", "/api/v1/cameras/q", "/api/v1/cameras/{id}", cam, 200)
+    assert stored_url(api.horus, "q") == body["url"]
+    for path in ("/api/v1/cameras", "/api/v1/cameras/q", "/api/v1/system/config"):
+        _, _, raw = api.horus.request("GET", path)
+        assert b"hunter23" not in raw and b"tk4" not in raw and jwt.encode() not in raw, path
+    assert api.horus.stop() == 0
+    out = api.horus.proc.output()
+    assert "hunter23" not in out and "tk4" not in out and jwt not in out
+
+
 @pytest.mark.parametrize("body,field", [
     ({"url": "rtsp://h/"}, "id: is required"),
     ({"id": "Bad Id", "url": "rtsp://h/"}, "id: must be"),

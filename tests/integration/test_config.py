@@ -185,3 +185,25 @@ def test_sighup_warns_when_a_change_needs_a_restart(horus_factory):
     h.proc.signal(signal.SIGHUP)
     h.wait_for_log(lambda l: "server.listen" in l.get("msg", "") and l.get("level") == "warn")
     assert h.get_json("/health")[0] == 200
+
+
+def test_printed_config_masks_query_credentials_and_token_user_names(tmp_path):
+    text = GOOD.replace("rtsp://admin:${CAM_PASS}@192.0.2.10:554/stream1",
+                        "rtsp://192.0.2.10:554/stream1?password=hunter2query&token=tk5")
+    text += ("  - id: back\n"
+             "    url: \"rtsp://0123456789abcdef0123456789abcdef01234567@192.0.2.11/s\"\n")
+    r = check(tmp_path, text, "--print")
+    assert r.returncode == 0, r.stderr
+    assert "password=***&token=***" in r.stdout
+    assert "rtsp://***@192.0.2.11/s" in r.stdout
+    for secret in ("hunter2query", "tk5", "0123456789abcdef"):
+        assert secret not in r.stdout + r.stderr
+
+
+def test_config_errors_never_quote_a_password(tmp_path):
+    text = GOOD.replace('listen: "127.0.0.1:8080"', 'listen: "127.0.0.1:8080"\n  threads: '
+                        '"rtsp://admin:hunter2hunter2hunter2hunter2@h/"')
+    r = check(tmp_path, text)
+    assert r.returncode == 2
+    assert "server.threads" in r.stderr and "rtsp://admin:***@h/" in r.stderr, r.stderr
+    assert "hunter2" not in r.stderr

@@ -177,13 +177,15 @@ def test_malformed_requests_never_crash_the_server(horus):
         b"\x00\x01\x02\x03\r\n\r\n",
         b"GET\r\n\r\n",
         b"GET / HTTP/9.9\r\n\r\n",
-        b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /health HTTP/1.1\r\nHost: x\r\nX: " + b"y" * 70000 + b"\r\n\r\n",
-        b"POST /api/v1/system HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{",
-        b"PATCH /api/v1/system HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"GET /%00%ff/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /api/v1/system HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab",
+        b"BREW /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"y" * 70000 + b"\r\n\r\n",
+        b"POST /api/v1/system HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 99999999999\r\n\r\n{",
+        b"PATCH /api/v1/system HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /%00%ff/../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"GET /api/v1/system HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nab",
     ]
     for g in garbage:
         with socket.create_connection(("127.0.0.1", horus.port), timeout=3) as s:

@@ -50,7 +50,7 @@ class SlowClients:
                 s.bind((sources[i % len(sources)], 0))
                 s.settimeout(2)
                 s.connect(("127.0.0.1", port))
-                s.sendall(b"GET /api/v1/cameras HTTP/1.1\r\nHost: horus\r\nX-Slow: ")
+                s.sendall(b"GET /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
                 s.setblocking(False)
             except OSError:
                 s.close()
@@ -165,7 +165,7 @@ def open_busy(port, n, source="127.0.0.1", settle=0.3):
     out = []
     for _ in range(n):
         s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=(source, 0))
-        s.sendall(b"POST /api/v1/cameras HTTP/1.1\r\nHost: horus\r\n"
+        s.sendall(b"POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
         out.append(s)
     time.sleep(settle)  # let the server read the headers
@@ -177,7 +177,7 @@ def refused(port, source):
     with socket.create_connection(("127.0.0.1", port), timeout=2,
                                   source_address=(source, 0)) as s:
         try:
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: horus\r\n\r\n")
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             return s.recv(4096) == b""
         except ConnectionResetError:
             return True

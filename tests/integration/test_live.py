@@ -293,7 +293,7 @@ def test_clients_leaving_during_blocking_reloads_leave_the_server_healthy(live):
     for i in range(20):
         s = socket.create_connection(("127.0.0.1", live.port))
         s.sendall(f"GET /api/v1/cameras/cam1/live/index.m3u8?_HLS_msn={msn} HTTP/1.1\r\n"
-                  f"Host: x\r\nAuthorization: Bearer {live.api_key}\r\n\r\n".encode())
+                  f"Host: 127.0.0.1\r\nAuthorization: Bearer {live.api_key}\r\n\r\n".encode())
         if i % 2:
             time.sleep(0.02)
         s.close()

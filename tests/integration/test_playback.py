@@ -308,7 +308,7 @@ def test_cors_and_a_viewer_leaving_mid_response(session):
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
     for _ in range(20):
         with socket.create_connection(("127.0.0.1", h.port)) as s:
-            s.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       f"Authorization: Bearer {h.api_key}\r\n\r\n".encode())
             assert s.recv(100)
     started = time.monotonic()

@@ -75,6 +75,21 @@ static void test_label_values_are_escaped(void **state)
     metrics_registry_free(r);
 }
 
+static void test_label_values_never_show_credentials(void **state)
+{
+    metrics_registry *r = metrics_registry_new();
+    metrics_family *c = metrics_family_add(
+        r, &(struct metrics_desc){
+               .type = METRICS_COUNTER, .name = "horus_c_total", .help = "h", .labels = "url"});
+    metrics_counter_inc(metrics_series_get(c, "rtsp://admin:pa/ss@cam/live?token=tk1"));
+    char *text = metrics_render(r, NULL);
+    assert_non_null(strstr(text, "horus_c_total{url=\"rtsp://admin:***@cam/live?token=***\"} 1\n"));
+    assert_null(strstr(text, "pa/ss"));
+    assert_null(strstr(text, "tk1"));
+    free(text);
+    metrics_registry_free(r);
+}
+
 static void test_removed_series_disappears_but_its_pointer_stays_usable(void **state)
 {
     metrics_registry *r = metrics_registry_new();
@@ -189,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_counter_and_gauge_render_help_type_and_labels),
         cmocka_unit_test(test_histogram_buckets_are_cumulative_with_sum_and_count),
         cmocka_unit_test(test_label_values_are_escaped),
+        cmocka_unit_test(test_label_values_never_show_credentials),
         cmocka_unit_test(test_removed_series_disappears_but_its_pointer_stays_usable),
         cmocka_unit_test(test_removing_a_label_value_clears_it_from_every_family),
         cmocka_unit_test(test_registering_the_same_family_twice_returns_it),

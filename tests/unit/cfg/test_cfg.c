@@ -860,15 +860,19 @@ static void test_mask_url_handles_user_password_user_only_no_userinfo_and_weird_
                         "rtsp://admin:***@10.0.0.5/");
     assert_string_equal(cfg_mask_url("rtsp://admin:p@ss@10.0.0.5:554/s?x=1", buf, sizeof(buf)),
                         "rtsp://admin:***@10.0.0.5:554/s?x=1");
+    /* A lone user name may be a token: hidden (base/mask.h has the full table). */
     assert_string_equal(cfg_mask_url("rtsp://admin@10.0.0.5/", buf, sizeof(buf)),
-                        "rtsp://admin@10.0.0.5/");
+                        "rtsp://***@10.0.0.5/");
     assert_string_equal(cfg_mask_url("rtsp://admin:@10.0.0.5/", buf, sizeof(buf)),
-                        "rtsp://admin:@10.0.0.5/");
+                        "rtsp://***@10.0.0.5/");
+    /* The userinfo ends at the last '@': an '@' in a path errs on hiding. */
     assert_string_equal(cfg_mask_url("rtsp://10.0.0.5:554/a@b", buf, sizeof(buf)),
-                        "rtsp://10.0.0.5:554/a@b");
-    assert_string_equal(cfg_mask_url("http://host?u=a:b@c", buf, sizeof(buf)),
-                        "http://host?u=a:b@c");
-    assert_string_equal(cfg_mask_url("://:x@", buf, sizeof(buf)), "://:***@");
+                        "rtsp://10.0.0.5:***@b");
+    assert_string_equal(cfg_mask_url("rtsp://u:pa/ss@10.0.0.5/", buf, sizeof(buf)),
+                        "rtsp://u:***@10.0.0.5/");
+    assert_string_equal(cfg_mask_url("rtsp://10.0.0.5/s?password=pw", buf, sizeof(buf)),
+                        "rtsp://10.0.0.5/s?password=***");
+    assert_string_equal(cfg_mask_url("://:x@", buf, sizeof(buf)), "://***@");
     assert_string_equal(cfg_mask_url("not a url", buf, sizeof(buf)), "not a url");
     assert_string_equal(cfg_mask_url("", buf, sizeof(buf)), "");
     assert_string_equal(cfg_mask_url(NULL, buf, sizeof(buf)), "");

@@ -68,6 +68,10 @@ static struct http_error_map test_mapper(int rc)
         return (struct http_error_map){.status = 405, .code = "method_not_allowed"};
     case HORUS_ETOOBIG:
         return (struct http_error_map){.status = 413, .code = "too_big"};
+    case HORUS_EMEDIATYPE:
+        return (struct http_error_map){.status = 415, .code = "media_type"};
+    case HORUS_EMISDIRECTED:
+        return (struct http_error_map){.status = 421, .code = "misdirected"};
     case -EACCES:
         return (struct http_error_map){.status = 403, .code = "forbidden"};
     case HORUS_EAUTH:
@@ -257,6 +261,8 @@ static int setup(void **state)
     assert_int_equal(http_router_add(r, "GET", "/noreply", h_noreply, NULL), 0);
     assert_int_equal(http_router_add(r, "POST", "/text", h_text, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/text", h_text, NULL), 0);
+    /* A route that takes another media type than JSON (docs/design/0017 §3). */
+    assert_int_equal(http_router_set_body_types(r, "POST", "/text", "text/plain"), 0);
     assert_int_equal(http_router_add(r, "GET", "/big", h_big, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/defer", h_defer, NULL), 0);
     assert_int_equal(http_server_start(f->srv), 0);
@@ -461,7 +467,7 @@ static void test_two_requests_share_one_keep_alive_connection(void **state)
     int fd = client_connect(f->port);
     struct resp r;
     for (int i = 0; i < 2; i++) {
-        send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         assert_int_equal(read_response(fd, false, &r), 0);
         assert_int_equal(r.status, 200);
         assert_null(resp_header(&r, "Connection"));
@@ -477,9 +483,9 @@ static void test_pipelined_requests_are_answered_in_order(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "GET /api/v1/cameras/a HTTP/1.1\r\nHost: x\r\n\r\n"
-                  "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                  "GET /api/v1/cameras/b HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /api/v1/cameras/a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                  "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                  "GET /api/v1/cameras/b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
@@ -500,7 +506,7 @@ static void test_unknown_route_replies_404_json_through_the_mapper(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "GET /x?token=abc HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /x?token=abc HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 404);
@@ -509,7 +515,7 @@ static void test_unknown_route_replies_404_json_through_the_mapper(void **state)
     assert_null(resp_header(&r, "Connection"));
     resp_release(&r);
     /* An error reply does not end the connection. */
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     resp_release(&r);
@@ -520,7 +526,7 @@ static void test_trailing_slash_is_not_found(void **state)
 {
     struct fixture *f = *state;
     struct resp r;
-    request_once(f, "GET /health/ HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 404);
     resp_release(&r);
 }
@@ -529,13 +535,14 @@ static void test_wrong_method_replies_405_with_allow(void **state)
 {
     struct fixture *f = *state;
     struct resp r;
-    request_once(f, "PUT /api/v1/cameras/a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", false,
-                 &r);
+    request_once(f,
+                 "PUT /api/v1/cameras/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+                 false, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(resp_header(&r, "Allow"), "GET, HEAD, DELETE");
     assert_error_body(&r, "method_not_allowed", "PUT");
     resp_release(&r);
-    request_once(f, "GET /api/v1/cameras HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(resp_header(&r, "Allow"), "POST");
     resp_release(&r);
@@ -545,7 +552,8 @@ static void test_body_over_the_limit_replies_413_and_closes(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{");
+    send_text(fd, "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                  "application/json\r\nContent-Length: 1000000\r\n\r\n{");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 413);
@@ -559,7 +567,8 @@ static void test_chunked_body_over_the_limit_is_drained_then_413(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "POST /text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    send_text(fd, "POST /text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                  "text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
     char chunk[600];
     memset(chunk, 'a', sizeof(chunk));
     for (int i = 0; i < 4; i++) {
@@ -580,7 +589,8 @@ static void test_chunked_body_under_the_limit_reaches_the_handler(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "POST /text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    send_text(fd, "POST /text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                  "text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
                   "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
@@ -597,10 +607,11 @@ static void test_malformed_json_replies_400_naming_line_and_column(void **state)
     struct fixture *f = *state;
     const char *body = "{\"a\": 1,\n \"b\": }";
     char raw[256];
-    snprintf(raw, sizeof(raw),
-             "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             strlen(body), body);
+    snprintf(
+        raw, sizeof(raw),
+        "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: %zu\r\n\r\n%s",
+        strlen(body), body);
     struct resp r;
     request_once(f, raw, false, &r);
     assert_int_equal(r.status, 400);
@@ -612,18 +623,23 @@ static void test_json_that_is_not_an_object_replies_400(void **state)
 {
     struct fixture *f = *state;
     struct resp r;
-    request_once(f, "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n[1,2,3]",
+    request_once(f,
+                 "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                 "application/json\r\nContent-Length: 7\r\n\r\n[1,2,3]",
                  false, &r);
     assert_int_equal(r.status, 400);
     assert_error_body(&r, "invalid_json", "not an array");
     resp_release(&r);
-    request_once(f, "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", false,
-                 &r);
+    request_once(f,
+                 "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                 "application/json\r\nContent-Length: 0\r\n\r\n",
+                 false, &r);
     assert_int_equal(r.status, 400);
     assert_error_body(&r, "invalid_json", "empty");
     resp_release(&r);
     request_once(f,
-                 "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+                 "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                 "application/json\r\nContent-Length: 15\r\n\r\n"
                  "{\"a\":1,\"a\":2}  ",
                  false, &r);
     assert_int_equal(r.status, 400);
@@ -631,17 +647,34 @@ static void test_json_that_is_not_an_object_replies_400(void **state)
     resp_release(&r);
 }
 
-static void test_json_object_body_reaches_the_handler_whatever_the_content_type(void **state)
+static void test_a_body_of_another_media_type_gets_415_and_json_reaches_the_handler(void **state)
 {
     struct fixture *f = *state;
     struct resp r;
+    /* A form POST needs no preflight in a browser: it never reaches a JSON handler. */
     request_once(f,
-                 "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\n"
+                 "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                  "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 18\r\n\r\n"
+                 "{\"id\":\"cam\\u00e9\"}",
+                 false, &r);
+    assert_int_equal(r.status, 415);
+    assert_error_body(&r, "media_type", "application/json");
+    resp_release(&r);
+    request_once(f,
+                 "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 "Content-Type: application/json; charset=utf-8\r\nContent-Length: 18\r\n\r\n"
                  "{\"id\":\"cam\\u00e9\"}",
                  false, &r);
     assert_int_equal(r.status, 201);
     assert_string_equal(r.body, "{\"id\":\"cam\xc3\xa9\"}");
+    resp_release(&r);
+    /* The route that declared text/plain takes it, and refuses JSON. */
+    request_once(f,
+                 "POST /text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 2\r\n\r\n{}",
+                 false, &r);
+    assert_int_equal(r.status, 415);
+    assert_error_body(&r, "media_type", "text/plain");
     resp_release(&r);
 }
 
@@ -651,7 +684,7 @@ static void test_params_and_query_are_percent_decoded(void **state)
     struct resp r;
     request_once(f,
                  "GET /api/v1/cameras/front%20door%2Fx?q=a+b%26c&flag&q=second HTTP/1.1\r\n"
-                 "Host: x\r\n\r\n",
+                 "Host: 127.0.0.1\r\n\r\n",
                  false, &r);
     assert_int_equal(r.status, 200);
     json_t *j = body_json(&r);
@@ -671,7 +704,7 @@ static void test_bad_escapes_and_dot_segments_reply_400(void **state)
                            "/api/v1/cameras/%2e%2e", "*"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         char raw[256];
-        snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", paths[i]);
         struct resp r;
         request_once(f, raw, false, &r);
         assert_int_equal(r.status, 400);
@@ -687,7 +720,7 @@ static void test_overlong_path_replies_400_and_keeps_the_connection(void **state
     char *raw = malloc(n + 64);
     strcpy(raw, "GET /");
     memset(raw + 5, 'a', n);
-    strcpy(raw + 5 + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    strcpy(raw + 5 + n, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     int fd = client_connect(f->port);
     send_text(fd, raw);
     free(raw);
@@ -696,7 +729,7 @@ static void test_overlong_path_replies_400_and_keeps_the_connection(void **state
     assert_int_equal(r.status, 400);
     assert_error_body(&r, "invalid", "longer than 2048");
     resp_release(&r);
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     resp_release(&r);
@@ -707,14 +740,14 @@ static void test_head_is_served_by_get_without_a_body(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, true, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(resp_header(&r, "Content-Length"), "15");
     resp_release(&r);
     /* Had a body been sent, it would be read here in place of the next status line. */
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     resp_release(&r);
@@ -725,11 +758,11 @@ static void test_handler_error_codes_go_through_the_mapper(void **state)
 {
     struct fixture *f = *state;
     struct resp r;
-    request_once(f, "DELETE /api/v1/cameras/x HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "DELETE /api/v1/cameras/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 404);
     assert_error_body(&r, "not_found", "No such file");
     resp_release(&r);
-    request_once(f, "DELETE /api/v1/cameras/busy HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "DELETE /api/v1/cameras/busy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 409);
     assert_error_body(&r, "conflict", "busy");
     resp_release(&r);
@@ -740,7 +773,7 @@ static void test_errors_map_to_500_internal_without_a_mapper(void **state)
     struct fixture *f = *state;
     http_router_set_error_mapper(http_server_router(f->srv), NULL);
     struct resp r;
-    request_once(f, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 500);
     assert_error_body(&r, "internal", "no route");
     resp_release(&r);
@@ -750,7 +783,7 @@ static void test_handler_that_does_not_reply_gets_500(void **state)
 {
     struct fixture *f = *state;
     struct resp r;
-    request_once(f, "GET /noreply HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /noreply HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 500);
     assert_error_body(&r, "internal", "without a reply");
     resp_release(&r);
@@ -760,7 +793,7 @@ static void test_handler_headers_are_sent_and_override_cache_control(void **stat
 {
     struct fixture *f = *state;
     struct resp r;
-    request_once(f, "GET /headers HTTP/1.1\r\nHost: x\r\nX-Test: hello\r\n\r\n", false, &r);
+    request_once(f, "GET /headers HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test: hello\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(resp_header(&r, "Cache-Control"), "max-age=5");
     assert_string_equal(resp_header(&r, "X-Echo"), "hello");
@@ -773,11 +806,11 @@ static void test_metrics_count_requests_by_route_template(void **state)
     struct fixture *f = *state;
     int fd = client_connect(f->port);
     const char *reqs[] = {
-        "GET /api/v1/cameras/one HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /api/v1/cameras/two HTTP/1.1\r\nHost: x\r\n\r\n",
-        "HEAD /api/v1/cameras/two HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /secret/raw/path HTTP/1.1\r\nHost: x\r\n\r\n",
-        "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /api/v1/cameras/one HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET /api/v1/cameras/two HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "HEAD /api/v1/cameras/two HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET /secret/raw/path HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "BREW /pot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
         send_text(fd, reqs[i]);
@@ -835,7 +868,8 @@ static void test_access_log_has_one_line_without_the_query_string(void **state)
                          .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_JSON, .file = path}),
                      0);
     struct resp r;
-    request_once(f, "GET /api/v1/cameras/cam1?token=s3cr3t HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /api/v1/cameras/cam1?token=s3cr3t HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                 false, &r);
     assert_int_equal(r.status, 200);
     size_t body_len = r.body_len;
     resp_release(&r);
@@ -874,7 +908,7 @@ static void test_client_that_disconnects_mid_response_does_no_harm(void **state)
         int fd = client_connect(f->port);
         int rcvbuf = 4096;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-        send_text(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+        send_text(fd, "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         char buf[512];
         assert_true(recv(fd, buf, sizeof(buf), 0) > 0);
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -882,7 +916,7 @@ static void test_client_that_disconnects_mid_response_does_no_harm(void **state)
         close(fd);
     }
     struct resp r;
-    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
     assert_true(metrics_eventually_contain(f->reg, "horus_http_connections 0\n"));
@@ -893,9 +927,11 @@ static void test_client_that_disconnects_mid_request_does_no_harm(void **state)
     struct fixture *f = *state;
     const char *partial[] = {
         "GET /heal",
-        "GET /health HTTP/1.1\r\nHost: x\r\n",
-        "POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":",
-        "POST /text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+        "POST /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        "application/json\r\nContent-Length: 100\r\n\r\n{\"a\":",
+        "POST /text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n5\r\nab",
     };
     for (size_t i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
         int fd = client_connect(f->port);
@@ -903,7 +939,7 @@ static void test_client_that_disconnects_mid_request_does_no_harm(void **state)
         close(fd);
     }
     struct resp r;
-    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
 }
@@ -912,22 +948,23 @@ static void test_malformed_requests_do_not_crash_the_server(void **state)
 {
     struct fixture *f = *state;
     char *huge_header = malloc(70000);
-    strcpy(huge_header, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    strcpy(huge_header, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ");
     size_t off = strlen(huge_header);
     memset(huge_header + off, 'b', 65000);
     strcpy(huge_header + off + 65000, "\r\n\r\n");
     const char *bad[] = {
         "\x01\x02\x03 garbage\r\n\r\n",
         "GET\r\n\r\n",
-        "G(T /health HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /health HTTP/9.9\r\nHost: x\r\n\r\n",
-        "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-        "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-        "GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+        "G(T /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET /health HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+        "99999999999999999999999\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
         "GET /health HTTP/1.1\r\nNoColonHeader\r\n\r\n",
-        "GET http://example.com/health HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /health?%zz=%00&&=&a=%ff HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET http://example.com/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET /health?%zz=%00&&=&a=%ff HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET /\xff\xfe HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         huge_header,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -946,10 +983,11 @@ static void test_malformed_requests_do_not_crash_the_server(void **state)
 
     /* A GET with a body is served; the body is read and ignored. */
     struct resp r;
-    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", false, &r);
+    request_once(f, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc",
+                 false, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
-    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
 }
@@ -1013,7 +1051,7 @@ static void test_ipv6_loopback_listens_on_an_ephemeral_port(void **state)
                               .sin6_port = htons((uint16_t)port),
                               .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
@@ -1027,11 +1065,12 @@ static void test_server_stops_with_connections_open(void **state)
     struct fixture *f = *state;
     int idle = client_connect(f->port);
     int partial = client_connect(f->port);
-    send_text(idle, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(idle, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(idle, false, &r), 0);
     resp_release(&r);
-    send_text(partial, "POST /text HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+    send_text(partial, "POST /text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                       "text/plain\r\nContent-Length: 10\r\n\r\nab");
     http_server_stop(f->srv);
     assert_true(peer_closed(idle));
     assert_true(peer_closed(partial));
@@ -1045,7 +1084,7 @@ static void test_deferred_reply_from_another_thread_keeps_the_connection(void **
     struct fixture *f = *state;
     int fd = client_connect(f->port);
     for (int i = 0; i < 2; i++) {
-        send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+        send_text(fd, "GET /defer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         http_deferred *d = take_parked();
         assert_non_null(d);
         /* Nothing is sent while the request waits. */
@@ -1063,7 +1102,7 @@ static void test_deferred_reply_from_another_thread_keeps_the_connection(void **
         resp_release(&r);
     }
     /* Keep-alive goes on with an ordinary request. */
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
@@ -1079,19 +1118,19 @@ static void test_deferred_reply_before_the_handler_returns_and_errors(void **sta
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "GET /defer?inline=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /defer?inline=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     struct resp r;
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "inline");
     resp_release(&r);
     /* Deferred and then failed: the handler's error is the answer. */
-    send_text(fd, "GET /defer?fail=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /defer?fail=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 409);
     resp_release(&r);
     /* An error reply from another thread goes through the mapper. */
-    send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /defer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     http_deferred *d = take_parked();
     assert_non_null(d);
     assert_int_equal(http_deferred_reply_error(d, -ENOENT, "part %d is gone", 7), 0);
@@ -1106,7 +1145,7 @@ static void test_client_that_leaves_while_deferred_is_noticed(void **state)
 {
     struct fixture *f = *state;
     int fd = client_connect(f->port);
-    send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /defer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     http_deferred *d = take_parked();
     assert_non_null(d);
     close(fd);
@@ -1115,7 +1154,7 @@ static void test_client_that_leaves_while_deferred_is_noticed(void **state)
     assert_int_equal(http_deferred_reply(d, 200, "text/plain", "late", 4), -ECANCELED);
     /* The server is fine. */
     struct resp r;
-    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
 }
@@ -1125,7 +1164,7 @@ static void test_deferred_request_past_its_deadline_gets_503(void **state)
     struct fixture *f = *state;
     int fd = client_connect(f->port);
     int64_t t0 = clock_monotonic_ns(clock_system());
-    send_text(fd, "GET /defer?timeout=150 HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /defer?timeout=150 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     http_deferred *d = take_parked();
     assert_non_null(d);
     struct resp r;
@@ -1137,7 +1176,7 @@ static void test_deferred_request_past_its_deadline_gets_503(void **state)
     assert_true(wait_ends(HTTP_DEFER_TIMEOUT, 1));
     http_deferred_release(d);
     /* The connection stays usable. */
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     resp_release(&r);
@@ -1153,7 +1192,7 @@ static void test_server_stop_answers_every_deferred_request(void **state)
     int fds[5];
     for (int i = 0; i < 5; i++) {
         fds[i] = client_connect(f->port);
-        send_text(fds[i], "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+        send_text(fds[i], "GET /defer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     }
     for (int i = 0; i < 200; i++) {
         pthread_mutex_lock(&parked.lock);
@@ -1222,7 +1261,7 @@ static void test_replies_racing_with_disconnects_do_no_harm(void **state)
     assert_int_equal(pthread_create(&t, NULL, race_replier, &rc), 0);
     for (int i = 0; i < 200; i++) {
         int fd = client_connect(f->port);
-        send_text(fd, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+        send_text(fd, "GET /defer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         if (i % 2) {
             struct resp r;
             assert_int_equal(read_response(fd, false, &r), 0);
@@ -1249,7 +1288,7 @@ static void test_replies_racing_with_disconnects_do_no_harm(void **state)
     assert_int_equal(atomic_load(&rc.unexpected_rc), 0);
     assert_true(atomic_load(&rc.replies) >= 100);
     struct resp r;
-    request_once(f, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
 }
@@ -1269,7 +1308,7 @@ int main(void)
         T(test_chunked_body_under_the_limit_reaches_the_handler),
         T(test_malformed_json_replies_400_naming_line_and_column),
         T(test_json_that_is_not_an_object_replies_400),
-        T(test_json_object_body_reaches_the_handler_whatever_the_content_type),
+        T(test_a_body_of_another_media_type_gets_415_and_json_reaches_the_handler),
         T(test_params_and_query_are_percent_decoded),
         T(test_bad_escapes_and_dot_segments_reply_400),
         T(test_overlong_path_replies_400_and_keeps_the_connection),

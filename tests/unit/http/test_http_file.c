@@ -249,7 +249,7 @@ static void request(struct fixture *f, const char *method, const char *path, con
                     struct resp *r)
 {
     char raw[2048];
-    snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: x\r\n%s\r\n", method, path,
+    snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method, path,
              headers ? headers : "");
     int fd = client_connect(f->port);
     send_text(fd, raw);
@@ -461,7 +461,7 @@ static void test_big_file_is_sent_whole_and_a_client_leaving_early_leaks_nothing
     size_t before = open_fds();
     for (int i = 0; i < 20; i++) {
         int fd = client_connect(f->port);
-        send_text(fd, "GET /big.mp4 HTTP/1.1\r\nHost: x\r\n\r\n");
+        send_text(fd, "GET /big.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         char buf[4096];
         assert_true(recv(fd, buf, sizeof(buf), 0) > 0);
         /* A reset instead of a FIN: the server sees the error on its next write. */

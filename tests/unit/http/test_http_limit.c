@@ -267,7 +267,7 @@ static int h_api(http_request *req, void *arg)
 static int get(int fd, const char *path, char *head, size_t size)
 {
     char req[256];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t got = 0;
     char *end = NULL;

@@ -178,7 +178,7 @@ static int client_connect(unsigned port)
 static void send_get(int fd, const char *path)
 {
     char req[512];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
     assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
 }
 
