@@ -74,7 +74,7 @@ int api_register(api *a, http_router *r)
         rc = api_live_register(r, a);
     if (rc == 0)
         rc = api_audit_register(r, a);
-    return rc;
+    if (rc == 0)
         rc = api_auth_register(r, a);
     if (rc == 0)
         rc = api_keys_register(r, a);
