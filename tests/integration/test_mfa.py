@@ -308,3 +308,19 @@ def test_mfa_replies_match_the_openapi_document(horus):
     status, hdrs, body = login(horus, "ob", "ob-password-1")
     assert status == 401
     spec.validate("POST", "/api/v1/auth/login", status, hdrs["Content-Type"], body)
+
+
+def test_the_cli_resets_a_second_factor_while_the_daemon_runs(horus):
+    add_user(horus, "ivy", "admin", "ivy-password-1")
+    Session(horus, "ivy", "ivy-password-1").enrol()
+    assert login(horus, "ivy", "ivy-password-1")[0] == 401
+
+    def reset(name):
+        return subprocess.run([HORUS_BIN, "user", "mfa-reset", name, "--data", str(horus.data)],
+                              capture_output=True, text=True, timeout=30)
+
+    out = reset("ivy")
+    assert out.returncode == 0, out.stderr
+    assert login(horus, "ivy", "ivy-password-1")[0] == 200
+    out = reset("ivy")
+    assert out.returncode == 1 and "has no second factor" in out.stderr
