@@ -55,6 +55,7 @@ int api_new(const struct api_options *o, api **out)
     a->metrics_token =
         horus_strdup(o->auth && o->auth->metrics_token ? o->auth->metrics_token : "");
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
+    a->mfa_policy = o->auth ? (enum auth_mfa_policy)o->auth->mfa : AUTH_MFA_REQUIRED_FOR_ADMINS;
     *out = a;
     return 0;
 }
@@ -159,6 +160,8 @@ int api_register(api *a, http_router *r)
         rc = api_keys_register(r, a);
     if (rc == 0)
         rc = api_users_register(r, a);
+    if (rc == 0)
+        rc = api_mfa_register(r, a);
     if (rc < 0)
         return rc;
     /* Every route declares who may call it; one without is a build-time bug. */

@@ -4,6 +4,8 @@
 
 #include "api.h"
 #include "auth.h"
+#include "auth_mfa.h"
+#include "auth_user.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -110,6 +112,7 @@ struct api {
     int64_t session_max_ms;
     char *metrics_token; /* owned; "" = /metrics is public */
     char *public_url; /* owned; "" when unset */
+    enum auth_mfa_policy mfa_policy; /* auth.mfa (mfa.c, the login, the gate) */
 };
 
 int api_system_register(http_router *r, struct api *ctx);
@@ -133,6 +136,17 @@ void api_audit_view(struct api *ctx, http_request *req, const char *action, cons
 int api_auth_register(http_router *r, struct api *ctx);
 int api_keys_register(http_router *r, struct api *ctx);
 int api_users_register(http_router *r, struct api *ctx);
+/* mfa.c: /api/v1/auth/mfa[...] and DELETE /api/v1/users/{name}/mfa */
+int api_mfa_register(http_router *r, struct api *ctx);
+/*
+ * Replies 401 to a login whose password was right but whose second factor
+ * refused it ({"error":{"code":"mfa_required"|"mfa_invalid",...}}) and
+ * audits login.failed with the reason. Thread: http-N.
+ */
+int api_mfa_login_refused(struct api *ctx, http_request *req, const char *user,
+                          enum auth_login_mfa why);
+/* Audits mfa.recovery_used for a login that passed with a recovery code. */
+void api_mfa_recovery_used(struct api *ctx, http_request *req, const struct auth_principal *p);
 
 /* ---- gate.c: who may call what ---- */
 

@@ -137,6 +137,11 @@ static int authenticate_cookie(struct api *a, http_request *req, struct auth_pri
         rc = auth_session_authenticate(a->db, token, clock_realtime_ms(a->clock),
                                        a->session_idle_ms, out);
     memset(token, 0, sizeof(token));
+    /* auth.mfa: a session whose user must enrol a second factor may only enrol. */
+    if (rc == 0 && (rc = auth_mfa_mark_principal(a->db, a->mfa_policy, *out)) < 0) {
+        auth_principal_free(*out);
+        *out = NULL;
+    }
     return rc < 0 && rc != HORUS_EAUTH && rc != HORUS_EDBBUSY ? HORUS_EAUTH : rc;
 }
 
@@ -230,9 +235,15 @@ static bool refuse(struct api *a, http_request *req, const struct auth_principal
                                        http_request_header(req, "Cookie"));
         return true;
     }
-    if (rc == -EPERM) {
+    if (rc == -EPERM && p->must_change_password) {
         reply_forbidden(req, "password_change_required",
                         "change the password first (POST /api/v1/auth/password)");
+        return true;
+    }
+    if (rc == -EPERM) {
+        reply_forbidden(req, "mfa_enrollment_required",
+                        "enrol a second factor first (POST /api/v1/auth/mfa/enroll, then "
+                        "POST /api/v1/auth/mfa/confirm)");
         return true;
     }
     if (rc == -EACCES) {

@@ -44,9 +44,9 @@ json_t *api_principal_json(const struct auth_principal *p)
         for (size_t i = 0; i < p->ncameras; i++)
             json_array_append_new(cameras, json_string(p->cameras[i]));
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:b}", "kind", kind_names[p->kind], "name", p->name,
+    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "kind", kind_names[p->kind], "name", p->name,
                      "role", auth_role_name(p->role), "cameras", cameras, "must_change_password",
-                     p->must_change_password);
+                     p->must_change_password, "must_enroll_mfa", p->must_enroll_mfa);
 }
 
 /* Reads string field name of j into *out (borrowed), or replies 400 naming it. */
@@ -82,20 +82,23 @@ static int login_post(http_request *req, void *arg)
     int rc = http_request_json(req, &body);
     if (rc < 0)
         return rc;
-    const char *user, *password, *totp;
+    const char *user, *password, *totp, *recovery;
     if ((rc = string_field(req, body, "username", true, &user)) < 0 ||
         (rc = string_field(req, body, "password", true, &password)) < 0 ||
-        (rc = string_field(req, body, "totp", false, &totp)) < 0) {
+        (rc = string_field(req, body, "totp", false, &totp)) < 0 ||
+        (rc = string_field(req, body, "recovery_code", false, &recovery)) < 0) {
         json_decref(body);
         return rc;
     }
-    (void)totp; /* HOOK (MFA): checked by auth_login_password's MFA step */
     struct auth_login in = {.username = user,
                             .password = password,
                             .remote = http_request_remote(req),
                             .user_agent = http_request_header(req, "User-Agent"),
                             .now_ms = clock_realtime_ms(a->clock),
-                            .session_max_ms = a->session_max_ms};
+                            .session_max_ms = a->session_max_ms,
+                            .mfa_policy = a->mfa_policy,
+                            .totp = totp,
+                            .recovery_code = recovery};
     /* Failed logins slow down per user name and per address (docs/design/0020). */
     unsigned wait_s = 0;
     const struct http_addr *client = http_request_client_addr(req);
@@ -108,8 +111,19 @@ static int login_post(http_request *req, void *arg)
     }
     struct auth_login_result res;
     rc = a->db ? auth_login_password(a->db, &in, &res) : HORUS_EUNAVAIL;
+    /*
+     * A right password still waiting for its code is not a failure (the
+     * browser asks for the code next); a wrong code is, so guessing codes
+     * meets the same delays as guessing passwords.
+     */
     if (a->login_limit && rc != HORUS_EUNAVAIL && rc != HORUS_EDBBUSY)
-        auth_login_limit_record(a->login_limit, user, client, rc == 0);
+        auth_login_limit_record(a->login_limit, user, client,
+                                rc == 0 || res.mfa == AUTH_LOGIN_MFA_MISSING);
+    if (rc == HORUS_EAUTH && res.mfa != AUTH_LOGIN_MFA_NOT_ASKED) {
+        rc = api_mfa_login_refused(a, req, user, res.mfa);
+        json_decref(body);
+        return rc;
+    }
     if (rc == HORUS_EAUTH) {
         log_info_kv(LOG_KV({"remote", http_request_remote(req)}), "login refused");
         json_decref(body);
@@ -120,6 +134,8 @@ static int login_post(http_request *req, void *arg)
         return http_reply_error(req, rc, "open session: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", res.principal->name}, {"remote", http_request_remote(req)}),
                 "login");
+    if (res.mfa == AUTH_LOGIN_MFA_RECOVERY)
+        api_mfa_recovery_used(a, req, res.principal);
     set_cookie(a, req, res.token, a->session_max_ms / 1000);
     json_t *j = json_pack("{s:s, s:s, s:o, s:o}", "csrf_token", res.csrf_token, "session_id",
                           res.session_id, "expires_at", time_json(res.expires_at_ms), "principal",

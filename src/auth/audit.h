@@ -33,6 +33,7 @@
 #define AUTH_AUDIT_MFA_ENROLLED "mfa.enrolled"
 #define AUTH_AUDIT_MFA_DISABLED "mfa.disabled"
 #define AUTH_AUDIT_MFA_RECOVERY_USED "mfa.recovery_used"
+#define AUTH_AUDIT_MFA_RECOVERY_REGENERATED "mfa.recovery_regenerated"
 #define AUTH_AUDIT_USER_CREATED "user.created"
 #define AUTH_AUDIT_USER_UPDATED "user.updated"
 #define AUTH_AUDIT_USER_DISABLED "user.disabled"

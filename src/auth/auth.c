@@ -218,7 +218,7 @@ int auth_check(const struct auth_principal *p, enum auth_perm perm)
         return HORUS_EAUTH;
     if (perm == AUTH_PERM_SELF)
         return 0;
-    if (p->must_change_password)
+    if (p->must_change_password || p->must_enroll_mfa)
         return -EPERM;
     enum auth_role need = perm == AUTH_PERM_VIEWER     ? AUTH_ROLE_VIEWER
                           : perm == AUTH_PERM_OPERATOR ? AUTH_ROLE_OPERATOR

@@ -61,6 +61,7 @@ struct auth_principal {
     char **cameras; /* owned: the granted ids when !is_all_cameras, sorted */
     size_t ncameras;
     bool must_change_password; /* only AUTH_PERM_SELF routes until it changes */
+    bool must_enroll_mfa; /* only AUTH_PERM_SELF routes until a second factor is confirmed */
     char csrf_token[AUTH_ID_MAX]; /* sessions: X-CSRF-Token must equal it; "" otherwise */
 };
 
@@ -99,8 +100,8 @@ const char *auth_perm_name(enum auth_perm p);
 /*
  * Whether principal p (NULL = none) may call an operation needing perm:
  * 0, HORUS_EAUTH (credentials needed), -EACCES (role too low) or -EPERM
- * (the password must change first). AUTH_PERM_METRICS is decided by the
- * caller (it needs the token), and counts as public here.
+ * (the password must change, or a second factor be enrolled, first). AUTH_PERM_METRICS is decided
+ * by the caller (it needs the token), and counts as public here.
  */
 int auth_check(const struct auth_principal *p, enum auth_perm perm);
 

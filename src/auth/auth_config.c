@@ -28,6 +28,14 @@ const cfg_field auth_config_fields[] = {
      .is_secret = true,
      .help = "When set, GET /metrics needs 'Authorization: Bearer <token>'; empty = public "
              "(use ${ENV} or file:PATH)"},
+    {.name = "mfa",
+     .type = CFG_ENUM,
+     .offset = offsetof(struct auth_config, mfa),
+     .def = "required_for_admins",
+     .enum_names = auth_mfa_policy_names,
+     .help = "Who must sign in with a TOTP second factor: off (never asked), optional (users "
+             "who enrolled), required_for_admins (optional, and admins must enrol once any "
+             "admin has), required (everyone enrols at first login)"},
     {.name = "oidc",
      .type = CFG_SECTION,
      .offset = offsetof(struct auth_config, oidc),

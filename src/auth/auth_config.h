@@ -5,6 +5,7 @@
 #ifndef HORUS_AUTH_CONFIG_H
 #define HORUS_AUTH_CONFIG_H
 
+#include "auth_mfa.h"
 #include "cfg.h"
 #include "oidc.h"
 
@@ -15,6 +16,7 @@ struct auth_config {
     int64_t session_max_ms; /* a session ends this long after login, used or not */
     char *metrics_token; /* "" = /metrics is public; else Authorization: Bearer <it> */
     struct auth_oidc_config oidc; /* single sign-on; issuer "" = off */
+    int mfa; /* enum auth_mfa_policy: who must have a second factor */
 };
 
 extern const cfg_field auth_config_fields[];

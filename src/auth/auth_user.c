@@ -3,9 +3,10 @@
  * (docs/design/0016-identity.md). Login runs the same argon2id
  * verification whether the user exists or not, and every refusal is the
  * same HORUS_EAUTH, so neither timing nor replies tell which names exist.
- * Two hooks sit around the password check for features built elsewhere:
- * the login-attempt limiter (auth_login_limit_*) goes before it, MFA (the
- * request's "totp") after it; see the comments in auth_login_password.
+ * Two steps sit around the password check: the login-attempt limiter
+ * (auth_login_limit_*, built elsewhere) goes before it, the second factor
+ * (auth_mfa.h: the request's "totp" or "recovery_code") after it, so the
+ * second factor is only ever asked once the password was right.
  * Thread: any but the storage writer.
  */
 #include "auth_user.h"
@@ -172,6 +173,40 @@ struct auth_principal *auth_principal_of_user(const struct sto_user *u, enum aut
     return p;
 }
 
+/*
+ * The second factor of a login whose password was right: checks the code
+ * of an enrolled user (res->mfa says how it went), or marks p when the
+ * policy obliges its user to enrol. Returns 0, HORUS_EAUTH or a storage
+ * error.
+ */
+static int login_second_factor(sto_db *db, const struct auth_login *in, struct auth_principal *p,
+                               struct auth_login_result *res)
+{
+    if (in->mfa_policy == AUTH_MFA_OFF)
+        return 0;
+    enum auth_mfa_method method;
+    int rc = auth_mfa_verify(db, p->user, in->totp, in->recovery_code, in->now_ms, &method);
+    switch (rc) {
+    case 0:
+        res->mfa =
+            method == AUTH_MFA_METHOD_RECOVERY ? AUTH_LOGIN_MFA_RECOVERY : AUTH_LOGIN_MFA_TOTP;
+        return 0;
+    case -ENOENT: /* no confirmed factor: a session, restricted when one is required */
+        return auth_mfa_mark_principal(db, in->mfa_policy, p);
+    case -ENODATA:
+        res->mfa = AUTH_LOGIN_MFA_MISSING;
+        return HORUS_EAUTH;
+    case -EALREADY:
+        res->mfa = AUTH_LOGIN_MFA_REPLAYED;
+        return HORUS_EAUTH;
+    case -EACCES:
+        res->mfa = AUTH_LOGIN_MFA_INVALID;
+        return HORUS_EAUTH;
+    default:
+        return rc;
+    }
+}
+
 int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -192,12 +227,17 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
     }
     if (!p)
         return HORUS_EAUTH;
-    /*
-     * HOOK (MFA): the password was right; a user enrolled in TOTP must now
-     * prove the request's "totp" code before a session opens.
-     */
+    /* The password was right; a user enrolled in TOTP must now prove a code. */
+    int rc = login_second_factor(db, in, p, res);
+    if (rc < 0) {
+        enum auth_login_mfa why = res->mfa;
+        auth_principal_free(p);
+        memset(res, 0, sizeof(*res));
+        res->mfa = why;
+        return rc;
+    }
     char id[AUTH_ID_MAX];
-    int rc = auth_random_token(32, res->token, sizeof(res->token));
+    rc = auth_random_token(32, res->token, sizeof(res->token));
     if (rc >= 0)
         rc = auth_random_token(24, res->csrf_token, sizeof(res->csrf_token));
     if (rc >= 0)

@@ -12,6 +12,7 @@
 #define HORUS_AUTH_USER_H
 
 #include "auth.h"
+#include "auth_mfa.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -65,6 +66,20 @@ struct auth_login {
     const char *user_agent; /* may be NULL */
     int64_t now_ms;
     int64_t session_max_ms; /* absolute timeout */
+    /* second factor (auth_mfa.h): asked of enrolled users unless the policy is off */
+    enum auth_mfa_policy mfa_policy;
+    const char *totp; /* may be NULL; a recovery code is accepted here too */
+    const char *recovery_code; /* may be NULL */
+};
+
+/* What the second factor did in a login whose password was right. */
+enum auth_login_mfa {
+    AUTH_LOGIN_MFA_NOT_ASKED, /* no factor enrolled (or policy off), or the password was wrong */
+    AUTH_LOGIN_MFA_MISSING, /* enrolled, no code given: refused */
+    AUTH_LOGIN_MFA_INVALID, /* wrong or malformed code: refused */
+    AUTH_LOGIN_MFA_REPLAYED, /* a TOTP code already used: refused */
+    AUTH_LOGIN_MFA_TOTP, /* passed with a TOTP code */
+    AUTH_LOGIN_MFA_RECOVERY, /* passed with a recovery code, now burnt */
 };
 
 /* What a successful login returns; the token is shown to the client once. */
@@ -74,13 +89,18 @@ struct auth_login_result {
     char session_id[AUTH_ID_MAX];
     int64_t expires_at_ms;
     struct auth_principal *principal; /* new */
+    enum auth_login_mfa mfa; /* also set when the second factor refused the login */
 };
 
 /*
  * Checks username and password (an unknown or disabled user costs the same
- * argon2 verification and gets the same HORUS_EAUTH) and opens a session.
- * Returns 0 and fills *res (free res->principal), HORUS_EAUTH, or a
- * storage error.
+ * argon2 verification and gets the same HORUS_EAUTH), then the second
+ * factor of a user who enrolled one (unless in->mfa_policy is off), and
+ * opens a session. A user the policy obliges to have a factor and who has
+ * none gets a session restricted to "self" routes (principal's
+ * must_enroll_mfa). Returns 0 and fills *res (free res->principal),
+ * HORUS_EAUTH (res->mfa says whether the second factor refused it: only
+ * then was the password right), or a storage error.
  */
 int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res);
 

@@ -244,6 +244,36 @@ static int user_disable(int argc, char **argv)
     return code;
 }
 
+/* The break-glass for a lost phone when no other admin can reset it through the API. */
+static int user_mfa_reset(int argc, char **argv)
+{
+    struct id_args a;
+    if (parse_args("user mfa-reset", argc, argv, false, &a) < 0 || !a.name) {
+        fprintf(stderr, "usage: horus user mfa-reset NAME [-c FILE] [--data DIR]\n");
+        return 2;
+    }
+    cfg_snapshot *snap = NULL;
+    sto_db *db = NULL;
+    int code = open_db("user mfa-reset", &a.ov, &snap, &db);
+    if (code == 0) {
+        int rc = sto_mfa_delete(db, a.name);
+        if (rc == -ENOENT) {
+            fprintf(stderr, "horus user mfa-reset: user '%s' has no second factor\n", a.name);
+            code = 1;
+        } else if (rc < 0) {
+            fprintf(stderr, "horus user mfa-reset: %s\n", horus_strerror(rc));
+            code = 1;
+        } else {
+            printf("second factor of '%s' removed; it signs in with its password and enrols "
+                   "again if auth.mfa requires\n",
+                   a.name);
+        }
+    }
+    sto_close(db);
+    cfg_snapshot_unref(snap);
+    return code;
+}
+
 /* "90s", "30m", "12h", "30d": a positive integer and one unit. */
 static int parse_duration_ms(const char *s, int64_t *out)
 {
@@ -316,7 +346,9 @@ int app_cmd_user(int argc, char **argv)
         return user_list(argc - 1, argv + 1);
     if (strcmp(sub, "disable") == 0)
         return user_disable(argc - 1, argv + 1);
-    fprintf(stderr, "usage: horus user add|passwd|list|disable ...\n");
+    if (strcmp(sub, "mfa-reset") == 0)
+        return user_mfa_reset(argc - 1, argv + 1);
+    fprintf(stderr, "usage: horus user add|passwd|list|disable|mfa-reset ...\n");
     return 2;
 }
 

@@ -63,6 +63,8 @@ static void usage(FILE *fp)
                 "                         manage users (also while the daemon runs; each takes\n"
                 "                         -c FILE and --data DIR); without --password-stdin a\n"
                 "                         one-time password is generated and printed\n"
+                "  user mfa-reset NAME    remove NAME's TOTP second factor (a lost phone when no\n"
+                "                         other admin can reset it through the API)\n"
                 "  api-key add NAME --role R [--cameras a,b] [--expires DURATION]\n"
                 "                         make an API key and print it (shown only once)\n"
                 "  secrets rotate [-c FILE] [--data DIR]\n"

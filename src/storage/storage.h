@@ -819,4 +819,61 @@ int sto_api_key_revoke(sto_db *db, const char *id, int64_t now_ms);
 /* Queues last_used = now_ms without waiting. Thread: any. */
 int sto_api_key_touch_async(sto_db *db, const char *id, int64_t now_ms);
 
+/* ---- second factor (storage/mfa.c): TOTP secrets, recovery codes; docs/design/0023 ---- */
+
+/*
+ * A user's TOTP row. secret is the stored form written by the auth module
+ * (storage never interprets it). Strings owned; release with
+ * sto_mfa_release.
+ */
+struct sto_mfa {
+    char *user_name;
+    char *secret; /* stored form, never printed */
+    bool is_enrolled; /* false: enrolment begun, not confirmed */
+    int64_t last_step; /* TOTP step of the last accepted code; -1 = none */
+    int64_t created_at_ms;
+    int64_t enrolled_at_ms; /* 0 while pending */
+    size_t recovery_left; /* unused recovery codes */
+};
+
+void sto_mfa_release(struct sto_mfa *m);
+/* Reads user's row. Returns 0 or -ENOENT. Thread: any. */
+int sto_mfa_get(sto_db *db, const char *user, struct sto_mfa *out);
+/*
+ * Starts (or restarts) enrolment: stores secret as a pending row. Returns
+ * 0, -EEXIST when user is already enrolled (nothing changes), -ENOENT when
+ * the user does not exist. Thread: any but the writer.
+ */
+int sto_mfa_begin(sto_db *db, const char *user, const char *secret, int64_t now_ms);
+/*
+ * Confirms a pending enrolment, atomically: enrolled = 1, last_step =
+ * step, and the recovery code hashes[0..n) replace any others. Returns 0,
+ * -ENOENT (no pending row) or -EEXIST (already enrolled). Thread: any but
+ * the writer.
+ */
+int sto_mfa_confirm(sto_db *db, const char *user, int64_t step, const char *const *hashes, size_t n,
+                    int64_t now_ms);
+/*
+ * Records step as used, atomically with the check, on the writer thread:
+ * returns 0, -EALREADY when last_step >= step (a replay, or a race with a
+ * login that used the same code), -ENOENT when user has no enrolled row.
+ * Thread: any but the writer.
+ */
+int sto_mfa_use_step(sto_db *db, const char *user, int64_t step);
+/* user's unused recovery code hashes into a new array (free with sto_mfa_hashes_free). */
+int sto_mfa_recovery_hashes(sto_db *db, const char *user, char ***out, size_t *n);
+void sto_mfa_hashes_free(char **list, size_t n);
+/*
+ * Burns one recovery code: deletes (user, hash) when it exists. Returns 0,
+ * or -ENOENT when it was already used (two logins racing with one code:
+ * only one gets 0). Thread: any but the writer.
+ */
+int sto_mfa_recovery_use(sto_db *db, const char *user, const char *hash);
+/* Replaces user's recovery codes with hashes[0..n) in one transaction. -ENOENT: not enrolled. */
+int sto_mfa_recovery_replace(sto_db *db, const char *user, const char *const *hashes, size_t n);
+/* Deletes user's row and recovery codes. Returns 0 or -ENOENT when there was none. */
+int sto_mfa_delete(sto_db *db, const char *user);
+/* Counts enabled users of role admin or superadmin with a confirmed second factor. */
+int sto_mfa_count_enrolled_admins(sto_db *db, uint64_t *n);
+
 #endif

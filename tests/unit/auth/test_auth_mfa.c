@@ -1,0 +1,295 @@
+/*
+ * Tests src/auth/auth_mfa.c (and storage/mfa.c under it) against a real
+ * SQLite index: the policy table, the secret's stored form, enrolment and
+ * confirmation, a code used once, recovery codes burnt once and replaced,
+ * the restricted principal, and the login's second step.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "auth_mfa.h"
+#include "auth_user.h"
+#include "err.h"
+#include "sto_fixture.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define T0_MS 1700000000000LL /* a step boundary is 30 s; T0 is 20 s into one */
+
+static void add_user(sto_db *db, const char *name, enum auth_role role)
+{
+    char why[160];
+    struct auth_user_options o = {.name = name, .role = role, .password = "a-password-1"};
+    assert_int_equal(auth_user_create(db, &o, NULL, why, sizeof(why)), 0);
+}
+
+/* The code of secret (base32) at unix time ms + offset steps, as a string. */
+static void code_at(const char *b32, int64_t ms, int offset, char out[8])
+{
+    uint8_t key[AUTH_TOTP_SECRET_BYTES];
+    int n = auth_base32_decode(b32, strlen(b32), key, sizeof(key));
+    assert_int_equal(n, AUTH_TOTP_SECRET_BYTES);
+    int32_t c = auth_hotp(key, (size_t)n, auth_totp_step(ms / 1000) + (uint64_t)offset, 6);
+    assert_true(c >= 0);
+    snprintf(out, 8, "%06d", c);
+}
+
+static void enrol(sto_db *db, const char *user, char b32[64],
+                  struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES])
+{
+    struct auth_mfa_enrolment e;
+    assert_int_equal(auth_mfa_enroll_begin(db, user, T0_MS, &e), 0);
+    snprintf(b32, 64, "%s", e.secret_b32);
+    char code[8];
+    code_at(b32, T0_MS, 0, code);
+    assert_int_equal(auth_mfa_enroll_confirm(db, user, code, T0_MS, codes), 0);
+}
+
+static void test_the_policy_says_who_must_enrol(void **state)
+{
+    (void)state;
+    assert_false(auth_mfa_policy_requires(AUTH_MFA_OFF, AUTH_ROLE_ADMIN, true));
+    assert_false(auth_mfa_policy_requires(AUTH_MFA_OPTIONAL, AUTH_ROLE_SUPERADMIN, true));
+    assert_false(auth_mfa_policy_requires(AUTH_MFA_REQUIRED_FOR_ADMINS, AUTH_ROLE_ADMIN, false));
+    assert_true(auth_mfa_policy_requires(AUTH_MFA_REQUIRED_FOR_ADMINS, AUTH_ROLE_ADMIN, true));
+    assert_true(auth_mfa_policy_requires(AUTH_MFA_REQUIRED_FOR_ADMINS, AUTH_ROLE_SUPERADMIN, true));
+    assert_false(auth_mfa_policy_requires(AUTH_MFA_REQUIRED_FOR_ADMINS, AUTH_ROLE_OPERATOR, true));
+    assert_true(auth_mfa_policy_requires(AUTH_MFA_REQUIRED, AUTH_ROLE_VIEWER, false));
+    assert_string_equal(auth_mfa_policy_names[AUTH_MFA_REQUIRED_FOR_ADMINS], "required_for_admins");
+}
+
+static void test_the_secret_round_trips_through_its_stored_form(void **state)
+{
+    (void)state;
+    uint8_t s[AUTH_TOTP_SECRET_BYTES], back[AUTH_TOTP_SECRET_BYTES];
+    for (size_t i = 0; i < sizeof(s); i++)
+        s[i] = (uint8_t)(i * 37 + 1);
+    char stored[AUTH_MFA_SECRET_STORED_MAX];
+    assert_int_equal(auth_mfa_secret_seal(s, sizeof(s), stored, sizeof(stored)), 36);
+    assert_memory_equal(stored, "b32:", 4);
+    assert_int_equal(auth_mfa_secret_open(stored, back, sizeof(back)), (int)sizeof(s));
+    assert_memory_equal(s, back, sizeof(s));
+    char small[10];
+    assert_int_equal(auth_mfa_secret_seal(s, sizeof(s), small, sizeof(small)), -ENOSPC);
+    assert_string_equal(small, "");
+    /* An unknown or damaged form is refused, never guessed. */
+    assert_int_equal(auth_mfa_secret_open(stored + 4, back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open("gcm:AAAA", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open("b32:", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open("b32:A1", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(NULL, back, sizeof(back)), -EINVAL);
+}
+
+static void test_enrolment_is_pending_until_a_code_confirms_it(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_user(f->db, "ann", AUTH_ROLE_VIEWER);
+    struct auth_mfa_enrolment e;
+    assert_int_equal(auth_mfa_enroll_begin(f->db, "nobody", T0_MS, &e), -ENOENT);
+    assert_int_equal(auth_mfa_enroll_begin(f->db, "ann", T0_MS, &e), 0);
+    assert_non_null(strstr(e.uri, "otpauth://totp/Horus:ann?secret="));
+    assert_non_null(strstr(e.uri, e.secret_b32));
+    struct sto_mfa m;
+    assert_int_equal(sto_mfa_get(f->db, "ann", &m), 0);
+    assert_false(m.is_enrolled);
+    assert_int_equal(m.last_step, -1);
+    sto_mfa_release(&m);
+    /* Pending: verification knows no factor yet. */
+    enum auth_mfa_method how;
+    assert_int_equal(auth_mfa_verify(f->db, "ann", "123456", NULL, T0_MS, &how), -ENOENT);
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+    char code[8];
+    code_at(e.secret_b32, T0_MS, 2, code); /* two steps ahead: outside the window */
+    assert_int_equal(auth_mfa_enroll_confirm(f->db, "ann", code, T0_MS, codes), -EACCES);
+    assert_int_equal(auth_mfa_enroll_confirm(f->db, "ann", "12345", T0_MS, codes), -EINVAL);
+    code_at(e.secret_b32, T0_MS, -1, code);
+    assert_int_equal(auth_mfa_enroll_confirm(f->db, "ann", code, T0_MS, codes), 0);
+    assert_int_equal(strlen(codes[0].code), 19);
+    assert_int_equal(auth_mfa_enroll_confirm(f->db, "ann", code, T0_MS, codes), -EEXIST);
+    assert_int_equal(auth_mfa_enroll_begin(f->db, "ann", T0_MS, &e), -EEXIST);
+    assert_int_equal(sto_mfa_get(f->db, "ann", &m), 0);
+    assert_true(m.is_enrolled);
+    assert_int_equal(m.last_step, (int64_t)auth_totp_step(T0_MS / 1000) - 1);
+    assert_int_equal(m.recovery_left, AUTH_MFA_RECOVERY_CODES);
+    sto_mfa_release(&m);
+}
+
+static void test_a_code_works_once_and_never_after_a_later_one(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_user(f->db, "bob", AUTH_ROLE_OPERATOR);
+    char b32[64];
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+    enrol(f->db, "bob", b32, codes);
+    enum auth_mfa_method how;
+    char now[8], next[8];
+    code_at(b32, T0_MS, 0, now);
+    code_at(b32, T0_MS, 1, next);
+    /* The confirming code is spent. */
+    assert_int_equal(auth_mfa_verify(f->db, "bob", now, NULL, T0_MS, &how), -EALREADY);
+    assert_int_equal(auth_mfa_verify(f->db, "bob", NULL, NULL, T0_MS, &how), -ENODATA);
+    assert_int_equal(auth_mfa_verify(f->db, "bob", "", "", T0_MS, &how), -ENODATA);
+    char far[8];
+    code_at(b32, T0_MS, 5, far); /* outside the +-1 step window */
+    assert_int_equal(auth_mfa_verify(f->db, "bob", far, NULL, T0_MS, &how), -EACCES);
+    char spaced[10];
+    snprintf(spaced, sizeof(spaced), "%.3s %s", next, next + 3);
+    assert_int_equal(auth_mfa_verify(f->db, "bob", spaced, NULL, T0_MS, &how), 0);
+    assert_int_equal(how, AUTH_MFA_METHOD_TOTP);
+    assert_int_equal(auth_mfa_verify(f->db, "bob", next, NULL, T0_MS, &how), -EALREADY);
+    /*
+     * Two logins racing with one code both pass auth_totp_verify against
+     * the last_step they read; the writer lets only the first record it.
+     */
+    int64_t step = (int64_t)auth_totp_step(T0_MS / 1000) + 1;
+    assert_int_equal(sto_mfa_use_step(f->db, "bob", step + 1), 0);
+    assert_int_equal(sto_mfa_use_step(f->db, "bob", step + 1), -EALREADY);
+    assert_int_equal(sto_mfa_use_step(f->db, "bob", step), -EALREADY);
+    assert_int_equal(sto_mfa_use_step(f->db, "nobody", step + 9), -ENOENT);
+    /* An older step stays refused after the clock moves on. */
+    assert_int_equal(auth_mfa_verify(f->db, "bob", now, NULL, T0_MS + 30000, &how), -EALREADY);
+}
+
+static void test_recovery_codes_are_burnt_once_and_replaced(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_user(f->db, "cid", AUTH_ROLE_VIEWER);
+    char b32[64];
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+    enrol(f->db, "cid", b32, codes);
+    enum auth_mfa_method how;
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, codes[3].code, T0_MS, &how), 0);
+    assert_int_equal(how, AUTH_MFA_METHOD_RECOVERY);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, codes[3].code, T0_MS, &how), -EACCES);
+    /* In the totp field, lower case, without dashes. */
+    char typed[AUTH_RECOVERY_CODE_SIZE];
+    size_t n = 0;
+    for (const char *c = codes[4].code; *c; c++)
+        if (*c != '-')
+            typed[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    typed[n] = '\0';
+    assert_int_equal(auth_mfa_verify(f->db, "cid", typed, NULL, T0_MS, &how), 0);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, "not-a-code", T0_MS, &how), -EACCES);
+    /* Two logins racing with one recovery code: the writer burns it for one of them. */
+    assert_int_equal(sto_mfa_recovery_use(f->db, "cid", codes[6].hash), 0);
+    assert_int_equal(sto_mfa_recovery_use(f->db, "cid", codes[6].hash), -ENOENT);
+    struct sto_mfa m;
+    assert_int_equal(sto_mfa_get(f->db, "cid", &m), 0);
+    assert_int_equal(m.recovery_left, AUTH_MFA_RECOVERY_CODES - 3);
+    sto_mfa_release(&m);
+    struct auth_recovery_code fresh[AUTH_MFA_RECOVERY_CODES];
+    assert_int_equal(auth_mfa_recovery_regenerate(f->db, "cid", fresh), 0);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, codes[5].code, T0_MS, &how), -EACCES);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, fresh[0].code, T0_MS, &how), 0);
+    assert_int_equal(auth_mfa_recovery_regenerate(f->db, "nobody", fresh), -ENOENT);
+    /* Removing the factor removes its codes; deleting the user removes the rows. */
+    assert_int_equal(sto_mfa_delete(f->db, "cid"), 0);
+    assert_int_equal(sto_mfa_delete(f->db, "cid"), -ENOENT);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, fresh[1].code, T0_MS, &how), -ENOENT);
+}
+
+static void test_required_for_admins_restricts_admins_once_one_enrolled(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_user(f->db, "ada", AUTH_ROLE_ADMIN);
+    add_user(f->db, "ben", AUTH_ROLE_ADMIN);
+    add_user(f->db, "vic", AUTH_ROLE_VIEWER);
+    struct auth_principal *ben =
+        auth_principal_new(AUTH_KIND_SESSION, "s1", "ben", AUTH_ROLE_ADMIN);
+    snprintf(ben->user, sizeof(ben->user), "ben");
+    struct auth_principal *vic =
+        auth_principal_new(AUTH_KIND_SESSION, "s2", "vic", AUTH_ROLE_VIEWER);
+    snprintf(vic->user, sizeof(vic->user), "vic");
+    struct auth_principal *key =
+        auth_principal_new(AUTH_KIND_API_KEY, "k1", "key", AUTH_ROLE_ADMIN);
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED_FOR_ADMINS, ben), 0);
+    assert_false(ben->must_enroll_mfa);
+    char b32[64];
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+    enrol(f->db, "ada", b32, codes);
+    uint64_t admins = 0;
+    assert_int_equal(sto_mfa_count_enrolled_admins(f->db, &admins), 0);
+    assert_int_equal(admins, 1);
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED_FOR_ADMINS, ben), 0);
+    assert_true(ben->must_enroll_mfa);
+    assert_int_equal(auth_check(ben, AUTH_PERM_SELF), 0);
+    assert_int_equal(auth_check(ben, AUTH_PERM_VIEWER), -EPERM);
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED_FOR_ADMINS, vic), 0);
+    assert_false(vic->must_enroll_mfa);
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED, vic), 0);
+    assert_true(vic->must_enroll_mfa);
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED, key), 0);
+    assert_false(key->must_enroll_mfa);
+    auth_principal_free(ben);
+    auth_principal_free(vic);
+    auth_principal_free(key);
+}
+
+static int login(sto_db *db, const char *user, const char *totp, const char *recovery,
+                 enum auth_mfa_policy policy, struct auth_login_result *res)
+{
+    struct auth_login in = {.username = user,
+                            .password = "a-password-1",
+                            .now_ms = T0_MS,
+                            .session_max_ms = 3600000,
+                            .mfa_policy = policy,
+                            .totp = totp,
+                            .recovery_code = recovery};
+    int rc = auth_login_password(db, &in, res);
+    auth_principal_free(res->principal);
+    res->principal = NULL;
+    return rc;
+}
+
+static void test_the_login_asks_the_second_factor_after_the_password(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_user(f->db, "dee", AUTH_ROLE_VIEWER);
+    char b32[64];
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+    enrol(f->db, "dee", b32, codes);
+    struct auth_login_result res;
+    assert_int_equal(login(f->db, "dee", NULL, NULL, AUTH_MFA_OPTIONAL, &res), HORUS_EAUTH);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_MISSING);
+    char now[8], next[8];
+    code_at(b32, T0_MS, 0, now);
+    code_at(b32, T0_MS, 1, next);
+    assert_int_equal(login(f->db, "dee", now, NULL, AUTH_MFA_OPTIONAL, &res), HORUS_EAUTH);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_REPLAYED);
+    assert_int_equal(login(f->db, "dee", next, NULL, AUTH_MFA_OPTIONAL, &res), 0);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_TOTP);
+    assert_int_equal(login(f->db, "dee", NULL, codes[0].code, AUTH_MFA_OPTIONAL, &res), 0);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_RECOVERY);
+    assert_int_equal(login(f->db, "dee", NULL, "AAAA", AUTH_MFA_OPTIONAL, &res), HORUS_EAUTH);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_INVALID);
+    /* A wrong password never reaches the second factor: nothing tells that dee exists. */
+    struct auth_login in = {.username = "dee", .password = "wrong", .now_ms = T0_MS};
+    assert_int_equal(auth_login_password(f->db, &in, &res), HORUS_EAUTH);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_NOT_ASKED);
+    /* Off: not asked even of an enrolled user. */
+    assert_int_equal(login(f->db, "dee", NULL, NULL, AUTH_MFA_OFF, &res), 0);
+    assert_int_equal(res.mfa, AUTH_LOGIN_MFA_NOT_ASKED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_policy_says_who_must_enrol),
+        cmocka_unit_test(test_the_secret_round_trips_through_its_stored_form),
+        cmocka_unit_test_setup_teardown(test_enrolment_is_pending_until_a_code_confirms_it,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_code_works_once_and_never_after_a_later_one,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_codes_are_burnt_once_and_replaced,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_required_for_admins_restricts_admins_once_one_enrolled,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_the_login_asks_the_second_factor_after_the_password,
+                                        sto_fixture_setup, sto_fixture_teardown),
+    };
+    return cmocka_run_group_tests_name("auth.auth_mfa", tests, NULL, NULL);
+}
