@@ -195,6 +195,13 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
      * HOOK (MFA): the password was right; a user enrolled in TOTP must now
      * prove the request's "totp" code before a session opens.
      */
+    return auth_session_open(db, p, in, res);
+}
+
+int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_login *in,
+                      struct auth_login_result *res)
+{
+    memset(res, 0, sizeof(*res));
     char id[AUTH_ID_MAX];
     int rc = auth_random_token(32, res->token, sizeof(res->token));
     if (rc >= 0)
