@@ -52,6 +52,8 @@ int api_new(const struct api_options *o, api **out)
     a->metrics_token =
         horus_strdup(o->auth && o->auth->metrics_token ? o->auth->metrics_token : "");
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
+    a->oidc = o->oidc;
+    api_sso_init(a);
     *out = a;
     return 0;
 }
@@ -76,6 +78,8 @@ int api_register(api *a, http_router *r)
         rc = api_audit_register(r, a);
     if (rc == 0)
         rc = api_auth_register(r, a);
+    if (rc == 0)
+        rc = api_sso_register(r, a);
     if (rc == 0)
         rc = api_keys_register(r, a);
     if (rc == 0)
@@ -111,6 +115,7 @@ void api_free(api *a)
     pthread_mutex_destroy(&a->probes.lock);
     pthread_mutex_destroy(&a->health.reasons_lock);
     free(a->route_perms);
+    api_sso_release(a);
     if (a->metrics_token)
         memset(a->metrics_token, 0, strlen(a->metrics_token));
     free(a->metrics_token);

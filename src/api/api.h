@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "media.h"
 #include "live.h"
+#include "oidc.h"
 #include "metrics.h"
 #include "playback.h"
 #include "recorder.h"
@@ -64,6 +65,7 @@ struct api_options {
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
     const struct auth_config *auth; /* copied: session timeouts, metrics token; NULL = defaults */
     const char *public_url; /* copied; server.public_url: same-origin checks, Secure cookies */
+    auth_oidc *oidc; /* single sign-on and IdP bearer tokens; NULL = off */
 };
 
 /*

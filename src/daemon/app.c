@@ -19,6 +19,7 @@
 #include "app.h"
 
 #include "auth_user.h"
+#include "oidc.h"
 
 #include "clock.h"
 #include "crash.h"
@@ -68,6 +69,7 @@ struct app {
     sup_supervisor *cameras; /* owned */
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
+    auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api *api; /* owned */
     http_server *http; /* owned */
     char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
@@ -541,6 +543,38 @@ static enum ing_client probe_client(struct app *a)
     return o.client;
 }
 
+/*
+ * Single sign-on: the relying party of auth.oidc, or nothing when no
+ * issuer is configured. A discovery failure (the IdP is down) does not
+ * stop the daemon: logins answer 503 and the next one retries.
+ */
+static int sso_start(struct app *a)
+{
+    struct auth_oidc_opts o = {.config = &current(a)->auth.oidc,
+                               .public_url = current(a)->server.public_url};
+    char err[256] = "";
+    int rc = auth_oidc_new(&o, &a->oidc, err, sizeof(err));
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "auth.oidc: %s", err);
+        return rc;
+    }
+    rc = auth_oidc_discover(a->oidc, err, sizeof(err));
+    if (rc < 0)
+        log_warn_kv(LOG_KV({"issuer", current(a)->auth.oidc.issuer}),
+                    "single sign-on: discovery failed, retried at the next login: %s", err);
+    else
+        log_info_kv(LOG_KV({"issuer", current(a)->auth.oidc.issuer}), "single sign-on ready");
+    return 0;
+}
+
+static void sso_stop(struct app *a)
+{
+    auth_oidc_free(a->oidc);
+    a->oidc = NULL;
+}
+
 static int api_start(struct app *a)
 {
     int rc = api_new(&(struct api_options){.db = a->db,
@@ -560,7 +594,8 @@ static int api_start(struct app *a)
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a),
                                            .auth = &current(a)->auth,
-                                           .public_url = current(a)->server.public_url},
+                                           .public_url = current(a)->server.public_url,
+                                           .oidc = a->oidc},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -645,6 +680,7 @@ static const struct module {
     {"recorder", recorder_start, recorder_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
+    {"sso", sso_start, sso_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},
 };
