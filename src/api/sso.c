@@ -203,15 +203,16 @@ static int callback_get(http_request *req, void *arg)
     int rc = auth_oidc_login_finish(a->oidc, http_request_query(req, "state"),
                                     http_request_query(req, "code"),
                                     http_request_query(req, "error"), &id, err, sizeof(err));
+    bool is_bad_request = rc == -EINVAL; /* no state or code: not a refusal of anyone */
     struct auth_principal *p = NULL;
     if (rc == 0)
         rc = a->db ? auth_oidc_user_sync(a->db, &id, &p, err, sizeof(err)) : HORUS_EUNAVAIL;
     if (rc < 0) {
         audit_login(a, req, AUTH_AUDIT_FAILED, id.username, NULL, err);
-        log_info_kv(LOG_KV({"remote", http_request_remote(req)}), "single sign-on refused: %s",
-                    err);
+        log_info_limited("single sign-on refused", LOG_KV({"remote", http_request_remote(req)}),
+                         "single sign-on refused: %s", err);
         auth_oidc_identity_release(&id);
-        if (rc == -EINVAL)
+        if (is_bad_request)
             return http_reply_error(req, rc, "the callback needs the state and code parameters");
         if (rc == HORUS_EDBBUSY || rc == HORUS_EUNAVAIL)
             return http_reply_error(req, rc, "sign-in is unavailable; try again");
@@ -264,8 +265,11 @@ int api_sso_authenticate_jwt(struct api *a, const char *token, struct auth_princ
         *out = p;
         rc = 0;
     } else {
-        log_info_kv(LOG_KV({"reason", r == AUTH_JWT_OK ? "bad_claims" : auth_jwt_reason_name(r)}),
-                    "bearer token refused: %s", why);
+        /* Anyone can send garbage: one line per reason per 10 s, then a count. */
+        log_info_limited(
+            "bearer token refused",
+            LOG_KV({"reason", r == AUTH_JWT_OK ? "bad_claims" : auth_jwt_reason_name(r)}),
+            "bearer token refused: %s", why);
     }
     auth_oidc_identity_release(&id);
     return rc;

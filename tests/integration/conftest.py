@@ -375,7 +375,8 @@ class TestIdp:
 
         class Stop(urllib.request.HTTPRedirectHandler):
             def redirect_request(inner, req, fp, code, msg, headers, newurl):
-                if not newurl.startswith(self.issuer):
+                # issuer + "/": port 4123 must not pass for a Horus on port 41234
+                if not newurl.startswith(self.issuer + "/"):
                     raise _Landed(newurl)
                 return super().redirect_request(req, fp, code, msg, headers, newurl)
 

@@ -507,3 +507,13 @@ def test_an_expired_access_token_is_refused_also_once_cached(sso):
     time.sleep(max(0.0, exp - time.time()) + 1.2)
     status, _, body = h.request("GET", "/api/v1/cameras", headers=bearer(t))
     assert status == 401, body
+
+
+def test_a_camera_claim_that_is_no_camera_id_refuses_login_and_token(sso):
+    h, idp = sso(cameras=("front", "Front Door!"))
+    status, headers, _ = begin(h)
+    status, headers, body = raw_get(idp.login(headers["Location"]))
+    assert status == 401 and session_cookie(headers) is None, body
+    wait_until(lambda: any("camera claim" in e["details"].get("reason", "")
+                           for e in audit_entries(h, "login.failed")), 5, "audited refusal")
+    assert h.request("GET", "/api/v1/cameras", headers=bearer(idp.client_credentials()))[0] == 401
