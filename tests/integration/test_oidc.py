@@ -517,3 +517,17 @@ def test_a_camera_claim_that_is_no_camera_id_refuses_login_and_token(sso):
     wait_until(lambda: any("camera claim" in e["details"].get("reason", "")
                            for e in audit_entries(h, "login.failed")), 5, "audited refusal")
     assert h.request("GET", "/api/v1/cameras", headers=bearer(idp.client_credentials()))[0] == 401
+
+
+def test_an_unreachable_idp_does_not_stop_horus_and_logins_answer_503(horus_factory):
+    port = free_port()
+
+    class Down:
+        issuer = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    h = horus_factory(sso_config(Down, port, "    http_timeout: 1s\n"),
+                      env={"HORUS_TEST_OIDC_SECRET": "x"}, port=port)
+    h.wait_for_log(lambda l: "discovery failed" in l.get("msg", ""))
+    status, _, body = begin(h)
+    assert status == 503, body
+    assert h.request("GET", "/api/v1/cameras", headers=bearer("a.b.c"))[0] == 401
+    assert h.request("GET", "/health", auth=False)[0] == 200
