@@ -56,6 +56,8 @@ int api_new(const struct api_options *o, api **out)
         horus_strdup(o->auth && o->auth->metrics_token ? o->auth->metrics_token : "");
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     a->mfa_policy = o->auth ? (enum auth_mfa_policy)o->auth->mfa : AUTH_MFA_REQUIRED_FOR_ADMINS;
+    a->oidc = o->oidc;
+    api_sso_init(a);
     *out = a;
     return 0;
 }
@@ -157,6 +159,8 @@ int api_register(api *a, http_router *r)
     if (rc == 0)
         rc = api_auth_register(r, a);
     if (rc == 0)
+        rc = api_sso_register(r, a);
+    if (rc == 0)
         rc = api_keys_register(r, a);
     if (rc == 0)
         rc = api_users_register(r, a);
@@ -196,6 +200,7 @@ void api_free(api *a)
     pthread_mutex_destroy(&a->probes.lock);
     pthread_mutex_destroy(&a->health.reasons_lock);
     free(a->route_perms);
+    api_sso_release(a);
     if (a->metrics_token)
         memset(a->metrics_token, 0, strlen(a->metrics_token));
     free(a->metrics_token);

@@ -16,6 +16,7 @@
 #include "media.h"
 #include "live.h"
 #include "login_limit.h"
+#include "oidc.h"
 #include "metrics.h"
 #include "playback.h"
 #include "recorder.h"
@@ -95,6 +96,7 @@ struct api_options {
     const char *public_url; /* copied; server.public_url: same-origin checks, Secure cookies */
     /* Failed-login delays (server.rate_limit.login_*) for the login handler; may be NULL. */
     auth_login_limit *login_limit;
+    auth_oidc *oidc; /* single sign-on and IdP bearer tokens; NULL = off */
 };
 
 /*

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "auth_mfa.h"
 #include "auth_user.h"
+#include "oidc_user.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,6 +81,22 @@ struct api_audit_seen {
     } slots[API_AUDIT_SEEN_SLOTS];
 };
 
+/*
+ * The ID token of each SSO session (sso.c), for the logout URL's
+ * id_token_hint: in memory only, bounded (the oldest goes first), lost on
+ * restart. A session found here is an SSO session.
+ */
+#define API_SSO_SESSIONS_MAX 4096
+struct api_sso_sessions {
+    pthread_mutex_t lock;
+    struct api_sso_session {
+        char id[AUTH_ID_MAX]; /* the session's id; "" = free */
+        char *id_token; /* owned */
+        uint64_t seq; /* order of login, to find the oldest */
+    } * items; /* owned: API_SSO_SESSIONS_MAX */
+    uint64_t seq;
+};
+
 struct api {
     sto_db *db; /* borrowed */
     auth_audit_log *audit; /* borrowed, may be NULL: nothing is audited */
@@ -113,6 +130,10 @@ struct api {
     char *metrics_token; /* owned; "" = /metrics is public */
     char *public_url; /* owned; "" when unset */
     enum auth_mfa_policy mfa_policy; /* auth.mfa (mfa.c, the login, the gate) */
+    /* sso.c: single sign-on and the IdP's bearer tokens; NULL when SSO is off */
+    auth_oidc *oidc; /* borrowed */
+    auth_token_cache *jwt_cache; /* owned */
+    struct api_sso_sessions sso_sessions;
 };
 
 int api_system_register(http_router *r, struct api *ctx);
@@ -134,6 +155,29 @@ int api_audit_register(http_router *r, struct api *ctx);
 void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
                     const char *target_id, const char *object, const json_t *details);
 int api_auth_register(http_router *r, struct api *ctx);
+int api_sso_register(http_router *r, struct api *ctx);
+void api_sso_init(struct api *ctx);
+void api_sso_release(struct api *ctx);
+
+/*
+ * When session_id is an SSO session: forgets it and returns a new string
+ * with the IdP's logout URL (NULL when the IdP has none). Thread: http-N.
+ */
+char *api_sso_logout_url(struct api *ctx, const char *session_id);
+
+/*
+ * The gate's authenticator for JWT bearer tokens (sso.c): 0 and a new
+ * principal (kind AUTH_KIND_JWT), or HORUS_EAUTH for any token that does not
+ * verify (also when SSO is off). Thread: http-N.
+ */
+int api_sso_authenticate_jwt(struct api *ctx, const char *token, struct auth_principal **out);
+
+/*
+ * Sets (or, with "" and max_age_s 0, clears) the horus_session cookie
+ * (sessions.c): HttpOnly, SameSite=Strict, Path=/, Secure over TLS.
+ */
+void api_session_cookie_set(struct api *ctx, http_request *req, const char *value,
+                            int64_t max_age_s);
 int api_keys_register(http_router *r, struct api *ctx);
 int api_users_register(http_router *r, struct api *ctx);
 /* mfa.c: /api/v1/auth/mfa[...] and DELETE /api/v1/users/{name}/mfa */

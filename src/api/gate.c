@@ -6,8 +6,9 @@
  * registration) and the router calls api_gate with the route's index.
  *
  * The gate authenticates the request with the first credential kind that
- * is present (one function per kind in `authenticators`: API keys and
- * sessions today; JWT access tokens and ?t= media tokens plug in there),
+ * is present (one function per kind in `authenticators`: bearer API keys
+ * and, with SSO on, the IdP's JWT access tokens (sso.c), sessions; ?t=
+ * media tokens plug in there),
  * checks the role against the permission (401 with WWW-Authenticate, 403),
  * the CSRF rules of cookie sessions on state-changing methods, and the
  * camera grant of routes under /api/v1/cameras/{id}: a camera outside the
@@ -110,6 +111,14 @@ bool api_request_is_secure(const struct api *ctx, const http_request *req)
  */
 typedef int (*authenticator_fn)(struct api *a, http_request *req, struct auth_principal **out);
 
+/* Three dot-separated non-empty parts: a compact JWS, the IdP's access tokens. */
+static bool is_jwt_shaped(const char *token)
+{
+    const char *a = strchr(token, '.');
+    const char *b = a ? strchr(a + 1, '.') : NULL;
+    return a && b && a > token && b > a + 1 && b[1] && !strchr(b + 1, '.');
+}
+
 static int authenticate_bearer(struct api *a, http_request *req, struct auth_principal **out)
 {
     char token[AUTH_TOKEN_MAX + 1];
@@ -120,8 +129,10 @@ static int authenticate_bearer(struct api *a, http_request *req, struct auth_pri
         return HORUS_EAUTH;
     if (strncmp(token, "hk_", 3) == 0)
         rc = auth_api_key_authenticate(a->db, token, clock_realtime_ms(a->clock), out);
+    else if (is_jwt_shaped(token))
+        rc = api_sso_authenticate_jwt(a, token, out);
     else
-        rc = HORUS_EAUTH; /* HOOK (OIDC): other bearer tokens are the IdP's JWT access tokens */
+        rc = HORUS_EAUTH;
     memset(token, 0, sizeof(token));
     return rc;
 }

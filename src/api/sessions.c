@@ -65,7 +65,7 @@ static int string_field(http_request *req, json_t *j, const char *name, bool is_
     return 0;
 }
 
-static void set_cookie(struct api *a, http_request *req, const char *value, int64_t max_age_s)
+void api_session_cookie_set(struct api *a, http_request *req, const char *value, int64_t max_age_s)
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s",
@@ -136,7 +136,7 @@ static int login_post(http_request *req, void *arg)
                 "login");
     if (res.mfa == AUTH_LOGIN_MFA_RECOVERY)
         api_mfa_recovery_used(a, req, res.principal);
-    set_cookie(a, req, res.token, a->session_max_ms / 1000);
+    api_session_cookie_set(a, req, res.token, a->session_max_ms / 1000);
     json_t *j = json_pack("{s:s, s:s, s:o, s:o}", "csrf_token", res.csrf_token, "session_id",
                           res.session_id, "expires_at", time_json(res.expires_at_ms), "principal",
                           api_principal_json(res.principal));
@@ -153,7 +153,14 @@ static int logout_post(http_request *req, void *arg)
         int rc = sto_session_delete(a->db, p->id);
         if (rc < 0)
             return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
-        set_cookie(a, req, "", 0);
+        api_session_cookie_set(a, req, "", 0);
+        /* A session opened by single sign-on also ends at the IdP: the browser goes there. */
+        char *url = api_sso_logout_url(a, p->id);
+        if (url) {
+            json_t *j = json_pack("{s:s}", "logout_url", url);
+            free(url);
+            return http_reply_json(req, 200, j);
+        }
     }
     return http_reply(req, 204, NULL, NULL, 0);
 }
@@ -161,7 +168,12 @@ static int logout_post(http_request *req, void *arg)
 static int me_get(http_request *req, void *arg)
 {
     (void)arg;
-    return http_reply_json(req, 200, api_principal_json(api_principal(req)));
+    const struct auth_principal *p = api_principal(req);
+    json_t *j = api_principal_json(p);
+    /* A page signed in by SSO never saw the login reply: it reads its CSRF token here. */
+    if (p->kind == AUTH_KIND_SESSION && p->csrf_token[0])
+        json_object_set_new(j, "csrf_token", json_string(p->csrf_token));
+    return http_reply_json(req, 200, j);
 }
 
 static json_t *session_json(const struct sto_session *s, const char *current_id)
@@ -223,7 +235,7 @@ static int session_delete(http_request *req, void *arg)
     if (rc < 0)
         return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
     if (p->kind == AUTH_KIND_SESSION && strcmp(p->id, id) == 0)
-        set_cookie(a, req, "", 0);
+        api_session_cookie_set(a, req, "", 0);
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

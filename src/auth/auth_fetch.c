@@ -6,6 +6,7 @@
  * https, and the body is capped while it arrives. Thread: any.
  */
 #include "auth_fetch_int.h"
+#include "oidc.h"
 
 #include "mem.h"
 
@@ -130,4 +131,9 @@ int auth_fetch(const struct auth_fetch_req *req, char **body, size_t *len, long 
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     return rc;
+}
+
+int auth_oidc_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }

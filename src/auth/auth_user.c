@@ -236,6 +236,18 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
         res->mfa = why;
         return rc;
     }
+    enum auth_login_mfa passed = res->mfa;
+    rc = auth_session_open(db, p, in, res);
+    if (rc == 0)
+        res->mfa = passed;
+    return rc;
+}
+
+int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_login *in,
+                      struct auth_login_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    int rc;
     char id[AUTH_ID_MAX];
     rc = auth_random_token(32, res->token, sizeof(res->token));
     if (rc >= 0)

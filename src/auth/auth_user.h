@@ -105,6 +105,17 @@ struct auth_login_result {
 int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res);
 
 /*
+ * Opens a session for principal p (stolen: freed on failure, else handed
+ * back in res->principal with the session's id and CSRF token), a user
+ * whose credentials the caller has already checked (a password, a single
+ * sign-on); in gives the address, user agent, now and session_max (its
+ * username and password are not read). Returns 0 and fills *res, -EIO
+ * (no randomness) or a storage error. Thread: any but the storage writer.
+ */
+int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_login *in,
+                      struct auth_login_result *res);
+
+/*
  * Authenticates a session token from the cookie. Returns 0 and a new
  * principal (kind AUTH_KIND_SESSION, the user's role, grant and
  * must_change_password, the session's CSRF token), or HORUS_EAUTH for an

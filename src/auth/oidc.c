@@ -821,6 +821,9 @@ enum auth_jwt_reason auth_oidc_verify_access_token(auth_oidc *o, const char *tok
         r = AUTH_JWT_WRONG_AUDIENCE;
     } else if (map_claims(o, jwt.claims, id, why, why_size) < 0) {
         r = AUTH_JWT_MISSING_CLAIM;
+    } else {
+        /* auth_jwt_verify required a numeric exp. */
+        id->expires_at_s = (int64_t)json_number_value(json_object_get(jwt.claims, "exp"));
     }
     auth_jwt_release(&jwt);
     return r;

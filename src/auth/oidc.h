@@ -80,6 +80,7 @@ struct auth_oidc_identity {
     bool create_user; /* auth.oidc.create_users: make the user when it does not exist */
     char *return_to; /* login only: the same-origin path to send the browser to */
     char *id_token; /* login only: for the logout URL's id_token_hint */
+    int64_t expires_at_s; /* access tokens only: the "exp" claim (Unix seconds) */
 };
 void auth_oidc_identity_release(struct auth_oidc_identity *id);
 
@@ -156,6 +157,12 @@ enum auth_jwt_reason auth_oidc_verify_access_token(auth_oidc *oidc, const char *
  * may be NULL. Thread: any.
  */
 char *auth_oidc_logout_url(auth_oidc *oidc, const char *id_token);
+
+/*
+ * Initialises libcurl's global state, which is not thread-safe: main calls
+ * it once before any thread starts. Returns 0 or -EIO. Thread: main.
+ */
+int auth_oidc_global_init(void);
 
 /* True when path is an acceptable return_to (see auth_oidc_login_begin). Pure. */
 bool auth_oidc_return_to_ok(const char *path);

@@ -1,5 +1,8 @@
 /*
  * DESIGN: schema table of the `auth.oidc:` section (docs/conventions.md §7).
+ * Every key is read at start only: the daemon makes one relying party
+ * (with its pending logins and key cache) from them, so a reload that
+ * changes one logs that a restart is needed (docs/design/0022).
  * The values are checked here as far as one field goes (URL schemes,
  * algorithm names); auth_oidc_new checks what needs several (a client_id
  * when an issuer is set, a redirect URI that can be derived).
@@ -47,7 +50,7 @@ static const char *const default_role_names[] = {"none", "viewer", "operator", N
         .name = #field, .type = CFG_STRING_LIST,                                                   \
         .offset = offsetof(struct auth_oidc_role_lists, field),                                    \
         .count_offset = offsetof(struct auth_oidc_role_lists, n##field), .max = 256,               \
-        .is_reloadable = true, .help = "Values of role_claim that make the user " what             \
+        .help = "Values of role_claim that make the user " what                                    \
     }
 
 static const cfg_field role_fields[] = {
@@ -154,7 +157,6 @@ const cfg_field auth_oidc_fields[] = {
      .type = CFG_STRING,
      .offset = offsetof(struct auth_oidc_config, role_claim),
      .def = "groups",
-     .is_reloadable = true,
      .help = "Claim (dotted path, e.g. realm_access.roles) whose values select the role"},
     {.name = "roles",
      .type = CFG_SECTION,
@@ -165,20 +167,17 @@ const cfg_field auth_oidc_fields[] = {
      .offset = offsetof(struct auth_oidc_config, default_role),
      .def = "none",
      .enum_names = default_role_names,
-     .is_reloadable = true,
      .help = "Role of a user no roles list matches: none (login refused), viewer or operator"},
     {.name = "cameras_claim",
      .type = CFG_STRING,
      .offset = offsetof(struct auth_oidc_config, cameras_claim),
      .def = "",
-     .is_reloadable = true,
      .help = "Claim (dotted path) listing the camera ids or groups granted (\"*\" = all); empty "
              "= every camera"},
     {.name = "create_users",
      .type = CFG_BOOL,
      .offset = offsetof(struct auth_oidc_config, create_users),
      .def = "false",
-     .is_reloadable = true,
      .help = "Create a Horus user on first single sign-on (otherwise an admin adds it first)"},
     {.name = "post_logout_redirect_uri",
      .type = CFG_STRING,

@@ -19,6 +19,7 @@
 #include "app.h"
 
 #include "auth_user.h"
+#include "oidc.h"
 
 #include "clock.h"
 #include "crash.h"
@@ -70,6 +71,7 @@ struct app {
     sup_supervisor *cameras; /* owned */
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
+    auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api *api; /* owned */
     http_server *http; /* owned */
     http_limiter *limiter; /* owned: the server's rate limits */
@@ -566,6 +568,38 @@ static int login_limit_start(struct app *a)
     return rc;
 }
 
+/*
+ * Single sign-on: the relying party of auth.oidc, or nothing when no
+ * issuer is configured. A discovery failure (the IdP is down) does not
+ * stop the daemon: logins answer 503 and the next one retries.
+ */
+static int sso_start(struct app *a)
+{
+    struct auth_oidc_opts o = {.config = &current(a)->auth.oidc,
+                               .public_url = current(a)->server.public_url};
+    char err[256] = "";
+    int rc = auth_oidc_new(&o, &a->oidc, err, sizeof(err));
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "auth.oidc: %s", err);
+        return rc;
+    }
+    rc = auth_oidc_discover(a->oidc, err, sizeof(err));
+    if (rc < 0)
+        log_warn_kv(LOG_KV({"issuer", current(a)->auth.oidc.issuer}),
+                    "single sign-on: discovery failed, retried at the next login: %s", err);
+    else
+        log_info_kv(LOG_KV({"issuer", current(a)->auth.oidc.issuer}), "single sign-on ready");
+    return 0;
+}
+
+static void sso_stop(struct app *a)
+{
+    auth_oidc_free(a->oidc);
+    a->oidc = NULL;
+}
+
 static int api_start(struct app *a)
 {
     int limit_rc = login_limit_start(a);
@@ -589,7 +623,8 @@ static int api_start(struct app *a)
                                            .probe_client = probe_client(a),
                                            .auth = &current(a)->auth,
                                            .public_url = current(a)->server.public_url,
-                                           .login_limit = a->login_limit},
+                                           .login_limit = a->login_limit,
+                                           .oidc = a->oidc},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -704,6 +739,7 @@ static const struct module {
     {"recorder", recorder_start, recorder_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
+    {"sso", sso_start, sso_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},
 };

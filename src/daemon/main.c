@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "mem.h"
+#include "oidc.h"
 #include "version.h"
 
 #include <errno.h>
@@ -452,6 +453,11 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* libcurl (single sign-on, JWKS) sets up its global state before any thread exists. */
+    if (auth_oidc_global_init() < 0) {
+        fprintf(stderr, "horus: initialise libcurl failed\n");
+        return 1;
+    }
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)

@@ -123,9 +123,9 @@ def exempt_loopback_from_rate_limits(config_text):
 class Horus:
     """A running `horus serve` with its own data directory and port."""
 
-    def __init__(self, tmp, config_text=None, extra_args=(), env=None):
+    def __init__(self, tmp, config_text=None, extra_args=(), env=None, port=None):
         self.dir = Path(tmp)
-        self.port = free_port()
+        self.port = port or free_port()
         self.data = self.dir / "data"
         args = [HORUS_BIN, "serve", "--data", self.data, "--listen", f"127.0.0.1:{self.port}"]
         if INGEST_CLIENT and "ingest:" not in (config_text or ""):
@@ -238,10 +238,10 @@ def horus_factory(tmp_path):
     """Starts Horus instances; every one is stopped at teardown."""
     started = []
 
-    def start(config_text=None, extra_args=(), env=None, name=None):
+    def start(config_text=None, extra_args=(), env=None, name=None, port=None):
         d = tmp_path / (name or f"horus{len(started)}")
         d.mkdir()
-        h = Horus(d, config_text, extra_args, env)
+        h = Horus(d, config_text, extra_args, env, port)
         started.append(h)
         return h
 
@@ -350,7 +350,8 @@ class TestIdp:
     password = "alice-password"
     secret = "horus-secret"
 
-    def __init__(self, tmp, redirect_uri, groups=("horus-viewers",), cameras=()):
+    def __init__(self, tmp, redirect_uri, groups=("horus-viewers",), cameras=(),
+                 access_token_ttl=300):
         node = require_tool("node")
         if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
             pytest.fail("tests/oidc/node_modules is missing; run scripts/setup")
@@ -359,7 +360,8 @@ class TestIdp:
         self.redirect_uri = redirect_uri
         self.proc = Proc([node, OIDC_DIR / "idp.mjs", "--port", self.port, "--redirect-uri",
                           redirect_uri, "--user", self.user, "--password", self.password,
-                          "--groups", ",".join(groups), "--cameras", ",".join(cameras)],
+                          "--groups", ",".join(groups), "--cameras", ",".join(cameras),
+                          "--access-token-ttl", str(access_token_ttl)],
                          tmp, "idp.log")
         wait_for_port(self.port, timeout=20, proc=self.proc.popen)
 
@@ -370,7 +372,8 @@ class TestIdp:
             return json.load(r)
 
     def client_credentials(self, client_id="horus"):
-        """A JWT access token for the resource urn:horus:api (audience horus-api)."""
+        """A JWT access token for the resource urn:horus:api (audience horus-api), with
+        groups [horus-operators] and the --cameras given to the IdP."""
         import base64
         basic = base64.b64encode(f"{client_id}:{self.secret}".encode()).decode()
         body = urllib.parse.urlencode({"grant_type": "client_credentials",
@@ -389,7 +392,8 @@ class TestIdp:
 
         class Stop(urllib.request.HTTPRedirectHandler):
             def redirect_request(inner, req, fp, code, msg, headers, newurl):
-                if not newurl.startswith(self.issuer):
+                # issuer + "/": port 4123 must not pass for a Horus on port 41234
+                if not newurl.startswith(self.issuer + "/"):
                     raise _Landed(newurl)
                 return super().redirect_request(req, fp, code, msg, headers, newurl)
 

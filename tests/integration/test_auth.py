@@ -73,7 +73,8 @@ def test_every_operation_declares_a_known_permission():
     for method, tmpl, perm in ops:
         assert perm in allowed, (method, tmpl, perm)
     public = {(m, t) for m, t, p in ops if p == "public"}
-    assert public == {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login")}
+    assert public == {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login"),
+                      ("GET", "/api/v1/auth/oidc/login"), ("GET", "/api/v1/auth/oidc/callback")}
 
 
 def test_every_non_public_route_answers_401_without_credentials(horus):

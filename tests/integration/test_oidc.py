@@ -7,13 +7,18 @@ verify-token` checks the IdP's JWT access tokens (JWKS cache and rotation)."""
 import base64
 import hashlib
 import hmac
+import http.cookies
 import json
+import re
 import subprocess
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import pytest
 
-from conftest import HORUS_BIN, free_port
+from conftest import HORUS_BIN, free_port, wait_until
 
 REDIRECT = "http://127.0.0.1:{}/api/v1/auth/oidc/callback"
 
@@ -253,3 +258,276 @@ def test_incomplete_configuration_is_named(tmp_path, idp):
                        timeout=20)
     assert p.returncode == 2
     assert "auth.oidc.issuer" in p.stderr and "auth.oidc.algorithms" in p.stderr, p.stderr
+
+
+# --- Single sign-on through Horus's own routes, and IdP access tokens as bearer tokens ---------
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def raw_get(url, headers=None):
+    """GET without following redirects: (status, headers, body)."""
+    opener = urllib.request.build_opener(_NoRedirect())
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def sso_config(idp, port, extra=""):
+    return f"""
+server:
+  public_url: http://127.0.0.1:{port}
+auth:
+  oidc:
+    issuer: {idp.issuer}
+    client_id: horus
+    client_secret: ${{HORUS_TEST_OIDC_SECRET}}
+    scopes: [profile, email, groups]
+    audience: horus-api
+    roles:
+      admin: [horus-admins]
+      operator: [horus-operators]
+      viewer: [horus-viewers]
+    cameras_claim: cameras
+    create_users: true
+    post_logout_redirect_uri: http://127.0.0.1:{port}/
+{extra}"""
+
+
+@pytest.fixture
+def sso(horus_factory, oidc_idp_factory):
+    """A Horus with SSO on and its IdP (alice: viewer of cameras front and yard)."""
+    def start(extra="", **idp_kw):
+        port = free_port()
+        idp_kw.setdefault("groups", ("horus-viewers", "staff"))
+        idp_kw.setdefault("cameras", ("front", "yard"))
+        idp = oidc_idp_factory(REDIRECT.format(port), **idp_kw)
+        h = horus_factory(sso_config(idp, port, extra), env={"HORUS_TEST_OIDC_SECRET": idp.secret},
+                          port=port)
+        for cid in ("front", "yard", "back"):
+            status, _, body = h.request("POST", "/api/v1/cameras",
+                                        {"id": cid, "url": "rtsp://127.0.0.1:9/x",
+                                         "enabled": False})
+            assert status == 201, body
+        return h, idp
+    return start
+
+
+def begin(h, return_to=None):
+    q = "" if return_to is None else "?" + urllib.parse.urlencode({"return_to": return_to})
+    return raw_get(h.url + "/api/v1/auth/oidc/login" + q)
+
+
+def session_cookie(headers):
+    jar = http.cookies.SimpleCookie()
+    for value in headers.get_all("Set-Cookie") or []:
+        jar.load(value)
+    return jar["horus_session"] if "horus_session" in jar else None
+
+
+def sign_in(h, idp, return_to=None):
+    """The browser flow through Horus's routes: (cookie morsel, landing page, callback)."""
+    status, headers, _ = begin(h, return_to)
+    assert status == 302, status
+    callback = idp.login(headers["Location"])
+    assert callback.startswith(h.url + "/api/v1/auth/oidc/callback?"), callback
+    status, headers, body = raw_get(callback)
+    assert status == 200, body
+    cookie = session_cookie(headers)
+    assert cookie is not None and cookie.value, headers
+    return cookie, body.decode(), callback
+
+
+def me(h, cookie):
+    return h.request("GET", "/api/v1/auth/me", headers={"Cookie": f"horus_session={cookie}"},
+                     auth=False)
+
+
+def audit_entries(h, action):
+    _, page = h.get_json("/api/v1/audit?limit=100")
+    return [e for e in page["items"] if e["action"] == action]
+
+
+def test_browser_signs_in_through_horus_with_the_mapped_role(sso):
+    h, idp = sso()
+    status, headers, _ = begin(h, "/cameras/front?tab=live")
+    assert status == 302 and headers["Location"].startswith(idp.issuer + "/auth?")
+    assert headers["Cache-Control"] == "no-store"
+
+    cookie, page, callback = sign_in(h, idp, "/cameras/front?tab=live")
+    assert "HttpOnly" in str(cookie) or cookie["httponly"]
+    assert cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    # A page (not a 302) moves the browser on, so the Strict cookie goes with the next request.
+    landing = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', page).group(1)
+    assert landing == "/cameras/front?tab=live"
+    assert idp.secret not in page and "eyJ" not in page
+
+    status, _, body = me(h, cookie.value)
+    assert status == 200, body
+    who = json.loads(body)
+    assert who["kind"] == "session" and who["name"] == "alice" and who["role"] == "viewer"
+    assert who["cameras"] == ["front", "yard"] and who["csrf_token"]
+
+    # The user was made just in time with the mapped role and grant.
+    _, users = h.get_json("/api/v1/users")
+    alice = next(u for u in users["items"] if u["name"] == "alice")
+    assert alice["role"] == "viewer" and alice["cameras"] == ["front", "yard"]
+
+    # The state is single use: the same callback again is refused, its reason audited only.
+    status, _, body = raw_get(callback)
+    assert status == 401 and b"already used" not in body, body
+
+    # A viewer signed in by SSO cannot create cameras (same CSRF rules as any cookie session).
+    hdr = {"Cookie": f"horus_session={cookie.value}", "X-CSRF-Token": who["csrf_token"],
+           "Origin": h.url}
+    status, _, body = h.request("POST", "/api/v1/cameras",
+                                {"id": "new", "url": "rtsp://127.0.0.1:9/x"}, headers=hdr,
+                                auth=False)
+    assert status == 403, body
+    # ... and sees only its cameras.
+    status, _, body = h.request("GET", "/api/v1/cameras", headers=hdr, auth=False)
+    assert [c["id"] for c in json.loads(body)["items"]] == ["front", "yard"]
+    assert h.request("GET", "/api/v1/cameras/back", headers=hdr, auth=False)[0] == 404
+
+    wait_until(lambda: audit_entries(h, "login.ok") and audit_entries(h, "login.failed"), 5,
+               "login audit entries")
+    ok = audit_entries(h, "login.ok")[0]
+    assert ok["actor"]["kind"] == "oidc" and ok["actor"]["name"] == "alice"
+    assert ok["details"]["kind"] == "oidc" and ok["target"]["kind"] == "session"
+    failed = audit_entries(h, "login.failed")[0]
+    assert "already used" in failed["details"]["reason"]
+
+    # Logout ends the session and hands back the IdP's logout URL with the ID token hint.
+    status, _, body = h.request("POST", "/api/v1/auth/logout", headers=hdr, auth=False)
+    assert status == 200, body
+    url = json.loads(body)["logout_url"]
+    assert url.startswith(idp.issuer + "/session/end?client_id=horus")
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert q["id_token_hint"][0].count(".") == 2
+    assert q["post_logout_redirect_uri"] == [h.url + "/"]
+    assert me(h, cookie.value)[0] == 401
+    # The IdP accepts it (its logout confirmation page, not an error).
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.status == 200
+
+
+def test_tampered_state_and_open_redirects_are_refused(sso):
+    h, idp = sso()
+    for evil in ["//evil.example/", "https://evil.example/", "/\\evil.example", "evil",
+                 "javascript:alert(1)", "/%0d%0aSet-Cookie:x=y"]:
+        status, headers, body = begin(h, evil)
+        assert status in (302, 400), (evil, status)
+        if status == 302:  # only an acceptable same-origin path may pass
+            assert evil.startswith("/") and not evil.startswith("//"), evil
+        else:
+            assert "same-origin" in json.loads(body)["error"]["message"], body
+    assert begin(h, "//evil.example/")[0] == 400
+
+    status, headers, _ = begin(h)
+    callback = idp.login(headers["Location"])
+    parts = urllib.parse.urlparse(callback)
+    q = urllib.parse.parse_qs(parts.query)
+    state = q["state"][0]
+    q["state"] = [state[:-1] + ("A" if state[-1] != "A" else "B")]
+    tampered = parts._replace(query=urllib.parse.urlencode(q, doseq=True)).geturl()
+    status, headers, _ = raw_get(tampered)
+    assert status == 401 and session_cookie(headers) is None
+    assert raw_get(h.url + "/api/v1/auth/oidc/callback?code=abc")[0] == 400
+    # The real state still works once.
+    status, headers, _ = raw_get(callback)
+    assert status == 200 and session_cookie(headers) is not None
+
+
+def test_a_disabled_user_cannot_sign_in_by_sso(sso):
+    h, idp = sso()
+    sign_in(h, idp)
+    assert h.request("PATCH", "/api/v1/users/alice", {"disabled": True})[0] == 200
+    status, headers, _ = begin(h)
+    status, headers, _ = raw_get(idp.login(headers["Location"]))
+    assert status == 401 and session_cookie(headers) is None
+    wait_until(lambda: any("disabled" in e["details"].get("reason", "")
+                           for e in audit_entries(h, "login.failed")), 5, "audited refusal")
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_idp_access_tokens_are_bearer_tokens_with_the_mapped_role(sso):
+    h, idp = sso()
+    t1 = idp.client_credentials()
+    status, _, body = h.request("GET", "/api/v1/cameras", headers=bearer(t1))
+    assert status == 200, body
+    assert [c["id"] for c in json.loads(body)["items"]] == ["front", "yard"]
+    assert h.request("GET", "/api/v1/cameras/back", headers=bearer(t1))[0] == 404
+    status, _, body = h.request("GET", "/api/v1/auth/me", headers=bearer(t1))
+    who = json.loads(body)
+    assert who["kind"] == "jwt" and who["role"] == "operator" and "csrf_token" not in who
+    # operator: may manage cameras, not users
+    assert h.request("GET", "/api/v1/users", headers=bearer(t1))[0] == 403
+    # The token is cached: the next requests agree.
+    for _ in range(3):
+        assert h.request("GET", "/api/v1/cameras", headers=bearer(t1))[0] == 200
+
+    # Tampered claims, alg confusion, alg none, garbage: 401.
+    hd, c, s = t1.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(c + "=="))
+    claims["groups"] = ["horus-admins"]
+    body64 = b64url(json.dumps(claims).encode())
+    with urllib.request.urlopen(idp.issuer + "/jwks") as r:
+        keys = json.load(r)["keys"]
+    rsa = next(k for k in keys if k["kty"] == "RSA")
+    hs = b64url(json.dumps({"alg": "HS256", "kid": rsa["kid"]}).encode())
+    mac = hmac.new(base64.urlsafe_b64decode(rsa["n"] + "=="), f"{hs}.{body64}".encode(),
+                   hashlib.sha256).digest()
+    none = b64url(json.dumps({"alg": "none", "kid": rsa["kid"]}).encode())
+    for bad in [f"{hd}.{body64}.{s}", f"{hs}.{body64}.{b64url(mac)}", f"{none}.{body64}.",
+                f"{none}.{body64}.x", "a.b.c"]:
+        status, headers, _ = h.request("GET", "/api/v1/cameras", headers=bearer(bad))
+        assert status == 401, bad
+        assert headers["WWW-Authenticate"].startswith("Bearer")
+
+    # Key rotation at the IdP: a token signed by the new key is accepted.
+    idp.rotate()
+    t2 = idp.client_credentials()
+    assert t2.split(".")[0] != hd
+    status, _, body = h.request("GET", "/api/v1/cameras", headers=bearer(t2))
+    assert status == 200, body
+
+
+def test_an_expired_access_token_is_refused_also_once_cached(sso):
+    h, idp = sso(extra="    leeway: 0s\n", access_token_ttl=2)
+    t = idp.client_credentials()
+    exp = json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "=="))["exp"]
+    assert h.request("GET", "/api/v1/cameras", headers=bearer(t))[0] == 200
+    time.sleep(max(0.0, exp - time.time()) + 1.2)
+    status, _, body = h.request("GET", "/api/v1/cameras", headers=bearer(t))
+    assert status == 401, body
+
+
+def test_a_camera_claim_that_is_no_camera_id_refuses_login_and_token(sso):
+    h, idp = sso(cameras=("front", "Front Door!"))
+    status, headers, _ = begin(h)
+    status, headers, body = raw_get(idp.login(headers["Location"]))
+    assert status == 401 and session_cookie(headers) is None, body
+    wait_until(lambda: any("camera claim" in e["details"].get("reason", "")
+                           for e in audit_entries(h, "login.failed")), 5, "audited refusal")
+    assert h.request("GET", "/api/v1/cameras", headers=bearer(idp.client_credentials()))[0] == 401
+
+
+def test_an_unreachable_idp_does_not_stop_horus_and_logins_answer_503(horus_factory):
+    port = free_port()
+
+    class Down:
+        issuer = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    h = horus_factory(sso_config(Down, port, "    http_timeout: 1s\n"),
+                      env={"HORUS_TEST_OIDC_SECRET": "x"}, port=port)
+    h.wait_for_log(lambda l: "discovery failed" in l.get("msg", ""))
+    status, _, body = begin(h)
+    assert status == 503, body
+    assert h.request("GET", "/api/v1/cameras", headers=bearer("a.b.c"))[0] == 401
+    assert h.request("GET", "/health", auth=False)[0] == 200

@@ -5,7 +5,7 @@
 // urn:horus:api, and key rotation on demand.
 //
 // Usage: node idp.mjs --port P --redirect-uri URI [--user alice --password pw
-//        --groups a,b --cameras c1,c2]
+//        --groups a,b --cameras c1,c2 --access-token-ttl SECONDS]
 // Clients: "horus" (client_secret_basic, ID tokens RS256) and "horus-post"
 // (client_secret_post, ID tokens ES256), both with secret "horus-secret".
 // POST /admin/rotate switches to a fresh key set (new kids); the old keys
@@ -24,6 +24,7 @@ const redirectUri = arg('redirect-uri', 'http://127.0.0.1:8080/api/v1/auth/oidc/
 const user = { login: arg('user', 'alice'), password: arg('password', 'alice-password') };
 const groups = arg('groups', 'horus-viewers').split(',').filter(Boolean);
 const cameras = arg('cameras', '').split(',').filter(Boolean);
+const accessTokenTtl = Number(arg('access-token-ttl', '300'));
 const issuer = `http://127.0.0.1:${port}`;
 const secret = 'horus-secret';
 
@@ -77,7 +78,8 @@ function makeProvider(keys) {
     pkce: { required: () => true },
     findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => claimsOf(sub) }),
     extraTokenClaims: async (ctx, token) =>
-      token.accountId ? { groups } : { groups: ['horus-operators'] },
+      token.accountId ? { groups }
+        : { groups: ['horus-operators'], ...(cameras.length ? { cameras } : {}) },
     features: {
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: true },
@@ -89,7 +91,7 @@ function makeProvider(keys) {
         getResourceServerInfo: () => ({
           scope: 'api',
           audience: 'horus-api',
-          accessTokenTTL: 300,
+          accessTokenTTL: accessTokenTtl,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'ES256' } },
         }),
@@ -97,7 +99,7 @@ function makeProvider(keys) {
     },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     ttl: { Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60, IdToken: 300,
-           AccessToken: 300, ClientCredentials: 300 },
+           AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
   });
   provider.on('server_error', (ctx, err) => console.error('idp server_error', err));
   return provider;
