@@ -160,12 +160,14 @@ def test_health_and_api_answer_under_1100_slow_connections_from_many_addresses(h
         slow.close()
 
 
-def open_busy(port, n, source="127.0.0.1", settle=0.3):
-    """n connections whose request headers are in and whose body never comes."""
+def open_busy(port, n, source="127.0.0.1", settle=0.3, api_key=None):
+    """n connections whose request headers are in and whose body never comes (with
+    api_key, authenticated: the request is answered on its merits once it completes)."""
     out = []
+    auth = f"Authorization: Bearer {api_key}\r\n".encode() if api_key else b""
     for _ in range(n):
         s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=(source, 0))
-        s.sendall(b"POST /api/v1/cameras HTTP/1.1\r\nHost: horus\r\n"
+        s.sendall(b"POST /api/v1/cameras HTTP/1.1\r\nHost: horus\r\n" + auth +
                   b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
         out.append(s)
     time.sleep(settle)  # let the server read the headers
@@ -189,7 +191,7 @@ def test_an_address_whose_connections_are_all_busy_is_refused_and_others_are_ser
         horus_factory):
     h = horus_factory("server:\n  max_connections_per_ip: 8\n")
     for settle in (0.3, 1.0, 3.0):  # as below: a loaded server may not have read them yet
-        busy = open_busy(h.port, 8, settle=settle)
+        busy = open_busy(h.port, 8, settle=settle, api_key=h.api_key)
         is_refused = refused(h.port, "127.0.0.1")
         if is_refused:
             break
