@@ -308,7 +308,7 @@ def test_first_start_makes_an_admin_whose_password_must_change(horus):
     status, _, body = horus.request("POST", "/api/v1/auth/password",
                                     {"current": password, "new": "short"}, headers=jar,
                                     auth=False)
-    assert status == 400 and b"at least 10" in body
+    assert status == 400 and b"new: must be at least 10" in body
     status, _, body = horus.request("POST", "/api/v1/auth/password",
                                     {"current": "wrong", "new": "a much better one"},
                                     headers=jar, auth=False)
