@@ -94,7 +94,6 @@ static int login_post(http_request *req, void *arg)
                             .remote = http_request_remote(req),
                             .user_agent = http_request_header(req, "User-Agent"),
                             .now_ms = clock_realtime_ms(a->clock),
-                            .session_idle_ms = a->session_idle_ms,
                             .session_max_ms = a->session_max_ms};
     struct auth_login_result res;
     rc = a->db ? auth_login_password(a->db, &in, &res) : HORUS_EUNAVAIL;

@@ -219,9 +219,12 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
                             .expires_at_ms = in->now_ms + in->session_max_ms};
     if (strlen(s.user_agent) > 256)
         s.user_agent = "";
-    /* Sessions are made only here, so purging ended ones here bounds the table. */
-    if (in->session_idle_ms > 0)
-        (void)sto_session_delete_expired(db, in->now_ms - in->session_idle_ms, in->now_ms);
+    /*
+     * Sessions are made only here, so purging the ones past their absolute
+     * end here bounds the table (idle ones end at their next use, or here
+     * once their absolute end has passed too).
+     */
+    (void)sto_session_delete_expired(db, 0, in->now_ms);
     rc = sto_session_insert(db, &s);
     if (rc < 0) {
         auth_principal_free(p);

@@ -65,7 +65,6 @@ struct auth_login {
     const char *user_agent; /* may be NULL */
     int64_t now_ms;
     int64_t session_max_ms; /* absolute timeout */
-    int64_t session_idle_ms; /* idle timeout: sessions past it (anyone's) are purged at login */
 };
 
 /* What a successful login returns; the token is shown to the client once. */
