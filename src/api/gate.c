@@ -282,8 +282,16 @@ int api_gate(http_request *req, size_t route_index, void *arg)
     /* A route the table does not know (never, after api_register) is the strictest. */
     enum auth_perm perm =
         route_index < a->nroute_perms ? a->route_perms[route_index] : AUTH_PERM_SUPERADMIN;
-    if (perm == AUTH_PERM_PUBLIC)
+    if (perm == AUTH_PERM_PUBLIC) {
+        /* Valid credentials let a public route say more (/health's details); bad ones are ignored.
+         */
+        struct auth_principal *p = NULL;
+        if (authenticate(a, req, &p) == 0 && p && !p->must_change_password)
+            http_request_set_principal(req, p, auth_principal_free);
+        else
+            auth_principal_free(p);
         return 0;
+    }
     if (perm == AUTH_PERM_METRICS)
         return gate_metrics(a, req);
     struct auth_principal *p = NULL;

@@ -273,7 +273,7 @@ static int password_post(http_request *req, void *arg)
                                 p->kind == AUTH_KIND_SESSION ? p->id : NULL, why, sizeof(why));
     json_decref(body);
     if (rc == -EINVAL)
-        return http_reply_error(req, rc, "new %s", why + strlen("password"));
+        return http_reply_error(req, rc, "new%s", why + strlen("password"));
     if (rc < 0)
         return http_reply_error(req, rc, "change password: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", p->user}), "password changed");

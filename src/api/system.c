@@ -186,6 +186,10 @@ static int health_get(http_request *req, void *arg)
     memcpy(reasons, ctx->health.reasons_json, sizeof(reasons));
     pthread_mutex_unlock(&ctx->health.reasons_lock);
     bool is_ok = db_ok && disk_ok && strcmp(reasons, "[]") == 0;
+    if (!api_principal(req)) /* anonymous callers (load balancers, probes) get the verdict only */
+        return http_reply(req, 200, "application/json",
+                          is_ok ? "{\"status\":\"ok\"}" : "{\"status\":\"degraded\"}",
+                          is_ok ? 15 : 21);
     char body[1024 + PATH_MAX + sizeof(reasons)];
     int n =
         snprintf(body, sizeof(body),

@@ -272,6 +272,12 @@ int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_lo
                             .expires_at_ms = in->now_ms + in->session_max_ms};
     if (strlen(s.user_agent) > 256)
         s.user_agent = "";
+    /*
+     * Sessions are made only here, so purging the ones past their absolute
+     * end here bounds the table (idle ones end at their next use, or here
+     * once their absolute end has passed too).
+     */
+    (void)sto_session_delete_expired(db, 0, in->now_ms);
     rc = sto_session_insert(db, &s);
     if (rc < 0) {
         auth_principal_free(p);

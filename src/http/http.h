@@ -236,7 +236,7 @@ struct http_error_map http_router_map_error(const http_router *r, int rc);
  */
 typedef int (*http_gate_cb)(http_request *req, size_t route_index, void *arg);
 
-/* Sets r's gate (NULL: none). Thread: setup only, before the server starts. */
+/* Sets r's gate (NULL: none). Thread: any, normally main before the server starts. */
 void http_router_set_gate(http_router *r, http_gate_cb gate, void *arg);
 
 /*

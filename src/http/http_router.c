@@ -64,8 +64,8 @@ typedef struct http_error_map (*error_map_fn)(int rc);
 
 struct http_router {
     _Atomic(error_map_fn) error_mapper; /* NULL: every error is 500 "internal" */
-    http_gate_cb gate; /* NULL: every route runs its handler; set before the server starts */
-    void *gate_arg;
+    _Atomic(http_gate_cb) gate; /* NULL: every route runs its handler */
+    void *gate_arg; /* written before gate (release), read after it (acquire) */
     struct node root;
     struct route *routes; /* owned, registration order */
     size_t nroutes;
@@ -120,15 +120,16 @@ void http_router_set_error_mapper(http_router *r, struct http_error_map (*map_cb
 
 void http_router_set_gate(http_router *r, http_gate_cb gate, void *arg)
 {
-    r->gate = gate;
     r->gate_arg = arg;
+    atomic_store_explicit(&r->gate, gate, memory_order_release);
 }
 
 int http_router_gate(const http_router *r, http_request *req, size_t route_index)
 {
-    if (!r->gate)
+    http_gate_cb gate = atomic_load_explicit(&((http_router *)r)->gate, memory_order_acquire);
+    if (!gate)
         return 0;
-    int rc = r->gate(req, route_index, r->gate_arg);
+    int rc = gate(req, route_index, r->gate_arg);
     return rc == 0 ? 0 : (rc < 0 ? rc : HORUS_EAUTH);
 }
 

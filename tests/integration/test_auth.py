@@ -311,7 +311,7 @@ def test_first_start_makes_an_admin_whose_password_must_change(horus):
     status, _, body = horus.request("POST", "/api/v1/auth/password",
                                     {"current": password, "new": "short"}, headers=jar,
                                     auth=False)
-    assert status == 400 and b"at least 10" in body
+    assert status == 400 and b"new: must be at least 10" in body
     status, _, body = horus.request("POST", "/api/v1/auth/password",
                                     {"current": "wrong", "new": "a much better one"},
                                     headers=jar, auth=False)
@@ -394,3 +394,15 @@ def test_identity_replies_match_the_openapi_document(horus):
     assert call("DELETE", "/api/v1/auth/sessions/{id}", f"/api/v1/auth/sessions/{sid}")[0] == 204
     assert call("POST", "/api/v1/auth/logout", body=b"")[0] == 204  # an API key: nothing to end
     assert call("DELETE", "/api/v1/users/{name}", "/api/v1/users/val")[0] == 204
+
+
+def test_health_tells_anonymous_callers_the_status_only(horus):
+    status, _, body = horus.request("GET", "/health", auth=False)
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    status, _, body = horus.request("GET", "/health", headers=bearer("hk_bad"))
+    assert status == 200 and json.loads(body) == {"status": "ok"}  # bad credentials: ignored
+    viewer = make_key(horus, "viewer")["key"]
+    status, _, body = horus.request("GET", "/health", headers=bearer(viewer))
+    full = json.loads(body)
+    assert {"version", "storage", "database", "cameras"} <= set(full), full
+    assert str(horus.data) not in json.dumps(horus.request("GET", "/health", auth=False)[2].decode())

@@ -110,6 +110,17 @@ static void test_sessions_expire_when_idle_and_at_their_absolute_end(void **stat
     assert_int_equal(check(f->db, &clk, b.token), 0);
     clock_fake_advance_ms(&clk, IDLE_MS);
     assert_int_equal(check(f->db, &clk, b.token), HORUS_EAUTH);
+    /* Sessions past their end that nobody came back with are purged at the next login. */
+    struct auth_login_result c, d;
+    assert_int_equal(login(f->db, &clk, "ann", "ann-password", &c), 0);
+    auth_principal_free(c.principal);
+    clock_fake_advance_ms(&clk, MAX_MS);
+    assert_int_equal(login(f->db, &clk, "ann", "ann-password", &d), 0);
+    auth_principal_free(d.principal);
+    assert_int_equal(sto_session_list(f->db, "ann", &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, d.session_id);
+    sto_session_list_free(list, n);
 }
 
 static void test_disabling_a_user_ends_its_sessions_and_logins(void **state)

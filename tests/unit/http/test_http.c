@@ -89,6 +89,47 @@ static struct http_error_map test_mapper(int rc)
 
 /* ---- handlers ---- */
 
+/* Replies with the principal the gate attached (a string), or "none". */
+static atomic_int whoami_served;
+
+static int h_whoami(http_request *req, void *arg)
+{
+    atomic_fetch_add(&whoami_served, 1);
+    const char *who = http_request_principal(req);
+    return http_reply(req, 200, "text/plain", who ? who : "none", strlen(who ? who : "none"));
+}
+
+static atomic_int principals_freed;
+static atomic_int whoami_gated;
+
+static void principal_free(void *p)
+{
+    free(p);
+    atomic_fetch_add(&principals_freed, 1);
+}
+
+/*
+ * A gate for /whoami: "X-Who: boom" fails with a code, another X-Who is
+ * attached as the principal, none is refused with a 401 the gate sends.
+ */
+static int test_gate(http_request *req, size_t route_index, void *arg)
+{
+    const char *m, *tmpl;
+    assert_true(http_router_route_at(arg, route_index, &m, &tmpl));
+    if (strcmp(tmpl, "/whoami") != 0)
+        return 0;
+    atomic_fetch_add(&whoami_gated, 1);
+    const char *who = http_request_header(req, "X-Who");
+    if (who && strcmp(who, "boom") == 0)
+        return -EBUSY;
+    if (!who) {
+        http_reply_error(req, HORUS_EAUTH, "who are you");
+        return 1;
+    }
+    http_request_set_principal(req, strdup(who), principal_free);
+    return 0;
+}
+
 static int h_health(http_request *req, void *arg)
 {
     return http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
@@ -265,6 +306,7 @@ static int setup(void **state)
     assert_int_equal(http_router_set_body_types(r, "POST", "/text", "text/plain"), 0);
     assert_int_equal(http_router_add(r, "GET", "/big", h_big, NULL), 0);
     assert_int_equal(http_router_add(r, "GET", "/defer", h_defer, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/whoami", h_whoami, NULL), 0);
     assert_int_equal(http_server_start(f->srv), 0);
     pthread_mutex_lock(&parked.lock);
     parked.nwaiting = 0;
@@ -520,6 +562,50 @@ static void test_unknown_route_replies_404_json_through_the_mapper(void **state)
     assert_int_equal(r.status, 200);
     resp_release(&r);
     close(fd);
+}
+
+static void test_the_gate_runs_before_the_handler_and_its_principal_is_freed(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    atomic_store(&principals_freed, 0);
+    atomic_store(&whoami_gated, 0);
+    /* Without a gate every handler runs, without a principal. */
+    request_once(f, "GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "none");
+    resp_release(&r);
+    http_router *router = http_server_router(f->srv);
+    http_router_set_gate(router, test_gate, router);
+    atomic_store(&whoami_served, 0);
+    int fd = client_connect(f->port);
+    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Who: alice\r\n\r\n");
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "alice");
+    resp_release(&r);
+    /* Refused by the gate: its own reply, the handler never runs, the connection stays. */
+    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 401);
+    assert_error_body(&r, "unauthorized", "who are you");
+    resp_release(&r);
+    /* A code from the gate goes through the error mapper. */
+    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Who: boom\r\n\r\n");
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 409);
+    resp_release(&r);
+    /* The next request on the connection does not inherit the principal. */
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(read_response(fd, false, &r), 0);
+    assert_int_equal(r.status, 200);
+    resp_release(&r);
+    close(fd);
+    assert_int_equal(atomic_load(&whoami_gated), 3);
+    assert_int_equal(atomic_load(&whoami_served), 1); /* the refused two never reached it */
+    for (int i = 0; i < 100 && atomic_load(&principals_freed) < 1; i++)
+        sleep_ms(10);
+    assert_int_equal(atomic_load(&principals_freed), 1);
 }
 
 static void test_trailing_slash_is_not_found(void **state)
@@ -1301,6 +1387,7 @@ int main(void)
         T(test_two_requests_share_one_keep_alive_connection),
         T(test_pipelined_requests_are_answered_in_order),
         T(test_unknown_route_replies_404_json_through_the_mapper),
+        T(test_the_gate_runs_before_the_handler_and_its_principal_is_freed),
         T(test_trailing_slash_is_not_found),
         T(test_wrong_method_replies_405_with_allow),
         T(test_body_over_the_limit_replies_413_and_closes),
