@@ -37,7 +37,8 @@
 
 #define CAMERA_COLUMNS                                                                             \
     "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"            \
-    " max_bytes, provisioned, created_at_ms, updated_at_ms"
+    " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant"
+#define CAMERA_NCOLS 13
 
 void sto_camera_release(struct sto_camera *c)
 {
@@ -47,6 +48,7 @@ void sto_camera_release(struct sto_camera *c)
     free(c->name);
     free(c->url);
     free(c->sub_url);
+    free(c->tenant);
     memset(c, 0, sizeof(*c));
 }
 
@@ -69,6 +71,7 @@ struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
         .segment_seconds = c->segment_seconds,
         .retention_days = c->retention_days,
         .max_bytes = c->max_bytes,
+        .tenant = c->tenant,
     };
 }
 
@@ -87,6 +90,7 @@ static void row_to_camera(const sto_value *c, struct sto_camera *out)
     out->provisioned = sto_col_int(&c[9]) != 0;
     out->created_at_ms = sto_col_int(&c[10]);
     out->updated_at_ms = sto_col_int(&c[11]);
+    out->tenant = sto_col_text(&c[12]);
 }
 
 struct list_acc {
@@ -97,7 +101,7 @@ struct list_acc {
 static int list_row(const sto_value *cols, size_t n, void *arg)
 {
     struct list_acc *acc = arg;
-    if (n < 12)
+    if (n < CAMERA_NCOLS)
         return HORUS_EDB;
     if (acc->n == acc->cap) {
         acc->cap = acc->cap ? acc->cap * 2 : 16;
@@ -162,9 +166,43 @@ int sto_camera_count(sto_db *db, uint64_t *n)
     return sto_read(db, "SELECT COUNT(*) FROM cameras", NULL, 0, count_row, n);
 }
 
-/* Parameters $1..$12 in the column order of CAMERA_COLUMNS (created and updated now). */
+struct tenant_out {
+    char *buf;
+    size_t cap;
+    bool found;
+};
+
+static int tenant_row(const sto_value *cols, size_t n, void *arg)
+{
+    struct tenant_out *t = arg;
+    if (n < 1)
+        return HORUS_EDB;
+    size_t len = cols[0].type == STO_TEXT ? cols[0].len : 0;
+    if (len >= t->cap)
+        len = t->cap - 1;
+    if (len)
+        memcpy(t->buf, cols[0].s, len);
+    t->buf[len] = '\0';
+    t->found = true;
+    return 0;
+}
+
+int sto_camera_tenant(sto_db *db, const char *id, char *out, size_t cap)
+{
+    if (cap == 0)
+        return -EINVAL;
+    out[0] = '\0';
+    struct tenant_out t = {out, cap, false};
+    sto_value p[] = {STO_TEXT_V(id)};
+    int rc = sto_read(db, "SELECT tenant FROM cameras WHERE id = $1", p, 1, tenant_row, &t);
+    if (rc == 0 && !t.found)
+        rc = -ENOENT;
+    return rc;
+}
+
+/* Parameters $1..$13 in the column order of CAMERA_COLUMNS (created and updated now). */
 static void camera_params(const struct sto_camera_input *c, bool is_provisioned, int64_t now_ms,
-                          sto_value p[12])
+                          sto_value p[CAMERA_NCOLS])
 {
     p[0] = STO_TEXT_V(c->id);
     p[1] = STO_TEXT_V(c->name ? c->name : "");
@@ -178,11 +216,13 @@ static void camera_params(const struct sto_camera_input *c, bool is_provisioned,
     p[9] = STO_INT_V(is_provisioned);
     p[10] = STO_INT_V(now_ms);
     p[11] = STO_INT_V(now_ms);
+    p[12] = STO_TEXT_V(c->tenant ? c->tenant : "");
 }
 
+/* The tenant is set by the insert only: an update or provisioning keeps the row's. */
 static const char upsert_sql[] =
     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-    " $12) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = excluded.url,"
+    " $12, $13) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = excluded.url,"
     " sub_url = excluded.sub_url, enabled = excluded.enabled,"
     " record_enabled = excluded.record_enabled, segment_seconds = excluded.segment_seconds,"
     " retention_days = excluded.retention_days, max_bytes = excluded.max_bytes,"
@@ -260,9 +300,10 @@ static int orphan_for_strays(sto_db *db, struct orphan_move *m, const char *id, 
 
 int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
 {
-    sto_value p[12];
+    sto_value p[CAMERA_NCOLS + 1];
     int64_t now = now_ms();
     camera_params(c, false, now, p);
+    p[CAMERA_NCOLS] = STO_INT_V((int64_t)c->tenant_max_cameras);
     /*
      * Rows already carrying the id belong to a deleted camera (a segment
      * that closed after the delete): they become orphans first, so the new
@@ -274,10 +315,18 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
     if (rc < 0)
         return rc;
     orphan_stmts(&m, c->id, now, st);
-    st[ORPHAN_NSTMTS] = (struct sto_stmt){"INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2,"
-                                          " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                                          p, 12};
-    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    /* The tenant's camera quota is counted in the insert itself, on the writer. */
+    st[ORPHAN_NSTMTS] = (struct sto_stmt){
+        "INSERT INTO cameras(" CAMERA_COLUMNS ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, $12, $13 WHERE $14 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE id = $1) OR"
+        " (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $14",
+        p, CAMERA_NCOLS + 1};
+    rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    if (rc < 0 || c->tenant_max_cameras == 0)
+        return rc;
+    char tenant[128];
+    rc = sto_camera_tenant(db, c->id, tenant, sizeof(tenant));
+    return rc == -ENOENT ? -EDQUOT : rc;
 }
 
 int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
@@ -286,10 +335,13 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
     int rc = sto_camera_get(db, c->id, &cur);
     if (rc < 0)
         return rc;
+    sto_value p[CAMERA_NCOLS];
+    struct sto_camera_input in = *c;
+    in.tenant = cur.tenant; /* a camera never changes tenant */
+    camera_params(&in, false, now_ms(), p);
+    rc = sto_write(db, upsert_sql, p, CAMERA_NCOLS);
     sto_camera_release(&cur);
-    sto_value p[12];
-    camera_params(c, false, now_ms(), p);
-    return sto_write(db, upsert_sql, p, 12);
+    return rc;
 }
 
 int sto_camera_delete(sto_db *db, const char *id)
@@ -333,7 +385,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
     size_t nadd = 0, nchange = 0, nremove = 0, nst = 0;
     size_t max = (n + cur.n) * (1 + ORPHAN_NSTMTS);
     struct sto_stmt *st = horus_calloc(max ? max : 1, sizeof(*st));
-    sto_value(*params)[12] = horus_calloc(max ? max : 1, sizeof(*params));
+    sto_value(*params)[CAMERA_NCOLS] = horus_calloc(max ? max : 1, sizeof(*params));
     struct orphan_move *moves = horus_calloc(n + cur.n ? n + cur.n : 1, sizeof(*moves));
     int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
@@ -351,7 +403,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
             nst += ORPHAN_NSTMTS;
         }
         camera_params(want, true, now, params[nst]);
-        st[nst] = (struct sto_stmt){upsert_sql, params[nst], 12};
+        st[nst] = (struct sto_stmt){upsert_sql, params[nst], CAMERA_NCOLS};
         nst++;
     }
     for (size_t k = 0; k < cur.n; k++) {

@@ -30,8 +30,8 @@
 
 #define EXPORT_COLUMNS                                                                             \
     "id, camera_id, stream, start_us, end_us, state, progress, size_bytes, duration_us, sha256,"   \
-    " error, created_at_ms, started_at_ms, finished_at_ms"
-#define EXPORT_NCOLS 14
+    " error, created_at_ms, started_at_ms, finished_at_ms, tenant"
+#define EXPORT_NCOLS 15
 
 static const char *const state_names[] = {"queued", "running", "done", "failed", "cancelled"};
 
@@ -57,6 +57,7 @@ void sto_export_release(struct sto_export *e)
     free(e->stream);
     free(e->sha256);
     free(e->error);
+    free(e->tenant);
     memset(e, 0, sizeof(*e));
 }
 
@@ -99,6 +100,7 @@ static void row_to_export(const sto_value *c, struct sto_export *e)
     e->created_at_ms = sto_col_int(&c[11]);
     e->started_at_ms = sto_col_int(&c[12]);
     e->finished_at_ms = sto_col_int(&c[13]);
+    e->tenant = sto_col_text(&c[14]);
 }
 
 struct export_acc {
@@ -144,13 +146,21 @@ static void pin_id_of(const char *id, char *buf, size_t size)
 int sto_export_insert(sto_db *db, const struct sto_export_input *e)
 {
     sto_value p[] = {
-        STO_TEXT_V(e->id),     STO_TEXT_V(e->camera_id),
-        STO_TEXT_V(e->stream), STO_INT_V(e->start_us),
-        STO_INT_V(e->end_us),  STO_TEXT_V(sto_export_state_name(STO_EXPORT_QUEUED)),
-        STO_REAL_V(0),         STO_INT_V(0),
-        STO_INT_V(0),          STO_TEXT_V(""),
-        STO_TEXT_V(""),        STO_INT_V(e->created_at_ms),
-        STO_INT_V(0),          STO_INT_V(0),
+        STO_TEXT_V(e->id),
+        STO_TEXT_V(e->camera_id),
+        STO_TEXT_V(e->stream),
+        STO_INT_V(e->start_us),
+        STO_INT_V(e->end_us),
+        STO_TEXT_V(sto_export_state_name(STO_EXPORT_QUEUED)),
+        STO_REAL_V(0),
+        STO_INT_V(0),
+        STO_INT_V(0),
+        STO_TEXT_V(""),
+        STO_TEXT_V(""),
+        STO_INT_V(e->created_at_ms),
+        STO_INT_V(0),
+        STO_INT_V(0),
+        STO_TEXT_V(e->tenant ? e->tenant : ""),
     };
     char pin[96];
     pin_id_of(e->id, pin, sizeof(pin));
@@ -159,7 +169,7 @@ int sto_export_insert(sto_db *db, const struct sto_export_input *e)
                       STO_INT_V(e->end_us),  STO_INT_V(e->created_at_ms)};
     struct sto_stmt st[] = {
         {"INSERT INTO exports(" EXPORT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-         " $10, $11, $12, $13, $14)",
+         " $10, $11, $12, $13, $14, $15)",
          p, HORUS_ARRAY_LEN(p)},
         {"INSERT INTO pins(id, camera_id, stream, start_us, end_us, reason, until_us,"
          " created_at_ms) VALUES ($1, $2, $3, $4, $5, 'export', 0, $6)",
