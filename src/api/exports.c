@@ -63,16 +63,18 @@ static json_t *export_json(const struct sto_export *e)
     clock_format_rfc3339_ms(e->created_at_ms, created, sizeof(created));
     bool is_done = e->state == STO_EXPORT_DONE;
     snprintf(file, sizeof(file), "/api/v1/exports/%s/file", e->id);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:s?, s:s?, s:s, s:o, s:o, "
-                     "s:s?, s:s?}",
-                     "id", e->id, "camera", e->camera_id, "stream", e->stream, "start", start,
-                     "end", end, "state", sto_export_state_name(e->state), "progress", e->progress,
-                     "size_bytes", (json_int_t)e->size_bytes, "duration_s",
-                     (double)e->duration_us / 1e6, "sha256", is_done ? e->sha256 : NULL, "error",
-                     e->error && e->error[0] ? e->error : NULL, "created_at", created, "started_at",
-                     time_or_null(e->started_at_ms), "finished_at", time_or_null(e->finished_at_ms),
-                     "file_url", is_done ? file : NULL, "tenant",
-                     e->tenant && e->tenant[0] ? e->tenant : NULL);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:s?, s:s?, s:s, s:o, "
+                          "s:o, s:s?}",
+                          "id", e->id, "camera", e->camera_id, "stream", e->stream, "start", start,
+                          "end", end, "state", sto_export_state_name(e->state), "progress",
+                          e->progress, "size_bytes", (json_int_t)e->size_bytes, "duration_s",
+                          (double)e->duration_us / 1e6, "sha256", is_done ? e->sha256 : NULL,
+                          "error", e->error && e->error[0] ? e->error : NULL, "created_at", created,
+                          "started_at", time_or_null(e->started_at_ms), "finished_at",
+                          time_or_null(e->finished_at_ms), "file_url", is_done ? file : NULL);
+    if (e->tenant && e->tenant[0]) /* single-tenant installs never see the field */
+        json_object_set_new(j, "tenant", json_string(e->tenant));
+    return j;
 }
 
 static bool is_valid_id(const char *id)
