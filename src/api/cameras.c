@@ -526,6 +526,8 @@ static int orphans_list(http_request *req, void *arg)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct sto_orphan *o = &list[i];
+        if (!api_may_see(req, NULL, o->tenant)) /* another tenant's past: absent */
+            continue;
         char deleted[32], start[32], end[32];
         clock_format_rfc3339_ms(o->deleted_at_ms, deleted, sizeof(deleted));
         clock_format_rfc3339_ms(o->start_us / 1000, start, sizeof(start));
@@ -535,6 +537,9 @@ static int orphans_list(http_request *req, void *arg)
                              o->camera_id, "deleted_at", deleted, "recordings",
                              (json_int_t)o->count, "bytes", (json_int_t)o->bytes, "start",
                              o->count ? start : NULL, "end", o->count ? end : NULL));
+        if (o->tenant && o->tenant[0])
+            json_object_set_new(json_array_get(items, json_array_size(items) - 1), "tenant",
+                                json_string(o->tenant));
     }
     sto_orphan_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o}", "items", items));

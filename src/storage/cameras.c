@@ -236,7 +236,8 @@ static int64_t now_ms(void)
 /* Statements and parameters that move camera id's recordings to an orphan group. */
 struct orphan_move {
     char orphan_id[96];
-    sto_value params[3]; /* $1 camera id, $2 orphan id, $3 deleted at (ms) */
+    char tenant[128]; /* the deleted camera's ("" for strays): adoption stays in its tenant */
+    sto_value params[4]; /* $1 camera id, $2 orphan id, $3 deleted at (ms), $4 tenant */
 };
 
 #define ORPHAN_NSTMTS 3
@@ -253,12 +254,13 @@ static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, 
     m->params[0] = STO_TEXT_V(id);
     m->params[1] = STO_TEXT_V(m->orphan_id);
     m->params[2] = STO_INT_V(now_ms);
+    m->params[3] = STO_TEXT_V(m->tenant);
     st[0] = (struct sto_stmt){
-        "INSERT INTO camera_orphans(orphan_id, camera_id, deleted_at_ms) SELECT CAST($2 AS TEXT),"
-        " CAST($1 AS TEXT), CAST($3 AS BIGINT) WHERE EXISTS (SELECT 1 FROM recordings WHERE"
-        " camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id = $1) AND NOT EXISTS"
-        " (SELECT 1 FROM camera_orphans WHERE orphan_id = $2)",
-        m->params, 3};
+        "INSERT INTO camera_orphans(orphan_id, camera_id, deleted_at_ms, tenant) SELECT CAST($2 AS"
+        " TEXT), CAST($1 AS TEXT), CAST($3 AS BIGINT), CAST($4 AS TEXT) WHERE EXISTS (SELECT 1"
+        " FROM recordings WHERE camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id ="
+        " $1) AND NOT EXISTS (SELECT 1 FROM camera_orphans WHERE orphan_id = $2)",
+        m->params, 4};
     st[1] = (struct sto_stmt){"UPDATE recordings SET camera_id = $2 WHERE camera_id = $1 AND NOT"
                               " EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
                               m->params, 2};
@@ -267,10 +269,11 @@ static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, 
                               m->params, 2};
 }
 
-/* A new orphan group of camera id, deleted at now_ms. */
-static void orphan_new(struct orphan_move *m, const char *id, int64_t now_ms)
+/* A new orphan group of camera id of tenant (NULL = ""), deleted at now_ms. */
+static void orphan_new(struct orphan_move *m, const char *id, const char *tenant, int64_t now_ms)
 {
     snprintf(m->orphan_id, sizeof(m->orphan_id), "%.64s~%lld", id, (long long)now_ms);
+    snprintf(m->tenant, sizeof(m->tenant), "%s", tenant ? tenant : "");
 }
 
 static int orphan_id_row(const sto_value *c, size_t n, void *arg)
@@ -290,7 +293,7 @@ static int orphan_id_row(const sto_value *c, size_t n, void *arg)
  */
 static int orphan_for_strays(sto_db *db, struct orphan_move *m, const char *id, int64_t now_ms)
 {
-    orphan_new(m, id, now_ms);
+    orphan_new(m, id, NULL, now_ms);
     sto_value p[] = {STO_TEXT_V(id)};
     return sto_read(db,
                     "SELECT orphan_id FROM camera_orphans WHERE camera_id = $1 ORDER BY"
@@ -350,12 +353,12 @@ int sto_camera_delete(sto_db *db, const char *id)
     int rc = sto_camera_get(db, id, &cur);
     if (rc < 0)
         return rc;
-    sto_camera_release(&cur);
     sto_value p[] = {STO_TEXT_V(id)};
     struct orphan_move m;
     struct sto_stmt st[1 + ORPHAN_NSTMTS] = {{"DELETE FROM cameras WHERE id = $1", p, 1}};
     int64_t now = now_ms();
-    orphan_new(&m, id, now);
+    orphan_new(&m, id, cur.tenant, now);
+    sto_camera_release(&cur);
     orphan_stmts(&m, id, now, &st[1]);
     return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
@@ -398,7 +401,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
             continue;
         have ? nchange++ : nadd++;
         if (!have) { /* a new id starts empty, as in sto_camera_insert */
-            orphan_new(&moves[cur.n + nadd - 1], want->id, now);
+            orphan_new(&moves[cur.n + nadd - 1], want->id, NULL, now);
             orphan_stmts(&moves[cur.n + nadd - 1], want->id, now, &st[nst]);
             nst += ORPHAN_NSTMTS;
         }
@@ -418,7 +421,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         params[nst][0] = STO_TEXT_V(cur.items[k].id);
         st[nst] = (struct sto_stmt){"DELETE FROM cameras WHERE id = $1", params[nst], 1};
         nst++;
-        orphan_new(&moves[k], cur.items[k].id, now);
+        orphan_new(&moves[k], cur.items[k].id, cur.items[k].tenant, now);
         orphan_stmts(&moves[k], cur.items[k].id, now, &st[nst]);
         nst += ORPHAN_NSTMTS;
     }
@@ -445,6 +448,7 @@ void sto_orphan_list_free(struct sto_orphan *list, size_t n)
     for (size_t i = 0; list && i < n; i++) {
         free(list[i].orphan_id);
         free(list[i].camera_id);
+        free(list[i].tenant);
     }
     free(list);
 }
@@ -457,7 +461,7 @@ struct orphan_acc {
 static int orphan_row(const sto_value *c, size_t n, void *arg)
 {
     struct orphan_acc *acc = arg;
-    if (n < 7)
+    if (n < 8)
         return HORUS_EDB;
     if (acc->n == acc->cap) {
         acc->cap = acc->cap ? acc->cap * 2 : 16;
@@ -471,6 +475,7 @@ static int orphan_row(const sto_value *c, size_t n, void *arg)
     o->bytes = (uint64_t)sto_col_int(&c[4]);
     o->start_us = sto_col_int(&c[5]);
     o->end_us = sto_col_int(&c[6]);
+    o->tenant = sto_col_text(&c[7]);
     return 0;
 }
 
@@ -482,9 +487,10 @@ int sto_orphan_list(sto_db *db, size_t limit, struct sto_orphan **out, size_t *n
     int rc = sto_read(db,
                       "SELECT o.orphan_id, o.camera_id, o.deleted_at_ms, COUNT(r.start_us),"
                       " CAST(COALESCE(SUM(r.bytes), 0) AS BIGINT), COALESCE(MIN(r.start_us), 0),"
-                      " COALESCE(MAX(r.end_us), 0) FROM camera_orphans o LEFT JOIN recordings r"
-                      " ON r.camera_id = o.orphan_id GROUP BY o.orphan_id, o.camera_id,"
-                      " o.deleted_at_ms ORDER BY o.deleted_at_ms, o.orphan_id LIMIT $1",
+                      " COALESCE(MAX(r.end_us), 0), o.tenant FROM camera_orphans o LEFT JOIN"
+                      " recordings r ON r.camera_id = o.orphan_id GROUP BY o.orphan_id,"
+                      " o.camera_id, o.deleted_at_ms, o.tenant ORDER BY o.deleted_at_ms,"
+                      " o.orphan_id LIMIT $1",
                       p, 1, orphan_row, &acc);
     if (rc < 0) {
         sto_orphan_list_free(acc.items, acc.n);
@@ -569,24 +575,27 @@ static int adopt_count_row(const sto_value *c, size_t n, void *arg)
     return 0;
 }
 
+/* Adoption stays within the camera's tenant: another tenant's deleted camera is not its past. */
+#define ADOPT_TENANT "COALESCE((SELECT c.tenant FROM cameras c WHERE c.id = $1), '')"
+
 int sto_camera_adopt(sto_db *db, const char *id, uint64_t *adopted)
 {
     struct count_arg count = {0};
     sto_value p[] = {STO_TEXT_V(id)};
     int rc = sto_read(db,
                       "SELECT COUNT(*) FROM recordings WHERE camera_id IN (SELECT orphan_id FROM"
-                      " camera_orphans WHERE camera_id = $1)",
+                      " camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT ")",
                       p, 1, adopt_count_row, &count);
     if (rc < 0)
         return rc;
     struct sto_stmt st[] = {
         {"UPDATE recordings SET camera_id = $1 WHERE camera_id IN (SELECT orphan_id FROM"
-         " camera_orphans WHERE camera_id = $1)",
+         " camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT ")",
          p, 1},
         {"UPDATE pins SET camera_id = $1 WHERE camera_id IN (SELECT orphan_id FROM"
-         " camera_orphans WHERE camera_id = $1)",
+         " camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT ")",
          p, 1},
-        {"DELETE FROM camera_orphans WHERE camera_id = $1", p, 1},
+        {"DELETE FROM camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT, p, 1},
     };
     rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
     if (rc == 0 && adopted)

@@ -224,6 +224,7 @@ struct sto_orphan {
     int64_t deleted_at_ms;
     uint64_t count, bytes; /* of its recordings */
     int64_t start_us, end_us; /* first start and last end; 0 when empty */
+    char *tenant; /* the deleted camera's; only a camera of this tenant adopts the group */
 };
 
 void sto_orphan_list_free(struct sto_orphan *list, size_t n);

@@ -15,6 +15,8 @@ CREATE TABLE tenants (
 ALTER TABLE cameras ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
 CREATE INDEX cameras_by_tenant ON cameras (tenant, id);
 ALTER TABLE exports ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+-- Orphan groups keep their deleted camera's tenant: only that tenant adopts them.
+ALTER TABLE camera_orphans ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
 CREATE INDEX users_by_tenant ON users (tenant);
 CREATE INDEX api_keys_by_tenant ON api_keys (tenant);
 CREATE INDEX audit_by_tenant ON audit (tenant, id);

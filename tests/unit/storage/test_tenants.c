@@ -197,6 +197,44 @@ static void test_usage_sums_the_tenants_cameras_recordings_and_exports(void **st
     assert_int_equal(use.cameras + use.users + use.recording_bytes + use.export_bytes, 0);
 }
 
+static void test_orphaned_recordings_are_adopted_only_within_their_tenant(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_camera_input a = cam("a", "acme", 0);
+    assert_int_equal(sto_camera_insert(f->db, &a), 0);
+    struct sto_recording_input r = {.camera_id = "a",
+                                    .stream = "main",
+                                    .path = "a1",
+                                    .bytes = 700,
+                                    .codec = "avc1",
+                                    .start_us = 1000000,
+                                    .end_us = 2000000};
+    assert_int_equal(sto_recording_insert_async(f->db, &r, NULL, NULL), 0);
+    assert_int_equal(sto_camera_delete(f->db, "a"), 0);
+    struct sto_orphan *list;
+    size_t n;
+    assert_int_equal(sto_orphan_list(f->db, 10, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].tenant, "acme");
+    sto_orphan_list_free(list, n);
+    /* The same id in another tenant starts empty and cannot take acme's footage. */
+    struct sto_camera_input g = cam("a", "globex", 0);
+    assert_int_equal(sto_camera_insert(f->db, &g), 0);
+    uint64_t adopted = 99;
+    assert_int_equal(sto_camera_adopt(f->db, "a", &adopted), 0);
+    assert_int_equal(adopted, 0);
+    assert_int_equal(sto_orphan_list(f->db, 10, &list, &n), 0);
+    assert_int_equal(n, 1);
+    sto_orphan_list_free(list, n);
+    assert_int_equal(sto_camera_delete(f->db, "a"), 0);
+    assert_int_equal(sto_camera_insert(f->db, &a), 0);
+    assert_int_equal(sto_camera_adopt(f->db, "a", &adopted), 0);
+    assert_int_equal(adopted, 1);
+    assert_int_equal(sto_orphan_list(f->db, 10, &list, &n), 0);
+    assert_int_equal(n, 0);
+    sto_orphan_list_free(list, n);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
 
 int main(void)
@@ -207,6 +245,7 @@ int main(void)
         T(test_a_camera_never_changes_tenant),
         T(test_a_tenant_in_use_is_not_deleted),
         T(test_usage_sums_the_tenants_cameras_recordings_and_exports),
+        T(test_orphaned_recordings_are_adopted_only_within_their_tenant),
     };
     return cmocka_run_group_tests_name("storage.tenants", tests, NULL, NULL);
 }
