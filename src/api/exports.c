@@ -393,6 +393,8 @@ static int pins_list(http_request *req, void *arg)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct sto_pin *p = &list[i];
+        if (!api_may_see(req, NULL, p->tenant)) /* another tenant's camera or orphan group */
+            continue;
         char start[32], end[32];
         clock_format_rfc3339_ms(p->start_us / 1000, start, sizeof(start));
         clock_format_rfc3339_ms(p->end_us / 1000, end, sizeof(end));

@@ -312,6 +312,7 @@ void sto_pin_list_free(struct sto_pin *list, size_t n)
         free(list[i].camera_id);
         free(list[i].stream);
         free(list[i].reason);
+        free(list[i].tenant);
     }
     free(list);
 }
@@ -324,7 +325,7 @@ struct pin_acc {
 static int pin_row(const sto_value *c, size_t n, void *arg)
 {
     struct pin_acc *acc = arg;
-    if (n < 8)
+    if (n < 9)
         return HORUS_EDB;
     if (acc->n == acc->cap) {
         acc->cap = acc->cap ? acc->cap * 2 : 16;
@@ -339,6 +340,7 @@ static int pin_row(const sto_value *c, size_t n, void *arg)
     pin->reason = sto_col_text(&c[5]);
     pin->until_us = sto_col_int(&c[6]);
     pin->created_at_ms = sto_col_int(&c[7]);
+    pin->tenant = sto_col_text(&c[8]);
     return 0;
 }
 
@@ -347,9 +349,11 @@ int sto_pin_list(sto_db *db, int64_t now_us, size_t limit, struct sto_pin **out,
     struct pin_acc acc = {0};
     sto_value p[] = {STO_INT_V(now_us), STO_INT_V((int64_t)limit)};
     int rc = sto_read(db,
-                      "SELECT id, camera_id, stream, start_us, end_us, reason, until_us,"
-                      " created_at_ms FROM pins WHERE until_us = 0 OR until_us > $1 ORDER BY"
-                      " created_at_ms, id LIMIT $2",
+                      "SELECT p.id, p.camera_id, p.stream, p.start_us, p.end_us, p.reason,"
+                      " p.until_us, p.created_at_ms, COALESCE((SELECT c.tenant FROM cameras c"
+                      " WHERE c.id = p.camera_id), (SELECT o.tenant FROM camera_orphans o WHERE"
+                      " o.orphan_id = p.camera_id), '') FROM pins p WHERE p.until_us = 0 OR"
+                      " p.until_us > $1 ORDER BY p.created_at_ms, p.id LIMIT $2",
                       p, 2, pin_row, &acc);
     if (rc < 0) {
         sto_pin_list_free(acc.items, acc.n);

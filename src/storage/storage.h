@@ -483,6 +483,7 @@ struct sto_pin {
     char *reason; /* "export" */
     int64_t until_us; /* 0: while its owner exists */
     int64_t created_at_ms;
+    char *tenant; /* its camera's (or orphan group's) tenant, "" when none */
 };
 
 void sto_pin_list_free(struct sto_pin *list, size_t n);

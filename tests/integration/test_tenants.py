@@ -182,6 +182,12 @@ def test_media_files_and_exports_are_invisible_across_tenants(world):
     assert e["id"] not in [x["id"] for x in lst["items"]]
     status, lst = as_json(h, world["globex"]["admin"], "GET", "/api/v1/exports")
     assert e["id"] in [x["id"] for x in lst["items"]]
+    # The export's pin belongs to the same tenant.
+    status, pins = as_json(h, world["globex"]["admin"], "GET", "/api/v1/pins", None, spec,
+                           "/api/v1/pins")
+    assert f"export:{e['id']}" in [p["id"] for p in pins["items"]]
+    status, pins = as_json(h, akey, "GET", "/api/v1/pins")
+    assert status == 200 and not [p for p in pins["items"] if p["camera"] == "cam-g"]
     # Exporting another tenant's camera: the very error of a missing camera.
     s1, _, b1 = call(h, akey, "POST", "/api/v1/exports", rng)
     s2, _, b2 = call(h, akey, "POST", "/api/v1/exports", {**rng, "camera": "no-such-cam"})
