@@ -166,6 +166,8 @@ int api_register(api *a, http_router *r)
         rc = api_users_register(r, a);
     if (rc == 0)
         rc = api_mfa_register(r, a);
+    if (rc == 0)
+        rc = api_tenants_register(r, a);
     if (rc < 0)
         return rc;
     /* Every route declares who may call it; one without is a build-time bug. */

@@ -191,6 +191,23 @@ int api_mfa_login_refused(struct api *ctx, http_request *req, const char *user,
                           enum auth_login_mfa why);
 /* Audits mfa.recovery_used for a login that passed with a recovery code. */
 void api_mfa_recovery_used(struct api *ctx, http_request *req, const struct auth_principal *p);
+int api_tenants_register(http_router *r, struct api *ctx);
+
+/* ---- tenants.c: tenants and the tenant of new objects (docs/design/0024) ---- */
+
+/* Whether id is a tenant id: 1..64 characters of [a-z0-9_-]. */
+bool api_tenant_id_is_valid(const char *id);
+
+/*
+ * The tenant a new object (camera, user, API key) gets: the body's
+ * "tenant" value v (NULL: absent) when the caller is a superadmin (or it
+ * names the caller's own), else the caller's tenant. Writes it into out
+ * and, when it is not "", the tenant's row (quotas) into *quota (release
+ * with sto_tenant_release; zeroed otherwise). Returns 0, or an error after
+ * replying: 400 (not an id, no such tenant), 403 (another tenant).
+ */
+int api_tenant_for_new(struct api *ctx, http_request *req, const json_t *v, char out[AUTH_ID_MAX],
+                       struct sto_tenant *quota);
 
 /* ---- gate.c: who may call what ---- */
 
@@ -213,8 +230,23 @@ json_t *api_principal_json(const struct auth_principal *p);
 /* The principal the gate attached; NULL on public routes. Thread: the handler's. */
 const struct auth_principal *api_principal(const http_request *req);
 
-/* Whether the caller may see camera id (public routes: yes). */
+/* Whether the caller's camera grant covers camera id (public routes: yes). Tenants: api_may_see. */
 bool api_may_see_camera(const http_request *req, const char *id);
+
+/*
+ * The one visibility rule for an object at hand (docs/design/0024): the
+ * caller's tenant may see tenant (auth_may_see_tenant) and, when the
+ * object belongs to a camera (camera_id not NULL), its grant covers it.
+ * Public routes: yes. Thread: the handler's.
+ */
+bool api_may_see(const http_request *req, const char *camera_id, const char *tenant);
+
+/*
+ * Whether the caller may see camera id, reading its tenant: 0, -ENOENT
+ * (missing, outside the grant or of another tenant: the caller cannot tell
+ * which), or a storage error. Thread: the handler's.
+ */
+int api_camera_visible(struct api *ctx, const http_request *req, const char *id);
 
 /*
  * Whether the request reached Horus over TLS, or server.public_url is

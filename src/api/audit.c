@@ -105,6 +105,14 @@ static int audit_list(http_request *req, void *arg)
         f.target_kind = "camera";
         f.target_id = camera;
     }
+    /*
+     * Tenants (docs/design/0024): the rule of auth_may_see_tenant, in the
+     * query so that pages stay full: an admin of a tenant reads the
+     * entries its tenant's principals made, a superadmin every entry.
+     */
+    const struct auth_principal *p = api_principal(req);
+    if (p && p->role != AUTH_ROLE_SUPERADMIN)
+        f.tenant = p->tenant;
     struct sto_audit_entry *list;
     size_t n;
     bool has_more;

@@ -69,13 +69,16 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
     cfg_mask_url(c->sub_url ? c->sub_url : "", sub, sizeof(sub));
     clock_format_rfc3339_ms(c->created_at_ms, created, sizeof(created));
     clock_format_rfc3339_ms(c->updated_at_ms, updated, sizeof(updated));
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:b, s:I, s:I, s:I}, s:b, s:s, s:s, s:o}", "id",
-                     c->id, "name", c->name ? c->name : "", "url", url, "sub_url", sub, "enabled",
-                     c->enabled, "record", "enabled", c->record_enabled, "segment_seconds",
-                     (json_int_t)c->segment_seconds, "retention_days",
-                     (json_int_t)c->retention_days, "max_bytes", (json_int_t)c->max_bytes,
-                     "provisioned", c->provisioned, "created_at", created, "updated_at", updated,
-                     "status", status_json(ctx, c));
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:b, s:I, s:I, s:I}, s:b, s:s, s:s, s:o}", "id",
+                  c->id, "name", c->name ? c->name : "", "url", url, "sub_url", sub, "enabled",
+                  c->enabled, "record", "enabled", c->record_enabled, "segment_seconds",
+                  (json_int_t)c->segment_seconds, "retention_days", (json_int_t)c->retention_days,
+                  "max_bytes", (json_int_t)c->max_bytes, "provisioned", c->provisioned,
+                  "created_at", created, "updated_at", updated, "status", status_json(ctx, c));
+    if (c->tenant && c->tenant[0]) /* single-tenant installs never see the field */
+        json_object_set_new(j, "tenant", json_string(c->tenant));
+    return j;
 }
 
 static int reply_validation(http_request *req, const char *field, const char *reason)
@@ -227,6 +230,14 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
         } else if (strcmp(key, "record") == 0) {
             if (apply_record(req, v, c) < 0)
                 return -EINVAL;
+        } else if (strcmp(key, "tenant") == 0) {
+            /* Set at creation (cameras_create takes it out first); an echo of it is fine. */
+            if (!json_is_string(v) ||
+                strcmp(json_string_value(v), c->tenant ? c->tenant : "") != 0) {
+                reply_validation(req, "tenant",
+                                 "cannot change: a camera stays in the tenant it was created in");
+                return -EINVAL;
+            }
         } else if (strcmp(key, "provisioned") == 0 || strcmp(key, "created_at") == 0 ||
                    strcmp(key, "updated_at") == 0 || strcmp(key, "status") == 0) {
             continue; /* read-only fields a client may echo back */
@@ -284,7 +295,7 @@ static int cameras_list(http_request *req, void *arg)
         return http_reply_error(req, rc, "list cameras: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        if (api_may_see_camera(req, list[i].id)) /* outside the grant: as if absent */
+        if (api_may_see(req, list[i].id, list[i].tenant)) /* outside grant or tenant: absent */
             json_array_append_new(items, camera_json(ctx, &list[i]));
     json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
     sto_camera_list_free(list, n);
@@ -331,15 +342,30 @@ static int cameras_create(http_request *req, void *arg)
     }
     bool wants_adopt = adopt && json_is_true(adopt);
     json_object_del(body, "adopt_recordings");
+    /* Create only: the tenant (the caller's; a superadmin may name one; docs/design/0024). */
+    char tenant[AUTH_ID_MAX];
+    struct sto_tenant quota;
+    if (api_tenant_for_new(ctx, req, json_object_get(body, "tenant"), tenant, &quota) < 0) {
+        json_decref(body);
+        return 0;
+    }
+    json_object_del(body, "tenant");
     struct sto_camera c;
     camera_defaults(&c);
     int rc = apply_body(ctx, req, body, &c, NULL, NULL);
     json_decref(body);
     if (rc == 0) {
         struct sto_camera_input in = sto_camera_input_of(&c);
+        in.tenant = tenant;
+        in.tenant_max_cameras = quota.max_cameras;
         rc = sto_camera_insert(ctx->db, &in);
         if (rc == -EEXIST)
             http_reply_error(req, rc, "camera '%s' already exists", c.id);
+        else if (rc == -EDQUOT)
+            http_reply_error(req, rc,
+                             "tenant '%s' has reached its camera quota (max_cameras = %llu); "
+                             "delete a camera or raise the quota (PATCH /api/v1/tenants/%s)",
+                             tenant, (unsigned long long)quota.max_cameras, tenant);
         else if (rc < 0) {
             http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
         }
@@ -376,6 +402,7 @@ static int cameras_create(http_request *req, void *arg)
         }
     }
     sto_camera_release(&c);
+    sto_tenant_release(&quota);
     return 0;
 }
 
@@ -408,6 +435,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
         camera_defaults(&c);
         c.id = horus_strdup(id);
     }
+    c.tenant = horus_strdup(cur.tenant ? cur.tenant : ""); /* not the row's: c is released */
     /* The audit entry names the fields the request set (never their values: URLs hold secrets). */
     json_t *fields = json_array();
     const char *key;
@@ -508,6 +536,8 @@ static int orphans_list(http_request *req, void *arg)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct sto_orphan *o = &list[i];
+        if (!api_may_see(req, NULL, o->tenant)) /* another tenant's past: absent */
+            continue;
         char deleted[32], start[32], end[32];
         clock_format_rfc3339_ms(o->deleted_at_ms, deleted, sizeof(deleted));
         clock_format_rfc3339_ms(o->start_us / 1000, start, sizeof(start));
@@ -517,6 +547,9 @@ static int orphans_list(http_request *req, void *arg)
                              o->camera_id, "deleted_at", deleted, "recordings",
                              (json_int_t)o->count, "bytes", (json_int_t)o->bytes, "start",
                              o->count ? start : NULL, "end", o->count ? end : NULL));
+        if (o->tenant && o->tenant[0])
+            json_object_set_new(json_array_get(items, json_array_size(items) - 1), "tenant",
+                                json_string(o->tenant));
     }
     sto_orphan_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o}", "items", items));

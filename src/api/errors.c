@@ -31,6 +31,8 @@ struct http_error_map api_error_map(int rc)
     case -EBUSY:
     case -EEXIST:
         return (struct http_error_map){.status = 409, .code = "conflict"};
+    case -EDQUOT: /* a tenant quota (docs/design/0024): the message names it */
+        return (struct http_error_map){.status = 409, .code = "quota_exceeded"};
     case -ENODATA:
         return (struct http_error_map){.status = 422, .code = "unprocessable"};
     case HORUS_ETOOBIG:

@@ -63,15 +63,18 @@ static json_t *export_json(const struct sto_export *e)
     clock_format_rfc3339_ms(e->created_at_ms, created, sizeof(created));
     bool is_done = e->state == STO_EXPORT_DONE;
     snprintf(file, sizeof(file), "/api/v1/exports/%s/file", e->id);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:s?, s:s?, s:s, s:o, s:o, "
-                     "s:s?}",
-                     "id", e->id, "camera", e->camera_id, "stream", e->stream, "start", start,
-                     "end", end, "state", sto_export_state_name(e->state), "progress", e->progress,
-                     "size_bytes", (json_int_t)e->size_bytes, "duration_s",
-                     (double)e->duration_us / 1e6, "sha256", is_done ? e->sha256 : NULL, "error",
-                     e->error && e->error[0] ? e->error : NULL, "created_at", created, "started_at",
-                     time_or_null(e->started_at_ms), "finished_at", time_or_null(e->finished_at_ms),
-                     "file_url", is_done ? file : NULL);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:s?, s:s?, s:s, s:o, "
+                          "s:o, s:s?}",
+                          "id", e->id, "camera", e->camera_id, "stream", e->stream, "start", start,
+                          "end", end, "state", sto_export_state_name(e->state), "progress",
+                          e->progress, "size_bytes", (json_int_t)e->size_bytes, "duration_s",
+                          (double)e->duration_us / 1e6, "sha256", is_done ? e->sha256 : NULL,
+                          "error", e->error && e->error[0] ? e->error : NULL, "created_at", created,
+                          "started_at", time_or_null(e->started_at_ms), "finished_at",
+                          time_or_null(e->finished_at_ms), "file_url", is_done ? file : NULL);
+    if (e->tenant && e->tenant[0]) /* single-tenant installs never see the field */
+        json_object_set_new(j, "tenant", json_string(e->tenant));
+    return j;
 }
 
 static bool is_valid_id(const char *id)
@@ -88,6 +91,49 @@ static bool is_valid_id(const char *id)
 static int unavailable(http_request *req)
 {
     return http_reply_error(req, HORUS_EUNAVAIL, "exports are not available on this node");
+}
+
+/*
+ * Refuses an export that would take its camera's tenant past the tenant's
+ * max_storage_bytes (recordings plus exports, docs/design/0024): -EDQUOT
+ * with a sentence naming the quota, or a storage error. The export is
+ * estimated as the bytes of its sources, as exports.max_bytes does.
+ */
+static int check_tenant_storage(struct api *ctx, const struct pb_export_request *rq, char *why,
+                                size_t cap)
+{
+    char tenant[AUTH_ID_MAX];
+    int rc = sto_camera_tenant(ctx->db, rq->camera_id, tenant, sizeof(tenant));
+    if (rc == -ENOENT || (rc == 0 && !tenant[0]))
+        return 0; /* pb_export_submit names a missing camera */
+    struct sto_tenant t = {0};
+    struct sto_tenant_usage u;
+    uint64_t want = 0;
+    if (rc == 0)
+        rc = sto_tenant_get(ctx->db, tenant, &t);
+    if (rc == -ENOENT)
+        return 0; /* a camera of a deleted tenant: no quota left to apply */
+    if (rc == 0 && t.max_storage_bytes > 0) {
+        rc = sto_tenant_usage_get(ctx->db, tenant, &u);
+        if (rc == 0)
+            rc = sto_recordings_range_bytes(ctx->db, rq->camera_id, rq->stream, rq->start_us,
+                                            rq->end_us, &want);
+        uint64_t used = u.recording_bytes + u.export_bytes;
+        if (rc == 0 && used + want > t.max_storage_bytes) {
+            snprintf(why, cap,
+                     "tenant '%s' would pass its storage quota (max_storage_bytes = %llu): this "
+                     "export needs about %llu bytes and the tenant uses %llu (recordings %llu, "
+                     "exports %llu); delete exports or raise the quota",
+                     tenant, (unsigned long long)t.max_storage_bytes, (unsigned long long)want,
+                     (unsigned long long)used, (unsigned long long)u.recording_bytes,
+                     (unsigned long long)u.export_bytes);
+            rc = -EDQUOT;
+        }
+    }
+    if (rc < 0 && rc != -EDQUOT)
+        snprintf(why, cap, "read the usage of tenant '%s': %s", tenant, horus_strerror(rc));
+    sto_tenant_release(&t);
+    return rc;
 }
 
 static int exports_create(http_request *req, void *arg)
@@ -153,9 +199,18 @@ static int exports_create(http_request *req, void *arg)
      * a missing one (an id no camera can have), so the reply is the same.
      */
     const char *asked = rq.camera_id;
-    bool is_hidden = !api_may_see_camera(req, asked);
+    rc = api_camera_visible(ctx, req, asked);
+    if (rc < 0 && rc != -ENOENT) {
+        json_decref(body);
+        return http_reply_error(req, rc, "read camera '%s': %s", asked, horus_strerror(rc));
+    }
+    bool is_hidden = rc == -ENOENT;
     if (is_hidden)
         rq.camera_id = "~hidden";
+    else if ((rc = check_tenant_storage(ctx, &rq, why, sizeof(why))) < 0) {
+        json_decref(body);
+        return http_reply_error(req, rc, "%s", why);
+    }
     rc = pb_export_submit(ctx->exports, &rq, &e, why, sizeof(why));
     if (is_hidden && rc == -ENOENT)
         snprintf(why, sizeof(why), "camera '%s' does not exist", asked);
@@ -203,7 +258,7 @@ static int exports_list(http_request *req, void *arg)
         return http_reply_error(req, rc, "list exports: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        if (api_may_see_camera(req, list[i].camera_id)) /* others' exports are invisible */
+        if (api_may_see(req, list[i].camera_id, list[i].tenant)) /* others' are invisible */
             json_array_append_new(items, export_json(&list[i]));
     json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
     sto_export_list_free(list, n);
@@ -215,7 +270,7 @@ static int load_export(http_request *req, struct api *ctx, struct sto_export *e)
 {
     const char *id = http_request_param(req, "id");
     int rc = is_valid_id(id) ? pb_export_get(ctx->exports, id, e) : -ENOENT;
-    if (rc == 0 && !api_may_see_camera(req, e->camera_id)) {
+    if (rc == 0 && !api_may_see(req, e->camera_id, e->tenant)) {
         sto_export_release(e);
         rc = -ENOENT; /* an export of a camera outside the grant does not exist for the caller */
     }
@@ -338,6 +393,8 @@ static int pins_list(http_request *req, void *arg)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct sto_pin *p = &list[i];
+        if (!api_may_see(req, NULL, p->tenant)) /* another tenant's camera or orphan group */
+            continue;
         char start[32], end[32];
         clock_format_rfc3339_ms(p->start_us / 1000, start, sizeof(start));
         clock_format_rfc3339_ms(p->end_us / 1000, end, sizeof(end));

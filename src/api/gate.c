@@ -11,10 +11,12 @@
  * media tokens plug in there),
  * checks the role against the permission (401 with WWW-Authenticate, 403),
  * the CSRF rules of cookie sessions on state-changing methods, and the
- * camera grant of routes under /api/v1/cameras/{id}: a camera outside the
- * grant answers the very 404 a missing camera gets. Handlers of lists and
- * of objects that belong to a camera (exports) filter with
- * api_may_see_camera. The principal rides on the request
+ * camera grant and the tenant of routes under /api/v1/cameras/{id}: a
+ * camera outside the grant or of another tenant answers the very 404 a
+ * missing camera gets. Handlers of lists and of objects that carry a
+ * tenant or belong to a camera (exports, users, API keys) filter with
+ * api_may_see, the one predicate (docs/design/0024-tenants.md). The
+ * principal rides on the request
  * (http_request_set_principal) and is freed with it.
  * Thread: http-N.
  */
@@ -95,6 +97,34 @@ bool api_may_see_camera(const http_request *req, const char *id)
 {
     const struct auth_principal *p = api_principal(req);
     return !p || auth_may_see_camera(p, id);
+}
+
+bool api_may_see(const http_request *req, const char *camera_id, const char *tenant)
+{
+    const struct auth_principal *p = api_principal(req);
+    if (!p)
+        return true;
+    return auth_may_see_tenant(p, tenant) && (!camera_id || auth_may_see_camera(p, camera_id));
+}
+
+/* Camera id's grant and tenant against p: 0, -ENOENT, or a storage error. */
+static int camera_visible_to(struct api *a, const struct auth_principal *p, const char *id)
+{
+    if (!auth_may_see_camera(p, id))
+        return -ENOENT;
+    if (p->role == AUTH_ROLE_SUPERADMIN)
+        return 0; /* every tenant: no need to read the camera's */
+    char tenant[AUTH_ID_MAX];
+    int rc = sto_camera_tenant(a->db, id, tenant, sizeof(tenant));
+    if (rc < 0)
+        return rc;
+    return auth_may_see_tenant(p, tenant) ? 0 : -ENOENT;
+}
+
+int api_camera_visible(struct api *ctx, const http_request *req, const char *id)
+{
+    const struct auth_principal *p = api_principal(req);
+    return p ? camera_visible_to(ctx, p, id) : 0;
 }
 
 bool api_request_is_secure(const struct api *ctx, const http_request *req)
@@ -234,6 +264,26 @@ static int gate_metrics(struct api *a, http_request *req)
 }
 
 /*
+ * The camera grant and tenant of a route under /api/v1/cameras/{id}: a
+ * camera p may not see gets the 404 of a missing one. Returns true after
+ * replying. (The request carries no principal yet: p is asked directly.)
+ */
+static bool refuse_camera(struct api *a, http_request *req, const struct auth_principal *p,
+                          const char *camera)
+{
+    int rc = camera_visible_to(a, p, camera);
+    if (rc == -ENOENT) {
+        http_reply_error(req, -ENOENT, "camera '%s' does not exist", camera);
+        return true;
+    }
+    if (rc < 0) {
+        http_reply_error(req, rc, "read camera '%s': %s", camera, horus_strerror(rc));
+        return true;
+    }
+    return false;
+}
+
+/*
  * Refuses req when p may not call it: replies (401, 403, or the 404 of a
  * missing camera) and returns true.
  */
@@ -268,11 +318,8 @@ static bool refuse(struct api *a, http_request *req, const struct auth_principal
         check_csrf(a, req, p) != 0)
         return true;
     const char *camera = http_request_param(req, "id");
-    if (camera && strncmp(http_request_route(req), "/api/v1/cameras/{id}", 20) == 0 &&
-        !auth_may_see_camera(p, camera)) {
-        http_reply_error(req, -ENOENT, "camera '%s' does not exist", camera);
-        return true;
-    }
+    if (camera && strncmp(http_request_route(req), "/api/v1/cameras/{id}", 20) == 0)
+        return refuse_camera(a, req, p, camera);
     return false;
 }
 

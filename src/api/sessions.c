@@ -44,9 +44,13 @@ json_t *api_principal_json(const struct auth_principal *p)
         for (size_t i = 0; i < p->ncameras; i++)
             json_array_append_new(cameras, json_string(p->cameras[i]));
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "kind", kind_names[p->kind], "name", p->name,
-                     "role", auth_role_name(p->role), "cameras", cameras, "must_change_password",
-                     p->must_change_password, "must_enroll_mfa", p->must_enroll_mfa);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "kind", kind_names[p->kind], "name",
+                          p->name, "role", auth_role_name(p->role), "cameras", cameras,
+                          "must_change_password", p->must_change_password, "must_enroll_mfa",
+                          p->must_enroll_mfa);
+    if (p->tenant[0]) /* single-tenant installs never see the field */
+        json_object_set_new(j, "tenant", json_string(p->tenant));
+    return j;
 }
 
 /* Reads string field name of j into *out (borrowed), or replies 400 naming it. */
@@ -190,6 +194,28 @@ static bool is_admin(const struct auth_principal *p)
     return p->role >= AUTH_ROLE_ADMIN && !p->must_change_password;
 }
 
+/*
+ * Whether p may see user's sessions: its own, or an admin's of a user in a
+ * tenant it sees (api_may_see; docs/design/0024). A user that vanished
+ * meanwhile counts as a user of no tenant.
+ */
+static bool may_see_sessions_of(struct api *a, const http_request *req,
+                                const struct auth_principal *p, const char *user)
+{
+    if (strcmp(user, p->user) == 0)
+        return true;
+    if (!is_admin(p))
+        return false;
+    if (p->role == AUTH_ROLE_SUPERADMIN)
+        return true;
+    struct sto_user u;
+    if (sto_user_get(a->db, user, &u) < 0)
+        return api_may_see(req, NULL, "");
+    bool ok = api_may_see(req, NULL, u.tenant);
+    sto_user_release(&u);
+    return ok;
+}
+
 static int sessions_get(http_request *req, void *arg)
 {
     struct api *a = arg;
@@ -208,8 +234,9 @@ static int sessions_get(http_request *req, void *arg)
         return http_reply_error(req, rc, "list sessions: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items,
-                              session_json(&list[i], p->kind == AUTH_KIND_SESSION ? p->id : NULL));
+        if (may_see_sessions_of(a, req, p, list[i].user_name)) /* other tenants': absent */
+            json_array_append_new(
+                items, session_json(&list[i], p->kind == AUTH_KIND_SESSION ? p->id : NULL));
     sto_session_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
@@ -221,8 +248,8 @@ static int session_delete(http_request *req, void *arg)
     const char *id = http_request_param(req, "id");
     struct sto_session s;
     int rc = strlen(id) < AUTH_ID_MAX ? sto_session_get(a->db, id, &s) : -ENOENT;
-    /* Someone else's session is as absent as a missing one, unless the caller is an admin. */
-    if (rc == 0 && !is_admin(p) && strcmp(s.user_name, p->user) != 0) {
+    /* Someone else's session is as absent as a missing one, unless an admin of its tenant asks. */
+    if (rc == 0 && !may_see_sessions_of(a, req, p, s.user_name)) {
         sto_session_release(&s);
         rc = -ENOENT;
     }

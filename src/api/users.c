@@ -108,12 +108,22 @@ static int role_field(http_request *req, json_t *j, bool is_required, enum auth_
 
 /* ---- users ---- */
 
+/* The tenant field only when there is one: single-tenant installs never see it. */
+static json_t *with_tenant(json_t *j, const char *tenant)
+{
+    if (tenant && tenant[0])
+        json_object_set_new(j, "tenant", json_string(tenant));
+    return j;
+}
+
 static json_t *user_json(const struct sto_user *u)
 {
-    return json_pack("{s:s, s:s, s:o, s:b, s:b, s:o, s:o}", "name", u->name, "role", u->role,
-                     "cameras", cameras_json(u->cameras), "disabled", u->disabled,
-                     "must_change_password", u->must_change_password, "created_at",
-                     time_json(u->created_at_ms), "updated_at", time_json(u->updated_at_ms));
+    return with_tenant(json_pack("{s:s, s:s, s:o, s:b, s:b, s:o, s:o}", "name", u->name, "role",
+                                 u->role, "cameras", cameras_json(u->cameras), "disabled",
+                                 u->disabled, "must_change_password", u->must_change_password,
+                                 "created_at", time_json(u->created_at_ms), "updated_at",
+                                 time_json(u->updated_at_ms)),
+                       u->tenant);
 }
 
 static int users_get(http_request *req, void *arg)
@@ -126,7 +136,8 @@ static int users_get(http_request *req, void *arg)
         return http_reply_error(req, rc, "list users: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, user_json(&list[i]));
+        if (api_may_see(req, NULL, list[i].tenant)) /* other tenants' users do not exist */
+            json_array_append_new(items, user_json(&list[i]));
     sto_user_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
@@ -151,6 +162,11 @@ static int users_post(http_request *req, void *arg)
     } else if ((rc = role_field(req, body, true, &role)) == 0) {
         rc = cameras_field(req, body, "*", cameras, sizeof(cameras));
     }
+    char tenant[AUTH_ID_MAX];
+    struct sto_tenant quota;
+    if (rc == 0 &&
+        (rc = api_tenant_for_new(a, req, json_object_get(body, "tenant"), tenant, &quota)) == 0)
+        sto_tenant_release(&quota);
     if (rc < 0) {
         json_decref(body);
         return rc;
@@ -160,7 +176,8 @@ static int users_post(http_request *req, void *arg)
                                   .role = role,
                                   .cameras = cameras,
                                   .password = pw ? json_string_value(pw) : NULL,
-                                  .must_change_password = !pw};
+                                  .must_change_password = !pw,
+                                  .tenant = tenant};
     char generated[32] = "";
     char why[200];
     rc = auth_user_create(a->db, &o, generated, why, sizeof(why));
@@ -192,6 +209,10 @@ static int load_user(http_request *req, struct api *a, struct sto_user *u)
 {
     const char *name = http_request_param(req, "name");
     int rc = auth_user_name_is_valid(name) ? sto_user_get(a->db, name, u) : -ENOENT;
+    if (rc == 0 && !api_may_see(req, NULL, u->tenant)) {
+        sto_user_release(u);
+        rc = -ENOENT; /* another tenant's user does not exist for the caller */
+    }
     if (rc == -ENOENT)
         http_reply_error(req, rc, "user '%s' does not exist", name);
     else if (rc < 0)
@@ -310,11 +331,13 @@ static int user_delete(http_request *req, void *arg)
 
 static json_t *key_json(const struct sto_api_key *k)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", k->id, "name", k->name,
-                     "role", k->role, "cameras", cameras_json(k->cameras), "owner", k->owner,
-                     "created_at", time_json(k->created_at_ms), "expires_at",
-                     time_json(k->expires_at_ms), "last_used_at", time_json(k->last_used_ms),
-                     "revoked_at", time_json(k->revoked_at_ms));
+    return with_tenant(
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", k->id, "name", k->name,
+                  "role", k->role, "cameras", cameras_json(k->cameras), "owner", k->owner,
+                  "created_at", time_json(k->created_at_ms), "expires_at",
+                  time_json(k->expires_at_ms), "last_used_at", time_json(k->last_used_ms),
+                  "revoked_at", time_json(k->revoked_at_ms)),
+        k->tenant);
 }
 
 static int keys_get(http_request *req, void *arg)
@@ -327,7 +350,8 @@ static int keys_get(http_request *req, void *arg)
         return http_reply_error(req, rc, "list API keys: %s", horus_strerror(rc));
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, key_json(&list[i]));
+        if (api_may_see(req, NULL, list[i].tenant)) /* other tenants' keys do not exist */
+            json_array_append_new(items, key_json(&list[i]));
     sto_api_key_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
@@ -377,6 +401,11 @@ static int keys_post(http_request *req, void *arg)
             auth_principal_free(k);
         }
     }
+    char tenant[AUTH_ID_MAX];
+    struct sto_tenant quota;
+    if (rc == 0 &&
+        (rc = api_tenant_for_new(a, req, json_object_get(body, "tenant"), tenant, &quota)) == 0)
+        sto_tenant_release(&quota);
     if (rc < 0) {
         json_decref(body);
         return rc;
@@ -386,7 +415,8 @@ static int keys_post(http_request *req, void *arg)
                                      .cameras = cameras,
                                      .owner = p->user,
                                      .now_ms = now,
-                                     .expires_at_ms = expires_us / 1000};
+                                     .expires_at_ms = expires_us / 1000,
+                                     .tenant = tenant};
     char key[AUTH_API_KEY_MAX], id[AUTH_API_KEY_ID_LEN + 1], why[200];
     rc = auth_api_key_create(a->db, &o, key, id, why, sizeof(why));
     json_decref(body);
@@ -409,16 +439,28 @@ static int keys_post(http_request *req, void *arg)
     return http_reply_json(req, 201, j);
 }
 
+/* Reads the key in the path (of a tenant the caller sees) or replies 404. */
+static int load_key(http_request *req, struct api *a, struct sto_api_key *k)
+{
+    const char *id = http_request_param(req, "id");
+    int rc = strlen(id) == AUTH_API_KEY_ID_LEN ? sto_api_key_get(a->db, id, k) : -ENOENT;
+    if (rc == 0 && !api_may_see(req, NULL, k->tenant)) {
+        sto_api_key_release(k);
+        rc = -ENOENT; /* another tenant's key does not exist for the caller */
+    }
+    if (rc == -ENOENT)
+        http_reply_error(req, rc, "API key '%.64s' does not exist", id);
+    else if (rc < 0)
+        http_reply_error(req, rc, "read API key: %s", horus_strerror(rc));
+    return rc;
+}
+
 static int key_get(http_request *req, void *arg)
 {
     struct api *a = arg;
-    const char *id = http_request_param(req, "id");
     struct sto_api_key k;
-    int rc = strlen(id) == AUTH_API_KEY_ID_LEN ? sto_api_key_get(a->db, id, &k) : -ENOENT;
-    if (rc == -ENOENT)
-        return http_reply_error(req, rc, "API key '%s' does not exist", id);
-    if (rc < 0)
-        return http_reply_error(req, rc, "read API key: %s", horus_strerror(rc));
+    if (load_key(req, a, &k) < 0)
+        return 0;
     json_t *j = key_json(&k);
     sto_api_key_release(&k);
     return http_reply_json(req, 200, j);
@@ -428,9 +470,11 @@ static int key_delete(http_request *req, void *arg)
 {
     struct api *a = arg;
     const char *id = http_request_param(req, "id");
-    int rc = strlen(id) == AUTH_API_KEY_ID_LEN
-                 ? sto_api_key_revoke(a->db, id, clock_realtime_ms(a->clock))
-                 : -ENOENT;
+    struct sto_api_key k;
+    if (load_key(req, a, &k) < 0)
+        return 0;
+    sto_api_key_release(&k);
+    int rc = sto_api_key_revoke(a->db, id, clock_realtime_ms(a->clock));
     if (rc == -ENOENT)
         return http_reply_error(req, rc, "API key '%s' does not exist", id);
     if (rc < 0)

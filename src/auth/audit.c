@@ -21,6 +21,7 @@
  * from main. State shared across threads is atomic.
  */
 #include "audit.h"
+#include "auth.h"
 
 #include "err.h"
 #include "log.h"
@@ -243,6 +244,10 @@ int auth_audit_request(auth_audit_log *l, const http_request *req, const char *a
 {
     /* TODO(#9): the actor from the request's principal once the router attaches one. */
     struct auth_audit_actor actor = {.client = req ? http_request_remote(req) : NULL};
+    /* Tenants (docs/design/0024): an entry carries its actor's tenant. */
+    const struct auth_principal *p = req ? http_request_principal(req) : NULL;
+    if (p)
+        actor.tenant = p->tenant;
     return auth_audit(l, &actor, action, outcome, target_kind, target_id, details);
 }
 

@@ -155,6 +155,15 @@ bool auth_may_see_camera(const struct auth_principal *p, const char *id)
            bsearch(&id, p->cameras, p->ncameras, sizeof(*p->cameras), cmp_str) != NULL;
 }
 
+bool auth_may_see_tenant(const struct auth_principal *p, const char *tenant)
+{
+    if (!p)
+        return false;
+    if (p->role == AUTH_ROLE_SUPERADMIN)
+        return true;
+    return strcmp(p->tenant, tenant ? tenant : "") == 0;
+}
+
 int auth_cameras_normalize(const char *grant, char *out, size_t cap, char *why, size_t why_cap)
 {
     bool all;

@@ -56,7 +56,7 @@ struct auth_principal {
     char name[AUTH_NAME_MAX]; /* the user name (sessions, JWTs) or the key's name */
     char user[AUTH_NAME_MAX]; /* the user acting: a session's user, a key's owner ("" = none) */
     enum auth_role role;
-    char tenant[AUTH_ID_MAX]; /* "" = none (tenants come later) */
+    char tenant[AUTH_ID_MAX]; /* "" = none; see auth_may_see_tenant (docs/design/0024) */
     bool is_all_cameras;
     char **cameras; /* owned: the granted ids when !is_all_cameras, sorted */
     size_t ncameras;
@@ -77,7 +77,15 @@ void auth_principal_free(void *p);
  */
 int auth_principal_set_cameras(struct auth_principal *p, const char *grant);
 
-/* Whether p may see camera id (NULL p: no). */
+/*
+ * Whether p may see an object of tenant ("" or NULL = no tenant): a
+ * superadmin sees every tenant, anyone else only objects of exactly its
+ * own tenant (a principal of no tenant: objects of no tenant). NULL p: no.
+ * The one tenant rule; docs/design/0024-tenants.md.
+ */
+bool auth_may_see_tenant(const struct auth_principal *p, const char *tenant);
+
+/* Whether p may see camera id by its camera grant (NULL p: no). Tenants: auth_may_see_tenant. */
 bool auth_may_see_camera(const struct auth_principal *p, const char *id);
 
 /*

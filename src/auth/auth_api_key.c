@@ -104,7 +104,7 @@ int auth_api_key_create(sto_db *db, const struct auth_api_key_options *o, char *
         .role = (char *)auth_role_name(o->role),
         .cameras = cameras,
         .owner = (char *)(o->owner ? o->owner : ""),
-        .tenant = "",
+        .tenant = (char *)(o->tenant ? o->tenant : ""),
         .created_at_ms = o->now_ms,
         .expires_at_ms = o->expires_at_ms,
     };

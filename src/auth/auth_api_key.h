@@ -35,6 +35,7 @@ struct auth_api_key_options {
     const char *owner; /* creating user; NULL or "" for the command line */
     int64_t now_ms;
     int64_t expires_at_ms; /* 0 = never */
+    const char *tenant; /* NULL or "" = none; the caller checks that it exists */
 };
 
 /*

@@ -74,6 +74,7 @@ int auth_user_create(sto_db *db, const struct auth_user_options *o, char *genera
                                     .password_hash = hash,
                                     .role = auth_role_name(o->role),
                                     .cameras = cameras,
+                                    .tenant = o->tenant,
                                     .must_change_password = o->must_change_password};
         rc = sto_user_insert(db, &in);
         if (rc == -EEXIST)

@@ -32,6 +32,7 @@ struct auth_user_options {
     const char *cameras; /* grant text; NULL = "*" */
     const char *password; /* NULL: a random one is generated into generated_out */
     bool must_change_password;
+    const char *tenant; /* NULL or "" = none; the caller checks that it exists */
 };
 
 /*

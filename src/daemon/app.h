@@ -78,6 +78,8 @@ int app_config_load(const char *path, cfg_snapshot **out);
  */
 int app_cmd_user(int argc, char **argv);
 int app_cmd_api_key(int argc, char **argv);
+/* `horus tenant add|list` (identity_cli.c; docs/design/0024-tenants.md): the same way. */
+int app_cmd_tenant(int argc, char **argv);
 
 /*
  * Takes <data_dir>/horus.lock (flock, non-blocking) so that two daemons, or

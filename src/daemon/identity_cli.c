@@ -7,6 +7,8 @@
  * one at a time, each waiting up to database.busy_timeout for the other.
  * Passwords come from the terminal's stdin (--password-stdin: the first
  * line) or are generated and printed once; API keys are printed once.
+ * `horus tenant add|list` manage tenants (docs/design/0024-tenants.md);
+ * `--tenant T` puts a new user or key in tenant T, which must exist.
  * Thread: main.
  */
 #include "app.h"
@@ -32,12 +34,16 @@ struct id_args {
     const char *role;
     const char *cameras;
     const char *expires;
+    const char *tenant;
+    const char *display_name; /* tenant add --name */
+    const char *max_cameras, *max_storage; /* tenant add */
     bool password_stdin;
 };
 
 static int parse_args(const char *cmd, int argc, char **argv, bool wants_role, struct id_args *a)
 {
     memset(a, 0, sizeof(*a));
+    bool is_tenant_add = strcmp(cmd, "tenant add") == 0;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char **dst = strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0 ? &a->ov.config_path
@@ -45,6 +51,10 @@ static int parse_args(const char *cmd, int argc, char **argv, bool wants_role, s
                            : wants_role && strcmp(s, "--role") == 0           ? &a->role
                            : wants_role && strcmp(s, "--cameras") == 0        ? &a->cameras
                            : wants_role && strcmp(s, "--expires") == 0        ? &a->expires
+                           : wants_role && strcmp(s, "--tenant") == 0         ? &a->tenant
+                           : is_tenant_add && strcmp(s, "--name") == 0        ? &a->display_name
+                           : is_tenant_add && strcmp(s, "--max-cameras") == 0 ? &a->max_cameras
+                           : is_tenant_add && strcmp(s, "--max-storage") == 0 ? &a->max_storage
                                                                               : NULL;
         if (dst) {
             if (i + 1 >= argc) {
@@ -93,6 +103,29 @@ static int open_db(const char *cmd, const struct app_overrides *ov, cfg_snapshot
     return 0;
 }
 
+/*
+ * Checks that tenant (NULL or "" = none) exists, printing why not.
+ * Returns 0, or the exit code.
+ */
+static int check_tenant(const char *cmd, sto_db *db, const char *tenant)
+{
+    if (!tenant || !tenant[0])
+        return 0;
+    struct sto_tenant t;
+    int rc = sto_tenant_get(db, tenant, &t);
+    if (rc == 0) {
+        sto_tenant_release(&t);
+        return 0;
+    }
+    if (rc == -ENOENT) {
+        fprintf(stderr, "horus %s: --tenant: tenant '%s' does not exist (horus tenant add %s)\n",
+                cmd, tenant, tenant);
+        return 2;
+    }
+    fprintf(stderr, "horus %s: read tenant '%s': %s\n", cmd, tenant, horus_strerror(rc));
+    return 1;
+}
+
 /* Reads the first line of stdin (without its newline) into buf. */
 static int read_password(char *buf, size_t cap)
 {
@@ -110,7 +143,7 @@ static int user_add(int argc, char **argv)
     enum auth_role role;
     if (!a.name || !a.role || auth_role_parse(a.role, &role) < 0) {
         fprintf(stderr, "usage: horus user add NAME --role viewer|operator|admin|superadmin "
-                        "[--cameras a,b] [--password-stdin] [-c FILE] [--data DIR]\n");
+                        "[--cameras a,b] [--tenant T] [--password-stdin] [-c FILE] [--data DIR]\n");
         return 2;
     }
     char pw[AUTH_PASSWORD_MAX + 2];
@@ -121,13 +154,16 @@ static int user_add(int argc, char **argv)
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
     int code = open_db("user add", &a.ov, &snap, &db);
+    if (code == 0)
+        code = check_tenant("user add", db, a.tenant);
     if (code == 0) {
         char generated[32] = "", why[200];
         struct auth_user_options o = {.name = a.name,
                                       .role = role,
                                       .cameras = a.cameras,
                                       .password = a.password_stdin ? pw : NULL,
-                                      .must_change_password = !a.password_stdin};
+                                      .must_change_password = !a.password_stdin,
+                                      .tenant = a.tenant};
         int rc = auth_user_create(db, &o, generated, why, sizeof(why));
         if (rc < 0) {
             fprintf(stderr, "horus user add: %s\n",
@@ -201,7 +237,8 @@ static int user_list(int argc, char **argv)
     if (code == 0 && sto_user_list(db, &list, &n) < 0)
         code = 1;
     for (size_t i = 0; i < n; i++)
-        printf("%-24s %-10s cameras=%s%s%s\n", list[i].name, list[i].role, list[i].cameras,
+        printf("%-24s %-10s cameras=%s%s%s%s%s\n", list[i].name, list[i].role, list[i].cameras,
+               list[i].tenant[0] ? " tenant=" : "", list[i].tenant,
                list[i].disabled ? " disabled" : "",
                list[i].must_change_password ? " must-change-password" : "");
     sto_user_list_free(list, n);
@@ -299,7 +336,8 @@ static int api_key_add(int argc, char **argv)
     enum auth_role role;
     if (!a.name || !a.role || auth_role_parse(a.role, &role) < 0) {
         fprintf(stderr, "usage: horus api-key add NAME --role viewer|operator|admin|superadmin "
-                        "[--cameras a,b] [--expires DURATION] [-c FILE] [--data DIR]\n");
+                        "[--cameras a,b] [--expires DURATION] [--tenant T] [-c FILE] "
+                        "[--data DIR]\n");
         return 2;
     }
     int64_t expires_ms = 0;
@@ -313,13 +351,16 @@ static int api_key_add(int argc, char **argv)
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
     int code = open_db("api-key add", &a.ov, &snap, &db);
+    if (code == 0)
+        code = check_tenant("api-key add", db, a.tenant);
     if (code == 0) {
         int64_t now = clock_realtime_ms(clock_system());
         struct auth_api_key_options o = {.name = a.name,
                                          .role = role,
                                          .cameras = a.cameras,
                                          .now_ms = now,
-                                         .expires_at_ms = expires_ms ? now + expires_ms : 0};
+                                         .expires_at_ms = expires_ms ? now + expires_ms : 0,
+                                         .tenant = a.tenant};
         char key[AUTH_API_KEY_MAX], id[AUTH_API_KEY_ID_LEN + 1], why[200];
         int rc = auth_api_key_create(db, &o, key, id, why, sizeof(why));
         if (rc < 0) {
@@ -358,5 +399,115 @@ int app_cmd_api_key(int argc, char **argv)
     if (strcmp(sub, "add") == 0)
         return api_key_add(argc - 1, argv + 1);
     fprintf(stderr, "usage: horus api-key add NAME --role R [--cameras a,b] [--expires D]\n");
+    return 2;
+}
+
+/* A quota option: a non-negative integer (0 = unlimited). */
+static int parse_quota(const char *opt, const char *s, uint64_t *out)
+{
+    if (!s)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > INT64_MAX) {
+        fprintf(stderr, "horus tenant add: %s: '%s' is not an integer >= 0 (0 = unlimited)\n", opt,
+                s);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static bool is_tenant_id(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    bool ok = n >= 1 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '_' ||
+             id[i] == '-';
+    return ok;
+}
+
+static int tenant_add(int argc, char **argv)
+{
+    struct id_args a;
+    if (parse_args("tenant add", argc, argv, false, &a) < 0)
+        return 2;
+    if (!is_tenant_id(a.name)) {
+        fprintf(stderr, "usage: horus tenant add ID [--name N] [--max-cameras N] "
+                        "[--max-storage BYTES] [-c FILE] [--data DIR]\n"
+                        "  ID: 1..64 characters of [a-z0-9_-]\n");
+        return 2;
+    }
+    struct sto_tenant_input in = {.id = a.name, .name = a.display_name};
+    if (parse_quota("--max-cameras", a.max_cameras, &in.max_cameras) < 0 ||
+        parse_quota("--max-storage", a.max_storage, &in.max_storage_bytes) < 0)
+        return 2;
+    if (in.name && strlen(in.name) > 200) {
+        fprintf(stderr, "horus tenant add: --name: at most 200 characters\n");
+        return 2;
+    }
+    cfg_snapshot *snap = NULL;
+    sto_db *db = NULL;
+    int code = open_db("tenant add", &a.ov, &snap, &db);
+    if (code == 0) {
+        int rc = sto_tenant_insert(db, &in);
+        if (rc == -EEXIST) {
+            fprintf(stderr, "horus tenant add: tenant '%s' already exists\n", a.name);
+            code = 1;
+        } else if (rc < 0) {
+            fprintf(stderr, "horus tenant add: %s\n", horus_strerror(rc));
+            code = 1;
+        } else {
+            /* The daemon's audit chain is its own: a command line change is logged here only. */
+            printf("tenant '%s' created (max_cameras=%llu, max_storage_bytes=%llu)\n", a.name,
+                   (unsigned long long)in.max_cameras, (unsigned long long)in.max_storage_bytes);
+        }
+    }
+    sto_close(db);
+    cfg_snapshot_unref(snap);
+    return code;
+}
+
+static int tenant_list(int argc, char **argv)
+{
+    struct id_args a;
+    if (parse_args("tenant list", argc, argv, false, &a) < 0 || a.name)
+        return 2;
+    cfg_snapshot *snap = NULL;
+    sto_db *db = NULL;
+    int code = open_db("tenant list", &a.ov, &snap, &db);
+    struct sto_tenant *list = NULL;
+    size_t n = 0;
+    if (code == 0 && sto_tenant_list(db, &list, &n) < 0)
+        code = 1;
+    for (size_t i = 0; i < n && code == 0; i++) {
+        struct sto_tenant_usage u;
+        if (sto_tenant_usage_get(db, list[i].id, &u) < 0) {
+            code = 1;
+            break;
+        }
+        printf("%-24s cameras=%llu/%llu storage=%llu/%llu users=%llu api_keys=%llu name=%s\n",
+               list[i].id, (unsigned long long)u.cameras, (unsigned long long)list[i].max_cameras,
+               (unsigned long long)(u.recording_bytes + u.export_bytes),
+               (unsigned long long)list[i].max_storage_bytes, (unsigned long long)u.users,
+               (unsigned long long)u.api_keys, list[i].name);
+    }
+    sto_tenant_list_free(list, n);
+    sto_close(db);
+    cfg_snapshot_unref(snap);
+    return code;
+}
+
+int app_cmd_tenant(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "add") == 0)
+        return tenant_add(argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0)
+        return tenant_list(argc - 1, argv + 1);
+    fprintf(stderr, "usage: horus tenant add ID [--name N] [--max-cameras N] [--max-storage BYTES]"
+                    " | horus tenant list\n");
     return 2;
 }

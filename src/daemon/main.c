@@ -59,18 +59,20 @@ static void usage(FILE *fp)
                 "  auth verify-token -c FILE\n"
                 "                         check bearer tokens (one per stdin line) against the\n"
                 "                         IdP of FILE; prints the verdict and mapped identity\n"
-                "  user add NAME --role R [--cameras a,b] [--password-stdin]\n"
+                "  user add NAME --role R [--cameras a,b] [--tenant T] [--password-stdin]\n"
                 "  user passwd NAME [--password-stdin] | user list | user disable NAME\n"
                 "                         manage users (also while the daemon runs; each takes\n"
                 "                         -c FILE and --data DIR); without --password-stdin a\n"
                 "                         one-time password is generated and printed\n"
                 "  user mfa-reset NAME    remove NAME's TOTP second factor (a lost phone when no\n"
                 "                         other admin can reset it through the API)\n"
-                "  api-key add NAME --role R [--cameras a,b] [--expires DURATION]\n"
+                "  api-key add NAME --role R [--cameras a,b] [--expires DURATION] [--tenant T]\n"
                 "                         make an API key and print it (shown only once)\n"
                 "  secrets rotate [-c FILE] [--data DIR]\n"
                 "                         new key for the camera passwords at rest: re-encrypt\n"
                 "                         every secret in one transaction (horus stopped)\n"
+                "  tenant add ID [--name N] [--max-cameras N] [--max-storage BYTES] | tenant list\n"
+                "                         manage tenants (quotas: 0 = unlimited)\n"
                 "  version                print the version\n"
                 "  help                   show this help\n");
 }
@@ -476,6 +478,8 @@ int main(int argc, char **argv)
         return app_cmd_user(argc - 1, argv + 1);
     if (strcmp(cmd, "api-key") == 0)
         return app_cmd_api_key(argc - 1, argv + 1);
+    if (strcmp(cmd, "tenant") == 0)
+        return app_cmd_tenant(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;

@@ -123,6 +123,7 @@ static void copy_row(struct sto_export *dst, const struct sto_export *src)
     dst->stream = horus_strdup(src->stream);
     dst->sha256 = horus_strdup(src->sha256 ? src->sha256 : "");
     dst->error = horus_strdup(src->error ? src->error : "");
+    dst->tenant = horus_strdup(src->tenant ? src->tenant : "");
 }
 
 static void set_error(struct sto_export *row, const char *msg)
@@ -621,6 +622,9 @@ int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct
         snprintf(why, size, "read camera '%s': %s", rq->camera_id, horus_strerror(rc));
         return rc;
     }
+    /* The export belongs to its camera's tenant, also after the camera is deleted. */
+    char tenant[128];
+    snprintf(tenant, sizeof(tenant), "%s", cam.tenant ? cam.tenant : "");
     sto_camera_release(&cam);
     struct sto_recording *rows = NULL;
     size_t nrows = 0;
@@ -673,6 +677,7 @@ int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct
         .sha256 = horus_strdup(""),
         .error = horus_strdup(""),
         .created_at_ms = now_ms(ex),
+        .tenant = horus_strdup(tenant),
     };
     struct sto_export_input in = {
         .id = j->row.id,
@@ -681,6 +686,7 @@ int pb_export_submit(pb_exporter *ex, const struct pb_export_request *rq, struct
         .start_us = j->row.start_us,
         .end_us = j->row.end_us,
         .created_at_ms = j->row.created_at_ms,
+        .tenant = j->row.tenant,
     };
     rc = sto_export_insert(ex->db, &in);
     pthread_mutex_lock(&ex->lock);

@@ -363,7 +363,7 @@ static int audit_row(const sto_value *c, size_t n, void *arg)
     return 0;
 }
 
-/* The WHERE clause of f, numbering placeholders from 1; fills p[] (at most 9). */
+/* The WHERE clause of f, numbering placeholders from 1; fills p[] (at most 10). */
 static size_t filter_sql(const struct sto_audit_filter *f, struct buf *sql, sto_value *p,
                          char *prefix, size_t prefix_size)
 {
@@ -413,6 +413,10 @@ static size_t filter_sql(const struct sto_audit_filter *f, struct buf *sql, sto_
         p[np++] = STO_TEXT_V(f->outcome);
         COND("outcome = $%zu", np);
     }
+    if (f->tenant) {
+        p[np++] = STO_TEXT_V(f->tenant);
+        COND("tenant = $%zu", np);
+    }
     if (f->after_id > 0) {
         p[np++] = STO_INT_V(f->after_id);
         COND("id %s $%zu", f->oldest_first ? ">" : "<", np);
@@ -427,7 +431,7 @@ int sto_audit_list(sto_db *db, const struct sto_audit_filter *f, size_t limit,
     struct buf sql = {0};
     buf_put(&sql, "SELECT " AUDIT_COLUMNS " FROM audit",
             strlen("SELECT " AUDIT_COLUMNS " FROM audit"));
-    sto_value p[10];
+    sto_value p[12];
     char prefix[128];
     size_t np = filter_sql(f, &sql, p, prefix, sizeof(prefix));
     /* One extra row says whether another page follows. */

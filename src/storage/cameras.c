@@ -37,7 +37,8 @@
 
 #define CAMERA_COLUMNS                                                                             \
     "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"            \
-    " max_bytes, provisioned, created_at_ms, updated_at_ms"
+    " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant"
+#define CAMERA_NCOLS 13
 
 void sto_camera_release(struct sto_camera *c)
 {
@@ -47,6 +48,7 @@ void sto_camera_release(struct sto_camera *c)
     free(c->name);
     free(c->url);
     free(c->sub_url);
+    free(c->tenant);
     memset(c, 0, sizeof(*c));
 }
 
@@ -69,6 +71,7 @@ struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
         .segment_seconds = c->segment_seconds,
         .retention_days = c->retention_days,
         .max_bytes = c->max_bytes,
+        .tenant = c->tenant,
     };
 }
 
@@ -87,6 +90,7 @@ static void row_to_camera(const sto_value *c, struct sto_camera *out)
     out->provisioned = sto_col_int(&c[9]) != 0;
     out->created_at_ms = sto_col_int(&c[10]);
     out->updated_at_ms = sto_col_int(&c[11]);
+    out->tenant = sto_col_text(&c[12]);
 }
 
 struct list_acc {
@@ -97,7 +101,7 @@ struct list_acc {
 static int list_row(const sto_value *cols, size_t n, void *arg)
 {
     struct list_acc *acc = arg;
-    if (n < 12)
+    if (n < CAMERA_NCOLS)
         return HORUS_EDB;
     if (acc->n == acc->cap) {
         acc->cap = acc->cap ? acc->cap * 2 : 16;
@@ -162,6 +166,40 @@ int sto_camera_count(sto_db *db, uint64_t *n)
     return sto_read(db, "SELECT COUNT(*) FROM cameras", NULL, 0, count_row, n);
 }
 
+struct tenant_out {
+    char *buf;
+    size_t cap;
+    bool found;
+};
+
+static int tenant_row(const sto_value *cols, size_t n, void *arg)
+{
+    struct tenant_out *t = arg;
+    if (n < 1)
+        return HORUS_EDB;
+    size_t len = cols[0].type == STO_TEXT ? cols[0].len : 0;
+    if (len >= t->cap)
+        len = t->cap - 1;
+    if (len)
+        memcpy(t->buf, cols[0].s, len);
+    t->buf[len] = '\0';
+    t->found = true;
+    return 0;
+}
+
+int sto_camera_tenant(sto_db *db, const char *id, char *out, size_t cap)
+{
+    if (cap == 0)
+        return -EINVAL;
+    out[0] = '\0';
+    struct tenant_out t = {out, cap, false};
+    sto_value p[] = {STO_TEXT_V(id)};
+    int rc = sto_read(db, "SELECT tenant FROM cameras WHERE id = $1", p, 1, tenant_row, &t);
+    if (rc == 0 && !t.found)
+        rc = -ENOENT;
+    return rc;
+}
+
 /* The sealed forms of a camera's URLs (camera_secrets.c), owned; NULL = stored as given. */
 struct sealed_urls {
     char *url, *sub_url;
@@ -175,14 +213,14 @@ static void sealed_urls_release(struct sealed_urls *s)
 }
 
 /*
- * Parameters $1..$12 in the column order of CAMERA_COLUMNS (created and
+ * Parameters $1..$13 in the column order of CAMERA_COLUMNS (created and
  * updated now), the passwords sealed into sealed (which must outlive p);
  * prev, the stored row (may be NULL), keeps its sealed values for the same
  * URLs. Returns 0 or a seal error.
  */
 static int camera_params(const sto_db *db, const struct sto_camera_input *c,
                          const struct sto_camera *prev, bool is_provisioned, int64_t now_ms,
-                         sto_value p[12], struct sealed_urls *sealed)
+                         sto_value p[CAMERA_NCOLS], struct sealed_urls *sealed)
 {
     const sto_secret_box *box = sto_db_secrets(db);
     int rc = sto_camera_url_seal(box, c->id, "url", c->url ? c->url : "", prev ? prev->url : NULL,
@@ -202,12 +240,14 @@ static int camera_params(const sto_db *db, const struct sto_camera_input *c,
     p[9] = STO_INT_V(is_provisioned);
     p[10] = STO_INT_V(now_ms);
     p[11] = STO_INT_V(now_ms);
+    p[12] = STO_TEXT_V(c->tenant ? c->tenant : "");
     return rc;
 }
 
+/* The tenant is set by the insert only: an update or provisioning keeps the row's. */
 static const char upsert_sql[] =
     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-    " $12) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = excluded.url,"
+    " $12, $13) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = excluded.url,"
     " sub_url = excluded.sub_url, enabled = excluded.enabled,"
     " record_enabled = excluded.record_enabled, segment_seconds = excluded.segment_seconds,"
     " retention_days = excluded.retention_days, max_bytes = excluded.max_bytes,"
@@ -221,7 +261,8 @@ static int64_t now_ms(void)
 /* Statements and parameters that move camera id's recordings to an orphan group. */
 struct orphan_move {
     char orphan_id[96];
-    sto_value params[3]; /* $1 camera id, $2 orphan id, $3 deleted at (ms) */
+    char tenant[128]; /* the deleted camera's ("" for strays): adoption stays in its tenant */
+    sto_value params[4]; /* $1 camera id, $2 orphan id, $3 deleted at (ms), $4 tenant */
 };
 
 #define ORPHAN_NSTMTS 3
@@ -238,12 +279,13 @@ static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, 
     m->params[0] = STO_TEXT_V(id);
     m->params[1] = STO_TEXT_V(m->orphan_id);
     m->params[2] = STO_INT_V(now_ms);
+    m->params[3] = STO_TEXT_V(m->tenant);
     st[0] = (struct sto_stmt){
-        "INSERT INTO camera_orphans(orphan_id, camera_id, deleted_at_ms) SELECT CAST($2 AS TEXT),"
-        " CAST($1 AS TEXT), CAST($3 AS BIGINT) WHERE EXISTS (SELECT 1 FROM recordings WHERE"
-        " camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id = $1) AND NOT EXISTS"
-        " (SELECT 1 FROM camera_orphans WHERE orphan_id = $2)",
-        m->params, 3};
+        "INSERT INTO camera_orphans(orphan_id, camera_id, deleted_at_ms, tenant) SELECT CAST($2 AS"
+        " TEXT), CAST($1 AS TEXT), CAST($3 AS BIGINT), CAST($4 AS TEXT) WHERE EXISTS (SELECT 1"
+        " FROM recordings WHERE camera_id = $1) AND NOT EXISTS (SELECT 1 FROM cameras WHERE id ="
+        " $1) AND NOT EXISTS (SELECT 1 FROM camera_orphans WHERE orphan_id = $2)",
+        m->params, 4};
     st[1] = (struct sto_stmt){"UPDATE recordings SET camera_id = $2 WHERE camera_id = $1 AND NOT"
                               " EXISTS (SELECT 1 FROM cameras WHERE id = $1)",
                               m->params, 2};
@@ -252,10 +294,11 @@ static void orphan_stmts(struct orphan_move *m, const char *id, int64_t now_ms, 
                               m->params, 2};
 }
 
-/* A new orphan group of camera id, deleted at now_ms. */
-static void orphan_new(struct orphan_move *m, const char *id, int64_t now_ms)
+/* A new orphan group of camera id of tenant (NULL = ""), deleted at now_ms. */
+static void orphan_new(struct orphan_move *m, const char *id, const char *tenant, int64_t now_ms)
 {
     snprintf(m->orphan_id, sizeof(m->orphan_id), "%.64s~%lld", id, (long long)now_ms);
+    snprintf(m->tenant, sizeof(m->tenant), "%s", tenant ? tenant : "");
 }
 
 static int orphan_id_row(const sto_value *c, size_t n, void *arg)
@@ -275,7 +318,7 @@ static int orphan_id_row(const sto_value *c, size_t n, void *arg)
  */
 static int orphan_for_strays(sto_db *db, struct orphan_move *m, const char *id, int64_t now_ms)
 {
-    orphan_new(m, id, now_ms);
+    orphan_new(m, id, NULL, now_ms);
     sto_value p[] = {STO_TEXT_V(id)};
     return sto_read(db,
                     "SELECT orphan_id FROM camera_orphans WHERE camera_id = $1 ORDER BY"
@@ -285,7 +328,7 @@ static int orphan_for_strays(sto_db *db, struct orphan_move *m, const char *id, 
 
 int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
 {
-    sto_value p[12];
+    sto_value p[CAMERA_NCOLS + 1];
     int64_t now = now_ms();
     struct sealed_urls sealed = {0};
     int rc = camera_params(db, c, NULL, false, now, p, &sealed);
@@ -293,6 +336,7 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
         sealed_urls_release(&sealed);
         return rc;
     }
+    p[CAMERA_NCOLS] = STO_INT_V((int64_t)c->tenant_max_cameras);
     /*
      * Rows already carrying the id belong to a deleted camera (a segment
      * that closed after the delete): they become orphans first, so the new
@@ -301,16 +345,24 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
     struct orphan_move m;
     struct sto_stmt st[ORPHAN_NSTMTS + 1];
     rc = orphan_for_strays(db, &m, c->id, now);
-    if (rc == 0) {
-        orphan_stmts(&m, c->id, now, st);
-        st[ORPHAN_NSTMTS] =
-            (struct sto_stmt){"INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2,"
-                              " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                              p, 12};
-        rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    if (rc < 0) {
+        sealed_urls_release(&sealed);
+        return rc;
     }
+    orphan_stmts(&m, c->id, now, st);
+    /* The tenant's camera quota is counted in the insert itself, on the writer. */
+    st[ORPHAN_NSTMTS] = (struct sto_stmt){
+        "INSERT INTO cameras(" CAMERA_COLUMNS ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, $12, $13 WHERE $14 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE id = $1) OR"
+        " (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $14",
+        p, CAMERA_NCOLS + 1};
+    rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
     sealed_urls_release(&sealed);
-    return rc;
+    if (rc < 0 || c->tenant_max_cameras == 0)
+        return rc;
+    char tenant[128];
+    rc = sto_camera_tenant(db, c->id, tenant, sizeof(tenant));
+    return rc == -ENOENT ? -EDQUOT : rc;
 }
 
 int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
@@ -319,11 +371,13 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
     int rc = sto_camera_get(db, c->id, &cur);
     if (rc < 0)
         return rc;
-    sto_value p[12];
+    sto_value p[CAMERA_NCOLS];
+    struct sto_camera_input in = *c;
+    in.tenant = cur.tenant; /* a camera never changes tenant */
     struct sealed_urls sealed = {0};
-    rc = camera_params(db, c, &cur, false, now_ms(), p, &sealed);
+    rc = camera_params(db, &in, &cur, false, now_ms(), p, &sealed);
     if (rc == 0)
-        rc = sto_write(db, upsert_sql, p, 12);
+        rc = sto_write(db, upsert_sql, p, CAMERA_NCOLS);
     sealed_urls_release(&sealed);
     sto_camera_release(&cur);
     return rc;
@@ -335,12 +389,12 @@ int sto_camera_delete(sto_db *db, const char *id)
     int rc = sto_camera_get(db, id, &cur);
     if (rc < 0)
         return rc;
-    sto_camera_release(&cur);
     sto_value p[] = {STO_TEXT_V(id)};
     struct orphan_move m;
     struct sto_stmt st[1 + ORPHAN_NSTMTS] = {{"DELETE FROM cameras WHERE id = $1", p, 1}};
     int64_t now = now_ms();
-    orphan_new(&m, id, now);
+    orphan_new(&m, id, cur.tenant, now);
+    sto_camera_release(&cur);
     orphan_stmts(&m, id, now, &st[1]);
     return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
 }
@@ -385,7 +439,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
     size_t nadd = 0, nchange = 0, nremove = 0, nst = 0;
     size_t max = (n + cur.n) * (1 + ORPHAN_NSTMTS);
     struct sto_stmt *st = horus_calloc(max ? max : 1, sizeof(*st));
-    sto_value(*params)[12] = horus_calloc(max ? max : 1, sizeof(*params));
+    sto_value(*params)[CAMERA_NCOLS] = horus_calloc(max ? max : 1, sizeof(*params));
     struct orphan_move *moves = horus_calloc(n + cur.n ? n + cur.n : 1, sizeof(*moves));
     struct sealed_urls *sealed = horus_calloc(n ? n : 1, sizeof(*sealed));
     int64_t now = now_ms();
@@ -399,14 +453,14 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
             continue;
         have ? nchange++ : nadd++;
         if (!have) { /* a new id starts empty, as in sto_camera_insert */
-            orphan_new(&moves[cur.n + nadd - 1], want->id, now);
+            orphan_new(&moves[cur.n + nadd - 1], want->id, NULL, now);
             orphan_stmts(&moves[cur.n + nadd - 1], want->id, now, &st[nst]);
             nst += ORPHAN_NSTMTS;
         }
         rc = camera_params(db, want, have, true, now, params[nst], &sealed[i]);
         if (rc < 0)
             break;
-        st[nst] = (struct sto_stmt){upsert_sql, params[nst], 12};
+        st[nst] = (struct sto_stmt){upsert_sql, params[nst], CAMERA_NCOLS};
         nst++;
     }
     for (size_t k = 0; k < cur.n; k++) {
@@ -421,7 +475,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         params[nst][0] = STO_TEXT_V(cur.items[k].id);
         st[nst] = (struct sto_stmt){"DELETE FROM cameras WHERE id = $1", params[nst], 1};
         nst++;
-        orphan_new(&moves[k], cur.items[k].id, now);
+        orphan_new(&moves[k], cur.items[k].id, cur.items[k].tenant, now);
         orphan_stmts(&moves[k], cur.items[k].id, now, &st[nst]);
         nst += ORPHAN_NSTMTS;
     }
@@ -452,6 +506,7 @@ void sto_orphan_list_free(struct sto_orphan *list, size_t n)
     for (size_t i = 0; list && i < n; i++) {
         free(list[i].orphan_id);
         free(list[i].camera_id);
+        free(list[i].tenant);
     }
     free(list);
 }
@@ -464,7 +519,7 @@ struct orphan_acc {
 static int orphan_row(const sto_value *c, size_t n, void *arg)
 {
     struct orphan_acc *acc = arg;
-    if (n < 7)
+    if (n < 8)
         return HORUS_EDB;
     if (acc->n == acc->cap) {
         acc->cap = acc->cap ? acc->cap * 2 : 16;
@@ -478,6 +533,7 @@ static int orphan_row(const sto_value *c, size_t n, void *arg)
     o->bytes = (uint64_t)sto_col_int(&c[4]);
     o->start_us = sto_col_int(&c[5]);
     o->end_us = sto_col_int(&c[6]);
+    o->tenant = sto_col_text(&c[7]);
     return 0;
 }
 
@@ -489,9 +545,10 @@ int sto_orphan_list(sto_db *db, size_t limit, struct sto_orphan **out, size_t *n
     int rc = sto_read(db,
                       "SELECT o.orphan_id, o.camera_id, o.deleted_at_ms, COUNT(r.start_us),"
                       " CAST(COALESCE(SUM(r.bytes), 0) AS BIGINT), COALESCE(MIN(r.start_us), 0),"
-                      " COALESCE(MAX(r.end_us), 0) FROM camera_orphans o LEFT JOIN recordings r"
-                      " ON r.camera_id = o.orphan_id GROUP BY o.orphan_id, o.camera_id,"
-                      " o.deleted_at_ms ORDER BY o.deleted_at_ms, o.orphan_id LIMIT $1",
+                      " COALESCE(MAX(r.end_us), 0), o.tenant FROM camera_orphans o LEFT JOIN"
+                      " recordings r ON r.camera_id = o.orphan_id GROUP BY o.orphan_id,"
+                      " o.camera_id, o.deleted_at_ms, o.tenant ORDER BY o.deleted_at_ms,"
+                      " o.orphan_id LIMIT $1",
                       p, 1, orphan_row, &acc);
     if (rc < 0) {
         sto_orphan_list_free(acc.items, acc.n);
@@ -576,24 +633,27 @@ static int adopt_count_row(const sto_value *c, size_t n, void *arg)
     return 0;
 }
 
+/* Adoption stays within the camera's tenant: another tenant's deleted camera is not its past. */
+#define ADOPT_TENANT "COALESCE((SELECT c.tenant FROM cameras c WHERE c.id = $1), '')"
+
 int sto_camera_adopt(sto_db *db, const char *id, uint64_t *adopted)
 {
     struct count_arg count = {0};
     sto_value p[] = {STO_TEXT_V(id)};
     int rc = sto_read(db,
                       "SELECT COUNT(*) FROM recordings WHERE camera_id IN (SELECT orphan_id FROM"
-                      " camera_orphans WHERE camera_id = $1)",
+                      " camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT ")",
                       p, 1, adopt_count_row, &count);
     if (rc < 0)
         return rc;
     struct sto_stmt st[] = {
         {"UPDATE recordings SET camera_id = $1 WHERE camera_id IN (SELECT orphan_id FROM"
-         " camera_orphans WHERE camera_id = $1)",
+         " camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT ")",
          p, 1},
         {"UPDATE pins SET camera_id = $1 WHERE camera_id IN (SELECT orphan_id FROM"
-         " camera_orphans WHERE camera_id = $1)",
+         " camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT ")",
          p, 1},
-        {"DELETE FROM camera_orphans WHERE camera_id = $1", p, 1},
+        {"DELETE FROM camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT, p, 1},
     };
     rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
     if (rc == 0 && adopted)

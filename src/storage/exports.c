@@ -30,8 +30,8 @@
 
 #define EXPORT_COLUMNS                                                                             \
     "id, camera_id, stream, start_us, end_us, state, progress, size_bytes, duration_us, sha256,"   \
-    " error, created_at_ms, started_at_ms, finished_at_ms"
-#define EXPORT_NCOLS 14
+    " error, created_at_ms, started_at_ms, finished_at_ms, tenant"
+#define EXPORT_NCOLS 15
 
 static const char *const state_names[] = {"queued", "running", "done", "failed", "cancelled"};
 
@@ -57,6 +57,7 @@ void sto_export_release(struct sto_export *e)
     free(e->stream);
     free(e->sha256);
     free(e->error);
+    free(e->tenant);
     memset(e, 0, sizeof(*e));
 }
 
@@ -99,6 +100,7 @@ static void row_to_export(const sto_value *c, struct sto_export *e)
     e->created_at_ms = sto_col_int(&c[11]);
     e->started_at_ms = sto_col_int(&c[12]);
     e->finished_at_ms = sto_col_int(&c[13]);
+    e->tenant = sto_col_text(&c[14]);
 }
 
 struct export_acc {
@@ -144,13 +146,21 @@ static void pin_id_of(const char *id, char *buf, size_t size)
 int sto_export_insert(sto_db *db, const struct sto_export_input *e)
 {
     sto_value p[] = {
-        STO_TEXT_V(e->id),     STO_TEXT_V(e->camera_id),
-        STO_TEXT_V(e->stream), STO_INT_V(e->start_us),
-        STO_INT_V(e->end_us),  STO_TEXT_V(sto_export_state_name(STO_EXPORT_QUEUED)),
-        STO_REAL_V(0),         STO_INT_V(0),
-        STO_INT_V(0),          STO_TEXT_V(""),
-        STO_TEXT_V(""),        STO_INT_V(e->created_at_ms),
-        STO_INT_V(0),          STO_INT_V(0),
+        STO_TEXT_V(e->id),
+        STO_TEXT_V(e->camera_id),
+        STO_TEXT_V(e->stream),
+        STO_INT_V(e->start_us),
+        STO_INT_V(e->end_us),
+        STO_TEXT_V(sto_export_state_name(STO_EXPORT_QUEUED)),
+        STO_REAL_V(0),
+        STO_INT_V(0),
+        STO_INT_V(0),
+        STO_TEXT_V(""),
+        STO_TEXT_V(""),
+        STO_INT_V(e->created_at_ms),
+        STO_INT_V(0),
+        STO_INT_V(0),
+        STO_TEXT_V(e->tenant ? e->tenant : ""),
     };
     char pin[96];
     pin_id_of(e->id, pin, sizeof(pin));
@@ -159,7 +169,7 @@ int sto_export_insert(sto_db *db, const struct sto_export_input *e)
                       STO_INT_V(e->end_us),  STO_INT_V(e->created_at_ms)};
     struct sto_stmt st[] = {
         {"INSERT INTO exports(" EXPORT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-         " $10, $11, $12, $13, $14)",
+         " $10, $11, $12, $13, $14, $15)",
          p, HORUS_ARRAY_LEN(p)},
         {"INSERT INTO pins(id, camera_id, stream, start_us, end_us, reason, until_us,"
          " created_at_ms) VALUES ($1, $2, $3, $4, $5, 'export', 0, $6)",
@@ -302,6 +312,7 @@ void sto_pin_list_free(struct sto_pin *list, size_t n)
         free(list[i].camera_id);
         free(list[i].stream);
         free(list[i].reason);
+        free(list[i].tenant);
     }
     free(list);
 }
@@ -314,7 +325,7 @@ struct pin_acc {
 static int pin_row(const sto_value *c, size_t n, void *arg)
 {
     struct pin_acc *acc = arg;
-    if (n < 8)
+    if (n < 9)
         return HORUS_EDB;
     if (acc->n == acc->cap) {
         acc->cap = acc->cap ? acc->cap * 2 : 16;
@@ -329,6 +340,7 @@ static int pin_row(const sto_value *c, size_t n, void *arg)
     pin->reason = sto_col_text(&c[5]);
     pin->until_us = sto_col_int(&c[6]);
     pin->created_at_ms = sto_col_int(&c[7]);
+    pin->tenant = sto_col_text(&c[8]);
     return 0;
 }
 
@@ -337,9 +349,11 @@ int sto_pin_list(sto_db *db, int64_t now_us, size_t limit, struct sto_pin **out,
     struct pin_acc acc = {0};
     sto_value p[] = {STO_INT_V(now_us), STO_INT_V((int64_t)limit)};
     int rc = sto_read(db,
-                      "SELECT id, camera_id, stream, start_us, end_us, reason, until_us,"
-                      " created_at_ms FROM pins WHERE until_us = 0 OR until_us > $1 ORDER BY"
-                      " created_at_ms, id LIMIT $2",
+                      "SELECT p.id, p.camera_id, p.stream, p.start_us, p.end_us, p.reason,"
+                      " p.until_us, p.created_at_ms, COALESCE((SELECT c.tenant FROM cameras c"
+                      " WHERE c.id = p.camera_id), (SELECT o.tenant FROM camera_orphans o WHERE"
+                      " o.orphan_id = p.camera_id), '') FROM pins p WHERE p.until_us = 0 OR"
+                      " p.until_us > $1 ORDER BY p.created_at_ms, p.id LIMIT $2",
                       p, 2, pin_row, &acc);
     if (rc < 0) {
         sto_pin_list_free(acc.items, acc.n);

@@ -150,6 +150,7 @@ struct sto_camera {
     bool provisioned; /* declared in horus.yaml: read-only through the API */
     int64_t created_at_ms;
     int64_t updated_at_ms;
+    char *tenant; /* "" = none; set at creation, never changed (docs/design/0024) */
 };
 
 void sto_camera_release(struct sto_camera *c);
@@ -171,6 +172,9 @@ struct sto_camera_input {
     int64_t segment_seconds;
     int64_t retention_days;
     uint64_t max_bytes;
+    const char *tenant; /* inserts only (NULL = ""); updates keep the row's tenant */
+    /* Inserts only: refused with -EDQUOT when the tenant has this many cameras (0 = no limit). */
+    uint64_t tenant_max_cameras;
 };
 
 /* The settable fields of row c as an input borrowing c's strings (valid while c is). */
@@ -190,7 +194,19 @@ int sto_camera_list(sto_db *db, const char *after_id, size_t limit, struct sto_c
 /* Counts the cameras into *n. Thread: any. */
 int sto_camera_count(sto_db *db, uint64_t *n);
 
-/* Inserts c (created/updated times set now). Returns 0 or -EEXIST. Thread: any but the writer. */
+/*
+ * Copies camera id's tenant ("" = none) into out (cut to cap). Returns 0
+ * or -ENOENT. One primary-key read: the gate's per-request check. Thread: any.
+ */
+int sto_camera_tenant(sto_db *db, const char *id, char *out, size_t cap);
+
+/*
+ * Inserts c (created/updated times set now). Returns 0, -EEXIST, or
+ * -EDQUOT when c->tenant_max_cameras is set and the tenant has that many
+ * cameras at commit time (the count and the insert are one statement on
+ * the writer, so concurrent creates cannot overshoot). Thread: any but the
+ * writer.
+ */
 int sto_camera_insert(sto_db *db, const struct sto_camera_input *c);
 /*
  * Replaces every field of the row c->id but created_at (to change some
@@ -254,6 +270,7 @@ struct sto_orphan {
     int64_t deleted_at_ms;
     uint64_t count, bytes; /* of its recordings */
     int64_t start_us, end_us; /* first start and last end; 0 when empty */
+    char *tenant; /* the deleted camera's; only a camera of this tenant adopts the group */
 };
 
 void sto_orphan_list_free(struct sto_orphan *list, size_t n);
@@ -421,6 +438,7 @@ struct sto_export {
     char *sha256; /* hex of the finished file, "" until done */
     char *error; /* sentence for failed jobs, "" otherwise */
     int64_t created_at_ms, started_at_ms, finished_at_ms; /* 0 = not yet */
+    char *tenant; /* its camera's tenant when created; "" = none */
 };
 
 void sto_export_release(struct sto_export *e);
@@ -433,6 +451,7 @@ struct sto_export_input {
     const char *stream;
     int64_t start_us, end_us;
     int64_t created_at_ms;
+    const char *tenant; /* NULL = "" */
 };
 
 /* A job's mutable fields: what sto_export_update writes. Strings are borrowed for the call. */
@@ -510,6 +529,7 @@ struct sto_pin {
     char *reason; /* "export" */
     int64_t until_us; /* 0: while its owner exists */
     int64_t created_at_ms;
+    char *tenant; /* its camera's (or orphan group's) tenant, "" when none */
 };
 
 void sto_pin_list_free(struct sto_pin *list, size_t n);
@@ -641,6 +661,7 @@ struct sto_audit_filter {
     const char *target_kind; /* exact */
     const char *target_id; /* exact */
     const char *outcome; /* exact */
+    const char *tenant; /* exact, "" included (entries of no tenant); NULL = every tenant */
     int64_t after_id; /* the cursor: entries past this id in the order asked; 0 = from the start */
     bool oldest_first; /* ascending ids; default newest first */
 };
@@ -875,5 +896,52 @@ int sto_mfa_recovery_replace(sto_db *db, const char *user, const char *const *ha
 int sto_mfa_delete(sto_db *db, const char *user);
 /* Counts enabled users of role admin or superadmin with a confirmed second factor. */
 int sto_mfa_count_enrolled_admins(sto_db *db, uint64_t *n);
+/* ---- tenants (storage/tenants.c; docs/design/0024-tenants.md) ---- */
+
+/* A tenant as read. Strings owned; release with sto_tenant_release. */
+struct sto_tenant {
+    char *id;
+    char *name;
+    uint64_t max_cameras; /* 0 = unlimited */
+    uint64_t max_storage_bytes; /* recordings + exports of its cameras; 0 = unlimited */
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+};
+
+/* What inserts and updates write. Strings borrowed for the call. */
+struct sto_tenant_input {
+    const char *id;
+    const char *name; /* NULL = "" */
+    uint64_t max_cameras;
+    uint64_t max_storage_bytes;
+};
+
+/* What a tenant uses now. */
+struct sto_tenant_usage {
+    uint64_t cameras;
+    uint64_t users;
+    uint64_t api_keys; /* not revoked */
+    uint64_t recording_bytes; /* indexed recordings of its cameras */
+    uint64_t export_bytes; /* its exports, as sto_exports_usage counts them */
+};
+
+void sto_tenant_release(struct sto_tenant *t);
+void sto_tenant_list_free(struct sto_tenant *list, size_t n);
+/* Fills *out (new strings) or returns -ENOENT. Thread: any. */
+int sto_tenant_get(sto_db *db, const char *id, struct sto_tenant *out);
+/* Every tenant ordered by id into a new array. Thread: any. */
+int sto_tenant_list(sto_db *db, struct sto_tenant **out, size_t *n);
+/* Inserts t. Returns 0 or -EEXIST. Thread: any but the writer. */
+int sto_tenant_insert(sto_db *db, const struct sto_tenant_input *t);
+/* Replaces name and quotas of t->id. Returns 0 or -ENOENT. Thread: any but the writer. */
+int sto_tenant_update(sto_db *db, const struct sto_tenant_input *t);
+/*
+ * Deletes tenant id when nothing carries it any more (cameras, users, API
+ * keys that are not revoked). Returns 0, -ENOENT, or -EBUSY while something
+ * does. Thread: any but the writer.
+ */
+int sto_tenant_delete(sto_db *db, const char *id);
+/* What tenant id ("" = no tenant) uses into *out. Thread: any. */
+int sto_tenant_usage_get(sto_db *db, const char *id, struct sto_tenant_usage *out);
 
 #endif

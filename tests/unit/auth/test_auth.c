@@ -97,6 +97,27 @@ static void test_grants_are_normalized_and_bad_ones_named(void **state)
     assert_int_equal(auth_cameras_normalize(many, out, sizeof(out), why, sizeof(why)), -EINVAL);
 }
 
+static void test_tenants_see_only_their_own_objects_and_superadmins_all(void **state)
+{
+    (void)state;
+    assert_false(auth_may_see_tenant(NULL, ""));
+    struct auth_principal *p = auth_principal_new(AUTH_KIND_API_KEY, "k", "k", AUTH_ROLE_ADMIN);
+    /* No tenant is a tenant of its own: single-tenant installs see everything they have. */
+    assert_true(auth_may_see_tenant(p, ""));
+    assert_true(auth_may_see_tenant(p, NULL));
+    assert_false(auth_may_see_tenant(p, "acme"));
+    snprintf(p->tenant, sizeof(p->tenant), "acme");
+    assert_true(auth_may_see_tenant(p, "acme"));
+    assert_false(auth_may_see_tenant(p, ""));
+    assert_false(auth_may_see_tenant(p, NULL));
+    assert_false(auth_may_see_tenant(p, "acme2"));
+    assert_false(auth_may_see_tenant(p, "acm"));
+    p->role = AUTH_ROLE_SUPERADMIN; /* every tenant, its own included */
+    assert_true(auth_may_see_tenant(p, "globex"));
+    assert_true(auth_may_see_tenant(p, ""));
+    auth_principal_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +125,7 @@ int main(void)
         cmocka_unit_test(test_roles_are_ordered_and_checked_against_permissions),
         cmocka_unit_test(test_camera_grants_allow_exactly_their_cameras),
         cmocka_unit_test(test_grants_are_normalized_and_bad_ones_named),
+        cmocka_unit_test(test_tenants_see_only_their_own_objects_and_superadmins_all),
     };
     return cmocka_run_group_tests_name("auth.auth", tests, NULL, NULL);
 }
