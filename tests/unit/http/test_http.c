@@ -565,7 +565,7 @@ static void test_the_gate_runs_before_the_handler_and_its_principal_is_freed(voi
     atomic_store(&principals_freed, 0);
     atomic_store(&whoami_gated, 0);
     /* Without a gate every handler runs, without a principal. */
-    request_once(f, "GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+    request_once(f, "GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "none");
     resp_release(&r);
@@ -573,24 +573,24 @@ static void test_the_gate_runs_before_the_handler_and_its_principal_is_freed(voi
     http_router_set_gate(router, test_gate, router);
     atomic_store(&whoami_served, 0);
     int fd = client_connect(f->port);
-    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Who: alice\r\n\r\n");
+    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Who: alice\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "alice");
     resp_release(&r);
     /* Refused by the gate: its own reply, the handler never runs, the connection stays. */
-    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 401);
     assert_error_body(&r, "unauthorized", "who are you");
     resp_release(&r);
     /* A code from the gate goes through the error mapper. */
-    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Who: boom\r\n\r\n");
+    send_text(fd, "GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Who: boom\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 409);
     resp_release(&r);
     /* The next request on the connection does not inherit the principal. */
-    send_text(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_text(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert_int_equal(read_response(fd, false, &r), 0);
     assert_int_equal(r.status, 200);
     resp_release(&r);
