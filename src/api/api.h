@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "auth_config.h"
+#include "media_token.h"
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
@@ -64,6 +65,8 @@ struct api_options {
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
     const struct auth_config *auth; /* copied: session timeouts, metrics token; NULL = defaults */
     const char *public_url; /* copied; server.public_url: same-origin checks, Secure cookies */
+    /* borrowed, outlives the HTTP server; NULL: no ?t= signed media URLs (no links, no checks) */
+    auth_media_keys *media_keys;
 };
 
 /*

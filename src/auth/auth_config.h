@@ -6,6 +6,7 @@
 #define HORUS_AUTH_CONFIG_H
 
 #include "cfg.h"
+#include "media_token.h"
 #include "oidc.h"
 
 #include <stdint.h>
@@ -15,6 +16,7 @@ struct auth_config {
     int64_t session_max_ms; /* a session ends this long after login, used or not */
     char *metrics_token; /* "" = /metrics is public; else Authorization: Bearer <it> */
     struct auth_oidc_config oidc; /* single sign-on; issuer "" = off */
+    struct auth_media_token_config media_tokens; /* signed media URLs (?t=) */
 };
 
 extern const cfg_field auth_config_fields[];

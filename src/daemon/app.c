@@ -61,6 +61,7 @@ struct app {
     metrics_series *m_reload_ok, *m_reload_failed;
     sto_db *db; /* owned */
     auth_audit_log *audit; /* owned */
+    auth_media_keys *media_keys; /* owned: signs ?t= media URLs; freed after the HTTP server */
     char *node_id; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
@@ -541,6 +542,28 @@ static enum ing_client probe_client(struct app *a)
     return o.client;
 }
 
+/*
+ * The signing keys of ?t= media URLs, in memory only: a restart
+ * invalidates outstanding links (docs/design/0021). Made before the API
+ * and freed after the HTTP server stopped, whose threads check tokens.
+ */
+static int media_keys_start(struct app *a)
+{
+    const struct auth_media_token_config *mt = &current(a)->auth.media_tokens;
+    struct auth_media_keys_options o = {.ttl_s = mt->ttl_ms / 1000,
+                                        .rotate_s = mt->rotate_interval_ms / 1000};
+    int rc = auth_media_keys_new(&o, &a->media_keys);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "make the media token keys: %s", horus_strerror(rc));
+    return rc;
+}
+
+static void media_keys_stop(struct app *a)
+{
+    auth_media_keys_free(a->media_keys);
+    a->media_keys = NULL;
+}
+
 static int api_start(struct app *a)
 {
     int rc = api_new(&(struct api_options){.db = a->db,
@@ -560,7 +583,8 @@ static int api_start(struct app *a)
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a),
                                            .auth = &current(a)->auth,
-                                           .public_url = current(a)->server.public_url},
+                                           .public_url = current(a)->server.public_url,
+                                           .media_keys = a->media_keys},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -645,6 +669,7 @@ static const struct module {
     {"recorder", recorder_start, recorder_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
+    {"media_keys", media_keys_start, media_keys_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},
 };
