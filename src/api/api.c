@@ -35,6 +35,7 @@ int api_new(const struct api_options *o, api **out)
     a->exports = o->exports;
     a->snapshots = o->snapshots;
     a->live = o->live;
+    a->media_keys = o->media_keys;
     a->metrics = o->metrics;
     a->clock = o->clock ? o->clock : clock_system();
     a->data_dir = o->data_dir ? horus_strdup(o->data_dir) : NULL;
@@ -168,6 +169,8 @@ int api_register(api *a, http_router *r)
         rc = api_mfa_register(r, a);
     if (rc == 0)
         rc = api_tenants_register(r, a);
+    if (rc == 0)
+        rc = api_media_share_register(r, a);
     if (rc < 0)
         return rc;
     /* Every route declares who may call it; one without is a build-time bug. */

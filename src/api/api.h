@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "auth_config.h"
+#include "media_token.h"
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
@@ -97,6 +98,8 @@ struct api_options {
     /* Failed-login delays (server.rate_limit.login_*) for the login handler; may be NULL. */
     auth_login_limit *login_limit;
     auth_oidc *oidc; /* single sign-on and IdP bearer tokens; NULL = off */
+    /* borrowed, outlives the HTTP server; NULL: no ?t= signed media URLs (no links, no checks) */
+    auth_media_keys *media_keys;
 };
 
 /*

@@ -18,6 +18,7 @@
 struct api_media_ref {
     char path[256]; /* relative to the data directory */
     char sha256[65]; /* "" when unknown */
+    int64_t end_us; /* the row's end: the range a playback media token must overlap */
 };
 
 struct api_media_slot {
@@ -106,6 +107,7 @@ struct api {
     pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
+    auth_media_keys *media_keys; /* borrowed, may be NULL: no signed media URLs */
     metrics_registry *metrics; /* borrowed */
     const horus_clock *clock; /* borrowed; never NULL */
     char *data_dir; /* owned */
@@ -154,6 +156,37 @@ int api_audit_register(http_router *r, struct api *ctx);
  */
 void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
                     const char *target_id, const char *object, const json_t *details);
+/*
+ * api_audit_view with another outcome: the same once-per-two-minutes rule
+ * for (action, client, target, object). The gate records refused media
+ * tokens with it, so a player retrying its parts writes one entry.
+ */
+void api_audit_once(struct api *ctx, http_request *req, const char *action,
+                    enum auth_audit_outcome outcome, const char *target_kind, const char *target_id,
+                    const char *object, const json_t *details);
+
+/* ---- media_share.c: signed media URLs (docs/design/0021) ---- */
+
+/*
+ * The media token for scope that the URIs of req's reply carry, into out
+ * (cap >= AUTH_MEDIA_TOKEN_MAX): a request authenticated as a principal
+ * gets a freshly issued token; a request authorised only by its own ?t=
+ * gets that same token back, so a link never renews itself. Returns 0
+ * with out "" when signed URLs are off, or the issuer's error.
+ * Thread: http-N.
+ */
+int api_media_token(struct api *ctx, http_request *req, const struct auth_media_scope *scope,
+                    char *out, size_t cap);
+
+/* The multivariant playlist's token source over api_media_token; arg is a struct api_token_req. */
+struct api_token_req {
+    struct api *ctx;
+    http_request *req;
+};
+int api_media_token_issue_cb(void *arg, const char *camera, const char *stream, char *out,
+                             size_t cap);
+
+int api_media_share_register(http_router *r, struct api *ctx);
 int api_auth_register(http_router *r, struct api *ctx);
 int api_sso_register(http_router *r, struct api *ctx);
 void api_sso_init(struct api *ctx);

@@ -147,6 +147,13 @@ static uint64_t view_key(const char *const *parts, size_t n)
 void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
                     const char *target_id, const char *object, const json_t *details)
 {
+    api_audit_once(ctx, req, action, AUTH_AUDIT_OK, target_kind, target_id, object, details);
+}
+
+void api_audit_once(struct api *ctx, http_request *req, const char *action,
+                    enum auth_audit_outcome outcome, const char *target_kind, const char *target_id,
+                    const char *object, const json_t *details)
+{
     if (!ctx->audit)
         return;
     const char *parts[] = {action, http_request_remote(req), target_kind, target_id, object};
@@ -160,7 +167,7 @@ void api_audit_view(struct api *ctx, http_request *req, const char *action, cons
     s->slots[slot].seen_ms = now;
     pthread_mutex_unlock(&s->lock);
     if (is_new)
-        auth_audit_request(ctx->audit, req, action, AUTH_AUDIT_OK, target_kind, target_id, details);
+        auth_audit_request(ctx->audit, req, action, outcome, target_kind, target_id, details);
 }
 
 int api_audit_register(http_router *r, struct api *ctx)

@@ -7,8 +7,8 @@
  *
  * The gate authenticates the request with the first credential kind that
  * is present (one function per kind in `authenticators`: bearer API keys
- * and, with SSO on, the IdP's JWT access tokens (sso.c), sessions; ?t=
- * media tokens plug in there),
+ * and, with SSO on, the IdP's JWT access tokens (sso.c), sessions, ?t=
+ * signed media URLs on the media routes only),
  * checks the role against the permission (401 with WWW-Authenticate, 403),
  * the CSRF rules of cookie sessions on state-changing methods, and the
  * camera grant and the tenant of routes under /api/v1/cameras/{id}: a
@@ -21,6 +21,7 @@
  * Thread: http-N.
  */
 #include "api_int.h"
+#include "query_int.h"
 
 #include "auth_api_key.h"
 #include "auth_http.h"
@@ -29,6 +30,7 @@
 #include "err.h"
 #include "http_limit.h"
 #include "log.h"
+#include "media_token.h"
 #include "mem.h"
 
 #define LOG_MODULE "auth"
@@ -186,12 +188,220 @@ static int authenticate_cookie(struct api *a, http_request *req, struct auth_pri
     return rc < 0 && rc != HORUS_EAUTH && rc != HORUS_EDBBUSY ? HORUS_EAUTH : rc;
 }
 
+/* ---- ?t= signed media URLs: the media routes only (docs/design/0021) ---- */
+
+enum media_route {
+    MEDIA_LIVE, /* a stream's playlist, init, parts, segments: (camera, stream) or camera-wide */
+    MEDIA_LIVE_MASTER, /* the multivariant playlist: a camera-wide live token */
+    MEDIA_PLAYLIST, /* playback.m3u8: its [start, end) inside the signed range */
+    MEDIA_RECORDING, /* a recorded file: its row's [start, end) overlapping the signed range */
+    MEDIA_SNAPSHOT, /* the latest frame ("latest" signed), or ts inside the signed range */
+    MEDIA_EXPORT_FILE, /* an export's file: (export's camera, export id) */
+};
+
+static const struct {
+    const char *tmpl;
+    enum media_route route;
+} media_routes[] = {
+    {"/api/v1/cameras/{id}/live/index.m3u8", MEDIA_LIVE},
+    {"/api/v1/cameras/{id}/live/master.m3u8", MEDIA_LIVE_MASTER},
+    {"/api/v1/cameras/{id}/live/init/{name}", MEDIA_LIVE},
+    {"/api/v1/cameras/{id}/live/part/{name}", MEDIA_LIVE},
+    {"/api/v1/cameras/{id}/live/segment/{name}", MEDIA_LIVE},
+    {"/api/v1/cameras/{id}/playback.m3u8", MEDIA_PLAYLIST},
+    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", MEDIA_RECORDING},
+    {"/api/v1/cameras/{id}/snapshot.jpg", MEDIA_SNAPSHOT},
+    {"/api/v1/exports/{id}/file", MEDIA_EXPORT_FILE},
+};
+
+/* The media route req matched, or -1; only GET and HEAD count. */
+static int media_route_of(const http_request *req)
+{
+    const char *tmpl = http_request_route(req);
+    const char *m = http_request_method(req);
+    if (!tmpl || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0))
+        return -1;
+    for (size_t i = 0; i < HORUS_ARRAY_LEN(media_routes); i++)
+        if (strcmp(tmpl, media_routes[i].tmpl) == 0)
+            return (int)media_routes[i].route;
+    return -1;
+}
+
+static bool is_camera_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' &&
+            s[i] != '-')
+            return false;
+    return true;
+}
+
+/*
+ * The recorded file's [start, end) from the media cache or the index, for
+ * the overlap check. -ENOENT when there is no such recording.
+ */
+static int recording_range(struct api *a, const char *camera, const char *stream, const char *file,
+                           struct auth_media_scope *want)
+{
+    int64_t start_us;
+    if (api_file_start_parse(file, &start_us) < 0)
+        return -EINVAL;
+    struct api_media_ref ref;
+    int64_t end_us;
+    if (api_media_cache_get(&a->media_cache, camera, stream, start_us, &ref)) {
+        end_us = ref.end_us;
+    } else {
+        struct sto_recording r;
+        int rc = sto_recording_get(a->db, camera, stream, start_us, &r);
+        if (rc < 0)
+            return rc;
+        end_us = r.end_us;
+        sto_recording_release(&r);
+    }
+    want->from_us = start_us;
+    want->to_us = end_us > start_us ? end_us : start_us + 1;
+    want->is_overlap_enough = true;
+    return 0;
+}
+
+/*
+ * Checks token against what req asks for on media route mr. Returns 0 with
+ * the camera it opens in camera (cap bytes), or a negative code with the
+ * reason in why (never the token).
+ */
+static int media_token_verify(struct api *a, http_request *req, enum media_route mr,
+                              const char *token, char *camera, size_t cap, char *why,
+                              size_t why_size)
+{
+    const char *id = http_request_param(req, "id");
+    const char *stream = http_request_query(req, "stream");
+    struct auth_media_scope want = {.camera = id, .stream = stream ? stream : "main"};
+    struct sto_export e = {0};
+    int rc = 0;
+    int64_t now_us = clock_realtime_ms(a->clock) * 1000;
+    switch (mr) {
+    case MEDIA_LIVE:
+    case MEDIA_LIVE_MASTER:
+        want.kind = AUTH_MEDIA_LIVE;
+        if (mr == MEDIA_LIVE_MASTER)
+            want.stream = "";
+        break;
+    case MEDIA_PLAYLIST:
+        want.kind = AUTH_MEDIA_PLAYBACK;
+        rc = api_range_parse(API_RANGE_PLAYLIST, http_request_query(req, "start"),
+                             http_request_query(req, "end"), now_us, &want.from_us, &want.to_us,
+                             why, why_size);
+        break;
+    case MEDIA_RECORDING:
+        want.kind = AUTH_MEDIA_PLAYBACK;
+        want.stream = http_request_param(req, "stream");
+        rc = recording_range(a, id, want.stream, http_request_param(req, "file"), &want);
+        if (rc < 0)
+            snprintf(why, why_size, "media token: no such recording to check it against");
+        break;
+    case MEDIA_SNAPSHOT: {
+        want.kind = AUTH_MEDIA_SNAPSHOT;
+        const char *ts = http_request_query(req, "ts");
+        if (!ts)
+            want.export_id = "latest"; /* a link to the latest frame opens no recorded one */
+        else if ((rc = api_time_parse_us("ts", ts, &want.from_us, why, why_size)) == 0)
+            want.to_us = want.from_us + 1; /* years <= 9999: no overflow */
+        break;
+    }
+    case MEDIA_EXPORT_FILE:
+        want.kind = AUTH_MEDIA_EXPORT;
+        want.stream = NULL;
+        want.export_id = id;
+        rc = a->db ? sto_export_get(a->db, id, &e) : -ENOENT;
+        if (rc < 0)
+            snprintf(why, why_size, "media token: no such export to check it against");
+        want.camera = rc == 0 ? e.camera_id : NULL;
+        break;
+    }
+    if (rc == 0)
+        rc = auth_media_token_check(a->media_keys, token, &want, why, why_size);
+    if (rc == -EACCES && mr == MEDIA_LIVE) {
+        /* A camera-wide token (a shared master playlist) opens every stream of its camera. */
+        char why2[256];
+        want.stream = "";
+        int rc2 = auth_media_token_check(a->media_keys, token, &want, why2, sizeof(why2));
+        if (rc2 != -EACCES) {
+            rc = rc2;
+            snprintf(why, why_size, "%s", why2);
+        }
+    }
+    if (rc == 0 && (!want.camera || !is_camera_id(want.camera) ||
+                    (size_t)snprintf(camera, cap, "%s", want.camera) >= cap))
+        rc = -EACCES;
+    if (mr == MEDIA_EXPORT_FILE)
+        sto_export_release(&e);
+    return rc;
+}
+
+/*
+ * ?t= on a media route: a viewer principal granted only the token's
+ * camera. A refused token is audited once per client and object for two
+ * minutes (a player retries every part), and answers 401 like any other
+ * invalid credential.
+ */
+static int authenticate_media_token(struct api *a, http_request *req, struct auth_principal **out)
+{
+    const char *token = http_request_query(req, "t");
+    int mr = media_route_of(req);
+    if (!token || mr < 0 || !a->media_keys)
+        return -ENOENT;
+    char camera[AUTH_ID_MAX + 1], why[256] = "";
+    int rc = media_token_verify(a, req, (enum media_route)mr, token, camera, sizeof(camera), why,
+                                sizeof(why));
+    if (rc == HORUS_EDBBUSY)
+        return rc;
+    if (rc < 0) {
+        bool is_export = mr == MEDIA_EXPORT_FILE;
+        json_t *d = json_pack("{s:s, s:s, s:s}", "credential", "media_token", "reason",
+                              why[0] ? why : horus_strerror(rc), "route", http_request_route(req));
+        api_audit_once(a, req, AUTH_AUDIT_PERMISSION_DENIED, AUTH_AUDIT_DENIED,
+                       is_export ? "export" : "camera", http_request_param(req, "id"),
+                       "media_token", d);
+        json_decref(d);
+        return HORUS_EAUTH;
+    }
+    /*
+     * A link stands for its camera's tenant (an export's own, once its camera
+     * is gone), or the tenant check would hide the very object it opens.
+     */
+    char tenant[AUTH_ID_MAX] = "";
+    rc = sto_camera_tenant(a->db, camera, tenant, sizeof(tenant));
+    if (rc == -ENOENT && mr == MEDIA_EXPORT_FILE) {
+        struct sto_export e;
+        if (sto_export_get(a->db, http_request_param(req, "id"), &e) == 0) {
+            snprintf(tenant, sizeof(tenant), "%s", e.tenant ? e.tenant : "");
+            sto_export_release(&e);
+        }
+        rc = 0;
+    }
+    if (rc < 0 && rc != -ENOENT)
+        return rc == HORUS_EDBBUSY ? rc : HORUS_EAUTH;
+    struct auth_principal *p =
+        auth_principal_new(AUTH_KIND_MEDIA_TOKEN, "", "media token", AUTH_ROLE_VIEWER);
+    snprintf(p->tenant, sizeof(p->tenant), "%s", tenant);
+    if (auth_principal_set_cameras(p, camera) < 0) {
+        auth_principal_free(p);
+        return HORUS_EAUTH;
+    }
+    *out = p;
+    return 0;
+}
+
 static const struct {
     const char *name;
     authenticator_fn fn;
 } authenticators[] = {
-    {"bearer", authenticate_bearer}, {"session", authenticate_cookie},
-    /* HOOK (media tokens): "?t=" signed media URLs on media routes */
+    {"bearer", authenticate_bearer},
+    {"session", authenticate_cookie},
+    {"media_token", authenticate_media_token},
 };
 
 static int authenticate(struct api *a, http_request *req, struct auth_principal **out)
@@ -293,7 +503,8 @@ static bool refuse(struct api *a, http_request *req, const struct auth_principal
     int rc = auth_check(p, perm);
     if (rc == HORUS_EAUTH) {
         reply_unauthenticated(req, http_request_header(req, "Authorization") ||
-                                       http_request_header(req, "Cookie"));
+                                       http_request_header(req, "Cookie") ||
+                                       (http_request_query(req, "t") && media_route_of(req) >= 0));
         return true;
     }
     if (rc == -EPERM && p->must_change_password) {

@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "live.h"
+#include "media_token.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -111,8 +112,15 @@ static int live_playlist(http_request *req, void *arg)
     if (part >= 0 && msn < 0)
         return http_reply_error(req, -EINVAL, "_HLS_part: needs _HLS_msn");
     const char *id = http_request_param(req, "id");
-    /* TODO(#9): pass the media token the gate issued for (id, stream, live). */
-    int rc = live_serve_playlist(ctx->live, req, id, stream, is_legacy, msn, part, NULL);
+    char token[AUTH_MEDIA_TOKEN_MAX + 1];
+    int rc = api_media_token(
+        ctx, req,
+        &(struct auth_media_scope){.kind = AUTH_MEDIA_LIVE, .camera = id, .stream = stream}, token,
+        sizeof(token));
+    if (rc < 0)
+        return http_reply_error(req, rc, "issue a media token: %s", horus_strerror(rc));
+    rc = live_serve_playlist(ctx->live, req, id, stream, is_legacy, msn, part,
+                             token[0] ? token : NULL);
     if (rc == 0 && msn < 0) {
         /* A playlist without _HLS_msn starts a view (legacy players: every reload, deduplicated).
          */
@@ -129,7 +137,10 @@ static int live_master(http_request *req, void *arg)
     const char *stream;
     if (live_args(req, ctx, &stream))
         return 0;
-    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"), NULL);
+    struct api_token_req treq = {ctx, req};
+    struct live_token_source tokens = {api_media_token_issue_cb, &treq};
+    int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"),
+                               ctx->media_keys ? &tokens : NULL);
     return rc == -ENOENT ? no_media(req, ctx, "main") : rc;
 }
 

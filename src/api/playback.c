@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "media_token.h"
 #include "mem.h"
 #include "playback.h"
 
@@ -178,17 +179,30 @@ static int playlist_get(http_request *req, void *arg)
     /* The segment being written is indexed only when it closes: near the edge, more may come. */
     int64_t pending_us = cam.segment_seconds * 1000000 + EDGE_SLACK_US;
     bool is_recording = cam.enabled && cam.record_enabled;
-    /* TODO(#9): .token, the media token the gate issued for (id, stream, [start, end)). */
+    char token[AUTH_MEDIA_TOKEN_MAX + 1];
+    int rc = api_media_token(ctx, req,
+                             &(struct auth_media_scope){.kind = AUTH_MEDIA_PLAYBACK,
+                                                        .camera = cam.id,
+                                                        .stream = stream,
+                                                        .from_us = start,
+                                                        .to_us = end},
+                             token, sizeof(token));
+    if (rc < 0) {
+        http_reply_error(req, rc, "issue a media token: %s", horus_strerror(rc));
+        sto_camera_release(&cam);
+        return 0;
+    }
     struct pb_playlist_options o = {
         .start_us = start,
         .end_us = end,
         .is_event = is_recording && end > now - pending_us,
+        .token = token[0] ? token : NULL,
     };
     int64_t t0 = clock_monotonic_ns(clock_system());
     char *text = NULL;
     size_t len = 0;
     struct pb_playlist_info info;
-    int rc = pb_playlist_read(ctx->db, cam.id, stream, &o, &text, &len, &info);
+    rc = pb_playlist_read(ctx->db, cam.id, stream, &o, &text, &len, &info);
     const struct pb_metrics *m = &ctx->playback_metrics;
     if (m->render_seconds)
         metrics_histogram_observe(m->render_seconds,
@@ -265,6 +279,7 @@ static int lookup_media(http_request *req, struct api *ctx, const char *id, cons
     }
     snprintf(ref->path, sizeof(ref->path), "%s", r.path);
     snprintf(ref->sha256, sizeof(ref->sha256), "%s", r.sha256 ? r.sha256 : "");
+    ref->end_us = r.end_us;
     sto_recording_release(&r);
     return 0;
 }

@@ -55,6 +55,7 @@
 #define AUTH_AUDIT_EXPORT_DOWNLOADED "export.downloaded"
 #define AUTH_AUDIT_EXPORT_DELETED "export.deleted"
 #define AUTH_AUDIT_PERMISSION_DENIED "permission.denied"
+#define AUTH_AUDIT_MEDIA_SHARED "media.shared" /* a signed media link handed out */
 /* Written by the audit log itself: entries that could not be recorded ({"count": N}). */
 #define AUTH_AUDIT_LOST "audit.lost"
 /* The daemon started or stopped ({"head_id": N} at start). */

@@ -41,5 +41,10 @@ const cfg_field auth_config_fields[] = {
      .offset = offsetof(struct auth_config, oidc),
      .sub = auth_oidc_fields,
      .help = "Single sign-on with an OpenID Provider, and its JWT access tokens"},
+    {.name = "media_tokens",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct auth_config, media_tokens),
+     .sub = auth_media_token_config_fields,
+     .help = "Signed media URLs: the ?t= tokens in playlists and share links"},
     {0},
 };

@@ -7,6 +7,7 @@
 
 #include "auth_mfa.h"
 #include "cfg.h"
+#include "media_token.h"
 #include "oidc.h"
 
 #include <stdint.h>
@@ -17,6 +18,7 @@ struct auth_config {
     char *metrics_token; /* "" = /metrics is public; else Authorization: Bearer <it> */
     struct auth_oidc_config oidc; /* single sign-on; issuer "" = off */
     int mfa; /* enum auth_mfa_policy: who must have a second factor */
+    struct auth_media_token_config media_tokens; /* signed media URLs (?t=) */
 };
 
 extern const cfg_field auth_config_fields[];

@@ -430,3 +430,15 @@ int auth_media_token_check(auth_media_keys *k, const char *token,
     }
     return 0;
 }
+
+int auth_media_token_expiry_s(const char *token, int64_t *exp_s)
+{
+    uint8_t tok[HEAD_BYTES + RANGE_BYTES + MAC_BYTES];
+    size_t len = token ? strnlen(token, AUTH_MEDIA_TOKEN_MAX + 1) : 0;
+    int n = len && len <= AUTH_MEDIA_TOKEN_MAX ? auth_b64url_decode(token, len, tok, sizeof(tok))
+                                               : -EINVAL;
+    if (n < HEAD_BYTES + MAC_BYTES || tok[0] != VERSION)
+        return -EINVAL;
+    *exp_s = (int64_t)get_be(tok + 6, 8);
+    return 0;
+}

@@ -117,6 +117,13 @@ int auth_media_token_issue(auth_media_keys *k, const struct auth_media_scope *sc
 int auth_media_token_check(auth_media_keys *k, const char *token,
                            const struct auth_media_scope *want, char *why, size_t why_size);
 
+/*
+ * The expiry (Unix s) written in a token this server issued, for showing
+ * it next to a link; it checks nothing (use auth_media_token_check).
+ * Returns 0, or -EINVAL when token is not a well-formed token. Thread: any.
+ */
+int auth_media_token_expiry_s(const char *token, int64_t *exp_s);
+
 /* Seconds from now until a token issued now expires, at least (ttl - window). Thread: any. */
 int64_t auth_media_token_min_life_s(const auth_media_keys *k);
 

@@ -64,6 +64,7 @@ struct app {
     sto_db *db; /* owned */
     auth_audit_log *audit; /* owned */
     sto_secret_box *secrets; /* owned: seals camera passwords at rest (app_secrets.c) */
+    auth_media_keys *media_keys; /* owned: signs ?t= media URLs; freed after the HTTP server */
     char *node_id; /* owned */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
@@ -600,6 +601,28 @@ static void sso_stop(struct app *a)
     a->oidc = NULL;
 }
 
+/*
+ * The signing keys of ?t= media URLs, in memory only: a restart
+ * invalidates outstanding links (docs/design/0021). Made before the API
+ * and freed after the HTTP server stopped, whose threads check tokens.
+ */
+static int media_keys_start(struct app *a)
+{
+    const struct auth_media_token_config *mt = &current(a)->auth.media_tokens;
+    struct auth_media_keys_options o = {.ttl_s = mt->ttl_ms / 1000,
+                                        .rotate_s = mt->rotate_interval_ms / 1000};
+    int rc = auth_media_keys_new(&o, &a->media_keys);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "make the media token keys: %s", horus_strerror(rc));
+    return rc;
+}
+
+static void media_keys_stop(struct app *a)
+{
+    auth_media_keys_free(a->media_keys);
+    a->media_keys = NULL;
+}
+
 static int api_start(struct app *a)
 {
     int limit_rc = login_limit_start(a);
@@ -624,7 +647,8 @@ static int api_start(struct app *a)
                                            .auth = &current(a)->auth,
                                            .public_url = current(a)->server.public_url,
                                            .login_limit = a->login_limit,
-                                           .oidc = a->oidc},
+                                           .oidc = a->oidc,
+                                           .media_keys = a->media_keys},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -740,6 +764,7 @@ static const struct module {
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
     {"sso", sso_start, sso_stop},
+    {"media_keys", media_keys_start, media_keys_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},
 };

@@ -5,7 +5,8 @@
  * key ring, so the token the ring issues for that scope is fixed too.
  * Checks: never a crash or an unknown code, a reason for every refusal,
  * the token never echoed in it, and nothing but the issued token (up to
- * '=' padding) is accepted: anything else would be a forgery.
+ * '=' padding) is accepted: anything else would be a forgery. The
+ * expiry reader gets the same bytes.
  */
 #include "media_token.h"
 
@@ -52,6 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (rc != 0 && (why[0] == '\0' || (token[0] && strlen(token) > 8 && strstr(why, token))))
         __builtin_trap();
+    /* The expiry reader (share links) takes the same bytes: any answer, never a crash. */
+    int64_t exp_s = 0;
+    int erc = auth_media_token_expiry_s(token, &exp_s);
+    if (erc != 0 && erc != -EINVAL)
+        __builtin_trap();
+    if (rc == 0 && erc != 0)
+        __builtin_trap(); /* a token that opens something has an expiry to show */
     if (rc == 0) {
         char issued[AUTH_MEDIA_TOKEN_MAX];
         if (auth_media_token_issue(keys, &want, issued, sizeof(issued)) < 0)

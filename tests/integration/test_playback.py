@@ -136,7 +136,9 @@ def test_a_past_range_plays_completely_with_the_indexed_duration_and_dates(sessi
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.endswith("#EXT-X-ENDLIST\n"), text
     assert "#EXT-X-DISCONTINUITY" not in text
     # One init section and one date per file, equal to the index.
-    maps = re.findall(r'#EXT-X-MAP:URI="recordings/main/(\d+)\.mp4",BYTERANGE="(\d+)@0"\n'
+    # Every URI carries the media token issued for this range (docs/design/0021).
+    maps = re.findall(r'#EXT-X-MAP:URI="recordings/main/(\d+)\.mp4\?t=[A-Za-z0-9_-]{62}",'
+                      r'BYTERANGE="(\d+)@0"\n'
                       r"#EXT-X-PROGRAM-DATE-TIME:(\S+)\n", text)
     assert [int(m[0]) for m in maps] == [r["start_us"] for r in first[1:4]], text
     assert [m[2] for m in maps] == [rfc3339_ms(r["start_us"]) for r in first[1:4]]
@@ -164,7 +166,7 @@ def test_a_range_across_the_outage_has_a_discontinuity_and_still_decodes(session
     assert text.count("#EXT-X-DISCONTINUITY\n") == 1, text
     after = text.split("#EXT-X-DISCONTINUITY\n", 1)[1]
     # The segment after the hole is placed on the wall clock by its own date.
-    assert after.startswith(f'#EXT-X-MAP:URI="recordings/main/{second[0]["start_us"]}.mp4"')
+    assert after.startswith(f'#EXT-X-MAP:URI="recordings/main/{second[0]["start_us"]}.mp4?t=')
     assert f"#EXT-X-PROGRAM-DATE-TIME:{rfc3339_ms(second[0]['start_us'])}\n" in after
     url = h.url + playlist_url(h, start_ms, end_ms)
     decode(url, h)

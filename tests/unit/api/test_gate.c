@@ -45,8 +45,13 @@ static void test_every_registered_route_has_a_permission(void **state)
             assert_int_equal(p, AUTH_PERM_PUBLIC);
         else
             assert_true(p >= AUTH_PERM_SELF);
-        if (strcmp(m, "GET") != 0 && strncmp(t, "/api/v1/auth/", 13) != 0)
-            assert_true(p >= AUTH_PERM_OPERATOR); /* viewers change nothing */
+        /* Viewers change nothing; a share link only hands out what they may watch (0021). */
+        size_t tl = strlen(t);
+        bool is_share = tl > 6 && strcmp(t + tl - 6, "/share") == 0;
+        if (strcmp(m, "GET") != 0 && strncmp(t, "/api/v1/auth/", 13) != 0 && !is_share)
+            assert_true(p >= AUTH_PERM_OPERATOR);
+        if (is_share)
+            assert_int_equal(p, AUTH_PERM_VIEWER);
         if (strcmp(t, "/api/v1/system") == 0 && strcmp(m, "PATCH") == 0)
             assert_int_equal(p, AUTH_PERM_ADMIN);
         if (strcmp(t, "/api/v1/cameras/probe") == 0)

@@ -308,6 +308,31 @@ static void test_options_are_checked_and_rotation_is_at_least_twice_the_ttl(void
     auth_media_keys_free(NULL);
 }
 
+static void test_the_expiry_of_a_token_reads_back_without_a_check(void **state)
+{
+    struct fixture *f = *state;
+    char tok[AUTH_MEDIA_TOKEN_MAX];
+    clock_fake_advance_ms(&f->clock, 30000); /* mid-window: expiry T0 + 300 s */
+    assert_true(auth_media_token_issue(f->keys, &LIVE_A, tok, sizeof(tok)) > 0);
+    int64_t exp = 0;
+    assert_int_equal(auth_media_token_expiry_s(tok, &exp), 0);
+    assert_int_equal(exp, T0_MS / 1000 + 300);
+    struct auth_media_scope pb = {.kind = AUTH_MEDIA_PLAYBACK,
+                                  .camera = "cam-a",
+                                  .stream = "main",
+                                  .from_us = 0,
+                                  .to_us = 600 * SEC};
+    assert_true(auth_media_token_issue(f->keys, &pb, tok, sizeof(tok)) > 0);
+    assert_int_equal(auth_media_token_expiry_s(tok, &exp), 0);
+    assert_int_equal(exp, T0_MS / 1000 + 300 + 600); /* the range's length on top */
+    exp = -1;
+    assert_int_equal(auth_media_token_expiry_s("", &exp), -EINVAL);
+    assert_int_equal(auth_media_token_expiry_s(NULL, &exp), -EINVAL);
+    assert_int_equal(auth_media_token_expiry_s("AQID", &exp), -EINVAL); /* too short */
+    assert_int_equal(auth_media_token_expiry_s("not base64!", &exp), -EINVAL);
+    assert_int_equal(exp, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +354,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_tokens_get_a_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_options_are_checked_and_rotation_is_at_least_twice_the_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_expiry_of_a_token_reads_back_without_a_check,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
