@@ -58,7 +58,8 @@ bool auth_mfa_policy_requires(enum auth_mfa_policy policy, enum auth_role role,
 
 int auth_mfa_mark_principal(sto_db *db, enum auth_mfa_policy policy, struct auth_principal *p)
 {
-    if (p->kind != AUTH_KIND_SESSION || !p->user[0] || policy == AUTH_MFA_OFF ||
+    /* SSO sessions: the identity provider decides on the second factor. */
+    if (p->kind != AUTH_KIND_SESSION || p->via_sso || !p->user[0] || policy == AUTH_MFA_OFF ||
         policy == AUTH_MFA_OPTIONAL ||
         (policy == AUTH_MFA_REQUIRED_FOR_ADMINS && p->role < AUTH_ROLE_ADMIN))
         return 0;

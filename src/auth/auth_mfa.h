@@ -55,7 +55,7 @@ bool auth_mfa_policy_requires(enum auth_mfa_policy policy, enum auth_role role,
                               bool any_admin_enrolled);
 
 /*
- * Sets p->must_enroll_mfa when p is a password session whose user must
+ * Sets p->must_enroll_mfa when p is a password session (not via_sso) whose user must
  * have a second factor and has not confirmed one: such a session may call
  * only "self" routes (enrolment among them) until it has. Returns 0 or a
  * storage error (p unchanged).

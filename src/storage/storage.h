@@ -770,7 +770,10 @@ struct sto_session {
     int64_t created_at_ms;
     int64_t last_seen_ms;
     int64_t expires_at_ms; /* the absolute timeout */
+    char *method; /* how it was opened: STO_SESSION_PASSWORD or _SSO (NULL on insert = password) */
 };
+#define STO_SESSION_PASSWORD "password"
+#define STO_SESSION_SSO "sso"
 
 void sto_session_release(struct sto_session *s);
 void sto_session_list_free(struct sto_session *list, size_t n);
