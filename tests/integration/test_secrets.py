@@ -95,7 +95,7 @@ def test_plain_rows_from_before_are_sealed_at_start(camsim_factory, horus_factor
     h2 = start_on(horus_factory, h.data, "again")
     stored = camera_rows(h2)["old"][0]
     assert PASSWORD not in stored and stored.startswith("rtsp://admin:hsb1.")
-    h2.wait_for_log(lambda ln: "sealed 1 camera URL secrets" in ln.get("msg", ""))
+    h2.wait_for_log(lambda ln: "sealed 1 secrets stored in clear" in ln.get("msg", ""))
     wait_until(streaming(h2, "old"), 15, "the migrated camera to stream")
     # Idempotent: a second start seals nothing and changes nothing.
     h3 = restart(h2, horus_factory, "third")
