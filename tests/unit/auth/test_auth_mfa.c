@@ -314,6 +314,14 @@ static void test_required_for_admins_restricts_admins_once_one_enrolled(void **s
     assert_true(vic->must_enroll_mfa);
     assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED, key), 0);
     assert_false(key->must_enroll_mfa);
+    /* An SSO session of the same admin: the IdP did the second factor. */
+    struct auth_principal *sso =
+        auth_principal_new(AUTH_KIND_SESSION, "s3", "ben", AUTH_ROLE_ADMIN);
+    snprintf(sso->user, sizeof(sso->user), "ben");
+    sso->via_sso = true;
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED, sso), 0);
+    assert_false(sso->must_enroll_mfa);
+    auth_principal_free(sso);
     auth_principal_free(ben);
     auth_principal_free(vic);
     auth_principal_free(key);
