@@ -73,8 +73,7 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
     if (rc == -ENOENT)
         snprintf(why, size,
                  "%s; %zu secrets (camera URL passwords, TOTP secrets) are sealed under key id %s: "
-                 "restore the key file "
-                 "or set secrets.key",
+                 "restore the key file or set secrets.key",
                  errmsg, census.sealed, census.nkey_ids ? census.key_ids[0] : "?");
     else if (rc < 0)
         snprintf(why, size, "%s", errmsg);
