@@ -560,6 +560,11 @@ def test_auth_mfa_required_spares_sso_sessions_also_after_a_restart(sso):
     status, _, body = h.request("GET", "/api/v1/users", headers=pw_hdr, auth=False)
     assert status == 403 and json.loads(body)["error"]["code"] == "mfa_enrollment_required"
 
+    status, _, body = h.request("GET", "/api/v1/auth/sessions?user=*")
+    assert status == 200, body
+    methods = {s["user"]: s["method"] for s in json.loads(body)["items"]}
+    assert methods == {"alice": "sso", "pat": "password"}, methods
+
     # After a restart both sessions keep what they were.
     h.stop()
     h.proc = Proc(h.proc.args, h.dir, "horus-2.log",
