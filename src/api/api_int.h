@@ -85,7 +85,8 @@ struct api_audit_seen {
 /*
  * The ID token of each SSO session (sso.c), for the logout URL's
  * id_token_hint: in memory only, bounded (the oldest goes first), lost on
- * restart. A session found here is an SSO session.
+ * restart. Whether a session is an SSO session is stored with it
+ * (sessions.method, the principal's via_sso), not decided here.
  */
 #define API_SSO_SESSIONS_MAX 4096
 struct api_sso_sessions {

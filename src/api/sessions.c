@@ -182,11 +182,12 @@ static int me_get(http_request *req, void *arg)
 
 static json_t *session_json(const struct sto_session *s, const char *current_id)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "id", s->id, "user", s->user_name,
-                     "remote", s->remote, "user_agent", s->user_agent, "created_at",
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", s->id, "user",
+                     s->user_name, "remote", s->remote, "user_agent", s->user_agent, "created_at",
                      time_json(s->created_at_ms), "last_seen_at", time_json(s->last_seen_ms),
                      "expires_at", time_json(s->expires_at_ms), "current",
-                     current_id && strcmp(s->id, current_id) == 0);
+                     current_id && strcmp(s->id, current_id) == 0, "method",
+                     s->method ? s->method : STO_SESSION_PASSWORD);
 }
 
 static bool is_admin(const struct auth_principal *p)

@@ -218,7 +218,12 @@ static int callback_get(http_request *req, void *arg)
             return http_reply_error(req, rc, "sign-in is unavailable; try again");
         return http_reply_error(req, HORUS_EAUTH, "single sign-on failed");
     }
-    /* MFA: the IdP authenticated the user (and ran its own second factor); Horus trusts it. */
+    /*
+     * MFA: the IdP authenticated the user (and ran its own second factor);
+     * Horus trusts it. The session row records "sso", so auth.mfa never
+     * restricts it, also after a restart (auth_mfa_mark_principal).
+     */
+    p->via_sso = true;
     struct auth_login in = {.remote = http_request_remote(req),
                             .user_agent = http_request_header(req, "User-Agent"),
                             .now_ms = clock_realtime_ms(a->clock),

@@ -62,6 +62,7 @@ struct auth_principal {
     size_t ncameras;
     bool must_change_password; /* only AUTH_PERM_SELF routes until it changes */
     bool must_enroll_mfa; /* only AUTH_PERM_SELF routes until a second factor is confirmed */
+    bool via_sso; /* a session opened by single sign-on: the IdP did the second factor */
     char csrf_token[AUTH_ID_MAX]; /* sessions: X-CSRF-Token must equal it; "" otherwise */
 };
 

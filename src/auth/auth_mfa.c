@@ -12,32 +12,46 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const auth_mfa_policy_names[] = {"off", "optional", "required_for_admins", "required",
                                              NULL};
 
-#define SEALED_B32 "b32:"
-
-int auth_mfa_secret_seal(const uint8_t *secret, size_t n, char *out, size_t cap)
+int auth_mfa_secret_seal(const sto_secret_box *box, const char *user, const uint8_t *secret,
+                         size_t n, char *out, size_t cap)
 {
-    size_t pre = strlen(SEALED_B32);
-    if (cap < pre + AUTH_BASE32_LEN(n) + 1) {
-        if (cap)
-            out[0] = '\0';
+    if (cap)
+        out[0] = '\0';
+    char b32[AUTH_BASE32_LEN(AUTH_MFA_SECRET_MAX_BYTES) + 1];
+    if (n == 0 || n > AUTH_MFA_SECRET_MAX_BYTES)
+        return -EINVAL;
+    int len = auth_base32_encode(secret, n, b32, sizeof(b32));
+    char *sealed = NULL;
+    int rc = len < 0 ? len : sto_mfa_secret_seal(box, user, b32, &sealed);
+    explicit_bzero(b32, sizeof(b32));
+    if (rc < 0)
+        return rc;
+    size_t m = strlen(sealed);
+    if (m + 1 > cap) {
+        free(sealed);
         return -ENOSPC;
     }
-    memcpy(out, SEALED_B32, pre);
-    int len = auth_base32_encode(secret, n, out + pre, cap - pre);
-    return len < 0 ? len : (int)pre + len;
+    memcpy(out, sealed, m + 1);
+    free(sealed);
+    return (int)m;
 }
 
-int auth_mfa_secret_open(const char *stored, uint8_t *out, size_t cap)
+int auth_mfa_secret_open(const sto_secret_box *box, const char *user, const char *stored,
+                         uint8_t *out, size_t cap)
 {
-    size_t pre = strlen(SEALED_B32);
-    if (!stored || strncmp(stored, SEALED_B32, pre) != 0)
-        return -EINVAL;
-    int n = auth_base32_decode(stored + pre, strlen(stored + pre), out, cap);
+    char *b32 = NULL;
+    int rc = sto_mfa_secret_open(box, user, stored, &b32);
+    if (rc < 0)
+        return rc == -EINVAL ? -EINVAL : rc;
+    int n = auth_base32_decode(b32, strlen(b32), out, cap);
+    explicit_bzero(b32, strlen(b32));
+    free(b32);
     return n == 0 ? -EINVAL : n;
 }
 
@@ -58,7 +72,8 @@ bool auth_mfa_policy_requires(enum auth_mfa_policy policy, enum auth_role role,
 
 int auth_mfa_mark_principal(sto_db *db, enum auth_mfa_policy policy, struct auth_principal *p)
 {
-    if (p->kind != AUTH_KIND_SESSION || !p->user[0] || policy == AUTH_MFA_OFF ||
+    /* SSO sessions: the identity provider decides on the second factor. */
+    if (p->kind != AUTH_KIND_SESSION || p->via_sso || !p->user[0] || policy == AUTH_MFA_OFF ||
         policy == AUTH_MFA_OPTIONAL ||
         (policy == AUTH_MFA_REQUIRED_FOR_ADMINS && p->role < AUTH_ROLE_ADMIN))
         return 0;
@@ -87,7 +102,8 @@ int auth_mfa_enroll_begin(sto_db *db, const char *user, int64_t now_ms,
     char stored[AUTH_MFA_SECRET_STORED_MAX];
     int rc = auth_totp_secret_new(secret);
     if (rc == 0)
-        rc = auth_mfa_secret_seal(secret, sizeof(secret), stored, sizeof(stored));
+        rc = auth_mfa_secret_seal(sto_db_secrets(db), user, secret, sizeof(secret), stored,
+                                  sizeof(stored));
     if (rc >= 0)
         rc = auth_base32_encode(secret, sizeof(secret), out->secret_b32, sizeof(out->secret_b32));
     if (rc >= 0)
@@ -104,17 +120,18 @@ int auth_mfa_enroll_begin(sto_db *db, const char *user, int64_t now_ms,
     return 0;
 }
 
-/* Reads user's secret and state. Returns 0, -ENOENT, -EINVAL (unreadable stored form). */
+/* Reads user's secret and state. Returns 0, -ENOENT, -EINVAL (a stored form that does not open). */
 static int load(sto_db *db, const char *user, uint8_t secret[AUTH_TOTP_SECRET_BYTES],
                 size_t *secret_len, struct sto_mfa *m)
 {
     int rc = sto_mfa_get(db, user, m);
     if (rc < 0)
         return rc;
-    int n = auth_mfa_secret_open(m->secret, secret, AUTH_TOTP_SECRET_BYTES);
-    if (n < 0) {
+    int n =
+        auth_mfa_secret_open(sto_db_secrets(db), user, m->secret, secret, AUTH_TOTP_SECRET_BYTES);
+    if (n < 0) { /* not a form this build knows, no key for it, or tampered */
         sto_mfa_release(m);
-        return n;
+        return -EINVAL;
     }
     *secret_len = (size_t)n;
     return 0;

@@ -31,20 +31,25 @@ extern const char *const auth_mfa_policy_names[];
 
 #define AUTH_MFA_RECOVERY_CODES 10 /* codes handed out at confirmation and regeneration */
 #define AUTH_MFA_ISSUER "Horus"
-#define AUTH_MFA_SECRET_STORED_MAX 128
+#define AUTH_MFA_SECRET_STORED_MAX 256 /* the sealed base32 of a 20-byte secret: 136 */
+#define AUTH_MFA_SECRET_MAX_BYTES 64
 #define AUTH_MFA_URI_MAX 512
 
 /*
- * The one function pair that turns a TOTP secret into the text stored in
- * user_mfa.secret and back. Today the stored form is "b32:" and the base32
- * of the secret; sealing it at rest (AES-GCM under <data>/secret.key)
- * changes these two functions only, and _open keeps reading "b32:" rows so
- * existing enrolments survive the switch. _seal returns the length written
- * into out (cap bytes) or -ENOSPC; _open returns the secret's length,
- * -EINVAL for a stored form it does not know or cannot decode, -ENOSPC.
+ * The one function pair that turns user's TOTP secret into the text stored
+ * in user_mfa.secret and back: base32 here, sealed by box (the database's
+ * secret box, sto_db_secrets) through storage's sto_mfa_secret_seal/open,
+ * bound to user (docs/design/0023). _open also reads the "b32:" rows
+ * written before secrets were sealed. _seal returns the length written
+ * into out (cap bytes), -ENOSPC or -EINVAL (n is 0 or over
+ * AUTH_MFA_SECRET_MAX_BYTES); _open returns the secret's length, -EINVAL
+ * for a stored form it does not know or cannot decode, -ENOSPC, -ENOKEY
+ * (no box, or not its key) or -EBADMSG (tampered, or another user's).
  */
-int auth_mfa_secret_seal(const uint8_t *secret, size_t n, char *out, size_t cap);
-int auth_mfa_secret_open(const char *stored, uint8_t *out, size_t cap);
+int auth_mfa_secret_seal(const sto_secret_box *box, const char *user, const uint8_t *secret,
+                         size_t n, char *out, size_t cap);
+int auth_mfa_secret_open(const sto_secret_box *box, const char *user, const char *stored,
+                         uint8_t *out, size_t cap);
 
 /*
  * Whether a user of role must have a second factor under policy, when
@@ -55,7 +60,7 @@ bool auth_mfa_policy_requires(enum auth_mfa_policy policy, enum auth_role role,
                               bool any_admin_enrolled);
 
 /*
- * Sets p->must_enroll_mfa when p is a password session whose user must
+ * Sets p->must_enroll_mfa when p is a password session (not via_sso) whose user must
  * have a second factor and has not confirmed one: such a session may call
  * only "self" routes (enrolment among them) until it has. Returns 0 or a
  * storage error (p unchanged).

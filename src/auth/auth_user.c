@@ -270,7 +270,8 @@ int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_lo
                             .user_agent = (char *)(in->user_agent ? in->user_agent : ""),
                             .created_at_ms = in->now_ms,
                             .last_seen_ms = in->now_ms,
-                            .expires_at_ms = in->now_ms + in->session_max_ms};
+                            .expires_at_ms = in->now_ms + in->session_max_ms,
+                            .method = p->via_sso ? STO_SESSION_SSO : STO_SESSION_PASSWORD};
     if (strlen(s.user_agent) > 256)
         s.user_agent = "";
     /*
@@ -320,6 +321,7 @@ int auth_session_authenticate(sto_db *db, const char *token, int64_t now_ms, int
     }
     if (p) {
         snprintf(p->csrf_token, sizeof(p->csrf_token), "%s", s.csrf_token);
+        p->via_sso = s.method && strcmp(s.method, STO_SESSION_SSO) == 0;
         int64_t every = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
         if (now_ms - s.last_seen_ms >= every)
             (void)sto_session_touch_async(db, s.id, now_ms);

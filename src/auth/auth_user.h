@@ -110,7 +110,8 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
  * back in res->principal with the session's id and CSRF token), a user
  * whose credentials the caller has already checked (a password, a single
  * sign-on); in gives the address, user agent, now and session_max (its
- * username and password are not read). Returns 0 and fills *res, -EIO
+ * username and password are not read). The row records p->via_sso as
+ * the session's method, which auth_session_authenticate hands back. Returns 0 and fills *res, -EIO
  * (no randomness) or a storage error. Thread: any but the storage writer.
  */
 int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_login *in,

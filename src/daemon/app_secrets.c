@@ -4,7 +4,7 @@
  * <data>/secret.key), checked against what the database holds (a sealed
  * row under a key id the box lacks stops the start with a sentence naming
  * the key file, instead of cameras failing one by one), an interrupted
- * rotation is finished or undone, and plain camera URLs are sealed.
+ * rotation is finished or undone, and plain camera URLs and TOTP secrets are sealed.
  *
  * Rotation order (crash-safe; secret_box.h): write <data>/secret.key.new,
  * re-seal every value in one transaction, rename .new over secret.key. The
@@ -57,9 +57,9 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
 {
     *out = NULL;
     struct sto_secret_census census;
-    int rc = sto_camera_secrets_census(db, &census);
+    int rc = sto_secrets_census(db, &census);
     if (rc < 0) {
-        snprintf(why, size, "read camera URLs: %s", horus_strerror(rc));
+        snprintf(why, size, "read the secrets at rest: %s", horus_strerror(rc));
         return rc;
     }
     char key_file[PATH_MAX];
@@ -72,8 +72,8 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
     rc = sto_secret_box_open(&o, &box, &errmsg);
     if (rc == -ENOENT)
         snprintf(why, size,
-                 "%s; %zu camera URL secrets are sealed under key id %s: restore the key file "
-                 "or set secrets.key",
+                 "%s; %zu secrets (camera URL passwords, TOTP secrets) are sealed under key id %s: "
+                 "restore the key file or set secrets.key",
                  errmsg, census.sealed, census.nkey_ids ? census.key_ids[0] : "?");
     else if (rc < 0)
         snprintf(why, size, "%s", errmsg);
@@ -87,7 +87,7 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
     for (size_t i = 0; rc == 0 && i < census.nkey_ids; i++) {
         if (!sto_secret_box_has_key(box, census.key_ids[i])) {
             snprintf(why, size,
-                     "camera URL secrets are sealed under key id %s but '%s' holds key id %s: "
+                     "secrets are sealed under key id %s but '%s' holds key id %s: "
                      "wrong key?",
                      census.key_ids[i], sto_secret_box_source(box), sto_secret_box_key_id(box));
             rc = -ENOKEY;
@@ -96,7 +96,7 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
     size_t changed = 0;
     if (rc == 0) {
         sto_set_secret_box(db, box);
-        rc = sto_camera_secrets_seal(db, &changed, why, size);
+        rc = sto_secrets_seal(db, &changed, why, size);
         if (rc < 0)
             sto_set_secret_box(db, NULL);
     }
@@ -106,7 +106,8 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
     }
     if (changed > 0)
         log_info_kv(LOG_KV({"key_id", sto_secret_box_key_id(box)}),
-                    "sealed %zu camera URL secrets stored in clear", changed);
+                    "sealed %zu secrets stored in clear (camera URL passwords, TOTP secrets)",
+                    changed);
     *out = box;
     return 0;
 }
@@ -149,7 +150,7 @@ static int rotate_run(const char *config_path, const char *data_override)
         goto out;
     }
     size_t changed = 0;
-    if (sto_camera_secrets_seal(db, &changed, why, sizeof(why)) < 0) {
+    if (sto_secrets_seal(db, &changed, why, sizeof(why)) < 0) {
         fprintf(stderr, "horus secrets rotate: %s; the old key stays\n", why);
         char *ignored = NULL;
         sto_secret_box_rotate_abort(box, &ignored);

@@ -19,11 +19,13 @@
  * '/', '?' or '#' after "scheme://", the userinfo at the last '@' before
  * it and the user name at its first ':', as cfg_mask_url reads it.
  *
- * sto_camera_secrets_seal is both the start-up migration (plain rows from
- * before, or written by an older binary, get sealed) and the rotation's
- * re-encryption: every value not under the primary key is opened and
- * sealed again, all in one transaction, and each update only applies when
- * the row still holds the value read (a concurrent change wins).
+ * sto_secrets_seal (secrets.c), through sto_camera_secrets_collect here,
+ * is both the start-up migration (plain rows from before, or written by an
+ * older binary, get sealed) and the rotation's re-encryption: every value
+ * not under the primary key is opened and sealed again, all in one
+ * transaction with the TOTP secrets (mfa_secrets.c), and each update only
+ * applies when the row still holds the value read (a concurrent change
+ * wins).
  *
  * Thread: any (reads on a reader, writes through the writer).
  */
@@ -203,24 +205,12 @@ static int raw_read(sto_db *db, struct raw_acc *acc)
 static void census_add(struct sto_secret_census *c, const char *url)
 {
     size_t start, len;
-    if (!url_password(url, &start, &len))
-        return;
-    struct sto_secret_parts parts;
-    if (sto_secret_parse(url + start, len, &parts) < 0) {
-        c->plain++;
-        return;
-    }
-    c->sealed++;
-    for (size_t i = 0; i < c->nkey_ids; i++)
-        if (strcmp(c->key_ids[i], parts.key_id) == 0)
-            return;
-    if (c->nkey_ids < HORUS_ARRAY_LEN(c->key_ids))
-        memcpy(c->key_ids[c->nkey_ids++], parts.key_id, sizeof(parts.key_id));
+    if (url_password(url, &start, &len))
+        sto_secret_census_add_sealed(c, url + start, len);
 }
 
-int sto_camera_secrets_census(sto_db *db, struct sto_secret_census *out)
+int sto_camera_secrets_census_add(sto_db *db, struct sto_secret_census *out)
 {
-    memset(out, 0, sizeof(*out));
     struct raw_acc acc = {0};
     int rc = raw_read(db, &acc);
     for (size_t i = 0; rc == 0 && i < acc.n; i++) {
@@ -263,53 +253,27 @@ static int reseal_one(const sto_secret_box *box, const char *id, const char *fie
     return rc;
 }
 
-int sto_camera_secrets_seal(sto_db *db, size_t *changed, char *why, size_t why_size)
+int sto_camera_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
+                               char *why, size_t why_size)
 {
-    *changed = 0;
-    why[0] = '\0';
-    const sto_secret_box *box = sto_db_secrets(db);
-    if (!box) {
-        snprintf(why, why_size, "no secret box set");
-        return -ENOKEY;
-    }
     struct raw_acc acc = {0};
     int rc = raw_read(db, &acc);
-    size_t max = 2 * acc.n;
-    struct sto_stmt *st = horus_calloc(max ? max : 1, sizeof(*st));
-    sto_value(*params)[3] = horus_calloc(max ? max : 1, sizeof(*params));
-    char **fresh = horus_calloc(max ? max : 1, sizeof(*fresh));
-    size_t nst = 0;
     for (size_t i = 0; rc == 0 && i < acc.n; i++) {
         const struct raw_camera *r = &acc.items[i];
         for (int f = 0; rc == 0 && f < 2; f++) {
             const char *field = f == 0 ? "url" : "sub_url";
             const char *url = f == 0 ? r->url : r->sub_url;
-            rc = reseal_one(box, r->id, field, url, &fresh[nst], why, why_size);
-            if (rc < 0 || !fresh[nst])
+            char *fresh = NULL;
+            rc = reseal_one(box, r->id, field, url, &fresh, why, why_size);
+            if (rc < 0 || !fresh)
                 continue;
-            params[nst][0] = STO_TEXT_V(r->id);
-            params[nst][1] = STO_TEXT_V(fresh[nst]);
-            params[nst][2] = STO_TEXT_V(url);
-            st[nst] = (struct sto_stmt){f == 0 ? "UPDATE cameras SET url = $2 WHERE id = $1 AND"
-                                                 " url = $3"
-                                               : "UPDATE cameras SET sub_url = $2 WHERE id = $1"
-                                                 " AND sub_url = $3",
-                                        params[nst], 3};
-            nst++;
+            sto_reseal_add(batch,
+                           f == 0 ? "UPDATE cameras SET url = $2 WHERE id = $1 AND url = $3"
+                                  : "UPDATE cameras SET sub_url = $2 WHERE id = $1 AND"
+                                    " sub_url = $3",
+                           r->id, fresh, url);
         }
     }
-    if (rc == 0 && nst > 0) {
-        rc = sto_write_batch(db, st, nst);
-        if (rc < 0)
-            snprintf(why, why_size, "write the sealed camera URLs: %s", horus_strerror(rc));
-    }
-    if (rc == 0)
-        *changed = nst;
-    for (size_t i = 0; i < nst; i++)
-        free(fresh[i]);
-    free(fresh);
-    free(params);
-    free(st);
     raw_free(&acc);
     return rc;
 }

@@ -76,7 +76,8 @@ const cfg_field sto_secrets_fields[] = {
      .offset = offsetof(struct sto_secrets_config, key),
      .def = "",
      .is_secret = true,
-     .help = "AES-256 key sealing camera passwords at rest: 64 hex digits, given as ${ENV} or "
+     .help = "AES-256 key sealing camera passwords and TOTP secrets at rest: 64 hex digits, given "
+             "as ${ENV} or "
              "file:PATH; empty = <storage.path>/secret.key, created 0600 on first start"},
     {0},
 };

@@ -223,7 +223,7 @@ int sto_user_delete(sto_db *db, const char *name)
 
 #define SESSION_COLUMNS                                                                            \
     "id, token_sha256, csrf_token, user_name, remote, user_agent, created_at_ms, last_seen_ms,"    \
-    " expires_at_ms"
+    " expires_at_ms, method"
 
 static void decode_session(const sto_value *c, void *out)
 {
@@ -237,6 +237,7 @@ static void decode_session(const sto_value *c, void *out)
     s->created_at_ms = sto_col_int(&c[6]);
     s->last_seen_ms = sto_col_int(&c[7]);
     s->expires_at_ms = sto_col_int(&c[8]);
+    s->method = sto_col_text(&c[9]);
 }
 
 void sto_session_release(struct sto_session *s)
@@ -249,6 +250,7 @@ void sto_session_release(struct sto_session *s)
     free(s->user_name);
     free(s->remote);
     free(s->user_agent);
+    free(s->method);
     memset(s, 0, sizeof(*s));
 }
 
@@ -269,11 +271,12 @@ int sto_session_insert(sto_db *db, const struct sto_session *s)
                      STO_TEXT_V(s->user_agent ? s->user_agent : ""),
                      STO_INT_V(s->created_at_ms),
                      STO_INT_V(s->last_seen_ms),
-                     STO_INT_V(s->expires_at_ms)};
+                     STO_INT_V(s->expires_at_ms),
+                     STO_TEXT_V(s->method ? s->method : STO_SESSION_PASSWORD)};
     return sto_write(db,
                      "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES ($1, $2, $3, $4, $5,"
-                     " $6, $7, $8, $9)",
-                     p, 9);
+                     " $6, $7, $8, $9, $10)",
+                     p, 10);
 }
 
 int sto_session_find(sto_db *db, const char *token_sha256, struct sto_session *out)

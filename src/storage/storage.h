@@ -232,6 +232,8 @@ int sto_camera_delete(sto_db *db, const char *id);
  * before the cameras are used.
  */
 void sto_set_secret_box(sto_db *db, const sto_secret_box *box);
+/* The box given to sto_set_secret_box, or NULL (auth seals TOTP secrets with it). */
+const sto_secret_box *sto_db_secrets(const sto_db *db);
 
 /*
  * The URLs of row c with their passwords opened, as new strings (copies
@@ -241,25 +243,26 @@ void sto_set_secret_box(sto_db *db, const sto_secret_box *box);
  */
 int sto_camera_urls_open(sto_db *db, const struct sto_camera *c, char **url, char **sub_url);
 
-/* What the camera rows hold (nothing opened). */
+/* What the secrets at rest are (camera URL passwords, TOTP secrets; nothing opened). */
 struct sto_secret_census {
-    size_t plain; /* URLs with a password in clear */
-    size_t sealed; /* URLs with a sealed password */
+    size_t plain; /* values in clear */
+    size_t sealed; /* sealed values */
     char key_ids[8][STO_SECRET_KEY_ID_LEN + 1]; /* the distinct key ids seen (first 8) */
     size_t nkey_ids;
 };
-int sto_camera_secrets_census(sto_db *db, struct sto_secret_census *out);
+int sto_secrets_census(sto_db *db, struct sto_secret_census *out);
 
 /*
- * Brings every camera URL under the box's primary key, in one transaction:
- * plain passwords are sealed (the start-up migration), passwords sealed
- * under another key of the box is opened and sealed again (rotation).
- * Idempotent. *changed gets the number of values written. Returns 0,
- * -ENOKEY (no box, or a value under a key the box lacks), -EBADMSG (a
- * value that does not open), or a write error; why (a sentence naming the
- * camera and key id) says which. Thread: main, writer started.
+ * Brings every secret at rest (camera URL passwords, TOTP secrets) under
+ * the box's primary key, in one transaction: plain values are sealed (the
+ * start-up migration), values sealed under another key of the box are
+ * opened and sealed again (rotation). Idempotent. *changed gets the
+ * number of values written. Returns 0, -ENOKEY (no box, or a value under a
+ * key the box lacks), -EBADMSG (a value that does not open), or a write
+ * error; why (a sentence naming the camera or user and key id) says which.
+ * Thread: main, writer started.
  */
-int sto_camera_secrets_seal(sto_db *db, size_t *changed, char *why, size_t why_size);
+int sto_secrets_seal(sto_db *db, size_t *changed, char *why, size_t why_size);
 
 /* ---- orphaned recordings of deleted cameras (storage/cameras.c) ---- */
 
@@ -791,7 +794,10 @@ struct sto_session {
     int64_t created_at_ms;
     int64_t last_seen_ms;
     int64_t expires_at_ms; /* the absolute timeout */
+    char *method; /* how it was opened: STO_SESSION_PASSWORD or _SSO (NULL on insert = password) */
 };
+#define STO_SESSION_PASSWORD "password"
+#define STO_SESSION_SSO "sso"
 
 void sto_session_release(struct sto_session *s);
 void sto_session_list_free(struct sto_session *list, size_t n);
@@ -843,8 +849,19 @@ int sto_api_key_touch_async(sto_db *db, const char *id, int64_t now_ms);
 /* ---- second factor (storage/mfa.c): TOTP secrets, recovery codes; docs/design/0023 ---- */
 
 /*
- * A user's TOTP row. secret is the stored form written by the auth module
- * (storage never interprets it). Strings owned; release with
+ * The one seal/open pair of user_mfa.secret (mfa_secrets.c): b32 (the
+ * base32 text of a TOTP secret) sealed by box with additional data
+ * "user_mfa <user>" (no box: "b32:" and the text in clear, as rows were
+ * before). _open reads both forms into a new string; returns 0, -EINVAL
+ * (neither form), -ENOKEY (no box, or not its key), -EBADMSG (tampered, or
+ * another user's). Thread: any.
+ */
+int sto_mfa_secret_seal(const sto_secret_box *box, const char *user, const char *b32, char **out);
+int sto_mfa_secret_open(const sto_secret_box *box, const char *user, const char *stored,
+                        char **b32);
+
+/*
+ * A user's TOTP row. secret is the stored form (sto_mfa_secret_seal). Strings owned; release with
  * sto_mfa_release.
  */
 struct sto_mfa {

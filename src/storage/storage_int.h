@@ -145,8 +145,33 @@ extern const char sto_recordings_times_sql[];
 
 /* ---- camera secrets (camera_secrets.c) ---- */
 
-/* The box given to sto_set_secret_box, or NULL. */
-const sto_secret_box *sto_db_secrets(const sto_db *db);
+/* ---- secrets at rest: census and re-sealing (secrets.c) ---- */
+
+/* Re-seal writes gathered for one transaction: "UPDATE ... $1 key, $2 fresh, $3 old". */
+struct sto_reseal {
+    struct sto_reseal_item {
+        const char *sql; /* static */
+        char *key, *fresh, *old; /* owned */
+    } * items;
+    size_t n, cap;
+};
+/* Adds one write; key and old are copied, fresh (the new sealed value) is stolen. */
+void sto_reseal_add(struct sto_reseal *r, const char *sql, const char *key, char *fresh,
+                    const char *old);
+void sto_reseal_free(struct sto_reseal *r);
+/* Counts the value s[0..len) in c: sealed (with its key id) or plain. */
+void sto_secret_census_add_sealed(struct sto_secret_census *c, const char *s, size_t len);
+/* The camera URL passwords (camera_secrets.c) and TOTP secrets (mfa_secrets.c) into c. */
+int sto_camera_secrets_census_add(sto_db *db, struct sto_secret_census *c);
+int sto_mfa_secrets_census_add(sto_db *db, struct sto_secret_census *c);
+/*
+ * Adds a write for each value not under box's primary key to batch.
+ * Returns 0, or -ENOKEY / -EBADMSG / a read error with why naming the row.
+ */
+int sto_camera_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
+                               char *why, size_t why_size);
+int sto_mfa_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
+                            char *why, size_t why_size);
 
 /*
  * url's password sealed (seal) or opened (open) for camera id's field

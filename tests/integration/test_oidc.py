@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from conftest import HORUS_BIN, free_port, wait_until
+from conftest import HORUS_BIN, Proc, free_port, wait_for_port, wait_until
 
 REDIRECT = "http://127.0.0.1:{}/api/v1/auth/oidc/callback"
 
@@ -531,3 +531,47 @@ def test_an_unreachable_idp_does_not_stop_horus_and_logins_answer_503(horus_fact
     assert status == 503, body
     assert h.request("GET", "/api/v1/cameras", headers=bearer("a.b.c"))[0] == 401
     assert h.request("GET", "/health", auth=False)[0] == 200
+
+
+def test_auth_mfa_required_spares_sso_sessions_also_after_a_restart(sso):
+    """auth.mfa obliges password logins; an SSO login's second factor is the IdP's
+    (docs/design/0023). The session row records how it was opened, so a restart
+    does not turn an SSO session into one restricted to enrolment."""
+    h, idp = sso("  mfa: required\n", groups=("horus-admins",))
+    cookie, _, _ = sign_in(h, idp)
+    status, _, body = me(h, cookie.value)
+    assert status == 200, body
+    who = json.loads(body)
+    assert who["role"] == "admin" and who["must_enroll_mfa"] is False, who
+    sso_hdr = {"Cookie": f"horus_session={cookie.value}"}
+    assert h.request("GET", "/api/v1/users", headers=sso_hdr, auth=False)[0] == 200
+
+    # A password admin under the same configuration may only enrol.
+    status, _, body = h.request("POST", "/api/v1/users", {"name": "pat", "role": "admin",
+                                                          "password": "pat-password-1"})
+    assert status == 201, body
+    status, headers, body = h.request("POST", "/api/v1/auth/login",
+                                      {"username": "pat", "password": "pat-password-1"},
+                                      auth=False)
+    assert status == 200, body
+    assert json.loads(body)["principal"]["must_enroll_mfa"] is True
+    token = re.match(r"horus_session=([^;]*)", headers["Set-Cookie"]).group(1)
+    pw_hdr = {"Cookie": f"horus_session={token}"}
+    status, _, body = h.request("GET", "/api/v1/users", headers=pw_hdr, auth=False)
+    assert status == 403 and json.loads(body)["error"]["code"] == "mfa_enrollment_required"
+
+    status, _, body = h.request("GET", "/api/v1/auth/sessions?user=*")
+    assert status == 200, body
+    methods = {s["user"]: s["method"] for s in json.loads(body)["items"]}
+    assert methods == {"alice": "sso", "pat": "password"}, methods
+
+    # After a restart both sessions keep what they were.
+    h.stop()
+    h.proc = Proc(h.proc.args, h.dir, "horus-2.log",
+                  env={"HORUS_TEST_OIDC_SECRET": idp.secret})
+    wait_for_port(h.port, proc=h.proc.popen)
+    status, _, body = me(h, cookie.value)
+    assert status == 200 and json.loads(body)["must_enroll_mfa"] is False, body
+    assert h.request("GET", "/api/v1/users", headers=sso_hdr, auth=False)[0] == 200
+    status, _, body = h.request("GET", "/api/v1/users", headers=pw_hdr, auth=False)
+    assert status == 403 and json.loads(body)["error"]["code"] == "mfa_enrollment_required"

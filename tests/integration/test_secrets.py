@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import stat
 import subprocess
+import time
 
 from conftest import HORUS_BIN, Horus, open_sealed_url, wait_until
 
@@ -95,7 +96,7 @@ def test_plain_rows_from_before_are_sealed_at_start(camsim_factory, horus_factor
     h2 = start_on(horus_factory, h.data, "again")
     stored = camera_rows(h2)["old"][0]
     assert PASSWORD not in stored and stored.startswith("rtsp://admin:hsb1.")
-    h2.wait_for_log(lambda ln: "sealed 1 camera URL secrets" in ln.get("msg", ""))
+    h2.wait_for_log(lambda ln: "sealed 1 secrets stored in clear" in ln.get("msg", ""))
     wait_until(streaming(h2, "old"), 15, "the migrated camera to stream")
     # Idempotent: a second start seals nothing and changes nothing.
     h3 = restart(h2, horus_factory, "third")
@@ -235,3 +236,38 @@ def test_a_password_edited_to_another_host_does_not_start_the_camera(camsim_fact
     assert line["level"] == "error" and line["camera"] == "door"
     assert "does not open" in line["msg"]
     assert h2.get_json("/api/v1/cameras/door")[1]["status"]["state"] != "streaming"
+
+
+def test_totp_secrets_are_sealed_and_logins_survive_a_restart_and_a_rotation(horus_factory):
+    from test_mfa import Session, add_user, login, totp
+    h = horus_factory()
+    add_user(h, "mia", "viewer", "mia-password-1")
+    secret, _ = Session(h, "mia", "mia-password-1").enrol()
+    step = int(time.time() // 30)  # the confirming code's step (or the one before) is used
+
+    def stored():
+        db = sqlite3.connect(h.data / "horus.db")
+        try:
+            return db.execute("SELECT secret FROM user_mfa WHERE user_name = 'mia'").fetchone()[0]
+        finally:
+            db.close()
+    row = stored()
+    assert row.startswith("hsb1.") and secret not in row and secret.lower() not in row
+    assert secret.encode() not in (h.data / "horus.db").read_bytes()
+
+    def login_with_next_code(d, offset):
+        # A code of step + offset is fresh; the daemon accepts one step ahead of its clock.
+        wait_until(lambda: time.time() // 30 >= step + offset - 1, 35, "the code's time step")
+        status, _, body = login(d, "mia", "mia-password-1", totp=totp(secret, (step + offset) * 30))
+        assert status == 200, body
+    h2 = restart(h, horus_factory, "restarted")
+    login_with_next_code(h2, 1)
+    assert h2.stop() == 0
+    r = subprocess.run([HORUS_BIN, "secrets", "rotate", "--data", h.data],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "1 secrets re-encrypted" in r.stdout
+    rotated = stored()
+    assert rotated.startswith("hsb1.") and rotated.split(".")[1] != row.split(".")[1]
+    h3 = start_on(horus_factory, h.data, "rotated")
+    login_with_next_code(h3, 2)

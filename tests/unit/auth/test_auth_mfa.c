@@ -12,10 +12,12 @@
 #include "auth_mfa.h"
 #include "auth_user.h"
 #include "err.h"
+#include "secret_box.h"
 #include "sto_fixture.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define T0_MS 1700000000000LL /* a step boundary is 30 s; T0 is 20 s into one */
@@ -62,26 +64,122 @@ static void test_the_policy_says_who_must_enrol(void **state)
     assert_string_equal(auth_mfa_policy_names[AUTH_MFA_REQUIRED_FOR_ADMINS], "required_for_admins");
 }
 
+#define KEY_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+static sto_secret_box *box_of(const char *key_text)
+{
+    sto_secret_box *box = NULL;
+    char *errmsg = NULL;
+    struct sto_secret_box_options o = {.key_text = key_text, .key_file = "/nonexistent"};
+    assert_int_equal(sto_secret_box_open(&o, &box, &errmsg), 0);
+    return box;
+}
+
 static void test_the_secret_round_trips_through_its_stored_form(void **state)
 {
     (void)state;
     uint8_t s[AUTH_TOTP_SECRET_BYTES], back[AUTH_TOTP_SECRET_BYTES];
     for (size_t i = 0; i < sizeof(s); i++)
         s[i] = (uint8_t)(i * 37 + 1);
+    char b32[64];
+    assert_int_equal(auth_base32_encode(s, sizeof(s), b32, sizeof(b32)), 32);
+    sto_secret_box *box = box_of(KEY_A);
     char stored[AUTH_MFA_SECRET_STORED_MAX];
-    assert_int_equal(auth_mfa_secret_seal(s, sizeof(s), stored, sizeof(stored)), 36);
-    assert_memory_equal(stored, "b32:", 4);
-    assert_int_equal(auth_mfa_secret_open(stored, back, sizeof(back)), (int)sizeof(s));
+    int n = auth_mfa_secret_seal(box, "ann", s, sizeof(s), stored, sizeof(stored));
+    assert_int_equal(n, 136);
+    assert_memory_equal(stored, "hsb1.", 5);
+    assert_null(strstr(stored, b32)); /* sealed: neither the base32 ... */
+    assert_null(memmem(stored, (size_t)n, s, sizeof(s))); /* ... nor the bytes */
+    assert_int_equal(auth_mfa_secret_open(box, "ann", stored, back, sizeof(back)), (int)sizeof(s));
     assert_memory_equal(s, back, sizeof(s));
-    char small[10];
-    assert_int_equal(auth_mfa_secret_seal(s, sizeof(s), small, sizeof(small)), -ENOSPC);
+    /* Bound to its user: another user's row, or no key, does not open it. */
+    assert_int_equal(auth_mfa_secret_open(box, "bob", stored, back, sizeof(back)), -EBADMSG);
+    assert_int_equal(auth_mfa_secret_open(NULL, "ann", stored, back, sizeof(back)), -ENOKEY);
+    char small[100];
+    assert_int_equal(auth_mfa_secret_seal(box, "ann", s, sizeof(s), small, sizeof(small)), -ENOSPC);
     assert_string_equal(small, "");
+    /* Known answer, sealed by Python's cryptography AESGCM (tests/fuzz/corpus seed). */
+    const char *kat = "hsb1.191564ff.000102030405060708090a0b.0d40854c9cd6864bc809c7c082b9203dc994"
+                      "d463a9481b2c7d2fb5ce2e3958e2.2776a5ff77b2d78f25e0f66a6cd5effa";
+    uint8_t want[AUTH_TOTP_SECRET_BYTES];
+    assert_int_equal(auth_base32_decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 32, want, sizeof(want)),
+                     (int)sizeof(want));
+    assert_int_equal(auth_mfa_secret_open(box, "fuzz", kat, back, sizeof(back)), (int)sizeof(s));
+    assert_memory_equal(back, want, sizeof(want));
+    /* Rows from before sealing still open; without a box a secret is written so too. */
+    char plain[80];
+    snprintf(plain, sizeof(plain), "b32:%s", b32);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", plain, back, sizeof(back)), (int)sizeof(s));
+    assert_memory_equal(s, back, sizeof(s));
+    assert_int_equal(auth_mfa_secret_seal(NULL, "ann", s, sizeof(s), stored, sizeof(stored)), 36);
+    assert_string_equal(stored, plain);
     /* An unknown or damaged form is refused, never guessed. */
-    assert_int_equal(auth_mfa_secret_open(stored + 4, back, sizeof(back)), -EINVAL);
-    assert_int_equal(auth_mfa_secret_open("gcm:AAAA", back, sizeof(back)), -EINVAL);
-    assert_int_equal(auth_mfa_secret_open("b32:", back, sizeof(back)), -EINVAL);
-    assert_int_equal(auth_mfa_secret_open("b32:A1", back, sizeof(back)), -EINVAL);
-    assert_int_equal(auth_mfa_secret_open(NULL, back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", plain + 4, back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", "gcm:AAAA", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", "b32:", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", "b32:A1", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", "hsb1.x", back, sizeof(back)), -EINVAL);
+    assert_int_equal(auth_mfa_secret_open(box, "ann", NULL, back, sizeof(back)), -EINVAL);
+    sto_secret_box_free(box);
+}
+
+/* user's user_mfa.secret as stored (new). */
+static char *raw_secret(sto_db *db, const char *user)
+{
+    struct sto_mfa m;
+    assert_int_equal(sto_mfa_get(db, user, &m), 0);
+    char *out = strdup(m.secret);
+    sto_mfa_release(&m);
+    return out;
+}
+
+static void test_secrets_are_sealed_at_rest_and_old_rows_sealed_once(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_user(f->db, "ann", AUTH_ROLE_VIEWER);
+    add_user(f->db, "bob", AUTH_ROLE_VIEWER);
+    /* bob enrols before secrets were sealed: a "b32:" row. */
+    char b32_bob[64];
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+    enrol(f->db, "bob", b32_bob, codes);
+    char *row = raw_secret(f->db, "bob");
+    assert_memory_equal(row, "b32:", 4);
+    free(row);
+
+    sto_secret_box *box = box_of(KEY_A);
+    sto_set_secret_box(f->db, box);
+    char b32_ann[64];
+    enrol(f->db, "ann", b32_ann, codes);
+    row = raw_secret(f->db, "ann");
+    assert_memory_equal(row, "hsb1.", 5);
+    assert_null(strstr(row, b32_ann));
+    free(row);
+
+    struct sto_secret_census census;
+    assert_int_equal(sto_secrets_census(f->db, &census), 0);
+    assert_int_equal(census.plain, 1);
+    assert_int_equal(census.sealed, 1);
+    char why[256];
+    size_t changed = 0;
+    assert_int_equal(sto_secrets_seal(f->db, &changed, why, sizeof(why)), 0);
+    assert_int_equal(changed, 1);
+    row = raw_secret(f->db, "bob");
+    assert_memory_equal(row, "hsb1.", 5);
+    assert_null(strstr(row, b32_bob));
+    free(row);
+    assert_int_equal(sto_secrets_seal(f->db, &changed, why, sizeof(why)), 0);
+    assert_int_equal(changed, 0); /* idempotent */
+
+    /* Both still verify: the next step's code of each. */
+    char code[8];
+    enum auth_mfa_method m;
+    code_at(b32_bob, T0_MS, 1, code);
+    assert_int_equal(auth_mfa_verify(f->db, "bob", code, NULL, T0_MS + 30000, &m), 0);
+    code_at(b32_ann, T0_MS, 1, code);
+    assert_int_equal(auth_mfa_verify(f->db, "ann", code, NULL, T0_MS + 30000, &m), 0);
+
+    sto_set_secret_box(f->db, NULL);
+    sto_secret_box_free(box);
 }
 
 static void test_enrolment_is_pending_until_a_code_confirms_it(void **state)
@@ -224,6 +322,14 @@ static void test_required_for_admins_restricts_admins_once_one_enrolled(void **s
     assert_true(vic->must_enroll_mfa);
     assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED, key), 0);
     assert_false(key->must_enroll_mfa);
+    /* An SSO session of the same admin: the IdP did the second factor. */
+    struct auth_principal *sso =
+        auth_principal_new(AUTH_KIND_SESSION, "s3", "ben", AUTH_ROLE_ADMIN);
+    snprintf(sso->user, sizeof(sso->user), "ben");
+    sso->via_sso = true;
+    assert_int_equal(auth_mfa_mark_principal(f->db, AUTH_MFA_REQUIRED, sso), 0);
+    assert_false(sso->must_enroll_mfa);
+    auth_principal_free(sso);
     auth_principal_free(ben);
     auth_principal_free(vic);
     auth_principal_free(key);
@@ -280,6 +386,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_policy_says_who_must_enrol),
         cmocka_unit_test(test_the_secret_round_trips_through_its_stored_form),
+        cmocka_unit_test_setup_teardown(test_secrets_are_sealed_at_rest_and_old_rows_sealed_once,
+                                        sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_enrolment_is_pending_until_a_code_confirms_it,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_a_code_works_once_and_never_after_a_later_one,

@@ -76,6 +76,52 @@ static void test_a_login_opens_a_session_the_cookie_token_finds(void **state)
     assert_int_equal(check(f->db, &clk, "not-a-token"), HORUS_EAUTH);
 }
 
+/* The principal of token's session (new). */
+static struct auth_principal *session_of(sto_db *db, clock_fake *clk, const char *token)
+{
+    struct auth_principal *p = NULL;
+    assert_int_equal(
+        auth_session_authenticate(db, token, clock_realtime_ms(&clk->base), IDLE_MS, &p), 0);
+    return p;
+}
+
+static void test_a_session_keeps_how_it_was_opened(void **state)
+{
+    struct sto_fixture *f = *state;
+    clock_fake clk;
+    clock_fake_init(&clk, 1700000000000);
+    add_user(f->db, "ann", "ann-password", AUTH_ROLE_ADMIN);
+    struct auth_login_result pw;
+    assert_int_equal(login(f->db, &clk, "ann", "ann-password", &pw), 0);
+    assert_false(pw.principal->via_sso);
+
+    struct sto_user u;
+    assert_int_equal(sto_user_get(f->db, "ann", &u), 0);
+    struct auth_principal *p = auth_principal_of_user(&u, AUTH_KIND_SESSION, "");
+    sto_user_release(&u);
+    p->via_sso = true;
+    struct auth_login in = {
+        .remote = "127.0.0.1", .now_ms = clock_realtime_ms(&clk.base), .session_max_ms = MAX_MS};
+    struct auth_login_result sso;
+    assert_int_equal(auth_session_open(f->db, p, &in, &sso), 0);
+
+    struct auth_principal *a = session_of(f->db, &clk, pw.token);
+    struct auth_principal *b = session_of(f->db, &clk, sso.token);
+    assert_false(a->via_sso);
+    assert_true(b->via_sso);
+    struct sto_session row;
+    assert_int_equal(sto_session_get(f->db, sso.session_id, &row), 0);
+    assert_string_equal(row.method, STO_SESSION_SSO);
+    sto_session_release(&row);
+    assert_int_equal(sto_session_get(f->db, pw.session_id, &row), 0);
+    assert_string_equal(row.method, STO_SESSION_PASSWORD);
+    sto_session_release(&row);
+    auth_principal_free(a);
+    auth_principal_free(b);
+    auth_principal_free(pw.principal);
+    auth_principal_free(sso.principal);
+}
+
 static void test_sessions_expire_when_idle_and_at_their_absolute_end(void **state)
 {
     struct sto_fixture *f = *state;
@@ -185,6 +231,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_login_opens_a_session_the_cookie_token_finds,
                                         sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_session_keeps_how_it_was_opened, sto_fixture_setup,
+                                        sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sessions_expire_when_idle_and_at_their_absolute_end,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_disabling_a_user_ends_its_sessions_and_logins,

@@ -212,24 +212,24 @@ static void test_seal_migrates_plain_rows_once_and_rotates_to_the_primary_key(vo
     assert_int_equal(sto_camera_insert(f->db, &a), 0);
     assert_int_equal(sto_camera_insert(f->db, &b), 0);
     struct sto_secret_census census;
-    assert_int_equal(sto_camera_secrets_census(f->db, &census), 0);
+    assert_int_equal(sto_secrets_census(f->db, &census), 0);
     assert_int_equal(census.plain, 2);
     assert_int_equal(census.sealed, 0);
     char why[256];
     size_t changed = 99;
-    assert_int_equal(sto_camera_secrets_seal(f->db, &changed, why, sizeof(why)), -ENOKEY);
+    assert_int_equal(sto_secrets_seal(f->db, &changed, why, sizeof(why)), -ENOKEY);
 
     sto_secret_box *box = box_of(KEY_A);
     sto_set_secret_box(f->db, box);
-    assert_int_equal(sto_camera_secrets_seal(f->db, &changed, why, sizeof(why)), 0);
+    assert_int_equal(sto_secrets_seal(f->db, &changed, why, sizeof(why)), 0);
     assert_int_equal(changed, 2);
-    assert_int_equal(sto_camera_secrets_census(f->db, &census), 0);
+    assert_int_equal(sto_secrets_census(f->db, &census), 0);
     assert_int_equal(census.plain, 0);
     assert_int_equal(census.sealed, 2);
     assert_int_equal(census.nkey_ids, 1);
     assert_string_equal(census.key_ids[0], sto_secret_box_key_id(box));
     char *first = raw(f->db, "a", false);
-    assert_int_equal(sto_camera_secrets_seal(f->db, &changed, why, sizeof(why)), 0);
+    assert_int_equal(sto_secrets_seal(f->db, &changed, why, sizeof(why)), 0);
     assert_int_equal(changed, 0); /* idempotent */
     char *second = raw(f->db, "a", false);
     assert_string_equal(first, second);
@@ -239,7 +239,7 @@ static void test_seal_migrates_plain_rows_once_and_rotates_to_the_primary_key(vo
     /* A box whose primary key is another one re-seals everything it can open. */
     sto_secret_box *other = box_of(KEY_B);
     sto_set_secret_box(f->db, other);
-    assert_int_equal(sto_camera_secrets_seal(f->db, &changed, why, sizeof(why)), -ENOKEY);
+    assert_int_equal(sto_secrets_seal(f->db, &changed, why, sizeof(why)), -ENOKEY);
     assert_non_null(strstr(why, "camera 'a' url"));
     assert_non_null(strstr(why, sto_secret_box_key_id(box)));
     sto_set_secret_box(f->db, NULL);
