@@ -139,6 +139,36 @@ struct api {
     struct api_sso_sessions sso_sessions;
 };
 
+/* ---- camera groups (camera_groups.c) ---- */
+
+#define API_CAMERA_GROUPS_MAX 32 /* groups of one camera */
+
+/* A request body's "groups": sorted unique names (owned). */
+struct api_camera_groups {
+    bool is_present; /* the body had "groups" */
+    char **names;
+    size_t n;
+};
+
+void api_camera_groups_release(struct api_camera_groups *g);
+/*
+ * Checks and removes "groups" from body into *out. On a bad value replies
+ * 400 and returns -EINVAL (*out empty).
+ */
+int api_camera_groups_take(http_request *req, json_t *body, struct api_camera_groups *out);
+/* Makes camera id's groups g's names. Returns 0 or a storage error. */
+int api_camera_groups_store(struct api *ctx, const char *id, const struct api_camera_groups *g);
+/* Sets "groups" on each camera JSON object of cameras[0..n), ordered by id (one read). */
+void api_camera_groups_attach(struct api *ctx, json_t *const *cameras, size_t n);
+/*
+ * The ?group= filter of camera lists: *ids (new, sorted) the cameras in the
+ * group, NULL when the query has none. On an error replies and returns it.
+ */
+int api_camera_group_filter(struct api *ctx, http_request *req, char ***ids, size_t *n);
+/* Whether id passes the filter ids[0..n) (NULL ids: no filter). */
+bool api_camera_group_has(char *const *ids, size_t n, const char *id);
+void api_camera_group_filter_free(char **ids, size_t n);
+
 int api_system_register(http_router *r, struct api *ctx);
 int api_cameras_register(http_router *r, struct api *ctx);
 int api_probe_register(http_router *r, struct api *ctx);

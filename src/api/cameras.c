@@ -245,7 +245,8 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
             char field[80];
             snprintf(field, sizeof(field), "%.64s", key);
             reply_validation(req, field,
-                             "unknown field (allowed: id, name, url, sub_url, enabled, record)");
+                             "unknown field (allowed: id, name, url, sub_url, enabled, record, "
+                             "groups)");
             return -EINVAL;
         }
     }
@@ -287,16 +288,30 @@ static int cameras_list(http_request *req, void *arg)
     const char *cursor = http_request_query(req, "cursor");
     if (cursor && !is_valid_id(cursor))
         return http_reply_error(req, -EINVAL, "cursor: not a cursor this server returned");
+    char **in_group;
+    size_t nin_group;
+    if (api_camera_group_filter(ctx, req, &in_group, &nin_group) < 0)
+        return 0;
     struct sto_camera *list;
     size_t n;
     bool has_more;
     int rc = sto_camera_list(ctx->db, cursor, limit, &list, &n, &has_more);
-    if (rc < 0)
+    if (rc < 0) {
+        api_camera_group_filter_free(in_group, nin_group);
         return http_reply_error(req, rc, "list cameras: %s", horus_strerror(rc));
+    }
     json_t *items = json_array();
+    json_t **shown = horus_calloc(n ? n : 1, sizeof(*shown));
+    size_t nshown = 0;
     for (size_t i = 0; i < n; i++)
-        if (api_may_see(req, list[i].id, list[i].tenant)) /* outside grant or tenant: absent */
-            json_array_append_new(items, camera_json(ctx, &list[i]));
+        if (api_may_see(req, list[i].id, list[i].tenant) && /* outside grant or tenant */
+            api_camera_group_has(in_group, nin_group, list[i].id)) {
+            shown[nshown] = camera_json(ctx, &list[i]);
+            json_array_append_new(items, shown[nshown++]);
+        }
+    api_camera_groups_attach(ctx, shown, nshown);
+    free(shown);
+    api_camera_group_filter_free(in_group, nin_group);
     json_t *next = has_more && n > 0 ? json_string(list[n - 1].id) : json_null();
     sto_camera_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
@@ -324,6 +339,7 @@ static int cameras_get(http_request *req, void *arg)
     if (load_camera(req, ctx, id, &c) < 0)
         return 0;
     json_t *j = camera_json(ctx, &c);
+    api_camera_groups_attach(ctx, &j, 1);
     sto_camera_release(&c);
     return http_reply_json(req, 200, j);
 }
@@ -350,6 +366,11 @@ static int cameras_create(http_request *req, void *arg)
         return 0;
     }
     json_object_del(body, "tenant");
+    struct api_camera_groups groups;
+    if (api_camera_groups_take(req, body, &groups) < 0) {
+        json_decref(body);
+        return 0;
+    }
     struct sto_camera c;
     camera_defaults(&c);
     int rc = apply_body(ctx, req, body, &c, NULL, NULL);
@@ -370,6 +391,10 @@ static int cameras_create(http_request *req, void *arg)
             http_reply_error(req, rc, "create camera '%s': %s", c.id, horus_strerror(rc));
         }
     }
+    if (rc == 0 && groups.n > 0 && (rc = api_camera_groups_store(ctx, c.id, &groups)) < 0)
+        http_reply_error(req, rc, "camera '%s' was created but storing its groups failed: %s", c.id,
+                         horus_strerror(rc));
+    api_camera_groups_release(&groups);
     uint64_t adopted = 0;
     if (rc == 0 && wants_adopt) {
         rc = sto_camera_adopt(ctx->db, c.id, &adopted);
@@ -387,6 +412,7 @@ static int cameras_create(http_request *req, void *arg)
             snprintf(location, sizeof(location), "/api/v1/cameras/%s", c.id);
             http_reply_header(req, "Location", location);
             json_t *j = camera_json(ctx, &stored);
+            api_camera_groups_attach(ctx, &j, 1);
             if (wants_adopt)
                 json_object_set_new(j, "adopted_recordings", json_integer((json_int_t)adopted));
             http_reply_json(req, 201, j);
@@ -444,16 +470,24 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
     {
         json_array_append_new(fields, json_string(key));
     }
-    rc = apply_body(ctx, req, body, &c, cur.url, cur.sub_url);
+    struct api_camera_groups groups;
+    rc = api_camera_groups_take(req, body, &groups);
+    if (rc == 0)
+        rc = apply_body(ctx, req, body, &c, cur.url, cur.sub_url);
     json_decref(body);
     if (rc == 0) {
         struct sto_camera_input in = sto_camera_input_of(&c);
         rc = sto_camera_update(ctx->db, &in);
+        /* PUT replaces: no "groups" means none; PATCH keeps them. */
+        if (rc == 0 && (groups.is_present || !is_patch))
+            rc = api_camera_groups_store(ctx, id, &groups);
         struct sto_camera stored;
         if (rc == 0)
             rc = sto_camera_get(ctx->db, id, &stored);
         if (rc == 0) {
-            http_reply_json(req, 200, camera_json(ctx, &stored));
+            json_t *j = camera_json(ctx, &stored);
+            api_camera_groups_attach(ctx, &j, 1);
+            http_reply_json(req, 200, j);
             sto_camera_release(&stored);
             json_t *d =
                 json_pack("{s:s, s:O}", "method", is_patch ? "PATCH" : "PUT", "fields", fields);
@@ -465,6 +499,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
         }
     }
     json_decref(fields);
+    api_camera_groups_release(&groups);
     sto_camera_release(&c);
     sto_camera_release(&cur);
     return 0;

@@ -24,6 +24,7 @@
 #include "query_int.h"
 
 #include "auth_api_key.h"
+#include "auth_groups.h"
 #include "auth_http.h"
 #include "auth_token.h"
 #include "auth_user.h"
@@ -404,6 +405,21 @@ static const struct {
     {"media_token", authenticate_media_token},
 };
 
+/*
+ * Expands the "group:NAME" entries of *out's camera grant into the ids now
+ * in those groups (one indexed read, only for grants naming a group), for
+ * every credential kind alike. On failure *out is freed.
+ */
+static int resolve_groups(struct api *a, struct auth_principal **out)
+{
+    int rc = auth_principal_resolve_groups(*out, a->db);
+    if (rc < 0) {
+        auth_principal_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int authenticate(struct api *a, http_request *req, struct auth_principal **out)
 {
     *out = NULL;
@@ -411,6 +427,8 @@ static int authenticate(struct api *a, http_request *req, struct auth_principal 
         return HORUS_EAUTH;
     for (size_t i = 0; i < HORUS_ARRAY_LEN(authenticators); i++) {
         int rc = authenticators[i].fn(a, req, out);
+        if (rc == 0)
+            return resolve_groups(a, out);
         if (rc != -ENOENT)
             return rc;
     }

@@ -40,9 +40,14 @@ json_t *api_principal_json(const struct auth_principal *p)
     if (p->is_all_cameras) {
         cameras = json_string("*");
     } else {
+        /* The grant as given (ids and "group:NAME"), not the ids its groups stand for now. */
         cameras = json_array();
-        for (size_t i = 0; i < p->ncameras; i++)
-            json_array_append_new(cameras, json_string(p->cameras[i]));
+        const char *g = auth_principal_grant(p);
+        while (*g) {
+            size_t len = strcspn(g, ",");
+            json_array_append_new(cameras, json_stringn(g, len));
+            g += len + (g[len] == ',');
+        }
     }
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "kind", kind_names[p->kind], "name",
                           p->name, "role", auth_role_name(p->role), "cameras", cameras,

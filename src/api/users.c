@@ -56,7 +56,7 @@ static json_t *cameras_json(const char *grant)
 static int cameras_field(http_request *req, json_t *j, const char *def, char *out, size_t cap)
 {
     json_t *v = json_object_get(j, "cameras");
-    char text[AUTH_CAMERAS_MAX * 66];
+    char text[AUTH_GRANT_TEXT_MAX];
     if (!v) {
         snprintf(text, sizeof(text), "%s", def);
     } else if (json_is_string(v) && strcmp(json_string_value(v), "*") == 0) {
@@ -69,14 +69,16 @@ static int cameras_field(http_request *req, json_t *j, const char *def, char *ou
         {
             if (!json_is_string(e) || strchr(json_string_value(e), ',') ||
                 len + strlen(json_string_value(e)) + 2 > sizeof(text)) {
-                http_reply_error(req, -EINVAL, "cameras[%zu]: must be a camera id", i);
+                http_reply_error(req, -EINVAL, "cameras[%zu]: must be a camera id or group:NAME",
+                                 i);
                 return -EINVAL;
             }
             len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? "," : "",
                                     json_string_value(e));
         }
     } else {
-        http_reply_error(req, -EINVAL, "cameras: must be \"*\" or an array of camera ids");
+        http_reply_error(req, -EINVAL,
+                         "cameras: must be \"*\" or an array of camera ids and group:NAME entries");
         return -EINVAL;
     }
     char why[160];
@@ -149,7 +151,7 @@ static int users_post(http_request *req, void *arg)
     int rc = http_request_json(req, &body);
     if (rc < 0)
         return rc;
-    char cameras[AUTH_CAMERAS_MAX * 66];
+    char cameras[AUTH_GRANT_TEXT_MAX];
     enum auth_role role = AUTH_ROLE_NONE;
     json_t *name = json_object_get(body, "name");
     json_t *pw = json_object_get(body, "password");
@@ -257,7 +259,7 @@ static int user_patch(http_request *req, void *arg)
     json_t *body = NULL;
     rc = http_request_json(req, &body);
     enum auth_role role;
-    char cameras[AUTH_CAMERAS_MAX * 66];
+    char cameras[AUTH_GRANT_TEXT_MAX];
     if (rc == 0 && auth_role_parse(u.role, &role) < 0)
         role = AUTH_ROLE_VIEWER;
     if (rc == 0 && role > api_principal(req)->role) {
@@ -367,7 +369,7 @@ static int keys_post(http_request *req, void *arg)
     json_t *name = json_object_get(body, "name");
     json_t *exp = json_object_get(body, "expires_at");
     enum auth_role role = AUTH_ROLE_NONE;
-    char cameras[AUTH_CAMERAS_MAX * 66];
+    char cameras[AUTH_GRANT_TEXT_MAX];
     int64_t now = clock_realtime_ms(a->clock);
     int64_t expires_us = 0;
     if (!json_is_string(name)) {
@@ -378,25 +380,21 @@ static int keys_post(http_request *req, void *arg)
         http_reply_error(req, -EINVAL, "expires_at: must be a time in the future");
         rc = -EINVAL;
     } else if ((rc = role_field(req, body, true, &role)) == 0) {
-        /* A key sees no camera its creator cannot see. */
-        char mine[AUTH_CAMERAS_MAX * 66] = "*";
-        if (!p->is_all_cameras) {
-            size_t len = 0;
-            for (size_t i = 0; i < p->ncameras; i++)
-                len += (size_t)snprintf(mine + len, sizeof(mine) - len, "%s%s", i ? "," : "",
-                                        p->cameras[i]);
-        }
+        /* A key sees no camera its creator cannot see, nor a group its creator was not granted. */
+        char mine[AUTH_GRANT_TEXT_MAX];
+        snprintf(mine, sizeof(mine), "%s", auth_principal_grant(p));
         rc = cameras_field(req, body, mine, cameras, sizeof(cameras));
         if (rc == 0 && !p->is_all_cameras) {
             struct auth_principal *k = auth_principal_new(AUTH_KIND_API_KEY, "", "", role);
             auth_principal_set_cameras(k, cameras);
-            for (size_t i = 0; rc == 0 && (k->is_all_cameras || i < k->ncameras); i++) {
-                if (k->is_all_cameras || !auth_may_see_camera(p, k->cameras[i])) {
-                    http_reply_error(req, -EACCES,
-                                     "cameras: you may not grant cameras you "
-                                     "cannot see");
-                    rc = -EACCES;
-                }
+            bool is_wider = k->is_all_cameras;
+            for (size_t i = 0; !is_wider && i < k->ncameras; i++)
+                is_wider = !auth_may_see_camera(p, k->cameras[i]);
+            for (size_t i = 0; !is_wider && i < k->ngroups; i++)
+                is_wider = !auth_principal_has_group(p, k->groups[i]);
+            if (is_wider) {
+                http_reply_error(req, -EACCES, "cameras: you may not grant cameras you cannot see");
+                rc = -EACCES;
             }
             auth_principal_free(k);
         }

@@ -4,7 +4,8 @@
  * credential kind (auth_session.c, auth_api_key.c, later JWT and media
  * tokens) build one, the API's gate checks it against the route's
  * permission and the camera in the path. Camera grants are kept sorted so
- * the per-request check is a binary search.
+ * the per-request check is a binary search; group entries are kept apart
+ * (p->groups) until auth_groups.c expands them into ids.
  * Thread: any.
  */
 #include "auth.h"
@@ -40,6 +41,13 @@ static void clear_cameras(struct auth_principal *p)
     free(p->cameras);
     p->cameras = NULL;
     p->ncameras = 0;
+    for (size_t i = 0; i < p->ngroups; i++)
+        free(p->groups[i]);
+    free(p->groups);
+    p->groups = NULL;
+    p->ngroups = 0;
+    free(p->grant);
+    p->grant = NULL;
 }
 
 void auth_principal_free(void *arg)
@@ -55,6 +63,19 @@ void auth_principal_free(void *arg)
 static bool is_id_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static bool is_name(const char *s, size_t len)
+{
+    bool ok = len >= 1 && len <= 64;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = is_id_char(s[i]);
+    return ok;
+}
+
+bool auth_group_name_is_valid(const char *s)
+{
+    return s && is_name(s, strlen(s));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -86,11 +107,11 @@ static int split_grant(const char *grant, bool *all, char ***ids, size_t *n, cha
     int rc = 0;
     while (*s) {
         size_t len = strcspn(s, ",");
-        bool ok = len >= 1 && len <= 64;
-        for (size_t i = 0; ok && i < len; i++)
-            ok = is_id_char(s[i]);
-        if (!ok) {
-            snprintf(why, why_cap, "'%.*s' is not a camera id of 1..64 characters of [a-z0-9_-]",
+        size_t plen = strlen(AUTH_GROUP_PREFIX);
+        bool is_group = len > plen && strncmp(s, AUTH_GROUP_PREFIX, plen) == 0;
+        if (!(is_group ? is_name(s + plen, len - plen) : is_name(s, len))) {
+            snprintf(why, why_cap,
+                     "'%.*s' is not a camera id or group:NAME (1..64 characters of [a-z0-9_-])",
                      (int)(len > 80 ? 80 : len), s);
             rc = -EINVAL;
             break;
@@ -139,10 +160,52 @@ int auth_principal_set_cameras(struct auth_principal *p, const char *grant)
 {
     clear_cameras(p);
     char why[160];
-    int rc = split_grant(grant, &p->is_all_cameras, &p->cameras, &p->ncameras, why, sizeof(why));
-    if (rc < 0)
+    char **v;
+    size_t n;
+    int rc = split_grant(grant, &p->is_all_cameras, &v, &n, why, sizeof(why));
+    if (rc < 0) {
         p->is_all_cameras = false;
-    return rc;
+        return rc;
+    }
+    /* Sorted entries stay sorted in each half. */
+    size_t plen = strlen(AUTH_GROUP_PREFIX);
+    p->cameras = horus_calloc(n ? n : 1, sizeof(*p->cameras));
+    p->groups = horus_calloc(n ? n : 1, sizeof(*p->groups));
+    size_t glen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(v[i], AUTH_GROUP_PREFIX, plen) == 0) {
+            p->groups[p->ngroups++] = horus_strdup(v[i] + plen);
+            free(v[i]);
+        } else {
+            p->cameras[p->ncameras++] = v[i];
+        }
+    }
+    free(v);
+    if (!p->is_all_cameras) {
+        for (size_t i = 0; i < p->ncameras; i++)
+            glen += strlen(p->cameras[i]) + 1;
+        for (size_t i = 0; i < p->ngroups; i++)
+            glen += plen + strlen(p->groups[i]) + 1;
+        p->grant = horus_calloc(1, glen + 1);
+        size_t at = 0;
+        for (size_t i = 0; i < p->ncameras; i++)
+            at += (size_t)sprintf(p->grant + at, "%s%s", at ? "," : "", p->cameras[i]);
+        for (size_t i = 0; i < p->ngroups; i++)
+            at += (size_t)sprintf(p->grant + at, "%s%s%s", at ? "," : "", AUTH_GROUP_PREFIX,
+                                  p->groups[i]);
+    }
+    return 0;
+}
+
+const char *auth_principal_grant(const struct auth_principal *p)
+{
+    return p->is_all_cameras ? "*" : p->grant ? p->grant : "";
+}
+
+bool auth_principal_has_group(const struct auth_principal *p, const char *group)
+{
+    return p && group && p->ngroups > 0 &&
+           bsearch(&group, p->groups, p->ngroups, sizeof(*p->groups), cmp_str) != NULL;
 }
 
 bool auth_may_see_camera(const struct auth_principal *p, const char *id)

@@ -9,8 +9,11 @@
  * "self" is any signed-in principal acting on itself.
  *
  * A principal also carries a camera grant: every camera, or a set of
- * camera ids. A camera outside it must look exactly like a camera that
- * does not exist (404 with the same body), everywhere.
+ * camera ids and camera groups ("group:NAME"). Group entries are expanded
+ * into the ids of the cameras in those groups when the principal is built
+ * for a request (auth_principal_resolve_groups), so every check is an id
+ * check. A camera outside it must look exactly like a camera that does not
+ * exist (404 with the same body), everywhere.
  * Thread: any (no state; a principal belongs to one request).
  */
 #ifndef HORUS_AUTH_H
@@ -48,7 +51,11 @@ enum auth_kind {
 
 #define AUTH_ID_MAX 64
 #define AUTH_NAME_MAX 128
-#define AUTH_CAMERAS_MAX 256 /* camera ids in one grant */
+#define AUTH_CAMERAS_MAX 256 /* camera ids and groups in one grant */
+#define AUTH_GROUP_PREFIX "group:" /* a grant entry naming a camera group */
+#define AUTH_GROUP_MAX 64 /* characters of a group name, [a-z0-9_-] */
+#define AUTH_GRANT_TEXT_MAX                                                                        \
+    (AUTH_CAMERAS_MAX * 72) /* a grant's text: entries up to "group:" + 64 */
 
 struct auth_principal {
     enum auth_kind kind;
@@ -58,8 +65,12 @@ struct auth_principal {
     enum auth_role role;
     char tenant[AUTH_ID_MAX]; /* "" = none; see auth_may_see_tenant (docs/design/0024) */
     bool is_all_cameras;
-    char **cameras; /* owned: the granted ids when !is_all_cameras, sorted */
+    char **cameras; /* owned: the granted ids when !is_all_cameras (groups' ids too once resolved),
+                       sorted */
     size_t ncameras;
+    char **groups; /* owned: the names of the grant's "group:NAME" entries, sorted */
+    size_t ngroups;
+    char *grant; /* owned: the grant as set (canonical text, groups unexpanded); NULL = "*" */
     bool must_change_password; /* only AUTH_PERM_SELF routes until it changes */
     bool must_enroll_mfa; /* only AUTH_PERM_SELF routes until a second factor is confirmed */
     bool via_sso; /* a session opened by single sign-on: the IdP did the second factor */
@@ -73,8 +84,10 @@ struct auth_principal *auth_principal_new(enum auth_kind kind, const char *id, c
 void auth_principal_free(void *p);
 
 /*
- * Sets p's camera grant from its stored text ("*" = all, else ids
- * separated by commas). Returns 0 or -EINVAL (p keeps no camera then).
+ * Sets p's camera grant from its stored text ("*" = all, else ids and
+ * "group:NAME" entries separated by commas). Group entries grant nothing
+ * until auth_principal_resolve_groups expands them. Returns 0 or -EINVAL
+ * (p keeps no camera then).
  */
 int auth_principal_set_cameras(struct auth_principal *p, const char *grant);
 
@@ -86,13 +99,26 @@ int auth_principal_set_cameras(struct auth_principal *p, const char *grant);
  */
 bool auth_may_see_tenant(const struct auth_principal *p, const char *tenant);
 
+/*
+ * p's grant as set, groups unexpanded, in the form auth_principal_set_cameras
+ * reads (borrowed from p): "*", the entries, or "" after a failed set.
+ */
+const char *auth_principal_grant(const struct auth_principal *p);
+
+/* Whether p's grant names group (as "group:NAME"). */
+bool auth_principal_has_group(const struct auth_principal *p, const char *group);
+
+/* Whether s is a group name: 1..AUTH_GROUP_MAX characters of [a-z0-9_-]. */
+bool auth_group_name_is_valid(const char *s);
+
 /* Whether p may see camera id by its camera grant (NULL p: no). Tenants: auth_may_see_tenant. */
 bool auth_may_see_camera(const struct auth_principal *p, const char *id);
 
 /*
- * Checks a camera grant given by a user ("*" or ids of [a-z0-9_-]{1,64}
- * separated by commas, at most AUTH_CAMERAS_MAX) and writes its canonical
- * stored form (ids sorted, duplicates dropped) into out. Returns 0 or
+ * Checks a camera grant given by a user ("*", or camera ids of
+ * [a-z0-9_-]{1,64} and "group:NAME" entries separated by commas, at most
+ * AUTH_CAMERAS_MAX) and writes its canonical stored form (entries sorted,
+ * duplicates dropped) into out. Returns 0 or
  * -EINVAL with a reason in why.
  */
 int auth_cameras_normalize(const char *grant, char *out, size_t cap, char *why, size_t why_cap);

@@ -80,7 +80,7 @@ int auth_api_key_create(sto_db *db, const struct auth_api_key_options *o, char *
         snprintf(why, why_cap, "role: must be viewer, operator, admin or superadmin");
         return -EINVAL;
     }
-    char cameras[AUTH_CAMERAS_MAX * 66];
+    char cameras[AUTH_GRANT_TEXT_MAX];
     char cwhy[160];
     if (auth_cameras_normalize(o->cameras ? o->cameras : "*", cameras, sizeof(cameras), cwhy,
                                sizeof(cwhy)) < 0) {

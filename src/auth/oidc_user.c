@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GRANT_MAX (AUTH_CAMERAS_MAX * 66)
+#define GRANT_MAX (AUTH_GRANT_TEXT_MAX)
 
 int auth_oidc_identity_grant(const struct auth_oidc_identity *id, char *out, size_t cap, char *why,
                              size_t why_cap)
@@ -239,18 +239,10 @@ struct auth_principal *auth_token_cache_get(auth_token_cache *c, const char *tok
     return p;
 }
 
-/* p's grant in the form auth_principal_set_cameras reads. */
+/* p's grant in the form auth_principal_set_cameras reads (groups unexpanded). */
 static char *grant_of(const struct auth_principal *p)
 {
-    if (p->is_all_cameras)
-        return horus_strdup("*");
-    size_t len = 0;
-    for (size_t i = 0; i < p->ncameras; i++)
-        len += strlen(p->cameras[i]) + 1;
-    char *g = horus_calloc(1, len + 1);
-    for (size_t i = 0, at = 0; i < p->ncameras; i++)
-        at += (size_t)sprintf(g + at, "%s%s", i ? "," : "", p->cameras[i]);
-    return g;
+    return horus_strdup(auth_principal_grant(p));
 }
 
 void auth_token_cache_put(auth_token_cache *c, const char *token, size_t len,

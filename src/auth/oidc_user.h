@@ -18,7 +18,7 @@
 
 /*
  * The camera grant of id in its stored form ("*", or camera ids sorted,
- * separated by commas) into out (cap >= AUTH_CAMERAS_MAX * 66). Returns 0,
+ * separated by commas) into out (cap >= AUTH_GRANT_TEXT_MAX). Returns 0,
  * or -EINVAL with why when a claimed value is not a camera id or the claim
  * grants no camera at all (a principal that could see nothing). Pure.
  */

@@ -131,6 +131,20 @@ static int apply_log(cfg_snapshot *snap)
     return log_open(&o);
 }
 
+/* Makes the groups of the provisioned cameras those of the snapshot (one transaction). */
+static int provision_camera_groups(struct app *a, const struct horus_config *c)
+{
+    struct sto_camera_groups_input *in = horus_calloc(c->ncameras + 1, sizeof(*in));
+    for (size_t i = 0; i < c->ncameras; i++)
+        in[i] =
+            (struct sto_camera_groups_input){.id = c->cameras[i].id,
+                                             .groups = (const char *const *)c->cameras[i].groups,
+                                             .ngroups = c->cameras[i].ngroups};
+    int rc = sto_camera_groups_set(a->db, in, c->ncameras);
+    free(in);
+    return rc;
+}
+
 /*
  * Makes the provisioned cameras in the database match the snapshot. Runs
  * at start and after every successful reload; a failure is logged and the
@@ -161,6 +175,9 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
         log_error("provision cameras from the config: %s", horus_strerror(rc));
         return;
     }
+    rc = provision_camera_groups(a, c);
+    if (rc < 0)
+        log_error("provision camera groups from the config: %s", horus_strerror(rc));
     if (added || changed || removed) {
         char sa[24], sc[24], sr[24];
         snprintf(sa, sizeof(sa), "%zu", added);

@@ -28,6 +28,8 @@ struct app_camera_config {
     char *url;
     char *sub_url;
     bool enabled;
+    char **groups; /* camera groups grants may name as "group:NAME" */
+    size_t ngroups;
     struct {
         bool enabled;
         int64_t segment_seconds;

@@ -3,6 +3,7 @@
  * each module owns, plus checks that span sections.
  */
 #include "app.h"
+#include "auth.h"
 
 #include "err.h"
 #include "ingest.h"
@@ -37,6 +38,16 @@ static int validate_rtsp_url(const void *value, char *err, size_t size)
     if (!url || !url[0])
         return 0; /* optional fields; required ones are enforced by is_required */
     return ing_url_check(url, err, size);
+}
+
+/* One entry of a camera's groups: a name grants can use as "group:NAME". */
+static int validate_group(const void *value, char *err, size_t size)
+{
+    const char *s = *(const char *const *)value;
+    if (auth_group_name_is_valid(s))
+        return 0;
+    snprintf(err, size, "'%.70s' is not a group name", s ? s : "");
+    return -EINVAL;
 }
 
 /*
@@ -112,6 +123,15 @@ static const cfg_field camera_fields[] = {
      .def = "true",
      .is_reloadable = true,
      .help = "Connect to this camera"},
+    {.name = "groups",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct app_camera_config, groups),
+     .count_offset = offsetof(struct app_camera_config, ngroups),
+     .max = 32,
+     .validate_cb = validate_group,
+     .pattern_help = "1..64 characters of [a-z0-9_-]",
+     .is_reloadable = true,
+     .help = "Camera groups; user and API key grants may name them as group:NAME"},
     {.name = "record",
      .type = CFG_SECTION,
      .offset = offsetof(struct app_camera_config, record),

@@ -222,6 +222,49 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c);
  */
 int sto_camera_delete(sto_db *db, const char *id);
 
+/* ---- camera groups (storage/camera_groups.c, migration 0011) ---- */
+
+/* One membership of a camera in a group, as read. Strings owned. */
+struct sto_camera_group {
+    char *camera_id;
+    char *group;
+};
+
+void sto_camera_group_list_free(struct sto_camera_group *list, size_t n);
+
+/*
+ * The memberships of the cameras whose ids lie in [first_id, last_id]
+ * (one page of sto_camera_list), ordered by camera id, then group. *out is
+ * a new array of *n. Thread: any.
+ */
+int sto_camera_groups_range(sto_db *db, const char *first_id, const char *last_id,
+                            struct sto_camera_group **out, size_t *n);
+
+/* The groups one camera should have: strings borrowed for the call. */
+struct sto_camera_groups_input {
+    const char *id;
+    const char *const *groups; /* names the caller checked; duplicates are kept once */
+    size_t ngroups;
+};
+
+/*
+ * Replaces the groups of every camera cams[i].id by cams[i].groups, all in
+ * one transaction. A camera that does not exist gets none (no error).
+ * Returns 0 or a storage error. Thread: any but the writer.
+ */
+int sto_camera_groups_set(sto_db *db, const struct sto_camera_groups_input *cams, size_t n);
+
+#define STO_CAMERA_GROUPS_QUERY_MAX 256 /* groups in one sto_camera_ids_in_groups */
+
+/*
+ * The ids of the cameras in any of groups[0..n) (n <= STO_CAMERA_GROUPS_QUERY_MAX,
+ * else -EINVAL), sorted and unique: one seek per group on the group index.
+ * *ids is a new array of *nids new strings (free each, then the array).
+ * Thread: any.
+ */
+int sto_camera_ids_in_groups(sto_db *db, const char *const *groups, size_t n, char ***ids,
+                             size_t *nids);
+
 /* ---- camera secrets at rest (camera_secrets.c, secret_box.h; docs/design/0019) ---- */
 
 /*

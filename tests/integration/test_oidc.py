@@ -575,3 +575,21 @@ def test_auth_mfa_required_spares_sso_sessions_also_after_a_restart(sso):
     assert h.request("GET", "/api/v1/users", headers=sso_hdr, auth=False)[0] == 200
     status, _, body = h.request("GET", "/api/v1/users", headers=pw_hdr, auth=False)
     assert status == 403 and json.loads(body)["error"]["code"] == "mfa_enrollment_required"
+
+
+def test_a_camera_claim_may_name_camera_groups(sso):
+    """cameras_claim values "group:NAME" grant the group's cameras as they are at each
+    request, the access token cache included (docs/design/0016, "Camera groups")."""
+    h, idp = sso(cameras=("group:lobby", "front"))
+    assert h.request("PATCH", "/api/v1/cameras/back", {"groups": ["lobby"]})[0] == 200
+    t = idp.client_credentials()
+    ids = lambda: [c["id"] for c in json.loads(h.request("GET", "/api/v1/cameras",
+                                                         headers=bearer(t))[2])["items"]]
+    assert ids() == ["back", "front"]
+    status, _, body = h.request("GET", "/api/v1/auth/me", headers=bearer(t))
+    assert json.loads(body)["cameras"] == ["front", "group:lobby"], body
+    # Cached token, changed membership: the next request sees it.
+    assert h.request("PATCH", "/api/v1/cameras/yard", {"groups": ["lobby"]})[0] == 200
+    assert h.request("PATCH", "/api/v1/cameras/back", {"groups": []})[0] == 200
+    assert ids() == ["front", "yard"]
+    assert h.request("GET", "/api/v1/cameras/back", headers=bearer(t))[0] == 404

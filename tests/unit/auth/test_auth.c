@@ -118,6 +118,71 @@ static void test_tenants_see_only_their_own_objects_and_superadmins_all(void **s
     auth_principal_free(p);
 }
 
+static void test_group_entries_normalize_beside_ids_and_bad_ones_are_named(void **state)
+{
+    char out[256], why[160];
+    assert_int_equal(auth_cameras_normalize("yard,group:lobby,group:lobby,door", out, sizeof(out),
+                                            why, sizeof(why)),
+                     0);
+    assert_string_equal(out, "door,group:lobby,yard");
+    static const char *const bad[] = {"group:",       "group:Lobby", "group:a b", "group:a:b",
+                                      "groups:lobby", "Group:lobby", ":lobby"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        why[0] = '\0';
+        assert_int_equal(auth_cameras_normalize(bad[i], out, sizeof(out), why, sizeof(why)),
+                         -EINVAL);
+        assert_non_null(strstr(why, "group:NAME"));
+    }
+    char long_name[80];
+    snprintf(long_name, sizeof(long_name), "group:%065d", 0); /* 65 characters */
+    assert_int_equal(auth_cameras_normalize(long_name, out, sizeof(out), why, sizeof(why)),
+                     -EINVAL);
+    long_name[strlen(long_name) - 1] = '\0'; /* 64 */
+    assert_int_equal(auth_cameras_normalize(long_name, out, sizeof(out), why, sizeof(why)), 0);
+    assert_true(auth_group_name_is_valid("lobby_2-a"));
+    assert_false(auth_group_name_is_valid(""));
+    assert_false(auth_group_name_is_valid("a,b"));
+    assert_false(auth_group_name_is_valid(NULL));
+}
+
+static void test_group_entries_grant_nothing_until_resolved_and_keep_their_text(void **state)
+{
+    struct auth_principal *p = auth_principal_new(AUTH_KIND_SESSION, "", "u", AUTH_ROLE_VIEWER);
+    assert_string_equal(auth_principal_grant(p), "*");
+    assert_int_equal(auth_principal_set_cameras(p, "door,group:lobby,group:yard"), 0);
+    assert_false(p->is_all_cameras);
+    assert_int_equal(p->ncameras, 1);
+    assert_string_equal(p->cameras[0], "door");
+    assert_int_equal(p->ngroups, 2);
+    assert_string_equal(p->groups[0], "lobby");
+    assert_string_equal(p->groups[1], "yard");
+    /* A group name is not a camera id: "lobby" is no camera of this grant. */
+    assert_false(auth_may_see_camera(p, "lobby"));
+    assert_false(auth_may_see_camera(p, "group:lobby"));
+    assert_true(auth_may_see_camera(p, "door"));
+    assert_true(auth_principal_has_group(p, "lobby"));
+    assert_false(auth_principal_has_group(p, "lob"));
+    assert_false(auth_principal_has_group(p, "door"));
+    assert_string_equal(auth_principal_grant(p), "door,group:lobby,group:yard");
+    /* The text reads back into the same grant (the SSO token cache stores it). */
+    struct auth_principal *q = auth_principal_new(AUTH_KIND_JWT, "", "u", AUTH_ROLE_VIEWER);
+    assert_int_equal(auth_principal_set_cameras(q, auth_principal_grant(p)), 0);
+    assert_string_equal(auth_principal_grant(q), auth_principal_grant(p));
+    /* Only groups: no camera at all until resolution. */
+    assert_int_equal(auth_principal_set_cameras(q, "group:lobby"), 0);
+    assert_int_equal(q->ncameras, 0);
+    assert_false(auth_may_see_camera(q, "door"));
+    /* A bad grant grants nothing and reads back as nothing, never as "*". */
+    assert_int_equal(auth_principal_set_cameras(q, "group:"), -EINVAL);
+    assert_int_equal(q->ngroups, 0);
+    assert_string_equal(auth_principal_grant(q), "");
+    assert_int_equal(auth_principal_set_cameras(p, "*"), 0);
+    assert_int_equal(p->ngroups, 0);
+    assert_string_equal(auth_principal_grant(p), "*");
+    auth_principal_free(q);
+    auth_principal_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +191,8 @@ int main(void)
         cmocka_unit_test(test_camera_grants_allow_exactly_their_cameras),
         cmocka_unit_test(test_grants_are_normalized_and_bad_ones_named),
         cmocka_unit_test(test_tenants_see_only_their_own_objects_and_superadmins_all),
+        cmocka_unit_test(test_group_entries_normalize_beside_ids_and_bad_ones_are_named),
+        cmocka_unit_test(test_group_entries_grant_nothing_until_resolved_and_keep_their_text),
     };
     return cmocka_run_group_tests_name("auth.auth", tests, NULL, NULL);
 }
