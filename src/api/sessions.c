@@ -49,10 +49,10 @@ json_t *api_principal_json(const struct auth_principal *p)
             g += len + (g[len] == ',');
         }
     }
-    json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "kind", kind_names[p->kind], "name",
-                          p->name, "role", auth_role_name(p->role), "cameras", cameras,
-                          "must_change_password", p->must_change_password, "must_enroll_mfa",
-                          p->must_enroll_mfa);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "kind", kind_names[p->kind], "name", p->name,
+                  "role", auth_role_name(p->role), "cameras", cameras, "must_change_password",
+                  p->must_change_password, "must_enroll_mfa", p->must_enroll_mfa);
     if (p->tenant[0]) /* single-tenant installs never see the field */
         json_object_set_new(j, "tenant", json_string(p->tenant));
     return j;
