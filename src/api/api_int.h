@@ -40,6 +40,29 @@ void api_media_cache_put(struct api_media_cache *c, const char *camera, const ch
 void api_media_cache_drop(struct api_media_cache *c, const char *camera, const char *stream,
                           int64_t start_us);
 
+/*
+ * Refused requests already audited (audit_denied.c): a client's first
+ * refusal in a window is recorded, later ones only counted and summed up
+ * in the client's next entry, and at most API_DENIED_WINDOW_MAX entries a
+ * window are written in all, so a scanner cannot fill the disk.
+ */
+#define API_DENIED_SLOTS 512
+#define API_DENIED_WINDOW_MS (60 * 1000)
+#define API_DENIED_WINDOW_MAX 60
+struct api_denied_slot {
+    uint64_t key; /* hash of the client address; 0 = empty */
+    char client[64];
+    int64_t window_start_ms; /* monotonic */
+    uint64_t suppressed; /* refusals not recorded since the client's last entry */
+};
+struct api_audit_denied {
+    pthread_mutex_t lock;
+    struct api_denied_slot slots[API_DENIED_SLOTS];
+    int64_t window_start_ms; /* the global budget's window */
+    unsigned written; /* entries written in that window */
+    uint64_t suppressed; /* refusals over the global budget, not yet summed up */
+};
+
 /* Cached facts refreshed by the main thread's tick, read by /health. */
 struct api_health_cache {
     _Atomic int db_ok;
@@ -102,6 +125,7 @@ struct api {
     struct api_probes probes;
     struct api_media_cache media_cache;
     struct api_audit_seen audit_seen;
+    struct api_audit_denied audit_denied;
     /* gate.c: each route's permission, by route index, from openapi.json */
     enum auth_perm *route_perms; /* owned */
     size_t nroute_perms;
@@ -129,6 +153,15 @@ int api_audit_register(http_router *r, struct api *ctx);
  */
 void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
                     const char *target_id, const char *object, const json_t *details);
+
+/*
+ * Records a refusal by the gate as "permission.denied" (outcome denied;
+ * details: status, reason, the route, and "suppressed": refusals of the
+ * same client, or over the global budget, recorded by no entry of their
+ * own). p (borrowed, may be NULL) is who was refused. Thread: http-N.
+ */
+void api_audit_denied(struct api *ctx, http_request *req, const struct auth_principal *p,
+                      int status, const char *reason);
 int api_auth_register(http_router *r, struct api *ctx);
 int api_keys_register(http_router *r, struct api *ctx);
 int api_users_register(http_router *r, struct api *ctx);

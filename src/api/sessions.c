@@ -99,6 +99,12 @@ static int login_post(http_request *req, void *arg)
     rc = a->db ? auth_login_password(a->db, &in, &res) : HORUS_EUNAVAIL;
     if (rc == HORUS_EAUTH) {
         log_info_kv(LOG_KV({"remote", http_request_remote(req)}), "login refused");
+        /* One reason whatever failed: the entry must not tell who exists. */
+        struct auth_audit_actor nobody = {.client = http_request_remote(req)};
+        json_t *d = json_pack("{s:s}", "reason", "invalid username or password");
+        auth_audit(a->audit, &nobody, AUTH_AUDIT_LOGIN_FAILED, AUTH_AUDIT_FAILED, "user",
+                   auth_user_name_is_valid(user) ? user : NULL, d);
+        json_decref(d);
         json_decref(body);
         return http_reply_error(req, HORUS_EAUTH, "invalid username or password");
     }
@@ -107,6 +113,11 @@ static int login_post(http_request *req, void *arg)
         return http_reply_error(req, rc, "open session: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", res.principal->name}, {"remote", http_request_remote(req)}),
                 "login");
+    struct auth_audit_actor actor = auth_audit_actor_of(res.principal, http_request_remote(req));
+    json_t *d = json_pack("{s:s}", "session_id", res.session_id);
+    auth_audit(a->audit, &actor, AUTH_AUDIT_LOGIN_OK, AUTH_AUDIT_OK, "user", res.principal->name,
+               d);
+    json_decref(d);
     set_cookie(a, req, res.token, a->session_max_ms / 1000);
     json_t *j = json_pack("{s:s, s:s, s:o, s:o}", "csrf_token", res.csrf_token, "session_id",
                           res.session_id, "expires_at", time_json(res.expires_at_ms), "principal",
@@ -125,6 +136,7 @@ static int logout_post(http_request *req, void *arg)
         if (rc < 0)
             return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
         set_cookie(a, req, "", 0);
+        auth_audit_request(a->audit, req, AUTH_AUDIT_LOGOUT, AUTH_AUDIT_OK, "session", p->id, NULL);
     }
     return http_reply(req, 204, NULL, NULL, 0);
 }
@@ -189,10 +201,15 @@ static int session_delete(http_request *req, void *arg)
         return http_reply_error(req, rc, "session '%s' does not exist", id);
     if (rc < 0)
         return http_reply_error(req, rc, "read session: %s", horus_strerror(rc));
+    json_t *d = json_pack("{s:s}", "user", s.user_name);
     sto_session_release(&s);
     rc = sto_session_delete(a->db, id);
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(d);
         return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
+    }
+    auth_audit_request(a->audit, req, AUTH_AUDIT_SESSION_REVOKED, AUTH_AUDIT_OK, "session", id, d);
+    json_decref(d);
     if (p->kind == AUTH_KIND_SESSION && strcmp(p->id, id) == 0)
         set_cookie(a, req, "", 0);
     return http_reply(req, 204, NULL, NULL, 0);
@@ -222,6 +239,10 @@ static int password_post(http_request *req, void *arg)
     char why[200] = "";
     if (!ok) {
         json_decref(body);
+        json_t *d = json_pack("{s:s}", "reason", "the current password is wrong");
+        auth_audit_request(a->audit, req, AUTH_AUDIT_PASSWORD_CHANGED, AUTH_AUDIT_FAILED, "user",
+                           p->user, d);
+        json_decref(d);
         return http_reply_error(req, -EACCES, "current: the password is wrong");
     }
     if (strcmp(current, next) == 0) {
@@ -236,6 +257,8 @@ static int password_post(http_request *req, void *arg)
     if (rc < 0)
         return http_reply_error(req, rc, "change password: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", p->user}), "password changed");
+    auth_audit_request(a->audit, req, AUTH_AUDIT_PASSWORD_CHANGED, AUTH_AUDIT_OK, "user", p->user,
+                       NULL);
     return http_reply(req, 204, NULL, NULL, 0);
 }
 
