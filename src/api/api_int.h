@@ -154,6 +154,24 @@ int api_audit_register(http_router *r, struct api *ctx);
 void api_audit_view(struct api *ctx, http_request *req, const char *action, const char *target_kind,
                     const char *target_id, const char *object, const json_t *details);
 
+/* What api_audit_denied_plan decided to write for one refusal. */
+struct api_denied_plan {
+    bool is_recorded; /* this refusal gets an entry */
+    uint64_t suppressed; /* its client's refusals since its last entry */
+    uint64_t suppressed_global; /* refusals over the global budget */
+    bool has_summary; /* an evicted client's count gets a summary entry */
+    char summary_client[64];
+    uint64_t summary_count;
+};
+
+/*
+ * The bookkeeping step of api_audit_denied, pure but for d (locked
+ * inside): what to write for a refusal of client at monotonic now_ms.
+ * Thread: any.
+ */
+struct api_denied_plan api_audit_denied_plan(struct api_audit_denied *d, const char *client,
+                                             int64_t now_ms);
+
 /*
  * Records a refusal by the gate as "permission.denied" (outcome denied;
  * details: status, reason, the route, and "suppressed": refusals of the

@@ -33,16 +33,6 @@ static uint64_t client_key(const char *s)
     return h ? h : 1;
 }
 
-/* What the locked step decided to write. */
-struct denied_plan {
-    bool is_recorded; /* this refusal gets an entry */
-    uint64_t suppressed; /* its client's refusals since its last entry */
-    uint64_t suppressed_global; /* refusals over the global budget */
-    bool has_summary; /* an evicted client's count gets a summary entry */
-    char summary_client[64];
-    uint64_t summary_count;
-};
-
 /* Takes one entry from the global budget; false (and counts n) when it is spent. */
 static bool take_budget(struct api_audit_denied *d, uint64_t n)
 {
@@ -54,9 +44,10 @@ static bool take_budget(struct api_audit_denied *d, uint64_t n)
     return false;
 }
 
-static struct denied_plan plan(struct api_audit_denied *d, const char *client, int64_t now_ms)
+struct api_denied_plan api_audit_denied_plan(struct api_audit_denied *d, const char *client,
+                                             int64_t now_ms)
 {
-    struct denied_plan out = {0};
+    struct api_denied_plan out = {0};
     uint64_t key = client_key(client);
     pthread_mutex_lock(&d->lock);
     if (now_ms - d->window_start_ms >= API_DENIED_WINDOW_MS || now_ms < d->window_start_ms) {
@@ -97,8 +88,8 @@ void api_audit_denied(struct api *ctx, http_request *req, const struct auth_prin
     const char *client = http_request_remote(req);
     if (!client)
         client = "";
-    struct denied_plan d =
-        plan(&ctx->audit_denied, client, clock_monotonic_ns(ctx->clock) / 1000000);
+    struct api_denied_plan d =
+        api_audit_denied_plan(&ctx->audit_denied, client, clock_monotonic_ns(ctx->clock) / 1000000);
     if (d.has_summary) {
         struct auth_audit_actor old = {.client = d.summary_client};
         json_t *j = json_pack("{s:s, s:I}", "reason", "refusals not recorded one by one",
