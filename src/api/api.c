@@ -51,6 +51,7 @@ int api_new(const struct api_options *o, api **out)
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);
     pthread_mutex_init(&a->audit_seen.lock, NULL);
+    pthread_mutex_init(&a->audit_denied.lock, NULL);
     a->session_idle_ms = o->auth ? o->auth->session_idle_ms : 30 * 60 * 1000;
     a->session_max_ms = o->auth ? o->auth->session_max_ms : 12 * 3600 * 1000;
     a->metrics_token =
@@ -201,6 +202,7 @@ void api_free(api *a)
     api_probes_drain(a); /* their threads use a->probes */
     api_media_cache_release(&a->media_cache);
     pthread_mutex_destroy(&a->audit_seen.lock);
+    pthread_mutex_destroy(&a->audit_denied.lock);
     pthread_cond_destroy(&a->probes.done);
     pthread_mutex_destroy(&a->probes.lock);
     pthread_mutex_destroy(&a->health.reasons_lock);

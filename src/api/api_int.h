@@ -44,6 +44,29 @@ void api_media_cache_put(struct api_media_cache *c, const char *camera, const ch
 void api_media_cache_drop(struct api_media_cache *c, const char *camera, const char *stream,
                           int64_t start_us);
 
+/*
+ * Refused requests already audited (audit_denied.c): a client's first
+ * refusal in a window is recorded, later ones only counted and summed up
+ * in the client's next entry, and at most API_DENIED_WINDOW_MAX entries a
+ * window are written in all, so a scanner cannot fill the disk.
+ */
+#define API_DENIED_SLOTS 512
+#define API_DENIED_WINDOW_MS (60 * 1000)
+#define API_DENIED_WINDOW_MAX 60
+struct api_denied_slot {
+    uint64_t key; /* hash of the client address; 0 = empty */
+    char client[64];
+    int64_t window_start_ms; /* monotonic */
+    uint64_t suppressed; /* refusals not recorded since the client's last entry */
+};
+struct api_audit_denied {
+    pthread_mutex_t lock;
+    struct api_denied_slot slots[API_DENIED_SLOTS];
+    int64_t window_start_ms; /* the global budget's window */
+    unsigned written; /* entries written in that window */
+    uint64_t suppressed; /* refusals over the global budget, not yet summed up */
+};
+
 /* Cached facts refreshed by the main thread's tick, read by /health. */
 struct api_health_cache {
     _Atomic int db_ok;
@@ -125,6 +148,7 @@ struct api {
     struct api_probes probes;
     struct api_media_cache media_cache;
     struct api_audit_seen audit_seen;
+    struct api_audit_denied audit_denied;
     /* gate.c: each route's permission, by route index, from openapi.json */
     enum auth_perm *route_perms; /* owned */
     size_t nroute_perms;
@@ -218,6 +242,33 @@ int api_media_token_issue_cb(void *arg, const char *camera, const char *stream, 
                              size_t cap);
 
 int api_media_share_register(http_router *r, struct api *ctx);
+
+/* What api_audit_denied_plan decided to write for one refusal. */
+struct api_denied_plan {
+    bool is_recorded; /* this refusal gets an entry */
+    uint64_t suppressed; /* its client's refusals since its last entry */
+    uint64_t suppressed_global; /* refusals over the global budget */
+    bool has_summary; /* an evicted client's count gets a summary entry */
+    char summary_client[64];
+    uint64_t summary_count;
+};
+
+/*
+ * The bookkeeping step of api_audit_denied, pure but for d (locked
+ * inside): what to write for a refusal of client at monotonic now_ms.
+ * Thread: any.
+ */
+struct api_denied_plan api_audit_denied_plan(struct api_audit_denied *d, const char *client,
+                                             int64_t now_ms);
+
+/*
+ * Records a refusal by the gate as "permission.denied" (outcome denied;
+ * details: status, reason, the route, and "suppressed": refusals of the
+ * same client, or over the global budget, recorded by no entry of their
+ * own). p (borrowed, may be NULL) is who was refused. Thread: http-N.
+ */
+void api_audit_denied(struct api *ctx, http_request *req, const struct auth_principal *p,
+                      int status, const char *reason);
 int api_auth_register(http_router *r, struct api *ctx);
 int api_sso_register(http_router *r, struct api *ctx);
 void api_sso_init(struct api *ctx);

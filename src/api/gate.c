@@ -502,6 +502,8 @@ static bool refuse_camera(struct api *a, http_request *req, const struct auth_pr
     int rc = camera_visible_to(a, p, camera);
     if (rc == -ENOENT) {
         http_reply_error(req, -ENOENT, "camera '%s' does not exist", camera);
+        if (!auth_may_see_camera(p, camera)) /* a missing camera is no refusal */
+            api_audit_denied(a, req, p, 404, "camera not granted");
         return true;
     }
     if (rc < 0) {
@@ -513,27 +515,33 @@ static bool refuse_camera(struct api *a, http_request *req, const struct auth_pr
 
 /*
  * Refuses req when p may not call it: replies (401, 403, or the 404 of a
- * missing camera) and returns true.
+ * missing camera), audits the refusal (not a request that presented no
+ * credential at all: had_refused says one was presented and refused) and
+ * returns true.
  */
 static bool refuse(struct api *a, http_request *req, const struct auth_principal *p,
-                   enum auth_perm perm)
+                   enum auth_perm perm, bool had_refused)
 {
     int rc = auth_check(p, perm);
     if (rc == HORUS_EAUTH) {
         reply_unauthenticated(req, http_request_header(req, "Authorization") ||
                                        http_request_header(req, "Cookie") ||
                                        (http_request_query(req, "t") && media_route_of(req) >= 0));
+        if (had_refused)
+            api_audit_denied(a, req, NULL, 401, "invalid or expired credentials");
         return true;
     }
     if (rc == -EPERM && p->must_change_password) {
         reply_forbidden(req, "password_change_required",
                         "change the password first (POST /api/v1/auth/password)");
+        api_audit_denied(a, req, p, 403, "password change required");
         return true;
     }
     if (rc == -EPERM) {
         reply_forbidden(req, "mfa_enrollment_required",
                         "enrol a second factor first (POST /api/v1/auth/mfa/enroll, then "
                         "POST /api/v1/auth/mfa/confirm)");
+        api_audit_denied(a, req, p, 403, "second factor enrolment required");
         return true;
     }
     if (rc == -EACCES) {
@@ -541,11 +549,14 @@ static bool refuse(struct api *a, http_request *req, const struct auth_principal
         snprintf(msg, sizeof(msg), "role %s may not call this operation (it needs %s)",
                  auth_role_name(p->role), auth_perm_name(perm));
         reply_forbidden(req, "forbidden", msg);
+        api_audit_denied(a, req, p, 403, msg);
         return true;
     }
     if (p->kind == AUTH_KIND_SESSION && !is_safe_method(http_request_method(req)) &&
-        check_csrf(a, req, p) != 0)
+        check_csrf(a, req, p) != 0) {
+        api_audit_denied(a, req, p, 403, "CSRF check failed");
         return true;
+    }
     const char *camera = http_request_param(req, "id");
     if (camera && strncmp(http_request_route(req), "/api/v1/cameras/{id}", 20) == 0)
         return refuse_camera(a, req, p, camera);
@@ -576,7 +587,7 @@ int api_gate(http_request *req, size_t route_index, void *arg)
         http_reply_error(req, rc, "check credentials: %s", horus_strerror(rc));
         return 1;
     }
-    if (refuse(a, req, p, perm)) {
+    if (refuse(a, req, p, perm, rc == HORUS_EAUTH)) {
         auth_principal_free(p);
         return 1;
     }

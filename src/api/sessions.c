@@ -116,6 +116,7 @@ static int login_post(http_request *req, void *arg)
         char retry[16];
         snprintf(retry, sizeof(retry), "%u", wait_s);
         http_reply_header(req, "Retry-After", retry);
+        api_audit_denied(a, req, NULL, 429, "login attempts limited");
         return http_reply_error(req, HORUS_ELIMIT, "too many failed logins: retry in %u s", wait_s);
     }
     struct auth_login_result res;
@@ -135,6 +136,12 @@ static int login_post(http_request *req, void *arg)
     }
     if (rc == HORUS_EAUTH) {
         log_info_kv(LOG_KV({"remote", http_request_remote(req)}), "login refused");
+        /* One reason whatever failed: the entry must not tell who exists. */
+        struct auth_audit_actor nobody = {.client = http_request_remote(req)};
+        json_t *d = json_pack("{s:s}", "reason", "invalid username or password");
+        auth_audit(a->audit, &nobody, AUTH_AUDIT_LOGIN_FAILED, AUTH_AUDIT_FAILED, "user",
+                   auth_user_name_is_valid(user) ? user : NULL, d);
+        json_decref(d);
         json_decref(body);
         return http_reply_error(req, HORUS_EAUTH, "invalid username or password");
     }
@@ -143,6 +150,11 @@ static int login_post(http_request *req, void *arg)
         return http_reply_error(req, rc, "open session: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", res.principal->name}, {"remote", http_request_remote(req)}),
                 "login");
+    struct auth_audit_actor actor = auth_audit_actor_of(res.principal, http_request_remote(req));
+    json_t *d = json_pack("{s:s}", "session_id", res.session_id);
+    auth_audit(a->audit, &actor, AUTH_AUDIT_LOGIN_OK, AUTH_AUDIT_OK, "user", res.principal->name,
+               d);
+    json_decref(d);
     if (res.mfa == AUTH_LOGIN_MFA_RECOVERY)
         api_mfa_recovery_used(a, req, res.principal);
     api_session_cookie_set(a, req, res.token, a->session_max_ms / 1000);
@@ -163,6 +175,7 @@ static int logout_post(http_request *req, void *arg)
         if (rc < 0)
             return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
         api_session_cookie_set(a, req, "", 0);
+        auth_audit_request(a->audit, req, AUTH_AUDIT_LOGOUT, AUTH_AUDIT_OK, "session", p->id, NULL);
         /* A session opened by single sign-on also ends at the IdP: the browser goes there. */
         char *url = api_sso_logout_url(a, p->id);
         if (url) {
@@ -263,10 +276,15 @@ static int session_delete(http_request *req, void *arg)
         return http_reply_error(req, rc, "session '%s' does not exist", id);
     if (rc < 0)
         return http_reply_error(req, rc, "read session: %s", horus_strerror(rc));
+    json_t *d = json_pack("{s:s}", "user", s.user_name);
     sto_session_release(&s);
     rc = sto_session_delete(a->db, id);
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(d);
         return http_reply_error(req, rc, "end session: %s", horus_strerror(rc));
+    }
+    auth_audit_request(a->audit, req, AUTH_AUDIT_SESSION_REVOKED, AUTH_AUDIT_OK, "session", id, d);
+    json_decref(d);
     if (p->kind == AUTH_KIND_SESSION && strcmp(p->id, id) == 0)
         api_session_cookie_set(a, req, "", 0);
     return http_reply(req, 204, NULL, NULL, 0);
@@ -296,6 +314,10 @@ static int password_post(http_request *req, void *arg)
     char why[200] = "";
     if (!ok) {
         json_decref(body);
+        json_t *d = json_pack("{s:s}", "reason", "the current password is wrong");
+        auth_audit_request(a->audit, req, AUTH_AUDIT_PASSWORD_CHANGED, AUTH_AUDIT_FAILED, "user",
+                           p->user, d);
+        json_decref(d);
         return http_reply_error(req, -EACCES, "current: the password is wrong");
     }
     if (strcmp(current, next) == 0) {
@@ -310,6 +332,8 @@ static int password_post(http_request *req, void *arg)
     if (rc < 0)
         return http_reply_error(req, rc, "change password: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", p->user}), "password changed");
+    auth_audit_request(a->audit, req, AUTH_AUDIT_PASSWORD_CHANGED, AUTH_AUDIT_OK, "user", p->user,
+                       NULL);
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

@@ -198,6 +198,9 @@ static int users_post(http_request *req, void *arg)
         return http_reply_error(req, rc, "read user: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"user", u.name}, {"role", u.role}, {"by", api_principal(req)->name}),
                 "user created");
+    json_t *d = json_pack("{s:s, s:o}", "role", u.role, "cameras", cameras_json(u.cameras));
+    auth_audit_request(a->audit, req, AUTH_AUDIT_USER_CREATED, AUTH_AUDIT_OK, "user", u.name, d);
+    json_decref(d);
     json_t *j = user_json(&u);
     if (generated[0])
         json_object_set_new(j, "password", json_string(generated));
@@ -276,6 +279,13 @@ static int user_patch(http_request *req, void *arg)
         rc = -EINVAL;
     }
     bool disabled = dis ? json_is_true(dis) : u.disabled;
+    bool is_disabling = disabled && !u.disabled;
+    /* The entry names the fields the request set, and the new role and grant. */
+    json_t *d = json_pack("{s:[]}", "fields");
+    static const char *const fields[] = {"role", "cameras", "disabled"};
+    for (size_t i = 0; body && i < HORUS_ARRAY_LEN(fields); i++)
+        if (json_object_get(body, fields[i]))
+            json_array_append_new(json_object_get(d, "fields"), json_string(fields[i]));
     if (rc == 0 && is_last_admin(a, &u) && (disabled || role < AUTH_ROLE_ADMIN)) {
         http_reply_error(req, -EBUSY, "'%s' is the last admin: make another admin first", u.name);
         rc = -EBUSY;
@@ -295,9 +305,15 @@ static int user_patch(http_request *req, void *arg)
         rc = sto_user_get(a->db, http_request_param(req, "name"), &u);
         if (rc == 0) {
             log_info_kv(LOG_KV({"user", u.name}, {"by", api_principal(req)->name}), "user updated");
+            json_object_set_new(d, "role", json_string(u.role));
+            json_object_set_new(d, "cameras", cameras_json(u.cameras));
+            auth_audit_request(a->audit, req,
+                               is_disabling ? AUTH_AUDIT_USER_DISABLED : AUTH_AUDIT_USER_UPDATED,
+                               AUTH_AUDIT_OK, "user", u.name, d);
             rc = http_reply_json(req, 200, user_json(&u));
         }
     }
+    json_decref(d);
     sto_user_release(&u);
     return rc;
 }
@@ -323,8 +339,13 @@ static int user_delete(http_request *req, void *arg)
         http_reply_error(req, rc, "'%s' is the last admin: make another admin first", u.name);
     else if (rc < 0)
         http_reply_error(req, rc, "delete user: %s", horus_strerror(rc));
-    else
+    else {
         log_info_kv(LOG_KV({"user", u.name}, {"by", api_principal(req)->name}), "user deleted");
+        json_t *d = json_pack("{s:s}", "role", u.role);
+        auth_audit_request(a->audit, req, AUTH_AUDIT_USER_DELETED, AUTH_AUDIT_OK, "user", u.name,
+                           d);
+        json_decref(d);
+    }
     sto_user_release(&u);
     return rc < 0 ? rc : http_reply(req, 204, NULL, NULL, 0);
 }
@@ -429,6 +450,10 @@ static int keys_post(http_request *req, void *arg)
         return http_reply_error(req, rc, "read API key: %s", horus_strerror(rc));
     }
     log_info_kv(LOG_KV({"key", id}, {"role", k.role}, {"by", p->name}), "API key created");
+    json_t *d = json_pack("{s:s, s:s, s:s, s:o}", "name", k.name, "role", k.role, "owner", k.owner,
+                          "cameras", cameras_json(k.cameras));
+    auth_audit_request(a->audit, req, AUTH_AUDIT_APIKEY_CREATED, AUTH_AUDIT_OK, "apikey", id, d);
+    json_decref(d);
     json_t *j = key_json(&k);
     json_object_set_new(j, "key", json_string(key));
     memset(key, 0, sizeof(key));
@@ -478,6 +503,7 @@ static int key_delete(http_request *req, void *arg)
     if (rc < 0)
         return http_reply_error(req, rc, "revoke API key: %s", horus_strerror(rc));
     log_info_kv(LOG_KV({"key", id}, {"by", api_principal(req)->name}), "API key revoked");
+    auth_audit_request(a->audit, req, AUTH_AUDIT_APIKEY_REVOKED, AUTH_AUDIT_OK, "apikey", id, NULL);
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

@@ -238,16 +238,33 @@ int auth_audit(auth_audit_log *l, const struct auth_audit_actor *actor, const ch
     return rc;
 }
 
+static const char *const actor_kinds[] = {
+    [AUTH_KIND_SESSION] = "user",
+    [AUTH_KIND_API_KEY] = "apikey",
+    [AUTH_KIND_JWT] = "oidc",
+    [AUTH_KIND_MEDIA_TOKEN] = "media_token",
+};
+
+struct auth_audit_actor auth_audit_actor_of(const struct auth_principal *p, const char *client)
+{
+    struct auth_audit_actor a = {.client = client};
+    if (!p)
+        return a;
+    a.kind = (unsigned)p->kind < HORUS_ARRAY_LEN(actor_kinds) ? actor_kinds[p->kind] : NULL;
+    /* A session's own id is a handle for revoking it, not who acted: the user is. */
+    a.id = p->kind == AUTH_KIND_SESSION && p->user[0] ? p->user : p->id;
+    a.name = p->name;
+    a.tenant = p->tenant;
+    return a;
+}
+
 int auth_audit_request(auth_audit_log *l, const http_request *req, const char *action,
                        enum auth_audit_outcome outcome, const char *target_kind,
                        const char *target_id, const json_t *details)
 {
-    /* TODO(#9): the actor from the request's principal once the router attaches one. */
-    struct auth_audit_actor actor = {.client = req ? http_request_remote(req) : NULL};
-    /* Tenants (docs/design/0024): an entry carries its actor's tenant. */
+    /* The gate attaches nothing but a struct auth_principal (api/gate.c). */
     const struct auth_principal *p = req ? http_request_principal(req) : NULL;
-    if (p)
-        actor.tenant = p->tenant;
+    struct auth_audit_actor actor = auth_audit_actor_of(p, req ? http_request_remote(req) : NULL);
     return auth_audit(l, &actor, action, outcome, target_kind, target_id, details);
 }
 

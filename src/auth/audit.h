@@ -12,6 +12,7 @@
 #ifndef HORUS_AUTH_AUDIT_H
 #define HORUS_AUTH_AUDIT_H
 
+#include "auth.h"
 #include "cfg.h"
 #include "clock.h"
 #include "http.h"
@@ -79,6 +80,16 @@ struct auth_audit_actor {
     const char *client; /* the client's address */
 };
 
+/*
+ * The actor of principal p (borrowed; NULL = nobody: only the client is
+ * known) at address client (borrowed, may be NULL). The kind is "user"
+ * (a cookie session: id and name are the user's name), "apikey" (id: the
+ * key's id, name: the key's name), "oidc" (an IdP's access token: id and
+ * name as the token mapped them) or "media_token"; the tenant is p's.
+ * The strings borrow from p and client. Pure; Thread: any.
+ */
+struct auth_audit_actor auth_audit_actor_of(const struct auth_principal *p, const char *client);
+
 /* ---- configuration: the `audit:` section ---- */
 
 struct auth_audit_config {
@@ -142,8 +153,9 @@ int auth_audit(auth_audit_log *l, const struct auth_audit_actor *actor, const ch
 
 /*
  * auth_audit for an HTTP request: the client is the request's address and
- * the actor the request's principal once requests carry one (today: none,
- * so the actor is empty). Thread: the handler's.
+ * the actor the principal the gate attached (http_request_principal, a
+ * struct auth_principal by the gate's contract; none on public routes:
+ * then only the client is recorded). Thread: the handler's.
  */
 int auth_audit_request(auth_audit_log *l, const http_request *req, const char *action,
                        enum auth_audit_outcome outcome, const char *target_kind,

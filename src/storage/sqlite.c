@@ -6,10 +6,12 @@
  * took the last transactions' rows, whose segment files were intact; the
  * index journal acknowledges a row on its commit, so the commit must be
  * durable (docs/design/0012-index-journal.md). Readers set query_only so a bug in a
- * handler can never write behind the writer thread's back. Statements are
- * prepared per call: index rows come a few per camera per minute, in
- * batches, so preparing is not where recording spends its time
- * (bench/record); a statement cache is for the bulk paths still to come.
+ * handler can never write behind the writer thread's back. Each
+ * connection keeps its last STMT_CACHE_SLOTS prepared statements by SQL
+ * text (reset and unbound after each use, so none holds a read
+ * transaction): every authenticated request reads its credential, and
+ * preparing that statement anew cost more than the rest of the check
+ * (bench/auth).
  *
  * The SQLite side of the dialect (storage_backend.h) lives here: "$N"
  * bound by name so N means params[N-1], BEGIN IMMEDIATE so a write batch
@@ -30,6 +32,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Statements kept per connection: the repositories' queries are a few dozen fixed strings. */
+#define STMT_CACHE_SLOTS 32
+
 struct sto_conn {
     sqlite3 *db; /* owned */
     /* Writer only: the WAL file it opened, to notice one deleted or replaced under it. */
@@ -38,6 +43,13 @@ struct sto_conn {
     ino_t wal_ino;
     bool has_wal_id; /* wal_dev and wal_ino are set */
     bool is_wal_lost; /* detected: checkpointing after every commit */
+    /* Prepared statements kept for the next call with the same SQL text (stmt_take). */
+    struct {
+        const char *sql; /* borrowed from sqlite3_sql(st) */
+        sqlite3_stmt *st; /* owned; NULL = empty */
+        bool is_in_use; /* taken by a query still running (a nested one must not share it) */
+    } cache[STMT_CACHE_SLOTS];
+    unsigned cache_next; /* the slot the next new statement replaces */
 };
 
 static int sqlite_rc(int rc)
@@ -78,6 +90,8 @@ static void sqlite_close(sto_conn *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < STMT_CACHE_SLOTS; i++)
+        sqlite3_finalize(c->cache[i].st);
     sqlite3_close_v2(c->db);
     free(c->wal_path);
     free(c);
@@ -221,11 +235,60 @@ static void column_value(sqlite3_stmt *st, int i, sto_value *v)
 
 #define STO_MAX_COLUMNS 64
 
+/*
+ * A prepared statement for sql: the cached one when this connection ran
+ * the same text before and it is free, else a new one, cached in place of
+ * the oldest unless that one is in use (then *slot is -1: not cached).
+ * Returns SQLITE_OK or the prepare error.
+ */
+static int stmt_take(sto_conn *c, const char *sql, sqlite3_stmt **out, int *slot)
+{
+    for (int i = 0; i < STMT_CACHE_SLOTS && c->cache[i].st; i++) {
+        if (!c->cache[i].is_in_use && strcmp(c->cache[i].sql, sql) == 0) {
+            c->cache[i].is_in_use = true;
+            *out = c->cache[i].st;
+            *slot = i;
+            return SQLITE_OK;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (!st) /* only whitespace or a comment */
+        return SQLITE_MISUSE;
+    *out = st;
+    *slot = -1;
+    int i = (int)(c->cache_next % STMT_CACHE_SLOTS);
+    if (c->cache[i].is_in_use)
+        return SQLITE_OK;
+    c->cache_next++;
+    sqlite3_finalize(c->cache[i].st);
+    c->cache[i].st = st;
+    c->cache[i].sql = sqlite3_sql(st);
+    c->cache[i].is_in_use = true;
+    *slot = i;
+    return SQLITE_OK;
+}
+
+/* Ends a use: a cached statement is reset (its read transaction ends) and unbound. */
+static void stmt_give(sto_conn *c, sqlite3_stmt *st, int slot)
+{
+    if (slot < 0) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    c->cache[slot].is_in_use = false;
+}
+
 static int sqlite_query(sto_conn *c, const char *sql, const sto_value *params, size_t nparams,
                         sto_row_cb row_cb, void *arg, char **errmsg)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    int slot;
+    int rc = stmt_take(c, sql, &st, &slot);
     if (rc != SQLITE_OK) {
         set_err(errmsg, c->db, "prepare");
         return sqlite_rc(rc);
@@ -234,7 +297,7 @@ static int sqlite_query(sto_conn *c, const char *sql, const sto_value *params, s
         if (errmsg && !*errmsg)
             *errmsg = horus_asprintf("statement wants %d parameters, got %zu",
                                      sqlite3_bind_parameter_count(st), nparams);
-        sqlite3_finalize(st);
+        stmt_give(c, st, slot);
         return -EINVAL;
     }
     int out = bind_params(st, params, nparams);
@@ -257,7 +320,7 @@ static int sqlite_query(sto_conn *c, const char *sql, const sto_value *params, s
             column_value(st, i, &cols[i]);
         out = row_cb(cols, (size_t)n, arg);
     }
-    sqlite3_finalize(st);
+    stmt_give(c, st, slot);
     return out;
 }
 

@@ -129,6 +129,41 @@ static void test_a_full_queue_loses_loudly_and_the_chain_records_the_loss(void *
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_the_actor_of_a_principal_names_who_acted(void **state)
+{
+    (void)state;
+    struct auth_audit_actor a = auth_audit_actor_of(NULL, "192.0.2.7");
+    assert_null(a.kind);
+    assert_null(a.id);
+    assert_string_equal(a.client, "192.0.2.7");
+
+    struct auth_principal *p =
+        auth_principal_new(AUTH_KIND_SESSION, "sess1", "ann", AUTH_ROLE_VIEWER);
+    snprintf(p->user, sizeof(p->user), "ann");
+    snprintf(p->tenant, sizeof(p->tenant), "acme");
+    a = auth_audit_actor_of(p, "::1");
+    assert_string_equal(a.kind, "user");
+    assert_string_equal(a.id, "ann"); /* the user, not the session handle */
+    assert_string_equal(a.name, "ann");
+    assert_string_equal(a.tenant, "acme");
+    assert_string_equal(a.client, "::1");
+    auth_principal_free(p);
+
+    p = auth_principal_new(AUTH_KIND_API_KEY, "k1", "ci", AUTH_ROLE_ADMIN);
+    snprintf(p->user, sizeof(p->user), "ann");
+    a = auth_audit_actor_of(p, NULL);
+    assert_string_equal(a.kind, "apikey");
+    assert_string_equal(a.id, "k1");
+    assert_string_equal(a.name, "ci");
+    auth_principal_free(p);
+
+    p = auth_principal_new(AUTH_KIND_JWT, "sub-1", "carol", AUTH_ROLE_VIEWER);
+    a = auth_audit_actor_of(p, NULL);
+    assert_string_equal(a.kind, "oidc");
+    assert_string_equal(a.id, "sub-1");
+    auth_principal_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +172,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input_is_refused_and_a_null_log_records_nothing,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test(test_a_full_queue_loses_loudly_and_the_chain_records_the_loss),
+        cmocka_unit_test(test_the_actor_of_a_principal_names_who_acted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

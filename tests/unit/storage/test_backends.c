@@ -154,7 +154,7 @@ static void test_errors_map_to_the_same_codes(void **state)
     free(v);
 }
 
-static int count_row(const sto_value *cols, size_t n, void *arg)
+static int count_cb(const sto_value *cols, size_t n, void *arg)
 {
     *(int64_t *)arg = cols[0].i;
     return 0;
@@ -163,7 +163,7 @@ static int count_row(const sto_value *cols, size_t n, void *arg)
 static int64_t count_on(const struct sto_backend *be, sto_conn *c, const char *sql)
 {
     int64_t n = -1;
-    assert_int_equal(be->query(c, sql, NULL, 0, count_row, &n, NULL), 0);
+    assert_int_equal(be->query(c, sql, NULL, 0, count_cb, &n, NULL), 0);
     return n;
 }
 
@@ -304,6 +304,94 @@ static void test_repositories_round_trip(void **state)
     assert_int_equal(sto_camera_delete(f->db, "c1"), 0);
 }
 
+/* The SQLite backend keeps prepared statements: a kept one must behave like a new one. */
+static void test_a_statement_run_again_sees_new_rows_and_its_new_parameters(void **state)
+{
+    struct sto_fixture *f = *state;
+    assert_int_equal(sto_write(f->db, "CREATE TABLE k (i BIGINT)", NULL, 0), 0);
+    const char *count = "SELECT count(*) FROM k WHERE i >= $1";
+    for (int64_t i = 0; i < 5; i++) {
+        int64_t n = -1;
+        sto_value p[] = {STO_INT_V(0)};
+        assert_int_equal(sto_read(f->db, count, p, 1, count_cb, &n), 0);
+        assert_true(n == i); /* no read transaction kept from the last call */
+        sto_value w[] = {STO_INT_V(i)};
+        assert_int_equal(sto_write(f->db, "INSERT INTO k VALUES ($1)", w, 1), 0);
+    }
+    int64_t n = -1;
+    sto_value p[] = {STO_INT_V(3)};
+    assert_int_equal(sto_read(f->db, count, p, 1, count_cb, &n), 0);
+    assert_true(n == 2);
+    /* More distinct texts than any cache keeps, twice: each still gives its own answer. */
+    for (int round = 0; round < 2; round++) {
+        for (int64_t lim = 0; lim < 70; lim++) {
+            char sql[96];
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM k WHERE i < %lld", (long long)lim);
+            assert_int_equal(sto_read(f->db, sql, NULL, 0, count_cb, &n), 0);
+            assert_true(n == (lim < 5 ? lim : 5));
+        }
+    }
+    /* A wrong parameter count leaves the kept statement usable. */
+    assert_int_equal(sto_read(f->db, count, NULL, 0, count_cb, &n), -EINVAL);
+    assert_int_equal(sto_read(f->db, count, p, 1, count_cb, &n), 0);
+    assert_true(n == 2);
+}
+
+struct nest {
+    const struct sto_backend *be;
+    sto_conn *c;
+    int outer_rows, inner_total;
+};
+
+#define NEST_SQL "SELECT i FROM n ORDER BY i"
+
+static int one_more(const sto_value *cols, size_t n, void *arg)
+{
+    (void)cols;
+    (void)n;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* For each outer row: the same text again, and more distinct texts than a cache keeps. */
+static int nest_row(const sto_value *cols, size_t n, void *arg)
+{
+    (void)cols;
+    (void)n;
+    struct nest *x = arg;
+    x->outer_rows++;
+    assert_int_equal(x->be->query(x->c, NEST_SQL, NULL, 0, one_more, &x->inner_total, NULL), 0);
+    for (int i = 0; i < 40; i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT count(*) + %d FROM n", i);
+        assert_true(count_on(x->be, x->c, sql) == 3 + i);
+    }
+    return 0;
+}
+
+static void test_a_query_inside_a_row_callback_does_not_disturb_the_outer_one(void **state)
+{
+    struct sto_fixture *f = *state;
+    const struct sto_backend *be = backend_named(sto_fixture_current->name);
+    char url[300];
+    snprintf(url, sizeof(url), "%s-nest", f->url);
+    char *target = be->url_target(url);
+    sto_conn *c = NULL;
+    char *err = NULL;
+    assert_int_equal(be->open(target, true, 5000, &c, &err), 0);
+    assert_int_equal(
+        be->exec_script(c, "CREATE TABLE n (i BIGINT); INSERT INTO n VALUES (1), (2), (3)", &err),
+        0);
+    struct nest x = {.be = be, .c = c};
+    /* The outer statement is the very text the callback runs again. */
+    assert_int_equal(be->query(c, NEST_SQL, NULL, 0, nest_row, &x, &err), 0);
+    assert_int_equal(x.outer_rows, 3);
+    assert_int_equal(x.inner_total, 9);
+    assert_true(count_on(be, c, "SELECT count(*) FROM n") == 3);
+    be->close(c);
+    free(target);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -314,6 +402,8 @@ int main(void)
         T(test_errors_map_to_the_same_codes),
         T(test_transaction_steps_behave_alike),
         T(test_repositories_round_trip),
+        T(test_a_statement_run_again_sees_new_rows_and_its_new_parameters),
+        T(test_a_query_inside_a_row_callback_does_not_disturb_the_outer_one),
     };
     int failed = 0;
     for (size_t i = 0; i < STO_FIXTURE_NBACKENDS; i++) {

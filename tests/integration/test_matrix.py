@@ -1,0 +1,340 @@
+"""The role x operation matrix (issue 9 item 12), generated from openapi.json:
+every documented operation, media included, called by every kind of caller
+(admin, operator, viewer, a viewer without the camera, an operator's browser
+session with its CSRF token, nobody, an expired session, a revoked API key),
+with real path parameters (a camera a horus-camsim stream records, its
+recording files, live parts, an export, users, keys, sessions) and a valid
+body. The expected class of the answer is derived from the operation's
+x-horus-permission and from whether it names a camera: 401, 403, the 404 of a
+missing camera, or "allowed" (anything but those, and never a 5xx).
+
+Then path traversal in every path parameter of every operation: encoded
+"../", "%2e%2e", encoded NUL, backslashes and an overlong value answer 4xx
+and never serve a file from outside the data directory."""
+import json
+import re
+import time
+
+import pytest
+
+from conftest import Camsim, Horus, recording_rows, wait_until
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DOC = json.loads((ROOT / "src" / "api" / "openapi.json").read_text())
+METHODS = ("get", "post", "put", "patch", "delete")
+RANK = {"viewer": 1, "operator": 2, "admin": 3, "superadmin": 4}
+SECRET = "MATRIX-OUTSIDE-THE-DATA-DIR"
+
+
+def operations():
+    for tmpl, item in DOC["paths"].items():
+        for m in METHODS:
+            if m in item:
+                yield m.upper(), tmpl, item[m]["x-horus-permission"]
+
+
+def is_camera_scoped(tmpl):
+    """Routes whose object belongs to a camera: outside the grant they are 404."""
+    return tmpl.startswith("/api/v1/cameras/{id}") or tmpl.startswith("/api/v1/exports/{id}")
+
+
+# Each caller: (role rank, how it authenticates). None rank = refused credentials.
+CALLERS = {
+    "admin": 3,
+    "operator": 2,
+    "operator-session": 2,
+    "viewer": 1,
+    "viewer-without-camera": 1,
+    "nobody": None,
+    "expired-session": None,
+    "revoked-key": None,
+}
+
+
+def expected(perm, caller, tmpl):
+    """'allowed', 401, 403 or 404."""
+    if perm in ("public", "metrics"):  # no metrics token configured: public
+        return "allowed"
+    rank = CALLERS[caller]
+    if rank is None:
+        return 401
+    if perm == "self":
+        return "allowed"
+    if rank < RANK[perm]:
+        return 403
+    if caller == "viewer-without-camera" and is_camera_scoped(tmpl):
+        return 404
+    return "allowed"
+
+
+# Allowed cells that do not succeed, by design of the handler, not of the gate.
+ALLOWED_REFUSALS = {
+    # The same password twice: 400 "must differ" (so that the cell changes nothing); an API
+    # key has no password: 400 too.
+    **{("POST", "/api/v1/auth/password", c): 400 for c in CALLERS},
+    # Another user's session is as absent as a missing one, unless the caller is an admin.
+    **{("DELETE", "/api/v1/auth/sessions/{id}", c): 404
+       for c in CALLERS if c != "admin"},
+}
+
+
+class World:
+    """The daemon, its camera and the objects the matrix needs."""
+
+    def __init__(self, tmp):
+        (tmp / "sim").mkdir()
+        (tmp / "horus").mkdir()
+        self.sim = Camsim(tmp / "sim")
+        config = ("auth:\n  session_idle: 2s\n"
+                  f"cameras:\n  - id: cam-a\n    url: \"{self.sim.url(1)}\"\n"
+                  "    record:\n      segment_seconds: 2\n")
+        self.h = h = Horus(tmp / "horus", config)
+        (h.dir / "secret.txt").write_text(SECRET)
+        self.n = 0
+        self.keys = {"admin": h.api_key}
+        for name, role, cams in (("operator", "operator", "*"), ("viewer", "viewer", "*"),
+                                 ("viewer-without-camera", "viewer", ["cam-zzz"]),
+                                 ("revoked-key", "admin", "*")):
+            k = self.admin_json("POST", "/api/v1/api-keys",
+                                {"name": name, "role": role, "cameras": cams}, 201)
+            self.keys[name] = k["key"]
+            if name == "revoked-key":
+                self.admin_json("DELETE", f"/api/v1/api-keys/{k['id']}", None, 204)
+        self.user("opsy", "operator")
+        self.user("evie", "viewer")
+        self.expired_cookie = self.login("evie")[0]["Cookie"]
+        self.expired_at = time.monotonic() + 2.5
+        rows = wait_until(lambda: len(self.rows()) >= 2 and self.rows(), 60, "two recordings")
+        self.rec = rows[0]
+        wait_until(lambda: self.live_names(), 30, "a live playlist with parts")
+        job = self.admin_json("POST", "/api/v1/exports",
+                              {"camera": "cam-a", "start": self.rec["start_us"] // 1000,
+                               "end": self.rec["end_us"] // 1000}, 202)
+        self.export = job["id"]
+        wait_until(lambda: self.admin_json("GET", f"/api/v1/exports/{self.export}", None,
+                                           200)["state"] == "done", 60, "the export")
+        time.sleep(max(0.0, self.expired_at - time.monotonic()))
+
+    def rows(self):
+        return [r for r in recording_rows(self.h, "cam-a", "main")]
+
+    def admin_json(self, method, path, body, want):
+        status, _, raw = self.h.request(method, path, body, timeout=15)
+        assert status == want, (method, path, status, raw)
+        return json.loads(raw) if raw else None
+
+    def fresh(self, prefix):
+        self.n += 1
+        return f"{prefix}-{self.n}"
+
+    def user(self, name, role):
+        self.admin_json("POST", "/api/v1/users",
+                        {"name": name, "role": role, "password": f"{name}-password-1"}, 201)
+
+    def login(self, name):
+        status, headers, raw = self.h.request(
+            "POST", "/api/v1/auth/login",
+            {"username": name, "password": f"{name}-password-1"}, auth=False)
+        assert status == 200, raw
+        token = re.match(r"horus_session=([^;]*)", headers["Set-Cookie"]).group(1)
+        reply = json.loads(raw)
+        return ({"Cookie": f"horus_session={token}", "X-CSRF-Token": reply["csrf_token"],
+                 "Origin": self.h.url}, reply["session_id"])
+
+    def live_names(self):
+        status, _, raw = self.h.request("GET", "/api/v1/cameras/cam-a/live/index.m3u8")
+        if status != 200:
+            return None
+        text = raw.decode()
+        init = re.findall(r'#EXT-X-MAP:URI="init/([^"?]+)', text)
+        parts = re.findall(r'#EXT-X-PART:[^\n]*URI="part/([^"?]+)', text)
+        segs = re.findall(r"^segment/([^?\s]+)", text, re.M)
+        if not (init and parts and segs):
+            return None
+        return {"init": init[-1], "part": parts[-1], "segment": segs[-1]}
+
+    def headers_of(self, caller):
+        if caller == "nobody":
+            return {}
+        if caller == "expired-session":
+            return {"Cookie": self.expired_cookie}
+        if caller == "operator-session":
+            return self.login("opsy")[0]
+        return {"Authorization": f"Bearer {self.keys[caller]}"}
+
+    # ---- path parameters and bodies, per operation ----
+
+    def throwaway_camera(self):
+        cid = self.fresh("tmp")
+        self.admin_json("POST", "/api/v1/cameras",
+                        {"id": cid, "url": "rtsp://127.0.0.1:9/x", "enabled": False}, 201)
+        return cid
+
+    def request_for(self, method, tmpl, allowed):
+        """(path, body) for one cell; a changing operation the caller is allowed gets its
+        own object, so that the cells do not depend on each other."""
+        rec, h = self.rec, self.h
+        params = {"stream": "main", "file": f"{rec['start_us']}.mp4"}
+        body = None
+        if tmpl.startswith("/api/v1/cameras/{id}"):
+            changes = method in ("PUT", "PATCH", "DELETE") or tmpl.endswith("adopt_recordings")
+            params["id"] = self.throwaway_camera() if changes and allowed else "cam-a"
+        if "/live/" in tmpl and "{name}" in tmpl:
+            names = self.live_names() or {}
+            kind = tmpl.rsplit("/", 2)[-2]
+            params["name"] = names.get(kind, "none")
+        if tmpl.startswith("/api/v1/exports/{id}"):
+            params["id"] = self.export
+            if method == "DELETE" and allowed:
+                params["id"] = self.admin_json(
+                    "POST", "/api/v1/exports",
+                    {"camera": "cam-a", "start": rec["start_us"] // 1000,
+                     "end": rec["end_us"] // 1000}, 202)["id"]
+        if tmpl.startswith("/api/v1/users/{name}"):
+            params["name"] = "evie"
+            if method != "GET" and allowed:
+                params["name"] = self.fresh("u")
+                self.user(params["name"], "viewer")
+        if tmpl.startswith("/api/v1/api-keys/{id}"):
+            k = self.admin_json("POST", "/api/v1/api-keys",
+                                {"name": self.fresh("k"), "role": "viewer"}, 201)
+            params["id"] = k["id"]
+        if tmpl == "/api/v1/auth/sessions/{id}":
+            params["id"] = self.login("evie")[1]
+        path = tmpl
+        for k, v in params.items():
+            path = path.replace("{" + k + "}", v)
+        if tmpl == "/api/v1/cameras/{id}/playback.m3u8":
+            path += f"?start={rec['start_us'] // 1000}&end={rec['end_us'] // 1000}"
+        bodies = {
+            ("PATCH", "/api/v1/system"): {"log_level": "info"},
+            ("POST", "/api/v1/cameras"): {"id": self.fresh("new"), "url": "rtsp://127.0.0.1:9/x",
+                                          "enabled": False},
+            ("PUT", "/api/v1/cameras/{id}"): {"url": "rtsp://127.0.0.1:9/y", "enabled": False},
+            ("PATCH", "/api/v1/cameras/{id}"): {"name": "renamed"},
+            ("POST", "/api/v1/cameras/probe"): {"url": "rtsp://127.0.0.1:9/x"},
+            ("POST", "/api/v1/exports"): {"camera": "cam-a", "start": rec["start_us"] // 1000,
+                                          "end": rec["end_us"] // 1000},
+            ("POST", "/api/v1/auth/login"): {"username": "evie", "password": "evie-password-1"},
+            # Same password twice: refused with 400 by the handler, changes nothing.
+            ("POST", "/api/v1/auth/password"): {"current": "opsy-password-1",
+                                                "new": "opsy-password-1"},
+            ("POST", "/api/v1/users"): {"name": self.fresh("nu"), "role": "viewer",
+                                        "password": "a-long-password-1"},
+            ("PATCH", "/api/v1/users/{name}"): {"cameras": "*"},
+            ("POST", "/api/v1/api-keys"): {"name": self.fresh("nk"), "role": "viewer"},
+        }
+        body = bodies.get((method, tmpl))
+        if body is None and method in ("POST", "PUT", "PATCH"):
+            body = b""
+        return path, body
+
+    def call(self, caller, method, path, body):
+        headers = self.headers_of(caller)
+        return self.h.request(method, path, body, headers=headers, auth=False, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    w = World(tmp_path_factory.mktemp("matrix"))
+    yield w
+    assert w.h.stop() == 0
+    w.sim.stop()
+
+
+def missing_camera_body(w):
+    status, _, raw = w.h.request("GET", "/api/v1/cameras/cam-nope")
+    assert status == 404
+    return json.loads(raw)
+
+
+def test_every_role_gets_what_its_permission_says_on_every_operation(world):
+    w = world
+    ops = list(operations())
+    assert len(ops) >= 47
+    missing = json.dumps(missing_camera_body(w))
+    cells, failures, tally = 0, [], {}
+    for method, tmpl, perm in ops:
+        for caller in CALLERS:
+            want = expected(perm, caller, tmpl)
+            path, body = w.request_for(method, tmpl, want == "allowed")
+            status, _, raw = w.call(caller, method, path, body)
+            cells += 1
+            tally[want] = tally.get(want, 0) + 1
+            cell = f"{caller:22} {method:6} {tmpl} -> {status} (want {want}): {raw[:160]!r}"
+            if status >= 500:
+                failures.append(cell)
+            elif want == "allowed":
+                # The objects exist and the bodies are valid: a success, but for the
+                # replies the handler owes whoever calls (ALLOWED_REFUSALS).
+                if status >= 300 and status != ALLOWED_REFUSALS.get((method, tmpl, caller)):
+                    failures.append(cell)
+            elif status != want:
+                failures.append(cell)
+            elif want == 404 and tmpl.startswith("/api/v1/cameras/{id}"):
+                # Exactly the reply a camera that does not exist gets.
+                if json.loads(raw) != json.loads(missing.replace("cam-nope", "cam-a")):
+                    failures.append(cell + " (not the missing camera's reply)")
+    print(f"matrix: {len(ops)} operations x {len(CALLERS)} callers = {cells} cells; {tally}")
+    assert cells == len(ops) * len(CALLERS)
+    assert not failures, "\n".join(failures)
+    # The cells ran against a camera that is still recording and objects still there.
+    assert w.h.request("GET", "/api/v1/cameras/cam-a")[0] == 200
+    assert w.h.request("GET", f"/api/v1/exports/{w.export}")[0] == 200
+
+
+TRAVERSALS = [
+    "..%2f..%2fetc%2fpasswd",
+    "..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+    "%2e%2e",
+    "%2e%2e%2f%2e%2e%2fhorus.db",
+    "..%2fhorus.db",
+    "..%2f..%2fsecret.txt",
+    "..%2f..%2f..%2fsecret.txt",
+    "..%2f..%2f..%2f..%2fsecret.txt",
+    "..%2f..%2f..%2f..%2f..%2fsecret.txt",
+    "%2e%2e%5c%2e%2e%5csecret.txt",
+    "%252e%252e%252fsecret.txt",
+    "a%00b",
+    "%00",
+    "x" * 3000,
+]
+
+
+def test_path_traversal_in_every_path_parameter_is_refused(world):
+    w = world
+    tried = 0
+    failures = []
+    for method, tmpl, perm in operations():
+        names = re.findall(r"\{(\w+)\}", tmpl)
+        for name in names:
+            for evil in TRAVERSALS:
+                path, body = w.request_for(method, tmpl, False)
+                # Put the hostile value where the parameter sat in this request.
+                real = tmpl
+                for other in names:
+                    if other != name:
+                        real = real.replace("{" + other + "}", path_value(path, tmpl, other))
+                real = real.replace("{" + name + "}", evil)
+                if "?" in path:
+                    real += path[path.index("?"):]
+                status, _, raw = w.call("admin", method, real, body)
+                tried += 1
+                bad = (status < 400 or status >= 500 or SECRET.encode() in raw
+                       or b"root:x:0:0" in raw or b"SQLite format 3" in raw)
+                if bad:
+                    failures.append(f"{method} {real[:120]} -> {status}: {raw[:120]!r}")
+    print(f"traversal: {tried} requests")
+    assert tried > 100
+    assert not failures, "\n".join(failures)
+    assert w.h.request("GET", "/api/v1/cameras/cam-a")[0] == 200
+
+
+def path_value(path, tmpl, name):
+    """The value request_for put in parameter name of path (built from tmpl)."""
+    pattern = re.escape(tmpl.split("?")[0])
+    for n in re.findall(r"\{(\w+)\}", tmpl):
+        pattern = pattern.replace(re.escape("{" + n + "}"), f"(?P<{n}>[^/?]*)")
+    return re.match(pattern, path).group(name)
