@@ -123,7 +123,7 @@ int api_camera_group_filter(struct api *ctx, http_request *req, char ***ids, siz
     int rc = sto_camera_ids_in_groups(ctx->db, &group, 1, ids, n);
     if (rc < 0)
         http_reply_error(req, rc, "list cameras of group '%s': %s", group, horus_strerror(rc));
-    else if (*n == 0)
+    else if (!*ids)
         *ids = horus_calloc(1, sizeof(**ids)); /* non-NULL: the filter is on */
     return rc;
 }
