@@ -356,10 +356,7 @@ static int user_mfa_delete(http_request *req, void *arg)
 
 int api_mfa_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/auth/mfa", mfa_get},
         {"DELETE", "/api/v1/auth/mfa", mfa_delete},
         {"POST", "/api/v1/auth/mfa/enroll", enroll_post},
@@ -367,10 +364,5 @@ int api_mfa_register(http_router *r, struct api *ctx)
         {"POST", "/api/v1/auth/mfa/recovery-codes", recovery_post},
         {"DELETE", "/api/v1/users/{name}/mfa", user_mfa_delete},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }
