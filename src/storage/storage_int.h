@@ -87,6 +87,25 @@ char *sto_col_text(const sto_value *v);
 /* An INTEGER column (0 for NULL or another type). */
 int64_t sto_col_int(const sto_value *v);
 
+/*
+ * One kind of row for sto_read_list: items of size bytes; a row with fewer
+ * than min_cols columns is HORUS_EDB; decode fills a zeroed item from the
+ * row's ncols columns (new strings); release frees what an item holds.
+ */
+struct sto_list_kind {
+    size_t size;
+    size_t min_cols;
+    void (*decode)(const sto_value *cols, size_t ncols, void *item);
+    void (*release)(void *item);
+};
+/*
+ * Runs sto_read and collects its rows into *out, a new array of *n items
+ * (free each with kind->release, then the array). On an error frees what
+ * was read, sets *out NULL and *n 0, and returns it. Thread: any.
+ */
+int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                  const struct sto_list_kind *kind, void **out, size_t *n);
+
 /* Migrations embedded from storage/migrations/NNNN_name.sql, ascending, ended by version 0. */
 struct sto_migration {
     int version;

@@ -36,44 +36,30 @@ void sto_tenant_list_free(struct sto_tenant *list, size_t n)
     free(list);
 }
 
-struct tenant_acc {
-    struct sto_tenant *items;
-    size_t n, cap;
-};
-
-static int tenant_row(const sto_value *c, size_t n, void *arg)
+static void tenant_decode(const sto_value *c, size_t n, void *item)
 {
-    struct tenant_acc *acc = arg;
-    if (n < TENANT_NCOLS)
-        return HORUS_EDB;
-    if (acc->n == acc->cap) {
-        acc->cap = acc->cap ? acc->cap * 2 : 8;
-        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
-    }
-    struct sto_tenant *t = &acc->items[acc->n++];
+    (void)n;
+    struct sto_tenant *t = item;
     t->id = sto_col_text(&c[0]);
     t->name = sto_col_text(&c[1]);
     t->max_cameras = (uint64_t)sto_col_int(&c[2]);
     t->max_storage_bytes = (uint64_t)sto_col_int(&c[3]);
     t->created_at_ms = sto_col_int(&c[4]);
     t->updated_at_ms = sto_col_int(&c[5]);
-    return 0;
 }
+
+static void tenant_release(void *item)
+{
+    sto_tenant_release(item);
+}
+
+static const struct sto_list_kind TENANT_LIST = {sizeof(struct sto_tenant), TENANT_NCOLS,
+                                                 tenant_decode, tenant_release};
 
 static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
                     struct sto_tenant **out, size_t *n)
 {
-    struct tenant_acc acc = {0};
-    int rc = sto_read(db, sql, p, np, tenant_row, &acc);
-    if (rc < 0) {
-        sto_tenant_list_free(acc.items, acc.n);
-        *out = NULL;
-        *n = 0;
-        return rc;
-    }
-    *out = acc.items;
-    *n = acc.n;
-    return 0;
+    return sto_read_list(db, sql, p, np, &TENANT_LIST, (void **)out, n);
 }
 
 int sto_tenant_get(sto_db *db, const char *id, struct sto_tenant *out)
