@@ -117,18 +117,22 @@ static void row_to_recording(const sto_value *c, size_t n, struct sto_recording 
     }
 }
 
-static void rec_decode(const sto_value *c, size_t n, void *item)
+static void rec_decode(const struct sto_list_kind *kind, const sto_value *c, size_t n, void *item)
 {
+    (void)kind;
     row_to_recording(c, n, item);
 }
 
-static void rec_release(void *item)
+static void rec_release(const struct sto_list_kind *kind, void *item)
 {
+    (void)kind;
     sto_recording_release(item);
 }
 
-static const struct sto_list_kind REC_LIST = {sizeof(struct sto_recording), 11, rec_decode,
-                                              rec_release};
+static const struct sto_list_kind REC_LIST = {.size = sizeof(struct sto_recording),
+                                              .min_cols = 11,
+                                              .decode = rec_decode,
+                                              .release = rec_release};
 
 static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
                     struct sto_recording **out, size_t *n)
@@ -335,21 +339,8 @@ int sto_recording_get(sto_db *db, const char *camera_id, const char *stream, int
                       struct sto_recording *out)
 {
     sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(start_us)};
-    struct sto_recording *list = NULL;
-    size_t n = 0;
-    int rc = run_list(db,
-                      "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
-                      " stream = $2 AND start_us = $3",
-                      p, 3, &list, &n);
-    if (rc < 0)
-        return rc;
-    if (n == 0) {
-        free(list);
-        return -ENOENT;
-    }
-    *out = list[0];
-    for (size_t i = 1; i < n; i++)
-        sto_recording_release(&list[i]);
-    free(list);
-    return 0;
+    return sto_read_one(db,
+                        "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
+                        " stream = $2 AND start_us = $3",
+                        p, 3, &REC_LIST, out);
 }

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +30,16 @@ static int list_row(const sto_value *cols, size_t ncols, void *arg)
     }
     void *item = acc->items + acc->n * kind->size;
     memset(item, 0, kind->size);
-    kind->decode(cols, ncols, item);
+    kind->decode(kind, cols, ncols, item);
     acc->n++;
     return 0;
+}
+
+void sto_list_free(const struct sto_list_kind *kind, void *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        kind->release(kind, (char *)list + i * kind->size);
+    free(list);
 }
 
 int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
@@ -40,14 +48,32 @@ int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t n
     struct list_acc acc = {.kind = kind};
     int rc = sto_read(db, sql, params, nparams, list_row, &acc);
     if (rc < 0) {
-        for (size_t i = 0; i < acc.n; i++)
-            kind->release(acc.items + i * kind->size);
-        free(acc.items);
+        sto_list_free(kind, acc.items, acc.n);
         *out = NULL;
         *n = 0;
         return rc;
     }
     *out = acc.items;
     *n = acc.n;
+    return 0;
+}
+
+int sto_read_one(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                 const struct sto_list_kind *kind, void *out)
+{
+    memset(out, 0, kind->size);
+    void *list;
+    size_t n;
+    int rc = sto_read_list(db, sql, params, nparams, kind, &list, &n);
+    if (rc < 0)
+        return rc;
+    if (n == 0) {
+        free(list);
+        return -ENOENT;
+    }
+    memcpy(out, list, kind->size);
+    for (size_t i = 1; i < n; i++)
+        kind->release(kind, (char *)list + i * kind->size);
+    free(list);
     return 0;
 }

@@ -36,8 +36,10 @@ void sto_tenant_list_free(struct sto_tenant *list, size_t n)
     free(list);
 }
 
-static void tenant_decode(const sto_value *c, size_t n, void *item)
+static void tenant_decode(const struct sto_list_kind *kind, const sto_value *c, size_t n,
+                          void *item)
 {
+    (void)kind;
     (void)n;
     struct sto_tenant *t = item;
     t->id = sto_col_text(&c[0]);
@@ -48,13 +50,16 @@ static void tenant_decode(const sto_value *c, size_t n, void *item)
     t->updated_at_ms = sto_col_int(&c[5]);
 }
 
-static void tenant_release(void *item)
+static void tenant_release(const struct sto_list_kind *kind, void *item)
 {
+    (void)kind;
     sto_tenant_release(item);
 }
 
-static const struct sto_list_kind TENANT_LIST = {sizeof(struct sto_tenant), TENANT_NCOLS,
-                                                 tenant_decode, tenant_release};
+static const struct sto_list_kind TENANT_LIST = {.size = sizeof(struct sto_tenant),
+                                                 .min_cols = TENANT_NCOLS,
+                                                 .decode = tenant_decode,
+                                                 .release = tenant_release};
 
 static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
                     struct sto_tenant **out, size_t *n)
@@ -64,22 +69,9 @@ static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
 
 int sto_tenant_get(sto_db *db, const char *id, struct sto_tenant *out)
 {
-    memset(out, 0, sizeof(*out));
-    struct sto_tenant *list;
-    size_t n;
     sto_value p[] = {STO_TEXT_V(id)};
-    int rc = run_list(db, "SELECT " TENANT_COLUMNS " FROM tenants WHERE id = $1", p, 1, &list, &n);
-    if (rc < 0)
-        return rc;
-    if (n == 0) {
-        free(list);
-        return -ENOENT;
-    }
-    *out = list[0];
-    for (size_t i = 1; i < n; i++)
-        sto_tenant_release(&list[i]);
-    free(list);
-    return 0;
+    return sto_read_one(db, "SELECT " TENANT_COLUMNS " FROM tenants WHERE id = $1", p, 1,
+                        &TENANT_LIST, out);
 }
 
 int sto_tenant_list(sto_db *db, struct sto_tenant **out, size_t *n)
