@@ -19,9 +19,9 @@
 #include <string.h>
 
 /*
- * One row kind: its struct's size and, in SELECT order, where each column
- * lands. Text columns are owned strings (SECRET ones are wiped before they
- * are freed); BOOL columns are stored as != 0.
+ * Where each column of a row kind lands, in SELECT order (the kind's arg;
+ * min_cols is their count). Text columns are owned strings (SECRET ones
+ * are wiped before they are freed); BOOL columns are stored as != 0.
  */
 enum col_kind { COL_TEXT, COL_SECRET, COL_INT, COL_BOOL };
 
@@ -30,17 +30,13 @@ struct col {
     size_t off;
 };
 
-struct table {
-    const struct col *cols;
-    size_t ncols;
-    size_t size; /* bytes per item */
-};
-
-static void decode(const struct table *t, const sto_value *c, void *out)
+static void decode(const struct sto_list_kind *k, const sto_value *c, size_t ncols, void *out)
 {
-    for (size_t i = 0; i < t->ncols; i++) {
-        char *field = (char *)out + t->cols[i].off;
-        switch (t->cols[i].kind) {
+    (void)ncols;
+    const struct col *cols = k->arg;
+    for (size_t i = 0; i < k->min_cols; i++) {
+        char *field = (char *)out + cols[i].off;
+        switch (cols[i].kind) {
         case COL_TEXT:
         case COL_SECRET:
             *(char **)field = sto_col_text(&c[i]);
@@ -56,86 +52,20 @@ static void decode(const struct table *t, const sto_value *c, void *out)
 }
 
 /* Frees item's strings (wiping SECRET ones) and zeroes it; item may be NULL. */
-static void release(const struct table *t, void *item)
+static void release(const struct sto_list_kind *k, void *item)
 {
     if (!item)
         return;
-    for (size_t i = 0; i < t->ncols; i++) {
-        if (t->cols[i].kind != COL_TEXT && t->cols[i].kind != COL_SECRET)
+    const struct col *cols = k->arg;
+    for (size_t i = 0; i < k->min_cols; i++) {
+        if (cols[i].kind != COL_TEXT && cols[i].kind != COL_SECRET)
             continue;
-        char *str = *(char **)((char *)item + t->cols[i].off);
-        if (str && t->cols[i].kind == COL_SECRET)
+        char *str = *(char **)((char *)item + cols[i].off);
+        if (str && cols[i].kind == COL_SECRET)
             memset(str, 0, strlen(str));
         free(str);
     }
-    memset(item, 0, t->size);
-}
-
-static void list_free(const struct table *t, void *list, size_t n)
-{
-    for (size_t i = 0; list && i < n; i++)
-        release(t, (char *)list + i * t->size);
-    free(list);
-}
-
-/* A growing array of rows of one kind, filled by a row callback. */
-struct rows {
-    void *items;
-    size_t n;
-    size_t cap;
-    const struct table *table;
-};
-
-static int rows_cb(const sto_value *cols, size_t ncols, void *arg)
-{
-    (void)ncols;
-    struct rows *r = arg;
-    size_t size = r->table->size;
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 8;
-        r->items = horus_realloc(r->items, r->cap * size);
-    }
-    void *item = (char *)r->items + r->n * size;
-    memset(item, 0, size);
-    decode(r->table, cols, item);
-    r->n++;
-    return 0;
-}
-
-/* Decodes the first row only into arg (an item); returns 1 to stop. */
-struct one {
-    void *out;
-    bool found;
-    const struct table *table;
-};
-
-static int one_cb(const sto_value *cols, size_t ncols, void *arg)
-{
-    (void)ncols;
-    struct one *o = arg;
-    decode(o->table, cols, o->out);
-    o->found = true;
-    return 1;
-}
-
-static int read_one(sto_db *db, const char *sql, const sto_value *p, size_t np,
-                    const struct table *t, void *out)
-{
-    struct one o = {.out = out, .table = t};
-    int rc = sto_read(db, sql, p, np, one_cb, &o);
-    if (rc < 0)
-        return rc;
-    return o.found ? 0 : -ENOENT;
-}
-
-static int read_rows(sto_db *db, const char *sql, const sto_value *p, size_t np,
-                     const struct table *t, void **out, size_t *n)
-{
-    struct rows r = {.table = t};
-    int rc = sto_read(db, sql, p, np, rows_cb, &r);
-    *out = r.items;
-    *n = r.n;
-    return rc < 0 ? rc : 0;
+    memset(item, 0, k->size);
 }
 
 static int64_t now_ms(sto_db *db)
@@ -161,7 +91,8 @@ static const struct col USER_COLS[] = {
     {COL_INT, offsetof(struct sto_user, created_at_ms)},
     {COL_INT, offsetof(struct sto_user, updated_at_ms)},
 };
-static const struct table USERS = {USER_COLS, HORUS_ARRAY_LEN(USER_COLS), sizeof(struct sto_user)};
+static const struct sto_list_kind USERS = {sizeof(struct sto_user), HORUS_ARRAY_LEN(USER_COLS),
+                                           decode, release, USER_COLS};
 
 void sto_user_release(struct sto_user *u)
 {
@@ -170,7 +101,7 @@ void sto_user_release(struct sto_user *u)
 
 void sto_user_list_free(struct sto_user *list, size_t n)
 {
-    list_free(&USERS, list, n);
+    sto_list_free(&USERS, list, n);
 }
 
 struct sto_user_input sto_user_input_of(const struct sto_user *u)
@@ -188,15 +119,15 @@ struct sto_user_input sto_user_input_of(const struct sto_user *u)
 
 int sto_user_get(sto_db *db, const char *name, struct sto_user *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(name)};
-    return read_one(db, "SELECT " USER_COLUMNS " FROM users WHERE name = $1", p, 1, &USERS, out);
+    return sto_read_one(db, "SELECT " USER_COLUMNS " FROM users WHERE name = $1", p, 1, &USERS,
+                        out);
 }
 
 int sto_user_list(sto_db *db, struct sto_user **out, size_t *n)
 {
-    return read_rows(db, "SELECT " USER_COLUMNS " FROM users ORDER BY name", NULL, 0, &USERS,
-                     (void **)out, n);
+    return sto_read_list(db, "SELECT " USER_COLUMNS " FROM users ORDER BY name", NULL, 0, &USERS,
+                         (void **)out, n);
 }
 
 static int count_cb(const sto_value *cols, size_t n, void *arg)
@@ -287,8 +218,8 @@ static const struct col SESSION_COLS[] = {
     {COL_INT, offsetof(struct sto_session, expires_at_ms)},
     {COL_TEXT, offsetof(struct sto_session, method)},
 };
-static const struct table SESSIONS = {SESSION_COLS, HORUS_ARRAY_LEN(SESSION_COLS),
-                                      sizeof(struct sto_session)};
+static const struct sto_list_kind SESSIONS = {
+    sizeof(struct sto_session), HORUS_ARRAY_LEN(SESSION_COLS), decode, release, SESSION_COLS};
 
 void sto_session_release(struct sto_session *s)
 {
@@ -297,7 +228,7 @@ void sto_session_release(struct sto_session *s)
 
 void sto_session_list_free(struct sto_session *list, size_t n)
 {
-    list_free(&SESSIONS, list, n);
+    sto_list_free(&SESSIONS, list, n);
 }
 
 int sto_session_insert(sto_db *db, const struct sto_session *s)
@@ -320,30 +251,29 @@ int sto_session_insert(sto_db *db, const struct sto_session *s)
 
 int sto_session_find(sto_db *db, const char *token_sha256, struct sto_session *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(token_sha256)};
-    return read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE token_sha256 = $1", p, 1,
-                    &SESSIONS, out);
+    return sto_read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE token_sha256 = $1", p,
+                        1, &SESSIONS, out);
 }
 
 int sto_session_get(sto_db *db, const char *id, struct sto_session *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(id)};
-    return read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", p, 1, &SESSIONS,
-                    out);
+    return sto_read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", p, 1,
+                        &SESSIONS, out);
 }
 
 int sto_session_list(sto_db *db, const char *user, struct sto_session **out, size_t *n)
 {
     if (!user)
-        return read_rows(db, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY created_at_ms DESC",
-                         NULL, 0, &SESSIONS, (void **)out, n);
+        return sto_read_list(db,
+                             "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY created_at_ms DESC",
+                             NULL, 0, &SESSIONS, (void **)out, n);
     sto_value p[] = {STO_TEXT_V(user)};
-    return read_rows(db,
-                     "SELECT " SESSION_COLUMNS " FROM sessions WHERE user_name = $1"
-                     " ORDER BY created_at_ms DESC",
-                     p, 1, &SESSIONS, (void **)out, n);
+    return sto_read_list(db,
+                         "SELECT " SESSION_COLUMNS " FROM sessions WHERE user_name = $1"
+                         " ORDER BY created_at_ms DESC",
+                         p, 1, &SESSIONS, (void **)out, n);
 }
 
 int sto_session_touch_async(sto_db *db, const char *id, int64_t now)
@@ -392,7 +322,8 @@ static const struct col KEY_COLS[] = {
     {COL_INT, offsetof(struct sto_api_key, last_used_ms)},
     {COL_INT, offsetof(struct sto_api_key, revoked_at_ms)},
 };
-static const struct table KEYS = {KEY_COLS, HORUS_ARRAY_LEN(KEY_COLS), sizeof(struct sto_api_key)};
+static const struct sto_list_kind KEYS = {sizeof(struct sto_api_key), HORUS_ARRAY_LEN(KEY_COLS),
+                                          decode, release, KEY_COLS};
 
 void sto_api_key_release(struct sto_api_key *k)
 {
@@ -401,7 +332,7 @@ void sto_api_key_release(struct sto_api_key *k)
 
 void sto_api_key_list_free(struct sto_api_key *list, size_t n)
 {
-    list_free(&KEYS, list, n);
+    sto_list_free(&KEYS, list, n);
 }
 
 int sto_api_key_insert(sto_db *db, const struct sto_api_key *k)
@@ -425,15 +356,14 @@ int sto_api_key_insert(sto_db *db, const struct sto_api_key *k)
 
 int sto_api_key_get(sto_db *db, const char *id, struct sto_api_key *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(id)};
-    return read_one(db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = $1", p, 1, &KEYS, out);
+    return sto_read_one(db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = $1", p, 1, &KEYS, out);
 }
 
 int sto_api_key_list(sto_db *db, struct sto_api_key **out, size_t *n)
 {
-    return read_rows(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at_ms, id", NULL, 0,
-                     &KEYS, (void **)out, n);
+    return sto_read_list(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at_ms, id",
+                         NULL, 0, &KEYS, (void **)out, n);
 }
 
 int sto_api_key_revoke(sto_db *db, const char *id, int64_t now)
