@@ -193,6 +193,14 @@ int api_camera_group_filter(struct api *ctx, http_request *req, char ***ids, siz
 bool api_camera_group_has(char *const *ids, size_t n, const char *id);
 void api_camera_group_filter_free(char **ids, size_t n);
 
+/* One row of a handler file's route table. */
+struct api_route {
+    const char *method, *tmpl;
+    http_handler_cb cb;
+};
+/* Adds routes[0..n) to r, each with ctx as its argument; returns 0 or the first error. */
+int api_routes_add(http_router *r, const struct api_route *routes, size_t n, struct api *ctx);
+
 int api_system_register(http_router *r, struct api *ctx);
 int api_cameras_register(http_router *r, struct api *ctx);
 int api_probe_register(http_router *r, struct api *ctx);

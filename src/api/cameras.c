@@ -592,10 +592,7 @@ static int orphans_list(http_request *req, void *arg)
 
 int api_cameras_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/cameras", cameras_list},
         {"POST", "/api/v1/cameras", cameras_create},
         {"GET", "/api/v1/cameras/{id}", cameras_get},
@@ -605,10 +602,5 @@ int api_cameras_register(http_router *r, struct api *ctx)
         {"POST", "/api/v1/cameras/{id}/adopt_recordings", cameras_adopt},
         {"GET", "/api/v1/recordings/orphaned", orphans_list},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -162,6 +162,38 @@ static int verify_or_reply(struct api *a, http_request *req, const char *user, c
     }
 }
 
+/*
+ * Reads the body's totp or recovery_code and checks it for a change to
+ * user's own factor (verify_or_reply). Returns 0, or a negative code after
+ * replying.
+ */
+static int proof_or_reply(struct api *a, http_request *req, const char *user, bool *used_recovery)
+{
+    json_t *body;
+    const char *totp, *recovery;
+    int rc = read_codes(req, &body, &totp, &recovery);
+    if (rc < 0)
+        return rc;
+    rc = verify_or_reply(a, req, user, totp, recovery, used_recovery);
+    json_decref(body);
+    return rc;
+}
+
+/*
+ * Replies 200 with the new recovery codes (then wiped), after recording
+ * action on user (details, may be NULL, is stolen) and logging what.
+ */
+static int reply_codes(struct api *a, http_request *req, const char *user,
+                       struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES], const char *action,
+                       json_t *details, const char *what)
+{
+    json_t *j = json_pack("{s:o}", "recovery_codes", codes_json(codes));
+    memset(codes, 0, AUTH_MFA_RECOVERY_CODES * sizeof(codes[0]));
+    audit(a, req, api_principal(req), NULL, action, AUTH_AUDIT_OK, user, details);
+    log_info_kv(LOG_KV({"user", user}), "%s", what);
+    return http_reply_json(req, 200, j);
+}
+
 /* ---- routes ---- */
 
 static int mfa_get(http_request *req, void *arg)
@@ -242,12 +274,8 @@ static int confirm_post(http_request *req, void *arg)
                                 "clock, or enrol again)");
     if (rc < 0)
         return http_reply_error(req, rc, "confirm second factor: %s", horus_strerror(rc));
-    json_t *j = json_pack("{s:o}", "recovery_codes", codes_json(codes));
-    memset(codes, 0, sizeof(codes));
-    audit(a, req, api_principal(req), NULL, AUTH_AUDIT_MFA_ENROLLED, AUTH_AUDIT_OK, user,
-          json_pack("{s:s}", "method", "totp"));
-    log_info_kv(LOG_KV({"user", user}), "second factor enrolled");
-    return http_reply_json(req, 200, j);
+    return reply_codes(a, req, user, codes, AUTH_AUDIT_MFA_ENROLLED,
+                       json_pack("{s:s}", "method", "totp"), "second factor enrolled");
 }
 
 static int mfa_delete(http_request *req, void *arg)
@@ -265,16 +293,9 @@ static int mfa_delete(http_request *req, void *arg)
     bool was_enrolled = m.is_enrolled;
     sto_mfa_release(&m);
     bool used_recovery = false;
-    if (was_enrolled) { /* a pending enrolment is cancelled without a code: it protects nothing */
-        json_t *body;
-        const char *totp, *recovery;
-        if ((rc = read_codes(req, &body, &totp, &recovery)) < 0)
-            return rc;
-        rc = verify_or_reply(a, req, user, totp, recovery, &used_recovery);
-        json_decref(body);
-        if (rc < 0)
-            return rc;
-    }
+    /* a pending enrolment is cancelled without a code: it protects nothing */
+    if (was_enrolled && (rc = proof_or_reply(a, req, user, &used_recovery)) < 0)
+        return rc;
     rc = sto_mfa_delete(a->db, user);
     if (rc < 0)
         return http_reply_error(req, rc, "remove second factor: %s", horus_strerror(rc));
@@ -292,14 +313,8 @@ static int recovery_post(http_request *req, void *arg)
     const char *user = self_user(req);
     if (!user)
         return -EINVAL;
-    json_t *body;
-    const char *totp, *recovery;
-    int rc = read_codes(req, &body, &totp, &recovery);
-    if (rc < 0)
-        return rc;
     bool used_recovery = false;
-    rc = verify_or_reply(a, req, user, totp, recovery, &used_recovery);
-    json_decref(body);
+    int rc = proof_or_reply(a, req, user, &used_recovery);
     if (rc < 0)
         return rc;
     struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
@@ -308,12 +323,8 @@ static int recovery_post(http_request *req, void *arg)
         return http_reply_error(req, rc, "no second factor is enrolled");
     if (rc < 0)
         return http_reply_error(req, rc, "make recovery codes: %s", horus_strerror(rc));
-    json_t *j = json_pack("{s:o}", "recovery_codes", codes_json(codes));
-    memset(codes, 0, sizeof(codes));
-    audit(a, req, api_principal(req), NULL, AUTH_AUDIT_MFA_RECOVERY_REGENERATED, AUTH_AUDIT_OK,
-          user, NULL);
-    log_info_kv(LOG_KV({"user", user}), "recovery codes replaced");
-    return http_reply_json(req, 200, j);
+    return reply_codes(a, req, user, codes, AUTH_AUDIT_MFA_RECOVERY_REGENERATED, NULL,
+                       "recovery codes replaced");
 }
 
 static int user_mfa_delete(http_request *req, void *arg)
@@ -345,10 +356,7 @@ static int user_mfa_delete(http_request *req, void *arg)
 
 int api_mfa_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/auth/mfa", mfa_get},
         {"DELETE", "/api/v1/auth/mfa", mfa_delete},
         {"POST", "/api/v1/auth/mfa/enroll", enroll_post},
@@ -356,10 +364,5 @@ int api_mfa_register(http_router *r, struct api *ctx)
         {"POST", "/api/v1/auth/mfa/recovery-codes", recovery_post},
         {"DELETE", "/api/v1/users/{name}/mfa", user_mfa_delete},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -303,20 +303,12 @@ static int tenants_delete(http_request *req, void *arg)
 
 int api_tenants_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/tenants", tenants_list},
         {"POST", "/api/v1/tenants", tenants_create},
         {"GET", "/api/v1/tenants/{id}", tenants_get},
         {"PATCH", "/api/v1/tenants/{id}", tenants_patch},
         {"DELETE", "/api/v1/tenants/{id}", tenants_delete},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -5,6 +5,7 @@
  * fix, not something to chase), the protocols are limited to http and
  * https, and the body is capped while it arrives. Thread: any.
  */
+#include "auth_err_int.h"
 #include "auth_fetch_int.h"
 #include "oidc.h"
 
@@ -12,7 +13,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +40,6 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     s->len += add;
     s->buf[s->len] = '\0';
     return add;
-}
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || !err_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
 }
 
 int auth_fetch_url_allowed(const char *url)
@@ -83,12 +71,12 @@ int auth_fetch(const struct auth_fetch_req *req, char **body, size_t *len, long 
 {
     *body = NULL;
     if (!auth_fetch_url_allowed(req->url)) {
-        set_err(err, err_size, "URL is not https (plain http only to loopback)");
+        auth_set_err(err, err_size, "URL is not https (plain http only to loopback)");
         return -EINVAL;
     }
     CURL *c = curl_easy_init();
     if (!c) {
-        set_err(err, err_size, "curl_easy_init failed");
+        auth_set_err(err, err_size, "curl_easy_init failed");
         return -EIO;
     }
     struct sink s = {.max = req->max_bytes};
@@ -113,13 +101,13 @@ int auth_fetch(const struct auth_fetch_req *req, char **body, size_t *len, long 
     CURLcode cc = curl_easy_perform(c);
     int rc = 0;
     if (s.too_big) {
-        set_err(err, err_size, "reply is larger than %zu bytes", req->max_bytes);
+        auth_set_err(err, err_size, "reply is larger than %zu bytes", req->max_bytes);
         rc = -E2BIG;
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
-        set_err(err, err_size, "no complete reply within %d ms", req->timeout_ms);
+        auth_set_err(err, err_size, "no complete reply within %d ms", req->timeout_ms);
         rc = -ETIMEDOUT;
     } else if (cc != CURLE_OK) {
-        set_err(err, err_size, "%s", curl_easy_strerror(cc));
+        auth_set_err(err, err_size, "%s", curl_easy_strerror(cc));
         rc = -EIO;
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

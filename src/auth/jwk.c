@@ -9,6 +9,7 @@
  */
 #include "jwk.h"
 
+#include "auth_err_int.h"
 #include "auth_token.h"
 #include "log.h"
 #include "mem.h"
@@ -18,7 +19,6 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,18 +67,6 @@ const char *auth_jwt_alg_name(unsigned alg)
         if (alg == ALGS[i].bit)
             return ALGS[i].name;
     return "?";
-}
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || !err_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
 }
 
 /* Decodes the base64url string member name of jwk into out; returns its length or -EINVAL. */
@@ -233,8 +221,8 @@ static const char *jwk_load(const json_t *jwk, struct jwk *k)
 int auth_jwk_set_parse(const char *text, size_t len, auth_jwk_set **out, char *err, size_t err_size)
 {
     if (len > AUTH_JWKS_MAX_BYTES) {
-        set_err(err, err_size, "JWK set of %zu bytes is over the %u-byte limit", len,
-                AUTH_JWKS_MAX_BYTES);
+        auth_set_err(err, err_size, "JWK set of %zu bytes is over the %u-byte limit", len,
+                     AUTH_JWKS_MAX_BYTES);
         return -E2BIG;
     }
     json_error_t jerr;
@@ -242,11 +230,11 @@ int auth_jwk_set_parse(const char *text, size_t len, auth_jwk_set **out, char *e
     json_t *keys = json_object_get(doc, "keys");
     int rc = 0;
     if (!json_is_array(keys)) {
-        set_err(err, err_size, "JWK set is not a JSON object with a 'keys' array");
+        auth_set_err(err, err_size, "JWK set is not a JSON object with a 'keys' array");
         rc = -EINVAL;
     } else if (json_array_size(keys) > AUTH_JWKS_MAX_KEYS) {
-        set_err(err, err_size, "JWK set holds %zu keys, more than %d", json_array_size(keys),
-                AUTH_JWKS_MAX_KEYS);
+        auth_set_err(err, err_size, "JWK set holds %zu keys, more than %d", json_array_size(keys),
+                     AUTH_JWKS_MAX_KEYS);
         rc = -EINVAL;
     }
     if (rc < 0) {

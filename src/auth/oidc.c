@@ -13,6 +13,7 @@
  */
 #include "oidc.h"
 
+#include "auth_err_int.h"
 #include "auth_fetch_int.h"
 #include "auth_token.h"
 #include "clock.h"
@@ -23,7 +24,6 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,18 +68,6 @@ struct auth_oidc {
     size_t npending;
     uint64_t next_seq; /* guarded by mu */
 };
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || !err_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
 
 static int64_t mono_ms(const auth_oidc *o)
 {
@@ -172,23 +160,23 @@ int auth_oidc_new(const struct auth_oidc_opts *opts, auth_oidc **out, char *err,
 {
     const struct auth_oidc_config *c = opts->config;
     if (!c->issuer || !*c->issuer) {
-        set_err(err, err_size, "auth.oidc.issuer is empty: single sign-on is off");
+        auth_set_err(err, err_size, "auth.oidc.issuer is empty: single sign-on is off");
         return -ENOENT;
     }
     if (!auth_fetch_url_allowed(c->issuer)) {
-        set_err(err, err_size, "auth.oidc.issuer must be https (plain http only on loopback)");
+        auth_set_err(err, err_size, "auth.oidc.issuer must be https (plain http only on loopback)");
         return -EINVAL;
     }
     if (!c->client_id || !*c->client_id) {
-        set_err(err, err_size, "auth.oidc.client_id is required when an issuer is set");
+        auth_set_err(err, err_size, "auth.oidc.client_id is required when an issuer is set");
         return -EINVAL;
     }
     unsigned algs = 0;
     for (size_t i = 0; i < c->nalgorithms; i++) {
         unsigned bit = auth_jwt_alg_from_name(c->algorithms[i]);
         if (!bit) {
-            set_err(err, err_size, "auth.oidc.algorithms: '%.40s' is not accepted",
-                    c->algorithms[i]);
+            auth_set_err(err, err_size, "auth.oidc.algorithms: '%.40s' is not accepted",
+                         c->algorithms[i]);
             return -EINVAL;
         }
         algs |= bit;
@@ -202,8 +190,9 @@ int auth_oidc_new(const struct auth_oidc_opts *opts, auth_oidc **out, char *err,
             n--;
         redirect = horus_asprintf("%.*s%s", (int)n, opts->public_url, AUTH_OIDC_CALLBACK_PATH);
     } else {
-        set_err(err, err_size,
-                "auth.oidc.redirect_uri is empty and server.public_url is not set to derive it");
+        auth_set_err(
+            err, err_size,
+            "auth.oidc.redirect_uri is empty and server.public_url is not set to derive it");
         return -EINVAL;
     }
 
@@ -304,11 +293,12 @@ static char *endpoint(const json_t *doc, const char *name, bool required, char *
     const char *v = json_string_value(json_object_get(doc, name));
     if (!v) {
         if (required)
-            set_err(err, err_size, "discovery document has no '%s'", name);
+            auth_set_err(err, err_size, "discovery document has no '%s'", name);
         return NULL;
     }
     if (!auth_fetch_url_allowed(v)) {
-        set_err(err, err_size, "discovery '%s' is not https (plain http only on loopback)", name);
+        auth_set_err(err, err_size, "discovery '%s' is not https (plain http only on loopback)",
+                     name);
         return NULL;
     }
     return horus_strdup(v);
@@ -344,7 +334,7 @@ static int discover_now(auth_oidc *o, struct disco **out, char *err, size_t err_
     json_t *doc = status == 200 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     free(body);
     if (!json_is_object(doc)) {
-        set_err(err, err_size, "discovery answered HTTP %ld without a JSON object", status);
+        auth_set_err(err, err_size, "discovery answered HTTP %ld without a JSON object", status);
         json_decref(doc);
         return -EIO;
     }
@@ -354,10 +344,10 @@ static int discover_now(auth_oidc *o, struct disco **out, char *err, size_t err_
     const json_t *methods = json_object_get(doc, "code_challenge_methods_supported");
     rc = -EIO;
     if (!iss || strcmp(iss, o->issuer) != 0) {
-        set_err(err, err_size, "discovery issuer '%.200s' differs from auth.oidc.issuer",
-                iss ? iss : "(none)");
+        auth_set_err(err, err_size, "discovery issuer '%.200s' differs from auth.oidc.issuer",
+                     iss ? iss : "(none)");
     } else if (json_is_array(methods) && !has_string(methods, "S256")) {
-        set_err(err, err_size, "the IdP does not offer PKCE with S256");
+        auth_set_err(err, err_size, "the IdP does not offer PKCE with S256");
     } else if ((d->authorization_endpoint =
                     endpoint(doc, "authorization_endpoint", true, err, err_size)) &&
                (d->token_endpoint = endpoint(doc, "token_endpoint", true, err, err_size)) &&
@@ -389,7 +379,7 @@ int auth_oidc_discover(auth_oidc *o, char *err, size_t err_size)
         int rc = o->disco ? 0 : -EAGAIN;
         pthread_mutex_unlock(&o->mu);
         if (rc < 0)
-            set_err(err, err_size, "discovery is running");
+            auth_set_err(err, err_size, "discovery is running");
         return rc;
     }
     o->discovering = true;
@@ -428,7 +418,7 @@ static struct disco *disco_get(auth_oidc *o, char *err, size_t err_size)
         return d;
     }
     if (!retry)
-        set_err(err, err_size, "the IdP's discovery document is not available yet");
+        auth_set_err(err, err_size, "the IdP's discovery document is not available yet");
     return NULL;
 }
 
@@ -467,7 +457,7 @@ int auth_oidc_login_begin(auth_oidc *o, const char *return_to, char **url, char 
     if (!return_to || !*return_to)
         return_to = "/";
     if (!auth_oidc_return_to_ok(return_to)) {
-        set_err(err, err_size, "return_to is not a same-origin path");
+        auth_set_err(err, err_size, "return_to is not a same-origin path");
         return -EINVAL;
     }
     struct disco *d = disco_get(o, err, err_size);
@@ -479,7 +469,7 @@ int auth_oidc_login_begin(auth_oidc *o, const char *return_to, char **url, char 
     if (auth_random_token(32, p.state, sizeof(p.state)) < 0 ||
         auth_random_token(32, p.nonce, sizeof(p.nonce)) < 0 ||
         auth_random_token(32, p.verifier, sizeof(p.verifier)) < 0) {
-        set_err(err, err_size, "random generator failed");
+        auth_set_err(err, err_size, "random generator failed");
         return -EIO;
     }
     SHA256((const uint8_t *)p.verifier, strlen(p.verifier), digest);
@@ -601,7 +591,7 @@ static int map_claims(const auth_oidc *o, const json_t *claims, struct auth_oidc
     memset(id, 0, sizeof(*id));
     const char *sub = json_string_value(json_object_get(claims, "sub"));
     if (!sub || !*sub || strlen(sub) > 255) {
-        set_err(err, err_size, "token has no usable 'sub'");
+        auth_set_err(err, err_size, "token has no usable 'sub'");
         return -EACCES;
     }
     const json_t *rv = claim_at(claims, o->role_claim);
@@ -621,9 +611,9 @@ static int map_claims(const auth_oidc *o, const json_t *claims, struct auth_oidc
     if (!role) {
         char s[65];
         safe_word(sub, s);
-        set_err(err, err_size,
-                "no role for subject '%s': claim '%s' matches no auth.oidc.roles list", s,
-                o->role_claim ? o->role_claim : "(none)");
+        auth_set_err(err, err_size,
+                     "no role for subject '%s': claim '%s' matches no auth.oidc.roles list", s,
+                     o->role_claim ? o->role_claim : "(none)");
         return -EACCES;
     }
     id->role = role;
@@ -721,8 +711,8 @@ static int exchange_code(auth_oidc *o, const struct disco *d, const char *code,
     if (status != 200 || !tok) {
         char word[65];
         safe_word(json_string_value(json_object_get(doc, "error")), word);
-        set_err(err, err_size, "token endpoint answered HTTP %ld%s%s", status,
-                word[0] ? " error " : " without an id_token", word);
+        auth_set_err(err, err_size, "token endpoint answered HTTP %ld%s%s", status,
+                     word[0] ? " error " : " without an id_token", word);
         rc = status >= 400 && status < 500 ? -EACCES : -EIO;
     } else {
         *id_token = horus_strdup(tok);
@@ -736,12 +726,12 @@ int auth_oidc_login_finish(auth_oidc *o, const char *state, const char *code, co
 {
     memset(id, 0, sizeof(*id));
     if (!state || !*state || strlen(state) >= TOKEN_LEN) {
-        set_err(err, err_size, "callback without a valid state");
+        auth_set_err(err, err_size, "callback without a valid state");
         return -EINVAL;
     }
     struct pending p;
     if (pending_take(o, state, &p) < 0) {
-        set_err(err, err_size, "state is unknown, already used or expired");
+        auth_set_err(err, err_size, "state is unknown, already used or expired");
         return -ENOENT;
     }
     int rc = 0;
@@ -750,10 +740,10 @@ int auth_oidc_login_finish(auth_oidc *o, const char *state, const char *code, co
     if (idp_error) {
         char word[65];
         safe_word(idp_error, word);
-        set_err(err, err_size, "the IdP refused the login: %s", word);
+        auth_set_err(err, err_size, "the IdP refused the login: %s", word);
         rc = -EACCES;
     } else if (!code || !*code || strlen(code) > 2048) {
-        set_err(err, err_size, "callback without a valid code");
+        auth_set_err(err, err_size, "callback without a valid code");
         rc = -EINVAL;
     } else if (!(d = disco_get(o, err, err_size))) {
         rc = -EIO;
@@ -768,7 +758,7 @@ int auth_oidc_login_finish(auth_oidc *o, const char *state, const char *code, co
         enum auth_jwt_reason r =
             auth_jwks_verify(d->jwks, id_token, strlen(id_token), &e, &jwt, why, sizeof(why));
         if (r != AUTH_JWT_OK) {
-            set_err(err, err_size, "ID token refused (%s): %s", auth_jwt_reason_name(r), why);
+            auth_set_err(err, err_size, "ID token refused (%s): %s", auth_jwt_reason_name(r), why);
             rc = -EACCES;
         }
     }
@@ -777,14 +767,15 @@ int auth_oidc_login_finish(auth_oidc *o, const char *state, const char *code, co
         const json_t *aud = json_object_get(jwt.claims, "aud");
         const json_t *azp = json_object_get(jwt.claims, "azp");
         if (is_access_token_typ(jwt.typ)) {
-            set_err(err, err_size, "an access token (typ %s) was given as the ID token", jwt.typ);
+            auth_set_err(err, err_size, "an access token (typ %s) was given as the ID token",
+                         jwt.typ);
             rc = -EACCES;
         } else if (!nonce || !auth_streq_ct(nonce, p.nonce)) {
-            set_err(err, err_size, "ID token nonce does not match the login's");
+            auth_set_err(err, err_size, "ID token nonce does not match the login's");
             rc = -EACCES;
         } else if ((azp || (json_is_array(aud) && json_array_size(aud) > 1)) &&
                    !(json_is_string(azp) && strcmp(json_string_value(azp), o->client_id) == 0)) {
-            set_err(err, err_size, "ID token azp is not our client_id");
+            auth_set_err(err, err_size, "ID token azp is not our client_id");
             rc = -EACCES;
         } else {
             rc = map_claims(o, jwt.claims, id, err, err_size);

@@ -14,67 +14,58 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing array of rows of one kind, filled by a row callback. */
-struct rows {
-    void *items;
-    size_t n;
-    size_t cap;
-    size_t size; /* bytes per item */
-    void (*decode)(const sto_value *cols, void *out);
+/*
+ * Where each column of a row kind lands, in SELECT order (the kind's arg;
+ * min_cols is their count). Text columns are owned strings (SECRET ones
+ * are wiped before they are freed); BOOL columns are stored as != 0.
+ */
+enum col_kind { COL_TEXT, COL_SECRET, COL_INT, COL_BOOL };
+
+struct col {
+    enum col_kind kind;
+    size_t off;
 };
 
-static int rows_cb(const sto_value *cols, size_t ncols, void *arg)
+static void decode(const struct sto_list_kind *k, const sto_value *c, size_t ncols, void *out)
 {
     (void)ncols;
-    struct rows *r = arg;
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 8;
-        r->items = horus_realloc(r->items, r->cap * r->size);
+    const struct col *cols = k->arg;
+    for (size_t i = 0; i < k->min_cols; i++) {
+        char *field = (char *)out + cols[i].off;
+        switch (cols[i].kind) {
+        case COL_TEXT:
+        case COL_SECRET:
+            *(char **)field = sto_col_text(&c[i]);
+            break;
+        case COL_INT:
+            *(int64_t *)field = sto_col_int(&c[i]);
+            break;
+        case COL_BOOL:
+            *(bool *)field = sto_col_int(&c[i]) != 0;
+            break;
+        }
     }
-    void *item = (char *)r->items + r->n * r->size;
-    memset(item, 0, r->size);
-    r->decode(cols, item);
-    r->n++;
-    return 0;
 }
 
-/* Decodes the first row only into arg (an item); returns 1 to stop. */
-struct one {
-    void *out;
-    bool found;
-    void (*decode)(const sto_value *cols, void *out);
-};
-
-static int one_cb(const sto_value *cols, size_t ncols, void *arg)
+/* Frees item's strings (wiping SECRET ones) and zeroes it; item may be NULL. */
+static void release(const struct sto_list_kind *k, void *item)
 {
-    (void)ncols;
-    struct one *o = arg;
-    o->decode(cols, o->out);
-    o->found = true;
-    return 1;
-}
-
-static int read_one(sto_db *db, const char *sql, const sto_value *p, size_t np,
-                    void (*decode)(const sto_value *, void *), void *out)
-{
-    struct one o = {.out = out, .decode = decode};
-    int rc = sto_read(db, sql, p, np, one_cb, &o);
-    if (rc < 0)
-        return rc;
-    return o.found ? 0 : -ENOENT;
-}
-
-static int read_rows(sto_db *db, const char *sql, const sto_value *p, size_t np,
-                     void (*decode)(const sto_value *, void *), size_t size, void **out, size_t *n)
-{
-    struct rows r = {.size = size, .decode = decode};
-    int rc = sto_read(db, sql, p, np, rows_cb, &r);
-    *out = r.items;
-    *n = r.n;
-    return rc < 0 ? rc : 0;
+    if (!item)
+        return;
+    const struct col *cols = k->arg;
+    for (size_t i = 0; i < k->min_cols; i++) {
+        if (cols[i].kind != COL_TEXT && cols[i].kind != COL_SECRET)
+            continue;
+        char *str = *(char **)((char *)item + cols[i].off);
+        if (str && cols[i].kind == COL_SECRET)
+            memset(str, 0, strlen(str));
+        free(str);
+    }
+    memset(item, 0, k->size);
 }
 
 static int64_t now_ms(sto_db *db)
@@ -88,39 +79,29 @@ static int64_t now_ms(sto_db *db)
     "name, password_hash, role, cameras, tenant, disabled, must_change_password,"                  \
     " created_at_ms, updated_at_ms"
 
-static void decode_user(const sto_value *c, void *out)
-{
-    struct sto_user *u = out;
-    u->name = sto_col_text(&c[0]);
-    u->password_hash = sto_col_text(&c[1]);
-    u->role = sto_col_text(&c[2]);
-    u->cameras = sto_col_text(&c[3]);
-    u->tenant = sto_col_text(&c[4]);
-    u->disabled = sto_col_int(&c[5]) != 0;
-    u->must_change_password = sto_col_int(&c[6]) != 0;
-    u->created_at_ms = sto_col_int(&c[7]);
-    u->updated_at_ms = sto_col_int(&c[8]);
-}
+/* In USER_COLUMNS order. */
+static const struct col USER_COLS[] = {
+    {COL_TEXT, offsetof(struct sto_user, name)},
+    {COL_SECRET, offsetof(struct sto_user, password_hash)},
+    {COL_TEXT, offsetof(struct sto_user, role)},
+    {COL_TEXT, offsetof(struct sto_user, cameras)},
+    {COL_TEXT, offsetof(struct sto_user, tenant)},
+    {COL_BOOL, offsetof(struct sto_user, disabled)},
+    {COL_BOOL, offsetof(struct sto_user, must_change_password)},
+    {COL_INT, offsetof(struct sto_user, created_at_ms)},
+    {COL_INT, offsetof(struct sto_user, updated_at_ms)},
+};
+static const struct sto_list_kind USERS = {sizeof(struct sto_user), HORUS_ARRAY_LEN(USER_COLS),
+                                           decode, release, USER_COLS};
 
 void sto_user_release(struct sto_user *u)
 {
-    if (!u)
-        return;
-    if (u->password_hash)
-        memset(u->password_hash, 0, strlen(u->password_hash));
-    free(u->name);
-    free(u->password_hash);
-    free(u->role);
-    free(u->cameras);
-    free(u->tenant);
-    memset(u, 0, sizeof(*u));
+    release(&USERS, u);
 }
 
 void sto_user_list_free(struct sto_user *list, size_t n)
 {
-    for (size_t i = 0; list && i < n; i++)
-        sto_user_release(&list[i]);
-    free(list);
+    sto_list_free(&USERS, list, n);
 }
 
 struct sto_user_input sto_user_input_of(const struct sto_user *u)
@@ -138,16 +119,15 @@ struct sto_user_input sto_user_input_of(const struct sto_user *u)
 
 int sto_user_get(sto_db *db, const char *name, struct sto_user *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(name)};
-    return read_one(db, "SELECT " USER_COLUMNS " FROM users WHERE name = $1", p, 1, decode_user,
-                    out);
+    return sto_read_one(db, "SELECT " USER_COLUMNS " FROM users WHERE name = $1", p, 1, &USERS,
+                        out);
 }
 
 int sto_user_list(sto_db *db, struct sto_user **out, size_t *n)
 {
-    return read_rows(db, "SELECT " USER_COLUMNS " FROM users ORDER BY name", NULL, 0, decode_user,
-                     sizeof(struct sto_user), (void **)out, n);
+    return sto_read_list(db, "SELECT " USER_COLUMNS " FROM users ORDER BY name", NULL, 0, &USERS,
+                         (void **)out, n);
 }
 
 static int count_cb(const sto_value *cols, size_t n, void *arg)
@@ -225,40 +205,30 @@ int sto_user_delete(sto_db *db, const char *name)
     "id, token_sha256, csrf_token, user_name, remote, user_agent, created_at_ms, last_seen_ms,"    \
     " expires_at_ms, method"
 
-static void decode_session(const sto_value *c, void *out)
-{
-    struct sto_session *s = out;
-    s->id = sto_col_text(&c[0]);
-    s->token_sha256 = sto_col_text(&c[1]);
-    s->csrf_token = sto_col_text(&c[2]);
-    s->user_name = sto_col_text(&c[3]);
-    s->remote = sto_col_text(&c[4]);
-    s->user_agent = sto_col_text(&c[5]);
-    s->created_at_ms = sto_col_int(&c[6]);
-    s->last_seen_ms = sto_col_int(&c[7]);
-    s->expires_at_ms = sto_col_int(&c[8]);
-    s->method = sto_col_text(&c[9]);
-}
+/* In SESSION_COLUMNS order. */
+static const struct col SESSION_COLS[] = {
+    {COL_TEXT, offsetof(struct sto_session, id)},
+    {COL_TEXT, offsetof(struct sto_session, token_sha256)},
+    {COL_TEXT, offsetof(struct sto_session, csrf_token)},
+    {COL_TEXT, offsetof(struct sto_session, user_name)},
+    {COL_TEXT, offsetof(struct sto_session, remote)},
+    {COL_TEXT, offsetof(struct sto_session, user_agent)},
+    {COL_INT, offsetof(struct sto_session, created_at_ms)},
+    {COL_INT, offsetof(struct sto_session, last_seen_ms)},
+    {COL_INT, offsetof(struct sto_session, expires_at_ms)},
+    {COL_TEXT, offsetof(struct sto_session, method)},
+};
+static const struct sto_list_kind SESSIONS = {
+    sizeof(struct sto_session), HORUS_ARRAY_LEN(SESSION_COLS), decode, release, SESSION_COLS};
 
 void sto_session_release(struct sto_session *s)
 {
-    if (!s)
-        return;
-    free(s->id);
-    free(s->token_sha256);
-    free(s->csrf_token);
-    free(s->user_name);
-    free(s->remote);
-    free(s->user_agent);
-    free(s->method);
-    memset(s, 0, sizeof(*s));
+    release(&SESSIONS, s);
 }
 
 void sto_session_list_free(struct sto_session *list, size_t n)
 {
-    for (size_t i = 0; list && i < n; i++)
-        sto_session_release(&list[i]);
-    free(list);
+    sto_list_free(&SESSIONS, list, n);
 }
 
 int sto_session_insert(sto_db *db, const struct sto_session *s)
@@ -281,30 +251,29 @@ int sto_session_insert(sto_db *db, const struct sto_session *s)
 
 int sto_session_find(sto_db *db, const char *token_sha256, struct sto_session *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(token_sha256)};
-    return read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE token_sha256 = $1", p, 1,
-                    decode_session, out);
+    return sto_read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE token_sha256 = $1", p,
+                        1, &SESSIONS, out);
 }
 
 int sto_session_get(sto_db *db, const char *id, struct sto_session *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(id)};
-    return read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", p, 1,
-                    decode_session, out);
+    return sto_read_one(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", p, 1,
+                        &SESSIONS, out);
 }
 
 int sto_session_list(sto_db *db, const char *user, struct sto_session **out, size_t *n)
 {
     if (!user)
-        return read_rows(db, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY created_at_ms DESC",
-                         NULL, 0, decode_session, sizeof(struct sto_session), (void **)out, n);
+        return sto_read_list(db,
+                             "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY created_at_ms DESC",
+                             NULL, 0, &SESSIONS, (void **)out, n);
     sto_value p[] = {STO_TEXT_V(user)};
-    return read_rows(db,
-                     "SELECT " SESSION_COLUMNS " FROM sessions WHERE user_name = $1"
-                     " ORDER BY created_at_ms DESC",
-                     p, 1, decode_session, sizeof(struct sto_session), (void **)out, n);
+    return sto_read_list(db,
+                         "SELECT " SESSION_COLUMNS " FROM sessions WHERE user_name = $1"
+                         " ORDER BY created_at_ms DESC",
+                         p, 1, &SESSIONS, (void **)out, n);
 }
 
 int sto_session_touch_async(sto_db *db, const char *id, int64_t now)
@@ -339,41 +308,31 @@ int sto_session_delete_expired(sto_db *db, int64_t idle_before_ms, int64_t now)
     "id, name, secret_sha256, role, cameras, owner, tenant, created_at_ms, expires_at_ms,"         \
     " last_used_ms, revoked_at_ms"
 
-static void decode_key(const sto_value *c, void *out)
-{
-    struct sto_api_key *k = out;
-    k->id = sto_col_text(&c[0]);
-    k->name = sto_col_text(&c[1]);
-    k->secret_sha256 = sto_col_text(&c[2]);
-    k->role = sto_col_text(&c[3]);
-    k->cameras = sto_col_text(&c[4]);
-    k->owner = sto_col_text(&c[5]);
-    k->tenant = sto_col_text(&c[6]);
-    k->created_at_ms = sto_col_int(&c[7]);
-    k->expires_at_ms = sto_col_int(&c[8]);
-    k->last_used_ms = sto_col_int(&c[9]);
-    k->revoked_at_ms = sto_col_int(&c[10]);
-}
+/* In KEY_COLUMNS order. */
+static const struct col KEY_COLS[] = {
+    {COL_TEXT, offsetof(struct sto_api_key, id)},
+    {COL_TEXT, offsetof(struct sto_api_key, name)},
+    {COL_TEXT, offsetof(struct sto_api_key, secret_sha256)},
+    {COL_TEXT, offsetof(struct sto_api_key, role)},
+    {COL_TEXT, offsetof(struct sto_api_key, cameras)},
+    {COL_TEXT, offsetof(struct sto_api_key, owner)},
+    {COL_TEXT, offsetof(struct sto_api_key, tenant)},
+    {COL_INT, offsetof(struct sto_api_key, created_at_ms)},
+    {COL_INT, offsetof(struct sto_api_key, expires_at_ms)},
+    {COL_INT, offsetof(struct sto_api_key, last_used_ms)},
+    {COL_INT, offsetof(struct sto_api_key, revoked_at_ms)},
+};
+static const struct sto_list_kind KEYS = {sizeof(struct sto_api_key), HORUS_ARRAY_LEN(KEY_COLS),
+                                          decode, release, KEY_COLS};
 
 void sto_api_key_release(struct sto_api_key *k)
 {
-    if (!k)
-        return;
-    free(k->id);
-    free(k->name);
-    free(k->secret_sha256);
-    free(k->role);
-    free(k->cameras);
-    free(k->owner);
-    free(k->tenant);
-    memset(k, 0, sizeof(*k));
+    release(&KEYS, k);
 }
 
 void sto_api_key_list_free(struct sto_api_key *list, size_t n)
 {
-    for (size_t i = 0; list && i < n; i++)
-        sto_api_key_release(&list[i]);
-    free(list);
+    sto_list_free(&KEYS, list, n);
 }
 
 int sto_api_key_insert(sto_db *db, const struct sto_api_key *k)
@@ -397,16 +356,14 @@ int sto_api_key_insert(sto_db *db, const struct sto_api_key *k)
 
 int sto_api_key_get(sto_db *db, const char *id, struct sto_api_key *out)
 {
-    memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(id)};
-    return read_one(db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = $1", p, 1, decode_key,
-                    out);
+    return sto_read_one(db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = $1", p, 1, &KEYS, out);
 }
 
 int sto_api_key_list(sto_db *db, struct sto_api_key **out, size_t *n)
 {
-    return read_rows(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at_ms, id", NULL, 0,
-                     decode_key, sizeof(struct sto_api_key), (void **)out, n);
+    return sto_read_list(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY created_at_ms, id",
+                         NULL, 0, &KEYS, (void **)out, n);
 }
 
 int sto_api_key_revoke(sto_db *db, const char *id, int64_t now)

@@ -95,11 +95,6 @@ int sto_recording_latest(sto_db *db, const char *camera_id, const char *stream, 
     return rc == 1 ? 0 : rc < 0 ? rc : -ENOENT;
 }
 
-struct rec_acc {
-    struct sto_recording *items;
-    size_t n, cap;
-};
-
 /* Decodes one row of REC_COLUMNS (and fragments, when n > 11) into *r (new strings). */
 static void row_to_recording(const sto_value *c, size_t n, struct sto_recording *r)
 {
@@ -122,31 +117,27 @@ static void row_to_recording(const sto_value *c, size_t n, struct sto_recording 
     }
 }
 
-static int rec_row(const sto_value *c, size_t n, void *arg)
+static void rec_decode(const struct sto_list_kind *kind, const sto_value *c, size_t n, void *item)
 {
-    struct rec_acc *acc = arg;
-    if (n < 11)
-        return HORUS_EDB;
-    if (acc->n == acc->cap) {
-        acc->cap = acc->cap ? acc->cap * 2 : 64;
-        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
-    }
-    row_to_recording(c, n, &acc->items[acc->n++]);
-    return 0;
+    (void)kind;
+    row_to_recording(c, n, item);
 }
+
+static void rec_release(const struct sto_list_kind *kind, void *item)
+{
+    (void)kind;
+    sto_recording_release(item);
+}
+
+static const struct sto_list_kind REC_LIST = {.size = sizeof(struct sto_recording),
+                                              .min_cols = 11,
+                                              .decode = rec_decode,
+                                              .release = rec_release};
 
 static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
                     struct sto_recording **out, size_t *n)
 {
-    struct rec_acc acc = {0};
-    int rc = sto_read(db, sql, p, np, rec_row, &acc);
-    if (rc < 0) {
-        sto_recording_list_free(acc.items, acc.n);
-        return rc;
-    }
-    *out = acc.items;
-    *n = acc.n;
-    return 0;
+    return sto_read_list(db, sql, p, np, &REC_LIST, (void **)out, n);
 }
 
 int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
@@ -348,21 +339,8 @@ int sto_recording_get(sto_db *db, const char *camera_id, const char *stream, int
                       struct sto_recording *out)
 {
     sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(start_us)};
-    struct sto_recording *list = NULL;
-    size_t n = 0;
-    int rc = run_list(db,
-                      "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
-                      " stream = $2 AND start_us = $3",
-                      p, 3, &list, &n);
-    if (rc < 0)
-        return rc;
-    if (n == 0) {
-        free(list);
-        return -ENOENT;
-    }
-    *out = list[0];
-    for (size_t i = 1; i < n; i++)
-        sto_recording_release(&list[i]);
-    free(list);
-    return 0;
+    return sto_read_one(db,
+                        "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
+                        " stream = $2 AND start_us = $3",
+                        p, 3, &REC_LIST, out);
 }

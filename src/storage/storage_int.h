@@ -87,6 +87,33 @@ char *sto_col_text(const sto_value *v);
 /* An INTEGER column (0 for NULL or another type). */
 int64_t sto_col_int(const sto_value *v);
 
+/*
+ * One kind of row for sto_read_list: items of size bytes; a row with fewer
+ * than min_cols columns is HORUS_EDB; decode fills a zeroed item from the
+ * row's ncols columns (new strings); release frees what an item holds.
+ * Both get the kind, so that one pair can serve several (arg: theirs).
+ */
+struct sto_list_kind {
+    size_t size;
+    size_t min_cols;
+    void (*decode)(const struct sto_list_kind *kind, const sto_value *cols, size_t ncols,
+                   void *item);
+    void (*release)(const struct sto_list_kind *kind, void *item);
+    const void *arg;
+};
+/*
+ * Runs sto_read and collects its rows into *out, a new array of *n items
+ * (free it with sto_list_free). On an error frees what was read, sets
+ * *out NULL and *n 0, and returns it. Thread: any.
+ */
+int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                  const struct sto_list_kind *kind, void **out, size_t *n);
+/* sto_read_list's first row into *out (kind->size bytes); -ENOENT when there is none. */
+int sto_read_one(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                 const struct sto_list_kind *kind, void *out);
+/* Releases list[0..n) and frees list (NULL: nothing). */
+void sto_list_free(const struct sto_list_kind *kind, void *list, size_t n);
+
 /* Migrations embedded from storage/migrations/NNNN_name.sql, ascending, ended by version 0. */
 struct sto_migration {
     int version;

@@ -36,64 +36,42 @@ void sto_tenant_list_free(struct sto_tenant *list, size_t n)
     free(list);
 }
 
-struct tenant_acc {
-    struct sto_tenant *items;
-    size_t n, cap;
-};
-
-static int tenant_row(const sto_value *c, size_t n, void *arg)
+static void tenant_decode(const struct sto_list_kind *kind, const sto_value *c, size_t n,
+                          void *item)
 {
-    struct tenant_acc *acc = arg;
-    if (n < TENANT_NCOLS)
-        return HORUS_EDB;
-    if (acc->n == acc->cap) {
-        acc->cap = acc->cap ? acc->cap * 2 : 8;
-        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
-    }
-    struct sto_tenant *t = &acc->items[acc->n++];
+    (void)kind;
+    (void)n;
+    struct sto_tenant *t = item;
     t->id = sto_col_text(&c[0]);
     t->name = sto_col_text(&c[1]);
     t->max_cameras = (uint64_t)sto_col_int(&c[2]);
     t->max_storage_bytes = (uint64_t)sto_col_int(&c[3]);
     t->created_at_ms = sto_col_int(&c[4]);
     t->updated_at_ms = sto_col_int(&c[5]);
-    return 0;
 }
+
+static void tenant_release(const struct sto_list_kind *kind, void *item)
+{
+    (void)kind;
+    sto_tenant_release(item);
+}
+
+static const struct sto_list_kind TENANT_LIST = {.size = sizeof(struct sto_tenant),
+                                                 .min_cols = TENANT_NCOLS,
+                                                 .decode = tenant_decode,
+                                                 .release = tenant_release};
 
 static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
                     struct sto_tenant **out, size_t *n)
 {
-    struct tenant_acc acc = {0};
-    int rc = sto_read(db, sql, p, np, tenant_row, &acc);
-    if (rc < 0) {
-        sto_tenant_list_free(acc.items, acc.n);
-        *out = NULL;
-        *n = 0;
-        return rc;
-    }
-    *out = acc.items;
-    *n = acc.n;
-    return 0;
+    return sto_read_list(db, sql, p, np, &TENANT_LIST, (void **)out, n);
 }
 
 int sto_tenant_get(sto_db *db, const char *id, struct sto_tenant *out)
 {
-    memset(out, 0, sizeof(*out));
-    struct sto_tenant *list;
-    size_t n;
     sto_value p[] = {STO_TEXT_V(id)};
-    int rc = run_list(db, "SELECT " TENANT_COLUMNS " FROM tenants WHERE id = $1", p, 1, &list, &n);
-    if (rc < 0)
-        return rc;
-    if (n == 0) {
-        free(list);
-        return -ENOENT;
-    }
-    *out = list[0];
-    for (size_t i = 1; i < n; i++)
-        sto_tenant_release(&list[i]);
-    free(list);
-    return 0;
+    return sto_read_one(db, "SELECT " TENANT_COLUMNS " FROM tenants WHERE id = $1", p, 1,
+                        &TENANT_LIST, out);
 }
 
 int sto_tenant_list(sto_db *db, struct sto_tenant **out, size_t *n)

@@ -61,6 +61,17 @@ static void verify(struct sto_fixture *f, FILE *log, struct auth_audit_verify_re
     assert_int_equal(auth_audit_verify(f->db, log, r), 0);
 }
 
+/* Appends n entries, runs sql on the file, and verifies the chain without a log. */
+static struct auth_audit_verify_result verify_tampered(struct sto_fixture *f, int n,
+                                                       const char *sql)
+{
+    fill(f, n);
+    tamper(f, sql);
+    struct auth_audit_verify_result r;
+    verify(f, NULL, &r);
+    return r;
+}
+
 static void test_an_intact_chain_verifies(void **state)
 {
     struct sto_fixture *f = *state;
@@ -79,10 +90,8 @@ static void test_an_intact_chain_verifies(void **state)
 static void test_an_edited_row_is_named(void **state)
 {
     struct sto_fixture *f = *state;
-    fill(f, 10);
-    tamper(f, "UPDATE audit SET outcome = 'denied' WHERE id = 6");
-    struct auth_audit_verify_result r;
-    verify(f, NULL, &r);
+    struct auth_audit_verify_result r =
+        verify_tampered(f, 10, "UPDATE audit SET outcome = 'denied' WHERE id = 6");
     assert_int_equal(r.problem, AUTH_AUDIT_MODIFIED);
     assert_int_equal(r.id, 6);
     assert_non_null(strstr(r.message, "entry 6 was modified"));
@@ -92,12 +101,11 @@ static void test_an_edited_row_is_named(void **state)
 static void test_an_edited_row_with_a_new_hash_is_named(void **state)
 {
     struct sto_fixture *f = *state;
-    fill(f, 10);
     /* The tamperer also replaces row 4's hash: it matches neither its fields nor row 5's link. */
-    tamper(f, "UPDATE audit SET details = '{}', hash = "
-              "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' WHERE id = 4");
-    struct auth_audit_verify_result r;
-    verify(f, NULL, &r);
+    struct auth_audit_verify_result r = verify_tampered(
+        f, 10,
+        "UPDATE audit SET details = '{}', hash = "
+        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' WHERE id = 4");
     assert_int_equal(r.problem, AUTH_AUDIT_MODIFIED);
     assert_int_equal(r.id, 4);
 }
@@ -105,10 +113,7 @@ static void test_an_edited_row_with_a_new_hash_is_named(void **state)
 static void test_a_deleted_row_is_named(void **state)
 {
     struct sto_fixture *f = *state;
-    fill(f, 10);
-    tamper(f, "DELETE FROM audit WHERE id = 7");
-    struct auth_audit_verify_result r;
-    verify(f, NULL, &r);
+    struct auth_audit_verify_result r = verify_tampered(f, 10, "DELETE FROM audit WHERE id = 7");
     assert_int_equal(r.problem, AUTH_AUDIT_REMOVED);
     assert_int_equal(r.id, 7);
     assert_non_null(strstr(r.message, "entry 7 was removed"));
@@ -117,10 +122,7 @@ static void test_a_deleted_row_is_named(void **state)
 static void test_a_deleted_first_row_is_named(void **state)
 {
     struct sto_fixture *f = *state;
-    fill(f, 3);
-    tamper(f, "DELETE FROM audit WHERE id = 1");
-    struct auth_audit_verify_result r;
-    verify(f, NULL, &r);
+    struct auth_audit_verify_result r = verify_tampered(f, 3, "DELETE FROM audit WHERE id = 1");
     assert_int_equal(r.problem, AUTH_AUDIT_REMOVED);
     assert_int_equal(r.id, 1);
 }
@@ -128,10 +130,8 @@ static void test_a_deleted_first_row_is_named(void **state)
 static void test_a_deleted_and_renumbered_row_is_named(void **state)
 {
     struct sto_fixture *f = *state;
-    fill(f, 10);
-    tamper(f, "DELETE FROM audit WHERE id = 7; UPDATE audit SET id = id - 1 WHERE id > 7");
-    struct auth_audit_verify_result r;
-    verify(f, NULL, &r);
+    struct auth_audit_verify_result r = verify_tampered(
+        f, 10, "DELETE FROM audit WHERE id = 7; UPDATE audit SET id = id - 1 WHERE id > 7");
     assert_int_equal(r.id, 7);
     assert_true(r.problem == AUTH_AUDIT_REMOVED || r.problem == AUTH_AUDIT_MODIFIED);
 }
@@ -139,12 +139,11 @@ static void test_a_deleted_and_renumbered_row_is_named(void **state)
 static void test_two_swapped_rows_are_named(void **state)
 {
     struct sto_fixture *f = *state;
-    fill(f, 10);
     /* Rows 4 and 5 change places: every column but the id moves. */
-    tamper(f, "UPDATE audit SET id = -4 WHERE id = 4; UPDATE audit SET id = 4 WHERE id = 5;"
-              " UPDATE audit SET id = 5 WHERE id = -4");
-    struct auth_audit_verify_result r;
-    verify(f, NULL, &r);
+    struct auth_audit_verify_result r = verify_tampered(
+        f, 10,
+        "UPDATE audit SET id = -4 WHERE id = 4; UPDATE audit SET id = 4 WHERE id = 5;"
+        " UPDATE audit SET id = 5 WHERE id = -4");
     assert_int_equal(r.problem, AUTH_AUDIT_REORDERED);
     assert_int_equal(r.id, 4);
     assert_non_null(strstr(r.message, "entry 4 was reordered"));

@@ -51,6 +51,20 @@ static void enrol(sto_db *db, const char *user, char b32[64],
     assert_int_equal(auth_mfa_enroll_confirm(db, user, code, T0_MS, codes), 0);
 }
 
+/* A user of role with a confirmed factor: its secret and recovery codes. */
+struct enrolled {
+    char b32[64];
+    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
+};
+
+static struct enrolled enrolled_user(sto_db *db, const char *name, enum auth_role role)
+{
+    struct enrolled u;
+    add_user(db, name, role);
+    enrol(db, name, u.b32, u.codes);
+    return u;
+}
+
 static void test_the_policy_says_who_must_enrol(void **state)
 {
     (void)state;
@@ -219,20 +233,17 @@ static void test_enrolment_is_pending_until_a_code_confirms_it(void **state)
 static void test_a_code_works_once_and_never_after_a_later_one(void **state)
 {
     struct sto_fixture *f = *state;
-    add_user(f->db, "bob", AUTH_ROLE_OPERATOR);
-    char b32[64];
-    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
-    enrol(f->db, "bob", b32, codes);
+    struct enrolled u = enrolled_user(f->db, "bob", AUTH_ROLE_OPERATOR);
     enum auth_mfa_method how;
     char now[8], next[8];
-    code_at(b32, T0_MS, 0, now);
-    code_at(b32, T0_MS, 1, next);
+    code_at(u.b32, T0_MS, 0, now);
+    code_at(u.b32, T0_MS, 1, next);
     /* The confirming code is spent. */
     assert_int_equal(auth_mfa_verify(f->db, "bob", now, NULL, T0_MS, &how), -EALREADY);
     assert_int_equal(auth_mfa_verify(f->db, "bob", NULL, NULL, T0_MS, &how), -ENODATA);
     assert_int_equal(auth_mfa_verify(f->db, "bob", "", "", T0_MS, &how), -ENODATA);
     char far[8];
-    code_at(b32, T0_MS, 5, far); /* outside the +-1 step window */
+    code_at(u.b32, T0_MS, 5, far); /* outside the +-1 step window */
     assert_int_equal(auth_mfa_verify(f->db, "bob", far, NULL, T0_MS, &how), -EACCES);
     char spaced[10];
     snprintf(spaced, sizeof(spaced), "%.3s %s", next, next + 3);
@@ -255,33 +266,30 @@ static void test_a_code_works_once_and_never_after_a_later_one(void **state)
 static void test_recovery_codes_are_burnt_once_and_replaced(void **state)
 {
     struct sto_fixture *f = *state;
-    add_user(f->db, "cid", AUTH_ROLE_VIEWER);
-    char b32[64];
-    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
-    enrol(f->db, "cid", b32, codes);
+    struct enrolled u = enrolled_user(f->db, "cid", AUTH_ROLE_VIEWER);
     enum auth_mfa_method how;
-    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, codes[3].code, T0_MS, &how), 0);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, u.codes[3].code, T0_MS, &how), 0);
     assert_int_equal(how, AUTH_MFA_METHOD_RECOVERY);
-    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, codes[3].code, T0_MS, &how), -EACCES);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, u.codes[3].code, T0_MS, &how), -EACCES);
     /* In the totp field, lower case, without dashes. */
     char typed[AUTH_RECOVERY_CODE_SIZE];
     size_t n = 0;
-    for (const char *c = codes[4].code; *c; c++)
+    for (const char *c = u.codes[4].code; *c; c++)
         if (*c != '-')
             typed[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
     typed[n] = '\0';
     assert_int_equal(auth_mfa_verify(f->db, "cid", typed, NULL, T0_MS, &how), 0);
     assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, "not-a-code", T0_MS, &how), -EACCES);
     /* Two logins racing with one recovery code: the writer burns it for one of them. */
-    assert_int_equal(sto_mfa_recovery_use(f->db, "cid", codes[6].hash), 0);
-    assert_int_equal(sto_mfa_recovery_use(f->db, "cid", codes[6].hash), -ENOENT);
+    assert_int_equal(sto_mfa_recovery_use(f->db, "cid", u.codes[6].hash), 0);
+    assert_int_equal(sto_mfa_recovery_use(f->db, "cid", u.codes[6].hash), -ENOENT);
     struct sto_mfa m;
     assert_int_equal(sto_mfa_get(f->db, "cid", &m), 0);
     assert_int_equal(m.recovery_left, AUTH_MFA_RECOVERY_CODES - 3);
     sto_mfa_release(&m);
     struct auth_recovery_code fresh[AUTH_MFA_RECOVERY_CODES];
     assert_int_equal(auth_mfa_recovery_regenerate(f->db, "cid", fresh), 0);
-    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, codes[5].code, T0_MS, &how), -EACCES);
+    assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, u.codes[5].code, T0_MS, &how), -EACCES);
     assert_int_equal(auth_mfa_verify(f->db, "cid", NULL, fresh[0].code, T0_MS, &how), 0);
     assert_int_equal(auth_mfa_recovery_regenerate(f->db, "nobody", fresh), -ENOENT);
     /* Removing the factor removes its codes; deleting the user removes the rows. */
@@ -354,21 +362,18 @@ static int login(sto_db *db, const char *user, const char *totp, const char *rec
 static void test_the_login_asks_the_second_factor_after_the_password(void **state)
 {
     struct sto_fixture *f = *state;
-    add_user(f->db, "dee", AUTH_ROLE_VIEWER);
-    char b32[64];
-    struct auth_recovery_code codes[AUTH_MFA_RECOVERY_CODES];
-    enrol(f->db, "dee", b32, codes);
+    struct enrolled u = enrolled_user(f->db, "dee", AUTH_ROLE_VIEWER);
     struct auth_login_result res;
     assert_int_equal(login(f->db, "dee", NULL, NULL, AUTH_MFA_OPTIONAL, &res), HORUS_EAUTH);
     assert_int_equal(res.mfa, AUTH_LOGIN_MFA_MISSING);
     char now[8], next[8];
-    code_at(b32, T0_MS, 0, now);
-    code_at(b32, T0_MS, 1, next);
+    code_at(u.b32, T0_MS, 0, now);
+    code_at(u.b32, T0_MS, 1, next);
     assert_int_equal(login(f->db, "dee", now, NULL, AUTH_MFA_OPTIONAL, &res), HORUS_EAUTH);
     assert_int_equal(res.mfa, AUTH_LOGIN_MFA_REPLAYED);
     assert_int_equal(login(f->db, "dee", next, NULL, AUTH_MFA_OPTIONAL, &res), 0);
     assert_int_equal(res.mfa, AUTH_LOGIN_MFA_TOTP);
-    assert_int_equal(login(f->db, "dee", NULL, codes[0].code, AUTH_MFA_OPTIONAL, &res), 0);
+    assert_int_equal(login(f->db, "dee", NULL, u.codes[0].code, AUTH_MFA_OPTIONAL, &res), 0);
     assert_int_equal(res.mfa, AUTH_LOGIN_MFA_RECOVERY);
     assert_int_equal(login(f->db, "dee", NULL, "AAAA", AUTH_MFA_OPTIONAL, &res), HORUS_EAUTH);
     assert_int_equal(res.mfa, AUTH_LOGIN_MFA_INVALID);
