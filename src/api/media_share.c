@@ -208,9 +208,9 @@ static int share_export(http_request *req, void *arg)
         return http_reply_error(req, HORUS_EUNAVAIL, "signed media URLs are off on this node");
     struct sto_export e;
     int rc = sto_export_get(ctx->db, id, &e);
-    if (rc == 0 && !api_may_see_camera(req, e.camera_id)) {
+    if (rc == 0 && !api_may_see(req, e.camera_id, e.tenant)) {
         sto_export_release(&e);
-        rc = -ENOENT; /* an export of a camera outside the grant does not exist for the caller */
+        rc = -ENOENT; /* outside the grant or the tenant: it does not exist for the caller */
     }
     if (rc == -ENOENT)
         return http_reply_error(req, rc, "export '%s' does not exist", id);

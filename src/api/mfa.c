@@ -334,6 +334,10 @@ static int user_mfa_delete(http_request *req, void *arg)
     const char *name = http_request_param(req, "name");
     struct sto_user u;
     int rc = auth_user_name_is_valid(name) ? sto_user_get(a->db, name, &u) : -ENOENT;
+    if (rc == 0 && !api_may_see(req, NULL, u.tenant)) { /* another tenant's: as if missing */
+        sto_user_release(&u);
+        rc = -ENOENT;
+    }
     if (rc == -ENOENT)
         return http_reply_error(req, rc, "user '%s' does not exist", name);
     if (rc < 0)
