@@ -59,6 +59,7 @@ int api_new(const struct api_options *o, api **out)
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     a->mfa_policy = o->auth ? (enum auth_mfa_policy)o->auth->mfa : AUTH_MFA_REQUIRED_FOR_ADMINS;
     a->oidc = o->oidc;
+    a->cred_cache = auth_cache_new(AUTH_CACHE_CAPACITY, AUTH_CACHE_TTL_MS);
     api_sso_init(a);
     *out = a;
     return 0;
@@ -208,6 +209,7 @@ void api_free(api *a)
     pthread_mutex_destroy(&a->health.reasons_lock);
     free(a->route_perms);
     api_sso_release(a);
+    auth_cache_free(a->cred_cache);
     if (a->metrics_token)
         memset(a->metrics_token, 0, strlen(a->metrics_token));
     free(a->metrics_token);

@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "auth_cache.h"
 #include "auth_mfa.h"
 #include "auth_user.h"
 #include "oidc_user.h"
@@ -160,6 +161,8 @@ struct api {
     /* sso.c: single sign-on and the IdP's bearer tokens; NULL when SSO is off */
     auth_oidc *oidc; /* borrowed */
     auth_token_cache *jwt_cache; /* owned */
+    /* gate.c: verified API keys and sessions, by digest (auth_cache.h); owned */
+    auth_cache *cred_cache;
     struct api_sso_sessions sso_sessions;
 };
 
