@@ -50,6 +50,7 @@ int api_new(const struct api_options *o, api **out)
     snprintf(a->health.reasons_json, sizeof(a->health.reasons_json), "[]");
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);
+    api_camera_tenants_init(&a->camera_tenants);
     pthread_mutex_init(&a->audit_seen.lock, NULL);
     pthread_mutex_init(&a->audit_denied.lock, NULL);
     a->session_idle_ms = o->auth ? o->auth->session_idle_ms : 30 * 60 * 1000;
@@ -202,6 +203,7 @@ void api_free(api *a)
         return;
     api_probes_drain(a); /* their threads use a->probes */
     api_media_cache_release(&a->media_cache);
+    api_camera_tenants_release(&a->camera_tenants);
     pthread_mutex_destroy(&a->audit_seen.lock);
     pthread_mutex_destroy(&a->audit_denied.lock);
     pthread_cond_destroy(&a->probes.done);

@@ -118,7 +118,7 @@ static int camera_visible_to(struct api *a, const struct auth_principal *p, cons
     if (p->role == AUTH_ROLE_SUPERADMIN)
         return 0; /* every tenant: no need to read the camera's */
     char tenant[AUTH_ID_MAX];
-    int rc = sto_camera_tenant(a->db, id, tenant, sizeof(tenant));
+    int rc = api_camera_tenant(a, id, tenant, sizeof(tenant));
     if (rc < 0)
         return rc;
     return auth_may_see_tenant(p, tenant) ? 0 : -ENOENT;
