@@ -107,3 +107,34 @@ def test_a_change_by_the_command_line_takes_effect_within_the_cache_ttl(horus):
                interval=0.05)
     # The cache keeps an entry at most 1 s; the rest is this busy machine.
     assert time.monotonic() - t0 < 2.5
+
+
+def test_a_camera_moved_to_another_tenant_is_seen_there_on_the_very_next_request(horus):
+    """The gate's camera -> tenant cache (src/api/camera_tenants.c) drops at a camera write."""
+    out = subprocess.run([HORUS_BIN, "api-key", "add", "root", "--role", "superadmin",
+                          "--data", str(horus.data)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    sa = bearer(out.stdout.strip())
+    admins = {}
+    for tid in ("acme", "globex"):
+        status, _, body = horus.request("POST", "/api/v1/tenants",
+                                        {"id": tid, "name": tid.title()}, headers=sa)
+        assert status == 201, body
+        status, _, body = horus.request("POST", "/api/v1/api-keys",
+                                        {"name": f"{tid}-admin", "role": "admin",
+                                         "tenant": tid}, headers=sa)
+        assert status == 201, body
+        admins[tid] = bearer(json.loads(body)["key"])
+    camera = {"id": "cam-x", "url": "rtsp://127.0.0.1:9/x", "enabled": False}
+    status, _, body = horus.request("POST", "/api/v1/cameras", {**camera, "tenant": "acme"},
+                                    headers=sa)
+    assert status == 201, body
+    for _ in range(WARM):
+        assert horus.request("GET", "/api/v1/cameras/cam-x", headers=admins["acme"])[0] == 200
+        assert horus.request("GET", "/api/v1/cameras/cam-x", headers=admins["globex"])[0] == 404
+    assert horus.request("DELETE", "/api/v1/cameras/cam-x", headers=sa)[0] == 204
+    status, _, body = horus.request("POST", "/api/v1/cameras", {**camera, "tenant": "globex"},
+                                    headers=sa)
+    assert status == 201, body
+    assert horus.request("GET", "/api/v1/cameras/cam-x", headers=admins["globex"])[0] == 200
+    assert horus.request("GET", "/api/v1/cameras/cam-x", headers=admins["acme"])[0] == 404
