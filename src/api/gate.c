@@ -184,7 +184,7 @@ static int authenticate_api_key(struct api *a, const char *token, struct auth_pr
         if (rc == 0)
             auth_cache_put(a->cred_cache, key, n, version, now, until, *out);
     }
-    memset(key, 0, sizeof(key));
+    memset(key, 0, n); /* the bytes written, not the whole 4 KB */
     return rc;
 }
 
@@ -206,7 +206,7 @@ static int authenticate_session(struct api *a, const char *token, struct auth_pr
         if (rc == 0)
             auth_cache_put(a->cred_cache, key, n, version, now, until, *out);
     }
-    memset(key, 0, sizeof(key));
+    memset(key, 0, n); /* the bytes written, not the whole 4 KB */
     return rc;
 }
 
