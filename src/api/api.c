@@ -50,6 +50,7 @@ int api_new(const struct api_options *o, api **out)
     snprintf(a->health.reasons_json, sizeof(a->health.reasons_json), "[]");
     pthread_cond_init(&a->probes.done, NULL);
     api_media_cache_init(&a->media_cache);
+    api_camera_tenants_init(&a->camera_tenants);
     pthread_mutex_init(&a->audit_seen.lock, NULL);
     pthread_mutex_init(&a->audit_denied.lock, NULL);
     a->session_idle_ms = o->auth ? o->auth->session_idle_ms : 30 * 60 * 1000;
@@ -59,6 +60,7 @@ int api_new(const struct api_options *o, api **out)
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     a->mfa_policy = o->auth ? (enum auth_mfa_policy)o->auth->mfa : AUTH_MFA_REQUIRED_FOR_ADMINS;
     a->oidc = o->oidc;
+    a->cred_cache = auth_cache_new(AUTH_CACHE_CAPACITY, AUTH_CACHE_TTL_MS);
     api_sso_init(a);
     *out = a;
     return 0;
@@ -201,6 +203,7 @@ void api_free(api *a)
         return;
     api_probes_drain(a); /* their threads use a->probes */
     api_media_cache_release(&a->media_cache);
+    api_camera_tenants_release(&a->camera_tenants);
     pthread_mutex_destroy(&a->audit_seen.lock);
     pthread_mutex_destroy(&a->audit_denied.lock);
     pthread_cond_destroy(&a->probes.done);
@@ -208,6 +211,7 @@ void api_free(api *a)
     pthread_mutex_destroy(&a->health.reasons_lock);
     free(a->route_perms);
     api_sso_release(a);
+    auth_cache_free(a->cred_cache);
     if (a->metrics_token)
         memset(a->metrics_token, 0, strlen(a->metrics_token));
     free(a->metrics_token);

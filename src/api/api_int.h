@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "auth_cache.h"
 #include "auth_mfa.h"
 #include "auth_user.h"
 #include "oidc_user.h"
@@ -25,6 +26,24 @@ struct api_media_slot {
     uint64_t hash; /* 0 = empty */
     char key[112];
     struct api_media_ref ref;
+};
+
+/* ---- camera id -> tenant for the gate (camera_tenants.c) ---- */
+
+#define API_CAMERA_TENANT_SLOTS 1024 /* in sets of 8 */
+#define API_CAMERA_TENANT_STRIPES 16
+#define API_CAMERA_TENANT_TTL_MS 1000
+
+struct api_camera_tenant_slot {
+    char id[72]; /* "" = empty */
+    char tenant[64];
+    uint64_t version; /* sto_access_version read before the row */
+    int64_t until_ms; /* monotonic */
+};
+
+struct api_camera_tenants {
+    pthread_mutex_t locks[API_CAMERA_TENANT_STRIPES];
+    struct api_camera_tenant_slot slots[API_CAMERA_TENANT_SLOTS];
 };
 
 struct api_media_cache {
@@ -147,6 +166,7 @@ struct api {
     struct pb_metrics playback_metrics; /* api/playback.c's series */
     struct api_probes probes;
     struct api_media_cache media_cache;
+    struct api_camera_tenants camera_tenants; /* gate.c's tenant check (camera_tenants.c) */
     struct api_audit_seen audit_seen;
     struct api_audit_denied audit_denied;
     /* gate.c: each route's permission, by route index, from openapi.json */
@@ -160,8 +180,21 @@ struct api {
     /* sso.c: single sign-on and the IdP's bearer tokens; NULL when SSO is off */
     auth_oidc *oidc; /* borrowed */
     auth_token_cache *jwt_cache; /* owned */
+    /* gate.c: verified API keys and sessions, by digest (auth_cache.h); owned */
+    auth_cache *cred_cache;
     struct api_sso_sessions sso_sessions;
 };
+
+/* ---- camera tenants (camera_tenants.c) ---- */
+
+void api_camera_tenants_init(struct api_camera_tenants *c);
+void api_camera_tenants_release(struct api_camera_tenants *c);
+/*
+ * sto_camera_tenant through a cache of at most API_CAMERA_TENANT_TTL_MS,
+ * dropped at once by any camera or tenant write in this process
+ * (sto_access_version). out: at least 64 bytes to be cached.
+ */
+int api_camera_tenant(struct api *a, const char *id, char *out, size_t cap);
 
 /* ---- camera groups (camera_groups.c) ---- */
 

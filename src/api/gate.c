@@ -118,7 +118,7 @@ static int camera_visible_to(struct api *a, const struct auth_principal *p, cons
     if (p->role == AUTH_ROLE_SUPERADMIN)
         return 0; /* every tenant: no need to read the camera's */
     char tenant[AUTH_ID_MAX];
-    int rc = sto_camera_tenant(a->db, id, tenant, sizeof(tenant));
+    int rc = api_camera_tenant(a, id, tenant, sizeof(tenant));
     if (rc < 0)
         return rc;
     return auth_may_see_tenant(p, tenant) ? 0 : -ENOENT;
@@ -152,6 +152,64 @@ static bool is_jwt_shaped(const char *token)
     return a && b && a > token && b > a + 1 && b[1] && !strchr(b + 1, '.');
 }
 
+/*
+ * The credential cache (auth_cache.h, docs/design/0016): a credential's
+ * entry is named by the digest of its kind's letter and the token, so a
+ * session token and an API key can never stand for each other. The access
+ * version is read before the database read, so a change committed while
+ * it runs leaves the entry stale from the start.
+ */
+#define CACHE_KEY_MAX (AUTH_TOKEN_MAX + 2)
+
+static size_t cache_key(char kind, const char *token, char *out)
+{
+    size_t n = strlen(token);
+    if (n > AUTH_TOKEN_MAX)
+        n = AUTH_TOKEN_MAX;
+    out[0] = kind;
+    memcpy(out + 1, token, n);
+    return n + 1;
+}
+
+static int authenticate_api_key(struct api *a, const char *token, struct auth_principal **out)
+{
+    char key[CACHE_KEY_MAX];
+    size_t n = cache_key('k', token, key);
+    int64_t now = clock_realtime_ms(a->clock);
+    uint64_t version = sto_access_version(a->db);
+    int rc = auth_cache_get(a->cred_cache, key, n, version, now, out);
+    if (rc < 0) {
+        int64_t until = 0;
+        rc = auth_api_key_authenticate_until(a->db, token, now, out, &until);
+        if (rc == 0)
+            auth_cache_put(a->cred_cache, key, n, version, now, until, *out);
+    }
+    memset(key, 0, n); /* the bytes written, not the whole 4 KB */
+    return rc;
+}
+
+static int authenticate_session(struct api *a, const char *token, struct auth_principal **out)
+{
+    char key[CACHE_KEY_MAX];
+    size_t n = cache_key('s', token, key);
+    int64_t now = clock_realtime_ms(a->clock);
+    uint64_t version = sto_access_version(a->db);
+    int rc = auth_cache_get(a->cred_cache, key, n, version, now, out);
+    if (rc < 0) {
+        int64_t until = 0;
+        rc = auth_session_authenticate_until(a->db, token, now, a->session_idle_ms, out, &until);
+        /* auth.mfa: a session whose user must enrol a second factor may only enrol. */
+        if (rc == 0 && (rc = auth_mfa_mark_principal(a->db, a->mfa_policy, *out)) < 0) {
+            auth_principal_free(*out);
+            *out = NULL;
+        }
+        if (rc == 0)
+            auth_cache_put(a->cred_cache, key, n, version, now, until, *out);
+    }
+    memset(key, 0, n); /* the bytes written, not the whole 4 KB */
+    return rc;
+}
+
 static int authenticate_bearer(struct api *a, http_request *req, struct auth_principal **out)
 {
     char token[AUTH_TOKEN_MAX + 1];
@@ -161,7 +219,7 @@ static int authenticate_bearer(struct api *a, http_request *req, struct auth_pri
     if (rc < 0)
         return HORUS_EAUTH;
     if (strncmp(token, "hk_", 3) == 0)
-        rc = auth_api_key_authenticate(a->db, token, clock_realtime_ms(a->clock), out);
+        rc = authenticate_api_key(a, token, out);
     else if (is_jwt_shaped(token))
         rc = api_sso_authenticate_jwt(a, token, out);
     else
@@ -178,14 +236,8 @@ static int authenticate_cookie(struct api *a, http_request *req, struct auth_pri
     if (rc == -ENOENT)
         return -ENOENT;
     if (rc == 0)
-        rc = auth_session_authenticate(a->db, token, clock_realtime_ms(a->clock),
-                                       a->session_idle_ms, out);
+        rc = authenticate_session(a, token, out);
     memset(token, 0, sizeof(token));
-    /* auth.mfa: a session whose user must enrol a second factor may only enrol. */
-    if (rc == 0 && (rc = auth_mfa_mark_principal(a->db, a->mfa_policy, *out)) < 0) {
-        auth_principal_free(*out);
-        *out = NULL;
-    }
     return rc < 0 && rc != HORUS_EAUTH && rc != HORUS_EDBBUSY ? HORUS_EAUTH : rc;
 }
 

@@ -118,6 +118,12 @@ int auth_api_key_create(sto_db *db, const struct auth_api_key_options *o, char *
 int auth_api_key_authenticate(sto_db *db, const char *token, int64_t now_ms,
                               struct auth_principal **out)
 {
+    return auth_api_key_authenticate_until(db, token, now_ms, out, NULL);
+}
+
+int auth_api_key_authenticate_until(sto_db *db, const char *token, int64_t now_ms,
+                                    struct auth_principal **out, int64_t *valid_until_ms)
+{
     *out = NULL;
     char id[AUTH_API_KEY_ID_LEN + 1];
     const char *secret;
@@ -144,6 +150,13 @@ int auth_api_key_authenticate(sto_db *db, const char *token, int64_t now_ms,
     }
     if (ok && now_ms - k.last_used_ms >= AUTH_API_KEY_TOUCH_MS)
         (void)sto_api_key_touch_async(db, k.id, now_ms); /* a full queue skips one stamp */
+    if (ok && valid_until_ms) {
+        /* Until it expires, and until its next last-use stamp is due. */
+        int64_t stamp = now_ms - k.last_used_ms >= AUTH_API_KEY_TOUCH_MS
+                            ? now_ms + AUTH_API_KEY_TOUCH_MS
+                            : k.last_used_ms + AUTH_API_KEY_TOUCH_MS;
+        *valid_until_ms = k.expires_at_ms && k.expires_at_ms < stamp ? k.expires_at_ms : stamp;
+    }
     sto_api_key_release(&k);
     if (!ok) {
         auth_principal_free(p);

@@ -57,5 +57,12 @@ int auth_api_key_create(sto_db *db, const struct auth_api_key_options *o, char *
  */
 int auth_api_key_authenticate(sto_db *db, const char *token, int64_t now_ms,
                               struct auth_principal **out);
+/*
+ * The same; on success *valid_until_ms (when not NULL) gets the first
+ * instant the answer may change without a write to the key: its expiry,
+ * or when its next last-use stamp is due (the gate's cache, auth_cache.h).
+ */
+int auth_api_key_authenticate_until(sto_db *db, const char *token, int64_t now_ms,
+                                    struct auth_principal **out, int64_t *valid_until_ms);
 
 #endif

@@ -297,6 +297,12 @@ int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_lo
 int auth_session_authenticate(sto_db *db, const char *token, int64_t now_ms, int64_t idle_ms,
                               struct auth_principal **out)
 {
+    return auth_session_authenticate_until(db, token, now_ms, idle_ms, out, NULL);
+}
+
+int auth_session_authenticate_until(sto_db *db, const char *token, int64_t now_ms, int64_t idle_ms,
+                                    struct auth_principal **out, int64_t *valid_until_ms)
+{
     *out = NULL;
     size_t n = token ? strlen(token) : 0;
     if (n != AUTH_B64URL_LEN(32))
@@ -323,8 +329,16 @@ int auth_session_authenticate(sto_db *db, const char *token, int64_t now_ms, int
         snprintf(p->csrf_token, sizeof(p->csrf_token), "%s", s.csrf_token);
         p->via_sso = s.method && strcmp(s.method, STO_SESSION_SSO) == 0;
         int64_t every = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
-        if (now_ms - s.last_seen_ms >= every)
+        int64_t seen = s.last_seen_ms;
+        if (now_ms - s.last_seen_ms >= every) {
             (void)sto_session_touch_async(db, s.id, now_ms);
+            seen = now_ms;
+        }
+        if (valid_until_ms) {
+            /* Until the next stamp is due (the idle limit comes later) or the absolute end. */
+            int64_t until = seen + every;
+            *valid_until_ms = s.expires_at_ms < until ? s.expires_at_ms : until;
+        }
     }
     sto_session_release(&s);
     if (!p)

@@ -127,6 +127,14 @@ int auth_session_open(sto_db *db, struct auth_principal *p, const struct auth_lo
  */
 int auth_session_authenticate(sto_db *db, const char *token, int64_t now_ms, int64_t idle_ms,
                               struct auth_principal **out);
+/*
+ * The same; on success *valid_until_ms (when not NULL) gets the first
+ * instant the answer may change without a write to the session or user:
+ * when the next last_seen stamp is due (before the idle limit), or the
+ * absolute expiry (the gate's cache, auth_cache.h).
+ */
+int auth_session_authenticate_until(sto_db *db, const char *token, int64_t now_ms, int64_t idle_ms,
+                                    struct auth_principal **out, int64_t *valid_until_ms);
 
 /* The principal a user row gives (role, grant, flags); NULL when the row is unusable. */
 struct auth_principal *auth_principal_of_user(const struct sto_user *u, enum auth_kind kind,

@@ -95,7 +95,7 @@ int sto_camera_groups_set(sto_db *db, const struct sto_camera_groups_input *cams
             k++;
         }
     }
-    int rc = sto_write_batch(db, st, nst);
+    int rc = sto_write_batch_access(db, st, nst);
     free(params);
     free(st);
     return rc;

@@ -356,7 +356,7 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
         " $11, $12, $13 WHERE $14 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE id = $1) OR"
         " (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $14",
         p, CAMERA_NCOLS + 1};
-    rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    rc = sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
     sealed_urls_release(&sealed);
     if (rc < 0 || c->tenant_max_cameras == 0)
         return rc;
@@ -377,7 +377,7 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
     struct sealed_urls sealed = {0};
     rc = camera_params(db, &in, &cur, false, now_ms(), p, &sealed);
     if (rc == 0)
-        rc = sto_write(db, upsert_sql, p, CAMERA_NCOLS);
+        rc = sto_write_access(db, upsert_sql, p, CAMERA_NCOLS);
     sealed_urls_release(&sealed);
     sto_camera_release(&cur);
     return rc;
@@ -396,7 +396,7 @@ int sto_camera_delete(sto_db *db, const char *id)
     orphan_new(&m, id, cur.tenant, now);
     sto_camera_release(&cur);
     orphan_stmts(&m, id, now, &st[1]);
-    return sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    return sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
 }
 
 /* Whether the stored URL (its password perhaps sealed) is want_url. */
@@ -480,7 +480,7 @@ int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_
         nst += ORPHAN_NSTMTS;
     }
     if (rc == 0 && nst)
-        rc = sto_write_batch(db, st, nst);
+        rc = sto_write_batch_access(db, st, nst);
     for (size_t i = 0; i < n; i++)
         sealed_urls_release(&sealed[i]);
     free(sealed);
@@ -562,10 +562,11 @@ int sto_orphan_list(sto_db *db, size_t limit, struct sto_orphan **out, size_t *n
 int sto_orphan_delete_if_empty(sto_db *db, const char *orphan_id)
 {
     sto_value p[] = {STO_TEXT_V(orphan_id)};
-    return sto_write(db,
-                     "DELETE FROM camera_orphans WHERE orphan_id = $1 AND NOT EXISTS (SELECT 1"
-                     " FROM recordings WHERE camera_id = $1)",
-                     p, 1);
+    return sto_write_access(
+        db,
+        "DELETE FROM camera_orphans WHERE orphan_id = $1 AND NOT EXISTS (SELECT 1"
+        " FROM recordings WHERE camera_id = $1)",
+        p, 1);
 }
 
 struct next_id {
@@ -614,7 +615,7 @@ int sto_orphans_collect(sto_db *db, int64_t now_ms, size_t *moved)
         if (rc < 0)
             break;
         orphan_stmts(&m, after, now_ms, st);
-        rc = sto_write_batch(db, st, ORPHAN_NSTMTS);
+        rc = sto_write_batch_access(db, st, ORPHAN_NSTMTS);
         if (rc == 0)
             (*moved)++;
     }
@@ -655,7 +656,7 @@ int sto_camera_adopt(sto_db *db, const char *id, uint64_t *adopted)
          p, 1},
         {"DELETE FROM camera_orphans WHERE camera_id = $1 AND tenant = " ADOPT_TENANT, p, 1},
     };
-    rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));
+    rc = sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
     if (rc == 0 && adopted)
         *adopted = count.n;
     return rc;

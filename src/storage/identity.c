@@ -162,10 +162,11 @@ int sto_user_insert(sto_db *db, const struct sto_user_input *u)
                      STO_INT_V(u->must_change_password),
                      STO_INT_V(now),
                      STO_INT_V(now)};
-    return sto_write(db,
-                     "INSERT INTO users (" USER_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                     " $8, $9)",
-                     p, 9);
+    return sto_write_access(db,
+                            "INSERT INTO users (" USER_COLUMNS
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                            " $8, $9)",
+                            p, 9);
 }
 
 int sto_user_update(sto_db *db, const struct sto_user_input *u)
@@ -185,7 +186,7 @@ int sto_user_update(sto_db *db, const struct sto_user_input *u)
          p, 8},
         {"DELETE FROM sessions WHERE user_name = $1", pu, 1},
     };
-    return sto_write_batch(db, st, u->disabled ? 2 : 1);
+    return sto_write_batch_access(db, st, u->disabled ? 2 : 1);
 }
 
 int sto_user_delete(sto_db *db, const char *name)
@@ -196,7 +197,7 @@ int sto_user_delete(sto_db *db, const char *name)
         {"UPDATE api_keys SET revoked_at_ms = $2 WHERE owner = $1 AND revoked_at_ms = 0", p, 2},
         {"DELETE FROM users WHERE name = $1", p, 1},
     };
-    return sto_write_batch(db, st, 3);
+    return sto_write_batch_access(db, st, 3);
 }
 
 /* ---- sessions ---- */
@@ -243,10 +244,10 @@ int sto_session_insert(sto_db *db, const struct sto_session *s)
                      STO_INT_V(s->last_seen_ms),
                      STO_INT_V(s->expires_at_ms),
                      STO_TEXT_V(s->method ? s->method : STO_SESSION_PASSWORD)};
-    return sto_write(db,
-                     "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES ($1, $2, $3, $4, $5,"
-                     " $6, $7, $8, $9, $10)",
-                     p, 10);
+    return sto_write_access(db,
+                            "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES ($1, $2, $3, $4, $5,"
+                            " $6, $7, $8, $9, $10)",
+                            p, 10);
 }
 
 int sto_session_find(sto_db *db, const char *token_sha256, struct sto_session *out)
@@ -286,20 +287,20 @@ int sto_session_touch_async(sto_db *db, const char *id, int64_t now)
 int sto_session_delete(sto_db *db, const char *id)
 {
     sto_value p[] = {STO_TEXT_V(id)};
-    return sto_write(db, "DELETE FROM sessions WHERE id = $1", p, 1);
+    return sto_write_access(db, "DELETE FROM sessions WHERE id = $1", p, 1);
 }
 
 int sto_session_delete_user(sto_db *db, const char *user)
 {
     sto_value p[] = {STO_TEXT_V(user)};
-    return sto_write(db, "DELETE FROM sessions WHERE user_name = $1", p, 1);
+    return sto_write_access(db, "DELETE FROM sessions WHERE user_name = $1", p, 1);
 }
 
 int sto_session_delete_expired(sto_db *db, int64_t idle_before_ms, int64_t now)
 {
     sto_value p[] = {STO_INT_V(idle_before_ms), STO_INT_V(now)};
-    return sto_write(db, "DELETE FROM sessions WHERE last_seen_ms < $1 OR expires_at_ms <= $2", p,
-                     2);
+    return sto_write_access(
+        db, "DELETE FROM sessions WHERE last_seen_ms < $1 OR expires_at_ms <= $2", p, 2);
 }
 
 /* ---- API keys ---- */
@@ -348,10 +349,10 @@ int sto_api_key_insert(sto_db *db, const struct sto_api_key *k)
                      STO_INT_V(k->expires_at_ms),
                      STO_INT_V(0),
                      STO_INT_V(0)};
-    return sto_write(db,
-                     "INSERT INTO api_keys (" KEY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
-                     " $7, $8, $9, $10, $11)",
-                     p, 11);
+    return sto_write_access(db,
+                            "INSERT INTO api_keys (" KEY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
+                            " $7, $8, $9, $10, $11)",
+                            p, 11);
 }
 
 int sto_api_key_get(sto_db *db, const char *id, struct sto_api_key *out)
@@ -374,10 +375,10 @@ int sto_api_key_revoke(sto_db *db, const char *id, int64_t now)
         return rc;
     sto_api_key_release(&k);
     sto_value p[] = {STO_TEXT_V(id), STO_INT_V(now)};
-    return sto_write(db,
-                     "UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND"
-                     " revoked_at_ms = 0",
-                     p, 2);
+    return sto_write_access(db,
+                            "UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND"
+                            " revoked_at_ms = 0",
+                            p, 2);
 }
 
 int sto_api_key_touch_async(sto_db *db, const char *id, int64_t now)

@@ -118,6 +118,7 @@ static int mfa_call(sto_db *db, const struct mfa_op *op,
     pthread_mutex_lock(&c.wait.lock);
     while (!c.wait.is_done)
         pthread_cond_wait(&c.wait.cond, &c.wait.lock);
+    sto_access_changed(db); /* enrolment decides what a session may do */
     pthread_mutex_unlock(&c.wait.lock);
     pthread_cond_destroy(&c.wait.cond);
     pthread_mutex_destroy(&c.wait.lock);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ struct sto_db {
     sto_conn *readers[STO_MAX_READERS]; /* owned; NULL while lent out */
     size_t nreaders;
     bool is_closing;
+    _Atomic uint64_t access_version; /* bumped after each write that changes who may see what */
     const sto_secret_box *secrets; /* borrowed; NULL = camera URLs stored as given */
 };
 
@@ -291,6 +293,29 @@ int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts)
     pthread_cond_destroy(&sw.cond);
     pthread_mutex_destroy(&sw.lock);
     return sw.rc;
+}
+
+uint64_t sto_access_version(sto_db *db)
+{
+    return atomic_load_explicit(&db->access_version, memory_order_acquire);
+}
+
+void sto_access_changed(sto_db *db)
+{
+    atomic_fetch_add_explicit(&db->access_version, 1, memory_order_acq_rel);
+}
+
+int sto_write_access(sto_db *db, const char *sql, const sto_value *params, size_t nparams)
+{
+    struct sto_stmt st = {sql, params, nparams};
+    return sto_write_batch_access(db, &st, 1);
+}
+
+int sto_write_batch_access(sto_db *db, const struct sto_stmt *stmts, size_t nstmts)
+{
+    int rc = sto_write_batch(db, stmts, nstmts);
+    sto_access_changed(db); /* after the commit: a read begun later sees the change */
+    return rc;
 }
 
 /* Borrows a reader connection; returns its slot, or -1 when closing. */

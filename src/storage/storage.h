@@ -844,6 +844,14 @@ struct sto_session {
 
 void sto_session_release(struct sto_session *s);
 void sto_session_list_free(struct sto_session *list, size_t n);
+/*
+ * A number that grows after every write in this process that may change
+ * who a credential is or what it may see (users, sessions, API keys,
+ * second factors, tenants, cameras). Caches keep it with what they read
+ * and drop entries read under an older one. Writes by another process
+ * (the command line) do not move it. Thread: any.
+ */
+uint64_t sto_access_version(sto_db *db);
 /* Inserts s (borrowed strings). Thread: any but the writer. */
 int sto_session_insert(sto_db *db, const struct sto_session *s);
 /* Finds the session whose token hashes to token_sha256. Returns 0 or -ENOENT. Thread: any. */

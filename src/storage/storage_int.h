@@ -167,6 +167,17 @@ sto_audit_chain *sto_db_audit_chain(sto_db *db);
 /* The writer of db (owned by it). */
 sto_writer *sto_db_writer(sto_db *db);
 
+/*
+ * Bumps sto_access_version: call after a write to users, sessions, API
+ * keys, second factors, tenants or cameras has completed (committed or
+ * failed), so that caches of credentials and camera tenants drop what
+ * they hold (docs/design/0016-identity.md).
+ */
+void sto_access_changed(sto_db *db);
+/* sto_write / sto_write_batch, then sto_access_changed. */
+int sto_write_access(sto_db *db, const char *sql, const sto_value *params, size_t nparams);
+int sto_write_batch_access(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
+
 /* The query behind sto_recordings_times (its WHERE is sto_recordings_seek's); tests EXPLAIN it. */
 extern const char sto_recordings_times_sql[];
 

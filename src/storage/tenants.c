@@ -93,8 +93,9 @@ int sto_tenant_insert(sto_db *db, const struct sto_tenant_input *t)
                      STO_INT_V((int64_t)t->max_storage_bytes),
                      STO_INT_V(now),
                      STO_INT_V(now)};
-    return sto_write(db, "INSERT INTO tenants (" TENANT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6)",
-                     p, TENANT_NCOLS);
+    return sto_write_access(
+        db, "INSERT INTO tenants (" TENANT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6)", p,
+        TENANT_NCOLS);
 }
 
 int sto_tenant_update(sto_db *db, const struct sto_tenant_input *t)
@@ -107,10 +108,11 @@ int sto_tenant_update(sto_db *db, const struct sto_tenant_input *t)
     sto_value p[] = {STO_TEXT_V(t->id), STO_TEXT_V(t->name ? t->name : ""),
                      STO_INT_V((int64_t)t->max_cameras), STO_INT_V((int64_t)t->max_storage_bytes),
                      STO_INT_V(now_ms(db))};
-    return sto_write(db,
-                     "UPDATE tenants SET name = $2, max_cameras = $3, max_storage_bytes = $4,"
-                     " updated_at_ms = $5 WHERE id = $1",
-                     p, 5);
+    return sto_write_access(
+        db,
+        "UPDATE tenants SET name = $2, max_cameras = $3, max_storage_bytes = $4,"
+        " updated_at_ms = $5 WHERE id = $1",
+        p, 5);
 }
 
 int sto_tenant_delete(sto_db *db, const char *id)
@@ -122,11 +124,12 @@ int sto_tenant_delete(sto_db *db, const char *id)
     sto_tenant_release(&cur);
     /* The owners are checked in the delete itself, on the writer: none can appear in between. */
     sto_value p[] = {STO_TEXT_V(id)};
-    rc = sto_write(db,
-                   "DELETE FROM tenants WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM cameras WHERE"
-                   " tenant = $1) AND NOT EXISTS (SELECT 1 FROM users WHERE tenant = $1) AND NOT"
-                   " EXISTS (SELECT 1 FROM api_keys WHERE tenant = $1 AND revoked_at_ms = 0)",
-                   p, 1);
+    rc = sto_write_access(
+        db,
+        "DELETE FROM tenants WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM cameras WHERE"
+        " tenant = $1) AND NOT EXISTS (SELECT 1 FROM users WHERE tenant = $1) AND NOT"
+        " EXISTS (SELECT 1 FROM api_keys WHERE tenant = $1 AND revoked_at_ms = 0)",
+        p, 1);
     if (rc < 0)
         return rc;
     rc = sto_tenant_get(db, id, &cur);
