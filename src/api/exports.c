@@ -410,10 +410,7 @@ static int pins_list(http_request *req, void *arg)
 
 int api_exports_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/exports", exports_list},
         {"POST", "/api/v1/exports", exports_create},
         {"GET", "/api/v1/exports/{id}", exports_get},
@@ -421,10 +418,5 @@ int api_exports_register(http_router *r, struct api *ctx)
         {"GET", "/api/v1/exports/{id}/file", exports_file},
         {"GET", "/api/v1/pins", pins_list},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -339,10 +339,7 @@ static int password_post(http_request *req, void *arg)
 
 int api_auth_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"POST", "/api/v1/auth/login", login_post},
         {"POST", "/api/v1/auth/logout", logout_post},
         {"GET", "/api/v1/auth/me", me_get},
@@ -350,10 +347,5 @@ int api_auth_register(http_router *r, struct api *ctx)
         {"DELETE", "/api/v1/auth/sessions/{id}", session_delete},
         {"POST", "/api/v1/auth/password", password_post},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -312,10 +312,7 @@ int api_system_register(http_router *r, struct api *ctx)
     snprintf(ctx->data_dir_json, sizeof(ctx->data_dir_json), "%s", escaped ? escaped : "\"\"");
     free(escaped);
     json_decref(dir);
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/health", health_get},
         {"GET", "/ready", ready_get},
         {"GET", "/metrics", metrics_get},
@@ -324,10 +321,5 @@ int api_system_register(http_router *r, struct api *ctx)
         {"GET", "/api/v1/system/config", config_get},
         {"GET", "/api/v1/openapi.json", openapi_get},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

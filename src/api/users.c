@@ -509,39 +509,23 @@ static int key_delete(http_request *req, void *arg)
 
 int api_users_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/users", users_get},
         {"POST", "/api/v1/users", users_post},
         {"GET", "/api/v1/users/{name}", user_get},
         {"PATCH", "/api/v1/users/{name}", user_patch},
         {"DELETE", "/api/v1/users/{name}", user_delete},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }
 
 int api_keys_register(http_router *r, struct api *ctx)
 {
-    static const struct {
-        const char *method, *tmpl;
-        http_handler_cb cb;
-    } routes[] = {
+    static const struct api_route routes[] = {
         {"GET", "/api/v1/api-keys", keys_get},
         {"POST", "/api/v1/api-keys", keys_post},
         {"GET", "/api/v1/api-keys/{id}", key_get},
         {"DELETE", "/api/v1/api-keys/{id}", key_delete},
     };
-    for (size_t i = 0; i < HORUS_ARRAY_LEN(routes); i++) {
-        int rc = http_router_add(r, routes[i].method, routes[i].tmpl, routes[i].cb, ctx);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -298,3 +298,18 @@ int auth_check(const struct auth_principal *p, enum auth_perm perm)
                                                        : AUTH_ROLE_SUPERADMIN;
     return p->role >= need ? 0 : -EACCES;
 }
+
+int auth_role_grant_check(enum auth_role role, const char *grant, char *out, size_t cap, char *why,
+                          size_t why_cap)
+{
+    if (role < AUTH_ROLE_VIEWER || role > AUTH_ROLE_SUPERADMIN) {
+        snprintf(why, why_cap, "role: must be viewer, operator, admin or superadmin");
+        return -EINVAL;
+    }
+    char cwhy[160];
+    if (auth_cameras_normalize(grant ? grant : "*", out, cap, cwhy, sizeof(cwhy)) < 0) {
+        snprintf(why, why_cap, "cameras: %s", cwhy);
+        return -EINVAL;
+    }
+    return 0;
+}

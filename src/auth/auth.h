@@ -123,6 +123,15 @@ bool auth_may_see_camera(const struct auth_principal *p, const char *id);
  */
 int auth_cameras_normalize(const char *grant, char *out, size_t cap, char *why, size_t why_cap);
 
+/*
+ * Checks what a new user or API key is given: role one of viewer ..
+ * superadmin, grant (NULL = "*") as auth_cameras_normalize reads it, whose
+ * canonical form goes to out. Returns 0 or -EINVAL with the field and
+ * reason in why ("role: ...", "cameras: ...").
+ */
+int auth_role_grant_check(enum auth_role role, const char *grant, char *out, size_t cap, char *why,
+                          size_t why_cap);
+
 /* "viewer" ... "superadmin" to a role. Returns 0 or -EINVAL. */
 int auth_role_parse(const char *s, enum auth_role *out);
 /* The role's name; "none" for AUTH_ROLE_NONE. */

@@ -76,17 +76,9 @@ int auth_api_key_create(sto_db *db, const struct auth_api_key_options *o, char *
     int rc = check_name(o->name, why, why_cap);
     if (rc < 0)
         return rc;
-    if (o->role < AUTH_ROLE_VIEWER || o->role > AUTH_ROLE_SUPERADMIN) {
-        snprintf(why, why_cap, "role: must be viewer, operator, admin or superadmin");
-        return -EINVAL;
-    }
     char cameras[AUTH_GRANT_TEXT_MAX];
-    char cwhy[160];
-    if (auth_cameras_normalize(o->cameras ? o->cameras : "*", cameras, sizeof(cameras), cwhy,
-                               sizeof(cwhy)) < 0) {
-        snprintf(why, why_cap, "cameras: %s", cwhy);
+    if (auth_role_grant_check(o->role, o->cameras, cameras, sizeof(cameras), why, why_cap) < 0)
         return -EINVAL;
-    }
     uint8_t idb[AUTH_API_KEY_ID_LEN / 2];
     if (auth_random_bytes(idb, sizeof(idb)) < 0)
         return -EIO;

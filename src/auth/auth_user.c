@@ -46,18 +46,10 @@ int auth_user_create(sto_db *db, const struct auth_user_options *o, char *genera
         snprintf(why, why_cap, "name: must be 1..64 characters of [A-Za-z0-9._@-]");
         return -EINVAL;
     }
-    if (o->role < AUTH_ROLE_VIEWER || o->role > AUTH_ROLE_SUPERADMIN) {
-        snprintf(why, why_cap, "role: must be viewer, operator, admin or superadmin");
-        return -EINVAL;
-    }
     char cameras[AUTH_GRANT_TEXT_MAX];
-    char cwhy[160];
-    if (auth_cameras_normalize(o->cameras ? o->cameras : "*", cameras, sizeof(cameras), cwhy,
-                               sizeof(cwhy)) < 0) {
-        snprintf(why, why_cap, "cameras: %s", cwhy);
+    if (auth_role_grant_check(o->role, o->cameras, cameras, sizeof(cameras), why, why_cap) < 0)
         return -EINVAL;
-    }
-    char generated[32];
+    char generated[32], cwhy[160];
     const char *pw = o->password;
     if (!pw) {
         if (auth_password_generate(generated, sizeof(generated)) < 0)
