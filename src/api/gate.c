@@ -426,7 +426,7 @@ static int authenticate_media_token(struct api *a, http_request *req, struct aut
      * is gone), or the tenant check would hide the very object it opens.
      */
     char tenant[AUTH_ID_MAX] = "";
-    rc = sto_camera_tenant(a->db, camera, tenant, sizeof(tenant));
+    rc = api_camera_tenant(a, camera, tenant, sizeof(tenant)); /* cached: every part request */
     if (rc == -ENOENT && mr == MEDIA_EXPORT_FILE) {
         struct sto_export e;
         if (sto_export_get(a->db, http_request_param(req, "id"), &e) == 0) {
