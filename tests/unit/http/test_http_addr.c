@@ -202,7 +202,7 @@ static void test_long_chains_of_hops_are_cut_off(void **state)
     }
     /* HTTP_XFF_MAX_HOPS hops: the client is the last one examined. */
     assert_string_equal(one("127.0.0.1", xff), "203.0.113.5");
-    char more[4096];
+    char more[sizeof(xff) + 16];
     snprintf(more, sizeof(more), "%s, 10.0.0.200", xff);
     /* One more: the walk stops at the last trusted hop it examined. */
     assert_string_equal(one("127.0.0.1", more), "10.0.0.1");
