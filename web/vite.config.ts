@@ -1,0 +1,30 @@
+// Vite builds the UI into dist/ (embedded into the horus binary by the C build).
+// `npm run dev` serves it with hot reload and proxies the API to a running
+// daemon: HORUS_URL (default http://127.0.0.1:8080).
+import { defineConfig } from 'vitest/config';
+import solid from 'vite-plugin-solid';
+
+const target = process.env.HORUS_URL || 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  plugins: [solid()],
+  build: {
+    target: 'es2020',
+    outDir: process.env.HORUS_WEB_OUT || 'dist',
+    emptyOutDir: true,
+    assetsInlineLimit: 0, // no data: URLs; the CSP allows same-origin assets only
+    modulePreload: { polyfill: false },
+    reportCompressedSize: false,
+  },
+  server: {
+    proxy: {
+      '/api': { target, changeOrigin: false },
+      '/health': target,
+      '/ready': target,
+    },
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'node',
+  },
+});
