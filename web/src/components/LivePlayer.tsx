@@ -1,0 +1,215 @@
+// A live video player for one camera stream, for any page that shows live video.
+// It plays only while it is on screen (IntersectionObserver) and the tab is visible
+// (visibilitychange): otherwise its transport is destroyed, freeing the decoder and
+// the MediaSource, and it starts again when it comes back. Failures restart it with
+// a backoff; a camera that is gone (404) or forbidden (403) says so and stops.
+// The latency read-out is now − the program date time of the frame on screen.
+import { createEffect, createSignal, JSX, on, onCleanup, onMount, Show } from 'solid-js';
+import { api, ApiError } from '../lib/api';
+import type { Camera } from '../lib/types';
+import { backoffMs, formatLatency, pickTransport } from './live/transport';
+import type { Failure, StreamName, TransportSession } from './live/transport';
+import { Spinner } from './ui';
+import './live/player.css';
+
+export type PlayerState = 'idle' | 'waiting' | 'connecting' | 'playing' | 'offline' | 'gone' | 'forbidden' | 'error';
+
+export interface LivePlayerProps {
+  camera: string;
+  stream: StreamName;
+  // Accessible name of the video ("Front door, live").
+  label: string;
+  // False while the camera cannot be expected to have live media (offline, disabled):
+  // the player waits, showing idleText, instead of asking the server in vain.
+  canPlay?: boolean;
+  idleText?: string;
+  // A change restarts a failed player at once (e.g. the camera's status.since).
+  retryKey?: unknown;
+  showLatency?: boolean;
+  onState?: (s: PlayerState) => void;
+  children?: JSX.Element;
+}
+
+const FIRST_FRAME_MARK = 'horus-live-first-frame';
+
+const [tabVisible, setTabVisible] = createSignal(typeof document === 'undefined' || document.visibilityState !== 'hidden');
+if (typeof document !== 'undefined') {
+  document.addEventListener('visibilitychange', () => setTabVisible(document.visibilityState !== 'hidden'));
+}
+
+export function LivePlayer(props: LivePlayerProps) {
+  let box!: HTMLDivElement;
+  let video!: HTMLVideoElement;
+  const [onScreen, setOnScreen] = createSignal(false);
+  const [state, setStateSignal] = createSignal<PlayerState>('idle');
+  const [message, setMessage] = createSignal('');
+  const [latency, setLatency] = createSignal<number | null>(null);
+  let session: TransportSession | null = null;
+  let gen = 0; // bumps on every stop, so late callbacks of an old session are ignored
+  let attempt = 0;
+  let retryTimer: number | undefined;
+  let lastTime = -1;
+  let stalledFor = 0;
+
+  const setState = (s: PlayerState, msg = '') => {
+    setStateSignal(s);
+    setMessage(msg);
+    props.onState?.(s);
+  };
+
+  const wanted = () => onScreen() && tabVisible() && props.canPlay !== false;
+
+  function stop() {
+    gen++;
+    window.clearTimeout(retryTimer);
+    retryTimer = undefined;
+    if (session) {
+      session.destroy();
+      session = null;
+    }
+    setLatency(null);
+  }
+
+  function scheduleRetry(msg: string) {
+    const g = gen;
+    const delay = backoffMs(attempt++);
+    setState('offline', `${msg} Retrying in ${Math.round(delay / 1000)} s.`);
+    retryTimer = window.setTimeout(() => {
+      if (g === gen && wanted()) start();
+    }, delay);
+  }
+
+  async function failed(g: number, f: Failure) {
+    if (g !== gen) return;
+    stop();
+    const g2 = gen;
+    switch (f.kind) {
+      case 'unauthorized':
+        // The session ended: any API call now takes the app to sign-in.
+        api.get('/api/v1/auth/me').catch(() => undefined);
+        setState('error', 'Signed out.');
+        return;
+      case 'forbidden':
+        setState('forbidden', 'You have no permission to view this camera.');
+        return;
+      case 'unsupported':
+        setState('error', f.detail);
+        return;
+      case 'not_found': {
+        // Deleted, hidden from us, or just no live media yet: ask the camera itself.
+        try {
+          const cam = await api.get<Camera>(`/api/v1/cameras/${encodeURIComponent(props.camera)}`);
+          if (g2 !== gen) return;
+          const why = !cam.enabled ? 'The camera is disabled.'
+            : !cam.record.enabled ? 'No live view: recording is off for this camera.'
+            : 'No live video yet.';
+          scheduleRetry(why);
+        } catch (e) {
+          if (g2 !== gen) return;
+          if (e instanceof ApiError && e.status === 404) setState('gone', 'This camera no longer exists.');
+          else if (e instanceof ApiError && e.status === 403) setState('forbidden', 'You have no permission to view this camera.');
+          else scheduleRetry('The server cannot be reached.');
+        }
+        return;
+      }
+      default:
+        scheduleRetry(f.kind === 'network' ? 'Connection lost.' : 'The video could not be decoded.');
+    }
+  }
+
+  async function start() {
+    stop();
+    const g = gen;
+    setState('connecting');
+    lastTime = -1;
+    stalledFor = 0;
+    let transport;
+    try {
+      transport = await pickTransport();
+    } catch {
+      if (g === gen) scheduleRetry('The player could not be loaded.');
+      return;
+    }
+    if (g !== gen) return;
+    session = transport.start(video, { camera: props.camera, stream: props.stream }, {
+      onPlaying: () => {
+        if (g !== gen) return;
+        attempt = 0;
+        if (performance.getEntriesByName(FIRST_FRAME_MARK).length === 0) performance.mark(FIRST_FRAME_MARK);
+        setState('playing');
+      },
+      onFatal: (f) => void failed(g, f),
+    });
+  }
+
+  // (Re)start on what the player shows and whether it should play.
+  createEffect(on([() => props.camera, () => props.stream, wanted], ([, , want]) => {
+    if (want) {
+      attempt = 0;
+      void start();
+    } else {
+      stop();
+      setState(props.canPlay === false ? 'waiting' : 'idle', props.canPlay === false ? props.idleText || 'Camera offline' : '');
+    }
+  }));
+
+  // The page says something changed (the camera came back): retry a failed player now.
+  createEffect(on(() => props.retryKey, () => {
+    if (wanted() && (state() === 'offline' || state() === 'error')) {
+      attempt = 0;
+      void start();
+    }
+  }, { defer: true }));
+
+  createEffect(on(() => props.idleText, (t) => {
+    if (state() === 'waiting') setMessage(t || 'Camera offline');
+  }, { defer: true }));
+
+  // Once a second: the latency read-out, and a watchdog for a picture that froze
+  // without an error (restart after 12 s without progress).
+  const tick = window.setInterval(() => {
+    if (!session || state() !== 'playing') return;
+    const d = session.playingDate();
+    setLatency(d ? Date.now() - d.getTime() : null);
+    if (video.paused && video.readyState >= 2) video.play().catch(() => undefined);
+    if (video.currentTime === lastTime) {
+      if (++stalledFor >= 12) void failed(gen, { kind: 'network', detail: 'stalled' });
+    } else {
+      stalledFor = 0;
+      lastTime = video.currentTime;
+    }
+  }, 1000);
+
+  onMount(() => {
+    const io = new IntersectionObserver((entries) => {
+      for (const e of entries) setOnScreen(e.isIntersecting);
+    }, { threshold: 0.01 });
+    io.observe(box);
+    onCleanup(() => io.disconnect());
+  });
+
+  onCleanup(() => {
+    window.clearInterval(tick);
+    stop();
+  });
+
+  return (
+    <div ref={box} class="live-player" data-state={state()} data-stream={props.stream} data-camera={props.camera}>
+      <video ref={video} muted playsinline autoplay disablepictureinpicture aria-label={props.label} />
+      <Show when={state() !== 'playing'}>
+        <div class="live-player-overlay" classList={{ bad: state() === 'gone' || state() === 'forbidden' || state() === 'error' }}>
+          <Show when={state() === 'connecting'} fallback={<span role="status">{message()}</span>}>
+            <Spinner label="Connecting…" />
+          </Show>
+        </div>
+      </Show>
+      <Show when={props.showLatency !== false && state() === 'playing'}>
+        <span class="live-latency" title="Live latency: now minus the time of the frame on screen"
+              data-latency-ms={latency() === null ? '' : String(Math.round(latency()!))}>
+          {formatLatency(latency())}
+        </span>
+      </Show>
+      {props.children}
+    </div>
+  );
+}
