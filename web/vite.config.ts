@@ -16,6 +16,9 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
   },
+  // hls.js is imported lazily, so the dev server would discover it late and reload
+  // the page ("Outdated Optimize Dep"); pre-bundle it up front.
+  optimizeDeps: { include: ['hls.js'] },
   server: {
     // The daemon's guards refuse a foreign Host (421) and a foreign Origin on
     // state-changing requests (403): the proxy speaks as the daemon's origin.

@@ -4,7 +4,7 @@
 // the MediaSource, and it starts again when it comes back. Failures restart it with
 // a backoff; a camera that is gone (404) or forbidden (403) says so and stops.
 // The latency read-out is now − the program date time of the frame on screen.
-import { createEffect, createSignal, JSX, on, onCleanup, onMount, Show } from 'solid-js';
+import { createEffect, createMemo, createSignal, JSX, on, onCleanup, onMount, Show } from 'solid-js';
 import { api, ApiError } from '../lib/api';
 import type { Camera } from '../lib/types';
 import { backoffMs, formatLatency, pickTransport } from './live/transport';
@@ -57,7 +57,12 @@ export function LivePlayer(props: LivePlayerProps) {
     props.onState?.(s);
   };
 
-  const wanted = () => onScreen() && tabVisible() && props.canPlay !== false;
+  // Memos, so that a parent re-rendering with equal values does not restart anything.
+  const wanted = createMemo(() => onScreen() && tabVisible() && props.canPlay !== false);
+  const camera = createMemo(() => props.camera);
+  const stream = createMemo(() => props.stream);
+  const retryKey = createMemo(() => props.retryKey);
+  const idleText = createMemo(() => props.idleText);
 
   function stop() {
     gen++;
@@ -131,7 +136,7 @@ export function LivePlayer(props: LivePlayerProps) {
       return;
     }
     if (g !== gen) return;
-    session = transport.start(video, { camera: props.camera, stream: props.stream }, {
+    session = transport.start(video, { camera: camera(), stream: stream() }, {
       onPlaying: () => {
         if (g !== gen) return;
         attempt = 0;
@@ -143,7 +148,7 @@ export function LivePlayer(props: LivePlayerProps) {
   }
 
   // (Re)start on what the player shows and whether it should play.
-  createEffect(on([() => props.camera, () => props.stream, wanted], ([, , want]) => {
+  createEffect(on([camera, stream, wanted], ([, , want]) => {
     if (want) {
       attempt = 0;
       void start();
@@ -154,14 +159,14 @@ export function LivePlayer(props: LivePlayerProps) {
   }));
 
   // The page says something changed (the camera came back): retry a failed player now.
-  createEffect(on(() => props.retryKey, () => {
+  createEffect(on(retryKey, () => {
     if (wanted() && (state() === 'offline' || state() === 'error')) {
       attempt = 0;
       void start();
     }
   }, { defer: true }));
 
-  createEffect(on(() => props.idleText, (t) => {
+  createEffect(on(idleText, (t) => {
     if (state() === 'waiting') setMessage(t || 'Camera offline');
   }, { defer: true }));
 
