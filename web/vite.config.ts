@@ -15,7 +15,14 @@ export default defineConfig({
     assetsInlineLimit: 0, // no data: URLs; the CSP allows same-origin assets only
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    // hls.js (~600 kB, LL-HLS needs the full build) is its own chunk, loaded only
+    // when the first live video starts; the shell stays small.
+    chunkSizeWarningLimit: 700,
   },
+  // The dev server's pre-bundled deps live beside the config, not in node_modules:
+  // worktrees that share one node_modules would otherwise invalidate each other's
+  // ("504 Outdated Optimize Dep" in the page).
+  cacheDir: '.vite',
   // hls.js is imported lazily, so the dev server would discover it late and reload
   // the page ("Outdated Optimize Dep"); pre-bundle it up front.
   optimizeDeps: { include: ['hls.js'] },

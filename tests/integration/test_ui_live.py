@@ -57,6 +57,7 @@ def test_live_grid_plays_switches_streams_and_shows_offline_cameras(horus_factor
     assert out["main_requests_after_enlarge"] > 0
     assert out["enlarged_played"] > 0
     assert out["after_escape_tiles"] == 5
+    assert out["focus_after_escape"] == "cam4"  # focus returns to the tile that was enlarged
     # The camera on a closed port says it is offline / reconnecting.
     assert any(b in out["gate_badges"] for b in ("Offline", "Reconnecting", "Connecting")), out["gate_badges"]
     assert "offline" in out["gate_overlay"] or "Connecting" in out["gate_overlay"], out["gate_overlay"]

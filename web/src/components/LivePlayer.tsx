@@ -50,6 +50,7 @@ export function LivePlayer(props: LivePlayerProps) {
   let retryTimer: number | undefined;
   let lastTime = -1;
   let stalledFor = 0;
+  let behindFor = 0;
 
   const setState = (s: PlayerState, msg = '') => {
     setStateSignal(s);
@@ -170,12 +171,20 @@ export function LivePlayer(props: LivePlayerProps) {
     if (state() === 'waiting') setMessage(t || 'Camera offline');
   }, { defer: true }));
 
-  // Once a second: the latency read-out, and a watchdog for a picture that froze
-  // without an error (restart after 12 s without progress).
+  // Once a second: the latency read-out, and watchdogs for a picture that froze
+  // without an error (restart after 12 s without progress) or fell far behind live
+  // (a starved tab: restart at the live edge after 5 s more than 15 s behind).
   const tick = window.setInterval(() => {
     if (!session || state() !== 'playing') return;
     const d = session.playingDate();
-    setLatency(d ? Date.now() - d.getTime() : null);
+    const lat = d ? Date.now() - d.getTime() : null;
+    setLatency(lat);
+    behindFor = lat !== null && lat > 15000 ? behindFor + 1 : 0;
+    if (behindFor >= 5) {
+      behindFor = 0;
+      void start();
+      return;
+    }
     if (video.paused && video.readyState >= 2) video.play().catch(() => undefined);
     if (video.currentTime === lastTime) {
       if (++stalledFor >= 12) void failed(gen, { kind: 'network', detail: 'stalled' });

@@ -48,13 +48,15 @@ export const hlsTransport: Transport = {
     }
     const hls = new Hls({
       lowLatencyMode: true,
-      // A strict CSP (script-src 'self') forbids the blob: worker hls.js would make.
+      // fMP4 needs no transmuxing off the main thread: no worker per tile.
       enableWorker: false,
       backBufferLength: 4,
       maxBufferLength: 6,
       liveDurationInfinity: true,
       // Catch up rather than drift behind when the tab was busy.
       maxLiveSyncPlaybackRate: 1.5,
+      // Each stall raises the target latency by this much (at most one target duration).
+      liveSyncOnStallIncrease: 0.5,
       // The player restarts with its own backoff; keep hls.js's own retries short.
       manifestLoadPolicy: {
         default: {
