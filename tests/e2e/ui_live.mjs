@@ -107,11 +107,20 @@ run('live', async ({ page, args }) => {
   await until(page, () => document.querySelectorAll('.live-tile').length === 4, undefined, { what: 'four tiles' });
   out.pager = (await page.locator('.live-pager span').textContent()).trim();
   const order = () => page.$$eval('.live-tile', (els) => els.map((e) => e.dataset.camera));
-  // Keyboard reorder: cam1's menu, "Move later".
-  await page.getByRole('button', { name: 'More for Camera 1' }).or(page.locator(`${tile('cam1')} summary`)).first().click();
-  await page.locator(tile('cam1')).getByRole('button', { name: 'Move later' }).click();
+  // Keyboard reorder: cam1's menu (Enter), Tab past the disabled "Move earlier" to
+  // "Move later", Enter. Focus stays on that button, in cam1's tile.
+  await page.focus(`${tile('cam1')} summary`);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  out.menu_focus = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press('Enter');
   await until(page, () => document.querySelector('.live-tile')?.dataset.camera === 'cam2', undefined, { what: 'cam2 first' });
   out.order_after_keyboard = await order();
+  await page.waitForTimeout(300);
+  out.focus_after_move = await page.evaluate(() => {
+    const a = document.activeElement;
+    return a ? `${a.closest('.live-tile')?.dataset.camera}:${a.textContent}` : null;
+  });
   await page.keyboard.press('Escape');
   // Drag cam3 onto the first tile (cam2).
   await page.dragAndDrop(tile('cam3'), tile('cam2'));

@@ -67,7 +67,9 @@ def test_live_grid_plays_switches_streams_and_shows_offline_cameras(horus_factor
     assert out["snapshot_bytes"] > 1000
     # Layout 4: two pages; keyboard and drag reordering; group filter; all kept on reload.
     assert out["pager"] == "Page 1 of 2"
+    assert out["menu_focus"] == "Move later"
     assert out["order_after_keyboard"][:2] == ["cam2", "cam1"], out["order_after_keyboard"]
+    assert out["focus_after_move"] == "cam1:Move later", out["focus_after_move"]
     assert out["order_after_drag"][:3] == ["cam3", "cam2", "cam1"], out["order_after_drag"]
     assert out["yard_tiles"] == ["gate"]
     assert out["after_reload"] == {"layout": "Four tiles", "group": "yard", "tiles": ["gate"]}, out["after_reload"]

@@ -9,6 +9,7 @@ import { hasRole } from '../lib/session';
 import type { Camera, CameraList } from '../lib/types';
 import { Empty, ErrorBox, PageHeader, Spinner } from '../components/ui';
 import { LivePlayer } from '../components/LivePlayer';
+import { pickTransport } from '../components/live/transport';
 import {
   cameraBadges, canPlay, DEFAULT_PREFS, gridFor, groupsOf, idleReason, LAYOUTS, moveBy, moveTo,
   orderCameras, pageCount, snapshotName, streamFor,
@@ -54,6 +55,8 @@ export default function Live() {
   }
 
   onMount(() => {
+    // Fetch the player's code while the camera list loads, not after.
+    pickTransport().catch(() => undefined);
     void loadPrefs().then(setPrefs);
     void refresh();
     const poll = window.setInterval(() => {
@@ -159,12 +162,18 @@ export default function Live() {
   createEffect(on([layout, group], () => setPage(0), { defer: true }));
 
   // ---- reorder ----
-  function reorder(ids: string[], focusId: string) {
+  // After a keyboard move the focus stays on the button pressed (or the menu, at an end).
+  function reorder(ids: string[], focusId: string, delta = 0) {
     update({ order: ids });
     const p = Math.floor(shown().indexOf(focusId) / grid().perPage);
     if (p >= 0 && p !== curPage()) setPage(p);
-    requestAnimationFrame(() =>
-      document.querySelector<HTMLElement>(`.live-tile[data-camera="${CSS.escape(focusId)}"] .tile-menu summary`)?.focus());
+    if (!delta) return;
+    requestAnimationFrame(() => {
+      const t = `.live-tile[data-camera="${CSS.escape(focusId)}"]`;
+      const btn = document.querySelector<HTMLButtonElement>(`${t} button[data-move="${delta}"]`);
+      if (btn && !btn.disabled) btn.focus();
+      else document.querySelector<HTMLElement>(`${t} .tile-menu summary`)?.focus();
+    });
   }
 
   const toolbar = () => (
@@ -223,7 +232,7 @@ export default function Live() {
                       {(id) => (
                         <Tile id={id} cam={byId().get(id)} now={now()} enlarged={false}
                               onEnlarge={() => enlarge(id)}
-                              onMove={(d) => reorder(moveBy(ordered(), id, d), id)}
+                              onMove={(d) => reorder(moveBy(ordered(), id, d), id, d)}
                               first={ordered()[0] === id} last={ordered()[ordered().length - 1] === id}
                               dragging={dragId() === id} dropTarget={dropId() === id && dragId() !== id}
                               onDragStart={() => setDragId(id)}
@@ -317,6 +326,12 @@ function Tile(props: TileProps) {
   }
 
   const closeMenu = () => menu && (menu.open = false);
+  // A click anywhere else closes the tile's menu.
+  const onDocClick = (e: MouseEvent) => {
+    if (menu?.open && !menu.contains(e.target as Node)) closeMenu();
+  };
+  document.addEventListener('click', onDocClick);
+  onCleanup(() => document.removeEventListener('click', onDocClick));
 
   return (
     <article ref={el} class="live-tile" tabindex="0" data-camera={props.id}
@@ -384,8 +399,8 @@ function Tile(props: TileProps) {
           <summary class="tile-btn" aria-label={`More for ${name()}`} title="More">⋯</summary>
           <div class="tile-menu-list">
             <Show when={!props.enlarged && props.onMove}>
-              <button type="button" disabled={props.first} onClick={() => props.onMove!(-1)}>Move earlier</button>
-              <button type="button" disabled={props.last} onClick={() => props.onMove!(1)}>Move later</button>
+              <button type="button" data-move="-1" disabled={props.first} onClick={() => props.onMove!(-1)}>Move earlier</button>
+              <button type="button" data-move="1" disabled={props.last} onClick={() => props.onMove!(1)}>Move later</button>
             </Show>
             <Link href={`/history/${encodeURIComponent(props.id)}`}>Recordings (History)</Link>
             <Link href={`/cameras/${encodeURIComponent(props.id)}`}>Camera settings</Link>
