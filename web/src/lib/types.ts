@@ -25,6 +25,8 @@ export interface CameraStatus {
   sub_state: 'streaming' | 'connecting' | 'failed' | null;
   fps?: number | null;
   bitrate_bps?: number | null;
+  sub_fps?: number | null;
+  sub_bitrate_bps?: number | null;
 }
 
 export interface Camera {

@@ -12,7 +12,7 @@ import { LivePlayer } from '../components/LivePlayer';
 import { pickTransport } from '../components/live/transport';
 import {
   cameraBadges, canPlay, DEFAULT_PREFS, gridFor, groupsOf, idleReason, LAYOUTS, moveBy, moveTo,
-  orderCameras, pageCount, snapshotName, streamFor,
+  orderCameras, pageCount, snapshotName, streamFor, streamInfo,
 } from './live/grid';
 import type { Layout, LivePrefs } from './live/grid';
 import { loadPrefs, savePrefs } from './live/prefs';
@@ -286,7 +286,8 @@ function Tile(props: TileProps) {
   const name = () => props.cam?.name || props.id;
   const badges = () => (props.cam ? cameraBadges(props.cam, props.now) : []);
   const playable = () => !!props.cam && canPlay(props.cam);
-  const stream = () => (props.cam ? streamFor(props.cam, props.enlarged) : 'main');
+  // Enlarged or fullscreen: the main stream, for the detail.
+  const stream = () => (props.cam ? streamFor(props.cam, props.enlarged || isFull()) : 'main');
   let noteTimer: number | undefined;
   const say = (text: string) => {
     setNote(text);
@@ -373,6 +374,9 @@ function Tile(props: TileProps) {
           <For each={badges()}>
             {(b) => <span class={`tile-badge ${b.kind}`} title={b.title}>{b.text}</span>}
           </For>
+          <Show when={props.cam && props.enlarged && streamInfo(props.cam, stream())}>
+            {(info) => <span class="tile-badge info" title="Frame rate and bit rate the server receives">{info()}</span>}
+          </Show>
           <Show when={stream() === 'sub'}>
             <span class="tile-badge info" title="Playing the sub stream; enlarge for the main stream">SUB</span>
           </Show>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  autoGrid, cameraBadges, canPlay, gridFor, groupsOf, moveBy, moveTo, normalizePrefs, orderCameras,
-  pageCount, pageSlice, snapshotName, streamFor,
+  autoGrid, cameraBadges, canPlay, gridFor, groupsOf, idleReason, moveBy, moveTo, normalizePrefs, orderCameras,
+  pageCount, pageSlice, snapshotName, streamFor, streamInfo,
 } from './grid';
 import type { Camera, CameraStatus } from '../../lib/types';
 
@@ -91,6 +91,13 @@ describe('badges', () => {
     expect(texts(cam('a', { state: 'undecodable' }))).toEqual(['Undecodable']);
     expect(texts(cam('a', {}, { enabled: false }))).toEqual(['Disabled']);
   });
+  it('says why a tile waits', () => {
+    expect(idleReason(cam('a', { state: 'failed' }))).toBe('Camera offline');
+    expect(idleReason(cam('a', { state: 'connecting' }))).toBe('Connecting to the camera…');
+    expect(idleReason(cam('a', {}, { enabled: false }))).toBe('Camera disabled');
+    expect(idleReason(cam('a', {}, { record: { enabled: false, segment_seconds: 4, retention_days: 7, max_bytes: 0 } })))
+      .toBe('No live view: recording is off for this camera');
+  });
   it('playability', () => {
     expect(canPlay(cam('a'))).toBe(true);
     expect(canPlay(cam('a', { state: 'failed' }))).toBe(false);
@@ -107,5 +114,15 @@ describe('streams and names', () => {
   });
   it('snapshot file names carry the camera and the local time', () => {
     expect(snapshotName('door', new Date(2026, 0, 2, 3, 4, 5))).toBe('door-2026-01-02_03-04-05.jpg');
+  });
+});
+
+describe('stream info', () => {
+  it('formats the rate of the stream shown', () => {
+    const c = cam('a', { fps: 25, bitrate_bps: 2_400_000, sub_fps: 7.5, sub_bitrate_bps: 380_000 });
+    expect(streamInfo(c, 'main')).toBe('25 fps · 2.4 Mb/s');
+    expect(streamInfo(c, 'sub')).toBe('7.5 fps · 380 kb/s');
+    expect(streamInfo(cam('a'), 'main')).toBeNull();
+    expect(streamInfo(cam('a', { fps: null, bitrate_bps: 90_000 }), 'main')).toBe('90 kb/s');
   });
 });

@@ -189,3 +189,17 @@ export function snapshotName(camera: string, at: Date): string {
   return `${camera}-${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}_` +
     `${pad(at.getHours())}-${pad(at.getMinutes())}-${pad(at.getSeconds())}.jpg`;
 }
+
+// "10 fps · 1.2 Mb/s" of the stream a tile plays, from the status (null when the
+// server does not report them).
+export function streamInfo(cam: Pick<Camera, 'status'>, stream: 'main' | 'sub'): string | null {
+  const s = cam.status;
+  const fps = stream === 'sub' ? s.sub_fps : s.fps;
+  const bps = stream === 'sub' ? s.sub_bitrate_bps : s.bitrate_bps;
+  const parts: string[] = [];
+  if (typeof fps === 'number' && Number.isFinite(fps)) parts.push(`${fps >= 10 ? Math.round(fps) : fps.toFixed(1)} fps`);
+  if (typeof bps === 'number' && Number.isFinite(bps)) {
+    parts.push(bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mb/s` : `${Math.round(bps / 1e3)} kb/s`);
+  }
+  return parts.length ? parts.join(' · ') : null;
+}
