@@ -140,6 +140,13 @@ run('live', async ({ page, args }) => {
     group: await page.getByLabel('Group').inputValue(),
     tiles: await order(),
   };
+  // Where they were kept: the server (auth/preferences) or, while it has no such route,
+  // this browser.
+  out.saved = await page.evaluate(async () => {
+    const r = await fetch('/api/v1/auth/preferences', { credentials: 'same-origin' });
+    return { status: r.status, server: r.ok ? await r.json() : null,
+             local: JSON.parse(localStorage.getItem('horus.live') || 'null') };
+  });
   await page.getByLabel('Group').selectOption('');
   await page.getByRole('button', { name: 'Automatic layout' }).click();
   await until(page, (cams) => cams.every((c) => document.querySelector(`.live-tile[data-camera="${c}"] .live-player`)?.dataset.state === 'playing'),

@@ -36,7 +36,8 @@ def test_live_grid_plays_switches_streams_and_shows_offline_cameras(horus_factor
     out = run_ui("ui_live.mjs", {"base": ui_url(h, request), "user": user, "password": password},
                  timeout=240, allow_problems=("status of 404", "status of 401"))
     print(f"\nlive: time from navigation to first playing frame: {out['first_frame_ms']} ms; "
-          f"latency per tile (ms): {out['latency_ms']}")
+          f"latency per tile (ms): {out['latency_ms']}; preferences kept "
+          f"{'on the server' if out['saved']['status'] == 200 else 'in the browser'}")
 
     # hls.js is fetched only after the live page's own code, never by the shell.
     assert out["hls_before_live"] == [], out["hls_before_live"]
@@ -73,6 +74,11 @@ def test_live_grid_plays_switches_streams_and_shows_offline_cameras(horus_factor
     assert out["order_after_drag"][:3] == ["cam3", "cam2", "cam1"], out["order_after_drag"]
     assert out["yard_tiles"] == ["gate"]
     assert out["after_reload"] == {"layout": "Four tiles", "group": "yard", "tiles": ["gate"]}, out["after_reload"]
+    saved = out["saved"]
+    kept = saved["server"]["live"] if saved["status"] == 200 else saved["local"]
+    assert saved["status"] in (200, 404), saved
+    assert kept["layout"] == "4" and kept["group"] == "yard", saved
+    assert kept["order"][:3] == ["cam3", "cam2", "cam1"], saved
     # Hidden tab: every player stops and frees its media; visible again: they play.
     assert out["hidden_states"] and all(s != "playing" for s in out["hidden_states"]), out["hidden_states"]
     assert out["hidden_srcs"] == [""] * len(out["hidden_srcs"]), out["hidden_srcs"]

@@ -11,7 +11,7 @@ import { Empty, ErrorBox, PageHeader, Spinner } from '../components/ui';
 import { LivePlayer } from '../components/LivePlayer';
 import { pickTransport } from '../components/live/transport';
 import {
-  cameraBadges, canPlay, DEFAULT_PREFS, gridFor, groupsOf, idleReason, LAYOUTS, moveBy, moveTo,
+  cameraBadges, canPlay, DEFAULT_PREFS, ORDER_MAX, gridFor, groupsOf, idleReason, LAYOUTS, moveBy, moveTo,
   orderCameras, pageCount, snapshotName, streamFor, streamInfo,
 } from './live/grid';
 import type { Layout, LivePrefs } from './live/grid';
@@ -164,7 +164,7 @@ export default function Live() {
   // ---- reorder ----
   // After a keyboard move the focus stays on the button pressed (or the menu, at an end).
   function reorder(ids: string[], focusId: string, delta = 0) {
-    update({ order: ids });
+    update({ order: ids.slice(0, ORDER_MAX) });
     const p = Math.floor(shown().indexOf(focusId) / grid().perPage);
     if (p >= 0 && p !== curPage()) setPage(p);
     if (!delta) return;

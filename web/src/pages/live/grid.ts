@@ -6,6 +6,8 @@ export type Layout = 'auto' | '1' | '4' | '9' | '16';
 export const LAYOUTS: Layout[] = ['auto', '1', '4', '9', '16'];
 // The most tiles the automatic layout puts on one page.
 export const AUTO_MAX = 25;
+// The most camera ids the saved order keeps (the server keeps 16 KiB of preferences).
+export const ORDER_MAX = 200;
 
 export interface LivePrefs {
   layout: Layout;
@@ -20,7 +22,7 @@ export function normalizePrefs(v: unknown): LivePrefs {
   const o = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
   const layout = LAYOUTS.includes(o.layout as Layout) ? (o.layout as Layout) : DEFAULT_PREFS.layout;
   const order = Array.isArray(o.order)
-    ? [...new Set(o.order.filter((x): x is string => typeof x === 'string' && /^[a-z0-9_-]{1,64}$/.test(x)))].slice(0, 1000)
+    ? [...new Set(o.order.filter((x): x is string => typeof x === 'string' && /^[a-z0-9_-]{1,64}$/.test(x)))].slice(0, ORDER_MAX)
     : [];
   const group = typeof o.group === 'string' && /^[a-z0-9_-]{0,64}$/.test(o.group) ? o.group : '';
   return { layout, order, group };

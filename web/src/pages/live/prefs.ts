@@ -45,7 +45,9 @@ export async function savePrefs(p: LivePrefs): Promise<void> {
     all = { ...(cur && typeof cur === 'object' ? cur : {}), live: p };
     await api.put(PATH, all);
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) serverHasPrefs = false;
+    // 404/405: no such route (an older server); 400: this sign-in has no place to keep
+    // them (an identity provider's bearer token). 413 (too large) keeps trying.
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 400)) serverHasPrefs = false;
     // Anything else: kept locally; the next change tries the server again.
   }
 }
