@@ -136,7 +136,7 @@ run('live', async ({ page, args }) => {
   await page.reload();
   await until(page, () => document.querySelectorAll('.live-tile').length >= 1, undefined, { what: 'tiles after reload' });
   out.after_reload = {
-    layout: await page.locator('.live-layouts [aria-pressed="true"]').getAttribute('aria-label'),
+    layout: await page.locator('.live-layouts [aria-pressed="true"]').getAttribute('data-layout'),
     group: await page.getByLabel('Group').inputValue(),
     tiles: await order(),
   };

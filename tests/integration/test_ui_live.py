@@ -73,7 +73,7 @@ def test_live_grid_plays_switches_streams_and_shows_offline_cameras(horus_factor
     assert out["focus_after_move"] == "cam1:Move later", out["focus_after_move"]
     assert out["order_after_drag"][:3] == ["cam3", "cam2", "cam1"], out["order_after_drag"]
     assert out["yard_tiles"] == ["gate"]
-    assert out["after_reload"] == {"layout": "Four tiles", "group": "yard", "tiles": ["gate"]}, out["after_reload"]
+    assert out["after_reload"] == {"layout": "4", "group": "yard", "tiles": ["gate"]}, out["after_reload"]
     saved = out["saved"]
     kept = saved["server"]["live"] if saved["status"] == 200 else saved["local"]
     assert saved["status"] in (200, 404), saved

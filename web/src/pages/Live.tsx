@@ -190,7 +190,8 @@ export default function Live() {
       <div class="live-layouts" role="group" aria-label="Layout">
         <For each={LAYOUTS}>
           {(l) => (
-            <button type="button" aria-pressed={layout() === l} aria-label={LAYOUT_NAME[l]} title={LAYOUT_NAME[l]}
+            <button type="button" aria-pressed={layout() === l} data-layout={l}
+                    aria-label={`${LAYOUT_LABEL[l]}: ${LAYOUT_NAME[l]}`} title={LAYOUT_NAME[l]}
                     onClick={() => update({ layout: l })}>{LAYOUT_LABEL[l]}</button>
           )}
         </For>
