@@ -38,11 +38,19 @@ export default function Live() {
 
   // ---- data ----
   let polling = false;
+  // When each streaming camera was first seen not recording (see NOT_RECORDING_GRACE_MS).
+  let notRecording = new Map<string, number>();
   async function refresh() {
     if (polling) return;
     polling = true;
     try {
       const list = await api.get<CameraList>('/api/v1/cameras?limit=1000');
+      const t = Date.now();
+      const seen = new Map<string, number>();
+      for (const c of list.items) {
+        if (c.status.state === 'streaming' && !c.status.recording) seen.set(c.id, notRecording.get(c.id) ?? t);
+      }
+      notRecording = seen;
       setCams(list.items);
       setLoadError(null);
       setPollError(null);
@@ -231,7 +239,7 @@ export default function Live() {
                   <Show when={enlarged()} fallback={
                     <For each={pageIds()}>
                       {(id) => (
-                        <Tile id={id} cam={byId().get(id)} now={now()} enlarged={false}
+                        <Tile id={id} cam={byId().get(id)} now={now()} enlarged={false} notRecordingSince={notRecording.get(id) ?? null}
                               onEnlarge={() => enlarge(id)}
                               onMove={(d) => reorder(moveBy(ordered(), id, d), id, d)}
                               first={ordered()[0] === id} last={ordered()[ordered().length - 1] === id}
@@ -249,7 +257,8 @@ export default function Live() {
                     </For>
                   }>
                     {(id) => (
-                      <Tile id={id()} cam={byId().get(id())} now={now()} enlarged onEnlarge={shrink} />
+                      <Tile id={id()} cam={byId().get(id())} now={now()} enlarged onEnlarge={shrink}
+                            notRecordingSince={notRecording.get(id()) ?? null} />
                     )}
                   </Show>
                 </div>
@@ -266,6 +275,7 @@ interface TileProps {
   id: string;
   cam: Camera | undefined;
   now: number;
+  notRecordingSince: number | null;
   enlarged: boolean;
   onEnlarge: () => void;
   onMove?: (delta: number) => void;
@@ -285,7 +295,7 @@ function Tile(props: TileProps) {
   const [note, setNote] = createSignal('');
   const [isFull, setFull] = createSignal(false);
   const name = () => props.cam?.name || props.id;
-  const badges = () => (props.cam ? cameraBadges(props.cam, props.now) : []);
+  const badges = () => (props.cam ? cameraBadges(props.cam, props.now, props.notRecordingSince) : []);
   const playable = () => !!props.cam && canPlay(props.cam);
   // Enlarged or fullscreen: the main stream, for the detail.
   const stream = () => (props.cam ? streamFor(props.cam, props.enlarged || isFull()) : 'main');

@@ -71,6 +71,7 @@ describe('grid', () => {
 describe('badges', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
   const texts = (c: Camera) => cameraBadges(c, now).map((b) => b.text);
+  const texts2 = (c: Camera, since: number) => cameraBadges(c, now, since).map((b) => b.text);
   it('recording', () => expect(texts(cam('a'))).toEqual(['REC']));
   it('offline with breaker and retry', () => {
     const c = cam('a', { state: 'failed', breaker: 'open', next_retry_at: '2026-01-01T00:00:04.200Z', last_error: 'refused' });
@@ -83,6 +84,9 @@ describe('badges', () => {
   });
   it('not recording', () => {
     expect(texts(cam('a', { recording: false }))).toEqual(['Not recording']);
+    // Briefly false at a segment rollover: no badge until it lasts.
+    expect(texts2(cam('a', { recording: false }), now - 1000)).toEqual(['REC']);
+    expect(texts2(cam('a', { recording: false }), now - 6000)).toEqual(['Not recording']);
     expect(texts(cam('a', {}, { record: { enabled: false, segment_seconds: 4, retention_days: 7, max_bytes: 0 } })))
       .toEqual(['Not recording']);
   });

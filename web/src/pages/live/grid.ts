@@ -118,8 +118,14 @@ function inSeconds(iso: string | null, now: number): number | null {
   return Number.isFinite(t) ? Math.max(0, Math.ceil((t - now) / 1000)) : null;
 }
 
-// The badges of a tile from the camera's status (now: Date.now()).
-export function cameraBadges(cam: Pick<Camera, 'enabled' | 'record' | 'status'>, now: number): Badge[] {
+// A streaming camera whose status says "not recording" for less than this is
+// between two segments (the status flips briefly at a rollover): no badge yet.
+export const NOT_RECORDING_GRACE_MS = 5000;
+
+// The badges of a tile from the camera's status (now: Date.now()); notRecordingSince:
+// when the page first saw status.recording false in this streaming run (null: not seen).
+export function cameraBadges(cam: Pick<Camera, 'enabled' | 'record' | 'status'>, now: number,
+                             notRecordingSince: number | null = null): Badge[] {
   const s = cam.status;
   const out: Badge[] = [];
   const why = s.last_error || undefined;
@@ -140,7 +146,8 @@ export function cameraBadges(cam: Pick<Camera, 'enabled' | 'record' | 'status'>,
       break;
     case 'streaming':
       if (!cam.record.enabled) out.push({ kind: 'warn', text: 'Not recording', title: 'Recording is off for this camera' });
-      else if (!s.recording) out.push({ kind: 'warn', text: 'Not recording', title: why || 'No segment is being written' });
+      else if (!s.recording && (notRecordingSince === null || now - notRecordingSince >= NOT_RECORDING_GRACE_MS))
+        out.push({ kind: 'warn', text: 'Not recording', title: why || 'No segment is being written' });
       else out.push({ kind: 'ok', text: 'REC', title: 'Recording' });
       break;
   }
