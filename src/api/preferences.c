@@ -79,7 +79,7 @@ static int preferences_put(http_request *req, void *arg)
         return http_reply_error(req, HORUS_ETOOBIG, "preferences: %zu bytes; at most %d", len,
                                 STO_PREFERENCES_MAX);
     json_error_t err;
-    json_t *j = len ? json_loadb(raw, len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    json_t *j = len ? json_loadb(raw, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err) : NULL;
     if (!j)
         return len ? http_reply_error(req, -EINVAL,
                                       "preferences: invalid JSON at line %d column %d: %s",

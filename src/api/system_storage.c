@@ -70,6 +70,8 @@ static int storage_get(http_request *req, void *arg)
 {
     struct api *a = arg;
     int64_t now_us = clock_realtime_ms(a->clock) * 1000;
+    if (!a->data_dir)
+        return http_reply_error(req, HORUS_EUNAVAIL, "storage: no data directory");
     struct statvfs vfs;
     if (statvfs(a->data_dir, &vfs) < 0) {
         int err = -errno;
