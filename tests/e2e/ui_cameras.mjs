@@ -18,6 +18,14 @@ async function signOut(page) {
   await page.waitForURL(/\/login/);
 }
 
+async function narrow(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, name);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  return wide;
+}
+
 run('cameras', async ({ page, args }) => {
   const out = { axe: {} };
   const { base } = args;
@@ -48,6 +56,7 @@ run('cameras', async ({ page, args }) => {
   await theme(page, 'dark');
   await shot(page, 'cameras-add-probe-dark');
   await theme(page, 'light');
+  out.overflow_add_390 = await narrow(page, 'cameras-add-probe-390');
   await page.getByLabel('Retention (days)').fill('7');
   await page.getByLabel('Groups').fill('outside, Yard');
   await page.locator('form').getByRole('button', { name: 'Add camera' }).click();
@@ -91,6 +100,7 @@ run('cameras', async ({ page, args }) => {
   await theme(page, 'dark');
   await shot(page, 'camera-detail-dark');
   await theme(page, 'light');
+  out.overflow_detail_390 = await narrow(page, 'camera-detail-390');
   await page.getByLabel('Name', { exact: true }).fill('Back yard');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 10000 });
@@ -137,10 +147,7 @@ run('cameras', async ({ page, args }) => {
   out.viewer_delete = await page.getByRole('button', { name: /Delete|Disable|Enable/ }).count();
   out.axe.viewer_list = await axe(page);
   await shot(page, 'cameras-viewer');
-  await page.setViewportSize({ width: 390, height: 844 });
-  await shot(page, 'cameras-viewer-390');
-  out.overflow_390 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
-  await page.setViewportSize({ width: 1280, height: 800 });
+  out.overflow_390 = await narrow(page, 'cameras-viewer-390');
   await card('gate').getByRole('link', { name: 'Gate', exact: true }).click();
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
   out.viewer_form_disabled = await page.getByLabel('Main stream URL', { exact: true }).isDisabled();

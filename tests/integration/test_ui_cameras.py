@@ -51,6 +51,7 @@ def test_operator_adds_probes_edits_and_deletes_a_camera_and_a_viewer_only_looks
     assert out["viewer_form_disabled"] and out["viewer_save"] == 0 and out["viewer_manage"] == 0
     assert out["viewer_readonly_note"]
     assert not out["overflow_390"], "the list is wider than a 390 px phone"
+    assert not out["overflow_add_390"] and not out["overflow_detail_390"], out
     for name, violations in out["axe"].items():
         assert violations == [], (name, violations)
 

@@ -112,7 +112,8 @@ function UrlField(props: {
       <div class="url-row">
         <Field label={props.label} name={props.name} id={`cam-${props.name}`} type="text" inputmode="url"
                autocomplete="off" spellcheck={false} required={props.required} disabled={props.disabled}
-               placeholder="rtsp://user:password@192.0.2.10:554/stream1" value={props.value}
+               placeholder={props.disabled ? (props.name === 'sub_url' ? 'none' : undefined) : 'rtsp://user:password@192.0.2.10:554/stream1'}
+               value={props.value}
                error={props.error}
                hint={masked() ? 'The password shows as ***: leave the URL as it is to keep it, or retype it.' : props.hint}
                onInput={(e) => { props.onInput(e.currentTarget.value); setResult(null); setProbeErr(null); }} />
@@ -190,7 +191,7 @@ export function CameraForm(props: {
   }
 
   return (
-    <form class="camera-form stack" onSubmit={submit} novalidate aria-label={editing() ? 'Camera settings' : 'Add a camera'}>
+    <form class="camera-form stack" classList={{ readonly: !!props.readOnly }} onSubmit={submit} novalidate aria-label={editing() ? 'Camera settings' : 'Add a camera'}>
       <fieldset class="stack" disabled={props.readOnly}>
         <legend class="sr-only">Camera</legend>
         <div class="form-grid">
