@@ -37,6 +37,10 @@ run('cameras', async ({ page, args }) => {
               undefined, { timeout: 30000, what: 'the provisioned camera to stream' });
   out.provisioned_note = await card('gate').getByText('Declared in horus.yaml').isVisible();
   out.provisioned_delete = await card('gate').getByRole('button', { name: /Delete/ }).count();
+  // The camera with a wrong password fails, and says why.
+  await until(page, () => document.querySelector('li[data-camera="porch"] .last-error') !== null,
+              undefined, { timeout: 30000, what: 'the failing camera to show its error' });
+  out.porch_card = await card('porch').innerText();
 
   // Add: probe with a wrong password, then the right one.
   await page.getByRole('button', { name: 'Add camera' }).click();

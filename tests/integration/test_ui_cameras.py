@@ -15,8 +15,10 @@ def test_operator_adds_probes_edits_and_deletes_a_camera_and_a_viewer_only_looks
         horus_factory, camsim_factory, request):
     sim = camsim_factory(args=["--fps", "10", "--gop", "10", "--auth", "op:s3cret"], paths=2)
     cam1 = sim.url(1).replace("rtsp://", "rtsp://op:s3cret@")
+    wrong = sim.url(1).replace("rtsp://", "rtsp://op:wrong@")
     h = horus_factory(f"cameras:\n  - id: gate\n    name: \"Gate\"\n    url: \"{cam1}\"\n"
-                      f"    record:\n      segment_seconds: 4\n")
+                      f"    record:\n      segment_seconds: 4\n"
+                      f"  - id: porch\n    name: \"Porch\"\n    url: \"{wrong}\"\n")
     operator, password = make_user(h, "olga", role="operator")
     viewer, _ = make_user(h, "victor", role="viewer")
     good = sim.url(2).replace("rtsp://", "rtsp://op:s3cret@")
@@ -28,6 +30,9 @@ def test_operator_adds_probes_edits_and_deletes_a_camera_and_a_viewer_only_looks
 
     # The provisioned camera is read-only, with the reason.
     assert out["provisioned_note"] and out["provisioned_delete"] == 0, out
+    # A camera that cannot connect shows why.
+    assert "failed" in out["porch_card"] and "auth" in out["porch_card"].lower(), out
+    assert "wrong" not in out["porch_card"], out
     # The probe names a wrong password, then shows what the camera sends.
     assert "auth_failed" in out["probe_wrong"] and "Authentication failed" in out["probe_wrong"], out
     assert "H.264" in out["probe_ok"] and "640×360" in out["probe_ok"] and "10 fps" in out["probe_ok"], out
@@ -56,7 +61,7 @@ def test_operator_adds_probes_edits_and_deletes_a_camera_and_a_viewer_only_looks
         assert violations == [], (name, violations)
 
     status, cams = h.get_json("/api/v1/cameras")
-    assert status == 200 and [c["id"] for c in cams["items"]] == ["gate"], cams
+    assert status == 200 and [c["id"] for c in cams["items"]] == ["gate", "porch"], cams
     status, _ = h.get_json("/api/v1/cameras/yard")
     assert status == 404
 
