@@ -79,6 +79,7 @@ run('exports', async ({ page, args }) => {
   await until(page, (id) => document.querySelector(`li[data-export="${id}"]`)?.dataset.state === 'done',
               done, { timeout: 60000, what: 'the short export done' });
   out.done_text = await item(done).innerText();
+  out.history_link = await item(done).getByRole('link', { name: 'Lobby', exact: true }).getAttribute('href');
   const [download] = await Promise.all([
     page.waitForEvent('download', { timeout: 30000 }),
     item(done).getByRole('link', { name: /^Download/ }).click(),

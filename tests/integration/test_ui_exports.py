@@ -41,6 +41,7 @@ def test_exports_appear_progress_download_cancel_and_delete(horus_factory, camsi
     # The finished export: listed with its size, downloaded through the page.
     job = out["done_job"]
     assert job["state"] == "done" and "Download" in out["done_text"], out
+    assert out["history_link"] == f"/history/cam?t={short['start']}", out
     data = download.read_bytes()
     assert len(data) == job["size_bytes"] and hashlib.sha256(data).hexdigest() == job["sha256"]
     assert out["download_name"].startswith("cam_") and out["download_name"].endswith(".mp4"), out

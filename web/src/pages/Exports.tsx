@@ -93,7 +93,8 @@ export default function Exports() {
                   <li class="card export-item" data-export={e.id} data-state={e.state}>
                     <div class="export-main">
                       <div class="export-title">
-                        <Link href={`/history/${encodeURIComponent(e.camera)}`} class="export-camera">{cameraLabel(e.camera)}</Link>
+                        <Link href={`/history/${encodeURIComponent(e.camera)}${qs({ t: Date.parse(e.start) || undefined })}`} class="export-camera"
+                              title="Open this range in History">{cameraLabel(e.camera)}</Link>
                         <Show when={cameraLabel(e.camera) !== e.camera}><code class="muted">{e.camera}</code></Show>
                         <Show when={e.stream === 'sub'}><span class="badge">sub stream</span></Show>
                         <span class={`badge ${stateTone(e.state)}`} data-testid="export-state">{e.state}</span>
