@@ -62,6 +62,7 @@ run('cameras', async ({ page, args }) => {
   await theme(page, 'light');
   out.overflow_add_390 = await narrow(page, 'cameras-add-probe-390');
   await page.getByLabel('Retention (days)').fill('7');
+  await page.getByLabel('Sub stream URL (optional)').fill(args.url);
   await page.getByLabel('Groups').fill('outside, Yard');
   await page.locator('form').getByRole('button', { name: 'Add camera' }).click();
   await page.getByText('Camera Yard added.').waitFor({ timeout: 15000 });
@@ -69,6 +70,9 @@ run('cameras', async ({ page, args }) => {
   await until(page, () => document.querySelector('li[data-camera="yard"] .camera-head [data-state]')?.dataset.state === 'streaming',
               undefined, { timeout: 40000, what: 'the new camera to stream' });
   out.yard_streaming = true;
+  await until(page, () => !!document.querySelector('li[data-camera="yard"] .stats [data-state="streaming"]'),
+              undefined, { timeout: 40000, what: 'the sub stream to stream' });
+  out.yard_sub_streaming = true;
   // The thumbnail arrives from the snapshot route.
   await until(page, () => !!document.querySelector('li[data-camera="yard"] .thumb img')?.complete,
               undefined, { timeout: 30000, what: 'a thumbnail' });
@@ -82,7 +86,8 @@ run('cameras', async ({ page, args }) => {
 
   // A bad URL: the server's message under the URL field.
   await page.getByRole('button', { name: 'Add camera' }).click();
-  await page.getByLabel('Id', { exact: true }).fill('bad');
+  await page.getByLabel('Name', { exact: true }).fill('Bad one');
+  out.suggested_id = await page.getByLabel('Id', { exact: true }).inputValue();
   await page.getByLabel('Main stream URL', { exact: true }).fill(args.bad_url);
   await page.locator('form').getByRole('button', { name: 'Add camera' }).click();
   const urlErr = page.locator('#cam-url-err');

@@ -37,7 +37,8 @@ def test_operator_adds_probes_edits_and_deletes_a_camera_and_a_viewer_only_looks
     assert "auth_failed" in out["probe_wrong"] and "Authentication failed" in out["probe_wrong"], out
     assert "H.264" in out["probe_ok"] and "640×360" in out["probe_ok"] and "10 fps" in out["probe_ok"], out
     assert "s3cret" not in out["probe_ok"]
-    assert out["yard_streaming"]
+    assert out["yard_streaming"] and out["yard_sub_streaming"]
+    assert out["suggested_id"] == "bad-one", out
     assert "Yard" in out["yard_card"] and "outside" in out["yard_card"], out
     # A bad URL: the server's reason under the field.
     assert "rtsp://" in out["bad_url_error"] and out["bad_url_invalid"] == "true", out

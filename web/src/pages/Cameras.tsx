@@ -123,7 +123,7 @@ export default function Cameras() {
                         <div><dt>Frame rate</dt><dd>{formatFps(c.status.fps)}</dd></div>
                         <div><dt>Bitrate</dt><dd>{formatBitrate(c.status.bitrate_bps)}</dd></div>
                         <div><dt>Recording</dt><dd>{c.status.recording ? <span class="rec">● recording</span> : c.record.enabled ? 'not now' : 'off'}</dd></div>
-                        <div><dt>Sub stream</dt><dd>{c.status.sub_state ? <StateBadge state={c.status.sub_state} /> : DASH}</dd></div>
+                        <div><dt>Sub stream</dt><dd>{c.status.sub_state ? <><StateBadge state={c.status.sub_state} /><Show when={c.status.sub_fps != null}> {formatFps(c.status.sub_fps)}</Show></> : DASH}</dd></div>
                         <div><dt>Breaker</dt><dd><BreakerBadge breaker={c.status.breaker} /></dd></div>
                         <div><dt>Reconnects</dt><dd>{c.status.reconnects}</dd></div>
                       </dl>

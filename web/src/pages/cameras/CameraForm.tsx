@@ -8,7 +8,7 @@ import type { Camera } from '../../lib/types';
 import { Field } from '../../components/ui';
 import {
   CameraBody, CameraForm as FormState, createBody, emptyForm, formatFps, formFromCamera, hasMaskedPassword,
-  isLocalError, maskUrl, patchBody, probeReasonText,
+  isLocalError, maskUrl, patchBody, probeReasonText, slugify,
 } from './logic';
 
 interface ProbeStream {
@@ -142,6 +142,8 @@ export function CameraForm(props: {
   const editing = () => !!props.camera;
   const [f, setF] = createSignal<FormState>(props.camera ? formFromCamera(props.camera) : emptyForm());
   const [adopt, setAdopt] = createSignal(false);
+  // A new camera's id follows its name until the user types an id.
+  const [idTouched, setIdTouched] = createSignal(false);
   const [busy, setBusy] = createSignal(false);
   const [err, setErr] = createSignal<unknown>(null);
   const [notice, setNotice] = createSignal<string | null>(null);
@@ -201,10 +203,14 @@ export function CameraForm(props: {
             <Field label="Id" name="id" id="cam-id" required autocomplete="off" spellcheck={false}
                    pattern="[a-z0-9_\-]{1,64}" maxLength={64} value={f().id} error={e('id')}
                    hint="1–64 of a–z, 0–9, _ and -; used in URLs and recordings"
-                   onInput={(x) => set('id', x.currentTarget.value)} />
+                   onInput={(x) => { setIdTouched(true); set('id', x.currentTarget.value); }} />
           </Show>
           <Field label="Name" name="name" id="cam-name" maxLength={200} value={f().name} error={e('name')}
-                 hint="Shown in the UI" onInput={(x) => set('name', x.currentTarget.value)} />
+                 hint="Shown in the UI" onInput={(x) => {
+                   const name = x.currentTarget.value;
+                   if (!editing() && !idTouched()) setF({ ...f(), name, id: slugify(name) });
+                   else set('name', name);
+                 }} />
         </div>
         <UrlField label="Main stream URL" name="url" required value={f().url} error={e('url')}
                   hint="rtsp:// or rtsps://, with the camera's user and password"

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Camera } from '../../lib/types';
 import {
   createBody, emptyForm, formatBitrate, formatBytes, formatFps, formFromCamera, hasMaskedPassword,
-  isLocalError, maskUrl, parseGroups, patchBody, stateTone,
+  isLocalError, maskUrl, parseGroups, patchBody, slugify, stateTone,
 } from './logic';
 
 function camera(over: Partial<Camera> = {}): Camera {
@@ -60,6 +60,12 @@ describe('create body', () => {
   it('names the bad field', () => {
     const r = createBody({ ...emptyForm(), id: 'x', url: 'rtsp://h', segment_seconds: '1' });
     expect(isLocalError(r) && r[0]).toBe('record.segment_seconds');
+  });
+  it('suggests an id from the name', () => {
+    expect(slugify('Front door #2')).toBe('front-door-2');
+    expect(slugify('  Café Größe ')).toBe('cafe-gro-e');
+    expect(slugify('***')).toBe('');
+    expect(slugify('x'.repeat(70)).length).toBe(64);
   });
   it('dedups groups', () => {
     expect(parseGroups('a b,a  ')).toEqual(['a', 'b']);

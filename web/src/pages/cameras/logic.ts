@@ -123,6 +123,12 @@ export function formFromCamera(c: Camera): CameraForm {
   };
 }
 
+// An id suggested from a name: "Front door #2" → "front-door-2".
+export function slugify(name: string): string {
+  return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').replace(/-{2,}/g, '-').slice(0, 64).replace(/-+$/, '');
+}
+
 export function parseGroups(s: string): string[] {
   return [...new Set(s.split(/[\s,]+/).map((g) => g.trim().toLowerCase()).filter(Boolean))].sort();
 }
