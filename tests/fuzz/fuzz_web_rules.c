@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size + 1] = '\0';
 
     unsigned accept = web_accept_encoding(text + 1);
-    if (accept & ~(WEB_ENC_BIT(WEB_ENC_IDENTITY) | WEB_ENC_BIT(WEB_ENC_GZIP) |
-                   WEB_ENC_BIT(WEB_ENC_BR)))
+    if (accept &
+        ~(WEB_ENC_BIT(WEB_ENC_IDENTITY) | WEB_ENC_BIT(WEB_ENC_GZIP) | WEB_ENC_BIT(WEB_ENC_BR)))
         __builtin_trap();
     for (unsigned have = 1; have < 8; have += 2) { /* identity always */
         enum web_encoding e = web_encoding_choose(accept, have);
