@@ -220,3 +220,13 @@ def test_a_missing_web_dir_fails_the_start_with_its_name(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert "/nonexistent-ui" in out.stdout + out.stderr
+
+
+@pytest.mark.skipif((WEB_DIST / "index.html").exists(),
+                    reason="this build embeds the UI (the page below is for builds without it)")
+def test_a_binary_without_the_ui_says_how_to_build_it(horus):
+    status, hdrs, body = get(horus, "/live")
+    assert status == 200
+    assert b"not built into this binary" in body and b"HORUS_WEB_DIR" in body
+    assert_ui_headers(hdrs)
+    assert get(horus, "/assets/index.js")[0] == 404
