@@ -681,6 +681,9 @@ static int api_start(struct app *a)
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
         api_health_refresh(a->api, 0, 0);
+    } else {
+        auth_login_limit_free(a->login_limit); /* a failed start is not stopped */
+        a->login_limit = NULL;
     }
     return rc;
 }
