@@ -17,11 +17,17 @@ export default defineConfig({
     reportCompressedSize: false,
   },
   server: {
-    proxy: {
-      '/api': { target, changeOrigin: false },
-      '/health': target,
-      '/ready': target,
-    },
+    // The daemon's guards refuse a foreign Host (421) and a foreign Origin on
+    // state-changing requests (403): the proxy speaks as the daemon's origin.
+    proxy: Object.fromEntries(['/api', '/health', '/ready'].map((p) => [p, {
+      target,
+      changeOrigin: true,
+      configure: (proxy: { on: (ev: string, fn: (req: { setHeader: (k: string, v: string) => void; getHeader: (k: string) => unknown }) => void) => void }) => {
+        proxy.on('proxyReq', (req) => {
+          if (req.getHeader('origin')) req.setHeader('origin', new URL(target).origin);
+        });
+      },
+    }])),
   },
   test: {
     include: ['src/**/*.test.ts'],

@@ -1,9 +1,9 @@
 // The shell: who is signed in, the navigation (only what the role may use;
 // the server refuses the rest anyway), and the page for the current path.
 // Pages are loaded lazily so the first paint needs the shell only.
-import { Component, createEffect, createMemo, ErrorBoundary, For, lazy, Match, onMount, Show, Suspense, Switch } from 'solid-js';
+import { Component, createEffect, createMemo, ErrorBoundary, For, lazy, Match, on, onMount, Show, Suspense, Switch } from 'solid-js';
 import { Dynamic } from 'solid-js/web';
-import { setUnauthenticatedHandler } from './lib/api';
+import { api, setUnauthenticatedHandler } from './lib/api';
 import { Link, location, matchPath, navigate } from './lib/router';
 import { forget, hasRole, loadMe, me, sessionState, signOut } from './lib/session';
 import { theme, toggleTheme } from './lib/theme';
@@ -56,8 +56,8 @@ function here(): string {
 
 export default function App() {
   setUnauthenticatedHandler(() => {
-    forget();
     if (location().path !== '/login') navigate(`/login?expired=1&next=${encodeURIComponent(here())}`, { replace: true });
+    forget();
   });
   onMount(() => void loadMe());
 
@@ -68,6 +68,12 @@ export default function App() {
     if (s === 'signed-out' && path !== '/login') navigate(`/login?next=${encodeURIComponent(here())}`, { replace: true });
     if (s === 'signed-in' && (path === '/' || path === '/index.html')) navigate('/live', { replace: true });
   });
+
+  // Each page change confirms the session is still alive, so a session that
+  // expired or was revoked returns to sign-in even on a page that asks nothing.
+  createEffect(on(() => location().path, () => {
+    if (sessionState() === 'signed-in') api.get('/api/v1/auth/me').catch(() => undefined);
+  }, { defer: true }));
 
   const current = createMemo(() => {
     const path = location().path;
