@@ -111,7 +111,8 @@ struct api_options {
 
 /*
  * Creates the API over o's services (nothing is served until
- * api_register). Returns 0 and a new *out. Thread: main.
+ * api_register). Returns 0 and a new *out, or -errno when o->web_dir
+ * cannot be opened (logged, naming it). Thread: main.
  */
 int api_new(const struct api_options *o, api **out);
 

@@ -217,8 +217,9 @@ static int web_get(http_request *req, void *arg)
     char rel[WEB_PATH_MAX];
     if (web_path_normalize(http_request_path(req), rel, sizeof(rel)) < 0)
         return http_reply_error(req, -EINVAL,
-                                "path: not a file name (an invalid escape, a control byte, "
-                                "a backslash or a dot segment)");
+                                "path: not a file name of the UI (over %d bytes, an invalid "
+                                "escape, a control byte, a backslash or a dot segment)",
+                                WEB_PATH_MAX - 1);
     add_ui_headers(req);
     if (a->web_dir_fd >= 0)
         return serve_dir(a, req, rel);
