@@ -230,3 +230,18 @@ def test_a_binary_without_the_ui_says_how_to_build_it(horus):
     assert b"not built into this binary" in body and b"HORUS_WEB_DIR" in body
     assert_ui_headers(hdrs)
     assert get(horus, "/assets/index.js")[0] == 404
+
+
+@needs_build
+def test_ui_requests_draw_on_the_media_budget_not_the_apis(horus_factory):
+    """A page load is a burst of small files: the UI has the media budget (rate limits still
+    apply to it), so reloading the app never spends the API budget the app itself needs."""
+    h = horus_factory("server:\n  rate_limit:\n    api_per_minute: 60\n    api_burst: 3\n"
+                      "    media_per_minute: 60\n    media_burst: 8\n")
+    statuses = [get(h, "/live")[0] for _ in range(12)]
+    assert statuses[:8] == [200] * 8, statuses
+    assert 429 in statuses[8:], statuses
+    status, hdrs, _ = get(h, "/live")
+    assert status == 429 and int(hdrs["retry-after"]) >= 1
+    # The API's budget is untouched by those: its burst of 3 is still there.
+    assert [get(h, "/api/v1/system")[0] for _ in range(3)] == [401] * 3
