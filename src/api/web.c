@@ -240,9 +240,34 @@ bool api_web_is_route(const char *tmpl)
     return tmpl && (strcmp(tmpl, "/") == 0 || strcmp(tmpl, "/{path}") == 0);
 }
 
+/*
+ * The embedded table against its blob: every variant inside it, paths
+ * sorted for the binary search. A table and a blob of two builds would
+ * read past the blob: a build bug, refused at start.
+ */
+static int check_table(void)
+{
+    for (size_t i = 0; i < web_nassets; i++) {
+        const struct web_asset *f = &web_assets[i];
+        bool ok = f->path && f->v[WEB_ENC_IDENTITY].etag &&
+                  (i == 0 || strcmp(web_assets[i - 1].path, f->path) < 0);
+        for (int e = 0; ok && e < WEB_NENC; e++)
+            ok = !f->v[e].etag || (uint64_t)f->v[e].offset + f->v[e].len <= web_blob_len;
+        if (!ok) {
+            log_error("embedded web UI: entry %zu ('%s') does not match its blob of %zu bytes; "
+                      "rebuild",
+                      i, f->path ? f->path : "", web_blob_len);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 int api_web_register(http_router *r, struct api *ctx)
 {
-    int rc = http_router_add(r, "GET", "/", web_get, ctx);
+    int rc = check_table();
+    if (rc == 0)
+        rc = http_router_add(r, "GET", "/", web_get, ctx);
     if (rc == 0)
         rc = http_router_add_catch_all(r, "GET", "/{path}", web_get, ctx);
     for (size_t i = 0; rc == 0 && i < sizeof(reserved) / sizeof(reserved[0]); i++)
