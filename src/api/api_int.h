@@ -170,6 +170,7 @@ struct api {
     struct api_camera_tenants camera_tenants; /* gate.c's tenant check (camera_tenants.c) */
     struct api_audit_seen audit_seen;
     struct api_audit_denied audit_denied;
+    int web_dir_fd; /* web.c: server.web_dir / HORUS_WEB_DIR opened (O_PATH); -1 = embedded UI */
     /* gate.c: each route's permission, by route index, from openapi.json */
     enum auth_perm *route_perms; /* owned */
     size_t nroute_perms;
@@ -237,6 +238,13 @@ struct api_route {
 int api_routes_add(http_router *r, const struct api_route *routes, size_t n, struct api *ctx);
 
 int api_system_register(http_router *r, struct api *ctx);
+/* web.c: the UI at "/" and every unreserved path ("/{path}", a catch-all route). */
+int api_web_register(http_router *r, struct api *ctx);
+/* Whether tmpl is one of the UI's routes (public, nothing to authenticate). */
+bool api_web_is_route(const char *tmpl);
+/* Opens dir (NULL or "": serve the embedded UI) for serving. 0 or -errno (logged). Thread: main. */
+int api_web_open(struct api *a, const char *dir);
+void api_web_close(struct api *a);
 int api_cameras_register(http_router *r, struct api *ctx);
 int api_probe_register(http_router *r, struct api *ctx);
 int api_exports_register(http_router *r, struct api *ctx);
