@@ -48,7 +48,8 @@ export const hlsTransport: Transport = {
     }
     const hls = new Hls({
       lowLatencyMode: true,
-      // fMP4 needs no transmuxing off the main thread: no worker per tile.
+      // fMP4 needs no transmuxing, so no worker per tile (a blob: worker also made
+      // Lighthouse's trace of the page time out on its script body).
       enableWorker: false,
       backBufferLength: 4,
       maxBufferLength: 6,
