@@ -16,6 +16,9 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
   },
+  // hls.js is imported lazily by the video pages: pre-bundle it so the dev
+  // server does not discover it mid-session and answer 504 (Outdated Optimize Dep).
+  optimizeDeps: { include: ['hls.js'] },
   server: {
     // The daemon's guards refuse a foreign Host (421) and a foreign Origin on
     // state-changing requests (403): the proxy speaks as the daemon's origin.

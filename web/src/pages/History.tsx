@@ -88,18 +88,22 @@ export default function History(props: { params: Record<string, string> }) {
 
   const cameraName = (id: string) => cameras()?.find((c) => c.id === id)?.name || id;
 
-  // Keep the query string in step (debounced: dragging changes it often).
+  // Keep the query string in step, at most every 400 ms (playing moves the
+  // playhead several times a second, dragging the view even more often).
   let qTimer = 0;
   createEffect(() => {
-    const ph = playhead();
-    const z = Math.round(view().span / SECOND);
-    const sp = speed();
-    clearTimeout(qTimer);
-    qTimer = window.setTimeout(() => setQuery({
-      t: ph === null ? null : String(Math.round(ph)),
-      z: String(z),
-      speed: sp === 1 ? null : String(sp),
-    }), 400);
+    void [playhead(), view(), speed()];
+    if (qTimer) return;
+    qTimer = window.setTimeout(() => {
+      qTimer = 0;
+      const ph = untrack(playhead);
+      const sp = untrack(speed);
+      setQuery({
+        t: ph === null ? null : String(Math.round(ph)),
+        z: String(Math.round(untrack(view).span / SECOND)),
+        speed: sp === 1 ? null : String(sp),
+      });
+    }, 400);
   });
   onCleanup(() => clearTimeout(qTimer));
 
@@ -372,8 +376,8 @@ export default function History(props: { params: Record<string, string> }) {
                   </output>
                   <span class="muted">Zoom: {spanLabel(Math.round(view().span / MINUTE) * MINUTE)}</span>
                   <div class="row tl-buttons">
-                    <button type="button" onClick={() => zoom(0.5)} aria-label="Zoom in" title="Zoom in (+)">＋</button>
-                    <button type="button" onClick={() => zoom(2)} aria-label="Zoom out" title="Zoom out (−)">－</button>
+                    <button type="button" onClick={() => zoom(0.5)} aria-label="Zoom in" title="Zoom in (+)">+</button>
+                    <button type="button" onClick={() => zoom(2)} aria-label="Zoom out" title="Zoom out (−)">−</button>
                     <button type="button" aria-pressed={rangeMode()} onClick={() => setRangeMode(!rangeMode())}
                             title="Drag on the timeline to select a range (or shift+drag)">Select range</button>
                     <button type="button" aria-expanded={showCalendar()} aria-controls="hist-calendar"

@@ -30,6 +30,8 @@ export function CameraPlayer(props: CameraPlayerProps) {
     player = new RecordedPlayer(video, props.camera, {
       state: (s, m) => props.onState(s, m),
       time: (t) => {
+        // For tests and tools: the instant on screen, and the first one after a seek.
+        if (!box.dataset.startDate) box.dataset.startDate = String(t);
         box.dataset.playingDate = String(t);
         props.onTime(t);
       },
@@ -61,6 +63,7 @@ export function CameraPlayer(props: CameraPlayerProps) {
     if (n > 0 && ph !== null) {
       lastResync = Date.now();
       delete box.dataset.playingDate;
+      delete box.dataset.startDate;
       void player.seek(ph, untrack(() => props.playing));
     }
   }));

@@ -124,6 +124,7 @@ export class RecordedPlayer {
       if (gen !== this.generation) return;
       this.video.playbackRate = this.rate;
       if (this.wantPlay && this.video.paused) this.video.play().catch(() => undefined);
+      else if (!this.wantPlay) this.events.state('paused');
     });
     hls.on(Hls.Events.ERROR, (_e, data: ErrorData) => {
       if (gen !== this.generation || !data.fatal) return;

@@ -246,7 +246,7 @@ export function pixelRuns(spans: Interval[], view: View, width: number): Array<[
     const x1 = Math.min(width, timeToX(view, width, s.end));
     const last = runs[runs.length - 1];
     if (last && x0 - last[1] <= 1) last[1] = Math.max(last[1], x1);
-    else runs.push([x0, Math.max(x1, x0 + 1)]);
+    else runs.push([x0, Math.max(x1, x0 + 2)]); // at least 2 px: a short recording stays visible
   }
   return runs;
 }
