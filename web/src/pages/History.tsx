@@ -237,7 +237,6 @@ export default function History(props: { params: Record<string, string> }) {
   function onKeyDown(e: KeyboardEvent) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     const k = e.key;
-    const handled = true;
     if (k === ' ' || k === 'k') togglePlay();
     else if (k === 'ArrowLeft') step(-10 * SECOND);
     else if (k === 'ArrowRight') step(10 * SECOND);
@@ -248,7 +247,7 @@ export default function History(props: { params: Record<string, string> }) {
     else if (k === '?') setShowHelp(!showHelp());
     else if (k === 'Escape') { setSelection(null); setRangeMode(false); }
     else return;
-    if (handled) e.preventDefault();
+    e.preventDefault();
   }
 
   // The primary player's instant drives the playhead; the others follow it.

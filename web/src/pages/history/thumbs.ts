@@ -1,5 +1,7 @@
 // Hover thumbnails: snapshot.jpg of a recorded instant, 160 px wide, fetched
 // once per camera and instant and kept as object URLs (the most recent 80).
+import { api, qs } from '../../lib/api';
+
 const MAX = 80;
 const cache = new Map<string, Promise<string | null>>();
 const urls = new Map<string, string>();
@@ -15,10 +17,8 @@ export function thumbnail(camera: string, t: number): Promise<string | null> {
   }
   const p = (async () => {
     try {
-      const res = await fetch(`/api/v1/cameras/${encodeURIComponent(camera)}/snapshot.jpg?ts=${Math.round(t)}&width=160`,
-                              { credentials: 'same-origin' });
-      if (!res.ok) return null;
-      const url = URL.createObjectURL(await res.blob());
+      const blob = await api.blob(`/api/v1/cameras/${encodeURIComponent(camera)}/snapshot.jpg${qs({ ts: Math.round(t), width: 160 })}`);
+      const url = URL.createObjectURL(blob);
       urls.set(key, url);
       return url;
     } catch {
