@@ -60,6 +60,7 @@ int api_new(const struct api_options *o, api **out)
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     a->mfa_policy = o->auth ? (enum auth_mfa_policy)o->auth->mfa : AUTH_MFA_REQUIRED_FOR_ADMINS;
     a->oidc = o->oidc;
+    a->sso_label = horus_strdup(o->auth && o->auth->oidc.label ? o->auth->oidc.label : "SSO");
     a->cred_cache = auth_cache_new(AUTH_CACHE_CAPACITY, AUTH_CACHE_TTL_MS);
     api_sso_init(a);
     *out = a;
@@ -174,6 +175,10 @@ int api_register(api *a, http_router *r)
         rc = api_tenants_register(r, a);
     if (rc == 0)
         rc = api_media_share_register(r, a);
+    if (rc == 0)
+        rc = api_preferences_register(r, a);
+    if (rc == 0)
+        rc = api_system_storage_register(r, a);
     if (rc < 0)
         return rc;
     /* Every route declares who may call it; one without is a build-time bug. */
@@ -216,6 +221,7 @@ void api_free(api *a)
         memset(a->metrics_token, 0, strlen(a->metrics_token));
     free(a->metrics_token);
     free(a->public_url);
+    free(a->sso_label);
     free(a->data_dir);
     free(a->config_path);
     free(a->node_id);

@@ -96,6 +96,7 @@ struct api_health_cache {
     _Atomic unsigned cameras_online; /* from the camera supervisor */
     _Atomic unsigned cameras_failed;
     _Atomic uint64_t hard_free_hundredths; /* hard watermark, 1/100 %; 0 = none */
+    _Atomic uint64_t min_free_hundredths; /* storage.min_free_percent, 1/100 % (system_storage.c) */
     /* Why the node is degraded, as last refreshed (system.c). */
     pthread_mutex_t reasons_lock; /* guards reasons_json only; never held across calls */
     char reasons_json[2048]; /* a JSON array of {component, reason, detail}; "[]" when ok */
@@ -183,6 +184,7 @@ struct api {
     /* gate.c: verified API keys and sessions, by digest (auth_cache.h); owned */
     auth_cache *cred_cache;
     struct api_sso_sessions sso_sessions;
+    char *sso_label; /* owned: auth.oidc.label, the sign-in page's SSO button (preferences.c) */
 };
 
 /* ---- camera tenants (camera_tenants.c) ---- */
@@ -348,6 +350,10 @@ int api_mfa_login_refused(struct api *ctx, http_request *req, const char *user,
 /* Audits mfa.recovery_used for a login that passed with a recovery code. */
 void api_mfa_recovery_used(struct api *ctx, http_request *req, const struct auth_principal *p);
 int api_tenants_register(http_router *r, struct api *ctx);
+/* preferences.c: GET /api/v1/auth/methods and /api/v1/auth/preferences */
+int api_preferences_register(http_router *r, struct api *ctx);
+/* system_storage.c: GET /api/v1/system/storage */
+int api_system_storage_register(http_router *r, struct api *ctx);
 
 /* ---- tenants.c: tenants and the tenant of new objects (docs/design/0024) ---- */
 

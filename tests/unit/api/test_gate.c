@@ -41,6 +41,7 @@ static void test_every_registered_route_has_a_permission(void **state)
         else if (strcmp(t, "/metrics") == 0)
             assert_int_equal(p, AUTH_PERM_METRICS);
         else if (strcmp(t, "/api/v1/auth/login") == 0 ||
+                 strcmp(t, "/api/v1/auth/methods") == 0 || /* the sign-in page's buttons */
                  strncmp(t, "/api/v1/auth/oidc/", 18) == 0) /* the SSO login and callback */
             assert_int_equal(p, AUTH_PERM_PUBLIC);
         else
