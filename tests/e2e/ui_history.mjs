@@ -201,8 +201,24 @@ run('history', async ({ page, args }) => {
   out.phone_overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   await shot(page, 'history-phone');
 
-  // A camera that does not exist.
+  // Two days back nothing is recorded: the page and the player say so.
   await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${base}/history/${camera}?t=${Date.now() - 2 * 86400 * 1000}&z=300`);
+  out.empty_text = await page.locator('.hist-empty').textContent({ timeout: 15000 });
+  out.no_recording = await until(page, () => {
+    const el = document.querySelector('.hist-player[data-primary="true"]');
+    return el && el.dataset.state === 'no-recording' && el.querySelector('.hist-overlay')?.textContent;
+  }, undefined, { what: 'the player saying nothing is recorded' });
+  await shot(page, 'history-empty');
+  // "Next gap" finds the recording days later (the server is asked: it is not in the view).
+  await page.getByRole('button', { name: /Next gap/ }).click();
+  const nextStart = await until(page, () => {
+    const el = document.querySelector('.hist-player[data-primary="true"]');
+    return el && el.dataset.state === 'playing' && el.dataset.startDate;
+  }, undefined, { timeout: 30000, what: 'playback after Next gap' });
+  out.next_gap_ago_ms = Date.now() - Number(nextStart);
+
+  // A camera that does not exist.
   await page.goto(`${base}/history/no-such-camera`);
   out.gone_text = await page.getByText('This camera no longer exists').textContent({ timeout: 15000 });
   return out;

@@ -88,5 +88,9 @@ def test_history_plays_the_clicked_instant_and_exports_a_selection(horus_factory
     assert "recorded" in out["today_label"] and "nothing" not in out["today_label"], out
     assert abs(out["reload_offset_ms"]) <= 1000, out
     assert out["phone_overflow"] <= 0, out
+    assert "No recordings of Front door" in out["empty_text"], out
+    assert "Nothing is recorded" in out["no_recording"], out
+    # ... and "Next gap" from there jumps to where the recording began, minutes ago.
+    assert 0 < out["next_gap_ago_ms"] < 15 * 60 * 1000, out
     assert out["gone_text"], out
     assert out["axe_light"] == [] and out["axe_dark"] == [], out

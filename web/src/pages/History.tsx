@@ -3,7 +3,7 @@
 // the extra cameras (with) live in the query string, so a reload or a
 // shared link opens the same instant.
 import { batch, createEffect, createMemo, createResource, createSignal, For, on, onCleanup, Show, untrack } from 'solid-js';
-import { api, ApiError, qs } from '../lib/api';
+import { api, ApiError, errorText, qs } from '../lib/api';
 import { Link, navigate, query, setQuery } from '../lib/router';
 import { hasRole } from '../lib/session';
 import type { Camera, CameraList } from '../lib/types';
@@ -14,7 +14,7 @@ import { ExportPanel } from './history/ExportPanel';
 import { CameraPlayer } from './history/CameraPlayer';
 import type { PlayerState } from './history/player';
 import {
-  centredOn, clockLabel, dayLabel, HOUR, Interval, MINUTE, nextSpanStart, playableFrom,
+  centredOn, clockLabel, DAY, dayLabel, HOUR, Interval, MINUTE, nextSpanStart, playableFrom,
   prevSpanStart, SECOND, spanAt, spanLabel, View, zoomAround,
 } from './history/timeline';
 import './history.css';
@@ -213,10 +213,28 @@ export default function History(props: { params: Record<string, string> }) {
     setView(zoomAround(v, w, x, factor));
   }
 
-  function gap(dir: 1 | -1) {
+  // Previous/next gap: in the loaded spans first, else asking the server
+  // (at most 92 days either way) so a jump also works from an empty stretch.
+  async function gap(dir: 1 | -1) {
     const ph = playhead() ?? view().start + view().span / 2;
-    const t = dir > 0 ? nextSpanStart(primarySpans(), ph) : prevSpanStart(primarySpans(), ph);
-    if (t === null) setNotice(dir > 0 ? 'No later recording in the loaded range.' : 'No earlier recording in the loaded range.');
+    let t = dir > 0 ? nextSpanStart(primarySpans(), ph) : prevSpanStart(primarySpans(), ph);
+    if (t === null) {
+      const cam = primary();
+      const range = dir > 0 ? { start: ph, end: Math.min(Date.now(), ph + 92 * DAY - MINUTE) } : { start: ph - 92 * DAY + MINUTE, end: ph };
+      if (range.end > range.start) {
+        try {
+          const r = await api.get<RecordingTimeline>(`/api/v1/cameras/${encodeURIComponent(cam)}/recordings${qs({
+            start: Math.floor(range.start), end: Math.floor(range.end),
+          })}`);
+          const spans = r.spans.map((x) => ({ start: Date.parse(x.start), end: Date.parse(x.end) }));
+          t = dir > 0 ? nextSpanStart(spans, ph) : prevSpanStart(spans, ph);
+        } catch (e) {
+          setNotice(`The recordings could not be searched: ${errorText(e)}`);
+          return;
+        }
+      }
+    }
+    if (t === null) setNotice(dir > 0 ? 'No later recording.' : 'No earlier recording.');
     else seek(t, { snap: false });
   }
 
@@ -350,13 +368,13 @@ export default function History(props: { params: Record<string, string> }) {
 
               <section class="hist-controls" aria-label="Playback controls">
                 <div class="row">
-                  <button type="button" onClick={() => gap(-1)} title="Jump to where the recording resumes after the previous gap">⇤ Previous gap</button>
+                  <button type="button" onClick={() => void gap(-1)} title="Jump to where the recording resumes after the previous gap">⇤ Previous gap</button>
                   <button type="button" onClick={() => step(-10 * SECOND)} aria-label="Back 10 seconds" title="Back 10 s (←)">−10 s</button>
                   <button type="button" class="primary play" onClick={togglePlay} aria-label={playing() ? 'Pause' : 'Play'} title="Play / pause (space)">
                     {playing() ? '❚❚ Pause' : '▶ Play'}
                   </button>
                   <button type="button" onClick={() => step(10 * SECOND)} aria-label="Forward 10 seconds" title="Forward 10 s (→)">+10 s</button>
-                  <button type="button" onClick={() => gap(1)} title="Jump to where the recording resumes after the next gap">Next gap ⇥</button>
+                  <button type="button" onClick={() => void gap(1)} title="Jump to where the recording resumes after the next gap">Next gap ⇥</button>
                   <Show when={eventTimes()}>
                     <button type="button">Previous event</button>
                     <button type="button">Next event</button>

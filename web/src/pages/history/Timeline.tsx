@@ -94,7 +94,8 @@ export function Timeline(props: TimelineProps) {
       ctx.stroke();
       ctx.fillStyle = tk.major ? c.fg : c.fg2;
       ctx.font = tk.major ? '600 12px system-ui, sans-serif' : '12px system-ui, sans-serif';
-      ctx.fillText(tk.label, x + 4, 6);
+      // A label that would run off the right edge is left out (its tick stays).
+      if (x + 4 + ctx.measureText(tk.label).width <= w - 2) ctx.fillText(tk.label, x + 4, 6);
     }
 
     // One lane per camera.
