@@ -141,11 +141,13 @@ export default function History(props: { params: Record<string, string> }) {
         const want = { start: v.start - v.span / 2, end: Math.min(n, v.start + v.span * 1.5) };
         const have = current[cam];
         if (want.end <= want.start) continue;
-        const covered = have?.loaded && have.state !== 'error' && have.loaded.start <= v.start && have.loaded.end >= Math.min(n - 1000, v.start + v.span);
-        // The view reaching the present refreshes every few seconds (the recording grows).
-        const stale = have?.loaded && have.loaded.end < n - 5000 && v.start + v.span > have.loaded.end;
-        if (covered && !stale) continue;
-        if (have?.state === 'gone') continue;
+        // Covered: the fetched range holds the view, up to 5 s before now
+        // (a view reaching the present so refreshes every 5 s, as the
+        // recording grows). A failed fetch is retried every 10 s at most.
+        const covered = have?.loaded && have.state !== 'error' && have.loaded.start <= v.start &&
+          have.loaded.end >= Math.min(n - 5000, v.start + v.span);
+        if (covered || have?.state === 'gone') continue;
+        if (have?.state === 'error' && n - have.at < 10000) continue;
         const margin = { start: v.start - v.span, end: Math.min(n, v.start + 2 * v.span) };
         void loadLane(cam, margin);
       }
@@ -164,8 +166,15 @@ export default function History(props: { params: Record<string, string> }) {
   const primaryLane = () => lanes()[primary()];
 
   // --- seeking, playing ---------------------------------------------------------
+  // The latest instant playback can start from: the segment being written
+  // joins the playlist when it closes, so stay a segment (and a little) back.
+  function playableEdge(): number {
+    const seg = cameras()?.find((c) => c.id === primary())?.record.segment_seconds || 60;
+    return Date.now() - (seg + 2) * SECOND;
+  }
+
   function seek(t: number, opts: { snap?: boolean } = {}) {
-    let target = Math.min(t, Date.now() - SECOND);
+    let target = Math.min(t, playableEdge());
     if (opts.snap !== false) {
       const spans = primarySpans();
       if (spans.length && !spanAt(spans, target)) {
@@ -194,7 +203,7 @@ export default function History(props: { params: Record<string, string> }) {
     if (playhead() === null) {
       const spans = primarySpans();
       const last = spans[spans.length - 1];
-      if (last) seek(Math.max(last.start, last.end - MINUTE));
+      if (last) seek(Math.max(last.start, Math.min(last.end, playableEdge()) - MINUTE));
       return;
     }
     setPlaying(!playing());
@@ -249,7 +258,7 @@ export default function History(props: { params: Record<string, string> }) {
   function end() {
     const spans = primarySpans();
     const last = spans[spans.length - 1];
-    if (last) seek(Math.max(last.start, Math.min(last.end, Date.now()) - 20 * SECOND), { snap: false });
+    if (last) seek(Math.max(last.start, Math.min(last.end, playableEdge())), { snap: false });
   }
 
   function onKeyDown(e: KeyboardEvent) {

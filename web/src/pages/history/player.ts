@@ -94,7 +94,7 @@ export class RecordedPlayer {
       autoStartLoad: false,
       lowLatencyMode: false,
       backBufferLength: 60,
-      maxBufferLength: 20,
+      maxBufferLength: Math.max(20, 10 * this.rate),
       enableWorker: true,
       fragLoadingMaxRetry: 2,
       manifestLoadingMaxRetry: 1,
@@ -157,6 +157,8 @@ export class RecordedPlayer {
   setRate(rate: number): void {
     this.rate = rate;
     this.video.playbackRate = rate;
+    // Fast playback eats the buffer faster: buffer ahead in proportion.
+    if (this.hls) this.hls.config.maxBufferLength = Math.max(20, 10 * rate);
   }
 
   setCamera(camera: string): void {
