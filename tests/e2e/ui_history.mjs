@@ -71,6 +71,15 @@ run('history', async ({ page, args }) => {
   out.query_t = await until(page, () => new URLSearchParams(window.location.search).get('t'), undefined, { what: 't in the query' });
   await shot(page, 'history-playing');
 
+  // 4x plays four seconds of recording a second.
+  await page.getByRole('button', { name: '4×' }).click();
+  const s0 = (await primaryDates(page)).playing;
+  await page.waitForTimeout(2000);
+  out.fast_advanced_ms = (await primaryDates(page)).playing - s0;
+  out.speed_query = new URL(page.url()).searchParams.get('speed');
+  await page.getByRole('button', { name: '1×' }).click();
+  await page.getByRole('slider', { name: 'Timeline' }).focus();
+
   // Keyboard: the timeline has focus after the click; ← steps back 10 s.
   const beforeKey = (await primaryDates(page)).playing;
   await page.keyboard.press('ArrowLeft');

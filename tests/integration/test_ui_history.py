@@ -55,6 +55,7 @@ def test_history_plays_the_clicked_instant_and_exports_a_selection(horus_factory
     assert abs(out["start_offset_ms"]) <= 1000, out
     assert 1500 <= out["advanced_ms"] <= 4500, out
     assert out["query_t"], out
+    assert out["fast_advanced_ms"] >= 5000 and out["speed_query"] == "4", out
     # ← steps back 10 s.
     assert 8000 <= out["key_back_ms"] <= 11500, out
     assert out["help_visible"] and out["thumb"], out
