@@ -15,7 +15,18 @@ export default defineConfig({
     assetsInlineLimit: 0, // no data: URLs; the CSP allows same-origin assets only
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    // hls.js (~600 kB, loaded lazily by the video pages only) is the one
+    // chunk over Vite's default 500 kB warning.
+    chunkSizeWarningLimit: 700,
   },
+  // Vite's dependency cache in this checkout's build/ (ignored), not in
+  // node_modules: checkouts that share one node_modules (git worktrees) would
+  // otherwise rewrite each other's pre-bundled deps, and a running dev server
+  // then answers 504 (Outdated Optimize Dep).
+  cacheDir: '../build/vite-cache',
+  // hls.js is imported lazily by the video pages: pre-bundle it so the dev
+  // server does not discover it mid-session and answer 504 (Outdated Optimize Dep).
+  optimizeDeps: { include: ['hls.js'] },
   server: {
     // The daemon's guards refuse a foreign Host (421) and a foreign Origin on
     // state-changing requests (403): the proxy speaks as the daemon's origin.
