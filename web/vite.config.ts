@@ -15,16 +15,17 @@ export default defineConfig({
     assetsInlineLimit: 0, // no data: URLs; the CSP allows same-origin assets only
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
-    // hls.js (~600 kB, LL-HLS needs the full build) is its own chunk, loaded only
-    // when the first live video starts; the shell stays small.
+    // hls.js (~600 kB, loaded lazily by the video pages only) is the one
+    // chunk over Vite's default 500 kB warning.
     chunkSizeWarningLimit: 700,
   },
-  // The dev server's pre-bundled deps live beside the config, not in node_modules:
-  // worktrees that share one node_modules would otherwise invalidate each other's
-  // ("504 Outdated Optimize Dep" in the page).
-  cacheDir: '.vite',
-  // hls.js is imported lazily, so the dev server would discover it late and reload
-  // the page ("Outdated Optimize Dep"); pre-bundle it up front.
+  // Vite's dependency cache in this checkout's build/ (ignored), not in
+  // node_modules: checkouts that share one node_modules (git worktrees) would
+  // otherwise rewrite each other's pre-bundled deps, and a running dev server
+  // then answers 504 (Outdated Optimize Dep).
+  cacheDir: '../build/vite-cache',
+  // hls.js is imported lazily by the video pages: pre-bundle it so the dev
+  // server does not discover it mid-session and answer 504 (Outdated Optimize Dep).
   optimizeDeps: { include: ['hls.js'] },
   server: {
     // The daemon's guards refuse a foreign Host (421) and a foreign Origin on

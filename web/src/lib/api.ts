@@ -72,12 +72,36 @@ export async function request<T>(method: string, path: string, body?: unknown,
   return data as T;
 }
 
+// Binary media (a JPEG snapshot) with the same cookie and error handling: the
+// body as a Blob, or an ApiError from the server's JSON error.
+export async function requestBlob(path: string, opts: RequestOptions = {}): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetch(path, { credentials: 'same-origin', signal: opts.signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'unreachable', 'The server cannot be reached. Check the connection and try again.');
+  }
+  if (!res.ok) {
+    let err: { code?: string; message?: string } | undefined;
+    try {
+      err = ((await res.json()) as { error?: { code?: string; message?: string } }).error;
+    } catch {
+      err = undefined;
+    }
+    if (res.status === 401 && !opts.quiet401 && onUnauthenticated) onUnauthenticated();
+    throw new ApiError(res.status, err?.code || `http_${res.status}`, err?.message || `${res.status} ${res.statusText}`);
+  }
+  return res.blob();
+}
+
 export const api = {
   get: <T>(path: string, opts?: RequestOptions) => request<T>('GET', path, undefined, opts),
   post: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('POST', path, body ?? {}, opts),
   put: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>('PUT', path, body, opts),
   patch: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>('PATCH', path, body, opts),
   del: <T>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, undefined, opts),
+  blob: (path: string, opts?: RequestOptions) => requestBlob(path, opts),
 };
 
 // Query strings without undefined/empty values.

@@ -9,13 +9,13 @@ export { location };
 window.addEventListener('popstate', () =>
   setLocation({ path: window.location.pathname, search: window.location.search }));
 
-export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+export function navigate(to: string, opts: { replace?: boolean; keepScroll?: boolean } = {}): void {
   const u = new URL(to, window.location.origin);
   if (u.pathname + u.search === window.location.pathname + window.location.search) return;
   if (opts.replace) window.history.replaceState(null, '', u.pathname + u.search);
   else window.history.pushState(null, '', u.pathname + u.search);
   setLocation({ path: u.pathname, search: u.search });
-  window.scrollTo(0, 0);
+  if (!opts.keepScroll) window.scrollTo(0, 0);
 }
 
 export function query(): URLSearchParams {
@@ -31,7 +31,7 @@ export function setQuery(params: Record<string, string | null | undefined>): voi
     else q.set(k, v);
   }
   const s = q.toString();
-  navigate(location().path + (s ? `?${s}` : ''), { replace: true });
+  navigate(location().path + (s ? `?${s}` : ''), { replace: true, keepScroll: true });
 }
 
 export function Link(props: JSX.AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
