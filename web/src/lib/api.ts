@@ -119,25 +119,3 @@ export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
-
-// A binary reply (a snapshot JPEG) as a Blob; errors as for request().
-export async function requestBlob(path: string, opts: RequestOptions = {}): Promise<Blob> {
-  let res: Response;
-  try {
-    res = await fetch(path, { credentials: 'same-origin', signal: opts.signal });
-  } catch (e) {
-    if ((e as Error).name === 'AbortError') throw e;
-    throw new ApiError(0, 'unreachable', 'The server cannot be reached. Check the connection and try again.');
-  }
-  if (!res.ok) {
-    let err: { code?: string; message?: string } | undefined;
-    try {
-      err = ((await res.json()) as { error?: { code?: string; message?: string } }).error;
-    } catch {
-      err = undefined;
-    }
-    if (res.status === 401 && !opts.quiet401 && onUnauthenticated) onUnauthenticated();
-    throw new ApiError(res.status, err?.code || `http_${res.status}`, err?.message || `${res.status} ${res.statusText}`);
-  }
-  return res.blob();
-}
