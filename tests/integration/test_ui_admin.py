@@ -67,6 +67,7 @@ def test_admin_pages_and_account(horus_factory, camsim_factory, request):
     assert out["signed_in_with_code"] == "/live", out
     status, _, body = h.request("GET", "/api/v1/audit?action=mfa.enrolled")
     assert any(e["actor"]["name"] == "vera" for e in json.loads(body)["items"]), body
+    assert json.loads(h.request("GET", "/api/v1/users/vera")[2])["mfa"] == "enrolled"
 
 
 def test_policy_obliges_enrolment_before_the_app(horus_factory, request):

@@ -129,7 +129,7 @@ export function MfaSection(props: { forced?: boolean; onEnrolled?: () => void })
 
   return (
     <section class="card stack" aria-labelledby="mfa-title" data-testid="mfa">
-      <h2 id="mfa-title">Two-factor authentication</h2>
+      <h2 id="mfa-title">{props.forced ? 'Authenticator app' : 'Two-factor authentication'}</h2>
       <Show when={!state.error} fallback={<ErrorBox error={state.error} onRetry={refetch} />}>
         <Show when={state()} fallback={<Spinner />}>
           {(s) => (
@@ -223,31 +223,35 @@ export function ForcedMfaEnrolment() {
 
 export default function Account() {
   const [pwNotice, setPwNotice] = createSignal('');
+  const [pwChanges, setPwChanges] = createSignal(0);
   return (
     <div class="admin-page account">
       <PageHeader title="Account" />
       <div class="account-grid">
-        <section class="card stack" aria-labelledby="me-title">
-          <h2 id="me-title">{me()?.name}</h2>
-          <dl class="facts">
-            <dt>Role</dt><dd>{roleBadge(me()?.role || 'viewer')}</dd>
-            <dt>Cameras</dt><dd>{grantLabel(me()?.cameras)}</dd>
-            <Show when={me()?.tenant}><dt>Tenant</dt><dd>{me()?.tenant}</dd></Show>
-          </dl>
-        </section>
-        <section class="card stack" aria-labelledby="pw-title">
-          <h2 id="pw-title">Change password</h2>
-          <Show when={pwNotice()}><p class="notice" role="status">{pwNotice()}</p></Show>
-          <ChangePasswordForm onDone={async () => {
-            setPwNotice('Password changed. Your other sessions were signed out.');
-            await loadMe();
-          }} />
-        </section>
+        <div class="stack">
+          <section class="card stack" aria-labelledby="me-title">
+            <h2 id="me-title">{me()?.name}</h2>
+            <dl class="facts">
+              <dt>Role</dt><dd>{roleBadge(me()?.role || 'viewer')}</dd>
+              <dt>Cameras</dt><dd>{grantLabel(me()?.cameras)}</dd>
+              <Show when={me()?.tenant}><dt>Tenant</dt><dd>{me()?.tenant}</dd></Show>
+            </dl>
+          </section>
+          <section class="card stack" aria-labelledby="pw-title">
+            <h2 id="pw-title">Change password</h2>
+            <Show when={pwNotice()}><p class="notice" role="status">{pwNotice()}</p></Show>
+            <ChangePasswordForm onDone={async () => {
+              setPwNotice('Password changed. Your other sessions were signed out.');
+              await loadMe();
+              setPwChanges(pwChanges() + 1);
+            }} />
+          </section>
+        </div>
         <MfaSection />
       </div>
       <section class="card stack sessions-card" aria-labelledby="sessions-title">
         <h2 id="sessions-title">Where you are signed in</h2>
-        <SessionList label="Your sessions" />
+        <SessionList label="Your sessions" version={pwChanges()} />
       </section>
     </div>
   );

@@ -107,7 +107,7 @@ export default function Audit() {
       <form class="card filters" onSubmit={submit} aria-label="Audit filters">
         <div class="field">
           <label for="audit-action">Action</label>
-          <input id="audit-action" name="action" list="audit-actions" placeholder="login.* or user.created"
+          <input id="audit-action" name="action" list="audit-actions" placeholder="e.g. login.*"
                  value={form.action[0]()} onInput={(e) => form.action[1](e.currentTarget.value)}
                  aria-invalid={ferr('action') ? 'true' : undefined} aria-describedby={ferr('action') ? 'audit-action-err' : undefined} />
           <datalist id="audit-actions"><For each={ACTIONS}>{(a) => <option value={a} />}</For></datalist>

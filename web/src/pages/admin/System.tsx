@@ -6,7 +6,7 @@ import { createResource, createSignal, For, onCleanup, Show } from 'solid-js';
 import { api, ApiError, errorText } from '../../lib/api';
 import { ErrorBox, fieldError, PageHeader, Spinner } from '../../components/ui';
 import { SelectField, TableWrap } from './common';
-import { formatBytes, formatDuration, formatTime, percent, relativeTime } from './format';
+import { formatBytes, formatDays, formatDuration, formatTime, percent, relativeTime } from './format';
 import type { Health, LogLevel, Storage, SystemInfo } from './types';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
@@ -17,10 +17,8 @@ function statusClass(s: string | undefined): string {
 
 const LIMITS: Record<string, string> = {
   retention_days: 'Retention days',
-  max_bytes: 'Size limit',
-  disk: 'Free disk space',
-  free_space: 'Free disk space',
-  none: 'Nothing',
+  max_bytes: 'Size cap',
+  disk: 'Disk space',
 };
 
 function HealthCard() {
@@ -144,7 +142,7 @@ function StorageCard() {
           <Show when={storage()} fallback={<p class="muted" data-testid="storage-unavailable">Storage details are not available on this server.</p>}>
             {(st) => {
               const v = () => st().volume;
-              const other = () => Math.max(0, v().total_bytes - v().free_bytes - v().recordings_bytes);
+              const other = () => Math.max(0, v().total_bytes - v().free_bytes - v().recordings_bytes - v().exports_bytes);
               return (
                 <>
                   <div class="volume">
@@ -153,15 +151,28 @@ function StorageCard() {
                       <span>{formatBytes(v().free_bytes)} free of {formatBytes(v().total_bytes)}</span>
                     </div>
                     <div class="bar" role="img"
-                         aria-label={`Recordings ${formatBytes(v().recordings_bytes)}, other files ${formatBytes(other())}, free ${formatBytes(v().free_bytes)} of ${formatBytes(v().total_bytes)}`}>
+                         aria-label={`Recordings ${formatBytes(v().recordings_bytes)}, exports ${formatBytes(v().exports_bytes)}, other files ${formatBytes(other())}, free ${formatBytes(v().free_bytes)} of ${formatBytes(v().total_bytes)}`}>
                       <span class="bar-rec" style={{ width: `${percent(v().recordings_bytes, v().total_bytes)}%` }} />
+                      <span class="bar-exp" style={{ width: `${percent(v().exports_bytes, v().total_bytes)}%` }} />
                       <span class="bar-other" style={{ width: `${percent(other(), v().total_bytes)}%` }} />
+                      <Show when={v().watermark_bytes > 0}>
+                        <span class="bar-mark" title="Retention keeps this much free"
+                              style={{ left: `${100 - percent(v().watermark_bytes, v().total_bytes)}%` }} />
+                      </Show>
                     </div>
                     <div class="legend small">
                       <span><i class="swatch rec" aria-hidden="true" />Recordings {formatBytes(v().recordings_bytes)}</span>
+                      <span><i class="swatch exp" aria-hidden="true" />Exports {formatBytes(v().exports_bytes)}</span>
                       <span><i class="swatch other" aria-hidden="true" />Other {formatBytes(other())}</span>
                       <span><i class="swatch free" aria-hidden="true" />Free {formatBytes(v().free_bytes)}</span>
                     </div>
+                    <p class="muted small">
+                      <Show when={v().min_free_percent > 0} fallback="No free-space watermark: only retention days and size caps delete footage.">
+                        Retention deletes the oldest footage to keep {v().min_free_percent} % ({formatBytes(v().watermark_bytes)}) free;
+                        {' '}{formatBytes(v().free_above_watermark_bytes)} are left for recordings.
+                      </Show>
+                      {' '}Measured {relativeTime(st().measured_at)}.
+                    </p>
                   </div>
                   <Show when={st().cameras.length > 0} fallback={<p class="muted">No recordings yet.</p>}>
                     <TableWrap label="Storage per camera">
@@ -181,7 +192,7 @@ function StorageCard() {
                           <For each={st().cameras}>
                             {(c) => (
                               <tr data-camera={c.camera}>
-                                <td>{c.camera}<div class="muted small">{c.segments} segments</div></td>
+                                <td>{c.name || c.camera}<div class="muted small">{c.name && c.name !== c.camera ? `${c.camera} · ` : ''}{c.segments} segment{c.segments === 1 ? '' : 's'}</div></td>
                                 <td>{formatBytes(c.bytes)}</td>
                                 <td class="bar-col">
                                   <div class="bar thin" role="img" aria-label={`${percent(c.bytes, v().recordings_bytes).toFixed(0)} % of the recordings`}>
@@ -190,12 +201,12 @@ function StorageCard() {
                                 </td>
                                 <td title={formatTime(c.oldest)}>{c.oldest ? relativeTime(c.oldest) : '—'}</td>
                                 <td>{c.bytes_per_day === null ? '—' : formatBytes(c.bytes_per_day)}</td>
-                                <td>{c.forecast_days === null || c.forecast_days === undefined ? '—' : `${Math.floor(c.forecast_days)} days`}</td>
+                                <td classList={{ short: c.forecast_days < c.retention_days }}>{formatDays(c.forecast_days)}</td>
                                 <td>
                                   {c.limited_by ? LIMITS[c.limited_by] || c.limited_by : '—'}
                                   <div class="muted small">
-                                    {c.retention_days ? `${c.retention_days} d kept` : 'no day limit'}
-                                    {c.max_bytes ? ` · at most ${formatBytes(c.max_bytes)}` : ''}
+                                    {`keeps ${c.retention_days} d`}
+                                    {c.max_bytes ? ` · cap ${formatBytes(c.max_bytes)}` : ''}
                                   </div>
                                 </td>
                               </tr>

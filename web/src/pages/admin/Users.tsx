@@ -17,6 +17,16 @@ import type { User } from './types';
 
 const CREATE_FIELDS = ['name', 'role', 'cameras', 'password', 'tenant'];
 
+function MfaBadge(props: { mfa: User['mfa'] }) {
+  return (
+    <Show when={props.mfa !== undefined && props.mfa !== null} fallback={<span class="muted">—</span>}>
+      <span class={`badge ${props.mfa === 'enrolled' ? 'ok' : props.mfa === 'pending' ? 'warn' : ''}`}>
+        {props.mfa === 'enrolled' ? 'On' : props.mfa === 'pending' ? 'Set-up begun' : 'Off'}
+      </span>
+    </Show>
+  );
+}
+
 function CreateUser(props: { onCreated: (u: User) => void; onCancel: () => void }) {
   const [name, setName] = createSignal('');
   const [role, setRole] = createSignal<Role>('viewer');
@@ -140,6 +150,7 @@ function UserPanel(props: { user: User; onChanged: (u: User | null) => void; onC
         try {
           await api.del(`${url()}/mfa`);
           setNotice(`The second factor of ${u.name} is reset.`);
+          props.onChanged(await api.get<User>(url()));
         } catch (x) {
           if (x instanceof ApiError && x.status === 404) {
             setNotice(`${u.name} has no second factor enrolled.`);
@@ -179,6 +190,7 @@ function UserPanel(props: { user: User; onChanged: (u: User | null) => void; onC
           {props.user.disabled ? <span class="badge bad">Disabled</span> : <span class="badge ok">Active</span>}
           <Show when={props.user.must_change_password}> <span class="badge warn">Must change password</span></Show>
         </dd>
+        <Show when={props.user.mfa !== undefined}><dt>Second factor</dt><dd><MfaBadge mfa={props.user.mfa} /></dd></Show>
       </dl>
       <form class="stack" onSubmit={save}>
         <SelectField label="Role" value={role()} onChange={(v) => setRole(v as Role)} error={fieldError(err(), 'role')}
@@ -195,7 +207,7 @@ function UserPanel(props: { user: User; onChanged: (u: User | null) => void; onC
       </form>
       <div class="row">
         <button type="button" onClick={toggleDisabled} disabled={busy() || self()}>{props.user.disabled ? 'Enable' : 'Disable'}</button>
-        <button type="button" onClick={resetMfa} disabled={busy()}>Reset second factor</button>
+        <button type="button" onClick={resetMfa} disabled={busy() || props.user.mfa === 'none'}>Reset second factor</button>
         <button type="button" class="danger" onClick={remove} disabled={busy() || self()}>Delete</button>
       </div>
       <h3>Sessions</h3>
@@ -218,6 +230,7 @@ export default function Users() {
     return f ? list.filter((u) => u.name.toLowerCase().includes(f) || u.role.includes(f) || (u.tenant || '').includes(f)) : list;
   });
   const anyTenant = () => (users() || []).some((u) => u.tenant);
+  const hasMfa = () => (users() || []).some((u) => u.mfa !== undefined);
 
   function replace(u: User | null, name: string) {
     const list = users() || [];
@@ -277,6 +290,7 @@ export default function Users() {
                         <th scope="col">Role</th>
                         <th scope="col">Cameras</th>
                         <th scope="col">State</th>
+                        <Show when={hasMfa()}><th scope="col">Second factor</th></Show>
                         <Show when={anyTenant()}><th scope="col">Tenant</th></Show>
                         <th scope="col" class="hide-narrow">Updated</th>
                       </tr>
@@ -296,6 +310,7 @@ export default function Users() {
                               <Show when={u.disabled} fallback={<span class="badge ok">Active</span>}><span class="badge bad">Disabled</span></Show>
                               <Show when={u.must_change_password}> <span class="badge warn">Must change password</span></Show>
                             </td>
+                            <Show when={hasMfa()}><td><MfaBadge mfa={u.mfa} /></td></Show>
                             <Show when={anyTenant()}><td>{u.tenant || '—'}</td></Show>
                             <td class="hide-narrow" title={formatTime(u.updated_at)}>{relativeTime(u.updated_at)}</td>
                           </tr>

@@ -225,15 +225,13 @@ export function roleBadge(role: string) {
 }
 
 // The sessions of a user (admins: ?user=NAME) or of the caller, with revoke.
-export function SessionList(props: { user?: string; label?: string }) {
+export function SessionList(props: { user?: string; label?: string; version?: number }) {
   const [sessions, { refetch }] = createResource(
-    () => ({ user: props.user }),
+    () => ({ user: props.user, version: props.version }),
     (src) => api.get<{ items: Session[] }>(`/api/v1/auth/sessions${qs({ user: src.user })}`).then((r) => r.items),
   );
   const [confirm, setConfirm] = createSignal<ConfirmRequest | null>(null);
-  const [err, setErr] = createSignal<unknown>(null);
   function revoke(s: Session) {
-    setErr(null);
     setConfirm({
       title: 'End this session?',
       body: <p>The browser at {s.remote || 'an unknown address'} ({agentLabel(s.user_agent)}) is signed out at its next request.</p>,
@@ -290,7 +288,6 @@ export function SessionList(props: { user?: string; label?: string }) {
           </Show>
         </Show>
       </Show>
-      <Show when={err()}><p class="form-error" role="alert">{errorText(err())}</p></Show>
       <ConfirmDialog request={confirm()} onClose={() => setConfirm(null)} />
     </div>
   );

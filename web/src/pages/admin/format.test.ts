@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   detailsText, formatBytes, formatDuration, formatTime, grantLabel, groupSecret, groupsOf,
-  agentLabel, localInputToIso, otpauthSecret, percent, relativeTime, toggleGrant,
+  agentLabel, formatDays, localInputToIso, otpauthSecret, percent, relativeTime, toggleGrant,
 } from './format';
 
 describe('formatBytes', () => {
@@ -97,5 +97,14 @@ describe('agentLabel', () => {
     expect(agentLabel('Mozilla/5.0 (Windows NT 10.0; rv:120.0) Gecko/20100101 Firefox/120.0')).toBe('Firefox on Windows');
     expect(agentLabel('curl/8.0')).toBe('curl');
     expect(agentLabel('')).toBe('Unknown');
+  });
+});
+
+describe('formatDays', () => {
+  it('keeps a decimal below ten days', () => {
+    expect(formatDays(3.54)).toBe('3.5 days');
+    expect(formatDays(1)).toBe('1 day');
+    expect(formatDays(29.6)).toBe('30 days');
+    expect(formatDays(null)).toBe('—');
   });
 });

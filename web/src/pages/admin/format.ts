@@ -18,6 +18,13 @@ export function formatBytes(n: number | null | undefined): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v).toString()} ${UNITS[i]}`;
 }
 
+// A forecast in days: "3.5 days" below ten, "12 days" above.
+export function formatDays(days: number | null | undefined): string {
+  if (days === null || days === undefined || !Number.isFinite(days) || days < 0) return '—';
+  if (days === 1) return '1 day';
+  return days < 10 ? `${days.toFixed(1)} days` : `${Math.round(days)} days`;
+}
+
 // 93784 → "1 d 2 h"; the two largest units that matter.
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';

@@ -8,6 +8,8 @@ export interface User {
   cameras: Grant;
   disabled: boolean;
   must_change_password: boolean;
+  // The second factor; absent on servers that do not report it.
+  mfa?: 'none' | 'pending' | 'enrolled' | null;
   created_at: string;
   updated_at: string;
   password?: string;
@@ -93,19 +95,30 @@ export interface Health {
 
 export interface StorageCamera {
   camera: string;
+  name: string;
   bytes: number;
   oldest: string | null;
   newest: string | null;
   segments: number;
-  retention_days: number | null;
-  max_bytes: number | null;
+  retention_days: number;
+  max_bytes: number; // 0 = no cap
   bytes_per_day: number | null;
-  forecast_days: number | null;
-  limited_by: string | null;
+  forecast_days: number;
+  limited_by: 'retention_days' | 'max_bytes' | 'disk';
 }
 
 export interface Storage {
-  volume: { path: string; total_bytes: number; free_bytes: number; recordings_bytes: number; [k: string]: unknown };
+  volume: {
+    path: string;
+    total_bytes: number;
+    free_bytes: number;
+    recordings_bytes: number;
+    exports_bytes: number;
+    min_free_percent: number;
+    watermark_bytes: number;
+    free_above_watermark_bytes: number;
+  };
+  measured_at: string;
   cameras: StorageCamera[];
 }
 
