@@ -227,5 +227,53 @@ run('admin', async ({ page, args }) => {
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 15000 });
   out.signed_in_with_code = new URL(page.url()).pathname;
+
+  // ---- The admin, in another browser, manages vera and the key ----
+  const admin = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
+  const ap = await admin.newPage();
+  out.problems = [];
+  ap.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) out.problems.push(`admin console: ${m.text()}`); });
+  ap.on('pageerror', (e) => out.problems.push(`admin pageerror: ${e}`));
+  await login(ap, base, args.admin, args.password, { next: '/admin/users?user=vera' });
+  const panel = ap.locator('.user-panel');
+  await panel.getByRole('heading', { name: 'vera' }).waitFor();
+  out.vera_mfa_badge = await ap.locator('tr[data-user="vera"] td').nth(4).textContent();
+  out.vera_json = await ap.evaluate(async () => (await fetch('/api/v1/users/vera')).json());
+  // End vera's session: her page returns to the sign-in page.
+  await panel.locator('tr[data-session]').first().waitFor();
+  await panel.getByRole('button', { name: /^End session/ }).first().click();
+  const dialog = ap.getByRole('dialog');
+  await dialog.getByRole('button', { name: 'End session' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await panel.getByText('No open sessions').waitFor();
+  await page.getByRole('link', { name: 'Cameras', exact: true }).click();
+  await page.waitForURL(/\/login\?expired=1/, { timeout: 15000 });
+  out.vera_session_ended = true;
+  // Reset her second factor, disable her, enable her, delete her.
+  await panel.getByRole('button', { name: 'Reset second factor' }).click();
+  await shot(ap, 'admin-users-confirm-dialog');
+  out.axe.dialog = await axe(ap);
+  await dialog.getByRole('button', { name: 'Reset second factor' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await until(ap, () => document.querySelector('tr[data-user="vera"]')?.textContent.includes('Off'), undefined, { what: 'MFA off in the list' });
+  await panel.getByRole('button', { name: 'Disable' }).click();
+  await dialog.getByRole('button', { name: 'Disable' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  out.vera_disabled_row = await ap.locator('tr[data-user="vera"]').textContent();
+  await panel.getByRole('button', { name: 'Enable' }).click();
+  await until(ap, () => document.querySelector('tr[data-user="vera"]')?.textContent.includes('Active'), undefined, { what: 'enabled' });
+  await panel.getByRole('button', { name: 'Delete' }).click();
+  await dialog.getByRole('button', { name: 'Delete user' }).click();
+  await ap.locator('tr[data-user="vera"]').waitFor({ state: 'detached' });
+  out.vera_deleted = true;
+  // Revoke the key: it stops working.
+  await ap.getByRole('link', { name: 'API keys' }).click();
+  await ap.getByRole('button', { name: 'Revoke backup script' }).click();
+  await dialog.getByRole('button', { name: 'Revoke key' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await ap.getByLabel(/Show revoked keys/).check();
+  out.revoked_row = await ap.locator('tr', { hasText: 'backup script' }).textContent();
+  out.key_after_revoke = (await fetch(`${base}/api/v1/system`, { headers: { Authorization: `Bearer ${secret}` } })).status;
+  await admin.close();
   return out;
 }, { allow: ['403', 'Failed to load resource'] });

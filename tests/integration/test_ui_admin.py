@@ -29,10 +29,9 @@ def test_admin_pages_and_account(horus_factory, camsim_factory, request):
     # Users: the bad name is refused next to its field; vera exists as created.
     assert "64 characters" in out["bad_name_error"], out["bad_name_error"]
     assert out["one_time_password_shown"]
-    status, _, body = h.request("GET", "/api/v1/users/vera")
-    assert status == 200, body
-    vera = json.loads(body)
+    vera = out["vera_json"]  # read before the admin deletes her below
     assert vera["role"] == "viewer" and vera["cameras"] == ["front"], vera
+    assert vera["mfa"] == "enrolled" and not vera["must_change_password"], vera
     assert "viewer" in out["vera_row"] and "Must change password" in out["vera_row"], out["vera_row"]
 
     # The key's secret was shown once, works, and is not in the page after a reload.
@@ -67,7 +66,18 @@ def test_admin_pages_and_account(horus_factory, camsim_factory, request):
     assert out["signed_in_with_code"] == "/live", out
     status, _, body = h.request("GET", "/api/v1/audit?action=mfa.enrolled")
     assert any(e["actor"]["name"] == "vera" for e in json.loads(body)["items"]), body
-    assert json.loads(h.request("GET", "/api/v1/users/vera")[2])["mfa"] == "enrolled"
+
+    # The admin saw her second factor, ended her session, reset, disabled, enabled and
+    # deleted her, and revoked the key.
+    assert out["vera_mfa_badge"].strip() == "On", out["vera_mfa_badge"]
+    assert out["vera_session_ended"]
+    assert "Disabled" in out["vera_disabled_row"]
+    assert out["vera_deleted"]
+    assert h.request("GET", "/api/v1/users/vera")[0] == 404
+    assert "Revoked" in out["revoked_row"]
+    assert out["key_after_revoke"] == 401
+    status, _, body = h.request("GET", "/api/v1/audit?action=mfa.disabled")
+    assert any(e["details"].get("proof") == "admin_reset" for e in json.loads(body)["items"]), body
 
 
 def test_policy_obliges_enrolment_before_the_app(horus_factory, request):
