@@ -58,6 +58,20 @@ async function shots(page, name, out) {
   out.axe[name] = v;
 }
 
+// Elements that stick out of a narrow viewport (wide tables scroll inside .table-wrap instead).
+async function overflow(page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('.table-wrap') || el.closest('[hidden]')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width && r.right > w + 1) out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
+    }
+    return { scroll: document.documentElement.scrollWidth, width: w, out: out.slice(0, 8) };
+  });
+}
+
 async function signOut(page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/login/);
@@ -129,6 +143,7 @@ run('admin', async ({ page, args }) => {
   await page.setViewportSize({ width: 390, height: 800 });
   await shot(page, 'admin-users-panel-narrow');
   out.axe.users_narrow = await axe(page);
+  out.overflow = { users: await overflow(page) };
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // ---- API keys ----
@@ -166,6 +181,11 @@ run('admin', async ({ page, args }) => {
   out.audit_user_created = await filtered('user.created');
   out.audit_key_created = await filtered('apikey.created');
   await shots(page, 'admin-audit-filtered', out);
+  await page.setViewportSize({ width: 390, height: 800 });
+  await shot(page, 'admin-audit-narrow');
+  out.axe.audit_narrow = await axe(page);
+  out.overflow.audit = await overflow(page);
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // ---- System ----
   await page.getByRole('link', { name: 'System' }).click();
@@ -213,6 +233,11 @@ run('admin', async ({ page, args }) => {
   await shots(page, 'account-viewer', out);
   const { secret: mfaSecret, step } = await enrol(page, out);
   await shots(page, 'account-mfa-codes', out);
+  await page.setViewportSize({ width: 390, height: 800 });
+  await shot(page, 'account-mfa-codes-narrow');
+  out.axe.account_narrow = await axe(page);
+  out.overflow.account = await overflow(page);
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByRole('button', { name: 'I have saved them' }).click();
   out.mfa_on = await page.getByText('Two-factor authentication is on.').isVisible();
   await shots(page, 'account-mfa-on', out);

@@ -1,11 +1,11 @@
 // Audit log (admin): the newest entries first, filtered by action, actor,
 // camera, outcome and time (GET /api/v1/audit's parameters, kept in the URL
 // so a filtered view can be shared), with "Load more" following the cursor.
-import { batch, createEffect, createSignal, For, on, Show } from 'solid-js';
+import { batch, createEffect, createResource, createSignal, For, on, Show } from 'solid-js';
 import { api, qs } from '../../lib/api';
 import { location, query, setQuery } from '../../lib/router';
 import { Empty, ErrorBox, Field, fieldError, formError, PageHeader, Spinner } from '../../components/ui';
-import { SelectField, TableWrap } from './common';
+import { loadAllCameras, SelectField, TableWrap } from './common';
 import { detailsText, formatTime, localInputToIso, relativeTime } from './format';
 import type { AuditEntry, AuditList } from './types';
 
@@ -42,6 +42,8 @@ export default function Audit() {
   const [loading, setLoading] = createSignal(false);
   const [err, setErr] = createSignal<unknown>(null);
   const [loaded, setLoaded] = createSignal(false);
+  // Suggestions for the camera filter; the filter works without them.
+  const [cameras] = createResource(() => loadAllCameras().catch(() => []));
   let generation = 0;
 
   function applied(): Record<Filter, string> {
@@ -115,8 +117,9 @@ export default function Audit() {
         </div>
         <Field label="Actor" name="actor" placeholder="User or key" value={form.actor[0]()}
                onInput={(e) => form.actor[1](e.currentTarget.value)} error={ferr('actor')} />
-        <Field label="Camera" name="camera" placeholder="Camera id" value={form.camera[0]()}
+        <Field label="Camera" name="camera" placeholder="Camera id" list="audit-cameras" value={form.camera[0]()}
                onInput={(e) => form.camera[1](e.currentTarget.value)} error={ferr('camera')} />
+        <datalist id="audit-cameras"><For each={cameras() || []}>{(c) => <option value={c.id}>{c.name}</option>}</For></datalist>
         <SelectField label="Outcome" name="outcome" value={form.outcome[0]()} onChange={(v) => form.outcome[1](v)} error={ferr('outcome')}
                      options={[{ value: '', label: 'Any' }, { value: 'ok', label: 'ok' }, { value: 'denied', label: 'denied' }, { value: 'failed', label: 'failed' }]} />
         <Field label="From" name="from" type="datetime-local" value={form.from[0]()}
@@ -168,7 +171,7 @@ export default function Audit() {
             </table>
           </TableWrap>
           <div class="row load-more">
-            <span class="muted small">{items().length} entries shown</span>
+            <span class="muted small">{items().length} {items().length === 1 ? 'entry' : 'entries'} shown</span>
             <Show when={cursor()}>
               <button type="button" onClick={() => void load(true)} disabled={loading()}>{loading() ? 'Loading…' : 'Load more'}</button>
             </Show>
