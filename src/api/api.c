@@ -27,6 +27,7 @@
 int api_new(const struct api_options *o, api **out)
 {
     api *a = horus_calloc(1, sizeof(*a));
+    a->web_dir_fd = -1;
     a->db = o->db;
     a->audit = o->audit;
     a->config = o->config;
@@ -60,8 +61,14 @@ int api_new(const struct api_options *o, api **out)
     a->public_url = horus_strdup(o->public_url ? o->public_url : "");
     a->mfa_policy = o->auth ? (enum auth_mfa_policy)o->auth->mfa : AUTH_MFA_REQUIRED_FOR_ADMINS;
     a->oidc = o->oidc;
+    a->sso_label = horus_strdup(o->auth && o->auth->oidc.label ? o->auth->oidc.label : "SSO");
     a->cred_cache = auth_cache_new(AUTH_CACHE_CAPACITY, AUTH_CACHE_TTL_MS);
     api_sso_init(a);
+    int rc = api_web_open(a, o->web_dir);
+    if (rc < 0) {
+        api_free(a);
+        return rc;
+    }
     *out = a;
     return 0;
 }
@@ -85,6 +92,9 @@ static const struct {
     {"/api/v1/cameras/{id}/playback.m3u8", HTTP_LIMIT_MEDIA},
     {"/api/v1/cameras/{id}/recordings/{stream}/{file}", HTTP_LIMIT_MEDIA},
     {"/api/v1/exports/{id}/file", HTTP_LIMIT_MEDIA},
+    /* The web UI: a page load is a burst of small static files. */
+    {"/", HTTP_LIMIT_MEDIA},
+    {"/{path}", HTTP_LIMIT_MEDIA},
 };
 
 static int set_limit_classes(http_router *r)
@@ -174,6 +184,12 @@ int api_register(api *a, http_router *r)
         rc = api_tenants_register(r, a);
     if (rc == 0)
         rc = api_media_share_register(r, a);
+    if (rc == 0)
+        rc = api_preferences_register(r, a);
+    if (rc == 0)
+        rc = api_system_storage_register(r, a);
+    if (rc == 0)
+        rc = api_web_register(r, a);
     if (rc < 0)
         return rc;
     /* Every route declares who may call it; one without is a build-time bug. */
@@ -202,6 +218,7 @@ void api_free(api *a)
     if (!a)
         return;
     api_probes_drain(a); /* their threads use a->probes */
+    api_web_close(a);
     api_media_cache_release(&a->media_cache);
     api_camera_tenants_release(&a->camera_tenants);
     pthread_mutex_destroy(&a->audit_seen.lock);
@@ -216,6 +233,7 @@ void api_free(api *a)
         memset(a->metrics_token, 0, strlen(a->metrics_token));
     free(a->metrics_token);
     free(a->public_url);
+    free(a->sso_label);
     free(a->data_dir);
     free(a->config_path);
     free(a->node_id);

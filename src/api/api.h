@@ -69,6 +69,7 @@ struct api_server_config {
     struct api_tls_config tls;
     char **hostnames; /* extra names the Host header may carry (docs/design/0017) */
     size_t nhostnames;
+    char *web_dir; /* "" = the UI embedded in the binary; else serve this directory */
 };
 
 extern const cfg_field api_server_fields[];
@@ -100,11 +101,18 @@ struct api_options {
     auth_oidc *oidc; /* single sign-on and IdP bearer tokens; NULL = off */
     /* borrowed, outlives the HTTP server; NULL: no ?t= signed media URLs (no links, no checks) */
     auth_media_keys *media_keys;
+    /*
+     * A directory to serve the web UI from instead of the build embedded in
+     * the binary (development: server.web_dir, HORUS_WEB_DIR); NULL or "" =
+     * embedded. Opened by api_new: a missing directory fails it.
+     */
+    const char *web_dir;
 };
 
 /*
  * Creates the API over o's services (nothing is served until
- * api_register). Returns 0 and a new *out. Thread: main.
+ * api_register). Returns 0 and a new *out, or -errno when o->web_dir
+ * cannot be opened (logged, naming it). Thread: main.
  */
 int api_new(const struct api_options *o, api **out);
 

@@ -96,6 +96,7 @@ struct api_health_cache {
     _Atomic unsigned cameras_online; /* from the camera supervisor */
     _Atomic unsigned cameras_failed;
     _Atomic uint64_t hard_free_hundredths; /* hard watermark, 1/100 %; 0 = none */
+    _Atomic uint64_t min_free_hundredths; /* storage.min_free_percent, 1/100 % (system_storage.c) */
     /* Why the node is degraded, as last refreshed (system.c). */
     pthread_mutex_t reasons_lock; /* guards reasons_json only; never held across calls */
     char reasons_json[2048]; /* a JSON array of {component, reason, detail}; "[]" when ok */
@@ -169,6 +170,7 @@ struct api {
     struct api_camera_tenants camera_tenants; /* gate.c's tenant check (camera_tenants.c) */
     struct api_audit_seen audit_seen;
     struct api_audit_denied audit_denied;
+    int web_dir_fd; /* web.c: server.web_dir / HORUS_WEB_DIR opened (O_PATH); -1 = embedded UI */
     /* gate.c: each route's permission, by route index, from openapi.json */
     enum auth_perm *route_perms; /* owned */
     size_t nroute_perms;
@@ -183,6 +185,7 @@ struct api {
     /* gate.c: verified API keys and sessions, by digest (auth_cache.h); owned */
     auth_cache *cred_cache;
     struct api_sso_sessions sso_sessions;
+    char *sso_label; /* owned: auth.oidc.label, the sign-in page's SSO button (preferences.c) */
 };
 
 /* ---- camera tenants (camera_tenants.c) ---- */
@@ -235,6 +238,13 @@ struct api_route {
 int api_routes_add(http_router *r, const struct api_route *routes, size_t n, struct api *ctx);
 
 int api_system_register(http_router *r, struct api *ctx);
+/* web.c: the UI at "/" and every unreserved path ("/{path}", a catch-all route). */
+int api_web_register(http_router *r, struct api *ctx);
+/* Whether tmpl is one of the UI's routes (public, nothing to authenticate). */
+bool api_web_is_route(const char *tmpl);
+/* Opens dir (NULL or "": serve the embedded UI) for serving. 0 or -errno (logged). Thread: main. */
+int api_web_open(struct api *a, const char *dir);
+void api_web_close(struct api *a);
 int api_cameras_register(http_router *r, struct api *ctx);
 int api_probe_register(http_router *r, struct api *ctx);
 int api_exports_register(http_router *r, struct api *ctx);
@@ -348,6 +358,10 @@ int api_mfa_login_refused(struct api *ctx, http_request *req, const char *user,
 /* Audits mfa.recovery_used for a login that passed with a recovery code. */
 void api_mfa_recovery_used(struct api *ctx, http_request *req, const struct auth_principal *p);
 int api_tenants_register(http_router *r, struct api *ctx);
+/* preferences.c: GET /api/v1/auth/methods and /api/v1/auth/preferences */
+int api_preferences_register(http_router *r, struct api *ctx);
+/* system_storage.c: GET /api/v1/system/storage */
+int api_system_storage_register(http_router *r, struct api *ctx);
 
 /* ---- tenants.c: tenants and the tenant of new objects (docs/design/0024) ---- */
 

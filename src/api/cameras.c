@@ -34,6 +34,18 @@
 #define CAMERAS_PAGE_DEFAULT 100
 #define CAMERAS_PAGE_MAX 1000
 
+/* A rate for the status object: frames per second to 0.1, bits per second whole; null if unknown.
+ */
+static json_t *fps_json(bool has, double fps)
+{
+    return has ? json_real((double)(int64_t)(fps * 10.0 + 0.5) / 10.0) : json_null();
+}
+
+static json_t *bps_json(bool has, double bps)
+{
+    return has ? json_integer((json_int_t)(bps + 0.5)) : json_null();
+}
+
 static json_t *status_json(struct api *ctx, const struct sto_camera *c)
 {
     struct sup_camera_status st;
@@ -56,10 +68,14 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     }
     char last_error[sizeof(st.last_error) + 64];
     horus_mask_text(st.last_error, last_error, sizeof(last_error));
-    return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?}", "state", st.state, "since",
-                     since, "breaker", st.breaker, "last_error", last_error[0] ? last_error : NULL,
-                     "next_retry_at", retry, "reconnects", (json_int_t)st.reconnects, "recording",
-                     st.is_recording, "sub_state", st.sub_state[0] ? st.sub_state : NULL);
+    return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?, s:o, s:o, s:o, s:o}", "state",
+                     st.state, "since", since, "breaker", st.breaker, "last_error",
+                     last_error[0] ? last_error : NULL, "next_retry_at", retry, "reconnects",
+                     (json_int_t)st.reconnects, "recording", st.is_recording, "sub_state",
+                     st.sub_state[0] ? st.sub_state : NULL, "fps", fps_json(st.has_rate, st.fps),
+                     "bitrate_bps", bps_json(st.has_rate, st.bitrate_bps), "sub_fps",
+                     fps_json(st.has_sub_rate, st.sub_fps), "sub_bitrate_bps",
+                     bps_json(st.has_sub_rate, st.sub_bitrate_bps));
 }
 
 static json_t *camera_json(struct api *ctx, const struct sto_camera *c)

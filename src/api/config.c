@@ -264,5 +264,12 @@ const cfg_field api_server_fields[] = {
      .pattern_help = "a host name, \"*.example.com\" or an IP address",
      .help = "Names the Host header may carry besides localhost, this machine's name, the "
              "listen and public_url hosts and local addresses; others get 421 (DNS rebinding)"},
+    {.name = "web_dir",
+     .type = CFG_STRING,
+     .offset = offsetof(struct api_server_config, web_dir),
+     .def = "",
+     .help = "Serve the web UI from this directory (a Vite build, for development) instead of "
+             "the one built into the binary; the HORUS_WEB_DIR environment variable overrides "
+             "it"},
     {0},
 };

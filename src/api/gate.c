@@ -621,6 +621,8 @@ int api_gate(http_request *req, size_t route_index, void *arg)
     /* A route the table does not know (never, after api_register) is the strictest. */
     enum auth_perm perm =
         route_index < a->nroute_perms ? a->route_perms[route_index] : AUTH_PERM_SUPERADMIN;
+    if (perm == AUTH_PERM_PUBLIC && api_web_is_route(http_request_route(req)))
+        return 0; /* the UI's files say the same to everyone: no credential to look up */
     if (perm == AUTH_PERM_PUBLIC) {
         /* Valid credentials let a public route say more (/health's details); bad ones are ignored.
          */

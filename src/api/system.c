@@ -96,6 +96,8 @@ void api_health_set_min_free(api *ctx, double min_free_percent)
 {
     double hard = min_free_percent > 0 ? min_free_percent * 50 : 0; /* half, in 1/100 % */
     atomic_store(&ctx->health.hard_free_hundredths, (uint64_t)hard);
+    atomic_store(&ctx->health.min_free_hundredths,
+                 (uint64_t)(min_free_percent > 0 ? min_free_percent * 100 + 0.5 : 0));
 }
 
 /* Caches the reasons for /health and logs when they change. */

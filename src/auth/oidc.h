@@ -60,6 +60,7 @@ struct auth_oidc_config {
     char *cameras_claim; /* dotted path; "" = every camera */
     bool create_users;
     char *post_logout_redirect_uri; /* "" = none */
+    char *label; /* what the sign-in page's button says (GET /api/v1/auth/methods) */
 };
 
 extern const cfg_field auth_oidc_fields[];

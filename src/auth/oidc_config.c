@@ -42,6 +42,24 @@ static int validate_alg(const void *value, char *err, size_t err_size)
     return -EINVAL;
 }
 
+/* The sign-in button's text: 1..64 bytes of printable text (no control characters). */
+static int validate_label(const void *value, char *err, size_t err_size)
+{
+    const char *s = *(const char *const *)value;
+    size_t len = s ? strlen(s) : 0;
+    if (len == 0 || len > 64) {
+        snprintf(err, err_size, "must be 1..64 bytes");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            snprintf(err, err_size, "must not hold control characters");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static const char *const client_auth_names[] = {"client_secret_basic", "client_secret_post", NULL};
 static const char *const default_role_names[] = {"none", "viewer", "operator", NULL};
 
@@ -186,5 +204,12 @@ const cfg_field auth_oidc_fields[] = {
      .validate_cb = validate_url_or_empty,
      .help = "Where the IdP sends the browser after logout (registered at the IdP); empty = "
              "the IdP's page"},
+    {.name = "label",
+     .type = CFG_STRING,
+     .offset = offsetof(struct auth_oidc_config, label),
+     .def = "SSO",
+     .validate_cb = validate_label,
+     .help = "Text of the sign-in page's single sign-on button (GET /api/v1/auth/methods), "
+             "e.g. the IdP's name"},
     {0},
 };

@@ -640,6 +640,16 @@ static void media_keys_stop(struct app *a)
     a->media_keys = NULL;
 }
 
+/* The development UI directory: HORUS_WEB_DIR over server.web_dir; NULL = the embedded build. */
+static const char *web_dir(struct app *a)
+{
+    const char *env = getenv("HORUS_WEB_DIR");
+    if (env && *env)
+        return env;
+    const char *cfg = current(a)->server.web_dir;
+    return cfg && *cfg ? cfg : NULL;
+}
+
 static int api_start(struct app *a)
 {
     int limit_rc = login_limit_start(a);
@@ -665,11 +675,15 @@ static int api_start(struct app *a)
                                            .public_url = current(a)->server.public_url,
                                            .login_limit = a->login_limit,
                                            .oidc = a->oidc,
-                                           .media_keys = a->media_keys},
+                                           .media_keys = a->media_keys,
+                                           .web_dir = web_dir(a)},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
         api_health_refresh(a->api, 0, 0);
+    } else {
+        auth_login_limit_free(a->login_limit); /* a failed start is not stopped */
+        a->login_limit = NULL;
     }
     return rc;
 }

@@ -105,6 +105,29 @@ int http_router_add(http_router *r, const char *method, const char *tmpl, http_h
                     void *arg);
 
 /*
+ * Adds a catch-all route: tmpl is one parameter at the root ("/{path}").
+ * It is matched last, by paths that no template of any method matches
+ * and that lie under no reserved prefix (http_router_reserve), with the
+ * whole path after its first '/' as the parameter, percent-decoded ("%2F"
+ * gives '/'); a decoded "." or ".." segment makes the match -EINVAL. HEAD
+ * falls back to GET; another method gets HORUS_EMETHOD with its Allow
+ * list. It is listed by http_router_route_at like any route (the gate and
+ * the OpenAPI document see it). Returns 0, -EEXIST for a second catch-all
+ * of the method, -EINVAL for another template shape. Thread: setup only.
+ * (The web UI: every path that is not the API's is a page of the app.)
+ */
+int http_router_add_catch_all(http_router *r, const char *method, const char *tmpl,
+                              http_handler_cb cb, void *arg);
+
+/*
+ * Reserves a prefix ("/api": the path itself and everything under
+ * "/api/") that catch-all routes never answer: there, an unknown path
+ * stays -ENOENT. prefix starts with '/' and does not end with one.
+ * Returns 0 or -EINVAL. Thread: setup only.
+ */
+int http_router_reserve(http_router *r, const char *prefix);
+
+/*
  * Sets the rate-limit class of every route (any method) registered with
  * exactly the template tmpl. Returns 0, or -ENOENT when no route has it.
  * Thread: setup only, like http_router_add.

@@ -1,8 +1,9 @@
 /*
  * DESIGN: what a handler sees of its request (accessors, the JSON body)
  * and the ways it answers (http_reply_*). Every reply goes through
- * reply_queue, which adds the headers the handler set, the CORS headers and
- * Content-Type, and queues the MHD response on the connection's thread.
+ * reply_queue, which adds the headers the handler set, the CORS headers,
+ * X-Content-Type-Options: nosniff and Content-Type, and queues the MHD
+ * response on the connection's thread.
  * Error replies render through the router's error mapper, so the status,
  * the code and Retry-After come from one table (api/errors.c).
  */
@@ -238,6 +239,9 @@ static int reply_queue(http_request *req, unsigned status, const char *content_t
                      req->path);
     }
     http_cors_decorate(req->conn->srv->cors, req, resp);
+    /* No reply is ever to be read as another type than it says (a JSON error as HTML). */
+    if (!has_header(req, "X-Content-Type-Options"))
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (req->conn->srv->tls && !has_header(req, "Strict-Transport-Security"))
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     if (content_type) {

@@ -21,6 +21,12 @@
  * map errors differently; it is the one field that may change while
  * requests run, hence atomic.
  *
+ * Catch-all routes ("/{path}", http_router_add_catch_all) live beside the
+ * tree, not in it: they answer only paths that no template matches at all
+ * (a path a template matches with another method is still 405) and that
+ * lie under no reserved prefix ("/api"), so adding an API route can never
+ * be shadowed by them and a mistyped API path stays a JSON 404.
+ *
  * Invariants: the routes are read-only once shared between threads (they
  * are added during setup); path segments are never NUL-terminated in place
  * (the path is const), they are (pointer, length) pairs.
@@ -48,6 +54,7 @@ struct route {
     char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
     enum http_limit_class limit_class;
     char *body_types; /* owned; NULL = application/json */
+    bool is_catch_all; /* not in the tree: answers paths no template matches */
 };
 
 struct node {
@@ -70,6 +77,8 @@ struct http_router {
     struct route *routes; /* owned, registration order */
     size_t nroutes;
     size_t cap;
+    char **reserved; /* owned: prefixes the catch-all routes never answer */
+    size_t nreserved;
 };
 
 struct segment {
@@ -158,6 +167,9 @@ void http_router_free(http_router *r)
             free(rt->names[j]);
     }
     free(r->routes);
+    for (size_t i = 0; i < r->nreserved; i++)
+        free(r->reserved[i]);
+    free(r->reserved);
     free(r);
 }
 
@@ -255,6 +267,15 @@ static struct node *node_child(struct node *n, const struct segment *sg, bool is
     return kid;
 }
 
+static void route_push(http_router *r, const struct route *rt)
+{
+    if (r->nroutes == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->routes = horus_realloc(r->routes, r->cap * sizeof(*r->routes));
+    }
+    r->routes[r->nroutes++] = *rt;
+}
+
 int http_router_add(http_router *r, const char *method, const char *tmpl, http_handler_cb cb,
                     void *arg)
 {
@@ -314,14 +335,9 @@ int http_router_add(http_router *r, const char *method, const char *tmpl, http_h
     rt.tmpl = horus_strdup(tmpl);
     for (unsigned j = 0; j < rt.nparams; j++)
         rt.names[j] = horus_strndup(names[j].p, names[j].len);
-    if (r->nroutes == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 16;
-        r->routes = horus_realloc(r->routes, r->cap * sizeof(*r->routes));
-    }
-    r->routes[r->nroutes] = rt;
     n->routes = horus_realloc(n->routes, (n->nroutes + 1) * sizeof(*n->routes));
     n->routes[n->nroutes++] = r->nroutes;
-    r->nroutes++;
+    route_push(r, &rt);
     return 0;
 }
 
@@ -334,6 +350,49 @@ bool http_router_route_at(const http_router *r, size_t i, const char **method, c
     if (tmpl)
         *tmpl = r->routes[i].tmpl;
     return true;
+}
+
+int http_router_add_catch_all(http_router *r, const char *method, const char *tmpl,
+                              http_handler_cb cb, void *arg)
+{
+    if (!method || !tmpl || !cb || !method_is_valid(method))
+        return -EINVAL;
+    size_t len = strlen(tmpl);
+    struct segment sg = {tmpl + 1, len > 0 ? len - 1 : 0};
+    bool is_param = false;
+    if (len < 4 || tmpl[0] != '/' || memchr(sg.p, '/', sg.len) ||
+        parse_tmpl_segment(&sg, &is_param) < 0 || !is_param)
+        return -EINVAL;
+    for (size_t i = 0; i < r->nroutes; i++)
+        if (r->routes[i].is_catch_all && strcmp(r->routes[i].method, method) == 0)
+            return -EEXIST;
+    struct route rt = {.cb = cb, .arg = arg, .nparams = 1, .is_catch_all = true};
+    rt.method = horus_strdup(method);
+    rt.tmpl = horus_strdup(tmpl);
+    rt.names[0] = horus_strndup(sg.p + 1, sg.len - 2);
+    route_push(r, &rt);
+    return 0;
+}
+
+int http_router_reserve(http_router *r, const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n < 2 || prefix[0] != '/' || prefix[n - 1] == '/')
+        return -EINVAL;
+    r->reserved = horus_realloc(r->reserved, (r->nreserved + 1) * sizeof(*r->reserved));
+    r->reserved[r->nreserved++] = horus_strdup(prefix);
+    return 0;
+}
+
+/* Whether path is a reserved prefix or lies under one ("/api", "/api/..."). */
+static bool is_reserved(const http_router *r, const char *path, size_t len)
+{
+    for (size_t i = 0; i < r->nreserved; i++) {
+        size_t n = strlen(r->reserved[i]);
+        if (len >= n && memcmp(path, r->reserved[i], n) == 0 && (len == n || path[n] == '/'))
+            return true;
+    }
+    return false;
 }
 
 static void allow_add(struct walk *w, const char *method)
@@ -478,6 +537,69 @@ static int fill_params(const struct walk *w, struct http_route_match *m)
     return 0;
 }
 
+static void match_fill(const struct walk *w, struct http_route_match *m)
+{
+    m->handler = w->found->cb;
+    m->arg = w->found->arg;
+    m->tmpl = w->found->tmpl;
+    m->method = w->found->method;
+    m->index = w->found_index;
+    m->limit_class = w->found->limit_class;
+    m->body_types = w->found->body_types;
+}
+
+/*
+ * A path no template matched, not reserved: the catch-all route of the
+ * method (HEAD served by GET), its one parameter the whole path after the
+ * first '/', percent-decoded ("%2F" becomes '/'). A decoded value with a
+ * "." or ".." segment is -EINVAL, so "/..%2Fetc" never reaches a handler.
+ */
+static int match_catch_all(struct walk *w, const char *path, size_t len, struct http_route_match *m)
+{
+    const http_router *r = w->r;
+    size_t get = SIZE_MAX, found = SIZE_MAX;
+    for (size_t i = 0; i < r->nroutes; i++) {
+        if (!r->routes[i].is_catch_all)
+            continue;
+        if (strcmp(r->routes[i].method, w->method) == 0)
+            found = i;
+        else if (strcmp(r->routes[i].method, "GET") == 0)
+            get = i;
+    }
+    if (found == SIZE_MAX && get != SIZE_MAX && strcmp(w->method, "HEAD") == 0)
+        found = get;
+    if (found == SIZE_MAX) {
+        for (size_t i = 0; i < r->nroutes; i++) {
+            if (!r->routes[i].is_catch_all)
+                continue;
+            allow_add(w, r->routes[i].method);
+            if (strcmp(r->routes[i].method, "GET") == 0)
+                allow_add(w, "HEAD");
+        }
+        if (w->nallow == 0)
+            return -ENOENT;
+        format_allow(w, m->allow, sizeof(m->allow));
+        return HORUS_EMETHOD;
+    }
+    int n = percent_decode(path + 1, len - 1, m->storage);
+    if (n < 0)
+        return -EINVAL;
+    for (const char *p = m->storage, *end = m->storage + n; p <= end;) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *seg_end = slash ? slash : end;
+        if (is_dot_segment(p, (size_t)(seg_end - p)))
+            return -EINVAL;
+        p = seg_end + 1;
+    }
+    w->found = &r->routes[found];
+    w->found_index = found;
+    m->params[0].name = w->found->names[0];
+    m->params[0].value = m->storage;
+    m->nparams = 1;
+    match_fill(w, m);
+    return 0;
+}
+
 int http_router_match(const http_router *r, const char *method, const char *path,
                       struct http_route_match *m)
 {
@@ -507,20 +629,15 @@ int http_router_match(const http_router *r, const char *method, const char *path
 
     if (!walk_node(&w, &r->root, 0)) {
         if (!w.path_matched)
-            return -ENOENT;
+            return nsegs > 0 && !is_reserved(r, path, len) ? match_catch_all(&w, path, len, m)
+                                                           : -ENOENT;
         format_allow(&w, m->allow, sizeof(m->allow));
         return HORUS_EMETHOD;
     }
     int rc = fill_params(&w, m);
     if (rc < 0)
         return rc;
-    m->handler = w.found->cb;
-    m->arg = w.found->arg;
-    m->tmpl = w.found->tmpl;
-    m->method = w.found->method;
-    m->index = w.found_index;
-    m->limit_class = w.found->limit_class;
-    m->body_types = w.found->body_types;
+    match_fill(&w, m);
     return 0;
 }
 

@@ -257,7 +257,8 @@ struct ing_stream_status {
     int64_t next_retry_unix_ms; /* when the next attempt is due; 0 while connected */
     uint64_t connects; /* sessions that delivered media */
     uint64_t reconnects;
-    uint64_t packets, bytes;
+    uint64_t packets, bytes; /* every track's, since the stream was made */
+    uint64_t video_frames; /* video packets (access units) among packets */
     bool is_finished; /* the thread gave up (max_connects) or was stopped */
     enum ing_client client; /* the client running the stream */
     uint64_t lost_packets; /* RTP sequence gaps (native client) */

@@ -402,6 +402,8 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
     pthread_mutex_lock(&s->mu);
     s->status.packets++;
     s->status.bytes += mp->size;
+    if (t->kind == MEDIA_KIND_VIDEO)
+        s->status.video_frames++;
     pthread_mutex_unlock(&s->mu);
     if (t->kind == MEDIA_KIND_VIDEO)
         s->window_frames++;

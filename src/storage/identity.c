@@ -192,12 +192,17 @@ int sto_user_update(sto_db *db, const struct sto_user_input *u)
 int sto_user_delete(sto_db *db, const char *name)
 {
     sto_value p[] = {STO_TEXT_V(name), STO_INT_V(now_ms(db))};
+    /* Preferences leave with their owner: the user's own and those of the keys it loses. */
     struct sto_stmt st[] = {
         {"DELETE FROM sessions WHERE user_name = $1", p, 1},
+        {"DELETE FROM preferences WHERE owner_kind = 'api_key' AND owner_id IN"
+         " (SELECT id FROM api_keys WHERE owner = $1)",
+         p, 1},
         {"UPDATE api_keys SET revoked_at_ms = $2 WHERE owner = $1 AND revoked_at_ms = 0", p, 2},
+        {"DELETE FROM preferences WHERE owner_kind = 'user' AND owner_id = $1", p, 1},
         {"DELETE FROM users WHERE name = $1", p, 1},
     };
-    return sto_write_batch_access(db, st, 3);
+    return sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
 }
 
 /* ---- sessions ---- */
@@ -375,10 +380,12 @@ int sto_api_key_revoke(sto_db *db, const char *id, int64_t now)
         return rc;
     sto_api_key_release(&k);
     sto_value p[] = {STO_TEXT_V(id), STO_INT_V(now)};
-    return sto_write_access(db,
-                            "UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND"
-                            " revoked_at_ms = 0",
-                            p, 2);
+    /* A revoked key never signs in again: its preferences go with it. */
+    struct sto_stmt st[] = {
+        {"UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms = 0", p, 2},
+        {"DELETE FROM preferences WHERE owner_kind = 'api_key' AND owner_id = $1", p, 1},
+    };
+    return sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
 }
 
 int sto_api_key_touch_async(sto_db *db, const char *id, int64_t now)

@@ -220,6 +220,47 @@ int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uin
     return rc;
 }
 
+static void camera_usage_decode(const struct sto_list_kind *k, const sto_value *c, size_t ncols,
+                                void *item)
+{
+    (void)k;
+    (void)ncols;
+    struct sto_camera_usage *u = item;
+    u->camera_id = sto_col_text(&c[0]);
+    u->bytes = (uint64_t)sto_col_int(&c[1]);
+    u->segments = (uint64_t)sto_col_int(&c[2]);
+    u->oldest_us = sto_col_int(&c[3]);
+    u->newest_us = sto_col_int(&c[4]);
+    u->recent_bytes = (uint64_t)sto_col_int(&c[5]);
+}
+
+static void camera_usage_release(const struct sto_list_kind *k, void *item)
+{
+    (void)k;
+    free(((struct sto_camera_usage *)item)->camera_id);
+}
+
+static const struct sto_list_kind CAMERA_USAGE = {sizeof(struct sto_camera_usage), 6,
+                                                  camera_usage_decode, camera_usage_release, NULL};
+
+void sto_camera_usage_list_free(struct sto_camera_usage *list, size_t n)
+{
+    sto_list_free(&CAMERA_USAGE, list, n);
+}
+
+int sto_camera_usage_list(sto_db *db, int64_t since_us, struct sto_camera_usage **out, size_t *n)
+{
+    sto_value p[] = {STO_INT_V(since_us)};
+    /* GROUP BY the primary key's first column: one pass in index order, no sort. */
+    return sto_read_list(
+        db,
+        "SELECT camera_id, CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*),"
+        " COALESCE(MIN(start_us), 0), COALESCE(MAX(end_us), 0),"
+        " CAST(COALESCE(SUM(CASE WHEN start_us >= $1 THEN bytes ELSE 0 END), 0) AS BIGINT)"
+        " FROM recordings GROUP BY camera_id ORDER BY camera_id",
+        p, 1, &CAMERA_USAGE, (void **)out, n);
+}
+
 int sto_recordings_range_bytes(sto_db *db, const char *camera_id, const char *stream,
                                int64_t from_us, int64_t to_us, uint64_t *bytes)
 {

@@ -964,6 +964,48 @@ int sto_mfa_recovery_replace(sto_db *db, const char *user, const char *const *ha
 int sto_mfa_delete(sto_db *db, const char *user);
 /* Counts enabled users of role admin or superadmin with a confirmed second factor. */
 int sto_mfa_count_enrolled_admins(sto_db *db, uint64_t *n);
+/* ---- UI preferences (storage/preferences.c; docs/design/0027-ui-api.md) ---- */
+
+#define STO_PREFERENCES_USER "user" /* owner_id: the user's name */
+#define STO_PREFERENCES_API_KEY "api_key" /* owner_id: the key's id */
+#define STO_PREFERENCES_MAX 16384 /* bytes of one stored body */
+
+/*
+ * The stored preferences of (owner_kind, owner_id) into *body (a new
+ * string of JSON text, as it was put). Returns 0, -ENOENT when the owner
+ * never saved any, -EINVAL for an unknown kind, or a read error.
+ * Thread: any.
+ */
+int sto_preferences_get(sto_db *db, const char *owner_kind, const char *owner_id, char **body);
+/*
+ * Replaces the preferences of (owner_kind, owner_id) with body (borrowed;
+ * at most STO_PREFERENCES_MAX bytes, not parsed). Nothing is written when
+ * the owner does not exist (a user deleted, a key revoked, meanwhile).
+ * Returns 0 or -EINVAL (unknown kind, body too long), or a write error.
+ * Thread: any but the writer.
+ */
+int sto_preferences_put(sto_db *db, const char *owner_kind, const char *owner_id, const char *body);
+
+/* ---- recordings per camera, for the storage page (storage/recordings.c) ---- */
+
+/* What the index holds of one camera (every stream). */
+struct sto_camera_usage {
+    char *camera_id; /* owned */
+    uint64_t bytes;
+    uint64_t segments;
+    int64_t oldest_us; /* the first start, UTC microseconds; 0 when none */
+    int64_t newest_us; /* the last end; 0 when none */
+    uint64_t recent_bytes; /* bytes of the segments that started at or after since_us */
+};
+
+void sto_camera_usage_list_free(struct sto_camera_usage *list, size_t n);
+/*
+ * The index's use by each camera id that has recordings (deleted cameras'
+ * orphan groups too), ordered by id, into a new array: one pass over the
+ * index in key order. since_us: where recent_bytes starts. Thread: any.
+ */
+int sto_camera_usage_list(sto_db *db, int64_t since_us, struct sto_camera_usage **out, size_t *n);
+
 /* ---- tenants (storage/tenants.c; docs/design/0024-tenants.md) ---- */
 
 /* A tenant as read. Strings owned; release with sto_tenant_release. */

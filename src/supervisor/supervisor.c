@@ -50,6 +50,7 @@ static const char *const stream_names[STREAM_COUNT] = {"main", "sub"};
 struct pipeline {
     ing_stream *ingest; /* NULL when the stream is absent or could not start */
     rec_camera *rec; /* NULL when recording is off */
+    struct sup_rate rate; /* refresh_status's samples of ingest's counters (main thread) */
 };
 
 /* What refresh_status remembers of the main stream between passes (main thread). */
@@ -338,6 +339,54 @@ static const char *state_of(const struct ing_stream_status *is)
     return is->reason != ING_REASON_NONE ? "failed" : "connecting";
 }
 
+void sup_rate_reset(struct sup_rate *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void sup_rate_add(struct sup_rate *r, int64_t now_ns, uint64_t frames, uint64_t bytes)
+{
+    if (r->n > 0) {
+        unsigned last = (r->next + SUP_RATE_SAMPLES - 1) % SUP_RATE_SAMPLES;
+        if (frames < r->frames[last] || bytes < r->bytes[last] || now_ns <= r->t_ns[last])
+            sup_rate_reset(r);
+    }
+    r->t_ns[r->next] = now_ns;
+    r->frames[r->next] = frames;
+    r->bytes[r->next] = bytes;
+    r->next = (r->next + 1) % SUP_RATE_SAMPLES;
+    if (r->n < SUP_RATE_SAMPLES)
+        r->n++;
+}
+
+bool sup_rate_get(const struct sup_rate *r, double *fps, double *bits_per_s)
+{
+    if (r->n < 2)
+        return false;
+    unsigned newest = (r->next + SUP_RATE_SAMPLES - 1) % SUP_RATE_SAMPLES;
+    unsigned oldest = (r->next + SUP_RATE_SAMPLES - r->n) % SUP_RATE_SAMPLES;
+    int64_t span_ns = r->t_ns[newest] - r->t_ns[oldest];
+    if (span_ns < 500000000)
+        return false;
+    double span_s = (double)span_ns / 1e9;
+    *fps = (double)(r->frames[newest] - r->frames[oldest]) / span_s;
+    *bits_per_s = (double)(r->bytes[newest] - r->bytes[oldest]) * 8.0 / span_s;
+    return true;
+}
+
+/* Samples p's counters into its window; *has is whether rates are known (written then). */
+static void rate_sample(struct pipeline *p, const struct ing_stream_status *is, int64_t now_ns,
+                        bool *has, double *fps, double *bps)
+{
+    if (!is->is_up) {
+        sup_rate_reset(&p->rate);
+        *has = false;
+        return;
+    }
+    sup_rate_add(&p->rate, now_ns, is->video_frames, is->bytes);
+    *has = sup_rate_get(&p->rate, fps, bps);
+}
+
 /*
  * The main stream's state, told from what ingest and the recorder see:
  * ingest's own state, unless frames have not been recorded for more than
@@ -436,10 +485,13 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
             snprintf(st->breaker, sizeof(st->breaker), "closed");
             continue;
         }
+        int64_t now_ns = clock_monotonic_ns(clock_system());
         if (r->streams[STREAM_SUB].ingest) {
             struct ing_stream_status sub;
             ing_stream_status_get(r->streams[STREAM_SUB].ingest, &sub);
             snprintf(st->sub_state, sizeof(st->sub_state), "%s", state_of(&sub));
+            rate_sample(&r->streams[STREAM_SUB], &sub, now_ns, &st->has_sub_rate, &st->sub_fps,
+                        &st->sub_bitrate_bps);
         }
         if (!r->streams[STREAM_MAIN].ingest) {
             /* The thread could not start (logged); retried when the camera changes. */
@@ -455,6 +507,8 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
+        rate_sample(&r->streams[STREAM_MAIN], &is, now_ns, &st->has_rate, &st->fps,
+                    &st->bitrate_bps);
         const char *state = judge_main(r, &is, st);
         /* Recording means a segment is being written now, not just that recording is on. */
         int64_t since_us;

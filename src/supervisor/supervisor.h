@@ -46,6 +46,15 @@ struct sup_camera_status {
     uint64_t reconnects;
     bool is_recording; /* streaming, and a segment of the main stream is being written now */
     char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
+    /*
+     * Rates over the last ~5 s (SUP_RATE_SAMPLES status passes): video
+     * frames per second and media bits per second (every track) of the main
+     * stream, and of the sub stream; has_* false while the stream is not
+     * receiving (or has not been up for a second yet).
+     */
+    bool has_rate, has_sub_rate;
+    double fps, bitrate_bps;
+    double sub_fps, sub_bitrate_bps;
 };
 
 /*

@@ -74,6 +74,7 @@ def test_every_operation_declares_a_known_permission():
         assert perm in allowed, (method, tmpl, perm)
     public = {(m, t) for m, t, p in ops if p == "public"}
     assert public == {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login"),
+                      ("GET", "/api/v1/auth/methods"),
                       ("GET", "/api/v1/auth/oidc/login"), ("GET", "/api/v1/auth/oidc/callback")}
 
 

@@ -351,6 +351,7 @@ class World:
             ("POST", "/api/v1/cameras/{id}/share"): {"kind": "live"},
             ("POST", "/api/v1/exports/{id}/share"): {},
             ("POST", MFA_SELF[1]): {},
+            ("PUT", "/api/v1/auth/preferences"): {"grid": "2x2"},
         }
         if body is None:
             body = bodies.get((method, tmpl))

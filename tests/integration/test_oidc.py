@@ -593,3 +593,14 @@ def test_a_camera_claim_may_name_camera_groups(sso):
     assert h.request("PATCH", "/api/v1/cameras/back", {"groups": []})[0] == 200
     assert ids() == ["front", "yard"]
     assert h.request("GET", "/api/v1/cameras/back", headers=bearer(t))[0] == 404
+
+
+def test_sign_in_methods_offer_sso_with_its_label_and_nothing_else(sso):
+    """GET /api/v1/auth/methods (public): the sign-in page's SSO button and its label
+    (auth.oidc.label), never the issuer or a secret (docs/design/0027)."""
+    h, idp = sso(extra="    label: Acme account")
+    status, _, body = h.request("GET", "/api/v1/auth/methods", auth=False)
+    assert status == 200, body
+    assert json.loads(body) == {"password": True,
+                                "sso": {"enabled": True, "label": "Acme account"}}
+    assert idp.issuer.encode() not in body and idp.secret.encode() not in body

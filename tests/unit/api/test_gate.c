@@ -38,9 +38,12 @@ static void test_every_registered_route_has_a_permission(void **state)
         enum auth_perm p = a->route_perms[i];
         if (strcmp(t, "/health") == 0 || strcmp(t, "/ready") == 0)
             assert_int_equal(p, AUTH_PERM_PUBLIC);
+        else if (strcmp(t, "/") == 0 || strcmp(t, "/{path}") == 0) /* the web UI's shell */
+            assert_int_equal(p, AUTH_PERM_PUBLIC);
         else if (strcmp(t, "/metrics") == 0)
             assert_int_equal(p, AUTH_PERM_METRICS);
         else if (strcmp(t, "/api/v1/auth/login") == 0 ||
+                 strcmp(t, "/api/v1/auth/methods") == 0 || /* the sign-in page's buttons */
                  strncmp(t, "/api/v1/auth/oidc/", 18) == 0) /* the SSO login and callback */
             assert_int_equal(p, AUTH_PERM_PUBLIC);
         else

@@ -401,9 +401,95 @@ static void test_limit_classes_follow_the_template_for_every_method(void **state
     http_route_match_release(&m);
 }
 
+static void test_catch_all_answers_only_unmatched_unreserved_paths(void **state)
+{
+    http_router *r = *state;
+    int ui = 0;
+    assert_int_equal(http_router_add(r, "GET", "/api/v1/cameras/{id}", handler_a, NULL), 0);
+    assert_int_equal(http_router_add(r, "POST", "/api/v1/cameras", handler_a, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/health", handler_a, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/", handler_b, &ui), 0);
+    assert_int_equal(http_router_add_catch_all(r, "GET", "/{path}", handler_b, &ui), 0);
+    assert_int_equal(http_router_reserve(r, "/api"), 0);
+    assert_int_equal(http_router_reserve(r, "/health"), 0);
+    struct http_route_match m;
+    /* Any depth, decoded, the template as its label; HEAD served by GET. */
+    const char *method[] = {"GET", "HEAD"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(http_router_match(r, method[i], "/cameras/front%20door/edit", &m), 0);
+        assert_ptr_equal(m.handler, handler_b);
+        assert_string_equal(m.tmpl, "/{path}");
+        assert_string_equal(param(&m, "path"), "cameras/front door/edit");
+        http_route_match_release(&m);
+    }
+    assert_int_equal(http_router_match(r, "GET", "/assets/x%2Fy.js", &m), 0);
+    assert_string_equal(param(&m, "path"), "assets/x/y.js");
+    http_route_match_release(&m);
+    /* The tree wins; reserved prefixes stay 404 however deep; a lookalike is not reserved. */
+    assert_int_equal(http_router_match(r, "GET", "/api/v1/cameras/a", &m), 0);
+    assert_ptr_equal(m.handler, handler_a);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/api/v1/nothing", &m), -ENOENT);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/api", &m), -ENOENT);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "DELETE", "/api/v1/x/y", &m), -ENOENT);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/health/x", &m), -ENOENT);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/apiary", &m), 0);
+    assert_ptr_equal(m.handler, handler_b);
+    http_route_match_release(&m);
+    /* A path the tree knows keeps its 405; an unknown one gets the catch-all's. */
+    assert_int_equal(http_router_match(r, "GET", "/api/v1/cameras", &m), HORUS_EMETHOD);
+    assert_string_equal(m.allow, "POST");
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "POST", "/live", &m), HORUS_EMETHOD);
+    assert_string_equal(m.allow, "GET, HEAD");
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "POST", "/", &m), HORUS_EMETHOD);
+    http_route_match_release(&m);
+    /* Encoded dot segments never reach the handler. */
+    assert_int_equal(http_router_match(r, "GET", "/..%2f..%2fetc/passwd", &m), -EINVAL);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/a/%2e%2e/b", &m), -EINVAL);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/a%00b", &m), -EINVAL);
+    http_route_match_release(&m);
+    /* The route is listed for the gate and the OpenAPI checks. */
+    const char *mm, *tmpl;
+    assert_true(http_router_route_at(r, 4, &mm, &tmpl));
+    assert_string_equal(tmpl, "/{path}");
+    assert_string_equal(mm, "GET");
+    assert_int_equal(http_router_set_limit_class(r, "/{path}", HTTP_LIMIT_MEDIA), 0);
+    assert_int_equal(http_router_match(r, "GET", "/x", &m), 0);
+    assert_int_equal(m.limit_class, HTTP_LIMIT_MEDIA);
+    assert_int_equal(m.index, 4);
+    http_route_match_release(&m);
+}
+
+static void test_catch_all_templates_are_checked(void **state)
+{
+    http_router *r = *state;
+    assert_int_equal(http_router_add_catch_all(r, "GET", "/a/{path}", handler_a, NULL), -EINVAL);
+    assert_int_equal(http_router_add_catch_all(r, "GET", "/path", handler_a, NULL), -EINVAL);
+    assert_int_equal(http_router_add_catch_all(r, "GET", "/{}", handler_a, NULL), -EINVAL);
+    assert_int_equal(http_router_add_catch_all(r, "get", "/{path}", handler_a, NULL), -EINVAL);
+    assert_int_equal(http_router_add_catch_all(r, "GET", "/{path}", handler_a, NULL), 0);
+    assert_int_equal(http_router_add_catch_all(r, "GET", "/{p}", handler_a, NULL), -EEXIST);
+    assert_int_equal(http_router_reserve(r, "api"), -EINVAL);
+    assert_int_equal(http_router_reserve(r, "/api/"), -EINVAL);
+    struct http_route_match m;
+    /* Without a root route "/" is still unknown. */
+    assert_int_equal(http_router_match(r, "GET", "/", &m), -ENOENT);
+    http_route_match_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_catch_all_answers_only_unmatched_unreserved_paths),
+        T(test_catch_all_templates_are_checked),
         T(test_literal_route_matches_exact_path),
         T(test_limit_classes_follow_the_template_for_every_method),
         T(test_root_template_matches_only_slash),

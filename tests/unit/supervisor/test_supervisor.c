@@ -234,10 +234,71 @@ static void test_stop_keeps_the_last_status_readable(void **state)
     assert_false(st.is_recording);
 }
 
+#define SEC INT64_C(1000000000)
+
+static void test_rates_need_half_a_second_of_samples(void **state)
+{
+    struct sup_rate r;
+    sup_rate_reset(&r);
+    double fps = -1, bps = -1;
+    assert_false(sup_rate_get(&r, &fps, &bps));
+    sup_rate_add(&r, 10 * SEC, 100, 1000);
+    assert_false(sup_rate_get(&r, &fps, &bps));
+    sup_rate_add(&r, 10 * SEC + SEC / 4, 103, 2000);
+    assert_false(sup_rate_get(&r, &fps, &bps));
+    assert_true(fps == -1 && bps == -1);
+    sup_rate_add(&r, 11 * SEC, 110, 11000);
+    assert_true(sup_rate_get(&r, &fps, &bps));
+    assert_true(fps > 9.99 && fps < 10.01);
+    assert_true(bps > 79999 && bps < 80001); /* 10000 bytes in 1 s */
+}
+
+static void test_rates_cover_the_last_five_intervals_only(void **state)
+{
+    struct sup_rate r;
+    sup_rate_reset(&r);
+    /* 30 frames/s for 10 s, then 10 frames/s for 5 s: the window sees only the last 5 s. */
+    uint64_t frames = 0, bytes = 0;
+    for (int i = 0; i <= 10; i++, frames += 30, bytes += 3000)
+        sup_rate_add(&r, i * SEC, frames, bytes);
+    frames -= 30;
+    bytes -= 3000;
+    for (int i = 11; i <= 15; i++) {
+        frames += 10;
+        bytes += 1000;
+        sup_rate_add(&r, i * SEC, frames, bytes);
+    }
+    double fps, bps;
+    assert_true(sup_rate_get(&r, &fps, &bps));
+    assert_true(fps > 9.99 && fps < 10.01);
+    assert_true(bps > 7999 && bps < 8001);
+}
+
+static void test_counters_going_back_start_the_window_over(void **state)
+{
+    struct sup_rate r;
+    sup_rate_reset(&r);
+    sup_rate_add(&r, 1 * SEC, 500, 50000);
+    sup_rate_add(&r, 2 * SEC, 510, 51000);
+    /* A restarted ingest counts from 0: no negative or huge rate. */
+    sup_rate_add(&r, 3 * SEC, 4, 400);
+    double fps, bps;
+    assert_false(sup_rate_get(&r, &fps, &bps));
+    sup_rate_add(&r, 4 * SEC, 14, 1400);
+    assert_true(sup_rate_get(&r, &fps, &bps));
+    assert_true(fps > 9.99 && fps < 10.01);
+    /* A clock that does not advance starts over too (no division by zero). */
+    sup_rate_add(&r, 4 * SEC, 20, 2000);
+    assert_false(sup_rate_get(&r, &fps, &bps));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint_changes_only_with_what_the_pipeline_is_built_from),
+        cmocka_unit_test(test_rates_need_half_a_second_of_samples),
+        cmocka_unit_test(test_rates_cover_the_last_five_intervals_only),
+        cmocka_unit_test(test_counters_going_back_start_the_window_over),
         cmocka_unit_test_setup_teardown(test_status_is_unknown_before_the_first_sync, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_disabled_camera_reports_disabled_and_runs_nothing,

@@ -1,6 +1,7 @@
 // A small history-API router: the current path as a signal, navigate(),
 // <Link> for same-origin links, and route matching with :params.
 import { createSignal, JSX, splitProps } from 'solid-js';
+export { matchPath } from './path';
 
 const [location, setLocation] = createSignal({ path: window.location.pathname, search: window.location.search });
 export { location };
@@ -31,24 +32,6 @@ export function setQuery(params: Record<string, string | null | undefined>): voi
   }
   const s = q.toString();
   navigate(location().path + (s ? `?${s}` : ''), { replace: true });
-}
-
-// "/cameras/:id" against "/cameras/door" gives { id: "door" }; null when no match.
-export function matchPath(pattern: string, path: string): Record<string, string> | null {
-  const p = pattern.split('/').filter(Boolean);
-  const s = path.split('/').filter(Boolean);
-  const params: Record<string, string> = {};
-  for (let i = 0; i < p.length; i++) {
-    const optional = p[i].endsWith('?');
-    const name = optional ? p[i].slice(0, -1) : p[i];
-    if (i >= s.length) {
-      if (optional) continue;
-      return null;
-    }
-    if (name.startsWith(':')) params[name.slice(1)] = decodeURIComponent(s[i]);
-    else if (name !== s[i]) return null;
-  }
-  return s.length <= p.length ? params : null;
 }
 
 export function Link(props: JSX.AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
