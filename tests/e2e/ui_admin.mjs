@@ -181,6 +181,15 @@ run('admin', async ({ page, args }) => {
   out.audit_user_created = await filtered('user.created');
   out.audit_key_created = await filtered('apikey.created');
   await shots(page, 'admin-audit-filtered', out);
+  // Cursor paging: two entries a page, "Load more" appends the next two, older ones.
+  await page.goto(`${base}/admin/audit?limit=2`);
+  await until(page, () => document.querySelectorAll('tr[data-audit-id]').length === 2, undefined, { what: 'first page' });
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await until(page, () => document.querySelectorAll('tr[data-audit-id]').length === 4, undefined, { what: 'second page' });
+  out.audit_paged_ids = await page.locator('tr[data-audit-id]').evaluateAll((rows) => rows.map((r) => Number(r.dataset.auditId)));
+  await page.getByLabel('Action').fill('apikey.created');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await until(page, () => [...document.querySelectorAll('tr[data-action]')].every((r) => r.dataset.action === 'apikey.created'), undefined, { what: 'filtered again' });
   await page.setViewportSize({ width: 390, height: 800 });
   await shot(page, 'admin-audit-narrow');
   out.axe.audit_narrow = await axe(page);
@@ -193,6 +202,7 @@ run('admin', async ({ page, args }) => {
   await page.getByTestId('health-status').waitFor();
   await page.locator('.storage table, [data-testid="storage-unavailable"]').first().waitFor({ timeout: 15000 });
   out.storage_unavailable = await page.getByTestId('storage-unavailable').count() > 0;
+  out.storage_cameras = await page.locator('.storage tr[data-camera]').evaluateAll((rows) => rows.map((r) => r.dataset.camera));
   await page.getByLabel('Log level').selectOption('debug');
   await page.getByRole('button', { name: 'Apply' }).click();
   out.log_level_notice = await page.getByText('The log level is now').textContent({ timeout: 10000 });

@@ -48,6 +48,8 @@ def test_admin_pages_and_account(horus_factory, camsim_factory, request):
     assert any("vera" in row for row in out["audit_user_created"]), out["audit_user_created"]
     assert any("backup script" in row or "apikey" in row for row in out["audit_key_created"]), out
     assert all("apikey.created" in row for row in out["audit_key_created"])
+    ids = out["audit_paged_ids"]
+    assert len(ids) == 4 and ids == sorted(set(ids), reverse=True), ids
 
     # The log level changed through the page is the server's.
     assert "debug" in out["log_level_notice"]
@@ -55,6 +57,8 @@ def test_admin_pages_and_account(horus_factory, camsim_factory, request):
     status, _, body = h.request("GET", "/api/v1/system")
     assert json.loads(body)["log_level"] == "debug"
     assert "This session" in out["admin_current_session"]
+    # Storage per camera (GET /api/v1/system/storage).
+    assert not out["storage_unavailable"] and out["storage_cameras"] == ["front"], out
 
     # The viewer: no admin link, the page refused, and the API too.
     assert not {"Users", "API keys", "Audit", "System"} & set(out["viewer_nav"]), out["viewer_nav"]

@@ -16,7 +16,11 @@ const ACTIONS = [
 ];
 const FILTERS = ['action', 'actor', 'camera', 'outcome', 'from', 'to'] as const;
 type Filter = (typeof FILTERS)[number];
-const PAGE = 50;
+// Entries per page: ?limit= (1..1000), else 50.
+function pageSize(): number {
+  const n = Number(query().get('limit'));
+  return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : 50;
+}
 
 function outcomeClass(o: string): string {
   return o === 'ok' ? 'ok' : o === 'denied' ? 'bad' : 'warn';
@@ -57,7 +61,7 @@ export default function Audit() {
     setErr(null);
     try {
       const f = applied();
-      const page = await api.get<AuditList>(`/api/v1/audit${qs({ ...f, limit: PAGE, cursor: more ? cursor() : undefined })}`);
+      const page = await api.get<AuditList>(`/api/v1/audit${qs({ ...f, limit: pageSize(), cursor: more ? cursor() : undefined })}`);
       if (gen !== generation) return;
       batch(() => {
         setItems(more ? [...items(), ...page.items] : page.items);
