@@ -63,6 +63,11 @@ function CodeForm(props: { label: string; submitLabel: string; danger?: boolean;
   );
 }
 
+// Whether the policy obliges the caller's role to have a second factor.
+function mustKeep(s: MfaState): boolean {
+  return s.policy === 'required' || (s.policy === 'required_for_admins' && ['admin', 'superadmin'].includes(me()?.role || ''));
+}
+
 export function MfaSection(props: { forced?: boolean; onEnrolled?: () => void }) {
   const [state, { refetch, mutate }] = createResource(async () => {
     try {
@@ -174,15 +179,15 @@ export function MfaSection(props: { forced?: boolean; onEnrolled?: () => void })
                   </Match>
                   <Match when={mode() === 'disable'}>
                     <p>Turning it off makes your password the only thing that protects this account.</p>
+                    <Show when={mustKeep(s() as MfaState)}>
+                      <p class="notice">Your role must use a second factor here: you will have to set it up again before you can use Horus.</p>
+                    </Show>
                     <CodeForm label="Current code" submitLabel="Turn off" danger onSubmit={disable} onCancel={() => setMode('idle')} />
                   </Match>
                   <Match when={mode() === 'idle'}>
                     <div class="row">
                       <button type="button" onClick={() => { setNotice(''); setMode('regenerate'); }}>New recovery codes</button>
-                      <Show when={(s() as MfaState).policy !== 'required' && !((s() as MfaState).policy === 'required_for_admins' && ['admin', 'superadmin'].includes(me()?.role || ''))}
-                            fallback={<span class="muted small">Your role must keep it on.</span>}>
-                        <button type="button" class="danger" onClick={() => { setNotice(''); setMode('disable'); }}>Turn off</button>
-                      </Show>
+                      <button type="button" class="danger" onClick={() => { setNotice(''); setMode('disable'); }}>Turn off</button>
                     </div>
                   </Match>
                 </Switch>
