@@ -118,12 +118,28 @@ static json_t *with_tenant(json_t *j, const char *tenant)
     return j;
 }
 
-static json_t *user_json(const struct sto_user *u)
+/* The user's second factor for the admin's list: "enrolled", "pending" (begun, not confirmed)
+ * or "none"; null when it cannot be read. */
+static json_t *mfa_json(sto_db *db, const char *user)
 {
-    return with_tenant(json_pack("{s:s, s:s, s:o, s:b, s:b, s:o, s:o}", "name", u->name, "role",
-                                 u->role, "cameras", cameras_json(u->cameras), "disabled",
+    struct sto_mfa m;
+    int rc = sto_mfa_get(db, user, &m);
+    if (rc == -ENOENT)
+        return json_string("none");
+    if (rc < 0)
+        return json_null();
+    json_t *j = json_string(m.is_enrolled ? "enrolled" : "pending");
+    sto_mfa_release(&m);
+    return j;
+}
+
+static json_t *user_json(sto_db *db, const struct sto_user *u)
+{
+    return with_tenant(json_pack("{s:s, s:s, s:o, s:b, s:b, s:o, s:o, s:o}", "name", u->name,
+                                 "role", u->role, "cameras", cameras_json(u->cameras), "disabled",
                                  u->disabled, "must_change_password", u->must_change_password,
-                                 "created_at", time_json(u->created_at_ms), "updated_at",
+                                 "mfa", mfa_json(db, u->name), "created_at",
+                                 time_json(u->created_at_ms), "updated_at",
                                  time_json(u->updated_at_ms)),
                        u->tenant);
 }
@@ -139,7 +155,7 @@ static int users_get(http_request *req, void *arg)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         if (api_may_see(req, NULL, list[i].tenant)) /* other tenants' users do not exist */
-            json_array_append_new(items, user_json(&list[i]));
+            json_array_append_new(items, user_json(a->db, &list[i]));
     sto_user_list_free(list, n);
     return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 }
@@ -201,7 +217,7 @@ static int users_post(http_request *req, void *arg)
     json_t *d = json_pack("{s:s, s:o}", "role", u.role, "cameras", cameras_json(u.cameras));
     auth_audit_request(a->audit, req, AUTH_AUDIT_USER_CREATED, AUTH_AUDIT_OK, "user", u.name, d);
     json_decref(d);
-    json_t *j = user_json(&u);
+    json_t *j = user_json(a->db, &u);
     if (generated[0])
         json_object_set_new(j, "password", json_string(generated));
     memset(generated, 0, sizeof(generated));
@@ -243,11 +259,12 @@ static bool is_last_admin(struct api *a, const struct sto_user *u)
 
 static int user_get(http_request *req, void *arg)
 {
+    struct api *a = arg;
     struct sto_user u;
-    int rc = load_user(req, arg, &u);
+    int rc = load_user(req, a, &u);
     if (rc < 0)
         return rc;
-    json_t *j = user_json(&u);
+    json_t *j = user_json(a->db, &u);
     sto_user_release(&u);
     return http_reply_json(req, 200, j);
 }
@@ -310,7 +327,7 @@ static int user_patch(http_request *req, void *arg)
             auth_audit_request(a->audit, req,
                                is_disabling ? AUTH_AUDIT_USER_DISABLED : AUTH_AUDIT_USER_UPDATED,
                                AUTH_AUDIT_OK, "user", u.name, d);
-            rc = http_reply_json(req, 200, user_json(&u));
+            rc = http_reply_json(req, 200, user_json(a->db, &u));
         }
     }
     json_decref(d);

@@ -212,6 +212,35 @@ def test_removing_needs_a_code_and_an_admin_can_reset(horus):
     assert [e["details"]["proof"] for e in disabled] == ["admin_reset", "recovery_code"]
 
 
+def test_the_user_list_says_who_has_a_second_factor(horus):
+    """GET /api/v1/users(/NAME) carry mfa: none, pending or enrolled (the admin's Users page),
+    as the OpenAPI document says."""
+    from openapi_check import OpenApi
+    spec = OpenApi(json.loads((Path(__file__).resolve().parent.parent.parent / "src" / "api"
+                               / "openapi.json").read_text()))
+
+    def mfa_of(name):
+        status, hdrs, body = horus.request("GET", "/api/v1/users/" + name)
+        assert status == 200, body
+        spec.validate("GET", "/api/v1/users/{name}", status, hdrs["Content-Type"], body)
+        status, hdrs, listing = horus.request("GET", "/api/v1/users")
+        spec.validate("GET", "/api/v1/users", status, hdrs["Content-Type"], listing)
+        listed = {u["name"]: u["mfa"] for u in json.loads(listing)["items"]}
+        assert listed[name] == json.loads(body)["mfa"]
+        return listed[name]
+
+    add_user(horus, "mia", "viewer", "mia-password-1")
+    assert mfa_of("mia") == "none"
+    s = Session(horus, "mia", "mia-password-1")
+    assert s.send("POST", "/api/v1/auth/mfa/enroll")[0] == 200
+    assert mfa_of("mia") == "pending"
+    assert s.send("DELETE", "/api/v1/auth/mfa", {})[0] == 204
+    s.enrol()
+    assert mfa_of("mia") == "enrolled"
+    assert horus.request("DELETE", "/api/v1/users/mia/mfa")[0] == 204
+    assert mfa_of("mia") == "none"
+
+
 def test_required_for_admins_forces_enrolment_once_an_admin_has_one(horus):
     add_user(horus, "ada", "admin", "ada-password-1")
     add_user(horus, "bob", "admin", "bob-password-1")

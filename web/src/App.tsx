@@ -11,6 +11,8 @@ import type { Role } from './lib/types';
 import { ErrorBox, Spinner } from './components/ui';
 import Login, { ForcedPasswordChange } from './pages/Login';
 
+const ForcedMfaEnrolment = lazy(() => import('./pages/Account').then((m) => ({ default: m.ForcedMfaEnrolment })));
+
 interface Route {
   path: string;
   title: string;
@@ -101,6 +103,11 @@ export default function App() {
       </Match>
       <Match when={sessionState() === 'signed-in' && me()?.must_change_password}>
         <ForcedPasswordChange />
+      </Match>
+      <Match when={sessionState() === 'signed-in' && me()?.must_enroll_mfa}>
+        <Suspense fallback={<div class="boot"><Spinner /></div>}>
+          <ForcedMfaEnrolment />
+        </Suspense>
       </Match>
       <Match when={sessionState() === 'signed-in'}>
         <div class="shell">
