@@ -8,7 +8,7 @@
 // the enrolment and, once enrolled, in the app.
 // Args: base, admin, password, camera, mode, viewer_password (the viewer's own new one).
 import crypto from 'node:crypto';
-import { run, shot, axe, until, login } from './lib/ui.mjs';
+import { run, shot, axe, until, login, signOut } from './lib/ui.mjs';
 
 // RFC 6238: HMAC-SHA1 over the 30-second counter, dynamic truncation, 6 digits.
 function base32(s) {
@@ -70,11 +70,6 @@ async function overflow(page) {
     }
     return { scroll: document.documentElement.scrollWidth, width: w, out: out.slice(0, 8) };
   });
-}
-
-async function signOut(page) {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(/\/login/);
 }
 
 async function enrol(page, out) {

@@ -5,18 +5,7 @@
 // disable/enable), a URL edited around the masked password is refused. Delete asks first.
 // A viewer sees no add/edit/delete controls. Screenshots of every state, in both themes.
 // Args: base, operator, viewer, password, url (camsim with credentials), wrong_url, bad_url.
-import { run, shot, axe, until, login } from './lib/ui.mjs';
-
-async function theme(page, want) {
-  const now = await page.evaluate(() => document.documentElement.dataset.theme || 'light');
-  if (now !== want) await page.getByRole('button', { name: /Switch to (dark|light) theme/ }).click();
-  await until(page, (t) => document.documentElement.dataset.theme === t, want, { what: `${want} theme` });
-}
-
-async function signOut(page) {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(/\/login/);
-}
+import { run, shot, axe, until, login, setTheme, signOut } from './lib/ui.mjs';
 
 async function narrow(page, name) {
   await page.setViewportSize({ width: 390, height: 844 });
@@ -57,9 +46,9 @@ run('cameras', async ({ page, args }) => {
   out.probe_ok = await probe.textContent();
   out.axe.add_form = await axe(page);
   await shot(page, 'cameras-add-probe-light');
-  await theme(page, 'dark');
+  await setTheme(page, 'dark');
   await shot(page, 'cameras-add-probe-dark');
-  await theme(page, 'light');
+  await setTheme(page, 'light');
   out.overflow_add_390 = await narrow(page, 'cameras-add-probe-390');
   await page.getByLabel('Retention (days)').fill('7');
   await page.getByLabel('Sub stream URL (optional)').fill(args.url);
@@ -79,10 +68,10 @@ run('cameras', async ({ page, args }) => {
   out.yard_card = await card('yard').innerText();
   out.axe.list = await axe(page);
   await shot(page, 'cameras-list-light');
-  await theme(page, 'dark');
+  await setTheme(page, 'dark');
   await shot(page, 'cameras-list-dark');
   out.axe.list_dark = await axe(page);
-  await theme(page, 'light');
+  await setTheme(page, 'light');
 
   // A bad URL: the server's message under the URL field.
   await page.getByRole('button', { name: 'Add camera' }).click();
@@ -106,9 +95,9 @@ run('cameras', async ({ page, args }) => {
   out.detail_url_value = await page.getByLabel('Main stream URL', { exact: true }).inputValue();
   out.axe.detail = await axe(page);
   await shot(page, 'camera-detail-light');
-  await theme(page, 'dark');
+  await setTheme(page, 'dark');
   await shot(page, 'camera-detail-dark');
-  await theme(page, 'light');
+  await setTheme(page, 'light');
   out.overflow_detail_390 = await narrow(page, 'camera-detail-390');
   await page.getByLabel('Name', { exact: true }).fill('Back yard');
   await page.getByRole('button', { name: 'Save changes' }).click();

@@ -6,18 +6,7 @@
 // finished one. Screenshots in both themes and at 390 px.
 // Args: base, key, operator, viewer, password, camera, short {start,end}, long {start,end},
 // download_path.
-import { run, shot, axe, until, login } from './lib/ui.mjs';
-
-async function theme(page, want) {
-  const now = await page.evaluate(() => document.documentElement.dataset.theme || 'light');
-  if (now !== want) await page.getByRole('button', { name: /Switch to (dark|light) theme/ }).click();
-  await until(page, (t) => document.documentElement.dataset.theme === t, want, { what: `${want} theme` });
-}
-
-async function signOut(page) {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(/\/login/);
-}
+import { run, shot, axe, until, login, setTheme, signOut } from './lib/ui.mjs';
 
 run('exports', async ({ page, args }) => {
   const out = { axe: {} };
@@ -52,10 +41,10 @@ run('exports', async ({ page, args }) => {
   out.queued_text = await item(queued).innerText();
   out.axe.progress = await axe(page);
   await shot(page, 'exports-progress-light');
-  await theme(page, 'dark');
+  await setTheme(page, 'dark');
   await shot(page, 'exports-progress-dark');
   out.axe.progress_dark = await axe(page);
-  await theme(page, 'light');
+  await setTheme(page, 'light');
 
   // Cancel the queued job, then the running one (if it has not finished meanwhile).
   for (const id of [queued, running]) {
@@ -90,9 +79,9 @@ run('exports', async ({ page, args }) => {
   out.done_job = job;
   out.axe.list = await axe(page);
   await shot(page, 'exports-list-light');
-  await theme(page, 'dark');
+  await setTheme(page, 'dark');
   await shot(page, 'exports-list-dark');
-  await theme(page, 'light');
+  await setTheme(page, 'light');
   await signOut(page);
 
   // A viewer: the list and the download, no cancel or delete.

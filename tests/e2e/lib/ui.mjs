@@ -70,6 +70,18 @@ export async function axe(page, { exclude = [] } = {}) {
   return res;
 }
 
+// Switches the UI to a theme ('light' or 'dark') with the top bar's button.
+export async function setTheme(page, want) {
+  const now = await page.evaluate(() => document.documentElement.dataset.theme || 'light');
+  if (now !== want) await page.getByRole('button', { name: /Switch to (dark|light) theme/ }).click();
+  await until(page, (t) => document.documentElement.dataset.theme === t, want, { what: `${want} theme` });
+}
+
+export async function signOut(page) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login/);
+}
+
 // Waits until fn() in the page is truthy; returns its value or throws naming what.
 export async function until(page, fn, arg, { timeout = 15000, what = 'condition' } = {}) {
   try {

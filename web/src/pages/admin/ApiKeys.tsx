@@ -7,7 +7,7 @@ import { hasRole } from '../../lib/session';
 import type { Role } from '../../lib/types';
 import { Empty, ErrorBox, Field, fieldError, formError, PageHeader, Spinner } from '../../components/ui';
 import {
-  assignableRoles, ConfirmDialog, type ConfirmRequest, CopyButton, GrantPicker, roleBadge, SelectField, TableWrap,
+  assignableRoles, ConfirmDialog, type ConfirmRequest, GrantPicker, roleBadge, SecretOnce, SelectField, TableWrap,
 } from './common';
 import { formatTime, type Grant, grantLabel, localInputToIso, relativeTime } from './format';
 import type { ApiKey } from './types';
@@ -110,15 +110,10 @@ export default function ApiKeys() {
       <p class="muted intro">Keys let scripts and other systems use the API: send one as <code>Authorization: Bearer &lt;key&gt;</code>.</p>
       <Show when={created()}>
         {(k) => (
-          <div class="card stack created" role="status">
-            <strong>Key “{k().name}” created.</strong>
+          <SecretOnce title={<>Key “{k().name}” created.</>} secret={k().key} testid="api-key-secret"
+                      onDone={() => setCreated(null)}>
             <p>Copy the key now: it is shown only this once and cannot be read again.</p>
-            <div class="secret-row">
-              <code class="secret" data-testid="api-key-secret">{k().key}</code>
-              <CopyButton text={k().key || ''} />
-            </div>
-            <div><button type="button" onClick={() => setCreated(null)}>Done</button></div>
-          </div>
+          </SecretOnce>
         )}
       </Show>
       <Show when={creating()}>

@@ -9,7 +9,7 @@ import { hasRole, me } from '../../lib/session';
 import type { Role } from '../../lib/types';
 import { Empty, ErrorBox, Field, fieldError, formError, PageHeader, Spinner } from '../../components/ui';
 import {
-  assignableRoles, ConfirmDialog, type ConfirmRequest, CopyButton, GrantPicker, roleBadge, SelectField,
+  assignableRoles, ConfirmDialog, type ConfirmRequest, GrantPicker, roleBadge, SecretOnce, SelectField,
   SessionList, TableWrap,
 } from './common';
 import { formatTime, type Grant, grantLabel, relativeTime } from './format';
@@ -248,17 +248,12 @@ export default function Users() {
       </PageHeader>
       <Show when={created()}>
         {(u) => (
-          <div class="card stack created" role="status">
-            <strong>User {u().name} created.</strong>
+          <SecretOnce title={<>User {u().name} created.</>} secret={u().password} testid="one-time-password"
+                      onDone={() => setCreated(null)}>
             <Show when={u().password} fallback={<p>They sign in with the password you typed.</p>}>
               <p>Their one-time password is shown only now. Hand it over safely; they choose their own at first sign-in.</p>
-              <div class="secret-row">
-                <code class="secret" data-testid="one-time-password">{u().password}</code>
-                <CopyButton text={u().password!} />
-              </div>
             </Show>
-            <div><button type="button" onClick={() => setCreated(null)}>Done</button></div>
-          </div>
+          </SecretOnce>
         )}
       </Show>
       <Show when={creating()}>

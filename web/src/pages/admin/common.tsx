@@ -292,3 +292,21 @@ export function SessionList(props: { user?: string; label?: string; version?: nu
     </div>
   );
 }
+
+// A secret the server shows once (an API key, a generated password): the text,
+// a copy button, and Done.
+export function SecretOnce(props: { title: JSX.Element; children: JSX.Element; secret?: string; testid: string; onDone: () => void }) {
+  return (
+    <div class="card stack created" role="status">
+      <strong>{props.title}</strong>
+      {props.children}
+      <Show when={props.secret}>
+        <div class="secret-row">
+          <code class="secret" data-testid={props.testid}>{props.secret}</code>
+          <CopyButton text={props.secret || ''} />
+        </div>
+      </Show>
+      <div><button type="button" onClick={() => props.onDone()}>Done</button></div>
+    </div>
+  );
+}
