@@ -28,6 +28,9 @@ export default defineConfig({
   // server does not discover it mid-session and answer 504 (Outdated Optimize Dep).
   optimizeDeps: { include: ['hls.js'] },
   server: {
+    // An address, not 'localhost': resolving that name is not needed, and a machine
+    // without it in /etc/hosts (a minimal container) must still build and test.
+    host: '127.0.0.1',
     // The daemon's guards refuse a foreign Host (421) and a foreign Origin on
     // state-changing requests (403): the proxy speaks as the daemon's origin.
     proxy: Object.fromEntries(['/api', '/health', '/ready'].map((p) => [p, {
