@@ -140,6 +140,9 @@ try {
     out.cpu_16_ui = await cpuOf(`${a.base}/live`, 16, a.cpu_seconds);
     out.cpu_16_bare_hlsjs = await cpuOf(bare16, 16, a.cpu_seconds);
     log('cpu', out.cpu_16_ui, out.cpu_16_bare_hlsjs);
+  } else {
+    out.cpu_16_skipped = 'no browser process id to sample';
+    log('cpu: skipped, no browser process id to sample');
   }
   if (a.heap_minutes > 0) {
     const { ctx, page } = await freshPage();
