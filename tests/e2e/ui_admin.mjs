@@ -8,7 +8,7 @@
 // the enrolment and, once enrolled, in the app.
 // Args: base, admin, password, camera, mode, viewer_password (the viewer's own new one).
 import crypto from 'node:crypto';
-import { run, shot, axe, until, login, signOut } from './lib/ui.mjs';
+import { run, shot, axe, until, login, signOut, expectSentToSignIn } from './lib/ui.mjs';
 
 // RFC 6238: HMAC-SHA1 over the 30-second counter, dynamic truncation, 6 digits.
 function base32(s) {
@@ -276,8 +276,7 @@ run('admin', async ({ page, args }) => {
   await dialog.getByRole('button', { name: 'End session' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await panel.getByText('No open sessions').waitFor();
-  await page.getByRole('link', { name: 'Cameras', exact: true }).click();
-  await page.waitForURL(/\/login\?expired=1/, { timeout: 15000 });
+  await expectSentToSignIn(page);
   out.vera_session_ended = true;
   // Reset her second factor, disable her, enable her, delete her.
   await panel.getByRole('button', { name: 'Reset second factor' }).click();

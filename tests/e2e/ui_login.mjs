@@ -2,7 +2,7 @@
 // choose its own; a wrong password is refused in the page; a revoked session returns to the
 // sign-in page and, after signing in again, to the page the user was on.
 // Args: base, admin_password (the one-time one), key (an admin API key), user, password.
-import { run, shot, axe, until } from './lib/ui.mjs';
+import { run, shot, axe, until, expectSentToSignIn } from './lib/ui.mjs';
 
 run('login', async ({ page, args }) => {
   const out = {};
@@ -55,8 +55,7 @@ run('login', async ({ page, args }) => {
     const r = await fetch(`${base}/api/v1/auth/sessions/${s.id}`, { method: 'DELETE', headers: auth });
     if (r.ok) out.revoked++;
   }
-  await page.getByRole('link', { name: 'Cameras', exact: true }).click();
-  await page.waitForURL(/\/login\?expired=1/, { timeout: 15000 });
+  await expectSentToSignIn(page);
   out.expired_notice = await page.getByText('Your session ended').isVisible();
   await shot(page, 'login-session-expired');
   await page.getByLabel('User name').fill(args.user);

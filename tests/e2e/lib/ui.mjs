@@ -82,6 +82,17 @@ export async function signOut(page) {
   await page.waitForURL(/\/login/);
 }
 
+// After a session is ended elsewhere, the page's next request gets 401 and the
+// app goes to /login?expired=1. A page that polls may get there by itself before
+// any click, so the click on a nav link is only a nudge: the assertion is the URL.
+export async function expectSentToSignIn(page, link = 'Cameras') {
+  const sent = /\/login\?expired=1/;
+  if (!sent.test(page.url())) {
+    await page.getByRole('link', { name: link, exact: true }).click({ timeout: 5000 }).catch(() => {});
+  }
+  await page.waitForURL(sent, { timeout: 15000 });
+}
+
 // Waits until fn() in the page is truthy; returns its value or throws naming what.
 export async function until(page, fn, arg, { timeout = 15000, what = 'condition' } = {}) {
   try {
