@@ -241,22 +241,6 @@ static int load_user(http_request *req, struct api *a, struct sto_user *u)
     return rc;
 }
 
-static bool is_admin_role(const char *role)
-{
-    return strcmp(role, "admin") == 0 || strcmp(role, "superadmin") == 0;
-}
-
-/* Whether u is the last enabled admin (then it must stay one). */
-static bool is_last_admin(struct api *a, const struct sto_user *u)
-{
-    if (!is_admin_role(u->role) || u->disabled)
-        return false;
-    uint64_t admins = 0, supers = 0;
-    sto_user_count(a->db, "admin", &admins);
-    sto_user_count(a->db, "superadmin", &supers);
-    return admins + supers <= 1;
-}
-
 static int user_get(http_request *req, void *arg)
 {
     struct api *a = arg;
@@ -303,7 +287,7 @@ static int user_patch(http_request *req, void *arg)
     for (size_t i = 0; body && i < HORUS_ARRAY_LEN(fields); i++)
         if (json_object_get(body, fields[i]))
             json_array_append_new(json_object_get(d, "fields"), json_string(fields[i]));
-    if (rc == 0 && is_last_admin(a, &u) && (disabled || role < AUTH_ROLE_ADMIN)) {
+    if (rc == 0 && sto_user_is_last_admin(a->db, &u) && (disabled || role < AUTH_ROLE_ADMIN)) {
         http_reply_error(req, -EBUSY, "'%s' is the last admin: make another admin first", u.name);
         rc = -EBUSY;
     }
@@ -346,7 +330,7 @@ static int user_delete(http_request *req, void *arg)
     auth_role_parse(u.role, &role);
     if (role > api_principal(req)->role)
         rc = -EACCES;
-    else if (is_last_admin(a, &u))
+    else if (sto_user_is_last_admin(a->db, &u))
         rc = -EBUSY;
     else
         rc = sto_user_delete(a->db, u.name);

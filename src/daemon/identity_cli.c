@@ -38,6 +38,7 @@ struct id_args {
     const char *display_name; /* tenant add --name */
     const char *max_cameras, *max_storage; /* tenant add */
     bool password_stdin;
+    bool force; /* user disable: even the last admin */
 };
 
 static int parse_args(const char *cmd, int argc, char **argv, bool wants_role, struct id_args *a)
@@ -64,6 +65,8 @@ static int parse_args(const char *cmd, int argc, char **argv, bool wants_role, s
             *dst = argv[++i];
         } else if (strcmp(s, "--password-stdin") == 0) {
             a->password_stdin = true;
+        } else if (strcmp(cmd, "user disable") == 0 && strcmp(s, "--force") == 0) {
+            a->force = true;
         } else if (s[0] == '-' && s[1]) {
             fprintf(stderr, "horus %s: unknown option '%s'\n", cmd, s);
             return -1;
@@ -251,7 +254,7 @@ static int user_disable(int argc, char **argv)
 {
     struct id_args a;
     if (parse_args("user disable", argc, argv, false, &a) < 0 || !a.name) {
-        fprintf(stderr, "usage: horus user disable NAME [-c FILE] [--data DIR]\n");
+        fprintf(stderr, "usage: horus user disable NAME [--force] [-c FILE] [--data DIR]\n");
         return 2;
     }
     cfg_snapshot *snap = NULL;
@@ -262,6 +265,13 @@ static int user_disable(int argc, char **argv)
         int rc = sto_user_get(db, a.name, &u);
         if (rc < 0) {
             fprintf(stderr, "horus user disable: user '%s' does not exist\n", a.name);
+            code = 1;
+        } else if (!a.force && sto_user_is_last_admin(db, &u)) {
+            fprintf(stderr,
+                    "horus user disable: '%s' is the last admin; add another first (horus user add "
+                    "NAME --role admin) or pass --force\n",
+                    a.name);
+            sto_user_release(&u);
             code = 1;
         } else {
             struct sto_user_input in = sto_user_input_of(&u);

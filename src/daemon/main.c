@@ -60,7 +60,7 @@ static void usage(FILE *fp)
                 "                         check bearer tokens (one per stdin line) against the\n"
                 "                         IdP of FILE; prints the verdict and mapped identity\n"
                 "  user add NAME --role R [--cameras a,b] [--tenant T] [--password-stdin]\n"
-                "  user passwd NAME [--password-stdin] | user list | user disable NAME\n"
+                "  user passwd NAME [--password-stdin] | user list | user disable NAME [--force]\n"
                 "                         manage users (also while the daemon runs; each takes\n"
                 "                         -c FILE and --data DIR); without --password-stdin a\n"
                 "                         one-time password is generated and printed\n"

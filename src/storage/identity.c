@@ -150,6 +150,16 @@ int sto_user_count(sto_db *db, const char *role, uint64_t *n)
     return rc < 0 ? rc : 0;
 }
 
+bool sto_user_is_last_admin(sto_db *db, const struct sto_user *u)
+{
+    if ((strcmp(u->role, "admin") != 0 && strcmp(u->role, "superadmin") != 0) || u->disabled)
+        return false;
+    uint64_t admins = 0, supers = 0;
+    sto_user_count(db, "admin", &admins);
+    sto_user_count(db, "superadmin", &supers);
+    return admins + supers <= 1;
+}
+
 int sto_user_insert(sto_db *db, const struct sto_user_input *u)
 {
     int64_t now = now_ms(db);

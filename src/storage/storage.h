@@ -815,6 +815,9 @@ int sto_user_get(sto_db *db, const char *name, struct sto_user *out);
 int sto_user_list(sto_db *db, struct sto_user **out, size_t *n);
 /* Counts users into *n; role NULL counts all, else the enabled users with that role. */
 int sto_user_count(sto_db *db, const char *role, uint64_t *n);
+/* Whether u is the last enabled admin or superadmin (then it must stay one,
+ * or nobody can manage users through the API). Thread: any. */
+bool sto_user_is_last_admin(sto_db *db, const struct sto_user *u);
 /* Inserts u. Returns 0 or -EEXIST. Thread: any but the writer. */
 int sto_user_insert(sto_db *db, const struct sto_user_input *u);
 /*

@@ -350,6 +350,15 @@ def test_the_cli_manages_users_while_the_daemon_runs(horus):
     assert horus.request("GET", "/api/v1/cameras", headers=bearer(out.stdout.strip()))[0] == 200
     bad = run("user", "add", "x y", "--role", "viewer")
     assert bad.returncode == 2 and "name" in bad.stderr
+    # The last enabled admin is not disabled by accident: nobody could manage users then.
+    refused = run("user", "disable", "admin")
+    assert refused.returncode == 1 and "'admin' is the last admin" in refused.stderr
+    assert not re.search(r"^admin\s.*disabled", run("user", "list").stdout, re.M)
+    assert run("user", "add", "boss", "--role", "admin").returncode == 0
+    assert run("user", "disable", "admin").returncode == 0
+    assert run("user", "disable", "boss").returncode == 1
+    assert run("user", "disable", "boss", "--force").returncode == 0
+    assert re.search(r"^boss\s.*disabled", run("user", "list").stdout, re.M)
     bad = run("user", "add", "z", "--role", "king")
     assert bad.returncode == 2
 
