@@ -394,11 +394,14 @@ static int media_token_verify(struct api *a, http_request *req, enum media_route
     return rc;
 }
 
+/* A refused credential whose refusal is already audited (the gate must not audit it again). */
+#define GATE_EAUTH_AUDITED (-EKEYREJECTED)
+
 /*
  * ?t= on a media route: a viewer principal granted only the token's
- * camera. A refused token is audited once per client and object for two
- * minutes (a player retries every part), and answers 401 like any other
- * invalid credential.
+ * camera. A refused token is audited here, once per client and object for
+ * two minutes (a player retries every part), and answers 401 like any
+ * other invalid credential.
  */
 static int authenticate_media_token(struct api *a, http_request *req, struct auth_principal **out)
 {
@@ -419,7 +422,7 @@ static int authenticate_media_token(struct api *a, http_request *req, struct aut
                        is_export ? "export" : "camera", http_request_param(req, "id"),
                        "media_token", d);
         json_decref(d);
-        return HORUS_EAUTH;
+        return GATE_EAUTH_AUDITED;
     }
     /*
      * A link stands for its camera's tenant (an export's own, once its camera
@@ -637,7 +640,7 @@ int api_gate(http_request *req, size_t route_index, void *arg)
         return gate_metrics(a, req);
     struct auth_principal *p = NULL;
     int rc = authenticate(a, req, &p);
-    if (rc < 0 && rc != -ENOENT && rc != HORUS_EAUTH) {
+    if (rc < 0 && rc != -ENOENT && rc != HORUS_EAUTH && rc != GATE_EAUTH_AUDITED) {
         http_reply_error(req, rc, "check credentials: %s", horus_strerror(rc));
         return 1;
     }
