@@ -8,8 +8,11 @@
  * program, one layer, allStreamsSameTimeFraming 1 and frameLengthType 0
  * (PayloadLengthInfo in 255-escaped bytes); anything else is refused with
  * a sentence naming the feature. Its AudioSpecificConfig is walked to know
- * where it ends (AAC object types 1-4, 6, 7, explicit SBR/PS 5 and 29) and
- * copied out byte-aligned: that is the track's extradata.
+ * where it ends (AAC object types 1-4, 6, 7, explicit SBR/PS 5 and 29, and
+ * the backward-compatible 0x2b7 SBR/PS extension) and copied out
+ * byte-aligned: that is the track's extradata. When what follows does not
+ * parse there, it is tried again after the zero padding of the ASC's last
+ * byte: GStreamer's rtpmp4apay copies the encoder's ASC as whole bytes.
  *
  * Payload: an RTP packet carries one or more AudioMuxElements, or one
  * fragment of an element; the marker bit ends an element. Each element is
@@ -79,6 +82,37 @@ static unsigned aot_read(struct latm_bits *b)
     return aot == 31 ? 32 + latm_read(b, 6) : aot;
 }
 
+/* The next count bits without reading them; UINT32_MAX when there are fewer. */
+static uint32_t latm_peek(const struct latm_bits *b, unsigned count)
+{
+    struct latm_bits c = *b;
+    uint32_t v = latm_read(&c, count);
+    return c.overrun ? UINT32_MAX : v;
+}
+
+/*
+ * Backward-compatible SBR/PS signalling (syncExtensionType 0x2b7) after
+ * the GASpecificConfig, as libavcodec's AAC encoder writes it and payloaders
+ * copy it into the StreamMuxConfig. frameLengthType 0 starts with bits 000,
+ * never 010 1011 0111, so it cannot be mistaken for one.
+ */
+static void sync_extension_skip(struct latm_bits *b)
+{
+    latm_read(b, 11);
+    if (aot_read(b) != 5) {
+        b->overrun = true; /* ER BSAC and others: not AAC we record */
+        return;
+    }
+    if (!latm_read(b, 1)) /* sbrPresentFlag */
+        return;
+    if (latm_read(b, 4) == 15)
+        latm_read(b, 24);
+    if (latm_peek(b, 11) == 0x548) {
+        latm_read(b, 11);
+        latm_read(b, 1); /* psPresentFlag */
+    }
+}
+
 static bool is_ga(unsigned aot)
 {
     return aot == 1 || aot == 2 || aot == 3 || aot == 4 || aot == 6 || aot == 7;
@@ -96,7 +130,8 @@ static int asc_walk(struct latm_bits *b, uint32_t *rate, const char **why)
     unsigned idx = latm_read(b, 4);
     uint32_t r = idx == 15 ? latm_read(b, 24) : (idx < 13 ? rates[idx] : 0);
     unsigned channels = latm_read(b, 4);
-    if (aot == 5 || aot == 29) { /* explicit SBR / PS: the extension rate, then the core */
+    bool is_explicit_sbr = aot == 5 || aot == 29;
+    if (is_explicit_sbr) { /* explicit SBR / PS: the extension rate, then the core */
         unsigned ext = latm_read(b, 4);
         if (ext == 15)
             latm_read(b, 24);
@@ -113,9 +148,42 @@ static int asc_walk(struct latm_bits *b, uint32_t *rate, const char **why)
         return -ENOTSUP;
     }
     ga_specific_skip(b, aot);
+    if (!is_explicit_sbr && latm_peek(b, 11) == 0x2b7)
+        sync_extension_skip(b);
     if (b->overrun)
         return HORUS_EPARSE;
     *rate = r;
+    return 0;
+}
+
+/* What follows the ASC: frameLengthType 0 and its buffer fullness, other data, CRC. */
+static int tail_parse(struct latm_bits *b, uint32_t *other_bits, const char **why)
+{
+    unsigned frame_length_type = latm_read(b, 3);
+    if (frame_length_type != 0) {
+        *why = "a fixed frameLengthType (CELP, HVXC or fixed-size AAC) is not supported";
+        return b->overrun ? HORUS_EPARSE : -ENOTSUP;
+    }
+    latm_read(b, 8); /* latmBufferFullness */
+    *other_bits = 0;
+    if (latm_read(b, 1)) { /* otherDataPresent */
+        bool esc;
+        unsigned rounds = 0;
+        do {
+            esc = latm_read(b, 1);
+            *other_bits = *other_bits << 8 | latm_read(b, 8);
+        } while (esc && ++rounds < 3 && !b->overrun);
+        if (esc) {
+            *why = "otherDataLenBits is too large";
+            return HORUS_EPARSE;
+        }
+    }
+    if (latm_read(b, 1)) /* crcCheckPresent */
+        latm_read(b, 8);
+    if (b->overrun) {
+        *why = "the StreamMuxConfig cannot be parsed";
+        return HORUS_EPARSE;
+    }
     return 0;
 }
 
@@ -151,29 +219,26 @@ int ing_latm_config_parse(const uint8_t *cfg, size_t n, struct ing_latm_config *
     size_t asc_bits = b.pos - asc_start;
     if ((asc_bits + 7) / 8 > sizeof(out->asc))
         return HORUS_EPARSE;
-    unsigned frame_length_type = latm_read(&b, 3);
-    if (frame_length_type != 0) {
-        *why = "a fixed frameLengthType (CELP, HVXC or fixed-size AAC) is not supported";
-        return b.overrun ? HORUS_EPARSE : -ENOTSUP;
-    }
-    latm_read(&b, 8); /* latmBufferFullness */
     uint32_t other_bits = 0;
-    if (latm_read(&b, 1)) { /* otherDataPresent */
-        bool esc;
-        unsigned rounds = 0;
-        do {
-            esc = latm_read(&b, 1);
-            other_bits = other_bits << 8 | latm_read(&b, 8);
-        } while (esc && ++rounds < 3 && !b.overrun);
-        if (esc) {
-            *why = "otherDataLenBits is too large";
-            return HORUS_EPARSE;
+    struct latm_bits tail = b;
+    rc = tail_parse(&tail, &other_bits, why);
+    if (rc < 0 && asc_bits % 8) {
+        /*
+         * Payloaders that copy the encoder's ASC as whole bytes (GStreamer's
+         * rtpmp4apay, camsim) leave its zero padding in: try after it.
+         */
+        unsigned pad = 8 - asc_bits % 8;
+        struct latm_bits padded = b;
+        const char *why2 = NULL;
+        uint32_t other2 = 0;
+        if (latm_read(&padded, pad) == 0 && !padded.overrun &&
+            tail_parse(&padded, &other2, &why2) == 0) {
+            rc = 0;
+            other_bits = other2;
         }
     }
-    if (latm_read(&b, 1)) /* crcCheckPresent */
-        latm_read(&b, 8);
-    if (b.overrun)
-        return HORUS_EPARSE;
+    if (rc < 0)
+        return rc;
     /* Copy the AudioSpecificConfig out, byte-aligned and zero-padded. */
     struct latm_bits a = {cfg, n, asc_start, false};
     size_t left = asc_bits;

@@ -187,6 +187,18 @@ static void test_latm_config_parse_walks_explicit_sbr(void **state)
     static const uint8_t asc[] = {0x2b, 0x11, 0x88, 0x00};
     assert_memory_equal(c.asc, asc, sizeof(asc));
     assert_int_equal(c.subframes, 1);
+    /* libavcodec's ASC with the 0x2b7 sync extension (SBR absent), as camsim sends it. */
+    static const uint8_t sync[] = {0x40, 0x00, 0x23, 0x10, 0xad, 0xca, 0x1f, 0xe0};
+    assert_int_equal(ing_latm_config_parse(sync, sizeof(sync), &c, &why), 0);
+    assert_int_equal(c.sample_rate, 48000);
+    static const uint8_t asc_sync[] = {0x11, 0x88, 0x56, 0xe5, 0x00};
+    assert_int_equal(c.asc_len, sizeof(asc_sync));
+    assert_memory_equal(c.asc, asc_sync, sizeof(asc_sync));
+    /* The same ASC copied as whole bytes, padding and all (GStreamer's rtpmp4apay). */
+    static const uint8_t padded[] = {0x40, 0x00, 0x23, 0x10, 0xad, 0xca, 0x00, 0x3f, 0xc0};
+    assert_int_equal(ing_latm_config_parse(padded, sizeof(padded), &c, &why), 0);
+    assert_int_equal(c.asc_len, sizeof(asc_sync));
+    assert_memory_equal(c.asc, asc_sync, sizeof(asc_sync));
     /* Every truncation is refused, none read past the end. */
     for (size_t n = 0; n < sizeof(cfg) - 1; n++)
         assert_true(ing_latm_config_parse(cfg, n, &c, &why) < 0);
@@ -198,7 +210,8 @@ static void test_unknown_payloads_are_named(void **state)
                               "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
                               "m=audio 0 RTP/AVP 0\r\n"
                               "m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
-                              "m=audio 0 RTP/AVP 100\r\na=rtpmap:100 X-W\x01" "EIRD/8000\r\n";
+                              "m=audio 0 RTP/AVP 100\r\na=rtpmap:100 X-W\x01"
+                              "EIRD/8000\r\n";
     struct ing_sdp s;
     assert_int_equal(parse(sdp, "rtsp://h/", &s), 0);
     assert_int_equal(s.nmedia, 4);
