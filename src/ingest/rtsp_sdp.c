@@ -250,7 +250,7 @@ static void rtpmap_apply(struct ing_sdp_media *md, struct media_state *st, const
             channels = 1;
     }
     md->codec = codec;
-    st->is_latm = nlen == 9; /* MP4A-LATM among the names taken */
+    st->is_latm = nlen == 9 && strncasecmp(name, "MP4A-LATM", 9) == 0;
     st->cpresent = 1;
     md->payload_type = (int)pt;
     md->clock_rate = (uint32_t)rate;
