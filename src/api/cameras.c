@@ -68,14 +68,15 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     }
     char last_error[sizeof(st.last_error) + 64];
     horus_mask_text(st.last_error, last_error, sizeof(last_error));
-    return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?, s:o, s:o, s:o, s:o}", "state",
-                     st.state, "since", since, "breaker", st.breaker, "last_error",
+    return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?, s:o, s:o, s:o, s:o, s:s?}",
+                     "state", st.state, "since", since, "breaker", st.breaker, "last_error",
                      last_error[0] ? last_error : NULL, "next_retry_at", retry, "reconnects",
                      (json_int_t)st.reconnects, "recording", st.is_recording, "sub_state",
                      st.sub_state[0] ? st.sub_state : NULL, "fps", fps_json(st.has_rate, st.fps),
                      "bitrate_bps", bps_json(st.has_rate, st.bitrate_bps), "sub_fps",
                      fps_json(st.has_sub_rate, st.sub_fps), "sub_bitrate_bps",
-                     bps_json(st.has_sub_rate, st.sub_bitrate_bps));
+                     bps_json(st.has_sub_rate, st.sub_bitrate_bps), "audio_warning",
+                     st.audio_note[0] ? st.audio_note : NULL);
 }
 
 static json_t *camera_json(struct api *ctx, const struct sto_camera *c)

@@ -263,6 +263,12 @@ struct ing_stream_status {
     enum ing_client client; /* the client running the stream */
     uint64_t lost_packets; /* RTP sequence gaps (native client) */
     uint64_t dropped_frames; /* access units dropped: damaged, or waiting for a keyframe */
+    /*
+     * The camera offers audio this session does not record, named with the
+     * reason ("audio not recorded: MP4A-LATM/48000/1 cpresent=1 ..."); ""
+     * when all offered audio is recorded or none is offered. Native client.
+     */
+    char audio_note[160];
 };
 
 /*

@@ -157,10 +157,21 @@ struct ing_sdp_media {
     bool has_profile_level_id;
     uint32_t profile_level_id;
     int packetization_mode; /* H.264: 0 single NAL, 1 non-interleaved, 2 interleaved */
-    /* mpeg4-generic (RFC 3640) */
+    /* mpeg4-generic (RFC 3640); MP4A-LATM (RFC 6416) fills config from its StreamMuxConfig */
     uint8_t config[64]; /* AudioSpecificConfig */
     size_t config_len;
     unsigned size_length, index_length, index_delta_length;
+    bool is_latm; /* MP4A-LATM, cpresent=0 */
+    unsigned latm_subframes; /* PayloadMux per AudioMuxElement */
+    uint32_t latm_other_bits; /* otherData bits per AudioMuxElement */
+    uint32_t frame_ticks; /* RTP ticks per AAC frame; 0 = 1024 */
+    /*
+     * For a section not taken (codec MEDIA_CODEC_NONE): what it offered
+     * ("MP4A-LATM/48000/2", or "payload type 0" without rtpmap) and why it
+     * is refused (static sentence), for the camera's status and log.
+     */
+    char encoding[48];
+    const char *refusal;
 };
 
 struct ing_sdp {
@@ -176,6 +187,25 @@ struct ing_sdp {
  * or HORUS_EPARSE.
  */
 int ing_sdp_parse(const char *text, size_t len, const char *base, struct ing_sdp *out);
+
+/* ---- rtsp_latm.c: MP4A-LATM (RFC 6416) ---- */
+
+struct ing_latm_config {
+    uint8_t asc[64]; /* the AudioSpecificConfig, byte-aligned */
+    size_t asc_len;
+    unsigned subframes; /* numSubFrames + 1 */
+    uint32_t other_bits; /* otherDataLenBits */
+    uint32_t sample_rate; /* the core AAC rate */
+};
+
+/*
+ * Parses an out-of-band StreamMuxConfig (fmtp config=, already hex-decoded).
+ * Returns 0; -ENOTSUP with *why naming what we do not take (several
+ * programs or layers, audioMuxVersion 1, a non-AAC object type...); or
+ * HORUS_EPARSE (*why says so). *why is static.
+ */
+int ing_latm_config_parse(const uint8_t *cfg, size_t n, struct ing_latm_config *out,
+                          const char **why);
 
 /* ---- rtsp_depack.c ---- */
 
@@ -227,6 +257,15 @@ struct ing_depack {
     size_t hint_key, hint_delta;
     /* fragmented AAC frame in progress */
     size_t aac_need;
+    /* MP4A-LATM (rtsp_latm.c): set by the owner after init */
+    bool is_latm;
+    unsigned latm_subframes;
+    uint32_t latm_other_bits;
+    uint8_t *latm_buf; /* owned; a fragmented AudioMuxElement, kept between elements */
+    size_t latm_len, latm_cap;
+    bool latm_in;
+    bool latm_skip; /* after a loss: up to the next marker, the rest of a damaged element */
+    uint32_t latm_ts;
 };
 
 /*
@@ -247,6 +286,9 @@ void ing_depack_reset(struct ing_depack *d);
  * to d->ps (new ones replace them and fire params_cb).
  */
 void ing_depack_push(struct ing_depack *d, const struct rtp_packet *rtp);
+
+/* rtsp_latm.c: ing_depack_push's AAC path when d->is_latm. */
+void ing_depack_latm_push(struct ing_depack *d, const struct rtp_packet *rtp, bool is_loss);
 
 /* ---- rtsp_conn.c: the RTSP session state machine ---- */
 

@@ -112,6 +112,8 @@ struct ing_native {
     /* counters reported at the tick */
     uint64_t reported_lost;
     metrics_series *lost;
+    metrics_series *unsupported; /* sessions offering audio we cannot record */
+    bool is_note_logged; /* the audio note was logged (once per stream) */
 };
 
 static struct ing_native *native_of(struct ing_loop_item *it)
@@ -273,6 +275,45 @@ static void track_depack_init(struct native_track *nt, enum media_codec codec,
     nt->depack.bad_packets = bad;
 }
 
+/*
+ * Names the audio the camera offers that this session does not record
+ * (an unknown payload, LATM with cpresent=1...): in the status, counted
+ * in horus_ingest_unsupported_media_total, logged once per camera.
+ */
+static void audio_note(struct ing_native *n, const struct ing_sdp_media *audio)
+{
+    ing_stream *s = n->s;
+    char note[sizeof(s->status.audio_note)] = "";
+    if (audio && !n->tracks[ING_RTSP_AUDIO].is_used) {
+        snprintf(note, sizeof(note),
+                 "audio not recorded: %s (payload %d): invalid "
+                 "AudioSpecificConfig",
+                 audio->encoding[0] ? audio->encoding : "AAC", audio->payload_type);
+    } else if (!audio) {
+        const struct ing_sdp *sdp = &n->conn.sdp;
+        for (unsigned i = 0; i < sdp->nmedia; i++) {
+            const struct ing_sdp_media *m = &sdp->media[i];
+            if (m->kind == MEDIA_KIND_AUDIO && m->codec == MEDIA_CODEC_NONE && m->refusal) {
+                snprintf(note, sizeof(note), "audio not recorded: %s %s",
+                         m->encoding[0] ? m->encoding : "an audio section", m->refusal);
+                break;
+            }
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->status.audio_note, sizeof(s->status.audio_note), "%s", note);
+    pthread_mutex_unlock(&s->mu);
+    if (!note[0])
+        return;
+    if (n->unsupported)
+        metrics_counter_add(n->unsupported, 1);
+    if (!n->is_note_logged) {
+        n->is_note_logged = true;
+        log_field kv[3];
+        log_warn_kv(ing_stream_kv(s, kv), "%s; video is recorded without it", note);
+    }
+}
+
 static int describe_cb(void *arg, const struct ing_sdp_media *video,
                        const struct ing_sdp_media *audio)
 {
@@ -307,11 +348,17 @@ static int describe_cb(void *arg, const struct ing_sdp_media *video,
             nt->depack.size_length = audio->size_length;
             nt->depack.index_length = audio->index_length;
             nt->depack.index_delta_length = audio->index_delta_length;
+            nt->depack.is_latm = audio->is_latm;
+            nt->depack.latm_subframes = audio->latm_subframes;
+            nt->depack.latm_other_bits = audio->latm_other_bits;
+            if (audio->frame_ticks)
+                nt->depack.frame_samples = audio->frame_ticks;
             nt->payload_type = audio->payload_type;
             nt->clock_rate = audio->clock_rate;
             nt->is_used = true;
         }
     }
+    audio_note(n, audio);
     n->is_holding = n->tracks[0].is_used && n->tracks[1].is_used;
     n->hold_until_ns = n->now_ns + HOLD_NS;
     return n->tracks[0].is_used || n->tracks[1].is_used ? 0 : -1;
@@ -702,6 +749,15 @@ int ing_native_start(ing_stream *s)
                                 .labels = "camera,stream",
                             });
         n->lost = metrics_series_get(f, s->camera, s->stream);
+        f = metrics_family_add(s->opt.metrics,
+                               &(struct metrics_desc){
+                                   .type = METRICS_COUNTER,
+                                   .name = "horus_ingest_unsupported_media_total",
+                                   .help = "Sessions whose audio was offered in a payload format "
+                                           "the native client cannot record",
+                                   .labels = "camera,stream",
+                               });
+        n->unsupported = metrics_series_get(f, s->camera, s->stream);
     }
     s->native = n;
     int rc = ing_loop_acquire(s->opt.loop_threads, &n->loop);

@@ -505,6 +505,7 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         ing_stream_status_get(r->streams[STREAM_MAIN].ingest, &is);
         snprintf(st->breaker, sizeof(st->breaker), "%s", ing_breaker_state_name(is.breaker));
         snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
+        snprintf(st->audio_note, sizeof(st->audio_note), "%s", is.audio_note);
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
         rate_sample(&r->streams[STREAM_MAIN], &is, now_ns, &st->has_rate, &st->fps,

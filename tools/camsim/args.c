@@ -18,6 +18,7 @@ static const char usage_text[] =
     "usage: horus-camsim [--listen HOST:PORT] [--source FILE | --pattern] [--paths N]\n"
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
+    "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
     "                             garbage | notcp]\n"
     "                    [--loop SECONDS]\n"
@@ -51,6 +52,11 @@ static const char help_text[] =
     "  --bframes           encode 2 B-frames between references (default: none)\n"
     "  --audio             add an AAC-LC track (48 kHz mono, a 1 kHz beep during the first\n"
     "                      100 ms of each wall clock second)\n"
+    "  --audio-payload P   how AAC travels in RTP: hbr (RFC 3640 MPEG4-GENERIC AAC-hbr, the\n"
+    "                      default), latm (RFC 6416 MP4A-LATM, cpresent=0 with the\n"
+    "                      StreamMuxConfig in the SDP's config=, as GStreamer's rtpmp4apay)\n"
+    "                      or latm-inband (MP4A-LATM, cpresent=1: the StreamMuxConfig in\n"
+    "                      every AudioMuxElement, no config=). Needs --audio\n"
     "  --auth USER:PASS    require RTSP Digest authentication (RFC 2617, realm\n"
     "                      \"horus-camsim\") for every method but OPTIONS; a missing or wrong\n"
     "                      Authorization gets 401 with a WWW-Authenticate challenge\n"
@@ -209,6 +215,20 @@ static int parse_codec(cs_options *o, const char *val)
     return 0;
 }
 
+static int parse_audio_payload(cs_options *o, const char *val)
+{
+    if (strcmp(val, "hbr") == 0)
+        o->audio_payload = CS_AUDIO_HBR;
+    else if (strcmp(val, "latm") == 0)
+        o->audio_payload = CS_AUDIO_LATM;
+    else if (strcmp(val, "latm-inband") == 0)
+        o->audio_payload = CS_AUDIO_LATM_INBAND;
+    else
+        return usage_error("--audio-payload: '%s' is not hbr, latm or latm-inband", val);
+    o->has_audio_payload = true;
+    return 0;
+}
+
 static int apply_option(cs_options *o, const char *name, const char *val, unsigned *set)
 {
     if (strcmp(name, "--listen") == 0)
@@ -225,6 +245,8 @@ static int apply_option(cs_options *o, const char *name, const char *val, unsign
         return parse_auth(o, val);
     if (strcmp(name, "--fault") == 0)
         return parse_fault(o, val);
+    if (strcmp(name, "--audio-payload") == 0)
+        return parse_audio_payload(o, val);
     if (strcmp(name, "--fps") == 0) {
         *set |= SET_FPS;
         return parse_int(name, val, 1, 120, &o->fps);
@@ -256,7 +278,7 @@ static bool takes_value(const char *name)
 {
     static const char *const with_value[] = {"--listen", "--source",  "--paths", "--fps",
                                              "--size",   "--bitrate", "--gop",   "--codec",
-                                             "--auth",   "--fault",   "--loop"};
+                                             "--auth",   "--fault",   "--loop",  "--audio-payload"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++) {
         if (strcmp(name, with_value[i]) == 0)
             return true;
@@ -337,6 +359,8 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
                 return usage_error("%s does not apply with --source", encoding_option_names[b]);
         }
     }
+    if (o->has_audio_payload && !o->has_audio)
+        return usage_error("--audio-payload needs --audio");
     if (o->fault == CS_FAULT_FLOOD && !o->source_path && !o->loop_s)
         return usage_error("--fault flood needs --loop or --source (a replay can run fast)");
     if (!o->gop_frames)

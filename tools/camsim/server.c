@@ -600,6 +600,9 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
     cs_rtp_init(&srv->rtp[CS_TRACK_VIDEO], CS_TRACK_VIDEO, info->codec, CS_VIDEO_CLOCK_HZ);
     cs_rtp_init(&srv->rtp[CS_TRACK_AUDIO], CS_TRACK_AUDIO, info->codec,
                 info->has_audio ? info->audio_rate_hz : CS_AUDIO_RATE_HZ);
+    srv->rtp[CS_TRACK_AUDIO].audio_payload = info->audio_payload;
+    srv->rtp[CS_TRACK_AUDIO].audio_config = info->audio_config;
+    srv->rtp[CS_TRACK_AUDIO].audio_config_len = info->audio_config_len;
     srv->sdp = cs_sdp_new(info);
     srv->next_udp_port = 20000 + 2 * (int)((uint64_t)cs_now_ns() % 20000);
     int rc = 0;
