@@ -166,6 +166,8 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
             .segment_seconds = y->record.segment_seconds,
             .retention_days = y->record.retention_days,
             .max_bytes = y->record.max_bytes,
+            .transport = y->transport,
+            .client = y->client,
         };
     }
     size_t added = 0, changed = 0, removed = 0;

@@ -65,7 +65,7 @@ static const cfg_field breaker_fields[] = {
 
 static const char *const client_names[] = {"native", "libav", NULL};
 /* In enum ing_transport order. */
-static const char *const transport_names[] = {"tcp", "udp", NULL};
+static const char *const transport_names[] = {"tcp", "udp", "auto", NULL};
 
 /* One ingest.networks item: an address or CIDR block. */
 static int validate_cidr(const void *value, char *err, size_t err_size)
@@ -105,15 +105,17 @@ const cfg_field ing_config_fields[] = {
      .offset = offsetof(struct ing_config, client),
      .def = "native",
      .enum_names = client_names,
-     .help = "RTSP client for rtsp:// over TCP: native (ours, epoll loop threads) or libav "
-             "(libavformat, one thread per stream); UDP and rtsps:// always use libav"},
+     .help = "RTSP client for rtsp:// over TCP of cameras that do not set their own: native "
+             "(ours, epoll loop threads) or libav (libavformat, one thread per stream); UDP and "
+             "rtsps:// always use libav"},
     {.name = "transport",
      .type = CFG_ENUM,
      .offset = offsetof(struct ing_config, transport),
-     .def = "tcp",
+     .def = "auto",
      .enum_names = transport_names,
-     .help = "RTP transport of every camera: tcp (RTSP-interleaved, one connection) or udp "
-             "(RTP/UDP unicast through libav; for cameras that serve no TCP)"},
+     .help = "RTP transport of cameras that do not set their own: auto (TCP, and UDP for a "
+             "camera that refuses TCP with 461), tcp (RTSP-interleaved, one connection) or udp "
+             "(RTP/UDP unicast through libav)"},
     {.name = "threads",
      .type = CFG_INT,
      .offset = offsetof(struct ing_config, threads),
@@ -190,7 +192,9 @@ int ing_config_policy(const struct ing_config *c, struct ing_breaker_policy *out
 void ing_config_stream_options(const struct ing_config *cfg, struct ing_stream_options *o)
 {
     o->client = cfg->client == 1 ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE;
-    o->transport = cfg->transport == 1 ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
+    o->transport = cfg->transport == 1   ? ING_TRANSPORT_UDP
+                   : cfg->transport == 2 ? ING_TRANSPORT_AUTO
+                                         : ING_TRANSPORT_TCP;
     o->loop_threads = cfg->threads > 0 ? (unsigned)cfg->threads : 0;
     o->connect_timeout_ms = (int)cfg->connect_timeout_ms;
     o->stall_timeout_ms = (int)cfg->stall_timeout_ms;

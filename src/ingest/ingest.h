@@ -41,9 +41,18 @@
 typedef struct ing_stream ing_stream;
 
 enum ing_transport {
-    ING_TRANSPORT_TCP, /* RTSP-interleaved, the default */
+    ING_TRANSPORT_TCP, /* RTSP-interleaved (a zeroed options struct asks for it) */
     ING_TRANSPORT_UDP,
+    /*
+     * TCP first; a camera that refuses it (461 Unsupported Transport) is
+     * retried at once over UDP, which the stream then keeps until it is
+     * made again (docs/design/0034). The `ingest.transport` default.
+     */
+    ING_TRANSPORT_AUTO,
 };
+
+/* "tcp", "udp", "auto". Static. */
+const char *ing_transport_name(enum ing_transport transport);
 
 /* Which RTSP client runs a stream. */
 enum ing_client {
@@ -132,7 +141,7 @@ struct ing_breaker_tier_config {
 
 struct ing_config {
     int client; /* CFG_ENUM index into "native", "libav" */
-    int transport; /* CFG_ENUM index into "tcp", "udp": enum ing_transport */
+    int transport; /* CFG_ENUM index into "tcp", "udp", "auto": enum ing_transport */
     int64_t threads; /* ing-rtsp-N loop threads; 0 = one per CPU core */
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
@@ -260,7 +269,8 @@ struct ing_stream_status {
     uint64_t packets, bytes; /* every track's, since the stream was made */
     uint64_t video_frames; /* video packets (access units) among packets */
     bool is_finished; /* the thread gave up (max_connects) or was stopped */
-    enum ing_client client; /* the client running the stream */
+    enum ing_client client; /* the client running the stream now (libav after a UDP fallback) */
+    enum ing_transport transport; /* the transport in use now: TCP or UDP, never AUTO */
     uint64_t lost_packets; /* RTP sequence gaps (native client) */
     uint64_t dropped_frames; /* access units dropped: damaged, or waiting for a keyframe */
     /*
@@ -340,7 +350,7 @@ struct ing_probe_options {
     int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
     int stall_timeout_ms; /* default 10000 */
     enum ing_client client; /* default: native; callers pass the configured one */
-    enum ing_transport transport; /* default TCP; UDP runs on libavformat */
+    enum ing_transport transport; /* default TCP; UDP runs on libavformat; AUTO falls back */
     const atomic_bool *cancel; /* borrowed, may be NULL: once true, the probe ends within ~100 ms */
     const ing_netpolicy *networks; /* borrowed, may be NULL: checked before the connect */
 };
@@ -357,7 +367,8 @@ struct ing_probe_result {
     unsigned gaps, stalls; /* gap_cb calls, of which stall detections */
     int64_t max_stall_detect_ms; /* longest time from last packet to stall detection */
     uint64_t reconnects;
-    enum ing_client client; /* the client that ran the probe */
+    enum ing_client client; /* the client that ran the probe (libav after a UDP fallback) */
+    enum ing_transport transport; /* the transport it used: TCP or UDP */
 };
 
 /*

@@ -204,6 +204,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
     ing_stream_status_get(s, &st);
     out->reconnects = st.reconnects;
     out->client = st.client;
+    out->transport = st.transport;
     if (out->packets == 0) {
         out->reason = st.reason != ING_REASON_NONE ? st.reason : ING_REASON_TIMEOUT;
         snprintf(out->message, sizeof(out->message), "%s",

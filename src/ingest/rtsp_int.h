@@ -339,6 +339,7 @@ struct ing_rtsp_conn {
     /* failure, once phase is ING_RTSP_FAILED */
     enum ing_reason reason;
     char error[160];
+    bool is_tcp_refused; /* the failure is a 461 Unsupported Transport (RTP over TCP refused) */
     /* what goes out */
     uint8_t out[ING_RTSP_OUT_MAX];
     size_t out_len;

@@ -19,6 +19,10 @@
  * gets, and the timeline stamps it (stream.c). Sink callbacks therefore
  * run on the loop thread and must not block.
  *
+ * Transport auto: a 461 Unsupported Transport before any media hands the
+ * stream over to a libav thread over UDP (ing_libav_start from here, no
+ * breaker failure); the item then idles in N_DONE until it is detached.
+ *
  * Stop: ing_native_stop asks the loop to detach the stream; detach sends a
  * TEARDOWN if it can without waiting, closes the socket and signals
  * ing_native_join. The stream's memory stays until ing_stream_free.
@@ -53,7 +57,7 @@ enum native_state {
     N_CONNECT,
     N_HANDSHAKE,
     N_PLAYING,
-    N_DONE, /* gave up (max_connects) */
+    N_DONE, /* gave up (max_connects), or handed over to a libav thread (UDP fallback) */
 };
 
 struct native_track {
@@ -181,6 +185,27 @@ static void native_failed(struct ing_native *n)
 {
     ing_stream *s = n->s;
     native_close(n);
+    if (n->conn.is_tcp_refused && !n->got_media && s->opt.transport == ING_TRANSPORT_AUTO) {
+        /*
+         * Transport auto and a 461: UDP at once, on a libav thread of the
+         * stream's own (not a failure). This item stays attached, idle, so
+         * that stop and join go through the loop as for every native stream.
+         */
+        n->state = N_DONE;
+        ing_loop_timer_set(&n->item, INT64_MAX);
+        ing_stream_fall_back_to_udp(s);
+        if (atomic_load(&s->stop))
+            return;
+        if (n->attempts && s->opt.max_connects)
+            s->opt.max_connects -= n->attempts - 1; /* the UDP try is the refused one again */
+        int rc = ing_libav_start(s);
+        if (rc < 0) {
+            log_field kv[3];
+            log_error_kv(ing_stream_kv(s, kv), "start the UDP thread: %s", horus_strerror(rc));
+            ing_stream_finish(s);
+        }
+        return;
+    }
     bool is_last = s->opt.max_connects && n->attempts >= s->opt.max_connects;
     ing_stream_session_failed(s, n->conn.reason, n->conn.error, n->got_media, n->is_stall, is_last);
     n->got_media = false;

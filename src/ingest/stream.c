@@ -6,6 +6,12 @@
  * the per-track ing_timeline, which survives reconnects so a sink sees one
  * monotonic timeline per track.
  *
+ * Transport auto (docs/design/0034): a stream starts on TCP (the native
+ * client unless libav is asked for); when the camera refuses RTP over TCP
+ * (461) the driver calls ing_stream_fall_back_to_udp and the stream runs
+ * on over UDP with libavformat (a native stream hands over to a libav
+ * thread of its own) until it is made again. Status says what is in use.
+ *
  * The client (stream_libav.c: libavformat on the stream's own thread;
  * rtsp_stream.c: our RTSP client on a shared ing-rtsp-N loop thread) is
  * the stream's only "driver": it alone calls the track, breaker and
@@ -55,6 +61,18 @@ const char *ing_client_name(enum ing_client client)
     }
 }
 
+const char *ing_transport_name(enum ing_transport transport)
+{
+    switch (transport) {
+    case ING_TRANSPORT_UDP:
+        return "udp";
+    case ING_TRANSPORT_AUTO:
+        return "auto";
+    default:
+        return "tcp";
+    }
+}
+
 const log_field *ing_stream_kv(const ing_stream *s, log_field kv[3])
 {
     kv[0] = (log_field){"camera", s->camera};
@@ -72,7 +90,7 @@ int64_t ing_stream_now_ns(const ing_stream *s)
 
 bool ing_native_supports(const char *url, enum ing_transport transport)
 {
-    return transport == ING_TRANSPORT_TCP && strncasecmp(url, "rtsp://", 7) == 0;
+    return transport != ING_TRANSPORT_UDP && strncasecmp(url, "rtsp://", 7) == 0;
 }
 
 /* The client of a stream: what its options ask for (default native), if it can take the URL. */
@@ -140,6 +158,12 @@ static void stream_metrics_init(ing_stream *s)
     s->reconnects = metrics_series_get(family(s, METRICS_COUNTER, "horus_ingest_reconnects_total",
                                               "Sessions that ended and were retried", "camera"),
                                        s->camera);
+    s->fallbacks = metrics_series_get(
+        family(s, METRICS_COUNTER, "horus_ingest_transport_fallbacks_total",
+               "Streams with transport auto that fell back to UDP because the camera refuses RTP "
+               "over TCP (461 Unsupported Transport)",
+               "camera,stream"),
+        s->camera, s->stream);
     metrics_family *f = family(s, METRICS_GAUGE, "horus_camera_breaker_state",
                                "1 for the circuit breaker's current state", "camera,state");
     for (int i = 0; i < 3; i++)
@@ -195,8 +219,9 @@ void ing_stream_media_started(ing_stream *s)
 {
     ing_stream_set_up(s, true);
     log_field kv[3];
-    log_info_kv(ing_stream_kv(s, kv), "streaming from '%s' (%s client)", s->url_masked,
-                ing_client_name(s->client));
+    log_info_kv(ing_stream_kv(s, kv), "streaming from '%s' (%s client, %s)", s->url_masked,
+                ing_client_name(s->transport == ING_TRANSPORT_UDP ? ING_CLIENT_LIBAV : s->client),
+                ing_transport_name(s->transport));
     ing_stream_breaker_publish(s, ing_breaker_success(&s->breaker));
 }
 
@@ -222,6 +247,19 @@ void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char
     else if (got_media || s->breaker.failures == 1 || s->breaker.failures % 10 == 0)
         log_warn_kv(ing_stream_kv(s, kv), "'%s': %s; retry in %lld ms (failure %u)", s->url_masked,
                     text, (long long)wait_ms, s->breaker.failures);
+}
+
+void ing_stream_fall_back_to_udp(ing_stream *s)
+{
+    s->transport = ING_TRANSPORT_UDP;
+    pthread_mutex_lock(&s->mu);
+    s->status.transport = ING_TRANSPORT_UDP;
+    s->status.client = ING_CLIENT_LIBAV;
+    pthread_mutex_unlock(&s->mu);
+    counter_add(s->fallbacks, 1);
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "camera %s refuses RTP over TCP (461 Unsupported Transport); using UDP", s->camera);
 }
 
 void ing_stream_count_reconnect(ing_stream *s)
@@ -435,6 +473,8 @@ int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
         s->opt.max_ahead_ms = 5000;
     s->client = client_resolve(&s->opt);
     s->status.client = s->client;
+    s->transport = s->opt.transport == ING_TRANSPORT_UDP ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
+    s->status.transport = s->transport;
     cfg_mask_url(s->url, s->url_masked, sizeof(s->url_masked));
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wake_mu, NULL);
@@ -458,20 +498,23 @@ int ing_stream_start(ing_stream *s)
     return rc;
 }
 
+/*
+ * A native stream may have handed over to a libav thread (transport auto,
+ * UDP fallback): stop asks both, and join waits for the loop to detach
+ * first, after which the loop thread no longer starts one.
+ */
 void ing_stream_stop(ing_stream *s)
 {
     if (s->client == ING_CLIENT_NATIVE)
         ing_native_stop(s);
-    else
-        ing_libav_wake(s);
+    ing_libav_wake(s);
 }
 
 void ing_stream_join(ing_stream *s)
 {
     if (s->client == ING_CLIENT_NATIVE)
         ing_native_join(s);
-    else
-        ing_libav_join(s);
+    ing_libav_join(s);
 }
 
 void ing_stream_free(ing_stream *s)

@@ -43,7 +43,8 @@ struct ing_stream {
     char *camera, *stream, *url; /* owned */
     char url_masked[256];
     struct ing_stream_options opt;
-    enum ing_client client; /* the one running it: NATIVE or LIBAV */
+    enum ing_client client; /* the one started: NATIVE or LIBAV (NATIVE may hand over to libav) */
+    enum ing_transport transport; /* in use: TCP or UDP (UDP after an auto fallback); driver's */
     bool is_started; /* ing_stream_start succeeded (caller's thread only) */
     atomic_bool stop;
 
@@ -66,7 +67,7 @@ struct ing_stream {
     pthread_mutex_t mu; /* guards status */
     struct ing_stream_status status;
 
-    metrics_series *up, *reconnects, *breaker_state[3];
+    metrics_series *up, *reconnects, *fallbacks, *breaker_state[3];
 };
 
 /* camera=, stream= context for log lines. */
@@ -90,6 +91,13 @@ void ing_stream_media_started(ing_stream *s);
  */
 void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char *text,
                                bool got_media, bool is_stall, bool is_last);
+
+/*
+ * Transport auto met a camera that refuses RTP over TCP: the stream uses
+ * UDP (libav) from now on. Logs once, counts, updates the status. Driver
+ * only.
+ */
+void ing_stream_fall_back_to_udp(ing_stream *s);
 
 /* Counts a reconnect (status and metric). */
 void ing_stream_count_reconnect(ing_stream *s);

@@ -130,8 +130,9 @@ const ing_netpolicy *sup_supervisor_networks(const sup_supervisor *s)
 
 char *sup_camera_fingerprint(const struct sto_camera *c)
 {
-    return horus_asprintf("%s|%s|%d|%d|%lld", c->url, c->sub_url ? c->sub_url : "", c->enabled,
-                          c->record_enabled, (long long)c->segment_seconds);
+    return horus_asprintf("%s|%s|%d|%d|%lld|%s|%s", c->url, c->sub_url ? c->sub_url : "",
+                          c->enabled, c->record_enabled, (long long)c->segment_seconds,
+                          c->transport ? c->transport : "", c->client ? c->client : "");
 }
 
 /* A sink that drops everything: ingest with recording off still reports health. */
@@ -176,6 +177,17 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     o.networks = s->networks;
     o.metrics = s->metrics;
     o.sink = p->rec ? rec_camera_sink(p->rec) : &null_sink;
+    /* The camera's own transport and client, when set, win over ingest.* (docs/design/0034). */
+    if (c->transport && strcmp(c->transport, "auto") == 0)
+        o.transport = ING_TRANSPORT_AUTO;
+    else if (c->transport && strcmp(c->transport, "tcp") == 0)
+        o.transport = ING_TRANSPORT_TCP;
+    else if (c->transport && strcmp(c->transport, "udp") == 0)
+        o.transport = ING_TRANSPORT_UDP;
+    if (c->client && strcmp(c->client, "native") == 0)
+        o.client = ING_CLIENT_NATIVE;
+    else if (c->client && strcmp(c->client, "libav") == 0)
+        o.client = ING_CLIENT_LIBAV;
     p->ingest = NULL;
     int rc = ing_stream_new(&o, &p->ingest);
     if (rc == 0)
@@ -508,6 +520,8 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         snprintf(st->audio_note, sizeof(st->audio_note), "%s", is.audio_note);
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
+        snprintf(st->transport, sizeof(st->transport), "%s", ing_transport_name(is.transport));
+        snprintf(st->client, sizeof(st->client), "%s", ing_client_name(is.client));
         rate_sample(&r->streams[STREAM_MAIN], &is, now_ns, &st->has_rate, &st->fps,
                     &st->bitrate_bps);
         const char *state = judge_main(r, &is, st);
