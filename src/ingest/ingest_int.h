@@ -187,9 +187,10 @@ unsigned ing_timeline_hold_frames(const struct ing_timeline *tl);
 /*
  * Learns the reorder depth and the frame duration from the raw pts of the
  * n frames held at a session's start (in arrival order), before they are
- * mapped with ing_timeline_map.
+ * mapped with ing_timeline_map. A first frame without pts (ING_TS_NONE) is
+ * given one in raw_pts[0]: one frame before the smallest that follows.
  */
-void ing_timeline_prime(struct ing_timeline *tl, const int64_t *raw_pts, unsigned n);
+void ing_timeline_prime(struct ing_timeline *tl, int64_t *raw_pts, unsigned n);
 
 /* ---- breaker.c ---- */
 

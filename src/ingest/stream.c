@@ -433,6 +433,8 @@ static void stream_hold_release(ing_stream *s, struct ing_track *t)
     for (unsigned i = 0; i < t->nheld; i++)
         raw[i] = t->held[i].raw_pts;
     ing_timeline_prime(&t->tl, raw, t->nheld);
+    if (t->nheld)
+        t->held[0].raw_pts = raw[0];
     unsigned n = t->nheld;
     t->nheld = 0;
     for (unsigned i = 0; i < n; i++) {

@@ -45,11 +45,13 @@
  *     (docs/design/0029-bframes-first-gop.md): the SPS declares it (H.264
  *     VUI max_num_reorder_frames, 0 for profiles without B-frames; H.265
  *     sps_max_num_reorder_pics) through ing_timeline_set_reorder, and the
- *     owner holds the first frames of each session (k + 2 when declared,
- *     to measure the frame duration; ING_HOLD_MAX when not, bounded by
- *     ING_HOLD_US of arrival time) and primes the timeline with their raw
- *     pts: the depth is the most frames seen to arrive before one they
- *     follow in presentation, the frame duration their smallest pts step.
+ *     owner holds the first frames of each session (k + 3 when declared,
+ *     to measure the frame duration even when the first has no pts;
+ *     ING_HOLD_MAX when not, bounded by ING_HOLD_US of arrival time) and
+ *     primes the timeline with their raw pts: the depth is the most frames
+ *     seen to arrive before one they follow in presentation, the frame
+ *     duration their smallest pts step, and a first frame without pts
+ *     (libav's first packet) is placed one frame before the smallest.
  *
  * Thread: the owner's only (no locks).
  */
@@ -78,23 +80,29 @@ unsigned ing_timeline_hold_frames(const struct ing_timeline *tl)
         return 0;
     if (tl->reorder_hint < 0)
         return ING_HOLD_MAX;
-    unsigned n = (unsigned)tl->reorder_hint + 2;
+    unsigned n = (unsigned)tl->reorder_hint + 3;
     return n < ING_HOLD_MAX ? n : ING_HOLD_MAX;
 }
 
-void ing_timeline_prime(struct ing_timeline *tl, const int64_t *raw_pts, unsigned n)
+void ing_timeline_prime(struct ing_timeline *tl, int64_t *raw_pts, unsigned n)
 {
-    /* Relative to the first, unwrapped as rule 1 does; beyond 2 s is a jump, not reordering. */
+    /*
+     * Relative to the first timestamped frame, unwrapped as rule 1 does;
+     * beyond 2 s is a jump, not reordering.
+     */
     int64_t rel[ING_HOLD_MAX];
-    unsigned m = 0;
-    int64_t limit = 2 * (int64_t)tl->timescale;
-    for (unsigned i = 0; i < n && m < ING_HOLD_MAX; i++) {
+    unsigned m = 0, first = 0;
+    while (first < n && raw_pts[first] == ING_TS_NONE)
+        first++;
+    int64_t limit = 2 * (int64_t)tl->timescale, min = 0;
+    for (unsigned i = first; i < n && m < ING_HOLD_MAX; i++) {
         if (raw_pts[i] == ING_TS_NONE)
             continue;
-        int64_t d = (int32_t)((uint32_t)raw_pts[i] - (uint32_t)raw_pts[0]);
-        if (raw_pts[0] == ING_TS_NONE || d < -limit || d > limit)
+        int64_t d = (int32_t)((uint32_t)raw_pts[i] - (uint32_t)raw_pts[first]);
+        if (d < -limit || d > limit)
             continue;
         rel[m++] = d;
+        min = d < min ? d : min;
     }
     unsigned k = tl->reorder_hint > 0 ? (unsigned)tl->reorder_hint : 0;
     int64_t step = INT64_MAX;
@@ -112,6 +120,9 @@ void ing_timeline_prime(struct ing_timeline *tl, const int64_t *raw_pts, unsigne
     tl->reorder = k < ING_REORDER_MAX - 1 ? k : ING_REORDER_MAX - 1;
     if (step <= tl->timescale)
         tl->duration = step;
+    /* A keyframe without pts (libav's first packet): one frame before what it opens. */
+    if (m > 0 && first > 0 && first < n && raw_pts[0] == ING_TS_NONE)
+        raw_pts[0] = (int64_t)(uint32_t)(raw_pts[first] + min - tl->duration);
     tl->is_primed = true;
 }
 

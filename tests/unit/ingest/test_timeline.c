@@ -122,7 +122,7 @@ static void test_declared_depth_orders_bframes_from_the_first_frame(void **state
     struct ing_timeline tl;
     ing_timeline_init(&tl, 90000, FRAME);
     ing_timeline_set_reorder(&tl, 1);
-    assert_int_equal(ing_timeline_hold_frames(&tl), 3); /* k + 2: enough to measure a frame */
+    assert_int_equal(ing_timeline_hold_frames(&tl), 4); /* k + 3: enough to measure a frame */
     enum { N = sizeof(IPBB) / sizeof(IPBB[0]) };
     int64_t arrival[N];
     for (unsigned i = 0; i < N; i++)
@@ -183,6 +183,27 @@ static void test_reconnect_with_a_gop_burst_keeps_order_after_the_last_session(v
     assert_true(b[0].pts > max_pts);
     for (unsigned i = 0; i < N; i++)
         assert_true(b[i].wall_us >= a[N - 1].wall_us);
+}
+
+static void test_a_first_keyframe_without_pts_is_placed_before_what_it_opens(void **state)
+{
+    /* libav gives a session's first packet no pts: N/A, 10800, 3600, 7200, 21600, ... */
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 1);
+    enum { N = sizeof(IPBB) / sizeof(IPBB[0]) };
+    int64_t raw[N];
+    for (unsigned i = 0; i < N; i++)
+        raw[i] = 7777 + (int64_t)IPBB[i] * FRAME;
+    raw[0] = ING_TS_NONE;
+    unsigned hold = ing_timeline_hold_frames(&tl);
+    ing_timeline_prime(&tl, raw, hold);
+    assert_int_equal(raw[0], 7777);
+    struct ing_timestamps t[N];
+    for (unsigned i = 0; i < N; i++)
+        t[i] = video(&tl, raw[i], T0_US + (int64_t)i * FRAME_US);
+    assert_ordered(t, IPBB, N);
+    assert_int_equal(t[0].dts, 0);
 }
 
 static void test_hold_bounds_and_what_needs_none(void **state)
@@ -355,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_declared_depth_orders_bframes_from_the_first_frame),
         cmocka_unit_test(test_undeclared_pyramid_is_learned_by_the_hold),
         cmocka_unit_test(test_reconnect_with_a_gop_burst_keeps_order_after_the_last_session),
+        cmocka_unit_test(test_a_first_keyframe_without_pts_is_placed_before_what_it_opens),
         cmocka_unit_test(test_hold_bounds_and_what_needs_none),
         cmocka_unit_test(test_a_flood_is_held_to_real_time_and_never_dated_ahead),
         cmocka_unit_test(test_a_camera_clock_that_runs_a_little_fast_is_pulled_back_not_rejected),
