@@ -140,6 +140,7 @@ struct ing_timeline {
     /* wall clock */
     int64_t anchor_wall_us, anchor_pts;
     uint64_t discontinuities;
+    uint64_t repaired; /* rule 4: dts nudged by a tick (deeper reordering than known, repeats) */
     /* Rule 6: media may not run ahead of the wall clock */
     int64_t max_ahead_us; /* 0 = no limit (set by the owner) */
     bool is_rejecting; /* dropping until the wall clock reaches last_wall_us */

@@ -120,6 +120,13 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
                "ingest.max_ahead ahead of the wall clock (a camera sending faster than real time)",
                "camera,stream,reason"),
         s->camera, stream, "ahead_of_wall_clock");
+    t->repaired = metrics_series_get(
+        family(s, METRICS_COUNTER, "horus_ingest_timestamps_repaired_total",
+               "Packets whose decode time was moved one tick forward to keep it increasing: "
+               "a camera reordering frames deeper than its SPS declares and its first frames "
+               "showed, or repeating timestamps",
+               "camera,stream"),
+        s->camera, stream);
     if (t->kind == MEDIA_KIND_VIDEO) {
         t->fps = metrics_series_get(family(s, METRICS_GAUGE, "horus_ingest_fps",
                                            "Video frames per second over the last second",
@@ -379,6 +386,23 @@ static void stream_rejecting(ing_stream *s, struct ing_track *t, int64_t now_ns)
     t->logged_rejected_runs = tl->rejected_runs;
 }
 
+/* The timeline nudged a timestamp (rule 4): counted, and logged once per track. */
+static void stream_repaired(ing_stream *s, struct ing_track *t)
+{
+    uint64_t since = t->tl.repaired > t->counted_repaired ? t->counted_repaired : 0;
+    counter_add(t->repaired, (double)(t->tl.repaired - since));
+    t->counted_repaired = t->tl.repaired;
+    if (t->is_repair_logged)
+        return;
+    t->is_repair_logged = true;
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "%s timestamps out of order (frames reordered deeper than the SPS declares, or "
+                "repeated timestamps): decode times moved forward to keep them increasing "
+                "(counted in horus_ingest_timestamps_repaired_total; logged once)",
+                t->kind == MEDIA_KIND_VIDEO ? "video" : "audio");
+}
+
 /* Stamps one packet and hands it to the sink (ing_stream_deliver, after any hold). */
 static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
                         int64_t arrival_us, int64_t arrival_ns)
@@ -407,6 +431,8 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
                          "%s timestamps jumped; timeline continues at %lld",
                          t->kind == MEDIA_KIND_VIDEO ? "video" : "audio", (long long)ts.dts);
     }
+    if (t->tl.repaired != t->counted_repaired)
+        stream_repaired(s, t);
     mp->dts = ts.dts;
     mp->pts = ts.pts;
     mp->wall_us = ts.wall_us;

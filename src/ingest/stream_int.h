@@ -36,9 +36,11 @@ struct ing_track {
     unsigned nheld, hold_want;
     const media_stream *announced; /* compared only: the stream the sink heard of last */
     uint64_t logged_discontinuities;
+    uint64_t counted_repaired; /* tl.repaired as last counted in the metric */
+    bool is_repair_logged; /* once per track and camera */
     uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
-    metrics_series *frames, *bytes, *fps, *bitrate, *rejected;
+    metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;

@@ -25,7 +25,8 @@
  *     smallest pts seen by whole frame durations fixed at the session start
  *     (lead_duration). Only a camera that reorders deeper than it declared
  *     (and than the hold showed) gets a dts that would go backwards: it is
- *     bumped to last dts + 1 tick and a pts below its dts is raised to it.
+ *     bumped to last dts + 1 tick and a pts below its dts is raised to it
+ *     (counted in `repaired`, as are repeated or backward audio stamps).
  *     Hence dts is strictly increasing and pts >= dts always.
  *  5. wall_us (UTC) is the wall time of dts: it is anchored so that the
  *     first packet of each session is presented (pts) at its arrival time,
@@ -293,8 +294,10 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
             tl->duration = pts - tl->last_pts;
         dts = pts;
     }
-    if (tl->has_output && dts <= tl->last_dts)
+    if (tl->has_output && dts <= tl->last_dts) {
         dts = tl->last_dts + 1;
+        tl->repaired++;
+    }
     if (pts < dts)
         pts = dts;
 

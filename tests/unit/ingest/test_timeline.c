@@ -71,6 +71,7 @@ static void test_bframe_dts_is_derived_monotonic_and_not_after_pts(void **state)
         last_dts = t.dts;
     }
     assert_int_equal(tl.reorder, 1); /* at most one earlier frame presents later */
+    assert_true(tl.repaired > 0); /* learned late, undeclared and not held: nudged */
     /* Once the reordering is learned, pts are untouched and dts advances by one frame. */
     assert_int_equal(t.pts, 14 * FRAME);
     struct ing_timestamps u = video(&tl, 1000 + 18 * FRAME, T0_US + 16 * FRAME_US);
@@ -136,6 +137,7 @@ static void test_declared_depth_orders_bframes_from_the_first_frame(void **state
     assert_int_equal(t[2].pts, 2 * FRAME);
     assert_int_equal(t[3].pts, 3 * FRAME);
     assert_ordered(t, IPBB, N);
+    assert_int_equal(tl.repaired, 0);
     /* The first frame is presented at its arrival. */
     assert_int_equal(t[0].wall_us + FRAME_US, T0_US);
 }
@@ -156,6 +158,7 @@ static void test_undeclared_pyramid_is_learned_by_the_hold(void **state)
     assert_int_equal(t[0].dts, 0);
     assert_ordered(t, PYRAMID, N);
     assert_int_equal(tl.discontinuities, 0);
+    assert_int_equal(tl.repaired, 0);
 }
 
 static void test_reconnect_with_a_gop_burst_keeps_order_after_the_last_session(void **state)
