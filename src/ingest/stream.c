@@ -4,7 +4,11 @@
  * reads, the metrics, the tracks (parameter sets -> media_stream epochs,
  * announced before their first packet) and delivery to the sink through
  * the per-track ing_timeline, which survives reconnects so a sink sees one
- * monotonic timeline per track.
+ * monotonic timeline per track. At each session's start the video track
+ * holds its first few packets (by reference, in a fixed array: no
+ * allocation) until the timeline knows the reorder depth (timeline.c rule
+ * 7), so B-frames are ordered from the first frame; a session that ends
+ * during the hold drops what was held.
  *
  * Transport auto (docs/design/0034): a stream starts on TCP (the native
  * client unless libav is asked for); when the camera refuses RTP over TCP
@@ -134,6 +138,13 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
                "ingest.max_ahead ahead of the wall clock (a camera sending faster than real time)",
                "camera,stream,reason"),
         s->camera, stream, "ahead_of_wall_clock");
+    t->repaired = metrics_series_get(
+        family(s, METRICS_COUNTER, "horus_ingest_timestamps_repaired_total",
+               "Packets whose decode time was moved one tick forward to keep it increasing: "
+               "a camera reordering frames deeper than its SPS declares and its first frames "
+               "showed, or repeating timestamps",
+               "camera,stream"),
+        s->camera, stream);
     if (t->kind == MEDIA_KIND_VIDEO) {
         t->fps = metrics_series_get(family(s, METRICS_GAUGE, "horus_ingest_fps",
                                            "Video frames per second over the last second",
@@ -308,8 +319,16 @@ void ing_track_init(struct ing_track *t, enum media_kind kind)
                       kind == MEDIA_KIND_VIDEO ? 3600 : 1024);
 }
 
+static void track_hold_drop(struct ing_track *t)
+{
+    for (unsigned i = 0; i < t->nheld; i++)
+        media_packet_unref(t->held[i].mp);
+    t->nheld = 0;
+}
+
 void ing_track_end_session(struct ing_track *t)
 {
+    track_hold_drop(t);
     media_stream_unref(t->cur);
     t->cur = NULL;
     t->is_announced = false;
@@ -333,6 +352,7 @@ int ing_track_video_build(struct ing_track *t)
     ms->height = info.height;
     ms->epoch = ++t->epoch;
     ing_codec_string_video(t->codec, &info, ms->codec_string, sizeof(ms->codec_string));
+    ing_timeline_set_reorder(&t->tl, info.max_reorder);
     media_stream_unref(t->cur);
     t->cur = ms;
     t->is_announced = false;
@@ -404,18 +424,38 @@ static void stream_rejecting(ing_stream *s, struct ing_track *t, int64_t now_ns)
     t->logged_rejected_runs = tl->rejected_runs;
 }
 
-void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts)
+/* The timeline nudged a timestamp (rule 4): counted, and logged once per track. */
+static void stream_repaired(ing_stream *s, struct ing_track *t)
+{
+    uint64_t since = t->tl.repaired > t->counted_repaired ? t->counted_repaired : 0;
+    counter_add(t->repaired, (double)(t->tl.repaired - since));
+    t->counted_repaired = t->tl.repaired;
+    if (t->is_repair_logged)
+        return;
+    t->is_repair_logged = true;
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "%s timestamps out of order (frames reordered deeper than the SPS declares, or "
+                "repeated timestamps): decode times moved forward to keep them increasing "
+                "(counted in horus_ingest_timestamps_repaired_total; logged once)",
+                t->kind == MEDIA_KIND_VIDEO ? "video" : "audio");
+}
+
+/* Stamps one packet and hands it to the sink (ing_stream_deliver, after any hold). */
+static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
+                        int64_t arrival_us, int64_t arrival_ns)
 {
     media_sink *sink = s->opt.sink;
-    if (!t->is_announced) {
-        sink->ops->stream_cb(sink, t->cur);
+    media_stream *ms = mp->stream ? mp->stream : t->cur;
+    if (!t->is_announced || t->announced != ms) {
+        sink->ops->stream_cb(sink, ms);
         t->is_announced = true;
+        t->announced = ms;
     }
-    int64_t arrival_ns = ing_stream_now_ns(s);
     t->tl.max_ahead_us = (int64_t)s->opt.max_ahead_ms * 1000;
     uint64_t runs = t->tl.rejected_runs;
-    struct ing_timestamps ts = ing_timeline_map(
-        &t->tl, raw_pts, clock_realtime_ms(s->opt.clock) * 1000, t->kind == MEDIA_KIND_VIDEO);
+    struct ing_timestamps ts =
+        ing_timeline_map(&t->tl, raw_pts, arrival_us, t->kind == MEDIA_KIND_VIDEO);
     if (ts.is_rejected) {
         counter_add(t->rejected, 1);
         if (t->tl.rejected_runs != runs)
@@ -429,6 +469,8 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
                          "%s timestamps jumped; timeline continues at %lld",
                          t->kind == MEDIA_KIND_VIDEO ? "video" : "audio", (long long)ts.dts);
     }
+    if (t->tl.repaired != t->counted_repaired)
+        stream_repaired(s, t);
     mp->dts = ts.dts;
     mp->pts = ts.pts;
     mp->wall_us = ts.wall_us;
@@ -446,6 +488,53 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
     if (t->kind == MEDIA_KIND_VIDEO)
         s->window_frames++;
     s->window_bytes += mp->size;
+}
+
+/* The hold ends: the timeline learns from the held pts, then they go out in arrival order. */
+static void stream_hold_release(ing_stream *s, struct ing_track *t)
+{
+    int64_t raw[ING_HOLD_MAX];
+    for (unsigned i = 0; i < t->nheld; i++)
+        raw[i] = t->held[i].raw_pts;
+    ing_timeline_prime(&t->tl, raw, t->nheld);
+    if (t->nheld)
+        t->held[0].raw_pts = raw[0];
+    unsigned n = t->nheld;
+    t->nheld = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct ing_held *h = &t->held[i];
+        stream_push(s, t, h->mp, h->raw_pts, h->arrival_us, h->arrival_ns);
+        media_packet_unref(h->mp);
+        h->mp = NULL;
+    }
+}
+
+/* Rule 7 of timeline.c: true when mp was held (the hold keeps a reference). */
+static bool stream_hold(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
+                        int64_t arrival_us, int64_t arrival_ns)
+{
+    if (t->nheld == 0) {
+        t->hold_want = ing_timeline_hold_frames(&t->tl);
+        if (t->hold_want == 0)
+            return false;
+    } else if (mp->stream != t->held[0].mp->stream ||
+               arrival_us - t->held[0].arrival_us >= ING_HOLD_US) {
+        stream_hold_release(s, t); /* new parameters, or held long enough: mp goes after */
+        return false;
+    }
+    t->held[t->nheld++] = (struct ing_held){media_packet_ref(mp), raw_pts, arrival_us, arrival_ns};
+    if (t->nheld >= t->hold_want)
+        stream_hold_release(s, t);
+    return true;
+}
+
+void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts)
+{
+    int64_t arrival_ns = ing_stream_now_ns(s);
+    int64_t arrival_us = clock_realtime_ms(s->opt.clock) * 1000;
+    if (t->kind == MEDIA_KIND_VIDEO && stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
+        return;
+    stream_push(s, t, mp, raw_pts, arrival_us, arrival_ns);
 }
 
 /* ---- lifecycle ---- */
@@ -524,6 +613,7 @@ void ing_stream_free(ing_stream *s)
     ing_stream_stop(s);
     ing_stream_join(s);
     ing_native_free(s);
+    track_hold_drop(&s->video);
     media_stream_unref(s->video.cur);
     media_stream_unref(s->audio.cur);
     pthread_cond_destroy(&s->wake);

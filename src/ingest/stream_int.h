@@ -28,10 +28,19 @@ struct ing_track {
     bool needs_keyframe;
     uint32_t epoch;
     struct ing_timeline tl;
+    /* Video held at a session's start until the reorder depth is known (timeline.c rule 7) */
+    struct ing_held {
+        media_packet *mp; /* a reference */
+        int64_t raw_pts, arrival_us, arrival_ns;
+    } held[ING_HOLD_MAX];
+    unsigned nheld, hold_want;
+    const media_stream *announced; /* compared only: the stream the sink heard of last */
     uint64_t logged_discontinuities;
+    uint64_t counted_repaired; /* tl.repaired as last counted in the metric */
+    bool is_repair_logged; /* once per track and camera */
     uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
-    metrics_series *frames, *bytes, *fps, *bitrate, *rejected;
+    metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;
@@ -125,9 +134,10 @@ int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size);
 bool ing_track_video_params_changed(ing_stream *s, struct ing_track *t);
 
 /*
- * Announces t->cur if needed, stamps mp (timeline: raw_pts in the track's
- * timescale or ING_TS_NONE, arrival now) and hands it to the sink; updates
- * counters. mp stays the caller's.
+ * Announces mp's stream if needed, stamps mp (timeline: raw_pts in the
+ * track's timescale or ING_TS_NONE, arrival now) and hands it to the sink;
+ * updates counters. mp stays the caller's (a video packet at a session's
+ * start may be held, by reference, until the reorder depth is known).
  */
 void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts);
 
