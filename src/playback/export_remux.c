@@ -23,6 +23,18 @@
  * to wall time (players show a freeze over the gap). Audio that is absent
  * from the previous file restarts at the file's video origin.
  *
+ * Durations (docs/design/0030): libavformat's fragmented-MP4 reader gives
+ * no duration for a file's last sample (it knows one only as the next
+ * sample's dts), so "last duration" is never taken from the packet. Each
+ * track holds back its last packet until the next one says how long it
+ * lasts: the next packet in the file, the track's end in the file at EOF
+ * (AVStream.duration: the dts after the last trun sample, i.e. the
+ * duration the recorder wrote), or the first packet past end_us. Only a
+ * damaged tail falls back to the previous sample's duration. So every
+ * sample keeps its recorded duration, none gets a tick, and each track's
+ * time at a join is the sum of its samples: audio and video cannot drift
+ * apart over any number of joins.
+ *
  * End: a packet whose decode time maps to end_us or later ends the export
  * (decode order, so every kept frame's references are kept too).
  */
