@@ -8,11 +8,17 @@
  * and conditional-request implementation can replace the whole-file reply
  * there without touching the handlers.
  *
+ * A range that reaches into the segment still being written is refused
+ * here (409, Retry-After about when it closes): an export reads closed,
+ * hash-checked segments only, and a file that silently ends early is worse
+ * than a clear "not yet" (docs/design/0032).
+ *
  * Thread: http-N. Validation and queueing rules live in playback/export.c.
  */
 #include "api_int.h"
 #include "query_int.h"
 
+#include "checked.h"
 #include "err.h"
 #include "mem.h"
 
@@ -144,6 +150,11 @@ static int check_tenant_storage(struct api *ctx, const struct pb_export_request 
 static int check_not_recording(struct api *ctx, http_request *req,
                                const struct pb_export_request *rq)
 {
+    /* A request that is wrong anyway gets pb_export_submit's 400 naming the field first. */
+    int64_t span_us;
+    if (rq->start_us >= rq->end_us || !horus_sub_i64(rq->end_us, rq->start_us, &span_us) ||
+        span_us / 1000 > pb_exporter_max_duration_ms(ctx->exports))
+        return 0;
     struct api_pending p;
     api_pending_read(ctx, rq->camera_id, rq->stream, &p);
     int64_t since = p.open ? p.open->start_us : 0;

@@ -99,8 +99,9 @@ int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char
 
 /*
  * The UTC start of camera/stream's open segment (being written, not indexed
- * until it closes) into *since_us: what a timeline shows as recording up to
- * now. Returns 0, or -ENOENT when no segment is open. Thread: any.
+ * until it closes) into *since_us: whether a timeline says "recording".
+ * Its playable parts: rec_recorder_pending. Returns 0, or -ENOENT when no
+ * segment is open. Thread: any.
  */
 int rec_recorder_recording_since(rec_recorder *r, const char *camera, const char *stream,
                                  int64_t *since_us);
