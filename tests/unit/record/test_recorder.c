@@ -23,6 +23,9 @@
 #include "sto_fixture.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -729,6 +732,33 @@ static void read_at(struct fixture *f, const char *rel, uint64_t off, char out[4
     fclose(fp);
 }
 
+/* A reader that copies camera "p"'s pending segments until told to stop. */
+struct pending_reader {
+    rec_recorder *r;
+    atomic_bool stop;
+    size_t copies; /* pending segments copied */
+    bool is_bad; /* a copy was not a consistent prefix */
+};
+
+static void *pending_reader_main(void *arg)
+{
+    struct pending_reader *pr = arg;
+    while (!atomic_load(&pr->stop)) {
+        struct rec_pending_segment p[REC_PENDING_MAX];
+        size_t n = 0;
+        if (rec_recorder_pending(pr->r, "p", "main", p, &n) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 1; k < p[i].nparts; k++)
+                if (p[i].parts[k].offset != p[i].parts[k - 1].offset + p[i].parts[k - 1].size_bytes)
+                    pr->is_bad = true;
+            pr->copies++;
+            rec_pending_segment_release(&p[i]);
+        }
+    }
+    return NULL;
+}
+
 /*
  * The segment being written and the one closed last are lent to readers
  * (docs/design/0032): file, codec and the parts that are complete on disk,
@@ -743,6 +773,10 @@ static void test_open_and_just_closed_segments_are_lent_to_readers(void **state)
     assert_int_equal(rec_recorder_pending(f->r, "nope", "main", p, &n), -ENOENT);
     assert_int_equal(n, 0);
     struct feeder fd = feeder_new(f, "p", 4, &h264, 3600); /* first segment 2-4 s */
+    /* An HTTP thread's view of it all along: always a consistent prefix (run under tsan). */
+    struct pending_reader pr = {.r = f->r};
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, pending_reader_main, &pr), 0);
     assert_int_equal(rec_recorder_pending(f->r, "p", "main", p, &n), 0);
     assert_int_equal(n, 0); /* nothing written yet */
     feed(&fd, (size_t)(1.5 * FPS));
@@ -791,6 +825,11 @@ static void test_open_and_just_closed_segments_are_lent_to_readers(void **state)
     rows_free(&rows);
     for (size_t i = 0; i < n; i++)
         rec_pending_segment_release(&p[i]);
+    feed(&fd, 10 * FPS); /* more rotations while the reader reads */
+    atomic_store(&pr.stop, true);
+    pthread_join(reader, NULL);
+    assert_false(pr.is_bad);
+    assert_true(pr.copies > 0);
     finish(&fd);
     assert_int_equal(rec_recorder_pending(f->r, "p", "main", p, &n), -ENOENT);
 }
