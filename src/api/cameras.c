@@ -92,6 +92,7 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
                   (json_int_t)c->segment_seconds, "retention_days", (json_int_t)c->retention_days,
                   "max_bytes", (json_int_t)c->max_bytes, "provisioned", c->provisioned,
                   "created_at", created, "updated_at", updated, "status", status_json(ctx, c));
+    json_object_set_new(j, "tls_verify", json_boolean(!c->tls_skip_verify));
     if (c->tenant && c->tenant[0]) /* single-tenant installs never see the field */
         json_object_set_new(j, "tenant", json_string(c->tenant));
     return j;
@@ -243,6 +244,12 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
                 return -EINVAL;
             }
             c->enabled = json_is_true(v);
+        } else if (strcmp(key, "tls_verify") == 0) {
+            if (!json_is_boolean(v)) {
+                reply_validation(req, "tls_verify", "must be true or false");
+                return -EINVAL;
+            }
+            c->tls_skip_verify = !json_is_true(v);
         } else if (strcmp(key, "record") == 0) {
             if (apply_record(req, v, c) < 0)
                 return -EINVAL;
@@ -261,8 +268,8 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
             char field[80];
             snprintf(field, sizeof(field), "%.64s", key);
             reply_validation(req, field,
-                             "unknown field (allowed: id, name, url, sub_url, enabled, record, "
-                             "groups)");
+                             "unknown field (allowed: id, name, url, sub_url, enabled, "
+                             "tls_verify, record, groups)");
             return -EINVAL;
         }
     }
