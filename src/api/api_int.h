@@ -182,6 +182,7 @@ struct api {
     int64_t started_ms;
     int64_t started_mono_ns;
     enum ing_client probe_client;
+    char *probe_tls_ca; /* owned, may be NULL */
     auth_login_limit *login_limit; /* borrowed, may be NULL: check before, record after a login */
     atomic_bool is_stopping; /* set on SIGTERM: /ready answers 503 so traffic drains */
     struct api_health_cache health;

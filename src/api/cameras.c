@@ -106,6 +106,7 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
                         c->transport && c->transport[0] ? json_string(c->transport) : json_null());
     json_object_set_new(j, "client",
                         c->client && c->client[0] ? json_string(c->client) : json_null());
+    json_object_set_new(j, "tls_verify", json_boolean(!c->tls_skip_verify));
     if (c->tenant && c->tenant[0]) /* single-tenant installs never see the field */
         json_object_set_new(j, "tenant", json_string(c->tenant));
     return j;
@@ -283,6 +284,12 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
                 return -EINVAL;
             }
             c->enabled = json_is_true(v);
+        } else if (strcmp(key, "tls_verify") == 0) {
+            if (!json_is_boolean(v)) {
+                reply_validation(req, "tls_verify", "must be true or false");
+                return -EINVAL;
+            }
+            c->tls_skip_verify = !json_is_true(v);
         } else if (strcmp(key, "record") == 0) {
             if (apply_record(req, v, c) < 0)
                 return -EINVAL;
@@ -302,7 +309,7 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
             snprintf(field, sizeof(field), "%.64s", key);
             reply_validation(req, field,
                              "unknown field (allowed: id, name, url, sub_url, enabled, "
-                             "transport, client, record, groups)");
+                             "transport, client, tls_verify, record, groups)");
             return -EINVAL;
         }
     }

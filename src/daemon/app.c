@@ -673,6 +673,7 @@ static int api_start(struct app *a)
                                            .started_ms = a->started_ms,
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a),
+                                           .probe_tls_ca = current(a)->ingest.tls_ca,
                                            .auth = &current(a)->auth,
                                            .public_url = current(a)->server.public_url,
                                            .login_limit = a->login_limit,

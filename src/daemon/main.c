@@ -46,12 +46,15 @@ static void usage(FILE *fp)
                 "                         reordered; --log also checks the heads the daemon\n"
                 "                         logged; exit 0 intact, 1 tampered, 3 unreadable\n"
                 "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
-                "        [--client native|libav] [--transport tcp|udp]\n"
+                "        [--client native|libav] [--transport tcp|udp] [--tls-ca FILE]\n"
+                "        [--tls-no-verify]\n"
                 "                         connect to an RTSP camera and print its streams as\n"
                 "                         JSON; --seconds reads N seconds (reconnecting);\n"
                 "                         --client picks the RTSP client (default native);\n"
                 "                         --transport udp asks for RTP over UDP (libav), auto\n"
-                "                         for TCP, then UDP if the camera refuses TCP\n"
+                "                         for TCP, then UDP if the camera refuses TCP;\n"
+                "                         rtsps:// certificates are checked against the\n"
+                "                         system CAs or --tls-ca, unless --tls-no-verify\n"
                 "                         exit 1 with {\"error\": ...} when it fails\n"
                 "  auth oidc-login -c FILE\n"
                 "                         try the single sign-on set-up of FILE: prints the\n"
@@ -382,6 +385,14 @@ static int cmd_probe(int argc, char **argv)
                 fprintf(stderr, "horus probe: --client: '%s' is not native or libav\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--tls-ca") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "horus probe: --tls-ca needs a PEM file\n");
+                return 2;
+            }
+            opt.tls_ca = argv[++i];
+        } else if (strcmp(a, "--tls-no-verify") == 0) {
+            opt.tls_skip_verify = true;
         } else if (strcmp(a, "--transport") == 0) {
             const char *v = i + 1 < argc ? argv[++i] : "";
             if (strcmp(v, "tcp") == 0) {
@@ -414,7 +425,7 @@ static int cmd_probe(int argc, char **argv)
     if (!opt.url) {
         fprintf(stderr, "horus probe: missing URL\nusage: horus probe URL [--seconds N] "
                         "[--timeout MS] [--stall-timeout MS] [--client native|libav] "
-                        "[--transport tcp|udp|auto]\n");
+                        "[--transport tcp|udp|auto] [--tls-ca FILE] [--tls-no-verify]\n");
         return 2;
     }
     struct ing_probe_result res;

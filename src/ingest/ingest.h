@@ -9,9 +9,9 @@
  * (docs/design/0004-ingest-timeline-and-breaker.md).
  *
  * Two clients run streams (docs/design/0008-native-rtsp-client.md): our
- * own RTSP client for rtsp:// over TCP, where a small pool of `ing-rtsp-N`
+ * own RTSP client for rtsp:// and rtsps:// over TCP, where a small pool of `ing-rtsp-N`
  * epoll threads each drives many streams, and libavformat, one
- * `ing-<camera>` thread per stream, for everything else (UDP, rtsps://)
+ * `ing-<camera>` thread per stream, for everything else (UDP)
  * and as a fallback chosen by configuration. Sink callbacks are made on
  * the driving thread, which is shared by many cameras for the native
  * client: they must not block (queue and return).
@@ -88,6 +88,7 @@ enum ing_reason {
     ING_REASON_NOT_FOUND, /* 404: no such path */
     ING_REASON_UNSUPPORTED, /* no H.264/H.265 video and no AAC audio */
     ING_REASON_CLOSED, /* the camera ended the session (EOF) */
+    ING_REASON_TLS, /* rtsps://: the TLS handshake failed or the certificate was refused */
     ING_REASON_OTHER,
 };
 
@@ -146,6 +147,7 @@ struct ing_config {
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
     int64_t max_ahead_ms; /* media ahead of the wall clock by more is dropped */
+    char *tls_ca; /* PEM file of the CAs rtsps:// certificates must chain to; NULL/"" = system */
     struct {
         struct ing_breaker_tier_config *tiers;
         size_t ntiers; /* 0 = the default tiers */
@@ -217,11 +219,19 @@ int ing_netpolicy_check_url(const ing_netpolicy *p, const char *url, char *why, 
 struct ing_stream_options {
     const char *camera; /* camera id: thread name, log context, metric label; copied */
     const char *stream; /* "main" (default) or "sub"; copied */
-    const char *url; /* rtsp://[user:pass@]host[:port]/path; copied, logged masked */
+    const char *url; /* rtsp(s)://[user:pass@]host[:port]/path; copied, logged masked */
+    /*
+     * rtsps:// on the native client: the PEM file of trusted CAs (NULL or
+     * "" = the system store; copied), and whether to skip verifying the
+     * camera's certificate (a per-camera escape hatch, logged at each
+     * connect). docs/design/0033.
+     */
+    const char *tls_ca;
+    bool tls_skip_verify;
     enum ing_transport transport;
     /*
-     * ING_CLIENT_DEFAULT is native. The native client takes rtsp:// over
-     * TCP only; anything else runs on libavformat whatever this says.
+     * ING_CLIENT_DEFAULT is native. The native client takes rtsp:// and
+     * rtsps:// over TCP; UDP runs on libavformat whatever this says.
      */
     enum ing_client client;
     /*
@@ -353,6 +363,8 @@ struct ing_probe_options {
     enum ing_transport transport; /* default TCP; UDP runs on libavformat; AUTO falls back */
     const atomic_bool *cancel; /* borrowed, may be NULL: once true, the probe ends within ~100 ms */
     const ing_netpolicy *networks; /* borrowed, may be NULL: checked before the connect */
+    const char *tls_ca; /* rtsps://: PEM file of trusted CAs; NULL = the system store */
+    bool tls_skip_verify; /* rtsps://: accept any certificate */
 };
 
 struct ing_probe_result {

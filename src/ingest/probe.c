@@ -167,6 +167,8 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
                                                          .client = opt->client,
                                                          .transport = opt->transport,
                                                          .networks = opt->networks,
+                                                         .tls_ca = opt->tls_ca,
+                                                         .tls_skip_verify = opt->tls_skip_verify,
                                                          .sink = &p.sink},
                             &s);
     if (rc == 0)

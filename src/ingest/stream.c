@@ -38,18 +38,19 @@
 
 const char *ing_reason_code(enum ing_reason reason)
 {
-    static const char *const codes[] = {"none",        "auth_failed", "unreachable",
-                                        "timeout",     "not_rtsp",    "not_found",
-                                        "unsupported", "closed",      "error"};
+    static const char *const codes[] = {"none",     "auth_failed", "unreachable", "timeout",
+                                        "not_rtsp", "not_found",   "unsupported", "closed",
+                                        "tls",      "error"};
     return reason <= ING_REASON_OTHER ? codes[reason] : "error";
 }
 
 const char *ing_reason_text(enum ing_reason reason)
 {
-    static const char *const texts[] = {
-        "no error", "authentication failed", "unreachable",       "timeout",
-        "not RTSP", "stream not found",      "unsupported codec", "connection closed by the camera",
-        "error"};
+    static const char *const texts[] = {"no error",          "authentication failed",
+                                        "unreachable",       "timeout",
+                                        "not RTSP",          "stream not found",
+                                        "unsupported codec", "connection closed by the camera",
+                                        "TLS failed",        "error"};
     return reason <= ING_REASON_OTHER ? texts[reason] : "error";
 }
 
@@ -94,7 +95,8 @@ int64_t ing_stream_now_ns(const ing_stream *s)
 
 bool ing_native_supports(const char *url, enum ing_transport transport)
 {
-    return transport != ING_TRANSPORT_UDP && strncasecmp(url, "rtsp://", 7) == 0;
+    return transport != ING_TRANSPORT_UDP &&
+           (strncasecmp(url, "rtsp://", 7) == 0 || strncasecmp(url, "rtsps://", 8) == 0);
 }
 
 /* The client of a stream: what its options ask for (default native), if it can take the URL. */
@@ -245,6 +247,9 @@ void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char
     }
     bool changed = ing_breaker_failure(&s->breaker);
     pthread_mutex_lock(&s->mu);
+    /* A refused certificate stays refused: logged once, again only when the cause changes. */
+    bool is_repeat = reason == ING_REASON_TLS && s->status.reason == ING_REASON_TLS &&
+                     strcmp(s->status.last_error, text) == 0;
     s->status.reason = reason;
     snprintf(s->status.last_error, sizeof(s->status.last_error), "%s", text);
     pthread_mutex_unlock(&s->mu);
@@ -252,10 +257,11 @@ void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char
 
     log_field kv[3];
     int64_t wait_ms = ing_breaker_wait_ms(&s->breaker);
-    /* Rate-limited: the first failure of a run, then every 10th. */
+    /* Rate-limited: the first failure of a run, then every 10th; a TLS refusal once per cause. */
     if (is_last)
         log_warn_kv(ing_stream_kv(s, kv), "'%s': %s; giving up", s->url_masked, text);
-    else if (got_media || s->breaker.failures == 1 || s->breaker.failures % 10 == 0)
+    else if (got_media || (!is_repeat && (s->breaker.failures == 1 || reason == ING_REASON_TLS ||
+                                          s->breaker.failures % 10 == 0)))
         log_warn_kv(ing_stream_kv(s, kv), "'%s': %s; retry in %lld ms (failure %u)", s->url_masked,
                     text, (long long)wait_ms, s->breaker.failures);
 }
@@ -551,6 +557,8 @@ int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
     s->opt.camera = s->camera;
     s->opt.stream = s->stream;
     s->opt.url = s->url;
+    s->tls_ca = horus_strdup(opt->tls_ca ? opt->tls_ca : "");
+    s->opt.tls_ca = s->tls_ca;
     s->opt.policy = NULL;
     if (!s->opt.clock)
         s->opt.clock = clock_system();
@@ -622,5 +630,6 @@ void ing_stream_free(ing_stream *s)
     free(s->camera);
     free(s->stream);
     free(s->url);
+    free(s->tls_ca);
     free(s);
 }

@@ -49,7 +49,7 @@ struct ing_track {
 struct ing_native; /* rtsp_stream.c */
 
 struct ing_stream {
-    char *camera, *stream, *url; /* owned */
+    char *camera, *stream, *url, *tls_ca; /* owned */
     char url_masked[256];
     struct ing_stream_options opt;
     enum ing_client client; /* the one started: NATIVE or LIBAV (NATIVE may hand over to libav) */

@@ -21,7 +21,7 @@ static const char usage_text[] =
     "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
     "                             garbage | notcp]\n"
-    "                    [--loop SECONDS]\n"
+    "                    [--loop SECONDS] [--tls CERT KEY]\n"
     "                    [--verbose]\n";
 
 static const char help_text[] =
@@ -64,6 +64,10 @@ static const char help_text[] =
     "                      memory; the cheapest mode for load tests, but the burnt-in clock\n"
     "                      repeats every SECONDS. Without it the pattern is encoded live and\n"
     "                      the clock is true (default)\n"
+    "  --tls CERT KEY      serve RTSP over TLS (rtsps://HOST:PORT/camN) with the PEM\n"
+    "                      certificate chain CERT and private key KEY (GnuTLS, TLS 1.2 or\n"
+    "                      1.3); media goes interleaved on the TLS connection, and a SETUP\n"
+    "                      asking for UDP gets 461 Unsupported Transport\n"
     "  --fault drop:N      close each client connection N seconds after it was accepted\n"
     "                      (TCP FIN; its UDP media stops with it); new connections are\n"
     "                      served normally, so a client that reconnects is dropped again\n"
@@ -332,6 +336,16 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
             val = eq + 1;
         } else {
             snprintf(name, sizeof(name), "%s", arg);
+        }
+        if (strcmp(name, "--tls") == 0) {
+            /* Two values: --tls CERT KEY. */
+            if (val || i + 2 >= argc)
+                return usage_error("--tls needs two values: CERT KEY");
+            o->tls_cert = argv[++i];
+            o->tls_key = argv[++i];
+            if (!o->tls_cert[0] || !o->tls_key[0])
+                return usage_error("--tls: empty file name");
+            continue;
         }
         int flag = val ? 0 : apply_flag(o, name, &set);
         if (flag == 2) {
