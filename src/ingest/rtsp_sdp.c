@@ -16,6 +16,7 @@
 #include "rtsp_int.h"
 
 #include "err.h"
+#include "hex.h"
 
 #include <libavutil/base64.h>
 
@@ -51,24 +52,13 @@ static bool has_pt(const struct media_state *m, int pt)
     return false;
 }
 
-static int hex_digit_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static long parse_num(const char *s, size_t n, int base, long max)
 {
     if (n == 0)
         return -1;
     long v = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = hex_digit_value(s[i]);
+        int d = horus_hex_value(s[i]);
         if (d < 0 || d >= base)
             return -1;
         v = v * base + d;
