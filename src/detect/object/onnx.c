@@ -308,9 +308,22 @@ static int check_outputs(struct det_onnx *m, const char *path, char **errmsg)
         };
     }
     if ((size_t)m->level_count * 2 != m->output_count) {
-        *errmsg = horus_asprintf("model '%s': %zu outputs make %d (scores, distances) pairs; "
-                                 "is the labels file right (%d labels)?",
-                                 path, m->output_count, m->level_count, m->base.label_count);
+        /* name the first output no level took */
+        size_t odd = 0;
+        for (size_t i = 0; i < m->output_count; i++) {
+            int used = 0;
+            for (int l = 0; l < m->level_count; l++)
+                used |= m->levels[l].scores_output == (int)i || m->levels[l].dist_output == (int)i;
+            if (!used) {
+                odd = i;
+                break;
+            }
+        }
+        *errmsg = horus_asprintf("model '%s': output '%s' has shape [1,%lld,%lld], expected "
+                                 "[1,N,%d] (scores of %d labels) paired with [1,N,4*bins] "
+                                 "(distances); is the labels file the model's?",
+                                 path, m->output_names[odd], (long long)cells[odd],
+                                 (long long)last[odd], m->base.label_count, m->base.label_count);
         return HORUS_ECONFIG;
     }
     return 0;
