@@ -45,6 +45,7 @@ int api_new(const struct api_options *o, api **out)
     a->started_ms = o->started_ms;
     a->started_mono_ns = o->started_mono_ns;
     a->probe_client = o->probe_client;
+    a->probe_tls_ca = o->probe_tls_ca && o->probe_tls_ca[0] ? horus_strdup(o->probe_tls_ca) : NULL;
     a->login_limit = o->login_limit;
     pthread_mutex_init(&a->probes.lock, NULL);
     pthread_mutex_init(&a->health.reasons_lock, NULL);
@@ -237,5 +238,6 @@ void api_free(api *a)
     free(a->data_dir);
     free(a->config_path);
     free(a->node_id);
+    free(a->probe_tls_ca);
     free(a);
 }

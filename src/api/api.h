@@ -94,6 +94,7 @@ struct api_options {
     int64_t started_ms; /* wall clock of the process start (Unix ms) */
     int64_t started_mono_ns; /* monotonic clock of the process start */
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */
+    const char *probe_tls_ca; /* copied; ingest.tls_ca for rtsps:// probes; NULL = system CAs */
     const struct auth_config *auth; /* copied: session timeouts, metrics token; NULL = defaults */
     const char *public_url; /* copied; server.public_url: same-origin checks, Secure cookies */
     /* Failed-login delays (server.rate_limit.login_*) for the login handler; may be NULL. */

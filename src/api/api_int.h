@@ -20,6 +20,7 @@ struct api_media_ref {
     char path[256]; /* relative to the data directory */
     char sha256[65]; /* "" when unknown */
     int64_t end_us; /* the row's end: the range a playback media token must overlap */
+    bool is_pending; /* from the recorder, not the index: may grow, never cached */
 };
 
 struct api_media_slot {
@@ -27,6 +28,26 @@ struct api_media_slot {
     char key[112];
     struct api_media_ref ref;
 };
+
+/* ---- segments not indexed yet (playback.c; docs/design/0032) ---- */
+
+/* camera/stream's pending segments from the recorder, as playback files. */
+struct api_pending {
+    struct rec_pending_segment segs[REC_PENDING_MAX]; /* owned copies */
+    struct pb_file files[REC_PENDING_MAX]; /* borrow from segs */
+    size_t n;
+    const struct pb_file *open; /* the one being written, or NULL */
+};
+
+/* Fills *p (empty without a recorder or such a camera stream). Never waits. Thread: any. */
+void api_pending_read(struct api *ctx, const char *camera, const char *stream,
+                      struct api_pending *p);
+/* Releases what api_pending_read copied. */
+void api_pending_release(struct api_pending *p);
+
+/* The pending file of (id, stream, start_us) into *ref (is_pending). 0 or -ENOENT. */
+int api_pending_ref(struct api *ctx, const char *id, const char *stream, int64_t start_us,
+                    struct api_media_ref *ref);
 
 /* ---- camera id -> tenant for the gate (camera_tenants.c) ---- */
 
@@ -161,6 +182,7 @@ struct api {
     int64_t started_ms;
     int64_t started_mono_ns;
     enum ing_client probe_client;
+    char *probe_tls_ca; /* owned, may be NULL */
     auth_login_limit *login_limit; /* borrowed, may be NULL: check before, record after a login */
     atomic_bool is_stopping; /* set on SIGTERM: /ready answers 503 so traffic drains */
     struct api_health_cache health;

@@ -16,6 +16,10 @@
  * POST /api/v1/cameras/{id}/adopt_recordings to an existing one
  * (docs/design/0013-storage-budget.md).
  *
+ * transport and client: per camera, "" (null in JSON) = the ingest.* key;
+ * status.transport and status.client tell what the main stream uses now
+ * (docs/design/0034: transport auto may have fallen back to UDP).
+ *
  * Thread: http-N. Reads use the reader pool, writes the writer thread.
  */
 #include "api_int.h"
@@ -68,14 +72,19 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     }
     char last_error[sizeof(st.last_error) + 64];
     horus_mask_text(st.last_error, last_error, sizeof(last_error));
-    return json_pack("{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?, s:o, s:o, s:o, s:o}", "state",
-                     st.state, "since", since, "breaker", st.breaker, "last_error",
-                     last_error[0] ? last_error : NULL, "next_retry_at", retry, "reconnects",
-                     (json_int_t)st.reconnects, "recording", st.is_recording, "sub_state",
-                     st.sub_state[0] ? st.sub_state : NULL, "fps", fps_json(st.has_rate, st.fps),
-                     "bitrate_bps", bps_json(st.has_rate, st.bitrate_bps), "sub_fps",
-                     fps_json(st.has_sub_rate, st.sub_fps), "sub_bitrate_bps",
-                     bps_json(st.has_sub_rate, st.sub_bitrate_bps));
+    json_t *j = json_pack(
+        "{s:s, s:o, s:s, s:s?, s:o, s:I, s:b, s:s?, s:o, s:o, s:o, s:o, s:s?}", "state", st.state,
+        "since", since, "breaker", st.breaker, "last_error", last_error[0] ? last_error : NULL,
+        "next_retry_at", retry, "reconnects", (json_int_t)st.reconnects, "recording",
+        st.is_recording, "sub_state", st.sub_state[0] ? st.sub_state : NULL, "fps",
+        fps_json(st.has_rate, st.fps), "bitrate_bps", bps_json(st.has_rate, st.bitrate_bps),
+        "sub_fps", fps_json(st.has_sub_rate, st.sub_fps), "sub_bitrate_bps",
+        bps_json(st.has_sub_rate, st.sub_bitrate_bps), "audio_warning",
+        st.audio_note[0] ? st.audio_note : NULL);
+    /* What the main stream uses now (null while it does not run). */
+    json_object_set_new(j, "transport", st.transport[0] ? json_string(st.transport) : json_null());
+    json_object_set_new(j, "client", st.client[0] ? json_string(st.client) : json_null());
+    return j;
 }
 
 static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
@@ -92,6 +101,12 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
                   (json_int_t)c->segment_seconds, "retention_days", (json_int_t)c->retention_days,
                   "max_bytes", (json_int_t)c->max_bytes, "provisioned", c->provisioned,
                   "created_at", created, "updated_at", updated, "status", status_json(ctx, c));
+    /* null = the ingest.* key decides; status.transport/client say what is in use */
+    json_object_set_new(j, "transport",
+                        c->transport && c->transport[0] ? json_string(c->transport) : json_null());
+    json_object_set_new(j, "client",
+                        c->client && c->client[0] ? json_string(c->client) : json_null());
+    json_object_set_new(j, "tls_verify", json_boolean(!c->tls_skip_verify));
     if (c->tenant && c->tenant[0]) /* single-tenant installs never see the field */
         json_object_set_new(j, "tenant", json_string(c->tenant));
     return j;
@@ -190,6 +205,29 @@ static int apply_record(http_request *req, json_t *rec, struct sto_camera *c)
 }
 
 /*
+ * "transport" (auto, tcp, udp) or "client" (native, libav) of a camera;
+ * null or "" store "" = the ingest.* key's value (docs/design/0034).
+ */
+static int apply_choice(http_request *req, const char *key, json_t *v, struct sto_camera *c)
+{
+    bool is_transport = strcmp(key, "transport") == 0;
+    static const char *const transports[] = {"auto", "tcp", "udp", NULL};
+    static const char *const clients[] = {"native", "libav", NULL};
+    const char *const *allowed = is_transport ? transports : clients;
+    const char *value = json_is_null(v) ? "" : json_is_string(v) ? json_string_value(v) : NULL;
+    bool is_ok = value && !value[0];
+    for (size_t i = 0; value && !is_ok && allowed[i]; i++)
+        is_ok = strcmp(value, allowed[i]) == 0;
+    if (!is_ok) {
+        reply_validation(req, key,
+                         is_transport ? "must be auto, tcp or udp" : "must be native or libav");
+        return -EINVAL;
+    }
+    set_str(is_transport ? &c->transport : &c->client, value);
+    return 0;
+}
+
+/*
  * Applies the fields of body to c (which holds defaults or the current row).
  * On a validation error replies 400 and returns -EINVAL.
  */
@@ -237,12 +275,21 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
                 return -EINVAL;
             }
             set_str(is_sub ? &c->sub_url : &c->url, url);
+        } else if (strcmp(key, "transport") == 0 || strcmp(key, "client") == 0) {
+            if (apply_choice(req, key, v, c) < 0)
+                return -EINVAL;
         } else if (strcmp(key, "enabled") == 0) {
             if (!json_is_boolean(v)) {
                 reply_validation(req, "enabled", "must be true or false");
                 return -EINVAL;
             }
             c->enabled = json_is_true(v);
+        } else if (strcmp(key, "tls_verify") == 0) {
+            if (!json_is_boolean(v)) {
+                reply_validation(req, "tls_verify", "must be true or false");
+                return -EINVAL;
+            }
+            c->tls_skip_verify = !json_is_true(v);
         } else if (strcmp(key, "record") == 0) {
             if (apply_record(req, v, c) < 0)
                 return -EINVAL;
@@ -261,8 +308,8 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
             char field[80];
             snprintf(field, sizeof(field), "%.64s", key);
             reply_validation(req, field,
-                             "unknown field (allowed: id, name, url, sub_url, enabled, record, "
-                             "groups)");
+                             "unknown field (allowed: id, name, url, sub_url, enabled, "
+                             "transport, client, tls_verify, record, groups)");
             return -EINVAL;
         }
     }
@@ -282,6 +329,8 @@ static void camera_defaults(struct sto_camera *c)
     memset(c, 0, sizeof(*c));
     c->name = horus_strdup("");
     c->sub_url = horus_strdup("");
+    c->transport = horus_strdup("");
+    c->client = horus_strdup("");
     c->enabled = true;
     c->record_enabled = true;
     c->segment_seconds = 60;
@@ -473,6 +522,8 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
         c.name = horus_strdup(cur.name);
         c.url = horus_strdup(cur.url);
         c.sub_url = horus_strdup(cur.sub_url);
+        c.transport = horus_strdup(cur.transport ? cur.transport : "");
+        c.client = horus_strdup(cur.client ? cur.client : "");
     } else {
         camera_defaults(&c);
         c.id = horus_strdup(id);

@@ -8,11 +8,17 @@
  * and conditional-request implementation can replace the whole-file reply
  * there without touching the handlers.
  *
+ * A range that reaches into the segment still being written is refused
+ * here (409, Retry-After about when it closes): an export reads closed,
+ * hash-checked segments only, and a file that silently ends early is worse
+ * than a clear "not yet" (docs/design/0032).
+ *
  * Thread: http-N. Validation and queueing rules live in playback/export.c.
  */
 #include "api_int.h"
 #include "query_int.h"
 
+#include "checked.h"
 #include "err.h"
 #include "mem.h"
 
@@ -136,6 +142,48 @@ static int check_tenant_storage(struct api *ctx, const struct pb_export_request 
     return rc;
 }
 
+/*
+ * Refuses (409, Retry-After) a range that reaches into the segment still
+ * being written: an export reads closed segments only, and a silently
+ * shortened file is worse than a clear "not yet" (docs/design/0032).
+ */
+static int check_not_recording(struct api *ctx, http_request *req,
+                               const struct pb_export_request *rq)
+{
+    /* A request that is wrong anyway gets pb_export_submit's 400 naming the field first. */
+    int64_t span_us;
+    if (rq->start_us >= rq->end_us || !horus_sub_i64(rq->end_us, rq->start_us, &span_us) ||
+        span_us / 1000 > pb_exporter_max_duration_ms(ctx->exports))
+        return 0;
+    struct api_pending p;
+    api_pending_read(ctx, rq->camera_id, rq->stream, &p);
+    int64_t since = p.open ? p.open->start_us : 0;
+    api_pending_release(&p);
+    int64_t seg_s = 0;
+    if (ctx->recorder && !since &&
+        rec_recorder_recording_since(ctx->recorder, rq->camera_id, rq->stream, &since) < 0)
+        since = 0;
+    if (!since || rq->end_us <= since)
+        return 0;
+    struct sto_camera cam;
+    if (sto_camera_get(ctx->db, rq->camera_id, &cam) == 0) {
+        seg_s = cam.segment_seconds;
+        sto_camera_release(&cam);
+    }
+    int64_t now_us = clock_realtime_ms(ctx->clock) * 1000;
+    int64_t wait_s = (since + seg_s * 1000000 - now_us) / 1000000 + 2;
+    char retry[24], at[32];
+    snprintf(retry, sizeof(retry), "%lld", (long long)(wait_s < 1 ? 1 : wait_s));
+    http_reply_header(req, "Retry-After", retry);
+    clock_format_rfc3339_ms(since / 1000, at, sizeof(at));
+    http_reply_error(req, -EBUSY,
+                     "end: the range reaches into the segment of camera '%s' still being recorded "
+                     "(since %s); export it once that segment closes (retry after %s s) or end "
+                     "the range before %s",
+                     rq->camera_id, at, retry, at);
+    return -EBUSY;
+}
+
 static int exports_create(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -210,6 +258,10 @@ static int exports_create(http_request *req, void *arg)
     else if ((rc = check_tenant_storage(ctx, &rq, why, sizeof(why))) < 0) {
         json_decref(body);
         return http_reply_error(req, rc, "%s", why);
+    }
+    if (!is_hidden && (rc = check_not_recording(ctx, req, &rq)) < 0) {
+        json_decref(body);
+        return 0; /* replied */
     }
     rc = pb_export_submit(ctx->exports, &rq, &e, why, sizeof(why));
     if (is_hidden && rc == -ENOENT)

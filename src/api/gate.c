@@ -309,10 +309,13 @@ static int recording_range(struct api *a, const char *camera, const char *stream
     } else {
         struct sto_recording r;
         int rc = sto_recording_get(a->db, camera, stream, start_us, &r);
+        if (rc == -ENOENT && api_pending_ref(a, camera, stream, start_us, &ref) == 0)
+            rc = 1; /* not indexed yet: the segment being written or just closed */
         if (rc < 0)
             return rc;
-        end_us = r.end_us;
-        sto_recording_release(&r);
+        end_us = rc == 1 ? ref.end_us : r.end_us;
+        if (rc == 0)
+            sto_recording_release(&r);
     }
     want->from_us = start_us;
     want->to_us = end_us > start_us ? end_us : start_us + 1;

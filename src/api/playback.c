@@ -12,9 +12,16 @@
  * Range decisions (docs/design/0006-playback.md): a playlist needs start;
  * end defaults to now (the live edge). A playlist covers at most 24 h (an
  * explicit longer range is 400; a default end is cut at start + 24 h) and
- * becomes EVENT (no ENDLIST, no-store) when its end is within
- * segment_seconds + 10 s of now on a camera that records, since the open
- * segment is not indexed yet; a past range without recordings is 404.
+ * is EVENT (no ENDLIST, no-store) on a camera that records until no more
+ * media can come before its end; a past range without recordings is 404.
+ *
+ * Open segments (docs/design/0032): the segment being written and the one
+ * closed last are not (or may not yet be) in the index; the recorder lends
+ * copies of their part index (rec_recorder_pending, never waiting for the
+ * workers). Playlists, the timeline, snapshots and the media route use
+ * them: a media request for a start_us no row has is served from the
+ * pending file (no-cache, never put in the media cache), by its .part name
+ * or, once renamed at close, its final one.
  *
  * Thread: http-N. Reads only (reader pool); the files go out by sendfile.
  */
@@ -41,6 +48,7 @@
 #define EDGE_SLACK_US (INT64_C(10) * 1000000) /* on top of segment_seconds */
 #define VOD_CACHE_CONTROL "max-age=60"
 #define MEDIA_CACHE_CONTROL "max-age=31536000, immutable"
+#define PENDING_CACHE_CONTROL "no-cache" /* a segment not indexed yet: the file may grow */
 #define HLS_CONTENT_TYPE "application/vnd.apple.mpegurl"
 
 static int64_t now_us(const struct api *ctx)
@@ -124,6 +132,38 @@ static json_t *intervals_json(const struct pb_interval *iv, size_t n, bool has_d
     return a;
 }
 
+void api_pending_read(struct api *ctx, const char *camera, const char *stream,
+                      struct api_pending *p)
+{
+    memset(p, 0, sizeof(*p));
+    if (!ctx->recorder || rec_recorder_pending(ctx->recorder, camera, stream, p->segs, &p->n) < 0)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct rec_pending_segment *g = &p->segs[i];
+        p->files[i] = (struct pb_file){
+            .start_us = g->start_us,
+            .end_us = g->end_us,
+            .path = g->path,
+            .is_open = g->is_open,
+            .codec = g->codec,
+            .width = g->width,
+            .height = g->height,
+            .init_bytes = g->parts[0].offset,
+            .parts = g->parts,
+            .nparts = g->nparts,
+        };
+        if (g->is_open)
+            p->open = &p->files[i];
+    }
+}
+
+void api_pending_release(struct api_pending *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        rec_pending_segment_release(&p->segs[i]);
+    memset(p, 0, sizeof(*p));
+}
+
 static int timeline_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -136,14 +176,21 @@ static int timeline_get(http_request *req, void *arg)
     struct sto_camera cam;
     if (load_camera(req, ctx, &cam) < 0)
         return 0;
-    /* The segment being written is not indexed yet: show it as recording up to now. */
-    int64_t since = 0, now = now_us(ctx);
+    /*
+     * Segments not indexed yet (the one being written, up to its last
+     * complete part; one just closed whose row may lag) come from the recorder.
+     */
+    int64_t since = 0;
     bool is_recording =
         ctx->recorder && rec_recorder_recording_since(ctx->recorder, cam.id, stream, &since) == 0;
-    struct pb_interval open = {since, now};
+    struct api_pending pend;
+    api_pending_read(ctx, cam.id, stream, &pend);
+    struct pb_interval open[REC_PENDING_MAX];
+    for (size_t i = 0; i < pend.n; i++)
+        open[i] = (struct pb_interval){pend.files[i].start_us, pend.files[i].end_us};
     struct pb_timeline t;
-    int rc = pb_timeline_read(ctx->db, cam.id, stream, start, end, tz_s,
-                              is_recording ? &open : NULL, &t);
+    int rc = pb_timeline_read(ctx->db, cam.id, stream, start, end, tz_s, open, pend.n, &t);
+    api_pending_release(&pend);
     if (rc < 0) {
         http_reply_error(req, rc, "read recordings of camera '%s': %s", cam.id, horus_strerror(rc));
         sto_camera_release(&cam);
@@ -176,8 +223,6 @@ static int playlist_get(http_request *req, void *arg)
     struct sto_camera cam;
     if (load_camera(req, ctx, &cam) < 0)
         return 0;
-    /* The segment being written is indexed only when it closes: near the edge, more may come. */
-    int64_t pending_us = cam.segment_seconds * 1000000 + EDGE_SLACK_US;
     bool is_recording = cam.enabled && cam.record_enabled;
     char token[AUTH_MEDIA_TOKEN_MAX + 1];
     int rc = api_media_token(ctx, req,
@@ -192,17 +237,47 @@ static int playlist_get(http_request *req, void *arg)
         sto_camera_release(&cam);
         return 0;
     }
+    /*
+     * The range is complete (VOD) once nothing more can be written before
+     * its end: the segment being written has a part at or after it. With
+     * no segment open (camera away, or between two) media may still be
+     * queued for the disk: EVENT while end is within EDGE_SLACK_US of now.
+     * Without a recorder on this node, the index is all there is: the
+     * open segment shows up when it closes, up to segment_seconds later.
+     */
+    struct api_pending pend;
+    api_pending_read(ctx, cam.id, stream, &pend);
+    /*
+     * Without end, on a camera that records, the playlist follows the
+     * recording for up to PB_PLAYLIST_MAX_US from start (a person starts
+     * 10 s back and keeps watching): its range ends there, not at this
+     * request's now, so no segment is cut short by a moving end and every
+     * reload only appends. The media token still covers [start, now].
+     */
+    int64_t list_end = end;
+    if (is_recording && !http_request_query(req, "end") && end == now)
+        list_end = start + PB_PLAYLIST_MAX_US; /* start <= now: no overflow */
+    bool is_event = false;
+    if (is_recording && pend.open)
+        is_event = !pb_file_reaches(pend.open, list_end);
+    else if (is_recording && ctx->recorder)
+        is_event = list_end > now - EDGE_SLACK_US;
+    else if (is_recording)
+        is_event = list_end > now - (cam.segment_seconds * 1000000 + EDGE_SLACK_US);
     struct pb_playlist_options o = {
         .start_us = start,
-        .end_us = end,
-        .is_event = is_recording && end > now - pending_us,
+        .end_us = list_end,
+        .is_event = is_event,
         .token = token[0] ? token : NULL,
+        .pending = pend.files,
+        .npending = pend.n,
     };
     int64_t t0 = clock_monotonic_ns(clock_system());
     char *text = NULL;
     size_t len = 0;
     struct pb_playlist_info info;
     rc = pb_playlist_read(ctx->db, cam.id, stream, &o, &text, &len, &info);
+    api_pending_release(&pend);
     const struct pb_metrics *m = &ctx->playback_metrics;
     if (m->render_seconds)
         metrics_histogram_observe(m->render_seconds,
@@ -251,6 +326,27 @@ static bool is_safe_path(const char *p)
     return true;
 }
 
+int api_pending_ref(struct api *ctx, const char *id, const char *stream, int64_t start_us,
+                    struct api_media_ref *ref)
+{
+    struct api_pending p;
+    api_pending_read(ctx, id, stream, &p);
+    int rc = -ENOENT;
+    for (size_t i = 0; i < p.n && rc < 0; i++) {
+        const struct pb_file *f = &p.files[i];
+        if (f->start_us != start_us || !is_safe_path(f->path) ||
+            strlen(f->path) >= sizeof(ref->path))
+            continue;
+        snprintf(ref->path, sizeof(ref->path), "%s", f->path);
+        ref->sha256[0] = '\0';
+        ref->end_us = f->end_us;
+        ref->is_pending = true;
+        rc = 0;
+    }
+    api_pending_release(&p);
+    return rc;
+}
+
 /*
  * Finds the file of (id, stream, start_us) in the index into *ref, or
  * replies with the error (404 naming the recording) and returns it.
@@ -260,6 +356,8 @@ static int lookup_media(http_request *req, struct api *ctx, const char *id, cons
 {
     struct sto_recording r;
     int rc = sto_recording_get(ctx->db, id, stream, start_us, &r);
+    if (rc == -ENOENT && api_pending_ref(ctx, id, stream, start_us, ref) == 0)
+        return 0;
     if (rc == -ENOENT) {
         http_reply_error(req, rc,
                          "camera '%s' has no recording of stream '%s' starting at %" PRId64 " us",
@@ -280,6 +378,7 @@ static int lookup_media(http_request *req, struct api *ctx, const char *id, cons
     snprintf(ref->path, sizeof(ref->path), "%s", r.path);
     snprintf(ref->sha256, sizeof(ref->sha256), "%s", r.sha256 ? r.sha256 : "");
     ref->end_us = r.end_us;
+    ref->is_pending = false;
     sto_recording_release(&r);
     return 0;
 }
@@ -289,6 +388,13 @@ static int open_media(const struct api *ctx, const struct api_media_ref *ref)
 {
     char *path = horus_asprintf("%s/%s", ctx->data_dir, ref->path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = strlen(path);
+    if (fd < 0 && errno == ENOENT && ref->is_pending && n > 5 &&
+        strcmp(path + n - 5, ".part") == 0) {
+        /* The segment closed meanwhile: same bytes, renamed. */
+        path[n - 5] = '\0';
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     int rc = fd < 0 ? -errno : fd;
     free(path);
     return rc;
@@ -326,16 +432,18 @@ static int media_get(http_request *req, void *arg)
                                 stream, start_us);
     if (fd < 0)
         return http_reply_error(req, fd, "open recording: %s", horus_strerror(fd));
-    if (!is_cached)
+    /* A file not indexed yet may still grow (its listed byte ranges do not change). */
+    if (!is_cached && !ref.is_pending)
         api_media_cache_put(&ctx->media_cache, id, stream, start_us, &ref);
     uint64_t bytes = 0;
-    int rc = http_reply_file(req, fd,
-                             &(struct http_file_options){
-                                 .content_type = "video/mp4",
-                                 .etag = ref.sha256[0] ? ref.sha256 : NULL,
-                                 .cache_control = MEDIA_CACHE_CONTROL,
-                             },
-                             &bytes);
+    int rc = http_reply_file(
+        req, fd,
+        &(struct http_file_options){
+            .content_type = "video/mp4",
+            .etag = ref.sha256[0] ? ref.sha256 : NULL,
+            .cache_control = ref.is_pending ? PENDING_CACHE_CONTROL : MEDIA_CACHE_CONTROL,
+        },
+        &bytes);
     if (rc < 0 && rc != -EALREADY && rc != -EIO)
         http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
     const struct pb_metrics *m = &ctx->playback_metrics;

@@ -51,6 +51,8 @@ struct probe_job {
     char *masked; /* owned */
     int timeout_ms;
     enum ing_client client; /* the configured ingest.client */
+    const char *tls_ca; /* ingest.tls_ca, borrowed from the api (outlives every probe) */
+    bool tls_skip_verify; /* the body's tls_verify false */
 };
 
 static const char *kind_name(enum media_kind k)
@@ -134,6 +136,8 @@ static void *probe_main(void *arg)
                                                        .timeout_ms = job->timeout_ms,
                                                        .client = job->client,
                                                        .networks = job->networks,
+                                                       .tls_ca = job->tls_ca,
+                                                       .tls_skip_verify = job->tls_skip_verify,
                                                        .cancel = &job->probes->is_cancelled},
                            &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -169,6 +173,7 @@ static int probe_post(http_request *req, void *arg)
     json_t *v;
     const char *url = NULL;
     json_int_t timeout = PROBE_TIMEOUT_DEFAULT_MS;
+    bool tls_verify = true;
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "url") == 0) {
@@ -184,8 +189,14 @@ static int probe_post(http_request *req, void *arg)
                 return reply_field(req, "timeout_ms", "must be an integer from 100 to 30000");
             }
             timeout = json_integer_value(v);
+        } else if (strcmp(key, "tls_verify") == 0) {
+            if (!json_is_boolean(v)) {
+                json_decref(body);
+                return reply_field(req, "tls_verify", "must be true or false");
+            }
+            tls_verify = json_is_true(v);
         } else {
-            rc = reply_field(req, key, "unknown field (allowed: url, timeout_ms)");
+            rc = reply_field(req, key, "unknown field (allowed: url, timeout_ms, tls_verify)");
             json_decref(body);
             return rc;
         }
@@ -228,6 +239,8 @@ static int probe_post(http_request *req, void *arg)
     job->masked = horus_strdup(masked);
     job->timeout_ms = (int)timeout;
     job->client = a->probe_client;
+    job->tls_ca = a->probe_tls_ca;
+    job->tls_skip_verify = !tls_verify;
     job->networks = networks;
     json_decref(body);
     job->reply =

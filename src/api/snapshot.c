@@ -57,8 +57,11 @@ static int snapshot_get(http_request *req, void *arg)
     uint8_t *jpeg = NULL;
     size_t len = 0;
     if (ts) {
-        rc =
-            pb_snapshot_at(ctx->snapshots, id, stream, ts_us, width, &jpeg, &len, why, sizeof(why));
+        struct api_pending pend; /* the segment being written is not indexed yet */
+        api_pending_read(ctx, id, stream, &pend);
+        rc = pb_snapshot_at(ctx->snapshots, id, stream, ts_us, pend.files, pend.n, width, &jpeg,
+                            &len, why, sizeof(why));
+        api_pending_release(&pend);
         if (rc == -EAGAIN)
             http_reply_header(req, "Retry-After", "1");
         if (rc < 0)

@@ -13,6 +13,8 @@
  */
 #include "web_int.h"
 
+#include "hex.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -171,17 +173,6 @@ const char *web_encoding_name(enum web_encoding e)
 
 /* ---- paths ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Whether the segment [seg, end) is "." or "..". */
 static bool is_dot_segment(const char *seg, const char *end)
 {
@@ -198,8 +189,8 @@ int web_path_normalize(const char *raw, char *out, size_t cap)
     for (const char *p = raw + 1;; p++) {
         char c = *p;
         if (c == '%') {
-            int hi = hex_value(p[1]);
-            int lo = hi < 0 ? -1 : hex_value(p[2]);
+            int hi = horus_hex_value(p[1]);
+            int lo = hi < 0 ? -1 : horus_hex_value(p[2]);
             if (hi < 0 || lo < 0)
                 return -EINVAL;
             c = (char)(hi << 4 | lo);

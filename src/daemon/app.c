@@ -166,6 +166,8 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
             .segment_seconds = y->record.segment_seconds,
             .retention_days = y->record.retention_days,
             .max_bytes = y->record.max_bytes,
+            .transport = y->transport,
+            .client = y->client,
         };
     }
     size_t added = 0, changed = 0, removed = 0;
@@ -671,6 +673,7 @@ static int api_start(struct app *a)
                                            .started_ms = a->started_ms,
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a),
+                                           .probe_tls_ca = current(a)->ingest.tls_ca,
                                            .auth = &current(a)->auth,
                                            .public_url = current(a)->server.public_url,
                                            .login_limit = a->login_limit,

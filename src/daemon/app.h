@@ -28,6 +28,8 @@ struct app_camera_config {
     char *url;
     char *sub_url;
     bool enabled;
+    char *transport; /* "", "auto", "tcp", "udp": "" = ingest.transport */
+    char *client; /* "", "native", "libav": "" = ingest.client */
     char **groups; /* camera groups grants may name as "group:NAME" */
     size_t ngroups;
     struct {

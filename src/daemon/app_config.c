@@ -40,6 +40,26 @@ static int validate_rtsp_url(const void *value, char *err, size_t size)
     return ing_url_check(url, err, size);
 }
 
+/* A camera's transport: "" (ingest.transport), auto, tcp or udp (docs/design/0034). */
+static int validate_camera_transport(const void *value, char *err, size_t size)
+{
+    const char *s = *(const char *const *)value;
+    if (!s || !s[0] || strcmp(s, "auto") == 0 || strcmp(s, "tcp") == 0 || strcmp(s, "udp") == 0)
+        return 0;
+    snprintf(err, size, "must be auto, tcp or udp");
+    return -EINVAL;
+}
+
+/* A camera's client: "" (ingest.client), native or libav. */
+static int validate_camera_client(const void *value, char *err, size_t size)
+{
+    const char *s = *(const char *const *)value;
+    if (!s || !s[0] || strcmp(s, "native") == 0 || strcmp(s, "libav") == 0)
+        return 0;
+    snprintf(err, size, "must be native or libav");
+    return -EINVAL;
+}
+
 /* One entry of a camera's groups: a name grants can use as "group:NAME". */
 static int validate_group(const void *value, char *err, size_t size)
 {
@@ -123,6 +143,21 @@ static const cfg_field camera_fields[] = {
      .def = "true",
      .is_reloadable = true,
      .help = "Connect to this camera"},
+    {.name = "transport",
+     .type = CFG_STRING,
+     .offset = offsetof(struct app_camera_config, transport),
+     .def = "",
+     .validate_cb = validate_camera_transport,
+     .is_reloadable = true,
+     .help = "RTP transport: auto (TCP, then UDP if the camera refuses TCP), tcp or udp; "
+             "empty = ingest.transport"},
+    {.name = "client",
+     .type = CFG_STRING,
+     .offset = offsetof(struct app_camera_config, client),
+     .def = "",
+     .validate_cb = validate_camera_client,
+     .is_reloadable = true,
+     .help = "RTSP client: native or libav; empty = ingest.client"},
     {.name = "groups",
      .type = CFG_STRING_LIST,
      .offset = offsetof(struct app_camera_config, groups),

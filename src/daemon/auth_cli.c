@@ -10,6 +10,7 @@
 #include "app.h"
 
 #include "clock.h"
+#include "hex.h"
 #include "log.h"
 #include "mem.h"
 #include "oidc.h"
@@ -45,14 +46,6 @@ static json_t *identity_json(const struct auth_oidc_identity *id)
     return j;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* The percent-decoded value of name in a URL or query string, as a new string; NULL when absent. */
 static char *query_param(const char *url, const char *name)
 {
@@ -66,8 +59,8 @@ static char *query_param(const char *url, const char *name)
             size_t o = 0;
             for (size_t i = nl + 1; i < len; i++) {
                 int hi, lo;
-                if (q[i] == '%' && i + 2 < len + 1 && (hi = hexval(q[i + 1])) >= 0 &&
-                    (lo = hexval(q[i + 2])) >= 0) {
+                if (q[i] == '%' && i + 2 < len + 1 && (hi = horus_hex_value(q[i + 1])) >= 0 &&
+                    (lo = horus_hex_value(q[i + 2])) >= 0) {
                     out[o++] = (char)(hi * 16 + lo);
                     i += 2;
                 } else {

@@ -46,11 +46,15 @@ static void usage(FILE *fp)
                 "                         reordered; --log also checks the heads the daemon\n"
                 "                         logged; exit 0 intact, 1 tampered, 3 unreadable\n"
                 "  probe URL [--seconds N] [--timeout MS] [--stall-timeout MS]\n"
-                "        [--client native|libav] [--transport tcp|udp]\n"
+                "        [--client native|libav] [--transport tcp|udp] [--tls-ca FILE]\n"
+                "        [--tls-no-verify]\n"
                 "                         connect to an RTSP camera and print its streams as\n"
                 "                         JSON; --seconds reads N seconds (reconnecting);\n"
                 "                         --client picks the RTSP client (default native);\n"
-                "                         --transport udp asks for RTP over UDP (libav)\n"
+                "                         --transport udp asks for RTP over UDP (libav), auto\n"
+                "                         for TCP, then UDP if the camera refuses TCP;\n"
+                "                         rtsps:// certificates are checked against the\n"
+                "                         system CAs or --tls-ca, unless --tls-no-verify\n"
                 "                         exit 1 with {\"error\": ...} when it fails\n"
                 "  auth oidc-login -c FILE\n"
                 "                         try the single sign-on set-up of FILE: prints the\n"
@@ -381,14 +385,24 @@ static int cmd_probe(int argc, char **argv)
                 fprintf(stderr, "horus probe: --client: '%s' is not native or libav\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--tls-ca") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "horus probe: --tls-ca needs a PEM file\n");
+                return 2;
+            }
+            opt.tls_ca = argv[++i];
+        } else if (strcmp(a, "--tls-no-verify") == 0) {
+            opt.tls_skip_verify = true;
         } else if (strcmp(a, "--transport") == 0) {
             const char *v = i + 1 < argc ? argv[++i] : "";
             if (strcmp(v, "tcp") == 0) {
                 opt.transport = ING_TRANSPORT_TCP;
             } else if (strcmp(v, "udp") == 0) {
                 opt.transport = ING_TRANSPORT_UDP;
+            } else if (strcmp(v, "auto") == 0) {
+                opt.transport = ING_TRANSPORT_AUTO;
             } else {
-                fprintf(stderr, "horus probe: --transport: '%s' is not tcp or udp\n", v);
+                fprintf(stderr, "horus probe: --transport: '%s' is not tcp, udp or auto\n", v);
                 return 2;
             }
         } else if (dst) {
@@ -411,7 +425,7 @@ static int cmd_probe(int argc, char **argv)
     if (!opt.url) {
         fprintf(stderr, "horus probe: missing URL\nusage: horus probe URL [--seconds N] "
                         "[--timeout MS] [--stall-timeout MS] [--client native|libav] "
-                        "[--transport tcp|udp]\n");
+                        "[--transport tcp|udp|auto] [--tls-ca FILE] [--tls-no-verify]\n");
         return 2;
     }
     struct ing_probe_result res;
@@ -428,11 +442,11 @@ static int cmd_probe(int argc, char **argv)
             json_array_append_new(streams, probe_stream_json(&res.streams[i]));
         j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:b, s:i, s:i, s:i, s:I, s:I}", "url",
                       masked, "client", ing_client_name(res.client), "transport",
-                      opt.transport == ING_TRANSPORT_UDP ? "udp" : "tcp", "streams", streams,
-                      "packets", (json_int_t)res.packets, "keyframes", (json_int_t)res.keyframes,
-                      "duration_s", res.duration_s, "dts_monotonic", res.dts_monotonic, "epochs",
-                      (int)res.epochs, "gaps", (int)res.gaps, "stalls", (int)res.stalls,
-                      "max_stall_detect_ms", (json_int_t)res.max_stall_detect_ms, "reconnects",
+                      ing_transport_name(res.transport), "streams", streams, "packets",
+                      (json_int_t)res.packets, "keyframes", (json_int_t)res.keyframes, "duration_s",
+                      res.duration_s, "dts_monotonic", res.dts_monotonic, "epochs", (int)res.epochs,
+                      "gaps", (int)res.gaps, "stalls", (int)res.stalls, "max_stall_detect_ms",
+                      (json_int_t)res.max_stall_detect_ms, "reconnects",
                       (json_int_t)res.reconnects);
     }
     char *text = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));

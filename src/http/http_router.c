@@ -32,6 +32,7 @@
  * (the path is const), they are (pointer, length) pairs.
  */
 #include "err.h"
+#include "hex.h"
 #include "http.h"
 #include "mem.h"
 
@@ -460,17 +461,6 @@ static bool walk_node(struct walk *w, const struct node *n, size_t depth)
     return false;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX escapes of src into dst (room for len + 1). Returns the length or -EINVAL. */
 static int percent_decode(const char *src, size_t len, char *dst)
 {
@@ -482,8 +472,8 @@ static int percent_decode(const char *src, size_t len, char *dst)
         }
         if (i + 2 >= len)
             return -EINVAL;
-        int hi = hex_value(src[i + 1]);
-        int lo = hex_value(src[i + 2]);
+        int hi = horus_hex_value(src[i + 1]);
+        int lo = horus_hex_value(src[i + 2]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
             return -EINVAL;
         dst[o++] = (char)(hi << 4 | lo);

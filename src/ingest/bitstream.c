@@ -4,8 +4,11 @@
  * sprop-* parameters); the media contract wants 4-byte length-prefixed NAL
  * units and avcC/hvcC records (ISO/IEC 14496-15), so this file splits Annex
  * B (with media_bitstream.h's start-code scan), parses just enough of an
- * SPS for the picture size and the RFC 6381 codec string, and writes the
- * decoder configuration records.
+ * SPS for the picture size, the RFC 6381 codec string and the reorder
+ * depth (H.264 VUI bitstream_restriction / H.265 sub-layer ordering info,
+ * which the timeline uses to order B-frames from a session's first frame;
+ * a broken VUI only makes the depth unknown, never the SPS unusable), and
+ * writes the decoder configuration records.
  *
  * Every parser bounds-checks against its input and fails with HORUS_EPARSE;
  * camera bytes are untrusted. Thread: any (no state).
@@ -140,6 +143,80 @@ static void h264_skip_scaling_list(struct bits *b, int n)
     }
 }
 
+static void h264_skip_hrd(struct bits *b)
+{
+    uint32_t cpb_cnt = bits_ue(b) + 1;
+    if (cpb_cnt > 32) {
+        b->overrun = true;
+        return;
+    }
+    bits_read(b, 8); /* bit_rate_scale, cpb_size_scale */
+    for (uint32_t i = 0; i < cpb_cnt && !b->overrun; i++) {
+        bits_ue(b); /* bit_rate_value_minus1 */
+        bits_ue(b); /* cpb_size_value_minus1 */
+        bits_read(b, 1); /* cbr_flag */
+    }
+    bits_read(b, 20); /* four delay/offset lengths, 5 bits each */
+}
+
+/*
+ * The reorder depth from the VUI (b just after frame_cropping). Without
+ * bitstream_restriction the spec infers 0 only for profiles without
+ * B-slices (Baseline, anything obeying Baseline's constraints, the intra
+ * profiles); otherwise it is unknown here (-1).
+ */
+static int8_t h264_vui_reorder(struct bits *b, const struct ing_sps_info *info)
+{
+    bool is_intra =
+        (info->constraint_flags & 0x10) && (info->profile_idc == 100 || info->profile_idc == 110 ||
+                                            info->profile_idc == 122 || info->profile_idc == 244);
+    int8_t inferred = info->profile_idc == 66 || (info->constraint_flags & 0x80) ||
+                              info->profile_idc == 44 || is_intra
+                          ? 0
+                          : -1;
+    if (inferred == 0)
+        return 0;
+    if (!bits_read(b, 1)) /* vui_parameters_present_flag */
+        return -1;
+    if (bits_read(b, 1) && bits_read(b, 8) == 255) /* aspect_ratio_idc: Extended_SAR */
+        bits_read(b, 32);
+    if (bits_read(b, 1)) /* overscan_info_present_flag */
+        bits_read(b, 1);
+    if (bits_read(b, 1)) { /* video_signal_type_present_flag */
+        bits_read(b, 4);
+        if (bits_read(b, 1))
+            bits_read(b, 24); /* colour primaries, transfer, matrix */
+    }
+    if (bits_read(b, 1)) { /* chroma_loc_info_present_flag */
+        bits_ue(b);
+        bits_ue(b);
+    }
+    if (bits_read(b, 1)) { /* timing_info_present_flag */
+        bits_read(b, 32);
+        bits_read(b, 32);
+        bits_read(b, 1);
+    }
+    unsigned nal_hrd = bits_read(b, 1);
+    if (nal_hrd)
+        h264_skip_hrd(b);
+    unsigned vcl_hrd = bits_read(b, 1);
+    if (vcl_hrd)
+        h264_skip_hrd(b);
+    if (nal_hrd || vcl_hrd)
+        bits_read(b, 1); /* low_delay_hrd_flag */
+    bits_read(b, 1); /* pic_struct_present_flag */
+    if (!bits_read(b, 1)) /* bitstream_restriction_flag */
+        return -1;
+    bits_read(b, 1); /* motion_vectors_over_pic_boundaries_flag */
+    for (int i = 0; i < 4; i++)
+        bits_ue(b); /* max_bytes_per_pic_denom .. log2_max_mv_length_vertical */
+    uint32_t reorder = bits_ue(b);
+    uint32_t dpb = bits_ue(b); /* max_dec_frame_buffering */
+    if (b->overrun || reorder > 16 || reorder > dpb)
+        return -1;
+    return (int8_t)reorder;
+}
+
 static int h264_sps_parse(const struct ing_nal *nal, struct ing_sps_info *out)
 {
     struct bits b;
@@ -215,6 +292,7 @@ static int h264_sps_parse(const struct ing_nal *nal, struct ing_sps_info *out)
         return HORUS_EPARSE;
     out->width = w - cw;
     out->height = h - ch;
+    out->max_reorder = h264_vui_reorder(&b, out);
     return 0;
 }
 
@@ -271,6 +349,16 @@ static int h265_sps_parse(const struct ing_nal *nal, struct ing_sps_info *out)
         return HORUS_EPARSE;
     out->width = w - cw;
     out->height = h - ch;
+    /* sub-layer ordering info: the highest sub-layer's sps_max_num_reorder_pics */
+    bits_ue(&b); /* log2_max_pic_order_cnt_lsb_minus4 */
+    unsigned first = bits_read(&b, 1) ? 0 : max_sub_layers_minus1;
+    uint32_t reorder = 0, dpb = 0;
+    for (unsigned i = first; i <= max_sub_layers_minus1 && !b.overrun; i++) {
+        dpb = bits_ue(&b); /* sps_max_dec_pic_buffering_minus1 */
+        reorder = bits_ue(&b);
+        bits_ue(&b); /* sps_max_latency_increase_plus1 */
+    }
+    out->max_reorder = b.overrun || reorder > 15 || reorder > dpb ? -1 : (int8_t)reorder;
     return 0;
 }
 

@@ -3,7 +3,8 @@
  * camera streams and how many loop threads the native one uses
  * (docs/design/0008), connection deadlines, and the circuit breaker policy
  * every camera stream uses (docs/design/0004; an empty tier list means the
- * default policy of issue #3). The values reach a stream when it
+ * default policy of issue #3), and the CAs rtsps:// certificates must
+ * chain to (tls_ca, docs/design/0033). The values reach a stream when it
  * (re)starts, so the keys are restart keys: a reload warns instead of
  * pretending they applied.
  */
@@ -14,6 +15,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #define TIER_OFF(f) offsetof(struct ing_breaker_tier_config, f)
 
@@ -65,7 +68,7 @@ static const cfg_field breaker_fields[] = {
 
 static const char *const client_names[] = {"native", "libav", NULL};
 /* In enum ing_transport order. */
-static const char *const transport_names[] = {"tcp", "udp", NULL};
+static const char *const transport_names[] = {"tcp", "udp", "auto", NULL};
 
 /* One ingest.networks item: an address or CIDR block. */
 static int validate_cidr(const void *value, char *err, size_t err_size)
@@ -99,21 +102,36 @@ static const cfg_field network_fields[] = {
     {0},
 };
 
+/* ingest.tls_ca: a readable file (its certificates are parsed when a stream starts). */
+static int validate_tls_ca(const void *value, char *err, size_t err_size)
+{
+    const char *path = *(char *const *)value;
+    if (!path || !path[0])
+        return 0;
+    if (access(path, R_OK) < 0) {
+        snprintf(err, err_size, "cannot read '%.200s': %s", path, strerror(errno));
+        return -EINVAL;
+    }
+    return 0;
+}
+
 const cfg_field ing_config_fields[] = {
     {.name = "client",
      .type = CFG_ENUM,
      .offset = offsetof(struct ing_config, client),
      .def = "native",
      .enum_names = client_names,
-     .help = "RTSP client for rtsp:// over TCP: native (ours, epoll loop threads) or libav "
-             "(libavformat, one thread per stream); UDP and rtsps:// always use libav"},
+     .help = "RTSP client for rtsp:// and rtsps:// over TCP of cameras that do not set their own: "
+             "native (ours, epoll loop threads, certificates verified) or libav (libavformat, one "
+             "thread per stream); UDP always uses libav"},
     {.name = "transport",
      .type = CFG_ENUM,
      .offset = offsetof(struct ing_config, transport),
-     .def = "tcp",
+     .def = "auto",
      .enum_names = transport_names,
-     .help = "RTP transport of every camera: tcp (RTSP-interleaved, one connection) or udp "
-             "(RTP/UDP unicast through libav; for cameras that serve no TCP)"},
+     .help = "RTP transport of cameras that do not set their own: auto (TCP, and UDP for a "
+             "camera that refuses TCP with 461), tcp (RTSP-interleaved, one connection) or udp "
+             "(RTP/UDP unicast through libav)"},
     {.name = "threads",
      .type = CFG_INT,
      .offset = offsetof(struct ing_config, threads),
@@ -144,6 +162,14 @@ const cfg_field ing_config_fields[] = {
      .help = "Media whose timestamps run further ahead of the wall clock than this (a camera "
              "sending faster than real time, or a clock in the future) is dropped until the wall "
              "clock catches up, counted in horus_ingest_rejected_packets_total"},
+    {.name = "tls_ca",
+     .type = CFG_STRING,
+     .offset = offsetof(struct ing_config, tls_ca),
+     .validate_cb = validate_tls_ca,
+     .pattern_help = "the path of a readable PEM file",
+     .help = "PEM file of the certificate authorities rtsps:// cameras' certificates must chain "
+             "to (native client); absent = the system store (/etc/ssl/certs). A camera with "
+             "tls_verify false skips the check"},
     {.name = "breaker",
      .type = CFG_SECTION,
      .offset = offsetof(struct ing_config, breaker),
@@ -190,9 +216,12 @@ int ing_config_policy(const struct ing_config *c, struct ing_breaker_policy *out
 void ing_config_stream_options(const struct ing_config *cfg, struct ing_stream_options *o)
 {
     o->client = cfg->client == 1 ? ING_CLIENT_LIBAV : ING_CLIENT_NATIVE;
-    o->transport = cfg->transport == 1 ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
+    o->transport = cfg->transport == 1   ? ING_TRANSPORT_UDP
+                   : cfg->transport == 2 ? ING_TRANSPORT_AUTO
+                                         : ING_TRANSPORT_TCP;
     o->loop_threads = cfg->threads > 0 ? (unsigned)cfg->threads : 0;
     o->connect_timeout_ms = (int)cfg->connect_timeout_ms;
     o->stall_timeout_ms = (int)cfg->stall_timeout_ms;
     o->max_ahead_ms = (int)cfg->max_ahead_ms;
+    o->tls_ca = cfg->tls_ca && cfg->tls_ca[0] ? cfg->tls_ca : NULL;
 }

@@ -9,9 +9,9 @@
  * (docs/design/0004-ingest-timeline-and-breaker.md).
  *
  * Two clients run streams (docs/design/0008-native-rtsp-client.md): our
- * own RTSP client for rtsp:// over TCP, where a small pool of `ing-rtsp-N`
+ * own RTSP client for rtsp:// and rtsps:// over TCP, where a small pool of `ing-rtsp-N`
  * epoll threads each drives many streams, and libavformat, one
- * `ing-<camera>` thread per stream, for everything else (UDP, rtsps://)
+ * `ing-<camera>` thread per stream, for everything else (UDP)
  * and as a fallback chosen by configuration. Sink callbacks are made on
  * the driving thread, which is shared by many cameras for the native
  * client: they must not block (queue and return).
@@ -41,9 +41,18 @@
 typedef struct ing_stream ing_stream;
 
 enum ing_transport {
-    ING_TRANSPORT_TCP, /* RTSP-interleaved, the default */
+    ING_TRANSPORT_TCP, /* RTSP-interleaved (a zeroed options struct asks for it) */
     ING_TRANSPORT_UDP,
+    /*
+     * TCP first; a camera that refuses it (461 Unsupported Transport) is
+     * retried at once over UDP, which the stream then keeps until it is
+     * made again (docs/design/0034). The `ingest.transport` default.
+     */
+    ING_TRANSPORT_AUTO,
 };
+
+/* "tcp", "udp", "auto". Static. */
+const char *ing_transport_name(enum ing_transport transport);
 
 /* Which RTSP client runs a stream. */
 enum ing_client {
@@ -79,6 +88,7 @@ enum ing_reason {
     ING_REASON_NOT_FOUND, /* 404: no such path */
     ING_REASON_UNSUPPORTED, /* no H.264/H.265 video and no AAC audio */
     ING_REASON_CLOSED, /* the camera ended the session (EOF) */
+    ING_REASON_TLS, /* rtsps://: the TLS handshake failed or the certificate was refused */
     ING_REASON_OTHER,
 };
 
@@ -132,11 +142,12 @@ struct ing_breaker_tier_config {
 
 struct ing_config {
     int client; /* CFG_ENUM index into "native", "libav" */
-    int transport; /* CFG_ENUM index into "tcp", "udp": enum ing_transport */
+    int transport; /* CFG_ENUM index into "tcp", "udp", "auto": enum ing_transport */
     int64_t threads; /* ing-rtsp-N loop threads; 0 = one per CPU core */
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
     int64_t max_ahead_ms; /* media ahead of the wall clock by more is dropped */
+    char *tls_ca; /* PEM file of the CAs rtsps:// certificates must chain to; NULL/"" = system */
     struct {
         struct ing_breaker_tier_config *tiers;
         size_t ntiers; /* 0 = the default tiers */
@@ -208,11 +219,19 @@ int ing_netpolicy_check_url(const ing_netpolicy *p, const char *url, char *why, 
 struct ing_stream_options {
     const char *camera; /* camera id: thread name, log context, metric label; copied */
     const char *stream; /* "main" (default) or "sub"; copied */
-    const char *url; /* rtsp://[user:pass@]host[:port]/path; copied, logged masked */
+    const char *url; /* rtsp(s)://[user:pass@]host[:port]/path; copied, logged masked */
+    /*
+     * rtsps:// on the native client: the PEM file of trusted CAs (NULL or
+     * "" = the system store; copied), and whether to skip verifying the
+     * camera's certificate (a per-camera escape hatch, logged at each
+     * connect). docs/design/0033.
+     */
+    const char *tls_ca;
+    bool tls_skip_verify;
     enum ing_transport transport;
     /*
-     * ING_CLIENT_DEFAULT is native. The native client takes rtsp:// over
-     * TCP only; anything else runs on libavformat whatever this says.
+     * ING_CLIENT_DEFAULT is native. The native client takes rtsp:// and
+     * rtsps:// over TCP; UDP runs on libavformat whatever this says.
      */
     enum ing_client client;
     /*
@@ -260,9 +279,16 @@ struct ing_stream_status {
     uint64_t packets, bytes; /* every track's, since the stream was made */
     uint64_t video_frames; /* video packets (access units) among packets */
     bool is_finished; /* the thread gave up (max_connects) or was stopped */
-    enum ing_client client; /* the client running the stream */
+    enum ing_client client; /* the client running the stream now (libav after a UDP fallback) */
+    enum ing_transport transport; /* the transport in use now: TCP or UDP, never AUTO */
     uint64_t lost_packets; /* RTP sequence gaps (native client) */
     uint64_t dropped_frames; /* access units dropped: damaged, or waiting for a keyframe */
+    /*
+     * The camera offers audio this session does not record, named with the
+     * reason ("audio not recorded: MP4A-LATM/48000/1 cpresent=1 ..."); ""
+     * when all offered audio is recorded or none is offered. Native client.
+     */
+    char audio_note[160];
 };
 
 /*
@@ -334,9 +360,11 @@ struct ing_probe_options {
     int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
     int stall_timeout_ms; /* default 10000 */
     enum ing_client client; /* default: native; callers pass the configured one */
-    enum ing_transport transport; /* default TCP; UDP runs on libavformat */
+    enum ing_transport transport; /* default TCP; UDP runs on libavformat; AUTO falls back */
     const atomic_bool *cancel; /* borrowed, may be NULL: once true, the probe ends within ~100 ms */
     const ing_netpolicy *networks; /* borrowed, may be NULL: checked before the connect */
+    const char *tls_ca; /* rtsps://: PEM file of trusted CAs; NULL = the system store */
+    bool tls_skip_verify; /* rtsps://: accept any certificate */
 };
 
 struct ing_probe_result {
@@ -351,7 +379,8 @@ struct ing_probe_result {
     unsigned gaps, stalls; /* gap_cb calls, of which stall detections */
     int64_t max_stall_detect_ms; /* longest time from last packet to stall detection */
     uint64_t reconnects;
-    enum ing_client client; /* the client that ran the probe */
+    enum ing_client client; /* the client that ran the probe (libav after a UDP fallback) */
+    enum ing_transport transport; /* the transport it used: TCP or UDP */
 };
 
 /*

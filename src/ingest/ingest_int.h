@@ -64,6 +64,13 @@ struct ing_sps_info {
     uint8_t constraint_bytes[6];
     uint8_t chroma_format_idc, bit_depth_luma, bit_depth_chroma;
     uint8_t max_sub_layers, temporal_id_nested;
+    /*
+     * Frames that may precede a frame in decoding order and follow it in
+     * output order: H.264 VUI max_num_reorder_frames (0 for a profile
+     * without B-frames), H.265 sps_max_num_reorder_pics of the highest
+     * sub-layer; -1 when the SPS does not say (or says something broken).
+     */
+    int8_t max_reorder;
 };
 
 /* Parses a H.264 or H.265 SPS NAL unit (with its header). Returns 0 or HORUS_EPARSE. */
@@ -105,6 +112,9 @@ enum ing_reason ing_peer_classify(const char *url, int timeout_ms);
 
 #define ING_TS_NONE INT64_MIN /* a packet without this timestamp (AV_NOPTS_VALUE) */
 #define ING_REORDER_MAX 16
+#define ING_HOLD_MAX                                                                               \
+    16 /* video frames held at a session's start while the reorder depth is unknown */
+#define ING_HOLD_US 1000000 /* ... and for at most this long (arrival time) */
 
 struct ing_timeline {
     uint32_t timescale;
@@ -123,9 +133,14 @@ struct ing_timeline {
     int64_t recent_pts[ING_REORDER_MAX];
     unsigned nrecent, recent_pos;
     unsigned reorder;
+    int reorder_hint; /* from the SPS (rule 7); -1 = unknown */
+    bool is_primed; /* ing_timeline_prime ran for the session about to start */
+    int64_t lead_duration; /* frame duration fixed at session start (rule 4) */
+    int64_t max_pts; /* largest pts delivered */
     /* wall clock */
     int64_t anchor_wall_us, anchor_pts;
     uint64_t discontinuities;
+    uint64_t repaired; /* rule 4: dts nudged by a tick (deeper reordering than known, repeats) */
     /* Rule 6: media may not run ahead of the wall clock */
     int64_t max_ahead_us; /* 0 = no limit (set by the owner) */
     bool is_rejecting; /* dropping until the wall clock reaches last_wall_us */
@@ -156,6 +171,27 @@ void ing_timeline_reset_session(struct ing_timeline *tl);
  */
 struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
                                        bool is_video);
+
+/*
+ * Rule 7: the reorder depth the SPS declares (k >= 0), or -1 when it does
+ * not say. Takes effect at the next session start.
+ */
+void ing_timeline_set_reorder(struct ing_timeline *tl, int k);
+
+/*
+ * How many video frames the owner should hold at a session's start (0:
+ * map at once) before priming the timeline with their raw pts; the owner
+ * also stops holding once ING_HOLD_US of arrival time has passed.
+ */
+unsigned ing_timeline_hold_frames(const struct ing_timeline *tl);
+
+/*
+ * Learns the reorder depth and the frame duration from the raw pts of the
+ * n frames held at a session's start (in arrival order), before they are
+ * mapped with ing_timeline_map. A first frame without pts (ING_TS_NONE) is
+ * given one in raw_pts[0]: one frame before the smallest that follows.
+ */
+void ing_timeline_prime(struct ing_timeline *tl, int64_t *raw_pts, unsigned n);
 
 /* ---- breaker.c ---- */
 

@@ -167,6 +167,8 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
                                                          .client = opt->client,
                                                          .transport = opt->transport,
                                                          .networks = opt->networks,
+                                                         .tls_ca = opt->tls_ca,
+                                                         .tls_skip_verify = opt->tls_skip_verify,
                                                          .sink = &p.sink},
                             &s);
     if (rc == 0)
@@ -204,6 +206,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
     ing_stream_status_get(s, &st);
     out->reconnects = st.reconnects;
     out->client = st.client;
+    out->transport = st.transport;
     if (out->packets == 0) {
         out->reason = st.reason != ING_REASON_NONE ? st.reason : ING_REASON_TIMEOUT;
         snprintf(out->message, sizeof(out->message), "%s",

@@ -13,7 +13,8 @@
  * unsupported, anything that is not RTSP or another error status not_rtsp,
  * an EOF before any answer unreachable, an EOF while playing closed.
  * OPTIONS failing with anything but 401/403 is not fatal: DESCRIBE decides.
- * A 461 says "the camera refuses RTP over TCP", not "unsupported codec".
+ * A 461 says "the camera refuses RTP over TCP", not "unsupported codec",
+ * and sets is_tcp_refused (transport auto then falls back to UDP).
  *
  * Bytes in: complete replies and interleaved frames are consumed from the
  * caller's buffer; RTP/RTCP payloads are passed to packet_cb in place.
@@ -379,11 +380,12 @@ static void on_message(struct ing_rtsp_conn *c, const struct ing_rtsp_msg *m)
             send_phase(c);
             return;
         }
-        if (m->status == 461) /* the codec is fine: the server wants UDP or multicast */
+        if (m->status == 461) { /* the codec is fine: the server wants UDP or multicast */
             conn_failf(c, ING_REASON_UNSUPPORTED,
                        "the camera refuses RTP over TCP: %s replied 461 Unsupported Transport",
                        c->pending_method);
-        else
+            c->is_tcp_refused = true;
+        } else
             conn_failf(c, reason_of_status(m->status), "%s: %s replied %d",
                        ing_reason_text(reason_of_status(m->status)), c->pending_method, m->status);
         return;

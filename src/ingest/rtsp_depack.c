@@ -25,6 +25,7 @@
  * index fields are read but frames are taken as consecutive (no
  * interleaving), each frame_samples ticks after the previous. A frame
  * larger than one packet is gathered across packets of one timestamp.
+ * MP4A-LATM (RFC 6416) goes to rtsp_latm.c.
  *
  * Thread: the owner's only.
  */
@@ -57,6 +58,11 @@ void ing_depack_release(struct ing_depack *d)
     media_packet_unref(d->au);
     d->au = NULL;
     d->au_len = d->au_cap = 0;
+    free(d->latm_buf);
+    d->latm_buf = NULL;
+    d->latm_len = d->latm_cap = 0;
+    d->latm_in = false;
+    d->latm_skip = false;
 }
 
 void ing_depack_reset(struct ing_depack *d)
@@ -462,6 +468,10 @@ void ing_depack_push(struct ing_depack *d, const struct rtp_packet *rtp)
     }
     d->has_seq = true;
     d->next_seq = (uint16_t)(rtp->seq + 1);
+    if (!is_video(d) && d->is_latm) {
+        ing_depack_latm_push(d, rtp, is_loss);
+        return;
+    }
     if (!is_video(d)) {
         aac_payload(d, rtp, is_loss);
         return;

@@ -157,10 +157,21 @@ struct ing_sdp_media {
     bool has_profile_level_id;
     uint32_t profile_level_id;
     int packetization_mode; /* H.264: 0 single NAL, 1 non-interleaved, 2 interleaved */
-    /* mpeg4-generic (RFC 3640) */
+    /* mpeg4-generic (RFC 3640); MP4A-LATM (RFC 6416) fills config from its StreamMuxConfig */
     uint8_t config[64]; /* AudioSpecificConfig */
     size_t config_len;
     unsigned size_length, index_length, index_delta_length;
+    bool is_latm; /* MP4A-LATM, cpresent=0 */
+    unsigned latm_subframes; /* PayloadMux per AudioMuxElement */
+    uint32_t latm_other_bits; /* otherData bits per AudioMuxElement */
+    uint32_t frame_ticks; /* RTP ticks per AAC frame; 0 = 1024 */
+    /*
+     * For a section not taken (codec MEDIA_CODEC_NONE): what it offered
+     * ("MP4A-LATM/48000/2", or "payload type 0" without rtpmap) and why it
+     * is refused (static sentence), for the camera's status and log.
+     */
+    char encoding[48];
+    const char *refusal;
 };
 
 struct ing_sdp {
@@ -176,6 +187,25 @@ struct ing_sdp {
  * or HORUS_EPARSE.
  */
 int ing_sdp_parse(const char *text, size_t len, const char *base, struct ing_sdp *out);
+
+/* ---- rtsp_latm.c: MP4A-LATM (RFC 6416) ---- */
+
+struct ing_latm_config {
+    uint8_t asc[64]; /* the AudioSpecificConfig, byte-aligned */
+    size_t asc_len;
+    unsigned subframes; /* numSubFrames + 1 */
+    uint32_t other_bits; /* otherDataLenBits */
+    uint32_t sample_rate; /* the core AAC rate */
+};
+
+/*
+ * Parses an out-of-band StreamMuxConfig (fmtp config=, already hex-decoded).
+ * Returns 0; -ENOTSUP with *why naming what we do not take (several
+ * programs or layers, audioMuxVersion 1, a non-AAC object type...); or
+ * HORUS_EPARSE (*why says so). *why is static.
+ */
+int ing_latm_config_parse(const uint8_t *cfg, size_t n, struct ing_latm_config *out,
+                          const char **why);
 
 /* ---- rtsp_depack.c ---- */
 
@@ -227,6 +257,15 @@ struct ing_depack {
     size_t hint_key, hint_delta;
     /* fragmented AAC frame in progress */
     size_t aac_need;
+    /* MP4A-LATM (rtsp_latm.c): set by the owner after init */
+    bool is_latm;
+    unsigned latm_subframes;
+    uint32_t latm_other_bits;
+    uint8_t *latm_buf; /* owned; a fragmented AudioMuxElement, kept between elements */
+    size_t latm_len, latm_cap;
+    bool latm_in;
+    bool latm_skip; /* after a loss: up to the next marker, the rest of a damaged element */
+    uint32_t latm_ts;
 };
 
 /*
@@ -247,6 +286,9 @@ void ing_depack_reset(struct ing_depack *d);
  * to d->ps (new ones replace them and fire params_cb).
  */
 void ing_depack_push(struct ing_depack *d, const struct rtp_packet *rtp);
+
+/* rtsp_latm.c: ing_depack_push's AAC path when d->is_latm. */
+void ing_depack_latm_push(struct ing_depack *d, const struct rtp_packet *rtp, bool is_loss);
 
 /* ---- rtsp_conn.c: the RTSP session state machine ---- */
 
@@ -297,6 +339,7 @@ struct ing_rtsp_conn {
     /* failure, once phase is ING_RTSP_FAILED */
     enum ing_reason reason;
     char error[160];
+    bool is_tcp_refused; /* the failure is a 461 Unsupported Transport (RTP over TCP refused) */
     /* what goes out */
     uint8_t out[ING_RTSP_OUT_MAX];
     size_t out_len;
@@ -347,6 +390,87 @@ void ing_rtsp_conn_teardown(struct ing_rtsp_conn *c);
 
 /* The first n bytes of c->out were sent. */
 void ing_rtsp_conn_sent(struct ing_rtsp_conn *c, size_t n);
+
+/* ---- rtsp_tls.c: RTSP over TLS (rtsps://, docs/design/0033) ---- */
+
+/* Why a TLS session could not start; the label of horus_ingest_tls_failures_total. */
+enum ing_tls_failure {
+    ING_TLS_EXPIRED,
+    ING_TLS_NOT_YET_VALID,
+    ING_TLS_WRONG_HOST,
+    ING_TLS_SELF_SIGNED,
+    ING_TLS_UNTRUSTED, /* signed by a CA not in the trust store, or a bad signature */
+    ING_TLS_REVOKED,
+    ING_TLS_HANDSHAKE, /* no common version or cipher, not TLS, closed */
+    ING_TLS_CA_FILE, /* the trust store could not be loaded */
+    ING_TLS_FAILURES,
+};
+
+/* "expired", "wrong_host", ... Static. */
+const char *ing_tls_failure_code(enum ing_tls_failure f);
+
+/* What the peer's first certificate says, for explaining a failure. */
+struct ing_tls_cert_facts {
+    bool has_cert;
+    bool is_self_signed;
+    int64_t not_before, not_after; /* Unix seconds */
+    char name[128]; /* first DNS/IP subject alternative name, else the CN */
+    char issuer[128]; /* issuer CN */
+};
+
+/*
+ * Explains a failed verification: status holds GnuTLS's
+ * gnutls_certificate_status_t bits, f the certificate (may be NULL), host
+ * the name we asked for. Writes the sentence ("TLS: certificate expired
+ * (notAfter 2025-01-01)") into out and returns its kind. Pure.
+ */
+enum ing_tls_failure ing_tls_explain(unsigned status, const struct ing_tls_cert_facts *f,
+                                     const char *host, char *out, size_t size);
+
+/* A trust store shared by the streams that use it ("" or NULL = the system store). */
+struct ing_tls_creds;
+
+/*
+ * Takes a reference to the parsed trust store of ca_file, loading it on
+ * first use. Returns 0, or a negative code with a sentence in err. Thread:
+ * any (it may read a file: not a loop thread).
+ */
+int ing_tls_creds_acquire(const char *ca_file, struct ing_tls_creds **out, char *err, size_t size);
+/* Drops a reference. NULL is a no-op. Thread: any. */
+void ing_tls_creds_release(struct ing_tls_creds *creds);
+
+/* One TLS session on a stream's socket. Zeroed = none. */
+struct ing_tls {
+    struct gnutls_session_int *session;
+    const char *host; /* borrowed (the stream's parsed URL) */
+    size_t send_pending; /* length of a send GnuTLS asked to repeat */
+    bool is_open;
+};
+
+/*
+ * Starts a client session on fd (connected, non-blocking): TLS 1.2 at
+ * least, SNI = host unless an IP literal, and with verify the certificate
+ * checked against creds and host during the handshake. Returns 0 or a
+ * negative code with a sentence in err.
+ */
+int ing_tls_start(struct ing_tls *t, struct ing_tls_creds *creds, int fd, const char *host,
+                  bool verify, char *err, size_t size);
+/* Advances the handshake: 0 done, -EAGAIN (wait for ing_tls_events), or -EPROTO with *kind and err.
+ */
+int ing_tls_handshake(struct ing_tls *t, enum ing_tls_failure *kind, char *err, size_t size);
+/* The epoll event the session waits for (EPOLLIN or EPOLLOUT). */
+uint32_t ing_tls_events(const struct ing_tls *t);
+/* Reads decrypted bytes: > 0, 0 at EOF, -EAGAIN, or -ECONNRESET. */
+long ing_tls_recv(struct ing_tls *t, uint8_t *buf, size_t len);
+/* Whether decrypted bytes wait inside the session (epoll will not tell). */
+bool ing_tls_pending(const struct ing_tls *t);
+/*
+ * Sends the start of buf: the bytes taken, -EAGAIN (call again later with
+ * the same head of buf), or -ECONNRESET.
+ */
+long ing_tls_send(struct ing_tls *t, const uint8_t *buf, size_t len);
+/* Ends the session (no close_notify waited for). A closed one is a no-op. */
+void ing_tls_end(struct ing_tls *t);
 
 /* ---- rtsp_loop.c: the ing-rtsp-N loop threads ---- */
 

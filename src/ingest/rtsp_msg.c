@@ -16,6 +16,7 @@
 #include "rtsp_int.h"
 
 #include "err.h"
+#include "hex.h"
 
 #include <libavutil/base64.h>
 
@@ -38,14 +39,6 @@ static bool copy_whole(char *dst, size_t size, const char *src)
 
 /* ---- URLs ---- */
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Copies n bytes of percent-encoded text into out, decoded. Returns 0 or HORUS_EPARSE. */
 static int percent_decode(const char *in, size_t n, char *out, size_t size)
 {
@@ -55,7 +48,7 @@ static int percent_decode(const char *in, size_t n, char *out, size_t size)
         if (c == '%') {
             if (i + 2 >= n)
                 return HORUS_EPARSE;
-            int a = hex_value((unsigned char)in[i + 1]), b = hex_value((unsigned char)in[i + 2]);
+            int a = horus_hex_value(in[i + 1]), b = horus_hex_value(in[i + 2]);
             if (a < 0 || b < 0)
                 return HORUS_EPARSE;
             c = a * 16 + b;

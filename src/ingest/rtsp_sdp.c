@@ -3,16 +3,20 @@
  * each m= section's kind and payload type, its rtpmap (H264, H265/HEVC,
  * MPEG4-GENERIC), its fmtp (sprop-parameter-sets, sprop-vps/sps/pps,
  * profile-level-id, packetization-mode, and for RFC 3640 audio config,
- * mode, sizeLength, indexLength, indexDeltaLength) and its control URL
+ * mode, sizeLength, indexLength, indexDeltaLength; for MP4A-LATM, RFC
+ * 6416, cpresent and config, whose StreamMuxConfig rtsp_latm.c turns into
+ * the AudioSpecificConfig) and its control URL
  * resolved to an absolute one. Parameter sets are decoded straight into
  * an ing_param_sets, the same struct in-band sets update later.
  *
- * A media section whose format we do not take keeps MEDIA_CODEC_NONE; the
- * session decides what to set up. Pure logic, no allocation. Thread: any.
+ * A media section whose format we do not take keeps MEDIA_CODEC_NONE with
+ * what it offered (encoding) and why it is refused (refusal), which the
+ * stream reports; the session decides what to set up. Pure logic, no allocation. Thread: any.
  */
 #include "rtsp_int.h"
 
 #include "err.h"
+#include "hex.h"
 
 #include <libavutil/base64.h>
 
@@ -35,6 +39,8 @@ struct media_state {
     bool has_control;
     char control[ING_RTSP_URL_MAX];
     bool is_hbr;
+    bool is_latm;
+    int cpresent; /* MP4A-LATM; RFC 6416's default is 1 (configuration in band) */
     bool is_other; /* neither video nor audio */
 };
 
@@ -46,24 +52,13 @@ static bool has_pt(const struct media_state *m, int pt)
     return false;
 }
 
-static int hex_digit_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static long parse_num(const char *s, size_t n, int base, long max)
 {
     if (n == 0)
         return -1;
     long v = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = hex_digit_value(s[i]);
+        int d = horus_hex_value(s[i]);
         if (d < 0 || d >= base)
             return -1;
         v = v * base + d;
@@ -134,6 +129,8 @@ static void fmtp_param(struct ing_sdp_media *md, struct media_state *st, const c
             }
             md->config[md->config_len++] = (uint8_t)b;
         }
+    } else if (KEY_IS("cpresent")) {
+        st->cpresent = (int)parse_num(v, vlen, 10, 1);
     } else if (KEY_IS("mode")) {
         st->is_hbr = (vlen == 7 && strncasecmp(v, "AAC-hbr", 7) == 0) ||
                      (vlen == 7 && strncasecmp(v, "AAC-lbr", 7) == 0);
@@ -179,6 +176,20 @@ static void fmtp_apply(struct ing_sdp_media *md, struct media_state *st, const c
     }
 }
 
+/* Remembers what a section offered (for a refusal), in characters safe to log. */
+static void encoding_set(struct ing_sdp_media *md, const char *p, size_t n)
+{
+    if (md->encoding[0] || md->codec != MEDIA_CODEC_NONE)
+        return;
+    size_t len = 0;
+    while (len < n && len + 1 < sizeof(md->encoding) && p[len] != ' ') {
+        char c = p[len];
+        md->encoding[len] = isalnum((unsigned char)c) || strchr("/._-+", c) ? c : '?';
+        len++;
+    }
+    md->encoding[len] = '\0';
+}
+
 /* Reads "a=rtpmap:PT NAME/RATE[/CHANNELS]" for media md. */
 static void rtpmap_apply(struct ing_sdp_media *md, struct media_state *st, const char *p, size_t n)
 {
@@ -194,6 +205,7 @@ static void rtpmap_apply(struct ing_sdp_media *md, struct media_state *st, const
     size_t nlen = 0;
     while (i + nlen < n && name[nlen] != '/')
         nlen++;
+    encoding_set(md, name, n - i);
     enum media_codec codec = MEDIA_CODEC_NONE;
     if (md->kind == MEDIA_KIND_VIDEO && nlen == 4 && strncasecmp(name, "H264", 4) == 0)
         codec = MEDIA_CODEC_H264;
@@ -202,6 +214,8 @@ static void rtpmap_apply(struct ing_sdp_media *md, struct media_state *st, const
         codec = MEDIA_CODEC_H265;
     else if (md->kind == MEDIA_KIND_AUDIO && nlen == 13 &&
              strncasecmp(name, "MPEG4-GENERIC", 13) == 0)
+        codec = MEDIA_CODEC_AAC;
+    else if (md->kind == MEDIA_KIND_AUDIO && nlen == 9 && strncasecmp(name, "MP4A-LATM", 9) == 0)
         codec = MEDIA_CODEC_AAC;
     if (codec == MEDIA_CODEC_NONE)
         return;
@@ -226,6 +240,8 @@ static void rtpmap_apply(struct ing_sdp_media *md, struct media_state *st, const
             channels = 1;
     }
     md->codec = codec;
+    st->is_latm = nlen == 9 && strncasecmp(name, "MP4A-LATM", 9) == 0;
+    st->cpresent = 1;
     md->payload_type = (int)pt;
     md->clock_rate = (uint32_t)rate;
     md->channels = (unsigned)channels;
@@ -260,16 +276,56 @@ static void media_begin(struct ing_sdp_media *md, struct media_state *st, const 
     }
 }
 
+/* MP4A-LATM: the StreamMuxConfig in md->config becomes the AudioSpecificConfig. */
+static void latm_end(struct ing_sdp_media *md, struct media_state *st)
+{
+    struct ing_latm_config lc;
+    const char *why = NULL;
+    md->codec = MEDIA_CODEC_NONE;
+    if (st->cpresent != 0) {
+        md->refusal = "cpresent=1 (the StreamMuxConfig in band) is not supported";
+        return;
+    }
+    if (md->config_len == 0) {
+        md->refusal = "has no config= (StreamMuxConfig)";
+        return;
+    }
+    if (ing_latm_config_parse(md->config, md->config_len, &lc, &why) < 0) {
+        md->refusal = why;
+        return;
+    }
+    memcpy(md->config, lc.asc, lc.asc_len);
+    md->config_len = lc.asc_len;
+    md->codec = MEDIA_CODEC_AAC;
+    md->is_latm = true;
+    md->latm_subframes = lc.subframes;
+    md->latm_other_bits = lc.other_bits;
+    md->frame_ticks =
+        (uint32_t)(((uint64_t)md->clock_rate * 1024 + lc.sample_rate / 2) / lc.sample_rate);
+}
+
 static int media_end(struct ing_sdp_media *md, struct media_state *st, const char *base)
 {
     for (unsigned i = 0; i < st->nfmtp && md->codec != MEDIA_CODEC_NONE; i++)
         if (st->fmtp_pt[i] == md->payload_type)
             fmtp_apply(md, st, st->fmtp[i], st->fmtp_len[i]);
-    if (md->codec == MEDIA_CODEC_AAC &&
-        (!st->is_hbr || md->config_len == 0 || md->size_length == 0 || md->size_length > 16))
+    if (md->codec == MEDIA_CODEC_AAC && st->is_latm) {
+        latm_end(md, st);
+    } else if (md->codec == MEDIA_CODEC_AAC && (!st->is_hbr || md->config_len == 0 ||
+                                                md->size_length == 0 || md->size_length > 16)) {
         md->codec = MEDIA_CODEC_NONE; /* only AAC-hbr/lbr with an AudioSpecificConfig */
-    if (md->codec == MEDIA_CODEC_H264 && md->packetization_mode == 2)
+        md->refusal = "only mode=AAC-hbr or AAC-lbr with config and sizeLength is supported";
+    }
+    if (md->codec == MEDIA_CODEC_H264 && md->packetization_mode == 2) {
         md->codec = MEDIA_CODEC_NONE; /* interleaved mode needs UDP-era reordering */
+        md->refusal = "packetization-mode 2 (interleaved) is not supported";
+    }
+    if (md->codec == MEDIA_CODEC_NONE && !st->is_other) {
+        if (!md->encoding[0] && st->npts > 0)
+            snprintf(md->encoding, sizeof(md->encoding), "payload type %d", st->pts[0]);
+        if (!md->refusal)
+            md->refusal = "is not a format Horus records (H.264, H.265, AAC)";
+    }
     return ing_rtsp_url_resolve(base, st->has_control ? st->control : "", md->control,
                                 sizeof(md->control)) < 0
                ? HORUS_EPARSE

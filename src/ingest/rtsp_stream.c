@@ -2,7 +2,7 @@
  * DESIGN: an ing_stream driven by our own RTSP client on an ing-rtsp-N
  * loop thread (rtsp_loop.c), shared with many other streams. Per stream:
  *
- *   WAIT (breaker) -> RESOLVE -> CONNECT -> HANDSHAKE (rtsp_conn.c)
+ *   WAIT (breaker) -> RESOLVE -> CONNECT [-> TLS] -> HANDSHAKE (rtsp_conn.c)
  *   -> PLAYING -> failure: gap, breaker, back to WAIT ... until stopped
  *
  * Nothing here blocks: the socket is non-blocking, names are resolved with
@@ -12,12 +12,24 @@
  * the keep-alive (GET_PARAMETER or OPTIONS at half the session timeout)
  * and the breaker's retry delay.
  *
+ * rtsps:// adds the TLS state (rtsp_tls.c, docs/design/0033): the TLS
+ * handshake runs non-blocking under the same deadline, then every read and
+ * write goes through the TLS session instead of recv/send, decrypting into
+ * the same shared receive buffer (no allocation per packet), and a read
+ * drains what the session has already decrypted before returning to epoll.
+ * A refused certificate fails the attempt as ING_REASON_TLS with its
+ * explanation, counted in horus_ingest_tls_failures_total by reason.
+ *
  * Bytes: each read goes into the loop's shared receive buffer, behind the
  * few bytes of a frame the previous read left incomplete (kept per stream
  * in `carry`); rtsp_conn.c consumes whole replies and frames in place, the
  * depacketisers copy each payload once into the media_packet the sink
  * gets, and the timeline stamps it (stream.c). Sink callbacks therefore
  * run on the loop thread and must not block.
+ *
+ * Transport auto: a 461 Unsupported Transport before any media hands the
+ * stream over to a libav thread over UDP (ing_libav_start from here, no
+ * breaker failure); the item then idles in N_DONE until it is detached.
  *
  * Stop: ing_native_stop asks the loop to detach the stream; detach sends a
  * TEARDOWN if it can without waiting, closes the socket and signals
@@ -29,6 +41,7 @@
 #include "stream_int.h"
 
 #include "err.h"
+#include "log.h"
 #include "mem.h"
 
 #include <arpa/inet.h>
@@ -38,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,9 +65,10 @@ enum native_state {
     N_WAIT,
     N_RESOLVE,
     N_CONNECT,
+    N_TLS, /* rtsps://: the TLS handshake */
     N_HANDSHAKE,
     N_PLAYING,
-    N_DONE, /* gave up (max_connects) */
+    N_DONE, /* gave up (max_connects), or handed over to a libav thread (UDP fallback) */
 };
 
 struct native_track {
@@ -72,6 +87,12 @@ struct ing_native {
     enum native_state state;
     int fd;
     struct ing_rtsp_conn conn;
+    /* rtsps:// */
+    bool is_tls;
+    struct ing_tls tls;
+    struct ing_tls_creds *creds; /* a shared trust store reference; NULL when it failed to load */
+    char creds_error[160];
+    metrics_family *tls_failures;
     struct native_track tracks[ING_RTSP_TRACKS];
     uint8_t *carry; /* owned: bytes of an incomplete frame or reply */
     size_t carry_len, carry_cap;
@@ -112,6 +133,8 @@ struct ing_native {
     /* counters reported at the tick */
     uint64_t reported_lost;
     metrics_series *lost;
+    metrics_series *unsupported; /* sessions offering audio we cannot record */
+    bool is_note_logged; /* the audio note was logged (once per stream) */
 };
 
 static struct ing_native *native_of(struct ing_loop_item *it)
@@ -127,7 +150,15 @@ static void hold_release(struct ing_native *n, bool is_delivered);
 static int native_flush(struct ing_native *n)
 {
     struct ing_rtsp_conn *c = &n->conn;
-    while (c->out_len > 0) {
+    while (c->out_len > 0 && n->tls.is_open) {
+        long w = ing_tls_send(&n->tls, c->out, c->out_len);
+        if (w == -EAGAIN)
+            break;
+        if (w < 0)
+            return (int)w;
+        ing_rtsp_conn_sent(c, (size_t)w);
+    }
+    while (c->out_len > 0 && !n->tls.is_open) {
         ssize_t w = send(n->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -158,6 +189,7 @@ static void native_close(struct ing_native *n)
         n->gai.ar_result = NULL;
         n->is_resolving = false;
     }
+    ing_tls_end(&n->tls);
     if (n->fd >= 0) {
         ing_loop_fd_set(&n->item, -1, 0);
         close(n->fd);
@@ -179,6 +211,27 @@ static void native_failed(struct ing_native *n)
 {
     ing_stream *s = n->s;
     native_close(n);
+    if (n->conn.is_tcp_refused && !n->got_media && s->opt.transport == ING_TRANSPORT_AUTO) {
+        /*
+         * Transport auto and a 461: UDP at once, on a libav thread of the
+         * stream's own (not a failure). This item stays attached, idle, so
+         * that stop and join go through the loop as for every native stream.
+         */
+        n->state = N_DONE;
+        ing_loop_timer_set(&n->item, INT64_MAX);
+        ing_stream_fall_back_to_udp(s);
+        if (atomic_load(&s->stop))
+            return;
+        if (n->attempts && s->opt.max_connects)
+            s->opt.max_connects -= n->attempts - 1; /* the UDP try is the refused one again */
+        int rc = ing_libav_start(s);
+        if (rc < 0) {
+            log_field kv[3];
+            log_error_kv(ing_stream_kv(s, kv), "start the UDP thread: %s", horus_strerror(rc));
+            ing_stream_finish(s);
+        }
+        return;
+    }
     bool is_last = s->opt.max_connects && n->attempts >= s->opt.max_connects;
     ing_stream_session_failed(s, n->conn.reason, n->conn.error, n->got_media, n->is_stall, is_last);
     n->got_media = false;
@@ -273,6 +326,45 @@ static void track_depack_init(struct native_track *nt, enum media_codec codec,
     nt->depack.bad_packets = bad;
 }
 
+/*
+ * Names the audio the camera offers that this session does not record
+ * (an unknown payload, LATM with cpresent=1...): in the status, counted
+ * in horus_ingest_unsupported_media_total, logged once per camera.
+ */
+static void audio_note(struct ing_native *n, const struct ing_sdp_media *audio)
+{
+    ing_stream *s = n->s;
+    char note[sizeof(s->status.audio_note)] = "";
+    if (audio && !n->tracks[ING_RTSP_AUDIO].is_used) {
+        snprintf(note, sizeof(note),
+                 "audio not recorded: %s (payload %d): invalid "
+                 "AudioSpecificConfig",
+                 audio->encoding[0] ? audio->encoding : "AAC", audio->payload_type);
+    } else if (!audio) {
+        const struct ing_sdp *sdp = &n->conn.sdp;
+        for (unsigned i = 0; i < sdp->nmedia; i++) {
+            const struct ing_sdp_media *m = &sdp->media[i];
+            if (m->kind == MEDIA_KIND_AUDIO && m->codec == MEDIA_CODEC_NONE && m->refusal) {
+                snprintf(note, sizeof(note), "audio not recorded: %s %s",
+                         m->encoding[0] ? m->encoding : "an audio section", m->refusal);
+                break;
+            }
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->status.audio_note, sizeof(s->status.audio_note), "%s", note);
+    pthread_mutex_unlock(&s->mu);
+    if (!note[0])
+        return;
+    if (n->unsupported)
+        metrics_counter_add(n->unsupported, 1);
+    if (!n->is_note_logged) {
+        n->is_note_logged = true;
+        log_field kv[3];
+        log_warn_kv(ing_stream_kv(s, kv), "%s; video is recorded without it", note);
+    }
+}
+
 static int describe_cb(void *arg, const struct ing_sdp_media *video,
                        const struct ing_sdp_media *audio)
 {
@@ -307,11 +399,17 @@ static int describe_cb(void *arg, const struct ing_sdp_media *video,
             nt->depack.size_length = audio->size_length;
             nt->depack.index_length = audio->index_length;
             nt->depack.index_delta_length = audio->index_delta_length;
+            nt->depack.is_latm = audio->is_latm;
+            nt->depack.latm_subframes = audio->latm_subframes;
+            nt->depack.latm_other_bits = audio->latm_other_bits;
+            if (audio->frame_ticks)
+                nt->depack.frame_samples = audio->frame_ticks;
             nt->payload_type = audio->payload_type;
             nt->clock_rate = audio->clock_rate;
             nt->is_used = true;
         }
     }
+    audio_note(n, audio);
     n->is_holding = n->tracks[0].is_used && n->tracks[1].is_used;
     n->hold_until_ns = n->now_ns + HOLD_NS;
     return n->tracks[0].is_used || n->tracks[1].is_used ? 0 : -1;
@@ -487,31 +585,43 @@ static void native_after_input(struct ing_native *n)
     }
 }
 
-static void native_read(struct ing_native *n)
+/* One read from the socket or the TLS session: > 0 bytes, 0 at EOF, -EAGAIN, or -errno. */
+static long native_recv(struct ing_native *n, uint8_t *buf, size_t len)
+{
+    if (n->tls.is_open)
+        return ing_tls_recv(&n->tls, buf, len);
+    ssize_t r = recv(n->fd, buf, len, 0);
+    if (r >= 0)
+        return (long)r;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+}
+
+/* Reads once and consumes what came. Returns false when the session ended. */
+static bool native_read_once(struct ing_native *n)
 {
     size_t cap;
     uint8_t *buf = ing_loop_rbuf(&n->item, &cap);
     if (n->carry_len)
         memcpy(buf, n->carry, n->carry_len);
-    ssize_t r = recv(n->fd, buf + n->carry_len, cap - n->carry_len, 0);
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
+    long r = native_recv(n, buf + n->carry_len, cap - n->carry_len);
+    if (r == -EAGAIN)
+        return true;
     if (r <= 0) {
-        ing_rtsp_conn_closed(&n->conn, r == 0 ? 0 : -errno);
+        ing_rtsp_conn_closed(&n->conn, (int)r);
         native_failed(n);
-        return;
+        return false;
     }
     n->now_ns = ing_loop_now_ns();
     size_t total = n->carry_len + (size_t)r;
     long used = ing_rtsp_conn_input(&n->conn, buf, total);
     if (used < 0 || n->conn.phase == ING_RTSP_FAILED) {
         native_failed(n);
-        return;
+        return false;
     }
     size_t left = total - (size_t)used;
     if (left == cap) {
         native_fail(n, ING_REASON_NOT_RTSP, "not RTSP: a message larger than the receive buffer");
-        return;
+        return false;
     }
     if (left > n->carry_cap) {
         n->carry_cap = left < 2048 ? 2048 : left;
@@ -521,6 +631,74 @@ static void native_read(struct ing_native *n)
         memcpy(n->carry, buf + used, left);
     n->carry_len = left;
     native_after_input(n);
+    return n->fd >= 0;
+}
+
+static void native_read(struct ing_native *n)
+{
+    /* TLS may hold decrypted records that epoll cannot see: drain them now. */
+    while (native_read_once(n) && n->tls.is_open && ing_tls_pending(&n->tls))
+        ;
+}
+
+/* Counts a TLS failure by reason and fails the attempt with its sentence. */
+static void native_tls_failed(struct ing_native *n, enum ing_tls_failure kind, const char *text)
+{
+    if (n->tls_failures)
+        metrics_counter_inc(
+            metrics_series_get(n->tls_failures, n->s->camera, ing_tls_failure_code(kind)));
+    native_fail(n, ING_REASON_TLS, text);
+}
+
+/* Connected: start TLS (rtsps://) or the RTSP handshake. */
+static void native_connected(struct ing_native *n)
+{
+    ing_stream *s = n->s;
+    n->now_ns = ing_loop_now_ns();
+    n->deadline_ns = n->now_ns + (int64_t)s->opt.connect_timeout_ms * 1000000;
+    ing_loop_timer_set(&n->item, n->deadline_ns);
+    if (!n->is_tls) {
+        n->state = N_HANDSHAKE;
+        native_after_input(n); /* sends OPTIONS */
+        return;
+    }
+    if (!n->creds) {
+        native_tls_failed(n, ING_TLS_CA_FILE, n->creds_error);
+        return;
+    }
+    char err[160];
+    if (ing_tls_start(&n->tls, n->creds, n->fd, n->conn.url.host, !s->opt.tls_skip_verify, err,
+                      sizeof(err)) < 0) {
+        native_tls_failed(n, ING_TLS_HANDSHAKE, err);
+        return;
+    }
+    if (s->opt.tls_skip_verify) {
+        log_field kv[3];
+        log_warn_kv(ing_stream_kv(s, kv),
+                    "camera '%s': TLS certificate of '%s' not verified (tls_verify is false)",
+                    s->camera, s->url_masked);
+    }
+    n->state = N_TLS;
+}
+
+/* Advances the TLS handshake; on success the RTSP handshake starts. */
+static void native_tls_step(struct ing_native *n)
+{
+    enum ing_tls_failure kind = ING_TLS_HANDSHAKE;
+    char err[160];
+    int rc = ing_tls_handshake(&n->tls, &kind, err, sizeof(err));
+    if (rc == -EAGAIN) {
+        if (ing_loop_fd_set(&n->item, n->fd, ing_tls_events(&n->tls)) < 0)
+            native_tls_failed(n, ING_TLS_HANDSHAKE, "TLS: cannot wait on the socket");
+        return;
+    }
+    if (rc < 0) {
+        native_tls_failed(n, kind, err);
+        return;
+    }
+    n->state = N_HANDSHAKE;
+    n->now_ns = ing_loop_now_ns();
+    native_after_input(n); /* sends OPTIONS over TLS */
 }
 
 static void on_io(struct ing_loop_item *it, uint32_t events)
@@ -540,11 +718,13 @@ static void on_io(struct ing_loop_item *it, uint32_t events)
         }
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
             return;
-        n->state = N_HANDSHAKE;
-        n->now_ns = ing_loop_now_ns();
-        n->deadline_ns = n->now_ns + (int64_t)n->s->opt.connect_timeout_ms * 1000000;
-        ing_loop_timer_set(it, n->deadline_ns);
-        native_after_input(n); /* sends OPTIONS */
+        native_connected(n);
+        if (n->state == N_TLS)
+            native_tls_step(n);
+        return;
+    }
+    if (n->state == N_TLS) {
+        native_tls_step(n);
         return;
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -604,6 +784,7 @@ static void on_timer(struct ing_loop_item *it)
         }
         return;
     case N_CONNECT:
+    case N_TLS:
     case N_HANDSHAKE:
         if (now >= n->deadline_ns) {
             char text[160];
@@ -656,7 +837,9 @@ static void on_detach(struct ing_loop_item *it)
     if (n->fd >= 0 && (n->state == N_HANDSHAKE || n->state == N_PLAYING)) {
         /* Polite but never waiting: one non-blocking TEARDOWN. */
         ing_rtsp_conn_teardown(&n->conn);
-        if (n->conn.out_len)
+        if (n->conn.out_len && n->tls.is_open)
+            (void)ing_tls_send(&n->tls, n->conn.out, n->conn.out_len);
+        else if (n->conn.out_len)
             (void)!send(n->fd, n->conn.out, n->conn.out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
     if (n->state == N_PLAYING)
@@ -693,6 +876,21 @@ int ing_native_start(ing_stream *s)
     }
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cond, NULL);
+    n->is_tls = strncasecmp(s->url, "rtsps://", 8) == 0;
+    /* The trust store is parsed here, on the caller's thread, never on a loop thread. */
+    if (n->is_tls &&
+        ing_tls_creds_acquire(s->opt.tls_ca, &n->creds, n->creds_error, sizeof(n->creds_error)) < 0)
+        n->creds = NULL; /* every attempt fails with creds_error, through the breaker */
+    if (s->opt.metrics && n->is_tls)
+        n->tls_failures = metrics_family_add(
+            s->opt.metrics, &(struct metrics_desc){
+                                .type = METRICS_COUNTER,
+                                .name = "horus_ingest_tls_failures_total",
+                                .help = "rtsps:// sessions refused at the TLS handshake, by "
+                                        "reason (expired, wrong_host, self_signed, untrusted, "
+                                        "not_yet_valid, revoked, handshake, ca_file)",
+                                .labels = "camera,reason",
+                            });
     if (s->opt.metrics) {
         metrics_family *f = metrics_family_add(
             s->opt.metrics, &(struct metrics_desc){
@@ -702,6 +900,15 @@ int ing_native_start(ing_stream *s)
                                 .labels = "camera,stream",
                             });
         n->lost = metrics_series_get(f, s->camera, s->stream);
+        f = metrics_family_add(s->opt.metrics,
+                               &(struct metrics_desc){
+                                   .type = METRICS_COUNTER,
+                                   .name = "horus_ingest_unsupported_media_total",
+                                   .help = "Sessions whose audio was offered in a payload format "
+                                           "the native client cannot record",
+                                   .labels = "camera,stream",
+                               });
+        n->unsupported = metrics_series_get(f, s->camera, s->stream);
     }
     s->native = n;
     int rc = ing_loop_acquire(s->opt.loop_threads, &n->loop);
@@ -745,6 +952,7 @@ void ing_native_free(ing_stream *s)
     for (int t = 0; t < ING_RTSP_TRACKS; t++)
         ing_depack_release(&n->tracks[t].depack);
     ing_loop_release(n->loop); /* NULL after a join */
+    ing_tls_creds_release(n->creds);
     free(n->carry);
     pthread_cond_destroy(&n->cond);
     pthread_mutex_destroy(&n->mu);

@@ -4,7 +4,17 @@
  * reads, the metrics, the tracks (parameter sets -> media_stream epochs,
  * announced before their first packet) and delivery to the sink through
  * the per-track ing_timeline, which survives reconnects so a sink sees one
- * monotonic timeline per track.
+ * monotonic timeline per track. At each session's start the video track
+ * holds its first few packets (by reference, in a fixed array: no
+ * allocation) until the timeline knows the reorder depth (timeline.c rule
+ * 7), so B-frames are ordered from the first frame; a session that ends
+ * during the hold drops what was held.
+ *
+ * Transport auto (docs/design/0034): a stream starts on TCP (the native
+ * client unless libav is asked for); when the camera refuses RTP over TCP
+ * (461) the driver calls ing_stream_fall_back_to_udp and the stream runs
+ * on over UDP with libavformat (a native stream hands over to a libav
+ * thread of its own) until it is made again. Status says what is in use.
  *
  * The client (stream_libav.c: libavformat on the stream's own thread;
  * rtsp_stream.c: our RTSP client on a shared ing-rtsp-N loop thread) is
@@ -28,18 +38,19 @@
 
 const char *ing_reason_code(enum ing_reason reason)
 {
-    static const char *const codes[] = {"none",        "auth_failed", "unreachable",
-                                        "timeout",     "not_rtsp",    "not_found",
-                                        "unsupported", "closed",      "error"};
+    static const char *const codes[] = {"none",     "auth_failed", "unreachable", "timeout",
+                                        "not_rtsp", "not_found",   "unsupported", "closed",
+                                        "tls",      "error"};
     return reason <= ING_REASON_OTHER ? codes[reason] : "error";
 }
 
 const char *ing_reason_text(enum ing_reason reason)
 {
-    static const char *const texts[] = {
-        "no error", "authentication failed", "unreachable",       "timeout",
-        "not RTSP", "stream not found",      "unsupported codec", "connection closed by the camera",
-        "error"};
+    static const char *const texts[] = {"no error",          "authentication failed",
+                                        "unreachable",       "timeout",
+                                        "not RTSP",          "stream not found",
+                                        "unsupported codec", "connection closed by the camera",
+                                        "TLS failed",        "error"};
     return reason <= ING_REASON_OTHER ? texts[reason] : "error";
 }
 
@@ -52,6 +63,18 @@ const char *ing_client_name(enum ing_client client)
         return "libav";
     default:
         return "default";
+    }
+}
+
+const char *ing_transport_name(enum ing_transport transport)
+{
+    switch (transport) {
+    case ING_TRANSPORT_UDP:
+        return "udp";
+    case ING_TRANSPORT_AUTO:
+        return "auto";
+    default:
+        return "tcp";
     }
 }
 
@@ -72,7 +95,8 @@ int64_t ing_stream_now_ns(const ing_stream *s)
 
 bool ing_native_supports(const char *url, enum ing_transport transport)
 {
-    return transport == ING_TRANSPORT_TCP && strncasecmp(url, "rtsp://", 7) == 0;
+    return transport != ING_TRANSPORT_UDP &&
+           (strncasecmp(url, "rtsp://", 7) == 0 || strncasecmp(url, "rtsps://", 8) == 0);
 }
 
 /* The client of a stream: what its options ask for (default native), if it can take the URL. */
@@ -116,6 +140,13 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
                "ingest.max_ahead ahead of the wall clock (a camera sending faster than real time)",
                "camera,stream,reason"),
         s->camera, stream, "ahead_of_wall_clock");
+    t->repaired = metrics_series_get(
+        family(s, METRICS_COUNTER, "horus_ingest_timestamps_repaired_total",
+               "Packets whose decode time was moved one tick forward to keep it increasing: "
+               "a camera reordering frames deeper than its SPS declares and its first frames "
+               "showed, or repeating timestamps",
+               "camera,stream"),
+        s->camera, stream);
     if (t->kind == MEDIA_KIND_VIDEO) {
         t->fps = metrics_series_get(family(s, METRICS_GAUGE, "horus_ingest_fps",
                                            "Video frames per second over the last second",
@@ -140,6 +171,12 @@ static void stream_metrics_init(ing_stream *s)
     s->reconnects = metrics_series_get(family(s, METRICS_COUNTER, "horus_ingest_reconnects_total",
                                               "Sessions that ended and were retried", "camera"),
                                        s->camera);
+    s->fallbacks = metrics_series_get(
+        family(s, METRICS_COUNTER, "horus_ingest_transport_fallbacks_total",
+               "Streams with transport auto that fell back to UDP because the camera refuses RTP "
+               "over TCP (461 Unsupported Transport)",
+               "camera,stream"),
+        s->camera, s->stream);
     metrics_family *f = family(s, METRICS_GAUGE, "horus_camera_breaker_state",
                                "1 for the circuit breaker's current state", "camera,state");
     for (int i = 0; i < 3; i++)
@@ -195,8 +232,9 @@ void ing_stream_media_started(ing_stream *s)
 {
     ing_stream_set_up(s, true);
     log_field kv[3];
-    log_info_kv(ing_stream_kv(s, kv), "streaming from '%s' (%s client)", s->url_masked,
-                ing_client_name(s->client));
+    log_info_kv(ing_stream_kv(s, kv), "streaming from '%s' (%s client, %s)", s->url_masked,
+                ing_client_name(s->transport == ING_TRANSPORT_UDP ? ING_CLIENT_LIBAV : s->client),
+                ing_transport_name(s->transport));
     ing_stream_breaker_publish(s, ing_breaker_success(&s->breaker));
 }
 
@@ -209,6 +247,9 @@ void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char
     }
     bool changed = ing_breaker_failure(&s->breaker);
     pthread_mutex_lock(&s->mu);
+    /* A refused certificate stays refused: logged once, again only when the cause changes. */
+    bool is_repeat = reason == ING_REASON_TLS && s->status.reason == ING_REASON_TLS &&
+                     strcmp(s->status.last_error, text) == 0;
     s->status.reason = reason;
     snprintf(s->status.last_error, sizeof(s->status.last_error), "%s", text);
     pthread_mutex_unlock(&s->mu);
@@ -216,12 +257,26 @@ void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char
 
     log_field kv[3];
     int64_t wait_ms = ing_breaker_wait_ms(&s->breaker);
-    /* Rate-limited: the first failure of a run, then every 10th. */
+    /* Rate-limited: the first failure of a run, then every 10th; a TLS refusal once per cause. */
     if (is_last)
         log_warn_kv(ing_stream_kv(s, kv), "'%s': %s; giving up", s->url_masked, text);
-    else if (got_media || s->breaker.failures == 1 || s->breaker.failures % 10 == 0)
+    else if (got_media || (!is_repeat && (s->breaker.failures == 1 || reason == ING_REASON_TLS ||
+                                          s->breaker.failures % 10 == 0)))
         log_warn_kv(ing_stream_kv(s, kv), "'%s': %s; retry in %lld ms (failure %u)", s->url_masked,
                     text, (long long)wait_ms, s->breaker.failures);
+}
+
+void ing_stream_fall_back_to_udp(ing_stream *s)
+{
+    s->transport = ING_TRANSPORT_UDP;
+    pthread_mutex_lock(&s->mu);
+    s->status.transport = ING_TRANSPORT_UDP;
+    s->status.client = ING_CLIENT_LIBAV;
+    pthread_mutex_unlock(&s->mu);
+    counter_add(s->fallbacks, 1);
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "camera %s refuses RTP over TCP (461 Unsupported Transport); using UDP", s->camera);
 }
 
 void ing_stream_count_reconnect(ing_stream *s)
@@ -270,8 +325,16 @@ void ing_track_init(struct ing_track *t, enum media_kind kind)
                       kind == MEDIA_KIND_VIDEO ? 3600 : 1024);
 }
 
+static void track_hold_drop(struct ing_track *t)
+{
+    for (unsigned i = 0; i < t->nheld; i++)
+        media_packet_unref(t->held[i].mp);
+    t->nheld = 0;
+}
+
 void ing_track_end_session(struct ing_track *t)
 {
+    track_hold_drop(t);
     media_stream_unref(t->cur);
     t->cur = NULL;
     t->is_announced = false;
@@ -295,6 +358,7 @@ int ing_track_video_build(struct ing_track *t)
     ms->height = info.height;
     ms->epoch = ++t->epoch;
     ing_codec_string_video(t->codec, &info, ms->codec_string, sizeof(ms->codec_string));
+    ing_timeline_set_reorder(&t->tl, info.max_reorder);
     media_stream_unref(t->cur);
     t->cur = ms;
     t->is_announced = false;
@@ -366,18 +430,38 @@ static void stream_rejecting(ing_stream *s, struct ing_track *t, int64_t now_ns)
     t->logged_rejected_runs = tl->rejected_runs;
 }
 
-void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts)
+/* The timeline nudged a timestamp (rule 4): counted, and logged once per track. */
+static void stream_repaired(ing_stream *s, struct ing_track *t)
+{
+    uint64_t since = t->tl.repaired > t->counted_repaired ? t->counted_repaired : 0;
+    counter_add(t->repaired, (double)(t->tl.repaired - since));
+    t->counted_repaired = t->tl.repaired;
+    if (t->is_repair_logged)
+        return;
+    t->is_repair_logged = true;
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "%s timestamps out of order (frames reordered deeper than the SPS declares, or "
+                "repeated timestamps): decode times moved forward to keep them increasing "
+                "(counted in horus_ingest_timestamps_repaired_total; logged once)",
+                t->kind == MEDIA_KIND_VIDEO ? "video" : "audio");
+}
+
+/* Stamps one packet and hands it to the sink (ing_stream_deliver, after any hold). */
+static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
+                        int64_t arrival_us, int64_t arrival_ns)
 {
     media_sink *sink = s->opt.sink;
-    if (!t->is_announced) {
-        sink->ops->stream_cb(sink, t->cur);
+    media_stream *ms = mp->stream ? mp->stream : t->cur;
+    if (!t->is_announced || t->announced != ms) {
+        sink->ops->stream_cb(sink, ms);
         t->is_announced = true;
+        t->announced = ms;
     }
-    int64_t arrival_ns = ing_stream_now_ns(s);
     t->tl.max_ahead_us = (int64_t)s->opt.max_ahead_ms * 1000;
     uint64_t runs = t->tl.rejected_runs;
-    struct ing_timestamps ts = ing_timeline_map(
-        &t->tl, raw_pts, clock_realtime_ms(s->opt.clock) * 1000, t->kind == MEDIA_KIND_VIDEO);
+    struct ing_timestamps ts =
+        ing_timeline_map(&t->tl, raw_pts, arrival_us, t->kind == MEDIA_KIND_VIDEO);
     if (ts.is_rejected) {
         counter_add(t->rejected, 1);
         if (t->tl.rejected_runs != runs)
@@ -391,6 +475,8 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
                          "%s timestamps jumped; timeline continues at %lld",
                          t->kind == MEDIA_KIND_VIDEO ? "video" : "audio", (long long)ts.dts);
     }
+    if (t->tl.repaired != t->counted_repaired)
+        stream_repaired(s, t);
     mp->dts = ts.dts;
     mp->pts = ts.pts;
     mp->wall_us = ts.wall_us;
@@ -410,6 +496,53 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
     s->window_bytes += mp->size;
 }
 
+/* The hold ends: the timeline learns from the held pts, then they go out in arrival order. */
+static void stream_hold_release(ing_stream *s, struct ing_track *t)
+{
+    int64_t raw[ING_HOLD_MAX];
+    for (unsigned i = 0; i < t->nheld; i++)
+        raw[i] = t->held[i].raw_pts;
+    ing_timeline_prime(&t->tl, raw, t->nheld);
+    if (t->nheld)
+        t->held[0].raw_pts = raw[0];
+    unsigned n = t->nheld;
+    t->nheld = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct ing_held *h = &t->held[i];
+        stream_push(s, t, h->mp, h->raw_pts, h->arrival_us, h->arrival_ns);
+        media_packet_unref(h->mp);
+        h->mp = NULL;
+    }
+}
+
+/* Rule 7 of timeline.c: true when mp was held (the hold keeps a reference). */
+static bool stream_hold(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
+                        int64_t arrival_us, int64_t arrival_ns)
+{
+    if (t->nheld == 0) {
+        t->hold_want = ing_timeline_hold_frames(&t->tl);
+        if (t->hold_want == 0)
+            return false;
+    } else if (mp->stream != t->held[0].mp->stream ||
+               arrival_us - t->held[0].arrival_us >= ING_HOLD_US) {
+        stream_hold_release(s, t); /* new parameters, or held long enough: mp goes after */
+        return false;
+    }
+    t->held[t->nheld++] = (struct ing_held){media_packet_ref(mp), raw_pts, arrival_us, arrival_ns};
+    if (t->nheld >= t->hold_want)
+        stream_hold_release(s, t);
+    return true;
+}
+
+void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts)
+{
+    int64_t arrival_ns = ing_stream_now_ns(s);
+    int64_t arrival_us = clock_realtime_ms(s->opt.clock) * 1000;
+    if (t->kind == MEDIA_KIND_VIDEO && stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
+        return;
+    stream_push(s, t, mp, raw_pts, arrival_us, arrival_ns);
+}
+
 /* ---- lifecycle ---- */
 
 int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
@@ -424,6 +557,8 @@ int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
     s->opt.camera = s->camera;
     s->opt.stream = s->stream;
     s->opt.url = s->url;
+    s->tls_ca = horus_strdup(opt->tls_ca ? opt->tls_ca : "");
+    s->opt.tls_ca = s->tls_ca;
     s->opt.policy = NULL;
     if (!s->opt.clock)
         s->opt.clock = clock_system();
@@ -435,6 +570,8 @@ int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
         s->opt.max_ahead_ms = 5000;
     s->client = client_resolve(&s->opt);
     s->status.client = s->client;
+    s->transport = s->opt.transport == ING_TRANSPORT_UDP ? ING_TRANSPORT_UDP : ING_TRANSPORT_TCP;
+    s->status.transport = s->transport;
     cfg_mask_url(s->url, s->url_masked, sizeof(s->url_masked));
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wake_mu, NULL);
@@ -458,20 +595,23 @@ int ing_stream_start(ing_stream *s)
     return rc;
 }
 
+/*
+ * A native stream may have handed over to a libav thread (transport auto,
+ * UDP fallback): stop asks both, and join waits for the loop to detach
+ * first, after which the loop thread no longer starts one.
+ */
 void ing_stream_stop(ing_stream *s)
 {
     if (s->client == ING_CLIENT_NATIVE)
         ing_native_stop(s);
-    else
-        ing_libav_wake(s);
+    ing_libav_wake(s);
 }
 
 void ing_stream_join(ing_stream *s)
 {
     if (s->client == ING_CLIENT_NATIVE)
         ing_native_join(s);
-    else
-        ing_libav_join(s);
+    ing_libav_join(s);
 }
 
 void ing_stream_free(ing_stream *s)
@@ -481,6 +621,7 @@ void ing_stream_free(ing_stream *s)
     ing_stream_stop(s);
     ing_stream_join(s);
     ing_native_free(s);
+    track_hold_drop(&s->video);
     media_stream_unref(s->video.cur);
     media_stream_unref(s->audio.cur);
     pthread_cond_destroy(&s->wake);
@@ -489,5 +630,6 @@ void ing_stream_free(ing_stream *s)
     free(s->camera);
     free(s->stream);
     free(s->url);
+    free(s->tls_ca);
     free(s);
 }

@@ -28,10 +28,19 @@ struct ing_track {
     bool needs_keyframe;
     uint32_t epoch;
     struct ing_timeline tl;
+    /* Video held at a session's start until the reorder depth is known (timeline.c rule 7) */
+    struct ing_held {
+        media_packet *mp; /* a reference */
+        int64_t raw_pts, arrival_us, arrival_ns;
+    } held[ING_HOLD_MAX];
+    unsigned nheld, hold_want;
+    const media_stream *announced; /* compared only: the stream the sink heard of last */
     uint64_t logged_discontinuities;
+    uint64_t counted_repaired; /* tl.repaired as last counted in the metric */
+    bool is_repair_logged; /* once per track and camera */
     uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
-    metrics_series *frames, *bytes, *fps, *bitrate, *rejected;
+    metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;
@@ -40,10 +49,11 @@ struct ing_track {
 struct ing_native; /* rtsp_stream.c */
 
 struct ing_stream {
-    char *camera, *stream, *url; /* owned */
+    char *camera, *stream, *url, *tls_ca; /* owned */
     char url_masked[256];
     struct ing_stream_options opt;
-    enum ing_client client; /* the one running it: NATIVE or LIBAV */
+    enum ing_client client; /* the one started: NATIVE or LIBAV (NATIVE may hand over to libav) */
+    enum ing_transport transport; /* in use: TCP or UDP (UDP after an auto fallback); driver's */
     bool is_started; /* ing_stream_start succeeded (caller's thread only) */
     atomic_bool stop;
 
@@ -66,7 +76,7 @@ struct ing_stream {
     pthread_mutex_t mu; /* guards status */
     struct ing_stream_status status;
 
-    metrics_series *up, *reconnects, *breaker_state[3];
+    metrics_series *up, *reconnects, *fallbacks, *breaker_state[3];
 };
 
 /* camera=, stream= context for log lines. */
@@ -90,6 +100,13 @@ void ing_stream_media_started(ing_stream *s);
  */
 void ing_stream_session_failed(ing_stream *s, enum ing_reason reason, const char *text,
                                bool got_media, bool is_stall, bool is_last);
+
+/*
+ * Transport auto met a camera that refuses RTP over TCP: the stream uses
+ * UDP (libav) from now on. Logs once, counts, updates the status. Driver
+ * only.
+ */
+void ing_stream_fall_back_to_udp(ing_stream *s);
 
 /* Counts a reconnect (status and metric). */
 void ing_stream_count_reconnect(ing_stream *s);
@@ -117,9 +134,10 @@ int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size);
 bool ing_track_video_params_changed(ing_stream *s, struct ing_track *t);
 
 /*
- * Announces t->cur if needed, stamps mp (timeline: raw_pts in the track's
- * timescale or ING_TS_NONE, arrival now) and hands it to the sink; updates
- * counters. mp stays the caller's.
+ * Announces mp's stream if needed, stamps mp (timeline: raw_pts in the
+ * track's timescale or ING_TS_NONE, arrival now) and hands it to the sink;
+ * updates counters. mp stays the caller's (a video packet at a session's
+ * start may be held, by reference, until the reorder depth is known).
  */
 void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts);
 

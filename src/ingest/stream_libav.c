@@ -6,6 +6,13 @@
  * (UDP transport, rtsps://, other schemes) and every stream when
  * `ingest.client: libav` is configured.
  *
+ * Transport: s->transport, TCP or UDP. With transport auto a TCP session
+ * that libav ends with EPROTONOSUPPORT before any media (its answer to a
+ * 461 Unsupported Transport when TCP is all it may offer) switches the
+ * stream to UDP and tries again at once, without a breaker failure. A
+ * native stream that meets a 461 hands over to this client the same way
+ * (ing_libav_start from its loop thread, s->transport already UDP).
+ *
  * Every blocking libav call is bounded by our interrupt callback, which
  * checks the stop flag and a per-operation deadline: connect_timeout_ms
  * while connecting, and stall_timeout_ms after the last packet while
@@ -226,7 +233,7 @@ static int session_open(ing_stream *s, AVFormatContext **out)
         return AVERROR(ENOMEM);
     fmt->interrupt_callback = (AVIOInterruptCB){interrupt_cb, s};
     AVDictionary *d = NULL;
-    av_dict_set(&d, "rtsp_transport", s->opt.transport == ING_TRANSPORT_UDP ? "udp" : "tcp", 0);
+    av_dict_set(&d, "rtsp_transport", s->transport == ING_TRANSPORT_UDP ? "udp" : "tcp", 0);
     av_dict_set_int(&d, "timeout", (int64_t)s->opt.connect_timeout_ms * 1000, 0);
     av_dict_set(&d, "allowed_media_types", "video+audio", 0);
     av_dict_set(&d, "probesize", "32768", 0);
@@ -336,7 +343,12 @@ static void session_failed(ing_stream *s, int rc, bool got_media, bool is_last)
     else
         av_strerror(rc, err, sizeof(err));
     char text[160];
-    if (rc == AVERROR(EACCES) && !got_media) {
+    if (rc == AVERROR(EPROTONOSUPPORT) && !got_media && s->transport == ING_TRANSPORT_TCP) {
+        /* libav's answer to a 461 when TCP is the only transport it may offer */
+        reason = ING_REASON_UNSUPPORTED;
+        snprintf(text, sizeof(text),
+                 "the camera refuses RTP over TCP: SETUP replied 461 Unsupported Transport");
+    } else if (rc == AVERROR(EACCES) && !got_media) {
         reason = ING_REASON_UNREACHABLE;
         snprintf(text, sizeof(text), "unreachable: %.140s", denied_why);
     } else if (reason == ING_REASON_UNREACHABLE && rc == AVERROR_INVALIDDATA)
@@ -362,6 +374,12 @@ static void *stream_main(void *arg)
         int rc = session_run(s, &got_media);
         if (atomic_load(&s->stop))
             break;
+        if (rc == AVERROR(EPROTONOSUPPORT) && !got_media && s->transport == ING_TRANSPORT_TCP &&
+            s->opt.transport == ING_TRANSPORT_AUTO) {
+            ing_stream_fall_back_to_udp(s); /* and again at once, not a failure */
+            attempts--;
+            continue;
+        }
         bool is_last = s->opt.max_connects && attempts >= s->opt.max_connects;
         session_failed(s, rc, got_media, is_last);
         if (is_last)

@@ -23,6 +23,18 @@
  * to wall time (players show a freeze over the gap). Audio that is absent
  * from the previous file restarts at the file's video origin.
  *
+ * Durations (docs/design/0030): libavformat's fragmented-MP4 reader gives
+ * no duration for a file's last sample (it knows one only as the next
+ * sample's dts), so "last duration" is never taken from the packet. Each
+ * track holds back its last packet until the next one says how long it
+ * lasts: the next packet in the file, the track's end in the file at EOF
+ * (AVStream.duration: the dts after the last trun sample, i.e. the
+ * duration the recorder wrote), or the first packet past end_us. Only a
+ * damaged tail falls back to the previous sample's duration. So every
+ * sample keeps its recorded duration, none gets a tick, and each track's
+ * time at a join is the sum of its samples: audio and video cannot drift
+ * apart over any number of joins.
+ *
  * End: a packet whose decode time maps to end_us or later ends the export
  * (decode order, so every kept frame's references are kept too).
  */
@@ -54,8 +66,13 @@ struct track {
     int64_t first_dts; /* of the current file, input time base */
     int64_t shift; /* added to the current file's dts/pts */
     bool has_next; /* next_dts is valid */
-    int64_t next_dts; /* output dts right after the last written packet */
+    int64_t next_dts; /* output dts right after the last packet taken (held or written) */
     bool was_present; /* the previous file had this track */
+    AVPacket *held; /* the last packet taken, written once its duration is known */
+    bool is_holding; /* held carries a packet */
+    int64_t last_dur; /* the previous sample's true duration (0: none yet) */
+    bool has_end_hint; /* end_hint is valid */
+    int64_t end_hint; /* output dts of the first packet past end_us (ends the held one) */
 };
 
 struct remux_state {
@@ -254,21 +271,12 @@ static void report_progress(struct remux_state *st, int64_t out_us)
     r->progress_cb(r->progress_arg, p < 0 ? 0 : p > 0.99 ? 0.99 : p);
 }
 
-/* Writes one packet of track k (dts/pts already shifted, input time base). */
-static int write_packet(struct remux_state *st, int k, AVPacket *pkt)
+/* Writes packet pkt of track k to the output (dts/pts shifted, pkt->duration final). */
+static int mux_packet(struct remux_state *st, int k, AVPacket *pkt)
 {
     struct track *t = &st->t[k];
-    if (t->has_next && pkt->dts < t->next_dts) {
-        /* A jittered wall clock must never make dts go back: nudge it forward. */
-        int64_t d = t->next_dts - pkt->dts;
-        pkt->dts += d;
-        if (pkt->pts != AV_NOPTS_VALUE)
-            pkt->pts += d;
-    }
-    t->next_dts = pkt->dts + (pkt->duration > 0 ? pkt->duration : 1);
-    t->has_next = true;
     if (k == TRACK_VIDEO) {
-        st->written_end_us = to_us(t->next_dts, t->tb);
+        st->written_end_us = to_us(pkt->dts + pkt->duration, t->tb);
         report_progress(st, st->written_end_us);
     }
     pkt->stream_index = t->out->index;
@@ -282,6 +290,76 @@ static int write_packet(struct remux_state *st, int k, AVPacket *pkt)
         snprintf(st->r->error, sizeof(st->r->error), "write '%s': %s", st->r->out_path,
                  av_err2str(rc));
         return rc == AVERROR(ENOSPC) ? -ENOSPC : -EIO;
+    }
+    return 0;
+}
+
+/*
+ * Writes track k's held packet, ending at output dts end when that is
+ * after it (the next sample's dts, or the track's end in its file), else
+ * after the previous sample's duration. Sets next_dts to its end.
+ */
+static int release_held(struct remux_state *st, int k, bool has_end, int64_t end)
+{
+    struct track *t = &st->t[k];
+    if (!t->is_holding)
+        return 0;
+    AVPacket *h = t->held;
+    int64_t dur = has_end && end > h->dts ? end - h->dts : t->last_dur > 0 ? t->last_dur : 1;
+    h->duration = dur;
+    t->last_dur = dur;
+    t->next_dts = h->dts + dur;
+    t->is_holding = false;
+    int rc = mux_packet(st, k, h);
+    av_packet_unref(h);
+    return rc;
+}
+
+/*
+ * Takes one packet of track k (dts/pts already shifted, input time base):
+ * it is held until the next one of its track (or the end of its file)
+ * says how long it lasts, so no sample gets a guessed duration.
+ */
+static int write_packet(struct remux_state *st, int k, AVPacket *pkt)
+{
+    struct track *t = &st->t[k];
+    if (t->has_next && pkt->dts < t->next_dts) {
+        /* A jittered wall clock must never make dts go back: nudge it forward. */
+        int64_t d = t->next_dts - pkt->dts;
+        pkt->dts += d;
+        if (pkt->pts != AV_NOPTS_VALUE)
+            pkt->pts += d;
+    }
+    int rc = release_held(st, k, true, pkt->dts);
+    if (rc < 0)
+        return rc;
+    av_packet_move_ref(t->held, pkt);
+    t->is_holding = true;
+    t->next_dts = t->held->dts + 1; /* the least the next packet may take */
+    t->has_next = true;
+    return 0;
+}
+
+/*
+ * Ends the current file: each held packet lasts until its track's end in
+ * the file, which the demuxer knows from the fragments' sample durations
+ * (AVStream.duration is the end of the last trun read: the dts after the
+ * last sample, file time base). A file read to its end has had every
+ * fragment parsed, so that is the recorded duration of its last sample;
+ * is_whole is false when a damaged tail stopped the read.
+ */
+static int end_file(struct remux_state *st, AVFormatContext *ic, bool is_whole)
+{
+    for (int k = 0; k < NTRACKS; k++) {
+        struct track *t = &st->t[k];
+        if (t->in_index < 0 || !t->is_holding)
+            continue;
+        const AVStream *in = ic->streams[t->in_index];
+        /* A damaged tail may have parsed a moof whose samples were not read: guess then. */
+        bool has_end = is_whole && in->duration != AV_NOPTS_VALUE && in->duration > 0;
+        int rc = release_held(st, k, has_end, has_end ? in->duration + t->shift : 0);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -353,6 +431,7 @@ static int copy_file(struct remux_state *st, AVFormatContext *ic, const struct s
     AVPacket *pkt = av_packet_alloc();
     int64_t start_rel_us = r->start_us - row->start_us;
     bool is_past[NTRACKS] = {false};
+    bool is_whole = true;
     int result = 0;
     for (;;) {
         int stopped = stop_code(r);
@@ -370,6 +449,7 @@ static int copy_file(struct remux_state *st, AVFormatContext *ic, const struct s
                 break;
             }
             /* A damaged tail: keep what was read (the rest of the range carries on). */
+            is_whole = false;
             break;
         }
         int k = -1;
@@ -394,6 +474,11 @@ static int copy_file(struct remux_state *st, AVFormatContext *ic, const struct s
              * follow the first video packet past it: stop once every track of
              * this file is past end_us (or a second later at most).
              */
+            if (!is_past[k] && !st->is_cutting && !t->has_end_hint) {
+                /* The next sample of the track: where the last one kept ends. */
+                t->has_end_hint = true;
+                t->end_hint = pkt->dts + t->shift;
+            }
             av_packet_unref(pkt);
             is_past[k] = true;
             bool has_audio = st->t[TRACK_AUDIO].in_index >= 0;
@@ -435,6 +520,11 @@ static int copy_file(struct remux_state *st, AVFormatContext *ic, const struct s
         if (rc < 0)
             result = rc;
     }
+    if (result == 0) {
+        int rc = end_file(st, ic, is_whole);
+        if (rc < 0)
+            result = rc;
+    }
     return result;
 }
 
@@ -462,8 +552,10 @@ static int hash_file(struct pb_remux *r)
 int pb_remux_run(struct pb_remux *r)
 {
     struct remux_state st = {.r = r, .is_cutting = true};
-    for (int k = 0; k < NTRACKS; k++)
+    for (int k = 0; k < NTRACKS; k++) {
         st.t[k].in_index = -1;
+        st.t[k].held = av_packet_alloc();
+    }
     r->error[0] = '\0';
     r->sha256[0] = '\0';
     int64_t last_end = r->nrows ? r->rows[r->nrows - 1].end_us : r->end_us;
@@ -499,6 +591,11 @@ int pb_remux_run(struct pb_remux *r)
         }
     }
     gop_clear(&st);
+    /* The range ended inside a file: the last samples end where the next ones began. */
+    for (int k = 0; k < NTRACKS && rc == 0; k++)
+        rc = release_held(&st, k, st.t[k].has_end_hint, st.t[k].end_hint);
+    for (int k = 0; k < NTRACKS; k++)
+        av_packet_free(&st.t[k].held);
     if (rc == 0 && (!st.oc || !st.t[TRACK_VIDEO].has_next)) {
         snprintf(r->error, sizeof(r->error), "no video frames in the range");
         rc = -ENODATA;

@@ -156,11 +156,16 @@ int pb_snapshot_latest(pb_snapshots *s, const char *camera, const char *stream,
 /*
  * JPEG of the recorded frame shown at ts_us (the last frame whose time is
  * at or before it), decoded from the keyframe before it in the segment
- * file. Returns 0, -ENOENT when no recording covers ts_us, or the codes of
+ * file. When no index row covers ts_us, pending[0..npending) (segments not
+ * indexed yet, as in pb_playlist_options; start_us, end_us and path are
+ * used) are tried: the file being written, up to its last complete part.
+ * Returns 0, -ENOENT when no recording covers ts_us, or the codes of
  * pb_snapshot_latest; why gets a sentence on failure. Thread: any.
  */
+struct pb_file; /* below, with the playlists */
 int pb_snapshot_at(pb_snapshots *s, const char *camera, const char *stream, int64_t ts_us,
-                   int width, uint8_t **jpeg, size_t *len, char *why, size_t size);
+                   const struct pb_file *pending, size_t npending, int width, uint8_t **jpeg,
+                   size_t *len, char *why, size_t size);
 /* ==== timeline and HLS playback over recordings (timeline.c, playlist.c, pb_metrics.c) ==== */
 
 /* Holes between recordings up to this long are not gaps (about two frames at 25 fps). */
@@ -224,15 +229,16 @@ void pb_timeline_release(struct pb_timeline *t);
 
 /*
  * Builds the timeline of camera/stream over [from_us, to_us) from the index
- * (sto_recordings_times: primary-key seek, no copies), then adds open (may
- * be NULL): the segment being written, which is not indexed until it
- * closes and starts where the index ends. Returns 0, -EINVAL when the
+ * (sto_recordings_times: primary-key seek, no copies), then adds
+ * open[0..nopen) (open may be NULL): segments not indexed yet (the one
+ * being written, up to its last complete part, and one just closed whose
+ * row may lag), in start order, newer than the index. Returns 0, -EINVAL when the
  * range is empty, longer than PB_TIMELINE_MAX_US (computed without
  * overflow) or tz_offset_s is beyond ±14 h, or the storage error (t is
  * then released).
  */
 int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
-                     int64_t to_us, int tz_offset_s, const struct pb_interval *open,
+                     int64_t to_us, int tz_offset_s, const struct pb_interval *open, size_t nopen,
                      struct pb_timeline *t);
 
 /* One recorded segment file, as the playlist renderer needs it (all borrowed). */
@@ -240,6 +246,14 @@ struct pb_file {
     int64_t start_us; /* the row's UTC start: the time of part offset 0 */
     int64_t end_us;
     const char *uri; /* media URI as written into the playlist (relative to it) */
+    const char *path; /* pending files: relative to the data directory; else unused */
+    /*
+     * Being written (docs/design/0032): parts are its complete parts so
+     * far, and its last media segment is listed only once it cannot grow
+     * (a later keyframe part cut it, or a part starts at or after the
+     * range's end), so an EVENT playlist only ever gains segments.
+     */
+    bool is_open;
     const char *codec; /* with width and height: a change means a new init section */
     int64_t width, height;
     uint64_t init_bytes; /* ftyp+moov at offset 0 (= the first part's offset) */
@@ -258,9 +272,25 @@ struct pb_playlist_options {
      * It comes from the auth module, which playback does not link.
      */
     const char *token;
+    /*
+     * Segment files whose index row may not be readable yet (the segment
+     * being written, is_open, and the one closed last), borrowed, in start
+     * order and newer than the rows. pb_playlist_read lists each one that
+     * overlaps the range and whose start_us no row has, with the URI a
+     * row would get (their uri field is ignored). Empty in pb_playlist_render.
+     */
+    const struct pb_file *pending;
+    size_t npending;
 };
 
 #define PB_TOKEN_MAX 128
+
+/*
+ * Whether open file f can no longer gain media before end_us: it starts at
+ * or after end_us, or one of its parts does (parts are written in time
+ * order). The test a playlist over [.., end_us) uses to stop being EVENT.
+ */
+bool pb_file_reaches(const struct pb_file *f, int64_t end_us);
 
 /* What a rendered playlist holds. */
 struct pb_playlist_info {

@@ -22,6 +22,13 @@
  * first segment after a discontinuity, so a player can always place a
  * segment on the wall clock.
  *
+ * Open segments (docs/design/0032): files the index does not have yet
+ * (the segment being written, the one just closed) come from the recorder
+ * through the caller and are listed after the rows. An open file's last
+ * segment is held back until it cannot grow (a later keyframe part cut
+ * it, or a part starts at or after the range's end), so an EVENT playlist
+ * only gains segments; pb_file_reaches says when such a range is complete.
+ *
  * With a media token (opt->token), every URI ends with "t=<token>", so
  * players that cannot send headers fetch the byte ranges with it.
  *
@@ -115,6 +122,33 @@ struct grouper {
     size_t files;
 };
 
+/*
+ * Takes back the segment still growing at the end of an open file: once
+ * listed in an EVENT playlist a segment may not change (RFC 8216bis
+ * §6.2.1), and the next keyframe part, or a part past the range's end,
+ * is not written yet. It is listed on a later reload, whole.
+ */
+static void withhold_last(struct grouper *g)
+{
+    struct seg *s = g->cur;
+    if (s->has_map)
+        g->files--;
+    if (s->is_discontinuity)
+        g->discontinuities--;
+    g->pending_discontinuity = s->is_discontinuity;
+    g->segs.n--;
+    g->has_emitted = g->segs.n > 0;
+    g->cur = NULL;
+}
+
+bool pb_file_reaches(const struct pb_file *f, int64_t end_us)
+{
+    if (f->start_us >= end_us)
+        return true;
+    int64_t rel_end = rel_90k(end_us, f->start_us);
+    return f->nparts > 0 && f->parts[f->nparts - 1].start_90k >= rel_end;
+}
+
 static void group_file(struct grouper *g, const struct pb_file *files, size_t fi,
                        const struct pb_playlist_options *opt)
 {
@@ -128,12 +162,15 @@ static void group_file(struct grouper *g, const struct pb_file *files, size_t fi
     /* A file is a new segment; one that does not start on a keyframe part skips to one. */
     g->need_keyframe = true;
     bool has_map = true;
+    bool is_end_reached = false;
     int64_t prev_end = INT64_MIN;
     g->cur = NULL;
     for (size_t i = first; i < f->nparts; i++) {
         const struct sto_part *p = &f->parts[i];
-        if (p->start_90k >= rel_end)
+        if (p->start_90k >= rel_end) {
+            is_end_reached = true;
             break;
+        }
         int64_t hole = prev_end == INT64_MIN ? 0 : p->start_90k - prev_end;
         prev_end = p->start_90k + p->duration_90k;
         if (hole > TOLERANCE_90K || hole < -TOLERANCE_90K) {
@@ -172,6 +209,8 @@ static void group_file(struct grouper *g, const struct pb_file *files, size_t fi
         g->need_keyframe = false;
         g->has_emitted = true;
     }
+    if (f->is_open && !is_end_reached && g->cur)
+        withhold_last(g);
     g->cur = NULL;
 }
 
@@ -312,9 +351,10 @@ int pb_playlist_read(sto_db *db, const char *camera_id, const char *stream,
                                  PB_PLAYLIST_MAX_FILES, true, &rows, &nrows);
     if (rc < 0)
         return rc;
-    struct pb_file *files = horus_calloc(nrows ? nrows : 1, sizeof(*files));
-    struct sto_part **parts = horus_calloc(nrows ? nrows : 1, sizeof(*parts));
-    char(*uris)[80] = horus_calloc(nrows ? nrows : 1, sizeof(*uris));
+    size_t cap = nrows + opt->npending + 1;
+    struct pb_file *files = horus_calloc(cap, sizeof(*files));
+    struct sto_part **parts = horus_calloc(cap, sizeof(*parts));
+    char(*uris)[80] = horus_calloc(cap, sizeof(*uris));
     size_t n = 0;
     for (size_t i = 0; i < nrows; i++) {
         const struct sto_recording *r = &rows[i];
@@ -342,8 +382,27 @@ int pb_playlist_read(sto_db *db, const char *camera_id, const char *stream,
         };
         n++;
     }
-    pb_playlist_render(files, n, opt, out, len, info);
-    for (size_t i = 0; i < n; i++)
+    /* Files not indexed yet: newer than every row, listed unless a row has them already. */
+    size_t nindexed = n;
+    for (size_t i = 0; i < opt->npending; i++) {
+        const struct pb_file *pf = &opt->pending[i];
+        bool is_indexed = false;
+        for (size_t k = nindexed; k-- > 0 && !is_indexed;)
+            is_indexed = files[k].start_us == pf->start_us;
+        if (is_indexed || pf->nparts == 0 || pf->start_us >= opt->end_us ||
+            pf->end_us <= opt->start_us || (n > 0 && pf->start_us <= files[n - 1].start_us))
+            continue;
+        snprintf(uris[n], sizeof(uris[n]), "recordings/%s/%" PRId64 ".mp4", stream, pf->start_us);
+        files[n] = *pf;
+        files[n].uri = uris[n];
+        files[n].init_bytes = pf->parts[0].offset;
+        n++;
+    }
+    struct pb_playlist_options ro = *opt;
+    ro.pending = NULL;
+    ro.npending = 0;
+    pb_playlist_render(files, n, &ro, out, len, info);
+    for (size_t i = 0; i < nindexed; i++)
         free(parts[i]);
     free(parts);
     free(uris);

@@ -12,7 +12,10 @@
  *
  * Recorded instant (?ts=): the segment row covering ts is opened with
  * libavformat, seeked to the keyframe at or before ts, and decoded forward
- * to the last frame whose time is at or before ts.
+ * to the last frame whose time is at or before ts. An instant no row
+ * covers yet may lie in a pending file the caller passes (the segment
+ * being written, read up to its last complete part; docs/design/0032):
+ * decoding stops at ts, before the part still being written.
  *
  * Bounds: at most max_decodes decodes run at once (each with one decoder
  * thread); a request waits up to wait_ms for a slot, then gets -EAGAIN
@@ -38,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_MODULE "snapshot"
 
@@ -481,8 +485,18 @@ static int64_t first_video_dts(AVFormatContext *ic, int vidx)
     return dts == AV_NOPTS_VALUE ? 0 : dts;
 }
 
+/* The pending file (not indexed yet) that covers ts_us, or NULL. */
+static const struct pb_file *pending_at(const struct pb_file *pending, size_t n, int64_t ts_us)
+{
+    for (size_t i = n; i-- > 0;)
+        if (pending[i].path && pending[i].start_us <= ts_us && ts_us < pending[i].end_us)
+            return &pending[i];
+    return NULL;
+}
+
 int pb_snapshot_at(pb_snapshots *s, const char *camera, const char *stream, int64_t ts_us,
-                   int width, uint8_t **jpeg, size_t *len, char *why, size_t size)
+                   const struct pb_file *pending, size_t npending, int width, uint8_t **jpeg,
+                   size_t *len, char *why, size_t size)
 {
     if (width != 0 && (width < PB_SNAPSHOT_WIDTH_MIN || width > PB_SNAPSHOT_WIDTH_MAX)) {
         snprintf(why, size, "width: must be %d..%d", PB_SNAPSHOT_WIDTH_MIN, PB_SNAPSHOT_WIDTH_MAX);
@@ -495,16 +509,22 @@ int pb_snapshot_at(pb_snapshots *s, const char *camera, const char *stream, int6
         snprintf(why, size, "read the recordings index: %s", horus_strerror(rc));
         return rc;
     }
-    if (n == 0) {
+    const struct pb_file *pf = n == 0 ? pending_at(pending, npending, ts_us) : NULL;
+    if (n == 0 && !pf) {
         char at[32];
         clock_format_rfc3339_ms(ts_us / 1000, at, sizeof(at));
         snprintf(why, size, "camera '%s' has no %s stream recording at %s", camera, stream, at);
         return -ENOENT;
     }
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", s->data_dir, rows[0].path);
-    int64_t rel_us = ts_us - rows[0].start_us;
+    snprintf(path, sizeof(path), "%s/%s", s->data_dir, pf ? pf->path : rows[0].path);
+    int64_t rel_us = ts_us - (pf ? pf->start_us : rows[0].start_us);
     sto_recording_list_free(rows, n);
+    /* The segment being written is renamed from .part when it closes. */
+    size_t plen = strlen(path);
+    if (pf && pf->is_open && access(path, F_OK) < 0 && plen > 5 &&
+        strcmp(path + plen - 5, ".part") == 0)
+        path[plen - 5] = '\0';
 
     rc = slot_acquire(s);
     if (rc < 0) {

@@ -150,7 +150,7 @@ static int add_row(int64_t start_us, int64_t end_us, void *arg)
 }
 
 int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
-                     int64_t to_us, int tz_offset_s, const struct pb_interval *open,
+                     int64_t to_us, int tz_offset_s, const struct pb_interval *open, size_t nopen,
                      struct pb_timeline *t)
 {
     pb_timeline_init(t, from_us, to_us, tz_offset_s);
@@ -163,8 +163,9 @@ int pb_timeline_read(sto_db *db, const char *camera_id, const char *stream, int6
         pb_timeline_release(t);
         return rc;
     }
-    if (open && open->end_us > open->start_us)
-        pb_timeline_add(t, open->start_us, open->end_us);
+    for (size_t i = 0; open && i < nopen; i++)
+        if (open[i].end_us > open[i].start_us)
+            pb_timeline_add(t, open[i].start_us, open[i].end_us);
     pb_timeline_finish(t);
     return 0;
 }

@@ -136,6 +136,12 @@ uint64_t rec_segment_unhashed_bytes(const rec_segment *seg);
 /* Parts written to the file so far. */
 size_t rec_segment_part_count(const rec_segment *seg);
 
+/*
+ * The part index of the parts written completely so far (*n entries),
+ * borrowed until the next push or close; entries never change once listed.
+ */
+const struct sto_part *rec_segment_parts(const rec_segment *seg, size_t *n);
+
 /* Primary-track time covered so far (written and queued), 90 kHz. */
 int64_t rec_segment_duration_90k(const rec_segment *seg);
 

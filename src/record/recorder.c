@@ -28,8 +28,11 @@
  * HTTP thread can decode "now" without touching the workers or the disk.
  * A gap drops it: a camera that stopped sending has no "now".
  *
- * Lock order: cameras_lock, then lock, then a camera's kf_lock; never held
- * across I/O.
+ * Open segments: the pending views (segments not indexed yet, readable by
+ * HTTP threads) live in recorder_view.c.
+ *
+ * Lock order: cameras_lock, then lock, then a camera's kf_lock or
+ * view_lock; never held across I/O.
  */
 #include "recorder_int.h"
 
@@ -63,6 +66,8 @@ void rec_camera_unref(rec_camera *c)
     free(c->q);
     media_packet_unref(c->keyframe);
     pthread_mutex_destroy(&c->kf_lock);
+    rec_view_release(c);
+    pthread_mutex_destroy(&c->view_lock);
     media_stream_unref(c->video);
     media_stream_unref(c->audio);
     media_stream_unref(c->seg_video);
@@ -242,6 +247,7 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
     atomic_init(&c->refs, 1);
     c->r = r;
     pthread_mutex_init(&c->kf_lock, NULL);
+    pthread_mutex_init(&c->view_lock, NULL);
     c->camera = horus_strdup(camera);
     c->stream = horus_strdup(stream);
     c->segment_90k = (segment_seconds > 0 ? segment_seconds : 60) * 90000;

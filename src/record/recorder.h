@@ -99,11 +99,48 @@ int rec_recorder_latest_keyframe(rec_recorder *r, const char *camera, const char
 
 /*
  * The UTC start of camera/stream's open segment (being written, not indexed
- * until it closes) into *since_us: what a timeline shows as recording up to
- * now. Returns 0, or -ENOENT when no segment is open. Thread: any.
+ * until it closes) into *since_us: whether a timeline says "recording".
+ * Its playable parts: rec_recorder_pending. Returns 0, or -ENOENT when no
+ * segment is open. Thread: any.
  */
 int rec_recorder_recording_since(rec_recorder *r, const char *camera, const char *stream,
                                  int64_t *since_us);
+
+/*
+ * A segment file of camera/stream whose index row may not be readable yet:
+ * the one being written (is_open), and the one closed last (its row goes
+ * through the journal and the writer thread, so it may lag the rename by a
+ * batch). Everything listed is on disk: the init segment and complete
+ * parts that pwritev wrote in full (not fsynced: a crash keeps them,
+ * recovery indexes them; power loss may not). docs/design/0032.
+ */
+struct rec_pending_segment {
+    int64_t start_us; /* UTC; the index key the row will have */
+    int64_t end_us; /* start + the end of the last complete part */
+    bool is_open; /* being written: named path, renamed to path less ".part" at close */
+    char *path; /* new: relative to the data directory */
+    char codec[80]; /* "avc1.640028,mp4a.40.2" as the row will have it */
+    int64_t width, height;
+    struct sto_part *parts; /* new: complete parts, in file order */
+    size_t nparts;
+};
+
+#define REC_PENDING_MAX 2
+
+/*
+ * Copies camera/stream's pending segments (the closed one first, then the
+ * open one; at most REC_PENDING_MAX, none without parts) into out[0..*n).
+ * Release each with rec_pending_segment_release. Never waits for the
+ * workers or the disk: it takes a reference under a camera's view lock
+ * (a few instructions) and copies the part entries published so far.
+ * Returns 0 (maybe *n = 0), or -ENOENT when the recorder has no such
+ * camera stream. Thread: any.
+ */
+int rec_recorder_pending(rec_recorder *r, const char *camera, const char *stream,
+                         struct rec_pending_segment out[REC_PENDING_MAX], size_t *n);
+
+/* Frees what rec_recorder_pending copied; p may be re-used. */
+void rec_pending_segment_release(struct rec_pending_segment *p);
 
 /*
  * Publishes every part of c's segments (from the next segment opened on)

@@ -6,8 +6,8 @@
  * recorder_segment.c what a worker does with a camera's packets (segments,
  * rotation, index rows) and crash recovery.
  *
- * Lock order: cameras_lock, then lock, then a camera's kf_lock. None is
- * held across I/O.
+ * Lock order: cameras_lock, then lock, then a camera's kf_lock or
+ * view_lock (never both). None is held across I/O.
  */
 #ifndef HORUS_RECORDER_INT_H
 #define HORUS_RECORDER_INT_H
@@ -28,6 +28,27 @@ enum rec_drop_reason {
     REC_DROP_COUNT,
 };
 
+/*
+ * What HTTP threads may read of a segment file whose row is not indexed
+ * yet (recorder_view.c; rec_recorder_pending). Refcounted; everything but
+ * parts[n..cap) and n is immutable once published. The worker holding the
+ * camera appends a part by writing parts[n] and then storing n + 1 with
+ * release order; readers load n with acquire order and copy parts[0..n),
+ * so appending never takes a lock. A full view is replaced by a larger
+ * copy (a pointer swap under view_lock), at most a few times a segment.
+ */
+struct rec_view {
+    _Atomic int refs;
+    int64_t start_us;
+    bool is_open;
+    char *path; /* owned: relative to the data directory */
+    char codec[80];
+    int64_t width, height;
+    size_t cap;
+    _Atomic size_t n;
+    struct sto_part parts[]; /* cap entries */
+};
+
 /* One queued packet of a camera. */
 struct rec_item {
     media_packet *pkt; /* owned reference */
@@ -44,6 +65,9 @@ struct rec_camera {
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
     _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
+    pthread_mutex_t view_lock; /* guards the two pointers below (not the views' parts) */
+    struct rec_view *open_view; /* owned ref: the segment being written, or NULL */
+    struct rec_view *closed_view; /* owned ref: the last segment closed, or NULL */
     /* Health (rec_camera_health), monotonic ns; 0 = never: */
     _Atomic int64_t video_ns; /* the sink's last video packet (ingest thread) */
     _Atomic int64_t written_ns; /* last segment opened or part written (its worker) */
@@ -110,6 +134,24 @@ struct rec_recorder {
 
 /* Drops a reference; the last one frees c and whatever its queue holds. */
 void rec_camera_unref(rec_camera *c);
+
+/* ---- recorder_view.c (Thread: the worker holding c, unless said) ---- */
+
+/* Publishes c's newly opened segment as its open view (replacing none). */
+void rec_view_open(rec_recorder *r, rec_camera *c);
+
+/* Appends the parts c's open segment wrote since the last call. */
+void rec_view_update(rec_camera *c);
+
+/*
+ * After c's segment closed into info (info->path NULL: nothing was kept):
+ * replaces the closed view with it and drops the open view, under one lock
+ * so that a reader sees the segment in one of the two.
+ */
+void rec_view_close(rec_recorder *r, rec_camera *c, const struct rec_segment_info *info);
+
+/* Drops both views (the camera is being freed). Thread: any, with no worker holding c. */
+void rec_view_release(rec_camera *c);
 
 /* ---- recorder_work.c ---- */
 

@@ -18,6 +18,11 @@
  * gap) closes the segment exactly there, and recording resumes at the next
  * keyframe: a recording never contains a broken GOP.
  *
+ * Every part written is also published in the camera's open view, and a
+ * closed segment stays visible as the closed view until the next one
+ * closes, so HTTP threads can play what is on disk before the index row
+ * is readable (recorder_view.c, docs/design/0032).
+ *
  * Closing a segment inserts its index row through the writer thread
  * (batched with every other camera's rows). ENOSPC kicks retention; the
  * segment stays usable (the writer truncates the failed part) and
@@ -102,6 +107,7 @@ int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
     atomic_store(&c->open_since_us, 0);
     int rc = rec_segment_close(c->seg, &info);
     c->seg = NULL;
+    rec_view_close(r, c, &info); /* readers see it closed, or still open: never neither */
     media_stream_unref(c->seg_video);
     media_stream_unref(c->seg_audio);
     c->seg_video = c->seg_audio = NULL;
@@ -180,6 +186,7 @@ static void open_segment(rec_recorder *r, rec_camera *c, media_packet *pkt, int6
     c->seg_video = c->video ? media_stream_ref(c->video) : NULL;
     c->seg_audio = c->audio ? media_stream_ref(c->audio) : NULL;
     c->nsegments++;
+    rec_view_open(r, c);
 }
 
 /* Replaces *slot with s; returns true when the parameters changed. */
@@ -235,6 +242,7 @@ void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool 
     if (rc == 0 && rec_segment_part_count(c->seg) != parts) {
         /* This push wrote a part: its write time, and how far disk is behind the camera. */
         note_write(r, c, 0);
+        rec_view_update(c); /* playable before the segment closes (recorder_view.c) */
         int64_t t1 = clock_monotonic_ns(r->opt.clock);
         metrics_histogram_observe(c->m_flush, (double)(t1 - t0) / 1e9);
         if (pkt->arrival_ns)

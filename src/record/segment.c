@@ -453,6 +453,12 @@ size_t rec_segment_part_count(const rec_segment *seg)
     return seg->n_parts;
 }
 
+const struct sto_part *rec_segment_parts(const rec_segment *seg, size_t *n)
+{
+    *n = seg->n_parts;
+    return seg->parts;
+}
+
 int64_t rec_segment_duration_90k(const rec_segment *seg)
 {
     if (!seg->started)

@@ -37,8 +37,8 @@
 
 #define CAMERA_COLUMNS                                                                             \
     "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"            \
-    " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant"
-#define CAMERA_NCOLS 13
+    " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant, transport, client, tls_verify"
+#define CAMERA_NCOLS 16
 
 void sto_camera_release(struct sto_camera *c)
 {
@@ -49,6 +49,8 @@ void sto_camera_release(struct sto_camera *c)
     free(c->url);
     free(c->sub_url);
     free(c->tenant);
+    free(c->transport);
+    free(c->client);
     memset(c, 0, sizeof(*c));
 }
 
@@ -72,6 +74,9 @@ struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
         .retention_days = c->retention_days,
         .max_bytes = c->max_bytes,
         .tenant = c->tenant,
+        .transport = c->transport,
+        .client = c->client,
+        .tls_skip_verify = c->tls_skip_verify,
     };
 }
 
@@ -91,6 +96,9 @@ static void row_to_camera(const sto_value *c, struct sto_camera *out)
     out->created_at_ms = sto_col_int(&c[10]);
     out->updated_at_ms = sto_col_int(&c[11]);
     out->tenant = sto_col_text(&c[12]);
+    out->transport = sto_col_text(&c[13]);
+    out->client = sto_col_text(&c[14]);
+    out->tls_skip_verify = sto_col_int(&c[15]) == 0;
 }
 
 struct list_acc {
@@ -213,7 +221,7 @@ static void sealed_urls_release(struct sealed_urls *s)
 }
 
 /*
- * Parameters $1..$13 in the column order of CAMERA_COLUMNS (created and
+ * Parameters $1..$16 in the column order of CAMERA_COLUMNS (created and
  * updated now), the passwords sealed into sealed (which must outlive p);
  * prev, the stored row (may be NULL), keeps its sealed values for the same
  * URLs. Returns 0 or a seal error.
@@ -241,17 +249,23 @@ static int camera_params(const sto_db *db, const struct sto_camera_input *c,
     p[10] = STO_INT_V(now_ms);
     p[11] = STO_INT_V(now_ms);
     p[12] = STO_TEXT_V(c->tenant ? c->tenant : "");
+    p[13] = STO_TEXT_V(c->transport ? c->transport : "");
+    p[14] = STO_TEXT_V(c->client ? c->client : "");
+    p[15] = STO_INT_V(!c->tls_skip_verify);
     return rc;
 }
 
 /* The tenant is set by the insert only: an update or provisioning keeps the row's. */
 static const char upsert_sql[] =
     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-    " $12, $13) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = excluded.url,"
+    " $12, $13, $14, $15, $16) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = "
+    "excluded.url,"
     " sub_url = excluded.sub_url, enabled = excluded.enabled,"
     " record_enabled = excluded.record_enabled, segment_seconds = excluded.segment_seconds,"
     " retention_days = excluded.retention_days, max_bytes = excluded.max_bytes,"
-    " provisioned = excluded.provisioned, updated_at_ms = excluded.updated_at_ms";
+    " provisioned = excluded.provisioned, updated_at_ms = excluded.updated_at_ms,"
+    " transport = excluded.transport, client = excluded.client,"
+    " tls_verify = excluded.tls_verify";
 
 static int64_t now_ms(void)
 {
@@ -353,8 +367,9 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
     /* The tenant's camera quota is counted in the insert itself, on the writer. */
     st[ORPHAN_NSTMTS] = (struct sto_stmt){
         "INSERT INTO cameras(" CAMERA_COLUMNS ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, $12, $13 WHERE $14 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE id = $1) OR"
-        " (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $14",
+        " $11, $12, $13, $14, $15, $16 WHERE $17 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE id = "
+        "$1)"
+        " OR (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $17",
         p, CAMERA_NCOLS + 1};
     rc = sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
     sealed_urls_release(&sealed);
@@ -423,7 +438,9 @@ static bool same_settings(const sto_db *db, const struct sto_camera *have,
            have->enabled == want->enabled && have->record_enabled == want->record_enabled &&
            have->segment_seconds == want->segment_seconds &&
            have->retention_days == want->retention_days && have->max_bytes == want->max_bytes &&
-           have->provisioned;
+           strcmp(have->transport, want->transport ? want->transport : "") == 0 &&
+           strcmp(have->client, want->client ? want->client : "") == 0 &&
+           have->tls_skip_verify == want->tls_skip_verify && have->provisioned;
 }
 
 int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_t n, size_t *added,

@@ -151,6 +151,9 @@ struct sto_camera {
     int64_t created_at_ms;
     int64_t updated_at_ms;
     char *tenant; /* "" = none; set at creation, never changed (docs/design/0024) */
+    char *transport; /* "auto", "tcp", "udp"; "" = ingest.transport (docs/design/0034) */
+    char *client; /* "native", "libav"; "" = ingest.client */
+    bool tls_skip_verify; /* column tls_verify = 0: rtsps:// certificate not checked (0033) */
 };
 
 void sto_camera_release(struct sto_camera *c);
@@ -175,6 +178,10 @@ struct sto_camera_input {
     const char *tenant; /* inserts only (NULL = ""); updates keep the row's tenant */
     /* Inserts only: refused with -EDQUOT when the tenant has this many cameras (0 = no limit). */
     uint64_t tenant_max_cameras;
+    const char *transport; /* NULL or "" = ingest.transport */
+    const char *client; /* NULL or "" = ingest.client */
+    /* rtsps://: accept any certificate (API tls_verify false). Zero = verify, the default. */
+    bool tls_skip_verify;
 };
 
 /* The settable fields of row c as an input borrowing c's strings (valid while c is). */

@@ -82,6 +82,7 @@ struct status_entry {
 struct sup_supervisor {
     sto_db *db; /* borrowed */
     struct ing_stream_options ingest; /* the `ingest:` section's part of every stream's options */
+    char *tls_ca; /* owned copy of ingest.tls_ca, which ingest.tls_ca points at ("" = system) */
     struct ing_breaker_policy policy;
     ing_netpolicy *networks; /* owned; streams and the API borrow it until free */
     rec_recorder *recorder; /* borrowed */
@@ -115,6 +116,10 @@ void sup_supervisor_configure(sup_supervisor *s, const struct ing_config *c)
     if (ing_config_policy(c, &s->policy, why, sizeof(why), NULL) < 0)
         HORUS_BUG("unvalidated ingest config: %s", why);
     ing_config_stream_options(c, &s->ingest);
+    /* The snapshot may go with a reload: keep our own copy of the one string. */
+    free(s->tls_ca);
+    s->tls_ca = horus_strdup(s->ingest.tls_ca ? s->ingest.tls_ca : "");
+    s->ingest.tls_ca = s->tls_ca;
     /* Streams and API threads borrow the rules: replaced only while nothing runs ([restart]). */
     ing_netpolicy *networks;
     if (!s->list && ing_netpolicy_new(c, &networks, why, sizeof(why)) == 0) {
@@ -130,8 +135,10 @@ const ing_netpolicy *sup_supervisor_networks(const sup_supervisor *s)
 
 char *sup_camera_fingerprint(const struct sto_camera *c)
 {
-    return horus_asprintf("%s|%s|%d|%d|%lld", c->url, c->sub_url ? c->sub_url : "", c->enabled,
-                          c->record_enabled, (long long)c->segment_seconds);
+    return horus_asprintf("%s|%s|%d|%d|%lld|%s|%s|%d", c->url, c->sub_url ? c->sub_url : "",
+                          c->enabled, c->record_enabled, (long long)c->segment_seconds,
+                          c->transport ? c->transport : "", c->client ? c->client : "",
+                          c->tls_skip_verify);
 }
 
 /* A sink that drops everything: ingest with recording off still reports health. */
@@ -172,10 +179,22 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     o.camera = c->id;
     o.stream = stream_names[which];
     o.url = url;
+    o.tls_skip_verify = c->tls_skip_verify;
     o.policy = &s->policy;
     o.networks = s->networks;
     o.metrics = s->metrics;
     o.sink = p->rec ? rec_camera_sink(p->rec) : &null_sink;
+    /* The camera's own transport and client, when set, win over ingest.* (docs/design/0034). */
+    if (c->transport && strcmp(c->transport, "auto") == 0)
+        o.transport = ING_TRANSPORT_AUTO;
+    else if (c->transport && strcmp(c->transport, "tcp") == 0)
+        o.transport = ING_TRANSPORT_TCP;
+    else if (c->transport && strcmp(c->transport, "udp") == 0)
+        o.transport = ING_TRANSPORT_UDP;
+    if (c->client && strcmp(c->client, "native") == 0)
+        o.client = ING_CLIENT_NATIVE;
+    else if (c->client && strcmp(c->client, "libav") == 0)
+        o.client = ING_CLIENT_LIBAV;
     p->ingest = NULL;
     int rc = ing_stream_new(&o, &p->ingest);
     if (rc == 0)
@@ -505,8 +524,11 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         ing_stream_status_get(r->streams[STREAM_MAIN].ingest, &is);
         snprintf(st->breaker, sizeof(st->breaker), "%s", ing_breaker_state_name(is.breaker));
         snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
+        snprintf(st->audio_note, sizeof(st->audio_note), "%s", is.audio_note);
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
+        snprintf(st->transport, sizeof(st->transport), "%s", ing_transport_name(is.transport));
+        snprintf(st->client, sizeof(st->client), "%s", ing_client_name(is.client));
         rate_sample(&r->streams[STREAM_MAIN], &is, now_ns, &st->has_rate, &st->fps,
                     &st->bitrate_bps);
         const char *state = judge_main(r, &is, st);
@@ -557,5 +579,6 @@ void sup_supervisor_free(sup_supervisor *s)
     status_free(s->status, s->nstatus);
     pthread_mutex_destroy(&s->status_lock);
     ing_netpolicy_free(s->networks);
+    free(s->tls_ca);
     free(s);
 }

@@ -44,8 +44,15 @@ struct sup_camera_status {
     char last_error[160]; /* sentence of the last failure, "" if none; no credentials */
     int64_t next_retry_unix_ms; /* 0 unless waiting to retry */
     uint64_t reconnects;
+    /*
+     * What the main stream uses now: "tcp" or "udp" (after a transport auto
+     * fallback), "native" or "libav"; "" while no ingest runs.
+     */
+    char transport[8];
+    char client[8];
     bool is_recording; /* streaming, and a segment of the main stream is being written now */
     char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
+    char audio_note[160]; /* the main stream's audio that is not recorded, and why; "" if none */
     /*
      * Rates over the last ~5 s (SUP_RATE_SAMPLES status passes): video
      * frames per second and media bits per second (every track) of the main
@@ -79,7 +86,7 @@ const ing_netpolicy *sup_supervisor_networks(const sup_supervisor *s);
 /*
  * Starts, restarts and stops pipelines to match the database: a camera
  * restarts when anything its pipeline is built from changes (URLs,
- * enabled, recording, segment length). On a read error everything keeps
+ * enabled, recording, segment length, transport, client). On a read error everything keeps
  * running as it is. Thread: main, about once a second.
  */
 void sup_supervisor_sync(sup_supervisor *s);

@@ -2,15 +2,52 @@
  * libFuzzer driver for the parsers ingest runs on camera bytes: Annex B
  * splitting, SPS parsing (H.264 and H.265), decoder-config building,
  * length-prefixing and AudioSpecificConfig parsing. The first input byte
- * picks the codec; the rest is the access unit.
+ * picks the codec; the rest is the access unit. The reorder depth an SPS
+ * declares (its VUI / sub-layer ordering info) then drives a timeline
+ * session whose raw pts are the input's bytes, 4 at a time, through the
+ * start-of-session hold and priming (timeline.c rule 7): the depth must be
+ * in range, dts strictly increasing and pts >= dts.
  */
 #include "ingest_int.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void drive_timeline(int reorder, const uint8_t *data, size_t size)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, 3600);
+    ing_timeline_set_reorder(&tl, reorder);
+    size_t n = size / 4 < 64 ? size / 4 : 64;
+    int64_t raw[64];
+    for (size_t i = 0; i < n; i++)
+        raw[i] = data[4 * i] == 0xff && data[4 * i + 1] == 0xff
+                     ? ING_TS_NONE
+                     : (int64_t)((uint32_t)data[4 * i] << 24 | (uint32_t)data[4 * i + 1] << 16 |
+                                 (uint32_t)data[4 * i + 2] << 8 | data[4 * i + 3]);
+    unsigned hold = ing_timeline_hold_frames(&tl);
+    if (hold > n)
+        hold = (unsigned)n;
+    if (hold)
+        ing_timeline_prime(&tl, raw, hold);
+    int64_t last_dts = INT64_MIN, arrival = INT64_C(1767225600000000);
+    for (size_t i = 0; i < n; i++) {
+        arrival += 40000;
+        struct ing_timestamps t = ing_timeline_map(&tl, raw[i], arrival, true);
+        if (t.is_rejected)
+            continue;
+        if (t.dts <= last_dts || t.pts < t.dts) {
+            fprintf(stderr, "timeline: dts %lld after %lld, pts %lld\n", (long long)t.dts,
+                    (long long)last_dts, (long long)t.pts);
+            abort();
+        }
+        last_dts = t.dts;
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,9 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         skip[i] = true;
         ing_param_sets_update(&ps, (enum ing_ps_kind)kind, &nals[i]);
-        if (kind == ING_PS_SPS && ing_sps_parse(codec, &nals[i], &sps) == 0)
+        if (kind == ING_PS_SPS && ing_sps_parse(codec, &nals[i], &sps) == 0) {
             has_sps = true;
+            if (sps.max_reorder < -1 || sps.max_reorder > 16)
+                abort();
+        }
     }
+    drive_timeline(has_sps ? sps.max_reorder : -1, data, size);
     if (has_sps && ing_param_sets_complete(&ps)) {
         uint8_t rec[4096];
         (void)ing_decoder_config_build(&ps, &sps, rec, sizeof(rec));

@@ -8,6 +8,9 @@
  *   3: depacketisers (next byte: codec), the rest as packets, each
  *      [16-bit length][flags: marker, new timestamp, seq skip][payload]
  *   4: the session state machine fed the rest in chunks, with keep-alives
+ *   5: an MP4A-LATM StreamMuxConfig (rtsp_latm.c)
+ *   6: the LATM depacketiser (next byte: subframes and other-data bits),
+ *      packets as in 3
  */
 #include "rtsp_int.h"
 
@@ -83,6 +86,31 @@ static void au_cb(void *arg, media_packet *au, uint32_t ts)
     media_packet_unref(au);
 }
 
+/* Packets: [16-bit length][flags: marker 1, new timestamp 2, seq skip 4 (by flags >> 4)]. */
+static void feed(struct ing_depack *d, const uint8_t *data, size_t size)
+{
+    size_t pos = 0;
+    uint16_t seq = 0;
+    uint32_t ts = 0;
+    while (pos + 3 <= size) {
+        size_t len = (size_t)data[pos] << 8 | data[pos + 1];
+        uint8_t flags = data[pos + 2];
+        pos += 3;
+        if (len > size - pos)
+            len = size - pos;
+        seq = (uint16_t)(seq + 1 + ((flags & 4) ? flags >> 4 : 0));
+        if (flags & 2)
+            ts += 3000;
+        struct rtp_packet r = {.seq = seq,
+                               .timestamp = ts,
+                               .marker = flags & 1,
+                               .payload = data + pos,
+                               .payload_len = len};
+        ing_depack_push(d, &r);
+        pos += len;
+    }
+}
+
 static void fuzz_depack(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -100,26 +128,30 @@ static void fuzz_depack(const uint8_t *data, size_t size)
         d.index_length = data[0] % 4;
         d.index_delta_length = data[0] % 4;
     }
-    size_t pos = 1;
-    uint16_t seq = 0;
-    uint32_t ts = 0;
-    while (pos + 3 <= size) {
-        size_t len = (size_t)data[pos] << 8 | data[pos + 1];
-        uint8_t flags = data[pos + 2];
-        pos += 3;
-        if (len > size - pos)
-            len = size - pos;
-        seq = (uint16_t)(seq + 1 + ((flags & 4) ? flags >> 4 : 0));
-        if (flags & 2)
-            ts += 3000;
-        struct rtp_packet r = {.seq = seq,
-                               .timestamp = ts,
-                               .marker = flags & 1,
-                               .payload = data + pos,
-                               .payload_len = len};
-        ing_depack_push(&d, &r);
-        pos += len;
-    }
+    feed(&d, data + 1, size - 1);
+    ing_depack_release(&d);
+    media_stream_unref(d.stream);
+}
+
+static void fuzz_latm_config(const uint8_t *data, size_t size)
+{
+    struct ing_latm_config c;
+    const char *why;
+    if (ing_latm_config_parse(data, size, &c, &why) == 0 && c.asc_len > sizeof(c.asc))
+        abort();
+}
+
+static void fuzz_latm(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    struct ing_depack d;
+    ing_depack_init(&d, MEDIA_CODEC_AAC, NULL, au_cb, NULL, NULL);
+    d.stream = media_stream_new(MEDIA_KIND_AUDIO, MEDIA_CODEC_AAC, 48000, NULL, 0);
+    d.is_latm = true;
+    d.latm_subframes = 1 + data[0] % 4;
+    d.latm_other_bits = (uint32_t)(data[0] >> 2) % 4 * 5;
+    feed(&d, data + 1, size - 1);
     ing_depack_release(&d);
     media_stream_unref(d.stream);
 }
@@ -171,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    switch (data[0] % 5) {
+    switch (data[0] % 7) {
     case 0:
         fuzz_messages(data + 1, size - 1);
         break;
@@ -184,8 +216,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3:
         fuzz_depack(data + 1, size - 1);
         break;
-    default:
+    case 4:
         fuzz_conn(data + 1, size - 1);
+        break;
+    case 5:
+        fuzz_latm_config(data + 1, size - 1);
+        break;
+    default:
+        fuzz_latm(data + 1, size - 1);
         break;
     }
     return 0;

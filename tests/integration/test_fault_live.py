@@ -81,7 +81,7 @@ def test_live_playlist_keeps_one_map_across_recording_rotations(camsim_factory, 
 def test_a_camera_refusing_rtp_over_tcp_is_named_so(camsim_factory, horus_factory):
     sim = camsim_factory(args=SMALL + ["--fault", "notcp"])
     # The native client: it speaks RTP over TCP only.
-    h = horus_factory(f"ingest:\n  client: native\n"
+    h = horus_factory(f"ingest:\n  client: native\n  transport: tcp\n"
                       f"cameras:\n  - id: cam\n    url: \"{sim.url(1)}\"\n")
 
     def last_error():

@@ -51,8 +51,7 @@ def test_h265_bframes_and_aac_record_and_decode_without_errors(camsim_factory, h
         assert kinds["video"]["codec_name"] == "hevc"
         assert kinds["audio"]["codec_name"] == "aac"
         # Every frame decodes: no missing references, no broken NAL units. (The null
-        # muxer's complaints about output timestamps are not decoding errors: the first
-        # GOP of a B-frame stream has dts nudged by a tick, docs/design/0004 rule 4.)
+        # muxer's complaints about output timestamps are not decoding errors.)
         out = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", str(h.data / r["path"]),
                               "-f", "null", "-"], capture_output=True, text=True, timeout=60)
         errors = [line for line in out.stderr.splitlines()

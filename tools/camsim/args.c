@@ -18,9 +18,10 @@ static const char usage_text[] =
     "usage: horus-camsim [--listen HOST:PORT] [--source FILE | --pattern] [--paths N]\n"
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
+    "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
     "                             garbage | notcp]\n"
-    "                    [--loop SECONDS]\n"
+    "                    [--loop SECONDS] [--tls CERT KEY]\n"
     "                    [--verbose]\n";
 
 static const char help_text[] =
@@ -51,6 +52,11 @@ static const char help_text[] =
     "  --bframes           encode 2 B-frames between references (default: none)\n"
     "  --audio             add an AAC-LC track (48 kHz mono, a 1 kHz beep during the first\n"
     "                      100 ms of each wall clock second)\n"
+    "  --audio-payload P   how AAC travels in RTP: hbr (RFC 3640 MPEG4-GENERIC AAC-hbr, the\n"
+    "                      default), latm (RFC 6416 MP4A-LATM, cpresent=0 with the\n"
+    "                      StreamMuxConfig in the SDP's config=, as GStreamer's rtpmp4apay)\n"
+    "                      or latm-inband (MP4A-LATM, cpresent=1: the StreamMuxConfig in\n"
+    "                      every AudioMuxElement, no config=). Needs --audio\n"
     "  --auth USER:PASS    require RTSP Digest authentication (RFC 2617, realm\n"
     "                      \"horus-camsim\") for every method but OPTIONS; a missing or wrong\n"
     "                      Authorization gets 401 with a WWW-Authenticate challenge\n"
@@ -58,6 +64,10 @@ static const char help_text[] =
     "                      memory; the cheapest mode for load tests, but the burnt-in clock\n"
     "                      repeats every SECONDS. Without it the pattern is encoded live and\n"
     "                      the clock is true (default)\n"
+    "  --tls CERT KEY      serve RTSP over TLS (rtsps://HOST:PORT/camN) with the PEM\n"
+    "                      certificate chain CERT and private key KEY (GnuTLS, TLS 1.2 or\n"
+    "                      1.3); media goes interleaved on the TLS connection, and a SETUP\n"
+    "                      asking for UDP gets 461 Unsupported Transport\n"
     "  --fault drop:N      close each client connection N seconds after it was accepted\n"
     "                      (TCP FIN; its UDP media stops with it); new connections are\n"
     "                      served normally, so a client that reconnects is dropped again\n"
@@ -209,6 +219,20 @@ static int parse_codec(cs_options *o, const char *val)
     return 0;
 }
 
+static int parse_audio_payload(cs_options *o, const char *val)
+{
+    if (strcmp(val, "hbr") == 0)
+        o->audio_payload = CS_AUDIO_HBR;
+    else if (strcmp(val, "latm") == 0)
+        o->audio_payload = CS_AUDIO_LATM;
+    else if (strcmp(val, "latm-inband") == 0)
+        o->audio_payload = CS_AUDIO_LATM_INBAND;
+    else
+        return usage_error("--audio-payload: '%s' is not hbr, latm or latm-inband", val);
+    o->has_audio_payload = true;
+    return 0;
+}
+
 static int apply_option(cs_options *o, const char *name, const char *val, unsigned *set)
 {
     if (strcmp(name, "--listen") == 0)
@@ -225,6 +249,8 @@ static int apply_option(cs_options *o, const char *name, const char *val, unsign
         return parse_auth(o, val);
     if (strcmp(name, "--fault") == 0)
         return parse_fault(o, val);
+    if (strcmp(name, "--audio-payload") == 0)
+        return parse_audio_payload(o, val);
     if (strcmp(name, "--fps") == 0) {
         *set |= SET_FPS;
         return parse_int(name, val, 1, 120, &o->fps);
@@ -256,7 +282,7 @@ static bool takes_value(const char *name)
 {
     static const char *const with_value[] = {"--listen", "--source",  "--paths", "--fps",
                                              "--size",   "--bitrate", "--gop",   "--codec",
-                                             "--auth",   "--fault",   "--loop"};
+                                             "--auth",   "--fault",   "--loop",  "--audio-payload"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++) {
         if (strcmp(name, with_value[i]) == 0)
             return true;
@@ -311,6 +337,16 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
         } else {
             snprintf(name, sizeof(name), "%s", arg);
         }
+        if (strcmp(name, "--tls") == 0) {
+            /* Two values: --tls CERT KEY. */
+            if (val || i + 2 >= argc)
+                return usage_error("--tls needs two values: CERT KEY");
+            o->tls_cert = argv[++i];
+            o->tls_key = argv[++i];
+            if (!o->tls_cert[0] || !o->tls_key[0])
+                return usage_error("--tls: empty file name");
+            continue;
+        }
         int flag = val ? 0 : apply_flag(o, name, &set);
         if (flag == 2) {
             fputs(usage_text, stdout);
@@ -337,6 +373,8 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
                 return usage_error("%s does not apply with --source", encoding_option_names[b]);
         }
     }
+    if (o->has_audio_payload && !o->has_audio)
+        return usage_error("--audio-payload needs --audio");
     if (o->fault == CS_FAULT_FLOOD && !o->source_path && !o->loop_s)
         return usage_error("--fault flood needs --loop or --source (a replay can run fast)");
     if (!o->gop_frames)

@@ -34,6 +34,13 @@ enum cs_fault {
     CS_FAULT_NOTCP, /* SETUP without a UDP offer gets 461: a server that refuses TCP */
 };
 
+/* How AAC travels in RTP (--audio-payload). */
+enum cs_audio_payload {
+    CS_AUDIO_HBR, /* RFC 3640 MPEG4-GENERIC AAC-hbr (default) */
+    CS_AUDIO_LATM, /* RFC 6416 MP4A-LATM, cpresent=0, config= in the SDP */
+    CS_AUDIO_LATM_INBAND, /* MP4A-LATM, cpresent=1: the StreamMuxConfig in every element */
+};
+
 #define CS_VIDEO_CLOCK_HZ 90000
 #define CS_AUDIO_RATE_HZ 48000
 
@@ -51,6 +58,8 @@ typedef struct cs_options {
     enum cs_codec codec;
     bool has_bframes;
     bool has_audio;
+    enum cs_audio_payload audio_payload;
+    bool has_audio_payload; /* --audio-payload was given */
     const char *auth_user; /* NULL: no authentication; else points at auth_user_buf */
     const char *auth_pass;
     char auth_user_buf[256];
@@ -59,6 +68,8 @@ typedef struct cs_options {
     int fault_factor; /* flood: media time per second of real time (2..1000) */
     int loop_s; /* 0: live encoding; N: N seconds encoded at start, replayed */
     bool is_verbose;
+    const char *tls_cert; /* --tls: PEM certificate chain; NULL = plain RTSP */
+    const char *tls_key; /* --tls: PEM private key */
 } cs_options;
 
 /*
@@ -81,6 +92,7 @@ typedef struct cs_media_info {
     int audio_channels;
     uint8_t audio_config[64]; /* AudioSpecificConfig */
     size_t audio_config_len;
+    enum cs_audio_payload audio_payload;
 } cs_media_info;
 
 /*

@@ -76,7 +76,11 @@ static void print_banner(const cs_options *o, const cs_media_info *info)
             strchr(o->listen_host, ':') ? "[" : "", o->listen_host,
             strchr(o->listen_host, ':') ? "]" : "", o->listen_port, o->paths,
             info->codec == CS_CODEC_H264 ? "h264" : "h265", info->width, info->height, info->fps,
-            info->has_audio ? "aac" : "no audio", o->auth_user ? ", digest auth" : "", mode);
+            !info->has_audio                              ? "no audio"
+            : info->audio_payload == CS_AUDIO_LATM        ? "aac latm"
+            : info->audio_payload == CS_AUDIO_LATM_INBAND ? "aac latm-inband"
+                                                          : "aac",
+            o->auth_user ? ", digest auth" : "", mode);
     if (!o->source_path)
         fprintf(stderr, ", %d kbit/s, gop %d%s", o->bitrate_kbps, o->gop_frames,
                 o->has_bframes ? ", B-frames" : "");
@@ -120,6 +124,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "horus-camsim: cannot start the source: %s\n", horus_strerror(rc));
         goto out;
     }
+    info.audio_payload = opt.audio_payload;
     if (opt.fault == CS_FAULT_FLOOD)
         cs_source_set_speed(src, opt.fault_factor);
     if (opt.loop_s) {

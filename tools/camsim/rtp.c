@@ -9,6 +9,7 @@
  * copies the exact bytes into the frame. Thread: server only.
  */
 #include "rtp.h"
+#include "latm.h"
 
 #include "mem.h"
 #include "nal.h"
@@ -197,14 +198,31 @@ static void packetize_aac(rtp_writer *w, const cs_au *au)
     memcpy(out + 4, au->data, size);
 }
 
+/* RFC 6416 MP4A-LATM: one AudioMuxElement per frame, split over packets when large. */
+static void packetize_latm(rtp_writer *w, const cs_au *au)
+{
+    cs_rtp *rtp = w->rtp;
+    uint8_t *el = horus_malloc(au->size + CS_LATM_OVERHEAD(au->size));
+    size_t n = cs_latm_element(rtp->audio_payload == CS_AUDIO_LATM_INBAND, rtp->audio_config,
+                               rtp->audio_config_len, au->data, au->size, el);
+    for (size_t pos = 0; pos < n;) {
+        size_t chunk = n - pos < CS_RTP_MAX_PAYLOAD ? n - pos : CS_RTP_MAX_PAYLOAD;
+        memcpy(packet_begin(w, chunk), el + pos, chunk);
+        pos += chunk;
+    }
+    free(el);
+}
+
 cs_frame *cs_rtp_packetize(cs_rtp *rtp, const cs_au *au, int64_t pts, int64_t now_ns)
 {
     rtp_writer w = {.rtp = rtp, .ts = cs_rtp_timestamp(rtp, pts), .last_header = SIZE_MAX};
     uint16_t first_seq = rtp->next_seq;
     if (rtp->track == CS_TRACK_VIDEO)
         packetize_video(&w, au);
-    else
+    else if (rtp->audio_payload == CS_AUDIO_HBR)
         packetize_aac(&w, au);
+    else
+        packetize_latm(&w, au);
     if (w.last_header != SIZE_MAX)
         rtp->scratch[w.last_header + 1] |= 0x80; /* marker: last packet of the access unit */
     cs_frame *f = cs_frame_new(CS_FRAME_RTP, rtp->track, w.len);

@@ -58,6 +58,10 @@ typedef struct cs_rtp {
     uint8_t payload_type;
     uint8_t channel; /* default interleaved channel; RTCP uses channel + 1 */
     uint32_t ssrc;
+    /* audio only: the payload format and its AudioSpecificConfig (borrowed) */
+    enum cs_audio_payload audio_payload;
+    const uint8_t *audio_config;
+    size_t audio_config_len;
     uint32_t ts_offset;
     uint16_t next_seq;
     int clock_hz;
@@ -75,7 +79,8 @@ void cs_rtp_release(cs_rtp *rtp);
 
 /*
  * Packetises one access unit (H.264 per RFC 6184 with FU-A, H.265 per
- * RFC 7798 with FU, AAC per RFC 3640 AAC-hbr). Returns a new frame with one
+ * RFC 7798 with FU, AAC per RFC 3640 AAC-hbr or RFC 6416 MP4A-LATM,
+ * fragmented at CS_RTP_MAX_PAYLOAD with the marker on the last). Returns a new frame with one
  * reference; au is borrowed, pts overrides au->pts (replay loops shift it).
  */
 cs_frame *cs_rtp_packetize(cs_rtp *rtp, const cs_au *au, int64_t pts, int64_t now_ns);

@@ -2,7 +2,8 @@
  * DESIGN: what each RTSP method does, as an IP camera answers it
  * (RFC 2326). One session per TCP connection; each track goes over TCP
  * interleaved or RTP/UDP unicast, whichever the client's Transport header
- * offers first (multicast only gets 461 Unsupported Transport). The
+ * offers first (multicast only gets 461 Unsupported Transport; so does UDP
+ * with --tls). The
  * session lives as long as the RTSP connection: closing it (or TEARDOWN)
  * closes the UDP ports too. With
  * --auth every method but OPTIONS needs a Digest Authorization (401
@@ -222,7 +223,9 @@ static void on_setup(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
         reply_status(srv, c, req, 400, "Bad Request");
         return;
     }
-    if ((!t.is_tcp && !t.is_udp) || (srv->opt->fault == CS_FAULT_NOTCP && !t.is_udp)) {
+    /* Over TLS media stays on the connection: UDP would leave it in the clear. */
+    if ((!t.is_tcp && !t.is_udp) || (srv->opt->fault == CS_FAULT_NOTCP && !t.is_udp) ||
+        (srv->opt->tls_cert && t.is_udp)) {
         reply_status(srv, c, req, 461, "Unsupported Transport");
         return;
     }

@@ -1,11 +1,14 @@
 /*
  * DESIGN: the SDP carries everything a client needs to decode at once, as
  * cameras do: sprop-parameter-sets (H.264, RFC 6184) or sprop-vps/sps/pps
- * (H.265, RFC 7798), and the AAC AudioSpecificConfig (RFC 3640 config=).
+ * (H.265, RFC 7798), and the AAC AudioSpecificConfig (RFC 3640 config=),
+ * or for MP4A-LATM (RFC 6416) the StreamMuxConfig (cpresent=0 config=) or
+ * nothing (cpresent=1, in band).
  * Built once at start; every path gets the same text. Thread: any.
  */
 #include "sdp.h"
 
+#include "latm.h"
 #include "mem.h"
 
 #include <libavutil/base64.h>
@@ -56,12 +59,33 @@ static char *video_fmtp_new(const cs_media_info *info)
     return out;
 }
 
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+    out[2 * n] = '\0';
+}
+
 static char *audio_section_new(const cs_media_info *info)
 {
-    char config[2 * sizeof(info->audio_config) + 1];
-    for (size_t i = 0; i < info->audio_config_len; i++)
-        snprintf(config + 2 * i, 3, "%02x", info->audio_config[i]);
-    config[2 * info->audio_config_len] = '\0';
+    char config[2 * (sizeof(info->audio_config) + 8) + 1];
+    if (info->audio_payload != CS_AUDIO_HBR) {
+        const char *fmtp = "cpresent=1";
+        char line[sizeof(config) + 32];
+        if (info->audio_payload == CS_AUDIO_LATM) {
+            uint8_t smc[sizeof(info->audio_config) + 8];
+            size_t n = cs_latm_config(info->audio_config, info->audio_config_len, smc, sizeof(smc));
+            hex(smc, n, config);
+            snprintf(line, sizeof(line), "cpresent=0;config=%s", config);
+            fmtp = line;
+        }
+        return horus_asprintf("m=audio 0 RTP/AVP 97\r\n"
+                              "a=rtpmap:97 MP4A-LATM/%d/%d\r\n"
+                              "a=fmtp:97 profile-level-id=1;object=2;%s\r\n"
+                              "a=control:trackID=1\r\n",
+                              info->audio_rate_hz, info->audio_channels, fmtp);
+    }
+    hex(info->audio_config, info->audio_config_len, config);
     return horus_asprintf("m=audio 0 RTP/AVP 97\r\n"
                           "a=rtpmap:97 MPEG4-GENERIC/%d/%d\r\n"
                           "a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;"

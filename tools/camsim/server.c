@@ -24,6 +24,13 @@
  * stops media to a client N s after its PLAY and keeps answering requests
  * on the open socket.
  *
+ * TLS (--tls CERT KEY): every connection is a GnuTLS server session on the
+ * same non-blocking socket. The handshake advances on each epoll event in
+ * the direction GnuTLS asks for; then requests are read and the queue is
+ * written through the session, one record per queued frame (the same frame
+ * references, still never copied per client). Media only goes interleaved:
+ * rtsp.c refuses UDP over TLS.
+ *
  * Thread: server only.
  */
 #include "server_int.h"
@@ -189,10 +196,56 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
     client_enqueue(c, frame);
 }
 
+/* Removes sent bytes from the head of c's queue. */
+static void queue_consume(cs_client *c, size_t left)
+{
+    c->sent_bytes += (uint64_t)left;
+    c->q_bytes -= left;
+    while (c->q_len > 0) {
+        cs_frame *f = *queue_at(c, 0);
+        size_t rest = f->size - c->q_off;
+        if (left < rest) {
+            c->q_off += left;
+            break;
+        }
+        left -= rest;
+        cs_frame_unref(f);
+        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+        c->q_len--;
+        c->q_off = 0;
+    }
+}
+
+/* TLS: sends the queue one record per frame. Returns 0, or -errno to close. */
+static int client_flush_tls(cs_client *c)
+{
+    while (c->q_len > 0) {
+        cs_frame *f = *queue_at(c, 0);
+        size_t len = c->tls_send_pending ? c->tls_send_pending : f->size - c->q_off;
+        ssize_t sent = gnutls_record_send(c->tls, f->data + c->q_off, len);
+        if (sent == GNUTLS_E_AGAIN || sent == GNUTLS_E_INTERRUPTED) {
+            c->tls_send_pending = len; /* GnuTLS wants the same call again */
+            return 0;
+        }
+        c->tls_send_pending = 0;
+        if (sent < 0)
+            return -ECONNRESET;
+        queue_consume(c, (size_t)sent);
+    }
+    return 0;
+}
+
 /* Writes as much of the queue as the socket takes. Returns 0, or -errno to close. */
 static int client_flush(cs_server *srv, cs_client *c)
 {
-    while (c->q_len > 0) {
+    if (c->tls) {
+        if (c->is_tls_handshaking)
+            return 0;
+        int rc = client_flush_tls(c);
+        if (rc < 0)
+            return rc;
+    }
+    while (c->q_len > 0 && !c->tls) {
         struct iovec iov[SEND_IOV_MAX];
         int n = 0;
         size_t total = 0;
@@ -213,22 +266,7 @@ static int client_flush(cs_server *srv, cs_client *c)
                 break;
             return -errno;
         }
-        c->sent_bytes += (uint64_t)sent;
-        c->q_bytes -= (size_t)sent;
-        size_t left = (size_t)sent;
-        while (c->q_len > 0) {
-            cs_frame *f = *queue_at(c, 0);
-            size_t rest = f->size - c->q_off;
-            if (left < rest) {
-                c->q_off += left;
-                break;
-            }
-            left -= rest;
-            cs_frame_unref(f);
-            c->q_head = (c->q_head + 1) & (c->q_cap - 1);
-            c->q_len--;
-            c->q_off = 0;
-        }
+        queue_consume(c, (size_t)sent);
         if ((size_t)sent < total)
             break; /* the socket buffer is full: wait for EPOLLOUT */
     }
@@ -257,6 +295,8 @@ static void client_close(cs_server *srv, cs_client *c, const char *why)
                 (unsigned long long)udp_dropped);
     fputc('\n', stderr);
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->tls)
+        gnutls_deinit(c->tls);
     close(c->fd);
     for (uint32_t i = 0; i < c->q_len; i++)
         cs_frame_unref(*queue_at(c, i));
@@ -334,6 +374,28 @@ static void client_accept(cs_server *srv, int fd, const struct sockaddr_storage 
         srv->clients->prev = c;
     srv->clients = c;
     srv->n_clients++;
+    if (srv->tls_cred) {
+        int rc = gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+        if (rc >= 0)
+            rc = gnutls_priority_set(c->tls, srv->tls_prio);
+        if (rc >= 0)
+            rc = gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, srv->tls_cred);
+        if (rc < 0) {
+            fprintf(stderr, "horus-camsim: client %s: TLS: %s\n", c->peer, gnutls_strerror(rc));
+            if (c->tls)
+                gnutls_deinit(c->tls);
+            c->tls = NULL;
+            srv->clients = c->next;
+            if (c->next)
+                c->next->prev = NULL;
+            srv->n_clients--;
+            close(fd);
+            free(c);
+            return;
+        }
+        gnutls_transport_set_int(c->tls, fd);
+        c->is_tls_handshaking = true;
+    }
     epoll_set_client(srv, c, false, EPOLL_CTL_ADD);
     if (srv->opt->is_verbose)
         fprintf(stderr, "horus-camsim: client %s connected\n", c->peer);
@@ -399,7 +461,16 @@ static int client_on_readable(cs_server *srv, cs_client *c)
     for (;;) {
         if (c->in_len == sizeof(c->in))
             return HORUS_ETOOBIG; /* the parser decides before the buffer fills */
-        ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+        ssize_t n;
+        if (c->tls) {
+            n = gnutls_record_recv(c->tls, c->in + c->in_len, sizeof(c->in) - c->in_len);
+            if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+                return 0;
+            if (n < 0)
+                return -ECONNRESET;
+        } else {
+            n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+        }
         if (n == 0)
             return -ECONNRESET;
         if (n < 0) {
@@ -416,10 +487,39 @@ static int client_on_readable(cs_server *srv, cs_client *c)
     }
 }
 
+/* Advances c's TLS handshake. Returns 0 (done or waiting), or -errno to close. */
+static int client_tls_handshake(cs_server *srv, cs_client *c)
+{
+    int rc = gnutls_handshake(c->tls);
+    if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+        bool wants_out = gnutls_record_get_direction(c->tls) == 1;
+        if (wants_out != c->has_epollout)
+            epoll_set_client(srv, c, wants_out, EPOLL_CTL_MOD);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "horus-camsim: client %s: TLS handshake: %s\n", c->peer,
+                gnutls_strerror(rc));
+        return -EPROTO;
+    }
+    c->is_tls_handshaking = false;
+    if (srv->opt->is_verbose)
+        fprintf(stderr, "horus-camsim: client %s: TLS %s\n", c->peer,
+                gnutls_protocol_get_name(gnutls_protocol_get_version(c->tls)));
+    return 0;
+}
+
 static void on_client(cs_server *srv, cs_client *c, uint32_t events)
 {
     int rc = 0;
-    if (events & EPOLLIN)
+    if (c->is_tls_handshaking) {
+        rc = client_tls_handshake(srv, c);
+        if (rc == 0 && c->is_tls_handshaking)
+            return;
+        if (rc == 0)
+            events |= EPOLLIN; /* the client may have sent its first request already */
+    }
+    if (rc == 0 && (events & EPOLLIN))
         rc = client_on_readable(srv, c);
     if (rc == 0 && (events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
         rc = -ECONNRESET;
@@ -600,6 +700,9 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
     cs_rtp_init(&srv->rtp[CS_TRACK_VIDEO], CS_TRACK_VIDEO, info->codec, CS_VIDEO_CLOCK_HZ);
     cs_rtp_init(&srv->rtp[CS_TRACK_AUDIO], CS_TRACK_AUDIO, info->codec,
                 info->has_audio ? info->audio_rate_hz : CS_AUDIO_RATE_HZ);
+    srv->rtp[CS_TRACK_AUDIO].audio_payload = info->audio_payload;
+    srv->rtp[CS_TRACK_AUDIO].audio_config = info->audio_config;
+    srv->rtp[CS_TRACK_AUDIO].audio_config_len = info->audio_config_len;
     srv->sdp = cs_sdp_new(info);
     srv->next_udp_port = 20000 + 2 * (int)((uint64_t)cs_now_ns() % 20000);
     int rc = 0;
@@ -607,6 +710,21 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
         rc = cs_auth_init(&srv->auth, opt->auth_user, opt->auth_pass);
     if (rc < 0)
         goto fail;
+    if (opt->tls_cert) {
+        int trc = gnutls_certificate_allocate_credentials(&srv->tls_cred);
+        if (trc >= 0)
+            trc = gnutls_certificate_set_x509_key_file(srv->tls_cred, opt->tls_cert, opt->tls_key,
+                                                       GNUTLS_X509_FMT_PEM);
+        if (trc >= 0)
+            trc = gnutls_priority_init(&srv->tls_prio, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+                                       NULL);
+        if (trc < 0) {
+            fprintf(stderr, "horus-camsim: --tls '%s' '%s': %s\n", opt->tls_cert, opt->tls_key,
+                    gnutls_strerror(trc));
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
     srv->epfd = epoll_create1(EPOLL_CLOEXEC);
     sigset_t mask;
     sigemptyset(&mask);
@@ -695,6 +813,10 @@ void cs_server_free(cs_server *srv)
         close(srv->signal_fd);
     if (srv->epfd >= 0)
         close(srv->epfd);
+    if (srv->tls_prio)
+        gnutls_priority_deinit(srv->tls_prio);
+    if (srv->tls_cred)
+        gnutls_certificate_free_credentials(srv->tls_cred);
     free(srv->sdp);
     free(srv);
 }

@@ -14,6 +14,7 @@
 #include "source.h"
 #include "udp.h"
 
+#include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,6 +25,9 @@ struct cs_client {
     cs_client *next;
     int fd;
     char peer[64];
+    gnutls_session_t tls; /* --tls: the session on fd; NULL for plain RTSP */
+    bool is_tls_handshaking;
+    size_t tls_send_pending; /* length of a record send GnuTLS asked to repeat */
     int64_t accepted_ns;
     int64_t play_ns;
 
@@ -69,6 +73,8 @@ struct cs_server {
     cs_source *src; /* borrowed */
     char *sdp; /* owned */
     cs_auth auth;
+    gnutls_certificate_credentials_t tls_cred; /* --tls; NULL otherwise */
+    gnutls_priority_t tls_prio;
     int epfd;
     int listen_fd;
     int signal_fd;

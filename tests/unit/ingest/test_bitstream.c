@@ -177,6 +177,61 @@ static void test_aac_config_gives_object_type_rate_and_channels(void **state)
     assert_int_equal(ing_aac_config_parse(lc48_mono, 1, &aot, &rate, &ch), HORUS_EPARSE);
 }
 
+/* ffmpeg + libx264/libx265 ultrafast, 320x240 (issue 14: B-frames ordered from the first GOP). */
+static const char B2_NALHRD_SPS[] = /* Main, 2 B-frames with pyramid, NAL HRD in the VUI */
+    "674d400deca0a0fd80880000030008000003019301000927800249fc98600f142996";
+static const char B1_SPS[] = "674d400df60a0fd808800000030080000019078a149c"; /* Main, 1 B-frame */
+static const char CBASE_SPS[] = "6742c00dda0507ec0440000003004000000ca3c50aa8"; /* no B-frames */
+static const char HEVC_B2_SPS[] = "42010101600000030090000003000003003ca00a080f16595912930bc05a"
+                                  "020000030002000003003210";
+
+/* The depth an SPS (hex, less its last cut bytes) declares; 127 when it no longer parses. */
+static int8_t reorder_of(enum media_codec codec, const char *hex, size_t cut)
+{
+    uint8_t buf[ING_PS_MAX_SIZE];
+    size_t n = unhex(hex, buf);
+    struct ing_nal nal = {buf, cut < n ? n - cut : 0};
+    struct ing_sps_info info;
+    if (ing_sps_parse(codec, &nal, &info) < 0)
+        return 127;
+    return info.max_reorder;
+}
+
+static void test_sps_declares_the_reorder_depth(void **state)
+{
+    assert_int_equal(reorder_of(MEDIA_CODEC_H264, B2_NALHRD_SPS, 0), 2);
+    assert_int_equal(reorder_of(MEDIA_CODEC_H264, B1_SPS, 0), 1);
+    assert_int_equal(reorder_of(MEDIA_CODEC_H264, CBASE_SPS, 0), 0);
+    assert_int_equal(reorder_of(MEDIA_CODEC_H264, BASE_SPS, 0), 0);
+    assert_int_equal(reorder_of(MEDIA_CODEC_H265, HEVC_B2_SPS, 0), 2);
+    assert_int_equal(reorder_of(MEDIA_CODEC_H265, HEVC_SPS, 0), 2); /* ultrafast: 3 B, pyramid */
+}
+
+/*
+ * Cut anywhere: the SPS is unusable (its size is gone) or says the truth or
+ * "unknown" (-1), never a wrong depth; a profile without B-frames says 0.
+ */
+static void check_cuts(enum media_codec codec, const char *hex, int8_t want, bool can_be_unknown)
+{
+    bool saw_unknown = false;
+    for (size_t cut = 0; cut < strlen(hex) / 2; cut++) {
+        int8_t k = reorder_of(codec, hex, cut);
+        if (k == 127)
+            continue;
+        assert_true(k == want || (k == -1 && can_be_unknown));
+        saw_unknown |= k == -1;
+    }
+    assert_true(saw_unknown == can_be_unknown);
+}
+
+static void test_a_cut_vui_makes_the_depth_unknown_not_the_sps_unusable(void **state)
+{
+    check_cuts(MEDIA_CODEC_H264, B1_SPS, 1, true);
+    check_cuts(MEDIA_CODEC_H264, B2_NALHRD_SPS, 2, true);
+    check_cuts(MEDIA_CODEC_H264, CBASE_SPS, 0, false);
+    check_cuts(MEDIA_CODEC_H265, HEVC_B2_SPS, 2, true);
+}
+
 static void test_truncated_or_garbage_sps_is_rejected(void **state)
 {
     uint8_t buf[64];
@@ -207,6 +262,8 @@ int main(void)
         cmocka_unit_test(test_h265_nal_types_and_irap_keyframes),
         cmocka_unit_test(test_aac_config_gives_object_type_rate_and_channels),
         cmocka_unit_test(test_truncated_or_garbage_sps_is_rejected),
+        cmocka_unit_test(test_sps_declares_the_reorder_depth),
+        cmocka_unit_test(test_a_cut_vui_makes_the_depth_unknown_not_the_sps_unusable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * Tests for src/ingest/rtsp_depack.c: RTP payloads (RFC 6184, 7798, 3640)
+ * Tests for src/ingest/rtsp_depack.c and rtsp_latm.c: RTP payloads (RFC 6184, 7798, 3640, 6416)
  * into length-prefixed access units, with parameter sets stripped or
  * reported, keyframes flagged and losses dropping what they damaged.
  * Every test ends with no packet or stream left alive.
@@ -321,6 +321,100 @@ static void test_aac_hbr_frames_in_one_packet_and_across_packets(void **s)
     assert_int_equal(f->o.n, 3);
 }
 
+static int setup_latm(void **state)
+{
+    setup_aac(state);
+    struct fixture *f = *state;
+    f->d.is_latm = true;
+    f->d.latm_subframes = 1;
+    return 0;
+}
+
+static void test_latm_elements_whole_escaped_and_several_per_packet(void **s)
+{
+    struct fixture *f = *s;
+    push_hex(&f->d, 1, 1000, true, "03aabbcc");
+    assert_int_equal(f->o.n, 1);
+    assert_au(&f->o, 0, "aabbcc", true);
+    assert_int_equal(f->o.ts[0], 1000);
+    /* Two AudioMuxElements in one packet: consecutive frames. */
+    push_hex(&f->d, 2, 2024, true, "0211220133");
+    assert_int_equal(f->o.n, 3);
+    assert_au(&f->o, 1, "1122", true);
+    assert_au(&f->o, 2, "33", true);
+    assert_int_equal(f->o.ts[2], 3048);
+    /* PayloadLengthInfo escaped with 0xff: 255 + 45 = 300 bytes. */
+    uint8_t big[302];
+    big[0] = 0xff;
+    big[1] = 45;
+    for (int i = 0; i < 300; i++)
+        big[2 + i] = (uint8_t)i;
+    push(&f->d, 3, 4072, true, big, sizeof(big));
+    assert_int_equal(f->o.n, 4);
+    assert_int_equal(f->o.au[3]->size, 300);
+    assert_memory_equal(f->o.au[3]->data, big + 2, 300);
+    /* A length beyond the bytes: nothing emitted, counted. */
+    push_hex(&f->d, 4, 5096, true, "05aabb");
+    assert_int_equal(f->o.n, 4);
+    assert_int_equal(f->d.bad_packets, 1);
+    assert_int_equal(f->d.lost_packets, 0);
+}
+
+static void test_latm_element_across_packets_and_losses(void **s)
+{
+    struct fixture *f = *s;
+    /* One element over three packets; the marker ends it. */
+    push_hex(&f->d, 10, 7000, false, "0601");
+    push_hex(&f->d, 11, 7000, false, "0203");
+    push_hex(&f->d, 12, 7000, true, "040506");
+    assert_int_equal(f->o.n, 1);
+    assert_au(&f->o, 0, "010203040506", true);
+    /* A loss inside an element drops it; the next one is taken. */
+    push_hex(&f->d, 13, 8024, false, "0601");
+    push_hex(&f->d, 15, 8024, true, "040506");
+    assert_int_equal(f->o.n, 1);
+    /* A lost first fragment: its fragments up to the marker are not parsed, though they could. */
+    push_hex(&f->d, 17, 8536, false, "01aa");
+    push_hex(&f->d, 18, 8536, true, "01bb");
+    assert_int_equal(f->o.n, 1);
+    assert_int_equal(f->d.lost_packets, 2);
+    assert_int_equal(f->d.dropped_units, 2);
+    push_hex(&f->d, 19, 9048, true, "01ee");
+    assert_int_equal(f->o.n, 2);
+    assert_au(&f->o, 1, "ee", true);
+    /* A sender that never sets the marker: a timestamp change ends a whole element. */
+    push_hex(&f->d, 20, 10072, false, "02abcd");
+    assert_int_equal(f->o.n, 2);
+    push_hex(&f->d, 21, 11096, false, "01ef");
+    assert_int_equal(f->o.n, 3);
+    assert_au(&f->o, 2, "abcd", true);
+    assert_int_equal(f->o.ts[2], 10072);
+    /* ... but not an incomplete one. */
+    push_hex(&f->d, 22, 12120, false, "0501");
+    push_hex(&f->d, 23, 13144, true, "01aa");
+    assert_int_equal(f->o.n, 5);
+    assert_au(&f->o, 3, "ef", true);
+    assert_au(&f->o, 4, "aa", true);
+    assert_int_equal(f->d.bad_packets, 1);
+}
+
+static void test_latm_subframes_and_other_data(void **s)
+{
+    struct fixture *f = *s;
+    f->d.latm_subframes = 2;
+    f->d.latm_other_bits = 8;
+    f->d.frame_samples = 2090; /* a 90 kHz clock */
+    push_hex(&f->d, 1, 100, true, "01aa02bbcc99");
+    assert_int_equal(f->o.n, 2);
+    assert_au(&f->o, 0, "aa", true);
+    assert_au(&f->o, 1, "bbcc", true);
+    assert_int_equal(f->o.ts[1], 2190);
+    /* The other data byte missing: the element is not whole. */
+    push_hex(&f->d, 2, 4280, true, "01aa02bbcc");
+    assert_int_equal(f->o.n, 2);
+    assert_int_equal(f->d.bad_packets, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +436,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_h265_aggregation_and_fragments, setup_h265, teardown),
         cmocka_unit_test_setup_teardown(test_aac_hbr_frames_in_one_packet_and_across_packets,
                                         setup_aac, teardown),
+        cmocka_unit_test_setup_teardown(test_latm_elements_whole_escaped_and_several_per_packet,
+                                        setup_latm, teardown),
+        cmocka_unit_test_setup_teardown(test_latm_element_across_packets_and_losses, setup_latm,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_latm_subframes_and_other_data, setup_latm, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,121 @@ static void test_formats_we_do_not_take_are_listed_without_a_codec(void **state)
         assert_int_equal(s.media[i].codec, MEDIA_CODEC_NONE);
 }
 
+static void test_mp4a_latm_config_becomes_the_audio_specific_config(void **state)
+{
+    /* As ffmpeg's and GStreamer's LATM payloaders write it (44.1 kHz stereo AAC-LC). */
+    static const char sdp[] = "v=0\r\n"
+                              "m=audio 0 RTP/AVP 97\r\n"
+                              "a=rtpmap:97 MP4A-LATM/44100/2\r\n"
+                              "a=fmtp:97 profile-level-id=41;cpresent=0;config=400024203fc0\r\n"
+                              "a=control:trackID=1\r\n"
+                              "m=audio 0 RTP/AVP 98\r\n"
+                              "a=rtpmap:98 MP4A-LATM/90000/1\r\n"
+                              "a=fmtp:98 cpresent=0; config=410024203fe08ad0\r\n";
+    struct ing_sdp s;
+    assert_int_equal(parse(sdp, "rtsp://h/", &s), 0);
+    assert_int_equal(s.nmedia, 2);
+    const struct ing_sdp_media *a = &s.media[0];
+    assert_int_equal(a->codec, MEDIA_CODEC_AAC);
+    assert_true(a->is_latm);
+    assert_int_equal(a->clock_rate, 44100);
+    assert_int_equal(a->channels, 2);
+    assert_int_equal(a->config_len, 2);
+    assert_int_equal(a->config[0], 0x12);
+    assert_int_equal(a->config[1], 0x10);
+    assert_int_equal(a->latm_subframes, 1);
+    assert_int_equal(a->latm_other_bits, 0);
+    assert_int_equal(a->frame_ticks, 1024);
+    assert_null(a->refusal);
+    /* Two subframes, 8 bits of other data, a CRC; a 90 kHz clock. */
+    const struct ing_sdp_media *b = &s.media[1];
+    assert_int_equal(b->codec, MEDIA_CODEC_AAC);
+    assert_int_equal(b->latm_subframes, 2);
+    assert_int_equal(b->latm_other_bits, 8);
+    assert_int_equal(b->frame_ticks, 2090); /* 1024 samples of 44.1 kHz at 90 kHz */
+}
+
+static void test_latm_configurations_we_cannot_record_are_named(void **state)
+{
+    static const struct {
+        const char *fmtp, *why;
+    } cases[] = {
+        {"cpresent=1", "cpresent=1"},
+        {"config=400024203fc0", "cpresent=1"}, /* RFC 6416: cpresent defaults to 1 */
+        {"cpresent=0", "no config"},
+        {"cpresent=0;config=401024203fc0", "programs or layers"},
+        {"cpresent=0;config=c00024203fc0", "audioMuxVersion 1"},
+        {"cpresent=0;config=000024203fc0", "allStreamsSameTimeFraming"},
+        {"cpresent=0;config=400023003fc0", "channelConfiguration 0"},
+        {"cpresent=0;config=40008311fe00", "object type"},
+        {"cpresent=0;config=4000242040", "frameLengthType"},
+        {"cpresent=0;config=4000", "cannot be parsed"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char sdp[256];
+        snprintf(sdp, sizeof(sdp),
+                 "v=0\r\nm=audio 0 RTP/AVP 96\r\na=rtpmap:96 MP4A-LATM/48000/2\r\n"
+                 "a=fmtp:96 %s\r\n",
+                 cases[i].fmtp);
+        struct ing_sdp s;
+        assert_int_equal(parse(sdp, "rtsp://h/", &s), 0);
+        assert_int_equal(s.media[0].codec, MEDIA_CODEC_NONE);
+        assert_string_equal(s.media[0].encoding, "MP4A-LATM/48000/2");
+        assert_non_null(s.media[0].refusal);
+        if (!strstr(s.media[0].refusal, cases[i].why))
+            fail_msg("%s: '%s' does not say '%s'", cases[i].fmtp, s.media[0].refusal, cases[i].why);
+    }
+}
+
+static void test_latm_config_parse_walks_explicit_sbr(void **state)
+{
+    /* HE-AAC with explicit SBR: AOT 5, 24 kHz core, 48 kHz extension, then AOT 2. */
+    static const uint8_t cfg[] = {0x40, 0x00, 0x56, 0x23, 0x10, 0x1f, 0xe0};
+    struct ing_latm_config c;
+    const char *why = NULL;
+    assert_int_equal(ing_latm_config_parse(cfg, sizeof(cfg), &c, &why), 0);
+    assert_null(why);
+    assert_int_equal(c.sample_rate, 24000);
+    assert_int_equal(c.asc_len, 4); /* 25 bits */
+    static const uint8_t asc[] = {0x2b, 0x11, 0x88, 0x00};
+    assert_memory_equal(c.asc, asc, sizeof(asc));
+    assert_int_equal(c.subframes, 1);
+    /* libavcodec's ASC with the 0x2b7 sync extension (SBR absent), as camsim sends it. */
+    static const uint8_t sync[] = {0x40, 0x00, 0x23, 0x10, 0xad, 0xca, 0x1f, 0xe0};
+    assert_int_equal(ing_latm_config_parse(sync, sizeof(sync), &c, &why), 0);
+    assert_int_equal(c.sample_rate, 48000);
+    static const uint8_t asc_sync[] = {0x11, 0x88, 0x56, 0xe5, 0x00};
+    assert_int_equal(c.asc_len, sizeof(asc_sync));
+    assert_memory_equal(c.asc, asc_sync, sizeof(asc_sync));
+    /* The same ASC copied as whole bytes, padding and all (GStreamer's rtpmp4apay). */
+    static const uint8_t padded[] = {0x40, 0x00, 0x23, 0x10, 0xad, 0xca, 0x00, 0x3f, 0xc0};
+    assert_int_equal(ing_latm_config_parse(padded, sizeof(padded), &c, &why), 0);
+    assert_int_equal(c.asc_len, sizeof(asc_sync));
+    assert_memory_equal(c.asc, asc_sync, sizeof(asc_sync));
+    /* Every truncation is refused, none read past the end. */
+    for (size_t n = 0; n < sizeof(cfg) - 1; n++)
+        assert_true(ing_latm_config_parse(cfg, n, &c, &why) < 0);
+}
+
+static void test_unknown_payloads_are_named(void **state)
+{
+    static const char sdp[] = "v=0\r\n"
+                              "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+                              "m=audio 0 RTP/AVP 0\r\n"
+                              "m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+                              "m=audio 0 RTP/AVP 100\r\na=rtpmap:100 X-W\x01"
+                              "EIRD/8000\r\n";
+    struct ing_sdp s;
+    assert_int_equal(parse(sdp, "rtsp://h/", &s), 0);
+    assert_int_equal(s.nmedia, 4);
+    assert_null(s.media[0].refusal);
+    assert_string_equal(s.media[1].encoding, "payload type 0");
+    assert_non_null(s.media[1].refusal);
+    assert_string_equal(s.media[2].encoding, "PCMA/8000");
+    assert_non_null(s.media[2].refusal);
+    assert_string_equal(s.media[3].encoding, "X-W?EIRD/8000"); /* safe to log */
+}
+
 static void test_garbage_is_not_a_description(void **state)
 {
     struct ing_sdp s;
@@ -126,6 +241,10 @@ int main(void)
         cmocka_unit_test(test_h265_sprops_absolute_controls_and_bare_lf),
         cmocka_unit_test(test_session_control_is_the_base_of_media_controls),
         cmocka_unit_test(test_formats_we_do_not_take_are_listed_without_a_codec),
+        cmocka_unit_test(test_mp4a_latm_config_becomes_the_audio_specific_config),
+        cmocka_unit_test(test_latm_configurations_we_cannot_record_are_named),
+        cmocka_unit_test(test_latm_config_parse_walks_explicit_sbr),
+        cmocka_unit_test(test_unknown_payloads_are_named),
         cmocka_unit_test(test_garbage_is_not_a_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

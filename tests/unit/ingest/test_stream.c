@@ -169,6 +169,113 @@ static void test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap(void
     assert_int_equal(media_live_streams(), 0);
 }
 
+/* A sink that keeps the pts and dts it was given. */
+static int64_t got_pts[64], got_dts[64];
+static int n_got;
+
+static void keep_packet(media_sink *sink, media_packet *pkt)
+{
+    if (n_got < 64) {
+        got_pts[n_got] = pkt->pts;
+        got_dts[n_got] = pkt->dts;
+    }
+    n_got++;
+}
+
+static const struct media_sink_ops keeping_ops = {stream_cb, keep_packet, count_gap};
+
+static int ipbb_next;
+
+static ing_stream *clocked_stream(clock_fake *clock, metrics_registry *reg, media_sink *sink)
+{
+    clock_fake_init(clock, 1767225600000);
+    ing_stream *s = NULL;
+    assert_int_equal(ing_stream_new(&(struct ing_stream_options){.camera = "door",
+                                                                 .url = "rtsp://127.0.0.1:1/x",
+                                                                 .clock = &clock->base,
+                                                                 .metrics = reg,
+                                                                 .sink = sink},
+                                    &s),
+                     0);
+    s->video.cur = media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, NULL, 0);
+    n_got = 0;
+    ipbb_next = 0;
+    return s;
+}
+
+/* Decode order I0 P3 B1 B2 P6 B4 B5 ..., 40 ms apart, going on from the last call. */
+static void send_ipbb(ing_stream *s, clock_fake *clock, int n)
+{
+    static const int order[] = {0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 12, 10, 11, 15, 13, 14, 18, 16, 17};
+    for (int i = 0; i < n; i++) {
+        media_packet *mp = media_packet_new(s->video.cur, 16);
+        clock_fake_advance_ms(clock, 40);
+        int j = ipbb_next++;
+        ing_stream_deliver(s, &s->video, mp, 5000 + (int64_t)(order[j % 19] + j / 19 * 19) * 3600);
+        media_packet_unref(mp);
+    }
+}
+
+/*
+ * Issue 14: a stream whose SPS does not declare its reordering is held at
+ * the session's start (by reference), so the sink gets the true order from
+ * the first frame; a session that ends while holding drops what it held.
+ */
+static void test_first_frames_are_held_until_the_order_is_known(void **state)
+{
+    clock_fake clock;
+    media_sink sink = {&keeping_ops};
+    ing_stream *s = clocked_stream(&clock, NULL, &sink);
+    send_ipbb(s, &clock, ING_HOLD_MAX - 1);
+    assert_int_equal(n_got, 0); /* held */
+    send_ipbb(s, &clock, 3);
+    assert_int_equal(n_got, ING_HOLD_MAX + 2);
+    static const int want[] = {0, 3, 1, 2, 6, 4, 5, 9, 7, 8};
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(got_pts[i] - got_pts[0], want[i] * 3600);
+        assert_int_equal(got_dts[i], (int64_t)i * 3600);
+    }
+    assert_int_equal(s->video.tl.repaired, 0);
+    /* A new session: held again; it ends before the order is known, nothing leaks. */
+    ing_track_end_session(&s->video);
+    s->video.cur = media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, NULL, 0);
+    n_got = 0;
+    send_ipbb(s, &clock, 5);
+    assert_int_equal(n_got, 0);
+    ing_track_end_session(&s->video);
+    ing_stream_free(s);
+    assert_int_equal(media_live_packets(), 0);
+    assert_int_equal(media_live_streams(), 0);
+}
+
+/* A camera that reorders although its SPS says it does not: still monotonic, counted, logged. */
+static void test_deeper_reordering_than_declared_is_repaired_and_counted(void **state)
+{
+    metrics_registry *reg = metrics_registry_new();
+    clock_fake clock;
+    media_sink sink = {&keeping_ops};
+    ing_stream *s = clocked_stream(&clock, reg, &sink);
+    ing_timeline_set_reorder(&s->video.tl, 0);
+    send_ipbb(s, &clock, 19);
+    assert_int_equal(n_got, 19); /* declared 0: nothing held */
+    for (int i = 1; i < 19; i++) {
+        assert_true(got_dts[i] > got_dts[i - 1]);
+        assert_true(got_pts[i] >= got_dts[i]);
+    }
+    uint64_t repaired = s->video.tl.repaired;
+    assert_true(repaired > 0);
+    char want[160];
+    snprintf(want, sizeof(want),
+             "horus_ingest_timestamps_repaired_total{camera=\"door\",stream=\"main\"} %llu",
+             (unsigned long long)repaired);
+    char *text = metrics_render(reg, NULL);
+    assert_non_null(strstr(text, want));
+    free(text);
+    assert_true(s->video.is_repair_logged);
+    ing_stream_free(s);
+    metrics_registry_free(reg);
+}
+
 static void test_start_rejects_missing_options_and_stop_is_prompt(void **state)
 {
     media_sink sink = {&ops};
@@ -209,6 +316,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_camera_opens_the_breaker_and_reports_why),
+        cmocka_unit_test(test_first_frames_are_held_until_the_order_is_known),
+        cmocka_unit_test(test_deeper_reordering_than_declared_is_repaired_and_counted),
         cmocka_unit_test(test_start_rejects_missing_options_and_stop_is_prompt),
         cmocka_unit_test(test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap),
         cmocka_unit_test(test_reason_codes_and_classification),

@@ -71,11 +71,160 @@ static void test_bframe_dts_is_derived_monotonic_and_not_after_pts(void **state)
         last_dts = t.dts;
     }
     assert_int_equal(tl.reorder, 1); /* at most one earlier frame presents later */
+    assert_true(tl.repaired > 0); /* learned late, undeclared and not held: nudged */
     /* Once the reordering is learned, pts are untouched and dts advances by one frame. */
     assert_int_equal(t.pts, 14 * FRAME);
     struct ing_timestamps u = video(&tl, 1000 + 18 * FRAME, T0_US + 16 * FRAME_US);
     assert_int_equal(u.pts, 18 * FRAME);
     assert_int_equal(u.dts - t.dts, FRAME);
+}
+
+/* ---- rule 7: the reorder depth is known before a session's first frame ---- */
+
+/* Decode order I0 P3 B1 B2 P6 B4 B5 ... (camsim --bframes without pyramid), in frames. */
+static const int IPBB[] = {0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 12, 10, 11, 15, 13, 14};
+/* With b-pyramid: I0 P4 B2 b1 b3 P8 B6 b5 b7 ... */
+static const int PYRAMID[] = {0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11, 16, 14, 13, 15};
+
+/*
+ * What stream.c does at a session's start: hold what the timeline asks for
+ * (all frames arrive at arrival[i]), prime it, then map in arrival order.
+ */
+static void map_session(struct ing_timeline *tl, const int *order, unsigned n, int64_t base,
+                        const int64_t *arrival, struct ing_timestamps *out)
+{
+    unsigned hold = ing_timeline_hold_frames(tl);
+    assert_true(hold <= n);
+    int64_t raw[ING_HOLD_MAX];
+    for (unsigned i = 0; i < hold; i++)
+        raw[i] = (base + (int64_t)order[i] * FRAME) & 0xffffffff;
+    if (hold)
+        ing_timeline_prime(tl, raw, hold);
+    for (unsigned i = 0; i < n; i++)
+        out[i] = video(tl, (base + (int64_t)order[i] * FRAME) & 0xffffffff, arrival[i]);
+}
+
+/* True presentation order and one frame per sample: pts - first = order * FRAME, dts step FRAME. */
+static void assert_ordered(const struct ing_timestamps *t, const int *order, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        assert_false(t[i].is_rejected);
+        assert_int_equal(t[i].pts - t[0].pts, (int64_t)order[i] * FRAME);
+        assert_true(t[i].pts >= t[i].dts);
+        if (i > 0) {
+            assert_int_equal(t[i].dts - t[i - 1].dts, FRAME); /* no 1-tick samples */
+            assert_true(t[i].wall_us >= t[i - 1].wall_us);
+        }
+    }
+}
+
+static void test_declared_depth_orders_bframes_from_the_first_frame(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 1);
+    assert_int_equal(ing_timeline_hold_frames(&tl), 4); /* k + 3: enough to measure a frame */
+    enum { N = sizeof(IPBB) / sizeof(IPBB[0]) };
+    int64_t arrival[N];
+    for (unsigned i = 0; i < N; i++)
+        arrival[i] = T0_US + (int64_t)i * FRAME_US;
+    struct ing_timestamps t[N];
+    map_session(&tl, IPBB, N, 1000, arrival, t);
+    /* Issue 14: was pts 0, 10800, 10801, 10802 */
+    assert_int_equal(t[0].dts, 0);
+    assert_int_equal(t[0].pts, FRAME);
+    assert_int_equal(t[1].pts, 4 * FRAME);
+    assert_int_equal(t[2].pts, 2 * FRAME);
+    assert_int_equal(t[3].pts, 3 * FRAME);
+    assert_ordered(t, IPBB, N);
+    assert_int_equal(tl.repaired, 0);
+    /* The first frame is presented at its arrival. */
+    assert_int_equal(t[0].wall_us + FRAME_US, T0_US);
+}
+
+static void test_undeclared_pyramid_is_learned_by_the_hold(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, 3000); /* the default duration is wrong: 30 fps */
+    assert_int_equal(ing_timeline_hold_frames(&tl), ING_HOLD_MAX);
+    enum { N = sizeof(PYRAMID) / sizeof(PYRAMID[0]) };
+    int64_t arrival[N];
+    for (unsigned i = 0; i < N; i++)
+        arrival[i] = T0_US + (int64_t)i * FRAME_US;
+    struct ing_timestamps t[N];
+    map_session(&tl, PYRAMID, N, 0xffffffffLL - 5 * FRAME, arrival, t); /* wraps inside */
+    assert_int_equal(tl.reorder, 2);
+    assert_int_equal(tl.duration, FRAME);
+    assert_int_equal(t[0].dts, 0);
+    assert_ordered(t, PYRAMID, N);
+    assert_int_equal(tl.discontinuities, 0);
+    assert_int_equal(tl.repaired, 0);
+}
+
+static void test_reconnect_with_a_gop_burst_keeps_order_after_the_last_session(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 2);
+    enum { N = sizeof(PYRAMID) / sizeof(PYRAMID[0]) };
+    int64_t arrival[N];
+    for (unsigned i = 0; i < N; i++)
+        arrival[i] = T0_US + (int64_t)i * FRAME_US;
+    struct ing_timestamps a[N], b[N];
+    map_session(&tl, PYRAMID, N, 5, arrival, a);
+    assert_ordered(a, PYRAMID, N);
+    int64_t max_pts = 0;
+    for (unsigned i = 0; i < N; i++)
+        max_pts = a[i].pts > max_pts ? a[i].pts : max_pts;
+    /* Reconnect 100 ms later: the server bursts its cached GOP, all in one instant. */
+    ing_timeline_reset_session(&tl);
+    for (unsigned i = 0; i < N; i++)
+        arrival[i] = a[N - 1].wall_us + 100000;
+    map_session(&tl, PYRAMID, N, 123456789, arrival, b);
+    assert_ordered(b, PYRAMID, N);
+    assert_true(b[0].dts > a[N - 1].dts);
+    assert_true(b[0].pts > max_pts);
+    for (unsigned i = 0; i < N; i++)
+        assert_true(b[i].wall_us >= a[N - 1].wall_us);
+}
+
+static void test_a_first_keyframe_without_pts_is_placed_before_what_it_opens(void **state)
+{
+    /* libav gives a session's first packet no pts: N/A, 10800, 3600, 7200, 21600, ... */
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 1);
+    enum { N = sizeof(IPBB) / sizeof(IPBB[0]) };
+    int64_t raw[N];
+    for (unsigned i = 0; i < N; i++)
+        raw[i] = 7777 + (int64_t)IPBB[i] * FRAME;
+    raw[0] = ING_TS_NONE;
+    unsigned hold = ing_timeline_hold_frames(&tl);
+    ing_timeline_prime(&tl, raw, hold);
+    assert_int_equal(raw[0], 7777);
+    struct ing_timestamps t[N];
+    for (unsigned i = 0; i < N; i++)
+        t[i] = video(&tl, raw[i], T0_US + (int64_t)i * FRAME_US);
+    assert_ordered(t, IPBB, N);
+    assert_int_equal(t[0].dts, 0);
+}
+
+static void test_hold_bounds_and_what_needs_none(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 0); /* Baseline, or declared 0: nothing held */
+    assert_int_equal(ing_timeline_hold_frames(&tl), 0);
+    ing_timeline_set_reorder(&tl, 99); /* capped */
+    assert_int_equal(ing_timeline_hold_frames(&tl), ING_HOLD_MAX);
+    ing_timeline_set_reorder(&tl, -1);
+    /* A jump of hours inside the held frames is not taken for reordering. */
+    int64_t raw[4] = {1000, 1000 + FRAME, 1000 - 3600LL * 90000, 1000 + 2 * FRAME};
+    ing_timeline_prime(&tl, raw, 4);
+    assert_int_equal(tl.reorder, 0);
+    struct ing_timestamps t = video(&tl, raw[0], T0_US);
+    assert_int_equal(t.dts, 0);
+    assert_int_equal(ing_timeline_hold_frames(&tl), 0); /* in session */
 }
 
 static void test_reconnect_continues_after_the_wall_time_that_passed(void **state)
@@ -227,6 +376,11 @@ int main(void)
         cmocka_unit_test(test_rtp_timestamps_wrap_at_32_bits_without_a_jump),
         cmocka_unit_test(test_bframe_dts_is_derived_monotonic_and_not_after_pts),
         cmocka_unit_test(test_reconnect_continues_after_the_wall_time_that_passed),
+        cmocka_unit_test(test_declared_depth_orders_bframes_from_the_first_frame),
+        cmocka_unit_test(test_undeclared_pyramid_is_learned_by_the_hold),
+        cmocka_unit_test(test_reconnect_with_a_gop_burst_keeps_order_after_the_last_session),
+        cmocka_unit_test(test_a_first_keyframe_without_pts_is_placed_before_what_it_opens),
+        cmocka_unit_test(test_hold_bounds_and_what_needs_none),
         cmocka_unit_test(test_a_flood_is_held_to_real_time_and_never_dated_ahead),
         cmocka_unit_test(test_a_camera_clock_that_runs_a_little_fast_is_pulled_back_not_rejected),
         cmocka_unit_test(test_a_gop_burst_at_the_start_is_not_rejected),

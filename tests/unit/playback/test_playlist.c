@@ -319,6 +319,106 @@ static void test_read_renders_rows_of_the_index_with_their_uris(void **state)
     free(text);
 }
 
+/* ---- the segment being written (docs/design/0032) ---- */
+
+static void test_an_open_file_lists_only_segments_that_cannot_grow(void **state)
+{
+    /* 10 s written so far, keyframe every 2 s: segments [0,4) and [4,8) are cut by a
+     * keyframe part; [8,10) may still grow and is held back. */
+    struct sto_part *p = make_parts(10, 2);
+    struct pb_file f = make_file(T0, "f.mp4", p, 10);
+    f.is_open = true;
+    struct pb_playlist_info info;
+    char *text = render(&f, 1, T0, T0 + S(3600), true, &info);
+    assert_int_equal(info.segments, 2);
+    assert_int_equal(info.files, 1);
+    assert_int_equal(info.duration_90k, 8 * 90000);
+    assert_null(strstr(text, "#EXT-X-BYTERANGE:200@1800\n"));
+    assert_null(strstr(text, "#EXT-X-ENDLIST"));
+    /* Three seconds later the file has grown: the old lines stay, in order, and more follow. */
+    struct sto_part *p2 = make_parts(13, 2);
+    struct pb_file f2 = make_file(T0, "f.mp4", p2, 13);
+    f2.is_open = true;
+    char *text2 = render(&f2, 1, T0, T0 + S(3600), true, &info);
+    assert_int_equal(info.segments, 3);
+    const char *tail = strstr(text, "#EXT-X-MAP");
+    assert_non_null(tail);
+    assert_non_null(strstr(text2, tail)); /* everything listed before is a prefix */
+    assert_non_null(strstr(text2, "#EXTINF:4.000000,\n#EXT-X-BYTERANGE:400@1800\n"));
+    free(text2);
+    free(p2);
+    /* Once a part starts at or after the range's end, the last segment is complete. */
+    text2 = render(&f, 1, T0, T0 + S(9), false, &info);
+    assert_int_equal(info.segments, 3);
+    assert_int_equal(info.duration_90k, 9 * 90000);
+    free(text2);
+    /* Closed, the same file lists its last segment whole. */
+    f.is_open = false;
+    text2 = render(&f, 1, T0, T0 + S(3600), false, &info);
+    assert_int_equal(info.segments, 3);
+    free(text2);
+    free(text);
+    free(p);
+}
+
+static void test_an_open_file_reaches_an_end_once_a_part_starts_there(void **state)
+{
+    struct sto_part *p = make_parts(10, 2); /* parts start at 0..9 s */
+    struct pb_file f = make_file(T0, "f.mp4", p, 10);
+    f.is_open = true;
+    assert_true(pb_file_reaches(&f, T0 + S(9)));
+    assert_true(pb_file_reaches(&f, T0 + S(5)));
+    assert_false(pb_file_reaches(&f, T0 + S(9.5)));
+    assert_false(pb_file_reaches(&f, T0 + S(60)));
+    assert_true(pb_file_reaches(&f, T0)); /* the file itself starts there */
+    assert_true(pb_file_reaches(&f, T0 - S(1)));
+    f.nparts = 0;
+    assert_false(pb_file_reaches(&f, T0 + S(1)));
+    free(p);
+}
+
+static void test_read_lists_pending_files_after_the_rows_once(void **state)
+{
+    struct sto_fixture *fx = *state;
+    insert(fx, T0, "avc1.64001f", 6);
+    assert_int_equal(sto_setting_put(fx->db, "barrier", "1"), 0);
+    /* The segment just closed is in the index already (listed once), the open one is not. */
+    struct sto_part *closed = make_parts(6, 2), *open = make_parts(7, 2);
+    struct pb_file pending[2] = {make_file(T0, "ignored", closed, 6),
+                                 make_file(T0 + S(6), "ignored", open, 7)};
+    pending[0].path = "recordings/cam/main/a.mp4";
+    pending[1].path = "recordings/cam/main/b.mp4.part";
+    pending[1].is_open = true;
+    struct pb_playlist_options o = {.start_us = T0 + S(1),
+                                    .end_us = T0 + S(3600),
+                                    .is_event = true,
+                                    .pending = pending,
+                                    .npending = 2};
+    char *text;
+    size_t len;
+    struct pb_playlist_info info;
+    assert_int_equal(pb_playlist_read(fx->db, "cam", "main", &o, &text, &len, &info), 0);
+    char uri[64];
+    snprintf(uri, sizeof(uri), "#EXT-X-MAP:URI=\"recordings/main/%lld.mp4\"",
+             (long long)(T0 + S(6)));
+    assert_non_null(strstr(text, uri));
+    assert_int_equal(count(text, "#EXT-X-MAP"), 2);
+    assert_int_equal(info.files, 2);
+    assert_int_equal(info.discontinuities, 0); /* contiguous: tfdt continues */
+    /* Row: [0,4) [4,6); open file: [6,10) cut by a keyframe part, [10,13) held back. */
+    assert_int_equal(info.segments, 3);
+    assert_int_equal(info.first_us, T0);
+    free(text);
+    /* A pending file outside the range is not listed. */
+    o.start_us = T0 - S(100);
+    o.end_us = T0 - S(50);
+    assert_int_equal(pb_playlist_read(fx->db, "cam", "main", &o, &text, &len, &info), 0);
+    assert_int_equal(info.segments, 0);
+    free(text);
+    free(closed);
+    free(open);
+}
+
 static void test_a_range_at_the_ends_of_time_neither_overflows_nor_loses_files(void **state)
 {
     /* start - file start and end - file start, in 90 kHz ticks, would overflow: they saturate. */
@@ -427,6 +527,10 @@ int main(void)
         cmocka_unit_test(test_reading_a_range_that_overflows_or_is_too_long_is_refused),
         cmocka_unit_test(test_a_token_is_appended_to_every_uri),
         cmocka_unit_test_setup_teardown(test_read_renders_rows_of_the_index_with_their_uris,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test(test_an_open_file_lists_only_segments_that_cannot_grow),
+        cmocka_unit_test(test_an_open_file_reaches_an_end_once_a_part_starts_there),
+        cmocka_unit_test_setup_teardown(test_read_lists_pending_files_after_the_rows_once,
                                         sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

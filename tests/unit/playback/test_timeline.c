@@ -164,13 +164,13 @@ static void test_reading_a_range_that_overflows_or_is_too_long_is_refused(void *
     struct pb_timeline t;
     /* Refused before the database is touched, so no database is needed. */
     assert_int_equal(pb_timeline_read(NULL, "cam", "main", INT64_C(-9000000000000000000),
-                                      INT64_C(9000000000000000000), 0, NULL, &t),
+                                      INT64_C(9000000000000000000), 0, NULL, 0, &t),
                      -EINVAL);
     assert_int_equal(
-        pb_timeline_read(NULL, "cam", "main", T0, T0 + PB_TIMELINE_MAX_US + 1, 0, NULL, &t),
+        pb_timeline_read(NULL, "cam", "main", T0, T0 + PB_TIMELINE_MAX_US + 1, 0, NULL, 0, &t),
         -EINVAL);
-    assert_int_equal(pb_timeline_read(NULL, "cam", "main", T0, T0, 0, NULL, &t), -EINVAL);
-    assert_int_equal(pb_timeline_read(NULL, "cam", "main", T0, T0 + DAY, 15 * 3600, NULL, &t),
+    assert_int_equal(pb_timeline_read(NULL, "cam", "main", T0, T0, 0, NULL, 0, &t), -EINVAL);
+    assert_int_equal(pb_timeline_read(NULL, "cam", "main", T0, T0 + DAY, 15 * 3600, NULL, 0, &t),
                      -EINVAL);
 }
 

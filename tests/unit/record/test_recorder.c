@@ -23,6 +23,9 @@
 #include "sto_fixture.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -717,6 +720,120 @@ static void test_index_rows_are_contiguous_across_rotation(void **state)
     }
 }
 
+/* The 4 bytes at off of the file at data-dir-relative path rel. */
+static void read_at(struct fixture *f, const char *rel, uint64_t off, char out[4])
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", f->sto->dir, rel);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (long)off, SEEK_SET), 0);
+    assert_int_equal(fread(out, 1, 4, fp), 4);
+    fclose(fp);
+}
+
+/* A reader that copies camera "p"'s pending segments until told to stop. */
+struct pending_reader {
+    rec_recorder *r;
+    atomic_bool stop;
+    size_t copies; /* pending segments copied */
+    bool is_bad; /* a copy was not a consistent prefix */
+};
+
+static void *pending_reader_main(void *arg)
+{
+    struct pending_reader *pr = arg;
+    while (!atomic_load(&pr->stop)) {
+        struct rec_pending_segment p[REC_PENDING_MAX];
+        size_t n = 0;
+        if (rec_recorder_pending(pr->r, "p", "main", p, &n) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 1; k < p[i].nparts; k++)
+                if (p[i].parts[k].offset != p[i].parts[k - 1].offset + p[i].parts[k - 1].size_bytes)
+                    pr->is_bad = true;
+            pr->copies++;
+            rec_pending_segment_release(&p[i]);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The segment being written and the one closed last are lent to readers
+ * (docs/design/0032): file, codec and the parts that are complete on disk,
+ * contiguous with each other, and the closed one matches its index row.
+ */
+static void test_open_and_just_closed_segments_are_lent_to_readers(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    struct rec_pending_segment p[REC_PENDING_MAX];
+    size_t n = 9;
+    assert_int_equal(rec_recorder_pending(f->r, "nope", "main", p, &n), -ENOENT);
+    assert_int_equal(n, 0);
+    struct feeder fd = feeder_new(f, "p", 4, &h264, 3600); /* first segment 2-4 s */
+    /* An HTTP thread's view of it all along: always a consistent prefix (run under tsan). */
+    struct pending_reader pr = {.r = f->r};
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, pending_reader_main, &pr), 0);
+    assert_int_equal(rec_recorder_pending(f->r, "p", "main", p, &n), 0);
+    assert_int_equal(n, 0); /* nothing written yet */
+    feed(&fd, (size_t)(1.5 * FPS));
+    assert_int_equal(rec_recorder_pending(f->r, "p", "main", p, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(p[0].is_open);
+    assert_int_equal(p[0].start_us, WALL0_US);
+    assert_non_null(strstr(p[0].path, "recordings/p/main/"));
+    assert_string_equal(p[0].path + strlen(p[0].path) - 9, ".mp4.part");
+    assert_non_null(strstr(p[0].codec, "avc1."));
+    assert_int_equal(p[0].width, 160);
+    /* 1.5 s of 200 ms parts; the one in progress is not listed. */
+    assert_true(p[0].nparts >= 6 && p[0].nparts <= 7);
+    assert_true(p[0].parts[0].is_keyframe);
+    assert_true(p[0].end_us <= WALL0_US + S_US(1.5));
+    for (size_t i = 0; i < p[0].nparts; i++) {
+        char box[4];
+        read_at(f, p[0].path, p[0].parts[i].offset + 4, box);
+        assert_memory_equal(box, "moof", 4); /* every listed part is on disk */
+    }
+    rec_pending_segment_release(&p[0]);
+
+    feed(&fd, 6 * FPS); /* the first segment closed, the second is open */
+    assert_int_equal(rec_recorder_pending(f->r, "p", "main", p, &n), 0);
+    assert_int_equal(n, 2);
+    assert_false(p[0].is_open);
+    assert_true(p[1].is_open);
+    assert_string_equal(p[0].path + strlen(p[0].path) - 4, ".mp4");
+    assert_int_equal(p[0].start_us, WALL0_US);
+    assert_int_equal(p[0].end_us, p[1].start_us); /* contiguous */
+    assert_true(p[1].nparts > 0);
+    struct rows rows = rows_of(f, "p");
+    assert_true(rows.n >= 1);
+    assert_int_equal(rows.v[rows.n - 1].start_us, p[0].start_us);
+    assert_int_equal(rows.v[rows.n - 1].end_us, p[0].end_us);
+    assert_string_equal(rows.v[rows.n - 1].path, p[0].path);
+    assert_string_equal(rows.v[rows.n - 1].codec, p[0].codec);
+    struct sto_part *parts;
+    size_t np;
+    assert_int_equal(sto_index_decode(rows.v[rows.n - 1].fragments,
+                                      rows.v[rows.n - 1].fragments_size, &parts, &np),
+                     0);
+    assert_int_equal(np, p[0].nparts);
+    assert_memory_equal(parts, p[0].parts, np * sizeof(*parts));
+    free(parts);
+    rows_free(&rows);
+    for (size_t i = 0; i < n; i++)
+        rec_pending_segment_release(&p[i]);
+    feed(&fd, 10 * FPS); /* more rotations while the reader reads */
+    atomic_store(&pr.stop, true);
+    pthread_join(reader, NULL);
+    assert_false(pr.is_bad);
+    assert_true(pr.copies > 0);
+    finish(&fd);
+    assert_int_equal(rec_recorder_pending(f->r, "p", "main", p, &n), -ENOENT);
+}
+
 /*
  * The supervisor may remove a camera from a recorder whose thread is not
  * running (a start that failed later, or a stop in progress). The removal
@@ -765,6 +882,8 @@ int main(void)
             test_cameras_removed_before_start_or_after_stop_are_released_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_rows_are_contiguous_across_rotation, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_open_and_just_closed_segments_are_lent_to_readers,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("record.recorder", tests, group_setup, group_teardown);
 }

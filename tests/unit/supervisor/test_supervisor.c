@@ -92,15 +92,17 @@ static void test_fingerprint_changes_only_with_what_the_pipeline_is_built_from(v
     assert_string_equal(fp, same);
     free(same);
 
-    struct sto_camera changed[5];
-    for (int i = 0; i < 5; i++)
+    struct sto_camera changed[7];
+    for (int i = 0; i < 7; i++)
         changed[i] = base;
     changed[0].url = "rtsp://127.0.0.1:2/main";
     changed[1].sub_url = "rtsp://127.0.0.1:1/sub";
     changed[2].enabled = false;
     changed[3].record_enabled = false;
     changed[4].segment_seconds = 30;
-    for (int i = 0; i < 5; i++) {
+    changed[5].transport = "udp";
+    changed[6].client = "libav";
+    for (int i = 0; i < 7; i++) {
         char *other = sup_camera_fingerprint(&changed[i]);
         if (strcmp(fp, other) == 0)
             fail_msg("change %d does not restart the camera", i);

@@ -27,6 +27,11 @@ export interface CameraStatus {
   bitrate_bps?: number | null;
   sub_fps?: number | null;
   sub_bitrate_bps?: number | null;
+  /** Audio the client cannot record, named (video records on). */
+  audio_warning?: string | null;
+  /** What the main stream uses now; null while it does not run. */
+  transport?: 'tcp' | 'udp' | null;
+  client?: 'native' | 'libav' | null;
 }
 
 export interface Camera {
@@ -41,6 +46,11 @@ export interface Camera {
   updated_at: string;
   status: CameraStatus;
   groups: string[];
+  /** null: the ingest.* key decides. */
+  transport?: 'auto' | 'tcp' | 'udp' | null;
+  client?: 'native' | 'libav' | null;
+  /** rtsps:// certificate checked (false: any certificate, with a warning in the log). */
+  tls_verify?: boolean;
 }
 
 export interface CameraList {

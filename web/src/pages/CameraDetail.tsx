@@ -79,6 +79,9 @@ export default function CameraDetail(props: { params: Record<string, string> }) 
                   <div><dt>Breaker</dt><dd><BreakerBadge breaker={c().status.breaker} /></dd></div>
                   <div><dt>Reconnects</dt><dd>{c().status.reconnects}</dd></div>
                   <div><dt>Next retry</dt><dd>{c().status.next_retry_at ? formatTime(c().status.next_retry_at) : DASH}</dd></div>
+                  <Show when={c().status.transport}>
+                    <div><dt>Transport</dt><dd>{c().status.transport?.toUpperCase()} · {c().status.client}{c().transport ? '' : ' (default)'}</dd></div>
+                  </Show>
                   <div><dt>Sub stream</dt><dd>{c().status.sub_state ? <StateBadge state={c().status.sub_state} /> : 'none'}</dd></div>
                   <Show when={c().status.sub_state}>
                     <div><dt>Sub frame rate</dt><dd>{formatFps(c().status.sub_fps)}</dd></div>
@@ -92,6 +95,9 @@ export default function CameraDetail(props: { params: Record<string, string> }) 
                   <div><dt>Added</dt><dd>{formatTime(c().created_at)}</dd></div>
                   <div><dt>Changed</dt><dd>{formatTime(c().updated_at)}</dd></div>
                 </dl>
+                <Show when={c().status.audio_warning}>
+                  <p class="last-error"><strong>Audio: </strong>{c().status.audio_warning}</p>
+                </Show>
                 <Show when={c().status.last_error}>
                   <p class="last-error"><strong>Last error: </strong>{c().status.last_error}</p>
                 </Show>
