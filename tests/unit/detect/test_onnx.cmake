@@ -1,0 +1,4 @@
+# The ONNX detector's test decodes vtest.avi frames (tools/detect/vframes.c)
+# and reads the model scripts/deps-detect converted.
+target_link_libraries(${name} PRIVATE horus_vframes)
+target_compile_definitions(${name} PRIVATE HORUS_DEPS_DIR="${HORUS_DEPS_DIR}")
