@@ -82,6 +82,9 @@ struct det_report {
     struct det_image *image; /* the analysed frame; ref it to keep it */
     int64_t analysed_us; /* UTC when the analysis of this frame finished */
 
+    const struct det_box *detections; /* the detector's boxes this frame, after filters */
+    size_t detection_count;
+
     const struct det_box *motion; /* motion regions (label -1, score 1) */
     size_t motion_count;
     bool motion_suppressed; /* a sudden global change (lights, IR) was ignored */
