@@ -18,6 +18,7 @@
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "vframes.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct seen {
     int active; /* samples with a match */
     float x0, y0, x1, y1; /* first box */
     float lx0, ly0, lx1, ly1; /* last matched box */
+    int lsample; /* and its sample */
     int removed;
 };
 
@@ -46,6 +48,7 @@ struct run {
     size_t cap;
     struct seen ids[MAX_IDS];
     int bad; /* contract violations seen */
+    int jumps; /* matches far from the track's previous box: likely id switches */
     FILE *dump; /* HORUS_TRACK_DUMP: every reported track, one line each */
 };
 
@@ -90,8 +93,21 @@ static void on_frame(const struct vframe *f, void *arg)
         } else if (e->removed || (!e->first && !e->last && s != 0)) {
             r->bad++; /* reported after REMOVED, or before NEW */
         }
+        if (tr->state == DET_TRACK_ACTIVE) {
+            /* a person walks about 0.3 of their height per sample here;
+               twice that means the id went to someone else */
+            float h = tr->box.y1 - tr->box.y0, lh = e->ly1 - e->ly0;
+            float dx = (tr->box.x0 + tr->box.x1 - e->lx0 - e->lx1) / 2 * 768 / 576;
+            float dy = (tr->box.y0 + tr->box.y1 - e->ly0 - e->ly1) / 2;
+            float moved = sqrtf(dx * dx + dy * dy) / (h > lh ? h : lh) / (float)(s - e->lsample);
+            if (moved > 0.6f || h > 1.8f * lh || lh > 1.8f * h) {
+                print_message("id %llu jumps at sample %d\n", (unsigned long long)tr->id, s);
+                r->jumps++;
+            }
+        }
         if (tr->state == DET_TRACK_NEW || tr->state == DET_TRACK_ACTIVE) {
             e->active++;
+            e->lsample = s;
             e->lx0 = tr->box.x0, e->ly0 = tr->box.y0, e->lx1 = tr->box.x1, e->ly1 = tr->box.y1;
         }
         if (tr->state == DET_TRACK_REMOVED)
@@ -154,8 +170,8 @@ static void test_people_in_vtest_keep_their_ids(void **state)
             (e->lx0 + e->lx1) / 2 * 768, (e->ly0 + e->ly1) / 2 * 576);
     }
     print_message("%d person ids (about 18 people), %d matched under 5 samples, %d over 30, "
-                  "longest %d\n",
-                  ids, short_lived, long_lived, longest);
+                  "longest %d, %d jumps\n",
+                  ids, short_lived, long_lived, longest, r->jumps);
     /* Counted by eye on contact sheets of the 150 samples: about 18 people
        walk through (three at the start, most entering from the right and
        the far road, a few only half in frame at the right edge or behind
@@ -163,11 +179,13 @@ static void test_people_in_vtest_keep_their_ids(void **state)
        ids, 3 of them under 5 matches, 12 people followed for 6 s or more,
        one for 25 s across the whole walkway past six others) sits well
        inside these bounds; without the Kalman prediction it makes 99 ids,
-       with tracks lost after 0.2 s instead of 2 s it makes 29. */
+       with tracks lost after 0.2 s instead of 2 s it makes 29; with a
+       looser first-stage IoU (0.1) it makes 17 but one id jumps. */
     assert_true(ids >= 14 && ids <= 24);
     assert_true(short_lived <= 4); /* fragments and false starts */
     assert_true(long_lived >= 9); /* people keep their id across the scene */
     assert_true(longest >= 100);
+    assert_true(r->jumps <= 1); /* ids stay on their person */
     assert_int_equal(r->bad, 0);
 
     if (r->dump)
