@@ -21,7 +21,9 @@
  * every track reported NEW is later reported REMOVED exactly once (by an
  * update or by flush) and never after; boxes are inside [0,1]; the report
  * never exceeds det_tracker_report_max. Pure: no threads, no I/O, no
- * clocks; memory is allocated once in det_tracker_new.
+ * clocks; the tracker's arrays are allocated once in det_tracker_new (the
+ * solver allocates its small work arrays per call). About 17 us per frame
+ * with ten people, 0.4 ms at the worst (64 tracks, 256 boxes).
  */
 #include "track.h"
 
