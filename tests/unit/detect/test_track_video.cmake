@@ -1,0 +1,4 @@
+# The tracker's video test decodes vtest.avi frames (tools/detect/vframes.c)
+# and runs the model scripts/deps-detect converted.
+target_link_libraries(${name} PRIVATE horus_vframes)
+target_compile_definitions(${name} PRIVATE HORUS_DEPS_DIR="${HORUS_DEPS_DIR}")
