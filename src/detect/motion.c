@@ -48,7 +48,9 @@ struct det_motion {
     int frame_w, frame_h; /* size of the frames the buffers are for */
     int w, h; /* scaled plane */
     int *xs, *ys; /* owned: source column/row where scaled column/row i starts, w+1/h+1 */
+    float *inv_nx; /* owned: 1 / the number of source columns of scaled column i */
     uint32_t *acc; /* owned: frame_w row sums */
+    uint16_t *sums; /* owned: w column sums */
     uint8_t *cur; /* owned: the scaled frame */
     float *bg; /* owned: background */
     uint8_t *masked; /* owned: 1 where a mask covers the pixel */
@@ -133,8 +135,10 @@ int det_motion_new(const struct det_motion_options *opt, struct det_motion **out
 static void free_buffers(struct det_motion *m)
 {
     free(m->xs);
+    free(m->inv_nx);
     free(m->ys);
     free(m->acc);
+    free(m->sums);
     free(m->cur);
     free(m->bg);
     free(m->masked);
@@ -257,7 +261,11 @@ static void resize(struct det_motion *m, int width, int height)
         m->xs[i] = (int)((int64_t)i * width / m->w);
     for (int i = 0; i <= m->h; i++)
         m->ys[i] = (int)((int64_t)i * height / m->h);
+    m->inv_nx = horus_malloc((size_t)m->w * sizeof(float));
+    for (int i = 0; i < m->w; i++)
+        m->inv_nx[i] = 1.0f / (float)(m->xs[i + 1] - m->xs[i]);
     m->acc = horus_malloc((size_t)width * sizeof(uint32_t));
+    m->sums = horus_malloc((size_t)m->w * sizeof(uint16_t));
     m->cur = horus_malloc(n);
     m->bg = horus_malloc(n * sizeof(float));
     m->masked = horus_malloc(n);
@@ -294,14 +302,12 @@ static void downscale(struct det_motion *m, const uint8_t *luma, int stride)
                 m->acc[x] += row[x];
         }
         uint8_t *out = m->cur + (size_t)oy * (size_t)m->w;
-        int ny = y1 - y0;
+        float inv_ny = 1.0f / (float)(y1 - y0);
         for (int ox = 0; ox < m->w; ox++) {
-            int x0 = m->xs[ox], x1 = m->xs[ox + 1];
             uint32_t sum = 0;
-            for (int x = x0; x < x1; x++)
+            for (int x = m->xs[ox]; x < m->xs[ox + 1]; x++)
                 sum += m->acc[x];
-            out[ox] =
-                (uint8_t)((sum + (uint32_t)((x1 - x0) * ny) / 2) / (uint32_t)((x1 - x0) * ny));
+            out[ox] = (uint8_t)((float)sum * m->inv_nx[ox] * inv_ny + 0.5f);
         }
     }
 }
@@ -326,20 +332,31 @@ static void count_rows(const uint8_t *src, uint8_t *dst, int w, int h, int r)
     }
 }
 
-/* dst = 1 where the column window [y - r, y + r] of src sums to at least min. */
-static void sum_columns(const uint8_t *src, uint8_t *dst, int w, int h, int r, int min)
+/* dst = 1 where the column window [y - r, y + r] of src sums to at least
+   min (row by row, with the running sums of every column in sums). */
+static void sum_columns(const uint8_t *src, uint8_t *dst, int w, int h, int r, int min,
+                        uint16_t *sums)
 {
-    for (int x = 0; x < w; x++) {
-        int sum = 0;
-        for (int y = 0; y < r && y < h; y++)
-            sum += src[(size_t)y * (size_t)w + (size_t)x];
-        for (int y = 0; y < h; y++) {
-            if (y + r < h)
-                sum += src[(size_t)(y + r) * (size_t)w + (size_t)x];
-            if (y - r - 1 >= 0)
-                sum -= src[(size_t)(y - r - 1) * (size_t)w + (size_t)x];
-            dst[(size_t)y * (size_t)w + (size_t)x] = sum >= min;
+    memset(sums, 0, (size_t)w * sizeof(*sums));
+    for (int y = 0; y < r && y < h; y++) {
+        const uint8_t *in = src + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++)
+            sums[x] += in[x];
+    }
+    for (int y = 0; y < h; y++) {
+        if (y + r < h) {
+            const uint8_t *in = src + (size_t)(y + r) * (size_t)w;
+            for (int x = 0; x < w; x++)
+                sums[x] += in[x];
         }
+        if (y - r - 1 >= 0) {
+            const uint8_t *in = src + (size_t)(y - r - 1) * (size_t)w;
+            for (int x = 0; x < w; x++)
+                sums[x] -= in[x];
+        }
+        uint8_t *out = dst + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++)
+            out[x] = sums[x] >= min;
     }
 }
 
@@ -351,9 +368,9 @@ static void seed_regions(struct det_motion *m)
 {
     int w = m->w, h = m->h, r = m->opt.dilate;
     count_rows(m->changed, m->tmp, w, h, 1);
-    sum_columns(m->tmp, m->dil, w, h, 1, 4);
+    sum_columns(m->tmp, m->dil, w, h, 1, 4, m->sums);
     count_rows(m->dil, m->tmp, w, h, r);
-    sum_columns(m->tmp, m->dil, w, h, r, 1);
+    sum_columns(m->tmp, m->dil, w, h, r, 1, m->sums);
 }
 
 static int32_t uf_find(int32_t *parent, int32_t a)
@@ -505,11 +522,10 @@ int det_motion_feed(struct det_motion *m, const uint8_t *luma, int width, int he
     /* The change of each pixel, and how the unmasked ones are spread. */
     uint32_t hist[256] = {0};
     uint8_t *diff = m->tmp; /* free until the dilation */
-    for (size_t i = 0; i < n; i++) {
-        int d = (int)m->cur[i] - (int)lrintf(m->bg[i]);
-        diff[i] = (uint8_t)(d < 0 ? -d : d);
+    for (size_t i = 0; i < n; i++)
+        diff[i] = (uint8_t)(fabsf((float)m->cur[i] - m->bg[i]) + 0.5f);
+    for (size_t i = 0; i < n; i++)
         hist[diff[i]] += !m->masked[i];
-    }
 
     /* A global change is judged against the noise known before this frame:
        a scene that jumped in brightness has a huge median difference. */
