@@ -463,6 +463,7 @@ struct video_run {
     struct det_motion *m;
     uint8_t *luma;
     int found[2], spurious[2], boxes[2];
+    int in_crops[2], crops[2]; /* people inside a planned crop, crops planned */
     int suppressed;
 };
 
@@ -516,6 +517,20 @@ static void on_frame(const struct vframe *f, void *arg)
     score_frame(b, res.box_count, slot ? PEOPLE_300 : PEOPLE_100, slot ? 6 : 7, &v->found[slot],
                 &v->spurious[slot]);
     v->boxes[slot] = (int)res.box_count;
+    /* the detector's crops for a 320 model contain every labelled person */
+    struct det_crop c[4];
+    size_t nc = det_crop_plan(b, res.box_count, f->width, f->height, 320, 320, NULL, c);
+    v->crops[slot] = (int)nc;
+    const struct person *truth = slot ? PEOPLE_300 : PEOPLE_100;
+    for (int k = 0; k < (slot ? 6 : 7); k++) {
+        for (size_t i = 0; i < nc; i++) {
+            if (truth[k].x0 >= c[i].x && truth[k].x1 <= c[i].x + c[i].width &&
+                truth[k].y0 >= c[i].y && truth[k].y1 <= c[i].y + c[i].height) {
+                v->in_crops[slot]++;
+                break;
+            }
+        }
+    }
     for (size_t i = 0; i < res.box_count; i++)
         print_message("frame %d: box %.0f,%.0f-%.0f,%.0f score %.2f\n", f->index, b[i].x0 * 768,
                       b[i].y0 * 576, b[i].x1 * 768, b[i].y1 * 576, b[i].score);
@@ -536,7 +551,13 @@ static void test_motion_in_vtest_lies_on_the_walking_people(void **state)
                   v.found[0], v.spurious[0], v.boxes[0]);
     print_message("frame 300: %d of 6 people in motion boxes, %d of %d boxes on nobody\n",
                   v.found[1], v.spurious[1], v.boxes[1]);
+    print_message("crops for a 320 model: %d (frame 100), %d (frame 300); people inside: %d of "
+                  "7, %d of 6\n",
+                  v.crops[0], v.crops[1], v.in_crops[0], v.in_crops[1]);
     assert_int_equal(v.suppressed, 0);
+    assert_int_equal(v.in_crops[0], 7);
+    assert_int_equal(v.in_crops[1], 6);
+    assert_true(v.crops[0] >= 1 && v.crops[1] >= 1);
     assert_true(v.found[0] >= 6);
     assert_true(v.found[1] >= 5);
     assert_true(v.spurious[0] <= 1);
