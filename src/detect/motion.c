@@ -67,6 +67,7 @@ struct det_motion {
     int64_t learn_since_us; /* the background (re)started then */
     bool has_noise;
     float noise; /* running median absolute difference */
+    int suppressed_run; /* frames suppressed in a row */
 };
 
 static char *field_err(const char *field, const char *why)
@@ -278,6 +279,7 @@ static void resize(struct det_motion *m, int width, int height)
     m->regions = horus_malloc((n + 1) * sizeof(struct region));
     m->has_bg = false;
     m->has_noise = false;
+    m->suppressed_run = 0;
     m->masks_dirty = true;
 }
 
@@ -541,17 +543,35 @@ int det_motion_feed(struct det_motion *m, const uint8_t *luma, int width, int he
         dt = 0;
     m->last_us = time_us;
 
-    if (m->unmasked > 0 && r.changed_fraction > o->global_fraction) {
+    bool global = m->unmasked > 0 && r.changed_fraction > o->global_fraction;
+    if (global && (!m->has_noise || m->suppressed_run > 0)) {
+        /* Nothing known of the noise yet, or the background restarted from
+           the previous frame: what differs this much may be the camera's
+           own noise (a high gain at night). Measure it on this frame and
+           judge again. */
+        m->noise = (float)hist_median(hist, m->unmasked);
+        m->has_noise = true;
+        thr = threshold_for(o, true, m->noise);
+        changed = 0;
+        for (int v = thr + 1; v < 256; v++)
+            changed += hist[v];
+        r.threshold = thr;
+        r.changed_fraction = (float)changed / (float)m->unmasked;
+        global = r.changed_fraction > o->global_fraction;
+    }
+    if (global) {
         /* Lights, IR switch, a moved camera: start the background again
            and learn fast while the picture settles. */
         for (size_t i = 0; i < n; i++)
             m->bg[i] = m->cur[i];
         m->learn_since_us = time_us;
+        m->suppressed_run++;
         r.is_suppressed = true;
         if (res)
             *res = r;
         return 0;
     }
+    m->suppressed_run = 0;
 
     /* The noise floor follows the running median difference; the first
        compared frame measures it before it is thresholded. */

@@ -155,6 +155,37 @@ static void test_noise_alone_makes_no_boxes(void **state)
     free(p);
 }
 
+static void test_a_very_noisy_camera_still_sees_motion(void **state)
+{
+    (void)state;
+    /* sigma 40 at full resolution: most pixels differ by more than the
+       threshold, which looks like a global change until the noise is
+       measured; then a bright square is found and nothing else */
+    struct det_motion_options full = {.scale_height = 360};
+    struct det_motion *m = new_motion(&full);
+    struct plane *p = calloc(1, sizeof(*p));
+    struct det_box b[16];
+    struct det_motion_result res;
+    int64_t t = 0;
+    int suppressed = 0;
+    for (int i = 0; i < 50; i++, t += FRAME_US) {
+        fill(p, 100, 40);
+        feed(m, p, t, b, &res);
+        suppressed += res.is_suppressed;
+        if (i > 2)
+            assert_int_equal(res.box_count, 0);
+    }
+    assert_true(suppressed <= 2);
+    for (int i = 0; i < 5; i++, t += FRAME_US) {
+        fill(p, 100, 40);
+        square(p, 200 + 30 * i, 100, 40, 255);
+        assert_int_equal(feed(m, p, t, b, &res), 1);
+        assert_true(b[0].x0 * W < 200 + 30 * i + 20 && b[0].x1 * W > 200 + 30 * i + 20);
+    }
+    det_motion_free(m);
+    free(p);
+}
+
 static void test_a_thin_trembling_edge_makes_no_boxes(void **state)
 {
     (void)state;
@@ -571,6 +602,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_moving_square_is_found_where_it_is),
         cmocka_unit_test(test_noise_alone_makes_no_boxes),
+        cmocka_unit_test(test_a_very_noisy_camera_still_sees_motion),
         cmocka_unit_test(test_a_thin_trembling_edge_makes_no_boxes),
         cmocka_unit_test(test_a_brightness_jump_is_suppressed_and_recovers),
         cmocka_unit_test(test_a_mask_hides_its_region),
