@@ -99,7 +99,7 @@ static int resolve_options(const struct det_motion_options *in, struct det_motio
     DEFAULT(noise_factor, 4.0f);
     DEFAULT(min_area, 0.0005f);
     DEFAULT(learn_seconds, 20.0f);
-    DEFAULT(fast_learn_seconds, 0.3f);
+    DEFAULT(fast_learn_seconds, o->learn_seconds < 0.3f ? o->learn_seconds : 0.3f);
     DEFAULT(global_fraction, 0.5f);
     DEFAULT(dilate, 2);
     RANGE(scale_height, 1, 1080, "1..1080");

@@ -28,7 +28,7 @@ struct det_motion_options {
        (1..1080). */
     int scale_height;
     /* Smallest luma difference (0..255) from the background that counts as
-       change. 0 = 15 (1..254). */
+       change. 0 = 25 (1..254). */
     int threshold;
     /* The threshold rises to noise_factor times the scene's noise (the
        running median of the absolute differences) on noisy cameras.
@@ -38,16 +38,21 @@ struct det_motion_options {
        changed inside it. 0 = 0.0005 (0..1). */
     float min_area;
     /* Time constant of the background, seconds: a change that stays is
-       background after about this long. 0 = 10 (0.1..3600). */
+       background after about this long (a contrast c fades below the
+       threshold t after learn_seconds * ln(c / t)). 0 = 20 (0.1..3600). */
     float learn_seconds;
     /* The shortest time constant. A new background (the first frame, or
        after a suppressed global change) is a running mean of all it has
        seen: its time constant is its age, at least fast_learn_seconds and
-       at most learn_seconds. 0 = 0.3 (0.01..60, <= learn_seconds). */
+       at most learn_seconds. 0 = 0.3, or learn_seconds when shorter
+       (0.01..60, <= learn_seconds). */
     float fast_learn_seconds;
     /* When more than this fraction of the unmasked pixels change at once
        (lights, IR switch, camera moved), the frame reports no motion and
-       is_suppressed. 0 = 0.5 (0.01..1). */
+       is_suppressed, and the background restarts from it. Not when the
+       change is the camera's own noise: measured on the frame when no
+       noise is known yet or the previous frame was suppressed too.
+       0 = 0.5 (0.01..1). */
     float global_fraction;
     /* Radius of the dilation joining the changed pixels of one object, in
        pixels of the scaled plane. 0 = 2 (1..16). */

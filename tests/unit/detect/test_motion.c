@@ -320,6 +320,13 @@ static void test_bad_options_masks_and_planes_are_refused(void **state)
     assert_int_equal(det_motion_new(&o, &m, &err), -EINVAL);
     assert_string_equal(err, "global_fraction: must be 0.01..1");
     free(err);
+    o = (struct det_motion_options){.learn_seconds = 1, .fast_learn_seconds = 2};
+    assert_int_equal(det_motion_new(&o, &m, &err), -EINVAL);
+    assert_string_equal(err, "fast_learn_seconds: must not exceed learn_seconds");
+    free(err);
+    /* a learn time under the default fast one needs no fast one */
+    o = (struct det_motion_options){.learn_seconds = 0.2f};
+    det_motion_free(new_motion(&o));
 
     m = new_motion(NULL);
     static const struct det_point two[] = {{0, 0}, {1, 1}};
