@@ -85,7 +85,7 @@ struct det_report {
     const struct det_box *detections; /* the detector's boxes this frame, after filters */
     size_t detection_count;
 
-    const struct det_box *motion; /* motion regions (label -1, score 1) */
+    const struct det_box *motion; /* motion regions (label -1, score: fraction changed) */
     size_t motion_count;
     bool motion_suppressed; /* a sudden global change (lights, IR) was ignored */
 
