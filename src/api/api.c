@@ -160,6 +160,8 @@ int api_register(api *a, http_router *r)
     if (rc == 0)
         rc = api_cameras_register(r, a);
     if (rc == 0)
+        rc = api_camera_analytics_register(r, a);
+    if (rc == 0)
         rc = api_probe_register(r, a);
     if (rc == 0)
         rc = api_exports_register(r, a);

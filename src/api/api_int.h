@@ -268,6 +268,7 @@ bool api_web_is_route(const char *tmpl);
 int api_web_open(struct api *a, const char *dir);
 void api_web_close(struct api *a);
 int api_cameras_register(http_router *r, struct api *ctx);
+int api_camera_analytics_register(http_router *r, struct api *ctx);
 int api_probe_register(http_router *r, struct api *ctx);
 int api_exports_register(http_router *r, struct api *ctx);
 int api_snapshot_register(http_router *r, struct api *ctx);

@@ -518,6 +518,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
     struct sto_camera c;
     if (is_patch) {
         c = cur;
+        c.analytics = NULL; /* not this route's: the update keeps the row's */
         c.id = horus_strdup(cur.id);
         c.name = horus_strdup(cur.name);
         c.url = horus_strdup(cur.url);

@@ -30,11 +30,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -374,6 +376,7 @@ static bool parse_scalar(struct load *ld, const cfg_field *f, enum cfg_type type
     case CFG_SECTION:
     case CFG_LIST:
     case CFG_STRING_LIST:
+    case CFG_JSON:
         HORUS_BUG("parse_scalar on a container field '%s'", f->name);
     }
     cfg_expanded_release(&x);
@@ -417,6 +420,8 @@ static const char *type_noun(enum cfg_type t)
     case CFG_LIST:
     case CFG_STRING_LIST:
         return "a list";
+    case CFG_JSON:
+        return "a mapping or a list";
     }
     return "a value";
 }
@@ -559,6 +564,139 @@ static void apply_list(struct load *ld, const cfg_field *f, unsigned char *base,
         walk_string_list(ld, f, ptr, val);
 }
 
+/* ---- CFG_JSON: a YAML subtree as JSON ---- */
+
+/* Whether a plain scalar reads as a decimal number ("12", "-0.5", "1e-3"). */
+static bool is_number_text(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (i == len || !(isdigit((unsigned char)s[i]) || s[i] == '.'))
+        return false;
+    for (; i < len; i++)
+        if (!isdigit((unsigned char)s[i]) && !strchr(".eE+-", s[i]))
+            return false;
+    return true;
+}
+
+/* node as a new JSON value, or NULL after an error at the offending node. */
+static json_t *node_json(struct load *ld, const cfg_node *n)
+{
+    if (n->kind == CFG_NODE_SCALAR) {
+        if (memchr(n->text, '\0', n->len)) {
+            load_error(ld, n->line, n->col, "contains a NUL byte");
+            return NULL;
+        }
+        if (!n->is_plain)
+            return json_stringn(n->text, n->len);
+        if (cfg_node_is_null(n))
+            return json_null();
+        if (strcasecmp(n->text, "true") == 0 || strcasecmp(n->text, "false") == 0)
+            return json_boolean(strcasecmp(n->text, "true") == 0);
+        if (is_number_text(n->text, n->len)) {
+            char *end;
+            errno = 0;
+            long long v = strtoll(n->text, &end, 10);
+            if (errno == 0 && end == n->text + n->len)
+                return json_integer((json_int_t)v);
+            double d = strtod(n->text, &end);
+            if (end == n->text + n->len && isfinite(d))
+                return json_real(d);
+        }
+        return json_stringn(n->text, n->len);
+    }
+    json_t *out = n->kind == CFG_NODE_MAP ? json_object() : json_array();
+    for (size_t i = 0; i < n->n_items; i++) {
+        const cfg_node *key = n->kind == CFG_NODE_MAP ? n->items[2 * i] : NULL;
+        const cfg_node *item = n->kind == CFG_NODE_MAP ? n->items[2 * i + 1] : n->items[i];
+        if (key && (key->kind != CFG_NODE_SCALAR || memchr(key->text, '\0', key->len))) {
+            load_error(ld, key->line, key->col, "a key must be a plain name, got %s",
+                       cfg_node_kind_name(key));
+            json_decref(out);
+            return NULL;
+        }
+        if (key && json_object_get(out, key->text)) {
+            load_error(ld, key->line, key->col, "duplicate key '%s'", key->text);
+            json_decref(out);
+            return NULL;
+        }
+        json_t *v = node_json(ld, item);
+        if (!v) {
+            json_decref(out);
+            return NULL;
+        }
+        if (key)
+            json_object_set_new(out, key->text, v);
+        else
+            json_array_append_new(out, v);
+    }
+    return out;
+}
+
+/* The node at path where ("zones[0].polygon[2]") under n: the deepest one it reaches. */
+static const cfg_node *node_at(const cfg_node *n, const char *where)
+{
+    const char *p = where;
+    while (*p) {
+        if (*p == '.') {
+            p++;
+            continue;
+        }
+        if (*p == '[') {
+            char *end;
+            unsigned long i = strtoul(p + 1, &end, 10);
+            if (*end != ']' || n->kind != CFG_NODE_SEQ || i >= n->n_items)
+                return n;
+            n = n->items[i];
+            p = end + 1;
+            continue;
+        }
+        size_t len = strcspn(p, ".[");
+        const cfg_node *next = NULL;
+        for (size_t i = 0; n->kind == CFG_NODE_MAP && i < n->n_items && !next; i++) {
+            const cfg_node *k = n->items[2 * i];
+            if (k->kind == CFG_NODE_SCALAR && k->len == len && memcmp(k->text, p, len) == 0)
+                next = n->items[2 * i + 1];
+        }
+        if (!next)
+            return n;
+        n = next;
+        p += len;
+    }
+    return n;
+}
+
+static void apply_json(struct load *ld, const cfg_field *f, void *ptr, const cfg_node *val)
+{
+    if (val->kind == CFG_NODE_SCALAR) {
+        load_error(ld, val->line, val->col, "expected %s, got %s", type_noun(f->type),
+                   cfg_node_kind_name(val));
+        return;
+    }
+    json_t *j = node_json(ld, val);
+    if (!j)
+        return;
+    char where[256] = "", err[256] = "";
+    if (f->json_validate_cb && f->json_validate_cb(j, where, sizeof(where), err, sizeof(err)) < 0) {
+        const cfg_node *at = node_at(val, where);
+        size_t old = ld->path_len;
+        if (where[0] == '[')
+            snprintf(ld->path + old, sizeof(ld->path) - old, "%s", where);
+        else if (where[0])
+            path_push_key(ld, where);
+        ld->path_len = strlen(ld->path);
+        load_error(ld, at->line, at->col, "%s", err[0] ? err : "invalid value");
+        path_pop(ld, old);
+        json_decref(j);
+        return;
+    }
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(j);
+    *(char **)ptr = cfg_arena_strndup(&ld->snap->arena, text, strlen(text));
+    free(text);
+}
+
 /*
  * One field of a mapping. key/val are NULL when the key is absent; line/col
  * locate the mapping that holds (or should hold) it.
@@ -592,6 +730,11 @@ static void apply_field(struct load *ld, const cfg_field *f, unsigned char *base
     case CFG_LIST:
     case CFG_STRING_LIST:
         apply_list(ld, f, base, is_absent ? NULL : val, line, col);
+        goto out;
+    case CFG_JSON:
+        if (!is_absent)
+            apply_json(ld, f, ptr, val);
+        record_pos(ld, ptr, is_absent ? 0 : val->line, is_absent ? 0 : val->col);
         goto out;
     default:
         break;
@@ -674,7 +817,7 @@ static void check_table(const cfg_field *fields, int depth)
         }
         if (f->type == CFG_LIST)
             horus_assert(f->elem_size > 0);
-        if (f->type == CFG_STRING_LIST)
+        if (f->type == CFG_STRING_LIST || f->type == CFG_JSON)
             horus_assert(!f->def);
     }
 }

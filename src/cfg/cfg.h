@@ -66,6 +66,14 @@ enum cfg_type {
     CFG_SECTION, /* nested struct at offset, fields in sub */
     CFG_LIST, /* array of structs: (void *) at offset, size_t count at count_offset */
     CFG_STRING_LIST, /* char ** (owned by the snapshot) at offset, size_t count at count_offset */
+    /*
+     * char *: a YAML mapping or list kept as compact JSON text (owned by the
+     * snapshot); NULL when absent. Plain scalars true/false (any case) are
+     * booleans, null/~/empty null, decimal numbers numbers; every other
+     * scalar, and every quoted one, is a string. No ${} or file:
+     * references inside. Checked by json_validate_cb.
+     */
+    CFG_JSON,
 };
 
 typedef struct cfg_field cfg_field;
@@ -92,6 +100,14 @@ struct cfg_field {
      * 0, or -EINVAL after writing a reason into err (may be left empty).
      */
     int (*validate_cb)(const void *value, char *err, size_t err_size);
+    /*
+     * CFG_JSON: optional check of the value. Returns 0, or -EINVAL after
+     * writing the failing path relative to the field into where
+     * ("zones[0].polygon", "" = the field itself) and the reason into err;
+     * the message cites that node's line and column.
+     */
+    int (*json_validate_cb)(const json_t *value, char *where, size_t where_size, char *err,
+                            size_t err_size);
     bool is_required;
     /*
      * false: a changed value needs a restart (reported by

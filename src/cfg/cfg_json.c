@@ -112,6 +112,11 @@ static json_t *field_json(const cfg_snapshot *s, const cfg_field *f, const unsig
             json_array_append_new(arr, fields_json(s, f->sub, items + i * f->elem_size));
         return arr;
     }
+    case CFG_JSON: {
+        const char *text = *(char *const *)ptr;
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+        return j ? j : json_null();
+    }
     case CFG_STRING_LIST: {
         json_t *arr = json_array();
         char *const *items = *(char **const *)ptr;
@@ -180,6 +185,7 @@ static bool scalar_equal(const cfg_field *f, const void *a, const void *b)
 {
     switch (f->type) {
     case CFG_STRING:
+    case CFG_JSON:
         return strings_equal(*(char *const *)a, *(char *const *)b);
     case CFG_INT:
     case CFG_DURATION:

@@ -168,6 +168,7 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
             .max_bytes = y->record.max_bytes,
             .transport = y->transport,
             .client = y->client,
+            .analytics = y->analytics,
         };
     }
     size_t added = 0, changed = 0, removed = 0;

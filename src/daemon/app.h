@@ -31,6 +31,7 @@ struct app_camera_config {
     char *transport; /* "", "auto", "tcp", "udp": "" = ingest.transport */
     char *client; /* "", "native", "libav": "" = ingest.client */
     char **groups; /* camera groups grants may name as "group:NAME" */
+    char *analytics; /* the analytics: map as compact JSON, validated; NULL = none (0039) */
     size_t ngroups;
     struct {
         bool enabled;

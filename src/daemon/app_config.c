@@ -2,6 +2,7 @@
  * DESIGN: the root schema of horus.yaml, assembled from the tables that
  * each module owns, plus checks that span sections.
  */
+#include "analytics_cfg.h"
 #include "app.h"
 #include "auth.h"
 
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int validate_camera_id(const void *value, char *err, size_t size)
@@ -57,6 +59,30 @@ static int validate_camera_client(const void *value, char *err, size_t size)
     if (!s || !s[0] || strcmp(s, "native") == 0 || strcmp(s, "libav") == 0)
         return 0;
     snprintf(err, size, "must be native or libav");
+    return -EINVAL;
+}
+
+/*
+ * A camera's analytics: map, checked by the parser the API and the analysis
+ * pipeline use; its "PATH: reason" becomes the position and key path of the
+ * offending node (docs/design/0039).
+ */
+static int validate_camera_analytics(const json_t *value, char *where, size_t where_size, char *err,
+                                     size_t err_size)
+{
+    struct det_analytics *a = NULL;
+    char *msg = NULL;
+    int rc = det_analytics_from_json(value, NULL, 0, &a, &msg);
+    det_analytics_free(a);
+    if (rc == 0)
+        return 0;
+    const char *text = msg ? msg : "invalid";
+    const char *sep = strstr(text, ": ");
+    size_t len = sep ? (size_t)(sep - text) : 0;
+    bool is_root = len == strlen("analytics") && strncmp(text, "analytics", len) == 0;
+    snprintf(where, where_size, "%.*s", is_root ? 0 : (int)len, text);
+    snprintf(err, err_size, "%s", sep ? sep + 2 : text);
+    free(msg);
     return -EINVAL;
 }
 
@@ -167,6 +193,13 @@ static const cfg_field camera_fields[] = {
      .pattern_help = "1..64 characters of [a-z0-9_-]",
      .is_reloadable = true,
      .help = "Camera groups; user and API key grants may name them as group:NAME"},
+    {.name = "analytics",
+     .type = CFG_JSON,
+     .offset = offsetof(struct app_camera_config, analytics),
+     .json_validate_cb = validate_camera_analytics,
+     .is_reloadable = true,
+     .help = "Analytics: zones, motion masks, tripwires, object filters, as the document of "
+             "GET /api/v1/cameras/{id}/analytics (docs/design/0039)"},
     {.name = "record",
      .type = CFG_SECTION,
      .offset = offsetof(struct app_camera_config, record),

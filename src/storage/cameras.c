@@ -37,8 +37,10 @@
 
 #define CAMERA_COLUMNS                                                                             \
     "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"            \
-    " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant, transport, client, tls_verify"
-#define CAMERA_NCOLS 16
+    " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant, transport, client, "           \
+    "tls_verify,"                                                                                  \
+    " analytics"
+#define CAMERA_NCOLS 17
 
 void sto_camera_release(struct sto_camera *c)
 {
@@ -51,6 +53,7 @@ void sto_camera_release(struct sto_camera *c)
     free(c->tenant);
     free(c->transport);
     free(c->client);
+    free(c->analytics);
     memset(c, 0, sizeof(*c));
 }
 
@@ -77,6 +80,7 @@ struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
         .transport = c->transport,
         .client = c->client,
         .tls_skip_verify = c->tls_skip_verify,
+        .analytics = c->analytics,
     };
 }
 
@@ -99,6 +103,7 @@ static void row_to_camera(const sto_value *c, struct sto_camera *out)
     out->transport = sto_col_text(&c[13]);
     out->client = sto_col_text(&c[14]);
     out->tls_skip_verify = sto_col_int(&c[15]) == 0;
+    out->analytics = sto_col_text(&c[16]);
 }
 
 struct list_acc {
@@ -221,7 +226,7 @@ static void sealed_urls_release(struct sealed_urls *s)
 }
 
 /*
- * Parameters $1..$16 in the column order of CAMERA_COLUMNS (created and
+ * Parameters $1..$17 in the column order of CAMERA_COLUMNS (created and
  * updated now), the passwords sealed into sealed (which must outlive p);
  * prev, the stored row (may be NULL), keeps its sealed values for the same
  * URLs. Returns 0 or a seal error.
@@ -252,20 +257,21 @@ static int camera_params(const sto_db *db, const struct sto_camera_input *c,
     p[13] = STO_TEXT_V(c->transport ? c->transport : "");
     p[14] = STO_TEXT_V(c->client ? c->client : "");
     p[15] = STO_INT_V(!c->tls_skip_verify);
+    p[16] = STO_TEXT_V(c->analytics ? c->analytics : "");
     return rc;
 }
 
 /* The tenant is set by the insert only: an update or provisioning keeps the row's. */
 static const char upsert_sql[] =
     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-    " $12, $13, $14, $15, $16) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = "
+    " $12, $13, $14, $15, $16, $17) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = "
     "excluded.url,"
     " sub_url = excluded.sub_url, enabled = excluded.enabled,"
     " record_enabled = excluded.record_enabled, segment_seconds = excluded.segment_seconds,"
     " retention_days = excluded.retention_days, max_bytes = excluded.max_bytes,"
     " provisioned = excluded.provisioned, updated_at_ms = excluded.updated_at_ms,"
     " transport = excluded.transport, client = excluded.client,"
-    " tls_verify = excluded.tls_verify";
+    " tls_verify = excluded.tls_verify, analytics = excluded.analytics";
 
 static int64_t now_ms(void)
 {
@@ -367,9 +373,8 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
     /* The tenant's camera quota is counted in the insert itself, on the writer. */
     st[ORPHAN_NSTMTS] = (struct sto_stmt){
         "INSERT INTO cameras(" CAMERA_COLUMNS ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, $12, $13, $14, $15, $16 WHERE $17 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE id = "
-        "$1)"
-        " OR (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $17",
+        " $11, $12, $13, $14, $15, $16, $17 WHERE $18 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE"
+        " id = $1) OR (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $18",
         p, CAMERA_NCOLS + 1};
     rc = sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
     sealed_urls_release(&sealed);
@@ -389,6 +394,8 @@ int sto_camera_update(sto_db *db, const struct sto_camera_input *c)
     sto_value p[CAMERA_NCOLS];
     struct sto_camera_input in = *c;
     in.tenant = cur.tenant; /* a camera never changes tenant */
+    if (!in.analytics)
+        in.analytics = cur.analytics; /* NULL keeps the row's */
     struct sealed_urls sealed = {0};
     rc = camera_params(db, &in, &cur, false, now_ms(), p, &sealed);
     if (rc == 0)
@@ -440,7 +447,9 @@ static bool same_settings(const sto_db *db, const struct sto_camera *have,
            have->retention_days == want->retention_days && have->max_bytes == want->max_bytes &&
            strcmp(have->transport, want->transport ? want->transport : "") == 0 &&
            strcmp(have->client, want->client ? want->client : "") == 0 &&
-           have->tls_skip_verify == want->tls_skip_verify && have->provisioned;
+           have->tls_skip_verify == want->tls_skip_verify &&
+           strcmp(have->analytics, want->analytics ? want->analytics : "") == 0 &&
+           have->provisioned;
 }
 
 int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_t n, size_t *added,

@@ -154,6 +154,9 @@ struct sto_camera {
     char *transport; /* "auto", "tcp", "udp"; "" = ingest.transport (docs/design/0034) */
     char *client; /* "native", "libav"; "" = ingest.client */
     bool tls_skip_verify; /* column tls_verify = 0: rtsps:// certificate not checked (0033) */
+    /* The analytics document as stored, JSON checked by det_analytics_parse; "" = the
+     * defaults (0039) */
+    char *analytics;
 };
 
 void sto_camera_release(struct sto_camera *c);
@@ -182,6 +185,9 @@ struct sto_camera_input {
     const char *client; /* NULL or "" = ingest.client */
     /* rtsps://: accept any certificate (API tls_verify false). Zero = verify, the default. */
     bool tls_skip_verify;
+    /* The analytics document, already validated. Inserts and provisioning: NULL = "".
+     * Updates: NULL keeps the row's (0039). */
+    const char *analytics;
 };
 
 /* The settable fields of row c as an input borrowing c's strings (valid while c is). */

@@ -334,6 +334,7 @@ class World:
                                           "enabled": False},
             ("PUT", "/api/v1/cameras/{id}"): {"url": "rtsp://127.0.0.1:9/y", "enabled": False},
             ("PATCH", "/api/v1/cameras/{id}"): {"name": "renamed"},
+            ("PUT", "/api/v1/cameras/{id}/analytics"): {"fps": 2},
             ("POST", "/api/v1/cameras/probe"): {"url": "rtsp://127.0.0.1:9/x"},
             ("POST", "/api/v1/exports"): {"camera": "cam-a", "start": rec["start_us"] // 1000,
                                           "end": rec["end_us"] // 1000},

@@ -1080,6 +1080,101 @@ static void test_errors_add_formats_with_and_without_file_position_and_path(void
     cfg_errors_release(&e);
 }
 
+/* ---- CFG_JSON: a YAML subtree kept as JSON ---- */
+
+struct t_json {
+    char *doc;
+};
+
+/* Refuses a "bad" key anywhere under "zones[1]" and a mapping without "name". */
+static int json_check(const json_t *v, char *where, size_t where_size, char *err, size_t err_size)
+{
+    const json_t *z = json_array_get(json_object_get(v, "zones"), 1);
+    if (z && json_object_get(z, "bad")) {
+        snprintf(where, where_size, "zones[1].bad");
+        snprintf(err, err_size, "is bad");
+        return -EINVAL;
+    }
+    if (json_is_object(v) && !json_object_get(v, "name")) {
+        snprintf(err, err_size, "needs a name");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static const cfg_field json_fields[] = {
+    {.name = "doc",
+     .type = CFG_JSON,
+     .offset = offsetof(struct t_json, doc),
+     .json_validate_cb = json_check,
+     .is_reloadable = true},
+    {0},
+};
+
+static const cfg_schema json_schema = {.fields = json_fields, .size = sizeof(struct t_json)};
+
+static int load_json(const char *text, cfg_snapshot **out)
+{
+    return cfg_load_string(&json_schema, "j.yaml", text, strlen(text), out, &errs);
+}
+
+static void test_json_field_converts_scalars_by_their_plain_form(void **state)
+{
+    cfg_snapshot *snap = NULL;
+    static const char text[] = "doc:\n"
+                               "  name: x\n"
+                               "  n: 5\n"
+                               "  f: -0.25\n"
+                               "  t: TRUE\n"
+                               "  nothing: ~\n"
+                               "  quoted: \"5\"\n"
+                               "  word: 5a\n"
+                               "  list: [[0, 1e-3], {k: v}]\n";
+    assert_int_equal(load_json(text, &snap), 0);
+    const struct t_json *c = cfg_snapshot_data(snap);
+    assert_string_equal(c->doc,
+                        "{\"name\":\"x\",\"n\":5,\"f\":-0.25,\"t\":true,\"nothing\":null,"
+                        "\"quoted\":\"5\",\"word\":\"5a\",\"list\":[[0,0.001],{\"k\":\"v\"}]}");
+    json_t *j = cfg_snapshot_to_json(snap);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "doc"), "n")), 5);
+    json_decref(j);
+    cfg_snapshot_unref(snap);
+    /* Absent is NULL. */
+    assert_int_equal(load_json("", &snap), 0);
+    assert_null(((const struct t_json *)cfg_snapshot_data(snap))->doc);
+    cfg_snapshot_unref(snap);
+}
+
+static void json_fails_with(const char *text, const char *msg)
+{
+    cfg_errors_release(&errs);
+    cfg_errors_init(&errs, NULL);
+    cfg_snapshot *snap = NULL;
+    assert_int_equal(load_json(text, &snap), HORUS_ECONFIG);
+    assert_null(snap);
+    if (errs.count != 1)
+        print_errors();
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0], msg);
+}
+
+static void test_json_field_errors_cite_the_offending_node(void **state)
+{
+    cfg_snapshot *snap = NULL;
+    static const char text[] = "doc:\n"
+                               "  name: x\n"
+                               "  zones:\n"
+                               "    - a: 1\n"
+                               "    - a: 2\n"
+                               "      bad: [1, 2]\n";
+    assert_int_equal(load_json(text, &snap), HORUS_ECONFIG);
+    assert_has_error("j.yaml:6:12: doc.zones[1].bad: is bad");
+    assert_null(snap);
+    json_fails_with("doc:\n  a: 1\n", "j.yaml:2:3: doc: needs a name");
+    json_fails_with("doc: 5\n", "j.yaml:1:6: doc: expected a mapping or a list, got a value");
+    json_fails_with("doc:\n  name: x\n  a: 1\n  a: 2\n", "j.yaml:4:3: doc: duplicate key 'a'");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1141,6 +1236,8 @@ int main(void)
         T(test_diff_restart_needed_reports_only_non_reloadable_changes),
         T(test_load_file_that_does_not_exist_returns_enoent_with_message),
         T(test_errors_add_formats_with_and_without_file_position_and_path),
+        T(test_json_field_converts_scalars_by_their_plain_form),
+        T(test_json_field_errors_cite_the_offending_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

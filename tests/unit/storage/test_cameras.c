@@ -229,6 +229,41 @@ static void test_insert_and_update_never_mark_a_camera_provisioned(void **state)
     assert_int_equal(n, 1);
 }
 
+/* The analytics column (migration 0016): "" by default, NULL keeps it on update. */
+static void test_analytics_document_is_stored_and_kept_by_updates(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_camera_input c = cam("a", "rtsp://h/a");
+    assert_int_equal(sto_camera_insert(f->db, &c), 0);
+    struct sto_camera row;
+    assert_int_equal(sto_camera_get(f->db, "a", &row), 0);
+    assert_string_equal(row.analytics, "");
+    sto_camera_release(&row);
+    c.analytics = "{\"fps\":2}";
+    assert_int_equal(sto_camera_update(f->db, &c), 0);
+    c.analytics = NULL; /* an update that does not name it keeps it */
+    c.retention_days = 7;
+    assert_int_equal(sto_camera_update(f->db, &c), 0);
+    assert_int_equal(sto_camera_get(f->db, "a", &row), 0);
+    assert_string_equal(row.analytics, "{\"fps\":2}");
+    assert_int_equal(row.retention_days, 7);
+    sto_camera_release(&row);
+    /* Provisioning writes it, and a changed document is a change. */
+    struct sto_camera_input yaml[] = {cam("p", "rtsp://h/p")};
+    yaml[0].analytics = "{\"fps\":1}";
+    size_t add = 0, chg = 0, rem = 0;
+    assert_int_equal(sto_cameras_provision(f->db, yaml, 1, &add, &chg, &rem), 0);
+    assert_int_equal(add, 1);
+    assert_int_equal(sto_cameras_provision(f->db, yaml, 1, &add, &chg, &rem), 0);
+    assert_int_equal(add + chg, 0);
+    yaml[0].analytics = NULL;
+    assert_int_equal(sto_cameras_provision(f->db, yaml, 1, &add, &chg, &rem), 0);
+    assert_int_equal(chg, 1);
+    assert_int_equal(sto_camera_get(f->db, "p", &row), 0);
+    assert_string_equal(row.analytics, "");
+    sto_camera_release(&row);
+}
+
 static void test_a_failing_statement_rolls_back_the_whole_batch(void **state)
 {
     struct sto_fixture *f = *state;
@@ -253,6 +288,7 @@ int main(void)
         T(test_an_input_with_only_some_fields_set_replaces_the_rest),
         T(test_provisioning_compares_values_not_pointers_and_counts_takeovers),
         T(test_insert_and_update_never_mark_a_camera_provisioned),
+        T(test_analytics_document_is_stored_and_kept_by_updates),
         T(test_a_failing_statement_rolls_back_the_whole_batch),
     };
     return cmocka_run_group_tests_name("storage.cameras", tests, NULL, NULL);
