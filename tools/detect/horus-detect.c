@@ -4,9 +4,14 @@
  * quickest way to try a model by hand).
  *
  * usage: horus-detect --model M.onnx --labels L [--threads N] [--min-score S]
- *                     [--frames 0,40,80 | --count N] [--quiet] VIDEO
+ *                     [--frames 0,40,80 | --count N] [--quiet | --json] VIDEO
  * Prints one line per detection ("frame 40 person 0.83 0.12 0.30 0.18 0.61"),
- * then "ms min M median D frames N".
+ * then "ms min M median D frames N". --json prints JSON Lines instead (what
+ * bench/detect/accuracy reads): per frame
+ *   {"frame":40,"width":768,"height":576,"ms":31.2,
+ *    "detections":[{"label":"person","score":0.83,"box":[x0,y0,x1,y1]},...]}
+ * with boxes in normalised [0,1] frame coordinates, best score first, then
+ *   {"ms_min":M,"ms_median":D,"frames":N,"input":[W,H],"threads":T,"runtime":"R"}.
  */
 #include "detect.h"
 #include "onnx.h"
@@ -21,7 +26,7 @@
 struct ctx {
     struct det_detector *det;
     struct det_run_options opt;
-    int quiet, failed, n;
+    int quiet, json, failed, n;
     double *ms;
     int ms_cap;
 };
@@ -31,6 +36,32 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Prints s as a JSON string (labels are UTF-8 without control characters). */
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json_frame(struct ctx *c, const struct vframe *f, const struct det_box *boxes,
+                             size_t n, double ms)
+{
+    printf("{\"frame\":%d,\"width\":%d,\"height\":%d,\"ms\":%.2f,\"detections\":[", f->index,
+           f->width, f->height, ms);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"label\":", i ? "," : "");
+        json_string(det_detector_label(c->det, boxes[i].label));
+        printf(",\"score\":%.4f,\"box\":[%.6f,%.6f,%.6f,%.6f]}", boxes[i].score, boxes[i].x0,
+               boxes[i].y0, boxes[i].x1, boxes[i].y1);
+    }
+    printf("]}\n");
 }
 
 static void on_frame(const struct vframe *f, void *arg)
@@ -54,6 +85,10 @@ static void on_frame(const struct vframe *f, void *arg)
         c->ms = realloc(c->ms, (size_t)c->ms_cap * sizeof(double));
     }
     c->ms[c->n++] = t;
+    if (c->json) {
+        print_json_frame(c, f, boxes, n, t);
+        return;
+    }
     if (c->quiet)
         return;
     printf("frame %d: %zu detections, %.1f ms\n", f->index, n, t);
@@ -75,10 +110,15 @@ int main(int argc, char **argv)
     struct ctx c = {0};
     int frames[256], nframes = 0, count = 0;
     static const struct option longopts[] = {
-        {"model", required_argument, 0, 'm'},   {"labels", required_argument, 0, 'l'},
-        {"threads", required_argument, 0, 't'}, {"min-score", required_argument, 0, 's'},
-        {"frames", required_argument, 0, 'f'},  {"count", required_argument, 0, 'n'},
-        {"quiet", no_argument, 0, 'q'},         {0, 0, 0, 0},
+        {"model", required_argument, 0, 'm'},
+        {"labels", required_argument, 0, 'l'},
+        {"threads", required_argument, 0, 't'},
+        {"min-score", required_argument, 0, 's'},
+        {"frames", required_argument, 0, 'f'},
+        {"count", required_argument, 0, 'n'},
+        {"quiet", no_argument, 0, 'q'},
+        {"json", no_argument, 0, 'j'},
+        {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -105,13 +145,16 @@ int main(int argc, char **argv)
         case 'q':
             c.quiet = 1;
             break;
+        case 'j':
+            c.json = 1;
+            break;
         default:
             return 2;
         }
     }
     if (optind != argc - 1 || !o.model_path || !o.labels_path) {
         fprintf(stderr, "usage: horus-detect --model M --labels L [--threads N] "
-                        "[--min-score S] [--frames a,b | --count N] [--quiet] VIDEO\n");
+                        "[--min-score S] [--frames a,b | --count N] [--quiet | --json] VIDEO\n");
         return 2;
     }
     char *err = NULL;
@@ -126,7 +169,15 @@ int main(int argc, char **argv)
                       sizeof(averr));
     if (rc < 0)
         fprintf(stderr, "horus-detect: '%s': %s\n", argv[optind], averr);
-    if (c.n) {
+    if (c.n && c.json) {
+        qsort(c.ms, (size_t)c.n, sizeof(double), cmp_double);
+        printf("{\"ms_min\":%.2f,\"ms_median\":%.2f,\"frames\":%d,\"input\":[%d,%d],"
+               "\"threads\":%d,\"runtime\":",
+               c.ms[0], c.ms[c.n / 2], c.n, c.det->input_width, c.det->input_height,
+               o.threads ? o.threads : 1);
+        json_string(det_onnx_runtime_version());
+        printf("}\n");
+    } else if (c.n) {
         qsort(c.ms, (size_t)c.n, sizeof(double), cmp_double);
         printf("ms min %.1f median %.1f frames %d input %dx%d threads %d runtime %s\n", c.ms[0],
                c.ms[c.n / 2], c.n, c.det->input_width, c.det->input_height,
