@@ -6,7 +6,8 @@
  * usage: horus-detect [--detector onnx|remote|hybrid] --model M.onnx --labels L
  *                     [--url U --api-key K --timeout-ms T] [--threads N]
  *                     [--min-score S] [--frames 0,40,80 | --count N]
- *                     [--interval-ms I] [--quiet] VIDEO
+ *                     [--interval-ms I] [--cooldown-ms C] [--failures K]
+ *                     [--quiet] VIDEO
  * --detector remote sends frames to U/v1/vision/detection (DeepStack API);
  * hybrid uses that remote as primary and the onnx model as fallback, and
  * each frame's line says which served it and the breaker's state.
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
     struct det_onnx_options o = {0};
     struct det_remote_options ro = {0};
     const char *kind = "onnx";
+    int cooldown_ms = 0, failures = 0;
     struct ctx c = {0};
     int frames[256], nframes = 0, count = 0;
     static const struct option longopts[] = {
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
         {"api-key", required_argument, 0, 'k'},
         {"timeout-ms", required_argument, 0, 'T'},
         {"interval-ms", required_argument, 0, 'i'},
+        {"cooldown-ms", required_argument, 0, 'C'},
+        {"failures", required_argument, 0, 'F'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -149,6 +153,12 @@ int main(int argc, char **argv)
         case 'i':
             c.interval_ms = atoi(optarg);
             break;
+        case 'C':
+            cooldown_ms = atoi(optarg);
+            break;
+        case 'F':
+            failures = atoi(optarg);
+            break;
         default:
             return 2;
         }
@@ -159,7 +169,8 @@ int main(int argc, char **argv)
         ((is_onnx || is_hybrid) && !o.model_path) || ((is_remote || is_hybrid) && !ro.url)) {
         fprintf(stderr, "usage: horus-detect [--detector onnx|remote|hybrid] --model M --labels L "
                         "[--url U] [--api-key K] [--timeout-ms T] [--threads N] [--min-score S] "
-                        "[--frames a,b | --count N] [--interval-ms I] [--quiet] VIDEO\n");
+                        "[--frames a,b | --count N] [--interval-ms I] [--cooldown-ms C] "
+                        "[--failures K] [--quiet] VIDEO\n");
         return 2;
     }
     char *err = NULL;
@@ -171,7 +182,10 @@ int main(int argc, char **argv)
     if (rc == 0 && (is_remote || is_hybrid))
         rc = det_remote_open(&ro, &remote, &err);
     if (rc == 0 && is_hybrid) {
-        struct det_hybrid_options ho = {.primary = remote, .fallback = local};
+        struct det_hybrid_options ho = {.primary = remote,
+                                        .fallback = local,
+                                        .failures_to_open = failures,
+                                        .cooldown_ms = cooldown_ms};
         rc = det_hybrid_open(&ho, &c.det, &err);
         local = remote = NULL;
     } else if (rc == 0) {

@@ -224,7 +224,10 @@ static int post(struct det_remote *r, char **errmsg)
         /* The provider's own error text, when it sent the DeepStack shape. */
         char *why = NULL;
         json_t *j = json_loadb(r->reply, r->reply_len, 0, NULL);
-        const char *e = json_string_value(json_object_get(j, "error"));
+        json_t *je = json_object_get(j, "error");
+        /* DeepStack's "error" is a string; Horus's own API errors nest {code, message}. */
+        const char *e = json_is_object(je) ? json_string_value(json_object_get(je, "message"))
+                                           : json_string_value(je);
         char etext[200];
         if (e)
             why = horus_asprintf(": %s", horus_mask_text(e, etext, sizeof(etext)));
