@@ -19,10 +19,10 @@
  * within DET_REMOTE_EDGE_SLACK_PX), labels mapped to labels[0..label_count)
  * by exact name; predictions with a label not in the list are dropped and
  * counted in *unknown. At most cap boxes are written to out, in reply
- * order; *n gets their number. Returns 0, or HORUS_EPARSE with *errmsg
- * (new) saying why: "reply is not JSON: ...", "provider error: ..." (a
- * success:false reply, with its "error"), "predictions[2].x_max: outside
- * the image (900 > 768)". Pure; Thread: any.
+ * order; *n gets their number. Returns 0, or HORUS_EPARSE with *n = 0 and
+ * *errmsg (new) saying why: "reply is not JSON: ...", "provider error:
+ * ..." (a success:false reply, with its "error"), "predictions[2].x_max:
+ * outside the image (900, image 768x576)". Pure; Thread: any.
  */
 int det_remote_parse(const char *body, size_t len, int width, int height, char *const *labels,
                      int label_count, struct det_box *out, size_t cap, size_t *n, size_t *unknown,

@@ -143,6 +143,10 @@ int det_remote_parse(const char *body, size_t len, int width, int height, char *
     }
     rc = 0;
 out:
+    if (rc) { /* a reply with an error anywhere gives no boxes at all */
+        *n = 0;
+        *unknown = 0;
+    }
     json_decref(root);
     return rc;
 }
