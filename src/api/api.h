@@ -76,7 +76,7 @@ extern const cfg_field api_server_fields[];
 
 /* `vision:` section: the detection this node serves on POST /v1/vision/detection. */
 struct api_vision_config {
-    bool serve; /* false: the route answers 503 */
+    bool serve; /* false: the route answers 404 */
     char *model; /* an ONNX model file (the onnx detector, src/detect/object/onnx.h) */
     char *labels; /* its labels file */
     int64_t input_size; /* 0 = the model's own */
@@ -132,7 +132,7 @@ struct api_options {
      * embedded. Opened by api_new: a missing directory fails it.
      */
     const char *web_dir;
-    /* borrowed, outlives the HTTP server; NULL: /v1/vision/detection answers 503 */
+    /* borrowed, outlives the HTTP server; NULL: /v1/vision/detection answers 404 */
     api_vision *vision;
 };
 

@@ -172,7 +172,7 @@ struct api {
     pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
-    api_vision *vision; /* borrowed, may be NULL: the vision route answers 503 */
+    api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
     auth_media_keys *media_keys; /* borrowed, may be NULL: no signed media URLs */
     metrics_registry *metrics; /* borrowed */
     const horus_clock *clock; /* borrowed; never NULL */

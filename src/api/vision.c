@@ -264,7 +264,7 @@ static int detection_post(http_request *req, void *arg)
     api_vision *v = ctx->vision;
     double t0 = now_ms();
     if (!v)
-        return reply_fail(req, 503, "this node does not serve detection (vision.serve is false)");
+        return reply_fail(req, 404, "this node does not serve detection (vision.serve is false)");
     char boundary[HTTP_MULTIPART_BOUNDARY_MAX + 1], why[300];
     if (http_multipart_boundary(http_request_header(req, "Content-Type"), boundary,
                                 sizeof(boundary)) < 0)

@@ -115,10 +115,10 @@ def test_serves_deepstack_detection_of_real_frames(tmp_path, horus_factory):
     assert status == 404 and b"no route" in raw
 
 
-def test_vision_off_answers_503_and_body_limit(tmp_path, horus_factory):
+def test_vision_off_answers_404_and_body_limit(tmp_path, horus_factory):
     h = horus_factory("log:\n  level: info\n")
     status, r = detect(h, [("image", "x.jpg", b"\xff\xd8\xff")])
-    assert status == 503 and "vision.serve" in r["error"]
+    assert status == 404 and "vision.serve is false" in r["error"]
     h2 = horus_factory(VISION + "  max_body: 64KiB\n")
     status, r = detect(h2, [("image", "f.jpg", b"\xff\xd8\xff" + b"0" * 70000)])
     assert status == 413
