@@ -124,6 +124,15 @@ def test_vision_off_answers_404_and_body_limit(tmp_path, horus_factory):
     assert status == 413
 
 
+def test_a_model_that_does_not_load_fails_the_start_naming_it(tmp_path):
+    cfg = tmp_path / "horus.yaml"
+    cfg.write_text(VISION.replace(str(MODEL), str(tmp_path / "missing.onnx")))
+    r = subprocess.run([HORUS_BIN, "serve", "-c", str(cfg), "--data", str(tmp_path / "d"),
+                        "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "missing.onnx" in r.stdout + r.stderr and "vision" in r.stdout + r.stderr
+
+
 def test_remote_and_hybrid_detectors_against_a_real_horus(tmp_path, horus_factory):
     d = tmp_path / "server"
     d.mkdir()
@@ -146,7 +155,7 @@ def test_remote_and_hybrid_detectors_against_a_real_horus(tmp_path, horus_factor
         proc = subprocess.Popen(
             [str(DETECT_BIN), "--detector", "hybrid", "--model", str(MODEL), "--labels",
              str(LABELS), "--url", h.url, "--api-key", h.api_key, "--timeout-ms", "1500",
-             "--failures", "2", "--cooldown-ms", "500", "--interval-ms", "60", "--count", "400",
+             "--failures", "2", "--cooldown-ms", "500", "--interval-ms", "60", "--count", "700",
              str(VIDEO)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))
