@@ -3,6 +3,7 @@ CodeProject.AI API), and the `remote` and `hybrid` detectors (src/detect/object)
 against it through tools/detect/horus-detect: real vtest.avi frames, a real
 serving Horus killed and restarted under a running hybrid, and providers that
 hang, answer 500 or answer garbage (docs/design/0041)."""
+import http.client
 import http.server
 import json
 import os
@@ -119,9 +120,21 @@ def test_vision_off_answers_404_and_body_limit(tmp_path, horus_factory):
     h = horus_factory("log:\n  level: info\n")
     status, r = detect(h, [("image", "x.jpg", b"\xff\xd8\xff")])
     assert status == 404 and "vision.serve is false" in r["error"]
+    # the route's own limit (vision.max_body, 10 MiB) is above the server's 1 MiB
+    h1 = horus_factory(VISION)
+    status, r = detect(h1, [("image", "big.bin", b"x" * (3 << 20))])
+    assert status == 400 and "not a JPEG or PNG" in r["error"]
     h2 = horus_factory(VISION + "  max_body: 64KiB\n")
-    status, r = detect(h2, [("image", "f.jpg", b"\xff\xd8\xff" + b"0" * 70000)])
-    assert status == 413
+    # a declared length over the route's limit is refused before any body is sent
+    conn = http.client.HTTPConnection("127.0.0.1", h2.port, timeout=10)
+    conn.putrequest("POST", "/v1/vision/detection")
+    conn.putheader("Authorization", f"Bearer {h2.api_key}")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=b")
+    conn.putheader("Content-Length", "70000")
+    conn.endheaders()
+    resp = conn.getresponse()
+    assert resp.status == 413 and b"65536" in resp.read()
+    conn.close()
 
 
 def test_a_model_that_does_not_load_fails_the_start_naming_it(tmp_path):
