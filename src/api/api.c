@@ -36,6 +36,7 @@ int api_new(const struct api_options *o, api **out)
     a->exports = o->exports;
     a->snapshots = o->snapshots;
     a->live = o->live;
+    a->vision = o->vision;
     a->media_keys = o->media_keys;
     a->metrics = o->metrics;
     a->clock = o->clock ? o->clock : clock_system();
@@ -191,6 +192,8 @@ int api_register(api *a, http_router *r)
         rc = api_preferences_register(r, a);
     if (rc == 0)
         rc = api_system_storage_register(r, a);
+    if (rc == 0)
+        rc = api_vision_register(r, a);
     if (rc == 0)
         rc = api_web_register(r, a);
     if (rc < 0)

@@ -74,6 +74,30 @@ struct api_server_config {
 
 extern const cfg_field api_server_fields[];
 
+/* `vision:` section: the detection this node serves on POST /v1/vision/detection. */
+struct api_vision_config {
+    bool serve; /* false: the route answers 404 */
+    char *model; /* an ONNX model file (the onnx detector, src/detect/object/onnx.h) */
+    char *labels; /* its labels file */
+    int64_t input_size; /* 0 = the model's own */
+    int64_t threads; /* detectors in the pool: requests served at once */
+    uint64_t max_body_bytes; /* largest upload the route takes */
+    double min_confidence; /* when the request names none */
+};
+
+extern const cfg_field api_vision_fields[];
+
+/*
+ * The pool of detectors the vision route runs (vision.c): c->threads
+ * detectors of c->model, each used by one request at a time. Returns 0
+ * and *out (new), or the detector's error with *errmsg (new) naming the
+ * file; -ENOTSUP when this build has no ONNX Runtime. Thread: main.
+ */
+typedef struct api_vision api_vision;
+int api_vision_new(const struct api_vision_config *c, api_vision **out, char **errmsg);
+/* Closes the pool; NULL does nothing. Call after the HTTP server stopped. Thread: main. */
+void api_vision_free(api_vision *v);
+
 typedef struct api api;
 
 /* The services the API serves. Every pointer is borrowed and must outlive the api. */
@@ -108,6 +132,8 @@ struct api_options {
      * embedded. Opened by api_new: a missing directory fails it.
      */
     const char *web_dir;
+    /* borrowed, outlives the HTTP server; NULL: /v1/vision/detection answers 404 */
+    api_vision *vision;
 };
 
 /*

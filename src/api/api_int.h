@@ -172,6 +172,7 @@ struct api {
     pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
+    api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
     auth_media_keys *media_keys; /* borrowed, may be NULL: no signed media URLs */
     metrics_registry *metrics; /* borrowed */
     const horus_clock *clock; /* borrowed; never NULL */
@@ -260,6 +261,8 @@ struct api_route {
 int api_routes_add(http_router *r, const struct api_route *routes, size_t n, struct api *ctx);
 
 int api_system_register(http_router *r, struct api *ctx);
+/* vision.c: POST /v1/vision/detection (the DeepStack detection API). */
+int api_vision_register(http_router *r, struct api *ctx);
 /* web.c: the UI at "/" and every unreserved path ("/{path}", a catch-all route). */
 int api_web_register(http_router *r, struct api *ctx);
 /* Whether tmpl is one of the UI's routes (public, nothing to authenticate). */

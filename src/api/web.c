@@ -1,7 +1,8 @@
 /*
  * DESIGN: the web UI (docs/design/0026-web-ui.md). Every GET/HEAD of a
  * path that is not the API's or an operational one (/api, /health, /ready,
- * /metrics are reserved on the router) is the single-page app:
+ * /metrics and /v1, the DeepStack-style vision API, are reserved on the
+ * router) is the single-page app:
  *
  *   - a file of the build: its bytes, from the table embedded at build time
  *     (web_assets.h) or, in development, from a directory
@@ -233,7 +234,7 @@ static int web_get(http_request *req, void *arg)
 }
 
 /* The API's and the operational paths: never the UI, an unknown one stays a JSON 404. */
-static const char *const reserved[] = {"/api", "/health", "/ready", "/metrics"};
+static const char *const reserved[] = {"/api", "/health", "/ready", "/metrics", "/v1"};
 
 bool api_web_is_route(const char *tmpl)
 {

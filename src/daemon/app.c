@@ -73,6 +73,7 @@ struct app {
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
+    api_vision *vision; /* owned; NULL unless vision.serve */
     api *api; /* owned */
     http_server *http; /* owned */
     http_limiter *limiter; /* owned: the server's rate limits */
@@ -653,6 +654,32 @@ static const char *web_dir(struct app *a)
     return cfg && *cfg ? cfg : NULL;
 }
 
+/* vision.serve: the detectors of POST /v1/vision/detection (freed after the HTTP server). */
+static int vision_start(struct app *a)
+{
+    const struct api_vision_config *c = &current(a)->vision;
+    if (!c->serve)
+        return 0;
+    char *err = NULL;
+    int rc = api_vision_new(c, &a->vision, &err);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "%s", err ? err : horus_strerror(rc));
+        free(err);
+        return rc;
+    }
+    log_info_kv(LOG_KV({"model", c->model}),
+                "serving object detection on /v1/vision/detection "
+                "with %lld detectors",
+                (long long)c->threads);
+    return 0;
+}
+
+static void vision_stop(struct app *a)
+{
+    api_vision_free(a->vision);
+    a->vision = NULL;
+}
+
 static int api_start(struct app *a)
 {
     int limit_rc = login_limit_start(a);
@@ -680,7 +707,8 @@ static int api_start(struct app *a)
                                            .login_limit = a->login_limit,
                                            .oidc = a->oidc,
                                            .media_keys = a->media_keys,
-                                           .web_dir = web_dir(a)},
+                                           .web_dir = web_dir(a),
+                                           .vision = a->vision},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -800,6 +828,7 @@ static const struct module {
     {"playback", playback_start, playback_stop},
     {"sso", sso_start, sso_stop},
     {"media_keys", media_keys_start, media_keys_stop},
+    {"vision", vision_start, vision_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},
 };

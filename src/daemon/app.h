@@ -53,6 +53,7 @@ struct horus_config {
     struct auth_audit_config audit;
     struct auth_config auth; /* sessions, metrics token, oidc */
     struct sto_secrets_config secrets;
+    struct api_vision_config vision; /* POST /v1/vision/detection */
     struct app_camera_config *cameras;
     size_t ncameras;
 };

@@ -414,6 +414,14 @@ static int guard(http_request *req, const char *method)
  * connection, and what the guard refuses (a foreign Host or Origin, a body
  * that is not JSON).
  */
+/* The body limit of req: its route's, else the server's. */
+static size_t body_limit(const http_request *req)
+{
+    if (req->route_rc == 0 && req->match.max_body_bytes)
+        return req->match.max_body_bytes;
+    return req->conn->srv->max_body_bytes;
+}
+
 static enum MHD_Result request_headers(http_request *req, const char *method)
 {
     http_server *s = req->conn->srv;
@@ -455,13 +463,13 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno == 0 && end != cl && n > s->max_body_bytes) {
+        if (errno == 0 && end != cl && n > body_limit(req)) {
             /* Answering now makes MHD close the connection instead of reading the body. */
             req->state = REQ_DISPATCHED;
             int rc = http_reply_error(req, HORUS_ETOOBIG,
                                       "request body of %llu bytes is over the "
                                       "limit of %zu bytes",
-                                      n, s->max_body_bytes);
+                                      n, body_limit(req));
             return rc == 0 ? MHD_YES : MHD_NO;
         }
         if (errno == 0 && end != cl && n + 1 > req->body_cap) {
@@ -474,8 +482,7 @@ static enum MHD_Result request_headers(http_request *req, const char *method)
 
 static enum MHD_Result request_body(http_request *req, const char *data, size_t len)
 {
-    http_server *s = req->conn->srv;
-    if (req->state == REQ_DRAINING || req->body_len + len > s->max_body_bytes) {
+    if (req->state == REQ_DRAINING || req->body_len + len > body_limit(req)) {
         req->state = REQ_DRAINING;
         req->drained += len;
         /* Endless chunked uploads are cut off rather than read forever. */
@@ -522,7 +529,7 @@ static bool dispatch(http_request *req)
     http_server *s = req->conn->srv;
     if (req->state == REQ_DRAINING) {
         http_reply_error(req, HORUS_ETOOBIG, "request body is over the limit of %zu bytes",
-                         s->max_body_bytes);
+                         body_limit(req));
         return false;
     }
     if (rate_limited(req))

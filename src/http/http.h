@@ -82,6 +82,8 @@ struct http_route_match {
     char allow[64]; /* on HORUS_EMETHOD: "GET, HEAD, POST" for the Allow header */
     /* Media types the route takes as a body, borrowed from the router; NULL = application/json. */
     const char *body_types;
+    size_t
+        max_body_bytes; /* the route's body limit (http_router_set_body_limit); 0 = the server's */
     /* private */
     char storage[HTTP_MAX_PATH + HTTP_MAX_PARAMS];
 };
@@ -162,6 +164,15 @@ void http_route_match_release(struct http_route_match *m);
  */
 int http_router_set_body_types(http_router *r, const char *method, const char *tmpl,
                                const char *types);
+
+/*
+ * Sets the largest body the route method + tmpl takes, in place of the
+ * server's max_body_bytes (larger or smaller: an image upload needs more
+ * than a JSON document); 0 restores the server's. Returns 0 or -ENOENT
+ * when no route has this method and template. Thread: setup only.
+ */
+int http_router_set_body_limit(http_router *r, const char *method, const char *tmpl,
+                               size_t max_body_bytes);
 
 /*
  * Whether content_type (a Content-Type header, parameters allowed) is one

@@ -55,6 +55,7 @@ struct route {
     char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
     enum http_limit_class limit_class;
     char *body_types; /* owned; NULL = application/json */
+    size_t max_body_bytes; /* 0 = the server's limit */
     bool is_catch_all; /* not in the tree: answers paths no template matches */
 };
 
@@ -536,6 +537,7 @@ static void match_fill(const struct walk *w, struct http_route_match *m)
     m->index = w->found_index;
     m->limit_class = w->found->limit_class;
     m->body_types = w->found->body_types;
+    m->max_body_bytes = w->found->max_body_bytes;
 }
 
 /*
@@ -602,6 +604,7 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->nparams = 0;
     m->allow[0] = '\0';
     m->body_types = NULL;
+    m->max_body_bytes = 0;
 
     size_t len = strnlen(path, HTTP_MAX_PATH + 1);
     if (len == 0 || len > HTTP_MAX_PATH || path[0] != '/')
@@ -652,6 +655,19 @@ int http_router_set_body_types(http_router *r, const char *method, const char *t
             continue;
         free(rt->body_types);
         rt->body_types = types && *types ? horus_strdup(types) : NULL;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int http_router_set_body_limit(http_router *r, const char *method, const char *tmpl,
+                               size_t max_body_bytes)
+{
+    for (size_t i = 0; i < r->nroutes; i++) {
+        struct route *rt = &r->routes[i];
+        if (strcmp(rt->method, method) != 0 || strcmp(rt->tmpl, tmpl) != 0)
+            continue;
+        rt->max_body_bytes = max_body_bytes;
         return 0;
     }
     return -ENOENT;

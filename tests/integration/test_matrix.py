@@ -117,6 +117,8 @@ ALLOWED_REFUSALS = {
     # Single sign-on is off in this daemon (no auth.oidc.issuer): the documented 404.
     **{("GET", t, c): (404, "single sign-on is not configured")
        for t in ("/api/v1/auth/oidc/login", "/api/v1/auth/oidc/callback") for c in CALLERS},
+    # This daemon does not serve detection (vision.serve is false): the documented 404.
+    **{("POST", "/v1/vision/detection", c): (404, "vision.serve is false") for c in CALLERS},
 }
 
 

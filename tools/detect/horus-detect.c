@@ -3,18 +3,27 @@
  * detections and the time per frame (bench/detect uses it; it is also the
  * quickest way to try a model by hand).
  *
- * usage: horus-detect --model M.onnx --labels L [--threads N] [--min-score S]
- *                     [--frames 0,40,80 | --count N] [--quiet | --json] VIDEO
+ * usage: horus-detect [--detector onnx|remote|hybrid] --model M.onnx --labels L
+ *                     [--url U --api-key K --timeout-ms T] [--threads N]
+ *                     [--min-score S] [--frames 0,40,80 | --count N]
+ *                     [--interval-ms I] [--cooldown-ms C] [--failures K]
+ *                     [--quiet | --json] VIDEO
+ * --detector remote sends frames to U/v1/vision/detection (DeepStack API);
+ * hybrid uses that remote as primary and the onnx model as fallback, and
+ * each frame's line says which served it and the breaker's state.
  * Prints one line per detection ("frame 40 person 0.83 0.12 0.30 0.18 0.61"),
- * then "ms min M median D frames N". --json prints JSON Lines instead (what
- * bench/detect/accuracy reads): per frame
+ * then "ms min M median D frames N". A frame that fails prints
+ * "frame N: error: WHY" and the run goes on (exit status 1 at the end).
+ * --json prints JSON Lines instead (what bench/detect/accuracy reads): per frame
  *   {"frame":40,"width":768,"height":576,"ms":31.2,
  *    "detections":[{"label":"person","score":0.83,"box":[x0,y0,x1,y1]},...]}
  * with boxes in normalised [0,1] frame coordinates, best score first, then
  *   {"ms_min":M,"ms_median":D,"frames":N,"input":[W,H],"threads":T,"runtime":"R"}.
  */
 #include "detect.h"
+#include "hybrid.h"
 #include "onnx.h"
+#include "remote.h"
 #include "vframes.h"
 
 #include <getopt.h>
@@ -22,11 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct ctx {
     struct det_detector *det;
     struct det_run_options opt;
-    int quiet, json, failed, n;
+    int quiet, json, failed, n, interval_ms;
     double *ms;
     int ms_cap;
 };
@@ -74,8 +84,11 @@ static void on_frame(const struct vframe *f, void *arg)
     double t0 = now_ms();
     int rc = det_detector_run(c->det, &fr, &c->opt, boxes, 100, &n, &err);
     double t = now_ms() - t0;
+    if (c->interval_ms > 0)
+        usleep((useconds_t)c->interval_ms * 1000);
     if (rc) {
-        fprintf(stderr, "horus-detect: frame %d: %s\n", f->index, err ? err : "failed");
+        printf("frame %d: error: %s\n", f->index, err ? err : "failed");
+        fflush(stdout);
         free(err);
         c->failed = 1;
         return;
@@ -91,11 +104,17 @@ static void on_frame(const struct vframe *f, void *arg)
     }
     if (c->quiet)
         return;
-    printf("frame %d: %zu detections, %.1f ms\n", f->index, n, t);
+    struct det_hybrid_state st;
+    if (det_hybrid_state(c->det, &st) == 0)
+        printf("frame %d: %zu detections, %.1f ms, served %s, breaker %s\n", f->index, n, t,
+               det_hybrid_served_name(st.last_served), det_breaker_state_name(st.breaker));
+    else
+        printf("frame %d: %zu detections, %.1f ms\n", f->index, n, t);
     for (size_t i = 0; i < n; i++)
         printf("frame %d %s %.3f %.4f %.4f %.4f %.4f\n", f->index,
                det_detector_label(c->det, boxes[i].label), boxes[i].score, boxes[i].x0, boxes[i].y0,
                boxes[i].x1, boxes[i].y1);
+    fflush(stdout);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -107,6 +126,9 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     struct det_onnx_options o = {0};
+    struct det_remote_options ro = {0};
+    const char *kind = "onnx";
+    int cooldown_ms = 0, failures = 0;
     struct ctx c = {0};
     int frames[256], nframes = 0, count = 0;
     static const struct option longopts[] = {
@@ -118,6 +140,13 @@ int main(int argc, char **argv)
         {"count", required_argument, 0, 'n'},
         {"quiet", no_argument, 0, 'q'},
         {"json", no_argument, 0, 'j'},
+        {"detector", required_argument, 0, 'd'},
+        {"url", required_argument, 0, 'u'},
+        {"api-key", required_argument, 0, 'k'},
+        {"timeout-ms", required_argument, 0, 'T'},
+        {"interval-ms", required_argument, 0, 'i'},
+        {"cooldown-ms", required_argument, 0, 'C'},
+        {"failures", required_argument, 0, 'F'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -148,17 +177,62 @@ int main(int argc, char **argv)
         case 'j':
             c.json = 1;
             break;
+        case 'd':
+            kind = optarg;
+            break;
+        case 'u':
+            ro.url = optarg;
+            break;
+        case 'k':
+            ro.api_key = optarg;
+            break;
+        case 'T':
+            ro.timeout_ms = atoi(optarg);
+            break;
+        case 'i':
+            c.interval_ms = atoi(optarg);
+            break;
+        case 'C':
+            cooldown_ms = atoi(optarg);
+            break;
+        case 'F':
+            failures = atoi(optarg);
+            break;
         default:
             return 2;
         }
     }
-    if (optind != argc - 1 || !o.model_path || !o.labels_path) {
-        fprintf(stderr, "usage: horus-detect --model M --labels L [--threads N] "
-                        "[--min-score S] [--frames a,b | --count N] [--quiet | --json] VIDEO\n");
+    int is_onnx = strcmp(kind, "onnx") == 0, is_remote = strcmp(kind, "remote") == 0,
+        is_hybrid = strcmp(kind, "hybrid") == 0;
+    if (optind != argc - 1 || !o.labels_path || (!is_onnx && !is_remote && !is_hybrid) ||
+        ((is_onnx || is_hybrid) && !o.model_path) || ((is_remote || is_hybrid) && !ro.url)) {
+        fprintf(stderr, "usage: horus-detect [--detector onnx|remote|hybrid] --model M --labels L "
+                        "[--url U] [--api-key K] [--timeout-ms T] [--threads N] [--min-score S] "
+                        "[--frames a,b | --count N] [--interval-ms I] [--cooldown-ms C] "
+                        "[--failures K] [--quiet | --json] VIDEO\n");
         return 2;
     }
     char *err = NULL;
-    int rc = det_onnx_open(&o, &c.det, &err);
+    int rc = 0;
+    struct det_detector *local = NULL, *remote = NULL;
+    ro.labels_path = o.labels_path;
+    if (is_onnx || is_hybrid)
+        rc = det_onnx_open(&o, &local, &err);
+    if (rc == 0 && (is_remote || is_hybrid))
+        rc = det_remote_open(&ro, &remote, &err);
+    if (rc == 0 && is_hybrid) {
+        struct det_hybrid_options ho = {.primary = remote,
+                                        .fallback = local,
+                                        .failures_to_open = failures,
+                                        .cooldown_ms = cooldown_ms};
+        rc = det_hybrid_open(&ho, &c.det, &err);
+        local = remote = NULL;
+    } else if (rc == 0) {
+        c.det = is_onnx ? local : remote;
+        local = remote = NULL;
+    }
+    det_detector_close(local);
+    det_detector_close(remote);
     if (rc) {
         fprintf(stderr, "horus-detect: %s\n", err);
         free(err);
@@ -179,9 +253,9 @@ int main(int argc, char **argv)
         printf("}\n");
     } else if (c.n) {
         qsort(c.ms, (size_t)c.n, sizeof(double), cmp_double);
-        printf("ms min %.1f median %.1f frames %d input %dx%d threads %d runtime %s\n", c.ms[0],
-               c.ms[c.n / 2], c.n, c.det->input_width, c.det->input_height,
-               o.threads ? o.threads : 1, det_onnx_runtime_version());
+        printf("ms min %.1f median %.1f frames %d input %dx%d threads %d runtime %s detector %s\n",
+               c.ms[0], c.ms[c.n / 2], c.n, c.det->input_width, c.det->input_height,
+               o.threads ? o.threads : 1, det_onnx_runtime_version(), det_detector_name(c.det));
     }
     det_detector_close(c.det);
     free(c.ms);

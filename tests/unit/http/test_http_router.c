@@ -485,9 +485,29 @@ static void test_catch_all_templates_are_checked(void **state)
     http_route_match_release(&m);
 }
 
+static void test_route_body_limit_is_the_routes_own(void **state)
+{
+    http_router *r = *state;
+    assert_int_equal(http_router_add(r, "POST", "/v1/vision/detection", handler_a, NULL), 0);
+    assert_int_equal(http_router_add(r, "GET", "/v1/vision/detection", handler_b, NULL), 0);
+    assert_int_equal(http_router_set_body_limit(r, "POST", "/v1/vision/detection", 10u << 20), 0);
+    assert_int_equal(http_router_set_body_limit(r, "PUT", "/v1/vision/detection", 5), -ENOENT);
+    struct http_route_match m;
+    assert_int_equal(http_router_match(r, "POST", "/v1/vision/detection", &m), 0);
+    assert_int_equal(m.max_body_bytes, 10u << 20);
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "GET", "/v1/vision/detection", &m), 0);
+    assert_int_equal(m.max_body_bytes, 0); /* the server's */
+    http_route_match_release(&m);
+    assert_int_equal(http_router_match(r, "POST", "/v1/other", &m), -ENOENT);
+    assert_int_equal(m.max_body_bytes, 0);
+    http_route_match_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_route_body_limit_is_the_routes_own),
         T(test_catch_all_answers_only_unmatched_unreserved_paths),
         T(test_catch_all_templates_are_checked),
         T(test_literal_route_matches_exact_path),
