@@ -168,6 +168,11 @@ struct http_defer_reg *http_request_defer_reg(const http_request *req)
     return req->conn->srv->defer;
 }
 
+struct http_stream_reg *http_request_stream_reg(const http_request *req)
+{
+    return req->conn->srv->streams;
+}
+
 bool http_request_is_replied(const http_request *req)
 {
     return req->is_replied;
