@@ -417,6 +417,13 @@ const char *http_request_param(const http_request *req, const char *name);
  * value ("?flag"), NULL when absent. With repeated keys the first wins.
  */
 const char *http_request_query(const http_request *req, const char *name);
+/*
+ * Every value of a repeated query parameter ("?camera=a&camera=b"), in
+ * order, into out (borrowed like http_request_query's). Returns how many
+ * there are, which may exceed max (only max are stored).
+ */
+size_t http_request_query_all(const http_request *req, const char *name, const char **out,
+                              size_t max);
 /* A request header, name case-insensitive; NULL when absent. */
 const char *http_request_header(const http_request *req, const char *name);
 /* The body (NUL-terminated for convenience, "" when empty); *len gets its length. */
