@@ -68,11 +68,12 @@ static int h_stream(http_request *req, void *arg)
     (void)arg;
     const char *last = http_request_header(req, "Last-Event-ID");
     const char *slow = http_request_query(req, "small");
+    bool is_quiet = http_request_header(req, "X-Quiet") != NULL;
     struct client *c = calloc(1, sizeof(*c));
     int rc = http_reply_stream(req, 200, "text/event-stream",
                                &(struct http_stream_options){
                                    .buffer_bytes = slow ? SLOW_BUFFER : 0,
-                                   .keepalive_ms = KEEPALIVE_MS,
+                                   .keepalive_ms = is_quiet ? 0 : KEEPALIVE_MS,
                                    .keepalive = ": ping\n\n",
                                    .end_cb = on_end,
                                    .arg = c,
@@ -108,7 +109,7 @@ static int setup(void **state)
         atomic_store(&ends[i], 0);
     assert_int_equal(http_server_new(&(struct http_server_options){.listen = "127.0.0.1:0",
                                                                    .threads = 2,
-                                                                   .idle_timeout_s = 5,
+                                                                   .idle_timeout_s = 1,
                                                                    .metrics = f->reg},
                                      &f->srv),
                      0);
@@ -382,6 +383,25 @@ static void test_hang_up_while_idle_frees_the_subscriber(void **state)
     assert_int_equal(atomic_load(&ends[HTTP_STREAM_CLIENT_GONE]), 1);
 }
 
+/*
+ * A stream suspended past the server's idle timeout (1 s here) is not idle: MHD does not time
+ * out suspended connections, and a write resumes it at once.
+ */
+static void test_a_quiet_stream_outlives_the_idle_timeout(void **state)
+{
+    struct fixture *f = *state;
+    struct sse *c = sse_open(f->port, "X-Quiet: 1\r\n", 0);
+    assert_true(eventually(subscribers_are, (void *)1));
+    sleep_ms(2500);
+    uint64_t id = pub(3);
+    char want[64];
+    snprintf(want, sizeof(want), "id: %" PRIu64 "\n", id);
+    assert_true(sse_wait(c, want, 3000));
+    assert_null(strstr(c->body, ": ping")); /* no keep-alive asked for */
+    sse_close(c);
+    assert_true(eventually(subscribers_are, (void *)0));
+}
+
 static void test_stop_with_clients_connected_ends_them_cleanly(void **state)
 {
     struct fixture *f = *state;
@@ -416,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_client_that_stops_reading_is_cut_off, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hang_up_while_idle_frees_the_subscriber, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_quiet_stream_outlives_the_idle_timeout, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_clients_connected_ends_them_cleanly, setup,
                                         teardown),
