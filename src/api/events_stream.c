@@ -21,6 +21,7 @@
  * or the thread stopping the server.
  */
 #include "api_int.h"
+#include "query_int.h"
 
 #include "err.h"
 #include "feed.h"
@@ -34,7 +35,6 @@
 
 #define KEEPALIVE_MS 15000
 #define BUFFER_BYTES (256 * 1024)
-#define MAX_CAMERAS 64
 #define PING ": ping\n\n"
 
 struct sse_client {
@@ -54,9 +54,7 @@ static int cmp_str(const void *a, const void *b)
 static void client_free(struct sse_client *c)
 {
     auth_principal_free(c->who);
-    for (size_t i = 0; i < c->ncameras; i++)
-        free(c->cameras[i]);
-    free(c->cameras);
+    api_camera_list_release(c->cameras, c->ncameras);
     free(c);
 }
 
@@ -114,59 +112,20 @@ static void on_end(http_stream *st, enum http_stream_end why, void *arg)
     client_free(c);
 }
 
-/* Last-Event-ID as a decimal id. Returns 0 (has_last false when absent or empty) or -EINVAL. */
-static int parse_last_id(const char *s, bool *has_last, uint64_t *id)
-{
-    *has_last = false;
-    *id = 0;
-    if (!s || !*s)
-        return 0; /* EventSource sends "" after a reset without an id */
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9' || p - s >= 20)
-            return -EINVAL;
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -EINVAL;
-        v = v * 10 + d;
-    }
-    *has_last = true;
-    *id = v;
-    return 0;
-}
-
 /* Reads ?camera= (repeated, or comma lists) into c. Returns 0 or replies 400 and returns 1. */
 static int parse_cameras(http_request *req, struct sse_client *c)
 {
-    const char *vals[MAX_CAMERAS];
-    size_t nvals = http_request_query_all(req, "camera", vals, MAX_CAMERAS);
-    if (nvals > MAX_CAMERAS) {
-        http_reply_error(req, -EINVAL, "camera: at most %d values", MAX_CAMERAS);
+    const char *vals[API_CAMERA_LIST_MAX + 1];
+    size_t nvals = http_request_query_all(req, "camera", vals, API_CAMERA_LIST_MAX + 1);
+    char why[128];
+    if (nvals > API_CAMERA_LIST_MAX) {
+        http_reply_error(req, -EINVAL, "camera: at most %d cameras", API_CAMERA_LIST_MAX);
         return 1;
     }
-    for (size_t i = 0; i < nvals; i++) {
-        const char *p = vals[i];
-        for (;;) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            if (len == 0 || len >= EVT_FEED_ID_MAX) {
-                http_reply_error(req, -EINVAL, "camera: must be a list of camera ids");
-                return 1;
-            }
-            if (c->ncameras == MAX_CAMERAS) {
-                http_reply_error(req, -EINVAL, "camera: at most %d values", MAX_CAMERAS);
-                return 1;
-            }
-            if (!c->cameras)
-                c->cameras = horus_calloc(MAX_CAMERAS, sizeof(*c->cameras));
-            c->cameras[c->ncameras++] = horus_strndup(p, len);
-            if (!comma)
-                break;
-            p = comma + 1;
-        }
+    if (api_camera_list_parse(vals, nvals, &c->cameras, &c->ncameras, why, sizeof(why)) < 0) {
+        http_reply_error(req, -EINVAL, "camera: %s", why);
+        return 1;
     }
-    if (c->ncameras)
-        qsort(c->cameras, c->ncameras, sizeof(*c->cameras), cmp_str);
     return 0;
 }
 
@@ -183,7 +142,7 @@ static int events_stream(http_request *req, void *arg)
     }
     bool has_last;
     uint64_t last_id;
-    if (parse_last_id(last, &has_last, &last_id) < 0)
+    if (api_event_id_parse(last, &has_last, &last_id) < 0)
         return http_reply_error(req, -EINVAL, "%s: must be an event id (decimal digits)", field);
     const struct auth_principal *p = api_principal(req);
     if (!p) /* the route is "viewer": the gate always attaches one */
