@@ -107,3 +107,11 @@ def test_daemon_stops_promptly_with_a_client_connected(horus_factory):
         rest = getattr(e, "partial", b"")
     assert b"event:" not in rest
     conn.close()
+
+
+def test_head_answers_at_once_and_leaves_no_client(horus_factory):
+    h = horus_factory()
+    status, headers, body = h.request("HEAD", STREAM)
+    assert status == 200 and body == b""
+    assert headers["Content-Type"] == "text/event-stream"
+    assert wait_until(lambda: h.metric("horus_events_stream_clients") == 0, 5, "no stream client")
