@@ -37,6 +37,7 @@ int api_new(const struct api_options *o, api **out)
     a->snapshots = o->snapshots;
     a->live = o->live;
     a->vision = o->vision;
+    a->feed = o->feed;
     a->media_keys = o->media_keys;
     a->metrics = o->metrics;
     a->clock = o->clock ? o->clock : clock_system();
@@ -175,6 +176,8 @@ int api_register(api *a, http_router *r)
     if (rc == 0)
         rc = api_audit_register(r, a);
     if (rc == 0)
+        rc = api_events_stream_register(r, a);
+    if (rc == 0)
         rc = api_auth_register(r, a);
     if (rc == 0)
         rc = api_sso_register(r, a);
@@ -224,6 +227,8 @@ void api_free(api *a)
     if (!a)
         return;
     api_probes_drain(a); /* their threads use a->probes */
+    if (a->feed)
+        evt_feed_set_tenant_cb(a->feed, NULL, NULL); /* it points at a */
     api_web_close(a);
     api_media_cache_release(&a->media_cache);
     api_camera_tenants_release(&a->camera_tenants);

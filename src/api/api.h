@@ -11,6 +11,7 @@
 #include "auth_config.h"
 #include "media_token.h"
 #include "cfg.h"
+#include "feed.h"
 #include "clock.h"
 #include "http.h"
 #include "ingest.h"
@@ -110,6 +111,8 @@ struct api_options {
     pb_exporter *exports; /* may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* may be NULL: the snapshot route answers 503 */
     live_hub *live; /* may be NULL: live view answers 503 */
+    /* the live events feed (GET /api/v1/events/stream); may be NULL: that route answers 503 */
+    evt_feed *feed;
     metrics_registry *metrics;
     const horus_clock *clock; /* NULL = the system clock */
     const char *data_dir; /* copied: the effective storage path */

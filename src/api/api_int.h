@@ -173,6 +173,9 @@ struct api {
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
     api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
+    evt_feed *feed; /* borrowed, may be NULL: the events stream answers 503 */
+    metrics_series *sse_clients; /* events_stream.c: horus_events_stream_clients; may be NULL */
+    metrics_series *sse_dropped; /* horus_events_stream_dropped_total; may be NULL */
     auth_media_keys *media_keys; /* borrowed, may be NULL: no signed media URLs */
     metrics_registry *metrics; /* borrowed */
     const horus_clock *clock; /* borrowed; never NULL */
@@ -278,6 +281,7 @@ int api_snapshot_register(http_router *r, struct api *ctx);
 int api_playback_register(http_router *r, struct api *ctx);
 int api_live_register(http_router *r, struct api *ctx);
 int api_audit_register(http_router *r, struct api *ctx);
+int api_events_stream_register(http_router *r, struct api *ctx);
 
 /*
  * Records a media view (live.started, playback.requested, snapshot,

@@ -64,4 +64,26 @@ int api_tz_parse(const char *s, int *offset_s, char *why, size_t why_size);
 /* "<start_us>.mp4", the name of a recorded file in a playlist, into *start_us (>= 0). */
 int api_file_start_parse(const char *name, int64_t *start_us);
 
+/* ---- GET /api/v1/events/stream (events_args.c; pure, fuzzed by fuzz_api_events) ---- */
+
+#define API_CAMERA_LIST_MAX 64 /* ids in ?camera= */
+#define API_CAMERA_ID_MAX 64 /* bytes of one id */
+
+/*
+ * A Last-Event-ID: decimal digits that fit 64 bits. NULL or "" is no id
+ * (*has_last false; EventSource sends "" after an event without an id).
+ * Returns 0 or -EINVAL.
+ */
+int api_event_id_parse(const char *s, bool *has_last, uint64_t *id);
+
+/*
+ * The values of a repeated ?camera= parameter, each a comma-separated
+ * list, into sorted ids (*out owned, release with api_camera_list_release;
+ * none = no filter). Returns 0, or -EINVAL with why (an empty or overlong
+ * id, more than API_CAMERA_LIST_MAX ids).
+ */
+int api_camera_list_parse(const char *const *vals, size_t nvals, char ***out, size_t *nout,
+                          char *why, size_t why_size);
+void api_camera_list_release(char **ids, size_t n);
+
 #endif

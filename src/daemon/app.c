@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "crash.h"
 #include "err.h"
+#include "feed.h"
 #include "fs.h"
 #include "http.h"
 #include "http_limit.h"
@@ -69,6 +70,7 @@ struct app {
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
     live_hub *live; /* owned; NULL when live view could not start */
+    evt_feed *feed; /* owned: the live events feed (SSE); freed after the HTTP server */
     sup_supervisor *cameras; /* owned */
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
@@ -451,6 +453,21 @@ static void audit_stop(struct app *a)
  * so that it stops after it: the recorder's open segments publish parts
  * into the hub until the recorder is freed.
  */
+/* The live events feed: messages kept for clients resuming with Last-Event-ID. */
+#define FEED_RING 1024
+
+static int feed_start(struct app *a)
+{
+    a->feed = evt_feed_new(FEED_RING);
+    return 0;
+}
+
+static void feed_stop(struct app *a)
+{
+    evt_feed_free(a->feed); /* after HTTP (its subscribers) and its publishers */
+    a->feed = NULL;
+}
+
 static int live_start(struct app *a)
 {
     const struct live_config *c = &current(a)->live;
@@ -693,6 +710,7 @@ static int api_start(struct app *a)
                                            .exports = a->exports,
                                            .snapshots = a->snapshots,
                                            .live = a->live,
+                                           .feed = a->feed,
                                            .metrics = a->metrics,
                                            .clock = clock_system(),
                                            .data_dir = a->data_dir,
@@ -822,6 +840,7 @@ static const struct module {
     {"metrics", metrics_start, metrics_stop},
     {"storage", storage_start, storage_stop},
     {"audit", audit_start, audit_stop},
+    {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
     {"cameras", cameras_start, cameras_stop},

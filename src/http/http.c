@@ -928,9 +928,18 @@ int http_server_start(http_server *s)
         log_error("start the deferred-request watcher: %s", horus_strerror(rc));
         return rc;
     }
+    rc = http_stream_reg_new(&s->streams);
+    if (rc < 0) {
+        log_error("start the stream watcher: %s", horus_strerror(rc));
+        http_defer_reg_free(s->defer);
+        s->defer = NULL;
+        return rc;
+    }
     rc = http_limits_start(s);
     if (rc < 0) {
         log_error("start the connection reaper: %s", horus_strerror(rc));
+        http_stream_reg_free(s->streams);
+        s->streams = NULL;
         http_defer_reg_free(s->defer);
         s->defer = NULL;
         return rc;
@@ -960,6 +969,8 @@ int http_server_start(http_server *s)
         if (rc < 0) {
             log_error("listen on '%s': another TLS server runs in this process", s->listen);
             http_limits_free(s);
+            http_stream_reg_free(s->streams);
+            s->streams = NULL;
             http_defer_reg_free(s->defer);
             s->defer = NULL;
             return rc;
@@ -991,6 +1002,8 @@ int http_server_start(http_server *s)
         log_error("listen on '%s': libmicrohttpd failed to start", s->listen);
         http_tls_deactivate(s->tls);
         http_limits_free(s);
+        http_stream_reg_free(s->streams);
+        s->streams = NULL;
         http_defer_reg_free(s->defer);
         s->defer = NULL;
         return -EIO;
@@ -1018,13 +1031,16 @@ void http_server_stop(http_server *s)
 {
     if (!s || !s->daemon)
         return;
-    /* MHD must not find a suspended connection: answer every deferred request first. */
+    /* MHD must not find a suspended connection: end every stream, answer every deferred request. */
+    http_stream_reg_stop(s->streams);
     http_defer_reg_stop(s->defer);
     http_limits_stop(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     http_tls_deactivate(s->tls);
     http_limits_free(s);
+    http_stream_reg_free(s->streams);
+    s->streams = NULL;
     http_defer_reg_free(s->defer);
     s->defer = NULL;
     s->port = 0;

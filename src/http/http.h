@@ -428,6 +428,13 @@ const char *http_request_param(const http_request *req, const char *name);
  * value ("?flag"), NULL when absent. With repeated keys the first wins.
  */
 const char *http_request_query(const http_request *req, const char *name);
+/*
+ * Every value of a repeated query parameter ("?camera=a&camera=b"), in
+ * order, into out (borrowed like http_request_query's). Returns how many
+ * there are, which may exceed max (only max are stored).
+ */
+size_t http_request_query_all(const http_request *req, const char *name, const char **out,
+                              size_t max);
 /* A request header, name case-insensitive; NULL when absent. */
 const char *http_request_header(const http_request *req, const char *name);
 /* The body (NUL-terminated for convenience, "" when empty); *len gets its length. */
@@ -560,6 +567,65 @@ void http_deferred_release(http_deferred *d);
  * the owner. At most 16 in all. Thread: any (the owner's).
  */
 void http_deferred_header(http_deferred *d, const char *name, const char *value);
+/* ---- streamed replies (http_stream.c; docs/design/0042) ---- */
+
+/*
+ * A reply whose body is written over time by any thread (Server-Sent
+ * Events): a chunked 200 that stays open. No thread waits for the client:
+ * while nothing is buffered the connection is suspended, and an
+ * "http-stream" watcher notices hang-ups and writes keep-alives. Each
+ * stream buffers at most buffer_bytes; a write that does not fit cuts the
+ * client off (HTTP_STREAM_OVERFLOW). Connection limits apply as to any
+ * request. The reply carries Cache-Control: no-store.
+ */
+typedef struct http_stream http_stream;
+
+/* Why a stream ended. */
+enum http_stream_end {
+    HTTP_STREAM_CLOSED, /* the owner closed it: the body ended cleanly */
+    HTTP_STREAM_CLIENT_GONE, /* the client hung up (or the connection failed) */
+    HTTP_STREAM_OVERFLOW, /* the client read too slowly: cut off */
+    HTTP_STREAM_SERVER_STOP, /* the server is stopping: the body ended cleanly */
+};
+
+/*
+ * Called once when the request is over (the client has what it will get),
+ * with the reason of the first end, on the connection's thread or the
+ * thread stopping the server, no lock of the server held. The owner then
+ * gives its handle back with http_stream_release (it may do so here).
+ */
+typedef void (*http_stream_end_cb)(http_stream *st, enum http_stream_end why, void *arg);
+
+struct http_stream_options {
+    size_t buffer_bytes; /* bytes buffered for a slow client; 0 = 64 KiB */
+    unsigned keepalive_ms; /* write keepalive after this long without a write; 0 = never */
+    const char *keepalive; /* the keep-alive bytes (": ping\n\n"); copied */
+    http_stream_end_cb end_cb; /* may be NULL */
+    void *arg;
+};
+
+/*
+ * Replies status with a body streamed through *out. Headers added with
+ * http_reply_header go out with it. Returns 0 with a new handle, or
+ * -EALREADY (already replied), -ESHUTDOWN (the server is stopping),
+ * -ENOMEM, -EIO: *out NULL, end_cb never called. Thread: the handler's.
+ */
+int http_reply_stream(http_request *req, unsigned status, const char *content_type,
+                      const struct http_stream_options *o, http_stream **out);
+
+/*
+ * Appends len bytes (copied) to the body; never blocks. Returns 0, -ENOBUFS
+ * when they do not fit (the client is cut off: HTTP_STREAM_OVERFLOW), or
+ * -EPIPE once the stream has ended. Thread: any.
+ */
+int http_stream_write(http_stream *st, const void *data, size_t len);
+
+/* Ends the body once what is buffered has gone out. Thread: any. */
+void http_stream_close(http_stream *st);
+
+/* Closes st if still open and gives the owner's handle back (st is not used after). */
+void http_stream_release(http_stream *st);
+
 /* ---- files and byte ranges (http_file.c, http_range.c) ---- */
 
 /* The outcome of http_range_parse. */

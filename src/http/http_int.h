@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 struct http_defer_reg;
+struct http_stream_reg;
 typedef struct http_cors http_cors; /* http_cors.c */
 typedef struct http_tls http_tls; /* http_tls.c */
 typedef struct http_guard http_guard; /* http_guard.c */
@@ -120,6 +121,7 @@ struct http_server {
     http_guard *guard; /* owned: Host, Origin and media type checks (http_guard.c) */
     struct MHD_Daemon *daemon;
     struct http_defer_reg *defer; /* owned: suspended requests, while running */
+    struct http_stream_reg *streams; /* owned: streamed replies, while running (http_stream.c) */
     unsigned port;
     _Atomic unsigned next_thread_id;
 
@@ -146,6 +148,8 @@ void http_request_reset(http_request *req);
 struct http_deferred **http_request_deferred_slot(http_request *req);
 struct MHD_Connection *http_request_mhd(const http_request *req);
 struct http_defer_reg *http_request_defer_reg(const http_request *req);
+/* The server's stream registry (NULL when not running). */
+struct http_stream_reg *http_request_stream_reg(const http_request *req);
 bool http_request_is_replied(const http_request *req);
 
 /* ---- provided by http_conn.c (Thread: http-N) ---- */
@@ -241,6 +245,19 @@ bool http_defer_resumed(http_request *req);
 
 /* The request completed (or was aborted): drops the connection's hold. */
 void http_defer_completed(http_request *req);
+
+/* ---- provided by http_stream.c ---- */
+
+/* Creates the stream registry and its watcher ("http-stream"). 0 or -errno. Thread: main. */
+int http_stream_reg_new(struct http_stream_reg **out);
+/*
+ * Refuses new streams, ends every open one (HTTP_STREAM_SERVER_STOP) so
+ * that no connection stays suspended, and waits a while for them to
+ * complete. Thread: main, before MHD_stop_daemon.
+ */
+void http_stream_reg_stop(struct http_stream_reg *reg);
+/* Joins the watcher and frees reg; after MHD_stop_daemon. NULL is a no-op. */
+void http_stream_reg_free(struct http_stream_reg *reg);
 #include <stdint.h>
 
 struct MHD_Response;

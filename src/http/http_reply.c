@@ -121,6 +121,34 @@ const char *http_request_query(const http_request *req, const char *name)
     return value ? value : "";
 }
 
+struct query_all {
+    const char *name;
+    const char **out;
+    size_t max;
+    size_t n;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct query_all *q = cls;
+    if (key && strcmp(key, q->name) == 0) {
+        if (q->n < q->max)
+            q->out[q->n] = value ? value : "";
+        q->n++;
+    }
+    return MHD_YES;
+}
+
+size_t http_request_query_all(const http_request *req, const char *name, const char **out,
+                              size_t max)
+{
+    struct query_all q = {.name = name, .out = out, .max = max};
+    MHD_get_connection_values(req->conn->mhd, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+    return q.n;
+}
+
 const char *http_request_header(const http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND, name);
@@ -166,6 +194,11 @@ struct MHD_Connection *http_request_mhd(const http_request *req)
 struct http_defer_reg *http_request_defer_reg(const http_request *req)
 {
     return req->conn->srv->defer;
+}
+
+struct http_stream_reg *http_request_stream_reg(const http_request *req)
+{
+    return req->conn->srv->streams;
 }
 
 bool http_request_is_replied(const http_request *req)

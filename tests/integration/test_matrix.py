@@ -17,6 +17,7 @@ and never serve a file from outside the data directory."""
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import re
 import secrets
@@ -33,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = json.loads((ROOT / "src" / "api" / "openapi.json").read_text())
 METHODS = ("get", "post", "put", "patch", "delete")
+# Operations whose 200 is a stream that stays open (read only its start).
+STREAMED = {"/api/v1/events/stream"}
 RANK = {"viewer": 1, "operator": 2, "admin": 3, "superadmin": 4}
 SECRET = "MATRIX-OUTSIDE-THE-DATA-DIR"
 
@@ -364,7 +367,21 @@ class World:
 
     def call(self, caller, method, path, body, headers=None):
         headers = headers or self.headers_of(caller)
+        if method == "GET" and path.split("?")[0] in STREAMED:
+            return self.call_streamed(path, headers)
         return self.h.request(method, path, body, headers=headers, auth=False, timeout=20)
+
+    def call_streamed(self, path, headers):
+        """A reply that never ends (text/event-stream): status, headers and the first
+        bytes of a 200; the whole body of anything else."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.h.port, timeout=20)
+        try:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            raw = r.read1(4096) if r.status == 200 else r.read()
+            return r.status, dict(r.getheaders()), raw
+        finally:
+            conn.close()
 
 
 @pytest.fixture(scope="module")
