@@ -35,6 +35,7 @@ int api_new(const struct api_options *o, api **out)
     a->recorder = o->recorder;
     a->exports = o->exports;
     a->snapshots = o->snapshots;
+    a->events = o->events;
     a->live = o->live;
     a->media_keys = o->media_keys;
     a->metrics = o->metrics;
@@ -171,6 +172,8 @@ int api_register(api *a, http_router *r)
         rc = api_live_register(r, a);
     if (rc == 0)
         rc = api_audit_register(r, a);
+    if (rc == 0)
+        rc = api_events_register(r, a);
     if (rc == 0)
         rc = api_auth_register(r, a);
     if (rc == 0)

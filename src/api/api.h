@@ -12,6 +12,7 @@
 #include "media_token.h"
 #include "cfg.h"
 #include "clock.h"
+#include "events.h"
 #include "http.h"
 #include "ingest.h"
 #include "media.h"
@@ -85,6 +86,7 @@ struct api_options {
     rec_recorder *recorder; /* latest keyframes and open segments; NULL: none */
     pb_exporter *exports; /* may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* may be NULL: the snapshot route answers 503 */
+    evt_engine *events; /* may be NULL: the event routes answer 503 */
     live_hub *live; /* may be NULL: live view answers 503 */
     metrics_registry *metrics;
     const horus_clock *clock; /* NULL = the system clock */

@@ -171,6 +171,7 @@ struct api {
     rec_recorder *recorder; /* borrowed, may be NULL */
     pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
+    evt_engine *events; /* borrowed, may be NULL: the event routes answer 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
     auth_media_keys *media_keys; /* borrowed, may be NULL: no signed media URLs */
     metrics_registry *metrics; /* borrowed */
@@ -274,6 +275,8 @@ int api_snapshot_register(http_router *r, struct api *ctx);
 int api_playback_register(http_router *r, struct api *ctx);
 int api_live_register(http_router *r, struct api *ctx);
 int api_audit_register(http_router *r, struct api *ctx);
+/* events.c: /api/v1/events[...] (docs/design/0040) */
+int api_events_register(http_router *r, struct api *ctx);
 
 /*
  * Records a media view (live.started, playback.requested, snapshot,

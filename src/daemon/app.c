@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "crash.h"
+#include "events.h"
 #include "err.h"
 #include "fs.h"
 #include "http.h"
@@ -72,6 +73,8 @@ struct app {
     sup_supervisor *cameras; /* owned */
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
+    evt_feed *feed; /* owned: the live event feed */
+    evt_engine *events; /* owned */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api *api; /* owned */
     http_server *http; /* owned */
@@ -241,6 +244,7 @@ static void reload(struct app *a)
     rec_retention_set_deleted_camera_grace(a->retention,
                                            snap_config(fresh)->storage.deleted_camera_grace_ms);
     pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
+    evt_engine_configure(a->events, &snap_config(fresh)->events);
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     auth_audit_log_set_interval(a->audit, snap_config(fresh)->audit.head_log_interval_ms);
     cfg_holder_swap(a->config, fresh);
@@ -565,6 +569,37 @@ static void playback_stop(struct app *a)
     a->snapshots = NULL;
 }
 
+/*
+ * Events: the feed and the engine (evt-w), before the cameras' analysis
+ * connects to its observer and the API posts into it; crash-left open
+ * events are ended here.
+ */
+static int events_start(struct app *a)
+{
+    a->feed = evt_feed_new(256);
+    int rc = evt_engine_new(&(struct evt_options){.db = a->db,
+                                                  .data_dir = a->data_dir,
+                                                  .config = &current(a)->events,
+                                                  .feed = a->feed,
+                                                  .metrics = a->metrics,
+                                                  .clock = clock_system()},
+                            &a->events);
+    if (rc == 0)
+        rc = evt_engine_start(a->events);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start events: %s", horus_strerror(rc));
+    return rc;
+}
+
+/* After the API (no more posts): writes what is queued and ends open events. */
+static void events_stop(struct app *a)
+{
+    evt_engine_free(a->events);
+    a->events = NULL;
+    evt_feed_free(a->feed);
+    a->feed = NULL;
+}
+
 /* The client `ingest.client` names; probes from the API use it like the cameras do. */
 static enum ing_client probe_client(struct app *a)
 {
@@ -664,6 +699,7 @@ static int api_start(struct app *a)
                                            .recorder = a->recorder,
                                            .exports = a->exports,
                                            .snapshots = a->snapshots,
+                                           .events = a->events,
                                            .live = a->live,
                                            .metrics = a->metrics,
                                            .clock = clock_system(),
@@ -797,6 +833,7 @@ static const struct module {
     {"recorder", recorder_start, recorder_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
+    {"events", events_start, events_stop},
     {"sso", sso_start, sso_stop},
     {"media_keys", media_keys_start, media_keys_stop},
     {"api", api_start, api_stop},
