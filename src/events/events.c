@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,6 +89,12 @@ static json_t *time_json(int64_t us)
     return json_string(buf);
 }
 
+/* Scores are float32 in the pipeline: 0.55f would print as 0.550000011920929. */
+static double round4(double v)
+{
+    return round(v * 10000) / 10000;
+}
+
 json_t *evt_event_json(const struct sto_event *ev, int64_t pre_s, int64_t post_s)
 {
     json_t *zones = json_loads(ev->zones && ev->zones[0] ? ev->zones : "[]", 0, NULL);
@@ -115,8 +122,8 @@ json_t *evt_event_json(const struct sto_event *ev, int64_t pre_s, int64_t post_s
         "{s:s, s:s, s:s, s:o, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o}",
         "id", ev->id, "camera", ev->camera_id, "label", ev->label, "sub_label",
         ev->sub_label && ev->sub_label[0] ? json_string(ev->sub_label) : json_null(), "score",
-        ev->score, "top_score", ev->top_score, "start", time_json(ev->start_us), "end",
-        time_json(ev->end_us), "zones", zones ? zones : json_array(), "box",
+        round4(ev->score), "top_score", round4(ev->top_score), "start", time_json(ev->start_us),
+        "end", time_json(ev->end_us), "zones", zones ? zones : json_array(), "box",
         box ? box : json_null(), "details", details ? details : json_object(), "has_snapshot",
         ev->has_snapshot, "source", ev->source, "created_at", time_json(ev->created_at_ms * 1000),
         "snapshot_url", ev->has_snapshot ? json_string(snap) : json_null(), "clip", clip,
