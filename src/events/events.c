@@ -78,6 +78,13 @@ struct evt_engine {
     metrics_series *m_dropped, *m_written, *m_failed, *m_snapshots;
 };
 
+/* Counts on s; NULL (no metrics registry) counts nothing. */
+static void count(metrics_series *s)
+{
+    if (s)
+        metrics_counter_inc(s);
+}
+
 /* ---- JSON ---- */
 
 static json_t *time_json(int64_t us)
@@ -229,12 +236,12 @@ static int write_change(evt_engine *e, const struct evt_state *s, const char *ty
     };
     int rc = sto_event_put(e->db, &in);
     if (rc < 0) {
-        metrics_counter_inc(e->m_failed);
+        count(e->m_failed);
         log_warn_kv(LOG_KV({"camera", s->camera_id}, {"event", s->id}), "write event: %s",
                     horus_strerror(rc));
         return rc;
     }
-    metrics_counter_inc(e->m_written);
+    count(e->m_written);
     if (!e->feed)
         return 0;
     struct sto_event row;
@@ -270,7 +277,7 @@ static void handle(evt_engine *e, struct msg *m, const struct evt_config *cfg)
             /* An earlier snapshot of the event may exist: keep has_snapshot only if so. */
             m->ev.has_snapshot = access(clean, F_OK) == 0;
         } else {
-            metrics_counter_inc(e->m_snapshots);
+            count(e->m_snapshots);
         }
     } else if (m->image || (m->kind == EVT_CHANGE_OPEN && m->ev.has_snapshot)) {
         m->ev.has_snapshot = false; /* snapshots are off */
@@ -376,7 +383,7 @@ static void on_change(void *arg, const struct evt_change *c)
     if (!p->e->queue || queue_push(p->e->queue, m) < 0) {
         msg_free(m);
         atomic_fetch_add(&p->e->dropped, 1);
-        metrics_counter_inc(p->e->m_dropped);
+        count(p->e->m_dropped);
     }
 }
 

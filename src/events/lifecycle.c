@@ -28,6 +28,7 @@ struct track_rec {
     bool is_blocked; /* stationary before opening: never opens */
     bool is_stationary; /* as last reported */
     int64_t last_snapshot_us;
+    float snapshot_score; /* the score of the view last snapshotted */
     float emitted_top; /* top_score of the last change emitted */
     struct evt_state ev;
 };
@@ -297,17 +298,21 @@ static void track_report(evt_life *l, const struct det_track *tr, const struct d
         e->updated_us = now_us;
         e->has_snapshot = r->image != NULL;
         t->last_snapshot_us = now_us;
+        t->snapshot_score = e->score;
         t->emitted_top = e->top_score;
         emit(cb, arg, EVT_CHANGE_OPEN, e, r->image != NULL);
         return;
     }
+    /* A better view is kept at most every snapshot_interval, unless it scores clearly better. */
     bool wants_snapshot = is_best && tr->is_best && r->image &&
-                          now_us - t->last_snapshot_us >= l->c.snapshot_interval_us;
+                          (now_us - t->last_snapshot_us >= l->c.snapshot_interval_us ||
+                           tr->score >= t->snapshot_score + SCORE_STEP);
     bool score_up = e->top_score >= t->emitted_top + SCORE_STEP;
     if (!(zones_new || marks_new || wants_snapshot || score_up))
         return;
     if (wants_snapshot) {
         t->last_snapshot_us = now_us;
+        t->snapshot_score = tr->score;
         e->has_snapshot = true;
     }
     t->emitted_top = e->top_score;

@@ -10,7 +10,8 @@
  * >= min_duration) while not stationary; the event starts at the track's
  * first_seen_us. Later reports update it (top score; zones entered, as a
  * union; crossings and loiters; the best view, which asks for a snapshot
- * at most every snapshot_interval); REMOVED ends it at the last frame the
+ * at most every snapshot_interval unless its score beats the last
+ * snapshot's by 0.05 or more); REMOVED ends it at the last frame the
  * track was matched in. A track that is stationary before it opens never
  * opens, and a new track that lies where an event of the same label ended
  * stationary (IoU >= 0.5, within stationary_memory) does not open either:
