@@ -277,6 +277,14 @@ int api_live_register(http_router *r, struct api *ctx);
 int api_audit_register(http_router *r, struct api *ctx);
 /* events.c: /api/v1/events[...] (docs/design/0040) */
 int api_events_register(http_router *r, struct api *ctx);
+/*
+ * Parses the body of POST /api/v1/events (event_input.c) into *p, whose
+ * strings borrow from body, and zones[] (p->zones points there); now_us
+ * ends an event given by duration_s alone. Returns 0, or -EINVAL with
+ * why naming the field. Pure. Thread: any.
+ */
+int api_event_input_parse(const json_t *body, int64_t now_us, struct evt_post *p,
+                          const char *zones[EVT_ZONES_MAX], char *why, size_t cap);
 
 /*
  * Records a media view (live.started, playback.requested, snapshot,
