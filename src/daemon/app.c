@@ -570,9 +570,9 @@ static void playback_stop(struct app *a)
 }
 
 /*
- * Events: the feed and the engine (evt-w), before the cameras' analysis
- * connects to its observer and the API posts into it; crash-left open
- * events are ended here.
+ * Events: the feed and the engine (evt-w), before the cameras, whose
+ * analysis reports to its observer, and the API, which posts into it;
+ * crash-left open events are ended here.
  */
 static int events_start(struct app *a)
 {
@@ -591,7 +591,7 @@ static int events_start(struct app *a)
     return rc;
 }
 
-/* After the API (no more posts): writes what is queued and ends open events. */
+/* After the cameras and the API (no more reports or posts): writes what is queued. */
 static void events_stop(struct app *a)
 {
     evt_engine_free(a->events);
@@ -831,9 +831,9 @@ static const struct module {
     {"audit", audit_start, audit_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
+    {"events", events_start, events_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
-    {"events", events_start, events_stop},
     {"sso", sso_start, sso_stop},
     {"media_keys", media_keys_start, media_keys_stop},
     {"api", api_start, api_stop},

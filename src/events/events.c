@@ -279,8 +279,11 @@ static void handle(evt_engine *e, struct msg *m, const struct evt_config *cfg)
         } else {
             count(e->m_snapshots);
         }
-    } else if (m->image || (m->kind == EVT_CHANGE_OPEN && m->ev.has_snapshot)) {
-        m->ev.has_snapshot = false; /* snapshots are off */
+    } else if (m->ev.has_snapshot) {
+        /* No picture this time (or snapshots are off): say what the disk holds. */
+        char clean[PATH_MAX];
+        evt_snapshot_path(e->data_dir, m->ev.camera_id, m->ev.id, true, clean, sizeof(clean));
+        m->ev.has_snapshot = access(clean, F_OK) == 0;
     }
     write_change(e, &m->ev, type_of(m->kind), cfg);
 }
