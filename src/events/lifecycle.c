@@ -17,12 +17,19 @@
 #include <string.h>
 
 #define STATIONARY_ENDS_MAX 16
+/*
+ * A track not reported for this long (frame time) is over even without its
+ * REMOVED report (a tracker restarted without camera_stopped_cb): its event
+ * ends at its last matched frame and the record goes.
+ */
+#define TRACK_STALE_US (60 * 1000000LL)
 #define SCORE_STEP 0.05f
 
 struct track_rec {
     uint64_t track_id;
     int frames;
     int64_t first_us, last_us; /* first report, last matched frame */
+    int64_t reported_us; /* the last report of the track, matched or not */
     float best_score;
     bool is_open;
     bool is_blocked; /* stationary before opening: never opens */
@@ -268,6 +275,7 @@ static void track_report(evt_life *l, const struct det_track *tr, const struct d
         snprintf(t->ev.label, sizeof(t->ev.label), "%s", label);
         t->ev.source = "detector";
     }
+    t->reported_us = now_us;
     bool is_matched = tr->state != DET_TRACK_LOST;
     if (is_matched) {
         t->frames++;
@@ -371,6 +379,9 @@ void evt_life_report(evt_life *l, const struct det_report *r, evt_change_cb cb, 
     int64_t now_us = r->image ? r->image->utc_us : r->analysed_us;
     for (size_t i = 0; i < r->track_count; i++)
         track_report(l, &r->tracks[i], r, now_us, cb, arg);
+    for (size_t i = l->ntracks; i-- > 0;)
+        if (now_us - l->tracks[i].reported_us > TRACK_STALE_US)
+            end_track(l, &l->tracks[i], cb, arg);
     motion_report(l, r, now_us, cb, arg);
 }
 

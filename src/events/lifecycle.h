@@ -17,6 +17,9 @@
  * stationary (IoU >= 0.5, within stationary_memory) does not open either:
  * a parked car re-acquired by the tracker is not a new event.
  *
+ * A track not reported for 60 s of frame time (a tracker restarted
+ * without its REMOVED reports) is ended the same way.
+ *
  * Motion events (when motion is on): a frame with motion regions (not
  * suppressed) opens a "motion" event, or extends the open one; it ends at
  * its last motion once motion_gap passes without any.

@@ -346,6 +346,28 @@ static void test_a_stopped_camera_ends_every_open_event(void **state)
     evt_life_free(l);
 }
 
+static void test_a_track_never_removed_ends_once_stale(void **state)
+{
+    (void)state;
+    evt_life *l = evt_life_new(&config, "cam", 7);
+    struct log log = {0};
+    struct det_track t = track(9, DET_TRACK_NEW, 0.8f, 0.1f, 0, false);
+    for (int i = 0; i < 3; i++) {
+        report(l, &log, T0 + i * S, &t, 1);
+        t.state = DET_TRACK_ACTIVE;
+    }
+    assert_int_equal(log.n, 1);
+    /* The tracker restarts: the track is never reported again, nor removed. */
+    report(l, &log, T0 + 30 * S, NULL, 0);
+    assert_int_equal(log.n, 1);
+    report(l, &log, T0 + 63 * S, NULL, 0);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.items[1].kind, EVT_CHANGE_END);
+    assert_int_equal(log.items[1].ev.end_us, T0 + 2 * S);
+    assert_int_equal(evt_life_open_count(l), 0);
+    evt_life_free(l);
+}
+
 static void test_ids_sort_by_start_and_are_checked(void **state)
 {
     (void)state;
@@ -370,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_crossings_and_loiters_are_recorded_on_their_event),
         cmocka_unit_test(test_motion_bursts_open_and_end_after_the_gap),
         cmocka_unit_test(test_a_stopped_camera_ends_every_open_event),
+        cmocka_unit_test(test_a_track_never_removed_ends_once_stale),
         cmocka_unit_test(test_ids_sort_by_start_and_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
