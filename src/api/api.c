@@ -35,6 +35,7 @@ int api_new(const struct api_options *o, api **out)
     a->recorder = o->recorder;
     a->exports = o->exports;
     a->snapshots = o->snapshots;
+    a->events = o->events;
     a->live = o->live;
     a->vision = o->vision;
     a->feed = o->feed;
@@ -177,6 +178,8 @@ int api_register(api *a, http_router *r)
         rc = api_audit_register(r, a);
     if (rc == 0)
         rc = api_events_stream_register(r, a);
+    if (rc == 0)
+        rc = api_events_register(r, a);
     if (rc == 0)
         rc = api_auth_register(r, a);
     if (rc == 0)

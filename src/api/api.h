@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "feed.h"
 #include "clock.h"
+#include "events.h"
 #include "http.h"
 #include "ingest.h"
 #include "media.h"
@@ -110,6 +111,7 @@ struct api_options {
     rec_recorder *recorder; /* latest keyframes and open segments; NULL: none */
     pb_exporter *exports; /* may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* may be NULL: the snapshot route answers 503 */
+    evt_engine *events; /* may be NULL: the event routes answer 503 */
     live_hub *live; /* may be NULL: live view answers 503 */
     /* the live events feed (GET /api/v1/events/stream); may be NULL: that route answers 503 */
     evt_feed *feed;

@@ -171,6 +171,7 @@ struct api {
     rec_recorder *recorder; /* borrowed, may be NULL */
     pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
+    evt_engine *events; /* borrowed, may be NULL: the event routes answer 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
     api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
     evt_feed *feed; /* borrowed, may be NULL: the events stream answers 503 */
@@ -282,6 +283,16 @@ int api_playback_register(http_router *r, struct api *ctx);
 int api_live_register(http_router *r, struct api *ctx);
 int api_audit_register(http_router *r, struct api *ctx);
 int api_events_stream_register(http_router *r, struct api *ctx);
+/* events.c: /api/v1/events[...] (docs/design/0040) */
+int api_events_register(http_router *r, struct api *ctx);
+/*
+ * Parses the body of POST /api/v1/events (event_input.c) into *p, whose
+ * strings borrow from body, and zones[] (p->zones points there); now_us
+ * ends an event given by duration_s alone. Returns 0, or -EINVAL with
+ * why naming the field. Pure. Thread: any.
+ */
+int api_event_input_parse(const json_t *body, int64_t now_us, struct evt_post *p,
+                          const char *zones[EVT_ZONES_MAX], char *why, size_t cap);
 
 /*
  * Records a media view (live.started, playback.requested, snapshot,

@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "crash.h"
+#include "events.h"
 #include "err.h"
 #include "feed.h"
 #include "fs.h"
@@ -74,6 +75,7 @@ struct app {
     sup_supervisor *cameras; /* owned */
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
+    evt_engine *events; /* owned */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api_vision *vision; /* owned; NULL unless vision.serve */
     api *api; /* owned */
@@ -245,6 +247,7 @@ static void reload(struct app *a)
     rec_retention_set_deleted_camera_grace(a->retention,
                                            snap_config(fresh)->storage.deleted_camera_grace_ms);
     pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
+    evt_engine_configure(a->events, &snap_config(fresh)->events);
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     auth_audit_log_set_interval(a->audit, snap_config(fresh)->audit.head_log_interval_ms);
     cfg_holder_swap(a->config, fresh);
@@ -584,6 +587,34 @@ static void playback_stop(struct app *a)
     a->snapshots = NULL;
 }
 
+/*
+ * Events: the engine (evt-w) publishing into the feed, before the cameras, whose
+ * analysis reports to its observer, and the API, which posts into it;
+ * crash-left open events are ended here.
+ */
+static int events_start(struct app *a)
+{
+    int rc = evt_engine_new(&(struct evt_options){.db = a->db,
+                                                  .data_dir = a->data_dir,
+                                                  .config = &current(a)->events,
+                                                  .feed = a->feed,
+                                                  .metrics = a->metrics,
+                                                  .clock = clock_system()},
+                            &a->events);
+    if (rc == 0)
+        rc = evt_engine_start(a->events);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start events: %s", horus_strerror(rc));
+    return rc;
+}
+
+/* After the cameras and the API (no more reports or posts): writes what is queued. */
+static void events_stop(struct app *a)
+{
+    evt_engine_free(a->events);
+    a->events = NULL;
+}
+
 /* The client `ingest.client` names; probes from the API use it like the cameras do. */
 static enum ing_client probe_client(struct app *a)
 {
@@ -709,6 +740,7 @@ static int api_start(struct app *a)
                                            .recorder = a->recorder,
                                            .exports = a->exports,
                                            .snapshots = a->snapshots,
+                                           .events = a->events,
                                            .live = a->live,
                                            .feed = a->feed,
                                            .metrics = a->metrics,
@@ -843,6 +875,7 @@ static const struct module {
     {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
+    {"events", events_start, events_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
     {"sso", sso_start, sso_stop},

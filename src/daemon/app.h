@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "auth_config.h"
 #include "cfg.h"
+#include "events.h"
 #include "ingest.h"
 #include "log_config.h"
 #include "oidc.h"
@@ -54,6 +55,7 @@ struct horus_config {
     struct auth_config auth; /* sessions, metrics token, oidc */
     struct sto_secrets_config secrets;
     struct api_vision_config vision; /* POST /v1/vision/detection */
+    struct evt_config events;
     struct app_camera_config *cameras;
     size_t ncameras;
 };

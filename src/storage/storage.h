@@ -1070,4 +1070,91 @@ int sto_tenant_delete(sto_db *db, const char *id);
 /* What tenant id ("" = no tenant) uses into *out. Thread: any. */
 int sto_tenant_usage_get(sto_db *db, const char *id, struct sto_tenant_usage *out);
 
+
+/* ---- events (storage/events.c; docs/design/0040-events.md) ---- */
+
+/*
+ * An event as read; strings owned (release with sto_event_release, lists
+ * with sto_event_list_free). end_us is 0 while the event is open.
+ */
+struct sto_event {
+    char *id; /* "<start_us, 17 digits>-<8 hex>" */
+    char *camera_id;
+    char *label;
+    char *sub_label; /* "" when none */
+    double score; /* the score of the best view */
+    double top_score; /* the highest score seen */
+    int64_t start_us, end_us; /* end 0: open */
+    int64_t updated_us; /* the last change */
+    char *zones; /* JSON array of zone names */
+    char *box; /* JSON [x0,y0,x1,y1] normalised, "" when none */
+    char *details; /* JSON object: crossings, loiters */
+    bool has_snapshot;
+    char *source; /* "detector", "api" or "motion" */
+    int64_t created_at_ms;
+    int64_t pinned_until_us; /* kept (row, snapshots, recording pins) until then */
+    char *tenant; /* its camera's tenant, "" when none */
+};
+
+void sto_event_release(struct sto_event *e);
+void sto_event_list_free(struct sto_event *list, size_t n);
+
+/*
+ * What sto_event_put writes: the whole row (strings borrowed for the call),
+ * inserted or replacing the row with the same id, and with it the pins of
+ * the event's recordings on each of streams[0..nstreams) ("event:<id>:
+ * <stream>", [pin_start_us, pin_end_us) until pinned_until_us), in one
+ * transaction. end_us 0 stores NULL (open).
+ */
+struct sto_event_input {
+    const char *id, *camera_id, *label, *sub_label;
+    double score, top_score;
+    int64_t start_us, end_us, updated_us;
+    const char *zones, *box, *details; /* NULL: "[]", "", "{}" */
+    bool has_snapshot;
+    const char *source;
+    int64_t created_at_ms;
+    int64_t pinned_until_us;
+    int64_t pin_start_us, pin_end_us; /* pin_end_us <= pin_start_us: no pins */
+    const char *const *streams;
+    size_t nstreams;
+};
+
+/* Writes e through the writer, waiting for the commit. Thread: any but the writer. */
+int sto_event_put(sto_db *db, const struct sto_event_input *e);
+
+/* Fills *out (new strings) or returns -ENOENT. Thread: any. */
+int sto_event_get(sto_db *db, const char *id, struct sto_event *out);
+
+/* The filters of sto_event_list; NULL, 0 or false: no filter. Strings borrowed. */
+struct sto_event_filter {
+    const char *camera_id;
+    const char *label;
+    const char *zone; /* events that entered this zone */
+    int64_t after_us, before_us; /* start_us >= after_us, start_us < before_us (0: none) */
+    double min_score; /* top_score >= min_score */
+    int has_snapshot; /* -1: any, 0: without, 1: with */
+    const char *cursor_id; /* list events after this one (newest first) */
+};
+
+/*
+ * Events matching f, newest first (start_us, then id, descending), at most
+ * limit; *out is new; *has_more says whether more follow. Thread: any.
+ */
+int sto_event_list(sto_db *db, const struct sto_event_filter *f, size_t limit,
+                   struct sto_event **out, size_t *n, bool *has_more);
+
+/* Deletes the row and its pins. Returns 0 or -ENOENT. Thread: any but the writer. */
+int sto_event_delete(sto_db *db, const char *id);
+
+/*
+ * Ends every open event at its updated_us (the events a crash left open).
+ * *n: how many. Thread: any but the writer.
+ */
+int sto_events_end_open(sto_db *db, size_t *n);
+
+/* Events whose pinned_until_us is before now_us, oldest first, at most limit. Thread: any. */
+int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_event **out,
+                       size_t *n);
+
 #endif

@@ -49,7 +49,8 @@ def operations():
 
 def is_camera_scoped(tmpl):
     """Routes whose object belongs to a camera: outside the grant they are 404."""
-    return tmpl.startswith("/api/v1/cameras/{id}") or tmpl.startswith("/api/v1/exports/{id}")
+    return (tmpl.startswith("/api/v1/cameras/{id}") or tmpl.startswith("/api/v1/exports/{id}")
+            or tmpl.startswith("/api/v1/events/{id}"))
 
 
 def is_other_tenants(method, tmpl):
@@ -58,7 +59,7 @@ def is_other_tenants(method, tmpl):
     fixture camera in its body."""
     return (is_camera_scoped(tmpl) or tmpl.startswith("/api/v1/users/{name}")
             or tmpl.startswith("/api/v1/api-keys/{id}")
-            or (method, tmpl) == ("POST", "/api/v1/exports"))
+            or (method, tmpl) in (("POST", "/api/v1/exports"), ("POST", "/api/v1/events")))
 
 
 MFA_SELF = ("/api/v1/auth/mfa", "/api/v1/auth/mfa/enroll", "/api/v1/auth/mfa/confirm",
@@ -117,6 +118,9 @@ ALLOWED_REFUSALS = {
        for m, t in (("GET", MFA_SELF[0]), ("DELETE", MFA_SELF[0]), ("POST", MFA_SELF[1]),
                     ("POST", MFA_SELF[2]), ("POST", MFA_SELF[3]))
        for c in KEY_CALLERS},
+    # A posted event has no snapshot: the documented 404 that says so.
+    **{("GET", "/api/v1/events/{id}/snapshot.jpg", c): (404, "has no snapshot")
+       for c in CALLERS},
     # Single sign-on is off in this daemon (no auth.oidc.issuer): the documented 404.
     **{("GET", t, c): (404, "single sign-on is not configured")
        for t in ("/api/v1/auth/oidc/login", "/api/v1/auth/oidc/callback") for c in CALLERS},
@@ -135,6 +139,8 @@ def totp(secret_b32, at):
 
 def missing_like(value):
     """An id of the same shape as value that names nothing."""
+    if re.fullmatch(r"[0-9]{17}-[0-9a-f]{8}", value):  # an event
+        return value[:17] + "-" + secrets.token_hex(4)
     if re.fullmatch(r"[0-9a-f]+", value):
         return secrets.token_hex(len(value))[:len(value)]
     return "nope-" + secrets.token_hex(4)
@@ -184,7 +190,13 @@ class World:
         self.export = job["id"]
         wait_until(lambda: self.admin_json("GET", f"/api/v1/exports/{self.export}", None,
                                            200)["state"] == "done", 60, "the export")
+        self.event = self.post_event()
         time.sleep(max(0.0, self.expired_at - time.monotonic()))
+
+    def post_event(self):
+        return self.admin_json("POST", "/api/v1/events",
+                               {"camera": "cam-a", "label": "person",
+                                "start": self.rec["start_us"] // 1000, "duration_s": 1}, 201)["id"]
 
     def rows(self):
         return [r for r in recording_rows(self.h, "cam-a", "main")]
@@ -294,6 +306,9 @@ class World:
                     {"camera": "cam-a", "start": rec["start_us"] // 1000,
                      "end": rec["end_us"] // 1000}, 202)["id"]
             obj = ("id", params["id"])
+        if tmpl.startswith("/api/v1/events/{id}"):
+            params["id"] = self.post_event() if method == "DELETE" and allowed else self.event
+            obj = ("id", params["id"])
         if tmpl.startswith("/api/v1/users/{name}"):
             params["name"] = "evie"
             if tmpl.endswith("/mfa") and (allowed or caller == "other-tenant"):
@@ -343,6 +358,7 @@ class World:
             ("POST", "/api/v1/cameras/probe"): {"url": "rtsp://127.0.0.1:9/x"},
             ("POST", "/api/v1/exports"): {"camera": "cam-a", "start": rec["start_us"] // 1000,
                                           "end": rec["end_us"] // 1000},
+            ("POST", "/api/v1/events"): {"camera": "cam-a", "label": "person", "duration_s": 1},
             ("POST", "/api/v1/auth/login"): {"username": "evie", "password": "evie-password-1"},
             # Same password twice: refused with 400 by the handler, changes nothing.
             ("POST", "/api/v1/auth/password"): {"current": "opsy-password-1",
@@ -440,6 +456,7 @@ def test_every_role_gets_what_its_permission_says_on_every_operation(world):
     # The cells ran against a camera that is still recording and objects still there.
     assert w.h.request("GET", "/api/v1/cameras/cam-a")[0] == 200
     assert w.h.request("GET", f"/api/v1/exports/{w.export}")[0] == 200
+    assert w.h.request("GET", f"/api/v1/events/{w.event}")[0] == 200
 
 
 def test_another_tenants_lists_do_not_show_the_objects(world):
