@@ -1,0 +1,112 @@
+/*
+ * DESIGN: the packet slot and the budget's pick (slot.h). Both are plain
+ * data so the unit tests drive drops, keyframe waits and overload exactly.
+ */
+#include "slot.h"
+
+#include <string.h>
+
+const char *const det_skip_names[DET_SKIP_COUNT] = {"busy", "queue_full", "decode_error",
+                                                    "keyframe_wait"};
+
+void det_slot_init(struct det_slot *s, size_t cap, bool keyframes_only)
+{
+    memset(s, 0, sizeof(*s));
+    s->cap = cap < 1 ? 1 : cap > DET_SLOT_MAX ? DET_SLOT_MAX : cap;
+    s->is_keyframes_only = keyframes_only;
+    s->is_waiting_key = true;
+}
+
+void det_slot_clear(struct det_slot *s)
+{
+    while (s->count) {
+        media_packet_unref(s->q[s->head]);
+        s->q[s->head] = NULL;
+        s->head = (s->head + 1) % DET_SLOT_MAX;
+        s->count--;
+    }
+    s->head = 0;
+    s->oldest_ns = 0;
+}
+
+void det_slot_reset(struct det_slot *s)
+{
+    det_slot_clear(s);
+    s->is_waiting_key = true;
+}
+
+void det_slot_push(struct det_slot *s, media_packet *p, int64_t now_ns)
+{
+    if (s->is_keyframes_only && !p->is_keyframe)
+        return;
+    if (s->is_waiting_key && !p->is_keyframe) {
+        s->skipped[DET_SKIP_KEYFRAME_WAIT]++;
+        return;
+    }
+    if (s->count == s->cap) {
+        /* The decoder must not see a hole: drop until the next keyframe. */
+        s->skipped[DET_SKIP_QUEUE_FULL]++;
+        s->is_waiting_key = true;
+        return;
+    }
+    s->is_waiting_key = false;
+    if (!s->count)
+        s->oldest_ns = now_ns;
+    s->q[(s->head + s->count) % DET_SLOT_MAX] = media_packet_ref(p);
+    s->count++;
+}
+
+size_t det_slot_take(struct det_slot *s, media_packet **out)
+{
+    size_t from = 0;
+    for (size_t i = s->count; i-- > 1;)
+        if (s->q[(s->head + i) % DET_SLOT_MAX]->is_keyframe) {
+            from = i;
+            break;
+        }
+    size_t n = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        size_t k = (s->head + i) % DET_SLOT_MAX;
+        if (i < from)
+            media_packet_unref(s->q[k]);
+        else
+            out[n++] = s->q[k];
+        s->q[k] = NULL;
+    }
+    s->head = 0;
+    s->count = 0;
+    s->oldest_ns = 0;
+    return n;
+}
+
+int det_sched_pick(const struct det_sched_entry *e, size_t n, int64_t now_ns)
+{
+    int best = -1;
+    double best_score = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].ready_since_ns)
+            continue;
+        int64_t waited = now_ns - e[i].ready_since_ns;
+        double score = (double)(waited > 0 ? waited : 0) + 1.0;
+        score *= e[i].weight > 0 ? e[i].weight : 1;
+        if (score > best_score) {
+            best_score = score;
+            best = (int)i;
+        }
+    }
+    return best;
+}
+
+uint64_t det_sample_due(int64_t last_us, int64_t pts_us, int64_t interval_us)
+{
+    if (last_us < 0)
+        return 1;
+    if (interval_us <= 0)
+        return pts_us > last_us ? 1 : 0;
+    /* Half an interval of slack: a frame a little early (jitter) is still the one to take. */
+    int64_t d = pts_us - last_us;
+    if (d < interval_us / 2)
+        return 0;
+    uint64_t n = (uint64_t)((d + interval_us / 2) / interval_us);
+    return n ? n : 1;
+}

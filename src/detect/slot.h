@@ -1,0 +1,82 @@
+/*
+ * The pure parts of the analysis pipeline (docs/design/0036), private to
+ * src/detect and its unit tests: the per-camera packet slot between an
+ * ingest thread and the analysis workers, and the budget's choice of the
+ * next camera to analyse. No locks, threads or clocks here: the sampler
+ * locks, time comes in as arguments.
+ */
+#ifndef HORUS_DETECT_SLOT_H
+#define HORUS_DETECT_SLOT_H
+
+#include "media.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a frame was not analysed (the `reason` label of horus_detect_skipped_frames_total). */
+enum det_skip {
+    DET_SKIP_BUSY, /* due, but a newer frame was there before a worker was */
+    DET_SKIP_QUEUE_FULL, /* the slot was full: dropped at ingest */
+    DET_SKIP_DECODE_ERROR, /* the decoder refused it */
+    DET_SKIP_KEYFRAME_WAIT, /* dropped after a loss, until the next keyframe */
+    DET_SKIP_COUNT,
+};
+extern const char *const det_skip_names[DET_SKIP_COUNT];
+
+#define DET_SLOT_MAX 256
+
+/*
+ * A bounded FIFO of packets of one camera stream. keyframes_only keeps
+ * keyframes and ignores the rest (not a skip: they are never sampled).
+ * When full, the packet is dropped (queue_full) and so is every packet
+ * until the next keyframe (keyframe_wait), so the decoder never sees a
+ * hole. A new stream or a gap empties it and waits for a keyframe too.
+ */
+struct det_slot {
+    media_packet *q[DET_SLOT_MAX];
+    size_t head, count, cap;
+    bool is_keyframes_only;
+    bool is_waiting_key;
+    int64_t oldest_ns; /* arrival (caller's clock) of q[head]; 0 when empty */
+    uint64_t skipped[DET_SKIP_COUNT];
+};
+
+/* cap: 1..DET_SLOT_MAX packets. */
+void det_slot_init(struct det_slot *s, size_t cap, bool keyframes_only);
+/* Offers p (borrowed; a kept packet gets its own reference) arriving at now_ns. */
+void det_slot_push(struct det_slot *s, media_packet *p, int64_t now_ns);
+/* The stream changed or lost continuity: drops what is queued, waits for a keyframe. */
+void det_slot_reset(struct det_slot *s);
+/*
+ * Moves the queued packets to out (at most DET_SLOT_MAX; references move
+ * too), starting at the newest queued keyframe when there is one: what
+ * comes before it can never be shown. Returns how many.
+ */
+size_t det_slot_take(struct det_slot *s, media_packet **out);
+/* Drops everything (references released). */
+void det_slot_clear(struct det_slot *s);
+
+/*
+ * The budget: of the cameras ready to analyse (ready_since_ns != 0: due and
+ * with packets since then), pick the one that waited longest, weighted by
+ * its priority, so that under overload a high-priority camera is served
+ * about weight-times as often as a low one, and a low one is still served.
+ * Returns the index, or -1 when none is ready.
+ */
+struct det_sched_entry {
+    int64_t ready_since_ns; /* 0: not ready */
+    int weight; /* 1 low, 2 normal, 4 high */
+};
+int det_sched_pick(const struct det_sched_entry *e, size_t n, int64_t now_ns);
+
+/*
+ * How many sampling instants (every interval_us of media time) a frame at
+ * pts_us stands for since the last analysed frame at last_us, rounded to
+ * the nearest (half an interval of slack for jitter): 0 = not due yet.
+ * Analysing the frame uses one; the rest were skipped as busy. last_us < 0:
+ * nothing analysed yet (due: 1).
+ */
+uint64_t det_sample_due(int64_t last_us, int64_t pts_us, int64_t interval_us);
+
+#endif
