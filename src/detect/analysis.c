@@ -7,7 +7,7 @@
  *
  * The budget: a camera is ready when its next sampling time (1/fps after
  * the last pick) has come and its sampler holds packets. A free worker
- * picks the ready camera that has waited longest, weighted by priority
+ * picks among the ready cameras by stride scheduling weighted by priority
  * (det_sched_pick: low 1, normal 2, high 4). Under overload every camera
  * waits longer than its interval; the sampler then takes only the newest
  * frame and counts the sampling instants it missed as "busy", so low
@@ -49,6 +49,7 @@ struct cam {
     /* Under a->lock. */
     bool is_busy;
     int64_t next_due_ns;
+    double pass; /* the budget's (det_sched_pick) */
     uint64_t frames;
     int64_t recent_ns[RECENT];
     unsigned nrecent, next_recent;
@@ -100,6 +101,7 @@ struct det_analysis {
     struct cam *cams;
     struct override *overrides;
     struct worker *workers;
+    double vtime; /* the budget's virtual time (det_sched_pick) */
     bool is_stopping;
     char error[300]; /* why nothing is analysed ("" = fine); set at start */
 };
@@ -332,20 +334,17 @@ static struct cam *pick(det_analysis *a, struct worker *w, int64_t now)
             w->entries = horus_realloc(w->entries, w->cap * sizeof(*w->entries));
             w->cams = horus_realloc(w->cams, w->cap * sizeof(*w->cams));
         }
-        int64_t since = 0;
-        if (c->sampler && !c->is_busy && now >= c->next_due_ns) {
-            int64_t oldest = det_sampler_ready_since(c->sampler);
-            if (oldest)
-                since = oldest > c->next_due_ns ? oldest : c->next_due_ns;
-        }
-        w->entries[n] =
-            (struct det_sched_entry){.ready_since_ns = since, .weight = weight_of(c->opt.priority)};
+        bool is_ready = c->sampler && !c->is_busy && now >= c->next_due_ns &&
+                        det_sampler_ready_since(c->sampler) != 0;
+        w->entries[n] = (struct det_sched_entry){
+            .is_ready = is_ready, .weight = weight_of(c->opt.priority), .pass = c->pass};
         w->cams[n++] = c;
     }
-    int i = det_sched_pick(w->entries, n, now);
+    int i = det_sched_pick(w->entries, n, &a->vtime);
     if (i < 0)
         return NULL;
     struct cam *c = w->cams[i];
+    c->pass = w->entries[i].pass;
     c->is_busy = true;
     c->next_due_ns = now + interval_ns(c);
     return c;

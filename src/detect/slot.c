@@ -79,21 +79,25 @@ size_t det_slot_take(struct det_slot *s, media_packet **out)
     return n;
 }
 
-int det_sched_pick(const struct det_sched_entry *e, size_t n, int64_t now_ns)
+int det_sched_pick(struct det_sched_entry *e, size_t n, double *vtime)
 {
     int best = -1;
-    double best_score = -1;
+    double best_pass = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!e[i].ready_since_ns)
+        if (!e[i].is_ready)
             continue;
-        int64_t waited = now_ns - e[i].ready_since_ns;
-        double score = (double)(waited > 0 ? waited : 0) + 1.0;
-        score *= e[i].weight > 0 ? e[i].weight : 1;
-        if (score > best_score) {
-            best_score = score;
+        double pass = e[i].pass > *vtime ? e[i].pass : *vtime;
+        /* Ties (passes clamped to vtime) go to the heavier weight, then the first. */
+        if (best < 0 || pass < best_pass ||
+            (pass == best_pass && e[i].weight > e[best].weight)) {
+            best_pass = pass;
             best = (int)i;
         }
     }
+    if (best < 0)
+        return -1;
+    *vtime = best_pass;
+    e[best].pass = best_pass + 1.0 / (e[best].weight > 0 ? e[best].weight : 1);
     return best;
 }
 

@@ -58,17 +58,21 @@ size_t det_slot_take(struct det_slot *s, media_packet **out);
 void det_slot_clear(struct det_slot *s);
 
 /*
- * The budget: of the cameras ready to analyse (ready_since_ns != 0: due and
- * with packets since then), pick the one that waited longest, weighted by
- * its priority, so that under overload a high-priority camera is served
- * about weight-times as often as a low one, and a low one is still served.
- * Returns the index, or -1 when none is ready.
+ * The budget, stride scheduling: every camera has a pass that each analysis
+ * advances by 1/weight (low 1, normal 2, high 4). Of the cameras ready to
+ * analyse (due, with packets), the one with the smallest pass goes next, so
+ * under overload the cameras share the workers in proportion to their
+ * weights (each capped by its own fps), and a low-priority one is sampled
+ * less but still sampled. A pass behind *vtime (the pass of the last pick:
+ * the camera was idle or new) counts as *vtime, so idling earns no burst.
+ * Returns the index and updates its pass and *vtime, or -1 when none is ready.
  */
 struct det_sched_entry {
-    int64_t ready_since_ns; /* 0: not ready */
-    int weight; /* 1 low, 2 normal, 4 high */
+    bool is_ready;
+    int weight; /* >= 1 */
+    double pass;
 };
-int det_sched_pick(const struct det_sched_entry *e, size_t n, int64_t now_ns);
+int det_sched_pick(struct det_sched_entry *e, size_t n, double *vtime);
 
 /*
  * How many sampling instants (every interval_us of media time) a frame at
