@@ -50,6 +50,7 @@ struct cam {
     bool is_busy;
     int64_t next_due_ns;
     double pass; /* the budget's (det_sched_pick) */
+    int64_t interval_us; /* 1/fps when picked: the busy worker's copy of opt.fps */
     uint64_t frames;
     int64_t recent_ns[RECENT];
     unsigned nrecent, next_recent;
@@ -347,6 +348,7 @@ static struct cam *pick(det_analysis *a, struct worker *w, int64_t now)
     c->pass = w->entries[i].pass;
     c->is_busy = true;
     c->next_due_ns = now + interval_ns(c);
+    c->interval_us = interval_ns(c) / 1000;
     return c;
 }
 
@@ -372,8 +374,7 @@ static void analyse(det_analysis *a, struct worker *w, struct cam *c)
     struct det_image *img;
     struct det_luma luma;
     char err[200];
-    int64_t interval_us = interval_ns(c) / 1000;
-    bool got = det_sampler_next(c->sampler, interval_us, &img, &luma, err, sizeof(err));
+    bool got = det_sampler_next(c->sampler, c->interval_us, &img, &luma, err, sizeof(err));
     if (!got) {
         pthread_mutex_lock(&a->lock);
         if (err[0])

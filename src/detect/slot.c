@@ -88,8 +88,7 @@ int det_sched_pick(struct det_sched_entry *e, size_t n, double *vtime)
             continue;
         double pass = e[i].pass > *vtime ? e[i].pass : *vtime;
         /* Ties (passes clamped to vtime) go to the heavier weight, then the first. */
-        if (best < 0 || pass < best_pass ||
-            (pass == best_pass && e[i].weight > e[best].weight)) {
+        if (best < 0 || pass < best_pass || (pass == best_pass && e[i].weight > e[best].weight)) {
             best_pass = pass;
             best = (int)i;
         }

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SOURCE_DIR, recording_rows, require_tool, wait_until
+from openapi_check import OpenApi
 
 DEPS = Path(os.environ.get("HORUS_DEPS_DIR", SOURCE_DIR / "build" / "deps"))
 MODEL = DEPS / "models" / "nanodet-320.onnx"
@@ -67,8 +68,12 @@ def counters(h, family):
 
 
 def detect_status(h, cam):
-    status, body = h.get_json(f"/api/v1/cameras/{cam}")
-    assert status == 200, body
+    """The camera's status.detect, the whole reply checked against openapi.json."""
+    status, headers, data = h.request("GET", f"/api/v1/cameras/{cam}")
+    assert status == 200, data
+    _, doc = h.get_json("/api/v1/openapi.json")
+    body = OpenApi(doc).validate("GET", "/api/v1/cameras/{id}", status, headers["Content-Type"],
+                                 data)
     return body["status"]["detect"]
 
 
