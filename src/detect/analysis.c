@@ -10,7 +10,8 @@
  * picks among the ready cameras by stride scheduling weighted by priority
  * (det_sched_pick: low 1, normal 2, high 4). Under overload every camera
  * waits longer than its interval; the sampler then takes only the newest
- * frame and counts the sampling instants it missed as "busy", so low
+ * frame and counts the sampling instants it missed, for which a frame was
+ * there, as "busy", so low
  * priority cameras, picked less often, are sampled less, in the metrics
  * and in their status.
  *
@@ -544,10 +545,9 @@ bool det_analysis_camera_status(det_analysis *a, const char *camera_id,
             out->fps = (double)(c->nrecent - 1) * 1e9 / (double)span;
     }
     if (c->sampler) {
-        uint64_t sk[DET_SKIP_COUNT];
-        det_sampler_skips(c->sampler, sk);
+        publish_skips(c); /* drops at ingest show even while no frame is analysed */
         for (int i = 0; i < DET_SKIP_COUNT; i++)
-            out->skipped += sk[i];
+            out->skipped += c->published[i];
     }
     const char *err = a->error[0] ? a->error : c->last_error;
     snprintf(out->last_error, sizeof(out->last_error), "%s", err);

@@ -8,8 +8,9 @@
  *
  * The worker side decodes the queued packets in order with one decoder
  * thread, keeps only the newest frame, and converts it when it is due:
- * the analysis takes the newest frame and drops the rest (counted "busy"
- * by sampling instants missed, det_sample_due). In keyframes mode each
+ * the analysis takes the newest frame and drops the rest (counted "busy":
+ * the sampling instants missed for which a dropped frame was there,
+ * det_sample_busy). In keyframes mode each
  * keyframe is decoded alone and the decoder drained, so B-frame reordering
  * never holds a frame back.
  */
@@ -44,6 +45,7 @@ struct det_sampler {
     AVFrame *frame, *newest;
     struct SwsContext *sws;
     bool has_newest;
+    uint64_t superseded; /* frames dropped for the newest since the last one made */
     int64_t newest_utc_us;
     int64_t last_pts_us; /* media time of the last frame made, -1 none (epoch start) */
     bool is_error_logged;
@@ -154,6 +156,7 @@ static void decoder_close(det_sampler *s)
     avcodec_free_context(&s->dec);
     av_frame_unref(s->newest);
     s->has_newest = false;
+    s->superseded = 0;
     s->last_pts_us = -1;
     s->is_open_failed = false;
 }
@@ -202,6 +205,8 @@ static void receive_all(det_sampler *s, const media_packet *ref)
         int64_t pts = s->frame->best_effort_timestamp;
         if (pts == AV_NOPTS_VALUE)
             pts = ref->pts;
+        if (s->has_newest)
+            s->superseded++; /* a newer frame replaces one not analysed */
         av_frame_unref(s->newest);
         av_frame_move_ref(s->newest, s->frame);
         s->newest->pts = pts;
@@ -272,6 +277,7 @@ bool det_sampler_next(det_sampler *s, int64_t interval_us, struct det_image **im
     s->is_flush = false;
     bool is_alone = s->mode == DET_DECODE_KEYFRAMES;
     size_t n = det_slot_take(&s->slot, batch);
+    s->superseded += s->slot.superseded;
     pthread_mutex_unlock(&s->lock);
 
     if (fresh) {
@@ -283,6 +289,7 @@ bool det_sampler_next(det_sampler *s, int64_t interval_us, struct det_image **im
         avcodec_flush_buffers(s->dec);
         av_frame_unref(s->newest);
         s->has_newest = false;
+        s->superseded = 0;
         s->last_pts_us = -1;
     }
     uint64_t errors = 0;
@@ -314,8 +321,10 @@ bool det_sampler_next(det_sampler *s, int64_t interval_us, struct det_image **im
         due = 1; /* time went back (a loop, a new epoch): start over */
     if (!due)
         return false;
-    if (due > 1)
-        count_skip(s, DET_SKIP_BUSY, due - 1);
+    uint64_t busy = det_sample_busy(due, s->superseded);
+    if (busy)
+        count_skip(s, DET_SKIP_BUSY, busy);
+    s->superseded = 0;
     s->last_pts_us = pts_us;
     s->has_newest = false;
     *img = convert(s);

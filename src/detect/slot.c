@@ -73,6 +73,7 @@ size_t det_slot_take(struct det_slot *s, media_packet **out)
             out[n++] = s->q[k];
         s->q[k] = NULL;
     }
+    s->superseded = from;
     s->head = 0;
     s->count = 0;
     s->oldest_ns = 0;
@@ -112,4 +113,10 @@ uint64_t det_sample_due(int64_t last_us, int64_t pts_us, int64_t interval_us)
         return 0;
     uint64_t n = (uint64_t)((d + interval_us / 2) / interval_us);
     return n ? n : 1;
+}
+
+uint64_t det_sample_busy(uint64_t due, uint64_t superseded)
+{
+    uint64_t missed = due > 1 ? due - 1 : 0;
+    return missed < superseded ? missed : superseded;
 }

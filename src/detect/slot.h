@@ -39,6 +39,7 @@ struct det_slot {
     bool is_keyframes_only;
     bool is_waiting_key;
     int64_t oldest_ns; /* arrival (caller's clock) of q[head]; 0 when empty */
+    size_t superseded; /* packets the last take dropped before its newest keyframe */
     uint64_t skipped[DET_SKIP_COUNT];
 };
 
@@ -51,7 +52,8 @@ void det_slot_reset(struct det_slot *s);
 /*
  * Moves the queued packets to out (at most DET_SLOT_MAX; references move
  * too), starting at the newest queued keyframe when there is one: what
- * comes before it can never be shown. Returns how many.
+ * comes before it can never be shown (how many: s->superseded). Returns
+ * how many it moved.
  */
 size_t det_slot_take(struct det_slot *s, media_packet **out);
 /* Drops everything (references released). */
@@ -78,9 +80,17 @@ int det_sched_pick(struct det_sched_entry *e, size_t n, double *vtime);
  * How many sampling instants (every interval_us of media time) a frame at
  * pts_us stands for since the last analysed frame at last_us, rounded to
  * the nearest (half an interval of slack for jitter): 0 = not due yet.
- * Analysing the frame uses one; the rest were skipped as busy. last_us < 0:
- * nothing analysed yet (due: 1).
+ * Analysing the frame uses one; of the others, those for which a newer
+ * frame had replaced an older one were skipped as busy (det_sample_busy).
+ * last_us < 0: nothing analysed yet (due: 1).
  */
 uint64_t det_sample_due(int64_t last_us, int64_t pts_us, int64_t interval_us);
+/*
+ * Frames skipped as busy when a frame due for `due` instants is analysed
+ * and `superseded` older frames were dropped for it: an instant missed
+ * counts only if a frame was there for it (keyframes only, or a camera
+ * slower than detect.fps, miss none).
+ */
+uint64_t det_sample_busy(uint64_t due, uint64_t superseded);
 
 #endif

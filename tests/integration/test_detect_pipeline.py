@@ -123,6 +123,7 @@ def test_overload_skips_frames_and_recording_loses_nothing(vtest_h264, camsim_fa
     skipped = counters(h, "horus_detect_skipped_frames_total")
     frames = counters(h, "horus_detect_frames_total")
     drops = counters(h, "horus_record_dropped_packets_total")
+    rejected = counters(h, "horus_ingest_rejected_packets_total")
     statuses = {c: detect_status(h, c) for c in ids}
     assert h.stop() == 0
 
@@ -137,6 +138,7 @@ def test_overload_skips_frames_and_recording_loses_nothing(vtest_h264, camsim_fa
         assert statuses[c]["skipped_frames"] > 0, statuses[c]
     # Recording never waited: nothing dropped, segments back to back.
     assert sum(drops.values()) == 0, drops
+    assert sum(rejected.values()) == 0, rejected
     for c in ids:
         rows = recording_rows(h, c, "main")
         assert rows, c
@@ -161,3 +163,19 @@ def test_a_missing_model_leaves_recording_running_and_says_why(vtest_h264, camsi
     assert h.metric("horus_detect_frames_total") == 0
     assert h.stop() == 0
     assert recording_rows(h, "door", "main")
+
+
+def test_keyframes_only_analyses_one_frame_a_gop(vtest_h264, camsim_factory, horus_factory):
+    cam = camsim_factory(args=["--source", str(vtest_h264)])
+    h = horus_factory(detect_config([("door", cam.url(1), None)],
+                                    extra="  decode: keyframes\n"))
+    wait_until(lambda: h.metric('horus_detect_frames_total{camera="door"}') >= 1, 30,
+               "a keyframe analysed")
+    t0, f0 = time.monotonic(), h.metric('horus_detect_frames_total{camera="door"}')
+    time.sleep(10)
+    rate = (h.metric('horus_detect_frames_total{camera="door"}') - f0) / (time.monotonic() - t0)
+    # GOP 25 at 10 fps: a keyframe every 2.5 s, each analysed (0.4/s), nothing else.
+    assert 0.2 <= rate <= 0.6, rate
+    assert h.metric('horus_detect_detections_total{camera="door",label="person"}') > 0
+    assert h.metric('horus_detect_skipped_frames_total{camera="door"') == 0
+    assert h.stop() == 0

@@ -116,6 +116,7 @@ static void test_take_starts_at_the_newest_keyframe(void **state)
     media_packet *out[DET_SLOT_MAX];
     size_t n = det_slot_take(&s, out);
     assert_int_equal(n, 2);
+    assert_int_equal(s.superseded, 4);
     assert_int_equal(out[0]->pts, 5);
     assert_true(out[0]->is_keyframe);
     assert_int_equal(out[1]->pts, 6);
@@ -223,6 +224,11 @@ static void test_sampling_instants_count_the_missed_ones_as_busy(void **state)
     assert_int_equal(det_sample_due(0, 200000, iv), 1);
     assert_int_equal(det_sample_due(0, 600000, iv), 3); /* two instants missed */
     assert_int_equal(det_sample_due(0, 40000, 0), 1); /* every frame */
+    /* Busy: missed instants for which a frame was dropped. */
+    assert_int_equal(det_sample_busy(1, 5), 0); /* on time: the others were not due */
+    assert_int_equal(det_sample_busy(3, 5), 2);
+    assert_int_equal(det_sample_busy(13, 0), 0); /* keyframes only: nothing was there */
+    assert_int_equal(det_sample_busy(13, 2), 2);
 }
 
 int main(void)
