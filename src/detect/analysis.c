@@ -380,6 +380,10 @@ static void analyse(det_analysis *a, struct worker *w, struct cam *c)
         pthread_mutex_lock(&a->lock);
         if (err[0])
             snprintf(c->last_error, sizeof(c->last_error), "decode: %.200s", err);
+        /* No frame was due yet (arrival jitter): look again soon, not a whole interval later. */
+        int64_t soon = clock_monotonic_ns(clock_system()) + c->interval_us * 1000 / 5;
+        if (c->next_due_ns > soon)
+            c->next_due_ns = soon;
         pthread_mutex_unlock(&a->lock);
         return;
     }
@@ -504,6 +508,7 @@ int det_analysis_start(det_analysis *a)
             return 0;
         }
     }
+    det_sampler_log_install();
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

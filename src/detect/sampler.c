@@ -18,12 +18,15 @@
 
 #include "clock.h"
 #include "log.h"
+#include "mask.h"
 #include "mem.h"
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/log.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +50,31 @@ struct det_sampler {
     bool has_newest;
     uint64_t superseded; /* frames dropped for the newest since the last one made */
     int64_t newest_utc_us;
-    int64_t last_pts_us; /* media time of the last frame made, -1 none (epoch start) */
+    int64_t grid_us; /* the last sampling instant used (det_sample_due), -1 none */
     bool is_error_logged;
     bool is_open_failed; /* dec could not open for this stream: counted, not retried */
 };
+
+/*
+ * libav's own messages (a corrupt slice, a missing reference) become debug
+ * lines instead of free text on stderr: the sampler counts and logs decode
+ * errors itself, once per camera. ingest's libav client installs the same.
+ */
+static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+{
+    if (level > AV_LOG_WARNING || !log_enabled(LOG_LEVEL_DEBUG))
+        return;
+    char line[1024], masked[1024];
+    int print_prefix = 1;
+    av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
+    line[strcspn(line, "\n")] = '\0';
+    log_debug("libav: %s", horus_mask_text(line, masked, sizeof(masked)));
+}
+
+void det_sampler_log_install(void)
+{
+    av_log_set_callback(av_log_cb);
+}
 
 static det_sampler *of(media_sink *sink)
 {
@@ -106,7 +130,7 @@ det_sampler *det_sampler_new(const char *camera_id, enum det_decode_mode mode)
     s->newest = av_frame_alloc();
     if (!s->pkt || !s->frame || !s->newest)
         HORUS_BUG("out of memory");
-    s->last_pts_us = -1;
+    s->grid_us = -1;
     return s;
 }
 
@@ -157,7 +181,7 @@ static void decoder_close(det_sampler *s)
     av_frame_unref(s->newest);
     s->has_newest = false;
     s->superseded = 0;
-    s->last_pts_us = -1;
+    s->grid_us = -1;
     s->is_open_failed = false;
 }
 
@@ -290,7 +314,7 @@ bool det_sampler_next(det_sampler *s, int64_t interval_us, struct det_image **im
         av_frame_unref(s->newest);
         s->has_newest = false;
         s->superseded = 0;
-        s->last_pts_us = -1;
+        s->grid_us = -1;
     }
     uint64_t errors = 0;
     if (n && s->stream && !s->dec && !s->is_open_failed && !decoder_open(s, err, err_size)) {
@@ -316,16 +340,13 @@ bool det_sampler_next(det_sampler *s, int64_t interval_us, struct det_image **im
     if (!s->has_newest)
         return false;
     int64_t pts_us = to_us(s->newest->pts, s->stream->timescale);
-    uint64_t due = det_sample_due(s->last_pts_us, pts_us, interval_us);
-    if (pts_us < s->last_pts_us)
-        due = 1; /* time went back (a loop, a new epoch): start over */
+    uint64_t due = det_sample_due(&s->grid_us, pts_us, interval_us);
     if (!due)
         return false;
     uint64_t busy = det_sample_busy(due, s->superseded);
     if (busy)
         count_skip(s, DET_SKIP_BUSY, busy);
     s->superseded = 0;
-    s->last_pts_us = pts_us;
     s->has_newest = false;
     *img = convert(s);
     if (!*img)

@@ -20,6 +20,9 @@ typedef struct det_sampler det_sampler;
 /* Analysis frames are at most this wide (aspect kept). */
 #define DET_SAMPLER_MAX_WIDTH 640
 
+/* Routes libav's messages to debug log lines (process-wide). Thread: main, before decoding. */
+void det_sampler_log_install(void);
+
 det_sampler *det_sampler_new(const char *camera_id, enum det_decode_mode mode);
 media_sink *det_sampler_sink(det_sampler *s);
 /* Keyframes only or all frames, from the next keyframe on. Thread: any. */

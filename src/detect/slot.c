@@ -101,18 +101,24 @@ int det_sched_pick(struct det_sched_entry *e, size_t n, double *vtime)
     return best;
 }
 
-uint64_t det_sample_due(int64_t last_us, int64_t pts_us, int64_t interval_us)
+uint64_t det_sample_due(int64_t *grid_us, int64_t pts_us, int64_t interval_us)
 {
-    if (last_us < 0)
+    if (*grid_us < 0 || pts_us < *grid_us - (interval_us > 0 ? interval_us : 0)) {
+        *grid_us = pts_us;
         return 1;
-    if (interval_us <= 0)
-        return pts_us > last_us ? 1 : 0;
-    /* Half an interval of slack: a frame a little early (jitter) is still the one to take. */
-    int64_t d = pts_us - last_us;
-    if (d < interval_us / 2)
+    }
+    if (interval_us <= 0) {
+        if (pts_us <= *grid_us)
+            return 0;
+        *grid_us = pts_us;
+        return 1;
+    }
+    int64_t d = pts_us + interval_us / 4 - *grid_us;
+    if (d < interval_us)
         return 0;
-    uint64_t n = (uint64_t)((d + interval_us / 2) / interval_us);
-    return n ? n : 1;
+    uint64_t n = (uint64_t)(d / interval_us);
+    *grid_us += (int64_t)n * interval_us;
+    return n;
 }
 
 uint64_t det_sample_busy(uint64_t due, uint64_t superseded)

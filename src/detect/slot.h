@@ -77,14 +77,17 @@ struct det_sched_entry {
 int det_sched_pick(struct det_sched_entry *e, size_t n, double *vtime);
 
 /*
- * How many sampling instants (every interval_us of media time) a frame at
- * pts_us stands for since the last analysed frame at last_us, rounded to
- * the nearest (half an interval of slack for jitter): 0 = not due yet.
- * Analysing the frame uses one; of the others, those for which a newer
- * frame had replaced an older one were skipped as busy (det_sample_busy).
- * last_us < 0: nothing analysed yet (due: 1).
+ * Sampling instants: a grid every interval_us of media time, anchored at
+ * the first frame analysed (*grid_us < 0: none yet). Returns how many
+ * instants the frame at pts_us reaches since the last one used (0: not due
+ * yet), a quarter interval early counting as on time (jitter), and moves
+ * *grid_us to the last instant reached. Analysing the frame uses one
+ * instant; of the others, those for which a newer frame had replaced an
+ * older one were skipped as busy (det_sample_busy). A frame more than an
+ * interval before the grid (a loop, a new epoch) re-anchors it: due 1.
+ * interval_us <= 0: every newer frame is due.
  */
-uint64_t det_sample_due(int64_t last_us, int64_t pts_us, int64_t interval_us);
+uint64_t det_sample_due(int64_t *grid_us, int64_t pts_us, int64_t interval_us);
 /*
  * Frames skipped as busy when a frame due for `due` instants is analysed
  * and `superseded` older frames were dropped for it: an instant missed

@@ -217,13 +217,27 @@ static void test_sampling_instants_count_the_missed_ones_as_busy(void **state)
 {
     (void)state;
     const int64_t iv = 200000; /* 5 fps */
-    assert_int_equal(det_sample_due(-1, 5, iv), 1);
-    assert_int_equal(det_sample_due(0, 40000, iv), 0);
-    assert_int_equal(det_sample_due(0, 99999, iv), 0);
-    assert_int_equal(det_sample_due(0, 160000, iv), 1); /* jitter: early, still the one */
-    assert_int_equal(det_sample_due(0, 200000, iv), 1);
-    assert_int_equal(det_sample_due(0, 600000, iv), 3); /* two instants missed */
-    assert_int_equal(det_sample_due(0, 40000, 0), 1); /* every frame */
+    int64_t grid = -1;
+    assert_int_equal(det_sample_due(&grid, 1000, iv), 1); /* the first frame anchors */
+    assert_int_equal(grid, 1000);
+    /* 25 fps: every fifth frame is due, exactly 5 a second. */
+    unsigned due = 0;
+    for (int64_t f = 1; f <= 125; f++)
+        due += (unsigned)det_sample_due(&grid, 1000 + f * 40000, iv);
+    assert_int_equal(due, 25);
+    assert_int_equal(grid, 1000 + 5000000);
+    /* Jitter: a quarter interval early is on time, and the grid stays put. */
+    assert_int_equal(det_sample_due(&grid, 1000 + 5000000 + 140000, iv), 0);
+    assert_int_equal(det_sample_due(&grid, 1000 + 5000000 + 150000, iv), 1);
+    assert_int_equal(grid, 1000 + 5200000);
+    /* Late: 1 s later is five instants, four of them missed. */
+    assert_int_equal(det_sample_due(&grid, 1000 + 6200000, iv), 5);
+    /* Time went back (a loop, a new epoch): re-anchored. */
+    assert_int_equal(det_sample_due(&grid, 500, iv), 1);
+    assert_int_equal(grid, 500);
+    /* No interval: every newer frame. */
+    assert_int_equal(det_sample_due(&grid, 600, 0), 1);
+    assert_int_equal(det_sample_due(&grid, 600, 0), 0);
     /* Busy: missed instants for which a frame was dropped. */
     assert_int_equal(det_sample_busy(1, 5), 0); /* on time: the others were not due */
     assert_int_equal(det_sample_busy(3, 5), 2);
