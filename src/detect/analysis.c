@@ -491,8 +491,11 @@ static void *worker_main(void *arg)
 
 int det_analysis_start(det_analysis *a)
 {
-    if (!a->enabled)
+    if (!a->enabled) {
+        /* Only a camera's own options can ask for analysis now: say why there is none. */
+        snprintf(a->error, sizeof(a->error), "detect.enabled is false: no analysis workers run");
         return 0;
+    }
     a->workers = horus_calloc(a->threads, sizeof(*a->workers));
     for (unsigned i = 0; i < a->threads; i++) {
         char *msg = NULL;
