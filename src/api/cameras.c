@@ -50,6 +50,21 @@ static json_t *bps_json(bool has, double bps)
     return has ? json_integer((json_int_t)(bps + 0.5)) : json_null();
 }
 
+/* The camera's object detection, or null when it is not analysed (docs/design/0036). */
+static json_t *detect_json(const struct sup_camera_status *st)
+{
+    if (!st->has_detect)
+        return json_null();
+    const struct det_camera_status *d = &st->detect;
+    char last_error[sizeof(d->last_error) + 64];
+    horus_mask_text(d->last_error, last_error, sizeof(last_error));
+    return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:s?}", "state", d->state, "stream", d->stream,
+                     "fps", fps_json(true, d->fps), "inference_ms",
+                     fps_json(d->frames > 0, d->inference_ms), "frames", (json_int_t)d->frames,
+                     "skipped_frames", (json_int_t)d->skipped, "last_error",
+                     last_error[0] ? last_error : NULL);
+}
+
 static json_t *status_json(struct api *ctx, const struct sto_camera *c)
 {
     struct sup_camera_status st;
@@ -84,6 +99,7 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     /* What the main stream uses now (null while it does not run). */
     json_object_set_new(j, "transport", st.transport[0] ? json_string(st.transport) : json_null());
     json_object_set_new(j, "client", st.client[0] ? json_string(st.client) : json_null());
+    json_object_set_new(j, "detect", detect_json(&st));
     return j;
 }
 

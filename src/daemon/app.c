@@ -1,6 +1,6 @@
 /*
  * DESIGN: the `serve` lifecycle. The daemon only composes: each module
- * (log, data directory, metrics, storage, recorder, live view, cameras,
+ * (log, data directory, metrics, storage, recorder, live view, detect, cameras,
  * playback, API, HTTP) has a start and a stop function in one ordered
  * table. Modules start in table order; a failed start is logged as
  * "start <name>: <reason>" and the modules already started stop. Then the
@@ -72,6 +72,7 @@ struct app {
     rec_recorder *recorder; /* owned */
     live_hub *live; /* owned; NULL when live view could not start */
     evt_feed *feed; /* owned: the live events feed (SSE); freed after the HTTP server */
+    det_analysis *analysis; /* owned: object detection (idle when detect.enabled is false) */
     sup_supervisor *cameras; /* owned */
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
@@ -537,11 +538,38 @@ static void recorder_stop(struct app *a)
     a->retention = NULL;
 }
 
+/*
+ * The analysis pool (docs/design/0036). A detector that cannot load is
+ * logged and shown in each analysed camera's status; the daemon runs on
+ * and records. It starts before the cameras, which attach their samplers,
+ * and stops after them.
+ */
+static int detect_start(struct app *a)
+{
+    a->analysis = det_analysis_new(
+        &(struct det_analysis_options){.config = &current(a)->detect, .metrics = a->metrics});
+    det_analysis_observe(a->analysis, evt_engine_observer(a->events)); /* events started first */
+    int rc = det_analysis_start(a->analysis);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start analysis threads: %s", horus_strerror(rc));
+    return rc;
+}
+
+static void detect_stop(struct app *a)
+{
+    det_analysis_stop(a->analysis);
+    det_analysis_free(a->analysis);
+    a->analysis = NULL;
+}
+
 static int cameras_start(struct app *a)
 {
     const struct horus_config *c = current(a);
-    a->cameras = sup_supervisor_new(&(struct sup_options){
-        .db = a->db, .recorder = a->recorder, .live = a->live, .metrics = a->metrics});
+    a->cameras = sup_supervisor_new(&(struct sup_options){.db = a->db,
+                                                          .recorder = a->recorder,
+                                                          .live = a->live,
+                                                          .metrics = a->metrics,
+                                                          .analysis = a->analysis});
     sup_supervisor_configure(a->cameras, &c->ingest); /* [restart] keys */
     sup_supervisor_sync(a->cameras);
     unsigned online, failed;
@@ -876,6 +904,7 @@ static const struct module {
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
     {"events", events_start, events_stop},
+    {"detect", detect_start, detect_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
     {"sso", sso_start, sso_stop},

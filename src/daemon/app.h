@@ -6,6 +6,7 @@
 #ifndef HORUS_APP_H
 #define HORUS_APP_H
 
+#include "analysis.h"
 #include "api.h"
 #include "audit.h"
 #include "auth_config.h"
@@ -51,6 +52,7 @@ struct horus_config {
     struct pb_export_config exports;
     struct live_config live;
     struct rec_config record;
+    struct det_config detect;
     struct auth_audit_config audit;
     struct auth_config auth; /* sessions, metrics token, oidc */
     struct sto_secrets_config secrets;

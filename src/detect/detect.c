@@ -9,6 +9,9 @@
  * which the backends cap, so it stays well under a millisecond.
  */
 #include "detect.h"
+#ifdef HORUS_HAVE_ONNXRUNTIME
+#include "onnx.h"
+#endif
 
 #include "err.h"
 #include "mem.h"
@@ -33,6 +36,42 @@ int det_detector_run(struct det_detector *d, const struct det_frame *frame,
         return -EINVAL;
     }
     return d->ops->run(d, frame, opt ? opt : &defaults, out, cap, n, errmsg);
+}
+
+/* Prefixes a backend's message with the detector's type; frees msg. */
+static char *named(const char *type, char *msg)
+{
+    char *s = horus_asprintf("detector '%s': %s", type, msg ? msg : "failed");
+    free(msg);
+    return s;
+}
+
+int det_detector_open(const struct det_spec *spec, struct det_detector **out, char **errmsg)
+{
+    *out = NULL;
+    *errmsg = NULL;
+    const char *type = spec->type && spec->type[0] ? spec->type : "onnx";
+    char *msg = NULL;
+    int rc;
+    if (strcmp(type, "onnx") == 0) {
+#ifdef HORUS_HAVE_ONNXRUNTIME
+        struct det_onnx_options o = {.model_path = spec->model,
+                                     .labels_path = spec->labels,
+                                     .input_size = spec->input_size,
+                                     .threads = spec->threads};
+        rc = det_onnx_open(&o, out, &msg);
+#else
+        rc = -ENOTSUP;
+        msg = horus_strdup("this build has no ONNX Runtime (scripts/deps-detect)");
+#endif
+    } else {
+        /* "opencv", "remote", "hybrid": a case each here as the backends land. */
+        rc = -ENOTSUP;
+        msg = horus_strdup("unknown detector type; expected onnx");
+    }
+    if (rc < 0)
+        *errmsg = named(type, msg);
+    return rc;
 }
 
 void det_detector_close(struct det_detector *d)

@@ -104,4 +104,25 @@ size_t det_nms(struct det_box *boxes, size_t n, float iou);
 /* Intersection over union of two boxes, 0 when either is empty. */
 float det_iou(const struct det_box *a, const struct det_box *b);
 
+/*
+ * What a detector is made from (the `detect.detector` table, or a camera's
+ * own later). type names the backend: "onnx" today; "opencv", "remote" and
+ * "hybrid" join the switch in det_detector_open as they land.
+ */
+struct det_spec {
+    const char *type; /* "onnx" */
+    const char *model; /* model file */
+    const char *labels; /* labels file */
+    int input_size; /* 0: the model's own */
+    int threads; /* backend threads, 0 = 1 */
+};
+
+/*
+ * Opens a detector of spec->type. Returns 0 and *out (new; det_detector_close)
+ * or a negative code with *errmsg (new) naming the detector type and file:
+ * "detector 'onnx': model '/x.onnx': No such file or directory". An unknown
+ * type, or one this build lacks, is -ENOTSUP. Thread: any.
+ */
+int det_detector_open(const struct det_spec *spec, struct det_detector **out, char **errmsg);
+
 #endif

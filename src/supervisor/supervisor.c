@@ -19,6 +19,12 @@
  * sink); the playlist's 404 says so. When a stream stops, the hub drops
  * its media and answers waiting viewers.
  *
+ * Analysis (docs/design/0036): the stream the detect: settings choose
+ * (sub when the camera has one, else main) feeds a tee: the recorder's sink
+ * first, then the analysis sampler, whose callbacks only queue a reference
+ * or drop, so recording never waits for analysis. The sampler is detached
+ * after the ingest thread is joined.
+ *
  * Stopping: every ingest to stop is asked first and joined after, so N
  * removals cost one interruption delay, not N; then the recorder closes
  * and indexes the camera's open segment. A camera deleted from the
@@ -47,8 +53,16 @@
 enum { STREAM_MAIN, STREAM_SUB, STREAM_COUNT };
 static const char *const stream_names[STREAM_COUNT] = {"main", "sub"};
 
+/* Feeds the recorder (or the null sink) first, then the analysis sampler. */
+struct tee {
+    media_sink sink; /* first: the callbacks find the tee from it */
+    media_sink *first, *second;
+};
+
 struct pipeline {
     ing_stream *ingest; /* NULL when the stream is absent or could not start */
+    bool is_analysed; /* its sink is the tee: detach from the analysis at stop */
+    struct tee tee;
     rec_camera *rec; /* NULL when recording is off */
     struct sup_rate rate; /* refresh_status's samples of ingest's counters (main thread) */
 };
@@ -88,6 +102,7 @@ struct sup_supervisor {
     rec_recorder *recorder; /* borrowed */
     live_hub *live; /* borrowed, may be NULL */
     metrics_registry *metrics; /* borrowed */
+    det_analysis *analysis; /* borrowed, may be NULL */
     struct running *list; /* main thread only */
     /* What HTTP threads read: rebuilt by sup_supervisor_refresh_status. */
     pthread_mutex_t status_lock;
@@ -103,6 +118,7 @@ sup_supervisor *sup_supervisor_new(const struct sup_options *o)
     s->recorder = o->recorder;
     s->live = o->live;
     s->metrics = o->metrics;
+    s->analysis = o->analysis;
     s->policy = ing_breaker_policy_default;
     char why[160];
     if (ing_netpolicy_new(NULL, &s->networks, why, sizeof(why)) < 0)
@@ -154,6 +170,26 @@ static void null_gap(media_sink *s, const char *reason)
 static const struct media_sink_ops null_ops = {null_stream, null_packet, null_gap};
 static media_sink null_sink = {&null_ops};
 
+static void tee_stream(media_sink *s, media_stream *st)
+{
+    struct tee *t = (struct tee *)s;
+    t->first->ops->stream_cb(t->first, st);
+    t->second->ops->stream_cb(t->second, st);
+}
+static void tee_packet(media_sink *s, media_packet *p)
+{
+    struct tee *t = (struct tee *)s;
+    t->first->ops->packet_cb(t->first, p); /* the recorder first: it never waits for analysis */
+    t->second->ops->packet_cb(t->second, p);
+}
+static void tee_gap(media_sink *s, const char *reason)
+{
+    struct tee *t = (struct tee *)s;
+    t->first->ops->gap_cb(t->first, reason);
+    t->second->ops->gap_cb(t->second, reason);
+}
+static const struct media_sink_ops tee_ops = {tee_stream, tee_packet, tee_gap};
+
 /* Publishes rec's parts into the hub as (camera, stream). No hub or no recording: nothing. */
 static void live_attach(sup_supervisor *s, rec_camera *rec, const char *camera, const char *stream)
 {
@@ -169,7 +205,7 @@ static void live_detach(sup_supervisor *s, const char *camera, const char *strea
 }
 
 static void start_stream(sup_supervisor *s, struct running *run, const struct sto_camera *c,
-                         int which, const char *url)
+                         int which, const char *url, const char *analysed)
 {
     struct pipeline *p = &run->streams[which];
     if (c->record_enabled)
@@ -184,6 +220,14 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     o.networks = s->networks;
     o.metrics = s->metrics;
     o.sink = p->rec ? rec_camera_sink(p->rec) : &null_sink;
+    media_sink *sampler = analysed && strcmp(analysed, stream_names[which]) == 0
+                              ? det_analysis_attach(s->analysis, c->id, stream_names[which])
+                              : NULL;
+    if (sampler) {
+        p->tee = (struct tee){.sink = {&tee_ops}, .first = o.sink, .second = sampler};
+        o.sink = &p->tee.sink;
+    }
+    p->is_analysed = analysed && strcmp(analysed, stream_names[which]) == 0;
     /* The camera's own transport and client, when set, win over ingest.* (docs/design/0034). */
     if (c->transport && strcmp(c->transport, "auto") == 0)
         o.transport = ING_TRANSPORT_AUTO;
@@ -232,9 +276,11 @@ static void start_camera(sup_supervisor *s, const struct sto_camera *c)
                                       : horus_strerror(rc));
         return;
     }
-    start_stream(s, run, c, STREAM_MAIN, url);
+    const char *analysed =
+        s->analysis ? det_analysis_stream_for(s->analysis, c->id, sub_url[0] != '\0') : NULL;
+    start_stream(s, run, c, STREAM_MAIN, url, analysed);
     if (sub_url[0])
-        start_stream(s, run, c, STREAM_SUB, sub_url);
+        start_stream(s, run, c, STREAM_SUB, sub_url, analysed);
     explicit_bzero(url, strlen(url));
     explicit_bzero(sub_url, strlen(sub_url));
     free(url);
@@ -262,6 +308,8 @@ static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *), 
         for (int i = 0; i < STREAM_COUNT; i++) {
             struct pipeline *pl = &r->streams[i];
             ing_stream_free(pl->ingest); /* joins: the sink is no longer called after this */
+            if (pl->is_analysed)
+                det_analysis_detach(s->analysis, r->id);
             if (pl->rec) {
                 live_detach(s, r->id, stream_names[i]); /* drop parts, answer viewers */
                 rec_recorder_remove(s->recorder, pl->rec);
@@ -542,6 +590,8 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         else if (strcmp(state, "connecting") != 0)
             (*failed)++;
         state_set(r, st, state);
+        if (s->analysis)
+            st->has_detect = det_analysis_camera_status(s->analysis, r->id, &st->detect);
     }
     pthread_mutex_lock(&s->status_lock);
     struct status_entry *old = s->status;

@@ -2,13 +2,15 @@
  * The camera supervisor: runs the pipelines of the cameras this node owns
  * (today every camera in the database; a cluster lease will decide later).
  * A camera's pipeline is ingest -> record -> live for its main stream, and
- * for its sub stream when it has a sub_url. The database is the source of
+ * for its sub stream when it has a sub_url; an analysed camera's chosen
+ * stream also feeds the analysis sampler, after the recorder. The database is the source of
  * truth: sup_supervisor_sync makes what runs match it, and the status
  * snapshot it keeps is what the API shows as each camera's "status".
  */
 #ifndef HORUS_SUPERVISOR_H
 #define HORUS_SUPERVISOR_H
 
+#include "analysis.h"
 #include "ingest.h"
 #include "live.h"
 #include "metrics.h"
@@ -28,6 +30,7 @@ struct sup_options {
     rec_recorder *recorder; /* borrowed: records each stream and feeds live */
     live_hub *live; /* borrowed, may be NULL: live view off */
     metrics_registry *metrics; /* borrowed: ingest's series */
+    det_analysis *analysis; /* borrowed, may be NULL: no object detection */
 };
 
 /* A camera's pipeline as the supervisor last saw it. */
@@ -62,6 +65,9 @@ struct sup_camera_status {
     bool has_rate, has_sub_rate;
     double fps, bitrate_bps;
     double sub_fps, sub_bitrate_bps;
+    /* The camera's object detection (detect: section); has_detect false when not analysed. */
+    bool has_detect;
+    struct det_camera_status detect;
 };
 
 /*

@@ -109,6 +109,35 @@ static void test_iou_of_disjoint_touching_and_equal_boxes(void **state)
     assert_float_equal(det_iou(&a, &c), 1.0f / 3.0f, 1e-6);
 }
 
+static void test_the_factory_refuses_an_unknown_type_naming_it(void **state)
+{
+    (void)state;
+    struct det_spec spec = {.type = "tpu", .model = "m.onnx", .labels = "l.txt"};
+    struct det_detector *d = (struct det_detector *)1;
+    char *err = NULL;
+    assert_int_equal(det_detector_open(&spec, &d, &err), -ENOTSUP);
+    assert_null(d);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "detector 'tpu'"));
+    free(err);
+}
+
+#ifdef HORUS_HAVE_ONNXRUNTIME
+static void test_the_factory_names_the_detector_and_a_missing_model(void **state)
+{
+    (void)state;
+    struct det_spec spec = {.type = "onnx", .model = "/nonexistent/m.onnx", .labels = "l.txt"};
+    struct det_detector *d = NULL;
+    char *err = NULL;
+    assert_true(det_detector_open(&spec, &d, &err) < 0);
+    assert_null(d);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "detector 'onnx'"));
+    assert_non_null(strstr(err, "/nonexistent/m.onnx"));
+    free(err);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +147,10 @@ int main(void)
         cmocka_unit_test(test_a_missing_labels_file_names_the_path),
         cmocka_unit_test(test_nms_keeps_the_best_of_overlapping_boxes_per_label),
         cmocka_unit_test(test_iou_of_disjoint_touching_and_equal_boxes),
+        cmocka_unit_test(test_the_factory_refuses_an_unknown_type_naming_it),
+#ifdef HORUS_HAVE_ONNXRUNTIME
+        cmocka_unit_test(test_the_factory_names_the_detector_and_a_missing_model),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,139 @@
+/*
+ * DESIGN: the `detect:` section's schema table (docs/conventions.md §7:
+ * each module owns its table; docs/design/0036). Every key needs a
+ * restart: the workers, their detectors and the cameras' samplers are
+ * made at start. The default model and labels are the ones the build
+ * converted (HORUS_DEPS_DIR) and the repository's COCO labels; installed
+ * copies replace them later.
+ */
+#include "analysis.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef HORUS_DETECT_MODEL_DEFAULT
+#define HORUS_DETECT_MODEL_DEFAULT "models/nanodet-320.onnx"
+#endif
+#ifndef HORUS_DETECT_LABELS_DEFAULT
+#define HORUS_DETECT_LABELS_DEFAULT "coco.labels"
+#endif
+
+static const char *const stream_names[] = {"auto", "sub", "main",
+                                           NULL}; /* enum det_stream_choice */
+static const char *const decode_names[] = {"all", "keyframes", NULL}; /* enum det_decode */
+
+/* Camera ids as the cameras: table has them, so a typo fails at load. */
+static int validate_camera(const void *value, char *err, size_t size)
+{
+    const char *id = *(char *const *)value;
+    size_t n = id ? strlen(id) : 0;
+    if (n < 1 || n > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+        snprintf(err, size, "must be a camera id: 1..64 characters of [a-z0-9_-]");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Only the types det_detector_open knows (more join as their backends land). */
+static int validate_type(const void *value, char *err, size_t size)
+{
+    const char *t = *(char *const *)value;
+    if (t && strcmp(t, "onnx") == 0)
+        return 0;
+    snprintf(err, size, "must be onnx");
+    return -EINVAL;
+}
+
+#define DETECTOR_OFF(f)                                                                            \
+    (offsetof(struct det_config, detector.f) - offsetof(struct det_config, detector))
+
+static const cfg_field detector_fields[] = {
+    {.name = "type",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(type),
+     .def = "onnx",
+     .validate_cb = validate_type,
+     .help = "Detector backend: onnx (ONNX Runtime on the CPU)"},
+    {.name = "model",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(model),
+     .def = HORUS_DETECT_MODEL_DEFAULT,
+     .help = "Model file (.onnx); default the NanoDet-g 320 the build converted"},
+    {.name = "labels",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(labels),
+     .def = HORUS_DETECT_LABELS_DEFAULT,
+     .help = "Labels file: one class name per line (COCO's 80 by default)"},
+    {.name = "input_size",
+     .type = CFG_INT,
+     .offset = DETECTOR_OFF(input_size),
+     .def = "0",
+     .min = 0,
+     .max = 4096,
+     .help = "The model's input size in pixels; 0 = what the model declares"},
+    {.name = "threads",
+     .type = CFG_INT,
+     .offset = DETECTOR_OFF(threads),
+     .def = "1",
+     .min = 1,
+     .max = 64,
+     .help = "Inference threads of each worker's detector"},
+    {.name = "min_score",
+     .type = CFG_DOUBLE,
+     .offset = DETECTOR_OFF(min_score),
+     .def = "0.35",
+     .min = 0.01,
+     .max = 1,
+     .help = "Detections scoring under this are dropped"},
+    {0},
+};
+
+const cfg_field det_config_fields[] = {
+    {.name = "enabled",
+     .type = CFG_BOOL,
+     .offset = offsetof(struct det_config, enabled),
+     .def = "false",
+     .help = "Run object detection on the cameras' video"},
+    {.name = "threads",
+     .type = CFG_INT,
+     .offset = offsetof(struct det_config, threads),
+     .def = "1",
+     .min = 1,
+     .max = 64,
+     .help = "Analysis workers (det-N), each with its own detector, shared by every camera"},
+    {.name = "fps",
+     .type = CFG_DOUBLE,
+     .offset = offsetof(struct det_config, fps),
+     .def = "5",
+     .min = 0.1,
+     .max = 60,
+     .help = "Frames analysed per second per camera, at most; under overload fewer, low "
+             "priority cameras first (horus_detect_skipped_frames_total)"},
+    {.name = "detector",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct det_config, detector),
+     .sub = detector_fields,
+     .help = "The detector every worker loads"},
+    {.name = "stream",
+     .type = CFG_ENUM,
+     .offset = offsetof(struct det_config, stream),
+     .def = "sub",
+     .enum_names = stream_names,
+     .help = "Stream to analyse: sub or auto (the sub stream, the main one when a camera has none) "
+             "or main"},
+    {.name = "decode",
+     .type = CFG_ENUM,
+     .offset = offsetof(struct det_config, decode),
+     .def = "all",
+     .enum_names = decode_names,
+     .help = "Decode keyframes only (cheapest, one frame per GOP) or all frames"},
+    {.name = "cameras",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct det_config, cameras),
+     .count_offset = offsetof(struct det_config, ncameras),
+     .validate_cb = validate_camera,
+     .help = "Camera ids to analyse; empty = every camera"},
+    {0},
+};
