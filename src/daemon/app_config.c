@@ -275,6 +275,7 @@ static const cfg_field root_fields[] = {
      .sub = api_vision_fields,
      .help = "Object detection served to other nodes on /v1/vision/detection"},
     {.name = "events",
+     .type = CFG_SECTION,
      .offset = offsetof(struct horus_config, events),
      .sub = evt_config_fields,
      .help = "Events: filters, snapshots, recording pins and retention"},
