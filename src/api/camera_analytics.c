@@ -14,6 +14,7 @@
 #include "api_int.h"
 
 #include "analytics_cfg.h"
+#include "events.h"
 #include "err.h"
 #include "mem.h"
 
@@ -110,11 +111,26 @@ static int analytics_put(http_request *req, void *arg)
     return http_reply_json(req, 200, doc);
 }
 
+/* GET /api/v1/cameras/{id}/counters: its tripwire counters since the daemon started. */
+static int counters_get(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    struct sto_camera c;
+    if (load(req, ctx, http_request_param(req, "id"), &c) < 0)
+        return 0;
+    sto_camera_release(&c);
+    if (!ctx->events)
+        return http_reply_error(req, -EAGAIN, "the events engine is not running");
+    return http_reply_json(req, 200,
+                           evt_engine_counters(ctx->events, http_request_param(req, "id")));
+}
+
 int api_camera_analytics_register(http_router *r, struct api *ctx)
 {
     static const struct api_route routes[] = {
         {"GET", "/api/v1/cameras/{id}/analytics", analytics_get},
         {"PUT", "/api/v1/cameras/{id}/analytics", analytics_put},
+        {"GET", "/api/v1/cameras/{id}/counters", counters_get},
     };
     return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

@@ -21,6 +21,7 @@
  * sampled, so recording costs nothing more.
  */
 #include "analysis.h"
+#include "stages_int.h"
 #include "sampler.h"
 
 #include "clock.h"
@@ -62,12 +63,18 @@ struct cam {
     metrics_series **m_labels; /* per label index, made on first use (worker, under lock) */
     int nlabels;
     bool is_detect_error_logged;
+    struct det_stages *stages; /* the worker's: motion, tracker, zones (stages.c) */
+    uint64_t stages_gen; /* the analytics_gen they were made from */
+    bool is_stages_error_logged;
 };
 
 struct override {
     struct override *next;
     char *id;
     struct det_camera_options opt;
+    bool has_opt; /* opt set (det_analysis_camera_set, or a document that is not empty) */
+    char *analytics; /* the camera's analytics document text, "" = defaults */
+    uint64_t analytics_gen; /* bumped when it changes */
 };
 
 struct worker {
@@ -104,6 +111,7 @@ struct det_analysis {
     struct override *overrides;
     struct worker *workers;
     double vtime; /* the budget's virtual time (det_sched_pick) */
+    uint64_t tracker_seq; /* each camera's tracker numbers from (seq << 32) + 1 */
     bool is_stopping;
     char error[300]; /* why nothing is analysed ("" = fine); set at start */
 };
@@ -174,20 +182,37 @@ void det_analysis_observe(det_analysis *a, struct det_observer *o)
         HORUS_BUG("more than %d analysis observers", MAX_OBSERVERS);
 }
 
-static const struct det_camera_options *override_of(det_analysis *a, const char *id)
+static struct override *override_find(det_analysis *a, const char *id)
 {
     for (struct override *o = a->overrides; o; o = o->next)
         if (strcmp(o->id, id) == 0)
-            return &o->opt;
+            return o;
     return NULL;
 }
 
-/* camera id's options: its own, else the global ones. Under a->lock. */
-static struct det_camera_options options_of(det_analysis *a, const char *id)
+static const struct det_camera_options *override_of(det_analysis *a, const char *id)
 {
-    const struct det_camera_options *own = override_of(a, id);
-    if (own)
-        return *own;
+    struct override *o = override_find(a, id);
+    return o && o->has_opt ? &o->opt : NULL;
+}
+
+/* camera id's override record, made empty when it has none. Under a->lock. */
+static struct override *override_get(det_analysis *a, const char *id)
+{
+    struct override *ov = override_find(a, id);
+    if (!ov) {
+        ov = horus_calloc(1, sizeof(*ov));
+        ov->id = horus_strdup(id);
+        ov->analytics = horus_strdup("");
+        ov->next = a->overrides;
+        a->overrides = ov;
+    }
+    return ov;
+}
+
+/* The options of camera id before any override (detect.enabled, detect.cameras). Under a->lock. */
+static struct det_camera_options global_options(det_analysis *a, const char *id)
+{
     struct det_camera_options o = {.enabled = a->enabled && a->ncameras == 0,
                                    .fps = a->fps,
                                    .priority = DET_PRIORITY_NORMAL,
@@ -197,6 +222,15 @@ static struct det_camera_options options_of(det_analysis *a, const char *id)
         if (strcmp(a->cameras[i], id) == 0)
             o.enabled = true;
     return o;
+}
+
+/* camera id's options: its own, else the global ones. Under a->lock. */
+static struct det_camera_options options_of(det_analysis *a, const char *id)
+{
+    const struct det_camera_options *own = override_of(a, id);
+    if (own)
+        return *own;
+    return global_options(a, id);
 }
 
 static struct cam *find(det_analysis *a, const char *id)
@@ -211,15 +245,8 @@ void det_analysis_camera_set(det_analysis *a, const char *camera_id,
                              const struct det_camera_options *o)
 {
     pthread_mutex_lock(&a->lock);
-    struct override *ov = NULL;
-    for (ov = a->overrides; ov && strcmp(ov->id, camera_id) != 0; ov = ov->next)
-        ;
-    if (!ov) {
-        ov = horus_calloc(1, sizeof(*ov));
-        ov->id = horus_strdup(camera_id);
-        ov->next = a->overrides;
-        a->overrides = ov;
-    }
+    struct override *ov = override_get(a, camera_id);
+    ov->has_opt = true;
     ov->opt = *o;
     if (ov->opt.fps <= 0)
         ov->opt.fps = a->fps;
@@ -233,6 +260,57 @@ void det_analysis_camera_set(det_analysis *a, const char *camera_id,
             det_sampler_set_mode(c->sampler, ov->opt.decode);
     }
     pthread_mutex_unlock(&a->lock);
+}
+
+bool det_analysis_camera_analytics(det_analysis *a, const char *camera_id, const char *text)
+{
+    text = text ? text : "";
+    pthread_mutex_lock(&a->lock);
+    struct override *ov = override_find(a, camera_id);
+    if (ov && strcmp(ov->analytics, text) == 0) {
+        pthread_mutex_unlock(&a->lock);
+        return false;
+    }
+    pthread_mutex_unlock(&a->lock);
+    struct det_analytics *doc = NULL;
+    char *why = NULL;
+    if (det_analytics_parse(text, strlen(text), NULL, 0, &doc, &why) < 0) {
+        /* The API and horus.yaml refuse such documents; one edited in the database is not. */
+        log_warn_kv(LOG_KV({"camera", camera_id}), "analytics document: %s; using the defaults",
+                    why ? why : "invalid");
+        free(why);
+        det_analytics_parse("", 0, NULL, 0, &doc, NULL);
+    }
+    pthread_mutex_lock(&a->lock);
+    struct det_camera_options before = options_of(a, camera_id);
+    ov = override_get(a, camera_id);
+    free(ov->analytics);
+    ov->analytics = horus_strdup(text);
+    ov->analytics_gen++;
+    struct det_camera_options o = global_options(a, camera_id);
+    if (text[0]) {
+        o.enabled = o.enabled && doc->enabled;
+        o.fps = doc->fps;
+        o.priority = doc->priority;
+        if (doc->stream != DET_STREAM_AUTO)
+            o.stream = doc->stream;
+        o.decode = doc->decode;
+        ov->has_opt = true;
+    } else {
+        ov->has_opt = false;
+    }
+    ov->opt = o;
+    struct cam *c = find(a, camera_id);
+    if (c) {
+        c->opt.fps = o.fps;
+        c->opt.priority = o.priority;
+        c->opt.decode = o.decode;
+        if (c->sampler)
+            det_sampler_set_mode(c->sampler, o.decode);
+    }
+    pthread_mutex_unlock(&a->lock);
+    det_analytics_free(doc);
+    return before.enabled != o.enabled || before.stream != o.stream;
 }
 
 const char *det_analysis_stream_for(det_analysis *a, const char *camera_id, bool has_sub)
@@ -275,6 +353,7 @@ media_sink *det_analysis_attach(det_analysis *a, const char *camera_id, const ch
 
 static void cam_free(struct cam *c)
 {
+    det_stages_free(c->stages);
     det_sampler_free(c->sampler);
     free(c->m_labels);
     free(c->id);
@@ -369,6 +448,44 @@ static metrics_series *label_series(det_analysis *a, struct cam *c, struct det_d
     return c->m_labels[label];
 }
 
+/*
+ * Remakes c's stages when its analytics document changed since they were
+ * made (and at its first frame). Ids go on from the old tracker, or start
+ * in a range of their own, so they are never reused for a camera. Outside
+ * a->lock; c is busy (ours).
+ */
+static void refresh_stages(det_analysis *a, struct worker *w, struct cam *c)
+{
+    pthread_mutex_lock(&a->lock);
+    struct override *ov = override_find(a, c->id);
+    uint64_t gen = ov ? ov->analytics_gen : 0;
+    if (c->stages_gen == gen && (c->stages || c->is_stages_error_logged)) {
+        pthread_mutex_unlock(&a->lock);
+        return;
+    }
+    char *text = horus_strdup(ov ? ov->analytics : "");
+    uint64_t first =
+        c->stages ? det_stages_next_track_id(c->stages) : ((++a->tracker_seq) << 32) + 1;
+    pthread_mutex_unlock(&a->lock);
+    struct det_analytics *doc = NULL;
+    if (det_analytics_parse(text, strlen(text), NULL, 0, &doc, NULL) < 0)
+        doc = NULL; /* logged by det_analysis_camera_analytics; the defaults */
+    struct det_stages *st = NULL;
+    char *why = NULL;
+    if (det_stages_new(doc, w->detector, a->min_score, first, &st, &why) < 0) {
+        log_warn_kv(LOG_KV({"camera", c->id}), "analysis stages: %s; whole frames, no tracking",
+                    why ? why : "invalid");
+        st = NULL;
+    }
+    free(why);
+    det_analytics_free(doc);
+    free(text);
+    det_stages_free(c->stages);
+    c->stages = st;
+    c->stages_gen = gen;
+    c->is_stages_error_logged = st == NULL;
+}
+
 /* Analyses c's newest due frame, if any. Outside a->lock; c is busy (ours). */
 static void analyse(det_analysis *a, struct worker *w, struct cam *c)
 {
@@ -387,27 +504,37 @@ static void analyse(det_analysis *a, struct worker *w, struct cam *c)
         pthread_mutex_unlock(&a->lock);
         return;
     }
+    refresh_stages(a, w, c);
     struct det_box boxes[MAX_BOXES], motion[64];
     size_t n = 0, nmotion = 0;
-    bool is_still = false;
-    if (a->hooks.motion_cb && luma.y) {
-        int rc = a->hooks.motion_cb(a->hooks.arg, c->id, &luma, img->utc_us, motion,
-                                    HORUS_ARRAY_LEN(motion), &nmotion);
-        if (rc < 0)
-            nmotion = 0;
-        else
-            is_still = nmotion == 0;
-    }
+    bool is_still = false, is_suppressed = false;
     char *derr = NULL;
     int rc = 0;
     double secs = 0;
-    if (!is_still) {
-        struct det_frame frame = det_image_frame(img);
-        struct det_run_options ro = {.min_score = a->min_score};
-        int64_t t0 = clock_monotonic_ns(clock_system());
-        rc = det_detector_run(w->detector, &frame, &ro, boxes, MAX_BOXES, &n, &derr);
-        secs = (double)(clock_monotonic_ns(clock_system()) - t0) / 1e9;
+    int64_t t0 = clock_monotonic_ns(clock_system());
+    if (c->stages && !a->hooks.motion_cb) {
+        bool ran = false;
+        rc = det_stages_detect(c->stages, w->detector, img, luma.y ? &luma : NULL, boxes, MAX_BOXES,
+                               &n, motion, HORUS_ARRAY_LEN(motion), &nmotion, &is_suppressed, &ran,
+                               &derr);
+        is_still = !ran;
+    } else {
+        if (a->hooks.motion_cb && luma.y) {
+            int mrc = a->hooks.motion_cb(a->hooks.arg, c->id, &luma, img->utc_us, motion,
+                                         HORUS_ARRAY_LEN(motion), &nmotion);
+            if (mrc < 0)
+                nmotion = 0;
+            else
+                is_still = nmotion == 0;
+        }
+        if (!is_still) {
+            struct det_frame frame = det_image_frame(img);
+            struct det_run_options ro = {.min_score = a->min_score};
+            rc = det_detector_run(w->detector, &frame, &ro, boxes, MAX_BOXES, &n, &derr);
+        }
     }
+    if (!is_still)
+        secs = (double)(clock_monotonic_ns(clock_system()) - t0) / 1e9;
     int64_t done_ns = clock_monotonic_ns(clock_system());
     pthread_mutex_lock(&a->lock);
     if (rc < 0) {
@@ -450,9 +577,12 @@ static void analyse(det_analysis *a, struct worker *w, struct cam *c)
                            .detections = boxes,
                            .detection_count = n,
                            .motion = motion,
-                           .motion_count = nmotion};
+                           .motion_count = nmotion,
+                           .motion_suppressed = is_suppressed};
     if (a->hooks.track_cb)
         a->hooks.track_cb(a->hooks.arg, c->id, &r);
+    else if (c->stages)
+        det_stages_track(c->stages, &r);
     for (size_t i = 0; i < a->nobservers; i++)
         a->observers[i]->ops->report_cb(a->observers[i], &r);
     det_image_unref(img);
@@ -603,6 +733,7 @@ void det_analysis_free(det_analysis *a)
     while (a->overrides) {
         struct override *o = a->overrides;
         a->overrides = o->next;
+        free(o->analytics);
         free(o->id);
         free(o);
     }

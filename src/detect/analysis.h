@@ -122,6 +122,18 @@ void det_analysis_camera_set(det_analysis *a, const char *camera_id,
                              const struct det_camera_options *o);
 
 /*
+ * Applies camera_id's analytics document (JSON text as stored, "" = the
+ * defaults; analytics_cfg.h): enabled, fps, priority, stream and decode over
+ * the detect: table (a camera is analysed only when detect: analyses it and
+ * the document does not turn it off), and the motion masks, object filters,
+ * zones and tripwires, which the camera's worker takes up before its next
+ * frame. Nothing happens when text equals the applied one. Returns true
+ * when whether or which stream the camera is analysed changed: the caller
+ * restarts its pipeline for that to apply. Thread: main.
+ */
+bool det_analysis_camera_analytics(det_analysis *a, const char *camera_id, const char *text);
+
+/*
  * The stream to analyse for camera_id ("sub" or "main"; "sub" only when
  * has_sub), or NULL when the camera is not analysed. Thread: main.
  */

@@ -21,6 +21,7 @@
  * Lock order: engine lock only; the queue's own lock nests inside it.
  */
 #include "events.h"
+#include "counters.h"
 #include "snapshot_int.h"
 
 #include "err.h"
@@ -76,6 +77,7 @@ struct evt_engine {
     bool is_running;
     _Atomic uint64_t dropped, dropped_logged;
     metrics_series *m_dropped, *m_written, *m_failed, *m_snapshots;
+    evt_counters *counters; /* owned: tripwire crossings since start */
 };
 
 /* Counts on s; NULL (no metrics registry) counts nothing. */
@@ -410,6 +412,16 @@ static void report_cb(struct det_observer *o, const struct det_report *r)
     evt_engine *e = (evt_engine *)o;
     if (!r || !r->camera_id)
         return;
+    for (size_t i = 0; i < r->crossing_count; i++) {
+        const struct det_crossing *x = &r->crossings[i];
+        const char *label = "?";
+        for (size_t k = 0; k < r->track_count; k++)
+            if (r->tracks[k].id == x->track_id && r->tracks[k].label_name)
+                label = r->tracks[k].label_name;
+        if (x->tripwire >= 0 && (size_t)x->tripwire < r->tripwire_count)
+            evt_counters_add(e->counters, r->camera_id, r->tripwire_names[x->tripwire], label,
+                             x->direction);
+    }
     struct push_ctx p = {.e = e, .r = r};
     pthread_mutex_lock(&e->lock);
     if (e->config.enabled && e->is_running)
@@ -438,6 +450,11 @@ struct det_observer *evt_engine_observer(evt_engine *e)
     return &e->observer;
 }
 
+json_t *evt_engine_counters(evt_engine *e, const char *camera_id)
+{
+    return evt_counters_json(e->counters, camera_id);
+}
+
 /* ---- lifecycle ---- */
 
 int evt_engine_new(const struct evt_options *opt, evt_engine **out)
@@ -456,6 +473,7 @@ int evt_engine_new(const struct evt_options *opt, evt_engine **out)
     if (getrandom(&e->salt, sizeof(e->salt), 0) != sizeof(e->salt))
         e->salt = (uint32_t)clock_realtime_ms(e->clock) ^ (uint32_t)getpid();
     metrics_registry *reg = opt->metrics;
+    e->counters = evt_counters_new(reg, clock_realtime_ms(e->clock) * 1000);
     if (reg) {
         e->m_dropped = metrics_series_get(metrics_family_add(
             reg, &(struct metrics_desc){.type = METRICS_COUNTER,
@@ -528,6 +546,7 @@ void evt_engine_free(evt_engine *e)
     for (size_t i = 0; i < e->ncameras; i++)
         evt_life_free(e->cameras[i].life);
     free(e->cameras);
+    evt_counters_free(e->counters);
     pthread_mutex_destroy(&e->lock);
     free(e->data_dir);
     free(e);

@@ -73,6 +73,10 @@ void evt_engine_configure(evt_engine *e, const struct evt_config *c);
 /* The observer to connect to the analysis (borrowed for e's life). */
 struct det_observer *evt_engine_observer(evt_engine *e);
 
+/* camera_id's tripwire counters since the daemon started (counters.h; new reference). Thread: any.
+ */
+json_t *evt_engine_counters(evt_engine *e, const char *camera_id);
+
 /* An event from outside (the API). Strings borrowed for the call. */
 struct evt_post {
     const char *camera_id; /* an existing camera (the caller checks) */

@@ -367,8 +367,13 @@ void sup_supervisor_sync(sup_supervisor *s)
                     run = r;
             if (run)
                 run->is_listed = true;
+            /* The analytics document applies at once; whether (or which stream) the
+               camera is analysed needs its pipeline restarted. */
+            bool is_analysis_changed =
+                s->analysis &&
+                det_analysis_camera_analytics(s->analysis, cams[i].id, cams[i].analytics);
             char *fp = sup_camera_fingerprint(&cams[i]);
-            bool is_same = run && strcmp(run->fingerprint, fp) == 0;
+            bool is_same = run && !is_analysis_changed && strcmp(run->fingerprint, fp) == 0;
             free(fp);
             if (is_same) {
                 run->is_seen = true;
