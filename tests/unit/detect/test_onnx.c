@@ -220,10 +220,7 @@ int main(void)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vtest_onnx_runtime_is_absent),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return vtest_main_without_onnx();
 }
 
 #endif

@@ -65,4 +65,13 @@ static inline void vtest_onnx_runtime_is_absent(void **state)
     skip();
 }
 
+/* The whole run of a test that has nothing else to run without ONNX Runtime. */
+static inline int vtest_main_without_onnx(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(vtest_onnx_runtime_is_absent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
 #endif
