@@ -460,6 +460,13 @@ bool api_may_see(const http_request *req, const char *camera_id, const char *ten
 int api_camera_visible(struct api *ctx, const http_request *req, const char *id);
 
 /*
+ * Reads camera id into *out (release with sto_camera_release). When it
+ * cannot, replies 404 naming it (or the database error) and returns the
+ * error, so the handler just returns. Thread: the handler's. (cameras.c)
+ */
+int api_camera_load(http_request *req, struct api *ctx, const char *id, struct sto_camera *out);
+
+/*
  * Whether the request reached Horus over TLS, or server.public_url is
  * https (a TLS-terminating proxy in front): the Secure cookie flag.
  */

@@ -23,17 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads camera id into *out, or replies 404/5xx and returns the error. */
-static int load(http_request *req, struct api *ctx, const char *id, struct sto_camera *out)
-{
-    int rc = sto_camera_get(ctx->db, id, out);
-    if (rc == -ENOENT)
-        http_reply_error(req, rc, "camera '%s' does not exist", id);
-    else if (rc < 0)
-        http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
-    return rc;
-}
-
 /* The stored document of c, defaults filled in (new), or NULL after replying 500. */
 static json_t *document_of(http_request *req, const struct sto_camera *c)
 {
@@ -56,7 +45,7 @@ static int analytics_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
     struct sto_camera c;
-    if (load(req, ctx, http_request_param(req, "id"), &c) < 0)
+    if (api_camera_load(req, ctx, http_request_param(req, "id"), &c) < 0)
         return 0;
     json_t *j = document_of(req, &c);
     sto_camera_release(&c);
@@ -68,7 +57,7 @@ static int analytics_put(http_request *req, void *arg)
     struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
-    if (load(req, ctx, id, &cur) < 0)
+    if (api_camera_load(req, ctx, id, &cur) < 0)
         return 0;
     if (cur.provisioned) {
         sto_camera_release(&cur);
@@ -116,7 +105,7 @@ static int counters_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
     struct sto_camera c;
-    if (load(req, ctx, http_request_param(req, "id"), &c) < 0)
+    if (api_camera_load(req, ctx, http_request_param(req, "id"), &c) < 0)
         return 0;
     sto_camera_release(&c);
     if (!ctx->events)

@@ -398,11 +398,7 @@ static int cameras_list(http_request *req, void *arg)
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
-/*
- * Reads camera id into *out. When it cannot (404 or a database error),
- * replies and returns the error code, so the handler just returns.
- */
-static int load_camera(http_request *req, struct api *ctx, const char *id, struct sto_camera *out)
+int api_camera_load(http_request *req, struct api *ctx, const char *id, struct sto_camera *out)
 {
     int rc = sto_camera_get(ctx->db, id, out);
     if (rc == -ENOENT)
@@ -417,7 +413,7 @@ static int cameras_get(http_request *req, void *arg)
     struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera c;
-    if (load_camera(req, ctx, id, &c) < 0)
+    if (api_camera_load(req, ctx, id, &c) < 0)
         return 0;
     json_t *j = camera_json(ctx, &c);
     api_camera_groups_attach(ctx, &j, 1);
@@ -518,7 +514,7 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
 {
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
-    int rc = load_camera(req, ctx, id, &cur);
+    int rc = api_camera_load(req, ctx, id, &cur);
     if (rc < 0)
         return 0;
     if (cur.provisioned) {
@@ -604,7 +600,7 @@ static int cameras_delete(http_request *req, void *arg)
     struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
-    int rc = load_camera(req, ctx, id, &cur);
+    int rc = api_camera_load(req, ctx, id, &cur);
     if (rc < 0)
         return 0;
     bool is_provisioned = cur.provisioned;
@@ -632,7 +628,7 @@ static int cameras_adopt(http_request *req, void *arg)
     struct api *ctx = arg;
     const char *id = http_request_param(req, "id");
     struct sto_camera cur;
-    if (load_camera(req, ctx, id, &cur) < 0)
+    if (api_camera_load(req, ctx, id, &cur) < 0)
         return 0;
     sto_camera_release(&cur);
     uint64_t adopted = 0;

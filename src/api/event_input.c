@@ -16,18 +16,6 @@
 
 #define POST_DURATION_MAX_S (24 * 3600)
 
-/* Whether s is 1..max characters without control characters. */
-static bool is_name(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
-}
-
 /* Reads "box": [x0, y0, x1, y1] normalised. */
 static int parse_box(const json_t *v, struct det_box *b)
 {
@@ -60,14 +48,14 @@ int api_event_input_parse(const json_t *body, int64_t now_us, struct evt_post *p
     json_object_foreach((json_t *)body, key, v)
     {
         if (strcmp(key, "camera") == 0) {
-            if (!json_is_string(v) || !is_name(json_string_value(v), 64)) {
+            if (!json_is_string(v) || !evt_name_is_valid(json_string_value(v), 64)) {
                 snprintf(msg, sizeof(msg), "camera: must be a camera id");
                 break;
             }
             p->camera_id = json_string_value(v);
         } else if (strcmp(key, "label") == 0 || strcmp(key, "sub_label") == 0) {
             bool is_sub = key[0] == 's';
-            if (!json_is_string(v) || !is_name(json_string_value(v), EVT_NAME_MAX - 1)) {
+            if (!json_is_string(v) || !evt_name_is_valid(json_string_value(v), EVT_NAME_MAX - 1)) {
                 snprintf(msg, sizeof(msg),
                          "%s: must be 1..%d characters without control "
                          "characters",
@@ -118,7 +106,8 @@ int api_event_input_parse(const json_t *body, int64_t now_us, struct evt_post *p
             }
             for (size_t i = 0; i < json_array_size(v) && !msg[0]; i++) {
                 const json_t *z = json_array_get(v, i);
-                if (!json_is_string(z) || !is_name(json_string_value(z), EVT_NAME_MAX - 1))
+                if (!json_is_string(z) ||
+                    !evt_name_is_valid(json_string_value(z), EVT_NAME_MAX - 1))
                     snprintf(msg, sizeof(msg), "zones[%zu]: must be 1..%d characters", i,
                              EVT_NAME_MAX - 1);
                 else

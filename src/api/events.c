@@ -44,16 +44,12 @@ static json_t *event_json(struct api *ctx, const struct sto_event *ev)
     return evt_event_json(ev, pre, post);
 }
 
-/* Whether s is 1..max printable characters (names of cameras, labels, zones in filters). */
-static bool is_name(const char *s, size_t max)
+/* event_json, then releases ev. */
+static json_t *event_json_release(struct api *ctx, struct sto_event *ev)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
+    json_t *j = event_json(ctx, ev);
+    sto_event_release(ev);
+    return j;
 }
 
 static int parse_filter(http_request *req, struct sto_event_filter *f, size_t *limit, char *why,
@@ -63,7 +59,7 @@ static int parse_filter(http_request *req, struct sto_event_filter *f, size_t *l
     const char **slots[] = {&f->camera_id, &f->label, &f->zone};
     for (size_t i = 0; i < HORUS_ARRAY_LEN(names); i++) {
         const char *v = http_request_query(req, names[i]);
-        if (v && !is_name(v, 63)) {
+        if (v && !evt_name_is_valid(v, 63)) {
             snprintf(why, cap, "%s: must be 1..63 characters", names[i]);
             return -EINVAL;
         }
@@ -153,9 +149,16 @@ static int events_list(http_request *req, void *arg)
     return http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
-/* Loads the event named in the path, or replies 404 and returns -ENOENT. */
+/*
+ * Loads the event named in the path, or replies (503 without the events
+ * engine, 404, 500) and returns < 0.
+ */
 static int load_event(http_request *req, struct api *ctx, struct sto_event *ev)
 {
+    if (!ctx->events) {
+        unavailable(req);
+        return HORUS_EUNAVAIL;
+    }
     const char *id = http_request_param(req, "id");
     int rc = evt_id_is_valid(id) ? sto_event_get(ctx->db, id, ev) : -ENOENT;
     if (rc == 0 && !api_may_see(req, ev->camera_id, ev->tenant)) {
@@ -172,14 +175,10 @@ static int load_event(http_request *req, struct api *ctx, struct sto_event *ev)
 static int events_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
-    if (!ctx->events)
-        return unavailable(req);
     struct sto_event ev;
     if (load_event(req, ctx, &ev) < 0)
         return 0;
-    json_t *j = event_json(ctx, &ev);
-    sto_event_release(&ev);
-    return http_reply_json(req, 200, j);
+    return http_reply_json(req, 200, event_json_release(ctx, &ev));
 }
 
 static int events_snapshot(http_request *req, void *arg)
@@ -193,16 +192,13 @@ static int events_snapshot(http_request *req, void *arg)
     struct sto_event ev;
     if (load_event(req, ctx, &ev) < 0)
         return 0;
-    int rc;
-    if (!ev.has_snapshot) {
-        rc = http_reply_error(req, -ENOENT, "event '%s' has no snapshot", ev.id);
-        sto_event_release(&ev);
-        return rc;
+    int rc, fd = -1;
+    if (ev.has_snapshot) {
+        char path[PATH_MAX];
+        evt_snapshot_path(ctx->data_dir, ev.camera_id, ev.id, box && strcmp(box, "0") == 0, path,
+                          sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
     }
-    char path[PATH_MAX];
-    evt_snapshot_path(ctx->data_dir, ev.camera_id, ev.id, box && strcmp(box, "0") == 0, path,
-                      sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = http_reply_error(req, -ENOENT, "event '%s' has no snapshot", ev.id);
         sto_event_release(&ev);
@@ -220,13 +216,10 @@ static int events_snapshot(http_request *req, void *arg)
 static int events_clip(http_request *req, void *arg)
 {
     struct api *ctx = arg;
-    if (!ctx->events)
-        return unavailable(req);
     struct sto_event ev;
     if (load_event(req, ctx, &ev) < 0)
         return 0;
-    json_t *j = event_json(ctx, &ev);
-    sto_event_release(&ev);
+    json_t *j = event_json_release(ctx, &ev);
     const char *url =
         json_string_value(json_object_get(json_object_get(j, "clip"), "playback_url"));
     http_reply_header(req, "Location", url ? url : "/");
@@ -238,8 +231,6 @@ static int events_clip(http_request *req, void *arg)
 static int events_delete(http_request *req, void *arg)
 {
     struct api *ctx = arg;
-    if (!ctx->events)
-        return unavailable(req);
     struct sto_event ev;
     if (load_event(req, ctx, &ev) < 0)
         return 0;
@@ -287,9 +278,7 @@ static int events_post(http_request *req, void *arg)
     char location[96];
     snprintf(location, sizeof(location), "/api/v1/events/%s", ev.id);
     http_reply_header(req, "Location", location);
-    json_t *j = event_json(ctx, &ev);
-    sto_event_release(&ev);
-    return http_reply_json(req, 201, j);
+    return http_reply_json(req, 201, event_json_release(ctx, &ev));
 }
 
 int api_events_register(http_router *r, struct api *ctx)

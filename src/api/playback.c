@@ -107,18 +107,6 @@ static int query_range(http_request *req, enum api_range_kind kind, int64_t now,
     return rc;
 }
 
-/* Reads the camera or replies 404 naming it (or the database error). */
-static int load_camera(http_request *req, struct api *ctx, struct sto_camera *cam)
-{
-    const char *id = http_request_param(req, "id");
-    int rc = sto_camera_get(ctx->db, id, cam);
-    if (rc == -ENOENT)
-        http_reply_error(req, rc, "camera '%s' does not exist", id);
-    else if (rc < 0)
-        http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
-    return rc;
-}
-
 static json_t *intervals_json(const struct pb_interval *iv, size_t n, bool has_duration)
 {
     json_t *a = json_array();
@@ -174,7 +162,7 @@ static int timeline_get(http_request *req, void *arg)
         query_range(req, API_RANGE_TIMELINE, now_us(ctx), &start, &end) < 0)
         return 0;
     struct sto_camera cam;
-    if (load_camera(req, ctx, &cam) < 0)
+    if (api_camera_load(req, ctx, http_request_param(req, "id"), &cam) < 0)
         return 0;
     /*
      * Segments not indexed yet (the one being written, up to its last
@@ -221,7 +209,7 @@ static int playlist_get(http_request *req, void *arg)
         query_range(req, API_RANGE_PLAYLIST, now, &start, &end) < 0)
         return 0;
     struct sto_camera cam;
-    if (load_camera(req, ctx, &cam) < 0)
+    if (api_camera_load(req, ctx, http_request_param(req, "id"), &cam) < 0)
         return 0;
     bool is_recording = cam.enabled && cam.record_enabled;
     char token[AUTH_MEDIA_TOKEN_MAX + 1];

@@ -574,26 +574,15 @@ void evt_engine_roll(evt_engine *e, int64_t *pre_s, int64_t *post_s)
 
 /* ---- posted events and deletes (the API's threads) ---- */
 
-static bool is_label_ok(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n < 1 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
-}
-
 int evt_engine_post(evt_engine *e, const struct evt_post *p, struct sto_event *out, char *why,
                     size_t cap)
 {
-    if (!is_label_ok(p->label, EVT_NAME_MAX - 1)) {
+    if (!evt_name_is_valid(p->label, EVT_NAME_MAX - 1)) {
         snprintf(why, cap, "label: must be 1..%d characters without control characters",
                  EVT_NAME_MAX - 1);
         return -EINVAL;
     }
-    if (p->sub_label && p->sub_label[0] && !is_label_ok(p->sub_label, EVT_NAME_MAX - 1)) {
+    if (p->sub_label && p->sub_label[0] && !evt_name_is_valid(p->sub_label, EVT_NAME_MAX - 1)) {
         snprintf(why, cap, "sub_label: must be 1..%d characters without control characters",
                  EVT_NAME_MAX - 1);
         return -EINVAL;
@@ -615,7 +604,7 @@ int evt_engine_post(evt_engine *e, const struct evt_post *p, struct sto_event *o
     snprintf(s.label, sizeof(s.label), "%s", p->label);
     snprintf(s.sub_label, sizeof(s.sub_label), "%s", p->sub_label ? p->sub_label : "");
     for (size_t i = 0; i < p->nzones; i++) {
-        if (!is_label_ok(p->zones[i], EVT_NAME_MAX - 1)) {
+        if (!evt_name_is_valid(p->zones[i], EVT_NAME_MAX - 1)) {
             snprintf(why, cap, "zones[%zu]: must be 1..%d characters", i, EVT_NAME_MAX - 1);
             return -EINVAL;
         }

@@ -79,6 +79,17 @@ bool evt_id_is_valid(const char *s)
     return true;
 }
 
+bool evt_name_is_valid(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
 static uint32_t mix(uint32_t h, uint64_t v)
 {
     for (int i = 0; i < 8; i++) {

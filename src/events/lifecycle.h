@@ -113,4 +113,11 @@ void evt_id_make(int64_t start_us, uint32_t r, char out[EVT_ID_MAX]);
 /* Whether s has the shape evt_id_make writes. */
 bool evt_id_is_valid(const char *s);
 
+/*
+ * Whether s (NULL is not) is a name an event may carry: 1..max bytes
+ * without control characters (labels, sub-labels, zones, camera ids in
+ * posted events and in filters).
+ */
+bool evt_name_is_valid(const char *s, size_t max);
+
 #endif

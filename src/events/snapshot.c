@@ -1,7 +1,7 @@
 /*
  * DESIGN: event snapshots. The best view (a det_image, packed RGB24) is
  * scaled to at most the configured width (libswscale), written as two
- * baseline JPEGs (libavcodec's mjpeg): "<id>_clean.jpg" as seen and
+ * baseline JPEGs (media_jpeg_encode): "<id>_clean.jpg" as seen and
  * "<id>.jpg" with the event's box and label drawn (a 2-pixel rectangle and
  * a 5x7 bitmap font, plain C). Each file is written to "<name>.tmp" and
  * renamed, so a reader never sees half a file. Runs on evt-w only.
@@ -10,10 +10,10 @@
 
 #include "err.h"
 #include "fs.h"
+#include "media_jpeg.h"
 #include "mem.h"
 
-#include <libavcodec/avcodec.h>
-#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
 #include <libswscale/swscale.h>
 
 #include <errno.h>
@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define JPEG_QSCALE 4
 
 /* 5x7 glyphs, one byte per row, bit 4 = leftmost column. */
 static const struct {
@@ -126,56 +124,20 @@ void evt_draw_box(uint8_t *rgb, int stride, int w, int h, const struct det_box *
 
 int evt_jpeg_encode(const uint8_t *rgb, int stride, int w, int h, uint8_t **out, size_t *len)
 {
-    int rc = HORUS_ECODEC;
-    AVFrame *dst = av_frame_alloc();
-    AVCodecContext *enc = NULL;
-    AVPacket *pkt = av_packet_alloc();
+    const uint8_t *data[4] = {rgb, NULL, NULL, NULL};
+    int linesize[4] = {stride, 0, 0, 0};
     int ew = w & ~1, eh = h & ~1; /* 4:2:0 wants even sizes */
-    struct SwsContext *sws = ew > 0 && eh > 0
-                                 ? sws_getContext(ew, eh, AV_PIX_FMT_RGB24, ew, eh,
-                                                  AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL, NULL)
-                                 : NULL;
-    if (!sws)
-        goto out;
-    const int *coef = sws_getCoefficients(SWS_CS_ITU601);
-    sws_setColorspaceDetails(sws, coef, 1, coef, 1, 0, 1 << 16, 1 << 16);
-    dst->format = AV_PIX_FMT_YUV420P;
-    dst->width = ew;
-    dst->height = eh;
-    dst->color_range = AVCOL_RANGE_JPEG;
-    if (av_frame_get_buffer(dst, 0) < 0)
-        goto out;
-    const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
-    int src_stride[4] = {stride, 0, 0, 0};
-    sws_scale(sws, src, src_stride, 0, eh, dst->data, dst->linesize);
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-    if (!codec)
-        goto out;
-    enc = avcodec_alloc_context3(codec);
-    enc->width = ew;
-    enc->height = eh;
-    enc->pix_fmt = AV_PIX_FMT_YUV420P;
-    enc->color_range = AVCOL_RANGE_JPEG;
-    enc->time_base = (AVRational){1, 25};
-    enc->flags |= AV_CODEC_FLAG_QSCALE;
-    enc->global_quality = FF_QP2LAMBDA * JPEG_QSCALE;
-    enc->thread_count = 1;
-    if (avcodec_open2(enc, codec, NULL) < 0)
-        goto out;
-    dst->quality = enc->global_quality;
-    dst->pts = 0;
-    if (avcodec_send_frame(enc, dst) < 0 || avcodec_receive_packet(enc, pkt) < 0)
-        goto out;
-    *out = horus_malloc((size_t)pkt->size);
-    memcpy(*out, pkt->data, (size_t)pkt->size);
-    *len = (size_t)pkt->size;
-    rc = 0;
-out:
-    sws_freeContext(sws);
-    avcodec_free_context(&enc);
-    av_packet_free(&pkt);
-    av_frame_free(&dst);
-    return rc;
+    struct media_jpeg_src src = {
+        .format = AV_PIX_FMT_RGB24,
+        .width = ew,
+        .height = eh,
+        .data = data,
+        .linesize = linesize,
+        .is_full_range = true,
+        .colorspace = SWS_CS_ITU601,
+        .scale_flags = SWS_POINT,
+    };
+    return media_jpeg_encode(&src, ew, eh, MEDIA_JPEG_QSCALE, out, len);
 }
 
 /* Writes data to path through path.tmp and a rename. */

@@ -19,14 +19,13 @@
  * is not suspended (undefined behaviour in MHD).
  *
  * Hang-ups: MHD does not watch suspended sockets. The watcher thread
- * ("http-defer") holds an epoll set with each suspended socket registered
- * for EPOLLRDHUP (not EPOLLIN: a pipelined next request is not a hang-up),
- * and sleeps until the nearest deadline. A hang-up or a deadline ends the
- * request and resumes the connection, then tells the owner (end_cb) with
- * no lock held. epoll events carry the request's id, not its pointer: the
- * watcher looks the id up in the registry, so a request that completed in
- * the meantime is simply not found. A client that half-closes its sending
- * side (shutdown(SHUT_WR)) while waiting is taken as gone.
+ * ("http-defer", an http_watch from http_watch.c) holds an epoll set with each suspended socket
+ * registered for EPOLLRDHUP (not EPOLLIN: a pipelined next request is not a hang-up), and sleeps
+ * until the nearest deadline. A hang-up or a deadline ends the request and resumes the connection,
+ * then tells the owner (end_cb) with no lock held. epoll events carry the request's id, not its
+ * pointer: the watcher looks the id up in the registry, so a request that completed in the meantime
+ * is simply not found. A client that half-closes its sending side (shutdown(SHUT_WR)) while waiting
+ * is taken as gone.
  *
  * Stop: http_defer_reg_stop answers every waiting request with 503 and
  * refuses new deferrals before MHD_stop_daemon, which must not find a
@@ -56,17 +55,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #define LOG_MODULE "http"
 
 #define DEFER_MAX_HEADERS 16
 #define DEFER_MESSAGE_MAX 1024
-#define DEFER_EVENTS 64
-#define WAKE_ID 0 /* the eventfd's epoll id; requests count from 1 */
 #define STOP_DRAIN_MS 2000
 
 enum defer_state {
@@ -116,11 +110,7 @@ struct http_defer_reg {
     struct http_deferred *head; /* every deferred request not yet completed */
     uint64_t next_id;
     bool is_stopping;
-    int epfd;
-    int evfd;
-    pthread_t thread;
-    bool has_thread;
-    atomic_bool is_quitting;
+    struct http_watch watch; /* its epoll id 0 is the wake-up; requests count from 1 */
     _Atomic int64_t wake_at_ns; /* when the watcher plans to wake; INT64_MAX = no deadline */
 };
 
@@ -151,15 +141,7 @@ static void resume_locked(http_deferred *d)
     if (!d->is_suspended)
         return;
     d->is_suspended = false;
-    epoll_ctl(d->reg->epfd, EPOLL_CTL_DEL, d->fd, NULL);
-    MHD_resume_connection(d->mhd);
-}
-
-static void wake_watcher(struct http_defer_reg *reg)
-{
-    uint64_t one = 1;
-    ssize_t n = write(reg->evfd, &one, sizeof(one));
-    (void)n; /* a full counter already means "wake up" */
+    http_watch_resume(&d->reg->watch, d->mhd, d->fd);
 }
 
 /* Stores an error reply (the deadline's or the stop's) for a waiting request. Lock held. */
@@ -188,9 +170,7 @@ http_deferred *http_request_defer(http_request *req, unsigned timeout_ms, http_d
     d->reg = reg;
     d->req = req;
     d->mhd = http_request_mhd(req);
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(d->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
-    d->fd = ci ? ci->connect_fd : -1;
+    d->fd = http_watch_conn_fd(d->mhd);
     d->end_cb = end_cb;
     d->end_arg = arg;
     d->state = D_WAITING;
@@ -210,7 +190,7 @@ http_deferred *http_request_defer(http_request *req, unsigned timeout_ms, http_d
     pthread_mutex_unlock(&reg->lock);
     *slot = d;
     if (d->deadline_ns && d->deadline_ns < atomic_load(&reg->wake_at_ns))
-        wake_watcher(reg);
+        http_watch_wake(&reg->watch);
     return d;
 }
 
@@ -376,13 +356,8 @@ bool http_defer_after_handler(http_request *req, int rc)
         apply_reply(req, d);
         return false;
     }
-    MHD_suspend_connection(d->mhd);
+    http_watch_suspend(&d->reg->watch, d->mhd, d->fd, d->id);
     d->is_suspended = true;
-    if (d->fd >= 0) {
-        struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = d->id};
-        if (epoll_ctl(d->reg->epfd, EPOLL_CTL_ADD, d->fd, &ev) < 0)
-            log_debug("watch a suspended connection: %s", strerror(errno));
-    }
     pthread_mutex_unlock(&d->lock);
     return true;
 }
@@ -438,8 +413,9 @@ static http_deferred *find_ref(struct http_defer_reg *reg, uint64_t id)
     return d;
 }
 
-static void on_hangup(struct http_defer_reg *reg, uint64_t id)
+static void on_hangup(void *arg, uint64_t id)
 {
+    struct http_defer_reg *reg = arg;
     http_deferred *d = find_ref(reg, id);
     if (!d)
         return;
@@ -497,58 +473,29 @@ static int64_t end_due(struct http_defer_reg *reg, int64_t now, bool is_stop)
     return next;
 }
 
-static void *watcher_main(void *arg)
+/* Ends the requests past their deadline; sleeps until the next one (or a wake-up). */
+static int watch_tick(void *arg)
 {
     struct http_defer_reg *reg = arg;
-    struct epoll_event ev[DEFER_EVENTS];
-    while (!atomic_load(&reg->is_quitting)) {
-        int64_t now = mono_ns();
-        int64_t next = end_due(reg, now, false);
-        atomic_store(&reg->wake_at_ns, next);
-        int timeout_ms = -1;
-        if (next != INT64_MAX) {
-            int64_t left = (next - mono_ns() + 999999) / 1000000;
-            timeout_ms = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
-        }
-        int n = epoll_wait(reg->epfd, ev, DEFER_EVENTS, timeout_ms);
-        for (int i = 0; i < n; i++) {
-            if (ev[i].data.u64 == WAKE_ID) {
-                uint64_t v;
-                ssize_t r = read(reg->evfd, &v, sizeof(v));
-                (void)r;
-                continue;
-            }
-            on_hangup(reg, ev[i].data.u64);
-        }
-    }
-    return NULL;
+    int64_t next = end_due(reg, mono_ns(), false);
+    atomic_store(&reg->wake_at_ns, next);
+    if (next == INT64_MAX)
+        return -1;
+    int64_t left = (next - mono_ns() + 999999) / 1000000;
+    return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 }
 
 int http_defer_reg_new(struct http_defer_reg **out)
 {
     struct http_defer_reg *reg = horus_calloc(1, sizeof(*reg));
     pthread_mutex_init(&reg->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&reg->drained, &ca);
-    pthread_condattr_destroy(&ca);
+    http_watch_cond_init(&reg->drained);
     atomic_init(&reg->wake_at_ns, INT64_MAX);
-    reg->epfd = epoll_create1(EPOLL_CLOEXEC);
-    reg->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int rc = reg->epfd < 0 || reg->evfd < 0 ? -errno : 0;
-    if (rc == 0) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_ID};
-        if (epoll_ctl(reg->epfd, EPOLL_CTL_ADD, reg->evfd, &ev) < 0)
-            rc = -errno;
-    }
-    if (rc == 0)
-        rc = horus_thread_start(&reg->thread, "http-defer", watcher_main, reg);
+    int rc = http_watch_start(&reg->watch, "http-defer", watch_tick, on_hangup, reg);
     if (rc < 0) {
         http_defer_reg_free(reg);
         return rc;
     }
-    reg->has_thread = true;
     *out = reg;
     return 0;
 }
@@ -562,9 +509,7 @@ void http_defer_reg_stop(struct http_defer_reg *reg)
     pthread_mutex_unlock(&reg->lock);
     end_due(reg, mono_ns(), true);
     /* Let the 503s go out: MHD_stop_daemon would close the connections with them queued. */
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += STOP_DRAIN_MS / 1000;
+    struct timespec until = http_watch_deadline(STOP_DRAIN_MS);
     pthread_mutex_lock(&reg->lock);
     while (reg->head && pthread_cond_timedwait(&reg->drained, &reg->lock, &until) == 0)
         ;
@@ -578,17 +523,9 @@ void http_defer_reg_free(struct http_defer_reg *reg)
 {
     if (!reg)
         return;
-    if (reg->has_thread) {
-        atomic_store(&reg->is_quitting, true);
-        wake_watcher(reg);
-        pthread_join(reg->thread, NULL);
-    }
+    http_watch_stop(&reg->watch);
     if (reg->head)
         log_error("%s", "deferred requests left after the server stopped");
-    if (reg->epfd >= 0)
-        close(reg->epfd);
-    if (reg->evfd >= 0)
-        close(reg->evfd);
     pthread_cond_destroy(&reg->drained);
     pthread_mutex_destroy(&reg->lock);
     free(reg);

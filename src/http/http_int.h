@@ -14,10 +14,12 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct http_defer_reg;
 struct http_stream_reg;
@@ -208,6 +210,46 @@ void http_conn_request_done(struct http_conn *c);
 
 /* Returns s when it is ASCII, else a copy in buf with invalid UTF-8 replaced by '?'. */
 const char *http_utf8_safe(const char *s, char *buf, size_t size);
+
+/* ---- provided by http_watch.c ---- */
+
+/*
+ * The watcher of suspended connections (hang-ups) with its thread, shared
+ * by http_defer.c and http_stream.c. Embedded in their registries.
+ */
+struct http_watch {
+    int epfd;
+    int evfd; /* wakes the thread; its epoll id is 0, so owners' ids count from 1 */
+    pthread_t thread;
+    bool has_thread;
+    atomic_bool is_quitting;
+    /* Thread: the watcher's. Before each wait: timed work; returns ms to sleep, -1 = until woken.
+     */
+    int (*tick)(void *arg);
+    /* Thread: the watcher's. The socket added with id hung up (or half-closed). */
+    void (*hangup)(void *arg, uint64_t id);
+    void *arg;
+};
+
+/* Opens the epoll set and starts the thread called name. 0 or -errno; then call http_watch_stop. */
+int http_watch_start(struct http_watch *w, const char *name, int (*tick)(void *arg),
+                     void (*hangup)(void *arg, uint64_t id), void *arg);
+/* Makes the thread call tick again soon. Thread: any. */
+void http_watch_wake(struct http_watch *w);
+/* Joins the thread and closes the descriptors. Thread: main. */
+void http_watch_stop(struct http_watch *w);
+/* Suspends mhd and watches fd (if >= 0) for a hang-up reported as id. Thread: mhd's. */
+void http_watch_suspend(struct http_watch *w, struct MHD_Connection *mhd, int fd, uint64_t id);
+/* Stops watching fd (if >= 0), without resuming. Thread: any. */
+void http_watch_unwatch(struct http_watch *w, int fd);
+/* Stops watching fd and resumes mhd, which must be suspended. Thread: any. */
+void http_watch_resume(struct http_watch *w, struct MHD_Connection *mhd, int fd);
+/* The connection's socket, or -1. */
+int http_watch_conn_fd(struct MHD_Connection *mhd);
+/* Initialises cond on CLOCK_MONOTONIC, for waits until http_watch_deadline. */
+void http_watch_cond_init(pthread_cond_t *cond);
+/* CLOCK_MONOTONIC now plus ms. */
+struct timespec http_watch_deadline(int ms);
 
 /* ---- provided by http_defer.c ---- */
 

@@ -13,10 +13,11 @@
  * the ring is dropped and on_read ends the body with an error, so MHD
  * closes the connection. Memory per client is bounded by buffer_bytes.
  *
- * The registry's watcher thread ("http-stream") does what MHD cannot for
- * suspended sockets: it watches them for hang-ups (EPOLLRDHUP, as
- * http_defer.c does) and writes the keep-alive bytes into streams idle for
- * keepalive_ms. epoll events carry the stream's id, looked up in the list.
+ * The registry's watcher thread ("http-stream", an http_watch shared in
+ * shape with http_defer.c) does what MHD cannot for suspended sockets: it
+ * watches them for hang-ups and writes the keep-alive bytes into streams
+ * idle for keepalive_ms. Hang-ups carry the stream's id, looked up in the
+ * list.
  *
  * Stop (before MHD_stop_daemon, which must not find a suspended
  * connection): new streams are refused, every open one ends
@@ -41,19 +42,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #define LOG_MODULE "http"
 
 #define DEFAULT_BUFFER_BYTES (64 * 1024)
 #define BLOCK_BYTES 16384
-#define WAKE_ID 0
 #define STOP_DRAIN_MS 2000
 #define MAX_SLEEP_MS 1000
-#define NEVENTS 64
 
 enum stream_state {
     S_OPEN,
@@ -90,11 +86,7 @@ struct http_stream_reg {
     uint64_t next_id;
     size_t n;
     bool is_stopping;
-    int epfd;
-    int evfd;
-    pthread_t thread;
-    bool has_thread;
-    atomic_bool is_quitting;
+    struct http_watch watch;
 };
 
 static int64_t mono_ns(void)
@@ -112,21 +104,13 @@ static void stream_unref(http_stream *st)
     free(st);
 }
 
-static void wake(struct http_stream_reg *reg)
-{
-    uint64_t one = 1;
-    ssize_t n = write(reg->evfd, &one, sizeof(one));
-    (void)n;
-}
-
 /* Resumes the connection if suspended. st->lock held. */
 static void resume_locked(http_stream *st)
 {
     if (!st->is_suspended)
         return;
     st->is_suspended = false;
-    epoll_ctl(st->reg->epfd, EPOLL_CTL_DEL, st->fd, NULL);
-    MHD_resume_connection(st->mhd);
+    http_watch_resume(&st->reg->watch, st->mhd, st->fd);
 }
 
 /* The first end wins; the connection is resumed so that on_read finishes the body. */
@@ -183,13 +167,8 @@ static ssize_t on_read(void *cls, uint64_t pos, char *out, size_t max)
         return is_clean ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
     }
     /* Nothing to send: park the connection until a write, an end or a hang-up. */
-    MHD_suspend_connection(st->mhd);
+    http_watch_suspend(&st->reg->watch, st->mhd, st->fd, st->id);
     st->is_suspended = true;
-    if (st->fd >= 0) {
-        struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = st->id};
-        if (epoll_ctl(st->reg->epfd, EPOLL_CTL_ADD, st->fd, &ev) < 0)
-            log_debug("watch a suspended stream: %s", strerror(errno));
-    }
     pthread_mutex_unlock(&st->lock);
     return 0;
 }
@@ -220,7 +199,7 @@ static void on_free(void *cls)
     }
     if (st->is_suspended) { /* cannot happen: MHD frees no suspended response */
         st->is_suspended = false;
-        epoll_ctl(reg->epfd, EPOLL_CTL_DEL, st->fd, NULL);
+        http_watch_unwatch(&reg->watch, st->fd);
     }
     enum http_stream_end why = st->why;
     st->mhd = NULL;
@@ -247,9 +226,7 @@ int http_reply_stream(http_request *req, unsigned status, const char *content_ty
     pthread_mutex_init(&st->lock, NULL);
     st->reg = reg;
     st->mhd = http_request_mhd(req);
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(st->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
-    st->fd = ci ? ci->connect_fd : -1;
+    st->fd = http_watch_conn_fd(st->mhd);
     st->cap = o && o->buffer_bytes ? o->buffer_bytes : DEFAULT_BUFFER_BYTES;
     st->buf = horus_malloc(st->cap);
     if (o && o->keepalive_ms && o->keepalive && o->keepalive[0]) {
@@ -296,7 +273,7 @@ int http_reply_stream(http_request *req, unsigned status, const char *content_ty
     st->end_cb = o ? o->end_cb : NULL;
     st->end_arg = o ? o->arg : NULL;
     if (st->keepalive_ms)
-        wake(reg); /* the watcher may sleep longer than this keep-alive */
+        http_watch_wake(&reg->watch); /* the watcher may sleep longer than this keep-alive */
     *out = st;
     return 0;
 }
@@ -326,8 +303,9 @@ void http_stream_release(http_stream *st)
 
 /* ---- the watcher ---- */
 
-static void on_hangup(struct http_stream_reg *reg, uint64_t id)
+static void on_hangup(void *arg, uint64_t id)
 {
+    struct http_stream_reg *reg = arg;
     pthread_mutex_lock(&reg->lock);
     http_stream *st = reg->head;
     while (st && st->id != id)
@@ -364,51 +342,21 @@ static int keepalive_due(struct http_stream_reg *reg, int64_t now)
     return ms < 1 ? 1 : (int)ms;
 }
 
-static void *watcher_main(void *arg)
+static int watch_tick(void *arg)
 {
-    struct http_stream_reg *reg = arg;
-    int timeout_ms = MAX_SLEEP_MS;
-    while (!atomic_load(&reg->is_quitting)) {
-        struct epoll_event evs[NEVENTS];
-        int n = epoll_wait(reg->epfd, evs, NEVENTS, timeout_ms);
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.u64 == WAKE_ID) {
-                uint64_t v;
-                ssize_t r = read(reg->evfd, &v, sizeof(v));
-                (void)r;
-            } else {
-                on_hangup(reg, evs[i].data.u64);
-            }
-        }
-        timeout_ms = keepalive_due(reg, mono_ns());
-    }
-    return NULL;
+    return keepalive_due(arg, mono_ns());
 }
 
 int http_stream_reg_new(struct http_stream_reg **out)
 {
     struct http_stream_reg *reg = horus_calloc(1, sizeof(*reg));
     pthread_mutex_init(&reg->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&reg->drained, &ca);
-    pthread_condattr_destroy(&ca);
-    reg->epfd = epoll_create1(EPOLL_CLOEXEC);
-    reg->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int rc = reg->epfd < 0 || reg->evfd < 0 ? -errno : 0;
-    if (rc == 0) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_ID};
-        if (epoll_ctl(reg->epfd, EPOLL_CTL_ADD, reg->evfd, &ev) < 0)
-            rc = -errno;
-    }
-    if (rc == 0)
-        rc = horus_thread_start(&reg->thread, "http-stream", watcher_main, reg);
+    http_watch_cond_init(&reg->drained);
+    int rc = http_watch_start(&reg->watch, "http-stream", watch_tick, on_hangup, reg);
     if (rc < 0) {
         http_stream_reg_free(reg);
         return rc;
     }
-    reg->has_thread = true;
     *out = reg;
     return 0;
 }
@@ -424,9 +372,7 @@ void http_stream_reg_stop(struct http_stream_reg *reg)
         end_locked(st, HTTP_STREAM_SERVER_STOP);
         pthread_mutex_unlock(&st->lock);
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += STOP_DRAIN_MS / 1000;
+    struct timespec until = http_watch_deadline(STOP_DRAIN_MS);
     while (reg->head && pthread_cond_timedwait(&reg->drained, &reg->lock, &until) == 0)
         ;
     bool is_drained = !reg->head;
@@ -439,17 +385,9 @@ void http_stream_reg_free(struct http_stream_reg *reg)
 {
     if (!reg)
         return;
-    if (reg->has_thread) {
-        atomic_store(&reg->is_quitting, true);
-        wake(reg);
-        pthread_join(reg->thread, NULL);
-    }
+    http_watch_stop(&reg->watch);
     if (reg->head)
         log_error("%s", "streams left after the server stopped");
-    if (reg->epfd >= 0)
-        close(reg->epfd);
-    if (reg->evfd >= 0)
-        close(reg->evfd);
     pthread_cond_destroy(&reg->drained);
     pthread_mutex_destroy(&reg->lock);
     free(reg);

@@ -29,6 +29,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "media_jpeg.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -46,7 +47,6 @@
 #define LOG_MODULE "snapshot"
 
 #define CACHE_SLOTS 64
-#define JPEG_QSCALE 4 /* mjpeg quantiser: 2 (best) .. 31; 4 looks clean at a third of the bytes */
 
 struct cache_entry {
     char camera[65];
@@ -190,56 +190,19 @@ static int frame_to_jpeg(const AVFrame *frame, int width, uint8_t **out, size_t 
     int h = (int)(h64 < 2 ? 2 : h64 > 4 * PB_SNAPSHOT_WIDTH_MAX ? 4 * PB_SNAPSHOT_WIDTH_MAX : h64);
     w += w & 1; /* 4:2:0 wants even sizes */
     h += h & 1;
-    int rc = HORUS_ECODEC;
-    AVFrame *dst = av_frame_alloc();
-    AVCodecContext *enc = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    struct SwsContext *sws =
-        sws_getContext(frame->width, frame->height, frame->format, w, h, AV_PIX_FMT_YUV420P,
-                       w < frame->width ? SWS_AREA : SWS_BICUBIC, NULL, NULL, NULL);
-    if (!sws)
-        goto out;
     /* Video is usually limited range; JPEG is full range. */
-    const int *coef = sws_getCoefficients(SWS_CS_ITU709);
-    bool is_src_full =
-        frame->color_range == AVCOL_RANGE_JPEG || frame->format == AV_PIX_FMT_YUVJ420P;
-    sws_setColorspaceDetails(sws, coef, is_src_full, coef, 1, 0, 1 << 16, 1 << 16);
-    dst->format = AV_PIX_FMT_YUV420P;
-    dst->width = w;
-    dst->height = h;
-    dst->color_range = AVCOL_RANGE_JPEG;
-    if (av_frame_get_buffer(dst, 0) < 0)
-        goto out;
-    sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
-              dst->data, dst->linesize);
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-    if (!codec)
-        goto out;
-    enc = avcodec_alloc_context3(codec);
-    enc->width = w;
-    enc->height = h;
-    enc->pix_fmt = AV_PIX_FMT_YUV420P;
-    enc->color_range = AVCOL_RANGE_JPEG;
-    enc->time_base = (AVRational){1, 25};
-    enc->flags |= AV_CODEC_FLAG_QSCALE;
-    enc->global_quality = FF_QP2LAMBDA * JPEG_QSCALE;
-    enc->thread_count = 1;
-    if (avcodec_open2(enc, codec, NULL) < 0)
-        goto out;
-    dst->quality = enc->global_quality;
-    dst->pts = 0;
-    if (avcodec_send_frame(enc, dst) < 0 || avcodec_receive_packet(enc, pkt) < 0)
-        goto out;
-    *out = horus_malloc((size_t)pkt->size);
-    memcpy(*out, pkt->data, (size_t)pkt->size);
-    *len = (size_t)pkt->size;
-    rc = 0;
-out:
-    sws_freeContext(sws);
-    avcodec_free_context(&enc);
-    av_packet_free(&pkt);
-    av_frame_free(&dst);
-    return rc;
+    struct media_jpeg_src src = {
+        .format = frame->format,
+        .width = frame->width,
+        .height = frame->height,
+        .data = (const uint8_t *const *)frame->data,
+        .linesize = frame->linesize,
+        .is_full_range =
+            frame->color_range == AVCOL_RANGE_JPEG || frame->format == AV_PIX_FMT_YUVJ420P,
+        .colorspace = SWS_CS_ITU709,
+        .scale_flags = w < frame->width ? SWS_AREA : SWS_BICUBIC,
+    };
+    return media_jpeg_encode(&src, w, h, MEDIA_JPEG_QSCALE, out, len);
 }
 
 /* Decodes one keyframe packet (length-prefixed NAL units, avcC/hvcC in its stream). */

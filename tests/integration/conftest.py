@@ -194,6 +194,16 @@ class Horus:
         return sum(float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
                    if line.startswith(name))
 
+    def metric_samples(self, family):
+        """[(labels as a dict, value)] of each /metrics sample of a family that has labels."""
+        _, _, body = self.request("GET", "/metrics", timeout=10)
+        out = []
+        for line in body.decode().splitlines():
+            if line.startswith(family + "{"):
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', line[:line.index("}")]))
+                out.append((labels, float(line.rsplit(" ", 1)[1])))
+        return out
+
     def log_lines(self):
         """The JSON log lines the daemon wrote (other lines are skipped)."""
         out = []

@@ -13,7 +13,6 @@ into Horus with object detection on.
     names the detector and the file.
 """
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -57,13 +56,10 @@ def detect_config(cameras, fps=5, model=MODEL, threads=1, extra=""):
 
 def counters(h, family):
     """{labels as a tuple of (name, value): value} of a family's samples."""
-    _, _, body = h.request("GET", "/metrics", timeout=10)
     out = {}
-    for line in body.decode().splitlines():
-        if not line.startswith(family + "{"):
-            continue
-        labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', line[:line.index("}")])))
-        out[labels] = out.get(labels, 0) + float(line.rsplit(" ", 1)[1])
+    for labels, value in h.metric_samples(family):
+        key = tuple(sorted(labels.items()))
+        out[key] = out.get(key, 0) + value
     return out
 
 

@@ -13,7 +13,6 @@ flood:1000). The shared-queue starvation itself is shown deterministically
 by test_recorder.c (a flooding camera fills and drops only its own queue).
 ISO_FLOOD=F changes the factor."""
 import os
-import re
 import time
 
 from conftest import recording_rows, wait_until
@@ -37,14 +36,10 @@ def config(normal, flood):
 
 def counters(h, family):
     """{(camera, reason): value} of a counter family with camera and optional reason labels."""
-    _, _, body = h.request("GET", "/metrics", timeout=10)
     out = {}
-    for line in body.decode().splitlines():
-        if not line.startswith(family + "{"):
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', line[:line.index("}")]))
+    for labels, value in h.metric_samples(family):
         key = (labels.get("camera"), labels.get("reason", ""))
-        out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
+        out[key] = out.get(key, 0) + value
     return out
 
 

@@ -242,27 +242,19 @@ def test_remote_provider_failures_are_clear(tmp_path):
     finally:
         hang.close()
 
-    srv = serve_provider(500, b'{"success":false,"error":"model not loaded"}')
-    try:
-        u = f"http://127.0.0.1:{srv.server_address[1]}"
-        out = horus_detect("--detector", "remote", "--url", u, "--count", "1")
-        assert f"remote '{u}': HTTP 500: model not loaded" in out.stdout, out.stdout
-    finally:
-        srv.shutdown()
-
-    srv = serve_provider(200, b"<html>surprise</html>")
-    try:
-        u = f"http://127.0.0.1:{srv.server_address[1]}"
-        out = horus_detect("--detector", "remote", "--url", u, "--count", "1")
-        assert f"remote '{u}': reply is not JSON" in out.stdout, out.stdout
-    finally:
-        srv.shutdown()
-
-    srv = serve_provider(200, b'{"success":true,"predictions":[{"label":"person",'
-                         b'"confidence":0.9,"x_min":10,"y_min":10,"x_max":5000,"y_max":50}]}')
-    try:
-        u = f"http://127.0.0.1:{srv.server_address[1]}"
-        out = horus_detect("--detector", "remote", "--url", u, "--count", "1")
-        assert "predictions[0].x_max: outside the image (5000, image 768x576)" in out.stdout
-    finally:
-        srv.shutdown()
+    bad_replies = (
+        (500, b'{"success":false,"error":"model not loaded"}',
+         "remote '{u}': HTTP 500: model not loaded"),
+        (200, b"<html>surprise</html>", "remote '{u}': reply is not JSON"),
+        (200, b'{"success":true,"predictions":[{"label":"person",'
+              b'"confidence":0.9,"x_min":10,"y_min":10,"x_max":5000,"y_max":50}]}',
+         "predictions[0].x_max: outside the image (5000, image 768x576)"),
+    )
+    for status, reply, want in bad_replies:
+        srv = serve_provider(status, reply)
+        try:
+            u = f"http://127.0.0.1:{srv.server_address[1]}"
+            out = horus_detect("--detector", "remote", "--url", u, "--count", "1")
+            assert want.replace("{u}", u) in out.stdout, out.stdout
+        finally:
+            srv.shutdown()

@@ -34,23 +34,31 @@ static double cpu_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/*
+ * Bilinear sampling along one axis: the source samples *a and *b (size sn)
+ * around destination index i of n, and the weight *w of *b.
+ */
+static void axis(int i, int n, int sn, int *a, int *b, float *w)
+{
+    float s = ((float)i + 0.5f) * (float)sn / (float)n - 0.5f;
+    *a = s < 0 ? 0 : (int)s;
+    *b = *a + 1 < sn ? *a + 1 : *a;
+    *w = s - (float)*a;
+    if (*w < 0)
+        *w = 0;
+}
+
 /* Bilinear scale of the RGB frame to width x height, BT.601 luma. */
 static void to_luma(const struct vframe *f, uint8_t *out, int w, int h)
 {
     for (int y = 0; y < h; y++) {
-        float sy = ((float)y + 0.5f) * (float)f->height / (float)h - 0.5f;
-        int y0 = sy < 0 ? 0 : (int)sy;
-        int y1 = y0 + 1 < f->height ? y0 + 1 : y0;
-        float fy = sy - (float)y0;
-        if (fy < 0)
-            fy = 0;
+        int y0, y1;
+        float fy;
+        axis(y, h, f->height, &y0, &y1, &fy);
         for (int x = 0; x < w; x++) {
-            float sx = ((float)x + 0.5f) * (float)f->width / (float)w - 0.5f;
-            int x0 = sx < 0 ? 0 : (int)sx;
-            int x1 = x0 + 1 < f->width ? x0 + 1 : x0;
-            float fx = sx - (float)x0;
-            if (fx < 0)
-                fx = 0;
+            int x0, x1;
+            float fx;
+            axis(x, w, f->width, &x0, &x1, &fx);
             float v[4];
             const int xs[2] = {x0, x1}, ys[2] = {y0, y1};
             for (int k = 0; k < 4; k++) {

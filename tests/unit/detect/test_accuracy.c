@@ -22,6 +22,7 @@
 
 #include "detect.h"
 #include "onnx.h"
+#include "vtest_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,8 +107,6 @@ static void test_matching_follows_voc(void **state)
 #include <unistd.h>
 
 #define DATA HORUS_SOURCE_DIR "/tests/data/"
-#define MODELS HORUS_DEPS_DIR "/models/"
-#define VTEST HORUS_DEPS_DIR "/data/vtest.avi"
 #define MAX_FRAMES 256
 
 struct labelled {
@@ -202,8 +201,6 @@ static void on_frame(const struct vframe *f, void *arg)
 static void test_default_detector_keeps_its_recall_and_precision(void **state)
 {
     (void)state;
-    if (access(VTEST, R_OK) != 0 || access(MODELS "nanodet-320.onnx", R_OK) != 0)
-        fail_msg("%s or the models are missing: run scripts/deps-detect", VTEST);
     json_error_t jerr;
     json_t *exp = json_load_file(DATA "vtest-persons.expected.json", 0, &jerr);
     if (!exp)
@@ -219,11 +216,7 @@ static void test_default_detector_keeps_its_recall_and_precision(void **state)
     r.nframes = load_truth(r.frames);
     const char *ms = getenv("HORUS_ACCURACY_MIN_SCORE");
     r.opt.min_score = ms ? strtof(ms, NULL) : 0; /* 0: the detector's default, 0.35 */
-    struct det_onnx_options o = {
-        .model_path = MODELS "nanodet-320.onnx", .labels_path = MODELS "coco.labels", .threads = 1};
-    char *err = NULL;
-    if (det_onnx_open(&o, &r.det, &err) != 0)
-        fail_msg("open: %s", err);
+    r.det = vtest_nanodet_open(320, 1);
     int want[MAX_FRAMES];
     int people = 0;
     for (int i = 0; i < r.nframes; i++) {
@@ -232,9 +225,9 @@ static void test_default_detector_keeps_its_recall_and_precision(void **state)
             people += !r.frames[i].p[k].difficult;
     }
     char averr[128];
-    int rc = vframes_read(VTEST, want, r.nframes, 0, on_frame, &r, averr, sizeof(averr));
+    int rc = vframes_read(VTEST_PATH, want, r.nframes, 0, on_frame, &r, averr, sizeof(averr));
     if (rc < 0)
-        fail_msg("decode %s: %s", VTEST, averr);
+        fail_msg("decode %s: %s", VTEST_PATH, averr);
     det_detector_close(r.det);
     free(r.frames);
     assert_false(r.failed);
@@ -267,18 +260,11 @@ int main(void)
 
 #else
 
-static void test_onnx_runtime_is_absent(void **state)
-{
-    (void)state;
-    print_message("ONNX Runtime not found at configure time (scripts/deps-detect): skipped\n");
-    skip();
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching_follows_voc),
-        cmocka_unit_test(test_onnx_runtime_is_absent),
+        cmocka_unit_test(vtest_onnx_runtime_is_absent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "motion.h"
 #include "vframes.h"
+#include "vtest_support.h"
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "onnx.h"
 #endif
@@ -483,23 +484,6 @@ static void test_boxes_map_back_from_crops_and_duplicates_go(void **state)
 
 /* ---- real video ---- */
 
-#define VTEST HORUS_DEPS_DIR "/data/vtest.avi"
-
-struct person {
-    int x0, y0, x1, y1; /* pixels of the 768x576 frame */
-};
-
-/* As in test_onnx.c: seven people in frame 100 (one half hidden behind the
-   sign by the lamp post), six in frame 300. */
-static const struct person PEOPLE_100[] = {
-    {222, 60, 238, 96},   {347, 197, 380, 272}, {377, 180, 408, 256}, {425, 180, 450, 257},
-    {493, 148, 517, 219}, {517, 151, 540, 219}, {588, 153, 618, 236},
-};
-static const struct person PEOPLE_300[] = {
-    {185, 160, 218, 236}, {240, 158, 265, 222}, {297, 158, 324, 230},
-    {312, 210, 346, 294}, {583, 160, 611, 236}, {617, 165, 644, 234},
-};
-
 struct video_run {
     struct det_motion *m;
     uint8_t *luma;
@@ -512,7 +496,7 @@ struct video_run {
 
 /* People whose centre lies in a motion box; motion boxes that touch no
    person (a 12-pixel tolerance for shadows and the dilation). */
-static void score_frame(const struct det_box *b, size_t n, const struct person *truth, int nt,
+static void score_frame(const struct det_box *b, size_t n, const struct vtest_person *truth, int nt,
                         int *found, int *spurious)
 {
     *found = *spurious = 0;
@@ -557,8 +541,8 @@ static void on_frame(const struct vframe *f, void *arg)
     int slot = f->index == 100 ? 0 : f->index == 300 ? 1 : -1;
     if (slot < 0)
         return;
-    score_frame(b, res.box_count, slot ? PEOPLE_300 : PEOPLE_100, slot ? 6 : 7, &v->found[slot],
-                &v->spurious[slot]);
+    score_frame(b, res.box_count, slot ? VTEST_PEOPLE_300 : VTEST_PEOPLE_100, slot ? 6 : 7,
+                &v->found[slot], &v->spurious[slot]);
     v->boxes[slot] = (int)res.box_count;
     memcpy(v->motion[slot], b, res.box_count * sizeof(*b));
     v->rgb[slot] = malloc((size_t)f->width * (size_t)f->height * 3);
@@ -567,7 +551,7 @@ static void on_frame(const struct vframe *f, void *arg)
     struct det_crop c[4];
     size_t nc = det_crop_plan(b, res.box_count, f->width, f->height, 320, 320, NULL, c);
     v->crops[slot] = (int)nc;
-    const struct person *truth = slot ? PEOPLE_300 : PEOPLE_100;
+    const struct vtest_person *truth = slot ? VTEST_PEOPLE_300 : VTEST_PEOPLE_100;
     for (int k = 0; k < (slot ? 6 : 7); k++) {
         for (size_t i = 0; i < nc; i++) {
             if (truth[k].x0 >= c[i].x && truth[k].x1 <= c[i].x + c[i].width &&
@@ -585,7 +569,7 @@ static void on_frame(const struct vframe *f, void *arg)
 #ifdef HORUS_HAVE_ONNXRUNTIME
 /* Labelled people found by boxes (IoU >= 0.5, label "person"). */
 static int people_found(struct det_detector *d, const struct det_box *b, size_t n,
-                        const struct person *truth, int nt)
+                        const struct vtest_person *truth, int nt)
 {
     int found = 0;
     for (int k = 0; k < nt; k++) {
@@ -660,16 +644,12 @@ static size_t run_on_crops(struct det_detector *d, const uint8_t *rgb, int fw, i
    the whole frames; 5, 6, 6, 5 on the crops). */
 static void crops_versus_whole_frame(struct video_run *v)
 {
-    struct det_onnx_options o = {.model_path = HORUS_DEPS_DIR "/models/nanodet-320.onnx",
-                                 .labels_path = HORUS_DEPS_DIR "/models/coco.labels"};
-    struct det_detector *d = NULL;
+    struct det_detector *d = vtest_nanodet_open(320, 0);
     char *err = NULL;
-    if (det_onnx_open(&o, &d, &err) != 0)
-        fail_msg("open nanodet-320: %s", err);
     struct det_run_options ro = {.min_score = 0.4f};
     int gained = 0;
     for (int slot = 0; slot < 2; slot++) {
-        const struct person *truth = slot ? PEOPLE_300 : PEOPLE_100;
+        const struct vtest_person *truth = slot ? VTEST_PEOPLE_300 : VTEST_PEOPLE_100;
         int nt = slot ? 6 : 7;
         for (int scale = 1; scale <= 2; scale++) {
             int fw = 768 * scale, fh = 576 * scale;
@@ -701,13 +681,13 @@ static void crops_versus_whole_frame(struct video_run *v)
 static void test_motion_in_vtest_lies_on_the_walking_people(void **state)
 {
     (void)state;
-    if (access(VTEST, R_OK) != 0)
-        fail_msg("%s is missing: run scripts/deps-detect", VTEST);
+    if (access(VTEST_PATH, R_OK) != 0)
+        fail_msg("%s is missing: run scripts/deps-detect", VTEST_PATH);
     struct video_run v = {.m = new_motion(NULL), .luma = malloc(768 * 576)};
     char err[128];
-    int rc = vframes_read(VTEST, NULL, 0, 301, on_frame, &v, err, sizeof(err));
+    int rc = vframes_read(VTEST_PATH, NULL, 0, 301, on_frame, &v, err, sizeof(err));
     if (rc < 0)
-        fail_msg("decode %s: %s", VTEST, err);
+        fail_msg("decode %s: %s", VTEST_PATH, err);
     assert_int_equal(rc, 301);
     print_message("frame 100: %d of 7 people in motion boxes, %d of %d boxes on nobody\n",
                   v.found[0], v.spurious[0], v.boxes[0]);

@@ -2,7 +2,7 @@
  * Tests for src/detect/object/onnx.c with the real runtime, the real model
  * (NanoDet-g converted by tools/modelconv) and real pictures: frames of
  * Debian opencv-doc's vtest.avi (768x576 pedestrians), with person boxes
- * labelled by hand (see PEOPLE_*). Bad models fail at open with sentences
+ * labelled by hand (see VTEST_PEOPLE_*). Bad models fail at open with sentences
  * that name the file and the output.
  *
  * Skips only when the build has no ONNX Runtime; after scripts/setup it
@@ -16,6 +16,7 @@
 #include "detect.h"
 #include "err.h"
 #include "onnx.h"
+#include "vtest_support.h"
 
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "vframes.h"
@@ -26,24 +27,6 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-#define MODELS HORUS_DEPS_DIR "/models/"
-#define VTEST HORUS_DEPS_DIR "/data/vtest.avi"
-
-struct person {
-    int x0, y0, x1, y1; /* pixels of the 768x576 frame */
-};
-
-/* Counted by eye: seven people in frame 100, one of them half hidden behind
-   the sign by the lamp post; six in frame 300. */
-static const struct person PEOPLE_100[] = {
-    {222, 60, 238, 96},   {347, 197, 380, 272}, {377, 180, 408, 256}, {425, 180, 450, 257},
-    {493, 148, 517, 219}, {517, 151, 540, 219}, {588, 153, 618, 236},
-};
-static const struct person PEOPLE_300[] = {
-    {185, 160, 218, 236}, {240, 158, 265, 222}, {297, 158, 324, 230},
-    {312, 210, 346, 294}, {583, 160, 611, 236}, {617, 165, 644, 234},
-};
 
 struct frames {
     struct vframe f[2];
@@ -60,16 +43,16 @@ static void keep_frame(const struct vframe *f, void *arg)
 
 static int setup_frames(void **state)
 {
-    if (access(VTEST, R_OK) != 0 || access(MODELS "nanodet-416.onnx", R_OK) != 0) {
-        print_error("%s or the models are missing: run scripts/deps-detect\n", VTEST);
+    if (access(VTEST_PATH, R_OK) != 0 || access(VTEST_MODELS "nanodet-416.onnx", R_OK) != 0) {
+        print_error("%s or the models are missing: run scripts/deps-detect\n", VTEST_PATH);
         return -1;
     }
     struct frames *fr = calloc(1, sizeof(*fr));
     static const int want[] = {100, 300};
     char err[128];
-    int rc = vframes_read(VTEST, want, 2, 0, keep_frame, fr, err, sizeof(err));
+    int rc = vframes_read(VTEST_PATH, want, 2, 0, keep_frame, fr, err, sizeof(err));
     if (rc < 0 || !fr->f[0].rgb || !fr->f[1].rgb) {
-        print_error("decode %s: %s\n", VTEST, rc < 0 ? err : "frames missing");
+        print_error("decode %s: %s\n", VTEST_PATH, rc < 0 ? err : "frames missing");
         return -1;
     }
     *state = fr;
@@ -85,25 +68,9 @@ static int teardown_frames(void **state)
     return 0;
 }
 
-static struct det_detector *open_model(int size, int threads)
-{
-    char path[512];
-    snprintf(path, sizeof(path), MODELS "nanodet-%d.onnx", size);
-    struct det_onnx_options o = {
-        .model_path = path, .labels_path = MODELS "coco.labels", .threads = threads};
-    struct det_detector *d = NULL;
-    char *err = NULL;
-    int rc = det_onnx_open(&o, &d, &err);
-    if (rc)
-        print_error("open: %s\n", err);
-    assert_int_equal(rc, 0);
-    assert_null(err);
-    return d;
-}
-
 /* Runs d on frame f; counts the people found (IoU >= 0.5 with a labelled
    person, score >= 0.4) and the person boxes that match nobody. */
-static void people(struct det_detector *d, const struct vframe *f, const struct person *truth,
+static void people(struct det_detector *d, const struct vframe *f, const struct vtest_person *truth,
                    int ntruth, int *found, int *spurious)
 {
     struct det_frame fr = {f->rgb, f->width, f->height, f->width * 3};
@@ -144,16 +111,16 @@ static void people(struct det_detector *d, const struct vframe *f, const struct 
 static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
 {
     struct frames *fr = *state;
-    struct det_detector *d = open_model(416, 1);
+    struct det_detector *d = vtest_nanodet_open(416, 1);
     assert_string_equal(det_detector_name(d), "onnx");
     assert_int_equal(d->input_width, 416);
     assert_int_equal(d->label_count, 80);
     int found, spurious;
-    people(d, &fr->f[0], PEOPLE_100, 7, &found, &spurious);
+    people(d, &fr->f[0], VTEST_PEOPLE_100, 7, &found, &spurious);
     print_message("frame 100: %d of 7 people found, %d spurious person boxes\n", found, spurious);
     assert_true(found >= 6); /* all but the one behind the sign */
     assert_int_equal(spurious, 0);
-    people(d, &fr->f[1], PEOPLE_300, 6, &found, &spurious);
+    people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
     print_message("frame 300: %d of 6 people found, %d spurious person boxes\n", found, spurious);
     assert_int_equal(found, 6);
     assert_int_equal(spurious, 0);
@@ -163,9 +130,9 @@ static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
 static void test_the_320_model_with_two_threads_finds_most_people(void **state)
 {
     struct frames *fr = *state;
-    struct det_detector *d = open_model(320, 2);
+    struct det_detector *d = vtest_nanodet_open(320, 2);
     int found, spurious;
-    people(d, &fr->f[1], PEOPLE_300, 6, &found, &spurious);
+    people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
     print_message("320, frame 300: %d of 6 people found, %d spurious\n", found, spurious);
     assert_true(found >= 4);
     assert_true(spurious <= 1);
@@ -175,7 +142,7 @@ static void test_the_320_model_with_two_threads_finds_most_people(void **state)
 static void test_frames_of_any_size_and_one_pixel_are_accepted(void **state)
 {
     struct frames *fr = *state;
-    struct det_detector *d = open_model(320, 1);
+    struct det_detector *d = vtest_nanodet_open(320, 1);
     /* a 200x500 crop of frame 300 (portrait: padded left and right) */
     struct det_frame crop = {fr->f[1].rgb + (150 * 768 + 150) * 3, 200, 300, 768 * 3};
     struct det_box boxes[10];
@@ -207,7 +174,8 @@ static void test_missing_corrupt_and_mismatched_models_fail_at_open(void **state
 {
     (void)state;
     char *err = NULL;
-    assert_int_equal(open_error("/nonexistent/m.onnx", MODELS "coco.labels", 0, &err), -ENOENT);
+    assert_int_equal(open_error("/nonexistent/m.onnx", VTEST_MODELS "coco.labels", 0, &err),
+                     -ENOENT);
     assert_string_equal(err, "model '/nonexistent/m.onnx': No such file or directory");
     free(err);
 
@@ -216,7 +184,7 @@ static void test_missing_corrupt_and_mismatched_models_fail_at_open(void **state
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "not a model", 11), 11);
     close(fd);
-    assert_int_equal(open_error(bad, MODELS "coco.labels", 0, &err), HORUS_EPARSE);
+    assert_int_equal(open_error(bad, VTEST_MODELS "coco.labels", 0, &err), HORUS_EPARSE);
     assert_non_null(strstr(err, "': load: "));
     free(err);
 
@@ -225,13 +193,14 @@ static void test_missing_corrupt_and_mismatched_models_fail_at_open(void **state
     for (int i = 0; i < 81; i++)
         assert_int_equal(write(fd, "x\n", 2), 2);
     close(fd);
-    assert_int_equal(open_error(MODELS "nanodet-416.onnx", bad, 0, &err), HORUS_ECONFIG);
+    assert_int_equal(open_error(VTEST_MODELS "nanodet-416.onnx", bad, 0, &err), HORUS_ECONFIG);
     assert_non_null(strstr(err, "output 'Identity' has shape [1,2704,80], expected [1,N,81]"));
     free(err);
     unlink(bad);
 
-    assert_int_equal(open_error(MODELS "nanodet-416.onnx", MODELS "coco.labels", 320, &err),
-                     HORUS_ECONFIG);
+    assert_int_equal(
+        open_error(VTEST_MODELS "nanodet-416.onnx", VTEST_MODELS "coco.labels", 320, &err),
+        HORUS_ECONFIG);
     assert_non_null(strstr(err, "input has shape [1,3,416,416], not the configured size 320"));
     free(err);
 }
@@ -249,19 +218,9 @@ int main(void)
 
 #else
 
-static void test_onnx_runtime_is_absent(void **state)
-{
-    (void)state;
-    print_message("ONNX Runtime not found at configure time (scripts/deps-detect): skipped\n");
-    skip();
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_onnx_runtime_is_absent),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return vtest_main_without_onnx();
 }
 
 #endif

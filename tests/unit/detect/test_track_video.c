@@ -14,6 +14,7 @@
 #include "detect.h"
 #include "onnx.h"
 #include "track.h"
+#include "vtest_support.h"
 
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "vframes.h"
@@ -24,8 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MODELS HORUS_DEPS_DIR "/models/"
-#define VTEST HORUS_DEPS_DIR "/data/vtest.avi"
 #define SAMPLES 150
 #define STEP 2 /* every second frame of the 10 fps video: 5 fps */
 #define MAX_IDS 1024
@@ -119,13 +118,9 @@ static void on_frame(const struct vframe *f, void *arg)
 static void test_people_in_vtest_keep_their_ids(void **state)
 {
     (void)state;
-    if (access(VTEST, R_OK) != 0 || access(MODELS "nanodet-320.onnx", R_OK) != 0)
-        fail_msg("%s or the models are missing: run scripts/deps-detect", VTEST);
-    struct det_onnx_options o = {
-        .model_path = MODELS "nanodet-320.onnx", .labels_path = MODELS "coco.labels", .threads = 1};
     struct run *r = calloc(1, sizeof(*r));
+    r->d = vtest_nanodet_open(320, 1);
     char *err = NULL;
-    assert_int_equal(det_onnx_open(&o, &r->d, &err), 0);
     r->person = -1;
     for (int i = 0; i < r->d->label_count; i++)
         if (strcmp(det_detector_label(r->d, i), "person") == 0)
@@ -144,9 +139,9 @@ static void test_people_in_vtest_keep_their_ids(void **state)
     for (int i = 0; i < SAMPLES; i++)
         want[i] = i * STEP;
     char verr[128];
-    int rc = vframes_read(VTEST, want, SAMPLES, 0, on_frame, r, verr, sizeof(verr));
+    int rc = vframes_read(VTEST_PATH, want, SAMPLES, 0, on_frame, r, verr, sizeof(verr));
     if (rc < 0)
-        fail_msg("decode %s: %s", VTEST, verr);
+        fail_msg("decode %s: %s", VTEST_PATH, verr);
     assert_int_equal(r->samples, SAMPLES);
     size_t no = 0;
     assert_int_equal(det_tracker_flush(r->t, r->out, r->cap, &no), 0);
@@ -206,19 +201,9 @@ int main(void)
 
 #else
 
-static void test_onnx_runtime_is_absent(void **state)
-{
-    (void)state;
-    print_message("ONNX Runtime not found at configure time (scripts/deps-detect): skipped\n");
-    skip();
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_onnx_runtime_is_absent),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return vtest_main_without_onnx();
 }
 
 #endif

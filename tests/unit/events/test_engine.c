@@ -67,6 +67,16 @@ static struct evt_config config(void)
                                .queue_max = 64};
 }
 
+/* A new engine, not started, on the fixture's database and folder with config c. */
+static evt_engine *engine_new(struct sto_fixture *fx, const struct evt_config *c)
+{
+    evt_engine *e = NULL;
+    assert_int_equal(
+        evt_engine_new(&(struct evt_options){.db = fx->db, .data_dir = fx->dir, .config = c}, &e),
+        0);
+    return e;
+}
+
 static int64_t now_us(void)
 {
     struct timespec ts;
@@ -105,10 +115,7 @@ static void test_a_tracked_person_in_real_video_becomes_an_event_with_snapshots(
     assert_int_equal(fr.n, 8);
 
     struct evt_config c = config();
-    evt_engine *e;
-    assert_int_equal(
-        evt_engine_new(&(struct evt_options){.db = fx->db, .data_dir = fx->dir, .config = &c}, &e),
-        0);
+    evt_engine *e = engine_new(fx, &c);
     assert_int_equal(evt_engine_start(e), 0);
     struct det_observer *o = evt_engine_observer(e);
     for (int i = 0; i < fr.n; i++) {
@@ -183,9 +190,7 @@ static void test_a_tracked_person_in_real_video_becomes_an_event_with_snapshots(
 
     /* Deleting the event removes its row, pins and files. */
     evt_engine_free(e);
-    assert_int_equal(
-        evt_engine_new(&(struct evt_options){.db = fx->db, .data_dir = fx->dir, .config = &c}, &e),
-        0);
+    e = engine_new(fx, &c);
     assert_int_equal(evt_engine_delete(e, ev->id), 0);
     assert_int_equal(file_size(boxed), -1);
     assert_int_equal(file_size(clean), -1);
@@ -227,10 +232,7 @@ static void test_open_events_of_a_crash_end_at_their_last_update(void **state)
     assert_int_equal(ev.end_us, 0);
     sto_event_release(&ev);
     struct evt_config c = config();
-    evt_engine *e;
-    assert_int_equal(
-        evt_engine_new(&(struct evt_options){.db = fx->db, .data_dir = fx->dir, .config = &c}, &e),
-        0);
+    evt_engine *e = engine_new(fx, &c);
     assert_int_equal(evt_engine_start(e), 0);
     assert_int_equal(sto_event_get(fx->db, id, &ev), 0);
     assert_int_equal(ev.end_us, t + 7 * S);
@@ -258,10 +260,7 @@ static void test_expired_events_go_with_their_snapshots(void **state)
     assert_non_null(f);
     fclose(f);
     struct evt_config c = config();
-    evt_engine *e;
-    assert_int_equal(
-        evt_engine_new(&(struct evt_options){.db = fx->db, .data_dir = fx->dir, .config = &c}, &e),
-        0);
+    evt_engine *e = engine_new(fx, &c);
     size_t n;
     assert_int_equal(evt_engine_retention_run(e, &n), 0);
     assert_int_equal(n, 1);
