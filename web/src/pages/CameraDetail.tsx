@@ -107,7 +107,7 @@ export default function CameraDetail(props: { params: Record<string, string> }) 
             </div>
 
             <DetectStatusCard detect={c().status.detect} />
-            <AnalyticsEditor camera={c().id} streaming={c().status.state === 'streaming'} canEdit={canEdit()} />
+            <AnalyticsEditor camera={c().id} streaming={c().status.state === 'streaming'} canEdit={canEdit()} provisioned={c().provisioned} />
 
             <div class="card" aria-labelledby="settings-title">
               <h2 id="settings-title">Settings</h2>

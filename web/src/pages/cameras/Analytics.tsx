@@ -73,7 +73,9 @@ function Counters(props: { camera: string; tick: number }) {
   );
 }
 
-export function AnalyticsEditor(props: { camera: string; streaming: boolean; canEdit: boolean }) {
+export function AnalyticsEditor(props: { camera: string; streaming: boolean; canEdit: boolean; provisioned?: boolean }) {
+  // Cameras declared in horus.yaml take their analytics from there (the PUT answers 409).
+  const canEdit = () => props.canEdit && !props.provisioned;
   const url = () => `/api/v1/cameras/${encodeURIComponent(props.camera)}/analytics`;
   const [doc] = createResource(() => props.camera, async () => {
     try {
@@ -203,7 +205,7 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
   const norm = (e: PointerEvent) => toNorm(e.clientX, e.clientY, svg.getBoundingClientRect());
 
   function onDown(e: PointerEvent) {
-    if (!props.canEdit || e.button !== 0) return;
+    if (!canEdit() || e.button !== 0) return;
     const p = norm(e);
     const s = sel();
     if (drawing() && s) {
@@ -292,11 +294,14 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
       <Show when={doc.state !== 'pending' || loaded()} fallback={<Spinner label="Loading analytics…" />}>
         <Show when={!doc.error} fallback={<ErrorBox error={doc.error} />}>
           <Show when={doc() !== null || loaded()} fallback={<p class="muted">This server has no analytics settings.</p>}>
-            <Show when={!props.canEdit}>
+            <Show when={props.provisioned}>
+              <p class="notice readonly-reason">Declared in horus.yaml: change this camera's analytics in the configuration file.</p>
+            </Show>
+            <Show when={!props.canEdit && !props.provisioned}>
               <p class="notice readonly-reason">Your role can view the analytics; an operator can change them.</p>
             </Show>
             <form class="analytics-form" onSubmit={(e) => { e.preventDefault(); void save(); }}>
-              <fieldset class="analytics-general" disabled={!props.canEdit}>
+              <fieldset class="analytics-general" disabled={!canEdit()}>
                 <legend>Detection</legend>
                 <label class="check"><input type="checkbox" checked={draft.enabled !== false}
                                             onChange={(e) => edit((d) => { d.enabled = e.currentTarget.checked; })} /> Analyse this camera</label>
@@ -325,7 +330,7 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
               </fieldset>
 
               <div class="analytics-draw">
-                <Show when={props.canEdit}>
+                <Show when={canEdit()}>
                   <div class="row draw-tools" role="toolbar" aria-label="Shapes">
                     <Show when={!drawing()} fallback={
                       <>
@@ -350,7 +355,7 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
                   </Show>
                   <svg ref={svg} class="draw-svg" viewBox={`0 0 ${W} ${H()}`} preserveAspectRatio="none"
                        role="img" aria-label={`Drawing of the zones, tripwires and masks: ${all().map(shapeName).join(', ') || 'none'}`}
-                       tabindex={props.canEdit ? 0 : undefined}
+                       tabindex={canEdit() ? 0 : undefined}
                        onPointerDown={onDown} onPointerMove={onMove} onPointerUp={onUp} onPointerCancel={onUp} onKeyDown={onKey}
                        data-testid="analytics-canvas">
                     <defs>
@@ -405,7 +410,7 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
                     const id = `shape-${s.kind}-${s.index}`;
                     return (
                       <li class="shape-item" classList={{ selected: isSel(s), invalid: !!shapeError(s) }} data-shape={key(s)}>
-                        <fieldset disabled={!props.canEdit}>
+                        <fieldset disabled={!canEdit()}>
                           <legend>
                             <button type="button" class="link" onClick={() => setSel(isSel(s) ? null : s)} aria-pressed={isSel(s)}>
                               {KIND_LABEL[s.kind]}: {shapeName(s)}
@@ -460,7 +465,7 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
                 </For>
               </ul>
 
-              <Show when={props.canEdit}>
+              <Show when={canEdit()}>
                 <div class="row analytics-save">
                   <Show when={generalErr()}><p class="form-error" role="alert">{generalErr()}</p></Show>
                   <Show when={saved()}><p class="notice" role="status">Analytics saved.</p></Show>

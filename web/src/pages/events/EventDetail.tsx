@@ -63,7 +63,9 @@ export function EventDetail(props: EventDetailProps) {
     <dialog ref={ref} class="event-detail" aria-labelledby="event-detail-title" onClose={() => props.onClose()}>
       <header class="row event-detail-head">
         <h2 id="event-detail-title">
-          {event() ? `${event()!.label}${event()!.sub_label ? ` · ${event()!.sub_label}` : ''} on ${props.cameraName(event()!.camera)}` : 'Event'}
+          <Show when={event()} fallback="Event">
+            {(e) => <><span class="event-label">{e().label}</span>{e().sub_label ? ` · ${e().sub_label}` : ''} on {props.cameraName(e().camera)}</>}
+          </Show>
         </h2>
         <button type="button" class="icon-button" aria-label="Close" onClick={() => ref.close()}>✕</button>
       </header>
