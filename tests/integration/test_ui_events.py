@@ -7,6 +7,8 @@ them, a self-intersecting zone shows the server's error next to it; axe finds no
 import time
 
 from conftest import wait_until
+from test_analytics_e2e import config
+from test_detect_pipeline import vtest_h264  # noqa: F401 (the fixture)
 from ui_support import make_user, run_ui, ui_url
 
 
@@ -67,3 +69,31 @@ def test_events_page_and_analytics_editor(horus_factory, camsim_factory, request
         assert violations == [], (name, violations)
     for name, wide in out["overflow"].items():
         assert not wide, f"{name} is wider than 390 px"
+
+
+def test_events_page_shows_real_detections(horus_factory, camsim_factory, vtest_h264, request):  # noqa: F811
+    """vtest.avi (people walking) through the detector: a viewer sees the person events with
+    their snapshots, the crossings of the tripwire in the detail, and on the camera page the
+    detect status, the counters and the zones and tripwires (read-only)."""
+    sim = camsim_factory(args=["--source", str(vtest_h264)], paths=1)
+    h = horus_factory(config(sim.url(1), sim.url(1)).split("  - id: masked")[0])
+    user, password = make_user(h, "vera", role="viewer")
+
+    def crossed():
+        status, c = h.get_json("/api/v1/cameras/walk/counters")
+        return status == 200 and any(t["a_to_b"] or t["b_to_a"] for t in c["tripwires"])
+    wait_until(crossed, 120, "a tripwire crossing")
+    wait_until(lambda: h.get_json("/api/v1/events?has_snapshot=true")[1]["items"], 60, "an event with a snapshot")
+
+    out = run_ui("ui_events_detect.mjs", {"base": ui_url(h, request), "user": user, "password": password,
+                                          "camera": "walk"},
+                 timeout=150, allow_problems=("status of 401",))
+    assert out["cards"] >= 1 and "box=1" in out["thumb_src"], out
+    assert "box=1" in out["big_src_box"] and "box=0" in out["big_src_nobox"], out
+    assert "person" in out["detail_text"], out
+    assert out["export_buttons"] == 0, out  # a viewer
+    assert "middle" in out["counters_text"], out
+    assert out["add_zone_buttons"] == 0, out
+    assert out["shapes"] == ["zones[0]", "tripwires[0]"], out
+    for name, violations in out["axe"].items():
+        assert violations == [], (name, violations)

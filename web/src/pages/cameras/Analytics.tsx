@@ -457,7 +457,9 @@ export function AnalyticsEditor(props: { camera: string; streaming: boolean; can
                           <Show when={!shapeError(s) && problem(s) && !(drawing() && isSel(s))}>
                             <p class="field-hint shape-warning">This {KIND_LABEL[s.kind].toLowerCase()} {problem(s)}.</p>
                           </Show>
-                          <button type="button" class="danger" onClick={() => removeShape(s)}>Delete {KIND_LABEL[s.kind].toLowerCase()}</button>
+                          <Show when={canEdit()}>
+                            <button type="button" class="danger" onClick={() => removeShape(s)}>Delete {KIND_LABEL[s.kind].toLowerCase()}</button>
+                          </Show>
                         </fieldset>
                       </li>
                     );
