@@ -110,6 +110,20 @@ run('events', async ({ page, args }) => {
   out.after_delete = await labels();
   out.deleted_status = (await api('GET', `/api/v1/events/${posted.body.id}`)).status;
 
+  // Paging: 55 events of one label, 50 on the first page, the rest after "Load more".
+  for (let i = 0; i < 55; i++) {
+    await api('POST', '/api/v1/events', { camera: args.camera2, label: 'bulk', start: Date.now() - 3600_000 + i * 1000, duration_s: 1 });
+  }
+  await page.goto(`${base}/events?label=bulk`);
+  await until(page, () => document.querySelectorAll('li.event-card').length === 50, undefined, { what: 'the first page' });
+  out.first_page = await cards.count();
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await until(page, () => document.querySelectorAll('li.event-card').length === 55, undefined, { what: 'the second page' });
+  out.after_more = await cards.count();
+  out.end_text = await page.locator('.load-more').innerText();
+  const ids = await page.$$eval('li.event-card', (els) => els.map((e) => e.dataset.event));
+  out.paged_sorted = ids.every((id, i) => i === 0 || ids[i - 1] > id);
+
   // Analytics editor on the camera page.
   await page.goto(`${base}/cameras/${args.camera}`);
   const canvas = page.getByTestId('analytics-canvas');

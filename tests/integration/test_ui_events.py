@@ -50,6 +50,9 @@ def test_events_page_and_analytics_editor(horus_factory, camsim_factory, request
     assert out["play_href"].startswith("/history/door?t="), out
     assert out["export_text"], out
     assert out["after_delete"] == ["person", "person", "car"] and out["deleted_status"] == 404, out
+    # Cursor paging.
+    assert out["first_page"] == 50 and out["after_more"] == 55 and out["paged_sorted"], out
+    assert "end of the list" in out["end_text"], out
     # The analytics editor: what was drawn was stored.
     assert out["arrow"] == 1, out
     zones = out["saved"]["zones"]
