@@ -24,6 +24,7 @@ interface Route {
 const routes: Route[] = [
   { path: '/live', title: 'Live', nav: 'Live', component: lazy(() => import('./pages/Live')) },
   { path: '/history/:camera?', title: 'History', nav: 'History', component: lazy(() => import('./pages/History')) },
+  { path: '/events', title: 'Events', nav: 'Events', component: lazy(() => import('./pages/Events')) },
   { path: '/exports', title: 'Exports', nav: 'Exports', component: lazy(() => import('./pages/Exports')) },
   { path: '/cameras', title: 'Cameras', nav: 'Cameras', component: lazy(() => import('./pages/Cameras')) },
   { path: '/cameras/:id', title: 'Camera', component: lazy(() => import('./pages/CameraDetail')) },

@@ -32,6 +32,18 @@ export interface CameraStatus {
   /** What the main stream uses now; null while it does not run. */
   transport?: 'tcp' | 'udp' | null;
   client?: 'native' | 'libav' | null;
+  /** The camera's object detection; null (or absent) when it is not analysed. */
+  detect?: DetectStatus | null;
+}
+
+export interface DetectStatus {
+  state: 'waiting' | 'running' | 'error';
+  stream: 'sub' | 'main';
+  fps: number;
+  inference_ms: number | null;
+  frames: number;
+  skipped_frames: number;
+  last_error: string | null;
 }
 
 export interface Camera {
@@ -56,4 +68,81 @@ export interface Camera {
 export interface CameraList {
   items: Camera[];
   next_cursor: string | null;
+}
+
+// Events (GET /api/v1/events, the SSE stream /api/v1/events/stream).
+export interface EventCrossing { tripwire: string; direction: 'a_to_b' | 'b_to_a'; at: string }
+export interface EventLoiter { zone: string; since: string; at: string }
+
+export interface ExportInput {
+  camera: string;
+  stream?: 'main' | 'sub';
+  start: string | number;
+  end: string | number;
+}
+
+export interface HorusEvent {
+  id: string;
+  camera: string;
+  label: string;
+  sub_label: string | null;
+  score: number;
+  top_score: number;
+  start: string;
+  /** null while the event is open */
+  end: string | null;
+  zones: string[];
+  /** [x0, y0, x1, y1] normalised */
+  box: number[] | null;
+  details: { crossings?: EventCrossing[]; loiters?: EventLoiter[] };
+  has_snapshot: boolean;
+  source: 'detector' | 'motion' | 'api';
+  created_at: string;
+  snapshot_url: string | null;
+  clip: {
+    playback_url: string;
+    clip_url: string;
+    start: string;
+    end: string;
+    export: { method: 'POST'; url: string; body: ExportInput };
+  };
+  retain_until: string | null;
+}
+
+export interface EventList {
+  items: HorusEvent[];
+  next_cursor: string | null;
+}
+
+// A camera's analytics document (GET/PUT /api/v1/cameras/{id}/analytics).
+export type Point = [number, number];
+
+export interface AnalyticsZone {
+  name: string;
+  polygon: Point[];
+  labels?: string[];
+  loiter_seconds?: number;
+}
+
+export interface AnalyticsTripwire {
+  name: string;
+  line: [Point, Point];
+  labels?: string[];
+}
+
+export interface CameraAnalytics {
+  enabled?: boolean;
+  fps?: number;
+  priority?: 'low' | 'normal' | 'high';
+  stream?: 'auto' | 'sub' | 'main';
+  decode?: 'all' | 'keyframes';
+  objects?: { labels?: string[]; min_score?: number; min_area?: number; max_area?: number };
+  motion?: { enabled?: boolean; events?: boolean; masks?: Point[][] };
+  zones?: AnalyticsZone[];
+  tripwires?: AnalyticsTripwire[];
+}
+
+export interface TripwireCounters {
+  since: string;
+  tripwires: { tripwire: string; label: string; a_to_b: number; b_to_a: number }[];
 }

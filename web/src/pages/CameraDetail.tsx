@@ -7,6 +7,7 @@ import { api, ApiError, errorText } from '../lib/api';
 import { Link, navigate } from '../lib/router';
 import { hasRole } from '../lib/session';
 import { Empty, ErrorBox, PageHeader, Spinner } from '../components/ui';
+import { AnalyticsEditor, DetectStatusCard } from './cameras/Analytics';
 import { CameraForm } from './cameras/CameraForm';
 import { Confirm } from './cameras/Confirm';
 import { CameraFull, createPoll, createTick } from './cameras/data';
@@ -104,6 +105,9 @@ export default function CameraDetail(props: { params: Record<string, string> }) 
                 <p class="muted small mono">{maskUrl(c().url)}</p>
               </div>
             </div>
+
+            <DetectStatusCard detect={c().status.detect} />
+            <AnalyticsEditor camera={c().id} streaming={c().status.state === 'streaming'} canEdit={canEdit()} provisioned={c().provisioned} />
 
             <div class="card" aria-labelledby="settings-title">
               <h2 id="settings-title">Settings</h2>
