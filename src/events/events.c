@@ -128,15 +128,17 @@ json_t *evt_event_json(const struct sto_event *ev, int64_t pre_s, int64_t post_s
     snprintf(clip_url, sizeof(clip_url), "/api/v1/events/%s/clip.m3u8", ev->id);
     json_object_set_new(clip, "clip_url", json_string(clip_url));
     json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:o, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o}",
+        "{s:s, s:s, s:s, s:o, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, "
+        "s:o}",
         "id", ev->id, "camera", ev->camera_id, "label", ev->label, "sub_label",
         ev->sub_label && ev->sub_label[0] ? json_string(ev->sub_label) : json_null(), "score",
         round4(ev->score), "top_score", round4(ev->top_score), "start", time_json(ev->start_us),
-        "end", time_json(ev->end_us), "zones", zones ? zones : json_array(), "box",
-        box ? box : json_null(), "details", details ? details : json_object(), "has_snapshot",
-        ev->has_snapshot, "source", ev->source, "created_at", time_json(ev->created_at_ms * 1000),
-        "snapshot_url", ev->has_snapshot ? json_string(snap) : json_null(), "clip", clip,
-        "retain_until", time_json(ev->pinned_until_us));
+        "end", time_json(ev->end_us), "updated", time_json(ev->updated_us), "zones",
+        zones ? zones : json_array(), "box", box ? box : json_null(), "details",
+        details ? details : json_object(), "has_snapshot", ev->has_snapshot, "source", ev->source,
+        "created_at", time_json(ev->created_at_ms * 1000), "snapshot_url",
+        ev->has_snapshot ? json_string(snap) : json_null(), "clip", clip, "retain_until",
+        time_json(ev->pinned_until_us));
     if (ev->tenant && ev->tenant[0])
         json_object_set_new(j, "tenant", json_string(ev->tenant));
     return j;

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "events.h"
 #include "snapshot_int.h"
 #include "sto_fixture.h"
@@ -236,6 +237,14 @@ static void test_open_events_of_a_crash_end_at_their_last_update(void **state)
     assert_int_equal(evt_engine_start(e), 0);
     assert_int_equal(sto_event_get(fx->db, id, &ev), 0);
     assert_int_equal(ev.end_us, t + 7 * S);
+    /* The JSON (list, SSE) carries the frame time of the last change as "updated". */
+    json_t *j = evt_event_json(&ev, 5, 5);
+    char want[32];
+    clock_format_rfc3339_ms((t + 7 * S) / 1000, want, sizeof(want));
+    assert_string_equal(json_string_value(json_object_get(j, "updated")), want);
+    clock_format_rfc3339_ms(t / 1000, want, sizeof(want));
+    assert_string_equal(json_string_value(json_object_get(j, "start")), want);
+    json_decref(j);
     sto_event_release(&ev);
     evt_engine_free(e);
 }
