@@ -91,6 +91,8 @@ export interface HorusEvent {
   start: string;
   /** null while the event is open */
   end: string | null;
+  /** capture time of the frame of the event's last change */
+  updated: string;
   zones: string[];
   /** [x0, y0, x1, y1] normalised */
   box: number[] | null;

@@ -3,9 +3,10 @@ import type { HorusEvent } from '../../lib/types';
 import { apiParams, filtersFromQuery, filtersToQuery, formatDuration, isoToLocal, localToIso, matches, remove, snapshotUrl, upsert } from './logic';
 
 function ev(id: string, extra: Partial<HorusEvent> = {}): HorusEvent {
+  const start = new Date(Number(id.slice(0, 17)) / 1000).toISOString();
   return {
     id, camera: 'door', label: 'person', sub_label: null, score: 0.8, top_score: 0.9,
-    start: new Date(Number(id.slice(0, 17)) / 1000).toISOString(), end: null, zones: [], box: null,
+    start, end: null, updated: start, zones: [], box: null,
     details: {}, has_snapshot: false, source: 'api', created_at: '', snapshot_url: null,
     clip: { playback_url: '', clip_url: '', start: '', end: '', export: { method: 'POST', url: '/api/v1/exports', body: { camera: 'door', start: 0, end: 1 } } },
     retain_until: null, ...extra,
