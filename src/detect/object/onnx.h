@@ -12,6 +12,8 @@ struct det_onnx_options {
     const char *labels_path; /* a labels file (detect.h), one line per class */
     int input_size; /* 0: the model's own; else must equal the model's input */
     int threads; /* intra-op threads, 1..64; 0 = 1 */
+    const char *head; /* NULL, "auto", "nanodet", "centernet", "yolov5", "yolov8", "ssd"
+                         (object/heads_int.h, docs/design/0044-model-heads.md) */
 };
 
 /*
