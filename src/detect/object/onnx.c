@@ -451,6 +451,13 @@ int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out,
     if (rc == 1) { /* not another head: a NanoDet */
         m->plan.head = DET_HEAD_NANODET;
         rc = check_outputs(m, path, errmsg);
+        if (rc && want == DET_HEAD_AUTO) {
+            char *e = *errmsg;
+            *errmsg = horus_asprintf("%s; nor are its outputs a CenterNet, YOLOv5, YOLOv8 or "
+                                     "SSD head of %d labels",
+                                     e, m->base.label_count);
+            free(e);
+        }
     }
     if (rc)
         goto fail;
