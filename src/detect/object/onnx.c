@@ -4,15 +4,17 @@
  * Open: one process-wide OrtEnv (ONNX Runtime wants one per process;
  * refcounted under env_lock), a session with intra-op threads as asked
  * and inter-op 1, full graph optimisation. The model's input and outputs
- * are checked once, here, against what the NanoDet decoder understands
- * (nanodet_int.h), so that a wrong model fails at open with a sentence
- * naming the output and both shapes, never at the first frame.
+ * are checked once, here: the outputs' shapes pick the head (check_head:
+ * CenterNet, YOLO or SSD, heads_int.h; else NanoDet, nanodet_int.h), so
+ * that a wrong model fails at open with a sentence naming the output and
+ * both shapes, never at the first frame.
  *
  * Run (the caller's thread, one at a time per detector): the RGB frame is
  * letterboxed into the model's input with plain C bilinear sampling (the
  * aspect ratio kept, the frame centred, the border at the mean colour so it
- * normalises to 0), converted to NanoDet's planar BGR with its mean and
- * standard deviation, run, decoded, and reduced by per-label NMS. Every
+ * normalises to 0), converted to the head's planar RGB or BGR with its mean
+ * and standard deviation (det_head_norm_of), run, decoded by the head, and
+ * reduced by per-label NMS. Every
  * buffer is allocated at open; a run allocates only inside ONNX Runtime.
  *
  * Lock order: env_lock only, and only at open and close.
@@ -522,7 +524,7 @@ static void preprocess(struct det_onnx *m, const struct det_frame *f, struct det
         r = m->input;
         b = r + 2 * plane;
     }
-    /* the border: the mean colour, which normalises to 0 */
+    /* the border: 0 once normalised (the mean colour; black for heads without a mean) */
     memset(m->input, 0, 3 * plane * sizeof(float));
     float k[3], c[3];
     for (int ch = 0; ch < 3; ch++) {
