@@ -131,6 +131,7 @@ det_analysis *det_analysis_new(const struct det_analysis_options *o)
     a->spec.type = dup_or_empty(c->detector.type);
     a->spec.model = dup_or_empty(c->detector.model);
     a->spec.labels = dup_or_empty(c->detector.labels);
+    a->spec.head = dup_or_empty(c->detector.head);
     a->spec.input_size = (int)c->detector.input_size;
     a->spec.threads = (int)c->detector.threads;
     a->min_score = (float)c->detector.min_score;
@@ -743,6 +744,7 @@ void det_analysis_free(det_analysis *a)
     free((char *)a->spec.type);
     free((char *)a->spec.model);
     free((char *)a->spec.labels);
+    free((char *)a->spec.head);
     pthread_cond_destroy(&a->cond);
     pthread_mutex_destroy(&a->lock);
     free(a);

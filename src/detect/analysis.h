@@ -38,6 +38,7 @@ struct det_config {
         char *type;
         char *model;
         char *labels;
+        char *head; /* auto, nanodet, centernet, yolov5, yolov8, ssd */
         int64_t input_size;
         int64_t threads;
         double min_score;

@@ -46,6 +46,18 @@ static int validate_type(const void *value, char *err, size_t size)
     return -EINVAL;
 }
 
+/* The heads object/heads_select.c knows (det_head_parse). */
+static int validate_head(const void *value, char *err, size_t size)
+{
+    static const char *const heads[] = {"auto", "nanodet", "centernet", "yolov5", "yolov8", "ssd"};
+    const char *h = *(char *const *)value;
+    for (size_t i = 0; h && i < sizeof(heads) / sizeof(heads[0]); i++)
+        if (strcmp(h, heads[i]) == 0)
+            return 0;
+    snprintf(err, size, "must be auto, nanodet, centernet, yolov5, yolov8 or ssd");
+    return -EINVAL;
+}
+
 #define DETECTOR_OFF(f)                                                                            \
     (offsetof(struct det_config, detector.f) - offsetof(struct det_config, detector))
 
@@ -66,6 +78,13 @@ static const cfg_field detector_fields[] = {
      .offset = DETECTOR_OFF(labels),
      .def = HORUS_DETECT_LABELS_DEFAULT,
      .help = "Labels file: one class name per line (COCO's 80 by default)"},
+    {.name = "head",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(head),
+     .def = "auto",
+     .validate_cb = validate_head,
+     .help = "The model's output head: auto (recognised from the outputs' shapes), nanodet, "
+             "centernet, yolov5, yolov8 or ssd (docs/design/0044-model-heads.md)"},
     {.name = "input_size",
      .type = CFG_INT,
      .offset = DETECTOR_OFF(input_size),

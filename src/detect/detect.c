@@ -57,6 +57,7 @@ int det_detector_open(const struct det_spec *spec, struct det_detector **out, ch
 #ifdef HORUS_HAVE_ONNXRUNTIME
         struct det_onnx_options o = {.model_path = spec->model,
                                      .labels_path = spec->labels,
+                                     .head = spec->head,
                                      .input_size = spec->input_size,
                                      .threads = spec->threads};
         rc = det_onnx_open(&o, out, &msg);

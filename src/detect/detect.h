@@ -113,6 +113,8 @@ struct det_spec {
     const char *type; /* "onnx" */
     const char *model; /* model file */
     const char *labels; /* labels file */
+    const char *head; /* the model's head: NULL, "" or "auto" = recognised from its outputs;
+                         nanodet, centernet, yolov5, yolov8, ssd (docs/design/0044) */
     int input_size; /* 0: the model's own */
     int threads; /* backend threads, 0 = 1 */
 };

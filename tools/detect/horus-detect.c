@@ -4,6 +4,7 @@
  * quickest way to try a model by hand).
  *
  * usage: horus-detect [--detector onnx|remote|hybrid] --model M.onnx --labels L
+ *                     [--head auto|nanodet|centernet|yolov5|yolov8|ssd]
  *                     [--url U --api-key K --timeout-ms T] [--threads N]
  *                     [--min-score S] [--frames 0,40,80 | --count N]
  *                     [--interval-ms I] [--cooldown-ms C] [--failures K]
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
         {"interval-ms", required_argument, 0, 'i'},
         {"cooldown-ms", required_argument, 0, 'C'},
         {"failures", required_argument, 0, 'F'},
+        {"head", required_argument, 0, 'H'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -157,6 +159,9 @@ int main(int argc, char **argv)
             break;
         case 'l':
             o.labels_path = optarg;
+            break;
+        case 'H':
+            o.head = optarg;
             break;
         case 't':
             o.threads = atoi(optarg);
@@ -206,10 +211,12 @@ int main(int argc, char **argv)
         is_hybrid = strcmp(kind, "hybrid") == 0;
     if (optind != argc - 1 || !o.labels_path || (!is_onnx && !is_remote && !is_hybrid) ||
         ((is_onnx || is_hybrid) && !o.model_path) || ((is_remote || is_hybrid) && !ro.url)) {
-        fprintf(stderr, "usage: horus-detect [--detector onnx|remote|hybrid] --model M --labels L "
-                        "[--url U] [--api-key K] [--timeout-ms T] [--threads N] [--min-score S] "
-                        "[--frames a,b | --count N] [--interval-ms I] [--cooldown-ms C] "
-                        "[--failures K] [--quiet | --json] VIDEO\n");
+        fprintf(
+            stderr,
+            "usage: horus-detect [--detector onnx|remote|hybrid] --model M --labels L [--head H] "
+            "[--url U] [--api-key K] [--timeout-ms T] [--threads N] [--min-score S] "
+            "[--frames a,b | --count N] [--interval-ms I] [--cooldown-ms C] "
+            "[--failures K] [--quiet | --json] VIDEO\n");
         return 2;
     }
     char *err = NULL;

@@ -4,21 +4,24 @@
  * Open: one process-wide OrtEnv (ONNX Runtime wants one per process;
  * refcounted under env_lock), a session with intra-op threads as asked
  * and inter-op 1, full graph optimisation. The model's input and outputs
- * are checked once, here, against what the NanoDet decoder understands
- * (nanodet_int.h), so that a wrong model fails at open with a sentence
- * naming the output and both shapes, never at the first frame.
+ * are checked once, here: the outputs' shapes pick the head (check_head:
+ * CenterNet, YOLO or SSD, heads_int.h; else NanoDet, nanodet_int.h), so
+ * that a wrong model fails at open with a sentence naming the output and
+ * both shapes, never at the first frame.
  *
  * Run (the caller's thread, one at a time per detector): the RGB frame is
  * letterboxed into the model's input with plain C bilinear sampling (the
  * aspect ratio kept, the frame centred, the border at the mean colour so it
- * normalises to 0), converted to NanoDet's planar BGR with its mean and
- * standard deviation, run, decoded, and reduced by per-label NMS. Every
+ * normalises to 0), converted to the head's planar RGB or BGR with its mean
+ * and standard deviation (det_head_norm_of), run, decoded by the head, and
+ * reduced by per-label NMS. Every
  * buffer is allocated at open; a run allocates only inside ONNX Runtime.
  *
  * Lock order: env_lock only, and only at open and close.
  */
 #include "onnx.h"
 
+#include "heads_int.h"
 #include "nanodet_int.h"
 
 #include "err.h"
@@ -34,10 +37,6 @@
 #include <sys/stat.h>
 
 #define MAX_LEVELS 5
-
-/* NanoDet's training normalisation, in the model's channel order (B, G, R). */
-static const float mean_bgr[3] = {103.53f, 116.28f, 123.675f};
-static const float std_bgr[3] = {57.375f, 57.12f, 58.395f};
 
 struct onnx_level {
     int scores_output, dist_output; /* indices into outputs */
@@ -58,6 +57,8 @@ struct det_onnx {
     size_t candidate_cap;
     int *xi; /* owned; per input column: left source pixel */
     float *xw; /* owned; per input column: weight of the right pixel */
+    struct det_head_plan plan; /* the head: NanoDet (levels above) or another */
+    struct det_head_norm norm; /* the head's input normalisation */
 };
 
 static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -329,6 +330,61 @@ static int check_outputs(struct det_onnx *m, const char *path, char **errmsg)
     return 0;
 }
 
+/*
+ * Recognises a CenterNet, YOLO or SSD head (heads_int.h) from the outputs'
+ * shapes; 1 leaves the model to check_outputs (NanoDet).
+ */
+static int check_head(struct det_onnx *m, const char *path, enum det_head want, char **errmsg)
+{
+    size_t count = 0;
+    OrtAllocator *alloc = NULL;
+    OrtStatus *st = ort->GetAllocatorWithDefaultOptions(&alloc);
+    if (!st)
+        st = ort->SessionGetOutputCount(m->session, &count);
+    if (st)
+        return ort_fail(st, path, "read outputs", errmsg);
+    struct det_head_output outs[4] = {0};
+    char *names[4] = {0};
+    int rc = 0;
+    for (size_t i = 0; i < count && i < 4 && rc == 0; i++) {
+        OrtTypeInfo *info = NULL;
+        if ((st = ort->SessionGetOutputName(m->session, i, alloc, &names[i])) ||
+            (st = ort->SessionGetOutputTypeInfo(m->session, i, &info))) {
+            rc = ort_fail(st, path, "read outputs", errmsg);
+            break;
+        }
+        outs[i].name = names[i];
+        rc = tensor_shape(info, path, "output", names[i], outs[i].dims, &outs[i].rank, errmsg);
+        ort->ReleaseTypeInfo(info);
+    }
+    if (rc == 0 && count > 4 && want != DET_HEAD_AUTO && want != DET_HEAD_NANODET) {
+        *errmsg = horus_asprintf("model '%s': has %zu outputs, a %s head has at most 4", path,
+                                 count, det_head_name(want));
+        rc = HORUS_ECONFIG;
+    } else if (rc == 0 && count <= 4) {
+        rc = det_head_select(want, outs, count, m->base.label_count, m->base.input_width,
+                             m->base.input_height, &m->plan, errmsg);
+        if (rc < 0) {
+            char *e = *errmsg;
+            *errmsg = horus_asprintf("model '%s': %s", path, e);
+            free(e);
+        }
+    } else if (rc == 0) {
+        rc = 1;
+    }
+    if (rc == 0) {
+        m->output_count = count;
+        m->output_names = horus_calloc(count, sizeof(char *));
+        for (size_t i = 0; i < count; i++)
+            m->output_names[i] = horus_strdup(names[i]);
+        m->candidate_cap = m->plan.candidates;
+    }
+    for (size_t i = 0; i < 4; i++)
+        if (names[i])
+            free_status(ort->AllocatorFree(alloc, names[i]));
+    return rc;
+}
+
 int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out, char **errmsg)
 {
     *out = NULL;
@@ -342,6 +398,11 @@ int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out,
     if (threads < 1 || threads > 64 || opt->input_size < 0 || opt->input_size > 4096) {
         *errmsg = horus_strdup(threads < 1 || threads > 64 ? "threads: must be 1..64"
                                                            : "input_size: must be 0..4096");
+        return -EINVAL;
+    }
+    enum det_head want;
+    if (det_head_parse(opt->head, &want)) {
+        *errmsg = horus_strdup("head: must be auto, nanodet, centernet, yolov5, yolov8 or ssd");
         return -EINVAL;
     }
     struct stat sb;
@@ -386,11 +447,26 @@ int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out,
     if ((rc = ort_fail(ort->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &m->meminfo),
                        path, "memory info", errmsg)))
         goto fail;
-    if ((rc = check_input(m, path, opt, errmsg)) || (rc = check_outputs(m, path, errmsg)))
+    if ((rc = check_input(m, path, opt, errmsg)))
         goto fail;
+    rc = check_head(m, path, want, errmsg);
+    if (rc == 1) { /* not another head: a NanoDet */
+        m->plan.head = DET_HEAD_NANODET;
+        rc = check_outputs(m, path, errmsg);
+        if (rc && want == DET_HEAD_AUTO) {
+            char *e = *errmsg;
+            *errmsg = horus_asprintf("%s; nor are its outputs a CenterNet, YOLOv5, YOLOv8 or "
+                                     "SSD head of %d labels",
+                                     e, m->base.label_count);
+            free(e);
+        }
+    }
+    if (rc)
+        goto fail;
+    det_head_norm_of(m->plan.head, &m->norm);
     size_t plane = (size_t)m->base.input_width * (size_t)m->base.input_height;
     m->input = horus_malloc(3 * plane * sizeof(float));
-    for (int l = 0; l < m->level_count; l++)
+    for (int l = 0; l < m->level_count && m->plan.head == DET_HEAD_NANODET; l++)
         m->candidate_cap += (size_t)m->levels[l].cells;
     m->candidates = horus_malloc(m->candidate_cap * sizeof(*m->candidates));
     m->xi = horus_malloc((size_t)m->base.input_width * sizeof(*m->xi));
@@ -423,7 +499,7 @@ static void onnx_close(struct det_detector *d)
     env_unref();
 }
 
-/* Letterboxes frame into m->input (planar, normalised BGR); fills lb. */
+/* Letterboxes frame into m->input (planar, normalised per m->norm); fills lb. */
 static void preprocess(struct det_onnx *m, const struct det_frame *f, struct det_letterbox *lb)
 {
     int iw = m->base.input_width, ih = m->base.input_height;
@@ -444,12 +520,18 @@ static void preprocess(struct det_onnx *m, const struct det_frame *f, struct det
     };
     size_t plane = (size_t)iw * (size_t)ih;
     float *b = m->input, *g = b + plane, *r = g + plane;
-    /* the border: the mean colour, which normalises to 0 */
+    if (!m->norm.bgr) { /* planes R, G, B */
+        r = m->input;
+        b = r + 2 * plane;
+    }
+    /* the border: 0 once normalised (the mean colour; black for heads without a mean) */
     memset(m->input, 0, 3 * plane * sizeof(float));
     float k[3], c[3];
     for (int ch = 0; ch < 3; ch++) {
-        k[ch] = 1.0f / std_bgr[ch];
-        c[ch] = -mean_bgr[ch] / std_bgr[ch];
+        /* k, c per plane B, G, R whatever the order in memory */
+        int i = m->norm.bgr ? ch : 2 - ch;
+        k[ch] = 1.0f / m->norm.std[i];
+        c[ch] = -m->norm.mean[i] / m->norm.std[i];
     }
     for (int x = 0; x < rw; x++) {
         float fx = ((float)x + 0.5f) / scale - 0.5f;
@@ -485,7 +567,7 @@ static void preprocess(struct det_onnx *m, const struct det_frame *f, struct det
                 float bot = (float)p1[ch] + wx * (float)(p1[ch + step] - p1[ch]);
                 v[ch] = top + wy * (bot - top);
             }
-            /* v is R, G, B; the model wants B, G, R */
+            /* v is R, G, B; b, g, r point at the model's planes */
             b[o] = v[2] * k[0] + c[0];
             g[o] = v[1] * k[1] + c[1];
             r[o] = v[0] * k[2] + c[2];
@@ -517,6 +599,24 @@ static int onnx_run(struct det_detector *d, const struct det_frame *frame,
         rc = HORUS_ECODEC;
         goto done;
     }
+    float min_score = opt->min_score > 0 ? opt->min_score : 0.35f;
+    float iou = opt->nms_iou > 0 ? opt->nms_iou : 0.5f;
+    size_t count = 0;
+    if (m->plan.head != DET_HEAD_NANODET) {
+        const float *data[4] = {0};
+        for (size_t i = 0; i < m->output_count && i < 4 && !st; i++)
+            st = ort->GetTensorMutableData(outs[i], (void **)&data[i]);
+        if (st) {
+            *errmsg = horus_asprintf("run: %s", ort->GetErrorMessage(st));
+            ort->ReleaseStatus(st);
+            rc = HORUS_ECODEC;
+            goto done;
+        }
+        count = det_head_decode(&m->plan, data, m->base.label_count, m->base.input_width,
+                                m->base.input_height, min_score, m->candidates, m->candidate_cap);
+        count = det_head_to_frame(m->candidates, count, &lb);
+        goto nms;
+    }
     struct det_nanodet_level levels[MAX_LEVELS];
     for (int l = 0; l < m->level_count; l++) {
         void *scores = NULL, *dist = NULL;
@@ -536,10 +636,9 @@ static int onnx_run(struct det_detector *d, const struct det_frame *frame,
             .stride = m->levels[l].stride,
         };
     }
-    float min_score = opt->min_score > 0 ? opt->min_score : 0.35f;
-    float iou = opt->nms_iou > 0 ? opt->nms_iou : 0.5f;
-    size_t count = det_nanodet_decode(levels, m->level_count, m->base.label_count, m->bins, &lb,
-                                      min_score, m->candidates, m->candidate_cap);
+    count = det_nanodet_decode(levels, m->level_count, m->base.label_count, m->bins, &lb, min_score,
+                               m->candidates, m->candidate_cap);
+nms:
     count = det_nms(m->candidates, count, iou);
     if (count > cap)
         count = cap;

@@ -1,6 +1,7 @@
 /*
  * The "onnx" detector backend: an ONNX model run by ONNX Runtime's C API on
- * the CPU, with NanoDet's outputs decoded (more heads later: issue 11).
+ * the CPU, with NanoDet's, CenterNet's, YOLO's or SSD's outputs decoded
+ * (heads_int.h, docs/design/0044-model-heads.md).
  */
 #ifndef HORUS_DETECT_ONNX_H
 #define HORUS_DETECT_ONNX_H
@@ -12,14 +13,17 @@ struct det_onnx_options {
     const char *labels_path; /* a labels file (detect.h), one line per class */
     int input_size; /* 0: the model's own; else must equal the model's input */
     int threads; /* intra-op threads, 1..64; 0 = 1 */
+    const char *head; /* NULL, "auto", "nanodet", "centernet", "yolov5", "yolov8", "ssd"
+                         (object/heads_int.h, docs/design/0044-model-heads.md) */
 };
 
 /*
- * Loads the model and its labels and checks that the model is a NanoDet the
- * decoder understands: one float input [1,3,H,W] and, per level, a scores
- * output [1,N,labels] and a distances output [1,N,4*bins] with N matching a
- * stride of 8..128. Returns 0 and *out (new; det_detector_close), or
- * -ENOENT (missing file), HORUS_EPARSE (corrupt model or labels),
+ * Loads the model and its labels and checks that the model has one float
+ * input [1,3,H,W] and outputs a decoder understands: opt->head's, or with
+ * auto the first of CenterNet, YOLO and SSD whose shapes fit (heads_int.h),
+ * else NanoDet's: per level, a scores output [1,N,labels] and a distances
+ * output [1,N,4*bins] with N matching a stride of 8..128. Returns 0 and *out (new;
+ * det_detector_close), or -ENOENT (missing file), HORUS_EPARSE (corrupt model or labels),
  * HORUS_ECONFIG (outputs or sizes the decoder does not expect), -EINVAL
  * (bad options); *errmsg (new) then says why, naming the file and the
  * output: "model 'm.onnx': output 'y' has shape [1,676,81], expected
