@@ -172,7 +172,12 @@ static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
 }
 
 #ifdef HORUS_HAVE_ONNXRUNTIME
-/* Same model, same letterbox, same decoder: the onnx backend's boxes. */
+/*
+ * Same model, same letterbox, same decoder: the onnx backend's boxes. One
+ * OpenCV thread: with more, Debian's OpenCV runs layers on TBB workers,
+ * whose hand-offs ThreadSanitizer cannot see (reports in libopencv_dnn,
+ * then a crawl), and the tsan preset runs this test too.
+ */
 static void test_boxes_match_the_onnx_backend(void **state)
 {
     struct frames *fr = *state;
@@ -180,7 +185,7 @@ static void test_boxes_match_the_onnx_backend(void **state)
         char path[512];
         snprintf(path, sizeof(path), MODELS "nanodet-%d.onnx", size);
         struct det_onnx_options o = {.model_path = path, .labels_path = MODELS "coco.labels"};
-        struct det_detector *ort = NULL, *cv = open_model(size, 2);
+        struct det_detector *ort = NULL, *cv = open_model(size, 1);
         char *err = NULL;
         assert_int_equal(det_onnx_open(&o, &ort, &err), 0);
         for (int f = 0; f < 2; f++) {
