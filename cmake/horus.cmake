@@ -1,7 +1,8 @@
 # Shared compile settings and helpers for every Horus target.
 
-set(HORUS_WARNINGS -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
-    -Wmissing-prototypes -Wno-unused-parameter)
+# C-only warnings apply to C only (src/detect/object/opencv.cpp is C++).
+set(HORUS_WARNINGS -Wall -Wextra -Wshadow $<$<COMPILE_LANGUAGE:C>:-Wstrict-prototypes> -Wformat=2
+    -Wvla $<$<COMPILE_LANGUAGE:C>:-Wmissing-prototypes> -Wno-unused-parameter)
 if(HORUS_WERROR)
     list(APPEND HORUS_WARNINGS -Werror)
 endif()

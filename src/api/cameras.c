@@ -58,11 +58,15 @@ static json_t *detect_json(const struct sup_camera_status *st)
     const struct det_camera_status *d = &st->detect;
     char last_error[sizeof(d->last_error) + 64];
     horus_mask_text(d->last_error, last_error, sizeof(last_error));
-    return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:s?}", "state", d->state, "stream", d->stream,
-                     "fps", fps_json(true, d->fps), "inference_ms",
-                     fps_json(d->frames > 0, d->inference_ms), "frames", (json_int_t)d->frames,
-                     "skipped_frames", (json_int_t)d->skipped, "last_error",
-                     last_error[0] ? last_error : NULL);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:s?}", "state", d->state, "stream",
+                          d->stream, "fps", fps_json(true, d->fps), "inference_ms",
+                          fps_json(d->frames > 0, d->inference_ms), "frames", (json_int_t)d->frames,
+                          "skipped_frames", (json_int_t)d->skipped, "last_error",
+                          last_error[0] ? last_error : NULL);
+    if (o && d->breaker[0])
+        json_object_set_new(
+            o, "hybrid", json_pack("{s:s, s:s}", "breaker", d->breaker, "served_by", d->served_by));
+    return o;
 }
 
 static json_t *status_json(struct api *ctx, const struct sto_camera *c)

@@ -21,6 +21,7 @@
  * sampled, so recording costs nothing more.
  */
 #include "analysis.h"
+#include "hybrid.h"
 #include "stages_int.h"
 #include "sampler.h"
 
@@ -66,6 +67,7 @@ struct cam {
     struct det_stages *stages; /* the worker's: motion, tracker, zones (stages.c) */
     uint64_t stages_gen; /* the analytics_gen they were made from */
     bool is_stages_error_logged;
+    enum det_hybrid_served served_by; /* hybrid: who served the last frame analysed */
 };
 
 struct override {
@@ -92,7 +94,8 @@ struct det_analysis {
     bool enabled;
     unsigned threads;
     double fps;
-    struct det_spec spec; /* strings owned */
+    struct det_spec spec; /* strings owned; .fallback = &fallback */
+    struct det_spec fallback; /* strings owned; used when spec.type is hybrid */
     float min_score;
     enum det_stream_choice stream;
     enum det_decode decode;
@@ -114,6 +117,7 @@ struct det_analysis {
     uint64_t tracker_seq; /* each camera's tracker numbers from (seq << 32) + 1 */
     bool is_stopping;
     char error[300]; /* why nothing is analysed ("" = fine); set at start */
+    bool is_hybrid; /* every worker's detector opened and is a hybrid; set at start */
 };
 
 static char *dup_or_empty(const char *s)
@@ -134,6 +138,21 @@ det_analysis *det_analysis_new(const struct det_analysis_options *o)
     a->spec.head = dup_or_empty(c->detector.head);
     a->spec.input_size = (int)c->detector.input_size;
     a->spec.threads = (int)c->detector.threads;
+    a->spec.url = dup_or_empty(c->detector.url);
+    a->spec.api_key = dup_or_empty(c->detector.api_key);
+    a->spec.timeout_ms = (int)c->detector.timeout_ms;
+    a->spec.failures_to_open = (int)c->detector.failures_to_open;
+    a->spec.cooldown_ms = (int)c->detector.cooldown_ms;
+    const struct det_fallback_config *fb = &c->detector.fallback;
+    a->fallback = (struct det_spec){.type = dup_or_empty(fb->type),
+                                    .model = dup_or_empty(fb->model),
+                                    .labels = dup_or_empty(fb->labels),
+                                    .input_size = (int)fb->input_size,
+                                    .threads = (int)fb->threads,
+                                    .url = dup_or_empty(fb->url),
+                                    .api_key = dup_or_empty(fb->api_key),
+                                    .timeout_ms = (int)fb->timeout_ms};
+    a->spec.fallback = &a->fallback;
     a->min_score = (float)c->detector.min_score;
     a->stream = (enum det_stream_choice)c->stream;
     a->decode = (enum det_decode)c->decode;
@@ -537,7 +556,11 @@ static void analyse(det_analysis *a, struct worker *w, struct cam *c)
     if (!is_still)
         secs = (double)(clock_monotonic_ns(clock_system()) - t0) / 1e9;
     int64_t done_ns = clock_monotonic_ns(clock_system());
+    struct det_hybrid_state hs;
+    bool served = !is_still && det_hybrid_state(w->detector, &hs) == 0;
     pthread_mutex_lock(&a->lock);
+    if (served)
+        c->served_by = hs.last_served;
     if (rc < 0) {
         snprintf(c->last_error, sizeof(c->last_error), "%s: %s", det_detector_name(w->detector),
                  derr ? derr : horus_strerror(rc));
@@ -620,6 +643,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void collect_breakers(metrics_family *f, void *arg);
+
 int det_analysis_start(det_analysis *a)
 {
     if (!a->enabled) {
@@ -642,6 +667,21 @@ int det_analysis_start(det_analysis *a)
             return 0;
         }
     }
+    bool hybrid = det_hybrid_state(a->workers[0].detector, &(struct det_hybrid_state){0}) == 0;
+    pthread_mutex_lock(&a->lock);
+    a->is_hybrid = hybrid;
+    pthread_mutex_unlock(&a->lock);
+    if (a->metrics && hybrid)
+        metrics_family_add(a->metrics,
+                           &(struct metrics_desc){.type = METRICS_GAUGE,
+                                                  .name = "horus_detect_breaker_state",
+                                                  .help = "The hybrid detector's circuit breaker "
+                                                          "per worker: 0 closed (the primary "
+                                                          "serves), 1 half-open (probing), 2 open "
+                                                          "(the fallback serves)",
+                                                  .labels = "worker",
+                                                  .collect_cb = collect_breakers,
+                                                  .collect_arg = a});
     det_sampler_log_install();
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -660,6 +700,45 @@ int det_analysis_start(det_analysis *a)
     log_info_kv(LOG_KV({"detector", a->spec.type}, {"model", a->spec.model}),
                 "object detection: %u worker(s), %.3g fps per camera", a->threads, a->fps);
     return 0;
+}
+
+/* How open a breaker is, for "the most open": closed < half-open < open. */
+static int openness(enum det_breaker_state s)
+{
+    return s == DET_BREAKER_OPEN ? 2 : s == DET_BREAKER_HALF_OPEN ? 1 : 0;
+}
+
+/* Fills out's breaker fields when the workers' detectors are hybrids. Under a->lock. */
+static void breaker_status(det_analysis *a, const struct cam *c, struct det_camera_status *out)
+{
+    bool any = false;
+    enum det_breaker_state worst = DET_BREAKER_CLOSED;
+    for (unsigned i = 0; a->is_hybrid && i < a->threads; i++) {
+        struct det_hybrid_state hs;
+        if (!a->workers[i].detector || det_hybrid_state(a->workers[i].detector, &hs) < 0)
+            continue;
+        if (!any || openness(hs.breaker) > openness(worst))
+            worst = hs.breaker;
+        any = true;
+    }
+    if (!any)
+        return;
+    snprintf(out->breaker, sizeof(out->breaker), "%s", det_breaker_state_name(worst));
+    snprintf(out->served_by, sizeof(out->served_by), "%s", det_hybrid_served_name(c->served_by));
+}
+
+/* horus_detect_breaker_state{worker}: 0 closed, 1 half-open, 2 open (hybrid detectors only). */
+static void collect_breakers(metrics_family *f, void *arg)
+{
+    det_analysis *a = arg;
+    for (unsigned i = 0; i < a->threads; i++) {
+        struct det_hybrid_state hs;
+        if (!a->workers[i].detector || det_hybrid_state(a->workers[i].detector, &hs) < 0)
+            continue;
+        char name[16];
+        snprintf(name, sizeof(name), "det-%u", i);
+        metrics_gauge_set(metrics_series_get(f, name), openness(hs.breaker));
+    }
 }
 
 bool det_analysis_camera_status(det_analysis *a, const char *camera_id,
@@ -688,6 +767,7 @@ bool det_analysis_camera_status(det_analysis *a, const char *camera_id,
         for (int i = 0; i < DET_SKIP_COUNT; i++)
             out->skipped += c->published[i];
     }
+    breaker_status(a, c, out);
     const char *err = a->error[0] ? a->error : c->last_error;
     snprintf(out->last_error, sizeof(out->last_error), "%s", err);
     const char *state = a->error[0] || !c->sampler ? "error"
@@ -745,6 +825,13 @@ void det_analysis_free(det_analysis *a)
     free((char *)a->spec.model);
     free((char *)a->spec.labels);
     free((char *)a->spec.head);
+    free((char *)a->spec.url);
+    free((char *)a->spec.api_key);
+    free((char *)a->fallback.type);
+    free((char *)a->fallback.model);
+    free((char *)a->fallback.labels);
+    free((char *)a->fallback.url);
+    free((char *)a->fallback.api_key);
     pthread_cond_destroy(&a->cond);
     pthread_mutex_destroy(&a->lock);
     free(a);

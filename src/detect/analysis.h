@@ -35,13 +35,28 @@ struct det_config {
     int64_t threads;
     double fps;
     struct {
-        char *type;
+        char *type; /* onnx, opencv, remote, hybrid */
         char *model;
         char *labels;
         char *head; /* auto, nanodet, centernet, yolov5, yolov8, ssd */
         int64_t input_size;
         int64_t threads;
         double min_score;
+        char *url; /* remote, hybrid */
+        char *api_key; /* remote, hybrid; a secret */
+        int64_t timeout_ms;
+        int64_t failures_to_open; /* hybrid */
+        int64_t cooldown_ms; /* hybrid */
+        struct det_fallback_config {
+            char *type; /* onnx, opencv, remote */
+            char *model;
+            char *labels;
+            int64_t input_size;
+            int64_t threads;
+            char *url;
+            char *api_key;
+            int64_t timeout_ms;
+        } fallback; /* hybrid: the detector serving while the primary fails */
     } detector;
     int stream; /* enum det_stream_choice */
     int decode; /* enum det_decode */
@@ -100,6 +115,13 @@ struct det_camera_status {
     uint64_t frames; /* analysed since the camera started */
     uint64_t skipped; /* every reason together */
     char last_error[300]; /* "" if none */
+    /*
+     * detect.detector.type hybrid: the workers' breakers, the most open of
+     * them ("closed", "half-open", "open"), and who served the last frame
+     * analysed ("primary", "fallback", "none"); "" otherwise.
+     */
+    char breaker[12];
+    char served_by[12];
 };
 
 typedef struct det_analysis det_analysis;

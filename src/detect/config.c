@@ -36,13 +36,34 @@ static int validate_camera(const void *value, char *err, size_t size)
     return 0;
 }
 
-/* Only the types det_detector_open knows (more join as their backends land). */
+/* The backends det_detector_open knows (a build may lack one: it says so at start). */
 static int validate_type(const void *value, char *err, size_t size)
 {
     const char *t = *(char *const *)value;
-    if (t && strcmp(t, "onnx") == 0)
+    if (t && (strcmp(t, "onnx") == 0 || strcmp(t, "opencv") == 0 || strcmp(t, "remote") == 0 ||
+              strcmp(t, "hybrid") == 0))
         return 0;
-    snprintf(err, size, "must be onnx");
+    snprintf(err, size, "must be onnx, opencv, remote or hybrid");
+    return -EINVAL;
+}
+
+/* A fallback is local or remote, never itself a hybrid. */
+static int validate_fallback_type(const void *value, char *err, size_t size)
+{
+    const char *t = *(char *const *)value;
+    if (t && (strcmp(t, "onnx") == 0 || strcmp(t, "opencv") == 0 || strcmp(t, "remote") == 0))
+        return 0;
+    snprintf(err, size, "must be onnx, opencv or remote");
+    return -EINVAL;
+}
+
+/* "" (no provider) or an http(s) URL; det_remote_open checks the rest. */
+static int validate_url(const void *value, char *err, size_t size)
+{
+    const char *u = *(char *const *)value;
+    if (!u || !u[0] || strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)
+        return 0;
+    snprintf(err, size, "must be an http:// or https:// URL");
     return -EINVAL;
 }
 
@@ -60,6 +81,61 @@ static int validate_head(const void *value, char *err, size_t size)
 
 #define DETECTOR_OFF(f)                                                                            \
     (offsetof(struct det_config, detector.f) - offsetof(struct det_config, detector))
+#define FALLBACK_OFF(f) offsetof(struct det_fallback_config, f)
+
+/* The fallback's table: a detector of any backend but hybrid. */
+static const cfg_field fallback_fields[] = {
+    {.name = "type",
+     .type = CFG_STRING,
+     .offset = FALLBACK_OFF(type),
+     .def = "onnx",
+     .validate_cb = validate_fallback_type,
+     .help = "Fallback backend: onnx, opencv or remote"},
+    {.name = "model",
+     .type = CFG_STRING,
+     .offset = FALLBACK_OFF(model),
+     .def = HORUS_DETECT_MODEL_DEFAULT,
+     .help = "Model file (onnx, opencv)"},
+    {.name = "labels",
+     .type = CFG_STRING,
+     .offset = FALLBACK_OFF(labels),
+     .def = HORUS_DETECT_LABELS_DEFAULT,
+     .help = "Labels file"},
+    {.name = "input_size",
+     .type = CFG_INT,
+     .offset = FALLBACK_OFF(input_size),
+     .def = "0",
+     .min = 0,
+     .max = 4096,
+     .help = "The model's input size in pixels; 0 = what the model declares"},
+    {.name = "threads",
+     .type = CFG_INT,
+     .offset = FALLBACK_OFF(threads),
+     .def = "1",
+     .min = 1,
+     .max = 64,
+     .help = "Inference threads"},
+    {.name = "url",
+     .type = CFG_STRING,
+     .offset = FALLBACK_OFF(url),
+     .def = "",
+     .validate_cb = validate_url,
+     .help = "remote: the provider's base URL"},
+    {.name = "api_key",
+     .type = CFG_STRING,
+     .offset = FALLBACK_OFF(api_key),
+     .def = "",
+     .is_secret = true,
+     .help = "remote: bearer key (${ENV} or file:PATH)"},
+    {.name = "timeout_ms",
+     .type = CFG_INT,
+     .offset = FALLBACK_OFF(timeout_ms),
+     .def = "5000",
+     .min = 1,
+     .max = 600000,
+     .help = "remote: whole request timeout"},
+    {0},
+};
 
 static const cfg_field detector_fields[] = {
     {.name = "type",
@@ -67,7 +143,9 @@ static const cfg_field detector_fields[] = {
      .offset = DETECTOR_OFF(type),
      .def = "onnx",
      .validate_cb = validate_type,
-     .help = "Detector backend: onnx (ONNX Runtime on the CPU)"},
+     .help = "Detector backend: onnx (ONNX Runtime, CPU), opencv (OpenCV DNN, CPU), remote "
+             "(a DeepStack-style provider at url) or hybrid (remote at url, fallback when it "
+             "fails)"},
     {.name = "model",
      .type = CFG_STRING,
      .offset = DETECTOR_OFF(model),
@@ -106,6 +184,44 @@ static const cfg_field detector_fields[] = {
      .min = 0.01,
      .max = 1,
      .help = "Detections scoring under this are dropped"},
+    {.name = "url",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(url),
+     .def = "",
+     .validate_cb = validate_url,
+     .help = "remote, hybrid: the provider's base URL (POST URL/v1/vision/detection)"},
+    {.name = "api_key",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(api_key),
+     .def = "",
+     .is_secret = true,
+     .help = "remote, hybrid: bearer key sent to the provider (${ENV} or file:PATH)"},
+    {.name = "timeout_ms",
+     .type = CFG_INT,
+     .offset = DETECTOR_OFF(timeout_ms),
+     .def = "5000",
+     .min = 1,
+     .max = 600000,
+     .help = "remote, hybrid: whole request timeout"},
+    {.name = "failures_to_open",
+     .type = CFG_INT,
+     .offset = DETECTOR_OFF(failures_to_open),
+     .def = "3",
+     .min = 1,
+     .max = 1000,
+     .help = "hybrid: consecutive primary failures that open the breaker (one timeout does)"},
+    {.name = "cooldown_ms",
+     .type = CFG_INT,
+     .offset = DETECTOR_OFF(cooldown_ms),
+     .def = "5000",
+     .min = 1,
+     .max = 3600000,
+     .help = "hybrid: first wait before probing the primary again (doubles up to 60 s)"},
+    {.name = "fallback",
+     .type = CFG_SECTION,
+     .offset = DETECTOR_OFF(fallback),
+     .sub = fallback_fields,
+     .help = "hybrid: the detector serving while the primary fails or the breaker is open"},
     {0},
 };
 

@@ -9,8 +9,13 @@
  * which the backends cap, so it stays well under a millisecond.
  */
 #include "detect.h"
+#include "hybrid.h"
+#include "remote.h"
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "onnx.h"
+#endif
+#ifdef HORUS_HAVE_OPENCV
+#include "opencv.h"
 #endif
 
 #include "err.h"
@@ -46,6 +51,52 @@ static char *named(const char *type, char *msg)
     return s;
 }
 
+static int open_hybrid(const struct det_spec *spec, struct det_detector **out, char **msg)
+{
+    struct det_spec primary_spec = *spec;
+    const struct det_spec *primary = spec->primary;
+    if (!primary) {
+        primary_spec.type = "remote";
+        primary_spec.primary = primary_spec.fallback = NULL;
+        primary = &primary_spec;
+    }
+    if (!spec->fallback) {
+        *msg = horus_strdup("fallback: required (the detector serving while the primary fails)");
+        return -EINVAL;
+    }
+    const char *pt = primary->type ? primary->type : "", *ft = spec->fallback->type;
+    if (strcmp(pt, "hybrid") == 0 || (ft && strcmp(ft, "hybrid") == 0)) {
+        *msg = horus_strdup(strcmp(pt, "hybrid") == 0 ? "primary: cannot itself be a hybrid"
+                                                      : "fallback: cannot itself be a hybrid");
+        return -EINVAL;
+    }
+    if (spec->failures_to_open < 0 || spec->cooldown_ms < 0) {
+        *msg = horus_strdup(spec->failures_to_open < 0 ? "failures_to_open: must be >= 0"
+                                                       : "cooldown_ms: must be >= 0");
+        return -EINVAL;
+    }
+    struct det_detector *p = NULL, *f = NULL;
+    char *why = NULL;
+    int rc = det_detector_open(primary, &p, &why);
+    if (rc < 0) {
+        *msg = horus_asprintf("primary: %s", why);
+        free(why);
+        return rc;
+    }
+    rc = det_detector_open(spec->fallback, &f, &why);
+    if (rc < 0) {
+        det_detector_close(p);
+        *msg = horus_asprintf("fallback: %s", why);
+        free(why);
+        return rc;
+    }
+    struct det_hybrid_options o = {.primary = p,
+                                   .fallback = f,
+                                   .failures_to_open = spec->failures_to_open,
+                                   .cooldown_ms = spec->cooldown_ms};
+    return det_hybrid_open(&o, out, msg);
+}
+
 int det_detector_open(const struct det_spec *spec, struct det_detector **out, char **errmsg)
 {
     *out = NULL;
@@ -65,10 +116,33 @@ int det_detector_open(const struct det_spec *spec, struct det_detector **out, ch
         rc = -ENOTSUP;
         msg = horus_strdup("this build has no ONNX Runtime (scripts/deps-detect)");
 #endif
-    } else {
-        /* "opencv", "remote", "hybrid": a case each here as the backends land. */
+    } else if (strcmp(type, "opencv") == 0) {
+#ifdef HORUS_HAVE_OPENCV
+        struct det_opencv_options o = {.model_path = spec->model,
+                                       .labels_path = spec->labels,
+                                       .input_size = spec->input_size,
+                                       .threads = spec->threads};
+        rc = det_opencv_open(&o, out, &msg);
+#else
         rc = -ENOTSUP;
-        msg = horus_strdup("unknown detector type; expected onnx");
+        msg = horus_strdup("this build has no OpenCV DNN (libopencv-dnn-dev, scripts/setup)");
+#endif
+    } else if (strcmp(type, "remote") == 0) {
+        if (!spec->url || !spec->url[0]) {
+            rc = -EINVAL;
+            msg = horus_strdup("url: required");
+        } else {
+            struct det_remote_options o = {.url = spec->url,
+                                           .labels_path = spec->labels,
+                                           .api_key = spec->api_key,
+                                           .timeout_ms = spec->timeout_ms};
+            rc = det_remote_open(&o, out, &msg);
+        }
+    } else if (strcmp(type, "hybrid") == 0) {
+        rc = open_hybrid(spec, out, &msg);
+    } else {
+        rc = -ENOTSUP;
+        msg = horus_strdup("type: unknown; expected onnx, opencv, remote or hybrid");
     }
     if (rc < 0)
         *errmsg = named(type, msg);

@@ -1,10 +1,11 @@
 /*
  * Object detection: frames in, labelled boxes out, behind one interface.
  *
- * A detector (struct det_detector) is one model loaded by one backend: the
- * ONNX Runtime backend today (object/onnx.h); OpenCV DNN, a remote
- * DeepStack-style provider and a hybrid with a circuit breaker implement
- * the same table later (issue 11). Frames are packed RGB24 of any size (what
+ * A detector (struct det_detector) is one model loaded by one backend: ONNX
+ * Runtime (object/onnx.h), OpenCV DNN (object/opencv.h), a remote
+ * DeepStack-style provider (object/remote.h) or a hybrid of two with a
+ * circuit breaker (object/hybrid.h); det_detector_open builds any of them
+ * from a struct det_spec. Frames are packed RGB24 of any size (what
  * libswscale hands the sampler as AV_PIX_FMT_RGB24); boxes come back in
  * normalised [0,1] frame coordinates so that they survive any scaling the
  * caller did. See docs/design/0035-object-detection-runtime.md.
@@ -105,25 +106,40 @@ size_t det_nms(struct det_box *boxes, size_t n, float iou);
 float det_iou(const struct det_box *a, const struct det_box *b);
 
 /*
- * What a detector is made from (the `detect.detector` table, or a camera's
- * own later). type names the backend: "onnx" today; "opencv", "remote" and
- * "hybrid" join the switch in det_detector_open as they land.
+ * What a detector is made from (the `detect.detector` table). type names the
+ * backend:
+ *   "onnx"   model + labels through ONNX Runtime (object/onnx.h)
+ *   "opencv" the same model + labels through OpenCV DNN (object/opencv.h)
+ *   "remote" a DeepStack-style provider at url (object/remote.h); labels
+ *            names the provider's classes
+ *   "hybrid" primary (NULL: this spec's url/api_key/timeout_ms/labels as a
+ *            "remote") behind a circuit breaker, fallback serving when it
+ *            fails or the breaker is open (object/hybrid.h)
+ * Fields a type does not use are ignored.
  */
 struct det_spec {
-    const char *type; /* "onnx" */
-    const char *model; /* model file */
+    const char *type; /* "onnx" (NULL or "" too), "opencv", "remote", "hybrid" */
+    const char *model; /* model file (onnx, opencv) */
     const char *labels; /* labels file */
     const char *head; /* the model's head: NULL, "" or "auto" = recognised from its outputs;
                          nanodet, centernet, yolov5, yolov8, ssd (docs/design/0044) */
     int input_size; /* 0: the model's own */
     int threads; /* backend threads, 0 = 1 */
+    const char *url; /* remote: "http[s]://host[:port]" */
+    const char *api_key; /* remote: bearer key; NULL or "" = none (a secret: never logged) */
+    int timeout_ms; /* remote: whole request; 0 = 5000 */
+    const struct det_spec *primary; /* hybrid: NULL = this spec as a remote */
+    const struct det_spec *fallback; /* hybrid: required; not itself a hybrid */
+    int failures_to_open; /* hybrid breaker: 0 = 3 */
+    int cooldown_ms; /* hybrid breaker: first cool-down, 0 = 5000 */
 };
 
 /*
  * Opens a detector of spec->type. Returns 0 and *out (new; det_detector_close)
- * or a negative code with *errmsg (new) naming the detector type and file:
- * "detector 'onnx': model '/x.onnx': No such file or directory". An unknown
- * type, or one this build lacks, is -ENOTSUP. Thread: any.
+ * or a negative code with *errmsg (new) naming the detector type and the
+ * field or file: "detector 'onnx': model '/x.onnx': No such file or
+ * directory", "detector 'hybrid': fallback: detector 'opencv': ...". An
+ * unknown type, or one this build lacks, is -ENOTSUP. Thread: any.
  */
 int det_detector_open(const struct det_spec *spec, struct det_detector **out, char **errmsg);
 

@@ -188,9 +188,17 @@ int det_stages_detect(struct det_stages *s, struct det_detector *d, const struct
             regions[nregions++] = s->live[i];
         if (nregions == 0)
             return 0; /* still, and nothing to follow: the detector rests */
-        ncrops = det_crop_plan(regions, nregions, img->width, img->height, d->input_width,
-                               d->input_height, &(struct det_crop_options){.max_crops = MAX_CROPS},
-                               crops);
+        /* A detector of no fixed input (remote: any size) sees the whole frame. */
+        if (d->input_width < 1 || d->input_height < 1)
+            ncrops = 0;
+        else
+            ncrops = det_crop_plan(regions, nregions, img->width, img->height, d->input_width,
+                                   d->input_height,
+                                   &(struct det_crop_options){.max_crops = MAX_CROPS}, crops);
+        if (ncrops == 0) {
+            crops[0] = (struct det_crop){0, 0, img->width, img->height};
+            ncrops = 1;
+        }
     } else {
         crops[0] = (struct det_crop){0, 0, img->width, img->height};
         ncrops = 1;

@@ -3,12 +3,13 @@
  * detections and the time per frame (bench/detect uses it; it is also the
  * quickest way to try a model by hand).
  *
- * usage: horus-detect [--detector onnx|remote|hybrid] --model M.onnx --labels L
+ * usage: horus-detect [--detector onnx|opencv|remote|hybrid] --model M.onnx --labels L
  *                     [--head auto|nanodet|centernet|yolov5|yolov8|ssd]
  *                     [--url U --api-key K --timeout-ms T] [--threads N]
  *                     [--min-score S] [--frames 0,40,80 | --count N]
  *                     [--interval-ms I] [--cooldown-ms C] [--failures K]
  *                     [--quiet | --json] VIDEO
+ * --detector opencv runs the model through OpenCV DNN (when built with it).
  * --detector remote sends frames to U/v1/vision/detection (DeepStack API);
  * hybrid uses that remote as primary and the onnx model as fallback, and
  * each frame's line says which served it and the breaker's state.
@@ -24,6 +25,9 @@
 #include "detect.h"
 #include "hybrid.h"
 #include "onnx.h"
+#ifdef HORUS_HAVE_OPENCV
+#include "opencv.h"
+#endif
 #include "remote.h"
 #include "vframes.h"
 
@@ -118,6 +122,20 @@ static void on_frame(const struct vframe *f, void *arg)
     fflush(stdout);
 }
 
+/* The runtime under d: "OpenCV 4.6.0" or ONNX Runtime's version. */
+static const char *runtime(const struct det_detector *d)
+{
+#ifdef HORUS_HAVE_OPENCV
+    static char v[32];
+    if (strcmp(det_detector_name(d), "opencv") == 0) {
+        snprintf(v, sizeof(v), "OpenCV %s", det_opencv_version());
+        return v;
+    }
+#endif
+    (void)d;
+    return det_onnx_runtime_version();
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -208,23 +226,39 @@ int main(int argc, char **argv)
         }
     }
     int is_onnx = strcmp(kind, "onnx") == 0, is_remote = strcmp(kind, "remote") == 0,
-        is_hybrid = strcmp(kind, "hybrid") == 0;
+        is_hybrid = strcmp(kind, "hybrid") == 0, is_opencv = strcmp(kind, "opencv") == 0;
+    if (is_opencv) {
+#ifdef HORUS_HAVE_OPENCV
+        is_onnx = 1; /* a local model, the same options */
+#else
+        fprintf(stderr, "horus-detect: this build has no OpenCV DNN (libopencv-dnn-dev)\n");
+        return 2;
+#endif
+    }
     if (optind != argc - 1 || !o.labels_path || (!is_onnx && !is_remote && !is_hybrid) ||
         ((is_onnx || is_hybrid) && !o.model_path) || ((is_remote || is_hybrid) && !ro.url)) {
-        fprintf(
-            stderr,
-            "usage: horus-detect [--detector onnx|remote|hybrid] --model M --labels L [--head H] "
-            "[--url U] [--api-key K] [--timeout-ms T] [--threads N] [--min-score S] "
-            "[--frames a,b | --count N] [--interval-ms I] [--cooldown-ms C] "
-            "[--failures K] [--quiet | --json] VIDEO\n");
+        fprintf(stderr,
+                "usage: horus-detect [--detector onnx|opencv|remote|hybrid] --model M --labels L "
+                "[--head H] [--url U] [--api-key K] [--timeout-ms T] [--threads N] "
+                "[--min-score S] [--frames a,b | --count N] [--interval-ms I] [--cooldown-ms C] "
+                "[--failures K] [--quiet | --json] VIDEO\n");
         return 2;
     }
     char *err = NULL;
     int rc = 0;
     struct det_detector *local = NULL, *remote = NULL;
     ro.labels_path = o.labels_path;
-    if (is_onnx || is_hybrid)
+    if (is_opencv) {
+#ifdef HORUS_HAVE_OPENCV
+        struct det_opencv_options co = {.model_path = o.model_path,
+                                        .labels_path = o.labels_path,
+                                        .input_size = o.input_size,
+                                        .threads = o.threads};
+        rc = det_opencv_open(&co, &local, &err);
+#endif
+    } else if (is_onnx || is_hybrid) {
         rc = det_onnx_open(&o, &local, &err);
+    }
     if (rc == 0 && (is_remote || is_hybrid))
         rc = det_remote_open(&ro, &remote, &err);
     if (rc == 0 && is_hybrid) {
@@ -256,13 +290,13 @@ int main(int argc, char **argv)
                "\"threads\":%d,\"runtime\":",
                c.ms[0], c.ms[c.n / 2], c.n, c.det->input_width, c.det->input_height,
                o.threads ? o.threads : 1);
-        json_string(det_onnx_runtime_version());
+        json_string(runtime(c.det));
         printf("}\n");
     } else if (c.n) {
         qsort(c.ms, (size_t)c.n, sizeof(double), cmp_double);
         printf("ms min %.1f median %.1f frames %d input %dx%d threads %d runtime %s detector %s\n",
                c.ms[0], c.ms[c.n / 2], c.n, c.det->input_width, c.det->input_height,
-               o.threads ? o.threads : 1, det_onnx_runtime_version(), det_detector_name(c.det));
+               o.threads ? o.threads : 1, runtime(c.det), det_detector_name(c.det));
     }
     det_detector_close(c.det);
     free(c.ms);

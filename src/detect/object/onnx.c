@@ -10,11 +10,11 @@
  * both shapes, never at the first frame.
  *
  * Run (the caller's thread, one at a time per detector): the RGB frame is
- * letterboxed into the model's input with plain C bilinear sampling (the
- * aspect ratio kept, the frame centred, the border at the mean colour so it
- * normalises to 0), converted to the head's planar RGB or BGR with its mean
- * and standard deviation (det_head_norm_of), run, decoded by the head, and
- * reduced by per-label NMS. Every
+ * letterboxed into the model's input (letterbox.c, shared with the opencv
+ * backend: bilinear, the aspect ratio kept, the frame centred, the border at
+ * the mean colour so it normalises to 0) as the head's planar RGB or BGR
+ * with its mean and standard deviation (det_head_norm_of), run, decoded by
+ * the head, and reduced by per-label NMS. Every
  * buffer is allocated at open; a run allocates only inside ONNX Runtime.
  *
  * Lock order: env_lock only, and only at open and close.
@@ -36,12 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_LEVELS 5
-
-struct onnx_level {
-    int scores_output, dist_output; /* indices into outputs */
-    int cells, stride;
-};
+#define MAX_LEVELS DET_NANODET_MAX_LEVELS
 
 struct det_onnx {
     struct det_detector base; /* first: the generic part */
@@ -50,7 +45,7 @@ struct det_onnx {
     char *input_name; /* owned */
     char **output_names; /* owned, output_count of them */
     size_t output_count;
-    struct onnx_level levels[MAX_LEVELS];
+    struct det_nanodet_head levels[MAX_LEVELS];
     int level_count, bins;
     float *input; /* owned; 3 x input_h x input_w */
     struct det_box *candidates; /* owned; one per cell of every level */
@@ -126,17 +121,6 @@ static void free_status(OrtStatus *st)
         ort->ReleaseStatus(st);
 }
 
-static void format_shape(char *buf, size_t size, const int64_t *dims, size_t n)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    len += (size_t)snprintf(buf + len, size - len, "[");
-    for (size_t i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-}
-
 /* The dims of a float tensor input/output; HORUS_ECONFIG when it is not one. */
 static int tensor_shape(OrtTypeInfo *info, const char *path, const char *kind, const char *name,
                         int64_t *dims, size_t *n, char **errmsg)
@@ -207,7 +191,7 @@ static int check_input(struct det_onnx *m, const char *path, const struct det_on
     ort->ReleaseTypeInfo(info);
     if (rc)
         return rc;
-    format_shape(shape, sizeof(shape), dims, n);
+    det_nanodet_format_shape(shape, sizeof(shape), dims, n);
     if (n != 4 || (dims[0] != 1 && dims[0] != -1) || dims[1] != 3 || dims[2] < 32 || dims[3] < 32 ||
         dims[2] > 4096 || dims[3] > 4096) {
         *errmsg = horus_asprintf("model '%s': input has shape %s, expected [1,3,H,W] with H and "
@@ -230,20 +214,23 @@ static int check_outputs(struct det_onnx *m, const char *path, char **errmsg)
 {
     OrtAllocator *alloc = NULL;
     OrtStatus *st = ort->GetAllocatorWithDefaultOptions(&alloc);
+    size_t count = 0;
     if (!st)
-        st = ort->SessionGetOutputCount(m->session, &m->output_count);
+        st = ort->SessionGetOutputCount(m->session, &count);
     if (st)
         return ort_fail(st, path, "read outputs", errmsg);
-    if (m->output_count < 2 || m->output_count > 2 * MAX_LEVELS) {
-        *errmsg = horus_asprintf("model '%s': has %zu outputs, expected 2 per level (scores and "
-                                 "distances), at most %d levels",
-                                 path, m->output_count, MAX_LEVELS);
-        m->output_count = 0;
-        return HORUS_ECONFIG;
+    struct det_nanodet_output outs[2 * MAX_LEVELS];
+    char *why = NULL;
+    int rc = 0;
+    if (count > 2 * MAX_LEVELS) {
+        /* too many: let the layout say so, naming none */
+        rc = det_nanodet_layout(outs, count, m->base.input_width, m->base.input_height,
+                                m->base.label_count, m->levels, &m->level_count, &m->bins, &why);
+        goto done;
     }
-    m->output_names = horus_calloc(m->output_count, sizeof(char *));
-    int64_t cells[2 * MAX_LEVELS], last[2 * MAX_LEVELS];
-    for (size_t i = 0; i < m->output_count; i++) {
+    m->output_names = horus_calloc(count ? count : 1, sizeof(char *));
+    m->output_count = count;
+    for (size_t i = 0; i < count; i++) {
         char *name = NULL;
         if ((st = ort->SessionGetOutputName(m->session, i, alloc, &name)))
             return ort_fail(st, path, "read outputs", errmsg);
@@ -252,82 +239,21 @@ static int check_outputs(struct det_onnx *m, const char *path, char **errmsg)
         OrtTypeInfo *info = NULL;
         if ((st = ort->SessionGetOutputTypeInfo(m->session, i, &info)))
             return ort_fail(st, path, "read outputs", errmsg);
-        int64_t dims[8];
-        size_t n = 0;
-        int rc = tensor_shape(info, path, "output", m->output_names[i], dims, &n, errmsg);
+        outs[i].name = m->output_names[i];
+        rc = tensor_shape(info, path, "output", m->output_names[i], outs[i].dims, &outs[i].ndims,
+                          errmsg);
         ort->ReleaseTypeInfo(info);
         if (rc)
             return rc;
-        int stride =
-            n == 3 && dims[1] > 0 && dims[1] < (1 << 24)
-                ? det_nanodet_stride(m->base.input_width, m->base.input_height, (int)dims[1])
-                : 0;
-        if (n != 3 || (dims[0] != 1 && dims[0] != -1) || stride == 0 ||
-            (dims[2] != m->base.label_count &&
-             (dims[2] % 4 != 0 || dims[2] < 8 || dims[2] > 256))) {
-            char shape[128];
-            format_shape(shape, sizeof(shape), dims, n);
-            *errmsg = horus_asprintf(
-                "model '%s': output '%s' has shape %s, expected [1,N,%d] (scores) or "
-                "[1,N,4*bins] (distances) with N the cells of a stride 8..128 grid over %dx%d",
-                path, m->output_names[i], shape, m->base.label_count, m->base.input_width,
-                m->base.input_height);
-            return HORUS_ECONFIG;
-        }
-        cells[i] = dims[1];
-        last[i] = dims[2];
     }
-    /* pair by cell count: the output with label_count columns holds the scores */
-    m->level_count = 0;
-    m->bins = 0;
-    for (size_t i = 0; i < m->output_count; i++) {
-        if (last[i] != m->base.label_count)
-            continue;
-        int dist = -1;
-        for (size_t k = 0; k < m->output_count; k++)
-            if (k != i && cells[k] == cells[i] && last[k] != m->base.label_count)
-                dist = (int)k;
-        if (dist < 0) {
-            *errmsg = horus_asprintf("model '%s': scores output '%s' ([1,%lld,%d]) has no "
-                                     "distances output with %lld cells",
-                                     path, m->output_names[i], (long long)cells[i],
-                                     m->base.label_count, (long long)cells[i]);
-            return HORUS_ECONFIG;
-        }
-        if (m->bins && last[dist] / 4 != m->bins) {
-            *errmsg = horus_asprintf("model '%s': output '%s' has %lld bins per side, '%s' %d",
-                                     path, m->output_names[dist], (long long)last[dist] / 4,
-                                     m->output_names[m->levels[0].dist_output], m->bins);
-            return HORUS_ECONFIG;
-        }
-        m->bins = (int)last[dist] / 4;
-        m->levels[m->level_count++] = (struct onnx_level){
-            .scores_output = (int)i,
-            .dist_output = dist,
-            .cells = (int)cells[i],
-            .stride = det_nanodet_stride(m->base.input_width, m->base.input_height, (int)cells[i]),
-        };
+    rc = det_nanodet_layout(outs, count, m->base.input_width, m->base.input_height,
+                            m->base.label_count, m->levels, &m->level_count, &m->bins, &why);
+done:
+    if (rc) {
+        *errmsg = horus_asprintf("model '%s': %s", path, why);
+        free(why);
     }
-    if ((size_t)m->level_count * 2 != m->output_count) {
-        /* name the first output no level took */
-        size_t odd = 0;
-        for (size_t i = 0; i < m->output_count; i++) {
-            int used = 0;
-            for (int l = 0; l < m->level_count; l++)
-                used |= m->levels[l].scores_output == (int)i || m->levels[l].dist_output == (int)i;
-            if (!used) {
-                odd = i;
-                break;
-            }
-        }
-        *errmsg = horus_asprintf("model '%s': output '%s' has shape [1,%lld,%lld], expected "
-                                 "[1,N,%d] (scores of %d labels) paired with [1,N,4*bins] "
-                                 "(distances); is the labels file the model's?",
-                                 path, m->output_names[odd], (long long)cells[odd],
-                                 (long long)last[odd], m->base.label_count, m->base.label_count);
-        return HORUS_ECONFIG;
-    }
-    return 0;
+    return rc;
 }
 
 /*
@@ -499,80 +425,15 @@ static void onnx_close(struct det_detector *d)
     env_unref();
 }
 
-/* Letterboxes frame into m->input (planar, normalised per m->norm); fills lb. */
+/* Letterboxes frame into m->input (planar, normalised per m->norm; letterbox.c); fills lb. */
 static void preprocess(struct det_onnx *m, const struct det_frame *f, struct det_letterbox *lb)
 {
-    int iw = m->base.input_width, ih = m->base.input_height;
-    float sx = (float)iw / (float)f->width, sy = (float)ih / (float)f->height;
-    float scale = sx < sy ? sx : sy;
-    int rw = (int)lroundf((float)f->width * scale), rh = (int)lroundf((float)f->height * scale);
-    rw = rw < 1 ? 1 : rw > iw ? iw : rw;
-    rh = rh < 1 ? 1 : rh > ih ? ih : rh;
-    int px = (iw - rw) / 2, py = (ih - rh) / 2;
-    *lb = (struct det_letterbox){
-        .input_w = iw,
-        .input_h = ih,
-        .frame_w = f->width,
-        .frame_h = f->height,
-        .scale = scale,
-        .pad_x = (float)px,
-        .pad_y = (float)py,
-    };
-    size_t plane = (size_t)iw * (size_t)ih;
-    float *b = m->input, *g = b + plane, *r = g + plane;
-    if (!m->norm.bgr) { /* planes R, G, B */
-        r = m->input;
-        b = r + 2 * plane;
-    }
-    /* the border: 0 once normalised (the mean colour; black for heads without a mean) */
-    memset(m->input, 0, 3 * plane * sizeof(float));
-    float k[3], c[3];
-    for (int ch = 0; ch < 3; ch++) {
-        /* k, c per plane B, G, R whatever the order in memory */
-        int i = m->norm.bgr ? ch : 2 - ch;
-        k[ch] = 1.0f / m->norm.std[i];
-        c[ch] = -m->norm.mean[i] / m->norm.std[i];
-    }
-    for (int x = 0; x < rw; x++) {
-        float fx = ((float)x + 0.5f) / scale - 0.5f;
-        if (fx < 0)
-            fx = 0;
-        int x0 = (int)fx;
-        if (x0 > f->width - 2)
-            x0 = f->width > 1 ? f->width - 2 : 0;
-        float w = fx - (float)x0;
-        m->xi[x] = x0;
-        m->xw[x] = f->width > 1 ? (w > 1 ? 1 : w) : 0;
-    }
-    int step = f->width > 1 ? 3 : 0;
-    for (int y = 0; y < rh; y++) {
-        float fy = ((float)y + 0.5f) / scale - 0.5f;
-        if (fy < 0)
-            fy = 0;
-        int y0 = (int)fy;
-        if (y0 > f->height - 2)
-            y0 = f->height > 1 ? f->height - 2 : 0;
-        float wy = f->height > 1 ? fy - (float)y0 : 0;
-        if (wy > 1)
-            wy = 1;
-        const uint8_t *r0 = f->rgb + (size_t)y0 * (size_t)f->stride_bytes;
-        const uint8_t *r1 = f->height > 1 ? r0 + f->stride_bytes : r0;
-        size_t o = (size_t)(py + y) * (size_t)iw + (size_t)px;
-        for (int x = 0; x < rw; x++, o++) {
-            const uint8_t *p0 = r0 + 3 * m->xi[x], *p1 = r1 + 3 * m->xi[x];
-            float wx = m->xw[x];
-            float v[3];
-            for (int ch = 0; ch < 3; ch++) {
-                float top = (float)p0[ch] + wx * (float)(p0[ch + step] - p0[ch]);
-                float bot = (float)p1[ch] + wx * (float)(p1[ch + step] - p1[ch]);
-                v[ch] = top + wy * (bot - top);
-            }
-            /* v is R, G, B; b, g, r point at the model's planes */
-            b[o] = v[2] * k[0] + c[0];
-            g[o] = v[1] * k[1] + c[1];
-            r[o] = v[0] * k[2] + c[2];
-        }
-    }
+    struct det_nanodet_input in = {.width = m->base.input_width,
+                                   .height = m->base.input_height,
+                                   .planes = m->input,
+                                   .xi = m->xi,
+                                   .xw = m->xw};
+    det_input_letterbox(&in, f, m->norm.mean, m->norm.std, m->norm.bgr, lb);
 }
 
 static int onnx_run(struct det_detector *d, const struct det_frame *frame,

@@ -9,11 +9,13 @@
 
 #include "detect.h"
 #include "err.h"
+#include "hybrid.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_labels_are_one_per_line_with_crlf_and_blanks_trimmed(void **state)
 {
@@ -138,6 +140,91 @@ static void test_the_factory_names_the_detector_and_a_missing_model(void **state
 }
 #endif
 
+/* A labels file for the remote specs (no model needed: nothing is sent at open). */
+static char labels_path[64];
+
+static void write_labels(void)
+{
+    snprintf(labels_path, sizeof(labels_path), "/tmp/horus-test-factory-XXXXXX");
+    int fd = mkstemp(labels_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "person\ncar\n", 11), 11);
+    close(fd);
+}
+
+static void test_the_factory_builds_remote_and_hybrid_from_a_spec(void **state)
+{
+    (void)state;
+    write_labels();
+    struct det_spec fallback = {
+        .type = "remote", .url = "http://127.0.0.1:9", .labels = labels_path};
+    struct det_spec spec = {.type = "hybrid",
+                            .url = "http://127.0.0.1:9",
+                            .api_key = "k",
+                            .labels = labels_path,
+                            .timeout_ms = 100,
+                            .fallback = &fallback,
+                            .failures_to_open = 2,
+                            .cooldown_ms = 1000};
+    struct det_detector *d = NULL;
+    char *err = NULL;
+    assert_int_equal(det_detector_open(&spec, &d, &err), 0);
+    assert_null(err);
+    assert_string_equal(det_detector_name(d), "hybrid");
+    assert_int_equal(d->label_count, 2);
+    struct det_hybrid_state hs;
+    assert_int_equal(det_hybrid_state(d, &hs), 0);
+    assert_int_equal(hs.breaker, DET_BREAKER_CLOSED);
+    det_detector_close(d);
+
+    spec.type = "remote";
+    assert_int_equal(det_detector_open(&spec, &d, &err), 0);
+    assert_string_equal(det_detector_name(d), "remote");
+    assert_int_equal(det_hybrid_state(d, &hs), -EINVAL); /* not a hybrid */
+    det_detector_close(d);
+    unlink(labels_path);
+}
+
+/* Each failure names the detector type and the field or part that is wrong. */
+static void test_the_factory_names_the_field_a_spec_gets_wrong(void **state)
+{
+    (void)state;
+    write_labels();
+    struct det_detector *d = NULL;
+    char *err = NULL;
+    struct det_spec spec = {.type = "remote", .labels = labels_path};
+    assert_int_equal(det_detector_open(&spec, &d, &err), -EINVAL);
+    assert_string_equal(err, "detector 'remote': url: required");
+    free(err);
+
+    spec = (struct det_spec){.type = "hybrid", .url = "http://127.0.0.1:9", .labels = labels_path};
+    assert_int_equal(det_detector_open(&spec, &d, &err), -EINVAL);
+    assert_non_null(strstr(err, "detector 'hybrid': fallback: required"));
+    free(err);
+
+    struct det_spec inner = {.type = "hybrid"};
+    spec.fallback = &inner;
+    assert_int_equal(det_detector_open(&spec, &d, &err), -EINVAL);
+    assert_string_equal(err, "detector 'hybrid': fallback: cannot itself be a hybrid");
+    free(err);
+
+    struct det_spec local = {
+        .type = "opencv", .model = "/nonexistent/m.onnx", .labels = labels_path};
+    spec.fallback = &local;
+    assert_true(det_detector_open(&spec, &d, &err) < 0);
+    assert_null(d);
+    /* the missing file, or a build without OpenCV: both named under the fallback */
+    assert_non_null(strstr(err, "detector 'hybrid': fallback: detector 'opencv': "));
+    free(err);
+
+    spec.url = "ftp://x";
+    assert_true(det_detector_open(&spec, &d, &err) < 0);
+    assert_non_null(strstr(err, "detector 'hybrid': primary: detector 'remote': "));
+    free(err);
+    assert_null(d);
+    unlink(labels_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +235,8 @@ int main(void)
         cmocka_unit_test(test_nms_keeps_the_best_of_overlapping_boxes_per_label),
         cmocka_unit_test(test_iou_of_disjoint_touching_and_equal_boxes),
         cmocka_unit_test(test_the_factory_refuses_an_unknown_type_naming_it),
+        cmocka_unit_test(test_the_factory_builds_remote_and_hybrid_from_a_spec),
+        cmocka_unit_test(test_the_factory_names_the_field_a_spec_gets_wrong),
 #ifdef HORUS_HAVE_ONNXRUNTIME
         cmocka_unit_test(test_the_factory_names_the_detector_and_a_missing_model),
 #endif
