@@ -136,6 +136,7 @@ det_analysis *det_analysis_new(const struct det_analysis_options *o)
     a->spec.model = dup_or_empty(c->detector.model);
     a->spec.labels = dup_or_empty(c->detector.labels);
     a->spec.head = dup_or_empty(c->detector.head);
+    a->spec.device = dup_or_empty(c->detector.device);
     a->spec.input_size = (int)c->detector.input_size;
     a->spec.threads = (int)c->detector.threads;
     a->spec.url = dup_or_empty(c->detector.url);
@@ -825,6 +826,7 @@ void det_analysis_free(det_analysis *a)
     free((char *)a->spec.model);
     free((char *)a->spec.labels);
     free((char *)a->spec.head);
+    free((char *)a->spec.device);
     free((char *)a->spec.url);
     free((char *)a->spec.api_key);
     free((char *)a->fallback.type);

@@ -39,6 +39,7 @@ struct det_config {
         char *model;
         char *labels;
         char *head; /* auto, nanodet, centernet, yolov5, yolov8, ssd */
+        char *device; /* cpu, cuda, auto (onnx) */
         int64_t input_size;
         int64_t threads;
         double min_score;

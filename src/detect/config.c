@@ -67,6 +67,16 @@ static int validate_url(const void *value, char *err, size_t size)
     return -EINVAL;
 }
 
+/* The execution providers of the onnx backend (object/onnx.h). */
+static int validate_device(const void *value, char *err, size_t size)
+{
+    const char *d = *(const char *const *)value;
+    if (d && (strcmp(d, "cpu") == 0 || strcmp(d, "cuda") == 0 || strcmp(d, "auto") == 0))
+        return 0;
+    snprintf(err, size, "must be cpu, cuda or auto");
+    return -EINVAL;
+}
+
 /* The heads object/heads_select.c knows (det_head_parse). */
 static int validate_head(const void *value, char *err, size_t size)
 {
@@ -163,6 +173,13 @@ static const cfg_field detector_fields[] = {
      .validate_cb = validate_head,
      .help = "The model's output head: auto (recognised from the outputs' shapes), nanodet, "
              "centernet, yolov5, yolov8 or ssd (docs/design/0044-model-heads.md)"},
+    {.name = "device",
+     .type = CFG_STRING,
+     .offset = DETECTOR_OFF(device),
+     .def = "auto",
+     .validate_cb = validate_device,
+     .help = "Where the onnx detector runs: cpu, cuda (the start fails naming why when ONNX "
+             "Runtime has no CUDA provider or no GPU) or auto (CUDA when it can, else the CPU)"},
     {.name = "input_size",
      .type = CFG_INT,
      .offset = DETECTOR_OFF(input_size),

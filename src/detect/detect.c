@@ -109,6 +109,7 @@ int det_detector_open(const struct det_spec *spec, struct det_detector **out, ch
         struct det_onnx_options o = {.model_path = spec->model,
                                      .labels_path = spec->labels,
                                      .head = spec->head,
+                                     .device = spec->device,
                                      .input_size = spec->input_size,
                                      .threads = spec->threads};
         rc = det_onnx_open(&o, out, &msg);

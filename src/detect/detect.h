@@ -125,6 +125,8 @@ struct det_spec {
                          nanodet, centernet, yolov5, yolov8, ssd (docs/design/0044) */
     int input_size; /* 0: the model's own */
     int threads; /* backend threads, 0 = 1 */
+    const char *device; /* onnx: "cpu" (NULL, ""), "cuda" (refused when unavailable) or "auto"
+                           (CUDA when ONNX Runtime has the provider and a GPU, else the CPU) */
     const char *url; /* remote: "http[s]://host[:port]" */
     const char *api_key; /* remote: bearer key; NULL or "" = none (a secret: never logged) */
     int timeout_ms; /* remote: whole request; 0 = 5000 */

@@ -25,12 +25,17 @@
 #include "nanodet_int.h"
 
 #include "err.h"
+#define LOG_MODULE "detect"
+#include "log.h"
 #include "mem.h"
 
 #include <errno.h>
 #include <math.h>
 #include <onnxruntime_c_api.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,7 @@
 
 struct det_onnx {
     struct det_detector base; /* first: the generic part */
+    const char *device; /* "cpu" or "cuda": where the session runs */
     OrtSession *session; /* owned */
     OrtMemoryInfo *meminfo; /* owned */
     char *input_name; /* owned */
@@ -311,6 +317,19 @@ static int check_head(struct det_onnx *m, const char *path, enum det_head want, 
     return rc;
 }
 
+/* device auto without CUDA: said once per process, not per detector. */
+static void log_once_cpu(const char *why)
+{
+    static atomic_bool is_said;
+    if (!atomic_exchange(&is_said, true))
+        log_info("onnx: no CUDA execution provider (%s); running on the CPU", why);
+}
+
+const char *det_onnx_device(const struct det_detector *d)
+{
+    return d && d->ops == &onnx_ops ? ((const struct det_onnx *)d)->device : "";
+}
+
 int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out, char **errmsg)
 {
     *out = NULL;
@@ -329,6 +348,11 @@ int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out,
     enum det_head want;
     if (det_head_parse(opt->head, &want)) {
         *errmsg = horus_strdup("head: must be auto, nanodet, centernet, yolov5, yolov8 or ssd");
+        return -EINVAL;
+    }
+    const char *device = opt->device && opt->device[0] ? opt->device : "cpu";
+    if (strcmp(device, "cpu") != 0 && strcmp(device, "cuda") != 0 && strcmp(device, "auto") != 0) {
+        *errmsg = horus_strdup("device: must be cpu, cuda or auto");
         return -EINVAL;
     }
     struct stat sb;
@@ -356,6 +380,28 @@ int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out,
     }
     OrtSessionOptions *so = NULL;
     OrtStatus *st = ort->CreateSessionOptions(&so);
+    m->device = "cpu";
+    if (!st && device && strcmp(device, "cpu") != 0) {
+        /* CUDA when this ONNX Runtime has the provider and the machine a GPU */
+        OrtCUDAProviderOptions cuda = {.device_id = 0,
+                                       .cudnn_conv_algo_search = OrtCudnnConvAlgoSearchDefault,
+                                       .gpu_mem_limit = SIZE_MAX,
+                                       .do_copy_in_default_stream = 1};
+        OrtStatus *cst = ort->SessionOptionsAppendExecutionProvider_CUDA(so, &cuda);
+        if (!cst) {
+            m->device = "cuda";
+        } else if (strcmp(device, "cuda") == 0) {
+            *errmsg =
+                horus_asprintf("model '%s': device cuda: %s", path, ort->GetErrorMessage(cst));
+            ort->ReleaseStatus(cst);
+            ort->ReleaseSessionOptions(so);
+            rc = HORUS_ECONFIG;
+            goto fail;
+        } else {
+            log_once_cpu(ort->GetErrorMessage(cst));
+            ort->ReleaseStatus(cst);
+        }
+    }
     if (!st)
         st = ort->SetIntraOpNumThreads(so, threads);
     if (!st)

@@ -15,7 +15,14 @@ struct det_onnx_options {
     int threads; /* intra-op threads, 1..64; 0 = 1 */
     const char *head; /* NULL, "auto", "nanodet", "centernet", "yolov5", "yolov8", "ssd"
                          (object/heads_int.h, docs/design/0044-model-heads.md) */
+    /* Execution provider: NULL/"" or "cpu"; "cuda" fails the open, naming why, when ONNX
+       Runtime lacks the CUDA provider or finds no GPU; "auto" tries CUDA, else the CPU
+       (logged once). */
+    const char *device;
 };
+
+/* The provider d runs on: "cpu" or "cuda" ("" for a detector of another backend). */
+const char *det_onnx_device(const struct det_detector *d);
 
 /*
  * Loads the model and its labels and checks that the model has one float

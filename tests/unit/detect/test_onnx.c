@@ -170,6 +170,41 @@ static int open_error(const char *model, const char *labels, int size, char **er
     return rc;
 }
 
+/* device: cpu runs on the CPU; auto falls back to it without CUDA; cuda either runs on
+   CUDA (an ONNX Runtime with the provider, and a GPU) or fails at open saying why. */
+static void test_the_device_is_chosen_at_open(void **state)
+{
+    (void)state;
+    struct det_onnx_options o = {.model_path = VTEST_MODELS "nanodet-320.onnx",
+                                 .labels_path = VTEST_MODELS "coco.labels"};
+    struct det_detector *d = NULL;
+    char *err = NULL;
+    o.device = "cpu";
+    assert_int_equal(det_onnx_open(&o, &d, &err), 0);
+    assert_string_equal(det_onnx_device(d), "cpu");
+    det_detector_close(d);
+    o.device = "auto";
+    assert_int_equal(det_onnx_open(&o, &d, &err), 0);
+    const char *got = det_onnx_device(d);
+    assert_true(strcmp(got, "cpu") == 0 || strcmp(got, "cuda") == 0);
+    det_detector_close(d);
+    o.device = "cuda";
+    int rc = det_onnx_open(&o, &d, &err);
+    if (rc == 0) {
+        assert_string_equal(det_onnx_device(d), "cuda");
+        det_detector_close(d);
+    } else {
+        assert_int_equal(rc, HORUS_ECONFIG);
+        assert_non_null(strstr(err, "device cuda: "));
+        free(err);
+        err = NULL;
+    }
+    o.device = "tpu";
+    assert_int_equal(det_onnx_open(&o, &d, &err), -EINVAL);
+    assert_string_equal(err, "device: must be cpu, cuda or auto");
+    free(err);
+}
+
 static void test_missing_corrupt_and_mismatched_models_fail_at_open(void **state)
 {
     (void)state;
@@ -212,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_the_320_model_with_two_threads_finds_most_people),
         cmocka_unit_test(test_frames_of_any_size_and_one_pixel_are_accepted),
         cmocka_unit_test(test_missing_corrupt_and_mismatched_models_fail_at_open),
+        cmocka_unit_test(test_the_device_is_chosen_at_open),
     };
     return cmocka_run_group_tests(tests, setup_frames, teardown_frames);
 }
