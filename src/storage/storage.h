@@ -1070,7 +1070,6 @@ int sto_tenant_delete(sto_db *db, const char *id);
 /* What tenant id ("" = no tenant) uses into *out. Thread: any. */
 int sto_tenant_usage_get(sto_db *db, const char *id, struct sto_tenant_usage *out);
 
-
 /* ---- events (storage/events.c; docs/design/0040-events.md) ---- */
 
 /*
@@ -1154,7 +1153,6 @@ int sto_event_delete(sto_db *db, const char *id);
 int sto_events_end_open(sto_db *db, size_t *n);
 
 /* Events whose pinned_until_us is before now_us, oldest first, at most limit. Thread: any. */
-int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_event **out,
-                       size_t *n);
+int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_event **out, size_t *n);
 
 #endif

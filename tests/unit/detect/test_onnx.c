@@ -28,99 +28,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-struct frames {
-    struct vframe f[2];
-};
-
-static void keep_frame(const struct vframe *f, void *arg)
-{
-    struct frames *fr = arg;
-    int slot = f->index == 100 ? 0 : 1;
-    fr->f[slot] = *f;
-    fr->f[slot].rgb = malloc((size_t)f->width * (size_t)f->height * 3);
-    memcpy(fr->f[slot].rgb, f->rgb, (size_t)f->width * (size_t)f->height * 3);
-}
-
-static int setup_frames(void **state)
-{
-    if (access(VTEST_PATH, R_OK) != 0 || access(VTEST_MODELS "nanodet-416.onnx", R_OK) != 0) {
-        print_error("%s or the models are missing: run scripts/deps-detect\n", VTEST_PATH);
-        return -1;
-    }
-    struct frames *fr = calloc(1, sizeof(*fr));
-    static const int want[] = {100, 300};
-    char err[128];
-    int rc = vframes_read(VTEST_PATH, want, 2, 0, keep_frame, fr, err, sizeof(err));
-    if (rc < 0 || !fr->f[0].rgb || !fr->f[1].rgb) {
-        print_error("decode %s: %s\n", VTEST_PATH, rc < 0 ? err : "frames missing");
-        return -1;
-    }
-    *state = fr;
-    return 0;
-}
-
-static int teardown_frames(void **state)
-{
-    struct frames *fr = *state;
-    free(fr->f[0].rgb);
-    free(fr->f[1].rgb);
-    free(fr);
-    return 0;
-}
-
-/* Runs d on frame f; counts the people found (IoU >= 0.5 with a labelled
-   person, score >= 0.4) and the person boxes that match nobody. */
-static void people(struct det_detector *d, const struct vframe *f, const struct vtest_person *truth,
-                   int ntruth, int *found, int *spurious)
-{
-    struct det_frame fr = {f->rgb, f->width, f->height, f->width * 3};
-    struct det_run_options opt = {.min_score = 0.4f};
-    struct det_box boxes[100];
-    size_t n = 0;
-    char *err = NULL;
-    assert_int_equal(det_detector_run(d, &fr, &opt, boxes, 100, &n, &err), 0);
-    int matched[16] = {0};
-    *found = *spurious = 0;
-    for (size_t i = 0; i < n; i++) {
-        assert_true(boxes[i].score >= 0.4f && boxes[i].score <= 1);
-        assert_true(boxes[i].x0 >= 0 && boxes[i].x0 < boxes[i].x1 && boxes[i].x1 <= 1);
-        assert_true(boxes[i].y0 >= 0 && boxes[i].y0 < boxes[i].y1 && boxes[i].y1 <= 1);
-        if (i)
-            assert_true(boxes[i].score <= boxes[i - 1].score);
-        if (strcmp(det_detector_label(d, boxes[i].label), "person") != 0)
-            continue;
-        int hit = 0;
-        for (int k = 0; k < ntruth; k++) {
-            struct det_box t = {(float)truth[k].x0 / 768,
-                                (float)truth[k].y0 / 576,
-                                (float)truth[k].x1 / 768,
-                                (float)truth[k].y1 / 576,
-                                1,
-                                0};
-            if (det_iou(&t, &boxes[i]) >= 0.5f) {
-                hit = 1;
-                if (!matched[k]++)
-                    (*found)++;
-            }
-        }
-        if (!hit)
-            (*spurious)++;
-    }
-}
-
 static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
 {
-    struct frames *fr = *state;
+    struct vtest_frames *fr = *state;
     struct det_detector *d = vtest_nanodet_open(416, 1);
     assert_string_equal(det_detector_name(d), "onnx");
     assert_int_equal(d->input_width, 416);
     assert_int_equal(d->label_count, 80);
     int found, spurious;
-    people(d, &fr->f[0], VTEST_PEOPLE_100, 7, &found, &spurious);
+    vtest_people(d, &fr->f[0], VTEST_PEOPLE_100, 7, &found, &spurious);
     print_message("frame 100: %d of 7 people found, %d spurious person boxes\n", found, spurious);
     assert_true(found >= 6); /* all but the one behind the sign */
     assert_int_equal(spurious, 0);
-    people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
+    vtest_people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
     print_message("frame 300: %d of 6 people found, %d spurious person boxes\n", found, spurious);
     assert_int_equal(found, 6);
     assert_int_equal(spurious, 0);
@@ -129,10 +49,10 @@ static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
 
 static void test_the_320_model_with_two_threads_finds_most_people(void **state)
 {
-    struct frames *fr = *state;
+    struct vtest_frames *fr = *state;
     struct det_detector *d = vtest_nanodet_open(320, 2);
     int found, spurious;
-    people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
+    vtest_people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
     print_message("320, frame 300: %d of 6 people found, %d spurious\n", found, spurious);
     assert_true(found >= 4);
     assert_true(spurious <= 1);
@@ -141,7 +61,7 @@ static void test_the_320_model_with_two_threads_finds_most_people(void **state)
 
 static void test_frames_of_any_size_and_one_pixel_are_accepted(void **state)
 {
-    struct frames *fr = *state;
+    struct vtest_frames *fr = *state;
     struct det_detector *d = vtest_nanodet_open(320, 1);
     /* a 200x500 crop of frame 300 (portrait: padded left and right) */
     struct det_frame crop = {fr->f[1].rgb + (150 * 768 + 150) * 3, 200, 300, 768 * 3};
@@ -249,7 +169,7 @@ int main(void)
         cmocka_unit_test(test_missing_corrupt_and_mismatched_models_fail_at_open),
         cmocka_unit_test(test_the_device_is_chosen_at_open),
     };
-    return cmocka_run_group_tests(tests, setup_frames, teardown_frames);
+    return cmocka_run_group_tests(tests, vtest_setup_frames, vtest_teardown_frames);
 }
 
 #else

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "vframes.h"
+#include "vtest_support.h"
 
 #define DEPS HORUS_DEPS_DIR "/"
 #define VTEST DEPS "data/vtest.avi"
@@ -169,68 +170,7 @@ static void test_wrong_heads_and_labels_fail_at_open(void **state)
     free(err);
 }
 
-struct person {
-    int x0, y0, x1, y1; /* pixels of the 768x576 frame */
-};
-
-/* test_onnx.c's hand labels: seven people in frame 100 (one half hidden
-   behind the sign by the lamp post), six in frame 300. */
-static const struct person PEOPLE_100[] = {
-    {222, 60, 238, 96},   {347, 197, 380, 272}, {377, 180, 408, 256}, {425, 180, 450, 257},
-    {493, 148, 517, 219}, {517, 151, 540, 219}, {588, 153, 618, 236},
-};
-static const struct person PEOPLE_300[] = {
-    {185, 160, 218, 236}, {240, 158, 265, 222}, {297, 158, 324, 230},
-    {312, 210, 346, 294}, {583, 160, 611, 236}, {617, 165, 644, 234},
-};
-
-static struct vframe frames[2];
-
-static void keep_frame(const struct vframe *f, void *arg)
-{
-    (void)arg;
-    int slot = f->index == 100 ? 0 : 1;
-    frames[slot] = *f;
-    frames[slot].rgb = malloc((size_t)f->width * (size_t)f->height * 3);
-    memcpy(frames[slot].rgb, f->rgb, (size_t)f->width * (size_t)f->height * 3);
-}
-
-/* People found (IoU >= 0.5 with a labelled one, score >= 0.4) and person
-   boxes matching nobody. */
-static void people(struct det_detector *d, const struct vframe *f, const struct person *truth,
-                   int ntruth, int *found, int *spurious)
-{
-    struct det_frame fr = {f->rgb, f->width, f->height, f->width * 3};
-    struct det_run_options opt = {.min_score = 0.4f};
-    struct det_box boxes[100];
-    size_t n = 0;
-    char *err = NULL;
-    assert_int_equal(det_detector_run(d, &fr, &opt, boxes, 100, &n, &err), 0);
-    int matched[16] = {0};
-    *found = *spurious = 0;
-    for (size_t i = 0; i < n; i++) {
-        assert_true(boxes[i].score >= 0.4f && boxes[i].score <= 1);
-        assert_true(boxes[i].x0 >= 0 && boxes[i].x0 < boxes[i].x1 && boxes[i].x1 <= 1);
-        assert_true(boxes[i].y0 >= 0 && boxes[i].y0 < boxes[i].y1 && boxes[i].y1 <= 1);
-        if (strcmp(det_detector_label(d, boxes[i].label), "person") != 0)
-            continue;
-        int hit = 0;
-        for (int k = 0; k < ntruth; k++) {
-            struct det_box t = {(float)truth[k].x0 / 768,
-                                (float)truth[k].y0 / 576,
-                                (float)truth[k].x1 / 768,
-                                (float)truth[k].y1 / 576,
-                                1,
-                                0};
-            if (det_iou(&t, &boxes[i]) >= 0.5f) {
-                hit = 1;
-                if (!matched[k]++)
-                    (*found)++;
-            }
-        }
-        *spurious += !hit;
-    }
-}
+static struct vtest_frames frames;
 
 static void test_the_real_centernet_finds_the_people_of_vtest(void **state)
 {
@@ -255,8 +195,8 @@ static void test_the_real_centernet_finds_the_people_of_vtest(void **state)
     assert_int_equal(system(cmd), 0);
     static const int want[] = {100, 300};
     char err[128];
-    int rc = vframes_read(VTEST, want, 2, 0, keep_frame, NULL, err, sizeof(err));
-    if (rc < 0 || !frames[0].rgb || !frames[1].rgb)
+    int rc = vframes_read(VTEST, want, 2, 0, vtest_keep_frame, &frames, err, sizeof(err));
+    if (rc < 0 || !frames.f[0].rgb || !frames.f[1].rgb)
         fail_msg("decode %s: %s", VTEST, rc < 0 ? err : "frames missing");
     struct det_onnx_options o = {.model_path = model, .labels_path = DEPS "models/coco.labels"};
     struct det_detector *d = NULL;
@@ -266,19 +206,19 @@ static void test_the_real_centernet_finds_the_people_of_vtest(void **state)
         fail_msg("open: %s", msg);
     assert_int_equal(d->input_width, 416);
     int found, spurious;
-    people(d, &frames[0], PEOPLE_100, 7, &found, &spurious);
+    vtest_people(d, &frames.f[0], VTEST_PEOPLE_100, 7, &found, &spurious);
     print_message("CenterNet 416, frame 100: %d of 7 people, %d other person boxes\n", found,
                   spurious);
     assert_true(found >= 5);
     assert_true(spurious <= 2);
-    people(d, &frames[1], PEOPLE_300, 6, &found, &spurious);
+    vtest_people(d, &frames.f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
     print_message("CenterNet 416, frame 300: %d of 6 people, %d other person boxes\n", found,
                   spurious);
     assert_true(found >= 5);
     assert_true(spurious <= 2);
     det_detector_close(d);
-    free(frames[0].rgb);
-    free(frames[1].rgb);
+    free(frames.f[0].rgb);
+    free(frames.f[1].rgb);
 }
 
 int main(void)

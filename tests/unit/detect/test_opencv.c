@@ -21,6 +21,7 @@
 #include "onnx_proto_int.h"
 #include "opencv.h"
 #include "vframes.h"
+#include "vtest_support.h"
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "onnx.h"
 #endif
@@ -32,62 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MODELS HORUS_DEPS_DIR "/models/"
-#define VTEST HORUS_DEPS_DIR "/data/vtest.avi"
-
-struct person {
-    int x0, y0, x1, y1; /* pixels of the 768x576 frame */
-};
-
-/* test_onnx.c's labels: seven people in frame 100 (one behind the sign), six in 300. */
-static const struct person PEOPLE_100[] = {
-    {222, 60, 238, 96},   {347, 197, 380, 272}, {377, 180, 408, 256}, {425, 180, 450, 257},
-    {493, 148, 517, 219}, {517, 151, 540, 219}, {588, 153, 618, 236},
-};
-static const struct person PEOPLE_300[] = {
-    {185, 160, 218, 236}, {240, 158, 265, 222}, {297, 158, 324, 230},
-    {312, 210, 346, 294}, {583, 160, 611, 236}, {617, 165, 644, 234},
-};
-
-struct frames {
-    struct vframe f[2];
-};
-
-static void keep_frame(const struct vframe *f, void *arg)
-{
-    struct frames *fr = arg;
-    int slot = f->index == 100 ? 0 : 1;
-    fr->f[slot] = *f;
-    fr->f[slot].rgb = malloc((size_t)f->width * (size_t)f->height * 3);
-    memcpy(fr->f[slot].rgb, f->rgb, (size_t)f->width * (size_t)f->height * 3);
-}
-
-static int setup_frames(void **state)
-{
-    if (access(VTEST, R_OK) != 0 || access(MODELS "nanodet-416.onnx", R_OK) != 0) {
-        print_error("%s or the models are missing: run scripts/deps-detect\n", VTEST);
-        return -1;
-    }
-    struct frames *fr = calloc(1, sizeof(*fr));
-    static const int want[] = {100, 300};
-    char err[128];
-    int rc = vframes_read(VTEST, want, 2, 0, keep_frame, fr, err, sizeof(err));
-    if (rc < 0 || !fr->f[0].rgb || !fr->f[1].rgb) {
-        print_error("decode %s: %s\n", VTEST, rc < 0 ? err : "frames missing");
-        return -1;
-    }
-    *state = fr;
-    return 0;
-}
-
-static int teardown_frames(void **state)
-{
-    struct frames *fr = *state;
-    free(fr->f[0].rgb);
-    free(fr->f[1].rgb);
-    free(fr);
-    return 0;
-}
+#define MODELS VTEST_MODELS
 
 static struct det_detector *open_model(int size, int threads)
 {
@@ -116,55 +62,20 @@ static size_t run(struct det_detector *d, const struct vframe *f, struct det_box
     return n;
 }
 
-/* Counts the labelled people found (IoU >= 0.5) and person boxes matching nobody. */
-static void people(struct det_detector *d, const struct vframe *f, const struct person *truth,
-                   int ntruth, int *found, int *spurious)
-{
-    struct det_box boxes[100];
-    size_t n = run(d, f, boxes, 100);
-    int matched[16] = {0};
-    *found = *spurious = 0;
-    for (size_t i = 0; i < n; i++) {
-        assert_true(boxes[i].score >= 0.4f && boxes[i].score <= 1);
-        assert_true(boxes[i].x0 >= 0 && boxes[i].x0 < boxes[i].x1 && boxes[i].x1 <= 1);
-        assert_true(boxes[i].y0 >= 0 && boxes[i].y0 < boxes[i].y1 && boxes[i].y1 <= 1);
-        if (i)
-            assert_true(boxes[i].score <= boxes[i - 1].score);
-        if (strcmp(det_detector_label(d, boxes[i].label), "person") != 0)
-            continue;
-        int hit = 0;
-        for (int k = 0; k < ntruth; k++) {
-            struct det_box t = {(float)truth[k].x0 / 768,
-                                (float)truth[k].y0 / 576,
-                                (float)truth[k].x1 / 768,
-                                (float)truth[k].y1 / 576,
-                                1,
-                                0};
-            if (det_iou(&t, &boxes[i]) >= 0.5f) {
-                hit = 1;
-                if (!matched[k]++)
-                    (*found)++;
-            }
-        }
-        if (!hit)
-            (*spurious)++;
-    }
-}
-
 static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
 {
-    struct frames *fr = *state;
+    struct vtest_frames *fr = *state;
     struct det_detector *d = open_model(416, 1);
     assert_string_equal(det_detector_name(d), "opencv");
     assert_int_equal(d->input_width, 416);
     assert_int_equal(d->input_height, 416);
     assert_int_equal(d->label_count, 80);
     int found, spurious;
-    people(d, &fr->f[0], PEOPLE_100, 7, &found, &spurious);
+    vtest_people(d, &fr->f[0], VTEST_PEOPLE_100, 7, &found, &spurious);
     print_message("frame 100: %d of 7 people found, %d spurious person boxes\n", found, spurious);
     assert_true(found >= 6);
     assert_int_equal(spurious, 0);
-    people(d, &fr->f[1], PEOPLE_300, 6, &found, &spurious);
+    vtest_people(d, &fr->f[1], VTEST_PEOPLE_300, 6, &found, &spurious);
     print_message("frame 300: %d of 6 people found, %d spurious person boxes\n", found, spurious);
     assert_int_equal(found, 6);
     assert_int_equal(spurious, 0);
@@ -180,7 +91,7 @@ static void test_people_in_vtest_are_found_with_tight_boxes(void **state)
  */
 static void test_boxes_match_the_onnx_backend(void **state)
 {
-    struct frames *fr = *state;
+    struct vtest_frames *fr = *state;
     for (int size = 320; size <= 416; size += 96) {
         char path[512];
         snprintf(path, sizeof(path), MODELS "nanodet-%d.onnx", size);
@@ -213,7 +124,7 @@ static void test_boxes_match_the_onnx_backend(void **state)
 
 static void test_frames_of_any_size_and_one_pixel_are_accepted(void **state)
 {
-    struct frames *fr = *state;
+    struct vtest_frames *fr = *state;
     struct det_detector *d = open_model(320, 1);
     struct det_frame crop = {fr->f[1].rgb + (150 * 768 + 150) * 3, 200, 300, 768 * 3};
     struct det_box boxes[10];
@@ -359,7 +270,7 @@ int main(void)
         cmocka_unit_test(test_missing_corrupt_and_mismatched_models_fail_at_open),
         cmocka_unit_test(test_the_input_shape_is_read_from_the_protobuf),
     };
-    return cmocka_run_group_tests(tests, setup_frames, teardown_frames);
+    return cmocka_run_group_tests(tests, vtest_setup_frames, vtest_teardown_frames);
 }
 
 #else
