@@ -151,7 +151,7 @@ run('cameras', async ({ page, args }) => {
   out.viewer_form_disabled = await page.getByLabel('Main stream URL', { exact: true }).isDisabled();
   out.viewer_save = await page.getByRole('button', { name: 'Save changes' }).count();
   out.viewer_manage = await page.getByRole('heading', { name: 'Manage' }).count();
-  out.viewer_readonly_note = await page.getByText('Declared in horus.yaml').isVisible();
+  out.viewer_readonly_note = await page.getByText('Declared in horus.yaml: these settings are read-only').isVisible();
   out.axe.viewer_detail = await axe(page);
   await shot(page, 'camera-detail-viewer');
   return out;
