@@ -570,6 +570,17 @@ def convert(model_path, size):
     return c.o.serialise(c.inputs, graph_outputs), graph_outputs
 
 
+def write_model(out, data, outputs, prog):
+    """Writes the model bytes to out atomically (tmp + rename) and says what it wrote."""
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, out)
+    print("%s: %s: %d bytes, outputs %s" % (prog, out, len(data),
+          ", ".join("%s%s" % (n, s) for n, s in outputs)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=416, help="square input size (a multiple of 32)")
@@ -584,13 +595,7 @@ def main():
     except (ConvertError, OSError, ValueError, KeyError) as e:
         print("tfjs2onnx: %s" % e, file=sys.stderr)
         return 1
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, args.out)
-    print("tfjs2onnx: %s: %d bytes, outputs %s" % (args.out, len(data),
-          ", ".join("%s%s" % (n, s) for n, s in outputs)))
+    write_model(args.out, data, outputs, "tfjs2onnx")
     return 0
 
 

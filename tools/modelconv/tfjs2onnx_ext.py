@@ -24,7 +24,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tfjs2onnx import (NHWC_IN_NCHW, ConvertError, Converter, Tensor,  # noqa: E402
+from tfjs2onnx import (NHWC_IN_NCHW, ConvertError, Converter, Tensor, write_model,  # noqa: E402
                        load_weights, tf_name)
 
 SAME = "U0FNRQ=="  # base64 "SAME"
@@ -187,13 +187,7 @@ def main():
     except (ConvertError, OSError, ValueError, KeyError) as e:
         print("tfjs2onnx_ext: %s" % e, file=sys.stderr)
         return 1
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, args.out)
-    print("tfjs2onnx_ext: %s: %d bytes, outputs %s" % (args.out, len(data),
-          ", ".join("%s%s" % (n, s) for n, s in outs)))
+    write_model(args.out, data, outs, "tfjs2onnx_ext")
     return 0
 
 
