@@ -61,22 +61,8 @@ static void test_the_320_model_with_two_threads_finds_most_people(void **state)
 
 static void test_frames_of_any_size_and_one_pixel_are_accepted(void **state)
 {
-    struct vtest_frames *fr = *state;
     struct det_detector *d = vtest_nanodet_open(320, 1);
-    /* a 200x500 crop of frame 300 (portrait: padded left and right) */
-    struct det_frame crop = {fr->f[1].rgb + (150 * 768 + 150) * 3, 200, 300, 768 * 3};
-    struct det_box boxes[10];
-    size_t n = 99;
-    char *err = NULL;
-    assert_int_equal(det_detector_run(d, &crop, NULL, boxes, 10, &n, &err), 0);
-    assert_true(n >= 1);
-    uint8_t px[3] = {1, 2, 3};
-    struct det_frame one = {px, 1, 1, 3};
-    assert_int_equal(det_detector_run(d, &one, NULL, boxes, 10, &n, &err), 0);
-    struct det_frame bad = {px, 2, 1, 3};
-    assert_int_equal(det_detector_run(d, &bad, NULL, boxes, 10, &n, &err), -EINVAL);
-    assert_string_equal(err, "frame: bad size or stride");
-    free(err);
+    vtest_any_size_is_accepted(d, *state);
     det_detector_close(d);
 }
 

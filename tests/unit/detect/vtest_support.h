@@ -19,6 +19,8 @@
 #include "onnx.h"
 #include "vframes.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,25 @@ static inline void vtest_people(struct det_detector *d, const struct vframe *f,
         if (!hit)
             (*spurious)++;
     }
+}
+
+/* Frames of any size are accepted: a 200x300 crop of frame 300 (padded left and right)
+   finds something, a 1x1 frame runs, a stride shorter than a row is refused naming it. */
+static inline void vtest_any_size_is_accepted(struct det_detector *d, const struct vtest_frames *fr)
+{
+    struct det_frame crop = {fr->f[1].rgb + (150 * 768 + 150) * 3, 200, 300, 768 * 3};
+    struct det_box boxes[10];
+    size_t n = 99;
+    char *err = NULL;
+    assert_int_equal(det_detector_run(d, &crop, NULL, boxes, 10, &n, &err), 0);
+    assert_true(n >= 1);
+    uint8_t px[3] = {1, 2, 3};
+    struct det_frame one = {px, 1, 1, 3};
+    assert_int_equal(det_detector_run(d, &one, NULL, boxes, 10, &n, &err), 0);
+    struct det_frame bad = {px, 2, 1, 3};
+    assert_int_equal(det_detector_run(d, &bad, NULL, boxes, 10, &n, &err), -EINVAL);
+    assert_string_equal(err, "frame: bad size or stride");
+    free(err);
 }
 
 /* Opens nanodet-<size>.onnx with COCO labels (threads 0: the default); fails the test if it cannot.
