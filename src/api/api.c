@@ -38,6 +38,7 @@ int api_new(const struct api_options *o, api **out)
     a->events = o->events;
     a->live = o->live;
     a->vision = o->vision;
+    a->analysis = o->analysis;
     a->feed = o->feed;
     a->media_keys = o->media_keys;
     a->metrics = o->metrics;

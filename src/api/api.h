@@ -139,6 +139,8 @@ struct api_options {
     const char *web_dir;
     /* borrowed, outlives the HTTP server; NULL: /v1/vision/detection answers 404 */
     api_vision *vision;
+    /* borrowed; its detector's labels check analytics documents; NULL: any label */
+    det_analysis *analysis;
 };
 
 /*

@@ -174,6 +174,7 @@ struct api {
     evt_engine *events; /* borrowed, may be NULL: the event routes answer 503 */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
     api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
+    det_analysis *analysis; /* borrowed, may be NULL: analytics documents take any label */
     evt_feed *feed; /* borrowed, may be NULL: the events stream answers 503 */
     metrics_series *sse_clients; /* events_stream.c: horus_events_stream_clients; may be NULL */
     metrics_series *sse_dropped; /* horus_events_stream_dropped_total; may be NULL */

@@ -13,7 +13,9 @@
  */
 #include "api_int.h"
 
+#include "analysis.h"
 #include "analytics_cfg.h"
+#include "detect.h"
 #include "events.h"
 #include "err.h"
 #include "mem.h"
@@ -73,7 +75,12 @@ static int analytics_put(http_request *req, void *arg)
     }
     struct det_analytics *a = NULL;
     char *err = NULL;
-    int rc = det_analytics_from_json(body, NULL, 0, &a, &err);
+    char **labels = NULL;
+    int nlabels = 0;
+    if (ctx->analysis)
+        det_analysis_labels(ctx->analysis, &labels, &nlabels);
+    int rc = det_analytics_from_json(body, (const char *const *)labels, (size_t)nlabels, &a, &err);
+    det_labels_free(labels, nlabels);
     json_decref(body);
     if (rc < 0) {
         http_reply_error(req, -EINVAL, "%s", err ? err : "analytics: invalid");

@@ -786,7 +786,8 @@ static int api_start(struct app *a)
                                            .oidc = a->oidc,
                                            .media_keys = a->media_keys,
                                            .web_dir = web_dir(a),
-                                           .vision = a->vision},
+                                           .vision = a->vision,
+                                           .analysis = a->analysis},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);

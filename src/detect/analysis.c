@@ -118,6 +118,8 @@ struct det_analysis {
     bool is_stopping;
     char error[300]; /* why nothing is analysed ("" = fine); set at start */
     bool is_hybrid; /* every worker's detector opened and is a hybrid; set at start */
+    char **labels; /* the detector's labels, copied at start; NULL: any */
+    int nlabels;
 };
 
 static char *dup_or_empty(const char *s)
@@ -295,7 +297,21 @@ bool det_analysis_camera_analytics(det_analysis *a, const char *camera_id, const
     pthread_mutex_unlock(&a->lock);
     struct det_analytics *doc = NULL;
     char *why = NULL;
-    if (det_analytics_parse(text, strlen(text), NULL, 0, &doc, &why) < 0) {
+    char **labels = NULL;
+    int nlabels = 0;
+    det_analysis_labels(a, &labels, &nlabels);
+    if (nlabels > 0 &&
+        det_analytics_parse(text, strlen(text), (const char *const *)labels, (size_t)nlabels, &doc,
+                            &why) < 0 &&
+        det_analytics_parse(text, strlen(text), NULL, 0, &doc, NULL) == 0) {
+        /* Valid but for a label (set in horus.yaml, or before the detector changed). */
+        log_warn_kv(LOG_KV({"camera", camera_id}),
+                    "analytics document: %s; that part of it can never match", why);
+        free(why);
+        why = NULL;
+    }
+    det_labels_free(labels, nlabels);
+    if (!doc && det_analytics_parse(text, strlen(text), NULL, 0, &doc, &why) < 0) {
         /* The API and horus.yaml refuse such documents; one edited in the database is not. */
         log_warn_kv(LOG_KV({"camera", camera_id}), "analytics document: %s; using the defaults",
                     why ? why : "invalid");
@@ -646,6 +662,25 @@ static void *worker_main(void *arg)
 
 static void collect_breakers(metrics_family *f, void *arg);
 
+/* A new copy of labels[0..n), NULL when n is 0. */
+static char **labels_copy(char *const *labels, int n)
+{
+    if (n <= 0 || !labels)
+        return NULL;
+    char **out = horus_calloc((size_t)n, sizeof(*out));
+    for (int i = 0; i < n; i++)
+        out[i] = horus_strdup(labels[i] ? labels[i] : "");
+    return out;
+}
+
+void det_analysis_labels(det_analysis *a, char ***labels, int *count)
+{
+    pthread_mutex_lock(&a->lock);
+    *labels = labels_copy(a->labels, a->nlabels);
+    *count = *labels ? a->nlabels : 0;
+    pthread_mutex_unlock(&a->lock);
+}
+
 int det_analysis_start(det_analysis *a)
 {
     if (!a->enabled) {
@@ -669,7 +704,11 @@ int det_analysis_start(det_analysis *a)
         }
     }
     bool hybrid = det_hybrid_state(a->workers[0].detector, &(struct det_hybrid_state){0}) == 0;
+    const struct det_detector *d0 = a->workers[0].detector;
+    char **labels = labels_copy(d0->labels, d0->label_count);
     pthread_mutex_lock(&a->lock);
+    a->labels = labels;
+    a->nlabels = labels ? d0->label_count : 0;
     a->is_hybrid = hybrid;
     pthread_mutex_unlock(&a->lock);
     if (a->metrics && hybrid)
@@ -812,6 +851,7 @@ void det_analysis_free(det_analysis *a)
         free(a->workers[i].cams);
     }
     free(a->workers);
+    det_labels_free(a->labels, a->nlabels);
     while (a->overrides) {
         struct override *o = a->overrides;
         a->overrides = o->next;

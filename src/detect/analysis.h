@@ -177,6 +177,14 @@ media_sink *det_analysis_attach(det_analysis *a, const char *camera_id, const ch
  */
 void det_analysis_detach(det_analysis *a, const char *camera_id);
 
+/*
+ * The labels of the running detector, for checking analytics documents:
+ * *labels is a new array of new strings (free with det_labels_free),
+ * *count its length. 0 labels (analysis off, the detector failed to load,
+ * or it names none) means any label is accepted. Thread: any.
+ */
+void det_analysis_labels(det_analysis *a, char ***labels, int *count);
+
 /* camera_id's status; false when the camera is not analysed. Thread: any. */
 bool det_analysis_camera_status(det_analysis *a, const char *camera_id,
                                 struct det_camera_status *out);

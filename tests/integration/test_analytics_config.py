@@ -155,6 +155,23 @@ def test_yaml_provisions_the_document_read_only(horus_factory):
     assert "horus.yaml" in err["error"]["message"]
 
 
+def test_labels_the_detector_does_not_know_are_400(horus_factory):
+    # With a detector loaded, a label it cannot report is a mistake to name, not a filter.
+    from test_detect_pipeline import LABELS, MODEL
+    h = horus_factory(f"detect:\n  enabled: true\n  threads: 1\n"
+                      f"  detector:\n    model: \"{MODEL}\"\n    labels: \"{LABELS}\"\n")
+    add_camera(h, "porch")
+    status, err = call(h, "PUT", "porch", {"zones": [
+        {"name": "door", "polygon": [[0, 0], [1, 0], [1, 1]], "labels": ["persn"]}]})
+    assert status == 400, err
+    message = err["error"]["message"]
+    assert "zones[0].labels" in message and "'persn'" in message, message
+    status, got = call(h, "GET", "porch")
+    assert status == 200 and got["zones"] == [], got  # nothing stored
+    status, got = call(h, "PUT", "porch", {"objects": {"labels": ["person", "bicycle"]}})
+    assert status == 200 and got["objects"]["labels"] == ["person", "bicycle"], got
+
+
 def check(tmp_path, text):
     path = tmp_path / "horus.yaml"
     path.write_text(text)
