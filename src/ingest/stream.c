@@ -393,6 +393,7 @@ int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size)
     t->needs_keyframe = false;
     if (t->tl.timescale != rate)
         ing_timeline_init(&t->tl, rate, 1024);
+    ing_timeline_set_reorder(&t->tl, 0); /* audio never reorders: held only for a burst */
     media_stream *ms = media_stream_new(MEDIA_KIND_AUDIO, MEDIA_CODEC_AAC, rate, asc, size);
     ms->sample_rate = rate;
     ms->channels = channels;
@@ -499,10 +500,13 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
 /* The hold ends: the timeline learns from the held pts, then they go out in arrival order. */
 static void stream_hold_release(ing_stream *s, struct ing_track *t)
 {
-    int64_t raw[ING_HOLD_MAX];
-    for (unsigned i = 0; i < t->nheld; i++)
+    int64_t raw[ING_HOLD_CAP], arrival[ING_HOLD_CAP];
+    for (unsigned i = 0; i < t->nheld; i++) {
         raw[i] = t->held[i].raw_pts;
+        arrival[i] = t->held[i].arrival_us;
+    }
     ing_timeline_prime(&t->tl, raw, t->nheld);
+    ing_timeline_measure_burst(&t->tl, raw, arrival, t->nheld);
     if (t->nheld)
         t->held[0].raw_pts = raw[0];
     unsigned n = t->nheld;
@@ -515,13 +519,12 @@ static void stream_hold_release(ing_stream *s, struct ing_track *t)
     }
 }
 
-/* Rule 7 of timeline.c: true when mp was held (the hold keeps a reference). */
+/* Rules 7 and 8 of timeline.c: true when mp was held (the hold keeps a reference). */
 static bool stream_hold(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
                         int64_t arrival_us, int64_t arrival_ns)
 {
     if (t->nheld == 0) {
-        t->hold_want = ing_timeline_hold_frames(&t->tl);
-        if (t->hold_want == 0)
+        if (ing_timeline_hold_frames(&t->tl) == 0)
             return false;
     } else if (mp->stream != t->held[0].mp->stream ||
                arrival_us - t->held[0].arrival_us >= ING_HOLD_US) {
@@ -529,7 +532,12 @@ static bool stream_hold(ing_stream *s, struct ing_track *t, media_packet *mp, in
         return false;
     }
     t->held[t->nheld++] = (struct ing_held){media_packet_ref(mp), raw_pts, arrival_us, arrival_ns};
-    if (t->nheld >= t->hold_want)
+    int64_t raw[ING_HOLD_CAP], arrival[ING_HOLD_CAP];
+    for (unsigned i = 0; i < t->nheld; i++) {
+        raw[i] = t->held[i].raw_pts;
+        arrival[i] = t->held[i].arrival_us;
+    }
+    if (!ing_timeline_hold_more(&t->tl, raw, arrival, t->nheld))
         stream_hold_release(s, t);
     return true;
 }
@@ -538,7 +546,7 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
 {
     int64_t arrival_ns = ing_stream_now_ns(s);
     int64_t arrival_us = clock_realtime_ms(s->opt.clock) * 1000;
-    if (t->kind == MEDIA_KIND_VIDEO && stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
+    if (stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
         return;
     stream_push(s, t, mp, raw_pts, arrival_us, arrival_ns);
 }

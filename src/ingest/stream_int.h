@@ -28,12 +28,15 @@ struct ing_track {
     bool needs_keyframe;
     uint32_t epoch;
     struct ing_timeline tl;
-    /* Video held at a session's start until the reorder depth is known (timeline.c rule 7) */
+    /*
+     * Packets held at a session's start until the reorder depth is known
+     * and a connect burst is over (timeline.c rules 7 and 8)
+     */
     struct ing_held {
         media_packet *mp; /* a reference */
         int64_t raw_pts, arrival_us, arrival_ns;
-    } held[ING_HOLD_MAX];
-    unsigned nheld, hold_want;
+    } held[ING_HOLD_CAP];
+    unsigned nheld;
     const media_stream *announced; /* compared only: the stream the sink heard of last */
     uint64_t logged_discontinuities;
     uint64_t counted_repaired; /* tl.repaired as last counted in the metric */
