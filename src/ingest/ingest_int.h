@@ -114,7 +114,8 @@ enum ing_reason ing_peer_classify(const char *url, int timeout_ms);
 #define ING_REORDER_MAX 16
 #define ING_HOLD_MAX                                                                               \
     16 /* video frames held at a session's start while the reorder depth is unknown */
-#define ING_HOLD_CAP 128 /* packets a hold can keep: a connect burst of a long GOP (rule 8) */
+#define ING_HOLD_CAP                                                                               \
+    256 /* packets a hold can keep: a connect burst of a 4 s GOP at 60 fps (rule 8) */
 #define ING_HOLD_US 1000000 /* ... and for at most this long (arrival time) */
 #define ING_BURST_MARGIN_US 5000 /* less than this ahead of real time is jitter, not a burst */
 

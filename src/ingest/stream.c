@@ -147,6 +147,17 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
                "showed, or repeating timestamps",
                "camera,stream"),
         s->camera, stream);
+    t->clock_offset = metrics_series_get(
+        family(s, METRICS_GAUGE, "horus_ingest_clock_offset_seconds",
+               "Smoothed time packets arrive after the wall-clock time they are given (network and "
+               "camera delay; grows for a camera clock that runs slow)",
+               "camera,stream"),
+        s->camera, stream);
+    t->clock_jitter = metrics_series_get(
+        family(s, METRICS_GAUGE, "horus_ingest_clock_jitter_seconds",
+               "Interarrival jitter of the camera's packets against their media time (RFC 3550)",
+               "camera,stream"),
+        s->camera, stream);
     if (t->kind == MEDIA_KIND_VIDEO) {
         t->fps = metrics_series_get(family(s, METRICS_GAUGE, "horus_ingest_fps",
                                            "Video frames per second over the last second",
@@ -310,6 +321,13 @@ void ing_stream_window_tick(ing_stream *s)
         return;
     gauge_set(s->video.fps, (double)s->window_frames * 1e9 / (double)span);
     gauge_set(s->video.bitrate, (double)s->window_bytes * 1e9 / (double)span);
+    struct ing_track *tracks[2] = {&s->video, &s->audio};
+    for (int i = 0; i < 2; i++) {
+        if (!tracks[i]->tl.has_clock_stats)
+            continue;
+        gauge_set(tracks[i]->clock_offset, (double)tracks[i]->tl.lag_us / 1e6);
+        gauge_set(tracks[i]->clock_jitter, (double)tracks[i]->tl.jitter_us / 1e6);
+    }
     s->window_frames = s->window_bytes = 0;
     s->window_start_ns = now;
 }
@@ -491,6 +509,12 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
     s->status.bytes += mp->size;
     if (t->kind == MEDIA_KIND_VIDEO)
         s->status.video_frames++;
+    if (t->tl.has_clock_stats && (t->kind == MEDIA_KIND_VIDEO || !s->video.tl.has_clock_stats)) {
+        s->status.has_clock = true;
+        s->status.clock_offset_us = t->tl.lag_us;
+        s->status.clock_jitter_us = t->tl.jitter_us;
+        s->status.clock_burst_us = t->tl.last_burst_us;
+    }
     pthread_mutex_unlock(&s->mu);
     if (t->kind == MEDIA_KIND_VIDEO)
         s->window_frames++;

@@ -44,6 +44,7 @@ struct ing_track {
     uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
     metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
+    metrics_series *clock_offset, *clock_jitter; /* timeline.c rule 8 */
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;

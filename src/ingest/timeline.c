@@ -387,24 +387,36 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
 }
 
 /*
- * Rule 8: the held packets' timestamps relative to the first that has one
- * (unwrapped as rule 1 does); has[i] false for none, or beyond 2 s (a jump).
- * Returns how many have one.
+ * Rule 8: the held packets' timestamps unwrapped (rule 1) relative to the
+ * first that has one; has[i] false for none, and from a jump on (rule 2's
+ * test between neighbours: a burst spans more than 2 s of media in no
+ * time). Returns how many have one.
  */
-static unsigned held_relative(const struct ing_timeline *tl, const int64_t *raw_pts, unsigned n,
-                              int64_t *rel, bool *has)
+static unsigned held_relative(const struct ing_timeline *tl, const int64_t *raw_pts,
+                              const int64_t *arrival_us, unsigned n, int64_t *rel, bool *has)
 {
-    unsigned first = 0, m = 0;
-    while (first < n && raw_pts[first] == ING_TS_NONE)
-        has[first++] = false;
+    unsigned m = 0;
+    bool jumped = false;
     int64_t limit = 2 * (int64_t)tl->timescale;
-    for (unsigned i = first; i < n; i++) {
+    unsigned prev = 0;
+    for (unsigned i = 0; i < n; i++) {
         has[i] = false;
-        if (raw_pts[i] == ING_TS_NONE)
+        if (jumped || raw_pts[i] == ING_TS_NONE)
             continue;
-        rel[i] = (int32_t)((uint32_t)raw_pts[i] - (uint32_t)raw_pts[first]);
-        has[i] = rel[i] >= -limit && rel[i] <= limit;
-        m += has[i];
+        if (m == 0) {
+            rel[i] = 0;
+        } else {
+            int64_t d = (int32_t)((uint32_t)raw_pts[i] - (uint32_t)raw_pts[prev]);
+            int64_t elapsed = ticks_from_us(tl, arrival_us[i] - arrival_us[prev]);
+            if (d < -limit || d > (elapsed > 0 ? elapsed : 0) + limit) {
+                jumped = true;
+                continue;
+            }
+            rel[i] = rel[prev] + d;
+        }
+        has[i] = true;
+        prev = i;
+        m++;
     }
     return m;
 }
@@ -418,13 +430,16 @@ bool ing_timeline_hold_more(const struct ing_timeline *tl, const int64_t *raw_pt
         return true;
     int64_t rel[ING_HOLD_CAP];
     bool has[ING_HOLD_CAP];
-    unsigned m = held_relative(tl, raw_pts, n, rel, has);
+    unsigned m = held_relative(tl, raw_pts, arrival_us, n, rel, has);
     if (m < 3)
         return true; /* too few to tell yet (bounded by the owner's ING_HOLD_US) */
-    /* The frame step: the smallest pts difference (B-frames arrive out of order). */
+    /*
+     * The frame step: the smallest pts difference among neighbours (B-frames
+     * arrive out of order, never by more than ING_REORDER_MAX).
+     */
     int64_t step = INT64_MAX;
     for (unsigned i = 0; i < n; i++)
-        for (unsigned j = 0; j < i && has[i]; j++) {
+        for (unsigned j = i > ING_REORDER_MAX ? i - ING_REORDER_MAX : 0; j < i && has[i]; j++) {
             int64_t d = has[j] ? (rel[i] > rel[j] ? rel[i] - rel[j] : rel[j] - rel[i]) : 0;
             if (d > 0 && d < step)
                 step = d;
@@ -462,7 +477,7 @@ void ing_timeline_measure_burst(struct ing_timeline *tl, const int64_t *raw_pts,
     int64_t rel[ING_HOLD_CAP];
     bool has[ING_HOLD_CAP];
     n = n < ING_HOLD_CAP ? n : ING_HOLD_CAP;
-    if (held_relative(tl, raw_pts, n, rel, has) == 0)
+    if (held_relative(tl, raw_pts, arrival_us, n, rel, has) == 0)
         return;
     /*
      * Arrival minus decode time, with the dts rule 4 will give: constant for

@@ -155,7 +155,12 @@ static void test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap(void
     assert_int_equal(n_gaps, (int)tl->rejected_runs);
     assert_int_equal(n_packets + (int)tl->rejected, total);
     /* About 20 s of the 200 s sent were kept: real time, plus one burst. */
-    assert_true(n_packets >= 450 && n_packets <= 550 + 50);
+    /*
+     * ... and the first session's hold: a flood never stops looking like a
+     * connect burst, so that session is dated back by what the hold kept
+     * (rule 8, at most ING_HOLD_CAP frames) before rule 6 starts to bite.
+     */
+    assert_true(n_packets >= 450 && n_packets <= 550 + 50 + ING_HOLD_CAP);
     char want[160];
     snprintf(want, sizeof(want),
              "horus_ingest_rejected_packets_total{camera=\"door\",stream=\"main\","

@@ -401,19 +401,19 @@ static unsigned map_with_hold(struct ing_timeline *tl, const int64_t *raw, const
  * capture with 0-4 ms of jitter. Frame i (in decode order) is captured at
  * capture_us + i frames; order gives its presentation position.
  */
-enum { BURST = 23, ONTIME = 60, NET_US = 3000 };
+enum { BURST = 23, LONG_BURST = 90, ONTIME = 60, NET_US = 3000 };
 
-static void camera_with_burst(bool bframes, int64_t base, int64_t capture_us, int64_t connect_us,
-                              int64_t *raw, int64_t *arrival)
+static void camera_with_burst(bool bframes, int64_t burst, int64_t base, int64_t capture_us,
+                              int64_t connect_us, int64_t *raw, int64_t *arrival)
 {
-    for (int64_t i = 0; i < BURST + ONTIME; i++) {
+    for (int64_t i = 0; i < burst + ONTIME; i++) {
         /* I0 P3 B1 B2 P6 B4 B5 ... with B-frames */
         int64_t g = (i - 1) / 3, r = (i - 1) % 3;
         int64_t pos = !bframes || i == 0 ? i : r == 0 ? 3 * g + 3 : 3 * g + r;
         raw[i] = (base + pos * FRAME) & 0xffffffff;
         int64_t sent = capture_us + i * FRAME_US;
-        if (i < BURST)
-            arrival[i] = connect_us + i * 5000 / BURST;
+        if (i < burst)
+            arrival[i] = connect_us + i * 5000 / burst;
         else
             arrival[i] = sent + NET_US + (i % 3) * 2000;
     }
@@ -421,25 +421,33 @@ static void camera_with_burst(bool bframes, int64_t base, int64_t capture_us, in
 
 static void test_a_connect_burst_does_not_make_the_clock_late(void **state)
 {
-    /* Baseline (declared 0), then B-frames (declared 1, I P B B). */
-    for (int reorder = 0; reorder < 2; reorder++) {
+    /*
+     * Baseline (declared 0) and B-frames (declared 1, I P B B); a burst of
+     * 0.92 s, and one of 3.6 s (more than rule 2's 2 s jump in no time).
+     */
+    enum { N = LONG_BURST + ONTIME };
+    for (int c = 0; c < 4; c++) {
+        int reorder = c % 2;
+        int64_t burst = c < 2 ? BURST : LONG_BURST;
         struct ing_timeline tl;
         ing_timeline_init(&tl, 90000, FRAME);
         ing_timeline_set_reorder(&tl, reorder);
-        int64_t raw[BURST + ONTIME], arrival[BURST + ONTIME];
-        int64_t capture_us = T0_US - BURST * FRAME_US + 1000; /* the keyframe's capture */
-        camera_with_burst(reorder > 0, 4242, capture_us, T0_US, raw, arrival);
-        struct ing_timestamps t[BURST + ONTIME];
-        unsigned held = map_with_hold(&tl, raw, arrival, BURST + ONTIME, t);
-        assert_true(held > BURST && held < BURST + 4); /* the burst, and a frame or two more */
+        int64_t raw[N], arrival[N];
+        int64_t capture_us = T0_US - burst * FRAME_US + 1000; /* the keyframe's capture */
+        camera_with_burst(reorder > 0, burst, 4242, capture_us, T0_US, raw, arrival);
+        struct ing_timestamps t[N];
+        unsigned n = (unsigned)(burst + ONTIME);
+        unsigned held = map_with_hold(&tl, raw, arrival, n, t);
+        assert_true(held > burst && held < burst + 4); /* the burst, and a frame or two more */
         /*
          * Each frame's wall time is its decode time on the camera's clock,
          * as if it had come on time: within one frame of (arrival - network
          * delay) for what came on time, of its capture for the burst. The
-         * code before rule 8 put the keyframe at its arrival, 880 ms late.
+         * code before rule 8 put the keyframe at its arrival, 0.92 or 3.6 s
+         * late.
          */
         int64_t lead = (int64_t)reorder * FRAME_US; /* pts is presented at arrival */
-        for (unsigned i = 0; i < BURST + ONTIME; i++) {
+        for (unsigned i = 0; i < n; i++) {
             int64_t truth = capture_us + (int64_t)i * FRAME_US - lead;
             assert_false(t[i].is_rejected);
             assert_true(llabs(t[i].wall_us - truth) < FRAME_US);
@@ -449,6 +457,7 @@ static void test_a_connect_burst_does_not_make_the_clock_late(void **state)
             }
         }
         assert_int_equal(tl.repaired, 0);
+        assert_int_equal(tl.discontinuities, 0);
         /* The statistics: the burst measured, on-time packets a few ms late, little jitter. */
         assert_true(llabs(tl.last_burst_us - (T0_US - capture_us - NET_US)) < 2000);
         assert_true(tl.lag_us >= 0 && tl.lag_us < 10000);
@@ -488,7 +497,7 @@ static void test_a_reconnect_burst_never_maps_before_the_last_session(void **sta
     ing_timeline_set_reorder(&tl, 0);
     int64_t raw[BURST + ONTIME], arrival[BURST + ONTIME];
     int64_t capture_us = T0_US - BURST * FRAME_US + 1000;
-    camera_with_burst(false, 4242, capture_us, T0_US, raw, arrival);
+    camera_with_burst(false, BURST, 4242, capture_us, T0_US, raw, arrival);
     struct ing_timestamps a[BURST + ONTIME], b[BURST + ONTIME];
     map_with_hold(&tl, raw, arrival, BURST + ONTIME, a);
     struct ing_timestamps last = a[BURST + ONTIME - 1];
@@ -499,7 +508,7 @@ static void test_a_reconnect_burst_never_maps_before_the_last_session(void **sta
     ing_timeline_reset_session(&tl);
     int64_t kf = BURST + ONTIME - 10;
     int64_t kf_capture_us = capture_us + kf * FRAME_US;
-    camera_with_burst(false, 4242 + kf * FRAME, kf_capture_us,
+    camera_with_burst(false, BURST, 4242 + kf * FRAME, kf_capture_us,
                       kf_capture_us + BURST * FRAME_US - 1000, raw, arrival);
     map_with_hold(&tl, raw, arrival, BURST + ONTIME, b);
     assert_true(b[0].dts > last.dts);
