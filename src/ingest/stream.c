@@ -348,6 +348,7 @@ static void track_hold_drop(struct ing_track *t)
     for (unsigned i = 0; i < t->nheld; i++)
         media_packet_unref(t->held[i].mp);
     t->nheld = 0;
+    t->is_hold_done = false;
 }
 
 void ing_track_end_session(struct ing_track *t)
@@ -535,12 +536,30 @@ static void stream_hold_release(ing_stream *s, struct ing_track *t)
         t->held[0].raw_pts = raw[0];
     unsigned n = t->nheld;
     t->nheld = 0;
+    t->is_hold_done = false;
     for (unsigned i = 0; i < n; i++) {
         struct ing_held *h = &t->held[i];
         stream_push(s, t, h->mp, h->raw_pts, h->arrival_us, h->arrival_ns);
         media_packet_unref(h->mp);
         h->mp = NULL;
     }
+}
+
+/*
+ * Ends a track's hold. The recorder opens a segment at a video keyframe with
+ * the tracks it has seen a packet of, so held audio goes out before held
+ * video: video whose burst is over waits for audio's hold to end (bounded
+ * by ING_HOLD_US and ING_HOLD_CAP like any hold).
+ */
+static void stream_hold_end(ing_stream *s, struct ing_track *t, bool is_forced)
+{
+    if (t->kind == MEDIA_KIND_VIDEO && s->audio.nheld > 0 && !is_forced) {
+        t->is_hold_done = true;
+        return;
+    }
+    stream_hold_release(s, t);
+    if (t->kind == MEDIA_KIND_AUDIO && s->video.is_hold_done)
+        stream_hold_release(s, &s->video);
 }
 
 /* Rules 7 and 8 of timeline.c: true when mp was held (the hold keeps a reference). */
@@ -552,17 +571,19 @@ static bool stream_hold(ing_stream *s, struct ing_track *t, media_packet *mp, in
             return false;
     } else if (mp->stream != t->held[0].mp->stream ||
                arrival_us - t->held[0].arrival_us >= ING_HOLD_US) {
-        stream_hold_release(s, t); /* new parameters, or held long enough: mp goes after */
+        stream_hold_end(s, t, true); /* new parameters, or held long enough: mp goes after */
         return false;
     }
     t->held[t->nheld++] = (struct ing_held){media_packet_ref(mp), raw_pts, arrival_us, arrival_ns};
+    if (t->is_hold_done && t->nheld < ING_HOLD_CAP)
+        return true; /* video waiting for audio's hold */
     int64_t raw[ING_HOLD_CAP], arrival[ING_HOLD_CAP];
     for (unsigned i = 0; i < t->nheld; i++) {
         raw[i] = t->held[i].raw_pts;
         arrival[i] = t->held[i].arrival_us;
     }
     if (!ing_timeline_hold_more(&t->tl, raw, arrival, t->nheld))
-        stream_hold_release(s, t);
+        stream_hold_end(s, t, t->nheld >= ING_HOLD_CAP);
     return true;
 }
 
@@ -654,6 +675,7 @@ void ing_stream_free(ing_stream *s)
     ing_stream_join(s);
     ing_native_free(s);
     track_hold_drop(&s->video);
+    track_hold_drop(&s->audio);
     media_stream_unref(s->video.cur);
     media_stream_unref(s->audio.cur);
     pthread_cond_destroy(&s->wake);

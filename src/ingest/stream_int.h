@@ -37,6 +37,7 @@ struct ing_track {
         int64_t raw_pts, arrival_us, arrival_ns;
     } held[ING_HOLD_CAP];
     unsigned nheld;
+    bool is_hold_done; /* video: the burst is over, held until audio's hold ends too */
     const media_stream *announced; /* compared only: the stream the sink heard of last */
     uint64_t logged_discontinuities;
     uint64_t counted_repaired; /* tl.repaired as last counted in the metric */

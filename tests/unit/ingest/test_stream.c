@@ -176,6 +176,7 @@ static void test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap(void
 
 /* A sink that keeps the pts and dts it was given. */
 static int64_t got_pts[64], got_dts[64], got_wall[64];
+static enum media_kind got_kind[64];
 static int n_got;
 
 static void keep_packet(media_sink *sink, media_packet *pkt)
@@ -184,6 +185,7 @@ static void keep_packet(media_sink *sink, media_packet *pkt)
         got_pts[n_got] = pkt->pts;
         got_dts[n_got] = pkt->dts;
         got_wall[n_got] = pkt->wall_us;
+        got_kind[n_got] = pkt->stream->kind;
     }
     n_got++;
 }
@@ -287,6 +289,48 @@ static void test_a_connect_burst_is_dated_at_capture_not_arrival(void **state)
     assert_int_equal(media_live_packets(), 0);
 }
 
+/*
+ * The recorder opens a segment at a video keyframe with the tracks it has
+ * seen a packet of: when both tracks burst at connect, held audio goes out
+ * before held video, both dated at capture.
+ */
+static void test_a_burst_of_video_and_audio_releases_audio_first(void **state)
+{
+    clock_fake clock;
+    media_sink sink = {&keeping_ops};
+    ing_stream *s = clocked_stream(&clock, NULL, &sink);
+    ing_timeline_set_reorder(&s->video.tl, 0);
+    s->audio.cur = media_stream_new(MEDIA_KIND_AUDIO, MEDIA_CODEC_AAC, 48000, NULL, 0);
+    ing_timeline_init(&s->audio.tl, 48000, 1920);
+    ing_timeline_set_reorder(&s->audio.tl, 0);
+    /* 10 video frames and 10 audio frames of 40 ms, captured 400 ms before PLAY. */
+    int64_t connect_ms = 1767225600000, now_ms = connect_ms, capture_ms = connect_ms - 399;
+    for (int i = 0; i < 30; i++) {
+        int64_t at = i < 10 ? connect_ms + i / 5 : capture_ms + i * 40 + 2;
+        clock_fake_advance_ms(&clock, at - now_ms);
+        now_ms = at;
+        media_packet *v = media_packet_new(s->video.cur, 16);
+        ing_stream_deliver(s, &s->video, v, 1234 + (int64_t)i * 3600);
+        media_packet_unref(v);
+        media_packet *a = media_packet_new(s->audio.cur, 16);
+        ing_stream_deliver(s, &s->audio, a, 777 + (int64_t)i * 1920);
+        media_packet_unref(a);
+    }
+    assert_true(n_got >= 50 && n_got <= 60);
+    assert_int_equal(got_kind[0], MEDIA_KIND_AUDIO);
+    for (int i = 0; i < n_got; i++) {
+        /* Both tracks' timelines start at 0 with the frames captured at capture_ms. */
+        int64_t media_us = got_kind[i] == MEDIA_KIND_VIDEO ? got_dts[i] * 1000000 / 90000
+                                                           : got_dts[i] * 1000000 / 48000;
+        int64_t truth_us = capture_ms * 1000 + media_us + 2000;
+        assert_true(llabs(got_wall[i] - truth_us) < 40000);
+    }
+    ing_track_end_session(&s->video);
+    ing_track_end_session(&s->audio);
+    ing_stream_free(s);
+    assert_int_equal(media_live_packets(), 0);
+}
+
 /* A camera that reorders although its SPS says it does not: still monotonic, counted, logged. */
 static void test_deeper_reordering_than_declared_is_repaired_and_counted(void **state)
 {
@@ -366,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_first_frames_are_held_until_the_order_is_known),
         cmocka_unit_test(test_deeper_reordering_than_declared_is_repaired_and_counted),
         cmocka_unit_test(test_a_connect_burst_is_dated_at_capture_not_arrival),
+        cmocka_unit_test(test_a_burst_of_video_and_audio_releases_audio_first),
         cmocka_unit_test(test_start_rejects_missing_options_and_stop_is_prompt),
         cmocka_unit_test(test_media_ahead_of_the_wall_clock_is_dropped_counted_and_a_gap),
         cmocka_unit_test(test_reason_codes_and_classification),
