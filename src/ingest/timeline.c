@@ -62,7 +62,8 @@
  *     as they come faster than real time: arrival minus decode time (whole
  *     frame steps in arrival order) still fell by more than half a step at
  *     one of the last two (ing_timeline_hold_more; at most ING_HOLD_CAP
- *     packets and ING_HOLD_US). Then ing_timeline_measure_burst takes the
+ *     packets and ING_HOLD_US; the owner lets held audio out before held
+ *     video). Then ing_timeline_measure_burst takes the
  *     lower envelope of arrival minus rule 4's dts over what was held (the
  *     least delayed packet: on time), and rule 5's anchor moves earlier by
  *     the first packet's distance above it. Without a burst that distance
