@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #define CAMERAS_PAGE_DEFAULT 100
@@ -104,6 +105,14 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     json_object_set_new(j, "transport", st.transport[0] ? json_string(st.transport) : json_null());
     json_object_set_new(j, "client", st.client[0] ? json_string(st.client) : json_null());
     json_object_set_new(j, "detect", detect_json(&st));
+    /* The camera's clock (docs/design/0047), null until measured; whole microseconds in ms. */
+    json_object_set_new(j, "clock",
+                        st.has_clock
+                            ? json_pack("{s:f, s:f, s:f}", "offset_ms",
+                                        round(st.clock_offset_ms * 1e3) / 1e3, "jitter_ms",
+                                        round(st.clock_jitter_ms * 1e3) / 1e3, "connect_burst_ms",
+                                        round(st.clock_burst_ms * 1e3) / 1e3)
+                            : json_null());
     return j;
 }
 

@@ -174,6 +174,7 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
             .max_bytes = y->record.max_bytes,
             .transport = y->transport,
             .client = y->client,
+            .tls_skip_verify = !y->tls_verify,
             .analytics = y->analytics,
         };
     }

@@ -32,6 +32,7 @@ struct app_camera_config {
     bool enabled;
     char *transport; /* "", "auto", "tcp", "udp": "" = ingest.transport */
     char *client; /* "", "native", "libav": "" = ingest.client */
+    bool tls_verify; /* rtsps://: verify the camera's certificate (default true; 0033) */
     char **groups; /* camera groups grants may name as "group:NAME" */
     char *analytics; /* the analytics: map as compact JSON, validated; NULL = none (0039) */
     size_t ngroups;

@@ -184,6 +184,14 @@ static const cfg_field camera_fields[] = {
      .validate_cb = validate_camera_client,
      .is_reloadable = true,
      .help = "RTSP client: native or libav; empty = ingest.client"},
+    {.name = "tls_verify",
+     .type = CFG_BOOL,
+     .offset = offsetof(struct app_camera_config, tls_verify),
+     .def = "true",
+     .is_reloadable = true,
+     .help = "rtsps:// only: verify the camera's certificate against the system CAs or "
+             "ingest.tls_ca and the URL host; false accepts any certificate (a self-signed "
+             "camera) and is logged at each connect"},
     {.name = "groups",
      .type = CFG_STRING_LIST,
      .offset = offsetof(struct app_camera_config, groups),

@@ -289,6 +289,19 @@ struct ing_stream_status {
      * when all offered audio is recorded or none is offered. Native client.
      */
     char audio_note[160];
+    /*
+     * The camera's clock as ingest sees it (timeline.c rule 8), from the
+     * video track (audio when there is none); has_clock false until a
+     * packet after a session's start burst was mapped. clock_offset_us: the
+     * smoothed time packets arrive after the wall time they were given
+     * (network and camera delay; growing for a camera clock that runs slow,
+     * negative while media ahead of the wall clock is slewed back);
+     * clock_jitter_us: RFC 3550 interarrival jitter; clock_burst_us: how
+     * much earlier than its first packet's arrival the current session was
+     * anchored (a connect-time GOP burst; a few ms without one).
+     */
+    bool has_clock;
+    int64_t clock_offset_us, clock_jitter_us, clock_burst_us;
 };
 
 /*

@@ -114,7 +114,10 @@ enum ing_reason ing_peer_classify(const char *url, int timeout_ms);
 #define ING_REORDER_MAX 16
 #define ING_HOLD_MAX                                                                               \
     16 /* video frames held at a session's start while the reorder depth is unknown */
+#define ING_HOLD_CAP                                                                               \
+    256 /* packets a hold can keep: a connect burst of a 4 s GOP at 60 fps (rule 8) */
 #define ING_HOLD_US 1000000 /* ... and for at most this long (arrival time) */
+#define ING_BURST_MARGIN_US 5000 /* less than this ahead of real time is jitter, not a burst */
 
 struct ing_timeline {
     uint32_t timescale;
@@ -146,6 +149,13 @@ struct ing_timeline {
     bool is_rejecting; /* dropping until the wall clock reaches last_wall_us */
     uint64_t rejected; /* packets refused */
     uint64_t rejected_runs; /* times rejecting started */
+    /* Rule 8: the connect burst, and the clock statistics of on-time packets */
+    int64_t burst_lead_us; /* measured by the hold: the next session is anchored this earlier */
+    int64_t last_burst_us; /* the correction the current session started with */
+    unsigned stats_skip; /* packets of the burst still to be mapped (kept out of the stats) */
+    bool has_clock_stats;
+    int64_t lag_us; /* smoothed arrival - wall_us (1/16 per packet) */
+    int64_t jitter_us; /* RFC 3550 interarrival jitter of arrival against media time */
 };
 
 struct ing_timestamps {
@@ -192,6 +202,24 @@ unsigned ing_timeline_hold_frames(const struct ing_timeline *tl);
  * given one in raw_pts[0]: one frame before the smallest that follows.
  */
 void ing_timeline_prime(struct ing_timeline *tl, int64_t *raw_pts, unsigned n);
+
+/*
+ * Rule 8: whether the owner should go on holding after these n packets of
+ * a session's start (raw pts and arrival times, in arrival order): fewer
+ * than ing_timeline_hold_frames, or the last one arrived ahead of real time
+ * (a connect burst still coming). False at ING_HOLD_CAP; the owner also
+ * stops at ING_HOLD_US of arrival time.
+ */
+bool ing_timeline_hold_more(const struct ing_timeline *tl, const int64_t *raw_pts,
+                            const int64_t *arrival_us, unsigned n);
+
+/*
+ * Rule 8, after ing_timeline_prime on the same packets: measures how far
+ * the first packet arrived behind the lower envelope of arrival minus
+ * decode time, and anchors the session that earlier.
+ */
+void ing_timeline_measure_burst(struct ing_timeline *tl, const int64_t *raw_pts,
+                                const int64_t *arrival_us, unsigned n);
 
 /* ---- breaker.c ---- */
 

@@ -147,6 +147,17 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
                "showed, or repeating timestamps",
                "camera,stream"),
         s->camera, stream);
+    t->clock_offset = metrics_series_get(
+        family(s, METRICS_GAUGE, "horus_ingest_clock_offset_seconds",
+               "Smoothed time packets arrive after the wall-clock time they are given (network and "
+               "camera delay; grows for a camera clock that runs slow)",
+               "camera,stream"),
+        s->camera, stream);
+    t->clock_jitter = metrics_series_get(
+        family(s, METRICS_GAUGE, "horus_ingest_clock_jitter_seconds",
+               "Interarrival jitter of the camera's packets against their media time (RFC 3550)",
+               "camera,stream"),
+        s->camera, stream);
     if (t->kind == MEDIA_KIND_VIDEO) {
         t->fps = metrics_series_get(family(s, METRICS_GAUGE, "horus_ingest_fps",
                                            "Video frames per second over the last second",
@@ -310,6 +321,13 @@ void ing_stream_window_tick(ing_stream *s)
         return;
     gauge_set(s->video.fps, (double)s->window_frames * 1e9 / (double)span);
     gauge_set(s->video.bitrate, (double)s->window_bytes * 1e9 / (double)span);
+    struct ing_track *tracks[2] = {&s->video, &s->audio};
+    for (int i = 0; i < 2; i++) {
+        if (!tracks[i]->tl.has_clock_stats)
+            continue;
+        gauge_set(tracks[i]->clock_offset, (double)tracks[i]->tl.lag_us / 1e6);
+        gauge_set(tracks[i]->clock_jitter, (double)tracks[i]->tl.jitter_us / 1e6);
+    }
     s->window_frames = s->window_bytes = 0;
     s->window_start_ns = now;
 }
@@ -330,6 +348,7 @@ static void track_hold_drop(struct ing_track *t)
     for (unsigned i = 0; i < t->nheld; i++)
         media_packet_unref(t->held[i].mp);
     t->nheld = 0;
+    t->is_hold_done = false;
 }
 
 void ing_track_end_session(struct ing_track *t)
@@ -393,6 +412,7 @@ int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size)
     t->needs_keyframe = false;
     if (t->tl.timescale != rate)
         ing_timeline_init(&t->tl, rate, 1024);
+    ing_timeline_set_reorder(&t->tl, 0); /* audio never reorders: held only for a burst */
     media_stream *ms = media_stream_new(MEDIA_KIND_AUDIO, MEDIA_CODEC_AAC, rate, asc, size);
     ms->sample_rate = rate;
     ms->channels = channels;
@@ -490,6 +510,12 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
     s->status.bytes += mp->size;
     if (t->kind == MEDIA_KIND_VIDEO)
         s->status.video_frames++;
+    if (t->tl.has_clock_stats && (t->kind == MEDIA_KIND_VIDEO || !s->video.tl.has_clock_stats)) {
+        s->status.has_clock = true;
+        s->status.clock_offset_us = t->tl.lag_us;
+        s->status.clock_jitter_us = t->tl.jitter_us;
+        s->status.clock_burst_us = t->tl.last_burst_us;
+    }
     pthread_mutex_unlock(&s->mu);
     if (t->kind == MEDIA_KIND_VIDEO)
         s->window_frames++;
@@ -499,14 +525,18 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
 /* The hold ends: the timeline learns from the held pts, then they go out in arrival order. */
 static void stream_hold_release(ing_stream *s, struct ing_track *t)
 {
-    int64_t raw[ING_HOLD_MAX];
-    for (unsigned i = 0; i < t->nheld; i++)
+    int64_t raw[ING_HOLD_CAP], arrival[ING_HOLD_CAP];
+    for (unsigned i = 0; i < t->nheld; i++) {
         raw[i] = t->held[i].raw_pts;
+        arrival[i] = t->held[i].arrival_us;
+    }
     ing_timeline_prime(&t->tl, raw, t->nheld);
+    ing_timeline_measure_burst(&t->tl, raw, arrival, t->nheld);
     if (t->nheld)
         t->held[0].raw_pts = raw[0];
     unsigned n = t->nheld;
     t->nheld = 0;
+    t->is_hold_done = false;
     for (unsigned i = 0; i < n; i++) {
         struct ing_held *h = &t->held[i];
         stream_push(s, t, h->mp, h->raw_pts, h->arrival_us, h->arrival_ns);
@@ -515,22 +545,45 @@ static void stream_hold_release(ing_stream *s, struct ing_track *t)
     }
 }
 
-/* Rule 7 of timeline.c: true when mp was held (the hold keeps a reference). */
+/*
+ * Ends a track's hold. The recorder opens a segment at a video keyframe with
+ * the tracks it has seen a packet of, so held audio goes out before held
+ * video: video whose burst is over waits for audio's hold to end (bounded
+ * by ING_HOLD_US and ING_HOLD_CAP like any hold).
+ */
+static void stream_hold_end(ing_stream *s, struct ing_track *t, bool is_forced)
+{
+    if (t->kind == MEDIA_KIND_VIDEO && s->audio.nheld > 0 && !is_forced) {
+        t->is_hold_done = true;
+        return;
+    }
+    stream_hold_release(s, t);
+    if (t->kind == MEDIA_KIND_AUDIO && s->video.is_hold_done)
+        stream_hold_release(s, &s->video);
+}
+
+/* Rules 7 and 8 of timeline.c: true when mp was held (the hold keeps a reference). */
 static bool stream_hold(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
                         int64_t arrival_us, int64_t arrival_ns)
 {
     if (t->nheld == 0) {
-        t->hold_want = ing_timeline_hold_frames(&t->tl);
-        if (t->hold_want == 0)
+        if (ing_timeline_hold_frames(&t->tl) == 0)
             return false;
     } else if (mp->stream != t->held[0].mp->stream ||
                arrival_us - t->held[0].arrival_us >= ING_HOLD_US) {
-        stream_hold_release(s, t); /* new parameters, or held long enough: mp goes after */
+        stream_hold_end(s, t, true); /* new parameters, or held long enough: mp goes after */
         return false;
     }
     t->held[t->nheld++] = (struct ing_held){media_packet_ref(mp), raw_pts, arrival_us, arrival_ns};
-    if (t->nheld >= t->hold_want)
-        stream_hold_release(s, t);
+    if (t->is_hold_done && t->nheld < ING_HOLD_CAP)
+        return true; /* video waiting for audio's hold */
+    int64_t raw[ING_HOLD_CAP], arrival[ING_HOLD_CAP];
+    for (unsigned i = 0; i < t->nheld; i++) {
+        raw[i] = t->held[i].raw_pts;
+        arrival[i] = t->held[i].arrival_us;
+    }
+    if (!ing_timeline_hold_more(&t->tl, raw, arrival, t->nheld))
+        stream_hold_end(s, t, t->nheld >= ING_HOLD_CAP);
     return true;
 }
 
@@ -538,7 +591,7 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
 {
     int64_t arrival_ns = ing_stream_now_ns(s);
     int64_t arrival_us = clock_realtime_ms(s->opt.clock) * 1000;
-    if (t->kind == MEDIA_KIND_VIDEO && stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
+    if (stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
         return;
     stream_push(s, t, mp, raw_pts, arrival_us, arrival_ns);
 }
@@ -622,6 +675,7 @@ void ing_stream_free(ing_stream *s)
     ing_stream_join(s);
     ing_native_free(s);
     track_hold_drop(&s->video);
+    track_hold_drop(&s->audio);
     media_stream_unref(s->video.cur);
     media_stream_unref(s->audio.cur);
     pthread_cond_destroy(&s->wake);

@@ -28,12 +28,16 @@ struct ing_track {
     bool needs_keyframe;
     uint32_t epoch;
     struct ing_timeline tl;
-    /* Video held at a session's start until the reorder depth is known (timeline.c rule 7) */
+    /*
+     * Packets held at a session's start until the reorder depth is known
+     * and a connect burst is over (timeline.c rules 7 and 8)
+     */
     struct ing_held {
         media_packet *mp; /* a reference */
         int64_t raw_pts, arrival_us, arrival_ns;
-    } held[ING_HOLD_MAX];
-    unsigned nheld, hold_want;
+    } held[ING_HOLD_CAP];
+    unsigned nheld;
+    bool is_hold_done; /* video: the burst is over, held until audio's hold ends too */
     const media_stream *announced; /* compared only: the stream the sink heard of last */
     uint64_t logged_discontinuities;
     uint64_t counted_repaired; /* tl.repaired as last counted in the metric */
@@ -41,6 +45,7 @@ struct ing_track {
     uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
     metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
+    metrics_series *clock_offset, *clock_jitter; /* timeline.c rule 8 */
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;

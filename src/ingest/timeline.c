@@ -53,6 +53,26 @@
  *     seen to arrive before one they follow in presentation, the frame
  *     duration their smallest pts step, and a first frame without pts
  *     (libav's first packet) is placed one frame before the smallest.
+ *  8. A connect-time burst does not make the clock late
+ *     (docs/design/0047-connect-burst-clock.md). Many cameras send the GOP
+ *     they cached since their last keyframe within milliseconds of PLAY:
+ *     anchored at its arrival (rule 5), the whole session would be dated
+ *     up to a GOP late. So every track (audio too) holds a session's first
+ *     packets (at least k + 3 video frames, or 3 audio packets) for as long
+ *     as they come faster than real time: arrival minus decode time (whole
+ *     frame steps in arrival order) still fell by more than half a step at
+ *     one of the last two (ing_timeline_hold_more; at most ING_HOLD_CAP
+ *     packets and ING_HOLD_US; the owner lets held audio out before held
+ *     video). Then ing_timeline_measure_burst takes the
+ *     lower envelope of arrival minus rule 4's dts over what was held (the
+ *     least delayed packet: on time), and rule 5's anchor moves earlier by
+ *     the first packet's distance above it. Without a burst that distance
+ *     is the first packet's jitter (a few ms); wall_us still never goes
+ *     backwards, so a reconnect burst that repeats what the last session
+ *     delivered holds at the last wall time until it catches up. The
+ *     packets after the burst feed two statistics for the camera status:
+ *     the smoothed lag of arrival behind the wall time given, and the RFC
+ *     3550 interarrival jitter.
  *
  * Thread: the owner's only (no locks).
  */
@@ -77,7 +97,7 @@ void ing_timeline_set_reorder(struct ing_timeline *tl, int k)
 
 unsigned ing_timeline_hold_frames(const struct ing_timeline *tl)
 {
-    if (tl->in_session || tl->reorder_hint == 0)
+    if (tl->in_session)
         return 0;
     if (tl->reorder_hint < 0)
         return ING_HOLD_MAX;
@@ -139,6 +159,12 @@ static int64_t ticks_from_us(const struct ing_timeline *tl, int64_t us)
     return us / 1000 * (int64_t)tl->timescale / 1000;
 }
 
+/* For the small spans of rule 8 (seconds): exact enough, no overflow. */
+static int64_t us_from_ticks(const struct ing_timeline *tl, int64_t ticks)
+{
+    return ticks * 1000000 / (int64_t)tl->timescale;
+}
+
 /* Where the first packet after a discontinuity goes (rule 2), k its reorder depth. */
 static int64_t timeline_resume_pts(const struct ing_timeline *tl, int64_t arrival_us, unsigned k)
 {
@@ -157,6 +183,32 @@ static void timeline_start_video_session(struct ing_timeline *tl)
         tl->reorder = (unsigned)tl->reorder_hint;
     tl->is_primed = false;
     tl->lead_duration = tl->duration;
+}
+
+/*
+ * Rule 4's dts for the newest of the n >= 1 pts in window (any order): the
+ * (k+1)-th largest, or, for a session's first k frames, the smallest
+ * counted back by whole frame durations (lead).
+ */
+static int64_t dts_of_window(const int64_t *window, unsigned n, unsigned k, int64_t lead)
+{
+    if (n <= k) {
+        int64_t min = INT64_MAX;
+        for (unsigned i = 0; i < n; i++)
+            if (window[i] < min)
+                min = window[i];
+        return min - (int64_t)(k + 1 - n) * lead;
+    }
+    /* The (k+1)-th largest: count, for each value, how many are larger. */
+    int64_t best = INT64_MIN;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned larger = 0;
+        for (unsigned j = 0; j < n; j++)
+            larger += window[j] > window[i];
+        if (larger <= k && (best == INT64_MIN || window[i] < best))
+            best = window[i];
+    }
+    return best;
 }
 
 static void timeline_note_duration(struct ing_timeline *tl, int64_t pts)
@@ -185,24 +237,7 @@ static int64_t timeline_video_dts(struct ing_timeline *tl, int64_t pts)
     if (tl->nrecent < ING_REORDER_MAX)
         tl->nrecent++;
 
-    unsigned k = tl->reorder;
-    if (tl->nrecent <= k) {
-        int64_t min = INT64_MAX;
-        for (unsigned i = 0; i < tl->nrecent; i++)
-            if (tl->recent_pts[i] < min)
-                min = tl->recent_pts[i];
-        return min - (int64_t)(k + 1 - tl->nrecent) * tl->lead_duration;
-    }
-    /* The (k+1)-th largest: count, for each value, how many are larger. */
-    int64_t best = INT64_MIN;
-    for (unsigned i = 0; i < tl->nrecent; i++) {
-        unsigned larger = 0;
-        for (unsigned j = 0; j < tl->nrecent; j++)
-            larger += tl->recent_pts[j] > tl->recent_pts[i];
-        if (larger <= k && (best == INT64_MIN || tl->recent_pts[i] < best))
-            best = tl->recent_pts[i];
-    }
-    return best;
+    return dts_of_window(tl->recent_pts, tl->nrecent, tl->reorder, tl->lead_duration);
 }
 
 static bool timeline_is_jump(const struct ing_timeline *tl, int64_t delta, int64_t arrival_us)
@@ -251,6 +286,32 @@ static bool timeline_pull_back(struct ing_timeline *tl, int64_t *wall, int64_t a
     tl->rejected++;
     tl->rejected_runs++;
     return false;
+}
+
+/*
+ * Rule 8's statistics of on-time packets (not the burst): the smoothed lag
+ * of arrival behind the presentation's wall time, and the RFC 3550
+ * interarrival jitter (|change of arrival - change of media time|, 1/16).
+ */
+static void timeline_note_clock(struct ing_timeline *tl, int64_t arrival_us, int64_t dts,
+                                int64_t wall, bool starts_session, bool is_video)
+{
+    if (tl->stats_skip) {
+        tl->stats_skip--;
+        return;
+    }
+    int64_t lead = is_video ? us_from_ticks(tl, (int64_t)tl->reorder * tl->lead_duration) : 0;
+    int64_t lag = arrival_us - wall - lead;
+    if (!tl->has_clock_stats) {
+        tl->lag_us = lag;
+        tl->has_clock_stats = true;
+    } else {
+        tl->lag_us += (lag - tl->lag_us) / 16;
+    }
+    if (starts_session || !tl->has_output)
+        return;
+    int64_t d = (arrival_us - tl->last_arrival_us) - us_from_ticks(tl, dts - tl->last_dts);
+    tl->jitter_us += ((d < 0 ? -d : d) - tl->jitter_us) / 16;
 }
 
 struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
@@ -302,9 +363,11 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
         pts = dts;
 
     if (starts_session || !tl->has_output) {
-        /* Anchored so this packet is presented at its arrival (rule 5). */
-        tl->anchor_wall_us = arrival_us - (pts - dts) * 1000000 / tl->timescale;
+        /* Anchored so this packet is presented at its arrival (rule 5), less a burst (rule 8). */
+        tl->anchor_wall_us = arrival_us - (pts - dts) * 1000000 / tl->timescale - tl->burst_lead_us;
         tl->anchor_pts = dts;
+        tl->last_burst_us = tl->burst_lead_us;
+        tl->burst_lead_us = 0;
     }
     int64_t wall = tl->anchor_wall_us + (dts - tl->anchor_pts) * 1000 / tl->timescale * 1000 +
                    (dts - tl->anchor_pts) * 1000 % tl->timescale * 1000 / tl->timescale;
@@ -313,6 +376,7 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
     if (!timeline_pull_back(tl, &wall, arrival_us))
         return (struct ing_timestamps){.is_rejected = true};
 
+    timeline_note_clock(tl, arrival_us, dts, wall, starts_session, is_video);
     tl->has_output = true;
     tl->last_dts = dts;
     tl->last_pts = pts;
@@ -321,4 +385,125 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
     tl->last_wall_us = wall;
     tl->last_arrival_us = arrival_us;
     return (struct ing_timestamps){.dts = dts, .pts = pts, .wall_us = wall};
+}
+
+/*
+ * Rule 8: the held packets' timestamps unwrapped (rule 1) relative to the
+ * first that has one; has[i] false for none, and from a jump on (rule 2's
+ * test between neighbours: a burst spans more than 2 s of media in no
+ * time). Returns how many have one.
+ */
+static unsigned held_relative(const struct ing_timeline *tl, const int64_t *raw_pts,
+                              const int64_t *arrival_us, unsigned n, int64_t *rel, bool *has)
+{
+    unsigned m = 0;
+    bool jumped = false;
+    int64_t limit = 2 * (int64_t)tl->timescale;
+    unsigned prev = 0;
+    for (unsigned i = 0; i < n; i++) {
+        has[i] = false;
+        if (jumped || raw_pts[i] == ING_TS_NONE)
+            continue;
+        if (m == 0) {
+            rel[i] = 0;
+        } else {
+            int64_t d = (int32_t)((uint32_t)raw_pts[i] - (uint32_t)raw_pts[prev]);
+            int64_t elapsed = ticks_from_us(tl, arrival_us[i] - arrival_us[prev]);
+            if (d < -limit || d > (elapsed > 0 ? elapsed : 0) + limit) {
+                jumped = true;
+                continue;
+            }
+            rel[i] = rel[prev] + d;
+        }
+        has[i] = true;
+        prev = i;
+        m++;
+    }
+    return m;
+}
+
+bool ing_timeline_hold_more(const struct ing_timeline *tl, const int64_t *raw_pts,
+                            const int64_t *arrival_us, unsigned n)
+{
+    if (tl->in_session || n >= ING_HOLD_CAP)
+        return false;
+    if (n < ing_timeline_hold_frames(tl))
+        return true;
+    int64_t rel[ING_HOLD_CAP];
+    bool has[ING_HOLD_CAP];
+    unsigned m = held_relative(tl, raw_pts, arrival_us, n, rel, has);
+    if (m < 3)
+        return true; /* too few to tell yet (bounded by the owner's ING_HOLD_US) */
+    /*
+     * The frame step: the smallest pts difference among neighbours (B-frames
+     * arrive out of order, never by more than ING_REORDER_MAX).
+     */
+    int64_t step = INT64_MAX;
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = i > ING_REORDER_MAX ? i - ING_REORDER_MAX : 0; j < i && has[i]; j++) {
+            int64_t d = has[j] ? (rel[i] > rel[j] ? rel[i] - rel[j] : rel[j] - rel[i]) : 0;
+            if (d > 0 && d < step)
+                step = d;
+        }
+    if (step > (int64_t)tl->timescale)
+        step = tl->duration;
+    /*
+     * Arrival minus decode time, counted in steps in arrival (decode) order:
+     * flat for packets on time, falling by about a step per packet in a
+     * burst. The burst is over when neither of the last two lowered the
+     * envelope of those before by more than half a step.
+     */
+    int64_t margin = us_from_ticks(tl, step) / 2;
+    if (margin < ING_BURST_MARGIN_US)
+        margin = ING_BURST_MARGIN_US;
+    int64_t envelope = INT64_MAX;
+    unsigned seen = 0, lowered_at = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!has[i])
+            continue;
+        int64_t off = arrival_us[i] - us_from_ticks(tl, (int64_t)seen * step);
+        if (seen > 0 && off < envelope - margin)
+            lowered_at = seen;
+        envelope = off < envelope ? off : envelope;
+        seen++;
+    }
+    return lowered_at + 2 >= seen;
+}
+
+void ing_timeline_measure_burst(struct ing_timeline *tl, const int64_t *raw_pts,
+                                const int64_t *arrival_us, unsigned n)
+{
+    tl->burst_lead_us = 0;
+    tl->stats_skip = 0;
+    int64_t rel[ING_HOLD_CAP];
+    bool has[ING_HOLD_CAP];
+    n = n < ING_HOLD_CAP ? n : ING_HOLD_CAP;
+    if (held_relative(tl, raw_pts, arrival_us, n, rel, has) == 0)
+        return;
+    /*
+     * Arrival minus decode time, with the dts rule 4 will give: constant for
+     * packets on time (B-frames included), larger for each packet of a
+     * burst by how long it waited at the camera. The lower envelope is the
+     * least delayed packet; the first is anchored by its distance to it.
+     */
+    int64_t window[ING_REORDER_MAX];
+    unsigned nwin = 0, pos = 0, at_min = 0;
+    int64_t first = INT64_MIN, min = INT64_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        if (!has[i])
+            continue;
+        window[pos] = rel[i];
+        pos = (pos + 1) % ING_REORDER_MAX;
+        nwin += nwin < ING_REORDER_MAX;
+        int64_t dts = dts_of_window(window, nwin, tl->reorder, tl->duration);
+        int64_t off = arrival_us[i] - us_from_ticks(tl, dts);
+        if (first == INT64_MIN)
+            first = off;
+        if (off < min) {
+            min = off;
+            at_min = i;
+        }
+    }
+    tl->burst_lead_us = first - min;
+    tl->stats_skip = at_min;
 }

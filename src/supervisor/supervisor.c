@@ -578,6 +578,10 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         snprintf(st->breaker, sizeof(st->breaker), "%s", ing_breaker_state_name(is.breaker));
         snprintf(st->last_error, sizeof(st->last_error), "%s", is.last_error);
         snprintf(st->audio_note, sizeof(st->audio_note), "%s", is.audio_note);
+        st->has_clock = is.has_clock;
+        st->clock_offset_ms = (double)is.clock_offset_us / 1e3;
+        st->clock_jitter_ms = (double)is.clock_jitter_us / 1e3;
+        st->clock_burst_ms = (double)is.clock_burst_us / 1e3;
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
         snprintf(st->transport, sizeof(st->transport), "%s", ing_transport_name(is.transport));

@@ -56,6 +56,9 @@ struct sup_camera_status {
     bool is_recording; /* streaming, and a segment of the main stream is being written now */
     char sub_state[16]; /* the sub stream's state; "" when the camera has no sub_url */
     char audio_note[160]; /* the main stream's audio that is not recorded, and why; "" if none */
+    /* The main stream's camera clock (ing_stream_status); has_clock false until measured. */
+    bool has_clock;
+    double clock_offset_ms, clock_jitter_ms, clock_burst_ms;
     /*
      * Rates over the last ~5 s (SUP_RATE_SAMPLES status passes): video
      * frames per second and media bits per second (every track) of the main

@@ -5,8 +5,10 @@
  * picks the codec; the rest is the access unit. The reorder depth an SPS
  * declares (its VUI / sub-layer ordering info) then drives a timeline
  * session whose raw pts are the input's bytes, 4 at a time, through the
- * start-of-session hold and priming (timeline.c rule 7): the depth must be
- * in range, dts strictly increasing and pts >= dts.
+ * start-of-session hold, priming and burst measurement (timeline.c rules 7
+ * and 8; arrival gaps from the input too, 0 being a burst): the depth must
+ * be in range, dts strictly increasing, pts >= dts, wall_us never backwards
+ * nor more than max_ahead ahead of arrival.
  */
 #include "ingest_int.h"
 
@@ -22,30 +24,45 @@ static void drive_timeline(int reorder, const uint8_t *data, size_t size)
     struct ing_timeline tl;
     ing_timeline_init(&tl, 90000, 3600);
     ing_timeline_set_reorder(&tl, reorder);
+    tl.max_ahead_us = 5000000;
     size_t n = size / 4 < 64 ? size / 4 : 64;
-    int64_t raw[64];
-    for (size_t i = 0; i < n; i++)
+    int64_t raw[64], arrival[64];
+    int64_t at = INT64_C(1767225600000000);
+    for (size_t i = 0; i < n; i++) {
         raw[i] = data[4 * i] == 0xff && data[4 * i + 1] == 0xff
                      ? ING_TS_NONE
                      : (int64_t)((uint32_t)data[4 * i] << 24 | (uint32_t)data[4 * i + 1] << 16 |
                                  (uint32_t)data[4 * i + 2] << 8 | data[4 * i + 3]);
-    unsigned hold = ing_timeline_hold_frames(&tl);
-    if (hold > n)
-        hold = (unsigned)n;
-    if (hold)
+        at += (int64_t)(data[4 * i + 3] & 0x3f) * 1000; /* 0 (a burst) to 63 ms apart */
+        arrival[i] = at;
+    }
+    /* The hold of rules 7 and 8, as stream.c runs it. */
+    unsigned hold = 0;
+    if (ing_timeline_hold_frames(&tl) > 0) {
+        while (hold < n && (hold == 0 || arrival[hold] - arrival[0] < ING_HOLD_US)) {
+            hold++;
+            if (!ing_timeline_hold_more(&tl, raw, arrival, hold))
+                break;
+        }
         ing_timeline_prime(&tl, raw, hold);
-    int64_t last_dts = INT64_MIN, arrival = INT64_C(1767225600000000);
+        ing_timeline_measure_burst(&tl, raw, arrival, hold);
+        if (tl.burst_lead_us < 0)
+            abort();
+    }
+    int64_t last_dts = INT64_MIN, last_wall = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
-        arrival += 40000;
-        struct ing_timestamps t = ing_timeline_map(&tl, raw[i], arrival, true);
+        struct ing_timestamps t = ing_timeline_map(&tl, raw[i], arrival[i], true);
         if (t.is_rejected)
             continue;
-        if (t.dts <= last_dts || t.pts < t.dts) {
-            fprintf(stderr, "timeline: dts %lld after %lld, pts %lld\n", (long long)t.dts,
-                    (long long)last_dts, (long long)t.pts);
+        if (t.dts <= last_dts || t.pts < t.dts || t.wall_us < last_wall ||
+            t.wall_us > arrival[i] + tl.max_ahead_us || tl.jitter_us < 0) {
+            fprintf(stderr, "timeline: dts %lld after %lld, pts %lld, wall %lld after %lld\n",
+                    (long long)t.dts, (long long)last_dts, (long long)t.pts, (long long)t.wall_us,
+                    (long long)last_wall);
             abort();
         }
         last_dts = t.dts;
+        last_wall = t.wall_us;
     }
 }
 

@@ -4,6 +4,7 @@ openssl CLI, and a real daemon records from it only when the certificate
 checks out against ingest.tls_ca, the validity dates and the URL host, or
 when the camera says tls_verify: false."""
 import json
+import re
 import subprocess
 
 import pytest
@@ -166,3 +167,28 @@ def test_probe_verifies_against_the_system_store_or_a_ca_file(camsim_factory, ce
     # By name (SNI sent, the DNS name checked) as well as by address.
     rc, res = probe("--tls-ca", str(certs["ca"]), url=url.replace("127.0.0.1", "localhost"))
     assert rc == 0, res
+
+
+def test_tls_verify_false_in_horus_yaml_records_from_a_self_signed_camera(
+        camsim_factory, horus_factory, certs, tmp_path):
+    """The per-camera escape hatch is a horus.yaml key too (cameras[].tls_verify)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cameras:\n  - id: cam\n    url: \"rtsps://127.0.0.1/x\"\n"
+                   "    tls_verify: sometimes\n")
+    r = subprocess.run([HORUS_BIN, "check-config", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert re.search(r"bad\.yaml:4:\d+: cameras\[0\]\.tls_verify: ", r.stderr), r.stderr
+    _, self_url = tls_camsim(camsim_factory, certs["self_signed"])
+    _, good_url = tls_camsim(camsim_factory, certs["good"])
+    h = horus_factory(f"ingest:\n  client: native\n  tls_ca: \"{certs['ca']}\"\n"
+                      f"cameras:\n  - id: cam\n    url: \"{self_url}\"\n    tls_verify: false\n"
+                      "    record:\n      segment_seconds: 2\n"
+                      f"  - id: strict\n    url: \"{self_url}\"\n"
+                      f"  - id: good\n    url: \"{good_url}\"\n")
+    cams = {c["id"]: c for c in h.get_json("/api/v1/cameras")[1]["items"]}
+    assert cams["cam"]["tls_verify"] is False and cams["cam"]["provisioned"] is True
+    assert cams["strict"]["tls_verify"] is True and cams["good"]["tls_verify"] is True
+    wait_until(lambda: len(recording_rows(h, camera="cam")) >= 1, 30, "a segment of 'cam'")
+    wait_until(lambda: status_of(h, "strict").get("last_error") ==
+               "TLS: certificate not trusted (self-signed)", 15, "the self-signed refusal")
+    wait_until(lambda: status_of(h, "good")["state"] == "streaming", 15, "'good' streaming")

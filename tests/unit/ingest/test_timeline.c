@@ -1,5 +1,6 @@
 /* Tests for src/ingest/timeline.c: the rules in its DESIGN comment, one by one. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -209,12 +210,12 @@ static void test_a_first_keyframe_without_pts_is_placed_before_what_it_opens(voi
     assert_int_equal(t[0].dts, 0);
 }
 
-static void test_hold_bounds_and_what_needs_none(void **state)
+static void test_hold_bounds_and_what_needs_little(void **state)
 {
     struct ing_timeline tl;
     ing_timeline_init(&tl, 90000, FRAME);
-    ing_timeline_set_reorder(&tl, 0); /* Baseline, or declared 0: nothing held */
-    assert_int_equal(ing_timeline_hold_frames(&tl), 0);
+    ing_timeline_set_reorder(&tl, 0); /* Baseline, or declared 0: three, to see a burst */
+    assert_int_equal(ing_timeline_hold_frames(&tl), 3);
     ing_timeline_set_reorder(&tl, 99); /* capped */
     assert_int_equal(ing_timeline_hold_frames(&tl), ING_HOLD_MAX);
     ing_timeline_set_reorder(&tl, -1);
@@ -367,6 +368,159 @@ static void test_without_a_limit_nothing_is_rejected(void **state)
     assert_false(t.is_rejected);
     assert_true(t.wall_us - (T0_US + 2499 * FRAME_US / 10) > 80000000);
 }
+/* ---- rule 8: a connect-time GOP burst does not make the clock late ---- */
+
+/*
+ * What stream.c does, rules 7 and 8: hold while the timeline asks (and for
+ * at most ING_HOLD_US), prime and measure the held packets, then map them
+ * and the rest in arrival order. Returns how many were held.
+ */
+static unsigned map_with_hold(struct ing_timeline *tl, const int64_t *raw, const int64_t *arrival,
+                              unsigned n, struct ing_timestamps *out)
+{
+    int64_t held[ING_HOLD_CAP];
+    unsigned h = 0;
+    if (ing_timeline_hold_frames(tl) > 0) {
+        while (h < n && h < ING_HOLD_CAP && (h == 0 || arrival[h] - arrival[0] < ING_HOLD_US)) {
+            held[h] = raw[h];
+            h++;
+            if (!ing_timeline_hold_more(tl, held, arrival, h))
+                break;
+        }
+        ing_timeline_prime(tl, held, h);
+        ing_timeline_measure_burst(tl, held, arrival, h);
+    }
+    for (unsigned i = 0; i < n; i++)
+        out[i] = video(tl, i < h ? held[i] : raw[i], arrival[i]);
+    return h;
+}
+
+/*
+ * A camera keeps its GOP since the last keyframe (here 23 frames, 880 ms)
+ * and sends it within 5 ms of PLAY; then frames arrive on time, 3 ms after
+ * capture with 0-4 ms of jitter. Frame i (in decode order) is captured at
+ * capture_us + i frames; order gives its presentation position.
+ */
+enum { BURST = 23, LONG_BURST = 90, ONTIME = 60, NET_US = 3000 };
+
+static void camera_with_burst(bool bframes, int64_t burst, int64_t base, int64_t capture_us,
+                              int64_t connect_us, int64_t *raw, int64_t *arrival)
+{
+    for (int64_t i = 0; i < burst + ONTIME; i++) {
+        /* I0 P3 B1 B2 P6 B4 B5 ... with B-frames */
+        int64_t g = (i - 1) / 3, r = (i - 1) % 3;
+        int64_t pos = !bframes || i == 0 ? i : r == 0 ? 3 * g + 3 : 3 * g + r;
+        raw[i] = (base + pos * FRAME) & 0xffffffff;
+        int64_t sent = capture_us + i * FRAME_US;
+        if (i < burst)
+            arrival[i] = connect_us + i * 5000 / burst;
+        else
+            arrival[i] = sent + NET_US + (i % 3) * 2000;
+    }
+}
+
+static void test_a_connect_burst_does_not_make_the_clock_late(void **state)
+{
+    /*
+     * Baseline (declared 0) and B-frames (declared 1, I P B B); a burst of
+     * 0.92 s, and one of 3.6 s (more than rule 2's 2 s jump in no time).
+     */
+    enum { N = LONG_BURST + ONTIME };
+    for (int c = 0; c < 4; c++) {
+        int reorder = c % 2;
+        int64_t burst = c < 2 ? BURST : LONG_BURST;
+        struct ing_timeline tl;
+        ing_timeline_init(&tl, 90000, FRAME);
+        ing_timeline_set_reorder(&tl, reorder);
+        int64_t raw[N], arrival[N];
+        int64_t capture_us = T0_US - burst * FRAME_US + 1000; /* the keyframe's capture */
+        camera_with_burst(reorder > 0, burst, 4242, capture_us, T0_US, raw, arrival);
+        struct ing_timestamps t[N];
+        unsigned n = (unsigned)(burst + ONTIME);
+        unsigned held = map_with_hold(&tl, raw, arrival, n, t);
+        assert_true(held > burst && held < burst + 4); /* the burst, and a frame or two more */
+        /*
+         * Each frame's wall time is its decode time on the camera's clock,
+         * as if it had come on time: within one frame of (arrival - network
+         * delay) for what came on time, of its capture for the burst. The
+         * code before rule 8 put the keyframe at its arrival, 0.92 or 3.6 s
+         * late.
+         */
+        int64_t lead = (int64_t)reorder * FRAME_US; /* pts is presented at arrival */
+        for (unsigned i = 0; i < n; i++) {
+            int64_t truth = capture_us + (int64_t)i * FRAME_US - lead;
+            assert_false(t[i].is_rejected);
+            assert_true(llabs(t[i].wall_us - truth) < FRAME_US);
+            if (i > 0) {
+                assert_true(t[i].wall_us >= t[i - 1].wall_us);
+                assert_true(t[i].dts > t[i - 1].dts);
+            }
+        }
+        assert_int_equal(tl.repaired, 0);
+        assert_int_equal(tl.discontinuities, 0);
+        /* The statistics: the burst measured, on-time packets a few ms late, little jitter. */
+        assert_true(llabs(tl.last_burst_us - (T0_US - capture_us - NET_US)) < 2000);
+        assert_true(tl.lag_us >= 0 && tl.lag_us < 10000);
+        assert_true(tl.jitter_us > 0 && tl.jitter_us < 5000);
+    }
+}
+
+/* A camera that sends on time from the start gets the same anchor as before (rule 5). */
+static void test_without_a_burst_the_first_frame_is_presented_at_its_arrival(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 0);
+    int64_t raw[10], arrival[10];
+    for (unsigned i = 0; i < 10; i++) {
+        raw[i] = 99 + (int64_t)i * FRAME;
+        arrival[i] = T0_US + (int64_t)i * FRAME_US;
+    }
+    struct ing_timestamps t[10];
+    assert_int_equal(map_with_hold(&tl, raw, arrival, 10, t), 3);
+    for (unsigned i = 0; i < 10; i++)
+        assert_int_equal(t[i].wall_us, arrival[i]);
+    assert_int_equal(tl.last_burst_us, 0);
+    assert_int_equal(tl.jitter_us, 0);
+}
+
+/*
+ * A reconnect: the new session's burst repeats frames the last one
+ * delivered. Anchored at their capture, they would map before what was
+ * delivered: wall_us holds at the last one (never backwards), and the
+ * frames after the burst are on time again.
+ */
+static void test_a_reconnect_burst_never_maps_before_the_last_session(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 90000, FRAME);
+    ing_timeline_set_reorder(&tl, 0);
+    int64_t raw[BURST + ONTIME], arrival[BURST + ONTIME];
+    int64_t capture_us = T0_US - BURST * FRAME_US + 1000;
+    camera_with_burst(false, BURST, 4242, capture_us, T0_US, raw, arrival);
+    struct ing_timestamps a[BURST + ONTIME], b[BURST + ONTIME];
+    map_with_hold(&tl, raw, arrival, BURST + ONTIME, a);
+    struct ing_timestamps last = a[BURST + ONTIME - 1];
+    /*
+     * Dropped; 480 ms later the camera bursts the GOP since its last
+     * keyframe: 10 frames already delivered, 13 captured since.
+     */
+    ing_timeline_reset_session(&tl);
+    int64_t kf = BURST + ONTIME - 10;
+    int64_t kf_capture_us = capture_us + kf * FRAME_US;
+    camera_with_burst(false, BURST, 4242 + kf * FRAME, kf_capture_us,
+                      kf_capture_us + BURST * FRAME_US - 1000, raw, arrival);
+    map_with_hold(&tl, raw, arrival, BURST + ONTIME, b);
+    assert_true(b[0].dts > last.dts);
+    assert_true(b[0].wall_us >= last.wall_us);
+    for (unsigned i = 1; i < BURST + ONTIME; i++) {
+        assert_true(b[i].dts > b[i - 1].dts);
+        assert_true(b[i].wall_us >= b[i - 1].wall_us);
+    }
+    /* On time again after the burst (the burst is 23 frames here: 10 repeats, 13 new). */
+    int64_t truth = capture_us + (kf + BURST + ONTIME - 1) * FRAME_US;
+    assert_true(llabs(b[BURST + ONTIME - 1].wall_us - truth) < FRAME_US);
+}
 
 int main(void)
 {
@@ -380,13 +534,16 @@ int main(void)
         cmocka_unit_test(test_undeclared_pyramid_is_learned_by_the_hold),
         cmocka_unit_test(test_reconnect_with_a_gop_burst_keeps_order_after_the_last_session),
         cmocka_unit_test(test_a_first_keyframe_without_pts_is_placed_before_what_it_opens),
-        cmocka_unit_test(test_hold_bounds_and_what_needs_none),
+        cmocka_unit_test(test_hold_bounds_and_what_needs_little),
         cmocka_unit_test(test_a_flood_is_held_to_real_time_and_never_dated_ahead),
         cmocka_unit_test(test_a_camera_clock_that_runs_a_little_fast_is_pulled_back_not_rejected),
         cmocka_unit_test(test_a_gop_burst_at_the_start_is_not_rejected),
         cmocka_unit_test(test_without_a_limit_nothing_is_rejected),
         cmocka_unit_test(test_a_jump_inside_a_session_is_a_discontinuity_not_a_gap),
         cmocka_unit_test(test_audio_dts_equals_pts_and_never_goes_back),
+        cmocka_unit_test(test_a_connect_burst_does_not_make_the_clock_late),
+        cmocka_unit_test(test_without_a_burst_the_first_frame_is_presented_at_its_arrival),
+        cmocka_unit_test(test_a_reconnect_burst_never_maps_before_the_last_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
