@@ -30,7 +30,8 @@ struct bus_header {
 
 /* One message; everything borrowed for the call. */
 struct bus_msg {
-    /* Where it goes: an MQTT topic, a NATS subject, an AMQP routing key (on the configured exchange). */
+    /* Where it goes: an MQTT topic, a NATS subject, an AMQP routing key (on the configured
+     * exchange). */
     const char *subject;
     const void *body;
     size_t len;
@@ -77,8 +78,8 @@ struct bus_client_ops {
      * connection is then considered lost: the core calls close and
      * connect again before it retries from msgs[*acked]).
      */
-    int (*publish)(void *self, const struct bus_msg *msgs, size_t n, int timeout_ms,
-                   size_t *acked, char *why, size_t cap);
+    int (*publish)(void *self, const struct bus_msg *msgs, size_t n, int timeout_ms, size_t *acked,
+                   char *why, size_t cap);
 
     /*
      * Gives the adapter time for its own traffic while the core has
@@ -93,6 +94,14 @@ struct bus_client_ops {
 
     /* Closes and frees self. NULL: nothing. */
     void (*free)(void *self);
+
+    /*
+     * Where an outbox row of kind ("event", "detection") for camera_id
+     * goes on this bus, into out (cap bytes): "<prefix>/events" for MQTT,
+     * "horus.events.<camera>" for NATS. May be NULL: the core then uses
+     * "horus.<kind>s.<camera>". Pure.
+     */
+    void (*subject)(void *self, const char *kind, const char *camera_id, char *out, size_t cap);
 };
 
 #endif

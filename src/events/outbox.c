@@ -44,7 +44,7 @@ char *evt_outbox_payload(const char *type, const struct sto_event *before,
     json_t *b = event_doc(before ? before : after, pre_s, post_s);
     json_t *a = event_doc(after, pre_s, post_s);
     json_t *doc = json_pack("{s:s, s:o, s:o}", "type", type, "before", b, "after", a);
-    char *text = json_dumps(doc, JSON_COMPACT);
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(doc);
     return text;
 }

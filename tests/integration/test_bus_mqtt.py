@@ -1,0 +1,283 @@
+"""The MQTT bus end to end (docs/design/0045-bus-and-outbox.md) against a real
+mosquitto on a free loopback port, with mosquitto_sub as the subscriber: posted
+events arrive on <prefix>/events shaped like Frigate's, <prefix>/available follows
+the daemon (retained "online", the will "offline" after kill -9), nothing is lost
+while the broker is killed during a burst (at least once, in order per camera, the
+outage visible in /health and /metrics), a backlog survives a daemon restart, and
+refused credentials are named in /health while events are still stored."""
+import getpass
+import json
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import Horus, Proc, free_port, wait_for_port, wait_until
+from openapi_check import OpenApi
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+CAMS = "".join(f"""  - id: cam-{c}
+    url: "rtsp://127.0.0.1:9/{c}"
+    enabled: false
+""" for c in "abc")
+
+pytestmark = pytest.mark.skipif(
+    not shutil.which(MOSQUITTO) and not shutil.which("mosquitto"),
+    reason="mosquitto is not installed (scripts/setup)")
+
+
+class Broker:
+    """mosquitto on 127.0.0.1:port in dir; sessions saved each second, so a
+    persistent subscriber keeps its queue across a kill -9."""
+
+    def __init__(self, tmp, port=None, user=None):
+        self.dir = tmp
+        self.dir.mkdir(exist_ok=True)
+        self.port = port or free_port()
+        # user: mosquitto started by root otherwise drops to "mosquitto", which may not
+        # write its state into the test's private directory.
+        conf = [f"listener {self.port} 127.0.0.1", f"user {getpass.getuser()}",
+                "persistence true",
+                f"persistence_location {self.dir}/", "autosave_interval 1"]
+        if user:
+            pw = self.dir / "passwd"
+            subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), *user], check=True,
+                           capture_output=True)
+            conf += ["allow_anonymous false", f"password_file {pw}"]
+        else:
+            conf += ["allow_anonymous true"]
+        (self.dir / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = Proc([MOSQUITTO, "-c", self.dir / "mosquitto.conf"], self.dir,
+                         f"mosquitto-{time.monotonic_ns()}.log")
+        wait_for_port(self.port, proc=self.proc.popen)
+
+    def wait_saved(self, after):
+        """Waits for an autosave of the broker's state later than after (time.time())."""
+        db = self.dir / "mosquitto.db"
+        wait_until(lambda: db.exists() and db.stat().st_mtime > after + 0.1, 10,
+                   "the broker's autosave")
+
+    def kill(self):
+        self.proc.signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc.stop()
+
+
+class Sub:
+    """mosquitto_sub -v on prefix/# at QoS 1 with a persistent session; every
+    (topic, payload) line it prints, in order."""
+
+    def __init__(self, broker, prefix="hz", client_id="tester"):
+        self.popen = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-v", "-q", "1",
+             "-c", "-i", client_id, "-t", f"{prefix}/#"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.lines = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.popen.stdout:
+            topic, _, payload = line.rstrip("\n").partition(" ")
+            with self.lock:
+                self.lines.append((topic, payload))
+
+    def messages(self, topic):
+        with self.lock:
+            return [p for t, p in self.lines if t == topic]
+
+    def events(self):
+        return [json.loads(p) for p in self.messages("hz/events")]
+
+    def stop(self):
+        self.popen.terminate()
+        self.popen.wait(5)
+
+
+@pytest.fixture
+def subs():
+    made = []
+    yield made
+    for s in made:
+        s.stop()
+
+
+def config(broker, extra=""):
+    return f"""bus:
+  backoff_min: 100ms
+  backoff_max: 1s
+  mqtt:
+    url: mqtt://127.0.0.1:{broker.port}
+    topic_prefix: hz
+    client_id: horus-test
+{extra}cameras:
+{CAMS}"""
+
+
+T0_MS = (int(time.time()) - 3600) * 1000
+
+
+def post(h, cam, n):
+    status, _, body = h.request("POST", "/api/v1/events",
+                                {"camera": cam, "label": "person", "score": 0.8,
+                                 "start": T0_MS + n * 1000, "duration_s": 2})
+    assert status == 201, body
+    return json.loads(body)["id"]
+
+
+def bus_health(h):
+    """The mqtt member of /health's bus component, checked against the OpenAPI document."""
+    if not getattr(h, "spec", None):
+        h.spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
+    status, headers, body = h.request("GET", "/health")
+    assert status == 200
+    doc = h.spec.validate("GET", "/health", status, headers["Content-Type"], body)
+    doc = doc if isinstance(doc, dict) else json.loads(body)
+    assert doc["bus"]["status"] == ("ok" if doc["bus"]["mqtt"]["state"] == "connected"
+                                    else "degraded")
+    return doc["bus"]["mqtt"]
+
+
+def delivered(sub, ids):
+    """Whether every id has its "new" and its "end" on hz/events."""
+    seen = {(e["after"]["id"], e["type"]) for e in sub.events()}
+    return all((i, t) in seen for i in ids for t in ("new", "end"))
+
+
+def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
+        tmp_path, horus_factory, subs):
+    broker = Broker(tmp_path / "broker")
+    try:
+        sub = Sub(broker)
+        subs.append(sub)
+        h = horus_factory(config(broker))
+        wait_until(lambda: sub.messages("hz/available")[-1:] == ["online"], 10, "online")
+        ids = [post(h, "cam-a", 0), post(h, "cam-b", 1)]
+        wait_until(lambda: delivered(sub, ids), 10, "both events on hz/events")
+        for i, cam in zip(ids, ("cam-a", "cam-b")):
+            mine = [e for e in sub.events() if e["after"]["id"] == i]
+            assert [e["type"] for e in mine] == ["new", "end"]
+            for e in mine:
+                after = e["after"]
+                assert after["camera"] == cam and after["label"] == "person"
+                assert after["score"] == 0.8 and after["has_clip"] is True
+                assert after["start_time"] == pytest.approx(T0_MS / 1000 + ids.index(i), abs=1e-3)
+                assert after["end_time"] == pytest.approx(after["start_time"] + 2, abs=1e-3)
+                assert e["before"]["id"] == i
+        # The subscriber may see a message before the PUBACK reaches Horus.
+        wait_until(lambda: h.metric('horus_bus_published_total{bus="mqtt"}') == 4, 5,
+                   "4 acknowledged")
+        assert h.metric('horus_bus_connected{bus="mqtt"}') == 1
+        health = bus_health(h)
+        assert health["state"] == "connected" and health["connected_since"]
+        # Retained: a subscriber arriving later still learns that Horus is online.
+        late = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                               "-t", "hz/available", "-C", "1", "-W", "5"],
+                              capture_output=True, text=True, timeout=10)
+        assert late.stdout.strip() == "online"
+        # kill -9 leaves no goodbye: the broker publishes the will.
+        h.proc.signal(signal.SIGKILL)
+        wait_until(lambda: sub.messages("hz/available")[-1:] == ["offline"], 10,
+                   "the will 'offline'")
+    finally:
+        broker.kill()
+
+
+def test_a_broker_killed_during_a_burst_loses_nothing_and_keeps_camera_order(
+        tmp_path, horus_factory, subs):
+    broker = Broker(tmp_path / "broker")
+    try:
+        sub = Sub(broker)
+        subs.append(sub)
+        h = horus_factory(config(broker))
+        first = post(h, "cam-a", 0)
+        wait_until(lambda: delivered(sub, [first]), 10, "the first event")
+        broker.wait_saved(time.time())  # the subscriber's session survives the kill
+        broker.kill()
+        killed_at = time.monotonic()
+        posted = {c: [] for c in ("cam-a", "cam-b", "cam-c")}
+        for n in range(30):
+            cam = ("cam-a", "cam-b", "cam-c")[n % 3]
+            posted[cam].append(post(h, cam, n + 1))
+        # The outage shows: disconnected, the cause named, the backlog counted.
+        wait_until(lambda: bus_health(h)["state"] != "connected" and
+                   bus_health(h)["backlog"] >= 60, 10, "the outage in /health")
+        health = bus_health(h)
+        assert "refused" in health["error"].lower() or "lost" in health["error"].lower(), health
+        assert h.metric('horus_bus_connected{bus="mqtt"}') == 0
+        assert h.metric('horus_bus_queue_depth{bus="mqtt"}') >= 60
+        time.sleep(max(0.0, 10 - (time.monotonic() - killed_at)))
+        broker.start()
+        every = [i for ids in posted.values() for i in ids]
+        try:
+            wait_until(lambda: delivered(sub, every), 20, "every event of the burst")
+        except AssertionError:
+            raise AssertionError(f"health {bus_health(h)}, {len(sub.events())} received, "
+                                 f"subscriber exit {sub.popen.poll()}")
+        # At least once; in order per camera (first arrival of each "new").
+        for cam, ids in posted.items():
+            order = []
+            for e in sub.events():
+                if e["type"] == "new" and e["after"]["camera"] == cam and \
+                        e["after"]["id"] not in order and e["after"]["id"] != first:
+                    order.append(e["after"]["id"])
+            assert order == ids, cam
+        wait_until(lambda: bus_health(h)["state"] == "connected" and
+                   bus_health(h)["backlog"] == 0, 10, "caught up")
+        assert h.metric('horus_bus_published_total{bus="mqtt"}') >= 62
+        assert h.metric('horus_bus_dropped_total{bus="mqtt"') == 0
+    finally:
+        broker.kill()
+
+
+def test_a_backlog_left_at_a_restart_is_delivered_by_the_next_start(tmp_path, subs):
+    broker = Broker(tmp_path / "broker")
+    hdir = tmp_path / "h"
+    hdir.mkdir()
+    h = Horus(hdir, config(broker))
+    try:
+        wait_until(lambda: bus_health(h)["state"] == "connected", 10, "connected")
+        broker.kill()
+        ids = [post(h, "cam-b", n) for n in range(5)]
+        assert h.stop() == 0
+        broker.start()
+        sub = Sub(broker, client_id="late")  # subscribes before the daemon is back
+        subs.append(sub)
+        time.sleep(0.5)
+        h = Horus(hdir, config(broker), port=h.port)
+        wait_until(lambda: delivered(sub, ids), 15, "the backlog after the restart")
+        assert [e["after"]["id"] for e in sub.events() if e["type"] == "new"][:5] == ids
+    finally:
+        h.stop()
+        broker.kill()
+
+
+def test_refused_credentials_are_named_in_health_and_events_are_still_stored(
+        tmp_path, horus_factory):
+    broker = Broker(tmp_path / "broker", user=("horus", "right-pass"))
+    try:
+        h = horus_factory(config(broker).replace(
+            "    client_id: horus-test\n",
+            "    client_id: horus-test\n    username: horus\n    password: wrong-pass-xyz\n"))
+        wait_until(lambda: bus_health(h)["state"] == "failed", 10, "state failed")
+        health = bus_health(h)
+        assert "not authorised" in health["error"], health
+        assert f"127.0.0.1:{broker.port}" in health["error"]
+        i = post(h, "cam-c", 0)
+        status, ev = h.get_json(f"/api/v1/events/{i}")
+        assert status == 200 and ev["camera"] == "cam-c"
+        wait_until(lambda: bus_health(h)["backlog"] >= 2, 10, "the event waiting in the outbox")
+        assert h.proc.popen.poll() is None
+        assert h.metric('horus_bus_connected{bus="mqtt"}') == 0
+        _, _, page = h.request("GET", "/api/v1/system/config")
+        assert b"wrong-pass-xyz" not in page
+        assert "wrong-pass-xyz" not in h.proc.output()
+    finally:
+        broker.kill()
