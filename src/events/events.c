@@ -551,11 +551,74 @@ int evt_engine_new(const struct evt_options *opt, evt_engine **out)
     return 0;
 }
 
+/*
+ * With a bus, each event a crash left open ends with its "end" message in the
+ * outbox, like any other end (at its last update, as sto_events_end_open does
+ * for the rest). Returns how many.
+ */
+static size_t end_open_with_messages(evt_engine *e)
+{
+    struct sto_event *list = NULL;
+    size_t n = 0, ended = 0;
+    if (!e->has_outbox || sto_events_open_list(e->db, 10000, &list, &n) < 0)
+        return 0;
+    struct evt_config cfg = config_copy(e);
+    for (size_t i = 0; i < n; i++) {
+        const struct sto_event *ev = &list[i];
+        struct sto_event after = *ev;
+        after.end_us = ev->updated_us;
+        char *payload =
+            evt_outbox_payload("end", ev, &after, cfg.pre_roll_seconds, cfg.post_roll_seconds);
+        struct sto_outbox_input m = {.kind = "event",
+                                     .type = "end",
+                                     .camera_id = ev->camera_id,
+                                     .payload = payload ? payload : "{}"};
+        struct sto_event_input in = {
+            .id = ev->id,
+            .camera_id = ev->camera_id,
+            .label = ev->label,
+            .sub_label = ev->sub_label,
+            .score = ev->score,
+            .top_score = ev->top_score,
+            .start_us = ev->start_us,
+            .end_us = after.end_us,
+            .updated_us = ev->updated_us,
+            .zones = ev->zones,
+            .box = ev->box,
+            .details = ev->details,
+            .has_snapshot = ev->has_snapshot,
+            .source = ev->source,
+            .created_at_ms = ev->created_at_ms,
+            .pinned_until_us = ev->pinned_until_us,
+            .pin_start_us = ev->start_us - cfg.pre_roll_seconds * 1000000,
+            .pin_end_us = after.end_us + cfg.post_roll_seconds * 1000000,
+            .streams = pin_streams,
+            .nstreams = HORUS_ARRAY_LEN(pin_streams),
+            .outbox = &m,
+            .noutbox = 1,
+        };
+        int rc = sto_event_put(e->db, &in);
+        free(payload);
+        if (rc < 0)
+            log_warn_kv(LOG_KV({"camera", ev->camera_id}, {"event", ev->id}),
+                        "end an event left open: %s", horus_strerror(rc));
+        else
+            ended++;
+    }
+    sto_event_list_free(list, n);
+    return ended;
+}
+
 int evt_engine_start(evt_engine *e)
 {
     if (e->is_running)
         return 0;
-    size_t n = 0;
+    size_t n = end_open_with_messages(e);
+    if (n)
+        log_info("ended %zu events left open by the last run at their last update, with their "
+                 "bus messages",
+                 n);
+    n = 0;
     int rc = sto_events_end_open(e->db, &n);
     if (rc < 0) {
         log_error("end the events left open: %s", horus_strerror(rc));

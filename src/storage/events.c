@@ -300,3 +300,12 @@ int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_even
                          " AND e.end_us IS NOT NULL ORDER BY e.pinned_until_us LIMIT $2",
                          p, 2, &event_kind, (void **)out, n);
 }
+
+int sto_events_open_list(sto_db *db, size_t limit, struct sto_event **out, size_t *n)
+{
+    sto_value p[] = {STO_INT_V((int64_t)limit)};
+    return sto_read_list(db,
+                         "SELECT " EVENT_COLUMNS " FROM events e WHERE e.end_us IS NULL"
+                         " ORDER BY e.start_us, e.id LIMIT $1",
+                         p, 1, &event_kind, (void **)out, n);
+}

@@ -1248,6 +1248,9 @@ int sto_event_delete(sto_db *db, const char *id);
  */
 int sto_events_end_open(sto_db *db, size_t *n);
 
+/* Open events (end_us NULL), oldest first, at most limit; *out new. Thread: any. */
+int sto_events_open_list(sto_db *db, size_t limit, struct sto_event **out, size_t *n);
+
 /* Events whose pinned_until_us is before now_us, oldest first, at most limit. Thread: any. */
 int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_event **out, size_t *n);
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import Horus, Proc, free_port, wait_for_port, wait_until
+from conftest import Horus, Proc, free_port, sanitizer_reports, wait_for_port, wait_until
 from openapi_check import OpenApi
 
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -247,16 +247,19 @@ def test_a_backlog_left_at_a_restart_is_delivered_by_the_next_start(tmp_path, su
         broker.kill()
         ids = [post(h, "cam-b", n) for n in range(5)]
         assert h.stop() == 0
+        assert not sanitizer_reports([h])  # its log is replaced by the next start's
         broker.start()
         sub = Sub(broker, client_id="late")  # subscribes before the daemon is back
         subs.append(sub)
-        time.sleep(0.5)
+        wait_until(lambda: " as late " in broker.proc.output(), 10, "the subscriber")
         h = Horus(hdir, config(broker), port=h.port)
         wait_until(lambda: delivered(sub, ids), 15, "the backlog after the restart")
         assert [e["after"]["id"] for e in sub.events() if e["type"] == "new"][:5] == ids
     finally:
         h.stop()
         broker.kill()
+    reports = sanitizer_reports([h])
+    assert not reports, reports
 
 
 def test_refused_credentials_are_named_in_health_and_events_are_still_stored(

@@ -18,6 +18,7 @@
 #include "vframes.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,7 +376,7 @@ static void test_each_change_goes_to_the_outbox_with_its_before_and_after(void *
     assert_true(json_is_real(json_object_get(end_after, "end_time")));
     assert_string_equal(json_string_value(json_object_get(end_after, "camera")), "cam");
     assert_string_equal(json_string_value(json_object_get(end_after, "label")), "car");
-    assert_true(member_real(docs[n - 1], "after", "start_time") == (double)(t0 / 1000) / 1000.0);
+    assert_true(fabs(member_real(docs[n - 1], "after", "start_time") - (double)t0 / 1e6) < 0.002);
     for (size_t i = 0; i < n; i++)
         json_decref(docs[i]);
     evt_engine_free(e);
@@ -404,6 +405,35 @@ static void test_without_a_bus_nothing_goes_to_the_outbox(void **state)
     evt_engine_free(e);
 }
 
+static void test_open_events_of_a_crash_end_with_their_bus_message(void **state)
+{
+    struct sto_fixture *fx = *state;
+    int64_t t = now_us() - 3600 * S;
+    char id[EVT_ID_MAX];
+    evt_id_make(t, 2, id);
+    put_event(fx->db, id, t, 0, t + 7 * S);
+    struct evt_config c = config();
+    evt_engine *e = NULL;
+    assert_int_equal(evt_engine_new(
+                         &(struct evt_options){
+                             .db = fx->db, .data_dir = fx->dir, .config = &c, .has_outbox = true},
+                         &e),
+                     0);
+    assert_int_equal(evt_engine_start(e), 0);
+    struct sto_event ev;
+    assert_int_equal(sto_event_get(fx->db, id, &ev), 0);
+    assert_int_equal(ev.end_us, t + 7 * S);
+    sto_event_release(&ev);
+    json_t *docs[2];
+    assert_int_equal(outbox_docs(fx, docs, 2), 1);
+    assert_string_equal(json_string_value(json_object_get(docs[0], "type")), "end");
+    assert_true(json_is_null(json_object_get(json_object_get(docs[0], "before"), "end_time")));
+    assert_true(fabs(member_real(docs[0], "after", "end_time") - (double)(t + 7 * S) / 1e6) <
+                0.002);
+    json_decref(docs[0]);
+    evt_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +449,8 @@ int main(void)
             test_each_change_goes_to_the_outbox_with_its_before_and_after, sto_fixture_setup,
             sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_without_a_bus_nothing_goes_to_the_outbox,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_open_events_of_a_crash_end_with_their_bus_message,
                                         sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
