@@ -18,6 +18,7 @@
  * libmosquitto call.
  */
 #include "bus_int.h"
+#include "mqtt_counts_int.h"
 
 #include "err.h"
 #include "log.h"
@@ -50,6 +51,7 @@ struct mqtt {
     bool is_connected, is_lost;
     int lost_rc; /* on_disconnect's code */
     uint8_t acked[MIDS / 8]; /* PUBACKs received, by mid */
+    bus_counts *counts; /* owned: open events per camera and label (bus thread only) */
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -226,6 +228,28 @@ static bool mid_is_acked(const struct mqtt *m, int mid)
     return mid > 0 && mid < MIDS && (m->acked[mid / 8] & (1u << (mid % 8)));
 }
 
+/*
+ * Frigate's <prefix>/<camera>/<label> and <prefix>/<camera>/all: the open events
+ * the delivered event messages leave, fire and forget (a count is a state, the next
+ * change sends it again).
+ */
+static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n && m->mosq; i++) {
+        if (strcmp(msgs[i].subject, m->topic_events) != 0)
+            continue;
+        struct bus_count out[2];
+        size_t k = bus_counts_apply(m->counts, msgs[i].body, msgs[i].len, out);
+        for (size_t j = 0; j < k; j++) {
+            char topic[sizeof(m->prefix) + 2 * BUS_COUNT_NAME_MAX + 4], text[16];
+            snprintf(topic, sizeof(topic), "%.71s/%.79s/%.79s", m->prefix, out[j].camera,
+                     out[j].label);
+            int len = snprintf(text, sizeof(text), "%d", out[j].count);
+            mosquitto_publish(m->mosq, NULL, topic, len, text, 0, false);
+        }
+    }
+}
+
 static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int timeout_ms,
                         size_t *acked, char *why, size_t cap)
 {
@@ -271,6 +295,7 @@ static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int ti
     bool is_lost = m->is_lost;
     pthread_mutex_unlock(&m->lock);
     free(mids);
+    publish_counts(m, msgs, *acked);
     if (rc == 0 && *acked < n) {
         if (is_lost)
             snprintf(why, cap, "%s: connection lost with %zu of %zu messages unacknowledged",
@@ -324,6 +349,7 @@ static void mqtt_free(void *self)
     free(m->password);
     free(m->client_id);
     free(m->tls_ca);
+    bus_counts_free(m->counts);
     free(m);
 }
 
@@ -375,6 +401,7 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_client_ops **ops,
     m->qos = mc->qos > 0 ? 1 : 0;
     m->keepalive_s = (int)(mc->keepalive_ms / 1000);
     m->connack = -1;
+    m->counts = bus_counts_new();
     pthread_mutex_init(&m->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

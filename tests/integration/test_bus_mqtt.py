@@ -1,6 +1,7 @@
 """The MQTT bus end to end (docs/design/0045-bus-and-outbox.md) against a real
 mosquitto on a free loopback port, with mosquitto_sub as the subscriber: posted
-events arrive on <prefix>/events shaped like Frigate's, <prefix>/available follows
+events arrive on <prefix>/events shaped like Frigate's with the open-event counts
+on <prefix>/<camera>/<label> and .../all, <prefix>/available follows
 the daemon (retained "online", the will "offline" after kill -9), nothing is lost
 while the broker is killed during a burst (at least once, in order per camera, the
 outage visible in /health and /metrics), a backlog survives a daemon restart, and
@@ -171,6 +172,9 @@ def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
                 assert after["start_time"] == pytest.approx(T0_MS / 1000 + ids.index(i), abs=1e-3)
                 assert after["end_time"] == pytest.approx(after["start_time"] + 2, abs=1e-3)
                 assert e["before"]["id"] == i
+        # Frigate's counts of open events: each posted event opens and ends at once.
+        wait_until(lambda: sub.messages("hz/cam-a/person") == ["1", "0"] and
+                   sub.messages("hz/cam-b/all") == ["1", "0"], 10, "the object counts")
         # The subscriber may see a message before the PUBACK reaches Horus.
         wait_until(lambda: h.metric('horus_bus_published_total{bus="mqtt"}') == 4, 5,
                    "4 acknowledged")
