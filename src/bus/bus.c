@@ -402,7 +402,7 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
     }
     for (size_t i = 0; i < HORUS_ARRAY_LEN(adapters); i++) {
         struct link *l = &b->links[b->nlinks];
-        int rc = adapters[i].make(o->config, &l->ops, &l->self, why, cap);
+        int rc = adapters[i].make(o->config, o->db, &l->ops, &l->self, why, cap);
         if (rc == -ENOENT)
             continue;
         if (rc < 0) {

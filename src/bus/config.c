@@ -188,6 +188,17 @@ static const cfg_field mqtt_fields[] = {
      .min = 5000,
      .max = 3600000,
      .help = "MQTT keep-alive interval"},
+    {.name = "discovery",
+     .type = CFG_BOOL,
+     .offset = MQ(discovery),
+     .def = "true",
+     .help = "Announce each camera to Home Assistant (MQTT discovery, retained) at each connect"},
+    {.name = "discovery_prefix",
+     .type = CFG_STRING,
+     .offset = MQ(discovery_prefix),
+     .def = "homeassistant",
+     .validate_cb = validate_topic_prefix,
+     .help = "Home Assistant's discovery prefix"},
     {0},
 };
 

@@ -19,6 +19,7 @@
  */
 #include "bus_int.h"
 #include "mqtt_counts_int.h"
+#include "mqtt_discovery_int.h"
 
 #include "err.h"
 #include "log.h"
@@ -52,6 +53,9 @@ struct mqtt {
     int lost_rc; /* on_disconnect's code */
     uint8_t acked[MIDS / 8]; /* PUBACKs received, by mid */
     bus_counts *counts; /* owned: open events per camera and label (bus thread only) */
+    sto_db *db; /* borrowed: the cameras announced to Home Assistant */
+    bool discovery;
+    char discovery_prefix[72];
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -138,6 +142,42 @@ static int connack_error(int code)
     return code == 4 || code == 5 ? -EACCES : -ECONNREFUSED;
 }
 
+static void emit_discovery(const char *topic, const char *payload, void *arg)
+{
+    struct mqtt *m = arg;
+    mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
+}
+
+/*
+ * Home Assistant discovery of every camera (retained, so Home Assistant
+ * finds them whenever it starts); sent at each connect, without waiting for
+ * the acknowledgements: the next connect sends them again.
+ */
+static void announce_cameras(struct mqtt *m)
+{
+    char after[128] = "";
+    bool has_more = true;
+    while (has_more) {
+        struct sto_camera *list = NULL;
+        size_t n = 0;
+        if (sto_camera_list(m->db, after[0] ? after : NULL, 100, &list, &n, &has_more) < 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            struct bus_discovery d = {.discovery_prefix = m->discovery_prefix,
+                                      .topic_prefix = m->prefix,
+                                      .client_id = m->client_id,
+                                      .camera_id = list[i].id,
+                                      .camera_name = list[i].name};
+            bus_discovery_camera(&d, emit_discovery, m);
+        }
+        if (n > 0)
+            snprintf(after, sizeof(after), "%s", list[n - 1].id);
+        else
+            has_more = false;
+        sto_camera_list_free(list, n);
+    }
+}
+
 static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
 {
     struct mqtt *m = self;
@@ -203,6 +243,8 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     if (connack == 0) {
         /* Frigate's availability topic; the will turns it "offline" if we vanish. */
         mosquitto_publish(m->mosq, NULL, m->topic_available, 6, "online", 1, true);
+        if (m->discovery)
+            announce_cameras(m);
         return 0;
     }
     if (connack > 0) {
@@ -372,8 +414,8 @@ static const struct bus_client_ops mqtt_ops = {
     .subject = mqtt_subject,
 };
 
-int bus_mqtt_make(const struct bus_config *c, const struct bus_client_ops **ops, void **self,
-                  char *why, size_t cap)
+int bus_mqtt_make(const struct bus_config *c, sto_db *db, const struct bus_client_ops **ops,
+                  void **self, char *why, size_t cap)
 {
     const struct bus_mqtt_config *mc = &c->mqtt;
     if (!mc->url || !mc->url[0])
@@ -402,6 +444,11 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_client_ops **ops,
     m->keepalive_s = (int)(mc->keepalive_ms / 1000);
     m->connack = -1;
     m->counts = bus_counts_new();
+    m->db = db;
+    m->discovery = mc->discovery && db;
+    snprintf(m->discovery_prefix, sizeof(m->discovery_prefix), "%s",
+             mc->discovery_prefix && mc->discovery_prefix[0] ? mc->discovery_prefix
+                                                             : "homeassistant");
     pthread_mutex_init(&m->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -13,7 +13,9 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from conftest import Horus, Proc, free_port, sanitizer_reports, wait_for_port, wait_until
@@ -152,14 +154,39 @@ def delivered(sub, ids):
     return all((i, t) in seen for i in ids for t in ("new", "end"))
 
 
+HA_SCHEMA = json.loads((Path(__file__).parent / "ha_discovery.schema.json").read_text())
+
+
+def check_discovery(ha):
+    """Each camera is announced to Home Assistant as a sensor and a binary sensor whose
+    payloads follow the schema written from Home Assistant's documentation."""
+    want = {f"homeassistant/{comp}/horus-test/cam-{c}_{obj}/config"
+            for c in "abc" for comp, obj in (("sensor", "objects"),
+                                             ("binary_sensor", "occupancy"))}
+    wait_until(lambda: want <= {t for t, _ in ha.lines}, 10, "the discovery messages")
+    unique = set()
+    for topic in want:
+        component = topic.split("/")[1]
+        doc = json.loads(ha.messages(topic)[-1])
+        jsonschema.Draft202012Validator({**HA_SCHEMA, "$ref": f"#/$defs/{component}"}).validate(doc)
+        cam = topic.split("/")[3].split("_")[0]
+        assert doc["state_topic"] == f"hz/{cam}/all"
+        assert doc["availability_topic"] == "hz/available"
+        assert doc["device"]["identifiers"] == [f"horus-test_{cam}"]
+        unique.add(doc["unique_id"])
+    assert len(unique) == len(want)
+
+
 def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
         tmp_path, horus_factory, subs):
     broker = Broker(tmp_path / "broker")
     try:
         sub = Sub(broker)
-        subs.append(sub)
+        ha = Sub(broker, prefix="homeassistant", client_id="ha")
+        subs.extend([sub, ha])
         h = horus_factory(config(broker))
         wait_until(lambda: sub.messages("hz/available")[-1:] == ["online"], 10, "online")
+        check_discovery(ha)
         ids = [post(h, "cam-a", 0), post(h, "cam-b", 1)]
         wait_until(lambda: delivered(sub, ids), 10, "both events on hz/events")
         for i, cam in zip(ids, ("cam-a", "cam-b")):
