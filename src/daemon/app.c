@@ -647,8 +647,10 @@ static void events_stop(struct app *a)
 
 /*
  * Buses: one thread per configured bus delivering the outbox (events append
- * to it in their own transactions). After events, so a posted event's
- * message wakes a running bus; the `bus:` section applies at start only.
+ * to it in their own transactions). Before events, so that every thread that
+ * appends (evt-w, the API's posts) has stopped before the bus and its outbox
+ * watcher go; the events that stop ends still reach the outbox and wait for
+ * the next start. The `bus:` section applies at start only.
  */
 static int bus_start_module(struct app *a)
 {
@@ -665,7 +667,7 @@ static int bus_start_module(struct app *a)
     return rc;
 }
 
-/* After the API and the cameras: what is still in the outbox waits for the next start. */
+/* After events, the API and the cameras: what is still in the outbox waits for the next start. */
 static void bus_stop_module(struct app *a)
 {
     bus_free(a->bus);
@@ -933,8 +935,8 @@ static const struct module {
     {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
-    {"events", events_start, events_stop},
     {"bus", bus_start_module, bus_stop_module},
+    {"events", events_start, events_stop},
     {"detect", detect_start, detect_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
