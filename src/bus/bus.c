@@ -15,8 +15,9 @@
  *
  * Waking: the outbox watcher (storage calls it after a commit that
  * appended rows) bumps a generation under the core's lock and signals;
- * an idle thread also wakes each second to refresh its backlog and, every
- * minute, to trim the outbox (the safety net against a lost signal).
+ * an idle thread also wakes each second to refresh its backlog (the safety
+ * net against a lost signal). Every minute, connected or not, each thread
+ * trims the outbox.
  *
  * Lock order: the core's lock, then a link's health lock; neither is held
  * across I/O, storage or an adapter call.
@@ -295,6 +296,11 @@ static void *link_main(void *arg)
         pthread_mutex_unlock(&b->lock);
         if (is_stopping)
             break;
+        /* Busy, idle or disconnected: a bus down for weeks must not let the outbox grow. */
+        if (mono_ms() - last_trim >= TRIM_INTERVAL_MS) {
+            last_trim = mono_ms();
+            trim(b);
+        }
         if (!is_connected) {
             backlog_refresh(l);
             int c = connect_link(l, &delay);
@@ -343,10 +349,6 @@ static void *link_main(void *arg)
             l->ops->close(l->self);
             is_connected = false;
             continue;
-        }
-        if (mono_ms() - last_trim >= TRIM_INTERVAL_MS) {
-            last_trim = mono_ms();
-            trim(b);
         }
         backlog_refresh(l);
         wait_for(b, POLL_MS, &gen, true);
