@@ -51,6 +51,7 @@ struct mqtt {
     int connack; /* -1: none yet; else the CONNACK code */
     bool is_connected, is_lost;
     int lost_rc; /* on_disconnect's code */
+    char last_error[200]; /* libmosquitto's last error line (TLS, network), "" when none */
     uint8_t acked[MIDS / 8]; /* PUBACKs received, by mid */
     bus_counts *counts; /* owned: open events per camera and label (bus thread only) */
     sto_db *db; /* borrowed: the cameras announced to Home Assistant */
@@ -97,6 +98,21 @@ static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
     m->is_connected = false;
     m->is_lost = true;
     m->lost_rc = rc;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* libmosquitto's own errors ("OpenSSL Error[0]: ... certificate verify failed"): the why of
+ * a connect that never reaches CONNACK. They name no credential. */
+static void on_log(struct mosquitto *mosq, void *arg, int level, const char *text)
+{
+    (void)mosq;
+    struct mqtt *m = arg;
+    if (!(level & MOSQ_LOG_ERR) || !text)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (!m->last_error[0]) /* the first is the cause; later ones repeat it */
+        snprintf(m->last_error, sizeof(m->last_error), "%s", text);
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
 }
@@ -188,6 +204,7 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     m->connack = -1;
     m->is_connected = m->is_lost = false;
     m->lost_rc = 0;
+    m->last_error[0] = '\0';
     memset(m->acked, 0, sizeof(m->acked));
     pthread_mutex_unlock(&m->lock);
 
@@ -200,6 +217,7 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_log_callback_set(m->mosq, on_log);
     if (m->username[0])
         mosquitto_username_pw_set(m->mosq, m->username, m->password[0] ? m->password : NULL);
     mosquitto_will_set(m->mosq, m->topic_available, 7, "offline", 1, true);
@@ -234,11 +252,13 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     struct timespec dl;
     deadline_in(&dl, timeout_ms);
     pthread_mutex_lock(&m->lock);
-    while (m->connack < 0 && !m->is_lost &&
+    while (m->connack < 0 && !m->is_lost && !m->last_error[0] &&
            pthread_cond_timedwait(&m->cond, &m->lock, &dl) != ETIMEDOUT)
         ;
     int connack = m->connack, lost_rc = m->lost_rc;
     bool is_lost = m->is_lost;
+    char last_error[sizeof(m->last_error)];
+    memcpy(last_error, m->last_error, sizeof(last_error));
     pthread_mutex_unlock(&m->lock);
     if (connack == 0) {
         /* Frigate's availability topic; the will turns it "offline" if we vanish. */
@@ -250,6 +270,12 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     if (connack > 0) {
         snprintf(why, cap, "%s: %s", ep, mosquitto_connack_string(connack));
         rc = connack_error(connack);
+    } else if (last_error[0]) {
+        /* TLS refusals come this way: the handshake fails before any CONNACK. */
+        bool is_tls = strstr(last_error, "SSL") || strstr(last_error, "certificate") ||
+                      strstr(last_error, "TLS");
+        snprintf(why, cap, "%s: %s%s", ep, is_tls ? "TLS: " : "", last_error);
+        rc = is_tls ? -EACCES : -ECONNRESET;
     } else if (is_lost) {
         snprintf(why, cap, "%s: connection lost before CONNACK: %s", ep,
                  lost_rc == MOSQ_ERR_ERRNO || lost_rc == MOSQ_ERR_CONN_LOST

@@ -4,8 +4,9 @@ events arrive on <prefix>/events shaped like Frigate's with the open-event count
 on <prefix>/<camera>/<label> and .../all, <prefix>/available follows
 the daemon (retained "online", the will "offline" after kill -9), nothing is lost
 while the broker is killed during a burst (at least once, in order per camera, the
-outage visible in /health and /metrics), a backlog survives a daemon restart, and
-refused credentials are named in /health while events are still stored."""
+outage visible in /health and /metrics), a backlog survives a daemon restart,
+refused credentials are named in /health while events are still stored, and mqtts://
+verifies the broker's certificate."""
 import getpass
 import json
 import shutil
@@ -36,7 +37,7 @@ class Broker:
     """mosquitto on 127.0.0.1:port in dir; sessions saved each second, so a
     persistent subscriber keeps its queue across a kill -9."""
 
-    def __init__(self, tmp, port=None, user=None):
+    def __init__(self, tmp, port=None, user=None, tls=None):
         self.dir = tmp
         self.dir.mkdir(exist_ok=True)
         self.port = port or free_port()
@@ -45,6 +46,8 @@ class Broker:
         conf = [f"listener {self.port} 127.0.0.1", f"user {getpass.getuser()}",
                 "persistence true",
                 f"persistence_location {self.dir}/", "autosave_interval 1"]
+        if tls:  # (ca, certificate, key): this listener speaks only TLS
+            conf += [f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
         if user:
             pw = self.dir / "passwd"
             subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), *user], check=True,
@@ -313,5 +316,38 @@ def test_refused_credentials_are_named_in_health_and_events_are_still_stored(
         _, _, page = h.request("GET", "/api/v1/system/config")
         assert b"wrong-pass-xyz" not in page
         assert "wrong-pass-xyz" not in h.proc.output()
+    finally:
+        broker.kill()
+
+
+def openssl(*args, cwd):
+    out = subprocess.run(["openssl", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_mqtts_needs_a_certificate_it_can_verify(tmp_path, horus_factory):
+    d = tmp_path / "certs"
+    d.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.pem", "-days", "30", "-subj", "/CN=Horus Test CA", cwd=d)
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "b.key", "-out", "b.csr",
+            "-subj", "/CN=localhost", cwd=d)
+    (d / "b.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "b.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "b.pem", "-days", "30", "-extfile", "b.ext", cwd=d)
+    broker = Broker(tmp_path / "broker", tls=(d / "ca.pem", d / "b.pem", d / "b.key"))
+    try:
+        tls = config(broker).replace("mqtt://", "mqtts://")
+        # Verification is on by default: the system's CAs do not know the test CA.
+        refused = horus_factory(tls)
+        wait_until(lambda: bus_health(refused)["state"] == "failed", 10, "TLS refused")
+        assert "certificate verify failed" in bus_health(refused)["error"]
+        # With the CA that signed the broker's certificate it connects and delivers.
+        h = horus_factory(tls.replace("    client_id: horus-test\n",
+                                      f"    client_id: horus-tls\n    tls_ca: {d / 'ca.pem'}\n"))
+        wait_until(lambda: bus_health(h)["state"] == "connected", 10, "connected over TLS")
+        post(h, "cam-a", 0)
+        wait_until(lambda: bus_health(h)["published"] == 2, 10, "new and end acknowledged")
     finally:
         broker.kill()
