@@ -43,7 +43,7 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define POLL_MS 1000
-#define TRIM_INTERVAL_MS 60000
+#define TRIM_INTERVAL_MS 60000 /* or half the retention when that is shorter */
 #define SUBJECT_MAX 256
 #define REFUSED_BACKOFF_MIN_MS 10000 /* credentials do not fix themselves quickly */
 
@@ -286,6 +286,9 @@ static void *link_main(void *arg)
     struct bus *b = l->b;
     bool is_connected = false;
     int64_t delay = b->config.backoff_min_ms, last_trim = 0;
+    int64_t trim_every = b->config.outbox_retention_ms / 2 < TRIM_INTERVAL_MS
+                             ? b->config.outbox_retention_ms / 2
+                             : TRIM_INTERVAL_MS;
     uint64_t gen = 0;
     pthread_mutex_lock(&b->lock);
     gen = b->generation;
@@ -297,7 +300,7 @@ static void *link_main(void *arg)
         if (is_stopping)
             break;
         /* Busy, idle or disconnected: a bus down for weeks must not let the outbox grow. */
-        if (mono_ms() - last_trim >= TRIM_INTERVAL_MS) {
+        if (mono_ms() - last_trim >= trim_every) {
             last_trim = mono_ms();
             trim(b);
         }

@@ -11,7 +11,8 @@
  *
  * Consumers read after their cursor from any thread and move it through
  * the writer. Trim deletes what every cursor passed and what is older
- * than the retention.
+ * than the retention, remembering the largest seq it dropped in the
+ * reserved cursor "" (not a consumer: it holds no rows back).
  */
 #include "storage_int.h"
 
@@ -178,7 +179,9 @@ int sto_outbox_cursor_open(sto_db *db, const char *consumer, int64_t *seq)
 }
 
 /* The rows every cursor has passed (all of them when no consumer has a cursor). */
-#define PASSED "seq <= (SELECT COALESCE(MIN(seq), 9223372036854775807) FROM outbox_cursors)"
+#define PASSED                                                                                     \
+    "seq <= (SELECT COALESCE(MIN(seq), 9223372036854775807) FROM outbox_cursors"                   \
+    " WHERE consumer <> '')"
 
 int sto_outbox_trim(sto_db *db, int64_t older_than_us, struct sto_outbox_trim *out)
 {
@@ -192,8 +195,20 @@ int sto_outbox_trim(sto_db *db, int64_t older_than_us, struct sto_outbox_trim *o
                       p, 1, int_row, &n_expired);
     if (rc < 0 || (n_passed == 0 && n_expired == 0))
         return rc;
+    /*
+     * The reserved cursor "" (no consumer can be named so) keeps the largest seq retention
+     * dropped, so the next append continues after it: a consumer then sees the gap and
+     * counts what it lost, and a seq is never reused.
+     */
+    sto_value hp[] = {STO_INT_V(older_than_us), STO_INT_V(clock_realtime_ms(sto_db_clock(db)))};
     struct sto_stmt st[] = {
         {"DELETE FROM outbox WHERE " PASSED, NULL, 0},
+        {"INSERT INTO outbox_cursors(consumer, seq, updated_ms) SELECT '', MAX(seq), $2"
+         " FROM outbox WHERE created_us < $1 HAVING COUNT(*) > 0"
+         " ON CONFLICT (consumer) DO UPDATE SET seq = CASE WHEN excluded.seq >"
+         " outbox_cursors.seq THEN excluded.seq ELSE outbox_cursors.seq END,"
+         " updated_ms = excluded.updated_ms",
+         hp, 2},
         {"DELETE FROM outbox WHERE created_us < $1", p, 1},
     };
     rc = sto_write_batch(db, st, HORUS_ARRAY_LEN(st));

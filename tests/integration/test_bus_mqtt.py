@@ -5,8 +5,9 @@ on <prefix>/<camera>/<label> and .../all, <prefix>/available follows
 the daemon (retained "online", the will "offline" after kill -9), nothing is lost
 while the broker is killed during a burst (at least once, in order per camera, the
 outage visible in /health and /metrics), a backlog survives a daemon restart,
-refused credentials are named in /health while events are still stored, and mqtts://
-verifies the broker's certificate."""
+refused credentials are named in /health while events are still stored, mqtts://
+verifies the broker's certificate, and messages older than bus.outbox_retention are
+dropped and counted while the rest still flows."""
 import getpass
 import json
 import shutil
@@ -349,5 +350,32 @@ def test_mqtts_needs_a_certificate_it_can_verify(tmp_path, horus_factory):
         wait_until(lambda: bus_health(h)["state"] == "connected", 10, "connected over TLS")
         post(h, "cam-a", 0)
         wait_until(lambda: bus_health(h)["published"] == 2, 10, "new and end acknowledged")
+    finally:
+        broker.kill()
+
+
+def test_messages_past_the_retention_are_dropped_counted_and_the_rest_flows(
+        tmp_path, horus_factory, subs):
+    broker = Broker(tmp_path / "broker")
+    try:
+        h = horus_factory(config(broker, "  outbox_retention: 1s\n"))
+        wait_until(lambda: bus_health(h)["state"] == "connected", 10, "connected")
+        broker.kill()
+        old = [post(h, "cam-a", n) for n in range(3)]
+        # The outbox does not keep what no bus delivered for longer than the retention.
+        wait_until(lambda: bus_health(h)["state"] != "connected" and
+                   bus_health(h)["backlog"] == 0, 10, "the expired messages trimmed")
+        broker.start()
+        sub = Sub(broker)
+        subs.append(sub)
+        wait_until(lambda: " as tester " in broker.proc.output(), 10, "the subscriber")
+        wait_until(lambda: bus_health(h)["state"] == "connected", 10, "connected again")
+        new = post(h, "cam-a", 10)
+        wait_until(lambda: delivered(sub, [new]), 10, "the event after the outage")
+        assert not {e["after"]["id"] for e in sub.events()} & set(old)
+        wait_until(lambda: h.metric('horus_bus_dropped_total{bus="mqtt",reason="expired"}') == 6,
+                   5, "6 messages counted as dropped")
+        h.wait_for_log(lambda line: line.get("module") == "bus" and
+                       "dropped by bus.outbox_retention" in line.get("msg", ""))
     finally:
         broker.kill()

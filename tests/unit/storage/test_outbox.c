@@ -133,7 +133,20 @@ static void test_trim_drops_rows_older_than_the_retention_and_counts_them(void *
     int64_t backlog = -1;
     assert_int_equal(sto_outbox_count_after(f->db, 0, &backlog), 0);
     assert_int_equal(backlog, 0);
+    /* The next row follows the dropped ones: the consumer sees a gap of 2 and counts it. */
+    assert_int_equal(head(f), 3);
+    append(f, "c", "{}");
+    struct sto_outbox_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(sto_outbox_read(f->db, 1, 10, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].seq, 4);
+    sto_outbox_rows_free(rows, n);
     /* Nothing left: trimming again does nothing. */
+    assert_int_equal(sto_outbox_cursor_set(f->db, "mqtt", 4), 0);
+    assert_int_equal(sto_outbox_trim(f->db, now_us() + HOUR_US, &t), 0);
+    assert_int_equal(t.delivered, 1);
+    assert_int_equal(t.expired, 0);
     assert_int_equal(sto_outbox_trim(f->db, now_us() + HOUR_US, &t), 0);
     assert_int_equal(t.delivered + t.expired, 0);
 }
