@@ -405,9 +405,10 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
                                                                "to its broker",
                                                        .labels = "bus"});
     }
+    struct bus_adapter_env env = {.db = o->db, .data_dir = o->data_dir ? o->data_dir : ""};
     for (size_t i = 0; i < HORUS_ARRAY_LEN(adapters); i++) {
         struct link *l = &b->links[b->nlinks];
-        int rc = adapters[i].make(o->config, o->db, &l->ops, &l->self, why, cap);
+        int rc = adapters[i].make(o->config, &env, &l->ops, &l->self, why, cap);
         if (rc == -ENOENT)
             continue;
         if (rc < 0) {

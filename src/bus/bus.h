@@ -72,6 +72,7 @@ typedef struct bus bus;
 
 struct bus_options {
     sto_db *db; /* borrowed; its writer must run while the buses do */
+    const char *data_dir; /* borrowed for bus_new: event snapshots for MQTT; NULL = none */
     const struct bus_config *config; /* copied */
     metrics_registry *metrics; /* borrowed; may be NULL */
     const horus_clock *clock; /* borrowed; NULL = system clock */

@@ -5,19 +5,23 @@
 #include "bus.h"
 #include "bus_client.h"
 
+/* What an adapter may use besides its configuration (borrowed for its life). */
+struct bus_adapter_env {
+    sto_db *db; /* what it reads: the cameras MQTT announces to Home Assistant */
+    const char *data_dir; /* where event snapshots are (<data>/snapshots/); "" = none */
+};
+
 /*
- * An adapter's constructor: makes the client that c configures (db borrowed
- * for the adapter's life: what it reads, such as the cameras MQTT announces
- * to Home Assistant), or returns
+ * An adapter's constructor: makes the client that c configures, or returns
  * -ENOENT when c does not configure this bus (nothing made). Other errors
  * come with a reason in why. Thread: main.
  */
-typedef int (*bus_adapter_make_fn)(const struct bus_config *c, sto_db *db,
+typedef int (*bus_adapter_make_fn)(const struct bus_config *c, const struct bus_adapter_env *env,
                                    const struct bus_client_ops **ops, void **self, char *why,
                                    size_t cap);
 
 /* MQTT 3.1.1 through libmosquitto (mqtt.c). */
-int bus_mqtt_make(const struct bus_config *c, sto_db *db, const struct bus_client_ops **ops,
-                  void **self, char *why, size_t cap);
+int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
+                  const struct bus_client_ops **ops, void **self, char *why, size_t cap);
 
 #endif

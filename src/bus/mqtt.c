@@ -20,12 +20,14 @@
 #include "bus_int.h"
 #include "mqtt_counts_int.h"
 #include "mqtt_discovery_int.h"
+#include "mqtt_snapshot_int.h"
 
 #include "err.h"
 #include "log.h"
 #include "mem.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@
 #define LOG_MODULE "bus"
 
 #define MIDS 65536
+#define SNAPSHOT_MAX (8 << 20) /* a larger file is not sent */
 
 struct mqtt {
     struct bus_url url;
@@ -55,6 +58,7 @@ struct mqtt {
     uint8_t acked[MIDS / 8]; /* PUBACKs received, by mid */
     bus_counts *counts; /* owned: open events per camera and label (bus thread only) */
     sto_db *db; /* borrowed: the cameras announced to Home Assistant */
+    char *data_dir; /* owned: where event snapshots are; "" = none */
     bool discovery;
     char discovery_prefix[72];
 };
@@ -296,6 +300,25 @@ static bool mid_is_acked(const struct mqtt *m, int mid)
     return mid > 0 && mid < MIDS && (m->acked[mid / 8] & (1u << (mid % 8)));
 }
 
+/* Frigate's <prefix>/<camera>/<label>/snapshot: the best view's JPEG, retained. */
+static void publish_snapshot(struct mqtt *m, const struct bus_msg *msg)
+{
+    char path[PATH_MAX], topic[256];
+    if (!m->data_dir[0] || !bus_snapshot_of(msg->body, msg->len, m->data_dir, m->prefix, path,
+                                            sizeof(path), topic, sizeof(topic)))
+        return;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return; /* deleted by retention meanwhile: nothing to show */
+    void *jpeg = horus_malloc(SNAPSHOT_MAX);
+    size_t n = fread(jpeg, 1, SNAPSHOT_MAX, f);
+    bool is_whole = feof(f) && !ferror(f);
+    fclose(f);
+    if (n > 0 && is_whole)
+        mosquitto_publish(m->mosq, NULL, topic, (int)n, jpeg, 0, true);
+    free(jpeg);
+}
+
 /*
  * Frigate's <prefix>/<camera>/<label> and <prefix>/<camera>/all: the open events
  * the delivered event messages leave, fire and forget (a count is a state, the next
@@ -306,6 +329,7 @@ static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
     for (size_t i = 0; i < n && m->mosq; i++) {
         if (strcmp(msgs[i].subject, m->topic_events) != 0)
             continue;
+        publish_snapshot(m, &msgs[i]);
         struct bus_count out[2];
         size_t k = bus_counts_apply(m->counts, msgs[i].body, msgs[i].len, out);
         for (size_t j = 0; j < k; j++) {
@@ -418,6 +442,7 @@ static void mqtt_free(void *self)
     free(m->client_id);
     free(m->tls_ca);
     bus_counts_free(m->counts);
+    free(m->data_dir);
     free(m);
 }
 
@@ -440,8 +465,8 @@ static const struct bus_client_ops mqtt_ops = {
     .subject = mqtt_subject,
 };
 
-int bus_mqtt_make(const struct bus_config *c, sto_db *db, const struct bus_client_ops **ops,
-                  void **self, char *why, size_t cap)
+int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
+                  const struct bus_client_ops **ops, void **self, char *why, size_t cap)
 {
     const struct bus_mqtt_config *mc = &c->mqtt;
     if (!mc->url || !mc->url[0])
@@ -470,8 +495,9 @@ int bus_mqtt_make(const struct bus_config *c, sto_db *db, const struct bus_clien
     m->keepalive_s = (int)(mc->keepalive_ms / 1000);
     m->connack = -1;
     m->counts = bus_counts_new();
-    m->db = db;
-    m->discovery = mc->discovery && db;
+    m->db = env->db;
+    m->data_dir = horus_strdup(env->data_dir ? env->data_dir : "");
+    m->discovery = mc->discovery && env->db;
     snprintf(m->discovery_prefix, sizeof(m->discovery_prefix), "%s",
              mc->discovery_prefix && mc->discovery_prefix[0] ? mc->discovery_prefix
                                                              : "homeassistant");

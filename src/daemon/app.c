@@ -656,6 +656,7 @@ static int bus_start_module(struct app *a)
 {
     char why[256] = "";
     int rc = bus_new(&(struct bus_options){.db = a->db,
+                                           .data_dir = a->data_dir,
                                            .config = &current(a)->bus,
                                            .metrics = a->metrics,
                                            .clock = clock_system()},

@@ -85,7 +85,7 @@ class Sub:
         self.popen = subprocess.Popen(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-v", "-q", "1",
              "-c", "-i", client_id, "-t", f"{prefix}/#"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
         self.lines = []
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
@@ -377,5 +377,47 @@ def test_messages_past_the_retention_are_dropped_counted_and_the_rest_flows(
                    5, "6 messages counted as dropped")
         h.wait_for_log(lambda line: line.get("module") == "bus" and
                        "dropped by bus.outbox_retention" in line.get("msg", ""))
+    finally:
+        broker.kill()
+
+
+@pytest.fixture
+def vtest_short(tmp_path):
+    """12 s of vtest.avi (pedestrians) as H.264 for camsim."""
+    from test_detect_pipeline import MODEL, VTEST
+    for f in (MODEL, VTEST):
+        if not f.exists():
+            pytest.fail(f"{f} is missing; run scripts/deps-detect")
+    out = tmp_path / "vtest.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(VTEST), "-t", "12",
+                    "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-an", str(out)],
+                   check=True, timeout=120)
+    return out
+
+
+def test_a_detected_person_brings_updates_counts_and_a_snapshot(
+        tmp_path, vtest_short, camsim_factory, horus_factory, subs):
+    from test_detect_pipeline import LABELS, MODEL
+    broker = Broker(tmp_path / "broker")
+    try:
+        sub = Sub(broker)
+        subs.append(sub)
+        cam = camsim_factory(args=["--source", str(vtest_short)])
+        h = horus_factory(
+            f"detect:\n  enabled: true\n  fps: 5\n"
+            f"  detector:\n    model: \"{MODEL}\"\n    labels: \"{LABELS}\"\n"
+            "events:\n  min_frames: 2\n" + config(broker).replace(
+                CAMS, f"  - id: walk\n    url: \"{cam.url(1)}\"\n"))
+        # The analysis' own events: a person opens, its count rises, its best view is
+        # published as a JPEG, retained.
+        wait_until(lambda: any(t == "hz/walk/person/snapshot" for t, _ in sub.lines), 60,
+                   "a snapshot")
+        snap = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                               "-t", "hz/walk/person/snapshot", "-C", "1", "-W", "10", "-N"],
+                              capture_output=True, timeout=20)
+        assert snap.stdout[:2] == b"\xff\xd8" and snap.stdout[-2:] == b"\xff\xd9", snap.stdout[:8]
+        assert "1" in sub.messages("hz/walk/person")
+        first = next(e for e in sub.events() if e["type"] == "new")
+        assert first["after"]["camera"] == "walk" and first["after"]["source"] == "detector"
     finally:
         broker.kill()
