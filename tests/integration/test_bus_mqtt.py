@@ -416,7 +416,7 @@ def test_a_detected_person_brings_updates_counts_and_a_snapshot(
                                "-t", "hz/walk/person/snapshot", "-C", "1", "-W", "10", "-N"],
                               capture_output=True, timeout=20)
         assert snap.stdout[:2] == b"\xff\xd8" and snap.stdout[-2:] == b"\xff\xd9", snap.stdout[:8]
-        assert "1" in sub.messages("hz/walk/person")
+        wait_until(lambda: "1" in sub.messages("hz/walk/person"), 10, "a person counted")
         first = next(e for e in sub.events() if e["type"] == "new")
         assert first["after"]["camera"] == "walk" and first["after"]["source"] == "detector"
     finally:
