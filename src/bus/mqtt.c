@@ -322,7 +322,8 @@ static void publish_snapshot(struct mqtt *m, const struct bus_msg *msg)
 /*
  * Frigate's <prefix>/<camera>/<label> and <prefix>/<camera>/all: the open events
  * the delivered event messages leave, fire and forget (a count is a state, the next
- * change sends it again).
+ * change sends it again); for motion events, Frigate's <prefix>/<camera>/motion
+ * ON/OFF (retained) instead of a count.
  */
 static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
 {
@@ -336,8 +337,11 @@ static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
             char topic[sizeof(m->prefix) + 2 * BUS_COUNT_NAME_MAX + 4], text[16];
             snprintf(topic, sizeof(topic), "%.71s/%.79s/%.79s", m->prefix, out[j].camera,
                      out[j].label);
-            int len = snprintf(text, sizeof(text), "%d", out[j].count);
-            mosquitto_publish(m->mosq, NULL, topic, len, text, 0, false);
+            /* Motion events (label "motion") map to Frigate's <camera>/motion ON/OFF. */
+            bool is_motion = strcmp(out[j].label, "motion") == 0;
+            int len = is_motion ? snprintf(text, sizeof(text), "%s", out[j].count ? "ON" : "OFF")
+                                : snprintf(text, sizeof(text), "%d", out[j].count);
+            mosquitto_publish(m->mosq, NULL, topic, len, text, 0, is_motion);
         }
     }
 }

@@ -131,9 +131,9 @@ def config(broker, extra=""):
 T0_MS = (int(time.time()) - 3600) * 1000
 
 
-def post(h, cam, n):
+def post(h, cam, n, label="person"):
     status, _, body = h.request("POST", "/api/v1/events",
-                                {"camera": cam, "label": "person", "score": 0.8,
+                                {"camera": cam, "label": label, "score": 0.8,
                                  "start": T0_MS + n * 1000, "duration_s": 2})
     assert status == 201, body
     return json.loads(body)["id"]
@@ -206,9 +206,12 @@ def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
         # Frigate's counts of open events: each posted event opens and ends at once.
         wait_until(lambda: sub.messages("hz/cam-a/person") == ["1", "0"] and
                    sub.messages("hz/cam-b/all") == ["1", "0"], 10, "the object counts")
+        # A motion event is Frigate's <camera>/motion ON, then OFF.
+        post(h, "cam-c", 2, label="motion")
+        wait_until(lambda: sub.messages("hz/cam-c/motion") == ["ON", "OFF"], 10, "motion")
         # The subscriber may see a message before the PUBACK reaches Horus.
-        wait_until(lambda: h.metric('horus_bus_published_total{bus="mqtt"}') == 4, 5,
-                   "4 acknowledged")
+        wait_until(lambda: h.metric('horus_bus_published_total{bus="mqtt"}') == 6, 5,
+                   "6 acknowledged")
         assert h.metric('horus_bus_connected{bus="mqtt"}') == 1
         health = bus_health(h)
         assert health["state"] == "connected" and health["connected_since"]
