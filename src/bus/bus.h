@@ -36,6 +36,7 @@ struct bus_mqtt_config {
     bool tls_verify; /* check the broker's certificate and name */
     int64_t qos; /* 0 or 1 (1: a message is done at its PUBACK) */
     int64_t keepalive_ms;
+    int64_t stats_interval_ms; /* <prefix>/stats every so often; 0 = never */
     bool discovery; /* Home Assistant MQTT discovery of the cameras at each connect */
     char *discovery_prefix; /* "homeassistant" */
 };

@@ -25,8 +25,10 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "version.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <mosquitto.h>
 #include <pthread.h>
@@ -59,6 +61,7 @@ struct mqtt {
     bus_counts *counts; /* owned: open events per camera and label (bus thread only) */
     sto_db *db; /* borrowed: the cameras announced to Home Assistant */
     char *data_dir; /* owned: where event snapshots are; "" = none */
+    int64_t stats_interval_ms, started_ms, stats_at_ms; /* monotonic ms; bus thread only */
     bool discovery;
     char discovery_prefix[72];
 };
@@ -404,6 +407,53 @@ static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int ti
     return rc;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * <prefix>/stats, a small cousin of Frigate's: the service's uptime and version
+ * and each camera's open events, fire and forget.
+ */
+static void publish_stats(struct mqtt *m)
+{
+    json_t *cams = json_object();
+    char after[128] = "";
+    bool has_more = true;
+    while (has_more && m->db) {
+        struct sto_camera *list = NULL;
+        size_t n = 0;
+        if (sto_camera_list(m->db, after[0] ? after : NULL, 100, &list, &n, &has_more) < 0)
+            break;
+        for (size_t i = 0; i < n; i++)
+            json_object_set_new(
+                cams, list[i].id,
+                json_pack("{s:i}", "open_events", bus_counts_open(m->counts, list[i].id)));
+        if (n > 0)
+            snprintf(after, sizeof(after), "%s", list[n - 1].id);
+        else
+            has_more = false;
+        sto_camera_list_free(list, n);
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    json_t *doc =
+        json_pack("{s:{s:I, s:s, s:I}, s:o}", "service", "uptime",
+                  (json_int_t)((mono_ms() - m->started_ms) / 1000), "version", horus_version(),
+                  "last_updated", (json_int_t)now.tv_sec, "cameras", cams);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text) {
+        char topic[96];
+        snprintf(topic, sizeof(topic), "%s/stats", m->prefix);
+        mosquitto_publish(m->mosq, NULL, topic, (int)strlen(text), text, 0, false);
+    }
+    free(text);
+}
+
 static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
 {
     (void)timeout_ms; /* the network thread does the keep-alives: only report a loss */
@@ -415,6 +465,10 @@ static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
         char ep[300];
         snprintf(why, cap, "%s: connection lost", endpoint(m, ep, sizeof(ep)));
         return -ECONNRESET;
+    }
+    if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms) {
+        m->stats_at_ms = mono_ms() + m->stats_interval_ms;
+        publish_stats(m);
     }
     return 0;
 }
@@ -499,6 +553,9 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     m->keepalive_s = (int)(mc->keepalive_ms / 1000);
     m->connack = -1;
     m->counts = bus_counts_new();
+    m->stats_interval_ms = mc->stats_interval_ms;
+    m->started_ms = mono_ms();
+    m->stats_at_ms = m->started_ms; /* the first once connected and idle */
     m->db = env->db;
     m->data_dir = horus_strdup(env->data_dir ? env->data_dir : "");
     m->discovery = mc->discovery && env->db;

@@ -108,3 +108,8 @@ done:
     json_decref(doc);
     return nout;
 }
+
+int bus_counts_open(const bus_counts *c, const char *camera)
+{
+    return count_of(c, camera, NULL);
+}

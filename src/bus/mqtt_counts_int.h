@@ -25,4 +25,7 @@ void bus_counts_free(bus_counts *c);
  */
 size_t bus_counts_apply(bus_counts *c, const char *payload, size_t len, struct bus_count *out);
 
+/* How many events are open on camera (its topic-safe id), all labels. */
+int bus_counts_open(const bus_counts *c, const char *camera);
+
 #endif

@@ -191,6 +191,10 @@ def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
         h = horus_factory(config(broker))
         wait_until(lambda: sub.messages("hz/available")[-1:] == ["online"], 10, "online")
         check_discovery(ha)
+        # <prefix>/stats, published once connected (then every stats_interval).
+        stats = json.loads(wait_until(lambda: sub.messages("hz/stats"), 10, "stats")[0])
+        assert stats["service"]["version"] and stats["service"]["uptime"] >= 0
+        assert stats["cameras"] == {f"cam-{c}": {"open_events": 0} for c in "abc"}
         ids = [post(h, "cam-a", 0), post(h, "cam-b", 1)]
         wait_until(lambda: delivered(sub, ids), 10, "both events on hz/events")
         for i, cam in zip(ids, ("cam-a", "cam-b")):
