@@ -40,6 +40,7 @@ int api_new(const struct api_options *o, api **out)
     a->vision = o->vision;
     a->analysis = o->analysis;
     a->feed = o->feed;
+    a->bus = o->bus;
     a->media_keys = o->media_keys;
     a->metrics = o->metrics;
     a->clock = o->clock ? o->clock : clock_system();

@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "feed.h"
 #include "clock.h"
+#include "bus.h"
 #include "events.h"
 #include "http.h"
 #include "ingest.h"
@@ -112,6 +113,7 @@ struct api_options {
     pb_exporter *exports; /* may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* may be NULL: the snapshot route answers 503 */
     evt_engine *events; /* may be NULL: the event routes answer 503 */
+    bus *bus; /* may be NULL: /health shows the buses as disabled */
     live_hub *live; /* may be NULL: live view answers 503 */
     /* the live events feed (GET /api/v1/events/stream); may be NULL: that route answers 503 */
     evt_feed *feed;

@@ -172,6 +172,7 @@ struct api {
     pb_exporter *exports; /* borrowed, may be NULL: the export routes answer 503 */
     pb_snapshots *snapshots; /* borrowed, may be NULL: the snapshot route answers 503 */
     evt_engine *events; /* borrowed, may be NULL: the event routes answer 503 */
+    bus *bus; /* borrowed, may be NULL: /health shows no bus */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
     api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
     det_analysis *analysis; /* borrowed, may be NULL: analytics documents take any label */

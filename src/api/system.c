@@ -192,7 +192,9 @@ static int health_get(http_request *req, void *arg)
         return http_reply(req, 200, "application/json",
                           is_ok ? "{\"status\":\"ok\"}" : "{\"status\":\"degraded\"}",
                           is_ok ? 15 : 21);
-    char body[1024 + PATH_MAX + sizeof(reasons)];
+    char bus_text[2048];
+    bus_health_text(ctx->bus, bus_text, sizeof(bus_text));
+    char body[1024 + PATH_MAX + sizeof(reasons) + sizeof(bus_text)];
     int n =
         snprintf(body, sizeof(body),
                  "{\"status\":\"%s\",\"reasons\":%s,\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
@@ -200,13 +202,13 @@ static int health_get(http_request *req, void *arg)
                  "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
                  "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
                  "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
-                 "\"bus\":{\"status\":\"disabled\"}}",
+                 "\"bus\":%s}",
                  is_ok ? "ok" : "degraded", reasons, horus_version(), (long long)(up_ms / 1000),
                  (long long)(up_ms % 1000), atomic_load(&ctx->health.cameras_total),
                  atomic_load(&ctx->health.cameras_online), atomic_load(&ctx->health.cameras_failed),
                  disk_status, ctx->data_dir_json, (unsigned long long)free_b,
                  (unsigned long long)total_b, free_hundredths / 100, free_hundredths % 100,
-                 db_status, sto_backend_name(ctx->db), sto_schema_version(ctx->db));
+                 db_status, sto_backend_name(ctx->db), sto_schema_version(ctx->db), bus_text);
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");
     return http_reply(req, 200, "application/json", body, (size_t)n);

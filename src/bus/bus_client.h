@@ -94,6 +94,14 @@ struct bus_client_ops {
 
     /* Closes and frees self. NULL: nothing. */
     void (*free)(void *self);
+
+    /*
+     * Where an outbox row of kind ("event", "detection") for camera_id
+     * goes on this bus, into out (cap bytes): "<prefix>/events" for MQTT,
+     * "horus.events.<camera>" for NATS. May be NULL: the core then uses
+     * "horus.<kind>s.<camera>". Pure.
+     */
+    void (*subject)(void *self, const char *kind, const char *camera_id, char *out, size_t cap);
 };
 
 #endif

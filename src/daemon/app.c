@@ -77,6 +77,7 @@ struct app {
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
     evt_engine *events; /* owned */
+    bus *bus; /* owned: the buses that deliver the outbox (none configured: idle) */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api_vision *vision; /* owned; NULL unless vision.serve */
     api *api; /* owned */
@@ -628,7 +629,8 @@ static int events_start(struct app *a)
                                                   .config = &current(a)->events,
                                                   .feed = a->feed,
                                                   .metrics = a->metrics,
-                                                  .clock = clock_system()},
+                                                  .clock = clock_system(),
+                                                  .has_outbox = bus_config_any(&current(a)->bus)},
                             &a->events);
     if (rc == 0)
         rc = evt_engine_start(a->events);
@@ -642,6 +644,36 @@ static void events_stop(struct app *a)
 {
     evt_engine_free(a->events);
     a->events = NULL;
+}
+
+/*
+ * Buses: one thread per configured bus delivering the outbox (events append
+ * to it in their own transactions). Before events, so that every thread that
+ * appends (evt-w, the API's posts) has stopped before the bus and its outbox
+ * watcher go; the events that stop ends still reach the outbox and wait for
+ * the next start. The `bus:` section applies at start only.
+ */
+static int bus_start_module(struct app *a)
+{
+    char why[256] = "";
+    int rc = bus_new(&(struct bus_options){.db = a->db,
+                                           .data_dir = a->data_dir,
+                                           .config = &current(a)->bus,
+                                           .metrics = a->metrics,
+                                           .clock = clock_system()},
+                     &a->bus, why, sizeof(why));
+    if (rc == 0)
+        rc = bus_start(a->bus);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start buses: %s", why[0] ? why : horus_strerror(rc));
+    return rc;
+}
+
+/* After events, the API and the cameras: what is still in the outbox waits for the next start. */
+static void bus_stop_module(struct app *a)
+{
+    bus_free(a->bus);
+    a->bus = NULL;
 }
 
 /* The client `ingest.client` names; probes from the API use it like the cameras do. */
@@ -770,6 +802,7 @@ static int api_start(struct app *a)
                                            .exports = a->exports,
                                            .snapshots = a->snapshots,
                                            .events = a->events,
+                                           .bus = a->bus,
                                            .live = a->live,
                                            .feed = a->feed,
                                            .metrics = a->metrics,
@@ -905,6 +938,7 @@ static const struct module {
     {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
+    {"bus", bus_start_module, bus_stop_module},
     {"events", events_start, events_stop},
     {"detect", detect_start, detect_stop},
     {"cameras", cameras_start, cameras_stop},

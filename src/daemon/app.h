@@ -10,6 +10,7 @@
 #include "api.h"
 #include "audit.h"
 #include "auth_config.h"
+#include "bus.h"
 #include "cfg.h"
 #include "events.h"
 #include "ingest.h"
@@ -59,6 +60,7 @@ struct horus_config {
     struct sto_secrets_config secrets;
     struct api_vision_config vision; /* POST /v1/vision/detection */
     struct evt_config events;
+    struct bus_config bus;
     struct app_camera_config *cameras;
     size_t ncameras;
 };

@@ -743,16 +743,16 @@ int det_analysis_start(det_analysis *a)
 }
 
 /* How open a breaker is, for "the most open": closed < half-open < open. */
-static int openness(enum det_breaker_state s)
+static int openness(enum horus_breaker_state s)
 {
-    return s == DET_BREAKER_OPEN ? 2 : s == DET_BREAKER_HALF_OPEN ? 1 : 0;
+    return s == HORUS_BREAKER_OPEN ? 2 : s == HORUS_BREAKER_HALF_OPEN ? 1 : 0;
 }
 
 /* Fills out's breaker fields when the workers' detectors are hybrids. Under a->lock. */
 static void breaker_status(det_analysis *a, const struct cam *c, struct det_camera_status *out)
 {
     bool any = false;
-    enum det_breaker_state worst = DET_BREAKER_CLOSED;
+    enum horus_breaker_state worst = HORUS_BREAKER_CLOSED;
     for (unsigned i = 0; a->is_hybrid && i < a->threads; i++) {
         struct det_hybrid_state hs;
         if (!a->workers[i].detector || det_hybrid_state(a->workers[i].detector, &hs) < 0)
@@ -763,7 +763,7 @@ static void breaker_status(det_analysis *a, const struct cam *c, struct det_came
     }
     if (!any)
         return;
-    snprintf(out->breaker, sizeof(out->breaker), "%s", det_breaker_state_name(worst));
+    snprintf(out->breaker, sizeof(out->breaker), "%s", horus_breaker_state_name(worst));
     snprintf(out->served_by, sizeof(out->served_by), "%s", det_hybrid_served_name(c->served_by));
 }
 

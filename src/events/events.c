@@ -22,6 +22,7 @@
  */
 #include "events.h"
 #include "counters.h"
+#include "events_int.h"
 #include "snapshot_int.h"
 
 #include "err.h"
@@ -78,6 +79,7 @@ struct evt_engine {
     _Atomic uint64_t dropped, dropped_logged;
     metrics_series *m_dropped, *m_written, *m_failed, *m_snapshots;
     evt_counters *counters; /* owned: tripwire crossings since start */
+    bool has_outbox; /* each change also appends an outbox message (a bus is configured) */
 };
 
 /* Counts on s; NULL (no metrics registry) counts nothing. */
@@ -207,10 +209,37 @@ void evt_snapshot_path(const char *data_dir, const char *camera_id, const char *
              is_clean ? "_clean" : "");
 }
 
-/* Writes s (row, pins), then publishes it as type. Returns 0 or the storage error. */
-static int write_change(evt_engine *e, const struct evt_state *s, const char *type,
-                        const struct evt_config *cfg)
+/* The row in as a borrowed sto_event (its strings point into in; nothing to release). */
+static struct sto_event event_of_input(const struct sto_event_input *in)
 {
+    return (struct sto_event){
+        .id = (char *)in->id,
+        .camera_id = (char *)in->camera_id,
+        .label = (char *)in->label,
+        .sub_label = (char *)in->sub_label,
+        .score = in->score,
+        .top_score = in->top_score,
+        .start_us = in->start_us,
+        .end_us = in->end_us,
+        .updated_us = in->updated_us,
+        .zones = (char *)in->zones,
+        .box = (char *)in->box,
+        .details = (char *)in->details,
+        .has_snapshot = in->has_snapshot,
+        .source = (char *)in->source,
+        .created_at_ms = in->created_at_ms,
+        .pinned_until_us = in->pinned_until_us,
+    };
+}
+
+/*
+ * Writes s (row, pins and, when a bus listens, the outbox messages of types[0..ntypes) in the
+ * same transaction), then publishes it as types[0]. Returns 0 or the storage error.
+ */
+static int write_change(evt_engine *e, const struct evt_state *s, const char *const *types,
+                        size_t ntypes, const struct evt_config *cfg)
+{
+    const char *type = types[0];
     char zones[EVT_ZONES_MAX * (EVT_NAME_MAX + 4) + 8], box[96], details[4096];
     state_zones_json(s, zones, sizeof(zones));
     state_box_json(s, box, sizeof(box));
@@ -238,7 +267,29 @@ static int write_change(evt_engine *e, const struct evt_state *s, const char *ty
         .streams = pin_streams,
         .nstreams = HORUS_ARRAY_LEN(pin_streams),
     };
+    struct sto_outbox_input out[2];
+    char *payloads[2] = {NULL, NULL};
+    if (e->has_outbox) {
+        /* Frigate's "before": the event as its previous change left it (the stored row). */
+        struct sto_event prev;
+        bool has_prev = strcmp(type, "new") != 0 && sto_event_get(e->db, s->id, &prev) == 0;
+        struct sto_event after = event_of_input(&in);
+        for (size_t i = 0; i < ntypes && i < HORUS_ARRAY_LEN(out); i++) {
+            payloads[i] = evt_outbox_payload(types[i], has_prev ? &prev : NULL, &after,
+                                             cfg->pre_roll_seconds, cfg->post_roll_seconds);
+            out[in.noutbox++] =
+                (struct sto_outbox_input){.kind = "event",
+                                          .type = types[i],
+                                          .camera_id = s->camera_id,
+                                          .payload = payloads[i] ? payloads[i] : "{}"};
+        }
+        if (has_prev)
+            sto_event_release(&prev);
+        in.outbox = out;
+    }
     int rc = sto_event_put(e->db, &in);
+    free(payloads[0]);
+    free(payloads[1]);
     if (rc < 0) {
         count(e->m_failed);
         log_warn_kv(LOG_KV({"camera", s->camera_id}, {"event", s->id}), "write event: %s",
@@ -289,7 +340,8 @@ static void handle(evt_engine *e, struct msg *m, const struct evt_config *cfg)
         evt_snapshot_path(e->data_dir, m->ev.camera_id, m->ev.id, true, clean, sizeof(clean));
         m->ev.has_snapshot = access(clean, F_OK) == 0;
     }
-    write_change(e, &m->ev, type_of(m->kind), cfg);
+    const char *type = type_of(m->kind);
+    write_change(e, &m->ev, &type, 1, cfg);
 }
 
 static void msg_free(void *item)
@@ -469,6 +521,7 @@ int evt_engine_new(const struct evt_options *opt, evt_engine **out)
     e->data_dir = horus_strdup(opt->data_dir);
     e->feed = opt->feed;
     e->clock = opt->clock ? opt->clock : clock_system();
+    e->has_outbox = opt->has_outbox;
     e->config = *opt->config;
     evt_config_life(&e->config, &e->life_config);
     pthread_mutex_init(&e->lock, NULL);
@@ -498,11 +551,74 @@ int evt_engine_new(const struct evt_options *opt, evt_engine **out)
     return 0;
 }
 
+/*
+ * With a bus, each event a crash left open ends with its "end" message in the
+ * outbox, like any other end (at its last update, as sto_events_end_open does
+ * for the rest). Returns how many.
+ */
+static size_t end_open_with_messages(evt_engine *e)
+{
+    struct sto_event *list = NULL;
+    size_t n = 0, ended = 0;
+    if (!e->has_outbox || sto_events_open_list(e->db, 10000, &list, &n) < 0)
+        return 0;
+    struct evt_config cfg = config_copy(e);
+    for (size_t i = 0; i < n; i++) {
+        const struct sto_event *ev = &list[i];
+        struct sto_event after = *ev;
+        after.end_us = ev->updated_us;
+        char *payload =
+            evt_outbox_payload("end", ev, &after, cfg.pre_roll_seconds, cfg.post_roll_seconds);
+        struct sto_outbox_input m = {.kind = "event",
+                                     .type = "end",
+                                     .camera_id = ev->camera_id,
+                                     .payload = payload ? payload : "{}"};
+        struct sto_event_input in = {
+            .id = ev->id,
+            .camera_id = ev->camera_id,
+            .label = ev->label,
+            .sub_label = ev->sub_label,
+            .score = ev->score,
+            .top_score = ev->top_score,
+            .start_us = ev->start_us,
+            .end_us = after.end_us,
+            .updated_us = ev->updated_us,
+            .zones = ev->zones,
+            .box = ev->box,
+            .details = ev->details,
+            .has_snapshot = ev->has_snapshot,
+            .source = ev->source,
+            .created_at_ms = ev->created_at_ms,
+            .pinned_until_us = ev->pinned_until_us,
+            .pin_start_us = ev->start_us - cfg.pre_roll_seconds * 1000000,
+            .pin_end_us = after.end_us + cfg.post_roll_seconds * 1000000,
+            .streams = pin_streams,
+            .nstreams = HORUS_ARRAY_LEN(pin_streams),
+            .outbox = &m,
+            .noutbox = 1,
+        };
+        int rc = sto_event_put(e->db, &in);
+        free(payload);
+        if (rc < 0)
+            log_warn_kv(LOG_KV({"camera", ev->camera_id}, {"event", ev->id}),
+                        "end an event left open: %s", horus_strerror(rc));
+        else
+            ended++;
+    }
+    sto_event_list_free(list, n);
+    return ended;
+}
+
 int evt_engine_start(evt_engine *e)
 {
     if (e->is_running)
         return 0;
-    size_t n = 0;
+    size_t n = end_open_with_messages(e);
+    if (n)
+        log_info("ended %zu events left open by the last run at their last update, with their "
+                 "bus messages",
+                 n);
+    n = 0;
     int rc = sto_events_end_open(e->db, &n);
     if (rc < 0) {
         log_error("end the events left open: %s", horus_strerror(rc));
@@ -623,7 +739,9 @@ int evt_engine_post(evt_engine *e, const struct evt_post *p, struct sto_event *o
         r = (uint32_t)now_us(e) ^ e->salt;
     evt_id_make(p->start_us, r, s.id);
     struct evt_config cfg = config_copy(e);
-    int rc = write_change(e, &s, "new", &cfg);
+    /* The posted event is over already: its "end" follows its "new", on the buses too. */
+    static const char *const types[] = {"new", "end"};
+    int rc = write_change(e, &s, types, HORUS_ARRAY_LEN(types), &cfg);
     if (rc == 0 && e->feed) {
         /* The posted event is over already: its "end" follows its "new". */
         struct sto_event row;

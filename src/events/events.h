@@ -56,6 +56,12 @@ struct evt_options {
     evt_feed *feed; /* borrowed, may be NULL */
     metrics_registry *metrics; /* borrowed, may be NULL */
     const horus_clock *clock; /* borrowed; NULL = system clock */
+    /*
+     * Each change also appends its outbox message (storage's outbox, in the
+     * event's transaction: docs/design/0045) for the buses; false when no
+     * bus is configured, so nothing piles up unread.
+     */
+    bool has_outbox;
 };
 
 /* Makes the engine; starts nothing. Returns 0 or -EINVAL. Thread: main. */

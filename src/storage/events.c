@@ -30,6 +30,7 @@
     " c.id = e.camera_id), '')"
 #define EVENT_NCOLS 17
 #define EVENT_PINS_MAX 4
+#define EVENT_OUTBOX_MAX 2
 
 void sto_event_release(struct sto_event *e)
 {
@@ -103,7 +104,8 @@ static void pin_bounds(const char *id, char *lo, char *hi, size_t size)
 
 int sto_event_put(sto_db *db, const struct sto_event_input *e)
 {
-    if (!e->id || !e->camera_id || !e->label || !e->source || e->nstreams > EVENT_PINS_MAX)
+    if (!e->id || !e->camera_id || !e->label || !e->source || e->nstreams > EVENT_PINS_MAX ||
+        e->noutbox > EVENT_OUTBOX_MAX)
         return -EINVAL;
     sto_value p[] = {
         STO_TEXT_V(e->id),
@@ -126,7 +128,7 @@ int sto_event_put(sto_db *db, const struct sto_event_input *e)
     char lo[160], hi[160];
     pin_bounds(e->id, lo, hi, sizeof(lo));
     sto_value dp[] = {STO_TEXT_V(lo), STO_TEXT_V(hi)};
-    struct sto_stmt st[2 + EVENT_PINS_MAX];
+    struct sto_stmt st[2 + EVENT_PINS_MAX + EVENT_OUTBOX_MAX];
     size_t n = 0;
     st[n++] = (struct sto_stmt){
         "INSERT INTO events(id, camera_id, label, sub_label, score, top_score, start_us, end_us,"
@@ -157,7 +159,21 @@ int sto_event_put(sto_db *db, const struct sto_event_input *e)
             " created_at_ms) VALUES ($1, $2, $3, $4, $5, 'event', $6, $7)",
             v, 7};
     }
-    return sto_write_batch(db, st, n);
+    sto_value op[EVENT_OUTBOX_MAX][5];
+    int64_t created_us = clock_realtime_ms(sto_db_clock(db)) * 1000;
+    for (size_t i = 0; i < e->noutbox; i++) {
+        const struct sto_outbox_input *m = &e->outbox[i];
+        if (!m->kind || !m->type || !m->payload)
+            return -EINVAL;
+        struct sto_outbox_input mm = *m;
+        if (!mm.camera_id)
+            mm.camera_id = e->camera_id;
+        st[n++] = sto_outbox_stmt(&mm, created_us, op[i]);
+    }
+    int rc = sto_write_batch(db, st, n);
+    if (rc == 0 && e->noutbox > 0)
+        sto_outbox_notify(db);
+    return rc;
 }
 
 int sto_event_get(sto_db *db, const char *id, struct sto_event *out)
@@ -283,4 +299,13 @@ int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_even
                          "SELECT " EVENT_COLUMNS " FROM events e WHERE e.pinned_until_us < $1"
                          " AND e.end_us IS NOT NULL ORDER BY e.pinned_until_us LIMIT $2",
                          p, 2, &event_kind, (void **)out, n);
+}
+
+int sto_events_open_list(sto_db *db, size_t limit, struct sto_event **out, size_t *n)
+{
+    sto_value p[] = {STO_INT_V((int64_t)limit)};
+    return sto_read_list(db,
+                         "SELECT " EVENT_COLUMNS " FROM events e WHERE e.end_us IS NULL"
+                         " ORDER BY e.start_us, e.id LIMIT $1",
+                         p, 1, &event_kind, (void **)out, n);
 }

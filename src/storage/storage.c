@@ -50,7 +50,21 @@ struct sto_db {
     bool is_closing;
     _Atomic uint64_t access_version; /* bumped after each write that changes who may see what */
     const sto_secret_box *secrets; /* borrowed; NULL = camera URLs stored as given */
+    const struct sto_outbox_watcher *_Atomic outbox_watcher; /* borrowed; NULL: none */
 };
+
+void sto_outbox_watch(sto_db *db, const struct sto_outbox_watcher *w)
+{
+    atomic_store_explicit(&db->outbox_watcher, w, memory_order_release);
+}
+
+void sto_outbox_notify(sto_db *db)
+{
+    const struct sto_outbox_watcher *w =
+        atomic_load_explicit(&db->outbox_watcher, memory_order_acquire);
+    if (w && w->fn)
+        w->fn(w->arg);
+}
 
 void sto_set_secret_box(sto_db *db, const sto_secret_box *box)
 {

@@ -1070,6 +1070,92 @@ int sto_tenant_delete(sto_db *db, const char *id);
 /* What tenant id ("" = no tenant) uses into *out. Thread: any. */
 int sto_tenant_usage_get(sto_db *db, const char *id, struct sto_tenant_usage *out);
 
+/* ---- outbox (storage/outbox.c; docs/design/0045-bus-and-outbox.md) ---- */
+
+/*
+ * The persisted outbox: messages the buses deliver at least once, each
+ * with a seq that grows by one per append and is never reused (global
+ * order, hence per-camera order). Each consumer (a bus; later a webhook
+ * target) keeps a cursor, the seq of the last row it delivered.
+ */
+
+/* One message to append; strings borrowed for the call. */
+struct sto_outbox_input {
+    const char *kind; /* "event" or "detection" */
+    const char *type; /* "new", "update", "end" for events */
+    const char *camera_id;
+    const char *payload; /* JSON text */
+};
+
+/* One row as read; strings owned (free lists with sto_outbox_rows_free). */
+struct sto_outbox_row {
+    int64_t seq;
+    char *kind, *type, *camera_id, *payload;
+    int64_t created_us;
+};
+
+void sto_outbox_rows_free(struct sto_outbox_row *rows, size_t n);
+
+/*
+ * Appends m through the writer (its seq is the head's plus one), waits for
+ * the commit and tells the watcher. Returns 0, -EINVAL (a field missing)
+ * or a storage error. Thread: any but the writer.
+ */
+int sto_outbox_append(sto_db *db, const struct sto_outbox_input *m);
+
+/*
+ * The rows after seq after_seq, ascending, at most limit; *out new (NULL
+ * when none). Thread: any.
+ */
+int sto_outbox_read(sto_db *db, int64_t after_seq, size_t limit, struct sto_outbox_row **out,
+                    size_t *n);
+
+/* The seq of the last row ever appended (0: none yet) into *seq. Thread: any. */
+int sto_outbox_head(sto_db *db, int64_t *seq);
+
+/* Rows after seq after_seq (the backlog of a consumer at that cursor) into *n. Thread: any. */
+int sto_outbox_count_after(sto_db *db, int64_t after_seq, int64_t *n);
+
+/* consumer's cursor into *seq, or -ENOENT when it has none. Thread: any. */
+int sto_outbox_cursor_get(sto_db *db, const char *consumer, int64_t *seq);
+
+/*
+ * consumer's cursor into *seq; a consumer without one gets one at the
+ * head (a new consumer does not replay old history). Thread: any but the
+ * writer.
+ */
+int sto_outbox_cursor_open(sto_db *db, const char *consumer, int64_t *seq);
+
+/* Sets consumer's cursor to seq through the writer, waiting. Thread: any but the writer. */
+int sto_outbox_cursor_set(sto_db *db, const char *consumer, int64_t seq);
+
+/* What a trim did. */
+struct sto_outbox_trim {
+    size_t delivered; /* rows every cursor had passed, deleted */
+    size_t expired; /* rows older than the retention some consumer had not delivered, deleted */
+};
+
+/*
+ * Deletes the rows every cursor has passed (every row when no consumer has
+ * a cursor: a new one starts at the head anyway) and the rows created
+ * before older_than_us whatever the cursors say, so a bus down for weeks
+ * cannot fill the disk; *out says how many of each. Thread: any but the
+ * writer.
+ */
+int sto_outbox_trim(sto_db *db, int64_t older_than_us, struct sto_outbox_trim *out);
+
+/*
+ * Who to tell after a commit appended outbox rows: fn(arg) runs on the
+ * thread that waited for that commit, so it must only signal (a condition,
+ * an eventfd). The struct is borrowed until replaced; NULL clears. Thread:
+ * any (an atomic swap).
+ */
+struct sto_outbox_watcher {
+    void (*fn)(void *arg);
+    void *arg;
+};
+void sto_outbox_watch(sto_db *db, const struct sto_outbox_watcher *w);
+
 /* ---- events (storage/events.c; docs/design/0040-events.md) ---- */
 
 /*
@@ -1117,9 +1203,19 @@ struct sto_event_input {
     int64_t pin_start_us, pin_end_us; /* pin_end_us <= pin_start_us: no pins */
     const char *const *streams;
     size_t nstreams;
+    /*
+     * Outbox messages appended in the same transaction as the row (at most
+     * 2; NULL/0: none): a failed event write leaves no outbox row, and a
+     * committed one always has its messages.
+     */
+    const struct sto_outbox_input *outbox;
+    size_t noutbox;
 };
 
-/* Writes e through the writer, waiting for the commit. Thread: any but the writer. */
+/*
+ * Writes e through the writer, waiting for the commit; tells the outbox
+ * watcher when it appended messages. Thread: any but the writer.
+ */
 int sto_event_put(sto_db *db, const struct sto_event_input *e);
 
 /* Fills *out (new strings) or returns -ENOENT. Thread: any. */
@@ -1151,6 +1247,9 @@ int sto_event_delete(sto_db *db, const char *id);
  * *n: how many. Thread: any but the writer.
  */
 int sto_events_end_open(sto_db *db, size_t *n);
+
+/* Open events (end_us NULL), oldest first, at most limit; *out new. Thread: any. */
+int sto_events_open_list(sto_db *db, size_t limit, struct sto_event **out, size_t *n);
 
 /* Events whose pinned_until_us is before now_us, oldest first, at most limit. Thread: any. */
 int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_event **out, size_t *n);

@@ -78,6 +78,15 @@ int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t npara
 int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
              sto_row_cb row_cb, void *arg);
 
+/* Calls the outbox watcher, if any (after a commit that appended rows). Thread: any. */
+void sto_outbox_notify(sto_db *db);
+/*
+ * The statement that appends m with the next seq, for a repository's batch
+ * (params: 5 values the caller keeps alive until the write returns).
+ */
+struct sto_stmt sto_outbox_stmt(const struct sto_outbox_input *m, int64_t created_us,
+                                sto_value params[5]);
+
 /* The clock given to sto_open (borrowed for the handle's life). */
 const horus_clock *sto_db_clock(const sto_db *db);
 

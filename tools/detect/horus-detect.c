@@ -112,7 +112,7 @@ static void on_frame(const struct vframe *f, void *arg)
     struct det_hybrid_state st;
     if (det_hybrid_state(c->det, &st) == 0)
         printf("frame %d: %zu detections, %.1f ms, served %s, breaker %s\n", f->index, n, t,
-               det_hybrid_served_name(st.last_served), det_breaker_state_name(st.breaker));
+               det_hybrid_served_name(st.last_served), horus_breaker_state_name(st.breaker));
     else
         printf("frame %d: %zu detections, %.1f ms\n", f->index, n, t);
     for (size_t i = 0; i < n; i++)

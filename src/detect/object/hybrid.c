@@ -25,7 +25,7 @@ struct det_hybrid {
     int64_t (*now_ms_cb)(void *arg);
     void *clock_arg;
     pthread_mutex_t lock; /* guards breaker and state */
-    struct det_breaker breaker;
+    struct horus_breaker breaker;
     struct det_hybrid_state state;
 };
 
@@ -63,18 +63,18 @@ static int hybrid_run(struct det_detector *d, const struct det_frame *frame,
     struct det_hybrid *h = (struct det_hybrid *)d;
     char *perr = NULL, *ferr = NULL;
     pthread_mutex_lock(&h->lock);
-    bool try_primary = det_breaker_allow(&h->breaker, h->now_ms_cb(h->clock_arg));
+    bool try_primary = horus_breaker_allow(&h->breaker, h->now_ms_cb(h->clock_arg));
     sync_state(h);
     pthread_mutex_unlock(&h->lock);
     if (try_primary) {
         int rc = det_detector_run(h->primary, frame, opt, out, cap, n, &perr);
         pthread_mutex_lock(&h->lock);
         if (rc == 0) {
-            det_breaker_success(&h->breaker);
+            horus_breaker_success(&h->breaker);
             h->state.primary_runs++;
             h->state.last_served = DET_HYBRID_PRIMARY;
         } else {
-            det_breaker_failure(&h->breaker, h->now_ms_cb(h->clock_arg), rc == -ETIMEDOUT);
+            horus_breaker_failure(&h->breaker, h->now_ms_cb(h->clock_arg), rc == -ETIMEDOUT);
             h->state.primary_failures++;
             snprintf(h->state.last_error, sizeof(h->state.last_error), "%s",
                      perr ? perr : horus_strerror(rc));
@@ -151,7 +151,7 @@ int det_hybrid_open(const struct det_hybrid_options *opt, struct det_detector **
     h->now_ms_cb = opt->now_ms_cb ? opt->now_ms_cb : mono_ms;
     h->clock_arg = opt->clock_arg;
     pthread_mutex_init(&h->lock, NULL);
-    det_breaker_init(&h->breaker, opt->failures_to_open, opt->cooldown_ms, opt->cooldown_max_ms);
+    horus_breaker_init(&h->breaker, opt->failures_to_open, opt->cooldown_ms, opt->cooldown_max_ms);
     sync_state(h);
     *out = &h->base;
     return 0;

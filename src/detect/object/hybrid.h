@@ -41,7 +41,7 @@ enum det_hybrid_served {
 };
 
 struct det_hybrid_state {
-    enum det_breaker_state breaker;
+    enum horus_breaker_state breaker;
     enum det_hybrid_served last_served; /* who served the last run */
     int consecutive_failures;
     int64_t cooldown_ms; /* the current cool-down */

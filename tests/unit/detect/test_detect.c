@@ -174,7 +174,7 @@ static void test_the_factory_builds_remote_and_hybrid_from_a_spec(void **state)
     assert_int_equal(d->label_count, 2);
     struct det_hybrid_state hs;
     assert_int_equal(det_hybrid_state(d, &hs), 0);
-    assert_int_equal(hs.breaker, DET_BREAKER_CLOSED);
+    assert_int_equal(hs.breaker, HORUS_BREAKER_CLOSED);
     det_detector_close(d);
 
     spec.type = "remote";

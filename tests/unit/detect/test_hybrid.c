@@ -21,50 +21,50 @@
 static void test_breaker_opens_after_k_failures_and_probes_after_cooldown(void **state)
 {
     (void)state;
-    struct det_breaker b;
-    det_breaker_init(&b, 3, 1000, 8000);
-    assert_true(det_breaker_allow(&b, 0));
-    det_breaker_failure(&b, 10, false);
-    det_breaker_failure(&b, 20, false);
-    assert_int_equal(b.state, DET_BREAKER_CLOSED);
-    det_breaker_success(&b); /* a success resets the count */
-    det_breaker_failure(&b, 30, false);
-    det_breaker_failure(&b, 40, false);
-    assert_int_equal(b.state, DET_BREAKER_CLOSED);
-    det_breaker_failure(&b, 50, false);
-    assert_int_equal(b.state, DET_BREAKER_OPEN);
+    struct horus_breaker b;
+    horus_breaker_init(&b, 3, 1000, 8000);
+    assert_true(horus_breaker_allow(&b, 0));
+    horus_breaker_failure(&b, 10, false);
+    horus_breaker_failure(&b, 20, false);
+    assert_int_equal(b.state, HORUS_BREAKER_CLOSED);
+    horus_breaker_success(&b); /* a success resets the count */
+    horus_breaker_failure(&b, 30, false);
+    horus_breaker_failure(&b, 40, false);
+    assert_int_equal(b.state, HORUS_BREAKER_CLOSED);
+    horus_breaker_failure(&b, 50, false);
+    assert_int_equal(b.state, HORUS_BREAKER_OPEN);
     assert_int_equal(b.opens, 1);
-    assert_false(det_breaker_allow(&b, 51));
-    assert_false(det_breaker_allow(&b, 1049));
-    assert_true(det_breaker_allow(&b, 1050)); /* the probe */
-    assert_int_equal(b.state, DET_BREAKER_HALF_OPEN);
-    det_breaker_success(&b);
-    assert_int_equal(b.state, DET_BREAKER_CLOSED);
-    assert_true(det_breaker_allow(&b, 1051));
+    assert_false(horus_breaker_allow(&b, 51));
+    assert_false(horus_breaker_allow(&b, 1049));
+    assert_true(horus_breaker_allow(&b, 1050)); /* the probe */
+    assert_int_equal(b.state, HORUS_BREAKER_HALF_OPEN);
+    horus_breaker_success(&b);
+    assert_int_equal(b.state, HORUS_BREAKER_CLOSED);
+    assert_true(horus_breaker_allow(&b, 1051));
 }
 
 static void test_breaker_timeout_opens_at_once_and_cooldown_doubles_to_max(void **state)
 {
     (void)state;
-    struct det_breaker b;
-    det_breaker_init(&b, 3, 1000, 3000);
-    det_breaker_failure(&b, 0, true);
-    assert_int_equal(b.state, DET_BREAKER_OPEN);
+    struct horus_breaker b;
+    horus_breaker_init(&b, 3, 1000, 3000);
+    horus_breaker_failure(&b, 0, true);
+    assert_int_equal(b.state, HORUS_BREAKER_OPEN);
     int64_t t = 1000;
     const int64_t expect_cooldown[] = {2000, 3000, 3000};
     for (int i = 0; i < 3; i++) {
-        assert_false(det_breaker_allow(&b, t - 1));
-        assert_true(det_breaker_allow(&b, t));
-        det_breaker_failure(&b, t, false); /* the probe fails */
-        assert_int_equal(b.state, DET_BREAKER_OPEN);
+        assert_false(horus_breaker_allow(&b, t - 1));
+        assert_true(horus_breaker_allow(&b, t));
+        horus_breaker_failure(&b, t, false); /* the probe fails */
+        assert_int_equal(b.state, HORUS_BREAKER_OPEN);
         assert_int_equal(b.cooldown_now_ms, expect_cooldown[i]);
         t += expect_cooldown[i];
     }
     assert_int_equal(b.opens, 4);
-    assert_true(det_breaker_allow(&b, t));
-    det_breaker_success(&b);
+    assert_true(horus_breaker_allow(&b, t));
+    horus_breaker_success(&b);
     assert_int_equal(b.cooldown_now_ms, 1000); /* reset by the success */
-    assert_string_equal(det_breaker_state_name(b.state), "closed");
+    assert_string_equal(horus_breaker_state_name(b.state), "closed");
 }
 
 /* ---- the hybrid with scripted detectors ---- */
@@ -164,11 +164,11 @@ static void test_hybrid_falls_back_opens_and_recovers(void **state)
     assert_int_equal(label, 0); /* the fallback's "person" (1) mapped to the primary's 0 */
     struct det_hybrid_state st;
     det_hybrid_state(h, &st);
-    assert_int_equal(st.breaker, DET_BREAKER_CLOSED);
+    assert_int_equal(st.breaker, HORUS_BREAKER_CLOSED);
     assert_string_equal(st.last_error, "boom");
     assert_int_equal(run_once(h, &label), DET_HYBRID_FALLBACK);
     det_hybrid_state(h, &st);
-    assert_int_equal(st.breaker, DET_BREAKER_OPEN);
+    assert_int_equal(st.breaker, HORUS_BREAKER_OPEN);
     int before = p.runs;
     fake_now = 499;
     assert_int_equal(run_once(h, &label), DET_HYBRID_FALLBACK);
@@ -178,7 +178,7 @@ static void test_hybrid_falls_back_opens_and_recovers(void **state)
     assert_int_equal(run_once(h, &label), DET_HYBRID_FALLBACK);
     assert_int_equal(p.runs, before + 1);
     det_hybrid_state(h, &st);
-    assert_int_equal(st.breaker, DET_BREAKER_OPEN);
+    assert_int_equal(st.breaker, HORUS_BREAKER_OPEN);
     assert_int_equal(st.cooldown_ms, 1000);
 
     p.rc = 0; /* the primary is back */
@@ -187,7 +187,7 @@ static void test_hybrid_falls_back_opens_and_recovers(void **state)
     fake_now = 1500;
     assert_int_equal(run_once(h, &label), DET_HYBRID_PRIMARY);
     det_hybrid_state(h, &st);
-    assert_int_equal(st.breaker, DET_BREAKER_CLOSED);
+    assert_int_equal(st.breaker, HORUS_BREAKER_CLOSED);
     assert_int_equal(st.opens, 2);
     assert_int_equal(st.primary_runs, 2);
     assert_int_equal(st.fallback_runs, 5);
@@ -198,7 +198,7 @@ static void test_hybrid_falls_back_opens_and_recovers(void **state)
     assert_int_equal(run_once(h, &label), DET_HYBRID_FALLBACK);
     assert_int_equal(label, -2);
     det_hybrid_state(h, &st);
-    assert_int_equal(st.breaker, DET_BREAKER_OPEN);
+    assert_int_equal(st.breaker, HORUS_BREAKER_OPEN);
 
     /* both fail: the error names both */
     fb.rc = -EIO;

@@ -18,6 +18,7 @@
 #include "vframes.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,134 @@ static void test_the_box_and_label_are_drawn_inside_the_frame(void **state)
     evt_draw_box(rgb, W * 3, W, H, &edge, "car");
 }
 
+/* The outbox rows after seq 0, as parsed payloads (new references) in *docs; returns how many. */
+static size_t outbox_docs(struct sto_fixture *fx, json_t **docs, size_t cap)
+{
+    struct sto_outbox_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(sto_outbox_read(fx->db, 0, cap, &rows, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        docs[i] = json_loads(rows[i].payload, 0, NULL);
+        assert_non_null(docs[i]);
+        assert_string_equal(rows[i].kind, "event");
+        assert_string_equal(rows[i].type, json_string_value(json_object_get(docs[i], "type")));
+        assert_string_equal(rows[i].camera_id, "cam");
+    }
+    sto_outbox_rows_free(rows, n);
+    return n;
+}
+
+static double member_real(json_t *doc, const char *side, const char *key)
+{
+    return json_number_value(json_object_get(json_object_get(doc, side), key));
+}
+
+static void test_each_change_goes_to_the_outbox_with_its_before_and_after(void **state)
+{
+    struct sto_fixture *fx = *state;
+    struct evt_config c = config();
+    evt_engine *e = NULL;
+    assert_int_equal(evt_engine_new(
+                         &(struct evt_options){
+                             .db = fx->db, .data_dir = fx->dir, .config = &c, .has_outbox = true},
+                         &e),
+                     0);
+    assert_int_equal(evt_engine_start(e), 0);
+    struct det_observer *o = evt_engine_observer(e);
+    int64_t t0 = now_us() - 60 * S;
+    static const float scores[] = {0.7f, 0.7f, 0.91f, 0.91f};
+    for (int i = 0; i < 4; i++) {
+        struct det_track t = {.id = 7,
+                              .label_name = "car",
+                              .score = scores[i],
+                              .box = {0.1f, 0.1f, 0.3f, 0.3f, scores[i], 0},
+                              .state = i == 0   ? DET_TRACK_NEW
+                                       : i == 3 ? DET_TRACK_REMOVED
+                                                : DET_TRACK_ACTIVE,
+                              .first_seen_us = t0};
+        struct det_report r = {.camera_id = "cam",
+                               .stream = "sub",
+                               .analysed_us = t0 + i * S,
+                               .tracks = &t,
+                               .track_count = 1};
+        o->ops->report_cb(o, &r);
+    }
+    evt_engine_stop(e);
+    json_t *docs[8];
+    size_t n = outbox_docs(fx, docs, 8);
+    assert_true(n >= 3);
+    assert_string_equal(json_string_value(json_object_get(docs[0], "type")), "new");
+    assert_string_equal(json_string_value(json_object_get(docs[n - 1], "type")), "end");
+    /* "new": before is the event itself; then each before is what the previous change left. */
+    assert_true(json_equal(json_object_get(docs[0], "before"), json_object_get(docs[0], "after")));
+    for (size_t i = 1; i < n; i++)
+        assert_true(member_real(docs[i], "before", "top_score") ==
+                    member_real(docs[i - 1], "after", "top_score"));
+    assert_true(member_real(docs[0], "after", "top_score") < 0.75);
+    assert_true(member_real(docs[n - 1], "after", "top_score") > 0.9);
+    json_t *end_after = json_object_get(docs[n - 1], "after");
+    assert_true(json_is_null(json_object_get(json_object_get(docs[n - 1], "before"), "end_time")));
+    assert_true(json_is_real(json_object_get(end_after, "end_time")));
+    assert_string_equal(json_string_value(json_object_get(end_after, "camera")), "cam");
+    assert_string_equal(json_string_value(json_object_get(end_after, "label")), "car");
+    assert_true(fabs(member_real(docs[n - 1], "after", "start_time") - (double)t0 / 1e6) < 0.002);
+    for (size_t i = 0; i < n; i++)
+        json_decref(docs[i]);
+    evt_engine_free(e);
+}
+
+static void test_without_a_bus_nothing_goes_to_the_outbox(void **state)
+{
+    struct sto_fixture *fx = *state;
+    struct evt_config c = config();
+    evt_engine *e = engine_new(fx, &c);
+    assert_int_equal(evt_engine_start(e), 0);
+    struct sto_event out;
+    char why[128];
+    int64_t t = now_us() - 60 * S;
+    assert_int_equal(evt_engine_post(e,
+                                     &(struct evt_post){.camera_id = "cam",
+                                                        .label = "person",
+                                                        .score = 0.8,
+                                                        .start_us = t,
+                                                        .end_us = t + 2 * S},
+                                     &out, why, sizeof(why)),
+                     0);
+    sto_event_release(&out);
+    json_t *docs[2];
+    assert_int_equal(outbox_docs(fx, docs, 2), 0);
+    evt_engine_free(e);
+}
+
+static void test_open_events_of_a_crash_end_with_their_bus_message(void **state)
+{
+    struct sto_fixture *fx = *state;
+    int64_t t = now_us() - 3600 * S;
+    char id[EVT_ID_MAX];
+    evt_id_make(t, 2, id);
+    put_event(fx->db, id, t, 0, t + 7 * S);
+    struct evt_config c = config();
+    evt_engine *e = NULL;
+    assert_int_equal(evt_engine_new(
+                         &(struct evt_options){
+                             .db = fx->db, .data_dir = fx->dir, .config = &c, .has_outbox = true},
+                         &e),
+                     0);
+    assert_int_equal(evt_engine_start(e), 0);
+    struct sto_event ev;
+    assert_int_equal(sto_event_get(fx->db, id, &ev), 0);
+    assert_int_equal(ev.end_us, t + 7 * S);
+    sto_event_release(&ev);
+    json_t *docs[2];
+    assert_int_equal(outbox_docs(fx, docs, 2), 1);
+    assert_string_equal(json_string_value(json_object_get(docs[0], "type")), "end");
+    assert_true(json_is_null(json_object_get(json_object_get(docs[0], "before"), "end_time")));
+    assert_true(fabs(member_real(docs[0], "after", "end_time") - (double)(t + 7 * S) / 1e6) <
+                0.002);
+    json_decref(docs[0]);
+    evt_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +445,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_events_go_with_their_snapshots,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test(test_the_box_and_label_are_drawn_inside_the_frame),
+        cmocka_unit_test_setup_teardown(
+            test_each_change_goes_to_the_outbox_with_its_before_and_after, sto_fixture_setup,
+            sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_without_a_bus_nothing_goes_to_the_outbox,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_open_events_of_a_crash_end_with_their_bus_message,
+                                        sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
- * A small circuit breaker for detectors (the hybrid backend): pure logic,
- * time passed in, so tests drive it exactly. (src/ingest/breaker.c is the
- * camera sessions' richer one; detect may not link ingest.)
+ * A small circuit breaker shared by the hybrid detector (primary: the
+ * remote detector) and the buses (primary: the broker): pure logic, time
+ * passed in, so tests drive it exactly. (src/ingest/breaker.c is the
+ * camera sessions' richer one.)
  *
  * Closed: the primary serves. `failures_to_open` consecutive failures, or
  * one timeout, open it. Open: the fallback serves until the cool-down
@@ -9,25 +10,25 @@
  * that succeeds closes the breaker and resets the cool-down; one that
  * fails opens it again with the cool-down doubled, up to cooldown_max_ms.
  */
-#ifndef HORUS_DETECT_BREAKER_H
-#define HORUS_DETECT_BREAKER_H
+#ifndef HORUS_BASE_BREAKER_H
+#define HORUS_BASE_BREAKER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-enum det_breaker_state {
-    DET_BREAKER_CLOSED,
-    DET_BREAKER_OPEN,
-    DET_BREAKER_HALF_OPEN,
+enum horus_breaker_state {
+    HORUS_BREAKER_CLOSED,
+    HORUS_BREAKER_OPEN,
+    HORUS_BREAKER_HALF_OPEN,
 };
 
-struct det_breaker {
+struct horus_breaker {
     /* policy */
     int failures_to_open; /* >= 1 */
     int64_t cooldown_ms; /* first cool-down, >= 1 */
     int64_t cooldown_max_ms; /* >= cooldown_ms */
     /* state */
-    enum det_breaker_state state;
+    enum horus_breaker_state state;
     int consecutive_failures;
     int64_t cooldown_now_ms; /* the current cool-down */
     int64_t retry_at_ms; /* while open: when the half-open probe may go */
@@ -35,23 +36,23 @@ struct det_breaker {
 };
 
 /* Sets policy (0 = defaults 3, 5000, 60000) and a closed state. */
-void det_breaker_init(struct det_breaker *b, int failures_to_open, int64_t cooldown_ms,
-                      int64_t cooldown_max_ms);
+void horus_breaker_init(struct horus_breaker *b, int failures_to_open, int64_t cooldown_ms,
+                        int64_t cooldown_max_ms);
 
 /*
  * Whether the primary should be tried at now_ms: true when closed, or when
  * open and the cool-down has passed (the breaker turns half-open: this
  * call is the probe). False while open.
  */
-bool det_breaker_allow(struct det_breaker *b, int64_t now_ms);
+bool horus_breaker_allow(struct horus_breaker *b, int64_t now_ms);
 
 /* The primary answered. Closes the breaker. */
-void det_breaker_success(struct det_breaker *b);
+void horus_breaker_success(struct horus_breaker *b);
 
 /* The primary failed at now_ms (is_timeout: it did not answer in time). */
-void det_breaker_failure(struct det_breaker *b, int64_t now_ms, bool is_timeout);
+void horus_breaker_failure(struct horus_breaker *b, int64_t now_ms, bool is_timeout);
 
 /* "closed", "open", "half-open". */
-const char *det_breaker_state_name(enum det_breaker_state s);
+const char *horus_breaker_state_name(enum horus_breaker_state s);
 
 #endif

@@ -1,0 +1,27 @@
+/* Private to src/bus: the adapters the core can make (bus.c's table). */
+#ifndef HORUS_BUS_INT_H
+#define HORUS_BUS_INT_H
+
+#include "bus.h"
+#include "bus_client.h"
+
+/* What an adapter may use besides its configuration (borrowed for its life). */
+struct bus_adapter_env {
+    sto_db *db; /* what it reads: the cameras MQTT announces to Home Assistant */
+    const char *data_dir; /* where event snapshots are (<data>/snapshots/); "" = none */
+};
+
+/*
+ * An adapter's constructor: makes the client that c configures, or returns
+ * -ENOENT when c does not configure this bus (nothing made). Other errors
+ * come with a reason in why. Thread: main.
+ */
+typedef int (*bus_adapter_make_fn)(const struct bus_config *c, const struct bus_adapter_env *env,
+                                   const struct bus_client_ops **ops, void **self, char *why,
+                                   size_t cap);
+
+/* MQTT 3.1.1 through libmosquitto (mqtt.c). */
+int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
+                  const struct bus_client_ops **ops, void **self, char *why, size_t cap);
+
+#endif
