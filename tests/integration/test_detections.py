@@ -212,3 +212,26 @@ def test_acknowledged_detections_survive_kill_9(horus_factory):
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged detections lost: {lost[:5]}"
     # The restarted daemon takes more on top (ids continue after the largest).
     assert h2.request("POST", PATH, [det()])[0] == 200
+
+
+def test_retention_deletes_rows_older_than_retention_days(horus_factory):
+    h = horus_factory(CAMS)
+    assert h.request("POST", PATH, [det(track_id="fresh")])[0] == 200
+    assert h.stop() == 0
+    # Rows 3 days old (older than the API takes from a worker today, but a daemon may hold them).
+    db = sqlite3.connect(h.data / "horus.db")
+    old_us = (NOW_MS - 3 * 86400_000) * 1000
+    db.executemany("INSERT INTO detections(id, camera_id, time_us, label, score, x0, y0, x1, y1,"
+                   " track_id, received_us, source) VALUES (?, 'cam-a', ?, 'person', 0.5,"
+                   " 0, 0, 1, 1, 'old', ?, 'test')",
+                   [(100 + i, old_us + i, old_us) for i in range(5)])
+    db.commit()
+    db.close()
+    h2 = horus_factory(CAMS + "  retention_days: 2\n", extra_args=["--data", str(h.data)],
+                       name="restarted")
+    deadline = time.monotonic() + 10
+    while h2.metric("horus_detections_pruned_total") < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert h2.metric("horus_detections_pruned_total") == 5
+    items = h2.get_json(PATH)[1]["items"]
+    assert [d["track_id"] for d in items] == ["fresh"]
