@@ -12,6 +12,7 @@
  * Thread: main creates, registers and frees; handlers run on http-N.
  */
 #include "api_int.h"
+#include "detections_int.h"
 
 #include "log.h"
 #include "mem.h"
@@ -39,6 +40,7 @@ int api_new(const struct api_options *o, api **out)
     a->live = o->live;
     a->vision = o->vision;
     a->analysis = o->analysis;
+    a->det = api_det_new(o->detections, o->metrics);
     a->feed = o->feed;
     a->bus = o->bus;
     a->media_keys = o->media_keys;
@@ -183,6 +185,8 @@ int api_register(api *a, http_router *r)
     if (rc == 0)
         rc = api_events_register(r, a);
     if (rc == 0)
+        rc = api_detections_register(r, a);
+    if (rc == 0)
         rc = api_auth_register(r, a);
     if (rc == 0)
         rc = api_sso_register(r, a);
@@ -243,6 +247,7 @@ void api_free(api *a)
     pthread_mutex_destroy(&a->probes.lock);
     pthread_mutex_destroy(&a->health.reasons_lock);
     free(a->route_perms);
+    api_det_unref(a->det); /* writes in flight hold their own references */
     api_sso_release(a);
     auth_cache_free(a->cred_cache);
     if (a->metrics_token)

@@ -90,6 +90,15 @@ struct api_vision_config {
 
 extern const cfg_field api_vision_fields[];
 
+/* `detections:` section: POST /api/v1/detections (docs/design/0046). */
+struct api_detections_config {
+    int64_t retention_days; /* rows older than this are deleted in batches */
+    int64_t max_items; /* detections in one request; more get 413 */
+    uint64_t max_body_bytes; /* largest request body; larger get 413 */
+};
+
+extern const cfg_field api_detections_fields[];
+
 /*
  * The pool of detectors the vision route runs (vision.c): c->threads
  * detectors of c->model, each used by one request at a time. Returns 0
@@ -143,6 +152,8 @@ struct api_options {
     api_vision *vision;
     /* borrowed; its detector's labels check analytics documents; NULL: any label */
     det_analysis *analysis;
+    /* copied: detections ingest and retention; NULL = the schema's defaults */
+    const struct api_detections_config *detections;
 };
 
 /*
@@ -172,6 +183,20 @@ void api_health_refresh(api *a, unsigned cameras_online, unsigned cameras_failed
  * check off. Thread: main (start and reload).
  */
 void api_health_set_min_free(api *a, double min_free_percent);
+
+/*
+ * Applies a reloaded `detections:` section (retention and batch size; the
+ * body limit keeps its value until a restart). Thread: main.
+ */
+void api_detections_configure(api *a, const struct api_detections_config *c);
+
+/*
+ * Detections retention (docs/design/0046): about once a minute, queues the
+ * deletion of a bounded batch of rows older than detections.retention_days,
+ * and again on the next tick while full batches go. Never waits for the
+ * database. Thread: main, once a second.
+ */
+void api_detections_tick(api *a);
 
 /* From now on /ready answers 503 "shutting down" so traffic drains. Thread: any. */
 void api_set_stopping(api *a);

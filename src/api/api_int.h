@@ -176,6 +176,7 @@ struct api {
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
     api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
     det_analysis *analysis; /* borrowed, may be NULL: analytics documents take any label */
+    struct api_det *det; /* a reference: detections.c's state (detections_int.h) */
     evt_feed *feed; /* borrowed, may be NULL: the events stream answers 503 */
     metrics_series *sse_clients; /* events_stream.c: horus_events_stream_clients; may be NULL */
     metrics_series *sse_dropped; /* horus_events_stream_dropped_total; may be NULL */
@@ -285,6 +286,8 @@ int api_playback_register(http_router *r, struct api *ctx);
 int api_live_register(http_router *r, struct api *ctx);
 int api_audit_register(http_router *r, struct api *ctx);
 int api_events_stream_register(http_router *r, struct api *ctx);
+/* detections.c: /api/v1/detections (docs/design/0046) */
+int api_detections_register(http_router *r, struct api *ctx);
 /* events.c: /api/v1/events[...] (docs/design/0040) */
 int api_events_register(http_router *r, struct api *ctx);
 /*

@@ -251,6 +251,7 @@ static void reload(struct app *a)
                                            snap_config(fresh)->storage.deleted_camera_grace_ms);
     pb_exporter_configure(a->exports, &snap_config(fresh)->exports); /* reloadable limits */
     evt_engine_configure(a->events, &snap_config(fresh)->events);
+    api_detections_configure(a->api, &snap_config(fresh)->detections);
     rec_retention_kick(a->retention); /* caps and watermark may have changed */
     auth_audit_log_set_interval(a->audit, snap_config(fresh)->audit.head_log_interval_ms);
     cfg_holder_swap(a->config, fresh);
@@ -821,7 +822,8 @@ static int api_start(struct app *a)
                                            .media_keys = a->media_keys,
                                            .web_dir = web_dir(a),
                                            .vision = a->vision,
-                                           .analysis = a->analysis},
+                                           .analysis = a->analysis,
+                                           .detections = &current(a)->detections},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -1038,6 +1040,7 @@ int app_serve(const struct app_overrides *ov)
         unsigned online, failed;
         sup_supervisor_refresh_status(a.cameras, &online, &failed);
         api_health_refresh(a.api, online, failed);
+        api_detections_tick(a.api);
         auth_audit_log_tick(a.audit);
         log_flush();
     }

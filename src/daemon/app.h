@@ -61,6 +61,7 @@ struct horus_config {
     struct api_vision_config vision; /* POST /v1/vision/detection */
     struct evt_config events;
     struct bus_config bus;
+    struct api_detections_config detections; /* POST /api/v1/detections, retention */
     struct app_camera_config *cameras;
     size_t ncameras;
 };

@@ -1254,4 +1254,76 @@ int sto_events_open_list(sto_db *db, size_t limit, struct sto_event **out, size_
 /* Events whose pinned_until_us is before now_us, oldest first, at most limit. Thread: any. */
 int sto_events_expired(sto_db *db, int64_t now_us, size_t limit, struct sto_event **out, size_t *n);
 
+/* ---- detections (detections.c; docs/design/0046-detections-ingest.md) ---- */
+
+/* One detection to store; strings borrowed for the call. */
+struct sto_detection_input {
+    const char *camera_id;
+    int64_t time_us; /* when the frame was seen, Unix us */
+    const char *label;
+    double score; /* 0..1 */
+    double x0, y0, x1, y1; /* normalised box, x0 < x1, y0 < y1 */
+    const char *track_id; /* NULL or "": none */
+    const char *attributes; /* a JSON object's text; NULL: "{}" */
+};
+
+/*
+ * Queues rows[0..n) as one write: every row stored or none, each numbered
+ * after the largest id, with source (the principal id that posted them)
+ * and received_us. Everything is copied. The write shares the writer's
+ * transaction (and its fsync) with whatever is queued beside it; done_cb
+ * (may be NULL) gets 0 once the transaction committed, or the error, on
+ * the writer thread. Returns 0, -EINVAL (n 0, a row without camera or
+ * label), -EAGAIN when the write queue is full or HORUS_ESTOPPED: done_cb
+ * is then not called. Thread: any.
+ */
+int sto_detections_insert_async(sto_db *db, const struct sto_detection_input *rows, size_t n,
+                                const char *source, int64_t received_us, sto_done_cb done_cb,
+                                void *arg);
+
+/* A detection as read; strings owned (sto_detection_release, lists sto_detection_list_free). */
+struct sto_detection {
+    int64_t id;
+    char *camera_id;
+    int64_t time_us;
+    char *label;
+    double score;
+    double x0, y0, x1, y1;
+    char *track_id; /* "" when none */
+    char *attributes; /* JSON object text */
+    int64_t received_us;
+    char *source;
+    char *tenant; /* its camera's tenant, "" when none */
+};
+
+void sto_detection_release(struct sto_detection *d);
+void sto_detection_list_free(struct sto_detection *list, size_t n);
+
+/* The filters of sto_detection_list; NULL or 0: none. Strings borrowed. */
+struct sto_detection_filter {
+    const char *camera_id;
+    const char *label;
+    int64_t after_us, before_us; /* time_us >= after_us, time_us < before_us */
+    bool has_cursor; /* list rows after (cursor_time_us, cursor_id), newest first */
+    int64_t cursor_time_us, cursor_id;
+};
+
+/*
+ * Detections matching f, newest first (time_us, then id, descending), at
+ * most limit; *out is new; *has_more says whether more follow. Thread: any.
+ */
+int sto_detection_list(sto_db *db, const struct sto_detection_filter *f, size_t limit,
+                       struct sto_detection **out, size_t *n, bool *has_more);
+
+/* The outcome of a retention batch: deleted rows (0 on failure). Writer thread. */
+typedef void (*sto_detections_pruned_cb)(int rc, size_t deleted, void *arg);
+
+/*
+ * Queues the deletion of at most limit detections older than before_us,
+ * oldest first; done_cb (may be NULL) learns how many went. Returns 0,
+ * -EAGAIN or HORUS_ESTOPPED (done_cb not called). Thread: any.
+ */
+int sto_detections_prune_async(sto_db *db, int64_t before_us, size_t limit,
+                               sto_detections_pruned_cb done_cb, void *arg);
+
 #endif
