@@ -15,7 +15,8 @@
  * asynchronous publish, best-effort ones (frames) as core NATS messages
  * (the stream still stores them when it covers their subject, but nobody
  * waits). libnats calls on_ack on its own thread for every PubAck or
- * failure; the adapter matches the message by its address against the
+ * failure, handing the message back (on_ack frees it, so an address is
+ * only reused after its answer); the adapter matches it by address against the
  * batch in flight (the table sent[]), under mu, and publish() waits on cv
  * until every reliable message of the batch is decided, the connection
  * closes or the deadline passes. The answer is the longest prefix of
@@ -59,8 +60,7 @@ struct nats_bus {
     size_t batch_cap;
     size_t hint; /* where on_ack looks first: PubAcks come in order */
     size_t undecided; /* reliable messages of the batch without an answer */
-    natsConnection *live; /* the connection whose closing counts: nc, or NULL */
-    bool is_lost; /* libnats closed live */
+    bool is_lost; /* libnats closed nc (its closed callback ran) */
     char fail[160]; /* the first refusal of the batch */
 };
 
@@ -128,17 +128,18 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
             pthread_cond_signal(&b->cv);
     }
     pthread_mutex_unlock(&b->mu);
+    /* With an AckHandler the message is ours again (libnats's documented contract). */
+    natsMsg_Destroy(msg);
 }
 
+/* Runs once per connection, on a libnats thread, after the connection closed for any reason. */
 static void on_closed(natsConnection *nc, void *closure)
 {
+    (void)nc;
     struct nats_bus *b = closure;
     pthread_mutex_lock(&b->mu);
-    /* A connection close() already dropped may report late: ignore it. */
-    if (nc == b->live) {
-        b->is_lost = true;
-        pthread_cond_broadcast(&b->cv);
-    }
+    b->is_lost = true;
+    pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -165,12 +166,25 @@ static bool subject_covers(const char *pattern, const char *subject)
     return *pattern == '\0' && *subject == '\0';
 }
 
+/*
+ * Closes the connection and waits (a few seconds at most) for its closed
+ * callback: libnats calls it on a thread of its own after the close
+ * returns, and it must not find b freed or a newer connection in place.
+ */
 static void nats_close(void *self)
 {
     struct nats_bus *b = self;
-    pthread_mutex_lock(&b->mu);
-    b->live = NULL;
-    pthread_mutex_unlock(&b->mu);
+    if (b->nc) {
+        natsConnection_Close(b->nc);
+        struct timespec deadline;
+        deadline_after(&deadline, 5000);
+        pthread_mutex_lock(&b->mu);
+        while (!b->is_lost) {
+            if (pthread_cond_timedwait(&b->cv, &b->mu, &deadline) == ETIMEDOUT)
+                break;
+        }
+        pthread_mutex_unlock(&b->mu);
+    }
     if (b->js)
         jsCtx_Destroy(b->js);
     b->js = NULL;
@@ -244,6 +258,9 @@ static int nats_connect(void *self, int timeout_ms, char *why, size_t cap)
 {
     struct nats_bus *b = self;
     nats_close(b);
+    pthread_mutex_lock(&b->mu);
+    b->is_lost = false;
+    pthread_mutex_unlock(&b->mu);
 
     bool is_tls = strncmp(b->c.url, "tls://", 6) == 0 || (b->c.tls_ca && *b->c.tls_ca);
     natsOptions *o = NULL;
@@ -301,11 +318,6 @@ static int nats_connect(void *self, int timeout_ms, char *why, size_t cap)
         }
         return rc;
     }
-    pthread_mutex_lock(&b->mu);
-    b->live = b->nc;
-    b->is_lost = natsConnection_IsClosed(b->nc);
-    pthread_mutex_unlock(&b->mu);
-
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = timeout_ms > 0 ? timeout_ms : 1;
