@@ -27,6 +27,7 @@
  * on_ack and on_closed, which touch only the fields under mu.
  */
 #include "nats.h"
+#include "nats_int.h"
 
 #include <errno.h>
 #include <log.h>
@@ -143,29 +144,6 @@ static void on_closed(natsConnection *nc, void *closure)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Whether the stream subject pattern (with * and >) matches every subject that subject matches. */
-static bool subject_covers(const char *pattern, const char *subject)
-{
-    while (*pattern && *subject) {
-        size_t pn = strcspn(pattern, ".");
-        size_t sn = strcspn(subject, ".");
-        if (pn == 1 && pattern[0] == '>')
-            return true;
-        bool is_any = pn == 1 && pattern[0] == '*' && !(sn == 1 && subject[0] == '>');
-        if (!is_any && (pn != sn || memcmp(pattern, subject, pn) != 0))
-            return false;
-        pattern += pn;
-        subject += sn;
-        if (*pattern != *subject)
-            return false;
-        if (*pattern == '.') {
-            pattern++;
-            subject++;
-        }
-    }
-    return *pattern == '\0' && *subject == '\0';
-}
-
 /*
  * Closes the connection and waits (a few seconds at most) for its closed
  * callback: libnats calls it on a thread of its own after the close
@@ -215,7 +193,7 @@ static int stream_ensure(struct nats_bus *b, char *why, size_t cap)
         for (int i = 0; i < 3 && rc == 0; i++) {
             bool covered = false;
             for (int k = 0; k < si->Config->SubjectsLen && !covered; k++)
-                covered = subject_covers(si->Config->Subjects[k], subjects[i]);
+                covered = bus_nats_subject_covers(si->Config->Subjects[k], subjects[i]);
             if (!covered) {
                 snprintf(why, cap, "%s: stream '%s' exists but does not cover subject '%s'",
                          b->where, b->c.stream, subjects[i]);
