@@ -72,7 +72,9 @@ const cfg_field bus_amqp_fields[] = {
      .type = CFG_BOOL,
      .offset = OFF(tls_verify),
      .def = "true",
-     .help = "amqps: check the broker's certificate and name (false: accept any; labs only)"},
+     .help = "amqps: check the broker's certificate and name; the URL must name the broker by a "
+             "DNS name of its certificate (librabbitmq does not match IP addresses); false: "
+             "accept any (labs only)"},
     {.name = "heartbeat",
      .type = CFG_DURATION,
      .offset = OFF(heartbeat_ms),

@@ -104,6 +104,29 @@ static inline void broker_kill(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/*
+ * Makes TLS material in dir with the openssl command: ca.pem (a CA),
+ * server.pem and server.key (signed by it, for 127.0.0.1 and localhost),
+ * and other-ca.pem (a CA that signed nothing here). Returns 0 or -1.
+ */
+static inline int broker_make_certs(const char *dir)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "(cd '%s' && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-subj /CN=horus-test-ca -keyout ca.key -out ca.pem -days 2 && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-subj /CN=horus-other-ca -keyout other-ca.key -out other-ca.pem -days 2 && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost "
+             "-addext basicConstraints=critical,CA:FALSE -CA ca.pem -CAkey ca.key "
+             "-keyout server.key -out server.pem -days 2 && chmod 644 server.key)",
+             dir);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " >'%s/openssl.log' 2>&1", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* Removes dir and everything under it. */
 static inline void broker_rmdir(const char *dir)
 {

@@ -30,7 +30,7 @@
 #define PASS "amqp-s3cret"
 
 static char dir[256];
-static int port, dist_port;
+static int port, dist_port, tls_port;
 static pid_t server = -1;
 static char url[128];
 static char env[8][320];
@@ -92,10 +92,11 @@ static int group_setup(void **state)
 {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/horus-amqp-XXXXXX");
-    if (!mkdtemp(dir))
+    if (!mkdtemp(dir) || broker_make_certs(dir) < 0)
         return -1;
     port = broker_free_port();
     dist_port = broker_free_port();
+    tls_port = broker_free_port();
     snprintf(url, sizeof url, "amqp://%s:%s@127.0.0.1:%d", USER, PASS, port);
     char path[300];
     snprintf(path, sizeof path, "%s/rabbitmq.conf", dir);
@@ -104,8 +105,11 @@ static int group_setup(void **state)
         return -1;
     fprintf(f,
             "listeners.tcp.default = 127.0.0.1:%d\ndefault_user = %s\ndefault_pass = %s\n"
-            "loopback_users = none\ndisk_free_limit.absolute = 1MB\n",
-            port, USER, PASS);
+            "loopback_users = none\ndisk_free_limit.absolute = 1MB\n"
+            "listeners.ssl.default = 127.0.0.1:%d\nssl_options.cacertfile = %s/ca.pem\n"
+            "ssl_options.certfile = %s/server.pem\nssl_options.keyfile = %s/server.key\n"
+            "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n",
+            port, USER, PASS, tls_port, dir, dir, dir);
     fclose(f);
     snprintf(path, sizeof path, "%s/enabled_plugins", dir);
     f = fopen(path, "w");
@@ -328,6 +332,54 @@ static void refuses_a_wrong_password_with_eacces(void **state)
     ops->free(self);
 }
 
+static void *tls_adapter(const char *ca_file, const struct bus_client_ops **ops)
+{
+    char tls_url[128], ca[300];
+    /* By name: librabbitmq 0.11 checks the certificate's DNS names only, not IP addresses. */
+    snprintf(tls_url, sizeof tls_url, "amqps://%s:%s@localhost:%d", USER, PASS, tls_port);
+    snprintf(ca, sizeof ca, "%s/%s", dir, ca_file);
+    struct bus_amqp_config c = {.url = tls_url,
+                                .exchange = "horus",
+                                .tls_ca = ca,
+                                .tls_verify = true,
+                                .heartbeat_ms = 10000};
+    void *self = NULL;
+    assert_int_equal(bus_amqp_new(&c, &self, ops), 0);
+    return self;
+}
+
+static void tls_with_the_brokers_ca_connects_and_publishes(void **state)
+{
+    (void)state;
+    const struct bus_client_ops *ops = NULL;
+    void *self = tls_adapter("ca.pem", &ops);
+    char why[512] = "";
+    int rc = ops->connect(self, 5000, why, sizeof why);
+    if (rc != 0)
+        print_error("%s\n", why);
+    assert_int_equal(rc, 0);
+    struct bus_msg one = {.subject = "horus.frames.tls", .body = "x", .len = 1};
+    size_t acked = 0;
+    assert_int_equal(ops->publish(self, &one, 1, 5000, &acked, why, sizeof why), 0);
+    assert_int_equal(acked, 1);
+    ops->free(self);
+}
+
+static void tls_with_an_unknown_ca_is_eacces(void **state)
+{
+    (void)state;
+    const struct bus_client_ops *ops = NULL;
+    void *self = tls_adapter("other-ca.pem", &ops);
+    char why[512] = "";
+    assert_int_equal(ops->connect(self, 5000, why, sizeof why), -EACCES);
+    print_message("# %s\n", why);
+    char where[64];
+    snprintf(where, sizeof where, "amqp localhost:%d: TLS", tls_port);
+    assert_non_null(strstr(why, where));
+    assert_null(strstr(why, PASS));
+    ops->free(self);
+}
+
 /* Kills the broker once the queue holds at least `at` messages. */
 struct killer {
     uint32_t at;
@@ -415,6 +467,8 @@ int main(void)
         cmocka_unit_test(publishes_a_batch_that_a_consumer_reads_back_in_order),
         cmocka_unit_test(a_message_no_queue_takes_is_returned_and_ends_the_prefix),
         cmocka_unit_test(refuses_a_wrong_password_with_eacces),
+        cmocka_unit_test(tls_with_the_brokers_ca_connects_and_publishes),
+        cmocka_unit_test(tls_with_an_unknown_ca_is_eacces),
         cmocka_unit_test(a_broker_killed_mid_batch_leaves_a_kept_acknowledged_prefix),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -28,8 +28,8 @@
 #define PASS "n4ts-s3cret"
 
 static char dir[256];
-static int port;
-static pid_t server = -1;
+static int port, tls_port;
+static pid_t server = -1, tls_server = -1;
 static char url[64];
 
 static pid_t nats_start(void)
@@ -43,21 +43,39 @@ static pid_t nats_start(void)
     return broker_spawn(argv, NULL, log, port, 10000);
 }
 
+/* A second server that speaks only TLS, with the certificate broker_make_certs made. */
+static pid_t nats_tls_start(void)
+{
+    char portstr[16], sd[300], log[300], cert[300], key[300];
+    snprintf(portstr, sizeof portstr, "%d", tls_port);
+    snprintf(sd, sizeof sd, "%s/js-tls", dir);
+    snprintf(log, sizeof log, "%s/nats-tls.log", dir);
+    snprintf(cert, sizeof cert, "%s/server.pem", dir);
+    snprintf(key, sizeof key, "%s/server.key", dir);
+    char *argv[] = {"nats-server", "-js",       "-a",     "127.0.0.1", "-p",     portstr,
+                    "-sd",         sd,          "--user", USER,        "--pass", PASS,
+                    "--tls",       "--tlscert", cert,     "--tlskey",  key,      NULL};
+    return broker_spawn(argv, NULL, log, tls_port, 10000);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/horus-nats-XXXXXX");
-    if (!mkdtemp(dir))
+    if (!mkdtemp(dir) || broker_make_certs(dir) < 0)
         return -1;
     port = broker_free_port();
+    tls_port = broker_free_port();
     snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
     server = nats_start();
-    return server > 0 ? 0 : -1;
+    tls_server = nats_tls_start();
+    return server > 0 && tls_server > 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
+    broker_kill(tls_server);
     broker_kill(server);
     broker_rmdir(dir);
     nats_Close();
@@ -265,6 +283,51 @@ static void refuses_a_wrong_password_with_eacces(void **state)
     ops->free(self);
 }
 
+static void tls_with_the_servers_ca_connects_and_publishes(void **state)
+{
+    (void)state;
+    char tls_url[64], ca[300];
+    snprintf(tls_url, sizeof tls_url, "tls://127.0.0.1:%d", tls_port);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    struct bus_nats_config c = config("HORUS", PASS);
+    c.url = tls_url;
+    c.tls_ca = ca;
+    void *self = NULL;
+    const struct bus_client_ops *ops = NULL;
+    assert_int_equal(bus_nats_new(&c, &self, &ops), 0);
+    char why[256] = "";
+    int rc = ops->connect(self, 5000, why, sizeof why);
+    if (rc != 0)
+        print_error("%s\n", why);
+    assert_int_equal(rc, 0);
+    struct bus_msg one = {
+        .subject = "horus.events.tls", .body = "{}", .len = 2, .is_reliable = true};
+    size_t acked = 0;
+    assert_int_equal(ops->publish(self, &one, 1, 5000, &acked, why, sizeof why), 0);
+    assert_int_equal(acked, 1);
+    ops->free(self);
+}
+
+static void tls_with_an_unknown_ca_is_eacces(void **state)
+{
+    (void)state;
+    char tls_url[64], ca[300];
+    snprintf(tls_url, sizeof tls_url, "tls://127.0.0.1:%d", tls_port);
+    snprintf(ca, sizeof ca, "%s/other-ca.pem", dir);
+    struct bus_nats_config c = config("HORUS", PASS);
+    c.url = tls_url;
+    c.tls_ca = ca;
+    void *self = NULL;
+    const struct bus_client_ops *ops = NULL;
+    assert_int_equal(bus_nats_new(&c, &self, &ops), 0);
+    char why[256] = "";
+    assert_int_equal(ops->connect(self, 5000, why, sizeof why), -EACCES);
+    print_message("# %s\n", why);
+    assert_non_null(strstr(why, "TLS"));
+    assert_non_null(strstr(why, tls_url));
+    ops->free(self);
+}
+
 /* Kills the server once its stream holds at least `at` messages. */
 struct killer {
     uint64_t at;
@@ -355,6 +418,8 @@ int main(void)
         cmocka_unit_test(publishes_a_batch_that_a_consumer_reads_back_in_order),
         cmocka_unit_test(refuses_an_existing_stream_that_misses_the_subjects),
         cmocka_unit_test(refuses_a_wrong_password_with_eacces),
+        cmocka_unit_test(tls_with_the_servers_ca_connects_and_publishes),
+        cmocka_unit_test(tls_with_an_unknown_ca_is_eacces),
         cmocka_unit_test(a_broker_killed_mid_batch_leaves_a_kept_acknowledged_prefix),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
