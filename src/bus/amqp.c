@@ -37,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -401,6 +404,17 @@ static int amqp_bus_publish(void *self, const struct bus_msg *msgs, size_t n, in
     if (n == 0)
         return 0;
     int64_t deadline = now_ms() + timeout_ms;
+    /*
+     * librabbitmq waits without a deadline when the socket will not take
+     * more (a broker that stopped reading: paused, or blocked by a memory
+     * alarm). TCP_USER_TIMEOUT makes the kernel drop a connection whose
+     * data (or zero-window probes) the peer leaves unacknowledged this
+     * long, and that wait then fails, so publish returns near its deadline
+     * instead of holding the bus thread.
+     */
+    unsigned int user_timeout_ms = (unsigned int)(timeout_ms > 0 ? timeout_ms : 1);
+    setsockopt(amqp_socket_get_sockfd(amqp_get_socket(b->conn)), IPPROTO_TCP, TCP_USER_TIMEOUT,
+               &user_timeout_ms, sizeof user_timeout_ms);
     if (n > b->cap) {
         b->state = horus_realloc(b->state, n);
         b->cap = n;

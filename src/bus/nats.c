@@ -253,6 +253,9 @@ static int nats_connect(void *self, int timeout_ms, char *why, size_t cap)
         s = natsOptions_SetPingInterval(o, 10000);
     if (s == NATS_OK)
         s = natsOptions_SetMaxPingsOut(o, 3);
+    /* A server that stops reading fails the publish instead of holding the bus thread. */
+    if (s == NATS_OK)
+        s = natsOptions_SetWriteDeadline(o, timeout_ms > 1000 ? timeout_ms : 1000);
     if (s == NATS_OK)
         s = natsOptions_SetClosedCB(o, on_closed, b);
     if (s == NATS_OK && b->c.username && *b->c.username)
@@ -300,6 +303,8 @@ static int nats_connect(void *self, int timeout_ms, char *why, size_t cap)
     jsOptions_Init(&jo);
     jo.Wait = timeout_ms > 0 ? timeout_ms : 1;
     jo.PublishAsync.MaxPending = NATS_MAX_PENDING;
+    /* A batch beyond MaxPending waits for acknowledgements this long, not libnats's 200 ms. */
+    jo.PublishAsync.StallWait = timeout_ms > 0 ? timeout_ms : 1;
     jo.PublishAsync.AckHandler = on_ack;
     jo.PublishAsync.AckHandlerClosure = b;
     s = natsConnection_JetStream(&b->js, b->nc, &jo);

@@ -328,6 +328,45 @@ static void tls_with_an_unknown_ca_is_eacces(void **state)
     ops->free(self);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void a_stopped_server_fails_the_publish_at_its_deadline(void **state)
+{
+    (void)state;
+    struct bus_nats_config c = config("HORUS", PASS);
+    void *self = NULL;
+    const struct bus_client_ops *ops = NULL;
+    assert_int_equal(bus_nats_new(&c, &self, &ops), 0);
+    char why[256] = "";
+    assert_int_equal(ops->connect(self, 2000, why, sizeof why), 0);
+
+    /* 16 MiB: more than the socket buffers hold, so writing blocks too. */
+    enum { N = 4096 };
+    static char big[4096];
+    static struct bus_msg m[N];
+    for (size_t i = 0; i < N; i++)
+        m[i] = (struct bus_msg){
+            .subject = "horus.events.big", .body = big, .len = sizeof big, .is_reliable = true};
+    kill(-server, SIGSTOP);
+    int64_t t0 = mono_ms();
+    size_t acked = 99;
+    int rc = ops->publish(self, m, N, 1000, &acked, why, sizeof why);
+    int64_t took = mono_ms() - t0;
+    kill(-server, SIGCONT);
+    print_message("# stopped server: rc %d after %lld ms (%s)\n", rc, (long long)took, why);
+    assert_true(rc < 0);
+    assert_int_equal(acked, 0);
+    assert_true(took < 10000); /* the deadline holds, give or take the close */
+    ops->close(self);
+    assert_int_equal(ops->connect(self, 5000, why, sizeof why), 0);
+    ops->free(self);
+}
+
 /* Kills the server once its stream holds at least `at` messages. */
 struct killer {
     uint64_t at;
@@ -420,6 +459,7 @@ int main(void)
         cmocka_unit_test(refuses_a_wrong_password_with_eacces),
         cmocka_unit_test(tls_with_the_servers_ca_connects_and_publishes),
         cmocka_unit_test(tls_with_an_unknown_ca_is_eacces),
+        cmocka_unit_test(a_stopped_server_fails_the_publish_at_its_deadline),
         cmocka_unit_test(a_broker_killed_mid_batch_leaves_a_kept_acknowledged_prefix),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
