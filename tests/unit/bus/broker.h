@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +68,8 @@ static inline pid_t broker_spawn(char *const argv[], char *const env[], const ch
         return -1;
     if (pid == 0) {
         setpgid(0, 0);
+        /* A test that dies without its teardown takes the broker with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         for (size_t i = 0; env && env[i]; i++)
             putenv(env[i]);
         FILE *f = fopen(log, "a");
