@@ -53,6 +53,8 @@ static const struct {
     bus_adapter_make_fn make;
 } adapters[] = {
     {"mqtt", bus_mqtt_make},
+    {"nats", bus_nats_make},
+    {"amqp", bus_amqp_make},
 };
 
 struct link {
@@ -366,7 +368,10 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
     struct bus *b = horus_calloc(1, sizeof(*b));
     b->db = o->db;
     b->config = *o->config;
-    b->config.mqtt = (struct bus_mqtt_config){0}; /* the adapters keep their own copies */
+    /* The adapters keep their own copies of their sections. */
+    b->config.mqtt = (struct bus_mqtt_config){0};
+    b->config.nats = (struct bus_nats_config){0};
+    b->config.amqp = (struct bus_amqp_config){0};
     if (b->config.backoff_max_ms < b->config.backoff_min_ms)
         b->config.backoff_max_ms = b->config.backoff_min_ms;
     b->clock = o->clock ? o->clock : clock_system();

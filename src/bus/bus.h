@@ -16,7 +16,9 @@
 #ifndef HORUS_BUS_H
 #define HORUS_BUS_H
 
+#include "bus_amqp.h"
 #include "cfg.h"
+#include "nats.h"
 #include "clock.h"
 #include "metrics.h"
 #include "storage.h"
@@ -48,6 +50,8 @@ struct bus_config {
     int64_t backoff_min_ms, backoff_max_ms; /* reconnect delays: doubling, capped, jittered */
     int64_t publish_timeout_ms; /* a batch's acknowledgements wait at most this */
     struct bus_mqtt_config mqtt;
+    struct bus_nats_config nats; /* url "" = no NATS bus */
+    struct bus_amqp_config amqp; /* url "" = no AMQP bus */
 };
 
 extern const cfg_field bus_config_fields[];

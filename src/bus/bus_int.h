@@ -23,5 +23,10 @@ typedef int (*bus_adapter_make_fn)(const struct bus_config *c, const struct bus_
 /* MQTT 3.1.1 through libmosquitto (mqtt.c). */
 int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
                   const struct bus_client_ops **ops, void **self, char *why, size_t cap);
+/* NATS JetStream through libnats (nats.c) and AMQP 0-9-1 through librabbitmq (amqp.c). */
+int bus_nats_make(const struct bus_config *c, const struct bus_adapter_env *env,
+                  const struct bus_client_ops **ops, void **self, char *why, size_t cap);
+int bus_amqp_make(const struct bus_config *c, const struct bus_adapter_env *env,
+                  const struct bus_client_ops **ops, void **self, char *why, size_t cap);
 
 #endif

@@ -253,10 +253,23 @@ const cfg_field bus_config_fields[] = {
      .offset = OFF(mqtt),
      .sub = mqtt_fields,
      .help = "MQTT (Frigate-compatible topics; libmosquitto)"},
+    {.name = "nats",
+     .type = CFG_SECTION,
+     .offset = OFF(nats),
+     .sub = bus_nats_fields,
+     .help = "NATS JetStream: subjects <prefix>.events.<camera>, .detections., .frames. on a "
+             "stream made if missing (libnats)"},
+    {.name = "amqp",
+     .type = CFG_SECTION,
+     .offset = OFF(amqp),
+     .sub = bus_amqp_fields,
+     .help = "AMQP 0-9-1 (RabbitMQ): a durable topic exchange, routing key <kind>s.<camera> "
+             "prefixed horus., publisher confirms (librabbitmq)"},
     {0},
 };
 
 bool bus_config_any(const struct bus_config *c)
 {
-    return c && c->mqtt.url && c->mqtt.url[0];
+    return c && ((c->mqtt.url && c->mqtt.url[0]) || (c->nats.url && c->nats.url[0]) ||
+                 (c->amqp.url && c->amqp.url[0]));
 }
