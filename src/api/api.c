@@ -38,6 +38,7 @@ int api_new(const struct api_options *o, api **out)
     a->events = o->events;
     a->live = o->live;
     a->vision = o->vision;
+    a->webhooks = o->webhooks;
     a->feed = o->feed;
     a->media_keys = o->media_keys;
     a->metrics = o->metrics;
@@ -192,6 +193,8 @@ int api_register(api *a, http_router *r)
         rc = api_mfa_register(r, a);
     if (rc == 0)
         rc = api_tenants_register(r, a);
+    if (rc == 0)
+        rc = api_webhooks_register(r, a);
     if (rc == 0)
         rc = api_media_share_register(r, a);
     if (rc == 0)

@@ -25,6 +25,7 @@
 #include "recorder.h"
 #include "storage.h"
 #include "supervisor.h"
+#include "webhook.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -139,6 +140,8 @@ struct api_options {
     const char *web_dir;
     /* borrowed, outlives the HTTP server; NULL: /v1/vision/detection answers 404 */
     api_vision *vision;
+    /* borrowed, outlives the HTTP server; NULL: webhooks are stored but not delivered */
+    bus_webhooks *webhooks;
 };
 
 /*

@@ -36,6 +36,7 @@
 #include "supervisor.h"
 #include "thread.h"
 #include "version.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <sys/file.h>
@@ -77,6 +78,8 @@ struct app {
     pb_snapshots *snapshots; /* owned */
     pb_exporter *exports; /* owned */
     evt_engine *events; /* owned */
+    bus_webhooks *webhooks; /* owned: webhook delivery */
+    struct sto_outbox_watcher outbox_watch; /* given to storage while webhooks run */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api_vision *vision; /* owned; NULL unless vision.serve */
     api *api; /* owned */
@@ -627,7 +630,8 @@ static int events_start(struct app *a)
                                                   .config = &current(a)->events,
                                                   .feed = a->feed,
                                                   .metrics = a->metrics,
-                                                  .clock = clock_system()},
+                                                  .clock = clock_system(),
+                                                  .has_outbox = true},
                             &a->events);
     if (rc == 0)
         rc = evt_engine_start(a->events);
@@ -641,6 +645,41 @@ static void events_stop(struct app *a)
 {
     evt_engine_free(a->events);
     a->events = NULL;
+}
+
+/* New outbox rows (a commit on the writer's waiter): wakes the webhook targets. */
+static void outbox_appended(void *arg)
+{
+    bus_webhooks_notify(arg);
+}
+
+/* Webhook delivery (docs/design/0049): a thread per enabled target of the webhooks table. */
+static int webhooks_start(struct app *a)
+{
+    const struct bus_webhooks_config *c = &current(a)->webhooks;
+    int rc = bus_webhooks_new(&(struct bus_webhooks_options){.db = a->db,
+                                                             .metrics = a->metrics,
+                                                             .clock = clock_system(),
+                                                             .backoff_min_ms = c->backoff_min_ms,
+                                                             .backoff_max_ms = c->backoff_max_ms,
+                                                             .retry_for_ms = c->retry_for_ms},
+                              &a->webhooks);
+    if (rc == 0) {
+        a->outbox_watch = (struct sto_outbox_watcher){.fn = outbox_appended, .arg = a->webhooks};
+        sto_outbox_watch(a->db, &a->outbox_watch);
+        rc = bus_webhooks_start(a->webhooks);
+    }
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start webhooks: %s", horus_strerror(rc));
+    return rc;
+}
+
+static void webhooks_stop(struct app *a)
+{
+    if (a->db)
+        sto_outbox_watch(a->db, NULL);
+    bus_webhooks_free(a->webhooks);
+    a->webhooks = NULL;
 }
 
 /* The client `ingest.client` names; probes from the API use it like the cameras do. */
@@ -786,7 +825,8 @@ static int api_start(struct app *a)
                                            .oidc = a->oidc,
                                            .media_keys = a->media_keys,
                                            .web_dir = web_dir(a),
-                                           .vision = a->vision},
+                                           .vision = a->vision,
+                                           .webhooks = a->webhooks},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -904,6 +944,7 @@ static const struct module {
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
     {"events", events_start, events_stop},
+    {"webhooks", webhooks_start, webhooks_stop},
     {"detect", detect_start, detect_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},

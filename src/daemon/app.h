@@ -58,6 +58,7 @@ struct horus_config {
     struct sto_secrets_config secrets;
     struct api_vision_config vision; /* POST /v1/vision/detection */
     struct evt_config events;
+    struct bus_webhooks_config webhooks;
     struct app_camera_config *cameras;
     size_t ncameras;
 };
