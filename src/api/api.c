@@ -41,6 +41,7 @@ int api_new(const struct api_options *o, api **out)
     a->vision = o->vision;
     a->analysis = o->analysis;
     a->det = api_det_new(o->detections, o->metrics);
+    a->webhooks = o->webhooks;
     a->feed = o->feed;
     a->bus = o->bus;
     a->media_keys = o->media_keys;
@@ -198,6 +199,8 @@ int api_register(api *a, http_router *r)
         rc = api_mfa_register(r, a);
     if (rc == 0)
         rc = api_tenants_register(r, a);
+    if (rc == 0)
+        rc = api_webhooks_register(r, a);
     if (rc == 0)
         rc = api_media_share_register(r, a);
     if (rc == 0)

@@ -26,6 +26,7 @@
 #include "recorder.h"
 #include "storage.h"
 #include "supervisor.h"
+#include "webhook.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -154,6 +155,8 @@ struct api_options {
     det_analysis *analysis;
     /* copied: detections ingest and retention; NULL = the schema's defaults */
     const struct api_detections_config *detections;
+    /* borrowed, outlives the HTTP server; NULL: webhooks are stored but not delivered */
+    bus_webhooks *webhooks;
 };
 
 /*

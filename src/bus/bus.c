@@ -13,8 +13,9 @@
  * the outbox's retention dropped it first, which shows as a gap in the
  * seqs and is counted as dropped{reason="expired"}.
  *
- * Waking: the outbox watcher (storage calls it after a commit that
- * appended rows) bumps a generation under the core's lock and signals;
+ * Waking: bus_notify, which the daemon's outbox watcher calls (storage
+ * calls it after a commit that appended rows; the same watcher wakes the
+ * webhooks), bumps a generation under the core's lock and signals;
  * an idle thread also wakes each second to refresh its backlog (the safety
  * net against a lost signal). Every minute, connected or not, each thread
  * trims the outbox.
@@ -86,7 +87,6 @@ struct bus {
     pthread_cond_t cond; /* new outbox rows, or stopping */
     uint64_t generation; /* bumped by each wake-up */
     bool is_stopping;
-    struct sto_outbox_watcher watcher;
     struct link *links; /* owned */
     size_t nlinks;
 };
@@ -381,7 +381,6 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&b->cond, &ca);
     pthread_condattr_destroy(&ca);
-    b->watcher = (struct sto_outbox_watcher){wake, b};
     b->links = horus_calloc(HORUS_ARRAY_LEN(adapters), sizeof(*b->links));
     metrics_family *fp = NULL, *fd = NULL, *fq = NULL, *fc = NULL;
     if (o->metrics) {
@@ -439,6 +438,11 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
     return 0;
 }
 
+void bus_notify(bus *b)
+{
+    wake(b);
+}
+
 int bus_start(bus *b)
 {
     if (b->nlinks == 0)
@@ -453,7 +457,6 @@ int bus_start(bus *b)
             return rc;
         }
     }
-    sto_outbox_watch(b->db, &b->watcher);
     for (size_t i = 0; i < b->nlinks; i++) {
         struct link *l = &b->links[i];
         char tname[16];
@@ -474,7 +477,6 @@ void bus_stop(bus *b)
 {
     if (!b)
         return;
-    sto_outbox_watch(b->db, NULL);
     pthread_mutex_lock(&b->lock);
     b->is_stopping = true;
     pthread_cond_broadcast(&b->cond);

@@ -93,6 +93,12 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap);
 /* Opens each bus's cursor (at the head for a new one) and starts its thread. Thread: main. */
 int bus_start(bus *b);
 
+/*
+ * New outbox rows: wakes the bus threads. Only signals, so the outbox
+ * watcher (storage, after a commit) may call it. Thread: any.
+ */
+void bus_notify(bus *b);
+
 /* Stops and joins the threads (a publish in flight ends at its timeout). Twice: nothing. */
 void bus_stop(bus *b);
 

@@ -36,6 +36,7 @@
 #include "supervisor.h"
 #include "thread.h"
 #include "version.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <sys/file.h>
@@ -78,6 +79,8 @@ struct app {
     pb_exporter *exports; /* owned */
     evt_engine *events; /* owned */
     bus *bus; /* owned: the buses that deliver the outbox (none configured: idle) */
+    bus_webhooks *webhooks; /* owned: webhook delivery */
+    struct sto_outbox_watcher outbox_watch; /* given to storage while webhooks run */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api_vision *vision; /* owned; NULL unless vision.serve */
     api *api; /* owned */
@@ -677,6 +680,52 @@ static void bus_stop_module(struct app *a)
     a->bus = NULL;
 }
 
+/* New outbox rows (storage calls this after the commit): wakes the buses and the webhooks. */
+static void outbox_appended(void *arg)
+{
+    struct app *a = arg;
+    if (a->bus)
+        bus_notify(a->bus);
+    if (a->webhooks)
+        bus_webhooks_notify(a->webhooks);
+}
+
+/*
+ * Webhook delivery (docs/design/0049): a thread per enabled target of the
+ * webhooks table. After the buses and before events, like them; the
+ * outbox watcher that wakes both is given to storage here and taken back
+ * when webhooks stop (events and the API, which append, have stopped).
+ */
+static int webhooks_start(struct app *a)
+{
+    const struct bus_webhooks_config *c = &current(a)->webhooks;
+    int rc = bus_webhooks_new(
+        &(struct bus_webhooks_options){.db = a->db,
+                                       .metrics = a->metrics,
+                                       .clock = clock_system(),
+                                       .backoff_min_ms = c->backoff_min_ms,
+                                       .backoff_max_ms = c->backoff_max_ms,
+                                       .retry_for_ms = c->retry_for_ms,
+                                       .is_outbox_wanted = bus_config_any(&current(a)->bus)},
+        &a->webhooks);
+    if (rc == 0) {
+        a->outbox_watch = (struct sto_outbox_watcher){.fn = outbox_appended, .arg = a};
+        sto_outbox_watch(a->db, &a->outbox_watch);
+        rc = bus_webhooks_start(a->webhooks);
+    }
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start webhooks: %s", horus_strerror(rc));
+    return rc;
+}
+
+static void webhooks_stop(struct app *a)
+{
+    if (a->db)
+        sto_outbox_watch(a->db, NULL);
+    bus_webhooks_free(a->webhooks);
+    a->webhooks = NULL;
+}
+
 /* The client `ingest.client` names; probes from the API use it like the cameras do. */
 static enum ing_client probe_client(struct app *a)
 {
@@ -823,7 +872,8 @@ static int api_start(struct app *a)
                                            .web_dir = web_dir(a),
                                            .vision = a->vision,
                                            .analysis = a->analysis,
-                                           .detections = &current(a)->detections},
+                                           .detections = &current(a)->detections,
+                                           .webhooks = a->webhooks},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -941,6 +991,7 @@ static const struct module {
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
     {"bus", bus_start_module, bus_stop_module},
+    {"webhooks", webhooks_start, webhooks_stop},
     {"events", events_start, events_stop},
     {"detect", detect_start, detect_stop},
     {"cameras", cameras_start, cameras_stop},

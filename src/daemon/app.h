@@ -62,6 +62,7 @@ struct horus_config {
     struct evt_config events;
     struct bus_config bus;
     struct api_detections_config detections; /* POST /api/v1/detections, retention */
+    struct bus_webhooks_config webhooks;
     struct app_camera_config *cameras;
     size_t ncameras;
 };

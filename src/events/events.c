@@ -269,7 +269,7 @@ static int write_change(evt_engine *e, const struct evt_state *s, const char *co
     };
     struct sto_outbox_input out[2];
     char *payloads[2] = {NULL, NULL};
-    if (e->has_outbox) {
+    if (e->has_outbox || sto_outbox_is_wanted(e->db)) {
         /* Frigate's "before": the event as its previous change left it (the stored row). */
         struct sto_event prev;
         bool has_prev = strcmp(type, "new") != 0 && sto_event_get(e->db, s->id, &prev) == 0;
@@ -560,7 +560,8 @@ static size_t end_open_with_messages(evt_engine *e)
 {
     struct sto_event *list = NULL;
     size_t n = 0, ended = 0;
-    if (!e->has_outbox || sto_events_open_list(e->db, 10000, &list, &n) < 0)
+    if (!(e->has_outbox || sto_outbox_is_wanted(e->db)) ||
+        sto_events_open_list(e->db, 10000, &list, &n) < 0)
         return 0;
     struct evt_config cfg = config_copy(e);
     for (size_t i = 0; i < n; i++) {

@@ -59,7 +59,8 @@ struct evt_options {
     /*
      * Each change also appends its outbox message (storage's outbox, in the
      * event's transaction: docs/design/0045) for the buses; false when no
-     * bus is configured, so nothing piles up unread.
+     * bus is configured, so nothing piles up unread. Changes append messages
+     * also while sto_outbox_is_wanted says a webhook target reads them.
      */
     bool has_outbox;
 };

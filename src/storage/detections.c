@@ -6,13 +6,19 @@
  * savepoint, so the batch is stored whole or not at all and shares its
  * transaction, and its fsync, with every other write queued beside it
  * (group commit). The caller hears the outcome from done_cb after the
- * COMMIT. Reads page newest first on (time_us, id); the retention job
- * deletes the oldest rows in bounded batches.
+ * COMMIT. While a bus or a webhook reads the outbox, each row also
+ * appends its message there in the same savepoint (kind "detection"), so
+ * a stored detection is published at least once and a refused batch
+ * publishes nothing. Reads page newest first on (time_us, id); the
+ * retention job deletes the oldest rows in bounded batches.
  */
 #include "storage_int.h"
 
+#include "clock.h"
 #include "err.h"
 #include "mem.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +45,8 @@ struct insert_op {
     char *arena; /* owned */
     sto_done_cb done_cb;
     void *arg;
+    sto_db *db; /* to tell the outbox watcher after the commit */
+    bool has_outbox; /* a bus or webhook reads the outbox: each row also appends a message */
 };
 
 static void insert_op_free(struct insert_op *op)
@@ -53,6 +61,37 @@ static int max_id_row(const sto_value *c, size_t n, void *arg)
 {
     *(int64_t *)arg = n > 0 ? sto_col_int(&c[0]) : 0;
     return 0;
+}
+
+/*
+ * Appends row r (numbered id) to the outbox inside the batch's savepoint:
+ * {"type":"detection","id","camera","time","label","score","box",
+ * "track_id","attributes"}, routed as kind "detection" (docs/design/0045).
+ */
+static int outbox_append(const struct sto_backend *be, sto_conn *conn, const struct insert_op *op,
+                         const struct sto_detection_input *r, int64_t id)
+{
+    char when[40];
+    clock_format_rfc3339_ms(r->time_us / 1000, when, sizeof(when));
+    json_t *attrs = json_loads(r->attributes ? r->attributes : "{}", 0, NULL);
+    json_t *j =
+        json_pack("{s:s, s:I, s:s, s:s, s:s, s:f, s:[f, f, f, f], s:o, s:o}", "type", "detection",
+                  "id", (json_int_t)id, "camera", r->camera_id, "time", when, "label", r->label,
+                  "score", r->score, "box", r->x0, r->y0, r->x1, r->y1, "track_id",
+                  r->track_id && r->track_id[0] ? json_string(r->track_id) : json_null(),
+                  "attributes", attrs ? attrs : json_object());
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return -ENOMEM;
+    sto_value params[5];
+    struct sto_stmt st = sto_outbox_stmt(
+        &(struct sto_outbox_input){
+            .kind = "detection", .type = "detection", .camera_id = r->camera_id, .payload = text},
+        op->received_us, params);
+    int rc = be->query(conn, st.sql, st.params, st.nparams, NULL, NULL, NULL);
+    free(text);
+    return rc;
 }
 
 static int insert_run(const struct sto_backend *be, sto_conn *conn, void *arg)
@@ -80,14 +119,17 @@ static int insert_run(const struct sto_backend *be, sto_conn *conn, void *arg)
             src,
         };
         rc = be->query(conn, DET_INSERT_SQL, p, HORUS_ARRAY_LEN(p), NULL, NULL, NULL);
+        if (rc == 0 && op->has_outbox)
+            rc = outbox_append(be, conn, op, r, id);
     }
-    /* outbox: the lead wires sto_outbox_append here (the batch, inside this savepoint) */
     return rc;
 }
 
 static void insert_done(int rc, void *arg)
 {
     struct insert_op *op = arg;
+    if (rc == 0 && op->has_outbox)
+        sto_outbox_notify(op->db);
     if (op->done_cb)
         op->done_cb(rc, op->arg);
     insert_op_free(op);
@@ -131,6 +173,8 @@ int sto_detections_insert_async(sto_db *db, const struct sto_detection_input *ro
     op->received_us = received_us;
     op->done_cb = done_cb;
     op->arg = arg;
+    op->db = db;
+    op->has_outbox = sto_outbox_is_wanted(db);
     char *p = op->arena;
     for (size_t i = 0; i < n; i++) {
         op->rows[i] = rows[i];

@@ -1,8 +1,9 @@
 /*
  * DESIGN: every secret at rest under the box's primary key (docs/design
- * 0019). The census and the re-sealing walk both kinds of sealed values,
- * camera URL passwords (camera_secrets.c) and TOTP secrets
- * (mfa_secrets.c), and the re-sealing writes them in ONE transaction, so a
+ * 0019). The census and the re-sealing walk every kind of sealed value,
+ * camera URL passwords (camera_secrets.c), TOTP secrets (mfa_secrets.c)
+ * and webhook keys (webhooks.c): the last two through one walker of
+ * keyed secret columns below; and the re-sealing writes them in ONE transaction, so a
  * rotation commits all of them under the new key or none: a crash never
  * leaves some secrets under a key that the settled key file lacks.
  *
@@ -56,12 +57,106 @@ void sto_reseal_free(struct sto_reseal *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* ---- keyed secret columns (TOTP secrets, webhook keys) ---- */
+
+struct raw_secret {
+    char *key, *secret; /* owned */
+};
+
+struct raw_acc {
+    struct raw_secret *items;
+    size_t n, cap;
+};
+
+static int raw_row(const sto_value *c, size_t n, void *arg)
+{
+    struct raw_acc *acc = arg;
+    if (n < 2)
+        return HORUS_EDB;
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 16;
+        acc->items = horus_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    struct raw_secret *r = &acc->items[acc->n++];
+    r->key = sto_col_text(&c[0]);
+    r->secret = sto_col_text(&c[1]);
+    return 0;
+}
+
+static void raw_free(struct raw_acc *acc)
+{
+    for (size_t i = 0; i < acc->n; i++) {
+        free(acc->items[i].key);
+        if (acc->items[i].secret)
+            explicit_bzero(acc->items[i].secret, strlen(acc->items[i].secret));
+        free(acc->items[i].secret);
+    }
+    free(acc->items);
+}
+
+int sto_keyed_secrets_census_add(sto_db *db, const struct sto_keyed_secrets *k,
+                                 struct sto_secret_census *census)
+{
+    struct raw_acc acc = {0};
+    int rc = sto_read(db, k->select_sql, NULL, 0, raw_row, &acc);
+    for (size_t i = 0; rc == 0 && i < acc.n; i++) {
+        const char *s = acc.items[i].secret ? acc.items[i].secret : "";
+        if (!s[0])
+            continue; /* none */
+        if (strncmp(s, k->plain_prefix, strlen(k->plain_prefix)) == 0)
+            census->plain++;
+        else
+            sto_secret_census_add_sealed(census, s, strlen(s));
+    }
+    raw_free(&acc);
+    return rc;
+}
+
+int sto_keyed_secrets_collect(sto_db *db, const sto_secret_box *box,
+                              const struct sto_keyed_secrets *k, struct sto_reseal *batch,
+                              char *why, size_t why_size)
+{
+    struct raw_acc acc = {0};
+    int rc = sto_read(db, k->select_sql, NULL, 0, raw_row, &acc);
+    for (size_t i = 0; rc == 0 && i < acc.n; i++) {
+        const struct raw_secret *r = &acc.items[i];
+        const char *s = r->secret ? r->secret : "";
+        struct sto_secret_parts parts;
+        bool is_sealed = sto_secret_parse(s, strlen(s), &parts) == 0;
+        if (!s[0] || (is_sealed && strcmp(parts.key_id, sto_secret_box_key_id(box)) == 0))
+            continue; /* none, or already under the primary key */
+        if (!is_sealed && strncmp(s, k->plain_prefix, strlen(k->plain_prefix)) != 0)
+            continue; /* a form this build does not know: left as is */
+        char what[160];
+        snprintf(what, sizeof(what), "%s '%s' %s", k->owner, r->key, k->what);
+        char *plain = NULL, *fresh = NULL;
+        rc = k->open(box, r->key, s, &plain);
+        if (rc < 0) {
+            snprintf(why, why_size, "%s: sealed under key id %s: %s", what, parts.key_id,
+                     rc == -ENOKEY ? "no such key" : "does not open (tampered, or another key)");
+            break;
+        }
+        rc = k->seal(box, r->key, plain, &fresh);
+        explicit_bzero(plain, strlen(plain));
+        free(plain);
+        if (rc < 0) {
+            snprintf(why, why_size, "%s: seal: %s", what, horus_strerror(rc));
+            break;
+        }
+        sto_reseal_add(batch, k->update_sql, r->key, fresh, s);
+    }
+    raw_free(&acc);
+    return rc;
+}
+
 int sto_secrets_census(sto_db *db, struct sto_secret_census *out)
 {
     memset(out, 0, sizeof(*out));
     int rc = sto_camera_secrets_census_add(db, out);
     if (rc == 0)
         rc = sto_mfa_secrets_census_add(db, out);
+    if (rc == 0)
+        rc = sto_webhook_secrets_census_add(db, out);
     return rc;
 }
 
@@ -78,6 +173,8 @@ int sto_secrets_seal(sto_db *db, size_t *changed, char *why, size_t why_size)
     int rc = sto_camera_secrets_collect(db, box, &batch, why, why_size);
     if (rc == 0)
         rc = sto_mfa_secrets_collect(db, box, &batch, why, why_size);
+    if (rc == 0)
+        rc = sto_webhook_secrets_collect(db, box, &batch, why, why_size);
     if (rc == 0 && batch.n > 0) {
         struct sto_stmt *st = horus_calloc(batch.n, sizeof(*st));
         sto_value(*params)[3] = horus_calloc(batch.n, sizeof(*params));

@@ -51,7 +51,18 @@ struct sto_db {
     _Atomic uint64_t access_version; /* bumped after each write that changes who may see what */
     const sto_secret_box *secrets; /* borrowed; NULL = camera URLs stored as given */
     const struct sto_outbox_watcher *_Atomic outbox_watcher; /* borrowed; NULL: none */
+    atomic_bool is_outbox_wanted; /* a bus or a webhook consumes the outbox */
 };
+
+void sto_outbox_set_wanted(sto_db *db, bool is_wanted)
+{
+    atomic_store(&db->is_outbox_wanted, is_wanted);
+}
+
+bool sto_outbox_is_wanted(sto_db *db)
+{
+    return atomic_load(&db->is_outbox_wanted);
+}
 
 void sto_outbox_watch(sto_db *db, const struct sto_outbox_watcher *w)
 {

@@ -1156,6 +1156,89 @@ struct sto_outbox_watcher {
 };
 void sto_outbox_watch(sto_db *db, const struct sto_outbox_watcher *w);
 
+/*
+ * Whether some consumer (a bus, a webhook target) reads the outbox: the
+ * producers (events, detections) append messages only then, since a
+ * consumer starts at the head anyway. Set by the daemon as buses and
+ * targets come and go. Thread: any (atomic).
+ */
+void sto_outbox_set_wanted(sto_db *db, bool is_wanted);
+bool sto_outbox_is_wanted(sto_db *db);
+/* ---- webhook targets (storage/webhooks.c; docs/design/0049-webhooks.md) ---- */
+
+#define STO_WEBHOOK_ID_MAX 64
+
+/* A target as read; strings owned (release with sto_webhook_release). */
+struct sto_webhook {
+    char *id;
+    char *url;
+    char *secret; /* the stored form (sealed); open with sto_webhook_secret_open; never print */
+    char *cameras, *labels, *types; /* JSON arrays of strings, "[]" = every one */
+    bool enabled;
+    int64_t timeout_ms;
+    int64_t max_attempts;
+    char *tenant; /* "" = none */
+    int64_t created_at_ms, updated_at_ms;
+};
+
+void sto_webhook_release(struct sto_webhook *w);
+void sto_webhook_list_free(struct sto_webhook *list, size_t n);
+
+/*
+ * What insert and update write; strings borrowed. secret is the key in
+ * clear: sealed here by the database's secret box (aad "webhook <id>");
+ * NULL on update keeps the stored one, "" removes it.
+ */
+struct sto_webhook_input {
+    const char *id, *url, *secret;
+    const char *cameras, *labels, *types; /* NULL: "[]" */
+    bool enabled;
+    int64_t timeout_ms, max_attempts;
+    const char *tenant;
+};
+
+/* Inserts w. Returns 0 or -EEXIST. Thread: any but the writer. */
+int sto_webhook_insert(sto_db *db, const struct sto_webhook_input *w);
+/* Replaces w->id's fields (not its tenant). Returns 0 or -ENOENT. Thread: any but the writer. */
+int sto_webhook_update(sto_db *db, const struct sto_webhook_input *w);
+/* Deletes id, its dead letters and its outbox cursor. 0 or -ENOENT. Thread: any but the writer. */
+int sto_webhook_delete(sto_db *db, const char *id);
+/* Fills *out or returns -ENOENT. Thread: any. */
+int sto_webhook_get(sto_db *db, const char *id, struct sto_webhook *out);
+/* Every target (tenant NULL) or those of one tenant, by id. Thread: any. */
+int sto_webhook_list(sto_db *db, const char *tenant, struct sto_webhook **out, size_t *n);
+/* w's secret in clear into *out (new; "" when unsigned). 0, -ENOKEY or -EBADMSG. Thread: any. */
+int sto_webhook_secret_open(sto_db *db, const struct sto_webhook *w, char **out);
+
+/* A message a target gave up on, as read; strings owned. */
+struct sto_dead_letter {
+    char *webhook_id;
+    int64_t seq; /* its outbox seq */
+    char *kind, *type, *camera_id, *payload;
+    int64_t attempts;
+    char *last_error;
+    int64_t failed_at_ms;
+};
+
+void sto_dead_letter_list_free(struct sto_dead_letter *list, size_t n);
+
+/*
+ * Moves outbox row m (seq, kind, type, camera_id, payload) to webhook id's
+ * dead letters and sets its cursor "webhook:<id>" to m's seq, in one
+ * transaction. Thread: any but the writer.
+ */
+int sto_dead_letter_add(sto_db *db, const char *id, const struct sto_dead_letter *m);
+/* id's dead letters, oldest first, at most limit. Thread: any. */
+int sto_dead_letter_list(sto_db *db, const char *id, size_t limit, struct sto_dead_letter **out,
+                         size_t *n);
+/* id's dead letter seq into *out (release with sto_dead_letter_release) or -ENOENT. Thread: any. */
+int sto_dead_letter_get(sto_db *db, const char *id, int64_t seq, struct sto_dead_letter *out);
+void sto_dead_letter_release(struct sto_dead_letter *d);
+/* id's dead-letter count into *n. Thread: any. */
+int sto_dead_letter_count(sto_db *db, const char *id, int64_t *n);
+/* Deletes id's dead letter seq (delivered again, or dropped). Thread: any but the writer. */
+int sto_dead_letter_delete(sto_db *db, const char *id, int64_t seq);
+
 /* ---- events (storage/events.c; docs/design/0040-events.md) ---- */
 
 /*

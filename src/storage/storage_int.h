@@ -219,6 +219,29 @@ int sto_camera_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto
                                char *why, size_t why_size);
 int sto_mfa_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
                             char *why, size_t why_size);
+int sto_webhook_secrets_census_add(sto_db *db, struct sto_secret_census *c);
+int sto_webhook_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
+                                char *why, size_t why_size);
+
+/*
+ * A column of secrets keyed by a text column (user_mfa.secret by user,
+ * webhooks.secret by id), each sealed with additional data made from its
+ * key; a value that starts with plain_prefix is in clear, "" is none.
+ * select_sql reads (key, secret); update_sql writes $2 over $3 at key $1.
+ * owner and what name a value in messages: "<owner> '<key>' <what>".
+ */
+struct sto_keyed_secrets {
+    const char *select_sql, *update_sql, *plain_prefix, *owner, *what;
+    int (*open)(const sto_secret_box *box, const char *key, const char *stored, char **out);
+    int (*seal)(const sto_secret_box *box, const char *key, const char *plain, char **out);
+};
+/* Counts k's values into c. Thread: any. */
+int sto_keyed_secrets_census_add(sto_db *db, const struct sto_keyed_secrets *k,
+                                 struct sto_secret_census *c);
+/* As sto_camera_secrets_collect, for k's values. */
+int sto_keyed_secrets_collect(sto_db *db, const sto_secret_box *box,
+                              const struct sto_keyed_secrets *k, struct sto_reseal *batch,
+                              char *why, size_t why_size);
 
 /*
  * url's password sealed (seal) or opened (open) for camera id's field
