@@ -264,3 +264,25 @@ def test_the_api_checks_input_hides_the_key_and_admits_admins_only(horus_factory
     assert made["secret"] not in h.proc.output()
     assert call(h, spec, "DELETE", "/api/v1/webhooks/gen", "/api/v1/webhooks/{id}")[0] == 204
     assert call(h, spec, "GET", "/api/v1/webhooks/gen", "/api/v1/webhooks/{id}")[0] == 404
+
+
+def test_posted_detections_reach_a_target_that_asks_for_them(horus_factory):
+    rx = Receiver()
+    h = horus_factory(CAMS)
+    spec = spec_of(h)
+    assert call(h, spec, "POST", "/api/v1/webhooks", "/api/v1/webhooks",
+                {"id": "ai", "url": rx.url, "secret": KEY, "types": ["detection"],
+                 "cameras": ["yard"]})[0] == 201
+    now_ms = int(time.time() * 1000)
+    batch = [{"camera": cam, "time": now_ms - 1000 + i, "label": "car", "score": 0.9,
+              "box": [0.1, 0.2, 0.3, 0.4], "track_id": f"t{i}"}
+             for i, cam in enumerate(["yard", "door", "yard"])]
+    status, _, raw = h.request("POST", "/api/v1/detections", batch)
+    assert status == 200, raw
+    post_event(h, "yard", "car", 0)  # an event: not asked for
+    wait_until(lambda: len(rx.messages()) >= 2, 10, "two detections")
+    time.sleep(0.5)
+    got = [m for _, m in rx.messages()]
+    assert [(m["type"], m["camera"], m["track_id"]) for m in got] == \
+        [("detection", "yard", "t0"), ("detection", "yard", "t2")], got
+    assert got[0]["box"] == [0.1, 0.2, 0.3, 0.4] and got[0]["label"] == "car"
