@@ -35,12 +35,8 @@ int sto_mfa_secret_seal(const sto_secret_box *box, const char *user, const char 
     *out = NULL;
     if (!user || !user[0] || !b32 || !b32[0])
         return -EINVAL;
-    if (!box) {
-        *out = horus_asprintf(PLAIN_PREFIX "%s", b32);
-        return 0;
-    }
     char *aad = mfa_aad(user);
-    int rc = sto_secret_seal(box, b32, strlen(b32), aad, out);
+    int rc = sto_text_seal(box, aad, PLAIN_PREFIX, b32, out);
     free(aad);
     return rc;
 }
@@ -50,27 +46,9 @@ int sto_mfa_secret_open(const sto_secret_box *box, const char *user, const char 
     *b32 = NULL;
     if (!user || !stored)
         return -EINVAL;
-    size_t pre = strlen(PLAIN_PREFIX);
-    if (strncmp(stored, PLAIN_PREFIX, pre) == 0) {
-        *b32 = horus_strdup(stored + pre);
-        return 0;
-    }
-    if (!sto_secret_is_sealed(stored))
-        return -EINVAL;
-    if (!box)
-        return -ENOKEY;
     char *aad = mfa_aad(user);
-    size_t len = 0;
-    int rc = sto_secret_open(box, stored, aad, b32, &len);
+    int rc = sto_text_open(box, aad, PLAIN_PREFIX, stored, b32);
     free(aad);
-    if (rc == HORUS_EPARSE)
-        rc = -EINVAL;
-    if (rc == 0 && strlen(*b32) != len) { /* a NUL inside: no base32 text */
-        explicit_bzero(*b32, len);
-        free(*b32);
-        *b32 = NULL;
-        rc = -EINVAL;
-    }
     return rc;
 }
 

@@ -59,6 +59,43 @@ void sto_reseal_free(struct sto_reseal *r)
 
 /* ---- keyed secret columns (TOTP secrets, webhook keys) ---- */
 
+int sto_text_seal(const sto_secret_box *box, const char *aad, const char *plain_prefix,
+                  const char *plain, char **out)
+{
+    *out = NULL;
+    if (!box) {
+        *out = horus_asprintf("%s%s", plain_prefix, plain);
+        return 0;
+    }
+    return sto_secret_seal(box, plain, strlen(plain), aad, out);
+}
+
+int sto_text_open(const sto_secret_box *box, const char *aad, const char *plain_prefix,
+                  const char *stored, char **out)
+{
+    *out = NULL;
+    size_t pre = strlen(plain_prefix);
+    if (strncmp(stored, plain_prefix, pre) == 0) {
+        *out = horus_strdup(stored + pre);
+        return 0;
+    }
+    if (!sto_secret_is_sealed(stored))
+        return -EINVAL;
+    if (!box)
+        return -ENOKEY;
+    size_t len = 0;
+    int rc = sto_secret_open(box, stored, aad, out, &len);
+    if (rc == HORUS_EPARSE)
+        rc = -EINVAL;
+    if (rc == 0 && strlen(*out) != len) { /* a NUL inside: no text this build sealed */
+        explicit_bzero(*out, len);
+        free(*out);
+        *out = NULL;
+        rc = -EINVAL;
+    }
+    return rc;
+}
+
 struct raw_secret {
     char *key, *secret; /* owned */
 };

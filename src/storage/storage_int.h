@@ -224,6 +224,18 @@ int sto_webhook_secrets_collect(sto_db *db, const sto_secret_box *box, struct st
                                 char *why, size_t why_size);
 
 /*
+ * A text secret sealed by box with aad (additional data binding it to its
+ * row), or plain_prefix and the text when box is NULL; and opened back
+ * (the prefixed form in clear; -EINVAL for a form this build did not
+ * write, -EBADMSG for a value that does not open with this aad or key,
+ * -ENOKEY without the box). out is new. Thread: any.
+ */
+int sto_text_seal(const sto_secret_box *box, const char *aad, const char *plain_prefix,
+                  const char *plain, char **out);
+int sto_text_open(const sto_secret_box *box, const char *aad, const char *plain_prefix,
+                  const char *stored, char **out);
+
+/*
  * A column of secrets keyed by a text column (user_mfa.secret by user,
  * webhooks.secret by id), each sealed with additional data made from its
  * key; a value that starts with plain_prefix is in clear, "" is none.

@@ -102,12 +102,8 @@ static int secret_seal(const sto_secret_box *box, const char *id, const char *pl
         *out = horus_strdup("");
         return 0;
     }
-    if (!box) {
-        *out = horus_asprintf(PLAIN_PREFIX "%s", plain);
-        return 0;
-    }
     char *aad = webhook_aad(id);
-    int rc = sto_secret_seal(box, plain, strlen(plain), aad, out);
+    int rc = sto_text_seal(box, aad, PLAIN_PREFIX, plain, out);
     free(aad);
     return rc;
 }
@@ -115,28 +111,14 @@ static int secret_seal(const sto_secret_box *box, const char *id, const char *pl
 static int secret_open(const sto_secret_box *box, const char *id, const char *stored, char **out)
 {
     *out = NULL;
-    size_t pre = strlen(PLAIN_PREFIX);
-    if (!stored[0] || strncmp(stored, PLAIN_PREFIX, pre) == 0) {
-        *out = horus_strdup(stored[0] ? stored + pre : "");
+    if (!stored[0]) {
+        *out = horus_strdup("");
         return 0;
     }
-    if (!sto_secret_is_sealed(stored))
-        return -EBADMSG;
-    if (!box)
-        return -ENOKEY;
     char *aad = webhook_aad(id);
-    size_t len = 0;
-    int rc = sto_secret_open(box, stored, aad, out, &len);
+    int rc = sto_text_open(box, aad, PLAIN_PREFIX, stored, out);
     free(aad);
-    if (rc == HORUS_EPARSE)
-        rc = -EBADMSG;
-    if (rc == 0 && strlen(*out) != len) { /* a NUL inside: not a key this API wrote */
-        explicit_bzero(*out, len);
-        free(*out);
-        *out = NULL;
-        rc = -EBADMSG;
-    }
-    return rc;
+    return rc == -EINVAL ? -EBADMSG : rc; /* not a key this build stored */
 }
 
 int sto_webhook_secret_open(sto_db *db, const struct sto_webhook *w, char **out)

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "adapter_check.h"
 #include "broker.h"
 #include "bus_amqp.h"
 
@@ -196,26 +197,6 @@ static const char *header(const amqp_message_t *m, const char *name, char *buf, 
     return NULL;
 }
 
-static void make_batch(struct bus_msg *m, char (*bodies)[32], struct bus_header (*h)[2],
-                       char (*seq)[16], size_t n, size_t first)
-{
-    for (size_t i = 0; i < n; i++) {
-        snprintf(bodies[i], sizeof bodies[i], "{\"n\":%zu}", first + i);
-        snprintf(seq[i], sizeof seq[i], "%zu", first + i);
-        h[i][0] = (struct bus_header){"camera", i % 2 ? "yard" : "door"};
-        h[i][1] = (struct bus_header){"sequence", seq[i]};
-        m[i] = (struct bus_msg){
-            .subject = i % 2 ? "horus.events.yard" : "horus.events.door",
-            .body = bodies[i],
-            .len = strlen(bodies[i]),
-            .headers = h[i],
-            .nheaders = 2,
-            .content_type = "application/json",
-            .is_reliable = true,
-        };
-    }
-}
-
 static void publishes_a_batch_that_a_consumer_reads_back_in_order(void **state)
 {
     (void)state;
@@ -232,7 +213,7 @@ static void publishes_a_batch_that_a_consumer_reads_back_in_order(void **state)
     static struct bus_msg m[N + 1];
     static char bodies[N][32], seq[N][16];
     static struct bus_header h[N][2];
-    make_batch(m, bodies, h, seq, N, 0);
+    adapter_make_batch(m, bodies, h, seq, N, 0);
     static const char frame[] = "\xff\xd8jpeg\xff\xd9";
     struct bus_header fh[] = {{"camera", "door"}, {"keyframe", "true"}};
     m[N] = (struct bus_msg){.subject = "horus.frames.door",
@@ -380,13 +361,6 @@ static void tls_with_an_unknown_ca_is_eacces(void **state)
     ops->free(self);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void a_stopped_broker_fails_the_publish_at_its_deadline(void **state)
 {
     (void)state;
@@ -395,26 +369,7 @@ static void a_stopped_broker_fails_the_publish_at_its_deadline(void **state)
     char why[512] = "";
     assert_int_equal(ops->connect(self, 5000, why, sizeof why), 0);
 
-    /* 16 MiB: more than the socket buffers hold, so writing blocks too. */
-    enum { N = 4096 };
-    static char big[4096];
-    static struct bus_msg m[N];
-    for (size_t i = 0; i < N; i++)
-        m[i] = (struct bus_msg){
-            .subject = "horus.nowhere.big", .body = big, .len = sizeof big, .is_reliable = true};
-    kill(-server, SIGSTOP);
-    int64_t t0 = mono_ms();
-    size_t acked = 99;
-    int rc = ops->publish(self, m, N, 1000, &acked, why, sizeof why);
-    int64_t took = mono_ms() - t0;
-    kill(-server, SIGCONT);
-    print_message("# stopped broker: rc %d after %lld ms (%s)\n", rc, (long long)took, why);
-    assert_true(rc < 0);
-    assert_int_equal(acked, 0);
-    assert_true(took < 10000); /* the deadline holds, give or take the close */
-    ops->close(self);
-    assert_int_equal(ops->connect(self, 5000, why, sizeof why), 0);
-    ops->free(self);
+    adapter_check_stalled_publish(ops, self, server, "horus.nowhere.big");
 }
 
 /* Kills the broker once the queue holds at least `at` messages. */
@@ -457,7 +412,7 @@ static void a_broker_killed_mid_batch_leaves_a_kept_acknowledged_prefix(void **s
     static struct bus_msg m[N];
     static char bodies[N][32], seq[N][16];
     static struct bus_header h[N][2];
-    make_batch(m, bodies, h, seq, N, 100000);
+    adapter_make_batch(m, bodies, h, seq, N, 100000);
     struct killer k = {.at = 500};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, kill_when_stored, &k), 0);
