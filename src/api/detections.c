@@ -326,14 +326,8 @@ static int parse_filter(http_request *req, struct sto_detection_filter *f, size_
     f->label = label;
     const char *after = http_request_query(req, "after");
     const char *before = http_request_query(req, "before");
-    if (after && api_time_parse_us("after", after, &f->after_us, why, cap) < 0)
+    if (api_after_before_parse(after, before, &f->after_us, &f->before_us, why, cap) < 0)
         return -EINVAL;
-    if (before && api_time_parse_us("before", before, &f->before_us, why, cap) < 0)
-        return -EINVAL;
-    if (after && before && f->before_us <= f->after_us) {
-        snprintf(why, cap, "before: must be after 'after'");
-        return -EINVAL;
-    }
     *limit = DET_PAGE_DEFAULT;
     const char *ls = http_request_query(req, "limit");
     if (ls) {

@@ -67,14 +67,8 @@ static int parse_filter(http_request *req, struct sto_event_filter *f, size_t *l
     }
     const char *after = http_request_query(req, "after");
     const char *before = http_request_query(req, "before");
-    if (after && api_time_parse_us("after", after, &f->after_us, why, cap) < 0)
+    if (api_after_before_parse(after, before, &f->after_us, &f->before_us, why, cap) < 0)
         return -EINVAL;
-    if (before && api_time_parse_us("before", before, &f->before_us, why, cap) < 0)
-        return -EINVAL;
-    if (after && before && f->before_us <= f->after_us) {
-        snprintf(why, cap, "before: must be after 'after'");
-        return -EINVAL;
-    }
     const char *ms = http_request_query(req, "min_score");
     if (ms) {
         char *end;

@@ -56,6 +56,20 @@ int api_time_parse_us(const char *name, const char *s, int64_t *out_us, char *wh
     return 0;
 }
 
+int api_after_before_parse(const char *after, const char *before, int64_t *after_us,
+                           int64_t *before_us, char *why, size_t why_size)
+{
+    if (after && api_time_parse_us("after", after, after_us, why, why_size) < 0)
+        return -EINVAL;
+    if (before && api_time_parse_us("before", before, before_us, why, why_size) < 0)
+        return -EINVAL;
+    if (after && before && *before_us <= *after_us) {
+        snprintf(why, why_size, "before: must be after 'after'");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int api_range_parse(enum api_range_kind kind, const char *start, const char *end, int64_t now_us,
                     int64_t *start_us, int64_t *end_us, char *why, size_t why_size)
 {

@@ -26,6 +26,14 @@
  */
 int api_time_parse_us(const char *name, const char *s, int64_t *out_us, char *why, size_t why_size);
 
+/*
+ * The optional filters after= and before= of a list (values as
+ * api_time_parse_us), into *after_us and *before_us (untouched when
+ * absent); before must come after after. Returns 0 or -EINVAL with why.
+ */
+int api_after_before_parse(const char *after, const char *before, int64_t *after_us,
+                           int64_t *before_us, char *why, size_t why_size);
+
 /* Which handler's range rules api_range_parse applies. */
 enum api_range_kind {
     /*
