@@ -9,7 +9,9 @@
 
 #include "bus_client.h"
 
+#include <dirent.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +23,52 @@ static inline int64_t adapter_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether every process of process group pgrp is stopped ('T' in
+ * /proc/PID/stat), and at least one was seen.
+ */
+static inline bool adapter_group_stopped(pid_t pgrp)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    int seen = 0, stopped = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        char state = 0;
+        int ppid = 0, group = 0;
+        if (!p || sscanf(p + 1, " %c %d %d", &state, &ppid, &group) != 3 || group != pgrp)
+            continue;
+        seen++;
+        stopped += state == 'T' || state == 't';
+    }
+    closedir(d);
+    return seen > 0 && seen == stopped;
+}
+
+/*
+ * Waits (at most 5 s) until the broker's whole process group is stopped:
+ * SIGSTOP is delivered asynchronously, and on a loaded machine a broker
+ * can still answer a few messages after kill() returned.
+ */
+static inline void adapter_wait_stopped(pid_t pgrp)
+{
+    for (int i = 0; i < 500 && !adapter_group_stopped(pgrp); i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /*
@@ -67,6 +115,7 @@ static inline void adapter_check_stalled_publish(const struct bus_client_ops *op
         m[i] = (struct bus_msg){
             .subject = subject, .body = big, .len = sizeof big, .is_reliable = true};
     kill(-server, SIGSTOP);
+    adapter_wait_stopped(server);
     int64_t t0 = adapter_mono_ms();
     size_t acked = 99;
     int rc = ops->publish(self, m, N, 1000, &acked, why, sizeof why);
