@@ -58,8 +58,9 @@ def is_other_tenants(method, tmpl):
     another tenant's admin may not see: 404, as if missing. POST /api/v1/exports names the
     fixture camera in its body."""
     return (is_camera_scoped(tmpl) or tmpl.startswith("/api/v1/users/{name}")
-            or tmpl.startswith("/api/v1/api-keys/{id}")
-            or (method, tmpl) in (("POST", "/api/v1/exports"), ("POST", "/api/v1/events")))
+            or tmpl.startswith("/api/v1/api-keys/{id}") or tmpl.startswith("/api/v1/webhooks/{id}")
+            or (method, tmpl) in (("POST", "/api/v1/exports"), ("POST", "/api/v1/events"),
+                                  ("POST", "/api/v1/detections")))
 
 
 MFA_SELF = ("/api/v1/auth/mfa", "/api/v1/auth/mfa/enroll", "/api/v1/auth/mfa/confirm",
@@ -124,6 +125,10 @@ ALLOWED_REFUSALS = {
     # Single sign-on is off in this daemon (no auth.oidc.issuer): the documented 404.
     **{("GET", t, c): (404, "single sign-on is not configured")
        for t in ("/api/v1/auth/oidc/login", "/api/v1/auth/oidc/callback") for c in CALLERS},
+    # The webhook exists but has no dead letters: the documented 404 that says so.
+    **{(m, t, c): (404, "has no dead letter")
+       for m, t in (("POST", "/api/v1/webhooks/{id}/dead-letters/{seq}/redeliver"),
+                    ("DELETE", "/api/v1/webhooks/{id}/dead-letters/{seq}")) for c in CALLERS},
     # This daemon does not serve detection (vision.serve is false): the documented 404.
     **{("POST", "/v1/vision/detection", c): (404, "vision.serve is false") for c in CALLERS},
 }
@@ -191,7 +196,14 @@ class World:
         wait_until(lambda: self.admin_json("GET", f"/api/v1/exports/{self.export}", None,
                                            200)["state"] == "done", 60, "the export")
         self.event = self.post_event()
+        self.webhook = self.make_webhook()
         time.sleep(max(0.0, self.expired_at - time.monotonic()))
+
+    def make_webhook(self):
+        """A webhook target in no tenant, disabled (nothing is delivered)."""
+        return self.admin_json("POST", "/api/v1/webhooks",
+                               {"id": self.fresh("wh"), "url": "http://127.0.0.1:9/hook",
+                                "enabled": False}, 201)["id"]
 
     def post_event(self):
         return self.admin_json("POST", "/api/v1/events",
@@ -330,6 +342,11 @@ class World:
                 self.tenant_json("POST", "/api/v1/tenants",
                                  {"id": params["id"], "name": params["id"]}, 201)
             obj = ("id", params["id"])
+        if tmpl.startswith("/api/v1/webhooks/{id}"):
+            changes = method in ("PATCH", "DELETE") and tmpl == "/api/v1/webhooks/{id}"
+            params["id"] = self.make_webhook() if changes and allowed else self.webhook
+            params["seq"] = "1"
+            obj = ("id", params["id"])
         if tmpl == "/api/v1/auth/sessions/{id}":
             params["id"] = self.login("evie")[1]
         if tmpl in MFA_SELF and caller == "operator-session" and allowed:
@@ -374,6 +391,12 @@ class World:
             ("POST", "/api/v1/exports/{id}/share"): {},
             ("POST", MFA_SELF[1]): {},
             ("PUT", "/api/v1/auth/preferences"): {"grid": "2x2"},
+            ("POST", "/api/v1/detections"): [{"camera": "cam-a", "time": int(time.time() * 1000),
+                                              "label": "person", "score": 0.9,
+                                              "box": [0.1, 0.1, 0.2, 0.2]}],
+            ("POST", "/api/v1/webhooks"): {"id": self.fresh("nw"),
+                                           "url": "http://127.0.0.1:9/hook", "enabled": False},
+            ("PATCH", "/api/v1/webhooks/{id}"): {"timeout_ms": 2000},
         }
         if body is None:
             body = bodies.get((method, tmpl))
