@@ -36,6 +36,7 @@
  */
 #include "recorder_int.h"
 
+#include "clock.h"
 #include "err.h"
 #include "indexer_int.h"
 #include "log.h"
@@ -239,6 +240,35 @@ static uint32_t name_hash(const char *a, const char *b)
     return h;
 }
 
+/*
+ * Where the index says camera/stream's recording ended, when that was in
+ * the last 30 s (0 otherwise): a restart's first segment must not
+ * start before it. A camera that sends its cached GOP at connect repeats
+ * frames the previous process recorded, dated (docs/design/0047) exactly
+ * as they were then; without this, the first segment after a quick restart
+ * would start where the last one did and its row would replace the other
+ * file's. Rows in the future (a clock that was wrong) are not followed.
+ */
+#define INDEXED_END_WINDOW_US INT64_C(30000000)
+
+static int64_t indexed_end(rec_recorder *r, const char *camera, const char *stream)
+{
+    if (!r->opt.db)
+        return 0;
+    int64_t now = clock_realtime_ms(clock_system()) * 1000;
+    struct sto_recording *rows = NULL;
+    size_t n = 0;
+    if (sto_recordings_range(r->opt.db, camera, stream, now - INDEXED_END_WINDOW_US, now + 1, 64,
+                             &rows, &n) < 0)
+        return 0;
+    int64_t end = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].end_us > end && rows[i].end_us <= now + 2000000)
+            end = rows[i].end_us;
+    sto_recording_list_free(rows, n);
+    return end;
+}
+
 rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *stream,
                              int64_t segment_seconds)
 {
@@ -263,6 +293,7 @@ rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *st
     c->m_errors = metrics_series_get(r->f_errors, camera, stream);
     c->m_flush = metrics_series_get(r->f_flush, camera, stream);
     c->m_lag = metrics_series_get(r->f_lag, camera, stream);
+    c->last_end_us = indexed_end(r, camera, stream);
     pthread_mutex_lock(&r->cameras_lock);
     c->next = r->cameras;
     r->cameras = c;
