@@ -664,7 +664,9 @@ static int bus_start_module(struct app *a)
                                            .data_dir = a->data_dir,
                                            .config = &current(a)->bus,
                                            .metrics = a->metrics,
-                                           .clock = clock_system()},
+                                           .clock = clock_system(),
+                                           .command = app_bus_command,
+                                           .command_arg = a->db},
                      &a->bus, why, sizeof(why));
     if (rc == 0)
         rc = bus_start(a->bus);

@@ -118,6 +118,14 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
 /* `horus secrets rotate [-c FILE] [--data DIR]`. Returns the exit code. */
 int app_cmd_secrets(int argc, char **argv);
 
+/*
+ * The daemon's bus_command_fn (bus.h): MQTT commands change the stored
+ * camera (arg: the sto_db), which the supervisor follows at its next sync.
+ * Thread: a bus thread.
+ */
+int app_bus_command(void *arg, const char *camera_id, enum bus_switch what, const bool *set,
+                    bool *is_on, char *why, size_t cap);
+
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);
 
