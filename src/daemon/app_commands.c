@@ -10,13 +10,16 @@
  * enabled and motion.enabled, rewritten in the canonical form the API
  * stores. A camera provisioned from horus.yaml is read-only here as in the
  * API: the command is refused (-EBUSY) and its state reported unchanged.
- * Setting a switch to the state it has writes nothing.
+ * Setting a switch to the state it has writes nothing. A change is audited
+ * like the API's (camera.updated, with the field it set), its actor the
+ * system named "mqtt": the broker does not say which client published.
  *
  * Thread: a bus thread (it waits for the writer, never for a broker).
  */
 #include "app.h"
 
 #include "analytics_cfg.h"
+#include "audit.h"
 #include "err.h"
 
 #include <errno.h>
@@ -27,7 +30,8 @@
 int app_bus_command(void *arg, const char *camera_id, enum bus_switch what, const bool *set,
                     bool *is_on, char *why, size_t cap)
 {
-    sto_db *db = arg;
+    const struct app_bus_commands *ctx = arg;
+    sto_db *db = ctx->db;
     struct sto_camera c;
     int rc = sto_camera_get(db, camera_id, &c);
     if (rc < 0) {
@@ -68,10 +72,16 @@ int app_bus_command(void *arg, const char *camera_id, enum bus_switch what, cons
     }
     rc = doc || !a ? sto_camera_update(db, &in) : -ENOMEM;
     free(doc);
-    if (rc < 0)
+    if (rc < 0) {
         snprintf(why, cap, "update camera '%s': %s", camera_id, horus_strerror(rc));
-    else
+    } else {
         *is_on = *set;
+        json_t *d = json_pack("{s:s, s:[s]}", "method", "MQTT", "fields",
+                              what == BUS_SWITCH_RECORDINGS ? "record" : "analytics");
+        auth_audit(ctx->audit, &(struct auth_audit_actor){.kind = "system", .name = "mqtt"},
+                   AUTH_AUDIT_CAMERA_UPDATED, AUTH_AUDIT_OK, "camera", camera_id, d);
+        json_decref(d);
+    }
 done:
     free(err);
     det_analytics_free(a);

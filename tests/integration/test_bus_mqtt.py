@@ -508,6 +508,12 @@ def test_commands_switch_a_camera_and_what_is_refused_changes_nothing(
         assert doc["enabled"] is False and doc["motion"]["enabled"] is False
         assert commands(h, "recordings", "applied") == 2
         assert commands(h, "detect", "applied") == 1 and commands(h, "motion", "applied") == 1
+        # Audited like the API's updates, by the system actor "mqtt".
+        _, page = h.get_json("/api/v1/audit?action=camera.updated&order=asc&limit=100")
+        assert [(e["actor"]["kind"], e["actor"]["name"], e["target"]["id"], e["details"])
+                for e in page["items"]] == \
+            [("system", "mqtt", "live", {"method": "MQTT", "fields": [f]})
+             for f in ("record", "record", "analytics", "analytics")]
         # Refused, counted, nothing changes: an unknown camera, a bad payload, an unknown
         # command, a camera provisioned from horus.yaml (its state said again, unchanged).
         before = {c: h.get_json(f"/api/v1/cameras/{c}")[1]["updated_at"] for c in
