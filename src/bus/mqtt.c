@@ -191,7 +191,9 @@ static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto
         c->is_topic_cut = n >= sizeof(c->topic);
         snprintf(c->topic, sizeof(c->topic), "%s", msg->topic);
         c->len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-        memcpy(c->payload, msg->payload, c->len < sizeof(c->payload) ? c->len : sizeof(c->payload));
+        if (c->len > 0) /* an empty payload (clearing a retained message) has no bytes */
+            memcpy(c->payload, msg->payload,
+                   c->len < sizeof(c->payload) ? c->len : sizeof(c->payload));
         c->is_retained = msg->retain;
     } else {
         m->inbox_overflow++;
