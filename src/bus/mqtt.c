@@ -22,7 +22,9 @@
  * through the daemon's bus_command_fn (a storage write) with no lock held,
  * acknowledges each with the camera's state, retained, on
  * <prefix>/<camera>/<command>/state, and counts it in
- * horus_bus_commands_total{bus,command,result}. Retained messages are
+ * horus_bus_commands_total{bus,command,result}. Every camera's states are
+ * published at connect, and those that changed another way (the API) with
+ * each <prefix>/stats. Retained messages are
  * refused: the broker replays them at every subscription, so a stale
  * command would undo later changes at each reconnect.
  *
@@ -68,6 +70,12 @@ struct command_in {
     bool is_retained;
 };
 
+/* The switch states last published for a camera (bus thread only). */
+struct switch_states {
+    char camera[BUS_COMMAND_CAMERA_MAX + 1];
+    uint8_t known, on; /* bit w: switch w published, and as ON */
+};
+
 /* The labels of horus_bus_commands_total: the commands, then "unknown". */
 #define COMMAND_LABELS 4
 
@@ -105,6 +113,8 @@ struct mqtt {
     uint64_t inbox_overflow; /* guarded by lock: commands refused because the inbox was full */
     /* horus_bus_commands_total{bus="mqtt",command,result}: [label][0 applied, 1 refused] */
     metrics_series *m_commands[COMMAND_LABELS][2];
+    struct switch_states *states; /* owned: what .../state says now, per camera; bus thread */
+    size_t nstates;
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -272,13 +282,40 @@ static void announce_cameras(struct mqtt *m)
 /* The acknowledgement of a command, and the state Home Assistant's switch shows: retained. */
 static void publish_state(struct mqtt *m, const char *camera, enum bus_switch what, bool is_on)
 {
+    struct switch_states *st = NULL;
+    for (size_t i = 0; i < m->nstates && !st; i++)
+        if (strcmp(m->states[i].camera, camera) == 0)
+            st = &m->states[i];
+    if (!st) {
+        m->states = horus_realloc(m->states, (m->nstates + 1) * sizeof(*m->states));
+        st = &m->states[m->nstates++];
+        *st = (struct switch_states){0};
+        snprintf(st->camera, sizeof(st->camera), "%s", camera);
+    }
+    st->known |= (uint8_t)(1u << what);
+    st->on = (uint8_t)(is_on ? st->on | (1u << what) : st->on & ~(1u << what));
     char topic[sizeof(m->prefix) + BUS_COMMAND_CAMERA_MAX + 32];
     snprintf(topic, sizeof(topic), "%s/%s/%s/state", m->prefix, camera, bus_command_name(what));
     mosquitto_publish(m->mosq, NULL, topic, is_on ? 2 : 3, is_on ? "ON" : "OFF", 0, true);
 }
 
-/* Every camera's switches as they are now, so a switch shows its state before any command. */
-static void announce_states(struct mqtt *m)
+/* Whether camera's switch what was last published as is_on. */
+static bool state_is_published(const struct mqtt *m, const char *camera, enum bus_switch what,
+                               bool is_on)
+{
+    for (size_t i = 0; i < m->nstates; i++)
+        if (strcmp(m->states[i].camera, camera) == 0)
+            return (m->states[i].known & (1u << what)) &&
+                   !!(m->states[i].on & (1u << what)) == is_on;
+    return false;
+}
+
+/*
+ * Every camera's switches as they are now: all of them at connect (is_all), so a
+ * switch shows its state before any command; later only those that changed
+ * another way (the API), with the stats.
+ */
+static void announce_states(struct mqtt *m, bool is_all)
 {
     char after[128] = "";
     bool has_more = true;
@@ -292,7 +329,8 @@ static void announce_states(struct mqtt *m)
                 bool is_on = false;
                 char why[160];
                 if (m->command(m->command_arg, list[i].id, (enum bus_switch)w, NULL, &is_on, why,
-                               sizeof(why)) == 0)
+                               sizeof(why)) == 0 &&
+                    (is_all || !state_is_published(m, list[i].id, (enum bus_switch)w, is_on)))
                     publish_state(m, list[i].id, (enum bus_switch)w, is_on);
             }
         }
@@ -478,7 +516,7 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
         if (m->discovery)
             announce_cameras(m);
         if (m->commands)
-            announce_states(m);
+            announce_states(m, true);
         return 0;
     }
     if (connack > 0) {
@@ -678,6 +716,8 @@ static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
     if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms) {
         m->stats_at_ms = mono_ms() + m->stats_interval_ms;
         publish_stats(m);
+        if (m->commands)
+            announce_states(m, false);
     }
     return 0;
 }
@@ -710,6 +750,7 @@ static void mqtt_free(void *self)
     free(m->tls_ca);
     bus_counts_free(m->counts);
     free(m->data_dir);
+    free(m->states);
     free(m);
 }
 

@@ -473,7 +473,8 @@ def test_commands_switch_a_camera_and_what_is_refused_changes_nothing(
     hdir = tmp_path / "h"
     hdir.mkdir()
     on = config(broker).replace("    client_id: horus-test\n",
-                                "    client_id: horus-test\n    commands: true\n").replace(
+                                "    client_id: horus-test\n    commands: true\n"
+                                "    stats_interval: 1s\n").replace(
         CAMS, '  - id: fixed\n    url: "rtsp://127.0.0.1:9/x"\n    enabled: false\n')
     h = Horus(hdir, on)
     try:
@@ -514,6 +515,12 @@ def test_commands_switch_a_camera_and_what_is_refused_changes_nothing(
                 for e in page["items"]] == \
             [("system", "mqtt", "live", {"method": "MQTT", "fields": [f]})
              for f in ("record", "record", "analytics", "analytics")]
+        # A change made through the API reaches the state topic with the next stats.
+        assert h.request("PATCH", "/api/v1/cameras/live", {"record": {"enabled": False}})[0] == 200
+        wait_until(lambda: sub.messages("hz/live/recordings/state")[-1:] == ["OFF"], 5,
+                   "the API's change on the state topic")
+        assert h.request("PATCH", "/api/v1/cameras/live", {"record": {"enabled": True}})[0] == 200
+        wait_until(lambda: sub.messages("hz/live/recordings/state")[-1:] == ["ON"], 5, "ON")
         # Refused, counted, nothing changes: an unknown camera, a bad payload, an unknown
         # command, a camera provisioned from horus.yaml (its state said again, unchanged).
         before = {c: h.get_json(f"/api/v1/cameras/{c}")[1]["updated_at"] for c in
