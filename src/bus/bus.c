@@ -409,7 +409,13 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
                                                                "to its broker",
                                                        .labels = "bus"});
     }
-    struct bus_adapter_env env = {.db = o->db, .data_dir = o->data_dir ? o->data_dir : ""};
+    struct bus_adapter_env env = {.db = o->db,
+                                  .data_dir = o->data_dir ? o->data_dir : "",
+                                  .metrics = o->metrics,
+                                  .command = o->command,
+                                  .command_arg = o->command_arg,
+                                  .wake = wake,
+                                  .wake_arg = b};
     for (size_t i = 0; i < HORUS_ARRAY_LEN(adapters); i++) {
         struct link *l = &b->links[b->nlinks];
         int rc = adapters[i].make(o->config, &env, &l->ops, &l->self, why, cap);

@@ -40,6 +40,8 @@ struct bus_mqtt_config {
     int64_t keepalive_ms;
     int64_t stats_interval_ms; /* <prefix>/stats every so often; 0 = never */
     bool discovery; /* Home Assistant MQTT discovery of the cameras at each connect */
+    /* accept <prefix>/<camera>/{recordings,detect,motion}/set (a broker is a shared space) */
+    bool commands;
     char *discovery_prefix; /* "homeassistant" */
 };
 
@@ -75,12 +77,35 @@ int bus_url_parse(const char *url, struct bus_url *out, char *why, size_t cap);
 
 typedef struct bus bus;
 
+/* What an MQTT command switches on a camera (bus.mqtt.commands; docs/design/0045). */
+enum bus_switch {
+    BUS_SWITCH_RECORDINGS, /* the camera's record.enabled */
+    BUS_SWITCH_DETECT, /* the analytics document's enabled */
+    BUS_SWITCH_MOTION, /* the analytics document's motion.enabled */
+};
+
+/*
+ * Sets switch what of camera_id to *set, or only reads it when set is NULL;
+ * *is_on receives the state after the call (for the acknowledgement). The
+ * change must persist and the camera's pipeline follow it; the daemon
+ * implements this (the bus module knows neither the supervisor nor the
+ * analytics document). Returns 0; -ENOENT for an unknown camera; -EBUSY
+ * when the camera is read-only (provisioned from horus.yaml), *is_on then
+ * the unchanged state; another negative code on failure, with a reason in
+ * why (cap bytes). Thread: a bus thread; it may wait for the storage
+ * writer, never for a broker.
+ */
+typedef int (*bus_command_fn)(void *arg, const char *camera_id, enum bus_switch what,
+                              const bool *set, bool *is_on, char *why, size_t cap);
+
 struct bus_options {
     sto_db *db; /* borrowed; its writer must run while the buses do */
     const char *data_dir; /* borrowed for bus_new: event snapshots for MQTT; NULL = none */
     const struct bus_config *config; /* copied */
     metrics_registry *metrics; /* borrowed; may be NULL */
     const horus_clock *clock; /* borrowed; NULL = system clock */
+    bus_command_fn command; /* applies MQTT commands (bus.mqtt.commands); NULL = refuse all */
+    void *command_arg; /* command's first argument */
 };
 
 /*

@@ -9,6 +9,13 @@
 struct bus_adapter_env {
     sto_db *db; /* what it reads: the cameras MQTT announces to Home Assistant */
     const char *data_dir; /* where event snapshots are (<data>/snapshots/); "" = none */
+    metrics_registry *metrics; /* may be NULL: an adapter's own series (MQTT commands) */
+    bus_command_fn command; /* NULL: commands are refused */
+    void *command_arg;
+    /* Wakes the adapter's bus thread out of its idle wait (work arrived from the broker);
+     * only signals. Thread: any. */
+    void (*wake)(void *arg);
+    void *wake_arg;
 };
 
 /*

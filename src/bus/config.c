@@ -207,6 +207,13 @@ static const cfg_field mqtt_fields[] = {
      .def = "homeassistant",
      .validate_cb = validate_topic_prefix,
      .help = "Home Assistant's discovery prefix"},
+    {.name = "commands",
+     .type = CFG_BOOL,
+     .offset = MQ(commands),
+     .def = "false",
+     .help = "Apply <prefix>/<camera>/recordings/set, detect/set and motion/set (ON or OFF) "
+             "and acknowledge them on .../state; off by default: anyone who may publish to "
+             "the broker could switch recording off"},
     {0},
 };
 

@@ -13,11 +13,27 @@
  * connection (in-flight mids) survives into the next one: the core
  * republishes from the first unacknowledged row (at least once).
  *
+ * Commands (bus.mqtt.commands, off by default): the adapter subscribes to
+ * <prefix>/+/+/set at QoS 0 (a persistent session then queues nothing for
+ * a Horus that is away: a command is for now, not for whenever Horus comes
+ * back). on_message, on libmosquitto's thread, only copies the message
+ * into a small inbox and wakes the bus thread; the bus thread takes the
+ * messages out one by one, parses them (mqtt_command.c), applies them
+ * through the daemon's bus_command_fn (a storage write) with no lock held,
+ * acknowledges each with the camera's state, retained, on
+ * <prefix>/<camera>/<command>/state, and counts it in
+ * horus_bus_commands_total{bus,command,result}. Every camera's states are
+ * published at connect, and those that changed another way (the API) with
+ * each <prefix>/stats. Retained messages are
+ * refused: the broker replays them at every subscription, so a stale
+ * command would undo later changes at each reconnect.
+ *
  * Lock: one mutex guards the state the network thread's callbacks write
- * (connack, lost flag and reason, the bitmap); it is never held across a
- * libmosquitto call.
+ * (connack, lost flag and reason, the bitmap, the command inbox); it is
+ * never held across a libmosquitto call, a log line or a command.
  */
 #include "bus_int.h"
+#include "mqtt_command_int.h"
 #include "mqtt_counts_int.h"
 #include "mqtt_discovery_int.h"
 #include "mqtt_snapshot_int.h"
@@ -41,6 +57,27 @@
 
 #define MIDS 65536
 #define SNAPSHOT_MAX (8 << 20) /* a larger file is not sent */
+#define INBOX_MAX 32 /* commands waiting for the bus thread; more are refused */
+#define COMMAND_TOPIC_MAX 256
+#define COMMAND_PAYLOAD_MAX 8 /* "OFF" fits; a longer payload is refused by its length */
+
+/* A command message as the broker delivered it, waiting for the bus thread. */
+struct command_in {
+    char topic[COMMAND_TOPIC_MAX];
+    bool is_topic_cut; /* the topic was longer than topic[] */
+    char payload[COMMAND_PAYLOAD_MAX];
+    size_t len; /* the payload's full length (only the first bytes are kept) */
+    bool is_retained;
+};
+
+/* The switch states last published for a camera (bus thread only). */
+struct switch_states {
+    char camera[BUS_COMMAND_CAMERA_MAX + 1];
+    uint8_t known, on; /* bit w: switch w published, and as ON */
+};
+
+/* The labels of horus_bus_commands_total: the commands, then "unknown". */
+#define COMMAND_LABELS 4
 
 struct mqtt {
     struct bus_url url;
@@ -64,6 +101,20 @@ struct mqtt {
     int64_t stats_interval_ms, started_ms, stats_at_ms; /* monotonic ms; bus thread only */
     bool discovery;
     char discovery_prefix[72];
+
+    bool commands; /* bus.mqtt.commands */
+    char topic_commands[96]; /* <prefix>/+/+/set */
+    bus_command_fn command; /* borrowed from the daemon; NULL: every command is refused */
+    void *command_arg;
+    void (*wake)(void *arg); /* wakes the bus thread: a command arrived */
+    void *wake_arg;
+    struct command_in inbox[INBOX_MAX]; /* guarded by lock */
+    size_t ninbox; /* guarded by lock */
+    uint64_t inbox_overflow; /* guarded by lock: commands refused because the inbox was full */
+    /* horus_bus_commands_total{bus="mqtt",command,result}: [label][0 applied, 1 refused] */
+    metrics_series *m_commands[COMMAND_LABELS][2];
+    struct switch_states *states; /* owned: what .../state says now, per camera; bus thread */
+    size_t nstates;
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -136,6 +187,32 @@ static void on_publish(struct mosquitto *mosq, void *arg, int mid)
     pthread_mutex_unlock(&m->lock);
 }
 
+/* A command (the only subscription): into the inbox for the bus thread, which is woken. */
+static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto_message *msg)
+{
+    (void)mosq;
+    struct mqtt *m = arg;
+    if (!msg || !msg->topic)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (m->ninbox < INBOX_MAX) {
+        struct command_in *c = &m->inbox[m->ninbox++];
+        size_t n = strlen(msg->topic);
+        c->is_topic_cut = n >= sizeof(c->topic);
+        snprintf(c->topic, sizeof(c->topic), "%s", msg->topic);
+        c->len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+        if (c->len > 0) /* an empty payload (clearing a retained message) has no bytes */
+            memcpy(c->payload, msg->payload,
+                   c->len < sizeof(c->payload) ? c->len : sizeof(c->payload));
+        c->is_retained = msg->retain;
+    } else {
+        m->inbox_overflow++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (m->wake)
+        m->wake(m->wake_arg);
+}
+
 /* ---- the adapter ---- */
 
 static const char *endpoint(const struct mqtt *m, char *buf, size_t size)
@@ -190,7 +267,8 @@ static void announce_cameras(struct mqtt *m)
                                       .topic_prefix = m->prefix,
                                       .client_id = m->client_id,
                                       .camera_id = list[i].id,
-                                      .camera_name = list[i].name};
+                                      .camera_name = list[i].name,
+                                      .has_commands = m->commands};
             bus_discovery_camera(&d, emit_discovery, m);
         }
         if (n > 0)
@@ -198,6 +276,163 @@ static void announce_cameras(struct mqtt *m)
         else
             has_more = false;
         sto_camera_list_free(list, n);
+    }
+}
+
+/* The acknowledgement of a command, and the state Home Assistant's switch shows: retained. */
+static void publish_state(struct mqtt *m, const char *camera, enum bus_switch what, bool is_on)
+{
+    struct switch_states *st = NULL;
+    for (size_t i = 0; i < m->nstates && !st; i++)
+        if (strcmp(m->states[i].camera, camera) == 0)
+            st = &m->states[i];
+    if (!st) {
+        m->states = horus_realloc(m->states, (m->nstates + 1) * sizeof(*m->states));
+        st = &m->states[m->nstates++];
+        *st = (struct switch_states){0};
+        snprintf(st->camera, sizeof(st->camera), "%s", camera);
+    }
+    st->known |= (uint8_t)(1u << what);
+    st->on = (uint8_t)(is_on ? st->on | (1u << what) : st->on & ~(1u << what));
+    char topic[sizeof(m->prefix) + BUS_COMMAND_CAMERA_MAX + 32];
+    snprintf(topic, sizeof(topic), "%s/%s/%s/state", m->prefix, camera, bus_command_name(what));
+    mosquitto_publish(m->mosq, NULL, topic, is_on ? 2 : 3, is_on ? "ON" : "OFF", 0, true);
+}
+
+/* Whether camera's switch what was last published as is_on. */
+static bool state_is_published(const struct mqtt *m, const char *camera, enum bus_switch what,
+                               bool is_on)
+{
+    for (size_t i = 0; i < m->nstates; i++)
+        if (strcmp(m->states[i].camera, camera) == 0)
+            return (m->states[i].known & (1u << what)) &&
+                   !!(m->states[i].on & (1u << what)) == is_on;
+    return false;
+}
+
+/*
+ * Every camera's switches as they are now: all of them at connect (is_all), so a
+ * switch shows its state before any command; later only those that changed
+ * another way (the API), with the stats.
+ */
+static void announce_states(struct mqtt *m, bool is_all)
+{
+    char after[128] = "";
+    bool has_more = true;
+    while (has_more && m->command && m->db) {
+        struct sto_camera *list = NULL;
+        size_t n = 0;
+        if (sto_camera_list(m->db, after[0] ? after : NULL, 100, &list, &n, &has_more) < 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            for (int w = BUS_SWITCH_RECORDINGS; w <= BUS_SWITCH_MOTION; w++) {
+                bool is_on = false;
+                char why[160];
+                if (m->command(m->command_arg, list[i].id, (enum bus_switch)w, NULL, &is_on, why,
+                               sizeof(why)) == 0 &&
+                    (is_all || !state_is_published(m, list[i].id, (enum bus_switch)w, is_on)))
+                    publish_state(m, list[i].id, (enum bus_switch)w, is_on);
+            }
+        }
+        if (n > 0)
+            snprintf(after, sizeof(after), "%s", list[n - 1].id);
+        else
+            has_more = false;
+        sto_camera_list_free(list, n);
+    }
+}
+
+static void count_command(struct mqtt *m, const char *name, bool is_applied)
+{
+    size_t k = COMMAND_LABELS - 1; /* "unknown" */
+    for (int w = BUS_SWITCH_RECORDINGS; w <= BUS_SWITCH_MOTION; w++)
+        if (strcmp(name, bus_command_name((enum bus_switch)w)) == 0)
+            k = (size_t)w;
+    if (m->m_commands[k][is_applied ? 0 : 1])
+        metrics_counter_add(m->m_commands[k][is_applied ? 0 : 1], 1);
+}
+
+/*
+ * Applies one command through the daemon and acknowledges it with the state
+ * it leaves (also when refused for a read-only camera: the switch snaps back).
+ * A refusal is logged, limited per cause and topic, and counted. Bus thread.
+ */
+static void apply_command(struct mqtt *m, const struct command_in *in)
+{
+    struct bus_command_msg c = {0};
+    char why[200] = "";
+    const char *cause = "command refused";
+    int rc;
+    if (in->is_topic_cut) {
+        snprintf(c.name, sizeof(c.name), "unknown");
+        snprintf(why, sizeof(why), "topic longer than %d bytes", COMMAND_TOPIC_MAX - 1);
+        rc = -EINVAL;
+    } else {
+        rc = bus_command_parse(m->prefix, in->topic, in->payload, in->len, &c, why, sizeof(why));
+    }
+    if (rc == 0 && in->is_retained) {
+        snprintf(why, sizeof(why), "retained message: a command the broker kept is not applied");
+        cause = "retained command";
+        rc = -EINVAL;
+    }
+    if (rc == 0 && !m->command) {
+        snprintf(why, sizeof(why), "this daemon applies no commands");
+        rc = -ENOTSUP;
+    }
+    bool is_on = false;
+    if (rc == 0) {
+        char reason[160] = "";
+        bool want = c.is_on;
+        rc = m->command(m->command_arg, c.camera, c.what, &want, &is_on, reason, sizeof(reason));
+        if (rc == 0 || rc == -EBUSY)
+            publish_state(m, c.camera, c.what, is_on);
+        if (rc == -ENOENT) {
+            snprintf(why, sizeof(why), "no camera '%s'", c.camera);
+            cause = "command: unknown camera";
+        } else if (rc == -EBUSY) {
+            snprintf(why, sizeof(why),
+                     "camera '%s' is provisioned from horus.yaml (read-only): change it there",
+                     c.camera);
+            cause = "command: read-only camera";
+        } else if (rc < 0) {
+            snprintf(why, sizeof(why), "%s", reason[0] ? reason : horus_strerror(rc));
+            cause = "command failed";
+        }
+    }
+    count_command(m, c.name, rc == 0);
+    if (rc == 0)
+        log_info_kv(LOG_KV({"camera", c.camera}, {"bus", "mqtt"}), "%s %s by an MQTT command",
+                    c.name, is_on ? "on" : "off");
+    else
+        log_warn_limited(cause, LOG_KV({"topic", in->topic}, {"bus", "mqtt"}),
+                         "ignore MQTT command on '%s': %s", in->topic, why);
+}
+
+/* Applies the commands that arrived, one at a time, the lock released around each. */
+static void run_commands(struct mqtt *m)
+{
+    for (;;) {
+        struct command_in in;
+        pthread_mutex_lock(&m->lock);
+        uint64_t overflow = m->inbox_overflow;
+        m->inbox_overflow = 0;
+        bool has = m->ninbox > 0;
+        if (has) {
+            in = m->inbox[0];
+            memmove(&m->inbox[0], &m->inbox[1], (m->ninbox - 1) * sizeof(m->inbox[0]));
+            m->ninbox--;
+        }
+        pthread_mutex_unlock(&m->lock);
+        for (uint64_t i = 0; i < overflow; i++)
+            count_command(m, "unknown", false);
+        if (overflow)
+            log_warn_limited("command inbox full", LOG_KV({"bus", "mqtt"}),
+                             "ignored %llu MQTT commands: more than %d arrived at once",
+                             (unsigned long long)overflow, INBOX_MAX);
+        if (!has)
+            return;
+        if (m->mosq)
+            apply_command(m, &in);
     }
 }
 
@@ -225,6 +460,8 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
+    if (m->commands)
+        mosquitto_message_callback_set(m->mosq, on_message);
     if (m->username[0])
         mosquitto_username_pw_set(m->mosq, m->username, m->password[0] ? m->password : NULL);
     mosquitto_will_set(m->mosq, m->topic_available, 7, "offline", 1, true);
@@ -270,8 +507,16 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     if (connack == 0) {
         /* Frigate's availability topic; the will turns it "offline" if we vanish. */
         mosquitto_publish(m->mosq, NULL, m->topic_available, 6, "online", 1, true);
+        /* The broker keeps a session's subscriptions: with commands off, drop one that an
+         * earlier run with commands on left behind. */
+        if (m->commands)
+            mosquitto_subscribe(m->mosq, NULL, m->topic_commands, 0);
+        else
+            mosquitto_unsubscribe(m->mosq, NULL, m->topic_commands);
         if (m->discovery)
             announce_cameras(m);
+        if (m->commands)
+            announce_states(m, true);
         return 0;
     }
     if (connack > 0) {
@@ -395,6 +640,7 @@ static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int ti
     pthread_mutex_unlock(&m->lock);
     free(mids);
     publish_counts(m, msgs, *acked);
+    run_commands(m); /* a long backlog must not hold commands back until it is delivered */
     if (rc == 0 && *acked < n) {
         if (is_lost)
             snprintf(why, cap, "%s: connection lost with %zu of %zu messages unacknowledged",
@@ -466,9 +712,12 @@ static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
         snprintf(why, cap, "%s: connection lost", endpoint(m, ep, sizeof(ep)));
         return -ECONNRESET;
     }
+    run_commands(m);
     if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms) {
         m->stats_at_ms = mono_ms() + m->stats_interval_ms;
         publish_stats(m);
+        if (m->commands)
+            announce_states(m, false);
     }
     return 0;
 }
@@ -501,6 +750,7 @@ static void mqtt_free(void *self)
     free(m->tls_ca);
     bus_counts_free(m->counts);
     free(m->data_dir);
+    free(m->states);
     free(m);
 }
 
@@ -548,6 +798,26 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     snprintf(m->prefix, sizeof(m->prefix), "%s", prefix);
     snprintf(m->topic_available, sizeof(m->topic_available), "%s/available", prefix);
     snprintf(m->topic_events, sizeof(m->topic_events), "%s/events", prefix);
+    snprintf(m->topic_commands, sizeof(m->topic_commands), "%s/+/+/set", prefix);
+    m->commands = mc->commands;
+    m->command = env->command;
+    m->command_arg = env->command_arg;
+    m->wake = env->wake;
+    m->wake_arg = env->wake_arg;
+    if (env->metrics) {
+        metrics_family *f = metrics_family_add(
+            env->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
+                                                 .name = "horus_bus_commands_total",
+                                                 .help = "MQTT commands received, by command "
+                                                         "and whether they were applied",
+                                                 .labels = "bus,command,result"});
+        for (size_t k = 0; f && k < COMMAND_LABELS; k++) {
+            const char *name =
+                k < COMMAND_LABELS - 1 ? bus_command_name((enum bus_switch)k) : "unknown";
+            m->m_commands[k][0] = metrics_series_get(f, "mqtt", name, "applied");
+            m->m_commands[k][1] = metrics_series_get(f, "mqtt", name, "refused");
+        }
+    }
     m->tls_verify = mc->tls_verify;
     m->qos = mc->qos > 0 ? 1 : 0;
     m->keepalive_s = (int)(mc->keepalive_ms / 1000);

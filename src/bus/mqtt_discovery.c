@@ -3,12 +3,16 @@
  * 0045). For each camera, two entities on one device: a sensor with the
  * number of open events (<prefix>/<camera>/all) and an occupancy binary
  * sensor on the same topic, both unavailable while <prefix>/available says
- * "offline". Payloads use only keys Home Assistant documents for MQTT
+ * "offline"; when commands are on (bus.mqtt.commands), a switch for each
+ * command (<prefix>/<camera>/<command>/set, state on .../state). Without
+ * commands no switch is announced: Home Assistant would show a control
+ * that does nothing. Payloads use only keys Home Assistant documents for MQTT
  * sensors and binary sensors (tests/integration/ha_discovery.schema.json
  * checks them). Pure: builds topics and payloads; the adapter publishes
  * them retained at each connect. Thread: the bus thread.
  */
 #include "mqtt_discovery_int.h"
+#include "mqtt_command_int.h"
 
 #include "version.h"
 
@@ -77,4 +81,27 @@ void bus_discovery_camera(const struct bus_discovery *d, bus_discovery_emit_fn e
         emit(topic, text, arg);
     free(text);
     json_decref(b);
+
+    static const char *const titles[] = {"Recordings", "Detect", "Motion"};
+    static const char *const icons[] = {"mdi:record-rec", "mdi:motion-sensor", "mdi:walk"};
+    for (int w = BUS_SWITCH_RECORDINGS; d->has_commands && w <= BUS_SWITCH_MOTION; w++) {
+        const char *what = bus_command_name((enum bus_switch)w);
+        json_t *sw = entity(d, node, what, titles[w]);
+        char t[256];
+        snprintf(t, sizeof(t), "%s/%s/%s/set", d->topic_prefix, d->camera_id, what);
+        json_object_set_new(sw, "command_topic", json_string(t));
+        snprintf(t, sizeof(t), "%s/%s/%s/state", d->topic_prefix, d->camera_id, what);
+        json_object_set_new(sw, "state_topic", json_string(t));
+        json_object_set_new(sw, "payload_on", json_string("ON"));
+        json_object_set_new(sw, "payload_off", json_string("OFF"));
+        json_object_set_new(sw, "optimistic", json_false()); /* the state topic acknowledges */
+        json_object_set_new(sw, "icon", json_string(icons[w]));
+        text = json_dumps(sw, JSON_COMPACT);
+        snprintf(topic, sizeof(topic), "%s/switch/%s/%s_%s/config", d->discovery_prefix, node,
+                 d->camera_id, what);
+        if (text)
+            emit(topic, text, arg);
+        free(text);
+        json_decref(sw);
+    }
 }

@@ -80,6 +80,7 @@ struct app {
     evt_engine *events; /* owned */
     bus *bus; /* owned: the buses that deliver the outbox (none configured: idle) */
     bus_webhooks *webhooks; /* owned: webhook delivery */
+    struct app_bus_commands bus_commands; /* what MQTT commands change (app_commands.c) */
     struct sto_outbox_watcher outbox_watch; /* given to storage while webhooks run */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
     api_vision *vision; /* owned; NULL unless vision.serve */
@@ -660,11 +661,14 @@ static void events_stop(struct app *a)
 static int bus_start_module(struct app *a)
 {
     char why[256] = "";
+    a->bus_commands = (struct app_bus_commands){.db = a->db, .audit = a->audit};
     int rc = bus_new(&(struct bus_options){.db = a->db,
                                            .data_dir = a->data_dir,
                                            .config = &current(a)->bus,
                                            .metrics = a->metrics,
-                                           .clock = clock_system()},
+                                           .clock = clock_system(),
+                                           .command = app_bus_command,
+                                           .command_arg = &a->bus_commands},
                      &a->bus, why, sizeof(why));
     if (rc == 0)
         rc = bus_start(a->bus);

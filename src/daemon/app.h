@@ -118,6 +118,21 @@ int app_secrets_open(sto_db *db, const char *data_dir, const char *key_text, sto
 /* `horus secrets rotate [-c FILE] [--data DIR]`. Returns the exit code. */
 int app_cmd_secrets(int argc, char **argv);
 
+/* What app_bus_command works with (borrowed; both outlive the buses). */
+struct app_bus_commands {
+    sto_db *db;
+    auth_audit_log *audit; /* may be NULL */
+};
+
+/*
+ * The daemon's bus_command_fn (bus.h): MQTT commands change the stored
+ * camera (arg: a struct app_bus_commands), which the supervisor follows at
+ * its next sync; each change is audited as camera.updated by the system
+ * actor "mqtt". Thread: a bus thread.
+ */
+int app_bus_command(void *arg, const char *camera_id, enum bus_switch what, const bool *set,
+                    bool *is_on, char *why, size_t cap);
+
 /* Registers build info and process metrics (CPU, RSS, fds, start time). */
 void app_metrics_register(metrics_registry *r, int64_t started_ms);
 

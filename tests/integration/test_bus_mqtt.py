@@ -7,7 +7,12 @@ while the broker is killed during a burst (at least once, in order per camera, t
 outage visible in /health and /metrics), a backlog survives a daemon restart,
 refused credentials are named in /health while events are still stored, mqtts://
 verifies the broker's certificate, and messages older than bus.outbox_retention are
-dropped and counted while the rest still flows."""
+dropped and counted while the rest still flows. With bus.mqtt.commands on, Frigate's
+<prefix>/<camera>/{recordings,detect,motion}/set switch a camsim camera through the same
+storage path as the API, are acknowledged retained on .../state, appear as Home
+Assistant switches, and whatever is refused (unknown camera or command, bad payload,
+a camera provisioned from horus.yaml) is counted and changes nothing; with commands
+off (the default) a set message changes nothing."""
 import getpass
 import json
 import shutil
@@ -161,24 +166,36 @@ def delivered(sub, ids):
 HA_SCHEMA = json.loads((Path(__file__).parent / "ha_discovery.schema.json").read_text())
 
 
-def check_discovery(ha):
-    """Each camera is announced to Home Assistant as a sensor and a binary sensor whose
-    payloads follow the schema written from Home Assistant's documentation."""
-    want = {f"homeassistant/{comp}/horus-test/cam-{c}_{obj}/config"
-            for c in "abc" for comp, obj in (("sensor", "objects"),
-                                             ("binary_sensor", "occupancy"))}
+SWITCHES = ("recordings", "detect", "motion")
+
+
+def check_discovery(ha, cams=tuple(f"cam-{c}" for c in "abc"), switches=False):
+    """Each camera is announced to Home Assistant as a sensor and a binary sensor (and,
+    with commands on, a switch per command) whose payloads follow the schema written
+    from Home Assistant's documentation."""
+    entities = [("sensor", "objects"), ("binary_sensor", "occupancy")]
+    entities += [("switch", w) for w in SWITCHES] if switches else []
+    want = {f"homeassistant/{comp}/horus-test/{cam}_{obj}/config"
+            for cam in cams for comp, obj in entities}
     wait_until(lambda: want <= {t for t, _ in ha.lines}, 10, "the discovery messages")
     unique = set()
     for topic in want:
         component = topic.split("/")[1]
         doc = json.loads(ha.messages(topic)[-1])
         jsonschema.Draft202012Validator({**HA_SCHEMA, "$ref": f"#/$defs/{component}"}).validate(doc)
-        cam = topic.split("/")[3].split("_")[0]
-        assert doc["state_topic"] == f"hz/{cam}/all"
+        cam, _, obj = topic.split("/")[3].rpartition("_")
+        if component == "switch":
+            assert doc["command_topic"] == f"hz/{cam}/{obj}/set"
+            assert doc["state_topic"] == f"hz/{cam}/{obj}/state"
+            assert (doc["payload_on"], doc["payload_off"]) == ("ON", "OFF")
+        else:
+            assert doc["state_topic"] == f"hz/{cam}/all"
         assert doc["availability_topic"] == "hz/available"
         assert doc["device"]["identifiers"] == [f"horus-test_{cam}"]
         unique.add(doc["unique_id"])
     assert len(unique) == len(want)
+    if not switches:  # no control that would do nothing
+        assert not [t for t, _ in ha.lines if t.startswith("homeassistant/switch/")]
 
 
 def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
@@ -428,3 +445,124 @@ def test_a_detected_person_brings_updates_counts_and_a_snapshot(
         assert first["after"]["camera"] == "walk" and first["after"]["source"] == "detector"
     finally:
         broker.kill()
+
+
+def mqtt_pub(broker, topic, payload, retain=False):
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                    "-t", topic, "-m", payload, *(["-r"] if retain else [])],
+                   check=True, timeout=10)
+
+
+def retained(broker, topic):
+    """What a subscriber arriving now receives on topic (its retained message), or ""."""
+    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                          "-t", topic, "-C", "1", "-W", "2"],
+                         capture_output=True, text=True, timeout=10)
+    return out.stdout.strip()
+
+
+def commands(h, command, result):
+    return h.metric(f'horus_bus_commands_total{{bus="mqtt",command="{command}",'
+                    f'result="{result}"}}')
+
+
+def test_commands_switch_a_camera_and_what_is_refused_changes_nothing(
+        tmp_path, camsim_factory, subs):
+    broker = Broker(tmp_path / "broker")
+    cam = camsim_factory()
+    hdir = tmp_path / "h"
+    hdir.mkdir()
+    on = config(broker).replace("    client_id: horus-test\n",
+                                "    client_id: horus-test\n    commands: true\n"
+                                "    stats_interval: 1s\n").replace(
+        CAMS, '  - id: fixed\n    url: "rtsp://127.0.0.1:9/x"\n    enabled: false\n')
+    h = Horus(hdir, on)
+    try:
+        sub = Sub(broker)
+        ha = Sub(broker, prefix="homeassistant", client_id="ha")
+        subs.extend([sub, ha])
+        # Subscribed once the states are out (they follow the SUBSCRIBE on the connection).
+        for w in SWITCHES:
+            wait_until(lambda: retained(broker, f"hz/fixed/{w}/state") == "ON", 10, w)
+        check_discovery(ha, cams=("fixed",), switches=True)
+        assert h.request("POST", "/api/v1/cameras", {"id": "live", "url": cam.url(1)})[0] == 201
+        wait_until(lambda: h.get_json("/api/v1/cameras/live")[1]["status"]["recording"], 20,
+                   "recording")
+        # recordings/set OFF: stored like the API's record.enabled, the pipeline follows,
+        # acknowledged retained.
+        mqtt_pub(broker, "hz/live/recordings/set", "OFF")
+        wait_until(lambda: sub.messages("hz/live/recordings/state")[-1:] == ["OFF"], 10, "OFF")
+        assert retained(broker, "hz/live/recordings/state") == "OFF"
+        assert h.get_json("/api/v1/cameras/live")[1]["record"]["enabled"] is False
+        wait_until(lambda: not h.get_json("/api/v1/cameras/live")[1]["status"]["recording"],
+                   10, "recording stopped")
+        mqtt_pub(broker, "hz/live/recordings/set", "ON")
+        wait_until(lambda: h.get_json("/api/v1/cameras/live")[1]["status"]["recording"], 20,
+                   "recording again")
+        assert retained(broker, "hz/live/recordings/state") == "ON"
+        # detect and motion: the analytics document's switches.
+        mqtt_pub(broker, "hz/live/detect/set", "OFF")
+        mqtt_pub(broker, "hz/live/motion/set", "OFF")
+        wait_until(lambda: sub.messages("hz/live/motion/state")[-1:] == ["OFF"], 10, "motion")
+        assert sub.messages("hz/live/detect/state")[-1:] == ["OFF"]
+        doc = h.get_json("/api/v1/cameras/live/analytics")[1]
+        assert doc["enabled"] is False and doc["motion"]["enabled"] is False
+        assert commands(h, "recordings", "applied") == 2
+        assert commands(h, "detect", "applied") == 1 and commands(h, "motion", "applied") == 1
+        # Audited like the API's updates, by the system actor "mqtt".
+        _, page = h.get_json("/api/v1/audit?action=camera.updated&order=asc&limit=100")
+        assert [(e["actor"]["kind"], e["actor"]["name"], e["target"]["id"], e["details"])
+                for e in page["items"]] == \
+            [("system", "mqtt", "live", {"method": "MQTT", "fields": [f]})
+             for f in ("record", "record", "analytics", "analytics")]
+        # A change made through the API reaches the state topic with the next stats.
+        assert h.request("PATCH", "/api/v1/cameras/live", {"record": {"enabled": False}})[0] == 200
+        wait_until(lambda: sub.messages("hz/live/recordings/state")[-1:] == ["OFF"], 5,
+                   "the API's change on the state topic")
+        assert h.request("PATCH", "/api/v1/cameras/live", {"record": {"enabled": True}})[0] == 200
+        wait_until(lambda: sub.messages("hz/live/recordings/state")[-1:] == ["ON"], 5, "ON")
+        # Refused, counted, nothing changes: an unknown camera, a bad payload, an unknown
+        # command, a camera provisioned from horus.yaml (its state said again, unchanged).
+        before = {c: h.get_json(f"/api/v1/cameras/{c}")[1]["updated_at"] for c in
+                  ("live", "fixed")}
+        mqtt_pub(broker, "hz/nope/recordings/set", "OFF")
+        mqtt_pub(broker, "hz/live/recordings/set", "off")
+        mqtt_pub(broker, "hz/live/snapshots/set", "OFF")
+        mqtt_pub(broker, "hz/fixed/recordings/set", "OFF")
+        wait_until(lambda: commands(h, "recordings", "refused") == 3 and
+                   commands(h, "unknown", "refused") == 1, 10, "the refusals counted")
+        assert sub.messages("hz/fixed/recordings/state")[-1:] == ["ON"]
+        assert not sub.messages("hz/nope/recordings/state")
+        for c, t in before.items():
+            cur = h.get_json(f"/api/v1/cameras/{c}")[1]
+            assert cur["updated_at"] == t and cur["record"]["enabled"] is True, c
+        assert commands(h, "recordings", "applied") == 2
+        h.wait_for_log(lambda line: "provisioned from horus.yaml" in line.get("msg", "") and
+                       line.get("topic") == "hz/fixed/recordings/set")
+        h.wait_for_log(lambda line: "payload must be ON or OFF" in line.get("msg", ""))
+        assert h.stop() == 0
+        assert not sanitizer_reports([h])  # its log is replaced by the next start's
+        # A command the broker retained is replayed at each subscription: refused, or it
+        # would undo later changes at every reconnect.
+        mqtt_pub(broker, "hz/live/recordings/set", "OFF", retain=True)
+        h = Horus(hdir, on, port=h.port)
+        wait_until(lambda: commands(h, "recordings", "refused") == 1, 10, "the replay refused")
+        assert h.get_json("/api/v1/cameras/live")[1]["record"]["enabled"] is True
+        mqtt_pub(broker, "hz/live/recordings/set", "", retain=True)  # clears it
+        assert h.stop() == 0
+        assert not sanitizer_reports([h])
+        # Commands off (the default; same client id and session): a set message changes
+        # nothing.
+        h = Horus(hdir, on.replace("    commands: true\n", ""), port=h.port)
+        wait_until(lambda: bus_health(h)["state"] == "connected", 10, "connected")
+        mqtt_pub(broker, "hz/live/recordings/set", "OFF")
+        ev = post(h, "fixed", 0)  # published after the command reached the broker
+        wait_until(lambda: delivered(sub, [ev]), 10, "an event after the command")
+        time.sleep(1)
+        assert h.get_json("/api/v1/cameras/live")[1]["record"]["enabled"] is True
+        assert commands(h, "recordings", "applied") + commands(h, "recordings", "refused") == 0
+    finally:
+        h.stop()
+        broker.kill()
+    reports = sanitizer_reports([h])
+    assert not reports, reports
