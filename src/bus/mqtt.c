@@ -8,7 +8,8 @@
  * the session; the last will "<prefix>/available" = "offline" (retained)
  * and, once connected, "online" (retained), as Frigate does. A message is
  * done at its PUBACK (QoS 1): on_publish marks its mid in a bitmap, and
- * publish() reports the prefix of the batch whose mids are marked. Each
+ * publish() reports the prefix of the batch whose mids are marked (a mid's
+ * old mark is cleared when it is given out again: publish_tracked). Each
  * connect makes a fresh libmosquitto client, so nothing of a lost
  * connection (in-flight mids) survives into the next one: the core
  * republishes from the first unacknowledged row (at least once).
@@ -594,6 +595,25 @@ static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
     }
 }
 
+/*
+ * mosquitto_publish for a message whose acknowledgement is awaited: its
+ * mid's mark is cleared under the lock on_publish takes, so a mark left by
+ * an earlier message that had the same mid (mids wrap after 65535, and
+ * untracked publishes mark theirs too) is not taken for this one's PUBACK,
+ * and this one's PUBACK, which needs the lock, cannot be marked before the
+ * clearing. Returns mosquitto_publish's code.
+ */
+static int publish_tracked(struct mqtt *m, int *mid, const char *topic, int len, const void *body,
+                           int qos, bool is_retained)
+{
+    pthread_mutex_lock(&m->lock);
+    int mrc = mosquitto_publish(m->mosq, mid, topic, len, body, qos, is_retained);
+    if (mrc == MOSQ_ERR_SUCCESS && *mid > 0 && *mid < MIDS)
+        m->acked[*mid / 8] &= (uint8_t) ~(1u << (*mid % 8));
+    pthread_mutex_unlock(&m->lock);
+    return mrc;
+}
+
 static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int timeout_ms,
                         size_t *acked, char *why, size_t cap)
 {
@@ -610,8 +630,8 @@ static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int ti
     for (; sent < n; sent++) {
         const struct bus_msg *b = &msgs[sent];
         int qos = b->is_reliable ? m->qos : 0;
-        int mrc = mosquitto_publish(m->mosq, &mids[sent], b->subject, (int)b->len, b->body, qos,
-                                    b->is_retained);
+        int mrc =
+            publish_tracked(m, &mids[sent], b->subject, (int)b->len, b->body, qos, b->is_retained);
         if (mrc != MOSQ_ERR_SUCCESS) {
             snprintf(why, cap, "%s: publish to '%s': %s", endpoint(m, ep, sizeof(ep)), b->subject,
                      mrc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(mrc));
@@ -730,7 +750,7 @@ static void mqtt_free(void *self)
     if (m->mosq) {
         /* A clean stop: say so before leaving (the will is for the other cases). */
         int mid = 0;
-        if (mosquitto_publish(m->mosq, &mid, m->topic_available, 7, "offline", 1, true) ==
+        if (publish_tracked(m, &mid, m->topic_available, 7, "offline", 1, true) ==
             MOSQ_ERR_SUCCESS) {
             struct timespec dl;
             deadline_in(&dl, 1000);
