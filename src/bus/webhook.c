@@ -674,14 +674,6 @@ void bus_webhooks_notify(bus_webhooks *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-bool bus_webhooks_is_active(bus_webhooks *w)
-{
-    pthread_mutex_lock(&w->lock);
-    bool active = w->targets != NULL;
-    pthread_mutex_unlock(&w->lock);
-    return active;
-}
-
 int bus_webhooks_status(bus_webhooks *w, const char *id, struct bus_webhook_status *out)
 {
     memset(out, 0, sizeof(*out));

@@ -40,7 +40,12 @@ struct bus_webhooks_options {
     int64_t backoff_min_ms; /* first retry delay; 0 = 1000 */
     int64_t backoff_max_ms; /* the cap of the doubling delay; 0 = 60000 */
     int64_t retry_for_ms; /* a message failing this long goes to the dead letters; 0 = 24 h */
-    /* a bus reads the outbox anyway: the storage's "wanted" flag stays up without targets */
+    /*
+     * A bus reads the outbox anyway. Each start and sync sets the storage's
+     * outbox "wanted" flag (sto_outbox_set_wanted) to this or "a target is
+     * enabled", so events and detections append messages only while someone
+     * reads them.
+     */
     bool is_outbox_wanted;
 };
 
@@ -57,14 +62,6 @@ void bus_webhooks_free(bus_webhooks *w);
 int bus_webhooks_sync(bus_webhooks *w);
 /* New outbox rows: wakes the targets. Only signals. Thread: any. */
 void bus_webhooks_notify(bus_webhooks *w);
-/*
- * Whether any target is enabled. Each start and sync also sets the
- * storage's outbox "wanted" flag (sto_outbox_set_wanted) to this or
- * is_outbox_wanted, so events and detections append messages only while
- * someone reads them. Thread: any.
- */
-bool bus_webhooks_is_active(bus_webhooks *w);
-
 /* A target's delivery state, for the API. */
 struct bus_webhook_status {
     bool is_running;
