@@ -31,6 +31,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +43,52 @@
 
 #define DAY_S 86400
 
+/*
+ * Start-up's inserts, counted so that recovery returns once they are
+ * committed: the recorder then starts each camera after its newest row
+ * (recorder.c, indexed_end), which must include the rows recovery added.
+ */
+struct pending {
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    size_t n;
+    bool is_abandoned; /* start-up stopped waiting: the last callback frees it */
+};
+
+static struct pending *pending_new(void)
+{
+    struct pending *p = horus_calloc(1, sizeof(*p));
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return p;
+}
+
+static void pending_free(struct pending *p)
+{
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* One insert of p is done. */
+static void pending_done(struct pending *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool is_last = --p->n == 0 && p->is_abandoned;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    if (is_last)
+        pending_free(p);
+}
+
 /* One row in flight: what its commit callback needs. */
 struct in_flight {
     rec_journal *journal; /* owned reference; NULL without a journal */
+    struct pending *pending; /* NULL unless start-up waits for it */
     uint64_t seq;
     char path[]; /* relative to the data directory */
 };
@@ -63,24 +108,36 @@ static void row_done(int rc, void *arg)
                      "--repair indexes it)",
                      horus_strerror(rc));
     rec_journal_unref(f->journal);
+    if (f->pending)
+        pending_done(f->pending);
     free(f);
 }
 
-static struct in_flight *in_flight_new(rec_journal *j, uint64_t seq, const char *path)
+static struct in_flight *in_flight_new(rec_journal *j, struct pending *pending, uint64_t seq,
+                                       const char *path)
 {
     size_t len = strlen(path) + 1;
     struct in_flight *f = horus_malloc(sizeof(*f) + len);
     f->journal = j ? rec_journal_ref(j) : NULL;
+    f->pending = pending;
+    if (pending) {
+        pthread_mutex_lock(&pending->lock);
+        pending->n++;
+        pthread_mutex_unlock(&pending->lock);
+    }
     f->seq = seq;
     memcpy(f->path, path, len);
     return f;
 }
 
-/* Queues the insert of row; its commit acknowledges journal entry seq (j may be NULL). */
-static void insert_row(sto_db *db, rec_journal *j, uint64_t seq,
+/*
+ * Queues the insert of row; its commit acknowledges journal entry seq (j
+ * may be NULL) and counts down pending (may be NULL).
+ */
+static void insert_row(sto_db *db, rec_journal *j, struct pending *pending, uint64_t seq,
                        const struct sto_recording_input *row)
 {
-    struct in_flight *f = in_flight_new(j, seq, row->path);
+    struct in_flight *f = in_flight_new(j, pending, seq, row->path);
     int rc = sto_recording_insert_async(db, row, row_done, f);
     if (rc < 0)
         row_done(rc, f); /* not queued: the callback will not come */
@@ -97,7 +154,7 @@ void rec_index_row(sto_db *db, rec_journal *j, const struct sto_recording_input 
             j = NULL;
         }
     }
-    insert_row(db, j, seq, row);
+    insert_row(db, j, NULL, seq, row);
 }
 
 /* ---- start-up ---- */
@@ -109,6 +166,7 @@ struct recover {
     /* Deleted cameras' groups: their rows keep the path under the old id's folder. */
     struct sto_orphan *orphans;
     size_t norphans;
+    struct pending *pending;
 };
 
 static void count(metrics_series *m)
@@ -148,7 +206,7 @@ static int replay_entry(void *arg, const struct rec_journal_record *rec)
     }
     struct sto_recording_input row = rec->row;
     row.keep_existing = true;
-    insert_row(w->o->db, w->o->journal, rec->seq, &row);
+    insert_row(w->o->db, w->o->journal, w->pending, rec->seq, &row);
     w->out->replayed++;
     count(w->m_replayed);
     return 0;
@@ -221,7 +279,7 @@ static void index_orphan(struct recover *w, const char *camera, const char *stre
     struct sto_recording_input row;
     rec_recording_row(&info, w->o->data_dir, camera, stream, codec, &row);
     row.keep_existing = true;
-    insert_row(w->o->db, NULL, 0, &row);
+    insert_row(w->o->db, NULL, w->pending, 0, &row);
     log_warn_kv(LOG_KV({"camera", camera}, {"stream", stream}, {"path", rel}),
                 "indexed a segment file the index did not have (%zu parts)", info.n_parts);
     w->out->indexed++;
@@ -363,10 +421,40 @@ static void reconcile_all(struct recover *w)
     free_names(cams, ncams);
 }
 
+/*
+ * Waits until every insert recovery queued has its outcome. A database
+ * that stays locked does not hold start-up back: past PENDING_WAIT_S the
+ * writer keeps retrying, and a camera whose newest row is still queued may
+ * start a segment that overlaps it (horus check reports the overlap).
+ */
+#define PENDING_WAIT_S 10
+
+/* Waits for p's inserts and frees p (or leaves that to its last callback). */
+static void wait_pending(struct pending *p)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += PENDING_WAIT_S;
+    pthread_mutex_lock(&p->lock);
+    while (p->n > 0)
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
+            break;
+    bool is_done = p->n == 0;
+    p->is_abandoned = !is_done;
+    pthread_mutex_unlock(&p->lock);
+    if (is_done)
+        pending_free(p);
+    else
+        log_warn("index recovery: rows still queued after %d s (the database is busy); "
+                 "starting the cameras anyway",
+                 PENDING_WAIT_S);
+}
+
 void rec_index_recover(const struct rec_index_recover_options *o, struct rec_index_recovery *out)
 {
     *out = (struct rec_index_recovery){0};
     struct recover w = {.o = o, .out = out};
+    w.pending = pending_new();
     if (o->metrics) {
         metrics_family *f = metrics_family_add(
             o->metrics,
@@ -386,6 +474,7 @@ void rec_index_recover(const struct rec_index_recover_options *o, struct rec_ind
     if (o->journal)
         rec_journal_replay(o->journal, replay_entry, &w);
     reconcile_all(&w);
+    wait_pending(w.pending);
     sto_orphan_list_free(w.orphans, w.norphans);
     if (out->replayed || out->replay_missing || out->indexed || out->missing_files)
         log_info("index recovery: %zu rows replayed from the journal (%zu with their file gone),"

@@ -45,7 +45,9 @@ struct rec_index_recover_options {
  * row), indexes each .mp4 that has neither a row nor
  * a journal entry, and reports each row of those days whose file is gone
  * (a log line and horus_record_reconciled_total{result="missing_file"}; the
- * row stays: `horus check --repair` decides). Fills *out. Thread: main.
+ * row stays: `horus check --repair` decides). Returns once those inserts
+ * committed (at most 10 s; the storage writer must be running), so the
+ * recorder sees the rows it added. Fills *out. Thread: main.
  */
 void rec_index_recover(const struct rec_index_recover_options *o, struct rec_index_recovery *out);
 
