@@ -8,6 +8,7 @@ pytest by hand.
 """
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -47,8 +48,29 @@ def sanitizer_reports(procs):
     return out
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+PORT_RANGE = (10000, min(_ephemeral_low(), 32768))
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now. Picked at random below
+    the kernel's ephemeral range: an outgoing connection (of a daemon under test, or of a
+    test file running beside this one) cannot take it before its server binds it."""
+    for _ in range(500):
+        port = random.randrange(*PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
