@@ -21,6 +21,8 @@
  */
 #include "storage_backend.h"
 
+#include "sqlite_ckpt.h"
+
 #include "err.h"
 #include "fs.h"
 #include "mem.h"
@@ -43,6 +45,7 @@ struct sto_conn {
     ino_t wal_ino;
     bool has_wal_id; /* wal_dev and wal_ino are set */
     bool is_wal_lost; /* detected: checkpointing after every commit */
+    sqlite_ckpt *ckpt; /* writer only: checkpoints on their own thread; NULL = SQLite's own */
     /* Prepared statements kept for the next call with the same SQL text (stmt_take). */
     struct {
         const char *sql; /* borrowed from sqlite3_sql(st) */
@@ -90,6 +93,7 @@ static void sqlite_close(sto_conn *c)
 {
     if (!c)
         return;
+    sqlite_ckpt_stop(c->ckpt); /* first: the writer, closing last, checkpoints what is left */
     for (size_t i = 0; i < STMT_CACHE_SLOTS; i++)
         sqlite3_finalize(c->cache[i].st);
     sqlite3_close_v2(c->db);
@@ -145,6 +149,7 @@ static int sqlite_open(const char *target, bool is_writer, int64_t busy_timeout_
                 c->wal_ino = st.st_ino;
                 c->has_wal_id = true;
             }
+            c->ckpt = sqlite_ckpt_start(c->db, file);
         }
     }
     *out = c;
@@ -364,6 +369,7 @@ static int sqlite_check(sto_conn *c, char **errmsg)
     if (!c->is_wal_lost) {
         c->is_wal_lost = true;
         char *msg = NULL;
+        /* Replaces the checkpointer's WAL hook too (SQLite's automatic checkpoint is one). */
         int rc = sqlite_exec_script(c, "PRAGMA wal_autocheckpoint=1", &msg);
         if (rc == 0)
             rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

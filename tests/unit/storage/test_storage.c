@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct fixture {
@@ -313,6 +314,61 @@ static void test_health_reports_a_locked_database_and_recovers_by_itself(void **
     assert_int_equal(sto_setting_put(f->db, "k", "2"), 0);
 }
 
+/* Whether a thread of this process is named name. */
+static bool has_thread(const char *name)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "grep -qx '%s' /proc/%d/task/*/comm", name, (int)getpid());
+    return system(cmd) == 0;
+}
+
+static long file_size(const char *dir, const char *name)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/*
+ * The WAL is checkpointed by "sto-ckpt", not by the writer's commits: the
+ * rows reach the database file while the daemon runs, and the WAL stays
+ * far below what was written.
+ */
+static void test_checkpoints_run_on_their_own_thread_and_bound_the_wal(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+    assert_false(has_thread("sto-ckpt"));
+    assert_int_equal(open_db(f, &err), 0);
+    assert_true(has_thread("sto-ckpt"));
+    static char value[8192];
+    memset(value, 'v', sizeof(value) - 1);
+    enum { ROWS = 4000 }; /* ~32 MB written, ~8,000 pages */
+    for (int i = 0; i < ROWS; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "bulk-%d", i);
+        sto_value p[] = {STO_TEXT_V(key), STO_TEXT_V(value)};
+        int rc;
+        while ((rc = sto_write_async(f->db,
+                                     "INSERT INTO settings(key, value, updated_at_ms)"
+                                     " VALUES ($1, $2, 0)",
+                                     p, 2, NULL, NULL)) == -EAGAIN)
+            usleep(1000);
+        assert_int_equal(rc, 0);
+    }
+    assert_int_equal(sto_setting_put(f->db, "last", "1"), 0); /* after every queued write */
+    long db_size = 0;
+    for (int i = 0; i < 100 && (db_size = file_size(f->dir, "horus.db")) < 24L << 20; i++)
+        usleep(50 * 1000);
+    assert_true(db_size >= 24L << 20);
+    assert_true(file_size(f->dir, "horus.db-wal") < 24L << 20); /* ~34 MB unchecked */
+    sto_stop(f->db);
+    sto_close(f->db);
+    f->db = NULL;
+    assert_false(has_thread("sto-ckpt"));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -329,6 +385,7 @@ int main(void)
         T(test_explicit_sqlite_url_creates_parent_directories),
         T(test_numbered_parameters_bind_by_number_not_by_position),
         T(test_health_reports_a_locked_database_and_recovers_by_itself),
+        T(test_checkpoints_run_on_their_own_thread_and_bound_the_wal),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }
