@@ -207,7 +207,8 @@ static int share_export(http_request *req, void *arg)
     if (!ctx->media_keys)
         return http_reply_error(req, HORUS_EUNAVAIL, "signed media URLs are off on this node");
     struct sto_export e;
-    int rc = sto_export_get(ctx->db, id, &e);
+    /* The exporter's view: a job that just finished is done before its row is written. */
+    int rc = ctx->exports ? pb_export_get(ctx->exports, id, &e) : sto_export_get(ctx->db, id, &e);
     if (rc == 0 && !api_may_see(req, e.camera_id, e.tenant)) {
         sto_export_release(&e);
         rc = -ENOENT; /* outside the grant or the tenant: it does not exist for the caller */
