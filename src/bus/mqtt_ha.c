@@ -268,7 +268,8 @@ int bus_ha_cameras(sto_db *db, struct sto_camera **out, size_t *n, uint64_t *pri
             return rc;
         }
         *out = horus_realloc(*out, (*n + k + 1) * sizeof(**out));
-        memcpy(*out + *n, page, k * sizeof(*page));
+        if (k > 0)
+            memcpy(*out + *n, page, k * sizeof(*page));
         *n += k;
         free(page); /* the rows' strings moved into *out */
         if (k > 0)
