@@ -12,7 +12,12 @@ dropped and counted while the rest still flows. With bus.mqtt.commands on, Friga
 storage path as the API, are acknowledged retained on .../state, appear as Home
 Assistant switches, and whatever is refused (unknown camera or command, bad payload,
 a camera provisioned from horus.yaml) is counted and changes nothing; with commands
-off (the default) a set message changes nothing."""
+off (the default) a set message changes nothing. Every retained message under homeassistant/
+on the broker (a discovery dump) follows the schema written from Home Assistant's
+documentation and is exactly the expected set: per camera a camera entity on
+<prefix>/<camera>/snapshot, open events, occupancy, motion, and a count and an occupancy per
+label its analytics names; a camera deleted through the API, or while the daemon was stopped,
+and a label taken out of the analytics are cleared with their retained state topics."""
 import getpass
 import json
 import shutil
