@@ -109,6 +109,8 @@ struct mqtt {
     bool is_ha_noted; /* a retained topic was noted since the last round */
     uint64_t ha_print; /* the cameras (ids, updated_at) of the last round */
     int64_t ha_at_ms; /* the next round (monotonic ms) */
+    char topic_ha_status[96]; /* <discovery_prefix>/status: Home Assistant's birth message */
+    bool is_ha_born; /* guarded by lock: Home Assistant said "online": publish the states */
 
     bool commands; /* bus.mqtt.commands */
     char topic_commands[96]; /* <prefix>/+/+/set */
@@ -202,7 +204,12 @@ static void on_publish(struct mosquitto *mosq, void *arg, int mid)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* A command (the only subscription): into the inbox for the bus thread, which is woken. */
+/*
+ * A command: into the inbox for the bus thread, which is woken. Home
+ * Assistant's birth message (<discovery_prefix>/status "online", subscribed
+ * with discovery on): a flag, so the bus thread publishes the entities' states
+ * again (the counts are not retained).
+ */
 static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto_message *msg)
 {
     (void)mosq;
@@ -210,7 +217,13 @@ static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto
     if (!msg || !msg->topic)
         return;
     pthread_mutex_lock(&m->lock);
-    if (m->ninbox < INBOX_MAX) {
+    if (strcmp(msg->topic, m->topic_ha_status) == 0) {
+        /* Home Assistant (re)started: its sensors know no state until the next change. */
+        m->is_ha_born = m->is_ha_born || (msg->payloadlen == 6 && msg->payload &&
+                                          memcmp(msg->payload, "online", 6) == 0);
+    } else if (!m->commands) {
+        /* a subscription an earlier run with commands on left in the session: ignored */
+    } else if (m->ninbox < INBOX_MAX) {
         struct command_in *c = &m->inbox[m->ninbox++];
         size_t n = strlen(msg->topic);
         c->is_topic_cut = n >= sizeof(c->topic);
@@ -319,7 +332,7 @@ static void publish_entity_states(struct mqtt *m, const char *camera,
  * sets are saved in the settings, so what went away while Horus was stopped
  * is cleared at the next connect. A failed camera read changes nothing.
  */
-static void ha_refresh(struct mqtt *m, bool is_connect)
+static void ha_refresh(struct mqtt *m, bool is_connect, bool is_birth)
 {
     if (!m->db || !m->ha || !m->mosq)
         return;
@@ -340,7 +353,7 @@ static void ha_refresh(struct mqtt *m, bool is_connect)
     uint64_t print = 0;
     if (bus_ha_cameras(m->db, &cams, &n, &print) < 0)
         return;
-    if (!is_connect && print == m->ha_print && !m->is_ha_noted && !m->is_ha_unsaved) {
+    if (!is_connect && !is_birth && print == m->ha_print && !m->is_ha_noted && !m->is_ha_unsaved) {
         sto_camera_list_free(cams, n);
         return;
     }
@@ -367,7 +380,7 @@ static void ha_refresh(struct mqtt *m, bool is_connect)
             bus_discovery_camera(&d, ha_want, &r);
     }
     size_t sent = bus_ha_commit(m->ha, is_connect, ha_publish, m);
-    for (size_t i = 0; m->discovery && (sent > 0 || is_connect) && i < n; i++) {
+    for (size_t i = 0; m->discovery && (sent > 0 || is_connect || is_birth) && i < n; i++) {
         char labels[BUS_DISCOVERY_LABELS_MAX][BUS_DISCOVERY_LABEL_MAX];
         size_t nlabels = bus_discovery_labels(cams[i].analytics, labels);
         publish_entity_states(m, cams[i].id, labels, nlabels);
@@ -563,7 +576,7 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
-    if (m->commands)
+    if (m->commands || m->discovery)
         mosquitto_message_callback_set(m->mosq, on_message);
     if (m->username[0])
         mosquitto_username_pw_set(m->mosq, m->username, m->password[0] ? m->password : NULL);
@@ -616,7 +629,11 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
             mosquitto_subscribe(m->mosq, NULL, m->topic_commands, 0);
         else
             mosquitto_unsubscribe(m->mosq, NULL, m->topic_commands);
-        ha_refresh(m, true);
+        if (m->discovery)
+            mosquitto_subscribe(m->mosq, NULL, m->topic_ha_status, 0);
+        else
+            mosquitto_unsubscribe(m->mosq, NULL, m->topic_ha_status);
+        ha_refresh(m, true, false);
         m->ha_at_ms = mono_ms() + HA_REFRESH_MS;
         if (m->commands)
             announce_states(m, true);
@@ -828,9 +845,13 @@ static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
         return -ECONNRESET;
     }
     run_commands(m);
-    if (mono_ms() >= m->ha_at_ms) {
+    pthread_mutex_lock(&m->lock);
+    bool is_birth = m->is_ha_born;
+    m->is_ha_born = false;
+    pthread_mutex_unlock(&m->lock);
+    if (mono_ms() >= m->ha_at_ms || is_birth) {
         m->ha_at_ms = mono_ms() + HA_REFRESH_MS;
-        ha_refresh(m, false);
+        ha_refresh(m, false, is_birth);
     }
     if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms) {
         m->stats_at_ms = mono_ms() + m->stats_interval_ms;
@@ -953,6 +974,7 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     snprintf(m->discovery_prefix, sizeof(m->discovery_prefix), "%s",
              mc->discovery_prefix && mc->discovery_prefix[0] ? mc->discovery_prefix
                                                              : "homeassistant");
+    snprintf(m->topic_ha_status, sizeof(m->topic_ha_status), "%s/status", m->discovery_prefix);
     pthread_mutex_init(&m->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -302,8 +302,14 @@ def test_home_assistant_entities_follow_the_cameras_and_deleted_ones_are_cleared
                                       '        labels: [car, dog]\n')
     h = Horus(hdir, labelled)
     try:
+        sub = Sub(broker)
+        subs.append(sub)
         cams = {"cam-a": ["car", "dog"], "cam-b": ["person"], "cam-c": ["person"]}
         check_discovery(broker, cams)
+        # Home Assistant (re)started: the counts, not retained, are said again.
+        seen = len(sub.messages("hz/cam-a/dog"))
+        mqtt_pub(broker, "homeassistant/status", "online")
+        wait_until(lambda: sub.messages("hz/cam-a/dog")[seen:] == ["0"], 5, "the counts again")
         # A camera added through the API appears, its motion state retained...
         assert h.request("POST", "/api/v1/cameras", {"id": "yard", "url": "rtsp://127.0.0.1:9/y",
                                                     "enabled": False})[0] == 201
