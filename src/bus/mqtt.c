@@ -37,6 +37,7 @@
 #include "mqtt_command_int.h"
 #include "mqtt_counts_int.h"
 #include "mqtt_discovery_int.h"
+#include "mqtt_ha_int.h"
 #include "mqtt_snapshot_int.h"
 
 #include "err.h"
@@ -61,6 +62,7 @@
 #define INBOX_MAX 32 /* commands waiting for the bus thread; more are refused */
 #define COMMAND_TOPIC_MAX 256
 #define COMMAND_PAYLOAD_MAX 8 /* "OFF" fits; a longer payload is refused by its length */
+#define HA_REFRESH_MS 2000 /* how often the cameras are read again for Home Assistant */
 
 /* A command message as the broker delivered it, waiting for the bus thread. */
 struct command_in {
@@ -102,6 +104,13 @@ struct mqtt {
     int64_t stats_interval_ms, started_ms, stats_at_ms; /* monotonic ms; bus thread only */
     bool discovery;
     char discovery_prefix[72];
+    bus_ha *ha; /* owned: what was announced and retained, to clear what goes (bus thread) */
+    bool is_ha_loaded, is_ha_unsaved; /* the saved sets read; a change not saved yet */
+    bool is_ha_noted; /* a retained topic was noted since the last round */
+    uint64_t ha_print; /* the cameras (ids, updated_at) of the last round */
+    int64_t ha_at_ms; /* the next round (monotonic ms) */
+    char topic_ha_status[96]; /* <discovery_prefix>/status: Home Assistant's birth message */
+    bool is_ha_born; /* guarded by lock: Home Assistant said "online": publish the states */
 
     bool commands; /* bus.mqtt.commands */
     char topic_commands[96]; /* <prefix>/+/+/set */
@@ -134,6 +143,13 @@ static void deadline_in(struct timespec *ts, int ms)
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000;
     }
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- callbacks (libmosquitto's network thread) ---- */
@@ -188,7 +204,12 @@ static void on_publish(struct mosquitto *mosq, void *arg, int mid)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* A command (the only subscription): into the inbox for the bus thread, which is woken. */
+/*
+ * A command: into the inbox for the bus thread, which is woken. Home
+ * Assistant's birth message (<discovery_prefix>/status "online", subscribed
+ * with discovery on): a flag, so the bus thread publishes the entities' states
+ * again (the counts are not retained).
+ */
 static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto_message *msg)
 {
     (void)mosq;
@@ -196,7 +217,13 @@ static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto
     if (!msg || !msg->topic)
         return;
     pthread_mutex_lock(&m->lock);
-    if (m->ninbox < INBOX_MAX) {
+    if (strcmp(msg->topic, m->topic_ha_status) == 0) {
+        /* Home Assistant (re)started: its sensors know no state until the next change. */
+        m->is_ha_born = m->is_ha_born || (msg->payloadlen == 6 && msg->payload &&
+                                          memcmp(msg->payload, "online", 6) == 0);
+    } else if (!m->commands) {
+        /* a subscription an earlier run with commands on left in the session: ignored */
+    } else if (m->ninbox < INBOX_MAX) {
         struct command_in *c = &m->inbox[m->ninbox++];
         size_t n = strlen(msg->topic);
         c->is_topic_cut = n >= sizeof(c->topic);
@@ -243,40 +270,132 @@ static int connack_error(int code)
     return code == 4 || code == 5 ? -EACCES : -ECONNREFUSED;
 }
 
-static void emit_discovery(const char *topic, const char *payload, void *arg)
+/* A retained topic of camera published: remembered, so it is cleared when the camera goes. */
+static void note_retained(struct mqtt *m, const char *camera, const char *topic)
+{
+    if (m->ha && bus_ha_note_retained(m->ha, camera, topic))
+        m->is_ha_noted = true;
+}
+
+/* Retained, QoS 1, not awaited: the next connect sends the configs again. */
+static void ha_publish(const char *topic, const char *payload, void *arg)
 {
     struct mqtt *m = arg;
     mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
 }
 
-/*
- * Home Assistant discovery of every camera (retained, so Home Assistant
- * finds them whenever it starts); sent at each connect, without waiting for
- * the acknowledgements: the next connect sends them again.
- */
-static void announce_cameras(struct mqtt *m)
+struct ha_round {
+    struct mqtt *m;
+    const char *camera;
+};
+
+static void ha_want(const char *topic, const char *payload, void *arg)
 {
-    char after[128] = "";
-    bool has_more = true;
-    while (has_more) {
-        struct sto_camera *list = NULL;
-        size_t n = 0;
-        if (sto_camera_list(m->db, after[0] ? after : NULL, 100, &list, &n, &has_more) < 0)
-            return;
-        for (size_t i = 0; i < n; i++) {
-            struct bus_discovery d = {.discovery_prefix = m->discovery_prefix,
-                                      .topic_prefix = m->prefix,
-                                      .client_id = m->client_id,
-                                      .camera_id = list[i].id,
-                                      .camera_name = list[i].name,
-                                      .has_commands = m->commands};
-            bus_discovery_camera(&d, emit_discovery, m);
-        }
-        if (n > 0)
-            snprintf(after, sizeof(after), "%s", list[n - 1].id);
-        else
-            has_more = false;
-        sto_camera_list_free(list, n);
+    struct ha_round *r = arg;
+    if (bus_ha_want(r->m->ha, r->camera, topic, payload) == -EEXIST)
+        log_warn_limited("discovery topic taken",
+                         LOG_KV({"camera", r->camera}, {"topic", topic}, {"bus", "mqtt"}),
+                         "camera '%s' is not announced on '%s': another camera's entity has "
+                         "that topic",
+                         r->camera, topic);
+}
+
+/*
+ * The states of camera's entities as they are now (the counts of its labels
+ * and of all, motion ON/OFF retained), so Home Assistant shows 0 and off
+ * rather than unknown before the first event.
+ */
+static void publish_entity_states(struct mqtt *m, const char *camera,
+                                  char labels[][BUS_DISCOVERY_LABEL_MAX], size_t nlabels)
+{
+    char topic[sizeof(m->prefix) + 2 * BUS_COUNT_NAME_MAX + 4], safe[BUS_COUNT_NAME_MAX], text[16];
+    for (size_t i = 0; i <= nlabels; i++) {
+        bus_counts_topic_safe(safe, sizeof(safe), i < nlabels ? labels[i] : "all");
+        int n = i < nlabels ? bus_counts_of(m->counts, camera, labels[i])
+                            : bus_counts_open(m->counts, camera);
+        snprintf(topic, sizeof(topic), "%.71s/%.79s/%.79s", m->prefix, camera, safe);
+        int len = snprintf(text, sizeof(text), "%d", n);
+        mosquitto_publish(m->mosq, NULL, topic, len, text, 0, false);
+    }
+    bool is_motion = bus_counts_of(m->counts, camera, "motion") > 0;
+    snprintf(topic, sizeof(topic), "%.71s/%.79s/motion", m->prefix, camera);
+    mosquitto_publish(m->mosq, NULL, topic, is_motion ? 2 : 3, is_motion ? "ON" : "OFF", 0, true);
+    note_retained(m, camera, topic);
+}
+
+/*
+ * Home Assistant discovery (docs/design/0045): at each connect (is_connect)
+ * every camera's configs, retained, so Home Assistant finds them whenever
+ * it starts; then every HA_REFRESH_MS, when the cameras changed (added,
+ * deleted, renamed, new analytics labels), the configs that changed, and
+ * empty retained payloads for what went away (mqtt_ha.c). The announced
+ * sets are saved in the settings, so what went away while Horus was stopped
+ * is cleared at the next connect. A failed camera read changes nothing.
+ */
+static void ha_refresh(struct mqtt *m, bool is_connect, bool is_birth)
+{
+    if (!m->db || !m->ha || !m->mosq)
+        return;
+    if (!m->is_ha_loaded) {
+        char *text = NULL;
+        int rc = sto_setting_get(m->db, BUS_HA_SETTING, &text);
+        if (rc < 0 && rc != -ENOENT)
+            return; /* not read: saving now would forget what was announced */
+        if (rc == 0 && bus_ha_load(m->ha, text, strlen(text)) < 0)
+            log_warn_kv(LOG_KV({"bus", "mqtt"}, {"setting", BUS_HA_SETTING}),
+                        "the saved Home Assistant topics are unreadable: entities of cameras "
+                        "deleted before now may stay in Home Assistant");
+        free(text);
+        m->is_ha_loaded = true;
+    }
+    struct sto_camera *cams = NULL;
+    size_t n = 0;
+    uint64_t print = 0;
+    if (bus_ha_cameras(m->db, &cams, &n, &print) < 0)
+        return;
+    if (!is_connect && !is_birth && print == m->ha_print && !m->is_ha_noted && !m->is_ha_unsaved) {
+        sto_camera_list_free(cams, n);
+        return;
+    }
+    m->ha_print = print;
+    m->is_ha_noted = false;
+    bus_ha_begin(m->ha);
+    for (size_t i = 0; i < n; i++) {
+        bus_ha_camera(m->ha, cams[i].id);
+        char labels[BUS_DISCOVERY_LABELS_MAX][BUS_DISCOVERY_LABEL_MAX];
+        size_t nlabels = bus_discovery_labels(cams[i].analytics, labels);
+        const char *names[BUS_DISCOVERY_LABELS_MAX];
+        for (size_t k = 0; k < nlabels; k++)
+            names[k] = labels[k];
+        struct bus_discovery d = {.discovery_prefix = m->discovery_prefix,
+                                  .topic_prefix = m->prefix,
+                                  .client_id = m->client_id,
+                                  .camera_id = cams[i].id,
+                                  .camera_name = cams[i].name,
+                                  .has_commands = m->commands,
+                                  .labels = names,
+                                  .nlabels = nlabels};
+        struct ha_round r = {.m = m, .camera = cams[i].id};
+        if (m->discovery)
+            bus_discovery_camera(&d, ha_want, &r);
+    }
+    size_t sent = bus_ha_commit(m->ha, is_connect, ha_publish, m);
+    for (size_t i = 0; m->discovery && (sent > 0 || is_connect || is_birth) && i < n; i++) {
+        char labels[BUS_DISCOVERY_LABELS_MAX][BUS_DISCOVERY_LABEL_MAX];
+        size_t nlabels = bus_discovery_labels(cams[i].analytics, labels);
+        publish_entity_states(m, cams[i].id, labels, nlabels);
+    }
+    sto_camera_list_free(cams, n);
+    m->is_ha_noted = false; /* what publish_entity_states noted is saved below */
+    if (bus_ha_take_dirty(m->ha) || m->is_ha_unsaved) {
+        char *text = bus_ha_dump(m->ha);
+        int rc = sto_setting_put(m->db, BUS_HA_SETTING, text);
+        free(text);
+        if (rc < 0)
+            log_warn_limited("save announced", LOG_KV({"bus", "mqtt"}),
+                             "save the Home Assistant topics announced: %s; trying again",
+                             horus_strerror(rc));
+        m->is_ha_unsaved = rc < 0;
     }
 }
 
@@ -298,6 +417,7 @@ static void publish_state(struct mqtt *m, const char *camera, enum bus_switch wh
     char topic[sizeof(m->prefix) + BUS_COMMAND_CAMERA_MAX + 32];
     snprintf(topic, sizeof(topic), "%s/%s/%s/state", m->prefix, camera, bus_command_name(what));
     mosquitto_publish(m->mosq, NULL, topic, is_on ? 2 : 3, is_on ? "ON" : "OFF", 0, true);
+    note_retained(m, camera, topic);
 }
 
 /* Whether camera's switch what was last published as is_on. */
@@ -318,29 +438,21 @@ static bool state_is_published(const struct mqtt *m, const char *camera, enum bu
  */
 static void announce_states(struct mqtt *m, bool is_all)
 {
-    char after[128] = "";
-    bool has_more = true;
-    while (has_more && m->command && m->db) {
-        struct sto_camera *list = NULL;
-        size_t n = 0;
-        if (sto_camera_list(m->db, after[0] ? after : NULL, 100, &list, &n, &has_more) < 0)
-            return;
-        for (size_t i = 0; i < n; i++) {
-            for (int w = BUS_SWITCH_RECORDINGS; w <= BUS_SWITCH_MOTION; w++) {
-                bool is_on = false;
-                char why[160];
-                if (m->command(m->command_arg, list[i].id, (enum bus_switch)w, NULL, &is_on, why,
-                               sizeof(why)) == 0 &&
-                    (is_all || !state_is_published(m, list[i].id, (enum bus_switch)w, is_on)))
-                    publish_state(m, list[i].id, (enum bus_switch)w, is_on);
-            }
+    struct sto_camera *list = NULL;
+    size_t n = 0;
+    if (!m->command || !m->db || bus_ha_cameras(m->db, &list, &n, NULL) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        for (int w = BUS_SWITCH_RECORDINGS; w <= BUS_SWITCH_MOTION; w++) {
+            bool is_on = false;
+            char why[160];
+            if (m->command(m->command_arg, list[i].id, (enum bus_switch)w, NULL, &is_on, why,
+                           sizeof(why)) == 0 &&
+                (is_all || !state_is_published(m, list[i].id, (enum bus_switch)w, is_on)))
+                publish_state(m, list[i].id, (enum bus_switch)w, is_on);
         }
-        if (n > 0)
-            snprintf(after, sizeof(after), "%s", list[n - 1].id);
-        else
-            has_more = false;
-        sto_camera_list_free(list, n);
     }
+    sto_camera_list_free(list, n);
 }
 
 static void count_command(struct mqtt *m, const char *name, bool is_applied)
@@ -464,7 +576,7 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
-    if (m->commands)
+    if (m->commands || m->discovery)
         mosquitto_message_callback_set(m->mosq, on_message);
     if (m->username[0])
         mosquitto_username_pw_set(m->mosq, m->username, m->password[0] ? m->password : NULL);
@@ -518,7 +630,11 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
         else
             mosquitto_unsubscribe(m->mosq, NULL, m->topic_commands);
         if (m->discovery)
-            announce_cameras(m);
+            mosquitto_subscribe(m->mosq, NULL, m->topic_ha_status, 0);
+        else
+            mosquitto_unsubscribe(m->mosq, NULL, m->topic_ha_status);
+        ha_refresh(m, true, false);
+        m->ha_at_ms = mono_ms() + HA_REFRESH_MS;
         if (m->commands)
             announce_states(m, true);
         return 0;
@@ -552,22 +668,29 @@ static bool mid_is_acked(const struct mqtt *m, int mid)
     return mid > 0 && mid < MIDS && (m->acked[mid / 8] & (1u << (mid % 8)));
 }
 
-/* Frigate's <prefix>/<camera>/<label>/snapshot: the best view's JPEG, retained. */
+/*
+ * Frigate's <prefix>/<camera>/<label>/snapshot: the best view's JPEG, retained;
+ * the same on <prefix>/<camera>/snapshot, the newest of any label, which Home
+ * Assistant's camera entity shows.
+ */
 static void publish_snapshot(struct mqtt *m, const struct bus_msg *msg)
 {
-    char path[PATH_MAX], topic[256];
-    if (!m->data_dir[0] || !bus_snapshot_of(msg->body, msg->len, m->data_dir, m->prefix, path,
-                                            sizeof(path), topic, sizeof(topic)))
+    struct bus_snapshot s;
+    if (!m->data_dir[0] || !bus_snapshot_of(msg->body, msg->len, m->data_dir, m->prefix, &s))
         return;
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(s.path, "rb");
     if (!f)
         return; /* deleted by retention meanwhile: nothing to show */
     void *jpeg = horus_malloc(SNAPSHOT_MAX);
     size_t n = fread(jpeg, 1, SNAPSHOT_MAX, f);
     bool is_whole = feof(f) && !ferror(f);
     fclose(f);
-    if (n > 0 && is_whole)
-        mosquitto_publish(m->mosq, NULL, topic, (int)n, jpeg, 0, true);
+    if (n > 0 && is_whole) {
+        mosquitto_publish(m->mosq, NULL, s.topic, (int)n, jpeg, 0, true);
+        mosquitto_publish(m->mosq, NULL, s.camera_topic, (int)n, jpeg, 0, true);
+        note_retained(m, s.camera, s.topic);
+        note_retained(m, s.camera, s.camera_topic);
+    }
     free(jpeg);
 }
 
@@ -594,6 +717,8 @@ static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
             int len = is_motion ? snprintf(text, sizeof(text), "%s", out[j].count ? "ON" : "OFF")
                                 : snprintf(text, sizeof(text), "%d", out[j].count);
             mosquitto_publish(m->mosq, NULL, topic, len, text, 0, is_motion);
+            if (is_motion)
+                note_retained(m, out[j].camera, topic);
         }
     }
 }
@@ -676,13 +801,6 @@ static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int ti
     return rc;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * <prefix>/stats, a small cousin of Frigate's: the service's uptime and version
  * and each camera's open events, fire and forget.
@@ -690,23 +808,14 @@ static int64_t mono_ms(void)
 static void publish_stats(struct mqtt *m)
 {
     json_t *cams = json_object();
-    char after[128] = "";
-    bool has_more = true;
-    while (has_more && m->db) {
-        struct sto_camera *list = NULL;
-        size_t n = 0;
-        if (sto_camera_list(m->db, after[0] ? after : NULL, 100, &list, &n, &has_more) < 0)
-            break;
+    struct sto_camera *list = NULL;
+    size_t n = 0;
+    if (m->db && bus_ha_cameras(m->db, &list, &n, NULL) == 0)
         for (size_t i = 0; i < n; i++)
             json_object_set_new(
                 cams, list[i].id,
                 json_pack("{s:i}", "open_events", bus_counts_open(m->counts, list[i].id)));
-        if (n > 0)
-            snprintf(after, sizeof(after), "%s", list[n - 1].id);
-        else
-            has_more = false;
-        sto_camera_list_free(list, n);
-    }
+    sto_camera_list_free(list, n);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     json_t *doc =
@@ -736,6 +845,14 @@ static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
         return -ECONNRESET;
     }
     run_commands(m);
+    pthread_mutex_lock(&m->lock);
+    bool is_birth = m->is_ha_born;
+    m->is_ha_born = false;
+    pthread_mutex_unlock(&m->lock);
+    if (mono_ms() >= m->ha_at_ms || is_birth) {
+        m->ha_at_ms = mono_ms() + HA_REFRESH_MS;
+        ha_refresh(m, false, is_birth);
+    }
     if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms) {
         m->stats_at_ms = mono_ms() + m->stats_interval_ms;
         publish_stats(m);
@@ -772,6 +889,7 @@ static void mqtt_free(void *self)
     free(m->client_id);
     free(m->tls_ca);
     bus_counts_free(m->counts);
+    bus_ha_free(m->ha);
     free(m->data_dir);
     free(m->states);
     free(m);
@@ -852,9 +970,11 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     m->db = env->db;
     m->data_dir = horus_strdup(env->data_dir ? env->data_dir : "");
     m->discovery = mc->discovery && env->db;
+    m->ha = bus_ha_new();
     snprintf(m->discovery_prefix, sizeof(m->discovery_prefix), "%s",
              mc->discovery_prefix && mc->discovery_prefix[0] ? mc->discovery_prefix
                                                              : "homeassistant");
+    snprintf(m->topic_ha_status, sizeof(m->topic_ha_status), "%s/status", m->discovery_prefix);
     pthread_mutex_init(&m->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

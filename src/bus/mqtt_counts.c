@@ -50,8 +50,7 @@ static int count_of(const bus_counts *c, const char *camera, const char *label)
     return n;
 }
 
-/* s with the characters that would change a topic's meaning ('/', '+', '#', controls) as '_'. */
-static void topic_safe(char *out, size_t size, const char *s)
+void bus_counts_topic_safe(char *out, size_t size, const char *s)
 {
     size_t k = 0;
     for (; s[k] && k + 1 < size; k++) {
@@ -74,7 +73,7 @@ size_t bus_counts_apply(bus_counts *c, const char *payload, size_t len, struct b
         strlen(camera) >= BUS_COUNT_NAME_MAX || strlen(label) >= BUS_COUNT_NAME_MAX)
         goto done;
     char safe_label[BUS_COUNT_NAME_MAX];
-    topic_safe(safe_label, sizeof(safe_label), label);
+    bus_counts_topic_safe(safe_label, sizeof(safe_label), label);
     size_t at = c->n;
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->ids[i].id, id) == 0)
@@ -89,13 +88,13 @@ size_t bus_counts_apply(bus_counts *c, const char *payload, size_t len, struct b
             c->n++;
         struct open_id *o = &c->ids[c->n - 1];
         snprintf(o->id, sizeof(o->id), "%s", id);
-        topic_safe(o->camera, sizeof(o->camera), camera);
+        bus_counts_topic_safe(o->camera, sizeof(o->camera), camera);
         snprintf(o->label, sizeof(o->label), "%s", safe_label);
     } else {
         goto done; /* an update, or a message seen before: nothing changes */
     }
     char safe_camera[BUS_COUNT_NAME_MAX];
-    topic_safe(safe_camera, sizeof(safe_camera), camera);
+    bus_counts_topic_safe(safe_camera, sizeof(safe_camera), camera);
     out[nout] = (struct bus_count){.count = count_of(c, safe_camera, safe_label)};
     snprintf(out[nout].camera, sizeof(out[nout].camera), "%s", safe_camera);
     snprintf(out[nout].label, sizeof(out[nout].label), "%s", safe_label);
@@ -112,4 +111,11 @@ done:
 int bus_counts_open(const bus_counts *c, const char *camera)
 {
     return count_of(c, camera, NULL);
+}
+
+int bus_counts_of(const bus_counts *c, const char *camera, const char *label)
+{
+    char safe[BUS_COUNT_NAME_MAX];
+    bus_counts_topic_safe(safe, sizeof(safe), label);
+    return count_of(c, camera, safe);
 }

@@ -28,4 +28,11 @@ size_t bus_counts_apply(bus_counts *c, const char *payload, size_t len, struct b
 /* How many events are open on camera (its topic-safe id), all labels. */
 int bus_counts_open(const bus_counts *c, const char *camera);
 
+/* How many events of label (as given; made topic-safe here) are open on camera. */
+int bus_counts_of(const bus_counts *c, const char *camera, const char *label);
+
+/* s with the characters that would change a topic's meaning ('/', '+', '#', controls) as
+ * '_', into out (cut to size). */
+void bus_counts_topic_safe(char *out, size_t size, const char *s);
+
 #endif

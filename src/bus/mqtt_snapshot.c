@@ -3,9 +3,10 @@
  * the JPEG of an event's best view (with its box, as the events module
  * draws it), retained, published when an event message that says
  * has_snapshot is delivered. This file only decides from the message where
- * the picture is and where it goes; names are checked before they become a
- * path (an event id is digits, '-' and hex; a camera id [a-z0-9_-]).
- * Pure. Thread: the bus thread.
+ * the picture is and where it goes (also <prefix>/<camera>/snapshot, the
+ * newest of any label, which Home Assistant's camera entity shows); names
+ * are checked before they become a path (an event id is digits, '-' and hex; a camera id
+ * [a-z0-9_-]). Pure. Thread: the bus thread.
  */
 #include "mqtt_snapshot_int.h"
 
@@ -24,7 +25,7 @@ static bool is_name(const char *s, const char *extra)
 }
 
 bool bus_snapshot_of(const char *payload, size_t len, const char *data_dir, const char *prefix,
-                     char *path, size_t path_cap, char *topic, size_t topic_cap)
+                     struct bus_snapshot *out)
 {
     json_t *doc = json_loadb(payload, len, 0, NULL);
     json_t *after = json_object_get(doc, "after");
@@ -41,9 +42,16 @@ bool bus_snapshot_of(const char *payload, size_t len, const char *data_dir, cons
             safe[k] = c < ' ' || c == '/' || c == '+' || c == '#' || c == 0x7f ? '_' : (char)c;
         }
         safe[k] = '\0';
-        int np = snprintf(path, path_cap, "%s/snapshots/%s/%s.jpg", data_dir, camera, id);
-        int nt = snprintf(topic, topic_cap, "%s/%s/%s/snapshot", prefix, camera, safe);
-        is_wanted = np > 0 && (size_t)np < path_cap && nt > 0 && (size_t)nt < topic_cap;
+        int np =
+            snprintf(out->path, sizeof(out->path), "%s/snapshots/%s/%s.jpg", data_dir, camera, id);
+        int nt =
+            snprintf(out->topic, sizeof(out->topic), "%s/%s/%s/snapshot", prefix, camera, safe);
+        int nc = snprintf(out->camera_topic, sizeof(out->camera_topic), "%s/%s/snapshot", prefix,
+                          camera);
+        snprintf(out->camera, sizeof(out->camera), "%s", camera);
+        is_wanted = np > 0 && (size_t)np < sizeof(out->path) && nt > 0 &&
+                    (size_t)nt < sizeof(out->topic) && nc > 0 &&
+                    (size_t)nc < sizeof(out->camera_topic);
     }
     json_decref(doc);
     return is_wanted;

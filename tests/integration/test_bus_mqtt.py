@@ -12,7 +12,12 @@ dropped and counted while the rest still flows. With bus.mqtt.commands on, Friga
 storage path as the API, are acknowledged retained on .../state, appear as Home
 Assistant switches, and whatever is refused (unknown camera or command, bad payload,
 a camera provisioned from horus.yaml) is counted and changes nothing; with commands
-off (the default) a set message changes nothing."""
+off (the default) a set message changes nothing. Every retained message under homeassistant/
+on the broker (a discovery dump) follows the schema written from Home Assistant's
+documentation and is exactly the expected set: per camera a camera entity on
+<prefix>/<camera>/snapshot, open events, occupancy, motion, and a count and an occupancy per
+label its analytics names; a camera deleted through the API, or while the daemon was stopped,
+and a label taken out of the analytics are cleared with their retained state topics."""
 import getpass
 import json
 import shutil
@@ -169,33 +174,66 @@ HA_SCHEMA = json.loads((Path(__file__).parent / "ha_discovery.schema.json").read
 SWITCHES = ("recordings", "detect", "motion")
 
 
-def check_discovery(ha, cams=tuple(f"cam-{c}" for c in "abc"), switches=False):
-    """Each camera is announced to Home Assistant as a sensor and a binary sensor (and,
-    with commands on, a switch per command) whose payloads follow the schema written
-    from Home Assistant's documentation."""
-    entities = [("sensor", "objects"), ("binary_sensor", "occupancy")]
+def ha_dump(broker):
+    """Every retained message under homeassistant/ on the broker, {topic: payload}: what
+    a Home Assistant starting now would read."""
+    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-v",
+                          "-t", "homeassistant/#", "--retained-only", "-W", "1"],
+                         capture_output=True, text=True, timeout=10)
+    return dict(line.split(" ", 1) for line in out.stdout.splitlines())
+
+
+def ha_topics(labels, switches=False):
+    """The discovery config topics of each camera of labels ({camera: [label, ...]})."""
+    entities = [("camera", "snapshot"), ("sensor", "objects"), ("binary_sensor", "occupancy"),
+                ("binary_sensor", "motion_detected")]
     entities += [("switch", w) for w in SWITCHES] if switches else []
-    want = {f"homeassistant/{comp}/horus-test/{cam}_{obj}/config"
-            for cam in cams for comp, obj in entities}
-    wait_until(lambda: want <= {t for t, _ in ha.lines}, 10, "the discovery messages")
+    return {f"homeassistant/{comp}/horus-test/{cam}_{obj}/config"
+            for cam, names in labels.items()
+            for comp, obj in entities + [e for n in names for e in
+                                         (("sensor", f"{n}_count"),
+                                          ("binary_sensor", f"{n}_occupancy"))]}
+
+
+def check_discovery(broker, labels=None, switches=False):
+    """The broker's retained discovery messages are exactly those of each camera of labels
+    ({camera: [label, ...]}; default cam-a..c with Frigate's "person") and each payload
+    follows the schema written from Home Assistant's documentation: a camera showing
+    <prefix>/<camera>/snapshot, the open events and their occupancy, motion, a count and an
+    occupancy per label, and with commands on a switch per command."""
+    labels = labels or {f"cam-{c}": ["person"] for c in "abc"}
+    want = ha_topics(labels, switches)
+    try:
+        dump = wait_until(lambda: (lambda d: d if set(d) == want else None)(ha_dump(broker)), 10,
+                          "the discovery messages")
+    except AssertionError:
+        got = set(ha_dump(broker))
+        raise AssertionError(f"missing {sorted(want - got)}, not wanted {sorted(got - want)}")
     unique = set()
-    for topic in want:
+    for topic, text in dump.items():
         component = topic.split("/")[1]
-        doc = json.loads(ha.messages(topic)[-1])
+        doc = json.loads(text)
         jsonschema.Draft202012Validator({**HA_SCHEMA, "$ref": f"#/$defs/{component}"}).validate(doc)
-        cam, _, obj = topic.split("/")[3].rpartition("_")
+        cam, _, obj = topic.split("/")[3].partition("_")
         if component == "switch":
             assert doc["command_topic"] == f"hz/{cam}/{obj}/set"
             assert doc["state_topic"] == f"hz/{cam}/{obj}/state"
             assert (doc["payload_on"], doc["payload_off"]) == ("ON", "OFF")
-        else:
+        elif component == "camera":
+            assert doc["topic"] == f"hz/{cam}/snapshot" and "image_encoding" not in doc
+        elif obj == "motion_detected":
+            assert doc["state_topic"] == f"hz/{cam}/motion" and doc["device_class"] == "motion"
+        elif obj in ("objects", "occupancy"):
             assert doc["state_topic"] == f"hz/{cam}/all"
+        else:  # a label's count or occupancy
+            label = obj.rpartition("_")[0]
+            assert doc["state_topic"] == f"hz/{cam}/{label}", topic
+            assert doc["name"].lower() == f"{label} {obj.rpartition('_')[2]}"
         assert doc["availability_topic"] == "hz/available"
         assert doc["device"]["identifiers"] == [f"horus-test_{cam}"]
         unique.add(doc["unique_id"])
     assert len(unique) == len(want)
-    if not switches:  # no control that would do nothing
-        assert not [t for t, _ in ha.lines if t.startswith("homeassistant/switch/")]
+    return dump
 
 
 def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
@@ -203,11 +241,10 @@ def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
     broker = Broker(tmp_path / "broker")
     try:
         sub = Sub(broker)
-        ha = Sub(broker, prefix="homeassistant", client_id="ha")
-        subs.extend([sub, ha])
+        subs.append(sub)
         h = horus_factory(config(broker))
         wait_until(lambda: sub.messages("hz/available")[-1:] == ["online"], 10, "online")
-        check_discovery(ha)
+        check_discovery(broker)
         # <prefix>/stats, published once connected (then every stats_interval).
         stats = json.loads(wait_until(lambda: sub.messages("hz/stats"), 10, "stats")[0])
         assert stats["service"]["version"] and stats["service"]["uptime"] >= 0
@@ -224,12 +261,14 @@ def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
                 assert after["start_time"] == pytest.approx(T0_MS / 1000 + ids.index(i), abs=1e-3)
                 assert after["end_time"] == pytest.approx(after["start_time"] + 2, abs=1e-3)
                 assert e["before"]["id"] == i
-        # Frigate's counts of open events: each posted event opens and ends at once.
-        wait_until(lambda: sub.messages("hz/cam-a/person") == ["1", "0"] and
-                   sub.messages("hz/cam-b/all") == ["1", "0"], 10, "the object counts")
-        # A motion event is Frigate's <camera>/motion ON, then OFF.
+        # Frigate's counts of open events: each posted event opens and ends at once (the
+        # first 0, at connect, is what Home Assistant's sensors show before any event).
+        wait_until(lambda: sub.messages("hz/cam-a/person") == ["0", "1", "0"] and
+                   sub.messages("hz/cam-b/all") == ["0", "1", "0"], 10, "the object counts")
+        # A motion event is Frigate's <camera>/motion ON, then OFF (OFF from the connect).
         post(h, "cam-c", 2, label="motion")
-        wait_until(lambda: sub.messages("hz/cam-c/motion") == ["ON", "OFF"], 10, "motion")
+        wait_until(lambda: sub.messages("hz/cam-c/motion") == ["OFF", "ON", "OFF"], 10,
+                   "motion")
         # The subscriber may see a message before the PUBACK reaches Horus.
         wait_until(lambda: h.metric('horus_bus_published_total{bus="mqtt"}') == 6, 5,
                    "6 acknowledged")
@@ -247,6 +286,52 @@ def test_events_arrive_frigate_shaped_and_availability_follows_the_daemon(
                    "the will 'offline'")
     finally:
         broker.kill()
+
+
+def test_home_assistant_entities_follow_the_cameras_and_deleted_ones_are_cleared(
+        tmp_path, subs):
+    broker = Broker(tmp_path / "broker")
+    hdir = tmp_path / "h"
+    hdir.mkdir()
+    cam_c = '  - id: cam-c\n    url: "rtsp://127.0.0.1:9/c"\n    enabled: false\n'
+    assert cam_c in CAMS
+    # cam-a's analytics names its labels: they, not Frigate's default "person", get entities.
+    labelled = config(broker).replace('url: "rtsp://127.0.0.1:9/a"\n    enabled: false\n',
+                                      'url: "rtsp://127.0.0.1:9/a"\n    enabled: false\n'
+                                      '    analytics:\n      objects:\n'
+                                      '        labels: [car, dog]\n')
+    h = Horus(hdir, labelled)
+    try:
+        sub = Sub(broker)
+        subs.append(sub)
+        cams = {"cam-a": ["car", "dog"], "cam-b": ["person"], "cam-c": ["person"]}
+        check_discovery(broker, cams)
+        # Home Assistant (re)started: the counts, not retained, are said again.
+        seen = len(sub.messages("hz/cam-a/dog"))
+        mqtt_pub(broker, "homeassistant/status", "online")
+        wait_until(lambda: sub.messages("hz/cam-a/dog")[seen:] == ["0"], 5, "the counts again")
+        # A camera added through the API appears, its motion state retained...
+        assert h.request("POST", "/api/v1/cameras", {"id": "yard", "url": "rtsp://127.0.0.1:9/y",
+                                                    "enabled": False})[0] == 201
+        check_discovery(broker, {**cams, "yard": ["person"]})
+        wait_until(lambda: retained(broker, "hz/yard/motion") == "OFF", 5, "yard's motion")
+        # ...and deleted, its configs and its retained states are cleared.
+        assert h.request("DELETE", "/api/v1/cameras/yard")[0] == 204
+        check_discovery(broker, cams)
+        wait_until(lambda: retained(broker, "hz/yard/motion", 1) == "", 5, "yard's motion cleared")
+        assert h.stop() == 0
+        assert not sanitizer_reports([h])  # its log is replaced by the next start's
+        # Gone while Horus was stopped (cam-c out of horus.yaml, "dog" out of cam-a's
+        # analytics): cleared at the next connect, from the topics saved in the database.
+        h = Horus(hdir, labelled.replace(cam_c, "").replace("[car, dog]", "[car]"), port=h.port)
+        check_discovery(broker, {"cam-a": ["car"], "cam-b": ["person"]})
+        assert retained(broker, "hz/cam-c/motion", 1) == ""
+        assert retained(broker, "hz/cam-b/motion") == "OFF"
+    finally:
+        h.stop()
+        broker.kill()
+    reports = sanitizer_reports([h])
+    assert not reports, reports
 
 
 def test_a_broker_killed_during_a_burst_loses_nothing_and_keeps_camera_order(
@@ -436,10 +521,12 @@ def test_a_detected_person_brings_updates_counts_and_a_snapshot(
         # published as a JPEG, retained.
         wait_until(lambda: any(t == "hz/walk/person/snapshot" for t, _ in sub.lines), 60,
                    "a snapshot")
-        snap = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
-                               "-t", "hz/walk/person/snapshot", "-C", "1", "-W", "10", "-N"],
-                              capture_output=True, timeout=20)
-        assert snap.stdout[:2] == b"\xff\xd8" and snap.stdout[-2:] == b"\xff\xd9", snap.stdout[:8]
+        # The same JPEG on <camera>/snapshot, which Home Assistant's camera entity shows.
+        for topic in ("hz/walk/person/snapshot", "hz/walk/snapshot"):
+            snap = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                                   "-t", topic, "-C", "1", "-W", "10", "-N"],
+                                  capture_output=True, timeout=20)
+            assert snap.stdout[:2] == b"\xff\xd8" and snap.stdout[-2:] == b"\xff\xd9", topic
         wait_until(lambda: "1" in sub.messages("hz/walk/person"), 10, "a person counted")
         first = next(e for e in sub.events() if e["type"] == "new")
         assert first["after"]["camera"] == "walk" and first["after"]["source"] == "detector"
@@ -453,10 +540,10 @@ def mqtt_pub(broker, topic, payload, retain=False):
                    check=True, timeout=10)
 
 
-def retained(broker, topic):
+def retained(broker, topic, wait_s=2):
     """What a subscriber arriving now receives on topic (its retained message), or ""."""
     out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
-                          "-t", topic, "-C", "1", "-W", "2"],
+                          "-t", topic, "-C", "1", "-W", str(wait_s)],
                          capture_output=True, text=True, timeout=10)
     return out.stdout.strip()
 
@@ -479,12 +566,11 @@ def test_commands_switch_a_camera_and_what_is_refused_changes_nothing(
     h = Horus(hdir, on)
     try:
         sub = Sub(broker)
-        ha = Sub(broker, prefix="homeassistant", client_id="ha")
-        subs.extend([sub, ha])
+        subs.append(sub)
         # Subscribed once the states are out (they follow the SUBSCRIBE on the connection).
         for w in SWITCHES:
             wait_until(lambda: retained(broker, f"hz/fixed/{w}/state") == "ON", 10, w)
-        check_discovery(ha, cams=("fixed",), switches=True)
+        check_discovery(broker, {"fixed": ["person"]}, switches=True)
         assert h.request("POST", "/api/v1/cameras", {"id": "live", "url": cam.url(1)})[0] == 201
         wait_until(lambda: h.get_json("/api/v1/cameras/live")[1]["status"]["recording"], 20,
                    "recording")

@@ -1,6 +1,7 @@
 /*
  * Tests for src/bus/mqtt_snapshot.c: which event messages carry a snapshot
- * for <prefix>/<camera>/<label>/snapshot, the file they name, and names
+ * for <prefix>/<camera>/<label>/snapshot and <prefix>/<camera>/snapshot (the
+ * camera entity's), the file they name, and names
  * that could leave the snapshots folder or address another topic.
  */
 #include <stdarg.h>
@@ -13,37 +14,40 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool of(const char *id, const char *cam, const char *label, bool has, char *path,
-               char *topic)
+static bool of(const char *id, const char *cam, const char *label, bool has,
+               struct bus_snapshot *out)
 {
     char doc[512];
     snprintf(doc, sizeof(doc),
              "{\"type\":\"update\",\"after\":{\"id\":\"%s\",\"camera\":\"%s\",\"label\":\"%s\","
              "\"has_snapshot\":%s}}",
              id, cam, label, has ? "true" : "false");
-    return bus_snapshot_of(doc, strlen(doc), "/data", "hz", path, 256, topic, 256);
+    return bus_snapshot_of(doc, strlen(doc), "/data", "hz", out);
 }
 
 static void test_an_event_with_a_snapshot_names_its_file_and_topic(void **state)
 {
     (void)state;
-    char path[256], topic[256];
-    assert_true(of("01796275625940000-789c8472", "door-1", "person", true, path, topic));
-    assert_string_equal(path, "/data/snapshots/door-1/01796275625940000-789c8472.jpg");
-    assert_string_equal(topic, "hz/door-1/person/snapshot");
-    assert_false(of("01796275625940000-789c8472", "door-1", "person", false, path, topic));
+    struct bus_snapshot s;
+    assert_true(of("01796275625940000-789c8472", "door-1", "person", true, &s));
+    assert_string_equal(s.path, "/data/snapshots/door-1/01796275625940000-789c8472.jpg");
+    assert_string_equal(s.topic, "hz/door-1/person/snapshot");
+    assert_string_equal(s.camera_topic, "hz/door-1/snapshot");
+    assert_string_equal(s.camera, "door-1");
+    assert_false(of("01796275625940000-789c8472", "door-1", "person", false, &s));
 }
 
 static void test_names_cannot_leave_the_folder_or_the_topic(void **state)
 {
     (void)state;
-    char path[256], topic[256];
-    assert_false(of("../../etc/passwd", "door", "person", true, path, topic));
-    assert_false(of("0179-aa", "../door", "person", true, path, topic));
-    assert_false(of("0179-aa", "Door", "person", true, path, topic));
-    assert_true(of("0179-aa", "door", "a/b#", true, path, topic));
-    assert_string_equal(topic, "hz/door/a_b_/snapshot");
-    assert_false(bus_snapshot_of("nope", 4, "/data", "hz", path, 256, topic, 256));
+    struct bus_snapshot s;
+    assert_false(of("../../etc/passwd", "door", "person", true, &s));
+    assert_false(of("0179-aa", "../door", "person", true, &s));
+    assert_false(of("0179-aa", "Door", "person", true, &s));
+    assert_true(of("0179-aa", "door", "a/b#", true, &s));
+    assert_string_equal(s.topic, "hz/door/a_b_/snapshot");
+    assert_string_equal(s.camera_topic, "hz/door/snapshot");
+    assert_false(bus_snapshot_of("nope", 4, "/data", "hz", &s));
 }
 
 int main(void)
