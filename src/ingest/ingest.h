@@ -313,6 +313,14 @@ struct ing_stream_status {
      */
     bool has_camera_offset;
     int64_t camera_offset_us;
+    /*
+     * How much later the recordings play audio than the picture it belongs
+     * to (negative: earlier), by both tracks' sender reports mapped onto the
+     * camera's one clock; has_av_offset false until both tracks have an
+     * accepted report in the current session. Measured, not corrected (0053).
+     */
+    bool has_av_offset;
+    int64_t av_offset_us;
     uint64_t rtcp_rejected;
 };
 

@@ -224,10 +224,12 @@ void ing_timeline_measure_burst(struct ing_timeline *tl, const int64_t *raw_pts,
 /*
  * The wall time the current session's mapping gives a raw presentation
  * time (timescale ticks, low 32 bits trusted, within 2^31 ticks of the last
- * packet's): where an RTCP sender report's RTP instant lies in server time.
- * Returns false, leaving *wall_us alone, outside a session.
+ * packet's): where an RTCP sender report's RTP instant lies in server time;
+ * *media_us is the same instant on the timeline (pts in microseconds).
+ * Returns false, leaving both alone, outside a session.
  */
-bool ing_timeline_wall_of(const struct ing_timeline *tl, int64_t raw_pts, int64_t *wall_us);
+bool ing_timeline_wall_of(const struct ing_timeline *tl, int64_t raw_pts, int64_t *wall_us,
+                          int64_t *media_us);
 
 /* ---- srclock.c: the camera's clock from RTCP sender reports (docs/design/0053) ---- */
 
@@ -261,15 +263,22 @@ struct ing_sr_input {
     int64_t rtp_delta_us; /* its RTP time minus the stream's latest packet's, in microseconds */
     int64_t arrival_us; /* the server's wall clock when it arrived */
     int64_t server_us; /* the wall time the timeline gives its RTP instant */
+    int64_t media_us; /* the timeline time (pts) of its RTP instant, in microseconds */
 };
 
 /* The filtered offset of the camera's NTP clock against the server's wall time. */
 struct ing_srclock {
     bool has_offset;
     int64_t offset_us; /* camera NTP minus server wall time, smoothed */
+    /*
+     * The camera's NTP time of the track's timeline time 0 (smoothed like
+     * offset_us): two tracks whose epochs differ play out of sync in the
+     * recordings by that much (A/V sync is carried by each track's dts).
+     */
+    int64_t epoch_us;
     uint64_t accepted, reanchors;
     unsigned nout; /* outliers in a row ... */
-    int64_t out_first_us, out_sum_us; /* ... the first one's sample, and their sum */
+    int64_t out_first_us, out_sum_us, out_epoch_sum_us; /* ... the first's sample, the sums */
 };
 
 /* Forgets the estimate (a new session or a new SSRC). */

@@ -22,7 +22,12 @@
  *     other (within the same bound) are a step of the camera's clock (NTP
  *     resynchronised): they replace the estimate.
  * Accepted samples are smoothed by 1/ING_SR_SMOOTH; the first one sets the
- * estimate. Thread: the owner's only.
+ * estimate. The same reports also give each track's epoch: the camera's NTP
+ * time of the track's timeline time 0 (NTP minus the timeline time of the
+ * RTP instant). Audio and video share one camera clock, so the difference
+ * of their epochs is how far out of sync they are in the recordings, whose
+ * A/V sync is carried by each track's dts (measured, not corrected: 0053).
+ * Thread: the owner's only.
  */
 #include "ingest_int.h"
 
@@ -62,19 +67,22 @@ void ing_srclock_reset(struct ing_srclock *c)
 }
 
 /* An outlier: part of a run that may re-anchor the estimate. */
-static enum ing_sr_verdict srclock_outlier(struct ing_srclock *c, int64_t sample)
+static enum ing_sr_verdict srclock_outlier(struct ing_srclock *c, int64_t sample, int64_t epoch)
 {
     if (c->nout > 0 && abs64(sample - c->out_first_us) <= ING_SR_OUTLIER_US) {
         c->nout++;
         c->out_sum_us += sample;
+        c->out_epoch_sum_us += epoch;
     } else {
         c->nout = 1;
         c->out_first_us = sample;
         c->out_sum_us = sample;
+        c->out_epoch_sum_us = epoch;
     }
     if (c->nout < ING_SR_REANCHOR)
         return ING_SR_OUTLIER;
     c->offset_us = c->out_sum_us / (int64_t)c->nout;
+    c->epoch_us = c->out_epoch_sum_us / (int64_t)c->nout;
     c->nout = 0;
     c->reanchors++;
     return ING_SR_REANCHORED;
@@ -89,16 +97,19 @@ enum ing_sr_verdict ing_srclock_add(struct ing_srclock *c, const struct ing_sr_i
     if (abs64(in->rtp_delta_us) > ING_SR_RTP_MAX_US)
         return ING_SR_RTP_RANGE;
     int64_t sample = in->ntp_us - in->server_us;
+    int64_t epoch = in->ntp_us - in->media_us;
     if (!c->has_offset) {
         c->has_offset = true;
         c->offset_us = sample;
+        c->epoch_us = epoch;
         c->accepted++;
         return ING_SR_ACCEPTED;
     }
     if (abs64(sample - c->offset_us) > ING_SR_OUTLIER_US)
-        return srclock_outlier(c, sample);
+        return srclock_outlier(c, sample, epoch);
     c->nout = 0;
     c->offset_us += (sample - c->offset_us) / ING_SR_SMOOTH;
+    c->epoch_us += (epoch - c->epoch_us) / ING_SR_SMOOTH;
     c->accepted++;
     return ING_SR_ACCEPTED;
 }

@@ -538,6 +538,8 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
         s->video.srclock.has_offset ? &s->video.srclock : &s->audio.srclock;
     s->status.has_camera_offset = c->has_offset;
     s->status.camera_offset_us = c->offset_us;
+    s->status.has_av_offset = s->video.srclock.has_offset && s->audio.srclock.has_offset;
+    s->status.av_offset_us = s->video.srclock.epoch_us - s->audio.srclock.epoch_us;
     pthread_mutex_unlock(&s->mu);
     if (t->kind == MEDIA_KIND_VIDEO)
         s->window_frames++;
@@ -639,7 +641,7 @@ void ing_stream_rtcp_refused(ing_stream *s, enum ing_sr_verdict why, const char 
 bool ing_stream_sender_report(ing_stream *s, struct ing_track *t, struct ing_sr_input *in,
                               int64_t raw_pts)
 {
-    if (!ing_timeline_wall_of(&t->tl, raw_pts, &in->server_us))
+    if (!ing_timeline_wall_of(&t->tl, raw_pts, &in->server_us, &in->media_us))
         return false;
     int64_t before = t->srclock.offset_us;
     enum ing_sr_verdict v = ing_srclock_add(&t->srclock, in);

@@ -57,6 +57,11 @@ def test_sender_reports_date_the_camera_not_the_recordings(camsim_factory, horus
     assert clock["source"] == "rtcp", clock
     assert abs(clock["camera_offset_ms"] - SKEW_S * 1000) < 500, clock
     assert abs(clock["offset_ms"]) < 500, clock  # arrival still dates the media
+    # Audio and video through their reports onto camsim's one clock: in sync (camsim's GOP
+    # cache starts at the keyframe, audio with it), whatever that clock's error.
+    clock = wait_until(lambda: (c := clock_of(h, "skewed", spec))["av_offset_ms"] is not None
+                       and c, 10, "both tracks' reports accepted")
+    assert abs(clock["av_offset_ms"]) < 100, clock
     wait_until(lambda: any(abs(v - SKEW_S) < 0.5 for labels, v in
                            h.metric_samples("horus_ingest_camera_clock_offset_seconds")
                            if labels["camera"] == "skewed"), 5, "the camera offset gauge")
@@ -93,6 +98,7 @@ def test_sender_reports_date_the_camera_not_the_recordings(camsim_factory, horus
     wait_until(lambda: rejected(h, "unset", "ntp_range") >= 2, 20, "1970 reports refused")
     clock = clock_of(h, "unset", spec)
     assert clock["source"] == "arrival" and clock["camera_offset_ms"] is None, clock
+    assert clock["av_offset_ms"] is None, clock
     assert len(recording_rows(h, "unset", "main")) >= 1
     assert rejected(h, "skewed", "ntp_range") == 0
     assert rejected(h, "skewed", "outlier") == 0

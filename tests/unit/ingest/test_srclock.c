@@ -36,7 +36,7 @@ static struct ing_sr_input report(const struct ing_timeline *tl, unsigned frame,
         .rtp_delta_us = 0,
         .arrival_us = capture_us + NET_US,
     };
-    assert_true(ing_timeline_wall_of(tl, raw, &in.server_us));
+    assert_true(ing_timeline_wall_of(tl, raw, &in.server_us, &in.media_us));
     return in;
 }
 
@@ -45,8 +45,8 @@ static void test_a_camera_90_s_ahead_is_reported_and_wall_times_stay(void **stat
     struct ing_timeline with, without;
     ing_timeline_init(&with, 90000, FRAME);
     ing_timeline_init(&without, 90000, FRAME);
-    int64_t probe;
-    assert_false(ing_timeline_wall_of(&with, RAW0, &probe)); /* no session yet */
+    int64_t probe, media;
+    assert_false(ing_timeline_wall_of(&with, RAW0, &probe, &media)); /* no session yet */
     struct ing_srclock c;
     ing_srclock_reset(&c);
     const int64_t skew = 90 * INT64_C(1000000);
@@ -155,16 +155,55 @@ static void test_wall_of_follows_the_mapping_across_a_wrap(void **state)
     ing_timeline_init(&tl, 48000, 1024);
     uint32_t raw = 0xffffffffu - 2048;
     struct ing_timestamps a = ing_timeline_map(&tl, raw, T0_US, false);
-    int64_t wall;
-    assert_true(ing_timeline_wall_of(&tl, raw, &wall));
+    int64_t wall, media;
+    assert_true(ing_timeline_wall_of(&tl, raw, &wall, &media));
     assert_int_equal(wall, a.wall_us);
+    assert_int_equal(media, 0);
     /* 48000 ticks later, across the 32-bit wrap: one second later. */
-    assert_true(ing_timeline_wall_of(&tl, (uint32_t)(raw + 48000), &wall));
+    assert_true(ing_timeline_wall_of(&tl, (uint32_t)(raw + 48000), &wall, &media));
     assert_int_equal(wall, a.wall_us + 1000000);
-    assert_true(ing_timeline_wall_of(&tl, raw - 24000, &wall));
+    assert_int_equal(media, 1000000);
+    assert_true(ing_timeline_wall_of(&tl, raw - 24000, &wall, &media));
     assert_int_equal(wall, a.wall_us - 500000);
+    assert_int_equal(media, -500000);
     ing_timeline_reset_session(&tl);
-    assert_false(ing_timeline_wall_of(&tl, raw, &wall));
+    assert_false(ing_timeline_wall_of(&tl, raw, &wall, &media));
+}
+
+/*
+ * A camera whose audio starts 600 ms before the first keyframe a client
+ * gets: both timelines start at 0 with their first packet, so the
+ * recording plays audio 600 ms after the picture it belongs to. The two
+ * tracks' sender reports, on the camera's one clock, measure exactly that.
+ */
+static void test_both_tracks_reports_measure_the_av_offset(void **state)
+{
+    struct ing_timeline v, a;
+    ing_timeline_init(&v, 90000, FRAME);
+    ing_timeline_init(&a, 48000, 1024);
+    const int64_t key_us = T0_US + 600000; /* the first keyframe's capture */
+    const uint32_t araw0 = 777u; /* the audio RTP clock's own origin */
+    for (unsigned i = 0; i < 250; i++) /* 10 s of video from the keyframe on */
+        ing_timeline_map(&v, RAW0 + i * FRAME, key_us + (int64_t)i * FRAME_US + NET_US, true);
+    for (unsigned i = 0; i < 480; i++) /* 10.24 s of audio from T0 on */
+        ing_timeline_map(&a, araw0 + i * 1024, T0_US + (int64_t)i * 21333 + NET_US, false);
+    struct ing_srclock cv, ca;
+    ing_srclock_reset(&cv);
+    ing_srclock_reset(&ca);
+    const int64_t skew = 3 * INT64_C(1000000); /* the camera's clock too is off: it cancels */
+    /* Reports for the instant T0 + 5 s on each track's own RTP clock. */
+    struct ing_sr_input in = {
+        .ssrc = SSRC, .ntp_us = T0_US + 5000000 + skew, .arrival_us = T0_US + 5000000};
+    assert_true(ing_timeline_wall_of(&v, RAW0 + (5000000 - 600000) / FRAME_US * FRAME,
+                                     &in.server_us, &in.media_us));
+    assert_int_equal(ing_srclock_add(&cv, &in), ING_SR_ACCEPTED);
+    assert_true(ing_timeline_wall_of(&a, araw0 + 5 * 48000, &in.server_us, &in.media_us));
+    assert_int_equal(ing_srclock_add(&ca, &in), ING_SR_ACCEPTED);
+    /* video's epoch minus audio's: how much later audio plays than its picture */
+    assert_int_equal(cv.epoch_us - ca.epoch_us, 600000);
+    /* Both see the camera 3 s ahead, less the 5 ms arrival dates capture late. */
+    assert_int_equal(cv.offset_us, skew - NET_US);
+    assert_int_equal(ca.offset_us, skew - NET_US);
 }
 
 int main(void)
@@ -175,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_outliers_are_ignored_until_agreeing_ones_reanchor),
         cmocka_unit_test(test_bad_reports_are_refused_without_touching_the_estimate),
         cmocka_unit_test(test_wall_of_follows_the_mapping_across_a_wrap),
+        cmocka_unit_test(test_both_tracks_reports_measure_the_av_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
