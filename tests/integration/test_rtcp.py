@@ -3,7 +3,7 @@ from its sender reports without letting it move the recordings, ignores RTCP it 
 trust (counted, logged once, recording unaffected), and sends receiver reports that the
 camera gets.
 
-camsim states its wall clock in a sender report per track every 2 s; `--fault sr-skew:90`
+camsim states its wall clock in a sender report per track every 5 s; `--fault sr-skew:90`
 makes that clock 90 s fast (a camera with bad NTP), `--fault rtcp-garbage` sends a packet
 that is not RTCP before each report, and `--fault sr-skew:-1600000000` a clock decades
 behind (1970). camsim logs the first receiver report it gets on each track of a client.
@@ -84,7 +84,7 @@ def test_sender_reports_date_the_camera_not_the_recordings(camsim_factory, horus
         assert line.group(2) == "0" and line.group(3) == "0", line.group(0)  # loopback TCP
 
     # Garbage RTCP: counted, logged once, and the valid reports and recording go on.
-    wait_until(lambda: rejected(h, "garbage", "malformed") >= 3, 20, "garbage RTCP counted")
+    wait_until(lambda: rejected(h, "garbage", "malformed") >= 2, 20, "garbage RTCP counted")
     wait_until(lambda: (c := clock_of(h, "garbage")) and c["source"] == "rtcp", 10,
                "'garbage''s valid sender reports still accepted")
     rows = wait_until(lambda: len(recording_rows(h, "garbage", "main")) >= 2

@@ -25,7 +25,7 @@
  * on the open socket; sr-skew states a wrong wall clock in the sender
  * reports; rtcp-garbage sends a packet that is not RTCP before each.
  *
- * RTCP: a sender report per track every 2 s; the receiver reports clients
+ * RTCP: a sender report per track every 5 s; the receiver reports clients
  * send (interleaved on the RTCP channel, or to the RTCP port) are parsed
  * and counted: the first of each track is logged with its fields, the
  * count when the client closes.
@@ -69,7 +69,7 @@
 #define GOP_MAX_BYTES ((size_t)32 << 20)
 #define GOP_MAX_FRAMES 4096
 #define SEND_IOV_MAX 64
-#define REPORT_INTERVAL_NS 2000000000 /* sender reports (and UDP input) this often */
+#define REPORT_INTERVAL_NS 5000000000 /* sender reports (and UDP input) this often */
 #define LOOP_TICK_MS 100
 
 static void epoll_set(cs_server *srv, int fd, uint32_t events, uint64_t tag, int op)
