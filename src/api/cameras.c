@@ -105,14 +105,26 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     json_object_set_new(j, "transport", st.transport[0] ? json_string(st.transport) : json_null());
     json_object_set_new(j, "client", st.client[0] ? json_string(st.client) : json_null());
     json_object_set_new(j, "detect", detect_json(&st));
-    /* The camera's clock (docs/design/0047), null until measured; whole microseconds in ms. */
-    json_object_set_new(j, "clock",
-                        st.has_clock
-                            ? json_pack("{s:f, s:f, s:f}", "offset_ms",
-                                        round(st.clock_offset_ms * 1e3) / 1e3, "jitter_ms",
-                                        round(st.clock_jitter_ms * 1e3) / 1e3, "connect_burst_ms",
-                                        round(st.clock_burst_ms * 1e3) / 1e3)
-                            : json_null());
+    /*
+     * The camera's clock (docs/design/0047, 0053), null until measured; whole
+     * microseconds in ms. source says what dates the media: arrival always
+     * (wall times stay server time); "rtcp" when sender reports are also
+     * accepted, and camera_offset_ms then says how far the camera's own clock is;
+     * av_offset_ms, once both tracks have one, how late recordings play audio.
+     */
+    json_t *clock = json_null();
+    if (st.has_clock) {
+        clock = json_pack(
+            "{s:f, s:f, s:f, s:s, s:o}", "offset_ms", round(st.clock_offset_ms * 1e3) / 1e3,
+            "jitter_ms", round(st.clock_jitter_ms * 1e3) / 1e3, "connect_burst_ms",
+            round(st.clock_burst_ms * 1e3) / 1e3, "source",
+            st.has_camera_offset ? "rtcp" : "arrival", "camera_offset_ms",
+            st.has_camera_offset ? json_real(round(st.camera_offset_ms * 1e3) / 1e3) : json_null());
+        json_object_set_new(clock, "av_offset_ms",
+                            st.has_av_offset ? json_real(round(st.av_offset_ms * 1e3) / 1e3)
+                                             : json_null());
+    }
+    json_object_set_new(j, "clock", clock);
     return j;
 }
 

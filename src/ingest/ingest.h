@@ -302,6 +302,26 @@ struct ing_stream_status {
      */
     bool has_clock;
     int64_t clock_offset_us, clock_jitter_us, clock_burst_us;
+    /*
+     * The camera's own clock from its RTCP sender reports (docs/design/0053),
+     * video's (audio's when video has none) in the current session:
+     * has_camera_offset false until a report was accepted (the clock's
+     * source is then "arrival"); camera_offset_us is the camera's NTP time
+     * minus the server's wall time for the same media instant (smoothed).
+     * rtcp_rejected counts the RTCP packets refused since the stream was
+     * made (horus_ingest_rtcp_rejected_total by reason). Native client.
+     */
+    bool has_camera_offset;
+    int64_t camera_offset_us;
+    /*
+     * How much later the recordings play audio than the picture it belongs
+     * to (negative: earlier), by both tracks' sender reports mapped onto the
+     * camera's one clock; has_av_offset false until both tracks have an
+     * accepted report in the current session. Measured, not corrected (0053).
+     */
+    bool has_av_offset;
+    int64_t av_offset_us;
+    uint64_t rtcp_rejected;
 };
 
 /*

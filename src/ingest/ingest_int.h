@@ -221,6 +221,72 @@ bool ing_timeline_hold_more(const struct ing_timeline *tl, const int64_t *raw_pt
 void ing_timeline_measure_burst(struct ing_timeline *tl, const int64_t *raw_pts,
                                 const int64_t *arrival_us, unsigned n);
 
+/*
+ * The wall time the current session's mapping gives a raw presentation
+ * time (timescale ticks, low 32 bits trusted, within 2^31 ticks of the last
+ * packet's): where an RTCP sender report's RTP instant lies in server time;
+ * *media_us is the same instant on the timeline (pts in microseconds).
+ * Returns false, leaving both alone, outside a session.
+ */
+bool ing_timeline_wall_of(const struct ing_timeline *tl, int64_t raw_pts, int64_t *wall_us,
+                          int64_t *media_us);
+
+/* ---- srclock.c: the camera's clock from RTCP sender reports (docs/design/0053) ---- */
+
+#define ING_SR_NTP_MAX_US (INT64_C(86400) * 1000000) /* NTP this far from ours: not a clock */
+#define ING_SR_RTP_MAX_US INT64_C(10000000) /* RTP this far from the stream's: not its mapping */
+#define ING_SR_OUTLIER_US INT64_C(250000) /* a sample this far from the estimate is an outlier */
+#define ING_SR_REANCHOR 3 /* agreeing outliers in a row that replace the estimate */
+#define ING_SR_SMOOTH 8 /* accepted samples move the estimate by 1/8 of their distance */
+
+/* What became of one sender report; the refusals label horus_ingest_rtcp_rejected_total. */
+enum ing_sr_verdict {
+    ING_SR_ACCEPTED, /* folded into the estimate */
+    ING_SR_REANCHORED, /* agreeing outliers replaced the estimate (the camera's clock stepped) */
+    ING_SR_MALFORMED, /* not a valid RTCP packet (the caller's finding) */
+    ING_SR_SSRC, /* another SSRC than the RTP stream's */
+    ING_SR_NTP_RANGE, /* NTP time more than ING_SR_NTP_MAX_US from the server's clock */
+    ING_SR_RTP_RANGE, /* RTP time more than ING_SR_RTP_MAX_US from the stream's latest packet */
+    ING_SR_OUTLIER, /* its sample jumped more than ING_SR_OUTLIER_US from the estimate */
+    ING_SR_VERDICTS,
+};
+
+/* "accepted", "malformed", "ssrc", "ntp_range", "rtp_range", "outlier", ... Static. */
+const char *ing_sr_verdict_code(enum ing_sr_verdict v);
+
+/* One sender report, as the owner sees it against its stream and timeline. */
+struct ing_sr_input {
+    uint32_t ssrc; /* the report's */
+    bool has_stream_ssrc; /* an RTP packet was seen ... */
+    uint32_t stream_ssrc; /* ... with this SSRC */
+    int64_t ntp_us; /* the report's NTP time, Unix microseconds */
+    int64_t rtp_delta_us; /* its RTP time minus the stream's latest packet's, in microseconds */
+    int64_t arrival_us; /* the server's wall clock when it arrived */
+    int64_t server_us; /* the wall time the timeline gives its RTP instant */
+    int64_t media_us; /* the timeline time (pts) of its RTP instant, in microseconds */
+};
+
+/* The filtered offset of the camera's NTP clock against the server's wall time. */
+struct ing_srclock {
+    bool has_offset;
+    int64_t offset_us; /* camera NTP minus server wall time, smoothed */
+    /*
+     * The camera's NTP time of the track's timeline time 0 (smoothed like
+     * offset_us): two tracks whose epochs differ play out of sync in the
+     * recordings by that much (A/V sync is carried by each track's dts).
+     */
+    int64_t epoch_us;
+    uint64_t accepted, reanchors;
+    unsigned nout; /* outliers in a row ... */
+    int64_t out_first_us, out_sum_us, out_epoch_sum_us; /* ... the first's sample, the sums */
+};
+
+/* Forgets the estimate (a new session or a new SSRC). */
+void ing_srclock_reset(struct ing_srclock *c);
+
+/* Checks one report and folds it in (rules in srclock.c). Returns the verdict. */
+enum ing_sr_verdict ing_srclock_add(struct ing_srclock *c, const struct ing_sr_input *in);
+
 /* ---- breaker.c ---- */
 
 struct ing_breaker {

@@ -45,6 +45,7 @@ int ing_rtsp_conn_init(struct ing_rtsp_conn *c, const char *url,
     c->timeout_s = 60;
     c->media_index[0] = c->media_index[1] = -1;
     c->channel[0] = c->channel[1] = -1;
+    c->rtcp_channel[0] = c->rtcp_channel[1] = -1;
     int rc = ing_rtsp_url_parse(url, &c->url);
     if (rc < 0)
         return rc;
@@ -173,6 +174,13 @@ void ing_rtsp_conn_teardown(struct ing_rtsp_conn *c)
 {
     if (c->session[0])
         request(c, "TEARDOWN", c->sdp.control[0] ? c->sdp.control : c->url.request_url, "");
+}
+
+bool ing_rtsp_conn_send_frame(struct ing_rtsp_conn *c, const uint8_t *frame, size_t len)
+{
+    if (c->phase != ING_RTSP_PLAYING)
+        return false;
+    return out_append(c, (const char *)frame, len);
 }
 
 void ing_rtsp_conn_sent(struct ing_rtsp_conn *c, size_t n)
@@ -313,7 +321,8 @@ static void on_setup(struct ing_rtsp_conn *c, const struct ing_rtsp_msg *m)
         return;
     }
     c->channel[t] = rtp;
-    (void)rtcp; /* RTCP is always the channel after RTP here, as every camera does */
+    /* What comes in on the channel after RTP is RTCP, as every camera does; ours go to rtcp. */
+    c->rtcp_channel[t] = rtcp >= 0 && rtcp <= 255 ? rtcp : rtp + 1;
     if (t == ING_RTSP_VIDEO && c->media_index[ING_RTSP_AUDIO] >= 0) {
         c->setup_track = ING_RTSP_AUDIO;
         send_phase(c);

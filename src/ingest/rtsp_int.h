@@ -357,7 +357,8 @@ struct ing_rtsp_conn {
     char base[ING_RTSP_URL_MAX];
     struct ing_sdp sdp;
     int media_index[ING_RTSP_TRACKS]; /* into sdp.media; -1 when not set up */
-    int channel[ING_RTSP_TRACKS]; /* interleaved RTP channel; RTCP is the next one */
+    int channel[ING_RTSP_TRACKS]; /* interleaved RTP channel; RTCP comes on the next one */
+    int rtcp_channel[ING_RTSP_TRACKS]; /* where our RTCP goes (the SETUP reply's second) */
     unsigned setup_track; /* the SETUP in flight */
     struct ing_rtsp_msg msg; /* scratch for parsing */
 };
@@ -387,6 +388,13 @@ void ing_rtsp_conn_keepalive(struct ing_rtsp_conn *c);
 
 /* Queues a TEARDOWN (best effort; no reply is waited for). */
 void ing_rtsp_conn_teardown(struct ing_rtsp_conn *c);
+
+/*
+ * Queues an interleaved frame (our RTCP) while playing. Returns false when
+ * not playing or when it does not fit behind what waits to be sent (the
+ * report is then skipped: a later one says the same, newer).
+ */
+bool ing_rtsp_conn_send_frame(struct ing_rtsp_conn *c, const uint8_t *frame, size_t len);
 
 /* The first n bytes of c->out were sent. */
 void ing_rtsp_conn_sent(struct ing_rtsp_conn *c, size_t n);

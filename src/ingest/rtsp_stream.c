@@ -53,6 +53,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,6 +61,8 @@
 #define HOLD_NS 1000000000
 #define RESOLVE_POLL_NS 20000000 /* getaddrinfo_a is polled this often */
 #define BREAKER_POLL_NS 200000000 /* the breaker's clock may be fake: look again this often */
+#define RR_FIRST_NS 2000000000 /* the first receiver reports this long after PLAY ... */
+#define RR_INTERVAL_NS 5000000000 /* ... then this often (RFC 3550's 5 s minimum) */
 
 enum native_state {
     N_WAIT,
@@ -78,6 +81,12 @@ struct native_track {
     bool is_used; /* set up and understood */
     int payload_type;
     uint32_t clock_rate;
+    /* RTCP (docs/design/0053): what our receiver reports say, and the latest sender report */
+    struct rtp_rx_stats rx; /* rx.ssrc and rx.has_seq: the RTP stream's SSRC, once seen */
+    uint32_t last_rtp_ts; /* of the latest RTP packet */
+    struct rtcp_sr sr;
+    bool has_sr; /* sr waits for the timeline's session (ing_stream_sender_report) */
+    int64_t sr_arrival_us; /* wall clock */
 };
 
 struct ing_native {
@@ -110,9 +119,9 @@ struct ing_native {
     struct addrinfo hints;
     char port[8];
     bool is_resolving;
-    /* RTCP: the latest sender report of each track (wall-clock mapping; see 0008) */
-    struct rtcp_sr sr[ING_RTSP_TRACKS];
-    bool has_sr[ING_RTSP_TRACKS];
+    /* RTCP receiver reports: our SSRC (random per session) and when the next are due */
+    uint32_t rr_ssrc;
+    int64_t rr_ns;
     /*
      * At session start, video waits (at most HOLD_MAX units or HOLD_NS) for
      * the first audio unit: a sink then learns of both tracks before the
@@ -200,7 +209,8 @@ static void native_close(struct ing_native *n)
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
         ing_depack_reset(&n->tracks[t].depack);
         n->tracks[t].is_used = false;
-        n->has_sr[t] = false;
+        memset(&n->tracks[t].rx, 0, sizeof(n->tracks[t].rx));
+        n->tracks[t].has_sr = false;
     }
     ing_track_end_session(&n->s->video);
     ing_track_end_session(&n->s->audio);
@@ -255,15 +265,25 @@ static void native_fail(struct ing_native *n, enum ing_reason reason, const char
 
 /* ---- session callbacks (from ing_rtsp_conn_input) ---- */
 
+static struct ing_track *track_of(struct native_track *nt)
+{
+    return nt->id == ING_RTSP_VIDEO ? &nt->n->s->video : &nt->n->s->audio;
+}
+
+/* An RTP timestamp in the track's timescale (the timeline's raw pts). */
+static int64_t raw_of(const struct native_track *nt, const struct ing_track *t, uint32_t rtp_ts)
+{
+    if (nt->clock_rate != t->timescale && nt->clock_rate)
+        return (int64_t)((uint64_t)rtp_ts * t->timescale / nt->clock_rate) & 0xffffffff;
+    return rtp_ts;
+}
+
 static void deliver(struct native_track *nt, media_packet *au, uint32_t rtp_ts)
 {
     struct ing_native *n = nt->n;
     ing_stream *s = n->s;
-    struct ing_track *t = nt->id == ING_RTSP_VIDEO ? &s->video : &s->audio;
-    int64_t raw = rtp_ts;
-    if (nt->clock_rate != t->timescale && nt->clock_rate)
-        raw = (int64_t)((uint64_t)rtp_ts * t->timescale / nt->clock_rate) & 0xffffffff;
-    ing_stream_deliver(s, t, au, raw);
+    struct ing_track *t = track_of(nt);
+    ing_stream_deliver(s, t, au, raw_of(nt, t, rtp_ts));
     media_packet_unref(au);
     if (!n->got_media) {
         n->got_media = true;
@@ -429,7 +449,78 @@ static void play_cb(void *arg, const struct ing_rtsp_rtp_info info[ING_RTSP_TRAC
     n->last_rx_ns = n->now_ns;
     int timeout_s = n->conn.timeout_s > 0 ? n->conn.timeout_s : 60;
     n->keepalive_ns = n->now_ns + (int64_t)timeout_s * 500000000;
+    n->rr_ns = n->now_ns + RR_FIRST_NS;
     n->s->window_start_ns = ing_stream_now_ns(n->s);
+}
+
+/* ---- RTCP (docs/design/0053) ---- */
+
+/* A monotonic time on the track's RTP clock (for the interarrival jitter). */
+static int64_t rtp_clock(int64_t now_ns, const struct native_track *nt)
+{
+    int64_t rate = nt->clock_rate ? nt->clock_rate : 90000;
+    return now_ns / 1000000000 * rate + now_ns % 1000000000 * rate / 1000000000;
+}
+
+/* Offers the track's pending sender report to the camera clock; kept while there is no session. */
+static void native_sr_apply(struct native_track *nt)
+{
+    if (!nt->has_sr)
+        return;
+    struct ing_track *t = track_of(nt);
+    const struct rtcp_sr *sr = &nt->sr;
+    int64_t rate = nt->clock_rate ? nt->clock_rate : 90000;
+    struct ing_sr_input in = {
+        .ssrc = sr->ssrc,
+        .has_stream_ssrc = nt->rx.has_seq,
+        .stream_ssrc = nt->rx.ssrc,
+        .ntp_us = rtcp_ntp_to_unix_us(sr->ntp),
+        .rtp_delta_us = nt->rx.has_seq ? (int64_t)(int32_t)(sr->rtp_timestamp - nt->last_rtp_ts) *
+                                             1000000 / rate
+                                       : 0,
+        .arrival_us = nt->sr_arrival_us,
+    };
+    if (ing_stream_sender_report(nt->n->s, t, &in, raw_of(nt, t, sr->rtp_timestamp)))
+        nt->has_sr = false;
+}
+
+/* An RTCP packet from the camera: its sender report, if any, dates the camera's clock. */
+static void native_rtcp(struct ing_native *n, struct native_track *nt, const uint8_t *data,
+                        size_t len)
+{
+    struct rtcp_sr sr;
+    int rc = rtcp_sr_find(data, len, &sr);
+    if (rc == -ENOENT)
+        return; /* receiver reports, SDES, BYE: nothing to learn */
+    if (rc < 0) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "a malformed RTCP packet of %zu bytes on the %s channel",
+                 len, nt->id == ING_RTSP_VIDEO ? "video" : "audio");
+        ing_stream_rtcp_refused(n->s, ING_SR_MALFORMED, detail);
+        return;
+    }
+    if (!nt->rx.has_seq || sr.ssrc == nt->rx.ssrc)
+        rtp_rx_stats_sr(&nt->rx, sr.ntp, n->now_ns / 1000);
+    nt->sr = sr;
+    nt->has_sr = true;
+    nt->sr_arrival_us = clock_realtime_ms(n->s->opt.clock) * 1000;
+    native_sr_apply(nt);
+}
+
+/* Queues a receiver report for each track that received RTP (RFC 3550 6.4.2). */
+static void native_receiver_reports(struct ing_native *n)
+{
+    for (int t = 0; t < ING_RTSP_TRACKS; t++) {
+        struct native_track *nt = &n->tracks[t];
+        struct rtcp_report_block b;
+        if (!nt->is_used || n->conn.rtcp_channel[t] < 0 ||
+            !rtp_rx_stats_report(&nt->rx, n->now_ns / 1000, &b))
+            continue;
+        uint8_t frame[RTSP_INTERLEAVED_HEADER + RTCP_RR_COMPOUND_SIZE];
+        rtsp_interleaved_write(frame, (uint8_t)n->conn.rtcp_channel[t], RTCP_RR_COMPOUND_SIZE);
+        rtcp_rr_write(frame + RTSP_INTERLEAVED_HEADER, n->rr_ssrc, &b);
+        (void)ing_rtsp_conn_send_frame(&n->conn, frame, sizeof(frame));
+    }
 }
 
 static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const uint8_t *data,
@@ -440,11 +531,7 @@ static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const 
     if (!nt->is_used)
         return;
     if (is_rtcp) {
-        struct rtcp_sr sr;
-        if (rtcp_sr_find(data, len, &sr) == 0) {
-            n->sr[track] = sr;
-            n->has_sr[track] = true;
-        }
+        native_rtcp(n, nt, data, len);
         return;
     }
     struct rtp_packet rtp;
@@ -453,6 +540,17 @@ static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const 
         return;
     }
     n->last_rx_ns = n->now_ns;
+    if (nt->rx.has_seq && rtp.ssrc != nt->rx.ssrc) {
+        /* The camera restarted its stream: its sender reports describe a new clock. */
+        ing_srclock_reset(&track_of(nt)->srclock);
+        log_field kv[3];
+        log_info_limited("RTP SSRC changed", ing_stream_kv(n->s, kv),
+                         "%s RTP SSRC changed from %08x to %08x: the camera clock is measured anew",
+                         nt->id == ING_RTSP_VIDEO ? "video" : "audio", (unsigned)nt->rx.ssrc,
+                         (unsigned)rtp.ssrc);
+    }
+    rtp_rx_stats_packet(&nt->rx, rtp.ssrc, rtp.seq, rtp.timestamp, rtp_clock(n->now_ns, nt));
+    nt->last_rtp_ts = rtp.timestamp;
     ing_depack_push(&nt->depack, &rtp);
 }
 
@@ -523,6 +621,8 @@ static void native_attempt(struct ing_native *n)
 {
     ing_stream *s = n->s;
     n->attempts++;
+    if (getrandom(&n->rr_ssrc, sizeof(n->rr_ssrc), GRND_NONBLOCK) != sizeof(n->rr_ssrc))
+        n->rr_ssrc = (uint32_t)(uintptr_t)n ^ n->attempts;
     n->got_media = false;
     n->is_stall = false;
     n->phase_seen = ING_RTSP_OPTIONS;
@@ -816,11 +916,23 @@ static void on_timer(struct ing_loop_item *it)
             hold_release(n, true); /* no audio came: video goes on alone */
         if (now >= n->tick_ns) {
             native_tick(n);
+            for (int t = 0; t < ING_RTSP_TRACKS; t++)
+                native_sr_apply(&n->tracks[t]); /* one that came before the session's first map */
             n->tick_ns = now + 1000000000;
+        }
+        if (now >= n->rr_ns) {
+            n->now_ns = now;
+            native_receiver_reports(n);
+            n->rr_ns = now + RR_INTERVAL_NS;
+            native_after_input(n);
+            if (n->fd < 0)
+                return;
         }
         int64_t due = n->last_rx_ns + stall_ns;
         if (n->keepalive_ns < due)
             due = n->keepalive_ns;
+        if (n->rr_ns < due)
+            due = n->rr_ns;
         if (n->tick_ns < due)
             due = n->tick_ns;
         ing_loop_timer_set(it, due);

@@ -193,6 +193,19 @@ static void stream_metrics_init(ing_stream *s)
     for (int i = 0; i < 3; i++)
         s->breaker_state[i] = metrics_series_get(f, s->camera, ing_breaker_state_name(i));
     metrics_gauge_set(s->breaker_state[ING_BREAKER_CLOSED], 1);
+    f = family(s, METRICS_COUNTER, "horus_ingest_rtcp_rejected_total",
+               "RTCP packets ignored (docs/design/0053): malformed, ssrc (a sender report of "
+               "another source), ntp_range (NTP time over a day from the server's clock), "
+               "rtp_range (RTP time far from the stream's), outlier (a jump of the camera clock)",
+               "camera,stream,reason");
+    for (int v = ING_SR_MALFORMED; v < ING_SR_VERDICTS; v++)
+        s->rtcp_rejected[v] = metrics_series_get(f, s->camera, s->stream, ing_sr_verdict_code(v));
+    s->camera_offset = metrics_series_get(
+        family(s, METRICS_GAUGE, "horus_ingest_camera_clock_offset_seconds",
+               "The camera's NTP clock minus the server's, from its RTCP sender reports "
+               "(smoothed; absent until a report was accepted)",
+               "camera,stream"),
+        s->camera, s->stream);
 }
 
 static void gauge_set(metrics_series *m, double v)
@@ -328,6 +341,10 @@ void ing_stream_window_tick(ing_stream *s)
         gauge_set(tracks[i]->clock_offset, (double)tracks[i]->tl.lag_us / 1e6);
         gauge_set(tracks[i]->clock_jitter, (double)tracks[i]->tl.jitter_us / 1e6);
     }
+    const struct ing_srclock *c =
+        s->video.srclock.has_offset ? &s->video.srclock : &s->audio.srclock;
+    if (c->has_offset)
+        gauge_set(s->camera_offset, (double)c->offset_us / 1e6);
     s->window_frames = s->window_bytes = 0;
     s->window_start_ns = now;
 }
@@ -359,6 +376,7 @@ void ing_track_end_session(struct ing_track *t)
     t->is_announced = false;
     t->index = -1;
     ing_timeline_reset_session(&t->tl);
+    ing_srclock_reset(&t->srclock);
 }
 
 int ing_track_video_build(struct ing_track *t)
@@ -516,6 +534,12 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
         s->status.clock_jitter_us = t->tl.jitter_us;
         s->status.clock_burst_us = t->tl.last_burst_us;
     }
+    const struct ing_srclock *c =
+        s->video.srclock.has_offset ? &s->video.srclock : &s->audio.srclock;
+    s->status.has_camera_offset = c->has_offset;
+    s->status.camera_offset_us = c->offset_us;
+    s->status.has_av_offset = s->video.srclock.has_offset && s->audio.srclock.has_offset;
+    s->status.av_offset_us = s->video.srclock.epoch_us - s->audio.srclock.epoch_us;
     pthread_mutex_unlock(&s->mu);
     if (t->kind == MEDIA_KIND_VIDEO)
         s->window_frames++;
@@ -594,6 +618,73 @@ void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, in
     if (stream_hold(s, t, mp, raw_pts, arrival_us, arrival_ns))
         return;
     stream_push(s, t, mp, raw_pts, arrival_us, arrival_ns);
+}
+
+/* ---- RTCP (docs/design/0053) ---- */
+
+void ing_stream_rtcp_refused(ing_stream *s, enum ing_sr_verdict why, const char *detail)
+{
+    counter_add(s->rtcp_rejected[why], 1);
+    pthread_mutex_lock(&s->mu);
+    s->status.rtcp_rejected++;
+    pthread_mutex_unlock(&s->mu);
+    if (s->rtcp_logged & 1u << why)
+        return;
+    s->rtcp_logged |= 1u << why;
+    log_field kv[3];
+    log_warn_kv(ing_stream_kv(s, kv),
+                "RTCP ignored: %s; recording is not affected (counted in "
+                "horus_ingest_rtcp_rejected_total{reason=\"%s\"}, logged once)",
+                detail, ing_sr_verdict_code(why));
+}
+
+bool ing_stream_sender_report(ing_stream *s, struct ing_track *t, struct ing_sr_input *in,
+                              int64_t raw_pts)
+{
+    if (!ing_timeline_wall_of(&t->tl, raw_pts, &in->server_us, &in->media_us))
+        return false;
+    int64_t before = t->srclock.offset_us;
+    enum ing_sr_verdict v = ing_srclock_add(&t->srclock, in);
+    char detail[160];
+    switch (v) {
+    case ING_SR_ACCEPTED:
+        return true;
+    case ING_SR_REANCHORED: {
+        log_field kv[3];
+        log_info_kv(ing_stream_kv(s, kv),
+                    "%s sender reports: the camera clock stepped by %lld ms (now %+lld ms from "
+                    "this server's)",
+                    t->kind == MEDIA_KIND_VIDEO ? "video" : "audio",
+                    (long long)((t->srclock.offset_us - before) / 1000),
+                    (long long)(t->srclock.offset_us / 1000));
+        return true;
+    }
+    case ING_SR_SSRC:
+        snprintf(detail, sizeof(detail), "a sender report of SSRC %08x, not the stream's %08x",
+                 (unsigned)in->ssrc, (unsigned)in->stream_ssrc);
+        break;
+    case ING_SR_NTP_RANGE:
+        snprintf(detail, sizeof(detail),
+                 "a sender report whose NTP time is %lld s from this server's clock (the camera's "
+                 "clock is not set?)",
+                 (long long)((in->ntp_us - in->arrival_us) / 1000000));
+        break;
+    case ING_SR_RTP_RANGE:
+        snprintf(detail, sizeof(detail),
+                 "a sender report whose RTP time is %lld ms from the stream's",
+                 (long long)(in->rtp_delta_us / 1000));
+        break;
+    case ING_SR_OUTLIER:
+        snprintf(detail, sizeof(detail),
+                 "a sender report that would move the camera clock by %lld ms",
+                 (long long)((in->ntp_us - in->server_us - t->srclock.offset_us) / 1000));
+        break;
+    default:
+        snprintf(detail, sizeof(detail), "%s", ing_sr_verdict_code(v));
+        break;
+    }
+    ing_stream_rtcp_refused(s, v, detail);
+    return true;
 }
 
 /* ---- lifecycle ---- */

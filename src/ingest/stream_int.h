@@ -46,6 +46,7 @@ struct ing_track {
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
     metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
     metrics_series *clock_offset, *clock_jitter; /* timeline.c rule 8 */
+    struct ing_srclock srclock; /* the camera's clock from its sender reports (srclock.c) */
     /* libavformat client: the AVStream index (-1 if none) and its time base */
     int index;
     int tb_num, tb_den;
@@ -82,6 +83,9 @@ struct ing_stream {
     struct ing_stream_status status;
 
     metrics_series *up, *reconnects, *fallbacks, *breaker_state[3];
+    /* RTCP (docs/design/0053): refusals by reason, each logged once per stream */
+    metrics_series *rtcp_rejected[ING_SR_VERDICTS], *camera_offset;
+    unsigned rtcp_logged; /* bit per enum ing_sr_verdict; driver only */
 };
 
 /* camera=, stream= context for log lines. */
@@ -145,6 +149,20 @@ bool ing_track_video_params_changed(ing_stream *s, struct ing_track *t);
  * start may be held, by reference, until the reorder depth is known).
  */
 void ing_stream_deliver(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts);
+
+/*
+ * A sender report of t's source (in: everything but server_us, which the
+ * timeline gives the report's RTP instant, raw_pts in t's timescale):
+ * checked and folded into t's camera clock, or refused (counted, logged
+ * once per reason). Returns false, doing nothing, while t's timeline has no
+ * session to compare with: the caller keeps the report for later. Driver
+ * only.
+ */
+bool ing_stream_sender_report(ing_stream *s, struct ing_track *t, struct ing_sr_input *in,
+                              int64_t raw_pts);
+
+/* An RTCP packet refused for why (detail: the sentence's end): counted, logged once. */
+void ing_stream_rtcp_refused(ing_stream *s, enum ing_sr_verdict why, const char *detail);
 
 /* ---- the clients ---- */
 

@@ -507,3 +507,17 @@ void ing_timeline_measure_burst(struct ing_timeline *tl, const int64_t *raw_pts,
     tl->burst_lead_us = first - min;
     tl->stats_skip = at_min;
 }
+
+bool ing_timeline_wall_of(const struct ing_timeline *tl, int64_t raw_pts, int64_t *wall_us,
+                          int64_t *media_us)
+{
+    if (!tl->in_session || !tl->has_output)
+        return false;
+    int64_t delta = (int32_t)((uint32_t)raw_pts - (uint32_t)tl->last_raw_pts);
+    int64_t x = tl->unwrapped_pts + delta + tl->offset;
+    int64_t d = x - tl->anchor_pts;
+    int64_t ts = tl->timescale;
+    *wall_us = tl->anchor_wall_us + d * 1000 / ts * 1000 + d * 1000 % ts * 1000 / ts;
+    *media_us = x / ts * 1000000 + x % ts * 1000000 / ts;
+    return true;
+}

@@ -582,6 +582,10 @@ void sup_supervisor_refresh_status(sup_supervisor *s, unsigned *online, unsigned
         st->clock_offset_ms = (double)is.clock_offset_us / 1e3;
         st->clock_jitter_ms = (double)is.clock_jitter_us / 1e3;
         st->clock_burst_ms = (double)is.clock_burst_us / 1e3;
+        st->has_camera_offset = is.has_camera_offset;
+        st->camera_offset_ms = (double)is.camera_offset_us / 1e3;
+        st->has_av_offset = is.has_av_offset;
+        st->av_offset_ms = (double)is.av_offset_us / 1e3;
         st->next_retry_unix_ms = is.is_up ? 0 : is.next_retry_unix_ms;
         st->reconnects = is.reconnects;
         snprintf(st->transport, sizeof(st->transport), "%s", ing_transport_name(is.transport));

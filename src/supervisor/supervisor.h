@@ -59,6 +59,11 @@ struct sup_camera_status {
     /* The main stream's camera clock (ing_stream_status); has_clock false until measured. */
     bool has_clock;
     double clock_offset_ms, clock_jitter_ms, clock_burst_ms;
+    /* The camera's own clock from RTCP sender reports (docs/design/0053); false: none accepted. */
+    bool has_camera_offset;
+    double camera_offset_ms;
+    bool has_av_offset; /* both tracks' reports: how much later audio plays than its picture */
+    double av_offset_ms;
     /*
      * Rates over the last ~5 s (SUP_RATE_SAMPLES status passes): video
      * frames per second and media bits per second (every track) of the main

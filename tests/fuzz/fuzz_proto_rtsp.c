@@ -7,7 +7,9 @@
  *      parsers; every span must lie inside the input
  *   1: the value parsers on the whole rest, as one header value
  *   2: interleaved frames, each as RTP (written back and parsed again,
- *      which must give the same header) and as compound RTCP
+ *      which must give the same header, and counted by the receiver
+ *      statistics, whose report is written and must parse back) and as
+ *      compound RTCP (sender and receiver reports)
  * The rest is copied to a heap buffer of exactly its size so ASan catches
  * any read past the end.
  */
@@ -79,6 +81,9 @@ static void messages(const uint8_t *buf, size_t size)
 
 static void frames(const uint8_t *buf, size_t size)
 {
+    static struct rtp_rx_stats st;
+    memset(&st, 0, sizeof(st));
+    int64_t now_us = 0;
     size_t pos = 0;
     for (;;) {
         uint8_t channel;
@@ -98,10 +103,27 @@ static void frames(const uint8_t *buf, size_t size)
                 q.timestamp != p.timestamp || q.ssrc != p.ssrc || q.marker != p.marker ||
                 q.payload_type != p.payload_type)
                 abort();
+            now_us += 1000 + channel * 997;
+            rtp_rx_stats_packet(&st, p.ssrc, p.seq, p.timestamp, now_us * 9 / 100);
         }
         struct rtcp_sr sr;
-        if (rtcp_sr_find(d, n, &sr) == 0)
+        if (rtcp_sr_find(d, n, &sr) == 0) {
             (void)rtcp_sr_unix_us(&sr, sr.rtp_timestamp + 90000, 90000);
+            rtp_rx_stats_sr(&st, sr.ntp, now_us);
+        }
+        struct rtcp_rr rr;
+        if (rtcp_rr_find(d, n, &rr) == 0 && rr.nblocks > 31)
+            abort();
+        struct rtcp_report_block b;
+        if (rtp_rx_stats_report(&st, now_us, &b)) {
+            uint8_t out[RTCP_RR_COMPOUND_SIZE];
+            rtcp_rr_write(out, 1, &b);
+            struct rtcp_rr back;
+            if (rtcp_rr_find(out, sizeof(out), &back) != 0 || back.nblocks != 1 ||
+                back.block.ssrc != b.ssrc || back.block.highest_seq != b.highest_seq ||
+                back.block.jitter != b.jitter || back.block.fraction_lost != b.fraction_lost)
+                abort();
+        }
         pos += (size_t)used;
     }
 }

@@ -20,7 +20,7 @@ static const char usage_text[] =
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
     "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
-    "                             garbage | notcp]\n"
+    "                             garbage | notcp | sr-skew:SECONDS | rtcp-garbage]\n"
     "                    [--loop SECONDS] [--tls CERT KEY]\n"
     "                    [--verbose]\n";
 
@@ -84,6 +84,11 @@ static const char help_text[] =
     "                      flows, but no client can decode or record it\n"
     "  --fault notcp       answer a SETUP that offers no UDP transport 461 Unsupported\n"
     "                      Transport (a server that refuses RTP over TCP)\n"
+    "  --fault sr-skew:S   RTCP sender reports state a wall clock S seconds off (a camera\n"
+    "                      whose NTP is wrong; S may be negative, up to 2000000000 either\n"
+    "                      way: decades off); the media itself is on time\n"
+    "  --fault rtcp-garbage  send a garbage RTCP packet (not version 2) on each track's RTCP\n"
+    "                      channel or port before each sender report\n"
     "  --verbose, -v       log every request and connection\n"
     "  --help, -h          show this help\n"
     "\n"
@@ -172,8 +177,16 @@ static int parse_fault(cs_options *o, const char *s)
         o->fault = CS_FAULT_NOTCP;
         return 0;
     }
+    if (strncmp(s, "sr-skew:", 8) == 0) {
+        o->fault = CS_FAULT_SR_SKEW;
+        return parse_int("--fault sr-skew", s + 8, -2000000000, 2000000000, &o->fault_s);
+    }
+    if (strcmp(s, "rtcp-garbage") == 0) {
+        o->fault = CS_FAULT_RTCP_GARBAGE;
+        return 0;
+    }
     return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse, flood:FACTOR, "
-                       "garbage or notcp",
+                       "garbage, notcp, sr-skew:SECONDS or rtcp-garbage",
                        s);
 }
 

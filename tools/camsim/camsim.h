@@ -32,6 +32,8 @@ enum cs_fault {
     CS_FAULT_FLOOD, /* replay media fault_factor times faster than real time */
     CS_FAULT_GARBAGE, /* every SPS (SDP and in-band) is garbage: nothing can be decoded */
     CS_FAULT_NOTCP, /* SETUP without a UDP offer gets 461: a server that refuses TCP */
+    CS_FAULT_SR_SKEW, /* sender reports state a wall clock fault_s seconds off */
+    CS_FAULT_RTCP_GARBAGE, /* a garbage RTCP packet before each sender report */
 };
 
 /* How AAC travels in RTP (--audio-payload). */
@@ -64,7 +66,7 @@ typedef struct cs_options {
     const char *auth_pass;
     char auth_user_buf[256];
     enum cs_fault fault;
-    int fault_s;
+    int fault_s; /* drop, stall: after; sr-skew: the clock's error (may be negative) */
     int fault_factor; /* flood: media time per second of real time (2..1000) */
     int loop_s; /* 0: live encoding; N: N seconds encoded at start, replayed */
     bool is_verbose;

@@ -22,7 +22,13 @@
  * Faults (--fault): refuse accepts each connection and resets it (RST)
  * at once; drop closes each connection N s after it was accepted; stall
  * stops media to a client N s after its PLAY and keeps answering requests
- * on the open socket.
+ * on the open socket; sr-skew states a wrong wall clock in the sender
+ * reports; rtcp-garbage sends a packet that is not RTCP before each.
+ *
+ * RTCP: a sender report per track every 5 s; the receiver reports clients
+ * send (interleaved on the RTCP channel, or to the RTCP port) are parsed
+ * and counted: the first of each track is logged with its fields, the
+ * count when the client closes.
  *
  * TLS (--tls CERT KEY): every connection is a GnuTLS server session on the
  * same non-blocking socket. The handshake advances on each epoll event in
@@ -63,7 +69,7 @@
 #define GOP_MAX_BYTES ((size_t)32 << 20)
 #define GOP_MAX_FRAMES 4096
 #define SEND_IOV_MAX 64
-#define REPORT_INTERVAL_NS 5000000000
+#define REPORT_INTERVAL_NS 5000000000 /* sender reports (and UDP input) this often */
 #define LOOP_TICK_MS 100
 
 static void epoll_set(cs_server *srv, int fd, uint32_t events, uint64_t tag, int op)
@@ -288,8 +294,12 @@ static void client_close(cs_server *srv, cs_client *c, const char *why)
         udp_dropped += c->udp[t].dropped_packets;
         cs_udp_close(&c->udp[t]);
     }
-    fprintf(stderr, "horus-camsim: client %s closed (%s): sent %llu bytes, dropped %llu frames",
-            c->peer, why, (unsigned long long)c->sent_bytes, (unsigned long long)c->dropped_frames);
+    fprintf(stderr,
+            "horus-camsim: client %s closed (%s): sent %llu bytes, dropped %llu frames, "
+            "RTCP receiver reports %llu video %llu audio",
+            c->peer, why, (unsigned long long)c->sent_bytes, (unsigned long long)c->dropped_frames,
+            (unsigned long long)c->rr_received[CS_TRACK_VIDEO],
+            (unsigned long long)c->rr_received[CS_TRACK_AUDIO]);
     if (c->is_udp[CS_TRACK_VIDEO] || c->is_udp[CS_TRACK_AUDIO])
         fprintf(stderr, ", UDP %llu packets sent, %llu dropped", (unsigned long long)udp_sent,
                 (unsigned long long)udp_dropped);
@@ -417,6 +427,43 @@ static void on_listen(cs_server *srv)
     }
 }
 
+/* Counts n receiver reports of track from c; the first one is logged with what it says. */
+static void client_note_rr(const cs_server *srv, cs_client *c, int track, const struct rtcp_rr *rr,
+                           unsigned n)
+{
+    if (n == 0)
+        return;
+    if (c->rr_received[track] == 0) {
+        const struct rtcp_report_block *b = &rr->block;
+        fprintf(stderr,
+                "horus-camsim: client %s: RTCP receiver report on %s: from ssrc %08x, blocks %u, "
+                "source %08x (%s), fraction lost %u, lost %d, highest seq %u, jitter %u, lsr %08x, "
+                "dlsr %u\n",
+                c->peer, track == CS_TRACK_VIDEO ? "video" : "audio", (unsigned)rr->ssrc,
+                rr->nblocks, (unsigned)b->ssrc,
+                rr->nblocks && b->ssrc == srv->rtp[track].ssrc ? "ours" : "not ours",
+                b->fraction_lost, (int)b->cumulative_lost, (unsigned)b->highest_seq,
+                (unsigned)b->jitter, (unsigned)b->lsr, (unsigned)b->dlsr);
+    }
+    c->rr_received[track] += n;
+}
+
+/* An interleaved frame from c: a receiver report on a track's RTCP channel is counted. */
+static void client_frame(const cs_server *srv, cs_client *c, const uint8_t *frame, size_t len)
+{
+    uint8_t channel;
+    const uint8_t *data;
+    size_t n;
+    if (rtsp_interleaved_parse(frame, len, &channel, &data, &n) <= 0)
+        return;
+    for (int t = 0; t < CS_TRACK_COUNT; t++) {
+        struct rtcp_rr rr;
+        if (c->is_setup[t] && !c->is_udp[t] && channel == c->channel_rtcp[t] &&
+            rtcp_rr_find(data, n, &rr) == 0)
+            client_note_rr(srv, c, t, &rr, 1);
+    }
+}
+
 /* Consumes complete requests and interleaved frames from the input buffer. */
 static void client_parse(cs_server *srv, cs_client *c)
 {
@@ -436,6 +483,8 @@ static void client_parse(cs_server *srv, cs_client *c)
             if (used > c->in_len) {
                 c->skip_len = used - c->in_len;
                 used = c->in_len;
+            } else {
+                client_frame(srv, c, (const uint8_t *)c->in, used);
             }
         } else {
             struct rtsp_msg req;
@@ -603,17 +652,37 @@ int cs_client_addrs(const cs_client *c, struct sockaddr_storage *local,
     return 0;
 }
 
+/* The garbage fault: 12 bytes on the track's RTCP channel that are not RTCP (version 0). */
+static void send_garbage_rtcp(cs_server *srv, int track, int64_t now_ns)
+{
+    if (!srv->rtp[track].has_sent)
+        return;
+    static const uint8_t junk[12] = {0x00, 0xff, 0x13, 0x37, 'g', 'a', 'r', 'b', 'a', 'g', 'e', 0};
+    cs_frame *f = cs_frame_new(CS_FRAME_RTCP, track, RTSP_INTERLEAVED_HEADER + sizeof(junk));
+    rtsp_interleaved_write(f->data, (uint8_t)(srv->rtp[track].channel + 1), sizeof(junk));
+    memcpy(f->data + RTSP_INTERLEAVED_HEADER, junk, sizeof(junk));
+    distribute(srv, f, now_ns);
+    cs_frame_unref(f);
+}
+
 static void send_reports(cs_server *srv, int64_t now_ns)
 {
-    /* What UDP clients send back (receiver reports) is read here and ignored. */
+    /* What UDP clients send back: receiver reports are counted, the rest ignored. */
     for (cs_client *c = srv->clients; c; c = c->next) {
         for (int t = 0; t < CS_TRACK_COUNT; t++) {
+            struct rtcp_rr rr;
             if (c->is_udp[t])
-                cs_udp_drain(&c->udp[t]);
+                client_note_rr(srv, c, t, &rr, cs_udp_drain(&c->udp[t], &rr));
         }
     }
     int64_t wall = cs_wall_ns();
+    if (srv->opt->fault == CS_FAULT_SR_SKEW)
+        wall += (int64_t)srv->opt->fault_s * 1000000000;
+    if (wall < 0)
+        wall = 0; /* NTP cannot say before 1970 here: a clock decades behind says 1970 */
     for (int t = 0; t < CS_TRACK_COUNT; t++) {
+        if (srv->opt->fault == CS_FAULT_RTCP_GARBAGE)
+            send_garbage_rtcp(srv, t, now_ns);
         cs_frame *sr = cs_rtp_sender_report(&srv->rtp[t], now_ns, wall);
         if (!sr)
             continue;

@@ -31,7 +31,7 @@ struct cs_client {
     int64_t accepted_ns;
     int64_t play_ns;
 
-    /* Input: requests, and RTCP the client sends interleaved (skipped). */
+    /* Input: requests, and RTCP the client sends interleaved (receiver reports counted). */
     char in[RTSP_HEAD_MAX + CS_RTSP_MAX_BODY_BYTES];
     size_t in_len;
     size_t skip_len;
@@ -61,6 +61,7 @@ struct cs_client {
 
     uint64_t sent_bytes;
     uint64_t dropped_frames;
+    uint64_t rr_received[CS_TRACK_COUNT]; /* RTCP receiver reports from the client */
 };
 
 /* The local and peer addresses of c's RTSP connection, for UDP sockets. */

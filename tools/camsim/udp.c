@@ -145,16 +145,26 @@ unsigned cs_udp_send(cs_udp *u, const cs_frame *frame)
     return dropped;
 }
 
-void cs_udp_drain(cs_udp *u)
+unsigned cs_udp_drain(cs_udp *u, struct rtcp_rr *last)
 {
     uint8_t buf[2048];
     int fds[2] = {u->rtp_fd, u->rtcp_fd};
+    unsigned reports = 0;
     for (int i = 0; i < 2; i++) {
         if (fds[i] < 0)
             continue;
         for (int n = 0; n < 64; n++) {
-            if (recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno != EINTR)
+            ssize_t r = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
                 break;
+            struct rtcp_rr rr;
+            if (fds[i] == u->rtcp_fd && rtcp_rr_find(buf, (size_t)r, &rr) == 0) {
+                *last = rr;
+                reports++;
+            }
         }
     }
+    return reports;
 }

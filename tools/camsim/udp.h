@@ -6,6 +6,7 @@
 #define HORUS_CAMSIM_UDP_H
 
 #include "rtp.h"
+#include "rtsp_proto.h"
 
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,7 +41,10 @@ void cs_udp_close(cs_udp *u);
  */
 unsigned cs_udp_send(cs_udp *u, const cs_frame *frame);
 
-/* Reads and discards what the client sent (RTCP receiver reports, NAT punches). */
-void cs_udp_drain(cs_udp *u);
+/*
+ * Reads what the client sent (NAT punches, RTCP). Returns how many RTCP
+ * receiver reports came on the RTCP port; the last one goes to *last.
+ */
+unsigned cs_udp_drain(cs_udp *u, struct rtcp_rr *last);
 
 #endif

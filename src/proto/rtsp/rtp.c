@@ -1,17 +1,20 @@
 /*
  * DESIGN: the binary framing of a playing RTSP session, both directions:
  * RTSP-interleaved frames (RFC 2326 10.12), RTP fixed headers (RFC 3550
- * 5.1, with CSRCs, header extension and padding on the way in) and RTCP
+ * 5.1, with CSRCs, header extension and padding on the way in), RTCP
  * sender reports (RFC 3550 6.4.1), whose NTP/RTP pair maps the RTP clock to
- * wall-clock time. Parsers point into the caller's buffer and writers fill
- * the caller's bytes: nothing is copied or allocated, since this runs once
- * per packet on the client's hot path. Thread: any (no state).
+ * wall-clock time, and receiver reports (6.4.2) with the receiver's
+ * statistics of one source that fill them (sequence numbers and wraps,
+ * loss, interarrival jitter: A.1, A.3, A.8; the last SR for LSR/DLSR). Parsers point into the
+ * caller's buffer and writers fill the caller's bytes: nothing is copied or allocated, since this
+ * runs once per packet on the client's hot path. Thread: any (no state).
  */
 #include "rtsp_proto.h"
 
 #include "err.h"
 
 #include <errno.h>
+#include <string.h>
 
 #define NTP_UNIX_OFFSET_S 2208988800ull
 
@@ -173,4 +176,161 @@ int64_t rtcp_sr_unix_us(const struct rtcp_sr *sr, uint32_t rtp_timestamp, uint32
     /* The signed 32-bit distance: the report may be a little before or after the packet. */
     int64_t ticks = (int32_t)(rtp_timestamp - sr->rtp_timestamp);
     return base_us + ticks * 1000000 / (int64_t)clock_rate;
+}
+
+/* ---- RTCP receiver reports ---- */
+
+#define RTCP_CNAME "horus"
+#define SEQ_MAX_DROPOUT 3000 /* RFC 3550 A.1: a jump ahead this big is a restart */
+#define SEQ_MAX_MISORDER 100 /* ... and one back this far is a late packet */
+
+uint32_t rtcp_ntp_middle(uint64_t ntp)
+{
+    return (uint32_t)(ntp >> 16);
+}
+
+void rtcp_rr_write(uint8_t *out, uint32_t ssrc, const struct rtcp_report_block *b)
+{
+    out[0] = 0x81; /* version 2, one report block */
+    out[1] = 201;
+    out[2] = 0;
+    out[3] = RTCP_RR_SIZE / 4 - 1;
+    wr32(out + 4, ssrc);
+    wr32(out + 8, b->ssrc);
+    int32_t lost = b->cumulative_lost;
+    lost = lost > 0x7fffff ? 0x7fffff : lost < -0x800000 ? -0x800000 : lost;
+    wr32(out + 12, (uint32_t)b->fraction_lost << 24 | ((uint32_t)lost & 0xffffff));
+    wr32(out + 16, b->highest_seq);
+    wr32(out + 20, b->jitter);
+    wr32(out + 24, b->lsr);
+    wr32(out + 28, b->dlsr);
+    /* SDES: one chunk, our SSRC with its CNAME, the end item, padded to 32 bits. */
+    uint8_t *p = out + RTCP_RR_SIZE;
+    size_t sdes = RTCP_RR_COMPOUND_SIZE - RTCP_RR_SIZE;
+    memset(p, 0, sdes);
+    p[0] = 0x81;
+    p[1] = 202;
+    p[3] = (uint8_t)(sdes / 4 - 1);
+    wr32(p + 4, ssrc);
+    p[8] = 1; /* CNAME */
+    p[9] = (uint8_t)(sizeof(RTCP_CNAME) - 1);
+    memcpy(p + 10, RTCP_CNAME, sizeof(RTCP_CNAME) - 1);
+}
+
+int rtcp_rr_find(const uint8_t *buf, size_t len, struct rtcp_rr *out)
+{
+    size_t pos = 0;
+    while (pos + 4 <= len) {
+        const uint8_t *p = buf + pos;
+        if ((p[0] >> 6) != 2)
+            return HORUS_EPARSE;
+        size_t n = 4 * ((size_t)rd16(p + 2) + 1);
+        if (pos + n > len)
+            return HORUS_EPARSE;
+        if (p[1] == 201) {
+            unsigned count = p[0] & 0x1f;
+            if (n < 8 + 24 * (size_t)count)
+                return HORUS_EPARSE;
+            memset(out, 0, sizeof(*out));
+            out->ssrc = rd32(p + 4);
+            out->nblocks = count;
+            if (count > 0) {
+                const uint8_t *b = p + 8;
+                out->block.ssrc = rd32(b);
+                out->block.fraction_lost = b[4];
+                uint32_t lost = rd32(b + 4) & 0xffffff;
+                out->block.cumulative_lost = (int32_t)(lost & 0x800000 ? lost | 0xff000000u : lost);
+                out->block.highest_seq = rd32(b + 8);
+                out->block.jitter = rd32(b + 12);
+                out->block.lsr = rd32(b + 16);
+                out->block.dlsr = rd32(b + 20);
+            }
+            return 0;
+        }
+        pos += n;
+    }
+    return pos == len ? -ENOENT : HORUS_EPARSE;
+}
+
+/* ---- a receiver's statistics of one source ---- */
+
+static void rx_stats_start(struct rtp_rx_stats *st, uint32_t ssrc, uint16_t seq)
+{
+    memset(st, 0, sizeof(*st));
+    st->has_seq = true;
+    st->ssrc = ssrc;
+    st->base_seq = seq;
+    st->max_seq = seq;
+}
+
+void rtp_rx_stats_packet(struct rtp_rx_stats *st, uint32_t ssrc, uint16_t seq, uint32_t timestamp,
+                         int64_t arrival_rtp)
+{
+    if (!st->has_seq || ssrc != st->ssrc) {
+        rx_stats_start(st, ssrc, seq);
+    } else {
+        uint16_t ahead = (uint16_t)(seq - st->max_seq);
+        if (ahead < SEQ_MAX_DROPOUT) {
+            if (seq < st->max_seq)
+                st->cycles += 1u << 16; /* wrapped */
+            st->max_seq = seq;
+        } else if (ahead <= 65536 - SEQ_MAX_MISORDER) {
+            /* A jump no loss explains: the source restarted its numbering. */
+            uint32_t lsr = st->lsr;
+            int64_t lsr_at = st->lsr_at_us;
+            rx_stats_start(st, ssrc, seq);
+            st->lsr = lsr;
+            st->lsr_at_us = lsr_at;
+            st->received = 0;
+        }
+        /* else: a duplicate or a late packet, counted as received */
+    }
+    st->received++;
+    /* A.8, on 32-bit RTP arithmetic: the clocks of both ends wrap alike. */
+    uint32_t transit = (uint32_t)arrival_rtp - timestamp;
+    if (st->has_transit) {
+        int32_t d = (int32_t)(transit - (uint32_t)st->transit);
+        uint32_t ad = d < 0 ? (uint32_t)(-(int64_t)d) : (uint32_t)d;
+        st->jitter_q4 += ad - ((st->jitter_q4 + 8) >> 4);
+    }
+    st->transit = transit;
+    st->has_transit = true;
+}
+
+void rtp_rx_stats_sr(struct rtp_rx_stats *st, uint64_t ntp, int64_t now_us)
+{
+    st->lsr = rtcp_ntp_middle(ntp);
+    st->lsr_at_us = now_us;
+}
+
+bool rtp_rx_stats_report(struct rtp_rx_stats *st, int64_t now_us, struct rtcp_report_block *out)
+{
+    if (!st->has_seq)
+        return false;
+    uint64_t extended = (uint64_t)st->cycles + st->max_seq;
+    uint64_t expected = extended - st->base_seq + 1;
+    int64_t lost = (int64_t)expected - (int64_t)st->received;
+    uint64_t expected_interval = expected - st->expected_prior;
+    uint64_t received_interval = st->received - st->received_prior;
+    st->expected_prior = expected;
+    st->received_prior = st->received;
+    int64_t lost_interval = (int64_t)expected_interval - (int64_t)received_interval;
+    memset(out, 0, sizeof(*out));
+    out->ssrc = st->ssrc;
+    out->fraction_lost = expected_interval == 0 || lost_interval <= 0
+                             ? 0
+                             : (uint8_t)(lost_interval >= (int64_t)expected_interval
+                                             ? 255
+                                             : ((uint64_t)lost_interval << 8) / expected_interval);
+    out->cumulative_lost = (int32_t)(lost > 0x7fffff    ? 0x7fffff
+                                     : lost < -0x800000 ? -0x800000
+                                                        : lost);
+    out->highest_seq = (uint32_t)extended;
+    out->jitter = st->jitter_q4 >> 4;
+    if (st->lsr) {
+        out->lsr = st->lsr;
+        int64_t since = now_us - st->lsr_at_us;
+        out->dlsr = since <= 0 ? 0 : (uint32_t)(since * 65536 / 1000000);
+    }
+    return true;
 }

@@ -10,7 +10,8 @@
  *   digest.c   auth-params of WWW-Authenticate / Authorization, the
  *              RFC 2617 Digest response, MD5 and hex
  *   rtp.c      interleaved '$' framing, RTP fixed headers, RTCP sender
- *              reports, NTP time
+ *              and receiver reports, a receiver's statistics of one
+ *              source (RFC 3550 A.3, A.8), NTP time
  *
  * Prefixes: rtsp_ for RTSP, rtp_ and rtcp_ for the binary framing.
  * Thread: any (no state).
@@ -234,5 +235,82 @@ uint64_t rtcp_ntp_from_unix_ns(int64_t unix_ns);
 
 /* Unix time in microseconds of an NTP 32.32 time. */
 int64_t rtcp_ntp_to_unix_us(uint64_t ntp);
+
+/* ---- rtp.c: RTCP receiver reports (RFC 3550 6.4.2) ---- */
+
+/* One report block: what a receiver says about one source. */
+struct rtcp_report_block {
+    uint32_t ssrc; /* the source reported on */
+    uint8_t fraction_lost; /* lost since the last report, 8-bit fixed point (1/256) */
+    int32_t cumulative_lost; /* since the start, 24 bits signed (duplicates make it negative) */
+    uint32_t highest_seq; /* extended highest sequence number received (cycles << 16 | seq) */
+    uint32_t jitter; /* interarrival jitter, RTP timestamp units */
+    uint32_t lsr; /* middle 32 bits of the last sender report's NTP time; 0 if none */
+    uint32_t dlsr; /* delay since that report, 1/65536 s; 0 if none */
+};
+
+/* A receiver report: the reporter's SSRC, its block count and the first block. */
+struct rtcp_rr {
+    uint32_t ssrc; /* the receiver's own SSRC */
+    unsigned nblocks; /* report blocks the packet carries (RC) */
+    struct rtcp_report_block block; /* the first; meaningful when nblocks > 0 */
+};
+
+#define RTCP_RR_SIZE 32 /* a receiver report with one report block */
+#define RTCP_RR_COMPOUND_SIZE 48 /* that report plus SDES with CNAME "horus" */
+
+/*
+ * Writes a compound RTCP packet (RFC 3550 6.1: a receiver report with the
+ * one block b, then an SDES chunk with the CNAME "horus") from the receiver
+ * ssrc into out[RTCP_RR_COMPOUND_SIZE].
+ */
+void rtcp_rr_write(uint8_t *out, uint32_t ssrc, const struct rtcp_report_block *b);
+
+/*
+ * Finds the first receiver report (PT 201) in a compound RTCP packet.
+ * Returns 0, -ENOENT when there is none, or HORUS_EPARSE.
+ */
+int rtcp_rr_find(const uint8_t *buf, size_t len, struct rtcp_rr *out);
+
+/* The middle 32 bits of an NTP time: the LSR of a report block. */
+uint32_t rtcp_ntp_middle(uint64_t ntp);
+
+/*
+ * What a receiver counts about one RTP source to fill its report blocks:
+ * sequence numbers with wrap-around (RFC 3550 A.1, A.3), the interarrival
+ * jitter (A.8) and the last sender report heard. Zero it to start.
+ */
+struct rtp_rx_stats {
+    bool has_seq;
+    uint32_t ssrc;
+    uint16_t max_seq;
+    uint32_t cycles; /* shifted: count of wraps << 16 */
+    uint32_t base_seq;
+    uint64_t received;
+    uint64_t expected_prior, received_prior; /* at the last report */
+    bool has_transit;
+    int64_t transit; /* arrival - timestamp, RTP units, of the last packet */
+    uint32_t jitter_q4; /* jitter * 16 (A.8's fixed point) */
+    uint32_t lsr; /* of the last sender report; 0 when none */
+    int64_t lsr_at_us; /* when it was received (any monotonic microsecond clock) */
+};
+
+/*
+ * Counts one RTP packet of the source: its sequence number, timestamp and
+ * arrival time on the RTP clock (RTP units, any origin). A new SSRC starts
+ * the counts over.
+ */
+void rtp_rx_stats_packet(struct rtp_rx_stats *st, uint32_t ssrc, uint16_t seq, uint32_t timestamp,
+                         int64_t arrival_rtp);
+
+/* Notes a sender report of the source (for LSR/DLSR), received at now_us. */
+void rtp_rx_stats_sr(struct rtp_rx_stats *st, uint64_t ntp, int64_t now_us);
+
+/*
+ * Fills a report block at now_us (the clock of rtp_rx_stats_sr) and starts
+ * the next report's interval (fraction lost counts from here). Returns
+ * false, writing nothing, before the first packet.
+ */
+bool rtp_rx_stats_report(struct rtp_rx_stats *st, int64_t now_us, struct rtcp_report_block *out);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Tests for src/proto/rtsp/rtp.c: interleaved framing, RTP headers with
  * CSRCs, extension and padding, RTCP sender reports and NTP time, read
- * and written.
+ * and written; receiver reports byte by byte, and the receiver statistics
+ * that fill them (wraps, loss, jitter, LSR/DLSR).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +147,88 @@ static void test_ntp_time_round_trips(void **state)
     assert_true(us >= ns / 1000 - 1 && us <= ns / 1000);
 }
 
+static void test_receiver_report_bytes_are_rfc_3550(void **state)
+{
+    struct rtcp_report_block b = {.ssrc = 0x11223344,
+                                  .fraction_lost = 64,
+                                  .cumulative_lost = -2,
+                                  .highest_seq = 0x00010005,
+                                  .jitter = 300,
+                                  .lsr = 0xaabbccdd,
+                                  .dlsr = 0x00018000};
+    uint8_t out[RTCP_RR_COMPOUND_SIZE];
+    memset(out, 0xee, sizeof(out));
+    rtcp_rr_write(out, 0x01020304, &b);
+    static const uint8_t want[RTCP_RR_COMPOUND_SIZE] = {
+        0x81, 201,  0,    7,    1,   2,    3,    4, /* RR, RC 1, length 7, our SSRC */
+        0x11, 0x22, 0x33, 0x44, 64,  0xff, 0xff, 0xfe, /* source, fraction, lost -2 */
+        0,    1,    0,    5,    0,   0,    1,    0x2c, /* highest seq, jitter 300 */
+        0xaa, 0xbb, 0xcc, 0xdd, 0,   1,    0x80, 0, /* LSR, DLSR 1.5 s */
+        0x81, 202,  0,    3,    1,   2,    3,    4, /* SDES, one chunk, our SSRC */
+        1,    5,    'h',  'o',  'r', 'u',  's',  0, /* CNAME "horus", end */
+    };
+    assert_memory_equal(out, want, sizeof(want));
+    struct rtcp_rr rr;
+    assert_int_equal(rtcp_rr_find(out, sizeof(out), &rr), 0);
+    assert_int_equal(rr.ssrc, 0x01020304);
+    assert_int_equal(rr.nblocks, 1);
+    assert_int_equal(rr.block.ssrc, b.ssrc);
+    assert_int_equal(rr.block.fraction_lost, 64);
+    assert_int_equal(rr.block.cumulative_lost, -2);
+    assert_int_equal(rr.block.highest_seq, b.highest_seq);
+    assert_int_equal(rr.block.jitter, 300);
+    assert_int_equal(rr.block.lsr, b.lsr);
+    assert_int_equal(rr.block.dlsr, b.dlsr);
+    /* An SR alone has no RR; a truncated block count is refused. */
+    struct rtcp_sr sr = {.ssrc = 9};
+    uint8_t srb[RTCP_SR_SIZE];
+    rtcp_sr_write(srb, &sr);
+    assert_int_equal(rtcp_rr_find(srb, sizeof(srb), &rr), -ENOENT);
+    out[0] = 0x82; /* two blocks in a packet that holds one */
+    assert_int_equal(rtcp_rr_find(out, sizeof(out), &rr), HORUS_EPARSE);
+    assert_int_equal(rtcp_rr_find((const uint8_t *)"garbage!", 8, &rr), HORUS_EPARSE);
+}
+
+static void test_receiver_statistics_count_wraps_loss_and_jitter(void **state)
+{
+    struct rtp_rx_stats st;
+    memset(&st, 0, sizeof(st));
+    struct rtcp_report_block b;
+    assert_false(rtp_rx_stats_report(&st, 0, &b));
+    /* 65530 .. 65535, 0 .. 9: a wrap, 16 packets, every one on time (jitter 0). */
+    uint16_t seq = 65530;
+    for (int i = 0; i < 16; i++, seq++)
+        rtp_rx_stats_packet(&st, 7, seq, 1000u + 3000u * (uint32_t)i, 50000 + 3000 * i);
+    assert_true(rtp_rx_stats_report(&st, 0, &b));
+    assert_int_equal(b.ssrc, 7);
+    assert_int_equal(b.highest_seq, 0x10009);
+    assert_int_equal(b.cumulative_lost, 0);
+    assert_int_equal(b.fraction_lost, 0);
+    assert_int_equal(b.jitter, 0);
+    assert_int_equal(b.lsr, 0);
+    assert_int_equal(b.dlsr, 0);
+    /* Then 4 lost of the next 8 (every other one), each arriving 160 units late or early. */
+    for (int i = 0; i < 8; i += 2) {
+        uint32_t ts = 1000u + 3000u * (uint32_t)(16 + i);
+        rtp_rx_stats_packet(&st, 7, (uint16_t)(10 + i), ts,
+                            50000 + 3000 * (16 + i) + (i % 4 ? 160 : 0));
+    }
+    rtp_rx_stats_sr(&st, 0x0000123456789abcull, 1000000);
+    assert_true(rtp_rx_stats_report(&st, 1250000, &b));
+    assert_int_equal(b.highest_seq, 0x10010);
+    assert_int_equal(b.cumulative_lost, 3); /* 10 .. 16 expected, 12 received after the 10th */
+    assert_int_equal(b.fraction_lost, 3 * 256 / 7);
+    assert_true(b.jitter > 0 && b.jitter < 160);
+    assert_int_equal(b.lsr, 0x12345678);
+    assert_int_equal(b.dlsr, 65536 / 4); /* 0.25 s */
+    /* A new SSRC starts over. */
+    rtp_rx_stats_packet(&st, 8, 100, 0, 0);
+    assert_true(rtp_rx_stats_report(&st, 0, &b));
+    assert_int_equal(b.ssrc, 8);
+    assert_int_equal(b.highest_seq, 100);
+    assert_int_equal(b.cumulative_lost, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_sender_report_maps_rtp_time_to_unix_time),
         cmocka_unit_test(test_what_is_written_parses_back),
         cmocka_unit_test(test_ntp_time_round_trips),
+        cmocka_unit_test(test_receiver_report_bytes_are_rfc_3550),
+        cmocka_unit_test(test_receiver_statistics_count_wraps_loss_and_jitter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
