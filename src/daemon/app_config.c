@@ -302,6 +302,12 @@ static const cfg_field root_fields[] = {
      .offset = offsetof(struct horus_config, webhooks),
      .sub = bus_webhooks_fields,
      .help = "Webhook delivery: retries and dead letters (targets: /api/v1/webhooks)"},
+    {.name = "frames",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, frames),
+     .sub = frames_config_fields,
+     .help = "JPEG frames of chosen cameras published to the buses, best effort; applied at "
+             "start"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),
