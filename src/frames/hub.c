@@ -288,11 +288,8 @@ static void queues_clear(frames_hub *h, struct cam *c)
     }
 }
 
-void frames_hub_detach(frames_hub *h, const char *camera_id)
+static void cam_detach(frames_hub *h, struct cam *c)
 {
-    struct cam *c = h ? cam_find(h, camera_id) : NULL;
-    if (!c)
-        return;
     pthread_mutex_lock(&h->lock);
     while (c->is_busy)
         pthread_cond_wait(&h->cond, &h->lock);
@@ -308,6 +305,13 @@ void frames_hub_detach(frames_hub *h, const char *camera_id)
         free((void *)c->batch[i].jpeg);
     c->nbatch = 0;
     frames_src_free(src);
+}
+
+void frames_hub_detach(frames_hub *h, const char *camera_id)
+{
+    struct cam *c = h ? cam_find(h, camera_id) : NULL;
+    if (c)
+        cam_detach(h, c);
 }
 
 /* Hands msg to each bus queue of c (one reference each); a full queue drops its oldest. */
@@ -600,7 +604,7 @@ void frames_hub_free(frames_hub *h)
     frames_hub_stop(h);
     for (size_t i = 0; i < h->ncams; i++) {
         struct cam *c = &h->cams[i];
-        frames_hub_detach(h, c->c.id);
+        cam_detach(h, c);
         for (size_t b = 0; b < MAX_BUSES; b++)
             free(c->q[b].ring);
         free(c->c.id);

@@ -118,24 +118,26 @@ static double metric(metrics_registry *r, const char *sample)
 struct run {
     frames_hub *hub;
     metrics_registry *metrics;
-    struct frames_camera_config cam;
+    struct frames_camera_config cam[2]; /* "cam", and "idle", never attached */
     struct frames_config config;
 };
 
 static void start(struct run *r, int source, double fps, int64_t batch, int64_t queue)
 {
     static char *buses[] = {"nats"};
-    r->cam = (struct frames_camera_config){.id = "cam",
-                                           .enabled = true,
-                                           .fps = fps,
-                                           .source = source,
-                                           .max_width = 160,
-                                           .quality = 80,
-                                           .batch = batch,
-                                           .buses = buses,
-                                           .nbuses = 1};
+    r->cam[0] = (struct frames_camera_config){.id = "cam",
+                                              .enabled = true,
+                                              .fps = fps,
+                                              .source = source,
+                                              .max_width = 160,
+                                              .quality = 80,
+                                              .batch = batch,
+                                              .buses = buses,
+                                              .nbuses = 1};
+    r->cam[1] = r->cam[0];
+    r->cam[1].id = "idle";
     r->config =
-        (struct frames_config){.threads = 1, .queue = queue, .cameras = &r->cam, .ncameras = 1};
+        (struct frames_config){.threads = 1, .queue = queue, .cameras = r->cam, .ncameras = 2};
     r->metrics = metrics_registry_new();
     static const char *const names[] = {"mqtt", "nats"};
     r->hub = frames_hub_new(&(struct frames_options){.config = &r->config,
