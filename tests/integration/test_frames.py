@@ -7,7 +7,8 @@ the seven-segment digits), single JPEGs for one camera and the versioned batch
 container for the other. Then the broker is killed: the frames queue up to
 `frames.queue`, the oldest are dropped and counted, the adaptive controller steps
 down, and recording goes on (new index rows). The consumer is pika
-(python3-pika), the Debian package of RabbitMQ's Python client."""
+(python3-pika), the Debian package of RabbitMQ's Python client. Bad `frames:`
+entries fail check-config with file:line:col and the key."""
 import json
 import os
 import signal
@@ -18,7 +19,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import Proc, free_port, recording_rows, require_tool, wait_for_port, wait_until
+from conftest import (HORUS_BIN, Proc, free_port, recording_rows, require_tool, wait_for_port,
+                      wait_until)
 
 pika = pytest.importorskip("pika", reason="python3-pika is not installed (scripts/setup)")
 
@@ -223,3 +225,29 @@ frames:
                "recording rows while the broker is down")
     assert "frames: down to step 1" in h.proc.output()
     assert "rabbit-pw-123" not in h.proc.output()
+
+
+def test_frames_config_names_a_duplicate_camera_and_an_unconfigured_bus(tmp_path):
+    path = tmp_path / "horus.yaml"
+    path.write_text("""bus:
+  nats:
+    url: "nats://127.0.0.1:4222"
+frames:
+  cameras:
+    - id: door
+      buses: [nats, amqp]
+    - id: door
+      quality: 101
+""")
+    r = subprocess.run([HORUS_BIN, "check-config", str(path)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2
+    assert "horus.yaml:9:16: frames.cameras[1].quality:" in r.stderr, r.stderr
+    # Cross-field checks run once every field is valid.
+    path.write_text(path.read_text().replace("      quality: 101\n", ""))
+    r = subprocess.run([HORUS_BIN, "check-config", str(path)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2
+    assert ("horus.yaml:7:21: frames.cameras[0].buses[1]: bus 'amqp' is not configured "
+            "(bus.amqp.url is empty)") in r.stderr, r.stderr
+    assert "horus.yaml:8:11: frames.cameras[1].id: duplicate camera id 'door'" in r.stderr
