@@ -55,6 +55,7 @@
 #define MAX_BUSES 3
 #define POLL_MS 20
 #define WINDOW_MS 1000
+#define EARLY_US 10000 /* a frame due this much later is taken now */
 
 struct queue {
     struct frames_msg **ring; /* cap entries */
@@ -414,7 +415,10 @@ static void on_frame(void *arg, const AVFrame *f, int64_t capture_us, bool is_ke
     struct frame_ctx *x = arg;
     struct cam *c = x->c;
     int64_t interval_us = (int64_t)(1e6 / c->fps);
-    if (c->next_due_us && capture_us < c->next_due_us)
+    /* A little early still counts: keyframes exactly one interval apart, dated with a few
+       ms of jitter, must not lose every other one. */
+    int64_t early_us = interval_us / 4 < EARLY_US ? interval_us / 4 : EARLY_US;
+    if (c->next_due_us && capture_us < c->next_due_us - early_us)
         return;
     /* On a grid, so the rate averages fps; a long pause restarts the grid. */
     c->next_due_us = c->next_due_us && capture_us - c->next_due_us < interval_us

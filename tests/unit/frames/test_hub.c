@@ -264,12 +264,37 @@ static void test_a_full_queue_keeps_the_newest_and_counts_the_rest(void **state)
     stop(&r);
 }
 
+static void test_a_keyframe_a_few_ms_early_is_not_skipped(void **state)
+{
+    (void)state;
+    struct run r;
+    int seen = notified;
+    /* One a second, keyframes one a second, dated 5 ms early now and then (jitter). */
+    start(&r, FRAMES_SOURCE_KEYFRAMES, 1, 1, 16);
+    for (size_t i = 0; i < clip.n; i++)
+        if (clip.pkts[i]->is_keyframe && (i / 25) % 2 == 1)
+            clip.pkts[i]->wall_us -= 5000;
+    produce_all(&r, 0);
+    struct frames_msg *got[16];
+    size_t n = 0;
+    while (n < 4 && wait_notify(&seen))
+        n += frames_hub_take(r.hub, "nats", got + n, 16 - n);
+    for (size_t i = 0; i < clip.n; i++) /* the worker is done with them: 4 taken or 10 s */
+        if (clip.pkts[i]->is_keyframe && (i / 25) % 2 == 1)
+            clip.pkts[i]->wall_us += 5000;
+    assert_int_equal(n, 4);
+    assert_int_equal(atoll(header(got[1], "horus-capture-us")), T0_US + 995000);
+    frames_hub_done(r.hub, "nats", got, n, n);
+    stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keyframes_become_one_jpeg_message_each_dated_by_the_packet),
         cmocka_unit_test(test_every_frame_at_the_rate_in_batches),
         cmocka_unit_test(test_a_full_queue_keeps_the_newest_and_counts_the_rest),
+        cmocka_unit_test(test_a_keyframe_a_few_ms_early_is_not_skipped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
