@@ -89,6 +89,7 @@ struct bus {
     bool is_stopping;
     struct link *links; /* owned */
     size_t nlinks;
+    frames_hub *frames; /* borrowed, may be NULL: best-effort frames (docs/design/0050) */
 };
 
 static const char *state_name(enum bus_state s)
@@ -314,6 +315,20 @@ static void *link_main(void *arg)
             is_connected = c > 0;
             continue;
         }
+        if (b->frames) {
+            /* Frames first: they are fresh or worthless, and never wait for acknowledgements. */
+            char why[256] = "";
+            int frc = bus_frames_pump(b->frames, l->name, l->ops, l->self,
+                                      (int)b->config.publish_timeout_ms, why, sizeof(why));
+            if (frc < 0) {
+                health_set(l, BUS_DISCONNECTED, why[0] ? why : horus_strerror(frc));
+                log_warn_limited("publish", LOG_KV({"bus", l->name}), "frames: %s; reconnecting",
+                                 why[0] ? why : horus_strerror(frc));
+                l->ops->close(l->self);
+                is_connected = false;
+                continue;
+            }
+        }
         struct sto_outbox_row *rows = NULL;
         size_t n = 0;
         int rc = sto_outbox_read(b->db, l->cursor, (size_t)b->config.batch_max, &rows, &n);
@@ -375,6 +390,7 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
     if (b->config.backoff_max_ms < b->config.backoff_min_ms)
         b->config.backoff_max_ms = b->config.backoff_min_ms;
     b->clock = o->clock ? o->clock : clock_system();
+    b->frames = o->frames;
     pthread_mutex_init(&b->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "nats.h"
 #include "clock.h"
+#include "frames.h"
 #include "metrics.h"
 #include "storage.h"
 
@@ -106,6 +107,9 @@ struct bus_options {
     const horus_clock *clock; /* borrowed; NULL = system clock */
     bus_command_fn command; /* applies MQTT commands (bus.mqtt.commands); NULL = refuse all */
     void *command_arg; /* command's first argument */
+    /* borrowed, may be NULL: frames each bus thread publishes between outbox batches
+     * (docs/design/0050); it must outlive the buses */
+    frames_hub *frames;
 };
 
 /*

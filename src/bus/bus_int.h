@@ -36,4 +36,14 @@ int bus_nats_make(const struct bus_config *c, const struct bus_adapter_env *env,
 int bus_amqp_make(const struct bus_config *c, const struct bus_adapter_env *env,
                   const struct bus_client_ops **ops, void **self, char *why, size_t cap);
 
+/*
+ * Publishes, fire and forget, what the frame hub holds for bus_name (a batch of
+ * at most BUS_FRAMES_BATCH messages, subjects from ops->subject with kind
+ * "frame"), and tells the hub what was sent. Returns 0, or the adapter's
+ * failure with why (the connection is then lost). Thread: that bus's.
+ */
+#define BUS_FRAMES_BATCH 32
+int bus_frames_pump(frames_hub *h, const char *bus_name, const struct bus_client_ops *ops,
+                    void *self, int timeout_ms, char *why, size_t cap);
+
 #endif

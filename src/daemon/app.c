@@ -79,6 +79,7 @@ struct app {
     pb_exporter *exports; /* owned */
     evt_engine *events; /* owned */
     bus *bus; /* owned: the buses that deliver the outbox (none configured: idle) */
+    frames_hub *frames; /* owned: frames for the buses (no camera in frames: idle) */
     bus_webhooks *webhooks; /* owned: webhook delivery */
     struct app_bus_commands bus_commands; /* what MQTT commands change (app_commands.c) */
     struct sto_outbox_watcher outbox_watch; /* given to storage while webhooks run */
@@ -576,7 +577,8 @@ static int cameras_start(struct app *a)
                                                           .recorder = a->recorder,
                                                           .live = a->live,
                                                           .metrics = a->metrics,
-                                                          .analysis = a->analysis});
+                                                          .analysis = a->analysis,
+                                                          .frames = a->frames});
     sup_supervisor_configure(a->cameras, &c->ingest); /* [restart] keys */
     sup_supervisor_sync(a->cameras);
     unsigned online, failed;
@@ -651,6 +653,53 @@ static void events_stop(struct app *a)
     a->events = NULL;
 }
 
+/* The frame hub has messages: the bus threads take them (a->bus is set before any camera). */
+static void frames_ready(void *arg)
+{
+    struct app *a = arg;
+    if (a->bus)
+        bus_notify(a->bus);
+}
+
+/*
+ * Frame publishing (docs/design/0050): the hub and its frm-N workers,
+ * before the buses, which borrow it, and the cameras, which attach to it;
+ * stopped after both. The `frames:` section applies at start only.
+ */
+static int frames_start(struct app *a)
+{
+    const struct horus_config *c = current(a);
+    const char *names[3];
+    size_t n = 0;
+    if (c->bus.mqtt.url && c->bus.mqtt.url[0])
+        names[n++] = "mqtt";
+    if (c->bus.nats.url && c->bus.nats.url[0])
+        names[n++] = "nats";
+    if (c->bus.amqp.url && c->bus.amqp.url[0])
+        names[n++] = "amqp";
+    a->frames = frames_hub_new(&(struct frames_options){.config = &c->frames,
+                                                        .buses = names,
+                                                        .nbuses = n,
+                                                        .metrics = a->metrics,
+                                                        .notify = frames_ready,
+                                                        .notify_arg = a});
+    if (!frames_hub_is_active(a->frames)) {
+        frames_hub_free(a->frames);
+        a->frames = NULL;
+        return 0;
+    }
+    int rc = frames_hub_start(a->frames);
+    if (rc < 0)
+        snprintf(a->why, sizeof(a->why), "start frame workers: %s", horus_strerror(rc));
+    return rc;
+}
+
+static void frames_stop(struct app *a)
+{
+    frames_hub_free(a->frames);
+    a->frames = NULL;
+}
+
 /*
  * Buses: one thread per configured bus delivering the outbox (events append
  * to it in their own transactions). Before events, so that every thread that
@@ -668,7 +717,8 @@ static int bus_start_module(struct app *a)
                                            .metrics = a->metrics,
                                            .clock = clock_system(),
                                            .command = app_bus_command,
-                                           .command_arg = &a->bus_commands},
+                                           .command_arg = &a->bus_commands,
+                                           .frames = a->frames},
                      &a->bus, why, sizeof(why));
     if (rc == 0)
         rc = bus_start(a->bus);
@@ -994,6 +1044,7 @@ static const struct module {
     {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
+    {"frames", frames_start, frames_stop},
     {"bus", bus_start_module, bus_stop_module},
     {"webhooks", webhooks_start, webhooks_stop},
     {"events", events_start, events_stop},

@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "cfg.h"
 #include "events.h"
+#include "frames.h"
 #include "ingest.h"
 #include "log_config.h"
 #include "oidc.h"
@@ -63,6 +64,7 @@ struct horus_config {
     struct bus_config bus;
     struct api_detections_config detections; /* POST /api/v1/detections, retention */
     struct bus_webhooks_config webhooks;
+    struct frames_config frames; /* JPEG frames for the buses (docs/design/0050) */
     struct app_camera_config *cameras;
     size_t ncameras;
 };

@@ -302,6 +302,12 @@ static const cfg_field root_fields[] = {
      .offset = offsetof(struct horus_config, webhooks),
      .sub = bus_webhooks_fields,
      .help = "Webhook delivery: retries and dead letters (targets: /api/v1/webhooks)"},
+    {.name = "frames",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, frames),
+     .sub = frames_config_fields,
+     .help = "JPEG frames of chosen cameras published to the buses, best effort; applied at "
+             "start"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),
@@ -312,6 +318,36 @@ static const cfg_field root_fields[] = {
      .help = "Cameras provisioned from this file"},
     {0},
 };
+
+/* frames.cameras: each camera once, and every bus it names configured (docs/design/0050). */
+static int validate_frames(const struct horus_config *c, struct cfg_errors *errs)
+{
+    const struct frames_config *f = &c->frames;
+    int rc = 0;
+    for (size_t i = 0; i < f->ncameras; i++) {
+        const struct frames_camera_config *fc = &f->cameras[i];
+        for (size_t j = 0; j < i && fc->id; j++) {
+            if (f->cameras[j].id && strcmp(fc->id, f->cameras[j].id) == 0) {
+                cfg_errors_add_field(errs, &fc->id,
+                                     "duplicate camera id '%s' (also frames.cameras[%zu])", fc->id,
+                                     j);
+                rc = -EINVAL;
+            }
+        }
+        for (size_t k = 0; k < fc->nbuses; k++) {
+            const char *b = fc->buses[k];
+            const char *url = strcmp(b, "mqtt") == 0   ? c->bus.mqtt.url
+                              : strcmp(b, "nats") == 0 ? c->bus.nats.url
+                                                       : c->bus.amqp.url;
+            if (!url || !url[0]) {
+                cfg_errors_add_field(errs, &fc->buses[k],
+                                     "bus '%s' is not configured (bus.%s.url is empty)", b, b);
+                rc = -EINVAL;
+            }
+        }
+    }
+    return rc;
+}
 
 static int validate_root(void *data, struct cfg_errors *errs)
 {
@@ -324,6 +360,8 @@ static int validate_root(void *data, struct cfg_errors *errs)
         cfg_errors_add_field(errs, where, "%s", why);
         rc = -EINVAL;
     }
+    if (validate_frames(c, errs) < 0)
+        rc = -EINVAL;
     for (size_t i = 0; i < c->ncameras; i++) {
         for (size_t j = 0; j < i; j++) {
             if (c->cameras[i].id && c->cameras[j].id &&

@@ -23,7 +23,9 @@
  * (sub when the camera has one, else main) feeds a tee: the recorder's sink
  * first, then the analysis sampler, whose callbacks only queue a reference
  * or drop, so recording never waits for analysis. The sampler is detached
- * after the ingest thread is joined.
+ * after the ingest thread is joined. Frames (docs/design/0050) join the
+ * same tee, last, on the stream the `frames:` entry chooses, with the same
+ * rule: the hub's sink queues a reference or drops.
  *
  * Stopping: every ingest to stop is asked first and joined after, so N
  * removals cost one interruption delay, not N; then the recorder closes
@@ -53,15 +55,18 @@
 enum { STREAM_MAIN, STREAM_SUB, STREAM_COUNT };
 static const char *const stream_names[STREAM_COUNT] = {"main", "sub"};
 
-/* Feeds the recorder (or the null sink) first, then the analysis sampler. */
+/* Feeds the recorder (or the null sink) first, then the analysis sampler, then the frames. */
+#define TEE_MAX 3
 struct tee {
     media_sink sink; /* first: the callbacks find the tee from it */
-    media_sink *first, *second;
+    media_sink *sinks[TEE_MAX];
+    int n;
 };
 
 struct pipeline {
     ing_stream *ingest; /* NULL when the stream is absent or could not start */
     bool is_analysed; /* its sink is the tee: detach from the analysis at stop */
+    bool is_framed; /* the frame hub is in the tee: detach from it at stop */
     struct tee tee;
     rec_camera *rec; /* NULL when recording is off */
     struct sup_rate rate; /* refresh_status's samples of ingest's counters (main thread) */
@@ -103,6 +108,7 @@ struct sup_supervisor {
     live_hub *live; /* borrowed, may be NULL */
     metrics_registry *metrics; /* borrowed */
     det_analysis *analysis; /* borrowed, may be NULL */
+    frames_hub *frames; /* borrowed, may be NULL */
     struct running *list; /* main thread only */
     /* What HTTP threads read: rebuilt by sup_supervisor_refresh_status. */
     pthread_mutex_t status_lock;
@@ -119,6 +125,7 @@ sup_supervisor *sup_supervisor_new(const struct sup_options *o)
     s->live = o->live;
     s->metrics = o->metrics;
     s->analysis = o->analysis;
+    s->frames = o->frames;
     s->policy = ing_breaker_policy_default;
     char why[160];
     if (ing_netpolicy_new(NULL, &s->networks, why, sizeof(why)) < 0)
@@ -173,20 +180,21 @@ static media_sink null_sink = {&null_ops};
 static void tee_stream(media_sink *s, media_stream *st)
 {
     struct tee *t = (struct tee *)s;
-    t->first->ops->stream_cb(t->first, st);
-    t->second->ops->stream_cb(t->second, st);
+    for (int i = 0; i < t->n; i++)
+        t->sinks[i]->ops->stream_cb(t->sinks[i], st);
 }
 static void tee_packet(media_sink *s, media_packet *p)
 {
     struct tee *t = (struct tee *)s;
-    t->first->ops->packet_cb(t->first, p); /* the recorder first: it never waits for analysis */
-    t->second->ops->packet_cb(t->second, p);
+    /* The recorder first: it never waits for analysis or frames, which only queue or drop. */
+    for (int i = 0; i < t->n; i++)
+        t->sinks[i]->ops->packet_cb(t->sinks[i], p);
 }
 static void tee_gap(media_sink *s, const char *reason)
 {
     struct tee *t = (struct tee *)s;
-    t->first->ops->gap_cb(t->first, reason);
-    t->second->ops->gap_cb(t->second, reason);
+    for (int i = 0; i < t->n; i++)
+        t->sinks[i]->ops->gap_cb(t->sinks[i], reason);
 }
 static const struct media_sink_ops tee_ops = {tee_stream, tee_packet, tee_gap};
 
@@ -205,7 +213,7 @@ static void live_detach(sup_supervisor *s, const char *camera, const char *strea
 }
 
 static void start_stream(sup_supervisor *s, struct running *run, const struct sto_camera *c,
-                         int which, const char *url, const char *analysed)
+                         int which, const char *url, const char *analysed, const char *framed)
 {
     struct pipeline *p = &run->streams[which];
     if (c->record_enabled)
@@ -223,11 +231,19 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     media_sink *sampler = analysed && strcmp(analysed, stream_names[which]) == 0
                               ? det_analysis_attach(s->analysis, c->id, stream_names[which])
                               : NULL;
-    if (sampler) {
-        p->tee = (struct tee){.sink = {&tee_ops}, .first = o.sink, .second = sampler};
+    p->is_analysed = analysed && strcmp(analysed, stream_names[which]) == 0;
+    media_sink *frames = framed && strcmp(framed, stream_names[which]) == 0
+                             ? frames_hub_attach(s->frames, c->id)
+                             : NULL;
+    p->is_framed = frames != NULL;
+    if (sampler || frames) {
+        p->tee = (struct tee){.sink = {&tee_ops}, .sinks = {o.sink}, .n = 1};
+        if (sampler)
+            p->tee.sinks[p->tee.n++] = sampler;
+        if (frames)
+            p->tee.sinks[p->tee.n++] = frames;
         o.sink = &p->tee.sink;
     }
-    p->is_analysed = analysed && strcmp(analysed, stream_names[which]) == 0;
     /* The camera's own transport and client, when set, win over ingest.* (docs/design/0034). */
     if (c->transport && strcmp(c->transport, "auto") == 0)
         o.transport = ING_TRANSPORT_AUTO;
@@ -278,9 +294,11 @@ static void start_camera(sup_supervisor *s, const struct sto_camera *c)
     }
     const char *analysed =
         s->analysis ? det_analysis_stream_for(s->analysis, c->id, sub_url[0] != '\0') : NULL;
-    start_stream(s, run, c, STREAM_MAIN, url, analysed);
+    const char *framed =
+        s->frames ? frames_hub_stream_for(s->frames, c->id, sub_url[0] != '\0') : NULL;
+    start_stream(s, run, c, STREAM_MAIN, url, analysed, framed);
     if (sub_url[0])
-        start_stream(s, run, c, STREAM_SUB, sub_url, analysed);
+        start_stream(s, run, c, STREAM_SUB, sub_url, analysed, framed);
     explicit_bzero(url, strlen(url));
     explicit_bzero(sub_url, strlen(sub_url));
     free(url);
@@ -310,6 +328,8 @@ static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *), 
             ing_stream_free(pl->ingest); /* joins: the sink is no longer called after this */
             if (pl->is_analysed)
                 det_analysis_detach(s->analysis, r->id);
+            if (pl->is_framed)
+                frames_hub_detach(s->frames, r->id);
             if (pl->rec) {
                 live_detach(s, r->id, stream_names[i]); /* drop parts, answer viewers */
                 rec_recorder_remove(s->recorder, pl->rec);

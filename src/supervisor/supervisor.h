@@ -3,7 +3,8 @@
  * (today every camera in the database; a cluster lease will decide later).
  * A camera's pipeline is ingest -> record -> live for its main stream, and
  * for its sub stream when it has a sub_url; an analysed camera's chosen
- * stream also feeds the analysis sampler, after the recorder. The database is the source of
+ * stream also feeds the analysis sampler, after the recorder, and a camera whose frames go to
+ * the buses feeds the frame hub last. The database is the source of
  * truth: sup_supervisor_sync makes what runs match it, and the status
  * snapshot it keeps is what the API shows as each camera's "status".
  */
@@ -11,6 +12,7 @@
 #define HORUS_SUPERVISOR_H
 
 #include "analysis.h"
+#include "frames.h"
 #include "ingest.h"
 #include "live.h"
 #include "metrics.h"
@@ -31,6 +33,7 @@ struct sup_options {
     live_hub *live; /* borrowed, may be NULL: live view off */
     metrics_registry *metrics; /* borrowed: ingest's series */
     det_analysis *analysis; /* borrowed, may be NULL: no object detection */
+    frames_hub *frames; /* borrowed, may be NULL: no frame publishing (docs/design/0050) */
 };
 
 /* A camera's pipeline as the supervisor last saw it. */
