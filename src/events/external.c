@@ -15,13 +15,15 @@
  * lock, like the analysis' reports). A camera's analytics document is read
  * from storage when the camera is first seen and again at most every
  * DOC_REFRESH_NS while detections come; a document with "enabled": false
- * feeds nothing. Between chunks (every TICK_MS at most) time moves on: a
- * camera whose newest detection is older than IDLE_NS of wall time gets an
- * empty frame at its newest time plus the wall time since, so its tracks
- * end lost_us after their last detection even when the worker went quiet.
+ * feeds nothing. The frames gathered are reported once the queue is empty
+ * (a frame's detections may span chunks). Between chunks (every TICK_MS at
+ * most) time moves on: a camera whose newest detection is older than
+ * IDLE_NS of wall time gets an empty frame at its newest time plus the
+ * wall time since, so its tracks end lost_us after their last detection
+ * even when the worker went quiet.
  *
  * The per-camera states live only on evt-x; the engine's lock is taken by
- * the report callback alone.
+ * the report callback and the events.enabled check alone.
  */
 #include "events_int.h"
 #include "external_int.h"
@@ -226,14 +228,18 @@ static void feed_chunk(struct evt_ext *x, const struct evt_dets *d, int64_t now_
     }
 }
 
-/* Gathered frames out; quiet cameras' time moved on. */
-static void tick(struct evt_ext *x, int64_t now_ns)
+/*
+ * Quiet cameras' time moved on; with nothing queued (is_idle), the frames
+ * gathered are reported too (a busy inbox may still hold more of them).
+ */
+static void tick(struct evt_ext *x, int64_t now_ns, bool is_idle)
 {
     for (size_t i = 0; i < x->ncams; i++) {
         struct cam_entry *c = &x->cams[i];
         if (!c->cam)
             continue;
-        evt_ext_cam_sync(c->cam, on_report, x);
+        if (is_idle)
+            evt_ext_cam_sync(c->cam, on_report, x);
         int64_t quiet = now_ns - c->newest_at_ns;
         if (c->newest_us > 0 && quiet >= IDLE_NS && evt_ext_cam_is_busy(c->cam))
             evt_ext_cam_advance(c->cam, c->newest_us + quiet / 1000, on_report, x);
@@ -261,7 +267,7 @@ static void *ext_main(void *arg)
                 feed_chunk(x, items[i], now_ns);
             evt_dets_free(items[i]);
         }
-        tick(x, now_ns);
+        tick(x, now_ns, queue_len(x->inbox->queue) == 0);
         count_delta(x->m_fed, x->counts.fed, &x->counted.fed);
         count_delta(x->m_out_of_order, x->counts.out_of_order, &x->counted.out_of_order);
         count_delta(x->m_limit, x->counts.limit, &x->counted.limit);
