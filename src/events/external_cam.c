@@ -22,6 +22,7 @@
 #define MAX_CROSSINGS 64
 #define MAX_LOITERS 64
 #define BEST_GAIN 1.15f /* as the tracker: a better view beats the best by 15% */
+#define MAP_SLOTS (2 * EVT_EXT_MAPPED_MAX) /* open addressing, at most half full */
 
 /* A worker's track id and the det track it became. */
 struct mapped {
@@ -31,7 +32,9 @@ struct mapped {
     int64_t first_us, last_us; /* first and last detection (frame time) */
     struct det_box box; /* last box */
     float best_quality; /* score x area of the best view */
-    int slot; /* index in the gathered frame's mapped tracks, -1: none */
+    uint32_t hash; /* of key */
+    uint64_t frame_seq; /* the gathered frame it is in, when c->frame_seq */
+    int slot; /* ... at this index of the frame's mapped tracks */
 };
 
 struct evt_ext_cam {
@@ -50,6 +53,9 @@ struct evt_ext_cam {
 
     struct mapped *mapped; /* owned, [0..nmapped) */
     size_t nmapped, mapped_cap;
+    uint32_t map_slots[MAP_SLOTS]; /* index + 1 into mapped by key hash; 0: empty */
+    int64_t oldest_last_us; /* <= every mapped last_us: no one expires before it + lost_us */
+    uint64_t frame_seq; /* numbers the gathered frames */
 
     /* The frame being gathered. */
     bool has_frame;
@@ -175,6 +181,63 @@ size_t evt_ext_cam_mapped_count(const evt_ext_cam *c)
     return c->nmapped;
 }
 
+/* ---- the worker ids' index ---- */
+
+static uint32_t key_hash(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+/* The slot holding mapped index i (which is in the index). */
+static size_t map_slot_of(const evt_ext_cam *c, size_t i)
+{
+    size_t s = c->mapped[i].hash & (MAP_SLOTS - 1);
+    while (c->map_slots[s] != i + 1)
+        s = (s + 1) & (MAP_SLOTS - 1);
+    return s;
+}
+
+static void map_insert(evt_ext_cam *c, size_t i)
+{
+    size_t s = c->mapped[i].hash & (MAP_SLOTS - 1);
+    while (c->map_slots[s])
+        s = (s + 1) & (MAP_SLOTS - 1);
+    c->map_slots[s] = (uint32_t)(i + 1);
+}
+
+/* Empties slot s, moving later entries of its probe run back (no tombstones). */
+static void map_slot_clear(evt_ext_cam *c, size_t s)
+{
+    size_t j = s;
+    for (;;) {
+        j = (j + 1) & (MAP_SLOTS - 1);
+        if (!c->map_slots[j])
+            break;
+        size_t home = c->mapped[c->map_slots[j] - 1].hash & (MAP_SLOTS - 1);
+        /* The entry at j may fill s when its home is not cyclically in (s, j]. */
+        bool stays = s <= j ? (home > s && home <= j) : (home > s || home <= j);
+        if (!stays) {
+            c->map_slots[s] = c->map_slots[j];
+            s = j;
+        }
+    }
+    c->map_slots[s] = 0;
+}
+
+/* Forgets mapped index i; the last entry takes its place. */
+static void map_remove(evt_ext_cam *c, size_t i)
+{
+    map_slot_clear(c, map_slot_of(c, i));
+    size_t last = --c->nmapped;
+    if (i != last) {
+        c->map_slots[map_slot_of(c, last)] = (uint32_t)(i + 1);
+        c->mapped[i] = c->mapped[last];
+    }
+}
+
 /* ---- reports ---- */
 
 static struct det_track mapped_track(const evt_ext_cam *c, const struct mapped *m,
@@ -193,8 +256,10 @@ static struct det_track mapped_track(const evt_ext_cam *c, const struct mapped *
 static void deliver(evt_ext_cam *c, size_t n, int64_t t, evt_ext_report_fn fn, void *arg)
 {
     size_t ncross = 0, nloiter = 0;
-    det_zones_apply(c->zones, c->out, n, t, c->crossings, MAX_CROSSINGS, &ncross, c->loiters,
-                    MAX_LOITERS, &nloiter);
+    /* Without zones and tripwires the stage has nothing to add (tracks' zones stay 0). */
+    if (c->doc->zone_count > 0 || c->doc->tripwire_count > 0)
+        det_zones_apply(c->zones, c->out, n, t, c->crossings, MAX_CROSSINGS, &ncross, c->loiters,
+                        MAX_LOITERS, &nloiter);
     struct det_report r = {.camera_id = c->camera_id,
                            .stream = "external",
                            .analysed_us = t,
@@ -223,18 +288,24 @@ static void report_frame(evt_ext_cam *c, int64_t t, evt_ext_report_fn fn, void *
     for (size_t i = 0; i < n; i++)
         c->tracker_live += c->out[i].state != DET_TRACK_REMOVED;
     c->next_tracker_id = det_tracker_next_id(c->tracker);
-    /* Mapped ids silent for too long end; those of this frame were stamped t. */
-    for (size_t i = c->nmapped; i-- > 0;) {
-        struct mapped *m = &c->mapped[i];
-        if (t - m->last_us <= c->lost_us)
-            continue;
-        c->out[n++] = mapped_track(c, m, DET_TRACK_REMOVED);
-        c->mapped[i] = c->mapped[--c->nmapped];
+    /* Mapped ids silent for too long end (those of this frame were stamped t); the scan
+       runs only once the oldest may have expired. */
+    if (c->nmapped > 0 && t - c->oldest_last_us > c->lost_us) {
+        int64_t oldest = t;
+        for (size_t i = c->nmapped; i-- > 0;) {
+            struct mapped *m = &c->mapped[i];
+            if (t - m->last_us <= c->lost_us) {
+                oldest = m->last_us < oldest ? m->last_us : oldest;
+                continue;
+            }
+            c->out[n++] = mapped_track(c, m, DET_TRACK_REMOVED);
+            map_remove(c, i);
+        }
+        c->oldest_last_us = oldest;
     }
     for (size_t i = 0; i < c->nframe_mapped; i++)
         c->out[n++] = c->frame_mapped[i];
-    for (size_t i = 0; i < c->nmapped; i++)
-        c->mapped[i].slot = -1;
+    c->frame_seq++;
     if (n > 0)
         deliver(c, n, t, fn, arg);
     c->last_frame_us = t;
@@ -265,6 +336,7 @@ void evt_ext_cam_flush(evt_ext_cam *c, evt_ext_report_fn fn, void *arg)
     for (size_t i = 0; i < c->nmapped; i++)
         c->out[n++] = mapped_track(c, &c->mapped[i], DET_TRACK_REMOVED);
     c->nmapped = 0;
+    memset(c->map_slots, 0, sizeof(c->map_slots));
     if (n > 0)
         deliver(c, n, c->last_frame_us, fn, arg);
 }
@@ -290,11 +362,13 @@ static int label_index(evt_ext_cam *c, const char *label)
     return c->nlabels++;
 }
 
-static struct mapped *mapped_find(evt_ext_cam *c, const char *key)
+static struct mapped *mapped_find(evt_ext_cam *c, const char *key, uint32_t hash)
 {
-    for (size_t i = 0; i < c->nmapped; i++)
-        if (strcmp(c->mapped[i].key, key) == 0)
-            return &c->mapped[i];
+    for (size_t s = hash & (MAP_SLOTS - 1); c->map_slots[s]; s = (s + 1) & (MAP_SLOTS - 1)) {
+        struct mapped *m = &c->mapped[c->map_slots[s] - 1];
+        if (m->hash == hash && strcmp(m->key, key) == 0)
+            return m;
+    }
     return NULL;
 }
 
@@ -302,7 +376,8 @@ static struct mapped *mapped_find(evt_ext_cam *c, const char *key)
 static bool add_mapped(evt_ext_cam *c, const struct evt_detection *d, const struct det_box *b,
                        int64_t t)
 {
-    struct mapped *m = mapped_find(c, d->track_id);
+    uint32_t hash = key_hash(d->track_id);
+    struct mapped *m = mapped_find(c, d->track_id, hash);
     enum det_track_state st = DET_TRACK_ACTIVE;
     if (!m) {
         if (c->nmapped == EVT_EXT_MAPPED_MAX || c->nframe_mapped == EVT_EXT_FRAME_MAX)
@@ -314,14 +389,18 @@ static bool add_mapped(evt_ext_cam *c, const struct evt_detection *d, const stru
         m = &c->mapped[c->nmapped++];
         memset(m, 0, sizeof(*m));
         snprintf(m->key, sizeof(m->key), "%s", d->track_id);
+        m->hash = hash;
         m->id = c->next_mapped_id++;
         m->label = b->label;
         m->first_us = t;
-        m->slot = -1;
+        m->frame_seq = c->frame_seq - 1; /* in no frame yet */
+        map_insert(c, c->nmapped - 1);
+        if (c->nmapped == 1 || t < c->oldest_last_us)
+            c->oldest_last_us = t;
         st = DET_TRACK_NEW;
     }
     float quality = b->score * (b->x1 - b->x0) * (b->y1 - b->y0);
-    if (m->slot >= 0) {
+    if (m->frame_seq == c->frame_seq) {
         /* The id twice in one frame: the better scoring detection stands. */
         struct det_track *ft = &c->frame_mapped[m->slot];
         if (b->score <= ft->score)
@@ -336,6 +415,7 @@ static bool add_mapped(evt_ext_cam *c, const struct evt_detection *d, const stru
             return false;
         m->box = *b;
         m->box.label = m->label; /* a track keeps its first label */
+        m->frame_seq = c->frame_seq;
         m->slot = (int)c->nframe_mapped;
         c->frame_mapped[c->nframe_mapped] = mapped_track(c, m, st);
         c->frame_mapped[c->nframe_mapped++].is_best =

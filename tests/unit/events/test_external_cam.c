@@ -311,6 +311,76 @@ static void full_tables_refuse_and_count(void **state)
     evt_ext_cam_free(c);
 }
 
+/* Every track report of a long run: (id, state) pairs. */
+struct biglog {
+    uint64_t id[8192];
+    enum det_track_state state[8192];
+    size_t n;
+};
+
+static void on_report_big(void *arg, const struct det_report *r)
+{
+    struct biglog *l = arg;
+    for (size_t i = 0; i < r->track_count; i++) {
+        assert_true(l->n < 8192);
+        l->id[l->n] = r->tracks[i].id;
+        l->state[l->n++] = r->tracks[i].state;
+    }
+}
+
+/* Feeds worker id number i at t and returns the det id and state it was reported with. */
+static uint64_t feed_key(evt_ext_cam *c, struct biglog *l, int i, int64_t t,
+                         enum det_track_state *st)
+{
+    /* Ids as workers make them, not in sequence: their hashes collide as they would. */
+    char key[24];
+    snprintf(key, sizeof(key), "trk-%08x", (unsigned)(i * 2654435761u) ^ 0x5bd1e995u);
+    struct evt_detection d = det(t, key, 0.1f, 0.9f);
+    struct evt_ext_counts n = {0};
+    evt_ext_cam_add(c, &d, on_report_big, l, &n);
+    evt_ext_cam_sync(c, on_report_big, l);
+    assert_int_equal(n.fed, 1);
+    *st = l->state[l->n - 1];
+    return l->id[l->n - 1];
+}
+
+static void a_thousand_worker_ids_keep_their_tracks_while_half_expire(void **state)
+{
+    (void)state;
+    evt_ext_cam *c = cam_with(NULL);
+    struct biglog *l = calloc(1, sizeof(*l));
+    static uint64_t first[1000];
+    enum det_track_state st;
+    for (int i = 0; i < 1000; i++) {
+        first[i] = feed_key(c, l, i, T0 + i * MS, &st);
+        assert_int_equal(st, DET_TRACK_NEW);
+    }
+    assert_int_equal(evt_ext_cam_mapped_count(c), 1000);
+    for (int i = 0; i < 1000; i += 2) {
+        assert_int_equal(feed_key(c, l, i, T0 + 1500 * MS + i, &st), first[i]);
+        assert_int_equal(st, DET_TRACK_ACTIVE);
+    }
+    size_t before = l->n;
+    evt_ext_cam_advance(c, T0 + 3000 * MS, on_report_big, l);
+    size_t removed = 0;
+    for (size_t k = before; k < l->n; k++)
+        removed += l->state[k] == DET_TRACK_REMOVED;
+    assert_int_equal(removed, 500); /* the odd ids: silent since before 1 s */
+    assert_int_equal(evt_ext_cam_mapped_count(c), 500);
+    /* The ids kept are found past the holes the others left; those gone are new. */
+    for (int i = 0; i < 1000; i += 2) {
+        assert_int_equal(feed_key(c, l, i, T0 + 3100 * MS + i, &st), first[i]);
+        assert_int_equal(st, DET_TRACK_ACTIVE);
+    }
+    for (int i = 1; i < 1000; i += 2) {
+        assert_true(feed_key(c, l, i, T0 + 3200 * MS + i, &st) != first[i]);
+        assert_int_equal(st, DET_TRACK_NEW);
+    }
+    assert_int_equal(evt_ext_cam_mapped_count(c), 1000);
+    free(l);
+    evt_ext_cam_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +392,7 @@ int main(void)
         cmocka_unit_test(the_documents_zones_tripwires_and_filters_apply),
         cmocka_unit_test(a_new_document_ends_every_track_and_ids_keep_counting),
         cmocka_unit_test(full_tables_refuse_and_count),
+        cmocka_unit_test(a_thousand_worker_ids_keep_their_tracks_while_half_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
