@@ -6,7 +6,11 @@
  * REMOVED reports of mapped ids silent for longer than lost_us, then the
  * mapped tracks of the frame, applies the zones stage to them all and
  * hands the report on. The tables are fixed-size or bounded: a full one
- * refuses the detection and counts it.
+ * refuses the detection and counts it. At ingest rates each detection may
+ * be a frame of its own, so nothing per frame walks every followed id:
+ * ids are found through an open-addressing index by hash, the lost scan
+ * runs only once the oldest may have expired, and a frame's membership is
+ * a sequence number.
  */
 #include "external_int.h"
 
