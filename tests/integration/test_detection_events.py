@@ -131,6 +131,10 @@ def test_walking_person_opens_updates_and_ends_external_events(horus_factory):
     assert [(c["tripwire"], c["direction"]) for c in ev_a["details"]["crossings"]] == \
         [("mid", "b_to_a")]
     assert ev_a["box"] == [0.1, 0.3, 0.2, 0.8]  # the first view: none beat it by 15%
+    # The tripwire counters count external crossings too.
+    status, counters = h.get_json("/api/v1/cameras/cam-a/counters")
+    assert status == 200 and counters["tripwires"] == [
+        {"tripwire": "mid", "label": "person", "a_to_b": 0, "b_to_a": 1}], counters
     # The event spans the walk: from the first detection to the last (frame times).
     assert ev_a["start"] == iso(t0) and ev_a["end"] == iso(t0 + 11 * 200)
     assert ev_a["snapshot_url"] is None
