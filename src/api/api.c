@@ -40,7 +40,7 @@ int api_new(const struct api_options *o, api **out)
     a->live = o->live;
     a->vision = o->vision;
     a->analysis = o->analysis;
-    a->det = api_det_new(o->detections, o->metrics);
+    a->det = api_det_new(o->detections, o->metrics, o->events ? evt_engine_inbox(o->events) : NULL);
     a->webhooks = o->webhooks;
     a->feed = o->feed;
     a->bus = o->bus;

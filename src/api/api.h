@@ -96,6 +96,7 @@ struct api_detections_config {
     int64_t retention_days; /* rows older than this are deleted in batches */
     int64_t max_items; /* detections in one request; more get 413 */
     uint64_t max_body_bytes; /* largest request body; larger get 413 */
+    bool events; /* committed detections feed the events engine (docs/design/0051) */
 };
 
 extern const cfg_field api_detections_fields[];
@@ -188,8 +189,8 @@ void api_health_refresh(api *a, unsigned cameras_online, unsigned cameras_failed
 void api_health_set_min_free(api *a, double min_free_percent);
 
 /*
- * Applies a reloaded `detections:` section (retention and batch size; the
- * body limit keeps its value until a restart). Thread: main.
+ * Applies a reloaded `detections:` section (retention, batch size and the
+ * events feed; the body limit keeps its value until a restart). Thread: main.
  */
 void api_detections_configure(api *a, const struct api_detections_config *c);
 

@@ -15,6 +15,13 @@
  * GET lists newest first, paged by an opaque cursor "<time_us>-<id>" of
  * the last row, filtered by the caller's visibility like /api/v1/events.
  *
+ * Events (docs/design/0051): with detections.events on and the events
+ * engine taking them, the handler also copies the batch in time order into
+ * chunks for the engine's inbox (api_det_chunks), and the done callback
+ * pushes them after a successful commit: only durable detections make
+ * events, and neither the request nor the writer waits for the engine (a
+ * push never blocks; a full inbox drops its oldest chunk, counted).
+ *
  * Retention: api_detections_tick (main thread, once a second) queues a
  * bounded delete of the rows older than detections.retention_days about
  * once a minute, and at every tick while full batches go.
@@ -74,6 +81,14 @@ const cfg_field api_detections_fields[] = {
      .min = 1024,
      .max = 268435456,
      .help = "Largest body POST /api/v1/detections takes; a larger one gets 413"},
+    {.name = "events",
+     .type = CFG_BOOL,
+     .offset = OFF(events),
+     .def = "true",
+     .is_reloadable = true,
+     .help = "Committed detections feed the events engine as tracks (a worker's track_id, or "
+             "the tracker), into events of source \"external\" for cameras whose analytics "
+             "document is enabled, while events.enabled is on"},
     {0},
 };
 
@@ -81,12 +96,15 @@ static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000,
 static const double commit_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                         0.1,   0.2,   0.5,   1,    2,    5};
 
-struct api_det *api_det_new(const struct api_detections_config *c, metrics_registry *metrics)
+struct api_det *api_det_new(const struct api_detections_config *c, metrics_registry *metrics,
+                            evt_inbox *inbox)
 {
     struct api_det *d = horus_calloc(1, sizeof(*d));
     atomic_init(&d->refs, 1);
     atomic_init(&d->retention_days, c ? c->retention_days : 7);
     atomic_init(&d->max_items, c ? c->max_items : 10000);
+    atomic_init(&d->feeds_events, c ? c->events : true);
+    d->inbox = inbox;
     d->max_body_bytes = c ? c->max_body_bytes : 8u << 20;
     if (!metrics)
         return d;
@@ -142,8 +160,10 @@ static struct api_det *det_ref(struct api_det *d)
 
 void api_det_unref(struct api_det *d)
 {
-    if (d && atomic_fetch_sub(&d->refs, 1) == 1)
+    if (d && atomic_fetch_sub(&d->refs, 1) == 1) {
+        evt_inbox_unref(d->inbox);
         free(d);
+    }
 }
 
 static void reject(struct api_det *d, enum api_det_reject why)
@@ -156,6 +176,56 @@ void api_detections_configure(api *a, const struct api_detections_config *c)
 {
     atomic_store(&a->det->retention_days, c->retention_days);
     atomic_store(&a->det->max_items, c->max_items);
+    atomic_store(&a->det->feeds_events, c->events);
+}
+
+/* ---- the events feed ---- */
+
+struct time_index {
+    int64_t time_us;
+    size_t i;
+};
+
+static int time_index_cmp(const void *pa, const void *pb)
+{
+    const struct time_index *a = pa, *b = pb;
+    if (a->time_us != b->time_us)
+        return a->time_us < b->time_us ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+struct evt_dets **api_det_chunks(const struct api_det_batch *b, size_t *nchunks)
+{
+    struct time_index *order = horus_malloc((b->n ? b->n : 1) * sizeof(*order));
+    bool is_sorted = true;
+    for (size_t i = 0; i < b->n; i++) {
+        order[i] = (struct time_index){b->rows[i].time_us, i};
+        is_sorted = is_sorted && (i == 0 || order[i - 1].time_us <= order[i].time_us);
+    }
+    if (!is_sorted)
+        qsort(order, b->n, sizeof(*order), time_index_cmp);
+    *nchunks = (b->n + EVT_DETS_CHUNK - 1) / EVT_DETS_CHUNK;
+    struct evt_dets **chunks = horus_calloc(*nchunks ? *nchunks : 1, sizeof(*chunks));
+    for (size_t k = 0; k < *nchunks; k++) {
+        size_t from = k * EVT_DETS_CHUNK;
+        size_t n = b->n - from < EVT_DETS_CHUNK ? b->n - from : EVT_DETS_CHUNK;
+        chunks[k] = evt_dets_new(n);
+        for (size_t j = 0; j < n; j++) {
+            const struct sto_detection_input *r = &b->rows[order[from + j].i];
+            struct evt_detection *e = &chunks[k]->items[j];
+            snprintf(e->camera_id, sizeof(e->camera_id), "%s", r->camera_id);
+            snprintf(e->label, sizeof(e->label), "%s", r->label);
+            snprintf(e->track_id, sizeof(e->track_id), "%s", r->track_id ? r->track_id : "");
+            e->time_us = r->time_us;
+            e->score = (float)r->score;
+            e->x0 = (float)r->x0;
+            e->y0 = (float)r->y0;
+            e->x1 = (float)r->x1;
+            e->y1 = (float)r->y1;
+        }
+    }
+    free(order);
+    return chunks;
 }
 
 /* ---- POST ---- */
@@ -167,7 +237,23 @@ struct post_op {
     size_t n;
     int64_t queued_ns;
     const horus_clock *clock; /* borrowed: the system clock outlives everything */
+    struct evt_dets **chunks; /* owned: for the events engine once committed, or NULL */
+    size_t nchunks;
 };
+
+/* Hands the chunks to the events engine (committed) or frees them. */
+static void chunks_done(struct post_op *op, bool is_committed)
+{
+    for (size_t i = 0; i < op->nchunks; i++) {
+        if (is_committed)
+            evt_inbox_push(op->det->inbox, op->chunks[i]);
+        else
+            evt_dets_free(op->chunks[i]);
+    }
+    free(op->chunks);
+    op->chunks = NULL;
+    op->nchunks = 0;
+}
 
 static void post_done(int rc, void *arg)
 {
@@ -185,7 +271,9 @@ static void post_done(int rc, void *arg)
         char body[64];
         int len = snprintf(body, sizeof(body), "{\"stored\":%zu}", op->n);
         http_deferred_reply(op->reply, 200, "application/json", body, (size_t)len);
+        chunks_done(op, true);
     } else {
+        chunks_done(op, false);
         reject(d, API_DET_REJECT_STORAGE);
         if (rc == -EAGAIN || rc == HORUS_EDBBUSY)
             rc = HORUS_EDBBUSY;
@@ -276,6 +364,8 @@ static int detections_post(http_request *req, void *arg)
         return http_reply_error(req, HORUS_EUNAVAIL, "the server is stopping; nothing was stored");
     }
     op->det = det_ref(d);
+    if (d->inbox && atomic_load(&d->feeds_events) && evt_inbox_is_open(d->inbox))
+        op->chunks = api_det_chunks(&b, &op->nchunks);
     /* Rows and strings are copied: the batch goes before the commit. */
     rc = sto_detections_insert_async(ctx->db, b.rows, b.n, source, now_us, post_done, op);
     api_det_batch_release(&b);
@@ -285,6 +375,7 @@ static int detections_post(http_request *req, void *arg)
                                   rc == -EAGAIN ? "the database write queue is full; retry later"
                                                 : "store detections: %s",
                                   horus_strerror(rc));
+        chunks_done(op, false);
         api_det_unref(op->det);
         free(op);
     }

@@ -7,6 +7,7 @@
 #define HORUS_API_DETECTIONS_INT_H
 
 #include "api.h"
+#include "events.h"
 #include "metrics.h"
 #include "storage.h"
 
@@ -70,6 +71,8 @@ struct api_det {
     _Atomic int refs;
     _Atomic int64_t retention_days;
     _Atomic int64_t max_items;
+    _Atomic bool feeds_events; /* detections.events */
+    evt_inbox *inbox; /* a reference, or NULL (no events engine): committed batches go there */
     uint64_t max_body_bytes; /* fixed at start (the router's limit) */
     _Atomic int64_t next_prune_ns; /* monotonic: when the retention job runs next */
     _Atomic bool is_pruning; /* a retention batch is queued */
@@ -79,8 +82,19 @@ struct api_det {
     metrics_series *m_batch_size, *m_commit;
 };
 
-/* A new state from c (NULL: defaults), its series registered on metrics (may be NULL). */
-struct api_det *api_det_new(const struct api_detections_config *c, metrics_registry *metrics);
+/*
+ * A new state from c (NULL: defaults), its series registered on metrics (may be NULL);
+ * inbox (may be NULL) is taken: the reference is released with the state.
+ */
+struct api_det *api_det_new(const struct api_detections_config *c, metrics_registry *metrics,
+                            evt_inbox *inbox);
+
+/*
+ * The detections of b in time order (stable: equal times keep the batch's
+ * order), copied into chunks of at most EVT_DETS_CHUNK for the events
+ * engine's inbox; *nchunks of them in a new array. Pure. Thread: any.
+ */
+struct evt_dets **api_det_chunks(const struct api_det_batch *b, size_t *nchunks);
 void api_det_unref(struct api_det *d);
 
 #endif

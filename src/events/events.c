@@ -16,7 +16,9 @@
  * pins expire by themselves at the same time (until_us).
  *
  * Posted events (evt_engine_post) run the same write on the caller's
- * thread, so the reply can carry the stored row.
+ * thread, so the reply can carry the stored row. Posted detections come
+ * through external.c's thread evt-x as reports of a camera's second,
+ * "external" lifecycle (docs/design/0051).
  *
  * Lock order: engine lock only; the queue's own lock nests inside it.
  */
@@ -58,6 +60,7 @@ struct msg {
 
 struct camera_life {
     char id[EVT_NAME_MAX + 8];
+    bool is_external; /* fed by posted detections (external.c), not the analysis */
     evt_life *life; /* owned */
 };
 
@@ -80,6 +83,7 @@ struct evt_engine {
     metrics_series *m_dropped, *m_written, *m_failed, *m_snapshots;
     evt_counters *counters; /* owned: tripwire crossings since start */
     bool has_outbox; /* each change also appends an outbox message (a bus is configured) */
+    struct evt_ext *ext; /* owned: posted detections' feed and evt-x */
 };
 
 /* Counts on s; NULL (no metrics registry) counts nothing. */
@@ -446,10 +450,14 @@ static void on_change(void *arg, const struct evt_change *c)
     }
 }
 
-static evt_life *life_of(evt_engine *e, const char *camera_id)
+/*
+ * The camera's lifecycle of analysis reports, or (is_external) of posted
+ * detections: their track ids are separate spaces, so each has its own.
+ */
+static evt_life *life_of(evt_engine *e, const char *camera_id, bool is_external)
 {
     for (size_t i = 0; i < e->ncameras; i++)
-        if (strcmp(e->cameras[i].id, camera_id) == 0)
+        if (e->cameras[i].is_external == is_external && strcmp(e->cameras[i].id, camera_id) == 0)
             return e->cameras[i].life;
     if (e->ncameras == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 8;
@@ -457,13 +465,16 @@ static evt_life *life_of(evt_engine *e, const char *camera_id)
     }
     struct camera_life *c = &e->cameras[e->ncameras++];
     snprintf(c->id, sizeof(c->id), "%s", camera_id);
-    c->life = evt_life_new(&e->life_config, camera_id, e->salt);
+    c->is_external = is_external;
+    c->life = evt_life_new(&e->life_config, camera_id, is_external ? ~e->salt : e->salt);
+    if (is_external)
+        evt_life_set_source(c->life, "external");
     return c->life;
 }
 
-static void report_cb(struct det_observer *o, const struct det_report *r)
+/* Tripwire counters, then the camera's lifecycle (is_external: of posted detections). */
+static void observe(evt_engine *e, const struct det_report *r, bool is_external)
 {
-    evt_engine *e = (evt_engine *)o;
     if (!r || !r->camera_id)
         return;
     for (size_t i = 0; i < r->crossing_count; i++) {
@@ -479,8 +490,31 @@ static void report_cb(struct det_observer *o, const struct det_report *r)
     struct push_ctx p = {.e = e, .r = r};
     pthread_mutex_lock(&e->lock);
     if (e->config.enabled && e->is_running)
-        evt_life_report(life_of(e, r->camera_id), r, on_change, &p);
+        evt_life_report(life_of(e, r->camera_id, is_external), r, on_change, &p);
     pthread_mutex_unlock(&e->lock);
+}
+
+static void report_cb(struct det_observer *o, const struct det_report *r)
+{
+    observe((evt_engine *)o, r, false);
+}
+
+void evt_engine_external_report(evt_engine *e, const struct det_report *r)
+{
+    observe(e, r, true);
+}
+
+bool evt_engine_is_enabled(evt_engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    bool is_enabled = e->config.enabled && e->is_running;
+    pthread_mutex_unlock(&e->lock);
+    return is_enabled;
+}
+
+evt_inbox *evt_engine_inbox(evt_engine *e)
+{
+    return evt_ext_inbox(e->ext);
 }
 
 static void camera_stopped_cb(struct det_observer *o, const char *camera_id)
@@ -489,7 +523,7 @@ static void camera_stopped_cb(struct det_observer *o, const char *camera_id)
     struct push_ctx p = {.e = e};
     pthread_mutex_lock(&e->lock);
     for (size_t i = 0; i < e->ncameras; i++)
-        if (strcmp(e->cameras[i].id, camera_id) == 0)
+        if (!e->cameras[i].is_external && strcmp(e->cameras[i].id, camera_id) == 0)
             evt_life_stop(e->cameras[i].life, on_change, &p);
     pthread_mutex_unlock(&e->lock);
 }
@@ -547,6 +581,7 @@ int evt_engine_new(const struct evt_options *opt, evt_engine **out)
                                                            .name = "horus_events_snapshots_total",
                                                            .help = "Event snapshots written"}));
     }
+    e->ext = evt_ext_new(e, e->db, reg, e->clock);
     *out = e;
     return 0;
 }
@@ -636,7 +671,13 @@ int evt_engine_start(evt_engine *e)
     }
     pthread_mutex_lock(&e->lock);
     e->is_running = true;
+    bool is_enabled = e->config.enabled;
     pthread_mutex_unlock(&e->lock);
+    rc = evt_ext_start(e->ext, is_enabled);
+    if (rc < 0) {
+        evt_engine_stop(e);
+        return rc;
+    }
     return 0;
 }
 
@@ -644,6 +685,7 @@ void evt_engine_stop(evt_engine *e)
 {
     if (!e || !e->is_running)
         return;
+    evt_ext_stop(e->ext); /* the posted detections queued are fed first */
     /* Open events end now (the analysis may still run; nothing new opens). */
     struct push_ctx p = {.e = e};
     pthread_mutex_lock(&e->lock);
@@ -662,6 +704,7 @@ void evt_engine_free(evt_engine *e)
     if (!e)
         return;
     evt_engine_stop(e);
+    evt_ext_free(e->ext);
     for (size_t i = 0; i < e->ncameras; i++)
         evt_life_free(e->cameras[i].life);
     free(e->cameras);
@@ -680,7 +723,9 @@ void evt_engine_configure(evt_engine *e, const struct evt_config *c)
     evt_config_life(&e->config, &e->life_config);
     for (size_t i = 0; i < e->ncameras; i++)
         evt_life_configure(e->cameras[i].life, &e->life_config);
+    bool is_enabled = e->config.enabled && e->is_running;
     pthread_mutex_unlock(&e->lock);
+    evt_ext_set_open(e->ext, is_enabled);
 }
 
 void evt_engine_roll(evt_engine *e, int64_t *pre_s, int64_t *post_s)

@@ -128,4 +128,55 @@ json_t *evt_event_json(const struct sto_event *ev, int64_t pre_s, int64_t post_s
 /* The roll of e's configuration (seconds). */
 void evt_engine_roll(evt_engine *e, int64_t *pre_s, int64_t *post_s);
 
+/*
+ * ---- Detections posted by external workers (docs/design/0051) ----
+ *
+ * Committed detections reach the engine as tracks through its inbox: the
+ * API copies a committed batch into chunks, in time order, and pushes them
+ * (evt_inbox_push never blocks: a full inbox drops its oldest chunk and
+ * counts horus_detections_dropped_total{reason="queue"}). The engine's
+ * thread "evt-x" turns each camera's detections into det_reports (a
+ * worker's track id is the track; detections without one go through the
+ * tracker, track.h) with the zones and tripwires of the camera's analytics
+ * document, into events of source "external".
+ */
+
+#define EVT_DETS_CHUNK 256 /* detections in one chunk at most */
+
+/* One detection; fixed-size strings (the API's limits) so a chunk is one allocation. */
+struct evt_detection {
+    char camera_id[72];
+    char label[64];
+    char track_id[72]; /* "": none (the tracker decides) */
+    int64_t time_us;
+    float score;
+    float x0, y0, x1, y1; /* normalised box */
+};
+
+struct evt_dets {
+    size_t n; /* <= EVT_DETS_CHUNK */
+    struct evt_detection items[];
+};
+
+/* A chunk for n (1..EVT_DETS_CHUNK) detections, zeroed, n set. Aborts on OOM. */
+struct evt_dets *evt_dets_new(size_t n);
+/* NULL does nothing. */
+void evt_dets_free(struct evt_dets *d);
+
+/* The engine's inbox, refcounted: a writer's callback may outlive the engine. */
+typedef struct evt_inbox evt_inbox;
+
+/* A new reference to e's inbox. Thread: any. */
+evt_inbox *evt_engine_inbox(evt_engine *e);
+/* NULL does nothing. Thread: any. */
+void evt_inbox_unref(evt_inbox *in);
+/* Whether the engine takes detections now (running, events.enabled). Thread: any. */
+bool evt_inbox_is_open(const evt_inbox *in);
+/*
+ * Queues d (taken: freed here when refused) for evt-x. Never blocks; a full
+ * inbox drops its oldest chunk, counted. Thread: any (the storage writer's
+ * done callbacks).
+ */
+void evt_inbox_push(evt_inbox *in, struct evt_dets *d);
+
 #endif

@@ -49,6 +49,7 @@ struct stationary_end {
 struct evt_life {
     struct evt_life_config c;
     char camera_id[EVT_NAME_MAX + 8];
+    const char *source; /* of object events: "detector" or "external" */
     uint32_t salt;
     struct track_rec *tracks;
     size_t ntracks, cap;
@@ -104,6 +105,7 @@ evt_life *evt_life_new(const struct evt_life_config *c, const char *camera_id, u
     evt_life *l = horus_calloc(1, sizeof(*l));
     l->c = *c;
     snprintf(l->camera_id, sizeof(l->camera_id), "%s", camera_id);
+    l->source = "detector";
     l->salt = 2166136261u ^ salt;
     for (const char *p = camera_id; *p; p++)
         l->salt = mix(l->salt, (uint8_t)*p);
@@ -116,6 +118,11 @@ void evt_life_free(evt_life *l)
         return;
     free(l->tracks);
     free(l);
+}
+
+void evt_life_set_source(evt_life *l, const char *source)
+{
+    l->source = source;
 }
 
 void evt_life_configure(evt_life *l, const struct evt_life_config *c)
@@ -284,7 +291,7 @@ static void track_report(evt_life *l, const struct det_track *tr, const struct d
         t->is_blocked = tr->is_stationary || is_parked_again(l, label, &tr->box, now_us);
         snprintf(t->ev.camera_id, sizeof(t->ev.camera_id), "%s", l->camera_id);
         snprintf(t->ev.label, sizeof(t->ev.label), "%s", label);
-        t->ev.source = "detector";
+        t->ev.source = l->source;
     }
     t->reported_us = now_us;
     bool is_matched = tr->state != DET_TRACK_LOST;

@@ -63,7 +63,7 @@ struct evt_state {
     char camera_id[EVT_NAME_MAX + 8];
     char label[EVT_NAME_MAX];
     char sub_label[EVT_NAME_MAX];
-    const char *source; /* "detector", "motion" or "api" (static strings) */
+    const char *source; /* "detector", "motion", "api" or "external" (static strings) */
     float score; /* the best view's score */
     float top_score; /* the highest score seen */
     int64_t start_us;
@@ -94,6 +94,13 @@ typedef struct evt_life evt_life;
 /* A camera's lifecycle. salt varies the ids' random part. Aborts on OOM. */
 evt_life *evt_life_new(const struct evt_life_config *c, const char *camera_id, uint32_t salt);
 void evt_life_free(evt_life *l);
+
+/*
+ * The source object events of l carry from now on (a static string;
+ * "detector" unless set): "external" for the lifecycles fed by posted
+ * detections (docs/design/0051).
+ */
+void evt_life_set_source(evt_life *l, const char *source);
 
 /* Replaces the filters (a reload); open events keep going. */
 void evt_life_configure(evt_life *l, const struct evt_life_config *c);

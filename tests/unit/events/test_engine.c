@@ -4,7 +4,8 @@
  * engine's observer as a tracked person; the worker writes the event row,
  * its recording pins and two JPEG snapshots. Also: open events a crash
  * left are ended at start, expired events go with their snapshots, and
- * the box is drawn where it belongs.
+ * the box is drawn where it belongs. Posted detections through the inbox
+ * and evt-x into an event of source "external" (docs/design/0051).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -434,6 +435,98 @@ static void test_open_events_of_a_crash_end_with_their_bus_message(void **state)
     evt_engine_free(e);
 }
 
+/* Chunk d's item i: person track "w" walking right, frame i at t0 + i * 200 ms. */
+static void walk_item(struct evt_dets *d, size_t i, int64_t t0)
+{
+    struct evt_detection *x = &d->items[i];
+    snprintf(x->camera_id, sizeof(x->camera_id), "cam");
+    snprintf(x->label, sizeof(x->label), "person");
+    snprintf(x->track_id, sizeof(x->track_id), "w");
+    x->time_us = t0 + (int64_t)i * 200000;
+    x->score = 0.9f;
+    x->x0 = 0.1f + 0.1f * (float)i;
+    x->x1 = x->x0 + 0.1f;
+    x->y0 = 0.3f;
+    x->y1 = 0.8f;
+}
+
+static void test_posted_detections_become_an_external_event(void **state)
+{
+    struct sto_fixture *fx = *state;
+    struct sto_camera_input cam = {.id = "cam",
+                                   .name = "cam",
+                                   .url = "rtsp://127.0.0.1:1/main",
+                                   .sub_url = "",
+                                   .segment_seconds = 60,
+                                   .retention_days = 7,
+                                   .analytics = "{\"zones\": [{\"name\": \"left\", \"polygon\": "
+                                                "[[0,0],[0.5,0],[0.5,1],[0,1]]}]}"};
+    assert_int_equal(sto_camera_insert(fx->db, &cam), 0);
+    struct evt_config c = config();
+    evt_engine *e = engine_new(fx, &c);
+    evt_inbox *in = evt_engine_inbox(e);
+    assert_false(evt_inbox_is_open(in));
+    assert_int_equal(evt_engine_start(e), 0);
+    assert_true(evt_inbox_is_open(in));
+    int64_t t0 = now_us() - 60 * S;
+    /* Two chunks: the frames go on across them. Another camera's detection is not fed. */
+    struct evt_dets *a = evt_dets_new(3), *b = evt_dets_new(4);
+    for (size_t i = 0; i < 3; i++)
+        walk_item(a, i, t0);
+    for (size_t i = 0; i < 3; i++)
+        walk_item(b, i, t0 + 600000);
+    walk_item(b, 3, t0);
+    snprintf(b->items[3].camera_id, sizeof(b->items[3].camera_id), "gone");
+    evt_inbox_push(in, a);
+    evt_inbox_push(in, b);
+    /* The stop feeds what is queued, then ends the open event at its last detection. */
+    evt_engine_stop(e);
+    assert_false(evt_inbox_is_open(in));
+    evt_inbox_push(in, evt_dets_new(1)); /* refused quietly */
+
+    struct sto_event *list;
+    size_t n;
+    bool more;
+    assert_int_equal(sto_event_list(fx->db, &(struct sto_event_filter){.has_snapshot = -1}, 10,
+                                    &list, &n, &more),
+                     0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].camera_id, "cam");
+    assert_string_equal(list[0].source, "external");
+    assert_string_equal(list[0].label, "person");
+    assert_int_equal(list[0].start_us, t0);
+    assert_int_equal(list[0].end_us, t0 + 5 * 200000);
+    assert_string_equal(list[0].zones, "[\"left\"]");
+    assert_false(list[0].has_snapshot);
+    sto_event_list_free(list, n);
+    evt_engine_free(e);
+    evt_inbox_unref(in); /* the inbox outlives the engine */
+}
+
+static void test_a_full_inbox_drops_its_oldest_chunk_and_counts_it(void **state)
+{
+    struct sto_fixture *fx = *state;
+    metrics_registry *reg = metrics_registry_new();
+    struct evt_config c = config();
+    evt_engine *e = NULL;
+    assert_int_equal(
+        evt_engine_new(
+            &(struct evt_options){.db = fx->db, .data_dir = fx->dir, .config = &c, .metrics = reg},
+            &e),
+        0);
+    evt_inbox *in = evt_engine_inbox(e);
+    /* Not started: nothing takes chunks, so the 257th push drops the first (2 detections). */
+    for (int i = 0; i < 257; i++)
+        evt_inbox_push(in, evt_dets_new(i == 0 ? 2 : 1));
+    size_t len;
+    char *text = metrics_render(reg, &len);
+    assert_non_null(strstr(text, "horus_detections_dropped_total{reason=\"queue\"} 2\n"));
+    free(text);
+    evt_engine_free(e);
+    evt_inbox_unref(in);
+    metrics_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +544,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_a_bus_nothing_goes_to_the_outbox,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_open_events_of_a_crash_end_with_their_bus_message,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_posted_detections_become_an_external_event,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_full_inbox_drops_its_oldest_chunk_and_counts_it,
                                         sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
