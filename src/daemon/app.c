@@ -16,7 +16,7 @@
  *
  * Thread: main.
  */
-#include "app.h"
+#include "app_int.h"
 
 #include "auth_user.h"
 #include "oidc.h"
@@ -53,44 +53,6 @@
 #include <unistd.h>
 
 #define LOG_MODULE "main"
-
-struct app {
-    const struct app_overrides *ov;
-    cfg_holder *config; /* owned */
-    char *data_dir; /* owned: effective storage path */
-    char *config_path; /* owned: absolute path, or NULL */
-    int lock_fd; /* holds <data>/horus.lock */
-    int64_t started_ms; /* wall clock at start */
-    int64_t started_mono_ns;
-    metrics_registry *metrics; /* owned */
-    metrics_series *m_reload_ok, *m_reload_failed;
-    sto_db *db; /* owned */
-    auth_audit_log *audit; /* owned */
-    sto_secret_box *secrets; /* owned: seals camera passwords at rest (app_secrets.c) */
-    auth_media_keys *media_keys; /* owned: signs ?t= media URLs; freed after the HTTP server */
-    char *node_id; /* owned */
-    rec_retention *retention; /* owned */
-    rec_recorder *recorder; /* owned */
-    live_hub *live; /* owned; NULL when live view could not start */
-    evt_feed *feed; /* owned: the live events feed (SSE); freed after the HTTP server */
-    det_analysis *analysis; /* owned: object detection (idle when detect.enabled is false) */
-    sup_supervisor *cameras; /* owned */
-    pb_snapshots *snapshots; /* owned */
-    pb_exporter *exports; /* owned */
-    evt_engine *events; /* owned */
-    bus *bus; /* owned: the buses that deliver the outbox (none configured: idle) */
-    frames_hub *frames; /* owned: frames for the buses (no camera in frames: idle) */
-    bus_webhooks *webhooks; /* owned: webhook delivery */
-    struct app_bus_commands bus_commands; /* what MQTT commands change (app_commands.c) */
-    struct sto_outbox_watcher outbox_watch; /* given to storage while webhooks run */
-    auth_oidc *oidc; /* owned; NULL when single sign-on is off */
-    api_vision *vision; /* owned; NULL unless vision.serve */
-    api *api; /* owned */
-    http_server *http; /* owned */
-    http_limiter *limiter; /* owned: the server's rate limits */
-    auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API */
-    char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
-};
 
 static const struct horus_config *snap_config(cfg_snapshot *s)
 {
@@ -323,13 +285,9 @@ static char *node_id_load(sto_db *db)
 
 /* ---- the modules, in start order ---- */
 
-/* The current snapshot's settings for a module's start (the holder keeps it alive). */
 static const struct horus_config *current(struct app *a)
 {
-    cfg_snapshot *snap = cfg_holder_get(a->config);
-    const struct horus_config *c = snap_config(snap);
-    cfg_snapshot_unref(snap); /* the holder keeps its reference until a reload swaps it */
-    return c;
+    return app_current(a);
 }
 
 static int log_start(struct app *a)
@@ -624,162 +582,6 @@ static void playback_stop(struct app *a)
     a->snapshots = NULL;
 }
 
-/*
- * Events: the engine (evt-w) publishing into the feed, before the cameras, whose
- * analysis reports to its observer, and the API, which posts into it;
- * crash-left open events are ended here.
- */
-static int events_start(struct app *a)
-{
-    int rc = evt_engine_new(&(struct evt_options){.db = a->db,
-                                                  .data_dir = a->data_dir,
-                                                  .config = &current(a)->events,
-                                                  .feed = a->feed,
-                                                  .metrics = a->metrics,
-                                                  .clock = clock_system(),
-                                                  .has_outbox = bus_config_any(&current(a)->bus)},
-                            &a->events);
-    if (rc == 0)
-        rc = evt_engine_start(a->events);
-    if (rc < 0)
-        snprintf(a->why, sizeof(a->why), "start events: %s", horus_strerror(rc));
-    return rc;
-}
-
-/* After the cameras and the API (no more reports or posts): writes what is queued. */
-static void events_stop(struct app *a)
-{
-    evt_engine_free(a->events);
-    a->events = NULL;
-}
-
-/* The frame hub has messages: the bus threads take them (a->bus is set before any camera). */
-static void frames_ready(void *arg)
-{
-    struct app *a = arg;
-    if (a->bus)
-        bus_notify(a->bus);
-}
-
-/*
- * Frame publishing (docs/design/0050): the hub and its frm-N workers,
- * before the buses, which borrow it, and the cameras, which attach to it;
- * stopped after both. The `frames:` section applies at start only.
- */
-static int frames_start(struct app *a)
-{
-    const struct horus_config *c = current(a);
-    const char *names[3];
-    size_t n = 0;
-    if (c->bus.mqtt.url && c->bus.mqtt.url[0])
-        names[n++] = "mqtt";
-    if (c->bus.nats.url && c->bus.nats.url[0])
-        names[n++] = "nats";
-    if (c->bus.amqp.url && c->bus.amqp.url[0])
-        names[n++] = "amqp";
-    a->frames = frames_hub_new(&(struct frames_options){.config = &c->frames,
-                                                        .buses = names,
-                                                        .nbuses = n,
-                                                        .metrics = a->metrics,
-                                                        .notify = frames_ready,
-                                                        .notify_arg = a});
-    if (!frames_hub_is_active(a->frames)) {
-        frames_hub_free(a->frames);
-        a->frames = NULL;
-        return 0;
-    }
-    int rc = frames_hub_start(a->frames);
-    if (rc < 0)
-        snprintf(a->why, sizeof(a->why), "start frame workers: %s", horus_strerror(rc));
-    return rc;
-}
-
-static void frames_stop(struct app *a)
-{
-    frames_hub_free(a->frames);
-    a->frames = NULL;
-}
-
-/*
- * Buses: one thread per configured bus delivering the outbox (events append
- * to it in their own transactions). Before events, so that every thread that
- * appends (evt-w, the API's posts) has stopped before the bus and its outbox
- * watcher go; the events that stop ends still reach the outbox and wait for
- * the next start. The `bus:` section applies at start only.
- */
-static int bus_start_module(struct app *a)
-{
-    char why[256] = "";
-    a->bus_commands = (struct app_bus_commands){.db = a->db, .audit = a->audit};
-    int rc = bus_new(&(struct bus_options){.db = a->db,
-                                           .data_dir = a->data_dir,
-                                           .config = &current(a)->bus,
-                                           .metrics = a->metrics,
-                                           .clock = clock_system(),
-                                           .command = app_bus_command,
-                                           .command_arg = &a->bus_commands,
-                                           .frames = a->frames},
-                     &a->bus, why, sizeof(why));
-    if (rc == 0)
-        rc = bus_start(a->bus);
-    if (rc < 0)
-        snprintf(a->why, sizeof(a->why), "start buses: %s", why[0] ? why : horus_strerror(rc));
-    return rc;
-}
-
-/* After events, the API and the cameras: what is still in the outbox waits for the next start. */
-static void bus_stop_module(struct app *a)
-{
-    bus_free(a->bus);
-    a->bus = NULL;
-}
-
-/* New outbox rows (storage calls this after the commit): wakes the buses and the webhooks. */
-static void outbox_appended(void *arg)
-{
-    struct app *a = arg;
-    if (a->bus)
-        bus_notify(a->bus);
-    if (a->webhooks)
-        bus_webhooks_notify(a->webhooks);
-}
-
-/*
- * Webhook delivery (docs/design/0049): a thread per enabled target of the
- * webhooks table. After the buses and before events, like them; the
- * outbox watcher that wakes both is given to storage here and taken back
- * when webhooks stop (events and the API, which append, have stopped).
- */
-static int webhooks_start(struct app *a)
-{
-    const struct bus_webhooks_config *c = &current(a)->webhooks;
-    int rc = bus_webhooks_new(
-        &(struct bus_webhooks_options){.db = a->db,
-                                       .metrics = a->metrics,
-                                       .clock = clock_system(),
-                                       .backoff_min_ms = c->backoff_min_ms,
-                                       .backoff_max_ms = c->backoff_max_ms,
-                                       .retry_for_ms = c->retry_for_ms,
-                                       .is_outbox_wanted = bus_config_any(&current(a)->bus)},
-        &a->webhooks);
-    if (rc == 0) {
-        a->outbox_watch = (struct sto_outbox_watcher){.fn = outbox_appended, .arg = a};
-        sto_outbox_watch(a->db, &a->outbox_watch);
-        rc = bus_webhooks_start(a->webhooks);
-    }
-    if (rc < 0)
-        snprintf(a->why, sizeof(a->why), "start webhooks: %s", horus_strerror(rc));
-    return rc;
-}
-
-static void webhooks_stop(struct app *a)
-{
-    if (a->db)
-        sto_outbox_watch(a->db, NULL);
-    bus_webhooks_free(a->webhooks);
-    a->webhooks = NULL;
-}
-
 /* The client `ingest.client` names; probes from the API use it like the cameras do. */
 static enum ing_client probe_client(struct app *a)
 {
@@ -1044,10 +846,10 @@ static const struct module {
     {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
     {"recorder", recorder_start, recorder_stop},
-    {"frames", frames_start, frames_stop},
-    {"bus", bus_start_module, bus_stop_module},
-    {"webhooks", webhooks_start, webhooks_stop},
-    {"events", events_start, events_stop},
+    {"frames", app_frames_start, app_frames_stop},
+    {"bus", app_bus_start, app_bus_stop},
+    {"webhooks", app_webhooks_start, app_webhooks_stop},
+    {"events", app_events_start, app_events_stop},
     {"detect", detect_start, detect_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
