@@ -23,6 +23,7 @@
 #include "mem.h"
 #ifdef HORUS_HAVE_ONNXRUNTIME
 #include "onnx.h"
+#include "thread.h"
 #endif
 
 #include <errno.h>
@@ -73,7 +74,7 @@ int api_vision_new(const struct api_vision_config *c, api_vision **out, char **e
 #else
     api_vision *v = horus_calloc(1, sizeof(*v));
     pthread_mutex_init(&v->lock, NULL);
-    pthread_cond_init(&v->freed, NULL);
+    horus_cond_init_monotonic(&v->freed);
     v->count = (size_t)(c->threads > 0 ? c->threads : 1);
     if (v->count > 64)
         v->count = 64;
@@ -112,9 +113,7 @@ void api_vision_free(api_vision *v)
 /* Takes an idle detector's index, waiting up to POOL_WAIT_MS; -1 when none came free. */
 static int pool_take(api_vision *v)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += POOL_WAIT_MS / 1000;
+    struct timespec until = horus_deadline_ms(POOL_WAIT_MS);
     int idx = -1, rc = 0;
     pthread_mutex_lock(&v->lock);
     while (v->free_mask == 0 && rc == 0)

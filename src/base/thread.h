@@ -7,6 +7,8 @@
 #define HORUS_THREAD_H
 
 #include <pthread.h>
+#include <stdint.h>
+#include <time.h>
 
 typedef void *(*horus_thread_fn)(void *arg);
 
@@ -18,5 +20,15 @@ int horus_thread_start(pthread_t *out, const char *name, horus_thread_fn fn, voi
 
 /* Names the calling thread. */
 void horus_thread_set_name(const char *name);
+
+/*
+ * Condition variables whose timed waits run on CLOCK_MONOTONIC, so a wall
+ * clock set back (NTP, an operator) cannot stretch a wait: initialise with
+ * horus_cond_init_monotonic and compute deadlines with horus_deadline_ms.
+ */
+void horus_cond_init_monotonic(pthread_cond_t *cond);
+
+/* The CLOCK_MONOTONIC time ms milliseconds from now, for pthread_cond_timedwait. */
+struct timespec horus_deadline_ms(int64_t ms);
 
 #endif

@@ -142,7 +142,7 @@ frames_hub *frames_hub_new(const struct frames_options *o)
     h->notify = o->notify;
     h->notify_arg = o->notify_arg;
     pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->cond, NULL);
+    horus_cond_init_monotonic(&h->cond); /* a wall clock set back must not stall the workers */
     for (size_t i = 0; i < o->nbuses && h->nbuses < MAX_BUSES; i++)
         snprintf(h->buses[h->nbuses++], sizeof(h->buses[0]), "%s", o->buses[i]);
     h->cams = horus_calloc(o->config->ncameras ? o->config->ncameras : 1, sizeof(*h->cams));
@@ -546,13 +546,7 @@ static void *worker_main(void *arg)
             }
         }
         if (!pick) {
-            struct timespec dl;
-            clock_gettime(CLOCK_REALTIME, &dl);
-            dl.tv_nsec += POLL_MS * 1000000L;
-            if (dl.tv_nsec >= 1000000000L) {
-                dl.tv_sec++;
-                dl.tv_nsec -= 1000000000L;
-            }
+            struct timespec dl = horus_deadline_ms(POLL_MS);
             pthread_cond_timedwait(&h->cond, &h->lock, &dl);
             continue;
         }

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -139,24 +140,13 @@ static const struct media_sink_ops probe_ops = {
     .gap_cb = probe_gap_cb,
 };
 
-static struct timespec abs_time_ms(int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    ts.tv_sec += ts.tv_nsec / 1000000000;
-    ts.tv_nsec %= 1000000000;
-    return ts;
-}
-
 int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *out)
 {
     memset(out, 0, sizeof(*out));
     out->dts_monotonic = true;
     struct probe p = {.sink = {.ops = &probe_ops}, .res = out};
     pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cond, NULL);
+    horus_cond_init_monotonic(&p.cond);
     int timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
     ing_stream *s = NULL;
     int rc = ing_stream_new(&(struct ing_stream_options){.camera = "probe",
@@ -188,7 +178,7 @@ int ing_probe_run(const struct ing_probe_options *opt, struct ing_probe_result *
         int64_t left = limit_ms - (clock_monotonic_ns(clk) - start) / 1000000;
         if (left <= 0)
             break;
-        struct timespec ts = abs_time_ms(left < 100 ? left : 100);
+        struct timespec ts = horus_deadline_ms(left < 100 ? left : 100);
         pthread_mutex_lock(&p.mu);
         if (!p.is_ready || opt->read_s)
             pthread_cond_timedwait(&p.cond, &p.mu, &ts);

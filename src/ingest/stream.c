@@ -29,6 +29,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "mem.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -719,7 +720,7 @@ int ing_stream_new(const struct ing_stream_options *opt, ing_stream **out)
     cfg_mask_url(s->url, s->url_masked, sizeof(s->url_masked));
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wake_mu, NULL);
-    pthread_cond_init(&s->wake, NULL);
+    horus_cond_init_monotonic(&s->wake);
     ing_breaker_init(&s->breaker, opt->policy, s->opt.clock,
                      (uint64_t)clock_monotonic_ns(s->opt.clock) ^ (uint64_t)(uintptr_t)s);
     ing_track_init(&s->video, MEDIA_KIND_VIDEO);

@@ -318,11 +318,7 @@ static bool wait_for_attempt(ing_stream *s)
         int64_t ms = ing_breaker_wait_ms(&s->breaker);
         if (ms > 200)
             ms = 200; /* the clock may be fake; poll it */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)(ms * 1000000);
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
+        struct timespec ts = horus_deadline_ms(ms);
         pthread_mutex_lock(&s->wake_mu);
         if (!atomic_load(&s->stop))
             pthread_cond_timedwait(&s->wake, &s->wake_mu, &ts);
