@@ -38,12 +38,19 @@ struct bus_mqtt_config {
     char *tls_ca; /* PEM file of the CAs for mqtts; "" = the system's */
     bool tls_verify; /* check the broker's certificate and name */
     int64_t qos; /* 0 or 1 (1: a message is done at its PUBACK) */
+    int protocol; /* enum bus_mqtt_protocol */
     int64_t keepalive_ms;
     int64_t stats_interval_ms; /* <prefix>/stats every so often; 0 = never */
     bool discovery; /* Home Assistant MQTT discovery of the cameras at each connect */
     /* accept <prefix>/<camera>/{recordings,detect,motion}/set (a broker is a shared space) */
     bool commands;
     char *discovery_prefix; /* "homeassistant" */
+};
+
+/* bus.mqtt.protocol: the MQTT version spoken to the broker. */
+enum bus_mqtt_protocol {
+    BUS_MQTT_V311, /* "3.1.1": every broker; no message headers */
+    BUS_MQTT_V5, /* "5": headers as user properties, content type, reason codes */
 };
 
 /* `bus:` of horus.yaml. */

@@ -132,6 +132,8 @@ static int validate_topic_prefix(const void *value, char *err, size_t size)
 
 #define MQ(f) offsetof(struct bus_mqtt_config, f)
 
+static const char *const mqtt_protocols[] = {"3.1.1", "5", NULL};
+
 static const cfg_field mqtt_fields[] = {
     {.name = "url",
      .type = CFG_STRING,
@@ -181,6 +183,13 @@ static const cfg_field mqtt_fields[] = {
      .max = 1,
      .help = "1: an event is delivered once the broker acknowledged it (PUBACK); 0: fire and "
              "forget"},
+    {.name = "protocol",
+     .type = CFG_ENUM,
+     .offset = MQ(protocol),
+     .def = "3.1.1",
+     .enum_names = mqtt_protocols,
+     .help = "MQTT version: 3.1.1 (every broker) or 5 (message headers such as a frame's "
+             "camera and capture time travel as user properties, with a content type)"},
     {.name = "keepalive",
      .type = CFG_DURATION,
      .offset = MQ(keepalive_ms),

@@ -1,18 +1,20 @@
 /*
- * DESIGN: the MQTT adapter (bus_client.h; docs/design/0045). MQTT 3.1.1
+ * DESIGN: the MQTT adapter (bus_client.h; docs/design/0045). MQTT 3.1.1,
+ * or 5 with bus.mqtt.protocol (headers as user properties: mqtt_v5.c),
  * through libmosquitto, whose own network thread (mosquitto_loop_start)
  * keeps the connection alive, answers the broker and reports PUBACKs;
  * the bus thread is the only caller of these functions.
  *
  * Session: a fixed client id and clean session off, so the broker keeps
- * the session; the last will "<prefix>/available" = "offline" (retained)
- * and, once connected, "online" (retained), as Frigate does. A message is
- * done at its PUBACK (QoS 1): on_publish marks its mid in a bitmap, and
- * publish() reports the prefix of the batch whose mids are marked (a mid's
- * old mark is cleared when it is given out again: publish_tracked). Each
- * connect makes a fresh libmosquitto client, so nothing of a lost
- * connection (in-flight mids) survives into the next one: the core
- * republishes from the first unacknowledged row (at least once).
+ * the session (3.1.1; under MQTT 5 the session expires at disconnect, as
+ * an asynchronous connect sends no Session Expiry: every connect
+ * subscribes again, and nothing Horus relies on lives in it); the last will "<prefix>/available" =
+ * "offline" (retained) and, once connected, "online" (retained), as Frigate does. A message is done
+ * at its PUBACK (QoS 1): on_publish marks its mid in a bitmap, and publish() reports the prefix of
+ * the batch whose mids are marked (a mid's old mark is cleared when it is given out again:
+ * publish_tracked). Each connect makes a fresh libmosquitto client, so nothing of a lost connection
+ * (in-flight mids) survives into the next one: the core republishes from the first unacknowledged
+ * row (at least once).
  *
  * Commands (bus.mqtt.commands, off by default): the adapter subscribes to
  * <prefix>/+/+/set at QoS 0 (a persistent session then queues nothing for
@@ -39,6 +41,7 @@
 #include "mqtt_discovery_int.h"
 #include "mqtt_ha_int.h"
 #include "mqtt_snapshot_int.h"
+#include "mqtt_v5_int.h"
 
 #include "err.h"
 #include "log.h"
@@ -87,6 +90,7 @@ struct mqtt {
     char *username, *password, *client_id, *tls_ca; /* owned */
     char prefix[72], topic_available[96], topic_events[96];
     bool tls_verify;
+    bool is_v5; /* bus.mqtt.protocol 5: headers as user properties (mqtt_v5.c) */
     int qos;
     int keepalive_s;
 
@@ -262,12 +266,6 @@ static void mqtt_close(void *self)
     pthread_mutex_lock(&m->lock);
     m->is_connected = false;
     pthread_mutex_unlock(&m->lock);
-}
-
-/* The reason of a refused CONNACK: 4 and 5 are credentials (MQTT 3.1.1 §3.2.2.3). */
-static int connack_error(int code)
-{
-    return code == 4 || code == 5 ? -EACCES : -ECONNREFUSED;
 }
 
 /* A retained topic of camera published: remembered, so it is cleared when the camera goes. */
@@ -568,7 +566,8 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
         snprintf(why, cap, "%s: make client: %s", ep, strerror(errno));
         return -ENOMEM;
     }
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->is_v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     /* Small messages, sent as soon as they are made: with Nagle on, a PUBLISH waits for the
      * broker's (delayed) ACK of the previous one, 40-80 ms per event (bench/bus/latency). */
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
@@ -640,8 +639,9 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
         return 0;
     }
     if (connack > 0) {
-        snprintf(why, cap, "%s: %s", ep, mosquitto_connack_string(connack));
-        rc = connack_error(connack);
+        snprintf(why, cap, "%s: %s", ep,
+                 m->is_v5 ? mosquitto_reason_string(connack) : mosquitto_connack_string(connack));
+        rc = bus_mqtt_connack_error(connack);
     } else if (last_error[0]) {
         /* TLS refusals come this way: the handshake fails before any CONNACK. */
         bool is_tls = strstr(last_error, "SSL") || strstr(last_error, "certificate") ||
@@ -731,11 +731,12 @@ static void publish_counts(struct mqtt *m, const struct bus_msg *msgs, size_t n)
  * and this one's PUBACK, which needs the lock, cannot be marked before the
  * clearing. Returns mosquitto_publish's code.
  */
-static int publish_tracked(struct mqtt *m, int *mid, const char *topic, int len, const void *body,
-                           int qos, bool is_retained)
+static int publish_tracked(struct mqtt *m, int *mid, const struct bus_msg *b, int qos)
 {
     pthread_mutex_lock(&m->lock);
-    int mrc = mosquitto_publish(m->mosq, mid, topic, len, body, qos, is_retained);
+    int mrc = m->is_v5 ? bus_mqtt_publish_v5(m->mosq, mid, b, qos)
+                       : mosquitto_publish(m->mosq, mid, b->subject, (int)b->len, b->body, qos,
+                                           b->is_retained);
     if (mrc == MOSQ_ERR_SUCCESS && *mid > 0 && *mid < MIDS)
         m->acked[*mid / 8] &= (uint8_t) ~(1u << (*mid % 8));
     pthread_mutex_unlock(&m->lock);
@@ -758,8 +759,7 @@ static int mqtt_publish(void *self, const struct bus_msg *msgs, size_t n, int ti
     for (; sent < n; sent++) {
         const struct bus_msg *b = &msgs[sent];
         int qos = b->is_reliable ? m->qos : 0;
-        int mrc =
-            publish_tracked(m, &mids[sent], b->subject, (int)b->len, b->body, qos, b->is_retained);
+        int mrc = publish_tracked(m, &mids[sent], b, qos);
         if (mrc != MOSQ_ERR_SUCCESS) {
             snprintf(why, cap, "%s: publish to '%s': %s", endpoint(m, ep, sizeof(ep)), b->subject,
                      mrc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(mrc));
@@ -870,8 +870,9 @@ static void mqtt_free(void *self)
     if (m->mosq) {
         /* A clean stop: say so before leaving (the will is for the other cases). */
         int mid = 0;
-        if (publish_tracked(m, &mid, m->topic_available, 7, "offline", 1, true) ==
-            MOSQ_ERR_SUCCESS) {
+        struct bus_msg off = {
+            .subject = m->topic_available, .body = "offline", .len = 7, .is_retained = true};
+        if (publish_tracked(m, &mid, &off, 1) == MOSQ_ERR_SUCCESS) {
             struct timespec dl;
             deadline_in(&dl, 1000);
             pthread_mutex_lock(&m->lock);
@@ -961,6 +962,7 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     }
     m->tls_verify = mc->tls_verify;
     m->qos = mc->qos > 0 ? 1 : 0;
+    m->is_v5 = mc->protocol == BUS_MQTT_V5;
     m->keepalive_s = (int)(mc->keepalive_ms / 1000);
     m->connack = -1;
     m->counts = bus_counts_new();

@@ -652,3 +652,52 @@ def test_commands_switch_a_camera_and_what_is_refused_changes_nothing(
         broker.kill()
     reports = sanitizer_reports([h])
     assert not reports, reports
+
+
+def v5_messages(broker, topic, count, wait_s=30):
+    """(user properties, content type, payload length) of count messages on topic, read
+    with an MQTT 5 mosquitto_sub."""
+    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                          "-V", "mqttv5", "-t", topic, "-C", str(count), "-W", str(wait_s),
+                          "-F", "%P|%C|%l"],
+                         capture_output=True, text=True, errors="replace", timeout=wait_s + 10)
+    rows = []
+    for line in out.stdout.splitlines():
+        props, ctype, length = line.rsplit("|", 2)
+        rows.append((dict(p.split(":", 1) for p in props.split() if ":" in p), ctype,
+                     int(length)))
+    return rows
+
+
+def test_mqtt_5_carries_frame_headers_as_user_properties(tmp_path, camsim_factory,
+                                                         horus_factory):
+    broker = Broker(tmp_path / "broker")
+    try:
+        cam = camsim_factory()
+        h = horus_factory(config(broker).replace(
+            "    client_id: horus-test\n",
+            "    client_id: horus-test\n    protocol: 5\n").replace(
+            CAMS, f"  - id: door\n    url: \"{cam.url(1)}\"\n") + """frames:
+  cameras:
+    - id: door
+      fps: 2
+      buses: [mqtt]
+""")
+        wait_until(lambda: bus_health(h)["state"] == "connected", 30, "the MQTT 5 bus connected")
+        frames = v5_messages(broker, "hz/door/frames", 2)
+        assert len(frames) == 2, frames
+        for props, ctype, length in frames:
+            assert ctype == "image/jpeg" and length > 1000, (ctype, length)
+            assert props["horus-camera"] == "door", props
+            assert abs(int(props["horus-capture-us"]) / 1e6 - time.time()) < 10, props
+        assert int(frames[1][0]["horus-sequence"]) > int(frames[0][0]["horus-sequence"])
+        # Events keep their JSON content type; the subscription is there before the post.
+        got = []
+        reader = threading.Thread(target=lambda: got.extend(v5_messages(broker, "hz/events", 1)))
+        reader.start()
+        time.sleep(1)
+        post(h, "door", 1)
+        reader.join(40)
+        assert got and got[0][1] == "application/json", got
+    finally:
+        broker.kill()
