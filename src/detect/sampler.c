@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mask.h"
+#include "media_decode.h"
 #include "mem.h"
 
 #include <libavcodec/avcodec.h>
@@ -188,38 +189,9 @@ static void decoder_close(det_sampler *s)
 /* Opens the decoder for s->stream; false (reason in err) when it cannot. */
 static bool decoder_open(det_sampler *s, char *err, size_t size)
 {
-    const media_stream *ms = s->stream;
-    enum AVCodecID id = ms->codec == MEDIA_CODEC_H264   ? AV_CODEC_ID_H264
-                        : ms->codec == MEDIA_CODEC_H265 ? AV_CODEC_ID_HEVC
-                                                        : AV_CODEC_ID_NONE;
-    const AVCodec *codec = id != AV_CODEC_ID_NONE ? avcodec_find_decoder(id) : NULL;
-    if (!codec) {
-        snprintf(err, size, "no decoder for the stream's codec");
-        return false;
-    }
-    s->dec = avcodec_alloc_context3(codec);
-    if (!s->dec)
-        HORUS_BUG("out of memory");
-    s->dec->thread_count = 1; /* analysis threads are the budget, not libavcodec's */
-    s->dec->pkt_timebase = (AVRational){1, (int)ms->timescale};
-    if (ms->extradata_size) {
-        s->dec->extradata = av_mallocz(ms->extradata_size + AV_INPUT_BUFFER_PADDING_SIZE);
-        if (!s->dec->extradata)
-            HORUS_BUG("out of memory");
-        memcpy(s->dec->extradata, ms->extradata, ms->extradata_size);
-        s->dec->extradata_size = (int)ms->extradata_size;
-    }
-    if (avcodec_open2(s->dec, codec, NULL) < 0) {
-        avcodec_free_context(&s->dec);
-        snprintf(err, size, "the %s decoder refused the stream's parameters", codec->name);
-        return false;
-    }
-    return true;
-}
-
-static int64_t to_us(int64_t ticks, uint32_t timescale)
-{
-    return timescale ? ticks * 1000000 / (int64_t)timescale : 0;
+    s->dec =
+        media_decoder_open(s->stream, err, size); /* one thread: analysis threads are the budget */
+    return s->dec != NULL;
 }
 
 /* Keeps every decoded frame's newest in s->newest. */
@@ -234,7 +206,7 @@ static void receive_all(det_sampler *s, const media_packet *ref)
         av_frame_unref(s->newest);
         av_frame_move_ref(s->newest, s->frame);
         s->newest->pts = pts;
-        s->newest_utc_us = ref->wall_us - to_us(ref->pts - pts, s->stream->timescale);
+        s->newest_utc_us = ref->wall_us - media_ticks_us(ref->pts - pts, s->stream->timescale);
         s->has_newest = true;
     }
 }
@@ -339,7 +311,7 @@ bool det_sampler_next(det_sampler *s, int64_t interval_us, struct det_image **im
     }
     if (!s->has_newest)
         return false;
-    int64_t pts_us = to_us(s->newest->pts, s->stream->timescale);
+    int64_t pts_us = media_ticks_us(s->newest->pts, s->stream->timescale);
     uint64_t due = det_sample_due(&s->grid_us, pts_us, interval_us);
     if (!due)
         return false;

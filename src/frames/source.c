@@ -11,6 +11,7 @@
  */
 #include "source_int.h"
 
+#include "media_decode.h"
 #include "mem.h"
 
 #include <libavcodec/avcodec.h>
@@ -139,38 +140,9 @@ uint64_t frames_src_take_dropped(frames_src *s)
 
 static bool decoder_open(frames_src *s, char *err, size_t cap)
 {
-    const media_stream *ms = s->stream;
-    enum AVCodecID id = ms->codec == MEDIA_CODEC_H264   ? AV_CODEC_ID_H264
-                        : ms->codec == MEDIA_CODEC_H265 ? AV_CODEC_ID_HEVC
-                                                        : AV_CODEC_ID_NONE;
-    const AVCodec *codec = id != AV_CODEC_ID_NONE ? avcodec_find_decoder(id) : NULL;
-    if (!codec) {
-        snprintf(err, cap, "no decoder for the stream's codec");
-        return false;
-    }
-    s->dec = avcodec_alloc_context3(codec);
-    if (!s->dec)
-        HORUS_BUG("out of memory");
-    s->dec->thread_count = 1; /* frames.threads is the budget, not libavcodec's */
-    s->dec->pkt_timebase = (AVRational){1, (int)ms->timescale};
-    if (ms->extradata_size) {
-        s->dec->extradata = av_mallocz(ms->extradata_size + AV_INPUT_BUFFER_PADDING_SIZE);
-        if (!s->dec->extradata)
-            HORUS_BUG("out of memory");
-        memcpy(s->dec->extradata, ms->extradata, ms->extradata_size);
-        s->dec->extradata_size = (int)ms->extradata_size;
-    }
-    if (avcodec_open2(s->dec, codec, NULL) < 0) {
-        avcodec_free_context(&s->dec);
-        snprintf(err, cap, "the %s decoder refused the stream's parameters", codec->name);
-        return false;
-    }
-    return true;
-}
-
-static int64_t to_us(int64_t ticks, uint32_t timescale)
-{
-    return timescale ? ticks * 1000000 / (int64_t)timescale : 0;
+    s->dec =
+        media_decoder_open(s->stream, err, cap); /* one thread: frames.threads are the budget */
+    return s->dec != NULL;
 }
 
 static void receive_all(frames_src *s, const media_packet *ref, frames_frame_cb cb, void *arg)
@@ -180,7 +152,7 @@ static void receive_all(frames_src *s, const media_packet *ref, frames_frame_cb 
         if (pts == AV_NOPTS_VALUE)
             pts = ref->pts;
         /* wall_us dates the packet's dts; the picture is shown pts - dts later. */
-        int64_t capture_us = ref->wall_us + to_us(pts - ref->dts, s->stream->timescale);
+        int64_t capture_us = ref->wall_us + media_ticks_us(pts - ref->dts, s->stream->timescale);
         cb(arg, s->frame, capture_us,
            s->is_keyframes_only || s->frame->pict_type == AV_PICTURE_TYPE_I);
         av_frame_unref(s->frame);
