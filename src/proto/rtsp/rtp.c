@@ -115,29 +115,48 @@ void rtp_header_write(uint8_t *out, const struct rtp_packet *pkt)
 
 /* ---- RTCP ---- */
 
-int rtcp_sr_find(const uint8_t *buf, size_t len, struct rtcp_sr *out)
+/*
+ * The first packet of type pt in the compound RTCP packet buf[0..len):
+ * *at and *n its start and length. -ENOENT when the compound is well
+ * formed and has none, HORUS_EPARSE when a header is not version 2 or a
+ * length runs past the end.
+ */
+static int rtcp_packet_find(const uint8_t *buf, size_t len, uint8_t pt, const uint8_t **at,
+                            size_t *n)
 {
     size_t pos = 0;
     while (pos + 4 <= len) {
         const uint8_t *p = buf + pos;
         if ((p[0] >> 6) != 2)
             return HORUS_EPARSE;
-        size_t n = 4 * ((size_t)rd16(p + 2) + 1);
-        if (pos + n > len)
+        size_t size = 4 * ((size_t)rd16(p + 2) + 1);
+        if (pos + size > len)
             return HORUS_EPARSE;
-        if (p[1] == 200) {
-            if (n < RTCP_SR_SIZE)
-                return HORUS_EPARSE;
-            out->ssrc = rd32(p + 4);
-            out->ntp = (uint64_t)rd32(p + 8) << 32 | rd32(p + 12);
-            out->rtp_timestamp = rd32(p + 16);
-            out->packets = rd32(p + 20);
-            out->octets = rd32(p + 24);
+        if (p[1] == pt) {
+            *at = p;
+            *n = size;
             return 0;
         }
-        pos += n;
+        pos += size;
     }
     return pos == len ? -ENOENT : HORUS_EPARSE;
+}
+
+int rtcp_sr_find(const uint8_t *buf, size_t len, struct rtcp_sr *out)
+{
+    const uint8_t *p;
+    size_t n;
+    int rc = rtcp_packet_find(buf, len, 200, &p, &n);
+    if (rc < 0)
+        return rc;
+    if (n < RTCP_SR_SIZE)
+        return HORUS_EPARSE;
+    out->ssrc = rd32(p + 4);
+    out->ntp = (uint64_t)rd32(p + 8) << 32 | rd32(p + 12);
+    out->rtp_timestamp = rd32(p + 16);
+    out->packets = rd32(p + 20);
+    out->octets = rd32(p + 24);
+    return 0;
 }
 
 void rtcp_sr_write(uint8_t *out, const struct rtcp_sr *sr)
@@ -219,37 +238,29 @@ void rtcp_rr_write(uint8_t *out, uint32_t ssrc, const struct rtcp_report_block *
 
 int rtcp_rr_find(const uint8_t *buf, size_t len, struct rtcp_rr *out)
 {
-    size_t pos = 0;
-    while (pos + 4 <= len) {
-        const uint8_t *p = buf + pos;
-        if ((p[0] >> 6) != 2)
-            return HORUS_EPARSE;
-        size_t n = 4 * ((size_t)rd16(p + 2) + 1);
-        if (pos + n > len)
-            return HORUS_EPARSE;
-        if (p[1] == 201) {
-            unsigned count = p[0] & 0x1f;
-            if (n < 8 + 24 * (size_t)count)
-                return HORUS_EPARSE;
-            memset(out, 0, sizeof(*out));
-            out->ssrc = rd32(p + 4);
-            out->nblocks = count;
-            if (count > 0) {
-                const uint8_t *b = p + 8;
-                out->block.ssrc = rd32(b);
-                out->block.fraction_lost = b[4];
-                uint32_t lost = rd32(b + 4) & 0xffffff;
-                out->block.cumulative_lost = (int32_t)(lost & 0x800000 ? lost | 0xff000000u : lost);
-                out->block.highest_seq = rd32(b + 8);
-                out->block.jitter = rd32(b + 12);
-                out->block.lsr = rd32(b + 16);
-                out->block.dlsr = rd32(b + 20);
-            }
-            return 0;
-        }
-        pos += n;
+    const uint8_t *p;
+    size_t n;
+    int rc = rtcp_packet_find(buf, len, 201, &p, &n);
+    if (rc < 0)
+        return rc;
+    unsigned count = p[0] & 0x1f;
+    if (n < 8 + 24 * (size_t)count)
+        return HORUS_EPARSE;
+    memset(out, 0, sizeof(*out));
+    out->ssrc = rd32(p + 4);
+    out->nblocks = count;
+    if (count > 0) {
+        const uint8_t *b = p + 8;
+        out->block.ssrc = rd32(b);
+        out->block.fraction_lost = b[4];
+        uint32_t lost = rd32(b + 4) & 0xffffff;
+        out->block.cumulative_lost = (int32_t)(lost & 0x800000 ? lost | 0xff000000u : lost);
+        out->block.highest_seq = rd32(b + 8);
+        out->block.jitter = rd32(b + 12);
+        out->block.lsr = rd32(b + 16);
+        out->block.dlsr = rd32(b + 20);
     }
-    return pos == len ? -ENOENT : HORUS_EPARSE;
+    return 0;
 }
 
 /* ---- a receiver's statistics of one source ---- */
