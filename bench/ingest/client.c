@@ -44,6 +44,7 @@ static int port, conns, batch;
 static char *cameras[MAX_CAMERAS];
 static int ncameras;
 static double seconds, warmup_s, rate;
+static bool with_keys; /* HORUS_BENCH_IDEMPOTENCY=1: every batch carries an Idempotency-Key */
 static int64_t t0_ns; /* monotonic start */
 
 struct worker {
@@ -198,11 +199,15 @@ static void *worker_main(void *arg)
                                     camera, (long long)(now_ms - i), i % 3 ? "person" : "car",
                                     50 + i % 50, x, x + 0.25, w->id, seq);
         }
+        char idem[64] = "";
+        if (with_keys) /* a new key per batch (and per run): the keyed path's cost, no replay */
+            snprintf(idem, sizeof(idem), "Idempotency-Key: %lld-c%d-%u\r\n", (long long)t0_ns,
+                     w->id, seq);
         int hl = snprintf(head, sizeof(head),
                           "POST /api/v1/detections HTTP/1.1\r\nHost: %s:%d\r\n"
                           "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
-                          "Content-Length: %zu\r\n\r\n",
-                          host, port, key, len);
+                          "%sContent-Length: %zu\r\n\r\n",
+                          host, port, key, idem, len);
         struct iovec iov[2] = {{head, (size_t)hl}, {body, len}};
         int status = write_all(fd, iov, 2) < 0 ? -1 : read_response(fd, rbuf, sizeof(rbuf));
         int64_t done = mono_ns();
@@ -254,6 +259,8 @@ int main(int argc, char **argv)
                         "ACKED|-\n");
         return 2;
     }
+    with_keys =
+        getenv("HORUS_BENCH_IDEMPOTENCY") && strcmp(getenv("HORUS_BENCH_IDEMPOTENCY"), "1") == 0;
     host = argv[1];
     port = atoi(argv[2]);
     key = argv[3];

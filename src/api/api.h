@@ -97,6 +97,7 @@ struct api_detections_config {
     int64_t max_items; /* detections in one request; more get 413 */
     uint64_t max_body_bytes; /* largest request body; larger get 413 */
     bool events; /* committed detections feed the events engine (docs/design/0051) */
+    int64_t idempotency_window_ms; /* an Idempotency-Key is remembered this long */
 };
 
 extern const cfg_field api_detections_fields[];

@@ -315,3 +315,22 @@ int api_det_batch_parse(const char *body, size_t len, bool is_ndjson, size_t max
     }
     return 0;
 }
+
+int api_det_idem_key_check(const char *value, char *why, size_t cap)
+{
+    size_t n = value ? strlen(value) : 0;
+    if (n == 0 || n > API_DET_IDEM_KEY_MAX) {
+        snprintf(why, cap, "Idempotency-Key: must be 1..%d characters, got %zu",
+                 API_DET_IDEM_KEY_MAX, n);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c < 0x20 || c > 0x7e) {
+            snprintf(why, cap, "Idempotency-Key: character %zu is not printable ASCII (0x20..0x7e)",
+                     i + 1);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}

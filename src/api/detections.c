@@ -30,6 +30,7 @@
  * Shared state lives in the refcounted struct api_det (atomics only).
  */
 #include "api_int.h"
+#include "auth_token.h"
 #include "detections_int.h"
 #include "query_int.h"
 
@@ -89,6 +90,15 @@ const cfg_field api_detections_fields[] = {
      .help = "Committed detections feed the events engine as tracks (a worker's track_id, or "
              "the tracker), into events of source \"external\" for cameras whose analytics "
              "document is enabled, while events.enabled is on"},
+    {.name = "idempotency_window",
+     .type = CFG_DURATION,
+     .offset = OFF(idempotency_window_ms),
+     .def = "24h",
+     .min = 60000,
+     .max = 30 * INT64_C(86400000),
+     .is_reloadable = true,
+     .help = "A batch posted with an Idempotency-Key is remembered this long: a retry with the "
+             "same key and body answers the first reply again and stores nothing"},
     {0},
 };
 
@@ -104,6 +114,7 @@ struct api_det *api_det_new(const struct api_detections_config *c, metrics_regis
     atomic_init(&d->retention_days, c ? c->retention_days : 7);
     atomic_init(&d->max_items, c ? c->max_items : 10000);
     atomic_init(&d->feeds_events, c ? c->events : true);
+    atomic_init(&d->idem_window_ms, c ? c->idempotency_window_ms : 86400000);
     d->inbox = inbox;
     d->max_body_bytes = c ? c->max_body_bytes : 8u << 20;
     if (!metrics)
@@ -177,6 +188,7 @@ void api_detections_configure(api *a, const struct api_detections_config *c)
     atomic_store(&a->det->retention_days, c->retention_days);
     atomic_store(&a->det->max_items, c->max_items);
     atomic_store(&a->det->feeds_events, c->events);
+    atomic_store(&a->det->idem_window_ms, c->idempotency_window_ms);
 }
 
 /* ---- the events feed ---- */
@@ -239,7 +251,29 @@ struct post_op {
     const horus_clock *clock; /* borrowed: the system clock outlives everything */
     struct evt_dets **chunks; /* owned: for the events engine once committed, or NULL */
     size_t nchunks;
+    bool has_key; /* posted with an Idempotency-Key: key_res says what happened */
+    struct sto_detection_key_result key_res; /* written by the writer before post_done */
+    char key[API_DET_IDEM_KEY_MAX + 1];
 };
+
+/* 422 idempotency_key_reused naming the key (JSON-escaped by jansson). */
+static void reply_key_reused(struct post_op *op)
+{
+    char msg[API_DET_IDEM_KEY_MAX + 160];
+    snprintf(msg, sizeof(msg),
+             "Idempotency-Key '%s' was already used with a different body; nothing was stored",
+             op->key);
+    json_t *j =
+        json_pack("{s:{s:s, s:s}}", "error", "code", "idempotency_key_reused", "message", msg);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text) {
+        http_deferred_reply_error(op->reply, -ENOMEM, NULL);
+        return;
+    }
+    http_deferred_reply(op->reply, 422, "application/json", text, strlen(text));
+    free(text);
+}
 
 /* Hands the chunks to the events engine (committed) or frees them. */
 static void chunks_done(struct post_op *op, bool is_committed)
@@ -262,7 +296,18 @@ static void post_done(int rc, void *arg)
     if (d->m_commit)
         metrics_histogram_observe(d->m_commit,
                                   (double)(clock_monotonic_ns(op->clock) - op->queued_ns) / 1e9);
-    if (rc == 0) {
+    if (rc == 0 && op->has_key && op->key_res.outcome != STO_DET_KEY_NEW) {
+        chunks_done(op, false);
+        if (op->key_res.outcome == STO_DET_KEY_REUSED) {
+            reject(d, API_DET_REJECT_INVALID);
+            reply_key_reused(op);
+        } else {
+            char body[64];
+            int len = snprintf(body, sizeof(body), "{\"stored\":%" PRId64 "}", op->key_res.stored);
+            http_deferred_header(op->reply, "Idempotent-Replayed", "true");
+            http_deferred_reply(op->reply, 200, "application/json", body, (size_t)len);
+        }
+    } else if (rc == 0) {
         if (d->m_ingested) {
             metrics_counter_add(d->m_ingested, (double)op->n);
             metrics_counter_inc(d->m_batches);
@@ -341,6 +386,11 @@ static int detections_post(http_request *req, void *arg)
     int64_t now_us = clock_realtime_ms(ctx->clock) * 1000;
     struct api_det_batch b;
     char why[1024];
+    const char *key = http_request_header(req, "Idempotency-Key");
+    if (key && api_det_idem_key_check(key, why, sizeof(why)) < 0) {
+        reject(d, API_DET_REJECT_INVALID);
+        return http_reply_error(req, -EINVAL, "%s; nothing was stored", why);
+    }
     int rc = api_det_batch_parse(body, len, is_ndjson, (size_t)atomic_load(&d->max_items), now_us,
                                  &b, why, sizeof(why));
     if (rc < 0) {
@@ -367,7 +417,21 @@ static int detections_post(http_request *req, void *arg)
     if (d->inbox && atomic_load(&d->feeds_events) && evt_inbox_is_open(d->inbox))
         op->chunks = api_det_chunks(&b, &op->nchunks);
     /* Rows and strings are copied: the batch goes before the commit. */
-    rc = sto_detections_insert_async(ctx->db, b.rows, b.n, source, now_us, post_done, op);
+    if (key) {
+        char hash[AUTH_SHA256_HEX_LEN];
+        auth_sha256_hex(body, len, hash);
+        op->has_key = true;
+        snprintf(op->key, sizeof(op->key), "%s", key);
+        struct sto_detection_key k = {
+            .key = key,
+            .body_hash = hash,
+            .since_us = now_us - atomic_load(&d->idem_window_ms) * 1000,
+        };
+        rc = sto_detections_insert_keyed_async(ctx->db, b.rows, b.n, source, now_us, &k,
+                                               &op->key_res, post_done, op);
+    } else {
+        rc = sto_detections_insert_async(ctx->db, b.rows, b.n, source, now_us, post_done, op);
+    }
     api_det_batch_release(&b);
     if (rc < 0) {
         reject(d, API_DET_REJECT_STORAGE);
@@ -515,7 +579,10 @@ void api_detections_tick(api *a)
     int64_t before_us =
         clock_realtime_ms(a->clock) * 1000 - atomic_load(&d->retention_days) * INT64_C(86400000000);
     atomic_store(&d->is_pruning, true);
-    int rc = sto_detections_prune_async(a->db, before_us, DET_PRUNE_BATCH, pruned, det_ref(d));
+    int64_t keys_before_us =
+        clock_realtime_ms(a->clock) * 1000 - atomic_load(&d->idem_window_ms) * 1000;
+    int rc = sto_detections_prune_async(a->db, before_us, keys_before_us, DET_PRUNE_BATCH, pruned,
+                                        det_ref(d));
     if (rc < 0) {
         atomic_store(&d->is_pruning, false);
         api_det_unref(d);

@@ -50,6 +50,15 @@ struct api_det_batch {
 int api_det_batch_parse(const char *body, size_t len, bool is_ndjson, size_t max_items,
                         int64_t now_us, struct api_det_batch *out, char *why, size_t cap);
 
+#define API_DET_IDEM_KEY_MAX 128 /* bytes of an Idempotency-Key */
+
+/*
+ * Checks an Idempotency-Key header value: 1..API_DET_IDEM_KEY_MAX bytes of
+ * printable ASCII (0x20..0x7e). Returns 0, or -EINVAL with why naming the
+ * header and the reason. Pure. Thread: any.
+ */
+int api_det_idem_key_check(const char *value, char *why, size_t cap);
+
 /* Releases what api_det_batch_parse made; a zeroed batch is fine. */
 void api_det_batch_release(struct api_det_batch *b);
 
@@ -72,6 +81,7 @@ struct api_det {
     _Atomic int64_t retention_days;
     _Atomic int64_t max_items;
     _Atomic bool feeds_events; /* detections.events */
+    _Atomic int64_t idem_window_ms; /* detections.idempotency_window */
     evt_inbox *inbox; /* a reference, or NULL (no events engine): committed batches go there */
     uint64_t max_body_bytes; /* fixed at start (the router's limit) */
     _Atomic int64_t next_prune_ns; /* monotonic: when the retention job runs next */

@@ -47,6 +47,10 @@ struct insert_op {
     void *arg;
     sto_db *db; /* to tell the outbox watcher after the commit */
     bool has_outbox; /* a bus or webhook reads the outbox: each row also appends a message */
+    char *key; /* owned: the Idempotency-Key, or NULL */
+    char *body_hash; /* owned, with key */
+    int64_t key_since_us;
+    struct sto_detection_key_result *res; /* the caller's, with key */
 };
 
 static void insert_op_free(struct insert_op *op)
@@ -54,6 +58,8 @@ static void insert_op_free(struct insert_op *op)
     free(op->rows);
     free(op->source);
     free(op->arena);
+    free(op->key);
+    free(op->body_hash);
     free(op);
 }
 
@@ -94,9 +100,56 @@ static int outbox_append(const struct sto_backend *be, sto_conn *conn, const str
     return rc;
 }
 
+struct key_row {
+    bool is_found;
+    bool is_same_body;
+    int64_t stored;
+    int64_t created_us;
+};
+
+static int key_row_read(const sto_value *c, size_t n, void *arg)
+{
+    struct key_row *k = arg;
+    if (n < 3)
+        return -EIO;
+    k->is_found = true;
+    k->is_same_body = sto_col_int(&c[0]) != 0;
+    k->stored = sto_col_int(&c[1]);
+    k->created_us = sto_col_int(&c[2]);
+    return 0;
+}
+
+/*
+ * Looks up op's key: returns 1 when the batch must not be stored (*op->res
+ * says why), 0 when it must (an expired row is deleted first), or an error.
+ */
+static int key_check(const struct sto_backend *be, sto_conn *conn, struct insert_op *op)
+{
+    sto_value p[] = {STO_TEXT_V(op->source), STO_TEXT_V(op->key), STO_TEXT_V(op->body_hash)};
+    struct key_row k = {0};
+    int rc = be->query(conn,
+                       "SELECT CASE WHEN body_hash = $3 THEN 1 ELSE 0 END, stored, created_us"
+                       " FROM detection_keys WHERE source = $1 AND key = $2",
+                       p, 3, key_row_read, &k, NULL);
+    if (rc < 0 || !k.is_found)
+        return rc;
+    if (k.created_us < op->key_since_us)
+        return be->query(conn, "DELETE FROM detection_keys WHERE source = $1 AND key = $2", p, 2,
+                         NULL, NULL, NULL);
+    op->res->outcome = k.is_same_body ? STO_DET_KEY_REPLAY : STO_DET_KEY_REUSED;
+    op->res->stored = k.stored;
+    return 1;
+}
+
 static int insert_run(const struct sto_backend *be, sto_conn *conn, void *arg)
 {
     struct insert_op *op = arg;
+    if (op->key) {
+        op->res->outcome = STO_DET_KEY_NEW;
+        int krc = key_check(be, conn, op);
+        if (krc != 0)
+            return krc < 0 ? krc : 0;
+    }
     int64_t id = 0;
     int rc = be->query(conn, "SELECT COALESCE(MAX(id), 0) FROM detections", NULL, 0, max_id_row,
                        &id, NULL);
@@ -121,6 +174,14 @@ static int insert_run(const struct sto_backend *be, sto_conn *conn, void *arg)
         rc = be->query(conn, DET_INSERT_SQL, p, HORUS_ARRAY_LEN(p), NULL, NULL, NULL);
         if (rc == 0 && op->has_outbox)
             rc = outbox_append(be, conn, op, r, id);
+    }
+    if (rc == 0 && op->key) {
+        sto_value k[] = {STO_TEXT_V(op->source), STO_TEXT_V(op->key), STO_TEXT_V(op->body_hash),
+                         STO_INT_V((int64_t)op->n), STO_INT_V(op->received_us)};
+        rc = be->query(conn,
+                       "INSERT INTO detection_keys(source, key, body_hash, stored, created_us)"
+                       " VALUES ($1, $2, $3, $4, $5)",
+                       k, HORUS_ARRAY_LEN(k), NULL, NULL, NULL);
     }
     return rc;
 }
@@ -156,7 +217,17 @@ int sto_detections_insert_async(sto_db *db, const struct sto_detection_input *ro
                                 const char *source, int64_t received_us, sto_done_cb done_cb,
                                 void *arg)
 {
-    if (n == 0 || !source)
+    return sto_detections_insert_keyed_async(db, rows, n, source, received_us, NULL, NULL, done_cb,
+                                             arg);
+}
+
+int sto_detections_insert_keyed_async(sto_db *db, const struct sto_detection_input *rows, size_t n,
+                                      const char *source, int64_t received_us,
+                                      const struct sto_detection_key *key,
+                                      struct sto_detection_key_result *res, sto_done_cb done_cb,
+                                      void *arg)
+{
+    if (n == 0 || !source || (key && (!key->key || !key->body_hash || !res)))
         return -EINVAL;
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
@@ -175,6 +246,12 @@ int sto_detections_insert_async(sto_db *db, const struct sto_detection_input *ro
     op->arg = arg;
     op->db = db;
     op->has_outbox = sto_outbox_is_wanted(db);
+    if (key) {
+        op->key = horus_strdup(key->key);
+        op->body_hash = horus_strdup(key->body_hash);
+        op->key_since_us = key->since_us;
+        op->res = res;
+    }
     char *p = op->arena;
     for (size_t i = 0; i < n; i++) {
         op->rows[i] = rows[i];
@@ -301,6 +378,7 @@ int sto_detection_list(sto_db *db, const struct sto_detection_filter *f, size_t 
 /* A retention batch: the cutoff, the bound, and how many rows went. */
 struct prune_op {
     int64_t before_us;
+    int64_t keys_before_us;
     int64_t limit;
     size_t deleted;
     sto_detections_pruned_cb done_cb;
@@ -320,6 +398,11 @@ static int prune_run(const struct sto_backend *be, sto_conn *conn, void *arg)
     struct prune_op *op = arg;
     sto_value p[] = {STO_INT_V(op->before_us), STO_INT_V(op->limit)};
     op->deleted = 0;
+    sto_value kp[] = {STO_INT_V(op->keys_before_us)};
+    int rc = be->query(conn, "DELETE FROM detection_keys WHERE created_us < $1", kp, 1, NULL, NULL,
+                       NULL);
+    if (rc < 0)
+        return rc;
     return be->query(conn,
                      "DELETE FROM detections WHERE id IN (SELECT id FROM detections"
                      " WHERE time_us < $1 ORDER BY time_us LIMIT $2) RETURNING id",
@@ -334,14 +417,17 @@ static void prune_done(int rc, void *arg)
     free(op);
 }
 
-int sto_detections_prune_async(sto_db *db, int64_t before_us, size_t limit,
+int sto_detections_prune_async(sto_db *db, int64_t before_us, int64_t keys_before_us, size_t limit,
                                sto_detections_pruned_cb done_cb, void *arg)
 {
     if (limit == 0)
         return -EINVAL;
     struct prune_op *op = horus_calloc(1, sizeof(*op));
-    *op = (struct prune_op){
-        .before_us = before_us, .limit = (int64_t)limit, .done_cb = done_cb, .arg = arg};
+    *op = (struct prune_op){.before_us = before_us,
+                            .keys_before_us = keys_before_us,
+                            .limit = (int64_t)limit,
+                            .done_cb = done_cb,
+                            .arg = arg};
     int rc = sto_writer_push_fn(sto_db_writer(db), prune_run, prune_done, op, false);
     if (rc < 0)
         free(op);

@@ -1364,6 +1364,38 @@ int sto_detections_insert_async(sto_db *db, const struct sto_detection_input *ro
                                 const char *source, int64_t received_us, sto_done_cb done_cb,
                                 void *arg);
 
+/* An Idempotency-Key for a batch (docs/design/0046 "Retries"); strings borrowed for the call. */
+struct sto_detection_key {
+    const char *key; /* the header's value */
+    const char *body_hash; /* hex SHA-256 of the request body */
+    int64_t since_us; /* a stored key created before this has expired: it is replaced */
+};
+
+/* What a keyed batch did, written on the writer thread before done_cb runs. */
+struct sto_detection_key_result {
+    enum {
+        STO_DET_KEY_NEW, /* the batch was stored with the key */
+        STO_DET_KEY_REPLAY, /* the key was stored with this body: nothing stored, stored says */
+        STO_DET_KEY_REUSED, /* the key was stored with another body: nothing stored */
+    } outcome;
+    int64_t stored; /* the count the first request answered (REPLAY) */
+};
+
+/*
+ * sto_detections_insert_async with key (NULL: none). Inside the write's
+ * savepoint the writer first looks up (source, key->key): an unexpired
+ * row with the same body hash makes a replay, one with another hash a
+ * reuse, and neither stores anything; otherwise the batch is stored and
+ * the key row with it. *res (caller-owned, kept until done_cb) is set
+ * before done_cb. Concurrent requests with one key meet on the single
+ * writer thread, so exactly one stores. Thread: any.
+ */
+int sto_detections_insert_keyed_async(sto_db *db, const struct sto_detection_input *rows, size_t n,
+                                      const char *source, int64_t received_us,
+                                      const struct sto_detection_key *key,
+                                      struct sto_detection_key_result *res, sto_done_cb done_cb,
+                                      void *arg);
+
 /* A detection as read; strings owned (sto_detection_release, lists sto_detection_list_free). */
 struct sto_detection {
     int64_t id;
@@ -1403,10 +1435,12 @@ typedef void (*sto_detections_pruned_cb)(int rc, size_t deleted, void *arg);
 
 /*
  * Queues the deletion of at most limit detections older than before_us,
- * oldest first; done_cb (may be NULL) learns how many went. Returns 0,
- * -EAGAIN or HORUS_ESTOPPED (done_cb not called). Thread: any.
+ * oldest first, and of the Idempotency-Keys created before keys_before_us
+ * (all of them: one row per batch); done_cb (may be NULL) learns how many
+ * detections went. Returns 0, -EAGAIN or HORUS_ESTOPPED (done_cb not
+ * called). Thread: any.
  */
-int sto_detections_prune_async(sto_db *db, int64_t before_us, size_t limit,
+int sto_detections_prune_async(sto_db *db, int64_t before_us, int64_t keys_before_us, size_t limit,
                                sto_detections_pruned_cb done_cb, void *arg);
 
 #endif

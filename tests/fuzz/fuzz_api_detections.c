@@ -6,7 +6,9 @@
  * each with a camera and a label of bounded length, a time within the
  * window around now, a score in 0..1 and a box with x0 < x1, y0 < y1
  * inside 0..1, bounded track ids and attributes that are a JSON object.
- * A refusal must name where ("items[" or "body:" or "items:").
+ * A refusal must name where ("items[" or "body:" or "items:"). The body's
+ * bytes up to a NUL or 200 bytes are also an Idempotency-Key header value:
+ * accepted only as 1..128 printable ASCII bytes, refused naming the header.
  */
 #include "detections_int.h"
 
@@ -64,5 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(strstr(why, "items[") == why || strncmp(why, "body:", 5) == 0 ||
               strncmp(why, "items:", 6) == 0);
     }
+    char key[201];
+    size_t klen = len < 200 ? len : 200;
+    memcpy(key, body, klen);
+    key[klen] = '\0';
+    bool is_printable = strlen(key) >= 1 && strlen(key) <= API_DET_IDEM_KEY_MAX;
+    for (size_t i = 0; key[i]; i++)
+        is_printable = is_printable && key[i] >= 0x20 && key[i] <= 0x7e;
+    rc = api_det_idem_key_check(key, why, sizeof(why));
+    check(rc == (is_printable ? 0 : -EINVAL));
+    check(rc == 0 || strncmp(why, "Idempotency-Key: ", 17) == 0);
     return 0;
 }

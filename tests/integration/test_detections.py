@@ -1,7 +1,8 @@
 """Detections ingest end to end (docs/design/0046-detections-ingest.md): batches
 posted as a JSON array and as NDJSON, read back with every filter and cursor
 paging; bad batches refused whole with the item and field named; who may
-post for which camera; and acknowledged detections surviving kill -9."""
+post for which camera; acknowledged detections surviving kill -9; and the
+Idempotency-Key: a retry (also concurrent, also after kill -9) stores once."""
 import http.client
 import json
 import os
@@ -235,3 +236,55 @@ def test_retention_deletes_rows_older_than_retention_days(horus_factory):
     assert h2.metric("horus_detections_pruned_total") == 5
     items = h2.get_json(PATH)[1]["items"]
     assert [d["track_id"] for d in items] == ["fresh"]
+
+
+def keyed(h, spec, key, items, headers=None):
+    status, hdrs, raw = h.request("POST", PATH, items, headers={**(headers or {}),
+                                                              "Idempotency-Key": key})
+    spec.validate("POST", PATH, status, hdrs["Content-Type"], raw)
+    return status, hdrs.get("Idempotent-Replayed"), json.loads(raw)
+
+
+def test_a_retry_with_the_same_key_stores_once_and_replays_the_count(horus_factory):
+    h = horus_factory(CAMS)
+    spec = spec_of(h)
+    batch = [det(track_id="r1"), det(track_id="r2"), det("cam-b", track_id="r3")]
+    assert keyed(h, spec, "batch-1", batch) == (200, None, {"stored": 3})
+    assert keyed(h, spec, "batch-1", batch) == (200, "true", {"stored": 3})
+    assert stored(h) == 3
+    # The same key with another body: refused, naming the key; nothing stored.
+    status, _, body = keyed(h, spec, "batch-1", batch[:1])
+    assert status == 422 and body["error"]["code"] == "idempotency_key_reused", body
+    assert "'batch-1'" in body["error"]["message"]
+    # A bad key is a 400 naming the header, before anything else.
+    for bad in ("k" * 129, "caf\u00e9"):
+        status, _, body = keyed(h, spec, bad, batch)
+        assert status == 400 and "Idempotency-Key" in body["error"]["message"], body
+    assert stored(h) == 3
+    # Keys are per caller: another worker's "batch-1" is its own batch.
+    assert keyed(h, spec, "batch-1", batch, make_key(h, "operator")) == (200, None, {"stored": 3})
+    assert stored(h) == 6
+    # Eight concurrent posts of one new key and body: one stores, seven replay its count.
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(keyed(h, spec, "burst", batch)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert sorted(r[1] or "" for r in results) == [""] + ["true"] * 7, results
+    assert all(r[0] == 200 and r[2] == {"stored": 3} for r in results), results
+    assert stored(h) == 9
+
+
+def test_a_key_is_durable_with_its_batch_across_kill_9(horus_factory):
+    h = horus_factory(CAMS)
+    spec = spec_of(h)
+    worker = make_key(h, "operator")  # the same caller before and after the restart
+    batch = [det(track_id=f"k{i}") for i in range(5)]
+    assert keyed(h, spec, "after-crash", batch, worker) == (200, None, {"stored": 5})
+    os.killpg(h.proc.popen.pid, signal.SIGKILL)  # the reply was the last thing it did
+    h.proc.wait(10)
+    h2 = horus_factory(CAMS, extra_args=["--data", str(h.data)], name="restarted")
+    assert keyed(h2, spec, "after-crash", batch, worker) == (200, "true", {"stored": 5})
+    assert stored(h) == 5  # h2 runs on h.data

@@ -140,6 +140,28 @@ static void test_more_items_than_the_limit_are_too_big_in_either_framing(void **
     refused(lines, true, HORUS_ETOOBIG, "at most 10 detections");
 }
 
+static void test_an_idempotency_key_is_1_to_128_printable_ascii(void **state)
+{
+    (void)state;
+    char why[160];
+    assert_int_equal(api_det_idem_key_check("batch-7f3a:2026-12-03 ~!", why, sizeof(why)), 0);
+    char longest[API_DET_IDEM_KEY_MAX + 2];
+    memset(longest, 'k', API_DET_IDEM_KEY_MAX);
+    longest[API_DET_IDEM_KEY_MAX] = '\0';
+    assert_int_equal(api_det_idem_key_check(longest, why, sizeof(why)), 0);
+    longest[API_DET_IDEM_KEY_MAX] = 'k';
+    longest[API_DET_IDEM_KEY_MAX + 1] = '\0';
+    assert_int_equal(api_det_idem_key_check(longest, why, sizeof(why)), -EINVAL);
+    assert_string_equal(why, "Idempotency-Key: must be 1..128 characters, got 129");
+    assert_int_equal(api_det_idem_key_check("", why, sizeof(why)), -EINVAL);
+    assert_string_equal(why, "Idempotency-Key: must be 1..128 characters, got 0");
+    assert_int_equal(api_det_idem_key_check("ab\tc", why, sizeof(why)), -EINVAL);
+    assert_string_equal(why, "Idempotency-Key: character 3 is not printable ASCII (0x20..0x7e)");
+    assert_int_equal(api_det_idem_key_check("caf\xc3\xa9", why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "character 4"));
+    assert_int_equal(api_det_idem_key_check("a\x7f", why, sizeof(why)), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_each_field_is_checked_and_named),
         cmocka_unit_test(test_the_first_errors_are_listed_and_the_rest_counted),
         cmocka_unit_test(test_more_items_than_the_limit_are_too_big_in_either_framing),
+        cmocka_unit_test(test_an_idempotency_key_is_1_to_128_printable_ascii),
     };
     return cmocka_run_group_tests_name("api.detection_input", tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * Tests for src/storage/detections.c (docs/design/0046-detections-ingest.md):
  * a batch stored whole and numbered after the largest id, its done callback
  * after the commit, lists newest first through every filter and the
- * cursor, and the retention delete bounded per batch, oldest first.
+ * cursor, the retention delete bounded per batch, oldest first, and the
+ * Idempotency-Key rows: a retry replays, another body is refused, keys are
+ * per source, expire, go with retention, and two at once store once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,12 +206,12 @@ static void test_retention_deletes_the_oldest_rows_a_bounded_batch_at_a_time(voi
     assert_int_equal(insert(f, rows, 10), 0);
     struct outcome o;
     outcome_init(&o);
-    assert_int_equal(sto_detections_prune_async(f->db, 106 * SEC_US, 4, pruned, &o), 0);
+    assert_int_equal(sto_detections_prune_async(f->db, 106 * SEC_US, 0, 4, pruned, &o), 0);
     wait_for(&o);
     assert_int_equal(o.rc, 0);
     assert_int_equal(o.deleted, 4); /* 100..103: the bound, oldest first */
     outcome_init(&o);
-    assert_int_equal(sto_detections_prune_async(f->db, 106 * SEC_US, 4, pruned, &o), 0);
+    assert_int_equal(sto_detections_prune_async(f->db, 106 * SEC_US, 0, 4, pruned, &o), 0);
     wait_for(&o);
     assert_int_equal(o.deleted, 2); /* 104, 105: nothing at or after the cutoff */
     int64_t ids[16];
@@ -217,6 +219,103 @@ static void test_retention_deletes_the_oldest_rows_a_bounded_batch_at_a_time(voi
     struct sto_detection_filter all = {0};
     assert_int_equal(list_ids(f, &all, 16, ids, &has_more), 4);
     assert_true(ids[0] == 10 && ids[3] == 7);
+}
+
+/* A keyed insert of rows[0..n) by source at received_us; the key expires before since_us. */
+static int insert_keyed(struct sto_fixture *f, const struct sto_detection_input *rows, size_t n,
+                        const char *source, const char *key, const char *hash, int64_t received_us,
+                        int64_t since_us, struct sto_detection_key_result *res)
+{
+    struct outcome o;
+    outcome_init(&o);
+    struct sto_detection_key k = {.key = key, .body_hash = hash, .since_us = since_us};
+    int rc = sto_detections_insert_keyed_async(f->db, rows, n, source, received_us, &k, res,
+                                               inserted, &o);
+    if (rc < 0)
+        return rc;
+    wait_for(&o);
+    return o.rc;
+}
+
+static size_t count_all(struct sto_fixture *f)
+{
+    int64_t ids[16];
+    bool has_more;
+    struct sto_detection_filter all = {0};
+    return list_ids(f, &all, 16, ids, &has_more);
+}
+
+static void test_a_key_replays_the_first_count_and_refuses_another_body(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_detection_input rows[3] = {row("cam-a", 100, "person"), row("cam-a", 101, "car"),
+                                          row("cam-b", 102, "person")};
+    struct sto_detection_key_result res = {.outcome = STO_DET_KEY_REUSED};
+    assert_int_equal(insert_keyed(f, rows, 3, "key:w1", "k-1", "h1", 1000 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_NEW);
+    /* The retry: the same key and body, even with other rows in hand, stores nothing. */
+    assert_int_equal(insert_keyed(f, rows, 1, "key:w1", "k-1", "h1", 1001 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_REPLAY);
+    assert_int_equal(res.stored, 3);
+    assert_int_equal(insert_keyed(f, rows, 2, "key:w1", "k-1", "h2", 1002 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_REUSED);
+    assert_int_equal(count_all(f), 3);
+    /* Another caller's same key is its own. */
+    assert_int_equal(insert_keyed(f, rows, 2, "key:w2", "k-1", "h1", 1003 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_NEW);
+    assert_int_equal(count_all(f), 5);
+}
+
+static void test_an_expired_key_stores_again_and_retention_deletes_old_keys(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_detection_input rows[1] = {row("cam-a", 100, "person")};
+    struct sto_detection_key_result res;
+    assert_int_equal(insert_keyed(f, rows, 1, "user:ann", "k", "h", 1000 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_NEW);
+    /* Past the window (created before since_us): a new batch. */
+    assert_int_equal(
+        insert_keyed(f, rows, 1, "user:ann", "k", "h", 2000 * SEC_US, 1500 * SEC_US, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_NEW);
+    assert_int_equal(count_all(f), 2);
+    /* Retention deletes keys created before its cutoff (2000 s stays, so this replays). */
+    struct outcome o;
+    outcome_init(&o);
+    assert_int_equal(sto_detections_prune_async(f->db, 0, 1999 * SEC_US, 4, pruned, &o), 0);
+    wait_for(&o);
+    assert_int_equal(o.rc, 0);
+    assert_int_equal(insert_keyed(f, rows, 1, "user:ann", "k", "h", 2001 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_REPLAY);
+    outcome_init(&o);
+    assert_int_equal(sto_detections_prune_async(f->db, 0, 2001 * SEC_US, 4, pruned, &o), 0);
+    wait_for(&o);
+    /* The key went: the same key stores again even with since_us 0. */
+    assert_int_equal(insert_keyed(f, rows, 1, "user:ann", "k", "h", 2002 * SEC_US, 0, &res), 0);
+    assert_int_equal(res.outcome, STO_DET_KEY_NEW);
+    assert_int_equal(count_all(f), 3);
+}
+
+static void test_two_batches_with_one_key_queued_together_store_once(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_detection_input rows[2] = {row("cam-a", 100, "person"), row("cam-a", 101, "car")};
+    struct sto_detection_key k = {.key = "same", .body_hash = "h", .since_us = 0};
+    struct sto_detection_key_result res[2];
+    struct outcome o[2];
+    for (int i = 0; i < 2; i++) {
+        outcome_init(&o[i]);
+        assert_int_equal(sto_detections_insert_keyed_async(f->db, rows, 2, "key:w1", 1000 * SEC_US,
+                                                           &k, &res[i], inserted, &o[i]),
+                         0);
+    }
+    wait_for(&o[0]);
+    wait_for(&o[1]);
+    assert_int_equal(o[0].rc, 0);
+    assert_int_equal(o[1].rc, 0);
+    assert_int_equal(res[0].outcome, STO_DET_KEY_NEW);
+    assert_int_equal(res[1].outcome, STO_DET_KEY_REPLAY);
+    assert_int_equal(res[1].stored, 2);
+    assert_int_equal(count_all(f), 2);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -228,6 +327,9 @@ int main(void)
         T(test_rows_without_camera_or_label_are_refused_and_the_callback_not_called),
         T(test_filters_combine_and_the_cursor_visits_every_row_once),
         T(test_retention_deletes_the_oldest_rows_a_bounded_batch_at_a_time),
+        T(test_a_key_replays_the_first_count_and_refuses_another_body),
+        T(test_an_expired_key_stores_again_and_retention_deletes_old_keys),
+        T(test_two_batches_with_one_key_queued_together_store_once),
     };
     return cmocka_run_group_tests_name("storage.detections", tests, NULL, NULL);
 }
