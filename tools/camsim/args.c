@@ -21,7 +21,7 @@ static const char usage_text[] =
     "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
     "                             garbage | notcp | sr-skew:SECONDS | rtcp-garbage]\n"
-    "                    [--loop SECONDS] [--tls CERT KEY]\n"
+    "                    [--loop SECONDS] [--tls CERT KEY] [--write frame|packet]\n"
     "                    [--verbose]\n";
 
 static const char help_text[] =
@@ -68,6 +68,12 @@ static const char help_text[] =
     "                      certificate chain CERT and private key KEY (GnuTLS, TLS 1.2 or\n"
     "                      1.3); media goes interleaved on the TLS connection, and a SETUP\n"
     "                      asking for UDP gets 461 Unsupported Transport\n"
+    "  --write frame|packet  how media leaves: frame (default) writes all of a frame's RTP\n"
+    "                      packets (and any backlog) with one sendmsg/sendmmsg; packet\n"
+    "                      writes each RTP packet (an interleaved TCP frame or a UDP\n"
+    "                      datagram) with a send call of its own, as camera firmware and\n"
+    "                      gst-rtsp-server do. The send calls and RTP packets are counted\n"
+    "                      in a line printed at exit (SIGTERM/SIGINT)\n"
     "  --fault drop:N      close each client connection N seconds after it was accepted\n"
     "                      (TCP FIN; its UDP media stops with it); new connections are\n"
     "                      served normally, so a client that reconnects is dropped again\n"
@@ -264,6 +270,12 @@ static int apply_option(cs_options *o, const char *name, const char *val, unsign
         return parse_fault(o, val);
     if (strcmp(name, "--audio-payload") == 0)
         return parse_audio_payload(o, val);
+    if (strcmp(name, "--write") == 0) {
+        if (strcmp(val, "frame") != 0 && strcmp(val, "packet") != 0)
+            return usage_error("--write: '%s' is not frame or packet", val);
+        o->is_write_packet = strcmp(val, "packet") == 0;
+        return 0;
+    }
     if (strcmp(name, "--fps") == 0) {
         *set |= SET_FPS;
         return parse_int(name, val, 1, 120, &o->fps);
@@ -293,9 +305,9 @@ static int apply_option(cs_options *o, const char *name, const char *val, unsign
 
 static bool takes_value(const char *name)
 {
-    static const char *const with_value[] = {"--listen", "--source",  "--paths", "--fps",
-                                             "--size",   "--bitrate", "--gop",   "--codec",
-                                             "--auth",   "--fault",   "--loop",  "--audio-payload"};
+    static const char *const with_value[] = {
+        "--listen", "--source", "--paths", "--fps",  "--size",          "--bitrate", "--gop",
+        "--codec",  "--auth",   "--fault", "--loop", "--audio-payload", "--write"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++) {
         if (strcmp(name, with_value[i]) == 0)
             return true;

@@ -57,9 +57,11 @@ struct cs_client {
     uint32_t q_head;
     uint32_t q_len;
     size_t q_off;
+    size_t pkt_end; /* --write packet: where the head frame's current packet ends */
     size_t q_bytes; /* unsent bytes in the ring */
 
     uint64_t sent_bytes;
+    uint64_t sent_packets; /* interleaved packets of frames sent whole */
     uint64_t dropped_frames;
     uint64_t rr_received[CS_TRACK_COUNT]; /* RTCP receiver reports from the client */
 };
@@ -92,6 +94,9 @@ struct cs_server {
     bool is_gop_full; /* cache overflowed: new clients wait for the next keyframe */
 
     uint64_t total_drops;
+    uint64_t total_sends; /* TCP send calls, and UDP ones of closed clients */
+    uint64_t total_packets; /* interleaved RTP/RTCP packets sent whole over TCP, and UDP ones of
+                               closed clients */
     int next_udp_port; /* next even server port to try for a UDP track */
 };
 
