@@ -257,17 +257,27 @@ static int client_flush_tls(cs_client *c)
  * --write packet: sends the rest of the head frame's current interleaved
  * packet ('$', channel, 16-bit length, RTP) with one call of its own, as a
  * camera's RTP payloader does. Replies (not interleaved) go whole. Returns
- * 1 when the packet went out whole, 0 when the socket is full, or -errno.
+ * 1 when the packet went out whole, 0 when the socket is full, 2 when the
+ * packet is not due yet (pacing.c), or -errno.
  */
 static int client_send_packet(cs_server *srv, cs_client *c)
 {
     cs_frame *f = *queue_at(c, 0);
     if (c->q_off == 0 || c->q_off >= c->pkt_end) {
+        c->pkt_index = c->q_off == 0 ? 0 : c->pkt_index + 1;
         const uint8_t *h = f->data + c->q_off;
         size_t rest = f->size - c->q_off;
         bool is_packet = f->kind != CS_FRAME_TEXT && rest >= 4 && h[0] == '$';
         size_t len = is_packet ? 4 + (((size_t)h[2] << 8) | h[3]) : rest;
         c->pkt_end = c->q_off + (len < rest ? len : rest);
+    }
+    if (f->kind == CS_FRAME_RTP && f->due_ns) {
+        int64_t due = cs_pacer_due(f, c->pkt_index);
+        if (due > cs_now_ns()) {
+            if (srv->next_due_ns == 0 || due < srv->next_due_ns)
+                srv->next_due_ns = due;
+            return 2;
+        }
     }
     size_t want = c->pkt_end - c->q_off;
     ssize_t sent;
@@ -291,11 +301,14 @@ static int client_flush(cs_server *srv, cs_client *c)
         if (rc < 0)
             return rc;
     }
+    bool is_paced = false; /* waiting for a due time, not for the socket */
     while (c->q_len > 0 && !c->tls && srv->opt->is_write_packet) {
         int rc = client_send_packet(srv, c);
         if (rc < 0)
             return rc;
-        if (rc == 0)
+        if (rc == 2)
+            is_paced = true;
+        if (rc != 1)
             break;
     }
     while (c->q_len > 0 && !c->tls && !srv->opt->is_write_packet) {
@@ -324,7 +337,7 @@ static int client_flush(cs_server *srv, cs_client *c)
         if ((size_t)sent < total)
             break; /* the socket buffer is full: wait for EPOLLOUT */
     }
-    bool wants_out = c->q_len > 0;
+    bool wants_out = c->q_len > 0 && !is_paced;
     if (wants_out != c->has_epollout)
         epoll_set_client(srv, c, wants_out, EPOLL_CTL_MOD);
     if (c->q_len == 0 && c->is_closing)
@@ -686,6 +699,7 @@ static void on_au(void *ud, const cs_au *au, int64_t pts)
     }
     cs_frame *frame = cs_rtp_packetize(&srv->rtp[au->track], au, pts, now);
     free(garbled);
+    cs_pacer_stamp(&srv->pacer, frame, now);
     gop_add(srv, frame);
     distribute(srv, frame, now);
     cs_frame_unref(frame);
@@ -814,6 +828,8 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
     srv->opt = opt;
     srv->info = info;
     srv->src = src;
+    cs_pacer_init(&srv->pacer, opt->is_pacing_spread, opt->jitter_ms,
+                  (uint64_t)cs_now_ns() ^ (uint64_t)getpid());
     srv->epfd = -1;
     srv->listen_fd = -1;
     srv->signal_fd = -1;
@@ -885,6 +901,17 @@ static void server_print_sends(const cs_server *srv)
             srv->opt->is_write_packet ? "packet" : "frame");
 }
 
+/* The loop's sleep: the tick, or less when a paced packet falls due sooner. */
+static int loop_timeout_ms(cs_server *srv)
+{
+    int64_t due = srv->next_due_ns;
+    srv->next_due_ns = 0; /* flush_all sets it again for packets still waiting */
+    if (due == 0)
+        return LOOP_TICK_MS;
+    int64_t wait_ms = (due - cs_now_ns() + 999999) / 1000000;
+    return wait_ms < 0 ? 0 : wait_ms > LOOP_TICK_MS ? LOOP_TICK_MS : (int)wait_ms;
+}
+
 int cs_server_run(cs_server *srv)
 {
     struct epoll_event events[256];
@@ -892,7 +919,7 @@ int cs_server_run(cs_server *srv)
     srv->next_report_ns = now + REPORT_INTERVAL_NS;
     cs_source_start(srv->src, now);
     for (;;) {
-        int n = epoll_wait(srv->epfd, events, 256, LOOP_TICK_MS);
+        int n = epoll_wait(srv->epfd, events, 256, loop_timeout_ms(srv));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
