@@ -140,7 +140,8 @@ def test_help_documents_every_option_and_fault():
     assert out.returncode == 0
     for word in ["--listen", "--source", "--pattern", "--paths", "--fps", "--size", "--bitrate",
                  "--gop", "--codec", "--bframes", "--audio", "--auth", "--loop",
-                 "drop:N", "stall:N", "refuse", "flood:F", "SIGTERM"]:
+                 "drop:N", "stall:N", "refuse", "flood:F", "SIGTERM", "--write", "--pacing",
+                 "--jitter"]:
         assert word in out.stdout, word
 
 
@@ -157,6 +158,9 @@ def test_help_documents_every_option_and_fault():
     (["--auth", "nocolon"], "--auth"),
     (["--listen", "127.0.0.1"], "--listen"),
     (["--source", "x.mp4", "--size", "320x240"], "--size"),
+    (["--write", "datagram"], "--write"),
+    (["--pacing", "spread"], "--write packet"),
+    (["--write", "packet", "--jitter", "5000"], "--jitter"),
 ])
 def test_bad_flags_exit_2_with_a_message(args, word):
     out = subprocess.run([CAMSIM_BIN, *args], capture_output=True, text=True, timeout=10)
@@ -607,3 +611,87 @@ def test_flood_fault_sends_media_faster_than_real_time(camsim_factory):
     media_s = ((stamps[-1] - stamps[0]) % 2**32) / 90000
     # Ten seconds of media a second, less what a loaded machine lets through.
     assert media_s > 6 * elapsed, (media_s, elapsed)
+
+
+# --write packet (issue 14, item 5): one send call per RTP packet, as cameras
+# do, optionally spread over the frame interval with per-frame jitter.
+PACKETED = ["--size", "320x240", "--fps", "15", "--bitrate", "2000", "--loop", "2"]
+
+
+def send_summary(cam):
+    """(calls, packets) from the line camsim prints when it exits on SIGTERM."""
+    assert cam.stop() == 0
+    m = re.search(r"sends: (\d+) calls, (\d+) RTP packets", cam.proc.output())
+    assert m, cam.proc.output()[-2000:]
+    return int(m.group(1)), int(m.group(2))
+
+
+def frame_spans_ms(client, seconds):
+    """Arrival spread (first to last packet, ms) of each multi-packet video frame,
+    each packet timed when the recv that completed it returned."""
+    arrivals = {}
+    deadline = time.monotonic() + seconds
+    client.sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            chunk = client.sock.recv(65536)
+        except socket.timeout:
+            continue
+        assert chunk, "server closed the connection"
+        now = time.monotonic()
+        client.buf += chunk
+        while len(client.buf) >= 4 and client.buf[0:1] == b"$":
+            n = 4 + int.from_bytes(client.buf[2:4], "big")
+            if len(client.buf) < n:
+                break
+            if client.buf[1] == 0 and n >= 16:
+                arrivals.setdefault(client.buf[8:12], []).append(now)
+            client.buf = client.buf[n:]
+    return sorted((t[-1] - t[0]) * 1000 for t in arrivals.values() if len(t) >= 4)
+
+
+def test_write_packet_makes_one_send_per_packet_and_spreads_them(camsim_factory):
+    calls = {}
+    for mode in (["frame"], ["packet", "--pacing", "spread", "--jitter", "20"]):
+        cam = camsim_factory(args=PACKETED + ["--write", *mode])
+        client = RtspClient(cam.port)
+        client.play()
+        spans = frame_spans_ms(client, 2.0)
+        client.close()
+        calls[mode[0]] = send_summary(cam)
+        if mode[0] == "packet":
+            # Half of the 66.7 ms frame interval, less one packet's slot; the
+            # connect-time GOP burst is not paced, so look at the median.
+            assert spans and spans[len(spans) // 2] > 10, spans
+    frame_calls, frame_packets = calls["frame"]
+    packet_calls, packet_packets = calls["packet"]
+    assert frame_packets > 100 and packet_packets > 100, calls
+    # Frame mode writes many packets per call; packet mode one each (plus the replies).
+    assert frame_calls * 4 < frame_packets, calls
+    assert packet_packets <= packet_calls <= packet_packets + 10, calls
+
+
+def test_horus_records_a_paced_jittery_packet_source(camsim_factory, horus_factory):
+    from test_record import rows
+    sim = camsim_factory(args=PACKETED[:-2] + ["--write", "packet", "--pacing", "spread",
+                                               "--jitter", "20"])
+    assert [s["codec_name"] for s in ffprobe_streams(sim.url())] == ["h264"]
+    h = horus_factory("cameras:\n"
+                      f"  - id: cam\n    url: \"{sim.url()}\"\n"
+                      "    record:\n      segment_seconds: 2\n")
+    deadline = time.monotonic() + 30
+    while len(rows(h)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert h.stop() == 0
+    done = rows(h)
+    assert len(done) >= 3, done
+    for a, b in zip(done, done[1:]):
+        assert abs(b["start_us"] - a["end_us"]) <= 70_000, (a, b)  # contiguous within a frame
+    for r in done[:-1]:
+        out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-count_frames",
+                              "-select_streams", "v", "-show_entries", "stream=nb_read_frames",
+                              "-of", "csv=p=0", str(h.data / r["path"])],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        expected = 15 * (r["end_us"] - r["start_us"]) / 1e6
+        assert abs(int(out.stdout.strip().strip(",")) - expected) <= 2, (r, out.stdout)

@@ -21,7 +21,8 @@ static const char usage_text[] =
     "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
     "                             garbage | notcp | sr-skew:SECONDS | rtcp-garbage]\n"
-    "                    [--loop SECONDS] [--tls CERT KEY]\n"
+    "                    [--loop SECONDS] [--tls CERT KEY] [--write frame|packet]\n"
+    "                    [--pacing burst|spread] [--jitter MS]\n"
     "                    [--verbose]\n";
 
 static const char help_text[] =
@@ -68,6 +69,18 @@ static const char help_text[] =
     "                      certificate chain CERT and private key KEY (GnuTLS, TLS 1.2 or\n"
     "                      1.3); media goes interleaved on the TLS connection, and a SETUP\n"
     "                      asking for UDP gets 461 Unsupported Transport\n"
+    "  --write frame|packet  how media leaves: frame (default) writes all of a frame's RTP\n"
+    "                      packets (and any backlog) with one sendmsg/sendmmsg; packet\n"
+    "                      writes each RTP packet (an interleaved TCP frame or a UDP\n"
+    "                      datagram) with a send call of its own, as camera firmware and\n"
+    "                      gst-rtsp-server do. The send calls and RTP packets are counted\n"
+    "                      in a line printed at exit (SIGTERM/SIGINT)\n"
+    "  --pacing burst|spread  with --write packet: burst (default) writes a frame's packets\n"
+    "                      back to back; spread spaces them evenly over half the video frame\n"
+    "                      interval, like an encoder's output through a NIC shaper.\n"
+    "                      Interleaved TCP only: UDP datagrams always go at once\n"
+    "  --jitter MS         with --write packet: each frame starts a random 0..MS ms\n"
+    "                      (0..1000, default 0) late, never before the frame ahead of it\n"
     "  --fault drop:N      close each client connection N seconds after it was accepted\n"
     "                      (TCP FIN; its UDP media stops with it); new connections are\n"
     "                      served normally, so a client that reconnects is dropped again\n"
@@ -264,6 +277,20 @@ static int apply_option(cs_options *o, const char *name, const char *val, unsign
         return parse_fault(o, val);
     if (strcmp(name, "--audio-payload") == 0)
         return parse_audio_payload(o, val);
+    if (strcmp(name, "--write") == 0) {
+        if (strcmp(val, "frame") != 0 && strcmp(val, "packet") != 0)
+            return usage_error("--write: '%s' is not frame or packet", val);
+        o->is_write_packet = strcmp(val, "packet") == 0;
+        return 0;
+    }
+    if (strcmp(name, "--pacing") == 0) {
+        if (strcmp(val, "burst") != 0 && strcmp(val, "spread") != 0)
+            return usage_error("--pacing: '%s' is not burst or spread", val);
+        o->is_pacing_spread = strcmp(val, "spread") == 0;
+        return 0;
+    }
+    if (strcmp(name, "--jitter") == 0)
+        return parse_int(name, val, 0, 1000, &o->jitter_ms);
     if (strcmp(name, "--fps") == 0) {
         *set |= SET_FPS;
         return parse_int(name, val, 1, 120, &o->fps);
@@ -295,7 +322,8 @@ static bool takes_value(const char *name)
 {
     static const char *const with_value[] = {"--listen", "--source",  "--paths", "--fps",
                                              "--size",   "--bitrate", "--gop",   "--codec",
-                                             "--auth",   "--fault",   "--loop",  "--audio-payload"};
+                                             "--auth",   "--fault",   "--loop",  "--audio-payload",
+                                             "--write",  "--pacing",  "--jitter"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++) {
         if (strcmp(name, with_value[i]) == 0)
             return true;
@@ -386,6 +414,8 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
                 return usage_error("%s does not apply with --source", encoding_option_names[b]);
         }
     }
+    if ((o->is_pacing_spread || o->jitter_ms) && !o->is_write_packet)
+        return usage_error("--pacing spread and --jitter need --write packet");
     if (o->has_audio_payload && !o->has_audio)
         return usage_error("--audio-payload needs --audio");
     if (o->fault == CS_FAULT_FLOOD && !o->source_path && !o->loop_s)

@@ -70,6 +70,9 @@ typedef struct cs_options {
     int fault_factor; /* flood: media time per second of real time (2..1000) */
     int loop_s; /* 0: live encoding; N: N seconds encoded at start, replayed */
     bool is_verbose;
+    bool is_write_packet; /* --write packet: one send call per RTP packet */
+    bool is_pacing_spread; /* --pacing spread (needs --write packet) */
+    int jitter_ms; /* --jitter MS (needs --write packet) */
     const char *tls_cert; /* --tls: PEM certificate chain; NULL = plain RTSP */
     const char *tls_key; /* --tls: PEM private key */
 } cs_options;

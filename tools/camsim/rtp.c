@@ -49,6 +49,9 @@ cs_frame *cs_frame_new_rechanneled(const cs_frame *frame, uint8_t channel)
     copy->first_seq = frame->first_seq;
     copy->rtp_ts = frame->rtp_ts;
     copy->pts = frame->pts;
+    copy->due_ns = frame->due_ns;
+    copy->spread_ns = frame->spread_ns;
+    copy->packets = frame->packets;
     memcpy(copy->data, frame->data, frame->size);
     size_t pos = 0;
     while (pos + RTSP_INTERLEAVED_HEADER <= copy->size) {

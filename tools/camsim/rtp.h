@@ -34,6 +34,9 @@ typedef struct cs_frame {
     uint16_t first_seq; /* RTP only: sequence number of the first packet */
     uint32_t rtp_ts; /* RTP only: timestamp of the access unit */
     int64_t pts; /* RTP only: the same, unwrapped and without offset */
+    int64_t due_ns; /* pacing.c: when the first packet may go; 0 = at once */
+    int64_t spread_ns; /* pacing.c: packets spaced evenly over this window */
+    uint32_t packets; /* pacing.c: interleaved packets in data */
     size_t size;
     uint8_t data[];
 } cs_frame;

@@ -167,7 +167,7 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
         if (c->is_waiting_key)
             return; /* a report before the first packet it describes confuses receivers */
         if (c->is_udp[frame->track])
-            cs_udp_send(&c->udp[frame->track], frame);
+            cs_udp_send(&c->udp[frame->track], frame, srv->opt->is_write_packet);
         else
             client_enqueue(c, frame);
         return;
@@ -180,7 +180,7 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
         c->is_waiting_key = false;
     }
     if (c->is_udp[frame->track]) {
-        unsigned dropped = cs_udp_send(&c->udp[frame->track], frame);
+        unsigned dropped = cs_udp_send(&c->udp[frame->track], frame, srv->opt->is_write_packet);
         if (dropped > 0) {
             /* A hole in the picture: resume cleanly at the next keyframe. */
             srv->total_drops += dropped;
@@ -202,6 +202,17 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
     client_enqueue(c, frame);
 }
 
+/* Interleaved packets in a media or report frame (0 for a reply). */
+static uint64_t frame_packets(const cs_frame *f)
+{
+    uint64_t n = 0;
+    if (f->kind == CS_FRAME_TEXT)
+        return 0;
+    for (size_t pos = 0; pos + 4 <= f->size; n++)
+        pos += 4 + (((size_t)f->data[pos + 2] << 8) | f->data[pos + 3]);
+    return n;
+}
+
 /* Removes sent bytes from the head of c's queue. */
 static void queue_consume(cs_client *c, size_t left)
 {
@@ -215,6 +226,7 @@ static void queue_consume(cs_client *c, size_t left)
             break;
         }
         left -= rest;
+        c->sent_packets += frame_packets(f);
         cs_frame_unref(f);
         c->q_head = (c->q_head + 1) & (c->q_cap - 1);
         c->q_len--;
@@ -241,6 +253,44 @@ static int client_flush_tls(cs_client *c)
     return 0;
 }
 
+/*
+ * --write packet: sends the rest of the head frame's current interleaved
+ * packet ('$', channel, 16-bit length, RTP) with one call of its own, as a
+ * camera's RTP payloader does. Replies (not interleaved) go whole. Returns
+ * 1 when the packet went out whole, 0 when the socket is full, 2 when the
+ * packet is not due yet (pacing.c), or -errno.
+ */
+static int client_send_packet(cs_server *srv, cs_client *c)
+{
+    cs_frame *f = *queue_at(c, 0);
+    if (c->q_off == 0 || c->q_off >= c->pkt_end) {
+        c->pkt_index = c->q_off == 0 ? 0 : c->pkt_index + 1;
+        const uint8_t *h = f->data + c->q_off;
+        size_t rest = f->size - c->q_off;
+        bool is_packet = f->kind != CS_FRAME_TEXT && rest >= 4 && h[0] == '$';
+        size_t len = is_packet ? 4 + (((size_t)h[2] << 8) | h[3]) : rest;
+        c->pkt_end = c->q_off + (len < rest ? len : rest);
+    }
+    if (f->kind == CS_FRAME_RTP && f->due_ns) {
+        int64_t due = cs_pacer_due(f, c->pkt_index);
+        if (due > cs_now_ns()) {
+            if (srv->next_due_ns == 0 || due < srv->next_due_ns)
+                srv->next_due_ns = due;
+            return 2;
+        }
+    }
+    size_t want = c->pkt_end - c->q_off;
+    ssize_t sent;
+    do {
+        sent = send(c->fd, f->data + c->q_off, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+        srv->total_sends++;
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    queue_consume(c, (size_t)sent);
+    return (size_t)sent == want ? 1 : 0;
+}
+
 /* Writes as much of the queue as the socket takes. Returns 0, or -errno to close. */
 static int client_flush(cs_server *srv, cs_client *c)
 {
@@ -251,7 +301,17 @@ static int client_flush(cs_server *srv, cs_client *c)
         if (rc < 0)
             return rc;
     }
-    while (c->q_len > 0 && !c->tls) {
+    bool is_paced = false; /* waiting for a due time, not for the socket */
+    while (c->q_len > 0 && !c->tls && srv->opt->is_write_packet) {
+        int rc = client_send_packet(srv, c);
+        if (rc < 0)
+            return rc;
+        if (rc == 2)
+            is_paced = true;
+        if (rc != 1)
+            break;
+    }
+    while (c->q_len > 0 && !c->tls && !srv->opt->is_write_packet) {
         struct iovec iov[SEND_IOV_MAX];
         int n = 0;
         size_t total = 0;
@@ -265,6 +325,7 @@ static int client_flush(cs_server *srv, cs_client *c)
         }
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        srv->total_sends++;
         if (sent < 0) {
             if (errno == EINTR)
                 continue;
@@ -276,7 +337,7 @@ static int client_flush(cs_server *srv, cs_client *c)
         if ((size_t)sent < total)
             break; /* the socket buffer is full: wait for EPOLLOUT */
     }
-    bool wants_out = c->q_len > 0;
+    bool wants_out = c->q_len > 0 && !is_paced;
     if (wants_out != c->has_epollout)
         epoll_set_client(srv, c, wants_out, EPOLL_CTL_MOD);
     if (c->q_len == 0 && c->is_closing)
@@ -291,6 +352,8 @@ static void client_close(cs_server *srv, cs_client *c, const char *why)
     uint64_t udp_sent = 0, udp_dropped = 0;
     for (int t = 0; t < CS_TRACK_COUNT; t++) {
         udp_sent += c->udp[t].sent_packets;
+        srv->total_sends += c->udp[t].send_calls;
+        srv->total_packets += c->udp[t].sent_packets;
         udp_dropped += c->udp[t].dropped_packets;
         cs_udp_close(&c->udp[t]);
     }
@@ -304,6 +367,7 @@ static void client_close(cs_server *srv, cs_client *c, const char *why)
         fprintf(stderr, ", UDP %llu packets sent, %llu dropped", (unsigned long long)udp_sent,
                 (unsigned long long)udp_dropped);
     fputc('\n', stderr);
+    srv->total_packets += c->sent_packets;
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->tls)
         gnutls_deinit(c->tls);
@@ -635,6 +699,7 @@ static void on_au(void *ud, const cs_au *au, int64_t pts)
     }
     cs_frame *frame = cs_rtp_packetize(&srv->rtp[au->track], au, pts, now);
     free(garbled);
+    cs_pacer_stamp(&srv->pacer, frame, now);
     gop_add(srv, frame);
     distribute(srv, frame, now);
     cs_frame_unref(frame);
@@ -763,6 +828,8 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
     srv->opt = opt;
     srv->info = info;
     srv->src = src;
+    cs_pacer_init(&srv->pacer, opt->is_pacing_spread, opt->jitter_ms,
+                  (uint64_t)cs_now_ns() ^ (uint64_t)getpid());
     srv->epfd = -1;
     srv->listen_fd = -1;
     srv->signal_fd = -1;
@@ -817,6 +884,34 @@ fail:
     return rc;
 }
 
+/* The exit summary: media send calls (TCP and UDP) and RTP packets sent, so a
+ * test can tell --write packet (one call per packet) from frame mode. */
+static void server_print_sends(const cs_server *srv)
+{
+    uint64_t calls = srv->total_sends, packets = srv->total_packets;
+    for (const cs_client *c = srv->clients; c; c = c->next) {
+        packets += c->sent_packets;
+        for (int t = 0; t < CS_TRACK_COUNT; t++) {
+            calls += c->udp[t].send_calls;
+            packets += c->udp[t].sent_packets;
+        }
+    }
+    fprintf(stderr, "horus-camsim: sends: %llu calls, %llu RTP packets (write %s)\n",
+            (unsigned long long)calls, (unsigned long long)packets,
+            srv->opt->is_write_packet ? "packet" : "frame");
+}
+
+/* The loop's sleep: the tick, or less when a paced packet falls due sooner. */
+static int loop_timeout_ms(cs_server *srv)
+{
+    int64_t due = srv->next_due_ns;
+    srv->next_due_ns = 0; /* flush_all sets it again for packets still waiting */
+    if (due == 0)
+        return LOOP_TICK_MS;
+    int64_t wait_ms = (due - cs_now_ns() + 999999) / 1000000;
+    return wait_ms < 0 ? 0 : wait_ms > LOOP_TICK_MS ? LOOP_TICK_MS : (int)wait_ms;
+}
+
 int cs_server_run(cs_server *srv)
 {
     struct epoll_event events[256];
@@ -824,7 +919,7 @@ int cs_server_run(cs_server *srv)
     srv->next_report_ns = now + REPORT_INTERVAL_NS;
     cs_source_start(srv->src, now);
     for (;;) {
-        int n = epoll_wait(srv->epfd, events, 256, LOOP_TICK_MS);
+        int n = epoll_wait(srv->epfd, events, 256, loop_timeout_ms(srv));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -839,6 +934,7 @@ int cs_server_run(cs_server *srv)
                 struct signalfd_siginfo si;
                 if (read(srv->signal_fd, &si, sizeof(si)) == sizeof(si)) {
                     fprintf(stderr, "horus-camsim: %s, exiting\n", strsignal((int)si.ssi_signo));
+                    server_print_sends(srv);
                     return 0;
                 }
             } else if (tag == TAG_LISTEN) {

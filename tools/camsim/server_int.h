@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "camsim.h"
+#include "pacing.h"
 #include "rtp.h"
 #include "rtsp_parse.h"
 #include "server.h"
@@ -57,9 +58,12 @@ struct cs_client {
     uint32_t q_head;
     uint32_t q_len;
     size_t q_off;
+    size_t pkt_end; /* --write packet: where the head frame's current packet ends */
+    uint32_t pkt_index; /* --write packet: index of that packet in the head frame */
     size_t q_bytes; /* unsent bytes in the ring */
 
     uint64_t sent_bytes;
+    uint64_t sent_packets; /* interleaved packets of frames sent whole */
     uint64_t dropped_frames;
     uint64_t rr_received[CS_TRACK_COUNT]; /* RTCP receiver reports from the client */
 };
@@ -92,6 +96,11 @@ struct cs_server {
     bool is_gop_full; /* cache overflowed: new clients wait for the next keyframe */
 
     uint64_t total_drops;
+    cs_pacer pacer;
+    int64_t next_due_ns; /* earliest paced packet a client waits for; 0 = none */
+    uint64_t total_sends; /* TCP send calls, and UDP ones of closed clients */
+    uint64_t total_packets; /* interleaved RTP/RTCP packets sent whole over TCP, and UDP ones of
+                               closed clients */
     int next_udp_port; /* next even server port to try for a UDP track */
 };
 

@@ -107,16 +107,17 @@ void cs_udp_close(cs_udp *u)
     u->rtcp_fd = -1;
 }
 
-unsigned cs_udp_send(cs_udp *u, const cs_frame *frame)
+unsigned cs_udp_send(cs_udp *u, const cs_frame *frame, bool is_per_packet)
 {
     int fd = frame->kind == CS_FRAME_RTCP ? u->rtcp_fd : u->rtp_fd;
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];
     unsigned dropped = 0;
     size_t pos = 0;
+    unsigned batch = is_per_packet ? 1 : BATCH; /* one datagram per call, as cameras do */
     while (pos + INTERLEAVED_BYTES <= frame->size) {
         unsigned n = 0;
-        while (n < BATCH && pos + INTERLEAVED_BYTES <= frame->size) {
+        while (n < batch && pos + INTERLEAVED_BYTES <= frame->size) {
             const uint8_t *h = frame->data + pos;
             size_t len = ((size_t)h[2] << 8) | h[3];
             iov[n].iov_base = (void *)(h + INTERLEAVED_BYTES);
@@ -130,6 +131,7 @@ unsigned cs_udp_send(cs_udp *u, const cs_frame *frame)
         unsigned done = 0;
         while (done < n) {
             int sent = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+            u->send_calls++;
             if (sent < 0 && errno == EINTR)
                 continue;
             if (sent <= 0) {

@@ -17,6 +17,7 @@ typedef struct cs_udp {
     int rtcp_fd; /* bound to server_port + 1, connected to the client's RTCP port */
     int server_port;
     uint64_t sent_packets;
+    uint64_t send_calls; /* sendmmsg calls, for the exit summary */
     uint64_t dropped_packets; /* EAGAIN or a send error: never retried */
 } cs_udp;
 
@@ -39,7 +40,7 @@ void cs_udp_close(cs_udp *u);
  * shared frame, nothing is copied. Never blocks: packets the socket does not
  * take are dropped and counted. Returns the number of packets dropped.
  */
-unsigned cs_udp_send(cs_udp *u, const cs_frame *frame);
+unsigned cs_udp_send(cs_udp *u, const cs_frame *frame, bool is_per_packet);
 
 /*
  * Reads what the client sent (NAT punches, RTCP). Returns how many RTCP
