@@ -41,7 +41,7 @@ static pid_t nats_start(void)
     snprintf(log, sizeof log, "%s/nats.log", dir);
     char *argv[] = {"nats-server", "-js", "-a",     "127.0.0.1", "-p", portstr, "-sd", sd,
                     "--user",      USER,  "--pass", PASS,        NULL};
-    return broker_spawn(argv, NULL, log, port, 10000);
+    return broker_spawn(argv, NULL, log, port, 60000);
 }
 
 /* A second server that speaks only TLS, with the certificate broker_make_certs made. */
@@ -56,7 +56,7 @@ static pid_t nats_tls_start(void)
     char *argv[] = {"nats-server", "-js",       "-a",     "127.0.0.1", "-p",     portstr,
                     "-sd",         sd,          "--user", USER,        "--pass", PASS,
                     "--tls",       "--tlscert", cert,     "--tlskey",  key,      NULL};
-    return broker_spawn(argv, NULL, log, tls_port, 10000);
+    return broker_spawn(argv, NULL, log, tls_port, 60000);
 }
 
 static int group_setup(void **state)
