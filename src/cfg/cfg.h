@@ -161,6 +161,13 @@ void cfg_errors_add(cfg_errors *e, int line, int col, const char *path, const ch
 void cfg_errors_add_field(cfg_errors *e, const void *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * A field's validate_cb for an id (a camera's, and every section that
+ * names cameras): 1..64 characters of [a-z0-9_-], as the API requires, so
+ * a typo fails at load. value points to the field's char *.
+ */
+int cfg_validate_id(const void *value, char *err, size_t err_size);
+
 typedef struct cfg_snapshot cfg_snapshot;
 
 /*

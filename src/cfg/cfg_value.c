@@ -462,3 +462,23 @@ void cfg_expanded_release(cfg_expanded *x)
     free(x->secrets);
     memset(x, 0, sizeof(*x));
 }
+
+/* ---- ids ---- */
+
+int cfg_validate_id(const void *value, char *err, size_t err_size)
+{
+    const char *id = *(char *const *)value;
+    size_t n = id ? strlen(id) : 0;
+    if (n < 1 || n > 64) {
+        snprintf(err, err_size, "must be 1..64 characters of [a-z0-9_-]");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            snprintf(err, err_size, "'%c' is not allowed; use [a-z0-9_-]", c);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}

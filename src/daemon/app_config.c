@@ -15,24 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int validate_camera_id(const void *value, char *err, size_t size)
-{
-    const char *id = *(char *const *)value;
-    size_t n = id ? strlen(id) : 0;
-    if (n < 1 || n > 64) {
-        snprintf(err, size, "must be 1..64 characters of [a-z0-9_-]");
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-            snprintf(err, size, "'%c' is not allowed; use [a-z0-9_-]", c);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
 /* The RTSP client's own check (ingest.h), so a URL it cannot use fails at load. */
 static int validate_rtsp_url(const void *value, char *err, size_t size)
 {
@@ -141,7 +123,7 @@ static const cfg_field camera_fields[] = {
      .type = CFG_STRING,
      .offset = offsetof(struct app_camera_config, id),
      .is_required = true,
-     .validate_cb = validate_camera_id,
+     .validate_cb = cfg_validate_id,
      .help = "[a-z0-9_-]{1,64}; used in URLs, file names and metric labels"},
     {.name = "name",
      .type = CFG_STRING,

@@ -24,18 +24,6 @@ static const char *const stream_names[] = {"auto", "sub", "main",
                                            NULL}; /* enum det_stream_choice */
 static const char *const decode_names[] = {"all", "keyframes", NULL}; /* enum det_decode */
 
-/* Camera ids as the cameras: table has them, so a typo fails at load. */
-static int validate_camera(const void *value, char *err, size_t size)
-{
-    const char *id = *(char *const *)value;
-    size_t n = id ? strlen(id) : 0;
-    if (n < 1 || n > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
-        snprintf(err, size, "must be a camera id: 1..64 characters of [a-z0-9_-]");
-        return -EINVAL;
-    }
-    return 0;
-}
-
 /* The backends det_detector_open knows (a build may lack one: it says so at start). */
 static int validate_type(const void *value, char *err, size_t size)
 {
@@ -285,7 +273,7 @@ const cfg_field det_config_fields[] = {
      .type = CFG_STRING_LIST,
      .offset = offsetof(struct det_config, cameras),
      .count_offset = offsetof(struct det_config, ncameras),
-     .validate_cb = validate_camera,
+     .validate_cb = cfg_validate_id,
      .help = "Camera ids to analyse; empty = every camera"},
     {0},
 };

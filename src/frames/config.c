@@ -14,17 +14,6 @@
 
 static const char *const source_names[] = {"keyframes", "sub", "main", NULL};
 
-static int validate_camera(const void *value, char *err, size_t size)
-{
-    const char *id = *(char *const *)value;
-    size_t n = id ? strlen(id) : 0;
-    if (n < 1 || n > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
-        snprintf(err, size, "must be a camera id: 1..64 characters of [a-z0-9_-]");
-        return -EINVAL;
-    }
-    return 0;
-}
-
 static int validate_bus(const void *value, char *err, size_t size)
 {
     const char *b = *(char *const *)value;
@@ -51,7 +40,7 @@ static const cfg_field camera_fields[] = {
      .type = CFG_STRING,
      .offset = CAM(id),
      .is_required = true,
-     .validate_cb = validate_camera,
+     .validate_cb = cfg_validate_id,
      .help = "The camera's id (from cameras: or the API)"},
     {.name = "enabled",
      .type = CFG_BOOL,

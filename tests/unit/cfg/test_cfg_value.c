@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "err.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -325,11 +326,32 @@ static void test_json_prints_sizes_as_integers_and_durations_that_parse_back(voi
     json_decref(j);
 }
 
+static void test_ids_are_1_to_64_of_lowercase_digits_underscore_dash(void **state)
+{
+    (void)state;
+    char err[128];
+    const char *ok[] = {"a", "cam-1_b",
+                        "0123456789012345678901234567890123456789012345678901234567890123"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        assert_int_equal(cfg_validate_id(&ok[i], err, sizeof(err)), 0);
+    const char *too_long = "01234567890123456789012345678901234567890123456789012345678901234";
+    const char *empty = "", *none = NULL, *upper = "Cam", *slash = "a/b";
+    assert_int_equal(cfg_validate_id(&too_long, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "must be 1..64 characters of [a-z0-9_-]");
+    assert_int_equal(cfg_validate_id(&empty, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cfg_validate_id(&none, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cfg_validate_id(&upper, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "'C' is not allowed; use [a-z0-9_-]");
+    assert_int_equal(cfg_validate_id(&slash, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "'/' is not allowed; use [a-z0-9_-]");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_ids_are_1_to_64_of_lowercase_digits_underscore_dash),
         T(test_integers_parse_with_optional_sign),
         T(test_integer_errors_echo_the_text),
         T(test_integer_bounds_are_inclusive),
