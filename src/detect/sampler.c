@@ -214,15 +214,7 @@ static void receive_all(det_sampler *s, const media_packet *ref)
 /* Feeds one packet; false on a decode error. */
 static bool decode_one(det_sampler *s, const media_packet *p, bool is_alone)
 {
-    if (av_new_packet(s->pkt, (int)p->size) < 0)
-        HORUS_BUG("out of memory");
-    memcpy(s->pkt->data, p->data, p->size);
-    s->pkt->pts = p->pts;
-    s->pkt->dts = p->dts;
-    if (p->is_keyframe)
-        s->pkt->flags |= AV_PKT_FLAG_KEY;
-    int rc = avcodec_send_packet(s->dec, s->pkt);
-    av_packet_unref(s->pkt);
+    int rc = media_decoder_send(s->dec, s->pkt, p);
     if (rc == AVERROR(EAGAIN)) {
         receive_all(s, p);
         rc = 0;

@@ -161,15 +161,7 @@ static void receive_all(frames_src *s, const media_packet *ref, frames_frame_cb 
 
 static bool decode_one(frames_src *s, const media_packet *p, frames_frame_cb cb, void *arg)
 {
-    if (av_new_packet(s->pkt, (int)p->size) < 0)
-        HORUS_BUG("out of memory");
-    memcpy(s->pkt->data, p->data, p->size);
-    s->pkt->pts = p->pts;
-    s->pkt->dts = p->dts;
-    if (p->is_keyframe)
-        s->pkt->flags |= AV_PKT_FLAG_KEY;
-    int rc = avcodec_send_packet(s->dec, s->pkt);
-    av_packet_unref(s->pkt);
+    int rc = media_decoder_send(s->dec, s->pkt, p);
     receive_all(s, p, cb, arg);
     if (rc == AVERROR(EAGAIN))
         rc = 0;

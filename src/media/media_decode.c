@@ -36,3 +36,17 @@ struct AVCodecContext *media_decoder_open(const media_stream *ms, char *err, siz
     }
     return dec;
 }
+
+int media_decoder_send(struct AVCodecContext *dec, struct AVPacket *pkt, const media_packet *p)
+{
+    if (av_new_packet(pkt, (int)p->size) < 0)
+        HORUS_BUG("out of memory");
+    memcpy(pkt->data, p->data, p->size);
+    pkt->pts = p->pts;
+    pkt->dts = p->dts;
+    if (p->is_keyframe)
+        pkt->flags |= AV_PKT_FLAG_KEY;
+    int rc = avcodec_send_packet(dec, pkt);
+    av_packet_unref(pkt);
+    return rc;
+}

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct AVCodecContext;
+struct AVPacket;
 
 /*
  * Opens a decoder for ms (H.264 or H.265, its extradata as the decoder's),
@@ -20,6 +21,13 @@ struct AVCodecContext;
  * avcodec_free_context.
  */
 struct AVCodecContext *media_decoder_open(const media_stream *ms, char *err, size_t cap);
+
+/*
+ * Sends p to dec through pkt (a caller's scratch packet, left unreferenced):
+ * p's bytes copied with libavcodec's padding, pts, dts and keyframe flag.
+ * Returns avcodec_send_packet's code.
+ */
+int media_decoder_send(struct AVCodecContext *dec, struct AVPacket *pkt, const media_packet *p);
 
 /* ticks of timescale in microseconds (0 for timescale 0). */
 static inline int64_t media_ticks_us(int64_t ticks, uint32_t timescale)
