@@ -489,7 +489,7 @@ int http_defer_reg_new(struct http_defer_reg **out)
 {
     struct http_defer_reg *reg = horus_calloc(1, sizeof(*reg));
     pthread_mutex_init(&reg->lock, NULL);
-    http_watch_cond_init(&reg->drained);
+    horus_cond_init_monotonic(&reg->drained);
     atomic_init(&reg->wake_at_ns, INT64_MAX);
     int rc = http_watch_start(&reg->watch, "http-defer", watch_tick, on_hangup, reg);
     if (rc < 0) {
@@ -509,7 +509,7 @@ void http_defer_reg_stop(struct http_defer_reg *reg)
     pthread_mutex_unlock(&reg->lock);
     end_due(reg, mono_ns(), true);
     /* Let the 503s go out: MHD_stop_daemon would close the connections with them queued. */
-    struct timespec until = http_watch_deadline(STOP_DRAIN_MS);
+    struct timespec until = horus_deadline_ms(STOP_DRAIN_MS);
     pthread_mutex_lock(&reg->lock);
     while (reg->head && pthread_cond_timedwait(&reg->drained, &reg->lock, &until) == 0)
         ;

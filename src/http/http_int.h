@@ -246,10 +246,6 @@ void http_watch_unwatch(struct http_watch *w, int fd);
 void http_watch_resume(struct http_watch *w, struct MHD_Connection *mhd, int fd);
 /* The connection's socket, or -1. */
 int http_watch_conn_fd(struct MHD_Connection *mhd);
-/* Initialises cond on CLOCK_MONOTONIC, for waits until http_watch_deadline. */
-void http_watch_cond_init(pthread_cond_t *cond);
-/* CLOCK_MONOTONIC now plus ms. */
-struct timespec http_watch_deadline(int ms);
 
 /* ---- provided by http_defer.c ---- */
 

@@ -351,7 +351,7 @@ int http_stream_reg_new(struct http_stream_reg **out)
 {
     struct http_stream_reg *reg = horus_calloc(1, sizeof(*reg));
     pthread_mutex_init(&reg->lock, NULL);
-    http_watch_cond_init(&reg->drained);
+    horus_cond_init_monotonic(&reg->drained);
     int rc = http_watch_start(&reg->watch, "http-stream", watch_tick, on_hangup, reg);
     if (rc < 0) {
         http_stream_reg_free(reg);
@@ -372,7 +372,7 @@ void http_stream_reg_stop(struct http_stream_reg *reg)
         end_locked(st, HTTP_STREAM_SERVER_STOP);
         pthread_mutex_unlock(&st->lock);
     }
-    struct timespec until = http_watch_deadline(STOP_DRAIN_MS);
+    struct timespec until = horus_deadline_ms(STOP_DRAIN_MS);
     while (reg->head && pthread_cond_timedwait(&reg->drained, &reg->lock, &until) == 0)
         ;
     bool is_drained = !reg->head;

@@ -27,6 +27,7 @@
 #include "path_int.h"
 #include "record.h"
 #include "recorder.h"
+#include "thread.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -59,11 +60,7 @@ static struct pending *pending_new(void)
 {
     struct pending *p = horus_calloc(1, sizeof(*p));
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    horus_cond_init_monotonic(&p->cond);
     return p;
 }
 
@@ -432,9 +429,7 @@ static void reconcile_all(struct recover *w)
 /* Waits for p's inserts and frees p (or leaves that to its last callback). */
 static void wait_pending(struct pending *p)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += PENDING_WAIT_S;
+    struct timespec until = horus_deadline_ms(PENDING_WAIT_S * 1000);
     pthread_mutex_lock(&p->lock);
     while (p->n > 0)
         if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
