@@ -153,22 +153,14 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
     return j;
 }
 
+static bool is_camera_id(const char *id)
+{
+    return cfg_is_id(id, strlen(id), CFG_ID_MAX);
+}
+
 static int reply_validation(http_request *req, const char *field, const char *reason)
 {
     return http_reply_error(req, -EINVAL, "%s: %s", field, reason);
-}
-
-static bool is_valid_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
 }
 
 /* Replaces *dst (owned) with a copy of src. */
@@ -281,7 +273,7 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "id") == 0) {
-            if (!json_is_string(v) || !is_valid_id(json_string_value(v))) {
+            if (!json_is_string(v) || !is_camera_id(json_string_value(v))) {
                 reply_validation(req, "id", "must be 1..64 characters of [a-z0-9_-]");
                 return -EINVAL;
             }
@@ -392,7 +384,7 @@ static int cameras_list(http_request *req, void *arg)
         limit = (size_t)v;
     }
     const char *cursor = http_request_query(req, "cursor");
-    if (cursor && !is_valid_id(cursor))
+    if (cursor && !is_camera_id(cursor))
         return http_reply_error(req, -EINVAL, "cursor: not a cursor this server returned");
     char **in_group;
     size_t nin_group;

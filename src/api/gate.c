@@ -24,6 +24,7 @@
 #include "query_int.h"
 
 #include "auth_api_key.h"
+#include "cfg.h"
 #include "auth_groups.h"
 #include "auth_http.h"
 #include "auth_token.h"
@@ -280,18 +281,6 @@ static int media_route_of(const http_request *req)
     return -1;
 }
 
-static bool is_camera_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' &&
-            s[i] != '-')
-            return false;
-    return true;
-}
-
 /*
  * The recorded file's [start, end) from the media cache or the index, for
  * the overlap check. -ENOENT when there is no such recording.
@@ -389,7 +378,7 @@ static int media_token_verify(struct api *a, http_request *req, enum media_route
             snprintf(why, why_size, "%s", why2);
         }
     }
-    if (rc == 0 && (!want.camera || !is_camera_id(want.camera) ||
+    if (rc == 0 && (!want.camera || !cfg_is_id(want.camera, strlen(want.camera), CFG_ID_MAX) ||
                     (size_t)snprintf(camera, cap, "%s", want.camera) >= cap))
         rc = -EACCES;
     if (mr == MEDIA_EXPORT_FILE)

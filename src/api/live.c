@@ -12,6 +12,7 @@
 #include "api_int.h"
 #include "query_int.h"
 
+#include "cfg.h"
 #include "err.h"
 #include "live.h"
 #include "media_token.h"
@@ -20,19 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool is_name(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
 
 /*
  * Checks {id} and ?stream= and the hub. Returns 0 with *stream set, or
@@ -43,11 +31,11 @@ static int live_args(http_request *req, struct api *ctx, const char **stream)
     const char *id = http_request_param(req, "id");
     const char *s = http_request_query(req, "stream");
     *stream = s ? s : "main";
-    if (!is_name(id, 64)) {
+    if (!cfg_is_id(id, strlen(id), CFG_ID_MAX)) {
         http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
         return 1;
     }
-    if (!is_name(*stream, 16)) {
+    if (!cfg_is_id(*stream, strlen(*stream), 16)) {
         http_reply_error(req, -EINVAL,
                          "stream: must be 'main', 'sub' or another [a-z0-9_-]{1,16} "
                          "stream name");

@@ -9,6 +9,8 @@
  */
 #include "mqtt_command_int.h"
 
+#include "cfg.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,18 +24,6 @@ static const char *const names[] = {
 const char *bus_command_name(enum bus_switch what)
 {
     return (size_t)what < sizeof(names) / sizeof(names[0]) ? names[what] : "unknown";
-}
-
-static bool is_camera_id(const char *s, size_t n)
-{
-    if (n < 1 || n > BUS_COMMAND_CAMERA_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
 }
 
 int bus_command_parse(const char *prefix, const char *topic, const void *payload, size_t len,
@@ -56,7 +46,7 @@ int bus_command_parse(const char *prefix, const char *topic, const void *payload
         return -EINVAL;
     }
     size_t ncam = (size_t)(slash1 - cam), ncmd = (size_t)(slash2 - cmd);
-    if (!is_camera_id(cam, ncam)) {
+    if (!cfg_is_id(cam, ncam, BUS_COMMAND_CAMERA_MAX)) {
         snprintf(why, cap, "no such camera (not a camera id)");
         return -EINVAL;
     }

@@ -162,9 +162,18 @@ void cfg_errors_add_field(cfg_errors *e, const void *field, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 
 /*
- * A field's validate_cb for an id (a camera's, and every section that
- * names cameras): 1..64 characters of [a-z0-9_-], as the API requires, so
- * a typo fails at load. value points to the field's char *.
+ * Ids: a camera's (and, with another max, a stream's) is 1..max characters
+ * of [a-z0-9_-], in URLs, file names, topics and metric labels alike.
+ * cfg_is_id checks s[0..n) (s need not end there); the config, the API and
+ * the MQTT commands all use it. Pure.
+ */
+#define CFG_ID_MAX 64
+bool cfg_is_id(const char *s, size_t n, size_t max);
+
+/*
+ * A field's validate_cb for a camera id (the cameras table and every
+ * section that names cameras), so a typo fails at load. value points to
+ * the field's char *.
  */
 int cfg_validate_id(const void *value, char *err, size_t err_size);
 

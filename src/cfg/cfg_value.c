@@ -465,18 +465,32 @@ void cfg_expanded_release(cfg_expanded *x)
 
 /* ---- ids ---- */
 
+static bool is_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+bool cfg_is_id(const char *s, size_t n, size_t max)
+{
+    if (!s || n < 1 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_id_char(s[i]))
+            return false;
+    return true;
+}
+
 int cfg_validate_id(const void *value, char *err, size_t err_size)
 {
     const char *id = *(char *const *)value;
     size_t n = id ? strlen(id) : 0;
-    if (n < 1 || n > 64) {
-        snprintf(err, err_size, "must be 1..64 characters of [a-z0-9_-]");
+    if (n < 1 || n > CFG_ID_MAX) {
+        snprintf(err, err_size, "must be 1..%d characters of [a-z0-9_-]", CFG_ID_MAX);
         return -EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-            snprintf(err, err_size, "'%c' is not allowed; use [a-z0-9_-]", c);
+        if (!is_id_char(id[i])) {
+            snprintf(err, err_size, "'%c' is not allowed; use [a-z0-9_-]", id[i]);
             return -EINVAL;
         }
     }

@@ -344,6 +344,13 @@ static void test_ids_are_1_to_64_of_lowercase_digits_underscore_dash(void **stat
     assert_string_equal(err, "'C' is not allowed; use [a-z0-9_-]");
     assert_int_equal(cfg_validate_id(&slash, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "'/' is not allowed; use [a-z0-9_-]");
+    /* cfg_is_id looks at s[0..n) only, up to its max. */
+    assert_true(cfg_is_id("cam/rest", 3, CFG_ID_MAX));
+    assert_false(cfg_is_id("cam/rest", 4, CFG_ID_MAX));
+    assert_false(cfg_is_id("sub", 0, 16));
+    assert_true(cfg_is_id("sub", 3, 3));
+    assert_false(cfg_is_id("main", 4, 3));
+    assert_false(cfg_is_id(NULL, 1, 16));
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
