@@ -319,6 +319,44 @@ def require_tool(name):
     return shutil.which(name)
 
 
+RABBIT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+def start_rabbitmq(rdir, name):
+    """A rabbitmq-server of its own in rdir (created), on a free loopback port, user horus with
+    password rabbit-pw-123, no plugins: (its Proc, its AMQP port) once it listens. The caller
+    stops it with kill_group. Skips the test when RabbitMQ is not installed."""
+    if not os.path.exists(RABBIT):
+        pytest.skip(f"{RABBIT} is not installed (scripts/setup installs rabbitmq-server)")
+    port, dist = free_port(), free_port()
+    rdir.mkdir()
+    (rdir / "rabbitmq.conf").write_text(
+        f"listeners.tcp.default = 127.0.0.1:{port}\ndefault_user = horus\n"
+        "default_pass = rabbit-pw-123\nloopback_users = none\ndisk_free_limit.absolute = 1MB\n")
+    (rdir / "enabled_plugins").write_text("[].\n")
+    env = {"HOME": str(rdir), "RABBITMQ_NODENAME": f"{name}-{port}@localhost",
+           "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(dist),
+           "RABBITMQ_MNESIA_BASE": str(rdir / "mnesia"), "RABBITMQ_LOG_BASE": str(rdir / "log"),
+           "RABBITMQ_CONFIG_FILE": str(rdir / "rabbitmq.conf"),
+           "RABBITMQ_ENABLED_PLUGINS_FILE": str(rdir / "enabled_plugins")}
+    proc = Proc([RABBIT], rdir, "rabbit.log", env=env)
+    try:
+        wait_for_port(port, timeout=60, proc=proc.popen)
+    except BaseException:
+        kill_group(proc)
+        raise
+    return proc, port
+
+
+def kill_group(proc):
+    """SIGKILL to proc's whole process group (a broker and its helpers), then reaps it."""
+    try:
+        os.killpg(proc.popen.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.stop(5)
+
+
 def wait_until(pred, timeout, what, interval=0.1):
     """pred()'s first truthy value within timeout seconds, or an AssertionError naming what."""
     deadline = time.monotonic() + timeout

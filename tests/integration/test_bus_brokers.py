@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from conftest import Proc, free_port, require_tool, wait_for_port, wait_until
+from conftest import (Proc, free_port, kill_group, require_tool, start_rabbitmq, wait_for_port,
+                      wait_until)
 
 T0_MS = (int(time.time()) // 3600 - 1) * 3_600_000
-RABBIT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
 
 class NatsSub:
@@ -68,34 +68,20 @@ class NatsSub:
 @pytest.fixture
 def brokers(tmp_path):
     require_tool("nats-server")
-    if not os.path.exists(RABBIT):
-        pytest.skip(f"{RABBIT} is not installed (scripts/setup installs rabbitmq-server)")
-    nats_port, amqp_port, dist_port = free_port(), free_port(), free_port()
+    nats_port = free_port()
     nats = Proc(["nats-server", "-js", "-a", "127.0.0.1", "-p", nats_port,
                  "-sd", tmp_path / "js"], tmp_path, "nats.log")
-    rdir = tmp_path / "rabbit"
-    rdir.mkdir()
-    (rdir / "rabbitmq.conf").write_text(
-        f"listeners.tcp.default = 127.0.0.1:{amqp_port}\ndefault_user = horus\n"
-        "default_pass = rabbit-pw-123\nloopback_users = none\ndisk_free_limit.absolute = 1MB\n")
-    (rdir / "enabled_plugins").write_text("[].\n")
-    env = {"HOME": str(rdir), "RABBITMQ_NODENAME": f"horus-it-{amqp_port}@localhost",
-           "RABBITMQ_NODE_PORT": str(amqp_port), "RABBITMQ_DIST_PORT": str(dist_port),
-           "RABBITMQ_MNESIA_BASE": str(rdir / "mnesia"), "RABBITMQ_LOG_BASE": str(rdir / "log"),
-           "RABBITMQ_CONFIG_FILE": str(rdir / "rabbitmq.conf"),
-           "RABBITMQ_ENABLED_PLUGINS_FILE": str(rdir / "enabled_plugins")}
-    rabbit = Proc([RABBIT], rdir, "rabbit.log", env=env)
+    try:
+        rabbit, amqp_port = start_rabbitmq(tmp_path / "rabbit", "horus-it")
+    except BaseException:
+        kill_group(nats)
+        raise
     try:
         wait_for_port(nats_port, timeout=10, proc=nats.popen)
-        wait_for_port(amqp_port, timeout=60, proc=rabbit.popen)
         yield {"nats": nats_port, "amqp": f"amqp://horus:rabbit-pw-123@127.0.0.1:{amqp_port}"}
     finally:
         for p in (rabbit, nats):
-            try:
-                os.killpg(p.popen.pid, 9)
-            except ProcessLookupError:
-                pass
-            p.stop(5)
+            kill_group(p)
 
 
 def health(h):

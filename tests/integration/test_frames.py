@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import (HORUS_BIN, Proc, free_port, recording_rows, require_tool, wait_for_port,
+from conftest import (HORUS_BIN, kill_group, recording_rows, require_tool, start_rabbitmq,
                       wait_until)
 
 try:
@@ -27,37 +27,17 @@ try:
 except ImportError:  # the test says so and fails, as require_tool does
     pika = None
 
-RABBIT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 SRC_W, SRC_H = 1280, 720
 BATCH_SCHEMA = "horus.frames.batch/1"
 
 
 @pytest.fixture
 def rabbit(tmp_path):
-    if not os.path.exists(RABBIT):
-        pytest.skip(f"{RABBIT} is not installed (scripts/setup installs rabbitmq-server)")
-    port, dist = free_port(), free_port()
-    rdir = tmp_path / "rabbit"
-    rdir.mkdir()
-    (rdir / "rabbitmq.conf").write_text(
-        f"listeners.tcp.default = 127.0.0.1:{port}\ndefault_user = horus\n"
-        "default_pass = rabbit-pw-123\nloopback_users = none\ndisk_free_limit.absolute = 1MB\n")
-    (rdir / "enabled_plugins").write_text("[].\n")
-    env = {"HOME": str(rdir), "RABBITMQ_NODENAME": f"horus-fr-{port}@localhost",
-           "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(dist),
-           "RABBITMQ_MNESIA_BASE": str(rdir / "mnesia"), "RABBITMQ_LOG_BASE": str(rdir / "log"),
-           "RABBITMQ_CONFIG_FILE": str(rdir / "rabbitmq.conf"),
-           "RABBITMQ_ENABLED_PLUGINS_FILE": str(rdir / "enabled_plugins")}
-    proc = Proc([RABBIT], rdir, "rabbit.log", env=env)
+    proc, port = start_rabbitmq(tmp_path / "rabbit", "horus-fr")
     try:
-        wait_for_port(port, timeout=60, proc=proc.popen)
         yield {"port": port, "proc": proc}
     finally:
-        try:
-            os.killpg(proc.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.stop(5)
+        kill_group(proc)
 
 
 class Consumer:
