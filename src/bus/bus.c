@@ -17,8 +17,10 @@
  * calls it after a commit that appended rows; the same watcher wakes the
  * webhooks), bumps a generation under the core's lock and signals;
  * an idle thread also wakes each second to refresh its backlog (the safety
- * net against a lost signal). Every minute, connected or not, each thread
- * trims the outbox.
+ * net against a lost signal). bus_notify_frames (the frame hub) wakes the
+ * threads to publish frames only: a thread that found the outbox empty
+ * does not read it again for a frame before that second is up. Every minute, connected or not, each
+ * thread trims the outbox.
  *
  * Lock order: the core's lock, then a link's health lock; neither is held
  * across I/O, storage or an adapter call.
@@ -86,6 +88,7 @@ struct bus {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* new outbox rows, or stopping */
     uint64_t generation; /* bumped by each wake-up */
+    uint64_t rows_generation; /* bumped by bus_notify only: new outbox rows */
     bool is_stopping;
     struct link *links; /* owned */
     size_t nlinks;
@@ -111,13 +114,27 @@ static int64_t mono_ms(void)
     return clock_monotonic_ns(clock_system()) / 1000000;
 }
 
-static void wake(void *arg)
+/* Wakes the threads; has_rows: for new outbox rows (else for frames only). */
+static void wake_for(struct bus *b, bool has_rows)
 {
-    struct bus *b = arg;
     pthread_mutex_lock(&b->lock);
     b->generation++;
+    b->rows_generation += has_rows;
     pthread_cond_broadcast(&b->cond);
     pthread_mutex_unlock(&b->lock);
+}
+
+static void wake(void *arg)
+{
+    wake_for(arg, true);
+}
+
+static uint64_t rows_generation(struct bus *b)
+{
+    pthread_mutex_lock(&b->lock);
+    uint64_t g = b->rows_generation;
+    pthread_mutex_unlock(&b->lock);
+    return g;
 }
 
 /*
@@ -296,6 +313,14 @@ static void *link_main(void *arg)
     pthread_mutex_lock(&b->lock);
     gen = b->generation;
     pthread_mutex_unlock(&b->lock);
+    /*
+     * The outbox as last read: drained at read_ms with rows_generation
+     * read_gen. A wake-up for frames alone then does not read it again
+     * (a query per frame and bus) before POLL_MS has passed.
+     */
+    bool is_drained = false;
+    uint64_t read_gen = 0;
+    int64_t read_ms = 0;
     for (;;) {
         pthread_mutex_lock(&b->lock);
         bool is_stopping = b->is_stopping;
@@ -329,9 +354,17 @@ static void *link_main(void *arg)
                 continue;
             }
         }
+        int64_t since = mono_ms() - read_ms;
+        if (is_drained && since < POLL_MS && rows_generation(b) == read_gen) {
+            wait_for(b, POLL_MS - since, &gen, true); /* woken for frames: no new rows */
+            continue;
+        }
+        read_gen = rows_generation(b);
+        read_ms = mono_ms();
         struct sto_outbox_row *rows = NULL;
         size_t n = 0;
         int rc = sto_outbox_read(b->db, l->cursor, (size_t)b->config.batch_max, &rows, &n);
+        is_drained = rc == 0 && n == 0;
         if (rc < 0) {
             log_warn_limited("read", LOG_KV({"bus", l->name}), "read the outbox: %s",
                              horus_strerror(rc));
@@ -462,7 +495,12 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
 
 void bus_notify(bus *b)
 {
-    wake(b);
+    wake_for(b, true);
+}
+
+void bus_notify_frames(bus *b)
+{
+    wake_for(b, false);
 }
 
 int bus_start(bus *b)

@@ -134,6 +134,11 @@ int bus_start(bus *b);
  * watcher (storage, after a commit) may call it. Thread: any.
  */
 void bus_notify(bus *b);
+/*
+ * New frames in the frame hub: wakes the bus threads to publish them,
+ * without reading the outbox again. Thread: any.
+ */
+void bus_notify_frames(bus *b);
 
 /* Stops and joins the threads (a publish in flight ends at its timeout). Twice: nothing. */
 void bus_stop(bus *b);

@@ -49,7 +49,7 @@ static void frames_ready(void *arg)
 {
     struct app *a = arg;
     if (a->bus)
-        bus_notify(a->bus);
+        bus_notify_frames(a->bus);
 }
 
 /*
