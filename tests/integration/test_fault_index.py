@@ -107,25 +107,45 @@ def test_a_30_s_write_lock_loses_no_closed_segment(camsim_factory, horus_factory
           f"{len(files)} in all, every one indexed")
 
 
+def fill(path):
+    """Writes zeros to path until the file system is full, then commits its journal: blocks
+    that truncations freed become allocatable only once ext4 commits, so fill twice."""
+    for n in range(2):
+        subprocess.run(["dd", "if=/dev/zero", f"of={path}.{n}", "bs=64k"], capture_output=True)
+        os.sync()
+
+
 def test_a_full_disk_loses_no_closed_segment(camsim_factory, horus_factory, loop_ext4):
     data = loop_ext4(96)
     sim = camsim_factory(paths=2)
-    yaml = cams_yaml(sim, ["a", "b"]) + "storage:\n  min_free_percent: 0\n"
+    # Segments longer than the test: the ones open when the disk fills hold complete parts
+    # and close only at stop. No reconnect while the cameras are paused below.
+    yaml = (cams_yaml(sim, ["a", "b"], segment=120) + "storage:\n  min_free_percent: 0\n"
+            "ingest:\n  stall_timeout: 120s\n")
     h = horus_factory(yaml, extra_args=["--data", str(data)])
-    wait_until(lambda: len(indexed(data)) >= 3, 30, "the first rows")
+    wait_until(lambda: h.metric("horus_record_part_flush_seconds_count") >= 4, 30,
+               "complete parts in both segments")
     # Empty the WAL so that the next commits need new blocks, then fill the disk.
     db = sqlite3.connect(data / "horus.db", timeout=30)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     filler = data / "filler"
-    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
+    fill(filler)
     wait_until(lambda: h.metric("horus_record_write_errors_total") >= 1, 20, "a full disk")
-    time.sleep(3)
-    # Stop while the disk is full: the open segments close, their rows cannot commit.
-    assert h.stop(timeout=60) == 0
+    # Pause the cameras: no part is written or rolled back any more (each failed part frees
+    # what it had taken), then take whatever the roll-backs freed.
+    os.kill(sim.proc.popen.pid, signal.SIGSTOP)
+    try:
+        time.sleep(1)
+        fill(data / "filler-late")
+        # Stop while the disk is full: the open segments close, their rows cannot commit.
+        assert h.stop(timeout=60) == 0
+    finally:
+        os.kill(sim.proc.popen.pid, signal.SIGCONT)
     out = h.proc.output()
     assert "kept in the index journal" in out, out[-3000:]
-    filler.unlink()
+    for f in data.glob("filler*"):
+        f.unlink()
     # Space is back: the restarted daemon inserts every row the journal kept.
     h2 = horus_factory(yaml, extra_args=["--data", str(data)], name="after")
     h2.wait_for_log(lambda l: "index recovery" in l.get("msg", ""), timeout=20)
