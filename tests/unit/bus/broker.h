@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -55,44 +56,91 @@ static inline bool broker_port_open(int port)
     return ok;
 }
 
+/* Copies the last max bytes of the broker's log to stderr: the directory goes at teardown. */
+static inline void broker_log_tail(const char *log, long max)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    char buf[512];
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > max)
+        fseek(f, -max, SEEK_END);
+    else
+        rewind(f);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stderr);
+    fclose(f);
+}
+
 /*
  * Starts argv (with env entries "K=V" added, NULL-terminated, may be NULL)
  * in its own process group, output to log, and waits up to wait_ms for port
  * to open. Returns the pid, or -1 when the broker exited or never opened it.
+ * Tests call it while client library threads run: between fork and exec the
+ * child only makes system calls (a malloc there can wait forever on a lock
+ * that another thread held at the fork), so the log and the environment are
+ * made before the fork.
  */
 static inline pid_t broker_spawn(char *const argv[], char *const env[], const char *log, int port,
                                  int wait_ms)
 {
-    pid_t pid = fork();
-    if (pid < 0)
+    extern char **environ;
+    size_t nenv = 0, nadd = 0;
+    while (environ[nenv])
+        nenv++;
+    while (env && env[nadd])
+        nadd++;
+    char **envp = calloc(nenv + nadd + 1, sizeof(*envp));
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (!envp || logfd < 0) {
+        free(envp);
+        if (logfd >= 0)
+            close(logfd);
         return -1;
+    }
+    /* The added entries, then every inherited one that they do not replace. */
+    size_t k = 0;
+    for (size_t i = 0; i < nadd; i++)
+        envp[k++] = env[i];
+    for (size_t i = 0; i < nenv; i++) {
+        bool is_replaced = false;
+        for (size_t j = 0; j < nadd && !is_replaced; j++) {
+            size_t len = strcspn(env[j], "=");
+            is_replaced = strncmp(environ[i], env[j], len + 1) == 0;
+        }
+        if (!is_replaced)
+            envp[k++] = environ[i];
+    }
+    pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
         /* A test that dies without its teardown takes the broker with it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv(env[i]);
-        FILE *f = fopen(log, "a");
-        if (f) {
-            dup2(fileno(f), 1);
-            dup2(fileno(f), 2);
-        }
-        execvp(argv[0], argv);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        execvpe(argv[0], argv, envp);
         _exit(127);
     }
+    close(logfd);
+    free(envp);
+    if (pid < 0)
+        return -1;
     setpgid(pid, pid);
     for (int waited = 0; waited < wait_ms; waited += 50) {
         if (broker_port_open(port))
             return pid;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
-            fprintf(stderr, "broker %s exited early; see %s\n", argv[0], log);
+            fprintf(stderr, "broker %s exited early; its log %s ends:\n", argv[0], log);
+            broker_log_tail(log, 4096);
             return -1;
         }
         broker_sleep_ms(50);
     }
-    fprintf(stderr, "broker %s did not open port %d in %d ms; see %s\n", argv[0], port, wait_ms,
-            log);
+    fprintf(stderr, "broker %s did not open port %d in %d ms; its log %s ends:\n", argv[0], port,
+            wait_ms, log);
+    broker_log_tail(log, 4096);
     kill(-pid, SIGKILL);
     waitpid(pid, NULL, 0);
     return -1;
