@@ -139,6 +139,14 @@ const cfg_field ing_config_fields[] = {
      .min = 0,
      .max = 64,
      .help = "Loop threads of the native client (ing-rtsp-N); 0 = one per CPU core"},
+    {.name = "read_batch",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct ing_config, read_batch_ms),
+     .def = "5ms",
+     .min = 0,
+     .max = 50,
+     .help = "Native client: after a wake a loop thread reads again only after this long, so "
+             "packets written one by one are read together; 0 = at every wake"},
     {.name = "connect_timeout",
      .type = CFG_DURATION,
      .offset = offsetof(struct ing_config, connect_timeout_ms),
@@ -220,6 +228,7 @@ void ing_config_stream_options(const struct ing_config *cfg, struct ing_stream_o
                    : cfg->transport == 2 ? ING_TRANSPORT_AUTO
                                          : ING_TRANSPORT_TCP;
     o->loop_threads = cfg->threads > 0 ? (unsigned)cfg->threads : 0;
+    o->read_batch_us = (int)cfg->read_batch_ms * 1000;
     o->connect_timeout_ms = (int)cfg->connect_timeout_ms;
     o->stall_timeout_ms = (int)cfg->stall_timeout_ms;
     o->max_ahead_ms = (int)cfg->max_ahead_ms;

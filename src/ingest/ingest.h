@@ -144,6 +144,7 @@ struct ing_config {
     int client; /* CFG_ENUM index into "native", "libav" */
     int transport; /* CFG_ENUM index into "tcp", "udp", "auto": enum ing_transport */
     int64_t threads; /* ing-rtsp-N loop threads; 0 = one per CPU core */
+    int64_t read_batch_ms; /* native client: reads batched over this window; 0 = none */
     int64_t connect_timeout_ms;
     int64_t stall_timeout_ms;
     int64_t max_ahead_ms; /* media ahead of the wall clock by more is dropped */
@@ -240,6 +241,12 @@ struct ing_stream_options {
      * running pool keeps its threads until its last stream is joined.
      */
     unsigned loop_threads;
+    /*
+     * The pool's read batch window in µs, taken like loop_threads: after a
+     * wake with socket events a loop sleeps out the window before it waits
+     * again, so each socket is read once per window. 0 = read at every wake.
+     */
+    int read_batch_us;
     int connect_timeout_ms; /* per connect/describe/setup/play; default 5000 */
     int stall_timeout_ms; /* no packet for this long = stall; default 10000 */
     /*

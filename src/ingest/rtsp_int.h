@@ -508,11 +508,11 @@ struct ing_loop_item {
 
 /*
  * Takes a reference to the pool (starting `threads` loop threads on first
- * use, 0 = one per core; a running pool keeps its count) and returns the
- * loop with the fewest items. Returns 0 or -errno.
- * Thread: any but a loop thread.
+ * use, 0 = one per core, with reads batched over batch_us, 0 = none; a
+ * running pool keeps both) and returns the loop with the fewest items.
+ * Returns 0 or -errno. Thread: any but a loop thread.
  */
-int ing_loop_acquire(unsigned threads, struct ing_loop **out);
+int ing_loop_acquire(unsigned threads, int batch_us, struct ing_loop **out);
 /* Drops a reference; the last one stops and joins the threads. Thread: any but a loop's. */
 void ing_loop_release(struct ing_loop *loop);
 /* Queues it for attaching on loop (attach_cb runs there soon). Thread: any. */

@@ -22,6 +22,14 @@
  * times seldom (deadlines, the stall and keep-alive checks, breaker
  * retries), never per packet, so sweeps are rare.
  *
+ * Batched reads (`ingest.read_batch`): cameras write RTP packet by packet,
+ * and a loop that woke for each of them made one epoll_wait and one recv
+ * per packet. After a wake that had socket events, the loop sleeps out the
+ * rest of the batch window before it waits again, so each socket is then
+ * read once for everything that came meanwhile (the kernel queues it; the
+ * receive buffer holds a window's worth many times over). Packets wait at
+ * most one window longer; commands and timers likewise. docs/design/0056.
+ *
  * An item is placed on the loop with the fewest items. Lock order: pool
  * lock, then a loop's lock; neither is held across callbacks.
  */
@@ -60,6 +68,7 @@ struct ing_loop {
     struct ing_loop_item *items; /* loop thread only */
     atomic_uint nitems; /* for placement */
     int64_t next_due_ns; /* loop thread only */
+    int64_t batch_ns; /* the read batch window; 0 = read at every wake */
     uint8_t *rbuf; /* owned */
 };
 
@@ -208,6 +217,17 @@ static void loop_timers(struct ing_loop *l, int64_t now)
     }
 }
 
+/* Sleeps out the batch window that began at woke_ns (stops cut it short). */
+static void batch_wait(struct ing_loop *l, int64_t woke_ns)
+{
+    int64_t left = woke_ns + l->batch_ns - ing_loop_now_ns();
+    if (left <= 0 || atomic_load(&l->stop))
+        return;
+    struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 static void *loop_main(void *arg)
 {
     struct ing_loop *l = arg;
@@ -223,7 +243,8 @@ static void *loop_main(void *arg)
             log_error_limited("epoll_wait", NULL, "ing-rtsp epoll_wait: %s", strerror(errno));
             nanosleep(&(struct timespec){0, 10000000}, NULL);
         }
-        bool has_cmds = false;
+        int64_t woke_ns = l->batch_ns ? ing_loop_now_ns() : 0;
+        bool has_io = false, has_cmds = false;
         for (int i = 0; i < n; i++) {
             struct ing_loop_item *it = events[i].data.ptr;
             if (!it) {
@@ -233,13 +254,17 @@ static void *loop_main(void *arg)
                 has_cmds = true;
                 continue;
             }
-            if (it->is_attached)
+            if (it->is_attached) {
                 it->ops->io_cb(it, events[i].events);
+                has_io = true;
+            }
         }
         if (has_cmds)
             loop_commands(l);
         if (l->next_due_ns <= ing_loop_now_ns())
             loop_timers(l, ing_loop_now_ns());
+        if (has_io)
+            batch_wait(l, woke_ns);
     }
     /* Stopping: the pool only stops when no stream uses it, but detach anything queued. */
     loop_commands(l);
@@ -258,10 +283,11 @@ static void loop_close(struct ing_loop *l)
     free(l->rbuf);
 }
 
-static int loop_open(struct ing_loop *l, unsigned index)
+static int loop_open(struct ing_loop *l, unsigned index, int64_t batch_ns)
 {
     memset(l, 0, sizeof(*l));
     l->epfd = l->evfd = -1;
+    l->batch_ns = batch_ns;
     pthread_mutex_init(&l->mu, NULL);
     l->next_due_ns = INT64_MAX;
     l->rbuf = horus_malloc(RBUF_SIZE);
@@ -292,7 +318,7 @@ static void pool_stop(void)
     pool.nloops = 0;
 }
 
-static int pool_start(unsigned n)
+static int pool_start(unsigned n, int64_t batch_ns)
 {
     if (n == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -302,7 +328,7 @@ static int pool_start(unsigned n)
         n = MAX_THREADS;
     pool.loops = horus_calloc(n, sizeof(*pool.loops));
     for (unsigned i = 0; i < n; i++) {
-        int rc = loop_open(&pool.loops[i], i);
+        int rc = loop_open(&pool.loops[i], i, batch_ns);
         if (rc < 0) {
             loop_close(&pool.loops[i]);
             pool.nloops = i;
@@ -311,16 +337,17 @@ static int pool_start(unsigned n)
         }
         pool.nloops = i + 1;
     }
-    log_info("native RTSP client: %u loop thread%s", n, n == 1 ? "" : "s");
+    log_info("native RTSP client: %u loop thread%s, reads batched over %.1f ms", n,
+             n == 1 ? "" : "s", (double)batch_ns / 1e6);
     return 0;
 }
 
-int ing_loop_acquire(unsigned threads, struct ing_loop **out)
+int ing_loop_acquire(unsigned threads, int batch_us, struct ing_loop **out)
 {
     pthread_mutex_lock(&pool.mu);
     int rc = 0;
     if (pool.refs == 0)
-        rc = pool_start(threads);
+        rc = pool_start(threads, batch_us > 0 ? (int64_t)batch_us * 1000 : 0);
     if (rc == 0) {
         pool.refs++;
         struct ing_loop *best = &pool.loops[0];

@@ -1023,7 +1023,7 @@ int ing_native_start(ing_stream *s)
         n->unsupported = metrics_series_get(f, s->camera, s->stream);
     }
     s->native = n;
-    int rc = ing_loop_acquire(s->opt.loop_threads, &n->loop);
+    int rc = ing_loop_acquire(s->opt.loop_threads, s->opt.read_batch_us, &n->loop);
     if (rc < 0) {
         n->loop = NULL;
         n->is_detached = true;

@@ -46,6 +46,19 @@ static void test_tiers_must_grow_and_the_culprit_is_named(void **state)
     assert_non_null(strstr(err, "greater than the previous tier's 3"));
 }
 
+static void test_the_read_batch_reaches_the_stream_options_in_microseconds(void **state)
+{
+    struct ing_config c = {.threads = 3, .read_batch_ms = 5};
+    struct ing_stream_options o;
+    memset(&o, 0, sizeof(o));
+    ing_config_stream_options(&c, &o);
+    assert_int_equal(o.loop_threads, 3);
+    assert_int_equal(o.read_batch_us, 5000);
+    c.read_batch_ms = 0; /* off: every wake reads */
+    ing_config_stream_options(&c, &o);
+    assert_int_equal(o.read_batch_us, 0);
+}
+
 static void test_too_many_tiers_are_refused(void **state)
 {
     struct ing_breaker_tier_config tiers[ING_BREAKER_MAX_TIERS + 1];
@@ -65,6 +78,7 @@ int main(void)
         cmocka_unit_test(test_configured_tiers_replace_the_defaults),
         cmocka_unit_test(test_tiers_must_grow_and_the_culprit_is_named),
         cmocka_unit_test(test_too_many_tiers_are_refused),
+        cmocka_unit_test(test_the_read_batch_reaches_the_stream_options_in_microseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
