@@ -65,16 +65,42 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, 
 #define INSERT_ROW                                                                                 \
     "INSERT INTO recordings(" REC_COLUMNS ", fragments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"   \
     " $9, $10, $11, $12) ON CONFLICT(camera_id, stream, start_us) DO "
+    /* The same file again (a replay, a re-close): updated, or kept with keep_existing. */
     const char *sql = r->keep_existing ? INSERT_ROW "NOTHING"
                                        : INSERT_ROW
                           "UPDATE SET end_us = excluded.end_us,"
                           " path = excluded.path, bytes = excluded.bytes,"
                           " codec = excluded.codec, width = excluded.width,"
                           " height = excluded.height, sha256 = excluded.sha256,"
-                          " fragments = excluded.fragments";
+                          " fragments = excluded.fragments WHERE recordings.path = excluded.path";
+    /*
+     * Another file already holds this start: the key is moved 1 µs past the
+     * rows within NUDGE_US of it, so that both files stay indexed (horus
+     * check reports the overlap) instead of one row re-pointed or dropped.
+     * Skipped when the first statement stored the row, or a replay finds
+     * its own earlier nudged row.
+     */
+#define NUDGE_US "1000"
+    static const char nudge[] =
+        "INSERT INTO recordings(" REC_COLUMNS ", fragments) SELECT CAST($1 AS TEXT),"
+        " CAST($2 AS TEXT), (SELECT MAX(start_us) + 1 FROM recordings WHERE camera_id = $1"
+        " AND stream = $2 AND start_us >= $3 AND start_us < CAST($3 AS BIGINT) + " NUDGE_US "),"
+        " CAST($4 AS BIGINT), CAST($5 AS TEXT), CAST($6 AS BIGINT), CAST($7 AS TEXT),"
+        " CAST($8 AS INTEGER), CAST($9 AS INTEGER), CAST($10 AS TEXT), CAST($11 AS BIGINT), $12"
+        " WHERE NOT EXISTS (SELECT 1 FROM recordings WHERE camera_id = $1 AND stream = $2"
+        " AND start_us >= $3 AND start_us < CAST($3 AS BIGINT) + " NUDGE_US " AND path = $5)";
+    /* The same file again at its nudged key: updated like the first statement does. */
+    static const char renew[] =
+        "UPDATE recordings SET end_us = $4, bytes = $6, codec = $7, width = $8, height = $9,"
+        " sha256 = $10, fragments = $12, pinned_until_us = CASE WHEN pinned_until_us < $11"
+        " THEN $11 ELSE pinned_until_us END WHERE camera_id = $1 AND stream = $2 AND start_us > $3"
+        " AND start_us < CAST($3 AS BIGINT) + " NUDGE_US " AND path = $5";
     /* Retried while the database is locked or full: the row of a closed segment must land. */
-    struct sto_stmt st = {sql, p, HORUS_ARRAY_LEN(p)};
-    return sto_write_batch_retried_async(db, &st, 1, done_cb, arg);
+    struct sto_stmt st[] = {{sql, p, HORUS_ARRAY_LEN(p)},
+                            {nudge, p, HORUS_ARRAY_LEN(p)},
+                            {renew, p, HORUS_ARRAY_LEN(p)}};
+    size_t n = r->keep_existing ? 2 : 3;
+    return sto_write_batch_retried_async(db, st, n, done_cb, arg);
 }
 
 static int latest_row(const sto_value *c, size_t n, void *arg)

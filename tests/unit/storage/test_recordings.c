@@ -132,6 +132,49 @@ static void test_reinserting_the_same_segment_replaces_it(void **state)
     assert_true(bytes == 150 && count == 1);
 }
 
+/* Inserts a segment of cam at start_us with its own path (keep: a recovery's insert). */
+static void add_file(struct sto_fixture *f, const char *path, int64_t start_us, uint64_t bytes,
+                     bool keep)
+{
+    struct sto_recording_input r = {.camera_id = "a",
+                                    .stream = "main",
+                                    .start_us = start_us,
+                                    .end_us = start_us + MIN_US,
+                                    .path = path,
+                                    .bytes = bytes,
+                                    .codec = "avc1.64001f",
+                                    .keep_existing = keep};
+    assert_int_equal(sto_recording_insert_async(f->db, &r, count_failure, NULL), 0);
+}
+
+static void test_two_files_with_one_start_both_stay_indexed(void **state)
+{
+    struct sto_fixture *f = *state;
+    add_file(f, "x.mp4", MIN_US, 100, false);
+    add_file(f, "next.mp4", 2 * MIN_US, 100, false);
+    /* A second file at the same instant, closed live and found by recovery: never re-points. */
+    add_file(f, "y.mp4", MIN_US, 200, false);
+    add_file(f, "z.mp4", MIN_US, 300, true);
+    /* Their replays find their own rows, nudged or not, and add nothing. */
+    add_file(f, "y.mp4", MIN_US, 250, false);
+    add_file(f, "z.mp4", MIN_US, 300, true);
+    add_file(f, "x.mp4", MIN_US, 150, false);
+    barrier(f);
+    struct sto_recording *list;
+    size_t n;
+    assert_int_equal(sto_recordings_range(f->db, "a", "main", 0, 10 * MIN_US, 100, &list, &n), 0);
+    assert_int_equal(n, 4);
+    const char *paths[] = {"x.mp4", "y.mp4", "z.mp4", "next.mp4"};
+    const int64_t starts[] = {MIN_US, MIN_US + 1, MIN_US + 2, 2 * MIN_US};
+    const uint64_t sizes[] = {150, 250, 300, 100};
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(list[i].path, paths[i]);
+        assert_true(list[i].start_us == starts[i]);
+        assert_true(list[i].bytes == sizes[i]);
+    }
+    sto_recording_list_free(list, n);
+}
+
 struct visit {
     int rows;
     int stop_at; /* 0 = never */
@@ -442,6 +485,7 @@ int main(void)
         T(test_oldest_skips_pinned_rows_and_filters_by_camera),
         T(test_usage_sums_bytes_and_delete_removes_rows_atomically),
         T(test_reinserting_the_same_segment_replaces_it),
+        T(test_two_files_with_one_start_both_stay_indexed),
         T(test_foreach_visits_every_row),
         T(test_delete_one_row_by_key),
         T(test_seek_starts_at_the_row_containing_from_and_stops_before_to),
