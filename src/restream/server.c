@@ -41,6 +41,7 @@
 #define DEF_STALL_TIMEOUT_MS 10000
 #define TICK_MS 1000
 #define EVENTS_MAX 64
+#define SNDBUF_MAX (256 * 1024)
 
 int64_t rs_now_ns(const struct restream_server *s)
 {
@@ -192,6 +193,14 @@ static void accept_all(struct restream_server *s)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /*
+         * The kernel's share of a client's backlog is bounded too, or a client
+         * that never reads could park megabytes there before the stall shows.
+         */
+        size_t sndbuf =
+            s->opt.max_buffer_bytes / 2 < SNDBUF_MAX ? s->opt.max_buffer_bytes / 2 : SNDBUF_MAX;
+        int v = (int)sndbuf;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
         struct rs_conn *c = horus_calloc(1, sizeof(*c));
         c->srv = s;
         c->fd = fd;

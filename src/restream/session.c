@@ -328,8 +328,12 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
     bool is_new = !c->reader;
     if (is_new) {
         relay_reader *rd = NULL;
-        /* A reader's queue: about twice the pump's half buffer of media. */
-        struct relay_reader_options ro = {.queue_max_bytes = s->opt.max_buffer_bytes};
+        /*
+         * The queue holds references to packets the relay shares, not copies:
+         * room for a long GOP, so a new client starts at the kept keyframe.
+         */
+        struct relay_reader_options ro = {.queue_max_packets = 4096,
+                                          .queue_max_bytes = (size_t)32 << 20};
         int rc = relay_hub_open(s->opt.relay, c->target.camera, c->target.stream, &ro, &rd);
         if (rc < 0) {
             reply_status(c, m, rc == -ENOENT ? 404 : 500);
