@@ -17,6 +17,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "net.h"
 #include "thread.h"
 
 #include <arpa/inet.h>
@@ -381,39 +382,7 @@ static int listen_open(struct restream_server *s)
     int port;
     if (rs_listen_parse(s->listen, host, sizeof(host), &port) < 0)
         return -EINVAL;
-    char service[8];
-    snprintf(service, sizeof(service), "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
-        return -EINVAL;
-    int rc = -EINVAL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &sl);
-        s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
-        s->listen_fd = fd;
-        rc = 0;
-        break;
-    }
-    freeaddrinfo(res);
-    return rc;
+    return horus_tcp_listen(host, port, 64, &s->listen_fd, &s->port);
 }
 
 static void register_metrics(struct restream_server *s)

@@ -15,7 +15,6 @@
 #include "mem.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +23,6 @@
 #define LOG_MODULE "restream"
 
 #define PUBLIC_METHODS "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
-
-struct reply {
-    char head[2048];
-    size_t len;
-};
 
 static const char *reason_of(int status)
 {
@@ -60,31 +54,18 @@ static const char *reason_of(int status)
     }
 }
 
-static void reply_add(struct reply *r, const char *fmt, ...)
+static void reply_start(struct rtsp_reply *r, const struct rtsp_msg *m, int status)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->head + r->len, sizeof(r->head) - r->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        r->len += (size_t)n < sizeof(r->head) - r->len ? (size_t)n : sizeof(r->head) - r->len - 1;
-}
-
-static void reply_start(struct reply *r, const struct rtsp_msg *m, int status)
-{
-    r->len = 0;
-    reply_add(r, "RTSP/1.0 %d %s\r\n", status, reason_of(status));
-    if (m->cseq >= 0)
-        reply_add(r, "CSeq: %ld\r\n", m->cseq);
-    reply_add(r, "Server: horus\r\n");
+    rtsp_reply_start(r, status, reason_of(status), m->cseq);
+    rtsp_reply_add(r, "Server: horus\r\n");
 }
 
 /* Ends the head (with a body of body_len bytes) and sends both. */
-static void reply_send(struct rs_conn *c, struct reply *r, const char *body, size_t body_len)
+static void reply_send(struct rs_conn *c, struct rtsp_reply *r, const char *body, size_t body_len)
 {
     if (body)
-        reply_add(r, "Content-Length: %zu\r\n", body_len);
-    reply_add(r, "\r\n");
+        rtsp_reply_add(r, "Content-Length: %zu\r\n", body_len);
+    rtsp_reply_add(r, "\r\n");
     rs_conn_send(c, r->head, r->len);
     if (body && body_len)
         rs_conn_send(c, body, body_len);
@@ -92,10 +73,10 @@ static void reply_send(struct rs_conn *c, struct reply *r, const char *body, siz
 
 static void reply_status(struct rs_conn *c, const struct rtsp_msg *m, int status)
 {
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, status);
     if (status == 405)
-        reply_add(&r, "Allow: %s\r\n", PUBLIC_METHODS);
+        rtsp_reply_add(&r, "Allow: %s\r\n", PUBLIC_METHODS);
     reply_send(c, &r, NULL, 0);
 }
 
@@ -103,12 +84,12 @@ static void reply_status(struct rs_conn *c, const struct rtsp_msg *m, int status
 static void reply_refusal(struct rs_conn *c, const struct rtsp_msg *m, int status, bool challenge,
                           unsigned retry_s)
 {
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, status);
     if (challenge)
-        reply_add(&r, "WWW-Authenticate: Basic realm=\"%s\"\r\n", RS_REALM);
+        rtsp_reply_add(&r, "WWW-Authenticate: Basic realm=\"%s\"\r\n", RS_REALM);
     if (retry_s)
-        reply_add(&r, "Retry-After: %u\r\n", retry_s);
+        rtsp_reply_add(&r, "Retry-After: %u\r\n", retry_s);
     reply_send(c, &r, NULL, 0);
 }
 
@@ -221,9 +202,9 @@ static void on_describe(struct rs_conn *c, const struct rtsp_msg *m)
     }
     char base[512];
     base_url(m, base, sizeof(base));
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, 200);
-    reply_add(&r, "Content-Base: %s/\r\nContent-Type: application/sdp\r\n", base);
+    rtsp_reply_add(&r, "Content-Base: %s/\r\nContent-Type: application/sdp\r\n", base);
     reply_send(c, &r, sdp, strlen(sdp));
     free(sdp);
 }
@@ -288,12 +269,12 @@ static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
     k->pk.channel = k->channel;
     if (!c->session_id[0])
         snprintf(c->session_id, sizeof(c->session_id), "%08X%08X", random_u32(), random_u32());
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, 200);
-    reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch, ch + 1,
-              (unsigned)k->pk.ssrc);
-    reply_add(&r, "Session: %s;timeout=%lld\r\n", c->session_id,
-              (long long)(c->srv->opt.session_timeout_ms / 1000));
+    rtsp_reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch, ch + 1,
+                   (unsigned)k->pk.ssrc);
+    rtsp_reply_add(&r, "Session: %s;timeout=%lld\r\n", c->session_id,
+                   (long long)(c->srv->opt.session_timeout_ms / 1000));
     reply_send(c, &r, NULL, 0);
 }
 
@@ -347,19 +328,19 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
     }
     char base[512];
     base_url(m, base, sizeof(base));
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, 200);
-    reply_add(&r, "Session: %s;timeout=%lld\r\nRange: npt=now-\r\nRTP-Info: ", c->session_id,
-              (long long)(s->opt.session_timeout_ms / 1000));
+    rtsp_reply_add(&r, "Session: %s;timeout=%lld\r\nRange: npt=now-\r\nRTP-Info: ", c->session_id,
+                   (long long)(s->opt.session_timeout_ms / 1000));
     bool first = true;
     for (int i = 0; i < RS_TRACKS; i++) {
         if (!c->tracks[i].is_setup)
             continue;
-        reply_add(&r, "%surl=%s/trackID=%d;seq=%u", first ? "" : ",", base, i,
-                  (unsigned)c->tracks[i].pk.next_seq);
+        rtsp_reply_add(&r, "%surl=%s/trackID=%d;seq=%u", first ? "" : ",", base, i,
+                       (unsigned)c->tracks[i].pk.next_seq);
         first = false;
     }
-    reply_add(&r, "\r\n");
+    rtsp_reply_add(&r, "\r\n");
     reply_send(c, &r, NULL, 0);
     if (!is_new || c->is_dead)
         return;
@@ -381,9 +362,9 @@ void rs_session_request(struct rs_conn *c, const struct rtsp_msg *m)
 {
     struct rtsp_span method = m->method;
     if (rtsp_span_eq(method, "OPTIONS")) {
-        struct reply r;
+        struct rtsp_reply r;
         reply_start(&r, m, 200);
-        reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
+        rtsp_reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
         reply_send(c, &r, NULL, 0);
     } else if (rtsp_span_eq(method, "DESCRIBE")) {
         on_describe(c, m);
