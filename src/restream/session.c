@@ -174,19 +174,42 @@ static char *sdp_new(struct rs_conn *c, const struct rs_target *t, int *status)
     return sdp;
 }
 
-/* The request URI up to its query, for Content-Base and RTP-Info. */
+/*
+ * The request URI up to its query and without userinfo (a client may put
+ * its credentials there), for Content-Base and RTP-Info.
+ */
 static void base_url(const struct rtsp_msg *m, char *out, size_t cap)
 {
-    size_t n = m->uri.len;
-    const char *q = memchr(m->uri.p, '?', n);
+    const char *p = m->uri.p, *end = m->uri.p + m->uri.len;
+    const char *q = memchr(p, '?', m->uri.len);
     if (q)
-        n = (size_t)(q - m->uri.p);
-    while (n > 0 && m->uri.p[n - 1] == '/')
-        n--;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, m->uri.p, n);
-    out[n] = '\0';
+        end = q;
+    while (end > p && end[-1] == '/')
+        end--;
+    size_t len = 0;
+    const char *scheme = NULL;
+    for (const char *s = p; s + 3 <= end; s++) {
+        if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
+            scheme = s + 3;
+            break;
+        }
+        if (s[0] == '/')
+            break;
+    }
+    const char *at = NULL;
+    for (const char *s = scheme; s && s < end && *s != '/'; s++)
+        if (*s == '@')
+            at = s;
+    size_t head = at ? (size_t)(scheme - p) : 0;
+    const char *rest = at ? at + 1 : p;
+    len = head + (size_t)(end - rest);
+    if (len >= cap) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, p, head);
+    memcpy(out + head, rest, (size_t)(end - rest));
+    out[len] = '\0';
 }
 
 static void on_describe(struct rs_conn *c, const struct rtsp_msg *m)
