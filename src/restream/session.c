@@ -2,7 +2,8 @@
  * DESIGN: the RTSP methods of a re-stream session, one connection = one
  * session (RFC 2326): OPTIONS; DESCRIBE (the SDP built from the relay's
  * current tracks: parameter sets out of the avcC/hvcC record, AAC config);
- * SETUP of trackID=0/1 over TCP interleaved (a UDP-only offer gets 461);
+ * SETUP of trackID=0/1 over TCP interleaved or RTP/UDP unicast to the
+ * client's own address (a multicast-only offer gets 461);
  * PLAY (opens the relay reader: the client starts at the latest keyframe
  * at once); TEARDOWN; GET_PARAMETER and SET_PARAMETER as keep-alives.
  * Every request that names a camera goes through access.c first. The
@@ -10,6 +11,7 @@
  */
 #include "server_int.h"
 
+#include "err.h"
 #include "log.h"
 #include "media_bitstream.h"
 #include "mem.h"
@@ -264,8 +266,9 @@ static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
         return;
     }
     struct rtsp_transport tp;
-    if (rtsp_transport_parse(rtsp_msg_header(m, "Transport"), &tp) < 0 || !tp.is_tcp) {
-        reply_status(c, m, 461);
+    if (rtsp_transport_parse(rtsp_msg_header(m, "Transport"), &tp) < 0 ||
+        (!tp.is_tcp && !tp.is_udp)) {
+        reply_status(c, m, 461); /* multicast, or nothing we know */
         return;
     }
     struct relay_tracks tr;
@@ -290,12 +293,33 @@ static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
     int ch = tp.has_interleaved ? tp.channel_rtp : 2 * track;
     k->channel = (uint8_t)ch;
     k->pk.channel = k->channel;
+    if (tp.is_udp) {
+        int rc2 = rs_track_udp_open(c, k, tp.client_port_rtp, tp.client_port_rtcp);
+        if (rc2 < 0) {
+            log_warn_kv(LOG_KV({"client", c->info.client}), "re-stream UDP ports: %s",
+                        horus_strerror(rc2));
+            reply_status(c, m, 500);
+            return;
+        }
+    } else {
+        rs_track_udp_close(c, k);
+    }
+    pthread_mutex_lock(&c->srv->lock);
+    snprintf(c->info.transport, sizeof(c->info.transport), "%s", tp.is_udp ? "udp" : "tcp");
+    pthread_mutex_unlock(&c->srv->lock);
     if (!c->session_id[0])
         snprintf(c->session_id, sizeof(c->session_id), "%08X%08X", random_u32(), random_u32());
     struct rtsp_reply r;
     reply_start(&r, m, 200);
-    rtsp_reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch, ch + 1,
-                   (unsigned)k->pk.ssrc);
+    if (tp.is_udp)
+        rtsp_reply_add(&r,
+                       "Transport: RTP/AVP;unicast;client_port=%d-%d;server_port=%u-%u;"
+                       "ssrc=%08X\r\n",
+                       tp.client_port_rtp, tp.client_port_rtcp, (unsigned)k->server_port[0],
+                       (unsigned)k->server_port[1], (unsigned)k->pk.ssrc);
+    else
+        rtsp_reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch,
+                       ch + 1, (unsigned)k->pk.ssrc);
     rtsp_reply_add(&r, "Session: %s;timeout=%lld\r\n", c->session_id,
                    (long long)(c->srv->opt.session_timeout_ms / 1000));
     reply_send(c, &r, NULL, 0);
@@ -309,10 +333,22 @@ static void audit_view(struct rs_conn *c)
         return;
     struct auth_audit_actor actor = auth_audit_actor_of(c->principal, c->info.client);
     json_t *d = json_pack("{s:s, s:s, s:s}", "stream", c->target.stream, "protocol", "rtsp",
-                          "transport", "tcp");
+                          "transport", c->info.transport);
     auth_audit(s->opt.audit, &actor, AUTH_AUDIT_LIVE_STARTED, AUTH_AUDIT_OK, "camera",
                c->target.camera, d);
     json_decref(d);
+}
+
+/*
+ * A UDP client starts at the camera's next keyframe: the kept GOP sent at
+ * once (up to seconds of media in a burst) would overflow the client's
+ * socket buffer and arrive with holes. The queue's packets are dropped.
+ */
+static void skip_queued(struct rs_conn *c)
+{
+    struct relay_event ev;
+    while (relay_reader_next(c->reader, &ev) == 1)
+        relay_event_release(&ev);
 }
 
 static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
@@ -348,6 +384,9 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
         c->info.is_playing = true;
         pthread_mutex_unlock(&s->lock);
         c->is_waiting_key = true;
+        /* Before the reply: what the client may see starts after it. */
+        if (c->tracks[RS_TRACK_VIDEO].is_udp || c->tracks[RS_TRACK_AUDIO].is_udp)
+            skip_queued(c);
     }
     char base[512];
     base_url(m, base, sizeof(base));
@@ -378,7 +417,7 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
                 "re-stream session playing");
     audit_view(c);
     rs_conn_watch_reader(c, true);
-    rs_media_pump(c); /* the GOP is already queued: the keyframe goes out now */
+    rs_media_pump(c); /* TCP: the GOP is already queued, the keyframe goes out now */
 }
 
 void rs_session_request(struct rs_conn *c, const struct rtsp_msg *m)
@@ -422,9 +461,11 @@ void rs_session_end(struct rs_conn *c)
     c->info.is_playing = false;
     pthread_mutex_unlock(&s->lock);
     relay_reader_close(rd);
-    for (int i = 0; i < RS_TRACKS; i++)
+    for (int i = 0; i < RS_TRACKS; i++) {
+        rs_track_udp_close(c, &c->tracks[i]);
         if (c->tracks[i].is_setup)
             rtp_packer_release(&c->tracks[i].pk);
+    }
     auth_principal_free(c->principal);
     c->principal = NULL;
 }

@@ -74,9 +74,9 @@ def streams(rtsp_url):
     return json.loads(out.stdout)["streams"]
 
 
-def record(rtsp_url, path, seconds=3, timeout=30):
+def record(rtsp_url, path, seconds=3, timeout=30, transport="tcp"):
     """ffmpeg -rtsp_transport tcp -i URL -t seconds -c copy path; the CompletedProcess."""
-    return subprocess.run(["ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", rtsp_url,
+    return subprocess.run(["ffmpeg", "-v", "error", "-rtsp_transport", transport, "-i", rtsp_url,
                            "-t", str(seconds), "-c", "copy", "-y", str(path)],
                           capture_output=True, text=True, timeout=timeout)
 
@@ -176,6 +176,16 @@ def test_ffmpeg_reads_video_and_audio_starting_at_a_keyframe_at_once(rs, tmp_pat
     rtsp = [e for e in page["items"] if e["details"].get("protocol") == "rtsp"]
     assert rtsp and rtsp[0]["target"]["id"] == "cam1" and rtsp[0]["actor"]["kind"] == "apikey"
     assert rtsp[0]["details"]["stream"] == "main"
+
+
+def test_ffmpeg_reads_over_udp_too(rs, tmp_path):
+    out = record(admin_url(rs), tmp_path / "u.mkv", transport="udp")
+    assert out.returncode == 0, out.stderr
+    pkts = video_packets(tmp_path / "u.mkv")
+    assert pkts[0]["flags"].startswith("K")
+    assert len(pkts) >= 2 * FPS
+    _, page = rs.get_json("/api/v1/audit?action=live.started&limit=100")
+    assert any(e["details"].get("transport") == "udp" for e in page["items"])
 
 
 def test_three_clients_at_once_cost_the_camera_one_connection(rs, tmp_path):

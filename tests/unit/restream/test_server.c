@@ -222,8 +222,8 @@ static void test_requests_need_credentials_and_a_visible_camera(void **state)
     assert_non_null(strstr(r, "a=x-dimensions:320,240\r\n"));
     assert_null(strstr(r, "m=audio"));
     request(&c, "SETUP", "rtsp://127.0.0.1/cam1/trackID=0",
-            "Transport: RTP/AVP;unicast;client_port=5000-5001\r\n", r, sizeof(r));
-    assert_non_null(strstr(r, "RTSP/1.0 461 ")); /* UDP only: not offered */
+            "Transport: RTP/AVP;multicast;port=5000-5001\r\n", r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 461 ")); /* multicast: not offered */
     request(&c, "SETUP", "rtsp://127.0.0.1/cam1/trackID=1",
             "Transport: RTP/AVP/TCP;unicast;interleaved=2-3\r\n", r, sizeof(r));
     assert_non_null(strstr(r, "RTSP/1.0 404 ")); /* no audio track */
@@ -337,6 +337,62 @@ static void test_a_player_starts_at_the_kept_keyframe_and_gets_every_packet(void
     assert_int_equal(l.max_playing, 1);
 }
 
+static int udp_bound(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t l = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    *port = ntohs(a.sin_port);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+static void test_udp_sends_datagrams_to_the_clients_own_ports(void **state)
+{
+    struct env *e = *state;
+    uint16_t rtp_port, rtcp_port;
+    int rtp = udp_bound(&rtp_port), rtcp = udp_bound(&rtcp_port);
+    struct client c;
+    client_open(&c, restream_server_port(e->srv));
+    char r[4096], h[1024];
+    snprintf(h, sizeof(h), "%sTransport: RTP/AVP;unicast;client_port=%u-%u\r\n", e->auth,
+             (unsigned)rtp_port, (unsigned)rtcp_port);
+    request(&c, "SETUP", "rtsp://127.0.0.1/cam1/trackID=0", h, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 200 OK\r\n"));
+    assert_non_null(strstr(r, "Transport: RTP/AVP;unicast;client_port="));
+    assert_non_null(strstr(r, ";server_port="));
+    char session[32];
+    assert_int_equal(sscanf(strstr(r, "Session: ") + 9, "%16[0-9A-F]", session), 1);
+    snprintf(h, sizeof(h), "Session: %s\r\n", session);
+    request(&c, "PLAY", "rtsp://127.0.0.1/cam1", h, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 200 OK\r\n"));
+    /* UDP starts at the next live keyframe (50), not with the kept GOP's burst. */
+    for (int i = 30; i <= 50; i++)
+        push(e, i);
+    uint8_t d[2048];
+    ssize_t n = recv(rtp, d, sizeof(d), 0);
+    assert_true(n >= 13);
+    assert_int_equal(d[0] >> 6, 2); /* RTP version 2, no interleaved header */
+    assert_int_equal(d[12] & 0x1f, 7); /* the keyframe's SPS first */
+    uint32_t ts = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
+    n = recv(rtp, d, sizeof(d), 0); /* its PPS, same time */
+    assert_true(n >= 13);
+    assert_int_equal(d[12] & 0x1f, 8);
+    assert_int_equal((uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7], ts);
+    struct restream_session_info *v;
+    assert_int_equal(restream_server_sessions(e->srv, &v), 1);
+    assert_string_equal(v[0].transport, "udp");
+    assert_true(v[0].is_playing);
+    free(v);
+    close(c.fd);
+    close(rtp);
+    close(rtcp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +400,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_a_player_starts_at_the_kept_keyframe_and_gets_every_packet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_sends_datagrams_to_the_clients_own_ports, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
