@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import Camsim, Horus, free_port, require_tool, wait_until
+from openapi_check import OpenApi
 
 FPS = 25
 GOP = 100  # 4 s: a server without its GOP cache would keep a new client waiting for seconds
@@ -38,6 +39,7 @@ def rs(tmp_path_factory):
     h = Horus(tmp / "horus", config)
     h.rtsp_port = port
     h.sim = sim
+    h.spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
     # The relay has the GOP once the camera streams: wait for a first keyframe to be kept.
     wait_until(lambda: h.get_json("/api/v1/cameras/cam1")[1]["status"]["state"] == "streaming",
                30, "cam1 streaming")
@@ -89,8 +91,10 @@ def video_packets(path):
 
 
 def sessions(h):
-    status, body = h.get_json("/api/v1/restream/sessions")
+    status, headers, raw = h.request("GET", "/api/v1/restream/sessions")
+    h.spec.validate("GET", "/api/v1/restream/sessions", status, headers["Content-Type"], raw)
     assert status == 200
+    body = json.loads(raw)
     assert body["enabled"] is True
     return body["items"]
 
@@ -206,6 +210,8 @@ def test_three_clients_at_once_cost_the_camera_one_connection(rs, tmp_path):
     assert {s["user"] for s in seen} == {"conftest"}
     assert all(s["transport"] == "tcp" and s["stream"] == "main" for s in seen)
     assert rs.metric('horus_restream_sessions{camera="cam1"}') == 3
+    assert rs.metric('horus_relay_readers{camera="cam1",stream="main"}') == 3
+    assert rs.metric('horus_restream_sent_bytes_total{camera="cam1"}') > 0
     for t in threads:
         t.join()
     for i, r in enumerate(results):
