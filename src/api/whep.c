@@ -1,0 +1,161 @@
+/*
+ * DESIGN: WHEP (RFC 9725) on /api/v1/cameras/{id}/whep: a viewer POSTs an
+ * SDP offer and gets the answer (201, Location of the session resource,
+ * ETag); PATCH takes trickle ICE fragments and answers 204 without using
+ * them (the server is ICE-lite: the browser's checks find the path);
+ * DELETE ends the session; OPTIONS says what the endpoint accepts (CORS
+ * preflights are answered by src/http before routing). The media side is
+ * src/webrtc (docs/design/0055). Permission: viewer with the camera's
+ * grant, like live view, ?t= media tokens included (gate.c).
+ *
+ * Thread: http-N.
+ */
+#include "api_int.h"
+
+#include "cfg.h"
+#include "err.h"
+#include "mem.h"
+#include "webrtc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define WHEP_ERR_MAX 256
+
+/* Whether the request's Content-Type is type (parameters allowed). */
+static bool content_type_is(http_request *req, const char *type)
+{
+    const char *ct = http_request_header(req, "Content-Type");
+    size_t n = strlen(type);
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks {id}, ?stream= and that WebRTC runs. Returns 0, or replies and returns 1. */
+static int whep_args(http_request *req, struct api *ctx, const char **stream)
+{
+    const char *id = http_request_param(req, "id");
+    const char *s = http_request_query(req, "stream");
+    *stream = s ? s : "main";
+    if (!cfg_is_id(id, strlen(id), CFG_ID_MAX)) {
+        http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+        return 1;
+    }
+    if (!cfg_is_id(*stream, strlen(*stream), 16)) {
+        http_reply_error(req, -EINVAL,
+                         "stream: must be 'main', 'sub' or another [a-z0-9_-]{1,16} stream name");
+        return 1;
+    }
+    if (!ctx->webrtc) {
+        http_reply_error(req, HORUS_EUNAVAIL, "WebRTC is off on this node (webrtc.udp_listen)");
+        return 1;
+    }
+    return 0;
+}
+
+/* The relay has no such stream: 404 for an unknown camera, 503 for one not streaming. */
+static int not_streaming(http_request *req, struct api *ctx, const char *why)
+{
+    const char *id = http_request_param(req, "id");
+    struct sto_camera c;
+    int rc = ctx->db ? sto_camera_get(ctx->db, id, &c) : -ENOENT;
+    if (rc == -ENOENT)
+        return http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    sto_camera_release(&c);
+    return http_reply_error(req, HORUS_EUNAVAIL, "%s", why);
+}
+
+static int whep_post(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *stream;
+    if (whep_args(req, ctx, &stream))
+        return 0;
+    if (!content_type_is(req, "application/sdp"))
+        return http_reply_error(req, HORUS_EMEDIATYPE,
+                                "body: Content-Type must be application/sdp (an SDP offer)");
+    size_t len = 0;
+    const char *body = http_request_body(req, &len);
+    const char *id = http_request_param(req, "id");
+    struct webrtc_answer ans;
+    char err[WHEP_ERR_MAX] = "";
+    int rc = webrtc_server_offer(ctx->webrtc, id, stream, body ? body : "", body ? len : 0, &ans,
+                                 err, sizeof(err));
+    switch (rc) {
+    case 0:
+        break;
+    case HORUS_EPARSE:
+        return http_reply_error(req, HORUS_EPARSE, "offer: %s", err);
+    case HORUS_ECODEC:
+        return http_reply_error(req, -EINVAL, "%s", err);
+    case -ENOENT:
+    case -EAGAIN:
+        return not_streaming(req, ctx, err);
+    case -EBUSY:
+        return http_reply_error(req, HORUS_EUNAVAIL, "%s", err);
+    default:
+        return http_reply_error(req, rc, "webrtc: %s", horus_strerror(rc));
+    }
+    char location[160], etag[40];
+    snprintf(location, sizeof(location), "/api/v1/cameras/%s/whep/%s", id, ans.session_id);
+    snprintf(etag, sizeof(etag), "\"%s\"", ans.session_id);
+    http_reply_header(req, "Location", location);
+    http_reply_header(req, "ETag", etag);
+    http_reply_header(req, "Cache-Control", "no-store");
+    return http_reply_owned(req, 201, "application/sdp", ans.sdp, strlen(ans.sdp));
+}
+
+static int whep_options(http_request *req, void *arg)
+{
+    (void)arg;
+    http_reply_header(req, "Accept-Post", "application/sdp");
+    http_reply_header(req, "Allow", "POST, OPTIONS");
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int whep_session_patch(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *stream;
+    if (whep_args(req, ctx, &stream))
+        return 0;
+    const char *id = http_request_param(req, "id");
+    const char *session = http_request_param(req, "session");
+    if (!webrtc_server_has_session(ctx->webrtc, id, session))
+        return http_reply_error(req, -ENOENT, "camera '%s' has no WebRTC session '%s'", id,
+                                session);
+    if (!content_type_is(req, "application/trickle-ice-sdpfrag"))
+        return http_reply_error(req, HORUS_EMEDIATYPE,
+                                "body: Content-Type must be application/trickle-ice-sdpfrag");
+    /* ICE-lite: the viewer's candidates are found by its own checks; nothing to apply. */
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int whep_session_delete(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *stream;
+    if (whep_args(req, ctx, &stream))
+        return 0;
+    const char *id = http_request_param(req, "id");
+    const char *session = http_request_param(req, "session");
+    if (webrtc_server_delete(ctx->webrtc, id, session) != 0)
+        return http_reply_error(req, -ENOENT, "camera '%s' has no WebRTC session '%s'", id,
+                                session);
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+int api_whep_register(http_router *r, struct api *ctx)
+{
+    static const struct api_route routes[] = {
+        {"POST", "/api/v1/cameras/{id}/whep", whep_post},
+        {"OPTIONS", "/api/v1/cameras/{id}/whep", whep_options},
+        {"PATCH", "/api/v1/cameras/{id}/whep/{session}", whep_session_patch},
+        {"DELETE", "/api/v1/cameras/{id}/whep/{session}", whep_session_delete},
+    };
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
+}
