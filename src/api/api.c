@@ -43,6 +43,7 @@ int api_new(const struct api_options *o, api **out)
     a->analysis = o->analysis;
     a->det = api_det_new(o->detections, o->metrics, o->events ? evt_engine_inbox(o->events) : NULL);
     a->webhooks = o->webhooks;
+    a->restream = o->restream;
     a->feed = o->feed;
     a->bus = o->bus;
     a->media_keys = o->media_keys;
@@ -204,6 +205,8 @@ int api_register(api *a, http_router *r)
         rc = api_tenants_register(r, a);
     if (rc == 0)
         rc = api_webhooks_register(r, a);
+    if (rc == 0)
+        rc = api_restream_register(r, a);
     if (rc == 0)
         rc = api_media_share_register(r, a);
     if (rc == 0)

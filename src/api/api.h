@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "playback.h"
 #include "recorder.h"
+#include "restream.h"
 #include "storage.h"
 #include "supervisor.h"
 #include "webhook.h"
@@ -161,6 +162,7 @@ struct api_options {
     const struct api_detections_config *detections;
     /* borrowed, outlives the HTTP server; NULL: webhooks are stored but not delivered */
     bus_webhooks *webhooks;
+    restream_server *restream; /* borrowed, may be NULL: the RTSP re-stream server is off */
 };
 
 /*

@@ -179,6 +179,7 @@ struct api {
     det_analysis *analysis; /* borrowed, may be NULL: analytics documents take any label */
     struct api_det *det; /* a reference: detections.c's state (detections_int.h) */
     bus_webhooks *webhooks; /* borrowed, may be NULL: test and redeliver answer 503 */
+    restream_server *restream; /* borrowed, may be NULL: the re-stream server is off */
     evt_feed *feed; /* borrowed, may be NULL: the events stream answers 503 */
     metrics_series *sse_clients; /* events_stream.c: horus_events_stream_clients; may be NULL */
     metrics_series *sse_dropped; /* horus_events_stream_dropped_total; may be NULL */
@@ -408,6 +409,8 @@ int api_mfa_login_refused(struct api *ctx, http_request *req, const char *user,
 /* Audits mfa.recovery_used for a login that passed with a recovery code. */
 void api_mfa_recovery_used(struct api *ctx, http_request *req, const struct auth_principal *p);
 int api_tenants_register(http_router *r, struct api *ctx);
+/* restream.c: GET /api/v1/restream/sessions (admins). */
+int api_restream_register(http_router *r, struct api *ctx);
 /* webhooks.c: /api/v1/webhooks (admins). */
 int api_webhooks_register(http_router *r, struct api *ctx);
 /* preferences.c: GET /api/v1/auth/methods and /api/v1/auth/preferences */

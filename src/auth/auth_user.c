@@ -200,6 +200,46 @@ static int login_second_factor(sto_db *db, const struct auth_login *in, struct a
     }
 }
 
+/* The principal of username when password is right, else NULL; always one argon2 verification. */
+static struct auth_principal *password_check(sto_db *db, const char *username, const char *password)
+{
+    struct sto_user u;
+    bool found =
+        auth_user_name_is_valid(username) && password && sto_user_get(db, username, &u) == 0;
+    bool ok = auth_password_verify(found ? u.password_hash : NULL, password);
+    struct auth_principal *p = NULL;
+    if (found) {
+        if (ok)
+            p = auth_principal_of_user(&u, AUTH_KIND_SESSION, "");
+        sto_user_release(&u);
+    }
+    return p;
+}
+
+int auth_user_verify_password(sto_db *db, const char *username, const char *password,
+                              struct auth_principal **out)
+{
+    *out = NULL;
+    struct auth_principal *p = password_check(db, username, password);
+    if (!p)
+        return HORUS_EAUTH;
+    struct sto_mfa m;
+    int rc = sto_mfa_get(db, p->name, &m);
+    bool has_factor = rc == 0 && m.is_enrolled;
+    if (rc == 0)
+        sto_mfa_release(&m);
+    if (rc < 0 && rc != -ENOENT) {
+        auth_principal_free(p);
+        return rc;
+    }
+    if (has_factor || p->must_change_password) {
+        auth_principal_free(p);
+        return -EACCES;
+    }
+    *out = p;
+    return 0;
+}
+
 int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -208,16 +248,7 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
      * names and addresses over their budget: the API's login handler asks it
      * before calling here and records the outcome after.
      */
-    struct sto_user u;
-    bool found = auth_user_name_is_valid(in->username) && in->password &&
-                 sto_user_get(db, in->username, &u) == 0;
-    bool ok = auth_password_verify(found ? u.password_hash : NULL, in->password);
-    struct auth_principal *p = NULL;
-    if (found) {
-        if (ok)
-            p = auth_principal_of_user(&u, AUTH_KIND_SESSION, "");
-        sto_user_release(&u);
-    }
+    struct auth_principal *p = password_check(db, in->username, in->password);
     if (!p)
         return HORUS_EAUTH;
     /* The password was right; a user enrolled in TOTP must now prove a code. */

@@ -106,6 +106,19 @@ struct auth_login_result {
 int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_login_result *res);
 
 /*
+ * Checks a user's name and password for a protocol that cannot ask a
+ * second factor (RTSP Basic): the same argon2 verification as a login
+ * (an unknown or disabled user costs the same and gets the same
+ * HORUS_EAUTH), then refuses (-EACCES) a user who enrolled a second factor
+ * or must change the password: such users use an API key or a media
+ * token. Opens no session. Returns 0 and a new principal (kind
+ * AUTH_KIND_SESSION, id ""), HORUS_EAUTH, -EACCES, or a storage error.
+ * The login-attempt limiter is the caller's, as for auth_login_password.
+ */
+int auth_user_verify_password(sto_db *db, const char *username, const char *password,
+                              struct auth_principal **out);
+
+/*
  * Opens a session for principal p (stolen: freed on failure, else handed
  * back in res->principal with the session's id and CSRF token), a user
  * whose credentials the caller has already checked (a password, a single

@@ -528,6 +528,22 @@ static void detect_stop(struct app *a)
     a->analysis = NULL;
 }
 
+/*
+ * The packet relay: every camera stream's packets fanned out from memory
+ * to re-stream readers (docs/design/0054). Made before the cameras, whose
+ * pipelines attach to it, and freed after they stopped.
+ */
+static int relay_start(struct app *a)
+{
+    return relay_hub_new(&(struct relay_hub_options){.metrics = a->metrics}, &a->relay);
+}
+
+static void relay_stop(struct app *a)
+{
+    relay_hub_free(a->relay);
+    a->relay = NULL;
+}
+
 static int cameras_start(struct app *a)
 {
     const struct horus_config *c = current(a);
@@ -536,7 +552,8 @@ static int cameras_start(struct app *a)
                                                           .live = a->live,
                                                           .metrics = a->metrics,
                                                           .analysis = a->analysis,
-                                                          .frames = a->frames});
+                                                          .frames = a->frames,
+                                                          .relay = a->relay});
     sup_supervisor_configure(a->cameras, &c->ingest); /* [restart] keys */
     sup_supervisor_sync(a->cameras);
     unsigned online, failed;
@@ -695,11 +712,54 @@ static void vision_stop(struct app *a)
     a->vision = NULL;
 }
 
+static void login_limit_stop(struct app *a)
+{
+    auth_login_limit_free(a->login_limit);
+    a->login_limit = NULL;
+}
+
+/*
+ * The RTSP re-stream server (docs/design/0054), when restream.rtsp.listen
+ * is set: after the relay, the cameras, the login limiter and the media
+ * keys it borrows; stopped before them.
+ */
+static int restream_start(struct app *a)
+{
+    const struct restream_rtsp_config *c = &current(a)->restream.rtsp;
+    if (!c->listen || !c->listen[0])
+        return 0;
+    int rc = restream_server_new(
+        &(struct restream_options){.listen = c->listen,
+                                   .session_timeout_ms = c->session_timeout_ms,
+                                   .max_clients = (unsigned)c->max_clients,
+                                   .max_buffer_bytes = (size_t)c->max_buffer_bytes,
+                                   .stall_timeout_ms = c->stall_timeout_ms,
+                                   .relay = a->relay,
+                                   .db = a->db,
+                                   .login_limit = a->login_limit,
+                                   .media_keys = a->media_keys,
+                                   .audit = a->audit,
+                                   .metrics = a->metrics},
+        &a->restream);
+    if (rc == 0)
+        rc = restream_server_start(a->restream);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "restream.rtsp.listen '%s': %s", c->listen,
+                 horus_strerror(rc));
+        restream_server_free(a->restream);
+        a->restream = NULL;
+    }
+    return rc;
+}
+
+static void restream_stop(struct app *a)
+{
+    restream_server_free(a->restream);
+    a->restream = NULL;
+}
+
 static int api_start(struct app *a)
 {
-    int limit_rc = login_limit_start(a);
-    if (limit_rc < 0)
-        return limit_rc;
     int rc = api_new(&(struct api_options){.db = a->db,
                                            .audit = a->audit,
                                            .config = a->config,
@@ -729,14 +789,12 @@ static int api_start(struct app *a)
                                            .vision = a->vision,
                                            .analysis = a->analysis,
                                            .detections = &current(a)->detections,
-                                           .webhooks = a->webhooks},
+                                           .webhooks = a->webhooks,
+                                           .restream = a->restream},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
         api_health_refresh(a->api, 0, 0);
-    } else {
-        auth_login_limit_free(a->login_limit); /* a failed start is not stopped */
-        a->login_limit = NULL;
     }
     return rc;
 }
@@ -745,8 +803,6 @@ static void api_stop(struct app *a)
 {
     api_free(a->api);
     a->api = NULL;
-    auth_login_limit_free(a->login_limit);
-    a->login_limit = NULL;
 }
 
 /* What a health check asks: still served when every connection is taken. */
@@ -851,10 +907,13 @@ static const struct module {
     {"webhooks", app_webhooks_start, app_webhooks_stop},
     {"events", app_events_start, app_events_stop},
     {"detect", detect_start, detect_stop},
+    {"relay", relay_start, relay_stop},
     {"cameras", cameras_start, cameras_stop},
     {"playback", playback_start, playback_stop},
     {"sso", sso_start, sso_stop},
     {"media_keys", media_keys_start, media_keys_stop},
+    {"login_limit", login_limit_start, login_limit_stop},
+    {"restream", restream_start, restream_stop},
     {"vision", vision_start, vision_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},

@@ -19,6 +19,8 @@
 #include "oidc.h"
 #include "playback.h"
 #include "recorder.h"
+#include "relay.h"
+#include "restream.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -65,6 +67,7 @@ struct horus_config {
     struct api_detections_config detections; /* POST /api/v1/detections, retention */
     struct bus_webhooks_config webhooks;
     struct frames_config frames; /* JPEG frames for the buses (docs/design/0050) */
+    struct restream_config restream; /* the RTSP re-stream server (docs/design/0054) */
     struct app_camera_config *cameras;
     size_t ncameras;
 };

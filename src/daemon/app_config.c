@@ -290,6 +290,12 @@ static const cfg_field root_fields[] = {
      .sub = frames_config_fields,
      .help = "JPEG frames of chosen cameras published to the buses, best effort; applied at "
              "start"},
+    {.name = "restream",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, restream),
+     .sub = restream_config_fields,
+     .help = "Camera streams served again to RTSP clients from memory (docs/restream.md); "
+             "applied at start"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),

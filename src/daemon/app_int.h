@@ -53,7 +53,9 @@ struct app {
     api *api; /* owned */
     http_server *http; /* owned */
     http_limiter *limiter; /* owned: the server's rate limits */
-    auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API */
+    auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API and RTSP */
+    relay_hub *relay; /* owned: camera streams' packets for the re-stream server */
+    restream_server *restream; /* owned; NULL when restream.rtsp.listen is empty */
     char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
 };
 

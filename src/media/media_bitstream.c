@@ -82,3 +82,74 @@ int media_nal_ps_kind(enum media_codec codec, int type)
         return MEDIA_PS_PPS;
     return -1;
 }
+
+/*
+ * Walks count length-prefixed (16-bit) NAL units at *pos: 1 when the n-th
+ * of the record (*seen counts across calls) is among them, 0 when not, -1
+ * when the record ends inside them.
+ */
+static int units_nth(const uint8_t *rec, size_t len, size_t *pos, size_t count, size_t n,
+                     size_t *seen, const uint8_t **nal, size_t *nal_len)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (len - *pos < 2)
+            return -1;
+        size_t l = (size_t)rec[*pos] << 8 | rec[*pos + 1];
+        *pos += 2;
+        if (len - *pos < l)
+            return -1;
+        if ((*seen)++ == n) {
+            *nal = rec + *pos;
+            *nal_len = l;
+            return 1;
+        }
+        *pos += l;
+    }
+    return 0;
+}
+
+/* The n-th NAL unit of an avcC record: numOfSequenceParameterSets at 5, then the PPS count. */
+static bool avcc_nth(const uint8_t *rec, size_t len, size_t n, const uint8_t **nal, size_t *nal_len)
+{
+    if (len < 6 || rec[0] != 1)
+        return false;
+    size_t pos = 5, seen = 0;
+    for (int section = 0; section < 2; section++) {
+        if (pos >= len)
+            return false;
+        size_t count = section == 0 ? rec[pos] & 0x1f : rec[pos];
+        pos++;
+        int rc = units_nth(rec, len, &pos, count, n, &seen, nal, nal_len);
+        if (rc != 0)
+            return rc > 0;
+    }
+    return false;
+}
+
+/* The n-th NAL unit of an hvcC record: numOfArrays at 22, each with its NAL units. */
+static bool hvcc_nth(const uint8_t *rec, size_t len, size_t n, const uint8_t **nal, size_t *nal_len)
+{
+    if (len < 23 || rec[0] != 1)
+        return false;
+    size_t pos = 23, seen = 0;
+    for (unsigned a = 0; a < rec[22]; a++) {
+        if (len - pos < 3)
+            return false;
+        size_t count = (size_t)rec[pos + 1] << 8 | rec[pos + 2];
+        pos += 3;
+        int rc = units_nth(rec, len, &pos, count, n, &seen, nal, nal_len);
+        if (rc != 0)
+            return rc > 0;
+    }
+    return false;
+}
+
+bool media_config_ps_next(enum media_codec codec, const uint8_t *rec, size_t len, size_t *index,
+                          const uint8_t **nal, size_t *nal_len)
+{
+    bool ok = codec == MEDIA_CODEC_H265 ? hvcc_nth(rec, len, *index, nal, nal_len)
+                                        : avcc_nth(rec, len, *index, nal, nal_len);
+    if (ok)
+        ++*index;
+    return ok;
+}

@@ -49,4 +49,15 @@ enum media_ps_kind {
 /* Which parameter set a NAL unit type is (enum media_ps_kind), or -1. */
 int media_nal_ps_kind(enum media_codec codec, int type);
 
+/*
+ * The parameter-set NAL units of a stream's extradata: an avcC record
+ * (H.264: SPS then PPS) or an hvcC record (H.265: its arrays in order).
+ * *index starts at 0; on true, *nal and *nal_len name the next unit
+ * (borrowed from rec) and *index moves on. Returns false at the end and on
+ * a record that is malformed or truncated from there on. Pure, bounded by
+ * len (fuzzed by fuzz_restream_request).
+ */
+bool media_config_ps_next(enum media_codec codec, const uint8_t *rec, size_t len, size_t *index,
+                          const uint8_t **nal, size_t *nal_len);
+
 #endif

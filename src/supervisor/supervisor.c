@@ -55,8 +55,11 @@
 enum { STREAM_MAIN, STREAM_SUB, STREAM_COUNT };
 static const char *const stream_names[STREAM_COUNT] = {"main", "sub"};
 
-/* Feeds the recorder (or the null sink) first, then the analysis sampler, then the frames. */
-#define TEE_MAX 3
+/*
+ * Feeds the recorder (or the null sink) first, then the relay, then the
+ * analysis sampler, then the frames.
+ */
+#define TEE_MAX 4
 struct tee {
     media_sink sink; /* first: the callbacks find the tee from it */
     media_sink *sinks[TEE_MAX];
@@ -67,6 +70,7 @@ struct pipeline {
     ing_stream *ingest; /* NULL when the stream is absent or could not start */
     bool is_analysed; /* its sink is the tee: detach from the analysis at stop */
     bool is_framed; /* the frame hub is in the tee: detach from it at stop */
+    bool is_relayed; /* the relay is in the tee: detach from it at stop */
     struct tee tee;
     rec_camera *rec; /* NULL when recording is off */
     struct sup_rate rate; /* refresh_status's samples of ingest's counters (main thread) */
@@ -109,6 +113,7 @@ struct sup_supervisor {
     metrics_registry *metrics; /* borrowed */
     det_analysis *analysis; /* borrowed, may be NULL */
     frames_hub *frames; /* borrowed, may be NULL */
+    relay_hub *relay; /* borrowed, may be NULL */
     struct running *list; /* main thread only */
     /* What HTTP threads read: rebuilt by sup_supervisor_refresh_status. */
     pthread_mutex_t status_lock;
@@ -126,6 +131,7 @@ sup_supervisor *sup_supervisor_new(const struct sup_options *o)
     s->metrics = o->metrics;
     s->analysis = o->analysis;
     s->frames = o->frames;
+    s->relay = o->relay;
     s->policy = ing_breaker_policy_default;
     char why[160];
     if (ing_netpolicy_new(NULL, &s->networks, why, sizeof(why)) < 0)
@@ -236,8 +242,12 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
                              ? frames_hub_attach(s->frames, c->id)
                              : NULL;
     p->is_framed = frames != NULL;
-    if (sampler || frames) {
+    media_sink *relay = s->relay ? relay_hub_attach(s->relay, c->id, stream_names[which]) : NULL;
+    p->is_relayed = relay != NULL;
+    if (relay || sampler || frames) {
         p->tee = (struct tee){.sink = {&tee_ops}, .sinks = {o.sink}, .n = 1};
+        if (relay)
+            p->tee.sinks[p->tee.n++] = relay;
         if (sampler)
             p->tee.sinks[p->tee.n++] = sampler;
         if (frames)
@@ -330,6 +340,8 @@ static void stop_where(sup_supervisor *s, bool (*pred)(const struct running *), 
                 det_analysis_detach(s->analysis, r->id);
             if (pl->is_framed)
                 frames_hub_detach(s->frames, r->id);
+            if (pl->is_relayed)
+                relay_hub_detach(s->relay, r->id, stream_names[i]); /* readers told the end */
             if (pl->rec) {
                 live_detach(s, r->id, stream_names[i]); /* drop parts, answer viewers */
                 rec_recorder_remove(s->recorder, pl->rec);

@@ -4,7 +4,8 @@
  * A camera's pipeline is ingest -> record -> live for its main stream, and
  * for its sub stream when it has a sub_url; an analysed camera's chosen
  * stream also feeds the analysis sampler, after the recorder, and a camera whose frames go to
- * the buses feeds the frame hub last. The database is the source of
+ * the buses feeds the frame hub last. With a relay, every stream also feeds
+ * the relay's feed of (camera, stream), right after the recorder. The database is the source of
  * truth: sup_supervisor_sync makes what runs match it, and the status
  * snapshot it keeps is what the API shows as each camera's "status".
  */
@@ -17,6 +18,7 @@
 #include "live.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "relay.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -34,6 +36,7 @@ struct sup_options {
     metrics_registry *metrics; /* borrowed: ingest's series */
     det_analysis *analysis; /* borrowed, may be NULL: no object detection */
     frames_hub *frames; /* borrowed, may be NULL: no frame publishing (docs/design/0050) */
+    relay_hub *relay; /* borrowed, may be NULL: no re-stream (docs/design/0054) */
 };
 
 /* A camera's pipeline as the supervisor last saw it. */

@@ -11,6 +11,7 @@
 #define HORUS_CAMSIM_RTP_H
 
 #include "camsim.h"
+#include "rtsp_proto.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@ enum cs_frame_kind {
 };
 
 /* RTP payload size before fragmentation, like a camera on a 1500-byte MTU. */
-#define CS_RTP_MAX_PAYLOAD 1400
+#define CS_RTP_MAX_PAYLOAD RTP_PACK_MAX_PAYLOAD
 
 /* Thread: server only (the refcount is not atomic on purpose). */
 typedef struct cs_frame {
@@ -54,27 +55,20 @@ void cs_frame_unref(cs_frame *frame);
  */
 cs_frame *cs_frame_new_rechanneled(const cs_frame *frame, uint8_t channel);
 
-/* Per-track packetiser state: sequence numbers, SSRC and counters. */
+/* Per-track packetiser state: src/proto's packer (sequence numbers, SSRC, counters, buffer). */
 typedef struct cs_rtp {
     int track;
     enum cs_codec codec; /* video only */
-    uint8_t payload_type;
-    uint8_t channel; /* default interleaved channel; RTCP uses channel + 1 */
-    uint32_t ssrc;
+    struct rtp_packer pk; /* default interleaved channel in pk.channel; RTCP uses channel + 1 */
     /* audio only: the payload format and its AudioSpecificConfig (borrowed) */
     enum cs_audio_payload audio_payload;
     const uint8_t *audio_config;
     size_t audio_config_len;
     uint32_t ts_offset;
-    uint16_t next_seq;
     int clock_hz;
-    uint32_t packets_sent; /* for sender reports */
-    uint32_t octets_sent;
     bool has_sent;
     uint32_t last_ts; /* RTP timestamp of the last access unit */
     int64_t last_mono_ns; /* when it was packetised */
-    uint8_t *scratch; /* owned; grows to the largest frame */
-    size_t scratch_cap;
 } cs_rtp;
 
 void cs_rtp_init(cs_rtp *rtp, int track, enum cs_codec codec, int clock_hz);

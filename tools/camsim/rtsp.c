@@ -201,7 +201,7 @@ static void setup_udp(cs_server *srv, cs_client *c, const struct rtsp_msg *req, 
               "Transport: RTP/AVP;unicast;client_port=%d-%d;server_port=%d-%d;ssrc=%08X;"
               "mode=\"PLAY\"\r\n",
               t->client_port_rtp, t->client_port_rtcp, u.server_port, u.server_port + 1,
-              (unsigned)srv->rtp[track].ssrc);
+              (unsigned)srv->rtp[track].pk.ssrc);
     reply_send(srv, c, &r, NULL);
 }
 
@@ -246,7 +246,7 @@ static void on_setup(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
     reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X;mode=\"PLAY\"\r\n",
-              t.channel_rtp, t.channel_rtcp, (unsigned)srv->rtp[track].ssrc);
+              t.channel_rtp, t.channel_rtcp, (unsigned)srv->rtp[track].pk.ssrc);
     reply_send(srv, c, &r, NULL);
 }
 
@@ -267,7 +267,7 @@ static void add_rtp_info(cs_server *srv, cs_client *c, const struct rtsp_msg *re
             if (srv->gop[i]->track == t && srv->gop[i]->kind == CS_FRAME_RTP)
                 first = srv->gop[i];
         }
-        uint16_t seq = first ? first->first_seq : srv->rtp[t].next_seq;
+        uint16_t seq = first ? first->first_seq : srv->rtp[t].pk.next_seq;
         uint32_t ts;
         if (first)
             ts = first->rtp_ts;

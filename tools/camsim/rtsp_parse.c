@@ -16,14 +16,7 @@
 
 int cs_rtsp_request_parse(const char *buf, size_t len, struct rtsp_msg *req)
 {
-    int rc = rtsp_msg_parse((const uint8_t *)buf, len, CS_RTSP_MAX_BODY_BYTES, req);
-    if (rc <= 0)
-        return rc;
-    if (!req->is_request)
-        return HORUS_EPARSE;
-    if (req->cseq < 0 && rtsp_msg_header(req, "CSeq").p)
-        return HORUS_EPARSE;
-    return rc;
+    return rtsp_request_parse((const uint8_t *)buf, len, CS_RTSP_MAX_BODY_BYTES, req);
 }
 
 static bool span_istarts(struct rtsp_span s, const char *lit)

@@ -505,7 +505,7 @@ static void client_note_rr(const cs_server *srv, cs_client *c, int track, const 
                 "dlsr %u\n",
                 c->peer, track == CS_TRACK_VIDEO ? "video" : "audio", (unsigned)rr->ssrc,
                 rr->nblocks, (unsigned)b->ssrc,
-                rr->nblocks && b->ssrc == srv->rtp[track].ssrc ? "ours" : "not ours",
+                rr->nblocks && b->ssrc == srv->rtp[track].pk.ssrc ? "ours" : "not ours",
                 b->fraction_lost, (int)b->cumulative_lost, (unsigned)b->highest_seq,
                 (unsigned)b->jitter, (unsigned)b->lsr, (unsigned)b->dlsr);
     }
@@ -724,7 +724,7 @@ static void send_garbage_rtcp(cs_server *srv, int track, int64_t now_ns)
         return;
     static const uint8_t junk[12] = {0x00, 0xff, 0x13, 0x37, 'g', 'a', 'r', 'b', 'a', 'g', 'e', 0};
     cs_frame *f = cs_frame_new(CS_FRAME_RTCP, track, RTSP_INTERLEAVED_HEADER + sizeof(junk));
-    rtsp_interleaved_write(f->data, (uint8_t)(srv->rtp[track].channel + 1), sizeof(junk));
+    rtsp_interleaved_write(f->data, (uint8_t)(srv->rtp[track].pk.channel + 1), sizeof(junk));
     memcpy(f->data + RTSP_INTERLEAVED_HEADER, junk, sizeof(junk));
     distribute(srv, f, now_ns);
     cs_frame_unref(f);

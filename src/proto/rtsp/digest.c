@@ -12,6 +12,7 @@
 
 #include "err.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <errno.h>
@@ -171,4 +172,49 @@ int rtsp_digest_response(const char ha1[33], const char *nonce, const char *meth
         return -ENOSPC;
     rtsp_md5_hex(kd, (size_t)n, out);
     return 0;
+}
+
+int rtsp_basic_parse(struct rtsp_span value, char user[RTSP_AUTH_FIELD_MAX],
+                     char password[RTSP_AUTH_FIELD_MAX])
+{
+    user[0] = password[0] = '\0';
+    const char *p = value.p, *end = value.p + value.len;
+    if (!p || value.len < 6 || strncasecmp(p, "Basic", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+        return -ENOENT;
+    p += 6;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    size_t n = (size_t)(end - p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    /* Two fields of RTSP_AUTH_FIELD_MAX - 1 bytes and a ':' at the most. */
+    unsigned char decoded[2 * RTSP_AUTH_FIELD_MAX + 4];
+    if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof(decoded) - 1)
+        return HORUS_EPARSE;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '+' || c == '/' ||
+                  (c == '=' && i >= n - 2 && (i == n - 1 || p[n - 1] == '='));
+        if (!ok)
+            return HORUS_EPARSE;
+    }
+    int got = EVP_DecodeBlock(decoded, (const unsigned char *)p, (int)n);
+    if (got < 0)
+        return HORUS_EPARSE;
+    size_t len = (size_t)got - (p[n - 1] == '=') - (p[n - 2] == '=');
+    int rc = HORUS_EPARSE;
+    const unsigned char *colon = memchr(decoded, ':', len);
+    if (colon && memchr(decoded, '\0', len) == NULL) {
+        size_t ulen = (size_t)(colon - decoded), plen = len - ulen - 1;
+        if (ulen < RTSP_AUTH_FIELD_MAX && plen < RTSP_AUTH_FIELD_MAX) {
+            memcpy(user, decoded, ulen);
+            user[ulen] = '\0';
+            memcpy(password, colon + 1, plen);
+            password[plen] = '\0';
+            rc = 0;
+        }
+    }
+    OPENSSL_cleanse(decoded, sizeof(decoded));
+    return rc;
 }

@@ -397,3 +397,15 @@ bool rtsp_list_has(struct rtsp_span list, const char *item)
             return true;
     return false;
 }
+
+int rtsp_request_parse(const uint8_t *buf, size_t len, size_t body_max, struct rtsp_msg *out)
+{
+    int rc = rtsp_msg_parse(buf, len, body_max, out);
+    if (rc <= 0)
+        return rc;
+    if (!out->is_request)
+        return HORUS_EPARSE;
+    if (out->cseq < 0 && rtsp_msg_header(out, "CSeq").p)
+        return HORUS_EPARSE;
+    return rc;
+}

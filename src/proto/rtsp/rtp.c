@@ -208,6 +208,42 @@ uint32_t rtcp_ntp_middle(uint64_t ntp)
     return (uint32_t)(ntp >> 16);
 }
 
+static size_t sdes_size(const char *cname)
+{
+    size_t n = strlen(cname);
+    /* header 4, SSRC 4, CNAME item 2 + n, end 1, padded to 32 bits */
+    return (4 + 4 + 2 + (n > 255 ? 255 : n) + 1 + 3) & ~(size_t)3;
+}
+
+/* SDES: one chunk, the SSRC with its CNAME, the end item, padded to 32 bits. */
+static size_t sdes_write(uint8_t *p, uint32_t ssrc, const char *cname)
+{
+    size_t n = strlen(cname);
+    if (n > 255)
+        n = 255;
+    size_t sdes = sdes_size(cname);
+    memset(p, 0, sdes);
+    p[0] = 0x81;
+    p[1] = 202;
+    p[3] = (uint8_t)(sdes / 4 - 1);
+    wr32(p + 4, ssrc);
+    p[8] = 1; /* CNAME */
+    p[9] = (uint8_t)n;
+    memcpy(p + 10, cname, n);
+    return sdes;
+}
+
+size_t rtcp_sr_sdes_size(const char *cname)
+{
+    return RTCP_SR_SIZE + sdes_size(cname);
+}
+
+size_t rtcp_sr_sdes_write(uint8_t *out, const struct rtcp_sr *sr, const char *cname)
+{
+    rtcp_sr_write(out, sr);
+    return RTCP_SR_SIZE + sdes_write(out + RTCP_SR_SIZE, sr->ssrc, cname);
+}
+
 void rtcp_rr_write(uint8_t *out, uint32_t ssrc, const struct rtcp_report_block *b)
 {
     out[0] = 0x81; /* version 2, one report block */
@@ -223,17 +259,7 @@ void rtcp_rr_write(uint8_t *out, uint32_t ssrc, const struct rtcp_report_block *
     wr32(out + 20, b->jitter);
     wr32(out + 24, b->lsr);
     wr32(out + 28, b->dlsr);
-    /* SDES: one chunk, our SSRC with its CNAME, the end item, padded to 32 bits. */
-    uint8_t *p = out + RTCP_RR_SIZE;
-    size_t sdes = RTCP_RR_COMPOUND_SIZE - RTCP_RR_SIZE;
-    memset(p, 0, sdes);
-    p[0] = 0x81;
-    p[1] = 202;
-    p[3] = (uint8_t)(sdes / 4 - 1);
-    wr32(p + 4, ssrc);
-    p[8] = 1; /* CNAME */
-    p[9] = (uint8_t)(sizeof(RTCP_CNAME) - 1);
-    memcpy(p + 10, RTCP_CNAME, sizeof(RTCP_CNAME) - 1);
+    sdes_write(out + RTCP_RR_SIZE, ssrc, RTCP_CNAME);
 }
 
 int rtcp_rr_find(const uint8_t *buf, size_t len, struct rtcp_rr *out)

@@ -1,9 +1,10 @@
 /*
  * The RTSP protocol basics both ends of a Horus RTSP session share: the
  * native client in src/ingest and the camera simulator in tools/camsim.
- * Pure functions over borrowed bytes: no I/O, no logging, no locks, no
- * allocation. Every parser is bounded by its input (which need not be
- * NUL-terminated) and answers HORUS_EPARSE rather than guessing.
+ * Pure functions over borrowed bytes: no I/O, no logging, no locks; no
+ * allocation but the sending side's (pack.c's growing buffer, sdp.c's text). Every parser is
+ * bounded by its input (which need not be NUL-terminated) and answers HORUS_EPARSE rather than
+ * guessing.
  *
  *   message.c  RTSP message framing (requests and replies, RFC 2326 6/7),
  *              header lookup, Session, Transport and comma lists
@@ -12,6 +13,10 @@
  *   rtp.c      interleaved '$' framing, RTP fixed headers, RTCP sender
  *              and receiver reports, a receiver's statistics of one
  *              source (RFC 3550 A.3, A.8), NTP time
+ *   pack.c     the sending side: RTP packetising of H.264 (RFC 6184),
+ *              H.265 (RFC 7798) and AAC-hbr (RFC 3640) into interleaved
+ *              frames; sender reports with a CNAME
+ *   sdp.c      the session description of a server's DESCRIBE reply
  *
  * Prefixes: rtsp_ for RTSP, rtp_ and rtcp_ for the binary framing.
  * Thread: any (no state).
@@ -84,6 +89,14 @@ int rtsp_msg_parse(const uint8_t *buf, size_t len, size_t body_max, struct rtsp_
 /* The value of the first header called name (any case); p NULL when absent. Borrowed from msg. */
 struct rtsp_span rtsp_msg_header(const struct rtsp_msg *msg, const char *name);
 
+/*
+ * A server's reading of a client's bytes: rtsp_msg_parse, then the rules
+ * a request must meet beyond the grammar: a request, not a reply, and a
+ * CSeq that is a number when present (the reply must echo it). Returns
+ * what rtsp_msg_parse returns, or HORUS_EPARSE for those.
+ */
+int rtsp_request_parse(const uint8_t *buf, size_t len, size_t body_max, struct rtsp_msg *out);
+
 /* ---- message.c: header values ---- */
 
 /*
@@ -146,6 +159,16 @@ struct rtsp_auth_params {
  * closed, or a kept field is RTSP_AUTH_FIELD_MAX bytes or longer.
  */
 int rtsp_auth_parse(struct rtsp_span value, struct rtsp_auth_params *out);
+
+/*
+ * Decodes the credentials of an "Authorization: Basic <base64>" value
+ * (RFC 7617) into user and password (NUL-terminated, each at most
+ * RTSP_AUTH_FIELD_MAX - 1 bytes; the first ':' splits them). Returns 0,
+ * -ENOENT when the scheme is not Basic, HORUS_EPARSE when the base64 or
+ * the user-pass is malformed or too long. The caller wipes the password.
+ */
+int rtsp_basic_parse(struct rtsp_span value, char user[RTSP_AUTH_FIELD_MAX],
+                     char password[RTSP_AUTH_FIELD_MAX]);
 
 /* MD5 of len bytes in lower-case hex (32 digits and a NUL). */
 void rtsp_md5_hex(const void *data, size_t len, char out[33]);
@@ -226,6 +249,11 @@ int rtcp_sr_find(const uint8_t *buf, size_t len, struct rtcp_sr *out);
 
 /* Writes sr as an RTCP SR packet without report blocks into out[RTCP_SR_SIZE]. */
 void rtcp_sr_write(uint8_t *out, const struct rtcp_sr *sr);
+
+/* Bytes of an RTCP sender report (no blocks) followed by an SDES with this CNAME. */
+size_t rtcp_sr_sdes_size(const char *cname);
+/* Writes them into out (rtcp_sr_sdes_size bytes); returns that size. cname: at most 255 bytes. */
+size_t rtcp_sr_sdes_write(uint8_t *out, const struct rtcp_sr *sr, const char *cname);
 
 /* Unix time in microseconds of rtp_timestamp on a clock_rate Hz clock, by sr's mapping. */
 int64_t rtcp_sr_unix_us(const struct rtcp_sr *sr, uint32_t rtp_timestamp, uint32_t clock_rate);
@@ -312,5 +340,68 @@ void rtp_rx_stats_sr(struct rtp_rx_stats *st, uint64_t ntp, int64_t now_us);
  * false, writing nothing, before the first packet.
  */
 bool rtp_rx_stats_report(struct rtp_rx_stats *st, int64_t now_us, struct rtcp_report_block *out);
+
+/* ---- pack.c: RTP packetising ---- */
+
+#define RTP_PACK_MAX_PAYLOAD 1400 /* before fragmentation, like a camera on a 1500-byte MTU */
+
+/*
+ * One track's sending state and the buffer of its current access unit:
+ * interleaved RTP packets (channel) back to back, buf[0..len).
+ */
+struct rtp_packer {
+    uint8_t payload_type;
+    uint8_t channel; /* interleaved channel of the RTP packets */
+    uint32_t ssrc;
+    uint16_t next_seq;
+    uint32_t timestamp; /* of the unit being packetised */
+    size_t max_payload; /* RTP_PACK_MAX_PAYLOAD; smaller in tests */
+    uint32_t packets_sent, octets_sent; /* for sender reports */
+    uint8_t *buf; /* owned, grows to the largest unit */
+    size_t len, cap;
+    size_t last_header; /* offset of the last RTP header in buf; SIZE_MAX: none */
+};
+
+void rtp_packer_init(struct rtp_packer *pk, uint8_t payload_type, uint8_t channel, uint32_t ssrc,
+                     uint16_t first_seq);
+/* Frees the buffer. */
+void rtp_packer_release(struct rtp_packer *pk);
+/* Starts an access unit of this RTP timestamp: the buffer is emptied. */
+void rtp_packer_begin(struct rtp_packer *pk, uint32_t timestamp);
+/*
+ * Appends one packet's interleaved and RTP headers for payload_len bytes
+ * and returns where its payload goes (payload_len bytes, to fill).
+ */
+uint8_t *rtp_packer_packet(struct rtp_packer *pk, size_t payload_len);
+/* Appends a NAL unit (no start code or length): whole, or as FU-A / FU fragments. */
+void rtp_packer_nal(struct rtp_packer *pk, bool is_h265, const uint8_t *nal, size_t len);
+/* Appends one raw AAC frame as RFC 3640 AAC-hbr (one AU-header; at most 8191 bytes). */
+void rtp_packer_aac_hbr(struct rtp_packer *pk, const uint8_t *au, size_t len);
+/* Ends the access unit: the marker bit on its last packet. */
+void rtp_packer_end(struct rtp_packer *pk);
+
+/* ---- sdp.c: session descriptions ---- */
+
+struct rtsp_sdp_video {
+    bool is_h265;
+    uint8_t payload_type;
+    const uint8_t *vps, *sps, *pps; /* borrowed; vps for H.265 only */
+    size_t vps_len, sps_len, pps_len;
+    int width, height, fps; /* 0 when unknown: the line is left out */
+    const char *control; /* a=control of the track, e.g. "trackID=0" */
+};
+
+struct rtsp_sdp_desc {
+    const char *name; /* s= and a=tool: */
+    const struct rtsp_sdp_video *video; /* NULL: no video */
+    const char *audio_section; /* a whole "m=audio ..." section with CRLFs, or NULL */
+};
+
+/* Returns a new NUL-terminated SDP (free()). Thread: any. */
+char *rtsp_sdp_new(const struct rtsp_sdp_desc *d);
+
+/* Returns a new "m=audio" section for AAC-hbr (RFC 3640) with its config (at most 64 bytes). */
+char *rtsp_sdp_aac_hbr_new(int rate_hz, int channels, const uint8_t *config, size_t config_len,
+                           uint8_t payload_type, const char *control);
 
 #endif

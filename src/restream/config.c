@@ -1,0 +1,74 @@
+/*
+ * DESIGN: the `restream:` section's schema table (docs/conventions.md §7;
+ * docs/design/0054). Every key needs a restart: the server binds and
+ * starts with the daemon. The listen address is empty by default, so a
+ * daemon serves RTSP only when asked (and test daemons never collide).
+ */
+#include "restream.h"
+#include "restream_int.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+
+static int validate_listen(const void *value, char *err, size_t size)
+{
+    const char *s = *(char *const *)value;
+    char host[RS_HOST_MAX];
+    int port;
+    if (!s || !s[0] || rs_listen_parse(s, host, sizeof(host), &port) == 0)
+        return 0;
+    snprintf(err, size, "must be HOST:PORT (or [IPv6]:PORT), port 0..65535, or empty for off");
+    return -EINVAL;
+}
+
+#define RTSP(f) offsetof(struct restream_rtsp_config, f)
+
+static const cfg_field rtsp_fields[] = {
+    {.name = "listen",
+     .type = CFG_STRING,
+     .offset = RTSP(listen),
+     .def = "",
+     .validate_cb = validate_listen,
+     .pattern_help = "HOST:PORT, e.g. 127.0.0.1:8554; empty: off",
+     .help = "Where the RTSP re-stream server listens (rtsp://HOST:PORT/<camera>[/sub]); empty: "
+             "off"},
+    {.name = "session_timeout",
+     .type = CFG_DURATION,
+     .offset = RTSP(session_timeout_ms),
+     .def = "60s",
+     .min = 5000,
+     .max = 3600000,
+     .help = "A session with no request (or RTCP report) for this long is ended"},
+    {.name = "max_clients",
+     .type = CFG_INT,
+     .offset = RTSP(max_clients),
+     .def = "64",
+     .min = 1,
+     .max = 10000,
+     .help = "RTSP connections at once; more are refused"},
+    {.name = "max_buffer",
+     .type = CFG_BYTES,
+     .offset = RTSP(max_buffer_bytes),
+     .def = "4MiB",
+     .min = 65536,
+     .max = 268435456,
+     .help = "Unsent bytes kept per client; a client behind by more skips to the next keyframe"},
+    {.name = "stall_timeout",
+     .type = CFG_DURATION,
+     .offset = RTSP(stall_timeout_ms),
+     .def = "10s",
+     .min = 1000,
+     .max = 600000,
+     .help = "A client that takes no byte of its pending media for this long is cut off"},
+    {0},
+};
+
+const cfg_field restream_config_fields[] = {
+    {.name = "rtsp",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct restream_config, rtsp),
+     .sub = rtsp_fields,
+     .help = "The RTSP re-stream server (docs/restream.md); applied at start"},
+    {0},
+};

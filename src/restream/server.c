@@ -1,0 +1,553 @@
+/*
+ * DESIGN: one thread, "rtsp-srv", runs an epoll loop over the listening
+ * socket, a wake-up eventfd (stop), every client connection and the relay
+ * reader of every playing session. Sockets are non-blocking; a
+ * connection's bytes wait in its own output buffer, written as the socket
+ * takes them. Media is pulled from the relay only while that buffer is
+ * under half of restream.rtsp.max_buffer: a slow client's relay queue
+ * fills and skips to the next keyframe (the relay counts it) instead of
+ * the buffer growing, and a client that takes no byte for stall_timeout
+ * is cut off. Nothing here can delay ingest, the recorder or another
+ * client. A connection closed while handling a batch of events is freed
+ * after the batch (a later event of the batch may still point at it).
+ * The session list the API reads is guarded by srv->lock.
+ */
+#include "server_int.h"
+
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "thread.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LOG_MODULE "restream"
+
+#define DEF_SESSION_TIMEOUT_MS 60000
+#define DEF_MAX_CLIENTS 64
+#define DEF_MAX_BUFFER ((size_t)4 << 20)
+#define DEF_STALL_TIMEOUT_MS 10000
+#define TICK_MS 1000
+#define EVENTS_MAX 64
+
+int64_t rs_now_ns(const struct restream_server *s)
+{
+    return clock_monotonic_ns(s->opt.clock);
+}
+
+static void refused(struct restream_server *s, const char *reason)
+{
+    if (s->f_refused)
+        metrics_counter_inc(metrics_series_get(s->f_refused, reason));
+}
+
+static int epoll_set(struct restream_server *s, int op, int fd, uint32_t events, struct rs_watch *w)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = w};
+    return epoll_ctl(s->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void update_out_watch(struct rs_conn *c)
+{
+    bool want = c->out_len > 0;
+    if (want == c->is_out_watched || c->is_dead)
+        return;
+    c->is_out_watched = want;
+    epoll_set(c->srv, EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0),
+              &c->w_sock);
+}
+
+void rs_conn_watch_reader(struct rs_conn *c, bool on)
+{
+    if (!c->reader || on == c->is_reader_watched || c->is_dead)
+        return;
+    int fd = relay_reader_fd(c->reader);
+    epoll_set(c->srv, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, EPOLLIN, &c->w_reader);
+    c->is_reader_watched = on;
+}
+
+/* Writes what the socket takes. */
+static void conn_flush(struct rs_conn *c)
+{
+    struct restream_server *s = c->srv;
+    size_t done = 0;
+    while (done < c->out_len) {
+        ssize_t n = send(c->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        rs_conn_close(c, n == 0 ? "connection closed" : "write failed");
+        return;
+    }
+    if (done > 0) {
+        memmove(c->out, c->out + done, c->out_len - done);
+        c->out_len -= done;
+        c->last_progress_ns = rs_now_ns(s);
+        pthread_mutex_lock(&s->lock);
+        c->info.bytes += done;
+        pthread_mutex_unlock(&s->lock);
+        if (c->m_bytes)
+            metrics_counter_add(c->m_bytes, (double)done);
+    }
+    if (c->out_len == 0) {
+        c->last_progress_ns = rs_now_ns(s);
+        if (c->is_closing) {
+            rs_conn_close(c, "session ended");
+            return;
+        }
+    }
+    update_out_watch(c);
+    /* Room again: take media from the relay (the pump stops itself at half). */
+    if (c->reader && c->out_len < s->opt.max_buffer_bytes / 4)
+        rs_conn_watch_reader(c, true);
+}
+
+void rs_conn_send(struct rs_conn *c, const void *data, size_t n)
+{
+    if (c->is_dead)
+        return;
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 16384;
+        while (cap < c->out_len + n)
+            cap *= 2;
+        c->out = horus_realloc(c->out, cap);
+        c->out_cap = cap;
+    }
+    if (c->out_len == 0)
+        c->last_progress_ns = rs_now_ns(c->srv);
+    memcpy(c->out + c->out_len, data, n);
+    c->out_len += n;
+    conn_flush(c);
+}
+
+void rs_conn_close(struct rs_conn *c, const char *why)
+{
+    if (c->is_dead)
+        return;
+    struct restream_server *s = c->srv;
+    if (c->has_target)
+        log_info_kv(LOG_KV({"camera", c->target.camera}, {"stream", c->target.stream},
+                           {"client", c->info.client}),
+                    "re-stream session ended: %s", why);
+    rs_conn_watch_reader(c, false);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    c->is_dead = true;
+    pthread_mutex_lock(&s->lock);
+    struct rs_conn **pp = &s->conns;
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    s->nconns--;
+    c->next = s->dead;
+    s->dead = c;
+    pthread_mutex_unlock(&s->lock);
+    rs_session_end(c);
+}
+
+static void conn_free(struct rs_conn *c)
+{
+    free(c->out);
+    free(c);
+}
+
+static void accept_all(struct restream_server *s)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_warn_limited("accept", NULL, "accept an RTSP client: %s", strerror(errno));
+            return;
+        }
+        if (s->nconns >= s->opt.max_clients) {
+            static const char busy[] = "RTSP/1.0 503 Service Unavailable\r\n\r\n";
+            ssize_t n = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)n;
+            close(fd);
+            refused(s, "max_clients");
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct rs_conn *c = horus_calloc(1, sizeof(*c));
+        c->srv = s;
+        c->fd = fd;
+        c->w_sock = (struct rs_watch){RS_W_CONN, c};
+        c->w_reader = (struct rs_watch){RS_W_READER, c};
+        c->last_activity_ns = c->last_progress_ns = rs_now_ns(s);
+        char host[INET6_ADDRSTRLEN] = "?", port[8] = "0";
+        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        snprintf(c->info.client, sizeof(c->info.client),
+                 ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+        snprintf(c->info.transport, sizeof(c->info.transport), "tcp");
+        if (epoll_set(s, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, &c->w_sock) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        pthread_mutex_lock(&s->lock);
+        c->next = s->conns;
+        s->conns = c;
+        s->nconns++;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* Handles what the client sent: requests, and interleaved RTCP (receiver reports). */
+static void conn_consume(struct rs_conn *c)
+{
+    size_t pos = 0;
+    while (pos < c->in_len && !c->is_dead) {
+        const uint8_t *p = c->in + pos;
+        size_t left = c->in_len - pos;
+        if (p[0] == '$') {
+            size_t n = rtsp_interleaved_len(p, left);
+            if (n == 0 || n > left)
+                break;
+            c->last_activity_ns = rs_now_ns(c->srv); /* RTCP keeps the session alive */
+            pos += n;
+            continue;
+        }
+        struct rtsp_msg m;
+        int rc = rtsp_request_parse(p, left, RS_BODY_MAX, &m);
+        if (rc == 0) {
+            if (left == sizeof(c->in)) {
+                rc = HORUS_ETOOBIG;
+            } else {
+                break;
+            }
+        }
+        if (rc < 0) {
+            static const char bad[] = "RTSP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n";
+            c->is_closing = true;
+            rs_conn_send(c, bad, sizeof(bad) - 1);
+            refused(c->srv, "bad_request");
+            pos = c->in_len;
+            break;
+        }
+        c->last_activity_ns = rs_now_ns(c->srv);
+        rs_session_request(c, &m);
+        pos += (size_t)rc;
+    }
+    if (c->is_dead)
+        return;
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+}
+
+static void conn_readable(struct rs_conn *c)
+{
+    for (;;) {
+        if (c->in_len == sizeof(c->in)) {
+            conn_consume(c);
+            if (c->is_dead || c->in_len == sizeof(c->in))
+                return;
+        }
+        ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+        if (n > 0) {
+            c->in_len += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        rs_conn_close(c, n == 0 ? "client closed the connection" : "read failed");
+        return;
+    }
+    conn_consume(c);
+}
+
+/* Once a second: timeouts, stalls, sender reports, skip counts. */
+static void tick(struct restream_server *s)
+{
+    int64_t now = rs_now_ns(s);
+    int64_t timeout_ns = s->opt.session_timeout_ms * 1000000;
+    int64_t stall_ns = s->opt.stall_timeout_ms * 1000000;
+    for (struct rs_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (now - c->last_activity_ns > timeout_ns) {
+            rs_conn_close(c, "session timed out");
+            continue;
+        }
+        if (c->out_len > 0 && now - c->last_progress_ns > stall_ns) {
+            refused(s, "stalled");
+            rs_conn_close(c, "client stopped reading");
+            continue;
+        }
+        if (c->reader) {
+            rs_media_tick(c, now);
+            struct relay_reader_stats st;
+            relay_reader_stats(c->reader, &st);
+            if (st.skips > c->skips_counted) {
+                if (c->m_skips)
+                    metrics_counter_add(c->m_skips, (double)(st.skips - c->skips_counted));
+                c->skips_counted = st.skips;
+            }
+        }
+    }
+}
+
+static void free_dead(struct restream_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    struct rs_conn *d = s->dead;
+    s->dead = NULL;
+    pthread_mutex_unlock(&s->lock);
+    while (d) {
+        struct rs_conn *next = d->next;
+        conn_free(d);
+        d = next;
+    }
+}
+
+static void *server_main(void *arg)
+{
+    struct restream_server *s = arg;
+    struct epoll_event evs[EVENTS_MAX];
+    int64_t next_tick = rs_now_ns(s) + TICK_MS * INT64_C(1000000);
+    while (!atomic_load(&s->is_stopping)) {
+        int64_t wait_ms = (next_tick - rs_now_ns(s)) / 1000000;
+        int n = epoll_wait(s->epfd, evs, EVENTS_MAX, wait_ms < 0 ? 0 : (int)wait_ms + 1);
+        if (n < 0 && errno != EINTR) {
+            log_error("re-stream server: epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            struct rs_watch *w = evs[i].data.ptr;
+            if (w->kind == RS_W_LISTEN) {
+                accept_all(s);
+            } else if (w->kind == RS_W_WAKE) {
+                continue;
+            } else if (w->c->is_dead) {
+                continue;
+            } else if (w->kind == RS_W_READER) {
+                rs_media_pump(w->c);
+            } else {
+                if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    conn_readable(w->c);
+                if (!w->c->is_dead && (evs[i].events & EPOLLOUT))
+                    conn_flush(w->c);
+            }
+        }
+        if (rs_now_ns(s) >= next_tick) {
+            tick(s);
+            next_tick = rs_now_ns(s) + TICK_MS * INT64_C(1000000);
+        }
+        free_dead(s);
+    }
+    while (s->conns)
+        rs_conn_close(s->conns, "server stopping");
+    free_dead(s);
+    return NULL;
+}
+
+static int listen_open(struct restream_server *s)
+{
+    char host[RS_HOST_MAX];
+    int port;
+    if (rs_listen_parse(s->listen, host, sizeof(host), &port) < 0)
+        return -EINVAL;
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
+        return -EINVAL;
+    int rc = -EINVAL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        getsockname(fd, (struct sockaddr *)&ss, &sl);
+        s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+        s->listen_fd = fd;
+        rc = 0;
+        break;
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+static void register_metrics(struct restream_server *s)
+{
+    metrics_registry *m = s->opt.metrics;
+    if (!m)
+        return;
+    s->f_sessions = metrics_family_add(m, &(struct metrics_desc){
+                                              .type = METRICS_GAUGE,
+                                              .name = "horus_restream_sessions",
+                                              .help = "RTSP re-stream sessions playing the camera",
+                                              .labels = "camera",
+                                          });
+    s->f_bytes = metrics_family_add(m, &(struct metrics_desc){
+                                           .type = METRICS_COUNTER,
+                                           .name = "horus_restream_sent_bytes_total",
+                                           .help = "Bytes sent to RTSP re-stream clients of the "
+                                                   "camera (RTP, RTCP and replies)",
+                                           .labels = "camera",
+                                       });
+    s->f_skips = metrics_family_add(m, &(struct metrics_desc){
+                                           .type = METRICS_COUNTER,
+                                           .name = "horus_restream_skips_total",
+                                           .help = "Times an RTSP re-stream client of the camera "
+                                                   "fell behind and skipped to the next keyframe",
+                                           .labels = "camera",
+                                       });
+    s->f_refused = metrics_family_add(
+        m, &(struct metrics_desc){
+               .type = METRICS_COUNTER,
+               .name = "horus_restream_refused_total",
+               .help = "RTSP re-stream connections or requests refused or cut off, by reason",
+               .labels = "reason",
+           });
+}
+
+int restream_server_new(const struct restream_options *o, restream_server **out)
+{
+    struct restream_server *s = horus_calloc(1, sizeof(*s));
+    s->opt = *o;
+    if (!s->opt.session_timeout_ms)
+        s->opt.session_timeout_ms = DEF_SESSION_TIMEOUT_MS;
+    if (!s->opt.max_clients)
+        s->opt.max_clients = DEF_MAX_CLIENTS;
+    if (!s->opt.max_buffer_bytes)
+        s->opt.max_buffer_bytes = DEF_MAX_BUFFER;
+    if (!s->opt.stall_timeout_ms)
+        s->opt.stall_timeout_ms = DEF_STALL_TIMEOUT_MS;
+    if (!s->opt.clock)
+        s->opt.clock = clock_system();
+    s->listen = horus_strdup(o->listen ? o->listen : "");
+    s->opt.listen = s->listen;
+    s->listen_fd = s->epfd = s->wake_fd = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    s->cache = auth_cache_new(1024, 60000);
+    int rc = listen_open(s);
+    if (rc == 0) {
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (s->epfd < 0 || s->wake_fd < 0)
+            rc = -errno;
+    }
+    if (rc == 0) {
+        s->w_listen = (struct rs_watch){RS_W_LISTEN, NULL};
+        s->w_wake = (struct rs_watch){RS_W_WAKE, NULL};
+        rc = epoll_set(s, EPOLL_CTL_ADD, s->listen_fd, EPOLLIN, &s->w_listen);
+        if (rc == 0)
+            rc = epoll_set(s, EPOLL_CTL_ADD, s->wake_fd, EPOLLIN, &s->w_wake);
+    }
+    if (rc < 0) {
+        restream_server_free(s);
+        return rc;
+    }
+    register_metrics(s);
+    *out = s;
+    return 0;
+}
+
+int restream_server_start(restream_server *s)
+{
+    int rc = horus_thread_start(&s->thread, "rtsp-srv", server_main, s);
+    if (rc == 0) {
+        s->is_started = true;
+        log_info_kv(LOG_KV({"listen", s->listen}), "RTSP re-stream server listening on port %u",
+                    (unsigned)s->port);
+    }
+    return rc;
+}
+
+void restream_server_stop(restream_server *s)
+{
+    if (!s || !s->is_started)
+        return;
+    atomic_store(&s->is_stopping, true);
+    uint64_t one = 1;
+    ssize_t n = write(s->wake_fd, &one, sizeof(one));
+    (void)n;
+    pthread_join(s->thread, NULL);
+    s->is_started = false;
+}
+
+void restream_server_free(restream_server *s)
+{
+    if (!s)
+        return;
+    restream_server_stop(s);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    auth_cache_free(s->cache);
+    pthread_mutex_destroy(&s->lock);
+    free(s->listen);
+    free(s);
+}
+
+uint16_t restream_server_port(const restream_server *s)
+{
+    return s->port;
+}
+
+size_t restream_server_sessions(restream_server *s, struct restream_session_info **out)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = 0;
+    for (struct rs_conn *c = s->conns; c; c = c->next)
+        n += c->has_target;
+    struct restream_session_info *v = horus_calloc(n ? n : 1, sizeof(*v));
+    size_t i = 0;
+    for (struct rs_conn *c = s->conns; c && i < n; c = c->next) {
+        if (!c->has_target)
+            continue;
+        v[i] = c->info;
+        if (c->reader) {
+            struct relay_reader_stats st;
+            relay_reader_stats(c->reader, &st);
+            v[i].skips = st.skips;
+        }
+        i++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    *out = v;
+    return n;
+}

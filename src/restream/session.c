@@ -1,0 +1,422 @@
+/*
+ * DESIGN: the RTSP methods of a re-stream session, one connection = one
+ * session (RFC 2326): OPTIONS; DESCRIBE (the SDP built from the relay's
+ * current tracks: parameter sets out of the avcC/hvcC record, AAC config);
+ * SETUP of trackID=0/1 over TCP interleaved (a UDP-only offer gets 461);
+ * PLAY (opens the relay reader: the client starts at the latest keyframe
+ * at once); TEARDOWN; GET_PARAMETER and SET_PARAMETER as keep-alives.
+ * Every request that names a camera goes through access.c first. The
+ * session's view is audited once, at its first PLAY. Thread: rtsp-srv.
+ */
+#include "server_int.h"
+
+#include "log.h"
+#include "media_bitstream.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define LOG_MODULE "restream"
+
+#define PUBLIC_METHODS "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
+
+struct reply {
+    char head[2048];
+    size_t len;
+};
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 454:
+        return "Session Not Found";
+    case 455:
+        return "Method Not Valid in This State";
+    case 459:
+        return "Aggregate Operation Not Allowed";
+    case 461:
+        return "Unsupported Transport";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static void reply_add(struct reply *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->head + r->len, sizeof(r->head) - r->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        r->len += (size_t)n < sizeof(r->head) - r->len ? (size_t)n : sizeof(r->head) - r->len - 1;
+}
+
+static void reply_start(struct reply *r, const struct rtsp_msg *m, int status)
+{
+    r->len = 0;
+    reply_add(r, "RTSP/1.0 %d %s\r\n", status, reason_of(status));
+    if (m->cseq >= 0)
+        reply_add(r, "CSeq: %ld\r\n", m->cseq);
+    reply_add(r, "Server: horus\r\n");
+}
+
+/* Ends the head (with a body of body_len bytes) and sends both. */
+static void reply_send(struct rs_conn *c, struct reply *r, const char *body, size_t body_len)
+{
+    if (body)
+        reply_add(r, "Content-Length: %zu\r\n", body_len);
+    reply_add(r, "\r\n");
+    rs_conn_send(c, r->head, r->len);
+    if (body && body_len)
+        rs_conn_send(c, body, body_len);
+}
+
+static void reply_status(struct rs_conn *c, const struct rtsp_msg *m, int status)
+{
+    struct reply r;
+    reply_start(&r, m, status);
+    if (status == 405)
+        reply_add(&r, "Allow: %s\r\n", PUBLIC_METHODS);
+    reply_send(c, &r, NULL, 0);
+}
+
+/* The answer of access.c's refusals. */
+static void reply_refusal(struct rs_conn *c, const struct rtsp_msg *m, int status, bool challenge,
+                          unsigned retry_s)
+{
+    struct reply r;
+    reply_start(&r, m, status);
+    if (challenge)
+        reply_add(&r, "WWW-Authenticate: Basic realm=\"%s\"\r\n", RS_REALM);
+    if (retry_s)
+        reply_add(&r, "Retry-After: %u\r\n", retry_s);
+    reply_send(c, &r, NULL, 0);
+}
+
+/* Parses the URI and checks access; answers and returns false when refused. */
+static bool target_of(struct rs_conn *c, const struct rtsp_msg *m, struct rs_target *t)
+{
+    if (rs_target_parse(m->uri, t) < 0) {
+        reply_status(c, m, 404);
+        return false;
+    }
+    if (c->has_target &&
+        (strcmp(t->camera, c->target.camera) != 0 || strcmp(t->stream, c->target.stream) != 0)) {
+        reply_status(c, m, 459); /* one camera stream per session */
+        return false;
+    }
+    bool challenge = false;
+    unsigned retry_s = 0;
+    int status = rs_access_check(c, m, t, &challenge, &retry_s);
+    if (status != 0) {
+        reply_refusal(c, m, status, challenge, retry_s);
+        return false;
+    }
+    if (!c->has_target) {
+        pthread_mutex_lock(&c->srv->lock);
+        c->target = *t;
+        memset(c->target.token, 0, sizeof(c->target.token)); /* kept nowhere */
+        c->has_target = true;
+        snprintf(c->info.camera, sizeof(c->info.camera), "%s", t->camera);
+        snprintf(c->info.stream, sizeof(c->info.stream), "%s", t->stream);
+        snprintf(c->info.user, sizeof(c->info.user), "%s",
+                 c->principal->user[0] ? c->principal->user : c->principal->name);
+        c->info.started_unix_ms = clock_realtime_ms(c->srv->opt.clock);
+        pthread_mutex_unlock(&c->srv->lock);
+    }
+    return true;
+}
+
+/* The SDP of the stream's current tracks, or NULL (with *status) when it has none. */
+static char *sdp_new(struct rs_conn *c, const struct rs_target *t, int *status)
+{
+    struct relay_tracks tr;
+    int rc = relay_hub_tracks(c->srv->opt.relay, t->camera, t->stream, &tr);
+    if (rc < 0) {
+        *status = rc == -EAGAIN ? 503 : 404;
+        return NULL;
+    }
+    struct rtsp_sdp_video v = {.payload_type = 96, .control = "trackID=0"};
+    const uint8_t *ps[MEDIA_PS_COUNT] = {0};
+    size_t ps_len[MEDIA_PS_COUNT] = {0};
+    if (tr.video) {
+        enum media_codec codec = tr.video->codec;
+        size_t i = 0;
+        const uint8_t *nal;
+        size_t len;
+        while (media_config_ps_next(codec, tr.video->extradata, tr.video->extradata_size, &i, &nal,
+                                    &len)) {
+            int kind = media_nal_ps_kind(codec, media_nal_type(codec, nal, len));
+            if (kind >= 0 && !ps[kind]) {
+                ps[kind] = nal;
+                ps_len[kind] = len;
+            }
+        }
+        v.is_h265 = codec == MEDIA_CODEC_H265;
+        v.vps = ps[MEDIA_PS_VPS];
+        v.vps_len = ps_len[MEDIA_PS_VPS];
+        v.sps = ps[MEDIA_PS_SPS];
+        v.sps_len = ps_len[MEDIA_PS_SPS];
+        v.pps = ps[MEDIA_PS_PPS];
+        v.pps_len = ps_len[MEDIA_PS_PPS];
+        v.width = (int)tr.video->width;
+        v.height = (int)tr.video->height;
+    }
+    char *audio = NULL;
+    if (tr.audio && tr.audio->codec == MEDIA_CODEC_AAC)
+        audio = rtsp_sdp_aac_hbr_new(
+            (int)tr.audio->timescale, tr.audio->channels ? (int)tr.audio->channels : 1,
+            tr.audio->extradata, tr.audio->extradata_size, 97, "trackID=1");
+    char *sdp = rtsp_sdp_new(&(struct rtsp_sdp_desc){
+        .name = "horus", .video = tr.video ? &v : NULL, .audio_section = audio});
+    free(audio);
+    relay_tracks_release(&tr);
+    return sdp;
+}
+
+/* The request URI up to its query, for Content-Base and RTP-Info. */
+static void base_url(const struct rtsp_msg *m, char *out, size_t cap)
+{
+    size_t n = m->uri.len;
+    const char *q = memchr(m->uri.p, '?', n);
+    if (q)
+        n = (size_t)(q - m->uri.p);
+    while (n > 0 && m->uri.p[n - 1] == '/')
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, m->uri.p, n);
+    out[n] = '\0';
+}
+
+static void on_describe(struct rs_conn *c, const struct rtsp_msg *m)
+{
+    struct rs_target t;
+    if (!target_of(c, m, &t))
+        return;
+    int status = 0;
+    char *sdp = sdp_new(c, &t, &status);
+    if (!sdp) {
+        reply_status(c, m, status);
+        return;
+    }
+    char base[512];
+    base_url(m, base, sizeof(base));
+    struct reply r;
+    reply_start(&r, m, 200);
+    reply_add(&r, "Content-Base: %s/\r\nContent-Type: application/sdp\r\n", base);
+    reply_send(c, &r, sdp, strlen(sdp));
+    free(sdp);
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+        v = (uint32_t)(uintptr_t)&v * 2654435761u; /* never in practice */
+    return v;
+}
+
+/* True when the request's Session header names this connection's session. */
+static bool session_matches(const struct rs_conn *c, const struct rtsp_msg *m)
+{
+    struct rtsp_span id;
+    int timeout;
+    struct rtsp_span v = rtsp_msg_header(m, "Session");
+    return c->session_id[0] && v.p && rtsp_session_parse(v, &id, &timeout) == 0 &&
+           rtsp_span_eq(id, c->session_id);
+}
+
+static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
+{
+    struct rs_target t;
+    if (!target_of(c, m, &t))
+        return;
+    if (rtsp_msg_header(m, "Session").p && !session_matches(c, m)) {
+        reply_status(c, m, 454);
+        return;
+    }
+    if (c->reader) {
+        reply_status(c, m, 455); /* no new track while playing */
+        return;
+    }
+    struct rtsp_transport tp;
+    if (rtsp_transport_parse(rtsp_msg_header(m, "Transport"), &tp) < 0 || !tp.is_tcp) {
+        reply_status(c, m, 461);
+        return;
+    }
+    struct relay_tracks tr;
+    int rc = relay_hub_tracks(c->srv->opt.relay, t.camera, t.stream, &tr);
+    int track = t.track == RS_TRACK_NONE ? RS_TRACK_VIDEO : t.track;
+    media_stream *st = rc < 0 ? NULL : track == RS_TRACK_VIDEO ? tr.video : tr.audio;
+    if (!st) {
+        if (rc == 0)
+            relay_tracks_release(&tr);
+        reply_status(c, m, rc == -EAGAIN ? 503 : 404);
+        return;
+    }
+    struct rs_track *k = &c->tracks[track];
+    if (!k->is_setup) {
+        rtp_packer_init(&k->pk, track == RS_TRACK_VIDEO ? 96 : 97, 0, random_u32(),
+                        (uint16_t)random_u32());
+        k->ts_offset = random_u32();
+        k->is_setup = true;
+    }
+    k->clock_hz = st->timescale;
+    relay_tracks_release(&tr);
+    int ch = tp.has_interleaved ? tp.channel_rtp : 2 * track;
+    k->channel = (uint8_t)ch;
+    k->pk.channel = k->channel;
+    if (!c->session_id[0])
+        snprintf(c->session_id, sizeof(c->session_id), "%08X%08X", random_u32(), random_u32());
+    struct reply r;
+    reply_start(&r, m, 200);
+    reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch, ch + 1,
+              (unsigned)k->pk.ssrc);
+    reply_add(&r, "Session: %s;timeout=%lld\r\n", c->session_id,
+              (long long)(c->srv->opt.session_timeout_ms / 1000));
+    reply_send(c, &r, NULL, 0);
+}
+
+/* The audit entry of a view: once per session (api_audit_view's rule: once per viewing). */
+static void audit_view(struct rs_conn *c)
+{
+    struct restream_server *s = c->srv;
+    if (!s->opt.audit)
+        return;
+    struct auth_audit_actor actor = auth_audit_actor_of(c->principal, c->info.client);
+    json_t *d = json_pack("{s:s, s:s, s:s}", "stream", c->target.stream, "protocol", "rtsp",
+                          "transport", "tcp");
+    auth_audit(s->opt.audit, &actor, AUTH_AUDIT_LIVE_STARTED, AUTH_AUDIT_OK, "camera",
+               c->target.camera, d);
+    json_decref(d);
+}
+
+static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
+{
+    struct rs_target t;
+    if (!target_of(c, m, &t))
+        return;
+    if (!session_matches(c, m)) {
+        reply_status(c, m, 454);
+        return;
+    }
+    if (!c->tracks[RS_TRACK_VIDEO].is_setup && !c->tracks[RS_TRACK_AUDIO].is_setup) {
+        reply_status(c, m, 455);
+        return;
+    }
+    struct restream_server *s = c->srv;
+    bool is_new = !c->reader;
+    if (is_new) {
+        relay_reader *rd = NULL;
+        /* A reader's queue: about twice the pump's half buffer of media. */
+        struct relay_reader_options ro = {.queue_max_bytes = s->opt.max_buffer_bytes};
+        int rc = relay_hub_open(s->opt.relay, c->target.camera, c->target.stream, &ro, &rd);
+        if (rc < 0) {
+            reply_status(c, m, rc == -ENOENT ? 404 : 500);
+            return;
+        }
+        pthread_mutex_lock(&s->lock);
+        c->reader = rd;
+        c->info.is_playing = true;
+        pthread_mutex_unlock(&s->lock);
+        c->is_waiting_key = true;
+    }
+    char base[512];
+    base_url(m, base, sizeof(base));
+    struct reply r;
+    reply_start(&r, m, 200);
+    reply_add(&r, "Session: %s;timeout=%lld\r\nRange: npt=now-\r\nRTP-Info: ", c->session_id,
+              (long long)(s->opt.session_timeout_ms / 1000));
+    bool first = true;
+    for (int i = 0; i < RS_TRACKS; i++) {
+        if (!c->tracks[i].is_setup)
+            continue;
+        reply_add(&r, "%surl=%s/trackID=%d;seq=%u", first ? "" : ",", base, i,
+                  (unsigned)c->tracks[i].pk.next_seq);
+        first = false;
+    }
+    reply_add(&r, "\r\n");
+    reply_send(c, &r, NULL, 0);
+    if (!is_new || c->is_dead)
+        return;
+    if (s->f_sessions) {
+        metrics_gauge_add(metrics_series_get(s->f_sessions, c->target.camera), 1);
+        c->is_counted = true;
+        c->m_bytes = metrics_series_get(s->f_bytes, c->target.camera);
+        c->m_skips = metrics_series_get(s->f_skips, c->target.camera);
+    }
+    log_info_kv(LOG_KV({"camera", c->target.camera}, {"stream", c->target.stream},
+                       {"client", c->info.client}, {"user", c->info.user}),
+                "re-stream session playing");
+    audit_view(c);
+    rs_conn_watch_reader(c, true);
+    rs_media_pump(c); /* the GOP is already queued: the keyframe goes out now */
+}
+
+void rs_session_request(struct rs_conn *c, const struct rtsp_msg *m)
+{
+    struct rtsp_span method = m->method;
+    if (rtsp_span_eq(method, "OPTIONS")) {
+        struct reply r;
+        reply_start(&r, m, 200);
+        reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
+        reply_send(c, &r, NULL, 0);
+    } else if (rtsp_span_eq(method, "DESCRIBE")) {
+        on_describe(c, m);
+    } else if (rtsp_span_eq(method, "SETUP")) {
+        on_setup(c, m);
+    } else if (rtsp_span_eq(method, "PLAY")) {
+        on_play(c, m);
+    } else if (rtsp_span_eq(method, "TEARDOWN")) {
+        reply_status(c, m, 200);
+        c->is_closing = true;
+        if (c->out_len == 0)
+            rs_conn_close(c, "teardown");
+    } else if (rtsp_span_eq(method, "GET_PARAMETER") || rtsp_span_eq(method, "SET_PARAMETER")) {
+        if (c->session_id[0] && rtsp_msg_header(m, "Session").p && !session_matches(c, m))
+            reply_status(c, m, 454);
+        else
+            reply_status(c, m, 200);
+    } else {
+        reply_status(c, m, 405);
+    }
+}
+
+void rs_session_end(struct rs_conn *c)
+{
+    struct restream_server *s = c->srv;
+    if (c->is_counted)
+        metrics_gauge_add(metrics_series_get(s->f_sessions, c->target.camera), -1);
+    c->is_counted = false;
+    pthread_mutex_lock(&s->lock);
+    relay_reader *rd = c->reader;
+    c->reader = NULL;
+    c->info.is_playing = false;
+    pthread_mutex_unlock(&s->lock);
+    relay_reader_close(rd);
+    for (int i = 0; i < RS_TRACKS; i++)
+        if (c->tracks[i].is_setup)
+            rtp_packer_release(&c->tracks[i].pk);
+    auth_principal_free(c->principal);
+    c->principal = NULL;
+}
