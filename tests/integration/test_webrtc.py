@@ -1,0 +1,142 @@
+"""WebRTC out (WHEP, docs/design/0055): Debian's chromium, driven by playwright-core
+(tests/e2e/play_whep.mjs), makes an RTCPeerConnection, POSTs its offer to Horus and plays
+camsim's H.264 over ICE-lite + DTLS-SRTP on the one UDP port, while this test floods that
+port with garbage and forged STUN; the viewer keeps decoding frames of camsim's size. Bad
+offers get a 4xx that names the problem."""
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port, require_tool
+
+E2E = Path(__file__).resolve().parent.parent / "e2e"
+
+NO_H264_OFFER = (
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\n"
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+    "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n"
+    "a=rtpmap:96 VP8/90000\r\n")
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ok(h, path, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if h.request("GET", path)[0] == 200:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{path} never answered 200")
+
+
+def flood(port, stop, counts):
+    """Garbage of every first-byte class, and STUN binding requests with made-up
+    ufrags and integrity, as fast as a loop sends them."""
+    rnd = random.Random(7)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    while not stop.is_set():
+        kind = rnd.randrange(3)
+        if kind == 0:
+            data = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 300)))
+        elif kind == 1:  # forged STUN binding request: right shape, wrong credentials
+            user = b"nope:xxxx"
+            attrs = struct.pack("!HH", 0x0006, len(user)) + user + b"\0" * (-len(user) % 4)
+            attrs += struct.pack("!HH", 0x0008, 20) + os.urandom(20)
+            data = struct.pack("!HHI", 0x0001, len(attrs), 0x2112A442) + os.urandom(12) + attrs
+        else:  # DTLS- and RTCP-looking bytes from an address no session bound
+            data = bytes([rnd.choice([22, 0x80, 0x81])]) + os.urandom(rnd.randrange(12, 200))
+        s.sendto(data, ("127.0.0.1", port))
+        counts[kind] += 1
+        time.sleep(0.0005)
+    s.close()
+
+
+def play(url, seconds, token):
+    node = require_tool("node")
+    require_tool("chromium")
+    if not (E2E / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("tests/e2e/node_modules is missing; run scripts/setup")
+    r = subprocess.run([node, str(E2E / "play_whep.mjs"), url, str(seconds)],
+                       capture_output=True, text=True, timeout=seconds + 60,
+                       env={**os.environ, "HORUS_TOKEN": token})
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_factory,
+                                                                         horus_factory):
+    sim = camsim_factory(args=["--size", "640x360", "--gop", "25"])
+    udp = free_udp_port()
+    h = horus_factory(f"webrtc:\n  udp_listen: \"127.0.0.1:{udp}\"\n"
+                      f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n")
+    wait_ok(h, "/api/v1/cameras/door/live/index.m3u8", 15)
+    whep = "/api/v1/cameras/door/whep"
+
+    # Bad input: each refusal names its problem.
+    st, _, body = h.request("POST", whep, b"hello", {"Content-Type": "application/sdp"})
+    assert st == 400 and b"line 1: an SDP offer starts with v=0" in body, body
+    st, _, body = h.request("POST", whep, NO_H264_OFFER.encode(),
+                            {"Content-Type": "application/sdp"})
+    assert st == 400 and b"offer has no H.264 video" in body, body
+    st, _, body = h.request("POST", whep, b"v=0\r\n", {"Content-Type": "text/plain"})
+    assert st == 415 and b"application/sdp" in body, body
+    st, _, body = h.request("POST", "/api/v1/cameras/nosuch/whep", b"v=0\r\n",
+                            {"Content-Type": "application/sdp"})
+    assert st == 404, body
+    st, _, _ = h.request("DELETE", whep + "/" + "0" * 32)
+    assert st == 404
+    st, hdrs, _ = h.request("OPTIONS", whep, auth=False)
+    assert st == 204 and hdrs.get("Accept-Post") == "application/sdp"
+    st, _, _ = h.request("POST", whep, b"v=0\r\n", {"Content-Type": "application/sdp"},
+                         auth=False)
+    assert st == 401
+
+    # A real viewer while the port is flooded.
+    stop, counts = threading.Event(), [0, 0, 0]
+    t = threading.Thread(target=flood, args=(udp, stop, counts))
+    t.start()
+    try:
+        out = play(h.url + whep, 8, h.api_key)
+    finally:
+        stop.set()
+        t.join()
+    print("whep:", json.dumps({k: v for k, v in out.items() if k != "samples"}),
+          "flood:", counts)
+    assert out["status"] == 201, out["errors"]
+    assert out["content_type"].startswith("application/sdp")
+    assert out["location"].startswith(whep + "/") and out["etag"], out
+    assert out["ice_lite"] and not out["errors"], out["errors"]
+    assert out["connection_state"] == "connected", out
+    assert (out["width"], out["height"]) == (640, 360), out
+    # Decoding goes on: frames rise over the window, most of camsim's 25 fps.
+    frames = [s["frames"] for s in out["samples"]]
+    assert frames[-1] >= 4 * 25, out["samples"][-5:]
+    mid = frames[len(frames) // 2]
+    assert frames[-1] > mid > 0, frames
+    assert out["delete_status"] == 204
+    assert sum(counts) > 1000
+
+    # The flood was counted and dropped; the daemon and recording are fine.
+    assert h.metric('horus_webrtc_dropped_datagrams_total{reason="not_authenticated"}') > 0
+    assert h.metric('horus_webrtc_dropped_datagrams_total{reason="unknown_peer"}') > 0
+    deadline = time.monotonic() + 5
+    while h.metric("horus_webrtc_sessions") != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert h.metric("horus_webrtc_sessions") == 0
+    h.wait_for_log(lambda l: "webrtc session ended" in l.get("msg", "")
+                   and "WHEP DELETE" in l.get("msg", ""), timeout=5)
+    assert h.proc.popen.poll() is None
