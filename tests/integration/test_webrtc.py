@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, require_tool
+from conftest import require_tool
+from openapi_check import OpenApi
 
 E2E = Path(__file__).resolve().parent.parent / "e2e"
 
@@ -86,23 +87,37 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     wait_ok(h, "/api/v1/cameras/door/live/index.m3u8", 15)
     whep = "/api/v1/cameras/door/whep"
 
-    # Bad input: each refusal names its problem.
-    st, _, body = h.request("POST", whep, b"hello", {"Content-Type": "application/sdp"})
+    spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
+
+    def post(path, body, ctype="application/sdp", auth=True):
+        st, hdrs, raw = h.request("POST", path, body, {"Content-Type": ctype}, auth=auth)
+        spec.validate("POST", "/api/v1/cameras/{id}/whep", st, hdrs.get("Content-Type", ""), raw)
+        return st, raw
+
+    # Bad input: each refusal names its problem (and is what openapi.json documents).
+    st, body = post(whep, b"hello")
     assert st == 400 and b"line 1: an SDP offer starts with v=0" in body, body
-    st, _, body = h.request("POST", whep, NO_H264_OFFER.encode(),
-                            {"Content-Type": "application/sdp"})
+    st, body = post(whep, NO_H264_OFFER.encode())
     assert st == 400 and b"offer has no H.264 video" in body, body
-    st, _, body = h.request("POST", whep, b"v=0\r\n", {"Content-Type": "text/plain"})
+    st, body = post(whep, b"v=0\r\n", "text/plain")
     assert st == 415 and b"application/sdp" in body, body
-    st, _, body = h.request("POST", "/api/v1/cameras/nosuch/whep", b"v=0\r\n",
-                            {"Content-Type": "application/sdp"})
+    st, body = post("/api/v1/cameras/nosuch/whep", b"v=0\r\n")
     assert st == 404, body
     st, _, _ = h.request("DELETE", whep + "/" + "0" * 32)
     assert st == 404
     st, hdrs, _ = h.request("OPTIONS", whep, auth=False)
     assert st == 204 and hdrs.get("Accept-Post") == "application/sdp"
-    st, _, _ = h.request("POST", whep, b"v=0\r\n", {"Content-Type": "application/sdp"},
-                         auth=False)
+    st, _ = post(whep, b"v=0\r\n", auth=False)
+    assert st == 401
+    # A live media token of the camera authorises WHEP like live view (the offer is then
+    # judged on its merits); an altered one does not.
+    st, _, raw = h.request("POST", "/api/v1/cameras/door/share", {"kind": "live"})
+    assert st == 200, raw
+    token = json.loads(raw)["url"].rsplit("t=", 1)[1]
+    st, body = post(f"{whep}?t={token}", b"hello", auth=False)
+    assert st == 400 and b"line 1" in body, body
+    st, _ = post(f"{whep}?t={token[:-2]}{'AA' if not token.endswith('AA') else 'BB'}", b"hello",
+                 auth=False)
     assert st == 401
 
     # A real viewer while the port is flooded.
