@@ -12,7 +12,9 @@
 #include "rtp_out_int.h"
 
 #include "err.h"
+#include "mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define NAL_AUD 9
@@ -216,4 +218,36 @@ int webrtc_rtcp_parse(const uint8_t *buf, size_t len, uint32_t media_ssrc,
         pos += plen;
     }
     return 0;
+}
+
+void webrtc_rtp_history_init(struct webrtc_rtp_history *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->slots = horus_malloc((size_t)WEBRTC_RTP_HISTORY * WEBRTC_RTP_MAX_PACKET);
+}
+
+void webrtc_rtp_history_release(struct webrtc_rtp_history *h)
+{
+    free(h->slots);
+    memset(h, 0, sizeof(*h));
+}
+
+void webrtc_rtp_history_put(struct webrtc_rtp_history *h, const uint8_t *pkt, size_t len)
+{
+    if (!h->slots || len < 12 || len > WEBRTC_RTP_MAX_PACKET)
+        return;
+    uint16_t seq = (uint16_t)((pkt[2] << 8) | pkt[3]);
+    size_t i = seq % WEBRTC_RTP_HISTORY; /* consecutive numbers: the oldest goes first */
+    memcpy(h->slots + i * WEBRTC_RTP_MAX_PACKET, pkt, len);
+    h->seq[i] = seq;
+    h->len[i] = (uint16_t)len;
+}
+
+const uint8_t *webrtc_rtp_history_get(const struct webrtc_rtp_history *h, uint16_t seq, size_t *len)
+{
+    size_t i = seq % WEBRTC_RTP_HISTORY;
+    if (!h->slots || h->len[i] == 0 || h->seq[i] != seq)
+        return NULL;
+    *len = h->len[i];
+    return h->slots + i * WEBRTC_RTP_MAX_PACKET;
 }

@@ -51,6 +51,27 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
 size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uint32_t rtp_ts,
                             uint8_t *out, size_t cap);
 
+/*
+ * The last WEBRTC_RTP_HISTORY packets a session sent, before SRTP, so that
+ * a NACK can be answered by protecting and sending one again (RFC 4585
+ * 6.2.1; the same sequence number: no RTX stream is negotiated).
+ */
+#define WEBRTC_RTP_HISTORY 128
+
+struct webrtc_rtp_history {
+    uint8_t *slots; /* owned: WEBRTC_RTP_HISTORY packets of WEBRTC_RTP_MAX_PACKET bytes */
+    uint16_t seq[WEBRTC_RTP_HISTORY];
+    uint16_t len[WEBRTC_RTP_HISTORY]; /* 0: empty */
+};
+
+void webrtc_rtp_history_init(struct webrtc_rtp_history *h);
+void webrtc_rtp_history_release(struct webrtc_rtp_history *h);
+/* Keeps a copy of an RTP packet (its sequence number read from it), replacing the oldest. */
+void webrtc_rtp_history_put(struct webrtc_rtp_history *h, const uint8_t *pkt, size_t len);
+/* The packet with sequence number seq (borrowed until the next put), or NULL when gone. */
+const uint8_t *webrtc_rtp_history_get(const struct webrtc_rtp_history *h, uint16_t seq,
+                                      size_t *len);
+
 #define WEBRTC_RTCP_MAX_NACKS 64
 
 /* What a compound RTCP packet from the viewer asks for. */

@@ -209,6 +209,11 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
                                    "PLI/FIR from viewers that made a session wait "
                                    "for the next keyframe",
                                    NULL, NULL, 0, NULL, NULL}));
+        s->m_retransmits = metrics_series_get(metrics_family_add(
+            opt->metrics,
+            &(struct metrics_desc){METRICS_COUNTER, "horus_webrtc_retransmits_total",
+                                   "RTP packets sent again from a session's history on a NACK",
+                                   NULL, NULL, 0, NULL, NULL}));
     }
     *out = s;
     return 0;

@@ -47,6 +47,7 @@ struct wsession {
     relay_reader *reader; /* owned, after the handshake */
     struct ep_tag reader_tag;
     struct webrtc_rtp_sender rtp;
+    struct webrtc_rtp_history history; /* after the handshake: answers to NACK */
     bool need_keyframe;
     uint64_t keyframe_requests;
 };
@@ -86,6 +87,7 @@ struct webrtc_server {
     metrics_series *m_sessions;
     metrics_series *m_dropped_unknown, *m_dropped_stun, *m_dropped_send;
     metrics_series *m_keyframe_requests;
+    metrics_series *m_retransmits;
 };
 
 /* Counts one on m when the server has metrics. */

@@ -7,7 +7,8 @@
  * accepted from the bound address only (server.c routes them). When DTLS
  * finishes, SRTP is keyed and a relay reader opened: it starts at the
  * latest keyframe in memory. A PLI or FIR, a gap or a skip makes the
- * session wait for the next keyframe. Thread: webrtc only.
+ * session wait for the next keyframe; a NACK is answered from the last
+ * WEBRTC_RTP_HISTORY packets sent. Thread: webrtc only.
  */
 #include "server_int.h"
 #include "stun_int.h"
@@ -104,6 +105,7 @@ static const char *on_handshake_done(struct wsession *w)
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, relay_reader_fd(w->reader), &ev) != 0)
         return "epoll refused the relay reader";
     w->need_keyframe = true;
+    webrtc_rtp_history_init(&w->history);
     log_info_kv(LOG_KV({"camera", w->camera}, {"stream", w->stream}, {"session", w->id}),
                 "webrtc viewer connected");
     return NULL;
@@ -117,6 +119,18 @@ static void on_rtcp(struct wsession *w, uint8_t *buf, size_t len)
     }
     struct webrtc_rtcp_feedback fb;
     webrtc_rtcp_parse(buf, len, w->rtp.ssrc, &fb);
+    for (size_t i = 0; i < fb.n_nacks; i++) {
+        size_t n;
+        const uint8_t *old = webrtc_rtp_history_get(&w->history, fb.nacks[i], &n);
+        uint8_t out[WEBRTC_RTP_MAX_PACKET + WEBRTC_SRTP_TRAILER];
+        if (!old)
+            continue; /* too old: the viewer's PLI will follow */
+        memcpy(out, old, n);
+        if (webrtc_srtp_protect(w->srtp, out, &n) == 0) {
+            wsession_send(w->srv, w, out, n);
+            wrtc_count(w->srv->m_retransmits);
+        }
+    }
     if (fb.wants_keyframe && !w->need_keyframe) {
         w->need_keyframe = true;
         w->keyframe_requests++;
@@ -155,6 +169,7 @@ static int emit_rtp(void *arg, const uint8_t *pkt, size_t len)
 {
     struct wsession *w = arg;
     uint8_t buf[WEBRTC_RTP_MAX_PACKET + WEBRTC_SRTP_TRAILER];
+    webrtc_rtp_history_put(&w->history, pkt, len);
     memcpy(buf, pkt, len);
     if (webrtc_srtp_protect(w->srtp, buf, &len) != 0)
         return -EIO;
@@ -245,6 +260,7 @@ void wsession_free(struct wsession *w)
         webrtc_dtls_close(w->dtls);
     webrtc_dtls_free(w->dtls);
     webrtc_srtp_free(w->srtp);
+    webrtc_rtp_history_release(&w->history);
     memset(w->pwd, 0, sizeof(w->pwd));
     free(w);
 }

@@ -198,6 +198,35 @@ static void test_feedback_for_our_ssrc_asks_keyframes_and_resends(void **state)
     assert_int_equal(webrtc_rtcp_parse(v1, sizeof(v1), 1, &fb), HORUS_EPARSE);
 }
 
+static void test_the_history_answers_recent_sequence_numbers_across_the_wrap(void **state)
+{
+    struct webrtc_rtp_history h;
+    webrtc_rtp_history_init(&h);
+    uint8_t pkt[40] = {0x80, 96};
+    size_t len;
+    assert_null(webrtc_rtp_history_get(&h, 5, &len));
+    for (unsigned i = 0; i < 300; i++) {
+        uint16_t seq = (uint16_t)(65400 + i); /* wraps after 136 packets */
+        pkt[2] = (uint8_t)(seq >> 8);
+        pkt[3] = (uint8_t)seq;
+        pkt[12] = (uint8_t)i;
+        webrtc_rtp_history_put(&h, pkt, 13 + i % 20);
+    }
+    /* the newest WEBRTC_RTP_HISTORY are there, byte for byte */
+    for (unsigned i = 300 - WEBRTC_RTP_HISTORY; i < 300; i++) {
+        const uint8_t *got = webrtc_rtp_history_get(&h, (uint16_t)(65400 + i), &len);
+        assert_non_null(got);
+        assert_int_equal(len, 13 + i % 20);
+        assert_int_equal(got[12], (uint8_t)i);
+    }
+    /* older ones were replaced */
+    assert_null(webrtc_rtp_history_get(&h, (uint16_t)(65400 + 300 - WEBRTC_RTP_HISTORY - 1), &len));
+    assert_null(webrtc_rtp_history_get(&h, 65400, &len));
+    webrtc_rtp_history_put(&h, pkt, 8); /* shorter than a header: ignored */
+    webrtc_rtp_history_release(&h);
+    assert_null(webrtc_rtp_history_get(&h, (uint16_t)(65400 + 299), &len));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_a_malformed_unit_sends_nothing),
         cmocka_unit_test(test_a_sender_report_carries_counts_and_cname),
         cmocka_unit_test(test_feedback_for_our_ssrc_asks_keyframes_and_resends),
+        cmocka_unit_test(test_the_history_answers_recent_sequence_numbers_across_the_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
