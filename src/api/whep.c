@@ -7,6 +7,8 @@
  * preflights are answered by src/http before routing). The media side is
  * src/webrtc (docs/design/0055). Permission: viewer with the camera's
  * grant, like live view, ?t= media tokens included (gate.c).
+ * GET /api/v1/webrtc/sessions (admins) lists the sessions of the cameras
+ * the caller may see, from the server's copy of each session's record.
  *
  * Thread: http-N.
  */
@@ -18,6 +20,7 @@
 #include "webrtc.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +152,35 @@ static int whep_session_delete(http_request *req, void *arg)
     return http_reply(req, 204, NULL, NULL, 0);
 }
 
+static int webrtc_sessions(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const struct auth_principal *p = api_principal(req);
+    json_t *items = json_array();
+    if (ctx->webrtc) {
+        struct webrtc_session_info *v = NULL;
+        size_t n = webrtc_server_list(ctx->webrtc, &v);
+        for (size_t i = 0; i < n; i++) {
+            char tenant[AUTH_ID_MAX] = "";
+            if (!auth_may_see_camera(p, v[i].camera) ||
+                api_camera_tenant(ctx, v[i].camera, tenant, sizeof(tenant)) < 0 ||
+                !auth_may_see_tenant(p, tenant))
+                continue;
+            json_array_append_new(
+                items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "session",
+                                 v[i].id, "camera", v[i].camera, "stream", v[i].stream, "peer",
+                                 v[i].peer, "playing", v[i].is_playing, "packets",
+                                 (json_int_t)v[i].packets, "bytes", (json_int_t)v[i].bytes,
+                                 "keyframe_requests", (json_int_t)v[i].keyframe_requests,
+                                 "retransmits", (json_int_t)v[i].retransmits, "started_ms",
+                                 (json_int_t)v[i].started_unix_ms));
+        }
+        free(v);
+    }
+    return http_reply_json(req, 200,
+                           json_pack("{s:b, s:o}", "enabled", ctx->webrtc != NULL, "items", items));
+}
+
 int api_whep_register(http_router *r, struct api *ctx)
 {
     static const struct api_route routes[] = {
@@ -156,6 +188,7 @@ int api_whep_register(http_router *r, struct api *ctx)
         {"OPTIONS", "/api/v1/cameras/{id}/whep", whep_options},
         {"PATCH", "/api/v1/cameras/{id}/whep/{session}", whep_session_patch},
         {"DELETE", "/api/v1/cameras/{id}/whep/{session}", whep_session_delete},
+        {"GET", "/api/v1/webrtc/sessions", webrtc_sessions},
     };
     return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
 }

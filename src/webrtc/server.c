@@ -241,7 +241,7 @@ static void forget(webrtc_server *s, const char *id)
 {
     pthread_mutex_lock(&s->mu);
     for (struct known_session **k = &s->known; *k; k = &(*k)->next)
-        if (strcmp((*k)->id, id) == 0) {
+        if (strcmp((*k)->info.id, id) == 0) {
             struct known_session *dead = *k;
             *k = dead->next;
             free(dead);
@@ -551,8 +551,13 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
     if (rc == 0) {
         memcpy(out->session_id, w->id, sizeof(out->session_id));
         struct known_session *k = horus_calloc(1, sizeof(*k));
-        strcpy(k->id, w->id);
-        strcpy(k->camera, camera);
+        strcpy(k->info.id, w->id);
+        strcpy(k->info.camera, camera);
+        strcpy(k->info.stream, stream);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        k->info.started_unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        w->known = k;
         struct wcmd *c = horus_calloc(1, sizeof(*c));
         c->is_add = true;
         c->sess = w;
@@ -580,7 +585,7 @@ bool webrtc_server_has_session(webrtc_server *s, const char *camera, const char 
     pthread_mutex_lock(&s->mu);
     bool found = false;
     for (struct known_session *k = s->known; k && !found; k = k->next)
-        found = strcmp(k->id, session_id) == 0 && strcmp(k->camera, camera) == 0;
+        found = strcmp(k->info.id, session_id) == 0 && strcmp(k->info.camera, camera) == 0;
     pthread_mutex_unlock(&s->mu);
     return found;
 }
@@ -604,4 +609,42 @@ unsigned webrtc_server_sessions(webrtc_server *s)
     unsigned n = s->n_known;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+void webrtc_server_publish(webrtc_server *s, struct wsession *w)
+{
+    char peer[64] = "";
+    if (w->bound) {
+        char ip[INET6_ADDRSTRLEN] = "";
+        const struct sockaddr *sa = (const struct sockaddr *)&w->peer;
+        bool v4 = sa->sa_family == AF_INET;
+        const void *a = v4 ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                           : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+        unsigned port = ntohs(v4 ? ((const struct sockaddr_in *)sa)->sin_port
+                                 : ((const struct sockaddr_in6 *)sa)->sin6_port);
+        inet_ntop(sa->sa_family, a, ip, sizeof(ip));
+        snprintf(peer, sizeof(peer), v4 ? "%s:%u" : "[%s]:%u", ip, port);
+    }
+    pthread_mutex_lock(&s->mu);
+    struct webrtc_session_info *i = &w->known->info;
+    memcpy(i->peer, peer, sizeof(peer));
+    i->is_playing = w->srtp != NULL;
+    i->packets = w->rtp.packets;
+    i->bytes = w->rtp.octets;
+    i->keyframe_requests = w->keyframe_requests;
+    i->retransmits = w->retransmits;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t webrtc_server_list(webrtc_server *s, struct webrtc_session_info **out)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->n_known;
+    struct webrtc_session_info *v = n ? horus_calloc(n, sizeof(*v)) : NULL;
+    size_t i = 0;
+    for (struct known_session *k = s->known; k && i < n; k = k->next)
+        v[i++] = k->info;
+    pthread_mutex_unlock(&s->mu);
+    *out = v;
+    return i;
 }

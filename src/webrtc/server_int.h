@@ -48,14 +48,15 @@ struct wsession {
     struct ep_tag reader_tag;
     struct webrtc_rtp_sender rtp;
     struct webrtc_rtp_history history; /* after the handshake: answers to NACK */
+    struct known_session *known; /* its record in srv->known (fields under srv->mu) */
+    uint64_t retransmits;
     bool need_keyframe;
     uint64_t keyframe_requests;
 };
 
 struct known_session {
     struct known_session *next;
-    char id[33];
-    char camera[65];
+    struct webrtc_session_info info; /* guarded by mu */
 };
 
 struct wcmd {
@@ -107,6 +108,8 @@ const char *wsession_on_tick(struct wsession *w, int64_t now_ns);
 void wsession_free(struct wsession *w); /* closes DTLS, the reader; does not unlink */
 void wsession_send(webrtc_server *s, const struct wsession *w, const uint8_t *buf, size_t len);
 
+/* server.c: copies the session's counters into its record for the API (thread only). */
+void webrtc_server_publish(webrtc_server *s, struct wsession *w);
 /* server.c: unlinks and frees a session (thread only); why is logged. */
 void webrtc_server_drop(webrtc_server *s, struct wsession *w, const char *why);
 

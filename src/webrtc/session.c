@@ -106,6 +106,7 @@ static const char *on_handshake_done(struct wsession *w)
         return "epoll refused the relay reader";
     w->need_keyframe = true;
     webrtc_rtp_history_init(&w->history);
+    webrtc_server_publish(s, w);
     log_info_kv(LOG_KV({"camera", w->camera}, {"stream", w->stream}, {"session", w->id}),
                 "webrtc viewer connected");
     return NULL;
@@ -128,6 +129,7 @@ static void on_rtcp(struct wsession *w, uint8_t *buf, size_t len)
         memcpy(out, old, n);
         if (webrtc_srtp_protect(w->srtp, out, &n) == 0) {
             wsession_send(w->srv, w, out, n);
+            w->retransmits++;
             wrtc_count(w->srv->m_retransmits);
         }
     }
@@ -240,6 +242,7 @@ const char *wsession_on_tick(struct wsession *w, int64_t now_ns)
         return "no STUN consent for 30 s";
     if (w->srtp && w->rtp.packets > 0 && now_ns - w->last_sr_ns >= WEBRTC_SR_INTERVAL_NS) {
         w->last_sr_ns = now_ns;
+        webrtc_server_publish(w->srv, w);
         uint8_t buf[64 + WEBRTC_SRTP_TRAILER];
         size_t n = webrtc_rtcp_sr_build(&w->rtp, ntp_now(), w->rtp.last_ts, buf, 64);
         if (n > 0 && webrtc_srtp_protect_rtcp(w->srtp, buf, &n) == 0)

@@ -83,4 +83,24 @@ int webrtc_server_delete(webrtc_server *s, const char *camera, const char *sessi
 /* Sessions now (created and not yet dropped). Thread: any. */
 unsigned webrtc_server_sessions(webrtc_server *s);
 
+/* One session as the API lists it; refreshed by the webrtc thread about once a second. */
+struct webrtc_session_info {
+    char id[33];
+    char camera[65];
+    char stream[17];
+    char peer[64]; /* "ip:port" of the viewer's media path; "" until its first STUN request */
+    bool is_playing; /* DTLS done, media flowing */
+    uint64_t packets; /* RTP packets sent */
+    uint64_t bytes; /* RTP payload bytes sent */
+    uint64_t keyframe_requests; /* PLI/FIR that made it wait for a keyframe */
+    uint64_t retransmits; /* packets sent again on a NACK */
+    int64_t started_unix_ms;
+};
+
+/*
+ * Copies every session's record into *out (a new array the caller frees;
+ * NULL when there is none). Returns the count. Thread: any.
+ */
+size_t webrtc_server_list(webrtc_server *s, struct webrtc_session_info **out);
+
 #endif

@@ -66,16 +66,33 @@ def flood(port, stop, counts):
     s.close()
 
 
-def play(url, seconds, token):
+def start_player(url, seconds, token):
     node = require_tool("node")
     require_tool("chromium")
     if not (E2E / "node_modules" / "playwright-core").is_dir():
         pytest.fail("tests/e2e/node_modules is missing; run scripts/setup")
-    r = subprocess.run([node, str(E2E / "play_whep.mjs"), url, str(seconds)],
-                       capture_output=True, text=True, timeout=seconds + 60,
-                       env={**os.environ, "HORUS_TOKEN": token})
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([node, str(E2E / "play_whep.mjs"), url, str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HORUS_TOKEN": token})
+
+
+def player_result(proc, seconds):
+    out, err = proc.communicate(timeout=seconds + 60)
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def playing_session(h, spec, timeout):
+    """The session list while the viewer plays: one playing session with packets sent."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st, hdrs, raw = h.request("GET", "/api/v1/webrtc/sessions")
+        spec.validate("GET", "/api/v1/webrtc/sessions", st, hdrs["Content-Type"], raw)
+        items = json.loads(raw)["items"]
+        if items and items[0]["playing"] and items[0]["packets"] > 0:
+            return items
+        time.sleep(0.2)
+    raise AssertionError("no playing session listed")
 
 
 def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_factory,
@@ -125,10 +142,14 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     t = threading.Thread(target=flood, args=(udp, stop, counts))
     t.start()
     try:
-        out = play(h.url + whep, 8, h.api_key)
+        player = start_player(h.url + whep, 8, h.api_key)
+        listed = playing_session(h, spec, 8)
+        out = player_result(player, 8)
     finally:
         stop.set()
         t.join()
+    assert len(listed) == 1 and listed[0]["camera"] == "door", listed
+    assert listed[0]["peer"].startswith("127.0.0.1:") and listed[0]["bytes"] > 0, listed
     print("whep:", json.dumps({k: v for k, v in out.items() if k != "samples"}),
           "flood:", counts)
     assert out["status"] == 201, out["errors"]
@@ -143,6 +164,7 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     mid = frames[len(frames) // 2]
     assert frames[-1] > mid > 0, frames
     assert out["delete_status"] == 204
+    assert out["location"].endswith(listed[0]["session"])
     assert sum(counts) > 1000
 
     # The flood was counted and dropped; the daemon and recording are fine.
