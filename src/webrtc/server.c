@@ -354,19 +354,20 @@ static void *run(void *arg)
         int n = epoll_wait(s->epfd, evs, 32, -1);
         int64_t now = mono_ns();
         for (int i = 0; i < n; i++) {
-            struct ep_tag *t = evs[i].data.ptr;
-            if (t->kind == EP_SOCKET) {
+            /* Compared by address, never read: a reader's tag dies with its session,
+             * which an earlier event of this batch may have dropped. */
+            const struct ep_tag *t = evs[i].data.ptr;
+            if (t == &s->tag_socket) {
                 on_socket(s, now);
-            } else if (t->kind == EP_CMD) {
+            } else if (t == &s->tag_cmd) {
                 on_commands(s, now);
-            } else if (t->kind == EP_TIMER) {
+            } else if (t == &s->tag_timer) {
                 on_timer(s, now);
             } else {
-                /* A session dropped earlier in this batch is no longer listed. */
                 struct wsession *w = s->sessions;
-                while (w && w != t->obj)
+                while (w && &w->reader_tag != t)
                     w = w->next;
-                const char *why = w ? wsession_on_reader(w) : NULL;
+                const char *why = w && w->reader ? wsession_on_reader(w) : NULL;
                 if (why)
                     webrtc_server_drop(s, w, why);
             }
