@@ -1,8 +1,8 @@
 """WebRTC out (WHEP, docs/design/0055): Debian's chromium, driven by playwright-core
 (tests/e2e/play_whep.mjs), makes an RTCPeerConnection, POSTs its offer to Horus and plays
 camsim's H.264 over ICE-lite + DTLS-SRTP on the one UDP port, while this test floods that
-port with garbage and forged STUN; the viewer keeps decoding frames of camsim's size. Bad
-offers get a 4xx that names the problem."""
+port with garbage and forged STUN; the viewer keeps decoding frames of camsim's size, and a
+viewer that never starts DTLS is dropped. Bad offers get a 4xx that names the problem."""
 import json
 import os
 import random
@@ -27,6 +27,12 @@ NO_H264_OFFER = (
     "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
     "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n"
     "a=rtpmap:96 VP8/90000\r\n")
+
+
+# A viewer that never does DTLS: an H.264 offer whose browser never shows up.
+SILENT_OFFER = NO_H264_OFFER.replace("SAVPF 96", "SAVPF 102").replace(
+    "a=rtpmap:96 VP8/90000\r\n",
+    "a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n")
 
 
 def free_udp_port():
@@ -89,8 +95,9 @@ def playing_session(h, spec, timeout):
         st, hdrs, raw = h.request("GET", "/api/v1/webrtc/sessions")
         spec.validate("GET", "/api/v1/webrtc/sessions", st, hdrs["Content-Type"], raw)
         items = json.loads(raw)["items"]
-        if items and items[0]["playing"] and items[0]["packets"] > 0:
-            return items
+        playing = [i for i in items if i["playing"] and i["packets"] > 0]
+        if playing:
+            return playing
         time.sleep(0.2)
     raise AssertionError("no playing session listed")
 
@@ -137,6 +144,10 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
                  auth=False)
     assert st == 401
 
+    # A viewer whose DTLS never starts is dropped after 10 s (checked at the end).
+    st, silent = post(whep, SILENT_OFFER.encode())
+    assert st == 201 and b"a=ice-lite" in silent, silent
+
     # A real viewer while the port is flooded.
     stop, counts = threading.Event(), [0, 0, 0]
     t = threading.Thread(target=flood, args=(udp, stop, counts))
@@ -170,6 +181,7 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     # The flood was counted and dropped; the daemon and recording are fine.
     assert h.metric('horus_webrtc_dropped_datagrams_total{reason="not_authenticated"}') > 0
     assert h.metric('horus_webrtc_dropped_datagrams_total{reason="unknown_peer"}') > 0
+    h.wait_for_log(lambda l: "no DTLS handshake within 10 s" in l.get("msg", ""), timeout=8)
     deadline = time.monotonic() + 5
     while h.metric("horus_webrtc_sessions") != 0 and time.monotonic() < deadline:
         time.sleep(0.1)
