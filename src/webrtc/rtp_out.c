@@ -56,7 +56,8 @@ static int send_one(struct au_ctx *c, const uint8_t *head, size_t head_len, cons
     wr16(p + 2, c->s->seq);
     wr32(p + 4, c->ts);
     wr32(p + 8, c->s->ssrc);
-    memcpy(p + 12, head, head_len);
+    if (head_len)
+        memcpy(p + 12, head, head_len);
     memcpy(p + 12 + head_len, body, body_len);
     c->s->seq++;
     c->s->packets++;
