@@ -7,6 +7,7 @@
  * preflights are answered by src/http before routing). The media side is
  * src/webrtc (docs/design/0055). Permission: viewer with the camera's
  * grant, like live view, ?t= media tokens included (gate.c).
+ * An answered offer is audited as live.started, like LL-HLS's first playlist.
  * GET /api/v1/webrtc/sessions (admins) lists the sessions of the cameras
  * the caller may see, from the server's copy of each session's record.
  *
@@ -103,6 +104,10 @@ static int whep_post(http_request *req, void *arg)
     default:
         return http_reply_error(req, rc, "webrtc: %s", horus_strerror(rc));
     }
+    /* A WHEP session is a live view like an LL-HLS one (deduplicated per client). */
+    json_t *d = json_pack("{s:s, s:s}", "stream", stream, "transport", "webrtc");
+    api_audit_view(ctx, req, AUTH_AUDIT_LIVE_STARTED, "camera", id, stream, d);
+    json_decref(d);
     char location[160], etag[40];
     snprintf(location, sizeof(location), "/api/v1/cameras/%s/whep/%s", id, ans.session_id);
     snprintf(etag, sizeof(etag), "\"%s\"", ans.session_id);
