@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define NAL_AUD 9
+#define NAL_FILLER 12
 #define NAL_FU_A 28
 
 static void wr16(uint8_t *p, uint16_t v)
@@ -88,6 +89,13 @@ static int send_nal(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
     return 0;
 }
 
+/* Access unit delimiters and filler data (CBR padding) carry nothing a viewer needs. */
+static bool is_sent(uint8_t nal_header)
+{
+    int type = nal_header & 0x1f;
+    return type != NAL_AUD && type != NAL_FILLER;
+}
+
 /* Sends the SPS and PPS of an avcC record (ISO 14496-15 5.3.3.1). */
 static int send_parameter_sets(struct au_ctx *c, const uint8_t *x, size_t n)
 {
@@ -131,7 +139,7 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
         size_t len = rd32(p->data + pos);
         if (len == 0 || len > p->size - pos - 4)
             return HORUS_EPARSE;
-        if ((p->data[pos + 4] & 0x1f) != NAL_AUD)
+        if (is_sent(p->data[pos + 4]))
             last_at = pos;
         pos += 4 + len;
     }
@@ -141,7 +149,7 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
     for (size_t pos = 0; rc == 0 && pos < p->size && last_at != SIZE_MAX;) {
         size_t len = rd32(p->data + pos);
         const uint8_t *nal = p->data + pos + 4;
-        if ((nal[0] & 0x1f) != NAL_AUD)
+        if (is_sent(nal[0]))
             rc = send_nal(&c, nal, len, pos == last_at);
         pos += 4 + len;
     }

@@ -35,7 +35,7 @@ typedef int (*webrtc_rtp_emit_cb)(void *arg, const uint8_t *pkt, size_t len);
  * Packetises one H.264 access unit p (length-prefixed NAL units, as
  * media.h says) of stream st: for a keyframe the SPS and PPS of st's avcC
  * first, each NAL unit alone when it fits WEBRTC_RTP_MAX_PAYLOAD, else
- * FU-A fragments; access unit delimiters dropped; marker on the last
+ * FU-A fragments; access unit delimiters and filler data dropped; marker on the last
  * packet; the timestamp is p->pts in 90 kHz plus s->ts_offset. Returns 0,
  * HORUS_EPARSE for a malformed unit (none of it is sent),
  * or the callback's negative return. Thread: any.

@@ -111,9 +111,10 @@ static void test_small_nal_units_go_alone_with_a_90khz_timestamp(void **state)
 {
     media_stream *st =
         media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 1000, avcc, sizeof(avcc));
-    const size_t sizes[] = {10, 1200};
-    const uint8_t types[] = {0x06, 0x41}; /* SEI, non-IDR slice of exactly the budget */
-    media_packet *p = au(st, sizes, types, 2);
+    const size_t sizes[] = {10, 1200, 300};
+    /* SEI, non-IDR slice of exactly the budget, filler data (dropped: marker moves back) */
+    const uint8_t types[] = {0x06, 0x41, 0x0c};
+    media_packet *p = au(st, sizes, types, 3);
     p->pts = 2000; /* 2 s in a 1 kHz timescale */
     struct webrtc_rtp_sender s = {.pt = 96, .ssrc = 1};
     struct sent *out = calloc(1, sizeof(*out));
