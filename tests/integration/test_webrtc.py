@@ -98,6 +98,7 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     sim = camsim_factory(args=["--size", "640x360", "--gop", "25"])
     udp = free_udp_port()
     h = horus_factory(f"webrtc:\n  udp_listen: \"127.0.0.1:{udp}\"\n"
+                      "  additional_hosts: [192.0.2.99]\n"
                       f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n")
     whep = "/api/v1/cameras/door/whep"
     spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
@@ -117,6 +118,17 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
         time.sleep(0.3)
         st, body = post(whep, SILENT_OFFER.encode())
     assert st == 201 and b"a=ice-lite" in body, body
+    # Host candidates: the listen address, then each additional host, all on the one port.
+    assert f"127.0.0.1 {udp} typ host".encode() in body, body
+    assert f"192.0.2.99 {udp} typ host".encode() in body, body
+    silent = h.request("POST", whep, SILENT_OFFER.encode(),
+                       {"Content-Type": "application/sdp"})[1]["Location"]
+    # Trickle ICE is accepted and not needed (ICE-lite); only its media type is.
+    st, _, _ = h.request("PATCH", silent, b"a=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n",
+                         {"Content-Type": "application/trickle-ice-sdpfrag"})
+    assert st == 204
+    st, _, body = h.request("PATCH", silent, b"x", {"Content-Type": "application/sdp"})
+    assert st == 415 and b"trickle-ice-sdpfrag" in body, body
 
     # Bad input: each refusal names its problem (and is what openapi.json documents).
     st, body = post(whep, b"hello")
