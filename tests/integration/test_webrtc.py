@@ -95,11 +95,12 @@ def playing_session(h, spec, timeout):
 
 def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_factory,
                                                                          horus_factory):
-    sim = camsim_factory(args=["--size", "640x360", "--gop", "25"])
+    sim = camsim_factory(args=["--size", "640x360", "--gop", "25"], paths=2)
     udp = free_udp_port()
     h = horus_factory(f"webrtc:\n  udp_listen: \"127.0.0.1:{udp}\"\n"
                       "  additional_hosts: [192.0.2.99]\n"
-                      f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n")
+                      f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n"
+                      f"    sub_url: \"{sim.url(2)}\"\n")
     whep = "/api/v1/cameras/door/whep"
     spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
 
@@ -123,6 +124,14 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     assert f"192.0.2.99 {udp} typ host".encode() in body, body
     silent = h.request("POST", whep, SILENT_OFFER.encode(),
                        {"Content-Type": "application/sdp"})[1]["Location"]
+    # ?stream=sub serves the sub stream; a stream the camera does not have is named.
+    deadline = time.monotonic() + 15
+    while (st := post(whep + "?stream=sub", SILENT_OFFER.encode())[0]) == 503 \
+            and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert st == 201
+    st, body = post(whep + "?stream=third", SILENT_OFFER.encode())
+    assert st == 503 and b"camera 'door' has no stream 'third' streaming now" in body, body
     # Trickle ICE is accepted and not needed (ICE-lite); only its media type is.
     st, _, _ = h.request("PATCH", silent, b"a=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n",
                          {"Content-Type": "application/trickle-ice-sdpfrag"})
@@ -199,5 +208,6 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     assert h.proc.popen.poll() is None
     # Watching over WebRTC is audited as a live view, once per client and camera stream.
     _, page = h.get_json("/api/v1/audit?action=live.started")
-    views = [e for e in page["items"] if e["target"]["id"] == "door"]
-    assert len(views) == 1 and views[0]["details"]["transport"] == "webrtc", views
+    views = sorted(e["details"]["stream"] for e in page["items"]
+                   if e["target"]["id"] == "door" and e["details"]["transport"] == "webrtc")
+    assert views == ["main", "sub"], page["items"]
