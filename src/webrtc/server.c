@@ -384,8 +384,7 @@ int webrtc_server_start(webrtc_server *s)
     int rc = horus_thread_start(&s->thread, "webrtc", run, s);
     if (rc == 0) {
         s->running = true;
-        log_info_kv(LOG_KV({"module", "webrtc"}), "webrtc listening on UDP port %u",
-                    (unsigned)s->port);
+        log_info("webrtc listening on UDP port %u", (unsigned)s->port);
     }
     return rc;
 }
