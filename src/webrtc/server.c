@@ -159,6 +159,11 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
     s->fd = s->epfd = s->cmdfd = s->timerfd = -1;
     s->relay = opt->relay;
     s->max_sessions = opt->max_sessions ? opt->max_sessions : 256;
+    s->dtls_timeout_ns =
+        (opt->dtls_timeout_ms > 0 ? opt->dtls_timeout_ms : WEBRTC_DTLS_TIMEOUT_MS) * 1000000;
+    s->consent_timeout_ns =
+        (opt->consent_timeout_ms > 0 ? opt->consent_timeout_ms : WEBRTC_CONSENT_TIMEOUT_MS) *
+        1000000;
     pthread_mutex_init(&s->mu, NULL);
     s->cmds_tail = &s->cmds;
     int rc = open_socket(s, opt->udp_listen ? opt->udp_listen : "", err, errsize);

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#define WEBRTC_DTLS_DEADLINE_NS (10LL * 1000000000) /* from the offer to a finished handshake */
-#define WEBRTC_CONSENT_NS (30LL * 1000000000) /* without a valid STUN request */
+#define WEBRTC_DTLS_TIMEOUT_MS 10000 /* default: from the offer to a finished handshake */
+#define WEBRTC_CONSENT_TIMEOUT_MS 30000 /* default: without a valid STUN request */
 #define WEBRTC_SR_INTERVAL_NS (1000000000LL)
 
 /* What an epoll event points at. */
@@ -74,6 +74,7 @@ struct webrtc_server {
     char *hosts[WEBRTC_MAX_HOSTS * 2]; /* announced, owned */
     size_t n_hosts;
     unsigned max_sessions;
+    int64_t dtls_timeout_ns, consent_timeout_ns;
     relay_hub *relay;
     webrtc_cert *cert;
     pthread_t thread;

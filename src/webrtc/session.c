@@ -233,13 +233,13 @@ static uint64_t ntp_now(void)
 const char *wsession_on_tick(struct wsession *w, int64_t now_ns)
 {
     if (!webrtc_dtls_done(w->dtls)) {
-        if (now_ns - w->created_ns > WEBRTC_DTLS_DEADLINE_NS)
-            return "no DTLS handshake within 10 s";
+        if (now_ns - w->created_ns > w->srv->dtls_timeout_ns)
+            return "no DTLS handshake in time";
         webrtc_dtls_tick(w->dtls);
         return NULL;
     }
-    if (now_ns - w->consent_ns > WEBRTC_CONSENT_NS)
-        return "no STUN consent for 30 s";
+    if (now_ns - w->consent_ns > w->srv->consent_timeout_ns)
+        return "no STUN consent (RFC 7675 consent freshness)";
     if (w->srtp && w->rtp.packets > 0 && now_ns - w->last_sr_ns >= WEBRTC_SR_INTERVAL_NS) {
         w->last_sr_ns = now_ns;
         webrtc_server_publish(w->srv, w);

@@ -38,6 +38,8 @@ struct webrtc_options {
     const char *additional_hosts[WEBRTC_MAX_HOSTS]; /* announced as host candidates; copied */
     size_t n_additional_hosts;
     unsigned max_sessions; /* 0 = 256 */
+    int64_t dtls_timeout_ms; /* offer to finished handshake; 0 = 10 s (tests shorten it) */
+    int64_t consent_timeout_ms; /* without a valid STUN request; 0 = 30 s (RFC 7675) */
     relay_hub *relay; /* borrowed, outlives the server */
     metrics_registry *metrics; /* borrowed, may be NULL */
 };

@@ -5,8 +5,9 @@
  * from its handshake; media comes from a real relay feed. The peer is
  * answered only with the right password, receives the camera's keyframe
  * with its parameter sets first, makes the session wait for the next
- * keyframe with a PLI, gets a lost packet again with a NACK, and a
- * session deleted through the API goes away. Waits are poll() on the
+ * keyframe with a PLI, gets a lost packet again with a NACK; a viewer
+ * whose consent runs out, one that never starts DTLS and one deleted
+ * through the API go away. Waits are poll() on the
  * socket with deadlines, never sleeps.
  */
 #include <stdarg.h>
@@ -269,10 +270,12 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
 
     char err[200] = "";
     webrtc_server *s;
-    assert_int_equal(
-        webrtc_server_new(&(struct webrtc_options){.udp_listen = "127.0.0.1:0", .relay = hub}, &s,
-                          err, sizeof(err)),
-        0);
+    /* Short deadlines: the handshake has 3 s, consent lasts 1 s (30 s in production). */
+    struct webrtc_options o = {.udp_listen = "127.0.0.1:0",
+                               .relay = hub,
+                               .dtls_timeout_ms = 3000,
+                               .consent_timeout_ms = 1000};
+    assert_int_equal(webrtc_server_new(&o, &s, err, sizeof(err)), 0);
     assert_true(webrtc_server_port(s) > 0);
     assert_int_equal(webrtc_server_start(s), 0);
 
@@ -353,12 +356,34 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
     assert_int_equal(buf[12], 0x65);
     assert_int_equal(buf[13], 0xdd);
 
-    /* DELETE: the session is gone, its media stops. */
+    /* A second viewer that never starts DTLS, and the first one's consent both run out:
+     * each is dropped (waiting on the socket, which the media keeps busy). */
+    struct webrtc_answer silent;
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &silent, err, sizeof(err)), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (webrtc_server_has_session(s, "cam", ans.session_id))
+        peer_recv(&p, buf, sizeof(buf), 20);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(waited < 3); /* consent: 1 s after the last request */
+    assert_true(webrtc_server_has_session(s, "cam", silent.session_id));
+    while (webrtc_server_has_session(s, "cam", silent.session_id))
+        peer_recv(&p, buf, sizeof(buf), 20);
+    assert_int_equal(webrtc_server_delete(s, "cam", silent.session_id), -ENOENT);
+    free(silent.sdp);
+    free(ans.sdp);
+
+    /* DELETE: a session is gone at once, well before its deadlines. */
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)), 0);
     assert_int_equal(webrtc_server_delete(s, "cam", ans.session_id), 0);
-    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (webrtc_server_has_session(s, "cam", ans.session_id))
         peer_recv(&p, buf, sizeof(buf), 20); /* wait on the socket, not a sleep */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
     assert_int_equal(webrtc_server_delete(s, "cam", ans.session_id), -ENOENT);
     assert_int_equal(webrtc_server_sessions(s), 0);
 
