@@ -10,7 +10,8 @@
  * time to its capture time (wall_us), so a client can place the picture
  * and its sound on the camera's clock. The pump stops at half of
  * max_buffer and stops watching the reader; server.c watches it again
- * once the socket took the bytes. Thread: rtsp-srv.
+ * once the socket took the bytes. A UDP track's packets go as datagrams
+ * to the client's ports; a full socket drops them. Thread: rtsp-srv.
  */
 #include "server_int.h"
 
@@ -18,6 +19,7 @@
 #include "media_bitstream.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #define LOG_MODULE "restream"
 
@@ -51,14 +53,36 @@ static void video_unit(struct rs_track *k, const media_packet *p)
     }
 }
 
+/*
+ * Sends interleaved frames (buf, len) as datagrams, one per frame without
+ * its 4-byte header. A full socket drops them: UDP's own back-pressure.
+ */
+static void udp_send(struct rs_conn *c, int fd, const uint8_t *buf, size_t len)
+{
+    size_t sent = 0;
+    for (size_t pos = 0; pos + RTSP_INTERLEAVED_HEADER <= len;) {
+        size_t n = rtsp_interleaved_len(buf + pos, len - pos);
+        if (n == 0 || n > len - pos)
+            break;
+        ssize_t w = send(fd, buf + pos + RTSP_INTERLEAVED_HEADER, n - RTSP_INTERLEAVED_HEADER,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0)
+            sent += (size_t)w;
+        pos += n;
+    }
+    if (sent)
+        rs_conn_count(c, sent);
+}
+
 static void send_packet(struct rs_conn *c, media_packet *p)
 {
     bool is_video = p->stream->kind == MEDIA_KIND_VIDEO;
     struct rs_track *k = &c->tracks[is_video ? RS_TRACK_VIDEO : RS_TRACK_AUDIO];
     if (!k->is_setup)
         return;
-    if (is_video && c->is_waiting_key) {
-        if (!p->is_keyframe)
+    if (c->is_waiting_key && c->tracks[RS_TRACK_VIDEO].is_setup) {
+        /* Nothing before the first picture: sound would start before anything to see. */
+        if (!is_video || !p->is_keyframe)
             return;
         c->is_waiting_key = false;
     }
@@ -75,7 +99,10 @@ static void send_packet(struct rs_conn *c, media_packet *p)
     k->last_ts = ts;
     k->last_wall_us = p->wall_us;
     k->last_mono_ns = rs_now_ns(c->srv);
-    rs_conn_send(c, k->pk.buf, k->pk.len);
+    if (k->is_udp)
+        udp_send(c, k->udp_fd[0], k->pk.buf, k->pk.len);
+    else
+        rs_conn_send(c, k->pk.buf, k->pk.len);
 }
 
 void rs_media_pump(struct rs_conn *c)
@@ -130,6 +157,9 @@ void rs_media_tick(struct rs_conn *c, int64_t now_ns)
         uint8_t buf[RTSP_INTERLEAVED_HEADER + 128];
         size_t n = rtcp_sr_sdes_write(buf + RTSP_INTERLEAVED_HEADER, &sr, "horus");
         rtsp_interleaved_write(buf, (uint8_t)(k->channel + 1), n);
-        rs_conn_send(c, buf, RTSP_INTERLEAVED_HEADER + n);
+        if (k->is_udp)
+            udp_send(c, k->udp_fd[1], buf, RTSP_INTERLEAVED_HEADER + n);
+        else
+            rs_conn_send(c, buf, RTSP_INTERLEAVED_HEADER + n);
     }
 }

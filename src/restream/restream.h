@@ -6,7 +6,8 @@
  *
  * URLs follow MediaMTX's convention: rtsp://HOST:PORT/<camera> for the
  * main stream, rtsp://HOST:PORT/<camera>/sub for the sub stream; tracks
- * are trackID=0 (video) and trackID=1 (audio). TCP interleaved transport;
+ * are trackID=0 (video) and trackID=1 (audio). TCP interleaved transport,
+ * or RTP/UDP unicast to the client's own address;
  * RTP per RFC 6184 (H.264), RFC 7798 (H.265), RFC 3640 (AAC), RTCP sender
  * reports every 5 s.
  *
@@ -94,7 +95,7 @@ struct restream_session_info {
     char camera[AUTH_ID_MAX + 1];
     char stream[8]; /* "main", "sub" */
     char user[AUTH_NAME_MAX]; /* the user, the API key's name, or "media token" */
-    char transport[16]; /* "tcp" */
+    char transport[16]; /* "tcp" or "udp" (of the last SETUP) */
     bool is_playing;
     uint64_t bytes; /* sent to the client so far */
     uint64_t skips; /* times it fell behind and skipped to a keyframe */

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "net.h"
 #include "thread.h"
 
 #include <arpa/inet.h>
@@ -41,6 +42,8 @@
 #define DEF_STALL_TIMEOUT_MS 10000
 #define TICK_MS 1000
 #define EVENTS_MAX 64
+#define SNDBUF_MAX (256 * 1024)
+#define UDP_SNDBUF (2 * 1024 * 1024)
 
 int64_t rs_now_ns(const struct restream_server *s)
 {
@@ -78,6 +81,93 @@ void rs_conn_watch_reader(struct rs_conn *c, bool on)
     c->is_reader_watched = on;
 }
 
+void rs_conn_count(struct rs_conn *c, size_t n)
+{
+    pthread_mutex_lock(&c->srv->lock);
+    c->info.bytes += n;
+    pthread_mutex_unlock(&c->srv->lock);
+    if (c->m_bytes)
+        metrics_counter_add(c->m_bytes, (double)n);
+}
+
+/* A UDP socket bound beside the listening address, connected to the client's port. */
+static int udp_socket(struct rs_conn *c, int port, uint16_t *bound)
+{
+    int fd = socket(c->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int sndbuf = UDP_SNDBUF; /* room for a GOP's burst at PLAY; the rest is the network's */
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof(local);
+    struct sockaddr_storage to = c->peer;
+    if (to.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)port);
+    /* The local address of the RTSP connection: the interface the client reached. */
+    int rc = getsockname(c->fd, (struct sockaddr *)&local, &ll) < 0 ? -errno : 0;
+    if (rc == 0) {
+        if (local.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&local)->sin6_port = 0;
+        else
+            ((struct sockaddr_in *)&local)->sin_port = 0;
+        if (bind(fd, (struct sockaddr *)&local, ll) < 0 ||
+            connect(fd, (struct sockaddr *)&to, c->peer_len) < 0)
+            rc = -errno;
+    }
+    if (rc == 0) {
+        ll = sizeof(local);
+        getsockname(fd, (struct sockaddr *)&local, &ll);
+        *bound = ntohs(local.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&local)->sin6_port
+                                                   : ((struct sockaddr_in *)&local)->sin_port);
+        return fd;
+    }
+    close(fd);
+    return rc;
+}
+
+int rs_track_udp_open(struct rs_conn *c, struct rs_track *k, int rtp, int rtcp)
+{
+    rs_track_udp_close(c, k);
+    int a = udp_socket(c, rtp, &k->server_port[0]);
+    if (a < 0)
+        return a;
+    int b = udp_socket(c, rtcp, &k->server_port[1]);
+    if (b < 0) {
+        close(a);
+        return b;
+    }
+    k->udp_fd[0] = a;
+    k->udp_fd[1] = b;
+    k->is_udp = true;
+    k->w_rtcp = (struct rs_watch){RS_W_RTCP, c};
+    epoll_set(c->srv, EPOLL_CTL_ADD, b, EPOLLIN, &k->w_rtcp);
+    return 0;
+}
+
+void rs_track_udp_close(struct rs_conn *c, struct rs_track *k)
+{
+    if (!k->is_udp)
+        return;
+    epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, k->udp_fd[1], NULL);
+    close(k->udp_fd[0]);
+    close(k->udp_fd[1]);
+    k->udp_fd[0] = k->udp_fd[1] = -1;
+    k->is_udp = false;
+}
+
+/* The client's RTCP (receiver reports) on a UDP track: read and taken as a sign of life. */
+static void rtcp_readable(struct rs_conn *c)
+{
+    uint8_t buf[1500];
+    for (int i = 0; i < RS_TRACKS; i++) {
+        struct rs_track *k = &c->tracks[i];
+        while (k->is_udp && recv(k->udp_fd[1], buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+            c->last_activity_ns = rs_now_ns(c->srv);
+    }
+}
+
 /* Writes what the socket takes. */
 static void conn_flush(struct rs_conn *c)
 {
@@ -100,11 +190,7 @@ static void conn_flush(struct rs_conn *c)
         memmove(c->out, c->out + done, c->out_len - done);
         c->out_len -= done;
         c->last_progress_ns = rs_now_ns(s);
-        pthread_mutex_lock(&s->lock);
-        c->info.bytes += done;
-        pthread_mutex_unlock(&s->lock);
-        if (c->m_bytes)
-            metrics_counter_add(c->m_bytes, (double)done);
+        rs_conn_count(c, done);
     }
     if (c->out_len == 0) {
         c->last_progress_ns = rs_now_ns(s);
@@ -192,12 +278,22 @@ static void accept_all(struct restream_server *s)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /*
+         * The kernel's share of a client's backlog is bounded too, or a client
+         * that never reads could park megabytes there before the stall shows.
+         */
+        size_t sndbuf =
+            s->opt.max_buffer_bytes / 2 < SNDBUF_MAX ? s->opt.max_buffer_bytes / 2 : SNDBUF_MAX;
+        int v = (int)sndbuf;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
         struct rs_conn *c = horus_calloc(1, sizeof(*c));
         c->srv = s;
         c->fd = fd;
         c->w_sock = (struct rs_watch){RS_W_CONN, c};
         c->w_reader = (struct rs_watch){RS_W_READER, c};
         c->last_activity_ns = c->last_progress_ns = rs_now_ns(s);
+        memcpy(&c->peer, &ss, sl);
+        c->peer_len = sl;
         char host[INET6_ADDRSTRLEN] = "?", port[8] = "0";
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
                     NI_NUMERICHOST | NI_NUMERICSERV);
@@ -347,6 +443,8 @@ static void *server_main(void *arg)
                 continue;
             } else if (w->kind == RS_W_READER) {
                 rs_media_pump(w->c);
+            } else if (w->kind == RS_W_RTCP) {
+                rtcp_readable(w->c);
             } else {
                 if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                     conn_readable(w->c);
@@ -372,39 +470,7 @@ static int listen_open(struct restream_server *s)
     int port;
     if (rs_listen_parse(s->listen, host, sizeof(host), &port) < 0)
         return -EINVAL;
-    char service[8];
-    snprintf(service, sizeof(service), "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
-        return -EINVAL;
-    int rc = -EINVAL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &sl);
-        s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
-        s->listen_fd = fd;
-        rc = 0;
-        break;
-    }
-    freeaddrinfo(res);
-    return rc;
+    return horus_tcp_listen(host, port, 64, &s->listen_fd, &s->port);
 }
 
 static void register_metrics(struct restream_server *s)

@@ -13,13 +13,14 @@
 #include "restream_int.h"
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 
 #define RS_IN_MAX (RTSP_HEAD_MAX + RS_BODY_MAX)
 #define RS_SR_INTERVAL_NS (5 * INT64_C(1000000000))
 #define RS_REALM "horus"
 
-enum rs_watch_kind { RS_W_LISTEN, RS_W_WAKE, RS_W_CONN, RS_W_READER };
+enum rs_watch_kind { RS_W_LISTEN, RS_W_WAKE, RS_W_CONN, RS_W_READER, RS_W_RTCP };
 
 struct rs_conn;
 
@@ -31,6 +32,10 @@ struct rs_watch {
 
 struct rs_track {
     bool is_setup;
+    bool is_udp; /* RTP/UDP to the client's address: udp_fd[0] RTP, udp_fd[1] RTCP */
+    int udp_fd[2]; /* connected to the client's ports; -1 when TCP */
+    uint16_t server_port[2];
+    struct rs_watch w_rtcp; /* udp_fd[1] in the epoll set: the client's reports keep it alive */
     uint8_t channel; /* interleaved RTP channel; RTCP is channel + 1 */
     uint32_t clock_hz; /* the stream's timescale at SETUP: the RTP clock */
     uint32_t ts_offset; /* random, added to every timestamp */
@@ -69,6 +74,8 @@ struct rs_conn {
     void *m_bytes; /* metrics_series of horus_restream_sent_bytes_total{camera}, borrowed */
     void *m_skips;
     bool is_counted; /* in horus_restream_sessions */
+    struct sockaddr_storage peer; /* the client's address */
+    socklen_t peer_len;
     struct restream_session_info info; /* under srv->lock */
 };
 
@@ -96,8 +103,18 @@ void rs_conn_send(struct rs_conn *c, const void *data, size_t n);
 void rs_conn_close(struct rs_conn *c, const char *why);
 /* Starts or stops watching the reader's eventfd. */
 void rs_conn_watch_reader(struct rs_conn *c, bool on);
-/* Copies the client's address into info.client and the address struct. */
+/* The monotonic clock of the server's options. */
 int64_t rs_now_ns(const struct restream_server *s);
+/* Counts n bytes sent to c (session info and metric). */
+void rs_conn_count(struct rs_conn *c, size_t n);
+/*
+ * Opens track k's UDP pair towards the client's address (the TCP peer, never
+ * another host) at ports rtp and rtcp, and watches the RTCP socket. Returns
+ * 0 or -errno.
+ */
+int rs_track_udp_open(struct rs_conn *c, struct rs_track *k, int rtp, int rtcp);
+/* Closes track k's UDP pair, if any. */
+void rs_track_udp_close(struct rs_conn *c, struct rs_track *k);
 
 /* session.c: one complete request from the client. */
 void rs_session_request(struct rs_conn *c, const struct rtsp_msg *m);

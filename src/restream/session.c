@@ -2,7 +2,8 @@
  * DESIGN: the RTSP methods of a re-stream session, one connection = one
  * session (RFC 2326): OPTIONS; DESCRIBE (the SDP built from the relay's
  * current tracks: parameter sets out of the avcC/hvcC record, AAC config);
- * SETUP of trackID=0/1 over TCP interleaved (a UDP-only offer gets 461);
+ * SETUP of trackID=0/1 over TCP interleaved or RTP/UDP unicast to the
+ * client's own address (a multicast-only offer gets 461);
  * PLAY (opens the relay reader: the client starts at the latest keyframe
  * at once); TEARDOWN; GET_PARAMETER and SET_PARAMETER as keep-alives.
  * Every request that names a camera goes through access.c first. The
@@ -10,12 +11,12 @@
  */
 #include "server_int.h"
 
+#include "err.h"
 #include "log.h"
 #include "media_bitstream.h"
 #include "mem.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,6 @@
 #define LOG_MODULE "restream"
 
 #define PUBLIC_METHODS "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
-
-struct reply {
-    char head[2048];
-    size_t len;
-};
 
 static const char *reason_of(int status)
 {
@@ -60,31 +56,18 @@ static const char *reason_of(int status)
     }
 }
 
-static void reply_add(struct reply *r, const char *fmt, ...)
+static void reply_start(struct rtsp_reply *r, const struct rtsp_msg *m, int status)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->head + r->len, sizeof(r->head) - r->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        r->len += (size_t)n < sizeof(r->head) - r->len ? (size_t)n : sizeof(r->head) - r->len - 1;
-}
-
-static void reply_start(struct reply *r, const struct rtsp_msg *m, int status)
-{
-    r->len = 0;
-    reply_add(r, "RTSP/1.0 %d %s\r\n", status, reason_of(status));
-    if (m->cseq >= 0)
-        reply_add(r, "CSeq: %ld\r\n", m->cseq);
-    reply_add(r, "Server: horus\r\n");
+    rtsp_reply_start(r, status, reason_of(status), m->cseq);
+    rtsp_reply_add(r, "Server: horus\r\n");
 }
 
 /* Ends the head (with a body of body_len bytes) and sends both. */
-static void reply_send(struct rs_conn *c, struct reply *r, const char *body, size_t body_len)
+static void reply_send(struct rs_conn *c, struct rtsp_reply *r, const char *body, size_t body_len)
 {
     if (body)
-        reply_add(r, "Content-Length: %zu\r\n", body_len);
-    reply_add(r, "\r\n");
+        rtsp_reply_add(r, "Content-Length: %zu\r\n", body_len);
+    rtsp_reply_add(r, "\r\n");
     rs_conn_send(c, r->head, r->len);
     if (body && body_len)
         rs_conn_send(c, body, body_len);
@@ -92,10 +75,10 @@ static void reply_send(struct rs_conn *c, struct reply *r, const char *body, siz
 
 static void reply_status(struct rs_conn *c, const struct rtsp_msg *m, int status)
 {
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, status);
     if (status == 405)
-        reply_add(&r, "Allow: %s\r\n", PUBLIC_METHODS);
+        rtsp_reply_add(&r, "Allow: %s\r\n", PUBLIC_METHODS);
     reply_send(c, &r, NULL, 0);
 }
 
@@ -103,12 +86,12 @@ static void reply_status(struct rs_conn *c, const struct rtsp_msg *m, int status
 static void reply_refusal(struct rs_conn *c, const struct rtsp_msg *m, int status, bool challenge,
                           unsigned retry_s)
 {
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, status);
     if (challenge)
-        reply_add(&r, "WWW-Authenticate: Basic realm=\"%s\"\r\n", RS_REALM);
+        rtsp_reply_add(&r, "WWW-Authenticate: Basic realm=\"%s\"\r\n", RS_REALM);
     if (retry_s)
-        reply_add(&r, "Retry-After: %u\r\n", retry_s);
+        rtsp_reply_add(&r, "Retry-After: %u\r\n", retry_s);
     reply_send(c, &r, NULL, 0);
 }
 
@@ -193,19 +176,42 @@ static char *sdp_new(struct rs_conn *c, const struct rs_target *t, int *status)
     return sdp;
 }
 
-/* The request URI up to its query, for Content-Base and RTP-Info. */
+/*
+ * The request URI up to its query and without userinfo (a client may put
+ * its credentials there), for Content-Base and RTP-Info.
+ */
 static void base_url(const struct rtsp_msg *m, char *out, size_t cap)
 {
-    size_t n = m->uri.len;
-    const char *q = memchr(m->uri.p, '?', n);
+    const char *p = m->uri.p, *end = m->uri.p + m->uri.len;
+    const char *q = memchr(p, '?', m->uri.len);
     if (q)
-        n = (size_t)(q - m->uri.p);
-    while (n > 0 && m->uri.p[n - 1] == '/')
-        n--;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, m->uri.p, n);
-    out[n] = '\0';
+        end = q;
+    while (end > p && end[-1] == '/')
+        end--;
+    size_t len = 0;
+    const char *scheme = NULL;
+    for (const char *s = p; s + 3 <= end; s++) {
+        if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
+            scheme = s + 3;
+            break;
+        }
+        if (s[0] == '/')
+            break;
+    }
+    const char *at = NULL;
+    for (const char *s = scheme; s && s < end && *s != '/'; s++)
+        if (*s == '@')
+            at = s;
+    size_t head = at ? (size_t)(scheme - p) : 0;
+    const char *rest = at ? at + 1 : p;
+    len = head + (size_t)(end - rest);
+    if (len >= cap) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, p, head);
+    memcpy(out + head, rest, (size_t)(end - rest));
+    out[len] = '\0';
 }
 
 static void on_describe(struct rs_conn *c, const struct rtsp_msg *m)
@@ -221,9 +227,9 @@ static void on_describe(struct rs_conn *c, const struct rtsp_msg *m)
     }
     char base[512];
     base_url(m, base, sizeof(base));
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, 200);
-    reply_add(&r, "Content-Base: %s/\r\nContent-Type: application/sdp\r\n", base);
+    rtsp_reply_add(&r, "Content-Base: %s/\r\nContent-Type: application/sdp\r\n", base);
     reply_send(c, &r, sdp, strlen(sdp));
     free(sdp);
 }
@@ -260,8 +266,9 @@ static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
         return;
     }
     struct rtsp_transport tp;
-    if (rtsp_transport_parse(rtsp_msg_header(m, "Transport"), &tp) < 0 || !tp.is_tcp) {
-        reply_status(c, m, 461);
+    if (rtsp_transport_parse(rtsp_msg_header(m, "Transport"), &tp) < 0 ||
+        (!tp.is_tcp && !tp.is_udp)) {
+        reply_status(c, m, 461); /* multicast, or nothing we know */
         return;
     }
     struct relay_tracks tr;
@@ -286,14 +293,35 @@ static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
     int ch = tp.has_interleaved ? tp.channel_rtp : 2 * track;
     k->channel = (uint8_t)ch;
     k->pk.channel = k->channel;
+    if (tp.is_udp) {
+        int rc2 = rs_track_udp_open(c, k, tp.client_port_rtp, tp.client_port_rtcp);
+        if (rc2 < 0) {
+            log_warn_kv(LOG_KV({"client", c->info.client}), "re-stream UDP ports: %s",
+                        horus_strerror(rc2));
+            reply_status(c, m, 500);
+            return;
+        }
+    } else {
+        rs_track_udp_close(c, k);
+    }
+    pthread_mutex_lock(&c->srv->lock);
+    snprintf(c->info.transport, sizeof(c->info.transport), "%s", tp.is_udp ? "udp" : "tcp");
+    pthread_mutex_unlock(&c->srv->lock);
     if (!c->session_id[0])
         snprintf(c->session_id, sizeof(c->session_id), "%08X%08X", random_u32(), random_u32());
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, 200);
-    reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch, ch + 1,
-              (unsigned)k->pk.ssrc);
-    reply_add(&r, "Session: %s;timeout=%lld\r\n", c->session_id,
-              (long long)(c->srv->opt.session_timeout_ms / 1000));
+    if (tp.is_udp)
+        rtsp_reply_add(&r,
+                       "Transport: RTP/AVP;unicast;client_port=%d-%d;server_port=%u-%u;"
+                       "ssrc=%08X\r\n",
+                       tp.client_port_rtp, tp.client_port_rtcp, (unsigned)k->server_port[0],
+                       (unsigned)k->server_port[1], (unsigned)k->pk.ssrc);
+    else
+        rtsp_reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X\r\n", ch,
+                       ch + 1, (unsigned)k->pk.ssrc);
+    rtsp_reply_add(&r, "Session: %s;timeout=%lld\r\n", c->session_id,
+                   (long long)(c->srv->opt.session_timeout_ms / 1000));
     reply_send(c, &r, NULL, 0);
 }
 
@@ -305,10 +333,22 @@ static void audit_view(struct rs_conn *c)
         return;
     struct auth_audit_actor actor = auth_audit_actor_of(c->principal, c->info.client);
     json_t *d = json_pack("{s:s, s:s, s:s}", "stream", c->target.stream, "protocol", "rtsp",
-                          "transport", "tcp");
+                          "transport", c->info.transport);
     auth_audit(s->opt.audit, &actor, AUTH_AUDIT_LIVE_STARTED, AUTH_AUDIT_OK, "camera",
                c->target.camera, d);
     json_decref(d);
+}
+
+/*
+ * A UDP client starts at the camera's next keyframe: the kept GOP sent at
+ * once (up to seconds of media in a burst) would overflow the client's
+ * socket buffer and arrive with holes. The queue's packets are dropped.
+ */
+static void skip_queued(struct rs_conn *c)
+{
+    struct relay_event ev;
+    while (relay_reader_next(c->reader, &ev) == 1)
+        relay_event_release(&ev);
 }
 
 static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
@@ -328,8 +368,12 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
     bool is_new = !c->reader;
     if (is_new) {
         relay_reader *rd = NULL;
-        /* A reader's queue: about twice the pump's half buffer of media. */
-        struct relay_reader_options ro = {.queue_max_bytes = s->opt.max_buffer_bytes};
+        /*
+         * The queue holds references to packets the relay shares, not copies:
+         * room for a long GOP, so a new client starts at the kept keyframe.
+         */
+        struct relay_reader_options ro = {.queue_max_packets = 4096,
+                                          .queue_max_bytes = (size_t)32 << 20};
         int rc = relay_hub_open(s->opt.relay, c->target.camera, c->target.stream, &ro, &rd);
         if (rc < 0) {
             reply_status(c, m, rc == -ENOENT ? 404 : 500);
@@ -340,22 +384,25 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
         c->info.is_playing = true;
         pthread_mutex_unlock(&s->lock);
         c->is_waiting_key = true;
+        /* Before the reply: what the client may see starts after it. */
+        if (c->tracks[RS_TRACK_VIDEO].is_udp || c->tracks[RS_TRACK_AUDIO].is_udp)
+            skip_queued(c);
     }
     char base[512];
     base_url(m, base, sizeof(base));
-    struct reply r;
+    struct rtsp_reply r;
     reply_start(&r, m, 200);
-    reply_add(&r, "Session: %s;timeout=%lld\r\nRange: npt=now-\r\nRTP-Info: ", c->session_id,
-              (long long)(s->opt.session_timeout_ms / 1000));
+    rtsp_reply_add(&r, "Session: %s;timeout=%lld\r\nRange: npt=now-\r\nRTP-Info: ", c->session_id,
+                   (long long)(s->opt.session_timeout_ms / 1000));
     bool first = true;
     for (int i = 0; i < RS_TRACKS; i++) {
         if (!c->tracks[i].is_setup)
             continue;
-        reply_add(&r, "%surl=%s/trackID=%d;seq=%u", first ? "" : ",", base, i,
-                  (unsigned)c->tracks[i].pk.next_seq);
+        rtsp_reply_add(&r, "%surl=%s/trackID=%d;seq=%u", first ? "" : ",", base, i,
+                       (unsigned)c->tracks[i].pk.next_seq);
         first = false;
     }
-    reply_add(&r, "\r\n");
+    rtsp_reply_add(&r, "\r\n");
     reply_send(c, &r, NULL, 0);
     if (!is_new || c->is_dead)
         return;
@@ -370,16 +417,16 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
                 "re-stream session playing");
     audit_view(c);
     rs_conn_watch_reader(c, true);
-    rs_media_pump(c); /* the GOP is already queued: the keyframe goes out now */
+    rs_media_pump(c); /* TCP: the GOP is already queued, the keyframe goes out now */
 }
 
 void rs_session_request(struct rs_conn *c, const struct rtsp_msg *m)
 {
     struct rtsp_span method = m->method;
     if (rtsp_span_eq(method, "OPTIONS")) {
-        struct reply r;
+        struct rtsp_reply r;
         reply_start(&r, m, 200);
-        reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
+        rtsp_reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
         reply_send(c, &r, NULL, 0);
     } else if (rtsp_span_eq(method, "DESCRIBE")) {
         on_describe(c, m);
@@ -414,9 +461,11 @@ void rs_session_end(struct rs_conn *c)
     c->info.is_playing = false;
     pthread_mutex_unlock(&s->lock);
     relay_reader_close(rd);
-    for (int i = 0; i < RS_TRACKS; i++)
+    for (int i = 0; i < RS_TRACKS; i++) {
+        rs_track_udp_close(c, &c->tracks[i]);
         if (c->tracks[i].is_setup)
             rtp_packer_release(&c->tracks[i].pk);
+    }
     auth_principal_free(c->principal);
     c->principal = NULL;
 }

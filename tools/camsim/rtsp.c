@@ -28,37 +28,19 @@
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 #define SESSION_TIMEOUT_S 60
 
-typedef struct reply {
-    char head[2048];
-    size_t len;
-} reply;
-
-/* Appends a formatted header line (or several) to r. */
-__attribute__((format(printf, 2, 3))) static void reply_add(reply *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->head + r->len, sizeof(r->head) - r->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        r->len += (size_t)n < sizeof(r->head) - r->len ? (size_t)n : sizeof(r->head) - r->len - 1;
-}
+typedef struct rtsp_reply reply;
 
 static void reply_start(reply *r, const cs_client *c, long cseq, int code, const char *reason)
 {
-    r->len = 0;
-    r->head[0] = '\0';
-    reply_add(r, "RTSP/1.0 %d %s\r\n", code, reason);
-    if (cseq >= 0)
-        reply_add(r, "CSeq: %ld\r\n", cseq);
+    rtsp_reply_start(r, code, reason, cseq);
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    reply_add(r, "Server: horus-camsim\r\nDate: %s\r\n", date);
+    rtsp_reply_add(r, "Server: horus-camsim\r\nDate: %s\r\n", date);
     if (c->has_session)
-        reply_add(r, "Session: %s;timeout=%d\r\n", c->session, SESSION_TIMEOUT_S);
+        rtsp_reply_add(r, "Session: %s;timeout=%d\r\n", c->session, SESSION_TIMEOUT_S);
 }
 
 /* Ends the head, appends body (may be NULL) and queues the reply. */
@@ -66,8 +48,8 @@ static void reply_send(cs_server *srv, cs_client *c, reply *r, const char *body)
 {
     size_t body_len = body ? strlen(body) : 0;
     if (body_len)
-        reply_add(r, "Content-Length: %zu\r\n", body_len);
-    reply_add(r, "\r\n");
+        rtsp_reply_add(r, "Content-Length: %zu\r\n", body_len);
+    rtsp_reply_add(r, "\r\n");
     if (!body_len) {
         cs_client_send_text(srv, c, r->head, r->len);
         return;
@@ -103,7 +85,7 @@ static bool check_auth(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
     reply_start(&r, c, req->cseq, 401, "Unauthorized");
     char challenge[256];
     cs_auth_challenge(&srv->auth, challenge, sizeof(challenge));
-    reply_add(&r, "%s", challenge);
+    rtsp_reply_add(&r, "%s", challenge);
     reply_send(srv, c, &r, NULL);
     return false;
 }
@@ -131,7 +113,7 @@ static void on_options(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
 {
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
-    reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
+    rtsp_reply_add(&r, "Public: %s\r\n", PUBLIC_METHODS);
     reply_send(srv, c, &r, NULL);
 }
 
@@ -149,8 +131,8 @@ static void on_describe(cs_server *srv, cs_client *c, const struct rtsp_msg *req
     bool has_slash = base.len > 0 && base.p[base.len - 1] == '/';
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
-    reply_add(&r, "Content-Type: application/sdp\r\nContent-Base: %.*s%s\r\n", (int)base.len,
-              base.p, has_slash ? "" : "/");
+    rtsp_reply_add(&r, "Content-Type: application/sdp\r\nContent-Base: %.*s%s\r\n", (int)base.len,
+                   base.p, has_slash ? "" : "/");
     reply_send(srv, c, &r, srv->sdp);
 }
 
@@ -197,11 +179,11 @@ static void setup_udp(cs_server *srv, cs_client *c, const struct rtsp_msg *req, 
     c->is_setup[track] = true;
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
-    reply_add(&r,
-              "Transport: RTP/AVP;unicast;client_port=%d-%d;server_port=%d-%d;ssrc=%08X;"
-              "mode=\"PLAY\"\r\n",
-              t->client_port_rtp, t->client_port_rtcp, u.server_port, u.server_port + 1,
-              (unsigned)srv->rtp[track].pk.ssrc);
+    rtsp_reply_add(&r,
+                   "Transport: RTP/AVP;unicast;client_port=%d-%d;server_port=%d-%d;ssrc=%08X;"
+                   "mode=\"PLAY\"\r\n",
+                   t->client_port_rtp, t->client_port_rtcp, u.server_port, u.server_port + 1,
+                   (unsigned)srv->rtp[track].pk.ssrc);
     reply_send(srv, c, &r, NULL);
 }
 
@@ -245,8 +227,9 @@ static void on_setup(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
     c->channel_rtcp[track] = (uint8_t)t.channel_rtcp;
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
-    reply_add(&r, "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X;mode=\"PLAY\"\r\n",
-              t.channel_rtp, t.channel_rtcp, (unsigned)srv->rtp[track].pk.ssrc);
+    rtsp_reply_add(&r,
+                   "Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X;mode=\"PLAY\"\r\n",
+                   t.channel_rtp, t.channel_rtcp, (unsigned)srv->rtp[track].pk.ssrc);
     reply_send(srv, c, &r, NULL);
 }
 
@@ -274,13 +257,13 @@ static void add_rtp_info(cs_server *srv, cs_client *c, const struct rtsp_msg *re
         else /* no audio yet since the keyframe: map the keyframe's time to the audio clock */
             ts = cs_rtp_timestamp(&srv->rtp[t],
                                   srv->gop[0]->pts * srv->rtp[t].clock_hz / CS_VIDEO_CLOCK_HZ);
-        reply_add(r, "%s%.*s/trackID=%d;seq=%u;rtptime=%u",
-                  is_first ? "RTP-Info: url=" : ",url=", (int)base.len, base.p, t, (unsigned)seq,
-                  (unsigned)ts);
+        rtsp_reply_add(r, "%s%.*s/trackID=%d;seq=%u;rtptime=%u",
+                       is_first ? "RTP-Info: url=" : ",url=", (int)base.len, base.p, t,
+                       (unsigned)seq, (unsigned)ts);
         is_first = false;
     }
     if (!is_first)
-        reply_add(r, "\r\n");
+        rtsp_reply_add(r, "\r\n");
 }
 
 static void on_play(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
@@ -293,7 +276,7 @@ static void on_play(cs_server *srv, cs_client *c, const struct rtsp_msg *req)
     }
     reply r;
     reply_start(&r, c, req->cseq, 200, "OK");
-    reply_add(&r, "Range: npt=0.000-\r\n");
+    rtsp_reply_add(&r, "Range: npt=0.000-\r\n");
     if (!c->is_playing)
         add_rtp_info(srv, c, req, &r);
     reply_send(srv, c, &r, NULL);

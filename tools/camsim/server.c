@@ -43,6 +43,7 @@
 
 #include "err.h"
 #include "mem.h"
+#include "net.h"
 #include "sdp.h"
 
 #include <arpa/inet.h>
@@ -785,36 +786,7 @@ static void apply_drop_fault(cs_server *srv, int64_t now_ns)
 
 static int listen_open(const cs_options *opt, int *out)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    char port[8];
-    snprintf(port, sizeof(port), "%d", opt->listen_port);
-    int grc = getaddrinfo(opt->listen_host[0] ? opt->listen_host : NULL, port, &hints, &res);
-    if (grc != 0) {
-        fprintf(stderr, "horus-camsim: listen address '%s': %s\n", opt->listen_host,
-                gai_strerror(grc));
-        return -EINVAL;
-    }
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
-            *out = fd;
-            rc = 0;
-            break;
-        }
-        rc = -errno;
-        close(fd);
-    }
-    freeaddrinfo(res);
+    int rc = horus_tcp_listen(opt->listen_host, opt->listen_port, 1024, out, NULL);
     if (rc < 0)
         fprintf(stderr, "horus-camsim: listen on '%s:%d': %s\n", opt->listen_host, opt->listen_port,
                 strerror(-rc));

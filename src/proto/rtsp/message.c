@@ -18,6 +18,8 @@
 #include "err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -408,4 +410,23 @@ int rtsp_request_parse(const uint8_t *buf, size_t len, size_t body_max, struct r
     if (out->cseq < 0 && rtsp_msg_header(out, "CSeq").p)
         return HORUS_EPARSE;
     return rc;
+}
+
+void rtsp_reply_start(struct rtsp_reply *r, int code, const char *reason, long cseq)
+{
+    r->len = 0;
+    r->head[0] = '\0';
+    rtsp_reply_add(r, "RTSP/1.0 %d %s\r\n", code, reason);
+    if (cseq >= 0)
+        rtsp_reply_add(r, "CSeq: %ld\r\n", cseq);
+}
+
+void rtsp_reply_add(struct rtsp_reply *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->head + r->len, sizeof(r->head) - r->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        r->len += (size_t)n < sizeof(r->head) - r->len ? (size_t)n : sizeof(r->head) - r->len - 1;
 }

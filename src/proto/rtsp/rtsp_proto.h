@@ -89,6 +89,19 @@ int rtsp_msg_parse(const uint8_t *buf, size_t len, size_t body_max, struct rtsp_
 /* The value of the first header called name (any case); p NULL when absent. Borrowed from msg. */
 struct rtsp_span rtsp_msg_header(const struct rtsp_msg *msg, const char *name);
 
+/* A reply a server writes: its head (status line and headers) as text. */
+struct rtsp_reply {
+    char head[2048];
+    size_t len;
+};
+
+/* Starts r with the status line and, when cseq >= 0, the CSeq it echoes. */
+void rtsp_reply_start(struct rtsp_reply *r, int code, const char *reason, long cseq);
+
+/* Appends formatted header lines to r; what does not fit is cut (the head stays terminated). */
+__attribute__((format(printf, 2, 3))) void rtsp_reply_add(struct rtsp_reply *r, const char *fmt,
+                                                          ...);
+
 /*
  * A server's reading of a client's bytes: rtsp_msg_parse, then the rules
  * a request must meet beyond the grammar: a request, not a reply, and a

@@ -41,6 +41,23 @@ static media_stream *audio_new(void)
     return s;
 }
 
+/* A hub with cam1's main feed attached and its video track started. */
+static relay_hub *hub_with_video(media_sink **sink, media_stream **v)
+{
+    relay_hub *h;
+    assert_int_equal(relay_hub_new(NULL, &h), 0);
+    *sink = relay_hub_attach(h, "cam1", "main");
+    *v = video_new();
+    (*sink)->ops->stream_cb(*sink, *v);
+    return h;
+}
+
+static void hub_done(relay_hub *h, media_stream *v)
+{
+    relay_hub_free(h);
+    media_stream_unref(v);
+}
+
 /* Pushes video packet number i (dts = i * 3600; a keyframe every GOP). */
 static void push_video(media_sink *sink, media_stream *st, int i)
 {
@@ -139,8 +156,7 @@ static void test_a_new_reader_starts_at_the_latest_keyframe(void **state)
     assert_int_equal(st.skips, 0);
     relay_reader_close(r);
     relay_hub_detach(h, "cam1", "main");
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
     media_stream_unref(a);
     assert_int_equal(media_live_packets(), 0);
 }
@@ -197,11 +213,9 @@ static void test_a_slow_reader_skips_to_the_next_keyframe_alone(void **state)
 static void test_a_byte_bound_also_makes_a_skip(void **state)
 {
     (void)state;
-    relay_hub *h;
-    assert_int_equal(relay_hub_new(NULL, &h), 0);
-    media_sink *sink = relay_hub_attach(h, "cam1", "main");
-    media_stream *v = video_new();
-    sink->ops->stream_cb(sink, v);
+    media_sink *sink;
+    media_stream *v;
+    relay_hub *h = hub_with_video(&sink, &v);
     relay_reader *r;
     assert_int_equal(relay_hub_open(h, "cam1", "main",
                                     &(struct relay_reader_options){.queue_max_bytes = 250}, &r),
@@ -212,18 +226,15 @@ static void test_a_byte_bound_also_makes_a_skip(void **state)
     relay_reader_stats(r, &st);
     assert_int_equal(st.skips, 1);
     relay_reader_close(r);
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
 }
 
 static void test_a_gap_is_told_and_the_reader_resumes_at_a_keyframe(void **state)
 {
     (void)state;
-    relay_hub *h;
-    assert_int_equal(relay_hub_new(NULL, &h), 0);
-    media_sink *sink = relay_hub_attach(h, "cam1", "main");
-    media_stream *v = video_new();
-    sink->ops->stream_cb(sink, v);
+    media_sink *sink;
+    media_stream *v;
+    relay_hub *h = hub_with_video(&sink, &v);
     push_video(sink, v, 0);
     relay_reader *r;
     assert_int_equal(relay_hub_open(h, "cam1", "main", NULL, &r), 0);
@@ -244,8 +255,7 @@ static void test_a_gap_is_told_and_the_reader_resumes_at_a_keyframe(void **state
     relay_reader_stats(r, &st);
     assert_int_equal(st.skips, 0); /* not the reader's fault */
     relay_reader_close(r);
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
     media_stream_unref(v2);
 }
 
@@ -279,8 +289,7 @@ static void test_the_end_of_a_feed_is_told_and_opens_fail(void **state)
     relay_reader *r2;
     assert_int_equal(relay_hub_open(h, "cam1", "main", NULL, &r2), -ENOENT);
     relay_reader_close(r); /* after the detach: the reader held the feed */
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
     assert_int_equal(media_live_packets(), 0);
 }
 
@@ -301,8 +310,7 @@ static void test_attaching_again_ends_the_old_feed(void **state)
     assert_int_equal(relay_hub_open(h, "cam1", "main", NULL, &r), 0);
     take_stream(r, MEDIA_KIND_VIDEO);
     relay_reader_close(r);
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
 }
 
 static int woken;
@@ -315,11 +323,9 @@ static void on_wake(void *arg)
 static void test_a_callback_reader_is_woken_once_per_empty_queue(void **state)
 {
     (void)state;
-    relay_hub *h;
-    assert_int_equal(relay_hub_new(NULL, &h), 0);
-    media_sink *sink = relay_hub_attach(h, "cam1", "main");
-    media_stream *v = video_new();
-    sink->ops->stream_cb(sink, v);
+    media_sink *sink;
+    media_stream *v;
+    relay_hub *h = hub_with_video(&sink, &v);
     relay_reader *r;
     woken = 0;
     assert_int_equal(
@@ -336,8 +342,7 @@ static void test_a_callback_reader_is_woken_once_per_empty_queue(void **state)
     push_video(sink, v, 2);
     assert_int_equal(woken, 2);
     relay_reader_close(r);
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
 }
 
 static void test_an_audio_only_feed_starts_at_any_packet(void **state)
@@ -415,11 +420,9 @@ static void *producer_main(void *arg)
 static void test_threads_readers_never_hold_back_the_producer(void **state)
 {
     (void)state;
-    relay_hub *h;
-    assert_int_equal(relay_hub_new(NULL, &h), 0);
-    media_sink *sink = relay_hub_attach(h, "cam1", "main");
-    media_stream *v = video_new();
-    sink->ops->stream_cb(sink, v);
+    media_sink *sink;
+    media_stream *v;
+    relay_hub *h = hub_with_video(&sink, &v);
     push_video(sink, v, 0);
     struct thr_reader rd[2] = {0};
     relay_reader *stuck;
@@ -451,8 +454,7 @@ static void test_threads_readers_never_hold_back_the_producer(void **state)
     relay_reader_stats(stuck, &st);
     assert_true(st.skips > 0);
     relay_reader_close(stuck);
-    relay_hub_free(h);
-    media_stream_unref(v);
+    hub_done(h, v);
     assert_int_equal(media_live_packets(), 0);
 }
 
