@@ -38,6 +38,7 @@ int api_new(const struct api_options *o, api **out)
     a->snapshots = o->snapshots;
     a->events = o->events;
     a->live = o->live;
+    a->webrtc = o->webrtc;
     a->vision = o->vision;
     a->analysis = o->analysis;
     a->det = api_det_new(o->detections, o->metrics, o->events ? evt_engine_inbox(o->events) : NULL);
@@ -180,6 +181,8 @@ int api_register(api *a, http_router *r)
         rc = api_playback_register(r, a);
     if (rc == 0)
         rc = api_live_register(r, a);
+    if (rc == 0)
+        rc = api_whep_register(r, a);
     if (rc == 0)
         rc = api_audit_register(r, a);
     if (rc == 0)

@@ -19,6 +19,7 @@
 #include "ingest.h"
 #include "media.h"
 #include "live.h"
+#include "webrtc.h"
 #include "login_limit.h"
 #include "oidc.h"
 #include "metrics.h"
@@ -128,6 +129,7 @@ struct api_options {
     evt_engine *events; /* may be NULL: the event routes answer 503 */
     bus *bus; /* may be NULL: /health shows the buses as disabled */
     live_hub *live; /* may be NULL: live view answers 503 */
+    webrtc_server *webrtc; /* may be NULL: the WHEP routes answer 503 */
     /* the live events feed (GET /api/v1/events/stream); may be NULL: that route answers 503 */
     evt_feed *feed;
     metrics_registry *metrics;

@@ -174,6 +174,7 @@ struct api {
     evt_engine *events; /* borrowed, may be NULL: the event routes answer 503 */
     bus *bus; /* borrowed, may be NULL: /health shows no bus */
     live_hub *live; /* borrowed, may be NULL: live view answers 503 */
+    webrtc_server *webrtc; /* borrowed, may be NULL: WHEP answers 503 */
     api_vision *vision; /* borrowed, may be NULL: the vision route answers 404 */
     det_analysis *analysis; /* borrowed, may be NULL: analytics documents take any label */
     struct api_det *det; /* a reference: detections.c's state (detections_int.h) */
@@ -270,6 +271,8 @@ struct api_route {
 int api_routes_add(http_router *r, const struct api_route *routes, size_t n, struct api *ctx);
 
 int api_system_register(http_router *r, struct api *ctx);
+/* whep.c: WHEP on /api/v1/cameras/{id}/whep (src/webrtc). */
+int api_whep_register(http_router *r, struct api *ctx);
 /* vision.c: POST /v1/vision/detection (the DeepStack detection API). */
 int api_vision_register(http_router *r, struct api *ctx);
 /* web.c: the UI at "/" and every unreserved path ("/{path}", a catch-all route). */

@@ -256,27 +256,34 @@ enum media_route {
 static const struct {
     const char *tmpl;
     enum media_route route;
+    bool is_whep; /* WHEP: POST, PATCH and DELETE carry the token too (no GET exists) */
 } media_routes[] = {
-    {"/api/v1/cameras/{id}/live/index.m3u8", MEDIA_LIVE},
-    {"/api/v1/cameras/{id}/live/master.m3u8", MEDIA_LIVE_MASTER},
-    {"/api/v1/cameras/{id}/live/init/{name}", MEDIA_LIVE},
-    {"/api/v1/cameras/{id}/live/part/{name}", MEDIA_LIVE},
-    {"/api/v1/cameras/{id}/live/segment/{name}", MEDIA_LIVE},
-    {"/api/v1/cameras/{id}/playback.m3u8", MEDIA_PLAYLIST},
-    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", MEDIA_RECORDING},
-    {"/api/v1/cameras/{id}/snapshot.jpg", MEDIA_SNAPSHOT},
-    {"/api/v1/exports/{id}/file", MEDIA_EXPORT_FILE},
+    {"/api/v1/cameras/{id}/live/index.m3u8", MEDIA_LIVE, false},
+    {"/api/v1/cameras/{id}/live/master.m3u8", MEDIA_LIVE_MASTER, false},
+    {"/api/v1/cameras/{id}/live/init/{name}", MEDIA_LIVE, false},
+    {"/api/v1/cameras/{id}/live/part/{name}", MEDIA_LIVE, false},
+    {"/api/v1/cameras/{id}/live/segment/{name}", MEDIA_LIVE, false},
+    {"/api/v1/cameras/{id}/playback.m3u8", MEDIA_PLAYLIST, false},
+    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", MEDIA_RECORDING, false},
+    {"/api/v1/cameras/{id}/snapshot.jpg", MEDIA_SNAPSHOT, false},
+    {"/api/v1/exports/{id}/file", MEDIA_EXPORT_FILE, false},
+    {"/api/v1/cameras/{id}/whep", MEDIA_LIVE, true},
+    {"/api/v1/cameras/{id}/whep/{session}", MEDIA_LIVE, true},
 };
 
-/* The media route req matched, or -1; only GET and HEAD count. */
+/* The media route req matched, or -1; only GET and HEAD count, and WHEP's methods. */
 static int media_route_of(const http_request *req)
 {
     const char *tmpl = http_request_route(req);
     const char *m = http_request_method(req);
-    if (!tmpl || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0))
+    if (!tmpl)
         return -1;
+    bool is_read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+    bool is_whep_method =
+        strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "DELETE") == 0;
     for (size_t i = 0; i < HORUS_ARRAY_LEN(media_routes); i++)
-        if (strcmp(tmpl, media_routes[i].tmpl) == 0)
+        if (strcmp(tmpl, media_routes[i].tmpl) == 0 &&
+            (media_routes[i].is_whep ? is_whep_method : is_read))
             return (int)media_routes[i].route;
     return -1;
 }

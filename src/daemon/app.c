@@ -758,6 +758,39 @@ static void restream_stop(struct app *a)
     a->restream = NULL;
 }
 
+/*
+ * WebRTC out (docs/design/0055), when webrtc.udp_listen is set: after the
+ * relay and the cameras it reads; stopped before them.
+ */
+static int webrtc_start(struct app *a)
+{
+    const struct webrtc_config *c = &current(a)->webrtc;
+    if (!c->udp_listen || !c->udp_listen[0])
+        return 0;
+    struct webrtc_options o = {.udp_listen = c->udp_listen,
+                               .max_sessions = (unsigned)c->max_sessions,
+                               .relay = a->relay,
+                               .metrics = a->metrics};
+    for (size_t i = 0; i < c->nadditional_hosts && i < WEBRTC_MAX_HOSTS; i++)
+        o.additional_hosts[o.n_additional_hosts++] = c->additional_hosts[i];
+    char err[256] = "";
+    int rc = webrtc_server_new(&o, &a->webrtc, err, sizeof(err));
+    if (rc == 0)
+        rc = webrtc_server_start(a->webrtc);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "%s", err[0] ? err : horus_strerror(rc));
+        webrtc_server_free(a->webrtc);
+        a->webrtc = NULL;
+    }
+    return rc;
+}
+
+static void webrtc_stop(struct app *a)
+{
+    webrtc_server_free(a->webrtc);
+    a->webrtc = NULL;
+}
+
 static int api_start(struct app *a)
 {
     int rc = api_new(&(struct api_options){.db = a->db,
@@ -790,7 +823,8 @@ static int api_start(struct app *a)
                                            .analysis = a->analysis,
                                            .detections = &current(a)->detections,
                                            .webhooks = a->webhooks,
-                                           .restream = a->restream},
+                                           .restream = a->restream,
+                                           .webrtc = a->webrtc},
                      &a->api);
     if (rc == 0) {
         api_health_set_min_free(a->api, current(a)->storage.min_free_percent);
@@ -914,6 +948,7 @@ static const struct module {
     {"media_keys", media_keys_start, media_keys_stop},
     {"login_limit", login_limit_start, login_limit_stop},
     {"restream", restream_start, restream_stop},
+    {"webrtc", webrtc_start, webrtc_stop},
     {"vision", vision_start, vision_stop},
     {"api", api_start, api_stop},
     {"http", http_start, http_stop},

@@ -21,6 +21,7 @@
 #include "recorder.h"
 #include "relay.h"
 #include "restream.h"
+#include "webrtc.h"
 #include "storage.h"
 
 #include <stdbool.h>
@@ -68,6 +69,7 @@ struct horus_config {
     struct bus_webhooks_config webhooks;
     struct frames_config frames; /* JPEG frames for the buses (docs/design/0050) */
     struct restream_config restream; /* the RTSP re-stream server (docs/design/0054) */
+    struct webrtc_config webrtc; /* WebRTC out, WHEP (docs/design/0055) */
     struct app_camera_config *cameras;
     size_t ncameras;
 };

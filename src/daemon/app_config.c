@@ -296,6 +296,12 @@ static const cfg_field root_fields[] = {
      .sub = restream_config_fields,
      .help = "Camera streams served again to RTSP clients from memory (docs/restream.md); "
              "applied at start"},
+    {.name = "webrtc",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, webrtc),
+     .sub = webrtc_config_fields,
+     .help = "WebRTC (WHEP) viewers on one UDP port (docs/webrtc.md); off unless udp_listen is "
+             "set; applied at start"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),

@@ -46,14 +46,19 @@ static void test_every_registered_route_has_a_permission(void **state)
                  strcmp(t, "/api/v1/auth/methods") == 0 || /* the sign-in page's buttons */
                  strncmp(t, "/api/v1/auth/oidc/", 18) == 0) /* the SSO login and callback */
             assert_int_equal(p, AUTH_PERM_PUBLIC);
+        else if (strcmp(m, "OPTIONS") == 0) /* what an endpoint accepts (WHEP) */
+            assert_int_equal(p, AUTH_PERM_PUBLIC);
         else
             assert_true(p >= AUTH_PERM_SELF);
         /* Viewers change nothing; a share link only hands out what they may watch (0021). */
         size_t tl = strlen(t);
         bool is_share = tl > 6 && strcmp(t + tl - 6, "/share") == 0;
-        if (strcmp(m, "GET") != 0 && strncmp(t, "/api/v1/auth/", 13) != 0 && !is_share)
+        /* WHEP: a viewer's POST/PATCH/DELETE start, tune and end its own viewing (0055). */
+        bool is_whep = strstr(t, "/whep") != NULL;
+        if (strcmp(m, "GET") != 0 && strcmp(m, "OPTIONS") != 0 &&
+            strncmp(t, "/api/v1/auth/", 13) != 0 && !is_share && !is_whep)
             assert_true(p >= AUTH_PERM_OPERATOR);
-        if (is_share)
+        if (is_share || (is_whep && strcmp(m, "OPTIONS") != 0))
             assert_int_equal(p, AUTH_PERM_VIEWER);
         if (strcmp(t, "/api/v1/system") == 0 && strcmp(m, "PATCH") == 0)
             assert_int_equal(p, AUTH_PERM_ADMIN);

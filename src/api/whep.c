@@ -1,0 +1,199 @@
+/*
+ * DESIGN: WHEP (RFC 9725) on /api/v1/cameras/{id}/whep: a viewer POSTs an
+ * SDP offer and gets the answer (201, Location of the session resource,
+ * ETag); PATCH takes trickle ICE fragments and answers 204 without using
+ * them (the server is ICE-lite: the browser's checks find the path);
+ * DELETE ends the session; OPTIONS says what the endpoint accepts (CORS
+ * preflights are answered by src/http before routing). The media side is
+ * src/webrtc (docs/design/0055). Permission: viewer with the camera's
+ * grant, like live view, ?t= media tokens included (gate.c).
+ * An answered offer is audited as live.started, like LL-HLS's first playlist.
+ * GET /api/v1/webrtc/sessions (admins) lists the sessions of the cameras
+ * the caller may see, from the server's copy of each session's record.
+ *
+ * Thread: http-N.
+ */
+#include "api_int.h"
+
+#include "cfg.h"
+#include "err.h"
+#include "mem.h"
+#include "webrtc.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define WHEP_ERR_MAX 256
+
+/* Whether the request's Content-Type is type (parameters allowed). */
+static bool content_type_is(http_request *req, const char *type)
+{
+    const char *ct = http_request_header(req, "Content-Type");
+    size_t n = strlen(type);
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks {id}, ?stream= and that WebRTC runs. Returns 0, or replies and returns 1. */
+static int whep_args(http_request *req, struct api *ctx, const char **stream)
+{
+    const char *id = http_request_param(req, "id");
+    const char *s = http_request_query(req, "stream");
+    *stream = s ? s : "main";
+    if (!cfg_is_id(id, strlen(id), CFG_ID_MAX)) {
+        http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+        return 1;
+    }
+    if (!cfg_is_id(*stream, strlen(*stream), 16)) {
+        http_reply_error(req, -EINVAL,
+                         "stream: must be 'main', 'sub' or another [a-z0-9_-]{1,16} stream name");
+        return 1;
+    }
+    if (!ctx->webrtc) {
+        http_reply_error(req, HORUS_EUNAVAIL, "WebRTC is off on this node (webrtc.udp_listen)");
+        return 1;
+    }
+    return 0;
+}
+
+/* The relay has no such stream: 404 for an unknown camera, 503 for one not streaming. */
+static int not_streaming(http_request *req, struct api *ctx, const char *why)
+{
+    const char *id = http_request_param(req, "id");
+    struct sto_camera c;
+    int rc = ctx->db ? sto_camera_get(ctx->db, id, &c) : -ENOENT;
+    if (rc == -ENOENT)
+        return http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+    if (rc < 0)
+        return http_reply_error(req, rc, "read camera '%s': %s", id, horus_strerror(rc));
+    sto_camera_release(&c);
+    return http_reply_error(req, HORUS_EUNAVAIL, "%s", why);
+}
+
+static int whep_post(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *stream;
+    if (whep_args(req, ctx, &stream))
+        return 0;
+    if (!content_type_is(req, "application/sdp"))
+        return http_reply_error(req, HORUS_EMEDIATYPE,
+                                "body: Content-Type must be application/sdp (an SDP offer)");
+    size_t len = 0;
+    const char *body = http_request_body(req, &len);
+    const char *id = http_request_param(req, "id");
+    struct webrtc_answer ans;
+    char err[WHEP_ERR_MAX] = "";
+    int rc = webrtc_server_offer(ctx->webrtc, id, stream, body ? body : "", body ? len : 0, &ans,
+                                 err, sizeof(err));
+    switch (rc) {
+    case 0:
+        break;
+    case HORUS_EPARSE:
+        return http_reply_error(req, HORUS_EPARSE, "offer: %s", err);
+    case HORUS_ECODEC:
+        return http_reply_error(req, -EINVAL, "%s", err);
+    case -ENOENT:
+    case -EAGAIN:
+        return not_streaming(req, ctx, err);
+    case -EBUSY:
+        return http_reply_error(req, HORUS_EUNAVAIL, "%s", err);
+    default:
+        return http_reply_error(req, rc, "webrtc: %s", horus_strerror(rc));
+    }
+    /* A WHEP session is a live view like an LL-HLS one (deduplicated per client). */
+    json_t *d = json_pack("{s:s, s:s}", "stream", stream, "transport", "webrtc");
+    api_audit_view(ctx, req, AUTH_AUDIT_LIVE_STARTED, "camera", id, stream, d);
+    json_decref(d);
+    char location[160], etag[40];
+    snprintf(location, sizeof(location), "/api/v1/cameras/%s/whep/%s", id, ans.session_id);
+    snprintf(etag, sizeof(etag), "\"%s\"", ans.session_id);
+    http_reply_header(req, "Location", location);
+    http_reply_header(req, "ETag", etag);
+    http_reply_header(req, "Cache-Control", "no-store");
+    return http_reply_owned(req, 201, "application/sdp", ans.sdp, strlen(ans.sdp));
+}
+
+static int whep_options(http_request *req, void *arg)
+{
+    (void)arg;
+    http_reply_header(req, "Accept-Post", "application/sdp");
+    http_reply_header(req, "Allow", "POST, OPTIONS");
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int whep_session_patch(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *stream;
+    if (whep_args(req, ctx, &stream))
+        return 0;
+    const char *id = http_request_param(req, "id");
+    const char *session = http_request_param(req, "session");
+    if (!webrtc_server_has_session(ctx->webrtc, id, session))
+        return http_reply_error(req, -ENOENT, "camera '%s' has no WebRTC session '%s'", id,
+                                session);
+    if (!content_type_is(req, "application/trickle-ice-sdpfrag"))
+        return http_reply_error(req, HORUS_EMEDIATYPE,
+                                "body: Content-Type must be application/trickle-ice-sdpfrag");
+    /* ICE-lite: the viewer's candidates are found by its own checks; nothing to apply. */
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int whep_session_delete(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const char *stream;
+    if (whep_args(req, ctx, &stream))
+        return 0;
+    const char *id = http_request_param(req, "id");
+    const char *session = http_request_param(req, "session");
+    if (webrtc_server_delete(ctx->webrtc, id, session) != 0)
+        return http_reply_error(req, -ENOENT, "camera '%s' has no WebRTC session '%s'", id,
+                                session);
+    return http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int webrtc_sessions(http_request *req, void *arg)
+{
+    struct api *ctx = arg;
+    const struct auth_principal *p = api_principal(req);
+    json_t *items = json_array();
+    if (ctx->webrtc) {
+        struct webrtc_session_info *v = NULL;
+        size_t n = webrtc_server_list(ctx->webrtc, &v);
+        for (size_t i = 0; i < n; i++) {
+            char tenant[AUTH_ID_MAX] = "";
+            if (!auth_may_see_camera(p, v[i].camera) ||
+                api_camera_tenant(ctx, v[i].camera, tenant, sizeof(tenant)) < 0 ||
+                !auth_may_see_tenant(p, tenant))
+                continue;
+            json_array_append_new(
+                items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "session",
+                                 v[i].id, "camera", v[i].camera, "stream", v[i].stream, "peer",
+                                 v[i].peer, "playing", v[i].is_playing, "packets",
+                                 (json_int_t)v[i].packets, "bytes", (json_int_t)v[i].bytes,
+                                 "keyframe_requests", (json_int_t)v[i].keyframe_requests,
+                                 "retransmits", (json_int_t)v[i].retransmits, "started_ms",
+                                 (json_int_t)v[i].started_unix_ms));
+        }
+        free(v);
+    }
+    return http_reply_json(req, 200,
+                           json_pack("{s:b, s:o}", "enabled", ctx->webrtc != NULL, "items", items));
+}
+
+int api_whep_register(http_router *r, struct api *ctx)
+{
+    static const struct api_route routes[] = {
+        {"POST", "/api/v1/cameras/{id}/whep", whep_post},
+        {"OPTIONS", "/api/v1/cameras/{id}/whep", whep_options},
+        {"PATCH", "/api/v1/cameras/{id}/whep/{session}", whep_session_patch},
+        {"DELETE", "/api/v1/cameras/{id}/whep/{session}", whep_session_delete},
+        {"GET", "/api/v1/webrtc/sessions", webrtc_sessions},
+    };
+    return api_routes_add(r, routes, HORUS_ARRAY_LEN(routes), ctx);
+}

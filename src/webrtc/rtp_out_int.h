@@ -1,0 +1,95 @@
+/*
+ * RTP and RTCP for the WebRTC sender: the H.264 packetiser (RFC 6184,
+ * packetization-mode 1), sender reports, and the parser of the feedback
+ * a browser sends (PLI, FIR, generic NACK). Pure: no I/O, no clock.
+ * Design: docs/design/0055-webrtc-whep.md.
+ */
+#ifndef HORUS_WEBRTC_RTP_OUT_INT_H
+#define HORUS_WEBRTC_RTP_OUT_INT_H
+
+#include "media.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEBRTC_RTP_MAX_PAYLOAD                                                                     \
+    1200 /* bytes of payload per packet: fits any path's MTU after SRTP */
+#define WEBRTC_RTP_MAX_PACKET (12 + WEBRTC_RTP_MAX_PAYLOAD)
+
+/* The sender's state of one RTP stream; plain data, zero then set pt and ssrc. */
+struct webrtc_rtp_sender {
+    uint8_t pt;
+    uint32_t ssrc;
+    uint16_t seq; /* of the next packet; start it random */
+    uint32_t ts_offset; /* added to every timestamp; start it random */
+    uint64_t packets; /* sent, for sender reports */
+    uint64_t octets; /* payload bytes sent */
+    uint32_t last_ts; /* RTP timestamp of the latest packet */
+};
+
+/* Receives one RTP packet (borrowed for the call). Returns 0 to go on, < 0 to stop. */
+typedef int (*webrtc_rtp_emit_cb)(void *arg, const uint8_t *pkt, size_t len);
+
+/*
+ * Packetises one H.264 access unit p (length-prefixed NAL units, as
+ * media.h says) of stream st: for a keyframe the SPS and PPS of st's avcC
+ * first, each NAL unit alone when it fits WEBRTC_RTP_MAX_PAYLOAD, else
+ * FU-A fragments; access unit delimiters and filler data dropped; marker on the last
+ * packet; the timestamp is p->pts in 90 kHz plus s->ts_offset. Returns 0,
+ * HORUS_EPARSE for a malformed unit (none of it is sent),
+ * or the callback's negative return. Thread: any.
+ */
+int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
+                          const media_packet *p, webrtc_rtp_emit_cb emit, void *arg);
+
+/*
+ * Writes an RTCP sender report plus an SDES CNAME chunk ("horus") for s
+ * into out (at least 64 bytes): ntp is the NTP time of rtp_ts. Returns the
+ * length. Thread: any.
+ */
+size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uint32_t rtp_ts,
+                            uint8_t *out, size_t cap);
+
+/*
+ * The last WEBRTC_RTP_HISTORY packets a session sent, before SRTP, so that
+ * a NACK can be answered by protecting and sending one again (RFC 4585
+ * 6.2.1; the same sequence number: no RTX stream is negotiated).
+ */
+#define WEBRTC_RTP_HISTORY 128
+
+struct webrtc_rtp_history {
+    uint8_t *slots; /* owned: WEBRTC_RTP_HISTORY packets of WEBRTC_RTP_MAX_PACKET bytes */
+    uint16_t seq[WEBRTC_RTP_HISTORY];
+    uint16_t len[WEBRTC_RTP_HISTORY]; /* 0: empty */
+};
+
+void webrtc_rtp_history_init(struct webrtc_rtp_history *h);
+void webrtc_rtp_history_release(struct webrtc_rtp_history *h);
+/* Keeps a copy of an RTP packet (its sequence number read from it), replacing the oldest. */
+void webrtc_rtp_history_put(struct webrtc_rtp_history *h, const uint8_t *pkt, size_t len);
+/* The packet with sequence number seq (borrowed until the next put), or NULL when gone. */
+const uint8_t *webrtc_rtp_history_get(const struct webrtc_rtp_history *h, uint16_t seq,
+                                      size_t *len);
+
+#define WEBRTC_RTCP_MAX_NACKS 64
+
+/* What a compound RTCP packet from the viewer asks for. */
+struct webrtc_rtcp_feedback {
+    bool wants_keyframe; /* a PLI or FIR for media_ssrc */
+    size_t n_nacks; /* sequence numbers asked again (generic NACK), up to the maximum */
+    uint16_t nacks[WEBRTC_RTCP_MAX_NACKS];
+    bool has_rr; /* a receiver report block about media_ssrc */
+    uint32_t fraction_lost; /* of that block, 0..255 */
+};
+
+/*
+ * Parses a compound RTCP packet of len bytes (after SRTCP unprotect) for
+ * the feedback about media_ssrc. Returns 0, or HORUS_EPARSE when a packet
+ * header or length does not fit (what came before is kept in *out).
+ * Thread: any.
+ */
+int webrtc_rtcp_parse(const uint8_t *buf, size_t len, uint32_t media_ssrc,
+                      struct webrtc_rtcp_feedback *out);
+
+#endif

@@ -1,0 +1,554 @@
+/*
+ * DESIGN: the WHEP offer parser and answer writer (docs/design/0055).
+ * The parser reads the subset of SDP a browser's offer needs: the m-lines
+ * (each answered, in order), and for the first video m-line with a port
+ * its ICE credentials, DTLS fingerprint and setup role, direction,
+ * rtcp-mux and H.264 formats (rtpmap + fmtp, in any order). Session-level
+ * ICE and fingerprint attributes apply when the video line has none.
+ * Every error names the line and the problem, since it goes back to the
+ * client as the 400's message. Pure; Thread: any.
+ */
+#include "sdp_int.h"
+
+#include "err.h"
+#include "mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* fmtp parameters seen on the video line, by payload type */
+struct fmtp_entry {
+    uint8_t pt;
+    int packetization_mode;
+    bool has_profile;
+    uint8_t profile[3];
+};
+
+/* The ICE/DTLS attributes of one level (session, or the video m-line). */
+struct level_attrs {
+    char ufrag[257];
+    char pwd[257];
+    char fp_alg[16];
+    uint8_t fp[64];
+    size_t fp_len;
+    char setup[10];
+};
+
+struct parser {
+    struct webrtc_sdp_offer *out;
+    char *err;
+    size_t errsize;
+    int line_no;
+    int cur_media; /* -1: session level */
+    struct level_attrs session, video;
+    int direction; /* 0 sendrecv (default), 1 recvonly, 2 sendonly, 3 inactive */
+    int direction_line;
+    /* the video m-line's payload types, in order */
+    uint8_t fmts[64];
+    size_t n_fmts;
+    uint8_t h264_pts[WEBRTC_SDP_MAX_H264];
+    size_t n_h264_pts;
+    struct fmtp_entry fmtp[64];
+    size_t n_fmtp;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const char *fmt, ...)
+{
+    if (p->errsize > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err, p->errsize, fmt, ap);
+        va_end(ap);
+    }
+    return HORUS_EPARSE;
+}
+
+static bool in_video(const struct parser *p)
+{
+    return p->cur_media >= 0 && p->cur_media == p->out->video_index;
+}
+
+/* Copies the first token of s (up to a space or the end) into dst; false when it does not fit. */
+static bool copy_token(char *dst, size_t cap, const char **s)
+{
+    size_t n = strcspn(*s, " ");
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(dst, *s, n);
+    dst[n] = '\0';
+    *s += n;
+    while (**s == ' ')
+        (*s)++;
+    return true;
+}
+
+static bool parse_u32(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+    if (n == 0 || n > 10)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static int parse_m(struct parser *p, const char *v)
+{
+    struct webrtc_sdp_offer *o = p->out;
+    if (o->n_media >= WEBRTC_SDP_MAX_MEDIA)
+        return fail(p, "line %d: more than %d m= lines", p->line_no, WEBRTC_SDP_MAX_MEDIA);
+    struct webrtc_sdp_media *m = &o->media[o->n_media];
+    memset(m, 0, sizeof(*m));
+    if (!copy_token(m->kind, sizeof(m->kind), &v))
+        return fail(p, "line %d: m= line has no media type", p->line_no);
+    size_t n = strcspn(v, " /");
+    uint32_t port;
+    if (!parse_u32(v, n, 65535, &port))
+        return fail(p, "line %d: m= line has no port", p->line_no);
+    v += n;
+    if (*v == '/') { /* port/count */
+        v++;
+        v += strspn(v, "0123456789");
+    }
+    while (*v == ' ')
+        v++;
+    if (!copy_token(m->proto, sizeof(m->proto), &v))
+        return fail(p, "line %d: m= line has no protocol", p->line_no);
+    if (!copy_token(m->first_fmt, sizeof(m->first_fmt), &v))
+        return fail(p, "line %d: m= line has no format", p->line_no);
+    p->cur_media = (int)o->n_media;
+    o->n_media++;
+    if (o->video_index >= 0 || strcmp(m->kind, "video") != 0 || port == 0)
+        return 0;
+    if (strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 && strcmp(m->proto, "UDP/TLS/RTP/SAVP") != 0)
+        return fail(p, "line %d: video m= line protocol '%s' is not UDP/TLS/RTP/SAVPF", p->line_no,
+                    m->proto);
+    o->video_index = p->cur_media;
+    /* The formats: the first one is in first_fmt, the rest in v. */
+    const char *f = m->first_fmt;
+    for (;;) {
+        uint32_t pt;
+        size_t fl = strcspn(f, " ");
+        if (parse_u32(f, fl, 127, &pt) && p->n_fmts < HORUS_ARRAY_LEN(p->fmts))
+            p->fmts[p->n_fmts++] = (uint8_t)pt;
+        if (f == m->first_fmt)
+            f = v;
+        else
+            f += fl;
+        while (*f == ' ')
+            f++;
+        if (*f == '\0')
+            break;
+    }
+    return 0;
+}
+
+static bool is_ice_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '+' || c == '/';
+}
+
+static int parse_ice(struct parser *p, const char *name, const char *v, char *dst, size_t cap,
+                     size_t min)
+{
+    size_t n = strlen(v);
+    bool ok = n >= min && n < cap;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = is_ice_char(v[i]);
+    if (!ok)
+        return fail(p, "line %d: a=%s must be %zu to %zu of A-Z a-z 0-9 + /", p->line_no, name, min,
+                    cap - 1);
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static int parse_fingerprint(struct parser *p, const char *v, struct level_attrs *a)
+{
+    char alg[16];
+    if (!copy_token(alg, sizeof(alg), &v))
+        return fail(p, "line %d: a=fingerprint has no hash function", p->line_no);
+    for (char *c = alg; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (strcmp(alg, "sha-256") != 0 && strcmp(alg, "sha-1") != 0 && strcmp(alg, "sha-384") != 0 &&
+        strcmp(alg, "sha-512") != 0)
+        return fail(p, "line %d: a=fingerprint hash function '%s' is not sha-1/256/384/512",
+                    p->line_no, alg);
+    size_t n = 0;
+    for (;;) {
+        int hi = isxdigit((unsigned char)v[0]) ? v[0] : -1;
+        int lo = hi >= 0 && isxdigit((unsigned char)v[1]) ? v[1] : -1;
+        if (lo < 0 || n >= sizeof(a->fp))
+            return fail(p, "line %d: a=fingerprint is not colon-separated hex bytes", p->line_no);
+        char pair[3] = {(char)hi, (char)lo, 0};
+        a->fp[n++] = (uint8_t)strtoul(pair, NULL, 16);
+        v += 2;
+        if (*v == '\0')
+            break;
+        if (*v != ':')
+            return fail(p, "line %d: a=fingerprint is not colon-separated hex bytes", p->line_no);
+        v++;
+    }
+    memcpy(a->fp_alg, alg, sizeof(alg));
+    a->fp_len = n;
+    return 0;
+}
+
+static int parse_rtpmap(struct parser *p, const char *v)
+{
+    size_t n = strcspn(v, " ");
+    uint32_t pt;
+    if (!parse_u32(v, n, 127, &pt) || v[n] != ' ')
+        return fail(p, "line %d: a=rtpmap has no payload type", p->line_no);
+    v += n + 1;
+    if (strncasecmp(v, "H264/90000", 10) != 0 || (v[10] != '\0' && v[10] != '/'))
+        return 0;
+    bool listed = false;
+    for (size_t i = 0; i < p->n_fmts; i++)
+        listed = listed || p->fmts[i] == pt;
+    if (listed && p->n_h264_pts < WEBRTC_SDP_MAX_H264)
+        p->h264_pts[p->n_h264_pts++] = (uint8_t)pt;
+    return 0;
+}
+
+static int hex_byte(const char *s)
+{
+    if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+        return -1;
+    char pair[3] = {s[0], s[1], 0};
+    return (int)strtoul(pair, NULL, 16);
+}
+
+static int parse_fmtp(struct parser *p, const char *v)
+{
+    size_t n = strcspn(v, " ");
+    uint32_t pt;
+    if (!parse_u32(v, n, 127, &pt) || v[n] != ' ')
+        return fail(p, "line %d: a=fmtp has no payload type", p->line_no);
+    if (p->n_fmtp >= HORUS_ARRAY_LEN(p->fmtp))
+        return 0;
+    struct fmtp_entry e = {.pt = (uint8_t)pt};
+    v += n + 1;
+    while (*v) {
+        while (*v == ' ' || *v == ';')
+            v++;
+        size_t kl = strcspn(v, "=;");
+        const char *val = v[kl] == '=' ? v + kl + 1 : v + kl;
+        size_t vl = strcspn(val, ";");
+        if (kl == 18 && strncasecmp(v, "packetization-mode", 18) == 0) {
+            uint32_t mode;
+            if (!parse_u32(val, vl, 2, &mode))
+                return fail(p, "line %d: a=fmtp packetization-mode must be 0, 1 or 2", p->line_no);
+            e.packetization_mode = (int)mode;
+        } else if (kl == 16 && strncasecmp(v, "profile-level-id", 16) == 0) {
+            int b0 = vl == 6 ? hex_byte(val) : -1;
+            int b1 = vl == 6 ? hex_byte(val + 2) : -1;
+            int b2 = vl == 6 ? hex_byte(val + 4) : -1;
+            if (b0 < 0 || b1 < 0 || b2 < 0)
+                return fail(p, "line %d: a=fmtp profile-level-id must be 6 hex digits", p->line_no);
+            e.has_profile = true;
+            e.profile[0] = (uint8_t)b0;
+            e.profile[1] = (uint8_t)b1;
+            e.profile[2] = (uint8_t)b2;
+        }
+        v = val + vl;
+    }
+    p->fmtp[p->n_fmtp++] = e;
+    return 0;
+}
+
+static int parse_direction(struct parser *p, const char *name)
+{
+    static const char *const names[] = {"sendrecv", "recvonly", "sendonly", "inactive"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0) {
+            p->direction = i;
+            p->direction_line = p->line_no;
+            return 1;
+        }
+    return 0;
+}
+
+static int parse_a(struct parser *p, const char *v)
+{
+    bool session = p->cur_media < 0;
+    bool video = in_video(p);
+    if (!session && !video) {
+        if (strncmp(v, "mid:", 4) == 0) {
+            struct webrtc_sdp_media *m = &p->out->media[p->cur_media];
+            if (strlen(v + 4) >= sizeof(m->mid))
+                return fail(p, "line %d: a=mid is longer than 32 characters", p->line_no);
+            strcpy(m->mid, v + 4);
+        }
+        return 0;
+    }
+    struct level_attrs *a = session ? &p->session : &p->video;
+    if (strncmp(v, "ice-ufrag:", 10) == 0)
+        return parse_ice(p, "ice-ufrag", v + 10, a->ufrag, sizeof(a->ufrag), 4);
+    if (strncmp(v, "ice-pwd:", 8) == 0)
+        return parse_ice(p, "ice-pwd", v + 8, a->pwd, sizeof(a->pwd), 22);
+    if (strncmp(v, "fingerprint:", 12) == 0)
+        return parse_fingerprint(p, v + 12, a);
+    if (strncmp(v, "setup:", 6) == 0) {
+        const char *r = v + 6;
+        if (strcmp(r, "actpass") != 0 && strcmp(r, "active") != 0 && strcmp(r, "passive") != 0)
+            return fail(p, "line %d: a=setup must be actpass, active or passive", p->line_no);
+        strcpy(a->setup, r);
+        return 0;
+    }
+    if (session)
+        return 0;
+    struct webrtc_sdp_offer *o = p->out;
+    if (strncmp(v, "mid:", 4) == 0) {
+        struct webrtc_sdp_media *m = &o->media[p->cur_media];
+        if (strlen(v + 4) >= sizeof(m->mid))
+            return fail(p, "line %d: a=mid is longer than 32 characters", p->line_no);
+        strcpy(m->mid, v + 4);
+    } else if (strcmp(v, "rtcp-mux") == 0) {
+        o->rtcp_mux = true;
+    } else if (strcmp(v, "rtcp-rsize") == 0) {
+        o->rtcp_rsize = true;
+    } else if (strncmp(v, "rtpmap:", 7) == 0) {
+        return parse_rtpmap(p, v + 7);
+    } else if (strncmp(v, "fmtp:", 5) == 0) {
+        return parse_fmtp(p, v + 5);
+    } else {
+        parse_direction(p, v);
+    }
+    return 0;
+}
+
+static int parse_line(struct parser *p, const char *line)
+{
+    if (p->line_no == 1 && strcmp(line, "v=0") != 0)
+        return fail(p, "line 1: an SDP offer starts with v=0");
+    if (line[0] == '\0')
+        return 0;
+    if (!isalpha((unsigned char)line[0]) || line[1] != '=')
+        return fail(p, "line %d: not an SDP 'x=value' line", p->line_no);
+    switch (line[0]) {
+    case 'm':
+        return parse_m(p, line + 2);
+    case 'a':
+        return parse_a(p, line + 2);
+    default:
+        return 0;
+    }
+}
+
+static int finish(struct parser *p)
+{
+    struct webrtc_sdp_offer *o = p->out;
+    if (o->video_index < 0)
+        return fail(p, "offer has no video m= line");
+    const struct level_attrs *s = &p->session, *v = &p->video;
+    strcpy(o->ice_ufrag, v->ufrag[0] ? v->ufrag : s->ufrag);
+    strcpy(o->ice_pwd, v->pwd[0] ? v->pwd : s->pwd);
+    const struct level_attrs *fp = v->fp_len ? v : s;
+    memcpy(o->fingerprint_alg, fp->fp_alg, sizeof(o->fingerprint_alg));
+    memcpy(o->fingerprint, fp->fp, fp->fp_len);
+    o->fingerprint_len = fp->fp_len;
+    strcpy(o->setup, v->setup[0] ? v->setup : s->setup);
+    if (o->ice_ufrag[0] == '\0')
+        return fail(p, "offer has no a=ice-ufrag");
+    if (o->ice_pwd[0] == '\0')
+        return fail(p, "offer has no a=ice-pwd");
+    if (o->fingerprint_len == 0)
+        return fail(p, "offer has no a=fingerprint");
+    if (strcmp(o->setup, "passive") == 0)
+        return fail(p, "offer's a=setup:passive leaves no DTLS client (we are passive)");
+    if (p->direction >= 2)
+        return fail(p, "line %d: the video m= line is %s: a viewer must receive", p->direction_line,
+                    p->direction == 2 ? "sendonly" : "inactive");
+    o->video_sends = p->direction == 0;
+    for (size_t i = 0; i < p->n_h264_pts; i++) {
+        struct webrtc_sdp_h264 *h = &o->h264[o->n_h264++];
+        *h = (struct webrtc_sdp_h264){.pt = p->h264_pts[i]};
+        for (size_t j = 0; j < p->n_fmtp; j++) {
+            if (p->fmtp[j].pt != h->pt)
+                continue;
+            h->packetization_mode = p->fmtp[j].packetization_mode;
+            h->has_profile = p->fmtp[j].has_profile;
+            h->profile_idc = p->fmtp[j].profile[0];
+            h->profile_iop = p->fmtp[j].profile[1];
+            h->level_idc = p->fmtp[j].profile[2];
+        }
+    }
+    if (o->n_h264 == 0)
+        return fail(p, "offer has no H.264 video");
+    if (webrtc_sdp_h264_choose(o, 0) < 0)
+        return fail(p, "offer has no H.264 video with packetization-mode=1");
+    return 0;
+}
+
+int webrtc_sdp_offer_parse(const char *text, size_t len, struct webrtc_sdp_offer *out, char *err,
+                           size_t errsize)
+{
+    struct parser *p = horus_calloc(1, sizeof(*p));
+    p->out = out;
+    p->err = err;
+    p->errsize = errsize;
+    p->cur_media = -1;
+    memset(out, 0, sizeof(*out));
+    out->video_index = -1;
+    if (errsize > 0)
+        err[0] = '\0';
+    int rc = 0;
+    char *line = horus_malloc(len + 1);
+    if (len == 0)
+        rc = fail(p, "the SDP offer is empty");
+    else if (len > WEBRTC_SDP_MAX_BYTES)
+        rc = fail(p, "the SDP offer is longer than %d bytes", WEBRTC_SDP_MAX_BYTES);
+    size_t pos = 0;
+    while (rc == 0 && pos < len) {
+        p->line_no++;
+        size_t end = pos;
+        while (end < len && text[end] != '\n')
+            end++;
+        size_t n = end - pos;
+        if (n > 0 && text[pos + n - 1] == '\r')
+            n--;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if ((unsigned char)text[pos + i] < 0x20 && text[pos + i] != '\t')
+                rc = fail(p, "line %d: contains a control character", p->line_no);
+        if (rc != 0)
+            break;
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        rc = parse_line(p, line);
+        pos = end + 1;
+    }
+    if (rc == 0)
+        rc = finish(p);
+    free(line);
+    free(p);
+    return rc;
+}
+
+static bool is_constrained_baseline(const struct webrtc_sdp_h264 *h)
+{
+    /* RFC 6184 table 5: profile_idc 66 with constraint_set1, or 77/88 with set0+set1 */
+    return h->has_profile && ((h->profile_idc == 0x42 && (h->profile_iop & 0x40)) ||
+                              (h->profile_idc == 0x4d && (h->profile_iop & 0x80)));
+}
+
+int webrtc_sdp_h264_choose(const struct webrtc_sdp_offer *offer, uint8_t camera_profile_idc)
+{
+    int first = -1, baseline = -1;
+    for (size_t i = 0; i < offer->n_h264; i++) {
+        const struct webrtc_sdp_h264 *h = &offer->h264[i];
+        if (h->packetization_mode != 1)
+            continue;
+        if (camera_profile_idc != 0 && h->has_profile && h->profile_idc == camera_profile_idc)
+            return (int)i;
+        if (first < 0)
+            first = (int)i;
+        if (baseline < 0 && is_constrained_baseline(h))
+            baseline = (int)i;
+    }
+    return baseline >= 0 ? baseline : first;
+}
+
+/* A growing string. */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        horus_assert(n >= 0);
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = b->cap * 2 + (size_t)n;
+        b->p = horus_realloc(b->p, b->cap);
+    }
+}
+
+static void write_rejected(struct sbuf *b, const struct webrtc_sdp_media *m)
+{
+    sb_printf(b, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind, m->proto, m->first_fmt);
+    if (m->mid[0])
+        sb_printf(b, "a=mid:%s\r\n", m->mid);
+    sb_printf(b, "a=inactive\r\n");
+}
+
+static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
+                        const struct webrtc_sdp_answer_options *opt)
+{
+    const struct webrtc_sdp_media *m = &o->media[o->video_index];
+    const struct webrtc_sdp_h264 *h = &o->h264[opt->h264_index];
+    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)opt->port, m->proto, (unsigned)h->pt);
+    sb_printf(b, "c=IN IP4 0.0.0.0\r\n");
+    if (m->mid[0])
+        sb_printf(b, "a=mid:%s\r\n", m->mid);
+    sb_printf(b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", opt->ice_ufrag, opt->ice_pwd);
+    sb_printf(b, "a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", opt->fingerprint_sha256);
+    sb_printf(b, "a=sendonly\r\na=rtcp-mux\r\n");
+    if (o->rtcp_rsize)
+        sb_printf(b, "a=rtcp-rsize\r\n");
+    sb_printf(b, "a=rtpmap:%u H264/90000\r\n", (unsigned)h->pt);
+    sb_printf(b, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", (unsigned)h->pt,
+              (unsigned)h->pt);
+    if (h->has_profile)
+        sb_printf(b,
+                  "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
+                  "profile-level-id=%02x%02x%02x\r\n",
+                  (unsigned)h->pt, h->profile_idc, h->profile_iop, h->level_idc);
+    else
+        sb_printf(b, "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1\r\n",
+                  (unsigned)h->pt);
+    sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus video\r\n", (unsigned)opt->ssrc);
+    for (size_t i = 0; i < opt->n_hosts && i < WEBRTC_SDP_MAX_HOSTS; i++) {
+        /* RFC 8445 5.1.2.1: type preference 126 (host), local preference by order */
+        uint32_t prio = (126u << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
+        sb_printf(b, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", i + 1, (unsigned)prio,
+                  opt->hosts[i], (unsigned)opt->port);
+    }
+    sb_printf(b, "a=end-of-candidates\r\n");
+}
+
+int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
+                            const struct webrtc_sdp_answer_options *opt, char **out,
+                            size_t *out_len)
+{
+    if (offer->video_index < 0 || (size_t)offer->video_index >= offer->n_media ||
+        opt->h264_index < 0 || (size_t)opt->h264_index >= offer->n_h264)
+        return -EINVAL;
+    struct sbuf b = {.cap = 2048};
+    b.p = horus_malloc(b.cap);
+    b.p[0] = '\0';
+    sb_printf(&b, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
+              (unsigned long long)opt->session_id);
+    const char *mid = offer->media[offer->video_index].mid;
+    if (mid[0])
+        sb_printf(&b, "a=group:BUNDLE %s\r\n", mid);
+    sb_printf(&b, "a=ice-lite\r\na=msid-semantic: WMS horus\r\n");
+    for (size_t i = 0; i < offer->n_media; i++) {
+        if ((int)i == offer->video_index)
+            write_video(&b, offer, opt);
+        else
+            write_rejected(&b, &offer->media[i]);
+    }
+    *out = b.p;
+    if (out_len)
+        *out_len = b.len;
+    return 0;
+}

@@ -1,0 +1,117 @@
+/*
+ * The WebRTC server's private state, shared by server.c (socket, thread,
+ * API calls) and session.c (one peer's protocol: STUN, DTLS, SRTP, media).
+ * Lock: s->mu guards `known`, `cmds` and `stopping` only; everything in a
+ * struct wsession belongs to the `webrtc` thread once its ADD command is
+ * taken.
+ */
+#ifndef HORUS_WEBRTC_SERVER_INT_H
+#define HORUS_WEBRTC_SERVER_INT_H
+
+#include "dtls_int.h"
+#include "rtp_out_int.h"
+#include "webrtc.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#define WEBRTC_DTLS_TIMEOUT_MS 10000 /* default: from the offer to a finished handshake */
+#define WEBRTC_CONSENT_TIMEOUT_MS 30000 /* default: without a valid STUN request */
+#define WEBRTC_SR_INTERVAL_NS (1000000000LL)
+
+/* What an epoll event points at. */
+struct ep_tag {
+    int kind; /* EP_SOCKET, EP_CMD, EP_TIMER, EP_READER */
+    void *obj;
+};
+enum { EP_SOCKET, EP_CMD, EP_TIMER, EP_READER };
+
+struct wsession {
+    struct wsession *next; /* in the thread's list */
+    webrtc_server *srv; /* borrowed */
+    char id[33];
+    char camera[65];
+    char stream[17];
+    char ufrag[9]; /* ours */
+    char pwd[25]; /* ours: never logged */
+    char remote_ufrag[257];
+    struct sockaddr_storage peer; /* where media goes, once bound */
+    socklen_t peer_len;
+    bool bound;
+    int64_t created_ns, consent_ns, last_sr_ns;
+    webrtc_dtls *dtls; /* owned */
+    webrtc_srtp *srtp; /* owned, after the handshake */
+    relay_reader *reader; /* owned, after the handshake */
+    struct ep_tag reader_tag;
+    struct webrtc_rtp_sender rtp;
+    struct webrtc_rtp_history history; /* after the handshake: answers to NACK */
+    struct known_session *known; /* its record in srv->known (fields under srv->mu) */
+    uint64_t retransmits;
+    bool need_keyframe;
+    uint64_t keyframe_requests;
+};
+
+struct known_session {
+    struct known_session *next;
+    struct webrtc_session_info info; /* guarded by mu */
+};
+
+struct wcmd {
+    struct wcmd *next;
+    bool is_add;
+    struct wsession *sess; /* add: stolen */
+    char id[33]; /* delete */
+};
+
+struct webrtc_server {
+    int fd; /* the UDP socket */
+    int epfd, cmdfd, timerfd;
+    uint16_t port;
+    int family;
+    char *hosts[WEBRTC_MAX_HOSTS * 2]; /* announced, owned */
+    size_t n_hosts;
+    unsigned max_sessions;
+    int64_t dtls_timeout_ns, consent_timeout_ns;
+    relay_hub *relay;
+    webrtc_cert *cert;
+    pthread_t thread;
+    bool running;
+    struct ep_tag tag_socket, tag_cmd, tag_timer;
+    pthread_mutex_t mu;
+    struct known_session *known; /* guarded by mu */
+    unsigned n_known; /* guarded by mu */
+    struct wcmd *cmds, **cmds_tail; /* guarded by mu */
+    bool stopping; /* guarded by mu */
+    struct wsession *sessions; /* webrtc thread only */
+    metrics_series *m_sessions;
+    metrics_series *m_dropped_unknown, *m_dropped_stun, *m_dropped_send;
+    metrics_series *m_keyframe_requests;
+    metrics_series *m_retransmits;
+};
+
+/* Counts one on m when the server has metrics. */
+static inline void wrtc_count(metrics_series *m)
+{
+    if (m)
+        metrics_counter_inc(m);
+}
+
+/* session.c: the webrtc thread's handling of one peer. */
+void wsession_on_stun(webrtc_server *s, const uint8_t *buf, size_t len, const struct sockaddr *from,
+                      socklen_t from_len, int64_t now_ns);
+/* These return NULL to keep the session, or why it must be dropped (a static phrase). */
+const char *wsession_on_datagram(struct wsession *w, uint8_t *buf, size_t len, int64_t now_ns);
+const char *wsession_on_reader(struct wsession *w);
+const char *wsession_on_tick(struct wsession *w, int64_t now_ns);
+void wsession_free(struct wsession *w); /* closes DTLS, the reader; does not unlink */
+void wsession_send(webrtc_server *s, const struct wsession *w, const uint8_t *buf, size_t len);
+
+/* server.c: copies the session's counters into its record for the API (thread only). */
+void webrtc_server_publish(webrtc_server *s, struct wsession *w);
+/* server.c: unlinks and frees a session (thread only); why is logged. */
+void webrtc_server_drop(webrtc_server *s, struct wsession *w, const char *why);
+
+#endif

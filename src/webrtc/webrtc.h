@@ -1,0 +1,108 @@
+/*
+ * WebRTC out (WHEP): browsers play a camera stream over SRTP from the
+ * packet relay, every peer on one UDP port, ICE-lite with DTLS-SRTP.
+ * Design: docs/design/0055-webrtc-whep.md.
+ *
+ * The server owns one UDP socket and one thread, `webrtc`, with epoll over
+ * the socket, a command eventfd, a 100 ms timer and each session's relay
+ * reader. The API's threads create and delete sessions through calls that
+ * only queue a command; every session's protocol state is touched by the
+ * `webrtc` thread alone.
+ */
+#ifndef HORUS_WEBRTC_H
+#define HORUS_WEBRTC_H
+
+#include "cfg.h"
+#include "metrics.h"
+#include "relay.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct webrtc_server webrtc_server;
+
+/* `webrtc:` of horus.yaml; every key needs a restart. */
+struct webrtc_config {
+    char *udp_listen; /* "host:port"; NULL or "" = WebRTC off */
+    char **additional_hosts; /* announced as extra host candidates */
+    size_t nadditional_hosts;
+    int64_t max_sessions;
+};
+
+extern const cfg_field webrtc_config_fields[];
+
+#define WEBRTC_MAX_HOSTS 8
+
+struct webrtc_options {
+    const char *udp_listen; /* "host:port", "[v6]:port" or ":port" (every address); copied */
+    const char *additional_hosts[WEBRTC_MAX_HOSTS]; /* announced as host candidates; copied */
+    size_t n_additional_hosts;
+    unsigned max_sessions; /* 0 = 256 */
+    int64_t dtls_timeout_ms; /* offer to finished handshake; 0 = 10 s (tests shorten it) */
+    int64_t consent_timeout_ms; /* without a valid STUN request; 0 = 30 s (RFC 7675) */
+    relay_hub *relay; /* borrowed, outlives the server */
+    metrics_registry *metrics; /* borrowed, may be NULL */
+};
+
+/*
+ * Binds the socket, makes the DTLS certificate and registers the metrics
+ * (horus_webrtc_sessions, horus_webrtc_dropped_datagrams_total). Returns 0
+ * with *out, or -errno / -EINVAL with a sentence in err (errsize bytes):
+ * "webrtc.udp_listen: bind 127.0.0.1:8189: Address already in use".
+ * Thread: main.
+ */
+int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, char *err,
+                      size_t errsize);
+int webrtc_server_start(webrtc_server *s); /* starts the `webrtc` thread; Thread: main */
+void webrtc_server_stop(webrtc_server *s); /* drops every session, joins; Thread: main */
+void webrtc_server_free(webrtc_server *s); /* stops first; NULL is a no-op; Thread: main */
+
+/* The UDP port the socket is bound to (the configured one, or the kernel's for port 0). */
+uint16_t webrtc_server_port(const webrtc_server *s);
+
+struct webrtc_answer {
+    char *sdp; /* owned: free() it */
+    char session_id[33]; /* 32 hex characters */
+};
+
+/*
+ * Makes a session for (camera, stream) from an SDP offer of len bytes and
+ * writes the answer. Returns 0; HORUS_EPARSE with err naming the line or
+ * the missing piece ("offer has no H.264 video"); -ENOENT when the relay
+ * has no such stream; -EAGAIN when the camera has no video yet; HORUS_ECODEC
+ * when its video is not H.264 (err says so); -EBUSY at max_sessions.
+ * Thread: any.
+ */
+int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream, const char *sdp,
+                        size_t len, struct webrtc_answer *out, char *err, size_t errsize);
+
+/* Whether session_id is a live session of camera. Thread: any. */
+bool webrtc_server_has_session(webrtc_server *s, const char *camera, const char *session_id);
+
+/* Ends a session of camera. Returns 0 or -ENOENT. Thread: any. */
+int webrtc_server_delete(webrtc_server *s, const char *camera, const char *session_id);
+
+/* Sessions now (created and not yet dropped). Thread: any. */
+unsigned webrtc_server_sessions(webrtc_server *s);
+
+/* One session as the API lists it; refreshed by the webrtc thread about once a second. */
+struct webrtc_session_info {
+    char id[33];
+    char camera[65];
+    char stream[17];
+    char peer[64]; /* "ip:port" of the viewer's media path; "" until its first STUN request */
+    bool is_playing; /* DTLS done, media flowing */
+    uint64_t packets; /* RTP packets sent */
+    uint64_t bytes; /* RTP payload bytes sent */
+    uint64_t keyframe_requests; /* PLI/FIR that made it wait for a keyframe */
+    uint64_t retransmits; /* packets sent again on a NACK */
+    int64_t started_unix_ms;
+};
+
+/*
+ * Copies every session's record into *out (a new array the caller frees;
+ * NULL when there is none). Returns the count. Thread: any.
+ */
+size_t webrtc_server_list(webrtc_server *s, struct webrtc_session_info **out);
+
+#endif

@@ -1,0 +1,96 @@
+// Plays a camera over WebRTC (WHEP) in Debian's chromium, driven by playwright-core, and prints
+// one JSON object: the WHEP reply, frames decoded over time, the frame size, and the DELETE's
+// status. Usage: node play_whep.mjs WHEP_URL SECONDS
+// HORUS_TOKEN in the environment: sent as 'Authorization: Bearer' on the WHEP requests.
+// The page is opened on the server's own origin, so no CORS set-up is needed.
+import { chromium } from 'playwright-core';
+
+const [url, secondsArg] = process.argv.slice(2);
+if (!url || !secondsArg) {
+    console.error('usage: node play_whep.mjs WHEP_URL SECONDS');
+    process.exit(2);
+}
+const seconds = Number(secondsArg);
+const token = process.env.HORUS_TOKEN || '';
+
+const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    // The server's candidate is on loopback in the test.
+    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--mute-audio',
+        '--allow-loopback-in-peer-connection'],
+});
+let result;
+try {
+    const page = await browser.newPage();
+    const origin = new URL(url).origin;
+    await page.goto(origin + '/health');
+    await page.setContent('<video id="v" muted playsinline autoplay></video>');
+    result = await page.evaluate(async ({ url, seconds, token }) => {
+        const out = { samples: [], errors: [] };
+        const auth = token ? { Authorization: `Bearer ${token}` } : {};
+        const pc = new RTCPeerConnection();
+        // An audio transceiver too: the server must answer (reject) every m-line.
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        const video = document.getElementById('v');
+        pc.ontrack = (e) => {
+            if (e.track.kind === 'video') {
+                video.srcObject = new MediaStream([e.track]);
+                video.play().catch((err) => out.errors.push(String(err)));
+            }
+        };
+        await pc.setLocalDescription(await pc.createOffer());
+        const r = await fetch(url, {
+            method: 'POST', headers: { 'Content-Type': 'application/sdp', ...auth },
+            body: pc.localDescription.sdp,
+        });
+        out.status = r.status;
+        out.location = r.headers.get('Location');
+        out.etag = r.headers.get('ETag');
+        out.content_type = r.headers.get('Content-Type');
+        const answer = await r.text();
+        if (r.status !== 201) {
+            out.errors.push(answer);
+            return out;
+        }
+        out.ice_lite = answer.includes('a=ice-lite');
+        try {
+            await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+        } catch (e) {
+            out.errors.push('setRemoteDescription: ' + e);
+            return out;
+        }
+        const t0 = performance.now();
+        const end = t0 + seconds * 1000;
+        while (performance.now() < end) {
+            await new Promise((res) => setTimeout(res, 250));
+            const stats = await pc.getStats();
+            stats.forEach((s) => {
+                if (s.type === 'inbound-rtp' && s.kind === 'video') {
+                    out.samples.push({
+                        t: Math.round(performance.now() - t0), frames: s.framesDecoded || 0,
+                        width: s.frameWidth || 0, height: s.frameHeight || 0,
+                        keyframes: s.keyFramesDecoded || 0, plis: s.pliCount || 0,
+                    });
+                    if (out.first_frame_ms === undefined && s.framesDecoded > 0)
+                        out.first_frame_ms = Math.round(performance.now() - t0);
+                }
+            });
+        }
+        out.ice_state = pc.iceConnectionState;
+        out.connection_state = pc.connectionState;
+        const last = out.samples[out.samples.length - 1] || {};
+        out.frames = last.frames || 0;
+        out.width = last.width || 0;
+        out.height = last.height || 0;
+        out.video_width = video.videoWidth;
+        out.video_height = video.videoHeight;
+        const d = await fetch(new URL(out.location, url), { method: 'DELETE', headers: auth });
+        out.delete_status = d.status;
+        pc.close();
+        return out;
+    }, { url, seconds, token });
+} finally {
+    await browser.close();
+}
+console.log(JSON.stringify(result));

@@ -1,0 +1,76 @@
+/*
+ * Tests for src/webrtc/config.c: the `webrtc:` table through the cfg
+ * engine: off by default, the keys read, and bad values refused with
+ * file:line and the key's path.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "webrtc.h"
+
+#include <string.h>
+
+static const cfg_field root_fields[] = {
+    {.name = "webrtc",
+     .type = CFG_SECTION,
+     .offset = 0,
+     .sub = webrtc_config_fields,
+     .help = "webrtc"},
+    {0},
+};
+static const cfg_schema schema = {.fields = root_fields, .size = sizeof(struct webrtc_config)};
+
+static void test_webrtc_is_off_by_default_and_reads_its_keys(void **state)
+{
+    (void)state;
+    cfg_errors errs;
+    cfg_errors_init(&errs, "t.yaml");
+    cfg_snapshot *snap = NULL;
+    assert_int_equal(cfg_load_defaults(&schema, &snap, &errs), 0);
+    const struct webrtc_config *c = cfg_snapshot_data(snap);
+    assert_true(c->udp_listen == NULL || c->udp_listen[0] == '\0');
+    assert_int_equal(c->nadditional_hosts, 0);
+    assert_int_equal(c->max_sessions, 256);
+    cfg_snapshot_unref(snap);
+
+    static const char good[] = "webrtc:\n  udp_listen: \":8189\"\n"
+                               "  additional_hosts: [203.0.113.7, \"2001:db8::7\", nvr.example]\n"
+                               "  max_sessions: 50\n";
+    assert_int_equal(cfg_load_string(&schema, "t.yaml", good, strlen(good), &snap, &errs), 0);
+    c = cfg_snapshot_data(snap);
+    assert_string_equal(c->udp_listen, ":8189");
+    assert_int_equal(c->nadditional_hosts, 3);
+    assert_string_equal(c->additional_hosts[1], "2001:db8::7");
+    assert_int_equal(c->max_sessions, 50);
+    cfg_snapshot_unref(snap);
+    cfg_errors_release(&errs);
+}
+
+static void test_bad_values_cite_the_line_and_key(void **state)
+{
+    (void)state;
+    cfg_errors errs;
+    cfg_errors_init(&errs, "t.yaml");
+    cfg_snapshot *snap = NULL;
+    static const char bad[] = "webrtc:\n  udp_listen: \"8189\"\n"
+                              "  additional_hosts: [\"a b\"]\n  max_sessions: 0\n";
+    assert_int_not_equal(cfg_load_string(&schema, "t.yaml", bad, strlen(bad), &snap, &errs), 0);
+    assert_int_equal(errs.count, 3);
+    assert_non_null(strstr(errs.items[0], "t.yaml:2:"));
+    assert_non_null(strstr(errs.items[0], "webrtc.udp_listen: must be host:port"));
+    assert_non_null(strstr(errs.items[1], "t.yaml:3:"));
+    assert_non_null(strstr(errs.items[1], "webrtc.additional_hosts[0]: must be an IPv4"));
+    assert_non_null(strstr(errs.items[2], "webrtc.max_sessions"));
+    cfg_errors_release(&errs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_webrtc_is_off_by_default_and_reads_its_keys),
+        cmocka_unit_test(test_bad_values_cite_the_line_and_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,242 @@
+/*
+ * Tests for src/webrtc/rtp_out.c: H.264 access units packetised per RFC
+ * 6184 (parameter sets before keyframes, FU-A fragments that reassemble
+ * to the NAL unit, marker on the last packet, 90 kHz timestamps, sequence
+ * numbers that wrap), malformed units refused whole, sender reports byte
+ * by byte, and PLI/FIR/NACK/RR feedback read for our SSRC only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "rtp_out_int.h"
+
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct sent {
+    size_t n;
+    uint8_t pkt[16][WEBRTC_RTP_MAX_PACKET];
+    size_t len[16];
+};
+
+static int collect(void *arg, const uint8_t *pkt, size_t len)
+{
+    struct sent *s = arg;
+    assert_true(s->n < 16);
+    assert_true(len <= WEBRTC_RTP_MAX_PACKET);
+    memcpy(s->pkt[s->n], pkt, len);
+    s->len[s->n++] = len;
+    return 0;
+}
+
+static const uint8_t avcc[] = {
+    1,    0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x64, 0x00, 0x1f, /* SPS */
+    0x01, 0x00, 0x03, 0x68, 0xee, 0x3c, /* PPS */
+};
+
+/* An access unit of NAL units of the given sizes and types (type in the first byte). */
+static media_packet *au(media_stream *st, const size_t *sizes, const uint8_t *types, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += 4 + sizes[i];
+    media_packet *p = media_packet_new(st, total);
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        p->data[pos] = (uint8_t)(sizes[i] >> 24);
+        p->data[pos + 1] = (uint8_t)(sizes[i] >> 16);
+        p->data[pos + 2] = (uint8_t)(sizes[i] >> 8);
+        p->data[pos + 3] = (uint8_t)sizes[i];
+        p->data[pos + 4] = types[i];
+        for (size_t k = 1; k < sizes[i]; k++)
+            p->data[pos + 4 + k] = (uint8_t)(k * 7 + i);
+        pos += 4 + sizes[i];
+    }
+    return p;
+}
+
+static void test_a_keyframe_sends_parameter_sets_then_fu_a_fragments(void **state)
+{
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
+    const size_t sizes[] = {2, 3000};
+    const uint8_t types[] = {0x09, 0x65}; /* AUD (dropped), IDR */
+    media_packet *p = au(st, sizes, types, 2);
+    p->is_keyframe = true;
+    p->pts = 9000;
+    struct webrtc_rtp_sender s = {.pt = 102, .ssrc = 0x11223344, .seq = 65534, .ts_offset = 5};
+    struct sent *out = calloc(1, sizeof(*out));
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), 0);
+    /* SPS, PPS, then 2999 bytes after the NAL header in 1198-byte fragments: 3 */
+    assert_int_equal(out->n, 5);
+    assert_int_equal(out->len[0], 12 + 4);
+    assert_memory_equal(out->pkt[0] + 12, avcc + 8, 4);
+    assert_memory_equal(out->pkt[1] + 12, avcc + 15, 3);
+    uint8_t nal[3000];
+    size_t got = 1;
+    nal[0] = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        const uint8_t *r = out->pkt[i];
+        assert_int_equal(r[0], 0x80);
+        assert_int_equal(r[1] & 0x7f, 102);
+        assert_int_equal((r[1] & 0x80) != 0, i == out->n - 1); /* marker on the last only */
+        assert_int_equal((r[2] << 8) | r[3], (uint16_t)(65534 + i)); /* wraps */
+        assert_int_equal((r[4] << 24) | (r[5] << 16) | (r[6] << 8) | r[7], 9005);
+        assert_int_equal(r[11], 0x44);
+        if (i < 2)
+            continue;
+        assert_int_equal(r[12], 0x60 | 28); /* FU indicator: IDR's NRI, type 28 */
+        assert_int_equal(r[13] & 0x1f, 5);
+        assert_int_equal((r[13] & 0x80) != 0, i == 2); /* start */
+        assert_int_equal((r[13] & 0x40) != 0, i == 4); /* end */
+        if (i == 2)
+            nal[0] = (uint8_t)((r[12] & 0xe0) | (r[13] & 0x1f));
+        memcpy(nal + got, r + 14, out->len[i] - 14);
+        got += out->len[i] - 14;
+    }
+    assert_int_equal(got, 3000);
+    assert_memory_equal(nal, p->data + 4 + 2 + 4, 3000); /* reassembles to the NAL unit */
+    assert_int_equal(s.seq, (uint16_t)(65534 + 5));
+    assert_int_equal(s.packets, 5);
+    media_packet_unref(p);
+    media_stream_unref(st);
+    free(out);
+}
+
+static void test_small_nal_units_go_alone_with_a_90khz_timestamp(void **state)
+{
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 1000, avcc, sizeof(avcc));
+    const size_t sizes[] = {10, 1200, 300};
+    /* SEI, non-IDR slice of exactly the budget, filler data (dropped: marker moves back) */
+    const uint8_t types[] = {0x06, 0x41, 0x0c};
+    media_packet *p = au(st, sizes, types, 3);
+    p->pts = 2000; /* 2 s in a 1 kHz timescale */
+    struct webrtc_rtp_sender s = {.pt = 96, .ssrc = 1};
+    struct sent *out = calloc(1, sizeof(*out));
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), 0);
+    assert_int_equal(out->n, 2);
+    assert_int_equal(out->len[1], 12 + 1200);
+    assert_int_equal(out->pkt[0][1], 96);
+    assert_int_equal(out->pkt[1][1], 0x80 | 96);
+    assert_int_equal(s.last_ts, 180000);
+    assert_int_equal(out->pkt[1][12], 0x41);
+    media_packet_unref(p);
+    media_stream_unref(st);
+    free(out);
+}
+
+static void test_a_malformed_unit_sends_nothing(void **state)
+{
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
+    const size_t sizes[] = {10, 20};
+    const uint8_t types[] = {0x65, 0x65};
+    media_packet *p = au(st, sizes, types, 2);
+    p->is_keyframe = true;
+    p->data[14 + 3] = 21; /* second NAL's length runs past the unit */
+    struct webrtc_rtp_sender s = {.pt = 96};
+    struct sent *out = calloc(1, sizeof(*out));
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), HORUS_EPARSE);
+    assert_int_equal(out->n, 0);
+    p->size = 2; /* shorter than a length prefix */
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), HORUS_EPARSE);
+    assert_int_equal(out->n, 0);
+    media_packet_unref(p);
+    media_stream_unref(st);
+    free(out);
+}
+
+static void test_a_sender_report_carries_counts_and_cname(void **state)
+{
+    struct webrtc_rtp_sender s = {.ssrc = 0xaabbccdd, .packets = 7, .octets = 900};
+    uint8_t b[64];
+    assert_int_equal(webrtc_rtcp_sr_build(&s, 0x0102030405060708ull, 0x11111111, b, sizeof(b)), 44);
+    static const uint8_t want[44] = {
+        0x80, 200,  0,    6,    0xaa, 0xbb, 0xcc, 0xdd, 1,   2,   3,   4,   5,    6,    7,
+        8,    0x11, 0x11, 0x11, 0x11, 0,    0,    0,    7,   0,   0,   3,   0x84, 0x81, 202,
+        0,    3,    0xaa, 0xbb, 0xcc, 0xdd, 1,    5,    'h', 'o', 'r', 'u', 's',  0,
+    };
+    assert_memory_equal(b, want, 44);
+    assert_int_equal(webrtc_rtcp_sr_build(&s, 0, 0, b, 40), 0);
+}
+
+static void test_feedback_for_our_ssrc_asks_keyframes_and_resends(void **state)
+{
+    const uint8_t rr_pli_nack_fir[] = {
+        /* RR from 0x01, one block about 0x0a0b0c0d, fraction lost 64 */
+        0x81, 201, 0, 7, 0, 0, 0, 1, 0x0a, 0x0b, 0x0c, 0x0d, 64, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0,
+        /* PLI about another SSRC: ignored */
+        0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 9,
+        /* NACK pid 100, blp 0b101: 100, 101, 103 */
+        0x81, 205, 0, 3, 0, 0, 0, 1, 0x0a, 0x0b, 0x0c, 0x0d, 0, 100, 0, 5};
+    struct webrtc_rtcp_feedback fb;
+    assert_int_equal(webrtc_rtcp_parse(rr_pli_nack_fir, sizeof(rr_pli_nack_fir), 0x0a0b0c0d, &fb),
+                     0);
+    assert_false(fb.wants_keyframe);
+    assert_true(fb.has_rr);
+    assert_int_equal(fb.fraction_lost, 64);
+    assert_int_equal(fb.n_nacks, 3);
+    assert_int_equal(fb.nacks[0], 100);
+    assert_int_equal(fb.nacks[1], 101);
+    assert_int_equal(fb.nacks[2], 103);
+
+    const uint8_t pli[] = {0x81, 206, 0, 2, 0, 0, 0, 1, 0x0a, 0x0b, 0x0c, 0x0d};
+    assert_int_equal(webrtc_rtcp_parse(pli, sizeof(pli), 0x0a0b0c0d, &fb), 0);
+    assert_true(fb.wants_keyframe);
+    const uint8_t fir[] = {0x84, 206, 0,    4,    0,    0,    0, 1, 0, 0,
+                           0,    0,   0x0a, 0x0b, 0x0c, 0x0d, 1, 0, 0, 0};
+    assert_int_equal(webrtc_rtcp_parse(fir, sizeof(fir), 0x0a0b0c0d, &fb), 0);
+    assert_true(fb.wants_keyframe);
+    /* lengths that run past the datagram, a wrong version */
+    assert_int_equal(webrtc_rtcp_parse(pli, sizeof(pli) - 1, 0x0a0b0c0d, &fb), HORUS_EPARSE);
+    const uint8_t v1[] = {0x41, 206, 0, 0};
+    assert_int_equal(webrtc_rtcp_parse(v1, sizeof(v1), 1, &fb), HORUS_EPARSE);
+}
+
+static void test_the_history_answers_recent_sequence_numbers_across_the_wrap(void **state)
+{
+    struct webrtc_rtp_history h;
+    webrtc_rtp_history_init(&h);
+    uint8_t pkt[40] = {0x80, 96};
+    size_t len;
+    assert_null(webrtc_rtp_history_get(&h, 5, &len));
+    for (unsigned i = 0; i < 300; i++) {
+        uint16_t seq = (uint16_t)(65400 + i); /* wraps after 136 packets */
+        pkt[2] = (uint8_t)(seq >> 8);
+        pkt[3] = (uint8_t)seq;
+        pkt[12] = (uint8_t)i;
+        webrtc_rtp_history_put(&h, pkt, 13 + i % 20);
+    }
+    /* the newest WEBRTC_RTP_HISTORY are there, byte for byte */
+    for (unsigned i = 300 - WEBRTC_RTP_HISTORY; i < 300; i++) {
+        const uint8_t *got = webrtc_rtp_history_get(&h, (uint16_t)(65400 + i), &len);
+        assert_non_null(got);
+        assert_int_equal(len, 13 + i % 20);
+        assert_int_equal(got[12], (uint8_t)i);
+    }
+    /* older ones were replaced */
+    assert_null(webrtc_rtp_history_get(&h, (uint16_t)(65400 + 300 - WEBRTC_RTP_HISTORY - 1), &len));
+    assert_null(webrtc_rtp_history_get(&h, 65400, &len));
+    webrtc_rtp_history_put(&h, pkt, 8); /* shorter than a header: ignored */
+    webrtc_rtp_history_release(&h);
+    assert_null(webrtc_rtp_history_get(&h, (uint16_t)(65400 + 299), &len));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_keyframe_sends_parameter_sets_then_fu_a_fragments),
+        cmocka_unit_test(test_small_nal_units_go_alone_with_a_90khz_timestamp),
+        cmocka_unit_test(test_a_malformed_unit_sends_nothing),
+        cmocka_unit_test(test_a_sender_report_carries_counts_and_cname),
+        cmocka_unit_test(test_feedback_for_our_ssrc_asks_keyframes_and_resends),
+        cmocka_unit_test(test_the_history_answers_recent_sequence_numbers_across_the_wrap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

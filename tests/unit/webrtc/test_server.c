@@ -1,0 +1,456 @@
+/*
+ * Tests for src/webrtc/server.c and session.c with a peer made of real
+ * parts on loopback: a UDP socket, STUN requests built and checked with
+ * the session's credentials, an OpenSSL DTLS client, and libsrtp keyed
+ * from its handshake; media comes from a real relay feed. The peer is
+ * answered only with the right password, receives the camera's keyframe
+ * with its parameter sets first, makes the session wait for the next
+ * keyframe with a PLI, gets a lost packet again with a NACK; a viewer
+ * whose consent runs out, one that never starts DTLS and one deleted
+ * through the API go away. Waits are poll() on the
+ * socket with deadlines, never sleeps.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "server_int.h"
+#include "stun_int.h"
+
+#include "err.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <srtp2/srtp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const uint8_t avcc[] = {1,    0x42, 0xe0, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67,
+                               0x42, 0xe0, 0x1f, 0x01, 0x00, 0x02, 0x68, 0xce};
+
+struct peer {
+    int fd;
+    struct sockaddr_in server;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    char fp[100];
+    srtp_t in, out;
+    srtp_policy_t in_policy; /* for a fresh receiver: a NACKed packet it never saw */
+    uint8_t in_master[30];
+    char ufrag[16], pwd[32]; /* the server's, from the answer */
+};
+
+static void peer_open(struct peer *p, uint16_t port)
+{
+    memset(p, 0, sizeof(*p));
+    p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(p->fd, (struct sockaddr *)&me, sizeof(me)), 0);
+    p->server = (struct sockaddr_in){
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"peer", -1, -1, 0);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 3);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_subject_name(x, name);
+    X509_set_issuer_name(x, name);
+    X509_set_pubkey(x, key);
+    X509_sign(x, key, EVP_sha256());
+    uint8_t md[32];
+    unsigned n = 0;
+    X509_digest(x, EVP_sha256(), md, &n);
+    for (unsigned i = 0; i < n; i++)
+        sprintf(p->fp + i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
+    p->ctx = SSL_CTX_new(DTLS_client_method());
+    SSL_CTX_use_certificate(p->ctx, x);
+    SSL_CTX_use_PrivateKey(p->ctx, key);
+    SSL_CTX_set_tlsext_use_srtp(p->ctx, "SRTP_AES128_CM_SHA1_80");
+    p->ssl = SSL_new(p->ctx);
+    p->rbio = BIO_new(BIO_s_mem());
+    p->wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(p->rbio, -1);
+    SSL_set_bio(p->ssl, p->rbio, p->wbio);
+    SSL_set_connect_state(p->ssl);
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+static void peer_close(struct peer *p)
+{
+    if (p->in)
+        srtp_dealloc(p->in);
+    if (p->out)
+        srtp_dealloc(p->out);
+    SSL_free(p->ssl);
+    SSL_CTX_free(p->ctx);
+    close(p->fd);
+}
+
+/* Receives one datagram within ms; returns its length or 0 on timeout. */
+static size_t peer_recv(struct peer *p, uint8_t *buf, size_t cap, int ms)
+{
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    if (poll(&pfd, 1, ms) <= 0)
+        return 0;
+    ssize_t n = recv(p->fd, buf, cap, 0);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void peer_send(struct peer *p, const uint8_t *buf, size_t len)
+{
+    assert_int_equal(sendto(p->fd, buf, len, 0, (struct sockaddr *)&p->server, sizeof(p->server)),
+                     (ssize_t)len);
+}
+
+static void copy_attr(const char *sdp, const char *name, char *out, size_t cap)
+{
+    const char *at = strstr(sdp, name);
+    assert_non_null(at);
+    at += strlen(name);
+    size_t n = strcspn(at, "\r\n");
+    assert_true(n < cap);
+    memcpy(out, at, n);
+    out[n] = '\0';
+}
+
+static char *offer_text(const struct peer *p)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+             "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
+             "a=ice-ufrag:peer\r\na=ice-pwd:peerpasswordpeerpassword\r\n"
+             "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\na=mid:0\r\na=recvonly\r\n"
+             "a=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
+             "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n",
+             p->fp);
+    return buf;
+}
+
+/* A binding request with the given password; true when the server answered it correctly. */
+static bool stun_check(struct peer *p, const char *pwd)
+{
+    char user[64];
+    snprintf(user, sizeof(user), "%s:peer", p->ufrag);
+    uint8_t txid[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, (uint8_t)pwd[0]};
+    uint8_t req[256], resp[256];
+    struct webrtc_stun_build_options o = {
+        .type = WEBRTC_STUN_BINDING_REQUEST,
+        .txid = txid,
+        .username = user,
+        .priority = 1,
+        .use_candidate = true,
+        .ice_controlling = true,
+        .tie_breaker = 42,
+        .integrity_key = pwd,
+        .integrity_key_len = strlen(pwd),
+        .fingerprint = true,
+    };
+    int n = webrtc_stun_build(&o, req, sizeof(req));
+    assert_true(n > 0);
+    peer_send(p, req, (size_t)n);
+    size_t got;
+    do /* media and sender reports may come first */
+        got = peer_recv(p, resp, sizeof(resp), 300);
+    while (got > 0 && webrtc_demux_classify(resp, got) != WEBRTC_DEMUX_STUN);
+    if (got == 0)
+        return false;
+    struct webrtc_stun_msg m;
+    assert_int_equal(webrtc_stun_parse(resp, got, &m), 0);
+    assert_int_equal(m.type, WEBRTC_STUN_BINDING_SUCCESS);
+    assert_memory_equal(m.txid, txid, 12);
+    assert_int_equal(webrtc_stun_check_integrity(resp, &m, p->pwd, strlen(p->pwd)), 0);
+    return true;
+}
+
+static void dtls_connect(struct peer *p)
+{
+    uint8_t buf[2048];
+    for (int round = 0; round < 20 && !SSL_is_init_finished(p->ssl); round++) {
+        SSL_do_handshake(p->ssl);
+        char *data;
+        long n = BIO_get_mem_data(p->wbio, &data);
+        if (n > 0)
+            peer_send(p, (const uint8_t *)data, (size_t)n);
+        (void)BIO_reset(p->wbio);
+        if (SSL_is_init_finished(p->ssl))
+            break; /* what comes next is media */
+        size_t got = peer_recv(p, buf, sizeof(buf), 500);
+        if (got)
+            BIO_write(p->rbio, buf, (int)got);
+    }
+    assert_int_equal(SSL_is_init_finished(p->ssl), 1);
+    uint8_t keys[60], master[30];
+    assert_int_equal(
+        SSL_export_keying_material(p->ssl, keys, 60, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0), 1);
+    srtp_policy_t pol;
+    memset(&pol, 0, sizeof(pol));
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+    pol.window_size = 1024;
+    pol.allow_repeat_tx = 1;
+    pol.key = master;
+    memcpy(master, keys + 16, 16); /* the server's key and salt: what it sends */
+    memcpy(master + 16, keys + 46, 14);
+    pol.ssrc.type = ssrc_any_inbound;
+    assert_int_equal(srtp_create(&p->in, &pol), srtp_err_status_ok);
+    p->in_policy = pol;
+    memcpy(p->in_master, master, sizeof(master));
+    p->in_policy.key = p->in_master;
+    memcpy(master, keys, 16); /* ours: RTCP to the server */
+    memcpy(master + 16, keys + 32, 14);
+    pol.ssrc.type = ssrc_any_outbound;
+    assert_int_equal(srtp_create(&p->out, &pol), srtp_err_status_ok);
+}
+
+/* The next RTP packet (RTCP skipped), decrypted into buf; its length, 0 on timeout. */
+static size_t next_rtp(struct peer *p, uint8_t *buf, size_t cap, int ms)
+{
+    for (;;) {
+        size_t n = peer_recv(p, buf, cap, ms);
+        if (n == 0)
+            return 0;
+        int len = (int)n;
+        if (webrtc_demux_classify(buf, n) != WEBRTC_DEMUX_RTP)
+            fail_msg("not RTP: %zu bytes, first %02x %02x", n, buf[0], buf[1]);
+        if (buf[1] >= 192 && buf[1] <= 223) { /* a sender report: it must open too */
+            assert_int_equal(srtp_unprotect_rtcp(p->in, buf, &len), srtp_err_status_ok);
+            continue;
+        }
+        assert_int_equal(srtp_unprotect(p->in, buf, &len), srtp_err_status_ok);
+        return (size_t)len;
+    }
+}
+
+static void send_rtcp(struct peer *p, const uint8_t *pkt, size_t len)
+{
+    uint8_t buf[256];
+    memcpy(buf, pkt, len);
+    int n = (int)len;
+    assert_int_equal(srtp_protect_rtcp(p->out, buf, &n), srtp_err_status_ok);
+    peer_send(p, buf, (size_t)n);
+}
+
+static void push_frame(media_sink *sink, media_stream *st, bool key, int64_t pts, uint8_t tag)
+{
+    media_packet *pkt = media_packet_new(st, 4 + 40);
+    memcpy(pkt->data, "\0\0\0\x28", 4); /* one NAL unit of 40 bytes */
+    pkt->data[4] = key ? 0x65 : 0x41;
+    memset(pkt->data + 5, tag, 39);
+    pkt->is_keyframe = key;
+    pkt->pts = pkt->dts = pts;
+    sink->ops->packet_cb(sink, pkt);
+    media_packet_unref(pkt);
+}
+
+static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
+{
+    relay_hub *hub;
+    assert_int_equal(relay_hub_new(&(struct relay_hub_options){0}, &hub), 0);
+    media_sink *sink = relay_hub_attach(hub, "cam", "main");
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
+    sink->ops->stream_cb(sink, st);
+    push_frame(sink, st, true, 0, 0xaa);
+
+    char err[200] = "";
+    webrtc_server *s;
+    /* Short deadlines: the handshake has 3 s, consent lasts 1 s (30 s in production). */
+    struct webrtc_options o = {.udp_listen = "127.0.0.1:0",
+                               .relay = hub,
+                               .dtls_timeout_ms = 3000,
+                               .consent_timeout_ms = 1000};
+    assert_int_equal(webrtc_server_new(&o, &s, err, sizeof(err)), 0);
+    assert_true(webrtc_server_port(s) > 0);
+    assert_int_equal(webrtc_server_start(s), 0);
+
+    struct peer p;
+    peer_open(&p, webrtc_server_port(s));
+    const char *offer = offer_text(&p);
+    struct webrtc_answer ans;
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)), 0);
+    copy_attr(ans.sdp, "a=ice-ufrag:", p.ufrag, sizeof(p.ufrag));
+    copy_attr(ans.sdp, "a=ice-pwd:", p.pwd, sizeof(p.pwd));
+    char cand[64];
+    snprintf(cand, sizeof(cand), "127.0.0.1 %u typ host", (unsigned)webrtc_server_port(s));
+    assert_non_null(strstr(ans.sdp, cand));
+    assert_true(webrtc_server_has_session(s, "cam", ans.session_id));
+    assert_false(webrtc_server_has_session(s, "other", ans.session_id));
+
+    /* Only the session's password gets an answer; then DTLS from the bound address. */
+    assert_false(stun_check(&p, "wrongpasswordwrongpass"));
+    assert_true(stun_check(&p, p.pwd));
+    dtls_connect(&p);
+
+    /* The reader starts at the keyframe in memory: SPS, PPS, then the IDR with the marker. */
+    uint8_t buf[2048];
+    size_t n = next_rtp(&p, buf, sizeof(buf), 2000);
+    assert_int_equal(n, 12 + 4);
+    assert_int_equal(buf[1] & 0x7f, 102);
+    assert_int_equal(buf[12] & 0x1f, 7);
+    assert_int_equal(next_rtp(&p, buf, sizeof(buf), 1000), 12 + 2);
+    assert_int_equal(buf[12] & 0x1f, 8);
+    n = next_rtp(&p, buf, sizeof(buf), 1000);
+    assert_int_equal(n, 12 + 40);
+    assert_int_equal(buf[12], 0x65);
+    assert_true(buf[1] & 0x80);
+    uint8_t idr[64];
+    memcpy(idr, buf, n);
+    uint16_t idr_seq = (uint16_t)((buf[2] << 8) | buf[3]);
+    uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | (buf[10] << 8) | buf[11];
+
+    push_frame(sink, st, false, 3600, 0xbb);
+    n = next_rtp(&p, buf, sizeof(buf), 1000);
+    assert_int_equal(buf[12], 0x41);
+    assert_int_equal(buf[13], 0xbb);
+
+    /* A NACK for the IDR: the same packet again, same sequence number. */
+    uint8_t nack[16] = {0x81, 205, 0, 3, 0, 0, 0, 1};
+    nack[8] = (uint8_t)(ssrc >> 24);
+    nack[9] = (uint8_t)(ssrc >> 16);
+    nack[10] = (uint8_t)(ssrc >> 8);
+    nack[11] = (uint8_t)ssrc;
+    nack[12] = (uint8_t)(idr_seq >> 8);
+    nack[13] = (uint8_t)idr_seq;
+    send_rtcp(&p, nack, sizeof(nack));
+    n = peer_recv(&p, buf, sizeof(buf), 1000);
+    while (n > 0 && buf[1] >= 192 && buf[1] <= 223) /* a sender report */
+        n = peer_recv(&p, buf, sizeof(buf), 1000);
+    /* our receiver saw it already (a replay to it); one that lost it opens it */
+    int len = (int)n;
+    assert_int_equal(srtp_unprotect(p.in, buf, &len), srtp_err_status_replay_fail);
+    srtp_t fresh;
+    assert_int_equal(srtp_create(&fresh, &p.in_policy), srtp_err_status_ok);
+    assert_int_equal(srtp_unprotect(fresh, buf, &len), srtp_err_status_ok);
+    srtp_dealloc(fresh);
+    assert_int_equal(len, 12 + 40);
+    assert_memory_equal(buf, idr, (size_t)len);
+
+    /* A PLI: P-frames are held back until the next keyframe, which comes with SPS/PPS. */
+    uint8_t pli[12] = {0x81, 206, 0, 2, 0, 0, 0, 1};
+    memcpy(pli + 8, nack + 8, 4);
+    send_rtcp(&p, pli, sizeof(pli));
+    assert_true(stun_check(&p, p.pwd)); /* a round trip: the PLI was read before what follows */
+    push_frame(sink, st, false, 7200, 0xcc);
+    push_frame(sink, st, true, 10800, 0xdd);
+    n = next_rtp(&p, buf, sizeof(buf), 1000);
+    assert_int_equal(buf[12] & 0x1f, 7); /* not the 0xcc P-frame */
+    next_rtp(&p, buf, sizeof(buf), 1000);
+    n = next_rtp(&p, buf, sizeof(buf), 1000);
+    assert_int_equal(buf[12], 0x65);
+    assert_int_equal(buf[13], 0xdd);
+
+    /* A second viewer that never starts DTLS, and the first one's consent both run out:
+     * each is dropped (waiting on the socket, which the media keeps busy). */
+    struct webrtc_answer silent;
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &silent, err, sizeof(err)), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (webrtc_server_has_session(s, "cam", ans.session_id))
+        peer_recv(&p, buf, sizeof(buf), 20);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(waited < 3); /* consent: 1 s after the last request */
+    assert_true(webrtc_server_has_session(s, "cam", silent.session_id));
+    while (webrtc_server_has_session(s, "cam", silent.session_id))
+        peer_recv(&p, buf, sizeof(buf), 20);
+    assert_int_equal(webrtc_server_delete(s, "cam", silent.session_id), -ENOENT);
+    free(silent.sdp);
+    free(ans.sdp);
+
+    /* DELETE: a session is gone at once, well before its deadlines. */
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)), 0);
+    assert_int_equal(webrtc_server_delete(s, "cam", ans.session_id), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (webrtc_server_has_session(s, "cam", ans.session_id))
+        peer_recv(&p, buf, sizeof(buf), 20); /* wait on the socket, not a sleep */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
+    assert_int_equal(webrtc_server_delete(s, "cam", ans.session_id), -ENOENT);
+    assert_int_equal(webrtc_server_sessions(s), 0);
+
+    free(ans.sdp);
+    peer_close(&p);
+    webrtc_server_free(s);
+    relay_hub_detach(hub, "cam", "main");
+    media_stream_unref(st);
+    relay_hub_free(hub);
+}
+
+static void test_offers_for_streams_the_relay_lacks_are_refused(void **state)
+{
+    relay_hub *hub;
+    assert_int_equal(relay_hub_new(&(struct relay_hub_options){0}, &hub), 0);
+    char err[200] = "";
+    webrtc_server *s;
+    assert_int_equal(
+        webrtc_server_new(&(struct webrtc_options){.udp_listen = "127.0.0.1:0", .relay = hub}, &s,
+                          err, sizeof(err)),
+        0);
+    struct peer p;
+    peer_open(&p, webrtc_server_port(s));
+    const char *offer = offer_text(&p);
+    struct webrtc_answer ans;
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)),
+        -ENOENT);
+    assert_string_equal(err, "camera 'cam' has no stream 'main' streaming now");
+    media_sink *sink = relay_hub_attach(hub, "cam", "main");
+    static const uint8_t hvcc[1] = {1};
+    media_stream *h265 = media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H265, 90000, hvcc, 1);
+    sink->ops->stream_cb(sink, h265);
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)),
+        HORUS_ECODEC);
+    assert_string_equal(err, "camera 'cam' stream 'main' is not H.264; WebRTC serves H.264 only");
+    assert_int_equal(webrtc_server_offer(s, "cam", "main", "v=1", 3, &ans, err, sizeof(err)),
+                     HORUS_EPARSE);
+    assert_int_equal(webrtc_server_sessions(s), 0);
+    /* a taken port is named */
+    webrtc_server *s2;
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)webrtc_server_port(s));
+    assert_int_equal(webrtc_server_new(&(struct webrtc_options){.udp_listen = listen, .relay = hub},
+                                       &s2, err, sizeof(err)),
+                     -EADDRINUSE);
+    assert_non_null(strstr(err, "webrtc.udp_listen: bind 127.0.0.1:"));
+    peer_close(&p);
+    webrtc_server_free(s); /* never started: free alone */
+    relay_hub_detach(hub, "cam", "main");
+    media_stream_unref(h265);
+    relay_hub_free(hub);
+}
+
+int main(void)
+{
+    /* libsrtp is process-wide and initialised once, by the module (srtp.c): let it do so
+     * before the peer's contexts are made here, so that no thread races the init. */
+    uint8_t keys[WEBRTC_SRTP_KEYS_BYTES] = {0};
+    webrtc_srtp *warm = NULL;
+    if (webrtc_srtp_new(keys, &warm) != 0)
+        return 1;
+    webrtc_srtp_free(warm);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_peer_connects_plays_asks_keyframes_and_nacks),
+        cmocka_unit_test(test_offers_for_streams_the_relay_lacks_are_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
