@@ -530,11 +530,19 @@ static void detect_stop(struct app *a)
 
 /*
  * The packet relay: every camera stream's packets fanned out from memory
- * to re-stream readers (docs/design/0054). Made before the cameras, whose
- * pipelines attach to it, and freed after they stopped.
+ * to re-stream and WebRTC readers (docs/design/0054). Made before the
+ * cameras, whose pipelines attach to it, and freed after they stopped.
+ * Only when a server reads it: each feed keeps its stream's GOP in memory
+ * (about 1 MiB for a 4 Mbit/s camera with a 2 s GOP), which a recording-only
+ * node should not pay. Both servers are [restart] keys, like this choice.
  */
 static int relay_start(struct app *a)
 {
+    const struct horus_config *c = current(a);
+    bool is_read = (c->restream.rtsp.listen && c->restream.rtsp.listen[0]) ||
+                   (c->webrtc.udp_listen && c->webrtc.udp_listen[0]);
+    if (!is_read)
+        return 0;
     return relay_hub_new(&(struct relay_hub_options){.metrics = a->metrics}, &a->relay);
 }
 
