@@ -474,6 +474,13 @@ bool api_may_see(const http_request *req, const char *camera_id, const char *ten
 int api_camera_visible(struct api *ctx, const http_request *req, const char *id);
 
 /*
+ * The {id} path parameter and ?stream= (default "main") of a camera's media
+ * routes (live.c): 0 with *stream set, or replies (404 for an id that cannot
+ * exist, 400 naming the stream rule) and returns 1.
+ */
+int api_camera_stream_args(http_request *req, const char **stream);
+
+/*
  * Reads camera id into *out (release with sto_camera_release). When it
  * cannot, replies 404 naming it (or the database error) and returns the
  * error, so the handler just returns. Thread: the handler's. (cameras.c)

@@ -22,11 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Checks {id} and ?stream= and the hub. Returns 0 with *stream set, or
- * replies and returns 1.
- */
-static int live_args(http_request *req, struct api *ctx, const char **stream)
+int api_camera_stream_args(http_request *req, const char **stream)
 {
     const char *id = http_request_param(req, "id");
     const char *s = http_request_query(req, "stream");
@@ -41,6 +37,17 @@ static int live_args(http_request *req, struct api *ctx, const char **stream)
                          "stream name");
         return 1;
     }
+    return 0;
+}
+
+/*
+ * Checks {id} and ?stream= and the hub. Returns 0 with *stream set, or
+ * replies and returns 1.
+ */
+static int live_args(http_request *req, struct api *ctx, const char **stream)
+{
+    if (api_camera_stream_args(req, stream))
+        return 1;
     if (!ctx->live) {
         http_reply_error(req, HORUS_EUNAVAIL, "live view is not running");
         return 1;

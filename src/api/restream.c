@@ -24,17 +24,13 @@ static json_t *session_json(const struct restream_session_info *s)
 static int sessions_list(http_request *req, void *arg)
 {
     struct api *ctx = arg;
-    const struct auth_principal *p = api_principal(req);
     json_t *items = json_array();
     if (ctx->restream) {
         struct restream_session_info *v = NULL;
         size_t n = restream_server_sessions(ctx->restream, &v);
         for (size_t i = 0; i < n; i++) {
-            char tenant[AUTH_ID_MAX] = "";
-            if (!auth_may_see_camera(p, v[i].camera) ||
-                api_camera_tenant(ctx, v[i].camera, tenant, sizeof(tenant)) < 0 ||
-                !auth_may_see_tenant(p, tenant))
-                continue;
+            if (api_camera_visible(ctx, req, v[i].camera) != 0)
+                continue; /* another camera grant or tenant */
             json_array_append_new(items, session_json(&v[i]));
         }
         free(v);

@@ -40,18 +40,8 @@ static bool content_type_is(http_request *req, const char *type)
 /* Checks {id}, ?stream= and that WebRTC runs. Returns 0, or replies and returns 1. */
 static int whep_args(http_request *req, struct api *ctx, const char **stream)
 {
-    const char *id = http_request_param(req, "id");
-    const char *s = http_request_query(req, "stream");
-    *stream = s ? s : "main";
-    if (!cfg_is_id(id, strlen(id), CFG_ID_MAX)) {
-        http_reply_error(req, -ENOENT, "camera '%s' does not exist", id);
+    if (api_camera_stream_args(req, stream))
         return 1;
-    }
-    if (!cfg_is_id(*stream, strlen(*stream), 16)) {
-        http_reply_error(req, -EINVAL,
-                         "stream: must be 'main', 'sub' or another [a-z0-9_-]{1,16} stream name");
-        return 1;
-    }
     if (!ctx->webrtc) {
         http_reply_error(req, HORUS_EUNAVAIL, "WebRTC is off on this node (webrtc.udp_listen)");
         return 1;
@@ -160,17 +150,13 @@ static int whep_session_delete(http_request *req, void *arg)
 static int webrtc_sessions(http_request *req, void *arg)
 {
     struct api *ctx = arg;
-    const struct auth_principal *p = api_principal(req);
     json_t *items = json_array();
     if (ctx->webrtc) {
         struct webrtc_session_info *v = NULL;
         size_t n = webrtc_server_list(ctx->webrtc, &v);
         for (size_t i = 0; i < n; i++) {
-            char tenant[AUTH_ID_MAX] = "";
-            if (!auth_may_see_camera(p, v[i].camera) ||
-                api_camera_tenant(ctx, v[i].camera, tenant, sizeof(tenant)) < 0 ||
-                !auth_may_see_tenant(p, tenant))
-                continue;
+            if (api_camera_visible(ctx, req, v[i].camera) != 0)
+                continue; /* another camera grant or tenant */
             json_array_append_new(
                 items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "session",
                                  v[i].id, "camera", v[i].camera, "stream", v[i].stream, "peer",

@@ -24,6 +24,7 @@
  * so an acknowledgement never waits for a disk. Order: io_lock, then lock.
  */
 #include "journal_int.h"
+#include "bytes.h"
 
 #include "err.h"
 #include "fs.h"
@@ -49,17 +50,6 @@
 #define MAX_FILE_BYTES ((size_t)1 << 30) /* a bigger file is read up to this much */
 
 /* ---- format ---- */
-
-uint32_t rec_journal_crc32(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 static void put_u16(uint8_t **p, uint16_t v)
 {
@@ -138,7 +128,7 @@ int rec_journal_encode(const struct sto_recording_input *row, uint64_t seq, uint
     uint8_t *h = buf;
     put_u32(&h, REC_JOURNAL_MAGIC);
     put_u32(&h, (uint32_t)payload);
-    put_u32(&h, rec_journal_crc32(buf + RECORD_FRAME, payload));
+    put_u32(&h, horus_crc32(buf + RECORD_FRAME, payload));
     *out = buf;
     *size = RECORD_FRAME + payload;
     return 0;
@@ -220,7 +210,7 @@ static size_t record_at(const uint8_t *buf, size_t len)
     uint32_t payload = get_u32(buf + 4);
     if (payload == 0 || payload > REC_JOURNAL_MAX_PAYLOAD || payload > len - RECORD_FRAME)
         return 0;
-    if (rec_journal_crc32(buf + RECORD_FRAME, payload) != get_u32(buf + 8))
+    if (horus_crc32(buf + RECORD_FRAME, payload) != get_u32(buf + 8))
         return 0;
     return RECORD_FRAME + payload;
 }

@@ -74,9 +74,6 @@ int rec_journal_parse(const uint8_t *buf, size_t len, rec_journal_record_cb cb, 
 int rec_journal_encode(const struct sto_recording_input *row, uint64_t seq, uint8_t **out,
                        size_t *size);
 
-/* The CRC-32 the records carry (zlib's crc32 of the bytes, from 0). */
-uint32_t rec_journal_crc32(const uint8_t *p, size_t n);
-
 /*
  * The journal of one data directory. Refcounted: the recorder holds one
  * reference and every row in flight to the database one more, because the

@@ -14,6 +14,7 @@
  * to the client's ports; a full socket drops them. Thread: rtsp-srv.
  */
 #include "server_int.h"
+#include "bytes.h"
 
 #include "log.h"
 #include "media_bitstream.h"
@@ -22,11 +23,6 @@
 #include <sys/socket.h>
 
 #define LOG_MODULE "restream"
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void video_unit(struct rs_track *k, const media_packet *p)
 {
@@ -42,7 +38,7 @@ static void video_unit(struct rs_track *k, const media_packet *p)
     }
     size_t pos = 0;
     while (p->size - pos >= 4) {
-        size_t len = rd32(p->data + pos);
+        size_t len = horus_be32(p->data + pos);
         pos += 4;
         if (len > p->size - pos)
             break; /* a malformed packet: what came before still goes */

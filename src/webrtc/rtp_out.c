@@ -10,6 +10,7 @@
  * receiver report's loss. Pure; Thread: any.
  */
 #include "rtp_out_int.h"
+#include "bytes.h"
 
 #include "err.h"
 #include "mem.h"
@@ -20,25 +21,6 @@
 #define NAL_AUD 9
 #define NAL_FILLER 12
 #define NAL_FU_A 28
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 struct au_ctx {
     struct webrtc_rtp_sender *s;
@@ -54,9 +36,9 @@ static int send_one(struct au_ctx *c, const uint8_t *head, size_t head_len, cons
     uint8_t *p = c->pkt;
     p[0] = 0x80;
     p[1] = (uint8_t)((marker ? 0x80 : 0) | (c->s->pt & 0x7f));
-    wr16(p + 2, c->s->seq);
-    wr32(p + 4, c->ts);
-    wr32(p + 8, c->s->ssrc);
+    horus_put_be16(p + 2, c->s->seq);
+    horus_put_be32(p + 4, c->ts);
+    horus_put_be32(p + 8, c->s->ssrc);
     if (head_len)
         memcpy(p + 12, head, head_len);
     memcpy(p + 12 + head_len, body, body_len);
@@ -136,7 +118,7 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
     for (size_t pos = 0; pos < p->size;) {
         if (p->size - pos < 4)
             return HORUS_EPARSE;
-        size_t len = rd32(p->data + pos);
+        size_t len = horus_be32(p->data + pos);
         if (len == 0 || len > p->size - pos - 4)
             return HORUS_EPARSE;
         if (is_sent(p->data[pos + 4]))
@@ -147,7 +129,7 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
     if (p->is_keyframe)
         rc = send_parameter_sets(&c, st->extradata, st->extradata_size);
     for (size_t pos = 0; rc == 0 && pos < p->size && last_at != SIZE_MAX;) {
-        size_t len = rd32(p->data + pos);
+        size_t len = horus_be32(p->data + pos);
         const uint8_t *nal = p->data + pos + 4;
         if (is_sent(nal[0]))
             rc = send_nal(&c, nal, len, pos == last_at);
@@ -163,19 +145,19 @@ size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uin
         return 0;
     out[0] = 0x80; /* V=2, no report blocks */
     out[1] = 200;
-    wr16(out + 2, 6);
-    wr32(out + 4, s->ssrc);
-    wr32(out + 8, (uint32_t)(ntp >> 32));
-    wr32(out + 12, (uint32_t)ntp);
-    wr32(out + 16, rtp_ts);
-    wr32(out + 20, (uint32_t)s->packets);
-    wr32(out + 24, (uint32_t)s->octets);
+    horus_put_be16(out + 2, 6);
+    horus_put_be32(out + 4, s->ssrc);
+    horus_put_be32(out + 8, (uint32_t)(ntp >> 32));
+    horus_put_be32(out + 12, (uint32_t)ntp);
+    horus_put_be32(out + 16, rtp_ts);
+    horus_put_be32(out + 20, (uint32_t)s->packets);
+    horus_put_be32(out + 24, (uint32_t)s->octets);
     /* SDES: one chunk, CNAME "horus", END, padded to a word */
     uint8_t *d = out + 28;
     d[0] = 0x81;
     d[1] = 202;
-    wr16(d + 2, 3);
-    wr32(d + 4, s->ssrc);
+    horus_put_be16(d + 2, 3);
+    horus_put_be32(d + 4, s->ssrc);
     d[8] = 1; /* CNAME */
     d[9] = 5;
     memcpy(d + 10, "horus", 5);
@@ -201,18 +183,18 @@ int webrtc_rtcp_parse(const uint8_t *buf, size_t len, uint32_t media_ssrc,
             size_t first = pt == 200 ? 28 : 8;
             for (unsigned i = 0; i < fmt && first + (i + 1) * 24 <= plen; i++) {
                 const uint8_t *rb = b + first + i * 24;
-                if (rd32(rb) == media_ssrc) {
+                if (horus_be32(rb) == media_ssrc) {
                     out->has_rr = true;
                     out->fraction_lost = rb[4];
                 }
             }
-        } else if (pt == 206 && plen >= 12 && rd32(b + 8) == media_ssrc && fmt == 1) {
+        } else if (pt == 206 && plen >= 12 && horus_be32(b + 8) == media_ssrc && fmt == 1) {
             out->wants_keyframe = true; /* PLI */
         } else if (pt == 206 && fmt == 4) {
             for (size_t at = 12; at + 8 <= plen; at += 8) /* FIR entries: SSRC, seq */
-                if (rd32(b + at) == media_ssrc)
+                if (horus_be32(b + at) == media_ssrc)
                     out->wants_keyframe = true;
-        } else if (pt == 205 && fmt == 1 && plen >= 12 && rd32(b + 8) == media_ssrc) {
+        } else if (pt == 205 && fmt == 1 && plen >= 12 && horus_be32(b + 8) == media_ssrc) {
             for (size_t at = 12; at + 4 <= plen; at += 4) {
                 uint16_t pid = (uint16_t)((b[at] << 8) | b[at + 1]);
                 uint16_t blp = (uint16_t)((b[at + 2] << 8) | b[at + 3]);

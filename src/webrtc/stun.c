@@ -9,6 +9,7 @@
  * FINGERPRINT. Pure; Thread: any.
  */
 #include "stun_int.h"
+#include "bytes.h"
 
 #include "err.h"
 
@@ -43,47 +44,12 @@ enum webrtc_demux webrtc_demux_classify(const uint8_t *buf, size_t len)
     return WEBRTC_DEMUX_OTHER;
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-uint32_t webrtc_crc32(const uint8_t *buf, size_t len)
-{
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= buf[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
 /* CRC of the message's first n bytes with the header length set to total - 20. */
 static uint32_t fingerprint_of(const uint8_t *buf, size_t n, size_t total)
 {
     uint8_t head[WEBRTC_STUN_HEADER_BYTES];
     memcpy(head, buf, sizeof(head));
-    wr16(head + 2, (uint16_t)(total - WEBRTC_STUN_HEADER_BYTES));
+    horus_put_be16(head + 2, (uint16_t)(total - WEBRTC_STUN_HEADER_BYTES));
     /* CRC-32 is a running computation: the patched header, then the rest. */
     uint32_t crc = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
@@ -100,7 +66,7 @@ static void integrity_of(const uint8_t *buf, size_t n, const char *key, size_t k
 {
     uint8_t head[WEBRTC_STUN_HEADER_BYTES];
     memcpy(head, buf, sizeof(head));
-    wr16(head + 2, (uint16_t)(n + 24 - WEBRTC_STUN_HEADER_BYTES));
+    horus_put_be16(head + 2, (uint16_t)(n + 24 - WEBRTC_STUN_HEADER_BYTES));
     EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA1", 0),
@@ -120,19 +86,19 @@ int webrtc_stun_parse(const uint8_t *buf, size_t len, struct webrtc_stun_msg *ou
 {
     memset(out, 0, sizeof(*out));
     if (len < WEBRTC_STUN_HEADER_BYTES || (buf[0] & 0xc0) != 0 ||
-        rd32(buf + 4) != WEBRTC_STUN_MAGIC)
+        horus_be32(buf + 4) != WEBRTC_STUN_MAGIC)
         return HORUS_EPARSE;
-    size_t body = rd16(buf + 2);
+    size_t body = horus_be16(buf + 2);
     if (body % 4 != 0 || body != len - WEBRTC_STUN_HEADER_BYTES)
         return HORUS_EPARSE;
-    out->type = rd16(buf);
+    out->type = horus_be16(buf);
     memcpy(out->txid, buf + 8, 12);
     size_t pos = WEBRTC_STUN_HEADER_BYTES;
     while (pos < len) {
         if (len - pos < 4)
             return HORUS_EPARSE;
-        uint16_t type = rd16(buf + pos);
-        size_t alen = rd16(buf + pos + 2);
+        uint16_t type = horus_be16(buf + pos);
+        size_t alen = horus_be16(buf + pos + 2);
         size_t padded = (alen + 3) & ~(size_t)3;
         if (padded > len - pos - 4)
             return HORUS_EPARSE;
@@ -155,7 +121,7 @@ int webrtc_stun_parse(const uint8_t *buf, size_t len, struct webrtc_stun_msg *ou
             out->integrity_at = pos;
             break;
         case ATTR_FINGERPRINT:
-            if (alen != 4 || pos + 8 != len || fingerprint_of(buf, pos, len) != rd32(v))
+            if (alen != 4 || pos + 8 != len || fingerprint_of(buf, pos, len) != horus_be32(v))
                 return HORUS_EPARSE;
             out->has_fingerprint = true;
             break;
@@ -163,7 +129,7 @@ int webrtc_stun_parse(const uint8_t *buf, size_t len, struct webrtc_stun_msg *ou
             if (alen != 4)
                 return HORUS_EPARSE;
             out->has_priority = true;
-            out->priority = rd32(v);
+            out->priority = horus_be32(v);
             break;
         case ATTR_USE_CANDIDATE:
             if (alen != 0)
@@ -176,7 +142,7 @@ int webrtc_stun_parse(const uint8_t *buf, size_t len, struct webrtc_stun_msg *ou
                 return HORUS_EPARSE;
             *(type == ATTR_ICE_CONTROLLING ? &out->has_ice_controlling : &out->has_ice_controlled) =
                 true;
-            out->tie_breaker = ((uint64_t)rd32(v) << 32) | rd32(v + 4);
+            out->tie_breaker = ((uint64_t)horus_be32(v) << 32) | horus_be32(v + 4);
             break;
         case ATTR_ERROR_CODE:
             if (alen < 4)
@@ -212,8 +178,8 @@ static bool put_attr(uint8_t *out, size_t cap, size_t *pos, uint16_t type, const
     size_t padded = (len + 3) & ~(size_t)3;
     if (len > 0xffff || cap - *pos < 4 + padded)
         return false;
-    wr16(out + *pos, type);
-    wr16(out + *pos + 2, (uint16_t)len);
+    horus_put_be16(out + *pos, type);
+    horus_put_be16(out + *pos + 2, (uint16_t)len);
     if (len)
         memcpy(out + *pos + 4, v, len);
     memset(out + *pos + 4 + len, 0, padded - len);
@@ -228,15 +194,15 @@ static int put_xor_address(uint8_t *out, size_t cap, size_t *pos, const struct s
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         v[1] = 0x01;
-        wr16(v + 2, (uint16_t)(ntohs(in->sin_port) ^ (WEBRTC_STUN_MAGIC >> 16)));
-        wr32(v + 4, ntohl(in->sin_addr.s_addr) ^ WEBRTC_STUN_MAGIC);
+        horus_put_be16(v + 2, (uint16_t)(ntohs(in->sin_port) ^ (WEBRTC_STUN_MAGIC >> 16)));
+        horus_put_be32(v + 4, ntohl(in->sin_addr.s_addr) ^ WEBRTC_STUN_MAGIC);
         len = 8;
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         v[1] = 0x02;
-        wr16(v + 2, (uint16_t)(ntohs(in6->sin6_port) ^ (WEBRTC_STUN_MAGIC >> 16)));
+        horus_put_be16(v + 2, (uint16_t)(ntohs(in6->sin6_port) ^ (WEBRTC_STUN_MAGIC >> 16)));
         uint8_t mask[16];
-        wr32(mask, WEBRTC_STUN_MAGIC);
+        horus_put_be32(mask, WEBRTC_STUN_MAGIC);
         memcpy(mask + 4, out + 8, 12); /* the transaction id */
         for (int i = 0; i < 16; i++)
             v[4 + i] = in6->sin6_addr.s6_addr[i] ^ mask[i];
@@ -251,9 +217,9 @@ int webrtc_stun_build(const struct webrtc_stun_build_options *opt, uint8_t *out,
 {
     if (cap < WEBRTC_STUN_HEADER_BYTES)
         return -ENOSPC;
-    wr16(out, opt->type);
-    wr16(out + 2, 0);
-    wr32(out + 4, WEBRTC_STUN_MAGIC);
+    horus_put_be16(out, opt->type);
+    horus_put_be16(out + 2, 0);
+    horus_put_be32(out + 4, WEBRTC_STUN_MAGIC);
     memcpy(out + 8, opt->txid, 12);
     size_t pos = WEBRTC_STUN_HEADER_BYTES;
     bool ok = true;
@@ -261,15 +227,15 @@ int webrtc_stun_build(const struct webrtc_stun_build_options *opt, uint8_t *out,
         ok = put_attr(out, cap, &pos, ATTR_USERNAME, opt->username, strlen(opt->username));
     if (ok && opt->priority) {
         uint8_t v[4];
-        wr32(v, opt->priority);
+        horus_put_be32(v, opt->priority);
         ok = put_attr(out, cap, &pos, ATTR_PRIORITY, v, 4);
     }
     if (ok && opt->use_candidate)
         ok = put_attr(out, cap, &pos, ATTR_USE_CANDIDATE, NULL, 0);
     if (ok && opt->ice_controlling) {
         uint8_t v[8];
-        wr32(v, (uint32_t)(opt->tie_breaker >> 32));
-        wr32(v + 4, (uint32_t)opt->tie_breaker);
+        horus_put_be32(v, (uint32_t)(opt->tie_breaker >> 32));
+        horus_put_be32(v + 4, (uint32_t)opt->tie_breaker);
         ok = put_attr(out, cap, &pos, ATTR_ICE_CONTROLLING, v, 8);
     }
     if (ok && opt->mapped) {
@@ -286,12 +252,12 @@ int webrtc_stun_build(const struct webrtc_stun_build_options *opt, uint8_t *out,
         uint8_t v[4];
         ok = cap - pos >= 8;
         if (ok) {
-            wr32(v, fingerprint_of(out, pos, pos + 8));
+            horus_put_be32(v, fingerprint_of(out, pos, pos + 8));
             ok = put_attr(out, cap, &pos, ATTR_FINGERPRINT, v, 4);
         }
     }
     if (!ok)
         return -ENOSPC;
-    wr16(out + 2, (uint16_t)(pos - WEBRTC_STUN_HEADER_BYTES));
+    horus_put_be16(out + 2, (uint16_t)(pos - WEBRTC_STUN_HEADER_BYTES));
     return (int)pos;
 }

@@ -87,7 +87,4 @@ struct webrtc_stun_build_options {
  */
 int webrtc_stun_build(const struct webrtc_stun_build_options *opt, uint8_t *out, size_t cap);
 
-/* CRC-32 (ISO-HDLC, as zlib) of len bytes. */
-uint32_t webrtc_crc32(const uint8_t *buf, size_t len);
-
 #endif

@@ -10,6 +10,7 @@
  * runs once per packet on the client's hot path. Thread: any (no state).
  */
 #include "rtsp_proto.h"
+#include "bytes.h"
 
 #include "err.h"
 
@@ -18,31 +19,13 @@
 
 #define NTP_UNIX_OFFSET_S 2208988800ull
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* ---- interleaved framing ---- */
 
 size_t rtsp_interleaved_len(const uint8_t *buf, size_t len)
 {
     if (len < RTSP_INTERLEAVED_HEADER)
         return 0;
-    return RTSP_INTERLEAVED_HEADER + rd16(buf + 2);
+    return RTSP_INTERLEAVED_HEADER + horus_be16(buf + 2);
 }
 
 int rtsp_interleaved_parse(const uint8_t *buf, size_t len, uint8_t *channel, const uint8_t **data,
@@ -88,16 +71,16 @@ int rtp_packet_parse(const uint8_t *buf, size_t len, struct rtp_packet *out)
     if (buf[0] & 0x10) { /* header extension: 16-bit profile, 16-bit length in words */
         if (pos + 4 > end)
             return HORUS_EPARSE;
-        size_t words = rd16(buf + pos + 2);
+        size_t words = horus_be16(buf + pos + 2);
         pos += 4 + 4 * words;
         if (pos > end)
             return HORUS_EPARSE;
     }
     out->marker = (buf[1] & 0x80) != 0;
     out->payload_type = buf[1] & 0x7f;
-    out->seq = rd16(buf + 2);
-    out->timestamp = rd32(buf + 4);
-    out->ssrc = rd32(buf + 8);
+    out->seq = horus_be16(buf + 2);
+    out->timestamp = horus_be32(buf + 4);
+    out->ssrc = horus_be32(buf + 8);
     out->payload = buf + pos;
     out->payload_len = end - pos;
     return 0;
@@ -109,8 +92,8 @@ void rtp_header_write(uint8_t *out, const struct rtp_packet *pkt)
     out[1] = (uint8_t)((pkt->marker ? 0x80 : 0) | (pkt->payload_type & 0x7f));
     out[2] = (uint8_t)(pkt->seq >> 8);
     out[3] = (uint8_t)pkt->seq;
-    wr32(out + 4, pkt->timestamp);
-    wr32(out + 8, pkt->ssrc);
+    horus_put_be32(out + 4, pkt->timestamp);
+    horus_put_be32(out + 8, pkt->ssrc);
 }
 
 /* ---- RTCP ---- */
@@ -129,7 +112,7 @@ static int rtcp_packet_find(const uint8_t *buf, size_t len, uint8_t pt, const ui
         const uint8_t *p = buf + pos;
         if ((p[0] >> 6) != 2)
             return HORUS_EPARSE;
-        size_t size = 4 * ((size_t)rd16(p + 2) + 1);
+        size_t size = 4 * ((size_t)horus_be16(p + 2) + 1);
         if (pos + size > len)
             return HORUS_EPARSE;
         if (p[1] == pt) {
@@ -151,11 +134,11 @@ int rtcp_sr_find(const uint8_t *buf, size_t len, struct rtcp_sr *out)
         return rc;
     if (n < RTCP_SR_SIZE)
         return HORUS_EPARSE;
-    out->ssrc = rd32(p + 4);
-    out->ntp = (uint64_t)rd32(p + 8) << 32 | rd32(p + 12);
-    out->rtp_timestamp = rd32(p + 16);
-    out->packets = rd32(p + 20);
-    out->octets = rd32(p + 24);
+    out->ssrc = horus_be32(p + 4);
+    out->ntp = (uint64_t)horus_be32(p + 8) << 32 | horus_be32(p + 12);
+    out->rtp_timestamp = horus_be32(p + 16);
+    out->packets = horus_be32(p + 20);
+    out->octets = horus_be32(p + 24);
     return 0;
 }
 
@@ -165,12 +148,12 @@ void rtcp_sr_write(uint8_t *out, const struct rtcp_sr *sr)
     out[1] = 200;
     out[2] = 0;
     out[3] = RTCP_SR_SIZE / 4 - 1;
-    wr32(out + 4, sr->ssrc);
-    wr32(out + 8, (uint32_t)(sr->ntp >> 32));
-    wr32(out + 12, (uint32_t)sr->ntp);
-    wr32(out + 16, sr->rtp_timestamp);
-    wr32(out + 20, sr->packets);
-    wr32(out + 24, sr->octets);
+    horus_put_be32(out + 4, sr->ssrc);
+    horus_put_be32(out + 8, (uint32_t)(sr->ntp >> 32));
+    horus_put_be32(out + 12, (uint32_t)sr->ntp);
+    horus_put_be32(out + 16, sr->rtp_timestamp);
+    horus_put_be32(out + 20, sr->packets);
+    horus_put_be32(out + 24, sr->octets);
 }
 
 uint64_t rtcp_ntp_from_unix_ns(int64_t unix_ns)
@@ -226,7 +209,7 @@ static size_t sdes_write(uint8_t *p, uint32_t ssrc, const char *cname)
     p[0] = 0x81;
     p[1] = 202;
     p[3] = (uint8_t)(sdes / 4 - 1);
-    wr32(p + 4, ssrc);
+    horus_put_be32(p + 4, ssrc);
     p[8] = 1; /* CNAME */
     p[9] = (uint8_t)n;
     memcpy(p + 10, cname, n);
@@ -250,15 +233,15 @@ void rtcp_rr_write(uint8_t *out, uint32_t ssrc, const struct rtcp_report_block *
     out[1] = 201;
     out[2] = 0;
     out[3] = RTCP_RR_SIZE / 4 - 1;
-    wr32(out + 4, ssrc);
-    wr32(out + 8, b->ssrc);
+    horus_put_be32(out + 4, ssrc);
+    horus_put_be32(out + 8, b->ssrc);
     int32_t lost = b->cumulative_lost;
     lost = lost > 0x7fffff ? 0x7fffff : lost < -0x800000 ? -0x800000 : lost;
-    wr32(out + 12, (uint32_t)b->fraction_lost << 24 | ((uint32_t)lost & 0xffffff));
-    wr32(out + 16, b->highest_seq);
-    wr32(out + 20, b->jitter);
-    wr32(out + 24, b->lsr);
-    wr32(out + 28, b->dlsr);
+    horus_put_be32(out + 12, (uint32_t)b->fraction_lost << 24 | ((uint32_t)lost & 0xffffff));
+    horus_put_be32(out + 16, b->highest_seq);
+    horus_put_be32(out + 20, b->jitter);
+    horus_put_be32(out + 24, b->lsr);
+    horus_put_be32(out + 28, b->dlsr);
     sdes_write(out + RTCP_RR_SIZE, ssrc, RTCP_CNAME);
 }
 
@@ -273,18 +256,18 @@ int rtcp_rr_find(const uint8_t *buf, size_t len, struct rtcp_rr *out)
     if (n < 8 + 24 * (size_t)count)
         return HORUS_EPARSE;
     memset(out, 0, sizeof(*out));
-    out->ssrc = rd32(p + 4);
+    out->ssrc = horus_be32(p + 4);
     out->nblocks = count;
     if (count > 0) {
         const uint8_t *b = p + 8;
-        out->block.ssrc = rd32(b);
+        out->block.ssrc = horus_be32(b);
         out->block.fraction_lost = b[4];
-        uint32_t lost = rd32(b + 4) & 0xffffff;
+        uint32_t lost = horus_be32(b + 4) & 0xffffff;
         out->block.cumulative_lost = (int32_t)(lost & 0x800000 ? lost | 0xff000000u : lost);
-        out->block.highest_seq = rd32(b + 8);
-        out->block.jitter = rd32(b + 12);
-        out->block.lsr = rd32(b + 16);
-        out->block.dlsr = rd32(b + 20);
+        out->block.highest_seq = horus_be32(b + 8);
+        out->block.jitter = horus_be32(b + 12);
+        out->block.lsr = horus_be32(b + 16);
+        out->block.dlsr = horus_be32(b + 20);
     }
     return 0;
 }
