@@ -37,7 +37,7 @@
 
 #define LOG_MODULE "webrtc"
 
-static int64_t mono_ns(void)
+int64_t wrtc_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -214,6 +214,15 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
                                    "PLI/FIR from viewers that made a session wait "
                                    "for the next keyframe",
                                    NULL, NULL, 0, NULL, NULL}));
+        s->m_delay = metrics_series_get(metrics_family_add(
+            opt->metrics, &(struct metrics_desc){
+                              .type = METRICS_HISTOGRAM,
+                              .name = "horus_webrtc_packet_delay_seconds",
+                              .help = "From an access unit's arrival at ingest to its last RTP "
+                                      "packet sent to a WebRTC viewer (the server's share of "
+                                      "glass-to-glass latency; the kept GOP at a start left out)",
+                              .buckets = metrics_latency_buckets,
+                              .nbuckets = metrics_latency_nbuckets}));
         s->m_retransmits = metrics_series_get(metrics_family_add(
             opt->metrics,
             &(struct metrics_desc){METRICS_COUNTER, "horus_webrtc_retransmits_total",
@@ -357,7 +366,7 @@ static void *run(void *arg)
     while (!is_stopping(s)) {
         struct epoll_event evs[32];
         int n = epoll_wait(s->epfd, evs, 32, -1);
-        int64_t now = mono_ns();
+        int64_t now = wrtc_mono_ns();
         for (int i = 0; i < n; i++) {
             /* Compared by address, never read: a reader's tag dies with its session,
              * which an earlier event of this batch may have dropped. */
@@ -378,7 +387,7 @@ static void *run(void *arg)
             }
         }
     }
-    on_commands(s, mono_ns()); /* adopt what was queued, so that it is freed below */
+    on_commands(s, wrtc_mono_ns()); /* adopt what was queued, so that it is freed below */
     while (s->sessions)
         webrtc_server_drop(s, s->sessions, "the server stops");
     return NULL;

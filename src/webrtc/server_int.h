@@ -42,6 +42,7 @@ struct wsession {
     socklen_t peer_len;
     bool bound;
     int64_t created_ns, consent_ns, last_sr_ns;
+    int64_t reader_ns; /* CLOCK_MONOTONIC when the relay reader opened */
     webrtc_dtls *dtls; /* owned */
     webrtc_srtp *srtp; /* owned, after the handshake */
     relay_reader *reader; /* owned, after the handshake */
@@ -90,7 +91,11 @@ struct webrtc_server {
     metrics_series *m_dropped_unknown, *m_dropped_stun, *m_dropped_send;
     metrics_series *m_keyframe_requests;
     metrics_series *m_retransmits;
+    metrics_series *m_delay; /* horus_webrtc_packet_delay_seconds */
 };
+
+/* CLOCK_MONOTONIC in ns: the thread's deadlines and the packet delay (server.c). */
+int64_t wrtc_mono_ns(void);
 
 /* Counts one on m when the server has metrics. */
 static inline void wrtc_count(metrics_series *m)

@@ -98,6 +98,7 @@ static const char *on_handshake_done(struct wsession *w)
         return "SRTP could not be keyed";
     struct relay_reader_options ro = {0};
     rc = relay_hub_open(s->relay, w->camera, w->stream, &ro, &w->reader);
+    w->reader_ns = wrtc_mono_ns();
     if (rc != 0)
         return rc == -ENOENT ? "the camera stream is gone" : "the relay reader could not open";
     w->reader_tag = (struct ep_tag){.kind = EP_READER, .obj = w};
@@ -179,6 +180,20 @@ static int emit_rtp(void *arg, const uint8_t *pkt, size_t len)
     return 0;
 }
 
+/*
+ * The server's share of the latency: from the moment ingest had the access
+ * unit's last byte to the moment its last RTP packet left. Units that came
+ * before the reader opened are the kept GOP, sent late on purpose: left out.
+ */
+static void observe_delay(struct wsession *w, const media_packet *p)
+{
+    if (!w->srv->m_delay || p->arrival_ns < w->reader_ns)
+        return;
+    int64_t d = wrtc_mono_ns() - p->arrival_ns;
+    if (d >= 0 && d < INT64_C(60000000000))
+        metrics_histogram_observe(w->srv->m_delay, (double)d / 1e9);
+}
+
 #define READER_BATCH 64 /* events per wake-up: one slow camera cannot starve the socket */
 
 const char *wsession_on_reader(struct wsession *w)
@@ -203,6 +218,7 @@ const char *wsession_on_reader(struct wsession *w)
             if (webrtc_h264_packetize(&w->rtp, p->stream, p, emit_rtp, w) == HORUS_EPARSE)
                 log_warn_limited("bad_unit", LOG_KV({"camera", w->camera}),
                                  "webrtc: skipped a malformed H.264 access unit");
+            observe_delay(w, p);
             break;
         }
         case RELAY_EV_GAP:

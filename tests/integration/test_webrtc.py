@@ -195,6 +195,13 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     assert out["location"].endswith(listed[0]["session"])
     assert sum(counts) > 1000
 
+    # The server's share of the latency: live units only (the kept GOP is left out, so the
+    # mean is not seconds), one observation per unit sent.
+    sent = h.metric("horus_webrtc_packet_delay_seconds_count")
+    mean = h.metric("horus_webrtc_packet_delay_seconds_sum") / max(sent, 1)
+    print(f"server delay: {sent:.0f} units, mean {mean * 1000:.2f} ms")
+    assert sent >= 50 and 0 < mean < 0.5, (sent, mean)
+
     # The flood was counted and dropped; the daemon and recording are fine.
     assert h.metric('horus_webrtc_dropped_datagrams_total{reason="not_authenticated"}') > 0
     assert h.metric('horus_webrtc_dropped_datagrams_total{reason="unknown_peer"}') > 0
