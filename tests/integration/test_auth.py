@@ -28,13 +28,15 @@ def operations():
 
 def request_body(method, tmpl):
     """(body, headers) of an empty request of the media type the operation takes: JSON,
-    or multipart/form-data (the vision route) so the content-type check lets it reach
-    the gate."""
+    multipart/form-data (the vision route) or the one type a route takes (SDP for WHEP), so
+    the content-type check lets it reach the gate."""
     if method not in ("POST", "PUT", "PATCH"):
         return None, {}
     content = DOC["paths"][tmpl][method.lower()].get("requestBody", {}).get("content", {})
     if "multipart/form-data" in content:
         return b"--x--\r\n", {"Content-Type": "multipart/form-data; boundary=x"}
+    if content and "application/json" not in content:  # WHEP: SDP offers, trickle ICE
+        return b"v=0\r\n", {"Content-Type": next(iter(content))}
     return {}, {}
 
 
