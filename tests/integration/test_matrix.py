@@ -21,6 +21,7 @@ import http.client
 import json
 import re
 import secrets
+import socket
 import struct
 import subprocess
 import time
@@ -151,6 +152,24 @@ def missing_like(value):
     return "nope-" + secrets.token_hex(4)
 
 
+# A browser's H.264 offer (WebRTC, docs/webrtc.md) whose browser never does DTLS.
+WHEP_OFFER = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+              "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
+              "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\n"
+              "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+              "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n"
+              "a=rtpmap:102 H264/90000\r\n"
+              "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n")
+WHEP_CANDIDATE = b"a=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n"
+WHEP_TYPES = {"POST": "application/sdp", "PATCH": "application/trickle-ice-sdpfrag"}
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class World:
     """The daemon, its camera and the objects the matrix needs."""
 
@@ -159,6 +178,7 @@ class World:
         (tmp / "horus").mkdir()
         self.sim = Camsim(tmp / "sim")
         config = ("auth:\n  session_idle: 2s\n"
+                  f"webrtc:\n  udp_listen: \"127.0.0.1:{free_udp_port()}\"\n"
                   f"cameras:\n  - id: cam-a\n    url: \"{self.sim.url(1)}\"\n"
                   "    record:\n      segment_seconds: 2\n")
         self.h = h = Horus(tmp / "horus", config)
@@ -287,6 +307,14 @@ class World:
 
     # ---- path parameters and bodies, per operation ----
 
+    def whep_session(self):
+        """A WebRTC session on cam-a whose viewer never shows up (dropped after 10 s)."""
+        status, headers, raw = self.h.request("POST", "/api/v1/cameras/cam-a/whep",
+                                              WHEP_OFFER.encode(),
+                                              {"Content-Type": "application/sdp"}, timeout=15)
+        assert status == 201, raw
+        return headers["Location"].rsplit("/", 1)[1]
+
     def throwaway_camera(self):
         cid = self.fresh("tmp")
         self.admin_json("POST", "/api/v1/cameras",
@@ -303,7 +331,8 @@ class World:
         params = {"stream": "main", "file": f"{rec['start_us']}.mp4"}
         body, headers, obj = None, None, None
         if tmpl.startswith("/api/v1/cameras/{id}"):
-            changes = method in ("PUT", "PATCH", "DELETE") or tmpl.endswith("adopt_recordings")
+            changes = ((method in ("PUT", "PATCH", "DELETE") or tmpl.endswith("adopt_recordings"))
+                       and "/whep" not in tmpl)
             params["id"] = self.throwaway_camera() if changes and allowed else "cam-a"
             obj = ("id", params["id"])
         if "/live/" in tmpl and "{name}" in tmpl:
@@ -360,6 +389,14 @@ class World:
                 body = {"totp": totp(secret, at + 30)}  # the confirming step is spent
             elif method == "DELETE":
                 body = {"recovery_code": codes[0]}
+        if "/whep" in tmpl:
+            # WHEP takes SDP, not JSON: the caller's own credentials with the route's type, a
+            # viewer's offer as the body, and a session of its own to change or end.
+            if method in ("POST", "PATCH") and caller:
+                headers = {**self.headers_of(caller), "Content-Type": WHEP_TYPES[method]}
+            body = {"POST": WHEP_OFFER.encode(), "PATCH": WHEP_CANDIDATE}.get(method)
+            if "{session}" in tmpl:
+                params["session"] = self.whep_session() if allowed else "0" * 16
         path = tmpl
         for k, v in params.items():
             path = path.replace("{" + k + "}", v)
@@ -431,14 +468,14 @@ def world(tmp_path_factory):
     w.sim.stop()
 
 
-def missing_twin(w, caller, method, tmpl, path, body, obj):
+def missing_twin(w, caller, method, tmpl, path, body, obj, headers=None):
     """The same request by the same caller, naming a missing object instead: (status, raw
     with the missing id put back to the real one)."""
     name, value = obj
     gone = missing_like(value)
     prefix = tmpl[:tmpl.index("{" + name + "}")]
     twin = prefix + gone + path[len(prefix) + len(value):]
-    status, _, raw = w.call(caller, method, twin, body)
+    status, _, raw = w.call(caller, method, twin, body, headers)
     return status, raw.replace(gone.encode(), value.encode())
 
 
@@ -469,7 +506,8 @@ def test_every_role_gets_what_its_permission_says_on_every_operation(world):
             elif want == 404 and obj:
                 # Exactly the reply a missing object gets, byte for byte.
                 twins += 1
-                if missing_twin(w, caller, method, tmpl, path, body, obj) != (status, raw):
+                if missing_twin(w, caller, method, tmpl, path, body, obj, headers) != (status,
+                                                                                raw):
                     failures.append(cell + " (not the missing object's reply)")
     print(f"matrix: {len(ops)} operations x {len(CALLERS)} callers = {cells} cells; {tally}; "
           f"{twins} hidden objects compared with missing ones")
