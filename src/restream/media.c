@@ -99,6 +99,10 @@ static void send_packet(struct rs_conn *c, media_packet *p)
         udp_send(c, k->udp_fd[0], k->pk.buf, k->pk.len);
     else
         rs_conn_send(c, k->pk.buf, k->pk.len);
+    int64_t delay = k->last_mono_ns - p->arrival_ns;
+    if (c->srv->m_delay && p->arrival_ns >= c->reader_ns && delay >= 0 &&
+        delay < INT64_C(60000000000))
+        metrics_histogram_observe(c->srv->m_delay, (double)delay / 1e9);
 }
 
 void rs_media_pump(struct rs_conn *c)

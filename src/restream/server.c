@@ -498,6 +498,15 @@ static void register_metrics(struct restream_server *s)
                                                    "fell behind and skipped to the next keyframe",
                                            .labels = "camera",
                                        });
+    s->m_delay = metrics_series_get(metrics_family_add(
+        m, &(struct metrics_desc){
+               .type = METRICS_HISTOGRAM,
+               .name = "horus_restream_packet_delay_seconds",
+               .help = "From an access unit's arrival at ingest to its RTP packets handed to an "
+                       "RTSP re-stream client's socket (the kept GOP at a start left out)",
+               .buckets = metrics_latency_buckets,
+               .nbuckets = metrics_latency_nbuckets,
+           }));
     s->f_refused = metrics_family_add(
         m, &(struct metrics_desc){
                .type = METRICS_COUNTER,

@@ -68,6 +68,7 @@ struct rs_conn {
     struct rs_target target; /* the camera and stream it authorized for */
     struct auth_principal *principal; /* owned, NULL until authenticated */
     relay_reader *reader; /* owned, open while playing; set under srv->lock */
+    int64_t reader_ns; /* when the reader opened: older units are the kept GOP */
     bool is_waiting_key; /* no video packet sent yet: the first must be a keyframe */
     struct rs_track tracks[RS_TRACKS];
     uint64_t skips_counted; /* relay skips already added to the metric */
@@ -94,6 +95,7 @@ struct restream_server {
     unsigned nconns;
     auth_cache *cache; /* verified credentials, as the HTTP gate keeps them */
     metrics_family *f_sessions, *f_bytes, *f_skips, *f_refused;
+    metrics_series *m_delay; /* horus_restream_packet_delay_seconds */
 };
 
 /* server.c */

@@ -379,6 +379,7 @@ static void on_play(struct rs_conn *c, const struct rtsp_msg *m)
             reply_status(c, m, rc == -ENOENT ? 404 : 500);
             return;
         }
+        c->reader_ns = rs_now_ns(s);
         pthread_mutex_lock(&s->lock);
         c->reader = rd;
         c->info.is_playing = true;

@@ -218,6 +218,11 @@ def test_three_clients_at_once_cost_the_camera_one_connection(rs, tmp_path):
         assert r.returncode == 0, r.stderr
         assert len(video_packets(tmp_path / f"{i}.mkv")) >= 3 * FPS
     assert rs.sim.proc.output().count(" connected") == connected
+    # The server's share of the latency was measured for the units sent live.
+    sent = rs.metric("horus_restream_packet_delay_seconds_count")
+    mean = rs.metric("horus_restream_packet_delay_seconds_sum") / max(sent, 1)
+    print(f"restream server delay: {sent:.0f} units, mean {mean * 1000:.2f} ms")
+    assert sent >= 3 * FPS and 0 <= mean < 0.5, (sent, mean)
     wait_until(lambda: rs.metric('horus_restream_sessions{camera="cam1"}') == 0, 10,
                "sessions ended")
 
