@@ -666,9 +666,10 @@ def test_write_packet_makes_one_send_per_packet_and_spreads_them(camsim_factory)
     frame_calls, frame_packets = calls["frame"]
     packet_calls, packet_packets = calls["packet"]
     assert frame_packets > 100 and packet_packets > 100, calls
-    # Frame mode writes many packets per call; packet mode one each (plus the replies).
+    # Frame mode writes many packets per call; packet mode one each, plus the replies and,
+    # on a loaded machine, the rest of a packet that the socket took only in part.
     assert frame_calls * 4 < frame_packets, calls
-    assert packet_packets <= packet_calls <= packet_packets + 10, calls
+    assert packet_packets <= packet_calls <= packet_packets + 10 + packet_packets // 20, calls
 
 
 def test_horus_records_a_paced_jittery_packet_source(camsim_factory, horus_factory):
