@@ -6,14 +6,17 @@
 // requestVideoFrameCallback the page copies the presented frame to a canvas, samples the
 // centre of each segment of each digit, and records
 //     latency = performance.timeOrigin + display - burnt time   (ms),
-//     display = max(metadata.expectedDisplayTime, the callback's rendering-step time `now`).
-// Headless Chromium gives as expectedDisplayTime the begin-frame time in which it picked the
-// frame, which is sometimes one vsync (16.7 ms) before the rendering step that presents it and
-// then even before the frame arrived (metadata.receiveTime): a frame is not on glass before the
-// rendering step that draws it, so the later of the two is taken. What follows (the compositor's
-// next vsync and scan-out, up to ~17 ms at 60 Hz on a real screen) is not in the figure.
-// Browser and camsim run on the same machine and read the same clock. A frame whose digits do
-// not decode is counted as unreadable, never guessed.
+//     display = max(metadata.expectedDisplayTime, performance.now() as the callback starts).
+// Headless Chromium gives as expectedDisplayTime (and as the callback's `now`) the begin-frame
+// time of the rendering step that presents the frame, sometimes one vsync (16.7 ms) earlier,
+// which can be before the frame even arrived (metadata.receiveTime) and made latencies
+// negative. A frame is not on glass before the callback that presents it runs, so the later of
+// the two is taken. What follows (the compositor's next vsync and the scan-out, up to ~17 ms at
+// 60 Hz on a real screen) is not in the figure.
+// The frame is taken as a VideoFrame and read only if its timestamp is the metadata's
+// mediaTime. Browser and camsim run on the same machine and read the same clock (the browser's
+// mapping of it, performance.timeOrigin, is good to a millisecond or two). A frame whose digits
+// do not decode is counted as unreadable, never guessed.
 //
 // Use: await g2gStart(page, video selector, {srcWidth, srcHeight, warmupMs}) once the page has
 // its video element, then g2gStop(page) returns the summary (see summarise()).
@@ -41,8 +44,11 @@ function pageInstall({ selector, srcWidth, srcHeight, warmupMs }) {
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     // backwards: frames whose clock reads earlier than the frame before (a misread digit
     // would show up here: camsim's clock only moves forward).
+    // otherFrame: callbacks where the element already held a newer frame than the metadata's
+    // (it advances off the main thread); left out, since its clock is not that frame's.
     const st = { latencies: [], receive: [], unreadable: 0, warmup: 0, frames: 0, backwards: 0,
-        lastBurnt: null, firstDisplay: null, stopped: false, lastError: null };
+        otherFrame: 0,
+        unreadableAt: [], lastBurnt: null, firstDisplay: null, stopped: false, lastError: null };
 
     // The burnt time in ms since the epoch, or null when a digit does not decode.
     function readClock(width, height) {
@@ -80,7 +86,8 @@ function pageInstall({ selector, srcWidth, srcHeight, warmupMs }) {
         return Date.UTC(year, month - 1, day, hour, min, sec, ms);
     }
 
-    function onFrame(now, meta) {
+    function onFrame(_now, meta) {
+        const entered = performance.now();
         if (st.stopped) return;
         st.frames++;
         try {
@@ -90,9 +97,19 @@ function pageInstall({ selector, srcWidth, srcHeight, warmupMs }) {
                 canvas.width = w;
                 canvas.height = h;
             }
-            ctx.drawImage(video, 0, 0, w, h);
+            // The element may already show a newer frame than the one described by meta (it
+            // advances off the main thread): take the frame with its timestamp and check it.
+            const vf = new VideoFrame(video);
+            const other = Math.abs(vf.timestamp / 1e6 - meta.mediaTime) > 0.0005;
+            if (!other) ctx.drawImage(vf, 0, 0, w, h);
+            vf.close();
+            if (other) {
+                st.otherFrame++;
+                video.requestVideoFrameCallback(onFrame);
+                return;
+            }
             const burnt = readClock(w, h);
-            const display = performance.timeOrigin + Math.max(meta.expectedDisplayTime, now);
+            const display = performance.timeOrigin + Math.max(meta.expectedDisplayTime, entered);
             if (st.firstDisplay === null) st.firstDisplay = display;
             if (burnt !== null) {
                 if (st.lastBurnt !== null && burnt < st.lastBurnt) st.backwards++;
@@ -100,6 +117,7 @@ function pageInstall({ selector, srcWidth, srcHeight, warmupMs }) {
             }
             if (burnt === null) {
                 st.unreadable++;
+                if (st.unreadableAt.length < 10) st.unreadableAt.push(st.frames);
             } else if (display - st.firstDisplay < warmupMs) {
                 st.warmup++;
             } else {
@@ -111,6 +129,7 @@ function pageInstall({ selector, srcWidth, srcHeight, warmupMs }) {
         } catch (e) {
             st.lastError = String(e);
             st.unreadable++;
+            if (st.unreadableAt.length < 10) st.unreadableAt.push(st.frames);
         }
         video.requestVideoFrameCallback(onFrame);
     }
@@ -131,9 +150,11 @@ function percentiles(values) {
 export function summarise(st) {
     const out = {
         samples: st.latencies.length, unreadable: st.unreadable, warmup_frames: st.warmup,
-        frames: st.frames, backwards: st.backwards, latency_ms: percentiles(st.latencies),
+        frames: st.frames, backwards: st.backwards, other_frame: st.otherFrame,
+        latency_ms: percentiles(st.latencies),
     };
     if (st.receive.length) out.receive_ms = percentiles(st.receive);
+    if (st.unreadableAt.length) out.unreadable_at = st.unreadableAt; // 1-based frame numbers
     if (st.lastError) out.error = st.lastError;
     return out;
 }
