@@ -1,15 +1,26 @@
 // Plays an HLS URL with hls.js in Debian's chromium (driven by playwright-core) and prints one
 // JSON object: how far playback got, frames decoded, hls.js errors and the live latency.
-// Usage: node play_hls.mjs URL SECONDS [--no-low-latency]
+// Usage: node play_hls.mjs URL SECONDS [--no-low-latency] [--g2g WxH [--g2g-warmup S]]
+// --g2g: also measure glass-to-glass latency from camsim's burnt clock (lib/g2g.mjs; WxH is the
+// camera's picture size); the JSON gains "g2g" with p50/p90/p99/max and the sample count.
 // HORUS_TOKEN in the environment: sent as 'Authorization: Bearer' on every request hls.js makes.
 // The page is opened on the stream's own origin, so no CORS set-up is needed.
 import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { g2gOptions, g2gStart, g2gStop } from './lib/g2g.mjs';
 
 const [url, secondsArg, ...flags] = process.argv.slice(2);
+let g2g;
+try {
+    g2g = g2gOptions(flags);
+} catch (e) {
+    console.error(String(e.message));
+    process.exit(2);
+}
 if (!url || !secondsArg) {
-    console.error('usage: node play_hls.mjs URL SECONDS [--no-low-latency]');
+    console.error('usage: node play_hls.mjs URL SECONDS [--no-low-latency] '
+        + '[--g2g WxH [--g2g-warmup S]]');
     process.exit(2);
 }
 const seconds = Number(secondsArg);
@@ -29,6 +40,7 @@ try {
     await page.goto(origin + '/health');
     await page.setContent('<video id="v" muted playsinline></video>');
     await page.addScriptTag({ path: hlsPath });
+    if (g2g) await g2gStart(page, '#v', g2g);
     result = await page.evaluate(async ({ url, seconds, lowLatency, token }) => {
         const video = document.getElementById('v');
         const out = {
@@ -75,6 +87,7 @@ try {
         hls.destroy();
         return out;
     }, { url, seconds, lowLatency, token });
+    if (g2g) result.g2g = await g2gStop(page);
 } finally {
     await browser.close();
 }

@@ -1,13 +1,23 @@
 // Plays a camera over WebRTC (WHEP) in Debian's chromium, driven by playwright-core, and prints
 // one JSON object: the WHEP reply, frames decoded over time, the frame size, and the DELETE's
-// status. Usage: node play_whep.mjs WHEP_URL SECONDS
+// status. Usage: node play_whep.mjs WHEP_URL SECONDS [--g2g WxH [--g2g-warmup S]]
+// --g2g: also measure glass-to-glass latency from camsim's burnt clock (lib/g2g.mjs; WxH is the
+// camera's picture size); the JSON gains "g2g" with p50/p90/p99/max and the sample count.
 // HORUS_TOKEN in the environment: sent as 'Authorization: Bearer' on the WHEP requests.
 // The page is opened on the server's own origin, so no CORS set-up is needed.
 import { chromium } from 'playwright-core';
+import { g2gOptions, g2gStart, g2gStop } from './lib/g2g.mjs';
 
-const [url, secondsArg] = process.argv.slice(2);
+const [url, secondsArg, ...flags] = process.argv.slice(2);
+let g2g;
+try {
+    g2g = g2gOptions(flags);
+} catch (e) {
+    console.error(String(e.message));
+    process.exit(2);
+}
 if (!url || !secondsArg) {
-    console.error('usage: node play_whep.mjs WHEP_URL SECONDS');
+    console.error('usage: node play_whep.mjs WHEP_URL SECONDS [--g2g WxH [--g2g-warmup S]]');
     process.exit(2);
 }
 const seconds = Number(secondsArg);
@@ -25,6 +35,7 @@ try {
     const origin = new URL(url).origin;
     await page.goto(origin + '/health');
     await page.setContent('<video id="v" muted playsinline autoplay></video>');
+    if (g2g) await g2gStart(page, '#v', g2g);
     result = await page.evaluate(async ({ url, seconds, token }) => {
         const out = { samples: [], errors: [] };
         const auth = token ? { Authorization: `Bearer ${token}` } : {};
@@ -90,6 +101,7 @@ try {
         pc.close();
         return out;
     }, { url, seconds, token });
+    if (g2g) result.g2g = await g2gStop(page);
 } finally {
     await browser.close();
 }

@@ -2,7 +2,9 @@
 (tests/e2e/play_whep.mjs), makes an RTCPeerConnection, POSTs its offer to Horus and plays
 camsim's H.264 over ICE-lite + DTLS-SRTP on the one UDP port, while this test floods that
 port with garbage and forged STUN; the viewer keeps decoding frames of camsim's size, and a
-viewer that never starts DTLS is dropped. Bad offers get a 4xx that names the problem."""
+viewer that never starts DTLS is dropped, and the page reads camsim's burnt capture clock back
+from each displayed frame (glass-to-glass latency, held to a sanity bound only). Bad offers get
+a 4xx that names the problem."""
 import json
 import os
 import random
@@ -63,12 +65,12 @@ def flood(port, stop, counts):
     s.close()
 
 
-def start_player(url, seconds, token):
+def start_player(url, seconds, token, *flags):
     node = require_tool("node")
     require_tool("chromium")
     if not (E2E / "node_modules" / "playwright-core").is_dir():
         pytest.fail("tests/e2e/node_modules is missing; run scripts/setup")
-    return subprocess.Popen([node, str(E2E / "play_whep.mjs"), url, str(seconds)],
+    return subprocess.Popen([node, str(E2E / "play_whep.mjs"), url, str(seconds), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "HORUS_TOKEN": token})
 
@@ -170,7 +172,7 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     t = threading.Thread(target=flood, args=(udp, stop, counts))
     t.start()
     try:
-        player = start_player(h.url + whep, 8, h.api_key)
+        player = start_player(h.url + whep, 8, h.api_key, "--g2g", "640x360")
         listed = playing_session(h, spec, 8)
         out = player_result(player, 8)
     finally:
@@ -192,6 +194,13 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     mid = frames[len(frames) // 2]
     assert frames[-1] > mid > 0, frames
     assert out["delete_status"] == 204
+    # Glass to glass (tests/e2e/lib/g2g.mjs): the page read camsim's burnt capture clock back
+    # from the frames it displayed. Only a sanity bound here: the figures are bench/latency's.
+    g2g = out["g2g"]
+    print("glass to glass:", json.dumps(g2g))
+    assert g2g["samples"] >= 50, g2g
+    assert g2g["unreadable"] <= g2g["frames"] // 10 and g2g["backwards"] == 0, g2g
+    assert 0 < g2g["latency_ms"]["min"] and g2g["latency_ms"]["max"] < 10000, g2g
     assert out["location"].endswith(listed[0]["session"])
     assert sum(counts) > 1000
 
