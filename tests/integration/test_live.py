@@ -193,6 +193,8 @@ def test_playlist_tags_parts_and_program_date_times(live, tmp_path):
     fetched = [(uri, independent,
                 checked(live, LIVE + "/part/{name}", "/api/v1/cameras/cam1/live/" + uri, 200))
                for uri, _, independent in parts]
+    seg = complete[-1]
+    _, whole = checked(live, LIVE + "/segment/{name}", "/api/v1/cameras/cam1/live/" + seg["uri"], 200)
     for uri, independent, (hdrs, body) in fetched:
         assert hdrs["content-type"] == "video/iso.segment"
         f = tmp_path / "part.mp4"
@@ -202,9 +204,7 @@ def test_playlist_tags_parts_and_program_date_times(live, tmp_path):
         assert ("K" in pk[0]["flags"]) == independent, (uri, pk[0])
         assert all("K" not in p["flags"] for p in pk[1:]), uri  # one keyframe per part at most
 
-    # A whole segment is its parts back to back, and decodes.
-    seg = complete[-1]
-    _, whole = checked(live, LIVE + "/segment/{name}", "/api/v1/cameras/cam1/live/" + seg["uri"], 200)
+    # A whole segment (fetched with the parts) is its parts back to back, and decodes.
     f = tmp_path / "seg.mp4"
     f.write_bytes(init + whole)
     pk = packets(f)

@@ -173,7 +173,9 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     t.start()
     try:
         player = start_player(h.url + whep, 8, h.api_key, "--g2g", "640x360")
-        listed = playing_session(h, spec, 8)
+        # Listed while it plays: after chromium starts and connects (seconds on a loaded
+        # machine), for the 8 s it plays.
+        listed = playing_session(h, spec, 30)
         out = player_result(player, 8)
     finally:
         stop.set()
