@@ -66,8 +66,10 @@ def test_latm_in_band_config_is_named_and_video_records(camsim_factory, horus_fa
     line = h.wait_for_log(lambda l: "audio not recorded" in l.get("msg", ""))
     assert line.get("camera") == "cam" and "cpresent=1" in line["msg"], line
     assert h.metric('horus_ingest_unsupported_media_total{camera="cam"') >= 1
-    status = h.get_json("/api/v1/cameras/cam")[1]["status"]
-    assert status["state"] == "streaming" and status["recording"], status
+    # Recording: a segment is open (waited for: a rotation leaves an instant with none).
+    status = wait_until(lambda: (lambda st: st if st["state"] == "streaming" and st["recording"]
+                                 else None)(h.get_json("/api/v1/cameras/cam")[1]["status"]),
+                        10, "the camera streaming and recording")
     # A new session counts again but does not log again: once per camera.
     sim.stop()
     camsim_factory(args=[*SMALL, "--audio", "--audio-payload", "latm-inband"], port=sim.port,

@@ -135,7 +135,8 @@ static void test_reports_reach_observers_in_order_and_the_status_follows(void **
     det_analysis_detach(a, "door");
     assert_false(det_analysis_camera_status(a, "door", &st));
     pthread_mutex_lock(&rec.lock);
-    assert_int_equal(rec.reports, (int)frames); /* one report per analysed frame */
+    /* One report per analysed frame: the worker may finish one more between status and detach. */
+    assert_true(rec.reports >= (int)frames && rec.reports <= (int)frames + 1);
     assert_false(rec.is_out_of_order);
     assert_int_equal(rec.stopped, 1);
     assert_string_equal(rec.camera, "door");
