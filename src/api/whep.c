@@ -29,14 +29,6 @@
 
 #define WHEP_ERR_MAX 256
 
-/* Whether the request's Content-Type is type (parameters allowed). */
-static bool content_type_is(http_request *req, const char *type)
-{
-    const char *ct = http_request_header(req, "Content-Type");
-    size_t n = strlen(type);
-    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Checks {id}, ?stream= and that WebRTC runs. Returns 0, or replies and returns 1. */
 static int whep_args(http_request *req, struct api *ctx, const char **stream)
 {
@@ -69,7 +61,7 @@ static int whep_post(http_request *req, void *arg)
     const char *stream;
     if (whep_args(req, ctx, &stream))
         return 0;
-    if (!content_type_is(req, "application/sdp"))
+    if (!http_media_type_is_accepted("application/sdp", http_request_header(req, "Content-Type")))
         return http_reply_error(req, HORUS_EMEDIATYPE,
                                 "body: Content-Type must be application/sdp (an SDP offer)");
     size_t len = 0;
@@ -126,7 +118,8 @@ static int whep_session_patch(http_request *req, void *arg)
     if (!webrtc_server_has_session(ctx->webrtc, id, session))
         return http_reply_error(req, -ENOENT, "camera '%s' has no WebRTC session '%s'", id,
                                 session);
-    if (!content_type_is(req, "application/trickle-ice-sdpfrag"))
+    if (!http_media_type_is_accepted("application/trickle-ice-sdpfrag",
+                                     http_request_header(req, "Content-Type")))
         return http_reply_error(req, HORUS_EMEDIATYPE,
                                 "body: Content-Type must be application/trickle-ice-sdpfrag");
     /* ICE-lite: the viewer's candidates are found by its own checks; nothing to apply. */
