@@ -105,6 +105,11 @@ static json_t *status_json(struct api *ctx, const struct sto_camera *c)
     json_object_set_new(j, "transport", st.transport[0] ? json_string(st.transport) : json_null());
     json_object_set_new(j, "client", st.client[0] ? json_string(st.client) : json_null());
     json_object_set_new(j, "detect", detect_json(&st));
+    /* Which streams this node can play over WebRTC now (docs/webrtc.md): players pick by it. */
+    json_object_set_new(j, "webrtc",
+                        json_pack("{s:b, s:b}", "main",
+                                  webrtc_server_serves(ctx->webrtc, c->id, "main"), "sub",
+                                  webrtc_server_serves(ctx->webrtc, c->id, "sub")));
     /*
      * The camera's clock (docs/design/0047, 0053), null until measured; whole
      * microseconds in ms. source says what dates the media: arrival always

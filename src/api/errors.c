@@ -47,6 +47,8 @@ struct http_error_map api_error_map(int rc)
         return (struct http_error_map){.status = 507, .code = "insufficient_storage"};
     case HORUS_EDBBUSY: /* the lock passes: say when to come back */
         return (struct http_error_map){.status = 503, .code = "unavailable", .retry_after_s = 1};
+    case HORUS_EDISABLED: /* a client can tell "off here" from "not now" (the UI's WHEP) */
+        return (struct http_error_map){.status = 503, .code = "disabled"};
     case HORUS_EUNAVAIL:
     case HORUS_ESTOPPED:
     case -EAGAIN:

@@ -34,7 +34,7 @@ static int whep_args(http_request *req, struct api *ctx, const char **stream)
     if (api_camera_stream_args(req, stream))
         return 1;
     if (!ctx->webrtc) {
-        http_reply_error(req, HORUS_EUNAVAIL, "WebRTC is off on this node (webrtc.udp_listen)");
+        http_reply_error(req, HORUS_EDISABLED, "WebRTC is off on this node (webrtc.udp_listen)");
         return 1;
     }
     return 0;

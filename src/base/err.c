@@ -25,6 +25,7 @@ static const struct {
     {HORUS_ELIMIT, "HORUS_ELIMIT", "too many requests"},
     {HORUS_EMEDIATYPE, "HORUS_EMEDIATYPE", "unsupported media type"},
     {HORUS_EMISDIRECTED, "HORUS_EMISDIRECTED", "misdirected request"},
+    {HORUS_EDISABLED, "HORUS_EDISABLED", "turned off in the configuration"},
 };
 
 const char *horus_strerror(int rc)

@@ -22,6 +22,7 @@ enum {
     HORUS_ELIMIT = -1011, /* a rate limit refused the request; retry later */
     HORUS_EMEDIATYPE = -1012, /* request body of a media type the route does not take */
     HORUS_EMISDIRECTED = -1013, /* request for a host name this server does not answer to */
+    HORUS_EDISABLED = -1014, /* a feature this node's configuration turns off */
 };
 
 /*

@@ -22,9 +22,18 @@
 #define NAL_FILLER 12
 #define NAL_FU_A 28
 
+uint64_t webrtc_ntp_of_us(int64_t unix_us)
+{
+    uint64_t sec = (uint64_t)(unix_us / 1000000) + 2208988800ull; /* 1900 → 1970 */
+    uint64_t frac = ((uint64_t)(unix_us % 1000000) << 32) / 1000000ull;
+    return (sec << 32) | frac;
+}
+
 struct au_ctx {
     struct webrtc_rtp_sender *s;
     uint32_t ts;
+    bool ext_pending; /* the unit's abs-capture-time is still to be sent */
+    uint64_t capture_ntp; /* the unit's wall clock, NTP UQ32.32 */
     webrtc_rtp_emit_cb emit;
     void *arg;
     uint8_t pkt[WEBRTC_RTP_MAX_PACKET];
@@ -34,19 +43,33 @@ static int send_one(struct au_ctx *c, const uint8_t *head, size_t head_len, cons
                     size_t body_len, bool marker)
 {
     uint8_t *p = c->pkt;
-    p[0] = 0x80;
+    bool ext =
+        c->ext_pending && head_len + body_len <= WEBRTC_RTP_MAX_PAYLOAD - WEBRTC_RTP_EXT_ROOM;
+    p[0] = ext ? 0x90 : 0x80;
     p[1] = (uint8_t)((marker ? 0x80 : 0) | (c->s->pt & 0x7f));
     horus_put_be16(p + 2, c->s->seq);
     horus_put_be32(p + 4, c->ts);
     horus_put_be32(p + 8, c->s->ssrc);
+    size_t at = 12;
+    if (ext) { /* RFC 8285: 0xBEDE, 3 words; one element of 8 bytes; padding */
+        p[12] = 0xbe;
+        p[13] = 0xde;
+        horus_put_be16(p + 14, 3);
+        p[16] = (uint8_t)(c->s->abs_capture_id << 4 | 7);
+        horus_put_be32(p + 17, (uint32_t)(c->capture_ntp >> 32));
+        horus_put_be32(p + 21, (uint32_t)c->capture_ntp);
+        memset(p + 25, 0, 3);
+        at += WEBRTC_RTP_EXT_ROOM;
+        c->ext_pending = false;
+    }
     if (head_len)
-        memcpy(p + 12, head, head_len);
-    memcpy(p + 12 + head_len, body, body_len);
+        memcpy(p + at, head, head_len);
+    memcpy(p + at + head_len, body, body_len);
     c->s->seq++;
     c->s->packets++;
     c->s->octets += head_len + body_len;
     c->s->last_ts = c->ts;
-    return c->emit(c->arg, p, 12 + head_len + body_len);
+    return c->emit(c->arg, p, at + head_len + body_len);
 }
 
 static int send_nal(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
@@ -55,7 +78,8 @@ static int send_nal(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
         return send_one(c, NULL, 0, nal, len, last);
     uint8_t fu[2] = {(uint8_t)((nal[0] & 0xe0) | NAL_FU_A), (uint8_t)(nal[0] & 0x1f)};
     size_t pos = 1; /* the NAL header travels in the FU indicator and header */
-    const size_t chunk = WEBRTC_RTP_MAX_PAYLOAD - 2;
+    const size_t chunk =
+        WEBRTC_RTP_MAX_PAYLOAD - 2 - (c->s->abs_capture_id ? WEBRTC_RTP_EXT_ROOM : 0);
     while (pos < len) {
         size_t n = len - pos < chunk ? len - pos : chunk;
         uint8_t h[2] = {fu[0], fu[1]};
@@ -112,6 +136,13 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
     uint32_t scale = st->timescale ? st->timescale : 90000;
     int64_t ts90 = scale == 90000 ? p->pts : (int64_t)((__int128)p->pts * 90000 / scale);
     c.ts = (uint32_t)((uint64_t)ts90 + s->ts_offset);
+    if (p->wall_us > 0) { /* wall_us is the decode time's; the timestamp is the presentation's */
+        s->last_wall_us = p->wall_us + (int64_t)((__int128)(p->pts - p->dts) * 1000000 / scale);
+        if (s->abs_capture_id) {
+            c.ext_pending = true;
+            c.capture_ntp = webrtc_ntp_of_us(s->last_wall_us);
+        }
+    }
     /* Check the whole unit and find its last NAL first: nothing of a bad unit
      * is sent, and the last NAL's last packet carries the marker. */
     size_t last_at = SIZE_MAX;
@@ -136,6 +167,14 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
         pos += 4 + len;
     }
     return rc;
+}
+
+void webrtc_sr_clock(const struct webrtc_rtp_sender *s, int64_t now_wall_us, uint64_t *ntp,
+                     uint32_t *rtp_ts)
+{
+    *ntp = webrtc_ntp_of_us(now_wall_us);
+    int64_t ahead_us = s->last_wall_us > 0 ? now_wall_us - s->last_wall_us : 0;
+    *rtp_ts = s->last_ts + (uint32_t)(int64_t)((__int128)ahead_us * 90 / 1000);
 }
 
 size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uint32_t rtp_ts,
@@ -165,6 +204,27 @@ size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uin
     return 44;
 }
 
+size_t webrtc_rtcp_dlrr_build(const struct webrtc_rtp_sender *s, uint32_t ssrc, uint32_t lrr,
+                              int64_t delay_ns, uint8_t *out, size_t cap)
+{
+    if (cap < 24)
+        return 0;
+    if (delay_ns < 0)
+        delay_ns = 0;
+    uint64_t dlrr = (uint64_t)delay_ns * 65536 / 1000000000; /* units of 1/65536 s */
+    out[0] = 0x80;
+    out[1] = 207; /* XR */
+    horus_put_be16(out + 2, 5);
+    horus_put_be32(out + 4, s->ssrc);
+    out[8] = 5; /* DLRR */
+    out[9] = 0;
+    horus_put_be16(out + 10, 3); /* one sub-block */
+    horus_put_be32(out + 12, ssrc);
+    horus_put_be32(out + 16, lrr);
+    horus_put_be32(out + 20, dlrr > UINT32_MAX ? UINT32_MAX : (uint32_t)dlrr);
+    return 24;
+}
+
 int webrtc_rtcp_parse(const uint8_t *buf, size_t len, uint32_t media_ssrc,
                       struct webrtc_rtcp_feedback *out)
 {
@@ -187,6 +247,18 @@ int webrtc_rtcp_parse(const uint8_t *buf, size_t len, uint32_t media_ssrc,
                     out->has_rr = true;
                     out->fraction_lost = rb[4];
                 }
+            }
+        } else if (pt == 207 && plen >= 8) { /* XR: look for a receiver reference time */
+            for (size_t at = 8; at + 4 <= plen;) {
+                size_t blen = ((size_t)horus_be16(b + at + 2) + 1) * 4;
+                if (blen > plen - at)
+                    break;
+                if (b[at] == 4 && blen >= 12) {
+                    out->has_rrtr = true;
+                    out->rrtr_ssrc = horus_be32(b + 4);
+                    out->rrtr_lrr = (horus_be32(b + at + 4) << 16) | (horus_be32(b + at + 8) >> 16);
+                }
+                at += blen;
             }
         } else if (pt == 206 && plen >= 12 && horus_be32(b + 8) == media_ssrc && fmt == 1) {
             out->wants_keyframe = true; /* PLI */

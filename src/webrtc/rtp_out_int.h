@@ -26,7 +26,13 @@ struct webrtc_rtp_sender {
     uint64_t packets; /* sent, for sender reports */
     uint64_t octets; /* payload bytes sent */
     uint32_t last_ts; /* RTP timestamp of the latest packet */
+    int64_t last_wall_us; /* wall clock (UTC µs) of last_ts's frame; 0: unknown */
+    /* RTP header extension id (1..14) of abs-capture-time; 0: not negotiated. */
+    uint8_t abs_capture_id;
 };
+
+/* Bytes an abs-capture-time header extension adds to a packet (RFC 8285 one-byte form). */
+#define WEBRTC_RTP_EXT_ROOM 16
 
 /* Receives one RTP packet (borrowed for the call). Returns 0 to go on, < 0 to stop. */
 typedef int (*webrtc_rtp_emit_cb)(void *arg, const uint8_t *pkt, size_t len);
@@ -36,7 +42,10 @@ typedef int (*webrtc_rtp_emit_cb)(void *arg, const uint8_t *pkt, size_t len);
  * media.h says) of stream st: for a keyframe the SPS and PPS of st's avcC
  * first, each NAL unit alone when it fits WEBRTC_RTP_MAX_PAYLOAD, else
  * FU-A fragments; access unit delimiters and filler data dropped; marker on the last
- * packet; the timestamp is p->pts in 90 kHz plus s->ts_offset. Returns 0,
+ * packet; the timestamp is p->pts in 90 kHz plus s->ts_offset. With
+ * s->abs_capture_id set, one packet of the unit (the first with room) carries
+ * the frame's wall clock as an abs-capture-time extension, and FU-A
+ * fragments leave room for it. Returns 0,
  * HORUS_EPARSE for a malformed unit (none of it is sent),
  * or the callback's negative return. Thread: any.
  */
@@ -50,6 +59,30 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
  */
 size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uint32_t rtp_ts,
                             uint8_t *out, size_t cap);
+
+/*
+ * Appends to out an RTCP XR packet with one DLRR block (RFC 3611 4.5)
+ * answering the receiver's last reference time lrr (from ssrc), received
+ * delay_ns ago: with it a receive-only client measures its round trip
+ * (docs/design/0057). Returns the length (24), or 0 when cap is short.
+ * Thread: any.
+ */
+size_t webrtc_rtcp_dlrr_build(const struct webrtc_rtp_sender *s, uint32_t ssrc, uint32_t lrr,
+                              int64_t delay_ns, uint8_t *out, size_t cap);
+
+/* NTP time (UQ32.32 since 1900) of a UTC time in µs since 1970 (not before). Pure. */
+uint64_t webrtc_ntp_of_us(int64_t unix_us);
+
+/*
+ * The NTP time and RTP timestamp a sender report made at now_wall_us (UTC
+ * µs) states: the RTP timestamp is the latest frame's, moved on by the wall
+ * time since that frame's wall clock, so a receiver maps every RTP timestamp
+ * to the frame's wall clock as ingest saw it (what LL-HLS's program date
+ * time says). Without a frame wall clock, the latest timestamp is stated
+ * as now. Pure.
+ */
+void webrtc_sr_clock(const struct webrtc_rtp_sender *s, int64_t now_wall_us, uint64_t *ntp,
+                     uint32_t *rtp_ts);
 
 /*
  * The last WEBRTC_RTP_HISTORY packets a session sent, before SRTP, so that
@@ -81,6 +114,9 @@ struct webrtc_rtcp_feedback {
     uint16_t nacks[WEBRTC_RTCP_MAX_NACKS];
     bool has_rr; /* a receiver report block about media_ssrc */
     uint32_t fraction_lost; /* of that block, 0..255 */
+    bool has_rrtr; /* an XR receiver reference time (RFC 3611 4.4) */
+    uint32_t rrtr_ssrc; /* the receiver's SSRC, from the XR header */
+    uint32_t rrtr_lrr; /* the middle 32 bits of its NTP time */
 };
 
 /*

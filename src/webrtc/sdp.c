@@ -267,6 +267,26 @@ static int parse_fmtp(struct parser *p, const char *v)
     return 0;
 }
 
+#define ABS_CAPTURE_TIME_URI "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time"
+
+/*
+ * "a=extmap:<id>[/<direction>] <uri> ...": keeps the id of abs-capture-time
+ * when it fits the one-byte header form (1..14). Others are not answered.
+ */
+static void parse_extmap(struct webrtc_sdp_offer *o, const char *v)
+{
+    char *end;
+    unsigned long id = strtoul(v, &end, 10);
+    if (end == v || id < 1 || id > 14)
+        return;
+    const char *uri = end + strcspn(end, " ");
+    while (*uri == ' ')
+        uri++;
+    size_t n = strcspn(uri, " ");
+    if (n == strlen(ABS_CAPTURE_TIME_URI) && strncmp(uri, ABS_CAPTURE_TIME_URI, n) == 0)
+        o->abs_capture_id = (uint8_t)id;
+}
+
 static int parse_direction(struct parser *p, const char *name)
 {
     static const char *const names[] = {"sendrecv", "recvonly", "sendonly", "inactive"};
@@ -318,6 +338,8 @@ static int parse_a(struct parser *p, const char *v)
         o->rtcp_mux = true;
     } else if (strcmp(v, "rtcp-rsize") == 0) {
         o->rtcp_rsize = true;
+    } else if (strncmp(v, "extmap:", 7) == 0) {
+        parse_extmap(o, v + 7);
     } else if (strncmp(v, "rtpmap:", 7) == 0) {
         return parse_rtpmap(p, v + 7);
     } else if (strncmp(v, "fmtp:", 5) == 0) {
@@ -504,9 +526,14 @@ static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
     sb_printf(b, "a=sendonly\r\na=rtcp-mux\r\n");
     if (o->rtcp_rsize)
         sb_printf(b, "a=rtcp-rsize\r\n");
+    if (o->abs_capture_id) /* each frame's wall clock: the browser's live latency */
+        sb_printf(b, "a=extmap:%u %s\r\n", (unsigned)o->abs_capture_id, ABS_CAPTURE_TIME_URI);
     sb_printf(b, "a=rtpmap:%u H264/90000\r\n", (unsigned)h->pt);
-    sb_printf(b, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", (unsigned)h->pt,
-              (unsigned)h->pt);
+    sb_printf(b, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n",
+              (unsigned)h->pt, (unsigned)h->pt, (unsigned)h->pt);
+    /* Receiver reference times (RFC 3611): answered with DLRR, they give a
+     * receive-only browser its round trip, hence the sender-report clock. */
+    sb_printf(b, "a=rtcp-fb:%u rrtr\r\n", (unsigned)h->pt);
     if (h->has_profile)
         sb_printf(b,
                   "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"

@@ -47,6 +47,8 @@ struct webrtc_sdp_offer {
     bool video_sends; /* the offer's direction sends video (sendrecv/sendonly) */
     bool rtcp_mux; /* a=rtcp-mux on the video m-line */
     bool rtcp_rsize; /* a=rtcp-rsize on the video m-line */
+    /* a=extmap id (1..14) of abs-capture-time on the video m-line; 0: not offered */
+    uint8_t abs_capture_id;
     size_t n_h264;
     struct webrtc_sdp_h264 h264[WEBRTC_SDP_MAX_H264];
 };

@@ -488,6 +488,16 @@ static uint8_t camera_profile(const media_stream *v)
     return v->extradata_size >= 4 && v->extradata[0] == 1 ? v->extradata[1] : 0;
 }
 
+bool webrtc_server_serves(webrtc_server *s, const char *camera, const char *stream)
+{
+    struct relay_tracks tracks = {0};
+    if (!s || relay_hub_tracks(s->relay, camera, stream, &tracks) != 0)
+        return false;
+    bool ok = tracks.video && tracks.video->codec == MEDIA_CODEC_H264;
+    relay_tracks_release(&tracks);
+    return ok;
+}
+
 int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream, const char *sdp,
                         size_t len, struct webrtc_answer *out, char *err, size_t errsize)
 {
@@ -540,6 +550,7 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         memcpy(&w->rtp.seq, r + 20, 2);
         memcpy(&w->rtp.ts_offset, r + 22, 4);
         w->rtp.pt = offer->h264[h264].pt;
+        w->rtp.abs_capture_id = offer->abs_capture_id;
         if (webrtc_dtls_new(s->cert, offer->fingerprint_alg, offer->fingerprint,
                             offer->fingerprint_len, dtls_send, w, &w->dtls) != 0) {
             snprintf(err, errsize, "a=fingerprint: %zu bytes is not a %s digest",

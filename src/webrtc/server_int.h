@@ -42,6 +42,9 @@ struct wsession {
     socklen_t peer_len;
     bool bound;
     int64_t created_ns, consent_ns, last_sr_ns;
+    /* The viewer's last XR receiver reference time, answered in each report (0: none yet). */
+    int64_t rrtr_at_ns;
+    uint32_t rrtr_ssrc, rrtr_lrr;
     int64_t reader_ns; /* CLOCK_MONOTONIC when the relay reader opened */
     webrtc_dtls *dtls; /* owned */
     webrtc_srtp *srtp; /* owned, after the handshake */

@@ -113,7 +113,7 @@ static const char *on_handshake_done(struct wsession *w)
     return NULL;
 }
 
-static void on_rtcp(struct wsession *w, uint8_t *buf, size_t len)
+static void on_rtcp(struct wsession *w, uint8_t *buf, size_t len, int64_t now_ns)
 {
     if (!w->srtp || webrtc_srtp_unprotect_rtcp(w->srtp, buf, &len) != 0) {
         wrtc_count(w->srv->m_dropped_stun);
@@ -134,6 +134,11 @@ static void on_rtcp(struct wsession *w, uint8_t *buf, size_t len)
             wrtc_count(w->srv->m_retransmits);
         }
     }
+    if (fb.has_rrtr) {
+        w->rrtr_at_ns = now_ns;
+        w->rrtr_ssrc = fb.rrtr_ssrc;
+        w->rrtr_lrr = fb.rrtr_lrr;
+    }
     if (fb.wants_keyframe && !w->need_keyframe) {
         w->need_keyframe = true;
         w->keyframe_requests++;
@@ -143,7 +148,6 @@ static void on_rtcp(struct wsession *w, uint8_t *buf, size_t len)
 
 const char *wsession_on_datagram(struct wsession *w, uint8_t *buf, size_t len, int64_t now_ns)
 {
-    (void)now_ns;
     switch (webrtc_demux_classify(buf, len)) {
     case WEBRTC_DEMUX_DTLS: {
         int rc = webrtc_dtls_input(w->dtls, buf, len);
@@ -160,7 +164,7 @@ const char *wsession_on_datagram(struct wsession *w, uint8_t *buf, size_t len, i
     case WEBRTC_DEMUX_RTP:
         /* RTCP packet types 192..223 (RFC 5761 4); we receive no RTP */
         if (len >= 2 && buf[1] >= 192 && buf[1] <= 223)
-            on_rtcp(w, buf, len);
+            on_rtcp(w, buf, len, now_ns);
         return NULL;
     default:
         wrtc_count(w->srv->m_dropped_unknown);
@@ -237,13 +241,11 @@ const char *wsession_on_reader(struct wsession *w)
     return NULL;
 }
 
-static uint64_t ntp_now(void)
+static int64_t wall_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t sec = (uint64_t)ts.tv_sec + 2208988800ull;
-    uint64_t frac = ((uint64_t)ts.tv_nsec << 32) / 1000000000ull;
-    return (sec << 32) | frac;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 const char *wsession_on_tick(struct wsession *w, int64_t now_ns)
@@ -259,8 +261,14 @@ const char *wsession_on_tick(struct wsession *w, int64_t now_ns)
     if (w->srtp && w->rtp.packets > 0 && now_ns - w->last_sr_ns >= WEBRTC_SR_INTERVAL_NS) {
         w->last_sr_ns = now_ns;
         webrtc_server_publish(w->srv, w);
-        uint8_t buf[64 + WEBRTC_SRTP_TRAILER];
-        size_t n = webrtc_rtcp_sr_build(&w->rtp, ntp_now(), w->rtp.last_ts, buf, 64);
+        uint8_t buf[96 + WEBRTC_SRTP_TRAILER];
+        uint64_t ntp;
+        uint32_t rtp_ts;
+        webrtc_sr_clock(&w->rtp, wall_now_us(), &ntp, &rtp_ts);
+        size_t n = webrtc_rtcp_sr_build(&w->rtp, ntp, rtp_ts, buf, 64);
+        if (n > 0 && w->rrtr_at_ns > 0)
+            n += webrtc_rtcp_dlrr_build(&w->rtp, w->rrtr_ssrc, w->rrtr_lrr, now_ns - w->rrtr_at_ns,
+                                        buf + n, 96 - n);
         if (n > 0 && webrtc_srtp_protect_rtcp(w->srtp, buf, &n) == 0)
             wsession_send(w->srv, w, buf, n);
     }

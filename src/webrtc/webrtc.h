@@ -76,6 +76,13 @@ struct webrtc_answer {
 int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream, const char *sdp,
                         size_t len, struct webrtc_answer *out, char *err, size_t errsize);
 
+/*
+ * Whether an offer for (camera, stream) could be answered now: the stream
+ * is in the relay with H.264 video. (The session limit is not checked: it
+ * changes between asking and offering.) Thread: any.
+ */
+bool webrtc_server_serves(webrtc_server *s, const char *camera, const char *stream);
+
 /* Whether session_id is a live session of camera. Thread: any. */
 bool webrtc_server_has_session(webrtc_server *s, const char *camera, const char *session_id);
 

@@ -29,6 +29,7 @@ static void test_codes_map_to_the_documented_statuses(void **state)
     expect(HORUS_ETOOBIG, 413, "too_large");
     expect(-ENOSPC, 507, "insufficient_storage");
     expect(HORUS_EUNAVAIL, 503, "unavailable");
+    expect(HORUS_EDISABLED, 503, "disabled"); /* off in the config, not "try later" */
 }
 
 /* A locked database is worth a retry (503), a duplicate id is not (409). */

@@ -165,6 +165,111 @@ static void test_a_sender_report_carries_counts_and_cname(void **state)
     assert_int_equal(webrtc_rtcp_sr_build(&s, 0, 0, b, 40), 0);
 }
 
+static void test_a_sender_report_maps_timestamps_to_the_frames_wall_clock(void **state)
+{
+    /* A B-frame unit: wall_us is its decode time's, its timestamp its presentation's. */
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
+    const size_t sizes[] = {100};
+    const uint8_t types[] = {0x01};
+    media_packet *p = au(st, sizes, types, 1);
+    p->dts = 9000;
+    p->pts = 18000; /* 0.1 s later than the decode time */
+    p->wall_us = 1700000000000000;
+    struct webrtc_rtp_sender s = {.pt = 96, .ts_offset = 1000};
+    struct sent *out = calloc(1, sizeof(*out));
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), 0);
+    assert_int_equal(s.last_ts, 19000);
+    assert_true(s.last_wall_us == 1700000000100000);
+    /* Half a second after the frame's wall clock: 45000 ticks on, and the NTP of then. */
+    uint64_t ntp;
+    uint32_t ts;
+    webrtc_sr_clock(&s, 1700000000600000, &ntp, &ts);
+    assert_int_equal(ts, 19000 + 45000);
+    assert_int_equal(ntp >> 32, 1700000000ull + 2208988800ull);
+    assert_int_equal((uint32_t)ntp, 0x99999999u); /* 0.6 s in 1/2^32 s, rounded down */
+    /* A clock that stepped back: the timestamp goes back too (modulo 2^32). */
+    webrtc_sr_clock(&s, 1700000000000000, &ntp, &ts);
+    assert_int_equal(ts, (uint32_t)(19000 - 9000));
+    /* No wall clock yet: the latest timestamp is now. */
+    struct webrtc_rtp_sender bare = {.last_ts = 77};
+    webrtc_sr_clock(&bare, 1700000000600000, &ntp, &ts);
+    assert_int_equal(ts, 77);
+    media_packet_unref(p);
+    media_stream_unref(st);
+    free(out);
+}
+
+static void test_each_unit_carries_its_wall_clock_as_abs_capture_time(void **state)
+{
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
+    const size_t sizes[] = {3000};
+    const uint8_t types[] = {0x41}; /* a P slice in FU-A fragments */
+    media_packet *p = au(st, sizes, types, 1);
+    p->wall_us = 1700000000500000; /* 0.5 s past a whole second */
+    struct webrtc_rtp_sender s = {.pt = 96, .abs_capture_id = 13};
+    struct sent *out = calloc(1, sizeof(*out));
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), 0);
+    /* Fragments leave room for the extension: 2999 bytes in chunks of 1182. */
+    assert_int_equal(out->n, 3);
+    const uint8_t *x = out->pkt[0];
+    assert_int_equal(x[0], 0x90); /* X bit */
+    static const uint8_t ext[16] = {0xbe, 0xde, 0, 3, 13 << 4 | 7, 0, 0, 0, 0, 0x80, 0, 0, 0};
+    uint8_t want[16];
+    memcpy(want, ext, 16);
+    uint32_t sec = (uint32_t)(1700000000ull + 2208988800ull);
+    want[5] = (uint8_t)(sec >> 24);
+    want[6] = (uint8_t)(sec >> 16);
+    want[7] = (uint8_t)(sec >> 8);
+    want[8] = (uint8_t)sec;
+    assert_memory_equal(x + 12, want, 16);
+    assert_int_equal(x[28] & 0x1f, 28); /* the FU indicator follows the extension */
+    assert_int_equal(out->len[0], 12 + 16 + 2 + 1182);
+    for (size_t i = 1; i < out->n; i++) {
+        assert_int_equal(out->pkt[i][0], 0x80); /* once per unit */
+        assert_true(out->len[i] <= WEBRTC_RTP_MAX_PACKET);
+    }
+    /* A unit without a wall clock carries none. */
+    p->wall_us = 0;
+    out->n = 0;
+    assert_int_equal(webrtc_h264_packetize(&s, st, p, collect, out), 0);
+    assert_int_equal(out->pkt[0][0], 0x80);
+    media_packet_unref(p);
+    media_stream_unref(st);
+    free(out);
+}
+
+static void test_receiver_reference_times_are_read_and_answered(void **state)
+{
+    const uint8_t xr[] = {
+        0x80, 207, 0, 8, 0x01, 0x02, 0x03, 0x04, /* XR from 0x01020304 */
+        5,    0,   0, 3, 9,    9,    9,    9,    0,    0,    0,    0,
+        0,    0,   0, 0, /* a DLRR block: skipped */
+        4,    0,   0, 2, 0xaa, 0xbb, 0xcc, 0xdd, 0x11, 0x22, 0x33, 0x44, /* RRTR */
+    };
+    struct webrtc_rtcp_feedback fb;
+    assert_int_equal(webrtc_rtcp_parse(xr, sizeof(xr), 0x0a0b0c0d, &fb), 0);
+    assert_true(fb.has_rrtr);
+    assert_int_equal(fb.rrtr_ssrc, 0x01020304);
+    assert_int_equal(fb.rrtr_lrr, 0xccdd1122);
+    /* A block length past the packet ends the walk without reading past it. */
+    uint8_t bad[sizeof(xr)];
+    memcpy(bad, xr, sizeof(xr));
+    bad[10] = 0xff;
+    assert_int_equal(webrtc_rtcp_parse(bad, sizeof(bad), 0x0a0b0c0d, &fb), 0);
+    assert_false(fb.has_rrtr);
+    /* The answer: DLRR for that receiver, 1.5 s later in 1/65536 s. */
+    struct webrtc_rtp_sender s = {.ssrc = 0xaabbccdd};
+    uint8_t b[32];
+    assert_int_equal(webrtc_rtcp_dlrr_build(&s, 0x01020304, 0xccdd1122, 1500000000, b, sizeof(b)),
+                     24);
+    static const uint8_t want[24] = {0x80, 207, 0, 5, 0xaa, 0xbb, 0xcc, 0xdd, 5, 0, 0,    3,
+                                     1,    2,   3, 4, 0xcc, 0xdd, 0x11, 0x22, 0, 1, 0x80, 0};
+    assert_memory_equal(b, want, 24);
+    assert_int_equal(webrtc_rtcp_dlrr_build(&s, 1, 2, 3, b, 20), 0);
+}
+
 static void test_feedback_for_our_ssrc_asks_keyframes_and_resends(void **state)
 {
     const uint8_t rr_pli_nack_fir[] = {
@@ -235,6 +340,9 @@ int main(void)
         cmocka_unit_test(test_small_nal_units_go_alone_with_a_90khz_timestamp),
         cmocka_unit_test(test_a_malformed_unit_sends_nothing),
         cmocka_unit_test(test_a_sender_report_carries_counts_and_cname),
+        cmocka_unit_test(test_a_sender_report_maps_timestamps_to_the_frames_wall_clock),
+        cmocka_unit_test(test_each_unit_carries_its_wall_clock_as_abs_capture_time),
+        cmocka_unit_test(test_receiver_reference_times_are_read_and_answered),
         cmocka_unit_test(test_feedback_for_our_ssrc_asks_keyframes_and_resends),
         cmocka_unit_test(test_the_history_answers_recent_sequence_numbers_across_the_wrap),
     };

@@ -13,6 +13,7 @@
 
 #include "err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +252,56 @@ static void test_the_answer_sends_the_chosen_h264_and_rejects_the_rest(void **st
     assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), -22);
 }
 
+static void test_abs_capture_time_is_answered_when_offered_on_video(void **state)
+{
+    static const char uri[] = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
+    char line[256];
+    snprintf(line, sizeof(line), "a=rtcp-rsize\r\na=extmap:13 %s\r\n", uri);
+    char *offer = edit("a=rtcp-rsize\r\n", line, 1);
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(parse(offer, &o, err), 0);
+    assert_int_equal(o.abs_capture_id, 13);
+    struct webrtc_sdp_answer_options opt = {
+        .ice_ufrag = "Ufrag123",
+        .ice_pwd = "PasswordPasswordPassword",
+        .fingerprint_sha256 = "AA:BB",
+        .ssrc = 1,
+        .h264_index = 0,
+        .hosts = {"192.0.2.10"},
+        .n_hosts = 1,
+        .port = 8189,
+    };
+    char *ans = NULL;
+    size_t len = 0;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), 0);
+    snprintf(line, sizeof(line), "a=extmap:13 %s\r\n", uri);
+    assert_non_null(strstr(ans, line));
+    /* Generic NACK, PLI, FIR and receiver reference times are all answered. */
+    assert_non_null(strstr(ans, "a=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
+                                "a=rtcp-fb:102 ccm fir\r\na=rtcp-fb:102 rrtr\r\n"));
+    free(ans);
+    free(offer);
+    /* An id past the one-byte form, or a direction suffix with another URI: not kept. */
+    snprintf(line, sizeof(line), "a=rtcp-rsize\r\na=extmap:15 %s\r\na=extmap:3/recvonly %s-x\r\n",
+             uri, uri);
+    offer = edit("a=rtcp-rsize\r\n", line, 1);
+    assert_int_equal(parse(offer, &o, err), 0);
+    assert_int_equal(o.abs_capture_id, 0);
+    free(offer);
+    /* With a direction it counts; on the audio m-line it does not. */
+    snprintf(line, sizeof(line), "a=rtcp-rsize\r\na=extmap:4/recvonly %s\r\n", uri);
+    offer = edit("a=rtcp-rsize\r\n", line, 1);
+    assert_int_equal(parse(offer, &o, err), 0);
+    assert_int_equal(o.abs_capture_id, 4);
+    free(offer);
+    snprintf(line, sizeof(line), "a=rtcp-mux\r\na=extmap:5 %s\r\n", uri);
+    offer = edit("a=rtcp-mux\r\n", line, 1); /* the first: audio's */
+    assert_int_equal(parse(offer, &o, err), 0);
+    assert_int_equal(o.abs_capture_id, 0);
+    free(offer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_bad_offers_are_refused_naming_the_line_and_problem),
         cmocka_unit_test(test_only_packetization_mode_0_is_refused),
         cmocka_unit_test(test_the_answer_sends_the_chosen_h264_and_rejects_the_rest),
+        cmocka_unit_test(test_abs_capture_time_is_answered_when_offered_on_video),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
