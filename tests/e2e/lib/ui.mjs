@@ -21,7 +21,9 @@ export async function launch({ viewport = { width: 1280, height: 800 }, allow = 
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--mute-audio',
-           '--disable-dev-shm-usage'],
+           '--disable-dev-shm-usage',
+           // The test server's WebRTC candidate is on loopback.
+           '--allow-loopback-in-peer-connection'],
   });
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();

@@ -3,12 +3,14 @@
 // (visibilitychange): otherwise its transport is destroyed, freeing the decoder and
 // the MediaSource, and it starts again when it comes back. Failures restart it with
 // a backoff; a camera that is gone (404) or forbidden (403) says so and stops.
-// The latency read-out is now − the program date time of the frame on screen.
+// It starts on WebRTC (WHEP) and falls back to LL-HLS when WebRTC cannot serve the
+// camera; the tile says which. The latency read-out is now − the wall-clock time of
+// the frame on screen (LL-HLS: its program date time; WebRTC: the sender reports').
 import { createEffect, createMemo, createSignal, JSX, on, onCleanup, onMount, Show } from 'solid-js';
 import { api, ApiError } from '../lib/api';
 import type { Camera } from '../lib/types';
 import { backoffMs, formatLatency, pickTransport } from './live/transport';
-import type { Failure, StreamName, TransportSession } from './live/transport';
+import type { Failure, StreamName, TransportName, TransportSession } from './live/transport';
 import { Spinner } from './ui';
 import './live/player.css';
 
@@ -26,11 +28,15 @@ export interface LivePlayerProps {
   // A change restarts a failed player at once (e.g. the camera's status.since).
   retryKey?: unknown;
   showLatency?: boolean;
+  // Whether the server can play this stream over WebRTC now (the camera's
+  // status.webrtc); false: LL-HLS. Undefined: try WebRTC, falling back.
+  webrtc?: boolean;
   onState?: (s: PlayerState) => void;
   children?: JSX.Element;
 }
 
 const FIRST_FRAME_MARK = 'horus-live-first-frame';
+const TRANSPORT_LABEL: Record<TransportName, string> = { webrtc: 'WebRTC', 'll-hls': 'LL-HLS' };
 
 const [tabVisible, setTabVisible] = createSignal(typeof document === 'undefined' || document.visibilityState !== 'hidden');
 if (typeof document !== 'undefined') {
@@ -44,6 +50,7 @@ export function LivePlayer(props: LivePlayerProps) {
   const [state, setStateSignal] = createSignal<PlayerState>('idle');
   const [message, setMessage] = createSignal('');
   const [latency, setLatency] = createSignal<number | null>(null);
+  const [transportName, setTransportName] = createSignal<TransportName | null>(null);
   let session: TransportSession | null = null;
   let gen = 0; // bumps on every stop, so late callbacks of an old session are ignored
   let attempt = 0;
@@ -64,6 +71,7 @@ export function LivePlayer(props: LivePlayerProps) {
   const stream = createMemo(() => props.stream);
   const retryKey = createMemo(() => props.retryKey);
   const idleText = createMemo(() => props.idleText);
+  const webrtcOk = createMemo(() => props.webrtc);
 
   function stop() {
     gen++;
@@ -101,6 +109,10 @@ export function LivePlayer(props: LivePlayerProps) {
       case 'unsupported':
         setState('error', f.detail);
         return;
+      case 'fallback':
+        // WebRTC cannot serve this camera here: LL-HLS at once, no backoff.
+        void start(true);
+        return;
       case 'not_found': {
         // Deleted, hidden from us, or just no live media yet: ask the camera itself.
         try {
@@ -123,7 +135,7 @@ export function LivePlayer(props: LivePlayerProps) {
     }
   }
 
-  async function start() {
+  async function start(noWebrtc = false) {
     stop();
     const g = gen;
     setState('connecting');
@@ -131,12 +143,13 @@ export function LivePlayer(props: LivePlayerProps) {
     stalledFor = 0;
     let transport;
     try {
-      transport = await pickTransport();
+      transport = await pickTransport({ noWebrtc: noWebrtc || props.webrtc === false });
     } catch {
       if (g === gen) scheduleRetry('The player could not be loaded.');
       return;
     }
     if (g !== gen) return;
+    setTransportName(transport.name);
     session = transport.start(video, { camera: camera(), stream: stream() }, {
       onPlaying: () => {
         if (g !== gen) return;
@@ -162,6 +175,15 @@ export function LivePlayer(props: LivePlayerProps) {
   // The page says something changed (the camera came back): retry a failed player now.
   createEffect(on(retryKey, () => {
     if (wanted() && (state() === 'offline' || state() === 'error')) {
+      attempt = 0;
+      void start();
+    }
+  }, { defer: true }));
+
+  // The server can now play this stream over WebRTC (the camera came back with
+  // H.264, the node turned it on): move a tile on LL-HLS over to it.
+  createEffect(on(webrtcOk, (ok, prev) => {
+    if (ok && prev === false && wanted() && transportName() === 'll-hls') {
       attempt = 0;
       void start();
     }
@@ -208,7 +230,8 @@ export function LivePlayer(props: LivePlayerProps) {
   });
 
   return (
-    <div ref={box} class="live-player" data-state={state()} data-stream={props.stream} data-camera={props.camera}>
+    <div ref={box} class="live-player" data-state={state()} data-stream={props.stream} data-camera={props.camera}
+         data-transport={transportName() ?? ''}>
       <video ref={video} muted playsinline autoplay disablepictureinpicture aria-label={props.label} />
       <Show when={state() !== 'playing'}>
         <div class="live-player-overlay" classList={{ bad: state() === 'gone' || state() === 'forbidden' || state() === 'error' }}>
@@ -218,9 +241,10 @@ export function LivePlayer(props: LivePlayerProps) {
         </div>
       </Show>
       <Show when={props.showLatency !== false && state() === 'playing'}>
-        <span class="live-latency" title="Live latency: now minus the time of the frame on screen"
+        <span class="live-latency"
+              title={`Live latency over ${TRANSPORT_LABEL[transportName() ?? 'll-hls']}: now minus the time of the frame on screen`}
               data-latency-ms={latency() === null ? '' : String(Math.round(latency()!))}>
-          {formatLatency(latency())}
+          {formatLatency(latency())} <small>{TRANSPORT_LABEL[transportName() ?? 'll-hls']}</small>
         </span>
       </Show>
       {props.children}

@@ -22,6 +22,11 @@ export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
+// The CSRF header a state-changing request outside request() needs (WHEP's SDP).
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
+}
+
 // Called on a 401 from any request but the login itself: the session expired
 // or was revoked, so the app returns to the login page.
 export function setUnauthenticatedHandler(fn: () => void): void {

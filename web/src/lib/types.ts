@@ -34,6 +34,8 @@ export interface CameraStatus {
   client?: 'native' | 'libav' | null;
   /** The camera's object detection; null (or absent) when it is not analysed. */
   detect?: DetectStatus | null;
+  /** Which streams this node can play over WebRTC now (absent: an older server). */
+  webrtc?: { main: boolean; sub: boolean };
 }
 
 export interface DetectStatus {

@@ -377,7 +377,8 @@ function Tile(props: TileProps) {
       <div class="tile-video" onClick={() => { if (!props.enlarged) props.onEnlarge(); }}>
         <LivePlayer camera={props.id} stream={stream()} label={`${name()}, live`}
                     canPlay={playable()} idleText={props.cam ? idleReason(props.cam) : 'Camera offline'}
-                    retryKey={props.cam?.status.since} />
+                    retryKey={props.cam?.status.since}
+                    webrtc={props.cam?.status.webrtc ? props.cam.status.webrtc[stream()] : undefined} />
       </div>
       <div class="tile-head">
         <span class="tile-name" title={props.id}>{name()}</span>

@@ -1,7 +1,7 @@
-// How a live player gets video into its <video>: a transport. Today there is one,
-// LL-HLS through hls.js (./hls.ts, imported lazily so hls.js stays out of the app
-// shell). A WebRTC/WHEP transport can be added beside it later: implement
-// Transport, and have pickTransport() prefer it when the server offers WHEP.
+// How a live player gets video into its <video>: a transport. There are two, each
+// imported lazily so the app shell stays small: WebRTC through WHEP (./whep.ts),
+// tried first for its sub-second delay, and LL-HLS through hls.js (./hls.ts), which
+// a player falls back to when WebRTC cannot serve the camera (failure 'fallback').
 export type StreamName = 'main' | 'sub';
 
 export interface LiveSource {
@@ -9,7 +9,9 @@ export interface LiveSource {
   stream: StreamName;
 }
 
-export type FailureKind = 'not_found' | 'forbidden' | 'unauthorized' | 'network' | 'media' | 'unsupported';
+// 'fallback': this transport cannot serve the camera here; start the next one now.
+export type FailureKind = 'not_found' | 'forbidden' | 'unauthorized' | 'network' | 'media' | 'unsupported'
+  | 'fallback';
 
 export interface Failure {
   kind: FailureKind;
@@ -31,8 +33,10 @@ export interface TransportSession {
   playingDate(): Date | null;
 }
 
+export type TransportName = 'webrtc' | 'll-hls';
+
 export interface Transport {
-  readonly name: string;
+  readonly name: TransportName;
   start(video: HTMLVideoElement, src: LiveSource, cb: TransportCallbacks): TransportSession;
 }
 
@@ -43,17 +47,40 @@ export function hlsUrl(src: LiveSource): string {
   return src.stream === 'main' ? base : `${base}?stream=${encodeURIComponent(src.stream)}`;
 }
 
-let hlsTransport: Promise<Transport> | null = null;
+// The WHEP endpoint of a camera stream.
+export function whepUrl(src: LiveSource): string {
+  const base = `/api/v1/cameras/${encodeURIComponent(src.camera)}/whep`;
+  return src.stream === 'main' ? base : `${base}?stream=${encodeURIComponent(src.stream)}`;
+}
 
-// The transport to use; loads its code on first use.
-export function pickTransport(): Promise<Transport> {
-  if (!hlsTransport) {
-    hlsTransport = import('./hls').then((m) => m.hlsTransport).catch((e) => {
-      hlsTransport = null; // let a later start try again (a deploy replaced the chunk)
+// Set when the server said WebRTC is off (503 "disabled"): every player of this
+// page load goes straight to LL-HLS instead of asking again.
+let webrtcOff = false;
+export function markWebrtcOff(): void {
+  webrtcOff = true;
+}
+
+const loaded: Partial<Record<TransportName, Promise<Transport>>> = {};
+
+function load(name: TransportName): Promise<Transport> {
+  let p = loaded[name];
+  if (!p) {
+    p = (name === 'webrtc' ? import('./whep').then((m) => m.whepTransport)
+      : import('./hls').then((m) => m.hlsTransport)).catch((e) => {
+      delete loaded[name]; // let a later start try again (a deploy replaced the chunk)
       throw e;
     });
+    loaded[name] = p;
   }
-  return hlsTransport;
+  return p;
+}
+
+// The transport a player should start with: WebRTC unless the server has it off,
+// the browser lacks it, or this player just fell back from it. Loads its code on
+// first use.
+export function pickTransport(opts: { noWebrtc?: boolean } = {}): Promise<Transport> {
+  const rtc = !opts.noWebrtc && !webrtcOff && typeof RTCPeerConnection !== 'undefined';
+  return load(rtc ? 'webrtc' : 'll-hls');
 }
 
 // Delay before restart number `attempt` (0-based): 1, 2, 4, 8, then 15 s.
@@ -61,9 +88,10 @@ export function backoffMs(attempt: number): number {
   return Math.min(15000, 1000 * 2 ** Math.max(0, Math.min(attempt, 10)));
 }
 
-// "0.8 s", "12 s"; null → "–".
+// "40 ms", "0.8 s", "12 s"; null → "–".
 export function formatLatency(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return '–';
-  const s = Math.max(0, ms) / 1000;
+  if (ms < 100) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = ms / 1000;
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
 }
