@@ -29,7 +29,9 @@
 #include "log.h"
 #include "mem.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <onnxruntime_c_api.h>
 #include <pthread.h>
@@ -40,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_LEVELS DET_NANODET_MAX_LEVELS
 
@@ -325,6 +328,28 @@ static void log_once_cpu(const char *why)
         log_info("onnx: no CUDA execution provider (%s); running on the CPU", why);
 }
 
+/*
+ * Whether the loaded ONNX Runtime has its CUDA provider library beside it.
+ * Without it, asking for the provider makes ONNX Runtime print an error
+ * line of its own on stderr before we fall back, which reads like a fault
+ * on every CPU-only machine (the demo); "auto" asks only when it is there.
+ */
+static bool cuda_provider_present(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)OrtGetApiBase, &info) || !info.dli_fname)
+        return true; /* cannot tell: let ONNX Runtime say */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", info.dli_fname);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return true;
+    *slash = '\0';
+    char lib[PATH_MAX + 48];
+    snprintf(lib, sizeof(lib), "%s/libonnxruntime_providers_cuda.so", dir);
+    return access(lib, R_OK) == 0;
+}
+
 const char *det_onnx_device(const struct det_detector *d)
 {
     return d && d->ops == &onnx_ops ? ((const struct det_onnx *)d)->device : "";
@@ -381,7 +406,10 @@ int det_onnx_open(const struct det_onnx_options *opt, struct det_detector **out,
     OrtSessionOptions *so = NULL;
     OrtStatus *st = ort->CreateSessionOptions(&so);
     m->device = "cpu";
-    if (!st && device && strcmp(device, "cpu") != 0) {
+    bool is_auto = device && strcmp(device, "cuda") != 0 && strcmp(device, "cpu") != 0;
+    if (!st && is_auto && !cuda_provider_present()) {
+        log_once_cpu("this ONNX Runtime has no libonnxruntime_providers_cuda.so");
+    } else if (!st && device && strcmp(device, "cpu") != 0) {
         /* CUDA when this ONNX Runtime has the provider and the machine a GPU */
         OrtCUDAProviderOptions cuda = {.device_id = 0,
                                        .cudnn_conv_algo_search = OrtCudnnConvAlgoSearchDefault,
