@@ -31,7 +31,7 @@ const out = { pages: {} };
 const chrome = await chromeLauncher.launch({
   chromePath: process.env.CHROMIUM || '/usr/bin/chromium',
   chromeFlags: ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--mute-audio',
-                '--autoplay-policy=no-user-gesture-required'],
+                '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection'],
 });
 try {
   const cookie = await sessionCookie();

@@ -53,11 +53,14 @@ export function whepUrl(src: LiveSource): string {
   return src.stream === 'main' ? base : `${base}?stream=${encodeURIComponent(src.stream)}`;
 }
 
-// Set when the server said WebRTC is off (503 "disabled"): every player of this
-// page load goes straight to LL-HLS instead of asking again.
-let webrtcOff = false;
-export function markWebrtcOff(): void {
-  webrtcOff = true;
+// Until when every player of this page load goes straight to LL-HLS: for good
+// once the server said WebRTC is off (503 "disabled"), for a while after a
+// session found no path to the server's UDP port (a firewall), so that later
+// tiles do not each wait for the same failure.
+let webrtcOffUntil = 0;
+export const NO_PATH_RETRY_MS = 5 * 60 * 1000;
+export function markWebrtcOff(forMs = Infinity): void {
+  webrtcOffUntil = Math.max(webrtcOffUntil, Date.now() + forMs);
 }
 
 const loaded: Partial<Record<TransportName, Promise<Transport>>> = {};
@@ -79,7 +82,7 @@ function load(name: TransportName): Promise<Transport> {
 // the browser lacks it, or this player just fell back from it. Loads its code on
 // first use.
 export function pickTransport(opts: { noWebrtc?: boolean } = {}): Promise<Transport> {
-  const rtc = !opts.noWebrtc && !webrtcOff && typeof RTCPeerConnection !== 'undefined';
+  const rtc = !opts.noWebrtc && Date.now() >= webrtcOffUntil && typeof RTCPeerConnection !== 'undefined';
   return load(rtc ? 'webrtc' : 'll-hls');
 }
 

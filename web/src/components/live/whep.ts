@@ -10,7 +10,7 @@
 // LL-HLS carries is the same clock), so both transports measure the same thing.
 import { csrfHeaders } from '../../lib/api';
 import type { Failure, LiveSource, Transport, TransportCallbacks, TransportSession } from './transport';
-import { markWebrtcOff, whepUrl } from './transport';
+import { markWebrtcOff, NO_PATH_RETRY_MS, whepUrl } from './transport';
 
 // Seconds from the answer until a picture must play, or LL-HLS takes over.
 const FIRST_FRAME_TIMEOUT_MS = 8000;
@@ -73,6 +73,11 @@ export const whepTransport: Transport = {
       if (destroyed) return;
       cb.onFatal(f);
     };
+    const noPath = (detail: string) => {
+      if (destroyed) return;
+      markWebrtcOff(NO_PATH_RETRY_MS);
+      cb.onFatal({ kind: 'fallback', detail });
+    };
     const onPlaying = () => {
       if (destroyed) return;
       window.clearTimeout(firstFrameTimer);
@@ -95,8 +100,11 @@ export const whepTransport: Transport = {
       if (pc.connectionState !== 'failed' && pc.connectionState !== 'closed') return;
       // Never played: no path to the server's UDP port (a firewall); LL-HLS over
       // HTTP still works. Played, then lost: restart, WebRTC first again.
-      fail(played ? { kind: 'network', detail: 'WebRTC connection lost' }
-        : { kind: 'fallback', detail: 'No WebRTC path to the server' });
+      if (played) {
+        fail({ kind: 'network', detail: 'WebRTC connection lost' });
+      } else {
+        noPath('No WebRTC path to the server');
+      }
     };
 
     void (async () => {
@@ -123,7 +131,7 @@ export const whepTransport: Transport = {
         }
         await pc.setRemoteDescription({ type: 'answer', sdp: answer });
         firstFrameTimer = window.setTimeout(() => {
-          if (!played) fail({ kind: 'fallback', detail: 'No WebRTC picture in time' });
+          if (!played) noPath('No WebRTC picture in time');
         }, FIRST_FRAME_TIMEOUT_MS);
       } catch (e) {
         if ((e as Error).name === 'AbortError' || destroyed) return;
