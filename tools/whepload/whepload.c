@@ -1,0 +1,511 @@
+/*
+ * horus-whepload: many WebRTC (WHEP) viewers of one camera from one
+ * process, for the 50-viewer test and bench/webrtc. A browser per viewer
+ * would cost more CPU than the server it measures; this is a viewer of
+ * real parts and nothing more: a UDP socket each, an SDP offer POSTed
+ * (libcurl), ICE connectivity checks (STUN with the answer's password),
+ * an OpenSSL DTLS client handshake, SRTP keys from it (libsrtp2), and
+ * then RTP counted: packets, bytes, sequence gaps, keyframes seen by
+ * their parameter sets. STUN consent every 5 s keeps each session, and
+ * each is ended with DELETE. With --decrypt every packet is also
+ * authenticated and decrypted, as a browser would.
+ *
+ * Usage: horus-whepload --url URL [--token KEY] [--viewers N] [--seconds S] [--decrypt]
+ * Prints one JSON object: viewers set up, failures, setup ms p50/max, and
+ * per-viewer packet and loss figures.
+ */
+#include "stun_int.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <srtp2/srtp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_VIEWERS 1000
+#define CONSENT_NS (5LL * 1000000000)
+
+struct viewer {
+    int fd;
+    struct sockaddr_in server;
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    srtp_t in;
+    char ufrag[64], pwd[128];
+    char location[512];
+    bool ok;
+    uint64_t packets, bytes, lost, keyframes, bad_auth;
+    bool has_seq;
+    uint16_t last_seq;
+    int64_t next_consent_ns;
+    double setup_ms;
+};
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static SSL_CTX *g_ctx;
+static char g_fp[100];
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "horus-whepload: %s\n", what);
+    exit(2);
+}
+
+/* One certificate for every viewer: the server checks each offer's fingerprint against it. */
+static void make_identity(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"whepload", -1, -1,
+                               0);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_subject_name(x, name);
+    X509_set_issuer_name(x, name);
+    X509_set_pubkey(x, key);
+    if (!key || !X509_sign(x, key, EVP_sha256()))
+        die("cannot make a certificate");
+    uint8_t md[32];
+    unsigned n = 0;
+    X509_digest(x, EVP_sha256(), md, &n);
+    for (unsigned i = 0; i < n; i++)
+        sprintf(g_fp + i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
+    g_ctx = SSL_CTX_new(DTLS_client_method());
+    SSL_CTX_use_certificate(g_ctx, x);
+    SSL_CTX_use_PrivateKey(g_ctx, key);
+    SSL_CTX_set_tlsext_use_srtp(g_ctx, "SRTP_AES128_CM_SHA1_80");
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct body *b = arg;
+    size_t add = size * n;
+    char *d = realloc(b->data, b->len + add + 1);
+    if (!d)
+        return 0;
+    memcpy(d + b->len, p, add);
+    b->data = d;
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct viewer *v = arg;
+    size_t len = size * n;
+    if (len > 10 && strncasecmp(p, "Location:", 9) == 0) {
+        const char *s = p + 9;
+        while (*s == ' ')
+            s++;
+        size_t k = strcspn(s, "\r\n");
+        if (k < sizeof(v->location)) {
+            memcpy(v->location, s, k);
+            v->location[k] = '\0';
+        }
+    }
+    return len;
+}
+
+/* The value after name up to the line end, or false. */
+static bool sdp_attr(const char *sdp, const char *name, char *out, size_t cap)
+{
+    const char *at = strstr(sdp, name);
+    if (!at)
+        return false;
+    at += strlen(name);
+    size_t n = strcspn(at, "\r\n");
+    if (n >= cap)
+        return false;
+    memcpy(out, at, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* The first IPv4 host candidate of the answer. */
+static bool answer_candidate(const char *sdp, struct sockaddr_in *out)
+{
+    for (const char *at = strstr(sdp, "a=candidate:"); at; at = strstr(at + 1, "a=candidate:")) {
+        char ip[64];
+        unsigned port;
+        if (sscanf(at, "a=candidate:%*s %*u udp %*u %63s %u typ host", ip, &port) == 2 &&
+            inet_pton(AF_INET, ip, &out->sin_addr) == 1) {
+            out->sin_family = AF_INET;
+            out->sin_port = htons((uint16_t)port);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool offer(struct viewer *v, CURL *c, const char *url, const char *token, char *err,
+                  size_t errsize)
+{
+    char sdp[1024];
+    snprintf(sdp, sizeof(sdp),
+             "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+             "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
+             "a=ice-ufrag:load\r\na=ice-pwd:loadpasswordloadpassword\r\n"
+             "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\na=mid:0\r\na=recvonly\r\n"
+             "a=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
+             "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n",
+             g_fp);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/sdp");
+    char auth[300];
+    if (token && *token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    struct body b = {0};
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, sdp);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, v);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    bool ok = rc == CURLE_OK && status == 201 && b.data &&
+              sdp_attr(b.data, "a=ice-ufrag:", v->ufrag, sizeof(v->ufrag)) &&
+              sdp_attr(b.data, "a=ice-pwd:", v->pwd, sizeof(v->pwd)) &&
+              answer_candidate(b.data, &v->server);
+    if (!ok)
+        snprintf(err, errsize, "offer: %s, HTTP %ld: %.200s", curl_easy_strerror(rc), status,
+                 b.data ? b.data : "");
+    free(b.data);
+    return ok;
+}
+
+static void send_stun(struct viewer *v, bool nominate)
+{
+    char user[200];
+    snprintf(user, sizeof(user), "%s:load", v->ufrag);
+    uint8_t txid[12];
+    for (int i = 0; i < 12; i++)
+        txid[i] = (uint8_t)rand();
+    struct webrtc_stun_build_options o = {
+        .type = WEBRTC_STUN_BINDING_REQUEST,
+        .txid = txid,
+        .username = user,
+        .priority = 1,
+        .use_candidate = nominate,
+        .ice_controlling = true,
+        .tie_breaker = 42,
+        .integrity_key = v->pwd,
+        .integrity_key_len = strlen(v->pwd),
+        .fingerprint = true,
+    };
+    uint8_t req[512];
+    int n = webrtc_stun_build(&o, req, sizeof(req));
+    if (n > 0)
+        sendto(v->fd, req, (size_t)n, 0, (struct sockaddr *)&v->server, sizeof(v->server));
+}
+
+static size_t recv_within(struct viewer *v, uint8_t *buf, size_t cap, int ms)
+{
+    struct pollfd p = {.fd = v->fd, .events = POLLIN};
+    if (poll(&p, 1, ms) <= 0)
+        return 0;
+    ssize_t n = recv(v->fd, buf, cap, 0);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* ICE check answered, then the DTLS handshake and SRTP keys. */
+static bool connect_media(struct viewer *v, char *err, size_t errsize)
+{
+    uint8_t buf[2048];
+    bool answered = false;
+    for (int i = 0; i < 10 && !answered; i++) {
+        send_stun(v, true);
+        size_t n;
+        while ((n = recv_within(v, buf, sizeof(buf), 200)) > 0)
+            if (webrtc_demux_classify(buf, n) == WEBRTC_DEMUX_STUN) {
+                answered = true;
+                break;
+            }
+    }
+    if (!answered) {
+        snprintf(err, errsize, "no STUN answer from the server");
+        return false;
+    }
+    v->ssl = SSL_new(g_ctx);
+    v->rbio = BIO_new(BIO_s_mem());
+    v->wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(v->rbio, -1);
+    SSL_set_bio(v->ssl, v->rbio, v->wbio);
+    SSL_set_connect_state(v->ssl);
+    for (int round = 0; round < 40 && !SSL_is_init_finished(v->ssl); round++) {
+        SSL_do_handshake(v->ssl);
+        char *data;
+        long n = BIO_get_mem_data(v->wbio, &data);
+        if (n > 0)
+            sendto(v->fd, data, (size_t)n, 0, (struct sockaddr *)&v->server, sizeof(v->server));
+        (void)BIO_reset(v->wbio);
+        if (SSL_is_init_finished(v->ssl))
+            break;
+        size_t got = recv_within(v, buf, sizeof(buf), 250);
+        if (got && webrtc_demux_classify(buf, got) == WEBRTC_DEMUX_DTLS)
+            BIO_write(v->rbio, buf, (int)got);
+    }
+    if (!SSL_is_init_finished(v->ssl)) {
+        snprintf(err, errsize, "DTLS handshake did not finish");
+        return false;
+    }
+    uint8_t keys[60], master[30];
+    if (SSL_export_keying_material(v->ssl, keys, 60, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1) {
+        snprintf(err, errsize, "no SRTP keys from DTLS");
+        return false;
+    }
+    srtp_policy_t pol;
+    memset(&pol, 0, sizeof(pol));
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+    pol.window_size = 1024;
+    pol.key = master;
+    memcpy(master, keys + 16, 16); /* the server's key and salt: what it sends */
+    memcpy(master + 16, keys + 46, 14);
+    pol.ssrc.type = ssrc_any_inbound;
+    if (srtp_create(&v->in, &pol) != srtp_err_status_ok) {
+        snprintf(err, errsize, "srtp_create failed");
+        return false;
+    }
+    return true;
+}
+
+static void on_packet(struct viewer *v, uint8_t *buf, size_t n, bool decrypt)
+{
+    if (webrtc_demux_classify(buf, n) != WEBRTC_DEMUX_RTP || n < 12)
+        return;
+    if (buf[1] >= 192 && buf[1] <= 223)
+        return; /* RTCP: sender reports */
+    uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+    if (v->has_seq) {
+        uint16_t d = (uint16_t)(seq - v->last_seq);
+        if (d == 0 || d > 0x8000)
+            return; /* a duplicate or a late one (a retransmit) */
+        v->lost += d - 1u;
+    }
+    v->has_seq = true;
+    v->last_seq = seq;
+    v->packets++;
+    v->bytes += n;
+    if (decrypt) {
+        int len = (int)n;
+        if (srtp_unprotect(v->in, buf, &len) != srtp_err_status_ok) {
+            v->bad_auth++;
+            return;
+        }
+        size_t at = 12 + 4u * (buf[0] & 0x0f);
+        if (buf[0] & 0x10 && (size_t)len >= at + 4) /* a header extension */
+            at += 4 + 4u * (size_t)(buf[at + 2] << 8 | buf[at + 3]);
+        if ((size_t)len > at && (buf[at] & 0x1f) == 7)
+            v->keyframes++; /* an SPS: sent before every keyframe */
+    }
+}
+
+static void delete_session(CURL *c, const char *base, const struct viewer *v, const char *token)
+{
+    if (!v->location[0])
+        return;
+    char url[1024];
+    const char *path = strstr(base, "/api/");
+    snprintf(url, sizeof(url), "%.*s%s", (int)(path ? path - base : 0), base, v->location);
+    struct curl_slist *h = NULL;
+    char auth[300];
+    if (token && *token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    struct body b = {0};
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_perform(c);
+    curl_slist_free_all(h);
+    free(b.data);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    const char *url = NULL, *token = getenv("HORUS_TOKEN");
+    int viewers = 1;
+    double seconds = 10;
+    bool decrypt = false;
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},     {"token", required_argument, NULL, 't'},
+        {"viewers", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
+        {"decrypt", no_argument, NULL, 'd'},       {NULL, 0, NULL, 0}};
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        switch (c) {
+        case 'u':
+            url = optarg;
+            break;
+        case 't':
+            token = optarg;
+            break;
+        case 'n':
+            viewers = atoi(optarg);
+            break;
+        case 's':
+            seconds = atof(optarg);
+            break;
+        case 'd':
+            decrypt = true;
+            break;
+        default:
+            die("usage: horus-whepload --url URL [--token KEY] [--viewers N] [--seconds S] "
+                "[--decrypt]");
+        }
+    }
+    if (!url || viewers < 1 || viewers > MAX_VIEWERS || seconds <= 0)
+        die("usage: horus-whepload --url URL [--token KEY] [--viewers 1..1000] [--seconds S] "
+            "[--decrypt]");
+    if (srtp_init() != srtp_err_status_ok)
+        die("srtp_init failed");
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    make_identity();
+    srand((unsigned)mono_ns());
+    struct viewer *vs = calloc((size_t)viewers, sizeof(*vs));
+    CURL *c = curl_easy_init();
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int failed = 0;
+    char first_err[400] = "";
+    for (int i = 0; i < viewers; i++) {
+        struct viewer *v = &vs[i];
+        v->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int rcvbuf = 1 << 20;
+        setsockopt(v->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        bind(v->fd, (struct sockaddr *)&me, sizeof(me));
+        int64_t t0 = mono_ns();
+        char err[360];
+        if (offer(v, c, url, token, err, sizeof(err)) && connect_media(v, err, sizeof(err))) {
+            v->ok = true;
+            v->setup_ms = (double)(mono_ns() - t0) / 1e6;
+            v->next_consent_ns = mono_ns() + CONSENT_NS;
+            struct epoll_event e = {.events = EPOLLIN, .data.ptr = v};
+            epoll_ctl(ep, EPOLL_CTL_ADD, v->fd, &e);
+        } else {
+            if (!failed++) {
+                snprintf(first_err, sizeof(first_err), "viewer %d: %s", i, err);
+                for (char *q = first_err; *q; q++) /* it goes into a JSON string */
+                    if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20)
+                        *q = ' ';
+            }
+        }
+    }
+    /* Counting starts once every viewer is set up: the same window for all,
+     * and nothing queued while the others were set up (a full socket buffer
+     * there would read as loss). */
+    uint8_t buf[2048];
+    for (int i = 0; i < viewers; i++) {
+        while (vs[i].ok && recv(vs[i].fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+            ;
+        vs[i].packets = vs[i].bytes = vs[i].lost = vs[i].keyframes = 0;
+        vs[i].has_seq = false;
+    }
+    int64_t end = mono_ns() + (int64_t)(seconds * 1e9);
+    struct epoll_event evs[64];
+    while (mono_ns() < end) {
+        int n = epoll_wait(ep, evs, 64, 50);
+        for (int k = 0; k < n; k++) {
+            struct viewer *v = evs[k].data.ptr;
+            ssize_t got;
+            while ((got = recv(v->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+                on_packet(v, buf, (size_t)got, decrypt);
+        }
+        int64_t now = mono_ns();
+        for (int i = 0; i < viewers; i++)
+            if (vs[i].ok && now >= vs[i].next_consent_ns) {
+                send_stun(&vs[i], false);
+                vs[i].next_consent_ns = now + CONSENT_NS;
+            }
+    }
+    double *setup = calloc((size_t)viewers, sizeof(double));
+    int ok = 0;
+    uint64_t min_packets = UINT64_MAX, max_packets = 0, packets = 0, bytes = 0, lost = 0,
+             keyframes = 0, bad = 0;
+    for (int i = 0; i < viewers; i++) {
+        struct viewer *v = &vs[i];
+        if (!v->ok)
+            continue;
+        setup[ok++] = v->setup_ms;
+        min_packets = v->packets < min_packets ? v->packets : min_packets;
+        max_packets = v->packets > max_packets ? v->packets : max_packets;
+        packets += v->packets;
+        bytes += v->bytes;
+        lost += v->lost;
+        keyframes += v->keyframes;
+        bad += v->bad_auth;
+    }
+    qsort(setup, (size_t)ok, sizeof(double), cmp_double);
+    for (int i = 0; i < viewers; i++) {
+        delete_session(c, url, &vs[i], token);
+        if (vs[i].in)
+            srtp_dealloc(vs[i].in);
+        SSL_free(vs[i].ssl);
+        close(vs[i].fd);
+    }
+    printf("{\"viewers\": %d, \"connected\": %d, \"failed\": %d, \"first_error\": \"%s\", "
+           "\"seconds\": %.1f, \"setup_ms_p50\": %.1f, \"setup_ms_max\": %.1f, "
+           "\"packets\": %llu, \"bytes\": %llu, \"lost\": %llu, \"min_packets\": %llu, "
+           "\"max_packets\": %llu, \"keyframes\": %llu, \"bad_auth\": %llu, \"decrypt\": %s}\n",
+           viewers, ok, failed, first_err, seconds, ok ? setup[ok / 2] : 0.0,
+           ok ? setup[ok - 1] : 0.0, (unsigned long long)packets, (unsigned long long)bytes,
+           (unsigned long long)lost, ok ? (unsigned long long)min_packets : 0ULL,
+           (unsigned long long)max_packets, (unsigned long long)keyframes, (unsigned long long)bad,
+           decrypt ? "true" : "false");
+    free(setup);
+    free(vs);
+    close(ep);
+    curl_easy_cleanup(c);
+    SSL_CTX_free(g_ctx);
+    curl_global_cleanup();
+    srtp_shutdown();
+    return failed ? 1 : 0;
+}
