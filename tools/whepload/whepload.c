@@ -14,18 +14,12 @@
  * Prints one JSON object: viewers set up, failures, setup ms p50/max, and
  * per-viewer packet and loss figures.
  */
+#include "peer.h"
 #include "stun_int.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <poll.h>
-#include <srtp2/srtp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,12 +34,7 @@
 #define CONSENT_NS (5LL * 1000000000)
 
 struct viewer {
-    int fd;
-    struct sockaddr_in server;
-    SSL *ssl;
-    BIO *rbio, *wbio;
-    srtp_t in;
-    char ufrag[64], pwd[128];
+    struct whep_peer p;
     char location[512];
     bool ok;
     uint64_t packets, bytes, lost, keyframes, bad_auth;
@@ -74,36 +63,6 @@ static void die(const char *what)
 {
     fprintf(stderr, "horus-whepload: %s\n", what);
     exit(2);
-}
-
-/* One certificate for every viewer: the server checks each offer's fingerprint against it. */
-static void make_identity(void)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"whepload", -1, -1,
-                               0);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    if (!key || !X509_sign(x, key, EVP_sha256()))
-        die("cannot make a certificate");
-    uint8_t md[32];
-    unsigned n = 0;
-    X509_digest(x, EVP_sha256(), md, &n);
-    for (unsigned i = 0; i < n; i++)
-        sprintf(g_fp + i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
-    g_ctx = SSL_CTX_new(DTLS_client_method());
-    SSL_CTX_use_certificate(g_ctx, x);
-    SSL_CTX_use_PrivateKey(g_ctx, key);
-    SSL_CTX_set_tlsext_use_srtp(g_ctx, "SRTP_AES128_CM_SHA1_80");
-    X509_NAME_free(name);
-    X509_free(x);
-    EVP_PKEY_free(key);
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -201,9 +160,9 @@ static bool offer(struct viewer *v, CURL *c, const char *url, const char *token,
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
     bool ok = rc == CURLE_OK && status == 201 && b.data &&
-              sdp_attr(b.data, "a=ice-ufrag:", v->ufrag, sizeof(v->ufrag)) &&
-              sdp_attr(b.data, "a=ice-pwd:", v->pwd, sizeof(v->pwd)) &&
-              answer_candidate(b.data, &v->server);
+              sdp_attr(b.data, "a=ice-ufrag:", v->p.ufrag, sizeof(v->p.ufrag)) &&
+              sdp_attr(b.data, "a=ice-pwd:", v->p.pwd, sizeof(v->p.pwd)) &&
+              answer_candidate(b.data, &v->p.server);
     if (!ok)
         snprintf(err, errsize, "offer: %s, HTTP %ld: %.200s", curl_easy_strerror(rc), status,
                  b.data ? b.data : "");
@@ -213,39 +172,13 @@ static bool offer(struct viewer *v, CURL *c, const char *url, const char *token,
 
 static void send_stun(struct viewer *v, bool nominate)
 {
-    char user[200];
-    snprintf(user, sizeof(user), "%s:load", v->ufrag);
     uint8_t txid[12];
     for (int i = 0; i < 12; i++)
         txid[i] = (uint8_t)rand();
-    struct webrtc_stun_build_options o = {
-        .type = WEBRTC_STUN_BINDING_REQUEST,
-        .txid = txid,
-        .username = user,
-        .priority = 1,
-        .use_candidate = nominate,
-        .ice_controlling = true,
-        .tie_breaker = 42,
-        .integrity_key = v->pwd,
-        .integrity_key_len = strlen(v->pwd),
-        .fingerprint = true,
-    };
-    uint8_t req[512];
-    int n = webrtc_stun_build(&o, req, sizeof(req));
-    if (n > 0)
-        sendto(v->fd, req, (size_t)n, 0, (struct sockaddr *)&v->server, sizeof(v->server));
+    whep_peer_stun(&v->p, "load", v->p.pwd, nominate, txid);
 }
 
-static size_t recv_within(struct viewer *v, uint8_t *buf, size_t cap, int ms)
-{
-    struct pollfd p = {.fd = v->fd, .events = POLLIN};
-    if (poll(&p, 1, ms) <= 0)
-        return 0;
-    ssize_t n = recv(v->fd, buf, cap, 0);
-    return n > 0 ? (size_t)n : 0;
-}
-
-/* ICE check answered, then the DTLS handshake and SRTP keys. */
+/* An ICE check answered, then the DTLS handshake and SRTP keys. */
 static bool connect_media(struct viewer *v, char *err, size_t errsize)
 {
     uint8_t buf[2048];
@@ -253,7 +186,7 @@ static bool connect_media(struct viewer *v, char *err, size_t errsize)
     for (int i = 0; i < 10 && !answered; i++) {
         send_stun(v, true);
         size_t n;
-        while ((n = recv_within(v, buf, sizeof(buf), 200)) > 0)
+        while ((n = whep_peer_recv(&v->p, buf, sizeof(buf), 200)) > 0)
             if (webrtc_demux_classify(buf, n) == WEBRTC_DEMUX_STUN) {
                 answered = true;
                 break;
@@ -263,48 +196,7 @@ static bool connect_media(struct viewer *v, char *err, size_t errsize)
         snprintf(err, errsize, "no STUN answer from the server");
         return false;
     }
-    v->ssl = SSL_new(g_ctx);
-    v->rbio = BIO_new(BIO_s_mem());
-    v->wbio = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(v->rbio, -1);
-    SSL_set_bio(v->ssl, v->rbio, v->wbio);
-    SSL_set_connect_state(v->ssl);
-    for (int round = 0; round < 40 && !SSL_is_init_finished(v->ssl); round++) {
-        SSL_do_handshake(v->ssl);
-        char *data;
-        long n = BIO_get_mem_data(v->wbio, &data);
-        if (n > 0)
-            sendto(v->fd, data, (size_t)n, 0, (struct sockaddr *)&v->server, sizeof(v->server));
-        (void)BIO_reset(v->wbio);
-        if (SSL_is_init_finished(v->ssl))
-            break;
-        size_t got = recv_within(v, buf, sizeof(buf), 250);
-        if (got && webrtc_demux_classify(buf, got) == WEBRTC_DEMUX_DTLS)
-            BIO_write(v->rbio, buf, (int)got);
-    }
-    if (!SSL_is_init_finished(v->ssl)) {
-        snprintf(err, errsize, "DTLS handshake did not finish");
-        return false;
-    }
-    uint8_t keys[60], master[30];
-    if (SSL_export_keying_material(v->ssl, keys, 60, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1) {
-        snprintf(err, errsize, "no SRTP keys from DTLS");
-        return false;
-    }
-    srtp_policy_t pol;
-    memset(&pol, 0, sizeof(pol));
-    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-    pol.window_size = 1024;
-    pol.key = master;
-    memcpy(master, keys + 16, 16); /* the server's key and salt: what it sends */
-    memcpy(master + 16, keys + 46, 14);
-    pol.ssrc.type = ssrc_any_inbound;
-    if (srtp_create(&v->in, &pol) != srtp_err_status_ok) {
-        snprintf(err, errsize, "srtp_create failed");
-        return false;
-    }
-    return true;
+    return whep_peer_dtls(&v->p, g_ctx, err, errsize) == 0;
 }
 
 static void on_packet(struct viewer *v, uint8_t *buf, size_t n, bool decrypt)
@@ -326,7 +218,7 @@ static void on_packet(struct viewer *v, uint8_t *buf, size_t n, bool decrypt)
     v->bytes += n;
     if (decrypt) {
         int len = (int)n;
-        if (srtp_unprotect(v->in, buf, &len) != srtp_err_status_ok) {
+        if (srtp_unprotect(v->p.in, buf, &len) != srtp_err_status_ok) {
             v->bad_auth++;
             return;
         }
@@ -408,7 +300,9 @@ int main(int argc, char **argv)
     if (srtp_init() != srtp_err_status_ok)
         die("srtp_init failed");
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    make_identity();
+    g_ctx = whep_peer_identity(g_fp);
+    if (!g_ctx)
+        die("cannot make a DTLS identity");
     srand((unsigned)mono_ns());
     struct viewer *vs = calloc((size_t)viewers, sizeof(*vs));
     CURL *c = curl_easy_init();
@@ -417,19 +311,16 @@ int main(int argc, char **argv)
     char first_err[400] = "";
     for (int i = 0; i < viewers; i++) {
         struct viewer *v = &vs[i];
-        v->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        int rcvbuf = 1 << 20;
-        setsockopt(v->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-        bind(v->fd, (struct sockaddr *)&me, sizeof(me));
+        struct sockaddr_in none = {.sin_family = AF_INET};
         int64_t t0 = mono_ns();
-        char err[360];
-        if (offer(v, c, url, token, err, sizeof(err)) && connect_media(v, err, sizeof(err))) {
+        char err[360] = "cannot open a UDP socket";
+        if (whep_peer_open(&v->p, &none) == 0 && offer(v, c, url, token, err, sizeof(err)) &&
+            connect_media(v, err, sizeof(err))) {
             v->ok = true;
             v->setup_ms = (double)(mono_ns() - t0) / 1e6;
             v->next_consent_ns = mono_ns() + CONSENT_NS;
             struct epoll_event e = {.events = EPOLLIN, .data.ptr = v};
-            epoll_ctl(ep, EPOLL_CTL_ADD, v->fd, &e);
+            epoll_ctl(ep, EPOLL_CTL_ADD, v->p.fd, &e);
         } else {
             if (!failed++) {
                 snprintf(first_err, sizeof(first_err), "viewer %d: %s", i, err);
@@ -441,12 +332,15 @@ int main(int argc, char **argv)
     }
     /* Counting starts once every viewer is set up: the same window for all,
      * and nothing queued while the others were set up (a full socket buffer
-     * there would read as loss). */
+     * there would read as loss). What was queued still goes through SRTP: a
+     * receiver that skipped the sequence number's wrap would guess the wrong
+     * rollover counter (RFC 3711 3.3.1) and fail every packet after. */
     uint8_t buf[2048];
     for (int i = 0; i < viewers; i++) {
-        while (vs[i].ok && recv(vs[i].fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-            ;
-        vs[i].packets = vs[i].bytes = vs[i].lost = vs[i].keyframes = 0;
+        ssize_t got;
+        while (vs[i].ok && (got = recv(vs[i].p.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            on_packet(&vs[i], buf, (size_t)got, decrypt);
+        vs[i].packets = vs[i].bytes = vs[i].lost = vs[i].keyframes = vs[i].bad_auth = 0;
         vs[i].has_seq = false;
     }
     int64_t end = mono_ns() + (int64_t)(seconds * 1e9);
@@ -456,7 +350,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < n; k++) {
             struct viewer *v = evs[k].data.ptr;
             ssize_t got;
-            while ((got = recv(v->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            while ((got = recv(v->p.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
                 on_packet(v, buf, (size_t)got, decrypt);
         }
         int64_t now = mono_ns();
@@ -482,14 +376,14 @@ int main(int argc, char **argv)
         lost += v->lost;
         keyframes += v->keyframes;
         bad += v->bad_auth;
+        if (v->bad_auth)
+            fprintf(stderr, "horus-whepload: viewer %d: %llu of %llu packets failed SRTP\n", i,
+                    (unsigned long long)v->bad_auth, (unsigned long long)v->packets);
     }
     qsort(setup, (size_t)ok, sizeof(double), cmp_double);
     for (int i = 0; i < viewers; i++) {
         delete_session(c, url, &vs[i], token);
-        if (vs[i].in)
-            srtp_dealloc(vs[i].in);
-        SSL_free(vs[i].ssl);
-        close(vs[i].fd);
+        whep_peer_close(&vs[i].p);
     }
     printf("{\"viewers\": %d, \"connected\": %d, \"failed\": %d, \"first_error\": \"%s\", "
            "\"seconds\": %.1f, \"setup_ms_p50\": %.1f, \"setup_ms_max\": %.1f, "

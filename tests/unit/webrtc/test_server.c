@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "peer.h"
 #include "server_int.h"
 #include "stun_int.h"
 
@@ -23,10 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <poll.h>
 #include <srtp2/srtp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,82 +37,31 @@ static const uint8_t avcc[] = {1,    0x42, 0xe0, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0
                                0x42, 0xe0, 0x1f, 0x01, 0x00, 0x02, 0x68, 0xce};
 
 struct peer {
-    int fd;
-    struct sockaddr_in server;
+    struct whep_peer w;
     SSL_CTX *ctx;
-    SSL *ssl;
-    BIO *rbio, *wbio;
     char fp[100];
-    srtp_t in, out;
     srtp_policy_t in_policy; /* for a fresh receiver: a NACKed packet it never saw */
-    uint8_t in_master[30];
-    char ufrag[16], pwd[32]; /* the server's, from the answer */
 };
 
 static void peer_open(struct peer *p, uint16_t port)
 {
     memset(p, 0, sizeof(*p));
-    p->fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(p->fd, (struct sockaddr *)&me, sizeof(me)), 0);
-    p->server = (struct sockaddr_in){
+    p->ctx = whep_peer_identity(p->fp);
+    assert_non_null(p->ctx);
+    struct sockaddr_in server = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"peer", -1, -1, 0);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 3);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    X509_sign(x, key, EVP_sha256());
-    uint8_t md[32];
-    unsigned n = 0;
-    X509_digest(x, EVP_sha256(), md, &n);
-    for (unsigned i = 0; i < n; i++)
-        sprintf(p->fp + i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
-    p->ctx = SSL_CTX_new(DTLS_client_method());
-    SSL_CTX_use_certificate(p->ctx, x);
-    SSL_CTX_use_PrivateKey(p->ctx, key);
-    SSL_CTX_set_tlsext_use_srtp(p->ctx, "SRTP_AES128_CM_SHA1_80");
-    p->ssl = SSL_new(p->ctx);
-    p->rbio = BIO_new(BIO_s_mem());
-    p->wbio = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(p->rbio, -1);
-    SSL_set_bio(p->ssl, p->rbio, p->wbio);
-    SSL_set_connect_state(p->ssl);
-    X509_NAME_free(name);
-    X509_free(x);
-    EVP_PKEY_free(key);
+    assert_int_equal(whep_peer_open(&p->w, &server), 0);
 }
 
 static void peer_close(struct peer *p)
 {
-    if (p->in)
-        srtp_dealloc(p->in);
-    if (p->out)
-        srtp_dealloc(p->out);
-    SSL_free(p->ssl);
+    whep_peer_close(&p->w);
     SSL_CTX_free(p->ctx);
-    close(p->fd);
 }
 
-/* Receives one datagram within ms; returns its length or 0 on timeout. */
 static size_t peer_recv(struct peer *p, uint8_t *buf, size_t cap, int ms)
 {
-    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-    if (poll(&pfd, 1, ms) <= 0)
-        return 0;
-    ssize_t n = recv(p->fd, buf, cap, 0);
-    return n > 0 ? (size_t)n : 0;
-}
-
-static void peer_send(struct peer *p, const uint8_t *buf, size_t len)
-{
-    assert_int_equal(sendto(p->fd, buf, len, 0, (struct sockaddr *)&p->server, sizeof(p->server)),
-                     (ssize_t)len);
+    return whep_peer_recv(&p->w, buf, cap, ms);
 }
 
 static void copy_attr(const char *sdp, const char *name, char *out, size_t cap)
@@ -145,25 +92,9 @@ static char *offer_text(const struct peer *p)
 /* A binding request with the given password; true when the server answered it correctly. */
 static bool stun_check(struct peer *p, const char *pwd)
 {
-    char user[64];
-    snprintf(user, sizeof(user), "%s:peer", p->ufrag);
     uint8_t txid[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, (uint8_t)pwd[0]};
-    uint8_t req[256], resp[256];
-    struct webrtc_stun_build_options o = {
-        .type = WEBRTC_STUN_BINDING_REQUEST,
-        .txid = txid,
-        .username = user,
-        .priority = 1,
-        .use_candidate = true,
-        .ice_controlling = true,
-        .tie_breaker = 42,
-        .integrity_key = pwd,
-        .integrity_key_len = strlen(pwd),
-        .fingerprint = true,
-    };
-    int n = webrtc_stun_build(&o, req, sizeof(req));
-    assert_true(n > 0);
-    peer_send(p, req, (size_t)n);
+    uint8_t resp[256];
+    assert_int_equal(whep_peer_stun(&p->w, "peer", pwd, true, txid), 0);
     size_t got;
     do /* media and sender reports may come first */
         got = peer_recv(p, resp, sizeof(resp), 300);
@@ -174,48 +105,16 @@ static bool stun_check(struct peer *p, const char *pwd)
     assert_int_equal(webrtc_stun_parse(resp, got, &m), 0);
     assert_int_equal(m.type, WEBRTC_STUN_BINDING_SUCCESS);
     assert_memory_equal(m.txid, txid, 12);
-    assert_int_equal(webrtc_stun_check_integrity(resp, &m, p->pwd, strlen(p->pwd)), 0);
+    assert_int_equal(webrtc_stun_check_integrity(resp, &m, p->w.pwd, strlen(p->w.pwd)), 0);
     return true;
 }
 
 static void dtls_connect(struct peer *p)
 {
-    uint8_t buf[2048];
-    for (int round = 0; round < 20 && !SSL_is_init_finished(p->ssl); round++) {
-        SSL_do_handshake(p->ssl);
-        char *data;
-        long n = BIO_get_mem_data(p->wbio, &data);
-        if (n > 0)
-            peer_send(p, (const uint8_t *)data, (size_t)n);
-        (void)BIO_reset(p->wbio);
-        if (SSL_is_init_finished(p->ssl))
-            break; /* what comes next is media */
-        size_t got = peer_recv(p, buf, sizeof(buf), 500);
-        if (got)
-            BIO_write(p->rbio, buf, (int)got);
-    }
-    assert_int_equal(SSL_is_init_finished(p->ssl), 1);
-    uint8_t keys[60], master[30];
-    assert_int_equal(
-        SSL_export_keying_material(p->ssl, keys, 60, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0), 1);
-    srtp_policy_t pol;
-    memset(&pol, 0, sizeof(pol));
-    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-    pol.window_size = 1024;
-    pol.allow_repeat_tx = 1;
-    pol.key = master;
-    memcpy(master, keys + 16, 16); /* the server's key and salt: what it sends */
-    memcpy(master + 16, keys + 46, 14);
-    pol.ssrc.type = ssrc_any_inbound;
-    assert_int_equal(srtp_create(&p->in, &pol), srtp_err_status_ok);
-    p->in_policy = pol;
-    memcpy(p->in_master, master, sizeof(master));
-    p->in_policy.key = p->in_master;
-    memcpy(master, keys, 16); /* ours: RTCP to the server */
-    memcpy(master + 16, keys + 32, 14);
-    pol.ssrc.type = ssrc_any_outbound;
-    assert_int_equal(srtp_create(&p->out, &pol), srtp_err_status_ok);
+    char err[120] = "";
+    if (whep_peer_dtls(&p->w, p->ctx, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    whep_peer_policy(&p->in_policy, p->w.in_master, ssrc_any_inbound);
 }
 
 /* The next RTP packet (RTCP skipped), decrypted into buf; its length, 0 on timeout. */
@@ -229,10 +128,10 @@ static size_t next_rtp(struct peer *p, uint8_t *buf, size_t cap, int ms)
         if (webrtc_demux_classify(buf, n) != WEBRTC_DEMUX_RTP)
             fail_msg("not RTP: %zu bytes, first %02x %02x", n, buf[0], buf[1]);
         if (buf[1] >= 192 && buf[1] <= 223) { /* a sender report: it must open too */
-            assert_int_equal(srtp_unprotect_rtcp(p->in, buf, &len), srtp_err_status_ok);
+            assert_int_equal(srtp_unprotect_rtcp(p->w.in, buf, &len), srtp_err_status_ok);
             continue;
         }
-        assert_int_equal(srtp_unprotect(p->in, buf, &len), srtp_err_status_ok);
+        assert_int_equal(srtp_unprotect(p->w.in, buf, &len), srtp_err_status_ok);
         return (size_t)len;
     }
 }
@@ -242,8 +141,8 @@ static void send_rtcp(struct peer *p, const uint8_t *pkt, size_t len)
     uint8_t buf[256];
     memcpy(buf, pkt, len);
     int n = (int)len;
-    assert_int_equal(srtp_protect_rtcp(p->out, buf, &n), srtp_err_status_ok);
-    peer_send(p, buf, (size_t)n);
+    assert_int_equal(srtp_protect_rtcp(p->w.out, buf, &n), srtp_err_status_ok);
+    assert_int_equal(whep_peer_send(&p->w, buf, (size_t)n), 0);
 }
 
 static void push_frame(media_sink *sink, media_stream *st, bool key, int64_t pts, uint8_t tag)
@@ -285,8 +184,8 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
     struct webrtc_answer ans;
     assert_int_equal(
         webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)), 0);
-    copy_attr(ans.sdp, "a=ice-ufrag:", p.ufrag, sizeof(p.ufrag));
-    copy_attr(ans.sdp, "a=ice-pwd:", p.pwd, sizeof(p.pwd));
+    copy_attr(ans.sdp, "a=ice-ufrag:", p.w.ufrag, sizeof(p.w.ufrag));
+    copy_attr(ans.sdp, "a=ice-pwd:", p.w.pwd, sizeof(p.w.pwd));
     char cand[64];
     snprintf(cand, sizeof(cand), "127.0.0.1 %u typ host", (unsigned)webrtc_server_port(s));
     assert_non_null(strstr(ans.sdp, cand));
@@ -295,7 +194,7 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
 
     /* Only the session's password gets an answer; then DTLS from the bound address. */
     assert_false(stun_check(&p, "wrongpasswordwrongpass"));
-    assert_true(stun_check(&p, p.pwd));
+    assert_true(stun_check(&p, p.w.pwd));
     dtls_connect(&p);
 
     /* The reader starts at the keyframe in memory: SPS, PPS, then the IDR with the marker. */
@@ -334,7 +233,7 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
         n = peer_recv(&p, buf, sizeof(buf), 1000);
     /* our receiver saw it already (a replay to it); one that lost it opens it */
     int len = (int)n;
-    assert_int_equal(srtp_unprotect(p.in, buf, &len), srtp_err_status_replay_fail);
+    assert_int_equal(srtp_unprotect(p.w.in, buf, &len), srtp_err_status_replay_fail);
     srtp_t fresh;
     assert_int_equal(srtp_create(&fresh, &p.in_policy), srtp_err_status_ok);
     assert_int_equal(srtp_unprotect(fresh, buf, &len), srtp_err_status_ok);
@@ -346,7 +245,7 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
     uint8_t pli[12] = {0x81, 206, 0, 2, 0, 0, 0, 1};
     memcpy(pli + 8, nack + 8, 4);
     send_rtcp(&p, pli, sizeof(pli));
-    assert_true(stun_check(&p, p.pwd)); /* a round trip: the PLI was read before what follows */
+    assert_true(stun_check(&p, p.w.pwd)); /* a round trip: the PLI was read before what follows */
     push_frame(sink, st, false, 7200, 0xcc);
     push_frame(sink, st, true, 10800, 0xdd);
     n = next_rtp(&p, buf, sizeof(buf), 1000);
