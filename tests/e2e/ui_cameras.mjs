@@ -91,7 +91,8 @@ run('cameras', async ({ page, args }) => {
   await page.waitForURL(/\/cameras\/yard$/);
   await page.getByRole('heading', { name: 'Status' }).waitFor();
   out.detail_live_link = await page.getByRole('link', { name: 'Live view' }).getAttribute('href');
-  out.detail_history_link = await page.getByRole('link', { name: 'History' }).last().getAttribute('href');
+  // The page's own link, not the top bar's (.last() could pick the top bar's before the page drew).
+  out.detail_history_link = await page.locator('#main').getByRole('link', { name: 'History' }).getAttribute('href');
   out.detail_url_value = await page.getByLabel('Main stream URL', { exact: true }).inputValue();
   out.axe.detail = await axe(page);
   await shot(page, 'camera-detail-light');
