@@ -103,6 +103,9 @@ static const struct {
     {"/api/v1/cameras/{id}/playback.m3u8", HTTP_LIMIT_MEDIA},
     {"/api/v1/cameras/{id}/recordings/{stream}/{file}", HTTP_LIMIT_MEDIA},
     {"/api/v1/exports/{id}/file", HTTP_LIMIT_MEDIA},
+    /* A video wall opens one WebRTC session per tile at once (docs/design/0057). */
+    {"/api/v1/cameras/{id}/whep", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/whep/{session}", HTTP_LIMIT_MEDIA},
     /* The web UI: a page load is a burst of small static files. */
     {"/", HTTP_LIMIT_MEDIA},
     {"/{path}", HTTP_LIMIT_MEDIA},

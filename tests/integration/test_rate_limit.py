@@ -59,6 +59,12 @@ def test_api_budget_refuses_with_429_then_refills_while_media_and_health_pass(tm
         for uri in (part, init):
             status, headers, body = h.request("GET", f"{CAMERAS}/cam1/live/{uri}")
             assert status == 200 and len(body) > 0, (uri, status)
+        # So are WHEP offers (a video wall opens one per tile): refused here only because
+        # this node has WebRTC off, not for the spent budget.
+        for _ in range(8):
+            status, _, body = h.request("POST", f"{CAMERAS}/cam1/whep", b"v=0\r\n",
+                                        {"Content-Type": "application/sdp"})
+            assert status == 503 and json.loads(body)["error"]["code"] == "disabled", body
         assert h.request("GET", CAMERAS)[0] == 429
 
         # After the announced wait a request passes again, and only one token came back.
