@@ -212,22 +212,30 @@ static void test_only_packetization_mode_0_is_refused(void **state)
     assert_string_equal(err, "the SDP offer is empty");
 }
 
-static void test_the_answer_sends_the_chosen_h264_and_rejects_the_rest(void **state)
+/* Our side of an answer: one host candidate, the H.264 format at h264_index. */
+static struct webrtc_sdp_answer_options answer_options(int h264_index)
 {
-    struct webrtc_sdp_offer o;
-    char err[200];
-    assert_int_equal(parse(chrome_offer, &o, err), 0);
-    struct webrtc_sdp_answer_options opt = {
+    return (struct webrtc_sdp_answer_options){
         .ice_ufrag = "Ufrag123",
         .ice_pwd = "PasswordPasswordPassword",
         .fingerprint_sha256 = "AA:BB",
         .ssrc = 12345,
         .session_id = 42,
-        .h264_index = webrtc_sdp_h264_choose(&o, 0x64),
-        .hosts = {"192.0.2.10", "2001:db8::1"},
-        .n_hosts = 2,
+        .h264_index = h264_index,
+        .hosts = {"192.0.2.10"},
+        .n_hosts = 1,
         .port = 8189,
     };
+}
+
+static void test_the_answer_sends_the_chosen_h264_and_rejects_the_rest(void **state)
+{
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(parse(chrome_offer, &o, err), 0);
+    struct webrtc_sdp_answer_options opt = answer_options(webrtc_sdp_h264_choose(&o, 0x64));
+    opt.hosts[1] = "2001:db8::1";
+    opt.n_hosts = 2;
     char *ans = NULL;
     size_t len = 0;
     assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), 0);
@@ -262,16 +270,7 @@ static void test_abs_capture_time_is_answered_when_offered_on_video(void **state
     char err[200];
     assert_int_equal(parse(offer, &o, err), 0);
     assert_int_equal(o.abs_capture_id, 13);
-    struct webrtc_sdp_answer_options opt = {
-        .ice_ufrag = "Ufrag123",
-        .ice_pwd = "PasswordPasswordPassword",
-        .fingerprint_sha256 = "AA:BB",
-        .ssrc = 1,
-        .h264_index = 0,
-        .hosts = {"192.0.2.10"},
-        .n_hosts = 1,
-        .port = 8189,
-    };
+    struct webrtc_sdp_answer_options opt = answer_options(0);
     char *ans = NULL;
     size_t len = 0;
     assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), 0);
