@@ -150,13 +150,14 @@ static int webrtc_sessions(http_request *req, void *arg)
             if (api_camera_visible(ctx, req, v[i].camera) != 0)
                 continue; /* another camera grant or tenant */
             json_array_append_new(
-                items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "session",
-                                 v[i].id, "camera", v[i].camera, "stream", v[i].stream, "peer",
-                                 v[i].peer, "playing", v[i].is_playing, "packets",
+                items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
+                                 "session", v[i].id, "camera", v[i].camera, "stream", v[i].stream,
+                                 "peer", v[i].peer, "playing", v[i].is_playing, "packets",
                                  (json_int_t)v[i].packets, "bytes", (json_int_t)v[i].bytes,
                                  "keyframe_requests", (json_int_t)v[i].keyframe_requests,
-                                 "retransmits", (json_int_t)v[i].retransmits, "started_ms",
-                                 (json_int_t)v[i].started_unix_ms));
+                                 "retransmits", (json_int_t)v[i].retransmits, "audio",
+                                 v[i].has_audio, "audio_packets", (json_int_t)v[i].audio_packets,
+                                 "started_ms", (json_int_t)v[i].started_unix_ms));
         }
         free(v);
     }

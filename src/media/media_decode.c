@@ -11,6 +11,7 @@ struct AVCodecContext *media_decoder_open(const media_stream *ms, char *err, siz
 {
     enum AVCodecID id = ms->codec == MEDIA_CODEC_H264   ? AV_CODEC_ID_H264
                         : ms->codec == MEDIA_CODEC_H265 ? AV_CODEC_ID_HEVC
+                        : ms->codec == MEDIA_CODEC_AAC  ? AV_CODEC_ID_AAC
                                                         : AV_CODEC_ID_NONE;
     const AVCodec *codec = id != AV_CODEC_ID_NONE ? avcodec_find_decoder(id) : NULL;
     if (!codec) {

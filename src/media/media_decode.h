@@ -1,8 +1,9 @@
 /*
- * A video decoder for a media_stream, for the modules that look at
- * pictures (the analysis sampler, frame publishing): libavcodec's H.264 or
- * H.265 decoder with the stream's parameter sets, one thread (the callers'
- * own worker threads are the budget). Thread: any.
+ * A decoder for a media_stream, for the modules that look at pictures
+ * (the analysis sampler, frame publishing) or transcode sound (WebRTC's
+ * Opus): libavcodec's H.264, H.265 or AAC decoder with the stream's
+ * parameter sets or AudioSpecificConfig, one thread (the callers' own
+ * worker threads are the budget). Thread: any.
  */
 #ifndef HORUS_MEDIA_DECODE_H
 #define HORUS_MEDIA_DECODE_H
@@ -16,7 +17,7 @@ struct AVCodecContext;
 struct AVPacket;
 
 /*
- * Opens a decoder for ms (H.264 or H.265, its extradata as the decoder's),
+ * Opens a decoder for ms (H.264, H.265 or AAC, its extradata as the decoder's),
  * or NULL with a sentence in err (cap bytes) naming why. Free it with
  * avcodec_free_context.
  */

@@ -174,7 +174,28 @@ void webrtc_sr_clock(const struct webrtc_rtp_sender *s, int64_t now_wall_us, uin
 {
     *ntp = webrtc_ntp_of_us(now_wall_us);
     int64_t ahead_us = s->last_wall_us > 0 ? now_wall_us - s->last_wall_us : 0;
-    *rtp_ts = s->last_ts + (uint32_t)(int64_t)((__int128)ahead_us * 90 / 1000);
+    int64_t rate = s->clock_rate ? s->clock_rate : 90000;
+    *rtp_ts = s->last_ts + (uint32_t)(int64_t)((__int128)ahead_us * rate / 1000000);
+}
+
+size_t webrtc_rtp_audio_build(struct webrtc_rtp_sender *s, const uint8_t *data, size_t size,
+                              int64_t pts, int64_t wall_us, uint8_t *out, size_t cap)
+{
+    if (12 + size > cap || 12 + size > WEBRTC_RTP_MAX_PACKET)
+        return 0;
+    uint32_t ts = (uint32_t)pts + s->ts_offset;
+    out[0] = 0x80;
+    out[1] = (uint8_t)((s->packets == 0 ? 0x80 : 0) | (s->pt & 0x7f));
+    horus_put_be16(out + 2, s->seq);
+    horus_put_be32(out + 4, ts);
+    horus_put_be32(out + 8, s->ssrc);
+    memcpy(out + 12, data, size);
+    s->seq++;
+    s->packets++;
+    s->octets += size;
+    s->last_ts = ts;
+    s->last_wall_us = wall_us;
+    return 12 + size;
 }
 
 size_t webrtc_rtcp_sr_build(const struct webrtc_rtp_sender *s, uint64_t ntp, uint32_t rtp_ts,

@@ -29,6 +29,7 @@ struct webrtc_rtp_sender {
     int64_t last_wall_us; /* wall clock (UTC µs) of last_ts's frame; 0: unknown */
     /* RTP header extension id (1..14) of abs-capture-time; 0: not negotiated. */
     uint8_t abs_capture_id;
+    uint32_t clock_rate; /* of the timestamps; 0 = 90000 (video) */
 };
 
 /* Bytes an abs-capture-time header extension adds to a packet (RFC 8285 one-byte form). */
@@ -51,6 +52,16 @@ typedef int (*webrtc_rtp_emit_cb)(void *arg, const uint8_t *pkt, size_t len);
  */
 int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
                           const media_packet *p, webrtc_rtp_emit_cb emit, void *arg);
+
+/*
+ * Writes into out (at least 12 + size bytes) one RTP packet of an audio
+ * frame (one Opus frame per packet, RFC 7587): timestamp pts plus
+ * s->ts_offset, the marker on the first packet a sender sends. Counts it
+ * in s. Returns the length, or 0 when it does not fit cap or
+ * WEBRTC_RTP_MAX_PACKET. Thread: any.
+ */
+size_t webrtc_rtp_audio_build(struct webrtc_rtp_sender *s, const uint8_t *data, size_t size,
+                              int64_t pts, int64_t wall_us, uint8_t *out, size_t cap);
 
 /*
  * Writes an RTCP sender report plus an SDES CNAME chunk ("horus") for s

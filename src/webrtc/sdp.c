@@ -3,8 +3,10 @@
  * The parser reads the subset of SDP a browser's offer needs: the m-lines
  * (each answered, in order), and for the first video m-line with a port
  * its ICE credentials, DTLS fingerprint and setup role, direction,
- * rtcp-mux and H.264 formats (rtpmap + fmtp, in any order). Session-level
- * ICE and fingerprint attributes apply when the video line has none.
+ * rtcp-mux and H.264 formats (rtpmap + fmtp, in any order); for the first
+ * audio m-line its Opus payload type and direction (its transport is the
+ * video's: BUNDLE). Session-level ICE and fingerprint attributes apply
+ * when the video line has none.
  * Every error names the line and the problem, since it goes back to the
  * client as the 400's message. Pure; Thread: any.
  */
@@ -55,6 +57,10 @@ struct parser {
     size_t n_h264_pts;
     struct fmtp_entry fmtp[64];
     size_t n_fmtp;
+    /* the first audio m-line's payload types and direction */
+    uint8_t audio_fmts[64];
+    size_t n_audio_fmts;
+    int audio_direction;
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const char *fmt, ...)
@@ -103,6 +109,26 @@ static bool parse_u32(const char *s, size_t n, uint32_t max, uint32_t *out)
     return true;
 }
 
+/* The payload types of an m-line: the first in first, the rest in rest. */
+static void read_formats(const char *first, const char *rest, uint8_t *fmts, size_t *n, size_t cap)
+{
+    const char *f = first;
+    for (;;) {
+        uint32_t pt;
+        size_t fl = strcspn(f, " ");
+        if (parse_u32(f, fl, 127, &pt) && *n < cap)
+            fmts[(*n)++] = (uint8_t)pt;
+        if (f == first)
+            f = rest;
+        else
+            f += fl;
+        while (*f == ' ')
+            f++;
+        if (*f == '\0')
+            break;
+    }
+}
+
 static int parse_m(struct parser *p, const char *v)
 {
     struct webrtc_sdp_offer *o = p->out;
@@ -129,28 +155,20 @@ static int parse_m(struct parser *p, const char *v)
         return fail(p, "line %d: m= line has no format", p->line_no);
     p->cur_media = (int)o->n_media;
     o->n_media++;
+    bool savpf = strcmp(m->proto, "UDP/TLS/RTP/SAVPF") == 0;
+    if (o->audio_index < 0 && port != 0 && savpf && strcmp(m->kind, "audio") == 0) {
+        o->audio_index = p->cur_media;
+        read_formats(m->first_fmt, v, p->audio_fmts, &p->n_audio_fmts,
+                     HORUS_ARRAY_LEN(p->audio_fmts));
+        return 0;
+    }
     if (o->video_index >= 0 || strcmp(m->kind, "video") != 0 || port == 0)
         return 0;
     if (strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 && strcmp(m->proto, "UDP/TLS/RTP/SAVP") != 0)
         return fail(p, "line %d: video m= line protocol '%s' is not UDP/TLS/RTP/SAVPF", p->line_no,
                     m->proto);
     o->video_index = p->cur_media;
-    /* The formats: the first one is in first_fmt, the rest in v. */
-    const char *f = m->first_fmt;
-    for (;;) {
-        uint32_t pt;
-        size_t fl = strcspn(f, " ");
-        if (parse_u32(f, fl, 127, &pt) && p->n_fmts < HORUS_ARRAY_LEN(p->fmts))
-            p->fmts[p->n_fmts++] = (uint8_t)pt;
-        if (f == m->first_fmt)
-            f = v;
-        else
-            f += fl;
-        while (*f == ' ')
-            f++;
-        if (*f == '\0')
-            break;
-    }
+    read_formats(m->first_fmt, v, p->fmts, &p->n_fmts, HORUS_ARRAY_LEN(p->fmts));
     return 0;
 }
 
@@ -287,16 +305,48 @@ static void parse_extmap(struct webrtc_sdp_offer *o, const char *v)
         o->abs_capture_id = (uint8_t)id;
 }
 
-static int parse_direction(struct parser *p, const char *name)
+/* The index of a direction attribute (0 sendrecv .. 3 inactive), -1 for another attribute. */
+static int direction_of(const char *name)
 {
     static const char *const names[] = {"sendrecv", "recvonly", "sendonly", "inactive"};
     for (int i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0) {
-            p->direction = i;
-            p->direction_line = p->line_no;
-            return 1;
-        }
-    return 0;
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void parse_direction(struct parser *p, const char *name)
+{
+    int d = direction_of(name);
+    if (d >= 0) {
+        p->direction = d;
+        p->direction_line = p->line_no;
+    }
+}
+
+/* An attribute of the audio m-line: Opus's payload type and the direction. */
+static void parse_audio_a(struct parser *p, const char *v)
+{
+    struct webrtc_sdp_offer *o = p->out;
+    int d = direction_of(v);
+    if (d >= 0) {
+        p->audio_direction = d;
+        return;
+    }
+    if (strncmp(v, "rtpmap:", 7) != 0)
+        return;
+    v += 7;
+    size_t n = strcspn(v, " ");
+    uint32_t pt;
+    if (!parse_u32(v, n, 127, &pt) || pt < 96 || v[n] != ' ' || o->opus_pt != 0)
+        return;
+    const char *enc = v + n + 1;
+    /* RFC 7587 6: always "opus/48000/2", whatever the channels sent */
+    if (strncasecmp(enc, "opus/48000", 10) != 0 || (enc[10] != '\0' && strcmp(enc + 10, "/2") != 0))
+        return;
+    for (size_t i = 0; i < p->n_audio_fmts; i++)
+        if (p->audio_fmts[i] == pt)
+            o->opus_pt = (uint8_t)pt;
 }
 
 static int parse_a(struct parser *p, const char *v)
@@ -309,6 +359,8 @@ static int parse_a(struct parser *p, const char *v)
             if (strlen(v + 4) >= sizeof(m->mid))
                 return fail(p, "line %d: a=mid is longer than 32 characters", p->line_no);
             strcpy(m->mid, v + 4);
+        } else if (p->cur_media == p->out->audio_index) {
+            parse_audio_a(p, v);
         }
         return 0;
     }
@@ -406,6 +458,13 @@ static int finish(struct parser *p)
             h->level_idc = p->fmtp[j].profile[2];
         }
     }
+    /* Audio the viewer cannot receive as Opus is rejected, not an error. */
+    bool bundled =
+        o->audio_index >= 0 && o->media[o->audio_index].mid[0] && o->media[o->video_index].mid[0];
+    if (o->opus_pt == 0 || p->audio_direction >= 2 || !bundled) {
+        o->audio_index = -1;
+        o->opus_pt = 0;
+    }
     if (o->n_h264 == 0)
         return fail(p, "offer has no H.264 video");
     if (webrtc_sdp_h264_choose(o, 0) < 0)
@@ -423,6 +482,7 @@ int webrtc_sdp_offer_parse(const char *text, size_t len, struct webrtc_sdp_offer
     p->cur_media = -1;
     memset(out, 0, sizeof(*out));
     out->video_index = -1;
+    out->audio_index = -1;
     if (errsize > 0)
         err[0] = '\0';
     int rc = 0;
@@ -512,12 +572,11 @@ static void write_rejected(struct sbuf *b, const struct webrtc_sdp_media *m)
     sb_printf(b, "a=inactive\r\n");
 }
 
-static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
-                        const struct webrtc_sdp_answer_options *opt)
+/* What every answered line says of the shared transport (BUNDLE: the same on each). */
+static void write_transport(struct sbuf *b, const struct webrtc_sdp_offer *o,
+                            const struct webrtc_sdp_media *m,
+                            const struct webrtc_sdp_answer_options *opt)
 {
-    const struct webrtc_sdp_media *m = &o->media[o->video_index];
-    const struct webrtc_sdp_h264 *h = &o->h264[opt->h264_index];
-    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)opt->port, m->proto, (unsigned)h->pt);
     sb_printf(b, "c=IN IP4 0.0.0.0\r\n");
     if (m->mid[0])
         sb_printf(b, "a=mid:%s\r\n", m->mid);
@@ -526,6 +585,26 @@ static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
     sb_printf(b, "a=sendonly\r\na=rtcp-mux\r\n");
     if (o->rtcp_rsize)
         sb_printf(b, "a=rtcp-rsize\r\n");
+}
+
+static void write_candidates(struct sbuf *b, const struct webrtc_sdp_answer_options *opt)
+{
+    for (size_t i = 0; i < opt->n_hosts && i < WEBRTC_SDP_MAX_HOSTS; i++) {
+        /* RFC 8445 5.1.2.1: type preference 126 (host), local preference by order */
+        uint32_t prio = (126u << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
+        sb_printf(b, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", i + 1, (unsigned)prio,
+                  opt->hosts[i], (unsigned)opt->port);
+    }
+    sb_printf(b, "a=end-of-candidates\r\n");
+}
+
+static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
+                        const struct webrtc_sdp_answer_options *opt)
+{
+    const struct webrtc_sdp_media *m = &o->media[o->video_index];
+    const struct webrtc_sdp_h264 *h = &o->h264[opt->h264_index];
+    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)opt->port, m->proto, (unsigned)h->pt);
+    write_transport(b, o, m, opt);
     if (o->abs_capture_id) /* each frame's wall clock: the browser's live latency */
         sb_printf(b, "a=extmap:%u %s\r\n", (unsigned)o->abs_capture_id, ABS_CAPTURE_TIME_URI);
     sb_printf(b, "a=rtpmap:%u H264/90000\r\n", (unsigned)h->pt);
@@ -543,13 +622,20 @@ static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
         sb_printf(b, "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1\r\n",
                   (unsigned)h->pt);
     sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus video\r\n", (unsigned)opt->ssrc);
-    for (size_t i = 0; i < opt->n_hosts && i < WEBRTC_SDP_MAX_HOSTS; i++) {
-        /* RFC 8445 5.1.2.1: type preference 126 (host), local preference by order */
-        uint32_t prio = (126u << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
-        sb_printf(b, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", i + 1, (unsigned)prio,
-                  opt->hosts[i], (unsigned)opt->port);
-    }
-    sb_printf(b, "a=end-of-candidates\r\n");
+    write_candidates(b, opt);
+}
+
+/* Opus (RFC 7587), in the same media stream as the video so that the browser syncs them. */
+static void write_audio(struct sbuf *b, const struct webrtc_sdp_offer *o,
+                        const struct webrtc_sdp_answer_options *opt)
+{
+    const struct webrtc_sdp_media *m = &o->media[o->audio_index];
+    unsigned pt = o->opus_pt;
+    sb_printf(b, "m=audio %u %s %u\r\n", (unsigned)opt->port, m->proto, pt);
+    write_transport(b, o, m, opt);
+    sb_printf(b, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10\r\n", pt, pt);
+    sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus audio\r\n", (unsigned)opt->audio_ssrc);
+    write_candidates(b, opt);
 }
 
 int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
@@ -557,20 +643,28 @@ int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
                             size_t *out_len)
 {
     if (offer->video_index < 0 || (size_t)offer->video_index >= offer->n_media ||
-        opt->h264_index < 0 || (size_t)opt->h264_index >= offer->n_h264)
+        opt->h264_index < 0 || (size_t)opt->h264_index >= offer->n_h264 ||
+        (opt->audio && (offer->audio_index < 0 || (size_t)offer->audio_index >= offer->n_media)))
         return -EINVAL;
     struct sbuf b = {.cap = 2048};
     b.p = horus_malloc(b.cap);
     b.p[0] = '\0';
     sb_printf(&b, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
               (unsigned long long)opt->session_id);
-    const char *mid = offer->media[offer->video_index].mid;
-    if (mid[0])
-        sb_printf(&b, "a=group:BUNDLE %s\r\n", mid);
+    int audio = opt->audio ? offer->audio_index : -1;
+    if (offer->media[offer->video_index].mid[0]) {
+        sb_printf(&b, "a=group:BUNDLE");
+        for (size_t i = 0; i < offer->n_media; i++)
+            if ((int)i == offer->video_index || (int)i == audio)
+                sb_printf(&b, " %s", offer->media[i].mid);
+        sb_printf(&b, "\r\n");
+    }
     sb_printf(&b, "a=ice-lite\r\na=msid-semantic: WMS horus\r\n");
     for (size_t i = 0; i < offer->n_media; i++) {
         if ((int)i == offer->video_index)
             write_video(&b, offer, opt);
+        else if ((int)i == audio)
+            write_audio(&b, offer, opt);
         else
             write_rejected(&b, &offer->media[i]);
     }

@@ -51,6 +51,10 @@ struct webrtc_sdp_offer {
     uint8_t abs_capture_id;
     size_t n_h264;
     struct webrtc_sdp_h264 h264[WEBRTC_SDP_MAX_H264];
+    /* The first audio m-line that receives Opus (opus/48000/2, sendrecv or
+     * recvonly), -1 when none; it is answered when the camera has sound. */
+    int audio_index;
+    uint8_t opus_pt; /* its Opus payload type (96..127); 0 when audio_index is -1 */
 };
 
 /*
@@ -83,15 +87,19 @@ struct webrtc_sdp_answer_options {
     const char *hosts[WEBRTC_SDP_MAX_HOSTS]; /* host candidate addresses, borrowed */
     size_t n_hosts;
     uint16_t port; /* the one UDP port of every candidate */
+    bool audio; /* answer offer->audio_index with Opus (else it is rejected) */
+    uint32_t audio_ssrc; /* of the Opus we send */
 };
 
 /*
  * Writes the answer to offer in a new NUL-terminated string (*out, the
  * caller frees it; its length in *out_len when not NULL): one m-line per
- * offer m-line, the chosen video line sendonly with BUNDLE, rtcp-mux,
- * ice-lite, setup:passive and our host candidates; every other line
- * rejected (port 0). Returns 0, or -EINVAL when offer has no video line
- * or opt->h264_index is out of range. Thread: any.
+ * offer m-line, the chosen video line (and with opt->audio the Opus
+ * audio line) sendonly in one BUNDLE group, rtcp-mux, ice-lite,
+ * setup:passive and our host candidates; every other line rejected
+ * (port 0). Returns 0, or -EINVAL when offer has no video line, or
+ * opt->h264_index is out of range, or opt->audio without an audio line.
+ * Thread: any.
  */
 int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
                             const struct webrtc_sdp_answer_options *opt, char **out,

@@ -223,6 +223,12 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
                                       "glass-to-glass latency; the kept GOP at a start left out)",
                               .buckets = metrics_latency_buckets,
                               .nbuckets = metrics_latency_nbuckets}));
+        s->m_audio_feeds = metrics_series_get(metrics_family_add(
+            opt->metrics,
+            &(struct metrics_desc){METRICS_GAUGE, "horus_webrtc_audio_transcoders",
+                                   "Camera streams whose AAC is being transcoded to Opus for "
+                                   "WebRTC viewers (one each, however many listen)",
+                                   NULL, NULL, 0, NULL, NULL}));
         s->m_retransmits = metrics_series_get(metrics_family_add(
             opt->metrics,
             &(struct metrics_desc){METRICS_COUNTER, "horus_webrtc_retransmits_total",
@@ -384,6 +390,11 @@ static void *run(void *arg)
                 const char *why = w && w->reader ? wsession_on_reader(w) : NULL;
                 if (why)
                     webrtc_server_drop(s, w, why);
+                struct waudio *a = w ? NULL : s->audio;
+                while (a && &a->tag != t)
+                    a = a->next;
+                if (a)
+                    waudio_on_reader(a);
             }
         }
     }
@@ -551,6 +562,15 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         memcpy(&w->rtp.ts_offset, r + 22, 4);
         w->rtp.pt = offer->h264[h264].pt;
         w->rtp.abs_capture_id = offer->abs_capture_id;
+        /* Sound when the viewer takes Opus and the camera sends AAC (transcoded, shared). */
+        w->wants_audio =
+            offer->audio_index >= 0 && tracks.audio && tracks.audio->codec == MEDIA_CODEC_AAC;
+        horus_assert(RAND_bytes(r, 10) == 1);
+        memcpy(&w->audio.ssrc, r, 4);
+        memcpy(&w->audio.seq, r + 4, 2);
+        memcpy(&w->audio.ts_offset, r + 6, 4);
+        w->audio.pt = offer->opus_pt;
+        w->audio.clock_rate = WEBRTC_OPUS_RATE;
         if (webrtc_dtls_new(s->cert, offer->fingerprint_alg, offer->fingerprint,
                             offer->fingerprint_len, dtls_send, w, &w->dtls) != 0) {
             snprintf(err, errsize, "a=fingerprint: %zu bytes is not a %s digest",
@@ -568,6 +588,8 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
             .h264_index = h264,
             .n_hosts = s->n_hosts,
             .port = s->port,
+            .audio = w->wants_audio,
+            .audio_ssrc = w->audio.ssrc,
         };
         for (size_t i = 0; i < s->n_hosts; i++)
             ao.hosts[i] = s->hosts[i];
@@ -656,6 +678,8 @@ void webrtc_server_publish(webrtc_server *s, struct wsession *w)
     i->is_playing = w->srtp != NULL;
     i->packets = w->rtp.packets;
     i->bytes = w->rtp.octets;
+    i->has_audio = w->wants_audio;
+    i->audio_packets = w->audio.packets;
     i->keyframe_requests = w->keyframe_requests;
     i->retransmits = w->retransmits;
     pthread_mutex_unlock(&s->mu);

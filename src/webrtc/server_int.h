@@ -9,6 +9,7 @@
 #define HORUS_WEBRTC_SERVER_INT_H
 
 #include "dtls_int.h"
+#include "opus_int.h"
 #include "rtp_out_int.h"
 #include "webrtc.h"
 
@@ -27,7 +28,25 @@ struct ep_tag {
     int kind; /* EP_SOCKET, EP_CMD, EP_TIMER, EP_READER */
     void *obj;
 };
-enum { EP_SOCKET, EP_CMD, EP_TIMER, EP_READER };
+enum { EP_SOCKET, EP_CMD, EP_TIMER, EP_READER, EP_AUDIO };
+
+/*
+ * One camera stream's sound as Opus, shared by every session of that
+ * stream that hears it (audio.c): its own relay reader, one transcoder.
+ * Made by the first such session, freed with the last. Thread: webrtc.
+ */
+struct waudio {
+    struct waudio *next; /* in the server's list */
+    webrtc_server *srv; /* borrowed */
+    char camera[65];
+    char stream[17];
+    unsigned refs; /* sessions holding it */
+    relay_reader *reader; /* owned; NULL once the stream ended */
+    struct ep_tag tag;
+    media_stream *aac; /* the track opus was made for, or NULL */
+    webrtc_opus *opus; /* owned, or NULL: no AAC yet, or it could not be transcoded */
+    int64_t opened_ns; /* packets that arrived before were kept by the relay: not sent */
+};
 
 struct wsession {
     struct wsession *next; /* in the thread's list */
@@ -56,6 +75,9 @@ struct wsession {
     uint64_t retransmits;
     bool need_keyframe;
     uint64_t keyframe_requests;
+    bool wants_audio; /* the answer has an Opus line */
+    struct waudio *audio_feed; /* held from the handshake on, when wants_audio */
+    struct webrtc_rtp_sender audio; /* the Opus we send */
 };
 
 struct known_session {
@@ -90,11 +112,13 @@ struct webrtc_server {
     struct wcmd *cmds, **cmds_tail; /* guarded by mu */
     bool stopping; /* guarded by mu */
     struct wsession *sessions; /* webrtc thread only */
+    struct waudio *audio; /* webrtc thread only */
     metrics_series *m_sessions;
     metrics_series *m_dropped_unknown, *m_dropped_stun, *m_dropped_send;
     metrics_series *m_keyframe_requests;
     metrics_series *m_retransmits;
     metrics_series *m_delay; /* horus_webrtc_packet_delay_seconds */
+    metrics_series *m_audio_feeds; /* horus_webrtc_audio_transcoders */
 };
 
 /* CLOCK_MONOTONIC in ns: the thread's deadlines and the packet delay (server.c). */
@@ -116,6 +140,13 @@ const char *wsession_on_reader(struct wsession *w);
 const char *wsession_on_tick(struct wsession *w, int64_t now_ns);
 void wsession_free(struct wsession *w); /* closes DTLS, the reader; does not unlink */
 void wsession_send(webrtc_server *s, const struct wsession *w, const uint8_t *buf, size_t len);
+
+/* audio.c: the shared Opus of (camera, stream), a new hold on it; NULL when it cannot open. */
+struct waudio *waudio_get(webrtc_server *s, const char *camera, const char *stream);
+void waudio_put(struct waudio *a); /* drops a hold; the last one frees it. NULL is a no-op */
+void waudio_on_reader(struct waudio *a); /* its relay reader has events */
+/* A session's audio sender report, when it sent audio (with its SRTP). */
+void waudio_send_report(struct wsession *w, int64_t now_wall_us);
 
 /* server.c: copies the session's counters into its record for the API (thread only). */
 void webrtc_server_publish(webrtc_server *s, struct wsession *w);

@@ -8,7 +8,9 @@
  * finishes, SRTP is keyed and a relay reader opened: it starts at the
  * latest keyframe in memory. A PLI or FIR, a gap or a skip makes the
  * session wait for the next keyframe; a NACK is answered from the last
- * WEBRTC_RTP_HISTORY packets sent. Thread: webrtc only.
+ * WEBRTC_RTP_HISTORY packets sent. A session whose answer has Opus holds
+ * its stream's shared transcoder (audio.c) from the handshake on.
+ * Thread: webrtc only.
  */
 #include "server_int.h"
 #include "stun_int.h"
@@ -107,6 +109,9 @@ static const char *on_handshake_done(struct wsession *w)
         return "epoll refused the relay reader";
     w->need_keyframe = true;
     webrtc_rtp_history_init(&w->history);
+    if (w->wants_audio && !(w->audio_feed = waudio_get(s, w->camera, w->stream)))
+        log_warn_kv(LOG_KV({"camera", w->camera}, {"session", w->id}),
+                    "webrtc: the camera's sound could not be opened; picture only");
     webrtc_server_publish(s, w);
     log_info_kv(LOG_KV({"camera", w->camera}, {"stream", w->stream}, {"session", w->id}),
                 "webrtc viewer connected");
@@ -271,6 +276,7 @@ const char *wsession_on_tick(struct wsession *w, int64_t now_ns)
                                         buf + n, 96 - n);
         if (n > 0 && webrtc_srtp_protect_rtcp(w->srtp, buf, &n) == 0)
             wsession_send(w->srv, w, buf, n);
+        waudio_send_report(w, wall_now_us());
     }
     return NULL;
 }
@@ -283,6 +289,7 @@ void wsession_free(struct wsession *w)
         epoll_ctl(w->srv->epfd, EPOLL_CTL_DEL, relay_reader_fd(w->reader), NULL);
         relay_reader_close(w->reader);
     }
+    waudio_put(w->audio_feed);
     if (w->dtls)
         webrtc_dtls_close(w->dtls);
     webrtc_dtls_free(w->dtls);

@@ -4,10 +4,11 @@
  * Design: docs/design/0055-webrtc-whep.md.
  *
  * The server owns one UDP socket and one thread, `webrtc`, with epoll over
- * the socket, a command eventfd, a 100 ms timer and each session's relay
- * reader. The API's threads create and delete sessions through calls that
- * only queue a command; every session's protocol state is touched by the
- * `webrtc` thread alone.
+ * the socket, a command eventfd, a 100 ms timer, each session's relay
+ * reader and one reader per camera stream whose AAC is transcoded to Opus
+ * for the sessions that hear it (docs/design/0058-webrtc-audio.md). The API's threads create and
+ * delete sessions through calls that only queue a command; every session's protocol state is
+ * touched by the `webrtc` thread alone.
  */
 #ifndef HORUS_WEBRTC_H
 #define HORUS_WEBRTC_H
@@ -103,6 +104,8 @@ struct webrtc_session_info {
     uint64_t bytes; /* RTP payload bytes sent */
     uint64_t keyframe_requests; /* PLI/FIR that made it wait for a keyframe */
     uint64_t retransmits; /* packets sent again on a NACK */
+    bool has_audio; /* the answer has Opus: the camera's AAC, transcoded */
+    uint64_t audio_packets; /* Opus RTP packets sent */
     int64_t started_unix_ms;
 };
 

@@ -8,9 +8,11 @@
  * then RTP counted: packets, bytes, sequence gaps, keyframes seen by
  * their parameter sets. STUN consent every 5 s keeps each session, and
  * each is ended with DELETE. With --decrypt every packet is also
- * authenticated and decrypted, as a browser would.
+ * authenticated and decrypted, as a browser would. With --audio the offer
+ * asks for Opus too (BUNDLE), and Opus packets are counted apart.
  *
  * Usage: horus-whepload --url URL [--token KEY] [--viewers N] [--seconds S] [--decrypt]
+ *                       [--audio]
  * Prints one JSON object: viewers set up, failures, setup ms p50/max, and
  * per-viewer packet and loss figures.
  */
@@ -38,6 +40,7 @@ struct viewer {
     char location[512];
     bool ok;
     uint64_t packets, bytes, lost, keyframes, bad_auth;
+    uint64_t audio_packets; /* Opus (payload type 111), counted apart from the video */
     bool has_seq;
     uint16_t last_seq;
     int64_t next_consent_ns;
@@ -51,6 +54,9 @@ struct body {
 
 static SSL_CTX *g_ctx;
 static char g_fp[100];
+static bool g_audio; /* --audio: the offer asks for Opus too */
+
+#define OPUS_PT 111
 
 static int64_t mono_ns(void)
 {
@@ -130,15 +136,20 @@ static bool answer_candidate(const char *sdp, struct sockaddr_in *out)
 static bool offer(struct viewer *v, CURL *c, const char *url, const char *token, char *err,
                   size_t errsize)
 {
-    char sdp[1024];
-    snprintf(sdp, sizeof(sdp),
-             "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-             "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
-             "a=ice-ufrag:load\r\na=ice-pwd:loadpasswordloadpassword\r\n"
-             "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\na=mid:0\r\na=recvonly\r\n"
-             "a=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
-             "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n",
-             g_fp);
+    char sdp[1536];
+    int n = snprintf(sdp, sizeof(sdp),
+                     "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n%s"
+                     "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
+                     "a=ice-ufrag:load\r\na=ice-pwd:loadpasswordloadpassword\r\n"
+                     "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\na=mid:0\r\na=recvonly\r\n"
+                     "a=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
+                     "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n",
+                     g_audio ? "a=group:BUNDLE 0 1\r\n" : "", g_fp);
+    if (g_audio)
+        snprintf(sdp + n, sizeof(sdp) - (size_t)n,
+                 "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+                 "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:%d opus/48000/2\r\n",
+                 OPUS_PT, OPUS_PT);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/sdp");
     char auth[300];
     if (token && *token) {
@@ -205,6 +216,10 @@ static void on_packet(struct viewer *v, uint8_t *buf, size_t n, bool decrypt)
         return;
     if (buf[1] >= 192 && buf[1] <= 223)
         return; /* RTCP: sender reports */
+    if (g_audio && (buf[1] & 0x7f) == OPUS_PT) {
+        v->audio_packets++; /* its own sequence: not in the video's loss count */
+        return;
+    }
     uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
     if (v->has_seq) {
         uint16_t d = (uint16_t)(seq - v->last_seq);
@@ -268,10 +283,13 @@ int main(int argc, char **argv)
     int viewers = 1;
     double seconds = 10;
     bool decrypt = false;
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},     {"token", required_argument, NULL, 't'},
-        {"viewers", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
-        {"decrypt", no_argument, NULL, 'd'},       {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"viewers", required_argument, NULL, 'n'},
+                                         {"seconds", required_argument, NULL, 's'},
+                                         {"decrypt", no_argument, NULL, 'd'},
+                                         {"audio", no_argument, NULL, 'a'},
+                                         {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'u':
@@ -289,9 +307,12 @@ int main(int argc, char **argv)
         case 'd':
             decrypt = true;
             break;
+        case 'a':
+            g_audio = true;
+            break;
         default:
             die("usage: horus-whepload --url URL [--token KEY] [--viewers N] [--seconds S] "
-                "[--decrypt]");
+                "[--decrypt] [--audio]");
         }
     }
     if (!url || viewers < 1 || viewers > MAX_VIEWERS || seconds <= 0)
@@ -363,7 +384,7 @@ int main(int argc, char **argv)
     double *setup = calloc((size_t)viewers, sizeof(double));
     int ok = 0;
     uint64_t min_packets = UINT64_MAX, max_packets = 0, packets = 0, bytes = 0, lost = 0,
-             keyframes = 0, bad = 0;
+             keyframes = 0, bad = 0, audio_packets = 0;
     for (int i = 0; i < viewers; i++) {
         struct viewer *v = &vs[i];
         if (!v->ok)
@@ -376,6 +397,7 @@ int main(int argc, char **argv)
         lost += v->lost;
         keyframes += v->keyframes;
         bad += v->bad_auth;
+        audio_packets += v->audio_packets;
         if (v->bad_auth)
             fprintf(stderr, "horus-whepload: viewer %d: %llu of %llu packets failed SRTP\n", i,
                     (unsigned long long)v->bad_auth, (unsigned long long)v->packets);
@@ -388,12 +410,13 @@ int main(int argc, char **argv)
     printf("{\"viewers\": %d, \"connected\": %d, \"failed\": %d, \"first_error\": \"%s\", "
            "\"seconds\": %.1f, \"setup_ms_p50\": %.1f, \"setup_ms_max\": %.1f, "
            "\"packets\": %llu, \"bytes\": %llu, \"lost\": %llu, \"min_packets\": %llu, "
-           "\"max_packets\": %llu, \"keyframes\": %llu, \"bad_auth\": %llu, \"decrypt\": %s}\n",
+           "\"max_packets\": %llu, \"keyframes\": %llu, \"bad_auth\": %llu, \"decrypt\": %s, "
+           "\"audio_packets\": %llu}\n",
            viewers, ok, failed, first_err, seconds, ok ? setup[ok / 2] : 0.0,
            ok ? setup[ok - 1] : 0.0, (unsigned long long)packets, (unsigned long long)bytes,
            (unsigned long long)lost, ok ? (unsigned long long)min_packets : 0ULL,
            (unsigned long long)max_packets, (unsigned long long)keyframes, (unsigned long long)bad,
-           decrypt ? "true" : "false");
+           decrypt ? "true" : "false", (unsigned long long)audio_packets);
     free(setup);
     free(vs);
     close(ep);

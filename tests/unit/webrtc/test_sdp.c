@@ -301,6 +301,56 @@ static void test_abs_capture_time_is_answered_when_offered_on_video(void **state
     free(offer);
 }
 
+static void test_opus_audio_is_answered_in_the_bundle_when_asked(void **state)
+{
+    (void)state;
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(parse(chrome_offer, &o, err), 0);
+    assert_int_equal(o.audio_index, 0);
+    assert_int_equal(o.opus_pt, 111);
+    struct webrtc_sdp_answer_options opt = answer_options(webrtc_sdp_h264_choose(&o, 0x42));
+    opt.audio = true;
+    opt.audio_ssrc = 777;
+    char *ans = NULL;
+    size_t len = 0;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), 0);
+    const char *expect[] = {
+        "a=group:BUNDLE 0 1\r\n",
+        "m=audio 8189 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+        "a=ice-ufrag:Ufrag123\r\na=ice-pwd:PasswordPasswordPassword\r\n"
+        "a=fingerprint:sha-256 AA:BB\r\na=setup:passive\r\na=sendonly\r\na=rtcp-mux\r\n",
+        "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10\r\n"
+        "a=ssrc:777 cname:horus\r\na=msid:horus audio\r\n",
+        "a=ssrc:12345 cname:horus\r\na=msid:horus video\r\n",
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+        if (strstr(ans, expect[i]) == NULL)
+            fail_msg("answer lacks [%s]:\n%s", expect[i], ans);
+    assert_null(strstr(ans, "a=inactive"));
+    free(ans);
+
+    /* Audio the viewer only sends, or without Opus among its formats, is not answered. */
+    static const struct {
+        const char *from, *to;
+        int nth;
+    } no_audio[] = {
+        {"a=recvonly\r\n", "a=sendonly\r\n", 1},
+        {"a=recvonly\r\n", "a=inactive\r\n", 1},
+        {"a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000", 1},
+        {"SAVPF 111 0 8", "SAVPF 0 8", 1}, /* Opus mapped but not listed */
+        {"a=mid:0\r\n", "", 1}, /* no mid: no BUNDLE */
+    };
+    for (size_t i = 0; i < sizeof(no_audio) / sizeof(no_audio[0]); i++) {
+        char *offer = edit(no_audio[i].from, no_audio[i].to, no_audio[i].nth);
+        assert_int_equal(parse(offer, &o, err), 0);
+        if (o.audio_index != -1 || o.opus_pt != 0)
+            fail_msg("case %zu: audio %d pt %u", i, o.audio_index, (unsigned)o.opus_pt);
+        assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), -22);
+        free(offer);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_only_packetization_mode_0_is_refused),
         cmocka_unit_test(test_the_answer_sends_the_chosen_h264_and_rejects_the_rest),
         cmocka_unit_test(test_abs_capture_time_is_answered_when_offered_on_video),
+        cmocka_unit_test(test_opus_audio_is_answered_in_the_bundle_when_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

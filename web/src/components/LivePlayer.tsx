@@ -6,6 +6,8 @@
 // It starts on WebRTC (WHEP) and falls back to LL-HLS when WebRTC cannot serve the
 // camera; the tile says which. The latency read-out is now − the wall-clock time of
 // the frame on screen (LL-HLS: its program date time; WebRTC: the sender reports').
+// A camera with sound gets a speaker button; tiles start muted (browsers allow
+// muted autoplay only) and the viewer's choice holds across restarts.
 import { createEffect, createMemo, createSignal, JSX, on, onCleanup, onMount, Show } from 'solid-js';
 import { api, ApiError } from '../lib/api';
 import type { Camera } from '../lib/types';
@@ -51,6 +53,8 @@ export function LivePlayer(props: LivePlayerProps) {
   const [message, setMessage] = createSignal('');
   const [latency, setLatency] = createSignal<number | null>(null);
   const [transportName, setTransportName] = createSignal<TransportName | null>(null);
+  const [hasSound, setHasSound] = createSignal(false);
+  const [soundOn, setSoundOn] = createSignal(false);
   let session: TransportSession | null = null;
   let gen = 0; // bumps on every stop, so late callbacks of an old session are ignored
   let attempt = 0;
@@ -82,6 +86,15 @@ export function LivePlayer(props: LivePlayerProps) {
       session = null;
     }
     setLatency(null);
+    setHasSound(false);
+  }
+
+  function toggleSound(e: MouseEvent) {
+    e.stopPropagation(); // the tile's own click enlarges it
+    const on = !soundOn();
+    setSoundOn(on);
+    video.muted = !on;
+    if (on && video.paused) video.play().catch(() => undefined);
   }
 
   function scheduleRetry(msg: string) {
@@ -198,6 +211,7 @@ export function LivePlayer(props: LivePlayerProps) {
   // (a starved tab: restart at the live edge after 5 s more than 15 s behind).
   const tick = window.setInterval(() => {
     if (!session || state() !== 'playing') return;
+    setHasSound(session.hasAudio());
     const d = session.playingDate();
     const lat = d ? Date.now() - d.getTime() : null;
     setLatency(lat);
@@ -246,6 +260,17 @@ export function LivePlayer(props: LivePlayerProps) {
               data-latency-ms={latency() === null ? '' : String(Math.round(latency()!))}>
           {formatLatency(latency())} <small>{TRANSPORT_LABEL[transportName() ?? 'll-hls']}</small>
         </span>
+      </Show>
+      <Show when={state() === 'playing' && hasSound()}>
+        <button type="button" class="live-sound" aria-pressed={soundOn()} onClick={toggleSound}
+                aria-label={soundOn() ? 'Mute sound' : 'Play sound'} title={soundOn() ? 'Mute sound' : 'Play sound'}>
+          <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+            <path fill="currentColor" d="M4 9h4l5-4v14l-5-4H4z" />
+            <Show when={soundOn()} fallback={<path stroke="currentColor" stroke-width="2" d="M16 9l5 6m0-6l-5 6" />}>
+              <path fill="none" stroke="currentColor" stroke-width="2" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" />
+            </Show>
+          </svg>
+        </button>
       </Show>
       {props.children}
     </div>

@@ -34,6 +34,7 @@ function startNative(video: HTMLVideoElement, url: string, cb: TransportCallback
       video.load();
     },
     playingDate: () => null,
+    hasAudio: () => false,
   };
 }
 
@@ -44,7 +45,7 @@ export const hlsTransport: Transport = {
     if (!Hls.isSupported()) {
       if (video.canPlayType('application/vnd.apple.mpegurl')) return startNative(video, url, cb);
       cb.onFatal({ kind: 'unsupported', detail: 'This browser cannot play live video (no Media Source Extensions).' });
-      return { destroy() {}, playingDate: () => null };
+      return { destroy() {}, playingDate: () => null, hasAudio: () => false };
     }
     const hls = new Hls({
       lowLatencyMode: true,
@@ -103,6 +104,8 @@ export const hlsTransport: Transport = {
         video.load();
       },
       playingDate: () => hls.playingDate,
+      // The playlist's CODECS name the camera's AAC when it has sound.
+      hasAudio: () => hls.levels.some((l) => !!l.audioCodec) || hls.audioTracks.length > 0,
     };
   },
 };

@@ -31,6 +31,8 @@ export interface TransportSession {
   destroy(): void;
   // Program date time of the frame on screen, when the transport knows it.
   playingDate(): Date | null;
+  // Whether the stream carries sound the video element can play.
+  hasAudio(): boolean;
 }
 
 export type TransportName = 'webrtc' | 'll-hls';

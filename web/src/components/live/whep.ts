@@ -5,6 +5,9 @@
 // When the server cannot serve this camera over WebRTC (the node has it off, the
 // camera's codec is not H.264, the session limit is reached, or no ICE path forms
 // in time), the session fails with kind 'fallback' and the player starts LL-HLS.
+// Sound: the server sends the camera's AAC as Opus (shared by every viewer) in
+// the same media stream as the picture, so the browser keeps them in sync; the
+// video element stays muted until the viewer turns the sound on.
 // The live latency read-out: the server stamps each frame with its wall clock as
 // ingest saw it (the abs-capture-time RTP header extension; the program date time
 // LL-HLS carries is the same clock), so both transports measure the same thing.
@@ -60,7 +63,7 @@ export const whepTransport: Transport = {
   start(video: HTMLVideoElement, src: LiveSource, cb: TransportCallbacks): TransportSession {
     if (typeof RTCPeerConnection === 'undefined') {
       cb.onFatal({ kind: 'fallback', detail: 'This browser has no WebRTC' });
-      return { destroy() {}, playingDate: () => null };
+      return { destroy() {}, playingDate: () => null, hasAudio: () => false };
     }
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     const abort = new AbortController();
@@ -91,9 +94,13 @@ export const whepTransport: Transport = {
 
     const tr = pc.addTransceiver('video', { direction: 'recvonly' });
     askCaptureTimes(tr);
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const media = new MediaStream();
     pc.ontrack = (e) => {
-      if (e.track.kind !== 'video' || destroyed) return;
-      video.srcObject = new MediaStream([e.track]);
+      if (destroyed) return;
+      media.addTrack(e.track);
+      if (e.track.kind !== 'video') return;
+      video.srcObject = media;
       video.play().catch(() => undefined); // muted autoplay
     };
     pc.onconnectionstatechange = () => {
@@ -174,6 +181,7 @@ export const whepTransport: Transport = {
         if (!src || !cap) return null;
         return new Date(cap - NTP_UNIX_OFFSET_MS + (Date.now() - src.timestamp));
       },
+      hasAudio: () => media.getAudioTracks().length > 0,
     };
   },
 };
