@@ -87,34 +87,40 @@ int api_new(const struct api_options *o, api **out)
 /*
  * Which budget each route's requests draw from (docs/design/0020): media
  * that players fetch many times a minute has its own, much larger budget,
- * and health checks are never limited. Every other route is API.
+ * and health checks are never limited. Every other route is API. `lane`:
+ * also served by the media listener (server.media_listen, docs/design/
+ * 0059): video and health checks, not the web UI's files (a page loaded
+ * from there could call no API).
  */
 static const struct {
     const char *tmpl;
     enum http_limit_class cls;
+    bool lane;
 } limit_classes[] = {
-    {"/health", HTTP_LIMIT_EXEMPT},
-    {"/ready", HTTP_LIMIT_EXEMPT},
-    {"/api/v1/cameras/{id}/live/index.m3u8", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/live/master.m3u8", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/live/init/{name}", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/live/part/{name}", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/live/segment/{name}", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/playback.m3u8", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", HTTP_LIMIT_MEDIA},
-    {"/api/v1/exports/{id}/file", HTTP_LIMIT_MEDIA},
+    {"/health", HTTP_LIMIT_EXEMPT, true},
+    {"/ready", HTTP_LIMIT_EXEMPT, true},
+    {"/api/v1/cameras/{id}/live/index.m3u8", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/live/master.m3u8", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/live/init/{name}", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/live/part/{name}", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/live/segment/{name}", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/playback.m3u8", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/recordings/{stream}/{file}", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/exports/{id}/file", HTTP_LIMIT_MEDIA, true},
     /* A video wall opens one WebRTC session per tile at once (docs/design/0057). */
-    {"/api/v1/cameras/{id}/whep", HTTP_LIMIT_MEDIA},
-    {"/api/v1/cameras/{id}/whep/{session}", HTTP_LIMIT_MEDIA},
+    {"/api/v1/cameras/{id}/whep", HTTP_LIMIT_MEDIA, true},
+    {"/api/v1/cameras/{id}/whep/{session}", HTTP_LIMIT_MEDIA, true},
     /* The web UI: a page load is a burst of small static files. */
-    {"/", HTTP_LIMIT_MEDIA},
-    {"/{path}", HTTP_LIMIT_MEDIA},
+    {"/", HTTP_LIMIT_MEDIA, false},
+    {"/{path}", HTTP_LIMIT_MEDIA, false},
 };
 
 static int set_limit_classes(http_router *r)
 {
     for (size_t i = 0; i < sizeof(limit_classes) / sizeof(limit_classes[0]); i++) {
         int rc = http_router_set_limit_class(r, limit_classes[i].tmpl, limit_classes[i].cls);
+        if (rc == 0 && limit_classes[i].lane)
+            rc = http_router_set_media_lane(r, limit_classes[i].tmpl);
         if (rc < 0) {
             log_error("rate-limit class for '%s': no such route", limit_classes[i].tmpl);
             return rc;

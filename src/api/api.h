@@ -59,6 +59,9 @@ struct api_tls_config {
 struct api_server_config {
     char *listen;
     int64_t threads;
+    char *media_listen; /* "" = no media listener (docs/design/0059) */
+    int64_t media_threads;
+    int64_t media_max_connections;
     uint64_t max_body_bytes;
     int64_t idle_timeout_ms;
     int64_t header_timeout_ms;

@@ -903,6 +903,26 @@ static int http_start(struct app *a)
         snprintf(a->why, sizeof(a->why), "listen on '%s': %s", listen, horus_strerror(rc));
         return rc;
     }
+    if (c->server.media_listen && c->server.media_listen[0]) {
+        /* The media lane (docs/design/0059): the same routes, gate and limits,
+         * its own threads and connections; only video and health checks. */
+        ho.listen = c->server.media_listen;
+        ho.threads = (unsigned)c->server.media_threads;
+        ho.max_connections = (unsigned)c->server.media_max_connections;
+        ho.media_only = true;
+        ho.router = http_server_router(a->http);
+        rc = http_server_new(&ho, &a->media_http);
+        if (rc == 0)
+            rc = http_server_start(a->media_http);
+        if (rc < 0) {
+            snprintf(a->why, sizeof(a->why), "server.media_listen '%s': %s", c->server.media_listen,
+                     horus_strerror(rc));
+            return rc;
+        }
+        log_info_kv(LOG_KV({"media_listen", c->server.media_listen}),
+                    "media listener on port %u: live, playback and WHEP only",
+                    http_server_port(a->media_http));
+    }
     /* The port may have been 0 ("pick one"): report the bound one. */
     char url[300];
     const char *colon = strrchr(listen, ':');
@@ -917,6 +937,9 @@ static int http_start(struct app *a)
 
 static void http_stop(struct app *a)
 {
+    http_server_stop(a->media_http); /* it shares the API listener's router: first */
+    http_server_free(a->media_http);
+    a->media_http = NULL;
     http_server_stop(a->http);
     api_probes_drain(a->api); /* bounded by each probe's timeout */
     http_server_free(a->http);
@@ -1040,8 +1063,11 @@ int app_serve(const struct app_overrides *ov)
         if (sig == SIGHUP) {
             reload(&a);
             /* The certificate files are re-read whatever the config's fate. */
-            if (http_server_is_tls(a.http))
+            if (http_server_is_tls(a.http)) {
                 http_server_tls_reload(a.http); /* logs a bad new pair, keeps the old */
+                if (a.media_http)
+                    http_server_tls_reload(a.media_http);
+            }
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT)

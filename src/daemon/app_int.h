@@ -52,6 +52,7 @@ struct app {
     api_vision *vision; /* owned; NULL unless vision.serve */
     api *api; /* owned */
     http_server *http; /* owned */
+    http_server *media_http; /* owned; NULL without server.media_listen */
     http_limiter *limiter; /* owned: the server's rate limits */
     auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API and RTSP */
     relay_hub *relay; /* owned: camera streams' packets for the re-stream server */

@@ -131,16 +131,20 @@ static void register_metrics(http_server *s, metrics_registry *reg)
                                                 .help = "HTTP requests answered, by route template",
                                                 .labels = "route,method,code",
                                             });
-    metrics_family *conns = metrics_family_add(reg, &(struct metrics_desc){
-                                                        .type = METRICS_GAUGE,
-                                                        .name = "horus_http_connections",
-                                                        .help = "Open HTTP connections",
-                                                    });
+    /* The media lane's connections have limits of their own: counted apart. */
+    metrics_family *conns = metrics_family_add(
+        reg, &(struct metrics_desc){
+                 .type = METRICS_GAUGE,
+                 .name = s->media_only ? "horus_http_media_connections" : "horus_http_connections",
+                 .help = s->media_only ? "Open HTTP connections of the media listener"
+                                       : "Open HTTP connections",
+             });
     s->s_connections = metrics_series_get(conns);
     s->f_dropped = metrics_family_add(
         reg, &(struct metrics_desc){
                  .type = METRICS_COUNTER,
-                 .name = "horus_http_connections_dropped_total",
+                 .name = s->media_only ? "horus_http_media_connections_dropped_total"
+                                       : "horus_http_connections_dropped_total",
                  .help = "HTTP connections closed or refused by the connection limits, by reason "
                          "(per_ip_limit, limit, evicted, header_timeout)",
                  .labels = "reason",
@@ -536,6 +540,13 @@ static bool dispatch(http_request *req)
         return false;
     if (req->route_rc == HORUS_EMETHOD && http_cors_preflight(s->cors, req, req->match.allow))
         return false;
+    if (req->route_rc == 0 && s->media_only && !req->match.media_lane) {
+        http_reply_error(req, -ENOENT,
+                         "%s %s is not served here: this is the media listener "
+                         "(server.media_listen); the API is on server.listen",
+                         req->method, req->path);
+        return false;
+    }
     switch (req->route_rc) {
     case 0:
         break;
@@ -845,7 +856,9 @@ int http_server_new(const struct http_server_options *opt, http_server **out)
     if (s->max_connections < s->threads)
         s->max_connections = s->threads; /* MHD splits the limit between pool threads */
     s->is_access_log = opt->access_log;
-    s->router = http_router_new();
+    s->media_only = opt->media_only;
+    s->owns_router = opt->router == NULL;
+    s->router = opt->router ? opt->router : http_router_new();
     s->cors = http_cors_new(opt->cors_origins, opt->ncors_origins);
     bool has_cert = opt->tls_cert_file && opt->tls_cert_file[0];
     bool has_key = opt->tls_key_file && opt->tls_key_file[0];
@@ -1051,7 +1064,8 @@ void http_server_free(http_server *s)
     if (!s)
         return;
     http_server_stop(s);
-    http_router_free(s->router);
+    if (s->owns_router)
+        http_router_free(s->router);
     http_cors_free(s->cors);
     http_tls_free(s->tls);
     http_guard_free(s->guard);

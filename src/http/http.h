@@ -74,6 +74,7 @@ struct http_route_match {
     const char *method; /* the route's method, borrowed: "GET" when HEAD is served by GET */
     size_t index; /* the route's position, as in http_router_route_at */
     enum http_limit_class limit_class; /* the route's, from http_router_set_limit_class */
+    bool media_lane; /* served on a media listener too (http_router_set_media_lane) */
     unsigned nparams;
     struct {
         const char *name; /* borrowed from the router */
@@ -135,6 +136,14 @@ int http_router_reserve(http_router *r, const char *prefix);
  * Thread: setup only, like http_router_add.
  */
 int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limit_class cls);
+
+/*
+ * Marks every route (any method) with exactly the template tmpl as one a
+ * media listener serves (http_server_options.media_only): live and
+ * recorded video, WHEP, health checks. Returns 0, or -ENOENT when no route
+ * has it. Thread: setup only.
+ */
+int http_router_set_media_lane(http_router *r, const char *tmpl);
 
 /*
  * Matches method and the raw path (no query string). Literal segments win
@@ -293,6 +302,17 @@ void *http_request_principal(const http_request *req);
 
 struct http_server_options {
     const char *listen; /* "HOST:PORT", "[::1]:PORT"; port 0 picks a free one. Copied */
+    /*
+     * The media lane (docs/design/0059): with media_only, the server answers
+     * only the routes marked by http_router_set_media_lane; any other
+     * route gets 404 naming the lane. Its connections are counted in
+     * horus_http_media_connections (and ..._dropped_total), apart from the
+     * API listener's. router: another server's router to share (borrowed:
+     * it must outlive this server), so that routes, gate and error mapper
+     * are registered once; NULL = a router of its own.
+     */
+    bool media_only;
+    http_router *router;
     unsigned threads; /* pool size; 0 = number of CPUs */
     size_t max_body_bytes; /* larger bodies get 413; 0 = 1 MiB */
     unsigned idle_timeout_s; /* keep-alive idle timeout; 0 = 30 */

@@ -103,6 +103,8 @@ struct http_conn {
 
 struct http_server {
     char *listen; /* owned */
+    bool media_only; /* the media lane: routes marked media_lane only */
+    bool owns_router; /* false: the router is another server's */
     struct sockaddr_storage addr;
     socklen_t addr_len;
     unsigned threads;

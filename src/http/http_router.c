@@ -54,6 +54,7 @@ struct route {
     unsigned nparams;
     char *names[HTTP_MAX_PARAMS]; /* owned, in path order */
     enum http_limit_class limit_class;
+    bool media_lane; /* also served on a media-only listener */
     char *body_types; /* owned; NULL = application/json */
     size_t max_body_bytes; /* 0 = the server's limit */
     bool is_catch_all; /* not in the tree: answers paths no template matches */
@@ -536,6 +537,7 @@ static void match_fill(const struct walk *w, struct http_route_match *m)
     m->method = w->found->method;
     m->index = w->found_index;
     m->limit_class = w->found->limit_class;
+    m->media_lane = w->found->media_lane;
     m->body_types = w->found->body_types;
     m->max_body_bytes = w->found->max_body_bytes;
 }
@@ -601,6 +603,7 @@ int http_router_match(const http_router *r, const char *method, const char *path
     m->method = NULL;
     m->index = 0;
     m->limit_class = HTTP_LIMIT_API;
+    m->media_lane = false;
     m->nparams = 0;
     m->allow[0] = '\0';
     m->body_types = NULL;
@@ -640,6 +643,18 @@ int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limi
     for (size_t i = 0; i < r->nroutes; i++) {
         if (strcmp(r->routes[i].tmpl, tmpl) == 0) {
             r->routes[i].limit_class = cls;
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
+int http_router_set_media_lane(http_router *r, const char *tmpl)
+{
+    int rc = -ENOENT;
+    for (size_t i = 0; i < r->nroutes; i++) {
+        if (strcmp(r->routes[i].tmpl, tmpl) == 0) {
+            r->routes[i].media_lane = true;
             rc = 0;
         }
     }
