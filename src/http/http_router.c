@@ -637,28 +637,38 @@ int http_router_match(const http_router *r, const char *method, const char *path
     return 0;
 }
 
-int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limit_class cls)
+/* Calls set on every route (any method) with exactly the template tmpl; -ENOENT when none. */
+static int each_with_tmpl(http_router *r, const char *tmpl, void (*set)(struct route *, int),
+                          int value)
 {
     int rc = -ENOENT;
     for (size_t i = 0; i < r->nroutes; i++) {
         if (strcmp(r->routes[i].tmpl, tmpl) == 0) {
-            r->routes[i].limit_class = cls;
+            set(&r->routes[i], value);
             rc = 0;
         }
     }
     return rc;
 }
 
+static void set_class(struct route *rt, int cls)
+{
+    rt->limit_class = (enum http_limit_class)cls;
+}
+
+static void set_lane(struct route *rt, int on)
+{
+    rt->media_lane = on != 0;
+}
+
+int http_router_set_limit_class(http_router *r, const char *tmpl, enum http_limit_class cls)
+{
+    return each_with_tmpl(r, tmpl, set_class, (int)cls);
+}
+
 int http_router_set_media_lane(http_router *r, const char *tmpl)
 {
-    int rc = -ENOENT;
-    for (size_t i = 0; i < r->nroutes; i++) {
-        if (strcmp(r->routes[i].tmpl, tmpl) == 0) {
-            r->routes[i].media_lane = true;
-            rc = 0;
-        }
-    }
-    return rc;
+    return each_with_tmpl(r, tmpl, set_lane, 1);
 }
 
 int http_router_set_body_types(http_router *r, const char *method, const char *tmpl,

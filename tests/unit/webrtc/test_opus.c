@@ -209,16 +209,23 @@ static void test_16k_and_44k1_stereo_are_resampled_to_48k(void **state)
     check_tone(44100, 2);
 }
 
+/* A second of 48 kHz mono AAC, a transcoder for it, and an empty collector. */
+static webrtc_opus *one_second(struct aac *a, struct got *g)
+{
+    make_aac(a, 48000, 1, 1.0);
+    webrtc_opus *t = NULL;
+    char err[160];
+    assert_int_equal(webrtc_opus_new(a->st, &t, err, sizeof(err)), 0);
+    got_init(g);
+    return t;
+}
+
 static void test_a_jump_in_time_starts_a_new_timeline(void **state)
 {
     (void)state;
     struct aac a;
-    make_aac(&a, 48000, 1, 1.0);
-    webrtc_opus *t = NULL;
-    char err[160];
-    assert_int_equal(webrtc_opus_new(a.st, &t, err, sizeof(err)), 0);
     struct got g;
-    got_init(&g);
+    webrtc_opus *t = one_second(&a, &g);
     size_t half = a.n / 2;
     for (size_t i = 0; i < a.n; i++) {
         if (i >= half) { /* a reconnect: 10 s later, on a new wall clock too */
@@ -249,12 +256,8 @@ static void test_a_broken_packet_is_refused_and_the_rest_goes_on(void **state)
 {
     (void)state;
     struct aac a;
-    make_aac(&a, 48000, 1, 1.0);
-    webrtc_opus *t = NULL;
-    char err[160];
-    assert_int_equal(webrtc_opus_new(a.st, &t, err, sizeof(err)), 0);
     struct got g;
-    got_init(&g);
+    webrtc_opus *t = one_second(&a, &g);
     size_t bad = a.n / 2;
     memset(a.p[bad]->data, 0xff, a.p[bad]->size);
     int refused = 0;
