@@ -540,6 +540,7 @@ static int relay_start(struct app *a)
 {
     const struct horus_config *c = current(a);
     bool is_read = (c->restream.rtsp.listen && c->restream.rtsp.listen[0]) ||
+                   (c->restream.srt.listen && c->restream.srt.listen[0]) ||
                    (c->webrtc.udp_listen && c->webrtc.udp_listen[0]);
     if (!is_read)
         return 0;
@@ -727,15 +728,18 @@ static void login_limit_stop(struct app *a)
 }
 
 /*
- * The RTSP re-stream server (docs/design/0054), when restream.rtsp.listen
- * is set: after the relay, the cameras, the login limiter and the media
- * keys it borrows; stopped before them.
+ * The re-stream servers (docs/design/0054, 0060), when restream.rtsp.listen
+ * or restream.srt.listen is set: after the relay, the cameras, the login
+ * limiter and the media keys they borrow; stopped before them.
  */
 static int restream_start(struct app *a)
 {
     const struct restream_rtsp_config *c = &current(a)->restream.rtsp;
-    if (!c->listen || !c->listen[0])
+    const struct restream_srt_config *srt = &current(a)->restream.srt;
+    bool has_srt = srt->listen && srt->listen[0];
+    if ((!c->listen || !c->listen[0]) && !has_srt)
         return 0;
+    char why[sizeof(a->why)] = "";
     int rc = restream_server_new(
         &(struct restream_options){.listen = c->listen,
                                    .session_timeout_ms = c->session_timeout_ms,
@@ -747,13 +751,21 @@ static int restream_start(struct app *a)
                                    .login_limit = a->login_limit,
                                    .media_keys = a->media_keys,
                                    .audit = a->audit,
-                                   .metrics = a->metrics},
+                                   .metrics = a->metrics,
+                                   .srt_listen = has_srt ? srt->listen : NULL,
+                                   .srt_passphrase = srt->passphrase,
+                                   .srt_latency_ms = srt->latency_ms,
+                                   .srt_max_clients = (unsigned)srt->max_clients,
+                                   .err = why,
+                                   .errsize = sizeof(why)},
         &a->restream);
     if (rc == 0)
         rc = restream_server_start(a->restream);
     if (rc < 0) {
-        snprintf(a->why, sizeof(a->why), "restream.rtsp.listen '%s': %s", c->listen,
-                 horus_strerror(rc));
+        if (why[0])
+            snprintf(a->why, sizeof(a->why), "%s", why);
+        else
+            snprintf(a->why, sizeof(a->why), "restream: %s", horus_strerror(rc));
         restream_server_free(a->restream);
         a->restream = NULL;
     }

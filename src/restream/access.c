@@ -122,9 +122,9 @@ static int basic(struct rs_conn *c, struct rtsp_span value, struct auth_principa
 }
 
 /* A live token for t's camera and stream (or the whole camera): a viewer of that camera only. */
-static int token(struct rs_conn *c, const struct rs_target *t, struct auth_principal **out)
+static int token(struct restream_server *s, const char *client, const struct rs_target *t,
+                 struct auth_principal **out)
 {
-    struct restream_server *s = c->srv;
     if (!s->opt.media_keys)
         return 401;
     char why[256] = "";
@@ -136,7 +136,7 @@ static int token(struct rs_conn *c, const struct rs_target *t, struct auth_princ
         rc = auth_media_token_check(s->opt.media_keys, t->token, &want, why, sizeof(why));
     }
     if (rc < 0) {
-        log_info_kv(LOG_KV({"client", c->info.client}, {"camera", t->camera}),
+        log_info_kv(LOG_KV({"client", client}, {"camera", t->camera}),
                     "re-stream media token refused: %s", why[0] ? why : horus_strerror(rc));
         return 401;
     }
@@ -153,6 +153,21 @@ static int token(struct rs_conn *c, const struct rs_target *t, struct auth_princ
     return 0;
 }
 
+/* Whether principal may watch t's camera: 0, or 403 (not a viewer), 404 (not its), 503. */
+static int may_watch(struct restream_server *s, const struct auth_principal *principal,
+                     const struct rs_target *t)
+{
+    if (auth_check(principal, AUTH_PERM_VIEWER) < 0)
+        return 403;
+    char tenant[AUTH_ID_MAX] = "";
+    int rc = sto_camera_tenant(s->opt.db, t->camera, tenant, sizeof(tenant));
+    if (rc < 0)
+        return rc == -ENOENT ? 404 : 503;
+    if (!auth_may_see_camera(principal, t->camera) || !auth_may_see_tenant(principal, tenant))
+        return 404;
+    return 0;
+}
+
 int rs_access_check(struct rs_conn *c, const struct rtsp_msg *m, const struct rs_target *t,
                     bool *challenge, unsigned *retry_s)
 {
@@ -166,7 +181,7 @@ int rs_access_check(struct rs_conn *c, const struct rtsp_msg *m, const struct rs
         if (authz.p)
             status = basic(c, authz, &p, retry_s);
         else if (t->has_token)
-            status = token(c, t, &p);
+            status = token(s, c->info.client, t, &p);
         else
             status = 401;
         if (status == 0 && auth_principal_resolve_groups(p, s->opt.db) < 0) {
@@ -180,13 +195,33 @@ int rs_access_check(struct rs_conn *c, const struct rtsp_msg *m, const struct rs
         }
         c->principal = p;
     }
-    if (auth_check(c->principal, AUTH_PERM_VIEWER) < 0)
-        return 403;
-    char tenant[AUTH_ID_MAX] = "";
-    int rc = sto_camera_tenant(s->opt.db, t->camera, tenant, sizeof(tenant));
-    if (rc < 0)
-        return rc == -ENOENT ? 404 : 503;
-    if (!auth_may_see_camera(c->principal, t->camera) || !auth_may_see_tenant(c->principal, tenant))
-        return 404;
+    return may_watch(s, c->principal, t);
+}
+
+int rs_access_credential(struct restream_server *s, const char *client, const struct rs_target *t,
+                         struct auth_principal **out)
+{
+    *out = NULL;
+    if (!t->has_token)
+        return 401;
+    struct auth_principal *p = NULL;
+    int status;
+    if (strncmp(t->token, "hk_", 3) == 0) {
+        status = cached_or(s, 'k', "", t->token, &p, verify_key) < 0 ? 401 : 0;
+        if (status)
+            log_info_kv(LOG_KV({"client", client}, {"camera", t->camera}),
+                        "re-stream API key refused: unknown, revoked or expired");
+    } else {
+        status = token(s, client, t, &p);
+    }
+    if (status == 0 && auth_principal_resolve_groups(p, s->opt.db) < 0)
+        status = 503;
+    if (status == 0)
+        status = may_watch(s, p, t);
+    if (status != 0) {
+        auth_principal_free(p);
+        return status;
+    }
+    *out = p;
     return 0;
 }

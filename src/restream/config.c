@@ -64,11 +64,63 @@ static const cfg_field rtsp_fields[] = {
     {0},
 };
 
+#define SRT(f) offsetof(struct restream_srt_config, f)
+
+static int validate_passphrase(const void *value, char *err, size_t size)
+{
+    const char *s = *(char *const *)value;
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || (n >= 10 && n <= 79))
+        return 0;
+    snprintf(err, size, "must be 10 to 79 characters (SRT's AES passphrase), or empty for none");
+    return -EINVAL;
+}
+
+static const cfg_field srt_fields[] = {
+    {.name = "listen",
+     .type = CFG_STRING,
+     .offset = SRT(listen),
+     .def = "",
+     .validate_cb = validate_listen,
+     .pattern_help = "HOST:PORT, e.g. 127.0.0.1:8890; empty: off",
+     .help = "Where the SRT re-stream listens (UDP; callers name the camera and a credential "
+             "in the stream id: #!::r=<camera>[/sub],s=<API key or live token>); empty: off"},
+    {.name = "passphrase",
+     .type = CFG_STRING,
+     .offset = SRT(passphrase),
+     .def = "",
+     .is_secret = true,
+     .validate_cb = validate_passphrase,
+     .help = "AES encryption of every SRT session with this passphrase (10 to 79 characters); "
+             "callers need the same; empty: unencrypted"},
+    {.name = "latency",
+     .type = CFG_DURATION,
+     .offset = SRT(latency_ms),
+     .def = "120ms",
+     .min = 20,
+     .max = 10000,
+     .help = "SRT's receive latency: the time a lost packet has to be sent again (20 to 60 ms "
+             "on a LAN, several round trips elsewhere)"},
+    {.name = "max_clients",
+     .type = CFG_INT,
+     .offset = SRT(max_clients),
+     .def = "64",
+     .min = 1,
+     .max = 10000,
+     .help = "SRT callers at once; more are refused"},
+    {0},
+};
+
 const cfg_field restream_config_fields[] = {
     {.name = "rtsp",
      .type = CFG_SECTION,
      .offset = offsetof(struct restream_config, rtsp),
      .sub = rtsp_fields,
      .help = "The RTSP re-stream server (docs/restream.md); applied at start"},
+    {.name = "srt",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct restream_config, srt),
+     .sub = srt_fields,
+     .help = "The SRT re-stream (MPEG-TS over SRT, docs/restream.md); applied at start"},
     {0},
 };

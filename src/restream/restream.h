@@ -11,6 +11,10 @@
  * RTP per RFC 6184 (H.264), RFC 7798 (H.265), RFC 3640 (AAC), RTCP sender
  * reports every 5 s.
  *
+ * SRT callers (restream.srt) get MPEG-TS of the same packets; they name
+ * the camera and an API key or live token in their stream id, and may have
+ * to know the node's AES passphrase (docs/design/0060).
+ *
  * Clients authenticate with Basic credentials (a Horus user's password,
  * or any name and an API key "hk_..." as the password) or a live media
  * token in the URL (?t=...). A principal sees the cameras of its grant and
@@ -47,8 +51,17 @@ struct restream_rtsp_config {
     int64_t stall_timeout_ms; /* a client that takes no byte for this long is cut off */
 };
 
+/* `restream.srt`: MPEG-TS over SRT (docs/design/0060). */
+struct restream_srt_config {
+    char *listen; /* "HOST:PORT" (UDP); "" = off (the default) */
+    char *passphrase; /* AES for every session; "" = none */
+    int64_t latency_ms;
+    int64_t max_clients;
+};
+
 struct restream_config {
     struct restream_rtsp_config rtsp;
+    struct restream_srt_config srt;
 };
 
 extern const cfg_field restream_config_fields[];
@@ -68,6 +81,13 @@ struct restream_options {
     auth_audit_log *audit; /* borrowed, may be NULL */
     metrics_registry *metrics; /* borrowed, may be NULL */
     const horus_clock *clock; /* borrowed; NULL = system */
+    /* SRT (docs/design/0060): srt_listen NULL or "" = off; listen may then be "" (no RTSP). */
+    const char *srt_listen;
+    const char *srt_passphrase; /* "" = unencrypted; else 10..79 characters */
+    int64_t srt_latency_ms; /* 0 = 120 ms */
+    unsigned srt_max_clients; /* 0 = 64 */
+    char *err; /* may be NULL: why restream_server_new failed, errsize bytes */
+    size_t errsize;
 };
 
 /*
@@ -89,13 +109,16 @@ void restream_server_free(restream_server *s);
 /* The bound port. Thread: any. */
 uint16_t restream_server_port(const restream_server *s);
 
+/* The SRT listener's bound UDP port, 0 when SRT is off. Thread: any. */
+uint16_t restream_server_srt_port(const restream_server *s);
+
 /* One client's session, as GET /api/v1/restream/sessions lists it. */
 struct restream_session_info {
     char client[64]; /* "ADDR:PORT" */
     char camera[AUTH_ID_MAX + 1];
     char stream[8]; /* "main", "sub" */
     char user[AUTH_NAME_MAX]; /* the user, the API key's name, or "media token" */
-    char transport[16]; /* "tcp" or "udp" (of the last SETUP) */
+    char transport[16]; /* "tcp" or "udp" (of the last SETUP), or "srt" */
     bool is_playing;
     uint64_t bytes; /* sent to the client so far */
     uint64_t skips; /* times it fell behind and skipped to a keyframe */

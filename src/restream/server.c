@@ -535,7 +535,11 @@ int restream_server_new(const struct restream_options *o, restream_server **out)
     s->listen_fd = s->epfd = s->wake_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     s->cache = auth_cache_new(1024, 60000);
-    int rc = listen_open(s);
+    bool has_rtsp = s->listen[0] != '\0';
+    int rc = has_rtsp ? listen_open(s) : 0;
+    if (rc < 0 && o->err)
+        snprintf(o->err, o->errsize, "restream.rtsp.listen '%s': %s", s->listen,
+                 horus_strerror(rc));
     if (rc == 0) {
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -545,9 +549,15 @@ int restream_server_new(const struct restream_options *o, restream_server **out)
     if (rc == 0) {
         s->w_listen = (struct rs_watch){RS_W_LISTEN, NULL};
         s->w_wake = (struct rs_watch){RS_W_WAKE, NULL};
-        rc = epoll_set(s, EPOLL_CTL_ADD, s->listen_fd, EPOLLIN, &s->w_listen);
+        rc = has_rtsp ? epoll_set(s, EPOLL_CTL_ADD, s->listen_fd, EPOLLIN, &s->w_listen) : 0;
         if (rc == 0)
             rc = epoll_set(s, EPOLL_CTL_ADD, s->wake_fd, EPOLLIN, &s->w_wake);
+    }
+    if (rc == 0 && o->srt_listen && o->srt_listen[0]) {
+        char why[200] = "";
+        rc = rs_srt_new(s, &s->srt, why, sizeof(why));
+        if (rc < 0 && o->err)
+            snprintf(o->err, o->errsize, "restream.srt.listen '%s': %s", o->srt_listen, why);
     }
     if (rc < 0) {
         restream_server_free(s);
@@ -563,9 +573,12 @@ int restream_server_start(restream_server *s)
     int rc = horus_thread_start(&s->thread, "rtsp-srv", server_main, s);
     if (rc == 0) {
         s->is_started = true;
-        log_info_kv(LOG_KV({"listen", s->listen}), "RTSP re-stream server listening on port %u",
-                    (unsigned)s->port);
+        if (s->listen[0])
+            log_info_kv(LOG_KV({"listen", s->listen}), "RTSP re-stream server listening on port %u",
+                        (unsigned)s->port);
     }
+    if (rc == 0 && s->srt)
+        rc = rs_srt_start(s->srt);
     return rc;
 }
 
@@ -578,6 +591,7 @@ void restream_server_stop(restream_server *s)
     ssize_t n = write(s->wake_fd, &one, sizeof(one));
     (void)n;
     pthread_join(s->thread, NULL);
+    rs_srt_stop(s->srt);
     s->is_started = false;
 }
 
@@ -586,6 +600,7 @@ void restream_server_free(restream_server *s)
     if (!s)
         return;
     restream_server_stop(s);
+    rs_srt_free(s->srt);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->epfd >= 0)
@@ -603,13 +618,19 @@ uint16_t restream_server_port(const restream_server *s)
     return s->port;
 }
 
+uint16_t restream_server_srt_port(const restream_server *s)
+{
+    return rs_srt_port(s->srt);
+}
+
 size_t restream_server_sessions(restream_server *s, struct restream_session_info **out)
 {
     pthread_mutex_lock(&s->lock);
     size_t n = 0;
     for (struct rs_conn *c = s->conns; c; c = c->next)
         n += c->has_target;
-    struct restream_session_info *v = horus_calloc(n ? n : 1, sizeof(*v));
+    size_t nsrt = rs_srt_count(s->srt);
+    struct restream_session_info *v = horus_calloc(n + nsrt ? n + nsrt : 1, sizeof(*v));
     size_t i = 0;
     for (struct rs_conn *c = s->conns; c && i < n; c = c->next) {
         if (!c->has_target)
@@ -622,7 +643,8 @@ size_t restream_server_sessions(restream_server *s, struct restream_session_info
         }
         i++;
     }
+    i += rs_srt_sessions(s->srt, v + i, nsrt);
     pthread_mutex_unlock(&s->lock);
     *out = v;
-    return n;
+    return i;
 }

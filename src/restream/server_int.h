@@ -96,6 +96,7 @@ struct restream_server {
     auth_cache *cache; /* verified credentials, as the HTTP gate keeps them */
     metrics_family *f_sessions, *f_bytes, *f_skips, *f_refused;
     metrics_series *m_delay; /* horus_restream_packet_delay_seconds */
+    struct rs_srt *srt; /* owned; NULL when SRT is off */
 };
 
 /* server.c */
@@ -132,6 +133,27 @@ void rs_session_end(struct rs_conn *c);
  */
 int rs_access_check(struct rs_conn *c, const struct rtsp_msg *m, const struct rs_target *t,
                     bool *challenge, unsigned *retry_s);
+
+/*
+ * An SRT caller's credential: t->token, an API key ("hk_...") or a live
+ * media token, and whether it may watch t's camera. Returns 0 with a new
+ * principal in *out, or 401 / 403 / 404 / 503 as rs_access_check. Thread:
+ * any (SRT's handshake thread, srt-srv).
+ */
+int rs_access_credential(struct restream_server *s, const char *client, const struct rs_target *t,
+                         struct auth_principal **out);
+
+/* srt.c: the SRT listener and its thread "srt-srv" (docs/design/0060). */
+struct rs_srt;
+/* Binds s->opt.srt_listen. Returns 0, or -EINVAL / -EADDRINUSE / -EIO with err. Thread: main. */
+int rs_srt_new(struct restream_server *s, struct rs_srt **out, char *err, size_t errsize);
+int rs_srt_start(struct rs_srt *t);
+void rs_srt_stop(struct rs_srt *t); /* after s->is_stopping is set */
+void rs_srt_free(struct rs_srt *t); /* NULL is a no-op */
+uint16_t rs_srt_port(const struct rs_srt *t);
+/* Copies up to cap sessions into v; under s->lock. */
+size_t rs_srt_sessions(struct rs_srt *t, struct restream_session_info *v, size_t cap);
+unsigned rs_srt_count(const struct rs_srt *t); /* under s->lock */
 
 /* media.c */
 /* Moves events from the reader into the output while it has room. */

@@ -6,14 +6,17 @@
  *   1: an Authorization value (rtsp_basic_parse);
  *   2: an avcC / hvcC record (media_config_ps_next, whose units the
  *      server sends before each keyframe);
- *   3: a listen address (rs_listen_parse).
+ *   3: a listen address (rs_listen_parse), or with bit 2 of the first
+ *      byte set, an SRT caller's stream id (rs_srt_streamid_parse).
  * Invariants: an accepted target names a valid camera id, "main" or "sub"
  * and a track of -1, 0 or 1; decoded credentials are NUL-terminated within
  * their fields; every parameter set lies inside the record; a parsed port
- * is 0..65535 and the host non-empty.
+ * is 0..65535 and the host non-empty; a parsed stream id names a valid
+ * camera, "main" or "sub", and a credential only when it has one.
  */
 #include "media_bitstream.h"
 #include "restream_int.h"
+#include "srt_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,10 +74,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *s = malloc(n + 1);
         memcpy(s, p, n);
         s[n] = '\0';
-        char host[RS_HOST_MAX];
-        int port;
-        if (rs_listen_parse(s, host, sizeof(host), &port) == 0)
-            check(port >= 0 && port <= 65535 && host[0]);
+        if (data[0] & 4) {
+            struct rs_target t;
+            const char *why = NULL;
+            if (rs_srt_streamid_parse(s, &t, &why) == 0) {
+                check(cfg_is_id(t.camera, strlen(t.camera), CFG_ID_MAX));
+                check(strcmp(t.stream, "main") == 0 || strcmp(t.stream, "sub") == 0);
+                check(!t.has_token || (t.token[0] && strlen(t.token) < sizeof(t.token)));
+            } else {
+                check(why != NULL);
+            }
+        } else {
+            char host[RS_HOST_MAX];
+            int port;
+            if (rs_listen_parse(s, host, sizeof(host), &port) == 0)
+                check(port >= 0 && port <= 65535 && host[0]);
+        }
         free(s);
     }
     return 0;
