@@ -48,6 +48,7 @@ struct rs_srt_conn {
     struct rs_target target;
     struct auth_principal *principal;
     uint64_t skips;
+    uint64_t sent; /* bytes sent; copied into info once a batch, not per message */
     struct restream_session_info info; /* under srv->lock */
 };
 
@@ -215,64 +216,62 @@ static void audit_view(struct rs_srt *t, const struct rs_srt_conn *c)
 /* One caller per readiness of the listener (srt_epoll reports it again while more wait). */
 static void on_accept(struct rs_srt *t)
 {
-    {
-        struct sockaddr_storage peer;
-        int len = sizeof(peer);
-        SRTSOCKET sock = srt_accept(t->lsn, (struct sockaddr *)&peer, &len);
-        if (sock == SRT_INVALID_SOCK)
-            return;
-        if (atomic_load(&t->pending) > 0)
-            atomic_fetch_sub(&t->pending, 1);
-        struct rs_srt_conn *c = horus_calloc(1, sizeof(*c));
-        c->srt = t;
-        c->sock = sock;
-        c->reader_fd = -1;
-        addr_text((struct sockaddr *)&peer, c->info.client, sizeof(c->info.client));
-        char sid[SRT_STREAMID_MAX + 1] = "";
-        int sl = SRT_STREAMID_MAX;
-        srt_getsockflag(sock, SRTO_STREAMID, sid, &sl);
-        sid[sl >= 0 && sl <= SRT_STREAMID_MAX ? sl : 0] = '\0';
-        const char *why = NULL;
-        int status = rs_srt_streamid_parse(sid, &c->target, &why) < 0
-                         ? 400
-                         : rs_access_credential(t->srv, c->info.client, &c->target, &c->principal);
-        int rc = status == 0 ? relay_hub_open(t->srv->opt.relay, c->target.camera, c->target.stream,
-                                              &(struct relay_reader_options){0}, &c->reader)
-                             : -EACCES;
-        int in = SRT_EPOLL_IN, err = SRT_EPOLL_ERR;
-        if (rc == 0) {
-            c->reader_fd = relay_reader_fd(c->reader);
-            if (srt_epoll_add_ssock(t->eid, c->reader_fd, &in) < 0 ||
-                srt_epoll_add_usock(t->eid, sock, &err) < 0)
-                rc = -EIO;
-        }
-        if (rc != 0) {
-            log_info_kv(LOG_KV({"client", c->info.client}, {"camera", c->target.camera}),
-                        "srt caller closed: %s",
-                        rc == -ENOENT ? "the camera stream is not running" : "not authorised");
-            if (rc == -ENOENT)
-                count_refused(t, "not_streaming");
-            conn_free(t, c);
-            return;
-        }
-        snprintf(c->info.camera, sizeof(c->info.camera), "%s", c->target.camera);
-        snprintf(c->info.stream, sizeof(c->info.stream), "%s", c->target.stream);
-        snprintf(c->info.user, sizeof(c->info.user), "%s", c->principal->name);
-        snprintf(c->info.transport, sizeof(c->info.transport), "srt");
-        c->info.is_playing = true;
-        c->info.started_unix_ms = clock_realtime_ms(t->srv->opt.clock);
-        pthread_mutex_lock(&t->srv->lock);
-        c->next = t->conns;
-        t->conns = c;
-        unsigned n = ++t->nconns;
-        pthread_mutex_unlock(&t->srv->lock);
-        if (t->m_sessions)
-            metrics_gauge_set(t->m_sessions, n);
-        log_info_kv(LOG_KV({"client", c->info.client}, {"camera", c->target.camera},
-                           {"stream", c->target.stream}, {"user", c->info.user}),
-                    "srt caller connected");
-        audit_view(t, c);
+    struct sockaddr_storage peer;
+    int len = sizeof(peer);
+    SRTSOCKET sock = srt_accept(t->lsn, (struct sockaddr *)&peer, &len);
+    if (sock == SRT_INVALID_SOCK)
+        return;
+    if (atomic_load(&t->pending) > 0)
+        atomic_fetch_sub(&t->pending, 1);
+    struct rs_srt_conn *c = horus_calloc(1, sizeof(*c));
+    c->srt = t;
+    c->sock = sock;
+    c->reader_fd = -1;
+    addr_text((struct sockaddr *)&peer, c->info.client, sizeof(c->info.client));
+    char sid[SRT_STREAMID_MAX + 1] = "";
+    int sl = SRT_STREAMID_MAX;
+    srt_getsockflag(sock, SRTO_STREAMID, sid, &sl);
+    sid[sl >= 0 && sl <= SRT_STREAMID_MAX ? sl : 0] = '\0';
+    const char *why = NULL;
+    int status = rs_srt_streamid_parse(sid, &c->target, &why) < 0
+                     ? 400
+                     : rs_access_credential(t->srv, c->info.client, &c->target, &c->principal);
+    int rc = status == 0 ? relay_hub_open(t->srv->opt.relay, c->target.camera, c->target.stream,
+                                          &(struct relay_reader_options){0}, &c->reader)
+                         : -EACCES;
+    int in = SRT_EPOLL_IN, err = SRT_EPOLL_ERR;
+    if (rc == 0) {
+        c->reader_fd = relay_reader_fd(c->reader);
+        if (srt_epoll_add_ssock(t->eid, c->reader_fd, &in) < 0 ||
+            srt_epoll_add_usock(t->eid, sock, &err) < 0)
+            rc = -EIO;
     }
+    if (rc != 0) {
+        log_info_kv(LOG_KV({"client", c->info.client}, {"camera", c->target.camera}),
+                    "srt caller closed: %s",
+                    rc == -ENOENT ? "the camera stream is not running" : "not authorised");
+        if (rc == -ENOENT)
+            count_refused(t, "not_streaming");
+        conn_free(t, c);
+        return;
+    }
+    snprintf(c->info.camera, sizeof(c->info.camera), "%s", c->target.camera);
+    snprintf(c->info.stream, sizeof(c->info.stream), "%s", c->target.stream);
+    snprintf(c->info.user, sizeof(c->info.user), "%s", c->principal->name);
+    snprintf(c->info.transport, sizeof(c->info.transport), "srt");
+    c->info.is_playing = true;
+    c->info.started_unix_ms = clock_realtime_ms(t->srv->opt.clock);
+    pthread_mutex_lock(&t->srv->lock);
+    c->next = t->conns;
+    t->conns = c;
+    unsigned n = ++t->nconns;
+    pthread_mutex_unlock(&t->srv->lock);
+    if (t->m_sessions)
+        metrics_gauge_set(t->m_sessions, n);
+    log_info_kv(LOG_KV({"client", c->info.client}, {"camera", c->target.camera},
+                       {"stream", c->target.stream}, {"user", c->info.user}),
+                "srt caller connected");
+    audit_view(t, c);
 }
 
 static int send_chunk(void *arg, const uint8_t *buf, size_t len)
@@ -280,9 +279,7 @@ static int send_chunk(void *arg, const uint8_t *buf, size_t len)
     struct rs_srt_conn *c = arg;
     if (srt_sendmsg2(c->sock, (const char *)buf, (int)len, NULL) == SRT_ERROR)
         return srt_getlasterror(NULL) == SRT_EASYNCSND ? -EAGAIN : -EPIPE;
-    pthread_mutex_lock(&c->srt->srv->lock);
-    c->info.bytes += len;
-    pthread_mutex_unlock(&c->srt->srv->lock);
+    c->sent += len;
     return 0;
 }
 
@@ -325,7 +322,8 @@ static const char *on_packet(struct rs_srt_conn *c, const media_packet *p)
 
 #define PUMP_BATCH 64
 
-static const char *pump(struct rs_srt_conn *c)
+/* Moves up to PUMP_BATCH events of c's reader into its TS; why the session must end, or NULL. */
+static const char *pump_batch(struct rs_srt_conn *c)
 {
     for (int i = 0; i < PUMP_BATCH; i++) {
         struct relay_event ev;
@@ -346,6 +344,16 @@ static const char *pump(struct rs_srt_conn *c)
             return why;
     }
     return NULL;
+}
+
+/* One wake-up of c's reader; the session list's byte count follows once per batch. */
+static const char *pump(struct rs_srt_conn *c)
+{
+    const char *why = pump_batch(c);
+    pthread_mutex_lock(&c->srt->srv->lock);
+    c->info.bytes = c->sent;
+    pthread_mutex_unlock(&c->srt->srv->lock);
+    return why;
 }
 
 static void *srt_main(void *arg)

@@ -131,7 +131,8 @@ void waudio_on_reader(struct waudio *a)
             on_track(a, ev.stream);
         } else if (ev.kind == RELAY_EV_PACKET && a->opus &&
                    ev.packet->stream->kind == MEDIA_KIND_AUDIO &&
-                   media_stream_same_params(ev.packet->stream, a->aac)) {
+                   (ev.packet->stream == a->aac ||
+                    media_stream_same_params(ev.packet->stream, a->aac))) {
             if (webrtc_opus_feed(a->opus, ev.packet, emit_opus, a) != 0)
                 log_warn_limited("bad_aac", LOG_KV({"camera", a->camera}),
                                  "webrtc: the AAC decoder refused a packet");
