@@ -909,21 +909,21 @@ static int http_start(struct app *a)
     rc = http_server_new(&ho, &a->http);
     if (rc == 0)
         rc = api_register(a->api, http_server_router(a->http));
-    if (rc == 0)
-        rc = http_server_start(a->http);
     if (rc < 0) {
         snprintf(a->why, sizeof(a->why), "listen on '%s': %s", listen, horus_strerror(rc));
         return rc;
     }
     if (c->server.media_listen && c->server.media_listen[0]) {
         /* The media lane (docs/design/0059): the same routes, gate and limits,
-         * its own threads and connections; only video and health checks. */
-        ho.listen = c->server.media_listen;
-        ho.threads = (unsigned)c->server.media_threads;
-        ho.max_connections = (unsigned)c->server.media_max_connections;
-        ho.media_only = true;
-        ho.router = http_server_router(a->http);
-        rc = http_server_new(&ho, &a->media_http);
+         * its own threads and connections; only video and health checks. It
+         * starts first, so that the API listener answering means both do. */
+        struct http_server_options mo = ho;
+        mo.listen = c->server.media_listen;
+        mo.threads = (unsigned)c->server.media_threads;
+        mo.max_connections = (unsigned)c->server.media_max_connections;
+        mo.media_only = true;
+        mo.router = http_server_router(a->http);
+        rc = http_server_new(&mo, &a->media_http);
         if (rc == 0)
             rc = http_server_start(a->media_http);
         if (rc < 0) {
@@ -934,6 +934,11 @@ static int http_start(struct app *a)
         log_info_kv(LOG_KV({"media_listen", c->server.media_listen}),
                     "media listener on port %u: live, playback and WHEP only",
                     http_server_port(a->media_http));
+    }
+    rc = http_server_start(a->http);
+    if (rc < 0) {
+        snprintf(a->why, sizeof(a->why), "listen on '%s': %s", listen, horus_strerror(rc));
+        return rc;
     }
     /* The port may have been 0 ("pick one"): report the bound one. */
     char url[300];

@@ -56,6 +56,9 @@ run('login', async ({ page, args }) => {
     if (r.ok) out.revoked++;
   }
   await expectSentToSignIn(page);
+  // The page the app remembers: /exports when its own poll got the 401 first, /cameras when
+  // the nudge's click did; either way sign-in must return there.
+  out.sent_from = new URL(page.url()).searchParams.get('next');
   out.expired_notice = await page.getByText('Your session ended').isVisible();
   await shot(page, 'login-session-expired');
   await page.getByLabel('User name').fill(args.user);

@@ -357,6 +357,16 @@ def kill_group(proc):
     proc.stop(5)
 
 
+def camsim_skipped_frames(*log_paths):
+    """Frames the simulators behind these logs skipped because their encoder fell a second
+    behind (a loaded machine, an ASan build): a gap of the camera's, not of the recorder's."""
+    total = 0
+    for p in log_paths:
+        text = Path(p).read_text(errors="replace") if Path(p).exists() else ""
+        total += sum(int(n) for n in re.findall(r"late, skipping (\d+) frames", text))
+    return total
+
+
 def wait_until(pred, timeout, what, interval=0.1):
     """pred()'s first truthy value within timeout seconds, or an AssertionError naming what."""
     deadline = time.monotonic() + timeout
