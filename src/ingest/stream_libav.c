@@ -19,7 +19,15 @@
  * reading (our stall watchdog; libav's own socket timeout is set too but
  * not relied on).
  *
- * Packets are converted in place into the media/media.h contract: Annex B
+ * libav's RTP depacketizer returns one packet per NAL unit it completes,
+ * so a picture sent as several slices arrives as several packets with the
+ * same timestamp. Those are joined into one access unit (video_join) and
+ * delivered when a packet with another timestamp shows the picture
+ * complete: one sample per picture, never one per slice (the cost is one
+ * picture of latency on this client; a session's unfinished last picture
+ * is dropped).
+ *
+ * Packets are converted into the media/media.h contract: Annex B
  * becomes 4-byte length-prefixed NAL units, in-band parameter sets equal to
  * the stream's are dropped (new ones make a new media_stream, new epoch),
  * AUDs are dropped, and nothing is delivered before the session's first
@@ -31,6 +39,7 @@
 
 #include "err.h"
 #include "mask.h"
+#include "mem.h"
 #include "thread.h"
 
 #include <libavformat/avformat.h>
@@ -175,12 +184,13 @@ static int64_t raw_pts_of(const struct ing_track *t, const AVPacket *pkt)
                         (AVRational){1, (int)t->timescale});
 }
 
-/* Converts and delivers one video access unit. Returns true when a packet went out. */
-static bool video_packet(ing_stream *s, struct ing_track *t, const AVPacket *pkt)
+/* Converts and delivers one video access unit (Annex B). Returns true when a packet went out. */
+static bool video_packet(ing_stream *s, struct ing_track *t, const uint8_t *data, size_t size,
+                         int64_t raw_pts)
 {
     struct ing_nal nals[MAX_NALS];
     bool skip[MAX_NALS];
-    size_t n = ing_annexb_split(pkt->data, (size_t)pkt->size, nals, MAX_NALS);
+    size_t n = ing_annexb_split(data, size, nals, MAX_NALS);
     bool changed = false, is_key = false;
     size_t out_size = 0;
     for (size_t i = 0; i < n; i++) {
@@ -204,9 +214,56 @@ static bool video_packet(ing_stream *s, struct ing_track *t, const AVPacket *pkt
     media_packet *mp = media_packet_new(t->cur, out_size);
     ing_nals_to_length_prefixed(nals, skip, n, mp->data);
     mp->is_keyframe = is_key;
-    ing_stream_deliver(s, t, mp, raw_pts_of(t, pkt));
+    ing_stream_deliver(s, t, mp, raw_pts);
     media_packet_unref(mp);
     return true;
+}
+
+/* The picture being joined from libav's per-NAL packets (see the top). */
+struct video_au {
+    uint8_t *data;
+    size_t len, cap;
+    int64_t pts; /* libav's, in the stream's time base */
+    bool has;
+};
+
+/* Delivers the joined picture, if any. Returns true when a packet went out. */
+static bool video_flush(ing_stream *s, struct ing_track *t, struct video_au *au)
+{
+    if (!au->has)
+        return false;
+    au->has = false;
+    AVPacket ref = {.pts = au->pts};
+    return video_packet(s, t, au->data, au->len, raw_pts_of(t, &ref));
+}
+
+/*
+ * Adds pkt to the picture being joined, delivering the one before when pkt
+ * starts another (another timestamp, or none). Returns true when a packet
+ * went out.
+ */
+static bool video_join(ing_stream *s, struct ing_track *t, struct video_au *au, const AVPacket *pkt)
+{
+    bool sent = false;
+    if (au->has && (pkt->pts == AV_NOPTS_VALUE || pkt->pts != au->pts))
+        sent = video_flush(s, t, au);
+    size_t need = au->len * au->has + (size_t)pkt->size;
+    if (need > au->cap) {
+        size_t cap = au->cap ? au->cap : 64 * 1024;
+        while (cap < need)
+            cap *= 2;
+        au->data = horus_realloc(au->data, cap);
+        au->cap = cap;
+    }
+    if (!au->has)
+        au->len = 0;
+    memcpy(au->data + au->len, pkt->data, (size_t)pkt->size);
+    au->len += (size_t)pkt->size;
+    au->pts = pkt->pts;
+    au->has = true;
+    if (pkt->pts == AV_NOPTS_VALUE)
+        sent |= video_flush(s, t, au); /* nothing to join it with */
+    return sent;
 }
 
 static bool audio_packet(ing_stream *s, struct ing_track *t, const AVPacket *pkt)
@@ -259,6 +316,7 @@ static int session_run(ing_stream *s, bool *got_media)
 {
     AVFormatContext *fmt = NULL;
     AVPacket *pkt = NULL;
+    struct video_au au = {0};
     log_field kv[3];
     int rc = session_open(s, &fmt);
     if (rc < 0)
@@ -285,7 +343,7 @@ static int session_run(ing_stream *s, bool *got_media)
             break;
         bool sent = false;
         if (pkt->stream_index == s->video.index)
-            sent = video_packet(s, &s->video, pkt);
+            sent = pkt->size > 0 && video_join(s, &s->video, &au, pkt);
         else if (pkt->stream_index == s->audio.index)
             sent = audio_packet(s, &s->audio, pkt);
         av_packet_unref(pkt);
@@ -295,7 +353,10 @@ static int session_run(ing_stream *s, bool *got_media)
         }
         ing_stream_window_tick(s);
     }
+    /* A picture still being joined is dropped: a session that ended may have lost its last
+     * slices, and the session's end is a gap anyway. */
 out:
+    free(au.data);
     atomic_store(&s->deadline_ns, 0);
     av_packet_free(&pkt);
     avformat_close_input(&fmt);

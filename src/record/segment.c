@@ -17,6 +17,14 @@
  * the last one of a part takes the trigger's dts (primary), else
  * pkt->duration, else the previous duration.
  *
+ * Parameter sets in band: every keyframe sample of the primary video track
+ * starts with the stream's parameter sets (VPS/SPS/PPS from its avcC/hvcC,
+ * 4-byte lengths), written from one copy per segment. The sample entry
+ * still carries them (avc1/hvc1), but a player that keeps the first init
+ * of a playlist across a resolution change (ffmpeg, mpv, VLC) finds the new
+ * ones in the first picture after the change. Costs tens of bytes per
+ * keyframe, one iovec per part (a keyframe only ever starts a part).
+ *
  * Live: with a part sink in the options, each part is also copied once
  * into a refcounted media_part (moof + mdat in one buffer) and published,
  * with the segment's media_init, before the write is attempted; a part the
@@ -45,6 +53,7 @@
 #include "media_part.h"
 #include "fmp4_int.h"
 #include "fs.h"
+#include "media_bitstream.h"
 #include "path_int.h"
 #include "mem.h"
 
@@ -71,6 +80,8 @@ struct seg_track {
     media_packet **pending; /* owned references: the part in progress */
     size_t n, cap;
     uint32_t last_duration;
+    uint8_t *inband; /* owned: parameter sets put before each keyframe, or NULL */
+    size_t inband_len;
 };
 
 struct rec_segment {
@@ -95,7 +106,7 @@ struct rec_segment {
     size_t n_parts, cap_parts;
     struct fmp4_buf hdr;
     struct fmp4_sample samples[REC_MAX_TRACKS][SEG_MAX_PART_SAMPLES];
-    struct iovec iov[1 + REC_MAX_TRACKS * SEG_MAX_PART_SAMPLES];
+    struct iovec iov[2 + REC_MAX_TRACKS * SEG_MAX_PART_SAMPLES]; /* + in-band parameter sets */
 };
 
 static _Atomic long live_segments;
@@ -123,6 +134,7 @@ static void segment_free(rec_segment *seg)
         for (size_t k = 0; k < t->n; k++)
             media_packet_unref(t->pending[k]);
         free(t->pending);
+        free(t->inband);
         media_stream_unref(t->stream);
     }
     free(seg->tmp_path);
@@ -182,6 +194,44 @@ static int pick_names(rec_segment *seg, const char *dir, int64_t start_wall_us)
     return -EEXIST;
 }
 
+/*
+ * The primary video track's parameter sets as length-prefixed NAL units
+ * (see the top), or nothing for audio and for an unreadable record.
+ */
+static void inband_build(struct seg_track *t)
+{
+    const media_stream *st = t->stream;
+    if (st->kind != MEDIA_KIND_VIDEO ||
+        (st->codec != MEDIA_CODEC_H264 && st->codec != MEDIA_CODEC_H265))
+        return;
+    size_t len = 0, index = 0, nal_len;
+    const uint8_t *nal;
+    while (
+        media_config_ps_next(st->codec, st->extradata, st->extradata_size, &index, &nal, &nal_len))
+        len += 4 + nal_len;
+    if (!len)
+        return;
+    t->inband = horus_malloc(len);
+    uint8_t *w = t->inband;
+    index = 0;
+    while (media_config_ps_next(st->codec, st->extradata, st->extradata_size, &index, &nal,
+                                &nal_len)) {
+        w[0] = (uint8_t)(nal_len >> 24);
+        w[1] = (uint8_t)(nal_len >> 16);
+        w[2] = (uint8_t)(nal_len >> 8);
+        w[3] = (uint8_t)nal_len;
+        memcpy(w + 4, nal, nal_len);
+        w += 4 + nal_len;
+    }
+    t->inband_len = len;
+}
+
+/* The bytes put before pkt in its sample: the parameter sets before a keyframe, else none. */
+static size_t inband_len_of(const struct seg_track *t, const media_packet *pkt)
+{
+    return pkt->is_keyframe ? t->inband_len : 0;
+}
+
 int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const *streams,
                      size_t n_streams, const struct rec_segment_options *opt, rec_segment **out)
 {
@@ -202,6 +252,7 @@ int rec_segment_open(const char *dir, int64_t start_wall_us, media_stream *const
         if (streams[i]->kind == MEDIA_KIND_VIDEO)
             seg->primary = i;
     }
+    inband_build(&seg->tracks[seg->primary]);
     rec_sha256_job_init(&seg->sha);
     int rc = fmp4_init_write(&seg->hdr, streams, n_streams, start_wall_us);
     if (rc < 0)
@@ -251,7 +302,7 @@ static int64_t build_samples(struct seg_track *t, struct fmp4_sample *out, int64
         out[i].duration = clamp_u32(dur);
         t->last_duration = out[i].duration;
         total += out[i].duration;
-        out[i].size = (uint32_t)p->size;
+        out[i].size = (uint32_t)(inband_len_of(t, p) + p->size);
         int64_t cts = p->pts - p->dts;
         out[i].cts_offset = cts > INT32_MAX   ? INT32_MAX
                             : cts < INT32_MIN ? INT32_MIN
@@ -303,9 +354,13 @@ static void publish_part(rec_segment *seg, size_t payload, int64_t primary_dur)
     int64_t newest = 0;
     for (size_t i = 0; i < seg->n_tracks; i++) {
         for (size_t k = 0; k < seg->tracks[i].n; k++) {
-            const media_packet *p = seg->tracks[i].pending[k];
-            memcpy(w, p->data, p->size);
-            w += p->size;
+            const struct seg_track *t = &seg->tracks[i];
+            const media_packet *p = t->pending[k];
+            size_t pre = inband_len_of(t, p);
+            if (pre)
+                memcpy(w, t->inband, pre);
+            memcpy(w + pre, p->data, p->size);
+            w += pre + p->size;
             if (p->arrival_ns > newest)
                 newest = p->arrival_ns;
         }
@@ -346,19 +401,28 @@ static int flush_part(rec_segment *seg, int64_t next_primary_dts)
     size_t payload = fmp4_fragment_header_write(&seg->hdr, seg->seq, runs, seg->n_tracks);
     int n_iov = 0;
     seg->iov[n_iov++] = (struct iovec){seg->hdr.data, seg->hdr.len};
-    for (size_t i = 0; i < seg->n_tracks; i++)
-        for (size_t k = 0; k < seg->tracks[i].n; k++)
-            seg->iov[n_iov++] =
-                (struct iovec){seg->tracks[i].pending[k]->data, seg->tracks[i].pending[k]->size};
+    for (size_t i = 0; i < seg->n_tracks; i++) {
+        const struct seg_track *t = &seg->tracks[i];
+        for (size_t k = 0; k < t->n; k++) {
+            size_t pre = inband_len_of(t, t->pending[k]);
+            if (pre)
+                seg->iov[n_iov++] = (struct iovec){t->inband, pre};
+            seg->iov[n_iov++] = (struct iovec){t->pending[k]->data, t->pending[k]->size};
+        }
+    }
     uint64_t size = seg->hdr.len + payload;
     if (seg->part_sink)
         publish_part(seg, payload, primary_dur);
     int rc = fs_pwritev_all(seg->fd, seg->iov, n_iov, seg->size);
     if (rc == 0) {
         rec_sha256_job_copy(&seg->sha, seg->hdr.data, seg->hdr.len);
-        for (size_t i = 0; i < seg->n_tracks; i++)
-            for (size_t k = 0; k < seg->tracks[i].n; k++)
-                rec_sha256_job_packet(&seg->sha, seg->tracks[i].pending[k]);
+        for (size_t i = 0; i < seg->n_tracks; i++) {
+            const struct seg_track *t = &seg->tracks[i];
+            for (size_t k = 0; k < t->n; k++) {
+                rec_sha256_job_copy(&seg->sha, t->inband, inband_len_of(t, t->pending[k]));
+                rec_sha256_job_packet(&seg->sha, t->pending[k]);
+            }
+        }
         add_part(seg, size, &seg->tracks[seg->primary], primary_dur);
         seg->size += size;
         seg->seq++;

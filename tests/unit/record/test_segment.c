@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "fmp4_int.h"
+#include "media_bitstream.h"
 #include "media_gen.h"
 #include "record.h"
 
@@ -356,6 +357,59 @@ static void test_every_keyframe_starts_a_part(void **state)
     rec_segment_info_release(&info);
 }
 
+/* Occurrences of needle in hay. */
+static size_t count_in(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+    size_t found = 0;
+    for (size_t i = 0; m && i + m <= n; i++)
+        found += memcmp(hay + i, needle, m) == 0;
+    return found;
+}
+
+static void test_every_keyframe_carries_the_parameter_sets_in_band(void **state)
+{
+    /* SPS then PPS from the avcC, each with a 4-byte length, as the samples are written. */
+    const media_stream *vs = video.stream;
+    uint8_t want[512];
+    size_t want_len = 0, index = 0, nal_len, nals = 0;
+    const uint8_t *nal;
+    while (media_config_ps_next(vs->codec, vs->extradata, vs->extradata_size, &index, &nal,
+                                &nal_len)) {
+        assert_true(want_len + 4 + nal_len <= sizeof(want));
+        want[want_len++] = (uint8_t)(nal_len >> 24);
+        want[want_len++] = (uint8_t)(nal_len >> 16);
+        want[want_len++] = (uint8_t)(nal_len >> 8);
+        want[want_len++] = (uint8_t)nal_len;
+        memcpy(want + want_len, nal, nal_len);
+        want_len += nal_len;
+        nals++;
+    }
+    assert_int_equal(nals, 2);
+    rec_segment *seg = open_av();
+    push_all(seg, 0);
+    struct rec_segment_info info;
+    assert_int_equal(rec_segment_close(seg, &info), 0);
+    assert_index_matches_file(&info); /* sizes, parts and sha256 count the added bytes */
+    size_t len;
+    uint8_t *buf = slurp(info.path, &len);
+    /* Once per keyframe (3 GOPs), never in other pictures; the init's avcC has 2-byte lengths. */
+    assert_int_equal(count_in(buf, len, want, want_len), 3);
+    struct sto_part *parts;
+    size_t n;
+    assert_int_equal(sto_index_decode(info.index, info.index_size, &parts, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        /* The keyframe part's mdat opens with them: moof, then mdat's 8-byte header. */
+        const uint8_t *part = buf + parts[i].offset;
+        size_t moof =
+            (size_t)part[0] << 24 | (size_t)part[1] << 16 | (size_t)part[2] << 8 | part[3];
+        assert_int_equal(memcmp(part + moof + 4, "mdat", 4), 0);
+        assert_int_equal(memcmp(part + moof + 8, want, want_len) == 0, parts[i].is_keyframe);
+    }
+    free(parts);
+    free(buf);
+    rec_segment_info_release(&info);
+}
+
 /* A part sink that keeps every part it is given. */
 struct collect {
     media_part_sink sink;
@@ -463,6 +517,8 @@ int main(void)
             test_enospc_and_short_writes_truncate_back_and_recording_goes_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_part_duration_option_sets_part_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_keyframe_starts_a_part, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_keyframe_carries_the_parameter_sets_in_band,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_parts_are_published_with_the_file_bytes_and_init,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_part_the_disk_refused_is_still_published, setup,
