@@ -1,7 +1,8 @@
 /*
  * The daemon's composition state, shared by app.c (the lifecycle and the
  * module table) and the files that hold some of its modules' start and
- * stop functions (app_integrations.c: events, frames, buses, webhooks).
+ * stop functions (app_integrations.c: events, frames, buses, webhooks;
+ * app_front.c: re-stream, WebRTC, the HTTP listeners).
  * Private to src/daemon/. Thread: main, except where a field says.
  */
 #ifndef HORUS_APP_INT_H
@@ -83,5 +84,13 @@ int app_bus_start(struct app *a);
 void app_bus_stop(struct app *a);
 int app_webhooks_start(struct app *a);
 void app_webhooks_stop(struct app *a);
+
+/* Modules of app.c's table kept in app_front.c, with the same contract. */
+int app_restream_start(struct app *a);
+void app_restream_stop(struct app *a);
+int app_webrtc_start(struct app *a);
+void app_webrtc_stop(struct app *a);
+int app_http_start(struct app *a);
+void app_http_stop(struct app *a);
 
 #endif
