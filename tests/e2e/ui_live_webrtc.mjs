@@ -55,6 +55,13 @@ run('live-webrtc', async ({ page, args }) => {
     reqs.filter((r) => r.startsWith(`POST /api/v1/cameras/${id}/whep`)).length]));
   out.hls_requests = Object.fromEntries(all.map((id) => [id,
     reqs.filter((r) => r.startsWith(`GET /api/v1/cameras/${id}/live/`)).length]));
+  if (hevc) {
+    // Debian's chromium cannot decode H.265: the tile says so, naming the codec.
+    out.hevc_message = await until(page, (id) => {
+      const p = document.querySelector(`.live-tile[data-camera="${id}"] .live-player`);
+      return p && p.dataset.state === 'error' ? p.querySelector('.live-player-overlay').textContent : false;
+    }, hevc, { what: 'the H.265 tile\'s message', timeout: 30000 });
+  }
   await shot(page, args.grid_only ? 'live-webrtc-limit' : 'live-webrtc');
   if (args.grid_only) return out;
 

@@ -68,10 +68,11 @@ def test_live_tiles_play_over_webrtc_and_hevc_stays_on_ll_hls(live_site):
         assert out["latency_ms"][c] is not None and 0 <= out["latency_ms"][c] < 1000, out["latency_ms"]
         assert out["hls_requests"][c] == 0, out["hls_requests"]  # no LL-HLS for a WebRTC tile
     assert "WebRTC" in out["latency_label"], out["latency_label"]
-    # The H.265 camera: no offer at all (status.webrtc said no); LL-HLS is asked
-    # (Debian's chromium cannot decode H.265, so the tile says so; not asserted here).
+    # The H.265 camera: no offer at all (status.webrtc said no); LL-HLS is asked, and
+    # Debian's chromium cannot decode H.265, so the tile says so, naming the codec.
     assert out["whep_posts"]["hevc"] == 0, out["whep_posts"]
     assert out["hls_requests"]["hevc"] > 0
+    assert "cannot decode H.265 (HEVC) video" in out["hevc_message"], out["hevc_message"]
     # Enlarged: the main stream over WHEP; the tile's sub session ended on the way.
     assert out["enlarged"] == "webrtc"
     assert out["enlarged_posts"] == ["POST /api/v1/cameras/cam1/whep"], out["enlarged_posts"]

@@ -2,7 +2,7 @@
 // This module (and hls.js with it) is loaded only when the first live video starts.
 import Hls from 'hls.js';
 import type { Failure, FailureKind, LiveSource, Transport, TransportCallbacks, TransportSession } from './transport';
-import { hlsUrl } from './transport';
+import { codecFailure, codecOf, hlsUrl } from './transport';
 
 function statusOf(data: { response?: { code?: number }; networkDetails?: unknown }): number | undefined {
   const code = data.response?.code;
@@ -77,6 +77,14 @@ export const hlsTransport: Transport = {
     video.addEventListener('playing', onPlaying);
     hls.on(Hls.Events.ERROR, (_ev, data) => {
       if (!data.fatal || destroyed) return;
+      // A codec the browser lacks (H.265 in most): recovering would fail again; say which.
+      // (a media playlist names no CODECS: the refused SourceBuffer's type does)
+      const mime = (data as { mimeType?: string }).mimeType;
+      const unsupported = codecFailure(data.details, hls.levels[0]?.videoCodec || codecOf(mime));
+      if (unsupported) {
+        cb.onFatal(unsupported);
+        return;
+      }
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 2) {
         mediaRecoveries++;
         hls.recoverMediaError();

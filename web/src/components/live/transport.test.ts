@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, formatLatency, hlsUrl, whepUrl } from './transport';
+import { backoffMs, codecFailure, codecName, codecOf, formatLatency, hlsUrl, whepUrl } from './transport';
 import { offerFailure } from './whep';
 
 describe('live transport helpers', () => {
@@ -35,5 +35,28 @@ describe('a refused WHEP offer', () => {
       [500, 'internal']] as const) {
       expect(offerFailure(st, code, 'why').kind).toBe('fallback');
     }
+  });
+});
+
+describe('a codec the browser cannot decode', () => {
+  it('is named in the failure, with what to do for H.265', () => {
+    expect(codecName('hvc1.1.6.L93.B0')).toBe('H.265 (HEVC)');
+    expect(codecName('hev1.1.6.L93.B0')).toBe('H.265 (HEVC)');
+    expect(codecName('avc1.64001f')).toBe('H.264');
+    const f = codecFailure('manifestIncompatibleCodecsError', 'hvc1.1.6.L93.B0');
+    expect(f?.kind).toBe('unsupported');
+    expect(f?.detail).toContain('cannot decode H.265 (HEVC) video');
+    expect(f?.detail).toContain('H.264 sub stream');
+    expect(codecFailure('bufferAddCodecError', undefined)?.detail).toBe("This browser cannot decode this camera's video.");
+  });
+  it('reads the codec of a refused SourceBuffer type', () => {
+    expect(codecOf('video/mp4;codecs=hvc1.1.6.L93.B0')).toBe('hvc1.1.6.L93.B0');
+    expect(codecOf('video/mp4; codecs="avc1.64001f,mp4a.40.2"')).toBe('avc1.64001f');
+    expect(codecOf('video/mp4')).toBeUndefined();
+    expect(codecOf(undefined)).toBeUndefined();
+  });
+  it('leaves other errors to the player', () => {
+    expect(codecFailure('fragLoadError', 'hvc1.1.6.L93.B0')).toBeNull();
+    expect(codecFailure('bufferStalledError', 'avc1.64001f')).toBeNull();
   });
 });

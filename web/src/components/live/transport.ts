@@ -100,3 +100,31 @@ export function formatLatency(ms: number | null): string {
   const s = ms / 1000;
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
 }
+
+// hls.js's error details that mean the browser cannot decode the stream's codec.
+const CODEC_ERRORS = new Set(['manifestIncompatibleCodecsError', 'bufferIncompatibleCodecsError', 'bufferAddCodecError']);
+
+// A person's name for an RFC 6381 codec string ("hvc1.1.6.L93.B0" is H.265).
+export function codecName(codec: string | undefined): string {
+  const c = (codec || '').toLowerCase();
+  if (c.startsWith('hvc1') || c.startsWith('hev1')) return 'H.265 (HEVC)';
+  if (c.startsWith('avc1') || c.startsWith('avc3')) return 'H.264';
+  return codec || 'this camera\'s';
+}
+
+// The first codec of a MIME type ('video/mp4;codecs="hvc1.1.6.L93.B0"'), if any.
+export function codecOf(mime: string | undefined): string | undefined {
+  const m = /codecs\s*=\s*"?([^",;]+)/i.exec(mime || '');
+  return m ? m[1].trim() : undefined;
+}
+
+// The failure a tile shows when the browser cannot decode the camera's video, naming
+// the codec and what to do; null for any other error.
+export function codecFailure(details: string, codec: string | undefined): Failure | null {
+  if (!CODEC_ERRORS.has(details)) return null;
+  const name = codecName(codec);
+  const advice = name.startsWith('H.265')
+    ? ' Use a browser that decodes it (Safari, or Chrome or Edge with hardware decoding), or give the camera an H.264 sub stream.'
+    : '';
+  return { kind: 'unsupported', detail: `This browser cannot decode ${name} video.${advice}` };
+}
