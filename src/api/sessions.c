@@ -9,6 +9,7 @@
  */
 #include "api_int.h"
 
+#include "auth_http.h"
 #include "auth_password.h"
 #include "auth_user.h"
 #include "err.h"
@@ -198,6 +199,32 @@ static int me_get(http_request *req, void *arg)
     return http_reply_json(req, 200, j);
 }
 
+/*
+ * GET /api/v1/auth/session (public): whether the caller is signed in,
+ * answered 200 either way, so that a page asking before anyone signed in
+ * logs no failed request. Signed in: the principal, as /auth/me gives it.
+ * Not: `session_cookie` says whether a session cookie came that did not
+ * make a usable session (expired, revoked, or waiting for its password
+ * change), which /auth/me then explains.
+ */
+static int session_get(http_request *req, void *arg)
+{
+    (void)arg;
+    const struct auth_principal *p = api_principal(req);
+    if (p) {
+        json_t *j = api_principal_json(p);
+        if (p->kind == AUTH_KIND_SESSION && p->csrf_token[0])
+            json_object_set_new(j, "csrf_token", json_string(p->csrf_token));
+        return http_reply_json(req, 200, json_pack("{s:b, s:o}", "signed_in", 1, "principal", j));
+    }
+    char token[AUTH_SESSION_TOKEN_MAX + 16];
+    bool has_cookie = auth_cookie_get(http_request_header(req, "Cookie"), AUTH_SESSION_COOKIE,
+                                      token, sizeof(token)) != -ENOENT;
+    memset(token, 0, sizeof(token));
+    return http_reply_json(req, 200,
+                           json_pack("{s:b, s:b}", "signed_in", 0, "session_cookie", has_cookie));
+}
+
 static json_t *session_json(const struct sto_session *s, const char *current_id)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", s->id, "user",
@@ -343,6 +370,7 @@ int api_auth_register(http_router *r, struct api *ctx)
         {"POST", "/api/v1/auth/login", login_post},
         {"POST", "/api/v1/auth/logout", logout_post},
         {"GET", "/api/v1/auth/me", me_get},
+        {"GET", "/api/v1/auth/session", session_get},
         {"GET", "/api/v1/auth/sessions", sessions_get},
         {"DELETE", "/api/v1/auth/sessions/{id}", session_delete},
         {"POST", "/api/v1/auth/password", password_post},

@@ -89,6 +89,8 @@ def test_every_operation_declares_a_known_permission():
     public = {(m, t) for m, t, p in ops if p == "public"}
     assert public == {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login"),
                       ("GET", "/api/v1/auth/methods"),
+                      # "Am I signed in?", 200 either way (a page's first question).
+                      ("GET", "/api/v1/auth/session"),
                       ("GET", "/api/v1/auth/oidc/login"), ("GET", "/api/v1/auth/oidc/callback"),
                       # The web UI's files: the shell holds no data (docs/design/0026).
                       ("GET", "/"), ("GET", "/{path}")}

@@ -74,6 +74,30 @@ def test_sign_in_methods_need_no_credentials_and_say_sso_is_off(horus):
     assert body == {"password": True, "sso": {"enabled": False, "label": "SSO"}}
 
 
+def test_the_session_question_is_answered_200_signed_in_or_not(horus):
+    """GET /auth/session: the web UI's first question, with no failed request before sign-in."""
+    spec = spec_of(horus)
+    tmpl = "/api/v1/auth/session"
+    status, body = checked(horus, spec, "GET", tmpl, tmpl, auth=False)
+    assert status == 200 and body == {"signed_in": False, "session_cookie": False}, body
+    add_user(horus, "ann")
+    ann, sid = login(horus, "ann")
+    status, body = checked(horus, spec, "GET", tmpl, tmpl, headers=ann, auth=False)
+    assert status == 200 and body["signed_in"] is True, body
+    assert body["principal"]["name"] == "ann" and body["principal"]["csrf_token"] == ann["X-CSRF-Token"]
+    assert "session_cookie" not in body
+    # An API key is an answer too; a wrong one is no error here, only "not signed in".
+    status, body = checked(horus, spec, "GET", tmpl, tmpl)
+    assert status == 200 and body["signed_in"] is True and body["principal"]["kind"] == "api_key", body
+    status, body = checked(horus, spec, "GET", tmpl, tmpl, headers=bearer("hk_wrong"), auth=False)
+    assert status == 200 and body == {"signed_in": False, "session_cookie": False}, body
+    # A revoked session's cookie: not signed in, and the cookie is named so the page asks /auth/me.
+    assert horus.request("DELETE", f"/api/v1/auth/sessions/{sid}")[0] == 204
+    status, body = checked(horus, spec, "GET", tmpl, tmpl, headers=ann, auth=False)
+    assert status == 200 and body == {"signed_in": False, "session_cookie": True}, body
+    assert horus.request("GET", "/api/v1/auth/me", headers=ann, auth=False)[0] == 401
+
+
 def test_the_sso_label_is_checked_at_load(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("auth:\n  oidc:\n    label: \"\"\n")

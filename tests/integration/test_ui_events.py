@@ -90,7 +90,7 @@ def test_events_page_shows_real_detections(horus_factory, camsim_factory, vtest_
 
     out = run_ui("ui_events_detect.mjs", {"base": ui_url(h, request), "user": user, "password": password,
                                           "camera": "walk"},
-                 timeout=150, allow_problems=("status of 401",))
+                 timeout=150, )
     assert out["cards"] >= 1 and "box=1" in out["thumb_src"], out
     assert "box=1" in out["big_src_box"] and "box=0" in out["big_src_nobox"], out
     assert "person" in out["detail_text"], out

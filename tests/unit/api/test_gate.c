@@ -44,6 +44,7 @@ static void test_every_registered_route_has_a_permission(void **state)
             assert_int_equal(p, AUTH_PERM_METRICS);
         else if (strcmp(t, "/api/v1/auth/login") == 0 ||
                  strcmp(t, "/api/v1/auth/methods") == 0 || /* the sign-in page's buttons */
+                 strcmp(t, "/api/v1/auth/session") == 0 || /* "am I signed in?", 200 either way */
                  strncmp(t, "/api/v1/auth/oidc/", 18) == 0) /* the SSO login and callback */
             assert_int_equal(p, AUTH_PERM_PUBLIC);
         else if (strcmp(m, "OPTIONS") == 0) /* what an endpoint accepts (WHEP) */
