@@ -187,6 +187,20 @@ static int tail_parse(struct latm_bits *b, uint32_t *other_bits, const char **wh
     return 0;
 }
 
+/*
+ * Whether the config ends after the ASC with less than a tail's 13 bits
+ * (frameLengthType, latmBufferFullness, otherDataPresent, crcCheckPresent),
+ * all of them zero: the byte padding of a config that left the tail out.
+ */
+static bool tail_is_absent(const struct latm_bits *after_asc)
+{
+    struct latm_bits b = *after_asc;
+    size_t left = b.n * 8 > b.pos ? b.n * 8 - b.pos : 0;
+    if (left >= 13)
+        return false;
+    return left == 0 || (latm_read(&b, (unsigned)left) == 0 && !b.overrun);
+}
+
 int ing_latm_config_parse(const uint8_t *cfg, size_t n, struct ing_latm_config *out,
                           const char **why)
 {
@@ -236,6 +250,16 @@ int ing_latm_config_parse(const uint8_t *cfg, size_t n, struct ing_latm_config *
             rc = 0;
             other_bits = other2;
         }
+    }
+    if (rc < 0 && tail_is_absent(&b)) {
+        /*
+         * GStreamer's rtpmp4apay ends the config right after the ASC's byte
+         * padding, without frameLengthType, buffer fullness and the two
+         * flags: read that as what every AAC payloader means (type 0, no
+         * other data, no CRC), as libavformat does.
+         */
+        rc = 0;
+        other_bits = 0;
     }
     if (rc < 0)
         return rc;

@@ -123,11 +123,16 @@ struct ing_native {
     uint32_t rr_ssrc;
     int64_t rr_ns;
     /*
-     * At session start, video waits (at most HOLD_MAX units or HOLD_NS) for
-     * the first audio unit: a sink then learns of both tracks before the
-     * first keyframe, and the recorder's first segment has both.
+     * At session start, video waits (at most HOLD_MAX units or HOLD_NS from
+     * its first unit) for the first audio unit: a sink then learns of both
+     * tracks before the first keyframe, and the recorder's first segment has
+     * both. Audio that comes before the first video unit (the depacketiser
+     * starts at a keyframe) is dropped: each track's timeline starts at its
+     * first packet, so audio kept from the moment of joining would play as
+     * late as the wait for the keyframe (up to a GOP; design 0061).
      */
     bool is_holding;
+    bool has_video_au; /* this session delivered or held a video unit */
     int64_t hold_until_ns;
     unsigned nheld;
     struct {
@@ -308,6 +313,14 @@ static void au_cb(void *arg, media_packet *au, uint32_t rtp_ts)
 {
     struct native_track *nt = arg;
     struct ing_native *n = nt->n;
+    if (nt->id == ING_RTSP_VIDEO && !n->has_video_au) {
+        n->has_video_au = true;
+        n->hold_until_ns = n->now_ns + HOLD_NS; /* the hold counts from the first keyframe */
+    }
+    if (nt->id == ING_RTSP_AUDIO && n->tracks[ING_RTSP_VIDEO].is_used && !n->has_video_au) {
+        media_packet_unref(au); /* before the first keyframe (see the hold above) */
+        return;
+    }
     if (n->is_holding) {
         if (nt->id == ING_RTSP_VIDEO && n->nheld < HOLD_MAX && n->now_ns < n->hold_until_ns) {
             n->held[n->nheld].au = au;
@@ -431,6 +444,7 @@ static int describe_cb(void *arg, const struct ing_sdp_media *video,
     }
     audio_note(n, audio);
     n->is_holding = n->tracks[0].is_used && n->tracks[1].is_used;
+    n->has_video_au = false;
     n->hold_until_ns = n->now_ns + HOLD_NS;
     return n->tracks[0].is_used || n->tracks[1].is_used ? 0 : -1;
 }
@@ -912,7 +926,7 @@ static void on_timer(struct ing_loop_item *it)
             if (n->fd < 0)
                 return;
         }
-        if (n->is_holding && now >= n->hold_until_ns)
+        if (n->is_holding && n->has_video_au && now >= n->hold_until_ns)
             hold_release(n, true); /* no audio came: video goes on alone */
         if (now >= n->tick_ns) {
             native_tick(n);

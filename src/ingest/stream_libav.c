@@ -27,6 +27,12 @@
  * picture of latency on this client; a session's unfinished last picture
  * is dropped).
  *
+ * Audio before the session's first video keyframe is dropped, by libav's
+ * timestamps (one clock for every track of a session, from RTP-Info and the
+ * sender reports) when the keyframe has one, else by arrival: each track's
+ * timeline starts at its first packet, so audio kept from the moment of
+ * joining would play as late as the wait for the keyframe (design 0061).
+ *
  * Packets are converted into the media/media.h contract: Annex B
  * becomes 4-byte length-prefixed NAL units, in-band parameter sets equal to
  * the stream's are dropped (new ones make a new media_stream, new epoch),
@@ -219,6 +225,25 @@ static bool video_packet(ing_stream *s, struct ing_track *t, const uint8_t *data
     return true;
 }
 
+/* Whether an Annex B packet holds a keyframe's slice. */
+static bool has_keyframe(const struct ing_track *t, const AVPacket *pkt)
+{
+    struct ing_nal nals[MAX_NALS];
+    size_t n = ing_annexb_split(pkt->data, (size_t)pkt->size, nals, MAX_NALS);
+    for (size_t i = 0; i < n; i++)
+        if (media_nal_is_keyframe(t->codec, media_nal_type(t->codec, nals[i].data, nals[i].size)))
+            return true;
+    return false;
+}
+
+/* A libav timestamp in microseconds on the session's clock, or AV_NOPTS_VALUE. */
+static int64_t pts_us(const struct ing_track *t, const AVPacket *pkt)
+{
+    if (pkt->pts == AV_NOPTS_VALUE || t->tb_den <= 0)
+        return AV_NOPTS_VALUE;
+    return av_rescale_q(pkt->pts, (AVRational){t->tb_num, t->tb_den}, AV_TIME_BASE_Q);
+}
+
 /* The picture being joined from libav's per-NAL packets (see the top). */
 struct video_au {
     uint8_t *data;
@@ -317,6 +342,8 @@ static int session_run(ing_stream *s, bool *got_media)
     AVFormatContext *fmt = NULL;
     AVPacket *pkt = NULL;
     struct video_au au = {0};
+    bool has_key = false; /* the session's first video keyframe arrived */
+    int64_t key_us = AV_NOPTS_VALUE; /* and its time, when libav gave one */
     log_field kv[3];
     int rc = session_open(s, &fmt);
     if (rc < 0)
@@ -342,10 +369,19 @@ static int session_run(ing_stream *s, bool *got_media)
         if (rc < 0)
             break;
         bool sent = false;
-        if (pkt->stream_index == s->video.index)
-            sent = pkt->size > 0 && video_join(s, &s->video, &au, pkt);
-        else if (pkt->stream_index == s->audio.index)
-            sent = audio_packet(s, &s->audio, pkt);
+        if (pkt->stream_index == s->video.index && pkt->size > 0) {
+            if (!has_key && has_keyframe(&s->video, pkt)) {
+                has_key = true;
+                key_us = pts_us(&s->video, pkt);
+            }
+            sent = video_join(s, &s->video, &au, pkt);
+        } else if (pkt->stream_index == s->audio.index) {
+            int64_t at = pts_us(&s->audio, pkt);
+            bool is_early =
+                s->video.index >= 0 &&
+                (!has_key || (key_us != AV_NOPTS_VALUE && at != AV_NOPTS_VALUE && at < key_us));
+            sent = !is_early && audio_packet(s, &s->audio, pkt);
+        }
         av_packet_unref(pkt);
         if (sent && !*got_media) {
             *got_media = true;

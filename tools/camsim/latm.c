@@ -1,8 +1,11 @@
 /*
- * DESIGN: MP4A-LATM as GStreamer's rtpmp4apay writes it (ISO/IEC 14496-3
- * 1.7.3): one AudioMuxElement per AAC frame. The AudioSpecificConfig is
- * written with all its bits, so it must be plain AAC (camsim's encoder's
- * and most files' are). Thread: any.
+ * DESIGN: MP4A-LATM (ISO/IEC 14496-3 1.7.3): one AudioMuxElement per AAC
+ * frame, as GStreamer's rtpmp4apay frames them. The StreamMuxConfig is the
+ * standard's whole one, tail included (frameLengthType, buffer fullness,
+ * the two flags), which rtpmp4apay leaves out; the interop tests meet that
+ * form from GStreamer itself. The AudioSpecificConfig is written with all
+ * its bits, so it must be plain AAC (camsim's encoder's and most files'
+ * are). Thread: any.
  */
 #include "latm.h"
 

@@ -199,9 +199,27 @@ static void test_latm_config_parse_walks_explicit_sbr(void **state)
     assert_int_equal(ing_latm_config_parse(padded, sizeof(padded), &c, &why), 0);
     assert_int_equal(c.asc_len, sizeof(asc_sync));
     assert_memory_equal(c.asc, asc_sync, sizeof(asc_sync));
-    /* Every truncation is refused, none read past the end. */
-    for (size_t n = 0; n < sizeof(cfg) - 1; n++)
-        assert_true(ing_latm_config_parse(cfg, n, &c, &why) < 0);
+    /* GStreamer's rtpmp4apay as sent (config=40002310): the ASC's padding, then no tail. */
+    static const uint8_t gst[] = {0x40, 0x00, 0x23, 0x10};
+    assert_int_equal(ing_latm_config_parse(gst, sizeof(gst), &c, &why), 0);
+    assert_int_equal(c.sample_rate, 48000);
+    static const uint8_t asc_gst[] = {0x11, 0x88};
+    assert_int_equal(c.asc_len, sizeof(asc_gst));
+    assert_memory_equal(c.asc, asc_gst, sizeof(asc_gst));
+    assert_int_equal(c.other_bits, 0);
+    /* Bits after the ASC that are not a tail's zeros are not read as a missing tail. */
+    static const uint8_t junk[] = {0x40, 0x00, 0x23, 0x10, 0x80};
+    assert_true(ing_latm_config_parse(junk, sizeof(junk), &c, &why) < 0);
+    /* Every truncation inside the ASC is refused, none reads past the end; one that ends
+     * where the ASC does reads like GStreamer's (no tail), and one byte of a tail that is
+     * not zero is refused. */
+    for (size_t n = 0; n < sizeof(cfg) - 1; n++) {
+        int rc = ing_latm_config_parse(cfg, n, &c, &why);
+        if (n == 5)
+            assert_true(rc == 0 && c.sample_rate == 24000 && c.asc_len == 4);
+        else
+            assert_true(rc < 0);
+    }
 }
 
 static void test_unknown_payloads_are_named(void **state)
