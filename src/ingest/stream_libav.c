@@ -376,10 +376,12 @@ static int session_run(ing_stream *s, bool *got_media)
             }
             sent = video_join(s, &s->video, &au, pkt);
         } else if (pkt->stream_index == s->audio.index) {
+            /* Before the keyframe by libav's clock; more than a second before is taken for
+             * clocks libav has not tied together yet (no RTP-Info nor sender report). */
             int64_t at = pts_us(&s->audio, pkt);
-            bool is_early =
-                s->video.index >= 0 &&
-                (!has_key || (key_us != AV_NOPTS_VALUE && at != AV_NOPTS_VALUE && at < key_us));
+            bool is_early = s->video.index >= 0 &&
+                            (!has_key || (key_us != AV_NOPTS_VALUE && at != AV_NOPTS_VALUE &&
+                                          at < key_us && key_us - at < 1000000));
             sent = !is_early && audio_packet(s, &s->audio, pkt);
         }
         av_packet_unref(pkt);
