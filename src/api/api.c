@@ -52,6 +52,7 @@ int api_new(const struct api_options *o, api **out)
     a->data_dir = o->data_dir ? horus_strdup(o->data_dir) : NULL;
     a->config_path = o->config_path ? horus_strdup(o->config_path) : NULL;
     a->node_id = o->node_id ? horus_strdup(o->node_id) : NULL;
+    a->node_ttl_ms = o->node_ttl_ms;
     a->started_ms = o->started_ms;
     a->started_mono_ns = o->started_mono_ns;
     a->probe_client = o->probe_client;
@@ -222,6 +223,8 @@ int api_register(api *a, http_router *r)
         rc = api_preferences_register(r, a);
     if (rc == 0)
         rc = api_system_storage_register(r, a);
+    if (rc == 0)
+        rc = api_nodes_register(r, a);
     if (rc == 0)
         rc = api_vision_register(r, a);
     if (rc == 0)

@@ -140,6 +140,7 @@ struct api_options {
     const char *data_dir; /* copied: the effective storage path */
     const char *config_path; /* copied; NULL when running on defaults */
     const char *node_id; /* copied */
+    int64_t node_ttl_ms; /* node.ttl: a heartbeat older than this is offline (GET /api/v1/nodes) */
     int64_t started_ms; /* wall clock of the process start (Unix ms) */
     int64_t started_mono_ns; /* monotonic clock of the process start */
     enum ing_client probe_client; /* ingest.client: the client POST /cameras/probe runs */

@@ -118,6 +118,8 @@ struct api_health_cache {
     _Atomic unsigned cameras_failed;
     _Atomic uint64_t hard_free_hundredths; /* hard watermark, 1/100 %; 0 = none */
     _Atomic uint64_t min_free_hundredths; /* storage.min_free_percent, 1/100 % (system_storage.c) */
+    /* horus_storage_* gauges, set with the facts above (system.c); NULL without metrics. */
+    metrics_series *m_free, *m_size, *m_watermark, *m_writable;
     /* Why the node is degraded, as last refreshed (system.c). */
     pthread_mutex_t reasons_lock; /* guards reasons_json only; never held across calls */
     char reasons_json[2048]; /* a JSON array of {component, reason, detail}; "[]" when ok */
@@ -190,6 +192,7 @@ struct api {
     char data_dir_json[4200]; /* data_dir as a JSON string literal */
     char *config_path; /* owned; NULL when running on defaults */
     char *node_id; /* owned, may be NULL */
+    int64_t node_ttl_ms;
     int64_t started_ms;
     int64_t started_mono_ns;
     enum ing_client probe_client;
@@ -415,6 +418,8 @@ int api_restream_register(http_router *r, struct api *ctx);
 int api_webhooks_register(http_router *r, struct api *ctx);
 /* preferences.c: GET /api/v1/auth/methods and /api/v1/auth/preferences */
 int api_preferences_register(http_router *r, struct api *ctx);
+/* nodes.c: GET /api/v1/nodes */
+int api_nodes_register(http_router *r, struct api *ctx);
 /* system_storage.c: GET /api/v1/system/storage */
 int api_system_storage_register(http_router *r, struct api *ctx);
 

@@ -153,6 +153,16 @@ void api_health_refresh(api *ctx, unsigned cameras_online, unsigned cameras_fail
         atomic_store(&ctx->health.disk_total_bytes, (uint64_t)vfs.f_blocks * vfs.f_frsize);
     }
     atomic_store(&ctx->health.disk_ok, disk_ok);
+    if (ctx->health.m_writable) {
+        metrics_gauge_set(ctx->health.m_writable, disk_ok);
+        if (disk_ok) {
+            metrics_gauge_set(ctx->health.m_free, (double)vfs.f_bavail * (double)vfs.f_frsize);
+            double size = (double)vfs.f_blocks * (double)vfs.f_frsize;
+            metrics_gauge_set(ctx->health.m_size, size);
+            metrics_gauge_set(ctx->health.m_watermark,
+                              size * (double)atomic_load(&ctx->health.min_free_hundredths) / 1e4);
+        }
+    }
     uint64_t ncams = 0;
     if (db_ok && sto_camera_count(ctx->db, &ncams) == 0)
         atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
@@ -307,8 +317,42 @@ static int openapi_get(http_request *req, void *arg)
     return http_reply(req, 200, "application/json", horus_openapi_json, horus_openapi_json_len);
 }
 
+/*
+ * The data directory's file system, as /health reports it, for Prometheus:
+ * set by api_health_refresh (once a second), never at scrape time, so a
+ * hung network file system cannot stall /metrics.
+ */
+static void storage_metrics_add(struct api *ctx)
+{
+    if (!ctx->metrics)
+        return;
+    ctx->health.m_free = metrics_series_get(metrics_family_add(
+        ctx->metrics,
+        &(struct metrics_desc){.type = METRICS_GAUGE,
+                               .name = "horus_storage_free_bytes",
+                               .help = "Free space of the data directory's file system that Horus "
+                                       "may use (statvfs f_bavail)"}));
+    ctx->health.m_size = metrics_series_get(metrics_family_add(
+        ctx->metrics, &(struct metrics_desc){.type = METRICS_GAUGE,
+                                             .name = "horus_storage_size_bytes",
+                                             .help = "Size of the data directory's file system"}));
+    ctx->health.m_watermark = metrics_series_get(metrics_family_add(
+        ctx->metrics, &(struct metrics_desc){
+                          .type = METRICS_GAUGE,
+                          .name = "horus_storage_min_free_bytes",
+                          .help = "Free space retention keeps (storage.min_free_percent of the "
+                                  "file system); 0 when unset"}));
+    ctx->health.m_writable = metrics_series_get(metrics_family_add(
+        ctx->metrics,
+        &(struct metrics_desc){.type = METRICS_GAUGE,
+                               .name = "horus_storage_writable",
+                               .help = "1 when the data directory can be written, 0 when it is "
+                                       "missing, read-only or not writable by Horus"}));
+}
+
 int api_system_register(http_router *r, struct api *ctx)
 {
+    storage_metrics_add(ctx);
     json_t *dir = json_string(ctx->data_dir ? ctx->data_dir : "");
     if (!dir) /* not UTF-8 */
         dir = json_string("(path is not valid UTF-8)");

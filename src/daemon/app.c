@@ -47,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,25 +263,6 @@ static void *watchdog_main(void *arg)
     _exit(1);
 }
 
-static char *node_id_load(sto_db *db)
-{
-    char *id = NULL;
-    if (sto_setting_get(db, "node_id", &id) == 0)
-        return id;
-    unsigned char raw[16];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        HORUS_BUG("getrandom failed");
-    id = horus_malloc(33);
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
-    int rc = sto_setting_put(db, "node_id", id);
-    if (rc < 0)
-        log_warn("store node_id: %s", horus_strerror(rc));
-    else
-        log_info_kv(LOG_KV({"node_id", id}), "first start on this database: node id created");
-    return id;
-}
-
 /* ---- the modules, in start order ---- */
 
 static const struct horus_config *current(struct app *a)
@@ -354,7 +334,6 @@ static int storage_start(struct app *a)
                           sizeof(a->why));
     if (rc < 0)
         return rc;
-    a->node_id = node_id_load(a->db);
     cfg_snapshot *snap = cfg_holder_get(a->config);
     provision_cameras(a, snap);
     cfg_snapshot_unref(snap);
@@ -380,8 +359,6 @@ static void storage_stop(struct app *a)
     a->db = NULL;
     sto_secret_box_free(a->secrets);
     a->secrets = NULL;
-    free(a->node_id);
-    a->node_id = NULL;
 }
 
 /*
@@ -562,7 +539,9 @@ static int cameras_start(struct app *a)
                                                           .metrics = a->metrics,
                                                           .analysis = a->analysis,
                                                           .frames = a->frames,
-                                                          .relay = a->relay});
+                                                          .relay = a->relay,
+                                                          .node_id = a->node_id,
+                                                          .lease_ttl_ms = a->node_ttl_ms});
     sup_supervisor_configure(a->cameras, &c->ingest); /* [restart] keys */
     sup_supervisor_sync(a->cameras);
     unsigned online, failed;
@@ -745,6 +724,7 @@ static int api_start(struct app *a)
                                            .data_dir = a->data_dir,
                                            .config_path = a->config_path,
                                            .node_id = a->node_id,
+                                           .node_ttl_ms = a->node_ttl_ms,
                                            .started_ms = a->started_ms,
                                            .started_mono_ns = a->started_mono_ns,
                                            .probe_client = probe_client(a),
@@ -791,6 +771,7 @@ static const struct module {
     {"data", data_start, data_stop},
     {"metrics", metrics_start, metrics_stop},
     {"storage", storage_start, storage_stop},
+    {"node", app_node_start, app_node_stop},
     {"audit", audit_start, audit_stop},
     {"feed", feed_start, feed_stop},
     {"live", live_start, live_stop},
@@ -905,6 +886,7 @@ int app_serve(const struct app_overrides *ov)
         sup_supervisor_refresh_status(a.cameras, &online, &failed);
         api_health_refresh(a.api, online, failed);
         api_detections_tick(a.api);
+        app_node_tick(&a);
         auth_audit_log_tick(a.audit);
         log_flush();
     }

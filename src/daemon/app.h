@@ -49,8 +49,20 @@ struct app_camera_config {
     } record;
 };
 
+/* `node:` of horus.yaml: this process among the nodes sharing one database (node.c, 0064). */
+struct app_node_config {
+    char *id; /* "" = the id in <storage.path>/node, made on first start */
+    char *url; /* where others reach this node's API; "" = not said */
+    int64_t ttl_ms; /* a heartbeat older than this is gone */
+};
+
+extern const cfg_field app_node_fields[];
+/* node.id's check (also the id line of <data>/node): 1-64 of A-Z a-z 0-9 . _ - */
+int app_node_id_check(const void *value, char *err, size_t size);
+
 struct horus_config {
     struct api_server_config server;
+    struct app_node_config node;
     struct sto_storage_config storage;
     struct sto_database_config database;
     struct log_config log;
@@ -102,6 +114,8 @@ int app_cmd_user(int argc, char **argv);
 int app_cmd_api_key(int argc, char **argv);
 /* `horus tenant add|list` (identity_cli.c; docs/design/0024-tenants.md): the same way. */
 int app_cmd_tenant(int argc, char **argv);
+/* `horus migrate` (migrate_cli.c; docs/design/0062): the index into a new PostgreSQL database. */
+int app_cmd_migrate(int argc, char **argv);
 
 /*
  * Takes <data_dir>/horus.lock (flock, non-blocking) so that two daemons, or

@@ -204,6 +204,12 @@ static const cfg_field root_fields[] = {
      .offset = offsetof(struct horus_config, server),
      .sub = api_server_fields,
      .help = "HTTP server"},
+    {.name = "node",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct horus_config, node),
+     .sub = app_node_fields,
+     .help = "This process as a node of the database it shares with other nodes; applied at "
+             "start"},
     {.name = "storage",
      .type = CFG_SECTION,
      .offset = offsetof(struct horus_config, storage),

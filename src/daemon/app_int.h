@@ -34,7 +34,11 @@ struct app {
     auth_audit_log *audit; /* owned */
     sto_secret_box *secrets; /* owned: seals camera passwords at rest (app_secrets.c) */
     auth_media_keys *media_keys; /* owned: signs ?t= media URLs; freed after the HTTP server */
-    char *node_id; /* owned */
+    char *node_id; /* owned: this node's id (node.c) */
+    char *node_home, *node_instance; /* owned: the data directory's token, this process's */
+    int64_t node_ttl_ms, node_next_beat_ms; /* node.ttl; when the next heartbeat is due */
+    bool is_node_claimed; /* the nodes row is this process's */
+    bool is_node_lost; /* another process took the id over (logged once) */
     rec_retention *retention; /* owned */
     rec_recorder *recorder; /* owned */
     live_hub *live; /* owned; NULL when live view could not start */
@@ -76,6 +80,10 @@ static inline const struct horus_config *app_current(struct app *a)
  * or a negative code with the reason in a->why; each stop accepts a
  * half-started module.
  */
+/* node.c: claims this node's id after storage; renews it from the main loop's tick. */
+int app_node_start(struct app *a);
+void app_node_stop(struct app *a);
+void app_node_tick(struct app *a);
 int app_events_start(struct app *a);
 void app_events_stop(struct app *a);
 int app_frames_start(struct app *a);

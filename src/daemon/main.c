@@ -40,6 +40,10 @@ static void usage(FILE *fp)
                 "                         compare the recordings index with the files (horus\n"
                 "                         stopped); --repair fixes it, --verify also hashes\n"
                 "                         every file; exit 0 clean, 1 problems remain\n"
+                "  migrate [-c FILE] [--data DIR] [--from URL] --to postgres://...\n"
+                "                         copy the index (default: the configured one) into\n"
+                "                         a new, empty PostgreSQL database (horus stopped);\n"
+                "                         all or nothing; then point database.url at it\n"
                 "  audit verify [-c FILE] [--data DIR] [--log FILE]\n"
                 "                         walk the audit chain (daemon running or not) and\n"
                 "                         name the first entry modified, removed or\n"
@@ -494,6 +498,8 @@ int main(int argc, char **argv)
         return app_cmd_api_key(argc - 1, argv + 1);
     if (strcmp(cmd, "tenant") == 0)
         return app_cmd_tenant(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return app_cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;

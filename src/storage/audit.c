@@ -15,6 +15,8 @@
  * committed one, a failed transaction rolls it back. Keeping the head in
  * memory rather than re-reading the last row also means that rows deleted
  * from the end of the table while the daemon runs leave a visible gap.
+ * Other nodes sharing the database append too: each append locks, reads
+ * the table's head and moves forward to it (follow_other_nodes).
  *
  * Lock order: chain->lock only, never held across I/O.
  */
@@ -241,12 +243,54 @@ static bool is_outcome(const char *s)
     return s && (strcmp(s, "ok") == 0 || strcmp(s, "denied") == 0 || strcmp(s, "failed") == 0);
 }
 
+/*
+ * Several nodes on one database (docs/design/0064) append to one chain.
+ * The append first upserts one settings row, which holds that row's lock
+ * until the transaction ends (PostgreSQL; SQLite's writer lock already
+ * serialises), then reads the table's head: when another node appended
+ * past this node's head, the chain continues from there. A head below
+ * this node's (rows deleted from the end) is not followed: the gap stays
+ * visible, as with one node.
+ */
+/* A head row another node wrote: a malformed one is not followed (the insert then collides). */
+static int followable_head_cb(const sto_value *c, size_t n, void *arg)
+{
+    struct head_row h;
+    if (head_row_cb(c, n, &h) == 0)
+        *(struct head_row *)arg = h;
+    return 0;
+}
+
+static int follow_other_nodes(const struct sto_backend *be, sto_conn *conn, sto_audit_chain *c,
+                              int64_t time_us)
+{
+    sto_value p[] = {STO_INT_V(time_us / 1000)};
+    char *msg = NULL;
+    int rc = be->query(conn,
+                       "INSERT INTO settings(key, value, updated_at_ms) VALUES ('audit_append', '',"
+                       " $1) ON CONFLICT(key) DO UPDATE SET updated_at_ms = excluded.updated_at_ms",
+                       p, 1, NULL, NULL, &msg);
+    struct head_row h = {.id = 0};
+    if (rc == 0)
+        rc = be->query(conn, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", NULL, 0,
+                       followable_head_cb, &h, &msg);
+    free(msg);
+    if (rc == 0 && h.id > c->tx_id) {
+        c->tx_id = h.id;
+        memcpy(c->tx_hash, h.hash, sizeof(h.hash));
+    }
+    return rc;
+}
+
 /* Writer thread: chain the entry to the transaction's head and insert it. */
 static int append_run(const struct sto_backend *be, sto_conn *conn, void *arg)
 {
     struct append_op *op = arg;
     sto_audit_chain *c = op->chain;
     struct sto_audit_entry *e = &op->e;
+    int rc = follow_other_nodes(be, conn, c, e->time_us);
+    if (rc < 0)
+        return rc;
     e->id = c->tx_id + 1;
     free(e->prev_hash);
     free(e->hash);
@@ -261,10 +305,10 @@ static int append_run(const struct sto_backend *be, sto_conn *conn, void *arg)
         STO_TEXT_V(e->prev_hash), STO_TEXT_V(e->hash),
     };
     char *msg = NULL;
-    int rc = be->query(conn,
-                       "INSERT INTO audit(" AUDIT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                       " $8, $9, $10, $11, $12, $13, $14)",
-                       p, HORUS_ARRAY_LEN(p), NULL, NULL, &msg);
+    rc = be->query(conn,
+                   "INSERT INTO audit(" AUDIT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                   " $8, $9, $10, $11, $12, $13, $14)",
+                   p, HORUS_ARRAY_LEN(p), NULL, NULL, &msg);
     free(msg);
     if (rc == 0) {
         c->tx_id = e->id;
@@ -391,7 +435,7 @@ static size_t filter_sql(const struct sto_audit_filter *f, struct buf *sql, sto_
             prefix[n - 1] = '\0';
             p[np++] = STO_TEXT_V(prefix);
             p[np++] = STO_INT_V((int64_t)(n - 1));
-            COND("substr(action, 1, $%zu) = $%zu", np, np - 1);
+            COND("substr(action, 1, CAST($%zu AS INTEGER)) = $%zu", np, np - 1);
         } else {
             p[np++] = STO_TEXT_V(f->action);
             COND("action = $%zu", np);

@@ -38,7 +38,8 @@ const cfg_field sto_database_fields[] = {
      .offset = offsetof(struct sto_database_config, url),
      .def = "",
      .is_secret = false,
-     .help = "sqlite:PATH or postgres://USER:PASS@HOST/DB; empty = sqlite:<storage.path>/horus.db"},
+     .help = "sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (UTF-8, LC_COLLATE 'C'); empty = "
+             "sqlite:<storage.path>/horus.db"},
     {.name = "busy_timeout",
      .type = CFG_DURATION,
      .offset = offsetof(struct sto_database_config, busy_timeout_ms),

@@ -31,10 +31,33 @@
     " c.id = d.camera_id), '')"
 #define DET_NCOLS 14
 
-#define DET_INSERT_SQL                                                                             \
+#define DET_INSERT_COLUMNS 13
+#define DET_INSERT_HEAD                                                                            \
     "INSERT INTO detections(id, camera_id, time_us, label, score, x0, y0, x1, y1, track_id,"       \
-    " attributes, received_us, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"      \
-    " $12, $13)"
+    " attributes, received_us, source) VALUES "
+
+/*
+ * Rows per INSERT: a batch goes in statements of 64 rows, then of the
+ * powers of two below for the rest (50 rows: 32 + 16 + 2), so a database
+ * round trip carries many rows (PostgreSQL: one statement per row cost a
+ * round trip each, 7,000 rows/s) while the statement texts stay seven
+ * (both backends keep them prepared).
+ */
+static const size_t det_chunks[] = {64, 32, 16, 8, 4, 2, 1};
+
+/* Writes the INSERT of rows rows into buf (64 rows: about 4.5 KB). */
+static void det_insert_sql(char *buf, size_t size, size_t rows)
+{
+    size_t len = (size_t)snprintf(buf, size, "%s", DET_INSERT_HEAD);
+    for (size_t r = 0; r < rows && len < size; r++) {
+        len += (size_t)snprintf(buf + len, size - len, "%s(", r ? ", " : "");
+        for (size_t c = 0; c < DET_INSERT_COLUMNS && len < size; c++)
+            len += (size_t)snprintf(buf + len, size - len, "%s$%zu", c ? ", " : "",
+                                    r * DET_INSERT_COLUMNS + c + 1);
+        if (len < size)
+            len += (size_t)snprintf(buf + len, size - len, ")");
+    }
+}
 
 /* A queued batch: its rows and every string they point to, copied. */
 struct insert_op {
@@ -154,27 +177,37 @@ static int insert_run(const struct sto_backend *be, sto_conn *conn, void *arg)
     int rc = be->query(conn, "SELECT COALESCE(MAX(id), 0) FROM detections", NULL, 0, max_id_row,
                        &id, NULL);
     sto_value src = STO_TEXT_V(op->source);
-    for (size_t i = 0; i < op->n && rc == 0; i++) {
-        const struct sto_detection_input *r = &op->rows[i];
-        sto_value p[] = {
-            STO_INT_V(++id),
-            STO_TEXT_V(r->camera_id),
-            STO_INT_V(r->time_us),
-            STO_TEXT_V(r->label),
-            STO_REAL_V(r->score),
-            STO_REAL_V(r->x0),
-            STO_REAL_V(r->y0),
-            STO_REAL_V(r->x1),
-            STO_REAL_V(r->y1),
-            STO_TEXT_V(r->track_id ? r->track_id : ""),
-            STO_TEXT_V(r->attributes ? r->attributes : "{}"),
-            STO_INT_V(op->received_us),
-            src,
-        };
-        rc = be->query(conn, DET_INSERT_SQL, p, HORUS_ARRAY_LEN(p), NULL, NULL, NULL);
-        if (rc == 0 && op->has_outbox)
-            rc = outbox_append(be, conn, op, r, id);
+    int64_t first_id = id + 1;
+    sto_value *p = horus_malloc(det_chunks[0] * DET_INSERT_COLUMNS * sizeof(*p));
+    char *sql = horus_malloc(8192);
+    for (size_t i = 0, k = 0; i < op->n && rc == 0; i += det_chunks[k]) {
+        while (op->n - i < det_chunks[k])
+            k++;
+        for (size_t j = 0; j < det_chunks[k]; j++) {
+            const struct sto_detection_input *r = &op->rows[i + j];
+            sto_value *v = p + j * DET_INSERT_COLUMNS;
+            v[0] = STO_INT_V(++id);
+            v[1] = STO_TEXT_V(r->camera_id);
+            v[2] = STO_INT_V(r->time_us);
+            v[3] = STO_TEXT_V(r->label);
+            v[4] = STO_REAL_V(r->score);
+            v[5] = STO_REAL_V(r->x0);
+            v[6] = STO_REAL_V(r->y0);
+            v[7] = STO_REAL_V(r->x1);
+            v[8] = STO_REAL_V(r->y1);
+            v[9] = STO_TEXT_V(r->track_id ? r->track_id : "");
+            v[10] = STO_TEXT_V(r->attributes ? r->attributes : "{}");
+            v[11] = STO_INT_V(op->received_us);
+            v[12] = src;
+        }
+        det_insert_sql(sql, 8192, det_chunks[k]);
+        rc = be->query(conn, sql, p, det_chunks[k] * DET_INSERT_COLUMNS, NULL, NULL, NULL);
     }
+    free(sql);
+    free(p);
+    /* The outbox's copies, in id order, after the rows they announce. */
+    for (size_t i = 0; i < op->n && rc == 0 && op->has_outbox; i++)
+        rc = outbox_append(be, conn, op, &op->rows[i], first_id + (int64_t)i);
     if (rc == 0 && op->key) {
         sto_value k[] = {STO_TEXT_V(op->source), STO_TEXT_V(op->key), STO_TEXT_V(op->body_hash),
                          STO_INT_V((int64_t)op->n), STO_INT_V(op->received_us)};

@@ -90,6 +90,7 @@ const sto_secret_box *sto_db_secrets(const sto_db *db)
 /* The backends of this build, asked in order; adding one means adding it here. */
 const struct sto_backend *const sto_backends[] = {
     &sto_sqlite_backend,
+    &sto_postgres_backend,
     NULL,
 };
 
@@ -109,12 +110,8 @@ static int resolve_url(const char *url, const char *data_dir, const struct sto_b
     if (*target)
         return 0;
     *be = NULL;
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        *errmsg = horus_strdup("database.url: the PostgreSQL backend is not in this build yet; "
-                               "use sqlite:PATH");
-        return HORUS_ECONFIG;
-    }
-    *errmsg = horus_strdup("database.url: must start with 'sqlite:' or 'postgres://'");
+    *errmsg = horus_strdup("database.url: must be 'sqlite:PATH' or 'postgres://[user[:password]@]"
+                           "host[:port]/database'");
     return HORUS_ECONFIG;
 }
 
@@ -420,6 +417,16 @@ sto_audit_chain *sto_db_audit_chain(sto_db *db)
 sto_writer *sto_db_writer(sto_db *db)
 {
     return db->writer;
+}
+
+const struct sto_backend *sto_db_backend(const sto_db *db)
+{
+    return db->be;
+}
+
+sto_conn *sto_db_writer_conn(sto_db *db)
+{
+    return db->writer_conn;
 }
 
 const horus_clock *sto_db_clock(const sto_db *db)

@@ -127,12 +127,89 @@ struct sto_db_health {
 /* Fills *out. Never waits for the writer or the database. Thread: any. */
 void sto_db_health(sto_db *db, struct sto_db_health *out);
 
+/* ---- copying a whole index (storage/copy.c; `horus migrate`, docs/design/0062) ---- */
+
+/* Called after each table is copied, with its row count. */
+typedef void (*sto_copy_progress_fn)(const char *table, uint64_t rows, void *arg);
+
+/*
+ * Copies every row of every table of from into to, which must be an empty
+ * PostgreSQL database with the same schema version (both opened by
+ * sto_open; to not started: the copy runs on its writer connection, on
+ * this thread). Parents before children (foreign keys), multi-row inserts,
+ * one transaction: to ends with every row or none, and each table's count
+ * is compared on both sides before the commit. Returns 0, HORUS_ECONFIG
+ * (to is not PostgreSQL), -EEXIST (to is not empty) or another error, with
+ * a new sentence in *errmsg. Thread: the one that opened to.
+ */
+int sto_copy(sto_db *from, sto_db *to, sto_copy_progress_fn progress, void *arg, char **errmsg);
+
 /* ---- settings (storage/settings.c): small key/value facts about this node ---- */
 
 /* Returns a new string in *value, or -ENOENT. Thread: any. */
 int sto_setting_get(sto_db *db, const char *key, char **value);
 /* Inserts or replaces key, waiting for the commit. Thread: any but the writer. */
 int sto_setting_put(sto_db *db, const char *key, const char *value);
+
+/* ---- nodes (storage/nodes.c; docs/design/0064-node-identity.md) ---- */
+
+/* A node's row. Strings are owned; release with sto_node_release. */
+struct sto_node {
+    char *id, *instance, *home, *hostname, *url, *version;
+    int64_t started_ms, heartbeat_ms, stopped_ms; /* stopped_ms 0 = running */
+};
+
+void sto_node_release(struct sto_node *n);
+void sto_nodes_free(struct sto_node *v, size_t n);
+
+/*
+ * Claims me->id for the process me->instance describes: inserts its row,
+ * or takes the row over when its holder stopped cleanly, its heartbeat is
+ * older than stale_before_ms, or it has the same home (the same data
+ * directory, whose lock this process holds: the previous one is dead).
+ * started_ms and heartbeat_ms are set to now. Returns 0 when this instance
+ * holds the id, -EBUSY with the live holder in *holder (released by the
+ * caller) when another one does, or a storage error. Thread: any but the
+ * writer.
+ */
+int sto_node_claim(sto_db *db, const struct sto_node *me, int64_t stale_before_ms,
+                   struct sto_node *holder);
+
+/*
+ * Renews the heartbeat of id while instance holds it. Returns 0, -EBUSY
+ * with the holder in *holder when another instance took the id over, or a
+ * storage error. Thread: any but the writer.
+ */
+int sto_node_heartbeat(sto_db *db, const char *id, const char *instance, struct sto_node *holder);
+
+/* Marks id stopped (stopped_ms = now) while instance holds it. Thread: any but the writer. */
+int sto_node_stop(sto_db *db, const char *id, const char *instance);
+
+/* Every node, by id, into a new array. Thread: any. */
+int sto_nodes_list(sto_db *db, struct sto_node **out, size_t *n);
+
+/* ---- camera leases (storage/leases.c; docs/design/0065-camera-leases.md) ---- */
+
+struct sto_camera_lease {
+    char *camera_id, *node_id;
+    int64_t expires_ms, token;
+};
+
+void sto_camera_leases_free(struct sto_camera_lease *v, size_t n);
+/* Every lease, by camera id, into a new array. Thread: any. */
+int sto_camera_leases_list(sto_db *db, struct sto_camera_lease **out, size_t *n);
+/*
+ * Takes camera's lease for node until expires_ms when it is free, expired
+ * at now_ms or already node's (then only renewed). Returns 0 when node
+ * holds it afterwards, -EBUSY when another node does, or a storage error.
+ * Thread: any but the writer.
+ */
+int sto_camera_lease_claim(sto_db *db, const char *camera, const char *node, int64_t now_ms,
+                           int64_t expires_ms);
+/* Moves every lease node holds to expires_ms. Thread: any but the writer. */
+int sto_camera_leases_renew(sto_db *db, const char *node, int64_t expires_ms);
+/* Gives up node's leases (all when camera is NULL). Thread: any but the writer. */
+int sto_camera_leases_release(sto_db *db, const char *node, const char *camera);
 
 /* ---- cameras (storage/cameras.c) ---- */
 

@@ -180,6 +180,7 @@ struct sto_backend {
 };
 
 extern const struct sto_backend sto_sqlite_backend;
+extern const struct sto_backend sto_postgres_backend;
 
 /* Every backend in this build, NULL-ended; sto_open asks each for the URL in order. */
 extern const struct sto_backend *const sto_backends[];

@@ -90,6 +90,11 @@ struct sto_stmt sto_outbox_stmt(const struct sto_outbox_input *m, int64_t create
 /* The clock given to sto_open (borrowed for the handle's life). */
 const horus_clock *sto_db_clock(const sto_db *db);
 
+/* The handle's backend, and its writer connection: for the opening thread before sto_start
+ * only (copy.c, like the migrations), since the writer thread owns it after. */
+const struct sto_backend *sto_db_backend(const sto_db *db);
+sto_conn *sto_db_writer_conn(sto_db *db);
+
 /* Column helpers for the repositories' row decoders. */
 /* A new copy of a TEXT column ("" for NULL or another type). */
 char *sto_col_text(const sto_value *v);

@@ -44,4 +44,27 @@ void sup_rate_add(struct sup_rate *r, int64_t now_ns, uint64_t frames, uint64_t 
  */
 bool sup_rate_get(const struct sup_rate *r, double *fps, double *bits_per_s);
 
+/*
+ * Camera leases (sup_leases.c; docs/design/0065-camera-leases.md): which of
+ * the database's cameras this node runs. One pass of the supervisor's
+ * sync: begin renews this node's leases when due and reads them all; hold
+ * says whether this node may run a camera, claiming it when it is free or
+ * expired; end forgets the pass. Without a node id every camera is held
+ * (a supervisor made without leases). Thread: main.
+ */
+struct sup_leases {
+    char *node; /* owned; NULL = no leases */
+    int64_t ttl_ms, next_renew_ms;
+    int64_t now_ms; /* of the pass */
+    struct sto_camera_lease *v; /* the pass's rows, by camera id */
+    size_t n;
+    uint64_t lost; /* leases another node took from this one */
+};
+
+int sup_leases_begin(struct sup_leases *l, sto_db *db);
+bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera);
+void sup_leases_end(struct sup_leases *l);
+/* Gives every lease of this node up (a clean stop), and frees what l holds. */
+void sup_leases_release(struct sup_leases *l, sto_db *db);
+
 #endif

@@ -115,6 +115,8 @@ struct sup_supervisor {
     frames_hub *frames; /* borrowed, may be NULL */
     relay_hub *relay; /* borrowed, may be NULL */
     struct running *list; /* main thread only */
+    uint64_t read_failures; /* main thread only: camera reads failed in a row */
+    struct sup_leases leases; /* main thread only */
     /* What HTTP threads read: rebuilt by sup_supervisor_refresh_status. */
     pthread_mutex_t status_lock;
     struct status_entry *status;
@@ -132,6 +134,10 @@ sup_supervisor *sup_supervisor_new(const struct sup_options *o)
     s->analysis = o->analysis;
     s->frames = o->frames;
     s->relay = o->relay;
+    if (o->node_id) {
+        s->leases.node = horus_strdup(o->node_id);
+        s->leases.ttl_ms = o->lease_ttl_ms;
+    }
     s->policy = ing_breaker_policy_default;
     char why[160];
     if (ing_netpolicy_new(NULL, &s->networks, why, sizeof(why)) < 0)
@@ -377,18 +383,28 @@ void sup_supervisor_sync(sup_supervisor *s)
     bool has_more = true;
     struct sto_camera *to_start = NULL;
     size_t nstart = 0, cap = 0;
+    int lease_rc = sup_leases_begin(&s->leases, s->db);
     while (has_more) {
-        struct sto_camera *cams;
-        size_t n;
-        int rc = sto_camera_list(s->db, after, 500, &cams, &n, &has_more);
+        struct sto_camera *cams = NULL;
+        size_t n = 0;
+        int rc = lease_rc < 0 ? lease_rc : sto_camera_list(s->db, after, 500, &cams, &n, &has_more);
         if (rc < 0) {
-            /* Keep everything running as it is rather than stop on a read error. */
-            log_warn("read cameras: %s; keeping the running set", horus_strerror(rc));
+            /* Keep everything running as it is rather than stop on a read error. Said once
+             * per outage (a read a second would say it every second), and its end. */
+            if (s->read_failures++ == 0)
+                log_warn("read cameras: %s; keeping the running set until the database answers",
+                         horus_strerror(rc));
             for (struct running *r = s->list; r; r = r->next)
                 r->is_seen = r->is_listed = true;
             free(after);
             sto_camera_list_free(to_start, nstart);
+            sup_leases_end(&s->leases);
             return;
+        }
+        if (s->read_failures) {
+            log_info("read cameras again after %llu failed reads",
+                     (unsigned long long)s->read_failures);
+            s->read_failures = 0;
         }
         free(after);
         after = n ? horus_strdup(cams[n - 1].id) : NULL;
@@ -399,6 +415,12 @@ void sup_supervisor_sync(sup_supervisor *s)
                     run = r;
             if (run)
                 run->is_listed = true;
+            if (!sup_leases_hold(&s->leases, s->db, cams[i].id)) {
+                if (run) /* not seen: stopped below */
+                    log_warn_kv(LOG_KV({"camera", run->id}),
+                                "another node holds this camera's lease now: stopped here");
+                continue;
+            }
             /* The analytics document applies at once; whether (or which stream) the
                camera is analysed needs its pipeline restarted. */
             bool is_analysis_changed =
@@ -423,6 +445,7 @@ void sup_supervisor_sync(sup_supervisor *s)
         has_more = has_more && after;
     }
     free(after);
+    sup_leases_end(&s->leases);
     stop_where(s, is_unseen, true);
     for (size_t i = 0; i < nstart; i++)
         start_camera(s, &to_start[i]);
@@ -664,6 +687,7 @@ bool sup_camera_status_get(sup_supervisor *s, const char *id, struct sup_camera_
 void sup_supervisor_stop(sup_supervisor *s)
 {
     stop_where(s, is_any, false);
+    sup_leases_release(&s->leases, s->db); /* another node may take them over at once */
 }
 
 void sup_supervisor_free(sup_supervisor *s)
@@ -671,6 +695,7 @@ void sup_supervisor_free(sup_supervisor *s)
     if (!s)
         return;
     stop_where(s, is_any, false);
+    sup_leases_release(&s->leases, s->db);
     status_free(s->status, s->nstatus);
     pthread_mutex_destroy(&s->status_lock);
     ing_netpolicy_free(s->networks);

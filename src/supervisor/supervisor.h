@@ -37,6 +37,14 @@ struct sup_options {
     det_analysis *analysis; /* borrowed, may be NULL: no object detection */
     frames_hub *frames; /* borrowed, may be NULL: no frame publishing (docs/design/0050) */
     relay_hub *relay; /* borrowed, may be NULL: no re-stream (docs/design/0054) */
+    /*
+     * Camera leases (docs/design/0065): with a node id, only the cameras
+     * whose lease this node holds run; free and expired leases are claimed
+     * at each sync and held ones renewed every lease_ttl_ms / 3. NULL: every
+     * camera of the database runs.
+     */
+    const char *node_id; /* copied */
+    int64_t lease_ttl_ms;
 };
 
 /* A camera's pipeline as the supervisor last saw it. */

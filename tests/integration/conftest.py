@@ -6,6 +6,7 @@ Binaries come from the environment that CTest sets (HORUS_BIN,
 HORUS_CAMSIM_BIN), falling back to build/debug for a developer running
 pytest by hand.
 """
+import atexit
 import json
 import os
 import random
@@ -29,6 +30,73 @@ CAMSIM_BIN = os.environ.get("HORUS_CAMSIM_BIN",
 # The RTSP client the daemons and probes of a run use ("native" or "libav"); empty = the
 # default. `HORUS_TEST_INGEST_CLIENT=libav pytest ...` runs the suite on the fallback.
 INGEST_CLIENT = os.environ.get("HORUS_TEST_INGEST_CLIENT", "")
+# The index database of every daemon a run starts: "" = SQLite in its data directory (the
+# default), "postgres" = a new database per daemon on one throw-away PostgreSQL server that
+# tests/pg/pg-server starts for the run (`HORUS_TEST_DATABASE=postgres pytest ...`).
+DATABASE = os.environ.get("HORUS_TEST_DATABASE", "")
+
+
+class PgServer:
+    """The run's PostgreSQL server (tests/pg/pg-server), started on first use, stopped at exit."""
+    state = None
+    url = None
+    count = 0
+
+    @classmethod
+    def server_url(cls):
+        if cls.url is None:
+            import tempfile
+            cls.state = tempfile.mkdtemp(prefix="horus-pgstate-")
+            subprocess.run([str(SOURCE_DIR / "tests/pg/pg-server"), "start", cls.state],
+                           check=True, capture_output=True, timeout=120)
+            cls.url = (Path(cls.state) / "url").read_text().strip()
+            atexit.register(cls.stop)
+        return cls.url
+
+    @classmethod
+    def stop(cls):
+        if cls.state:
+            subprocess.run([str(SOURCE_DIR / "tests/pg/pg-server"), "stop", cls.state],
+                           capture_output=True, timeout=60)
+            cls.state = None
+
+    by_data_dir = {}
+
+    @classmethod
+    def database_for(cls, data_dir):
+        """The database of a data directory: a new one the first time, the same one for a
+        daemon started again on that directory (a restart after kill -9, an upgrade)."""
+        key = str(Path(data_dir).resolve())
+        if key not in cls.by_data_dir:
+            cls.by_data_dir[key] = cls.new_database()
+        return cls.by_data_dir[key]
+
+    @classmethod
+    def new_database(cls):
+        """The URL of a new, empty database on the run's server."""
+        server = cls.server_url()
+        cls.count += 1
+        name = f"h{os.getpid()}_{cls.count}"
+        psql(server, f"CREATE DATABASE {name}")
+        return server.rsplit("/", 1)[0] + "/" + name
+
+
+def psql(url, sql):
+    """Runs sql with psql on the database at url; returns what it printed (unaligned, no
+    headers). Raises on an error."""
+    out = subprocess.run(["psql", "-qAtX", "-v", "ON_ERROR_STOP=1", url], input=sql,
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
+    if out.returncode != 0:
+        raise AssertionError(f"psql: {out.stderr.strip()}")
+    return out.stdout
+
+
+def with_database(config_text, data_dir):
+    """config_text with the run's database (DATABASE) for data_dir, unless it names one."""
+    if DATABASE != "postgres" or "database:" in (config_text or ""):
+        return config_text
+    return f'database:\n  url: "{PgServer.database_for(data_dir)}"\n' + (config_text or "")
 
 
 # A report of AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer or
@@ -156,6 +224,16 @@ class Horus:
         if INGEST_CLIENT and "ingest:" not in (config_text or ""):
             config_text = f"ingest:\n  client: {INGEST_CLIENT}\n" + (config_text or "")
         config_text = exempt_loopback_from_rate_limits(config_text)
+        data_dir = self.data
+        for i, a in enumerate(extra_args):
+            if a == "--data" and i + 1 < len(extra_args):
+                data_dir = Path(extra_args[i + 1])
+        config_text = with_database(config_text, data_dir)
+        self.database_url = None
+        m = re.search(r'^database:\s*\n\s+url:\s*"?(postgres(?:ql)?://[^"\s]+)', config_text or "",
+                      re.M)
+        if m:
+            self.database_url = m.group(1)
         self.config_path = None
         if config_text is not None:
             self.config_path = self.dir / "horus.yaml"
@@ -178,6 +256,11 @@ class Horus:
         out = subprocess.run(args, cwd=self.dir, capture_output=True, text=True, timeout=30,
                              env={**os.environ, **(env or {})})
         return out.stdout.strip() if out.returncode == 0 else None
+
+    def config_args(self):
+        """["-c", its config file] for a CLI command on this daemon's data (its database may
+        be named there: HORUS_TEST_DATABASE=postgres), or [] when it runs without one."""
+        return ["-c", str(self.config_path)] if self.config_path else []
 
     def auth_headers(self):
         """The header that authenticates as the fixture's admin key."""
@@ -380,6 +463,21 @@ def wait_until(pred, timeout, what, interval=0.1):
 
 def recording_rows(h, camera=None, stream=None):
     """The daemon's index rows as dicts (all columns, plus index_bytes), by camera and start."""
+    if h.database_url:
+        where = []
+        for col, val in (("camera_id", camera), ("stream", stream)):
+            if val:
+                where.append(f"{col} = '{val}'")  # test-chosen ids: no quotes in them
+        rows = psql(h.database_url,
+                    "SELECT row_to_json(r) FROM (SELECT *, length(fragments) AS index_bytes"
+                    " FROM recordings" + (" WHERE " + " AND ".join(where) if where else "")
+                    + " ORDER BY camera_id, stream, start_us) r")
+        out = []
+        for line in rows.splitlines():
+            r = json.loads(line)
+            r["fragments"] = bytes.fromhex(r["fragments"][2:]) if r.get("fragments") else b""
+            out.append(r)
+        return out
     db = sqlite3.connect(h.data / "horus.db")
     try:
         db.row_factory = sqlite3.Row
@@ -398,6 +496,67 @@ def recording_rows(h, camera=None, stream=None):
         db.close()
 
 
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (bytes, bytearray)):
+        return "'\\x" + bytes(v).hex() + "'"
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _pg_sql(sql, args):
+    """sql with each ? replaced by the literal of the next arg (test-written statements only:
+    no ? inside their string literals)."""
+    parts = sql.split("?")
+    assert len(parts) == len(args) + 1, (sql, args)
+    return parts[0] + "".join(_sql_literal(a) + p for a, p in zip(args, parts[1:]))
+
+
+def index_rows(h, sql, args=()):
+    """The rows (tuples) of a query on a daemon's index database, as another process reads
+    it: SQLite's file in its data directory, or its PostgreSQL database. ? marks args."""
+    if h.database_url:
+        out = psql(h.database_url, f"SELECT row_to_json(q) FROM ({_pg_sql(sql, args)}) q")
+        return [tuple(json.loads(line).values()) for line in out.splitlines()]
+    db = sqlite3.connect(h.data / "horus.db", timeout=10)
+    try:
+        return [tuple(r) for r in db.execute(sql, args)]
+    finally:
+        db.close()
+
+
+def index_exec(h, sql, many=((),)):
+    """Runs a write statement on a daemon's index database from outside the daemon (as an
+    operator, a crash or a tamperer would), once per args tuple in many; ? marks args."""
+    if h.database_url:
+        psql(h.database_url, "".join(_pg_sql(sql, args) + ";\n" for args in many))
+        return
+    db = sqlite3.connect(h.data / "horus.db", timeout=10)
+    try:
+        db.executemany(sql, many)
+        db.commit()
+    finally:
+        db.close()
+
+
+def index_bytes(h):
+    """Everything a daemon's index database holds, as bytes: SQLite's file (and its WAL),
+    or a dump of its PostgreSQL database. For checks that a secret is never stored."""
+    if h.database_url:
+        return subprocess.run(["pg_dump", "--data-only", h.database_url], check=True,
+                              capture_output=True, timeout=60).stdout
+    out = b""
+    for name in ("horus.db", "horus.db-wal"):
+        f = h.data / name
+        if f.exists():
+            out += f.read_bytes()
+    return out
+
+
 def synthesize_hours(h, hours):
     """Indexes copies of one recorded segment back to back, ending a day ago, so an
     export has hours of (repeated) video to read. Returns (start_ms, end_ms)."""
@@ -405,6 +564,15 @@ def synthesize_hours(h, hours):
     dur = seg["end_us"] - seg["start_us"]
     count = int(hours * 3600e6 // dur)
     t0 = seg["start_us"] - 86_400_000_000 - count * dur
+    if h.database_url:
+        psql(h.database_url,
+             "INSERT INTO recordings(camera_id, stream, start_us, end_us, path, bytes, codec,"
+             " width, height, sha256, fragments, pinned_until_us) SELECT camera_id, stream,"
+             f" {t0} + i * {dur}, {t0} + (i + 1) * {dur}, path, bytes, codec, width, height,"
+             f" sha256, fragments, 0 FROM recordings, generate_series(CAST(0 AS BIGINT), {count - 1}) AS i"
+             f" WHERE camera_id = '{seg['camera_id']}' AND stream = '{seg['stream']}'"
+             f" AND start_us = {seg['start_us']}")
+        return t0 // 1000, (t0 + count * dur) // 1000
     db = sqlite3.connect(h.data / "horus.db", timeout=10)
     try:
         db.executemany(

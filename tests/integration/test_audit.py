@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from conftest import HORUS_BIN, recording_rows, wait_until
+from conftest import HORUS_BIN, index_exec, recording_rows, wait_until
 from openapi_check import OpenApi
 
 CONFIG = "log:\n  level: info\n"
@@ -17,13 +17,17 @@ CAM = {"id": "front", "name": "Front", "url": "rtsp://admin:hunter22@192.0.2.10/
 
 
 def verify(h, *extra):
-    p = subprocess.run([HORUS_BIN, "audit", "verify", "--data", str(h.data), *extra],
+    p = subprocess.run([HORUS_BIN, "audit", "verify", *h.config_args(), "--data", str(h.data),
+                        *extra],
                        capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout + p.stderr
 
 
-def sql(h, statement):
-    subprocess.run(["sqlite3", str(h.data / "horus.db"), statement], check=True, timeout=30)
+def sql(h, statements):
+    """Edits the index from outside, as a tamperer would; ';' separates statements."""
+    for statement in statements.split(";"):
+        if statement.strip():
+            index_exec(h, statement)
 
 
 def audit_page(h, spec, query=""):

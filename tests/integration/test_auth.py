@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HORUS_BIN, wait_until
+from conftest import HORUS_BIN, index_bytes, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = json.loads((ROOT / "src" / "api" / "openapi.json").read_text())
@@ -194,7 +194,7 @@ def test_api_key_is_shown_once_stored_hashed_and_revoked_at_once(horus):
     assert made["key"].split("_", 2)[2].encode() not in body
     listed = {k["id"]: k for k in json.loads(body)["items"]}
     assert "key" not in listed[made["id"]]
-    db = (horus.data / "horus.db").read_bytes()
+    db = index_bytes(horus)
     assert made["key"].split("_", 2)[2].encode() not in db
     assert horus.request("GET", "/api/v1/cameras", headers=bearer(made["key"]))[0] == 200
     # last use is recorded (through the writer: the request does not wait for it)
@@ -256,7 +256,7 @@ def test_login_sets_a_strict_cookie_and_cookie_requests_need_csrf_and_same_origi
                                           "Referer": horus.url + "/ui/"}, auth=False)
     assert status == 200
     # The token in the database is hashed.
-    assert token.encode() not in (horus.data / "horus.db").read_bytes()
+    assert token.encode() not in index_bytes(horus)
     # Own sessions are listed; logout ends this one.
     status, _, body = horus.request("GET", "/api/v1/auth/sessions", headers=jar, auth=False)
     assert [s["current"] for s in json.loads(body)["items"]] == [True]
@@ -346,7 +346,8 @@ def test_first_start_makes_an_admin_whose_password_must_change(horus):
 
 
 def test_the_cli_manages_users_while_the_daemon_runs(horus):
-    run = lambda *a, **kw: subprocess.run([HORUS_BIN, *a, "--data", str(horus.data)],
+    run = lambda *a, **kw: subprocess.run([HORUS_BIN, *a, *horus.config_args(), "--data",
+                                           str(horus.data)],
                                           capture_output=True, text=True, timeout=30, **kw)
     out = run("user", "add", "cli-user", "--role", "viewer", "--cameras", "cam-a",
               "--password-stdin", input="cli-password-1\n")

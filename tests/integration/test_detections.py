@@ -7,10 +7,10 @@ import http.client
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 
+from conftest import index_exec, index_rows
 from openapi_check import OpenApi
 
 CAMS = """cameras:
@@ -52,11 +52,7 @@ def ndjson(items):
 
 
 def stored(h):
-    db = sqlite3.connect(h.data / "horus.db")
-    try:
-        return db.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
-    finally:
-        db.close()
+    return index_rows(h, "SELECT COUNT(*) FROM detections")[0][0]
 
 
 def make_key(h, role, cameras="*"):
@@ -206,9 +202,7 @@ def test_acknowledged_detections_survive_kill_9(horus_factory):
         t.join(15)
     assert len(acked) >= 2000, len(acked)
     h2 = horus_factory(CAMS, extra_args=["--data", str(h.data)], name="restarted")
-    db = sqlite3.connect(h.data / "horus.db")
-    have = {row[0] for row in db.execute("SELECT track_id FROM detections")}
-    db.close()
+    have = {row[0] for row in index_rows(h, "SELECT track_id FROM detections")}
     lost = [t for t in acked if t not in have]
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged detections lost: {lost[:5]}"
     # The restarted daemon takes more on top (ids continue after the largest).
@@ -220,14 +214,11 @@ def test_retention_deletes_rows_older_than_retention_days(horus_factory):
     assert h.request("POST", PATH, [det(track_id="fresh")])[0] == 200
     assert h.stop() == 0
     # Rows 3 days old (older than the API takes from a worker today, but a daemon may hold them).
-    db = sqlite3.connect(h.data / "horus.db")
     old_us = (NOW_MS - 3 * 86400_000) * 1000
-    db.executemany("INSERT INTO detections(id, camera_id, time_us, label, score, x0, y0, x1, y1,"
-                   " track_id, received_us, source) VALUES (?, 'cam-a', ?, 'person', 0.5,"
-                   " 0, 0, 1, 1, 'old', ?, 'test')",
-                   [(100 + i, old_us + i, old_us) for i in range(5)])
-    db.commit()
-    db.close()
+    index_exec(h, "INSERT INTO detections(id, camera_id, time_us, label, score, x0, y0, x1, y1,"
+               " track_id, received_us, source) VALUES (?, 'cam-a', ?, 'person', 0.5,"
+               " 0, 0, 1, 1, 'old', ?, 'test')",
+               [(100 + i, old_us + i, old_us) for i in range(5)])
     h2 = horus_factory(CAMS + "  retention_days: 2\n", extra_args=["--data", str(h.data)],
                        name="restarted")
     deadline = time.monotonic() + 10

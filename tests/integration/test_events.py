@@ -6,10 +6,9 @@ recordings past retention."""
 import http.client
 import json
 import signal
-import sqlite3
 import time
 
-from conftest import recording_rows, wait_until
+from conftest import index_exec, recording_rows, wait_until
 from openapi_check import OpenApi
 
 CAMS = """cameras:
@@ -215,11 +214,8 @@ def test_open_events_left_by_a_crash_are_ended_at_start(horus_factory):
     assert status == 201
     assert h.stop() == 0
     # What a crash leaves: an open row whose last update was 1.5 s after its start.
-    db = sqlite3.connect(h.data / "horus.db")
-    db.execute("UPDATE events SET end_us = NULL, updated_us = start_us + 1500000 WHERE id = ?",
-               (ev["id"],))
-    db.commit()
-    db.close()
+    index_exec(h, "UPDATE events SET end_us = NULL, updated_us = start_us + 1500000 WHERE id = ?",
+               [(ev["id"],)])
     h2 = horus_factory(CAMS, extra_args=["--data", str(h.data)], name="restarted")
     h2.wait_for_log(lambda l: "left open" in l.get("msg", ""))
     status, got = h2.get_json(f"/api/v1/events/{ev['id']}")

@@ -51,6 +51,23 @@ def validate(h, method, path, route=None):
     return status, json.loads(raw)
 
 
+STORAGE_GAUGES = ("horus_storage_free_bytes", "horus_storage_size_bytes",
+                  "horus_storage_min_free_bytes", "horus_storage_writable")
+
+
+def storage_gauges(h):
+    """The data directory's file-system gauges in /metrics, by name."""
+    status, _, body = h.request("GET", "/metrics", timeout=10)
+    assert status == 200
+    found = {}
+    for line in body.decode().splitlines():
+        name, _, value = line.partition(" ")
+        if name in STORAGE_GAUGES:
+            found[name] = float(value)
+    assert set(found) == set(STORAGE_GAUGES), found
+    return found
+
+
 def require_root():
     if os.geteuid() != 0:
         pytest.skip("needs root: mounts a small loop filesystem to fill it")
@@ -99,6 +116,12 @@ def test_full_disk_degrades_health_and_ready_then_both_recover(
     h.data = data  # the later --data wins
     wait_until(lambda: recording_rows(h, camera="cam"), 20, "a first segment")
     assert health(h)["status"] == "ok" and ready(h)[0] == 200
+    # Prometheus sees the file system /health describes (48 MiB, minus ext4's own blocks).
+    g = storage_gauges(h)
+    assert g["horus_storage_writable"] == 1, g
+    assert 32 << 20 <= g["horus_storage_size_bytes"] <= 48 << 20, g
+    assert g["horus_storage_min_free_bytes"] / 2 < g["horus_storage_free_bytes"], g
+    assert g["horus_storage_free_bytes"] < g["horus_storage_size_bytes"], g
 
     # Before: /health said "ok" and /ready 200 while every part write failed with ENOSPC.
     filler = small_fs / "filler"
@@ -113,6 +136,13 @@ def test_full_disk_degrades_health_and_ready_then_both_recover(
     recorder = [r for r in doc["reasons"] if r["component"] == "recorder"][0]
     assert "No space left on device" in recorder["detail"], doc
     assert doc["storage"]["status"] == "full", doc
+
+    def gauges_full():  # what the HorusDiskFull alert compares
+        fill(filler)
+        g = storage_gauges(h)
+        return g if g["horus_storage_free_bytes"] < g["horus_storage_min_free_bytes"] / 2 else None
+    g = wait_until(gauges_full, 10, "horus_storage_free_bytes under half the watermark")
+    assert g["horus_storage_min_free_bytes"] > 0 and g["horus_storage_writable"] == 1, g
     fill(filler)
     status, body = ready(h)
     assert status == 503 and body["status"] == "not_ready", body

@@ -270,7 +270,9 @@ def test_horus_check_reports_overlaps_and_rows_in_the_future(camsim_factory, hor
 def test_deleting_the_wal_under_a_running_daemon_is_reported_and_loses_nothing(
         camsim_factory, horus_factory):
     sim = camsim_factory(paths=2)
-    yaml = cams_yaml(sim, ["a", "b"])
+    # Every write counted below must be an index row: with node.ttl at its maximum the node's
+    # heartbeat and camera-lease renewals (every ttl / 3) fall outside the test's window.
+    yaml = "node:\n  ttl: 10m\n" + cams_yaml(sim, ["a", "b"])
     h = horus_factory(yaml)
     wait_until(lambda: len(recording_rows(h)) >= 4, 30, "four rows")
     rows_then = len(recording_rows(h))

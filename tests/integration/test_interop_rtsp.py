@@ -363,12 +363,21 @@ def av_slack(cam):
     return (2 if cam.endswith("udp") else 1) / FPS
 
 
+# The recorder cuts both tracks at the keyframe's decode time whatever order they arrived in
+# (design 0063): a file's audio ends within one AAC frame (21.3 ms) of its last picture.
+AAC_LENGTH_SLACK = 0.03
+
+
 @pytest.mark.parametrize("cam", AAC_CAMERAS)
 def test_aac_has_every_frame_and_lasts_as_long_as_the_video(recording, cam):
     measured = aac_measures(recording, cam)
-    off = [m for m in measured if abs(m[2]) > av_slack(cam) or abs(m[3]) > 2]
+    # Every AAC frame is counted over TCP only: UDP may lose datagrams on a loaded host (CI once
+    # lost 1 s of a UDP camera's audio under ASan, both tracks' spans still within 5 ms).
+    count_frames = not cam.endswith("udp")
+    off = [m for m in measured
+           if abs(m[2]) > AAC_LENGTH_SLACK or (count_frames and abs(m[3]) > 2)]
     assert not off, (f"{cam}: (file, audio start - video start, audio length - video length, "
-                     f"AAC frames - index s x 48000/1024) beyond {av_slack(cam)} s or 2 AAC "
+                     f"AAC frames - index s x 48000/1024) beyond {AAC_LENGTH_SLACK} s or 2 AAC "
                      f"frames: {off}; all: {measured}")
 
 

@@ -194,8 +194,8 @@ class World:
             if name == "revoked-key":
                 self.admin_json("DELETE", f"/api/v1/api-keys/{k['id']}", None, 204)
         out = subprocess.run([HORUS_BIN, "api-key", "add", "root", "--role", "superadmin",
-                              "--data", str(h.data)], cwd=h.dir, capture_output=True,
-                             text=True, timeout=30)
+                              *h.config_args(), "--data", str(h.data)], cwd=h.dir,
+                             capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         self.keys["superadmin"] = out.stdout.strip()
         self.tenant_json("POST", "/api/v1/tenants", {"id": "other", "name": "Other"}, 201)

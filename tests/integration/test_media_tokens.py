@@ -345,11 +345,11 @@ def test_a_link_to_a_tenant_camera_opens_it(tmp_path):
     h = Horus(tmp_path / "horus")
     try:
         from conftest import HORUS_BIN
-        subprocess.run([HORUS_BIN, "tenant", "add", "acme", "--data", str(h.data)], check=True,
-                       capture_output=True)
+        subprocess.run([HORUS_BIN, "tenant", "add", "acme", *h.config_args(), "--data",
+                        str(h.data)], check=True, capture_output=True)
         out = subprocess.run([HORUS_BIN, "api-key", "add", "acme-op", "--role", "operator",
-                              "--tenant", "acme", "--data", str(h.data)], check=True,
-                             capture_output=True, text=True).stdout
+                              "--tenant", "acme", *h.config_args(), "--data", str(h.data)],
+                             check=True, capture_output=True, text=True).stdout
         acme = {"Authorization": "Bearer " + re.search(r"hk_\S+", out).group(0)}
         status, _, body = h.request("POST", "/api/v1/cameras",
                                     {"id": "acme-door", "url": sim.url(1)}, headers=acme)

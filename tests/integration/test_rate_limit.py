@@ -143,8 +143,8 @@ def test_failed_logins_wait_longer_each_time_and_a_good_password_waits_too(horus
     h = horus_factory("server:\n  rate_limit:\n    login_failures: 3\n    login_window: 15m\n"
                       "    api_per_minute: 6000\n    api_burst: 1000\n")
     subprocess.run([HORUS_BIN, "user", "add", "ann", "--role", "viewer", "--password-stdin",
-                    "--data", str(h.data)], input=b"correct horse battery\n", check=True,
-                   capture_output=True)
+                    *h.config_args(), "--data", str(h.data)], input=b"correct horse battery\n",
+                   check=True, capture_output=True)
     login = lambda pw: h.request("POST", "/api/v1/auth/login",
                                  {"username": "ann", "password": pw}, auth=False)
     assert [login("wrong")[0] for _ in range(3)] == [401] * 3
@@ -165,8 +165,9 @@ def test_each_principal_has_its_own_budget(horus_factory):
                       "    principal_per_minute: 60\n    principal_burst: 5\n")
     made = []
     for name in ("one", "two"):
-        out = subprocess.run([HORUS_BIN, "api-key", "add", name, "--role", "viewer", "--data",
-                              str(h.data)], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run([HORUS_BIN, "api-key", "add", name, "--role", "viewer",
+                              *h.config_args(), "--data", str(h.data)], check=True,
+                             capture_output=True, text=True).stdout
         made.append({"Authorization": "Bearer " + re.search(r"hk_\S+", out).group(0)})
     statuses = spend(h, 7, headers=made[0])
     assert statuses[:5] == [200] * 5 and statuses[-1] == 429

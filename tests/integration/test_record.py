@@ -4,13 +4,12 @@ after kill -9; retention by size; cameras added and removed at run time."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
-from conftest import require_tool, recording_rows, wait_until
+from conftest import index_exec, require_tool, recording_rows, wait_until
 
 
 def rows(h):
@@ -174,7 +173,7 @@ def test_a_sub_stream_is_recorded_beside_the_main_stream(camsim_factory, horus_f
 
 def run_check(h, *args):
     from conftest import HORUS_BIN
-    return subprocess.run([HORUS_BIN, "check", "--data", str(h.data), *args],
+    return subprocess.run([HORUS_BIN, "check", *h.config_args(), "--data", str(h.data), *args],
                           capture_output=True, text=True, timeout=60)
 
 
@@ -190,10 +189,7 @@ def test_horus_check_finds_and_repairs_an_orphan_file_and_a_missing_file(camsim_
     recs = rows(h)
     assert run_check(h).returncode == 0
     # A file whose row is lost (orphan) and a row whose file is lost (missing).
-    db = sqlite3.connect(h.data / "horus.db")
-    db.execute("DELETE FROM recordings WHERE path = ?", (recs[0]["path"],))
-    db.commit()
-    db.close()
+    index_exec(h, "DELETE FROM recordings WHERE path = ?", [(recs[0]["path"],)])
     (h.data / recs[1]["path"]).unlink()
     r = run_check(h)
     assert r.returncode == 1, r.stdout + r.stderr

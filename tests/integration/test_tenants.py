@@ -23,8 +23,8 @@ def bearer(key):
 
 
 def cli(h, *args, stdin=None):
-    out = subprocess.run([HORUS_BIN, *args, "--data", str(h.data)], cwd=h.dir, input=stdin,
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run([HORUS_BIN, *args, *h.config_args(), "--data", str(h.data)], cwd=h.dir,
+                         input=stdin, capture_output=True, text=True, timeout=30)
     return out.returncode, out.stdout, out.stderr
 
 

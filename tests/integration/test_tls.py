@@ -232,8 +232,8 @@ def test_a_session_cookie_over_tls_is_secure(tls_horus):
     """Logins over HTTPS set the Secure attribute, so the cookie never travels in clear."""
     h, _, ca, _, _ = tls_horus
     subprocess.run([HORUS_BIN, "user", "add", "ann", "--role", "viewer", "--password-stdin",
-                    "--data", str(h.data)], input=b"correct horse battery\n", check=True,
-                   capture_output=True)
+                    *h.config_args(), "--data", str(h.data)], input=b"correct horse battery\n",
+                   check=True, capture_output=True)
     conn = http.client.HTTPSConnection("127.0.0.1", h.port, context=context(ca), timeout=10)
     conn.request("POST", "/api/v1/auth/login",
                  body=json.dumps({"username": "ann", "password": "correct horse battery"}),

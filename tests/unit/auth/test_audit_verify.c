@@ -1,7 +1,7 @@
 /*
  * Tests for src/auth/audit_verify.c: the verifier names the first entry
- * that was edited, deleted or reordered in the SQLite file (changed with
- * sqlite3 directly, as an attacker would), and a tail cut off or a chain
+ * that was edited, deleted or reordered in the database (changed with
+ * sqlite3 or psql directly, as an attacker would), and a tail cut off or a chain
  * rewritten after a head was logged; the head line parser in both log
  * formats.
  */
@@ -44,6 +44,10 @@ static void fill(struct sto_fixture *f, int n)
 /* Runs sql on the database file with a connection of its own, as a tamperer would. */
 static void tamper(struct sto_fixture *f, const char *sql)
 {
+    if (f->schema[0]) { /* a server backend: the tamperer connects with psql */
+        sto_fixture_psql_here(f, sql);
+        return;
+    }
     char path[128];
     snprintf(path, sizeof(path), "%s/index.db", f->dir);
     sqlite3 *db;

@@ -125,7 +125,7 @@ static void test_a_failed_append_does_not_move_the_head(void **state)
     int64_t id;
     char head[STO_AUDIT_HASH_LEN];
     sto_audit_head(f->db, &id, head);
-    /* Someone else took id 2: the next append's insert fails on the primary key. */
+    /* A malformed row 2 (no chain hash) is not followed: the insert fails on the primary key. */
     assert_int_equal(sto_write(f->db,
                                "INSERT INTO audit(id, time_us, action, outcome, prev_hash, hash)"
                                " VALUES (2, 0, 'x', 'ok', '', '')",
@@ -277,6 +277,62 @@ static void test_concurrent_appends_form_one_chain(void **state)
     assert_int_equal(prev.id, 800);
 }
 
+/* Two nodes' handles on one database, each appending from two threads. */
+struct node_appender {
+    sto_db *db;
+    int rc;
+};
+
+static void *node_append(void *arg)
+{
+    struct node_appender *n = arg;
+    for (int i = 0; i < 100 && n->rc == 0; i++) {
+        struct sto_audit_input in = {.time_us = i, .action = "snapshot", .outcome = "ok"};
+        n->rc = sto_audit_append_async(n->db, &in, NULL, NULL);
+    }
+    return NULL;
+}
+
+/*
+ * Nodes sharing a database append to one chain: each continues from the
+ * other's rows instead of colliding on the next id (before, the second
+ * node's entries failed with a duplicate key and were lost).
+ */
+static void test_two_nodes_on_one_database_append_to_one_chain(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_database_config cfg = {
+        .url = f->url, .busy_timeout_ms = 5000, .batch_max = 64, .queue_max = 1024, .readers = 2};
+    char *err = NULL;
+    sto_db *other;
+    assert_int_equal(sto_open(&(struct sto_open_options){.db = &cfg}, &other, &err), 0);
+    assert_int_equal(sto_start(other), 0);
+    append(f, 1, "daemon.started", "n1", "ok"); /* the first node's head moves past the other's */
+    assert_int_equal(sto_audit_sync(f->db), 0);
+    struct node_appender n[4] = {{f->db, 0}, {other, 0}, {f->db, 0}, {other, 0}};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, node_append, &n[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(n[i].rc, 0);
+    }
+    assert_int_equal(sto_audit_sync(f->db), 0);
+    assert_int_equal(sto_audit_sync(other), 0);
+    char last[STO_AUDIT_HASH_LEN] = STO_AUDIT_GENESIS;
+    struct sto_audit_entry prev = {.id = 0, .hash = last};
+    assert_int_equal(sto_audit_foreach(f->db, collect, &prev), 0);
+    assert_int_equal(prev.id, 401);
+    /* Each node's head is the last row it committed or saw; the next append follows both. */
+    append(f, 2, "daemon.stopped", "n1", "ok");
+    assert_int_equal(sto_audit_sync(f->db), 0);
+    struct sto_audit_entry e;
+    assert_int_equal(sto_audit_get(f->db, 402, &e), 0);
+    assert_string_equal(e.prev_hash, last);
+    sto_audit_entry_release(&e);
+    sto_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +349,8 @@ int main(void)
                                         sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_form_one_chain, sto_fixture_setup,
                                         sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_two_nodes_on_one_database_append_to_one_chain,
+                                        sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

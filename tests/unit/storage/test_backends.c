@@ -172,8 +172,8 @@ static void test_transaction_steps_behave_alike(void **state)
     struct sto_fixture *f = *state;
     const struct sto_backend *be = backend_named(sto_fixture_current->name);
     /* A second database beside the fixture's, driven through the vtable alone. */
-    char url[300];
-    snprintf(url, sizeof(url), "%s-tx", f->url);
+    char url[600];
+    sto_fixture_another_url(f, "tx", url, sizeof(url));
     char *target = be->url_target(url);
     assert_non_null(target);
     sto_conn *w = NULL, *r = NULL;
@@ -373,8 +373,8 @@ static void test_a_query_inside_a_row_callback_does_not_disturb_the_outer_one(vo
 {
     struct sto_fixture *f = *state;
     const struct sto_backend *be = backend_named(sto_fixture_current->name);
-    char url[300];
-    snprintf(url, sizeof(url), "%s-nest", f->url);
+    char url[600];
+    sto_fixture_another_url(f, "nest", url, sizeof(url));
     char *target = be->url_target(url);
     sto_conn *c = NULL;
     char *err = NULL;
@@ -392,6 +392,52 @@ static void test_a_query_inside_a_row_callback_does_not_disturb_the_outer_one(vo
     free(target);
 }
 
+/*
+ * Server backends: a connection the server ended (a restart, a failover, an
+ * idle timeout) is opened again before the next statement outside a
+ * transaction; inside one the statement fails as transient (-EIO), and the
+ * ROLLBACK that follows reconnects.
+ */
+static void test_a_connection_the_server_ended_is_opened_again(void **state)
+{
+    struct sto_fixture *f = *state;
+    if (!sto_fixture_current->is_server)
+        skip();
+    const struct sto_backend *be = backend_named(sto_fixture_current->name);
+    char url[700], name[64];
+    sto_fixture_another_url(f, "reset", url, sizeof(url));
+    snprintf(name, sizeof(name), "%s_reset", f->schema);
+    strncat(url, "&application_name=", sizeof(url) - strlen(url) - 1);
+    strncat(url, name, sizeof(url) - strlen(url) - 1);
+    char *target = be->url_target(url);
+    sto_conn *c = NULL;
+    char *err = NULL;
+    assert_int_equal(be->open(target, true, 5000, &c, &err), 0);
+    assert_int_equal(be->exec_script(c, "CREATE TABLE r (i BIGINT)", &err), 0);
+    char kill[160];
+    snprintf(kill, sizeof(kill),
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'",
+             name);
+    assert_int_equal(sto_fixture_psql(f->server, kill), 0);
+    /* Outside a transaction: reset, then the statement runs. */
+    assert_true(count_on(be, c, "SELECT count(*) FROM r") == 0);
+    /* Inside one: transient failure, and the rollback reconnects. */
+    assert_int_equal(be->tx(c, STO_TX_BEGIN, &err), 0);
+    assert_int_equal(sto_fixture_psql(f->server, kill), 0);
+    sto_value one[] = {STO_INT_V(1)};
+    assert_int_equal(be->query(c, "INSERT INTO r VALUES ($1)", one, 1, NULL, NULL, &err), -EIO);
+    assert_non_null(err);
+    free(err);
+    err = NULL;
+    assert_int_equal(be->tx(c, STO_TX_ROLLBACK, &err), 0);
+    assert_int_equal(be->tx(c, STO_TX_BEGIN, &err), 0);
+    assert_int_equal(be->query(c, "INSERT INTO r VALUES ($1)", one, 1, NULL, NULL, &err), 0);
+    assert_int_equal(be->tx(c, STO_TX_COMMIT, &err), 0);
+    assert_true(count_on(be, c, "SELECT count(*) FROM r") == 1);
+    be->close(c);
+    free(target);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -404,10 +450,21 @@ int main(void)
         T(test_repositories_round_trip),
         T(test_a_statement_run_again_sees_new_rows_and_its_new_parameters),
         T(test_a_query_inside_a_row_callback_does_not_disturb_the_outer_one),
+        T(test_a_connection_the_server_ended_is_opened_again),
     };
     int failed = 0;
     for (size_t i = 0; i < STO_FIXTURE_NBACKENDS; i++) {
         sto_fixture_current = &sto_fixture_backends[i];
+        char server[256];
+        /* Run by hand without a server: say so. CTest always gives one (tests/pg/pg-server). */
+        if (sto_fixture_current->is_server && !sto_fixture_server_url(server, sizeof(server))) {
+            if (getenv("HORUS_TEST_PG_URL_FILE"))
+                fail_msg("HORUS_TEST_PG_URL_FILE=%s: no URL there (did the server start?)",
+                         getenv("HORUS_TEST_PG_URL_FILE"));
+            printf("[ SKIPPED  ] storage.backends.%s: no server (HORUS_TEST_PG_URL)\n",
+                   sto_fixture_current->name);
+            continue;
+        }
         char name[64];
         snprintf(name, sizeof(name), "storage.backends.%s", sto_fixture_current->name);
         failed += cmocka_run_group_tests_name(name, tests, NULL, NULL);

@@ -1,0 +1,82 @@
+/*
+ * DESIGN: the supervisor's side of camera leases (sup_int.h,
+ * docs/design/0065-camera-leases.md). Each sync pass reads every lease
+ * once; a camera is claimed only when its lease is missing or expired, so
+ * a node does not write once a second for each camera another node holds.
+ * This node's leases are renewed together, one UPDATE every ttl / 3.
+ */
+#define LOG_MODULE "supervisor"
+
+#include "sup_int.h"
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sup_leases_begin(struct sup_leases *l, sto_db *db)
+{
+    if (!l->node)
+        return 0;
+    l->now_ms = clock_realtime_ms(clock_system());
+    if (l->now_ms >= l->next_renew_ms) {
+        int rc = sto_camera_leases_renew(db, l->node, l->now_ms + l->ttl_ms);
+        if (rc < 0)
+            return rc;
+        l->next_renew_ms = l->now_ms + l->ttl_ms / 3;
+    }
+    return sto_camera_leases_list(db, &l->v, &l->n);
+}
+
+static int by_camera(const void *key, const void *item)
+{
+    return strcmp(key, ((const struct sto_camera_lease *)item)->camera_id);
+}
+
+bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera)
+{
+    if (!l->node)
+        return true;
+    const struct sto_camera_lease *x =
+        l->n ? bsearch(camera, l->v, l->n, sizeof(*l->v), by_camera) : NULL; /* v NULL when 0 */
+    if (x && strcmp(x->node_id, l->node) == 0) {
+        if (x->expires_ms >= l->now_ms)
+            return true;
+    } else if (x && x->expires_ms >= l->now_ms) {
+        return false; /* another node's, and alive */
+    }
+    /* Free, expired, or ours but expired (this node was frozen): claim it now. */
+    int rc = sto_camera_lease_claim(db, camera, l->node, l->now_ms, l->now_ms + l->ttl_ms);
+    if (rc == 0) {
+        log_info_kv(LOG_KV({"camera", camera}, {"node_id", l->node}, {"from", x ? x->node_id : ""}),
+                    "camera lease taken: this node records it");
+        return true;
+    }
+    if (rc != -EBUSY)
+        log_warn_limited("lease claim", LOG_KV({"camera", camera}), "claim camera lease: %s",
+                         horus_strerror(rc));
+    return false;
+}
+
+void sup_leases_end(struct sup_leases *l)
+{
+    sto_camera_leases_free(l->v, l->n);
+    l->v = NULL;
+    l->n = 0;
+}
+
+void sup_leases_release(struct sup_leases *l, sto_db *db)
+{
+    sup_leases_end(l);
+    if (l->node) {
+        int rc = sto_camera_leases_release(db, l->node, NULL);
+        if (rc < 0)
+            log_warn("give up camera leases: %s", horus_strerror(rc));
+    }
+    free(l->node);
+    l->node = NULL;
+}
