@@ -65,6 +65,7 @@ void rec_camera_unref(rec_camera *c)
     for (size_t i = 0; i < c->q_len; i++)
         media_packet_unref(c->q[(c->q_head + i) % c->q_cap].pkt);
     free(c->q);
+    rec_interleave_release(&c->ilv);
     media_packet_unref(c->keyframe);
     pthread_mutex_destroy(&c->kf_lock);
     rec_view_release(c);
@@ -371,8 +372,10 @@ void rec_recorder_stop(rec_recorder *r)
     r->is_stopped = true;
     rec_work_stop(r); /* the workers drain what is queued, then end */
     /* Close what is still open; the writer thread indexes the rows. */
-    for (rec_camera *c = r->cameras; c; c = c->next)
+    for (rec_camera *c = r->cameras; c; c = c->next) {
+        rec_segment_drain(r, c);
         rec_segment_finish(r, c, "shutdown");
+    }
 }
 
 void rec_recorder_sync(rec_recorder *r)

@@ -12,6 +12,7 @@
 #ifndef HORUS_RECORDER_INT_H
 #define HORUS_RECORDER_INT_H
 
+#include "interleave_int.h"
 #include "journal_int.h"
 #include "record.h"
 #include "recorder.h"
@@ -90,6 +91,7 @@ struct rec_camera {
 
     /* The worker that holds the camera (is_busy) only: */
     rec_segment *seg;
+    struct rec_interleave ilv; /* packets waiting for the other track (interleave.c) */
     media_stream *video, *audio; /* latest streams seen (owned refs) */
     media_stream *seg_video, *seg_audio; /* streams of the open segment (owned refs) */
     int64_t segment_90k;
@@ -178,8 +180,11 @@ void rec_work_sync(rec_recorder *r);
 
 /* ---- recorder_segment.c ---- */
 
-/* Records one packet of c. Thread: the worker holding c. */
+/* Records one packet of c (in decode-time order, interleave.c). Thread: the worker holding c. */
 void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool is_resync);
+
+/* Records every packet c's interleaver still holds. Thread: as rec_segment_finish. */
+void rec_segment_drain(rec_recorder *r, rec_camera *c);
 
 /*
  * Closes c's open segment (if any), indexes it, and returns its end (UTC

@@ -8,7 +8,8 @@
  *
  * A camera keeps at most one open rec_segment. A segment starts on a
  * keyframe of the primary track (video, or audio for audio-only streams)
- * and is cut at the first primary keyframe after segment_seconds; each
+ * and is cut at the first primary keyframe after segment_seconds (or at
+ * most 50 ms before, REC_CUT_SLACK_90K); each
  * camera's first segment is shorter by a per-camera amount so that 250
  * cameras do not all rotate in the same second. A codec, size or
  * parameter-set change (new media_stream that is not
@@ -17,6 +18,12 @@
  * A packet queued after a hole (is_resync: dropped packets or a source
  * gap) closes the segment exactly there, and recording resumes at the next
  * keyframe: a recording never contains a broken GOP.
+ *
+ * Packets reach the segment in decode-time order across tracks, not in
+ * arrival order (interleave.c): audio that arrived before the keyframe it
+ * follows still goes into the keyframe's segment, and audio that arrived
+ * after a cut but plays before it still goes into the segment it belongs
+ * to.
  *
  * Every part written is also published in the camera's open view, and a
  * closed segment stays visible as the closed view until the next one
@@ -200,10 +207,15 @@ static bool track_stream(media_stream **slot, media_stream *s)
     return is_changed;
 }
 
-void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool is_resync)
+/*
+ * A keyframe this close before the segment's length still cuts it: camera
+ * timestamps jitter by a few ms, and a GOP as long as the segment whose
+ * keyframe lands 4 ms short must not make a file of two segment lengths.
+ */
+#define REC_CUT_SLACK_90K 4500 /* 50 ms */
+
+static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
 {
-    if (is_resync)
-        rec_segment_finish(r, c, "packets dropped or source gap");
     media_stream *s = pkt->stream;
     bool is_video = s->kind == MEDIA_KIND_VIDEO;
     if (track_stream(is_video ? &c->video : &c->audio, s))
@@ -212,7 +224,7 @@ void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool 
     int64_t continues_us = 0;
     if (c->seg && is_primary && pkt->is_keyframe) {
         int64_t target = c->nsegments == 1 ? c->first_segment_90k : c->segment_90k;
-        if (rec_segment_duration_90k(c->seg) >= target)
+        if (rec_segment_duration_90k(c->seg) + REC_CUT_SLACK_90K >= target)
             continues_us = rec_segment_finish(r, c, "length reached");
     }
     if (!c->seg) {
@@ -268,6 +280,30 @@ void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool 
         rec_retention_kick(r->opt.retention);
 }
 
+void rec_segment_drain(rec_recorder *r, rec_camera *c)
+{
+    media_packet *pkt;
+    while ((pkt = rec_interleave_pop(&c->ilv, true)) != NULL) {
+        handle_packet(r, c, pkt);
+        media_packet_unref(pkt);
+    }
+}
+
+void rec_segment_handle(rec_recorder *r, rec_camera *c, media_packet *pkt, bool is_resync)
+{
+    if (is_resync) {
+        /* What came before the hole is written, then the segment closes exactly there. */
+        rec_segment_drain(r, c);
+        rec_interleave_reset(&c->ilv);
+        rec_segment_finish(r, c, "packets dropped or source gap");
+    }
+    rec_interleave_push(&c->ilv, pkt);
+    while ((pkt = rec_interleave_pop(&c->ilv, false)) != NULL) {
+        handle_packet(r, c, pkt);
+        media_packet_unref(pkt);
+    }
+}
+
 static void unlink_camera(rec_recorder *r, rec_camera *c)
 {
     pthread_mutex_lock(&r->cameras_lock);
@@ -282,6 +318,7 @@ static void unlink_camera(rec_recorder *r, rec_camera *c)
 
 void rec_camera_remove_now(rec_recorder *r, rec_camera *c)
 {
+    rec_segment_drain(r, c);
     rec_segment_finish(r, c, "camera removed");
     unlink_camera(r, c);
     rec_camera_unref(c);

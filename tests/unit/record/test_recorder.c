@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,32 @@ static void test_rotation_at_the_first_keyframe_at_or_after_segment_seconds(void
     check_rotation(f, "two", 5400, 3.0, 2);
 }
 
+static void test_a_keyframe_a_few_ms_short_of_the_length_still_cuts(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    /*
+     * segment_seconds 2, and every keyframe due at a cut comes 4 ms late:
+     * the next one is then 4 ms short of 2 s after it. Files of 2 s, not 3 s.
+     */
+    struct feeder fd = feeder_new(f, "jitter", 2, &h264, 3600);
+    for (int i = 0; i < 10 * FPS; i++) {
+        bool is_late = i && i % (2 * FPS) == 0;
+        fd.dts += is_late ? 360 : 0;
+        feed(&fd, 1);
+        fd.dts -= is_late ? 360 : 0;
+    }
+    finish(&fd);
+    struct rows rows = rows_of(f, "jitter");
+    assert_true(rows.n >= 4);
+    for (size_t i = 1; i + 1 < rows.n; i++) {
+        int64_t len = rows.v[i].end_us - rows.v[i].start_us;
+        if (llabs(len - S_US(2)) > S_US(0.01))
+            fail_msg("%s lasts %lld us", rows.v[i].path, (long long)len);
+    }
+    rows_free(&rows);
+}
+
 static void test_first_segment_is_staggered_per_camera(void **state)
 {
     struct fixture *f = *state;
@@ -587,10 +614,9 @@ struct audio_feeder {
     size_t k;
 };
 
-/* Pushes the audio packets that start before the video feeder's next frame. */
-static void feed_audio_until(struct audio_feeder *a, const struct feeder *video)
+/* Pushes the audio packets that start before until_us (on the video's time line). */
+static void feed_audio_until_us(struct audio_feeder *a, int64_t until_us)
 {
-    int64_t until_us = video->dts * 100 / 9;
     for (;; a->k++) {
         int64_t dts = (int64_t)a->k * 1024;
         int64_t us = dts * 1000000 / 48000;
@@ -606,6 +632,12 @@ static void feed_audio_until(struct audio_feeder *a, const struct feeder *video)
         a->sink->ops->packet_cb(a->sink, p);
         media_packet_unref(p);
     }
+}
+
+/* Pushes the audio packets that start before the video feeder's next frame. */
+static void feed_audio_until(struct audio_feeder *a, const struct feeder *video)
+{
+    feed_audio_until_us(a, video->dts * 100 / 9);
 }
 
 /* The codecs libavformat finds in a row's file. */
@@ -647,6 +679,57 @@ static void test_audio_that_starts_after_the_video_joins_the_next_segment(void *
         assert_int_equal(rows.v[i].start_us, rows.v[i - 1].end_us);
     }
     rows_free(&rows);
+}
+
+/*
+ * Audio handed over lead_us ahead of the video of the same instant (or
+ * behind it, lead_us < 0), as two UDP sockets or a picture completed by
+ * its last packet deliver it: every whole file still holds the audio of
+ * its own span, starting with its keyframe and ending with its last
+ * picture, to within one AAC frame.
+ */
+static void check_audio_stays_with_its_video(struct fixture *f, const char *camera, int64_t lead_us)
+{
+    struct feeder v = feeder_new(f, camera, 1, &h264, 3600);
+    struct audio_feeder a = {.sink = rec_camera_sink(v.cam)};
+    for (int i = 0; i < 6 * FPS; i++) {
+        int64_t next_us = (v.dts + v.frame_90k) * 100 / 9;
+        if (lead_us > 0)
+            feed_audio_until_us(&a, next_us + lead_us);
+        feed_nosync(&v, 1);
+        if (lead_us <= 0)
+            feed_audio_until_us(&a, next_us + lead_us);
+        if (i % 4 == 3)
+            rec_recorder_sync(f->r);
+    }
+    finish(&v);
+    struct rows rows = rows_of(f, camera);
+    assert_true(rows.n >= 4);
+    const double aac_s = 1024.0 / 48000;
+    for (size_t i = 1; i + 1 < rows.n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", f->sto->dir, rows.v[i].path);
+        struct gen_read rd;
+        assert_int_equal(gen_read_file(path, &rd), 0);
+        assert_int_equal(rd.nb_streams, 2);
+        assert_int_equal(rd.codec[1], AV_CODEC_ID_AAC);
+        double v0 = rd.dts[0][0] / 90000.0, v1 = rd.end_dts[0] / 90000.0;
+        double a0 = rd.dts[1][0] / 48000.0, a1 = rd.end_dts[1] / 48000.0;
+        if (a0 - v0 < 0 || a0 - v0 >= aac_s || fabs(a1 - v1) >= aac_s)
+            fail_msg("%s, lead %lld us: audio %.3f-%.3f s, video %.3f-%.3f s", rows.v[i].path,
+                     (long long)lead_us, a0, a1, v0, v1);
+        gen_read_release(&rd);
+    }
+    rows_free(&rows);
+}
+
+static void test_audio_handed_over_early_or_late_stays_with_its_video(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    check_audio_stays_with_its_video(f, "early", 90000);
+    check_audio_stays_with_its_video(f, "late", -90000);
+    check_audio_stays_with_its_video(f, "inorder", 0);
 }
 
 static void test_audio_only_stream_is_recorded_after_three_seconds_without_video(void **state)
@@ -860,6 +943,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_rotation_at_the_first_keyframe_at_or_after_segment_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_keyframe_a_few_ms_short_of_the_length_still_cuts,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_segment_is_staggered_per_camera, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_resumes_at_the_next_keyframe,
@@ -876,6 +961,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_audio_that_starts_after_the_video_joins_the_next_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audio_handed_over_early_or_late_stays_with_its_video,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_audio_only_stream_is_recorded_after_three_seconds_without_video, setup, teardown),
         cmocka_unit_test_setup_teardown(
