@@ -143,7 +143,8 @@ struct ing_timeline {
     /* wall clock */
     int64_t anchor_wall_us, anchor_pts;
     uint64_t discontinuities;
-    uint64_t repaired; /* rule 4: dts nudged by a tick (deeper reordering than known, repeats) */
+    uint64_t repaired; /* rule 4: video dts nudged by a tick (deeper reordering than known) */
+    uint64_t overlapped; /* rule 4: audio packets not delivered, stamped at or before the last */
     /* Rule 6: media may not run ahead of the wall clock */
     int64_t max_ahead_us; /* 0 = no limit (set by the owner) */
     bool is_rejecting; /* dropping until the wall clock reaches last_wall_us */
@@ -161,6 +162,7 @@ struct ing_timeline {
 struct ing_timestamps {
     int64_t dts, pts, wall_us;
     bool is_rejected; /* ahead of the wall clock (rule 6): do not deliver */
+    bool is_overlap; /* audio at or before the last delivered (rule 4): do not deliver */
 };
 
 /* Starts an empty timeline. default_duration: ticks per frame/packet before one is measured. */
@@ -177,7 +179,8 @@ void ing_timeline_reset_session(struct ing_timeline *tl);
  * wall time would be more than tl->max_ahead_us ahead of its arrival comes
  * back is_rejected (the other fields are then meaningless), and so do the
  * packets after it until the wall clock has caught up with the last one
- * delivered (rule 6).
+ * delivered (rule 6). An audio packet stamped at or before the last one
+ * delivered comes back is_overlap (rule 4), the other fields meaningless.
  */
 struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts, int64_t arrival_us,
                                        bool is_video);

@@ -135,12 +135,17 @@ static void track_metrics_init(ing_stream *s, struct ing_track *t)
     t->bytes = metrics_series_get(family(s, METRICS_COUNTER, "horus_ingest_bytes_total",
                                          "Bytes of media received from cameras", "camera,stream"),
                                   s->camera, stream);
-    t->rejected = metrics_series_get(
+    metrics_family *dropped =
         family(s, METRICS_COUNTER, "horus_ingest_rejected_packets_total",
                "Packets dropped at ingest: ahead_of_wall_clock = media time more than "
-               "ingest.max_ahead ahead of the wall clock (a camera sending faster than real time)",
-               "camera,stream,reason"),
-        s->camera, stream, "ahead_of_wall_clock");
+               "ingest.max_ahead ahead of the wall clock (a camera sending faster than real "
+               "time); audio_overlap = audio stamped at or before audio already delivered "
+               "(its clock moved back a little, as at an RTCP resync): it would repeat sound",
+               "camera,stream,reason");
+    t->rejected = metrics_series_get(dropped, s->camera, stream, "ahead_of_wall_clock");
+    t->overlapped = t->kind == MEDIA_KIND_AUDIO
+                        ? metrics_series_get(dropped, s->camera, stream, "audio_overlap")
+                        : NULL;
     t->repaired = metrics_series_get(
         family(s, METRICS_COUNTER, "horus_ingest_timestamps_repaired_total",
                "Packets whose decode time was moved one tick forward to keep it increasing: "
@@ -486,6 +491,22 @@ static void stream_repaired(ing_stream *s, struct ing_track *t)
                 t->kind == MEDIA_KIND_VIDEO ? "video" : "audio");
 }
 
+/* Audio stamped back over what was delivered (timeline.c rule 4): logged once per track. */
+static void stream_overlapped(ing_stream *s, struct ing_track *t, int64_t raw_pts)
+{
+    if (t->is_overlap_logged)
+        return;
+    t->is_overlap_logged = true;
+    int64_t back = t->tl.last_pts - (t->tl.unwrapped_pts + t->tl.offset);
+    log_field kv[3];
+    log_info_kv(ing_stream_kv(s, kv),
+                "audio timestamps moved back %lld ms (raw %lld): audio that would repeat sound "
+                "already recorded is dropped (horus_ingest_rejected_packets_total"
+                "{reason=\"audio_overlap\"}; logged once)",
+                (long long)(back * 1000 / (t->tl.timescale ? t->tl.timescale : 1)),
+                (long long)raw_pts);
+}
+
 /* Stamps one packet and hands it to the sink (ing_stream_deliver, after any hold). */
 static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, int64_t raw_pts,
                         int64_t arrival_us, int64_t arrival_ns)
@@ -505,6 +526,11 @@ static void stream_push(ing_stream *s, struct ing_track *t, media_packet *mp, in
         counter_add(t->rejected, 1);
         if (t->tl.rejected_runs != runs)
             stream_rejecting(s, t, arrival_ns);
+        return;
+    }
+    if (ts.is_overlap) {
+        counter_add(t->overlapped, 1);
+        stream_overlapped(s, t, raw_pts);
         return;
     }
     if (t->tl.discontinuities != t->logged_discontinuities) {

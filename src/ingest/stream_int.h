@@ -44,7 +44,8 @@ struct ing_track {
     bool is_repair_logged; /* once per track and camera */
     uint64_t logged_rejected, logged_rejected_runs; /* rule 6 of timeline.c, as last logged */
     int64_t rejected_logged_ns; /* monotonic; 0 = never */
-    metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired;
+    metrics_series *frames, *bytes, *fps, *bitrate, *rejected, *repaired, *overlapped;
+    bool is_overlap_logged; /* once per track and camera */
     metrics_series *clock_offset, *clock_jitter; /* timeline.c rule 8 */
     struct ing_srclock srclock; /* the camera's clock from its sender reports (srclock.c) */
     /* libavformat client: the AVStream index (-1 if none) and its time base */

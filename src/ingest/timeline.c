@@ -26,8 +26,14 @@
  *     (lead_duration). Only a camera that reorders deeper than it declared
  *     (and than the hold showed) gets a dts that would go backwards: it is
  *     bumped to last dts + 1 tick and a pts below its dts is raised to it
- *     (counted in `repaired`, as are repeated or backward audio stamps).
- *     Hence dts is strictly increasing and pts >= dts always.
+ *     (counted in `repaired`). An audio packet stamped at or before the
+ *     last one delivered in the same session (a repeat, or the clock
+ *     moved back by less than rule 2's jump, as when libav switches to
+ *     RTCP-synchronised times) would repeat sound already delivered:
+ *     it comes back is_overlap and is not delivered (counted in
+ *     `overlapped`), so the audio stays where its clock puts it and a
+ *     file never holds more audio than its span. Hence dts is strictly
+ *     increasing and pts >= dts always.
  *  5. wall_us (UTC) is the wall time of dts: it is anchored so that the
  *     first packet of each session is presented (pts) at its arrival time,
  *     advances with dts and never goes backwards.
@@ -350,6 +356,9 @@ struct ing_timestamps ing_timeline_map(struct ing_timeline *tl, int64_t raw_pts,
     int64_t dts;
     if (is_video) {
         dts = timeline_video_dts(tl, pts);
+    } else if (tl->has_output && !starts_session && pts <= tl->last_pts) {
+        tl->overlapped++;
+        return (struct ing_timestamps){.is_overlap = true};
     } else {
         if (tl->has_output && pts > tl->last_pts && pts - tl->last_pts <= tl->timescale)
             tl->duration = pts - tl->last_pts;

@@ -270,10 +270,51 @@ static void test_audio_dts_equals_pts_and_never_goes_back(void **state)
     assert_int_equal(b.dts, 1024);
     assert_int_equal(b.pts, b.dts);
     assert_int_equal(b.wall_us, T0_US + 21333);
-    struct ing_timestamps c = ing_timeline_map(&tl, 100 + 1000, T0_US + 42666, false);
-    assert_int_equal(c.dts, b.dts + 1); /* a duplicate/backwards stamp is bumped */
+    /* A stamp at or before the last one would repeat sound: not delivered. */
+    assert_true(ing_timeline_map(&tl, 100 + 1000, T0_US + 42666, false).is_overlap);
+    assert_true(ing_timeline_map(&tl, 100 + 1024, T0_US + 42700, false).is_overlap);
+    struct ing_timestamps c = ing_timeline_map(&tl, 100 + 1030, T0_US + 42800, false);
+    assert_false(c.is_overlap);
+    assert_int_equal(c.dts, 1030);
     assert_true(c.wall_us >= b.wall_us);
+    assert_int_equal(tl.overlapped, 2);
+    assert_int_equal(tl.repaired, 0);
     (void)a;
+}
+
+/*
+ * libav moving a stream to RTCP-synchronised times shifts its audio back
+ * by a few frames, far less than a jump (rule 2): the frames that repeat
+ * time already delivered are dropped, the next lands where its clock says,
+ * so the audio delivered over a stretch exceeds it by less than a frame.
+ */
+static void test_audio_moved_back_a_little_drops_the_overlap_and_keeps_its_clock(void **state)
+{
+    struct ing_timeline tl;
+    ing_timeline_init(&tl, 48000, 1024);
+    int64_t raw = 5000, arrival = T0_US;
+    unsigned delivered = 0;
+    int64_t first = -1, last = -1;
+    for (int i = 0; i < 200; i++) {
+        if (i == 100)
+            raw -= 3 * 1024 + 300; /* the resync: 70 ms back */
+        struct ing_timestamps t = ing_timeline_map(&tl, raw, arrival, false);
+        if (!t.is_overlap) {
+            assert_true(t.dts > last);
+            if (first < 0)
+                first = t.dts;
+            last = t.dts;
+            delivered++;
+        }
+        raw += 1024;
+        arrival += 21333;
+    }
+    assert_int_equal(tl.overlapped, 3);
+    assert_int_equal(tl.discontinuities, 0);
+    /* less than a frame more sound than the stretch: the first after the resync overlaps
+     * its predecessor by 300 ticks; the three that repeated whole frames are gone */
+    assert_int_equal((int64_t)delivered * 1024 - (last + 1024 - first), 300);
+    assert_int_equal(last, 199 * 1024 - 3 * 1024 - 300);
 }
 
 /* ---- rule 6: media may not run ahead of the wall clock ---- */
@@ -541,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_without_a_limit_nothing_is_rejected),
         cmocka_unit_test(test_a_jump_inside_a_session_is_a_discontinuity_not_a_gap),
         cmocka_unit_test(test_audio_dts_equals_pts_and_never_goes_back),
+        cmocka_unit_test(test_audio_moved_back_a_little_drops_the_overlap_and_keeps_its_clock),
         cmocka_unit_test(test_a_connect_burst_does_not_make_the_clock_late),
         cmocka_unit_test(test_without_a_burst_the_first_frame_is_presented_at_its_arrival),
         cmocka_unit_test(test_a_reconnect_burst_never_maps_before_the_last_session),
