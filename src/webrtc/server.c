@@ -535,15 +535,21 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         rc = HORUS_ECODEC;
     }
     int h264 = rc == 0 ? webrtc_sdp_h264_choose(offer, camera_profile(tracks.video)) : -1;
+    bool reserved = false;
     if (rc == 0) {
         pthread_mutex_lock(&s->mu);
-        bool full = s->n_known >= s->max_sessions;
+        /* Reserve the slot now: offers arrive on several threads at once, and a check
+         * that let go of the lock before counting the session would let them all in. */
+        bool full = s->n_known + s->n_pending >= s->max_sessions;
+        if (!full)
+            s->n_pending++;
         pthread_mutex_unlock(&s->mu);
         if (full) {
             snprintf(err, errsize, "webrtc: %u sessions already, the most this node serves",
                      s->max_sessions);
             rc = -EBUSY;
         }
+        reserved = !full;
     }
     if (rc == 0) {
         w = horus_calloc(1, sizeof(*w));
@@ -611,6 +617,8 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         pthread_mutex_lock(&s->mu);
         k->next = s->known;
         s->known = k;
+        s->n_pending--;
+        reserved = false;
         unsigned n = ++s->n_known;
         push(s, c);
         pthread_mutex_unlock(&s->mu);
@@ -620,6 +628,11 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         log_info_kv(LOG_KV({"camera", camera}, {"stream", stream}, {"session", w->id}),
                     "webrtc session offered");
         w = NULL;
+    }
+    if (reserved) {
+        pthread_mutex_lock(&s->mu);
+        s->n_pending--;
+        pthread_mutex_unlock(&s->mu);
     }
     wsession_free(w);
     relay_tracks_release(&tracks);

@@ -109,6 +109,7 @@ struct webrtc_server {
     pthread_mutex_t mu;
     struct known_session *known; /* guarded by mu */
     unsigned n_known; /* guarded by mu */
+    unsigned n_pending; /* offers past the limit check, not yet known; guarded by mu */
     struct wcmd *cmds, **cmds_tail; /* guarded by mu */
     bool stopping; /* guarded by mu */
     struct wsession *sessions; /* webrtc thread only */

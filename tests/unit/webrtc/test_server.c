@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <openssl/ssl.h>
 #include <srtp2/srtp.h>
 #include <stdio.h>
@@ -157,15 +158,23 @@ static void push_frame(media_sink *sink, media_stream *st, bool key, int64_t pts
     media_packet_unref(pkt);
 }
 
+/* A relay whose camera "cam" streams H.264 on "main", a keyframe already in memory. */
+static media_stream *relay_with_keyframe(relay_hub **hub, media_sink **sink)
+{
+    assert_int_equal(relay_hub_new(&(struct relay_hub_options){0}, hub), 0);
+    *sink = relay_hub_attach(*hub, "cam", "main");
+    media_stream *st =
+        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
+    (*sink)->ops->stream_cb(*sink, st);
+    push_frame(*sink, st, true, 0, 0xaa);
+    return st;
+}
+
 static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
 {
     relay_hub *hub;
-    assert_int_equal(relay_hub_new(&(struct relay_hub_options){0}, &hub), 0);
-    media_sink *sink = relay_hub_attach(hub, "cam", "main");
-    media_stream *st =
-        media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 90000, avcc, sizeof(avcc));
-    sink->ops->stream_cb(sink, st);
-    push_frame(sink, st, true, 0, 0xaa);
+    media_sink *sink;
+    media_stream *st = relay_with_keyframe(&hub, &sink);
 
     char err[200] = "";
     webrtc_server *s;
@@ -338,6 +347,72 @@ static void test_offers_for_streams_the_relay_lacks_are_refused(void **state)
     relay_hub_free(hub);
 }
 
+enum { RACERS = 8 };
+
+struct racer {
+    webrtc_server *s;
+    const char *offer;
+    pthread_barrier_t *go;
+    int rc;
+    char err[200];
+};
+
+static void *race_offer(void *arg)
+{
+    struct racer *r = arg;
+    struct webrtc_answer ans;
+    pthread_barrier_wait(r->go);
+    r->rc = webrtc_server_offer(r->s, "cam", "main", r->offer, strlen(r->offer), &ans, r->err,
+                                sizeof(r->err));
+    if (r->rc == 0)
+        free(ans.sdp);
+    return NULL; /* cmocka's asserts belong to the main thread: checked there */
+}
+
+/* The limit holds for offers that arrive together, each on its own HTTP thread. */
+static void test_offers_that_arrive_together_never_pass_the_session_limit(void **state)
+{
+    relay_hub *hub;
+    media_sink *sink;
+    media_stream *st = relay_with_keyframe(&hub, &sink);
+    char err[200] = "";
+    webrtc_server *s;
+    assert_int_equal(
+        webrtc_server_new(
+            &(struct webrtc_options){.udp_listen = "127.0.0.1:0", .relay = hub, .max_sessions = 2},
+            &s, err, sizeof(err)),
+        0);
+    struct peer p;
+    peer_open(&p, webrtc_server_port(s));
+    const char *offer = offer_text(&p);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    struct racer r[RACERS];
+    pthread_t t[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){.s = s, .offer = offer, .go = &go};
+        assert_int_equal(pthread_create(&t[i], NULL, race_offer, &r[i]), 0);
+    }
+    int served = 0, busy = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        served += r[i].rc == 0;
+        if (r[i].rc == -EBUSY) {
+            assert_string_equal(r[i].err, "webrtc: 2 sessions already, the most this node serves");
+            busy++;
+        }
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(served, 2);
+    assert_int_equal(busy, RACERS - 2);
+    assert_int_equal(webrtc_server_sessions(s), 2);
+    peer_close(&p);
+    webrtc_server_free(s);
+    relay_hub_detach(hub, "cam", "main");
+    media_stream_unref(st);
+    relay_hub_free(hub);
+}
+
 int main(void)
 {
     /* libsrtp is process-wide and initialised once, by the module (srtp.c): let it do so
@@ -350,6 +425,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_peer_connects_plays_asks_keyframes_and_nacks),
         cmocka_unit_test(test_offers_for_streams_the_relay_lacks_are_refused),
+        cmocka_unit_test(test_offers_that_arrive_together_never_pass_the_session_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
