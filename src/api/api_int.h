@@ -505,4 +505,7 @@ bool api_request_is_secure(const struct api *ctx, const http_request *req);
  */
 int api_time_parse_json(const json_t *v, int64_t *out_us);
 
+/* Re-read the camera count /health reports (system.c). */
+void api_health_count_cameras(api *ctx);
+
 #endif

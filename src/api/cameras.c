@@ -507,6 +507,7 @@ static int cameras_create(http_request *req, void *arg)
         struct sto_camera stored;
         rc = sto_camera_get(ctx->db, c.id, &stored);
         if (rc == 0) {
+            api_health_count_cameras(ctx);
             char location[128];
             snprintf(location, sizeof(location), "/api/v1/cameras/%s", c.id);
             http_reply_header(req, "Location", location);
@@ -634,6 +635,7 @@ static int cameras_delete(http_request *req, void *arg)
     if (rc < 0) {
         return http_reply_error(req, rc, "delete camera '%s': %s", id, horus_strerror(rc));
     }
+    api_health_count_cameras(ctx);
     auth_audit_request(ctx->audit, req, AUTH_AUDIT_CAMERA_DELETED, AUTH_AUDIT_OK, "camera", id,
                        NULL);
     return http_reply(req, 204, NULL, NULL, 0);

@@ -163,10 +163,20 @@ void api_health_refresh(api *ctx, unsigned cameras_online, unsigned cameras_fail
                               size * (double)atomic_load(&ctx->health.min_free_hundredths) / 1e4);
         }
     }
-    uint64_t ncams = 0;
-    if (db_ok && sto_camera_count(ctx->db, &ncams) == 0)
-        atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
+    if (db_ok)
+        api_health_count_cameras(ctx);
     health_reasons_refresh(ctx, db_ok, why);
+}
+
+/*
+ * Called by the tick and by the camera routes after a create or delete, so
+ * that /health read right after a 201 or 204 already counts the change.
+ */
+void api_health_count_cameras(api *ctx)
+{
+    uint64_t ncams = 0;
+    if (sto_camera_count(ctx->db, &ncams) == 0)
+        atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
 }
 
 /*

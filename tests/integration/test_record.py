@@ -136,8 +136,11 @@ def test_a_camera_added_through_the_api_records_within_seconds_and_stops_when_de
     h = horus_factory()
     body = {"id": "live", "url": sim.url(1), "record": {"segment_seconds": 2}}
     assert h.request("POST", "/api/v1/cameras", body)[0] == 201
+    # /health counts a created or deleted camera at once, not at the next tick.
+    assert h.get_json("/health")[1]["cameras"]["total"] == 1
     wait_until(lambda: list(h.data.rglob("*.mp4.part")), 5, "recording to start")
     assert h.request("DELETE", "/api/v1/cameras/live")[0] == 204
+    assert h.get_json("/health")[1]["cameras"]["total"] == 0
     wait_until(lambda: not list(h.data.rglob("*.mp4.part")), 5, "the open segment to close")
     assert h.get_json("/health")[1]["cameras"]["total"] == 0
 
