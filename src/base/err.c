@@ -26,6 +26,7 @@ static const struct {
     {HORUS_EMEDIATYPE, "HORUS_EMEDIATYPE", "unsupported media type"},
     {HORUS_EMISDIRECTED, "HORUS_EMISDIRECTED", "misdirected request"},
     {HORUS_EDISABLED, "HORUS_EDISABLED", "turned off in the configuration"},
+    {HORUS_EFENCED, "HORUS_EFENCED", "the camera's lease moved to another node"},
 };
 
 const char *horus_strerror(int rc)

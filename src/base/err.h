@@ -23,6 +23,7 @@ enum {
     HORUS_EMEDIATYPE = -1012, /* request body of a media type the route does not take */
     HORUS_EMISDIRECTED = -1013, /* request for a host name this server does not answer to */
     HORUS_EDISABLED = -1014, /* a feature this node's configuration turns off */
+    HORUS_EFENCED = -1015, /* a write for a camera whose lease moved to another node */
 };
 
 /*

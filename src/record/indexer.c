@@ -87,13 +87,36 @@ struct in_flight {
     rec_journal *journal; /* owned reference; NULL without a journal */
     struct pending *pending; /* NULL unless start-up waits for it */
     uint64_t seq;
+    char *abs; /* owned: the file, for a fenced row; NULL when rows are not fenced */
     char path[]; /* relative to the data directory */
 };
+
+/*
+ * The camera's lease moved to another node while this segment was being
+ * recorded: its row stays out of the index, so that two nodes' rows never
+ * cover one moment. The file is kept beside, renamed so that neither
+ * start-up recovery nor horus check indexes it.
+ */
+static void row_fenced(struct in_flight *f)
+{
+    if (f->journal)
+        rec_journal_ack(f->journal, f->seq);
+    char to[PATH_MAX];
+    int rc = f->abs && snprintf(to, sizeof(to), "%s.fenced", f->abs) < (int)sizeof(to)
+                 ? rename(f->abs, to)
+                 : -1;
+    log_warn_kv(LOG_KV({"path", f->path}),
+                "index row refused: another node took this camera over while the segment was "
+                "recorded; the file is kept as %s.fenced%s",
+                f->path, rc == 0 ? "" : " (the rename failed: it stays under its own name)");
+}
 
 static void row_done(int rc, void *arg)
 {
     struct in_flight *f = arg;
-    if (rc == 0 && f->journal)
+    if (rc == HORUS_EFENCED)
+        row_fenced(f);
+    else if (rc == 0 && f->journal)
         rec_journal_ack(f->journal, f->seq);
     else if (rc < 0 && f->journal)
         log_error_kv(LOG_KV({"path", f->path}),
@@ -107,6 +130,7 @@ static void row_done(int rc, void *arg)
     rec_journal_unref(f->journal);
     if (f->pending)
         pending_done(f->pending);
+    free(f->abs);
     free(f);
 }
 
@@ -123,6 +147,7 @@ static struct in_flight *in_flight_new(rec_journal *j, struct pending *pending, 
         pthread_mutex_unlock(&pending->lock);
     }
     f->seq = seq;
+    f->abs = NULL;
     memcpy(f->path, path, len);
     return f;
 }
@@ -131,16 +156,19 @@ static struct in_flight *in_flight_new(rec_journal *j, struct pending *pending, 
  * Queues the insert of row; its commit acknowledges journal entry seq (j
  * may be NULL) and counts down pending (may be NULL).
  */
-static void insert_row(sto_db *db, rec_journal *j, struct pending *pending, uint64_t seq,
-                       const struct sto_recording_input *row)
+static void insert_row(sto_db *db, rec_journal *j, const char *data_dir, struct pending *pending,
+                       uint64_t seq, const struct sto_recording_input *row)
 {
     struct in_flight *f = in_flight_new(j, pending, seq, row->path);
+    if (data_dir && row->lease_token)
+        f->abs = horus_asprintf("%s/%s", data_dir, row->path);
     int rc = sto_recording_insert_async(db, row, row_done, f);
     if (rc < 0)
         row_done(rc, f); /* not queued: the callback will not come */
 }
 
-void rec_index_row(sto_db *db, rec_journal *j, const struct sto_recording_input *row)
+void rec_index_row(sto_db *db, rec_journal *j, const char *data_dir,
+                   const struct sto_recording_input *row)
 {
     uint64_t seq = 0;
     if (j) {
@@ -151,7 +179,7 @@ void rec_index_row(sto_db *db, rec_journal *j, const struct sto_recording_input 
             j = NULL;
         }
     }
-    insert_row(db, j, NULL, seq, row);
+    insert_row(db, j, data_dir, NULL, seq, row);
 }
 
 /* ---- start-up ---- */
@@ -203,7 +231,7 @@ static int replay_entry(void *arg, const struct rec_journal_record *rec)
     }
     struct sto_recording_input row = rec->row;
     row.keep_existing = true;
-    insert_row(w->o->db, w->o->journal, w->pending, rec->seq, &row);
+    insert_row(w->o->db, w->o->journal, NULL, w->pending, rec->seq, &row);
     w->out->replayed++;
     count(w->m_replayed);
     return 0;
@@ -276,7 +304,7 @@ static void index_orphan(struct recover *w, const char *camera, const char *stre
     struct sto_recording_input row;
     rec_recording_row(&info, w->o->data_dir, camera, stream, codec, &row);
     row.keep_existing = true;
-    insert_row(w->o->db, NULL, w->pending, 0, &row);
+    insert_row(w->o->db, NULL, NULL, w->pending, 0, &row);
     log_warn_kv(LOG_KV({"camera", camera}, {"stream", stream}, {"path", rel}),
                 "indexed a segment file the index did not have (%zu parts)", info.n_parts);
     w->out->indexed++;

@@ -17,9 +17,12 @@
 /*
  * Journals row (borrowed), then queues its insert; the journal entry is
  * acknowledged when the row commits. j may be NULL (no journal: the insert
- * alone). Failures are logged with the row's path. Thread: any.
+ * alone). Failures are logged with the row's path. A fenced row
+ * (HORUS_EFENCED: the camera's lease moved) is acknowledged too, and its
+ * file under data_dir renamed <name>.fenced. Thread: any.
  */
-void rec_index_row(sto_db *db, rec_journal *j, const struct sto_recording_input *row);
+void rec_index_row(sto_db *db, rec_journal *j, const char *data_dir,
+                   const struct sto_recording_input *row);
 
 /* What start-up found (rec_index_recover). */
 struct rec_index_recovery {

@@ -56,7 +56,8 @@
 #define THREADS_MAX_DEFAULT 4
 
 /* Label values of horus_record_dropped_packets_total{reason}, by enum rec_drop_reason. */
-static const char *const drop_reason_names[REC_DROP_COUNT] = {"queue_full", "stopping"};
+static const char *const drop_reason_names[REC_DROP_COUNT] = {"queue_full", "stopping",
+                                                              "lease_expired"};
 
 void rec_camera_unref(rec_camera *c)
 {
@@ -66,6 +67,7 @@ void rec_camera_unref(rec_camera *c)
         media_packet_unref(c->q[(c->q_head + i) % c->q_cap].pkt);
     free(c->q);
     rec_interleave_release(&c->ilv);
+    free(c->lease_node);
     media_packet_unref(c->keyframe);
     pthread_mutex_destroy(&c->kf_lock);
     rec_view_release(c);
@@ -197,7 +199,8 @@ rec_recorder *rec_recorder_new(const struct rec_recorder_options *opt)
         &(struct metrics_desc){.type = METRICS_COUNTER,
                                .name = "horus_record_dropped_packets_total",
                                .help = "Packets not recorded: the camera's own recorder queue was "
-                                       "full (queue_full) or the recorder was stopping",
+                                       "full (queue_full), the recorder was stopping, or this "
+                                       "node's camera leases had run out (lease_expired)",
                                .labels = "camera,stream,reason"});
     r->f_errors = metrics_family_add(
         opt->metrics, &(struct metrics_desc){.type = METRICS_COUNTER,
@@ -268,6 +271,18 @@ static int64_t indexed_end(rec_recorder *r, const char *camera, const char *stre
             end = rows[i].end_us;
     sto_recording_list_free(rows, n);
     return end;
+}
+
+void rec_recorder_set_lease_deadline(rec_recorder *r, int64_t until_ms)
+{
+    atomic_store(&r->lease_until_ms, until_ms);
+}
+
+void rec_camera_set_lease(rec_camera *c, const char *node, int64_t token)
+{
+    free(c->lease_node);
+    c->lease_node = node ? horus_strdup(node) : NULL;
+    c->lease_token = node ? token : 0;
 }
 
 rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *stream,

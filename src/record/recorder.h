@@ -153,6 +153,28 @@ void rec_pending_segment_release(struct rec_pending_segment *p);
 void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink);
 
 /*
+ * Fences c's index rows (docs/design/0066-fencing.md): each goes in only
+ * while node (copied) holds the camera's lease with token, or when its
+ * segment ended before the present holder took the lease. A refused
+ * segment's file is renamed <name>.fenced, out of the index's and
+ * recovery's way, and kept. Without this call rows are not fenced.
+ * Thread: the caller of rec_recorder_add, before the first packet.
+ */
+void rec_camera_set_lease(rec_camera *c, const char *node, int64_t token);
+
+/*
+ * The local side of fencing (docs/design/0066): packets stamped after
+ * until_ms (ms since the epoch) are not recorded, counted as
+ * horus_record_dropped_packets_total{reason="lease_expired"}, and close
+ * the open segment; recording resumes at the next keyframe once the
+ * deadline moves past them. The supervisor sets it to the moment this
+ * node's leases run out after each renewal, so that a node whose main
+ * thread is stuck on an unanswering database still stops writing in time.
+ * 0 (the default): no deadline. Thread: any.
+ */
+void rec_recorder_set_lease_deadline(rec_recorder *r, int64_t until_ms);
+
+/*
  * Stops recording c: its open segment is closed and indexed by a worker
  * once its queued packets are recorded. Call after ingest stopped calling the sink. c is freed.
  * Thread: any.
@@ -199,9 +221,10 @@ void rec_recorder_health(rec_recorder *r, struct rec_recorder_health *out);
 /*
  * Returns once the workers have handled everything queued (segments cut
  * and closed, removals done, index rows handed to storage; not the
- * storage commit) and none holds a camera. A test hook: tests wait on it
- * instead of sleeping; it waits as long as packets keep coming. The
- * recorder must be started. Thread: any but a worker.
+ * storage commit) and none holds a camera. Tests wait on it instead of
+ * sleeping; the supervisor, before it gives its camera leases up. It waits
+ * as long as packets keep coming. The recorder must be started, or its
+ * queues empty. Thread: any but a worker.
  */
 void rec_recorder_sync(rec_recorder *r);
 

@@ -26,6 +26,7 @@
 enum rec_drop_reason {
     REC_DROP_QUEUE_FULL, /* the camera's own queue quota was full */
     REC_DROP_STOPPING, /* the recorder was stopping */
+    REC_DROP_LEASE, /* stamped after the node's camera leases ran out (docs/design/0066) */
     REC_DROP_COUNT,
 };
 
@@ -62,6 +63,8 @@ struct rec_camera {
     rec_recorder *r; /* borrowed */
     char *camera;
     char *stream;
+    char *lease_node; /* rec_camera_set_lease; NULL = rows not fenced */
+    int64_t lease_token;
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
@@ -101,6 +104,7 @@ struct rec_camera {
     unsigned err_unlogged; /* write errors since then */
     unsigned nsegments;
     int64_t last_end_us; /* end of the last segment indexed; 0 = none yet */
+    bool is_lease_lapsed; /* packets past the lease deadline are being dropped (logged once) */
     char dir[PATH_MAX];
     metrics_series *m_segments, *m_bytes, *m_errors, *m_flush, *m_lag;
     metrics_series *m_dropped[REC_DROP_COUNT];
@@ -130,6 +134,7 @@ struct rec_recorder {
 
     metrics_family *f_segments, *f_bytes, *f_dropped, *f_errors, *f_flush, *f_lag;
     rec_journal *journal; /* owned reference; NULL when it could not be opened */
+    _Atomic int64_t lease_until_ms; /* rec_recorder_set_lease_deadline; 0 = none */
 };
 
 /* ---- recorder.c ---- */

@@ -95,14 +95,21 @@ void rec_recording_row(const struct rec_segment_info *info, const char *data_dir
     };
 }
 
-/* Journals and inserts the index row for a closed segment (indexer.c). */
-static void index_segment(rec_recorder *r, const char *camera, const char *stream,
-                          const struct rec_segment_info *info)
+/*
+ * Journals and inserts the index row for a closed segment (indexer.c),
+ * fenced by c's lease (c NULL: a recovered segment, not fenced).
+ */
+static void index_segment(rec_recorder *r, const rec_camera *c, const char *camera,
+                          const char *stream, const struct rec_segment_info *info)
 {
     char codec[80];
     struct sto_recording_input row;
     rec_recording_row(info, r->data_dir, camera, stream, codec, &row);
-    rec_index_row(r->opt.db, r->journal, &row);
+    if (c) {
+        row.lease_node = c->lease_node;
+        row.lease_token = c->lease_token;
+    }
+    rec_index_row(r->opt.db, r->journal, r->data_dir, &row);
 }
 
 int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
@@ -129,7 +136,7 @@ int64_t rec_segment_finish(rec_recorder *r, rec_camera *c, const char *why)
                           horus_strerror(rc));
     }
     if (info.path) {
-        index_segment(r, c->camera, c->stream, &info);
+        index_segment(r, c, c->camera, c->stream, &info);
         metrics_counter_inc(c->m_segments);
         metrics_counter_add(c->m_bytes, (double)info.size_bytes);
         log_debug_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}, {"reason", why}),
@@ -214,8 +221,35 @@ static bool track_stream(media_stream **slot, media_stream *s)
  */
 #define REC_CUT_SLACK_90K 4500 /* 50 ms */
 
+/*
+ * Fencing's local side: true when pkt is stamped after the node's lease
+ * deadline. The open segment then ends before it, and nothing is recorded
+ * until the deadline moves (a renewal) and the next keyframe comes.
+ */
+static bool is_past_lease(rec_recorder *r, rec_camera *c, const media_packet *pkt)
+{
+    int64_t until_ms = atomic_load(&r->lease_until_ms);
+    if (!until_ms || pkt->wall_us <= until_ms * 1000) {
+        if (c->is_lease_lapsed)
+            log_info_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                        "camera leases renewed: recording resumes at the next keyframe");
+        c->is_lease_lapsed = false;
+        return false;
+    }
+    if (!c->is_lease_lapsed)
+        log_warn_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                    "this node's camera leases ran out without a renewal: recording stops "
+                    "so that another node may take the camera over");
+    c->is_lease_lapsed = true;
+    metrics_counter_inc(c->m_dropped[REC_DROP_LEASE]);
+    rec_segment_finish(r, c, "camera lease ran out");
+    return true;
+}
+
 static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
 {
+    if (is_past_lease(r, c, pkt))
+        return;
     media_stream *s = pkt->stream;
     bool is_video = s->kind == MEDIA_KIND_VIDEO;
     if (track_stream(is_video ? &c->video : &c->audio, s))
@@ -349,7 +383,7 @@ static void recover_one(struct recover_walk *w, const char *path)
     } else if (rc < 0) {
         log_error_kv(LOG_KV({"path", path}), "recover segment: %s", horus_strerror(rc));
     } else if (camera && stream) {
-        index_segment(w->r, camera, stream, &info);
+        index_segment(w->r, NULL, camera, stream, &info);
         w->recovered++;
         log_info_kv(LOG_KV({"camera", camera}, {"path", info.path}),
                     "recovered a segment left open by a crash (%zu parts)", info.n_parts);

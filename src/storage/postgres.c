@@ -29,7 +29,8 @@
  *    as with SQLite.
  *
  * Sessions: every connection sets lock_timeout to busy_timeout_ms (a lock
- * wait past it is HORUS_EDBBUSY, as SQLITE_BUSY is) and drops notices;
+ * wait past it is HORUS_EDBBUSY, as SQLITE_BUSY is), ends after 5 s idle
+ * inside a transaction (PG_IDLE_IN_TX_MS), and drops notices;
  * readers set default_transaction_read_only, so a reader refuses writes
  * with -EACCES. A connection that ended (server restart, failover,
  * network) is opened again by the next statement outside a transaction,
@@ -73,6 +74,15 @@
 #define PG_MAX_COLUMNS 64
 /* Prepared statements kept per connection: the repositories' queries are a few dozen texts. */
 #define PG_STMT_SLOTS 32
+
+/*
+ * Horus never leaves a transaction open while it waits for anything but
+ * the server, so a session idle inside one this long is a process that
+ * froze (SIGSTOP, a VM paused, swap): the server ends it and so releases
+ * its row locks, e.g. a camera lease another node must take over
+ * (docs/design/0066-fencing.md).
+ */
+#define PG_IDLE_IN_TX_MS 5000
 
 struct sto_conn {
     PGconn *pg; /* owned */
@@ -261,10 +271,11 @@ static int pg_open(const char *target, bool is_writer, int64_t busy_timeout_ms, 
         return rc;
     }
     PQsetNoticeProcessor(c->pg, no_notices, NULL);
-    c->settings =
-        horus_asprintf("SET lock_timeout = %" PRId64 "; SET client_min_messages = warning;"
-                       " SET default_transaction_read_only = %s",
-                       busy_timeout_ms > 0 ? busy_timeout_ms : 1, is_writer ? "off" : "on");
+    c->settings = horus_asprintf(
+        "SET lock_timeout = %" PRId64 "; SET client_min_messages = warning;"
+        " SET idle_in_transaction_session_timeout = %d;"
+        " SET default_transaction_read_only = %s",
+        busy_timeout_ms > 0 ? busy_timeout_ms : 1, PG_IDLE_IN_TX_MS, is_writer ? "off" : "on");
     char *what = horus_asprintf("configure PostgreSQL session %s", c->where);
     int rc = run_simple(c, c->settings, what, errmsg);
     free(what);

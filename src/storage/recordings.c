@@ -95,12 +95,29 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, 
         " sha256 = $10, fragments = $12, pinned_until_us = CASE WHEN pinned_until_us < $11"
         " THEN $11 ELSE pinned_until_us END WHERE camera_id = $1 AND stream = $2 AND start_us > $3"
         " AND start_us < CAST($3 AS BIGINT) + " NUDGE_US " AND path = $5";
+    /*
+     * Fencing (docs/design/0066): the row goes in while this node holds the
+     * camera's lease with the token it recorded under, or when the segment
+     * ended before the present holder took the lease (footage of this
+     * node's own tenure, held back by an outage). The no-op UPDATE (not a
+     * SELECT) locks the lease row in PostgreSQL until the batch commits, so
+     * a claim by another node waits rather than slipping in between the
+     * check and the insert; SQLite's write lock does the same.
+     */
+    static const char guard[] =
+        "UPDATE camera_leases SET token = token WHERE camera_id = $1 AND ((node_id = $2"
+        " AND token = $3) OR since_ms * 1000 >= $4) RETURNING token";
+    sto_value g[] = {STO_TEXT_V(r->camera_id), STO_TEXT_V(r->lease_node ? r->lease_node : ""),
+                     STO_INT_V(r->lease_token), STO_INT_V(r->end_us)};
     /* Retried while the database is locked or full: the row of a closed segment must land. */
-    struct sto_stmt st[] = {{sql, p, HORUS_ARRAY_LEN(p)},
+    struct sto_stmt st[] = {{guard, g, HORUS_ARRAY_LEN(g)},
+                            {sql, p, HORUS_ARRAY_LEN(p)},
                             {nudge, p, HORUS_ARRAY_LEN(p)},
                             {renew, p, HORUS_ARRAY_LEN(p)}};
-    size_t n = r->keep_existing ? 2 : 3;
-    return sto_write_batch_retried_async(db, st, n, done_cb, arg);
+    size_t n = r->keep_existing ? 3 : 4;
+    if (r->lease_token)
+        return sto_write_guarded_retried_async(db, HORUS_EFENCED, st, n, done_cb, arg);
+    return sto_write_batch_retried_async(db, st + 1, n - 1, done_cb, arg);
 }
 
 static int latest_row(const sto_value *c, size_t n, void *arg)

@@ -270,6 +270,12 @@ int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size
     return sto_writer_push(db->writer, stmts, nstmts, done_cb, arg, true);
 }
 
+int sto_write_guarded_retried_async(sto_db *db, int guard_rc, const struct sto_stmt *stmts,
+                                    size_t nstmts, sto_done_cb done_cb, void *arg)
+{
+    return sto_writer_push_guarded(db->writer, guard_rc, stmts, nstmts, done_cb, arg);
+}
+
 int sto_write_async(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                     sto_done_cb done_cb, void *arg)
 {

@@ -193,6 +193,7 @@ int sto_nodes_list(sto_db *db, struct sto_node **out, size_t *n);
 struct sto_camera_lease {
     char *camera_id, *node_id;
     int64_t expires_ms, token;
+    int64_t since_ms; /* when node_id took it (its clock); 0 = before migration 0023 */
 };
 
 void sto_camera_leases_free(struct sto_camera_lease *v, size_t n);
@@ -201,11 +202,12 @@ int sto_camera_leases_list(sto_db *db, struct sto_camera_lease **out, size_t *n)
 /*
  * Takes camera's lease for node until expires_ms when it is free, expired
  * at now_ms or already node's (then only renewed). Returns 0 when node
- * holds it afterwards, -EBUSY when another node does, or a storage error.
- * Thread: any but the writer.
+ * holds it afterwards, -EBUSY when another node does, or a storage error;
+ * *token (may be NULL) gets the lease's token either way. Thread: any but
+ * the writer.
  */
 int sto_camera_lease_claim(sto_db *db, const char *camera, const char *node, int64_t now_ms,
-                           int64_t expires_ms);
+                           int64_t expires_ms, int64_t *token);
 /* Moves every lease node holds to expires_ms. Thread: any but the writer. */
 int sto_camera_leases_renew(sto_db *db, const char *node, int64_t expires_ms);
 /* Gives up node's leases (all when camera is NULL). Thread: any but the writer. */
@@ -478,6 +480,15 @@ struct sto_recording_input {
     size_t fragments_size;
     int64_t pinned_until_us;
     bool keep_existing; /* a row with the same key stays as it is (journal replay) */
+    /*
+     * Fencing (docs/design/0066-fencing.md): when lease_token is not 0 the
+     * row is stored only while lease_node holds camera_id's lease with that
+     * token; otherwise the write fails with HORUS_EFENCED (another node
+     * took the camera over since this one started recording it). 0 for rows
+     * that describe the past (start-up recovery, horus check).
+     */
+    const char *lease_node;
+    int64_t lease_token;
 };
 
 /*
@@ -487,7 +498,8 @@ struct sto_recording_input {
  * r->keep_existing: then the insert is a no-op. A transient failure
  * (database locked, disk full, I/O error) does not end the write: the
  * writer retries it with backoff (0.2 s doubling to 5 s) until it commits
- * or the writer stops. done_cb (may be NULL) is called on the writer
+ * or the writer stops. A fenced row (r->lease_token, above) is not
+ * retried: done_cb gets HORUS_EFENCED. done_cb (may be NULL) is called on the writer
  * thread with the final outcome; it is not called when this returns an
  * error (-EAGAIN: the write queue is full, HORUS_ESTOPPED: closed).
  * Thread: any.

@@ -38,6 +38,15 @@ int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size
                                   sto_done_cb done_cb, void *arg);
 
 /*
+ * sto_write_batch_retried_async whose first statement is a guard: when it
+ * returns no row, the write fails with guard_rc (its savepoint rolled
+ * back, the other statements not run, no retry). The lease check before
+ * an index row (recordings.c) is one, with HORUS_EFENCED.
+ */
+int sto_write_guarded_retried_async(sto_db *db, int guard_rc, const struct sto_stmt *stmts,
+                                    size_t nstmts, sto_done_cb done_cb, void *arg);
+
+/*
  * A computed write: runs on the writer thread, inside its own savepoint of
  * the batch's transaction, with the writer's connection (be->query on
  * conn), when its turn in the queue comes. Returns 0 or a negative code
@@ -155,6 +164,9 @@ void sto_writer_free(sto_writer *w);
 /* Queues a write; is_retried: see sto_write_batch_retried_async. */
 int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
                     void *arg, bool is_retried);
+/* sto_writer_push, retried, whose first statement is a guard (sto_write_guarded_retried_async). */
+int sto_writer_push_guarded(sto_writer *w, int guard_rc, const struct sto_stmt *stmts,
+                            size_t nstmts, sto_done_cb done_cb, void *arg);
 /* Queues a computed write (sto_write_fn), with sto_writer_push's rules. */
 int sto_writer_push_fn(sto_writer *w, sto_write_fn fn, sto_done_cb done_cb, void *arg,
                        bool is_retried);

@@ -71,6 +71,7 @@ struct write_op {
     sto_done_cb done_cb;
     void *arg;
     int rc;
+    int guard_rc; /* not 0: stmts[0] is a guard, and no row back fails the op with this */
     bool is_retried; /* transient failures go on the retry list */
     unsigned attempts;
     int64_t due_ns; /* monotonic: when a retried op runs again */
@@ -245,6 +246,15 @@ static void probe_write(sto_writer *w)
     set_failing(w, is_transient(rc) ? rc : 0);
 }
 
+/* A guard's row callback: counts the rows it returns. */
+static int count_row(const sto_value *cols, size_t ncols, void *arg)
+{
+    (void)cols;
+    (void)ncols;
+    ++*(size_t *)arg;
+    return 0;
+}
+
 static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
 {
     int64_t t0 = clock_monotonic_ns(w->clock);
@@ -262,7 +272,12 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
         ops[i]->rc = ops[i]->fn ? ops[i]->fn(w->be, w->conn, ops[i]->arg) : 0;
         for (size_t k = 0; k < ops[i]->nstmts && ops[i]->rc == 0; k++) {
             const struct write_stmt *st = &ops[i]->stmts[k];
-            ops[i]->rc = w->be->query(w->conn, st->sql, st->params, st->nparams, NULL, NULL, &msg);
+            bool is_guard = k == 0 && ops[i]->guard_rc;
+            size_t rows = 0;
+            ops[i]->rc = w->be->query(w->conn, st->sql, st->params, st->nparams,
+                                      is_guard ? count_row : NULL, &rows, &msg);
+            if (ops[i]->rc == 0 && is_guard && rows == 0)
+                ops[i]->rc = ops[i]->guard_rc;
             if (ops[i]->rc < 0 && msg)
                 log_debug("write failed: %s", msg);
             free(msg);
@@ -467,10 +482,10 @@ void sto_writer_free(sto_writer *w)
     free(w);
 }
 
-int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
-                    void *arg, bool is_retried)
+/* Queues op (its fields set), counting a refusal; op is freed when not queued. */
+static int op_push(sto_writer *w, struct write_op *op, sto_done_cb done_cb, void *arg,
+                   bool is_retried)
 {
-    struct write_op *op = op_new(stmts, nstmts);
     op->done_cb = done_cb;
     op->arg = arg;
     op->is_retried = is_retried;
@@ -483,21 +498,26 @@ int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, 
     return rc;
 }
 
+int sto_writer_push(sto_writer *w, const struct sto_stmt *stmts, size_t nstmts, sto_done_cb done_cb,
+                    void *arg, bool is_retried)
+{
+    return op_push(w, op_new(stmts, nstmts), done_cb, arg, is_retried);
+}
+
+int sto_writer_push_guarded(sto_writer *w, int guard_rc, const struct sto_stmt *stmts,
+                            size_t nstmts, sto_done_cb done_cb, void *arg)
+{
+    struct write_op *op = op_new(stmts, nstmts);
+    op->guard_rc = guard_rc;
+    return op_push(w, op, done_cb, arg, true);
+}
+
 int sto_writer_push_fn(sto_writer *w, sto_write_fn fn, sto_done_cb done_cb, void *arg,
                        bool is_retried)
 {
     struct write_op *op = op_new(NULL, 0);
     op->fn = fn;
-    op->done_cb = done_cb;
-    op->arg = arg;
-    op->is_retried = is_retried;
-    int rc = queue_push(w->queue, op);
-    if (rc < 0) {
-        if (rc == -EAGAIN)
-            metrics_counter_inc(w->m_refused);
-        free(op);
-    }
-    return rc;
+    return op_push(w, op, done_cb, arg, is_retried);
 }
 
 void sto_writer_on_tx_end(sto_writer *w, sto_tx_end_cb cb, void *arg)

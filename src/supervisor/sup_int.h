@@ -59,11 +59,28 @@ struct sup_leases {
     struct sto_camera_lease *v; /* the pass's rows, by camera id */
     size_t n;
     uint64_t lost; /* leases another node took from this one */
+    /*
+     * Fencing (docs/design/0066-fencing.md): the time this node's leases
+     * run out by its own clock (the last renewal that committed, plus the
+     * TTL), and whether another node was alive at that renewal and could
+     * take the cameras over.
+     */
+    int64_t valid_until_ms;
+    bool has_peers;
+    bool is_fenced; /* the running set was stopped because the leases ran out */
 };
 
 int sup_leases_begin(struct sup_leases *l, sto_db *db);
-bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera);
+/* *token gets the lease's token when this node holds it (0 without leases). */
+bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64_t *token);
 void sup_leases_end(struct sup_leases *l);
+/*
+ * After a pass that could not read the leases: true when this node's
+ * leases have run out and another node may hold its cameras now, so that
+ * every pipeline must stop (a node alone keeps recording through a
+ * database outage: nobody else can take its cameras).
+ */
+bool sup_leases_lapsed(struct sup_leases *l);
 /* Gives every lease of this node up (a clean stop), and frees what l holds. */
 void sup_leases_release(struct sup_leases *l, sto_db *db);
 

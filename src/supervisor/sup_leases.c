@@ -18,6 +18,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Other nodes whose heartbeat is younger than the TTL. A read error counts
+ * as a peer: stopping on a lapse is the safe side when unsure.
+ */
+static size_t count_peers(const struct sup_leases *l, sto_db *db)
+{
+    struct sto_node *v = NULL;
+    size_t n = 0, peers = 0;
+    if (sto_nodes_list(db, &v, &n) < 0)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].id, l->node) != 0 && !v[i].stopped_ms &&
+            v[i].heartbeat_ms + l->ttl_ms >= l->now_ms)
+            peers++;
+    sto_nodes_free(v, n);
+    return peers;
+}
+
 int sup_leases_begin(struct sup_leases *l, sto_db *db)
 {
     if (!l->node)
@@ -27,9 +45,26 @@ int sup_leases_begin(struct sup_leases *l, sto_db *db)
         int rc = sto_camera_leases_renew(db, l->node, l->now_ms + l->ttl_ms);
         if (rc < 0)
             return rc;
+        l->valid_until_ms = l->now_ms + l->ttl_ms; /* from before the write: early, not late */
         l->next_renew_ms = l->now_ms + l->ttl_ms / 3;
+        l->has_peers = count_peers(l, db) > 0;
+        if (l->is_fenced)
+            log_info("camera leases renewed again: cameras this node holds start again");
+        l->is_fenced = false;
     }
     return sto_camera_leases_list(db, &l->v, &l->n);
+}
+
+bool sup_leases_lapsed(struct sup_leases *l)
+{
+    if (!l->node || !l->has_peers || clock_realtime_ms(clock_system()) < l->valid_until_ms)
+        return false;
+    if (!l->is_fenced)
+        log_error_kv(LOG_KV({"node_id", l->node}),
+                     "camera leases ran out without a renewal (the database does not answer): "
+                     "every camera stops here, so that another node may record it");
+    l->is_fenced = true;
+    return true;
 }
 
 static int by_camera(const void *key, const void *item)
@@ -37,20 +72,23 @@ static int by_camera(const void *key, const void *item)
     return strcmp(key, ((const struct sto_camera_lease *)item)->camera_id);
 }
 
-bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera)
+bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64_t *token)
 {
+    *token = 0;
     if (!l->node)
         return true;
     const struct sto_camera_lease *x =
         l->n ? bsearch(camera, l->v, l->n, sizeof(*l->v), by_camera) : NULL; /* v NULL when 0 */
     if (x && strcmp(x->node_id, l->node) == 0) {
-        if (x->expires_ms >= l->now_ms)
+        if (x->expires_ms >= l->now_ms) {
+            *token = x->token;
             return true;
+        }
     } else if (x && x->expires_ms >= l->now_ms) {
         return false; /* another node's, and alive */
     }
     /* Free, expired, or ours but expired (this node was frozen): claim it now. */
-    int rc = sto_camera_lease_claim(db, camera, l->node, l->now_ms, l->now_ms + l->ttl_ms);
+    int rc = sto_camera_lease_claim(db, camera, l->node, l->now_ms, l->now_ms + l->ttl_ms, token);
     if (rc == 0) {
         log_info_kv(LOG_KV({"camera", camera}, {"node_id", l->node}, {"from", x ? x->node_id : ""}),
                     "camera lease taken: this node records it");

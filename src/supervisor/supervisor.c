@@ -93,6 +93,7 @@ struct running {
     struct pipeline streams[STREAM_COUNT];
     struct watch watch;
     bool is_enabled;
+    int64_t lease_token; /* the lease it records under (0 without leases) */
     bool is_seen; /* still wanted in this pass */
     bool is_listed; /* in the database in this pass (false: deleted) */
 };
@@ -228,8 +229,11 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
                          int which, const char *url, const char *analysed, const char *framed)
 {
     struct pipeline *p = &run->streams[which];
-    if (c->record_enabled)
+    if (c->record_enabled) {
         p->rec = rec_recorder_add(s->recorder, c->id, stream_names[which], c->segment_seconds);
+        if (run->lease_token) /* before the first packet: its rows are fenced by it */
+            rec_camera_set_lease(p->rec, s->leases.node, run->lease_token);
+    }
     live_attach(s, p->rec, c->id, stream_names[which]); /* recorder parts -> hub */
     struct ing_stream_options o = s->ingest;
     o.camera = c->id;
@@ -283,9 +287,10 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     }
 }
 
-static void start_camera(sup_supervisor *s, const struct sto_camera *c)
+static void start_camera(sup_supervisor *s, const struct sto_camera *c, int64_t lease_token)
 {
     struct running *run = horus_calloc(1, sizeof(*run));
+    run->lease_token = lease_token;
     run->id = horus_strdup(c->id);
     run->fingerprint = sup_camera_fingerprint(c);
     run->is_seen = true;
@@ -382,8 +387,12 @@ void sup_supervisor_sync(sup_supervisor *s)
     char *after = NULL;
     bool has_more = true;
     struct sto_camera *to_start = NULL;
+    int64_t *start_tokens = NULL;
     size_t nstart = 0, cap = 0;
     int lease_rc = sup_leases_begin(&s->leases, s->db);
+    if (lease_rc == 0 && s->leases.node && s->recorder) /* the recorder's own stop, in time */
+        rec_recorder_set_lease_deadline(s->recorder,
+                                        s->leases.has_peers ? s->leases.valid_until_ms : 0);
     while (has_more) {
         struct sto_camera *cams = NULL;
         size_t n = 0;
@@ -398,7 +407,11 @@ void sup_supervisor_sync(sup_supervisor *s)
                 r->is_seen = r->is_listed = true;
             free(after);
             sto_camera_list_free(to_start, nstart);
+            free(start_tokens);
             sup_leases_end(&s->leases);
+            /* ... unless the leases ran out and another node may record these cameras now. */
+            if (sup_leases_lapsed(&s->leases))
+                stop_where(s, is_any, false);
             return;
         }
         if (s->read_failures) {
@@ -415,7 +428,8 @@ void sup_supervisor_sync(sup_supervisor *s)
                     run = r;
             if (run)
                 run->is_listed = true;
-            if (!sup_leases_hold(&s->leases, s->db, cams[i].id)) {
+            int64_t token;
+            if (!sup_leases_hold(&s->leases, s->db, cams[i].id, &token)) {
                 if (run) /* not seen: stopped below */
                     log_warn_kv(LOG_KV({"camera", run->id}),
                                 "another node holds this camera's lease now: stopped here");
@@ -427,7 +441,10 @@ void sup_supervisor_sync(sup_supervisor *s)
                 s->analysis &&
                 det_analysis_camera_analytics(s->analysis, cams[i].id, cams[i].analytics);
             char *fp = sup_camera_fingerprint(&cams[i]);
-            bool is_same = run && !is_analysis_changed && strcmp(run->fingerprint, fp) == 0;
+            /* A new token: the lease changed hands since the pipeline started (this node
+               was frozen past the TTL); its open segment must close under the old one. */
+            bool is_same = run && !is_analysis_changed && strcmp(run->fingerprint, fp) == 0 &&
+                           run->lease_token == token;
             free(fp);
             if (is_same) {
                 run->is_seen = true;
@@ -437,7 +454,9 @@ void sup_supervisor_sync(sup_supervisor *s)
             if (nstart == cap) {
                 cap = cap ? cap * 2 : 16;
                 to_start = horus_realloc(to_start, cap * sizeof(*to_start));
+                start_tokens = horus_realloc(start_tokens, cap * sizeof(*start_tokens));
             }
+            start_tokens[nstart] = token;
             to_start[nstart++] = cams[i];
             memset(&cams[i], 0, sizeof(cams[i]));
         }
@@ -448,8 +467,9 @@ void sup_supervisor_sync(sup_supervisor *s)
     sup_leases_end(&s->leases);
     stop_where(s, is_unseen, true);
     for (size_t i = 0; i < nstart; i++)
-        start_camera(s, &to_start[i]);
+        start_camera(s, &to_start[i], start_tokens[i]);
     sto_camera_list_free(to_start, nstart);
+    free(start_tokens);
 }
 
 static void status_free(struct status_entry *list, size_t n)
@@ -684,18 +704,30 @@ bool sup_camera_status_get(sup_supervisor *s, const char *id, struct sup_camera_
     return is_found;
 }
 
-void sup_supervisor_stop(sup_supervisor *s)
+/*
+ * Stops every pipeline, then gives this node's leases up, so that another
+ * node may take the cameras over at once. The recorder first hands the
+ * rows of the segments it closed to the writer: they are fenced by the
+ * leases (docs/design/0066), so they must be queued before the release is.
+ */
+static void stop_all(sup_supervisor *s)
 {
     stop_where(s, is_any, false);
-    sup_leases_release(&s->leases, s->db); /* another node may take them over at once */
+    if (s->leases.node && s->recorder)
+        rec_recorder_sync(s->recorder);
+    sup_leases_release(&s->leases, s->db);
+}
+
+void sup_supervisor_stop(sup_supervisor *s)
+{
+    stop_all(s);
 }
 
 void sup_supervisor_free(sup_supervisor *s)
 {
     if (!s)
         return;
-    stop_where(s, is_any, false);
-    sup_leases_release(&s->leases, s->db);
+    stop_all(s);
     status_free(s->status, s->nstatus);
     pthread_mutex_destroy(&s->status_lock);
     ing_netpolicy_free(s->networks);

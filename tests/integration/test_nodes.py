@@ -7,8 +7,11 @@ once and kept in <data>/node; a database from before the nodes table keeps its i
 nodes append to one audit chain, which verifies."""
 import os
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -150,6 +153,21 @@ def test_a_database_from_before_the_nodes_table_keeps_its_node_id(horus_factory)
     assert "id=legacy-7\n" in (h.data / "node").read_text()
 
 
+def east_then_west(horus_factory, sim, east_url, west_url, segment_seconds, files, settle):
+    """east starts first with camera cam and records (files: the glob and how many to wait
+    for); west starts with the same camera list and, after settle seconds of its passes,
+    records nothing: east holds the lease. Returns (east, west)."""
+    cams = (f'cameras:\n  - id: cam\n    url: "{sim.url(1)}"\n'
+            f"    record:\n      segment_seconds: {segment_seconds}\n")
+    east = horus_factory(node_yaml(east_url, "east", cams), name="east")
+    pattern, count = files
+    wait_until(lambda: len(list(east.data.rglob(pattern))) >= count, 20, "east recording")
+    west = horus_factory(node_yaml(west_url, "west", cams), name="west")
+    time.sleep(settle)
+    assert not list(west.data.rglob("*.mp4*")), "west records a camera east holds"
+    return east, west
+
+
 def test_each_camera_records_on_one_node_and_moves_when_that_node_dies(pg, camsim_factory,  # noqa: F811
                                                                        horus_factory):
     """Camera leases (docs/design/0065): both nodes carry the same camera list; the node
@@ -157,13 +175,7 @@ def test_each_camera_records_on_one_node_and_moves_when_that_node_dies(pg, camsi
     other takes the lease once it expires and records on, never both at once."""
     _, server = pg
     url = new_db(server, "leases")
-    sim = camsim_factory()
-    cams = (f'cameras:\n  - id: cam\n    url: "{sim.url(1)}"\n'
-            "    record:\n      segment_seconds: 2\n")
-    east = horus_factory(node_yaml(url, "east", cams), name="east")
-    wait_until(lambda: list(east.data.rglob("*.mp4")), 20, "east recording")
-    west = horus_factory(node_yaml(url, "west", cams), name="west")
-    time.sleep(3)  # several sync passes of west's supervisor
+    east, west = east_then_west(horus_factory, camsim_factory(), url, url, 2, ("*.mp4", 1), 3)
     seen = nodes(west)
     assert seen["east"]["cameras"] == ["cam"] and seen["west"]["cameras"] == [], seen
     assert not list(west.data.rglob("*.mp4")), "west records a camera east holds"
@@ -188,3 +200,174 @@ def test_each_camera_records_on_one_node_and_moves_when_that_node_dies(pg, camsi
         if s1 - e0 > 1_000_000:
             gaps.append((s1 - e0) / 1e6)
     assert len(gaps) <= 1 and all(g < TTL + 15 for g in gaps), gaps
+
+
+class Link:
+    """A TCP relay between one node and the database server, which the test can cut
+    (every connection reset, new ones refused) and heal: a node partitioned from
+    PostgreSQL while the other nodes still reach it."""
+
+    def __init__(self, server_url):
+        hostport = server_url.split("@", 1)[1].split("/", 1)[0]
+        self.target = (hostport.rsplit(":", 1)[0], int(hostport.rsplit(":", 1)[1]))
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.is_cut = False
+        self.is_closed = False
+        self.lock = threading.Lock()
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, server_url, db):
+        user = server_url.split("//", 1)[1].split("@", 1)[0]
+        return f"postgres://{user}@127.0.0.1:{self.port}/{db}"
+
+    def _accept(self):
+        while not self.is_closed:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            if self.is_cut:
+                self._reset(c)
+                continue
+            try:
+                s = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                self._reset(c)
+                continue
+            s.settimeout(None)
+            with self.lock:
+                self.socks += [c, s]
+            threading.Thread(target=self._pump, args=(c, s), daemon=True).start()
+            threading.Thread(target=self._pump, args=(s, c), daemon=True).start()
+
+    @staticmethod
+    def _reset(sock):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.is_cut = True
+        with self.lock:
+            socks, self.socks = self.socks, []
+        for s in socks:
+            try:
+                self._reset(s)
+            except OSError:
+                pass
+
+    def heal(self):
+        self.is_cut = False
+
+    def close(self):
+        self.is_closed = True
+        self.cut()
+        self.lsock.close()
+
+
+def camera_rows(url):
+    """(start_us, end_us, path) of camera cam's main stream, by start."""
+    out = psql(url, "SELECT start_us, end_us, path FROM recordings WHERE camera_id = 'cam'"
+                    " AND stream = 'main' ORDER BY start_us").split()
+    return [(int(s), int(e), p) for s, e, p in (r.split("|") for r in out)]
+
+
+def assert_one_recorder_at_a_time(rows):
+    for (s0, e0, p0), (s1, _, p1) in zip(rows, rows[1:]):
+        assert s1 >= e0 - 1000, ("two nodes recorded at once", (s0, e0, p0), (s1, p1))
+
+
+def test_a_node_cut_off_from_the_database_stops_recording_when_its_leases_run_out(
+        pg, camsim_factory, horus_factory):  # noqa: F811
+    """Fencing (docs/design/0066): east loses its database link (connections reset, new
+    ones refused) while west still reaches it. East cannot renew, so once its leases run
+    out by its own clock it stops the camera rather than record on beside west, which
+    takes the camera over. When the link heals, the rows east held back (segments that
+    ended before west took over) go into the index; no row of the two nodes overlaps."""
+    _, server = pg
+    url = new_db(server, "partition")
+    link = Link(server)
+    try:
+        # TTL: west sees east alive and holding the camera; east sees west.
+        east, west = east_then_west(horus_factory, camsim_factory(),
+                                    link.url(server, "partition"), url, 2, ("*.mp4", 2), TTL)
+
+        link.cut()
+        cut = time.monotonic()
+        east.wait_for_log(lambda l: "camera leases ran out" in l.get("msg", ""), timeout=TTL + 10)
+        stopped = time.monotonic() - cut
+        wait_until(lambda: not list(east.data.rglob("*.mp4.part")), 5, "east's segment to close")
+        east_files = sorted(p.name for p in east.data.rglob("*.mp4"))
+        wait_until(lambda: list(west.data.rglob("*.mp4")), TTL + 15, "west taking the camera over")
+        took = time.monotonic() - cut
+        time.sleep(3)
+        assert sorted(p.name for p in east.data.rglob("*.mp4")) == east_files, \
+            "east went on recording after its leases ran out"
+        assert not list(east.data.rglob("*.mp4.part"))
+        print(f"\npartition: east stopped {stopped:.1f} s after the cut, west recorded "
+              f"{took:.1f} s after it (node.ttl {TTL} s)")
+
+        link.heal()
+        # East's held-back rows commit once it reaches the database again, and are not
+        # fenced: each segment ended before west took the lease.
+        east_rows = lambda: [r for r in camera_rows(url) if r[2].split("/")[-1] in east_files]  # noqa: E731
+        wait_until(lambda: len(east_rows()) == len(east_files), 30, "east's rows to commit")
+        assert not list(east.data.rglob("*.fenced"))
+        assert not list(west.data.rglob("*.fenced"))
+        # East sees west's lease and leaves the camera to it.
+        time.sleep(2)
+        assert not list(east.data.rglob("*.mp4.part"))
+        assert nodes(west)["west"]["cameras"] == ["cam"]
+        assert west.stop() == 0
+        assert east.stop() == 0
+        assert_one_recorder_at_a_time(camera_rows(url))
+    finally:
+        link.close()
+
+
+def test_a_frozen_node_that_wakes_after_a_takeover_cannot_index_over_its_successor(
+        pg, camsim_factory, horus_factory):  # noqa: F811
+    """Fencing (docs/design/0066): east is frozen (SIGSTOP) past its leases' TTL, west
+    takes the camera over, then east wakes. The segment east had open spans west's
+    tenure: its row is refused with the lease's token, its file kept aside as .fenced,
+    and east leaves the camera to west."""
+    _, server = pg
+    url = new_db(server, "frozen")
+    east, west = east_then_west(horus_factory, camsim_factory(), url, url, 30, ("*.mp4.part", 1), 2)
+
+    os.killpg(east.proc.popen.pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: list(west.data.rglob("*.mp4*")), TTL + 20, "west taking the camera over")
+        time.sleep(1)
+    finally:
+        os.killpg(east.proc.popen.pid, signal.SIGCONT)
+    east.wait_for_log(lambda l: "index row refused" in l.get("msg", ""), timeout=15)
+    fenced = list(east.data.rglob("*.mp4.fenced"))
+    assert len(fenced) == 1, fenced
+    wait_until(lambda: not list(east.data.rglob("*.mp4.part")), 5, "east to leave the camera")
+    assert west.stop() == 0
+    assert east.stop() == 0
+    rows = camera_rows(url)
+    assert rows and not any(r[2].endswith(fenced[0].name[:-len(".fenced")]) for r in rows), rows
+    assert not list(west.data.rglob("*.fenced")), "west's rows at its clean stop were refused"
+    assert_one_recorder_at_a_time(rows)

@@ -222,6 +222,40 @@ static inline void sto_fixture_another_url(struct sto_fixture *f, const char *ta
 }
 
 /* One thread of sto_fixture_race. */
+/* The outcome of one asynchronous write (a sto_done_cb's rc), waited for by a test. */
+struct sto_fixture_outcome {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+};
+
+#define STO_FIXTURE_OUTCOME_INIT                                                                   \
+    {                                                                                              \
+        .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER                        \
+    }
+
+/* A sto_done_cb for a struct sto_fixture_outcome. */
+static inline void sto_fixture_outcome_cb(int rc, void *arg)
+{
+    struct sto_fixture_outcome *o = arg;
+    pthread_mutex_lock(&o->lock);
+    o->rc = rc;
+    o->is_done = true;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* Waits for o's write to end; its rc. */
+static inline int sto_fixture_outcome_wait(struct sto_fixture_outcome *o)
+{
+    pthread_mutex_lock(&o->lock);
+    while (!o->is_done)
+        pthread_cond_wait(&o->cond, &o->lock);
+    pthread_mutex_unlock(&o->lock);
+    return o->rc;
+}
+
 struct sto_fixture_racer {
     sto_db *db;
     int i, rc;

@@ -22,6 +22,7 @@
 #include "recorder.h"
 #include "sto_fixture.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -803,6 +804,90 @@ static void test_index_rows_are_contiguous_across_rotation(void **state)
     }
 }
 
+/* Files under dir (recursively) whose name ends with suffix. */
+static size_t count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char sub[PATH_MAX];
+        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+        struct stat st;
+        size_t len = strlen(e->d_name), slen = strlen(suffix);
+        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            n += count_files(sub, suffix);
+        else if (len >= slen && strcmp(e->d_name + len - slen, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * Fencing (docs/design/0066): a stream recorded under a lease that another
+ * node took over 3 s into the recording keeps the rows of segments that
+ * ended by then; the later ones are refused and their files set aside as
+ * .mp4.fenced, out of the index and of start-up recovery.
+ */
+static void test_rows_after_the_lease_moved_are_refused_and_their_files_set_aside(void **state)
+{
+    struct fixture *f = *state;
+    int64_t wall0_ms = WALL0_US / 1000, token = 0;
+    assert_int_equal(
+        sto_camera_lease_claim(f->sto->db, "fl", "east", wall0_ms - 10000, wall0_ms - 5000, &token),
+        0);
+    assert_int_equal(
+        sto_camera_lease_claim(f->sto->db, "fl", "west", wall0_ms + 3000, wall0_ms + 18000, NULL),
+        0);
+    start(f);
+    struct feeder fd = feeder_new(f, "fl", 2, &h264, 3600);
+    rec_camera_set_lease(fd.cam, "east", token);
+    feed(&fd, 8 * FPS);
+    finish(&fd);
+    struct rows rows = rows_of(f, "fl");
+    assert_true(rows.n >= 1);
+    for (size_t i = 0; i < rows.n; i++)
+        assert_true(rows.v[i].end_us <= WALL0_US + S_US(3));
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/recordings/fl", f->sto->dir);
+    size_t fenced = count_files(dir, ".mp4.fenced");
+    assert_true(fenced >= 2); /* 3 s .. 8 s in 2 s segments */
+    assert_int_equal(count_files(dir, ".mp4"), rows.n); /* only the indexed ones */
+    rows_free(&rows);
+}
+
+/*
+ * Fencing's local side (docs/design/0066): packets stamped after the lease
+ * deadline close the open segment and are dropped, counted by reason; a
+ * deadline moved later lets recording resume at the next keyframe.
+ */
+static void test_packets_past_the_lease_deadline_are_not_recorded(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    rec_recorder_set_lease_deadline(f->r, WALL0_US / 1000 + 3000);
+    struct feeder fd = feeder_new(f, "dl", 2, &h264, 3600);
+    feed(&fd, 6 * FPS);
+    struct rows rows = rows_of(f, "dl");
+    assert_true(rows.n >= 1);
+    assert_int_equal(rows.v[rows.n - 1].end_us, WALL0_US + S_US(3) + 40000); /* up to 3 s */
+    rows_free(&rows);
+    assert_true(dropped_count_why(f, "dl", "lease_expired") >= 2 * FPS);
+    /* Renewed: the next keyframe (at 6 s) opens a segment again. */
+    rec_recorder_set_lease_deadline(f->r, 0);
+    feed(&fd, 2 * FPS);
+    finish(&fd);
+    rows = rows_of(f, "dl");
+    assert_int_equal(rows.v[rows.n - 1].start_us, WALL0_US + S_US(6));
+    assert_int_equal(rows.v[rows.n - 1].end_us, WALL0_US + S_US(8));
+    rows_free(&rows);
+}
+
 /* The 4 bytes at off of the file at data-dir-relative path rel. */
 static void read_at(struct fixture *f, const char *rel, uint64_t off, char out[4])
 {
@@ -967,6 +1052,10 @@ int main(void)
             test_audio_only_stream_is_recorded_after_three_seconds_without_video, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cameras_removed_before_start_or_after_stop_are_released_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_rows_after_the_lease_moved_are_refused_and_their_files_set_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_packets_past_the_lease_deadline_are_not_recorded,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_rows_are_contiguous_across_rotation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_and_just_closed_segments_are_lent_to_readers,

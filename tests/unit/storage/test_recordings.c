@@ -390,23 +390,6 @@ static void test_a_replayed_row_keeps_the_existing_one_and_latest_finds_the_newe
     assert_int_equal(sto_recording_latest(f->db, "b", "main", &latest), -ENOENT);
 }
 
-struct outcome {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool is_done;
-    int rc;
-};
-
-static void record_outcome(int rc, void *arg)
-{
-    struct outcome *o = arg;
-    pthread_mutex_lock(&o->lock);
-    o->rc = rc;
-    o->is_done = true;
-    pthread_cond_signal(&o->cond);
-    pthread_mutex_unlock(&o->lock);
-}
-
 static void test_a_row_refused_by_a_locked_database_is_retried_until_it_commits(void **state)
 {
     struct sto_fixture *f = *state;
@@ -425,14 +408,14 @@ static void test_a_row_refused_by_a_locked_database_is_retried_until_it_commits(
     assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
 
-    struct outcome o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sto_fixture_outcome o = STO_FIXTURE_OUTCOME_INIT;
     struct sto_recording_input r = {.camera_id = "a",
                                     .stream = "main",
                                     .start_us = 5,
                                     .end_us = 10,
                                     .path = "recordings/a/main/x.mp4",
                                     .bytes = 1};
-    assert_int_equal(sto_recording_insert_async(db, &r, record_outcome, &o), 0);
+    assert_int_equal(sto_recording_insert_async(db, &r, sto_fixture_outcome_cb, &o), 0);
     /* An ordinary write queued behind it fails fast (the API's 503)... */
     assert_int_equal(sto_setting_put(db, "k", "v"), HORUS_EDBBUSY);
     /* ...while the row waits for its retry, and health says why. */
@@ -447,11 +430,7 @@ static void test_a_row_refused_by_a_locked_database_is_retried_until_it_commits(
 
     assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
-    pthread_mutex_lock(&o.lock);
-    while (!o.is_done)
-        pthread_cond_wait(&o.cond, &o.lock);
-    pthread_mutex_unlock(&o.lock);
-    assert_int_equal(o.rc, 0);
+    assert_int_equal(sto_fixture_outcome_wait(&o), 0);
     struct sto_recording got;
     assert_int_equal(sto_recording_get(db, "a", "main", 5, &got), 0);
     sto_recording_release(&got);
@@ -476,14 +455,14 @@ static void test_a_retried_row_ends_with_its_error_when_the_writer_stops(void **
     sqlite3 *other;
     assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
-    struct outcome o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sto_fixture_outcome o = STO_FIXTURE_OUTCOME_INIT;
     struct sto_recording_input r = {.camera_id = "a",
                                     .stream = "main",
                                     .start_us = 5,
                                     .end_us = 10,
                                     .path = "recordings/a/main/x.mp4",
                                     .bytes = 1};
-    assert_int_equal(sto_recording_insert_async(db, &r, record_outcome, &o), 0);
+    assert_int_equal(sto_recording_insert_async(db, &r, sto_fixture_outcome_cb, &o), 0);
     assert_int_equal(sto_setting_put(db, "k", "v"), HORUS_EDBBUSY);
     sto_stop(db); /* one last attempt, then the row's error: its journal entry stays */
     assert_true(o.is_done);

@@ -294,6 +294,62 @@ static void test_counters_going_back_start_the_window_over(void **state)
     assert_false(sup_rate_get(&r, &fps, &bps));
 }
 
+/* Registers node id as running now, or stops it. */
+static void node_up(struct fixture *f, const char *id, bool is_up)
+{
+    struct sto_node me = {.id = (char *)id,
+                          .instance = (char *)"i1",
+                          .home = (char *)"h1",
+                          .hostname = (char *)"host",
+                          .url = (char *)"",
+                          .version = (char *)"test"},
+                    holder;
+    if (is_up) {
+        assert_int_equal(sto_node_claim(f->sto->db, &me, 0, &holder), 0);
+        sto_node_release(&holder);
+    } else {
+        assert_int_equal(sto_node_stop(f->sto->db, id, "i1"), 0);
+    }
+}
+
+/*
+ * Fencing (docs/design/0066): a node whose leases ran out by its own clock
+ * while another node was alive must stop its cameras; a node alone keeps
+ * them through a database outage. hold hands out the lease's token.
+ */
+static void test_leases_that_ran_out_stop_the_cameras_only_when_a_peer_can_take_them(void **state)
+{
+    struct fixture *f = *state;
+    node_up(f, "a", true);
+    node_up(f, "b", true);
+    struct sup_leases l = {.node = strdup("a"), .ttl_ms = 3000};
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    assert_true(l.has_peers);
+    assert_true(l.valid_until_ms > l.now_ms);
+    int64_t token = 0;
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    assert_int_equal(token, 1);
+    sup_leases_end(&l);
+    assert_false(sup_leases_lapsed(&l)); /* renewed just now */
+    l.valid_until_ms = l.now_ms - 1; /* as if the database had not answered for the TTL */
+    assert_true(sup_leases_lapsed(&l));
+    assert_true(l.is_fenced);
+    /* The next renewal that commits ends it. */
+    l.next_renew_ms = 0;
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    sup_leases_end(&l);
+    assert_false(l.is_fenced);
+    /* Alone (b stopped): the same lapse keeps the cameras. */
+    node_up(f, "b", false);
+    l.next_renew_ms = 0;
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    sup_leases_end(&l);
+    assert_false(l.has_peers);
+    l.valid_until_ms = l.now_ms - 1;
+    assert_false(sup_leases_lapsed(&l));
+    sup_leases_release(&l, f->sto->db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +368,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_camera_loses_its_metric_series, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_keeps_the_last_status_readable, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_leases_that_ran_out_stop_the_cameras_only_when_a_peer_can_take_them, setup,
+            teardown),
     };
     return cmocka_run_group_tests_name("supervisor.supervisor", tests, NULL, NULL);
 }
