@@ -4,7 +4,8 @@
  * computed against this node's clock and node.ttl: "online" while the
  * heartbeat is fresh, "stopped" after a clean stop, "offline" when the
  * heartbeat ran out (killed, frozen or cut off from the database); and the
- * cameras whose lease each holds now (docs/design/0065).
+ * cameras whose lease each holds now (docs/design/0065), and since when
+ * it drains (`horus node drain`, docs/design/0067).
  * Read-only: the rows are written by each node for itself (daemon/node.c).
  */
 #include "api_int.h"
@@ -52,12 +53,13 @@ static int nodes_get(http_request *req, void *arg)
             if (strcmp(leases[k].node_id, x->id) == 0 && leases[k].expires_ms >= now)
                 json_array_append_new(cams, json_string(leases[k].camera_id));
         json_array_append_new(
-            items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "id", x->id,
+            items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "id", x->id,
                              "state", node_state(x, now, a->node_ttl_ms), "hostname", x->hostname,
                              "url", x->url, "version", x->version, "self",
                              a->node_id && strcmp(a->node_id, x->id) == 0, "started_at",
                              ms_json(x->started_ms), "heartbeat_at", ms_json(x->heartbeat_ms),
-                             "stopped_at", ms_json(x->stopped_ms), "cameras", cams));
+                             "stopped_at", ms_json(x->stopped_ms), "draining_since",
+                             ms_json(x->draining_ms), "cameras", cams));
     }
     sto_nodes_free(v, n);
     sto_camera_leases_free(leases, nleases);

@@ -117,6 +117,18 @@ int app_cmd_tenant(int argc, char **argv);
 /* `horus migrate` (migrate_cli.c; docs/design/0062): the index into a new PostgreSQL database. */
 int app_cmd_migrate(int argc, char **argv);
 
+/* `horus node drain|undrain ID` (node_cli.c): argv[0] is "node". */
+int app_cmd_node(int argc, char **argv);
+
+/*
+ * For CLI commands that work on a running install's database: loads the
+ * configuration (ov), opens and starts the index. Returns 0, or the exit
+ * code after printing why (prefixed "horus <cmd>:"). Close with sto_close
+ * and cfg_snapshot_unref. (identity_cli.c)
+ */
+int app_cli_open_db(const char *cmd, const struct app_overrides *ov, cfg_snapshot **snap,
+                    sto_db **db);
+
 /*
  * Takes <data_dir>/horus.lock (flock, non-blocking) so that two daemons, or
  * a daemon and `horus check`, never work on the same data. Creates

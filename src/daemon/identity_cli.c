@@ -81,8 +81,8 @@ static int parse_args(const char *cmd, int argc, char **argv, bool wants_role, s
 }
 
 /* Opens the database of the configured data directory, with its writer. */
-static int open_db(const char *cmd, const struct app_overrides *ov, cfg_snapshot **snap,
-                   sto_db **db)
+int app_cli_open_db(const char *cmd, const struct app_overrides *ov, cfg_snapshot **snap,
+                    sto_db **db)
 {
     *db = NULL;
     if (app_config_load(ov->config_path, snap) < 0)
@@ -156,7 +156,7 @@ static int user_add(int argc, char **argv)
     }
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("user add", &a.ov, &snap, &db);
+    int code = app_cli_open_db("user add", &a.ov, &snap, &db);
     if (code == 0)
         code = check_tenant("user add", db, a.tenant);
     if (code == 0) {
@@ -206,7 +206,7 @@ static int user_passwd(int argc, char **argv)
         return 1;
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("user passwd", &a.ov, &snap, &db);
+    int code = app_cli_open_db("user passwd", &a.ov, &snap, &db);
     if (code == 0) {
         char why[200];
         int rc = auth_user_set_password(db, a.name, pw, generated, NULL, why, sizeof(why));
@@ -234,7 +234,7 @@ static int user_list(int argc, char **argv)
         return 2;
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("user list", &a.ov, &snap, &db);
+    int code = app_cli_open_db("user list", &a.ov, &snap, &db);
     struct sto_user *list = NULL;
     size_t n = 0;
     if (code == 0 && sto_user_list(db, &list, &n) < 0)
@@ -259,7 +259,7 @@ static int user_disable(int argc, char **argv)
     }
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("user disable", &a.ov, &snap, &db);
+    int code = app_cli_open_db("user disable", &a.ov, &snap, &db);
     struct sto_user u;
     if (code == 0) {
         int rc = sto_user_get(db, a.name, &u);
@@ -301,7 +301,7 @@ static int user_mfa_reset(int argc, char **argv)
     }
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("user mfa-reset", &a.ov, &snap, &db);
+    int code = app_cli_open_db("user mfa-reset", &a.ov, &snap, &db);
     if (code == 0) {
         int rc = sto_mfa_delete(db, a.name);
         if (rc == -ENOENT) {
@@ -360,7 +360,7 @@ static int api_key_add(int argc, char **argv)
     }
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("api-key add", &a.ov, &snap, &db);
+    int code = app_cli_open_db("api-key add", &a.ov, &snap, &db);
     if (code == 0)
         code = check_tenant("api-key add", db, a.tenant);
     if (code == 0) {
@@ -460,7 +460,7 @@ static int tenant_add(int argc, char **argv)
     }
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("tenant add", &a.ov, &snap, &db);
+    int code = app_cli_open_db("tenant add", &a.ov, &snap, &db);
     if (code == 0) {
         int rc = sto_tenant_insert(db, &in);
         if (rc == -EEXIST) {
@@ -487,7 +487,7 @@ static int tenant_list(int argc, char **argv)
         return 2;
     cfg_snapshot *snap = NULL;
     sto_db *db = NULL;
-    int code = open_db("tenant list", &a.ov, &snap, &db);
+    int code = app_cli_open_db("tenant list", &a.ov, &snap, &db);
     struct sto_tenant *list = NULL;
     size_t n = 0;
     if (code == 0 && sto_tenant_list(db, &list, &n) < 0)

@@ -44,6 +44,10 @@ static void usage(FILE *fp)
                 "                         copy the index (default: the configured one) into\n"
                 "                         a new, empty PostgreSQL database (horus stopped);\n"
                 "                         all or nothing; then point database.url at it\n"
+                "  node drain|undrain NODE_ID [-c FILE] [--data DIR]\n"
+                "                         a node sharing the database gives its cameras to\n"
+                "                         the other nodes (kept across its restarts), or\n"
+                "                         takes cameras again\n"
                 "  audit verify [-c FILE] [--data DIR] [--log FILE]\n"
                 "                         walk the audit chain (daemon running or not) and\n"
                 "                         name the first entry modified, removed or\n"
@@ -500,6 +504,8 @@ int main(int argc, char **argv)
         return app_cmd_tenant(argc - 1, argv + 1);
     if (strcmp(cmd, "migrate") == 0)
         return app_cmd_migrate(argc - 1, argv + 1);
+    if (strcmp(cmd, "node") == 0)
+        return app_cmd_node(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("horus %s (git %s)\n", horus_version(), horus_git_describe());
         return 0;

@@ -17,7 +17,8 @@
 #include <string.h>
 
 #define NODE_COLUMNS                                                                               \
-    "id, instance, home, hostname, url, version, started_ms, heartbeat_ms, stopped_ms"
+    "id, instance, home, hostname, url, version, started_ms, heartbeat_ms, stopped_ms, "           \
+    "draining_ms"
 
 void sto_node_release(struct sto_node *n)
 {
@@ -47,6 +48,7 @@ static void node_decode(const struct sto_list_kind *kind, const sto_value *c, si
     n->started_ms = sto_col_int(&c[6]);
     n->heartbeat_ms = sto_col_int(&c[7]);
     n->stopped_ms = sto_col_int(&c[8]);
+    n->draining_ms = sto_col_int(&c[9]);
 }
 
 static void node_release(const struct sto_list_kind *kind, void *item)
@@ -55,8 +57,10 @@ static void node_release(const struct sto_list_kind *kind, void *item)
     sto_node_release(item);
 }
 
-static const struct sto_list_kind node_kind = {
-    .size = sizeof(struct sto_node), .min_cols = 9, .decode = node_decode, .release = node_release};
+static const struct sto_list_kind node_kind = {.size = sizeof(struct sto_node),
+                                               .min_cols = 10,
+                                               .decode = node_decode,
+                                               .release = node_release};
 
 static int node_get(sto_db *db, const char *id, struct sto_node *out)
 {
@@ -87,16 +91,16 @@ int sto_node_claim(sto_db *db, const struct sto_node *me, int64_t stale_before_m
     sto_value p[] = {STO_TEXT_V(me->id),       STO_TEXT_V(me->instance),  STO_TEXT_V(me->home),
                      STO_TEXT_V(me->hostname), STO_TEXT_V(me->url),       STO_TEXT_V(me->version),
                      STO_INT_V(now),           STO_INT_V(stale_before_ms)};
-    int rc =
-        sto_write(db,
-                  "INSERT INTO nodes(" NODE_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0)"
-                  " ON CONFLICT(id) DO UPDATE SET instance = excluded.instance,"
-                  " home = excluded.home, hostname = excluded.hostname, url = excluded.url,"
-                  " version = excluded.version, started_ms = excluded.started_ms,"
-                  " heartbeat_ms = excluded.heartbeat_ms, stopped_ms = 0"
-                  " WHERE nodes.stopped_ms <> 0 OR nodes.heartbeat_ms < $8"
-                  " OR nodes.home = excluded.home",
-                  p, HORUS_ARRAY_LEN(p));
+    int rc = sto_write(db,
+                       "INSERT INTO nodes(" NODE_COLUMNS
+                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0, 0)"
+                       " ON CONFLICT(id) DO UPDATE SET instance = excluded.instance,"
+                       " home = excluded.home, hostname = excluded.hostname, url = excluded.url,"
+                       " version = excluded.version, started_ms = excluded.started_ms,"
+                       " heartbeat_ms = excluded.heartbeat_ms, stopped_ms = 0"
+                       " WHERE nodes.stopped_ms <> 0 OR nodes.heartbeat_ms < $8"
+                       " OR nodes.home = excluded.home",
+                       p, HORUS_ARRAY_LEN(p));
     if (rc < 0)
         return rc;
     rc = held_by(db, me->id, me->instance, holder);
@@ -129,6 +133,17 @@ int sto_nodes_list(sto_db *db, struct sto_node **out, size_t *n)
 {
     return sto_read_list(db, "SELECT " NODE_COLUMNS " FROM nodes ORDER BY id", NULL, 0, &node_kind,
                          (void **)out, n);
+}
+
+int sto_node_drain(sto_db *db, const char *id, int64_t draining_ms)
+{
+    struct sto_node n;
+    int rc = node_get(db, id, &n);
+    if (rc < 0)
+        return rc;
+    sto_node_release(&n);
+    sto_value p[] = {STO_TEXT_V(id), STO_INT_V(draining_ms)};
+    return sto_write(db, "UPDATE nodes SET draining_ms = $2 WHERE id = $1", p, 2);
 }
 
 void sto_nodes_free(struct sto_node *v, size_t n)

@@ -157,6 +157,7 @@ int sto_setting_put(sto_db *db, const char *key, const char *value);
 struct sto_node {
     char *id, *instance, *home, *hostname, *url, *version;
     int64_t started_ms, heartbeat_ms, stopped_ms; /* stopped_ms 0 = running */
+    int64_t draining_ms; /* when `horus node drain` asked for its cameras; 0 = not draining */
 };
 
 void sto_node_release(struct sto_node *n);
@@ -187,6 +188,14 @@ int sto_node_stop(sto_db *db, const char *id, const char *instance);
 
 /* Every node, by id, into a new array. Thread: any. */
 int sto_nodes_list(sto_db *db, struct sto_node **out, size_t *n);
+
+/*
+ * Marks node id draining since draining_ms (docs/design/0067), or not
+ * (0): a draining node gives its cameras up and claims none while another
+ * node is alive. Kept across the node's restarts. -ENOENT: no such node.
+ * Thread: any but the writer.
+ */
+int sto_node_drain(sto_db *db, const char *id, int64_t draining_ms);
 
 /* ---- camera leases (storage/leases.c; docs/design/0065-camera-leases.md) ---- */
 

@@ -68,6 +68,16 @@ struct sup_leases {
     int64_t valid_until_ms;
     bool has_peers;
     bool is_fenced; /* the running set was stopped because the leases ran out */
+    /*
+     * Drain (docs/design/0067-node-drain.md): this node's row says
+     * draining, read with the peers at each renewal. While a peer is
+     * alive, hold says no to every camera and counts the ones this node
+     * still holds, which sup_leases_give_up releases after their pipelines
+     * stopped.
+     */
+    bool is_draining;
+    bool is_drain_waiting; /* draining, but no peer to take the cameras (logged once) */
+    size_t n_giving_up; /* of this pass */
 };
 
 int sup_leases_begin(struct sup_leases *l, sto_db *db);
@@ -81,6 +91,11 @@ void sup_leases_end(struct sup_leases *l);
  * database outage: nobody else can take its cameras).
  */
 bool sup_leases_lapsed(struct sup_leases *l);
+/*
+ * Releases the leases a draining pass said no to (l->n_giving_up), once
+ * their pipelines stopped and the recorder handed over their last rows.
+ */
+void sup_leases_give_up(struct sup_leases *l, sto_db *db);
 /* Gives every lease of this node up (a clean stop), and frees what l holds. */
 void sup_leases_release(struct sup_leases *l, sto_db *db);
 

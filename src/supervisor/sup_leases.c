@@ -19,21 +19,40 @@
 #include <string.h>
 
 /*
- * Other nodes whose heartbeat is younger than the TTL. A read error counts
- * as a peer: stopping on a lapse is the safe side when unsure.
+ * Reads the nodes: whether another node's heartbeat is younger than the
+ * TTL (a read error counts as a peer: stopping on a lapse is the safe side
+ * when unsure), and whether this node is asked to drain (a read error
+ * keeps what was known).
  */
-static size_t count_peers(const struct sup_leases *l, sto_db *db)
+static void read_nodes(struct sup_leases *l, sto_db *db)
 {
     struct sto_node *v = NULL;
     size_t n = 0, peers = 0;
-    if (sto_nodes_list(db, &v, &n) < 0)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].id, l->node) != 0 && !v[i].stopped_ms &&
-            v[i].heartbeat_ms + l->ttl_ms >= l->now_ms)
+    if (sto_nodes_list(db, &v, &n) < 0) {
+        l->has_peers = true;
+        return;
+    }
+    bool was_draining = l->is_draining;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i].id, l->node) == 0)
+            l->is_draining = v[i].draining_ms != 0;
+        else if (!v[i].stopped_ms && v[i].heartbeat_ms + l->ttl_ms >= l->now_ms)
             peers++;
+    }
     sto_nodes_free(v, n);
-    return peers;
+    l->has_peers = peers > 0;
+    if (l->is_draining != was_draining)
+        log_info_kv(LOG_KV({"node_id", l->node}),
+                    l->is_draining ? "node drain asked: this node's cameras go to the other nodes"
+                                   : "node drain ended: this node takes cameras again");
+    if (!l->is_draining || l->has_peers)
+        l->is_drain_waiting = false;
+    else if (!l->is_drain_waiting) {
+        log_warn_kv(LOG_KV({"node_id", l->node}),
+                    "node draining, but no other node is alive: it keeps its cameras until one "
+                    "starts");
+        l->is_drain_waiting = true;
+    }
 }
 
 int sup_leases_begin(struct sup_leases *l, sto_db *db)
@@ -47,11 +66,12 @@ int sup_leases_begin(struct sup_leases *l, sto_db *db)
             return rc;
         l->valid_until_ms = l->now_ms + l->ttl_ms; /* from before the write: early, not late */
         l->next_renew_ms = l->now_ms + l->ttl_ms / 3;
-        l->has_peers = count_peers(l, db) > 0;
+        read_nodes(l, db);
         if (l->is_fenced)
             log_info("camera leases renewed again: cameras this node holds start again");
         l->is_fenced = false;
     }
+    l->n_giving_up = 0;
     return sto_camera_leases_list(db, &l->v, &l->n);
 }
 
@@ -79,6 +99,12 @@ bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64
         return true;
     const struct sto_camera_lease *x =
         l->n ? bsearch(camera, l->v, l->n, sizeof(*l->v), by_camera) : NULL; /* v NULL when 0 */
+    if (l->is_draining && l->has_peers) {
+        /* Draining: run nothing, claim nothing; what this node holds is given up. */
+        if (x && strcmp(x->node_id, l->node) == 0)
+            l->n_giving_up++;
+        return false;
+    }
     if (x && strcmp(x->node_id, l->node) == 0) {
         if (x->expires_ms >= l->now_ms) {
             *token = x->token;
@@ -98,6 +124,19 @@ bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64
         log_warn_limited("lease claim", LOG_KV({"camera", camera}), "claim camera lease: %s",
                          horus_strerror(rc));
     return false;
+}
+
+void sup_leases_give_up(struct sup_leases *l, sto_db *db)
+{
+    if (!l->n_giving_up)
+        return;
+    int rc = sto_camera_leases_release(db, l->node, NULL);
+    if (rc < 0)
+        log_warn("give up camera leases (drain): %s; retried next pass", horus_strerror(rc));
+    else
+        log_info_kv(LOG_KV({"node_id", l->node}),
+                    "node draining: %zu camera leases given up to the other nodes", l->n_giving_up);
+    l->n_giving_up = 0;
 }
 
 void sup_leases_end(struct sup_leases *l)

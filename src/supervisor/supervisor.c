@@ -430,7 +430,10 @@ void sup_supervisor_sync(sup_supervisor *s)
                 run->is_listed = true;
             int64_t token;
             if (!sup_leases_hold(&s->leases, s->db, cams[i].id, &token)) {
-                if (run) /* not seen: stopped below */
+                if (run && s->leases.is_draining) /* not seen: stopped below */
+                    log_info_kv(LOG_KV({"camera", run->id}),
+                                "node draining: camera stopped here for another node to take");
+                else if (run)
                     log_warn_kv(LOG_KV({"camera", run->id}),
                                 "another node holds this camera's lease now: stopped here");
                 continue;
@@ -466,6 +469,11 @@ void sup_supervisor_sync(sup_supervisor *s)
     free(after);
     sup_leases_end(&s->leases);
     stop_where(s, is_unseen, true);
+    if (s->leases.n_giving_up) { /* draining: the rows of the segments just closed go first */
+        if (s->recorder)
+            rec_recorder_sync(s->recorder);
+        sup_leases_give_up(&s->leases, s->db);
+    }
     for (size_t i = 0; i < nstart; i++)
         start_camera(s, &to_start[i], start_tokens[i]);
     sto_camera_list_free(to_start, nstart);

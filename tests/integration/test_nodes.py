@@ -371,3 +371,49 @@ def test_a_frozen_node_that_wakes_after_a_takeover_cannot_index_over_its_success
     assert rows and not any(r[2].endswith(fenced[0].name[:-len(".fenced")]) for r in rows), rows
     assert not list(west.data.rglob("*.fenced")), "west's rows at its clean stop were refused"
     assert_one_recorder_at_a_time(rows)
+
+
+def node_cli(h, *args):
+    """horus node ARGS on h's database: (exit status, what it printed)."""
+    p = subprocess.run([HORUS_BIN, "node", *args, *h.config_args(), "--data", str(h.data)],
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_a_drained_node_hands_its_cameras_over_and_takes_none(pg, camsim_factory,  # noqa: F811
+                                                              horus_factory):
+    """horus node drain (docs/design/0067): asked from any machine that reaches the database,
+    the drained node stops its cameras and gives their leases up at its next renewal, the
+    other node takes them at its next pass; the gap in the index is the handover's, one
+    recorder at a time throughout. Undrain ends it; a node that does not exist is named."""
+    _, server = pg
+    url = new_db(server, "drain")
+    east, west = east_then_west(horus_factory, camsim_factory(), url, url, 2, ("*.mp4", 2), 2)
+    rc, out = node_cli(west, "drain", "nobody")
+    assert rc == 1 and "no node 'nobody' shares this database" in out, out
+
+    rc, out = node_cli(west, "drain", "east")
+    assert rc == 0 and "node 'east' is draining: its cameras move to the other nodes" in out, out
+    asked = time.monotonic()
+    wait_until(lambda: list(west.data.rglob("*.mp4*")), 15, "west taking the camera over")
+    took = time.monotonic() - asked
+    wait_until(lambda: not list(east.data.rglob("*.mp4.part")), 5, "east to stop")
+    seen = nodes(west)
+    assert seen["east"]["cameras"] == [] and seen["east"]["draining_since"], seen
+    assert seen["west"]["cameras"] == ["cam"] and seen["west"]["draining_since"] is None, seen
+    time.sleep(4)  # west records a few segments
+    rc, out = node_cli(west, "undrain", "east")
+    assert rc == 0 and "takes cameras again" in out, out
+    assert nodes(west)["east"]["draining_since"] is None
+    assert west.stop() == 0
+    assert east.stop() == 0
+    rows = camera_rows(url)
+    assert_one_recorder_at_a_time(rows)
+    east_names = {p.name for p in east.data.rglob("*.mp4")}
+    handover = [(r1[0] - r0[1]) / 1e6 for r0, r1 in zip(rows, rows[1:])
+                if r0[2].split("/")[-1] in east_names and r1[2].split("/")[-1] not in east_names]
+    assert len(handover) == 1, rows
+    print(f"\ndrain: west recorded {took:.1f} s after `horus node drain`; the index's gap at "
+          f"the handover is {handover[0]:.2f} s (node.ttl {TTL} s, camsim GOP 1 s)")
+    assert handover[0] < TTL, handover
+    assert not list(east.data.rglob("*.fenced")) and not list(west.data.rglob("*.fenced"))

@@ -138,6 +138,38 @@ static int claim_same(sto_db *db, int i)
 }
 
 /* Two nodes configured with one id, started together: exactly one runs. */
+/* The draining_ms of node id as listed. */
+static int64_t draining_of(struct sto_fixture *f, const char *id)
+{
+    struct sto_node *v;
+    size_t n;
+    int64_t out = -1;
+    assert_int_equal(sto_nodes_list(f->db, &v, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].id, id) == 0)
+            out = v[i].draining_ms;
+    sto_nodes_free(v, n);
+    return out;
+}
+
+/* A drain (docs/design/0067) is kept across the node's restarts until it is ended. */
+static void test_a_drain_outlives_restarts_until_undrained(void **state)
+{
+    struct sto_fixture *f = *state;
+    struct sto_node me = node("n3", "inst-1", "home-y", "host"), h;
+    assert_int_equal(sto_node_claim(f->db, &me, now_ms() - 15000, &h), 0);
+    assert_int_equal(draining_of(f, "n3"), 0);
+    assert_int_equal(sto_node_drain(f->db, "n3", 1234), 0);
+    assert_int_equal(draining_of(f, "n3"), 1234);
+    assert_int_equal(sto_node_stop(f->db, "n3", "inst-1"), 0);
+    struct sto_node again = node("n3", "inst-2", "home-y", "host");
+    assert_int_equal(sto_node_claim(f->db, &again, now_ms() - 15000, &h), 0);
+    assert_int_equal(draining_of(f, "n3"), 1234);
+    assert_int_equal(sto_node_drain(f->db, "n3", 0), 0);
+    assert_int_equal(draining_of(f, "n3"), 0);
+    assert_int_equal(sto_node_drain(f->db, "nobody", 1), -ENOENT);
+}
+
 static void test_claims_at_the_same_moment_have_one_winner(void **state)
 {
     struct sto_fixture *f = *state;
@@ -155,6 +187,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes_are_listed_by_id_with_their_facts,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_claims_at_the_same_moment_have_one_winner,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_drain_outlives_restarts_until_undrained,
                                         sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

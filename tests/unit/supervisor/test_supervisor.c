@@ -12,6 +12,7 @@
 #include "sup_int.h"
 #include "supervisor.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -350,6 +351,65 @@ static void test_leases_that_ran_out_stop_the_cameras_only_when_a_peer_can_take_
     sup_leases_release(&l, f->sto->db);
 }
 
+/* The leases of camera as listed: its holder's id, or "" when free. */
+static void holder_of(struct fixture *f, const char *camera, char *out, size_t cap)
+{
+    struct sto_camera_lease *v;
+    size_t n;
+    assert_int_equal(sto_camera_leases_list(f->sto->db, &v, &n), 0);
+    snprintf(out, cap, "%s", "");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].camera_id, camera) == 0)
+            snprintf(out, cap, "%s", v[i].node_id);
+    sto_camera_leases_free(v, n);
+}
+
+/*
+ * Drain (docs/design/0067): a draining node runs no camera and gives up the
+ * leases it holds while another node is alive; alone, it keeps them.
+ */
+static void test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer(void **state)
+{
+    struct fixture *f = *state;
+    node_up(f, "a", true);
+    struct sup_leases l = {.node = strdup("a"), .ttl_ms = 3000};
+    int64_t token;
+    char who[16];
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    sup_leases_end(&l);
+    /* Drained while alone: it keeps the camera. */
+    assert_int_equal(sto_node_drain(f->sto->db, "a", 1000), 0);
+    l.next_renew_ms = 0;
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    assert_true(l.is_draining && l.is_drain_waiting);
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    sup_leases_end(&l);
+    sup_leases_give_up(&l, f->sto->db);
+    holder_of(f, "cam", who, sizeof(who));
+    assert_string_equal(who, "a");
+    /* A peer comes: the camera is refused here and its lease given up; no new claims. */
+    node_up(f, "b", true);
+    l.next_renew_ms = 0;
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    assert_false(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    assert_false(sup_leases_hold(&l, f->sto->db, "free", &token));
+    assert_int_equal(l.n_giving_up, 1);
+    sup_leases_end(&l);
+    sup_leases_give_up(&l, f->sto->db);
+    holder_of(f, "cam", who, sizeof(who));
+    assert_string_equal(who, "");
+    holder_of(f, "free", who, sizeof(who));
+    assert_string_equal(who, "");
+    /* Undrained: it claims again. */
+    assert_int_equal(sto_node_drain(f->sto->db, "a", 0), 0);
+    l.next_renew_ms = 0;
+    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    sup_leases_end(&l);
+    sup_leases_release(&l, f->sto->db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +431,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_leases_that_ran_out_stop_the_cameras_only_when_a_peer_can_take_them, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer, setup, teardown),
     };
     return cmocka_run_group_tests_name("supervisor.supervisor", tests, NULL, NULL);
 }
