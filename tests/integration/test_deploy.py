@@ -9,11 +9,16 @@
   recording a camsim camera (so renaming a metric breaks this test, not the operator's alerts);
 - deploy/docker/Dockerfile, statically (no Docker engine runs here): its runtime packages exist
   in Debian 12 and provide every library a real build of horus links, and its build stage
-  installs scripts/setup's build packages.
+  installs scripts/setup's build packages;
+- deploy/compose: the compose file's two nodes differ where they must (id, data volume, port)
+  and share what they must (database, secret key, image), and its horus.yaml, with each
+  node's environment, runs two real nodes on one real PostgreSQL that hand a camera with a
+  sealed password over to each other.
 """
 import json
 import os
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -21,6 +26,7 @@ import pytest
 import yaml
 
 from conftest import HORUS_BIN, SOURCE_DIR, free_port, recording_rows, require_tool, wait_until
+from test_postgres import new_db, pg  # noqa: F401 (the fixture)
 
 DEPLOY = SOURCE_DIR / "deploy"
 UNIT = DEPLOY / "systemd/horus.service"
@@ -29,6 +35,8 @@ ALERT_TESTS = DEPLOY / "prometheus/horus-alerts.test.yml"
 DASHBOARD = DEPLOY / "grafana/horus-dashboard.json"
 DOCKERFILE = DEPLOY / "docker/Dockerfile"
 SETUP = SOURCE_DIR / "scripts/setup"
+COMPOSE = DEPLOY / "compose/compose.yaml"
+COMPOSE_CONFIG = DEPLOY / "compose/horus.yaml"
 INSTALLED_BIN = "/usr/local/bin/horus"
 
 
@@ -537,3 +545,72 @@ def test_deploy_commands_use_real_options():
         assert args[0] == "serve", args
         flags = {a for a in args if a.startswith("-")}
         assert flags <= known, (flags - known, serve.group(0))
+
+
+# --- compose -------------------------------------------------------------------------------
+
+def compose_nodes():
+    """The compose file's services, and its Horus nodes by service name."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    return services, {k: v for k, v in services.items() if k.startswith("horus-")}
+
+
+def test_compose_nodes_differ_where_they_must_and_share_the_rest():
+    services, nodes = compose_nodes()
+    assert {"postgres", "mosquitto"} <= set(services) and len(nodes) == 2, list(services)
+    pg_env = services["postgres"]["environment"]
+    assert "--locale=C" in pg_env["POSTGRES_INITDB_ARGS"]  # Horus refuses another collation
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    ids, volumes, ports, mqtt = set(), set(), set(), []
+    for name, n in nodes.items():
+        env = n["environment"]
+        assert (COMPOSE.parent / n["build"]["context"] / n["build"]["dockerfile"]).resolve() == \
+            DOCKERFILE.resolve(), name
+        assert n["image"] == "horus:local" and n["init"] is True, name
+        assert n["depends_on"]["postgres"]["condition"] == "service_healthy", name
+        assert n["command"][:3] == ["serve", "-c", "/etc/horus/horus.yaml"], n["command"]
+        assert "./horus.yaml:/etc/horus/horus.yaml:ro" in n["volumes"], name
+        data = [v for v in n["volumes"] if v.endswith(":/var/lib/horus")]
+        assert len(data) == 1, n["volumes"]
+        ids.add(env["HORUS_NODE_ID"])
+        volumes.add(data[0])
+        ports.add(n["ports"][0].split(":")[0])
+        assert env["HORUS_NODE_URL"].endswith(":" + n["ports"][0].split(":")[0]), env
+        assert env["HORUS_SECRET_KEY"].startswith("${HORUS_SECRET_KEY"), name  # one shared key
+        assert env["HORUS_DB_URL"].endswith("@postgres:5432/horus"), name
+        mqtt.append(env["HORUS_MQTT_URL"])
+    assert len(ids) == len(volumes) == len(ports) == 2, (ids, volumes, ports)
+    # The bus's outbox cursor is shared in the database: one node publishes.
+    assert sorted(bool(u) for u in mqtt) == [False, True], mqtt
+    assert set(yaml.safe_load(COMPOSE.read_text())["volumes"]) >= {v.split(":")[0]
+                                                                  for v in volumes}
+
+
+def test_compose_config_runs_two_nodes_that_hand_a_camera_over(pg, camsim_factory,  # noqa: F811
+                                                               horus_factory):
+    """deploy/compose/horus.yaml as shipped, each node with its compose environment (the
+    database and broker pointed at this machine): both nodes join one database, a camera
+    whose password the first sealed records on one node, and when that node stops the other
+    opens the password with the shared key and records it."""
+    _, nodes = compose_nodes()
+    _, server = pg
+    url = new_db(server, "compose")
+    key = secrets.token_hex(32)
+    sim = camsim_factory(args=["--auth", "cam:pw-for-compose-7"])
+    text = COMPOSE_CONFIG.read_text()
+    started = {}
+    for name, n in nodes.items():
+        env = {k: v for k, v in n["environment"].items() if "${" not in v}
+        env.update({"HORUS_DB_URL": url, "HORUS_SECRET_KEY": key, "HORUS_MQTT_URL": ""})
+        started[env["HORUS_NODE_ID"]] = horus_factory(text, env=env, name=name)
+    a, b = started.values()
+    seen = {x["id"]: x for x in b.get_json("/api/v1/nodes")[1]["nodes"]}
+    assert set(seen) == set(started) and all(x["state"] == "online" for x in seen.values())
+    body = {"id": "door", "url": f"rtsp://cam:pw-for-compose-7@127.0.0.1:{sim.port}/cam1",
+            "record": {"segment_seconds": 2}}
+    assert a.request("POST", "/api/v1/cameras", body)[0] == 201
+    wait_until(lambda: any(list(h.data.rglob("*.mp4*")) for h in (a, b)), 20, "door recording")
+    holder, other = (a, b) if list(a.data.rglob("*.mp4*")) else (b, a)
+    assert holder.stop() == 0
+    wait_until(lambda: list(other.data.rglob("*.mp4*")), 15, "the other node taking door over")
+    assert "pw-for-compose-7" not in other.proc.output()
