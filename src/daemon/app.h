@@ -57,6 +57,12 @@ struct app_node_config {
 };
 
 extern const cfg_field app_node_fields[];
+/*
+ * This data directory's node id for commands run beside or instead of the
+ * daemon (horus check): node.id, else <data_dir>/node's; NULL when neither
+ * says one (no node has started there). A new string. (node.c)
+ */
+char *app_node_id_of(const struct app_node_config *c, const char *data_dir);
 /* node.id's check (also the id line of <data>/node): 1-64 of A-Z a-z 0-9 . _ - */
 int app_node_id_check(const void *value, char *err, size_t size);
 

@@ -165,6 +165,10 @@ static int check_run(const struct app_overrides *ov, bool repair, bool verify)
         free(errmsg);
         goto out;
     }
+    /* Only this node's rows: another node's files are not in this data directory (0068). */
+    char *node_id = app_node_id_of(&c->node, data_dir);
+    sto_set_node(db, node_id);
+    free(node_id);
     struct rec_check_result res;
     struct rec_check_options o = {
         .db = db, .data_dir = data_dir, .repair = repair, .verify = verify, .out = stdout};

@@ -185,6 +185,19 @@ static void ago(int64_t then_ms, int64_t now_ms, char *buf, size_t size)
     snprintf(buf, size, "%lld.%03lld s ago", (long long)(d / 1000), (long long)(d % 1000));
 }
 
+char *app_node_id_of(const struct app_node_config *c, const char *data_dir)
+{
+    if (c->id && c->id[0])
+        return horus_strdup(c->id);
+    char path[PATH_MAX], why[PATH_MAX + 96];
+    snprintf(path, sizeof(path), "%s/%s", data_dir, NODE_FILE);
+    char *id = NULL, *home = NULL;
+    if (node_file_read(path, &id, &home, why, sizeof(why)) < 0)
+        return NULL;
+    free(home);
+    return id;
+}
+
 int app_node_start(struct app *a)
 {
     const struct app_node_config *c = &app_current(a)->node;
@@ -249,6 +262,7 @@ int app_node_start(struct app *a)
         return rc;
     }
     a->is_node_claimed = true;
+    sto_set_node(a->db, id); /* its recording rows carry it; retention sees only those */
     a->node_next_beat_ms = now + c->ttl_ms / 3;
     log_info_kv(LOG_KV({"node_id", id}, {"host", host}), "node registered");
     return 0;

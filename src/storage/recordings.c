@@ -61,10 +61,11 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, 
         STO_TEXT_V(r->sha256 ? r->sha256 : ""),
         STO_INT_V(r->pinned_until_us),
         r->fragments ? STO_BLOB_V(r->fragments, r->fragments_size) : STO_NULL_V,
+        STO_TEXT_V(sto_db_node(db)),
     };
 #define INSERT_ROW                                                                                 \
-    "INSERT INTO recordings(" REC_COLUMNS ", fragments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"   \
-    " $9, $10, $11, $12) ON CONFLICT(camera_id, stream, start_us) DO "
+    "INSERT INTO recordings(" REC_COLUMNS ", fragments, node_id) VALUES ($1, $2, $3, $4, $5, $6,"  \
+    " $7, $8, $9, $10, $11, $12, $13) ON CONFLICT(camera_id, stream, start_us) DO "
     /* The same file again (a replay, a re-close): updated, or kept with keep_existing. */
     const char *sql = r->keep_existing ? INSERT_ROW "NOTHING"
                                        : INSERT_ROW
@@ -82,11 +83,12 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, 
      */
 #define NUDGE_US "1000"
     static const char nudge[] =
-        "INSERT INTO recordings(" REC_COLUMNS ", fragments) SELECT CAST($1 AS TEXT),"
+        "INSERT INTO recordings(" REC_COLUMNS ", fragments, node_id) SELECT CAST($1 AS TEXT),"
         " CAST($2 AS TEXT), (SELECT MAX(start_us) + 1 FROM recordings WHERE camera_id = $1"
         " AND stream = $2 AND start_us >= $3 AND start_us < CAST($3 AS BIGINT) + " NUDGE_US "),"
         " CAST($4 AS BIGINT), CAST($5 AS TEXT), CAST($6 AS BIGINT), CAST($7 AS TEXT),"
-        " CAST($8 AS INTEGER), CAST($9 AS INTEGER), CAST($10 AS TEXT), CAST($11 AS BIGINT), $12"
+        " CAST($8 AS INTEGER), CAST($9 AS INTEGER), CAST($10 AS TEXT), CAST($11 AS BIGINT), $12,"
+        " CAST($13 AS TEXT)"
         " WHERE NOT EXISTS (SELECT 1 FROM recordings WHERE camera_id = $1 AND stream = $2"
         " AND start_us >= $3 AND start_us < CAST($3 AS BIGINT) + " NUDGE_US " AND path = $5)";
     /* The same file again at its nudged key: updated like the first statement does. */
@@ -113,7 +115,7 @@ int sto_recording_insert_async(sto_db *db, const struct sto_recording_input *r, 
     struct sto_stmt st[] = {{guard, g, HORUS_ARRAY_LEN(g)},
                             {sql, p, HORUS_ARRAY_LEN(p)},
                             {nudge, p, HORUS_ARRAY_LEN(p)},
-                            {renew, p, HORUS_ARRAY_LEN(p)}};
+                            {renew, p, HORUS_ARRAY_LEN(p) - 1}}; /* all but node_id ($13) */
     size_t n = r->keep_existing ? 3 : 4;
     if (r->lease_token)
         return sto_write_guarded_retried_async(db, HORUS_EFENCED, st, n, done_cb, arg);
@@ -203,32 +205,41 @@ int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, 
     " p.stream = recordings.stream AND p.start_us < recordings.end_us AND"                         \
     " p.end_us > recordings.start_us AND (p.until_us = 0 OR p.until_us > $2))"
 
+/*
+ * Retention's and horus check's rows: those of this node's files and those
+ * of no known node, or every row when the node is not known ($N = '').
+ */
+#define OWN_ROWS(n) " AND ($" #n " = '' OR node_id = $" #n " OR node_id = '')"
+
 int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, int64_t now_us,
                           size_t limit, struct sto_recording **out, size_t *n)
 {
     sto_value p[] = {STO_INT_V(before_us), STO_INT_V(now_us), STO_INT_V((int64_t)limit),
-                     STO_TEXT_V(camera_id ? camera_id : "")};
-    /* Only the camera query uses $4, so the other binds the first three. */
+                     STO_TEXT_V(sto_db_node(db)), STO_TEXT_V(camera_id ? camera_id : "")};
+    /* Only the camera query uses $5, so the other binds the first four. */
     if (camera_id)
         return run_list(db,
                         "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
-                        " pinned_until_us <= $2 AND camera_id = $4 AND NOT " PIN_COVERS
-                        " ORDER BY start_us LIMIT $3",
-                        p, 4, out, n);
+                        " pinned_until_us <= $2 AND camera_id = $5" OWN_ROWS(
+                            4) " AND NOT " PIN_COVERS " ORDER BY start_us LIMIT $3",
+                        p, 5, out, n);
     return run_list(db,
                     "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
-                    " pinned_until_us <= $2 AND NOT " PIN_COVERS " ORDER BY start_us LIMIT $3",
-                    p, 3, out, n);
+                    " pinned_until_us <= $2" OWN_ROWS(4) " AND NOT " PIN_COVERS
+                                                         " ORDER BY start_us LIMIT $3",
+                    p, 4, out, n);
 }
 
 int sto_recordings_oldest_pinned(sto_db *db, int64_t now_us, size_t limit,
                                  struct sto_recording **out, size_t *n)
 {
-    sto_value p[] = {STO_INT_V(INT64_MAX), STO_INT_V(now_us), STO_INT_V((int64_t)limit)};
+    sto_value p[] = {STO_INT_V(INT64_MAX), STO_INT_V(now_us), STO_INT_V((int64_t)limit),
+                     STO_TEXT_V(sto_db_node(db))};
     return run_list(db,
-                    "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1 AND"
-                    " (pinned_until_us > $2 OR " PIN_COVERS ") ORDER BY start_us LIMIT $3",
-                    p, 3, out, n);
+                    "SELECT " REC_COLUMNS " FROM recordings WHERE end_us < $1" OWN_ROWS(
+                        4) " AND (pinned_until_us > $2 OR " PIN_COVERS
+                           ") ORDER BY start_us LIMIT $3",
+                    p, 4, out, n);
 }
 
 struct usage {
@@ -246,16 +257,16 @@ static int usage_row(const sto_value *c, size_t n, void *arg)
 int sto_recordings_usage(sto_db *db, const char *camera_id, uint64_t *bytes, uint64_t *count)
 {
     struct usage u = {0};
-    sto_value p[] = {STO_TEXT_V(camera_id ? camera_id : "")};
+    sto_value p[] = {STO_TEXT_V(sto_db_node(db)), STO_TEXT_V(camera_id ? camera_id : "")};
     /* CAST: PostgreSQL sums BIGINT into NUMERIC (storage_backend.h, Aggregates). */
     int rc = camera_id ? sto_read(db,
                                   "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*)"
-                                  " FROM recordings WHERE camera_id = $1",
-                                  p, 1, usage_row, &u)
+                                  " FROM recordings WHERE camera_id = $2" OWN_ROWS(1),
+                                  p, 2, usage_row, &u)
                        : sto_read(db,
                                   "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*)"
-                                  " FROM recordings",
-                                  NULL, 0, usage_row, &u);
+                                  " FROM recordings WHERE 1 = 1" OWN_ROWS(1),
+                                  p, 1, usage_row, &u);
     if (rc == 0) {
         *bytes = u.bytes;
         *count = u.count;
@@ -367,8 +378,10 @@ static int foreach_row(const sto_value *c, size_t n, void *arg)
 int sto_recordings_foreach(sto_db *db, sto_recording_cb cb, void *arg)
 {
     struct foreach_arg fa = {cb, arg};
-    return sto_read(db, "SELECT " REC_COLUMNS " FROM recordings ORDER BY path", NULL, 0,
-                    foreach_row, &fa);
+    sto_value p[] = {STO_TEXT_V(sto_db_node(db))};
+    return sto_read(
+        db, "SELECT " REC_COLUMNS " FROM recordings WHERE 1 = 1" OWN_ROWS(1) " ORDER BY path", p, 1,
+        foreach_row, &fa);
 }
 
 /*

@@ -52,7 +52,18 @@ struct sto_db {
     const sto_secret_box *secrets; /* borrowed; NULL = camera URLs stored as given */
     const struct sto_outbox_watcher *_Atomic outbox_watcher; /* borrowed; NULL: none */
     atomic_bool is_outbox_wanted; /* a bus or a webhook consumes the outbox */
+    char node[72]; /* sto_set_node: this process's node id; "" = unknown (all rows are its) */
 };
+
+void sto_set_node(sto_db *db, const char *node_id)
+{
+    snprintf(db->node, sizeof(db->node), "%s", node_id ? node_id : "");
+}
+
+const char *sto_db_node(const sto_db *db)
+{
+    return db->node;
+}
 
 void sto_outbox_set_wanted(sto_db *db, bool is_wanted)
 {

@@ -454,6 +454,16 @@ int sto_camera_adopt(sto_db *db, const char *id, uint64_t *adopted);
 int sto_cameras_provision(sto_db *db, const struct sto_camera_input *cams, size_t n, size_t *added,
                           size_t *changed, size_t *removed);
 
+/*
+ * Names the node this process is (docs/design/0068): recording rows it
+ * inserts carry it, and the queries of retention and horus check
+ * (sto_recordings_oldest, _oldest_pinned, _usage, _foreach) see only the
+ * rows of this node's files, and rows of no known node (''). Unset or "":
+ * every row. Thread: before the threads that insert recordings or run
+ * retention start.
+ */
+void sto_set_node(sto_db *db, const char *node_id);
+
 /* ---- recordings (storage/recordings.c): one row per closed segment ---- */
 
 /* A recording row as read. Strings and blob are owned; release with sto_recording_release. */

@@ -43,6 +43,9 @@ int sto_write_batch_retried_async(sto_db *db, const struct sto_stmt *stmts, size
  * back, the other statements not run, no retry). The lease check before
  * an index row (recordings.c) is one, with HORUS_EFENCED.
  */
+/* sto_set_node's id, "" when unset. Thread: any. */
+const char *sto_db_node(const sto_db *db);
+
 int sto_write_guarded_retried_async(sto_db *db, int guard_rc, const struct sto_stmt *stmts,
                                     size_t nstmts, sto_done_cb done_cb, void *arg);
 

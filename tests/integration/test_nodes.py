@@ -200,6 +200,20 @@ def test_each_camera_records_on_one_node_and_moves_when_that_node_dies(pg, camsi
         if s1 - e0 > 1_000_000:
             gaps.append((s1 - e0) / 1e6)
     assert len(gaps) <= 1 and all(g < TTL + 15 for g in gaps), gaps
+    # Each row names the node that holds its file (docs/design/0068), and horus check on
+    # west sees only west's rows: east's files are not in west's data directory, and a
+    # repair there must not take their rows away.
+    for path, node in (r.split("|") for r in psql(url, "SELECT path, node_id FROM recordings"
+                                                        " WHERE camera_id = 'cam'").split()):
+        holder, name = (east, "east") if (east.data / path).exists() else (west, "west")
+        assert (holder.data / path).exists() and node == name, (path, node)
+    before = psql(url, "SELECT node_id, COUNT(*) FROM recordings GROUP BY node_id ORDER BY 1")
+    p = subprocess.run([HORUS_BIN, "check", "--repair", *west.config_args(), "--data",
+                        str(west.data)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert psql(url, "SELECT node_id, COUNT(*) FROM recordings GROUP BY node_id ORDER BY 1") \
+        == before, before
+    assert before.split()[0].startswith("east|"), before
 
 
 class Link:

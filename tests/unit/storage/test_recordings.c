@@ -472,6 +472,62 @@ static void test_a_retried_row_ends_with_its_error_when_the_writer_stops(void **
     sto_close(db);
 }
 
+static int count_row_cb(void *arg, const struct sto_recording *row)
+{
+    (void)row;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/*
+ * Several nodes (docs/design/0068): each row carries the node that holds
+ * its file; retention's queries and horus check's walk see only their
+ * node's rows and rows of no known node, every row when the node is unset.
+ */
+static void test_retention_and_check_see_only_their_own_nodes_rows(void **state)
+{
+    struct sto_fixture *f = *state;
+    add(f, "a", 0, 100, 0); /* from before nodes: '' */
+    barrier(f);
+    sto_set_node(f->db, "east");
+    add(f, "a", 1, 1000, 0);
+    add(f, "a", 2, 1000, 0);
+    barrier(f);
+    sto_set_node(f->db, "west");
+    add(f, "a", 3, 10000, 0);
+    barrier(f);
+    struct sto_recording *list;
+    size_t n, visited = 0;
+    uint64_t bytes, count;
+    /* west: its row and the old one */
+    assert_int_equal(sto_recordings_oldest(f->db, "a", INT64_MAX, 0, 10, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(list[0].start_us == 0 && list[1].start_us == 3 * MIN_US);
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_usage(f->db, "a", &bytes, &count), 0);
+    assert_true(bytes == 10100 && count == 2);
+    assert_int_equal(sto_recordings_foreach(f->db, count_row_cb, &visited), 0);
+    assert_int_equal(visited, 2);
+    /* east */
+    sto_set_node(f->db, "east");
+    assert_int_equal(sto_recordings_oldest(f->db, NULL, INT64_MAX, 0, 10, &list, &n), 0);
+    assert_int_equal(n, 3);
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_oldest_pinned(f->db, 0, 10, &list, &n), 0);
+    assert_int_equal(n, 0);
+    sto_recording_list_free(list, n);
+    assert_int_equal(sto_recordings_usage(f->db, NULL, &bytes, &count), 0);
+    assert_true(bytes == 2100 && count == 3);
+    /* unknown node: every row; and playback's reads are never scoped */
+    sto_set_node(f->db, NULL);
+    assert_int_equal(sto_recordings_usage(f->db, NULL, &bytes, &count), 0);
+    assert_true(bytes == 12100 && count == 4);
+    sto_set_node(f->db, "east");
+    assert_int_equal(sto_recordings_range(f->db, "a", "main", 0, INT64_MAX, 10, &list, &n), 0);
+    assert_int_equal(n, 4);
+    sto_recording_list_free(list, n);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -490,6 +546,7 @@ int main(void)
         T(test_a_replayed_row_keeps_the_existing_one_and_latest_finds_the_newest),
         T(test_a_row_refused_by_a_locked_database_is_retried_until_it_commits),
         T(test_a_retried_row_ends_with_its_error_when_the_writer_stops),
+        T(test_retention_and_check_see_only_their_own_nodes_rows),
     };
     return cmocka_run_group_tests_name("storage.recordings", tests, NULL, NULL);
 }
