@@ -278,11 +278,12 @@ void rec_recorder_set_lease_deadline(rec_recorder *r, int64_t until_ms)
     atomic_store(&r->lease_until_ms, until_ms);
 }
 
-void rec_camera_set_lease(rec_camera *c, const char *node, int64_t token)
+void rec_camera_set_lease(rec_camera *c, const char *node, int64_t token, int64_t not_before_ms)
 {
     free(c->lease_node);
     c->lease_node = node ? horus_strdup(node) : NULL;
     c->lease_token = node ? token : 0;
+    c->not_before_us = node ? not_before_ms * 1000 : 0;
 }
 
 rec_camera *rec_recorder_add(rec_recorder *r, const char *camera, const char *stream,

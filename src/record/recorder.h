@@ -157,10 +157,15 @@ void rec_camera_set_part_sink(rec_camera *c, media_part_sink *sink);
  * while node (copied) holds the camera's lease with token, or when its
  * segment ended before the present holder took the lease. A refused
  * segment's file is renamed <name>.fenced, out of the index's and
- * recovery's way, and kept. Without this call rows are not fenced.
- * Thread: the caller of rec_recorder_add, before the first packet.
+ * recovery's way, and kept. No segment starts with a packet stamped
+ * before not_before_ms (0: no bound): the supervisor gives the expiry of
+ * the lease it took over from a node that stopped renewing, which may
+ * have recorded until then, so that the GOP a camera buffers and sends at
+ * connect cannot make this node's first file cover that node's last
+ * moments. Without this call rows are not fenced. Thread: the caller of
+ * rec_recorder_add, before the first packet.
  */
-void rec_camera_set_lease(rec_camera *c, const char *node, int64_t token);
+void rec_camera_set_lease(rec_camera *c, const char *node, int64_t token, int64_t not_before_ms);
 
 /*
  * The local side of fencing (docs/design/0066): packets stamped after

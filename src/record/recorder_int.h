@@ -65,6 +65,7 @@ struct rec_camera {
     char *stream;
     char *lease_node; /* rec_camera_set_lease; NULL = rows not fenced */
     int64_t lease_token;
+    int64_t not_before_us; /* rec_camera_set_lease: no segment starts before it (0: none) */
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */

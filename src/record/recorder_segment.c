@@ -229,7 +229,10 @@ static bool track_stream(media_stream **slot, media_stream *s)
 static bool is_past_lease(rec_recorder *r, rec_camera *c, const media_packet *pkt)
 {
     int64_t until_ms = atomic_load(&r->lease_until_ms);
-    if (!until_ms || pkt->wall_us <= until_ms * 1000) {
+    /* The packet's end, not its start: a row ends where its last sample does. */
+    int64_t ts = pkt->stream->timescale > 0 ? pkt->stream->timescale : 90000;
+    int64_t end_us = pkt->wall_us + pkt->duration * 1000000 / ts;
+    if (!until_ms || end_us <= until_ms * 1000) {
         if (c->is_lease_lapsed)
             log_info_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                         "camera leases renewed: recording resumes at the next keyframe");
@@ -264,6 +267,8 @@ static void handle_packet(rec_recorder *r, rec_camera *c, media_packet *pkt)
     if (!c->seg) {
         if (!is_primary || !pkt->is_keyframe)
             return; /* a segment starts on a primary keyframe */
+        if (pkt->wall_us < c->not_before_us)
+            return; /* the previous holder's time (0066) */
         /*
          * Ingest announces each track with its first packet, and audio often
          * arrives first: give video 3 s to show up before recording a

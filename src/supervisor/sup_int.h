@@ -81,8 +81,14 @@ struct sup_leases {
 };
 
 int sup_leases_begin(struct sup_leases *l, sto_db *db);
-/* *token gets the lease's token when this node holds it (0 without leases). */
-bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64_t *token);
+/*
+ * When this node holds the camera's lease: *token gets its token, and
+ * *not_before_ms, when this call took it over from another node whose
+ * lease ran out, that lease's expiry (that node may have recorded until
+ * then; docs/design/0066), else 0. Both 0 without leases.
+ */
+bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64_t *token,
+                     int64_t *not_before_ms);
 void sup_leases_end(struct sup_leases *l);
 /*
  * After a pass that could not read the leases: true when this node's

@@ -92,9 +92,10 @@ static int by_camera(const void *key, const void *item)
     return strcmp(key, ((const struct sto_camera_lease *)item)->camera_id);
 }
 
-bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64_t *token)
+bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64_t *token,
+                     int64_t *not_before_ms)
 {
-    *token = 0;
+    *token = *not_before_ms = 0;
     if (!l->node)
         return true;
     const struct sto_camera_lease *x =
@@ -116,6 +117,8 @@ bool sup_leases_hold(struct sup_leases *l, sto_db *db, const char *camera, int64
     /* Free, expired, or ours but expired (this node was frozen): claim it now. */
     int rc = sto_camera_lease_claim(db, camera, l->node, l->now_ms, l->now_ms + l->ttl_ms, token);
     if (rc == 0) {
+        /* Taken over from a node whose lease ran out: it may have recorded until then. */
+        *not_before_ms = x && strcmp(x->node_id, l->node) != 0 ? x->expires_ms : 0;
         log_info_kv(LOG_KV({"camera", camera}, {"node_id", l->node}, {"from", x ? x->node_id : ""}),
                     "camera lease taken: this node records it");
         return true;

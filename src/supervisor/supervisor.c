@@ -94,6 +94,7 @@ struct running {
     struct watch watch;
     bool is_enabled;
     int64_t lease_token; /* the lease it records under (0 without leases) */
+    int64_t not_before_ms; /* its first segment starts no earlier (0 = no bound) */
     bool is_seen; /* still wanted in this pass */
     bool is_listed; /* in the database in this pass (false: deleted) */
 };
@@ -232,7 +233,7 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     if (c->record_enabled) {
         p->rec = rec_recorder_add(s->recorder, c->id, stream_names[which], c->segment_seconds);
         if (run->lease_token) /* before the first packet: its rows are fenced by it */
-            rec_camera_set_lease(p->rec, s->leases.node, run->lease_token);
+            rec_camera_set_lease(p->rec, s->leases.node, run->lease_token, run->not_before_ms);
     }
     live_attach(s, p->rec, c->id, stream_names[which]); /* recorder parts -> hub */
     struct ing_stream_options o = s->ingest;
@@ -287,10 +288,12 @@ static void start_stream(sup_supervisor *s, struct running *run, const struct st
     }
 }
 
-static void start_camera(sup_supervisor *s, const struct sto_camera *c, int64_t lease_token)
+static void start_camera(sup_supervisor *s, const struct sto_camera *c, int64_t lease_token,
+                         int64_t not_before_ms)
 {
     struct running *run = horus_calloc(1, sizeof(*run));
     run->lease_token = lease_token;
+    run->not_before_ms = not_before_ms;
     run->id = horus_strdup(c->id);
     run->fingerprint = sup_camera_fingerprint(c);
     run->is_seen = true;
@@ -387,7 +390,7 @@ void sup_supervisor_sync(sup_supervisor *s)
     char *after = NULL;
     bool has_more = true;
     struct sto_camera *to_start = NULL;
-    int64_t *start_tokens = NULL;
+    int64_t *start_tokens = NULL, *start_not_before = NULL;
     size_t nstart = 0, cap = 0;
     int lease_rc = sup_leases_begin(&s->leases, s->db);
     if (lease_rc == 0 && s->leases.node && s->recorder) /* the recorder's own stop, in time */
@@ -408,6 +411,7 @@ void sup_supervisor_sync(sup_supervisor *s)
             free(after);
             sto_camera_list_free(to_start, nstart);
             free(start_tokens);
+            free(start_not_before);
             sup_leases_end(&s->leases);
             /* ... unless the leases ran out and another node may record these cameras now. */
             if (sup_leases_lapsed(&s->leases))
@@ -428,8 +432,8 @@ void sup_supervisor_sync(sup_supervisor *s)
                     run = r;
             if (run)
                 run->is_listed = true;
-            int64_t token;
-            if (!sup_leases_hold(&s->leases, s->db, cams[i].id, &token)) {
+            int64_t token, not_before_ms;
+            if (!sup_leases_hold(&s->leases, s->db, cams[i].id, &token, &not_before_ms)) {
                 if (run && s->leases.is_draining) /* not seen: stopped below */
                     log_info_kv(LOG_KV({"camera", run->id}),
                                 "node draining: camera stopped here for another node to take");
@@ -458,8 +462,10 @@ void sup_supervisor_sync(sup_supervisor *s)
                 cap = cap ? cap * 2 : 16;
                 to_start = horus_realloc(to_start, cap * sizeof(*to_start));
                 start_tokens = horus_realloc(start_tokens, cap * sizeof(*start_tokens));
+                start_not_before = horus_realloc(start_not_before, cap * sizeof(*start_not_before));
             }
             start_tokens[nstart] = token;
+            start_not_before[nstart] = not_before_ms;
             to_start[nstart++] = cams[i];
             memset(&cams[i], 0, sizeof(cams[i]));
         }
@@ -475,9 +481,10 @@ void sup_supervisor_sync(sup_supervisor *s)
         sup_leases_give_up(&s->leases, s->db);
     }
     for (size_t i = 0; i < nstart; i++)
-        start_camera(s, &to_start[i], start_tokens[i]);
+        start_camera(s, &to_start[i], start_tokens[i], start_not_before[i]);
     sto_camera_list_free(to_start, nstart);
     free(start_tokens);
+    free(start_not_before);
 }
 
 static void status_free(struct status_entry *list, size_t n)

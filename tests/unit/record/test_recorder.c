@@ -846,7 +846,7 @@ static void test_rows_after_the_lease_moved_are_refused_and_their_files_set_asid
         0);
     start(f);
     struct feeder fd = feeder_new(f, "fl", 2, &h264, 3600);
-    rec_camera_set_lease(fd.cam, "east", token);
+    rec_camera_set_lease(fd.cam, "east", token, 0);
     feed(&fd, 8 * FPS);
     finish(&fd);
     struct rows rows = rows_of(f, "fl");
@@ -875,7 +875,7 @@ static void test_packets_past_the_lease_deadline_are_not_recorded(void **state)
     feed(&fd, 6 * FPS);
     struct rows rows = rows_of(f, "dl");
     assert_true(rows.n >= 1);
-    assert_int_equal(rows.v[rows.n - 1].end_us, WALL0_US + S_US(3) + 40000); /* up to 3 s */
+    assert_int_equal(rows.v[rows.n - 1].end_us, WALL0_US + S_US(3)); /* ends by the deadline */
     rows_free(&rows);
     assert_true(dropped_count_why(f, "dl", "lease_expired") >= 2 * FPS);
     /* Renewed: the next keyframe (at 6 s) opens a segment again. */
@@ -885,6 +885,29 @@ static void test_packets_past_the_lease_deadline_are_not_recorded(void **state)
     rows = rows_of(f, "dl");
     assert_int_equal(rows.v[rows.n - 1].start_us, WALL0_US + S_US(6));
     assert_int_equal(rows.v[rows.n - 1].end_us, WALL0_US + S_US(8));
+    rows_free(&rows);
+}
+
+/*
+ * A lease taken over from a node that stopped renewing (docs/design/0066):
+ * the camera's buffered GOP from before that node's lease ran out is not
+ * recorded; the first segment starts at the first keyframe at or after it.
+ */
+static void test_no_segment_starts_before_the_previous_holders_lease_ran_out(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    int64_t since_ms = WALL0_US / 1000 + 2500, token = 0;
+    assert_int_equal(
+        sto_camera_lease_claim(f->sto->db, "ls", "west", since_ms, since_ms + 15000, &token), 0);
+    struct feeder fd = feeder_new(f, "ls", 2, &h264, 3600);
+    rec_camera_set_lease(fd.cam, "west", token, since_ms);
+    feed(&fd, 6 * FPS);
+    finish(&fd);
+    struct rows rows = rows_of(f, "ls");
+    assert_true(rows.n >= 1);
+    assert_int_equal(rows.v[0].start_us, WALL0_US + S_US(3));
+    assert_int_equal(rows.v[rows.n - 1].end_us, WALL0_US + S_US(6));
     rows_free(&rows);
 }
 
@@ -1056,6 +1079,8 @@ int main(void)
             test_rows_after_the_lease_moved_are_refused_and_their_files_set_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_packets_past_the_lease_deadline_are_not_recorded,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_no_segment_starts_before_the_previous_holders_lease_ran_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_rows_are_contiguous_across_rotation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_and_just_closed_segments_are_lent_to_readers,

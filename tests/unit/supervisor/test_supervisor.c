@@ -327,9 +327,10 @@ static void test_leases_that_ran_out_stop_the_cameras_only_when_a_peer_can_take_
     assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
     assert_true(l.has_peers);
     assert_true(l.valid_until_ms > l.now_ms);
-    int64_t token = 0;
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    int64_t token = 0, since = 0;
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
     assert_int_equal(token, 1);
+    assert_int_equal(since, 0); /* a new lease: nobody recorded before */
     sup_leases_end(&l);
     assert_false(sup_leases_lapsed(&l)); /* renewed just now */
     l.valid_until_ms = l.now_ms - 1; /* as if the database had not answered for the TTL */
@@ -373,17 +374,17 @@ static void test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer(void *
     struct fixture *f = *state;
     node_up(f, "a", true);
     struct sup_leases l = {.node = strdup("a"), .ttl_ms = 3000};
-    int64_t token;
+    int64_t token, since;
     char who[16];
     assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
     sup_leases_end(&l);
     /* Drained while alone: it keeps the camera. */
     assert_int_equal(sto_node_drain(f->sto->db, "a", 1000), 0);
     l.next_renew_ms = 0;
     assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
     assert_true(l.is_draining && l.is_drain_waiting);
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
     sup_leases_end(&l);
     sup_leases_give_up(&l, f->sto->db);
     holder_of(f, "cam", who, sizeof(who));
@@ -392,8 +393,8 @@ static void test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer(void *
     node_up(f, "b", true);
     l.next_renew_ms = 0;
     assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
-    assert_false(sup_leases_hold(&l, f->sto->db, "cam", &token));
-    assert_false(sup_leases_hold(&l, f->sto->db, "free", &token));
+    assert_false(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
+    assert_false(sup_leases_hold(&l, f->sto->db, "free", &token, &since));
     assert_int_equal(l.n_giving_up, 1);
     sup_leases_end(&l);
     sup_leases_give_up(&l, f->sto->db);
@@ -405,7 +406,7 @@ static void test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer(void *
     assert_int_equal(sto_node_drain(f->sto->db, "a", 0), 0);
     l.next_renew_ms = 0;
     assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token));
+    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
     sup_leases_end(&l);
     sup_leases_release(&l, f->sto->db);
 }
