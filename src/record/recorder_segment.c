@@ -231,8 +231,7 @@ static bool is_past_lease(rec_recorder *r, rec_camera *c, const media_packet *pk
     int64_t until_ms = atomic_load(&r->lease_until_ms);
     /* The packet's end, not its start: a row ends where its last sample does. */
     int64_t ts = pkt->stream->timescale > 0 ? pkt->stream->timescale : 90000;
-    int64_t end_us = pkt->wall_us + pkt->duration * 1000000 / ts;
-    if (!until_ms || end_us <= until_ms * 1000) {
+    if (!until_ms || pkt->wall_us + pkt->duration * 1000000 / ts <= until_ms * 1000) {
         if (c->is_lease_lapsed)
             log_info_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                         "camera leases renewed: recording resumes at the next keyframe");

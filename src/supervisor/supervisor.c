@@ -383,14 +383,26 @@ static bool is_any(const struct running *r)
     return true;
 }
 
+/* A camera a pass (re)starts, with the lease it will record under. */
+struct to_start {
+    struct sto_camera cam;
+    int64_t token, not_before_ms;
+};
+
+static void to_start_free(struct to_start *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sto_camera_release(&v[i].cam);
+    free(v);
+}
+
 void sup_supervisor_sync(sup_supervisor *s)
 {
     for (struct running *r = s->list; r; r = r->next)
         r->is_seen = r->is_listed = false;
     char *after = NULL;
     bool has_more = true;
-    struct sto_camera *to_start = NULL;
-    int64_t *start_tokens = NULL, *start_not_before = NULL;
+    struct to_start *to_start = NULL;
     size_t nstart = 0, cap = 0;
     int lease_rc = sup_leases_begin(&s->leases, s->db);
     if (lease_rc == 0 && s->leases.node && s->recorder) /* the recorder's own stop, in time */
@@ -409,9 +421,7 @@ void sup_supervisor_sync(sup_supervisor *s)
             for (struct running *r = s->list; r; r = r->next)
                 r->is_seen = r->is_listed = true;
             free(after);
-            sto_camera_list_free(to_start, nstart);
-            free(start_tokens);
-            free(start_not_before);
+            to_start_free(to_start, nstart);
             sup_leases_end(&s->leases);
             /* ... unless the leases ran out and another node may record these cameras now. */
             if (sup_leases_lapsed(&s->leases))
@@ -461,12 +471,9 @@ void sup_supervisor_sync(sup_supervisor *s)
             if (nstart == cap) {
                 cap = cap ? cap * 2 : 16;
                 to_start = horus_realloc(to_start, cap * sizeof(*to_start));
-                start_tokens = horus_realloc(start_tokens, cap * sizeof(*start_tokens));
-                start_not_before = horus_realloc(start_not_before, cap * sizeof(*start_not_before));
             }
-            start_tokens[nstart] = token;
-            start_not_before[nstart] = not_before_ms;
-            to_start[nstart++] = cams[i];
+            to_start[nstart++] =
+                (struct to_start){.cam = cams[i], .token = token, .not_before_ms = not_before_ms};
             memset(&cams[i], 0, sizeof(cams[i]));
         }
         sto_camera_list_free(cams, n);
@@ -481,10 +488,8 @@ void sup_supervisor_sync(sup_supervisor *s)
         sup_leases_give_up(&s->leases, s->db);
     }
     for (size_t i = 0; i < nstart; i++)
-        start_camera(s, &to_start[i], start_tokens[i], start_not_before[i]);
-    sto_camera_list_free(to_start, nstart);
-    free(start_tokens);
-    free(start_not_before);
+        start_camera(s, &to_start[i].cam, to_start[i].token, to_start[i].not_before_ms);
+    to_start_free(to_start, nstart);
 }
 
 static void status_free(struct status_entry *list, size_t n)
