@@ -252,6 +252,15 @@ void api_camera_groups_release(struct api_camera_groups *g);
  * 400 and returns -EINVAL (*out empty).
  */
 int api_camera_groups_take(http_request *req, json_t *body, struct api_camera_groups *out);
+/*
+ * Placement (placement.c; docs/design/0069): a comma-separated label list
+ * as a JSON array; a camera's {"node", "labels"} object; and a request's
+ * "placement" value applied to *node and *labels (owned, replaced). On a
+ * bad value replies 400 naming the field and returns -EINVAL.
+ */
+json_t *api_labels_json(const char *csv);
+json_t *api_placement_json(const char *node, const char *labels);
+int api_placement_apply(http_request *req, json_t *v, char **node, char **labels);
 /* Makes camera id's groups g's names. Returns 0 or a storage error. */
 int api_camera_groups_store(struct api *ctx, const char *id, const struct api_camera_groups *g);
 /* Sets "groups" on each camera JSON object of cameras[0..n), ordered by id (one read). */

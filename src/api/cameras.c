@@ -153,6 +153,7 @@ static json_t *camera_json(struct api *ctx, const struct sto_camera *c)
     json_object_set_new(j, "client",
                         c->client && c->client[0] ? json_string(c->client) : json_null());
     json_object_set_new(j, "tls_verify", json_boolean(!c->tls_skip_verify));
+    json_object_set_new(j, "placement", api_placement_json(c->placement_node, c->placement_labels));
     if (c->tenant && c->tenant[0]) /* single-tenant installs never see the field */
         json_object_set_new(j, "tenant", json_string(c->tenant));
     return j;
@@ -331,6 +332,9 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
         } else if (strcmp(key, "record") == 0) {
             if (apply_record(req, v, c) < 0)
                 return -EINVAL;
+        } else if (strcmp(key, "placement") == 0) {
+            if (api_placement_apply(req, v, &c->placement_node, &c->placement_labels) < 0)
+                return -EINVAL;
         } else if (strcmp(key, "tenant") == 0) {
             /* Set at creation (cameras_create takes it out first); an echo of it is fine. */
             if (!json_is_string(v) ||
@@ -347,7 +351,7 @@ static int apply_body(struct api *ctx, http_request *req, json_t *body, struct s
             snprintf(field, sizeof(field), "%.64s", key);
             reply_validation(req, field,
                              "unknown field (allowed: id, name, url, sub_url, enabled, "
-                             "transport, client, tls_verify, record, groups)");
+                             "transport, client, tls_verify, record, placement, groups)");
             return -EINVAL;
         }
     }
@@ -369,6 +373,8 @@ static void camera_defaults(struct sto_camera *c)
     c->sub_url = horus_strdup("");
     c->transport = horus_strdup("");
     c->client = horus_strdup("");
+    c->placement_node = horus_strdup("");
+    c->placement_labels = horus_strdup("");
     c->enabled = true;
     c->record_enabled = true;
     c->segment_seconds = 60;
@@ -560,6 +566,8 @@ static int cameras_write(http_request *req, struct api *ctx, bool is_patch)
         c.sub_url = horus_strdup(cur.sub_url);
         c.transport = horus_strdup(cur.transport ? cur.transport : "");
         c.client = horus_strdup(cur.client ? cur.client : "");
+        c.placement_node = horus_strdup(cur.placement_node ? cur.placement_node : "");
+        c.placement_labels = horus_strdup(cur.placement_labels ? cur.placement_labels : "");
     } else {
         camera_defaults(&c);
         c.id = horus_strdup(id);

@@ -60,6 +60,9 @@ static int nodes_get(http_request *req, void *arg)
                              ms_json(x->started_ms), "heartbeat_at", ms_json(x->heartbeat_ms),
                              "stopped_at", ms_json(x->stopped_ms), "draining_since",
                              ms_json(x->draining_ms), "cameras", cams));
+        json_t *item = json_array_get(items, json_array_size(items) - 1);
+        json_object_set_new(item, "capacity", json_integer(x->capacity));
+        json_object_set_new(item, "labels", api_labels_json(x->labels));
     }
     sto_nodes_free(v, n);
     sto_camera_leases_free(leases, nleases);

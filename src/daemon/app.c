@@ -127,8 +127,10 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
 {
     const struct horus_config *c = snap_config(snap);
     struct sto_camera_input *cams = horus_calloc(c->ncameras ? c->ncameras : 1, sizeof(*cams));
+    char **labels = horus_calloc(c->ncameras ? c->ncameras : 1, sizeof(*labels));
     for (size_t i = 0; i < c->ncameras; i++) {
         const struct app_camera_config *y = &c->cameras[i];
+        labels[i] = app_labels_join(y->placement.labels, y->placement.nlabels);
         cams[i] = (struct sto_camera_input){
             .id = y->id,
             .name = y->name,
@@ -143,10 +145,15 @@ static void provision_cameras(struct app *a, cfg_snapshot *snap)
             .client = y->client,
             .tls_skip_verify = !y->tls_verify,
             .analytics = y->analytics,
+            .placement_node = y->placement.node,
+            .placement_labels = labels[i],
         };
     }
     size_t added = 0, changed = 0, removed = 0;
     int rc = sto_cameras_provision(a->db, cams, c->ncameras, &added, &changed, &removed);
+    for (size_t i = 0; i < c->ncameras; i++)
+        free(labels[i]);
+    free(labels);
     free(cams);
     if (rc < 0) {
         log_error("provision cameras from the config: %s", horus_strerror(rc));

@@ -47,6 +47,11 @@ struct app_camera_config {
         int64_t retention_days;
         uint64_t max_bytes;
     } record;
+    struct { /* where it may run (docs/design/0069) */
+        char *node; /* "" = any node */
+        char **labels; /* a node must have them all */
+        size_t nlabels;
+    } placement;
 };
 
 /* `node:` of horus.yaml: this process among the nodes sharing one database (node.c, 0064). */
@@ -54,9 +59,16 @@ struct app_node_config {
     char *id; /* "" = the id in <storage.path>/node, made on first start */
     char *url; /* where others reach this node's API; "" = not said */
     int64_t ttl_ms; /* a heartbeat older than this is gone */
+    int64_t capacity; /* the most enabled cameras it records; 0 = no limit (0069) */
+    char **labels; /* what cameras' placement.labels may ask for */
+    size_t nlabels;
 };
 
 extern const cfg_field app_node_fields[];
+/* A placement label ([a-z0-9_-], 1..64): the cfg validator of node and camera label lists. */
+int app_label_check(const void *value, char *err, size_t size);
+/* labels[0..n) as one new comma-separated string, repeats left out ("" when n is 0). */
+char *app_labels_join(char *const *labels, size_t n);
 /*
  * This data directory's node id for commands run beside or instead of the
  * daemon (horus check): node.id, else <data_dir>/node's; NULL when neither

@@ -118,6 +118,35 @@ static const cfg_field camera_record_fields[] = {
     {0},
 };
 
+/* A camera's placement.node: a node id, or "" for any node. */
+static int validate_placement_node(const void *value, char *err, size_t size)
+{
+    return app_node_id_check(value, err, size);
+}
+
+static const cfg_field camera_placement_fields[] = {
+    {.name = "node",
+     .type = CFG_STRING,
+     .offset = offsetof(struct app_camera_config, placement.node) -
+               offsetof(struct app_camera_config, placement),
+     .def = "",
+     .validate_cb = validate_placement_node,
+     .is_reloadable = true,
+     .help = "The one node that may record this camera (it does not fail over); empty = any"},
+    {.name = "labels",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct app_camera_config, placement.labels) -
+               offsetof(struct app_camera_config, placement),
+     .count_offset = offsetof(struct app_camera_config, placement.nlabels) -
+                     offsetof(struct app_camera_config, placement),
+     .max = 32,
+     .validate_cb = app_label_check,
+     .pattern_help = "1..64 characters of [a-z0-9_-]",
+     .is_reloadable = true,
+     .help = "Labels a node must all have (node.labels) to record this camera"},
+    {0},
+};
+
 static const cfg_field camera_fields[] = {
     {.name = "id",
      .type = CFG_STRING,
@@ -195,6 +224,11 @@ static const cfg_field camera_fields[] = {
      .offset = offsetof(struct app_camera_config, record),
      .sub = camera_record_fields,
      .help = "Continuous recording"},
+    {.name = "placement",
+     .type = CFG_SECTION,
+     .offset = offsetof(struct app_camera_config, placement),
+     .sub = camera_placement_fields,
+     .help = "Which nodes may record this camera when nodes share one database (0069)"},
     {0},
 };
 

@@ -13,6 +13,7 @@
 
 #include "app_int.h"
 
+#include "cfg.h"
 #include "clock.h"
 #include "err.h"
 #include "fs.h"
@@ -54,8 +55,51 @@ const cfg_field app_node_fields[] = {
      .max = 600000,
      .help = "A node whose heartbeat (every ttl / 3) is older than this is gone: another "
              "process may take its id"},
+    {.name = "capacity",
+     .type = CFG_INT,
+     .offset = offsetof(struct app_node_config, capacity),
+     .def = "0",
+     .min = 0,
+     .max = 100000,
+     .help = "The most enabled cameras this node records; a camera no node has room for waits "
+             "unrecorded (logged). 0 = no limit"},
+    {.name = "labels",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct app_node_config, labels),
+     .count_offset = offsetof(struct app_node_config, nlabels),
+     .max = 32,
+     .validate_cb = app_label_check,
+     .pattern_help = "1..64 characters of [a-z0-9_-]",
+     .help = "This node's labels (e.g. gpu, site-a): a camera whose placement.labels names "
+             "some runs only on nodes that have them all"},
     {0},
 };
+
+int app_label_check(const void *value, char *err, size_t size)
+{
+    const char *s = *(const char *const *)value;
+    if (s && cfg_is_id(s, strlen(s), CFG_ID_MAX))
+        return 0;
+    snprintf(err, size, "'%.70s' is not a label (1..64 characters of [a-z0-9_-])", s ? s : "");
+    return -EINVAL;
+}
+
+char *app_labels_join(char *const *labels, size_t n)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(labels[i]) + 1;
+    char *out = horus_malloc(total), *p = out;
+    *p = '\0';
+    for (size_t i = 0; i < n; i++) {
+        bool is_repeat = false;
+        for (size_t k = 0; k < i && !is_repeat; k++)
+            is_repeat = strcmp(labels[k], labels[i]) == 0;
+        if (!is_repeat)
+            p += sprintf(p, "%s%s", p == out ? "" : ",", labels[i]);
+    }
+    return out;
+}
 
 int app_node_id_check(const void *value, char *err, size_t size)
 {
@@ -234,16 +278,20 @@ int app_node_start(struct app *a)
     char host[256] = "";
     if (gethostname(host, sizeof(host) - 1) < 0)
         snprintf(host, sizeof(host), "?");
+    char *labels = app_labels_join(c->labels, c->nlabels);
     struct sto_node me = {.id = id,
                           .instance = a->node_instance,
                           .home = home,
                           .hostname = host,
                           .url = c->url ? c->url : "",
-                          .version = (char *)horus_version()};
+                          .version = (char *)horus_version(),
+                          .capacity = c->capacity,
+                          .labels = labels};
     struct sto_node holder;
     const horus_clock *clk = clock_system();
     int64_t now = clock_realtime_ms(clk);
     rc = sto_node_claim(a->db, &me, now - c->ttl_ms, &holder);
+    free(labels);
     if (rc == -EBUSY) {
         char beat[48];
         ago(holder.heartbeat_ms, clock_realtime_ms(clk), beat, sizeof(beat));

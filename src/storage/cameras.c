@@ -39,8 +39,8 @@
     "id, name, url, sub_url, enabled, record_enabled, segment_seconds, retention_days,"            \
     " max_bytes, provisioned, created_at_ms, updated_at_ms, tenant, transport, client, "           \
     "tls_verify,"                                                                                  \
-    " analytics"
-#define CAMERA_NCOLS 17
+    " analytics, placement_node, placement_labels"
+#define CAMERA_NCOLS 19
 
 void sto_camera_release(struct sto_camera *c)
 {
@@ -54,6 +54,8 @@ void sto_camera_release(struct sto_camera *c)
     free(c->transport);
     free(c->client);
     free(c->analytics);
+    free(c->placement_node);
+    free(c->placement_labels);
     memset(c, 0, sizeof(*c));
 }
 
@@ -81,6 +83,8 @@ struct sto_camera_input sto_camera_input_of(const struct sto_camera *c)
         .client = c->client,
         .tls_skip_verify = c->tls_skip_verify,
         .analytics = c->analytics,
+        .placement_node = c->placement_node,
+        .placement_labels = c->placement_labels,
     };
 }
 
@@ -104,6 +108,8 @@ static void row_to_camera(const sto_value *c, struct sto_camera *out)
     out->client = sto_col_text(&c[14]);
     out->tls_skip_verify = sto_col_int(&c[15]) == 0;
     out->analytics = sto_col_text(&c[16]);
+    out->placement_node = sto_col_text(&c[17]);
+    out->placement_labels = sto_col_text(&c[18]);
 }
 
 struct list_acc {
@@ -226,7 +232,7 @@ static void sealed_urls_release(struct sealed_urls *s)
 }
 
 /*
- * Parameters $1..$17 in the column order of CAMERA_COLUMNS (created and
+ * Parameters $1..$19 in the column order of CAMERA_COLUMNS (created and
  * updated now), the passwords sealed into sealed (which must outlive p);
  * prev, the stored row (may be NULL), keeps its sealed values for the same
  * URLs. Returns 0 or a seal error.
@@ -258,20 +264,24 @@ static int camera_params(const sto_db *db, const struct sto_camera_input *c,
     p[14] = STO_TEXT_V(c->client ? c->client : "");
     p[15] = STO_INT_V(!c->tls_skip_verify);
     p[16] = STO_TEXT_V(c->analytics ? c->analytics : "");
+    p[17] = STO_TEXT_V(c->placement_node ? c->placement_node : "");
+    p[18] = STO_TEXT_V(c->placement_labels ? c->placement_labels : "");
     return rc;
 }
 
 /* The tenant is set by the insert only: an update or provisioning keeps the row's. */
 static const char upsert_sql[] =
     "INSERT INTO cameras(" CAMERA_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-    " $12, $13, $14, $15, $16, $17) ON CONFLICT(id) DO UPDATE SET name = excluded.name, url = "
+    " $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+    "url = "
     "excluded.url,"
     " sub_url = excluded.sub_url, enabled = excluded.enabled,"
     " record_enabled = excluded.record_enabled, segment_seconds = excluded.segment_seconds,"
     " retention_days = excluded.retention_days, max_bytes = excluded.max_bytes,"
     " provisioned = excluded.provisioned, updated_at_ms = excluded.updated_at_ms,"
     " transport = excluded.transport, client = excluded.client,"
-    " tls_verify = excluded.tls_verify, analytics = excluded.analytics";
+    " tls_verify = excluded.tls_verify, analytics = excluded.analytics,"
+    " placement_node = excluded.placement_node, placement_labels = excluded.placement_labels";
 
 static int64_t now_ms(void)
 {
@@ -373,8 +383,8 @@ int sto_camera_insert(sto_db *db, const struct sto_camera_input *c)
     /* The tenant's camera quota is counted in the insert itself, on the writer. */
     st[ORPHAN_NSTMTS] = (struct sto_stmt){
         "INSERT INTO cameras(" CAMERA_COLUMNS ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, $12, $13, $14, $15, $16, $17 WHERE $18 = 0 OR EXISTS (SELECT 1 FROM cameras WHERE"
-        " id = $1) OR (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $18",
+        " $11, $12, $13, $14, $15, $16, $17, $18, $19 WHERE $20 = 0 OR EXISTS (SELECT 1 FROM"
+        " cameras WHERE id = $1) OR (SELECT COUNT(*) FROM cameras WHERE tenant = $13) < $20",
         p, CAMERA_NCOLS + 1};
     rc = sto_write_batch_access(db, st, HORUS_ARRAY_LEN(st));
     sealed_urls_release(&sealed);
@@ -449,6 +459,9 @@ static bool same_settings(const sto_db *db, const struct sto_camera *have,
            strcmp(have->client, want->client ? want->client : "") == 0 &&
            have->tls_skip_verify == want->tls_skip_verify &&
            strcmp(have->analytics, want->analytics ? want->analytics : "") == 0 &&
+           strcmp(have->placement_node, want->placement_node ? want->placement_node : "") == 0 &&
+           strcmp(have->placement_labels, want->placement_labels ? want->placement_labels : "") ==
+               0 &&
            have->provisioned;
 }
 

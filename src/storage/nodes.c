@@ -18,7 +18,7 @@
 
 #define NODE_COLUMNS                                                                               \
     "id, instance, home, hostname, url, version, started_ms, heartbeat_ms, stopped_ms, "           \
-    "draining_ms"
+    "draining_ms, capacity, labels"
 
 void sto_node_release(struct sto_node *n)
 {
@@ -30,6 +30,7 @@ void sto_node_release(struct sto_node *n)
     free(n->hostname);
     free(n->url);
     free(n->version);
+    free(n->labels);
     memset(n, 0, sizeof(*n));
 }
 
@@ -49,6 +50,8 @@ static void node_decode(const struct sto_list_kind *kind, const sto_value *c, si
     n->heartbeat_ms = sto_col_int(&c[7]);
     n->stopped_ms = sto_col_int(&c[8]);
     n->draining_ms = sto_col_int(&c[9]);
+    n->capacity = sto_col_int(&c[10]);
+    n->labels = sto_col_text(&c[11]);
 }
 
 static void node_release(const struct sto_list_kind *kind, void *item)
@@ -58,7 +61,7 @@ static void node_release(const struct sto_list_kind *kind, void *item)
 }
 
 static const struct sto_list_kind node_kind = {.size = sizeof(struct sto_node),
-                                               .min_cols = 10,
+                                               .min_cols = 12,
                                                .decode = node_decode,
                                                .release = node_release};
 
@@ -88,16 +91,19 @@ int sto_node_claim(sto_db *db, const struct sto_node *me, int64_t stale_before_m
 {
     memset(holder, 0, sizeof(*holder));
     int64_t now = clock_realtime_ms(sto_db_clock(db));
-    sto_value p[] = {STO_TEXT_V(me->id),       STO_TEXT_V(me->instance),  STO_TEXT_V(me->home),
-                     STO_TEXT_V(me->hostname), STO_TEXT_V(me->url),       STO_TEXT_V(me->version),
-                     STO_INT_V(now),           STO_INT_V(stale_before_ms)};
+    sto_value p[] = {STO_TEXT_V(me->id),      STO_TEXT_V(me->instance),
+                     STO_TEXT_V(me->home),    STO_TEXT_V(me->hostname),
+                     STO_TEXT_V(me->url),     STO_TEXT_V(me->version),
+                     STO_INT_V(now),          STO_INT_V(stale_before_ms),
+                     STO_INT_V(me->capacity), STO_TEXT_V(me->labels ? me->labels : "")};
     int rc = sto_write(db,
                        "INSERT INTO nodes(" NODE_COLUMNS
-                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0, 0)"
+                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0, 0, $9, $10)"
                        " ON CONFLICT(id) DO UPDATE SET instance = excluded.instance,"
                        " home = excluded.home, hostname = excluded.hostname, url = excluded.url,"
                        " version = excluded.version, started_ms = excluded.started_ms,"
-                       " heartbeat_ms = excluded.heartbeat_ms, stopped_ms = 0"
+                       " heartbeat_ms = excluded.heartbeat_ms, stopped_ms = 0,"
+                       " capacity = excluded.capacity, labels = excluded.labels"
                        " WHERE nodes.stopped_ms <> 0 OR nodes.heartbeat_ms < $8"
                        " OR nodes.home = excluded.home",
                        p, HORUS_ARRAY_LEN(p));

@@ -158,6 +158,10 @@ struct sto_node {
     char *id, *instance, *home, *hostname, *url, *version;
     int64_t started_ms, heartbeat_ms, stopped_ms; /* stopped_ms 0 = running */
     int64_t draining_ms; /* when `horus node drain` asked for its cameras; 0 = not draining */
+    /* Placement (docs/design/0069): the most enabled cameras it records (0 = no limit), and
+     * its labels, comma-separated ("" = none); written by sto_node_claim from me. */
+    int64_t capacity;
+    char *labels;
 };
 
 void sto_node_release(struct sto_node *n);
@@ -245,6 +249,10 @@ struct sto_camera {
     /* The analytics document as stored, JSON checked by det_analytics_parse; "" = the
      * defaults (0039) */
     char *analytics;
+    /* Placement (docs/design/0069): the one node that may record it ("" = any), and the
+     * labels a node must all have, comma-separated ("" = none). */
+    char *placement_node;
+    char *placement_labels;
 };
 
 void sto_camera_release(struct sto_camera *c);
@@ -276,6 +284,8 @@ struct sto_camera_input {
     /* The analytics document, already validated. Inserts and provisioning: NULL = "".
      * Updates: NULL keeps the row's (0039). */
     const char *analytics;
+    const char *placement_node; /* NULL or "" = any node (0069) */
+    const char *placement_labels; /* comma-separated; NULL or "" = none */
 };
 
 /* The settable fields of row c as an input borrowing c's strings (valid while c is). */

@@ -396,93 +396,120 @@ static void to_start_free(struct to_start *v, size_t n)
     free(v);
 }
 
+/* Every camera of the database, by id, into a new array (read 500 at a time). */
+static int read_cameras(sto_db *db, struct sto_camera **out, size_t *nout)
+{
+    struct sto_camera *all = NULL;
+    size_t n = 0;
+    char *after = NULL;
+    bool has_more = true;
+    int rc = 0;
+    while (has_more && rc == 0) {
+        struct sto_camera *page = NULL;
+        size_t k = 0;
+        rc = sto_camera_list(db, after, 500, &page, &k, &has_more);
+        if (rc < 0)
+            break;
+        free(after);
+        after = k ? horus_strdup(page[k - 1].id) : NULL;
+        all = horus_realloc(all, (n + k + 1) * sizeof(*all));
+        memcpy(all + n, page, k * sizeof(*page));
+        n += k;
+        free(page); /* its strings moved into all */
+        has_more = has_more && after;
+    }
+    free(after);
+    if (rc < 0) {
+        sto_camera_list_free(all, n);
+        return rc;
+    }
+    *out = all;
+    *nout = n;
+    return 0;
+}
+
 void sup_supervisor_sync(sup_supervisor *s)
 {
     for (struct running *r = s->list; r; r = r->next)
         r->is_seen = r->is_listed = false;
-    char *after = NULL;
-    bool has_more = true;
     struct to_start *to_start = NULL;
     size_t nstart = 0, cap = 0;
-    int lease_rc = sup_leases_begin(&s->leases, s->db);
-    if (lease_rc == 0 && s->leases.node && s->recorder) /* the recorder's own stop, in time */
+    int rc = sup_leases_begin(&s->leases, s->db);
+    if (rc == 0 && s->leases.node && s->recorder) /* the recorder's own stop, in time */
         rec_recorder_set_lease_deadline(s->recorder,
                                         s->leases.has_peers ? s->leases.valid_until_ms : 0);
-    while (has_more) {
-        struct sto_camera *cams = NULL;
-        size_t n = 0;
-        int rc = lease_rc < 0 ? lease_rc : sto_camera_list(s->db, after, 500, &cams, &n, &has_more);
-        if (rc < 0) {
-            /* Keep everything running as it is rather than stop on a read error. Said once
-             * per outage (a read a second would say it every second), and its end. */
-            if (s->read_failures++ == 0)
-                log_warn("read cameras: %s; keeping the running set until the database answers",
-                         horus_strerror(rc));
-            for (struct running *r = s->list; r; r = r->next)
-                r->is_seen = r->is_listed = true;
-            free(after);
-            to_start_free(to_start, nstart);
-            sup_leases_end(&s->leases);
-            /* ... unless the leases ran out and another node may record these cameras now. */
-            if (sup_leases_lapsed(&s->leases))
-                stop_where(s, is_any, false);
-            return;
-        }
-        if (s->read_failures) {
-            log_info("read cameras again after %llu failed reads",
-                     (unsigned long long)s->read_failures);
-            s->read_failures = 0;
-        }
-        free(after);
-        after = n ? horus_strdup(cams[n - 1].id) : NULL;
-        for (size_t i = 0; i < n; i++) {
-            struct running *run = NULL;
-            for (struct running *r = s->list; r && !run; r = r->next)
-                if (strcmp(r->id, cams[i].id) == 0)
-                    run = r;
-            if (run)
-                run->is_listed = true;
-            int64_t token, not_before_ms;
-            if (!sup_leases_hold(&s->leases, s->db, cams[i].id, &token, &not_before_ms)) {
-                if (run && s->leases.is_draining) /* not seen: stopped below */
-                    log_info_kv(LOG_KV({"camera", run->id}),
-                                "node draining: camera stopped here for another node to take");
-                else if (run)
-                    log_warn_kv(LOG_KV({"camera", run->id}),
-                                "another node holds this camera's lease now: stopped here");
-                continue;
-            }
-            /* The analytics document applies at once; whether (or which stream) the
-               camera is analysed needs its pipeline restarted. */
-            bool is_analysis_changed =
-                s->analysis &&
-                det_analysis_camera_analytics(s->analysis, cams[i].id, cams[i].analytics);
-            char *fp = sup_camera_fingerprint(&cams[i]);
-            /* A new token: the lease changed hands since the pipeline started (this node
-               was frozen past the TTL); its open segment must close under the old one. */
-            bool is_same = run && !is_analysis_changed && strcmp(run->fingerprint, fp) == 0 &&
-                           run->lease_token == token;
-            free(fp);
-            if (is_same) {
-                run->is_seen = true;
-                continue;
-            }
-            /* New or changed: (re)start after stopping the old pipeline. */
-            if (nstart == cap) {
-                cap = cap ? cap * 2 : 16;
-                to_start = horus_realloc(to_start, cap * sizeof(*to_start));
-            }
-            to_start[nstart++] =
-                (struct to_start){.cam = cams[i], .token = token, .not_before_ms = not_before_ms};
-            memset(&cams[i], 0, sizeof(cams[i]));
-        }
-        sto_camera_list_free(cams, n);
-        has_more = has_more && after;
+    struct sto_camera *cams = NULL;
+    size_t n = 0;
+    if (rc == 0)
+        rc = read_cameras(s->db, &cams, &n);
+    if (rc < 0) {
+        /* Keep everything running as it is rather than stop on a read error. Said once
+         * per outage (a read a second would say it every second), and its end. */
+        if (s->read_failures++ == 0)
+            log_warn("read cameras: %s; keeping the running set until the database answers",
+                     horus_strerror(rc));
+        for (struct running *r = s->list; r; r = r->next)
+            r->is_seen = r->is_listed = true;
+        sup_leases_end(&s->leases);
+        /* ... unless the leases ran out and another node may record these cameras now. */
+        if (sup_leases_lapsed(&s->leases))
+            stop_where(s, is_any, false);
+        return;
     }
-    free(after);
+    if (s->read_failures) {
+        log_info("read cameras again after %llu failed reads",
+                 (unsigned long long)s->read_failures);
+        s->read_failures = 0;
+    }
+    sup_leases_plan(&s->leases, cams, n);
+    for (size_t i = 0; i < n; i++) {
+        struct running *run = NULL;
+        for (struct running *r = s->list; r && !run; r = r->next)
+            if (strcmp(r->id, cams[i].id) == 0)
+                run = r;
+        if (run)
+            run->is_listed = true;
+        int64_t token, not_before_ms;
+        enum sup_hold hold = sup_leases_hold(&s->leases, s->db, i, &token, &not_before_ms);
+        if (hold != SUP_HOLD_YES) {
+            const char *to = sup_leases_chosen(&s->leases, i);
+            if (run && hold == SUP_HOLD_GIVE_UP) /* not seen: stopped below */
+                log_info_kv(LOG_KV({"camera", run->id}, {"to", to ? to : ""}),
+                            s->leases.is_draining
+                                ? "node draining: camera stopped here for another node to take"
+                                : "placement moves this camera to another node: stopped here");
+            else if (run)
+                log_warn_kv(LOG_KV({"camera", run->id}),
+                            "another node holds this camera's lease now: stopped here");
+            continue;
+        }
+        /* The analytics document applies at once; whether (or which stream) the
+           camera is analysed needs its pipeline restarted. */
+        bool is_analysis_changed = s->analysis && det_analysis_camera_analytics(
+                                                      s->analysis, cams[i].id, cams[i].analytics);
+        char *fp = sup_camera_fingerprint(&cams[i]);
+        /* A new token: the lease changed hands since the pipeline started (this node
+           was frozen past the TTL); its open segment must close under the old one. */
+        bool is_same = run && !is_analysis_changed && strcmp(run->fingerprint, fp) == 0 &&
+                       run->lease_token == token;
+        free(fp);
+        if (is_same) {
+            run->is_seen = true;
+            continue;
+        }
+        /* New or changed: (re)start after stopping the old pipeline. */
+        if (nstart == cap) {
+            cap = cap ? cap * 2 : 16;
+            to_start = horus_realloc(to_start, cap * sizeof(*to_start));
+        }
+        to_start[nstart++] =
+            (struct to_start){.cam = cams[i], .token = token, .not_before_ms = not_before_ms};
+        memset(&cams[i], 0, sizeof(cams[i]));
+    }
     sup_leases_end(&s->leases);
+    sto_camera_list_free(cams, n);
     stop_where(s, is_unseen, true);
-    if (s->leases.n_giving_up) { /* draining: the rows of the segments just closed go first */
+    if (s->leases.n_giving_up) { /* the rows of the segments just closed go first */
         if (s->recorder)
             rec_recorder_sync(s->recorder);
         sup_leases_give_up(&s->leases, s->db);

@@ -441,3 +441,84 @@ def test_a_drained_node_hands_its_cameras_over_and_takes_none(pg, camsim_factory
           f"the handover is {handover[0]:.2f} s (node.ttl {TTL} s, camsim GOP 1 s)")
     assert handover[0] < TTL, handover
     assert not list(east.data.rglob("*.fenced")) and not list(west.data.rglob("*.fenced"))
+
+
+def holders(h):
+    """The cameras each node holds now, by node id."""
+    return {i: n["cameras"] for i, n in nodes(h).items()}
+
+
+def test_placement_follows_labels_capacity_and_pins_and_a_pin_moves_a_camera(
+        pg, camsim_factory, horus_factory):  # noqa: F811
+    """Placement (docs/design/0069): east has room for one camera and no gpu, west has a
+    gpu. A camera asking for the gpu label goes to west although east is emptier; a free
+    camera to the least loaded node; the next, east being full, to west. Pinning a camera
+    to west through the API moves it there: east stops it, west records on, one recorder
+    at a time in the index. A camera pinned to a node that does not exist runs nowhere,
+    and each node says why. The API shows the placement and each node's capacity and
+    labels; a bad placement is refused naming the field."""
+    _, server = pg
+    url = new_db(server, "placement")
+    sim = camsim_factory(paths=4)
+    east = horus_factory(node_yaml(url, "east", "  capacity: 1\n  labels: [site-a]\n"),
+                         name="east")
+    west = horus_factory(node_yaml(url, "west", "  labels: [gpu, site-a]\n"), name="west")
+    wait_until(lambda: all(n["state"] == "online" for n in nodes(west).values())
+               and len(nodes(west)) == 2, 10, "both nodes online")
+    seen = nodes(east)
+    assert (seen["east"]["capacity"], seen["east"]["labels"]) == (1, ["site-a"]), seen
+    assert (seen["west"]["capacity"], seen["west"]["labels"]) == (0, ["gpu", "site-a"]), seen
+
+    def create(cam_id, path, placement=None):
+        body = {"id": cam_id, "url": sim.url(path), "record": {"segment_seconds": 2}}
+        if placement is not None:
+            body["placement"] = placement
+        status, _, data = east.request("POST", "/api/v1/cameras", body)
+        assert status == 201, data
+
+    create("a-gpu", 1, {"labels": ["gpu"]})
+    wait_until(lambda: holders(east)["west"] == ["a-gpu"], 10, "a-gpu on west")
+    create("b-free", 2)
+    wait_until(lambda: holders(east)["east"] == ["b-free"], 10, "b-free on east")
+    create("c-free", 3)
+    wait_until(lambda: holders(east)["west"] == ["a-gpu", "c-free"], 10, "c-free on west")
+    assert holders(east)["east"] == ["b-free"]
+    status, _, data = east.request("GET", "/api/v1/cameras/a-gpu")
+    assert status == 200 and __import__("json").loads(data)["placement"] == \
+        {"node": None, "labels": ["gpu"]}, data
+
+    # Bad input names the field and changes nothing.
+    for bad, field in (({"labels": ["GPU"]}, "placement.labels[0]"),
+                       ({"labels": ["gpu", "gpu"]}, "placement.labels[1]"),
+                       ({"node": "no such"}, "placement.node"),
+                       ({"zone": "x"}, "placement.zone"),
+                       ("west", "placement")):
+        status, _, data = east.request("PATCH", "/api/v1/cameras/b-free", {"placement": bad})
+        assert status == 400 and field.encode() in data, (bad, data)
+    assert holders(east)["east"] == ["b-free"]
+
+    # Pinned to west: it moves, and east is free for the next camera.
+    wait_until(lambda: list(east.data.rglob("b-free/**/*.mp4")), 15, "b-free recording on east")
+    status, _, data = east.request("PATCH", "/api/v1/cameras/b-free",
+                                   {"placement": {"node": "west"}})
+    assert status == 200, data
+    moved = time.monotonic()
+    wait_until(lambda: holders(west)["west"] == ["a-gpu", "b-free", "c-free"], 10,
+               "b-free moving to west")
+    wait_until(lambda: list(west.data.rglob("b-free/**/*.mp4")), 15, "b-free recording on west")
+    took = time.monotonic() - moved
+    assert holders(west)["east"] == []
+
+    create("d-nowhere", 4, {"node": "nowhere"})
+    wait_until(lambda: all("placement.node is 'nowhere', which no node sharing the database is"
+                           in h.proc.output() for h in (east, west)), 10, "both nodes saying why")
+    assert all("d-nowhere" not in c for c in holders(west).values())
+    time.sleep(2)
+    assert west.stop() == 0
+    assert east.stop() == 0
+    out = psql(url, "SELECT start_us, end_us, path FROM recordings WHERE camera_id = 'b-free'"
+                    " AND stream = 'main' ORDER BY start_us").split()
+    rows = [(int(s), int(e), p) for s, e, p in (r.split("|") for r in out)]
+    assert len(rows) >= 2, rows
+    assert_one_recorder_at_a_time(rows)
+    print(f"\nplacement: b-free recorded on west {took:.1f} s after the pin (node.ttl {TTL} s)")

@@ -314,6 +314,29 @@ static void node_up(struct fixture *f, const char *id, bool is_up)
 }
 
 /*
+ * One pass of l over the cameras ids[0..n) (enabled, any node): begin,
+ * plan, hold each into out[]; ends the pass.
+ */
+static void lease_pass(struct fixture *f, struct sup_leases *l, const char *const *ids, size_t n,
+                       enum sup_hold *out, int64_t *token)
+{
+    struct sto_camera cams[4];
+    assert_true(n <= 4);
+    for (size_t i = 0; i < n; i++)
+        cams[i] = (struct sto_camera){.id = (char *)ids[i],
+                                      .enabled = true,
+                                      .placement_node = (char *)"",
+                                      .placement_labels = (char *)""};
+    assert_int_equal(sup_leases_begin(l, f->sto->db), 0);
+    sup_leases_plan(l, cams, n);
+    for (size_t i = 0; i < n; i++) {
+        int64_t since;
+        out[i] = sup_leases_hold(l, f->sto->db, i, token, &since);
+    }
+    sup_leases_end(l);
+}
+
+/*
  * Fencing (docs/design/0066): a node whose leases ran out by its own clock
  * while another node was alive must stop its cameras; a node alone keeps
  * them through a database outage. hold hands out the lease's token.
@@ -327,8 +350,13 @@ static void test_leases_that_ran_out_stop_the_cameras_only_when_a_peer_can_take_
     assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
     assert_true(l.has_peers);
     assert_true(l.valid_until_ms > l.now_ms);
+    struct sto_camera cam = {.id = (char *)"cam",
+                             .enabled = true,
+                             .placement_node = (char *)"a",
+                             .placement_labels = (char *)""};
+    sup_leases_plan(&l, &cam, 1); /* pinned here: b, the less loaded, would get it otherwise */
     int64_t token = 0, since = 0;
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
+    assert_int_equal(sup_leases_hold(&l, f->sto->db, 0, &token, &since), SUP_HOLD_YES);
     assert_int_equal(token, 1);
     assert_int_equal(since, 0); /* a new lease: nobody recorded before */
     sup_leases_end(&l);
@@ -374,40 +402,65 @@ static void test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer(void *
     struct fixture *f = *state;
     node_up(f, "a", true);
     struct sup_leases l = {.node = strdup("a"), .ttl_ms = 3000};
-    int64_t token, since;
+    int64_t token;
+    enum sup_hold h[2];
     char who[16];
-    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
-    sup_leases_end(&l);
+    static const char *const cam[] = {"cam"}, *const both[] = {"cam", "free"};
+    lease_pass(f, &l, cam, 1, h, &token);
+    assert_int_equal(h[0], SUP_HOLD_YES);
     /* Drained while alone: it keeps the camera. */
     assert_int_equal(sto_node_drain(f->sto->db, "a", 1000), 0);
-    l.next_renew_ms = 0;
-    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
+    lease_pass(f, &l, cam, 1, h, &token);
     assert_true(l.is_draining && l.is_drain_waiting);
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
-    sup_leases_end(&l);
+    assert_int_equal(h[0], SUP_HOLD_YES);
     sup_leases_give_up(&l, f->sto->db);
     holder_of(f, "cam", who, sizeof(who));
     assert_string_equal(who, "a");
-    /* A peer comes: the camera is refused here and its lease given up; no new claims. */
+    /* A peer comes: the camera is given up here; the free one is b's to take. */
     node_up(f, "b", true);
-    l.next_renew_ms = 0;
-    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
-    assert_false(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
-    assert_false(sup_leases_hold(&l, f->sto->db, "free", &token, &since));
+    lease_pass(f, &l, both, 2, h, &token);
+    assert_int_equal(h[0], SUP_HOLD_GIVE_UP);
+    assert_int_equal(h[1], SUP_HOLD_NO);
     assert_int_equal(l.n_giving_up, 1);
-    sup_leases_end(&l);
     sup_leases_give_up(&l, f->sto->db);
     holder_of(f, "cam", who, sizeof(who));
     assert_string_equal(who, "");
     holder_of(f, "free", who, sizeof(who));
     assert_string_equal(who, "");
-    /* Undrained: it claims again. */
+    /* Undrained: it claims again what the plan gives it (ties go to the lower id). */
     assert_int_equal(sto_node_drain(f->sto->db, "a", 0), 0);
-    l.next_renew_ms = 0;
-    assert_int_equal(sup_leases_begin(&l, f->sto->db), 0);
-    assert_true(sup_leases_hold(&l, f->sto->db, "cam", &token, &since));
-    sup_leases_end(&l);
+    lease_pass(f, &l, cam, 1, h, &token);
+    assert_int_equal(h[0], SUP_HOLD_YES);
+    sup_leases_release(&l, f->sto->db);
+}
+
+/*
+ * Placement (docs/design/0069): a camera planned for another live node is
+ * left to it; one that node has not taken within the TTL is taken here.
+ */
+static void test_a_camera_another_node_does_not_take_is_taken_after_the_ttl(void **state)
+{
+    struct fixture *f = *state;
+    node_up(f, "b", true);
+    node_up(f, "c", true);
+    struct sup_leases l = {.node = strdup("c"), .ttl_ms = 3000};
+    int64_t token;
+    enum sup_hold h[1];
+    char who[16];
+    static const char *const cam[] = {"cam"};
+    lease_pass(f, &l, cam, 1, h, &token); /* b: as loaded as c, and its id is lower */
+    assert_int_equal(h[0], SUP_HOLD_NO);
+    assert_int_equal(l.nwaits, 1);
+    lease_pass(f, &l, cam, 1, h, &token);
+    assert_int_equal(h[0], SUP_HOLD_NO);
+    holder_of(f, "cam", who, sizeof(who));
+    assert_string_equal(who, "");
+    l.waits[0].since_ms -= l.ttl_ms; /* as if b had not taken it for the TTL */
+    lease_pass(f, &l, cam, 1, h, &token);
+    assert_int_equal(h[0], SUP_HOLD_YES);
+    holder_of(f, "cam", who, sizeof(who));
+    assert_string_equal(who, "c");
+    assert_int_equal(l.nwaits, 0);
     sup_leases_release(&l, f->sto->db);
 }
 
@@ -434,6 +487,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_a_draining_node_gives_its_cameras_up_only_to_a_live_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_camera_another_node_does_not_take_is_taken_after_the_ttl, setup, teardown),
     };
     return cmocka_run_group_tests_name("supervisor.supervisor", tests, NULL, NULL);
 }
