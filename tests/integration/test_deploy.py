@@ -13,13 +13,19 @@
 - deploy/compose: the compose file's two nodes differ where they must (id, data volume, port)
   and share what they must (database, secret key, image), and its horus.yaml, with each
   node's environment, runs two real nodes on one real PostgreSQL that hand a camera with a
-  sealed password over to each other.
+  sealed password over to each other;
+- deploy/kubernetes: tests/deploy/check-k8s.mjs finds no problem in the manifests (Kubernetes
+  API schemas, unknown fields, references between the objects) and one in each copy broken on
+  purpose; the pods are what Horus needs (node id = pod name, data volume, probes, hardening);
+  and the ConfigMap's horus.yaml, with a pod's environment, passes `horus check-config` and
+  runs a node on a real PostgreSQL.
 """
 import json
 import os
 import re
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -614,3 +620,336 @@ def test_compose_config_runs_two_nodes_that_hand_a_camera_over(pg, camsim_factor
     assert holder.stop() == 0
     wait_until(lambda: list(other.data.rglob("*.mp4*")), 15, "the other node taking door over")
     assert "pw-for-compose-7" not in other.proc.output()
+
+
+# --- kubernetes ------------------------------------------------------------------------------
+
+K8S = DEPLOY / "kubernetes"
+K8S_CHECK = SOURCE_DIR / "tests/deploy/check-k8s.mjs"
+
+
+def k8s_check(folder):
+    """tests/deploy/check-k8s.mjs on a folder: (exit code, problem lines, whole output)."""
+    node = require_tool("node")
+    for package in ("kubernetes-models", "yaml"):
+        if not (K8S_CHECK.parent / "node_modules" / package).is_dir():
+            pytest.fail(f"tests/deploy/node_modules/{package} is missing; run scripts/setup")
+    r = run([node, K8S_CHECK, folder])
+    out = r.stdout + r.stderr
+    lines = [l for l in out.splitlines() if l.strip() and not l.startswith("check-k8s: ")]
+    return r.returncode, lines, out
+
+
+def k8s_files(folder=K8S):
+    """{file name: [documents]} of the manifests, as kubectl reads them (YAML 1.1)."""
+    return {p.name: [d for d in yaml.safe_load_all(p.read_text()) if d is not None]
+            for p in sorted(folder.glob("*.yaml"))}
+
+
+def k8s_object(files, kind, name=None):
+    found = [d for docs in files.values() for d in docs
+             if d["kind"] == kind and name in (None, d["metadata"]["name"])]
+    assert len(found) == 1, (kind, name, len(found))
+    return found[0]
+
+
+def horus_container(files):
+    sts = k8s_object(files, "StatefulSet")
+    containers = sts["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["horus"]
+    return sts, containers[0]
+
+
+def pod_env(files, pod_name, namespace, secret_overrides=None):
+    """The environment the kubelet gives the container of pod pod_name: downward-API fields,
+    the Secret's values (stringData, with overrides) and $(VAR) expanded in list order."""
+    _, c = horus_container(files)
+    secrets_ = {}
+    for s in (d for docs in files.values() for d in docs if d["kind"] == "Secret"):
+        for k, v in s.get("stringData", {}).items():
+            secrets_[(s["metadata"]["name"], k)] = v
+    secrets_.update(secret_overrides or {})
+    fields = {"metadata.name": pod_name, "metadata.namespace": namespace}
+    env = {}
+    for e in c["env"]:
+        src = e.get("valueFrom", {})
+        if "fieldRef" in src:
+            value = fields[src["fieldRef"]["fieldPath"]]
+        elif "secretKeyRef" in src:
+            value = secrets_[(src["secretKeyRef"]["name"], src["secretKeyRef"]["key"])]
+        else:
+            value = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), e["value"])
+        env[e["name"]] = value
+    return env
+
+
+def k8s_config_text(files):
+    cm = k8s_object(files, "ConfigMap", "horus-config")
+    return cm["data"]["horus.yaml"]
+
+
+def test_kubernetes_manifests_pass_the_schema_check():
+    files = k8s_files()
+    count = sum(len(docs) for docs in files.values())
+    assert count >= 6, files.keys()
+    rc, problems, out = k8s_check(K8S)
+    assert rc == 0 and problems == [], out
+    # It read every object (a folder it misread would pass with fewer).
+    assert f"check-k8s: {count} object(s) in {len(files)} file(s), no problems" in out, out
+
+
+# Each case breaks a copy of the manifests in one way; the check must fail and say where. A
+# case is (file, function that edits its documents in place, [what each problem line holds]).
+def _container(docs):
+    return docs[0]["spec"]["template"]["spec"]["containers"][0]
+
+
+def _env(docs, name):
+    return next(e for e in _container(docs)["env"] if e["name"] == name)
+
+
+def _drop_env(docs, name):
+    c = _container(docs)
+    c["env"] = [e for e in c["env"] if e["name"] != name]
+
+
+def _service(docs, name):
+    return next(d for d in docs if d["metadata"]["name"] == name)
+
+
+STS = "statefulset.yaml: StatefulSet/horus: spec.template.spec.containers[0]"
+BROKEN = {
+    "unknown container field": (
+        "statefulset.yaml", lambda d: _container(d).update(imagePullPolice="Always"),
+        [f"{STS}.imagePullPolice: unknown field"]),
+    "unknown field in a PodDisruptionBudget": (
+        "poddisruptionbudget.yaml", lambda d: d[0]["spec"].update(minAvailabel=1),
+        ["poddisruptionbudget.yaml: PodDisruptionBudget/horus: spec.minAvailabel: unknown field"]),
+    "unknown field in a volume claim's metadata": (
+        "statefulset.yaml",
+        lambda d: d[0]["spec"]["volumeClaimTemplates"][0]["metadata"].update(labelz={}),
+        ["statefulset.yaml: StatefulSet/horus: spec.volumeClaimTemplates[0].metadata.labelz: "
+         "unknown field"]),
+    "replicas as a string": (
+        "statefulset.yaml", lambda d: d[0]["spec"].update(replicas="2"),
+        ["statefulset.yaml: StatefulSet/horus: spec.replicas: must be integer"]),
+    "a memory limit that is no quantity": (
+        "statefulset.yaml", lambda d: _container(d)["resources"]["limits"].update(memory="4 GB"),
+        [f'{STS}.resources.limits.memory: must be number; must match format "quantity"']),
+    "a container without a name": (
+        "statefulset.yaml", lambda d: _container(d).pop("name"),
+        [f"{STS}.name: required field missing"]),
+    "a misspelt kind": (
+        "poddisruptionbudget.yaml", lambda d: d[0].update(kind="PodDisruptionBudgets"),
+        ['poddisruptionbudget.yaml: PodDisruptionBudgets/horus: apiVersion: no schema for '
+         'apiVersion "policy/v1"']),
+    "a client Service that selects no pod": (
+        "services.yaml",
+        lambda d: _service(d, "horus")["spec"]["selector"].update(
+            {"app.kubernetes.io/component": "nodes"}),
+        ["services.yaml: Service/horus: spec.selector: matches no pod template in the folder"]),
+    "a PodDisruptionBudget that selects no pod": (
+        "poddisruptionbudget.yaml",
+        lambda d: d[0]["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/name": "x"}),
+        ["poddisruptionbudget.yaml: PodDisruptionBudget/horus: spec.selector: matches no pod "
+         "template in the folder"]),
+    "a governing Service that is not headless": (
+        "services.yaml", lambda d: _service(d, "horus-nodes")["spec"].pop("clusterIP"),
+        ['statefulset.yaml: StatefulSet/horus: spec.serviceName: Service "horus-nodes" is not '
+         'headless']),
+    "a serviceName with no Service": (
+        "statefulset.yaml", lambda d: d[0]["spec"].update(serviceName="horus-node"),
+        ['statefulset.yaml: StatefulSet/horus: spec.serviceName: no Service "horus-node" in the '
+         'folder']),
+    "a readiness probe on a port the container does not expose": (
+        "statefulset.yaml", lambda d: _container(d)["readinessProbe"]["httpGet"].update(port=8081),
+        [f"{STS}.readinessProbe.httpGet.port: port 8081 is not one of the container's ports"]),
+    "a liveness probe on an unknown port name": (
+        "statefulset.yaml", lambda d: _container(d)["livenessProbe"]["httpGet"].update(port="web"),
+        [f'{STS}.livenessProbe.httpGet.port: port "web" is not one of the container\'s ports']),
+    "a Service target port the pods do not have": (
+        "services.yaml", lambda d: _service(d, "horus")["spec"]["ports"][0].update(targetPort=80),
+        ["services.yaml: Service/horus: spec.ports[0].targetPort: port 80 is not a container port "
+         "of StatefulSet/horus"]),
+    "a missing secret key": (
+        "secret.yaml", lambda d: d[0]["stringData"].pop("secret-key"),
+        [f'{STS}.env[4].valueFrom.secretKeyRef: Secret "horus-secrets" has no key "secret-key"']),
+    "a missing Secret": (
+        "statefulset.yaml",
+        lambda d: _env(d, "HORUS_DB_URL")["valueFrom"]["secretKeyRef"].update(name="horus-db"),
+        [f'{STS}.env[3].valueFrom.secretKeyRef: no Secret "horus-db" in the folder']),
+    "a ConfigMap volume with a missing key": (
+        "statefulset.yaml",
+        lambda d: d[0]["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"][0].update(
+            key="horus.yml"),
+        ['statefulset.yaml: StatefulSet/horus: spec.template.spec.volumes[0].configMap.items[0]'
+         '.key: ConfigMap "horus-config" has no key "horus.yml"']),
+    "a mount of no volume": (
+        "statefulset.yaml", lambda d: _container(d)["volumeMounts"][0].update(name="recordings"),
+        [f'{STS}.volumeMounts[0].name: no volume or volumeClaimTemplate "recordings"']),
+    "a ${VAR} of horus.yaml the container does not set": (
+        "statefulset.yaml", lambda d: _drop_env(d, "HORUS_SECRET_KEY"),
+        [f'{STS}.volumeMounts[1]: ConfigMap "horus-config" key "horus.yaml" uses '
+         "${HORUS_SECRET_KEY}, which the container's env does not set"]),
+    "a $(VAR) defined after its use": (
+        "statefulset.yaml",
+        lambda d: _container(d).update(env=sorted(_container(d)["env"],
+                                                  key=lambda e: e["name"] != "HORUS_NODE_URL")),
+        [f"{STS}.env[0].value: $(HORUS_NODE_ID) is not a variable defined before HORUS_NODE_URL",
+         f"{STS}.env[0].value: $(HORUS_POD_NAMESPACE) is not a variable defined before "
+         "HORUS_NODE_URL"]),
+    "a duplicate key": (
+        "extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\nmetadata:\n  name: b\n",
+        ["extra.yaml:5:1: YAML: Map keys must be unique"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_kubernetes_check_fails_on_broken_manifests(tmp_path, case):
+    file, edit, expected = BROKEN[case]
+    for name, text in ((p.name, p.read_text()) for p in K8S.glob("*.yaml")):
+        (tmp_path / name).write_text(text)
+    target = tmp_path / file
+    if isinstance(edit, str):  # a new file of that text
+        target.write_text(edit)
+    else:
+        docs = k8s_files(tmp_path)[file]
+        edit(docs)
+        target.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    rc, problems, out = k8s_check(tmp_path)
+    assert rc == 1, out
+    # Exactly the problems the edit made, each with its file, object, field and reason.
+    assert len(problems) == len(expected), out
+    for want in expected:
+        assert any(str(tmp_path / want.split(":", 1)[0]) + ":" + want.split(":", 1)[1] in line
+                   for line in problems), f"{want!r} not in:\n{out}"
+
+
+def test_kubernetes_manifests_fit_horus():
+    """What Horus needs of its pods that no schema says: the node identity, the data volume,
+    the probes, the hardening and a stop that has time to give the leases up."""
+    files = k8s_files()
+    sts, c = horus_container(files)
+    spec, pod = sts["spec"], sts["spec"]["template"]["spec"]
+    assert spec["replicas"] >= 2 and spec["podManagementPolicy"] == "Parallel"
+
+    # One data volume per node, where `--data` points; the configuration from the ConfigMap.
+    assert c["args"][:5] == ["serve", "-c", "/etc/horus/horus.yaml", "--data", "/var/lib/horus"]
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    claim = mounts["/var/lib/horus"]["name"]
+    assert [t["metadata"]["name"] for t in spec["volumeClaimTemplates"]] == [claim]
+    assert spec["volumeClaimTemplates"][0]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert claim not in volumes  # else the pod volume would hide the claim
+    config = volumes[mounts["/etc/horus"]["name"]]["configMap"]
+    assert config["name"] == "horus-config" and \
+        {"key": "horus.yaml", "path": "horus.yaml"} in config["items"]
+    assert mounts["/etc/horus"]["readOnly"] is True
+
+    # The node's id is its pod's name; its URL the pod's name under the headless Service, on
+    # the container's port.
+    env = {e["name"]: e for e in c["env"]}
+    assert env["HORUS_NODE_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    port = c["ports"][0]["containerPort"]
+    assert env["HORUS_NODE_URL"]["value"] == (f"http://$(HORUS_NODE_ID).{spec['serviceName']}"
+                                              f".$(HORUS_POD_NAMESPACE).svc.cluster.local:{port}")
+    assert c["args"][c["args"].index("--listen") + 1] == f"0.0.0.0:{port}"
+    for name in ("HORUS_DB_URL", "HORUS_SECRET_KEY"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "horus-secrets", name
+    headless = k8s_object(files, "Service", spec["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["publishNotReadyAddresses"] is True
+
+    # Probes: readiness follows /ready (503 without the database); liveness and start-up
+    # /health, which answers 200 while the daemon runs, degraded or not.
+    assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert c["startupProbe"]["httpGet"]["path"] == "/health"
+    live = c["livenessProbe"]
+    assert live["periodSeconds"] * live["failureThreshold"] >= 60  # no restart on a hiccup
+
+    # A clean stop (segments closed, leases given up) fits well before SIGKILL: the daemon's
+    # own forced exit is server.shutdown_timeout, 10 s by default.
+    default = yaml.safe_load((SOURCE_DIR / "horus.yaml").read_text())["server"]["shutdown_timeout"]
+    assert default == "10s" and "shutdown_timeout" not in k8s_config_text(files)
+    assert pod["terminationGracePeriodSeconds"] >= 30
+
+    # Hardening, with the user of the image (deploy/docker/Dockerfile).
+    uid = int(re.search(r"useradd .*--uid (\d+)", DOCKERFILE.read_text()).group(1))
+    psc, csc = pod["securityContext"], c["securityContext"]
+    assert psc["runAsNonRoot"] is True and psc["runAsUser"] == uid and psc["fsGroup"] == uid
+    assert psc["seccompProfile"]["type"] == "RuntimeDefault"
+    assert csc["allowPrivilegeEscalation"] is False and csc["readOnlyRootFilesystem"] is True
+    assert csc["capabilities"]["drop"] == ["ALL"]
+    assert pod["automountServiceAccountToken"] is False
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(c["resources"][kind]), kind
+
+    # The PodDisruptionBudget lets one node go at a time.
+    assert k8s_object(files, "PodDisruptionBudget")["spec"] == {
+        "maxUnavailable": 1, "selector": spec["selector"]}
+
+    # The flags are ones `horus serve` has.
+    r = run([HORUS_BIN, "help"])
+    serve = re.search(r"^\s*serve (.*)$", r.stdout + r.stderr, re.M)
+    known = set(re.findall(r"(--?[a-z][\w-]*)", serve.group(1)))
+    assert {a for a in c["args"] if a.startswith("-")} <= known, serve.group(0)
+
+
+def test_kubernetes_config_passes_check_config(tmp_path):
+    """The ConfigMap's horus.yaml, with the environment the pod gets, is valid for the real
+    binary; without one of those variables it is not (so the environment is what it reads)."""
+    files = k8s_files()
+    key = secrets.token_hex(32)
+    shipped = k8s_object(files, "Secret", "horus-secrets")["stringData"]
+    # The shipped key is a placeholder Horus refuses at start (not 64 hex digits), so a
+    # forgotten edit stops the node instead of sealing camera passwords with a known key.
+    assert "CHANGE-ME" in shipped["secret-key"] and not re.fullmatch(r"[0-9a-f]{64}",
+                                                                     shipped["secret-key"])
+    assert "CHANGE-ME" in shipped["database-url"]
+    env = pod_env(files, "horus-0", "video", {("horus-secrets", "secret-key"): key})
+    assert env["HORUS_NODE_ID"] == "horus-0"
+    assert env["HORUS_NODE_URL"] == "http://horus-0.horus-nodes.video.svc.cluster.local:8080"
+    path = tmp_path / "horus.yaml"
+    path.write_text(k8s_config_text(files))
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    r = run([HORUS_BIN, "check-config", path], env={**base, **env})
+    assert r.returncode == 0 and "configuration is valid" in r.stdout + r.stderr, \
+        r.stdout + r.stderr
+    for name in sorted(env):
+        if f"${{{name}}}" not in path.read_text():
+            continue
+        r = run([HORUS_BIN, "check-config", path],
+                env={**base, **{k: v for k, v in env.items() if k != name}})
+        assert r.returncode == 2 and f"'{name}' is not set" in r.stderr + r.stdout, (name, r)
+
+
+def test_kubernetes_config_runs_a_node(tmp_path, pg, horus_factory):  # noqa: F811
+    """The ConfigMap's horus.yaml runs a real node as pod horus-0 on a real PostgreSQL: it is
+    ready, answers under the names clients and other nodes use, lists itself with its pod URL,
+    and stops cleanly well within terminationGracePeriodSeconds."""
+    files = k8s_files()
+    sts, _ = horus_container(files)
+    _, server = pg
+    env = pod_env(files, "horus-0", "video",
+                  {("horus-secrets", "secret-key"): secrets.token_hex(32),
+                   ("horus-secrets", "database-url"): new_db(server, "k8s")})
+    h = horus_factory(k8s_config_text(files), env=env, name="horus-0")
+    wait_until(lambda: h.request("GET", "/ready", auth=False)[0] == 200, 20, "/ready 200")
+    status, _, body = h.request("GET", "/health", auth=False)
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    names = ["horus", "horus.video", "horus.video.svc", "horus.video.svc.cluster.local",
+             "horus-0.horus-nodes.video.svc", "horus-1.horus-nodes.video.svc.cluster.local"]
+    for name in names:  # the client Service's names and the pods' (node.url)
+        status = h.request("GET", "/health", headers={"Host": f"{name}:8080"}, auth=False)[0]
+        assert status == 200, (name, status)
+    assert h.request("GET", "/health", headers={"Host": "horus.example.net"}, auth=False)[0] == 421
+    status, nodes = h.get_json("/api/v1/nodes")
+    assert status == 200
+    assert [(n["id"], n["url"], n["state"]) for n in nodes["nodes"]] == \
+        [("horus-0", env["HORUS_NODE_URL"], "online")]
+    started = time.monotonic()
+    assert h.stop() == 0
+    took = time.monotonic() - started
+    assert took < sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] / 3, took
