@@ -357,6 +357,19 @@ int api_media_token_issue_cb(void *arg, const char *camera, const char *stream, 
 
 int api_media_share_register(http_router *r, struct api *ctx);
 
+/*
+ * One API over many nodes (holder.c; docs/design/0070): when node_id (a
+ * recorded file's) or the node holding camera's lease (a live stream's) is
+ * another online node with a node.url, replies 307 to the same path and
+ * query there, with a ?t= token for scope, and returns 1. Else returns 0
+ * (serve or refuse here), with why set to a sentence naming the node when
+ * another one has the media but cannot be redirected to ("" otherwise).
+ */
+int api_redirect_to_node(http_request *req, struct api *ctx, const char *node_id,
+                         const struct auth_media_scope *scope, char *why, size_t why_size);
+int api_redirect_to_holder(http_request *req, struct api *ctx, const char *camera,
+                           const struct auth_media_scope *scope, char *why, size_t why_size);
+
 /* What api_audit_denied_plan decided to write for one refusal. */
 struct api_denied_plan {
     bool is_recorded; /* this refusal gets an entry */

@@ -55,10 +55,22 @@ static int live_args(http_request *req, struct api *ctx, const char **stream)
     return 0;
 }
 
-/* The hub had nothing for (id, stream): say why. */
-static int no_media(http_request *req, struct api *ctx, const char *stream)
+/*
+ * The hub had nothing for (id, stream): redirect to the node that holds
+ * the camera (docs/design/0070), or say why. token_stream is what a token
+ * for the redirect opens: the stream, or "" for the whole camera.
+ */
+static int no_media_for(http_request *req, struct api *ctx, const char *stream,
+                        const char *token_stream)
 {
     const char *id = http_request_param(req, "id");
+    char elsewhere[200];
+    struct auth_media_scope scope = {.kind = AUTH_MEDIA_LIVE, .camera = id, .stream = token_stream};
+    if (api_redirect_to_holder(req, ctx, id, &scope, elsewhere, sizeof(elsewhere)))
+        return 0;
+    if (elsewhere[0])
+        return http_reply_error(req, HORUS_EUNAVAIL, "camera '%s' has no live media here: %s", id,
+                                elsewhere);
     struct sto_camera c;
     int rc = ctx->db ? sto_camera_get(ctx->db, id, &c) : -ENOENT;
     if (rc == -ENOENT)
@@ -73,6 +85,11 @@ static int no_media(http_request *req, struct api *ctx, const char *stream)
                           stream, why);
     sto_camera_release(&c);
     return rc;
+}
+
+static int no_media(http_request *req, struct api *ctx, const char *stream)
+{
+    return no_media_for(req, ctx, stream, stream);
 }
 
 /* Parses an optional non-negative integer query parameter into *out (-1 when absent). */
@@ -136,7 +153,7 @@ static int live_master(http_request *req, void *arg)
     struct live_token_source tokens = {api_media_token_issue_cb, &treq};
     int rc = live_serve_master(ctx->live, req, http_request_param(req, "id"),
                                ctx->media_keys ? &tokens : NULL);
-    return rc == -ENOENT ? no_media(req, ctx, "main") : rc;
+    return rc == -ENOENT ? no_media_for(req, ctx, "main", "") : rc;
 }
 
 typedef int (*media_fn)(live_hub *, http_request *, const char *, const char *, const char *);

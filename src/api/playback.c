@@ -388,6 +388,34 @@ static int open_media(const struct api *ctx, const struct api_media_ref *ref)
     return rc;
 }
 
+/*
+ * A recorded file this node does not have: redirect to the node whose row
+ * names it (docs/design/0070), or say where it is, or that it is gone.
+ */
+static int elsewhere(http_request *req, struct api *ctx, const char *id, const char *stream,
+                     int64_t start_us, int64_t end_us)
+{
+    char *node = NULL, why[200] = "";
+    if (sto_recording_node(ctx->db, id, stream, start_us, &node) == 0) {
+        struct auth_media_scope scope = {.kind = AUTH_MEDIA_PLAYBACK,
+                                         .camera = id,
+                                         .stream = stream,
+                                         .from_us = start_us,
+                                         .to_us = end_us > start_us ? end_us : start_us + 1};
+        int rc = api_redirect_to_node(req, ctx, node, &scope, why, sizeof(why));
+        free(node);
+        if (rc)
+            return 0;
+    }
+    if (why[0])
+        return http_reply_error(req, HORUS_EUNAVAIL,
+                                "recording %s/%s/%" PRId64 " is not on this node: %s", id, stream,
+                                start_us, why);
+    return http_reply_error(req, -ENOENT,
+                            "the file of recording %s/%s/%" PRId64 " is gone (retention?)", id,
+                            stream, start_us);
+}
+
 static int media_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -414,6 +442,8 @@ static int media_get(http_request *req, void *arg)
             return 0;
         fd = open_media(ctx, &ref);
     }
+    if (fd == -ENOENT && !ref.is_pending)
+        return elsewhere(req, ctx, id, stream, start_us, ref.end_us);
     if (fd == -ENOENT)
         return http_reply_error(req, fd,
                                 "the file of recording %s/%s/%" PRId64 " is gone (retention?)", id,

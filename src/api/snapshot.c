@@ -15,6 +15,7 @@
 #include "query_int.h"
 
 #include "err.h"
+#include "media_token.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -76,7 +77,16 @@ static int snapshot_get(http_request *req, void *arg)
     media_packet *kf = NULL;
     rc = ctx->recorder ? rec_recorder_latest_keyframe(ctx->recorder, id, stream, &kf) : -ENOENT;
     if (rc < 0) {
+        /* Not recorded here: the node that holds the camera has its frames (0070). */
+        char elsewhere[200];
+        struct auth_media_scope scope = {
+            .kind = AUTH_MEDIA_SNAPSHOT, .camera = id, .stream = stream, .export_id = "latest"};
+        if (api_redirect_to_holder(req, ctx, id, &scope, elsewhere, sizeof(elsewhere)))
+            return 0;
         http_reply_header(req, "Retry-After", "2");
+        if (elsewhere[0])
+            return http_reply_error(req, HORUS_EUNAVAIL, "camera '%s' is not recorded here: %s", id,
+                                    elsewhere);
         return http_reply_error(
             req, HORUS_EUNAVAIL,
             "camera '%s' has no %s stream video yet: it is not connected, "

@@ -17,6 +17,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "media_token.h"
 #include "mem.h"
 #include "webrtc.h"
 
@@ -40,10 +41,21 @@ static int whep_args(http_request *req, struct api *ctx, const char **stream)
     return 0;
 }
 
-/* The relay has no such stream: 404 for an unknown camera, 503 for one not streaming. */
-static int not_streaming(http_request *req, struct api *ctx, const char *why)
+/*
+ * The relay has no such stream: a redirect to the node that holds the
+ * camera (docs/design/0070), 404 for an unknown camera, 503 for one not
+ * streaming.
+ */
+static int not_streaming(http_request *req, struct api *ctx, const char *stream, const char *why)
 {
     const char *id = http_request_param(req, "id");
+    char elsewhere[200];
+    struct auth_media_scope scope = {.kind = AUTH_MEDIA_LIVE, .camera = id, .stream = stream};
+    if (api_redirect_to_holder(req, ctx, id, &scope, elsewhere, sizeof(elsewhere)))
+        return 0;
+    if (elsewhere[0])
+        return http_reply_error(req, HORUS_EUNAVAIL, "camera '%s' is not streamed here: %s", id,
+                                elsewhere);
     struct sto_camera c;
     int rc = ctx->db ? sto_camera_get(ctx->db, id, &c) : -ENOENT;
     if (rc == -ENOENT)
@@ -79,7 +91,7 @@ static int whep_post(http_request *req, void *arg)
         return http_reply_error(req, -EINVAL, "%s", err);
     case -ENOENT:
     case -EAGAIN:
-        return not_streaming(req, ctx, err);
+        return not_streaming(req, ctx, stream, err);
     case -EBUSY:
         return http_reply_error(req, HORUS_EUNAVAIL, "%s", err);
     default:
@@ -89,8 +101,13 @@ static int whep_post(http_request *req, void *arg)
     json_t *d = json_pack("{s:s, s:s}", "stream", stream, "transport", "webrtc");
     api_audit_view(ctx, req, AUTH_AUDIT_LIVE_STARTED, "camera", id, stream, d);
     json_decref(d);
-    char location[160], etag[40];
-    snprintf(location, sizeof(location), "/api/v1/cameras/%s/whep/%s", id, ans.session_id);
+    char location[160 + AUTH_MEDIA_TOKEN_MAX], etag[40];
+    /* A caller that came with ?t= (a redirect from another node, or a signed link) has no
+       header to send with PATCH and DELETE: the session's URL carries the token too. */
+    const struct auth_principal *p = api_principal(req);
+    const char *t = p && p->kind == AUTH_KIND_MEDIA_TOKEN ? http_request_query(req, "t") : NULL;
+    snprintf(location, sizeof(location), "/api/v1/cameras/%s/whep/%s%s%s", id, ans.session_id,
+             t ? "?t=" : "", t ? t : "");
     snprintf(etag, sizeof(etag), "\"%s\"", ans.session_id);
     http_reply_header(req, "Location", location);
     http_reply_header(req, "ETag", etag);

@@ -94,6 +94,9 @@ struct auth_media_keys {
     struct mkey retired[MAX_RETIRED]; /* keys that signed playback tokens still alive */
     int64_t next_rotate_s;
     int64_t cur_max_exp_s; /* latest expiry cur has signed */
+    /* Shared keys (docs/design/0070): key id = rotation period, bytes derived from root. */
+    bool is_derived;
+    uint8_t root[KEY_BYTES];
 };
 
 static int64_t now_s(const auth_media_keys *k)
@@ -108,6 +111,27 @@ static int new_key(struct mkey *m, uint32_t id)
     m->retire_s = INT64_MAX;
     m->is_set = auth_random_bytes(m->bytes, KEY_BYTES) == 0;
     return m->is_set ? 0 : -EIO;
+}
+
+/* The shared key of rotation period id: HMAC-SHA256(root, label || id). */
+static int derive_key(const auth_media_keys *k, uint32_t id, struct mkey *m)
+{
+    static const char label[] = "horus media token key v1";
+    uint8_t msg[sizeof(label) - 1 + 4];
+    memcpy(msg, label, sizeof(label) - 1);
+    for (int i = 0; i < 4; i++)
+        msg[sizeof(label) - 1 + i] = (uint8_t)(id >> (24 - 8 * i));
+    unsigned int n = 0;
+    m->id = id;
+    m->retire_s = INT64_MAX;
+    m->is_set =
+        HMAC(EVP_sha256(), k->root, KEY_BYTES, msg, sizeof(msg), m->bytes, &n) && n == KEY_BYTES;
+    return m->is_set ? 0 : -EIO;
+}
+
+static uint32_t period_of(const auth_media_keys *k, int64_t now)
+{
+    return (uint32_t)(now / k->rotate_s);
 }
 
 /* Moves a retiring key to the retired list when tokens it signed may still be alive. */
@@ -131,6 +155,10 @@ static void retire(auth_media_keys *k, const struct mkey *m, int64_t now)
 /* Rotates when due. Lock held. */
 static int rotate_locked(auth_media_keys *k, int64_t now)
 {
+    if (k->is_derived) /* the period's key: every node derives the same */
+        return k->cur.is_set && k->cur.id == period_of(k, now)
+                   ? 0
+                   : derive_key(k, period_of(k, now), &k->cur);
     if (now < k->next_rotate_s)
         return 0;
     struct mkey fresh;
@@ -164,9 +192,16 @@ int auth_media_keys_new(const struct auth_media_keys_options *opt, auth_media_ke
     k->clock = opt && opt->clock ? opt->clock : clock_system();
     pthread_mutex_init(&k->lock, NULL);
     uint32_t id;
-    int rc = auth_random_bytes(&id, sizeof(id));
-    if (rc == 0)
-        rc = new_key(&k->cur, id);
+    int rc;
+    if (opt && opt->root_key) {
+        k->is_derived = true;
+        memcpy(k->root, opt->root_key, KEY_BYTES);
+        rc = derive_key(k, period_of(k, now_s(k)), &k->cur);
+    } else {
+        rc = auth_random_bytes(&id, sizeof(id));
+        if (rc == 0)
+            rc = new_key(&k->cur, id);
+    }
     if (rc < 0) {
         auth_media_keys_free(k);
         return -EIO;
@@ -342,6 +377,14 @@ static const char *kind_name(int kind)
 /* Finds the key with id; copies it into *out. Lock held. */
 static bool find_key_locked(const auth_media_keys *k, uint32_t id, int64_t now, struct mkey *out)
 {
+    if (k->is_derived) {
+        /* Any period a live token can come from: its signed expiry decides the rest. One
+           period ahead: a node whose clock runs a little fast has rotated first. */
+        int64_t cur = period_of(k, now);
+        int64_t back =
+            (MAX_PLAYBACK_EXTRA_S + k->ttl_s + AUTH_MEDIA_TOKEN_LEEWAY_S) / k->rotate_s + 1;
+        return (int64_t)id >= cur - back && (int64_t)id <= cur + 1 && derive_key(k, id, out) == 0;
+    }
     if (k->cur.is_set && k->cur.id == id) {
         *out = k->cur;
         return true;

@@ -13,7 +13,9 @@
  * signed: the checker supplies them from the request, which keeps the
  * token short (40 characters for live) in playlists that list it 30 times.
  *
- * Keys: a ring of the current key and the previous one, random at start
+ * Keys (or, with a root key, each rotation period's key derived from it,
+ * shared by the nodes of one database: docs/design/0070): a ring of the
+ * current key and the previous one, random at start
  * and held only in memory (a restart invalidates outstanding links, as the
  * live URIs' run token already does), rotated every rotate_s. A rotated
  * key keeps verifying until every token it signed has expired, so a
@@ -74,6 +76,13 @@ struct auth_media_keys_options {
     int64_t ttl_s; /* 0 = 300 (5 minutes); at most 86400 */
     int64_t rotate_s; /* 0 = 3600; raised to 2 * ttl_s when less */
     const horus_clock *clock; /* borrowed; NULL = system */
+    /*
+     * NULL: random keys held in memory only. Else 32 bytes (copied) from
+     * which each rotation period's key is derived, so that every node
+     * given the same root signs and checks the same tokens, across
+     * restarts too (docs/design/0070).
+     */
+    const unsigned char *root_key;
 };
 
 /*

@@ -650,16 +650,26 @@ static void sso_stop(struct app *a)
 }
 
 /*
- * The signing keys of ?t= media URLs, in memory only: a restart
- * invalidates outstanding links (docs/design/0021). Made before the API
- * and freed after the HTTP server stopped, whose threads check tokens.
+ * The signing keys of ?t= media URLs (docs/design/0021). Alone on SQLite:
+ * random, in memory only (a restart invalidates outstanding links). On
+ * PostgreSQL, where other nodes may serve the same cameras: derived from
+ * the secrets key every node shares, so that a link one node signed opens
+ * on the node it redirects to (docs/design/0070). Made before the API and
+ * freed after the HTTP server stopped, whose threads check tokens.
  */
 static int media_keys_start(struct app *a)
 {
     const struct auth_media_token_config *mt = &current(a)->auth.media_tokens;
     struct auth_media_keys_options o = {.ttl_s = mt->ttl_ms / 1000,
                                         .rotate_s = mt->rotate_interval_ms / 1000};
-    int rc = auth_media_keys_new(&o, &a->media_keys);
+    unsigned char root[STO_SECRET_KEY_BYTES];
+    bool is_shared = strcmp(sto_backend_name(a->db), "postgres") == 0;
+    int rc = is_shared ? sto_secret_box_derive(a->secrets, "horus media tokens", root) : 0;
+    if (rc == 0) {
+        o.root_key = is_shared ? root : NULL;
+        rc = auth_media_keys_new(&o, &a->media_keys);
+    }
+    explicit_bzero(root, sizeof(root));
     if (rc < 0)
         snprintf(a->why, sizeof(a->why), "make the media token keys: %s", horus_strerror(rc));
     return rc;

@@ -45,8 +45,9 @@ const cfg_field app_node_fields[] = {
      .type = CFG_STRING,
      .offset = offsetof(struct app_node_config, url),
      .def = "",
-     .help = "Where other nodes and clients reach this node's API (shown in /api/v1/nodes); "
-             "empty = not said"},
+     .help = "Where other nodes and clients reach this node's API (shown in /api/v1/nodes; the "
+             "other nodes redirect media requests for this node's cameras and files here); "
+             "empty = not said, no redirects"},
     {.name = "ttl",
      .type = CFG_DURATION,
      .offset = offsetof(struct app_node_config, ttl_ms),

@@ -455,6 +455,14 @@ const char *http_request_query(const http_request *req, const char *name);
  */
 size_t http_request_query_all(const http_request *req, const char *name, const char **out,
                               size_t max);
+/*
+ * The query string rebuilt from the decoded parameters (percent-encoded
+ * again, in the order received, without the '?'), leaving out every
+ * parameter named skip (NULL: none), into out. Returns its length, or
+ * -ENOSPC when it does not fit in cap. For a redirect that keeps the
+ * request's parameters.
+ */
+int http_request_query_encode(const http_request *req, const char *skip, char *out, size_t cap);
 /* A request header, name case-insensitive; NULL when absent. */
 const char *http_request_header(const http_request *req, const char *name);
 /* The body (NUL-terminated for convenience, "" when empty); *len gets its length. */

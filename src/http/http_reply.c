@@ -149,6 +149,64 @@ size_t http_request_query_all(const http_request *req, const char *name, const c
     return q.n;
 }
 
+struct query_encode {
+    const char *skip;
+    char *out;
+    size_t cap, n;
+    bool is_full;
+};
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters kept) to q. */
+static void encode_into(struct query_encode *q, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+        size_t need = is_plain ? 1 : 3;
+        if (q->n + need >= q->cap) {
+            q->is_full = true;
+            return;
+        }
+        if (is_plain) {
+            q->out[q->n++] = (char)c;
+        } else {
+            q->out[q->n++] = '%';
+            q->out[q->n++] = hex[c >> 4];
+            q->out[q->n++] = hex[c & 15];
+        }
+    }
+}
+
+static enum MHD_Result encode_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    struct query_encode *q = cls;
+    if (q->skip && strcmp(key, q->skip) == 0)
+        return MHD_YES;
+    if (q->n && q->n + 1 < q->cap)
+        q->out[q->n++] = '&';
+    encode_into(q, key);
+    if (value) {
+        if (q->n + 1 < q->cap)
+            q->out[q->n++] = '=';
+        encode_into(q, value);
+    }
+    return q->is_full ? MHD_NO : MHD_YES;
+}
+
+int http_request_query_encode(const http_request *req, const char *skip, char *out, size_t cap)
+{
+    if (!cap)
+        return -ENOSPC;
+    struct query_encode q = {.skip = skip, .out = out, .cap = cap};
+    MHD_get_connection_values(req->conn->mhd, MHD_GET_ARGUMENT_KIND, encode_query, &q);
+    out[q.n < cap ? q.n : cap - 1] = '\0';
+    return q.is_full ? -ENOSPC : (int)q.n;
+}
+
 const char *http_request_header(const http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn->mhd, MHD_HEADER_KIND, name);

@@ -53,6 +53,21 @@ int sto_camera_leases_list(sto_db *db, struct sto_camera_lease **out, size_t *n)
                          NULL, 0, &lease_kind, (void **)out, n);
 }
 
+int sto_camera_lease_get(sto_db *db, const char *camera, struct sto_camera_lease *out)
+{
+    sto_value p[] = {STO_TEXT_V(camera)};
+    return sto_read_one(db,
+                        "SELECT camera_id, node_id, expires_ms, token, since_ms FROM camera_leases"
+                        " WHERE camera_id = $1",
+                        p, 1, &lease_kind, out);
+}
+
+void sto_camera_lease_release(struct sto_camera_lease *l)
+{
+    if (l)
+        lease_release(&lease_kind, l);
+}
+
 int sto_camera_lease_claim(sto_db *db, const char *camera, const char *node, int64_t now_ms,
                            int64_t expires_ms, int64_t *token)
 {

@@ -65,7 +65,7 @@ static const struct sto_list_kind node_kind = {.size = sizeof(struct sto_node),
                                                .decode = node_decode,
                                                .release = node_release};
 
-static int node_get(sto_db *db, const char *id, struct sto_node *out)
+int sto_node_get(sto_db *db, const char *id, struct sto_node *out)
 {
     memset(out, 0, sizeof(*out));
     sto_value p[] = {STO_TEXT_V(id)};
@@ -76,7 +76,7 @@ static int node_get(sto_db *db, const char *id, struct sto_node *out)
 /* 0 when instance holds id; else -EBUSY with the holder in *holder (or -ENOENT, an error). */
 static int held_by(sto_db *db, const char *id, const char *instance, struct sto_node *holder)
 {
-    int rc = node_get(db, id, holder);
+    int rc = sto_node_get(db, id, holder);
     if (rc < 0)
         return rc;
     if (strcmp(holder->instance, instance) == 0) {
@@ -144,7 +144,7 @@ int sto_nodes_list(sto_db *db, struct sto_node **out, size_t *n)
 int sto_node_drain(sto_db *db, const char *id, int64_t draining_ms)
 {
     struct sto_node n;
-    int rc = node_get(db, id, &n);
+    int rc = sto_node_get(db, id, &n);
     if (rc < 0)
         return rc;
     sto_node_release(&n);

@@ -185,6 +185,31 @@ static int run_list(sto_db *db, const char *sql, const sto_value *p, size_t np,
     return sto_read_list(db, sql, p, np, &REC_LIST, (void **)out, n);
 }
 
+static int node_row(const sto_value *cols, size_t n, void *arg)
+{
+    if (n < 1)
+        return HORUS_EDB;
+    *(char **)arg = sto_col_text(&cols[0]);
+    return 1;
+}
+
+int sto_recording_node(sto_db *db, const char *camera_id, const char *stream, int64_t start_us,
+                       char **node_id)
+{
+    *node_id = NULL;
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(start_us)};
+    int rc = sto_read(db,
+                      "SELECT node_id FROM recordings WHERE camera_id = $1 AND stream = $2 AND"
+                      " start_us = $3",
+                      p, 3, node_row, node_id);
+    if (rc < 0) {
+        free(*node_id);
+        *node_id = NULL;
+        return rc;
+    }
+    return *node_id ? 0 : -ENOENT;
+}
+
 int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
                          int64_t to_us, size_t limit, struct sto_recording **out, size_t *n)
 {

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -492,5 +493,18 @@ int sto_secret_box_rotate_abort(sto_secret_box *box, char **errmsg)
         return rc;
     key_clear(&box->pend);
     box->is_rotating = false;
+    return 0;
+}
+
+int sto_secret_box_derive(const sto_secret_box *box, const char *label,
+                          unsigned char out[STO_SECRET_KEY_BYTES])
+{
+    if (!box || !box->cur.is_set || !label)
+        return -EINVAL;
+    unsigned int n = 0;
+    if (!HMAC(EVP_sha256(), box->cur.bytes, STO_SECRET_KEY_BYTES, (const unsigned char *)label,
+              strlen(label), out, &n) ||
+        n != STO_SECRET_KEY_BYTES)
+        return -EIO;
     return 0;
 }

@@ -96,6 +96,14 @@ int sto_secret_open(const sto_secret_box *box, const char *sealed, const char *a
 
 /* Whether s starts like a sealed value (STO_SECRET_PREFIX). */
 bool sto_secret_is_sealed(const char *s);
+/*
+ * A key of its own for another use, derived from the box's key (the one
+ * read at open, not a rotation's pending one): HMAC-SHA256(key, label).
+ * Every process with the same secrets.key derives the same bytes; the box
+ * key cannot be recovered from them. Returns 0, -EINVAL or -EIO.
+ */
+int sto_secret_box_derive(const sto_secret_box *box, const char *label,
+                          unsigned char out[STO_SECRET_KEY_BYTES]);
 
 /* The pieces of a sealed string, decoded; ciphertext borrowed into the input. */
 struct sto_secret_parts {

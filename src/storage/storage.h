@@ -190,6 +190,8 @@ int sto_node_heartbeat(sto_db *db, const char *id, const char *instance, struct 
 /* Marks id stopped (stopped_ms = now) while instance holds it. Thread: any but the writer. */
 int sto_node_stop(sto_db *db, const char *id, const char *instance);
 
+/* Node id's row into *out (release it), or -ENOENT. Thread: any. */
+int sto_node_get(sto_db *db, const char *id, struct sto_node *out);
 /* Every node, by id, into a new array. Thread: any. */
 int sto_nodes_list(sto_db *db, struct sto_node **out, size_t *n);
 
@@ -221,6 +223,9 @@ int sto_camera_leases_list(sto_db *db, struct sto_camera_lease **out, size_t *n)
  */
 int sto_camera_lease_claim(sto_db *db, const char *camera, const char *node, int64_t now_ms,
                            int64_t expires_ms, int64_t *token);
+/* Camera's lease row into *out (release with sto_camera_lease_release), or -ENOENT. */
+int sto_camera_lease_get(sto_db *db, const char *camera, struct sto_camera_lease *out);
+void sto_camera_lease_release(struct sto_camera_lease *l);
 /* Moves every lease node holds to expires_ms. Thread: any but the writer. */
 int sto_camera_leases_renew(sto_db *db, const char *node, int64_t expires_ms);
 /* Gives up node's leases (all when camera is NULL). Thread: any but the writer. */
@@ -493,6 +498,13 @@ struct sto_recording {
 };
 
 void sto_recording_release(struct sto_recording *r);
+/*
+ * The node that holds the file of recording (camera_id, stream, start_us)
+ * into *node_id (new; "" for rows of no known node, docs/design/0068), or
+ * -ENOENT. Thread: any.
+ */
+int sto_recording_node(sto_db *db, const char *camera_id, const char *stream, int64_t start_us,
+                       char **node_id);
 void sto_recording_list_free(struct sto_recording *list, size_t n);
 
 /* A row to insert; every pointer is borrowed for the call (NULL codec and sha256 store ""). */

@@ -38,6 +38,7 @@
 struct viewer {
     struct whep_peer p;
     char location[512];
+    char origin[512]; /* the server that answered the offer (after any redirect) */
     bool ok;
     uint64_t packets, bytes, lost, keyframes, bad_auth;
     uint64_t audio_packets; /* Opus (payload type 111), counted apart from the video */
@@ -166,9 +167,16 @@ static bool offer(struct viewer *v, CURL *c, const char *url, const char *token,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, v);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    /* A WHEP endpoint may redirect (307: the same POST elsewhere, docs/design/0070). curl sends
+       the Authorization header to the first host only; the redirect carries a token. */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    char *effective = NULL;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+    snprintf(v->origin, sizeof(v->origin), "%s", effective ? effective : url);
     curl_slist_free_all(h);
     bool ok = rc == CURLE_OK && status == 201 && b.data &&
               sdp_attr(b.data, "a=ice-ufrag:", v->p.ufrag, sizeof(v->p.ufrag)) &&
@@ -245,10 +253,11 @@ static void on_packet(struct viewer *v, uint8_t *buf, size_t n, bool decrypt)
     }
 }
 
-static void delete_session(CURL *c, const char *base, const struct viewer *v, const char *token)
+static void delete_session(CURL *c, const struct viewer *v, const char *token)
 {
     if (!v->location[0])
         return;
+    const char *base = v->origin;
     char url[1024];
     const char *path = strstr(base, "/api/");
     snprintf(url, sizeof(url), "%.*s%s", (int)(path ? path - base : 0), base, v->location);
@@ -404,7 +413,7 @@ int main(int argc, char **argv)
     }
     qsort(setup, (size_t)ok, sizeof(double), cmp_double);
     for (int i = 0; i < viewers; i++) {
-        delete_session(c, url, &vs[i], token);
+        delete_session(c, &vs[i], token);
         whep_peer_close(&vs[i].p);
     }
     printf("{\"viewers\": %d, \"connected\": %d, \"failed\": %d, \"first_error\": \"%s\", "

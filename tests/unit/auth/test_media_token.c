@@ -333,6 +333,46 @@ static void test_the_expiry_of_a_token_reads_back_without_a_check(void **state)
     assert_int_equal(exp, -1);
 }
 
+/*
+ * Shared keys (docs/design/0070): two rings made from one root, as two
+ * nodes with one secrets key, check each other's tokens, across
+ * rotations too; a ring from another root does not; a period older than
+ * any live token could be is unknown.
+ */
+static void test_rings_from_one_root_check_each_other_s_tokens(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char root[32], other[32];
+    memset(root, 0x5a, sizeof(root));
+    memset(other, 0x5b, sizeof(other));
+    auth_media_keys *a, *b, *c;
+    struct auth_media_keys_options o = {.clock = &f->clock.base, .root_key = root};
+    assert_int_equal(auth_media_keys_new(&o, &a), 0);
+    assert_int_equal(auth_media_keys_new(&o, &b), 0);
+    o.root_key = other;
+    assert_int_equal(auth_media_keys_new(&o, &c), 0);
+    char ta[AUTH_MEDIA_TOKEN_MAX], tb[AUTH_MEDIA_TOKEN_MAX], why[256];
+    assert_true(auth_media_token_issue(a, &LIVE_A, ta, sizeof(ta)) > 0);
+    assert_true(auth_media_token_issue(b, &LIVE_A, tb, sizeof(tb)) > 0);
+    assert_string_equal(ta, tb); /* the same window, the same key: the same token */
+    assert_int_equal(auth_media_token_check(b, ta, &LIVE_A, why, sizeof(why)), 0);
+    assert_int_equal(auth_media_token_check(c, ta, &LIVE_A, why, sizeof(why)), -EACCES);
+    /* Signed just before a rotation (1 h), checked just after it by the other ring. */
+    clock_fake_advance_ms(&f->clock, 3599000);
+    assert_true(auth_media_token_issue(a, &LIVE_A, ta, sizeof(ta)) > 0);
+    clock_fake_advance_ms(&f->clock, 2000);
+    assert_int_equal(auth_media_token_check(b, ta, &LIVE_A, why, sizeof(why)), 0);
+    assert_true(auth_media_token_issue(b, &LIVE_A, tb, sizeof(tb)) > 0);
+    assert_string_not_equal(ta, tb); /* a new period's key */
+    assert_int_equal(auth_media_token_check(a, tb, &LIVE_A, why, sizeof(why)), 0);
+    /* Two days on: the old period's key is not derived any more. */
+    clock_fake_advance_ms(&f->clock, 2 * 86400 * 1000);
+    assert_int_equal(auth_media_token_check(b, ta, &LIVE_A, why, sizeof(why)), -ENOKEY);
+    auth_media_keys_free(a);
+    auth_media_keys_free(b);
+    auth_media_keys_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +396,8 @@ int main(void)
             test_options_are_checked_and_rotation_is_at_least_twice_the_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_expiry_of_a_token_reads_back_without_a_check,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rings_from_one_root_check_each_other_s_tokens, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -298,6 +298,25 @@ static void test_rotation_seals_with_the_new_key_and_commit_replaces_the_file(vo
     free(new_sealed);
 }
 
+/* A derived key: the same for one key and label, different for another key or label. */
+static void test_derived_keys_follow_the_key_and_the_label(void **state)
+{
+    (void)state;
+    sto_secret_box *a = box_of(KEY_A), *a2 = box_of(KEY_A), *b = box_of(KEY_B);
+    unsigned char x[32], y[32], z[32], w[32];
+    assert_int_equal(sto_secret_box_derive(a, "horus media tokens", x), 0);
+    assert_int_equal(sto_secret_box_derive(a2, "horus media tokens", y), 0);
+    assert_int_equal(sto_secret_box_derive(b, "horus media tokens", z), 0);
+    assert_int_equal(sto_secret_box_derive(a, "something else", w), 0);
+    assert_memory_equal(x, y, 32);
+    assert_memory_not_equal(x, z, 32);
+    assert_memory_not_equal(x, w, 32);
+    assert_int_equal(sto_secret_box_derive(NULL, "x", w), -EINVAL);
+    sto_secret_box_free(a);
+    sto_secret_box_free(a2);
+    sto_secret_box_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_key_file_is_created_0600_and_read_back, dir_setup,
                                         dir_teardown),
         cmocka_unit_test(test_a_configured_key_must_be_64_hex_digits),
+        cmocka_unit_test(test_derived_keys_follow_the_key_and_the_label),
         cmocka_unit_test_setup_teardown(
             test_rotation_seals_with_the_new_key_and_commit_replaces_the_file, dir_setup,
             dir_teardown),
