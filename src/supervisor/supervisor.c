@@ -413,7 +413,8 @@ static int read_cameras(sto_db *db, struct sto_camera **out, size_t *nout)
         free(after);
         after = k ? horus_strdup(page[k - 1].id) : NULL;
         all = horus_realloc(all, (n + k + 1) * sizeof(*all));
-        memcpy(all + n, page, k * sizeof(*page));
+        if (k) /* page is NULL when the list is empty */
+            memcpy(all + n, page, k * sizeof(*page));
         n += k;
         free(page); /* its strings moved into all */
         has_more = has_more && after;
