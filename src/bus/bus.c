@@ -26,6 +26,7 @@
  * across I/O, storage or an adapter call.
  */
 #include "bus_int.h"
+#include "outbox_lease.h"
 
 #include "breaker.h"
 #include "err.h"
@@ -70,6 +71,7 @@ struct link {
     int64_t cursor; /* bus thread only after start */
     struct horus_breaker breaker; /* bus thread only */
     uint64_t rng; /* jitter; bus thread only */
+    struct bus_outbox_lease lease; /* which node delivers; bus thread only after start */
 
     pthread_mutex_t lock; /* guards the health fields below */
     enum bus_state state;
@@ -93,6 +95,8 @@ struct bus {
     struct link *links; /* owned */
     size_t nlinks;
     frames_hub *frames; /* borrowed, may be NULL: best-effort frames (docs/design/0050) */
+    char *node_id; /* owned; NULL = alone: no outbox leases (docs/design/0071) */
+    int64_t node_ttl_ms;
 };
 
 static const char *state_name(enum bus_state s)
@@ -277,7 +281,7 @@ static int publish_rows(struct link *l, const struct sto_outbox_row *rows, size_
         acked = n;
     if (acked > 0) {
         int64_t to = rows[acked - 1].seq;
-        int src = sto_outbox_cursor_set(b->db, l->name, to);
+        int src = sto_outbox_cursor_set_held(b->db, l->name, to, b->node_id);
         if (src < 0) /* delivered again after a restart: at least once still holds */
             log_warn_limited("cursor", LOG_KV({"bus", l->name}), "save cursor: %s",
                              horus_strerror(src));
@@ -354,6 +358,18 @@ static void *link_main(void *arg)
                 continue;
             }
         }
+        /* Another node of the database delivers this bus's messages: frames only here. */
+        enum bus_outbox_hold hold = bus_outbox_lease_hold(&l->lease);
+        if (hold != BUS_OUTBOX_HELD) {
+            int64_t seq; /* where the holder left the cursor: the backlog, or the start */
+            if (sto_outbox_cursor_get(b->db, l->name, &seq) == 0)
+                l->cursor = seq;
+        }
+        if (hold == BUS_OUTBOX_ELSEWHERE) {
+            backlog_refresh(l);
+            wait_for(b, POLL_MS, &gen, true);
+            continue;
+        }
         int64_t since = mono_ms() - read_ms;
         if (is_drained && since < POLL_MS && rows_generation(b) == read_gen) {
             wait_for(b, POLL_MS - since, &gen, true); /* woken for frames: no new rows */
@@ -424,6 +440,8 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
         b->config.backoff_max_ms = b->config.backoff_min_ms;
     b->clock = o->clock ? o->clock : clock_system();
     b->frames = o->frames;
+    b->node_id = o->node_id && o->node_id[0] ? horus_strdup(o->node_id) : NULL;
+    b->node_ttl_ms = o->node_ttl_ms;
     pthread_mutex_init(&b->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -510,6 +528,7 @@ int bus_start(bus *b)
     for (size_t i = 0; i < b->nlinks; i++) {
         struct link *l = &b->links[i];
         int rc = sto_outbox_cursor_open(b->db, l->name, &l->cursor);
+        bus_outbox_lease_init(&l->lease, b->db, l->name, b->node_id, b->node_ttl_ms, b->clock);
         if (rc < 0) {
             log_error_kv(LOG_KV({"bus", l->name}), "open the outbox cursor: %s",
                          horus_strerror(rc));
@@ -542,8 +561,10 @@ void bus_stop(bus *b)
     pthread_cond_broadcast(&b->cond);
     pthread_mutex_unlock(&b->lock);
     for (size_t i = 0; i < b->nlinks; i++) {
-        if (b->links[i].is_running)
+        if (b->links[i].is_running) {
             pthread_join(b->links[i].thread, NULL);
+            bus_outbox_lease_release(&b->links[i].lease); /* another node takes over at once */
+        }
         b->links[i].is_running = false;
     }
 }
@@ -558,6 +579,7 @@ void bus_free(bus *b)
         pthread_mutex_destroy(&b->links[i].lock);
     }
     free(b->links);
+    free(b->node_id);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
     free(b);

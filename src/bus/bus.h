@@ -117,6 +117,10 @@ struct bus_options {
     /* borrowed, may be NULL: frames each bus thread publishes between outbox batches
      * (docs/design/0050); it must outlive the buses */
     frames_hub *frames;
+    /* This node among the nodes of one database (copied; NULL or "" = alone): each bus's
+     * messages are delivered by one node at a time, renewed every node_ttl_ms / 3 (0071). */
+    const char *node_id;
+    int64_t node_ttl_ms;
 };
 
 /*

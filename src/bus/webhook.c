@@ -17,6 +17,7 @@
  */
 #include "webhook.h"
 #include "webhook_sign.h"
+#include "outbox_lease.h"
 
 #include "err.h"
 #include "log.h"
@@ -48,6 +49,7 @@ struct target {
     bool is_started;
     atomic_bool is_stopping;
     struct bus_webhook_status st; /* under w->lock */
+    struct bus_outbox_lease lease; /* which node delivers (0071); the thread's */
     metrics_series *m_delivered, *m_failed, *m_dead;
     struct target *next;
 };
@@ -59,6 +61,8 @@ struct bus_webhooks {
     const horus_clock *clock;
     int64_t backoff_min_ms, backoff_max_ms, retry_for_ms;
     bool is_outbox_wanted; /* a bus reads the outbox anyway */
+    char *node_id; /* owned; NULL = alone: no outbox leases (docs/design/0071) */
+    int64_t node_ttl_ms;
     pthread_mutex_t sync_lock; /* one sync (or stop) at a time; taken before lock */
     pthread_mutex_t lock;
     pthread_cond_t cond; /* notify_gen changed, or a target is stopping */
@@ -356,7 +360,7 @@ static void set_cursor(struct target *t, int64_t seq)
 {
     char consumer[16 + STO_WEBHOOK_ID_MAX];
     snprintf(consumer, sizeof(consumer), "webhook:%s", t->row.id);
-    int rc = sto_outbox_cursor_set(t->w->db, consumer, seq);
+    int rc = sto_outbox_cursor_set_held(t->w->db, consumer, seq, t->w->node_id);
     if (rc < 0)
         log_warn_kv(LOG_KV({"webhook", t->row.id}), "save the outbox cursor: %s",
                     horus_strerror(rc));
@@ -374,6 +378,17 @@ static void *target_main(void *arg)
         pthread_mutex_lock(&w->lock);
         uint64_t gen = w->notify_gen;
         pthread_mutex_unlock(&w->lock);
+        /* Another node of the database delivers this target: stand by (0071). */
+        enum bus_outbox_hold hold = bus_outbox_lease_hold(&t->lease);
+        int64_t seq;
+        if (hold != BUS_OUTBOX_HELD && sto_outbox_cursor_get(w->db, t->lease.consumer, &seq) == 0) {
+            cursor = seq; /* where the holder left it */
+            set_cursor_seen(t, seq);
+        }
+        if (hold == BUS_OUTBOX_ELSEWHERE) {
+            wait_until(t, now_ms(w) + POLL_MS, true);
+            continue;
+        }
         struct sto_outbox_row *rows = NULL;
         size_t n = 0;
         int rc = sto_outbox_read(w->db, cursor, READ_BATCH, &rows, &n);
@@ -444,8 +459,10 @@ static void target_stop(bus_webhooks *w, struct target *t)
     pthread_mutex_lock(&w->lock);
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
-    if (t->is_started)
+    if (t->is_started) {
         pthread_join(t->thread, NULL);
+        bus_outbox_lease_release(&t->lease); /* another node takes it over at once */
+    }
     t->is_started = false;
 }
 
@@ -456,10 +473,11 @@ static int target_start(bus_webhooks *w, struct sto_webhook *row, struct target 
     t->w = w;
     int rc = sto_webhook_secret_open(w->db, row, &t->key);
     if (rc < 0) {
-        log_error_kv(LOG_KV({"webhook", row->id}),
-                     "the key of webhook '%s' does not open (%s): "
-                     "it is not delivered to",
-                     row->id, horus_strerror(rc));
+        /* Limited: with other nodes the targets are re-read every few seconds (0071). */
+        log_error_limited("webhook key", LOG_KV({"webhook", row->id}),
+                          "the key of webhook '%s' does not open (%s): it is not delivered to; "
+                          "every node needs the same secrets.key",
+                          row->id, horus_strerror(rc));
         free(t);
         return rc;
     }
@@ -469,6 +487,7 @@ static int target_start(bus_webhooks *w, struct sto_webhook *row, struct target 
     char consumer[16 + STO_WEBHOOK_ID_MAX];
     snprintf(consumer, sizeof(consumer), "webhook:%s", t->row.id);
     rc = sto_outbox_cursor_open(w->db, consumer, &t->st.cursor);
+    bus_outbox_lease_init(&t->lease, w->db, consumer, w->node_id, w->node_ttl_ms, w->clock);
     if (rc < 0) {
         log_error_kv(LOG_KV({"webhook", t->row.id}), "open the outbox cursor of webhook '%s': %s",
                      t->row.id, horus_strerror(rc));
@@ -593,6 +612,8 @@ int bus_webhooks_new(const struct bus_webhooks_options *o, bus_webhooks **out)
         w->backoff_max_ms = w->backoff_min_ms;
     w->retry_for_ms = o->retry_for_ms > 0 ? o->retry_for_ms : DEAD_LIMIT_RETRY_FOR_MS;
     w->is_outbox_wanted = o->is_outbox_wanted;
+    w->node_id = o->node_id && o->node_id[0] ? horus_strdup(o->node_id) : NULL;
+    w->node_ttl_ms = o->node_ttl_ms;
     sto_outbox_set_wanted(w->db, w->is_outbox_wanted);
     pthread_mutex_init(&w->sync_lock, NULL);
     pthread_mutex_init(&w->lock, NULL);
@@ -663,6 +684,7 @@ void bus_webhooks_free(bus_webhooks *w)
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     pthread_mutex_destroy(&w->sync_lock);
+    free(w->node_id);
     free(w);
 }
 

@@ -47,6 +47,10 @@ struct bus_webhooks_options {
      * reads them.
      */
     bool is_outbox_wanted;
+    /* This node among the nodes of one database (copied; NULL or "" = alone): each target
+     * is delivered by one node at a time, renewed every node_ttl_ms / 3 (0071). */
+    const char *node_id;
+    int64_t node_ttl_ms;
 };
 
 /* Makes the engine; starts nothing. Returns 0 or -EINVAL. Thread: main. */

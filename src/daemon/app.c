@@ -663,7 +663,7 @@ static int media_keys_start(struct app *a)
     struct auth_media_keys_options o = {.ttl_s = mt->ttl_ms / 1000,
                                         .rotate_s = mt->rotate_interval_ms / 1000};
     unsigned char root[STO_SECRET_KEY_BYTES];
-    bool is_shared = strcmp(sto_backend_name(a->db), "postgres") == 0;
+    bool is_shared = app_shared_node_id(a) != NULL;
     int rc = is_shared ? sto_secret_box_derive(a->secrets, "horus media tokens", root) : 0;
     if (rc == 0) {
         o.root_key = is_shared ? root : NULL;
@@ -904,6 +904,7 @@ int app_serve(const struct app_overrides *ov)
         api_health_refresh(a.api, online, failed);
         api_detections_tick(a.api);
         app_node_tick(&a);
+        app_webhooks_tick(&a);
         auth_audit_log_tick(a.audit);
         log_flush();
     }

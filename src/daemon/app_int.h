@@ -51,6 +51,7 @@ struct app {
     bus *bus; /* owned: the buses that deliver the outbox (none configured: idle) */
     frames_hub *frames; /* owned: frames for the buses (no camera in frames: idle) */
     bus_webhooks *webhooks; /* owned: webhook delivery */
+    int64_t webhooks_synced_ms; /* app_webhooks_tick's last re-read (monotonic) */
     struct app_bus_commands bus_commands; /* what MQTT commands change (app_commands.c) */
     struct sto_outbox_watcher outbox_watch; /* given to storage while webhooks run */
     auth_oidc *oidc; /* owned; NULL when single sign-on is off */
@@ -88,6 +89,17 @@ int app_events_start(struct app *a);
 void app_events_stop(struct app *a);
 int app_frames_start(struct app *a);
 void app_frames_stop(struct app *a);
+/*
+ * This node's id when other nodes may share the database (PostgreSQL);
+ * NULL alone on SQLite (app_integrations.c; docs/design/0070, 0071).
+ */
+const char *app_shared_node_id(const struct app *a);
+/*
+ * With other nodes on the database: re-reads the webhook targets every
+ * few seconds, since a target made or changed through another node's API
+ * is synced there only (docs/design/0071). Thread: main.
+ */
+void app_webhooks_tick(struct app *a);
 int app_bus_start(struct app *a);
 void app_bus_stop(struct app *a);
 int app_webhooks_start(struct app *a);

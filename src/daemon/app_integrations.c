@@ -7,12 +7,16 @@
  *
  * Thread: main.
  */
+#define LOG_MODULE "bus"
+
 #include "app_int.h"
 
 #include "clock.h"
 #include "err.h"
+#include "log.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /*
  * Events: the engine (evt-w) publishing into the feed, before the cameras, whose
@@ -109,7 +113,9 @@ int app_bus_start(struct app *a)
                                            .clock = clock_system(),
                                            .command = app_bus_command,
                                            .command_arg = &a->bus_commands,
-                                           .frames = a->frames},
+                                           .frames = a->frames,
+                                           .node_id = app_shared_node_id(a),
+                                           .node_ttl_ms = a->node_ttl_ms},
                      &a->bus, why, sizeof(why));
     if (rc == 0)
         rc = bus_start(a->bus);
@@ -136,6 +142,32 @@ static void outbox_appended(void *arg)
 }
 
 /*
+ * This node's id when other nodes may share the database (PostgreSQL), so
+ * that one node at a time delivers each bus and webhook (docs/design/0071);
+ * NULL alone on SQLite, where nothing changes hands.
+ */
+const char *app_shared_node_id(const struct app *a)
+{
+    return a->db && strcmp(sto_backend_name(a->db), "postgres") == 0 ? a->node_id : NULL;
+}
+
+#define WEBHOOKS_RESYNC_MS 2000
+
+void app_webhooks_tick(struct app *a)
+{
+    if (!a->webhooks || !app_shared_node_id(a))
+        return;
+    int64_t now = clock_monotonic_ns(clock_system()) / 1000000;
+    if (now - a->webhooks_synced_ms < WEBHOOKS_RESYNC_MS)
+        return;
+    a->webhooks_synced_ms = now;
+    int rc = bus_webhooks_sync(a->webhooks);
+    if (rc < 0)
+        log_warn_limited("webhooks resync", LOG_KV({"node_id", a->node_id}),
+                         "re-read the webhook targets: %s", horus_strerror(rc));
+}
+
+/*
  * Webhook delivery (docs/design/0049): a thread per enabled target of the
  * webhooks table. After the buses and before events, like them; the
  * outbox watcher that wakes both is given to storage here and taken back
@@ -151,7 +183,9 @@ int app_webhooks_start(struct app *a)
                                        .backoff_min_ms = c->backoff_min_ms,
                                        .backoff_max_ms = c->backoff_max_ms,
                                        .retry_for_ms = c->retry_for_ms,
-                                       .is_outbox_wanted = bus_config_any(&app_current(a)->bus)},
+                                       .is_outbox_wanted = bus_config_any(&app_current(a)->bus),
+                                       .node_id = app_shared_node_id(a),
+                                       .node_ttl_ms = a->node_ttl_ms},
         &a->webhooks);
     if (rc == 0) {
         a->outbox_watch = (struct sto_outbox_watcher){.fn = outbox_appended, .arg = a};

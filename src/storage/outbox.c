@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SEQ_NEXT                                                                                   \
     "(SELECT COALESCE(MAX(s), 0) + 1 FROM (SELECT MAX(seq) AS s FROM outbox UNION ALL"             \
@@ -164,6 +165,58 @@ int sto_outbox_cursor_set(sto_db *db, const char *consumer, int64_t seq)
                      " ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq,"
                      " updated_ms = excluded.updated_ms",
                      p, 3);
+}
+
+int sto_outbox_cursor_set_held(sto_db *db, const char *consumer, int64_t seq, const char *node)
+{
+    if (!node)
+        return sto_outbox_cursor_set(db, consumer, seq);
+    if (!consumer || !consumer[0] || seq < 0)
+        return -EINVAL;
+    sto_value p[] = {STO_TEXT_V(consumer), STO_INT_V(seq),
+                     STO_INT_V(clock_realtime_ms(sto_db_clock(db))), STO_TEXT_V(node)};
+    return sto_write(db,
+                     "UPDATE outbox_cursors SET seq = $2, updated_ms = $3 WHERE consumer = $1"
+                     " AND (holder = $4 OR holder = '')",
+                     p, 4);
+}
+
+static int holder_row(const sto_value *c, size_t n, void *arg)
+{
+    if (n < 1)
+        return HORUS_EDB;
+    *(char **)arg = sto_col_text(&c[0]);
+    return 1;
+}
+
+int sto_outbox_consumer_claim(sto_db *db, const char *consumer, const char *node, int64_t now_ms,
+                              int64_t until_ms)
+{
+    sto_value p[] = {STO_TEXT_V(consumer), STO_TEXT_V(node), STO_INT_V(until_ms),
+                     STO_INT_V(now_ms)};
+    int rc = sto_write(db,
+                       "UPDATE outbox_cursors SET holder = $2, holder_until_ms = $3"
+                       " WHERE consumer = $1 AND (holder = $2 OR holder = ''"
+                       " OR holder_until_ms < $4)",
+                       p, 4);
+    if (rc < 0)
+        return rc;
+    char *holder = NULL;
+    rc = sto_read(db, "SELECT holder FROM outbox_cursors WHERE consumer = $1", p, 1, holder_row,
+                  &holder);
+    if (rc >= 0)
+        rc = !holder ? -ENOENT : strcmp(holder, node) == 0 ? 0 : -EBUSY;
+    free(holder);
+    return rc;
+}
+
+int sto_outbox_consumer_release(sto_db *db, const char *consumer, const char *node)
+{
+    sto_value p[] = {STO_TEXT_V(consumer), STO_TEXT_V(node)};
+    return sto_write(db,
+                     "UPDATE outbox_cursors SET holder = '', holder_until_ms = 0"
+                     " WHERE consumer = $1 AND holder = $2",
+                     p, 2);
 }
 
 int sto_outbox_cursor_open(sto_db *db, const char *consumer, int64_t *seq)

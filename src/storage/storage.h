@@ -1258,6 +1258,24 @@ int sto_outbox_cursor_open(sto_db *db, const char *consumer, int64_t *seq);
 
 /* Sets consumer's cursor to seq through the writer, waiting. Thread: any but the writer. */
 int sto_outbox_cursor_set(sto_db *db, const char *consumer, int64_t seq);
+/*
+ * The same for an existing cursor, only while node holds the consumer (or
+ * nobody does): a node that lost it while frozen cannot move the cursor
+ * back under its successor (docs/design/0071). node NULL: as
+ * sto_outbox_cursor_set. Thread: any but the writer.
+ */
+int sto_outbox_cursor_set_held(sto_db *db, const char *consumer, int64_t seq, const char *node);
+/*
+ * Takes (or renews) the delivery of consumer's messages for node until
+ * until_ms: when nobody holds it, node does, or the holder's time ran out
+ * at now_ms. Returns 0 when node holds it after, -EBUSY when another node
+ * does, -ENOENT when the consumer has no cursor, or a storage error.
+ * Thread: any but the writer.
+ */
+int sto_outbox_consumer_claim(sto_db *db, const char *consumer, const char *node, int64_t now_ms,
+                              int64_t until_ms);
+/* Gives consumer up when node holds it (a clean stop). Thread: any but the writer. */
+int sto_outbox_consumer_release(sto_db *db, const char *consumer, const char *node);
 
 /* What a trim did. */
 struct sto_outbox_trim {

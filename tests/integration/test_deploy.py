@@ -586,8 +586,11 @@ def test_compose_nodes_differ_where_they_must_and_share_the_rest():
         assert env["HORUS_DB_URL"].endswith("@postgres:5432/horus"), name
         mqtt.append(env["HORUS_MQTT_URL"])
     assert len(ids) == len(volumes) == len(ports) == 2, (ids, volumes, ports)
-    # The bus's outbox cursor is shared in the database: one node publishes.
-    assert sorted(bool(u) for u in mqtt) == [False, True], mqtt
+    # Both nodes reach the broker; one at a time delivers the outbox (design 0071), and each
+    # has its own client id (horus.yaml: horus-${HORUS_NODE_ID}).
+    assert mqtt == ["mqtt://mosquitto:1883"] * 2, mqtt
+    assert "${HORUS_NODE_ID}" in yaml.safe_load(COMPOSE_CONFIG.read_text())["bus"]["mqtt"][
+        "client_id"]
     assert set(yaml.safe_load(COMPOSE.read_text())["volumes"]) >= {v.split(":")[0]
                                                                   for v in volumes}
 

@@ -223,6 +223,39 @@ static void test_an_event_and_its_messages_commit_or_fail_together(void **state)
     assert_int_equal(sto_event_put(f->db, &many), -EINVAL);
     sto_outbox_watch(f->db, NULL);
 }
+/*
+ * One node delivers a consumer (docs/design/0071): the first claim wins,
+ * another node is refused until the holder's time runs out or it gives
+ * the consumer up; a node that lost it cannot move the cursor.
+ */
+static void test_one_node_at_a_time_delivers_a_consumer(void **state)
+{
+    struct sto_fixture *f = *state;
+    int64_t seq;
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "a", 1000, 2000), -ENOENT);
+    assert_int_equal(sto_outbox_cursor_open(f->db, "mqtt", &seq), 0);
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "a", 1000, 2000), 0);
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "b", 1500, 2500), -EBUSY);
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "a", 1600, 2600), 0); /* renewed */
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "b", 2500, 3500), -EBUSY);
+    /* a's time runs out: b takes it, and a may no longer move the cursor. */
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "b", 2700, 3700), 0);
+    append(f, "c", "{}");
+    assert_int_equal(sto_outbox_cursor_set_held(f->db, "mqtt", seq + 1, "a"), 0); /* no-op */
+    assert_int_equal(sto_outbox_cursor_get(f->db, "mqtt", &seq), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(sto_outbox_cursor_set_held(f->db, "mqtt", 1, "b"), 0);
+    assert_int_equal(sto_outbox_cursor_get(f->db, "mqtt", &seq), 0);
+    assert_int_equal(seq, 1);
+    /* b gives it up (a clean stop): a takes it at once; a's release of b's lease does nothing. */
+    assert_int_equal(sto_outbox_consumer_release(f->db, "mqtt", "a"), 0);
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "a", 2800, 3800), -EBUSY);
+    assert_int_equal(sto_outbox_consumer_release(f->db, "mqtt", "b"), 0);
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "mqtt", "a", 2800, 3800), 0);
+    /* Other consumers are apart. */
+    assert_int_equal(sto_outbox_cursor_open(f->db, "webhook:x", &seq), 0);
+    assert_int_equal(sto_outbox_consumer_claim(f->db, "webhook:x", "b", 2800, 3800), 0);
+}
 
 int main(void)
 {
@@ -240,6 +273,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_consumers_trim_keeps_nothing,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_an_event_and_its_messages_commit_or_fail_together,
+                                        sto_fixture_setup, sto_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_one_node_at_a_time_delivers_a_consumer,
                                         sto_fixture_setup, sto_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
