@@ -324,8 +324,10 @@ static void reconcile_day(struct recover *w, const char *camera, const char *str
         return;
     struct sto_recording *rows = NULL;
     size_t nrows = 0;
-    int rc = sto_recordings_range(w->o->db, camera, stream, start_s * 1000000,
-                                  (start_s + DAY_S) * 1000000, (size_t)1 << 24, &rows, &nrows);
+    /* This node's rows only: another node's rows of the camera describe files in its own
+       data directory, never in this one (docs/design/0068). */
+    int rc = sto_recordings_range_own(w->o->db, camera, stream, start_s * 1000000,
+                                      (start_s + DAY_S) * 1000000, (size_t)1 << 24, &rows, &nrows);
     /*
      * A deleted camera's files stay in its id's folder while their rows
      * move to an orphan group: they are indexed, not strays of a camera
@@ -336,8 +338,8 @@ static void reconcile_day(struct recover *w, const char *camera, const char *str
             continue;
         struct sto_recording *more = NULL;
         size_t nmore = 0;
-        rc = sto_recordings_range(w->o->db, w->orphans[g].orphan_id, stream, start_s * 1000000,
-                                  (start_s + DAY_S) * 1000000, (size_t)1 << 24, &more, &nmore);
+        rc = sto_recordings_range_own(w->o->db, w->orphans[g].orphan_id, stream, start_s * 1000000,
+                                      (start_s + DAY_S) * 1000000, (size_t)1 << 24, &more, &nmore);
         if (rc < 0 || !nmore) {
             sto_recording_list_free(more, nmore);
             continue;

@@ -144,6 +144,8 @@ const struct sto_part *rec_segment_parts(const rec_segment *seg, size_t *n);
 
 /* Primary-track time covered so far (written and queued), 90 kHz. */
 int64_t rec_segment_duration_90k(const rec_segment *seg);
+/* The wall-clock start the segment was opened with (its row's start_us). */
+int64_t rec_segment_start_wall_us(const rec_segment *seg);
 
 /* Current file name (the .part name while open). Borrowed until close. */
 const char *rec_segment_path(const rec_segment *seg);

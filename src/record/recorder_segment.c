@@ -226,12 +226,31 @@ static bool track_stream(media_stream **slot, media_stream *s)
  * deadline. The open segment then ends before it, and nothing is recorded
  * until the deadline moves (a renewal) and the next keyframe comes.
  */
+/*
+ * Where the row would end with pkt in it. A row ends at its start plus the
+ * media duration of its samples, and its start may have been moved
+ * forward to the previous row's end (open_segment): with the clock
+ * estimator slewing, that can lie past the packet's own wall stamp, and
+ * a deadline checked on the stamp alone let a row end inside the next
+ * holder's tenure, where the index refuses it.
+ */
+static int64_t row_end_with(const rec_camera *c, const media_packet *pkt)
+{
+    int64_t ts = pkt->stream->timescale > 0 ? pkt->stream->timescale : 90000;
+    int64_t dur_us = pkt->duration * 1000000 / ts;
+    int64_t end = pkt->wall_us + dur_us;
+    int64_t row_end =
+        c->seg ? rec_segment_start_wall_us(c->seg) + rec_segment_duration_90k(c->seg) * 100 / 9 +
+                     dur_us
+               : (c->last_end_us > pkt->wall_us ? c->last_end_us : pkt->wall_us) + dur_us;
+    return row_end > end ? row_end : end;
+}
+
 static bool is_past_lease(rec_recorder *r, rec_camera *c, const media_packet *pkt)
 {
     int64_t until_ms = atomic_load(&r->lease_until_ms);
-    /* The packet's end, not its start: a row ends where its last sample does. */
-    int64_t ts = pkt->stream->timescale > 0 ? pkt->stream->timescale : 90000;
-    if (!until_ms || pkt->wall_us + pkt->duration * 1000000 / ts <= until_ms * 1000) {
+    /* The row's end with this packet, not the packet's start (row_end_with). */
+    if (!until_ms || row_end_with(c, pkt) <= until_ms * 1000) {
         if (c->is_lease_lapsed)
             log_info_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                         "camera leases renewed: recording resumes at the next keyframe");

@@ -523,6 +523,11 @@ const struct sto_part *rec_segment_parts(const rec_segment *seg, size_t *n)
     return seg->parts;
 }
 
+int64_t rec_segment_start_wall_us(const rec_segment *seg)
+{
+    return seg->start_wall_us;
+}
+
 int64_t rec_segment_duration_90k(const rec_segment *seg)
 {
     if (!seg->started)

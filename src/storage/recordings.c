@@ -236,6 +236,18 @@ int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, 
  */
 #define OWN_ROWS(n) " AND ($" #n " = '' OR node_id = $" #n " OR node_id = '')"
 
+int sto_recordings_range_own(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                             int64_t to_us, size_t limit, struct sto_recording **out, size_t *n)
+{
+    sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream),        STO_INT_V(from_us),
+                     STO_INT_V(to_us),      STO_INT_V((int64_t)limit), STO_TEXT_V(sto_db_node(db))};
+    return run_list(
+        db,
+        "SELECT " REC_COLUMNS ", fragments FROM recordings WHERE camera_id = $1 AND"
+        " stream = $2 AND end_us > $3 AND start_us < $4" OWN_ROWS(6) " ORDER BY start_us LIMIT $5",
+        p, 6, out, n);
+}
+
 int sto_recordings_oldest(sto_db *db, const char *camera_id, int64_t before_us, int64_t now_us,
                           size_t limit, struct sto_recording **out, size_t *n)
 {

@@ -556,6 +556,14 @@ int sto_recordings_range(sto_db *db, const char *camera_id, const char *stream, 
                          int64_t to_us, size_t limit, struct sto_recording **out, size_t *n);
 
 /*
+ * The same, only this node's rows and rows of no known node (sto_set_node;
+ * every row when the node is not known): what the node's own data
+ * directory can hold (docs/design/0068). Thread: any.
+ */
+int sto_recordings_range_own(sto_db *db, const char *camera_id, const char *stream, int64_t from_us,
+                             int64_t to_us, size_t limit, struct sto_recording **out, size_t *n);
+
+/*
  * Retention candidates, oldest first, without fragment blobs and never a
  * pinned row (pinned_until_us past now_us, or covered by a pin of the pins
  * table that has not expired): of one camera (camera_id) or of all cameras

@@ -214,6 +214,11 @@ def test_each_camera_records_on_one_node_and_moves_when_that_node_dies(pg, camsi
     assert psql(url, "SELECT node_id, COUNT(*) FROM recordings GROUP BY node_id ORDER BY 1") \
         == before, before
     assert before.split()[0].startswith("east|"), before
+    # East back on its own data directory: its start-up reconciliation reads its own rows
+    # only, so west's rows (whose files are in west's directory) are not "without file".
+    again = horus_factory(node_yaml(url, "east"), extra_args=["--data", str(east.data)],
+                          name="east-again")  # listening: its recovery ran (warnings at once)
+    assert "index row without its segment file" not in again.proc.output()
 
 
 class Link:
