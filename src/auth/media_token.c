@@ -155,10 +155,13 @@ static void retire(auth_media_keys *k, const struct mkey *m, int64_t now)
 /* Rotates when due. Lock held. */
 static int rotate_locked(auth_media_keys *k, int64_t now)
 {
-    if (k->is_derived) /* the period's key: every node derives the same */
-        return k->cur.is_set && k->cur.id == period_of(k, now)
-                   ? 0
-                   : derive_key(k, period_of(k, now), &k->cur);
+    if (k->is_derived) { /* the period's key: every node derives the same */
+        if (k->cur.is_set && k->cur.id == period_of(k, now))
+            return 0;
+        if (k->cur.is_set)
+            k->prev = k->cur; /* kept: most tokens checked after a rotation are its */
+        return derive_key(k, period_of(k, now), &k->cur);
+    }
     if (now < k->next_rotate_s)
         return 0;
     struct mkey fresh;
@@ -378,6 +381,12 @@ static const char *kind_name(int kind)
 static bool find_key_locked(const auth_media_keys *k, uint32_t id, int64_t now, struct mkey *out)
 {
     if (k->is_derived) {
+        /* The current and the previous period's keys are at hand: a token check is on every
+           part a player fetches, so only older or newer periods are derived here. */
+        if ((k->cur.is_set && k->cur.id == id) || (k->prev.is_set && k->prev.id == id)) {
+            *out = k->cur.id == id ? k->cur : k->prev;
+            return true;
+        }
         /* Any period a live token can come from: its signed expiry decides the rest. One
            period ahead: a node whose clock runs a little fast has rotated first. */
         int64_t cur = period_of(k, now);
