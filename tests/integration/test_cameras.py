@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import open_sealed_url
+from conftest import index_rows, open_sealed_url
 from openapi_check import OpenApi
 
 CAM = {"id": "front_door", "name": "Front door", "url": "rtsp://admin:hunter22@192.0.2.10/s1",
@@ -37,12 +37,8 @@ def api(horus):
 
 
 def stored_url(horus, cam_id):
-    db = sqlite3.connect(horus.data / "horus.db")
-    try:
-        url = db.execute("SELECT url FROM cameras WHERE id = ?", (cam_id,)).fetchone()[0]
-        return open_sealed_url(horus.data, cam_id, "url", url)
-    finally:
-        db.close()
+    url = index_rows(horus, "SELECT url FROM cameras WHERE id = ?", (cam_id,))[0][0]
+    return open_sealed_url(horus.data, cam_id, "url", url)
 
 
 def test_create_get_list_update_delete(api):
@@ -129,11 +125,7 @@ BAD_URLS = [
 
 
 def camera_ids(horus):
-    db = sqlite3.connect(horus.data / "horus.db")
-    try:
-        return [r[0] for r in db.execute("SELECT id FROM cameras ORDER BY id")]
-    finally:
-        db.close()
+    return [r[0] for r in index_rows(horus, "SELECT id FROM cameras ORDER BY id")]
 
 
 @pytest.mark.parametrize("url,reason", BAD_URLS)
@@ -234,7 +226,10 @@ def test_a_locked_database_is_503_with_retry_after_not_409(horus_factory):
     """Another process holding the SQLite write lock makes writes wait the busy
     timeout and then fail with 503 + Retry-After (try again), never 409 (which
     says the request itself is wrong); a real duplicate id stays 409."""
+    # SQLite's write lock on purpose: the database section keeps this daemon on SQLite
+    # also in a PostgreSQL run.
     h = horus_factory("database:\n  busy_timeout: 300ms\n")
+    assert h.database_url is None
     body = {"id": "locked", "url": "rtsp://192.0.2.10/s1"}
     db = sqlite3.connect(h.data / "horus.db", timeout=5, isolation_level=None)
     try:

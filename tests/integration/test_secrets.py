@@ -1,27 +1,23 @@
 """Camera passwords at rest (secrets.key, <data>/secret.key, `horus secrets
-rotate`): the SQLite rows hold no clear password, the camera still records
+rotate`): the database rows hold no clear password, the camera still records
 with the password camsim demands, plain rows from before are sealed at start,
 rotation re-encrypts under a new key and the camera records after a restart,
 and a wrong or missing key stops the start with an error naming the file."""
 import os
 import signal
-import sqlite3
 import stat
 import subprocess
 import time
 
-from conftest import HORUS_BIN, Horus, open_sealed_url, wait_until
+from conftest import (HORUS_BIN, Horus, index_bytes, index_exec, index_rows, open_sealed_url,
+                      wait_until)
 
 SMALL = ["--size", "320x240", "--fps", "15"]
 PASSWORD = "s3cret-Pa55"
 
 
 def camera_rows(h):
-    db = sqlite3.connect(h.data / "horus.db")
-    try:
-        return {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, url, sub_url FROM cameras")}
-    finally:
-        db.close()
+    return {r[0]: (r[1], r[2]) for r in index_rows(h, "SELECT id, url, sub_url FROM cameras")}
 
 
 def streaming(h, cam_id):
@@ -86,13 +82,10 @@ def test_plain_rows_from_before_are_sealed_at_start(camsim_factory, horus_factor
     h = horus_factory()
     h.stop()
     # A row as an older Horus wrote it: the password in clear.
-    db = sqlite3.connect(h.data / "horus.db")
     url = sim.url(1).replace("rtsp://", f"rtsp://admin:{PASSWORD}@")
-    db.execute("INSERT INTO cameras(id, name, url, sub_url, enabled, record_enabled,"
+    index_exec(h, "INSERT INTO cameras(id, name, url, sub_url, enabled, record_enabled,"
                " segment_seconds, retention_days, max_bytes, provisioned, created_at_ms,"
-               " updated_at_ms) VALUES ('old', '', ?, '', 1, 1, 2, 0, 0, 0, 0, 0)", (url,))
-    db.commit()
-    db.close()
+               " updated_at_ms) VALUES ('old', '', ?, '', 1, 1, 2, 0, 0, 0, 0, 0)", [(url,)])
     h2 = start_on(horus_factory, h.data, "again")
     stored = camera_rows(h2)["old"][0]
     assert PASSWORD not in stored and stored.startswith("rtsp://admin:hsb1.")
@@ -112,11 +105,11 @@ def test_rotate_re_encrypts_and_the_camera_records_after_a_restart(camsim_factor
     before = camera_rows(h)["door"]
     old_key = (h.data / "secret.key").read_text()
     # Refused while the daemon holds the data directory.
-    busy = subprocess.run([HORUS_BIN, "secrets", "rotate", "--data", h.data],
+    busy = subprocess.run([HORUS_BIN, "secrets", "rotate", *h.config_args(), "--data", h.data],
                           capture_output=True, text=True, timeout=30)
     assert busy.returncode == 1 and "in use" in busy.stderr
     assert h.stop() == 0
-    r = subprocess.run([HORUS_BIN, "secrets", "rotate", "--data", h.data],
+    r = subprocess.run([HORUS_BIN, "secrets", "rotate", *h.config_args(), "--data", h.data],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "2 secrets re-encrypted" in r.stdout
@@ -153,7 +146,7 @@ def test_an_interrupted_rotation_is_settled_at_start(camsim_factory, horus_facto
     # finished rotation (new key back in .new, the old one in secret.key).
     key = h.data / "secret.key"
     old_key = key.read_text()
-    r = subprocess.run([HORUS_BIN, "secrets", "rotate", "--data", h.data],
+    r = subprocess.run([HORUS_BIN, "secrets", "rotate", *h.config_args(), "--data", h.data],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     new_key = key.read_text()
@@ -226,11 +219,8 @@ def test_a_password_edited_to_another_host_does_not_start_the_camera(camsim_fact
     wait_until(streaming(h, "door"), 15, "the camera to stream")
     assert h.stop() == 0
     url = camera_rows(h)["door"][0]
-    db = sqlite3.connect(h.data / "horus.db")
-    db.execute("UPDATE cameras SET url = ? WHERE id = 'door'",
-               (url.replace("@127.0.0.1:", "@127.0.0.2:"),))
-    db.commit()
-    db.close()
+    index_exec(h, "UPDATE cameras SET url = ? WHERE id = 'door'",
+               [(url.replace("@127.0.0.1:", "@127.0.0.2:"),)])
     h2 = start_on(horus_factory, h.data, "edited")
     line = h2.wait_for_log(lambda ln: "stored password" in ln.get("msg", ""))
     assert line["level"] == "error" and line["camera"] == "door"
@@ -246,14 +236,10 @@ def test_totp_secrets_are_sealed_and_logins_survive_a_restart_and_a_rotation(hor
     step = int(time.time() // 30)  # the confirming code's step (or the one before) is used
 
     def stored():
-        db = sqlite3.connect(h.data / "horus.db")
-        try:
-            return db.execute("SELECT secret FROM user_mfa WHERE user_name = 'mia'").fetchone()[0]
-        finally:
-            db.close()
+        return index_rows(h, "SELECT secret FROM user_mfa WHERE user_name = 'mia'")[0][0]
     row = stored()
     assert row.startswith("hsb1.") and secret not in row and secret.lower() not in row
-    assert secret.encode() not in (h.data / "horus.db").read_bytes()
+    assert secret.encode() not in index_bytes(h)
 
     def login_with_next_code(d, offset):
         # A code of step + offset is fresh; the daemon accepts one step ahead of its clock.
@@ -263,7 +249,7 @@ def test_totp_secrets_are_sealed_and_logins_survive_a_restart_and_a_rotation(hor
     h2 = restart(h, horus_factory, "restarted")
     login_with_next_code(h2, 1)
     assert h2.stop() == 0
-    r = subprocess.run([HORUS_BIN, "secrets", "rotate", "--data", h.data],
+    r = subprocess.run([HORUS_BIN, "secrets", "rotate", *h.config_args(), "--data", h.data],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "1 secrets re-encrypted" in r.stdout
