@@ -179,6 +179,23 @@ void api_health_count_cameras(api *ctx)
         atomic_store(&ctx->health.cameras_total, (unsigned)ncams);
 }
 
+/* ",\"replica\":{...}" for /health when database.read_url is set, else "". */
+static void replica_text(sto_db *db, char *buf, size_t size)
+{
+    struct sto_replica_health r;
+    sto_db_replica_health(db, &r);
+    if (!r.is_configured)
+        return;
+    json_t *j = json_pack("{s:s, s:I}", "state", r.state, "lag_ms", (json_int_t)r.lag_ms);
+    if (!r.is_serving && r.detail[0])
+        json_object_set_new(j, "detail", json_string(r.detail));
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (text && strlen(text) + 12 < size)
+        snprintf(buf, size, ",\"replica\":%s", text);
+    free(text);
+}
+
 /*
  * /health is polled by load balancers and monitoring, often by many at
  * once, so its body is formatted with snprintf from cached facts rather
@@ -214,21 +231,23 @@ static int health_get(http_request *req, void *arg)
                           is_ok ? 15 : 21);
     char bus_text[2048];
     bus_health_text(ctx->bus, bus_text, sizeof(bus_text));
-    char body[1024 + PATH_MAX + sizeof(reasons) + sizeof(bus_text)];
-    int n =
-        snprintf(body, sizeof(body),
-                 "{\"status\":\"%s\",\"reasons\":%s,\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
-                 "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
-                 "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
-                 "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
-                 "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d},"
-                 "\"bus\":%s}",
-                 is_ok ? "ok" : "degraded", reasons, horus_version(), (long long)(up_ms / 1000),
-                 (long long)(up_ms % 1000), atomic_load(&ctx->health.cameras_total),
-                 atomic_load(&ctx->health.cameras_online), atomic_load(&ctx->health.cameras_failed),
-                 disk_status, ctx->data_dir_json, (unsigned long long)free_b,
-                 (unsigned long long)total_b, free_hundredths / 100, free_hundredths % 100,
-                 db_status, sto_backend_name(ctx->db), sto_schema_version(ctx->db), bus_text);
+    char replica[320] = "";
+    replica_text(ctx->db, replica, sizeof(replica));
+    char body[1024 + PATH_MAX + sizeof(reasons) + sizeof(bus_text) + sizeof(replica)];
+    int n = snprintf(
+        body, sizeof(body),
+        "{\"status\":\"%s\",\"reasons\":%s,\"version\":\"%s\",\"uptime_s\":%lld.%03lld,"
+        "\"cameras\":{\"total\":%u,\"online\":%u,\"failed\":%u},"
+        "\"storage\":{\"status\":\"%s\",\"path\":%s,\"free_bytes\":%llu,"
+        "\"total_bytes\":%llu,\"free_percent\":%llu.%02llu},"
+        "\"database\":{\"status\":\"%s\",\"backend\":\"%s\",\"schema_version\":%d%s},"
+        "\"bus\":%s}",
+        is_ok ? "ok" : "degraded", reasons, horus_version(), (long long)(up_ms / 1000),
+        (long long)(up_ms % 1000), atomic_load(&ctx->health.cameras_total),
+        atomic_load(&ctx->health.cameras_online), atomic_load(&ctx->health.cameras_failed),
+        disk_status, ctx->data_dir_json, (unsigned long long)free_b, (unsigned long long)total_b,
+        free_hundredths / 100, free_hundredths % 100, db_status, sto_backend_name(ctx->db),
+        sto_schema_version(ctx->db), replica, bus_text);
     if (n < 0 || n >= (int)sizeof(body))
         return http_reply_error(req, -ENAMETOOLONG, "health summary too long");
     return http_reply(req, 200, "application/json", body, (size_t)n);

@@ -485,7 +485,7 @@ int sto_audit_list(sto_db *db, const struct sto_audit_filter *f, size_t limit,
                      f->oldest_first ? "ASC" : "DESC", np);
     buf_put(&sql, tail, (size_t)k);
     struct audit_acc acc = {0};
-    int rc = sto_read(db, sql.p, p, np, audit_row, &acc);
+    int rc = sto_read_replica(db, sql.p, p, np, audit_row, &acc);
     free(sql.p);
     if (rc < 0) {
         sto_audit_list_free(acc.items, acc.n);

@@ -68,6 +68,20 @@ const cfg_field sto_database_fields[] = {
      .min = 1,
      .max = 64,
      .help = "Reader connections for API queries"},
+    {.name = "read_url",
+     .type = CFG_STRING,
+     .offset = offsetof(struct sto_database_config, read_url),
+     .def = "",
+     .is_secret = false,
+     .help = "postgres://... of a hot standby of database.url that serves browsing reads "
+             "(playlists, timeline, searches); empty = the primary serves every read"},
+    {.name = "read_max_lag",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct sto_database_config, read_max_lag_ms),
+     .def = "5s",
+     .min = 0,
+     .max = 3600000,
+     .help = "A read replica further behind its primary than this is not read from"},
     {0},
 };
 

@@ -397,7 +397,7 @@ int sto_detection_list(sto_db *db, const struct sto_detection_filter *f, size_t 
     }
     BIND(" ORDER BY d.time_us DESC, d.id DESC LIMIT $%zu", STO_INT_V((int64_t)limit + 1));
 #undef BIND
-    int rc = sto_read_list(db, sql, p, np, &det_kind, (void **)out, n);
+    int rc = sto_read_list_replica(db, sql, p, np, &det_kind, (void **)out, n);
     if (rc < 0)
         return rc;
     *has_more = *n > limit;

@@ -247,7 +247,7 @@ int sto_event_list(sto_db *db, const struct sto_event_filter *f, size_t limit,
     }
     BIND(" ORDER BY e.start_us DESC, e.id DESC LIMIT %s", STO_INT_V((int64_t)limit + 1));
 #undef BIND
-    int rc = sto_read_list(db, sql, p, np, &event_kind, (void **)out, n);
+    int rc = sto_read_list_replica(db, sql, p, np, &event_kind, (void **)out, n);
     if (rc < 0)
         return rc;
     *has_more = *n > limit;

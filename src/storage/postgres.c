@@ -688,6 +688,34 @@ static int pg_tx(sto_conn *c, enum sto_tx step, char **errmsg)
     return rc;
 }
 
+static int lag_row(const sto_value *cols, size_t n, void *arg)
+{
+    if (n == 1 && cols[0].type == STO_INT)
+        *(int64_t *)arg = cols[0].i;
+    return 0;
+}
+
+/*
+ * A hot standby that has replayed all the WAL it received is current (its
+ * primary may be idle for hours, so the age of its last replayed commit says
+ * nothing then); one that has not is behind by at most the age of that commit.
+ * A standby streaming nothing (receive LSN NULL: its primary gone, or WAL from
+ * an archive only) falls in the second case, and its lag grows until reads
+ * leave it. A server not in recovery is a primary and never behind.
+ */
+static int pg_replica_lag(sto_conn *c, int64_t *lag_ms, char **errmsg)
+{
+    static const char sql[] =
+        "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+        " WHEN pg_last_wal_receive_lsn() IS NOT NULL"
+        "  AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+        " WHEN pg_last_xact_replay_timestamp() IS NULL THEN 9223372036854775807"
+        " ELSE CAST(GREATEST(0, EXTRACT(EPOCH FROM clock_timestamp() -"
+        " pg_last_xact_replay_timestamp()) * 1000) AS BIGINT) END";
+    *lag_ms = INT64_MAX;
+    return pg_query(c, sql, NULL, 0, lag_row, lag_ms, errmsg);
+}
+
 const struct sto_backend sto_postgres_backend = {
     .api_version = STO_BACKEND_API_VERSION,
     .name = "postgres",
@@ -697,4 +725,5 @@ const struct sto_backend sto_postgres_backend = {
     .exec_script = pg_exec_script,
     .query = pg_query,
     .tx = pg_tx,
+    .replica_lag = pg_replica_lag,
 };

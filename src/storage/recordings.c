@@ -343,7 +343,7 @@ int sto_camera_usage_list(sto_db *db, int64_t since_us, struct sto_camera_usage 
 {
     sto_value p[] = {STO_INT_V(since_us)};
     /* GROUP BY the primary key's first column: one pass in index order, no sort. */
-    return sto_read_list(
+    return sto_read_list_replica(
         db,
         "SELECT camera_id, CAST(COALESCE(SUM(bytes), 0) AS BIGINT), COUNT(*),"
         " COALESCE(MIN(start_us), 0), COALESCE(MAX(end_us), 0),"
@@ -438,10 +438,12 @@ int sto_recordings_seek(sto_db *db, const char *camera_id, const char *stream, i
 {
     sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(from_us),
                      STO_INT_V(to_us), STO_INT_V((int64_t)(limit > INT64_MAX ? INT64_MAX : limit))};
+    /* Playback playlists: a browsing read (storage_int.h), the replica may answer. */
     if (with_fragments)
-        return run_list(db, "SELECT " REC_COLUMNS ", fragments" SEEK_WHERE " LIMIT $5", p, 5, out,
-                        n);
-    return run_list(db, "SELECT " REC_COLUMNS SEEK_WHERE " LIMIT $5", p, 5, out, n);
+        return sto_read_list_replica(db, "SELECT " REC_COLUMNS ", fragments" SEEK_WHERE " LIMIT $5",
+                                     p, 5, &REC_LIST, (void **)out, n);
+    return sto_read_list_replica(db, "SELECT " REC_COLUMNS SEEK_WHERE " LIMIT $5", p, 5, &REC_LIST,
+                                 (void **)out, n);
 }
 
 const char sto_recordings_times_sql[] = "SELECT start_us, end_us" SEEK_WHERE;
@@ -466,7 +468,7 @@ int sto_recordings_times(sto_db *db, const char *camera_id, const char *stream, 
     sto_value p[] = {STO_TEXT_V(camera_id), STO_TEXT_V(stream), STO_INT_V(from_us),
                      STO_INT_V(to_us)};
     struct times_arg t = {cb, arg};
-    return sto_read(db, sto_recordings_times_sql, p, 4, times_row, &t);
+    return sto_read_replica(db, sto_recordings_times_sql, p, 4, times_row, &t); /* the timeline */
 }
 
 int sto_recording_get(sto_db *db, const char *camera_id, const char *stream, int64_t start_us,

@@ -1,6 +1,7 @@
 /*
  * Row lists of the repositories (sto_read_list, storage_int.h): a growing
- * array of decoded items filled by sto_read's row callback.
+ * array of decoded items filled by sto_read's (or sto_read_replica's) row
+ * callback.
  * Thread: any (the caller's; no state of its own).
  */
 #include "storage_int.h"
@@ -9,6 +10,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +44,12 @@ void sto_list_free(const struct sto_list_kind *kind, void *list, size_t n)
     free(list);
 }
 
-int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
-                  const struct sto_list_kind *kind, void **out, size_t *n)
+static int read_list(sto_db *db, bool from_replica, const char *sql, const sto_value *params,
+                     size_t nparams, const struct sto_list_kind *kind, void **out, size_t *n)
 {
     struct list_acc acc = {.kind = kind};
-    int rc = sto_read(db, sql, params, nparams, list_row, &acc);
+    int rc = from_replica ? sto_read_replica(db, sql, params, nparams, list_row, &acc)
+                          : sto_read(db, sql, params, nparams, list_row, &acc);
     if (rc < 0) {
         sto_list_free(kind, acc.items, acc.n);
         *out = NULL;
@@ -56,6 +59,18 @@ int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t n
     *out = acc.items;
     *n = acc.n;
     return 0;
+}
+
+int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                  const struct sto_list_kind *kind, void **out, size_t *n)
+{
+    return read_list(db, false, sql, params, nparams, kind, out, n);
+}
+
+int sto_read_list_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                          const struct sto_list_kind *kind, void **out, size_t *n)
+{
+    return read_list(db, true, sql, params, nparams, kind, out, n);
 }
 
 int sto_read_one(sto_db *db, const char *sql, const sto_value *params, size_t nparams,

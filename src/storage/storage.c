@@ -17,6 +17,8 @@
  */
 #include "storage_int.h"
 
+#include "replica.h"
+
 #include "err.h"
 #include "mem.h"
 
@@ -52,6 +54,7 @@ struct sto_db {
     const sto_secret_box *secrets; /* borrowed; NULL = camera URLs stored as given */
     const struct sto_outbox_watcher *_Atomic outbox_watcher; /* borrowed; NULL: none */
     atomic_bool is_outbox_wanted; /* a bus or a webhook consumes the outbox */
+    sto_replica *replica; /* owned; NULL without database.read_url */
     char node[72]; /* sto_set_node: this process's node id; "" = unknown (all rows are its) */
 };
 
@@ -186,6 +189,38 @@ static int apply_migrations(sto_db *db, char **errmsg)
     return 0;
 }
 
+/*
+ * Sets up database.read_url's replica (connected on first use). Returns 0, or
+ * HORUS_ECONFIG with *errmsg when the URL is not one this backend can read.
+ */
+static int open_replica(sto_db *db, const struct sto_open_options *opt, metrics_registry *metrics,
+                        char **errmsg)
+{
+    const char *url = opt->db->read_url;
+    if (!url || !url[0])
+        return 0;
+    char *target = db->be->url_target(url);
+    if (!target || !db->be->replica_lag) {
+        free(target);
+        *errmsg = horus_asprintf("database.read_url: must be a postgres:// URL beside a "
+                                 "postgres:// database.url (the %s backend has no replicas)",
+                                 db->be->name);
+        return HORUS_ECONFIG;
+    }
+    db->replica = sto_replica_new(&(struct sto_replica_options){
+        .be = db->be,
+        .target = target,
+        .nconns = db->nreaders,
+        .busy_timeout_ms = opt->db->busy_timeout_ms,
+        .max_lag_ms = opt->db->read_max_lag_ms,
+        .retry_ms = 5000,
+        .metrics = metrics,
+        .clock = db->clock,
+    });
+    free(target);
+    return 0;
+}
+
 int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
 {
     *errmsg = NULL;
@@ -214,6 +249,9 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
         if (rc < 0)
             goto fail;
     }
+    rc = open_replica(db, opt, metrics, errmsg);
+    if (rc < 0)
+        goto fail;
     rc = sto_audit_chain_new(db->be, db->writer_conn, &db->audit, errmsg);
     if (rc < 0)
         goto fail;
@@ -250,6 +288,7 @@ void sto_close(sto_db *db)
     for (size_t i = 0; i < STO_MAX_READERS; i++)
         if (db->readers[i])
             db->be->close(db->readers[i]);
+    sto_replica_free(db->replica);
     if (db->be && db->writer_conn)
         db->be->close(db->writer_conn);
     metrics_registry_free(db->own_metrics);
@@ -400,6 +439,17 @@ int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparam
     return rc;
 }
 
+int sto_read_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                     sto_row_cb row_cb, void *arg)
+{
+    if (db->replica) {
+        int rc = sto_replica_read(db->replica, sql, params, nparams, row_cb, arg, NULL);
+        if (rc != STO_REPLICA_SKIPPED)
+            return rc;
+    }
+    return sto_read(db, sql, params, nparams, row_cb, arg);
+}
+
 static int ignore_row(const sto_value *cols, size_t n, void *arg)
 {
     return 0;
@@ -424,6 +474,14 @@ int sto_ping(sto_db *db, char *buf, size_t size)
 void sto_db_health(sto_db *db, struct sto_db_health *out)
 {
     sto_writer_health(db->writer, out);
+}
+
+void sto_db_replica_health(sto_db *db, struct sto_replica_health *out)
+{
+    if (db->replica)
+        sto_replica_state(db->replica, out);
+    else
+        memset(out, 0, sizeof(*out));
 }
 
 sto_audit_chain *sto_db_audit_chain(sto_db *db)

@@ -42,7 +42,9 @@ struct sto_database_config {
     int64_t busy_timeout_ms;
     int64_t batch_max; /* writes per transaction */
     int64_t queue_max; /* pending writes before callers are refused */
-    int64_t readers; /* reader connections */
+    int64_t readers; /* reader connections (and the most the read replica gets) */
+    char *read_url; /* "" or postgres://...: a hot standby for browsing reads (design 0072) */
+    int64_t read_max_lag_ms; /* a replica further behind is not read from */
 };
 
 /* `secrets:` section of horus.yaml (docs/design/0019). */
@@ -126,6 +128,18 @@ struct sto_db_health {
 
 /* Fills *out. Never waits for the writer or the database. Thread: any. */
 void sto_db_health(sto_db *db, struct sto_db_health *out);
+
+/* Where browsing reads go (database.read_url; docs/design/0072). */
+struct sto_replica_health {
+    bool is_configured; /* database.read_url is set; nothing else is filled when not */
+    bool is_serving; /* browsing reads go to the replica now */
+    char state[16]; /* "starting", "serving", "behind", "unreachable" */
+    int64_t lag_ms; /* at the last check; -1: unknown */
+    char detail[160]; /* why reads are not served there; "" when serving */
+};
+
+/* Fills *out. Never does I/O. Thread: any. */
+void sto_db_replica_health(sto_db *db, struct sto_replica_health *out);
 
 /* ---- copying a whole index (storage/copy.c; `horus migrate`, docs/design/0062) ---- */
 

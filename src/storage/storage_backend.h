@@ -177,6 +177,17 @@ struct sto_backend {
      * thread, outside transactions.
      */
     int (*check)(sto_conn *c, char **errmsg);
+
+    /*
+     * Optional (NULL: this backend has no read replicas, and database.read_url
+     * is refused). On a reader connection c to a read replica: how far its data
+     * is behind its primary, in ms: 0 when it has replayed all it received or
+     * is no replica at all, else the time since the last transaction it
+     * replayed committed (an upper bound while the primary is busy). Computes
+     * time in SQL, the one place that may: the replica's clock is the one
+     * that matters. Returns 0 or a negative code, like query.
+     */
+    int (*replica_lag)(sto_conn *c, int64_t *lag_ms, char **errmsg);
 };
 
 extern const struct sto_backend sto_sqlite_backend;

@@ -69,6 +69,17 @@ typedef void (*sto_tx_end_cb)(bool is_committed, void *arg);
 int sto_write_batch(sto_db *db, const struct sto_stmt *stmts, size_t nstmts);
 
 /*
+ * sto_read for a browsing read that may see data a moment old: served by the
+ * read replica (database.read_url) while it is up and within read_max_lag,
+ * else by the primary's readers exactly as sto_read. For the lists a person
+ * looks at (playlists, timeline, searches, usage), never for a read a
+ * decision is taken on (leases, the recorder, retention, exports, checks
+ * before a write). Thread: any.
+ */
+int sto_read_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                     sto_row_cb row_cb, void *arg);
+
+/*
  * Queues one write statement. params (and their text/blobs) are copied.
  * Writes run in FIFO order on the writer thread, batched into one
  * transaction; each write has its own savepoint, so one failing statement
@@ -134,6 +145,9 @@ struct sto_list_kind {
  */
 int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                   const struct sto_list_kind *kind, void **out, size_t *n);
+/* sto_read_list through sto_read_replica: for browsing lists only (see there). */
+int sto_read_list_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
+                          const struct sto_list_kind *kind, void **out, size_t *n);
 /* sto_read_list's first row into *out (kind->size bytes); -ENOENT when there is none. */
 int sto_read_one(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                  const struct sto_list_kind *kind, void *out);

@@ -438,6 +438,27 @@ static void test_a_connection_the_server_ended_is_opened_again(void **state)
     free(target);
 }
 
+/* database.read_url: only a backend with replicas takes one; a primary is never behind. */
+static void test_a_primary_reports_no_replica_lag(void **state)
+{
+    struct sto_fixture *f = *state;
+    const struct sto_backend *be = backend_named(sto_fixture_current->name);
+    if (!sto_fixture_current->is_server) {
+        assert_null(be->replica_lag);
+        return;
+    }
+    assert_non_null(be->replica_lag);
+    char *target = be->url_target(f->url);
+    sto_conn *r = NULL;
+    char *err = NULL;
+    assert_int_equal(be->open(target, false, 5000, &r, &err), 0);
+    int64_t lag_ms = -5;
+    assert_int_equal(be->replica_lag(r, &lag_ms, &err), 0);
+    assert_int_equal(lag_ms, 0);
+    be->close(r);
+    free(target);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sto_fixture_setup, sto_fixture_teardown)
@@ -451,6 +472,7 @@ int main(void)
         T(test_a_statement_run_again_sees_new_rows_and_its_new_parameters),
         T(test_a_query_inside_a_row_callback_does_not_disturb_the_outer_one),
         T(test_a_connection_the_server_ended_is_opened_again),
+        T(test_a_primary_reports_no_replica_lag),
     };
     int failed = 0;
     for (size_t i = 0; i < STO_FIXTURE_NBACKENDS; i++) {
