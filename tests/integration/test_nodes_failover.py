@@ -1,0 +1,106 @@
+"""Failover with three nodes on one real PostgreSQL 15 (issue 15, item 4): three cameras
+made through one node's API spread one per node; kill -9 one node and its camera records on
+a survivor within the target, with one gap in its timeline; no index row is lost or doubled,
+and no two nodes ever recorded one camera at once, checked both from the index and from the
+camera's side: the simulator's own log of RTSP sessions (docs/design/0065, 0066, 0069)."""
+import os
+import re
+import signal
+import time
+
+from conftest import index_rows, psql, wait_until
+from test_nodes import TTL, holders, node_yaml, nodes
+from test_postgres import new_db, pg  # noqa: F401 (the fixture)
+
+NODES = ("east", "north", "west")
+CAMS = ("c1", "c2", "c3")
+SMALL = ["--size", "320x180", "--fps", "10", "--bitrate", "200", "--verbose"]
+
+
+def camera_sessions(log):
+    """From camsim's --verbose log, in its order: the most RTSP sessions each camera had
+    playing at once, and how many it had in all."""
+    playing, most, total = {}, {}, {}
+    for line in log.splitlines():
+        m = re.match(r"horus-camsim: client (\S+) playing cam(\d+)$", line)
+        if m:
+            playing[m.group(1)] = cam = int(m.group(2))
+            total[cam] = total.get(cam, 0) + 1
+            now = sum(1 for c in playing.values() if c == cam)
+            most[cam] = max(most.get(cam, 0), now)
+            continue
+        m = re.match(r"horus-camsim: client (\S+) closed ", line)
+        if m:
+            playing.pop(m.group(1), None)
+    return most, total
+
+
+def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
+        pg, camsim_factory, horus_factory):  # noqa: F811
+    _, server = pg
+    url = new_db(server, "failover3")
+    sim = camsim_factory(SMALL, paths=len(CAMS))
+    hs = {n: horus_factory(node_yaml(url, n), name=n) for n in NODES}
+    wait_until(lambda: [n["state"] for n in nodes(hs["west"]).values()] == ["online"] * 3, 15,
+               "three nodes online")
+    for i, cam in enumerate(CAMS, 1):
+        status, _, data = hs["north"].request(
+            "POST", "/api/v1/cameras",
+            {"id": cam, "url": sim.url(i), "record": {"segment_seconds": 2}})
+        assert status == 201, data
+    # Least loaded first, ties to the lowest id: one camera per node.
+    wait_until(lambda: sorted(len(c) for c in holders(hs["west"]).values()) == [1, 1, 1], 15,
+               "one camera per node")
+    placed = holders(hs["west"])
+    victim = "north"
+    lost = placed[victim][0]
+    wait_until(lambda: all(list(h.data.rglob("*.mp4")) for h in hs.values()), 20,
+               "every node recording")
+
+    os.killpg(hs[victim].proc.popen.pid, signal.SIGKILL)
+    hs[victim].proc.popen.wait()
+    killed = time.monotonic()
+    survivors = [n for n in NODES if n != victim]
+    wait_until(lambda: any(list(hs[n].data.rglob(f"{lost}/**/*.mp4")) for n in survivors),
+               TTL + 27, f"{lost} recording on a survivor")
+    took = time.monotonic() - killed
+    after = holders(hs["west"])
+    taker = next(n for n in survivors if lost in after[n])
+    print(f"\nfailover: {lost} recorded on {taker} {took:.1f} s after {victim} was killed "
+          f"(node.ttl {TTL} s, 2 s segments)")
+    assert took < 30, took
+    assert after[victim] == [] and sorted(sum(after.values(), [])) == list(CAMS), after
+    time.sleep(3)
+    for n in survivors:
+        assert hs[n].stop() == 0
+
+    # The index: per camera no two rows overlap, and only the lost camera has a gap, shorter
+    # than the failover took (plus a segment).
+    for cam in CAMS:
+        rows = index_rows(hs["west"], "SELECT start_us, end_us, node_id FROM recordings"
+                                      f" WHERE camera_id = '{cam}' AND stream = 'main'"
+                                      " ORDER BY start_us")
+        assert len(rows) >= 3, (cam, rows)
+        gaps = []
+        for (s0, e0, n0), (s1, _, n1) in zip(rows, rows[1:]):
+            assert s1 >= e0 - 1000, ("two nodes recorded at once", cam, (s0, e0, n0), (s1, n1))
+            if s1 - e0 > 1_000_000:
+                gaps.append(((s1 - e0) / 1e6, n0, n1))
+        if cam == lost:
+            assert len(gaps) == 1 and gaps[0][0] < took + 2, gaps
+            assert (gaps[0][1], gaps[0][2]) == (victim, taker), gaps
+        else:
+            assert gaps == [], (cam, gaps)
+    # Nothing twice: every file is indexed once, and every row's file is on its node.
+    dup = psql(url, "SELECT path, COUNT(*) FROM recordings GROUP BY path HAVING COUNT(*) > 1")
+    assert dup.strip() == "", dup
+    for path, node in (r.split("|") for r in psql(url, "SELECT path, node_id FROM"
+                                                       " recordings").split()):
+        assert (hs[node].data / path).exists(), (path, node)
+
+    # The cameras' side: never two sessions playing one camera; the lost camera was
+    # opened twice in all (its first node, then its taker), the others once.
+    most, total = camera_sessions(sim.proc.output())
+    assert most == {1: 1, 2: 1, 3: 1}, (most, total)
+    lost_n = CAMS.index(lost) + 1
+    assert total == {i: 2 if i == lost_n else 1 for i in (1, 2, 3)}, total
