@@ -23,6 +23,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * After a recorded frame's file was not found here: when the index row for
+ * ts names another node, redirects there (docs/design/0070) and returns 1;
+ * returns 2 with why naming that node when it cannot be redirected to, and
+ * 0 (why untouched) when the row is this node's or gone.
+ */
+static int recorded_elsewhere(http_request *req, struct api *ctx, const char *id,
+                              const char *stream, int64_t ts_us, char *why, size_t size)
+{
+    struct sto_recording *rows = NULL;
+    size_t n = 0;
+    char *node = NULL;
+    if (sto_recordings_range(ctx->db, id, stream, ts_us, ts_us + 1, 1, &rows, &n) < 0 || n == 0 ||
+        sto_recording_node(ctx->db, id, stream, rows[0].start_us, &node) < 0) {
+        sto_recording_list_free(rows, n);
+        return 0;
+    }
+    sto_recording_list_free(rows, n);
+    struct auth_media_scope scope = {.kind = AUTH_MEDIA_SNAPSHOT,
+                                     .camera = id,
+                                     .stream = stream,
+                                     .from_us = ts_us,
+                                     .to_us = ts_us + 1};
+    char where[200] = "";
+    int rc = api_redirect_to_node(req, ctx, node, &scope, where, sizeof(where));
+    free(node);
+    if (rc)
+        return 1;
+    if (!where[0])
+        return 0;
+    snprintf(why, size, "the recording at that time is not on this node: %s", where);
+    return 2;
+}
+
 static int snapshot_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -63,6 +97,12 @@ static int snapshot_get(http_request *req, void *arg)
         rc = pb_snapshot_at(ctx->snapshots, id, stream, ts_us, pend.files, pend.n, width, &jpeg,
                             &len, why, sizeof(why));
         api_pending_release(&pend);
+        int where =
+            rc == -ENOENT ? recorded_elsewhere(req, ctx, id, stream, ts_us, why, sizeof(why)) : 0;
+        if (where == 1)
+            return 0; /* redirected */
+        if (where == 2)
+            rc = HORUS_EUNAVAIL;
         if (rc == -EAGAIN)
             http_reply_header(req, "Retry-After", "1");
         if (rc < 0)

@@ -108,6 +108,15 @@ def test_media_requests_go_to_the_node_that_has_the_media(pg, camsim_factory,  #
     status, h2, body = raw(h["location"])
     assert status == 200 and h2["content-type"] == "video/mp4" and b"ftyp" in body[:32]
 
+    # A recorded frame: its file is on east, so the snapshot at that time redirects there.
+    row_start = int(uri.rsplit("/", 1)[1].split(".mp4")[0])
+    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(row_start // 1_000_000 + 1)) + ".000Z"
+    snap = f"/api/v1/cameras/cam/snapshot.jpg?ts={urllib.parse.quote(at)}"
+    status, h, body = raw(west.url + snap, headers=key)
+    assert status == 307 and h["location"].startswith(east.url + snap + "&t="), (status, h, body)
+    status, h2, body = raw(h["location"])
+    assert status == 200 and h2["content-type"] == "image/jpeg" and body[:2] == b"\xff\xd8", body
+
     # East gone (pinned there, cam moves nowhere): west names it instead of redirecting.
     os.killpg(east.proc.popen.pid, signal.SIGKILL)
     east.proc.popen.wait()
@@ -115,3 +124,6 @@ def test_media_requests_go_to_the_node_that_has_the_media(pg, camsim_factory,  #
     status, _, body = raw(target)
     assert status == 503 and b"node 'east' has it, and that node is offline" in body, body
     assert re.search(rb"the file of recording|is not on this node", body)
+    status, _, body = raw(west.url + snap, headers=key)
+    assert status == 503 and b"not on this node: node 'east' has it, and that node is offline" \
+        in body, body
