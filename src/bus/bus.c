@@ -72,6 +72,7 @@ struct link {
     struct horus_breaker breaker; /* bus thread only */
     uint64_t rng; /* jitter; bus thread only */
     struct bus_outbox_lease lease; /* which node delivers; bus thread only after start */
+    bool is_delivering; /* what the adapter was last told (set_delivering); bus thread only */
 
     pthread_mutex_t lock; /* guards the health fields below */
     enum bus_state state;
@@ -365,6 +366,16 @@ static void *link_main(void *arg)
             if (sto_outbox_cursor_get(b->db, l->name, &seq) == 0)
                 l->cursor = seq;
         }
+        if (l->ops->set_delivering && (hold != BUS_OUTBOX_ELSEWHERE) != l->is_delivering) {
+            l->is_delivering = hold != BUS_OUTBOX_ELSEWHERE;
+            if (l->ops->set_delivering(l->self, l->is_delivering) > 0) {
+                log_info_kv(LOG_KV({"bus", l->name}), "connecting again as the %s node",
+                            l->is_delivering ? "delivering" : "standby");
+                l->ops->close(l->self);
+                is_connected = false;
+                continue;
+            }
+        }
         if (hold == BUS_OUTBOX_ELSEWHERE) {
             backlog_refresh(l);
             wait_for(b, POLL_MS, &gen, true);
@@ -482,7 +493,8 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
                                   .command = o->command,
                                   .command_arg = o->command_arg,
                                   .wake = wake,
-                                  .wake_arg = b};
+                                  .wake_arg = b,
+                                  .is_shared = o->node_id && o->node_id[0]};
     for (size_t i = 0; i < HORUS_ARRAY_LEN(adapters); i++) {
         struct link *l = &b->links[b->nlinks];
         int rc = adapters[i].make(o->config, &env, &l->ops, &l->self, why, cap);
@@ -529,6 +541,10 @@ int bus_start(bus *b)
         struct link *l = &b->links[i];
         int rc = sto_outbox_cursor_open(b->db, l->name, &l->cursor);
         bus_outbox_lease_init(&l->lease, b->db, l->name, b->node_id, b->node_ttl_ms, b->clock);
+        /* Alone it always delivers; among nodes it waits to be told by the lease. */
+        l->is_delivering = !b->node_id;
+        if (l->ops->set_delivering)
+            l->ops->set_delivering(l->self, l->is_delivering);
         if (rc < 0) {
             log_error_kv(LOG_KV({"bus", l->name}), "open the outbox cursor: %s",
                          horus_strerror(rc));

@@ -102,6 +102,17 @@ struct bus_client_ops {
      * "horus.<kind>s.<camera>". Pure.
      */
     void (*subject)(void *self, const char *kind, const char *camera_id, char *out, size_t cap);
+
+    /*
+     * May be NULL. Whether this node delivers the bus's outbox now (with
+     * several nodes on one database one of them does: docs/design/0071;
+     * alone, always). Called before the first connect and whenever it
+     * changes. Returns 1 when the adapter must connect again for it (the
+     * core then closes and connects), else 0. MQTT: only the delivering
+     * node keeps <prefix>/available (its last will), answers commands and
+     * announces Home Assistant discovery.
+     */
+    int (*set_delivering)(void *self, bool is_delivering);
 };
 
 #endif

@@ -31,6 +31,14 @@
  * refused: the broker replays them at every subscription, so a stale
  * command would undo later changes at each reconnect.
  *
+ * Several nodes on one database (docs/design/0071): the node that delivers
+ * the outbox is the service as Home Assistant sees it. Only it has
+ * <prefix>/available as its last will, answers commands, publishes states
+ * and stats and announces discovery (under one device id for all nodes,
+ * the topic prefix); a standby connects without a will and publishes its
+ * cameras' frames. When the role changes the core connects again
+ * (set_delivering), since a will is fixed at connect.
+ *
  * Lock: one mutex guards the state the network thread's callbacks write
  * (connack, lost flag and reason, the bitmap, the command inbox); it is
  * never held across a libmosquitto call, a log line or a command.
@@ -115,6 +123,14 @@ struct mqtt {
     int64_t ha_at_ms; /* the next round (monotonic ms) */
     char topic_ha_status[96]; /* <discovery_prefix>/status: Home Assistant's birth message */
     bool is_ha_born; /* guarded by lock: Home Assistant said "online": publish the states */
+
+    /*
+     * Whether this node delivers the outbox (set_delivering; bus thread): only then is its
+     * last will <prefix>/available and does it answer commands and announce discovery. A
+     * standby node of a shared database connects without a will, for its cameras' frames.
+     */
+    bool is_delivering;
+    char discovery_node[72]; /* Home Assistant's <node>: client_id alone, the prefix shared */
 
     bool commands; /* bus.mqtt.commands */
     char topic_commands[96]; /* <prefix>/+/+/set */
@@ -332,7 +348,7 @@ static void publish_entity_states(struct mqtt *m, const char *camera,
  */
 static void ha_refresh(struct mqtt *m, bool is_connect, bool is_birth)
 {
-    if (!m->db || !m->ha || !m->mosq)
+    if (!m->db || !m->ha || !m->mosq || !m->is_delivering)
         return;
     if (!m->is_ha_loaded) {
         char *text = NULL;
@@ -367,7 +383,7 @@ static void ha_refresh(struct mqtt *m, bool is_connect, bool is_birth)
             names[k] = labels[k];
         struct bus_discovery d = {.discovery_prefix = m->discovery_prefix,
                                   .topic_prefix = m->prefix,
-                                  .client_id = m->client_id,
+                                  .client_id = m->discovery_node,
                                   .camera_id = cams[i].id,
                                   .camera_name = cams[i].name,
                                   .has_commands = m->commands,
@@ -542,7 +558,7 @@ static void run_commands(struct mqtt *m)
                              (unsigned long long)overflow, INBOX_MAX);
         if (!has)
             return;
-        if (m->mosq)
+        if (m->mosq && m->is_delivering) /* a standby unsubscribed: a straggler is not its */
             apply_command(m, &in);
     }
 }
@@ -579,7 +595,8 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
         mosquitto_message_callback_set(m->mosq, on_message);
     if (m->username[0])
         mosquitto_username_pw_set(m->mosq, m->username, m->password[0] ? m->password : NULL);
-    mosquitto_will_set(m->mosq, m->topic_available, 7, "offline", 1, true);
+    if (m->is_delivering) /* a standby's end says nothing: the delivering node is the service */
+        mosquitto_will_set(m->mosq, m->topic_available, 7, "offline", 1, true);
     int rc = MOSQ_ERR_SUCCESS;
     if (strcmp(m->url.scheme, "mqtts") == 0) {
         rc = mosquitto_tls_set(m->mosq, m->tls_ca[0] ? m->tls_ca : NULL,
@@ -621,20 +638,21 @@ static int mqtt_connect(void *self, int timeout_ms, char *why, size_t cap)
     pthread_mutex_unlock(&m->lock);
     if (connack == 0) {
         /* Frigate's availability topic; the will turns it "offline" if we vanish. */
-        mosquitto_publish(m->mosq, NULL, m->topic_available, 6, "online", 1, true);
-        /* The broker keeps a session's subscriptions: with commands off, drop one that an
-         * earlier run with commands on left behind. */
-        if (m->commands)
+        if (m->is_delivering)
+            mosquitto_publish(m->mosq, NULL, m->topic_available, 6, "online", 1, true);
+        /* The broker keeps a session's subscriptions: with commands off, or on a standby
+         * node, drop one that an earlier run left behind. */
+        if (m->commands && m->is_delivering)
             mosquitto_subscribe(m->mosq, NULL, m->topic_commands, 0);
         else
             mosquitto_unsubscribe(m->mosq, NULL, m->topic_commands);
-        if (m->discovery)
+        if (m->discovery && m->is_delivering)
             mosquitto_subscribe(m->mosq, NULL, m->topic_ha_status, 0);
         else
             mosquitto_unsubscribe(m->mosq, NULL, m->topic_ha_status);
         ha_refresh(m, true, false);
         m->ha_at_ms = mono_ms() + HA_REFRESH_MS;
-        if (m->commands)
+        if (m->commands && m->is_delivering)
             announce_states(m, true);
         return 0;
     }
@@ -853,7 +871,7 @@ static int mqtt_idle(void *self, int timeout_ms, char *why, size_t cap)
         m->ha_at_ms = mono_ms() + HA_REFRESH_MS;
         ha_refresh(m, false, is_birth);
     }
-    if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms) {
+    if (m->stats_interval_ms > 0 && mono_ms() >= m->stats_at_ms && m->is_delivering) {
         m->stats_at_ms = mono_ms() + m->stats_interval_ms;
         publish_stats(m);
         if (m->commands)
@@ -905,6 +923,16 @@ static void mqtt_subject(void *self, const char *kind, const char *camera_id, ch
         snprintf(out, cap, "%s/%s/%ss", m->prefix, camera_id, kind);
 }
 
+static int mqtt_set_delivering(void *self, bool is_delivering)
+{
+    struct mqtt *m = self;
+    if (m->is_delivering == is_delivering)
+        return 0;
+    m->is_delivering = is_delivering;
+    m->is_ha_loaded = false; /* another node may have announced or cleared since: read again */
+    return m->mosq ? 1 : 0; /* the will is fixed at connect */
+}
+
 static const struct bus_client_ops mqtt_ops = {
     .name = "mqtt",
     .connect = mqtt_connect,
@@ -913,6 +941,7 @@ static const struct bus_client_ops mqtt_ops = {
     .close = mqtt_close,
     .free = mqtt_free,
     .subject = mqtt_subject,
+    .set_delivering = mqtt_set_delivering,
 };
 
 int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
@@ -941,6 +970,10 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     snprintf(m->topic_available, sizeof(m->topic_available), "%s/available", prefix);
     snprintf(m->topic_events, sizeof(m->topic_events), "%s/events", prefix);
     snprintf(m->topic_commands, sizeof(m->topic_commands), "%s/+/+/set", prefix);
+    m->is_delivering = true; /* until the core says otherwise (set_delivering) */
+    /* Nodes of one database announce one set of devices, whichever of them delivers. */
+    snprintf(m->discovery_node, sizeof(m->discovery_node), "%s",
+             env->is_shared ? prefix : m->client_id);
     m->commands = mc->commands;
     m->command = env->command;
     m->command_arg = env->command_arg;
