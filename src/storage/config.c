@@ -47,6 +47,15 @@ const cfg_field sto_database_fields[] = {
      .min = 0,
      .max = 600000,
      .help = "How long a statement waits for a lock before failing"},
+    {.name = "answer_timeout",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct sto_database_config, answer_timeout_ms),
+     .def = "30s",
+     .min = 0,
+     .max = 3600000,
+     .help = "PostgreSQL: a server that has not answered a statement within this is taken as "
+             "lost (frozen, or cut off with its sockets open): the statement fails and the "
+             "connection is opened again. 0 = wait for ever. Schema migrations are not bounded"},
     {.name = "batch_max",
      .type = CFG_INT,
      .offset = offsetof(struct sto_database_config, batch_max),

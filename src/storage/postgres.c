@@ -57,6 +57,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 
 /* Type OIDs from PostgreSQL's catalog (pg_type.dat); stable across versions. */
 #define OID_BOOL 16
@@ -89,6 +92,9 @@ struct sto_conn {
     char *settings; /* owned: the session's SET statements, run again after a reset */
     char *where; /* owned: "host:port/db as user", for error sentences */
     bool is_in_tx; /* between a BEGIN that worked and its COMMIT or ROLLBACK */
+    int64_t answer_timeout_ms; /* set_answer_timeout; 0 = wait as long as the server takes */
+    bool is_unanswered; /* the last command got no answer in time: the connection was cut */
+    bool was_unanswered; /* result_rc reported that; run_again then does not retry */
     /* Statements prepared on the server, by parameter types and text (exec_cached). */
     struct {
         char *key; /* owned: one letter per parameter type, '\n', the SQL; NULL = empty */
@@ -159,6 +165,67 @@ static void set_err(char **errmsg, const char *what, const char *detail)
     }
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The result of the command just sent (the last one, as PQexec returns),
+ * waiting at most answer_timeout_ms (when limit is set) for the server. A
+ * server that does not answer in time is taken as frozen or cut off (a
+ * stopped process's kernel still acknowledges TCP, so keepalives never
+ * fire): the socket is shut, which fails the command at once and leaves
+ * the connection bad, to be opened again before the next statement. A
+ * cancel request is not sent: it would wait on the same silent server.
+ */
+static PGresult *await_result(sto_conn *c, bool limit)
+{
+    int64_t deadline = limit && c->answer_timeout_ms > 0 ? mono_ms() + c->answer_timeout_ms : 0;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(c->pg)) {
+            int wait = -1;
+            if (deadline) {
+                int64_t left = deadline - mono_ms();
+                if (left <= 0) {
+                    c->is_unanswered = true;
+                    shutdown(PQsocket(c->pg), SHUT_RDWR);
+                    deadline = 0; /* what follows fails at once */
+                    left = 0;
+                }
+                wait = (int)(left > 1000 ? 1000 : left);
+            }
+            struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+            if (pfd.fd >= 0 && poll(&pfd, 1, wait) < 0 && errno != EINTR)
+                break;
+            if (!PQconsumeInput(c->pg))
+                break; /* PQgetResult now reports the failure */
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r)
+            break;
+        PQclear(last);
+        last = r;
+        if (PQstatus(c->pg) == CONNECTION_BAD) {
+            while ((r = PQgetResult(c->pg)))
+                PQclear(r);
+            break;
+        }
+    }
+    return last;
+}
+
+/* PQexec with the answer timeout (limit: false for schema scripts, which may run long). */
+static PGresult *exec_simple(sto_conn *c, const char *sql, bool limit)
+{
+    if (!PQsendQuery(c->pg, sql))
+        return NULL;
+    return await_result(c, limit);
+}
+
 /*
  * The outcome of a finished command: 0, or the code of its SQLSTATE with a
  * sentence. A result missing or without SQLSTATE after the connection
@@ -167,6 +234,15 @@ static void set_err(char **errmsg, const char *what, const char *detail)
 static int result_rc(sto_conn *c, PGresult *res, const char *what, char **errmsg)
 {
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (c->is_unanswered) {
+        c->is_unanswered = false;
+        c->was_unanswered = true; /* for run_again */
+        if (errmsg && !*errmsg)
+            *errmsg = horus_asprintf("%s: no answer from PostgreSQL %s within %.1f s "
+                                     "(database.answer_timeout); the connection is opened again",
+                                     what, c->where, (double)c->answer_timeout_ms / 1000);
+        return -EIO;
+    }
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
         return 0;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -180,7 +256,7 @@ static int result_rc(sto_conn *c, PGresult *res, const char *what, char **errmsg
 
 static int run_simple(sto_conn *c, const char *sql, const char *what, char **errmsg)
 {
-    PGresult *res = PQexec(c->pg, sql);
+    PGresult *res = exec_simple(c, sql, true);
     int rc = result_rc(c, res, what, errmsg);
     PQclear(res);
     return rc;
@@ -192,8 +268,10 @@ static int run_simple(sto_conn *c, const char *sql, const char *what, char **err
  */
 static int check_collation(sto_conn *c, char **errmsg)
 {
-    PGresult *res = PQexec(c->pg, "SELECT datcollate, datctype, pg_encoding_to_char(encoding)"
-                                  " FROM pg_database WHERE datname = current_database()");
+    PGresult *res = exec_simple(c,
+                                "SELECT datcollate, datctype, pg_encoding_to_char(encoding)"
+                                " FROM pg_database WHERE datname = current_database()",
+                                true);
     int rc = result_rc(c, res, "read the database's collation", errmsg);
     if (rc == 0 && PQntuples(res) == 1) {
         const char *coll = PQgetvalue(res, 0, 0);
@@ -295,13 +373,50 @@ static int pg_open(const char *target, bool is_writer, int64_t busy_timeout_ms, 
  * the transaction is gone with the connection and its statements fail
  * until the writer rolls back, which resets. Returns 0 or -EIO.
  */
+/*
+ * PQreset, bounded by the answer timeout as well as by connect_timeout: a
+ * frozen server accepts the TCP connection (its kernel does) and never
+ * answers the start-up, and a request must not wait connect_timeout for it.
+ * Returns true when it gave up for want of an answer.
+ */
+static bool reset_within(sto_conn *c)
+{
+    if (c->answer_timeout_ms <= 0) {
+        PQreset(c->pg);
+        return false;
+    }
+    int64_t deadline = mono_ms() + c->answer_timeout_ms;
+    if (!PQresetStart(c->pg))
+        return false;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        int64_t left = deadline - mono_ms();
+        struct pollfd pfd = {.fd = PQsocket(c->pg),
+                             .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int n = left > 0 && pfd.fd >= 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (n == 0 || (n < 0 && errno != EINTR)) {
+            /* No answer in time: fail it now; the next statement tries again. */
+            if (pfd.fd >= 0)
+                shutdown(pfd.fd, SHUT_RDWR);
+            while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
+                st = PQresetPoll(c->pg);
+            return st != PGRES_POLLING_OK;
+        }
+        st = PQresetPoll(c->pg);
+    }
+    return false;
+}
+
 static int ensure_connected(sto_conn *c, char **errmsg)
 {
     if (PQstatus(c->pg) == CONNECTION_OK)
         return 0;
-    PQreset(c->pg);
+    bool is_unanswered = reset_within(c);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         char *what = horus_asprintf("reconnect to PostgreSQL %s", c->where);
+        if (is_unanswered && errmsg && !*errmsg)
+            *errmsg = horus_asprintf("%s: no answer within %.1f s (database.answer_timeout)", what,
+                                     (double)c->answer_timeout_ms / 1000);
         set_err(errmsg, what, PQerrorMessage(c->pg));
         free(what);
         return -EIO;
@@ -320,8 +435,10 @@ static int ensure_connected(sto_conn *c, char **errmsg)
  */
 static bool run_again(sto_conn *c, int rc, char **errmsg)
 {
-    if (rc != -EIO || c->is_in_tx || PQstatus(c->pg) != CONNECTION_BAD)
-        return false;
+    bool was_unanswered = c->was_unanswered;
+    c->was_unanswered = false;
+    if (rc != -EIO || c->is_in_tx || PQstatus(c->pg) != CONNECTION_BAD || was_unanswered)
+        return false; /* a server that just did not answer would not answer again */
     char *ignored = NULL;
     if (ensure_connected(c, &ignored) < 0) {
         free(ignored);
@@ -433,15 +550,24 @@ void sto_pg_count_params(const char *sql, size_t *max_param, size_t *distinct)
     *distinct = scan.distinct;
 }
 
+/* A schema script: no answer timeout (a migration may rewrite a large table). */
+static int run_script(sto_conn *c, const char *sql, char **errmsg)
+{
+    PGresult *res = exec_simple(c, sql, false);
+    int rc = result_rc(c, res, "run schema script", errmsg);
+    PQclear(res);
+    return rc;
+}
+
 static int pg_exec_script(sto_conn *c, const char *sql, char **errmsg)
 {
     int rc = c->is_in_tx ? 0 : ensure_connected(c, errmsg);
     if (rc < 0)
         return rc;
     char *widened = sto_pg_widen_types(sql);
-    rc = run_simple(c, widened, "run schema script", errmsg);
+    rc = run_script(c, widened, errmsg);
     if (run_again(c, rc, errmsg))
-        rc = run_simple(c, widened, "run schema script", errmsg);
+        rc = run_script(c, widened, errmsg);
     free(widened);
     return rc;
 }
@@ -515,6 +641,15 @@ int sto_pg_cell_value(const PGresult *res, int row, int col, sto_value *v, void 
     }
 }
 
+/* PQexecPrepared with the answer timeout. */
+static PGresult *exec_prepared(sto_conn *c, const char *name, int n, const char *const *values,
+                               const int *lengths, const int *formats)
+{
+    if (!PQsendQueryPrepared(c->pg, name, n, values, lengths, formats, 0))
+        return NULL;
+    return await_result(c, true);
+}
+
 /*
  * Runs sql with its parameters as a statement prepared on this connection:
  * the first use of a text (with these parameter types) prepares it, later
@@ -544,20 +679,20 @@ static PGresult *exec_cached(sto_conn *c, const char *sql, int n, const Oid *typ
             free(key);
             snprintf(name, sizeof(name), "h%u", c->stmts[i].id);
             *rc = 0;
-            return PQexecPrepared(c->pg, name, n, values, lengths, formats, 0);
+            return exec_prepared(c, name, n, values, lengths, formats);
         }
     }
     size_t slot = c->stmt_victim;
     if (c->stmts[slot].key) {
         char sql_dealloc[40];
         snprintf(sql_dealloc, sizeof(sql_dealloc), "DEALLOCATE h%u", c->stmts[slot].id);
-        PQclear(PQexec(c->pg, sql_dealloc)); /* failing (an aborted transaction) leaks one */
+        PQclear(exec_simple(c, sql_dealloc, true)); /* failing (an aborted tx) leaks one */
         free(c->stmts[slot].key);
         c->stmts[slot].key = NULL;
     }
     unsigned id = c->stmt_next_id++;
     snprintf(name, sizeof(name), "h%u", id);
-    PGresult *res = PQprepare(c->pg, name, sql, n, types);
+    PGresult *res = PQsendPrepare(c->pg, name, sql, n, types) ? await_result(c, true) : NULL;
     *rc = result_rc(c, res, "prepare", errmsg);
     PQclear(res);
     if (*rc < 0) {
@@ -567,7 +702,7 @@ static PGresult *exec_cached(sto_conn *c, const char *sql, int n, const Oid *typ
     c->stmts[slot].key = key;
     c->stmts[slot].id = id;
     c->stmt_victim = (unsigned)((slot + 1) % PG_STMT_SLOTS);
-    return PQexecPrepared(c->pg, name, n, values, lengths, formats, 0);
+    return exec_prepared(c, name, n, values, lengths, formats);
 }
 
 static int pg_query(sto_conn *c, const char *sql, const sto_value *params, size_t nparams,
@@ -716,6 +851,11 @@ static int pg_replica_lag(sto_conn *c, int64_t *lag_ms, char **errmsg)
     return pg_query(c, sql, NULL, 0, lag_row, lag_ms, errmsg);
 }
 
+static void pg_set_answer_timeout(sto_conn *c, int64_t ms)
+{
+    c->answer_timeout_ms = ms > 0 ? ms : 0;
+}
+
 const struct sto_backend sto_postgres_backend = {
     .api_version = STO_BACKEND_API_VERSION,
     .name = "postgres",
@@ -726,4 +866,5 @@ const struct sto_backend sto_postgres_backend = {
     .query = pg_query,
     .tx = pg_tx,
     .replica_lag = pg_replica_lag,
+    .set_answer_timeout = pg_set_answer_timeout,
 };

@@ -40,7 +40,7 @@ static const char *const state_names[] = {"starting", "serving", "behind", "unre
 struct sto_replica {
     const struct sto_backend *be;
     char *target;
-    int64_t busy_timeout_ms, max_lag_ms, retry_ns;
+    int64_t busy_timeout_ms, answer_timeout_ms, max_lag_ms, retry_ns;
     const horus_clock *clock;
     metrics_series *m_replica, *m_primary, *m_lag;
 
@@ -61,6 +61,7 @@ sto_replica *sto_replica_new(const struct sto_replica_options *opt)
     r->be = opt->be;
     r->target = horus_strdup(opt->target);
     r->busy_timeout_ms = opt->busy_timeout_ms;
+    r->answer_timeout_ms = opt->answer_timeout_ms;
     r->max_lag_ms = opt->max_lag_ms;
     r->retry_ns = opt->retry_ms * 1000000;
     r->clock = opt->clock;
@@ -150,6 +151,8 @@ out:
     if (!c && may_open) {
         char *err = NULL;
         int rc = r->be->open(r->target, false, r->busy_timeout_ms, &c, &err);
+        if (rc == 0)
+            answer_within(r->be, c, r->answer_timeout_ms);
         if (rc < 0) {
             pthread_mutex_lock(&r->lock);
             r->nopen--;

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "storage.h"
 #include "storage_backend.h"
+#include "storage_int.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ struct sto_replica_options {
     const char *target; /* the backend's target for read_url (copied) */
     size_t nconns; /* connections at most, opened on first use */
     int64_t busy_timeout_ms;
+    int64_t answer_timeout_ms; /* database.answer_timeout */
     int64_t max_lag_ms;
     int64_t retry_ms; /* after a failed connection, reads stay on the primary this long */
     metrics_registry *metrics; /* borrowed */

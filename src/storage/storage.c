@@ -189,6 +189,12 @@ static int apply_migrations(sto_db *db, char **errmsg)
     return 0;
 }
 
+void answer_within(const struct sto_backend *be, sto_conn *c, int64_t ms)
+{
+    if (be->set_answer_timeout)
+        be->set_answer_timeout(c, ms);
+}
+
 /*
  * Sets up database.read_url's replica (connected on first use). Returns 0, or
  * HORUS_ECONFIG with *errmsg when the URL is not one this backend can read.
@@ -212,6 +218,7 @@ static int open_replica(sto_db *db, const struct sto_open_options *opt, metrics_
         .target = target,
         .nconns = db->nreaders,
         .busy_timeout_ms = opt->db->busy_timeout_ms,
+        .answer_timeout_ms = opt->db->answer_timeout_ms,
         .max_lag_ms = opt->db->read_max_lag_ms,
         .retry_ms = 5000,
         .metrics = metrics,
@@ -238,6 +245,7 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
     rc = db->be->open(db->target, true, opt->db->busy_timeout_ms, &db->writer_conn, errmsg);
     if (rc < 0)
         goto fail;
+    answer_within(db->be, db->writer_conn, opt->db->answer_timeout_ms);
     rc = apply_migrations(db, errmsg);
     if (rc < 0)
         goto fail;
@@ -248,6 +256,7 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
         rc = db->be->open(db->target, false, opt->db->busy_timeout_ms, &db->readers[i], errmsg);
         if (rc < 0)
             goto fail;
+        answer_within(db->be, db->readers[i], opt->db->answer_timeout_ms);
     }
     rc = open_replica(db, opt, metrics, errmsg);
     if (rc < 0)
@@ -436,7 +445,9 @@ int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparam
     int rc = db->be->query(conn, sql, params, nparams, row_cb, arg, &msg);
     free(msg);
     reader_give(db, slot, conn);
-    return rc;
+    /* A connection lost (a server down, frozen or cut off): the database is unavailable, the
+       request is not wrong; callers answer 503 rather than 500. */
+    return rc == -EIO ? HORUS_EUNAVAIL : rc;
 }
 
 int sto_read_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,

@@ -40,6 +40,7 @@ struct sto_storage_config {
 struct sto_database_config {
     char *url; /* "sqlite:PATH" or "postgres://..."; empty = sqlite:<storage.path>/horus.db */
     int64_t busy_timeout_ms;
+    int64_t answer_timeout_ms; /* a server silent this long is taken as lost (0: never) */
     int64_t batch_max; /* writes per transaction */
     int64_t queue_max; /* pending writes before callers are refused */
     int64_t readers; /* reader connections (and the most the read replica gets) */

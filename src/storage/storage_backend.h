@@ -188,6 +188,15 @@ struct sto_backend {
      * that matters. Returns 0 or a negative code, like query.
      */
     int (*replica_lag)(sto_conn *c, int64_t *lag_ms, char **errmsg);
+
+    /*
+     * Optional (NULL: the database is local and cannot stall silently).
+     * Bounds how long c waits for the server to answer one statement
+     * (schema scripts excepted); past it the connection is taken as lost:
+     * the statement fails with -EIO and a sentence, and the next one opens
+     * the connection again. 0: no bound. Called right after open.
+     */
+    void (*set_answer_timeout)(sto_conn *c, int64_t ms);
 };
 
 extern const struct sto_backend sto_sqlite_backend;

@@ -95,8 +95,9 @@ int sto_write(sto_db *db, const char *sql, const sto_value *params, size_t npara
 
 /*
  * Runs a read-only query on a reader connection, calling row_cb per row.
- * Returns 0, the row callback's non-zero value, a backend error or
- * HORUS_EUNAVAIL after close. Thread: any.
+ * Returns 0, the row callback's non-zero value, a backend error, or
+ * HORUS_EUNAVAIL after close and when the connection was lost (the
+ * backend's -EIO). Thread: any.
  */
 int sto_read(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
              sto_row_cb row_cb, void *arg);
@@ -145,6 +146,9 @@ struct sto_list_kind {
  */
 int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                   const struct sto_list_kind *kind, void **out, size_t *n);
+/* be->set_answer_timeout(c, ms) when the backend has it (storage.c). */
+void answer_within(const struct sto_backend *be, sto_conn *c, int64_t ms);
+
 /* sto_read_list through sto_read_replica: for browsing lists only (see there). */
 int sto_read_list_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                           const struct sto_list_kind *kind, void **out, size_t *n);

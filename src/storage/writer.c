@@ -142,6 +142,7 @@ struct sto_writer {
     /* Health, written by the writer thread, read by any (sto_writer_health): */
     pthread_mutex_t health_lock; /* guards the two fields below; no I/O under it */
     int failing_rc; /* the error of the writes failing now; 0 when they commit */
+    char failing_why[200]; /* the backend's sentence for it, when it gave one; "" otherwise */
     char *wal_problem; /* owned: set once the backend's check failed; NULL when fine */
 };
 
@@ -187,15 +188,22 @@ static bool is_transient(int rc)
     return rc == HORUS_EDBBUSY || rc == -ENOSPC || rc == -EIO || rc == -EACCES || rc == -ENOMEM;
 }
 
-static void set_failing(sto_writer *w, int rc)
+/* rc: the failure of the writes now (0: they commit); why: the backend's sentence, or NULL. */
+static void set_failing(sto_writer *w, int rc, const char *why)
 {
     pthread_mutex_lock(&w->health_lock);
     int old = w->failing_rc;
     w->failing_rc = rc;
+    if (!rc)
+        w->failing_why[0] = '\0';
+    else if (why && why[0]) /* the latest sentence: a lost server, then a failed reconnect */
+        snprintf(w->failing_why, sizeof(w->failing_why), "%s", why);
+    char said[sizeof(w->failing_why)];
+    memcpy(said, w->failing_why, sizeof(said));
     pthread_mutex_unlock(&w->health_lock);
     if (rc && !old)
         log_warn("database writes failing: %s; index rows wait and are retried",
-                 horus_strerror(rc));
+                 said[0] ? said : horus_strerror(rc));
     else if (!rc && old)
         log_info("database writes succeed again; the rows that waited are committed");
 }
@@ -236,14 +244,16 @@ static void note_outcome(sto_writer *w, int rc)
 static void probe_write(sto_writer *w)
 {
     atomic_store(&w->batch_since_ns, clock_monotonic_ns(w->clock));
-    int rc = w->be->tx(w->conn, STO_TX_BEGIN, NULL);
+    char *why = NULL;
+    int rc = w->be->tx(w->conn, STO_TX_BEGIN, &why);
     if (rc == 0) {
-        rc = w->be->tx(w->conn, STO_TX_COMMIT, NULL);
+        rc = w->be->tx(w->conn, STO_TX_COMMIT, &why);
         if (rc < 0)
             w->be->tx(w->conn, STO_TX_ROLLBACK, NULL);
     }
     note_outcome(w, rc);
-    set_failing(w, is_transient(rc) ? rc : 0);
+    set_failing(w, is_transient(rc) ? rc : 0, why);
+    free(why);
 }
 
 /* A guard's row callback: counts the rows it returns. */
@@ -259,10 +269,8 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
 {
     int64_t t0 = clock_monotonic_ns(w->clock);
     atomic_store(&w->batch_since_ns, t0);
-    char *msg = NULL;
-    int rc = w->be->tx(w->conn, STO_TX_BEGIN, &msg);
-    free(msg);
-    msg = NULL;
+    char *msg = NULL, *why = NULL; /* why: the first failure's sentence */
+    int rc = w->be->tx(w->conn, STO_TX_BEGIN, &why);
     for (size_t i = 0; i < n; i++) {
         if (rc < 0) {
             ops[i]->rc = rc;
@@ -280,6 +288,8 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
                 ops[i]->rc = ops[i]->guard_rc;
             if (ops[i]->rc < 0 && msg)
                 log_debug("write failed: %s", msg);
+            if (is_transient(ops[i]->rc) && msg && !why)
+                why = msg, msg = NULL;
             free(msg);
             msg = NULL;
         }
@@ -289,6 +299,8 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
     }
     if (rc == 0) {
         rc = w->be->tx(w->conn, STO_TX_COMMIT, &msg);
+        if (rc < 0 && !why)
+            why = msg, msg = NULL;
         free(msg);
         if (rc < 0) {
             w->be->tx(w->conn, STO_TX_ROLLBACK, NULL);
@@ -307,7 +319,8 @@ static void run_batch(sto_writer *w, struct write_op **ops, size_t n)
     for (size_t i = 0; i < n && !failing; i++)
         if (is_transient(ops[i]->rc))
             failing = ops[i]->rc;
-    set_failing(w, failing);
+    set_failing(w, failing, why);
+    free(why);
     for (size_t i = 0; i < n; i++)
         op_settle(w, ops[i], now);
     metrics_gauge_set(w->m_waiting, (double)w->nretry);
@@ -546,8 +559,11 @@ void sto_writer_health(sto_writer *w, struct sto_db_health *out)
         snprintf(out->reason, sizeof(out->reason), "wal_lost");
         snprintf(out->detail, sizeof(out->detail), "%s", w->wal_problem);
     }
+    char why[sizeof(w->failing_why)];
+    memcpy(why, w->failing_why, sizeof(why)); /* the sentence of failing_rc */
+    int failing_rc = w->failing_rc;
     if (out->is_ok && !rc)
-        rc = w->failing_rc; /* index rows waiting for their retry */
+        rc = failing_rc; /* index rows waiting for their retry */
     pthread_mutex_unlock(&w->health_lock);
     if (out->is_ok && since && now - since > HEALTH_WAIT_NS) {
         out->is_ok = false;
@@ -560,7 +576,7 @@ void sto_writer_health(sto_writer *w, struct sto_db_health *out)
         snprintf(out->reason, sizeof(out->reason), "%s",
                  rc == HORUS_EDBBUSY ? "busy" : "write_failed");
         snprintf(out->detail, sizeof(out->detail), "index writes failing: %s; rows are retried",
-                 horus_strerror(rc));
+                 rc == failing_rc && why[0] ? why : horus_strerror(rc));
     }
     if (out->is_ok)
         snprintf(out->reason, sizeof(out->reason), "ok");

@@ -4,6 +4,8 @@ index row commits once the server is back, in order, none lost and none twice; a
 or a database that cannot keep byte order is refused at start with a sentence that names the
 server and the fix, never the password."""
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -65,6 +67,71 @@ def test_recording_goes_on_through_a_database_outage_and_no_row_is_lost(pg, cams
         assert b["start_us"] >= a["end_us"] - 1000, (a, b)
         assert b["start_us"] - a["end_us"] < 2_000_000, ("a gap in the index", a, b)
     assert len(rows) >= 5
+
+
+def server_pids(state):
+    """The PostgreSQL server's processes: the postmaster and its children."""
+    cluster = Path((Path(state) / "cluster").read_text().strip())
+    main = int((cluster / "data" / "postmaster.pid").read_text().split()[0])
+    kids = subprocess.run(["pgrep", "-P", str(main)], capture_output=True, text=True).stdout
+    return [main, *map(int, kids.split())]
+
+
+def timed(h, path):
+    """(status, seconds) of one GET, however it ends."""
+    t0 = time.monotonic()
+    status, _, _ = h.request("GET", path, timeout=60)
+    return status, time.monotonic() - t0
+
+
+def test_a_frozen_server_fails_statements_in_time_and_nothing_is_lost(pg, camsim_factory,
+                                                                       horus_factory):
+    """A server that stops answering but keeps its sockets open (SIGSTOP: its kernel still
+    acknowledges TCP, so keepalives never fire) holds no API request or write past
+    database.answer_timeout: the request fails with 503, the writer keeps its rows to retry,
+    and once the server runs again every segment gets its row, once."""
+    state, server = pg
+    url = new_db(server, "frozen")
+    sim = camsim_factory()
+    h = horus_factory(f'database:\n  url: "{url}"\n  answer_timeout: 2s\n'
+                      f'cameras:\n  - id: cam\n    url: "{sim.url(1)}"\n'
+                      "    record:\n      segment_seconds: 2\n")
+    wait_until(lambda: len(recording_rows(h)) >= 2, 30, "two index rows")
+    assert timed(h, "/api/v1/events")[0] == 200
+    pids = server_pids(state)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        # Each reader answers within the timeout (plus the reconnect's own bound is not
+        # reached: the first statement fails, and so do the next ones, promptly).
+        for _ in range(3):
+            status, took = timed(h, "/api/v1/events")
+            assert status == 503 and took < 2 + 1.5, (status, took)
+        # The writer says why, in its log and in /health; segments are still recorded. The
+        # server runs again before node.ttl (15 s): past it this node would stop its cameras
+        # (its leases would have run out: docs/design/0066).
+        h.wait_for_log(lambda l: "database writes failing" in l.get("msg", "")
+                       and "no answer from PostgreSQL" in l["msg"]
+                       and "database.answer_timeout" in l["msg"], timeout=10)
+        wait_until(lambda: h.get_json("/health")[1]["status"] == "degraded", 10,
+                   "health degraded")
+        status, _, raw = h.request("GET", "/ready", timeout=10)
+        assert status == 503 and b"no answer" in raw and b"database.answer_timeout" in raw, raw
+        files_before = len(list(h.data.rglob("*.mp4")))
+        wait_until(lambda: len(list(h.data.rglob("*.mp4"))) >= files_before + 1, 10,
+                   "a segment recorded while the server is frozen")
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: timed(h, "/api/v1/events")[0] == 200, 30, "reads again")
+    wait_until(lambda: h.get_json("/health")[1]["status"] == "ok", 30, "health to recover")
+    time.sleep(2)
+    assert h.stop() == 0
+    rows = recording_rows(h)
+    files = sorted(str(p.relative_to(h.data)) for p in h.data.rglob("*.mp4"))
+    assert sorted(r["path"] for r in rows) == files, (len(rows), len(files))
+    starts = [r["start_us"] for r in rows]
+    assert len(set(starts)) == len(starts)
 
 
 def serve_fails(tmp_path, url):
