@@ -199,6 +199,21 @@ static int timeline_get(http_request *req, void *arg)
     return http_reply_json(req, 200, j);
 }
 
+/* Whether end is after the end of camera/stream's newest index row (or it has none). */
+static bool reaches_past_index(struct api *ctx, const char *camera, const char *stream,
+                               int64_t end)
+{
+    int64_t start_us;
+    if (sto_recording_latest(ctx->db, camera, stream, &start_us) < 0)
+        return true;
+    struct sto_recording r;
+    if (sto_recording_get(ctx->db, camera, stream, start_us, &r) < 0)
+        return true;
+    bool reaches = end > r.end_us;
+    sto_recording_release(&r);
+    return reaches;
+}
+
 static int playlist_get(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -245,6 +260,25 @@ static int playlist_get(http_request *req, void *arg)
     int64_t list_end = end;
     if (is_recording && !http_request_query(req, "end") && end == now)
         list_end = start + PB_PLAYLIST_MAX_US; /* start <= now: no overflow */
+    /*
+     * The recent past of a camera another node records: its open segment
+     * (not indexed until it closes) is known only there, so that node lists
+     * the window (docs/design/0070). Its files it serves itself, the others'
+     * it redirects in turn.
+     */
+    if (is_recording && pend.n == 0 && reaches_past_index(ctx, cam.id, stream, list_end)) {
+        char elsewhere[200];
+        struct auth_media_scope scope = {.kind = AUTH_MEDIA_PLAYBACK,
+                                         .camera = cam.id,
+                                         .stream = stream,
+                                         .from_us = start,
+                                         .to_us = list_end > start ? list_end : start + 1};
+        if (api_redirect_to_holder(req, ctx, cam.id, &scope, elsewhere, sizeof(elsewhere))) {
+            api_pending_release(&pend);
+            sto_camera_release(&cam);
+            return 0;
+        }
+    }
     bool is_event = false;
     if (is_recording && pend.open)
         is_event = !pb_file_reaches(pend.open, list_end);

@@ -14,7 +14,7 @@ import subprocess
 import time
 import urllib.parse
 
-from conftest import free_port, wait_until
+from conftest import free_port, psql, wait_until
 from test_nodes import node_yaml, nodes
 from test_postgres import new_db, pg  # noqa: F401 (the fixture)
 from test_webrtc import free_udp_port
@@ -92,11 +92,15 @@ def test_media_requests_go_to_the_node_that_has_the_media(pg, camsim_factory,  #
     assert r["connected"] == 1 and r["packets"] > 0 and r["keyframes"] > 0 and not r["bad_auth"], r
     wait_until(lambda: east.metric("horus_webrtc_sessions") == 0, 10, "the session deleted")
 
-    # Playback: west lists east's recordings from the shared index; each file redirects.
+    # Playback: west lists east's recordings from the shared index; each file redirects. (A
+    # window wholly in the indexed past: one reaching the segment east writes goes to east.)
     status, _, body = raw(west.url + "/api/v1/cameras/cam/recordings", headers=key)
     spans = json.loads(body)["spans"] if status == 200 else None
     assert spans, body
-    start_s, end_s = spans[0]["start"], spans[0]["end"]
+    first = sorted(tuple(map(int, r.split("|"))) for r in psql(
+        url, "SELECT start_us, end_us FROM recordings WHERE camera_id = 'cam'").split())[0]
+    start_s, end_s = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1_000_000))
+                      + f".{us // 1000 % 1000:03d}Z" for us in first)
     q = urllib.parse.urlencode({"start": start_s, "end": end_s})
     status, _, body = raw(west.url + f"/api/v1/cameras/cam/playback.m3u8?{q}", headers=key)
     assert status == 200, body
@@ -107,6 +111,27 @@ def test_media_requests_go_to_the_node_that_has_the_media(pg, camsim_factory,  #
     assert status == 307 and h["location"].startswith(east.url), h
     status, h2, body = raw(h["location"])
     assert status == 200 and h2["content-type"] == "video/mp4" and b"ftyp" in body[:32]
+
+    # The recent past: the segment east is writing is indexed only when it closes, so west
+    # sends a window that reaches it to east, which lists it (and serves its files).
+    newest_end = max(int(r) for r in psql(url, "SELECT end_us FROM recordings WHERE"
+                                               " camera_id = 'cam'").split())
+    ago = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 6)) + ".000Z"
+    recent = f"/api/v1/cameras/cam/playback.m3u8?start={urllib.parse.quote(ago)}"
+
+    def listed_past_the_index():
+        status, h, body = raw(west.url + recent, headers=key)
+        assert status == 307 and h["location"].startswith(east.url + recent + "&t="), body
+        status, _, body = raw(h["location"])
+        assert status == 200 and b"#EXT-X-PLAYLIST-TYPE:EVENT" in body, body
+        starts = [int(line.rsplit("/", 1)[1].split(".mp4")[0])
+                  for line in body.decode().splitlines()
+                  if line and not line.startswith("#") and ".mp4" in line]
+        # The open file's first complete playback segment (keyframe to keyframe) is listed.
+        return any(s >= newest_end - 1000 for s in starts)
+    wait_until(listed_past_the_index, 10, "east listing the segment it writes")
+    # A window wholly in the indexed past stays on west.
+    assert raw(west.url + f"/api/v1/cameras/cam/playback.m3u8?{q}", headers=key)[0] == 200
 
     # A recorded frame: its file is on east, so the snapshot at that time redirects there.
     row_start = int(uri.rsplit("/", 1)[1].split(".mp4")[0])
