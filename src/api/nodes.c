@@ -63,6 +63,7 @@ static int nodes_get(http_request *req, void *arg)
         json_t *item = json_array_get(items, json_array_size(items) - 1);
         json_object_set_new(item, "capacity", json_integer(x->capacity));
         json_object_set_new(item, "labels", api_labels_json(x->labels));
+        json_object_set_new(item, "rebalance", json_boolean(x->is_rebalancing));
     }
     sto_nodes_free(v, n);
     sto_camera_leases_free(leases, nleases);

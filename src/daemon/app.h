@@ -62,6 +62,7 @@ struct app_node_config {
     int64_t capacity; /* the most enabled cameras it records; 0 = no limit (0069) */
     char **labels; /* what cameras' placement.labels may ask for */
     size_t nlabels;
+    bool rebalance; /* give cameras to nodes with two or more fewer (0069) */
 };
 
 extern const cfg_field app_node_fields[];

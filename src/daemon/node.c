@@ -73,6 +73,14 @@ const cfg_field app_node_fields[] = {
      .pattern_help = "1..64 characters of [a-z0-9_-]",
      .help = "This node's labels (e.g. gpu, site-a): a camera whose placement.labels names "
              "some runs only on nodes that have them all"},
+    {.name = "rebalance",
+     .type = CFG_BOOL,
+     .offset = offsetof(struct app_node_config, rebalance),
+     .def = "true",
+     .help = "Give a camera to another node that may run it when that node records two or "
+             "more fewer (a node that joins, or comes back): one camera per pass, each move a "
+             "gap of about a GOP. false = cameras stay until their node dies, drains or a pin "
+             "moves them"},
     {0},
 };
 
@@ -287,7 +295,8 @@ int app_node_start(struct app *a)
                           .url = c->url ? c->url : "",
                           .version = (char *)horus_version(),
                           .capacity = c->capacity,
-                          .labels = labels};
+                          .labels = labels,
+                          .is_rebalancing = c->rebalance};
     struct sto_node holder;
     const horus_clock *clk = clock_system();
     int64_t now = clock_realtime_ms(clk);

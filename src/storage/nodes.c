@@ -18,7 +18,7 @@
 
 #define NODE_COLUMNS                                                                               \
     "id, instance, home, hostname, url, version, started_ms, heartbeat_ms, stopped_ms, "           \
-    "draining_ms, capacity, labels"
+    "draining_ms, capacity, labels, rebalance"
 
 void sto_node_release(struct sto_node *n)
 {
@@ -52,6 +52,7 @@ static void node_decode(const struct sto_list_kind *kind, const sto_value *c, si
     n->draining_ms = sto_col_int(&c[9]);
     n->capacity = sto_col_int(&c[10]);
     n->labels = sto_col_text(&c[11]);
+    n->is_rebalancing = sto_col_int(&c[12]) != 0;
 }
 
 static void node_release(const struct sto_list_kind *kind, void *item)
@@ -61,7 +62,7 @@ static void node_release(const struct sto_list_kind *kind, void *item)
 }
 
 static const struct sto_list_kind node_kind = {.size = sizeof(struct sto_node),
-                                               .min_cols = 12,
+                                               .min_cols = 13,
                                                .decode = node_decode,
                                                .release = node_release};
 
@@ -91,19 +92,26 @@ int sto_node_claim(sto_db *db, const struct sto_node *me, int64_t stale_before_m
 {
     memset(holder, 0, sizeof(*holder));
     int64_t now = clock_realtime_ms(sto_db_clock(db));
-    sto_value p[] = {STO_TEXT_V(me->id),      STO_TEXT_V(me->instance),
-                     STO_TEXT_V(me->home),    STO_TEXT_V(me->hostname),
-                     STO_TEXT_V(me->url),     STO_TEXT_V(me->version),
-                     STO_INT_V(now),          STO_INT_V(stale_before_ms),
-                     STO_INT_V(me->capacity), STO_TEXT_V(me->labels ? me->labels : "")};
+    sto_value p[] = {STO_TEXT_V(me->id),
+                     STO_TEXT_V(me->instance),
+                     STO_TEXT_V(me->home),
+                     STO_TEXT_V(me->hostname),
+                     STO_TEXT_V(me->url),
+                     STO_TEXT_V(me->version),
+                     STO_INT_V(now),
+                     STO_INT_V(stale_before_ms),
+                     STO_INT_V(me->capacity),
+                     STO_TEXT_V(me->labels ? me->labels : ""),
+                     STO_INT_V(me->is_rebalancing)};
     int rc = sto_write(db,
                        "INSERT INTO nodes(" NODE_COLUMNS
-                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0, 0, $9, $10)"
+                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0, 0, $9, $10, $11)"
                        " ON CONFLICT(id) DO UPDATE SET instance = excluded.instance,"
                        " home = excluded.home, hostname = excluded.hostname, url = excluded.url,"
                        " version = excluded.version, started_ms = excluded.started_ms,"
                        " heartbeat_ms = excluded.heartbeat_ms, stopped_ms = 0,"
-                       " capacity = excluded.capacity, labels = excluded.labels"
+                       " capacity = excluded.capacity, labels = excluded.labels,"
+                       " rebalance = excluded.rebalance"
                        " WHERE nodes.stopped_ms <> 0 OR nodes.heartbeat_ms < $8"
                        " OR nodes.home = excluded.home",
                        p, HORUS_ARRAY_LEN(p));

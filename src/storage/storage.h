@@ -177,6 +177,7 @@ struct sto_node {
      * its labels, comma-separated ("" = none); written by sto_node_claim from me. */
     int64_t capacity;
     char *labels;
+    bool is_rebalancing; /* node.rebalance: it gives cameras to less loaded nodes */
 };
 
 void sto_node_release(struct sto_node *n);

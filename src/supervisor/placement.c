@@ -8,6 +8,14 @@
  * only. A draining node is a last resort: it keeps, or takes, what no
  * other node may run. The lease claim stays the arbiter when two nodes'
  * views differ for a moment.
+ *
+ * Rebalancing (node.rebalance): a node that joins, or comes back after its
+ * cameras moved away, would otherwise stay empty. When a camera's holder
+ * carries at least two cameras more than another node that may run it and
+ * has room, it moves there; one move in the whole plan per pass (each
+ * leaves a gap of about a GOP in that camera's recording), the one between
+ * the most and the least loaded pair, ties to the first camera by id. A
+ * move narrows the difference by two, so nothing moves back and forth.
  */
 #include "sup_int.h"
 
@@ -70,6 +78,33 @@ static int best(const struct sup_place_node *nodes, size_t nn, const struct sup_
     return pick;
 }
 
+/* One camera to a less loaded node, when is worth it (see the header comment). */
+static void rebalance(struct sup_place_node *nodes, size_t nn, struct sup_place_camera *cams,
+                      size_t nc)
+{
+    int move = -1, to = -1;
+    size_t gain = 1; /* a difference of one is as balanced as it gets */
+    for (size_t i = 0; i < nc; i++) {
+        const struct sup_place_camera *c = &cams[i];
+        if (c->holder < 0 || c->chosen != c->holder || !c->is_enabled ||
+            nodes[c->holder].is_draining || !nodes[c->holder].is_rebalancing)
+            continue;
+        int dst = best(nodes, nn, c, false, c->holder);
+        if (dst < 0 || nodes[c->holder].load < nodes[dst].load + 2)
+            continue;
+        if (nodes[c->holder].load - nodes[dst].load > gain) {
+            gain = nodes[c->holder].load - nodes[dst].load;
+            move = (int)i;
+            to = dst;
+        }
+    }
+    if (move < 0)
+        return;
+    nodes[cams[move].holder].load--;
+    nodes[to].load++;
+    cams[move].chosen = to;
+}
+
 void sup_place_plan(struct sup_place_node *nodes, size_t nn, struct sup_place_camera *cams,
                     size_t nc)
 {
@@ -109,6 +144,7 @@ void sup_place_plan(struct sup_place_node *nodes, size_t nn, struct sup_place_ca
         if (pick >= 0 && c->is_enabled)
             nodes[pick].load++;
     }
+    rebalance(nodes, nn, cams, nc);
 }
 
 void sup_place_why_not(const struct sup_place_node *nodes, size_t nn,

@@ -55,6 +55,7 @@ struct sup_place_node {
     int64_t capacity; /* enabled cameras; 0 = no limit */
     bool is_live; /* heartbeat fresh, not stopped */
     bool is_draining;
+    bool is_rebalancing; /* node.rebalance: gives cameras to less loaded nodes */
     size_t load; /* the plan's: enabled cameras it holds or is given */
 };
 

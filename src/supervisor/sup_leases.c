@@ -133,7 +133,8 @@ void sup_leases_plan(struct sup_leases *l, const struct sto_camera *cams, size_t
                                            .labels = v->labels,
                                            .capacity = v->capacity,
                                            .is_live = is_live(l, v),
-                                           .is_draining = v->draining_ms != 0};
+                                           .is_draining = v->draining_ms != 0,
+                                           .is_rebalancing = v->is_rebalancing};
     }
     if (!is_listed)
         l->pn[l->nnodes] = (struct sup_place_node){.id = l->node, .labels = "", .is_live = true};

@@ -138,6 +138,75 @@ static void test_disabled_cameras_fit_anywhere_and_offline_nodes_take_nothing(vo
     assert_string_equal(why, "every online node that may record it is full (node.capacity)");
 }
 
+/* Rebalancing: a node that joins takes cameras from the busiest, one per pass, until even. */
+static void test_a_node_that_joins_takes_cameras_one_per_pass_until_even(void **state)
+{
+    (void)state;
+    struct sup_place_node n[] = {NODE("a", "", 0), NODE("b", "", 0)};
+    n[0].is_rebalancing = n[1].is_rebalancing = true;
+    struct sup_place_camera c[] = {CAM("c1"), CAM("c2"), CAM("c3"), CAM("c4"), CAM("c5")};
+    for (size_t i = 0; i < 5; i++)
+        c[i].holder = 0;
+    const char *moves[] = {"c1", "c2"};
+    for (size_t pass = 0; pass < 3; pass++) {
+        sup_place_plan(n, 2, c, 5);
+        size_t moved = 0;
+        for (size_t i = 0; i < 5; i++)
+            if (c[i].chosen != c[i].holder) {
+                assert_true(pass < 2);
+                assert_string_equal(c[i].id, moves[pass]);
+                assert_string_equal(chosen(n, &c[i]), "b");
+                c[i].holder = c[i].chosen; /* b claims it before the next pass */
+                moved++;
+            }
+        assert_int_equal(moved, pass < 2 ? 1 : 0);
+    }
+    assert_int_equal(n[0].load, 3); /* 3 and 2: as even as five cameras get */
+    assert_int_equal(n[1].load, 2);
+}
+
+/* The move goes from the busiest holder to the emptiest node, and only where it may run. */
+static void test_rebalancing_keeps_to_pins_labels_capacity_and_drain(void **state)
+{
+    (void)state;
+    struct sup_place_node n[] = {NODE("a", "gpu", 0), NODE("b", "", 1), NODE("c", "", 0)};
+    n[0].is_rebalancing = n[1].is_rebalancing = n[2].is_rebalancing = true;
+    n[2].is_draining = true; /* takes nothing it does not have to */
+    struct sup_place_camera c[] = {CAM("c1"), CAM("c2"), CAM("c3"), CAM("c4")};
+    for (size_t i = 0; i < 4; i++)
+        c[i].holder = 0;
+    c[0].node = "a"; /* pinned */
+    c[1].labels = "gpu"; /* only a */
+    sup_place_plan(n, 3, c, 4);
+    assert_string_equal(chosen(n, &c[0]), "a");
+    assert_string_equal(chosen(n, &c[1]), "a");
+    assert_string_equal(chosen(n, &c[2]), "b"); /* the first that may move */
+    assert_string_equal(chosen(n, &c[3]), "a");
+    c[2].holder = 1;
+    sup_place_plan(n, 3, c, 4); /* b is full now, c drains: nothing more moves */
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(c[i].chosen, c[i].holder);
+}
+
+/* A holder with node.rebalance off keeps its cameras; a difference of one is balanced. */
+static void test_no_move_from_a_node_that_does_not_rebalance_or_for_a_difference_of_one(
+    void **state)
+{
+    (void)state;
+    struct sup_place_node n[] = {NODE("a", "", 0), NODE("b", "", 0)};
+    n[1].is_rebalancing = true;
+    struct sup_place_camera c[] = {CAM("c1"), CAM("c2"), CAM("c3")};
+    c[0].holder = c[1].holder = c[2].holder = 0;
+    sup_place_plan(n, 2, c, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(chosen(n, &c[i]), "a");
+    n[0].is_rebalancing = true;
+    c[2].holder = 1;
+    sup_place_plan(n, 2, c, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(c[i].chosen, c[i].holder);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +216,10 @@ int main(void)
         cmocka_unit_test(test_a_pinned_camera_runs_only_on_its_node),
         cmocka_unit_test(test_a_draining_node_keeps_only_what_no_other_node_may_run),
         cmocka_unit_test(test_disabled_cameras_fit_anywhere_and_offline_nodes_take_nothing),
+        cmocka_unit_test(test_a_node_that_joins_takes_cameras_one_per_pass_until_even),
+        cmocka_unit_test(test_rebalancing_keeps_to_pins_labels_capacity_and_drain),
+        cmocka_unit_test(
+            test_no_move_from_a_node_that_does_not_rebalance_or_for_a_difference_of_one),
     };
     return cmocka_run_group_tests_name("supervisor.placement", tests, NULL, NULL);
 }
