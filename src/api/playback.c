@@ -200,8 +200,7 @@ static int timeline_get(http_request *req, void *arg)
 }
 
 /* Whether end is after the end of camera/stream's newest index row (or it has none). */
-static bool reaches_past_index(struct api *ctx, const char *camera, const char *stream,
-                               int64_t end)
+static bool reaches_past_index(struct api *ctx, const char *camera, const char *stream, int64_t end)
 {
     int64_t start_us;
     if (sto_recording_latest(ctx->db, camera, stream, &start_us) < 0)

@@ -189,8 +189,8 @@ static void test_rebalancing_keeps_to_pins_labels_capacity_and_drain(void **stat
 }
 
 /* A holder with node.rebalance off keeps its cameras; a difference of one is balanced. */
-static void test_no_move_from_a_node_that_does_not_rebalance_or_for_a_difference_of_one(
-    void **state)
+static void
+test_no_move_from_a_node_that_does_not_rebalance_or_for_a_difference_of_one(void **state)
 {
     (void)state;
     struct sup_place_node n[] = {NODE("a", "", 0), NODE("b", "", 0)};
