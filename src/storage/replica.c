@@ -152,7 +152,7 @@ out:
         char *err = NULL;
         int rc = r->be->open(r->target, false, r->busy_timeout_ms, &c, &err);
         if (rc == 0)
-            answer_within(r->be, c, r->answer_timeout_ms);
+            sto_answer_within(r->be, c, r->answer_timeout_ms);
         if (rc < 0) {
             pthread_mutex_lock(&r->lock);
             r->nopen--;

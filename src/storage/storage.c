@@ -189,7 +189,7 @@ static int apply_migrations(sto_db *db, char **errmsg)
     return 0;
 }
 
-void answer_within(const struct sto_backend *be, sto_conn *c, int64_t ms)
+void sto_answer_within(const struct sto_backend *be, sto_conn *c, int64_t ms)
 {
     if (be->set_answer_timeout)
         be->set_answer_timeout(c, ms);
@@ -245,7 +245,7 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
     rc = db->be->open(db->target, true, opt->db->busy_timeout_ms, &db->writer_conn, errmsg);
     if (rc < 0)
         goto fail;
-    answer_within(db->be, db->writer_conn, opt->db->answer_timeout_ms);
+    sto_answer_within(db->be, db->writer_conn, opt->db->answer_timeout_ms);
     rc = apply_migrations(db, errmsg);
     if (rc < 0)
         goto fail;
@@ -256,7 +256,7 @@ int sto_open(const struct sto_open_options *opt, sto_db **out, char **errmsg)
         rc = db->be->open(db->target, false, opt->db->busy_timeout_ms, &db->readers[i], errmsg);
         if (rc < 0)
             goto fail;
-        answer_within(db->be, db->readers[i], opt->db->answer_timeout_ms);
+        sto_answer_within(db->be, db->readers[i], opt->db->answer_timeout_ms);
     }
     rc = open_replica(db, opt, metrics, errmsg);
     if (rc < 0)

@@ -147,7 +147,7 @@ struct sto_list_kind {
 int sto_read_list(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
                   const struct sto_list_kind *kind, void **out, size_t *n);
 /* be->set_answer_timeout(c, ms) when the backend has it (storage.c). */
-void answer_within(const struct sto_backend *be, sto_conn *c, int64_t ms);
+void sto_answer_within(const struct sto_backend *be, sto_conn *c, int64_t ms);
 
 /* sto_read_list through sto_read_replica: for browsing lists only (see there). */
 int sto_read_list_replica(sto_db *db, const char *sql, const sto_value *params, size_t nparams,
