@@ -494,7 +494,7 @@ int bus_new(const struct bus_options *o, bus **out, char *why, size_t cap)
                                   .command_arg = o->command_arg,
                                   .wake = wake,
                                   .wake_arg = b,
-                                  .is_shared = o->node_id && o->node_id[0]};
+                                  .node_id = o->node_id && o->node_id[0] ? o->node_id : NULL};
     for (size_t i = 0; i < HORUS_ARRAY_LEN(adapters); i++) {
         struct link *l = &b->links[b->nlinks];
         int rc = adapters[i].make(o->config, &env, &l->ops, &l->self, why, cap);

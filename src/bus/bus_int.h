@@ -16,9 +16,12 @@ struct bus_adapter_env {
      * only signals. Thread: any. */
     void (*wake)(void *arg);
     void *wake_arg;
-    /* Other nodes share the database and the buses (docs/design/0071): names that must be one
-     * for all of them (MQTT's Home Assistant device ids) come from shared settings. */
-    bool is_shared;
+    /*
+     * This node's id when other nodes share the database and the buses (docs/design/0071),
+     * else NULL: names that must be one for all of them (MQTT's Home Assistant device ids)
+     * come from shared settings, and those that must differ (MQTT client ids) from the node.
+     */
+    const char *node_id;
 };
 
 /*

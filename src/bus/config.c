@@ -157,7 +157,8 @@ static const cfg_field mqtt_fields[] = {
      .type = CFG_STRING,
      .offset = MQ(client_id),
      .def = "horus",
-     .help = "A fixed client id, so the broker keeps this client's session"},
+     .help = "A fixed client id, so the broker keeps this client's session; one per node. "
+             "The default, on nodes sharing a database, becomes horus-<node id>"},
     {.name = "topic_prefix",
      .type = CFG_STRING,
      .offset = MQ(topic_prefix),

@@ -964,6 +964,15 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     m->username = horus_strdup(mc->username ? mc->username : "");
     m->password = horus_strdup(mc->password ? mc->password : "");
     m->client_id = horus_strdup(mc->client_id && mc->client_id[0] ? mc->client_id : "horus");
+    if (env->node_id && strcmp(m->client_id, "horus") == 0) {
+        /* The default on every node of a shared database: the broker would let one of them
+           connect at a time, each cutting the other off. One each, from the node id. */
+        free(m->client_id);
+        m->client_id = horus_asprintf("horus-%s", env->node_id);
+        log_info_kv(LOG_KV({"bus", "mqtt"}, {"client_id", m->client_id}),
+                    "bus.mqtt.client_id is the default on a node sharing its database: "
+                    "this node's id is added");
+    }
     m->tls_ca = horus_strdup(mc->tls_ca ? mc->tls_ca : "");
     const char *prefix = mc->topic_prefix && mc->topic_prefix[0] ? mc->topic_prefix : "horus";
     snprintf(m->prefix, sizeof(m->prefix), "%s", prefix);
@@ -973,7 +982,7 @@ int bus_mqtt_make(const struct bus_config *c, const struct bus_adapter_env *env,
     m->is_delivering = true; /* until the core says otherwise (set_delivering) */
     /* Nodes of one database announce one set of devices, whichever of them delivers. */
     snprintf(m->discovery_node, sizeof(m->discovery_node), "%s",
-             env->is_shared ? prefix : m->client_id);
+             env->node_id ? prefix : m->client_id);
     m->commands = mc->commands;
     m->command = env->command;
     m->command_arg = env->command_arg;

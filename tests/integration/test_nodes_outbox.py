@@ -104,7 +104,7 @@ def test_one_node_is_the_mqtt_service_and_the_others_stand_by(pg, tmp_path, horu
         extra = (f'secrets:\n  key: "{"6b" * 32}"\n'
                  f"bus:\n  backoff_min: 100ms\n  backoff_max: 1s\n  mqtt:\n"
                  f"    url: mqtt://127.0.0.1:{broker.port}\n    topic_prefix: hz\n"
-                 f"    client_id: horus-{name}\n    commands: true\n    discovery: true\n")
+                 "    commands: true\n    discovery: true\n")  # client_id left at the default
         return horus_factory(node_yaml(url, name, extra), name=name)
 
     nodes = {n: start(n) for n in ("east", "north", "west")}
@@ -120,6 +120,9 @@ def test_one_node_is_the_mqtt_service_and_the_others_stand_by(pg, tmp_path, horu
         return who if retained(broker, "hz/available") == "online" else None
 
     deliverer = wait_until(said_deliverer, 15, "a deliverer")
+    # The default client id got each node's id, so the broker keeps all three connected.
+    for n, h in nodes.items():
+        assert h.wait_for_log(lambda l: l.get("client_id") == f"horus-{n}"), n
     wait_until(lambda: any("/door_" in t for t in ha_dump(broker)), 10, "door announced")
     assert all(t.split("/")[2] == "hz" for t in ha_dump(broker)), sorted(ha_dump(broker))
 
