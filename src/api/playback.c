@@ -199,18 +199,22 @@ static int timeline_get(http_request *req, void *arg)
     return http_reply_json(req, 200, j);
 }
 
+static int keep_end(int64_t start_us, int64_t end_us, void *arg)
+{
+    (void)start_us;
+    *(int64_t *)arg = end_us;
+    return 0;
+}
+
 /* Whether end is after the end of camera/stream's newest index row (or it has none). */
 static bool reaches_past_index(struct api *ctx, const char *camera, const char *stream, int64_t end)
 {
-    int64_t start_us;
+    int64_t start_us, end_us = INT64_MIN;
     if (sto_recording_latest(ctx->db, camera, stream, &start_us) < 0)
         return true;
-    struct sto_recording r;
-    if (sto_recording_get(ctx->db, camera, stream, start_us, &r) < 0)
-        return true;
-    bool reaches = end > r.end_us;
-    sto_recording_release(&r);
-    return reaches;
+    int rc =
+        sto_recordings_times(ctx->db, camera, stream, start_us, start_us + 1, keep_end, &end_us);
+    return rc < 0 || end > end_us;
 }
 
 static int playlist_get(http_request *req, void *arg)

@@ -196,7 +196,7 @@ static PGresult *await_result(sto_conn *c, bool limit)
                     deadline = 0; /* what follows fails at once */
                     left = 0;
                 }
-                wait = (int)(left > 1000 ? 1000 : left);
+                wait = (int)left;
             }
             struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
             if (pfd.fd >= 0 && poll(&pfd, 1, wait) < 0 && errno != EINTR)
@@ -368,12 +368,6 @@ static int pg_open(const char *target, bool is_writer, int64_t busy_timeout_ms, 
 }
 
 /*
- * Before a statement outside a transaction: a connection that broke is
- * reset (and its session settings applied again). Inside one nothing is done:
- * the transaction is gone with the connection and its statements fail
- * until the writer rolls back, which resets. Returns 0 or -EIO.
- */
-/*
  * PQreset, bounded by the answer timeout as well as by connect_timeout: a
  * frozen server accepts the TCP connection (its kernel does) and never
  * answers the start-up, and a request must not wait connect_timeout for it.
@@ -407,6 +401,12 @@ static bool reset_within(sto_conn *c)
     return false;
 }
 
+/*
+ * Before a statement outside a transaction: a connection that broke is
+ * reset (and its session settings applied again). Inside one nothing is done:
+ * the transaction is gone with the connection and its statements fail
+ * until the writer rolls back, which resets. Returns 0 or -EIO.
+ */
 static int ensure_connected(sto_conn *c, char **errmsg)
 {
     if (PQstatus(c->pg) == CONNECTION_OK)

@@ -118,6 +118,15 @@ static void set_state(sto_replica *r, enum replica_state s, const char *detail)
     r->state = s;
 }
 
+/* Takes the replica as down for retry_ns from now, for the reason why; lock held. */
+static void go_down(sto_replica *r, int64_t now, const char *why)
+{
+    r->retry_at_ns = now + r->retry_ns;
+    r->lag_ms = -1;
+    metrics_gauge_set(r->m_lag, -1);
+    set_state(r, REPLICA_UNREACHABLE, why);
+}
+
 /*
  * A connection for one read, or NULL when the read goes to the primary;
  * *is_check_due: this read measures the lag first (check).
@@ -156,13 +165,10 @@ out:
         if (rc < 0) {
             pthread_mutex_lock(&r->lock);
             r->nopen--;
-            r->retry_at_ns = now + r->retry_ns;
-            r->lag_ms = -1;
             if (*is_check_due)
                 r->is_checking = false;
-            set_state(r, REPLICA_UNREACHABLE, err ? err : "cannot connect to the replica");
+            go_down(r, now, err ? err : "cannot connect to the replica");
             pthread_mutex_unlock(&r->lock);
-            metrics_gauge_set(r->m_lag, -1);
             free(err);
             *is_check_due = false;
             return NULL;
@@ -195,10 +201,7 @@ static bool check(sto_replica *r, sto_conn *c, int64_t now, bool *is_broken)
     bool is_ok = false;
     if (rc < 0) {
         *is_broken = true;
-        r->retry_at_ns = now + r->retry_ns;
-        r->lag_ms = -1;
-        set_state(r, REPLICA_UNREACHABLE,
-                  err ? err : "the replica did not say how far behind it is");
+        go_down(r, now, err ? err : "the replica did not say how far behind it is");
     } else if (lag_ms > r->max_lag_ms) {
         char why[96];
         if (lag_ms == INT64_MAX)
@@ -234,7 +237,7 @@ static int counted_row(const sto_value *cols, size_t n, void *arg)
 }
 
 int sto_replica_read(sto_replica *r, const char *sql, const sto_value *params, size_t nparams,
-                     sto_row_cb row_cb, void *arg, char **errmsg)
+                     sto_row_cb row_cb, void *arg)
 {
     int64_t now = clock_monotonic_ns(r->clock);
     bool is_check_due;
@@ -259,15 +262,12 @@ int sto_replica_read(sto_replica *r, const char *sql, const sto_value *params, s
          */
         is_broken = rc == -EIO || rc == HORUS_EDB;
         if (is_broken) {
-            pthread_mutex_lock(&r->lock);
-            r->retry_at_ns = now + r->retry_ns;
-            r->lag_ms = -1;
             char *why = horus_asprintf("a read on the replica failed: %s",
                                        err ? err : "the connection was lost");
-            set_state(r, REPLICA_UNREACHABLE, why);
-            free(why);
+            pthread_mutex_lock(&r->lock);
+            go_down(r, now, why);
             pthread_mutex_unlock(&r->lock);
-            metrics_gauge_set(r->m_lag, -1);
+            free(why);
         }
         give(r, c, is_broken);
         free(err);
@@ -275,8 +275,6 @@ int sto_replica_read(sto_replica *r, const char *sql, const sto_value *params, s
         return STO_REPLICA_SKIPPED;
     }
     give(r, c, false);
-    if (rc < 0 && errmsg && !*errmsg)
-        *errmsg = err, err = NULL;
     free(err);
     metrics_counter_inc(r->m_replica);
     return rc;

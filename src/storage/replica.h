@@ -48,7 +48,7 @@ void sto_replica_free(sto_replica *r);
  * Thread: any.
  */
 int sto_replica_read(sto_replica *r, const char *sql, const sto_value *params, size_t nparams,
-                     sto_row_cb row_cb, void *arg, char **errmsg);
+                     sto_row_cb row_cb, void *arg);
 
 /* Fills *out (storage.h). Never does I/O. Thread: any. */
 void sto_replica_state(sto_replica *r, struct sto_replica_health *out);

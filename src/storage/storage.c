@@ -454,9 +454,9 @@ int sto_read_replica(sto_db *db, const char *sql, const sto_value *params, size_
                      sto_row_cb row_cb, void *arg)
 {
     if (db->replica) {
-        int rc = sto_replica_read(db->replica, sql, params, nparams, row_cb, arg, NULL);
+        int rc = sto_replica_read(db->replica, sql, params, nparams, row_cb, arg);
         if (rc != STO_REPLICA_SKIPPED)
-            return rc;
+            return rc == -EIO ? HORUS_EUNAVAIL : rc; /* as sto_read says */
     }
     return sto_read(db, sql, params, nparams, row_cb, arg);
 }

@@ -124,7 +124,7 @@ int sto_ping(sto_db *db, char *buf, size_t size);
 struct sto_db_health {
     bool is_ok;
     char reason[24]; /* "ok", "wal_lost", "busy" (locked by another process), "write_failed" */
-    char detail[160]; /* a sentence with the error; "" when ok */
+    char detail[320]; /* a sentence with the error; "" when ok */
 };
 
 /* Fills *out. Never waits for the writer or the database. Thread: any. */

@@ -140,7 +140,7 @@ struct sto_writer {
     bool is_draining; /* the queue closed: last attempts only */
     int64_t checked_ns;
     /* Health, written by the writer thread, read by any (sto_writer_health): */
-    pthread_mutex_t health_lock; /* guards the two fields below; no I/O under it */
+    pthread_mutex_t health_lock; /* guards the three fields below; no I/O under it */
     int failing_rc; /* the error of the writes failing now; 0 when they commit */
     char failing_why[200]; /* the backend's sentence for it, when it gave one; "" otherwise */
     char *wal_problem; /* owned: set once the backend's check failed; NULL when fine */

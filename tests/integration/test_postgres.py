@@ -33,6 +33,16 @@ def new_db(server_url, name, extra=""):
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 
+def rows_of_every_file_once(h):
+    """The stopped daemon's index rows, checked: every finished segment has exactly one."""
+    rows = recording_rows(h)
+    files = sorted(str(p.relative_to(h.data)) for p in h.data.rglob("*.mp4"))
+    assert sorted(r["path"] for r in rows) == files, (len(rows), len(files))
+    starts = [r["start_us"] for r in rows]
+    assert len(set(starts)) == len(starts)
+    return rows
+
+
 def test_recording_goes_on_through_a_database_outage_and_no_row_is_lost(pg, camsim_factory,
                                                                         horus_factory):
     state, server = pg
@@ -57,12 +67,8 @@ def test_recording_goes_on_through_a_database_outage_and_no_row_is_lost(pg, cams
     wait_until(lambda: h.get_json("/health")[1]["status"] == "ok", 30, "health to recover")
     time.sleep(2)
     assert h.stop() == 0
-    rows = recording_rows(h)
-    files = sorted(str(p.relative_to(h.data)) for p in h.data.rglob("*.mp4"))
-    # Every finished segment has exactly one row, and the rows follow each other in time.
-    assert sorted(r["path"] for r in rows) == files, (len(rows), len(files))
-    starts = [r["start_us"] for r in rows]
-    assert len(set(starts)) == len(starts)
+    rows = rows_of_every_file_once(h)
+    # And the rows follow each other in time.
     for a, b in zip(rows, rows[1:]):
         assert b["start_us"] >= a["end_us"] - 1000, (a, b)
         assert b["start_us"] - a["end_us"] < 2_000_000, ("a gap in the index", a, b)
@@ -127,11 +133,7 @@ def test_a_frozen_server_fails_statements_in_time_and_nothing_is_lost(pg, camsim
     wait_until(lambda: h.get_json("/health")[1]["status"] == "ok", 30, "health to recover")
     time.sleep(2)
     assert h.stop() == 0
-    rows = recording_rows(h)
-    files = sorted(str(p.relative_to(h.data)) for p in h.data.rglob("*.mp4"))
-    assert sorted(r["path"] for r in rows) == files, (len(rows), len(files))
-    starts = [r["start_us"] for r in rows]
-    assert len(set(starts)) == len(starts)
+    rows_of_every_file_once(h)
 
 
 def serve_fails(tmp_path, url):

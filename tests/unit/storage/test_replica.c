@@ -132,7 +132,7 @@ static int count_row(const sto_value *cols, size_t n, void *arg)
 /* One read; returns its rc and adds the rows it gave to *rows. */
 static int read_once(struct fx *f, int *rows)
 {
-    return sto_replica_read(f->r, "SELECT 7", NULL, 0, count_row, rows, NULL);
+    return sto_replica_read(f->r, "SELECT 7", NULL, 0, count_row, rows);
 }
 
 static void assert_state(struct fx *f, const char *state, int64_t lag_ms)
