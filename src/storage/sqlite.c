@@ -45,6 +45,7 @@ struct sto_conn {
     ino_t wal_ino;
     bool has_wal_id; /* wal_dev and wal_ino are set */
     bool is_wal_lost; /* detected: checkpointing after every commit */
+    bool is_ckpt_short; /* the last such checkpoint left frames in the lost WAL */
     sqlite_ckpt *ckpt; /* writer only: checkpoints on their own thread; NULL = SQLite's own */
     /* Prepared statements kept for the next call with the same SQL text (stmt_take). */
     struct {
@@ -370,12 +371,30 @@ static int sqlite_tx(sto_conn *c, enum sto_tx step, char **errmsg)
 }
 
 /*
+ * After each commit once the WAL is lost, on the writer's thread, with the
+ * write lock already released: copy every frame into the main file. FULL,
+ * not PASSIVE (SQLite's automatic checkpoint): a reader still on an older
+ * snapshot would leave the newest frames in the unlinked WAL, and a crash
+ * then would lose that commit; FULL waits for such readers (the busy
+ * timeout). If it still falls short, the next commit or check tries again.
+ */
+static int on_commit_wal_lost(void *arg, sqlite3 *db, const char *schema, int pages)
+{
+    sto_conn *c = arg;
+    (void)pages;
+    int log = -1, done = -1;
+    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_FULL, &log, &done);
+    c->is_ckpt_short = rc != SQLITE_OK || done < log;
+    return SQLITE_OK;
+}
+
+/*
  * SQLite keeps writing to the WAL file it opened even after the name is
  * unlinked or points to another file; a crash then loses every commit
  * since the last checkpoint (often the whole index). So compare the name
  * with what was opened, and once they differ, checkpoint everything into
  * the main file now (TRUNCATE: the frames are read through the open
- * descriptor) and after every commit (wal_autocheckpoint=1), which keeps
+ * descriptor) and after every commit (on_commit_wal_lost), which keeps
  * committed rows in the main file until a restart makes a new WAL.
  */
 static int sqlite_check(sto_conn *c, char **errmsg)
@@ -396,18 +415,17 @@ static int sqlite_check(sto_conn *c, char **errmsg)
         return 0;
     if (!c->is_wal_lost) {
         c->is_wal_lost = true;
-        char *msg = NULL;
-        /* Replaces the checkpointer's WAL hook too (SQLite's automatic checkpoint is one). */
-        int rc = sqlite_exec_script(c, "PRAGMA wal_autocheckpoint=1", &msg);
-        if (rc == 0)
-            rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        free(msg);
+        /* Replaces the checkpointer's WAL hook (SQLite's automatic checkpoint is one too). */
+        sqlite3_wal_hook(c->db, on_commit_wal_lost, c);
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         *errmsg = horus_asprintf("the database's WAL file '%s' was %s under the running daemon; "
                                  "committed rows were checkpointed into the database%s and every "
                                  "commit is checkpointed until horus restarts",
                                  c->wal_path, is_present ? "replaced" : "deleted",
                                  rc == SQLITE_OK ? "" : " (the first checkpoint failed)");
     } else {
+        if (c->is_ckpt_short)
+            (void)on_commit_wal_lost(c, c->db, NULL, 0);
         *errmsg = horus_asprintf("the database's WAL file '%s' was deleted or replaced under the "
                                  "running daemon; restart horus to make a new one",
                                  c->wal_path);

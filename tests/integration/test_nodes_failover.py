@@ -54,8 +54,11 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
     placed = holders(hs["west"])
     victim = "north"
     lost = placed[victim][0]
-    wait_until(lambda: all(list(h.data.rglob("*.mp4")) for h in hs.values()), 20,
-               "every node recording")
+    # Each camera has an indexed row on its first node before the kill (a file alone may be a
+    # segment still open, which the killed node never indexes: then there is no gap to see).
+    wait_until(lambda: {r[0] for r in index_rows(hs["west"], "SELECT DISTINCT camera_id FROM"
+                                                             " recordings")} == set(CAMS), 20,
+               "every camera indexed on its first node")
 
     os.killpg(hs[victim].proc.popen.pid, signal.SIGKILL)
     hs[victim].proc.popen.wait()
@@ -75,7 +78,8 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
         assert hs[n].stop() == 0
 
     # The index: per camera no two rows overlap, and only the lost camera has a gap, shorter
-    # than the failover took (plus a segment).
+    # than the failover took plus the segment its first node had open at the kill (2 s, and a
+    # second for a busy machine's late cut).
     for cam in CAMS:
         rows = index_rows(hs["west"], "SELECT start_us, end_us, node_id FROM recordings"
                                       f" WHERE camera_id = '{cam}' AND stream = 'main'"
@@ -87,7 +91,7 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
             if s1 - e0 > 1_000_000:
                 gaps.append(((s1 - e0) / 1e6, n0, n1))
         if cam == lost:
-            assert len(gaps) == 1 and gaps[0][0] < took + 2, gaps
+            assert len(gaps) == 1 and gaps[0][0] < took + 3, (took, gaps, rows)
             assert (gaps[0][1], gaps[0][2]) == (victim, taker), gaps
         else:
             assert gaps == [], (cam, gaps)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,68 @@ static void test_checkpoints_run_on_their_own_thread_and_bound_the_wal(void **st
     assert_false(has_thread("sto-ckpt"));
 }
 
+static int count_rows(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM t", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void *end_read_later(void *arg)
+{
+    usleep(200 * 1000);
+    assert_int_equal(sqlite3_exec(arg, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    return NULL;
+}
+
+/*
+ * Once the WAL is deleted under the writer, a commit is copied into the
+ * main file before the writer goes on, even while a reader still holds an
+ * older snapshot (a PASSIVE checkpoint would leave the commit in the
+ * unlinked WAL, and a crash then would lose it): the main file alone,
+ * copied away, holds every committed row.
+ */
+static void test_a_commit_after_the_wal_is_deleted_reaches_the_main_file(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], wal[160], copy[160], cmd[400];
+    snprintf(path, sizeof(path), "%s/horus.db", f->dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
+    sto_conn *w = NULL;
+    char *err = NULL;
+    assert_int_equal(sto_sqlite_backend.open(path, true, 2000, &w, &err), 0);
+    assert_int_equal(sto_sqlite_backend.exec_script(
+                         w, "CREATE TABLE t(v INTEGER); INSERT INTO t VALUES (1)", &err),
+                     0);
+    assert_int_equal(sto_sqlite_backend.check(w, &err), 0); /* notes the WAL it opened */
+    sqlite3 *r = NULL; /* a reader opened before the deletion, like the daemon's */
+    assert_int_equal(sqlite3_open(path, &r), SQLITE_OK);
+    assert_int_equal(count_rows(r), 1);
+    assert_int_equal(unlink(wal), 0);
+    assert_int_equal(sto_sqlite_backend.check(w, &err), HORUS_EDB);
+    assert_non_null(strstr(err, "was deleted under the running daemon"));
+    free(err);
+    err = NULL;
+    assert_int_equal(sqlite3_exec(r, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(count_rows(r), 1); /* holds the snapshot before the next commit */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, end_read_later, r), 0);
+    assert_int_equal(sto_sqlite_backend.exec_script(w, "INSERT INTO t VALUES (2)", &err), 0);
+    pthread_join(t, NULL);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, copy);
+    assert_int_equal(system(cmd), 0);
+    sqlite3 *c = NULL;
+    assert_int_equal(sqlite3_open(copy, &c), SQLITE_OK);
+    assert_int_equal(count_rows(c), 2);
+    sqlite3_close(c);
+    sqlite3_close(r);
+    sto_sqlite_backend.close(w);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -390,6 +453,7 @@ int main(void)
         T(test_numbered_parameters_bind_by_number_not_by_position),
         T(test_health_reports_a_locked_database_and_recovers_by_itself),
         T(test_checkpoints_run_on_their_own_thread_and_bound_the_wal),
+        T(test_a_commit_after_the_wal_is_deleted_reaches_the_main_file),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }
