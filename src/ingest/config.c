@@ -121,9 +121,9 @@ const cfg_field ing_config_fields[] = {
      .offset = offsetof(struct ing_config, client),
      .def = "native",
      .enum_names = client_names,
-     .help = "RTSP client for rtsp:// and rtsps:// over TCP of cameras that do not set their own: "
-             "native (ours, epoll loop threads, certificates verified) or libav (libavformat, one "
-             "thread per stream); UDP always uses libav"},
+     .help = "RTSP client for rtsp:// and rtsps:// of cameras that do not set their own: "
+             "native (ours, epoll loop threads, TCP or UDP, certificates verified) or libav "
+             "(libavformat, one thread per stream)"},
     {.name = "transport",
      .type = CFG_ENUM,
      .offset = offsetof(struct ing_config, transport),
@@ -131,7 +131,7 @@ const cfg_field ing_config_fields[] = {
      .enum_names = transport_names,
      .help = "RTP transport of cameras that do not set their own: auto (TCP, and UDP for a "
              "camera that refuses TCP with 461), tcp (RTSP-interleaved, one connection) or udp "
-             "(RTP/UDP unicast through libav)"},
+             "(RTP/UDP unicast)"},
     {.name = "threads",
      .type = CFG_INT,
      .offset = offsetof(struct ing_config, threads),

@@ -9,10 +9,10 @@
  * (docs/design/0004-ingest-timeline-and-breaker.md).
  *
  * Two clients run streams (docs/design/0008-native-rtsp-client.md): our
- * own RTSP client for rtsp:// and rtsps:// over TCP, where a small pool of `ing-rtsp-N`
- * epoll threads each drives many streams, and libavformat, one
- * `ing-<camera>` thread per stream, for everything else (UDP)
- * and as a fallback chosen by configuration. Sink callbacks are made on
+ * own RTSP client for rtsp:// and rtsps:// over TCP or UDP, where a small pool of
+ * `ing-rtsp-N` epoll threads each drives many streams, and libavformat, one
+ * `ing-<camera>` thread per stream, for other URLs and as a fallback chosen by
+ * configuration. Sink callbacks are made on
  * the driving thread, which is shared by many cameras for the native
  * client: they must not block (queue and return).
  *
@@ -232,7 +232,7 @@ struct ing_stream_options {
     enum ing_transport transport;
     /*
      * ING_CLIENT_DEFAULT is native. The native client takes rtsp:// and
-     * rtsps:// over TCP; UDP runs on libavformat whatever this says.
+     * rtsps:// over TCP and UDP; other URLs run on libavformat.
      */
     enum ing_client client;
     /*
@@ -286,7 +286,7 @@ struct ing_stream_status {
     uint64_t packets, bytes; /* every track's, since the stream was made */
     uint64_t video_frames; /* video packets (access units) among packets */
     bool is_finished; /* the thread gave up (max_connects) or was stopped */
-    enum ing_client client; /* the client running the stream now (libav after a UDP fallback) */
+    enum ing_client client; /* the client running the stream */
     enum ing_transport transport; /* the transport in use now: TCP or UDP, never AUTO */
     uint64_t lost_packets; /* RTP sequence gaps (native client) */
     uint64_t dropped_frames; /* access units dropped: damaged, or waiting for a keyframe */
@@ -400,7 +400,7 @@ struct ing_probe_options {
     int read_s; /* 0: stop as soon as the streams are known; N: read N seconds, reconnecting */
     int stall_timeout_ms; /* default 10000 */
     enum ing_client client; /* default: native; callers pass the configured one */
-    enum ing_transport transport; /* default TCP; UDP runs on libavformat; AUTO falls back */
+    enum ing_transport transport; /* default TCP; AUTO falls back to UDP after a 461 */
     const atomic_bool *cancel; /* borrowed, may be NULL: once true, the probe ends within ~100 ms */
     const ing_netpolicy *networks; /* borrowed, may be NULL: checked before the connect */
     const char *tls_ca; /* rtsps://: PEM file of trusted CAs; NULL = the system store */
@@ -419,7 +419,7 @@ struct ing_probe_result {
     unsigned gaps, stalls; /* gap_cb calls, of which stall detections */
     int64_t max_stall_detect_ms; /* longest time from last packet to stall detection */
     uint64_t reconnects;
-    enum ing_client client; /* the client that ran the probe (libav after a UDP fallback) */
+    enum ing_client client; /* the client that ran the probe */
     enum ing_transport transport; /* the transport it used: TCP or UDP */
 };
 

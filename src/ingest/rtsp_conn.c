@@ -2,8 +2,9 @@
  * DESIGN: one RTSP session as a state machine fed with bytes, so the
  * handshake can be tested against canned exchanges and driven by any I/O.
  *
- *   OPTIONS -> DESCRIBE -> SETUP (each track, RTP/AVP/TCP interleaved)
- *   -> PLAY -> PLAYING (interleaved RTP/RTCP, keep-alives, TEARDOWN)
+ *   OPTIONS -> DESCRIBE -> SETUP (each track, RTP/AVP/TCP interleaved,
+ *   or RTP/AVP unicast on the owner's UDP ports) -> PLAY -> PLAYING
+ *   (interleaved RTP/RTCP or the owner's datagrams, keep-alives, TEARDOWN)
  *
  * A 401 is answered once with credentials from the URL (Digest preferred
  * to Basic when both are offered; a stale nonce may be retried once more);
@@ -46,6 +47,8 @@ int ing_rtsp_conn_init(struct ing_rtsp_conn *c, const char *url,
     c->media_index[0] = c->media_index[1] = -1;
     c->channel[0] = c->channel[1] = -1;
     c->rtcp_channel[0] = c->rtcp_channel[1] = -1;
+    for (int t = 0; t < ING_RTSP_TRACKS; t++)
+        c->client_port[t] = c->server_port[t][0] = c->server_port[t][1] = -1;
     int rc = ing_rtsp_url_parse(url, &c->url);
     if (rc < 0)
         return rc;
@@ -143,8 +146,16 @@ static void send_phase(struct ing_rtsp_conn *c)
         break;
     case ING_RTSP_SETUP: {
         unsigned t = c->setup_track;
-        snprintf(extra, sizeof(extra), "Transport: RTP/AVP/TCP;unicast;interleaved=%u-%u\r\n",
-                 2 * t, 2 * t + 1);
+        if (c->is_udp && c->client_port[t] <= 0) {
+            ing_rtsp_conn_fail(c, ING_REASON_OTHER, "no UDP port to receive the track on");
+            return;
+        }
+        if (c->is_udp)
+            snprintf(extra, sizeof(extra), "Transport: RTP/AVP;unicast;client_port=%d-%d\r\n",
+                     c->client_port[t], c->client_port[t] + 1);
+        else
+            snprintf(extra, sizeof(extra), "Transport: RTP/AVP/TCP;unicast;interleaved=%u-%u\r\n",
+                     2 * t, 2 * t + 1);
         c->pending_method = "SETUP";
         c->pending_cseq = request(c, "SETUP", track_url(c, t), extra);
         break;
@@ -312,17 +323,29 @@ static void on_setup(struct ing_rtsp_conn *c, const struct ing_rtsp_msg *m)
         conn_failf(c, ING_REASON_NOT_RTSP, "not RTSP: SETUP reply without a Session");
         return;
     }
-    int rtp = (int)(2 * t), rtcp = rtp + 1;
     const char *transport = ing_rtsp_msg_header(m, "Transport");
+    if (c->is_udp) {
+        int srtp = -1, srtcp = -1;
+        if (!transport || ing_rtsp_transport_parse_udp(transport, &srtp, &srtcp) == HORUS_EPARSE) {
+            conn_failf(c, ING_REASON_UNSUPPORTED,
+                       "unsupported: the camera did not set up unicast RTP over UDP");
+            return;
+        }
+        c->server_port[t][0] = srtp;
+        c->server_port[t][1] = srtcp;
+    }
+    int rtp = (int)(2 * t), rtcp = rtp + 1;
     int rc = transport ? ing_rtsp_transport_parse(transport, &rtp, &rtcp) : -ENOENT;
-    if (rc == HORUS_EPARSE) {
+    if (!c->is_udp && rc == HORUS_EPARSE) {
         conn_failf(c, ING_REASON_UNSUPPORTED,
                    "unsupported: the camera did not set up RTP over TCP");
         return;
     }
-    c->channel[t] = rtp;
-    /* What comes in on the channel after RTP is RTCP, as every camera does; ours go to rtcp. */
-    c->rtcp_channel[t] = rtcp >= 0 && rtcp <= 255 ? rtcp : rtp + 1;
+    if (!c->is_udp) {
+        c->channel[t] = rtp;
+        /* What comes in on the channel after RTP is RTCP, as every camera does; ours go there. */
+        c->rtcp_channel[t] = rtcp >= 0 && rtcp <= 255 ? rtcp : rtp + 1;
+    }
     if (t == ING_RTSP_VIDEO && c->media_index[ING_RTSP_AUDIO] >= 0) {
         c->setup_track = ING_RTSP_AUDIO;
         send_phase(c);
@@ -389,11 +412,11 @@ static void on_message(struct ing_rtsp_conn *c, const struct ing_rtsp_msg *m)
             send_phase(c);
             return;
         }
-        if (m->status == 461) { /* the codec is fine: the server wants UDP or multicast */
+        if (m->status == 461) { /* the codec is fine: the server wants another transport */
             conn_failf(c, ING_REASON_UNSUPPORTED,
-                       "the camera refuses RTP over TCP: %s replied 461 Unsupported Transport",
-                       c->pending_method);
-            c->is_tcp_refused = true;
+                       "the camera refuses RTP over %s: %s replied 461 Unsupported Transport",
+                       c->is_udp ? "UDP" : "TCP", c->pending_method);
+            c->is_tcp_refused = !c->is_udp;
         } else
             conn_failf(c, reason_of_status(m->status), "%s: %s replied %d",
                        ing_reason_text(reason_of_status(m->status)), c->pending_method, m->status);

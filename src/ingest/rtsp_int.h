@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* ---- rtsp_msg.c: URLs ---- */
 
@@ -96,6 +97,13 @@ int ing_rtsp_session_parse(const char *value, char *id, size_t size, int *timeou
  * the ones it asked for), or HORUS_EPARSE when it is not RTP over TCP.
  */
 int ing_rtsp_transport_parse(const char *value, int *rtp_channel, int *rtcp_channel);
+
+/*
+ * Transport header of a SETUP reply to a UDP request. Returns 0 with the
+ * server's RTP and RTCP ports, -ENOENT when it names none (we then receive
+ * but send no reports), or HORUS_EPARSE when it is not unicast RTP over UDP.
+ */
+int ing_rtsp_transport_parse_udp(const char *value, int *server_rtp, int *server_rtcp);
 
 #define ING_RTSP_RTP_INFO_MAX 4
 
@@ -339,7 +347,7 @@ struct ing_rtsp_conn {
     /* failure, once phase is ING_RTSP_FAILED */
     enum ing_reason reason;
     char error[160];
-    bool is_tcp_refused; /* the failure is a 461 Unsupported Transport (RTP over TCP refused) */
+    bool is_tcp_refused; /* the failure is a 461 to a TCP SETUP (RTP over TCP refused) */
     /* what goes out */
     uint8_t out[ING_RTSP_OUT_MAX];
     size_t out_len;
@@ -359,6 +367,14 @@ struct ing_rtsp_conn {
     int media_index[ING_RTSP_TRACKS]; /* into sdp.media; -1 when not set up */
     int channel[ING_RTSP_TRACKS]; /* interleaved RTP channel; RTCP comes on the next one */
     int rtcp_channel[ING_RTSP_TRACKS]; /* where our RTCP goes (the SETUP reply's second) */
+    /*
+     * RTP over UDP (set by the owner before ing_rtsp_conn_init returns to
+     * the loop, ports before the SETUP of their track: describe_cb): the
+     * media comes on datagrams the owner reads, not on this connection.
+     */
+    bool is_udp;
+    int client_port[ING_RTSP_TRACKS]; /* our RTP port (even; RTCP on the next) */
+    int server_port[ING_RTSP_TRACKS][2]; /* the camera's RTP and RTCP ports; -1 unknown */
     unsigned setup_track; /* the SETUP in flight */
     struct ing_rtsp_msg msg; /* scratch for parsing */
 };
@@ -491,6 +507,15 @@ struct ing_loop_ops {
     void (*io_cb)(struct ing_loop_item *it, uint32_t events); /* epoll events of its fd */
     void (*timer_cb)(struct ing_loop_item *it); /* its due time passed */
     void (*detach_cb)(struct ing_loop_item *it); /* last call, after ing_loop_remove */
+    /* EPOLLIN on one of its extra sockets (ing_loop_aux_set), with that socket's tag. */
+    void (*aux_cb)(struct ing_loop_item *it, unsigned tag);
+};
+
+/* An extra socket of an item (a UDP track's RTP or RTCP), embedded in its owner. */
+struct ing_loop_aux {
+    struct ing_loop_item *item;
+    int fd; /* registered with epoll; -1 none */
+    unsigned tag;
 };
 
 /* Embedded in what a loop drives (an ing_native). Fields are the loop's. */
@@ -521,11 +546,58 @@ void ing_loop_add(struct ing_loop *loop, struct ing_loop_item *it);
 void ing_loop_remove(struct ing_loop_item *it);
 /* Registers fd (or, with fd -1, unregisters the old one). Returns 0 or -errno. Loop thread. */
 int ing_loop_fd_set(struct ing_loop_item *it, int fd, uint32_t events);
+/*
+ * Registers fd for EPOLLIN as an extra socket of it (aux_cb gets tag), or
+ * with fd -1 unregisters a's socket. a must stay put until the item is
+ * detached. Returns 0 or -errno. Loop thread.
+ */
+int ing_loop_aux_set(struct ing_loop_item *it, struct ing_loop_aux *a, int fd, unsigned tag);
 /* Sets the item's next due time (CLOCK_MONOTONIC ns; INT64_MAX = none). Loop thread. */
 void ing_loop_timer_set(struct ing_loop_item *it, int64_t due_ns);
 /* The loop's shared receive buffer (valid during a callback). Loop thread. */
 uint8_t *ing_loop_rbuf(struct ing_loop_item *it, size_t *size);
 /* CLOCK_MONOTONIC in ns. */
 int64_t ing_loop_now_ns(void);
+
+/* ---- rtsp_udp.c: RTP and RTCP over UDP (docs/design/0073) ---- */
+
+/* One track's two sockets: RTP on an even port, RTCP on the next. */
+struct ing_udp_pair {
+    int fd[2]; /* RTP, RTCP; -1 none */
+    struct ing_loop_aux aux[2]; /* their registrations with the stream's loop */
+    int port; /* our RTP port; 0 when closed */
+};
+
+/* Datagrams not taken by ing_udp_read. */
+struct ing_udp_counts {
+    uint64_t foreign; /* from another address than the camera's */
+    uint64_t truncated; /* larger than a slot of the receive buffer */
+};
+
+/* Called by ing_udp_read for each datagram from the camera, borrowed for the call. */
+typedef void (*ing_udp_datagram_cb)(void *arg, const uint8_t *data, size_t len);
+
+/* Marks both sockets absent. */
+void ing_udp_pair_init(struct ing_udp_pair *p);
+/*
+ * Binds an even port and the next one on local's address (its port is
+ * ignored). Returns 0, or -errno with a sentence in err.
+ */
+int ing_udp_pair_open(struct ing_udp_pair *p, const struct sockaddr_storage *local, socklen_t len,
+                      char *err, size_t size);
+/* Unregisters both sockets from it's loop and closes them. Loop thread. */
+void ing_udp_pair_close(struct ing_udp_pair *p, struct ing_loop_item *it);
+/* Whether a and b name the same IP address (ports aside). */
+bool ing_udp_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/*
+ * Reads what waits on fd (bounded: a few batches) into buf, cut in slots,
+ * and passes each datagram from camera's address to cb; others are
+ * counted. Returns the datagrams passed, or -errno on a socket error.
+ */
+long ing_udp_read(int fd, const struct sockaddr_storage *camera, uint8_t *buf, size_t cap,
+                  ing_udp_datagram_cb cb, void *arg, struct ing_udp_counts *counts);
+/* Sends one datagram from fd to camera's address at port. Returns 0 or -errno. */
+int ing_udp_send(int fd, const struct sockaddr_storage *camera, socklen_t len, int port,
+                 const uint8_t *data, size_t n);
 
 #endif

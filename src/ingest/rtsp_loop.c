@@ -8,7 +8,11 @@
  * (the thread count travels with each acquire). Each loop is one thread with one epoll set,
  * one eventfd for commands and one receive buffer shared by all of its
  * items (streams), and it drives each item through four callbacks:
- * attach, io (epoll events of the item's one socket), timer, detach.
+ * attach, io (epoll events of the item's socket), timer, detach, and aux
+ * for the extra sockets an item may register (a UDP session's RTP and
+ * RTCP). An extra socket's epoll data is its ing_loop_aux pointer with the
+ * low bit set (both structures are pointer-aligned), so one epoll_wait
+ * tells an item's socket, an extra socket and the command eventfd apart.
  *
  * Commands: ing_loop_add / ing_loop_remove only flag the item and queue it
  * under the loop's lock, then wake the loop; the loop applies them between
@@ -145,6 +149,26 @@ int ing_loop_fd_set(struct ing_loop_item *it, int fd, uint32_t events)
     return 0;
 }
 
+int ing_loop_aux_set(struct ing_loop_item *it, struct ing_loop_aux *a, int fd, unsigned tag)
+{
+    struct ing_loop *l = it->loop;
+    if (fd < 0) {
+        if (a->fd >= 0)
+            epoll_ctl(l->epfd, EPOLL_CTL_DEL, a->fd, NULL);
+        a->fd = -1;
+        return 0;
+    }
+    if (a->fd >= 0 && a->fd != fd)
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, a->fd, NULL);
+    a->item = it;
+    a->tag = tag;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(uintptr_t)a | 1};
+    if (epoll_ctl(l->epfd, a->fd == fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    a->fd = fd;
+    return 0;
+}
+
 void ing_loop_timer_set(struct ing_loop_item *it, int64_t due_ns)
 {
     it->due_ns = due_ns;
@@ -246,6 +270,15 @@ static void *loop_main(void *arg)
         int64_t woke_ns = l->batch_ns ? ing_loop_now_ns() : 0;
         bool has_io = false, has_cmds = false;
         for (int i = 0; i < n; i++) {
+            if (events[i].data.u64 & 1) {
+                struct ing_loop_aux *a = (struct ing_loop_aux *)(uintptr_t)(events[i].data.u64 - 1);
+                /* Closed earlier in this batch: a->fd is -1 (the owner outlives its detach). */
+                if (a->fd >= 0 && a->item->is_attached && a->item->ops->aux_cb) {
+                    a->item->ops->aux_cb(a->item, a->tag);
+                    has_io = true;
+                }
+                continue;
+            }
             struct ing_loop_item *it = events[i].data.ptr;
             if (!it) {
                 uint64_t v;

@@ -297,6 +297,19 @@ int ing_rtsp_transport_parse(const char *value, int *rtp_channel, int *rtcp_chan
     return 0;
 }
 
+int ing_rtsp_transport_parse_udp(const char *value, int *server_rtp, int *server_rtcp)
+{
+    struct rtsp_transport t;
+    if (rtsp_transport_parse(rtsp_span_of(value), &t) < 0 || t.is_tcp ||
+        (!t.is_udp && !t.has_server_port))
+        return HORUS_EPARSE;
+    if (!t.has_server_port)
+        return -ENOENT;
+    *server_rtp = t.server_port_rtp;
+    *server_rtcp = t.server_port_rtcp;
+    return 0;
+}
+
 unsigned ing_rtsp_rtp_info_parse(const char *value, struct ing_rtsp_rtp_info *out, unsigned max)
 {
     unsigned n = 0;

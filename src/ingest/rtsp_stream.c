@@ -27,9 +27,12 @@
  * gets, and the timeline stamps it (stream.c). Sink callbacks therefore
  * run on the loop thread and must not block.
  *
- * Transport auto: a 461 Unsupported Transport before any media hands the
- * stream over to a libav thread over UDP (ing_libav_start from here, no
- * breaker failure); the item then idles in N_DONE until it is detached.
+ * Transport udp (rtsp_udp.c, docs/design/0073): each track's RTP and RTCP
+ * come on a pair of UDP sockets registered as extra sockets of this item,
+ * read on the same loop thread; what they carry takes the same path as an
+ * interleaved frame (packet_cb). Transport auto: a 461 Unsupported
+ * Transport before any media makes the stream UDP and tries again at once
+ * (no breaker failure); it stays UDP until it is made again.
  *
  * Stop: ing_native_stop asks the loop to detach the stream; detach sends a
  * TEARDOWN if it can without waiting, closes the socket and signals
@@ -71,7 +74,7 @@ enum native_state {
     N_TLS, /* rtsps://: the TLS handshake */
     N_HANDSHAKE,
     N_PLAYING,
-    N_DONE, /* gave up (max_connects), or handed over to a libav thread (UDP fallback) */
+    N_DONE, /* gave up (max_connects) */
 };
 
 struct native_track {
@@ -85,6 +88,7 @@ struct native_track {
     struct rtp_rx_stats rx; /* rx.ssrc and rx.has_seq: the RTP stream's SSRC, once seen */
     uint32_t last_rtp_ts; /* of the latest RTP packet */
     struct rtcp_sr sr;
+    struct ing_udp_pair udp; /* transport udp: this track's RTP and RTCP sockets */
     bool has_sr; /* sr waits for the timeline's session (ing_stream_sender_report) */
     int64_t sr_arrival_us; /* wall clock */
 };
@@ -96,6 +100,13 @@ struct ing_native {
     enum native_state state;
     int fd;
     struct ing_rtsp_conn conn;
+    /* transport udp: the camera's address (the RTSP connection's peer) and what was refused */
+    bool is_udp;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    struct ing_udp_counts udp_counts;
+    bool is_foreign_logged;
+    unsigned udp_tag; /* the socket being read: 2 * track + (1 for RTCP) */
     /* rtsps:// */
     bool is_tls;
     struct ing_tls tls;
@@ -212,6 +223,7 @@ static void native_close(struct ing_native *n)
     n->carry_len = 0;
     hold_release(n, false);
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
+        ing_udp_pair_close(&n->tracks[t].udp, &n->item);
         ing_depack_reset(&n->tracks[t].depack);
         n->tracks[t].is_used = false;
         memset(&n->tracks[t].rx, 0, sizeof(n->tracks[t].rx));
@@ -226,25 +238,13 @@ static void native_failed(struct ing_native *n)
 {
     ing_stream *s = n->s;
     native_close(n);
-    if (n->conn.is_tcp_refused && !n->got_media && s->opt.transport == ING_TRANSPORT_AUTO) {
-        /*
-         * Transport auto and a 461: UDP at once, on a libav thread of the
-         * stream's own (not a failure). This item stays attached, idle, so
-         * that stop and join go through the loop as for every native stream.
-         */
-        n->state = N_DONE;
-        ing_loop_timer_set(&n->item, INT64_MAX);
+    if (n->conn.is_tcp_refused && !n->got_media && s->opt.transport == ING_TRANSPORT_AUTO &&
+        s->transport == ING_TRANSPORT_TCP) {
+        /* Transport auto and a 461: UDP at once, not a failure (the same attempt again). */
         ing_stream_fall_back_to_udp(s);
-        if (atomic_load(&s->stop))
-            return;
-        if (n->attempts && s->opt.max_connects)
-            s->opt.max_connects -= n->attempts - 1; /* the UDP try is the refused one again */
-        int rc = ing_libav_start(s);
-        if (rc < 0) {
-            log_field kv[3];
-            log_error_kv(ing_stream_kv(s, kv), "start the UDP thread: %s", horus_strerror(rc));
-            ing_stream_finish(s);
-        }
+        n->attempts--;
+        n->state = N_WAIT;
+        ing_loop_timer_set(&n->item, ing_loop_now_ns());
         return;
     }
     bool is_last = s->opt.max_connects && n->attempts >= s->opt.max_connects;
@@ -398,6 +398,67 @@ static void audio_note(struct ing_native *n, const struct ing_sdp_media *audio)
     }
 }
 
+/* ---- transport udp (rtsp_udp.c) ---- */
+
+/* A datagram on a track's RTP or RTCP socket: the same path as an interleaved frame. */
+static void udp_datagram(void *arg, const uint8_t *data, size_t len);
+
+/* Binds each track's ports beside the RTSP connection and tells the session. Returns 0 or -1. */
+static int native_udp_open(struct ing_native *n, const struct ing_sdp_media *video,
+                           const struct ing_sdp_media *audio)
+{
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+    n->peer_len = sizeof(n->peer);
+    char err[160] = "cannot open UDP ports: the RTSP connection has no address";
+    if (getsockname(n->fd, (struct sockaddr *)&local, &len) < 0 ||
+        getpeername(n->fd, (struct sockaddr *)&n->peer, &n->peer_len) < 0)
+        goto fail;
+    for (int t = 0; t < ING_RTSP_TRACKS; t++) {
+        struct ing_udp_pair *u = &n->tracks[t].udp;
+        if (!(t == ING_RTSP_VIDEO ? video : audio))
+            continue;
+        if (ing_udp_pair_open(u, &local, len, err, sizeof(err)) < 0)
+            goto fail;
+        for (int i = 0; i < 2; i++)
+            if (ing_loop_aux_set(&n->item, &u->aux[i], u->fd[i], (unsigned)(2 * t + i)) < 0) {
+                snprintf(err, sizeof(err), "cannot wait on a UDP socket: %s", strerror(errno));
+                goto fail;
+            }
+        n->conn.client_port[t] = u->port;
+    }
+    return 0;
+fail:
+    ing_rtsp_conn_fail(&n->conn, ING_REASON_OTHER, err);
+    return -1;
+}
+
+static void on_aux(struct ing_loop_item *it, unsigned tag)
+{
+    struct ing_native *n = native_of(it);
+    struct native_track *nt = &n->tracks[tag / 2 % ING_RTSP_TRACKS];
+    int fd = nt->udp.fd[tag % 2];
+    if (fd < 0)
+        return;
+    size_t cap;
+    uint8_t *buf = ing_loop_rbuf(it, &cap);
+    n->now_ns = ing_loop_now_ns();
+    n->udp_tag = tag;
+    long rc = ing_udp_read(fd, &n->peer, buf, cap, udp_datagram, n, &n->udp_counts);
+    if (rc < 0 && rc != -ECONNREFUSED) {
+        char text[160];
+        snprintf(text, sizeof(text), "UDP receive failed: %s", strerror((int)-rc));
+        native_fail(n, ING_REASON_CLOSED, text);
+        return;
+    }
+    if (n->udp_counts.foreign && !n->is_foreign_logged) {
+        n->is_foreign_logged = true;
+        log_field kv[3];
+        log_warn_kv(ing_stream_kv(n->s, kv),
+                    "UDP datagrams from another address than the camera's were dropped");
+    }
+}
+
 static int describe_cb(void *arg, const struct ing_sdp_media *video,
                        const struct ing_sdp_media *audio)
 {
@@ -443,6 +504,8 @@ static int describe_cb(void *arg, const struct ing_sdp_media *video,
         }
     }
     audio_note(n, audio);
+    if (n->is_udp && native_udp_open(n, video, audio) < 0)
+        return -1;
     n->is_holding = n->tracks[0].is_used && n->tracks[1].is_used;
     n->has_video_au = false;
     n->hold_until_ns = n->now_ns + HOLD_NS;
@@ -527,9 +590,17 @@ static void native_receiver_reports(struct ing_native *n)
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
         struct native_track *nt = &n->tracks[t];
         struct rtcp_report_block b;
-        if (!nt->is_used || n->conn.rtcp_channel[t] < 0 ||
+        int port = n->conn.server_port[t][1];
+        if (!nt->is_used ||
+            (n->is_udp ? port <= 0 || nt->udp.fd[1] < 0 : n->conn.rtcp_channel[t] < 0) ||
             !rtp_rx_stats_report(&nt->rx, n->now_ns / 1000, &b))
             continue;
+        if (n->is_udp) {
+            uint8_t rr[RTCP_RR_COMPOUND_SIZE];
+            rtcp_rr_write(rr, n->rr_ssrc, &b);
+            (void)ing_udp_send(nt->udp.fd[1], &n->peer, n->peer_len, port, rr, sizeof(rr));
+            continue;
+        }
         uint8_t frame[RTSP_INTERLEAVED_HEADER + RTCP_RR_COMPOUND_SIZE];
         rtsp_interleaved_write(frame, (uint8_t)n->conn.rtcp_channel[t], RTCP_RR_COMPOUND_SIZE);
         rtcp_rr_write(frame + RTSP_INTERLEAVED_HEADER, n->rr_ssrc, &b);
@@ -566,6 +637,14 @@ static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const 
     rtp_rx_stats_packet(&nt->rx, rtp.ssrc, rtp.seq, rtp.timestamp, rtp_clock(n->now_ns, nt));
     nt->last_rtp_ts = rtp.timestamp;
     ing_depack_push(&nt->depack, &rtp);
+}
+
+static void udp_datagram(void *arg, const uint8_t *data, size_t len)
+{
+    struct ing_native *n = arg;
+    if (n->conn.phase != ING_RTSP_PLAY && n->conn.phase != ING_RTSP_PLAYING)
+        return; /* before PLAY was sent: nothing the camera should send yet */
+    packet_cb(n, (enum ing_rtsp_track)(n->udp_tag / 2), n->udp_tag % 2 == 1, data, len);
 }
 
 static const struct ing_rtsp_conn_cbs conn_cbs = {
@@ -644,6 +723,7 @@ static void native_attempt(struct ing_native *n)
         native_fail(n, ING_REASON_NOT_RTSP, "not RTSP: the URL cannot be parsed");
         return;
     }
+    n->is_udp = n->conn.is_udp = s->transport == ING_TRANSPORT_UDP;
     snprintf(n->port, sizeof(n->port), "%d", n->conn.url.port);
     n->hints =
         (struct addrinfo){.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
@@ -983,6 +1063,7 @@ static const struct ing_loop_ops native_ops = {
     .io_cb = on_io,
     .timer_cb = on_timer,
     .detach_cb = on_detach,
+    .aux_cb = on_aux,
 };
 
 /* ---- the stream's side ---- */
@@ -996,6 +1077,7 @@ int ing_native_start(ing_stream *s)
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
         n->tracks[t].n = n;
         n->tracks[t].id = (enum ing_rtsp_track)t;
+        ing_udp_pair_init(&n->tracks[t].udp);
         ing_depack_init(&n->tracks[t].depack,
                         t == ING_RTSP_VIDEO ? MEDIA_CODEC_H264 : MEDIA_CODEC_AAC, &s->video.ps,
                         au_cb, NULL, &n->tracks[t]);

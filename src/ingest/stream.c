@@ -13,8 +13,8 @@
  * Transport auto (docs/design/0034): a stream starts on TCP (the native
  * client unless libav is asked for); when the camera refuses RTP over TCP
  * (461) the driver calls ing_stream_fall_back_to_udp and the stream runs
- * on over UDP with libavformat (a native stream hands over to a libav
- * thread of its own) until it is made again. Status says what is in use.
+ * on over UDP with the same client until it is made again. Status says
+ * what is in use.
  *
  * The client (stream_libav.c: libavformat on the stream's own thread;
  * rtsp_stream.c: our RTSP client on a shared ing-rtsp-N loop thread) is
@@ -96,8 +96,8 @@ int64_t ing_stream_now_ns(const ing_stream *s)
 
 bool ing_native_supports(const char *url, enum ing_transport transport)
 {
-    return transport != ING_TRANSPORT_UDP &&
-           (strncasecmp(url, "rtsp://", 7) == 0 || strncasecmp(url, "rtsps://", 8) == 0);
+    (void)transport; /* both clients speak TCP and UDP */
+    return strncasecmp(url, "rtsp://", 7) == 0 || strncasecmp(url, "rtsps://", 8) == 0;
 }
 
 /* The client of a stream: what its options ask for (default native), if it can take the URL. */
@@ -263,8 +263,7 @@ void ing_stream_media_started(ing_stream *s)
     ing_stream_set_up(s, true);
     log_field kv[3];
     log_info_kv(ing_stream_kv(s, kv), "streaming from '%s' (%s client, %s)", s->url_masked,
-                ing_client_name(s->transport == ING_TRANSPORT_UDP ? ING_CLIENT_LIBAV : s->client),
-                ing_transport_name(s->transport));
+                ing_client_name(s->client), ing_transport_name(s->transport));
     ing_stream_breaker_publish(s, ing_breaker_success(&s->breaker));
 }
 
@@ -301,7 +300,6 @@ void ing_stream_fall_back_to_udp(ing_stream *s)
     s->transport = ING_TRANSPORT_UDP;
     pthread_mutex_lock(&s->mu);
     s->status.transport = ING_TRANSPORT_UDP;
-    s->status.client = ING_CLIENT_LIBAV;
     pthread_mutex_unlock(&s->mu);
     counter_add(s->fallbacks, 1);
     log_field kv[3];
@@ -766,23 +764,20 @@ int ing_stream_start(ing_stream *s)
     return rc;
 }
 
-/*
- * A native stream may have handed over to a libav thread (transport auto,
- * UDP fallback): stop asks both, and join waits for the loop to detach
- * first, after which the loop thread no longer starts one.
- */
 void ing_stream_stop(ing_stream *s)
 {
     if (s->client == ING_CLIENT_NATIVE)
         ing_native_stop(s);
-    ing_libav_wake(s);
+    else
+        ing_libav_wake(s);
 }
 
 void ing_stream_join(ing_stream *s)
 {
     if (s->client == ING_CLIENT_NATIVE)
         ing_native_join(s);
-    ing_libav_join(s);
+    else
+        ing_libav_join(s);
 }
 
 void ing_stream_free(ing_stream *s)

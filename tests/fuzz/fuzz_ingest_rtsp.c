@@ -45,6 +45,7 @@ static void fuzz_messages(const uint8_t *data, size_t size)
     int timeout, a, b;
     (void)ing_rtsp_session_parse(t, id, sizeof(id), &timeout);
     (void)ing_rtsp_transport_parse(t, &a, &b);
+    (void)ing_rtsp_transport_parse_udp(t, &a, &b);
     (void)rtsp_list_has(rtsp_span_of(t), "GET_PARAMETER");
     struct ing_rtsp_rtp_info info[ING_RTSP_RTP_INFO_MAX];
     (void)ing_rtsp_rtp_info_parse(t, info, ING_RTSP_RTP_INFO_MAX);
@@ -177,6 +178,12 @@ static void fuzz_conn(const uint8_t *data, size_t size)
     static struct ing_rtsp_conn c;
     if (ing_rtsp_conn_init(&c, "rtsp://user:pass@127.0.0.1:8554/cam1", &cbs, NULL) < 0)
         return;
+    /* Inputs of odd length drive a UDP session (the fuzzer flips that with one byte). */
+    if (size % 2 == 1) {
+        c.is_udp = true;
+        c.client_port[0] = 50000;
+        c.client_port[1] = 50002;
+    }
     /* Feed in chunks of varying size, keeping what was not consumed, as rtsp_stream.c does. */
     uint8_t *buf = malloc(size + 1);
     size_t have = 0, pos = 0, step = 1;

@@ -341,6 +341,11 @@ static int transport_spec_parse(struct rtsp_span proto, struct rtsp_span params,
             if (parse_pair(v, 1, 65535, &t->client_port_rtp, &t->client_port_rtcp) < 0)
                 return HORUS_EPARSE;
             has_ports = true;
+        } else if (!is_tcp && span_istarts(param, "server_port=")) {
+            struct rtsp_span v = {param.p + 12, param.len - 12};
+            if (parse_pair(v, 1, 65535, &t->server_port_rtp, &t->server_port_rtcp) < 0)
+                return HORUS_EPARSE;
+            t->has_server_port = true;
         } else if (rtsp_span_ieq(param, "multicast")) {
             is_multicast = true;
         }
@@ -349,9 +354,9 @@ static int transport_spec_parse(struct rtsp_span proto, struct rtsp_span params,
         t->is_tcp = true;
         return 1;
     }
-    if (is_multicast || !has_ports)
+    if (is_multicast || (!has_ports && !t->has_server_port))
         return 0;
-    t->is_udp = true;
+    t->is_udp = has_ports;
     return 1;
 }
 

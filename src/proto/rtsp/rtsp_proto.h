@@ -126,12 +126,15 @@ struct rtsp_transport {
     bool has_interleaved; /* TCP: the spec names channels */
     int channel_rtp, channel_rtcp; /* 0..255; rtcp is rtp + 1 when not named */
     int client_port_rtp, client_port_rtcp; /* UDP: 1..65535 */
+    bool has_server_port; /* UDP: a reply names the server's ports */
+    int server_port_rtp, server_port_rtcp; /* UDP: 1..65535 */
 };
 
 /*
  * Transport header: specs separated by commas in order of preference; the
  * first RTP/AVP/TCP spec, or unicast RTP/AVP (or RTP/AVP/UDP) spec with a
- * client_port, wins. Returns 0 (neither is_tcp nor is_udp: nothing of
+ * client_port (a request) or a server_port (a reply may omit client_port),
+ * wins; is_udp says a client_port was named. Returns 0 (neither is_tcp nor is_udp: nothing of
  * those was offered, e.g. only multicast) or HORUS_EPARSE when the winning
  * kind of spec has malformed channels or ports.
  */

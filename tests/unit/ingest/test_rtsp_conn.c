@@ -259,6 +259,81 @@ static void test_replies_map_to_failure_reasons(void **state)
     assert_int_equal(ing_rtsp_conn_init(&f->c, "http://h/cam", &cbs, &f->e), HORUS_EPARSE);
 }
 
+/*
+ * Transport udp: SETUP asks for the owner's ports, the reply's server
+ * ports are kept for our reports, interleaved frames are not media, and a
+ * 461 names UDP (it is not a TCP refusal that auto would act on).
+ */
+static void test_a_camera_is_set_up_and_played_over_udp(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(ing_rtsp_conn_init(&f->c, "rtsp://127.0.0.1:8554/cam1", &cbs, &f->e), 0);
+    f->c.is_udp = true;
+    take(f);
+    feed(f, "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+    take(f);
+    f->c.client_port[ING_RTSP_VIDEO] = 50000;
+    f->c.client_port[ING_RTSP_AUDIO] = 50002;
+    reply_describe(f, 2);
+    const char *req = take(f);
+    assert_non_null(strstr(req, "SETUP rtsp://127.0.0.1:8554/cam1/trackID=0 RTSP/1.0\r\n"));
+    assert_non_null(strstr(req, "Transport: RTP/AVP;unicast;client_port=50000-50001\r\n"));
+    feed(f, "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: AB\r\n"
+            "Transport: RTP/AVP;unicast;client_port=50000-50001;server_port=20000-20001;"
+            "ssrc=1234\r\n\r\n");
+    req = take(f);
+    assert_non_null(strstr(req, "client_port=50002-50003\r\n"));
+    /* A reply without server ports: media comes, our reports for the track do not go. */
+    feed(f, "RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: AB\r\n"
+            "Transport: RTP/AVP;unicast;client_port=50002-50003\r\n\r\n");
+    assert_int_equal(f->c.server_port[ING_RTSP_VIDEO][0], 20000);
+    assert_int_equal(f->c.server_port[ING_RTSP_VIDEO][1], 20001);
+    assert_int_equal(f->c.server_port[ING_RTSP_AUDIO][1], -1);
+    assert_non_null(strstr(take(f), "PLAY rtsp://127.0.0.1:8554/cam1/ RTSP/1.0\r\n"));
+    static const char play[] = "RTSP/1.0 200 OK\r\nCSeq: 5\r\nSession: AB\r\n\r\n";
+    uint8_t buf[128];
+    size_t n = strlen(play);
+    memcpy(buf, play, n);
+    static const uint8_t frame[] = {'$', 0, 0, 2, 0x80, 0x60};
+    memcpy(buf + n, frame, sizeof(frame));
+    assert_int_equal(ing_rtsp_conn_input(&f->c, buf, n + sizeof(frame)), (long)(n + sizeof(frame)));
+    assert_int_equal(f->c.phase, ING_RTSP_PLAYING);
+    assert_int_equal(f->e.packets, 0);
+
+    /* The camera set up TCP instead, or refuses UDP. */
+    ing_rtsp_conn_init(&f->c, "rtsp://127.0.0.1:8554/cam1", &cbs, &f->e);
+    f->c.is_udp = true;
+    f->c.client_port[0] = f->c.client_port[1] = 50000;
+    feed(f, "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+    reply_describe(f, 2);
+    assert_true(feed(f, "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: AB\r\n"
+                        "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n") < 0);
+    assert_int_equal(f->c.reason, ING_REASON_UNSUPPORTED);
+    assert_non_null(strstr(f->c.error, "did not set up unicast RTP over UDP"));
+    ing_rtsp_conn_init(&f->c, "rtsp://127.0.0.1:8554/cam1", &cbs, &f->e);
+    f->c.is_udp = true;
+    f->c.client_port[0] = f->c.client_port[1] = 50000;
+    feed(f, "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+    reply_describe(f, 2);
+    assert_true(feed(f, "RTSP/1.0 461 Unsupported Transport\r\nCSeq: 3\r\n\r\n") < 0);
+    assert_string_equal(f->c.error,
+                        "the camera refuses RTP over UDP: SETUP replied 461 Unsupported Transport");
+    assert_false(f->c.is_tcp_refused);
+    /* No port from the owner: the SETUP is not sent. */
+    ing_rtsp_conn_init(&f->c, "rtsp://127.0.0.1:8554/cam1", &cbs, &f->e);
+    f->c.is_udp = true;
+    feed(f, "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+    take(f);
+    char r[2048];
+    snprintf(r, sizeof(r),
+             "RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Type: application/sdp\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(SDP), SDP);
+    assert_true(feed(f, r) < 0);
+    assert_string_equal(f->c.error, "no UDP port to receive the track on");
+    assert_null(strstr(take(f), "SETUP"));
+}
+
 static void test_a_reply_split_across_reads_is_taken_when_whole(void **state)
 {
     struct fixture *f = *state;
@@ -281,6 +356,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_or_missing_credentials_fail_as_auth_failed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_replies_map_to_failure_reasons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_camera_is_set_up_and_played_over_udp, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_reply_split_across_reads_is_taken_when_whole, setup,
                                         teardown),
     };

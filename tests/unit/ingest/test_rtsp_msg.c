@@ -146,6 +146,19 @@ static void test_session_transport_public_and_rtp_info_headers(void **state)
                      HORUS_EPARSE);
     assert_int_equal(ing_rtsp_transport_parse("RTP/AVP/TCP;interleaved=x", &rtp, &rtcp),
                      HORUS_EPARSE);
+    assert_int_equal(
+        ing_rtsp_transport_parse_udp("RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971",
+                                     &rtp, &rtcp),
+        0);
+    assert_int_equal(rtp, 6970);
+    assert_int_equal(rtcp, 6971);
+    assert_int_equal(
+        ing_rtsp_transport_parse_udp("RTP/AVP;unicast;client_port=5000-5001", &rtp, &rtcp),
+        -ENOENT);
+    assert_int_equal(ing_rtsp_transport_parse_udp("RTP/AVP/TCP;interleaved=0-1", &rtp, &rtcp),
+                     HORUS_EPARSE);
+    assert_int_equal(ing_rtsp_transport_parse_udp("RTP/AVP;multicast;port=5000-5001", &rtp, &rtcp),
+                     HORUS_EPARSE);
 
     assert_true(rtsp_list_has(rtsp_span_of("OPTIONS, DESCRIBE, get_parameter"), "GET_PARAMETER"));
     assert_false(rtsp_list_has(rtsp_span_of("OPTIONS, DESCRIBE"), "GET_PARAMETER"));

@@ -154,6 +154,18 @@ static void test_transport_takes_the_first_spec_it_serves(void **state)
     assert_int_equal(t.client_port_rtcp, 5001);
     assert_int_equal(rtsp_transport_parse(S("RTP/AVP;unicast;client_port=65535"), &t),
                      HORUS_EPARSE); /* RTCP would be 65536 */
+    /* A reply: the server's ports, with or without ours echoed. */
+    assert_int_equal(
+        rtsp_transport_parse(
+            S("RTP/AVP;unicast;client_port=5000-5001;server_port=20000-20001;ssrc=1F"), &t),
+        0);
+    assert_true(t.is_udp && t.has_server_port);
+    assert_int_equal(t.server_port_rtp, 20000);
+    assert_int_equal(t.server_port_rtcp, 20001);
+    assert_int_equal(rtsp_transport_parse(S("RTP/AVP/UDP;unicast;server_port=7000"), &t), 0);
+    assert_true(!t.is_udp && !t.is_tcp && t.has_server_port);
+    assert_int_equal(t.server_port_rtcp, 7001);
+    assert_int_equal(rtsp_transport_parse(S("RTP/AVP;server_port=0-1"), &t), HORUS_EPARSE);
     assert_int_equal(rtsp_transport_parse(S("RAW/RAW/UDP;unicast, RTP/AVP;multicast"), &t), 0);
     assert_false(t.is_tcp || t.is_udp);
     assert_int_equal(rtsp_transport_parse(S("RTP/AVP/TCP;interleaved=x"), &t), HORUS_EPARSE);
