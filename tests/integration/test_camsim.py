@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import CAMSIM_BIN, require_tool
+from conftest import CAMSIM_BIN, require_tool, wait_until
 
 SMALL = ["--size", "320x240", "--fps", "15"]
 
@@ -277,7 +277,7 @@ def test_digest_auth_by_hand_with_qop(camsim_factory):
     _, headers, _ = client.request("DESCRIBE")
     nonce = re.search(r'nonce="([^"]+)"', headers["www-authenticate"]).group(1)
     uri = client.base
-    ha1 = hashlib.md5(f"bob:horus-camsim:pw".encode()).hexdigest()
+    ha1 = hashlib.md5("bob:horus-camsim:pw".encode()).hexdigest()
     ha2 = hashlib.md5(f"DESCRIBE:{uri}".encode()).hexdigest()
     resp = hashlib.md5(f"{ha1}:{nonce}:00000001:abcd:auth:{ha2}".encode()).hexdigest()
     auth = (f'Digest username="bob", realm="horus-camsim", nonce="{nonce}", uri="{uri}", '
@@ -670,6 +670,61 @@ def test_write_packet_makes_one_send_per_packet_and_spreads_them(camsim_factory)
     # on a loaded machine, the rest of a packet that the socket took only in part.
     assert frame_calls * 4 < frame_packets, calls
     assert packet_packets <= packet_calls <= packet_packets + 10 + packet_packets // 20, calls
+
+
+def test_paced_udp_spreads_each_frame_s_datagrams(camsim_factory):
+    """--pacing spread holds over UDP too: a frame's datagrams leave over the interval, one
+    send each, instead of in one sendmmsg the moment the frame is encoded."""
+    cam = camsim_factory(args=PACKETED + ["--write", "packet", "--pacing", "spread"])
+    client = RtspClient(cam.port)
+    rx = UdpReceiver()
+    client.request("DESCRIBE")
+    assert setup_udp(client, rx)[0] == 200
+    assert client.request("PLAY", f"{client.base}/")[0] == 200
+    arrivals = {}
+    deadline = time.monotonic() + 2.5
+    rx.rtp.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            data = rx.rtp.recv(65536)
+        except socket.timeout:
+            continue
+        arrivals.setdefault(data[4:8], []).append(time.monotonic())
+    client.close()
+    rx.close()
+    spans = sorted((t[-1] - t[0]) * 1000 for t in arrivals.values() if len(t) >= 4)
+    # Half of the 66.7 ms frame interval, less one packet's slot (the median: a loaded
+    # machine may send a late frame's packets together).
+    assert len(spans) > 10 and spans[len(spans) // 2] > 10, spans
+    calls, packets = send_summary(cam)
+    assert packets > 100 and packets <= calls <= packets + 10, (calls, packets)
+
+
+def test_horus_records_a_paced_jittery_packet_source_over_udp(camsim_factory, horus_factory):
+    from test_record import rows
+    sim = camsim_factory(args=PACKETED[:-2] + ["--write", "packet", "--pacing", "spread",
+                                               "--jitter", "20"])
+    h = horus_factory("cameras:\n"
+                      f"  - id: cam\n    url: \"{sim.url()}\"\n    transport: udp\n"
+                      "    record:\n      segment_seconds: 2\n")
+    wait_until(lambda: len(rows(h)) >= 3, 30, "three files over UDP")
+    _, doc = h.get_json("/api/v1/cameras/cam")
+    assert (doc["status"]["transport"], doc["status"]["client"]) == ("udp", "native"), doc
+    assert h.stop() == 0
+    done = rows(h)
+    for a, b in zip(done, done[1:]):
+        assert abs(b["start_us"] - a["end_us"]) <= 70_000, (a, b)  # contiguous within a frame
+    for r in done[:-1]:
+        out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-count_frames",
+                              "-select_streams", "v", "-show_entries", "stream=nb_read_frames",
+                              "-of", "csv=p=0", str(h.data / r["path"])],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        expected = 15 * (r["end_us"] - r["start_us"]) / 1e6
+        assert abs(int(out.stdout.strip().strip(",")) - expected) <= 2, (r, out.stdout)
+    # The native client's receiver reports reached the camera's RTCP port.
+    wait_until(lambda: re.search(r"RTCP receiver reports [1-9]\d* video", sim.proc.output()), 5,
+               "camsim's count of our receiver reports")
 
 
 def test_horus_records_a_paced_jittery_packet_source(camsim_factory, horus_factory):

@@ -181,7 +181,10 @@ static void client_offer(cs_server *srv, cs_client *c, cs_frame *frame, int64_t 
         c->is_waiting_key = false;
     }
     if (c->is_udp[frame->track]) {
-        unsigned dropped = cs_udp_send(&c->udp[frame->track], frame, srv->opt->is_write_packet);
+        unsigned dropped =
+            frame->due_ns && srv->opt->is_write_packet
+                ? cs_udp_send_paced(&c->udp[frame->track], frame, now_ns)
+                : cs_udp_send(&c->udp[frame->track], frame, srv->opt->is_write_packet);
         if (dropped > 0) {
             /* A hole in the picture: resume cleanly at the next keyframe. */
             srv->total_drops += dropped;
@@ -761,8 +764,17 @@ static void send_reports(cs_server *srv, int64_t now_ns)
 static void flush_all(cs_server *srv)
 {
     cs_client *next;
+    int64_t now = cs_now_ns();
     for (cs_client *c = srv->clients; c; c = next) {
         next = c->next;
+        for (int t = 0; t < CS_TRACK_COUNT; t++) {
+            if (!c->is_udp[t] || !c->udp[t].paced_len)
+                continue;
+            unsigned dropped = cs_udp_flush_paced(&c->udp[t], now, &srv->next_due_ns);
+            srv->total_drops += dropped;
+            if (dropped)
+                c->is_waiting_key = true; /* resume cleanly at the next keyframe */
+        }
         if (c->q_len == 0 || c->has_epollout)
             continue;
         int rc = client_flush(srv, c);

@@ -7,9 +7,14 @@
  * client's ports, so each datagram needs no address and an ICMP "port
  * unreachable" shows up as ECONNREFUSED, which we count as a drop. A UDP
  * send never waits: what the socket refuses is dropped, the way a camera
- * drops packets it cannot push out. Thread: server only.
+ * drops packets it cannot push out. Paced frames (--write packet with
+ * --pacing spread or --jitter) wait, referenced, in a per-track ring until
+ * each packet's due time (pacing.c), as they do in a TCP client's queue.
+ * Thread: server only.
  */
 #include "udp.h"
+
+#include "pacing.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -99,6 +104,12 @@ int cs_udp_open(cs_udp *u, const struct sockaddr_storage *local,
 
 void cs_udp_close(cs_udp *u)
 {
+    for (; u->paced_len; u->paced_len--) {
+        cs_frame_unref(u->paced[u->paced_head]);
+        u->paced_head = (u->paced_head + 1) % CS_UDP_PACED_MAX;
+    }
+    u->paced_pos = 0;
+    u->paced_index = 0;
     if (u->rtp_fd >= 0)
         close(u->rtp_fd);
     if (u->rtcp_fd >= 0)
@@ -169,4 +180,66 @@ unsigned cs_udp_drain(cs_udp *u, struct rtcp_rr *last)
         }
     }
     return reports;
+}
+
+/* Sends one datagram of len bytes at p on fd. Returns false when it was dropped. */
+static bool send_one(cs_udp *u, int fd, const uint8_t *p, size_t len)
+{
+    ssize_t sent;
+    do {
+        sent = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        u->send_calls++;
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+        u->dropped_packets++;
+        return false;
+    }
+    u->sent_packets++;
+    return true;
+}
+
+unsigned cs_udp_flush_paced(cs_udp *u, int64_t now_ns, int64_t *next_due_ns)
+{
+    unsigned dropped = 0;
+    while (u->paced_len) {
+        cs_frame *f = u->paced[u->paced_head];
+        if (u->paced_pos + INTERLEAVED_BYTES <= f->size) {
+            int64_t due = cs_pacer_due(f, u->paced_index);
+            if (due > now_ns) {
+                if (*next_due_ns == 0 || due < *next_due_ns)
+                    *next_due_ns = due;
+                return dropped;
+            }
+            const uint8_t *h = f->data + u->paced_pos;
+            size_t len = ((size_t)h[2] << 8) | h[3];
+            if (u->paced_pos + INTERLEAVED_BYTES + len > f->size)
+                len = f->size - u->paced_pos - INTERLEAVED_BYTES;
+            if (!send_one(u, u->rtp_fd, h + INTERLEAVED_BYTES, len))
+                dropped++;
+            u->paced_pos += INTERLEAVED_BYTES + len;
+            u->paced_index++;
+            continue;
+        }
+        cs_frame_unref(f);
+        u->paced_head = (u->paced_head + 1) % CS_UDP_PACED_MAX;
+        u->paced_len--;
+        u->paced_pos = 0;
+        u->paced_index = 0;
+    }
+    return dropped;
+}
+
+unsigned cs_udp_send_paced(cs_udp *u, cs_frame *frame, int64_t now_ns)
+{
+    if (u->paced_len == CS_UDP_PACED_MAX) {
+        unsigned n = 0;
+        for (size_t pos = 0; pos + INTERLEAVED_BYTES <= frame->size; n++)
+            pos += INTERLEAVED_BYTES + (((size_t)frame->data[pos + 2] << 8) | frame->data[pos + 3]);
+        u->dropped_packets += n;
+        return n;
+    }
+    u->paced[(u->paced_head + u->paced_len) % CS_UDP_PACED_MAX] = cs_frame_ref(frame);
+    u->paced_len++;
+    int64_t ignored = 0;
+    return cs_udp_flush_paced(u, now_ns, &ignored);
 }

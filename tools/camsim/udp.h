@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#define CS_UDP_PACED_MAX 256 /* frames waiting for their due time, per track */
+
 /* The sockets of one track sent over UDP. fd -1 when closed. */
 typedef struct cs_udp {
     int rtp_fd; /* bound to server_port, connected to the client's RTP port */
@@ -19,6 +21,14 @@ typedef struct cs_udp {
     uint64_t sent_packets;
     uint64_t send_calls; /* sendmmsg calls, for the exit summary */
     uint64_t dropped_packets; /* EAGAIN or a send error: never retried */
+    /*
+     * Paced frames (--pacing spread or --jitter with --write packet) wait
+     * here, referenced, for their packets' due times (pacing.c): a ring.
+     */
+    cs_frame *paced[CS_UDP_PACED_MAX];
+    uint32_t paced_head, paced_len;
+    size_t paced_pos; /* byte offset of the head frame's next packet */
+    uint32_t paced_index; /* that packet's index in its frame */
 } cs_udp;
 
 /*
@@ -41,6 +51,20 @@ void cs_udp_close(cs_udp *u);
  * take are dropped and counted. Returns the number of packets dropped.
  */
 unsigned cs_udp_send(cs_udp *u, const cs_frame *frame, bool is_per_packet);
+
+/*
+ * Paced sending: queues a reference to frame (RTP with a due time) and
+ * sends what is due by now. A full queue drops the frame. Returns the
+ * packets dropped.
+ */
+unsigned cs_udp_send_paced(cs_udp *u, cs_frame *frame, int64_t now_ns);
+
+/*
+ * Sends the queued packets due by now_ns, one datagram per call, and
+ * lowers *next_due_ns (0 = none yet) to the next one still waiting.
+ * Returns the packets dropped.
+ */
+unsigned cs_udp_flush_paced(cs_udp *u, int64_t now_ns, int64_t *next_due_ns);
 
 /*
  * Reads what the client sent (NAT punches, RTCP). Returns how many RTCP
