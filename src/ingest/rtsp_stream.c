@@ -27,10 +27,11 @@
  * gets, and the timeline stamps it (stream.c). Sink callbacks therefore
  * run on the loop thread and must not block.
  *
- * Transport udp (rtsp_udp.c, docs/design/0073): each track's RTP and RTCP
- * come on a pair of UDP sockets registered as extra sockets of this item,
- * read on the same loop thread; what they carry takes the same path as an
- * interleaved frame (packet_cb). Transport auto: a 461 Unsupported
+ * RTCP and transport udp live in rtsp_stream_rtcp.c: sender reports to
+ * the camera clock, our receiver reports, and each track's pair of UDP
+ * sockets registered as extra sockets of this item, read on the same loop
+ * thread, whose datagrams take the interleaved frame's path
+ * (ing_native_packet). Transport auto: a 461 Unsupported
  * Transport before any media makes the stream UDP and tries again at once
  * (no breaker failure); it stays UDP until it is made again.
  *
@@ -40,8 +41,7 @@
  */
 #define LOG_MODULE "ingest"
 
-#include "rtsp_int.h"
-#include "stream_int.h"
+#include "rtsp_native_int.h"
 
 #include "err.h"
 #include "log.h"
@@ -60,112 +60,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HOLD_MAX 64 /* video access units held at session start until audio shows */
 #define HOLD_NS 1000000000
 #define RESOLVE_POLL_NS 20000000 /* getaddrinfo_a is polled this often */
 #define BREAKER_POLL_NS 200000000 /* the breaker's clock may be fake: look again this often */
 #define RR_FIRST_NS 2000000000 /* the first receiver reports this long after PLAY ... */
 #define RR_INTERVAL_NS 5000000000 /* ... then this often (RFC 3550's 5 s minimum) */
-
-enum native_state {
-    N_WAIT,
-    N_RESOLVE,
-    N_CONNECT,
-    N_TLS, /* rtsps://: the TLS handshake */
-    N_HANDSHAKE,
-    N_PLAYING,
-    N_DONE, /* gave up (max_connects) */
-};
-
-struct native_track {
-    struct ing_native *n;
-    enum ing_rtsp_track id;
-    struct ing_depack depack;
-    bool is_used; /* set up and understood */
-    int payload_type;
-    uint32_t clock_rate;
-    /* RTCP (docs/design/0053): what our receiver reports say, and the latest sender report */
-    struct rtp_rx_stats rx; /* rx.ssrc and rx.has_seq: the RTP stream's SSRC, once seen */
-    uint32_t last_rtp_ts; /* of the latest RTP packet */
-    struct rtcp_sr sr;
-    struct ing_udp_pair udp; /* transport udp: this track's RTP and RTCP sockets */
-    bool has_sr; /* sr waits for the timeline's session (ing_stream_sender_report) */
-    int64_t sr_arrival_us; /* wall clock */
-};
-
-struct ing_native {
-    struct ing_loop_item item; /* first: the loop hands us &item */
-    ing_stream *s; /* borrowed: the stream owns us */
-    struct ing_loop *loop; /* a pool reference, released in ing_native_free */
-    enum native_state state;
-    int fd;
-    struct ing_rtsp_conn conn;
-    /* transport udp: the camera's address (the RTSP connection's peer) and what was refused */
-    bool is_udp;
-    struct sockaddr_storage peer;
-    socklen_t peer_len;
-    struct ing_udp_counts udp_counts;
-    bool is_foreign_logged;
-    unsigned udp_tag; /* the socket being read: 2 * track + (1 for RTCP) */
-    /* rtsps:// */
-    bool is_tls;
-    struct ing_tls tls;
-    struct ing_tls_creds *creds; /* a shared trust store reference; NULL when it failed to load */
-    char creds_error[160];
-    metrics_family *tls_failures;
-    struct native_track tracks[ING_RTSP_TRACKS];
-    uint8_t *carry; /* owned: bytes of an incomplete frame or reply */
-    size_t carry_len, carry_cap;
-    unsigned attempts;
-    bool got_media;
-    bool is_stall;
-    enum ing_rtsp_phase phase_seen;
-    int64_t now_ns; /* of the read being processed */
-    int64_t deadline_ns; /* handshake: the reply to the current request is due */
-    int64_t last_rx_ns; /* last RTP packet */
-    int64_t keepalive_ns;
-    int64_t tick_ns; /* next once-a-second housekeeping */
-    /* name resolution */
-    struct gaicb gai;
-    struct addrinfo hints;
-    char port[8];
-    bool is_resolving;
-    /* RTCP receiver reports: our SSRC (random per session) and when the next are due */
-    uint32_t rr_ssrc;
-    int64_t rr_ns;
-    /*
-     * At session start, video waits (at most HOLD_MAX units or HOLD_NS from
-     * its first unit) for the first audio unit: a sink then learns of both
-     * tracks before the first keyframe, and the recorder's first segment has
-     * both. Audio that comes before the first video unit (the depacketiser
-     * starts at a keyframe) is dropped: each track's timeline starts at its
-     * first packet, so audio kept from the moment of joining would play as
-     * late as the wait for the keyframe (up to a GOP; design 0061).
-     */
-    bool is_holding;
-    bool has_video_au; /* this session delivered or held a video unit */
-    int64_t hold_until_ns;
-    unsigned nheld;
-    struct {
-        media_packet *au; /* owned */
-        uint32_t rtp_ts;
-    } held[HOLD_MAX];
-    /* stop and join */
-    atomic_bool is_stopping;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool is_detached;
-    /* counters reported at the tick */
-    uint64_t reported_lost;
-    metrics_series *lost;
-    metrics_series *unsupported; /* sessions offering audio we cannot record */
-    bool is_note_logged; /* the audio note was logged (once per stream) */
-};
-
-static struct ing_native *native_of(struct ing_loop_item *it)
-{
-    return (struct ing_native *)it;
-}
 
 static void hold_release(struct ing_native *n, bool is_delivered);
 
@@ -262,7 +161,7 @@ static void native_failed(struct ing_native *n)
     ing_loop_timer_set(&n->item, ing_loop_now_ns());
 }
 
-static void native_fail(struct ing_native *n, enum ing_reason reason, const char *text)
+void ing_native_fail(struct ing_native *n, enum ing_reason reason, const char *text)
 {
     ing_rtsp_conn_fail(&n->conn, reason, text);
     native_failed(n);
@@ -270,13 +169,13 @@ static void native_fail(struct ing_native *n, enum ing_reason reason, const char
 
 /* ---- session callbacks (from ing_rtsp_conn_input) ---- */
 
-static struct ing_track *track_of(struct native_track *nt)
+struct ing_track *ing_native_track_of(struct native_track *nt)
 {
     return nt->id == ING_RTSP_VIDEO ? &nt->n->s->video : &nt->n->s->audio;
 }
 
 /* An RTP timestamp in the track's timescale (the timeline's raw pts). */
-static int64_t raw_of(const struct native_track *nt, const struct ing_track *t, uint32_t rtp_ts)
+int64_t ing_native_raw_of(const struct native_track *nt, const struct ing_track *t, uint32_t rtp_ts)
 {
     if (nt->clock_rate != t->timescale && nt->clock_rate)
         return (int64_t)((uint64_t)rtp_ts * t->timescale / nt->clock_rate) & 0xffffffff;
@@ -287,8 +186,8 @@ static void deliver(struct native_track *nt, media_packet *au, uint32_t rtp_ts)
 {
     struct ing_native *n = nt->n;
     ing_stream *s = n->s;
-    struct ing_track *t = track_of(nt);
-    ing_stream_deliver(s, t, au, raw_of(nt, t, rtp_ts));
+    struct ing_track *t = ing_native_track_of(nt);
+    ing_stream_deliver(s, t, au, ing_native_raw_of(nt, t, rtp_ts));
     media_packet_unref(au);
     if (!n->got_media) {
         n->got_media = true;
@@ -398,67 +297,6 @@ static void audio_note(struct ing_native *n, const struct ing_sdp_media *audio)
     }
 }
 
-/* ---- transport udp (rtsp_udp.c) ---- */
-
-/* A datagram on a track's RTP or RTCP socket: the same path as an interleaved frame. */
-static void udp_datagram(void *arg, const uint8_t *data, size_t len);
-
-/* Binds each track's ports beside the RTSP connection and tells the session. Returns 0 or -1. */
-static int native_udp_open(struct ing_native *n, const struct ing_sdp_media *video,
-                           const struct ing_sdp_media *audio)
-{
-    struct sockaddr_storage local;
-    socklen_t len = sizeof(local);
-    n->peer_len = sizeof(n->peer);
-    char err[160] = "cannot open UDP ports: the RTSP connection has no address";
-    if (getsockname(n->fd, (struct sockaddr *)&local, &len) < 0 ||
-        getpeername(n->fd, (struct sockaddr *)&n->peer, &n->peer_len) < 0)
-        goto fail;
-    for (int t = 0; t < ING_RTSP_TRACKS; t++) {
-        struct ing_udp_pair *u = &n->tracks[t].udp;
-        if (!(t == ING_RTSP_VIDEO ? video : audio))
-            continue;
-        if (ing_udp_pair_open(u, &local, len, err, sizeof(err)) < 0)
-            goto fail;
-        for (int i = 0; i < 2; i++)
-            if (ing_loop_aux_set(&n->item, &u->aux[i], u->fd[i], (unsigned)(2 * t + i)) < 0) {
-                snprintf(err, sizeof(err), "cannot wait on a UDP socket: %s", strerror(errno));
-                goto fail;
-            }
-        n->conn.client_port[t] = u->port;
-    }
-    return 0;
-fail:
-    ing_rtsp_conn_fail(&n->conn, ING_REASON_OTHER, err);
-    return -1;
-}
-
-static void on_aux(struct ing_loop_item *it, unsigned tag)
-{
-    struct ing_native *n = native_of(it);
-    struct native_track *nt = &n->tracks[tag / 2 % ING_RTSP_TRACKS];
-    int fd = nt->udp.fd[tag % 2];
-    if (fd < 0)
-        return;
-    size_t cap;
-    uint8_t *buf = ing_loop_rbuf(it, &cap);
-    n->now_ns = ing_loop_now_ns();
-    n->udp_tag = tag;
-    long rc = ing_udp_read(fd, &n->peer, buf, cap, udp_datagram, n, &n->udp_counts);
-    if (rc < 0 && rc != -ECONNREFUSED) {
-        char text[160];
-        snprintf(text, sizeof(text), "UDP receive failed: %s", strerror((int)-rc));
-        native_fail(n, ING_REASON_CLOSED, text);
-        return;
-    }
-    if (n->udp_counts.foreign && !n->is_foreign_logged) {
-        n->is_foreign_logged = true;
-        log_field kv[3];
-        log_warn_kv(ing_stream_kv(n->s, kv),
-                    "UDP datagrams from another address than the camera's were dropped");
-    }
-}
-
 static int describe_cb(void *arg, const struct ing_sdp_media *video,
                        const struct ing_sdp_media *audio)
 {
@@ -504,7 +342,7 @@ static int describe_cb(void *arg, const struct ing_sdp_media *video,
         }
     }
     audio_note(n, audio);
-    if (n->is_udp && native_udp_open(n, video, audio) < 0)
+    if (n->is_udp && ing_native_udp_open(n, video, audio) < 0)
         return -1;
     n->is_holding = n->tracks[0].is_used && n->tracks[1].is_used;
     n->has_video_au = false;
@@ -530,7 +368,7 @@ static void play_cb(void *arg, const struct ing_rtsp_rtp_info info[ING_RTSP_TRAC
     n->s->window_start_ns = ing_stream_now_ns(n->s);
 }
 
-/* ---- RTCP (docs/design/0053) ---- */
+/* ---- packets (RTCP and UDP: rtsp_stream_rtcp.c) ---- */
 
 /* A monotonic time on the track's RTP clock (for the interarrival jitter). */
 static int64_t rtp_clock(int64_t now_ns, const struct native_track *nt)
@@ -539,84 +377,15 @@ static int64_t rtp_clock(int64_t now_ns, const struct native_track *nt)
     return now_ns / 1000000000 * rate + now_ns % 1000000000 * rate / 1000000000;
 }
 
-/* Offers the track's pending sender report to the camera clock; kept while there is no session. */
-static void native_sr_apply(struct native_track *nt)
-{
-    if (!nt->has_sr)
-        return;
-    struct ing_track *t = track_of(nt);
-    const struct rtcp_sr *sr = &nt->sr;
-    int64_t rate = nt->clock_rate ? nt->clock_rate : 90000;
-    struct ing_sr_input in = {
-        .ssrc = sr->ssrc,
-        .has_stream_ssrc = nt->rx.has_seq,
-        .stream_ssrc = nt->rx.ssrc,
-        .ntp_us = rtcp_ntp_to_unix_us(sr->ntp),
-        .rtp_delta_us = nt->rx.has_seq ? (int64_t)(int32_t)(sr->rtp_timestamp - nt->last_rtp_ts) *
-                                             1000000 / rate
-                                       : 0,
-        .arrival_us = nt->sr_arrival_us,
-    };
-    if (ing_stream_sender_report(nt->n->s, t, &in, raw_of(nt, t, sr->rtp_timestamp)))
-        nt->has_sr = false;
-}
-
-/* An RTCP packet from the camera: its sender report, if any, dates the camera's clock. */
-static void native_rtcp(struct ing_native *n, struct native_track *nt, const uint8_t *data,
-                        size_t len)
-{
-    struct rtcp_sr sr;
-    int rc = rtcp_sr_find(data, len, &sr);
-    if (rc == -ENOENT)
-        return; /* receiver reports, SDES, BYE: nothing to learn */
-    if (rc < 0) {
-        char detail[96];
-        snprintf(detail, sizeof(detail), "a malformed RTCP packet of %zu bytes on the %s channel",
-                 len, nt->id == ING_RTSP_VIDEO ? "video" : "audio");
-        ing_stream_rtcp_refused(n->s, ING_SR_MALFORMED, detail);
-        return;
-    }
-    if (!nt->rx.has_seq || sr.ssrc == nt->rx.ssrc)
-        rtp_rx_stats_sr(&nt->rx, sr.ntp, n->now_ns / 1000);
-    nt->sr = sr;
-    nt->has_sr = true;
-    nt->sr_arrival_us = clock_realtime_ms(n->s->opt.clock) * 1000;
-    native_sr_apply(nt);
-}
-
-/* Queues a receiver report for each track that received RTP (RFC 3550 6.4.2). */
-static void native_receiver_reports(struct ing_native *n)
-{
-    for (int t = 0; t < ING_RTSP_TRACKS; t++) {
-        struct native_track *nt = &n->tracks[t];
-        struct rtcp_report_block b;
-        int port = n->conn.server_port[t][1];
-        if (!nt->is_used ||
-            (n->is_udp ? port <= 0 || nt->udp.fd[1] < 0 : n->conn.rtcp_channel[t] < 0) ||
-            !rtp_rx_stats_report(&nt->rx, n->now_ns / 1000, &b))
-            continue;
-        if (n->is_udp) {
-            uint8_t rr[RTCP_RR_COMPOUND_SIZE];
-            rtcp_rr_write(rr, n->rr_ssrc, &b);
-            (void)ing_udp_send(nt->udp.fd[1], &n->peer, n->peer_len, port, rr, sizeof(rr));
-            continue;
-        }
-        uint8_t frame[RTSP_INTERLEAVED_HEADER + RTCP_RR_COMPOUND_SIZE];
-        rtsp_interleaved_write(frame, (uint8_t)n->conn.rtcp_channel[t], RTCP_RR_COMPOUND_SIZE);
-        rtcp_rr_write(frame + RTSP_INTERLEAVED_HEADER, n->rr_ssrc, &b);
-        (void)ing_rtsp_conn_send_frame(&n->conn, frame, sizeof(frame));
-    }
-}
-
-static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const uint8_t *data,
-                      size_t len)
+void ing_native_packet(void *arg, enum ing_rtsp_track track, bool is_rtcp, const uint8_t *data,
+                       size_t len)
 {
     struct ing_native *n = arg;
     struct native_track *nt = &n->tracks[track];
     if (!nt->is_used)
         return;
     if (is_rtcp) {
-        native_rtcp(n, nt, data, len);
+        ing_native_rtcp(n, nt, data, len);
         return;
     }
     struct rtp_packet rtp;
@@ -627,7 +396,7 @@ static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const 
     n->last_rx_ns = n->now_ns;
     if (nt->rx.has_seq && rtp.ssrc != nt->rx.ssrc) {
         /* The camera restarted its stream: its sender reports describe a new clock. */
-        ing_srclock_reset(&track_of(nt)->srclock);
+        ing_srclock_reset(&ing_native_track_of(nt)->srclock);
         log_field kv[3];
         log_info_limited("RTP SSRC changed", ing_stream_kv(n->s, kv),
                          "%s RTP SSRC changed from %08x to %08x: the camera clock is measured anew",
@@ -639,18 +408,10 @@ static void packet_cb(void *arg, enum ing_rtsp_track track, bool is_rtcp, const 
     ing_depack_push(&nt->depack, &rtp);
 }
 
-static void udp_datagram(void *arg, const uint8_t *data, size_t len)
-{
-    struct ing_native *n = arg;
-    if (n->conn.phase != ING_RTSP_PLAY && n->conn.phase != ING_RTSP_PLAYING)
-        return; /* before PLAY was sent: nothing the camera should send yet */
-    packet_cb(n, (enum ing_rtsp_track)(n->udp_tag / 2), n->udp_tag % 2 == 1, data, len);
-}
-
 static const struct ing_rtsp_conn_cbs conn_cbs = {
     .describe_cb = describe_cb,
     .play_cb = play_cb,
-    .packet_cb = packet_cb,
+    .packet_cb = ing_native_packet,
 };
 
 /* ---- connecting ---- */
@@ -662,7 +423,7 @@ static void native_connect(struct ing_native *n, const struct addrinfo *ai)
         ing_netpolicy_check_addrinfo(n->s->opt.networks, ai, why, sizeof(why)) < 0) {
         char text[200];
         snprintf(text, sizeof(text), "unreachable: %s", why);
-        native_fail(n, ING_REASON_UNREACHABLE, text);
+        ing_native_fail(n, ING_REASON_UNREACHABLE, text);
         return;
     }
     int last = -EHOSTUNREACH;
@@ -700,7 +461,7 @@ static void native_resolved(struct ing_native *n)
         char text[160];
         snprintf(text, sizeof(text), "unreachable: cannot resolve '%.64s': %s", n->conn.url.host,
                  gai_strerror(err));
-        native_fail(n, ING_REASON_UNREACHABLE, text);
+        ing_native_fail(n, ING_REASON_UNREACHABLE, text);
         return;
     }
     struct addrinfo *ai = n->gai.ar_result;
@@ -720,7 +481,7 @@ static void native_attempt(struct ing_native *n)
     n->is_stall = false;
     n->phase_seen = ING_RTSP_OPTIONS;
     if (ing_rtsp_conn_init(&n->conn, s->url, &conn_cbs, n) < 0) {
-        native_fail(n, ING_REASON_NOT_RTSP, "not RTSP: the URL cannot be parsed");
+        ing_native_fail(n, ING_REASON_NOT_RTSP, "not RTSP: the URL cannot be parsed");
         return;
     }
     n->is_udp = n->conn.is_udp = s->transport == ING_TRANSPORT_UDP;
@@ -742,7 +503,7 @@ static void native_attempt(struct ing_native *n)
         char text[160];
         snprintf(text, sizeof(text), "unreachable: cannot resolve '%.64s': %s", n->conn.url.host,
                  gai_strerror(rc));
-        native_fail(n, ING_REASON_UNREACHABLE, text);
+        ing_native_fail(n, ING_REASON_UNREACHABLE, text);
         return;
     }
     n->is_resolving = true;
@@ -755,7 +516,7 @@ static void native_attempt(struct ing_native *n)
 
 static void on_attach(struct ing_loop_item *it)
 {
-    struct ing_native *n = native_of(it);
+    struct ing_native *n = ing_native_of(it);
     n->state = N_WAIT;
     ing_loop_timer_set(it, ing_loop_now_ns());
 }
@@ -814,7 +575,8 @@ static bool native_read_once(struct ing_native *n)
     }
     size_t left = total - (size_t)used;
     if (left == cap) {
-        native_fail(n, ING_REASON_NOT_RTSP, "not RTSP: a message larger than the receive buffer");
+        ing_native_fail(n, ING_REASON_NOT_RTSP,
+                        "not RTSP: a message larger than the receive buffer");
         return false;
     }
     if (left > n->carry_cap) {
@@ -841,7 +603,7 @@ static void native_tls_failed(struct ing_native *n, enum ing_tls_failure kind, c
     if (n->tls_failures)
         metrics_counter_inc(
             metrics_series_get(n->tls_failures, n->s->camera, ing_tls_failure_code(kind)));
-    native_fail(n, ING_REASON_TLS, text);
+    ing_native_fail(n, ING_REASON_TLS, text);
 }
 
 /* Connected: start TLS (rtsps://) or the RTSP handshake. */
@@ -897,7 +659,7 @@ static void native_tls_step(struct ing_native *n)
 
 static void on_io(struct ing_loop_item *it, uint32_t events)
 {
-    struct ing_native *n = native_of(it);
+    struct ing_native *n = ing_native_of(it);
     if (n->fd < 0)
         return;
     if (n->state == N_CONNECT) {
@@ -951,7 +713,7 @@ static void native_tick(struct ing_native *n)
 
 static void on_timer(struct ing_loop_item *it)
 {
-    struct ing_native *n = native_of(it);
+    struct ing_native *n = ing_native_of(it);
     ing_stream *s = n->s;
     int64_t now = ing_loop_now_ns();
     switch (n->state) {
@@ -972,7 +734,7 @@ static void on_timer(struct ing_loop_item *it)
         } else if (now >= n->deadline_ns) {
             char text[160];
             snprintf(text, sizeof(text), "timeout: no answer in %d ms", s->opt.connect_timeout_ms);
-            native_fail(n, ING_REASON_TIMEOUT, text);
+            ing_native_fail(n, ING_REASON_TIMEOUT, text);
         } else {
             ing_loop_timer_set(it, now + RESOLVE_POLL_NS);
         }
@@ -983,7 +745,7 @@ static void on_timer(struct ing_loop_item *it)
         if (now >= n->deadline_ns) {
             char text[160];
             snprintf(text, sizeof(text), "timeout: no answer in %d ms", s->opt.connect_timeout_ms);
-            native_fail(n, ING_REASON_TIMEOUT, text);
+            ing_native_fail(n, ING_REASON_TIMEOUT, text);
         } else {
             ing_loop_timer_set(it, n->deadline_ns);
         }
@@ -994,7 +756,7 @@ static void on_timer(struct ing_loop_item *it)
             char text[160];
             snprintf(text, sizeof(text), "stall: no packet for %d ms", s->opt.stall_timeout_ms);
             n->is_stall = true;
-            native_fail(n, ING_REASON_TIMEOUT, text);
+            ing_native_fail(n, ING_REASON_TIMEOUT, text);
             return;
         }
         if (now >= n->keepalive_ns) {
@@ -1011,12 +773,13 @@ static void on_timer(struct ing_loop_item *it)
         if (now >= n->tick_ns) {
             native_tick(n);
             for (int t = 0; t < ING_RTSP_TRACKS; t++)
-                native_sr_apply(&n->tracks[t]); /* one that came before the session's first map */
+                ing_native_sr_apply(
+                    &n->tracks[t]); /* one that came before the session's first map */
             n->tick_ns = now + 1000000000;
         }
         if (now >= n->rr_ns) {
             n->now_ns = now;
-            native_receiver_reports(n);
+            ing_native_receiver_reports(n);
             n->rr_ns = now + RR_INTERVAL_NS;
             native_after_input(n);
             if (n->fd < 0)
@@ -1039,7 +802,7 @@ static void on_timer(struct ing_loop_item *it)
 
 static void on_detach(struct ing_loop_item *it)
 {
-    struct ing_native *n = native_of(it);
+    struct ing_native *n = ing_native_of(it);
     if (n->fd >= 0 && (n->state == N_HANDSHAKE || n->state == N_PLAYING)) {
         /* Polite but never waiting: one non-blocking TEARDOWN. */
         ing_rtsp_conn_teardown(&n->conn);
@@ -1063,7 +826,7 @@ static const struct ing_loop_ops native_ops = {
     .io_cb = on_io,
     .timer_cb = on_timer,
     .detach_cb = on_detach,
-    .aux_cb = on_aux,
+    .aux_cb = ing_native_on_aux,
 };
 
 /* ---- the stream's side ---- */

@@ -12,8 +12,8 @@ changes mid-stream, and Digest authentication (no Basic). The mounts run
 before the daemon connects, so it joins each stream somewhere in a GOP, as it
 joins a camera that has been streaming for a while.
 
-One daemon records every mount side by side (the native client over TCP;
-three cameras over UDP, which the libav client carries), and each recorded
+One daemon records every mount side by side (the native client, over TCP and,
+for three cameras, over UDP), and each recorded
 file is read back with ffprobe and ffmpeg:
 - it decodes without a message, has the right codec and size, and holds one
   sample per picture: index duration x 25 frames, one of slack (a picture

@@ -1,6 +1,6 @@
 """RTP over UDP end to end: `horus probe --transport udp` and a camera
 recorded with `ingest.transport: udp`, both against horus-camsim's UDP
-unicast (the libavformat client carries UDP; the native one is TCP only)."""
+unicast, with both RTSP clients (the native one since design 0073)."""
 import json
 import subprocess
 import time
@@ -20,11 +20,12 @@ def probe(url, *args, timeout=60):
     return out.returncode, json.loads(lines[0]), out.stderr
 
 
-def test_probe_over_udp_reports_h264_size_fps_and_a_monotonic_timeline(camsim_factory):
+@pytest.mark.parametrize("client", ["native", "libav"])
+def test_probe_over_udp_reports_h264_size_fps_and_a_monotonic_timeline(camsim_factory, client):
     cam = camsim_factory(["--size", "640x360", "--fps", "25"])
-    rc, res, err = probe(cam.url(), "--seconds", 3)
+    rc, res, err = probe(cam.url(), "--seconds", 3, "--client", client)
     assert rc == 0, err
-    assert (res["client"], res["transport"]) == ("libav", "udp")
+    assert (res["client"], res["transport"]) == (client, "udp")
     (video,) = res["streams"]
     assert (video["codec"], video["width"], video["height"]) == ("h264", 640, 360)
     assert video["codec_string"].startswith("avc1.")
