@@ -559,6 +559,36 @@ uint8_t *ing_loop_rbuf(struct ing_loop_item *it, size_t *size);
 /* CLOCK_MONOTONIC in ns. */
 int64_t ing_loop_now_ns(void);
 
+/* ---- rtsp_reorder.c: RTP over UDP back in sequence order (docs/design/0073) ---- */
+
+#define ING_REORDER_SLOTS 16 /* packets a hole may hold back */
+#define ING_REORDER_MTU 1600 /* the largest packet held; a larger one goes out as it came */
+
+struct ing_reorder_slot;
+
+struct ing_reorder {
+    struct ing_reorder_slot *slots; /* owned: ING_REORDER_SLOTS */
+    int64_t hold_ns; /* how long a hole may hold packets back */
+    bool has_next;
+    uint16_t next; /* the sequence number expected next */
+    unsigned held;
+    uint64_t reordered; /* packets held for an earlier one */
+    uint64_t late; /* duplicates and packets behind what went out: dropped */
+};
+
+/* Called with each packet as it goes out, in sequence order, borrowed for the call. */
+typedef void (*ing_reorder_cb)(void *arg, const uint8_t *data, size_t len);
+
+/* Prepares r (allocates its slots). */
+void ing_reorder_init(struct ing_reorder *r, int64_t hold_ns);
+/* Frees the slots and forgets what was held and counted. An unused or released r is a no-op. */
+void ing_reorder_release(struct ing_reorder *r);
+/* Takes one RTP packet that arrived at now_ns; cb gets what may go out now. */
+void ing_reorder_push(struct ing_reorder *r, const uint8_t *data, size_t len, int64_t now_ns,
+                      ing_reorder_cb cb, void *arg);
+/* Gives up on holes that held packets for hold_ns: they go out, the hole is a loss. */
+void ing_reorder_expire(struct ing_reorder *r, int64_t now_ns, ing_reorder_cb cb, void *arg);
+
 /* ---- rtsp_udp.c: RTP and RTCP over UDP (docs/design/0073) ---- */
 
 /* One track's two sockets: RTP on an even port, RTCP on the next. */

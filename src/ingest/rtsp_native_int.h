@@ -36,6 +36,7 @@ struct native_track {
     uint32_t last_rtp_ts; /* of the latest RTP packet */
     struct rtcp_sr sr;
     struct ing_udp_pair udp; /* transport udp: this track's RTP and RTCP sockets */
+    struct ing_reorder reorder; /* transport udp: RTP back in sequence order */
     bool has_sr; /* sr waits for the timeline's session (ing_stream_sender_report) */
     int64_t sr_arrival_us; /* wall clock */
 };
@@ -53,6 +54,9 @@ struct ing_native {
     socklen_t peer_len;
     struct ing_udp_counts udp_counts;
     bool is_foreign_logged;
+    /* horus_ingest_udp_anomalies_total by kind (reordered, late, foreign, truncated) */
+    metrics_series *udp_anomalies[4];
+    uint64_t udp_reported[4];
     unsigned udp_tag; /* the socket being read: 2 * track + (1 for RTCP) */
     /* rtsps:// */
     bool is_tls;
@@ -142,5 +146,9 @@ int ing_native_udp_open(struct ing_native *n, const struct ing_sdp_media *video,
                         const struct ing_sdp_media *audio);
 /* The loop's aux_cb: a track's RTP or RTCP socket is readable (tag 2 * track + is_rtcp). */
 void ing_native_on_aux(struct ing_loop_item *it, unsigned tag);
+/* Once a second while playing over UDP: holes held too long give up, anomalies are counted. */
+void ing_native_udp_tick(struct ing_native *n, int64_t now_ns);
+/* The metric series of horus_ingest_udp_anomalies_total (with metrics). */
+void ing_native_udp_metrics(struct ing_native *n, metrics_registry *metrics);
 
 #endif

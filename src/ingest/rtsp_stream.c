@@ -123,6 +123,7 @@ static void native_close(struct ing_native *n)
     hold_release(n, false);
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
         ing_udp_pair_close(&n->tracks[t].udp, &n->item);
+        ing_reorder_release(&n->tracks[t].reorder);
         ing_depack_reset(&n->tracks[t].depack);
         n->tracks[t].is_used = false;
         memset(&n->tracks[t].rx, 0, sizeof(n->tracks[t].rx));
@@ -702,6 +703,7 @@ static void native_tick(struct ing_native *n)
         lost += n->tracks[t].depack.lost_packets;
         dropped += n->tracks[t].depack.dropped_units;
     }
+    ing_native_udp_tick(n, ing_loop_now_ns());
     if (n->lost && lost > n->reported_lost)
         metrics_counter_add(n->lost, (double)(lost - n->reported_lost));
     n->reported_lost = lost;
@@ -920,8 +922,10 @@ void ing_native_free(ing_stream *s)
     struct ing_native *n = s->native;
     if (!n)
         return;
-    for (int t = 0; t < ING_RTSP_TRACKS; t++)
+    for (int t = 0; t < ING_RTSP_TRACKS; t++) {
         ing_depack_release(&n->tracks[t].depack);
+        ing_reorder_release(&n->tracks[t].reorder);
+    }
     ing_loop_release(n->loop); /* NULL after a join */
     ing_tls_creds_release(n->creds);
     free(n->carry);

@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* How long a hole in a UDP track's sequence may hold later packets back (a frame at 25 fps). */
+#define REORDER_HOLD_NS 40000000
+
 /* ---- RTCP ---- */
 
 /* Offers the track's pending sender report to the camera clock; kept while there is no session. */
@@ -92,12 +95,23 @@ void ing_native_receiver_reports(struct ing_native *n)
 /* ---- transport udp ---- */
 
 /* A datagram on a track's RTP or RTCP socket: the same path as an interleaved frame. */
+/* An RTP packet the reorder buffer lets out, in sequence order. */
+static void rtp_in_order(void *arg, const uint8_t *data, size_t len)
+{
+    struct native_track *nt = arg;
+    ing_native_packet(nt->n, nt->id, false, data, len);
+}
+
 static void udp_datagram(void *arg, const uint8_t *data, size_t len)
 {
     struct ing_native *n = arg;
     if (n->conn.phase != ING_RTSP_PLAY && n->conn.phase != ING_RTSP_PLAYING)
         return; /* before PLAY was sent: nothing the camera should send yet */
-    ing_native_packet(n, (enum ing_rtsp_track)(n->udp_tag / 2), n->udp_tag % 2 == 1, data, len);
+    struct native_track *nt = &n->tracks[n->udp_tag / 2 % ING_RTSP_TRACKS];
+    if (n->udp_tag % 2 == 1)
+        ing_native_packet(n, nt->id, true, data, len);
+    else
+        ing_reorder_push(&nt->reorder, data, len, n->now_ns, rtp_in_order, nt);
 }
 
 /* Binds each track's ports beside the RTSP connection and tells the session. Returns 0 or -1. */
@@ -111,12 +125,15 @@ int ing_native_udp_open(struct ing_native *n, const struct ing_sdp_media *video,
     if (getsockname(n->fd, (struct sockaddr *)&local, &len) < 0 ||
         getpeername(n->fd, (struct sockaddr *)&n->peer, &n->peer_len) < 0)
         goto fail;
+    if (n->s->opt.metrics && !n->udp_anomalies[0])
+        ing_native_udp_metrics(n, n->s->opt.metrics); /* UDP streams only: no series for TCP */
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
         struct ing_udp_pair *u = &n->tracks[t].udp;
         if (!(t == ING_RTSP_VIDEO ? video : audio))
             continue;
         if (ing_udp_pair_open(u, &local, len, err, sizeof(err)) < 0)
             goto fail;
+        ing_reorder_init(&n->tracks[t].reorder, REORDER_HOLD_NS);
         for (int i = 0; i < 2; i++)
             if (ing_loop_aux_set(&n->item, &u->aux[i], u->fd[i], (unsigned)(2 * t + i)) < 0) {
                 snprintf(err, sizeof(err), "cannot wait on a UDP socket: %s", strerror(errno));
@@ -148,10 +165,48 @@ void ing_native_on_aux(struct ing_loop_item *it, unsigned tag)
         ing_native_fail(n, ING_REASON_CLOSED, text);
         return;
     }
+    if (tag % 2 == 0)
+        ing_reorder_expire(&nt->reorder, n->now_ns, rtp_in_order, nt);
     if (n->udp_counts.foreign && !n->is_foreign_logged) {
         n->is_foreign_logged = true;
         log_field kv[3];
         log_warn_kv(ing_stream_kv(n->s, kv),
                     "UDP datagrams from another address than the camera's were dropped");
     }
+}
+
+void ing_native_udp_tick(struct ing_native *n, int64_t now_ns)
+{
+    if (!n->is_udp)
+        return;
+    uint64_t now[4] = {0, 0, n->udp_counts.foreign, n->udp_counts.truncated};
+    for (int t = 0; t < ING_RTSP_TRACKS; t++) {
+        struct native_track *nt = &n->tracks[t];
+        ing_reorder_expire(&nt->reorder, now_ns, rtp_in_order, nt);
+        now[0] += nt->reorder.reordered;
+        now[1] += nt->reorder.late;
+    }
+    for (int k = 0; k < 4; k++) {
+        if (n->udp_anomalies[k] && now[k] > n->udp_reported[k])
+            metrics_counter_add(n->udp_anomalies[k], (double)(now[k] - n->udp_reported[k]));
+        n->udp_reported[k] = now[k];
+    }
+}
+
+void ing_native_udp_metrics(struct ing_native *n, metrics_registry *metrics)
+{
+    static const char *const kinds[4] = {"reordered", "late", "foreign", "truncated"};
+    metrics_family *f = metrics_family_add(
+        metrics, &(struct metrics_desc){
+                     .type = METRICS_COUNTER,
+                     .name = "horus_ingest_udp_anomalies_total",
+                     .help = "RTP/UDP datagrams of the native client out of the ordinary, by "
+                             "kind: reordered (held for an earlier one, then recorded), late "
+                             "(duplicates and packets behind what was recorded: dropped), "
+                             "foreign (from another address than the camera's: dropped), "
+                             "truncated (larger than a receive slot: dropped)",
+                     .labels = "camera,stream,kind",
+                 });
+    for (int k = 0; k < 4; k++)
+        n->udp_anomalies[k] = metrics_series_get(f, n->s->camera, n->s->stream, kinds[k]);
 }

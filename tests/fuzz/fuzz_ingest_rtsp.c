@@ -8,9 +8,11 @@
  *   3: depacketisers (next byte: codec), the rest as packets, each
  *      [16-bit length][flags: marker, new timestamp, seq skip][payload]
  *   4: the session state machine fed the rest in chunks, with keep-alives
+ *      (odd-length inputs as a UDP session)
  *   5: an MP4A-LATM StreamMuxConfig (rtsp_latm.c)
  *   6: the LATM depacketiser (next byte: subframes and other-data bits),
  *      packets as in 3
+ *   7: the UDP reorder buffer (rtsp_reorder.c): [length][ms later][datagram]...
  */
 #include "rtsp_int.h"
 
@@ -206,11 +208,39 @@ static void fuzz_conn(const uint8_t *data, size_t size)
     free(buf);
 }
 
+static void reorder_out(void *arg, const uint8_t *d, size_t n)
+{
+    uint16_t *last = arg;
+    if (n >= 4)
+        *last = (uint16_t)(d[2] << 8 | d[3]);
+}
+
+/* Datagrams for the UDP reorder buffer: [len][ms] then len bytes, again and again. */
+static void fuzz_reorder(const uint8_t *data, size_t size)
+{
+    struct ing_reorder r;
+    ing_reorder_init(&r, 40000000);
+    uint16_t last = 0;
+    int64_t now = 0;
+    size_t pos = 0;
+    while (pos + 2 <= size) {
+        size_t n = data[pos];
+        now += (int64_t)data[pos + 1] * 1000000;
+        pos += 2;
+        if (n > size - pos)
+            n = size - pos;
+        ing_reorder_push(&r, data + pos, n, now, reorder_out, &last);
+        pos += n;
+    }
+    ing_reorder_expire(&r, now + 1000000000, reorder_out, &last);
+    ing_reorder_release(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
     case 0:
         fuzz_messages(data + 1, size - 1);
         break;
@@ -228,6 +258,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 5:
         fuzz_latm_config(data + 1, size - 1);
+        break;
+    case 7:
+        fuzz_reorder(data + 1, size - 1);
         break;
     default:
         fuzz_latm(data + 1, size - 1);

@@ -20,7 +20,8 @@ static const char usage_text[] =
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
     "                    [--audio-payload hbr|latm|latm-inband]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
-    "                             garbage | notcp | sr-skew:SECONDS | rtcp-garbage]\n"
+    "                             garbage | notcp | sr-skew:SECONDS | rtcp-garbage |\n"
+    "                             reorder:N | duplicate:N]\n"
     "                    [--loop SECONDS] [--tls CERT KEY] [--write frame|packet]\n"
     "                    [--pacing burst|spread] [--jitter MS]\n"
     "                    [--verbose]\n";
@@ -100,6 +101,9 @@ static const char help_text[] =
     "  --fault sr-skew:S   RTCP sender reports state a wall clock S seconds off (a camera\n"
     "                      whose NTP is wrong; S may be negative, up to 2000000000 either\n"
     "                      way: decades off); the media itself is on time\n"
+    "  --fault reorder:N   UDP clients: every Nth RTP datagram is sent after the one that\n"
+    "                      follows it (N >= 2; unpaced sends only)\n"
+    "  --fault duplicate:N UDP clients: every Nth RTP datagram is sent twice\n"
     "  --fault rtcp-garbage  send a garbage RTCP packet (not version 2) on each track's RTCP\n"
     "                      channel or port before each sender report\n"
     "  --verbose, -v       log every request and connection\n"
@@ -198,8 +202,17 @@ static int parse_fault(cs_options *o, const char *s)
         o->fault = CS_FAULT_RTCP_GARBAGE;
         return 0;
     }
+    if (strncmp(s, "reorder:", 8) == 0) {
+        o->fault = CS_FAULT_REORDER;
+        return parse_int("--fault reorder", s + 8, 2, 1000000, &o->fault_s);
+    }
+    if (strncmp(s, "duplicate:", 10) == 0) {
+        o->fault = CS_FAULT_DUPLICATE;
+        return parse_int("--fault duplicate", s + 10, 1, 1000000, &o->fault_s);
+    }
     return usage_error("--fault: '%s' is not drop:SECONDS, stall:SECONDS, refuse, flood:FACTOR, "
-                       "garbage, notcp, sr-skew:SECONDS or rtcp-garbage",
+                       "garbage, notcp, sr-skew:SECONDS, rtcp-garbage, reorder:N or "
+                       "duplicate:N",
                        s);
 }
 

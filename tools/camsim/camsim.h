@@ -34,6 +34,8 @@ enum cs_fault {
     CS_FAULT_NOTCP, /* SETUP without a UDP offer gets 461: a server that refuses TCP */
     CS_FAULT_SR_SKEW, /* sender reports state a wall clock fault_s seconds off */
     CS_FAULT_RTCP_GARBAGE, /* a garbage RTCP packet before each sender report */
+    CS_FAULT_REORDER, /* UDP: every fault_s-th RTP datagram goes after the one behind it */
+    CS_FAULT_DUPLICATE, /* UDP: every fault_s-th RTP datagram goes twice */
 };
 
 /* How AAC travels in RTP (--audio-payload). */

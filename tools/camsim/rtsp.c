@@ -175,6 +175,10 @@ static void setup_udp(cs_server *srv, cs_client *c, const struct rtsp_msg *req, 
     session_start(c, cam);
     cs_udp_close(&c->udp[track]);
     c->udp[track] = u;
+    if (srv->opt->fault == CS_FAULT_REORDER)
+        c->udp[track].reorder_every = srv->opt->fault_s;
+    if (srv->opt->fault == CS_FAULT_DUPLICATE)
+        c->udp[track].duplicate_every = srv->opt->fault_s;
     c->is_udp[track] = true;
     c->is_setup[track] = true;
     reply r;

@@ -27,6 +27,7 @@
 #define PORT_MAX 60000 /* exclusive; pairs are (even, even + 1) */
 #define BIND_TRIES 256
 #define BATCH 64
+#define FAULT_ROOM 16 /* of a batch, for --fault duplicate */
 
 static void set_port(struct sockaddr_storage *a, int port)
 {
@@ -125,23 +126,29 @@ unsigned cs_udp_send(cs_udp *u, const cs_frame *frame, bool is_per_packet)
     struct iovec iov[BATCH];
     unsigned dropped = 0;
     size_t pos = 0;
-    unsigned batch = is_per_packet ? 1 : BATCH; /* one datagram per call, as cameras do */
     while (pos + INTERLEAVED_BYTES <= frame->size) {
         unsigned n = 0;
-        while (n < batch && pos + INTERLEAVED_BYTES <= frame->size) {
+        /* Room is left for the duplicates of --fault duplicate. */
+        while (n < BATCH - FAULT_ROOM && pos + INTERLEAVED_BYTES <= frame->size) {
             const uint8_t *h = frame->data + pos;
             size_t len = ((size_t)h[2] << 8) | h[3];
             iov[n].iov_base = (void *)(h + INTERLEAVED_BYTES);
             iov[n].iov_len = len;
-            memset(&msgs[n], 0, sizeof(msgs[n]));
-            msgs[n].msg_hdr.msg_iov = &iov[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
             pos += INTERLEAVED_BYTES + len;
             n++;
         }
+        if (frame->kind != CS_FRAME_RTCP)
+            n = cs_udp_fault(u, iov, n, BATCH);
+        for (unsigned i = 0; i < n; i++) {
+            memset(&msgs[i], 0, sizeof(msgs[i]));
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
         unsigned done = 0;
         while (done < n) {
-            int sent = sendmmsg(fd, msgs + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+            /* --write packet: one datagram per call, as cameras do */
+            unsigned count = is_per_packet ? 1 : n - done;
+            int sent = sendmmsg(fd, msgs + done, count, MSG_DONTWAIT | MSG_NOSIGNAL);
             u->send_calls++;
             if (sent < 0 && errno == EINTR)
                 continue;
@@ -156,6 +163,28 @@ unsigned cs_udp_send(cs_udp *u, const cs_frame *frame, bool is_per_packet)
     }
     u->dropped_packets += dropped;
     return dropped;
+}
+
+unsigned cs_udp_fault(cs_udp *u, struct iovec *iov, unsigned n, unsigned cap)
+{
+    if (!u->reorder_every && !u->duplicate_every)
+        return n;
+    for (unsigned i = 0; i < n; i++) {
+        u->fault_tick++;
+        if (u->reorder_every && u->fault_tick % (uint64_t)u->reorder_every == 0 && i + 1 < n) {
+            struct iovec t = iov[i];
+            iov[i] = iov[i + 1];
+            iov[i + 1] = t;
+            i++; /* the pair is done */
+            u->fault_tick++;
+        } else if (u->duplicate_every && u->fault_tick % (uint64_t)u->duplicate_every == 0 &&
+                   n < cap) {
+            memmove(&iov[i + 1], &iov[i], (n - i) * sizeof(*iov));
+            n++;
+            i++; /* the copy */
+        }
+    }
+    return n;
 }
 
 unsigned cs_udp_drain(cs_udp *u, struct rtcp_rr *last)

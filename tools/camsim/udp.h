@@ -21,6 +21,9 @@ typedef struct cs_udp {
     uint64_t sent_packets;
     uint64_t send_calls; /* sendmmsg calls, for the exit summary */
     uint64_t dropped_packets; /* EAGAIN or a send error: never retried */
+    /* --fault reorder:N / duplicate:N: every Nth RTP datagram swapped or sent twice (0: off) */
+    int reorder_every, duplicate_every;
+    uint64_t fault_tick;
     /*
      * Paced frames (--pacing spread or --jitter with --write packet) wait
      * here, referenced, for their packets' due times (pacing.c): a ring.
@@ -51,6 +54,10 @@ void cs_udp_close(cs_udp *u);
  * take are dropped and counted. Returns the number of packets dropped.
  */
 unsigned cs_udp_send(cs_udp *u, const cs_frame *frame, bool is_per_packet);
+
+/* Swaps or repeats datagrams of a batch for the reorder and duplicate faults. Returns the new
+ * count. */
+unsigned cs_udp_fault(cs_udp *u, struct iovec *iov, unsigned n, unsigned cap);
 
 /*
  * Paced sending: queues a reference to frame (RTP with a due time) and
