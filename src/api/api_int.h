@@ -530,4 +530,14 @@ int api_time_parse_json(const json_t *v, int64_t *out_us);
 /* Re-read the camera count /health reports (system.c). */
 void api_health_count_cameras(api *ctx);
 
+/*
+ * media_rebase.c (docs/design/0074): replies with the file open on fd (stolen)
+ * with every fragment's decode time moved so that its first picture is at
+ * offset_us of media time: the Range asked for, read and patched, 200/206;
+ * opt's ETag gets the offset. A file that is not fMP4 as we write it goes
+ * out unchanged (http_reply_file). *body_bytes gets the body length.
+ */
+int api_media_reply_rebased(http_request *req, int fd, int64_t offset_us,
+                            const struct http_file_options *opt, uint64_t *body_bytes);
+
 #endif

@@ -50,6 +50,8 @@
 #define MEDIA_CACHE_CONTROL "max-age=31536000, immutable"
 #define PENDING_CACHE_CONTROL "no-cache" /* a segment not indexed yet: the file may grow */
 #define HLS_CONTENT_TYPE "application/vnd.apple.mpegurl"
+/* A playlist spans at most 24 h, so a file's offset in it is within a day either way. */
+#define MEDIA_OFFSET_MAX_US (INT64_C(48) * 3600 * 1000000)
 
 static int64_t now_us(const struct api *ctx)
 {
@@ -466,6 +468,21 @@ static int media_get(http_request *req, void *arg)
         return http_reply_error(
             req, -EINVAL, "file: expected <start_us>.mp4 as listed in a playlist, not '%.40s'",
             file);
+    /* ?m=: the playlist's media time for the file's first picture (docs/design/0074). */
+    const char *mq = http_request_query(req, "m");
+    int64_t offset_us = 0;
+    bool offset_is_set = mq != NULL;
+    if (mq) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(mq, &end, 10);
+        if (!*mq || *end || errno || v < -MEDIA_OFFSET_MAX_US || v > MEDIA_OFFSET_MAX_US)
+            return http_reply_error(req, -EINVAL,
+                                    "m: expected the media time offset in microseconds a "
+                                    "playlist lists (within 48 h), not '%.40s'",
+                                    mq);
+        offset_us = v;
+    }
     /* Rows never change, only disappear: the cached file is right or gone (media_cache.c). */
     struct api_media_ref ref;
     bool is_cached = api_media_cache_get(&ctx->media_cache, id, stream, start_us, &ref);
@@ -491,14 +508,13 @@ static int media_get(http_request *req, void *arg)
     if (!is_cached && !ref.is_pending)
         api_media_cache_put(&ctx->media_cache, id, stream, start_us, &ref);
     uint64_t bytes = 0;
-    int rc = http_reply_file(
-        req, fd,
-        &(struct http_file_options){
-            .content_type = "video/mp4",
-            .etag = ref.sha256[0] ? ref.sha256 : NULL,
-            .cache_control = ref.is_pending ? PENDING_CACHE_CONTROL : MEDIA_CACHE_CONTROL,
-        },
-        &bytes);
+    const struct http_file_options fopt = {
+        .content_type = "video/mp4",
+        .etag = ref.sha256[0] ? ref.sha256 : NULL,
+        .cache_control = ref.is_pending ? PENDING_CACHE_CONTROL : MEDIA_CACHE_CONTROL,
+    };
+    int rc = offset_is_set ? api_media_reply_rebased(req, fd, offset_us, &fopt, &bytes)
+                           : http_reply_file(req, fd, &fopt, &bytes);
     if (rc < 0 && rc != -EALREADY && rc != -EIO)
         http_reply_error(req, rc, "read recording: %s", horus_strerror(rc));
     const struct pb_metrics *m = &ctx->playback_metrics;

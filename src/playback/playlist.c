@@ -247,13 +247,16 @@ static void write_pdt(struct text *t, int64_t us)
     text_printf(t, "#EXT-X-PROGRAM-DATE-TIME:%s\n", ts);
 }
 
-/* The query a file's URI gets: "", or "?t=<token>" ("&t=" when the URI has a query). */
-static void uri_query(const char *uri, const char *token, char *out, size_t size)
+/*
+ * The query a file's URI gets: "?m=<offset_us>" (where the file's first
+ * picture belongs in the window's media time, docs/design/0074), then
+ * "&t=<token>" with a token ("&" first when the URI has a query).
+ */
+static void uri_query(const char *uri, int64_t offset_us, const char *token, char *out, size_t size)
 {
-    if (!token)
-        out[0] = '\0';
-    else
-        snprintf(out, size, "%st=%s", strchr(uri, '?') ? "&" : "?", token);
+    int n = snprintf(out, size, "%sm=%" PRId64, strchr(uri, '?') ? "&" : "?", offset_us);
+    if (token && n > 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, "&t=%s", token);
 }
 
 void pb_playlist_render(const struct pb_file *files, size_t n,
@@ -296,9 +299,12 @@ void pb_playlist_render(const struct pb_file *files, size_t n,
         total += d;
     }
 
-    size_t qcap = opt->token ? strlen(opt->token) + 4 : 1;
+    size_t qcap = (opt->token ? strlen(opt->token) + 4 : 1) + 24;
+    /* Media time 0 of the window: its first segment's first picture. */
+    int64_t window_us =
+        g.segs.n ? files[g.segs.items[0].file].start_us + g.segs.items[0].start_90k * 100 / 9 : 0;
     char *q = horus_malloc(qcap);
-    struct text t = {.cap = 512 + g.segs.n * (160 + qcap)};
+    struct text t = {.cap = 512 + g.segs.n * (160 + 2 * qcap)};
     t.buf = horus_malloc(t.cap);
     t.buf[0] = '\0';
     text_printf(&t,
@@ -308,7 +314,7 @@ void pb_playlist_render(const struct pb_file *files, size_t n,
     for (size_t i = 0; i < g.segs.n; i++) {
         const struct seg *s = &g.segs.items[i];
         const struct pb_file *f = &files[s->file];
-        uri_query(f->uri, opt->token, q, qcap);
+        uri_query(f->uri, f->start_us - window_us, opt->token, q, qcap);
         if (s->is_discontinuity)
             text_printf(&t, "#EXT-X-DISCONTINUITY\n");
         if (s->has_map)

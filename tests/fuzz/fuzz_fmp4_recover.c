@@ -1,8 +1,10 @@
 /*
  * libFuzzer driver for the recorder's disk parsers: rec_fmp4_scan (what
  * crash recovery and `horus check` run on .part files) and the index blob
- * codec. Any input must parse without reading out of bounds, the valid
- * prefix must rescan to itself, and the index it yields must round-trip.
+ * codec, and fmp4_rebase.c on the same bytes. Any input must parse without
+ * reading out of bounds, the valid prefix must rescan to itself, the index
+ * it yields must round-trip, and moving decode times must stay within the
+ * bytes and leave the init alone.
  */
 #include "record.h"
 
@@ -39,6 +41,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(blob);
     }
     rec_scan_release(&scan);
+
+    /*
+     * The same bytes served with a playlist's offset (fmp4_rebase.c): moving
+     * the decode times of a copy stays within it and leaves its init as it
+     * was.
+     */
+    struct rec_rebase rb;
+    if (rec_rebase_prepare(data, size, -1234567, &rb) == 0) {
+        uint8_t *copy = malloc(size ? size : 1);
+        memcpy(copy, data, size);
+        (void)rec_rebase_apply(copy, size, &rb);
+        struct rec_scan a, b;
+        int ra = rec_fmp4_scan(data, size, &a), rb2 = rec_fmp4_scan(copy, size, &b);
+        /* Parts may differ: a time moved below zero is clamped, which a scan may refuse. */
+        if (ra != rb2 || a.init_size != b.init_size || a.n_tracks != b.n_tracks)
+            abort();
+        rec_scan_release(&a);
+        rec_scan_release(&b);
+        free(copy);
+    }
+    /* And any range of them: a byte range that does not start at a box. */
+    if (size > 8) {
+        uint8_t *copy = malloc(size);
+        memcpy(copy, data, size);
+        struct rec_rebase any = {.n_tracks = 1, .tracks = {{.track_id = 1, .shift = -5}}};
+        (void)rec_rebase_apply(copy + data[0] % 8, size - data[0] % 8, &any);
+        free(copy);
+    }
 
     /* The same bytes as an index blob (a corrupt database row). */
     struct sto_part *parts;

@@ -139,17 +139,26 @@ def test_a_past_range_plays_completely_with_the_indexed_duration_and_dates(sessi
     assert "#EXT-X-DISCONTINUITY" not in text
     # One init section and one date per file, equal to the index.
     # Every URI carries the media token issued for this range (docs/design/0021).
-    maps = re.findall(r'#EXT-X-MAP:URI="recordings/main/(\d+)\.mp4\?t=[A-Za-z0-9_-]{62}",'
+    # Each file names where its first picture belongs in the window's media time (design
+    # 0074): its start less the window's first picture, a's first keyframe.
+    maps = re.findall(r'#EXT-X-MAP:URI="recordings/main/(\d+)\.mp4\?m=(-?\d+)&t=[A-Za-z0-9_-]{62}",'
                       r'BYTERANGE="(\d+)@0"\n'
                       r"#EXT-X-PROGRAM-DATE-TIME:(\S+)\n", text)
     assert [int(m[0]) for m in maps] == [r["start_us"] for r in first[1:4]], text
-    assert [m[2] for m in maps] == [rfc3339_ms(r["start_us"]) for r in first[1:4]]
+    assert [m[3] for m in maps] == [rfc3339_ms(r["start_us"]) for r in first[1:4]]
+    assert [int(m[1]) for m in maps] == [r["start_us"] - a["start_us"] for r in first[1:4]], text
     extinf = [float(x) for x in re.findall(r"#EXTINF:([0-9.]+),", text)]
     want_s = (b["end_us"] - a["start_us"]) / 1e6
     assert abs(sum(extinf) - want_s) < 0.002, (extinf, want_s)
     url = h.url + playlist_url(h, start_ms, end_ms)
     assert decode(url, h) == ""
     frames, duration = probe_frames(url, h)
+    # Media time starts at zero, not at the camera session's age (design 0074).
+    out = subprocess.run([require_tool("ffprobe"), "-v", "error", *h.ffmpeg_headers(),
+                          "-select_streams", "v:0", "-read_intervals", "%+#1", "-show_entries",
+                          "packet=dts_time", "-of", "csv=p=0", url],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and abs(float(out.stdout.split()[0])) < 0.01, out
     slack = len(extinf)  # one frame per segment
     skipped = camsim_skipped_frames(*h.camsim_logs)  # the camera's own gaps, if it fell behind
     assert -slack - skipped <= frames - want_s * FPS <= slack, (frames, want_s, skipped)
@@ -169,7 +178,9 @@ def test_a_range_across_the_outage_has_a_discontinuity_and_still_decodes(session
     assert text.count("#EXT-X-DISCONTINUITY\n") == 1, text
     after = text.split("#EXT-X-DISCONTINUITY\n", 1)[1]
     # The segment after the hole is placed on the wall clock by its own date.
-    assert after.startswith(f'#EXT-X-MAP:URI="recordings/main/{second[0]["start_us"]}.mp4?t=')
+    offset = second[0]["start_us"] - a["start_us"]  # the hole included: media time = wall time
+    assert after.startswith(
+        f'#EXT-X-MAP:URI="recordings/main/{second[0]["start_us"]}.mp4?m={offset}&t='), after
     assert f"#EXT-X-PROGRAM-DATE-TIME:{rfc3339_ms(second[0]['start_us'])}\n" in after
     url = h.url + playlist_url(h, start_ms, end_ms)
     decode(url, h)
@@ -281,6 +292,10 @@ def test_bad_input_gets_clear_errors(session, spec):
         ("/api/v1/cameras/cam/recordings/main/123.mp4", media, 404, "no recording"),
         ("/api/v1/cameras/cam/recordings/main/..%2F..%2Fhorus.db", media, 400, "file: expected"),
         ("/api/v1/cameras/cam/recordings/third/1.mp4", media, 400, "stream: must be"),
+        (f"/api/v1/cameras/cam/recordings/main/{recs[0]['start_us']}.mp4?m=soon", media, 400,
+         "m: expected the media time offset"),
+        (f"/api/v1/cameras/cam/recordings/main/{recs[0]['start_us']}.mp4?m=999999999999", media,
+         400, "within 48 h"),
     ]
     for path, template, want, words in cases:
         status, headers, body = get(h, path)

@@ -421,7 +421,7 @@ def test_mpv_plays_a_later_playback_window_from_zero_with_its_duration(cam, wind
         (durations, want_s)
 
 
-@pytest.mark.parametrize("element", [LEGACY_PLAYBIN, "playbin3"])
+@pytest.mark.parametrize("element", ["playbin", "playbin3"])
 def test_gstreamer_renders_a_later_playback_window_promptly_and_completely(cam, window, element):
     h = cam
     start_ms, end_ms, want_s, files = window

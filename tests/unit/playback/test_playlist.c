@@ -86,17 +86,17 @@ static void test_parts_group_into_keyframe_segments_of_about_four_seconds(void *
                        "#EXT-X-MEDIA-SEQUENCE:0\n"
                        "#EXT-X-PLAYLIST-TYPE:VOD\n"
                        "#EXT-X-INDEPENDENT-SEGMENTS\n"
-                       "#EXT-X-MAP:URI=\"recordings/main/1.mp4\",BYTERANGE=\"1000@0\"\n"
+                       "#EXT-X-MAP:URI=\"recordings/main/1.mp4?m=0\",BYTERANGE=\"1000@0\"\n"
                        "#EXT-X-PROGRAM-DATE-TIME:2026-03-04T00:00:00.000Z\n"
                        "#EXTINF:4.000000,\n"
                        "#EXT-X-BYTERANGE:400@1000\n"
-                       "recordings/main/1.mp4\n"
+                       "recordings/main/1.mp4?m=0\n"
                        "#EXTINF:4.000000,\n"
                        "#EXT-X-BYTERANGE:400@1400\n"
-                       "recordings/main/1.mp4\n"
+                       "recordings/main/1.mp4?m=0\n"
                        "#EXTINF:2.000000,\n"
                        "#EXT-X-BYTERANGE:200@1800\n"
-                       "recordings/main/1.mp4\n"
+                       "recordings/main/1.mp4?m=0\n"
                        "#EXT-X-ENDLIST\n";
     assert_string_equal(text, want);
     assert_int_equal(info.segments, 3);
@@ -306,8 +306,8 @@ static void test_read_renders_rows_of_the_index_with_their_uris(void **state)
     struct pb_playlist_options o = {.start_us = T0 + S(7.5), .end_us = T0 + S(40)};
     assert_int_equal(pb_playlist_read(f->db, "cam", "main", &o, &text, &len, &info), 0);
     char uri[64];
-    snprintf(uri, sizeof(uri), "#EXT-X-MAP:URI=\"recordings/main/%lld.mp4\"",
-             (long long)(T0 + S(6)));
+    snprintf(uri, sizeof(uri),
+             "#EXT-X-MAP:URI=\"recordings/main/%lld.mp4?m=", (long long)(T0 + S(6)));
     assert_non_null(strstr(text, uri));
     assert_int_equal(info.files, 2);
     assert_int_equal(info.discontinuities, 1);
@@ -399,8 +399,8 @@ static void test_read_lists_pending_files_after_the_rows_once(void **state)
     struct pb_playlist_info info;
     assert_int_equal(pb_playlist_read(fx->db, "cam", "main", &o, &text, &len, &info), 0);
     char uri[64];
-    snprintf(uri, sizeof(uri), "#EXT-X-MAP:URI=\"recordings/main/%lld.mp4\"",
-             (long long)(T0 + S(6)));
+    snprintf(uri, sizeof(uri),
+             "#EXT-X-MAP:URI=\"recordings/main/%lld.mp4?m=", (long long)(T0 + S(6)));
     assert_non_null(strstr(text, uri));
     assert_int_equal(count(text, "#EXT-X-MAP"), 2);
     assert_int_equal(info.files, 2);
@@ -493,9 +493,12 @@ static void test_a_token_is_appended_to_every_uri(void **state)
     struct pb_playlist_info info;
     pb_playlist_render(f, 3, &o, &text, &len, &info);
     assert_int_equal(info.files, 3);
-    assert_int_equal(count(text, "#EXT-X-MAP:URI=\"recordings/main/1.mp4?t=Tok_-9.~\""), 1);
-    assert_int_equal(count(text, "#EXT-X-MAP:URI=\"recordings/main/2.mp4?x=1&t=Tok_-9.~\""), 1);
-    assert_int_equal(count(text, "\nrecordings/main/3.mp4?t=Tok_-9.~\n"), info.segments / 3);
+    /* Each file's offset from the window's first picture, then the token. */
+    assert_int_equal(count(text, "#EXT-X-MAP:URI=\"recordings/main/1.mp4?m=0&t=Tok_-9.~\""), 1);
+    assert_int_equal(
+        count(text, "#EXT-X-MAP:URI=\"recordings/main/2.mp4?x=1&m=10000000&t=Tok_-9.~\""), 1);
+    assert_int_equal(count(text, "\nrecordings/main/3.mp4?m=30000000&t=Tok_-9.~\n"),
+                     info.segments / 3);
     assert_int_equal(uris_ending_with(text, "t=Tok_-9.~"), info.segments + 3);
     /* Without one the playlist is what it always was: the same text less the tokens. */
     for (char *t = strstr(text, "t=Tok_-9.~"); t; t = strstr(t, "t=Tok_-9.~"))
@@ -503,9 +506,33 @@ static void test_a_token_is_appended_to_every_uri(void **state)
     o.token = NULL;
     char *plain = NULL;
     pb_playlist_render(f, 3, &o, &plain, &len, &info);
-    assert_null(strstr(plain, "t="));
+    assert_null(strstr(plain, "&t="));
     assert_string_equal(text, plain);
     free(plain);
+    free(text);
+    free(p);
+}
+
+/*
+ * ?m= is each file's start less the window's first picture (docs/design/0074):
+ * negative for a window that starts inside its first file, the wall-clock
+ * distance for the files after it, gaps included.
+ */
+static void test_each_file_names_its_offset_from_the_window_s_first_picture(void **state)
+{
+    (void)state;
+    struct sto_part *p = make_parts(10, 2);
+    struct pb_file f[2] = {
+        make_file(T0, "recordings/main/1.mp4", p, 10),
+        make_file(T0 + S(25), "recordings/main/2.mp4", p, 10), /* after a 15 s hole */
+    };
+    struct pb_playlist_options o = {.start_us = T0 + S(4.5), .end_us = T0 + S(60)};
+    char *text = NULL;
+    size_t len = 0;
+    pb_playlist_render(f, 2, &o, &text, &len, NULL);
+    assert_int_equal(count(text, "recordings/main/1.mp4?m=-4000000"), 3); /* map, 4-8 s, 8-10 s */
+    assert_int_equal(count(text, "recordings/main/2.mp4?m=21000000"), 4);
+    assert_int_equal(count(text, "?m="), 7);
     free(text);
     free(p);
 }
@@ -526,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_a_range_at_the_ends_of_time_neither_overflows_nor_loses_files),
         cmocka_unit_test(test_reading_a_range_that_overflows_or_is_too_long_is_refused),
         cmocka_unit_test(test_a_token_is_appended_to_every_uri),
+        cmocka_unit_test(test_each_file_names_its_offset_from_the_window_s_first_picture),
         cmocka_unit_test_setup_teardown(test_read_renders_rows_of_the_index_with_their_uris,
                                         sto_fixture_setup, sto_fixture_teardown),
         cmocka_unit_test(test_an_open_file_lists_only_segments_that_cannot_grow),

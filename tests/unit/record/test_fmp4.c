@@ -220,6 +220,79 @@ static void test_init_segment_starts_with_cmaf_ftyp_and_scans_back(void **state)
     media_stream_unref(s[1]);
 }
 
+/*
+ * fmp4_rebase.c: a file recorded an hour into its session is served with
+ * its first picture at the playlist's offset; audio keeps its place against
+ * the picture; a single part moved alone lands where the whole file puts it.
+ */
+static void test_a_file_an_hour_into_its_session_is_rebased_to_the_offset(void **state)
+{
+    struct gen_clip v, a;
+    assert_int_equal(gen_video("libx264", 160, 120, 50, 2, &v), 0);
+    assert_int_equal(gen_aac(2.0, &a), 0);
+    for (size_t i = 0; i < v.n; i++) {
+        v.pkts[i]->dts += INT64_C(3600) * 90000;
+        v.pkts[i]->pts += INT64_C(3600) * 90000;
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        a.pkts[i]->dts += INT64_C(3600) * 48000;
+        a.pkts[i]->pts += INT64_C(3600) * 48000;
+    }
+    struct rec_segment_info info;
+    record_clips(&v, &a, &info);
+    FILE *f = fopen(info.path, "rb");
+    uint8_t *buf = malloc(info.size_bytes);
+    assert_int_equal(fread(buf, 1, info.size_bytes, f), info.size_bytes);
+    fclose(f);
+    struct sto_part *parts;
+    size_t n;
+    assert_int_equal(sto_index_decode(info.index, info.index_size, &parts, &n), 0);
+
+    struct rec_rebase rb;
+    assert_int_equal(rec_rebase_prepare(buf, info.size_bytes, 250000, &rb), 0); /* 0.25 s */
+    assert_int_equal(rb.n_tracks, 2);
+    /* The init alone has no fragment to move; the whole file has one tfdt per track and part. */
+    uint8_t *copy = malloc(info.size_bytes);
+    memcpy(copy, buf, info.size_bytes);
+    assert_int_equal(rec_rebase_apply(copy, parts[0].offset, &rb), 0);
+    assert_memory_equal(copy, buf, parts[0].offset);
+    size_t moved = rec_rebase_apply(copy, info.size_bytes, &rb);
+    assert_true(moved >= n && moved <= 2 * n);
+
+    char path[128];
+    snprintf(path, sizeof(path), "%s/rebased.mp4", tmpdir);
+    FILE *o = fopen(path, "wb");
+    fwrite(copy, 1, info.size_bytes, o);
+    fclose(o);
+    struct gen_read r;
+    assert_int_equal(gen_read_file(path, &r), 0);
+    assert_int_equal(r.n[0], v.n);
+    assert_int_equal(r.n[1], a.n);
+    assert_int_equal(r.dts[0][0], 22500); /* 0.25 s at 90 kHz */
+    int64_t audio_vs_video_us = (a.pkts[0]->dts - INT64_C(3600) * 48000) * 1000000 / 48000 -
+                                (v.pkts[0]->dts - INT64_C(3600) * 90000) * 1000000 / 90000;
+    assert_true(llabs(r.dts[1][0] * 1000000 / 48000 - (250000 + audio_vs_video_us)) <= 21);
+    for (size_t i = 1; i < v.n; i++) /* sample durations untouched */
+        assert_int_equal(r.dts[0][i] - r.dts[0][i - 1], v.pkts[i]->dts - v.pkts[i - 1]->dts);
+    gen_read_release(&r);
+
+    /* One part served alone (a playlist's byte range) gets the same times. */
+    uint8_t *part = malloc(parts[n - 1].size_bytes);
+    memcpy(part, buf + parts[n - 1].offset, parts[n - 1].size_bytes);
+    assert_true(rec_rebase_apply(part, parts[n - 1].size_bytes, &rb) >= 1);
+    assert_memory_equal(part, copy + parts[n - 1].offset, parts[n - 1].size_bytes);
+    /* Not fMP4: refused. */
+    assert_int_equal(rec_rebase_prepare((const uint8_t *)"garbage!", 8, 0, &rb), HORUS_EPARSE);
+
+    free(part);
+    free(copy);
+    free(parts);
+    free(buf);
+    rec_segment_info_release(&info);
+    gen_clip_release(&v);
+    gen_clip_release(&a);
+}
+
 int main(void)
 {
     av_log_set_level(AV_LOG_FATAL);
@@ -228,6 +301,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_h265_is_written_as_hvc1_and_reads_back, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_file_an_hour_into_its_session_is_rebased_to_the_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_plus_any_single_part_demuxes_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_init_segment_starts_with_cmaf_ftyp_and_scans_back,
