@@ -375,11 +375,13 @@ def test_a_frozen_node_that_wakes_after_a_takeover_cannot_index_over_its_success
         pg, camsim_factory, horus_factory):  # noqa: F811
     """Fencing (docs/design/0066): east is frozen (SIGSTOP) past its leases' TTL, west
     takes the camera over, then east wakes. Which of east's threads runs first decides how
-    east's open segment ends, and both ways keep one recorder at a time: the supervisor's
+    east's open segment ends, and every way keeps one recorder at a time: the supervisor's
     pass stops the camera and the segment, which reaches into west's tenure, is refused by
     the index with the lease's token and kept aside as .fenced; or the recorder's own
-    deadline cuts the segment where east's leases ran out, and its row is taken. Either
-    way east leaves the camera to west and no two rows overlap."""
+    deadline cuts the segment where east's leases ran out, and its row is taken; or the pass
+    stops the camera before any media after the wake, and the segment, which ended before
+    the freeze, is taken. Either way east leaves the camera to west and no two rows
+    overlap."""
     _, server = pg
     url = new_db(server, "frozen")
     east, west = east_then_west(horus_factory, camsim_factory(), url, url, 30, ("*.mp4.part", 1), 2)
@@ -392,8 +394,12 @@ def test_a_frozen_node_that_wakes_after_a_takeover_cannot_index_over_its_success
         os.killpg(east.proc.popen.pid, signal.SIGCONT)
     refused_msg = "index row refused"
     cut_msg = "camera leases ran out without a renewal: recording stops"
-    line = east.wait_for_log(lambda l: refused_msg in l.get("msg", "") or
-                             cut_msg in l.get("msg", ""), timeout=15)
+    # A third way: the supervisor's pass runs first and stops the camera before any packet
+    # reaches the recorder after the wake; the open segment then ends before the freeze,
+    # inside east's tenure, and its row is taken.
+    stop_msg = "another node holds this camera's lease now: stopped here"
+    line = east.wait_for_log(lambda l: any(m in l.get("msg", "")
+                                           for m in (refused_msg, cut_msg, stop_msg)), timeout=15)
     wait_until(lambda: not list(east.data.rglob("*.mp4.part")), 5, "east to leave the camera")
     time.sleep(1)  # a refusal that follows the deadline's cut is logged by now
     fenced = list(east.data.rglob("*.mp4.fenced"))
@@ -407,8 +413,10 @@ def test_a_frozen_node_that_wakes_after_a_takeover_cannot_index_over_its_success
         refused = str(fenced[0].relative_to(east.data))[:-len(".fenced")]
         assert psql(url, "SELECT COUNT(*) FROM recordings WHERE node_id = 'east' AND"
                          f" path = '{refused}'").strip() == "0"
+    is_cut = any(cut_msg in l.get("msg", "") for l in east.log_lines())
     how = ("its segment was refused (.fenced)" if is_refused
-           else "the recorder cut its segment at the lease deadline")
+           else "the recorder cut its segment at the lease deadline" if is_cut
+           else "the pass stopped the camera before any media after the wake")
     print(f"\nfrozen east woke: {how}")
     assert rows and not list(west.data.rglob("*.fenced")), "west's rows at its clean stop refused"
     assert_one_recorder_at_a_time(rows)

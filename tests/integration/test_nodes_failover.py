@@ -9,12 +9,20 @@ import signal
 import time
 
 from conftest import index_rows, psql, wait_until
-from test_nodes import TTL, holders, node_yaml, nodes
+from test_nodes import TTL as NODES_TTL, node_yaml, nodes_any
 from test_postgres import new_db, pg  # noqa: F401 (the fixture)
 
 NODES = ("east", "north", "west")
 CAMS = ("c1", "c2", "c3")
 SMALL = ["--size", "320x180", "--fps", "10", "--bitrate", "200", "--verbose"]
+# Twice test_nodes' TTL: three ASan daemons on a loaded 2-core machine may miss a 1 s lease
+# renewal, and a lease that lapses moves a camera the test did not kill.
+TTL = 2 * NODES_TTL
+
+
+def holders(h):
+    """The cameras each node holds now, by node id (test_nodes' helper, at this file's TTL)."""
+    return {i: n["cameras"] for i, n in nodes_any(h)[0].items()}
 
 
 def camera_sessions(log):
@@ -40,8 +48,10 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
     _, server = pg
     url = new_db(server, "failover3")
     sim = camsim_factory(SMALL, paths=len(CAMS))
-    hs = {n: horus_factory(node_yaml(url, n), name=n) for n in NODES}
-    wait_until(lambda: [n["state"] for n in nodes(hs["west"]).values()] == ["online"] * 3, 15,
+    hs = {n: horus_factory(node_yaml(url, n).replace(f"ttl: {NODES_TTL}s", f"ttl: {TTL}s"), name=n)
+          for n in NODES}
+    wait_until(lambda: [n["state"] for n in nodes_any(hs["west"])[0].values()] == ["online"] * 3,
+               15,
                "three nodes online")
     for i, cam in enumerate(CAMS, 1):
         status, _, data = hs["north"].request(
@@ -59,6 +69,11 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
     wait_until(lambda: {r[0] for r in index_rows(hs["west"], "SELECT DISTINCT camera_id FROM"
                                                              " recordings")} == set(CAMS), 20,
                "every camera indexed on its first node")
+    # Settled: on a loaded machine two nodes may have raced for a camera at first and
+    # rebalancing moved one (design 0069); what follows is judged from here on.
+    assert holders(hs["west"]) == placed, (placed, holders(hs["west"]))
+    settled_log = len(sim.proc.output())
+    settled_us = int(time.time() * 1e6)
 
     os.killpg(hs[victim].proc.popen.pid, signal.SIGKILL)
     hs[victim].proc.popen.wait()
@@ -88,7 +103,7 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
         gaps = []
         for (s0, e0, n0), (s1, _, n1) in zip(rows, rows[1:]):
             assert s1 >= e0 - 1000, ("two nodes recorded at once", cam, (s0, e0, n0), (s1, n1))
-            if s1 - e0 > 1_000_000:
+            if s1 - e0 > 1_000_000 and e0 >= settled_us - 3_000_000:
                 gaps.append(((s1 - e0) / 1e6, n0, n1))
         if cam == lost:
             assert len(gaps) == 1 and gaps[0][0] < took + 3, (took, gaps, rows)
@@ -102,9 +117,11 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
                                                        " recordings").split()):
         assert (hs[node].data / path).exists(), (path, node)
 
-    # The cameras' side: never two sessions playing one camera; the lost camera was
-    # opened twice in all (its first node, then its taker), the others once.
-    most, total = camera_sessions(sim.proc.output())
+    # The cameras' side: never two sessions playing one camera, from the start; once
+    # settled, the lost camera was opened once more (by its taker), the others not again.
+    log = sim.proc.output()
+    most, total = camera_sessions(log)
     assert most == {1: 1, 2: 1, 3: 1}, (most, total)
     lost_n = CAMS.index(lost) + 1
-    assert total == {i: 2 if i == lost_n else 1 for i in (1, 2, 3)}, total
+    _, later = camera_sessions(log[settled_log:])
+    assert later == {lost_n: 1}, (later, total)

@@ -427,7 +427,9 @@ def test_gstreamer_renders_a_later_playback_window_promptly_and_completely(cam, 
     start_ms, end_ms, want_s, files = window
     url = share(h, {"kind": "playback", "start": start_ms, "end": end_ms})
     r = gst_play(element, url, want_s + STARTUP_S + 3)
-    assert not r["errors"], r
+    # What the daemon said meanwhile, should a download fail (status, rate limit, token).
+    said = [l for l in h.log_lines() if l.get("level") in ("warn", "error")][-10:]
+    assert not r["errors"], f"{gst_detail(r)}\ndaemon: {said}"
     assert r["frames"] > 0, (f"{element} rendered no frame of a {want_s:.2f} s window in "
                              f"{r['wall_s']:.1f} s; {gst_detail(r)}")
     assert r["first_frame_s"] <= STARTUP_S, (
