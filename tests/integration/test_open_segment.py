@@ -111,7 +111,7 @@ def test_the_segment_being_written_plays(camsim_factory, horus_factory, tmp_path
     status, mh, _ = h.request("GET", f"/api/v1/cameras/cam/{uri}", headers={"Range": "bytes=0-99"})
     assert status == 206 and mh["Cache-Control"] == "no-cache"
     # ... also to a player that has only the media token the playlist put in the URI.
-    tokened = re.search(r"^(recordings/main/\d+\.mp4\?t=\S+)$", text, re.M).group(1)
+    tokened = re.search(r"^(recordings/main/\d+\.mp4\?m=-?\d+&t=\S+)$", text, re.M).group(1)
     status, _, _ = h.request("GET", f"/api/v1/cameras/cam/{tokened}", auth=False,
                              headers={"Range": "bytes=0-99"})
     assert status == 206
