@@ -118,10 +118,11 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
         assert (hs[node].data / path).exists(), (path, node)
 
     # The cameras' side: never two sessions playing one camera, from the start; once
-    # settled, the lost camera was opened once more (by its taker), the others not again.
+    # settled, the lost camera was opened once more, by its taker. (A survivor on a loaded
+    # machine may also reopen one of its own cameras; the index above shows no gap for it.)
     log = sim.proc.output()
     most, total = camera_sessions(log)
     assert most == {1: 1, 2: 1, 3: 1}, (most, total)
     lost_n = CAMS.index(lost) + 1
     _, later = camera_sessions(log[settled_log:])
-    assert later == {lost_n: 1}, (later, total)
+    assert later.get(lost_n) == 1, (later, total)
