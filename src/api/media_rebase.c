@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEAD_MAX (256 * 1024) /* the init and the first fragment's moof, with room */
+#define HEAD_MAX (64 * 1024) /* the init and the first fragment's moof (a few KB), with room */
 #define RANGE_MAX (64 * 1024 * 1024) /* a playlist's segment is a few MB */
 
 /* Reads n bytes at off. Returns 0 or -errno (-EIO for a short read). */
@@ -78,20 +78,12 @@ int api_media_reply_rebased(http_request *req, int fd, int64_t offset_us,
     if (kind == HTTP_RANGE_UNSATISFIABLE || kind == HTTP_RANGE_INVALID || size == 0 ||
         last - first + 1 > RANGE_MAX) {
         close(fd);
-        snprintf(value, sizeof(value), "bytes */%" PRIu64, size);
-        http_reply_header(req, "Content-Range", value);
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "Range: one range of at most %d bytes within the %" PRIu64
                  " bytes of the file (a playlist's byte range)",
                  RANGE_MAX, size);
-        json_t *j =
-            json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable", "message", msg);
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (!text)
-            return http_reply(req, 416, NULL, NULL, 0);
-        return http_reply_owned(req, 416, "application/json", text, strlen(text));
+        return http_reply_unsatisfiable(req, size, msg);
     }
     size_t n = (size_t)(last - first + 1);
     char *body = horus_malloc(n);

@@ -683,6 +683,12 @@ enum http_range_kind http_range_parse(const char *header, uint64_t size, uint64_
  */
 bool http_etag_list_match(const char *header, const char *etag, bool is_strong);
 
+/*
+ * Replies 416 with Content-Range: bytes * /size and the JSON error envelope
+ * {"error":{"code":"range_not_satisfiable","message":msg}}.
+ */
+int http_reply_unsatisfiable(http_request *req, uint64_t size, const char *msg);
+
 /* Writes unix_s as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); buf >= 30 bytes. */
 void http_date_format(int64_t unix_s, char *buf, size_t size);
 /* Parses an IMF-fixdate (obsolete forms are invalid). Returns 0 or -1. */

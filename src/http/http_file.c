@@ -58,17 +58,11 @@ static void make_etag(const struct stat *st, const char *given, char *buf, size_
              (uint64_t)st->st_size, mtime_ns);
 }
 
-/* A 416 with the JSON error envelope and Content-Range: bytes * / size. */
-static int reply_unsatisfiable(http_request *req, uint64_t size, const char *range, bool is_invalid)
+int http_reply_unsatisfiable(http_request *req, uint64_t size, const char *msg)
 {
-    char cr[48], msg[400];
+    char cr[48];
     snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
     http_reply_header(req, "Content-Range", cr);
-    if (is_invalid)
-        snprintf(msg, sizeof(msg), "Range: malformed byte range '%.200s'", range);
-    else
-        snprintf(msg, sizeof(msg), "Range: '%.200s' is outside the %" PRIu64 " bytes of the file",
-                 range, size);
     json_t *j =
         json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable", "message", msg);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -76,6 +70,18 @@ static int reply_unsatisfiable(http_request *req, uint64_t size, const char *ran
     if (!text)
         return http_reply(req, 416, NULL, NULL, 0);
     return http_reply_owned(req, 416, "application/json", text, strlen(text));
+}
+
+/* The 416 of a Range that is malformed or outside the file. */
+static int reply_unsatisfiable(http_request *req, uint64_t size, const char *range, bool is_invalid)
+{
+    char msg[400];
+    if (is_invalid)
+        snprintf(msg, sizeof(msg), "Range: malformed byte range '%.200s'", range);
+    else
+        snprintf(msg, sizeof(msg), "Range: '%.200s' is outside the %" PRIu64 " bytes of the file",
+                 range, size);
+    return http_reply_unsatisfiable(req, size, msg);
 }
 
 /* Whether If-Range (an entity-tag or a date) still names this representation. */

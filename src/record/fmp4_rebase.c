@@ -73,11 +73,12 @@ static bool box_at(const uint8_t *buf, size_t len, size_t pos, char type[5], siz
 /* What a traf says: its track, and where its decode time is. */
 struct traf_fields {
     uint32_t track_id;
-    uint8_t *tfdt; /* the tfdt box's version byte; NULL when absent */
+    size_t tfdt; /* offset of the tfdt box's version byte in the buffer; 0 when absent */
+    unsigned tfdt_bytes; /* 4 (version 0) or 8 (version 1) */
 };
 
 /* Reads the traf whose body is buf[from..to). Returns false when it is malformed or has no tfhd. */
-static bool traf_fields(uint8_t *buf, size_t from, size_t to, struct traf_fields *out)
+static bool traf_fields(const uint8_t *buf, size_t from, size_t to, struct traf_fields *out)
 {
     memset(out, 0, sizeof(*out));
     bool has_id = false;
@@ -92,10 +93,53 @@ static bool traf_fields(uint8_t *buf, size_t from, size_t to, struct traf_fields
             unsigned version = buf[body];
             if ((version == 1 && size < 20) || version > 1)
                 return false;
-            out->tfdt = buf + body;
+            out->tfdt = body;
+            out->tfdt_bytes = version == 1 ? 8 : 4;
         }
     }
     return has_id;
+}
+
+/*
+ * Calls fn for each traf with a tfdt in the moof boxes of buf[from..len),
+ * which starts at a box, until fn returns false. Stops at the first box
+ * that does not fit (a range may end inside one).
+ */
+static void each_tfdt(const uint8_t *buf, size_t len, size_t from,
+                      bool (*fn)(void *arg, const struct traf_fields *f), void *arg)
+{
+    for (size_t pos = from, body, size; pos < len; pos += size) {
+        char type[5];
+        if (!box_at(buf, len, pos, type, &body, &size))
+            return;
+        if (strcmp(type, "moof") != 0)
+            continue;
+        for (size_t p = body, tb, ts; p < pos + size; p += ts) {
+            char t[5];
+            struct traf_fields f;
+            if (!box_at(buf, pos + size, p, t, &tb, &ts))
+                break;
+            if (strcmp(t, "traf") == 0 && traf_fields(buf, tb, p + ts, &f) && f.tfdt &&
+                !fn(arg, &f))
+                return;
+        }
+    }
+}
+
+struct first_dts {
+    const uint8_t *buf;
+    uint32_t track_id;
+    int64_t t0; /* -1 until found */
+};
+
+static bool find_first_dts(void *arg, const struct traf_fields *f)
+{
+    struct first_dts *d = arg;
+    if (f->track_id != d->track_id)
+        return true;
+    uint64_t v = get_be(d->buf + f->tfdt + 4, f->tfdt_bytes);
+    d->t0 = v > INT64_MAX ? -1 : (int64_t)v;
+    return false;
 }
 
 int rec_rebase_prepare(const uint8_t *head, size_t len, int64_t offset_us, struct rec_rebase *out)
@@ -116,24 +160,9 @@ int rec_rebase_prepare(const uint8_t *head, size_t len, int64_t offset_us, struc
     size_t init_size = scan.init_size;
     rec_scan_release(&scan);
     /* The primary track's decode time in the first fragment. */
-    uint8_t *buf = (uint8_t *)head; /* read only: traf_fields is shared with apply */
-    int64_t t0 = -1;
-    for (size_t pos = init_size, body, size; pos < len && t0 < 0; pos += size) {
-        char type[5];
-        if (!box_at(buf, len, pos, type, &body, &size))
-            break;
-        if (strcmp(type, "moof") != 0)
-            continue;
-        for (size_t p = body, tb, ts; p < pos + size; p += ts) {
-            char t[5];
-            struct traf_fields f;
-            if (!box_at(buf, pos + size, p, t, &tb, &ts))
-                break;
-            if (strcmp(t, "traf") == 0 && traf_fields(buf, tb, p + ts, &f) && f.tfdt &&
-                f.track_id == out->tracks[primary].track_id)
-                t0 = (int64_t)(f.tfdt[0] == 1 ? get_be(f.tfdt + 4, 8) : get_be(f.tfdt + 4, 4));
-        }
-    }
+    struct first_dts d = {.buf = head, .track_id = out->tracks[primary].track_id, .t0 = -1};
+    each_tfdt(head, len, init_size, find_first_dts, &d);
+    int64_t t0 = d.t0;
     if (t0 < 0)
         return HORUS_EPARSE;
     int64_t ts0 = out->tracks[primary].timescale;
@@ -148,32 +177,30 @@ int rec_rebase_prepare(const uint8_t *head, size_t len, int64_t offset_us, struc
     return 0;
 }
 
+struct move {
+    uint8_t *buf;
+    const struct rec_rebase *rb;
+    size_t moved;
+};
+
+static bool move_tfdt(void *arg, const struct traf_fields *f)
+{
+    struct move *m = arg;
+    for (size_t i = 0; i < m->rb->n_tracks; i++) {
+        if (m->rb->tracks[i].track_id != f->track_id)
+            continue;
+        uint8_t *at = m->buf + f->tfdt + 4;
+        __int128 v = (__int128)get_be(at, f->tfdt_bytes) + m->rb->tracks[i].shift;
+        __int128 max = f->tfdt_bytes == 4 ? (__int128)UINT32_MAX : (__int128)UINT64_MAX;
+        put_be(at, (uint64_t)(v < 0 ? 0 : v > max ? max : v), f->tfdt_bytes);
+        m->moved++;
+    }
+    return true;
+}
+
 size_t rec_rebase_apply(uint8_t *buf, size_t len, const struct rec_rebase *rb)
 {
-    size_t patched = 0;
-    for (size_t pos = 0, body, size; pos < len; pos += size) {
-        char type[5];
-        if (!box_at(buf, len, pos, type, &body, &size))
-            break; /* a range that ends inside a box: its start was patched if it was a moof */
-        if (strcmp(type, "moof") != 0)
-            continue;
-        for (size_t p = body, tb, ts; p < pos + size; p += ts) {
-            char t[5];
-            struct traf_fields f;
-            if (!box_at(buf, pos + size, p, t, &tb, &ts))
-                break;
-            if (strcmp(t, "traf") != 0 || !traf_fields(buf, tb, p + ts, &f) || !f.tfdt)
-                continue;
-            for (size_t i = 0; i < rb->n_tracks; i++) {
-                if (rb->tracks[i].track_id != f.track_id)
-                    continue;
-                unsigned bytes = f.tfdt[0] == 1 ? 8 : 4;
-                __int128 v = (__int128)get_be(f.tfdt + 4, bytes) + rb->tracks[i].shift;
-                __int128 max = bytes == 4 ? (__int128)UINT32_MAX : (__int128)UINT64_MAX;
-                put_be(f.tfdt + 4, (uint64_t)(v < 0 ? 0 : v > max ? max : v), bytes);
-                patched++;
-            }
-        }
-    }
-    return patched;
+    struct move m = {.buf = buf, .rb = rb};
+    each_tfdt(buf, len, 0, move_tfdt, &m);
+    return m.moved;
 }

@@ -672,6 +672,21 @@ def test_write_packet_makes_one_send_per_packet_and_spreads_them(camsim_factory)
     assert packet_packets <= packet_calls <= packet_packets + 10 + packet_packets // 20, calls
 
 
+def assert_contiguous_with_every_frame(h, done):
+    """The files follow each other within a frame and each closed one holds every picture
+    of its indexed span (15 fps), decoding without a message."""
+    for a, b in zip(done, done[1:]):
+        assert abs(b["start_us"] - a["end_us"]) <= 70_000, (a, b)  # contiguous within a frame
+    for r in done[:-1]:
+        out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-count_frames",
+                              "-select_streams", "v", "-show_entries", "stream=nb_read_frames",
+                              "-of", "csv=p=0", str(h.data / r["path"])],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        expected = 15 * (r["end_us"] - r["start_us"]) / 1e6
+        assert abs(int(out.stdout.strip().strip(",")) - expected) <= 2, (r, out.stdout)
+
+
 def test_paced_udp_spreads_each_frame_s_datagrams(camsim_factory):
     """--pacing spread holds over UDP too: a frame's datagrams leave over the interval, one
     send each, instead of in one sendmmsg the moment the frame is encoded."""
@@ -712,16 +727,7 @@ def test_horus_records_a_paced_jittery_packet_source_over_udp(camsim_factory, ho
     assert (doc["status"]["transport"], doc["status"]["client"]) == ("udp", "native"), doc
     assert h.stop() == 0
     done = rows(h)
-    for a, b in zip(done, done[1:]):
-        assert abs(b["start_us"] - a["end_us"]) <= 70_000, (a, b)  # contiguous within a frame
-    for r in done[:-1]:
-        out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-count_frames",
-                              "-select_streams", "v", "-show_entries", "stream=nb_read_frames",
-                              "-of", "csv=p=0", str(h.data / r["path"])],
-                             capture_output=True, text=True, timeout=30)
-        assert out.returncode == 0 and out.stderr == "", out.stderr
-        expected = 15 * (r["end_us"] - r["start_us"]) / 1e6
-        assert abs(int(out.stdout.strip().strip(",")) - expected) <= 2, (r, out.stdout)
+    assert_contiguous_with_every_frame(h, done)
     # The native client's receiver reports reached the camera's RTCP port.
     wait_until(lambda: re.search(r"RTCP receiver reports [1-9]\d* video", sim.proc.output()), 5,
                "camsim's count of our receiver reports")
@@ -741,13 +747,4 @@ def test_horus_records_a_paced_jittery_packet_source(camsim_factory, horus_facto
     assert h.stop() == 0
     done = rows(h)
     assert len(done) >= 3, done
-    for a, b in zip(done, done[1:]):
-        assert abs(b["start_us"] - a["end_us"]) <= 70_000, (a, b)  # contiguous within a frame
-    for r in done[:-1]:
-        out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-count_frames",
-                              "-select_streams", "v", "-show_entries", "stream=nb_read_frames",
-                              "-of", "csv=p=0", str(h.data / r["path"])],
-                             capture_output=True, text=True, timeout=30)
-        assert out.returncode == 0 and out.stderr == "", out.stderr
-        expected = 15 * (r["end_us"] - r["start_us"]) / 1e6
-        assert abs(int(out.stdout.strip().strip(",")) - expected) <= 2, (r, out.stdout)
+    assert_contiguous_with_every_frame(h, done)
