@@ -118,11 +118,31 @@ def test_a_killed_node_s_camera_records_on_a_survivor_and_never_on_two(
         assert (hs[node].data / path).exists(), (path, node)
 
     # The cameras' side: never two sessions playing one camera, from the start; once
-    # settled, the lost camera was opened once more, by its taker. (A survivor on a loaded
-    # machine may also reopen one of its own cameras; the index above shows no gap for it.)
+    # settled, the lost camera was opened again, and only its taker streamed it. (A survivor
+    # on a loaded machine may reconnect a camera, its own or the one it took: the index above
+    # shows no gap for that, and its log says why, printed here.)
     log = sim.proc.output()
     most, total = camera_sessions(log)
     assert most == {1: 1, 2: 1, 3: 1}, (most, total)
     lost_n = CAMS.index(lost) + 1
     _, later = camera_sessions(log[settled_log:])
-    assert later.get(lost_n) == 1, (later, total)
+    streamed = {n: streams_of(hs[n], f"/cam{lost_n}'") for n in survivors}
+    why = {n: camera_lines(hs[n]) for n in survivors}
+    assert later.get(lost_n, 0) >= 1 and streamed[taker] >= 1, (later, streamed, why)
+    assert all(k == 0 for n, k in streamed.items() if n != taker), (streamed, why)
+    if any(k > 1 for k in later.values()):
+        print("cameras reopened after the cluster settled:", later, why)
+
+
+def streams_of(h, url_tail):
+    """How many times a node's log says a stream of the camera at url_tail began."""
+    return sum(1 for line in h.log_lines()
+               if line.get("msg", "").startswith("streaming from") and url_tail in line["msg"])
+
+
+def camera_lines(h):
+    """A node's log lines about its cameras' pipelines: starts, stops, warnings."""
+    return [f'{line["ts"][11:23]} {line.get("camera", "")} {line["msg"]}'
+            for line in h.log_lines()
+            if line.get("module") in ("ingest", "cameras", "supervisor")
+            and (line.get("level") != "info" or "camera" in line)]
