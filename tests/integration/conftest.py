@@ -157,6 +157,13 @@ def wait_for_port(port, timeout=10.0, proc=None):
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+# Every Proc not stopped yet. A child runs in its own session (a kill of the test's process
+# group does not reach it), so whatever a test left running (a broker it never stopped, a
+# daemon of a test that failed half-way) is stopped when pytest exits, not left behind.
+_RUNNING = set()
+atexit.register(lambda: [p.stop(5) for p in list(_RUNNING)])
+
+
 class Proc:
     """A child process with its output in a file; stop() is always safe."""
 
@@ -169,6 +176,7 @@ class Proc:
         self.popen = subprocess.Popen(self.args, cwd=cwd, stdout=self._log,
                                       stderr=subprocess.STDOUT, env=full_env,
                                       start_new_session=True)
+        _RUNNING.add(self)
 
     def output(self):
         if not self._log.closed:
@@ -183,6 +191,7 @@ class Proc:
         return self.popen.wait(timeout=timeout)
 
     def stop(self, timeout=15):
+        _RUNNING.discard(self)
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:

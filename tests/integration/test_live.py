@@ -5,20 +5,23 @@ maps), content types, a blocking reload that returns when the next part
 exists, requests too far ahead refused, unknown cameras, cameras without
 recording, and clients that leave in the middle of a blocking reload."""
 import json
+import os
 import re
-import signal
 import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import Camsim, Horus, require_tool
+from conftest import CAMSIM_BIN, Camsim, Horus, require_tool
 from openapi_check import OpenApi
 
 LIVE = "/api/v1/cameras/{id}/live"
 M3U8 = "application/vnd.apple.mpegurl"
+HLSLOAD = os.environ.get("HORUS_HLSLOAD_BIN",
+                         str(Path(CAMSIM_BIN).parents[1] / "hlsload" / "horus-hlsload"))
 
 
 @pytest.fixture(scope="module")
@@ -314,6 +317,23 @@ def test_clients_leaving_during_blocking_reloads_leave_the_server_healthy(live):
     assert m and int(m.group(1)) == 0
     # And live playback goes on.
     assert playlist(live).segments[-1]["msn"] >= pl.segments[-1]["msn"]
+
+
+def test_forty_low_latency_viewers_get_every_part_in_order(live):
+    """horus-hlsload (bench/live/viewers' client): 40 viewers of one camera, each on its own
+    keep-alive connection, block on the playlist for the next part and fetch it, for 4 s.
+    None falls behind far enough to skip a part, none gets an error, and each gets about the
+    parts published meanwhile (200 ms parts: 20 in 4 s)."""
+    out = subprocess.run([HLSLOAD, "--base", live.url, "--cameras", "cam1",
+                          "--playlist", "/api/v1/cameras/{cam}/live/index.m3u8",
+                          "--header", f"Authorization: Bearer {live.api_key}",
+                          "--viewers", "40", "--seconds", "4", "--warmup", "2"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["connected"] == 40 and r["errors"] == 0 and r["server_errors"] == 0, r
+    assert r["skipped"] == 0 and r["reconnects"] == 0, r
+    assert r["parts"] >= 40 * 15, r
 
 
 def test_metrics_report_part_delay_and_viewers(live):
