@@ -29,8 +29,8 @@ typedef struct http_guard http_guard; /* http_guard.c */
 
 /* ---- shared state (http.c, http_conn.c, http_reply.c) ---- */
 
-#define NSTATS_CODES 24 /* stats_codes in http.c */
-#define NKNOWN_METHODS 7 /* known_methods in http.c */
+#define NSTATS_CODES 24 /* stats_codes in http_stats.c */
+#define NKNOWN_METHODS 7 /* known_methods in http_stats.c */
 #define MAX_REPLY_HEADERS 16
 
 struct http_stats {
@@ -155,6 +155,19 @@ struct http_defer_reg *http_request_defer_reg(const http_request *req);
 /* The server's stream registry (NULL when not running). */
 struct http_stream_reg *http_request_stream_reg(const http_request *req);
 bool http_request_is_replied(const http_request *req);
+
+/* ---- provided by http_stats.c ---- */
+
+/* Registers the server's metric families and names the unmatched slots. */
+void http_stats_register(http_server *s, metrics_registry *reg);
+/* Builds the per-route slots; the router is frozen from here on. */
+void http_stats_build_routes(http_server *s);
+/* The slot of req's route and method, or NULL without metrics. */
+struct http_stats *http_stats_for(http_server *s, const http_request *req);
+/* Observes a completed request's duration and counts its status. */
+void http_stats_record(http_server *s, struct http_stats *st, unsigned status, double seconds);
+/* Writes req's access-log line (info level); toe says how it ended. */
+void http_access_log(http_request *req, double seconds, enum MHD_RequestTerminationCode toe);
 
 /* ---- provided by http_conn.c (Thread: http-N) ---- */
 
