@@ -10,7 +10,10 @@
  *   paced   the same requests against a server that cannot block (nginx
  *           serving the same bytes as files): part k of camera c counts as
  *           published at start + phase(c) + k * --part-ms, and each viewer
- *           asks for the playlist at that instant, then for the part.
+ *           asks for the playlist at that instant, then for the part. The
+ *           cameras' phases are spread over a part, or with --aligned all
+ *           zero: every camera publishes at once, as horus-camsim's paths
+ *           (one clock) do.
  *
  * A part's lateness for a viewer is when its last byte arrived less when
  * the first viewer of any got a playlist listing it (the instant the server
@@ -22,7 +25,8 @@
  *   horus-hlsload --base http://127.0.0.1:PORT --playlist /cams/{cam}/index.m3u8
  *                 --cameras a,b,c [--viewers 100] [--seconds 20] [--warmup 5]
  *                 [--header "Authorization: Bearer K"] [--on-time-ms 200]
- *                 [--paced --part-fmt /{cam}/part-{part}.m4s --parts 20 --part-ms 200]
+ *                 [--paced --part-fmt /{cam}/part-{part}.m4s --parts 20 --part-ms 200
+ *                  [--aligned]]
  */
 #include "clock.h"
 
@@ -84,7 +88,7 @@ static struct {
     const char *playlist_fmt, *part_fmt, *header;
     struct camera *cams;
     int ncams, nviewers, seconds, warmup, parts, part_ms, on_time_ms;
-    bool is_paced;
+    bool is_paced, is_aligned;
     int ep;
     int64_t start_ns, measure_ns, end_ns;
     char *scratch;
@@ -619,26 +623,21 @@ static void usage(void)
 {
     fputs("usage: horus-hlsload --base http://IP:PORT --playlist FMT --cameras a,b "
           "[--viewers N] [--seconds S] [--warmup S] [--header H] [--on-time-ms MS] "
-          "[--paced --part-fmt FMT --parts K --part-ms MS]\n",
+          "[--paced --part-fmt FMT --parts K --part-ms MS [--aligned]]\n",
           stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"base", required_argument, 0, 'b'},
-                                         {"playlist", required_argument, 0, 'p'},
-                                         {"cameras", required_argument, 0, 'c'},
-                                         {"viewers", required_argument, 0, 'n'},
-                                         {"seconds", required_argument, 0, 's'},
-                                         {"warmup", required_argument, 0, 'w'},
-                                         {"header", required_argument, 0, 'H'},
-                                         {"on-time-ms", required_argument, 0, 'o'},
-                                         {"paced", no_argument, 0, 'P'},
-                                         {"part-fmt", required_argument, 0, 'f'},
-                                         {"parts", required_argument, 0, 'k'},
-                                         {"part-ms", required_argument, 0, 'm'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"base", required_argument, 0, 'b'},    {"playlist", required_argument, 0, 'p'},
+        {"cameras", required_argument, 0, 'c'}, {"viewers", required_argument, 0, 'n'},
+        {"seconds", required_argument, 0, 's'}, {"warmup", required_argument, 0, 'w'},
+        {"header", required_argument, 0, 'H'},  {"on-time-ms", required_argument, 0, 'o'},
+        {"paced", no_argument, 0, 'P'},         {"part-fmt", required_argument, 0, 'f'},
+        {"parts", required_argument, 0, 'k'},   {"part-ms", required_argument, 0, 'm'},
+        {"aligned", no_argument, 0, 'a'},       {0, 0, 0, 0}};
     g.nviewers = 100;
     g.seconds = 20;
     g.warmup = 5;
@@ -676,6 +675,9 @@ int main(int argc, char **argv)
         case 'P':
             g.is_paced = true;
             break;
+        case 'a':
+            g.is_aligned = true;
+            break;
         case 'f':
             g.part_fmt = optarg;
             break;
@@ -712,7 +714,7 @@ int main(int argc, char **argv)
     g.measure_ns = g.start_ns + (int64_t)g.warmup * 1000000000;
     g.end_ns = g.measure_ns + (int64_t)g.seconds * 1000000000;
     for (int i = 0; i < g.ncams; i++)
-        g.cams[i].phase_ns = (int64_t)g.part_ms * 1000000 * i / g.ncams;
+        g.cams[i].phase_ns = g.is_aligned ? 0 : (int64_t)g.part_ms * 1000000 * i / g.ncams;
     for (int i = 0; i < g.nviewers; i++) {
         vs[i] = (struct viewer){.fd = -1, .cam = i % g.ncams, .wanted = -1};
         vs[i].in = malloc(IN_MAX);
