@@ -1,6 +1,7 @@
 /*
- * DESIGN: the schema pass of the configuration engine, the snapshot it
- * builds, error collection and the holder that readers share.
+ * DESIGN: the schema pass of the configuration engine: it builds a snapshot
+ * (cfg_snapshot.c keeps snapshots and the holder that readers share) and
+ * collects errors.
  *
  * A load creates the snapshot first and fills its zeroed data in place, so
  * every string, list and key path lives in the snapshot's arena and one
@@ -31,7 +32,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +39,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static atomic_size_t live_snapshots;
 
 /* ---- the load in progress ---- */
 
@@ -822,61 +820,6 @@ static void check_table(const cfg_field *fields, int depth)
     }
 }
 
-static void snapshot_free(cfg_snapshot *s)
-{
-    if (!s)
-        return;
-    free(s->secrets);
-    free(s->masked);
-    free(s->pos);
-    cfg_arena_release(&s->arena);
-    free(s);
-    atomic_fetch_sub(&live_snapshots, 1);
-}
-
-static cfg_snapshot *snapshot_new(const cfg_schema *schema, const char *path)
-{
-    cfg_snapshot *s = horus_calloc(1, sizeof(*s));
-    atomic_init(&s->refs, 1);
-    s->schema = schema;
-    cfg_arena_init(&s->arena);
-    s->data = cfg_arena_alloc(&s->arena, schema->size);
-    s->path = path ? cfg_arena_strndup(&s->arena, path, strlen(path)) : NULL;
-    atomic_fetch_add(&live_snapshots, 1);
-    return s;
-}
-
-static int compare_pos(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t)((const cfg_pos *)a)->addr;
-    uintptr_t y = (uintptr_t)((const cfg_pos *)b)->addr;
-    return (x > y) - (x < y);
-}
-
-const cfg_pos *cfg_snapshot_pos(const cfg_snapshot *s, const void *addr)
-{
-    if (!s || !s->pos)
-        return NULL;
-    cfg_pos key = {.addr = addr};
-    return bsearch(&key, s->pos, s->n_pos, sizeof(*s->pos), compare_pos);
-}
-
-static int compare_masked(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t)((const cfg_masked *)a)->value;
-    uintptr_t y = (uintptr_t)((const cfg_masked *)b)->value;
-    return (x > y) - (x < y);
-}
-
-const char *cfg_snapshot_masked(const cfg_snapshot *s, const char *value)
-{
-    if (!s->masked)
-        return NULL;
-    cfg_masked key = {.value = value};
-    const cfg_masked *m = bsearch(&key, s->masked, s->n_masked, sizeof(*s->masked), compare_masked);
-    return m ? m->masked : NULL;
-}
-
 void cfg_errors_add_field(cfg_errors *e, const void *field, const char *fmt, ...)
 {
     const struct load *ld = e->load;
@@ -896,7 +839,7 @@ static int load_tree(const cfg_schema *schema, const char *name, const cfg_node 
 {
     check_table(schema->fields, 0);
     struct load ld = {.schema = schema, .errs = errs, .base_dir = base_dir};
-    ld.snap = snapshot_new(schema, name);
+    ld.snap = cfg_snapshot_new_empty(schema, name);
     /* Required keys missing from an empty file are reported at its start. */
     int line = has_text ? 1 : 0;
     if (cfg_node_is_null(root))
@@ -909,9 +852,9 @@ static int load_tree(const cfg_schema *schema, const char *name, const cfg_node 
 
     /* From here on the snapshot's tables are only looked up. */
     if (ld.snap->pos)
-        qsort(ld.snap->pos, ld.snap->n_pos, sizeof(*ld.snap->pos), compare_pos);
+        qsort(ld.snap->pos, ld.snap->n_pos, sizeof(*ld.snap->pos), cfg_pos_compare);
     if (ld.snap->masked)
-        qsort(ld.snap->masked, ld.snap->n_masked, sizeof(*ld.snap->masked), compare_masked);
+        qsort(ld.snap->masked, ld.snap->n_masked, sizeof(*ld.snap->masked), cfg_masked_compare);
     finish_secrets(ld.snap);
     if (ld.n_err == 0 && schema->validate_cb) {
         size_t before = errs->count;
@@ -926,7 +869,7 @@ static int load_tree(const cfg_schema *schema, const char *name, const cfg_node 
         }
     }
     if (ld.n_err > 0) {
-        snapshot_free(ld.snap);
+        cfg_snapshot_destroy(ld.snap);
         return HORUS_ECONFIG;
     }
     *out = ld.snap;
@@ -1035,87 +978,4 @@ int cfg_load_defaults(const cfg_schema *schema, cfg_snapshot **out, cfg_errors *
     int rc = load_tree(schema, NULL, NULL, NULL, false, out, errs);
     errs->file = saved;
     return rc;
-}
-
-cfg_snapshot *cfg_snapshot_ref(cfg_snapshot *s)
-{
-    if (s)
-        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-    return s;
-}
-
-void cfg_snapshot_unref(cfg_snapshot *s)
-{
-    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
-        snapshot_free(s);
-}
-
-size_t cfg_snapshot_live_count(void)
-{
-    return atomic_load(&live_snapshots);
-}
-
-const void *cfg_snapshot_data(const cfg_snapshot *s)
-{
-    return s->data;
-}
-
-const cfg_schema *cfg_snapshot_schema(const cfg_snapshot *s)
-{
-    return s->schema;
-}
-
-const char *cfg_snapshot_path(const cfg_snapshot *s)
-{
-    return s->path;
-}
-
-const char *const *cfg_snapshot_secrets(const cfg_snapshot *s, unsigned *n)
-{
-    static const char *const none[] = {NULL};
-    if (n)
-        *n = s->n_secrets;
-    return s->secrets ? (const char *const *)s->secrets : none;
-}
-
-/* ---- holder ---- */
-
-struct cfg_holder {
-    pthread_mutex_t lock;
-    cfg_snapshot *current; /* owned reference */
-};
-
-cfg_holder *cfg_holder_new(cfg_snapshot *initial)
-{
-    cfg_holder *h = horus_calloc(1, sizeof(*h));
-    pthread_mutex_init(&h->lock, NULL);
-    h->current = initial;
-    return h;
-}
-
-void cfg_holder_free(cfg_holder *h)
-{
-    if (!h)
-        return;
-    cfg_snapshot_unref(h->current);
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-}
-
-cfg_snapshot *cfg_holder_get(cfg_holder *h)
-{
-    pthread_mutex_lock(&h->lock);
-    cfg_snapshot *s = cfg_snapshot_ref(h->current);
-    pthread_mutex_unlock(&h->lock);
-    return s;
-}
-
-void cfg_holder_swap(cfg_holder *h, cfg_snapshot *new_snap)
-{
-    pthread_mutex_lock(&h->lock);
-    cfg_snapshot *old = h->current;
-    h->current = new_snap;
-    pthread_mutex_unlock(&h->lock);
-    /* The last reference may free a large arena: not under the lock. */
-    cfg_snapshot_unref(old);
 }

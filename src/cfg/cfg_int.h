@@ -105,7 +105,7 @@ void cfg_expanded_release(cfg_expanded *x);
  */
 bool cfg_url_password(const char *s, size_t *start, size_t *len);
 
-/* ---- snapshot internals shared by cfg.c and cfg_json.c ---- */
+/* ---- snapshot internals shared by cfg.c, cfg_snapshot.c and cfg_json.c ---- */
 
 /* Where one scalar field's value came from, for messages after parsing. */
 typedef struct cfg_pos {
@@ -134,6 +134,13 @@ struct cfg_snapshot {
     size_t n_pos;
 };
 
+/* A new snapshot (one reference) with zeroed data of schema's size, for a load to fill. */
+cfg_snapshot *cfg_snapshot_new_empty(const cfg_schema *schema, const char *path);
+/* Frees a snapshot whatever its references: a load that failed half-way. */
+void cfg_snapshot_destroy(cfg_snapshot *s);
+/* Orders cfg_pos by addr, cfg_masked by value (the load sorts them; lookups bsearch). */
+int cfg_pos_compare(const void *a, const void *b);
+int cfg_masked_compare(const void *a, const void *b);
 /* The entry for a scalar field's address, or NULL. */
 const cfg_pos *cfg_snapshot_pos(const cfg_snapshot *s, const void *addr);
 /* The printable form of a string field's value, or NULL when it is the value itself. */
