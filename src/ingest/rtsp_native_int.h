@@ -81,6 +81,11 @@ struct ing_native {
     struct addrinfo hints;
     char port[8];
     bool is_resolving;
+    /* the camera's addresses (owned until the session ends) and the next to try if the
+       connect in progress fails: a name may resolve to an address nothing listens on (::1
+       before 127.0.0.1) */
+    struct addrinfo *addrs;
+    const struct addrinfo *next_addr;
     /* RTCP receiver reports: our SSRC (random per session) and when the next are due */
     uint32_t rr_ssrc;
     int64_t rr_ns;

@@ -6,7 +6,8 @@
  *   -> PLAYING -> failure: gap, breaker, back to WAIT ... until stopped
  *
  * Nothing here blocks: the socket is non-blocking, names are resolved with
- * getaddrinfo_a (IP literals at once), and every wait is a timer: the
+ * getaddrinfo_a (IP literals at once; a connect that fails or times out
+ * moves on to the name's next address), and every wait is a timer: the
  * handshake deadline (connect_timeout_ms per request, as libav's client
  * had it), the stall watchdog (no RTP for stall_timeout_ms while playing),
  * the keep-alive (GET_PARAMETER or OPTIONS at half the session timeout)
@@ -119,6 +120,10 @@ static void native_close(struct ing_native *n)
         close(n->fd);
         n->fd = -1;
     }
+    if (n->addrs)
+        freeaddrinfo(n->addrs);
+    n->addrs = NULL;
+    n->next_addr = NULL;
     n->carry_len = 0;
     hold_release(n, false);
     for (int t = 0; t < ING_RTSP_TRACKS; t++) {
@@ -440,6 +445,7 @@ static void native_connect(struct ing_native *n, const struct addrinfo *ai)
             continue;
         }
         n->fd = fd;
+        n->next_addr = ai->ai_next;
         n->state = N_CONNECT;
         n->deadline_ns = ing_loop_now_ns() + (int64_t)n->s->opt.connect_timeout_ms * 1000000;
         ing_loop_timer_set(&n->item, n->deadline_ns);
@@ -454,6 +460,21 @@ static void native_connect(struct ing_native *n, const struct addrinfo *ai)
     native_failed(n);
 }
 
+/*
+ * The connect in progress failed or timed out: try the camera's next
+ * address, if it has one. Returns whether a connect is under way again.
+ */
+static bool connect_next(struct ing_native *n)
+{
+    if (!n->next_addr)
+        return false;
+    ing_loop_fd_set(&n->item, -1, 0);
+    close(n->fd);
+    n->fd = -1;
+    native_connect(n, n->next_addr);
+    return true;
+}
+
 static void native_resolved(struct ing_native *n)
 {
     n->is_resolving = false;
@@ -465,10 +486,9 @@ static void native_resolved(struct ing_native *n)
         ing_native_fail(n, ING_REASON_UNREACHABLE, text);
         return;
     }
-    struct addrinfo *ai = n->gai.ar_result;
+    n->addrs = n->gai.ar_result; /* kept: a failed connect moves to the next address */
     n->gai.ar_result = NULL;
-    native_connect(n, ai);
-    freeaddrinfo(ai);
+    native_connect(n, n->addrs);
 }
 
 /* The breaker allows an attempt: start a session. */
@@ -491,8 +511,8 @@ static void native_attempt(struct ing_native *n)
         (struct addrinfo){.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(n->conn.url.host, n->port, &n->hints, &ai) == 0) {
+        n->addrs = ai;
         native_connect(n, ai); /* an IP literal: no lookup needed */
-        freeaddrinfo(ai);
         return;
     }
     n->hints.ai_flags = AI_NUMERICSERV;
@@ -668,6 +688,8 @@ static void on_io(struct ing_loop_item *it, uint32_t events)
         socklen_t len = sizeof(err);
         if (getsockopt(n->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
             err = errno;
+        if (err && connect_next(n))
+            return;
         if (err) {
             ing_rtsp_conn_closed(&n->conn, -err);
             native_failed(n);
@@ -744,6 +766,8 @@ static void on_timer(struct ing_loop_item *it)
     case N_CONNECT:
     case N_TLS:
     case N_HANDSHAKE:
+        if (now >= n->deadline_ns && n->state == N_CONNECT && connect_next(n))
+            return;
         if (now >= n->deadline_ns) {
             char text[160];
             snprintf(text, sizeof(text), "timeout: no answer in %d ms", s->opt.connect_timeout_ms);

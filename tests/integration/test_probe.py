@@ -4,11 +4,13 @@ probes never hold the HTTP threads. Responses are checked against the
 OpenAPI document."""
 import json
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
+from conftest import HORUS_BIN, require_tool
 from openapi_check import OpenApi
 
 T = "/api/v1/cameras/probe"
@@ -48,6 +50,23 @@ def test_a_probe_runs_on_the_configured_client(horus_factory, camsim_factory):
         out = spec.validate("POST", T, status, headers["Content-Type"], data)
         assert out["ok"] is True and out["client"] == client, out
         h.stop()
+
+
+def test_a_name_whose_first_address_refuses_is_reached_at_the_next(camsim_factory, tmp_path):
+    """A camera's name may resolve to an address nothing listens on before the one that
+    answers: a fresh Debian's /etc/hosts gives localhost ::1, then 127.0.0.1, and camsim
+    listens on 127.0.0.1 only. The native client moves to the next address when a connect
+    fails. The name comes from an /etc/hosts of the probe's own (a mount namespace)."""
+    sim = camsim_factory(["--size", "320x180"])
+    hosts = tmp_path / "hosts"
+    hosts.write_text("::1 twoaddrs\n127.0.0.1 twoaddrs\n")
+    url = sim.url(1).replace("127.0.0.1", "twoaddrs")
+    script = 'mount --bind "$1" /etc/hosts && exec "$2" probe "$3" --client native'
+    out = subprocess.run([require_tool("unshare"), "-m", "sh", "-c", script, "sh", str(hosts),
+                          HORUS_BIN, url], capture_output=True, text=True, timeout=60)
+    lines = out.stdout.strip().splitlines()
+    res = json.loads(lines[-1]) if lines else {}
+    assert out.returncode == 0 and res["streams"][0]["codec"] == "h264", (res, out.stderr[-2000:])
 
 
 def test_a_url_the_client_cannot_parse_is_refused_by_field(probe):
