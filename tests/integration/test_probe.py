@@ -64,6 +64,10 @@ def test_a_name_whose_first_address_refuses_is_reached_at_the_next(camsim_factor
     script = 'mount --bind "$1" /etc/hosts && exec "$2" probe "$3" --client native'
     out = subprocess.run([require_tool("unshare"), "-m", "sh", "-c", script, "sh", str(hosts),
                           HORUS_BIN, url], capture_output=True, text=True, timeout=60)
+    if "cannot change root filesystem propagation" in out.stderr:
+        # In a chroot "/" is no mount point, so the namespace's mounts cannot be made
+        # private, and a bind mount there could reach the host's view of /etc/hosts.
+        pytest.skip("a private mount namespace needs / to be a mount point (not a chroot)")
     lines = out.stdout.strip().splitlines()
     res = json.loads(lines[-1]) if lines else {}
     assert out.returncode == 0 and res["streams"][0]["codec"] == "h264", (res, out.stderr[-2000:])
