@@ -766,9 +766,9 @@ static void on_timer(struct ing_loop_item *it)
     case N_CONNECT:
     case N_TLS:
     case N_HANDSHAKE:
-        if (now >= n->deadline_ns && n->state == N_CONNECT && connect_next(n))
-            return;
         if (now >= n->deadline_ns) {
+            if (n->state == N_CONNECT && connect_next(n))
+                return; /* the name's next address, with a deadline of its own */
             char text[160];
             snprintf(text, sizeof(text), "timeout: no answer in %d ms", s->opt.connect_timeout_ms);
             ing_native_fail(n, ING_REASON_TIMEOUT, text);

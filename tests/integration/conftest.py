@@ -161,7 +161,12 @@ def wait_for_port(port, timeout=10.0, proc=None):
 # group does not reach it), so whatever a test left running (a broker it never stopped, a
 # daemon of a test that failed half-way) is stopped when pytest exits, not left behind.
 _RUNNING = set()
-atexit.register(lambda: [p.stop(5) for p in list(_RUNNING)])
+
+
+@atexit.register
+def _stop_leftovers():
+    for p in list(_RUNNING):
+        p.stop(5)
 
 
 class Proc:

@@ -76,6 +76,7 @@ struct viewer {
 
 struct camera {
     const char *id;
+    char dir[URI_MAX]; /* the playlist's directory: its parts' URIs are relative to it */
     int64_t seen_key[SEEN_SLOTS];
     int64_t seen_ns[SEEN_SLOTS];
     int64_t phase_ns;
@@ -244,13 +245,9 @@ static void playlist_path(const struct viewer *v, char *out, size_t n, bool is_b
 /* A part's path: its URI is relative to the playlist's. */
 static void ask_part_llhls(struct viewer *v)
 {
-    char dir[URI_MAX], path[URI_MAX * 3];
-    fill(dir, sizeof(dir), g.playlist_fmt, g.cams[v->cam].id, 0);
-    dir[strcspn(dir, "?")] = 0;
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        slash[1] = 0;
-    snprintf(path, sizeof(path), "%s%s%" PRId64 "%s", dir, v->uri_pre, v->wanted, v->uri_post);
+    char path[URI_MAX * 3 + 24];
+    snprintf(path, sizeof(path), "%s%s%" PRId64 "%s", g.cams[v->cam].dir, v->uri_pre, v->wanted,
+             v->uri_post);
     send_get(v, V_PART, path);
 }
 
@@ -376,6 +373,7 @@ static void reply_done(struct viewer *v)
 {
     int64_t t = now_ns();
     struct camera *c = &g.cams[v->cam];
+    bool is_part_next = false; /* paced: the playlist came, its part follows */
     if (v->status != 200) {
         if (measuring(t))
             g.errors++;
@@ -389,16 +387,7 @@ static void reply_done(struct viewer *v)
         parse_playlist(v, body ? body + 4 : v->in, t);
     } else if (v->state == V_PLAYLIST) {
         seen(c, v->wanted, t);
-        char path[URI_MAX];
-        fill(path, sizeof(path), g.part_fmt, c->id, v->wanted % g.parts);
-        if (v->is_close) {
-            viewer_close(v);
-            g.reconnects++;
-            viewer_connect(v);
-            return;
-        }
-        send_get(v, V_PART, path);
-        return;
+        is_part_next = true;
     } else {
         part_done(v, t, v->wanted, g.is_paced ? publish_ns(c, v->wanted) : t);
         v->wanted++;
@@ -406,13 +395,18 @@ static void reply_done(struct viewer *v)
     if (v->is_close) {
         viewer_close(v);
         g.reconnects++;
-        viewer_connect(v);
+        viewer_connect(v); /* then asks again from the playlist */
         return;
     }
-    if (g.is_paced)
+    if (is_part_next) {
+        char path[URI_MAX];
+        fill(path, sizeof(path), g.part_fmt, c->id, v->wanted % g.parts);
+        send_get(v, V_PART, path);
+    } else if (g.is_paced) {
         ask_paced(v, t);
-    else
+    } else {
         next_llhls(v);
+    }
 }
 
 static void start_viewer(struct viewer *v)
@@ -713,8 +707,15 @@ int main(int argc, char **argv)
     g.start_ns = now_ns();
     g.measure_ns = g.start_ns + (int64_t)g.warmup * 1000000000;
     g.end_ns = g.measure_ns + (int64_t)g.seconds * 1000000000;
-    for (int i = 0; i < g.ncams; i++)
-        g.cams[i].phase_ns = g.is_aligned ? 0 : (int64_t)g.part_ms * 1000000 * i / g.ncams;
+    for (int i = 0; i < g.ncams; i++) {
+        struct camera *c = &g.cams[i];
+        fill(c->dir, sizeof(c->dir), g.playlist_fmt, c->id, 0);
+        c->dir[strcspn(c->dir, "?")] = 0;
+        char *slash = strrchr(c->dir, '/');
+        if (slash)
+            slash[1] = 0;
+        c->phase_ns = g.is_aligned ? 0 : (int64_t)g.part_ms * 1000000 * i / g.ncams;
+    }
     for (int i = 0; i < g.nviewers; i++) {
         vs[i] = (struct viewer){.fd = -1, .cam = i % g.ncams, .wanted = -1};
         vs[i].in = malloc(IN_MAX);
