@@ -108,6 +108,26 @@ static int query_count(http_request *req, const char *name, int64_t *out)
     return 0;
 }
 
+/*
+ * Parses base_msn and base_us (both or neither: where the viewer's media
+ * time starts, docs/design/0075) into *view. Returns 0, or replies 400 and
+ * returns 1.
+ */
+static int query_view(http_request *req, struct live_view *view)
+{
+    int64_t msn, us;
+    if (query_count(req, "base_msn", &msn) || query_count(req, "base_us", &us))
+        return 1;
+    if ((msn < 0) != (us < 0)) {
+        http_reply_error(req, -EINVAL, "%s: needs %s (a viewer's start comes as both)",
+                         msn < 0 ? "base_us" : "base_msn", msn < 0 ? "base_msn" : "base_us");
+        return 1;
+    }
+    *view = (struct live_view){
+        .is_set = msn >= 0, .msn = (uint64_t)(msn < 0 ? 0 : msn), .base_us = us < 0 ? 0 : us};
+    return 0;
+}
+
 static int live_playlist(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -123,6 +143,9 @@ static int live_playlist(http_request *req, void *arg)
         return 0;
     if (part >= 0 && msn < 0)
         return http_reply_error(req, -EINVAL, "_HLS_part: needs _HLS_msn");
+    struct live_view view;
+    if (query_view(req, &view))
+        return 0;
     const char *id = http_request_param(req, "id");
     char token[AUTH_MEDIA_TOKEN_MAX + 1];
     int rc = api_media_token(
@@ -132,7 +155,7 @@ static int live_playlist(http_request *req, void *arg)
     if (rc < 0)
         return http_reply_error(req, rc, "issue a media token: %s", horus_strerror(rc));
     rc = live_serve_playlist(ctx->live, req, id, stream, is_legacy, msn, part,
-                             token[0] ? token : NULL);
+                             token[0] ? token : NULL, &view);
     if (rc == 0 && msn < 0) {
         /* A playlist without _HLS_msn starts a view (legacy players: every reload, deduplicated).
          */
@@ -156,21 +179,30 @@ static int live_master(http_request *req, void *arg)
     return rc == -ENOENT ? no_media_for(req, ctx, "main", "") : rc;
 }
 
-typedef int (*media_fn)(live_hub *, http_request *, const char *, const char *, const char *);
-
-static int live_media(http_request *req, struct api *ctx, media_fn fn)
+static int live_init(http_request *req, void *arg)
 {
+    struct api *ctx = arg;
     const char *stream;
     if (live_args(req, ctx, &stream))
         return 0;
-    int rc =
-        fn(ctx->live, req, http_request_param(req, "id"), stream, http_request_param(req, "name"));
+    int rc = live_serve_init(ctx->live, req, http_request_param(req, "id"), stream,
+                             http_request_param(req, "name"));
     return rc == -ENOENT ? no_media(req, ctx, stream) : rc;
 }
 
-static int live_init(http_request *req, void *arg)
+typedef int (*media_fn)(live_hub *, http_request *, const char *, const char *, const char *,
+                        const struct live_view *);
+
+/* A part or a segment, moved to the viewer's media time when the URI says where it starts. */
+static int live_media(http_request *req, struct api *ctx, media_fn fn)
 {
-    return live_media(req, arg, live_serve_init);
+    const char *stream;
+    struct live_view view;
+    if (live_args(req, ctx, &stream) || query_view(req, &view))
+        return 0;
+    int rc = fn(ctx->live, req, http_request_param(req, "id"), stream,
+                http_request_param(req, "name"), &view);
+    return rc == -ENOENT ? no_media(req, ctx, stream) : rc;
 }
 
 static int live_part(http_request *req, void *arg)

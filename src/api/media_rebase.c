@@ -5,7 +5,7 @@
  * file's first picture belongs in the window's media time. The bytes asked
  * for (a playlist's byte range, normally one media segment: whole moof +
  * mdat pairs) are read into memory, every fragment's tfdt is moved
- * (rec_rebase_apply), and the copy is sent: sendfile cannot change bytes.
+ * (media_fmp4_shift_tfdt), and the copy is sent: sendfile cannot change bytes.
  * The file's head (init and first fragment) gives the shift; an init
  * range has no fragment and goes out unchanged. The ETag carries the
  * offset, so a cache never mixes moved and unmoved bytes. Conditional
@@ -60,7 +60,7 @@ int api_media_reply_rebased(http_request *req, int fd, int64_t offset_us,
     uint64_t size = (uint64_t)st.st_size;
     size_t head_len = size < HEAD_MAX ? (size_t)size : HEAD_MAX;
     uint8_t *head = horus_malloc(head_len ? head_len : 1);
-    struct rec_rebase rb;
+    struct media_tfdt_shift rb;
     bool has_shift = read_at(fd, head, head_len, 0) == 0 &&
                      rec_rebase_prepare(head, head_len, offset_us, &rb) == 0;
     free(head);
@@ -93,7 +93,7 @@ int api_media_reply_rebased(http_request *req, int fd, int64_t offset_us,
         free(body);
         return rc;
     }
-    rec_rebase_apply((uint8_t *)body, n, &rb);
+    media_fmp4_shift_tfdt((uint8_t *)body, n, &rb);
     if (opt->etag) {
         snprintf(value, sizeof(value), "\"%.64s-m%" PRId64 "\"", opt->etag, offset_us);
         http_reply_header(req, "ETag", value);

@@ -419,22 +419,19 @@ void live_waiter_end_cb(http_deferred *d, enum http_defer_end why, void *arg)
     free(w);
 }
 
-static void part_free_cb(void *arg)
-{
-    media_part_unref(arg);
-}
-
 /*
- * The playlists one flush renders: one per distinct media token among the
- * waiters it wakes. A handful at most (a token window's change, or a
- * reload without a token next to signed ones); past FLUSH_RENDERS a
- * waiter gets a render of its own.
+ * The playlists one flush renders: one per distinct media token and view
+ * among the waiters it wakes. A handful mostly (a token window's change, a
+ * reload without a token next to signed ones, viewers who joined at
+ * different segments through the multivariant playlist); past
+ * FLUSH_RENDERS a waiter gets a render of its own (a few microseconds).
  */
 #define FLUSH_RENDERS 4
 
 struct flush_renders {
     struct {
         const char *token; /* borrowed from a waiter; NULL: no token */
+        const struct live_view *view; /* borrowed from a waiter */
         struct live_blob *blob; /* owned reference */
     } r[FLUSH_RENDERS];
     size_t n;
@@ -448,12 +445,15 @@ static struct live_blob *flush_render(live_hub *h, struct live_stream *s, struct
     for (size_t i = 0; i < fr->n; i++) {
         bool same =
             token && fr->r[i].token ? strcmp(token, fr->r[i].token) == 0 : token == fr->r[i].token;
-        if (same)
+        const struct live_view *v = fr->r[i].view;
+        if (same && v->is_set == w->view.is_set &&
+            (!v->is_set || (v->msn == w->view.msn && v->base_us == w->view.base_us)))
             return live_blob_ref(fr->r[i].blob);
     }
-    struct live_blob *b = live_playlist_render(h, s, false, token);
+    struct live_blob *b = live_playlist_render(h, s, false, token, &w->view);
     if (fr->n < FLUSH_RENDERS) {
         fr->r[fr->n].token = token;
+        fr->r[fr->n].view = &w->view;
         fr->r[fr->n].blob = live_blob_ref(b);
         fr->n++;
     }
@@ -493,8 +493,9 @@ static void flush_stream(live_hub *h, struct live_stream *s)
         struct live_waiter *w = ready;
         ready = w->next;
         if (w->mp) {
-            http_deferred_reply_borrowed(w->d, 200, "video/iso.segment", w->mp->data, w->mp->size,
-                                         part_free_cb, w->mp);
+            struct live_payload pl = live_part_payload(w->mp, &w->view);
+            http_deferred_reply_borrowed(w->d, 200, "video/iso.segment", pl.data, pl.len,
+                                         pl.free_cb, pl.arg);
         } else {
             /* The reference the waiter holds goes with the reply. */
             http_deferred_reply_borrowed(w->d, 200, "application/vnd.apple.mpegurl",

@@ -119,6 +119,24 @@ struct live_token_source {
     void *arg;
 };
 
+/*
+ * Where a viewer's media time starts (docs/design/0075). Live parts count
+ * media time from the start of the camera's session; GStreamer's legacy
+ * hlsdemux holds the first frame until that much time has passed. So the
+ * multivariant playlist gives each viewer's variant URI the segment a
+ * plain player starts at (base_msn) and a media time just before it
+ * (base_us), and the media playlist carries both on in every part and
+ * segment URI: segments before msn are not listed, and parts and segments
+ * whose first decode time is at or after base_us are served with base_us
+ * moved to zero (a part from before it, which only a camera restart's new
+ * timeline makes, as recorded). Init segments are the same for everyone.
+ */
+struct live_view {
+    bool is_set; /* false: media time as recorded, every segment listed */
+    uint64_t msn;
+    int64_t base_us;
+};
+
 /* ---- serving (Thread: http-N) ----
  *
  * Each function replies (or defers the request) and returns 0, or returns
@@ -133,14 +151,17 @@ struct live_token_source {
  * 400 when msn is beyond the last one plus two, 503 after three target
  * durations without it. The client's address counts as a viewer. token
  * (NULL: none; else at most LIVE_TOKEN_MAX characters of [A-Za-z0-9._~-],
- * a programming error otherwise) is appended to every URI listed.
+ * a programming error otherwise) is appended to every URI listed; view
+ * (NULL: none) as struct live_view says.
  */
 int live_serve_playlist(live_hub *h, http_request *req, const char *camera, const char *stream,
-                        bool is_legacy, int64_t msn, int64_t part, const char *token);
+                        bool is_legacy, int64_t msn, int64_t part, const char *token,
+                        const struct live_view *view);
 
 /*
  * The multivariant playlist: one variant per stream of camera with media,
- * each variant URI with its stream's token from tokens (NULL: none).
+ * each variant URI with its stream's token from tokens (NULL: none) and a
+ * view (struct live_view) that starts the viewer's media time near zero.
  */
 int live_serve_master(live_hub *h, http_request *req, const char *camera,
                       const struct live_token_source *tokens);
@@ -150,13 +171,14 @@ int live_serve_master(live_hub *h, http_request *req, const char *camera,
  * segment, a part, or a complete segment. 404 naming the reason for a
  * malformed or stale name, or media no longer in memory. A part that is
  * the next to come (the playlist's preload hint) is answered when it is
- * published.
+ * published. Parts and segments are moved to view's media time (NULL:
+ * none).
  */
 int live_serve_init(live_hub *h, http_request *req, const char *camera, const char *stream,
                     const char *name);
 int live_serve_part(live_hub *h, http_request *req, const char *camera, const char *stream,
-                    const char *name);
+                    const char *name, const struct live_view *view);
 int live_serve_segment(live_hub *h, http_request *req, const char *camera, const char *stream,
-                       const char *name);
+                       const char *name, const struct live_view *view);
 
 #endif

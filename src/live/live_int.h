@@ -68,6 +68,7 @@ struct live_waiter {
     media_part *mp; /* owned, set by the flush that answers a part waiter */
     bool has_token;
     char token[LIVE_TOKEN_MAX + 1]; /* a playlist waiter's media token, when has_token */
+    struct live_view view; /* the waiter's media time (both kinds) */
     struct live_blob *playlist; /* owned, set by the flush that answers a playlist waiter */
 };
 
@@ -193,11 +194,21 @@ bool live_stream_has(const struct live_stream *s, int64_t msn, int64_t part);
 int64_t live_stream_last_msn(const struct live_stream *s);
 /*
  * Renders the LL-HLS (or, with is_legacy, the plain HLS) media playlist,
- * every URI carrying token when not NULL (see live_serve_playlist). Returns
- * a new blob.
+ * every URI carrying token when not NULL (see live_serve_playlist), from
+ * view's segment on (view may be NULL). Returns a new blob.
  */
 struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
-                                       bool is_legacy, const char *token);
+                                       bool is_legacy, const char *token,
+                                       const struct live_view *view);
+/*
+ * The copy of bytes (a part or a segment whose first decode time is
+ * first_dts in its primary track's timescale) that view asks for, moved to
+ * its media time; NULL when the bytes go as they are (no view, or a first
+ * decode time before view's base).
+ */
+struct live_blob *live_view_bytes(const struct live_view *view, const media_init *init,
+                                  int64_t first_dts, uint32_t timescale, const uint8_t *data,
+                                  size_t size);
 /* Aborts (HORUS_BUG) unless token is NULL or fits LIVE_TOKEN_MAX characters of a URL-safe set. */
 void live_token_check(const char *token);
 /*
@@ -205,6 +216,19 @@ void live_token_check(const char *token);
  * may be NULL). out must hold LIVE_QUERY_MAX bytes.
  */
 #define LIVE_QUERY_MAX (LIVE_NAME_MAX + 16 + 3 + LIVE_TOKEN_MAX + 1)
+/* What a reply sends: a part's own bytes, or a copy moved to a view's media time. */
+struct live_payload {
+    const void *data;
+    size_t len;
+    void (*free_cb)(void *arg);
+    void *arg;
+};
+/* The view a viewer who starts now gets (docs/design/0075). s has media; lock held. */
+struct live_view live_stream_view(const struct live_stream *s);
+/* The payload for a reference to mp, which it takes over. */
+struct live_payload live_part_payload(media_part *mp, const struct live_view *view);
+/* The longest "&base_msn=<n>&base_us=<n>" a view adds to it. */
+#define LIVE_VIEW_QUERY_MAX (2 * 20 + 20)
 void live_stream_query(const struct live_stream *s, const char *token, char *out);
 
 #endif

@@ -18,9 +18,13 @@
  * Every URI (EXT-X-MAP, parts, segments, the preload hint, the variants
  * of the multivariant playlist) ends with one query built once per render
  * (live_stream_query): the stream suffix and the media token, if any.
+ * A viewer's view (docs/design/0075) adds base_msn and base_us to every
+ * URI but the init's and starts the list at its segment; live_view_bytes
+ * makes the moved copy its parts and segments are served as.
  */
 #include "live_int.h"
 
+#include "media_fmp4.h"
 #include "mem.h"
 
 #include <math.h>
@@ -186,15 +190,32 @@ static void put_date(struct live_blob **b, int64_t wall_us)
     live_blob_printf(b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", ts);
 }
 
-struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
-                                       bool is_legacy, const char *token)
+/* The first segment a playlist of view lists: view's own, or every one when it is gone by. */
+static size_t first_listed(const struct live_stream *s, const struct live_view *view)
 {
-    char q[LIVE_QUERY_MAX];
+    if (!view || !view->is_set || !s->n_segs || view->msn > s->segs[s->n_segs - 1].msn)
+        return 0; /* a stale view (another run's numbers): list everything */
+    if (view->msn <= s->segs[0].msn)
+        return 0;
+    return (size_t)(view->msn - s->segs[0].msn);
+}
+
+struct live_blob *live_playlist_render(const live_hub *h, const struct live_stream *s,
+                                       bool is_legacy, const char *token,
+                                       const struct live_view *view)
+{
+    char q[LIVE_QUERY_MAX], qv[LIVE_QUERY_MAX + LIVE_VIEW_QUERY_MAX];
     live_stream_query(s, token, q);
-    struct live_blob *b = live_blob_new(2048 + s->n_parts * (96 + strlen(q)));
+    if (view && view->is_set)
+        snprintf(qv, sizeof(qv), "%s%sbase_msn=%llu&base_us=%lld", q, q[0] ? "&" : "?",
+                 (unsigned long long)view->msn, (long long)view->base_us);
+    else
+        snprintf(qv, sizeof(qv), "%s", q);
+    struct live_blob *b = live_blob_new(2048 + s->n_parts * (96 + strlen(qv)));
     unsigned target = live_target_duration_s(h, s);
     double part_target = live_part_target_s(h, s);
-    const struct live_segment *seg0 = s->n_segs ? &s->segs[0] : NULL;
+    size_t from = first_listed(s, view);
+    const struct live_segment *seg0 = s->n_segs ? &s->segs[from] : NULL;
     live_blob_printf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%u\n",
                      is_legacy ? 7 : 9, target);
     if (!is_legacy)
@@ -209,11 +230,11 @@ struct live_blob *live_playlist_render(const live_hub *h, const struct live_stre
     uint64_t shown_init = 0;
     size_t parts_from =
         s->n_segs > LIVE_PARTS_SHOWN_SEGMENTS ? s->n_segs - LIVE_PARTS_SHOWN_SEGMENTS : 0;
-    for (size_t i = 0; i < s->n_segs; i++) {
+    for (size_t i = from; i < s->n_segs; i++) {
         const struct live_segment *seg = &s->segs[i];
         if (is_legacy && !seg->is_complete)
             break; /* a plain player must never see the open segment */
-        if (i > 0 && seg->disc_seq != seg[-1].disc_seq)
+        if (i > from && seg->disc_seq != seg[-1].disc_seq)
             live_blob_printf(&b, "#EXT-X-DISCONTINUITY\n");
         if (seg->init_id != shown_init) {
             live_blob_printf(&b, "#EXT-X-MAP:URI=\"init/%s-%llu.mp4%s\"\n", h->run,
@@ -227,17 +248,33 @@ struct live_blob *live_playlist_render(const live_hub *h, const struct live_stre
                 const struct live_part *p = &s->parts[k];
                 live_blob_printf(&b, "#EXT-X-PART:DURATION=%.5f,URI=\"part/%s-%llu.m4s%s\"%s\n",
                                  seconds(p->mp->duration, p->mp->timescale), h->run,
-                                 (unsigned long long)p->seq, q,
+                                 (unsigned long long)p->seq, qv,
                                  p->mp->is_independent ? ",INDEPENDENT=YES" : "");
             }
         }
         if (seg->is_complete)
             live_blob_printf(&b, "#EXTINF:%.5f,\nsegment/%s-%llu.m4s%s\n",
                              seconds(seg->duration, seg->timescale), h->run,
-                             (unsigned long long)seg->msn, q);
+                             (unsigned long long)seg->msn, qv);
     }
     if (!is_legacy)
         live_blob_printf(&b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part/%s-%llu.m4s%s\"\n", h->run,
-                         (unsigned long long)s->next_seq, q);
+                         (unsigned long long)s->next_seq, qv);
+    return b;
+}
+
+struct live_blob *live_view_bytes(const struct live_view *view, const media_init *init,
+                                  int64_t first_dts, uint32_t timescale, const uint8_t *data,
+                                  size_t size)
+{
+    if (!view || !view->is_set || !timescale ||
+        (__int128)first_dts * 1000000 / timescale < view->base_us)
+        return NULL;
+    struct media_tfdt_shift shift;
+    media_fmp4_shift_for(init, view->base_us, &shift);
+    struct live_blob *b = live_blob_new(size);
+    memcpy(b->data, data, size);
+    b->len = size;
+    media_fmp4_shift_tfdt((uint8_t *)b->data, size, &shift);
     return b;
 }

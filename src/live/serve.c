@@ -56,7 +56,8 @@ static int reply_playlist(http_request *req, struct live_blob *b)
 }
 
 int live_serve_playlist(live_hub *h, http_request *req, const char *camera, const char *stream,
-                        bool is_legacy, int64_t msn, int64_t part, const char *token)
+                        bool is_legacy, int64_t msn, int64_t part, const char *token,
+                        const struct live_view *view)
 {
     live_token_check(token);
     struct live_stream *s = live_hub_find(h, camera, stream);
@@ -94,10 +95,12 @@ int live_serve_playlist(live_hub *h, http_request *req, const char *camera, cons
                 w->has_token = true;
                 snprintf(w->token, sizeof(w->token), "%s", token);
             }
+            if (view)
+                w->view = *view;
             pthread_mutex_lock(&s->lock);
             if (!has_media(s) || live_stream_has(s, msn, part)) {
                 struct live_blob *b =
-                    has_media(s) ? live_playlist_render(h, s, false, token) : NULL;
+                    has_media(s) ? live_playlist_render(h, s, false, token, view) : NULL;
                 pthread_mutex_unlock(&s->lock);
                 free(w);
                 live_hub_count_block(h, LIVE_BLOCK_AT_ONCE);
@@ -116,7 +119,7 @@ int live_serve_playlist(live_hub *h, http_request *req, const char *camera, cons
         }
         live_hub_count_block(h, LIVE_BLOCK_AT_ONCE);
     }
-    struct live_blob *b = live_playlist_render(h, s, is_legacy, token);
+    struct live_blob *b = live_playlist_render(h, s, is_legacy, token, view);
     pthread_mutex_unlock(&s->lock);
     return reply_playlist(req, b);
 }
@@ -178,8 +181,38 @@ int live_serve_init(live_hub *h, http_request *req, const char *camera, const ch
                                init);
 }
 
+/*
+ * How far before its segment's first picture a view's media time starts:
+ * audio captured just before the keyframe keeps a time above zero.
+ */
+#define VIEW_LEAD_US 250000
+
+struct live_view live_stream_view(const struct live_stream *s)
+{
+    size_t complete = s->n_segs;
+    if (complete && !s->segs[complete - 1].is_complete)
+        complete--;
+    /* Plain players start three complete segments before the end (LL-HLS ones later). */
+    size_t i = complete > 3 ? complete - 3 : 0;
+    const struct live_segment *seg = &s->segs[i];
+    const media_part *head = s->parts[seg->first_seq - s->parts[0].seq].mp;
+    int64_t us = head->timescale ? (int64_t)((__int128)head->dts * 1000000 / head->timescale) : 0;
+    return (struct live_view){
+        .is_set = true, .msn = seg->msn, .base_us = us > VIEW_LEAD_US ? us - VIEW_LEAD_US : 0};
+}
+
+struct live_payload live_part_payload(media_part *mp, const struct live_view *view)
+{
+    struct live_blob *b =
+        live_view_bytes(view, mp->init, mp->dts, mp->timescale, mp->data, mp->size);
+    if (!b)
+        return (struct live_payload){mp->data, mp->size, media_part_free_cb, mp};
+    media_part_unref(mp);
+    return (struct live_payload){b->data, b->len, live_blob_unref, b};
+}
+
 int live_serve_part(live_hub *h, http_request *req, const char *camera, const char *stream,
-                    const char *name)
+                    const char *name, const struct live_view *view)
 {
     struct live_stream *s = live_hub_find(h, camera, stream);
     if (!s)
@@ -197,7 +230,8 @@ int live_serve_part(live_hub *h, http_request *req, const char *camera, const ch
         media_part *mp = media_part_ref(s->parts[seq - first].mp);
         pthread_mutex_unlock(&s->lock);
         http_reply_header(req, "Cache-Control", MEDIA_CACHE);
-        return http_reply_borrowed(req, 200, PART_TYPE, mp->data, mp->size, media_part_free_cb, mp);
+        struct live_payload pl = live_part_payload(mp, view);
+        return http_reply_borrowed(req, 200, PART_TYPE, pl.data, pl.len, pl.free_cb, pl.arg);
     }
     if (seq != next) {
         pthread_mutex_unlock(&s->lock);
@@ -221,13 +255,16 @@ int live_serve_part(live_hub *h, http_request *req, const char *camera, const ch
     w->d = d;
     w->is_part = true;
     w->seq = seq;
+    if (view)
+        w->view = *view;
     pthread_mutex_lock(&s->lock);
     if (has_media(s) && seq < s->next_seq && seq >= s->parts[0].seq) {
         media_part *mp = media_part_ref(s->parts[seq - s->parts[0].seq].mp);
         pthread_mutex_unlock(&s->lock);
         free(w);
         live_hub_count_block(h, LIVE_BLOCK_AT_ONCE);
-        http_deferred_reply_borrowed(d, 200, PART_TYPE, mp->data, mp->size, media_part_free_cb, mp);
+        struct live_payload pl = live_part_payload(mp, view);
+        http_deferred_reply_borrowed(d, 200, PART_TYPE, pl.data, pl.len, pl.free_cb, pl.arg);
         return 0;
     }
     live_stream_park(s, w);
@@ -236,7 +273,7 @@ int live_serve_part(live_hub *h, http_request *req, const char *camera, const ch
 }
 
 int live_serve_segment(live_hub *h, http_request *req, const char *camera, const char *stream,
-                       const char *name)
+                       const char *name, const struct live_view *view)
 {
     struct live_stream *s = live_hub_find(h, camera, stream);
     if (!s)
@@ -257,6 +294,10 @@ int live_serve_segment(live_hub *h, http_request *req, const char *camera, const
                                 is_old ? "is no longer in memory" : "is not complete yet");
     }
     struct live_segment *seg = &s->segs[msn - first];
+    const media_part *head = s->parts[seg->first_seq - s->parts[0].seq].mp;
+    media_init *init = media_init_ref(head->init);
+    int64_t first_dts = head->dts;
+    uint32_t timescale = head->timescale;
     struct live_blob *b = seg->cached ? live_blob_ref(seg->cached) : NULL;
     media_part **parts = NULL;
     size_t n = 0;
@@ -290,6 +331,13 @@ int live_serve_segment(live_hub *h, http_request *req, const char *camera, const
             }
         }
         pthread_mutex_unlock(&s->lock);
+    }
+    struct live_blob *moved =
+        live_view_bytes(view, init, first_dts, timescale, (const uint8_t *)b->data, b->len);
+    media_init_unref(init);
+    if (moved) {
+        live_blob_unref(b);
+        b = moved;
     }
     http_reply_header(req, "Cache-Control", MEDIA_CACHE);
     return http_reply_borrowed(req, 200, PART_TYPE, b->data, b->len, live_blob_unref, b);
@@ -341,7 +389,10 @@ int live_serve_master(live_hub *h, http_request *req, const char *camera,
                              codecs);
             if (v->kind == MEDIA_KIND_VIDEO && v->width)
                 live_blob_printf(&b, ",RESOLUTION=%ux%u", v->width, v->height);
-            live_blob_printf(&b, "\nindex.m3u8%s\n", q);
+            struct live_view view = live_stream_view(s);
+            live_blob_printf(&b, "\nindex.m3u8%s%sbase_msn=%llu&base_us=%lld\n", q,
+                             q[0] ? "&" : "?", (unsigned long long)view.msn,
+                             (long long)view.base_us);
             variants++;
         }
         pthread_mutex_unlock(&s->lock);

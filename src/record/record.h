@@ -16,6 +16,7 @@
 #define HORUS_RECORD_H
 
 #include "media.h"
+#include "media_fmp4.h"
 #include "media_part.h"
 #include "storage.h"
 
@@ -63,28 +64,14 @@ void rec_scan_release(struct rec_scan *s);
 
 /* ---- recorded media time moved when served (fmp4_rebase.c, docs/design/0074) ---- */
 
-struct rec_rebase {
-    size_t n_tracks;
-    struct {
-        uint32_t track_id;
-        uint32_t timescale;
-        int64_t shift; /* added to each tfdt of the track, in its timescale */
-    } tracks[REC_MAX_TRACKS];
-};
-
 /*
  * From a file's head (its init segment and first fragment, or more): the
  * shift that puts the primary track's first decode time at offset_us of
- * media time, the other tracks moved alike. Returns 0 or HORUS_EPARSE.
+ * media time, the other tracks moved alike (media_fmp4_shift_tfdt applies
+ * it). Returns 0 or HORUS_EPARSE.
  */
-int rec_rebase_prepare(const uint8_t *head, size_t len, int64_t offset_us, struct rec_rebase *out);
-/*
- * Moves the tfdt of every moof in buf, a byte range of the file that
- * starts at a box (a playlist's segment, or the init, which has none);
- * times that would fall before zero become zero. Returns the tfdt boxes
- * moved.
- */
-size_t rec_rebase_apply(uint8_t *buf, size_t len, const struct rec_rebase *rb);
+int rec_rebase_prepare(const uint8_t *head, size_t len, int64_t offset_us,
+                       struct media_tfdt_shift *out);
 
 /* ---- segment writer ----------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /*
  * libFuzzer driver for the recorder's disk parsers: rec_fmp4_scan (what
  * crash recovery and `horus check` run on .part files) and the index blob
- * codec, and fmp4_rebase.c on the same bytes. Any input must parse without
+ * codec, and fmp4_rebase.c / media_fmp4.c on the same bytes. Any input must parse without
  * reading out of bounds, the valid prefix must rescan to itself, the index
  * it yields must round-trip, and moving decode times must stay within the
  * bytes and leave the init alone.
@@ -47,11 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * the decode times of a copy stays within it and leaves its init as it
      * was.
      */
-    struct rec_rebase rb;
+    struct media_tfdt_shift rb;
     if (rec_rebase_prepare(data, size, -1234567, &rb) == 0) {
         uint8_t *copy = malloc(size ? size : 1);
         memcpy(copy, data, size);
-        (void)rec_rebase_apply(copy, size, &rb);
+        (void)media_fmp4_shift_tfdt(copy, size, &rb);
         struct rec_scan a, b;
         int ra = rec_fmp4_scan(data, size, &a), rb2 = rec_fmp4_scan(copy, size, &b);
         /* Parts may differ: a time moved below zero is clamped, which a scan may refuse. */
@@ -65,8 +65,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 8) {
         uint8_t *copy = malloc(size);
         memcpy(copy, data, size);
-        struct rec_rebase any = {.n_tracks = 1, .tracks = {{.track_id = 1, .shift = -5}}};
-        (void)rec_rebase_apply(copy + data[0] % 8, size - data[0] % 8, &any);
+        struct media_tfdt_shift any = {.n_tracks = 1, .tracks = {{.track_id = 1, .shift = -5}}};
+        (void)media_fmp4_shift_tfdt(copy + data[0] % 8, size - data[0] % 8, &any);
+        free(copy);
+    }
+    /* As a live part moved to a viewer's start (live_view_bytes): any bytes, two tracks. */
+    if (size > 0) {
+        uint8_t *copy = malloc(size);
+        memcpy(copy, data, size);
+        struct media_tfdt_shift view = {
+            .n_tracks = 2,
+            .tracks = {{.track_id = 1, .timescale = 90000, .shift = -(int64_t)data[0] * 90000},
+                       {.track_id = 2, .timescale = 48000, .shift = INT64_MIN}}};
+        (void)media_fmp4_shift_tfdt(copy, size, &view);
         free(copy);
     }
 

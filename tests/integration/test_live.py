@@ -227,6 +227,83 @@ def test_playlist_tags_parts_and_program_date_times(live, tmp_path):
     assert "RESOLUTION=640x360" in master.decode()
 
 
+def first_times(path):
+    """{codec_type: pts_time of its first packet} of a file."""
+    out = subprocess.run([require_tool("ffprobe"), "-v", "error", "-show_entries",
+                          "stream=index,codec_type:packet=stream_index,pts_time", "-of", "json",
+                          str(path)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    kinds = {s["index"]: s["codec_type"] for s in doc["streams"]}
+    times = {}
+    for p in doc["packets"]:
+        times.setdefault(kinds[p["stream_index"]], float(p["pts_time"]))
+    return times
+
+
+def test_a_viewer_from_the_multivariant_playlist_gets_media_time_from_near_zero(live, tmp_path):
+    """Live media time counts from the start of the camera's session, and GStreamer's legacy
+    hlsdemux holds the first frame until that much time has passed (test_players.py). Each
+    viewer that opens the multivariant playlist gets a view: the segment a plain player
+    starts at and a media time a quarter second before its first picture, which every
+    part and segment URI of that viewer's playlists carries on (design 0075)."""
+    deadline = time.monotonic() + 20
+    while True:  # until a plain player would not start at the session's first segment
+        _, master = checked(live, LIVE + "/master.m3u8",
+                            "/api/v1/cameras/cam1/live/master.m3u8", 200)
+        variant = next(v for v in master.decode().splitlines() if v.startswith("index.m3u8"))
+        m = re.fullmatch(r"index\.m3u8\?(?:t=[\w.~-]+&)?base_msn=(\d+)&base_us=(\d+)", variant)
+        assert m, variant
+        if int(m[1]) > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert int(m[1]) > 0 and int(m[2]) > 0, variant
+    view = f"base_msn={m[1]}&base_us={m[2]}"
+    hdrs, body = checked(live, LIVE + "/index.m3u8", "/api/v1/cameras/cam1/live/" + variant, 200)
+    pl = Playlist(body.decode())
+    assert pl.media_sequence == int(m[1]), (variant, pl.text)
+    map_uri = re.search(r'#EXT-X-MAP:URI="([^"]+)"', pl.text)[1]
+    assert "base_" not in map_uri  # one init for every viewer
+    uris = re.findall(r'URI="([^"]+)"', pl.text.split("#EXT-X-MAP", 1)[1].split("\n", 1)[1])
+    uris += [v for v in pl.lines if v and not v.startswith("#")]
+    assert uris and all(u.endswith(view) for u in uris), pl.text
+    q = "?" + uris[-1].split("?", 1)[1]  # the token, if any, and the view
+    _, init = checked(live, LIVE + "/init/{name}", "/api/v1/cameras/cam1/live/" + map_uri, 200)
+
+    seg = pl.segments[0]
+    path = "/api/v1/cameras/cam1/live/" + seg["uri"]
+    _, moved = checked(live, LIVE + "/segment/{name}", path + q, 200)
+    _, stored = checked(live, LIVE + "/segment/{name}", path + q.replace("&" + view, ""), 200)
+    assert len(moved) == len(stored) and moved != stored  # only decode times differ
+    (tmp_path / "moved.mp4").write_bytes(init + moved)
+    (tmp_path / "stored.mp4").write_bytes(init + stored)
+    viewer, recorded = first_times(tmp_path / "moved.mp4"), first_times(tmp_path / "stored.mp4")
+    assert abs(viewer["video"] - 0.25) < 0.002, (viewer, recorded)
+    assert recorded["video"] >= int(m[2]) / 1e6, (viewer, recorded)
+    # Audio keeps its place against the picture.
+    assert viewer["audio"] >= 0
+    shift = recorded["video"] - viewer["video"]
+    assert abs(recorded["audio"] - shift - viewer["audio"]) < 0.001, (viewer, recorded)
+    # A part (of a later segment: parts are listed for the last three) is moved alike.
+    later = next(s for s in pl.segments if s["parts"])
+    part = "/api/v1/cameras/cam1/live/" + later["parts"][0][0]
+    _, body = checked(live, LIVE + "/part/{name}", part + q, 200)
+    (tmp_path / "part.mp4").write_bytes(init + body)
+    _, body = checked(live, LIVE + "/part/{name}", part + q.replace("&" + view, ""), 200)
+    (tmp_path / "part-stored.mp4").write_bytes(init + body)
+    moved_v = first_times(tmp_path / "part.mp4")["video"]
+    stored_v = first_times(tmp_path / "part-stored.mp4")["video"]
+    assert abs(stored_v - moved_v - int(m[2]) / 1e6) < 0.002, (moved_v, stored_v)
+
+    # A view is both numbers or neither, each a count.
+    for bad in ("?base_msn=3", "?base_us=5", "?base_msn=-1&base_us=0", "?base_msn=1&base_us=x"):
+        _, body = checked(live, LIVE + "/index.m3u8", "/api/v1/cameras/cam1/live/index.m3u8" + bad,
+                          400)
+        assert "base_" in json.loads(body)["error"]["message"], (bad, body)
+        _, body = checked(live, LIVE + "/part/{name}", part.split("?")[0] + bad, 400)
+        assert "base_" in json.loads(body)["error"]["message"], (bad, body)
+
+
 def test_blocking_reload_returns_when_the_next_part_exists(live):
     for _ in range(3):
         pl = playlist(live)

@@ -20,6 +20,7 @@ struct fake_src {
     int64_t dts; /* next part's dts */
     unsigned n; /* parts made */
     unsigned gop_parts; /* a keyframe part every this many */
+    bool is_fmp4; /* parts are a real moof (tfdt = dts) + mdat; else text that spells the number */
 };
 
 /* epoch and tag make different init bytes / stream epochs. */
@@ -50,8 +51,35 @@ static media_part *fake_part_next(struct fake_src *f)
 {
     char text[64];
     int len = snprintf(text, sizeof(text), "moof+mdat of part %u", f->n);
-    media_part *p = media_part_new(f->init, (size_t)len);
-    memcpy(p->data, text, (size_t)len);
+    media_part *p;
+    if (f->is_fmp4) {
+        /* moof(mfhd, traf(tfhd track 1, tfdt v1 at byte 60)) + mdat holding the text. */
+        static const uint8_t moof[] = {0,   0,   0,   68,  'm', 'o', 'o', 'f', 0, 0, 0, 16,
+                                       'm', 'f', 'h', 'd', 0,   0,   0,   0,   0, 0, 0, 1,
+                                       0,   0,   0,   44,  't', 'r', 'a', 'f', 0, 0, 0, 16,
+                                       't', 'f', 'h', 'd', 0,   2,   0,   0,   0, 0, 0, 1,
+                                       0,   0,   0,   20,  't', 'f', 'd', 't', 1, 0, 0, 0};
+        size_t size = sizeof(moof) + 8 + 8 + (size_t)len;
+        p = media_part_new(f->init, size);
+        memcpy(p->data, moof, sizeof(moof));
+        for (int i = 0; i < 8; i++)
+            p->data[sizeof(moof) + (size_t)i] = (uint8_t)((uint64_t)f->dts >> (56 - 8 * i));
+        uint8_t *mdat = p->data + sizeof(moof) + 8;
+        uint32_t mlen = (uint32_t)(8 + len);
+        uint8_t head[8] = {(uint8_t)(mlen >> 24),
+                           (uint8_t)(mlen >> 16),
+                           (uint8_t)(mlen >> 8),
+                           (uint8_t)mlen,
+                           'm',
+                           'd',
+                           'a',
+                           't'};
+        memcpy(mdat, head, 8);
+        memcpy(mdat + 8, text, (size_t)len);
+    } else {
+        p = media_part_new(f->init, (size_t)len);
+        memcpy(p->data, text, (size_t)len);
+    }
     p->dts = f->dts;
     p->duration = FAKE_PART_TICKS;
     p->timescale = 90000;
@@ -61,6 +89,16 @@ static media_part *fake_part_next(struct fake_src *f)
     f->dts += FAKE_PART_TICKS;
     f->n++;
     return p;
+}
+
+/* The tfdt of the first moof of a part made with is_fmp4 (in data[0..len)). */
+static inline uint64_t fake_tfdt(const void *data, size_t len)
+{
+    const uint8_t *d = data;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8 && 60 + i < len; i++)
+        v = v << 8 | d[60 + i];
+    return v;
 }
 
 /* Publishes n parts of f through sink. */

@@ -66,7 +66,7 @@ static int teardown(void **state)
 static char *render(struct fixture *f, bool is_legacy)
 {
     pthread_mutex_lock(&f->s->lock);
-    struct live_blob *b = live_playlist_render(f->hub, f->s, is_legacy, NULL);
+    struct live_blob *b = live_playlist_render(f->hub, f->s, is_legacy, NULL, NULL);
     pthread_mutex_unlock(&f->s->lock);
     char *text = strdup(b->data);
     assert_int_equal(strlen(text), b->len);
@@ -380,7 +380,7 @@ static void test_sub_stream_uris_carry_the_stream(void **state)
     fake_publish(&src, sub, 3);
     struct live_stream *s = live_hub_find(f->hub, "cam1", "sub");
     pthread_mutex_lock(&s->lock);
-    struct live_blob *b = live_playlist_render(f->hub, s, false, NULL);
+    struct live_blob *b = live_playlist_render(f->hub, s, false, NULL, NULL);
     pthread_mutex_unlock(&s->lock);
     char want[128];
     snprintf(want, sizeof(want), "URI=\"part/%s-0.m4s?stream=sub\",INDEPENDENT=YES", f->hub->run);

@@ -70,24 +70,35 @@ static int not_found(http_request *req, int rc)
     return rc;
 }
 
+/* The viewer's start from base_msn and base_us, as the API passes it. */
+static struct live_view view_of(http_request *req)
+{
+    int64_t msn = query_int(req, "base_msn"), us = query_int(req, "base_us");
+    return (struct live_view){
+        .is_set = msn >= 0, .msn = (uint64_t)(msn < 0 ? 0 : msn), .base_us = us < 0 ? 0 : us};
+}
+
 static int h_playlist(http_request *req, void *arg)
 {
+    struct live_view v = view_of(req);
     return not_found(
         req, live_serve_playlist(arg, req, http_request_param(req, "cam"), stream_of(req),
                                  http_request_query(req, "legacy"), query_int(req, "_HLS_msn"),
-                                 query_int(req, "_HLS_part"), http_request_query(req, "tok")));
+                                 query_int(req, "_HLS_part"), http_request_query(req, "tok"), &v));
 }
 
 static int h_part(http_request *req, void *arg)
 {
+    struct live_view v = view_of(req);
     return not_found(req, live_serve_part(arg, req, http_request_param(req, "cam"), stream_of(req),
-                                          http_request_param(req, "name")));
+                                          http_request_param(req, "name"), &v));
 }
 
 static int h_segment(http_request *req, void *arg)
 {
+    struct live_view v = view_of(req);
     return not_found(req, live_serve_segment(arg, req, http_request_param(req, "cam"),
-                                             stream_of(req), http_request_param(req, "name")));
+                                             stream_of(req), http_request_param(req, "name"), &v));
 }
 
 static int h_init(http_request *req, void *arg)
@@ -325,7 +336,8 @@ static void test_playlist_and_media_are_served_with_their_types(void **state)
     free(r.body);
     get(f, "/live/cam1/master.m3u8", &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "CODECS=\"avc1.64001e\",RESOLUTION=640x360\nindex.m3u8\n"));
+    assert_non_null(
+        strstr(r.body, "CODECS=\"avc1.64001e\",RESOLUTION=640x360\nindex.m3u8?base_msn="));
     free(r.body);
     get(f, "/live/nope/index.m3u8", &r);
     assert_int_equal(r.status, 404);
@@ -545,8 +557,8 @@ static void test_a_token_reaches_every_uri_of_every_playlist(void **state)
     /* The multivariant playlist: each variant with its own stream's token. */
     get(f, "/live/cam1/master.m3u8?tok=m", &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "\nindex.m3u8?t=m-cam1-main\n"));
-    assert_non_null(strstr(r.body, "\nindex.m3u8?stream=sub&t=m-cam1-sub\n"));
+    assert_non_null(strstr(r.body, "\nindex.m3u8?t=m-cam1-main&base_msn="));
+    assert_non_null(strstr(r.body, "\nindex.m3u8?stream=sub&t=m-cam1-sub&base_msn="));
     free(r.body);
     /* A blocking reload answered at once carries it too. */
     get(f, "/live/cam1/index.m3u8?_HLS_msn=0&tok=now", &r);
@@ -598,6 +610,97 @@ static void test_waiters_get_the_playlist_of_their_own_token(void **state)
         free(bodies[i]);
 }
 
+/* The tfdt of the part at byte pos of a reply. */
+static uint64_t tfdt_at(const struct resp *r, size_t pos)
+{
+    assert_true(r->len > pos + 68);
+    return fake_tfdt(r->body + pos, r->len - pos);
+}
+
+static void test_a_viewer_gets_media_time_from_its_own_start(void **state)
+{
+    struct fixture *f = *state;
+    f->src.is_fmp4 = true;
+    fake_publish(&f->src, f->sink, 26); /* 1 s segments: 0..4 complete (2..4 kept), 5 open */
+    struct resp r;
+    /* A plain player starts three complete segments before the end (2, at 2 s); its view
+     * starts a quarter second before that segment's first picture. */
+    get(f, "/live/cam1/master.m3u8", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\nindex.m3u8?base_msn=2&base_us=1750000\n"));
+    free(r.body);
+
+    /* The playlist of a view lists from its segment on; every part and segment URI carries
+     * it, the init's does not (it is the same for everyone). */
+    const char *q = "?base_msn=3&base_us=2750000";
+    get(f, "/live/cam1/index.m3u8?base_msn=3&base_us=2750000", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "#EXT-X-MEDIA-SEQUENCE:3\n"));
+    char seg2[64];
+    snprintf(seg2, sizeof(seg2), "segment/%s-2.m4s", f->hub->run);
+    assert_null(strstr(r.body, seg2));
+    assert_non_null(strstr(r.body, ".mp4\"\n"));
+    char *map = strstr(r.body, "#EXT-X-MAP");
+    char *after_map = strchr(map, '\n') + 1;
+    assert_every_uri_ends_with(after_map, q);
+    free(r.body);
+
+    /* Part 15 starts segment 3, at 3 s: 0.25 s for the view, 3 s for everyone else. */
+    char path[320];
+    snprintf(path, sizeof(path), "%s%s", path_of(f, "part", 15, ".m4s"), q);
+    get(f, path, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(tfdt_at(&r, 0), 22500);
+    size_t part_len = r.len;
+    free(r.body);
+    get(f, path_of(f, "part", 15, ".m4s"), &r);
+    assert_int_equal(tfdt_at(&r, 0), 270000);
+    free(r.body);
+    /* A whole segment: every part of it moved. */
+    snprintf(path, sizeof(path), "%s%s", path_of(f, "segment", 3, ".m4s"), q);
+    get(f, path, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(tfdt_at(&r, 0), 22500);
+    assert_int_equal(tfdt_at(&r, part_len), 22500 + FAKE_PART_TICKS);
+    free(r.body);
+    /* A part from before the view's start (a camera restart's new timeline) goes as recorded. */
+    snprintf(path, sizeof(path), "%s?base_msn=3&base_us=100000000", path_of(f, "part", 15, ".m4s"));
+    get(f, path, &r);
+    assert_int_equal(tfdt_at(&r, 0), 270000);
+    free(r.body);
+    /* A view from another run (its segment is not here yet): every segment is listed. */
+    get(f, "/live/cam1/index.m3u8?base_msn=99&base_us=0", &r);
+    assert_non_null(strstr(r.body, "#EXT-X-MEDIA-SEQUENCE:2\n"));
+    free(r.body);
+
+    /* Waiting requests keep their view: the hinted next part, and blocking reloads of two
+     * views, each answered with its own. */
+    int part_fd = client_connect(f->port);
+    snprintf(path, sizeof(path), "%s%s", path_of(f, "part", 26, ".m4s"), q);
+    send_get(part_fd, path);
+    int a = client_connect(f->port), b = client_connect(f->port);
+    send_get(a, "/live/cam1/index.m3u8?_HLS_msn=5&_HLS_part=1&base_msn=3&base_us=2750000");
+    send_get(b, "/live/cam1/index.m3u8?_HLS_msn=5&_HLS_part=1&base_msn=4&base_us=3750000");
+    assert_true(waiters_become(f->s, 3));
+    fake_publish(&f->src, f->sink, 1);
+    read_resp(part_fd, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(tfdt_at(&r, 0), 26 * FAKE_PART_TICKS - 247500);
+    free(r.body);
+    read_resp(a, &r);
+    assert_non_null(strstr(r.body, "#EXT-X-MEDIA-SEQUENCE:3\n"));
+    assert_every_uri_ends_with(strchr(strstr(r.body, "#EXT-X-MAP"), '\n') + 1, q);
+    free(r.body);
+    read_resp(b, &r);
+    assert_non_null(strstr(r.body, "#EXT-X-MEDIA-SEQUENCE:4\n"));
+    assert_every_uri_ends_with(strchr(strstr(r.body, "#EXT-X-MAP"), '\n') + 1,
+                               "?base_msn=4&base_us=3750000");
+    free(r.body);
+    close(part_fd);
+    close(a);
+    close(b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -613,6 +716,7 @@ int main(void)
         T(test_many_waiters_share_one_wakeup),
         T(test_a_token_reaches_every_uri_of_every_playlist),
         T(test_waiters_get_the_playlist_of_their_own_token),
+        T(test_a_viewer_gets_media_time_from_its_own_start),
     };
     return cmocka_run_group_tests_name("live.serve", tests, NULL, NULL);
 }

@@ -248,15 +248,15 @@ static void test_a_file_an_hour_into_its_session_is_rebased_to_the_offset(void *
     size_t n;
     assert_int_equal(sto_index_decode(info.index, info.index_size, &parts, &n), 0);
 
-    struct rec_rebase rb;
+    struct media_tfdt_shift rb;
     assert_int_equal(rec_rebase_prepare(buf, info.size_bytes, 250000, &rb), 0); /* 0.25 s */
     assert_int_equal(rb.n_tracks, 2);
     /* The init alone has no fragment to move; the whole file has one tfdt per track and part. */
     uint8_t *copy = malloc(info.size_bytes);
     memcpy(copy, buf, info.size_bytes);
-    assert_int_equal(rec_rebase_apply(copy, parts[0].offset, &rb), 0);
+    assert_int_equal(media_fmp4_shift_tfdt(copy, parts[0].offset, &rb), 0);
     assert_memory_equal(copy, buf, parts[0].offset);
-    size_t moved = rec_rebase_apply(copy, info.size_bytes, &rb);
+    size_t moved = media_fmp4_shift_tfdt(copy, info.size_bytes, &rb);
     assert_true(moved >= n && moved <= 2 * n);
 
     char path[128];
@@ -279,7 +279,7 @@ static void test_a_file_an_hour_into_its_session_is_rebased_to_the_offset(void *
     /* One part served alone (a playlist's byte range) gets the same times. */
     uint8_t *part = malloc(parts[n - 1].size_bytes);
     memcpy(part, buf + parts[n - 1].offset, parts[n - 1].size_bytes);
-    assert_true(rec_rebase_apply(part, parts[n - 1].size_bytes, &rb) >= 1);
+    assert_true(media_fmp4_shift_tfdt(part, parts[n - 1].size_bytes, &rb) >= 1);
     assert_memory_equal(part, copy + parts[n - 1].offset, parts[n - 1].size_bytes);
     /* Not fMP4: refused. */
     assert_int_equal(rec_rebase_prepare((const uint8_t *)"garbage!", 8, 0, &rb), HORUS_EPARSE);
