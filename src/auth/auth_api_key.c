@@ -9,6 +9,7 @@
  */
 #include "auth_api_key.h"
 
+#include "auth_digest.h"
 #include "auth_token.h"
 #include "err.h"
 
@@ -101,6 +102,12 @@ int auth_api_key_create(sto_db *db, const struct auth_api_key_options *o, char *
         .expires_at_ms = o->expires_at_ms,
     };
     rc = sto_api_key_insert(db, &row);
+    if (rc == 0) {
+        char key[AUTH_API_KEY_MAX];
+        snprintf(key, sizeof(key), "hk_%s_%s", id_out, secret);
+        auth_digest_note_key(db, id_out, key);
+        memset(key, 0, sizeof(key));
+    }
     if (rc == 0)
         snprintf(key_out, AUTH_API_KEY_MAX, "hk_%s_%s", id_out, secret);
     memset(secret, 0, sizeof(secret));
@@ -113,6 +120,35 @@ int auth_api_key_authenticate(sto_db *db, const char *token, int64_t now_ms,
     return auth_api_key_authenticate_until(db, token, now_ms, out, NULL);
 }
 
+/*
+ * The principal of key row k when it may be used at now_ms (not revoked,
+ * not expired, a known role), else NULL; stamps its last use when due.
+ */
+static struct auth_principal *key_principal(sto_db *db, const struct sto_api_key *k, int64_t now_ms)
+{
+    enum auth_role role;
+    if (k->revoked_at_ms != 0 || (k->expires_at_ms != 0 && now_ms >= k->expires_at_ms) ||
+        auth_role_parse(k->role, &role) < 0)
+        return NULL;
+    struct auth_principal *p = auth_principal_new(AUTH_KIND_API_KEY, k->id, k->name, role);
+    snprintf(p->user, sizeof(p->user), "%s", k->owner);
+    snprintf(p->tenant, sizeof(p->tenant), "%s", k->tenant);
+    if (auth_principal_set_cameras(p, k->cameras) < 0) {
+        auth_principal_free(p);
+        return NULL;
+    }
+    if (now_ms - k->last_used_ms >= AUTH_API_KEY_TOUCH_MS)
+        (void)sto_api_key_touch_async(db, k->id, now_ms); /* a full queue skips one stamp */
+    return p;
+}
+
+/* The row of key id: 0, HORUS_EAUTH when there is none, or a storage error. */
+static int key_get(sto_db *db, const char *id, struct sto_api_key *k)
+{
+    int rc = sto_api_key_get(db, id, k);
+    return rc == -ENOENT ? HORUS_EAUTH : rc;
+}
+
 int auth_api_key_authenticate_until(sto_db *db, const char *token, int64_t now_ms,
                                     struct auth_principal **out, int64_t *valid_until_ms)
 {
@@ -122,27 +158,14 @@ int auth_api_key_authenticate_until(sto_db *db, const char *token, int64_t now_m
     if (auth_api_key_parse(token, id, &secret) < 0)
         return HORUS_EAUTH;
     struct sto_api_key k;
-    int rc = sto_api_key_get(db, id, &k);
-    if (rc == -ENOENT)
-        return HORUS_EAUTH;
+    int rc = key_get(db, id, &k);
     if (rc < 0)
         return rc;
     char hash[AUTH_SHA256_HEX_LEN];
     auth_sha256_hex(secret, strlen(secret), hash);
-    enum auth_role role;
-    bool ok = auth_streq_ct(hash, k.secret_sha256) && k.revoked_at_ms == 0 &&
-              (k.expires_at_ms == 0 || now_ms < k.expires_at_ms) &&
-              auth_role_parse(k.role, &role) == 0;
-    struct auth_principal *p = NULL;
-    if (ok) {
-        p = auth_principal_new(AUTH_KIND_API_KEY, k.id, k.name, role);
-        snprintf(p->user, sizeof(p->user), "%s", k.owner);
-        snprintf(p->tenant, sizeof(p->tenant), "%s", k.tenant);
-        ok = auth_principal_set_cameras(p, k.cameras) == 0;
-    }
-    if (ok && now_ms - k.last_used_ms >= AUTH_API_KEY_TOUCH_MS)
-        (void)sto_api_key_touch_async(db, k.id, now_ms); /* a full queue skips one stamp */
-    if (ok && valid_until_ms) {
+    struct auth_principal *p =
+        auth_streq_ct(hash, k.secret_sha256) ? key_principal(db, &k, now_ms) : NULL;
+    if (p && valid_until_ms) {
         /* Until it expires, and until its next last-use stamp is due. */
         int64_t stamp = now_ms - k.last_used_ms >= AUTH_API_KEY_TOUCH_MS
                             ? now_ms + AUTH_API_KEY_TOUCH_MS
@@ -150,10 +173,22 @@ int auth_api_key_authenticate_until(sto_db *db, const char *token, int64_t now_m
         *valid_until_ms = k.expires_at_ms && k.expires_at_ms < stamp ? k.expires_at_ms : stamp;
     }
     sto_api_key_release(&k);
-    if (!ok) {
-        auth_principal_free(p);
+    if (!p)
         return HORUS_EAUTH;
-    }
     *out = p;
+    return 0;
+}
+
+int auth_api_key_principal(sto_db *db, const char *id, int64_t now_ms, struct auth_principal **out)
+{
+    *out = NULL;
+    struct sto_api_key k;
+    int rc = key_get(db, id, &k);
+    if (rc < 0)
+        return rc;
+    *out = key_principal(db, &k, now_ms);
+    sto_api_key_release(&k);
+    if (!*out)
+        return HORUS_EAUTH;
     return 0;
 }

@@ -65,4 +65,12 @@ int auth_api_key_authenticate(sto_db *db, const char *token, int64_t now_ms,
 int auth_api_key_authenticate_until(sto_db *db, const char *token, int64_t now_ms,
                                     struct auth_principal **out, int64_t *valid_until_ms);
 
+/*
+ * The principal of the key whose id is id, as auth_api_key_authenticate
+ * gives it but without its secret: for a credential checked another way
+ * (an RTSP Digest response against the key's kept HA1). Returns 0 with
+ * *out, HORUS_EAUTH (unknown, revoked, expired) or a storage error.
+ */
+int auth_api_key_principal(sto_db *db, const char *id, int64_t now_ms, struct auth_principal **out);
+
 #endif

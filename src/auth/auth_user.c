@@ -11,6 +11,7 @@
  */
 #include "auth_user.h"
 
+#include "auth_digest.h"
 #include "auth_password.h"
 #include "auth_token.h"
 #include "err.h"
@@ -72,6 +73,8 @@ int auth_user_create(sto_db *db, const struct auth_user_options *o, char *genera
         if (rc == -EEXIST)
             snprintf(why, why_cap, "user '%s' already exists", o->name);
     }
+    if (rc == 0)
+        auth_digest_note_password(db, o->name, pw, true);
     if (rc == 0 && !o->password)
         snprintf(generated_out, 32, "%s", generated);
     memset(generated, 0, sizeof(generated));
@@ -101,6 +104,8 @@ int auth_user_set_password(sto_db *db, const char *name, const char *password, b
         rc = sto_user_update(db, &in);
     }
     sto_user_release(&u);
+    if (rc == 0)
+        auth_digest_note_password(db, name, password, true);
     /* A new password ends every other session: a thief's session ends with it. */
     struct sto_session *list = NULL;
     size_t n = 0;
@@ -216,6 +221,19 @@ static struct auth_principal *password_check(sto_db *db, const char *username, c
     return p;
 }
 
+/* p's user may use a password alone (no second factor, no password to change): 0, -EACCES. */
+static int password_alone(sto_db *db, const struct auth_principal *p)
+{
+    struct sto_mfa m;
+    int rc = sto_mfa_get(db, p->name, &m);
+    bool has_factor = rc == 0 && m.is_enrolled;
+    if (rc == 0)
+        sto_mfa_release(&m);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    return has_factor || p->must_change_password ? -EACCES : 0;
+}
+
 int auth_user_verify_password(sto_db *db, const char *username, const char *password,
                               struct auth_principal **out)
 {
@@ -223,18 +241,35 @@ int auth_user_verify_password(sto_db *db, const char *username, const char *pass
     struct auth_principal *p = password_check(db, username, password);
     if (!p)
         return HORUS_EAUTH;
-    struct sto_mfa m;
-    int rc = sto_mfa_get(db, p->name, &m);
-    bool has_factor = rc == 0 && m.is_enrolled;
-    if (rc == 0)
-        sto_mfa_release(&m);
-    if (rc < 0 && rc != -ENOENT) {
+    int rc = password_alone(db, p);
+    if (rc < 0) {
         auth_principal_free(p);
         return rc;
     }
-    if (has_factor || p->must_change_password) {
+    auth_digest_note_password(db, username, password, false);
+    *out = p;
+    return 0;
+}
+
+int auth_user_principal_for_password(sto_db *db, const char *username, struct auth_principal **out)
+{
+    *out = NULL;
+    struct sto_user u;
+    if (!auth_user_name_is_valid(username))
+        return HORUS_EAUTH;
+    int rc = sto_user_get(db, username, &u);
+    if (rc == -ENOENT)
+        return HORUS_EAUTH;
+    if (rc < 0)
+        return rc;
+    struct auth_principal *p = auth_principal_of_user(&u, AUTH_KIND_SESSION, "");
+    sto_user_release(&u);
+    if (!p)
+        return HORUS_EAUTH;
+    rc = password_alone(db, p);
+    if (rc < 0) {
         auth_principal_free(p);
-        return -EACCES;
+        return rc;
     }
     *out = p;
     return 0;
@@ -251,6 +286,7 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
     struct auth_principal *p = password_check(db, in->username, in->password);
     if (!p)
         return HORUS_EAUTH;
+    auth_digest_note_password(db, in->username, in->password, false);
     /* The password was right; a user enrolled in TOTP must now prove a code. */
     int rc = login_second_factor(db, in, p, res);
     if (rc < 0) {

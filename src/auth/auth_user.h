@@ -117,6 +117,12 @@ int auth_login_password(sto_db *db, const struct auth_login *in, struct auth_log
  */
 int auth_user_verify_password(sto_db *db, const char *username, const char *password,
                               struct auth_principal **out);
+/*
+ * The principal of the user named username when a password alone may open
+ * it, without checking one (the caller checked an RTSP Digest response):
+ * HORUS_EAUTH for an unknown or disabled user, -EACCES as above.
+ */
+int auth_user_principal_for_password(sto_db *db, const char *username, struct auth_principal **out);
 
 /*
  * Opens a session for principal p (stolen: freed on failure, else handed

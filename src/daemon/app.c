@@ -18,6 +18,7 @@
  */
 #include "app_int.h"
 
+#include "auth_digest.h"
 #include "auth_user.h"
 #include "oidc.h"
 
@@ -341,6 +342,14 @@ static int storage_start(struct app *a)
                           sizeof(a->why));
     if (rc < 0)
         return rc;
+    /* RTSP Digest secrets are kept only while the re-stream offers Digest (design 0077). */
+    const struct restream_rtsp_config *rs = &current(a)->restream.rtsp;
+    bool is_digest = rs->digest && rs->listen && rs->listen[0];
+    auth_digest_keep(is_digest);
+    if (!is_digest && (rc = sto_rtsp_digests_clear(a->db)) < 0) {
+        snprintf(a->why, sizeof(a->why), "drop the RTSP Digest secrets: %s", horus_strerror(rc));
+        return rc;
+    }
     cfg_snapshot *snap = cfg_holder_get(a->config);
     provision_cameras(a, snap);
     cfg_snapshot_unref(snap);

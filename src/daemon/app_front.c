@@ -39,6 +39,7 @@ int app_restream_start(struct app *a)
                                    .max_clients = (unsigned)c->max_clients,
                                    .max_buffer_bytes = (size_t)c->max_buffer_bytes,
                                    .stall_timeout_ms = c->stall_timeout_ms,
+                                   .digest = c->digest,
                                    .relay = a->relay,
                                    .db = a->db,
                                    .login_limit = a->login_limit,

@@ -19,6 +19,7 @@
 #include "server_int.h"
 
 #include "auth_api_key.h"
+#include "auth_digest.h"
 #include "auth_groups.h"
 #include "auth_user.h"
 #include "err.h"
@@ -26,9 +27,14 @@
 #include "log.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LOG_MODULE "restream"
 
@@ -71,6 +77,21 @@ static int verify_password(struct restream_server *s, const char *user, const ch
     return auth_user_verify_password(s->opt.db, user, secret, out);
 }
 
+/* The client's address without its port, for the login limiter; false when it does not parse. */
+static bool client_addr(const struct rs_conn *c, struct http_addr *addr)
+{
+    char host[64];
+    snprintf(host, sizeof(host), "%s", c->info.client);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    char *h = host[0] == '[' ? host + 1 : host;
+    size_t hl = strlen(h);
+    if (hl && h[hl - 1] == ']')
+        h[--hl] = '\0';
+    return http_addr_parse(h, hl, addr) == 0;
+}
+
 /* Basic credentials: 0 with *out, or the status to answer. */
 static int basic(struct rs_conn *c, struct rtsp_span value, struct auth_principal **out,
                  unsigned *retry_s)
@@ -85,16 +106,7 @@ static int basic(struct rs_conn *c, struct rtsp_span value, struct auth_principa
             status = 401;
     } else {
         struct http_addr addr;
-        char host[64];
-        snprintf(host, sizeof(host), "%s", c->info.client);
-        char *colon = strrchr(host, ':');
-        if (colon)
-            *colon = '\0';
-        char *h = host[0] == '[' ? host + 1 : host;
-        size_t hl = strlen(h);
-        if (hl && h[hl - 1] == ']')
-            h[--hl] = '\0';
-        bool has_addr = http_addr_parse(h, hl, &addr) == 0;
+        bool has_addr = client_addr(c, &addr);
         int rc = s->opt.login_limit ? auth_login_limit_check(s->opt.login_limit, user,
                                                              has_addr ? &addr : NULL, retry_s)
                                     : 0;
@@ -119,6 +131,143 @@ static int basic(struct rs_conn *c, struct rtsp_span value, struct auth_principa
                     "re-stream login refused: wrong user, password or API key");
     OPENSSL_cleanse(pw, sizeof(pw));
     return status;
+}
+
+/*
+ * Digest nonces: the second they were made (16 hex digits) and the first
+ * 16 bytes of an HMAC-SHA256 of it under the server's key (32 hex), so any
+ * thread can check one without keeping state. A nonce is good for
+ * NONCE_TTL_S; a right response with an older one gets stale=TRUE, and
+ * clients answer the new challenge without asking the user again.
+ */
+#define NONCE_TTL_S 300
+
+static void nonce_sign(const struct restream_server *s, const char *when, char out[33])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), s->nonce_key, sizeof(s->nonce_key), (const unsigned char *)when,
+         strlen(when), mac, &len);
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+void rs_access_nonce(struct restream_server *s, char out[RS_NONCE_LEN + 1])
+{
+    char when[17];
+    snprintf(when, sizeof(when), "%016llx",
+             (unsigned long long)(clock_realtime_ms(s->opt.clock) / 1000));
+    char sig[33];
+    nonce_sign(s, when, sig);
+    snprintf(out, RS_NONCE_LEN + 1, "%s%s", when, sig);
+}
+
+/* 0: s made nonce less than NONCE_TTL_S ago; -ESTALE: earlier; -EINVAL: not one of s's. */
+static int nonce_check(const struct restream_server *s, const char *nonce)
+{
+    if (strlen(nonce) != RS_NONCE_LEN || strspn(nonce, "0123456789abcdef") != RS_NONCE_LEN)
+        return -EINVAL;
+    char when[17], sig[33];
+    memcpy(when, nonce, 16);
+    when[16] = '\0';
+    nonce_sign(s, when, sig);
+    if (CRYPTO_memcmp(sig, nonce + 16, 32) != 0)
+        return -EINVAL;
+    long long made = strtoll(when, NULL, 16), now = clock_realtime_ms(s->opt.clock) / 1000;
+    return made > now + 5 ? -EINVAL : now - made > NONCE_TTL_S ? -ESTALE : 0;
+}
+
+static bool span_is(struct rtsp_span s, const char *word)
+{
+    return s.len == strlen(word) && strncasecmp(s.p, word, s.len) == 0;
+}
+
+/*
+ * Digest credentials (RFC 2617, MD5, qop "auth" or none): 0 with *out, or
+ * the status to answer. The response is checked against the kept HA1 of
+ * the user or API key (hk_<id>) named, for this request's method and URI.
+ */
+static int digest(struct rs_conn *c, const struct rtsp_msg *m, struct rtsp_span value,
+                  struct auth_principal **out, unsigned *retry_s)
+{
+    struct restream_server *s = c->srv;
+    struct rtsp_auth_params a;
+    char uri[RTSP_AUTH_FIELD_MAX], method[32];
+    snprintf(uri, sizeof(uri), "%.*s", (int)m->uri.len, m->uri.p);
+    snprintf(method, sizeof(method), "%.*s", (int)m->method.len, m->method.p);
+    const char *bad = NULL;
+    if (rtsp_auth_parse(value, &a) < 0)
+        bad = "malformed Authorization";
+    else if (strcmp(a.realm, RS_REALM) != 0)
+        bad = "another realm";
+    else if (a.algorithm[0] && strcasecmp(a.algorithm, "MD5") != 0)
+        bad = "an algorithm other than MD5";
+    else if (a.qop[0] && (strcmp(a.qop, "auth") != 0 || !a.nc[0] || !a.cnonce[0]))
+        bad = "a qop other than auth, or one without nc and cnonce";
+    else if (!a.username[0] || strlen(a.response) != 32)
+        bad = "no username or response";
+    else if (strcmp(a.uri, uri) != 0)
+        bad = "a uri that is not the request's";
+    if (bad) {
+        log_info_kv(LOG_KV({"client", c->info.client}), "re-stream Digest refused: %s", bad);
+        return 401;
+    }
+    int rc = nonce_check(s, a.nonce);
+    if (rc == -EINVAL) {
+        log_info_kv(LOG_KV({"client", c->info.client}, {"user", a.username}),
+                    "re-stream Digest refused: a nonce this server did not make");
+        return 401;
+    }
+    bool is_stale = rc == -ESTALE;
+    struct http_addr addr;
+    bool has_addr = client_addr(c, &addr);
+    bool is_key = strncmp(a.username, "hk_", 3) == 0;
+    if (!is_key && s->opt.login_limit &&
+        auth_login_limit_check(s->opt.login_limit, a.username, has_addr ? &addr : NULL, retry_s) <
+            0)
+        return 503;
+    char ha1[33], want[33];
+    struct auth_principal *p = NULL;
+    rc = auth_digest_lookup(s->opt.db, a.username, clock_realtime_ms(s->opt.clock), ha1, &p);
+    bool is_right = false;
+    if (rc == 0 &&
+        rtsp_digest_response(ha1, a.nonce, method, a.uri, a.qop, a.nc, a.cnonce, want) == 0) {
+        for (char *q = a.response; *q; q++)
+            *q = (char)tolower((unsigned char)*q);
+        is_right = CRYPTO_memcmp(want, a.response, 32) == 0;
+    }
+    OPENSSL_cleanse(ha1, sizeof(ha1));
+    OPENSSL_cleanse(want, sizeof(want));
+    if (!is_key && s->opt.login_limit && rc != -EACCES && rc != -ENODATA)
+        auth_login_limit_record(s->opt.login_limit, a.username, has_addr ? &addr : NULL, is_right);
+    int status = 0;
+    if (rc == -EACCES) {
+        log_warn_kv(LOG_KV({"client", c->info.client}, {"user", a.username}),
+                    "re-stream login refused: the user has a second factor or must change the "
+                    "password; use an API key or a media token");
+        status = 403;
+    } else if (rc == -ENODATA) {
+        log_warn_kv(LOG_KV({"client", c->info.client}, {"user", a.username}),
+                    "re-stream Digest refused: no Digest secret is kept for it yet (a user's is "
+                    "kept at the next login or password change, an API key's only for keys made "
+                    "while restream.rtsp.digest is on); use Basic meanwhile");
+        status = 401;
+    } else if (rc < 0 && rc != HORUS_EAUTH) {
+        status = 503;
+    } else if (!is_right) {
+        log_info_kv(LOG_KV({"client", c->info.client}, {"user", a.username}),
+                    "re-stream login refused: wrong user, password or API key");
+        status = 401;
+    } else if (is_stale) {
+        c->is_nonce_stale = true; /* right, but answered to an old challenge: ask again */
+        status = 401;
+    }
+    if (status) {
+        auth_principal_free(p);
+        return status;
+    }
+    *out = p;
+    return 0;
 }
 
 /* A live token for t's camera and stream (or the whole camera): a viewer of that camera only. */
@@ -178,7 +327,13 @@ int rs_access_check(struct rs_conn *c, const struct rtsp_msg *m, const struct rs
         struct rtsp_span authz = rtsp_msg_header(m, "Authorization");
         struct auth_principal *p = NULL;
         int status;
-        if (authz.p)
+        struct rtsp_span scheme = {authz.p, 0};
+        while (authz.p && scheme.len < authz.len && authz.p[scheme.len] != ' ')
+            scheme.len++;
+        c->is_nonce_stale = false;
+        if (authz.p && s->opt.digest && span_is(scheme, "Digest"))
+            status = digest(c, m, authz, &p, retry_s);
+        else if (authz.p)
             status = basic(c, authz, &p, retry_s);
         else if (t->has_token)
             status = token(s, c->info.client, t, &p);

@@ -61,6 +61,13 @@ static const cfg_field rtsp_fields[] = {
      .min = 1000,
      .max = 600000,
      .help = "A client that takes no byte of its pending media for this long is cut off"},
+    {.name = "digest",
+     .type = CFG_BOOL,
+     .offset = RTSP(digest),
+     .def = "false",
+     .help = "Offer Digest authentication beside Basic. Keeps a sealed MD5 digest of each "
+             "user's password (from the next password change or login) and of each API key made "
+             "while on (name hk_<id>); off drops them. Set alike on every node"},
     {0},
 };
 

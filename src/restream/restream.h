@@ -49,6 +49,7 @@ struct restream_rtsp_config {
     int64_t max_clients; /* connections at once; more are refused */
     uint64_t max_buffer_bytes; /* a client's unsent bytes at most */
     int64_t stall_timeout_ms; /* a client that takes no byte for this long is cut off */
+    bool digest; /* Digest offered beside Basic (docs/design/0077) */
 };
 
 /* `restream.srt`: MPEG-TS over SRT (docs/design/0060). */
@@ -74,6 +75,7 @@ struct restream_options {
     unsigned max_clients; /* 0 = 64 */
     size_t max_buffer_bytes; /* 0 = 4 MiB */
     int64_t stall_timeout_ms; /* 0 = 10 s */
+    bool digest; /* challenge with Digest (users' and keys' kept HA1s) beside Basic */
     relay_hub *relay; /* borrowed: the packets */
     sto_db *db; /* borrowed: users, API keys, cameras (existence and tenant) */
     auth_login_limit *login_limit; /* borrowed, may be NULL: password guesses limited */

@@ -26,6 +26,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +536,12 @@ int restream_server_new(const struct restream_options *o, restream_server **out)
     s->listen_fd = s->epfd = s->wake_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     s->cache = auth_cache_new(1024, 60000);
+    if (RAND_bytes(s->nonce_key, sizeof(s->nonce_key)) != 1) {
+        if (o->err)
+            snprintf(o->err, o->errsize, "no random bytes for the Digest nonces");
+        restream_server_free(s);
+        return -EIO;
+    }
     bool has_rtsp = s->listen[0] != '\0';
     int rc = has_rtsp ? listen_open(s) : 0;
     if (rc < 0 && o->err)

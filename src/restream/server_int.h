@@ -67,6 +67,7 @@ struct rs_conn {
     bool has_target;
     struct rs_target target; /* the camera and stream it authorized for */
     struct auth_principal *principal; /* owned, NULL until authenticated */
+    bool is_nonce_stale; /* the last Digest response was right but its nonce expired */
     relay_reader *reader; /* owned, open while playing; set under srv->lock */
     int64_t reader_ns; /* when the reader opened: older units are the kept GOP */
     bool is_waiting_key; /* no video packet sent yet: the first must be a keyframe */
@@ -94,6 +95,7 @@ struct restream_server {
     struct rs_conn *dead; /* closed during the current batch */
     unsigned nconns;
     auth_cache *cache; /* verified credentials, as the HTTP gate keeps them */
+    uint8_t nonce_key[32]; /* signs Digest nonces (random per process) */
     metrics_family *f_sessions, *f_bytes, *f_skips, *f_refused;
     metrics_series *m_delay; /* horus_restream_packet_delay_seconds */
     struct rs_srt *srt; /* owned; NULL when SRT is off */
@@ -128,11 +130,17 @@ void rs_session_end(struct rs_conn *c);
 /*
  * Authenticates the request (once per connection: the principal is kept)
  * and decides whether it may watch t's camera. Returns 0, or the RTSP
- * status to answer: 401 (with *challenge true when a Basic challenge
- * should go with it), 403, 404, 503 (login attempts limited: *retry_s).
+ * status to answer: 401 (with *challenge true when a challenge should go
+ * with it: Basic, and Digest when on), 403, 404, 503 (login attempts
+ * limited: *retry_s).
  */
 int rs_access_check(struct rs_conn *c, const struct rtsp_msg *m, const struct rs_target *t,
                     bool *challenge, unsigned *retry_s);
+
+/* The length of a Digest nonce (hex of its second and of its signature), without the NUL. */
+#define RS_NONCE_LEN 48
+/* A fresh Digest nonce of s into out (RS_NONCE_LEN + 1 bytes). */
+void rs_access_nonce(struct restream_server *s, char out[RS_NONCE_LEN + 1]);
 
 /*
  * An SRT caller's credential: t->token, an API key ("hk_...") or a live

@@ -88,6 +88,15 @@ static void reply_refusal(struct rs_conn *c, const struct rtsp_msg *m, int statu
 {
     struct rtsp_reply r;
     reply_start(&r, m, status);
+    if (challenge && c->srv->opt.digest) {
+        /* Digest first: clients take the strongest scheme offered. */
+        char nonce[RS_NONCE_LEN + 1];
+        rs_access_nonce(c->srv, nonce);
+        rtsp_reply_add(&r,
+                       "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5, "
+                       "qop=\"auth\"%s\r\n",
+                       RS_REALM, nonce, c->is_nonce_stale ? ", stale=TRUE" : "");
+    }
     if (challenge)
         rtsp_reply_add(&r, "WWW-Authenticate: Basic realm=\"%s\"\r\n", RS_REALM);
     if (retry_s)

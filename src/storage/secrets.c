@@ -1,8 +1,9 @@
 /*
  * DESIGN: every secret at rest under the box's primary key (docs/design
  * 0019). The census and the re-sealing walk every kind of sealed value,
- * camera URL passwords (camera_secrets.c), TOTP secrets (mfa_secrets.c)
- * and webhook keys (webhooks.c): the last two through one walker of
+ * camera URL passwords (camera_secrets.c), TOTP secrets (mfa_secrets.c),
+ * webhook keys (webhooks.c) and RTSP Digest secrets (rtsp_digests.c): the
+ * last three through one walker of
  * keyed secret columns below; and the re-sealing writes them in ONE transaction, so a
  * rotation commits all of them under the new key or none: a crash never
  * leaves some secrets under a key that the settled key file lacks.
@@ -194,6 +195,8 @@ int sto_secrets_census(sto_db *db, struct sto_secret_census *out)
         rc = sto_mfa_secrets_census_add(db, out);
     if (rc == 0)
         rc = sto_webhook_secrets_census_add(db, out);
+    if (rc == 0)
+        rc = sto_rtsp_digests_census_add(db, out);
     return rc;
 }
 
@@ -212,6 +215,8 @@ int sto_secrets_seal(sto_db *db, size_t *changed, char *why, size_t why_size)
         rc = sto_mfa_secrets_collect(db, box, &batch, why, why_size);
     if (rc == 0)
         rc = sto_webhook_secrets_collect(db, box, &batch, why, why_size);
+    if (rc == 0)
+        rc = sto_rtsp_digests_collect(db, box, &batch, why, why_size);
     if (rc == 0 && batch.n > 0) {
         struct sto_stmt *st = horus_calloc(batch.n, sizeof(*st));
         sto_value(*params)[3] = horus_calloc(batch.n, sizeof(*params));

@@ -1067,6 +1067,26 @@ int sto_api_key_revoke(sto_db *db, const char *id, int64_t now_ms);
 /* Queues last_used = now_ms without waiting. Thread: any. */
 int sto_api_key_touch_async(sto_db *db, const char *id, int64_t now_ms);
 
+/* ---- RTSP Digest secrets of the re-stream (storage/rtsp_digests.c; docs/design/0077) ---- */
+
+enum sto_digest_owner { STO_DIGEST_USER, STO_DIGEST_API_KEY };
+
+/*
+ * Keeps ha1 (32 hex digits; NULL clears) for the user named owner or the
+ * API key whose id is owner, sealed by the secret box and bound to that
+ * row. Returns 0 (also when no such row exists) or a seal or write error.
+ * Thread: any but the writer.
+ */
+int sto_rtsp_digest_set(sto_db *db, enum sto_digest_owner kind, const char *owner, const char *ha1);
+/*
+ * The kept HA1 of owner into ha1 (33 bytes). Returns 0, -ENOENT (no such
+ * row), -ENODATA (none kept), or an open error (-ENOKEY, -EBADMSG,
+ * -EINVAL). Thread: any but the writer.
+ */
+int sto_rtsp_digest_get(sto_db *db, enum sto_digest_owner kind, const char *owner, char ha1[33]);
+/* Drops every kept HA1 (Digest turned off). Thread: any but the writer. */
+int sto_rtsp_digests_clear(sto_db *db);
+
 /* ---- second factor (storage/mfa.c): TOTP secrets, recovery codes; docs/design/0023 ---- */
 
 /*

@@ -257,6 +257,9 @@ int sto_camera_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto
                                char *why, size_t why_size);
 int sto_mfa_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
                             char *why, size_t why_size);
+int sto_rtsp_digests_census_add(sto_db *db, struct sto_secret_census *c);
+int sto_rtsp_digests_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
+                             char *why, size_t why_size);
 int sto_webhook_secrets_census_add(sto_db *db, struct sto_secret_census *c);
 int sto_webhook_secrets_collect(sto_db *db, const sto_secret_box *box, struct sto_reseal *batch,
                                 char *why, size_t why_size);

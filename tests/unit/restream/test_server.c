@@ -12,6 +12,9 @@
 #include <cmocka.h>
 
 #include "auth_api_key.h"
+#include "auth_digest.h"
+#include "clock.h"
+#include "rtsp_proto.h"
 #include "restream.h"
 #include "sto_fixture.h"
 
@@ -393,6 +396,88 @@ static void test_udp_sends_datagrams_to_the_clients_own_ports(void **state)
     close(rtcp);
 }
 
+/* An Authorization: Digest header for name/password against nonce (qop auth). */
+static void digest_header(const char *name, const char *password, const char *nonce,
+                          const char *uri, char *out, size_t cap)
+{
+    char ha1[33], resp[33];
+    assert_int_equal(auth_digest_ha1(name, "horus", password, ha1), 0);
+    assert_int_equal(
+        rtsp_digest_response(ha1, nonce, "DESCRIBE", uri, "auth", "00000001", "ab12", resp), 0);
+    snprintf(out, cap,
+             "Authorization: Digest username=\"%s\", realm=\"horus\", nonce=\"%s\", uri=\"%s\", "
+             "response=\"%s\", qop=auth, nc=00000001, cnonce=\"ab12\"\r\n",
+             name, nonce, uri, resp);
+}
+
+/* The nonce of the Digest challenge in reply r. */
+static void nonce_of(const char *r, char out[64])
+{
+    const char *n = strstr(r, "WWW-Authenticate: Digest realm=\"horus\", nonce=\"");
+    assert_non_null(n);
+    n += strlen("WWW-Authenticate: Digest realm=\"horus\", nonce=\"");
+    size_t len = strcspn(n, "\"");
+    assert_true(len < 64);
+    memcpy(out, n, len);
+    out[len] = '\0';
+}
+
+static void test_digest_nonces_expire_and_a_late_right_answer_is_stale(void **state)
+{
+    struct env *e = *state;
+    auth_digest_keep(true);
+    char key[AUTH_API_KEY_MAX], id[AUTH_API_KEY_ID_LEN + 1], why[128], name[32];
+    assert_int_equal(
+        auth_api_key_create(e->sto->db,
+                            &(struct auth_api_key_options){.name = "nvr", .role = AUTH_ROLE_VIEWER},
+                            key, id, why, sizeof(why)),
+        0);
+    snprintf(name, sizeof(name), "hk_%s", id);
+    clock_fake fk;
+    clock_fake_init(&fk, INT64_C(1764720000000));
+    restream_server *srv;
+    assert_int_equal(restream_server_new(&(struct restream_options){.listen = "127.0.0.1:0",
+                                                                    .relay = e->relay,
+                                                                    .db = e->sto->db,
+                                                                    .digest = true,
+                                                                    .clock = &fk.base},
+                                         &srv),
+                     0);
+    assert_int_equal(restream_server_start(srv), 0);
+    const char *uri = "rtsp://127.0.0.1/cam1";
+    struct client c;
+    char r[4096], nonce[64], authz[1024];
+    client_open(&c, restream_server_port(srv));
+    request(&c, "DESCRIBE", uri, NULL, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 401 "));
+    nonce_of(r, nonce);
+    assert_null(strstr(r, "stale"));
+    digest_header(name, key, nonce, uri, authz, sizeof(authz));
+    request(&c, "DESCRIBE", uri, authz, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 200 OK\r\n"));
+    close(c.fd);
+    /* Five minutes on, the same right answer is stale: a new challenge says so. */
+    clock_fake_advance_ms(&fk, 301000);
+    client_open(&c, restream_server_port(srv));
+    request(&c, "DESCRIBE", uri, authz, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 401 "));
+    assert_non_null(strstr(r, ", stale=TRUE\r\n"));
+    nonce_of(r, nonce);
+    digest_header(name, key, nonce, uri, authz, sizeof(authz));
+    request(&c, "DESCRIBE", uri, authz, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 200 OK\r\n"));
+    close(c.fd);
+    /* A wrong password with a fresh nonce: refused, not stale. */
+    client_open(&c, restream_server_port(srv));
+    digest_header(name, "hk_wrong", nonce, uri, authz, sizeof(authz));
+    request(&c, "DESCRIBE", uri, authz, r, sizeof(r));
+    assert_non_null(strstr(r, "RTSP/1.0 401 "));
+    assert_null(strstr(r, "stale"));
+    close(c.fd);
+    restream_server_free(srv);
+    auth_digest_keep(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +485,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_a_player_starts_at_the_kept_keyframe_and_gets_every_packet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_nonces_expire_and_a_late_right_answer_is_stale,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_sends_datagrams_to_the_clients_own_ports, setup,
                                         teardown),
     };
