@@ -345,7 +345,9 @@ static void on_socket(webrtc_server *s, int64_t now)
             continue;
         }
         struct wsession *w = s->sessions;
-        while (w && !(w->bound && !w->tcp && same_addr(&w->peer, (struct sockaddr *)&from)))
+        const struct sockaddr *sa = (const struct sockaddr *)&from;
+        while (w && !((w->bound && !w->tcp && same_addr(&w->peer, sa)) ||
+                      (w->has_udp_checked && same_addr(&w->udp_checked, sa))))
             w = w->next;
         if (!w) {
             wrtc_count(s->m_dropped_unknown);

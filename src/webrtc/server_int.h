@@ -91,6 +91,10 @@ struct wsession {
     bool bound;
     struct wtcp_conn *tcp; /* the selected path when it is an ICE-TCP connection, else NULL */
     unsigned n_tcp; /* ICE-TCP connections bound to it */
+    /* The last UDP address whose request passed integrity: its DTLS/SRTCP is routed here even
+     * while the path is a TCP connection (a browser may start DTLS before it nominates). */
+    struct sockaddr_storage udp_checked;
+    bool has_udp_checked;
     int64_t created_ns, consent_ns, last_sr_ns;
     /* The viewer's last XR receiver reference time, answered in each report (0: none yet). */
     int64_t rrtr_at_ns;

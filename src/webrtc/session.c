@@ -90,6 +90,10 @@ void wsession_on_stun(webrtc_server *s, const uint8_t *buf, size_t len, const st
         s->tcp_unbound--;
     }
     w->consent_ns = now_ns;
+    if (!conn) {
+        memcpy(&w->udp_checked, from, from_len);
+        w->has_udp_checked = true;
+    }
     if (m.use_candidate || !w->bound) {
         memcpy(&w->peer, from, from_len);
         w->peer_len = from_len;

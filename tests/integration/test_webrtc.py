@@ -5,8 +5,8 @@ port with garbage and forged STUN; the viewer keeps decoding frames of camsim's 
 viewer that never starts DTLS is dropped, and the page reads camsim's burnt capture clock back
 from each displayed frame (glass-to-glass latency, held to a sanity bound only). Bad offers get
 a 4xx that names the problem. With only webrtc.tcp_listen set (UDP blocked), chromium plays
-over ICE-TCP (RFC 6544) while a connection that never sends and one that sends garbage
-framing are closed beside it.""" 
+over ICE-TCP (RFC 6544) while connections that never bind (silent, half a frame) are closed
+at the deadline and a hundred with garbage framing are closed at once beside it."""
 import json
 import os
 import random
@@ -97,6 +97,20 @@ def playing_session(h, spec, timeout):
     raise AssertionError("no playing session listed")
 
 
+def settled_path(h, want, timeout):
+    """The playing session's transport, read until it is want (the list is refreshed about
+    once a second; a browser may use one pair before it nominates another)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = [i for i in h.get_json("/api/v1/webrtc/sessions")[1]["items"] if i["playing"]]
+        seen.append(items[0]["transport"] if items else "")
+        if seen[-1] == want:
+            break
+        time.sleep(0.2)
+    return seen
+
+
 def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_factory,
                                                                          horus_factory):
     sim = camsim_factory(args=["--size", "640x360", "--gop", "25"], paths=2)
@@ -181,13 +195,15 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
         # Listed while it plays: after chromium starts and connects (seconds on a loaded
         # machine), for the 8 s it plays.
         listed = playing_session(h, spec, 30)
+        paths = settled_path(h, "udp", 5)
         out = player_result(player, 8)
     finally:
         stop.set()
         t.join()
     assert len(listed) == 1 and listed[0]["camera"] == "door", listed
     assert listed[0]["peer"].startswith("127.0.0.1:") and listed[0]["bytes"] > 0, listed
-    assert listed[0]["transport"] == "udp", listed
+    # ICE-TCP is on too, but UDP's candidates rank higher: the media path settles on UDP.
+    assert paths[-1] == "udp", paths
     print("whep:", json.dumps({k: v for k, v in out.items() if k != "samples"}),
           "flood:", counts)
     assert out["status"] == 201, out["errors"]
@@ -272,27 +288,33 @@ def test_chromium_plays_over_ice_tcp_only_beside_silent_and_garbage_connections(
     assert b" udp " not in body, body
     assert h.request("DELETE", hdrs["Location"])[0] == 204
 
-    # Hostile neighbours: one connection that never sends, one whose first frame is not a
-    # checked STUN Binding request (closed at once), one that says 65535 bytes and stops.
-    silent = socket.create_connection(("127.0.0.1", tcp))
-    garbage = socket.create_connection(("127.0.0.1", tcp))
-    garbage.sendall(struct.pack("!H", 12) + b"\x16garbage-dtl" + os.urandom(64))
-    partial = socket.create_connection(("127.0.0.1", tcp))
-    partial.sendall(b"\xff\xff" + b"\0" * 1000)
-    closed_after = {}
-
-    def watch(name, sock):
-        closed_after[name] = wait_closed(sock, 20)
-
-    watchers = [threading.Thread(target=watch, args=(k, c))
-                for k, c in (("silent", silent), ("partial", partial))]
-    for w in watchers:
-        w.start()
-    assert wait_closed(garbage, 3) < 3
     player = start_player(h.url + whep, 8, h.api_key)
     try:
         listed = playing_session(h, spec, 30)
+        assert settled_path(h, "tcp", 5)[-1] == "tcp"
         assert h.metric("horus_webrtc_tcp_connections") >= 1
+        # Hostile neighbours while it plays: one connection that never sends, one that says
+        # 65535 bytes and stops, and a hundred whose first frame is not a checked STUN
+        # Binding request (each closed at once).
+        silent = socket.create_connection(("127.0.0.1", tcp))
+        partial = socket.create_connection(("127.0.0.1", tcp))
+        partial.sendall(b"\xff\xff" + b"\0" * 1000)
+        closed_after = {}
+
+        def watch(name, sock):
+            closed_after[name] = wait_closed(sock, 20)
+
+        watchers = [threading.Thread(target=watch, args=(k, c))
+                    for k, c in (("silent", silent), ("partial", partial))]
+        for w in watchers:
+            w.start()
+        rnd = random.Random(11)
+        for i in range(100):
+            with socket.create_connection(("127.0.0.1", tcp)) as garbage:
+                first = bytes([rnd.choice([0x00, 0x16, 0x80, 0x47])])
+                first += os.urandom(rnd.randrange(40))
+                garbage.sendall(struct.pack("!H", len(first)) + first + os.urandom(64))
+                assert wait_closed(garbage, 3) < 3
         out = player_result(player, 8)
     finally:
         if player.poll() is None:
@@ -302,11 +324,11 @@ def test_chromium_plays_over_ice_tcp_only_beside_silent_and_garbage_connections(
         w.join()
     assert all(4.5 < t < 8 for t in closed_after.values()) and len(closed_after) == 2, \
         closed_after
-    for c in (silent, garbage, partial):
+    for c in (silent, partial):
         c.close()
 
     print("whep over tcp:", json.dumps({k: v for k, v in out.items() if k != "samples"}))
-    assert len(listed) == 1 and listed[0]["transport"] == "tcp", listed
+    assert len(listed) == 1 and listed[0]["transport"] == "tcp", listed  # UDP is off
     assert listed[0]["peer"].startswith("127.0.0.1:") and listed[0]["bytes"] > 0, listed
     assert out["status"] == 201 and not out["errors"], out["errors"]
     assert out["connection_state"] == "connected", out
@@ -319,7 +341,7 @@ def test_chromium_plays_over_ice_tcp_only_beside_silent_and_garbage_connections(
     closed = {labels["reason"]: v
               for labels, v in h.metric_samples("horus_webrtc_tcp_closed_total")}
     print("tcp closed:", closed)
-    assert closed.get("not_authenticated", 0) >= 1, closed
+    assert closed.get("not_authenticated", 0) >= 100, closed
     assert closed.get("bind_timeout", 0) >= 2, closed
     h.wait_for_log(lambda l: "webrtc tcp connection closed after" in l.get("msg", "")
                    and l.get("session") == listed[0]["session"], timeout=5)
