@@ -505,6 +505,17 @@ static void test_ice_tcp_strangers_are_closed_and_a_slow_reader_gets_whole_frame
     assert_non_null(strstr(text, "horus_webrtc_tcp_closed_total{reason=\"not_authenticated\"} 2"));
     free(text);
 
+    /* A taken TCP port is named; a server with neither socket is refused. */
+    webrtc_server *s2;
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
+    assert_int_equal(webrtc_server_new(&(struct webrtc_options){.tcp_listen = listen, .relay = hub},
+                                       &s2, err, sizeof(err)),
+                     -EADDRINUSE);
+    assert_non_null(strstr(err, "webrtc.tcp_listen: bind 127.0.0.1:"));
+    assert_int_equal(
+        webrtc_server_new(&(struct webrtc_options){.relay = hub}, &s2, err, sizeof(err)), -EINVAL);
+
     /* Deleting the session closes its connection. */
     assert_int_equal(webrtc_server_delete(s, "cam", ans.session_id), 0);
     assert_true(closed_within(f, 2000) >= 0);
