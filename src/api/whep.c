@@ -35,7 +35,8 @@ static int whep_args(http_request *req, struct api *ctx, const char **stream)
     if (api_camera_stream_args(req, stream))
         return 1;
     if (!ctx->webrtc) {
-        http_reply_error(req, HORUS_EDISABLED, "WebRTC is off on this node (webrtc.udp_listen)");
+        http_reply_error(req, HORUS_EDISABLED,
+                         "WebRTC is off on this node (webrtc.udp_listen, webrtc.tcp_listen)");
         return 1;
     }
     return 0;
@@ -167,14 +168,15 @@ static int webrtc_sessions(http_request *req, void *arg)
             if (api_camera_visible(ctx, req, v[i].camera) != 0)
                 continue; /* another camera grant or tenant */
             json_array_append_new(
-                items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
-                                 "session", v[i].id, "camera", v[i].camera, "stream", v[i].stream,
-                                 "peer", v[i].peer, "playing", v[i].is_playing, "packets",
-                                 (json_int_t)v[i].packets, "bytes", (json_int_t)v[i].bytes,
-                                 "keyframe_requests", (json_int_t)v[i].keyframe_requests,
-                                 "retransmits", (json_int_t)v[i].retransmits, "audio",
-                                 v[i].has_audio, "audio_packets", (json_int_t)v[i].audio_packets,
-                                 "started_ms", (json_int_t)v[i].started_unix_ms));
+                items,
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
+                          "session", v[i].id, "camera", v[i].camera, "stream", v[i].stream, "peer",
+                          v[i].peer, "transport", v[i].transport, "playing", v[i].is_playing,
+                          "packets", (json_int_t)v[i].packets, "bytes", (json_int_t)v[i].bytes,
+                          "keyframe_requests", (json_int_t)v[i].keyframe_requests, "retransmits",
+                          (json_int_t)v[i].retransmits, "audio", v[i].has_audio, "audio_packets",
+                          (json_int_t)v[i].audio_packets, "started_ms",
+                          (json_int_t)v[i].started_unix_ms));
         }
         free(v);
     }

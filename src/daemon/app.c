@@ -534,7 +534,8 @@ static int relay_start(struct app *a)
     const struct horus_config *c = current(a);
     bool is_read = (c->restream.rtsp.listen && c->restream.rtsp.listen[0]) ||
                    (c->restream.srt.listen && c->restream.srt.listen[0]) ||
-                   (c->webrtc.udp_listen && c->webrtc.udp_listen[0]);
+                   (c->webrtc.udp_listen && c->webrtc.udp_listen[0]) ||
+                   (c->webrtc.tcp_listen && c->webrtc.tcp_listen[0]);
     if (!is_read)
         return 0;
     return relay_hub_new(&(struct relay_hub_options){.metrics = a->metrics}, &a->relay);

@@ -340,8 +340,8 @@ static const cfg_field root_fields[] = {
      .type = CFG_SECTION,
      .offset = offsetof(struct horus_config, webrtc),
      .sub = webrtc_config_fields,
-     .help = "WebRTC (WHEP) viewers on one UDP port (docs/webrtc.md); off unless udp_listen is "
-             "set; applied at start"},
+     .help = "WebRTC (WHEP) viewers on one UDP port and/or one ICE-TCP port (docs/webrtc.md); "
+             "off unless udp_listen or tcp_listen is set; applied at start"},
     {.name = "cameras",
      .type = CFG_LIST,
      .offset = offsetof(struct horus_config, cameras),

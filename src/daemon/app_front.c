@@ -73,15 +73,17 @@ void app_restream_stop(struct app *a)
 }
 
 /*
- * WebRTC out (docs/design/0055), when webrtc.udp_listen is set: after the
+ * WebRTC out (docs/design/0055), when webrtc.udp_listen or webrtc.tcp_listen
+ * (ICE-TCP, docs/design/0076) is set: after the
  * relay and the cameras it reads; stopped before them.
  */
 int app_webrtc_start(struct app *a)
 {
     const struct webrtc_config *c = &app_current(a)->webrtc;
-    if (!c->udp_listen || !c->udp_listen[0])
+    if ((!c->udp_listen || !c->udp_listen[0]) && (!c->tcp_listen || !c->tcp_listen[0]))
         return 0;
     struct webrtc_options o = {.udp_listen = c->udp_listen,
+                               .tcp_listen = c->tcp_listen,
                                .max_sessions = (unsigned)c->max_sessions,
                                .relay = a->relay,
                                .metrics = a->metrics};

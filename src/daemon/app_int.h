@@ -63,7 +63,7 @@ struct app {
     auth_login_limit *login_limit; /* owned: failed-login delays, lent to the API and RTSP */
     relay_hub *relay; /* owned: camera streams' packets for the re-stream server */
     restream_server *restream; /* owned; NULL when restream.rtsp.listen is empty */
-    webrtc_server *webrtc; /* owned; NULL when webrtc.udp_listen is empty */
+    webrtc_server *webrtc; /* owned; NULL when webrtc.udp_listen and tcp_listen are empty */
     char why[PATH_MAX + 256]; /* a failed start's reason, set by the module */
 };
 

@@ -1,7 +1,8 @@
 /*
  * DESIGN: the `webrtc:` section's schema table (docs/conventions.md §7;
- * docs/design/0055). Off unless udp_listen is set, so that a node exposes
- * no UDP port it was not asked to and test daemons never collide on one.
+ * docs/design/0055, 0076). Off unless udp_listen or tcp_listen is set, so
+ * that a node exposes no port it was not asked to and test daemons never
+ * collide on one.
  * Every key needs a restart: the socket and the certificate are made at
  * start.
  */
@@ -51,7 +52,15 @@ const cfg_field webrtc_config_fields[] = {
      .def = "",
      .validate_cb = validate_listen,
      .help = "host:port of the one UDP socket every WebRTC (WHEP) viewer uses (\":8189\": every "
-             "address); empty: WebRTC off"},
+             "address); empty: no UDP (WebRTC is off when tcp_listen is empty too)"},
+    {.name = "tcp_listen",
+     .type = CFG_STRING,
+     .offset = offsetof(struct webrtc_config, tcp_listen),
+     .def = "",
+     .validate_cb = validate_listen,
+     .help = "host:port of the one TCP socket for viewers whose UDP is blocked (ICE-TCP, RFC "
+             "6544: announced as passive TCP candidates below the UDP ones); empty: none. "
+             "WebRTC is on when udp_listen or tcp_listen is set"},
     {.name = "additional_hosts",
      .type = CFG_STRING_LIST,
      .offset = offsetof(struct webrtc_config, additional_hosts),

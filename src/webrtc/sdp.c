@@ -587,13 +587,30 @@ static void write_transport(struct sbuf *b, const struct webrtc_sdp_offer *o,
         sb_printf(b, "a=rtcp-rsize\r\n");
 }
 
+/* The m-line's port: ICE decides, but 0 would reject the line (a TCP-only node has no UDP). */
+static uint16_t media_port(const struct webrtc_sdp_answer_options *opt)
+{
+    return opt->port ? opt->port : opt->tcp_port ? opt->tcp_port : 9;
+}
+
 static void write_candidates(struct sbuf *b, const struct webrtc_sdp_answer_options *opt)
 {
-    for (size_t i = 0; i < opt->n_hosts && i < WEBRTC_SDP_MAX_HOSTS; i++) {
+    size_t n = opt->n_hosts < WEBRTC_SDP_MAX_HOSTS ? opt->n_hosts : WEBRTC_SDP_MAX_HOSTS;
+    for (size_t i = 0; opt->port && i < n; i++) {
         /* RFC 8445 5.1.2.1: type preference 126 (host), local preference by order */
         uint32_t prio = (126u << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
         sb_printf(b, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", i + 1, (unsigned)prio,
                   opt->hosts[i], (unsigned)opt->port);
+    }
+    for (size_t i = 0; opt->tcp_port && i < n; i++) {
+        /* RFC 6544 4.2: local preference (2^13 * direction-pref + other-pref), passive's
+         * direction preference 4: at most 40959, below every UDP host's 65535 - i, so a
+         * browser that has both pairs working prefers UDP. Other foundations than UDP's. */
+        uint32_t local = (4u << 13) | (uint32_t)(8191 - i);
+        uint32_t prio = (126u << 24) | (local << 8) | 255u;
+        sb_printf(b, "a=candidate:%zu 1 tcp %u %s %u typ host tcptype passive\r\n",
+                  WEBRTC_SDP_MAX_HOSTS + i + 1, (unsigned)prio, opt->hosts[i],
+                  (unsigned)opt->tcp_port);
     }
     sb_printf(b, "a=end-of-candidates\r\n");
 }
@@ -603,7 +620,7 @@ static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
 {
     const struct webrtc_sdp_media *m = &o->media[o->video_index];
     const struct webrtc_sdp_h264 *h = &o->h264[opt->h264_index];
-    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)opt->port, m->proto, (unsigned)h->pt);
+    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)media_port(opt), m->proto, (unsigned)h->pt);
     write_transport(b, o, m, opt);
     if (o->abs_capture_id) /* each frame's wall clock: the browser's live latency */
         sb_printf(b, "a=extmap:%u %s\r\n", (unsigned)o->abs_capture_id, ABS_CAPTURE_TIME_URI);
@@ -631,7 +648,7 @@ static void write_audio(struct sbuf *b, const struct webrtc_sdp_offer *o,
 {
     const struct webrtc_sdp_media *m = &o->media[o->audio_index];
     unsigned pt = o->opus_pt;
-    sb_printf(b, "m=audio %u %s %u\r\n", (unsigned)opt->port, m->proto, pt);
+    sb_printf(b, "m=audio %u %s %u\r\n", (unsigned)media_port(opt), m->proto, pt);
     write_transport(b, o, m, opt);
     sb_printf(b, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10\r\n", pt, pt);
     sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus audio\r\n", (unsigned)opt->audio_ssrc);

@@ -86,7 +86,8 @@ struct webrtc_sdp_answer_options {
     int h264_index; /* index in offer->h264 (webrtc_sdp_h264_choose) */
     const char *hosts[WEBRTC_SDP_MAX_HOSTS]; /* host candidate addresses, borrowed */
     size_t n_hosts;
-    uint16_t port; /* the one UDP port of every candidate */
+    uint16_t port; /* the one UDP port of every UDP candidate; 0: no UDP candidates */
+    uint16_t tcp_port; /* the ICE-TCP port: a passive TCP candidate per host; 0: none */
     bool audio; /* answer offer->audio_index with Opus (else it is rejected) */
     uint32_t audio_ssrc; /* of the Opus we send */
 };
@@ -96,7 +97,8 @@ struct webrtc_sdp_answer_options {
  * caller frees it; its length in *out_len when not NULL): one m-line per
  * offer m-line, the chosen video line (and with opt->audio the Opus
  * audio line) sendonly in one BUNDLE group, rtcp-mux, ice-lite,
- * setup:passive and our host candidates; every other line rejected
+ * setup:passive and our host candidates (UDP, then ICE-TCP passive ones of
+ * lower priority, RFC 6544); every other line rejected
  * (port 0). Returns 0, or -EINVAL when offer has no video line, or
  * opt->h264_index is out of range, or opt->audio without an audio line.
  * Thread: any.

@@ -103,41 +103,57 @@ static void add_interface_hosts(webrtc_server *s)
         add_host(s, "127.0.0.1");
 }
 
-static int open_socket(webrtc_server *s, const char *listen, char *err, size_t errsize)
+/*
+ * Binds the UDP socket (type SOCK_DGRAM, key "udp_listen") or the ICE-TCP
+ * listening socket (SOCK_STREAM, "tcp_listen") into *fd and *port. The
+ * first socket opened decides the announced hosts; both share them.
+ */
+static int open_socket(webrtc_server *s, const char *key, const char *addr, int type, int *fd,
+                       uint16_t *port, char *err, size_t errsize)
 {
     char host[256];
-    uint16_t port;
-    if (split_listen(listen, host, sizeof(host), &port) != 0) {
-        snprintf(err, errsize, "webrtc.udp_listen: '%s' is not host:port", listen);
+    if (split_listen(addr, host, sizeof(host), port) != 0) {
+        snprintf(err, errsize, "webrtc.%s: '%s' is not host:port", key, addr);
         return -EINVAL;
     }
     bool wildcard = host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
-    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {.ai_socktype = type, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char portstr[8];
-    snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+    snprintf(portstr, sizeof(portstr), "%u", (unsigned)*port);
     int g = getaddrinfo(host[0] ? host : "0.0.0.0", portstr, &hints, &ai);
     if (g != 0) {
-        snprintf(err, errsize, "webrtc.udp_listen: resolve '%s': %s", host, gai_strerror(g));
+        snprintf(err, errsize, "webrtc.%s: resolve '%s': %s", key, host, gai_strerror(g));
         return -EINVAL;
     }
     int rc = 0;
-    s->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int big = 1 << 20;
-    if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)) != 0 ||
-        setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)) != 0 ||
-        bind(s->fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    *fd = socket(ai->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int big = 1 << 20, one = 1;
+    bool ok = *fd >= 0;
+    if (ok && type == SOCK_DGRAM)
+        ok = setsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)) == 0 &&
+             setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)) == 0;
+    if (ok && type == SOCK_STREAM) /* a restart must not wait out TIME_WAIT */
+        ok = setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0;
+    ok = ok && bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0;
+    if (ok && type == SOCK_STREAM)
+        ok = listen(*fd, 128) == 0;
+    if (!ok) {
         rc = -errno;
-        snprintf(err, errsize, "webrtc.udp_listen: bind %s: %s", listen, strerror(errno));
+        snprintf(err, errsize, "webrtc.%s: bind %s: %s", key, addr, strerror(errno));
     }
-    s->family = ai->ai_family;
+    bool first = s->n_hosts == 0;
+    if (first)
+        s->family = ai->ai_family;
     if (rc == 0) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        getsockname(s->fd, (struct sockaddr *)&ss, &sl);
-        s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
-        if (wildcard) {
+        getsockname(*fd, (struct sockaddr *)&ss, &sl);
+        *port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (!first) {
+            /* the hosts are the first socket's */
+        } else if (wildcard) {
             add_interface_hosts(s);
         } else {
             char buf[INET6_ADDRSTRLEN];
@@ -156,7 +172,7 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
 {
     *out = NULL;
     webrtc_server *s = horus_calloc(1, sizeof(*s));
-    s->fd = s->epfd = s->cmdfd = s->timerfd = -1;
+    s->fd = s->tcp_fd = s->epfd = s->cmdfd = s->timerfd = -1;
     s->relay = opt->relay;
     s->max_sessions = opt->max_sessions ? opt->max_sessions : 256;
     s->dtls_timeout_ns =
@@ -164,9 +180,25 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
     s->consent_timeout_ns =
         (opt->consent_timeout_ms > 0 ? opt->consent_timeout_ms : WEBRTC_CONSENT_TIMEOUT_MS) *
         1000000;
+    s->tcp_bind_timeout_ns =
+        (opt->tcp_bind_timeout_ms > 0 ? opt->tcp_bind_timeout_ms : WEBRTC_TCP_BIND_TIMEOUT_MS) *
+        1000000;
+    s->tcp_max_unbound = opt->tcp_max_unbound ? opt->tcp_max_unbound : WEBRTC_TCP_MAX_UNBOUND;
     pthread_mutex_init(&s->mu, NULL);
     s->cmds_tail = &s->cmds;
-    int rc = open_socket(s, opt->udp_listen ? opt->udp_listen : "", err, errsize);
+    bool udp = opt->udp_listen && opt->udp_listen[0];
+    bool tcp = opt->tcp_listen && opt->tcp_listen[0];
+    int rc = 0;
+    if (!udp && !tcp) {
+        snprintf(err, errsize, "webrtc: neither udp_listen nor tcp_listen is set");
+        rc = -EINVAL;
+    }
+    if (rc == 0 && udp)
+        rc = open_socket(s, "udp_listen", opt->udp_listen, SOCK_DGRAM, &s->fd, &s->port, err,
+                         errsize);
+    if (rc == 0 && tcp)
+        rc = open_socket(s, "tcp_listen", opt->tcp_listen, SOCK_STREAM, &s->tcp_fd, &s->tcp_port,
+                         err, errsize);
     for (size_t i = 0; rc == 0 && i < opt->n_additional_hosts && i < WEBRTC_MAX_HOSTS; i++)
         add_host(s, opt->additional_hosts[i]);
     if (rc == 0)
@@ -187,8 +219,13 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
     s->tag_socket = (struct ep_tag){.kind = EP_SOCKET};
     s->tag_cmd = (struct ep_tag){.kind = EP_CMD};
     s->tag_timer = (struct ep_tag){.kind = EP_TIMER};
+    s->tag_tcp = (struct ep_tag){.kind = EP_TCP_LISTEN};
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->tag_socket};
-    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+    if (s->fd >= 0)
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+    ev.data.ptr = &s->tag_tcp;
+    if (s->tcp_fd >= 0)
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->tcp_fd, &ev);
     ev.data.ptr = &s->tag_cmd;
     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->cmdfd, &ev);
     ev.data.ptr = &s->tag_timer;
@@ -234,6 +271,7 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
             &(struct metrics_desc){METRICS_COUNTER, "horus_webrtc_retransmits_total",
                                    "RTP packets sent again from a session's history on a NACK",
                                    NULL, NULL, 0, NULL, NULL}));
+        wtcp_metrics(s, opt->metrics);
     }
     *out = s;
     return 0;
@@ -242,6 +280,11 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
 uint16_t webrtc_server_port(const webrtc_server *s)
 {
     return s->port;
+}
+
+uint16_t webrtc_server_tcp_port(const webrtc_server *s)
+{
+    return s->tcp_port;
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
@@ -283,6 +326,7 @@ void webrtc_server_drop(webrtc_server *s, struct wsession *w, const char *why)
         }
     log_info_kv(LOG_KV({"camera", w->camera}, {"stream", w->stream}, {"session", w->id}),
                 "webrtc session ended: %s", why);
+    wtcp_session_gone(s, w);
     forget(s, w->id);
     wsession_free(w);
 }
@@ -297,11 +341,13 @@ static void on_socket(webrtc_server *s, int64_t now)
         if (n < 0)
             return;
         if (webrtc_demux_classify(buf, (size_t)n) == WEBRTC_DEMUX_STUN) {
-            wsession_on_stun(s, buf, (size_t)n, (struct sockaddr *)&from, fl, now);
+            wsession_on_stun(s, buf, (size_t)n, (struct sockaddr *)&from, fl, NULL, now);
             continue;
         }
         struct wsession *w = s->sessions;
-        while (w && !(w->bound && same_addr(&w->peer, (struct sockaddr *)&from)))
+        const struct sockaddr *sa = (const struct sockaddr *)&from;
+        while (w && !((w->bound && !w->tcp && same_addr(&w->peer, sa)) ||
+                      (w->has_udp_checked && same_addr(&w->udp_checked, sa))))
             w = w->next;
         if (!w) {
             wrtc_count(s->m_dropped_unknown);
@@ -356,6 +402,7 @@ static void on_timer(webrtc_server *s, int64_t now)
             webrtc_server_drop(s, w, why);
         w = next;
     }
+    wtcp_on_tick(s, now);
 }
 
 static bool is_stopping(webrtc_server *s)
@@ -383,6 +430,8 @@ static void *run(void *arg)
                 on_commands(s, now);
             } else if (t == &s->tag_timer) {
                 on_timer(s, now);
+            } else if (t == &s->tag_tcp) {
+                wtcp_on_accept(s, now);
             } else {
                 struct wsession *w = s->sessions;
                 while (w && &w->reader_tag != t)
@@ -395,12 +444,15 @@ static void *run(void *arg)
                     a = a->next;
                 if (a)
                     waudio_on_reader(a);
+                else if (!w)
+                    wtcp_on_event(s, t, evs[i].events, now);
             }
         }
     }
     on_commands(s, wrtc_mono_ns()); /* adopt what was queued, so that it is freed below */
     while (s->sessions)
         webrtc_server_drop(s, s->sessions, "the server stops");
+    wtcp_close_all(s);
     return NULL;
 }
 
@@ -409,7 +461,10 @@ int webrtc_server_start(webrtc_server *s)
     int rc = horus_thread_start(&s->thread, "webrtc", run, s);
     if (rc == 0) {
         s->running = true;
-        log_info("webrtc listening on UDP port %u", (unsigned)s->port);
+        if (s->fd >= 0)
+            log_info("webrtc listening on UDP port %u", (unsigned)s->port);
+        if (s->tcp_fd >= 0)
+            log_info("webrtc listening on TCP port %u (ICE-TCP)", (unsigned)s->tcp_port);
     }
     return rc;
 }
@@ -449,9 +504,12 @@ void webrtc_server_free(webrtc_server *s)
     }
     for (size_t i = 0; i < s->n_hosts; i++)
         free(s->hosts[i]);
+    wtcp_close_all(s);
     webrtc_cert_free(s->cert);
     if (s->fd >= 0)
         close(s->fd);
+    if (s->tcp_fd >= 0)
+        close(s->tcp_fd);
     if (s->epfd >= 0)
         close(s->epfd);
     if (s->cmdfd >= 0)
@@ -594,6 +652,7 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
             .h264_index = h264,
             .n_hosts = s->n_hosts,
             .port = s->port,
+            .tcp_port = s->tcp_port,
             .audio = w->wants_audio,
             .audio_ssrc = w->audio.ssrc,
         };
@@ -688,6 +747,7 @@ void webrtc_server_publish(webrtc_server *s, struct wsession *w)
     pthread_mutex_lock(&s->mu);
     struct webrtc_session_info *i = &w->known->info;
     memcpy(i->peer, peer, sizeof(peer));
+    strcpy(i->transport, !w->bound ? "" : w->tcp ? "tcp" : "udp");
     i->is_playing = w->srtp != NULL;
     i->packets = w->rtp.packets;
     i->bytes = w->rtp.octets;

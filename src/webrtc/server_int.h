@@ -11,6 +11,7 @@
 #include "dtls_int.h"
 #include "opus_int.h"
 #include "rtp_out_int.h"
+#include "tcp_frame_int.h"
 #include "webrtc.h"
 
 #include <netinet/in.h>
@@ -22,13 +23,41 @@
 #define WEBRTC_DTLS_TIMEOUT_MS 10000 /* default: from the offer to a finished handshake */
 #define WEBRTC_CONSENT_TIMEOUT_MS 30000 /* default: without a valid STUN request */
 #define WEBRTC_SR_INTERVAL_NS (1000000000LL)
+#define WEBRTC_TCP_BIND_TIMEOUT_MS 5000 /* default: from accept to a checked Binding request */
+#define WEBRTC_TCP_MAX_UNBOUND 64 /* default: connections not yet bound, at once */
+#define WEBRTC_TCP_OUT_BYTES (256 * 1024) /* a connection's queue of frames to write */
+#define WEBRTC_TCP_PER_SESSION 16 /* connections one session may bind (a pair per host, each) */
 
 /* What an epoll event points at. */
 struct ep_tag {
-    int kind; /* EP_SOCKET, EP_CMD, EP_TIMER, EP_READER */
+    int kind; /* EP_SOCKET, EP_CMD, EP_TIMER, EP_READER, EP_AUDIO, EP_TCP_LISTEN, EP_TCP */
     void *obj;
 };
-enum { EP_SOCKET, EP_CMD, EP_TIMER, EP_READER, EP_AUDIO };
+enum { EP_SOCKET, EP_CMD, EP_TIMER, EP_READER, EP_AUDIO, EP_TCP_LISTEN, EP_TCP };
+
+/*
+ * One ICE-TCP connection (RFC 6544, passive side; tcp.c): RFC 4571 frames
+ * in and out. Unbound until a Binding request on it passes a session's
+ * MESSAGE-INTEGRITY; then it belongs to that session (for as long as the
+ * session lives) and may be the session's media path. Thread: webrtc.
+ */
+struct wtcp_conn {
+    struct wtcp_conn *next; /* in the server's list */
+    int fd;
+    struct ep_tag tag;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    char peer_text[64]; /* "ip:port", for logs */
+    struct wsession *sess; /* bound to; NULL until then */
+    int64_t accepted_ns;
+    bool want_out; /* EPOLLOUT armed */
+    uint8_t *out; /* queued frames (headers included), allocated on first need */
+    size_t out_off, out_len; /* the unwritten bytes are out[out_off, out_off + out_len) */
+    uint64_t frames_in, frames_out, dropped;
+    const char *drop_session; /* set by a frame handler: drop the session, why */
+    const char *close_why; /* set by a frame handler: close the connection, why */
+    struct webrtc_tcp_framer in; /* last: large */
+};
 
 /*
  * One camera stream's sound as Opus, shared by every session of that
@@ -60,6 +89,12 @@ struct wsession {
     struct sockaddr_storage peer; /* where media goes, once bound */
     socklen_t peer_len;
     bool bound;
+    struct wtcp_conn *tcp; /* the selected path when it is an ICE-TCP connection, else NULL */
+    unsigned n_tcp; /* ICE-TCP connections bound to it */
+    /* The last UDP address whose request passed integrity: its DTLS/SRTCP is routed here even
+     * while the path is a TCP connection (a browser may start DTLS before it nominates). */
+    struct sockaddr_storage udp_checked;
+    bool has_udp_checked;
     int64_t created_ns, consent_ns, last_sr_ns;
     /* The viewer's last XR receiver reference time, answered in each report (0: none yet). */
     int64_t rrtr_at_ns;
@@ -93,7 +128,12 @@ struct wcmd {
 };
 
 struct webrtc_server {
-    int fd; /* the UDP socket */
+    int fd; /* the UDP socket; -1 when webrtc.udp_listen is empty */
+    int tcp_fd; /* the ICE-TCP listening socket; -1 when webrtc.tcp_listen is empty */
+    uint16_t tcp_port;
+    unsigned tcp_max_unbound, tcp_unbound;
+    int64_t tcp_bind_timeout_ns;
+    struct wtcp_conn *conns; /* webrtc thread only */
     int epfd, cmdfd, timerfd;
     uint16_t port;
     int family;
@@ -105,7 +145,7 @@ struct webrtc_server {
     webrtc_cert *cert;
     pthread_t thread;
     bool running;
-    struct ep_tag tag_socket, tag_cmd, tag_timer;
+    struct ep_tag tag_socket, tag_cmd, tag_timer, tag_tcp;
     pthread_mutex_t mu;
     struct known_session *known; /* guarded by mu */
     unsigned n_known; /* guarded by mu */
@@ -120,6 +160,9 @@ struct webrtc_server {
     metrics_series *m_retransmits;
     metrics_series *m_delay; /* horus_webrtc_packet_delay_seconds */
     metrics_series *m_audio_feeds; /* horus_webrtc_audio_transcoders */
+    metrics_series *m_tcp_conns; /* horus_webrtc_tcp_connections */
+    metrics_series *m_tcp_dropped; /* horus_webrtc_tcp_dropped_frames_total */
+    metrics_family *m_tcp_closed; /* horus_webrtc_tcp_closed_total{reason} */
 };
 
 /* CLOCK_MONOTONIC in ns: the thread's deadlines and the packet delay (server.c). */
@@ -133,8 +176,9 @@ static inline void wrtc_count(metrics_series *m)
 }
 
 /* session.c: the webrtc thread's handling of one peer. */
+/* A STUN message from a UDP address, or (conn not NULL) a frame of that ICE-TCP connection. */
 void wsession_on_stun(webrtc_server *s, const uint8_t *buf, size_t len, const struct sockaddr *from,
-                      socklen_t from_len, int64_t now_ns);
+                      socklen_t from_len, struct wtcp_conn *conn, int64_t now_ns);
 /* These return NULL to keep the session, or why it must be dropped (a static phrase). */
 const char *wsession_on_datagram(struct wsession *w, uint8_t *buf, size_t len, int64_t now_ns);
 const char *wsession_on_reader(struct wsession *w);
@@ -148,6 +192,16 @@ void waudio_put(struct waudio *a); /* drops a hold; the last one frees it. NULL 
 void waudio_on_reader(struct waudio *a); /* its relay reader has events */
 /* A session's audio sender report, when it sent audio (with its SRTP). */
 void waudio_send_report(struct wsession *w, int64_t now_wall_us);
+
+/* tcp.c: the ICE-TCP side, on the webrtc thread. */
+void wtcp_on_accept(webrtc_server *s, int64_t now_ns);
+void wtcp_on_event(webrtc_server *s, const struct ep_tag *t, uint32_t events, int64_t now_ns);
+void wtcp_on_tick(webrtc_server *s, int64_t now_ns); /* unbound connections past their deadline */
+/* Writes one frame to conn, or drops it whole (counted) when its queue is full. */
+void wtcp_send(webrtc_server *s, struct wtcp_conn *conn, const uint8_t *buf, size_t len);
+void wtcp_session_gone(webrtc_server *s, struct wsession *w); /* closes the session's connections */
+void wtcp_close_all(webrtc_server *s);
+void wtcp_metrics(webrtc_server *s, metrics_registry *m);
 
 /* server.c: copies the session's counters into its record for the API (thread only). */
 void webrtc_server_publish(webrtc_server *s, struct wsession *w);

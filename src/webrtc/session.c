@@ -3,8 +3,11 @@
  * ICE-lite: a Binding request whose USERNAME starts with our ufrag and
  * whose MESSAGE-INTEGRITY checks with our password is answered and
  * refreshes consent; it binds the sender's address when it nominates
- * (USE-CANDIDATE) or when nothing is bound yet. DTLS and SRTCP are
- * accepted from the bound address only (server.c routes them). When DTLS
+ * (USE-CANDIDATE) or when nothing is bound yet. The sender is a UDP
+ * address or an ICE-TCP connection (tcp.c), which the first checked
+ * request binds to the session for good. DTLS and SRTCP are accepted from
+ * the bound address or the session's connections only (server.c and tcp.c
+ * route them). When DTLS
  * finishes, SRTP is keyed and a relay reader opened: it starts at the
  * latest keyframe in memory. A PLI or FIR, a gap or a skip makes the
  * session wait for the next keyframe; a NACK is answered from the last
@@ -31,6 +34,10 @@ void wsession_send(webrtc_server *s, const struct wsession *w, const uint8_t *bu
 {
     if (!w->bound)
         return;
+    if (w->tcp) {
+        wtcp_send(s, w->tcp, buf, len);
+        return;
+    }
     if (sendto(s->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&w->peer, w->peer_len) < 0)
         wrtc_count(s->m_dropped_send);
 }
@@ -52,7 +59,7 @@ static struct wsession *by_ufrag(webrtc_server *s, const char *user, size_t len,
 }
 
 void wsession_on_stun(webrtc_server *s, const uint8_t *buf, size_t len, const struct sockaddr *from,
-                      socklen_t from_len, int64_t now_ns)
+                      socklen_t from_len, struct wtcp_conn *conn, int64_t now_ns)
 {
     struct webrtc_stun_msg m;
     const char *remote = NULL;
@@ -68,11 +75,30 @@ void wsession_on_stun(webrtc_server *s, const uint8_t *buf, size_t len, const st
         wrtc_count(s->m_dropped_stun);
         return;
     }
+    if (conn && conn->sess && conn->sess != w) { /* one connection, one session */
+        wrtc_count(s->m_dropped_stun);
+        conn->close_why = "bad_frame";
+        return;
+    }
+    if (conn && !conn->sess && w->n_tcp >= WEBRTC_TCP_PER_SESSION) {
+        conn->close_why = "too_many_per_session";
+        return;
+    }
+    if (conn && !conn->sess) { /* an ICE-TCP connection is bound by its first checked request */
+        conn->sess = w;
+        w->n_tcp++;
+        s->tcp_unbound--;
+    }
     w->consent_ns = now_ns;
+    if (!conn) {
+        memcpy(&w->udp_checked, from, from_len);
+        w->has_udp_checked = true;
+    }
     if (m.use_candidate || !w->bound) {
         memcpy(&w->peer, from, from_len);
         w->peer_len = from_len;
         w->bound = true;
+        w->tcp = conn;
     }
     uint8_t out[128];
     struct webrtc_stun_build_options opt = {
@@ -84,7 +110,9 @@ void wsession_on_stun(webrtc_server *s, const uint8_t *buf, size_t len, const st
         .fingerprint = true,
     };
     int n = webrtc_stun_build(&opt, out, sizeof(out));
-    if (n > 0 && sendto(s->fd, out, (size_t)n, MSG_DONTWAIT, from, from_len) < 0)
+    if (n > 0 && conn)
+        wtcp_send(s, conn, out, (size_t)n);
+    else if (n > 0 && sendto(s->fd, out, (size_t)n, MSG_DONTWAIT, from, from_len) < 0)
         wrtc_count(s->m_dropped_send);
 }
 

@@ -24,7 +24,8 @@ typedef struct webrtc_server webrtc_server;
 
 /* `webrtc:` of horus.yaml; every key needs a restart. */
 struct webrtc_config {
-    char *udp_listen; /* "host:port"; NULL or "" = WebRTC off */
+    char *udp_listen; /* "host:port"; NULL or "" = no UDP */
+    char *tcp_listen; /* "host:port" of ICE-TCP; NULL or "" = none. Both empty: WebRTC off */
     char **additional_hosts; /* announced as extra host candidates */
     size_t nadditional_hosts;
     int64_t max_sessions;
@@ -36,18 +37,23 @@ extern const cfg_field webrtc_config_fields[];
 
 struct webrtc_options {
     const char *udp_listen; /* "host:port", "[v6]:port" or ":port" (every address); copied */
+    const char *tcp_listen; /* the same for ICE-TCP (RFC 6544, passive); NULL or "": none */
     const char *additional_hosts[WEBRTC_MAX_HOSTS]; /* announced as host candidates; copied */
     size_t n_additional_hosts;
     unsigned max_sessions; /* 0 = 256 */
     int64_t dtls_timeout_ms; /* offer to finished handshake; 0 = 10 s (tests shorten it) */
     int64_t consent_timeout_ms; /* without a valid STUN request; 0 = 30 s (RFC 7675) */
+    int64_t tcp_bind_timeout_ms; /* ICE-TCP accept to a checked Binding request; 0 = 5 s */
+    unsigned tcp_max_unbound; /* ICE-TCP connections not yet bound, at once; 0 = 64 */
     relay_hub *relay; /* borrowed, outlives the server */
     metrics_registry *metrics; /* borrowed, may be NULL */
 };
 
 /*
- * Binds the socket, makes the DTLS certificate and registers the metrics
- * (horus_webrtc_sessions, horus_webrtc_dropped_datagrams_total). Returns 0
+ * Binds the UDP socket and/or the ICE-TCP listening socket (at least one
+ * of udp_listen and tcp_listen must be set), makes the DTLS certificate
+ * and registers the metrics (horus_webrtc_sessions,
+ * horus_webrtc_dropped_datagrams_total, horus_webrtc_tcp_*). Returns 0
  * with *out, or -errno / -EINVAL with a sentence in err (errsize bytes):
  * "webrtc.udp_listen: bind 127.0.0.1:8189: Address already in use".
  * Thread: main.
@@ -60,6 +66,8 @@ void webrtc_server_free(webrtc_server *s); /* stops first; NULL is a no-op; Thre
 
 /* The UDP port the socket is bound to (the configured one, or the kernel's for port 0). */
 uint16_t webrtc_server_port(const webrtc_server *s);
+/* The ICE-TCP port (the configured one, or the kernel's for port 0); 0 when there is none. */
+uint16_t webrtc_server_tcp_port(const webrtc_server *s);
 
 struct webrtc_answer {
     char *sdp; /* owned: free() it */
@@ -99,6 +107,7 @@ struct webrtc_session_info {
     char camera[65];
     char stream[17];
     char peer[64]; /* "ip:port" of the viewer's media path; "" until its first STUN request */
+    char transport[4]; /* that path's: "udp" or "tcp" (ICE-TCP); "" while there is none */
     bool is_playing; /* DTLS done, media flowing */
     uint64_t packets; /* RTP packets sent */
     uint64_t bytes; /* RTP payload bytes sent */

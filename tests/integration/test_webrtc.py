@@ -4,7 +4,9 @@ camsim's H.264 over ICE-lite + DTLS-SRTP on the one UDP port, while this test fl
 port with garbage and forged STUN; the viewer keeps decoding frames of camsim's size, and a
 viewer that never starts DTLS is dropped, and the page reads camsim's burnt capture clock back
 from each displayed frame (glass-to-glass latency, held to a sanity bound only). Bad offers get
-a 4xx that names the problem."""
+a 4xx that names the problem. With only webrtc.tcp_listen set (UDP blocked), chromium plays
+over ICE-TCP (RFC 6544) while connections that never bind (silent, half a frame) are closed
+at the deadline and a hundred with garbage framing are closed at once beside it."""
 import json
 import os
 import random
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from conftest import free_port, require_tool
 from openapi_check import OpenApi
 
 E2E = Path(__file__).resolve().parent.parent / "e2e"
@@ -95,11 +97,27 @@ def playing_session(h, spec, timeout):
     raise AssertionError("no playing session listed")
 
 
+def settled_path(h, want, timeout):
+    """The playing session's transport, read until it is want (the list is refreshed about
+    once a second; a browser may use one pair before it nominates another)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = [i for i in h.get_json("/api/v1/webrtc/sessions")[1]["items"] if i["playing"]]
+        seen.append(items[0]["transport"] if items else "")
+        if seen[-1] == want:
+            break
+        time.sleep(0.2)
+    return seen
+
+
 def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_factory,
                                                                          horus_factory):
     sim = camsim_factory(args=["--size", "640x360", "--gop", "25"], paths=2)
     udp = free_udp_port()
+    tcp = free_port()  # ICE-TCP on too: its candidates rank below UDP's, so UDP is chosen
     h = horus_factory(f"webrtc:\n  udp_listen: \"127.0.0.1:{udp}\"\n"
+                      f"  tcp_listen: \"127.0.0.1:{tcp}\"\n"
                       "  additional_hosts: [192.0.2.99]\n"
                       f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n"
                       f"    sub_url: \"{sim.url(2)}\"\n")
@@ -124,6 +142,7 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     # Host candidates: the listen address, then each additional host, all on the one port.
     assert f"127.0.0.1 {udp} typ host".encode() in body, body
     assert f"192.0.2.99 {udp} typ host".encode() in body, body
+    assert f"127.0.0.1 {tcp} typ host tcptype passive".encode() in body, body
     silent = h.request("POST", whep, SILENT_OFFER.encode(),
                        {"Content-Type": "application/sdp"})[1]["Location"]
     # ?stream=sub serves the sub stream; a stream the camera does not have is named.
@@ -176,12 +195,15 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
         # Listed while it plays: after chromium starts and connects (seconds on a loaded
         # machine), for the 8 s it plays.
         listed = playing_session(h, spec, 30)
+        paths = settled_path(h, "udp", 5)
         out = player_result(player, 8)
     finally:
         stop.set()
         t.join()
     assert len(listed) == 1 and listed[0]["camera"] == "door", listed
     assert listed[0]["peer"].startswith("127.0.0.1:") and listed[0]["bytes"] > 0, listed
+    # ICE-TCP is on too, but UDP's candidates rank higher: the media path settles on UDP.
+    assert paths[-1] == "udp", paths
     print("whep:", json.dumps({k: v for k, v in out.items() if k != "samples"}),
           "flood:", counts)
     assert out["status"] == 201, out["errors"]
@@ -229,3 +251,106 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     views = sorted(e["details"]["stream"] for e in page["items"]
                    if e["target"]["id"] == "door" and e["details"]["transport"] == "webrtc")
     assert views == ["main", "sub"], page["items"]
+
+
+def wait_closed(sock, timeout):
+    """Seconds until the server closed sock (EOF or reset); fails after timeout."""
+    sock.settimeout(timeout)
+    t0 = time.monotonic()
+    try:
+        while sock.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - t0
+
+
+def test_chromium_plays_over_ice_tcp_only_beside_silent_and_garbage_connections(
+        camsim_factory, horus_factory):
+    sim = camsim_factory(args=["--size", "640x360", "--gop", "25"])
+    tcp = free_port()
+    h = horus_factory(f"webrtc:\n  udp_listen: \"\"\n  tcp_listen: \"127.0.0.1:{tcp}\"\n"
+                      f"cameras:\n  - id: door\n    url: \"{sim.url(1)}\"\n")
+    whep = "/api/v1/cameras/door/whep"
+    spec = OpenApi(h.get_json("/api/v1/openapi.json")[1])
+    h.wait_for_log(lambda l: "ICE-TCP" in l.get("msg", ""), timeout=5)
+    # The answer has one passive TCP host candidate and no UDP one (UDP is off).
+    deadline = time.monotonic() + 15
+    while True:
+        st, hdrs, body = h.request("POST", whep, SILENT_OFFER.encode(),
+                                   {"Content-Type": "application/sdp"})
+        if st != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert st == 201, body
+    assert f"a=candidate:9 1 tcp 2124414975 127.0.0.1 {tcp} typ host tcptype passive".encode() \
+        in body, body
+    assert b" udp " not in body, body
+    assert h.request("DELETE", hdrs["Location"])[0] == 204
+
+    player = start_player(h.url + whep, 8, h.api_key)
+    try:
+        listed = playing_session(h, spec, 30)
+        assert settled_path(h, "tcp", 5)[-1] == "tcp"
+        assert h.metric("horus_webrtc_tcp_connections") >= 1
+        # Hostile neighbours while it plays: one connection that never sends, one that says
+        # 65535 bytes and stops, and a hundred whose first frame is not a checked STUN
+        # Binding request (each closed at once).
+        silent = socket.create_connection(("127.0.0.1", tcp))
+        partial = socket.create_connection(("127.0.0.1", tcp))
+        partial.sendall(b"\xff\xff" + b"\0" * 1000)
+        closed_after = {}
+
+        def watch(name, sock):
+            closed_after[name] = wait_closed(sock, 20)
+
+        watchers = [threading.Thread(target=watch, args=(k, c))
+                    for k, c in (("silent", silent), ("partial", partial))]
+        for w in watchers:
+            w.start()
+        rnd = random.Random(11)
+        for i in range(100):
+            with socket.create_connection(("127.0.0.1", tcp)) as garbage:
+                first = bytes([rnd.choice([0x00, 0x16, 0x80, 0x47])])
+                first += os.urandom(rnd.randrange(40))
+                garbage.sendall(struct.pack("!H", len(first)) + first + os.urandom(64))
+                assert wait_closed(garbage, 3) < 3
+        out = player_result(player, 8)
+    finally:
+        if player.poll() is None:
+            player.kill()
+    # The deadline (5 s from accept, on a 100 ms tick) closed the two that never bound.
+    for w in watchers:
+        w.join()
+    assert all(4.5 < t < 8 for t in closed_after.values()) and len(closed_after) == 2, \
+        closed_after
+    for c in (silent, partial):
+        c.close()
+
+    print("whep over tcp:", json.dumps({k: v for k, v in out.items() if k != "samples"}))
+    assert len(listed) == 1 and listed[0]["transport"] == "tcp", listed  # UDP is off
+    assert listed[0]["peer"].startswith("127.0.0.1:") and listed[0]["bytes"] > 0, listed
+    assert out["status"] == 201 and not out["errors"], out["errors"]
+    assert out["connection_state"] == "connected", out
+    assert (out["width"], out["height"]) == (640, 360), out
+    frames = [s["frames"] for s in out["samples"]]
+    assert frames[-1] >= 4 * 25, out["samples"][-5:]
+    assert frames[-1] > frames[len(frames) // 2] > 0, frames
+    assert out["delete_status"] == 204
+
+    closed = {labels["reason"]: v
+              for labels, v in h.metric_samples("horus_webrtc_tcp_closed_total")}
+    print("tcp closed:", closed)
+    assert closed.get("not_authenticated", 0) >= 100, closed
+    assert closed.get("bind_timeout", 0) >= 2, closed
+    h.wait_for_log(lambda l: "webrtc tcp connection closed after" in l.get("msg", "")
+                   and l.get("session") == listed[0]["session"], timeout=5)
+    print("tcp connections:", [(l["msg"], l.get("frames_in"), l.get("frames_out"))
+                                for l in h.log_lines()
+                                if "tcp connection closed" in l.get("msg", "")])
+    deadline = time.monotonic() + 5
+    while h.metric("horus_webrtc_tcp_connections") != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert h.metric("horus_webrtc_tcp_connections") == 0
+    assert h.metric("horus_webrtc_tcp_dropped_frames_total") == 0
+    assert h.proc.popen.poll() is None

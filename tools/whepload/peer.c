@@ -13,7 +13,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 SSL_CTX *whep_peer_identity(char fingerprint[100])
@@ -71,6 +73,64 @@ int whep_peer_open(struct whep_peer *p, const struct sockaddr_in *server)
     return 0;
 }
 
+int whep_peer_open_tcp(struct whep_peer *p, const struct sockaddr_in *server)
+{
+    memset(p, 0, sizeof(*p));
+    p->server = *server;
+    p->tcp = true;
+    p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (p->fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(p->fd, (const struct sockaddr *)server, sizeof(*server)) < 0) {
+        int rc = -errno;
+        close(p->fd);
+        p->fd = -1;
+        return rc;
+    }
+    return 0;
+}
+
+/* Reads exactly n bytes within ms of each wait; false on timeout, EOF or error. */
+static bool read_exact(struct whep_peer *p, uint8_t *buf, size_t n, int ms)
+{
+    size_t have = 0;
+    while (have < n) {
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+        if (poll(&pfd, 1, ms) <= 0)
+            return false;
+        ssize_t r = recv(p->fd, buf + have, n - have, 0);
+        if (r <= 0) {
+            p->eof = true;
+            return false;
+        }
+        have += (size_t)r;
+    }
+    return true;
+}
+
+static size_t recv_frame(struct whep_peer *p, uint8_t *buf, size_t cap, int ms)
+{
+    uint8_t hdr[2], skip[512];
+    if (p->eof) {
+        poll(NULL, 0, ms);
+        return 0;
+    }
+    if (!read_exact(p, hdr, 2, ms))
+        return 0;
+    size_t len = ((size_t)hdr[0] << 8) | hdr[1], keep = len < cap ? len : cap;
+    if (!read_exact(p, buf, keep, 1000))
+        return 0;
+    for (size_t left = len - keep; left > 0;) { /* too long for buf: cut */
+        size_t k = left < sizeof(skip) ? left : sizeof(skip);
+        if (!read_exact(p, skip, k, 1000))
+            return 0;
+        left -= k;
+    }
+    return keep;
+}
+
 void whep_peer_close(struct whep_peer *p)
 {
     if (p->in)
@@ -86,6 +146,8 @@ void whep_peer_close(struct whep_peer *p)
 
 size_t whep_peer_recv(struct whep_peer *p, uint8_t *buf, size_t cap, int ms)
 {
+    if (p->tcp)
+        return recv_frame(p, buf, cap, ms);
     struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
     if (poll(&pfd, 1, ms) <= 0)
         return 0;
@@ -95,6 +157,12 @@ size_t whep_peer_recv(struct whep_peer *p, uint8_t *buf, size_t cap, int ms)
 
 int whep_peer_send(struct whep_peer *p, const void *buf, size_t len)
 {
+    if (p->tcp) {
+        uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+        struct iovec iov[2] = {{hdr, 2}, {(void *)buf, len}};
+        ssize_t n = len <= 65535 ? writev(p->fd, iov, 2) : -1;
+        return n == (ssize_t)(len + 2) ? 0 : (n < 0 ? -errno : -EMSGSIZE);
+    }
     ssize_t n = sendto(p->fd, buf, len, 0, (const struct sockaddr *)&p->server, sizeof(p->server));
     return n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EMSGSIZE);
 }

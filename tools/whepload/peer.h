@@ -1,9 +1,9 @@
 /*
  * The media side of a WHEP viewer, made of real parts: a UDP socket on
- * loopback, STUN binding requests built with src/webrtc's STUN code, an
- * OpenSSL DTLS 1.2 client with use_srtp, and libsrtp2 contexts keyed from
- * its handshake (RFC 5764 4.2). Shared by horus-whepload and the server's
- * unit test (tests/unit/webrtc/test_server.c). Thread: one per peer.
+ * loopback (or an ICE-TCP connection, RFC 4571 frames, for the unit test), STUN binding requests
+ * built with src/webrtc's STUN code, an OpenSSL DTLS 1.2 client with use_srtp, and libsrtp2
+ * contexts keyed from its handshake (RFC 5764 4.2). Shared by horus-whepload and the server's unit
+ * test (tests/unit/webrtc/test_server.c). Thread: one per peer.
  */
 #ifndef HORUS_WHEP_PEER_H
 #define HORUS_WHEP_PEER_H
@@ -17,6 +17,7 @@
 
 struct whep_peer {
     int fd;
+    bool tcp, eof; /* an ICE-TCP connection; the server closed it */
     struct sockaddr_in server;
     SSL *ssl;
     BIO *rbio, *wbio;
@@ -35,8 +36,10 @@ SSL_CTX *whep_peer_identity(char fingerprint[100]);
 /* Opens p's socket on 127.0.0.1 towards server. Returns 0 or -errno. */
 int whep_peer_open(struct whep_peer *p, const struct sockaddr_in *server);
 void whep_peer_close(struct whep_peer *p);
+/* Connects p over TCP to server instead (ICE-TCP, active side). Returns 0 or -errno. */
+int whep_peer_open_tcp(struct whep_peer *p, const struct sockaddr_in *server);
 
-/* One datagram within ms: its length, or 0 on timeout. */
+/* One datagram (over TCP: one frame) within ms: its length, or 0 on timeout or when closed. */
 size_t whep_peer_recv(struct whep_peer *p, uint8_t *buf, size_t cap, int ms);
 /* Returns 0, or -errno when the datagram was not sent whole. */
 int whep_peer_send(struct whep_peer *p, const void *buf, size_t len);

@@ -9,15 +9,18 @@
  * their parameter sets. STUN consent every 5 s keeps each session, and
  * each is ended with DELETE. With --decrypt every packet is also
  * authenticated and decrypted, as a browser would. With --audio the offer
- * asks for Opus too (BUNDLE), and Opus packets are counted apart.
+ * asks for Opus too (BUNDLE), and Opus packets are counted apart. With
+ * --tcp each viewer connects to the answer's passive TCP candidate instead
+ * (ICE-TCP, RFC 6544) and reads RFC 4571 frames.
  *
  * Usage: horus-whepload --url URL [--token KEY] [--viewers N] [--seconds S] [--decrypt]
- *                       [--audio]
+ *                       [--audio] [--tcp]
  * Prints one JSON object: viewers set up, failures, setup ms p50/max, and
  * per-viewer packet and loss figures.
  */
 #include "peer.h"
 #include "stun_int.h"
+#include "tcp_frame_int.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -46,6 +49,7 @@ struct viewer {
     uint16_t last_seq;
     int64_t next_consent_ns;
     double setup_ms;
+    struct webrtc_tcp_framer *in; /* --tcp: the connection's frames */
 };
 
 struct body {
@@ -56,6 +60,7 @@ struct body {
 static SSL_CTX *g_ctx;
 static char g_fp[100];
 static bool g_audio; /* --audio: the offer asks for Opus too */
+static bool g_tcp; /* --tcp: ICE-TCP to the answer's passive TCP candidate */
 
 #define OPUS_PT 111
 
@@ -124,8 +129,10 @@ static bool answer_candidate(const char *sdp, struct sockaddr_in *out)
     for (const char *at = strstr(sdp, "a=candidate:"); at; at = strstr(at + 1, "a=candidate:")) {
         char ip[64];
         unsigned port;
-        if (sscanf(at, "a=candidate:%*s %*u udp %*u %63s %u typ host", ip, &port) == 2 &&
-            inet_pton(AF_INET, ip, &out->sin_addr) == 1) {
+        int got = g_tcp ? sscanf(at, "a=candidate:%*s %*u tcp %*u %63s %u typ host tcptype passive",
+                                 ip, &port)
+                        : sscanf(at, "a=candidate:%*s %*u udp %*u %63s %u typ host", ip, &port);
+        if (got == 2 && inet_pton(AF_INET, ip, &out->sin_addr) == 1) {
             out->sin_family = AF_INET;
             out->sin_port = htons((uint16_t)port);
             return true;
@@ -253,6 +260,53 @@ static void on_packet(struct viewer *v, uint8_t *buf, size_t n, bool decrypt)
     }
 }
 
+struct frame_arg {
+    struct viewer *v;
+    bool decrypt;
+};
+
+static int on_frame(void *arg, uint8_t *frame, size_t len)
+{
+    struct frame_arg *a = arg;
+    on_packet(a->v, frame, len, a->decrypt);
+    return 0;
+}
+
+/* Reads what v's socket has without blocking: datagrams, or (--tcp) the stream's frames. */
+static void drain(struct viewer *v, bool decrypt)
+{
+    uint8_t buf[2048];
+    ssize_t got;
+    if (!g_tcp) {
+        while ((got = recv(v->p.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            on_packet(v, buf, (size_t)got, decrypt);
+        return;
+    }
+    struct frame_arg a = {v, decrypt};
+    for (;;) {
+        size_t cap;
+        uint8_t *dst = webrtc_tcp_framer_space(v->in, &cap);
+        if ((got = recv(v->p.fd, dst, cap, MSG_DONTWAIT)) <= 0)
+            return;
+        webrtc_tcp_framer_commit(v->in, (size_t)got, on_frame, &a);
+    }
+}
+
+/* --tcp: the connection to the answer's TCP candidate, the answer's credentials kept. */
+static bool open_tcp(struct viewer *v, char *err, size_t errsize)
+{
+    struct whep_peer answered = v->p;
+    int rc = whep_peer_open_tcp(&v->p, &answered.server);
+    memcpy(v->p.ufrag, answered.ufrag, sizeof(v->p.ufrag));
+    memcpy(v->p.pwd, answered.pwd, sizeof(v->p.pwd));
+    v->in = calloc(1, sizeof(*v->in));
+    if (rc != 0 || !v->in) {
+        snprintf(err, errsize, "connect to the TCP candidate: %s", strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
 static void delete_session(CURL *c, const struct viewer *v, const char *token)
 {
     if (!v->location[0])
@@ -292,13 +346,11 @@ int main(int argc, char **argv)
     int viewers = 1;
     double seconds = 10;
     bool decrypt = false;
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
-                                         {"token", required_argument, NULL, 't'},
-                                         {"viewers", required_argument, NULL, 'n'},
-                                         {"seconds", required_argument, NULL, 's'},
-                                         {"decrypt", no_argument, NULL, 'd'},
-                                         {"audio", no_argument, NULL, 'a'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},     {"token", required_argument, NULL, 't'},
+        {"viewers", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
+        {"decrypt", no_argument, NULL, 'd'},       {"audio", no_argument, NULL, 'a'},
+        {"tcp", no_argument, NULL, 'T'},           {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'u':
@@ -319,9 +371,12 @@ int main(int argc, char **argv)
         case 'a':
             g_audio = true;
             break;
+        case 'T':
+            g_tcp = true;
+            break;
         default:
             die("usage: horus-whepload --url URL [--token KEY] [--viewers N] [--seconds S] "
-                "[--decrypt] [--audio]");
+                "[--decrypt] [--audio] [--tcp]");
         }
     }
     if (!url || viewers < 1 || viewers > MAX_VIEWERS || seconds <= 0)
@@ -344,8 +399,9 @@ int main(int argc, char **argv)
         struct sockaddr_in none = {.sin_family = AF_INET};
         int64_t t0 = mono_ns();
         char err[360] = "cannot open a UDP socket";
-        if (whep_peer_open(&v->p, &none) == 0 && offer(v, c, url, token, err, sizeof(err)) &&
-            connect_media(v, err, sizeof(err))) {
+        if ((g_tcp || whep_peer_open(&v->p, &none) == 0) &&
+            offer(v, c, url, token, err, sizeof(err)) &&
+            (!g_tcp || open_tcp(v, err, sizeof(err))) && connect_media(v, err, sizeof(err))) {
             v->ok = true;
             v->setup_ms = (double)(mono_ns() - t0) / 1e6;
             v->next_consent_ns = mono_ns() + CONSENT_NS;
@@ -365,11 +421,9 @@ int main(int argc, char **argv)
      * there would read as loss). What was queued still goes through SRTP: a
      * receiver that skipped the sequence number's wrap would guess the wrong
      * rollover counter (RFC 3711 3.3.1) and fail every packet after. */
-    uint8_t buf[2048];
     for (int i = 0; i < viewers; i++) {
-        ssize_t got;
-        while (vs[i].ok && (got = recv(vs[i].p.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-            on_packet(&vs[i], buf, (size_t)got, decrypt);
+        if (vs[i].ok)
+            drain(&vs[i], decrypt);
         vs[i].packets = vs[i].bytes = vs[i].lost = vs[i].keyframes = vs[i].bad_auth = 0;
         vs[i].has_seq = false;
     }
@@ -378,10 +432,7 @@ int main(int argc, char **argv)
     while (mono_ns() < end) {
         int n = epoll_wait(ep, evs, 64, 50);
         for (int k = 0; k < n; k++) {
-            struct viewer *v = evs[k].data.ptr;
-            ssize_t got;
-            while ((got = recv(v->p.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-                on_packet(v, buf, (size_t)got, decrypt);
+            drain(evs[k].data.ptr, decrypt);
         }
         int64_t now = mono_ns();
         for (int i = 0; i < viewers; i++)
@@ -415,6 +466,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < viewers; i++) {
         delete_session(c, &vs[i], token);
         whep_peer_close(&vs[i].p);
+        free(vs[i].in);
     }
     printf("{\"viewers\": %d, \"connected\": %d, \"failed\": %d, \"first_error\": \"%s\", "
            "\"seconds\": %.1f, \"setup_ms_p50\": %.1f, \"setup_ms_max\": %.1f, "

@@ -31,16 +31,18 @@ static void test_webrtc_is_off_by_default_and_reads_its_keys(void **state)
     assert_int_equal(cfg_load_defaults(&schema, &snap, &errs), 0);
     const struct webrtc_config *c = cfg_snapshot_data(snap);
     assert_true(c->udp_listen == NULL || c->udp_listen[0] == '\0');
+    assert_true(c->tcp_listen == NULL || c->tcp_listen[0] == '\0');
     assert_int_equal(c->nadditional_hosts, 0);
     assert_int_equal(c->max_sessions, 256);
     cfg_snapshot_unref(snap);
 
-    static const char good[] = "webrtc:\n  udp_listen: \":8189\"\n"
+    static const char good[] = "webrtc:\n  udp_listen: \":8189\"\n  tcp_listen: \"[::]:8443\"\n"
                                "  additional_hosts: [203.0.113.7, \"2001:db8::7\", nvr.example]\n"
                                "  max_sessions: 50\n";
     assert_int_equal(cfg_load_string(&schema, "t.yaml", good, strlen(good), &snap, &errs), 0);
     c = cfg_snapshot_data(snap);
     assert_string_equal(c->udp_listen, ":8189");
+    assert_string_equal(c->tcp_listen, "[::]:8443");
     assert_int_equal(c->nadditional_hosts, 3);
     assert_string_equal(c->additional_hosts[1], "2001:db8::7");
     assert_int_equal(c->max_sessions, 50);
@@ -54,15 +56,17 @@ static void test_bad_values_cite_the_line_and_key(void **state)
     cfg_errors errs;
     cfg_errors_init(&errs, "t.yaml");
     cfg_snapshot *snap = NULL;
-    static const char bad[] = "webrtc:\n  udp_listen: \"8189\"\n"
+    static const char bad[] = "webrtc:\n  udp_listen: \"8189\"\n  tcp_listen: \"host\"\n"
                               "  additional_hosts: [\"a b\"]\n  max_sessions: 0\n";
     assert_int_not_equal(cfg_load_string(&schema, "t.yaml", bad, strlen(bad), &snap, &errs), 0);
-    assert_int_equal(errs.count, 3);
+    assert_int_equal(errs.count, 4);
     assert_non_null(strstr(errs.items[0], "t.yaml:2:"));
     assert_non_null(strstr(errs.items[0], "webrtc.udp_listen: must be host:port"));
     assert_non_null(strstr(errs.items[1], "t.yaml:3:"));
-    assert_non_null(strstr(errs.items[1], "webrtc.additional_hosts[0]: must be an IPv4"));
-    assert_non_null(strstr(errs.items[2], "webrtc.max_sessions"));
+    assert_non_null(strstr(errs.items[1], "webrtc.tcp_listen: must be host:port"));
+    assert_non_null(strstr(errs.items[2], "t.yaml:4:"));
+    assert_non_null(strstr(errs.items[2], "webrtc.additional_hosts[0]: must be an IPv4"));
+    assert_non_null(strstr(errs.items[3], "webrtc.max_sessions"));
     cfg_errors_release(&errs);
 }
 

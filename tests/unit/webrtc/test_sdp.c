@@ -351,6 +351,39 @@ static void test_opus_audio_is_answered_in_the_bundle_when_asked(void **state)
     }
 }
 
+/* ICE-TCP (RFC 6544): a passive TCP candidate per host after the UDP ones, each below every
+ * UDP candidate; a TCP-only node's m-line carries the TCP port (0 would reject the line). */
+static void test_ice_tcp_candidates_follow_udp_with_lower_priority(void **state)
+{
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(parse(chrome_offer, &o, err), 0);
+    struct webrtc_sdp_answer_options opt = answer_options(webrtc_sdp_h264_choose(&o, 0x64));
+    opt.hosts[1] = "2001:db8::1";
+    opt.n_hosts = 2;
+    opt.tcp_port = 8443;
+    char *ans = NULL;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
+    static const char both[] =
+        "a=candidate:1 1 udp 2130706431 192.0.2.10 8189 typ host\r\n"
+        "a=candidate:2 1 udp 2130706175 2001:db8::1 8189 typ host\r\n"
+        "a=candidate:9 1 tcp 2124414975 192.0.2.10 8443 typ host tcptype passive\r\n"
+        "a=candidate:10 1 tcp 2124414719 2001:db8::1 8443 typ host tcptype passive\r\n"
+        "a=end-of-candidates\r\n";
+    if (!strstr(ans, both))
+        fail_msg("answer lacks [%s]:\n%s", both, ans);
+    assert_non_null(strstr(ans, "m=video 8189 "));
+    free(ans);
+
+    opt.port = 0; /* TCP only: UDP blocked */
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
+    assert_null(strstr(ans, " udp "));
+    assert_non_null(strstr(ans, "m=video 8443 "));
+    assert_non_null(strstr(ans, "a=candidate:9 1 tcp 2124414975 192.0.2.10 8443 typ host "
+                                "tcptype passive\r\na=candidate:10 "));
+    free(ans);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_the_answer_sends_the_chosen_h264_and_rejects_the_rest),
         cmocka_unit_test(test_abs_capture_time_is_answered_when_offered_on_video),
         cmocka_unit_test(test_opus_audio_is_answered_in_the_bundle_when_asked),
+        cmocka_unit_test(test_ice_tcp_candidates_follow_udp_with_lower_priority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <openssl/ssl.h>
 #include <srtp2/srtp.h>
@@ -44,14 +45,19 @@ struct peer {
     srtp_policy_t in_policy; /* for a fresh receiver: a NACKed packet it never saw */
 };
 
-static void peer_open(struct peer *p, uint16_t port)
+static void peer_open_on(struct peer *p, uint16_t port, bool tcp)
 {
     memset(p, 0, sizeof(*p));
     p->ctx = whep_peer_identity(p->fp);
     assert_non_null(p->ctx);
     struct sockaddr_in server = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(whep_peer_open(&p->w, &server), 0);
+    assert_int_equal(tcp ? whep_peer_open_tcp(&p->w, &server) : whep_peer_open(&p->w, &server), 0);
+}
+
+static void peer_open(struct peer *p, uint16_t port)
+{
+    peer_open_on(p, port, false);
 }
 
 static void peer_close(struct peer *p)
@@ -108,6 +114,21 @@ static bool stun_check(struct peer *p, const char *pwd)
     assert_memory_equal(m.txid, txid, 12);
     assert_int_equal(webrtc_stun_check_integrity(resp, &m, p->w.pwd, strlen(p->w.pwd)), 0);
     return true;
+}
+
+struct count_ctx {
+    unsigned answers;
+};
+
+/* Each frame a viewer reads must be a whole Binding success response. */
+static int count_answer(void *arg, uint8_t *frame, size_t len)
+{
+    struct count_ctx *c = arg;
+    struct webrtc_stun_msg m;
+    assert_int_equal(webrtc_stun_parse(frame, len, &m), 0);
+    assert_int_equal(m.type, WEBRTC_STUN_BINDING_SUCCESS);
+    c->answers++;
+    return 0;
 }
 
 static void dtls_connect(struct peer *p)
@@ -170,7 +191,8 @@ static media_stream *relay_with_keyframe(relay_hub **hub, media_sink **sink)
     return st;
 }
 
-static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
+/* The whole life of a viewer, over UDP or (tcp) over ICE-TCP alone: the same protocol. */
+static void peer_connects_plays_asks_keyframes_and_nacks(bool tcp)
 {
     relay_hub *hub;
     media_sink *sink;
@@ -179,16 +201,19 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
     char err[200] = "";
     webrtc_server *s;
     /* Short deadlines: the handshake has 3 s, consent lasts 1 s (30 s in production). */
-    struct webrtc_options o = {.udp_listen = "127.0.0.1:0",
+    struct webrtc_options o = {.udp_listen = tcp ? NULL : "127.0.0.1:0",
+                               .tcp_listen = tcp ? "127.0.0.1:0" : NULL,
                                .relay = hub,
                                .dtls_timeout_ms = 3000,
                                .consent_timeout_ms = 1000};
     assert_int_equal(webrtc_server_new(&o, &s, err, sizeof(err)), 0);
-    assert_true(webrtc_server_port(s) > 0);
+    uint16_t port = tcp ? webrtc_server_tcp_port(s) : webrtc_server_port(s);
+    assert_true(port > 0);
+    assert_int_equal(tcp ? webrtc_server_port(s) : webrtc_server_tcp_port(s), 0);
     assert_int_equal(webrtc_server_start(s), 0);
 
     struct peer p;
-    peer_open(&p, webrtc_server_port(s));
+    peer_open_on(&p, port, tcp);
     const char *offer = offer_text(&p);
     struct webrtc_answer ans;
     assert_int_equal(
@@ -196,13 +221,16 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
     copy_attr(ans.sdp, "a=ice-ufrag:", p.w.ufrag, sizeof(p.w.ufrag));
     copy_attr(ans.sdp, "a=ice-pwd:", p.w.pwd, sizeof(p.w.pwd));
     char cand[64];
-    snprintf(cand, sizeof(cand), "127.0.0.1 %u typ host", (unsigned)webrtc_server_port(s));
+    snprintf(cand, sizeof(cand), "127.0.0.1 %u typ host%s", (unsigned)port,
+             tcp ? " tcptype passive" : "\r\n");
     assert_non_null(strstr(ans.sdp, cand));
     assert_true(webrtc_server_has_session(s, "cam", ans.session_id));
     assert_false(webrtc_server_has_session(s, "other", ans.session_id));
 
-    /* Only the session's password gets an answer; then DTLS from the bound address. */
-    assert_false(stun_check(&p, "wrongpasswordwrongpass"));
+    /* Only the session's password gets an answer; then DTLS from the bound address. (Over
+     * TCP a connection whose first request fails is closed: the wrong one is not tried.) */
+    if (!tcp)
+        assert_false(stun_check(&p, "wrongpasswordwrongpass"));
     assert_true(stun_check(&p, p.w.pwd));
     dtls_connect(&p);
 
@@ -298,6 +326,204 @@ static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
     free(ans.sdp);
     peer_close(&p);
     webrtc_server_free(s);
+    relay_hub_detach(hub, "cam", "main");
+    media_stream_unref(st);
+    relay_hub_free(hub);
+}
+
+static void test_a_peer_connects_plays_asks_keyframes_and_nacks(void **state)
+{
+    peer_connects_plays_asks_keyframes_and_nacks(false);
+}
+
+static void test_an_ice_tcp_peer_does_the_same_over_rfc4571_frames(void **state)
+{
+    peer_connects_plays_asks_keyframes_and_nacks(true);
+}
+
+static int tcp_connect(uint16_t port, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    if (rcvbuf)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Milliseconds until the server closes fd (EOF or reset; bytes it sends are read), -1 if not
+ * within ms. */
+static int closed_within(int fd, int ms)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int spent = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (spent > ms)
+            return -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, ms - spent) <= 0)
+            return -1;
+        uint8_t buf[4096];
+        if (recv(fd, buf, sizeof(buf), 0) <= 0)
+            return spent;
+    }
+}
+
+static size_t stun_request(uint8_t *out, const char *ufrag, const char *pwd, uint32_t n)
+{
+    char user[64];
+    snprintf(user, sizeof(user), "%s:peer", ufrag);
+    uint8_t txid[12] = {9, 9, 9, 9, 9, 9, 9, 9};
+    memcpy(txid + 8, &n, 4);
+    struct webrtc_stun_build_options o = {.type = WEBRTC_STUN_BINDING_REQUEST,
+                                          .txid = txid,
+                                          .username = user,
+                                          .priority = 1,
+                                          .use_candidate = true,
+                                          .ice_controlling = true,
+                                          .tie_breaker = 42,
+                                          .integrity_key = pwd,
+                                          .integrity_key_len = strlen(pwd),
+                                          .fingerprint = true};
+    int len = webrtc_stun_build(&o, out + 2, 200);
+    assert_true(len > 0);
+    webrtc_tcp_frame_header(out, (size_t)len);
+    return 2 + (size_t)len;
+}
+
+/*
+ * The hostile side of ICE-TCP: past the cap of unbound connections a new one is closed at
+ * once; one that never sends, or sends half a frame, is closed at the bind deadline; one
+ * whose first frame is DTLS, or a request with the wrong password, is closed unanswered. A
+ * viewer that reads nothing while it sends thousands of requests gets whole frames only
+ * (some dropped, counted), and everything it does read parses.
+ */
+static void test_ice_tcp_strangers_are_closed_and_a_slow_reader_gets_whole_frames(void **state)
+{
+    relay_hub *hub;
+    media_sink *sink;
+    media_stream *st = relay_with_keyframe(&hub, &sink);
+    metrics_registry *reg = metrics_registry_new();
+    char err[200] = "";
+    webrtc_server *s;
+    struct webrtc_options o = {.tcp_listen = "127.0.0.1:0",
+                               .relay = hub,
+                               .metrics = reg,
+                               .tcp_bind_timeout_ms = 300,
+                               .tcp_max_unbound = 2};
+    assert_int_equal(webrtc_server_new(&o, &s, err, sizeof(err)), 0);
+    assert_int_equal(webrtc_server_start(s), 0);
+    uint16_t port = webrtc_server_tcp_port(s);
+    struct peer p;
+    peer_open(&p, 9); /* only for the offer's fingerprint */
+    const char *offer = offer_text(&p);
+    struct webrtc_answer ans;
+    assert_int_equal(
+        webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)), 0);
+    char ufrag[64], pwd[128];
+    copy_attr(ans.sdp, "a=ice-ufrag:", ufrag, sizeof(ufrag));
+    copy_attr(ans.sdp, "a=ice-pwd:", pwd, sizeof(pwd));
+
+    /* Two silent ones fill the cap; a third is closed at once; the two at the deadline. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int a = tcp_connect(port, 0), b = tcp_connect(port, 0);
+    uint8_t half[3] = {0x00, 0x40, 0x00}; /* a header saying 64 bytes, then one */
+    assert_int_equal(send(b, half, sizeof(half), 0), 3);
+    int c = tcp_connect(port, 0);
+    assert_true(closed_within(c, 200) >= 0);
+    assert_true(closed_within(a, 2000) >= 0 && closed_within(b, 2000) >= 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(waited > 0.25 && waited < 1.5); /* the 300 ms deadline, on a 100 ms tick */
+    close(a);
+    close(b);
+    close(c);
+
+    /* A first frame that is DTLS, and a request with the wrong password: no answer, closed. */
+    int d = tcp_connect(port, 0);
+    uint8_t dtls[2 + 13] = {0, 13, 22, 0xfe, 0xfd};
+    assert_int_equal(send(d, dtls, sizeof(dtls), 0), (ssize_t)sizeof(dtls));
+    assert_true(closed_within(d, 1000) >= 0);
+    close(d);
+    int e = tcp_connect(port, 0);
+    uint8_t req[256];
+    size_t n = stun_request(req, ufrag, "wrongpasswordwrongpass", 0);
+    assert_int_equal(send(e, req, n, 0), (ssize_t)n);
+    assert_true(closed_within(e, 1000) >= 0);
+    close(e);
+
+    /* A viewer that does not read: its answers queue (the kernel's buffers first, then the
+     * connection's 256 KiB), then drop whole. Requests go on until the first drop. */
+    int f = tcp_connect(port, 4096);
+    uint32_t sent = 0;
+    double dropped = 0;
+    char *text = NULL;
+    while (dropped == 0 && sent < 2000000) {
+        for (int i = 0; i < 10000; i++, sent++) {
+            n = stun_request(req, ufrag, pwd, sent);
+            assert_int_equal(send(f, req, n, 0), (ssize_t)n);
+        }
+        free(text);
+        /* a round trip's worth: the server has read the requests (send() returned) */
+        poll(NULL, 0, 20);
+        text = metrics_render(reg, &(size_t){0});
+        const char *m = strstr(text, "\nhorus_webrtc_tcp_dropped_frames_total ");
+        assert_non_null(m);
+        dropped = strtod(m + strlen("\nhorus_webrtc_tcp_dropped_frames_total "), NULL);
+    }
+    struct webrtc_tcp_framer *fr = malloc(sizeof(*fr));
+    webrtc_tcp_framer_init(fr);
+    struct count_ctx cc = {0};
+    for (;;) {
+        struct pollfd pfd = {.fd = f, .events = POLLIN};
+        if (poll(&pfd, 1, 500) <= 0)
+            break;
+        uint8_t buf[16384];
+        ssize_t got = recv(f, buf, sizeof(buf), 0);
+        if (got <= 0)
+            break;
+        assert_int_equal(webrtc_tcp_framer_push(fr, buf, (size_t)got, count_answer, &cc), 0);
+    }
+    assert_int_equal(fr->have, 0); /* nothing half-sent */
+    free(fr);
+    free(text);
+    text = metrics_render(reg, &(size_t){0});
+    const char *m = strstr(text, "\nhorus_webrtc_tcp_dropped_frames_total ");
+    dropped = strtod(m + strlen("\nhorus_webrtc_tcp_dropped_frames_total "), NULL);
+    print_message("%u requests: %u answers read whole, %.0f dropped\n", (unsigned)sent, cc.answers,
+                  dropped);
+    assert_true(cc.answers > 1000);
+    assert_true(dropped > 0);
+    assert_int_equal(cc.answers + (unsigned)dropped, sent);
+    assert_non_null(strstr(text, "horus_webrtc_tcp_closed_total{reason=\"too_many_unbound\"} 1"));
+    assert_non_null(strstr(text, "horus_webrtc_tcp_closed_total{reason=\"bind_timeout\"} 2"));
+    assert_non_null(strstr(text, "horus_webrtc_tcp_closed_total{reason=\"not_authenticated\"} 2"));
+    free(text);
+
+    /* A taken TCP port is named; a server with neither socket is refused. */
+    webrtc_server *s2;
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
+    assert_int_equal(webrtc_server_new(&(struct webrtc_options){.tcp_listen = listen, .relay = hub},
+                                       &s2, err, sizeof(err)),
+                     -EADDRINUSE);
+    assert_non_null(strstr(err, "webrtc.tcp_listen: bind 127.0.0.1:"));
+    assert_int_equal(
+        webrtc_server_new(&(struct webrtc_options){.relay = hub}, &s2, err, sizeof(err)), -EINVAL);
+
+    /* Deleting the session closes its connection. */
+    assert_int_equal(webrtc_server_delete(s, "cam", ans.session_id), 0);
+    assert_true(closed_within(f, 2000) >= 0);
+    close(f);
+    free(ans.sdp);
+    peer_close(&p);
+    webrtc_server_free(s);
+    metrics_registry_free(reg);
     relay_hub_detach(hub, "cam", "main");
     media_stream_unref(st);
     relay_hub_free(hub);
@@ -424,6 +650,8 @@ int main(void)
     webrtc_srtp_free(warm);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_peer_connects_plays_asks_keyframes_and_nacks),
+        cmocka_unit_test(test_an_ice_tcp_peer_does_the_same_over_rfc4571_frames),
+        cmocka_unit_test(test_ice_tcp_strangers_are_closed_and_a_slow_reader_gets_whole_frames),
         cmocka_unit_test(test_offers_for_streams_the_relay_lacks_are_refused),
         cmocka_unit_test(test_offers_that_arrive_together_never_pass_the_session_limit),
     };
