@@ -67,6 +67,25 @@ static int not_streaming(http_request *req, struct api *ctx, const char *stream,
     return http_reply_error(req, HORUS_EUNAVAIL, "%s", why);
 }
 
+static void add_link(void *arg, const char *link)
+{
+    http_reply_header(arg, "Link", link);
+}
+
+/*
+ * The ICE servers the caller should use (docs/design/0079) as Link headers,
+ * TURN credentials minted for the caller's name: only for a caller who may
+ * watch the camera.
+ */
+static void ice_links(http_request *req, struct api *ctx)
+{
+    const struct auth_principal *p = api_principal(req);
+    if (!p || api_camera_visible(ctx, req, http_request_param(req, "id")) != 0)
+        return;
+    webrtc_server_ice_links(ctx->webrtc, p->name, clock_realtime_ms(ctx->clock) / 1000, add_link,
+                            req);
+}
+
 static int whep_post(http_request *req, void *arg)
 {
     struct api *ctx = arg;
@@ -113,14 +132,21 @@ static int whep_post(http_request *req, void *arg)
     http_reply_header(req, "Location", location);
     http_reply_header(req, "ETag", etag);
     http_reply_header(req, "Cache-Control", "no-store");
+    ice_links(req, ctx);
     return http_reply_owned(req, 201, "application/sdp", ans.sdp, strlen(ans.sdp));
 }
 
 static int whep_options(http_request *req, void *arg)
 {
-    (void)arg;
+    struct api *ctx = arg;
     http_reply_header(req, "Accept-Post", "application/sdp");
     http_reply_header(req, "Allow", "POST, OPTIONS");
+    const char *id = http_request_param(req, "id");
+    if (ctx->webrtc && cfg_is_id(id, strlen(id), CFG_ID_MAX)) {
+        /* Players ask before the offer, so that their relay candidates are in it. */
+        http_reply_header(req, "Cache-Control", "no-store");
+        ice_links(req, ctx);
+    }
     return http_reply(req, 204, NULL, NULL, 0);
 }
 

@@ -89,6 +89,10 @@ int app_webrtc_start(struct app *a)
                                .metrics = a->metrics};
     for (size_t i = 0; i < c->nadditional_hosts && i < WEBRTC_MAX_HOSTS; i++)
         o.additional_hosts[o.n_additional_hosts++] = c->additional_hosts[i];
+    for (size_t i = 0; i < c->nice_servers && i < WEBRTC_MAX_ICE_SERVERS; i++)
+        o.ice_servers[o.n_ice_servers++] = c->ice_servers[i];
+    o.turn_secret = c->turn_secret;
+    o.turn_ttl_ms = c->turn_ttl_ms;
     char err[256] = "";
     int rc = webrtc_server_new(&o, &a->webrtc, err, sizeof(err));
     if (rc == 0)

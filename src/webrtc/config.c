@@ -45,6 +45,26 @@ static int validate_host(const void *value, char *err, size_t size)
     return 0;
 }
 
+/* stun:, turn: or turns: and a host, with nothing a quoted Link header cannot carry. */
+static int validate_ice_url(const void *value, char *err, size_t size)
+{
+    const char *v = *(char *const *)value;
+    size_t n = v ? strlen(v) : 0;
+    bool ok = n > 5 && n < 200 &&
+              (strncmp(v, "stun:", 5) == 0 || strncmp(v, "turn:", 5) == 0 ||
+               strncmp(v, "turns:", 6) == 0);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v[i] > ' ' && v[i] < 0x7f && v[i] != '<' && v[i] != '>' && v[i] != '"' &&
+             v[i] != ',' && v[i] != ';' && v[i] != '\\';
+    if (!ok) {
+        snprintf(err, size,
+                 "must be a stun:, turn: or turns: URL (RFC 7064/7065), e.g. "
+                 "turn:turn.example.net:3478?transport=udp");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 const cfg_field webrtc_config_fields[] = {
     {.name = "udp_listen",
      .type = CFG_STRING,
@@ -69,6 +89,31 @@ const cfg_field webrtc_config_fields[] = {
      .validate_cb = validate_host,
      .help = "Addresses announced as extra host candidates on the same port: the public or "
              "Docker host address of a node behind NAT"},
+    {.name = "ice_servers",
+     .type = CFG_STRING_LIST,
+     .offset = offsetof(struct webrtc_config, ice_servers),
+     .count_offset = offsetof(struct webrtc_config, nice_servers),
+     .max = WEBRTC_MAX_ICE_SERVERS,
+     .validate_cb = validate_ice_url,
+     .help = "STUN and TURN servers players are told to use (WHEP Link headers), e.g. "
+             "turn:turn.example.net:3478?transport=udp: viewers behind NATs that block a direct "
+             "path reach the node through a relay"},
+    {.name = "turn_secret",
+     .type = CFG_STRING,
+     .offset = offsetof(struct webrtc_config, turn_secret),
+     .def = "",
+     .is_secret = true,
+     .help = "The TURN server's shared secret (coturn's static-auth-secret): each viewer gets a "
+             "credential minted from it (TURN REST API), never the secret; empty: TURN URLs go "
+             "out without credentials"},
+    {.name = "turn_ttl",
+     .type = CFG_DURATION,
+     .offset = offsetof(struct webrtc_config, turn_ttl_ms),
+     .def = "24h",
+     .min = 60000,
+     .max = INT64_C(30) * 86400 * 1000,
+     .help = "How long a minted TURN credential lasts: longer than a viewing session, since the "
+             "relay refreshes its allocation with it"},
     {.name = "max_sessions",
      .type = CFG_INT,
      .offset = offsetof(struct webrtc_config, max_sessions),

@@ -25,6 +25,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,10 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
         (opt->tcp_bind_timeout_ms > 0 ? opt->tcp_bind_timeout_ms : WEBRTC_TCP_BIND_TIMEOUT_MS) *
         1000000;
     s->tcp_max_unbound = opt->tcp_max_unbound ? opt->tcp_max_unbound : WEBRTC_TCP_MAX_UNBOUND;
+    for (size_t i = 0; i < opt->n_ice_servers && i < WEBRTC_MAX_ICE_SERVERS; i++)
+        s->ice_servers[s->n_ice_servers++] = horus_strdup(opt->ice_servers[i]);
+    s->turn_secret = horus_strdup(opt->turn_secret ? opt->turn_secret : "");
+    s->turn_ttl_s = (opt->turn_ttl_ms > 0 ? opt->turn_ttl_ms : INT64_C(86400000)) / 1000;
     pthread_mutex_init(&s->mu, NULL);
     s->cmds_tail = &s->cmds;
     bool udp = opt->udp_listen && opt->udp_listen[0];
@@ -504,6 +509,12 @@ void webrtc_server_free(webrtc_server *s)
     }
     for (size_t i = 0; i < s->n_hosts; i++)
         free(s->hosts[i]);
+    for (size_t i = 0; i < s->n_ice_servers; i++)
+        free(s->ice_servers[i]);
+    if (s->turn_secret) {
+        OPENSSL_cleanse(s->turn_secret, strlen(s->turn_secret));
+        free(s->turn_secret);
+    }
     wtcp_close_all(s);
     webrtc_cert_free(s->cert);
     if (s->fd >= 0)

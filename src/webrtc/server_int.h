@@ -138,6 +138,10 @@ struct webrtc_server {
     uint16_t port;
     int family;
     char *hosts[WEBRTC_MAX_HOSTS * 2]; /* announced, owned */
+    char *ice_servers[WEBRTC_MAX_ICE_SERVERS]; /* for players (ice_servers.c), owned */
+    size_t n_ice_servers;
+    char *turn_secret; /* owned; "" = none */
+    int64_t turn_ttl_s;
     size_t n_hosts;
     unsigned max_sessions;
     int64_t dtls_timeout_ns, consent_timeout_ns;

@@ -29,11 +29,16 @@ struct webrtc_config {
     char **additional_hosts; /* announced as extra host candidates */
     size_t nadditional_hosts;
     int64_t max_sessions;
+    char **ice_servers; /* stun:/turn:/turns: URLs players are told to use (WHEP Link headers) */
+    size_t nice_servers;
+    char *turn_secret; /* the TURN server's shared secret (REST API credentials); "" = none */
+    int64_t turn_ttl_ms; /* how long a minted TURN credential lasts */
 };
 
 extern const cfg_field webrtc_config_fields[];
 
 #define WEBRTC_MAX_HOSTS 8
+#define WEBRTC_MAX_ICE_SERVERS 8
 
 struct webrtc_options {
     const char *udp_listen; /* "host:port", "[v6]:port" or ":port" (every address); copied */
@@ -47,6 +52,11 @@ struct webrtc_options {
     unsigned tcp_max_unbound; /* ICE-TCP connections not yet bound, at once; 0 = 64 */
     relay_hub *relay; /* borrowed, outlives the server */
     metrics_registry *metrics; /* borrowed, may be NULL */
+    /* ICE servers for players (docs/design/0079); copied. */
+    const char *ice_servers[WEBRTC_MAX_ICE_SERVERS];
+    size_t n_ice_servers;
+    const char *turn_secret; /* NULL or "": TURN URLs go out without credentials */
+    int64_t turn_ttl_ms; /* 0 = 24 h */
 };
 
 /*
@@ -63,6 +73,26 @@ int webrtc_server_new(const struct webrtc_options *opt, webrtc_server **out, cha
 int webrtc_server_start(webrtc_server *s); /* starts the `webrtc` thread; Thread: main */
 void webrtc_server_stop(webrtc_server *s); /* drops every session, joins; Thread: main */
 void webrtc_server_free(webrtc_server *s); /* stops first; NULL is a no-op; Thread: main */
+
+/*
+ * The ICE servers players should use, each as one WHEP Link header value
+ * (RFC 8288; WHIP/WHEP's rel="ice-server"): STUN URLs as they are, TURN
+ * URLs with a credential minted for who (TURN REST API: username
+ * "<expiry>:<who>", credential base64(HMAC-SHA1(turn_secret, username)),
+ * good for turn_ttl from now_s). fn is called once per server. Returns the
+ * count. Thread: any.
+ */
+size_t webrtc_server_ice_links(const webrtc_server *s, const char *who, int64_t now_s,
+                               void (*fn)(void *arg, const char *link), void *arg);
+
+/*
+ * One Link header value for url: rel="ice-server", and for a turn:/turns:
+ * URL with a non-empty secret, username, credential and credential-type.
+ * who is reduced to [A-Za-z0-9._@-] (others become '_'). Returns the
+ * length written, or -ENOSPC. Pure.
+ */
+int webrtc_ice_link(const char *url, const char *secret, const char *who, int64_t expires_s,
+                    char *out, size_t cap);
 
 /* The UDP port the socket is bound to (the configured one, or the kernel's for port 0). */
 uint16_t webrtc_server_port(const webrtc_server *s);

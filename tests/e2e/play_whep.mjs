@@ -4,11 +4,16 @@
 // --g2g: also measure glass-to-glass latency from camsim's burnt clock (lib/g2g.mjs; WxH is the
 // camera's picture size); the JSON gains "g2g" with p50/p90/p99/max and the sample count.
 // HORUS_TOKEN in the environment: sent as 'Authorization: Bearer' on the WHEP requests.
+// --relay: ask the endpoint's ICE servers first (OPTIONS, its Link headers) and use TURN relay
+// candidates only; the JSON gains "ice_servers" (their URLs) and "local_type", the candidate
+// type of the pair the media took ("relay").
 // The page is opened on the server's own origin, so no CORS set-up is needed.
 import { chromium } from 'playwright-core';
 import { g2gOptions, g2gStart, g2gStop } from './lib/g2g.mjs';
 
-const [url, secondsArg, ...flags] = process.argv.slice(2);
+const [url, secondsArg, ...allFlags] = process.argv.slice(2);
+const relay = allFlags.includes('--relay');
+const flags = allFlags.filter((f) => f !== '--relay');
 let g2g;
 try {
     g2g = g2gOptions(flags);
@@ -17,7 +22,7 @@ try {
     process.exit(2);
 }
 if (!url || !secondsArg) {
-    console.error('usage: node play_whep.mjs WHEP_URL SECONDS [--g2g WxH [--g2g-warmup S]]');
+    console.error('usage: node play_whep.mjs WHEP_URL SECONDS [--relay] [--g2g WxH [--g2g-warmup S]]');
     process.exit(2);
 }
 const seconds = Number(secondsArg);
@@ -36,10 +41,24 @@ try {
     await page.goto(origin + '/health');
     await page.setContent('<video id="v" muted playsinline autoplay></video>');
     if (g2g) await g2gStart(page, '#v', g2g);
-    result = await page.evaluate(async ({ url, seconds, token }) => {
+    result = await page.evaluate(async ({ url, seconds, token, relay }) => {
         const out = { samples: [], errors: [] };
         const auth = token ? { Authorization: `Bearer ${token}` } : {};
-        const pc = new RTCPeerConnection();
+        const config = {};
+        if (relay) {
+            // The endpoint's Link headers: <url>; rel="ice-server"; username="..."; credential="..."
+            const o = await fetch(url, { method: 'OPTIONS', headers: auth });
+            const link = o.headers.get('Link') || '';
+            const servers = link.split(/,\s*(?=<)/).filter((l) => /rel="ice-server"/.test(l)).map((l) => {
+                const s = { urls: /^\s*<([^>]+)>/.exec(l)[1] };
+                const u = /username="([^"]*)"/.exec(l), c = /credential="([^"]*)"/.exec(l);
+                if (u && c) Object.assign(s, { username: u[1], credential: c[1] });
+                return s;
+            });
+            out.ice_servers = servers.map((s) => s.urls);
+            Object.assign(config, { iceServers: servers, iceTransportPolicy: 'relay' });
+        }
+        const pc = new RTCPeerConnection(config);
         // An audio transceiver too: the server must answer (reject) every m-line.
         pc.addTransceiver('audio', { direction: 'recvonly' });
         pc.addTransceiver('video', { direction: 'recvonly' });
@@ -89,6 +108,13 @@ try {
             });
         }
         out.ice_state = pc.iceConnectionState;
+        const report = await pc.getStats();
+        report.forEach((s) => {
+            if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+                const local = report.get(s.localCandidateId);
+                out.local_type = local ? local.candidateType : undefined;
+            }
+        });
         out.connection_state = pc.connectionState;
         const last = out.samples[out.samples.length - 1] || {};
         out.frames = last.frames || 0;
@@ -100,7 +126,7 @@ try {
         out.delete_status = d.status;
         pc.close();
         return out;
-    }, { url, seconds, token });
+    }, { url, seconds, token, relay });
     if (g2g) result.g2g = await g2gStop(page);
 } finally {
     await browser.close();

@@ -8,10 +8,13 @@
 // Sound: the server sends the camera's AAC as Opus (shared by every viewer) in
 // the same media stream as the picture, so the browser keeps them in sync; the
 // video element stays muted until the viewer turns the sound on.
+// Behind a NAT or firewall with no direct path, the server's TURN servers (ice.ts)
+// give the browser relay candidates.
 // The live latency read-out: the server stamps each frame with its wall clock as
 // ingest saw it (the abs-capture-time RTP header extension; the program date time
 // LL-HLS carries is the same clock), so both transports measure the same thing.
 import { csrfHeaders } from '../../lib/api';
+import { fetchIceServers } from './ice';
 import type { Failure, LiveSource, Transport, TransportCallbacks, TransportSession } from './transport';
 import { markWebrtcOff, NO_PATH_RETRY_MS, whepUrl } from './transport';
 
@@ -116,6 +119,10 @@ export const whepTransport: Transport = {
 
     void (async () => {
       try {
+        // The server's STUN/TURN servers, before the offer gathers its candidates.
+        const iceServers = await fetchIceServers(whepUrl(src), csrfHeaders(), abort.signal);
+        if (destroyed) return;
+        if (iceServers.length) pc.setConfiguration({ bundlePolicy: 'max-bundle', iceServers });
         await pc.setLocalDescription(await pc.createOffer());
         const res = await fetch(whepUrl(src), {
           method: 'POST',
