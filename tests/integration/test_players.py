@@ -256,11 +256,18 @@ def gst_play(element, url, seconds):
     if not os.access(GST_PYTHON, os.X_OK):
         pytest.fail(f"{GST_PYTHON} is missing; run scripts/setup")
     args = [GST_PYTHON, GST_PLAY, "--element", element, "--seconds", str(seconds), url]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30,
-                         env=player_env(), stdin=subprocess.DEVNULL)
+    # The HLS demuxers' own account of their downloads (status codes, retries), kept for a
+    # failure's message: "Couldn't download fragments" alone does not say why.
+    env = player_env(GST_DEBUG="downloadhelper:4,adaptivedemux2:3,hlsdemux2:3,hlsdemux:3",
+                     GST_DEBUG_NO_COLOR="1")
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30, env=env,
+                         stdin=subprocess.DEVNULL)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert lines, f"gst_play.py printed no result (exit {out.returncode}):\n{out.stderr[-3000:]}"
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    if result["errors"]:
+        result["gst_log"] = out.stderr[-3000:]
+    return result
 
 
 def gst_detail(r):
@@ -428,8 +435,11 @@ def test_gstreamer_renders_a_later_playback_window_promptly_and_completely(cam, 
     start_ms, end_ms, want_s, files = window
     url = share(h, {"kind": "playback", "start": start_ms, "end": end_ms})
     r = gst_play(element, url, want_s + STARTUP_S + 3)
-    # What the daemon said meanwhile, should a download fail (status, rate limit, token).
-    said = [l for l in h.log_lines() if l.get("level") in ("warn", "error")][-10:]
+    # What the daemon said meanwhile, should a download fail (status, rate limit, token):
+    # its warnings and the media requests it answered with an error or aborted.
+    said = [l for l in h.log_lines() if l.get("level") in ("warn", "error") or (
+        l.get("module") == "access" and "/recordings/" in l.get("path", "") and (
+            int(l.get("status", "0")) >= 400 or "error" in l))][-10:]
     assert not r["errors"], f"{gst_detail(r)}\ndaemon: {said}"
     assert r["frames"] > 0, (f"{element} rendered no frame of a {want_s:.2f} s window in "
                              f"{r['wall_s']:.1f} s; {gst_detail(r)}")

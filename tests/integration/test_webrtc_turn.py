@@ -37,7 +37,12 @@ def start_coturn(tmp, port):
          f"--min-port={base}", f"--max-port={base + 99}", f"--pidfile={tmp / 'turn.pid'}",
          f"--userdb={tmp / 'turndb'}", f"--log-file={log}", "--simple-log", "--no-stdout-log"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: stun_answers(port), 10, "coturn answering STUN")
+    try:
+        wait_until(lambda: stun_answers(port), 10, "coturn answering STUN")
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
     return proc, range(base, base + 100)
 
 
