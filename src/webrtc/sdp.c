@@ -5,7 +5,8 @@
  * its ICE credentials, DTLS fingerprint and setup role, direction,
  * rtcp-mux and H.264 and H.265 formats (rtpmap + fmtp, in any order); for the first
  * audio m-line its Opus payload type and direction (its transport is the
- * video's: BUNDLE). Session-level ICE and fingerprint attributes apply
+ * video's: BUNDLE; one of port 0 counts when it says a=bundle-only, as
+ * GStreamer's max-bundle offers do, RFC 8843 6). Session-level ICE and fingerprint attributes apply
  * when the video line has none.
  * Every error names the line and the problem, since it goes back to the
  * client as the 400's message. Pure; Thread: any.
@@ -64,7 +65,21 @@ struct parser {
     uint8_t audio_fmts[64];
     size_t n_audio_fmts;
     int audio_direction;
+    /* That audio line has port 0: usable only with a=bundle-only (RFC 8843 6). */
+    bool audio_port0, audio_bundle_only;
 };
+
+/* An audio line of port 0 that did not say a=bundle-only is a rejected one: forgotten. */
+static void drop_port0_audio(struct parser *p)
+{
+    if (!p->audio_port0 || p->audio_bundle_only)
+        return;
+    p->out->audio_index = -1;
+    p->out->opus_pt = 0;
+    p->n_audio_fmts = 0;
+    p->audio_direction = 0;
+    p->audio_port0 = false;
+}
 
 __attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const char *fmt, ...)
 {
@@ -156,11 +171,13 @@ static int parse_m(struct parser *p, const char *v)
         return fail(p, "line %d: m= line has no protocol", p->line_no);
     if (!copy_token(m->first_fmt, sizeof(m->first_fmt), &v))
         return fail(p, "line %d: m= line has no format", p->line_no);
+    drop_port0_audio(p);
     p->cur_media = (int)o->n_media;
     o->n_media++;
     bool savpf = strcmp(m->proto, "UDP/TLS/RTP/SAVPF") == 0;
-    if (o->audio_index < 0 && port != 0 && savpf && strcmp(m->kind, "audio") == 0) {
+    if (o->audio_index < 0 && savpf && strcmp(m->kind, "audio") == 0) {
         o->audio_index = p->cur_media;
+        p->audio_port0 = port == 0;
         read_formats(m->first_fmt, v, p->audio_fmts, &p->n_audio_fmts,
                      HORUS_ARRAY_LEN(p->audio_fmts));
         return 0;
@@ -380,6 +397,10 @@ static void parse_audio_a(struct parser *p, const char *v)
         p->audio_direction = d;
         return;
     }
+    if (strcmp(v, "bundle-only") == 0) {
+        p->audio_bundle_only = true;
+        return;
+    }
     if (strncmp(v, "rtpmap:", 7) != 0)
         return;
     v += 7;
@@ -470,6 +491,7 @@ static int parse_line(struct parser *p, const char *line)
 static int finish(struct parser *p)
 {
     struct webrtc_sdp_offer *o = p->out;
+    drop_port0_audio(p);
     if (o->video_index < 0)
         return fail(p, "offer has no video m= line");
     const struct level_attrs *s = &p->session, *v = &p->video;
@@ -787,6 +809,9 @@ int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
         sb_printf(&b, "\r\n");
     }
     sb_printf(&b, "a=ice-lite\r\na=msid-semantic: WMS horus\r\n");
+    /* Also at session level: GStreamer's webrtcbin (1.22) refuses an answer with a rejected
+     * m-line that has no fingerprint of its own or above it. */
+    sb_printf(&b, "a=fingerprint:sha-256 %s\r\n", opt->fingerprint_sha256);
     for (size_t i = 0; i < offer->n_media; i++) {
         if ((int)i == offer->video_index)
             write_video(&b, offer, opt);

@@ -67,7 +67,8 @@ struct webrtc_sdp_offer {
      * space-separated ("VP8 rtx H264"): what a refusal says the offer had. */
     char video_codecs[128];
     /* The first audio m-line that receives Opus (opus/48000/2, sendrecv or
-     * recvonly), -1 when none; it is answered when the camera has sound. */
+     * recvonly; of port 0 only with a=bundle-only), -1 when none; it is
+     * answered when the camera has sound. */
     int audio_index;
     uint8_t opus_pt; /* its Opus payload type (96..127); 0 when audio_index is -1 */
 };
@@ -125,7 +126,8 @@ struct webrtc_sdp_answer_options {
  * caller frees it; its length in *out_len when not NULL): one m-line per
  * offer m-line, the chosen video line (H.264, or H.265 with the offer's
  * profile-id, tier-flag, level-id and tx-mode echoed where it had them) (and with opt->audio the
- * Opus audio line) sendonly in one BUNDLE group, rtcp-mux, ice-lite, setup:passive and our host
+ * Opus audio line) sendonly in one BUNDLE group, rtcp-mux, ice-lite (our fingerprint at
+ * session level too, for rejected lines), setup:passive and our host
  * candidates (UDP, then ICE-TCP passive ones of lower priority, RFC 6544); every other line
  * rejected (port 0). Returns 0, or -EINVAL when offer has no video line, or opt->h264_index
  * (opt->h265_index with opt->h265) is out of range, or opt->audio without an audio line. Thread:

@@ -36,20 +36,22 @@ def gst_whep(url, token, codec, *flags):
     return r
 
 
-def camera(camsim_factory, horus_factory, codec):
-    sim = camsim_factory(args=["--size", "320x240", "--gop", "25", "--codec", codec])
+def camera(camsim_factory, horus_factory, codec, *flags):
+    sim = camsim_factory(args=["--size", "320x240", "--gop", "25", "--codec", codec, *flags])
     h = horus_factory(f"webrtc:\n  udp_listen: \"127.0.0.1:{free_udp_port()}\"\n"
                       f"cameras:\n  - id: cam\n    url: \"{sim.url(1)}\"\n")
     return h
 
 
 def test_gstreamer_decodes_h264_over_whep(camsim_factory, horus_factory):
-    h = camera(camsim_factory, horus_factory, "h264")
-    r = gst_whep(h.url + WHEP, h.api_key, "h264")
+    h = camera(camsim_factory, horus_factory, "h264", "--audio")
+    r = gst_whep(h.url + WHEP, h.api_key, "h264", "--audio")
     assert r["status"] == 201 and r["answer_codec"] == "H264", r
     assert r["frames"] >= FRAMES and not r["errors"], r
+    assert r["audio_buffers"] > 0, r  # camsim's AAC as Opus (design 0058), in the same bundle
     assert (r["width"], r["height"]) == (320, 240), r
-    print(f"gst h264: {r['frames']} frames, first after {r['first_frame_s']:.2f} s")
+    print(f"gst h264: {r['frames']} frames, first after {r['first_frame_s']:.2f} s, "
+          f"{r['audio_buffers']} Opus buffers")
 
 
 def test_gstreamer_decodes_h265_over_whep(camsim_factory, horus_factory):

@@ -485,6 +485,57 @@ static void test_the_answer_sends_h265_with_the_offers_fmtp_echoed(void **state)
     assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), -22);
 }
 
+/* GStreamer's max-bundle shape: the audio line after the first is port 0 with a=bundle-only. */
+static void test_a_bundle_only_audio_line_is_answered_a_plain_port_0_one_is_not(void **state)
+{
+    static const char base[] = "v=0\r\n"
+                               "a=group:BUNDLE video0 audio1 audio2\r\n"
+                               "a=ice-ufrag:aB3d\r\n"
+                               "a=ice-pwd:0123456789abcdefABCDEF+/\r\n"
+                               "a=fingerprint:sha-256 AA:BB\r\n"
+                               "m=video 9 UDP/TLS/RTP/SAVPF 102\r\n"
+                               "a=mid:video0\r\n"
+                               "a=recvonly\r\n"
+                               "a=rtpmap:102 H264/90000\r\n"
+                               "a=fmtp:102 packetization-mode=1\r\n"
+                               "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"
+                               "a=bundle-only\r\n"
+                               "a=recvonly\r\n"
+                               "a=rtpmap:111 OPUS/48000\r\n"
+                               "a=mid:audio1\r\n";
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(webrtc_sdp_offer_parse(base, strlen(base), &o, err, 200), 0);
+    assert_int_equal(o.audio_index, 1);
+    assert_int_equal(o.opus_pt, 111);
+    struct webrtc_sdp_answer_options opt = answer_options(0);
+    opt.audio = true;
+    char *ans = NULL;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
+    const char *expect[] = {
+        "a=group:BUNDLE video0 audio1\r\n",
+        "a=msid-semantic: WMS horus\r\na=fingerprint:sha-256 AA:BB\r\nm=video",
+        "m=audio 8189 UDP/TLS/RTP/SAVPF 111\r\n",
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+        if (strstr(ans, expect[i]) == NULL)
+            fail_msg("answer lacks [%s]:\n%s", expect[i], ans);
+    free(ans);
+
+    /* without a=bundle-only, port 0 rejects the line: the next audio line is the one */
+    char text[sizeof(base) + 200];
+    strcpy(text, base);
+    memcpy(strstr(text, "a=bundle-only"), "a=x-nothing-", 12);
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), 0);
+    assert_int_equal(o.audio_index, -1);
+    assert_int_equal(o.opus_pt, 0);
+    strcat(text,
+           "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\na=rtpmap:109 opus/48000/2\r\na=mid:audio2\r\n");
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), 0);
+    assert_int_equal(o.audio_index, 2);
+    assert_int_equal(o.opus_pt, 109);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_ice_tcp_candidates_follow_udp_with_lower_priority),
         cmocka_unit_test(test_h265_formats_are_parsed_and_chosen_by_profile_srst_only),
         cmocka_unit_test(test_the_answer_sends_h265_with_the_offers_fmtp_echoed),
+        cmocka_unit_test(test_a_bundle_only_audio_line_is_answered_a_plain_port_0_one_is_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
