@@ -1,16 +1,19 @@
 /*
- * DESIGN: the WebRTC sender's RTP and RTCP (docs/design/0055). H.264
- * access units arrive as length-prefixed NAL units with the parameter
+ * DESIGN: the WebRTC sender's RTP and RTCP (docs/design/0055, 0078). H.264
+ * and H.265 access units arrive as length-prefixed NAL units with the parameter
  * sets out of band (media.h); a browser that joins mid-stream or loses a
  * keyframe needs SPS and PPS in band, so they go before each keyframe as
  * single NAL unit packets with the keyframe's timestamp. NAL units larger
- * than the payload budget are cut into FU-A fragments (RFC 6184 5.8).
+ * than the payload budget are cut into FU-A fragments (RFC 6184 5.8); H.265
+ * the same way (RFC 7798: VPS, SPS and PPS before a keyframe, FU of type 49
+ * with the NAL's F, LayerId and TID in its payload header).
  * The RTCP parser only looks at what the sender acts on: PLI and FIR
  * (send a keyframe), generic NACK (resend from history, later) and the
  * receiver report's loss. Pure; Thread: any.
  */
 #include "rtp_out_int.h"
 #include "bytes.h"
+#include "media_bitstream.h"
 
 #include "err.h"
 #include "mem.h"
@@ -21,6 +24,10 @@
 #define NAL_AUD 9
 #define NAL_FILLER 12
 #define NAL_FU_A 28
+#define NAL_H265_AUD 35
+#define NAL_H265_FD 38
+#define NAL_H265_AP 48 /* the first of the unspecified types, 48..63 */
+#define NAL_H265_FU 49
 
 uint64_t webrtc_ntp_of_us(int64_t unix_us)
 {
@@ -36,6 +43,7 @@ struct au_ctx {
     uint64_t capture_ntp; /* the unit's wall clock, NTP UQ32.32 */
     webrtc_rtp_emit_cb emit;
     void *arg;
+    bool h265; /* RFC 7798 (2-byte NAL headers, FU type 49), else RFC 6184 */
     uint8_t pkt[WEBRTC_RTP_MAX_PACKET];
 };
 
@@ -72,22 +80,34 @@ static int send_one(struct au_ctx *c, const uint8_t *head, size_t head_len, cons
     return c->emit(c->arg, p, at + head_len + body_len);
 }
 
-static int send_nal(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
+/* Cuts a NAL unit too large for one packet into FU-A (H.264) or FU (H.265) fragments. */
+static int send_fragments(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
 {
-    if (len <= WEBRTC_RTP_MAX_PAYLOAD)
-        return send_one(c, NULL, 0, nal, len, last);
-    uint8_t fu[2] = {(uint8_t)((nal[0] & 0xe0) | NAL_FU_A), (uint8_t)(nal[0] & 0x1f)};
-    size_t pos = 1; /* the NAL header travels in the FU indicator and header */
+    uint8_t h[3] = {0};
+    size_t hl, pos; /* the NAL header travels in the FU's own headers */
+    if (c->h265) { /* RFC 7798 4.4.3: payload header of type 49 (F, LayerId, TID kept), FU header */
+        h[0] = (uint8_t)((nal[0] & 0x81) | (NAL_H265_FU << 1));
+        h[1] = nal[1];
+        h[2] = (uint8_t)((nal[0] >> 1) & 0x3f);
+        hl = 3;
+        pos = 2;
+    } else { /* RFC 6184 5.8: FU indicator (F, NRI, type 28), FU header */
+        h[0] = (uint8_t)((nal[0] & 0xe0) | NAL_FU_A);
+        h[1] = (uint8_t)(nal[0] & 0x1f);
+        hl = 2;
+        pos = 1;
+    }
+    const size_t first = pos;
     const size_t chunk =
-        WEBRTC_RTP_MAX_PAYLOAD - 2 - (c->s->abs_capture_id ? WEBRTC_RTP_EXT_ROOM : 0);
+        WEBRTC_RTP_MAX_PAYLOAD - hl - (c->s->abs_capture_id ? WEBRTC_RTP_EXT_ROOM : 0);
     while (pos < len) {
         size_t n = len - pos < chunk ? len - pos : chunk;
-        uint8_t h[2] = {fu[0], fu[1]};
-        if (pos == 1)
-            h[1] |= 0x80; /* start */
+        uint8_t fh[3] = {h[0], h[1], h[2]};
+        if (pos == first)
+            fh[hl - 1] |= 0x80; /* start */
         if (pos + n == len)
-            h[1] |= 0x40; /* end */
-        int rc = send_one(c, h, 2, nal + pos, n, last && pos + n == len);
+            fh[hl - 1] |= 0x40; /* end */
+        int rc = send_one(c, fh, hl, nal + pos, n, last && pos + n == len);
         if (rc < 0)
             return rc;
         pos += n;
@@ -95,15 +115,40 @@ static int send_nal(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
     return 0;
 }
 
-/* Access unit delimiters and filler data (CBR padding) carry nothing a viewer needs. */
-static bool is_sent(uint8_t nal_header)
+static int send_nal(struct au_ctx *c, const uint8_t *nal, size_t len, bool last)
 {
-    int type = nal_header & 0x1f;
+    if (len <= WEBRTC_RTP_MAX_PAYLOAD)
+        return send_one(c, NULL, 0, nal, len, last);
+    return send_fragments(c, nal, len, last);
+}
+
+/* The NAL header's length, its type. */
+static size_t nal_header_len(const struct au_ctx *c)
+{
+    return c->h265 ? 2 : 1;
+}
+
+static int nal_type(const struct au_ctx *c, const uint8_t *nal)
+{
+    return c->h265 ? (nal[0] >> 1) & 0x3f : nal[0] & 0x1f;
+}
+
+/*
+ * Access unit delimiters and filler data (CBR padding) carry nothing a viewer
+ * needs. Nor do H.265's unspecified types 48..63, which RFC 7798 takes for its
+ * aggregation (48), fragmentation (49) and PACI (50) packets: one sent alone
+ * would be read as such a packet.
+ */
+static bool is_sent(const struct au_ctx *c, const uint8_t *nal)
+{
+    int type = nal_type(c, nal);
+    if (c->h265)
+        return type != NAL_H265_AUD && type != NAL_H265_FD && type < NAL_H265_AP;
     return type != NAL_AUD && type != NAL_FILLER;
 }
 
 /* Sends the SPS and PPS of an avcC record (ISO 14496-15 5.3.3.1). */
-static int send_parameter_sets(struct au_ctx *c, const uint8_t *x, size_t n)
+static int send_avcc_sets(struct au_ctx *c, const uint8_t *x, size_t n)
 {
     if (n < 7 || x[0] != 1)
         return 0; /* no usable record: the stream may carry them in band */
@@ -129,18 +174,33 @@ static int send_parameter_sets(struct au_ctx *c, const uint8_t *x, size_t n)
     return 0;
 }
 
-int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
-                          const media_packet *p, webrtc_rtp_emit_cb emit, void *arg)
+/* Sends the VPS, SPS and PPS of an hvcC record (ISO 14496-15 8.3.3.1), in its order. */
+static int send_hvcc_sets(struct au_ctx *c, const uint8_t *x, size_t n)
 {
-    struct au_ctx c = {.s = s, .emit = emit, .arg = arg};
+    size_t index = 0;
+    const uint8_t *nal;
+    size_t len;
+    while (media_config_ps_next(MEDIA_CODEC_H265, x, n, &index, &nal, &len)) {
+        if (len < 2 || !is_sent(c, nal)) /* what a depacketiser would misread: not sent */
+            continue;
+        int rc = send_nal(c, nal, len, false);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int packetize(struct au_ctx *c, const media_stream *st, const media_packet *p)
+{
+    struct webrtc_rtp_sender *s = c->s;
     uint32_t scale = st->timescale ? st->timescale : 90000;
     int64_t ts90 = scale == 90000 ? p->pts : (int64_t)((__int128)p->pts * 90000 / scale);
-    c.ts = (uint32_t)((uint64_t)ts90 + s->ts_offset);
+    c->ts = (uint32_t)((uint64_t)ts90 + s->ts_offset);
     if (p->wall_us > 0) { /* wall_us is the decode time's; the timestamp is the presentation's */
         s->last_wall_us = p->wall_us + (int64_t)((__int128)(p->pts - p->dts) * 1000000 / scale);
         if (s->abs_capture_id) {
-            c.ext_pending = true;
-            c.capture_ntp = webrtc_ntp_of_us(s->last_wall_us);
+            c->ext_pending = true;
+            c->capture_ntp = webrtc_ntp_of_us(s->last_wall_us);
         }
     }
     /* Check the whole unit and find its last NAL first: nothing of a bad unit
@@ -150,23 +210,38 @@ int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
         if (p->size - pos < 4)
             return HORUS_EPARSE;
         size_t len = horus_be32(p->data + pos);
-        if (len == 0 || len > p->size - pos - 4)
+        if (len < nal_header_len(c) || len > p->size - pos - 4)
             return HORUS_EPARSE;
-        if (is_sent(p->data[pos + 4]))
+        if (is_sent(c, p->data + pos + 4))
             last_at = pos;
         pos += 4 + len;
     }
     int rc = 0;
     if (p->is_keyframe)
-        rc = send_parameter_sets(&c, st->extradata, st->extradata_size);
+        rc = c->h265 ? send_hvcc_sets(c, st->extradata, st->extradata_size)
+                     : send_avcc_sets(c, st->extradata, st->extradata_size);
     for (size_t pos = 0; rc == 0 && pos < p->size && last_at != SIZE_MAX;) {
         size_t len = horus_be32(p->data + pos);
         const uint8_t *nal = p->data + pos + 4;
-        if (is_sent(nal[0]))
-            rc = send_nal(&c, nal, len, pos == last_at);
+        if (is_sent(c, nal))
+            rc = send_nal(c, nal, len, pos == last_at);
         pos += 4 + len;
     }
     return rc;
+}
+
+int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
+                          const media_packet *p, webrtc_rtp_emit_cb emit, void *arg)
+{
+    struct au_ctx c = {.s = s, .emit = emit, .arg = arg};
+    return packetize(&c, st, p);
+}
+
+int webrtc_h265_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
+                          const media_packet *p, webrtc_rtp_emit_cb emit, void *arg)
+{
+    struct au_ctx c = {.s = s, .emit = emit, .arg = arg, .h265 = true};
+    return packetize(&c, st, p);
 }
 
 void webrtc_sr_clock(const struct webrtc_rtp_sender *s, int64_t now_wall_us, uint64_t *ntp,

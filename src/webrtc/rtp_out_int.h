@@ -1,8 +1,8 @@
 /*
  * RTP and RTCP for the WebRTC sender: the H.264 packetiser (RFC 6184,
- * packetization-mode 1), sender reports, and the parser of the feedback
- * a browser sends (PLI, FIR, generic NACK). Pure: no I/O, no clock.
- * Design: docs/design/0055-webrtc-whep.md.
+ * packetization-mode 1) and the H.265 one (RFC 7798), sender reports, and the parser of the
+ * feedback a browser sends (PLI, FIR, generic NACK). Pure: no I/O, no clock. Design:
+ * docs/design/0055-webrtc-whep.md.
  */
 #ifndef HORUS_WEBRTC_RTP_OUT_INT_H
 #define HORUS_WEBRTC_RTP_OUT_INT_H
@@ -51,6 +51,20 @@ typedef int (*webrtc_rtp_emit_cb)(void *arg, const uint8_t *pkt, size_t len);
  * or the callback's negative return. Thread: any.
  */
 int webrtc_h264_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
+                          const media_packet *p, webrtc_rtp_emit_cb emit, void *arg);
+
+/*
+ * The same for one H.265 access unit (RFC 7798, no DONL: sent in decoding
+ * order): for a keyframe the VPS, SPS and PPS of st's hvcC first; each NAL
+ * unit alone when it fits WEBRTC_RTP_MAX_PAYLOAD, else Fragmentation Units
+ * (payload header type 49 with the NAL's F, LayerId and TID; FU header S, E
+ * and the NAL's type; the 2-byte NAL header itself not sent); access unit
+ * delimiters (35), filler data (38) and the unspecified types (48..63, which
+ * the payload format takes for its own packets) dropped; marker on the last packet.
+ * A NAL unit shorter than its 2-byte header makes the unit malformed.
+ * Returns as webrtc_h264_packetize. Thread: any.
+ */
+int webrtc_h265_packetize(struct webrtc_rtp_sender *s, const media_stream *st,
                           const media_packet *p, webrtc_rtp_emit_cb emit, void *arg);
 
 /*

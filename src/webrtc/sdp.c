@@ -3,9 +3,10 @@
  * The parser reads the subset of SDP a browser's offer needs: the m-lines
  * (each answered, in order), and for the first video m-line with a port
  * its ICE credentials, DTLS fingerprint and setup role, direction,
- * rtcp-mux and H.264 formats (rtpmap + fmtp, in any order); for the first
+ * rtcp-mux and H.264 and H.265 formats (rtpmap + fmtp, in any order); for the first
  * audio m-line its Opus payload type and direction (its transport is the
- * video's: BUNDLE). Session-level ICE and fingerprint attributes apply
+ * video's: BUNDLE; one of port 0 counts when it says a=bundle-only, as
+ * GStreamer's max-bundle offers do, RFC 8843 6). Session-level ICE and fingerprint attributes apply
  * when the video line has none.
  * Every error names the line and the problem, since it goes back to the
  * client as the 400's message. Pure; Thread: any.
@@ -29,6 +30,7 @@ struct fmtp_entry {
     int packetization_mode;
     bool has_profile;
     uint8_t profile[3];
+    int h265_profile_id, h265_tier_flag, h265_level_id, h265_tx_mode; /* as webrtc_sdp_h265 */
 };
 
 /* The ICE/DTLS attributes of one level (session, or the video m-line). */
@@ -55,13 +57,29 @@ struct parser {
     size_t n_fmts;
     uint8_t h264_pts[WEBRTC_SDP_MAX_H264];
     size_t n_h264_pts;
+    uint8_t h265_pts[WEBRTC_SDP_MAX_H265];
+    size_t n_h265_pts;
     struct fmtp_entry fmtp[64];
     size_t n_fmtp;
     /* the first audio m-line's payload types and direction */
     uint8_t audio_fmts[64];
     size_t n_audio_fmts;
     int audio_direction;
+    /* That audio line has port 0: usable only with a=bundle-only (RFC 8843 6). */
+    bool audio_port0, audio_bundle_only;
 };
+
+/* An audio line of port 0 that did not say a=bundle-only is a rejected one: forgotten. */
+static void drop_port0_audio(struct parser *p)
+{
+    if (!p->audio_port0 || p->audio_bundle_only)
+        return;
+    p->out->audio_index = -1;
+    p->out->opus_pt = 0;
+    p->n_audio_fmts = 0;
+    p->audio_direction = 0;
+    p->audio_port0 = false;
+}
 
 __attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const char *fmt, ...)
 {
@@ -153,11 +171,13 @@ static int parse_m(struct parser *p, const char *v)
         return fail(p, "line %d: m= line has no protocol", p->line_no);
     if (!copy_token(m->first_fmt, sizeof(m->first_fmt), &v))
         return fail(p, "line %d: m= line has no format", p->line_no);
+    drop_port0_audio(p);
     p->cur_media = (int)o->n_media;
     o->n_media++;
     bool savpf = strcmp(m->proto, "UDP/TLS/RTP/SAVPF") == 0;
-    if (o->audio_index < 0 && port != 0 && savpf && strcmp(m->kind, "audio") == 0) {
+    if (o->audio_index < 0 && savpf && strcmp(m->kind, "audio") == 0) {
         o->audio_index = p->cur_media;
+        p->audio_port0 = port == 0;
         read_formats(m->first_fmt, v, p->audio_fmts, &p->n_audio_fmts,
                      HORUS_ARRAY_LEN(p->audio_fmts));
         return 0;
@@ -222,6 +242,28 @@ static int parse_fingerprint(struct parser *p, const char *v, struct level_attrs
     return 0;
 }
 
+/* Adds an rtpmap's encoding name ("VP8" of "VP8/90000") to o->video_codecs, once. */
+static void note_codec(struct webrtc_sdp_offer *o, const char *enc)
+{
+    size_t n = strcspn(enc, "/ ");
+    size_t have = strlen(o->video_codecs);
+    if (n == 0 || have + n + 2 > sizeof(o->video_codecs))
+        return;
+    for (const char *at = o->video_codecs; *at;) { /* already there? */
+        size_t m = strcspn(at, " ");
+        if (m == n && strncasecmp(at, enc, n) == 0)
+            return;
+        at += m + (at[m] == ' ');
+    }
+    for (size_t i = 0; i < n; i++) /* printable only: it goes back in the 400's message */
+        if ((unsigned char)enc[i] < 0x21 || (unsigned char)enc[i] > 0x7e)
+            return;
+    if (have)
+        o->video_codecs[have++] = ' ';
+    memcpy(o->video_codecs + have, enc, n);
+    o->video_codecs[have + n] = '\0';
+}
+
 static int parse_rtpmap(struct parser *p, const char *v)
 {
     size_t n = strcspn(v, " ");
@@ -229,13 +271,17 @@ static int parse_rtpmap(struct parser *p, const char *v)
     if (!parse_u32(v, n, 127, &pt) || v[n] != ' ')
         return fail(p, "line %d: a=rtpmap has no payload type", p->line_no);
     v += n + 1;
-    if (strncasecmp(v, "H264/90000", 10) != 0 || (v[10] != '\0' && v[10] != '/'))
-        return 0;
     bool listed = false;
     for (size_t i = 0; i < p->n_fmts; i++)
         listed = listed || p->fmts[i] == pt;
-    if (listed && p->n_h264_pts < WEBRTC_SDP_MAX_H264)
+    if (listed)
+        note_codec(p->out, v);
+    bool h264 = strncasecmp(v, "H264/90000", 10) == 0 && (v[10] == '\0' || v[10] == '/');
+    bool h265 = strncasecmp(v, "H265/90000", 10) == 0 && (v[10] == '\0' || v[10] == '/');
+    if (listed && h264 && p->n_h264_pts < WEBRTC_SDP_MAX_H264)
         p->h264_pts[p->n_h264_pts++] = (uint8_t)pt;
+    if (listed && h265 && p->n_h265_pts < WEBRTC_SDP_MAX_H265)
+        p->h265_pts[p->n_h265_pts++] = (uint8_t)pt;
     return 0;
 }
 
@@ -255,7 +301,8 @@ static int parse_fmtp(struct parser *p, const char *v)
         return fail(p, "line %d: a=fmtp has no payload type", p->line_no);
     if (p->n_fmtp >= HORUS_ARRAY_LEN(p->fmtp))
         return 0;
-    struct fmtp_entry e = {.pt = (uint8_t)pt};
+    struct fmtp_entry e = {
+        .pt = (uint8_t)pt, .h265_profile_id = -1, .h265_tier_flag = -1, .h265_level_id = -1};
     v += n + 1;
     while (*v) {
         while (*v == ' ' || *v == ';')
@@ -278,6 +325,23 @@ static int parse_fmtp(struct parser *p, const char *v)
             e.profile[0] = (uint8_t)b0;
             e.profile[1] = (uint8_t)b1;
             e.profile[2] = (uint8_t)b2;
+        } else if (kl == 10 && strncasecmp(v, "profile-id", 10) == 0) {
+            uint32_t x;
+            if (!parse_u32(val, vl, 31, &x))
+                return fail(p, "line %d: a=fmtp profile-id must be 0 to 31", p->line_no);
+            e.h265_profile_id = (int)x;
+        } else if (kl == 9 && strncasecmp(v, "tier-flag", 9) == 0) {
+            uint32_t x;
+            if (!parse_u32(val, vl, 1, &x))
+                return fail(p, "line %d: a=fmtp tier-flag must be 0 or 1", p->line_no);
+            e.h265_tier_flag = (int)x;
+        } else if (kl == 8 && strncasecmp(v, "level-id", 8) == 0) {
+            uint32_t x;
+            if (!parse_u32(val, vl, 255, &x))
+                return fail(p, "line %d: a=fmtp level-id must be 0 to 255", p->line_no);
+            e.h265_level_id = (int)x;
+        } else if (kl == 7 && strncasecmp(v, "tx-mode", 7) == 0) {
+            e.h265_tx_mode = vl == 4 && strncasecmp(val, "SRST", 4) == 0 ? 1 : 2;
         }
         v = val + vl;
     }
@@ -331,6 +395,10 @@ static void parse_audio_a(struct parser *p, const char *v)
     int d = direction_of(v);
     if (d >= 0) {
         p->audio_direction = d;
+        return;
+    }
+    if (strcmp(v, "bundle-only") == 0) {
+        p->audio_bundle_only = true;
         return;
     }
     if (strncmp(v, "rtpmap:", 7) != 0)
@@ -423,6 +491,7 @@ static int parse_line(struct parser *p, const char *line)
 static int finish(struct parser *p)
 {
     struct webrtc_sdp_offer *o = p->out;
+    drop_port0_audio(p);
     if (o->video_index < 0)
         return fail(p, "offer has no video m= line");
     const struct level_attrs *s = &p->session, *v = &p->video;
@@ -458,6 +527,19 @@ static int finish(struct parser *p)
             h->level_idc = p->fmtp[j].profile[2];
         }
     }
+    for (size_t i = 0; i < p->n_h265_pts; i++) {
+        struct webrtc_sdp_h265 *h = &o->h265[o->n_h265++];
+        *h = (struct webrtc_sdp_h265){
+            .pt = p->h265_pts[i], .profile_id = -1, .tier_flag = -1, .level_id = -1};
+        for (size_t j = 0; j < p->n_fmtp; j++) {
+            if (p->fmtp[j].pt != h->pt)
+                continue;
+            h->profile_id = p->fmtp[j].h265_profile_id;
+            h->tier_flag = p->fmtp[j].h265_tier_flag;
+            h->level_id = p->fmtp[j].h265_level_id;
+            h->tx_mode = p->fmtp[j].h265_tx_mode;
+        }
+    }
     /* Audio the viewer cannot receive as Opus is rejected, not an error. */
     bool bundled =
         o->audio_index >= 0 && o->media[o->audio_index].mid[0] && o->media[o->video_index].mid[0];
@@ -465,11 +547,15 @@ static int finish(struct parser *p)
         o->audio_index = -1;
         o->opus_pt = 0;
     }
-    if (o->n_h264 == 0)
-        return fail(p, "offer has no H.264 video");
-    if (webrtc_sdp_h264_choose(o, 0) < 0)
+    if (o->n_h264 == 0 && o->n_h265 == 0)
+        return fail(p, "offer has no H.264 or H.265 video (it has %s)",
+                    o->video_codecs[0] ? o->video_codecs : "no rtpmap on its video line");
+    if (webrtc_sdp_h264_choose(o, 0) >= 0 || webrtc_sdp_h265_choose(o, 0) >= 0)
+        return 0;
+    if (o->n_h265 == 0)
         return fail(p, "offer has no H.264 video with packetization-mode=1");
-    return 0;
+    return fail(p, "offer has no H.264 video with packetization-mode=1 nor H.265 with "
+                   "tx-mode=SRST");
 }
 
 int webrtc_sdp_offer_parse(const char *text, size_t len, struct webrtc_sdp_offer *out, char *err,
@@ -539,6 +625,22 @@ int webrtc_sdp_h264_choose(const struct webrtc_sdp_offer *offer, uint8_t camera_
             baseline = (int)i;
     }
     return baseline >= 0 ? baseline : first;
+}
+
+int webrtc_sdp_h265_choose(const struct webrtc_sdp_offer *offer, int camera_profile_id)
+{
+    int first = -1;
+    for (size_t i = 0; i < offer->n_h265; i++) {
+        const struct webrtc_sdp_h265 *h = &offer->h265[i];
+        if (h->tx_mode == 2) /* several RTP streams: we send one */
+            continue;
+        int profile = h->profile_id >= 0 ? h->profile_id : 1;
+        if (camera_profile_id != 0 && profile == camera_profile_id)
+            return (int)i;
+        if (first < 0)
+            first = (int)i;
+    }
+    return first;
 }
 
 /* A growing string. */
@@ -615,21 +717,34 @@ static void write_candidates(struct sbuf *b, const struct webrtc_sdp_answer_opti
     sb_printf(b, "a=end-of-candidates\r\n");
 }
 
+static void write_h264_fmtp(struct sbuf *b, const struct webrtc_sdp_h264 *h);
+static void write_h265_fmtp(struct sbuf *b, const struct webrtc_sdp_h265 *h);
+
 static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
                         const struct webrtc_sdp_answer_options *opt)
 {
     const struct webrtc_sdp_media *m = &o->media[o->video_index];
-    const struct webrtc_sdp_h264 *h = &o->h264[opt->h264_index];
-    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)media_port(opt), m->proto, (unsigned)h->pt);
+    unsigned pt = opt->h265 ? o->h265[opt->h265_index].pt : o->h264[opt->h264_index].pt;
+    sb_printf(b, "m=video %u %s %u\r\n", (unsigned)media_port(opt), m->proto, pt);
     write_transport(b, o, m, opt);
     if (o->abs_capture_id) /* each frame's wall clock: the browser's live latency */
         sb_printf(b, "a=extmap:%u %s\r\n", (unsigned)o->abs_capture_id, ABS_CAPTURE_TIME_URI);
-    sb_printf(b, "a=rtpmap:%u H264/90000\r\n", (unsigned)h->pt);
-    sb_printf(b, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n",
-              (unsigned)h->pt, (unsigned)h->pt, (unsigned)h->pt);
+    sb_printf(b, "a=rtpmap:%u %s/90000\r\n", pt, opt->h265 ? "H265" : "H264");
+    sb_printf(b, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", pt, pt,
+              pt);
     /* Receiver reference times (RFC 3611): answered with DLRR, they give a
      * receive-only browser its round trip, hence the sender-report clock. */
-    sb_printf(b, "a=rtcp-fb:%u rrtr\r\n", (unsigned)h->pt);
+    sb_printf(b, "a=rtcp-fb:%u rrtr\r\n", pt);
+    if (opt->h265)
+        write_h265_fmtp(b, &o->h265[opt->h265_index]);
+    else
+        write_h264_fmtp(b, &o->h264[opt->h264_index]);
+    sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus video\r\n", (unsigned)opt->ssrc);
+    write_candidates(b, opt);
+}
+
+static void write_h264_fmtp(struct sbuf *b, const struct webrtc_sdp_h264 *h)
+{
     if (h->has_profile)
         sb_printf(b,
                   "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
@@ -638,8 +753,24 @@ static void write_video(struct sbuf *b, const struct webrtc_sdp_offer *o,
     else
         sb_printf(b, "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1\r\n",
                   (unsigned)h->pt);
-    sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus video\r\n", (unsigned)opt->ssrc);
-    write_candidates(b, opt);
+}
+
+/* RFC 7798 7.1: what the offer said of profile, tier, level and transmission mode, echoed;
+ * nothing when it said nothing (the defaults then hold on both sides). */
+static void write_h265_fmtp(struct sbuf *b, const struct webrtc_sdp_h265 *h)
+{
+    char params[128] = "";
+    size_t n = 0;
+    if (h->profile_id >= 0)
+        n += (size_t)snprintf(params + n, sizeof(params) - n, ";profile-id=%d", h->profile_id);
+    if (h->tier_flag >= 0)
+        n += (size_t)snprintf(params + n, sizeof(params) - n, ";tier-flag=%d", h->tier_flag);
+    if (h->level_id >= 0)
+        n += (size_t)snprintf(params + n, sizeof(params) - n, ";level-id=%d", h->level_id);
+    if (h->tx_mode == 1)
+        n += (size_t)snprintf(params + n, sizeof(params) - n, ";tx-mode=SRST");
+    if (n > 0)
+        sb_printf(b, "a=fmtp:%u %s\r\n", (unsigned)h->pt, params + 1);
 }
 
 /* Opus (RFC 7587), in the same media stream as the video so that the browser syncs them. */
@@ -660,7 +791,8 @@ int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
                             size_t *out_len)
 {
     if (offer->video_index < 0 || (size_t)offer->video_index >= offer->n_media ||
-        opt->h264_index < 0 || (size_t)opt->h264_index >= offer->n_h264 ||
+        (!opt->h265 && (opt->h264_index < 0 || (size_t)opt->h264_index >= offer->n_h264)) ||
+        (opt->h265 && (opt->h265_index < 0 || (size_t)opt->h265_index >= offer->n_h265)) ||
         (opt->audio && (offer->audio_index < 0 || (size_t)offer->audio_index >= offer->n_media)))
         return -EINVAL;
     struct sbuf b = {.cap = 2048};
@@ -677,6 +809,9 @@ int webrtc_sdp_answer_write(const struct webrtc_sdp_offer *offer,
         sb_printf(&b, "\r\n");
     }
     sb_printf(&b, "a=ice-lite\r\na=msid-semantic: WMS horus\r\n");
+    /* Also at session level: GStreamer's webrtcbin (1.22) refuses an answer with a rejected
+     * m-line that has no fingerprint of its own or above it. */
+    sb_printf(&b, "a=fingerprint:sha-256 %s\r\n", opt->fingerprint_sha256);
     for (size_t i = 0; i < offer->n_media; i++) {
         if ((int)i == offer->video_index)
             write_video(&b, offer, opt);

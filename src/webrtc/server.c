@@ -568,6 +568,36 @@ static uint8_t camera_profile(const media_stream *v)
     return v->extradata_size >= 4 && v->extradata[0] == 1 ? v->extradata[1] : 0;
 }
 
+/* The camera's H.265 general_profile_idc from its hvcC (ISO 14496-15 8.3.3.1), 0 when unknown. */
+static int camera_h265_profile(const media_stream *v)
+{
+    return v->extradata_size >= 23 && v->extradata[0] == 1 ? v->extradata[1] & 0x1f : 0;
+}
+
+/*
+ * The offer's format for the camera's video codec (an index in offer->h264 or
+ * offer->h265), or -1 with err saying what the camera sends and what the offer had.
+ */
+static int choose_format(const struct webrtc_sdp_offer *offer, const media_stream *v,
+                         const char *camera, const char *stream, char *err, size_t errsize)
+{
+    const char *name = v->codec == MEDIA_CODEC_H265 ? "H.265" : "H.264";
+    int i = -1;
+    if (v->codec == MEDIA_CODEC_H264)
+        i = webrtc_sdp_h264_choose(offer, camera_profile(v));
+    else if (v->codec == MEDIA_CODEC_H265)
+        i = webrtc_sdp_h265_choose(offer, camera_h265_profile(v));
+    else
+        snprintf(err, errsize,
+                 "camera '%s' stream '%s' is not H.264 or H.265; WebRTC serves those only", camera,
+                 stream);
+    if (i < 0 && (v->codec == MEDIA_CODEC_H264 || v->codec == MEDIA_CODEC_H265))
+        snprintf(err, errsize,
+                 "camera '%s' stream '%s' sends %s; the offer has no usable %s (it has %s)", camera,
+                 stream, name, name, offer->video_codecs);
+    return i;
+}
+
 bool webrtc_server_serves(webrtc_server *s, const char *camera, const char *stream)
 {
     struct relay_tracks tracks = {0};
@@ -598,12 +628,10 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         else if (rc == -EAGAIN)
             snprintf(err, errsize, "camera '%s' has no video yet on stream '%s'", camera, stream);
     }
-    if (rc == 0 && tracks.video->codec != MEDIA_CODEC_H264) {
-        snprintf(err, errsize, "camera '%s' stream '%s' is not H.264; WebRTC serves H.264 only",
-                 camera, stream);
+    int format = rc == 0 ? choose_format(offer, tracks.video, camera, stream, err, errsize) : -1;
+    if (rc == 0 && format < 0)
         rc = HORUS_ECODEC;
-    }
-    int h264 = rc == 0 ? webrtc_sdp_h264_choose(offer, camera_profile(tracks.video)) : -1;
+    bool h265 = rc == 0 && tracks.video->codec == MEDIA_CODEC_H265;
     bool reserved = false;
     if (rc == 0) {
         pthread_mutex_lock(&s->mu);
@@ -635,7 +663,8 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         memcpy(&w->rtp.ssrc, r + 16, 4);
         memcpy(&w->rtp.seq, r + 20, 2);
         memcpy(&w->rtp.ts_offset, r + 22, 4);
-        w->rtp.pt = offer->h264[h264].pt;
+        w->codec = h265 ? MEDIA_CODEC_H265 : MEDIA_CODEC_H264;
+        w->rtp.pt = h265 ? offer->h265[format].pt : offer->h264[format].pt;
         w->rtp.abs_capture_id = offer->abs_capture_id;
         /* Sound when the viewer takes Opus and the camera sends AAC (transcoded, shared). */
         w->wants_audio =
@@ -660,7 +689,9 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
             .fingerprint_sha256 = webrtc_cert_fingerprint(s->cert),
             .ssrc = w->rtp.ssrc,
             .session_id = ((uint64_t)w->rtp.ssrc << 16) | w->rtp.seq,
-            .h264_index = h264,
+            .h264_index = h265 ? -1 : format,
+            .h265 = h265,
+            .h265_index = h265 ? format : -1,
             .n_hosts = s->n_hosts,
             .port = s->port,
             .tcp_port = s->tcp_port,

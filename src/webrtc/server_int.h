@@ -105,6 +105,7 @@ struct wsession {
     relay_reader *reader; /* owned, after the handshake */
     struct ep_tag reader_tag;
     struct webrtc_rtp_sender rtp;
+    enum media_codec codec; /* of the video answered: MEDIA_CODEC_H264 or _H265 */
     struct webrtc_rtp_history history; /* after the handshake: answers to NACK */
     struct known_session *known; /* its record in srv->known (fields under srv->mu) */
     uint64_t retransmits;

@@ -242,19 +242,23 @@ const char *wsession_on_reader(struct wsession *w)
         const char *why = NULL;
         switch (ev.kind) {
         case RELAY_EV_STREAM:
-            if (ev.stream->kind == MEDIA_KIND_VIDEO && ev.stream->codec != MEDIA_CODEC_H264)
-                why = "the camera's video is no longer H.264";
+            if (ev.stream->kind == MEDIA_KIND_VIDEO && ev.stream->codec != w->codec)
+                why = w->codec == MEDIA_CODEC_H265 ? "the camera's video is no longer H.265"
+                                                   : "the camera's video is no longer H.264";
             break;
         case RELAY_EV_PACKET: {
             media_packet *p = ev.packet;
-            if (p->stream->kind != MEDIA_KIND_VIDEO || p->stream->codec != MEDIA_CODEC_H264)
+            if (p->stream->kind != MEDIA_KIND_VIDEO || p->stream->codec != w->codec)
                 break;
             if (w->need_keyframe && !p->is_keyframe)
                 break;
             w->need_keyframe = false;
-            if (webrtc_h264_packetize(&w->rtp, p->stream, p, emit_rtp, w) == HORUS_EPARSE)
+            int rc = w->codec == MEDIA_CODEC_H265
+                         ? webrtc_h265_packetize(&w->rtp, p->stream, p, emit_rtp, w)
+                         : webrtc_h264_packetize(&w->rtp, p->stream, p, emit_rtp, w);
+            if (rc == HORUS_EPARSE)
                 log_warn_limited("bad_unit", LOG_KV({"camera", w->camera}),
-                                 "webrtc: skipped a malformed H.264 access unit");
+                                 "webrtc: skipped a malformed access unit");
             observe_delay(w, p);
             break;
         }

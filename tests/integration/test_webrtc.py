@@ -164,7 +164,7 @@ def test_chromium_plays_whep_through_a_flood_and_bad_offers_are_named(camsim_fac
     st, body = post(whep, b"hello")
     assert st == 400 and b"line 1: an SDP offer starts with v=0" in body, body
     st, body = post(whep, NO_H264_OFFER.encode())
-    assert st == 400 and b"offer has no H.264 video" in body, body
+    assert st == 400 and b"offer has no H.264 or H.265 video (it has VP8)" in body, body
     st, body = post(whep, b"v=0\r\n", "text/plain")
     assert st == 415 and b"application/sdp" in body, body
     st, body = post("/api/v1/cameras/nosuch/whep", b"v=0\r\n")

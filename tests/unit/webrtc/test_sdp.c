@@ -179,7 +179,8 @@ static void test_bad_offers_are_refused_naming_the_line_and_problem(void **state
          "line 26: a=fingerprint is not colon-separated hex bytes", 2},
         {"a=mid:1\r\na=recvonly", "a=mid:1\r\na=sendonly",
          "line 29: the video m= line is sendonly: a viewer must receive", 1},
-        {"SAVPF 96 97 102 103 104 106", "SAVPF 96 97", "offer has no H.264 video", 1},
+        {"SAVPF 96 97 102 103 104 106", "SAVPF 96 97",
+         "offer has no H.264 or H.265 video (it has VP8 rtx)", 1},
         {"profile-level-id=640032", "profile-level-id=64003", /* */
          "line 42: a=fmtp profile-level-id must be 6 hex digits", 1},
         {"a=setup:actpass\r\na=mid:1", "a=setup:both\r\na=mid:1",
@@ -384,6 +385,157 @@ static void test_ice_tcp_candidates_follow_udp_with_lower_priority(void **state)
     free(ans);
 }
 
+/* GStreamer webrtcbin's shape of a recvonly H.265 offer, with an H.264 format beside it. */
+static const char h265_offer[] = "v=0\r\n"
+                                 "o=- 1 0 IN IP4 0.0.0.0\r\n"
+                                 "s=-\r\n"
+                                 "t=0 0\r\n"
+                                 "a=group:BUNDLE video0\r\n"
+                                 "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99\r\n"
+                                 "c=IN IP4 0.0.0.0\r\n"
+                                 "a=setup:actpass\r\n"
+                                 "a=ice-ufrag:aB3d\r\n"
+                                 "a=ice-pwd:0123456789abcdefABCDEF+/\r\n"
+                                 "a=mid:video0\r\n"
+                                 "a=rtcp-mux\r\n"
+                                 "a=recvonly\r\n"
+                                 "a=rtpmap:96 H265/90000\r\n"
+                                 "a=fmtp:96 profile-id=2;tier-flag=0;level-id=120;tx-mode=SRST\r\n"
+                                 "a=rtpmap:97 H265/90000\r\n"
+                                 "a=fmtp:97 profile-id=1;tx-mode=MRST\r\n"
+                                 "a=rtpmap:98 H265/90000\r\n"
+                                 "a=fmtp:98 profile-id=1;level-id=93\r\n"
+                                 "a=rtpmap:99 H264/90000\r\n"
+                                 "a=fmtp:99 packetization-mode=1;profile-level-id=42e01f\r\n"
+                                 "a=fingerprint:sha-256 AA:BB\r\n";
+
+static void test_h265_formats_are_parsed_and_chosen_by_profile_srst_only(void **state)
+{
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(webrtc_sdp_offer_parse(h265_offer, strlen(h265_offer), &o, err, 200), 0);
+    assert_string_equal(o.video_codecs, "H265 H264");
+    assert_int_equal(o.n_h264, 1);
+    assert_int_equal(o.n_h265, 3);
+    assert_int_equal(o.h265[0].pt, 96);
+    assert_int_equal(o.h265[0].profile_id, 2);
+    assert_int_equal(o.h265[0].tier_flag, 0);
+    assert_int_equal(o.h265[0].level_id, 120);
+    assert_int_equal(o.h265[0].tx_mode, 1);
+    assert_int_equal(o.h265[1].tx_mode, 2);
+    assert_int_equal(o.h265[2].tier_flag, -1);
+    assert_int_equal(o.h265[2].tx_mode, 0);
+    /* Main 10 camera: 96; Main camera: 98 (97 is MRST); unknown: the first SRST */
+    assert_int_equal(o.h265[webrtc_sdp_h265_choose(&o, 2)].pt, 96);
+    assert_int_equal(o.h265[webrtc_sdp_h265_choose(&o, 1)].pt, 98);
+    assert_int_equal(o.h265[webrtc_sdp_h265_choose(&o, 0)].pt, 96);
+
+    /* H.265 alone is an offer; H.265 of several RTP streams alone is not */
+    char *text = strdup(h265_offer);
+    *strstr(text, "a=rtpmap:99 H264") = '\0';
+    strcat(text, "a=fingerprint:sha-256 AA:BB\r\n");
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), 0);
+    assert_int_equal(o.n_h264, 0);
+    assert_int_equal(webrtc_sdp_h264_choose(&o, 0), -1);
+    *strstr(text, "a=rtpmap:96") = '\0';
+    strcat(text, "a=rtpmap:97 H265/90000\r\na=fmtp:97 tx-mode=MRMT\r\n"
+                 "a=fingerprint:sha-256 AA:BB\r\n");
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), HORUS_EPARSE);
+    assert_string_equal(
+        err, "offer has no H.264 video with packetization-mode=1 nor H.265 with tx-mode=SRST");
+    free(text);
+    text = strdup(h265_offer);
+    memcpy(strstr(text, "level-id=120"), "level-id=999", 12);
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), HORUS_EPARSE);
+    assert_string_equal(err, "line 15: a=fmtp level-id must be 0 to 255");
+    free(text);
+}
+
+static void test_the_answer_sends_h265_with_the_offers_fmtp_echoed(void **state)
+{
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(webrtc_sdp_offer_parse(h265_offer, strlen(h265_offer), &o, err, 200), 0);
+    struct webrtc_sdp_answer_options opt = answer_options(-1);
+    opt.h265 = true;
+    opt.h265_index = webrtc_sdp_h265_choose(&o, 2);
+    char *ans = NULL;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
+    const char *expect[] = {
+        "a=group:BUNDLE video0\r\n",
+        "m=video 8189 UDP/TLS/RTP/SAVPF 96\r\n",
+        "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 H265/90000\r\n"
+        "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 ccm fir\r\n",
+        "a=fmtp:96 profile-id=2;tier-flag=0;level-id=120;tx-mode=SRST\r\n",
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+        if (strstr(ans, expect[i]) == NULL)
+            fail_msg("answer lacks [%s]:\n%s", expect[i], ans);
+    assert_null(strstr(ans, "H264"));
+    free(ans);
+    /* what the offer left out is left out: no fmtp for a format without one */
+    opt.h265_index = 2;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
+    if (strstr(ans, "a=fmtp:98 profile-id=1;level-id=93\r\n") == NULL)
+        fail_msg("answer lacks 98's fmtp:\n%s", ans);
+    free(ans);
+    opt.h265_index = 3;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), -22);
+    opt.h265 = false; /* h264_index -1 */
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), -22);
+}
+
+/* GStreamer's max-bundle shape: the audio line after the first is port 0 with a=bundle-only. */
+static void test_a_bundle_only_audio_line_is_answered_a_plain_port_0_one_is_not(void **state)
+{
+    static const char base[] = "v=0\r\n"
+                               "a=group:BUNDLE video0 audio1 audio2\r\n"
+                               "a=ice-ufrag:aB3d\r\n"
+                               "a=ice-pwd:0123456789abcdefABCDEF+/\r\n"
+                               "a=fingerprint:sha-256 AA:BB\r\n"
+                               "m=video 9 UDP/TLS/RTP/SAVPF 102\r\n"
+                               "a=mid:video0\r\n"
+                               "a=recvonly\r\n"
+                               "a=rtpmap:102 H264/90000\r\n"
+                               "a=fmtp:102 packetization-mode=1\r\n"
+                               "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"
+                               "a=bundle-only\r\n"
+                               "a=recvonly\r\n"
+                               "a=rtpmap:111 OPUS/48000\r\n"
+                               "a=mid:audio1\r\n";
+    struct webrtc_sdp_offer o;
+    char err[200];
+    assert_int_equal(webrtc_sdp_offer_parse(base, strlen(base), &o, err, 200), 0);
+    assert_int_equal(o.audio_index, 1);
+    assert_int_equal(o.opus_pt, 111);
+    struct webrtc_sdp_answer_options opt = answer_options(0);
+    opt.audio = true;
+    char *ans = NULL;
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
+    const char *expect[] = {
+        "a=group:BUNDLE video0 audio1\r\n",
+        "a=msid-semantic: WMS horus\r\na=fingerprint:sha-256 AA:BB\r\nm=video",
+        "m=audio 8189 UDP/TLS/RTP/SAVPF 111\r\n",
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+        if (strstr(ans, expect[i]) == NULL)
+            fail_msg("answer lacks [%s]:\n%s", expect[i], ans);
+    free(ans);
+
+    /* without a=bundle-only, port 0 rejects the line: the next audio line is the one */
+    char text[sizeof(base) + 200];
+    strcpy(text, base);
+    memcpy(strstr(text, "a=bundle-only"), "a=x-nothing-", 12);
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), 0);
+    assert_int_equal(o.audio_index, -1);
+    assert_int_equal(o.opus_pt, 0);
+    strcat(text,
+           "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\na=rtpmap:109 opus/48000/2\r\na=mid:audio2\r\n");
+    assert_int_equal(webrtc_sdp_offer_parse(text, strlen(text), &o, err, 200), 0);
+    assert_int_equal(o.audio_index, 2);
+    assert_int_equal(o.opus_pt, 109);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +548,9 @@ int main(void)
         cmocka_unit_test(test_abs_capture_time_is_answered_when_offered_on_video),
         cmocka_unit_test(test_opus_audio_is_answered_in_the_bundle_when_asked),
         cmocka_unit_test(test_ice_tcp_candidates_follow_udp_with_lower_priority),
+        cmocka_unit_test(test_h265_formats_are_parsed_and_chosen_by_profile_srst_only),
+        cmocka_unit_test(test_the_answer_sends_h265_with_the_offers_fmtp_echoed),
+        cmocka_unit_test(test_a_bundle_only_audio_line_is_answered_a_plain_port_0_one_is_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

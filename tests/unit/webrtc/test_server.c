@@ -554,7 +554,8 @@ static void test_offers_for_streams_the_relay_lacks_are_refused(void **state)
     assert_int_equal(
         webrtc_server_offer(s, "cam", "main", offer, strlen(offer), &ans, err, sizeof(err)),
         HORUS_ECODEC);
-    assert_string_equal(err, "camera 'cam' stream 'main' is not H.264; WebRTC serves H.264 only");
+    assert_string_equal(
+        err, "camera 'cam' stream 'main' sends H.265; the offer has no usable H.265 (it has H264)");
     assert_int_equal(webrtc_server_offer(s, "cam", "main", "v=1", 3, &ans, err, sizeof(err)),
                      HORUS_EPARSE);
     assert_int_equal(webrtc_server_sessions(s), 0);
