@@ -65,6 +65,11 @@ bool media_nal_is_aud(enum media_codec codec, int type)
     return codec == MEDIA_CODEC_H265 ? type == 35 : type == 9;
 }
 
+bool media_nal_is_rtp_reserved(enum media_codec codec, int type)
+{
+    return codec == MEDIA_CODEC_H265 ? type >= 48 && type <= 63 : type >= 24 && type <= 31;
+}
+
 int media_nal_ps_kind(enum media_codec codec, int type)
 {
     if (codec == MEDIA_CODEC_H265) {

@@ -39,6 +39,14 @@ bool media_nal_is_keyframe(enum media_codec codec, int type);
 /* True for access unit delimiters. */
 bool media_nal_is_aud(enum media_codec codec, int type);
 
+/*
+ * True for the types RTP payload formats take for their own packets (H.264
+ * 24..31: STAP, MTAP, FU, RFC 6184; H.265 48..63: AP, FU, PACI, RFC 7798),
+ * which a stream should never hold: a sender drops them, since one sent
+ * alone would be read as such a packet.
+ */
+bool media_nal_is_rtp_reserved(enum media_codec codec, int type);
+
 enum media_ps_kind {
     MEDIA_PS_VPS,
     MEDIA_PS_SPS,

@@ -4,8 +4,8 @@
  * each keyframe is preceded by the stream's VPS/SPS/PPS (from its
  * avcC/hvcC record) in the same access unit, so a client that ignores the
  * SDP's sprop parameters, or joins after a parameter change, decodes at
- * once. AUDs are dropped. AAC goes as AAC-hbr. The RTP timestamp is the
- * packet's presentation time in the stream's timescale (the SDP's clock)
+ * once. AUDs are dropped, and so are NAL types the payload format reserves. AAC goes as AAC-hbr.
+ * The RTP timestamp is the packet's presentation time in the stream's timescale (the SDP's clock)
  * plus the track's random offset; sender reports map the last unit's RTP
  * time to its capture time (wall_us), so a client can place the picture
  * and its sound on the camera's clock. The pump stops at half of
@@ -44,7 +44,8 @@ static void video_unit(struct rs_track *k, const media_packet *p)
             break; /* a malformed packet: what came before still goes */
         const uint8_t *nal = p->data + pos;
         pos += len;
-        if (len && !media_nal_is_aud(codec, media_nal_type(codec, nal, len)))
+        int type = len ? media_nal_type(codec, nal, len) : -1;
+        if (len && !media_nal_is_aud(codec, type) && !media_nal_is_rtp_reserved(codec, type))
             rtp_packer_nal(&k->pk, is_h265, nal, len);
     }
 }

@@ -26,7 +26,6 @@
 #define NAL_FU_A 28
 #define NAL_H265_AUD 35
 #define NAL_H265_FD 38
-#define NAL_H265_AP 48 /* the first of the unspecified types, 48..63 */
 #define NAL_H265_FU 49
 
 uint64_t webrtc_ntp_of_us(int64_t unix_us)
@@ -135,16 +134,19 @@ static int nal_type(const struct au_ctx *c, const uint8_t *nal)
 
 /*
  * Access unit delimiters and filler data (CBR padding) carry nothing a viewer
- * needs. Nor do H.265's unspecified types 48..63, which RFC 7798 takes for its
- * aggregation (48), fragmentation (49) and PACI (50) packets: one sent alone
- * would be read as such a packet.
+ * needs. Nor do the types the payload formats take for their own packets,
+ * which a camera's stream should never hold: H.265's 48..63 (RFC 7798:
+ * aggregation 48, fragmentation 49, PACI 50) and H.264's 24..31 (RFC 6184:
+ * STAP, MTAP, FU-A/B); one sent alone would be read as such a packet.
  */
 static bool is_sent(const struct au_ctx *c, const uint8_t *nal)
 {
     int type = nal_type(c, nal);
-    if (c->h265)
-        return type != NAL_H265_AUD && type != NAL_H265_FD && type < NAL_H265_AP;
-    return type != NAL_AUD && type != NAL_FILLER;
+    enum media_codec codec = c->h265 ? MEDIA_CODEC_H265 : MEDIA_CODEC_H264;
+    if (media_nal_is_rtp_reserved(codec, type))
+        return false;
+    return c->h265 ? type != NAL_H265_AUD && type != NAL_H265_FD
+                   : type != NAL_AUD && type != NAL_FILLER;
 }
 
 /* Sends the SPS and PPS of an avcC record (ISO 14496-15 5.3.3.1). */

@@ -60,6 +60,14 @@ static void test_nal_types_per_codec(void **state)
     assert_int_equal(media_nal_ps_kind(MEDIA_CODEC_H265, 1), -1);
     assert_int_equal(media_nal_ps_kind(MEDIA_CODEC_H264, 8), MEDIA_PS_PPS);
     assert_true(media_nal_is_aud(MEDIA_CODEC_H265, 35));
+    /* The types RTP payload formats take for their own packets. */
+    assert_true(media_nal_is_rtp_reserved(MEDIA_CODEC_H264, 24));
+    assert_true(media_nal_is_rtp_reserved(MEDIA_CODEC_H264, 31));
+    assert_false(media_nal_is_rtp_reserved(MEDIA_CODEC_H264, 23));
+    assert_false(media_nal_is_rtp_reserved(MEDIA_CODEC_H264, 5));
+    assert_true(media_nal_is_rtp_reserved(MEDIA_CODEC_H265, 48));
+    assert_true(media_nal_is_rtp_reserved(MEDIA_CODEC_H265, 63));
+    assert_false(media_nal_is_rtp_reserved(MEDIA_CODEC_H265, 47));
     assert_false(media_nal_is_keyframe(MEDIA_CODEC_H264, 1));
     assert_int_equal(media_nal_type(MEDIA_CODEC_H264, h265_idr, 0), -1);
 }

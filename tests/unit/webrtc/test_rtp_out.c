@@ -111,10 +111,12 @@ static void test_small_nal_units_go_alone_with_a_90khz_timestamp(void **state)
 {
     media_stream *st =
         media_stream_new(MEDIA_KIND_VIDEO, MEDIA_CODEC_H264, 1000, avcc, sizeof(avcc));
-    const size_t sizes[] = {10, 1200, 300};
-    /* SEI, non-IDR slice of exactly the budget, filler data (dropped: marker moves back) */
-    const uint8_t types[] = {0x06, 0x41, 0x0c};
-    media_packet *p = au(st, sizes, types, 3);
+    const size_t sizes[] = {10, 1200, 300, 40, 50};
+    /* SEI, non-IDR slice of exactly the budget, filler data, and a STAP-A (24) and FU-A (28)
+     * a stream should never hold (a viewer would read them as RFC 6184's packets): those three
+     * are dropped, so the marker moves back to the slice. */
+    const uint8_t types[] = {0x06, 0x41, 0x0c, 0x18, 0x1c};
+    media_packet *p = au(st, sizes, types, 5);
     p->pts = 2000; /* 2 s in a 1 kHz timescale */
     struct webrtc_rtp_sender s = {.pt = 96, .ssrc = 1};
     struct sent *out = calloc(1, sizeof(*out));
