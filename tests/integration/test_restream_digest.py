@@ -43,12 +43,19 @@ def rs(tmp_path_factory):
     assert status == 201, body
     h.viewer_key = json.loads(body)["key"]
     yield h
-    assert h.stop() == 0
+    code = h.stop()
     sim.stop()
     out = h.proc.output()
+    assert code == 0, f"horus exited with {code}:\n{out[-6000:]}"
     assert "Sanitizer" not in out
     for secret in (PASSWORD, h.viewer_key, "wrong-password"):
         assert secret not in out, "a credential in the daemon's log"
+
+
+def died(h):
+    """'' while the daemon runs, else how it ended and the end of what it wrote."""
+    code = h.proc.popen.poll()
+    return "" if code is None else f"\nhorus exited with {code}:\n{h.proc.output()[-6000:]}"
 
 
 def url(h, user, pw, cam="cam1"):
@@ -79,7 +86,7 @@ def test_ffprobe_uses_digest_as_a_user_and_as_an_api_key(rs):
     for u in (url(rs, "dana", "wrong-password"), url(rs, "nobody", "wrong-password"),
               url(rs, key_name(rs.viewer_key), "hk_0000000000000000_wrong-password")):
         refused = probe(u, "-show_streams")
-        assert refused.returncode != 0 and "401" in refused.stderr, (u, refused.stderr)
+        assert refused.returncode != 0 and "401" in refused.stderr, (u, refused.stderr, died(rs))
     other = probe(url(rs, "dana", PASSWORD, "cam2"), "-show_streams")
     assert other.returncode != 0 and "404" in other.stderr
 
