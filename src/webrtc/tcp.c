@@ -334,6 +334,10 @@ void wtcp_on_accept(webrtc_server *s, int64_t now_ns)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* media: no batching */
+        /* The kernel's share of a slow viewer's backlog stays small (it would grow to megabytes,
+         * seconds of video, by autotuning), so that whole frames drop here instead. */
+        int sndbuf = WEBRTC_TCP_SNDBUF;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
         struct wtcp_conn *c = horus_calloc(1, sizeof(*c));
         c->fd = fd;
         c->tag = (struct ep_tag){.kind = EP_TCP, .obj = c};
