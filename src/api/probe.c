@@ -69,6 +69,10 @@ static const char *codec_name(enum media_codec c)
         return "h265";
     case MEDIA_CODEC_AAC:
         return "aac";
+    case MEDIA_CODEC_PCMU:
+        return "pcmu";
+    case MEDIA_CODEC_PCMA:
+        return "pcma";
     case MEDIA_CODEC_NONE:
         break;
     }

@@ -364,7 +364,11 @@ static int parse_int_arg(const char *cmd, const char *name, const char *text, in
 static json_t *probe_stream_json(const struct ing_probe_stream *ps)
 {
     bool video = ps->kind == MEDIA_KIND_VIDEO;
-    static const char *const codecs[] = {"none", "h264", "h265", "aac"};
+    static const char *const codecs[] = {
+        [MEDIA_CODEC_NONE] = "none", [MEDIA_CODEC_H264] = "h264", [MEDIA_CODEC_H265] = "h265",
+        [MEDIA_CODEC_AAC] = "aac",   [MEDIA_CODEC_PCMU] = "pcmu", [MEDIA_CODEC_PCMA] = "pcma"};
+    _Static_assert(sizeof(codecs) / sizeof(codecs[0]) == MEDIA_CODEC_PCMA + 1,
+                   "every codec has a name");
     json_t *j = json_pack("{s:s, s:s, s:s}", "kind", video ? "video" : "audio", "codec",
                           codecs[ps->codec], "codec_string", ps->codec_string);
     if (video) {

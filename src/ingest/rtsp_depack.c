@@ -50,7 +50,7 @@ void ing_depack_init(struct ing_depack *d, enum media_codec codec, struct ing_pa
     d->index_length = d->index_delta_length = 3;
     d->hint_key = 256 * 1024;
     d->hint_delta = 32 * 1024;
-    d->wait_keyframe = codec != MEDIA_CODEC_AAC;
+    d->wait_keyframe = codec == MEDIA_CODEC_H264 || codec == MEDIA_CODEC_H265;
 }
 
 void ing_depack_release(struct ing_depack *d)
@@ -72,12 +72,12 @@ void ing_depack_reset(struct ing_depack *d)
     d->in_au = false;
     d->in_fu = false;
     d->aac_need = 0;
-    d->wait_keyframe = d->codec != MEDIA_CODEC_AAC;
+    d->wait_keyframe = d->codec == MEDIA_CODEC_H264 || d->codec == MEDIA_CODEC_H265;
 }
 
 static bool is_video(const struct ing_depack *d)
 {
-    return d->codec != MEDIA_CODEC_AAC;
+    return d->codec == MEDIA_CODEC_H264 || d->codec == MEDIA_CODEC_H265;
 }
 
 static void params_flush(struct ing_depack *d)
@@ -470,6 +470,10 @@ void ing_depack_push(struct ing_depack *d, const struct rtp_packet *rtp)
     d->next_seq = (uint16_t)(rtp->seq + 1);
     if (!is_video(d) && d->is_latm) {
         ing_depack_latm_push(d, rtp, is_loss);
+        return;
+    }
+    if (media_codec_is_g711(d->codec)) { /* RFC 3551 4.5.14: the payload is the samples */
+        aac_emit(d, rtp->payload, rtp->payload_len, rtp->timestamp);
         return;
     }
     if (!is_video(d)) {

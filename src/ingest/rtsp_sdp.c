@@ -217,6 +217,10 @@ static void rtpmap_apply(struct ing_sdp_media *md, struct media_state *st, const
         codec = MEDIA_CODEC_AAC;
     else if (md->kind == MEDIA_KIND_AUDIO && nlen == 9 && strncasecmp(name, "MP4A-LATM", 9) == 0)
         codec = MEDIA_CODEC_AAC;
+    else if (md->kind == MEDIA_KIND_AUDIO && nlen == 4 && strncasecmp(name, "PCMU", 4) == 0)
+        codec = MEDIA_CODEC_PCMU;
+    else if (md->kind == MEDIA_KIND_AUDIO && nlen == 4 && strncasecmp(name, "PCMA", 4) == 0)
+        codec = MEDIA_CODEC_PCMA;
     if (codec == MEDIA_CODEC_NONE)
         return;
     i += nlen;
@@ -306,6 +310,16 @@ static void latm_end(struct ing_sdp_media *md, struct media_state *st)
 
 static int media_end(struct ing_sdp_media *md, struct media_state *st, const char *base)
 {
+    /* RFC 3551's static G.711 payload types need no rtpmap line. */
+    for (unsigned i = 0; i < st->npts && md->codec == MEDIA_CODEC_NONE; i++) {
+        if (md->kind != MEDIA_KIND_AUDIO || st->is_other || (st->pts[i] != 0 && st->pts[i] != 8))
+            continue;
+        encoding_set(md, st->pts[i] == 0 ? "PCMU/8000" : "PCMA/8000", 9);
+        md->codec = st->pts[i] == 0 ? MEDIA_CODEC_PCMU : MEDIA_CODEC_PCMA;
+        md->payload_type = st->pts[i];
+        md->clock_rate = 8000;
+        md->channels = 1;
+    }
     for (unsigned i = 0; i < st->nfmtp && md->codec != MEDIA_CODEC_NONE; i++)
         if (st->fmtp_pt[i] == md->payload_type)
             fmtp_apply(md, st, st->fmtp[i], st->fmtp_len[i]);
@@ -324,7 +338,7 @@ static int media_end(struct ing_sdp_media *md, struct media_state *st, const cha
         if (!md->encoding[0] && st->npts > 0)
             snprintf(md->encoding, sizeof(md->encoding), "payload type %d", st->pts[0]);
         if (!md->refusal)
-            md->refusal = "is not a format Horus records (H.264, H.265, AAC)";
+            md->refusal = "is not a format Horus takes (H.264, H.265, AAC, G.711)";
     }
     return ing_rtsp_url_resolve(base, st->has_control ? st->control : "", md->control,
                                 sizeof(md->control)) < 0

@@ -330,9 +330,12 @@ static int describe_cb(void *arg, const struct ing_sdp_media *video,
     if (audio) {
         struct native_track *nt = &n->tracks[ING_RTSP_AUDIO];
         struct ing_track *t = &s->audio;
-        if (ing_track_audio_open(t, audio->config, audio->config_len) == 0) {
+        bool is_g711 = media_codec_is_g711(audio->codec);
+        int rc = is_g711 ? ing_track_audio_open_g711(t, audio->codec, audio->clock_rate)
+                         : ing_track_audio_open(t, audio->config, audio->config_len);
+        if (rc == 0) {
             t->index = 1;
-            track_depack_init(nt, MEDIA_CODEC_AAC, NULL, NULL);
+            track_depack_init(nt, audio->codec, NULL, NULL);
             nt->depack.stream = t->cur;
             nt->depack.size_length = audio->size_length;
             nt->depack.index_length = audio->index_length;

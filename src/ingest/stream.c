@@ -423,6 +423,28 @@ bool ing_track_video_params_changed(ing_stream *s, struct ing_track *t)
     return true;
 }
 
+int ing_track_audio_open_g711(struct ing_track *t, enum media_codec codec, uint32_t rate)
+{
+    if (!media_codec_is_g711(codec) || rate == 0)
+        return HORUS_ECODEC;
+    t->codec = codec;
+    t->timescale = rate;
+    t->needs_keyframe = false;
+    if (t->tl.timescale != rate)
+        ing_timeline_init(&t->tl, rate, 160);
+    ing_timeline_set_reorder(&t->tl, 0);
+    media_stream *ms = media_stream_new(MEDIA_KIND_AUDIO, codec, rate, NULL, 0);
+    ms->sample_rate = rate;
+    ms->channels = 1;
+    ms->epoch = ++t->epoch;
+    snprintf(ms->codec_string, sizeof(ms->codec_string), "%s",
+             codec == MEDIA_CODEC_PCMU ? "ulaw" : "alaw");
+    media_stream_unref(t->cur);
+    t->cur = ms;
+    t->is_announced = false;
+    return 0;
+}
+
 int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size)
 {
     unsigned aot;

@@ -137,6 +137,8 @@ int ing_track_video_build(struct ing_track *t);
  * epoch. Returns 0 or HORUS_ECODEC.
  */
 int ing_track_audio_open(struct ing_track *t, const uint8_t *asc, size_t size);
+/* A G.711 (PCMU, PCMA) audio track at rate: the same, for a codec without extradata. */
+int ing_track_audio_open_g711(struct ing_track *t, enum media_codec codec, uint32_t rate);
 /*
  * Rebuilds the video stream after its parameter sets changed and logs the
  * change. Returns true when t->cur is usable.

@@ -171,7 +171,11 @@ static void video_track_open(struct ing_track *t, const AVStream *st)
 static int audio_track_open(struct ing_track *t, const AVStream *st)
 {
     const AVCodecParameters *par = st->codecpar;
-    int rc = ing_track_audio_open(t, par->extradata, (size_t)par->extradata_size);
+    int rc = par->codec_id == AV_CODEC_ID_PCM_MULAW
+                 ? ing_track_audio_open_g711(t, MEDIA_CODEC_PCMU, (uint32_t)par->sample_rate)
+             : par->codec_id == AV_CODEC_ID_PCM_ALAW
+                 ? ing_track_audio_open_g711(t, MEDIA_CODEC_PCMA, (uint32_t)par->sample_rate)
+                 : ing_track_audio_open(t, par->extradata, (size_t)par->extradata_size);
     if (rc < 0)
         return rc;
     t->index = st->index;
@@ -353,7 +357,9 @@ static int session_run(ing_stream *s, bool *got_media)
         enum AVCodecID id = st->codecpar->codec_id;
         if ((id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC) && s->video.index < 0)
             video_track_open(&s->video, st);
-        else if (id == AV_CODEC_ID_AAC && s->audio.index < 0)
+        else if ((id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_PCM_MULAW ||
+                  id == AV_CODEC_ID_PCM_ALAW) &&
+                 s->audio.index < 0)
             audio_track_open(&s->audio, st);
     }
     if (s->video.index < 0 && s->audio.index < 0) {

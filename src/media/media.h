@@ -32,7 +32,15 @@ enum media_codec {
     MEDIA_CODEC_H264,
     MEDIA_CODEC_H265,
     MEDIA_CODEC_AAC,
+    MEDIA_CODEC_PCMU, /* G.711 mu-law, 8 kHz: passed through to WebRTC and RTSP, not recorded */
+    MEDIA_CODEC_PCMA, /* G.711 A-law */
 };
+
+/* True for G.711 (PCMU, PCMA): one byte per sample, no extradata. */
+static inline bool media_codec_is_g711(enum media_codec c)
+{
+    return c == MEDIA_CODEC_PCMU || c == MEDIA_CODEC_PCMA;
+}
 
 enum media_kind {
     MEDIA_KIND_VIDEO,

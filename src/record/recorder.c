@@ -116,6 +116,16 @@ static void count_drop(rec_camera *c, enum rec_drop_reason why)
 static void sink_packet(media_sink *sink, media_packet *pkt)
 {
     rec_camera *c = (rec_camera *)sink;
+    if (media_codec_is_g711(pkt->stream->codec)) {
+        /* fMP4 has no G.711 that browsers and players take: the picture is recorded alone;
+         * WebRTC viewers and the RTSP re-stream get the sound (design 0080). Told once. */
+        if (!atomic_exchange(&c->is_g711_told, true))
+            log_info_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
+                        "the camera's audio is G.711 (%s): it is not recorded (WebRTC and the "
+                        "RTSP re-stream pass it through)",
+                        pkt->stream->codec == MEDIA_CODEC_PCMU ? "PCMU" : "PCMA");
+        return;
+    }
     if (pkt->stream->kind == MEDIA_KIND_VIDEO)
         atomic_store(&c->video_ns, clock_monotonic_ns(c->r->opt.clock));
     if (pkt->is_keyframe && pkt->stream->kind == MEDIA_KIND_VIDEO)

@@ -69,6 +69,7 @@ struct rec_camera {
     pthread_mutex_t kf_lock; /* guards keyframe only */
     media_packet *keyframe; /* owned: latest video keyframe, NULL after a gap */
     _Atomic(media_part_sink *) part_sink; /* borrowed; NULL = no live consumer */
+    atomic_bool is_g711_told; /* the G.711 audio that is not recorded was logged */
     _Atomic int64_t open_since_us; /* start of the open segment; 0 = none (for timelines) */
     pthread_mutex_t view_lock; /* guards the two pointers below (not the views' parts) */
     struct rec_view *open_view; /* owned ref: the segment being written, or NULL */

@@ -4,7 +4,8 @@
  * each keyframe is preceded by the stream's VPS/SPS/PPS (from its
  * avcC/hvcC record) in the same access unit, so a client that ignores the
  * SDP's sprop parameters, or joins after a parameter change, decodes at
- * once. AUDs are dropped, and so are NAL types the payload format reserves. AAC goes as AAC-hbr.
+ * once. AUDs are dropped, and so are NAL types the payload format reserves. AAC goes as AAC-hbr,
+ * G.711 as the camera sent it.
  * The RTP timestamp is the packet's presentation time in the stream's timescale (the SDP's clock)
  * plus the track's random offset; sender reports map the last unit's RTP
  * time to its capture time (wall_us), so a client can place the picture
@@ -89,6 +90,8 @@ static void send_packet(struct rs_conn *c, media_packet *p)
         video_unit(k, p);
     else if (p->stream->codec == MEDIA_CODEC_AAC)
         rtp_packer_aac_hbr(&k->pk, p->data, p->size);
+    else if (media_codec_is_g711(p->stream->codec) && p->size <= RS_G711_MAX)
+        memcpy(rtp_packer_packet(&k->pk, p->size), p->data, p->size); /* RFC 3551 4.5.14 */
     rtp_packer_end(&k->pk);
     if (k->pk.len == 0)
         return;

@@ -19,6 +19,7 @@
 #define RS_IN_MAX (RTSP_HEAD_MAX + RS_BODY_MAX)
 #define RS_SR_INTERVAL_NS (5 * INT64_C(1000000000))
 #define RS_REALM "horus"
+#define RS_G711_MAX 1400 /* G.711 bytes one RTP packet carries; a longer unit is not sent */
 
 enum rs_watch_kind { RS_W_LISTEN, RS_W_WAKE, RS_W_CONN, RS_W_READER, RS_W_RTCP };
 

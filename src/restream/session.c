@@ -26,6 +26,12 @@
 
 #define PUBLIC_METHODS "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 
+/* The payload type of an audio track: RFC 3551's static ones for G.711, else 97 (AAC). */
+static int audio_pt(const media_stream *st)
+{
+    return st->codec == MEDIA_CODEC_PCMU ? 0 : st->codec == MEDIA_CODEC_PCMA ? 8 : 97;
+}
+
 static const char *reason_of(int status)
 {
     switch (status) {
@@ -178,6 +184,12 @@ static char *sdp_new(struct rs_conn *c, const struct rs_target *t, int *status)
         audio = rtsp_sdp_aac_hbr_new(
             (int)tr.audio->timescale, tr.audio->channels ? (int)tr.audio->channels : 1,
             tr.audio->extradata, tr.audio->extradata_size, 97, "trackID=1");
+    else if (tr.audio && media_codec_is_g711(tr.audio->codec)) /* as the camera sent it */
+        audio = horus_asprintf("m=audio 0 RTP/AVP %d\r\na=rtpmap:%d %s/%u\r\n"
+                               "a=control:trackID=1\r\n",
+                               audio_pt(tr.audio), audio_pt(tr.audio),
+                               tr.audio->codec == MEDIA_CODEC_PCMU ? "PCMU" : "PCMA",
+                               tr.audio->timescale);
     char *sdp = rtsp_sdp_new(&(struct rtsp_sdp_desc){
         .name = "horus", .video = tr.video ? &v : NULL, .audio_section = audio});
     free(audio);
@@ -292,8 +304,8 @@ static void on_setup(struct rs_conn *c, const struct rtsp_msg *m)
     }
     struct rs_track *k = &c->tracks[track];
     if (!k->is_setup) {
-        rtp_packer_init(&k->pk, track == RS_TRACK_VIDEO ? 96 : 97, 0, random_u32(),
-                        (uint16_t)random_u32());
+        rtp_packer_init(&k->pk, track == RS_TRACK_VIDEO ? 96 : (uint8_t)audio_pt(st), 0,
+                        random_u32(), (uint16_t)random_u32());
         k->ts_offset = random_u32();
         k->is_setup = true;
     }

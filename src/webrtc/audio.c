@@ -1,9 +1,10 @@
 /*
- * DESIGN: a camera's sound for WebRTC viewers (docs/design/0058). The
+ * DESIGN: a camera's sound for WebRTC viewers (docs/design/0058, 0080). The
  * first session that hears (camera, stream) opens one relay reader and,
  * at the first AAC track, one AAC-to-Opus transcoder; every Opus frame is
  * sent to each session of that stream that finished DTLS, in its own
- * SRTP, with its own SSRC and sequence. The last session to leave frees
+ * SRTP, with its own SSRC and sequence. G.711 (PCMU, PCMA), which every
+ * browser takes, goes as it came: no transcoder. The last session to leave frees
  * it. What the relay kept from before the reader opened (its GOP) only
  * primes the decoder: old sound is never played late. The video readers
  * stay per session, so a slow video viewer never holds the sound of
@@ -102,10 +103,36 @@ static void emit_opus(void *arg, const struct webrtc_opus_frame *f)
     }
 }
 
+/*
+ * A G.711 packet to every playing session of the feed, as it came (RFC 3551: the payload is
+ * the samples; the RTP clock is 8 kHz, the stream's own). A session that agreed on the other
+ * law (the camera changed its codec since) gets nothing: its next offer says what it takes.
+ */
+static void emit_g711(struct waudio *a, const media_packet *p)
+{
+    if (p->arrival_ns < a->opened_ns)
+        return; /* the relay's kept GOP: too old to play */
+    uint8_t pt = p->stream->codec == MEDIA_CODEC_PCMU ? 0 : 8;
+    for (size_t at = 0; at < p->size;) {
+        size_t n = p->size - at > WEBRTC_G711_MAX ? WEBRTC_G711_MAX : p->size - at;
+        for (struct wsession *w = a->srv->sessions; w; w = w->next) {
+            if (w->audio_feed != a || !w->srtp || w->audio.pt != pt)
+                continue;
+            uint8_t buf[WEBRTC_RTP_MAX_PACKET + WEBRTC_SRTP_TRAILER];
+            size_t len = webrtc_rtp_audio_build(&w->audio, p->data + at, n, p->pts + (int64_t)at,
+                                                p->wall_us + (int64_t)at * 1000000 / 8000, buf,
+                                                WEBRTC_RTP_MAX_PACKET);
+            if (len > 0 && webrtc_srtp_protect(w->srtp, buf, &len) == 0)
+                wsession_send(a->srv, w, buf, len);
+        }
+        at += n;
+    }
+}
+
 /* A new or changed AAC track: a transcoder for it, or none (logged) when it cannot be. */
 static void on_track(struct waudio *a, media_stream *st)
 {
-    if (st->kind != MEDIA_KIND_AUDIO)
+    if (st->kind != MEDIA_KIND_AUDIO || media_codec_is_g711(st->codec))
         return;
     if (a->aac && media_stream_same_params(a->aac, st))
         return;
@@ -129,6 +156,8 @@ void waudio_on_reader(struct waudio *a)
             return;
         if (ev.kind == RELAY_EV_STREAM) {
             on_track(a, ev.stream);
+        } else if (ev.kind == RELAY_EV_PACKET && media_codec_is_g711(ev.packet->stream->codec)) {
+            emit_g711(a, ev.packet);
         } else if (ev.kind == RELAY_EV_PACKET && a->opus &&
                    ev.packet->stream->kind == MEDIA_KIND_AUDIO &&
                    (ev.packet->stream == a->aac ||

@@ -76,6 +76,7 @@ static void drop_port0_audio(struct parser *p)
         return;
     p->out->audio_index = -1;
     p->out->opus_pt = 0;
+    p->out->has_pcmu = p->out->has_pcma = false;
     p->n_audio_fmts = 0;
     p->audio_direction = 0;
     p->audio_port0 = false;
@@ -543,9 +544,15 @@ static int finish(struct parser *p)
     /* Audio the viewer cannot receive as Opus is rejected, not an error. */
     bool bundled =
         o->audio_index >= 0 && o->media[o->audio_index].mid[0] && o->media[o->video_index].mid[0];
-    if (o->opus_pt == 0 || p->audio_direction >= 2 || !bundled) {
+    for (size_t i = 0; o->audio_index >= 0 && i < p->n_audio_fmts; i++) {
+        o->has_pcmu |= p->audio_fmts[i] == 0;
+        o->has_pcma |= p->audio_fmts[i] == 8;
+    }
+    bool takes = o->opus_pt != 0 || o->has_pcmu || o->has_pcma;
+    if (!takes || p->audio_direction >= 2 || !bundled) {
         o->audio_index = -1;
         o->opus_pt = 0;
+        o->has_pcmu = o->has_pcma = false;
     }
     if (o->n_h264 == 0 && o->n_h265 == 0)
         return fail(p, "offer has no H.264 or H.265 video (it has %s)",
@@ -773,15 +780,19 @@ static void write_h265_fmtp(struct sbuf *b, const struct webrtc_sdp_h265 *h)
         sb_printf(b, "a=fmtp:%u %s\r\n", (unsigned)h->pt, params + 1);
 }
 
-/* Opus (RFC 7587), in the same media stream as the video so that the browser syncs them. */
+/* Opus (RFC 7587) or G.711, in the same media stream as the video so that the browser syncs them.
+ */
 static void write_audio(struct sbuf *b, const struct webrtc_sdp_offer *o,
                         const struct webrtc_sdp_answer_options *opt)
 {
     const struct webrtc_sdp_media *m = &o->media[o->audio_index];
-    unsigned pt = o->opus_pt;
+    unsigned pt = opt->audio_pt;
     sb_printf(b, "m=audio %u %s %u\r\n", (unsigned)media_port(opt), m->proto, pt);
     write_transport(b, o, m, opt);
-    sb_printf(b, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10\r\n", pt, pt);
+    if (pt == 0 || pt == 8) /* G.711 as the camera sends it (RFC 3551) */
+        sb_printf(b, "a=rtpmap:%u %s/8000\r\n", pt, pt == 0 ? "PCMU" : "PCMA");
+    else
+        sb_printf(b, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10\r\n", pt, pt);
     sb_printf(b, "a=ssrc:%u cname:horus\r\na=msid:horus audio\r\n", (unsigned)opt->audio_ssrc);
     write_candidates(b, opt);
 }

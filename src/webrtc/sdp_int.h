@@ -66,11 +66,13 @@ struct webrtc_sdp_offer {
     /* The video line's encodings as its rtpmaps name them, in order, each once,
      * space-separated ("VP8 rtx H264"): what a refusal says the offer had. */
     char video_codecs[128];
-    /* The first audio m-line that receives Opus (opus/48000/2, sendrecv or
-     * recvonly; of port 0 only with a=bundle-only), -1 when none; it is
-     * answered when the camera has sound. */
+    /* The first audio m-line that receives Opus (opus/48000/2) or G.711
+     * (static PCMU 0, PCMA 8), sendrecv or recvonly (of port 0 only with
+     * a=bundle-only), -1 when none; it is answered when the camera has a
+     * sound it takes (AAC as Opus, G.711 as it is). */
     int audio_index;
-    uint8_t opus_pt; /* its Opus payload type (96..127); 0 when audio_index is -1 */
+    uint8_t opus_pt; /* its Opus payload type (96..127); 0 when it has none */
+    bool has_pcmu, has_pcma; /* it lists RFC 3551's static G.711 types 0 / 8 */
 };
 
 /*
@@ -117,8 +119,9 @@ struct webrtc_sdp_answer_options {
     size_t n_hosts;
     uint16_t port; /* the one UDP port of every UDP candidate; 0: no UDP candidates */
     uint16_t tcp_port; /* the ICE-TCP port: a passive TCP candidate per host; 0: none */
-    bool audio; /* answer offer->audio_index with Opus (else it is rejected) */
-    uint32_t audio_ssrc; /* of the Opus we send */
+    bool audio; /* answer offer->audio_index (else it is rejected) */
+    uint8_t audio_pt; /* Opus's (offer->opus_pt), or 0 PCMU / 8 PCMA passed through */
+    uint32_t audio_ssrc; /* of the audio we send */
 };
 
 /*

@@ -666,15 +666,19 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
         w->codec = h265 ? MEDIA_CODEC_H265 : MEDIA_CODEC_H264;
         w->rtp.pt = h265 ? offer->h265[format].pt : offer->h264[format].pt;
         w->rtp.abs_capture_id = offer->abs_capture_id;
-        /* Sound when the viewer takes Opus and the camera sends AAC (transcoded, shared). */
-        w->wants_audio =
-            offer->audio_index >= 0 && tracks.audio && tracks.audio->codec == MEDIA_CODEC_AAC;
+        /* Sound when the viewer takes Opus and the camera sends AAC (transcoded, shared), or
+         * the viewer takes the G.711 the camera sends (passed through). */
+        enum media_codec ac = tracks.audio ? tracks.audio->codec : MEDIA_CODEC_NONE;
+        bool is_opus = ac == MEDIA_CODEC_AAC && offer->opus_pt != 0;
+        bool is_g711 = (ac == MEDIA_CODEC_PCMU && offer->has_pcmu) ||
+                       (ac == MEDIA_CODEC_PCMA && offer->has_pcma);
+        w->wants_audio = offer->audio_index >= 0 && (is_opus || is_g711);
         horus_assert(RAND_bytes(r, 10) == 1);
         memcpy(&w->audio.ssrc, r, 4);
         memcpy(&w->audio.seq, r + 4, 2);
         memcpy(&w->audio.ts_offset, r + 6, 4);
-        w->audio.pt = offer->opus_pt;
-        w->audio.clock_rate = WEBRTC_OPUS_RATE;
+        w->audio.pt = is_g711 ? (ac == MEDIA_CODEC_PCMU ? 0 : 8) : offer->opus_pt;
+        w->audio.clock_rate = is_g711 ? 8000 : WEBRTC_OPUS_RATE;
         if (webrtc_dtls_new(s->cert, offer->fingerprint_alg, offer->fingerprint,
                             offer->fingerprint_len, dtls_send, w, &w->dtls) != 0) {
             snprintf(err, errsize, "a=fingerprint: %zu bytes is not a %s digest",
@@ -696,6 +700,7 @@ int webrtc_server_offer(webrtc_server *s, const char *camera, const char *stream
             .port = s->port,
             .tcp_port = s->tcp_port,
             .audio = w->wants_audio,
+            .audio_pt = w->audio.pt,
             .audio_ssrc = w->audio.ssrc,
         };
         for (size_t i = 0; i < s->n_hosts; i++)

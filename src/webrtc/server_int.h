@@ -25,6 +25,7 @@
 #define WEBRTC_SR_INTERVAL_NS (1000000000LL)
 #define WEBRTC_TCP_BIND_TIMEOUT_MS 5000 /* default: from accept to a checked Binding request */
 #define WEBRTC_TCP_MAX_UNBOUND 64 /* default: connections not yet bound, at once */
+#define WEBRTC_G711_MAX 480 /* G.711 bytes (samples) one RTP packet carries at most: 60 ms */
 #define WEBRTC_TCP_OUT_BYTES (256 * 1024) /* a connection's queue of frames to write */
 #define WEBRTC_TCP_SNDBUF (128 * 1024) /* an ICE-TCP connection's SO_SNDBUF (doubled) */
 #define WEBRTC_TCP_PER_SESSION 16 /* connections one session may bind (a pair per host, each) */

@@ -1,6 +1,7 @@
 // Plays a camera over WebRTC (WHEP) in Debian's chromium, driven by playwright-core, and prints
-// one JSON object: the WHEP reply, frames decoded over time, the frame size, and the DELETE's
-// status. Usage: node play_whep.mjs WHEP_URL SECONDS [--g2g WxH [--g2g-warmup S]]
+// one JSON object: the WHEP reply, frames decoded over time, the frame size, the sound received
+// ("audio": its codec, packets, samples and total energy), and the DELETE's status.
+// Usage: node play_whep.mjs WHEP_URL SECONDS [--g2g WxH [--g2g-warmup S]]
 // --g2g: also measure glass-to-glass latency from camsim's burnt clock (lib/g2g.mjs; WxH is the
 // camera's picture size); the JSON gains "g2g" with p50/p90/p99/max and the sample count.
 // HORUS_TOKEN in the environment: sent as 'Authorization: Bearer' on the WHEP requests.
@@ -67,6 +68,11 @@ try {
             if (e.track.kind === 'video') {
                 video.srcObject = new MediaStream([e.track]);
                 video.play().catch((err) => out.errors.push(String(err)));
+            } else {
+                // Played (the browser runs with --mute-audio), so that its samples are decoded.
+                const sound = new Audio();
+                sound.srcObject = new MediaStream([e.track]);
+                sound.play().catch((err) => out.errors.push(String(err)));
             }
         };
         await pc.setLocalDescription(await pc.createOffer());
@@ -96,6 +102,13 @@ try {
             await new Promise((res) => setTimeout(res, 250));
             const stats = await pc.getStats();
             stats.forEach((s) => {
+                if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+                    const codec = s.codecId && stats.get(s.codecId);
+                    out.audio = {
+                        codec: codec ? codec.mimeType : '', packets: s.packetsReceived || 0,
+                        energy: s.totalAudioEnergy || 0, samples: s.totalSamplesReceived || 0,
+                    };
+                }
                 if (s.type === 'inbound-rtp' && s.kind === 'video') {
                     out.samples.push({
                         t: Math.round(performance.now() - t0), frames: s.framesDecoded || 0,

@@ -118,14 +118,15 @@ static void fuzz_depack(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return;
-    enum media_codec codec = data[0] % 3 == 0   ? MEDIA_CODEC_H264
-                             : data[0] % 3 == 1 ? MEDIA_CODEC_H265
-                                                : MEDIA_CODEC_AAC;
+    static const enum media_codec codecs[] = {MEDIA_CODEC_H264, MEDIA_CODEC_H265, MEDIA_CODEC_AAC,
+                                              MEDIA_CODEC_PCMU};
+    enum media_codec codec = codecs[data[0] % 4];
+    bool is_audio = codec == MEDIA_CODEC_AAC || codec == MEDIA_CODEC_PCMU;
     struct ing_param_sets ps = {.codec = codec};
     struct ing_depack d;
-    ing_depack_init(&d, codec, codec == MEDIA_CODEC_AAC ? NULL : &ps, au_cb, NULL, NULL);
-    d.stream = media_stream_new(codec == MEDIA_CODEC_AAC ? MEDIA_KIND_AUDIO : MEDIA_KIND_VIDEO,
-                                codec, 90000, NULL, 0);
+    ing_depack_init(&d, codec, is_audio ? NULL : &ps, au_cb, NULL, NULL);
+    d.stream = media_stream_new(is_audio ? MEDIA_KIND_AUDIO : MEDIA_KIND_VIDEO, codec,
+                                codec == MEDIA_CODEC_PCMU ? 8000 : 90000, NULL, 0);
     if (codec == MEDIA_CODEC_AAC && (data[0] & 0x40)) { /* odd AU header layouts */
         d.size_length = 1 + data[0] % 16;
         d.index_length = data[0] % 4;

@@ -18,7 +18,7 @@ static const char usage_text[] =
     "usage: horus-camsim [--listen HOST:PORT] [--source FILE | --pattern] [--paths N]\n"
     "                    [--fps N] [--size WxH] [--bitrate KBPS] [--gop N]\n"
     "                    [--codec h264|h265] [--bframes] [--audio] [--auth USER:PASS]\n"
-    "                    [--audio-payload hbr|latm|latm-inband]\n"
+    "                    [--audio-payload hbr|latm|latm-inband|pcmu|pcma]\n"
     "                    [--fault drop:SECONDS | stall:SECONDS | refuse | flood:FACTOR |\n"
     "                             garbage | notcp | sr-skew:SECONDS | rtcp-garbage |\n"
     "                             reorder:N | duplicate:N]\n"
@@ -58,7 +58,9 @@ static const char help_text[] =
     "                      default), latm (RFC 6416 MP4A-LATM, cpresent=0 with the\n"
     "                      StreamMuxConfig in the SDP's config=, as GStreamer's rtpmp4apay)\n"
     "                      or latm-inband (MP4A-LATM, cpresent=1: the StreamMuxConfig in\n"
-    "                      every AudioMuxElement, no config=). Needs --audio\n"
+    "                      every AudioMuxElement, no config=); or pcmu / pcma: G.711\n"
+    "                      (RFC 3551 payload types 0 / 8, 8 kHz mono, 20 ms a packet)\n"
+    "                      instead of AAC, as many cameras send. Needs --audio\n"
     "  --auth USER:PASS    require RTSP Digest authentication (RFC 2617, realm\n"
     "                      \"horus-camsim\") for every method but OPTIONS; a missing or wrong\n"
     "                      Authorization gets 401 with a WWW-Authenticate challenge\n"
@@ -266,8 +268,13 @@ static int parse_audio_payload(cs_options *o, const char *val)
         o->audio_payload = CS_AUDIO_LATM;
     else if (strcmp(val, "latm-inband") == 0)
         o->audio_payload = CS_AUDIO_LATM_INBAND;
+    else if (strcmp(val, "pcmu") == 0)
+        o->audio_payload = CS_AUDIO_PCMU;
+    else if (strcmp(val, "pcma") == 0)
+        o->audio_payload = CS_AUDIO_PCMA;
     else
-        return usage_error("--audio-payload: '%s' is not hbr, latm or latm-inband", val);
+        return usage_error("--audio-payload: '%s' is not hbr, latm, latm-inband, pcmu or pcma",
+                           val);
     o->has_audio_payload = true;
     return 0;
 }
@@ -431,6 +438,9 @@ int cs_options_parse(int argc, char **argv, cs_options *o)
         return usage_error("--pacing spread and --jitter need --write packet");
     if (o->has_audio_payload && !o->has_audio)
         return usage_error("--audio-payload needs --audio");
+    if ((o->audio_payload == CS_AUDIO_PCMU || o->audio_payload == CS_AUDIO_PCMA) && o->source_path)
+        return usage_error(
+            "--audio-payload pcmu and pcma need the generated picture (not --source)");
     if (o->fault == CS_FAULT_FLOOD && !o->source_path && !o->loop_s)
         return usage_error("--fault flood needs --loop or --source (a replay can run fast)");
     if (!o->gop_frames)

@@ -43,10 +43,14 @@ enum cs_audio_payload {
     CS_AUDIO_HBR, /* RFC 3640 MPEG4-GENERIC AAC-hbr (default) */
     CS_AUDIO_LATM, /* RFC 6416 MP4A-LATM, cpresent=0, config= in the SDP */
     CS_AUDIO_LATM_INBAND, /* MP4A-LATM, cpresent=1: the StreamMuxConfig in every element */
+    CS_AUDIO_PCMU, /* G.711 mu-law (RFC 3551 PT 0), 8 kHz mono, 20 ms a packet, instead of AAC */
+    CS_AUDIO_PCMA, /* G.711 A-law (PT 8) */
 };
 
 #define CS_VIDEO_CLOCK_HZ 90000
-#define CS_AUDIO_RATE_HZ 48000
+#define CS_AUDIO_RATE_HZ 48000 /* AAC's; G.711's is CS_G711_RATE_HZ */
+#define CS_G711_RATE_HZ 8000
+#define CS_G711_FRAME 160 /* samples (20 ms) a packet */
 
 /* Parsed command line (args.c). Strings are borrowed from argv. */
 typedef struct cs_options {

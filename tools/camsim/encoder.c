@@ -7,7 +7,8 @@
  * and the same library demuxes --source files. Settings are those of a
  * cheap camera: libx264/libx265 preset ultrafast, tune zerolatency, fixed
  * GOP (no scene cuts), optional 2 B-frames, CBR with VBV (H.264 adds filler
- * NAL units so the stream really runs at --bitrate); AAC-LC 48 kHz mono.
+ * NAL units so the stream really runs at --bitrate); AAC-LC 48 kHz mono, or
+ * G.711 (libavcodec's pcm_mulaw / pcm_alaw) 8 kHz mono in 20 ms frames.
  *
  * Live mode runs thread "cs-enc": one picture per frame interval, paced by
  * clock_nanosleep on CLOCK_MONOTONIC, stamped with the real wall clock;
@@ -42,7 +43,9 @@ struct cs_encoder {
     AVFrame *aframe; /* owned */
     AVPacket *pkt; /* owned */
     cs_pattern *pattern; /* owned */
-    int64_t audio_samples; /* samples handed to the AAC encoder so far */
+    int64_t audio_samples; /* samples handed to the audio encoder so far */
+    int audio_rate; /* CS_AUDIO_RATE_HZ (AAC) or CS_G711_RATE_HZ */
+    float *tone; /* G.711: one frame of the tone, before it becomes 16-bit */
     int64_t wall0_ns; /* wall time of frame 0 */
 
     cs_source *sink; /* borrowed; live mode */
@@ -118,38 +121,47 @@ static int open_video(cs_encoder *enc, const cs_options *opt)
     return 0;
 }
 
-static int open_audio(cs_encoder *enc, cs_media_info *info)
+static int open_audio(cs_encoder *enc, const cs_options *opt, cs_media_info *info)
 {
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    bool is_g711 = opt->audio_payload == CS_AUDIO_PCMU || opt->audio_payload == CS_AUDIO_PCMA;
+    enum AVCodecID id = !is_g711                              ? AV_CODEC_ID_AAC
+                        : opt->audio_payload == CS_AUDIO_PCMU ? AV_CODEC_ID_PCM_MULAW
+                                                              : AV_CODEC_ID_PCM_ALAW;
+    const AVCodec *codec = avcodec_find_encoder(id);
     if (!codec) {
-        fprintf(stderr, "horus-camsim: no AAC encoder in libavcodec\n");
+        fprintf(stderr, "horus-camsim: no %s encoder in libavcodec\n", avcodec_get_name(id));
         return HORUS_ECODEC;
     }
+    enc->audio_rate = is_g711 ? CS_G711_RATE_HZ : CS_AUDIO_RATE_HZ;
     AVCodecContext *c = avcodec_alloc_context3(codec);
     enc->audio = c;
-    c->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    c->sample_rate = CS_AUDIO_RATE_HZ;
+    c->sample_fmt = is_g711 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_FLTP;
+    c->sample_rate = enc->audio_rate;
     av_channel_layout_default(&c->ch_layout, 1);
-    c->bit_rate = 64000;
-    c->time_base = (AVRational){1, CS_AUDIO_RATE_HZ};
-    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (!is_g711) {
+        c->bit_rate = 64000;
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
+    c->time_base = (AVRational){1, enc->audio_rate};
     int rc = avcodec_open2(c, codec, NULL);
     if (rc < 0) {
-        log_av_error("aac", rc);
+        log_av_error(avcodec_get_name(id), rc);
         return HORUS_ECODEC;
     }
-    if (c->extradata_size <= 0 || (size_t)c->extradata_size > sizeof(info->audio_config)) {
-        fprintf(stderr, "horus-camsim: aac: no AudioSpecificConfig\n");
-        return HORUS_ECODEC;
+    if (!is_g711) {
+        if (c->extradata_size <= 0 || (size_t)c->extradata_size > sizeof(info->audio_config)) {
+            fprintf(stderr, "horus-camsim: aac: no AudioSpecificConfig\n");
+            return HORUS_ECODEC;
+        }
+        memcpy(info->audio_config, c->extradata, (size_t)c->extradata_size);
+        info->audio_config_len = (size_t)c->extradata_size;
     }
-    memcpy(info->audio_config, c->extradata, (size_t)c->extradata_size);
-    info->audio_config_len = (size_t)c->extradata_size;
     info->has_audio = true;
-    info->audio_rate_hz = CS_AUDIO_RATE_HZ;
+    info->audio_rate_hz = enc->audio_rate;
     info->audio_channels = 1;
     enc->aframe = av_frame_alloc();
     enc->aframe->format = c->sample_fmt;
-    enc->aframe->nb_samples = c->frame_size;
+    enc->aframe->nb_samples = is_g711 ? CS_G711_FRAME : c->frame_size;
     enc->aframe->sample_rate = c->sample_rate;
     av_channel_layout_copy(&enc->aframe->ch_layout, &c->ch_layout);
     rc = av_frame_get_buffer(enc->aframe, 0);
@@ -157,6 +169,8 @@ static int open_audio(cs_encoder *enc, cs_media_info *info)
         log_av_error("audio frame", rc);
         return HORUS_ECODEC;
     }
+    if (is_g711)
+        enc->tone = horus_malloc(CS_G711_FRAME * sizeof(float));
     return 0;
 }
 
@@ -174,7 +188,7 @@ int cs_encoder_open(const cs_options *opt, cs_media_info *info, cs_encoder **out
     info->fps = opt->fps;
     int rc = open_video(enc, opt);
     if (rc == 0 && opt->has_audio)
-        rc = open_audio(enc, info);
+        rc = open_audio(enc, opt, info);
     if (rc < 0) {
         cs_encoder_free(enc);
         return rc;
@@ -195,7 +209,7 @@ static void emit_packet(cs_encoder *enc, int track, const AVPacket *pkt)
     } else {
         /* Undo the encoder priming shift so audio time starts at 0 like video. */
         au->pts = pkt->pts + enc->audio->initial_padding;
-        au->send_ns = au->pts * 1000000000 / CS_AUDIO_RATE_HZ;
+        au->send_ns = au->pts * 1000000000 / enc->audio_rate;
     }
     if (enc->sink)
         cs_source_push(enc->sink, au);
@@ -246,8 +260,15 @@ static int encode_audio_until(cs_encoder *enc, int64_t upto)
             log_av_error("audio frame", rc);
             return HORUS_ECODEC;
         }
-        int64_t wall_ns = enc->wall0_ns + enc->audio_samples * 1000000000 / CS_AUDIO_RATE_HZ;
-        cs_pattern_tone((float *)f->data[0], f->nb_samples, CS_AUDIO_RATE_HZ, wall_ns);
+        int64_t wall_ns = enc->wall0_ns + enc->audio_samples * 1000000000 / enc->audio_rate;
+        if (enc->tone) { /* G.711 takes 16-bit samples */
+            cs_pattern_tone(enc->tone, f->nb_samples, enc->audio_rate, wall_ns);
+            int16_t *s16 = (int16_t *)f->data[0];
+            for (int i = 0; i < f->nb_samples; i++)
+                s16[i] = (int16_t)(enc->tone[i] * 32767.0f);
+        } else {
+            cs_pattern_tone((float *)f->data[0], f->nb_samples, enc->audio_rate, wall_ns);
+        }
         f->pts = enc->audio_samples;
         enc->audio_samples += f->nb_samples;
         rc = avcodec_send_frame(enc->audio, f);
@@ -286,7 +307,7 @@ static void *live_main(void *arg)
         }
         if (encode_video_frame(enc, i, cs_wall_ns()) < 0)
             break;
-        if (enc->audio && encode_audio_until(enc, (i + 1) * CS_AUDIO_RATE_HZ / enc->fps) < 0)
+        if (enc->audio && encode_audio_until(enc, (i + 1) * enc->audio_rate / enc->fps) < 0)
             break;
     }
     return NULL;
@@ -331,7 +352,7 @@ int cs_encoder_encode_loop(cs_encoder *enc, int seconds, cs_store *store)
     for (int64_t i = 0; i < frames && rc == 0; i++) {
         rc = encode_video_frame(enc, i, enc->wall0_ns + i * 1000000000 / enc->fps);
         if (rc == 0 && enc->audio)
-            rc = encode_audio_until(enc, (i + 1) * CS_AUDIO_RATE_HZ / enc->fps);
+            rc = encode_audio_until(enc, (i + 1) * enc->audio_rate / enc->fps);
     }
     if (rc == 0)
         rc = flush_encoder(enc, enc->video, CS_TRACK_VIDEO);
@@ -340,8 +361,8 @@ int cs_encoder_encode_loop(cs_encoder *enc, int seconds, cs_store *store)
     enc->store = NULL;
     if (rc < 0)
         return rc;
-    cs_store_trim_audio(store, (int64_t)seconds * CS_AUDIO_RATE_HZ,
-                        enc->audio ? enc->audio->frame_size : 0);
+    cs_store_trim_audio(store, (int64_t)seconds * enc->audio_rate,
+                        enc->audio ? enc->aframe->nb_samples : 0);
     /* B-frames make the first DTS negative; send times start at 0. */
     int64_t min_send = 0;
     for (size_t i = 0; i < store->n; i++) {
@@ -352,7 +373,8 @@ int cs_encoder_encode_loop(cs_encoder *enc, int seconds, cs_store *store)
         store->aus[i]->send_ns -= min_send;
     store->period_ns = (int64_t)seconds * 1000000000;
     store->period_ts[CS_TRACK_VIDEO] = (int64_t)seconds * CS_VIDEO_CLOCK_HZ;
-    store->period_ts[CS_TRACK_AUDIO] = (int64_t)seconds * CS_AUDIO_RATE_HZ;
+    store->period_ts[CS_TRACK_AUDIO] =
+        (int64_t)seconds * (enc->audio ? enc->audio_rate : CS_AUDIO_RATE_HZ);
     cs_store_sort(store);
     return 0;
 }
@@ -367,6 +389,7 @@ void cs_encoder_free(cs_encoder *enc)
     av_frame_free(&enc->vframe);
     av_frame_free(&enc->aframe);
     av_packet_free(&enc->pkt);
+    free(enc->tone);
     cs_pattern_free(enc->pattern);
     free(enc);
 }

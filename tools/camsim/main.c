@@ -79,6 +79,8 @@ static void print_banner(const cs_options *o, const cs_media_info *info)
             !info->has_audio                              ? "no audio"
             : info->audio_payload == CS_AUDIO_LATM        ? "aac latm"
             : info->audio_payload == CS_AUDIO_LATM_INBAND ? "aac latm-inband"
+            : info->audio_payload == CS_AUDIO_PCMU        ? "g711 pcmu"
+            : info->audio_payload == CS_AUDIO_PCMA        ? "g711 pcma"
                                                           : "aac",
             o->auth_user ? ", digest auth" : "", mode);
     if (!o->source_path)

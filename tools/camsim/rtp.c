@@ -129,6 +129,8 @@ cs_frame *cs_rtp_packetize(cs_rtp *rtp, const cs_au *au, int64_t pts, int64_t no
         packetize_video(rtp, au);
     else if (rtp->audio_payload == CS_AUDIO_HBR)
         rtp_packer_aac_hbr(&rtp->pk, au->data, au->size);
+    else if (rtp->audio_payload == CS_AUDIO_PCMU || rtp->audio_payload == CS_AUDIO_PCMA)
+        memcpy(rtp_packer_packet(&rtp->pk, au->size), au->data, au->size); /* RFC 3551 4.5.14 */
     else
         packetize_latm(rtp, au);
     rtp_packer_end(&rtp->pk); /* marker: last packet of the access unit */

@@ -28,6 +28,13 @@ static void hex(const uint8_t *p, size_t n, char *out)
 /* MP4A-LATM (RFC 6416), the simulator's own; AAC-hbr is src/proto's. */
 static char *audio_section_new(const cs_media_info *info)
 {
+    if (info->audio_payload == CS_AUDIO_PCMU || info->audio_payload == CS_AUDIO_PCMA) {
+        int pt = info->audio_payload == CS_AUDIO_PCMU ? 0 : 8;
+        return horus_asprintf("m=audio 0 RTP/AVP %d\r\n"
+                              "a=rtpmap:%d %s/%d\r\n"
+                              "a=control:trackID=1\r\n",
+                              pt, pt, pt == 0 ? "PCMU" : "PCMA", info->audio_rate_hz);
+    }
     if (info->audio_payload == CS_AUDIO_HBR)
         return rtsp_sdp_aac_hbr_new(info->audio_rate_hz, info->audio_channels, info->audio_config,
                                     info->audio_config_len, 97, "trackID=1");

@@ -821,6 +821,8 @@ int cs_server_open(const cs_options *opt, const cs_media_info *info, cs_source *
     cs_rtp_init(&srv->rtp[CS_TRACK_AUDIO], CS_TRACK_AUDIO, info->codec,
                 info->has_audio ? info->audio_rate_hz : CS_AUDIO_RATE_HZ);
     srv->rtp[CS_TRACK_AUDIO].audio_payload = info->audio_payload;
+    if (info->audio_payload == CS_AUDIO_PCMU || info->audio_payload == CS_AUDIO_PCMA)
+        srv->rtp[CS_TRACK_AUDIO].pk.payload_type = info->audio_payload == CS_AUDIO_PCMU ? 0 : 8;
     srv->rtp[CS_TRACK_AUDIO].audio_config = info->audio_config;
     srv->rtp[CS_TRACK_AUDIO].audio_config_len = info->audio_config_len;
     srv->sdp = cs_sdp_new(info);

@@ -234,9 +234,9 @@ static void test_replies_map_to_failure_reasons(void **state)
 
     ing_rtsp_conn_init(&f->c, "rtsp://h/cam", &cbs, &f->e);
     feed(f, "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
-    static const char pcmu[] = "RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 48\r\n\r\n"
-                               "v=0\r\nm=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
-    assert_true(feed(f, pcmu) < 0);
+    static const char g722[] = "RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 48\r\n\r\n"
+                               "v=0\r\nm=audio 0 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n";
+    assert_true(feed(f, g722) < 0);
     assert_int_equal(f->c.reason, ING_REASON_UNSUPPORTED);
 
     ing_rtsp_conn_init(&f->c, "rtsp://127.0.0.1:8554/cam1", &cbs, &f->e);

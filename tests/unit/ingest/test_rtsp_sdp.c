@@ -95,7 +95,7 @@ static void test_formats_we_do_not_take_are_listed_without_a_codec(void **state)
 {
     static const char sdp[] = "v=0\r\n"
                               "m=video 0 RTP/AVP 26\r\n" /* MJPEG, static type */
-                              "m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+                              "m=audio 0 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n"
                               "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/16000\r\n"
                               "a=fmtp:97 mode=AAC-hbr;config=1408\r\n" /* no sizeLength */
                               "m=application 0 RTP/AVP 107\r\na=rtpmap:107 MPEG4-GENERIC/90000\r\n"
@@ -106,6 +106,28 @@ static void test_formats_we_do_not_take_are_listed_without_a_codec(void **state)
     assert_int_equal(s.nmedia, 5);
     for (unsigned i = 0; i < s.nmedia; i++)
         assert_int_equal(s.media[i].codec, MEDIA_CODEC_NONE);
+}
+
+static void test_g711_is_taken_by_name_or_by_its_static_payload_type(void **state)
+{
+    static const char sdp[] = "v=0\r\n"
+                              "m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+                              "m=audio 0 RTP/AVP 8\r\n" /* RFC 3551: no rtpmap needed */
+                              "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 pcma/8000/1\r\n";
+    struct ing_sdp s;
+    assert_int_equal(parse(sdp, "rtsp://h/", &s), 0);
+    assert_int_equal(s.nmedia, 3);
+    assert_int_equal(s.media[0].codec, MEDIA_CODEC_PCMU);
+    assert_int_equal(s.media[0].payload_type, 0);
+    assert_int_equal(s.media[0].clock_rate, 8000);
+    assert_int_equal(s.media[1].codec, MEDIA_CODEC_PCMA);
+    assert_int_equal(s.media[1].payload_type, 8);
+    assert_int_equal(s.media[1].clock_rate, 8000);
+    assert_string_equal(s.media[1].encoding, "PCMA/8000");
+    assert_int_equal(s.media[2].codec, MEDIA_CODEC_PCMA);
+    assert_int_equal(s.media[2].payload_type, 97);
+    for (unsigned i = 0; i < s.nmedia; i++)
+        assert_null(s.media[i].refusal);
 }
 
 static void test_mp4a_latm_config_becomes_the_audio_specific_config(void **state)
@@ -226,17 +248,17 @@ static void test_unknown_payloads_are_named(void **state)
 {
     static const char sdp[] = "v=0\r\n"
                               "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
-                              "m=audio 0 RTP/AVP 0\r\n"
-                              "m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+                              "m=audio 0 RTP/AVP 9\r\n"
+                              "m=audio 0 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
                               "m=audio 0 RTP/AVP 100\r\na=rtpmap:100 X-W\x01"
                               "EIRD/8000\r\n";
     struct ing_sdp s;
     assert_int_equal(parse(sdp, "rtsp://h/", &s), 0);
     assert_int_equal(s.nmedia, 4);
     assert_null(s.media[0].refusal);
-    assert_string_equal(s.media[1].encoding, "payload type 0");
+    assert_string_equal(s.media[1].encoding, "payload type 9");
     assert_non_null(s.media[1].refusal);
-    assert_string_equal(s.media[2].encoding, "PCMA/8000");
+    assert_string_equal(s.media[2].encoding, "G729/8000");
     assert_non_null(s.media[2].refusal);
     assert_string_equal(s.media[3].encoding, "X-W?EIRD/8000"); /* safe to log */
 }
@@ -259,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_h265_sprops_absolute_controls_and_bare_lf),
         cmocka_unit_test(test_session_control_is_the_base_of_media_controls),
         cmocka_unit_test(test_formats_we_do_not_take_are_listed_without_a_codec),
+        cmocka_unit_test(test_g711_is_taken_by_name_or_by_its_static_payload_type),
         cmocka_unit_test(test_mp4a_latm_config_becomes_the_audio_specific_config),
         cmocka_unit_test(test_latm_configurations_we_cannot_record_are_named),
         cmocka_unit_test(test_latm_config_parse_walks_explicit_sbr),

@@ -312,6 +312,7 @@ static void test_opus_audio_is_answered_in_the_bundle_when_asked(void **state)
     assert_int_equal(o.opus_pt, 111);
     struct webrtc_sdp_answer_options opt = answer_options(webrtc_sdp_h264_choose(&o, 0x42));
     opt.audio = true;
+    opt.audio_pt = o.opus_pt;
     opt.audio_ssrc = 777;
     char *ans = NULL;
     size_t len = 0;
@@ -331,15 +332,39 @@ static void test_opus_audio_is_answered_in_the_bundle_when_asked(void **state)
     assert_null(strstr(ans, "a=inactive"));
     free(ans);
 
-    /* Audio the viewer only sends, or without Opus among its formats, is not answered. */
+    /* Without Opus among its formats, the line is still taken for the G.711 it lists (static
+     * types 0 and 8, which every browser offers): a G.711 camera's sound goes as it is. */
+    static const struct {
+        const char *from, *to;
+    } g711_only[] = {
+        {"a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000"},
+        {"SAVPF 111 0 8", "SAVPF 0 8"}, /* Opus mapped but not listed */
+    };
+    for (size_t i = 0; i < sizeof(g711_only) / sizeof(g711_only[0]); i++) {
+        char *offer = edit(g711_only[i].from, g711_only[i].to, 1);
+        assert_int_equal(parse(offer, &o, err), 0);
+        assert_int_equal(o.audio_index, 0);
+        assert_int_equal(o.opus_pt, 0);
+        assert_true(o.has_pcmu && o.has_pcma);
+        free(offer);
+    }
+    opt.audio_pt = 8;
+    assert_int_equal(parse(chrome_offer, &o, err), 0);
+    assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, &len), 0);
+    if (!strstr(ans, "m=audio 8189 UDP/TLS/RTP/SAVPF 8\r\n") ||
+        !strstr(ans, "a=rtpmap:8 PCMA/8000\r\n") || strstr(ans, "opus"))
+        fail_msg("a G.711 answer:\n%s", ans);
+    free(ans);
+    opt.audio_pt = o.opus_pt;
+
+    /* Audio the viewer only sends, or with neither Opus nor G.711, is not answered. */
     static const struct {
         const char *from, *to;
         int nth;
     } no_audio[] = {
         {"a=recvonly\r\n", "a=sendonly\r\n", 1},
         {"a=recvonly\r\n", "a=inactive\r\n", 1},
-        {"a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000", 1},
-        {"SAVPF 111 0 8", "SAVPF 0 8", 1}, /* Opus mapped but not listed */
+        {"SAVPF 111 0 8", "SAVPF 9", 1}, /* G.722 only */
         {"a=mid:0\r\n", "", 1}, /* no mid: no BUNDLE */
     };
     for (size_t i = 0; i < sizeof(no_audio) / sizeof(no_audio[0]); i++) {
@@ -510,6 +535,7 @@ static void test_a_bundle_only_audio_line_is_answered_a_plain_port_0_one_is_not(
     assert_int_equal(o.opus_pt, 111);
     struct webrtc_sdp_answer_options opt = answer_options(0);
     opt.audio = true;
+    opt.audio_pt = o.opus_pt;
     char *ans = NULL;
     assert_int_equal(webrtc_sdp_answer_write(&o, &opt, &ans, NULL), 0);
     const char *expect[] = {
