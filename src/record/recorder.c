@@ -119,7 +119,8 @@ static void sink_packet(media_sink *sink, media_packet *pkt)
     if (media_codec_is_g711(pkt->stream->codec)) {
         /* fMP4 has no G.711 that browsers and players take: the picture is recorded alone;
          * WebRTC viewers and the RTSP re-stream get the sound (design 0080). Told once. */
-        if (!atomic_exchange(&c->is_g711_told, true))
+        if (!atomic_load_explicit(&c->is_g711_told, memory_order_relaxed) &&
+            !atomic_exchange(&c->is_g711_told, true))
             log_info_kv(LOG_KV({"camera", c->camera}, {"stream", c->stream}),
                         "the camera's audio is G.711 (%s): it is not recorded (WebRTC and the "
                         "RTSP re-stream pass it through)",

@@ -11,28 +11,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "rtp_out_int.h"
+#include "rtp_collect.h"
 
 #include "err.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct sent {
-    size_t n;
-    uint8_t pkt[16][WEBRTC_RTP_MAX_PACKET];
-    size_t len[16];
-};
-
-static int collect(void *arg, const uint8_t *pkt, size_t len)
-{
-    struct sent *s = arg;
-    assert_true(s->n < 16);
-    assert_true(len <= WEBRTC_RTP_MAX_PACKET);
-    memcpy(s->pkt[s->n], pkt, len);
-    s->len[s->n++] = len;
-    return 0;
-}
 
 /* An hvcC record (ISO 14496-15 8.3.3.1): 22 bytes of profile and sizes, then three arrays. */
 static const uint8_t hvcc[] = {
@@ -46,21 +30,7 @@ static const uint8_t hvcc[] = {
 /* An access unit of NAL units of the given sizes and 2-byte headers. */
 static media_packet *au(media_stream *st, const size_t *sizes, const uint8_t (*hdr)[2], size_t n)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += 4 + sizes[i];
-    media_packet *p = media_packet_new(st, total);
-    size_t pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        p->data[pos] = (uint8_t)(sizes[i] >> 24);
-        p->data[pos + 1] = (uint8_t)(sizes[i] >> 16);
-        p->data[pos + 2] = (uint8_t)(sizes[i] >> 8);
-        p->data[pos + 3] = (uint8_t)sizes[i];
-        for (size_t k = 0; k < sizes[i]; k++)
-            p->data[pos + 4 + k] = k < 2 ? hdr[i][k] : (uint8_t)(k * 7 + i);
-        pos += 4 + sizes[i];
-    }
-    return p;
+    return au_make(st, sizes, &hdr[0][0], 2, n);
 }
 
 static uint32_t rtp_ts(const uint8_t *r)

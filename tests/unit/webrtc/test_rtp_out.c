@@ -10,28 +10,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "rtp_out_int.h"
+#include "rtp_collect.h"
 
 #include "err.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct sent {
-    size_t n;
-    uint8_t pkt[16][WEBRTC_RTP_MAX_PACKET];
-    size_t len[16];
-};
-
-static int collect(void *arg, const uint8_t *pkt, size_t len)
-{
-    struct sent *s = arg;
-    assert_true(s->n < 16);
-    assert_true(len <= WEBRTC_RTP_MAX_PACKET);
-    memcpy(s->pkt[s->n], pkt, len);
-    s->len[s->n++] = len;
-    return 0;
-}
 
 static const uint8_t avcc[] = {
     1,    0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x64, 0x00, 0x1f, /* SPS */
@@ -41,22 +25,7 @@ static const uint8_t avcc[] = {
 /* An access unit of NAL units of the given sizes and types (type in the first byte). */
 static media_packet *au(media_stream *st, const size_t *sizes, const uint8_t *types, size_t n)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += 4 + sizes[i];
-    media_packet *p = media_packet_new(st, total);
-    size_t pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        p->data[pos] = (uint8_t)(sizes[i] >> 24);
-        p->data[pos + 1] = (uint8_t)(sizes[i] >> 16);
-        p->data[pos + 2] = (uint8_t)(sizes[i] >> 8);
-        p->data[pos + 3] = (uint8_t)sizes[i];
-        p->data[pos + 4] = types[i];
-        for (size_t k = 1; k < sizes[i]; k++)
-            p->data[pos + 4 + k] = (uint8_t)(k * 7 + i);
-        pos += 4 + sizes[i];
-    }
-    return p;
+    return au_make(st, sizes, types, 1, n);
 }
 
 static void test_a_keyframe_sends_parameter_sets_then_fu_a_fragments(void **state)
