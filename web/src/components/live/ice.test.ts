@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIceServers } from './ice';
+import { parseIceServers, reuseUntil } from './ice';
 
 describe('ICE servers from WHEP Link headers', () => {
   it('reads STUN and TURN with the credential the server minted', () => {
@@ -18,5 +18,13 @@ describe('ICE servers from WHEP Link headers', () => {
     expect(parseIceServers('<http://relay>; rel="ice-server"')).toEqual([]);
     expect(parseIceServers('no angle brackets; rel="ice-server"')).toEqual([]);
     expect(parseIceServers('<turn:a>; rel=ice-server')).toEqual([{ urls: 'turn:a' }]);
+  });
+  it('reuses an answer for ten minutes, or half the life left to a credential if sooner', () => {
+    const now = 1_700_000_000_000;
+    expect(reuseUntil([{ urls: 'stun:s' }], now)).toBe(now + 600_000);
+    const day = [{ urls: 'turn:t', username: `${now / 1000 + 86400}:ann`, credential: 'c' }];
+    expect(reuseUntil(day, now)).toBe(now + 600_000);
+    const minute = [{ urls: 'turn:t', username: `${now / 1000 + 60}:ann`, credential: 'c' }];
+    expect(reuseUntil(minute, now)).toBe(now + 30_000);
   });
 });

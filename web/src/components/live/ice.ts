@@ -33,16 +33,37 @@ export function parseIceServers(link: string | null): RTCIceServer[] {
   return out;
 }
 
+// What the last answer said, reused for a while by every player of the page: the servers are
+// the node's, not the camera's, and a minted credential lasts far longer (webrtc.turn_ttl), so a
+// wall of tiles asks once instead of adding a round trip to each tile's start.
+const REUSE_MS = 10 * 60 * 1000;
+let known: { servers: RTCIceServer[]; until: number } | null = null;
+
+// Until when an answer may be reused: REUSE_MS, or half the life left to the first credential
+// to expire (a TURN REST API username begins with its expiry in Unix seconds), if sooner.
+export function reuseUntil(servers: RTCIceServer[], now: number): number {
+  let until = now + REUSE_MS;
+  for (const s of servers) {
+    const m = /^(\d+):/.exec(s.username || '');
+    if (m) until = Math.min(until, now + (Number(m[1]) * 1000 - now) / 2);
+  }
+  return until;
+}
+
 // The endpoint's ICE servers, or none when it cannot say in time.
 export async function fetchIceServers(url: string, headers: Record<string, string>,
   signal: AbortSignal): Promise<RTCIceServer[]> {
+  if (known && Date.now() < known.until) return known.servers;
   const timeout = new AbortController();
   const timer = window.setTimeout(() => timeout.abort(), 3000);
   const onAbort = () => timeout.abort();
   signal.addEventListener('abort', onAbort);
   try {
     const res = await fetch(url, { method: 'OPTIONS', headers, credentials: 'same-origin', signal: timeout.signal });
-    return res.ok ? parseIceServers(res.headers.get('Link')) : [];
+    if (!res.ok) return [];
+    const servers = parseIceServers(res.headers.get('Link'));
+    known = { servers, until: reuseUntil(servers, Date.now()) };
+    return servers;
   } catch {
     return [];
   } finally {
